@@ -1,0 +1,1 @@
+"""Pure computation over numpy arrays: entitlements, arrears, deductions, netting (Numba kernels)."""

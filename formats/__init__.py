@@ -1,0 +1,1 @@
+"""The tabular world: Arrow schemas, validated readers, rule catalogues, Arrow <-> engine arrays, generator."""

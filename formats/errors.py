@@ -1,0 +1,48 @@
+"""Bad input as values: every problem carries file, row, column, value, rule and fix; all are reported together."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None  # 1-based data row (header excluded); None for a whole-file or whole-column problem
+    column: str | None
+    value: str | None
+    rule: str
+    fix: str
+
+    def render(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        value = "" if self.value is None else f", value {self.value!r}"
+        return f"{where}{value}: {self.rule}. Fix: {self.fix}"
+
+
+class UserError(Exception):
+    """Any refusal caused by the user's input or request (not a bug): the CLI prints it and exits 2."""
+
+    exit_code = 2
+
+
+class InputError(UserError):
+    """Raised with every problem found; the CLI prints them and exits 2. Nothing has been written."""
+
+    def __init__(self, problems: list[Problem]):
+        assert problems, "InputError needs at least one problem"
+        self.problems = list(problems)
+        super().__init__(self.render(limit=20))
+
+    def render(self, limit: int | None = None) -> str:
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [f"{len(self.problems)} problem(s) in the input:"]
+        lines += ["  " + problem.render() for problem in shown]
+        if limit is not None and len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        return "\n".join(lines)
+
+
+def problem(file, row, column, value, rule, fix) -> Problem:
+    return Problem(str(file), row, column, None if value is None else str(value), rule, fix)

@@ -1,0 +1,1 @@
+"""The append-only, double-entry, hash-chained ledger on SQLAlchemy Core (SQLite default, PostgreSQL)."""

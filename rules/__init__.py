@@ -1,0 +1,1 @@
+"""Rule catalogues as data: montenegro.toml (default), serbia.toml, ukraine.toml."""

@@ -1,0 +1,67 @@
+"""Shared fixtures. PostgreSQL tests run against ISPLATA_TEST_PG; in CI (CI set) an unreachable server fails the run."""
+import os
+
+import pytest
+
+PG_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pg_url() -> str:
+    return os.environ.get("ISPLATA_TEST_PG", PG_URL_DEFAULT)
+
+
+def _pg_reachable(url: str) -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("select 1")
+        return None
+    except Exception as exc:  # any failure means unreachable; the reason is shown
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a reachable PostgreSQL test database (psycopg 3 DSN form)."""
+    url = pg_url()
+    reason = _pg_reachable(url)
+    if reason is not None:
+        message = f"PostgreSQL unreachable at {url} ({reason})"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI requires it", pytrace=False)
+        pytest.skip(message + "; set ISPLATA_TEST_PG or start the server")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_sqlalchemy_url(postgres_url) -> str:
+    """The same database as a SQLAlchemy URL (postgresql+psycopg://)."""
+    return postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def pytest_sessionstart(session):
+    # fail fast in CI: a run that cannot reach PostgreSQL must not pass by skipping
+    if os.environ.get("CI") and _pg_reachable(pg_url()) is not None:
+        raise pytest.UsageError(f"CI requires PostgreSQL at {pg_url()}: {_pg_reachable(pg_url())}")
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url):
+    """A SQLAlchemy URL whose connections see only a fresh, private schema (dropped afterwards).
+
+    Tests of several packages (and several test processes) share one database; a schema each keeps them apart.
+    """
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"create schema {schema}")
+    base = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options={quote('-csearch_path=' + schema)}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"drop schema {schema} cascade")
