@@ -48,6 +48,8 @@ RIGHTS = pa.schema([  # one row per version of a right
     pa.field("single_parent", pa.bool_()),
     pa.field("unable_to_work", pa.bool_()),             # no member of the household can work
     pa.field("consent_full_recovery", pa.bool_()),      # recipient consented to 100 % recovery
+    # decided amount of a one-off whose catalogue says decided_amount = true (UA_POHOV: 2 x monthly assistance)
+    pa.field("amount_minor", pa.int64()),
 ])
 
 PAYEES = pa.schema([

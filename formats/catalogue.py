@@ -1,0 +1,474 @@
+"""The rule catalogue file (TOML): reading, validation with clear problems, and a typed view for the other parts.
+
+A catalogue is data, never code: currency and rounding, the paying agency's payment settings, deduction caps,
+and per benefit its formula kind, policies and every parameter as dated values (indexation is a new dated line).
+`load_catalogue` refuses a bad file with every problem at once (`InputError`); the returned `Catalogue` is
+immutable, carries the SHA-256 of the file bytes (the payroll records which rules it ran under) and compiles
+into the engine's integer arrays with `Catalogue.compile(first_month, last_month)`.
+"""
+import datetime as dt
+import hashlib
+import importlib.resources
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import catalogue as engine_catalogue
+from engine.money import decimal_str_to_minor
+from engine.months import month_index
+from formats.errors import InputError, problem
+
+COUNTRY_FILES = {"me": "montenegro.toml", "rs": "serbia.toml", "ua": "ukraine.toml"}
+DEFAULT_COUNTRY = "me"
+CURRENCY_EXPONENTS = {"EUR": 2, "RSD": 0, "UAH": 2}
+PARAM_AMOUNT_MINOR_MAX = 10**9  # keeps amount x scale (bp) x supplement (bp) inside int64 in the kernels
+PARAM_BP_MAX = 100_000          # 1,000 %
+PARAM_COUNT_MAX = 1_000
+BELOW_MINIMUM_POLICIES = ("carry", "drop")
+
+TOP_KEYS = {"format_version", "country", "name", "currency", "minor_exponent", "rounding_unit_minor",
+            "rounding", "payment", "deductions", "defaults", "benefits"}
+REQUIRED_TOP_KEYS = ("country", "currency", "minor_exponent", "rounding_unit_minor", "payment", "deductions",
+                     "benefits")
+PAYMENT_KEYS = {"execution_day", "agency_name", "debtor_iban", "debtor_bic", "postal_delivery_method",
+                "postal_operator"}
+DEDUCTION_TOP_KEYS = {"total_cap_bp", "total_cap_with_alimony_bp", "shared_cap_bp", "recovery_default_bp",
+                      "recovery_with_consent_bp"}
+DEDUCTION_KIND_KEYS = {"priority", "cap_bp", "cap_with_consent_bp", "forwarded", "agency_fault_exempt"}
+DEDUCTION_KINDS = ("alimony", "damages", "overpayment", "enforcement")
+POLICY_KEYS = {"proration", "minimum_payable", "below_minimum", "protected", "post_allowed", "stops_on_death"}
+INT_SETTING_KEYS = {"age_min_years", "age_max_years", "child_age_limit_years", "young_child_age_limit_years",
+                    "award_months", "claim_within_months"}
+BOOL_SETTING_KEYS = {"protected", "post_allowed", "stops_on_death", "twins_excepted", "decided_amount"}
+TEXT_KEYS = {"name", "indexation", "payee", "legal_basis", "notes"}
+BENEFIT_KEYS = ({"code", "kind", "parameters"} | POLICY_KEYS | INT_SETTING_KEYS | BOOL_SETTING_KEYS | TEXT_KEYS)
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    execution_day: int            # day of the month the payments are executed
+    agency_name: str
+    debtor_iban: str
+    debtor_bic: str
+    postal_delivery_method: str   # ISO 20022 DeliveryMethod code for postal cheques, e.g. MLCD
+    postal_operator: str
+
+
+@dataclass(frozen=True)
+class DeductionRule:
+    kind: str
+    priority: int
+    cap_bp: int
+    forwarded: bool               # paid on to a creditor payee (else kept by the agency)
+    cap_with_consent_bp: int | None = None
+    agency_fault_exempt: bool = False
+
+
+@dataclass(frozen=True)
+class DeductionCaps:
+    total_cap_bp: int
+    total_cap_with_alimony_bp: int
+    shared_cap_bp: int            # cap shared by priorities 1 and 2 (alimony and damages)
+    recovery_default_bp: int
+    recovery_with_consent_bp: int
+    kinds: dict                   # kind -> DeductionRule
+
+
+@dataclass(frozen=True)
+class Benefit:
+    code: str
+    name: str
+    kind: str
+    proration: str                # whole_months | days
+    minimum_payable_minor: int
+    below_minimum: str            # carry | drop
+    protected: bool               # accepts only recovery deductions
+    post_allowed: bool            # may be paid through the post when the bank account fails
+    stops_on_death: bool
+    age_min_years: int            # 0 = no limit
+    age_max_years: int
+    child_age_limit_years: int
+    young_child_age_limit_years: int
+    twins_excepted: bool
+    decided_amount: bool          # the amount comes with the decision (rights.amount_minor)
+    parameters: dict              # name -> tuple of (valid_from date, tuple of ints in the parameter's unit)
+    info: dict = field(default_factory=dict)   # award_months, claim_within_months, indexation, payee, ...
+
+    def value_on(self, name: str, day: dt.date) -> tuple | None:
+        """The parameter's values in force on `day` (None before its first date)."""
+        current = None
+        for valid_from, values in self.parameters.get(name, ()):
+            if valid_from <= day:
+                current = values
+        return current
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    path: str
+    sha256: str
+    country: str
+    name: str
+    currency: str
+    minor_exponent: int
+    rounding_unit_minor: int
+    payment: PaymentSettings
+    deduction_caps: DeductionCaps
+    benefits: tuple               # of Benefit, in file order (the benefit index of the engine)
+
+    @property
+    def benefit_codes(self) -> tuple:
+        return tuple(benefit.code for benefit in self.benefits)
+
+    def benefit(self, code: str) -> Benefit:
+        for candidate in self.benefits:
+            if candidate.code == code:
+                return candidate
+        raise KeyError(code)
+
+    def benefit_index(self, code: str) -> int:
+        return self.benefit_codes.index(code)
+
+    def first_month(self) -> int:
+        """Earliest month index at which some benefit has all its parameters in force."""
+        starts = []
+        for benefit in self.benefits:
+            dates = [values[0][0] for values in benefit.parameters.values()]
+            if dates:
+                starts.append(max(month_index(d.year, d.month) for d in dates))
+        return min(starts)
+
+    def engine_data(self) -> list[dict]:
+        """Plain data for engine.catalogue.compile_catalogue (dates as month indexes)."""
+        data = []
+        for benefit in self.benefits:
+            entry = {name: getattr(benefit, name) for name in engine_catalogue.BENEFIT_SETTINGS}
+            entry.update(code=benefit.code, kind=benefit.kind, proration=benefit.proration)
+            entry["parameters"] = {
+                name: [(month_index(d.year, d.month), list(values)) for d, values in dated]
+                for name, dated in benefit.parameters.items()}
+            data.append(entry)
+        return data
+
+    def compile(self, first_month: int, last_month: int) -> engine_catalogue.CompiledCatalogue:
+        return engine_catalogue.compile_catalogue(self.engine_data(), first_month, last_month)
+
+
+def catalogue_path(country: str | None = None) -> Path:
+    """Path of a bundled catalogue (rules/<country>.toml); Montenegro by default."""
+    code = (country or DEFAULT_COUNTRY).lower()
+    if code not in COUNTRY_FILES:
+        raise InputError([problem("--country", None, "country", country, "unknown country",
+                                  f"use one of {', '.join(COUNTRY_FILES)}")])
+    return Path(str(importlib.resources.files("rules").joinpath(COUNTRY_FILES[code])))
+
+
+def load_catalogue(path: str | Path | None = None, country: str | None = None) -> Catalogue:
+    """Read and validate a catalogue; `path` wins over `country`; neither means rules/montenegro.toml."""
+    file_path = Path(path) if path is not None else catalogue_path(country)
+    try:
+        raw_bytes = file_path.read_bytes()
+    except OSError as exc:
+        raise InputError([problem(file_path, None, None, None, f"cannot read the catalogue ({exc.strerror})",
+                                  "give the path of an existing TOML rule catalogue")]) from exc
+    try:
+        document = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError([problem(file_path, None, None, None, f"not valid TOML: {exc}",
+                                  "fix the syntax (see rules/montenegro.toml for the layout)")]) from exc
+    reader = _Reader(str(file_path))
+    catalogue = reader.catalogue(document, hashlib.sha256(raw_bytes).hexdigest())
+    if reader.problems:
+        raise InputError(reader.problems)
+    if country is not None and path is not None and catalogue.country != country.lower():
+        raise InputError([problem(file_path, None, "country", catalogue.country,
+                                  f"the catalogue is for country {catalogue.country!r}, not {country!r}",
+                                  "pass the catalogue of the country or drop --country")])
+    return catalogue
+
+
+class _Reader:
+    """Walks the TOML document, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems = []
+        self.exponent = 2
+
+    def add(self, where, value, rule, fix):
+        self.problems.append(problem(self.file, None, where, value, rule, fix))
+
+    # ---- top level ---------------------------------------------------------------------------------------
+
+    def catalogue(self, doc: dict, sha256: str) -> Catalogue | None:
+        self.unknown_keys(doc, TOP_KEYS, "")
+        for key in REQUIRED_TOP_KEYS:
+            if key not in doc:
+                self.add(key, None, f"missing {key!r}", f"add `{key} = ...` at the top of the catalogue")
+        currency = self.currency(doc)
+        country = self.text(doc, "country", "country", required=True)
+        if country is not None and country not in COUNTRY_FILES:
+            self.add("country", country, "unknown country code", f"use one of {', '.join(COUNTRY_FILES)}")
+        payment = self.payment(doc.get("payment"))
+        caps = self.deductions(doc.get("deductions"))
+        defaults = doc.get("defaults", {})
+        self.unknown_keys(defaults, POLICY_KEYS, "defaults.")
+        benefits = self.benefits(doc.get("benefits"), defaults)
+        if self.problems:
+            return None
+        return Catalogue(self.file, sha256, country, str(doc.get("name", country)), currency, self.exponent,
+                         int(doc["rounding_unit_minor"]), payment, caps, tuple(benefits))
+
+    def currency(self, doc):
+        currency = self.text(doc, "currency", "currency", required=False)
+        exponent = doc.get("minor_exponent")
+        if currency is not None and currency not in CURRENCY_EXPONENTS:
+            self.add("currency", currency, "unknown currency", f"use one of {', '.join(CURRENCY_EXPONENTS)}")
+        if exponent is not None:
+            if not isinstance(exponent, int) or isinstance(exponent, bool) or not 0 <= exponent <= 3:
+                self.add("minor_exponent", exponent, "must be an integer 0..3", "2 for EUR and UAH, 0 for RSD")
+            elif currency in CURRENCY_EXPONENTS and exponent != CURRENCY_EXPONENTS[currency]:
+                self.add("minor_exponent", exponent, f"{currency} amounts have {CURRENCY_EXPONENTS[currency]}"
+                         " digits after the point in payments", f"set minor_exponent = {CURRENCY_EXPONENTS[currency]}")
+            else:
+                self.exponent = exponent
+        unit = doc.get("rounding_unit_minor")
+        if "rounding_unit_minor" in doc and unit != 1:
+            self.add("rounding_unit_minor", unit, "the engine rounds to one minor unit only",
+                     "set rounding_unit_minor = 1 and choose the unit with minor_exponent (0 = whole units)")
+        if doc.get("rounding", "half_up") != "half_up":
+            self.add("rounding", doc.get("rounding"), "only half-up rounding is supported", 'set rounding = "half_up"')
+        return currency
+
+    def payment(self, section):
+        if not isinstance(section, dict):
+            return None
+        self.unknown_keys(section, PAYMENT_KEYS, "payment.")
+        day = section.get("execution_day")
+        if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= 28:
+            self.add("payment.execution_day", day, "must be a day of the month 1..28",
+                     "give the day payments are executed, e.g. 15")
+        texts = {key: self.text(section, key, f"payment.{key}", required=True)
+                 for key in ("agency_name", "debtor_iban", "debtor_bic", "postal_delivery_method")}
+        self.check_iban_bic(texts["debtor_iban"], texts["debtor_bic"])
+        operator = str(section.get("postal_operator", ""))
+        return PaymentSettings(day, texts["agency_name"], texts["debtor_iban"], texts["debtor_bic"],
+                               texts["postal_delivery_method"], operator)
+
+    def check_iban_bic(self, iban, bic):
+        from schwifty import BIC, IBAN
+        from schwifty.exceptions import SchwiftyException
+
+        if iban is not None:
+            try:
+                IBAN(iban)
+            except SchwiftyException as exc:
+                self.add("payment.debtor_iban", iban, f"invalid IBAN ({exc})", "give the agency's account IBAN")
+        if bic is not None:
+            try:
+                BIC(bic)
+            except SchwiftyException as exc:
+                self.add("payment.debtor_bic", bic, f"invalid BIC ({exc})", "give the 8 or 11 character BIC")
+
+    def deductions(self, section):
+        if not isinstance(section, dict):
+            return None
+        self.unknown_keys(section, DEDUCTION_TOP_KEYS | set(DEDUCTION_KINDS), "deductions.")
+        caps = {key: self.bp(section, key, f"deductions.{key}", required=True) for key in DEDUCTION_TOP_KEYS}
+        kinds = {}
+        for kind in DEDUCTION_KINDS:
+            rule = section.get(kind)
+            if not isinstance(rule, dict):
+                self.add(f"deductions.{kind}", None, f"missing the {kind} deduction rule",
+                         f"add a [deductions.{kind}] table with priority, cap_bp and forwarded")
+                continue
+            self.unknown_keys(rule, DEDUCTION_KIND_KEYS, f"deductions.{kind}.")
+            priority = rule.get("priority")
+            if not isinstance(priority, int) or not 1 <= priority <= 9:
+                self.add(f"deductions.{kind}.priority", priority, "must be an integer 1..9", "1 = first served")
+            cap = self.bp(rule, "cap_bp", f"deductions.{kind}.cap_bp", required=True)
+            consent = self.bp(rule, "cap_with_consent_bp", f"deductions.{kind}.cap_with_consent_bp", required=False)
+            kinds[kind] = DeductionRule(kind, priority, cap, bool(rule.get("forwarded", False)), consent,
+                                        bool(rule.get("agency_fault_exempt", False)))
+        return DeductionCaps(caps["total_cap_bp"], caps["total_cap_with_alimony_bp"], caps["shared_cap_bp"],
+                             caps["recovery_default_bp"], caps["recovery_with_consent_bp"], kinds)
+
+    # ---- benefits ----------------------------------------------------------------------------------------
+
+    def benefits(self, entries, defaults):
+        if not isinstance(entries, list) or not entries:
+            self.add("benefits", None, "no benefits", "add at least one [[benefits]] table")
+            return []
+        result, seen = [], set()
+        for position, entry in enumerate(entries, start=1):
+            where = f"benefits[{position}]"
+            if not isinstance(entry, dict):
+                self.add(where, entry, "a benefit must be a table", "write it as [[benefits]]")
+                continue
+            code = entry.get("code")
+            if code in seen:
+                self.add(f"{where}.code", code, "benefit code used twice", "give every benefit its own code")
+            seen.add(code)
+            benefit = self.benefit(entry, defaults, where)
+            if benefit is not None:
+                result.append(benefit)
+        return result
+
+    def benefit(self, entry, defaults, where):
+        self.unknown_keys(entry, BENEFIT_KEYS, f"{where}.")
+        code = self.text(entry, "code", f"{where}.code", required=True)
+        if code is not None and (not code.replace("_", "").isalnum() or code.upper() != code):
+            self.add(f"{where}.code", code, "a code is upper-case letters, digits and _", "e.g. ME_MO")
+        where = f"benefit {code}" if code else where
+        kind = entry.get("kind")
+        if kind not in engine_catalogue.KINDS:
+            self.add(f"{where}.kind", kind, "unknown formula kind", f"use one of {', '.join(engine_catalogue.KINDS)}")
+            kind = None
+        policy = {key: entry.get(key, defaults.get(key)) for key in POLICY_KEYS}
+        proration = policy["proration"] or "whole_months"
+        if proration not in engine_catalogue.PRORATIONS:
+            self.add(f"{where}.proration", proration, "unknown proration policy", "whole_months or days")
+        below = policy["below_minimum"] or "carry"
+        if below not in BELOW_MINIMUM_POLICIES:
+            self.add(f"{where}.below_minimum", below, "unknown below-minimum policy", "carry or drop")
+        minimum = self.money(policy["minimum_payable"] if policy["minimum_payable"] is not None else "0",
+                             f"{where}.minimum_payable")
+        flags = {key: self.flag(entry, defaults, key, where) for key in BOOL_SETTING_KEYS}
+        ints = {key: self.count(entry.get(key, _INT_DEFAULTS[key]), f"{where}.{key}") for key in INT_SETTING_KEYS}
+        parameters = self.parameters(entry.get("parameters", {}), kind, flags["decided_amount"], where)
+        info = {key: entry[key] for key in ("award_months", "claim_within_months", "indexation", "payee",
+                                            "legal_basis", "notes") if key in entry}
+        if code is None or kind is None:
+            return None
+        return Benefit(code, str(entry.get("name", code)), kind, proration, minimum, below, flags["protected"],
+                       flags["post_allowed"], flags["stops_on_death"], ints["age_min_years"], ints["age_max_years"],
+                       ints["child_age_limit_years"], ints["young_child_age_limit_years"], flags["twins_excepted"],
+                       flags["decided_amount"], parameters, info)
+
+    def flag(self, entry, defaults, key, where):
+        value = entry.get(key, defaults.get(key, _BOOL_DEFAULTS[key]))
+        if not isinstance(value, bool):
+            self.add(f"{where}.{key}", value, "must be true or false", f"write {key} = true or {key} = false")
+            return bool(_BOOL_DEFAULTS[key])
+        return value
+
+    def parameters(self, given, kind, decided_amount, where):
+        if not isinstance(given, dict):
+            self.add(f"{where}.parameters", given, "parameters must be a table", "write [benefits.parameters]")
+            return {}
+        if kind is None:
+            return {}
+        spec = engine_catalogue.KIND_PARAMS[kind]
+        allowed = set(spec["required"]) | set(spec["optional"])
+        for name in given:
+            if name not in allowed:
+                self.add(f"{where}.parameters.{name}", None, f"unknown parameter for kind {kind}",
+                         f"use one of {', '.join(sorted(allowed))}")
+        if not decided_amount:
+            for name in spec["required"]:
+                if name not in given:
+                    self.add(f"{where}.parameters.{name}", None, f"missing parameter {name!r} (kind {kind})",
+                             f"add {name} = [ {{ valid_from = YYYY-MM-01, value = ... }} ]")
+        return {name: self.dated(given[name], name, f"{where}.parameters.{name}")
+                for name in given if name in allowed}
+
+    def dated(self, lines, name, where):
+        if not isinstance(lines, list) or not lines:
+            self.add(where, None, "a parameter is a non-empty list of {valid_from, value}",
+                     f"write {name} = [ {{ valid_from = 2024-01-01, value = ... }} ]")
+            return ()
+        max_len, unit = engine_catalogue.PARAM_SHAPES[name]
+        result, previous, length = [], None, None
+        for position, line in enumerate(lines, start=1):
+            here = f"{where}[{position}]"
+            if not isinstance(line, dict) or set(line) != {"valid_from", "value"}:
+                self.add(here, line, "each line needs exactly valid_from and value",
+                         "write { valid_from = 2024-07-01, value = ... }")
+                continue
+            valid_from = line["valid_from"]
+            if not isinstance(valid_from, dt.date) or isinstance(valid_from, dt.datetime) or valid_from.day != 1:
+                self.add(f"{here}.valid_from", valid_from, "valid_from must be a date on the first of a month",
+                         "write a bare TOML date such as 2024-07-01")
+                continue
+            if previous is not None and valid_from <= previous:
+                self.add(f"{here}.valid_from", valid_from, "parameter dates out of order",
+                         f"list the values by increasing valid_from (after {previous})")
+            previous = valid_from
+            values = line["value"] if isinstance(line["value"], list) else [line["value"]]
+            if not 1 <= len(values) <= max_len:
+                self.add(f"{here}.value", line["value"], f"needs 1..{max_len} values", "give the list of values")
+                continue
+            if length is not None and len(values) != length:
+                self.add(f"{here}.value", line["value"], "every dated value needs the same number of entries",
+                         f"give {length} entries as in the first line")
+            length = len(values)
+            result.append((valid_from, tuple(self.unit_value(v, unit, f"{here}.value") for v in values)))
+        return tuple(result)
+
+    def unit_value(self, value, unit, where):
+        if unit == "money":
+            return self.money(value, where)
+        bound = PARAM_BP_MAX if unit == "bp" else PARAM_COUNT_MAX
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
+            self.add(where, value, f"must be an integer 0..{bound} ({unit})",
+                     "basis points: 10000 = 100 %" if unit == "bp" else "give a whole number")
+            return 0
+        return value
+
+    # ---- scalars -----------------------------------------------------------------------------------------
+
+    def money(self, value, where) -> int:
+        if not isinstance(value, str):
+            self.add(where, value, "amounts are written as decimal text", 'write e.g. "87.91" in quotes')
+            return 0
+        try:
+            minor = decimal_str_to_minor(value, self.exponent)
+        except ValueError as exc:
+            self.add(where, value, str(exc), f"write the amount with at most {self.exponent} decimals")
+            return 0
+        if minor < 0:
+            self.add(where, value, "negative amount", "amounts in a catalogue are zero or more")
+        elif minor > PARAM_AMOUNT_MINOR_MAX:
+            self.add(where, value, "amount above the catalogue bound", "check the figure (too many digits?)")
+        return max(0, min(minor, PARAM_AMOUNT_MINOR_MAX))
+
+    def bp(self, section, key, where, required):
+        value = section.get(key)
+        if value is None:
+            if required:
+                self.add(where, None, f"missing {key!r}", "give a share in basis points, 10000 = 100 %")
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
+            self.add(where, value, "must be basis points 0..10000", "10000 = 100 %, 5000 = 50 %")
+            return None
+        return value
+
+    def count(self, value, where) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 150:
+            self.add(where, value, "must be a whole number 0..150", "0 means no limit")
+            return 0
+        return value
+
+    def text(self, section, key, where, required):
+        value = section.get(key)
+        if value is None:
+            if required:
+                self.add(where, None, f"missing {key!r}", f"add {key} = \"...\"")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.add(where, value, "must be non-empty text", f"write {key} = \"...\"")
+            return None
+        return value
+
+    def unknown_keys(self, section, allowed, prefix):
+        if not isinstance(section, dict):
+            return
+        for key in section:
+            if key not in allowed:
+                self.add(f"{prefix}{key}", None, "unknown key", f"remove it or use one of {', '.join(sorted(allowed))}")
+
+
+_INT_DEFAULTS = {"age_min_years": 0, "age_max_years": 0, "child_age_limit_years": 18,
+                 "young_child_age_limit_years": 6, "award_months": 0, "claim_within_months": 0}
+_BOOL_DEFAULTS = {"protected": False, "post_allowed": True, "stops_on_death": True, "twins_excepted": False,
+                  "decided_amount": False}
