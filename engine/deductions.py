@@ -1,0 +1,292 @@
+"""Deductions from the gross of each right: alimony, damages, recovery of overpayments, enforcement.
+
+RULES.md "Deductions from a payment" as one Numba pass over rights. The cap base of every percentage and every
+cap is the GROSS OF THE RIGHT IN THIS PAYROLL (this period's due plus arrears paid now); amounts carried in from
+earlier payrolls are not a base: they were already net of deductions when they arose. Per right, in priority
+order (orders sorted by right, priority, then their own position):
+
+- an order asks for its fixed monthly amount, or `percent_bp` of the gross rounded half-up once, never more than
+  its remaining balance (-1 = no limit); the balance runs down by what was taken and stops at zero;
+- caps are floors of a basis-point share of the gross (a cap must never be exceeded, so it is not rounded up):
+  alimony (kind 1) and damages (kind 2) each have their own cap and share `support_bp`; recovery (the ledger's
+  receivable plus register overpayment orders, kind 3) shares `recovery_bp`, or `recovery_consent_bp` where
+  the recipient consented; enforcement (kind 4) has `enforcement_bp`; all deductions together stay within
+  `total_bp`, or `total_with_alimony_bp` where the right has an active alimony order with something still owed;
+- recovery under consent is voluntary, so the total cap does not limit it (only what is left of the gross does);
+- protected benefits take only recovery (kind 3 and the receivable), never third-party orders;
+- the ledger's receivable is recovered at priority 3, before the register's overpayment orders.
+Inactive orders take nothing and keep their balance. Bad arrays are refused with ValueError before the kernel.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from numba import types
+
+from engine.jit import kernel
+from engine.money import AMOUNT_MINOR_MAX
+
+KIND_ALIMONY = 1
+KIND_DAMAGES = 2
+KIND_OVERPAYMENT = 3
+KIND_ENFORCEMENT = 4
+FORWARDED_KINDS = (KIND_ALIMONY, KIND_DAMAGES, KIND_ENFORCEMENT)  # paid on to a third party's payee
+PRIORITY_RECOVERY = 3  # the receivable is recovered just before the first order of this priority or later
+BP_WHOLE = 10_000
+
+# positions in the caps array handed to the kernel
+CAP_ALIMONY, CAP_DAMAGES, CAP_SUPPORT, CAP_RECOVERY, CAP_RECOVERY_CONSENT = 0, 1, 2, 3, 4
+CAP_ENFORCEMENT, CAP_TOTAL, CAP_TOTAL_WITH_ALIMONY = 5, 6, 7
+CAPS_LEN = 8
+
+
+@dataclass(frozen=True)
+class DeductionCaps:
+    """Caps of a country in basis points of the gross (10_000 = 100 %). Defaults: Montenegro and Serbia."""
+
+    alimony_bp: int = 5_000
+    damages_bp: int = 5_000
+    support_bp: int = 5_000  # alimony + damages together
+    recovery_bp: int = 2_000
+    recovery_consent_bp: int = 10_000
+    enforcement_bp: int = 2_000
+    total_bp: int = 5_000
+    total_with_alimony_bp: int = 7_000
+
+    @classmethod
+    def ukraine(cls) -> "DeductionCaps":
+        """Ukraine lets alimony for minors take 70 %."""
+        return cls(alimony_bp=7_000, support_bp=7_000, total_with_alimony_bp=7_000)
+
+    def as_array(self) -> np.ndarray:
+        caps = np.array([self.alimony_bp, self.damages_bp, self.support_bp, self.recovery_bp,
+                         self.recovery_consent_bp, self.enforcement_bp, self.total_bp,
+                         self.total_with_alimony_bp], dtype=np.int64)
+        if caps.min() < 0 or caps.max() > BP_WHOLE:
+            raise ValueError(f"deduction caps must be within 0..{BP_WHOLE} basis points, got {self}")
+        return caps
+
+
+@dataclass(frozen=True)
+class Deductions:
+    """Per right (in the order of the inputs) the amounts taken; per order (in the caller's order) the rest."""
+
+    alimony_minor: np.ndarray
+    damages_minor: np.ndarray
+    recovery_minor: np.ndarray            # receivable recovered + register overpayment orders
+    enforcement_minor: np.ndarray
+    recovered_receivable_minor: np.ndarray  # part of recovery_minor that reduces the ledger's receivable
+    order_deducted_minor: np.ndarray
+    order_remaining_minor: np.ndarray     # new balance; -1 stays -1 (no limit)
+
+    @property
+    def total_minor(self) -> np.ndarray:
+        return self.alimony_minor + self.damages_minor + self.recovery_minor + self.enforcement_minor
+
+
+_I64_RO = types.Array(types.int64, 1, "C", readonly=True)
+_BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
+_I64_RW = types.Array(types.int64, 1, "C")
+
+
+@kernel(types.int64(types.int64, types.int64))
+def share_floor_minor(gross_minor, bp):
+    """A cap: bp of the gross rounded down, so that it is never exceeded."""
+    return gross_minor * bp // BP_WHOLE
+
+
+@kernel(types.int64(types.int64, types.int64))
+def share_half_up_minor(gross_minor, bp):
+    """A percentage deduction: bp of the gross rounded half-up, once (amounts are never negative here)."""
+    return (gross_minor * bp + BP_WHOLE // 2) // BP_WHOLE
+
+
+@kernel(types.boolean(types.int64, types.int64, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO))
+def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active):
+    """True when an active alimony order still asks for something: the total cap is then the higher one."""
+    assert lo <= hi
+    assert hi <= kind.shape[0]
+    for k in range(lo, hi):
+        asks = fixed_minor[k] > 0 if percent_bp[k] < 0 else percent_bp[k] > 0
+        if kind[k] == KIND_ALIMONY and active[k] and remaining_minor[k] != 0 and asks:
+            return True
+    return False
+
+
+@kernel(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
+                    types.int64, types.int64, types.int64, _I64_RO))
+def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deducted_minor, alimony_minor,
+               damages_minor, recovery_minor, enforcement_minor, caps_bp):
+    """How much an order of `kind` may still take from this right under its kind cap and the total cap."""
+    assert 1 <= kind <= 4
+    assert 0 <= deducted_minor <= gross_minor
+    support_room = share_floor_minor(gross_minor, caps_bp[CAP_SUPPORT]) - alimony_minor - damages_minor
+    if kind == KIND_ALIMONY:
+        room = min(share_floor_minor(gross_minor, caps_bp[CAP_ALIMONY]) - alimony_minor, support_room)
+    elif kind == KIND_DAMAGES:
+        room = min(share_floor_minor(gross_minor, caps_bp[CAP_DAMAGES]) - damages_minor, support_room)
+    elif kind == KIND_OVERPAYMENT:
+        room = recovery_limit_minor - recovery_minor
+    else:
+        room = share_floor_minor(gross_minor, caps_bp[CAP_ENFORCEMENT]) - enforcement_minor
+    room = min(room, total_limit_minor - deducted_minor, gross_minor - deducted_minor)
+    return max(room, 0)
+
+
+@kernel(types.int64(types.int64, types.int64, types.int64, types.int64))
+def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
+    """What an order asks for this payroll before caps: fixed or half-up share, within its balance."""
+    assert fixed_minor >= 0 or percent_bp >= 0
+    assert remaining_minor >= -1
+    asked = share_half_up_minor(gross_minor, percent_bp) if percent_bp >= 0 else fixed_minor
+    if remaining_minor >= 0:
+        asked = min(asked, remaining_minor)
+    return asked
+
+
+@kernel(types.void(_I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO,
+                   _I64_RO, _BOOL_RO, _I64_RO,
+                   _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
+def deduct_rights(gross_minor, receivable_minor, consent, protected, order_offsets, order_kind,
+                  order_priority, order_fixed_minor, order_percent_bp, order_remaining_minor, order_active,
+                  caps_bp, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable,
+                  out_order_deducted, out_order_remaining):
+    """Apply the orders of each right (CSR: orders of right r are order_offsets[r]:order_offsets[r+1])."""
+    n = gross_minor.shape[0]
+    assert order_offsets.shape[0] == n + 1 and caps_bp.shape[0] == CAPS_LEN
+    assert order_offsets[n] == order_kind.shape[0] == out_order_remaining.shape[0]
+    for r in range(n):
+        gross = gross_minor[r]
+        lo, hi = order_offsets[r], order_offsets[r + 1]
+        alimony = has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
+                              order_remaining_minor, order_active) and not protected[r]
+        total_limit = share_floor_minor(gross, caps_bp[CAP_TOTAL_WITH_ALIMONY if alimony else CAP_TOTAL])
+        recovery_limit = share_floor_minor(gross, caps_bp[CAP_RECOVERY_CONSENT if consent[r] else CAP_RECOVERY])
+        # voluntary recovery is bounded by the gross, not by the total cap of enforced deductions
+        recovery_total_limit = gross if consent[r] else total_limit
+        taken_alimony = taken_damages = taken_recovery = taken_enforcement = deducted = 0
+        receivable_pending = True
+        for k in range(lo, hi + 1):
+            if receivable_pending and (k == hi or order_priority[k] >= PRIORITY_RECOVERY):
+                receivable_pending = False
+                room = room_minor(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, deducted,
+                                  taken_alimony, taken_damages, taken_recovery, taken_enforcement, caps_bp)
+                amount = min(receivable_minor[r], room)
+                out_receivable[r] = amount
+                taken_recovery += amount
+                deducted += amount
+            if k == hi:
+                break
+            kind = order_kind[k]
+            out_order_deducted[k] = 0
+            out_order_remaining[k] = order_remaining_minor[k]
+            if not order_active[k] or (protected[r] and kind != KIND_OVERPAYMENT):
+                continue
+            limit = recovery_total_limit if kind == KIND_OVERPAYMENT else total_limit
+            room = room_minor(kind, gross, limit, recovery_limit, deducted, taken_alimony, taken_damages,
+                              taken_recovery, taken_enforcement, caps_bp)
+            amount = min(asked_minor(gross, order_fixed_minor[k], order_percent_bp[k],
+                                     order_remaining_minor[k]), room)
+            out_order_deducted[k] = amount
+            if order_remaining_minor[k] >= 0:
+                out_order_remaining[k] = order_remaining_minor[k] - amount
+            deducted += amount
+            if kind == KIND_ALIMONY:
+                taken_alimony += amount
+            elif kind == KIND_DAMAGES:
+                taken_damages += amount
+            elif kind == KIND_OVERPAYMENT:
+                taken_recovery += amount
+            else:
+                taken_enforcement += amount
+        assert 0 <= deducted <= gross
+        out_alimony[r] = taken_alimony
+        out_damages[r] = taken_damages
+        out_recovery[r] = taken_recovery
+        out_enforcement[r] = taken_enforcement
+
+
+def _int64(values, name: str, length: int | None = None) -> np.ndarray:
+    array = np.ascontiguousarray(values, dtype=np.int64)
+    if array.ndim != 1 or (length is not None and array.shape[0] != length):
+        raise ValueError(f"{name}: expected a 1-d array of length {length}, got shape {array.shape}")
+    return array
+
+
+def _bool(values, name: str, length: int) -> np.ndarray:
+    array = np.ascontiguousarray(values, dtype=np.bool_)
+    if array.ndim != 1 or array.shape[0] != length:
+        raise ValueError(f"{name}: expected a 1-d array of length {length}, got shape {array.shape}")
+    return array
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+def _check_amounts(array: np.ndarray, name: str, low: int = 0) -> None:
+    if array.shape[0]:
+        _require(int(array.min()) >= low and int(array.max()) <= AMOUNT_MINOR_MAX,
+                 f"{name} must lie within {low}..{AMOUNT_MINOR_MAX} minor units")
+
+
+def _check_orders(n_rights, right, kind, priority, fixed, percent, remaining) -> None:
+    if right.shape[0] == 0:
+        return
+    _require(int(right.min()) >= 0 and int(right.max()) < n_rights, "order_right must index a right")
+    _require(bool(np.isin(kind, (1, 2, 3, 4)).all()), "order_kind must be 1..4")
+    _require(int(priority.min()) >= 1, "order_priority must be >= 1")
+    _require(bool(((fixed >= 0) != (percent >= 0)).all()),
+             "each order needs exactly one of fixed_minor >= 0 or percent_bp >= 0 (the other -1)")
+    _require(int(percent.max()) <= BP_WHOLE, f"order_percent_bp must be <= {BP_WHOLE}")
+    _check_amounts(fixed, "order_fixed_minor", low=-1)
+    _check_amounts(remaining, "order_remaining_minor", low=-1)
+
+
+def order_permutation(order_right: np.ndarray, order_priority: np.ndarray) -> np.ndarray | None:
+    """None when orders are already sorted by (right, priority); else the stable sorting permutation."""
+    if order_right.shape[0] < 2:
+        return None
+    step_right = np.diff(order_right)
+    sorted_ok = (step_right > 0) | ((step_right == 0) & (np.diff(order_priority) >= 0))
+    if sorted_ok.all():
+        return None
+    return np.lexsort((np.arange(order_right.shape[0]), order_priority, order_right))
+
+
+def csr_offsets(sorted_right: np.ndarray, n_rights: int) -> np.ndarray:
+    """order_offsets[r]..order_offsets[r+1] are the orders of right r (orders sorted by right)."""
+    return np.searchsorted(sorted_right, np.arange(n_rights + 1, dtype=np.int64)).astype(np.int64)
+
+
+def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recovery, protected,
+                     order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
+                     order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps()) -> Deductions:
+    """Deduct every order and the receivable from each right's gross. Orders may come in any order;
+    per-order outputs are returned in the caller's order. Raises ValueError on malformed arrays."""
+    gross = _int64(gross_minor, "gross_minor")
+    n = gross.shape[0]
+    receivable = _int64(recovery_receivable_minor, "recovery_receivable_minor", n)
+    consent = _bool(consent_full_recovery, "consent_full_recovery", n)
+    protect = _bool(protected, "protected", n)
+    right = _int64(order_right, "order_right")
+    m = right.shape[0]
+    kind, priority = _int64(order_kind, "order_kind", m), _int64(order_priority, "order_priority", m)
+    fixed, percent = _int64(order_fixed_minor, "order_fixed_minor", m), _int64(order_percent_bp, "order_percent_bp", m)
+    remaining = _int64(order_remaining_minor, "order_remaining_minor", m)
+    active = _bool(order_active, "order_active", m)
+    _check_amounts(gross, "gross_minor")
+    _check_amounts(receivable, "recovery_receivable_minor")
+    _check_orders(n, right, kind, priority, fixed, percent, remaining)
+    caps_bp = caps.as_array()
+    perm = order_permutation(right, priority)
+    if perm is not None:
+        right, kind, priority, fixed, percent, remaining, active = (
+            a[perm] for a in (right, kind, priority, fixed, percent, remaining, active))
+    outs = [np.empty(n, dtype=np.int64) for _ in range(5)]
+    deducted, left = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    deduct_rights(gross, receivable, consent, protect, csr_offsets(right, n), kind, priority, fixed, percent,
+                  remaining, active, caps_bp, *outs, deducted, left)
+    if perm is not None:
+        deducted[perm], left[perm] = deducted.copy(), left.copy()
+    return Deductions(*outs, order_deducted_minor=deducted, order_remaining_minor=left)

@@ -1,0 +1,165 @@
+"""Plain-Python reference of deductions and netting, written straight from RULES.md; the oracle of the tests.
+
+Deliberately simple and slow: Python ints, dicts and one loop per right and order. Semantics (documented in
+engine/deductions.py and engine/netting.py): cap base = gross of the right in this payroll; caps are floors of
+a share of the gross; percentages round half-up once; the receivable is recovered just before the first order
+of priority >= 3; consent lifts the recovery cap to 100 % and frees recovery from the total cap; protected
+rights take only recovery; the minimum payable applies per (payee, channel) payment to its whole total,
+withholding the rights' nets only.
+"""
+import numpy as np
+
+from engine.deductions import DeductionCaps
+from engine.payroll_kernel import compute_payroll
+
+
+def floor_share(gross, bp):
+    return gross * bp // 10_000
+
+
+def half_up_share(gross, bp):
+    quotient, rest = divmod(gross * bp, 10_000)
+    return quotient + (1 if 2 * rest >= 10_000 else 0)
+
+
+def deduct_one_right(gross, receivable, consent, protected, orders, caps):
+    """orders: list of dicts kind, priority, fixed, percent, remaining, active, position (caller index).
+    caps: dict of basis points. Returns (taken by kind 1..4 with the receivable in kind 3, receivable taken,
+    {position: (deducted, new remaining)})."""
+    orders = sorted(orders, key=lambda o: (o["priority"], o["position"]))
+    alimony_involved = not protected and any(
+        o["kind"] == 1 and o["active"] and o["remaining"] != 0
+        and (o["percent"] > 0 if o["percent"] >= 0 else o["fixed"] > 0) for o in orders)
+    total_cap = floor_share(gross, caps["total_with_alimony_bp"] if alimony_involved else caps["total_bp"])
+    recovery_cap = floor_share(gross, caps["recovery_consent_bp"] if consent else caps["recovery_bp"])
+    kind_cap = {1: floor_share(gross, caps["alimony_bp"]), 2: floor_share(gross, caps["damages_bp"]),
+                3: recovery_cap, 4: floor_share(gross, caps["enforcement_bp"])}
+    support_cap = floor_share(gross, caps["support_bp"])
+    taken = {1: 0, 2: 0, 3: 0, 4: 0}
+    result = {}
+
+    def room(kind):
+        deducted = sum(taken.values())
+        limits = [kind_cap[kind] - taken[kind], gross - deducted]
+        if kind in (1, 2):
+            limits.append(support_cap - taken[1] - taken[2])
+        if not (kind == 3 and consent):
+            limits.append(total_cap - deducted)
+        return max(0, min(limits))
+
+    receivable_taken = None
+    for order in orders + [None]:
+        if receivable_taken is None and (order is None or order["priority"] >= 3):
+            receivable_taken = min(receivable, room(3))
+            taken[3] += receivable_taken
+        if order is None:
+            break
+        kind, remaining = order["kind"], order["remaining"]
+        if not order["active"] or (protected and kind != 3):
+            result[order["position"]] = (0, remaining)
+            continue
+        asked = half_up_share(gross, order["percent"]) if order["percent"] >= 0 else order["fixed"]
+        if remaining != -1:
+            asked = min(asked, remaining)
+        amount = min(asked, room(kind))
+        taken[kind] += amount
+        result[order["position"]] = (amount, remaining - amount if remaining != -1 else -1)
+    return taken, receivable_taken, result
+
+
+def reference_payroll(rights, orders, extras, caps):
+    """rights: list of dicts gross, carry_in, receivable, consent, protected, payee, channel, minimum, carry.
+    orders: list of dicts right, kind, priority, fixed, percent, remaining, active, creditor, creditor_channel.
+    extras: list of (payee, channel, amount). Returns per right dicts, per order (deducted, remaining) and
+    payments {(payee, channel): total} of the payments actually made."""
+    by_right = {i: [] for i in range(len(rights))}
+    for position, order in enumerate(orders):
+        by_right[order["right"]].append(dict(order, position=position))
+    out_rights, out_orders = [], [None] * len(orders)
+    for i, right in enumerate(rights):
+        taken, receivable_taken, per_order = deduct_one_right(
+            right["gross"], right["receivable"], right["consent"], right["protected"], by_right[i], caps)
+        for position, value in per_order.items():
+            out_orders[position] = value
+        net = right["gross"] + right["carry_in"] - sum(taken.values())
+        out_rights.append({"alimony": taken[1], "damages": taken[2], "recovery": taken[3],
+                           "enforcement": taken[4], "receivable": receivable_taken, "net": net})
+    totals, minimum = {}, {}
+    for i, right in enumerate(rights):
+        key = (right["payee"], right["channel"])
+        totals[key] = totals.get(key, 0) + out_rights[i]["net"]
+        minimum[key] = max(minimum.get(key, 0), right["minimum"])
+    for position, order in enumerate(orders):
+        if order["kind"] in (1, 2, 4):
+            key = (order["creditor"], order["creditor_channel"])
+            totals[key] = totals.get(key, 0) + out_orders[position][0]
+    for payee, channel, amount in extras:
+        totals[(payee, channel)] = totals.get((payee, channel), 0) + amount
+    withheld = {key: totals[key] < minimum.get(key, 0) for key in totals}
+    for i, right in enumerate(rights):
+        key = (right["payee"], right["channel"])
+        values = out_rights[i]
+        values["paid"], values["carry_out"], values["dropped"] = values["net"], 0, 0
+        if withheld[key]:
+            values["paid"] = 0
+            values["carry_out" if right["carry"] else "dropped"] = values["net"]
+            totals[key] -= values["net"]
+    payments = {key: total for key, total in totals.items() if total > 0}
+    return out_rights, out_orders, payments
+
+
+# ---- adapters: readable dict cases <-> engine arrays ----------------------------------------
+
+RIGHT_DEFAULTS = dict(gross=0, carry_in=0, receivable=0, consent=False, protected=False, payee=0, channel=0,
+                      minimum=0, carry=True)
+ORDER_DEFAULTS = dict(right=0, kind=1, priority=None, fixed=-1, percent=-1, remaining=-1, active=True,
+                      creditor=None, creditor_channel=0)
+
+
+def complete_rights(rights):
+    return [dict(RIGHT_DEFAULTS, **r) for r in rights]
+
+
+def complete_orders(orders, n_payees):
+    done = []
+    for o in orders:
+        o = dict(ORDER_DEFAULTS, **o)
+        if o["priority"] is None:
+            o["priority"] = o["kind"]
+        if o["creditor"] is None:
+            o["creditor"] = -1 if o["kind"] == 3 else n_payees - 1
+        done.append(o)
+    return done
+
+
+def caps_dict(caps: DeductionCaps) -> dict:
+    return dict(caps.__dict__)
+
+
+def run_engine(rights, orders, extras=(), caps=DeductionCaps(), n_payees=None, readonly=False):
+    """rights/orders as completed dicts; returns the PayrollResult."""
+    if n_payees is None:
+        n_payees = 1 + max([r["payee"] for r in rights] + [o["creditor"] for o in orders] + [e[0] for e in extras]
+                           + [0])
+
+    def column(rows, name, dtype=np.int64):
+        array = np.array([row[name] for row in rows], dtype=dtype)
+        array.flags.writeable = not readonly
+        return array
+
+    return compute_payroll(
+        column(rights, "gross"), column(rights, "carry_in"), column(rights, "receivable"),
+        column(rights, "consent", bool), column(rights, "protected", bool), column(rights, "payee"),
+        column(rights, "channel"), column(rights, "minimum"), column(rights, "carry", bool),
+        column(orders, "right"), column(orders, "kind"), column(orders, "priority"), column(orders, "fixed"),
+        column(orders, "percent"), column(orders, "remaining"), column(orders, "active", bool),
+        column(orders, "creditor"), column(orders, "creditor_channel"), n_payees=n_payees, caps=caps,
+        extra_payee=np.array([e[0] for e in extras], dtype=np.int64),
+        extra_channel=np.array([e[1] for e in extras], dtype=np.int64),
+        extra_amount_minor=np.array([e[2] for e in extras], dtype=np.int64))
+
+
+def engine_payments(result, n_channels=2) -> dict:
+    netting = result.netting
+    return {(int(p), int(c)): int(v) for p, c, v in
+            zip(netting.payment_payee, netting.payment_channel, netting.payment_net_minor)}
