@@ -1,0 +1,90 @@
+"""Timing machinery of the comparison: the sides of a pair are run in the same process, interleaved (each
+repetition runs every side once, in a rotating order), so that a noisy, shared machine slows all of them alike
+and the ratio of their medians holds. An untimed warm-up run of each side first takes imports, JIT loading
+and caches out of the figures. Peak memory of a side is the largest rise of the process's peak resident set
+(VmHWM, reset through /proc/self/clear_refs before each run) over its timed runs."""
+import dataclasses
+import gc
+import statistics
+import time
+from typing import Any, Callable
+
+
+@dataclasses.dataclass
+class Side:
+    """One tool doing the pair's work. `run` is timed; `setup` (untimed) runs before every repetition;
+    `skip` names why the side cannot run here (a missing optional package), and then nothing runs."""
+    name: str
+    run: Callable[[], Any] | None = None
+    setup: Callable[[], None] | None = None
+    skip: str | None = None
+    warm_up: bool = True          # False for sides too slow to run one extra time (the plain-Python reference)
+    reps_max: int | None = None   # at most this many timed repetitions (same reason)
+    version: str = ""
+
+
+@dataclasses.dataclass
+class SideResult:
+    name: str
+    version: str = ""
+    skipped: str | None = None
+    runs_s: list[float] = dataclasses.field(default_factory=list)
+    peak_rss_mib: float | None = None
+    output: Any = None
+
+    @property
+    def median_s(self) -> float | None:
+        return statistics.median(self.runs_s) if self.runs_s else None
+
+
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # 5 = reset the peak resident set size (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def run_measured(side: Side) -> tuple[Any, float, float | None]:
+    """Runs a side once: (output, seconds, rise of peak RSS in MiB or None where it cannot be measured)."""
+    if side.setup is not None:
+        side.setup()
+    gc.collect()
+    can_measure = _reset_peak_rss()
+    base_kib = _status_kib("VmRSS")
+    start = time.perf_counter()
+    output = side.run()
+    seconds = time.perf_counter() - start
+    peak = (_status_kib("VmHWM") - base_kib) / 1024 if can_measure else None
+    return output, seconds, peak
+
+
+def measure(sides: list[Side], reps: int, log: Callable[[str], None] = print) -> list[SideResult]:
+    """Warm-up run of each side, then `reps` interleaved timed repetitions."""
+    results = [SideResult(side.name, side.version, side.skip) for side in sides]
+    live = [i for i, side in enumerate(sides) if side.skip is None]
+    for i in live:
+        if sides[i].warm_up:
+            results[i].output, seconds, _peak = run_measured(sides[i])
+            log(f"    warm-up {sides[i].name}: {seconds:.3f} s")
+    for rep in range(reps):
+        order = live[rep % len(live):] + live[:rep % len(live)] if live else []
+        for i in order:
+            if sides[i].reps_max is not None and len(results[i].runs_s) >= sides[i].reps_max:
+                continue
+            output, seconds, peak = run_measured(sides[i])
+            results[i].runs_s.append(seconds)
+            if peak is not None:
+                results[i].peak_rss_mib = max(peak, results[i].peak_rss_mib or 0.0)
+            results[i].output = output
+            log(f"    rep {rep + 1}/{reps} {sides[i].name}: {seconds:.3f} s")
+    return results
