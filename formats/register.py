@@ -1,0 +1,202 @@
+"""Reading a register snapshot: five tables from Parquet or CSV, typed to formats/schemas.py and validated.
+
+`read_register` is the only way payroll code gets register data: it loads every file, conforms it to its
+schema (bad cells become Problems, not tracebacks), runs every rule of formats/register_checks.py and raises
+one InputError listing all problems before anything is computed. `register_file_digests` fingerprints the
+files so a payroll and its audit can prove which snapshot they read.
+"""
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from formats import csv_input
+from formats.errors import InputError
+from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
+from formats.register_checks import check_register
+from formats.schemas import REGISTER
+
+SUFFIXES = (".parquet", ".csv")
+
+
+class Register(dict):
+    """The validated tables by name (persons, households, rights, payees, deductions).
+
+    `source` maps each name to the file it was read from; `folder` is the snapshot folder.
+    """
+
+    def __init__(self, tables: dict[str, pa.Table], source: dict[str, Path], folder: Path):
+        super().__init__(tables)
+        self.source = dict(source)
+        self.folder = folder
+
+
+@dataclass
+class Loaded:
+    """Tables conformed to their schemas (bad cells null) and the columns that cannot be trusted at all."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)      # table name -> file name used in messages
+    paths: dict[str, Path] = field(default_factory=dict)
+    unusable: dict[str, set[str]] = field(default_factory=dict)  # missing or wholly wrong-typed columns
+
+    def usable(self, name: str, *columns: str) -> bool:
+        return name in self.tables and not self.unusable[name].intersection(columns)
+
+
+def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
+                  cap_per_rule: int = PROBLEMS_PER_RULE_MAX) -> Register:
+    """Read and validate the register in `folder`; raise InputError with every problem found.
+
+    `benefit_codes` is a set of codes or a catalogue (anything with `.benefit_codes`); `household_benefits`
+    are the codes whose rights must name a household (taken from the catalogue when one is given).
+    """
+    codes, household_codes = benefit_sets(benefit_codes, household_benefits)
+    log = ProblemLog(cap_per_rule)
+    loaded = load_tables(Path(folder), log)
+    check_register(loaded, codes, household_codes, log)
+    if log:
+        raise InputError(sort_problems(log.problems()))
+    return Register(loaded.tables, loaded.paths, Path(folder))
+
+
+def benefit_sets(benefit_codes, household_benefits) -> tuple[frozenset, frozenset]:
+    """Codes and household codes from a plain set or from a catalogue-like object."""
+    codes = getattr(benefit_codes, "benefit_codes", benefit_codes)
+    household = set(household_benefits)
+    household |= set(getattr(benefit_codes, "household_benefit_codes", ()) or ())
+    return frozenset(codes), frozenset(household)
+
+
+def sort_problems(problems):
+    order = {name: i for i, name in enumerate(REGISTER)}
+    return sorted(problems, key=lambda p: (order.get(Path(p.file).stem, len(order)), p.file,
+                                           p.row if p.row is not None else 0))
+
+
+def register_file_digests(folder) -> dict[str, str]:
+    """sha256 (hex) of every register file present in `folder`, by file name."""
+    digests = {}
+    for name in REGISTER:
+        for suffix in SUFFIXES:
+            path = Path(folder) / f"{name}{suffix}"
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    digests[path.name] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return digests
+
+
+# ---- loading ------------------------------------------------------------------------------------------------
+
+def load_tables(folder: Path, log: ProblemLog) -> Loaded:
+    loaded = Loaded()
+    if not folder.is_dir():
+        log.add(str(folder), None, None, None, "register folder does not exist",
+                "give the folder that holds persons, households, rights, payees and deductions files")
+        return loaded
+    for name, schema in REGISTER.items():
+        path = find_file(folder, name, log)
+        if path is None:
+            continue
+        raw = read_raw(path, schema, log)
+        if raw is None:
+            continue
+        table, unusable = conform(raw, schema, path.name, log)
+        loaded.tables[name], loaded.unusable[name] = table, unusable
+        loaded.files[name], loaded.paths[name] = path.name, path
+    return loaded
+
+
+def find_file(folder: Path, name: str, log: ProblemLog) -> Path | None:
+    present = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+    if len(present) == 1:
+        return present[0]
+    if not present:
+        log.add(f"{name}.parquet", None, None, None, "missing file",
+                f"put {name}.parquet (or {name}.csv) into {folder}; an empty table needs its header")
+    else:
+        log.add(f"{name}.csv", None, None, None, "both Parquet and CSV present for one table",
+                f"keep only one of {name}.parquet and {name}.csv")
+    return None
+
+
+def read_raw(path: Path, schema: pa.Schema, log: ProblemLog) -> pa.Table | None:
+    """The file as an Arrow table (CSV: all strings); unreadable files become one problem."""
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path)
+        return csv_input.read_csv_strings(path, csv_input.csv_header(path))
+    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV (UTF-8, comma-separated, header line)"
+        log.add(path.name, None, None, None, f"file cannot be read as {kind}: {exc}",
+                f"write {path.name} again as valid {kind}")
+        return None
+
+
+def conform(raw: pa.Table, schema: pa.Schema, file: str, log: ProblemLog) -> tuple[pa.Table, set[str]]:
+    """Table with exactly the schema's columns and types; bad cells null and reported."""
+    _report_unknown_columns(raw, schema, file, log)
+    columns, unusable = [], set()
+    for schema_field in schema:
+        column, usable = conform_column(raw, schema_field, file, log)
+        columns.append(column)
+        if not usable:
+            unusable.add(schema_field.name)
+    return pa.Table.from_arrays(columns, schema=schema.with_metadata(None)), unusable
+
+
+def _report_unknown_columns(raw: pa.Table, schema: pa.Schema, file: str, log: ProblemLog) -> None:
+    known = set(schema.names)
+    seen = set()
+    for name in raw.column_names:
+        if name in seen:
+            log.add(file, None, name, None, "column appears twice", "keep one column of each name")
+        elif name not in known:
+            log.add(file, None, name, None, "unknown column",
+                    "remove it or rename it to one of: " + ", ".join(schema.names))
+        seen.add(name)
+
+
+def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: ProblemLog) -> tuple[pa.Array, bool]:
+    """(typed column, usable?) for one schema field."""
+    name = schema_field.name
+    if name not in raw.column_names:
+        if not schema_field.nullable:
+            log.add(file, None, name, None, "missing required column", f"add the column {name}")
+        return pa.nulls(raw.num_rows, schema_field.type), schema_field.nullable
+    source = raw.column(raw.column_names.index(name)).combine_chunks()
+    if pa.types.is_dictionary(source.type):
+        source = source.dictionary_decode()
+    typed, bad = to_type(source, schema_field.type, file, name, log)
+    if typed is None:
+        return pa.nulls(raw.num_rows, schema_field.type), False
+    if bad.any():
+        family = csv_input.type_family(schema_field.type)
+        log.add_rows(file, np.flatnonzero(bad), name, source, csv_input.bad_cell_rule(schema_field.type),
+                     f"write {csv_input.EXPECTED_TEXT.get(family, 'text')}")
+    if not schema_field.nullable:
+        missing = pc.is_null(source).to_numpy(zero_copy_only=False)
+        log.add_rows(file, np.flatnonzero(missing), name, None, "required value is empty",
+                     f"fill in {name} on every row")
+    return typed, True
+
+
+def to_type(source: pa.Array, arrow_type: pa.DataType, file: str, name: str, log: ProblemLog):
+    """(typed, bad-cell mask) or (None, None) when the whole column has a type that cannot be converted."""
+    if source.type == arrow_type:
+        return source, np.zeros(len(source), dtype=bool)
+    if pa.types.is_string(source.type) or pa.types.is_large_string(source.type):
+        return csv_input.text_to_type(source.cast(pa.string()), arrow_type)
+    if pa.types.is_integer(source.type) and pa.types.is_integer(arrow_type):
+        if pa.types.is_unsigned_integer(source.type):
+            source = pc.cast(pc.min_element_wise(source, pa.scalar(2**63 - 1, source.type)), pa.int64())
+        return csv_input.narrow_integers(source.cast(pa.int64()), arrow_type)
+    if pa.types.is_date(source.type) and pa.types.is_date(arrow_type):
+        return source.cast(arrow_type), np.zeros(len(source), dtype=bool)
+    # anything else (floats for money above all) is refused rather than converted with a silent loss
+    log.add(file, None, name, None, f"wrong column type {source.type}", f"store {name} as {arrow_type}")
+    return None, None

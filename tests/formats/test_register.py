@@ -1,0 +1,459 @@
+"""read_register: a good hand-made register passes; every rule refuses its bad input with file, row, column,
+value and rule named; all problems come together; Parquet and CSV read alike."""
+import csv
+import io
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from formats.errors import InputError
+from formats.register import read_register, register_file_digests
+from formats.schemas import REGISTER
+
+BENEFITS = {"ME_MO", "ME_DD", "ME_LI", "ME_DNJP", "ME_NJEG", "ME_NOVOROD"}  # codes of RULES.md (Montenegro)
+HOUSEHOLD_BENEFITS = frozenset({"ME_MO", "ME_DD"})
+
+GOOD = {
+    "persons": """\
+person_id,birth_date,death_date,family_name,given_name,patronymic,tax_id,municipality,disabled,without_parental_care
+1,1985-03-14,,Đukanović,Milica,,,Podgorica,false,false
+2,2015-06-01,,Đukanović,Luka,,,Podgorica,,false
+3,1950-01-20,2024-05-03,Петровић,Јован,Миланов,,Nikšić,true,
+4,1990-11-11,,Kovačević,Ana,,0101990215001,Bar,,
+""",
+    "households": """\
+household_id,person_id,role,member_from,member_to
+10,1,head,2015-01-01,
+10,2,child,2015-06-01,
+""",
+    "rights": """\
+right_id,version,benefit,person_id,household_id,payee_id,valid_from,valid_to,decided_on,income_minor,grade,birth_order,mo_family,single_parent,unable_to_work,consent_full_recovery
+100,1,ME_DD,1,10,1000,2024-01-01,,2023-12-20,,,,false,true,false,false
+101,1,ME_MO,1,10,1000,2024-01-01,2024-06-30,2023-12-20,5000,,,,,,
+101,2,ME_MO,1,10,1000,2024-07-01,,2024-08-02,2500,,,,,,
+102,1,ME_LI,3,,1001,2023-01-01,2024-05-31,2022-12-01,,1,,,,,
+103,1,ME_DNJP,4,,1002,2024-03-01,,2024-02-15,,,,,,,1
+""",
+    "payees": """\
+payee_id,channel,kind,name,iban,bic,street,house_number,postcode,town,district,region,country,tax_id,phone
+1000,bank,person,Milica Đukanović,ME25510000000000006345,CKBCMEPG,,,,,,,ME,,
+1001,post,person,Јован Петровић,,,Njegoševa,12,81400,Nikšić,,,ME,,
+1002,bank,guardian,Ana Kovačević,ME25530000000123456763,,,,,,,,ME,,
+1003,bank,creditor,Centar za socijalni rad Bar,ME25520000000000004246,,,,,,,,ME,,
+""",
+    "deductions": """\
+order_id,right_id,kind,priority,fixed_minor,percent_bp,outstanding_minor,creditor_payee_id,valid_from,valid_to
+1,102,alimony,1,5000,,,1003,2024-01-01,
+2,103,overpayment,3,,2000,12000,,2024-03-01,2024-12-31
+""",
+}
+
+
+def parse(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def render(rows: list[dict], header: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def write_register(folder, edits=(), texts=None):
+    """Write GOOD as CSV into `folder`, after `edits` of (file, 1-based row, column, new text) and `texts`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {name: parse(text) for name, text in GOOD.items()}
+    headers = {name: next(csv.reader(io.StringIO(text))) for name, text in GOOD.items()}
+    for name, row, column, value in edits:
+        if row > len(tables[name]):
+            tables[name].append(dict(tables[name][-1]))
+        tables[name][row - 1][column] = value
+    for name in tables:
+        text = (texts or {}).get(name, render(tables[name], headers[name]))
+        if text is not None:
+            (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+def problems_of(folder, **kwargs):
+    with pytest.raises(InputError) as caught:
+        read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, **kwargs)
+    return caught.value.problems
+
+
+def assert_problem(problems, file, row, column, value, rule_part):
+    """One problem names exactly this file, row, column and value, and its rule contains `rule_part`."""
+    for problem in problems:
+        if (problem.file, problem.row, problem.column, problem.value) == (file, row, column, value) \
+                and rule_part in problem.rule:
+            rendered = problem.render()
+            assert file in rendered and rule_part in rendered and problem.fix in rendered
+            if row is not None:
+                assert f"row {row}" in rendered
+            if value is not None:
+                assert repr(value) in rendered
+            return problem
+    listing = "\n".join(p.render() for p in problems)
+    raise AssertionError(f"no problem {file}, {row}, {column}, {value!r}, {rule_part!r} among:\n{listing}")
+
+
+# ---- the good register --------------------------------------------------------------------------------------
+
+def test_good_csv_register_passes_with_schema_types(tmp_path):
+    register = read_register(write_register(tmp_path), BENEFITS, HOUSEHOLD_BENEFITS)
+    assert set(register) == set(REGISTER)
+    for name, schema in REGISTER.items():
+        assert register[name].schema.equals(schema.with_metadata(None)), name
+        assert register.source[name].name == f"{name}.csv"
+    rights = register["rights"]
+    assert rights.num_rows == 5
+    assert rights.column("valid_to").null_count == 3
+    assert rights.column("income_minor").to_pylist()[1:3] == [5000, 2500]
+    assert rights.column("consent_full_recovery").to_pylist()[4] is True
+    assert register["persons"].column("family_name").to_pylist()[2] == "Петровић"
+
+
+def test_good_register_as_parquet_passes_and_matches_csv(tmp_path):
+    from_csv = read_register(write_register(tmp_path / "csv"), BENEFITS, HOUSEHOLD_BENEFITS)
+    (tmp_path / "pq").mkdir()
+    for name, table in from_csv.items():
+        pq.write_table(table, tmp_path / "pq" / f"{name}.parquet")
+    from_parquet = read_register(tmp_path / "pq", BENEFITS, HOUSEHOLD_BENEFITS)
+    for name in REGISTER:
+        assert from_parquet[name].equals(from_csv[name]), name
+        assert from_parquet.source[name].suffix == ".parquet"
+
+
+def test_parquet_with_narrower_or_dictionary_columns_is_cast(tmp_path):
+    good = read_register(write_register(tmp_path / "csv"), BENEFITS, HOUSEHOLD_BENEFITS)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, table in good.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    rights = good["rights"]
+    rights = rights.set_column(rights.schema.get_field_index("right_id"), "right_id",
+                               rights.column("right_id").cast(pa.int32()))
+    rights = rights.set_column(rights.schema.get_field_index("benefit"), "benefit",
+                               rights.column("benefit").dictionary_encode())
+    pq.write_table(rights, folder / "rights.parquet")
+    assert read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)["rights"].equals(good["rights"])
+
+
+def test_optional_columns_may_be_left_out(tmp_path):
+    persons = "person_id,birth_date,family_name,given_name,municipality\n1,1985-03-14,A,B,Bar\n2,2015-06-01,A,C,Bar\n" \
+              "3,1950-01-20,D,E,Bar\n4,1990-11-11,F,G,Bar\n"
+    register = read_register(write_register(tmp_path, texts={"persons": persons}), BENEFITS, HOUSEHOLD_BENEFITS)
+    assert register["persons"].column("death_date").null_count == 4
+
+
+def test_catalogue_like_object_gives_codes_and_household_benefits(tmp_path):
+    class Catalogue:
+        benefit_codes = frozenset(BENEFITS)
+        household_benefit_codes = frozenset({"ME_DNJP"})
+
+    with pytest.raises(InputError) as caught:
+        read_register(write_register(tmp_path), Catalogue())
+    assert_problem(caught.value.problems, "rights.csv", 5, "benefit", "ME_DNJP", "household benefit without")
+
+
+def test_digests_are_sha256_of_each_file(tmp_path):
+    import hashlib
+
+    folder = write_register(tmp_path)
+    digests = register_file_digests(folder)
+    assert set(digests) == {f"{name}.csv" for name in REGISTER}
+    assert digests["rights.csv"] == hashlib.sha256((folder / "rights.csv").read_bytes()).hexdigest()
+    (folder / "rights.csv").write_text(GOOD["rights"].replace("5000", "5001"), encoding="utf-8")
+    assert register_file_digests(folder)["rights.csv"] != digests["rights.csv"]
+
+
+# ---- files and columns --------------------------------------------------------------------------------------
+
+def test_missing_file(tmp_path):
+    problems = problems_of(write_register(tmp_path, texts={"payees": None}))
+    assert_problem(problems, "payees.parquet", None, None, None, "missing file")
+
+
+def test_missing_folder(tmp_path):
+    problems = problems_of(tmp_path / "nowhere")
+    assert "does not exist" in problems[0].rule and len(problems) == 1
+
+
+def test_both_csv_and_parquet(tmp_path):
+    folder = write_register(tmp_path)
+    (folder / "rights.parquet").write_bytes(b"")
+    assert_problem(problems_of(folder), "rights.csv", None, None, None, "both Parquet and CSV")
+
+
+def test_unreadable_files(tmp_path):
+    folder = write_register(tmp_path, texts={"rights": "right_id,version\n1,2,3\n"})
+    assert_problem(problems_of(folder), "rights.csv", None, None, None, "cannot be read as CSV")
+    folder = write_register(tmp_path / "b", texts={"rights": None})
+    (folder / "rights.parquet").write_bytes(b"not parquet at all")
+    assert_problem(problems_of(folder), "rights.parquet", None, None, None, "cannot be read as Parquet")
+
+
+def test_missing_required_and_unknown_columns(tmp_path):
+    text = GOOD["households"].replace("role,", "rol,")
+    problems = problems_of(write_register(tmp_path, texts={"households": text}))
+    assert_problem(problems, "households.csv", None, "role", None, "missing required column")
+    assert_problem(problems, "households.csv", None, "rol", None, "unknown column")
+
+
+def test_duplicate_column(tmp_path):
+    text = "household_id,person_id,role,member_from,role\n10,1,head,2015-01-01,head\n"
+    assert_problem(problems_of(write_register(tmp_path, texts={"households": text})),
+                   "households.csv", None, "role", None, "column appears twice")
+
+
+@pytest.mark.parametrize("file,row,column,value,rule", [
+    ("rights", 2, "income_minor", "12.50", "not a whole number"),
+    ("rights", 1, "grade", "40000", "range of int16"),
+    ("persons", 2, "birth_date", "2015-02-30", "not a valid date"),
+    ("persons", 1, "birth_date", "14.03.1985", "not a valid date"),
+    ("persons", 3, "disabled", "ja", "not a true/false"),
+    ("payees", 1, "payee_id", "1000x", "not a whole number"),
+])
+def test_unparseable_cells(tmp_path, file, row, column, value, rule):
+    problems = problems_of(write_register(tmp_path, [(file, row, column, value)]))
+    assert_problem(problems, f"{file}.csv", row, column, value, rule)
+
+
+def test_null_in_required_column(tmp_path):
+    problems = problems_of(write_register(tmp_path, [("rights", 3, "decided_on", "")]))
+    assert_problem(problems, "rights.csv", 3, "decided_on", None, "required value is empty")
+
+
+def test_parquet_wrong_column_type(tmp_path):
+    good = read_register(write_register(tmp_path / "csv"), BENEFITS, HOUSEHOLD_BENEFITS)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, table in good.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    rights = good["rights"]
+    index = rights.schema.get_field_index("income_minor")
+    rights = rights.set_column(index, "income_minor", rights.column("income_minor").cast(pa.float64()))
+    rights = rights.set_column(rights.schema.get_field_index("grade"), "grade",
+                               pa.array([None, None, None, 70000, None], pa.int64()))
+    pq.write_table(rights, folder / "rights.parquet")
+    problems = problems_of(folder)
+    assert_problem(problems, "rights.parquet", None, "income_minor", None, "wrong column type double")
+    assert_problem(problems, "rights.parquet", 4, "grade", "70000", "range of int16")
+
+
+# ---- identities and references ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("file,row,column,value,rule", [
+    ("persons", 2, "person_id", "1", "duplicate person_id"),
+    ("payees", 4, "payee_id", "1002", "duplicate payee_id"),
+    ("deductions", 2, "order_id", "1", "duplicate order_id"),
+    ("rights", 3, "version", "1", "duplicate right_id and version"),
+])
+def test_duplicate_ids(tmp_path, file, row, column, value, rule):
+    problems = problems_of(write_register(tmp_path, [(file, row, column, value)]))
+    assert_problem(problems, f"{file}.csv", row, column, value, rule)
+
+
+@pytest.mark.parametrize("file,row,column,value,rule", [
+    ("rights", 4, "person_id", "99", "beneficiary person_id not found in persons"),
+    ("rights", 1, "payee_id", "77", "payee_id not found in payees"),
+    ("rights", 2, "household_id", "11", "household_id not found in households"),
+    ("households", 2, "person_id", "5", "person_id not found in persons"),
+    ("deductions", 1, "right_id", "555", "right_id not found in rights"),
+    ("deductions", 1, "creditor_payee_id", "1999", "creditor_payee_id not found in payees"),
+])
+def test_dangling_references(tmp_path, file, row, column, value, rule):
+    problems = problems_of(write_register(tmp_path, [(file, row, column, value)]))
+    assert_problem(problems, f"{file}.csv", row, column, value, rule)
+
+
+# ---- values -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("file,row,column,value,rule", [
+    ("rights", 2, "income_minor", "-1", "amount outside 0"),
+    ("rights", 2, "income_minor", "10000000000001", "amount outside 0"),
+    ("deductions", 1, "fixed_minor", "-500", "amount outside 0"),
+    ("deductions", 2, "outstanding_minor", "99999999999999999", "amount outside 0"),
+    ("deductions", 2, "percent_bp", "10001", "percent_bp outside 0 .. 10000"),
+    ("deductions", 2, "percent_bp", "-1", "percent_bp outside 0 .. 10000"),
+    ("rights", 4, "grade", "0", "grade must be 1 or more"),
+    ("rights", 4, "birth_order", "-2", "birth_order must be 1 or more"),
+    ("rights", 1, "version", "0", "version must be 1 or more"),
+    ("rights", 1, "benefit", "ME_XX", "unknown benefit code"),
+    ("payees", 1, "channel", "cash", "unknown payment channel"),
+    ("payees", 2, "kind", "friend", "unknown payee kind"),
+    ("households", 2, "role", "grandchild", "unknown household role"),
+    ("deductions", 1, "kind", "fine", "unknown deduction kind"),
+    ("deductions", 1, "priority", "2", "priority does not match the deduction kind"),
+    ("payees", 3, "country", "Montenegro", "ISO 3166 alpha-2"),
+    ("rights", 1, "valid_to", "9999-12-31", "date outside 1900-01-01"),
+    ("persons", 4, "birth_date", "1890-01-01", "date outside 1900-01-01"),
+])
+def test_bad_values(tmp_path, file, row, column, value, rule):
+    problems = problems_of(write_register(tmp_path, [(file, row, column, value)]))
+    assert_problem(problems, f"{file}.csv", row, column, value, rule)
+
+
+@pytest.mark.parametrize("file,row,start,end,value", [
+    ("rights", 5, "valid_from", "valid_to", "2024-02-29"),
+    ("deductions", 2, "valid_from", "valid_to", "2024-01-31"),
+    ("households", 1, "member_from", "member_to", "2014-12-31"),
+    ("persons", 3, "birth_date", "death_date", "1949-12-31"),
+])
+def test_end_before_start(tmp_path, file, row, start, end, value):
+    problems = problems_of(write_register(tmp_path, [(file, row, end, value)]))
+    assert_problem(problems, f"{file}.csv", row, end, value, f"{end} is before {start}")
+
+
+def test_end_on_start_day_is_allowed(tmp_path):
+    read_register(write_register(tmp_path, [("rights", 5, "valid_to", "2024-03-01")]), BENEFITS, HOUSEHOLD_BENEFITS)
+
+
+@pytest.mark.parametrize("edits,row,value", [
+    ([("rights", 2, "valid_to", "2024-07-01")], 3, "2024-07-01"),            # one shared day
+    ([("rights", 2, "valid_to", "")], 3, "2024-07-01"),                      # open-ended earlier version
+    ([("rights", 3, "valid_from", "2024-03-01"), ("rights", 3, "valid_to", "2024-04-30")], 3, "2024-03-01"),
+])
+def test_overlapping_versions(tmp_path, edits, row, value):
+    problems = problems_of(write_register(tmp_path, edits))
+    assert_problem(problems, "rights.csv", row, "valid_from", value, "versions of one right overlap")
+
+
+def test_overlap_reported_on_later_version_whatever_the_row_order(tmp_path):
+    rows = GOOD["rights"].splitlines()
+    text = "\n".join([rows[0], rows[3], rows[1], rows[2], rows[4], rows[5]]) + "\n"  # version 2 before 1
+    folder = write_register(tmp_path, texts={"rights": text.replace("2024-06-30", "2024-07-15")})
+    problems = problems_of(folder)
+    assert_problem(problems, "rights.csv", 1, "valid_from", "2024-07-01", "overlap")
+    assert len(problems) == 1
+
+
+@pytest.mark.parametrize("value,reason", [
+    ("ME25510000000000006346", "wrong check digits"),
+    ("ME2551000000000000634", "wrong length"),
+    ("ME25 5100 0000 0000 0063 45", "not in electronic form"),
+    ("me25510000000000006345", "not in electronic form"),
+    ("QQ25510000000000006345", "unknown country code"),
+    ("ME0051000000000000634X", "wrong characters or structure"),
+])
+def test_invalid_iban(tmp_path, value, reason):
+    problems = problems_of(write_register(tmp_path, [("payees", 3, "iban", value)]))
+    assert_problem(problems, "payees.csv", 3, "iban", value, f"invalid IBAN: {reason}")
+
+
+def test_same_invalid_iban_reported_on_every_row(tmp_path):
+    bad = "ME25510000000000006346"
+    problems = problems_of(write_register(tmp_path, [("payees", 1, "iban", bad), ("payees", 4, "iban", bad)]))
+    assert [p.row for p in problems if "IBAN" in p.rule] == [1, 4]
+
+
+@pytest.mark.parametrize("value,reason", [("CKBCMEP", "8 or 11"), ("CKBCQQPG", "unknown country"),
+                                          ("ckbcmepg", "capitals")])
+def test_invalid_bic(tmp_path, value, reason):
+    problems = problems_of(write_register(tmp_path, [("payees", 1, "bic", value)]))
+    assert_problem(problems, "payees.csv", 1, "bic", value, reason)
+
+
+def test_bank_payee_without_iban(tmp_path):
+    problems = problems_of(write_register(tmp_path, [("payees", 3, "iban", "")]))
+    assert_problem(problems, "payees.csv", 3, "channel", "bank", "bank payee without IBAN")
+
+
+@pytest.mark.parametrize("column", ["street", "town", "postcode"])
+def test_postal_payee_without_address(tmp_path, column):
+    problems = problems_of(write_register(tmp_path, [("payees", 2, column, " ")]))
+    assert_problem(problems, "payees.csv", 2, "channel", "post", f"postal payee without {column}")
+
+
+def test_household_benefit_without_household(tmp_path):
+    problems = problems_of(write_register(tmp_path, [("rights", 1, "household_id", "")]))
+    assert_problem(problems, "rights.csv", 1, "benefit", "ME_DD", "household benefit without household_id")
+
+
+def test_deduction_with_both_or_neither_basis(tmp_path):
+    problems = problems_of(write_register(tmp_path, [("deductions", 1, "percent_bp", "1000"),
+                                                     ("deductions", 2, "percent_bp", "")]))
+    assert_problem(problems, "deductions.csv", 1, "percent_bp", "1000", "both fixed_minor and percent_bp")
+    assert_problem(problems, "deductions.csv", 2, "fixed_minor", None, "neither fixed_minor nor percent_bp")
+
+
+@pytest.mark.parametrize("kind,priority", [("alimony", "1"), ("damages", "2"), ("enforcement", "4")])
+def test_third_party_deduction_without_creditor(tmp_path, kind, priority):
+    edits = [("deductions", 1, "kind", kind), ("deductions", 1, "priority", priority),
+             ("deductions", 1, "creditor_payee_id", "")]
+    problems = problems_of(write_register(tmp_path, edits))
+    assert_problem(problems, "deductions.csv", 1, "kind", kind, "without creditor_payee_id")
+    assert len(problems) == 1
+
+
+def test_overpayment_needs_no_creditor(tmp_path):
+    read_register(write_register(tmp_path), BENEFITS, HOUSEHOLD_BENEFITS)  # order 2 is one, with no creditor
+
+
+# ---- all at once, capped --------------------------------------------------------------------------------------
+
+def test_all_problems_of_all_files_are_reported_together(tmp_path):
+    edits = [("persons", 1, "birth_date", "x"), ("rights", 1, "benefit", "ME_XX"),
+             ("payees", 1, "iban", "ME00"), ("deductions", 1, "kind", "fine"), ("households", 1, "role", "boss")]
+    problems = problems_of(write_register(tmp_path, edits))
+    assert {p.file for p in problems} == {f"{name}.csv" for name in REGISTER}
+    assert [p.file for p in problems][0] == "persons.csv"  # sorted by file, then row
+
+
+def test_problems_per_rule_are_capped_with_a_count(tmp_path):
+    edits = [("rights", row, "benefit", "ME_XX") for row in range(1, 6)]
+    problems = problems_of(write_register(tmp_path, edits), cap_per_rule=2)
+    listed = [p for p in problems if p.rule == "unknown benefit code"]
+    assert [p.row for p in listed] == [1, 2]
+    more = [p for p in problems if p.rule.startswith("unknown benefit code (")]
+    assert len(more) == 1 and "3 more row(s)" in more[0].rule
+
+
+# ---- speed ----------------------------------------------------------------------------------------------------
+
+def synthetic_register(folder, rights_count: int):
+    """A large valid register built column-wise (the generator's job in real use)."""
+    from schwifty import IBAN
+
+    ids = np.arange(1, rights_count + 1, dtype=np.int64)
+    days = pa.array(np.full(rights_count, 19723, dtype=np.int32), pa.date32())  # 2024-01-01
+    persons = pa.table({"person_id": ids, "birth_date": days, "family_name": pa.array(["Đukanović"] * rights_count),
+                        "given_name": pa.array(["Ana"] * rights_count), "municipality": pa.array(["Bar"] * rights_count)})
+    households = pa.table({"household_id": ids, "person_id": ids, "role": pa.array(["head"] * rights_count),
+                           "member_from": days})
+    ibans = [str(IBAN.generate("ME", bank_code="510", account_code=str(i))) for i in range(1, rights_count + 1)]
+    payees = pa.table({"payee_id": ids, "channel": pa.array(["bank"] * rights_count),
+                       "kind": pa.array(["person"] * rights_count), "name": pa.array(["Ana"] * rights_count),
+                       "iban": pa.array(ibans), "country": pa.array(["ME"] * rights_count)})
+    rights = pa.table({"right_id": ids, "version": pa.array(np.ones(rights_count, np.int32)),
+                       "benefit": pa.array(["ME_MO"] * rights_count), "person_id": ids, "household_id": ids,
+                       "payee_id": ids, "valid_from": days, "decided_on": days,
+                       "income_minor": pa.array(ids * 3)})
+    orders = rights_count // 30
+    deductions = pa.table({"order_id": ids[:orders], "right_id": ids[:orders],
+                           "kind": pa.array(["overpayment"] * orders), "priority": pa.array(np.full(orders, 3, np.int16)),
+                           "percent_bp": pa.array(np.full(orders, 2000, np.int32)), "valid_from": days[:orders]})
+    folder.mkdir()
+    for name, table in dict(persons=persons, households=households, rights=rights, payees=payees,
+                            deductions=deductions).items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    return folder
+
+
+def test_validation_is_vectorised(tmp_path):
+    small = synthetic_register(tmp_path / "small", 2_000)
+    large = synthetic_register(tmp_path / "large", 40_000)
+    read_register(small, BENEFITS, HOUSEHOLD_BENEFITS)  # warm up
+    timings = []
+    for folder in (small, large):
+        start = time.perf_counter()
+        register = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
+        timings.append(time.perf_counter() - start)
+    assert register["rights"].num_rows == 40_000
+    # 20x the rows must not cost anywhere near 20x the time of the small run plus fixed overhead
+    assert timings[1] < 0.05 + 8 * timings[0] and timings[1] < 1.0, timings
