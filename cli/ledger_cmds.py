@@ -1,5 +1,157 @@
-"""Commands of this group are added by register(group)."""
+"""`isplata db init` and the `isplata ledger` group: verify, digest, balance, export, prove, check-proof.
+
+Each command opens the ledger at the global --db URL, calls one ledgers/ function and prints the result
+(a table for people, one JSON document with --json). A failed check exits 1; bad input exits 2.
+"""
+import datetime as dt
+
+import click
+
+from cli.main import emit_json
+from ledgers import open_ledger
+from ledgers.export import export as export_ledger
+from ledgers.proofs import check_proof, load_proof, prove, write_proof
+from ledgers.verify import verify
+from payroll.errors import UserError
+
+
+def _ledger(ctx):
+    ledger = open_ledger(ctx.obj.db)
+    ledger.require_schema()
+    return ledger
+
+
+@click.group("db")
+def db_group():
+    """Database administration."""
+
+
+@db_group.command("init")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def db_init(ctx, as_json):
+    """Create the ledger schema (safe to run again)."""
+    with open_ledger(ctx.obj.db) as ledger:
+        ledger.init()
+        result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest()}
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"ledger ready at {ctx.obj.db} (schema version {result['schema_version']})")
+
+
+@click.group("ledger")
+def ledger_group():
+    """Inspect and audit the append-only ledger."""
+
+
+@ledger_group.command("verify")
+@click.option("--digest", "saved_digest", help="A digest saved earlier that the chain must still reach.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def verify_cmd(ctx, saved_digest, as_json):
+    """Recompute every batch hash from the first batch; exit 1 naming the first bad batch."""
+    with _ledger(ctx) as ledger:
+        result = verify(ledger, saved_digest)
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.ok:
+        click.echo(f"ok: {result.batches} batches, {result.postings} postings, digest {result.digest}")
+    else:
+        click.echo(f"FAILED at batch {result.first_bad_batch}: {result.reason}", err=True)
+    if not result.ok:
+        ctx.exit(1)
+
+
+@ledger_group.command("digest")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def digest_cmd(ctx, as_json):
+    """Print the chain head (the digest an auditor keeps)."""
+    with _ledger(ctx) as ledger:
+        digest, count = ledger.digest(), len(ledger.batches())
+    if as_json:
+        emit_json({"digest": digest, "batches": count})
+    else:
+        click.echo(digest)
+
+
+@ledger_group.command("balance")
+@click.option("--account", help="Account kind name, e.g. benefits_payable.")
+@click.option("--key", type=int, help="Account key (payee id, right id or benefit code, by account).")
+@click.option("--payee", "payee_id", type=int, help="Only postings of this payee.")
+@click.option("--right", "right_id", type=int, help="Only postings of this right.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Booked on or before (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def balance_cmd(ctx, account, key, payee_id, right_id, as_of, as_json):
+    """Balances per account (debit positive, credit negative) as of a date."""
+    day = as_of.date() if isinstance(as_of, dt.datetime) else None
+    with _ledger(ctx) as ledger:
+        rows = ledger.balances(as_of=day, account=account, key=key, payee_id=payee_id, right_id=right_id)
+    total = sum(row["balance_minor"] for row in rows)
+    if as_json:
+        emit_json({"as_of": day, "balances": rows, "total_minor": total})
+        return
+    for row in rows:
+        click.echo(f"{row['account']:<28} {row['key']:>12} {row['balance_minor']:>18}")
+    click.echo(f"{'total':<28} {'':>12} {total:>18}")
+
+
+@ledger_group.command("export")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def export_cmd(ctx, out_dir, as_json):
+    """Write batches, postings, payments and events as Parquet plus digest.json for auditors."""
+    with _ledger(ctx) as ledger:
+        summary = export_ledger(ledger, out_dir)
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"exported {summary['batches']} batches, {summary['postings']} postings to {out_dir}; "
+                   f"digest {summary['digest']}")
+
+
+@ledger_group.command("prove")
+@click.argument("ref")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="Proof JSON file.")
+@click.option("--batch", "batch_id", type=int, help="Batch holding the payment (default: the latest).")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
+@click.pass_context
+def prove_cmd(ctx, ref, out_file, batch_id, as_json):
+    """Write an inclusion proof for payment REF (its EndToEndId)."""
+    with _ledger(ctx) as ledger:
+        proof = prove(ledger, ref, batch_id)
+    write_proof(proof, out_file)
+    summary = {"payment_ref": ref, "batch_id": proof["batch"]["batch_id"], "digest": proof["digest"],
+               "out": out_file}
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"proof for {ref} (batch {summary['batch_id']}) written to {out_file}")
+
+
+@ledger_group.command("check-proof")
+@click.argument("proof_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--digest", required=True, help="The digest the auditor trusts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def check_proof_cmd(ctx, proof_file, digest, as_json):
+    """Check a proof offline (no database); exit 1 if it does not hold."""
+    try:
+        proof = load_proof(proof_file)
+    except ValueError as exc:
+        raise UserError(f"{proof_file} is not a JSON proof: {exc}") from exc
+    ok, message = check_proof(proof, digest)
+    if as_json:
+        emit_json({"ok": ok, "message": message})
+    else:
+        click.echo(("ok: " if ok else "FAILED: ") + message, err=not ok)
+    if not ok:
+        ctx.exit(1)
 
 
 def register(group) -> None:
-    pass
+    group.add_command(db_group)
+    group.add_command(ledger_group)

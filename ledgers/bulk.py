@@ -1,0 +1,129 @@
+"""Bulk movement of ledger columns between numpy and the database, one code path per backend.
+
+Writing: PostgreSQL gets binary COPY streams packed by a numba kernel, SQLite one executemany over column lists.
+Reading: the database aggregates each column into one value (PostgreSQL `string_agg(int8send(x))`, big-endian
+bytes; SQLite `json_group_array(x)`, decimal text) that numpy parses in one call, so no Python object is made
+per posting. Rows come back in scan order; callers sort by their key column (all columns share the order).
+"""
+import warnings
+
+import numpy as np
+
+from ledgers.canonical import REF_WIDTH, ref_matrix, refs_from_concat
+from ledgers.copy_binary import copy_chunks
+
+PG_SEND = {"<i2": ("int2send", ">i2"), "<i4": ("int4send", ">i4"), "<i8": ("int8send", ">i8")}
+
+
+class CorruptColumns(ValueError):
+    """The stored values cannot be read back as the canonical integers (e.g. text put into an integer column)."""
+
+
+# ---- writing -----------------------------------------------------------------------------------------------
+
+def insert_rows(raw, dialect: str, table: str, int_columns: dict, int_dtypes: dict, ref_column: str | None,
+                refs_fixed: np.ndarray | None) -> None:
+    """Insert equal-length numpy columns (plus optionally one S35 text column last) into `table`."""
+    names = list(int_columns) + ([ref_column] if ref_column else [])
+    if dialect == "postgresql":
+        _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed)
+    else:
+        _executemany(raw, table, names, int_columns, refs_fixed)
+
+
+def _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed) -> None:
+    ints = np.stack([np.asarray(col, np.int64) for col in int_columns.values()]) if int_columns else None
+    widths = np.array([np.dtype(int_dtypes[name]).itemsize for name in int_columns], np.int64)
+    text = ref_matrix(refs_fixed) if refs_fixed is not None else None
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
+            for chunk in copy_chunks(ints, widths, text):
+                copy.write(chunk)
+
+
+def _executemany(raw, table, names, int_columns, refs_fixed) -> None:
+    lists = [np.asarray(col).tolist() for col in int_columns.values()]
+    if refs_fixed is not None:
+        lists.append(refs_fixed.astype(f"U{REF_WIDTH}").tolist())
+    marks = ", ".join("?" * len(names))
+    raw.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", zip(*lists))
+
+
+# ---- reading -----------------------------------------------------------------------------------------------
+
+def read_columns(raw, dialect: str, source_sql: str, params: tuple, int_columns: dict,
+                 ref_column: str | None = None) -> dict:
+    """Run `SELECT <cols> FROM (<source_sql>)` aggregated per column; returns numpy arrays (refs as S35)."""
+    if dialect == "postgresql":
+        return _read_pg(raw, source_sql, params, int_columns, ref_column)
+    return _read_sqlite(raw, source_sql, params, int_columns, ref_column)
+
+
+def _read_pg(raw, source_sql, params, int_columns, ref_column) -> dict:
+    parts = [f"string_agg({PG_SEND[dtype][0]}({name}), ''::bytea)" for name, dtype in int_columns.items()]
+    if ref_column:
+        parts += [f"string_agg(convert_to({ref_column}, 'UTF8'), ''::bytea)",
+                  f"string_agg(int4send(octet_length({ref_column})), ''::bytea)"]
+    with raw.cursor() as cur:
+        cur.execute(f"SELECT count(*), {', '.join(parts)} FROM ({source_sql}) AS src", params, binary=True)
+        row = cur.fetchone()
+    count = int(row[0])
+    out = {}
+    for value, (name, dtype) in zip(row[1:], int_columns.items()):
+        out[name] = np.frombuffer(value or b"", PG_SEND[dtype][1]).astype(dtype)
+    if ref_column:
+        lengths = np.frombuffer(row[-1] or b"", ">i4").astype(np.int64)
+        out[ref_column] = _refs(lengths, row[-2] or b"")
+    return _checked(out, count)
+
+
+def _read_sqlite(raw, source_sql, params, int_columns, ref_column) -> dict:
+    parts = [f"json_group_array({name})" for name in int_columns]
+    if ref_column:
+        parts += [f"CAST(group_concat({ref_column}, '') AS BLOB)",
+                  f"json_group_array(length(CAST({ref_column} AS BLOB)))"]
+    row = raw.execute(f"SELECT count(*), {', '.join(parts)} FROM ({source_sql})", params).fetchone()
+    count = int(row[0])
+    out = {name: _parse_json_ints(value, count).astype(dtype)
+           for value, (name, dtype) in zip(row[1:], int_columns.items())}
+    if ref_column:
+        lengths = _parse_json_ints(row[-1], count)
+        out[ref_column] = _refs(lengths, bytes(row[-2] or b""))
+    return _checked(out, count)
+
+
+def _parse_json_ints(text: str, count: int) -> np.ndarray:
+    if count == 0:
+        return np.zeros(0, np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns (instead of failing) when it meets a non-integer
+        try:
+            values = np.fromstring(text[1:-1], dtype=np.int64, sep=",")
+        except (DeprecationWarning, ValueError) as exc:
+            raise CorruptColumns(f"non-integer value in an integer column: {exc}") from exc
+    return values
+
+
+def _refs(lengths: np.ndarray, data: bytes) -> np.ndarray:
+    if lengths.size and (lengths.max() > REF_WIDTH or lengths.min() < 0):
+        raise CorruptColumns(f"payment reference longer than {REF_WIDTH} bytes")
+    try:
+        return refs_from_concat(lengths, data)
+    except ValueError as exc:
+        raise CorruptColumns(str(exc)) from exc
+
+
+def _checked(out: dict, count: int) -> dict:
+    for name, values in out.items():
+        if len(values) != count:
+            raise CorruptColumns(f"column {name} read back {len(values)} values for {count} rows")
+    return out
+
+
+def sort_by(columns: dict, key: str) -> dict:
+    """Reorder every column by `key` (stable); a no-op copy-free path when already sorted."""
+    keys = columns[key]
+    if keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        return columns
+    order = np.argsort(keys, kind="stable")
+    return {name: values[order] for name, values in columns.items()}

@@ -1,0 +1,250 @@
+"""Building and checking a batch before it touches the database: PostingsBuilder and prepare_batch.
+
+The payroll hands postings as numpy columns (or accumulates them chunk by chunk in a PostingsBuilder, where
+`add_transfer` writes the debit and the credit leg of the same amounts at once, so a batch is balanced by
+construction). prepare_batch casts columns, maps component and account names to codes, and collects every
+problem (unknown codes, amounts out of bounds, bad references, an unbalanced total) before refusing, so a
+refused batch has written nothing.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.money import AMOUNT_MINOR_MAX
+from formats.errors import InputError, problem
+from ledgers import schema
+from ledgers.canonical import refs_printable, refs_to_fixed
+
+SUM_CHUNK_ROWS = 100_000  # 1e5 x AMOUNT_MINOR_MAX (1e13) stays inside int64
+OPTIONAL_DEFAULTS = {"right_id": 0, "payee_id": 0, "payment_ref": ""}
+
+
+class UnbalancedBatch(InputError):
+    """The postings of a batch do not sum to zero."""
+
+
+@dataclass
+class PreparedBatch:
+    kind: str
+    source_id: str
+    period: int
+    account_kind: np.ndarray
+    account_key: np.ndarray
+    right_id: np.ndarray
+    payee_id: np.ndarray
+    posting_period: np.ndarray
+    month: np.ndarray
+    component: np.ndarray
+    amount_minor: np.ndarray
+    payment_ref: np.ndarray  # S35
+    pay_refs: np.ndarray     # S35
+    pay_payee: np.ndarray
+    pay_amount: np.ndarray
+    debit_minor: int
+
+    @property
+    def n_postings(self) -> int:
+        return len(self.amount_minor)
+
+    @property
+    def n_payments(self) -> int:
+        return len(self.pay_refs)
+
+    def columns(self, batch_id: int, first_posting: int) -> dict:
+        """The canonical posting columns once the batch has its place in the chain."""
+        count = self.n_postings
+        return {
+            "posting_id": np.arange(first_posting, first_posting + count, dtype=np.int64),
+            "batch_id": np.full(count, batch_id, np.int64),
+            "account_kind": self.account_kind, "account_key": self.account_key, "right_id": self.right_id,
+            "payee_id": self.payee_id, "period": self.posting_period, "month": self.month,
+            "component": self.component, "amount_minor": self.amount_minor, "payment_ref": self.payment_ref,
+        }
+
+
+def component_codes(values) -> np.ndarray:
+    """Component names (or codes) -> int16 codes; unknown names raise ValueError."""
+    return _codes(values, schema.COMPONENT, "component")
+
+
+def account_codes(values) -> np.ndarray:
+    return _codes(values, schema.ACCOUNT, "account")
+
+
+def _codes(values, table: dict, what: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int16)
+    names, inverse = np.unique(array.astype(str), return_inverse=True)
+    unknown = [name for name in names if name not in table]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown[0]!r}; known: {', '.join(table)}")
+    return np.array([table[name] for name in names], np.int16)[inverse.reshape(-1)]
+
+
+class PostingsBuilder:
+    """Accumulates posting chunks (numpy arrays or scalars, broadcast) for one batch."""
+
+    def __init__(self, period: int):
+        self.period = int(period)
+        self._chunks: list[dict] = []
+
+    def add(self, account, key, amount_minor, component, right_id=0, payee_id=0, month=None,
+            payment_ref="") -> None:
+        """One leg: signed amounts (debit positive, credit negative) on `account` (name or code)."""
+        amount = np.asarray(amount_minor, np.int64).reshape(-1)
+        count = len(amount)
+
+        def full(value, dtype):
+            array = np.asarray(value)
+            return np.broadcast_to(array.astype(dtype) if array.dtype.kind != "U" else array, (count,)).copy()
+
+        self._chunks.append({
+            "account_kind": full(account_codes(np.broadcast_to(np.asarray(account), (count,))), np.int16),
+            "account_key": full(key, np.int64), "right_id": full(right_id, np.int64),
+            "payee_id": full(payee_id, np.int64), "period": np.full(count, self.period, np.int32),
+            "month": full(self.period if month is None else month, np.int32),
+            "component": component_codes(np.broadcast_to(np.asarray(component), (count,))),
+            "amount_minor": amount.copy(), "payment_ref": refs_to_fixed(np.broadcast_to(
+                np.asarray(payment_ref), (count,))),
+        })
+
+    def add_transfer(self, debit, credit, amount_minor, component, **columns) -> None:
+        """Both legs at once: `amount_minor` debited to debit=(account, key) and credited to credit=(account, key)."""
+        amount = np.asarray(amount_minor, np.int64)
+        self.add(debit[0], debit[1], amount, component, **columns)
+        self.add(credit[0], credit[1], -amount, component, **columns)
+
+    def __len__(self) -> int:
+        return sum(len(chunk["amount_minor"]) for chunk in self._chunks)
+
+    def arrays(self) -> dict:
+        names = ("account_kind", "account_key", "right_id", "payee_id", "period", "month", "component",
+                 "amount_minor", "payment_ref")
+        if not self._chunks:
+            return {name: np.zeros(0, np.int64) for name in names}
+        return {name: np.concatenate([chunk[name] for chunk in self._chunks]) for name in names}
+
+
+def prepare_batch(kind: str, source_id: str, postings, payments, period: int | None) -> PreparedBatch:
+    """Validate and canonicalise a batch; raises InputError (UnbalancedBatch) listing every problem."""
+    where = f"batch {kind}/{source_id}"
+    columns = postings.arrays() if isinstance(postings, PostingsBuilder) else dict(postings)
+    if period is None and isinstance(postings, PostingsBuilder):
+        period = postings.period
+    problems = _header_problems(where, kind, source_id, period)
+    cast, column_problems = _cast_postings(where, columns, period)
+    problems += column_problems
+    pay, pay_problems = _cast_payments(where, payments)
+    problems += pay_problems
+    if problems:
+        raise InputError(problems)
+    _check_balanced(where, cast["amount_minor"])
+    debit = int(cast["amount_minor"][cast["amount_minor"] > 0].sum())
+    return PreparedBatch(kind=kind, source_id=source_id, period=int(period), **cast, **pay, debit_minor=debit)
+
+
+def _header_problems(where, kind, source_id, period) -> list:
+    problems = []
+    if kind not in schema.BATCH_KINDS:
+        problems.append(problem(where, None, "kind", kind, "unknown batch kind",
+                                f"use one of {', '.join(schema.BATCH_KINDS)}"))
+    if not isinstance(source_id, str) or not source_id or len(source_id) > 200:
+        problems.append(problem(where, None, "source_id", source_id, "source id must be 1-200 characters",
+                                "pass the payroll id or the file's sha256"))
+    if period is None or not 0 <= int(period) < 12 * 200:
+        problems.append(problem(where, None, "period", period, "period must be a month index (1970-2169)",
+                                "pass period as YYYY-MM or engine.months.month_index"))
+    return problems
+
+
+def _cast_postings(where, columns: dict, period) -> tuple[dict, list]:
+    problems = []
+    missing = [name for name in ("account_kind", "account_key", "component", "amount_minor") if name not in columns]
+    if missing:
+        return {}, [problem(where, None, name, None, "posting column missing", "pass it") for name in missing]
+    count = len(np.asarray(columns["amount_minor"]).reshape(-1))
+    if count == 0:
+        return {}, [problem(where, None, "amount_minor", 0, "a batch needs at least one posting", "add postings")]
+    defaults = dict(OPTIONAL_DEFAULTS, period=period, month=period)
+    raw = {name: np.asarray(columns.get(name, defaults.get(name))) for name in
+           ("account_kind", "account_key", "right_id", "payee_id", "period", "month", "component",
+            "amount_minor", "payment_ref")}
+    raw = {name: np.broadcast_to(value, (count,)) if value.ndim == 0 else value for name, value in raw.items()}
+    for name, value in raw.items():
+        if len(value) != count:
+            problems.append(problem(where, None, name, len(value), f"column has {len(value)} rows, expected {count}",
+                                    "pass equal-length arrays"))
+    if problems:
+        return {}, problems
+    cast = {}
+    try:
+        cast["account_kind"] = account_codes(raw["account_kind"])
+        cast["component"] = component_codes(raw["component"])
+        cast["payment_ref"] = refs_to_fixed(raw["payment_ref"])
+    except ValueError as exc:
+        return {}, [problem(where, None, None, None, str(exc), "use the names of ledgers.schema")]
+    for name, dtype in (("account_key", np.int64), ("right_id", np.int64), ("payee_id", np.int64),
+                        ("period", np.int32), ("month", np.int32), ("amount_minor", np.int64)):
+        if raw[name].dtype.kind not in "iu":
+            problems.append(problem(where, None, name, raw[name].dtype, "must be integers", "cast to int64"))
+        else:
+            cast[name] = np.ascontiguousarray(raw[name].astype(dtype))
+    if problems:
+        return {}, problems
+    problems += _range_problems(where, cast)
+    cast["posting_period"] = cast.pop("period")
+    return cast, problems
+
+
+def _range_problems(where, cast: dict) -> list:
+    problems = []
+    checks = (
+        ("account_kind", ~np.isin(cast["account_kind"], list(schema.ACCOUNT.values())), "unknown account kind"),
+        ("component", ~np.isin(cast["component"], list(schema.COMPONENT.values())), "unknown component code"),
+        ("amount_minor", np.abs(cast["amount_minor"]) > AMOUNT_MINOR_MAX, "amount beyond AMOUNT_MINOR_MAX"),
+        ("right_id", cast["right_id"] < 0, "ids are >= 0 (0 = none)"),
+        ("payee_id", cast["payee_id"] < 0, "ids are >= 0 (0 = none)"),
+        ("account_key", cast["account_key"] < 0, "account keys are >= 0"),
+        ("month", (cast["month"] < 0) | (cast["month"] >= 2400), "month index out of range"),
+    )
+    for column, bad, rule in checks:
+        rows = np.flatnonzero(bad)
+        for row in rows[:20]:
+            problems.append(problem(where, int(row) + 1, column, cast[column][row], rule, "fix the payroll output"))
+    if not refs_printable(cast["payment_ref"]):
+        problems.append(problem(where, None, "payment_ref", None, "references must be printable ASCII",
+                                "use the EndToEndId character set"))
+    return problems
+
+
+def _cast_payments(where, payments) -> tuple[dict, list]:
+    if payments is None:
+        empty = {"pay_refs": refs_to_fixed(np.zeros(0, "S1")), "pay_payee": np.zeros(0, np.int64),
+                 "pay_amount": np.zeros(0, np.int64)}
+        return empty, []
+    try:
+        refs = refs_to_fixed(payments["payment_ref"])
+        payee = np.ascontiguousarray(np.asarray(payments["payee_id"], np.int64))
+        amount = np.ascontiguousarray(np.asarray(payments["amount_minor"], np.int64))
+    except (KeyError, ValueError, TypeError) as exc:
+        return {}, [problem(where, None, "payments", None, f"payments unreadable: {exc}",
+                            "pass payment_ref, payee_id, amount_minor arrays")]
+    problems = []
+    if not len(refs) == len(payee) == len(amount):
+        problems.append(problem(where, None, "payments", None, "payment columns differ in length", "fix them"))
+    elif len(np.unique(refs)) != len(refs) or (refs == b"").any() or not refs_printable(refs):
+        problems.append(problem(where, None, "payment_ref", None, "payment references must be unique, "
+                                "non-empty printable ASCII", "use the EndToEndId of each payment"))
+    elif (np.abs(amount) > AMOUNT_MINOR_MAX).any():
+        problems.append(problem(where, None, "amount_minor", None, "payment amount beyond AMOUNT_MINOR_MAX",
+                                "fix the payroll output"))
+    return {"pay_refs": refs, "pay_payee": payee, "pay_amount": amount}, problems
+
+
+def _check_balanced(where, amount: np.ndarray) -> None:
+    # chunked int64 sums combined as Python ints: no overflow whatever the batch size
+    total = sum(int(amount[i:i + SUM_CHUNK_ROWS].sum()) for i in range(0, len(amount), SUM_CHUNK_ROWS))
+    if total != 0:
+        raise UnbalancedBatch([problem(where, None, "amount_minor", total, "postings of a batch must sum to zero "
+                                       "(debits positive, credits negative)", "add the missing legs")])

@@ -1,0 +1,181 @@
+"""The ledger's tables, its chart of accounts, code tables and the append-only triggers, for SQLite and PostgreSQL.
+
+Postings are numbered by a global `posting_id`; a batch owns the contiguous range [first_posting,
+first_posting + n_postings), which is how verification reads a batch without a second index. Amounts are signed
+int64 minor units: a debit is positive, a credit negative, and every batch sums to zero. Strings that enter the
+hash (components, account kinds) are integer codes whose meaning is fixed by the tuples below: they may only
+ever be appended to. `init_schema` is idempotent and records SCHEMA_VERSION.
+"""
+import sqlalchemy as sa
+
+from formats.schemas import COMPONENTS
+
+SCHEMA_VERSION = 1
+
+# (code, name, what the account key holds, normal side)
+ACCOUNT_KINDS = (
+    (1, "treasury_cash", "0", "debit"),
+    (2, "in_transit_bank", "0", "debit"),
+    (3, "in_transit_post", "0", "debit"),
+    (4, "benefits_payable", "payee_id", "credit"),
+    (5, "deductions_payable", "creditor payee_id", "credit"),
+    (6, "overpayments_receivable", "right_id", "debit"),
+    (7, "returned_awaiting_reissue", "payee_id", "credit"),
+    (8, "benefit_expense", "benefit code (ledger_codes domain 'benefit')", "debit"),
+)
+ACCOUNT = {name: code for code, name, _, _ in ACCOUNT_KINDS}
+
+# payroll components first (formats/schemas.py), then the ones only the ledger uses
+LEDGER_COMPONENTS = COMPONENTS + ("payment", "settlement", "return", "reject", "overpayment", "reversal",
+                                  "opening")
+COMPONENT = {name: code for code, name in enumerate(LEDGER_COMPONENTS, start=1)}
+BATCH_KINDS = ("approve", "export", "reconcile", "settle", "reissue", "correction", "opening")
+
+metadata = sa.MetaData()
+
+schema_table = sa.Table(
+    "ledger_schema", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_us", sa.BigInteger, nullable=False),
+)
+accounts = sa.Table(
+    "ledger_accounts", metadata,
+    sa.Column("account_kind", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("key_meaning", sa.Text, nullable=False),
+    sa.Column("normal_side", sa.Text, nullable=False),
+)
+codes = sa.Table(
+    "ledger_codes", metadata,
+    sa.Column("domain", sa.Text, primary_key=True),
+    sa.Column("code", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.UniqueConstraint("domain", "name", name="ledger_codes_name"),
+)
+batches = sa.Table(
+    "ledger_batches", metadata,
+    sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text, nullable=False),
+    sa.Column("period", sa.Integer, nullable=False),       # month index of the payroll month
+    sa.Column("booked_on", sa.Integer, nullable=False),    # accounting date, days since 1970-01-01
+    sa.Column("created_us", sa.BigInteger, nullable=False),  # UTC microseconds since 1970
+    sa.Column("first_posting", sa.BigInteger, nullable=False),
+    sa.Column("n_postings", sa.BigInteger, nullable=False),
+    sa.Column("n_payments", sa.BigInteger, nullable=False),
+    sa.Column("debit_minor", sa.BigInteger, nullable=False),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("postings_sha256", sa.Text, nullable=False),
+    sa.Column("merkle_root", sa.Text, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    # the natural idempotency key: one batch per (kind, source)
+    sa.UniqueConstraint("kind", "source_id", name="ledger_batches_source"),
+)
+# No btree primary key on postings: inserts stay at COPY speed; PostgreSQL gets a BRIN index on the
+# monotonic posting_id, SQLite makes posting_id the rowid. Verification checks ids are unique and contiguous.
+postings = sa.Table(
+    "ledger_postings", metadata,
+    sa.Column("posting_id", sa.BigInteger, nullable=False),
+    sa.Column("batch_id", sa.BigInteger, nullable=False),
+    sa.Column("account_kind", sa.SmallInteger, nullable=False),
+    sa.Column("account_key", sa.BigInteger, nullable=False),
+    sa.Column("right_id", sa.BigInteger, nullable=False),
+    sa.Column("payee_id", sa.BigInteger, nullable=False),
+    sa.Column("period", sa.Integer, nullable=False),
+    sa.Column("month", sa.Integer, nullable=False),
+    sa.Column("component", sa.SmallInteger, nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("payment_ref", sa.Text, nullable=False),
+)
+payments = sa.Table(
+    "ledger_payments", metadata,
+    sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("leaf", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("payment_ref", sa.Text, nullable=False, index=True),
+    sa.Column("payee_id", sa.BigInteger, nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+)
+events = sa.Table(
+    "ledger_events", metadata,
+    sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False, index=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+)
+APPEND_ONLY_TABLES = ("ledger_schema", "ledger_accounts", "ledger_codes", "ledger_batches", "ledger_postings",
+                      "ledger_payments", "ledger_events")
+
+SQLITE_POSTINGS = """
+CREATE TABLE IF NOT EXISTS ledger_postings (
+    posting_id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL, account_kind INTEGER NOT NULL,
+    account_key INTEGER NOT NULL, right_id INTEGER NOT NULL, payee_id INTEGER NOT NULL, period INTEGER NOT NULL,
+    month INTEGER NOT NULL, component INTEGER NOT NULL, amount_minor INTEGER NOT NULL, payment_ref TEXT NOT NULL)
+"""
+
+PG_REFUSE_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger is append-only: %% on %% refused (post a reversing batch instead)', TG_OP, TG_TABLE_NAME;
+END $$
+"""
+
+
+def _sqlite_trigger_ddl(table: str) -> list[str]:
+    message = f"ledger is append-only: {table} refuses %s (post a reversing batch instead)"
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{message % op}'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
+
+
+def _pg_trigger_ddl(table: str) -> list[str]:
+    return [
+        f"CREATE OR REPLACE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+        f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+    ]
+
+
+def _seed_rows() -> tuple[list[dict], list[dict]]:
+    account_rows = [dict(account_kind=code, name=name, key_meaning=key, normal_side=side)
+                    for code, name, key, side in ACCOUNT_KINDS]
+    code_rows = [dict(domain="component", code=code, name=name) for name, code in COMPONENT.items()]
+    code_rows += [dict(domain="account", code=code, name=name) for name, code in ACCOUNT.items()]
+    return account_rows, code_rows
+
+
+def create_tables(conn: sa.Connection) -> None:
+    """Create tables, indexes and triggers if missing (caller holds the init lock)."""
+    dialect = conn.dialect.name
+    tables = [t for t in metadata.sorted_tables if t.name != "ledger_postings"]
+    metadata.create_all(conn, tables=tables, checkfirst=True)
+    if dialect == "sqlite":
+        conn.exec_driver_sql(SQLITE_POSTINGS)
+        for table in APPEND_ONLY_TABLES:
+            for ddl in _sqlite_trigger_ddl(table):
+                conn.exec_driver_sql(ddl)
+        return
+    metadata.create_all(conn, tables=[postings], checkfirst=True)
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ledger_postings_id_brin ON ledger_postings "
+                         "USING brin (posting_id)")
+    conn.exec_driver_sql(PG_REFUSE_FUNCTION)
+    for table in APPEND_ONLY_TABLES:
+        for ddl in _pg_trigger_ddl(table):
+            conn.exec_driver_sql(ddl)
+
+
+def seed_tables(conn: sa.Connection, now_us: int) -> None:
+    """Insert the chart, the code tables and the schema version once; refuse a database of another version."""
+    versions = [row[0] for row in conn.execute(sa.select(schema_table.c.version))]
+    if versions and versions != [SCHEMA_VERSION]:
+        raise RuntimeError(f"ledger schema version {versions} found, this isplata needs {SCHEMA_VERSION}")
+    if versions:
+        return
+    account_rows, code_rows = _seed_rows()
+    conn.execute(accounts.insert(), account_rows)
+    conn.execute(codes.insert(), code_rows)
+    conn.execute(schema_table.insert(), [dict(version=SCHEMA_VERSION, applied_us=now_us)])

@@ -1,0 +1,389 @@
+"""The Ledger: open a database, initialise it, append hash-chained batches, read balances and recognised amounts.
+
+A batch is written in one transaction under a lock that serialises writers (PostgreSQL advisory transaction
+lock, SQLite BEGIN IMMEDIATE), so the head read at the start is still the head at commit and two writers can
+never fork the chain. Validation and the Merkle tree are done before the lock; only numbering, hashing and the
+bulk insert happen inside it. (kind, source_id) is the batch's natural key: writing the same batch again returns
+the stored one (created=False), writing different content under the same key is refused.
+"""
+import datetime as dt
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+
+import numpy as np
+import sqlalchemy as sa
+
+from engine.months import date_to_days, parse_period
+from formats.errors import UserError
+from ledgers import schema
+from ledgers.bulk import insert_rows, read_columns, sort_by
+from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, merkle_root, postings_sha256)
+from ledgers.postings import PreparedBatch, prepare_batch
+
+PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
+POSTING_DTYPES = dict(POSTING_COLUMNS)
+INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != "payment_ref"}
+PAYMENT_INT_DTYPES = {"batch_id": "<i8", "leaf": "<i8", "payee_id": "<i8", "amount_minor": "<i8"}
+
+
+class LedgerRefused(UserError):
+    """The ledger refuses a write (unbalanced, conflicting duplicate); nothing was written."""
+
+
+class DuplicateBatch(LedgerRefused):
+    pass
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    batch_id: int
+    kind: str
+    source_id: str
+    period: int
+    booked_on: int
+    created_us: int
+    first_posting: int
+    n_postings: int
+    n_payments: int
+    debit_minor: int
+    prev_hash: str
+    postings_sha256: str
+    merkle_root: str
+    hash: str
+    created: bool = True  # False when append_batch found the identical batch already written
+
+    def header(self) -> dict:
+        return {name: getattr(self, name) for name in
+                ("batch_id", "kind", "source_id", "period", "booked_on", "created_us", "first_posting",
+                 "n_postings", "n_payments", "debit_minor")}
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def normalise_url(url: str) -> str:
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def open_ledger(url: str) -> "Ledger":
+    return Ledger(url)
+
+
+class Ledger:
+    def __init__(self, url: str):
+        self.url = normalise_url(url)
+        if not (self.url.startswith("sqlite") or self.url.startswith("postgresql+psycopg")):
+            raise UserError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
+        self.engine = sa.create_engine(self.url, **_engine_options(self.url))
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_on_connect)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- transactions ------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self):
+        """A raw DBAPI connection inside a transaction that holds the ledger's write lock."""
+        proxy = self.engine.raw_connection()
+        raw = proxy.driver_connection
+        try:
+            if self.dialect == "sqlite":
+                raw.execute("BEGIN IMMEDIATE")
+            else:
+                raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (PG_LOCK_CLASS,))
+            yield raw
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            proxy.close()
+
+    @contextmanager
+    def _reading(self):
+        """A raw DBAPI connection for bulk reads, in one snapshot."""
+        proxy = self.engine.raw_connection()
+        raw = proxy.driver_connection
+        try:
+            if self.dialect == "sqlite":
+                raw.execute("BEGIN")
+            yield raw
+        finally:
+            raw.rollback()
+            proxy.close()
+
+    def _q(self, sql: str) -> str:
+        return sql if self.dialect == "sqlite" else sql.replace("?", "%s")
+
+    # ---- schema ------------------------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Create the schema if missing and record its version; safe to run again and from two processes."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+            schema.create_tables(conn)
+            schema.seed_tables(conn, _now_us())
+            conn.commit()
+
+    def schema_version(self) -> int | None:
+        if not sa.inspect(self.engine).has_table("ledger_schema"):
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
+
+    def require_schema(self) -> None:
+        if self.schema_version() is None:
+            raise UserError(f"no ledger in {self.url}: run `isplata db init` first")
+
+    # ---- writing -----------------------------------------------------------------------------------------
+
+    def append_batch(self, kind: str, source_id: str, postings, payments=None, period=None,
+                     booked_on: dt.date | None = None, created_at: dt.datetime | None = None) -> BatchRecord:
+        """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record."""
+        period_index = parse_period(period) if isinstance(period, str) else period
+        prepared = prepare_batch(kind, source_id, postings, payments, period_index)
+        root = merkle_root(prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
+        booked = date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date())
+        created_us = _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000)
+        with self._locked() as raw:
+            existing = self._find(raw, kind, source_id)
+            if existing is not None:
+                return self._same_or_refuse(existing, prepared, root)
+            head = self._head(raw)
+            record = self._seal(prepared, root, head, booked, created_us)
+            self._insert(raw, record, prepared)
+        return record
+
+    def _seal(self, prepared: PreparedBatch, root: str, head: BatchRecord | None, booked: int,
+              created_us: int) -> BatchRecord:
+        batch_id = 1 if head is None else head.batch_id + 1
+        first = 1 if head is None else head.first_posting + head.n_postings
+        columns = prepared.columns(batch_id, first)
+        digest = postings_sha256(columns)
+        header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
+                      period=prepared.period, booked_on=booked, created_us=created_us, first_posting=first,
+                      n_postings=prepared.n_postings, n_payments=prepared.n_payments,
+                      debit_minor=prepared.debit_minor)
+        prev = GENESIS_HASH if head is None else head.hash
+        return BatchRecord(**header, prev_hash=prev, postings_sha256=digest, merkle_root=root,
+                           hash=batch_hash(prev, header, digest, root))
+
+    def _same_or_refuse(self, existing: BatchRecord, prepared: PreparedBatch, root: str) -> BatchRecord:
+        digest = postings_sha256(prepared.columns(existing.batch_id, existing.first_posting))
+        if digest == existing.postings_sha256 and root == existing.merkle_root:
+            return BatchRecord(**{**existing.as_dict(), "created": False})
+        raise DuplicateBatch(
+            f"a {existing.kind} batch for source {existing.source_id!r} is already in the ledger (batch "
+            f"{existing.batch_id}) with different postings; post a correction batch instead of rewriting it")
+
+    def _insert(self, raw, record: BatchRecord, prepared: PreparedBatch) -> None:
+        row = record.as_dict()
+        row.pop("created")
+        names = list(row)
+        marks = ", ".join("?" * len(names))
+        raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(names)}) VALUES ({marks})"),
+                    tuple(row.values()))
+        columns = prepared.columns(record.batch_id, record.first_posting)
+        ints = {name: columns[name] for name in INT_POSTING_DTYPES}
+        insert_rows(raw, self.dialect, "ledger_postings", ints, INT_POSTING_DTYPES, "payment_ref",
+                    columns["payment_ref"])
+        if prepared.n_payments:
+            pay = {"batch_id": np.full(prepared.n_payments, record.batch_id, np.int64),
+                   "leaf": np.arange(prepared.n_payments, dtype=np.int64),
+                   "payee_id": prepared.pay_payee, "amount_minor": prepared.pay_amount}
+            insert_rows(raw, self.dialect, "ledger_payments", pay, PAYMENT_INT_DTYPES, "payment_ref",
+                        prepared.pay_refs)
+
+    # ---- batches -----------------------------------------------------------------------------------------
+
+    def _find(self, raw, kind: str, source_id: str) -> BatchRecord | None:
+        cur = raw.execute(self._q(f"SELECT {_BATCH_COLS} FROM ledger_batches WHERE kind = ? AND source_id = ?"),
+                          (kind, source_id))
+        row = cur.fetchone()
+        return None if row is None else _record(row)
+
+    def _head(self, raw) -> BatchRecord | None:
+        row = raw.execute(f"SELECT {_BATCH_COLS} FROM ledger_batches ORDER BY batch_id DESC LIMIT 1").fetchone()
+        return None if row is None else _record(row)
+
+    def find_batch(self, kind: str, source_id: str) -> BatchRecord | None:
+        """The batch written for this (kind, source), e.g. whether a returns file (sha256) was already posted."""
+        with self._reading() as raw:
+            return self._find(raw, kind, source_id)
+
+    def source_posted(self, source_id: str, kind: str | None = None) -> bool:
+        sql = "SELECT 1 FROM ledger_batches WHERE source_id = ?" + (" AND kind = ?" if kind else "")
+        with self._reading() as raw:
+            return raw.execute(self._q(sql), (source_id, kind) if kind else (source_id,)).fetchone() is not None
+
+    def batches(self) -> list[BatchRecord]:
+        with self._reading() as raw:
+            rows = raw.execute(f"SELECT {_BATCH_COLS} FROM ledger_batches ORDER BY batch_id").fetchall()
+        return [_record(row) for row in rows]
+
+    def digest(self) -> str:
+        """The chain head: hash of the last batch (GENESIS_HASH for an empty ledger)."""
+        with self._reading() as raw:
+            head = self._head(raw)
+        return GENESIS_HASH if head is None else head.hash
+
+    def read_postings(self, first: int, count: int) -> dict:
+        """Postings [first, first + count) as canonical numpy columns, sorted by posting_id."""
+        source = self._q("SELECT * FROM ledger_postings WHERE posting_id >= ? AND posting_id < ?")
+        with self._reading() as raw:
+            return self._read_postings(raw, source, (first, first + count))
+
+    def _read_postings(self, raw, source: str, params: tuple) -> dict:
+        columns = read_columns(raw, self.dialect, source, params, INT_POSTING_DTYPES, "payment_ref")
+        return sort_by(columns, "posting_id")
+
+    def read_payments(self, batch_id: int) -> dict:
+        source = self._q("SELECT * FROM ledger_payments WHERE batch_id = ?")
+        with self._reading() as raw:
+            columns = read_columns(raw, self.dialect, source, (batch_id,), PAYMENT_INT_DTYPES, "payment_ref")
+        return sort_by(columns, "leaf")
+
+    # ---- queries -----------------------------------------------------------------------------------------
+
+    def balances(self, as_of: dt.date | None = None, account: str | int | None = None, key: int | None = None,
+                 payee_id: int | None = None, right_id: int | None = None) -> list[dict]:
+        """Balance per (account, key) of postings booked on or before `as_of` (all when None), filtered."""
+        where, params = ["1 = 1"], []
+        if as_of is not None:
+            where.append("b.booked_on <= ?")
+            params.append(date_to_days(as_of))
+        for column, value in (("p.account_kind", _account_code(account)), ("p.account_key", key),
+                              ("p.payee_id", payee_id), ("p.right_id", right_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(int(value))
+        sql = ("SELECT p.account_kind, p.account_key, SUM(p.amount_minor) FROM ledger_postings p "
+               "JOIN ledger_batches b ON b.batch_id = p.batch_id WHERE " + " AND ".join(where) +
+               " GROUP BY p.account_kind, p.account_key ORDER BY p.account_kind, p.account_key")
+        names = {code: name for code, name, _, _ in schema.ACCOUNT_KINDS}
+        with self._reading() as raw:
+            rows = raw.execute(self._q(sql), tuple(params)).fetchall()
+        return [{"account": names.get(int(kind), str(kind)), "account_kind": int(kind), "key": int(k),
+                 "balance_minor": int(total)} for kind, k, total in rows]
+
+    def balance(self, **filters) -> int:
+        """Sum of the balances selected by the filters of `balances` (e.g. one payee's payable)."""
+        return sum(row["balance_minor"] for row in self.balances(**filters))
+
+    def recognised(self, right_ids=None, first_month: int | None = None, last_month: int | None = None):
+        """Net entitlement recognised per (right, month): the net of benefit-expense postings.
+
+        Returns (right_id int64, month int32, amount_minor int64), sorted by right then month, one entry per
+        pair that has any expense posting (a pair whose postings cancel appears with 0).
+        """
+        where, params = [f"account_kind = {schema.ACCOUNT['benefit_expense']}"], []
+        if first_month is not None:
+            where.append("month >= ?")
+            params.append(int(first_month))
+        if last_month is not None:
+            where.append("month <= ?")
+            params.append(int(last_month))
+        source = ("SELECT right_id, month, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor FROM ledger_postings "
+                  f"WHERE {' AND '.join(where)} GROUP BY right_id, month")
+        dtypes = {"right_id": "<i8", "month": "<i4", "amount_minor": "<i8"}
+        with self._reading() as raw:
+            cols = read_columns(raw, self.dialect, self._q(source), tuple(params), dtypes)
+        order = np.lexsort((cols["month"], cols["right_id"]))
+        right, month, amount = (cols["right_id"][order], cols["month"][order], cols["amount_minor"][order])
+        if right_ids is not None:
+            keep = np.isin(right, np.asarray(right_ids, np.int64))
+            right, month, amount = right[keep], month[keep], amount[keep]
+        return right, month, amount
+
+    # ---- codes -------------------------------------------------------------------------------------------
+
+    def benefit_codes(self, names) -> dict[str, int]:
+        """Integer codes for benefit names (the key of benefit_expense accounts); new names get the next code."""
+        wanted = sorted(set(str(name) for name in names))
+        with self._locked() as raw:
+            known = dict(raw.execute(self._q("SELECT name, code FROM ledger_codes WHERE domain = ?"),
+                                     ("benefit",)).fetchall())
+            next_code = max(known.values(), default=0) + 1
+            for name in wanted:
+                if name not in known:
+                    raw.execute(self._q("INSERT INTO ledger_codes (domain, code, name) VALUES (?, ?, ?)"),
+                                ("benefit", next_code, name))
+                    known[name] = next_code
+                    next_code += 1
+        return {name: known[name] for name in wanted}
+
+    def code_names(self, domain: str) -> dict[int, str]:
+        with self._reading() as raw:
+            rows = raw.execute(self._q("SELECT code, name FROM ledger_codes WHERE domain = ?"), (domain,))
+            return {int(code): name for code, name in rows.fetchall()}
+
+    # ---- events ------------------------------------------------------------------------------------------
+
+    def append_event(self, kind: str, subject: str, payload=None) -> int:
+        """Append one status event (payroll or payment); payload is a JSON-able value or a JSON string."""
+        text = payload if isinstance(payload, str) else json.dumps(payload or {}, sort_keys=True, default=str)
+        json.loads(text)  # a programmer error to pass something that is not JSON
+        with self.engine.begin() as conn:
+            result = conn.execute(schema.events.insert().values(kind=kind, subject=subject, payload=text,
+                                                                created_us=_now_us()))
+            return int(result.inserted_primary_key[0])
+
+    def events(self, subject: str | None = None, kind: str | None = None) -> list[dict]:
+        """Events in the order they were appended, optionally of one subject and/or kind."""
+        query = sa.select(schema.events).order_by(schema.events.c.event_id)
+        if subject is not None:
+            query = query.where(schema.events.c.subject == subject)
+        if kind is not None:
+            query = query.where(schema.events.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [{**row, "payload": json.loads(row["payload"])} for row in rows]
+
+
+_BATCH_COLS = ", ".join(f.name for f in fields(BatchRecord) if f.name != "created")
+
+
+def _record(row) -> BatchRecord:
+    return BatchRecord(*row)
+
+
+def _account_code(account) -> int | None:
+    if account is None or isinstance(account, int):
+        return account
+    if account not in schema.ACCOUNT:
+        raise UserError(f"unknown account {account!r}; accounts: {', '.join(schema.ACCOUNT)}")
+    return schema.ACCOUNT[account]
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 120}}
+    return {"pool_pre_ping": False}
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # autocommit at the driver so that BEGIN IMMEDIATE (the writer lock) is ours to issue
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
