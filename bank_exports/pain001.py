@@ -1,0 +1,254 @@
+"""pain.001.001.09 writer: bank transfers (PmtMtd TRF) and postal cash payments (PmtMtd CHK), streamed to disk.
+
+Each transaction is rendered as a string by pyarrow compute over whole columns (escaped, pre-cut text), one
+PmtInf block at a time, and the block's bytes go to the file straight from the Arrow buffer: the document is never
+held as a tree, and no Python code runs per payment. Payments are split into files by channel and a maximum count,
+and into PmtInf blocks by execution date, debtor account and a maximum count. NbOfTxs and CtrlSum come from
+integer sums of minor units. Nothing is written unless every payment passed the checks in payments.py.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bank_exports import checks
+from bank_exports.files import HashingWriter, WrittenFile
+from bank_exports.payments import Debtor, Prepared, prepare_payments
+from bank_exports.text import clean_one, escape_xml_str
+from bank_exports.xsd import assert_valid
+from engine.money import minor_to_decimal_str
+from formats.errors import InputError, Problem
+
+MESSAGE = "pain.001.001.09"
+NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{MESSAGE}"
+CHANNEL_LETTER = {"bank": "B", "post": "P"}  # in MsgId: which channel a file carries
+DELIVERY_CODES = ("MLCD", "PUCD")  # mailed to the creditor / picked up by the creditor
+EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Pain001Options:
+    msg_id_prefix: str             # e.g. "ME-202605-R1"; files get MsgId "<prefix>-B001", PmtInf "<MsgId>-001"
+    currency: str                  # ISO 4217, the catalogue's currency
+    created_at: datetime           # GrpHdr/CreDtTm: passed in, so a rerun writes the same bytes
+    execution_date: date           # ReqdExctnDt of payments without their own execution_date
+    minor_exponent: int = 2        # digits after the decimal point (0 for a currency without minor units)
+    charset: str = "sepa"          # sepa | unicode
+    transliteration: str = "sr"    # sr | uk | ru: how Cyrillic becomes Latin
+    cheque_delivery: str = "MLCD"  # MLCD | PUCD for postal payments
+    bank_addresses: bool = False   # also send the creditor's address with transfers (cross-border rules)
+    max_per_file: int = 100_000
+    max_per_pmt_inf: int = 10_000
+    validate: bool = False         # validate each file against the XSD before it is renamed into place
+
+
+@dataclass(frozen=True)
+class Pain001Result:
+    files: list[WrittenFile]
+    assignments: pa.Table  # end_to_end_id, msg_id, pmt_inf_id, channel, amount_minor: where each payment went
+
+
+def _option_problems(options: Pain001Options) -> list[Problem]:
+    problems = []
+    longest = f"{options.msg_id_prefix}-B001-001"
+    if not checks.id_is_valid(options.msg_id_prefix) or len(longest) > checks.ID_CHARS_MAX:
+        problems.append(Problem("options", None, "msg_id_prefix", options.msg_id_prefix,
+                                f"{checks.ID_RULE}; with '-B001-001' appended it must stay <= 35",
+                                "use a prefix of at most 26 letters, digits or '-'"))
+    if not (len(options.currency) == 3 and options.currency.isalpha() and options.currency.isupper()):
+        problems.append(Problem("options", None, "currency", options.currency, "ISO 4217 code expected",
+                                "use e.g. EUR, RSD, UAH"))
+    if options.cheque_delivery not in DELIVERY_CODES:
+        problems.append(Problem("options", None, "cheque_delivery", options.cheque_delivery,
+                                f"must be one of {DELIVERY_CODES}", "MLCD mails the cash, PUCD is picked up"))
+    if not (0 <= options.minor_exponent <= 5):
+        problems.append(Problem("options", None, "minor_exponent", options.minor_exponent,
+                                "XSD amounts carry 0 to 5 decimals", "use the currency's exponent"))
+    if options.max_per_file < 1 or options.max_per_pmt_inf < 1 or options.max_per_file > 9_999_999:
+        problems.append(Problem("options", None, "max_per_file", options.max_per_file,
+                                "maximum counts must be positive", "use e.g. 100000 and 10000"))
+    return problems
+
+
+def amounts_as_decimal(amount_minor: pa.Array, exponent: int) -> pa.Array:
+    """Vectorised engine.money.minor_to_decimal_str for amounts > 0 (tests compare the two)."""
+    values = np.asarray(pc.cast(amount_minor, pa.int64()).to_numpy(zero_copy_only=False))
+    assert values.size == 0 or values.min() > 0, "amounts are checked > 0 before rendering"
+    if exponent == 0:
+        return pc.cast(pa.array(values), pa.string())
+    whole, fraction = np.divmod(values, 10 ** exponent)
+    fraction_text = pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), exponent, "0")
+    return pc.binary_join_element_wise(pc.cast(pa.array(whole), pa.string()), fraction_text, ".")
+
+
+def _wrapped(opening: str, column: pa.Array, closing: str) -> pa.Array:
+    """opening + value + closing per row, '' where the value is null (the optional element is left out)."""
+    return pc.binary_join_element_wise(opening, column, closing, "").fill_null("")
+
+
+def _element(tag: str, column: pa.Array) -> pa.Array:
+    return _wrapped(f"<{tag}>", column, f"</{tag}>")
+
+
+def _join(*parts) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _postal_address(block: pa.Table) -> pa.Array:
+    inner = _join(_element("StrtNm", block["street_xml"]), _element("BldgNb", block["house_number_xml"]),
+                  _element("PstCd", block["postcode_xml"]), _element("TwnNm", block["town_xml"]),
+                  _element("DstrctNm", block["district_xml"]), _element("CtrySubDvsn", block["region_xml"]),
+                  _element("Ctry", block["country_xml"]))
+    empty = pc.equal(pc.utf8_length(inner), 0)
+    return pc.if_else(empty, "", _join("<PstlAdr>", inner, "</PstlAdr>"))
+
+
+def _transactions(block: pa.Table, method: str, options: Pain001Options) -> pa.Array:
+    """One '<CdtTrfTxInf>...</CdtTrfTxInf>\\n' string per payment of the block."""
+    amount = amounts_as_decimal(block["amount_minor"], options.minor_exponent)
+    head = _join("<CdtTrfTxInf><PmtId><EndToEndId>", block["end_to_end_id"], "</EndToEndId></PmtId>",
+                 f'<Amt><InstdAmt Ccy="{options.currency}">', amount, "</InstdAmt></Amt>")
+    address = _postal_address(block) if method == "CHK" or options.bank_addresses else ""
+    creditor = _join("<Cdtr><Nm>", block["name_xml"], "</Nm>", address, "</Cdtr>")
+    remittance = _wrapped("<RmtInf><Ustrd>", block["remittance_xml"], "</Ustrd></RmtInf>")
+    if method == "CHK":  # no creditor account, no creditor agent: the post delivers cash to the address
+        cheque = (f"<ChqInstr><ChqTp>BCHQ</ChqTp><DlvryMtd><Cd>{options.cheque_delivery}</Cd></DlvryMtd>"
+                  "</ChqInstr>")
+        return _join(head, cheque, creditor, remittance, "</CdtTrfTxInf>\n")
+    agent = _wrapped("<CdtrAgt><FinInstnId><BICFI>", block["bic_xml"], "</BICFI></FinInstnId></CdtrAgt>")
+    account = _join("<CdtrAcct><Id><IBAN>", block["iban_xml"], "</IBAN></Id></CdtrAcct>")
+    return _join(head, agent, creditor, account, remittance, "</CdtTrfTxInf>\n")
+
+
+def _group_header(msg_id: str, nb_of_txs: int, ctrl_sum_minor: int, debtor_name: str,
+                  options: Pain001Options) -> str:
+    created = options.created_at.replace(microsecond=0, tzinfo=None).isoformat()
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{NAMESPACE}">\n<CstmrCdtTrfInitn>\n'
+            f"<GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>{created}</CreDtTm><NbOfTxs>{nb_of_txs}</NbOfTxs>"
+            f"<CtrlSum>{minor_to_decimal_str(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
+            f"<InitgPty><Nm>{debtor_name}</Nm></InitgPty></GrpHdr>\n")
+
+
+def _payment_info_header(pmt_inf_id: str, method: str, nb_of_txs: int, ctrl_sum_minor: int, execution_day: int,
+                         debtor: Debtor, options: Pain001Options) -> str:
+    execution = (EPOCH + timedelta(days=int(execution_day))).isoformat()
+    name = escape_xml_str(clean_one(debtor.name, 140, options.charset, options.transliteration))
+    iban = checks.normalise_iban(pa.array([debtor.iban]))[0].as_py()
+    agent = f"<BICFI>{debtor.bic}</BICFI>" if debtor.bic else "<Othr><Id>NOTPROVIDED</Id></Othr>"
+    return (f"<PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>{method}</PmtMtd><BtchBookg>true</BtchBookg>"
+            f"<NbOfTxs>{nb_of_txs}</NbOfTxs>"
+            f"<CtrlSum>{minor_to_decimal_str(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
+            f"<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
+            f"<DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId>{agent}</FinInstnId></DbtrAgt>"
+            "\n")
+
+
+def _sum_minor(amounts: np.ndarray) -> int:
+    """Exact sum as a Python int (chunked: a huge file of huge amounts could pass int64)."""
+    return sum(int(amounts[start:start + 100_000].sum()) for start in range(0, len(amounts), 100_000))
+
+
+def _block_bounds(keys: np.ndarray, max_count: int) -> list[tuple[int, int]]:
+    """[start, end) runs of equal keys (sorted rows), each cut into pieces of at most max_count."""
+    change = np.flatnonzero(np.diff(keys)) + 1
+    starts = np.concatenate([[0], change]).tolist()
+    ends = np.concatenate([change, [len(keys)]]).tolist()
+    return [(piece, min(piece + max_count, end)) for start, end in zip(starts, ends)
+            for piece in range(start, end, max_count)]
+
+
+def _write_buffer_slice(out: HashingWriter, strings: pa.Array) -> None:
+    """Write the concatenation of a string array straight from its data buffer (no Python string per row)."""
+    strings = checks.flat(strings)
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset:][: len(strings) + 1]
+    data = strings.buffers()[2]
+    out.write(memoryview(data)[int(offsets[0]): int(offsets[-1])])
+
+
+def _write_file(path: Path, msg_id: str, method: str, rows: pa.Table, keys: np.ndarray,
+                prepared: Prepared, options: Pain001Options) -> tuple[WrittenFile, HashingWriter, list[str]]:
+    amounts = rows["amount_minor"].to_numpy()
+    blocks = _block_bounds(keys, options.max_per_pmt_inf)
+    debtor_first = prepared.debtors[int(rows["_debtor"][0].as_py())]
+    debtor_name = escape_xml_str(clean_one(debtor_first.name, 140, options.charset, options.transliteration))
+    out = HashingWriter(path)
+    try:
+        out.write_text(_group_header(msg_id, rows.num_rows, _sum_minor(amounts), debtor_name, options))
+        pmt_inf_ids = []
+        for number, (start, end) in enumerate(blocks, start=1):
+            pmt_inf_id = f"{msg_id}-{number:03d}"
+            pmt_inf_ids += [pmt_inf_id] * (end - start)
+            block = rows.slice(start, end - start)
+            debtor = prepared.debtors[int(block["_debtor"][0].as_py())]
+            out.write_text(_payment_info_header(pmt_inf_id, method, end - start, _sum_minor(amounts[start:end]),
+                                                int(block["_day"][0].as_py()), debtor, options))
+            _write_buffer_slice(out, _transactions(block, method, options))
+            out.write_text("</PmtInf>\n")
+        out.write_text("</CstmrCdtTrfInitn>\n</Document>\n")
+        digest = out.close()
+    except BaseException:
+        out.discard()
+        raise
+    channel = "bank" if method == "TRF" else "post"
+    written = WrittenFile(path.name, digest, msg_id, channel, options.currency, rows.num_rows,
+                          _sum_minor(amounts), MESSAGE)
+    return written, out, pmt_inf_ids
+
+
+def _sorted_rows(prepared: Prepared) -> tuple[pa.Table, np.ndarray]:
+    """Rows ordered by channel, execution date, debtor (stable: input order inside), and the block key."""
+    table = prepared.table
+    channel_code = pc.equal(table["channel"], "post").to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.lexsort((np.arange(table.num_rows), prepared.debtor_index, prepared.execution_days, channel_code))
+    table = table.append_column("_debtor", pa.array(prepared.debtor_index))
+    table = table.append_column("_day", pa.array(prepared.execution_days))
+    keys = (prepared.execution_days * (len(prepared.debtors) + 1) + prepared.debtor_index) * 2 + channel_code
+    return table.take(pa.array(order)), keys[order]
+
+
+def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pain001Options) -> Pain001Result:
+    """Write every payment into pain.001.001.09 files in out_dir; refuses (InputError) before writing anything."""
+    problems = _option_problems(options)
+    if problems:
+        raise InputError(problems)
+    prepared = prepare_payments(payments, debtor, options.execution_date, options.charset, options.transliteration)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, keys = _sorted_rows(prepared)
+    is_post = pc.equal(rows["channel"], "post").to_numpy(zero_copy_only=False)
+    pending, files, assigned = [], [], []
+    try:
+        for channel, method in (("bank", "TRF"), ("post", "CHK")):
+            channel_rows = np.flatnonzero(is_post == (channel == "post"))
+            for number, start in enumerate(range(0, channel_rows.size, options.max_per_file), start=1):
+                picked = channel_rows[start:start + options.max_per_file]
+                msg_id = f"{options.msg_id_prefix}-{CHANNEL_LETTER[channel]}{number:03d}"
+                part = rows.slice(int(picked[0]), picked.size)
+                written, out, pmt_inf_ids = _write_file(out_dir / f"{msg_id}.xml", msg_id, method, part,
+                                                          keys[picked], prepared, options)
+                pending.append(out)
+                files.append(written)
+                assigned.append((part, msg_id, pmt_inf_ids))
+                if options.validate:
+                    assert_valid(out.part)
+    except BaseException:
+        for out in pending:
+            out.discard()
+        raise
+    for out in pending:
+        out.commit()
+    return Pain001Result(files, _assignments(assigned))
+
+
+def _assignments(assigned) -> pa.Table:
+    parts = [pa.table({"end_to_end_id": part["end_to_end_id"], "msg_id": pa.array([msg_id] * part.num_rows),
+                       "pmt_inf_id": pa.array(pmt_inf_ids, pa.string()), "channel": part["channel"],
+                       "amount_minor": part["amount_minor"]}) for part, msg_id, pmt_inf_ids in assigned]
+    if not parts:
+        return pa.table({"end_to_end_id": pa.array([], pa.string()), "msg_id": pa.array([], pa.string()),
+                         "pmt_inf_id": pa.array([], pa.string()), "channel": pa.array([], pa.string()),
+                         "amount_minor": pa.array([], pa.int64())})
+    return pa.concat_tables(parts)

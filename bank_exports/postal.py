@@ -1,0 +1,59 @@
+"""The postal list: a UTF-8 CSV of the postal payments with what a post office needs to deliver cash.
+
+Columns, in this order: region, district, town, street, house, postcode, surname, name, amount, tax_id,
+payment_reference, phone. Names and addresses stay in their own script (a post clerk reads Cyrillic); only control
+characters are removed. The payment reference is the payment's EndToEndId, the key the post sends back.
+"""
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from bank_exports.files import HashingWriter, WrittenFile
+from bank_exports.pain001 import amounts_as_decimal
+from bank_exports.payments import as_table
+
+KIND = "postal-list"
+COLUMNS = ("region", "district", "town", "street", "house", "postcode", "surname", "name", "amount", "tax_id",
+           "payment_reference", "phone")
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+def _plain(column) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(column, _CONTROL, " ")).fill_null("")
+
+
+def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:
+    """The CSV's table: one row per payment with channel 'post', in input order."""
+    table = as_table(payments)
+    table = table.filter(pc.equal(table["channel"], "post"))
+    surname = pc.coalesce(table["family_name"], table["name"])
+    given = pc.if_else(pc.is_null(table["family_name"]), pa.scalar(None, pa.string()), table["given_name"])
+    columns = [table["region"], table["district"], table["town"], table["street"], table["house_number"],
+               table["postcode"], surname, given]
+    plain = [_plain(column) for column in columns]
+    amount = amounts_as_decimal(table["amount_minor"], minor_exponent)
+    rest = [_plain(table["tax_id"]), _plain(table["end_to_end_id"]), _plain(table["phone"])]
+    return pa.table(plain + [amount] + rest, names=list(COLUMNS))
+
+
+def write_postal_list(payments, path, currency: str, minor_exponent: int = 2) -> WrittenFile | None:
+    """Write the postal CSV to `path`; None (nothing written) when there is no postal payment."""
+    rows = postal_rows(payments, minor_exponent)
+    if rows.num_rows == 0:
+        return None
+    sink = pa.BufferOutputStream()
+    pcsv.write_csv(rows, sink, pcsv.WriteOptions(include_header=True, quoting_style="needed"))
+    out = HashingWriter(Path(path))
+    try:
+        out.write(sink.getvalue())
+        digest = out.close()
+    except BaseException:
+        out.discard()
+        raise
+    out.commit()
+    amounts = as_table(payments).filter(pc.equal(as_table(payments)["channel"], "post"))["amount_minor"]
+    ctrl_sum_minor = int(np.sum(amounts.to_numpy(), dtype=np.int64))
+    return WrittenFile(Path(path).name, digest, None, "post", currency, rows.num_rows, ctrl_sum_minor, KIND)
