@@ -1,7 +1,7 @@
 """Every JIT option of the project in one place, so kernels compile the same way and cache on disk."""
 import numba
 
-JIT_OPTIONS = dict(nopython=True, nogil=True, cache=True, error_model="python", boundscheck=False)
+JIT_OPTIONS = dict(nogil=True, cache=True, error_model="python", boundscheck=False)
 
 
 def kernel(*args, **kwargs):
