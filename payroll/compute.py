@@ -1,0 +1,385 @@
+"""One payroll computed from its inputs: register, catalogue, period, what the ledger held and the holds.
+
+A pure function of its inputs (no database, no files written), so `calculate` and `audit recompute` run exactly
+the same code. Steps: register -> engine arrays; window per right; due per right and month; differences
+against what the ledger recognised (due / arrears / overpayment); holds (a right held after MD07, or a bank
+channel held after a closed account and no postal route) take the right out of this payroll entirely; carry-in,
+receivable, order balances and re-issues come from the ledger state; engine.payroll_kernel deducts, forwards,
+nets and checks conservation; the result becomes payroll lines, payments and the deductions posted at approval.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine import arrears, entitlement
+from engine.deductions import DeductionCaps
+from engine.months import month_first_date
+from engine.payroll_kernel import compute_payroll
+from formats import convert
+from formats.errors import InputError, Problem
+from formats.schemas import DEDUCTION_KINDS
+from payroll import lines as line_blocks
+from payroll.ids import payment_refs
+from payroll.ledger_state import ORDER_COMPONENTS, LedgerState, lookup
+
+LOOKBACK_MONTHS = 24          # how far back a retroactive decision or a reported death may reach
+CHANGES_WINDOW_MONTHS = 1     # decisions recorded since the first day of the previous month are recomputed
+CHANNEL_CODES = {"bank": 0, "post": 1}
+POSTAL_FIELDS = ("street", "town", "postcode", "country")
+PAYEE_DETAIL_FIELDS = ("name", "iban", "bic", "street", "house_number", "postcode", "town", "district",
+                       "region", "country", "tax_id", "phone")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    register: dict               # validated tables (formats.register.read_register)
+    catalogue: object            # formats.catalogue.Catalogue
+    period: int                  # month index
+    state: LedgerState
+    holds: pa.Table              # payroll.store.read_holds
+
+
+@dataclass(frozen=True)
+class Computation:
+    lines: pa.Table              # formats.schemas.PAYROLL_LINES
+    payments: pa.Table           # one row per payment: number, EndToEndId, payee, channel, amount, details
+    orders: pa.Table             # deductions taken, as posted at approval
+    summary: dict                # totals and breakdowns (JSON-able)
+
+
+def np_col(table: pa.Table, name: str, fill=None) -> np.ndarray:
+    column = table.column(name)
+    if fill is not None:
+        column = pc.fill_null(column, fill)
+    return np.asarray(column.to_numpy(zero_copy_only=False))
+
+
+# ---- per right ------------------------------------------------------------------------------------------
+
+def right_versions(arrays, period: int) -> np.ndarray:
+    """The version row in force in the period (else the right's last version): payee, consent, person."""
+    chosen = convert.versions_for_period(arrays, period)
+    return np.where(chosen >= 0, chosen, arrays.version_offsets[1:] - 1).astype(np.int64)
+
+
+def payee_channels(payees: pa.Table, payee_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Table]:
+    """Per payee index (arrays.payee_ids order): channel code, postal address complete, payee rows."""
+    index = pc.index_in(pa.array(payee_ids), value_set=payees.column("payee_id")).to_numpy(zero_copy_only=False)
+    rows = payees.take(pa.array(index.astype(np.int64)))
+    channel = (np_col(rows, "channel") == "post").astype(np.int64)
+    postal = np.ones(len(payee_ids), bool)
+    for name in POSTAL_FIELDS:
+        valid = np.asarray(pc.is_valid(rows.column(name)).to_numpy(zero_copy_only=False), bool)
+        filled = np_col(rows, name, "") != ""
+        postal &= valid & filled
+    return channel, postal, rows
+
+
+def bank_holds(holds: pa.Table, payee_ids: np.ndarray, payee_rows: pa.Table) -> np.ndarray:
+    """Per payee index: a bank-channel hold still applies (the register still shows the held IBAN)."""
+    held = np.zeros(len(payee_ids), bool)
+    bank = holds.filter(pc.equal(holds.column("kind"), "bank_channel"))
+    if bank.num_rows == 0:
+        return held
+    idx = np.searchsorted(payee_ids, np_col(bank, "payee_id"))
+    idx = np.clip(idx, 0, max(len(payee_ids) - 1, 0))
+    known = payee_ids[idx] == np_col(bank, "payee_id") if len(payee_ids) else np.zeros(0, bool)
+    current_iban = np_col(payee_rows, "iban", "")[idx]
+    same = known & (current_iban == np_col(bank, "iban", "")) & \
+        (np_col(payee_rows, "channel")[idx] == "bank")
+    held[idx[same]] = True
+    return held
+
+
+def route_rights(inputs: Inputs, arrays, right_payee: np.ndarray, benefit_post: np.ndarray,
+                 payee_channel: np.ndarray, payee_postal: np.ndarray, payee_held: np.ndarray):
+    """Channel per right and the rights held out of this payroll (MD07, or bank held without a postal route)."""
+    channel = payee_channel[right_payee].copy()
+    bank_held = payee_held[right_payee]
+    reroute = bank_held & benefit_post & payee_postal[right_payee]
+    channel[reroute] = CHANNEL_CODES["post"]
+    held = bank_held & ~reroute
+    right_holds = inputs.holds.filter(pc.equal(inputs.holds.column("kind"), "right"))
+    if right_holds.num_rows:
+        held |= np.isin(arrays.right_ids, np_col(right_holds, "right_id"))
+    return channel, held
+
+
+# ---- differences ----------------------------------------------------------------------------------------
+
+def differences(arrays, inputs: Inputs, held: np.ndarray):
+    """Due per right and month against what the ledger recognised: cells with a non-zero difference."""
+    period = inputs.period
+    changes_since = (month_first_date(period - CHANGES_WINDOW_MONTHS) - month_first_date(0)).days
+    starts = entitlement.window_starts(arrays, period, LOOKBACK_MONTHS, changes_since)
+    first, last = entitlement.compiled_range(starts, period)
+    compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
+    cells = entitlement.compute_due(arrays, compiled, period, starts)
+    missing_rules(arrays, cells)
+    state = inputs.state
+    recognised_index = convert.right_index_of(arrays, state.recognised_right)
+    known = recognised_index >= 0  # rights no longer in the register are not recomputed
+    diffs = arrears.differences(cells, period, recognised_index[known], state.recognised_month[known],
+                                state.recognised_minor[known])
+    keep = ~held[diffs.right_index]
+    return (diffs.right_index[keep].astype(np.int64), diffs.month[keep].astype(np.int64),
+            diffs.amount_minor[keep].astype(np.int64))
+
+
+def missing_rules(arrays, cells) -> None:
+    """A due amount in a month before the catalogue has rules is bad input, reported, never silently 0."""
+    bad = np.flatnonzero(cells.rule_missing)
+    if bad.shape[0] == 0:
+        return
+    problems = [Problem("rights", None, "valid_from", str(int(arrays.right_ids[cells.right_index[i]])),
+                        f"no rule of the catalogue in force in month {month_first_date(int(cells.month[i]))}",
+                        "give the catalogue parameters from that date or correct the right's valid_from")
+                for i in bad[:50]]
+    raise InputError(problems)
+
+
+# ---- deduction orders -----------------------------------------------------------------------------------
+
+def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarray):
+    """Deduction orders as engine arrays, balances net of what the ledger already took for them."""
+    orders = register["deductions"]
+    orders = orders.filter(pc.is_in(orders.column("right_id"), value_set=pa.array(arrays.right_ids)))
+    orders = orders.sort_by([("right_id", "ascending"), ("priority", "ascending"), ("order_id", "ascending")])
+    right = np.searchsorted(arrays.right_ids, np_col(orders, "right_id")).astype(np.int64)
+    kind = np.asarray(pc.index_in(orders.column("kind"), value_set=pa.array(DEDUCTION_KINDS))
+                      .to_numpy(zero_copy_only=False), np.int64) + 1
+    period_first = (month_first_date(inputs.period) - month_first_date(0)).days
+    period_last = (month_first_date(inputs.period + 1) - month_first_date(0)).days - 1
+    valid_from = np.asarray(pc.cast(orders.column("valid_from"), pa.int32()).to_numpy(zero_copy_only=False))
+    valid_to = np.asarray(pc.fill_null(pc.cast(orders.column("valid_to"), pa.int32()), 2**31 - 1)
+                          .to_numpy(zero_copy_only=False))
+    active = (valid_from <= period_last) & (valid_to >= period_first)
+    remaining = remaining_balances(orders, right, kind, arrays, inputs.state)
+    creditor_id = np_col(orders, "creditor_payee_id", -1).astype(np.int64)
+    creditor = np.where(creditor_id >= 0, np.searchsorted(arrays.payee_ids, creditor_id), -1).astype(np.int64)
+    creditor_channel = np.where(creditor >= 0, payee_channel[np.maximum(creditor, 0)], -1).astype(np.int64)
+    return dict(order_right=right, order_kind=kind, order_priority=np_col(orders, "priority").astype(np.int64),
+                order_fixed_minor=np_col(orders, "fixed_minor", -1).astype(np.int64),
+                order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
+                order_remaining_minor=remaining, order_active=active,
+                order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
+
+
+def remaining_balances(orders: pa.Table, right: np.ndarray, kind: np.ndarray, arrays, state: LedgerState):
+    """Outstanding minus what earlier payrolls took, applied to the orders of one (right, kind) in turn."""
+    outstanding = np_col(orders, "outstanding_minor", -1).astype(np.int64)
+    if outstanding.shape[0] == 0:
+        return outstanding
+    taken_keys = state.taken_right * 8 + (state.taken_kind + 1)
+    order_keys = arrays.right_ids[right] * 8 + kind
+    order_taken = lookup(np.sort(taken_keys), state.taken_minor[np.argsort(taken_keys)], order_keys)
+    limited = np.where(outstanding >= 0, outstanding, 0)
+    group_start = np.r_[True, order_keys[1:] != order_keys[:-1]]
+    cumulative = np.cumsum(limited)
+    before = cumulative - limited - (cumulative - limited)[np.maximum.accumulate(
+        np.where(group_start, np.arange(len(limited)), 0))]
+    left = np.maximum(0, order_taken - before)
+    return np.where(outstanding >= 0, np.maximum(0, outstanding - left), -1).astype(np.int64)
+
+
+# ---- re-issues ------------------------------------------------------------------------------------------
+
+def reissues(arrays, state: LedgerState, held: np.ndarray, right_benefit_post: np.ndarray,
+             payee_channel: np.ndarray, payee_postal: np.ndarray, payee_held: np.ndarray):
+    """Returned payments awaiting re-issue, per payee and right, routed to the post when the bank is held."""
+    payee_pos = np.searchsorted(arrays.payee_ids, state.returned_payee)
+    right_pos = np.searchsorted(arrays.right_ids, state.returned_right)
+    known = (payee_pos < len(arrays.payee_ids)) & (right_pos < len(arrays.right_ids))
+    known[known] &= (arrays.payee_ids[payee_pos[known]] == state.returned_payee[known]) & \
+        (arrays.right_ids[right_pos[known]] == state.returned_right[known])
+    known &= state.returned_minor > 0
+    known[known] &= ~held[right_pos[known]]
+    payee, right, amount = payee_pos[known], right_pos[known], state.returned_minor[known]
+    channel = payee_channel[payee].copy()
+    bank_held = payee_held[payee]
+    reroute = bank_held & right_benefit_post[right] & payee_postal[payee]
+    channel[reroute] = CHANNEL_CODES["post"]
+    keep = ~(bank_held & ~reroute)
+    return payee[keep].astype(np.int64), channel[keep].astype(np.int64), right[keep].astype(np.int64), amount[keep]
+
+
+# ---- the whole computation --------------------------------------------------------------------------------
+
+def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Computation:
+    catalogue, register, period, state = inputs.catalogue, inputs.register, inputs.period, inputs.state
+    progress("converting the register")
+    arrays = convert.register_arrays(register, catalogue)
+    benefits = catalogue.benefits
+    right_benefit = arrays.right_benefit.astype(np.int64)
+    version = right_versions(arrays, period)
+    right_payee = arrays.ver_payee[version].astype(np.int64)
+    benefit_post = np.array([b.post_allowed for b in benefits], bool)[right_benefit]
+    payee_channel, payee_postal, payee_rows = payee_channels(register["payees"], arrays.payee_ids)
+    payee_held = bank_holds(inputs.holds, arrays.payee_ids, payee_rows)
+    right_channel, held = route_rights(inputs, arrays, right_payee, benefit_post, payee_channel, payee_postal,
+                                       payee_held)
+    progress("computing entitlements and arrears")
+    diff_right, diff_month, diff_minor = differences(arrays, inputs, held)
+    n = arrays.n_rights
+    gross = np.zeros(n, np.int64)
+    np.add.at(gross, diff_right[diff_minor > 0], diff_minor[diff_minor > 0])
+    raised = np.zeros(n, np.int64)
+    np.add.at(raised, diff_right[diff_minor < 0], -diff_minor[diff_minor < 0])
+    carry_in = np.where(held, 0, lookup(state.carry_right, state.carry_minor, arrays.right_ids))
+    receivable = lookup(state.receivable_right, state.receivable_minor, arrays.right_ids) + raised
+    receivable = np.where(held, 0, np.maximum(receivable, 0))
+    orders, order_table = order_arrays(register, arrays, inputs, payee_channel)
+    extra_payee, extra_channel, extra_right, extra_amount = reissues(
+        arrays, state, held, benefit_post, payee_channel, payee_postal, payee_held)
+    progress("deducting and netting")
+    caps = deduction_caps(catalogue)
+    result = compute_payroll(
+        gross, carry_in, receivable, arrays.ver_consent[version], np.array([b.protected for b in benefits],
+                                                                           bool)[right_benefit],
+        right_payee, right_channel, np.array([b.minimum_payable_minor for b in benefits], np.int64)[right_benefit],
+        np.array([b.below_minimum == "carry" for b in benefits], bool)[right_benefit],
+        n_payees=len(arrays.payee_ids), caps=caps, extra_payee=extra_payee, extra_channel=extra_channel,
+        extra_amount_minor=extra_amount, **orders)
+    progress("building payroll lines")
+    netting = result.netting
+    refs = payment_refs(payroll_id, len(netting.payment_net_minor))
+    rights = line_blocks.RightColumns(arrays.right_ids, pc.take(pa.array(catalogue.benefit_codes),
+                                                                pa.array(right_benefit)),
+                                      arrays.payee_ids[right_payee], right_channel)
+    ded = result.deductions
+    payment = netting.right_payment
+    blocks = line_blocks.difference_blocks(rights, diff_right, diff_month, diff_minor, payment, period)
+    blocks += [line_blocks.right_block("carry_in", rights, carry_in, payment, period, 1)]
+    for name, amounts in (("recovery", ded.recovery_minor), ("alimony", ded.alimony_minor),
+                          ("damages", ded.damages_minor), ("enforcement", ded.enforcement_minor),
+                          ("carry_out", netting.right_carry_out_minor), ("dropped", netting.right_dropped_minor)):
+        blocks.append(line_blocks.right_block(name, rights, amounts, payment, period, -1))
+    forwarded = np.flatnonzero((result.order_payment >= 0) & (ded.order_deducted_minor > 0))
+    creditor = orders["order_creditor_payee"][forwarded]
+    blocks.append(line_blocks.LineBlock(
+        "forwarded", orders["order_right"][forwarded], arrays.payee_ids[creditor],
+        orders["order_creditor_channel"][forwarded], np.full(forwarded.shape[0], period, np.int64),
+        ded.order_deducted_minor[forwarded], result.order_payment[forwarded]))
+    paid_extra = np.flatnonzero(result.extra_payment >= 0)
+    blocks.append(line_blocks.LineBlock(
+        "reissue", extra_right[paid_extra], arrays.payee_ids[extra_payee[paid_extra]], extra_channel[paid_extra],
+        np.full(paid_extra.shape[0], period, np.int64), extra_amount[paid_extra], result.extra_payment[paid_extra]))
+    lines = line_blocks.assemble(payroll_id, rights, blocks, refs)
+    payments = payment_table(refs, netting, arrays, payee_rows, payroll_id, period)
+    taken = deductions_taken(ded, orders, order_table, arrays, right_payee, payment, refs, period)
+    summary = summarise(lines, payments, register, arrays, version, catalogue, held)
+    check_payments_equal_lines(lines, payments)
+    return Computation(lines, payments, taken, summary)
+
+
+def deduction_caps(catalogue) -> DeductionCaps:
+    caps = catalogue.deduction_caps
+    kinds = caps.kinds
+    return DeductionCaps(alimony_bp=kinds["alimony"].cap_bp, damages_bp=kinds["damages"].cap_bp,
+                         support_bp=caps.shared_cap_bp, recovery_bp=caps.recovery_default_bp,
+                         recovery_consent_bp=caps.recovery_with_consent_bp,
+                         enforcement_bp=kinds["enforcement"].cap_bp, total_bp=caps.total_cap_bp,
+                         total_with_alimony_bp=caps.total_cap_with_alimony_bp)
+
+
+def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payroll_id: str, period: int) -> pa.Table:
+    """One row per payment with what export needs (payee details as the register gives them)."""
+    payee_index = netting.payment_payee.astype(np.int64)
+    details = payee_rows.take(pa.array(payee_index))
+    n = len(payee_index)
+    remittance = f"{payroll_id} {month_first_date(period).strftime('%Y-%m')}"
+    columns = {
+        "payment_no": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+        "end_to_end_id": refs,
+        "payee_id": pa.array(arrays.payee_ids[payee_index], pa.int64()),
+        "channel": pc.take(pa.array(["bank", "post"]), pa.array(netting.payment_channel.astype(np.int64))),
+        "amount_minor": pa.array(netting.payment_net_minor, pa.int64()),
+        "rights": pa.array(netting.payment_rights, pa.int64()),
+        "remittance": pa.array([remittance], pa.string()).take(pa.array(np.zeros(n, np.int64))),
+    }
+    for name in PAYEE_DETAIL_FIELDS:
+        columns[name] = details.column(name)
+    return pa.table(columns)
+
+
+def deductions_taken(ded, orders: dict, order_table: pa.Table, arrays, right_payee, right_payment, refs, period):
+    """What approval posts for deductions: per right the receivable recovered, per order what it took."""
+    receivable_rights = np.flatnonzero(ded.recovered_receivable_minor > 0)
+    taken_orders = np.flatnonzero(ded.order_deducted_minor > 0)
+    order_right = orders["order_right"][taken_orders]
+    order_kind = orders["order_kind"][taken_orders]
+    kind_names = np.array(("receivable",) + ORDER_COMPONENTS_BY_KIND)
+    creditor = orders["order_creditor_payee"][taken_orders]
+    right = np.concatenate([receivable_rights, order_right])
+    payment = right_payment[right]
+    ref_index = pa.array(np.maximum(payment, 0))
+    ref = pc.if_else(pa.array(payment >= 0), pc.take(refs, ref_index) if len(refs) else
+                     pa.nulls(len(right), pa.string()), pa.scalar(None, pa.string()))
+    return pa.table({
+        "right_id": pa.array(arrays.right_ids[right], pa.int64()),
+        "payee_id": pa.array(arrays.payee_ids[right_payee[right]], pa.int64()),
+        "kind": pa.array(kind_names[np.concatenate([np.zeros(len(receivable_rights), np.int64), order_kind])]),
+        "order_id": pa.array(np.concatenate([np.full(len(receivable_rights), -1, np.int64),
+                                             np_col(order_table, "order_id")[taken_orders]]), pa.int64()),
+        "creditor_payee_id": pa.array(np.concatenate([np.zeros(len(receivable_rights), np.int64),
+                                                      np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)],
+                                                               0)]), pa.int64()),
+        "amount_minor": pa.array(np.concatenate([ded.recovered_receivable_minor[receivable_rights],
+                                                 ded.order_deducted_minor[taken_orders]]), pa.int64()),
+        "month": pa.array(np.full(len(right), period, np.int64)),
+        "payment_ref": ref,
+    })
+
+
+# kind code 1..4 of engine.deductions -> ledger component of what the order took
+ORDER_COMPONENTS_BY_KIND = ("alimony", "damages", "recovery", "enforcement")
+assert set(ORDER_COMPONENTS_BY_KIND) == set(ORDER_COMPONENTS)
+
+
+def check_payments_equal_lines(lines: pa.Table, payments: pa.Table) -> None:
+    """Each payment's net is the sum of its lines (DESIGN.md); a programmer error if not."""
+    on_payment = lines.filter(pc.is_valid(lines.column("payment_ref")))
+    sums = on_payment.group_by("payment_ref").aggregate([("amount_minor", "sum")])
+    joined = payments.select(["end_to_end_id", "amount_minor"]).join(
+        sums, keys="end_to_end_id", right_keys="payment_ref", join_type="full outer")
+    equal = pc.fill_null(pc.equal(joined.column("amount_minor"), joined.column("amount_minor_sum")), False)
+    assert pc.sum(pc.invert(equal).cast(pa.int64())).as_py() in (0, None), "payments differ from their lines"
+
+
+def sums_by(table: pa.Table, key: str, value: str = "amount_minor") -> dict:
+    if table.num_rows == 0:
+        return {}
+    grouped = table.group_by(key).aggregate([(value, "sum")])
+    keys = grouped.column(key).to_pylist()
+    return {str(k): int(v) for k, v in zip(keys, grouped.column(f"{value}_sum").to_pylist())}
+
+
+def summarise(lines: pa.Table, payments: pa.Table, register: dict, arrays, version, catalogue, held) -> dict:
+    """Totals per component and the breakdowns that calculate prints and the report charts."""
+    totals = {name: 0 for name in ("due", "arrears", "overpayment", "recovery", "alimony", "damages",
+                                   "enforcement", "forwarded", "carry_in", "carry_out", "dropped", "reissue")}
+    totals.update(sums_by(lines, "component"))
+    paid = lines.filter(pc.is_valid(lines.column("payment_ref")))
+    persons = register["persons"]
+    person_ids = arrays.person_ids[arrays.ver_person[version]]
+    person_rows = pc.index_in(pa.array(person_ids), value_set=persons.column("person_id"))
+    municipality = pc.take(persons.column("municipality"), person_rows)
+    right_pos = np.searchsorted(arrays.right_ids, paid.column("right_id").to_numpy())
+    paid_with_place = paid.append_column("municipality", pc.take(municipality, pa.array(right_pos)))
+    net = int(pc.sum(payments.column("amount_minor")).as_py() or 0)
+    return {
+        "rights": int(arrays.n_rights),
+        "rights_paid": int(pc.count_distinct(paid.column("right_id")).as_py()) if paid.num_rows else 0,
+        "rights_held": int(np.count_nonzero(held)),
+        "payments": payments.num_rows,
+        "lines": lines.num_rows,
+        "net_minor": net,
+        "totals_minor": totals,
+        "by_benefit_minor": dict(sorted(sums_by(paid, "benefit").items())),
+        "by_channel_minor": dict(sorted(sums_by(payments, "channel").items())),
+        "payments_by_channel": {k: int(v) for k, v in zip(*np.unique(np_col(payments, "channel"),
+                                                                     return_counts=True))},
+        "by_municipality_minor": dict(sorted(sums_by(paid_with_place, "municipality").items())),
+    }

@@ -1,0 +1,99 @@
+"""What the ledger already holds that a calculation needs, read with one grouped query each.
+
+Per right and month the benefit expense recognised; per right the carried amount still pending, the overpayment
+receivable, and what third-party and register recovery orders already took; per payee and right the returned
+payments awaiting re-issue. Every query can stop at a batch mark (the last batch id the calculation saw), so an
+audit recomputes a payroll from exactly the ledger state it was calculated from.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from ledgers.schema import ACCOUNT, COMPONENT
+
+EXPENSE = ACCOUNT["benefit_expense"]
+PAYABLE = ACCOUNT["benefits_payable"]
+DEDUCTIONS_PAYABLE = ACCOUNT["deductions_payable"]
+RECEIVABLE = ACCOUNT["overpayments_receivable"]
+RETURNED = ACCOUNT["returned_awaiting_reissue"]
+ORDER_COMPONENTS = ("alimony", "damages", "recovery", "enforcement")
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    batch_mark: int                 # last batch id included
+    recognised_right: np.ndarray    # (right_id, month, amount) triples, sorted by right then month
+    recognised_month: np.ndarray
+    recognised_minor: np.ndarray
+    carry_right: np.ndarray         # right_id -> carried amount pending
+    carry_minor: np.ndarray
+    receivable_right: np.ndarray    # right_id -> overpayment receivable balance
+    receivable_minor: np.ndarray
+    taken_right: np.ndarray         # (right_id, component name index in ORDER_COMPONENTS) -> already taken
+    taken_kind: np.ndarray
+    taken_minor: np.ndarray
+    returned_payee: np.ndarray      # (payee_id, right_id) -> returned, awaiting re-issue
+    returned_right: np.ndarray
+    returned_minor: np.ndarray
+
+
+def batch_mark(conn: sa.Connection) -> int:
+    latest = conn.exec_driver_sql("SELECT max(batch_id) FROM ledger_batches").scalar()
+    return 0 if latest is None else int(latest)
+
+
+def _columns(conn: sa.Connection, sql: str, params: dict, width: int) -> list[np.ndarray]:
+    rows = conn.execute(sa.text(sql), params).fetchall()
+    if not rows:
+        return [np.zeros(0, np.int64) for _ in range(width)]
+    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), width)
+    return [np.ascontiguousarray(matrix[:, i]) for i in range(width)]
+
+
+def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | None = None) -> LedgerState:
+    """The ledger as of batch `mark` (default: now); recognised amounts only from `first_month` on."""
+    mark = batch_mark(conn) if mark is None else mark
+    params = {"mark": mark, "first_month": -10**9 if first_month is None else first_month}
+    recognised = _columns(conn, f"""
+        SELECT right_id, month, sum(amount_minor) FROM ledger_postings
+        WHERE account_kind = {EXPENSE} AND batch_id <= :mark AND month >= :first_month
+        GROUP BY right_id, month HAVING sum(amount_minor) <> 0 ORDER BY right_id, month""", params, 3)
+    carry = _columns(conn, f"""
+        SELECT right_id, sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
+                                  ELSE -amount_minor END) FROM ledger_postings
+        WHERE account_kind = {PAYABLE} AND batch_id <= :mark AND amount_minor > 0
+          AND component IN ({COMPONENT['carry_out']}, {COMPONENT['carry_in']})
+        GROUP BY right_id HAVING sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
+                                          ELSE -amount_minor END) <> 0 ORDER BY right_id""", params, 2)
+    receivable = _columns(conn, f"""
+        SELECT account_key, sum(amount_minor) FROM ledger_postings
+        WHERE account_kind = {RECEIVABLE} AND batch_id <= :mark
+        GROUP BY account_key HAVING sum(amount_minor) <> 0 ORDER BY account_key""", params, 2)
+    codes = ", ".join(str(COMPONENT[name]) for name in ORDER_COMPONENTS)
+    taken = _columns(conn, f"""
+        SELECT right_id, component, -sum(amount_minor) FROM ledger_postings
+        WHERE account_kind = {DEDUCTIONS_PAYABLE} AND batch_id <= :mark AND amount_minor < 0
+          AND component IN ({codes})
+        GROUP BY right_id, component ORDER BY right_id, component""", params, 3)
+    component_kind = np.full(max(COMPONENT.values()) + 1, -1, np.int64)
+    for i, name in enumerate(ORDER_COMPONENTS):
+        component_kind[COMPONENT[name]] = i
+    returned = _columns(conn, f"""
+        SELECT account_key, right_id, -sum(amount_minor) FROM ledger_postings
+        WHERE account_kind = {RETURNED} AND batch_id <= :mark
+        GROUP BY account_key, right_id HAVING sum(amount_minor) <> 0 ORDER BY account_key, right_id""",
+                        params, 3)
+    return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
+                       *returned)
+
+
+def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """values[keys == wanted] per wanted key (0 where absent); keys sorted and unique."""
+    out = np.zeros(wanted.shape[0], np.int64)
+    if keys.shape[0] == 0:
+        return out
+    position = np.clip(np.searchsorted(keys, wanted), 0, keys.shape[0] - 1)
+    found = keys[position] == wanted
+    out[found] = values[position[found]]
+    return out

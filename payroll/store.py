@@ -1,0 +1,221 @@
+"""Where payrolls live: one insert-only row per payroll in the database, its lines and payments as Parquet files.
+
+A payroll row records who calculated it, the period, the SHA-256 of every register file and of the catalogue it
+was computed from, its totals, and the folder holding `lines.parquet` (the DESIGN.md payroll lines, exactly) and
+`payments.parquet` (one row per payment with the payee's details that export needs). The folder is
+`<store>/<payroll id>/`, where `<store>` is `--store DIR`, else `ISPLATA_STORE`, else next to a SQLite database
+(`<db file stem>-payrolls/`), else `./isplata-payrolls`. Rows are never updated: a payroll's status (approved,
+exported) is derived from the ledger's batches and event stream. Holds that reconciliation places on a right
+(MD07, deceased) or on a payee's bank channel (closed or invalid account) are insert-only rows too.
+"""
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from payroll.errors import Refused
+
+metadata = sa.MetaData()
+
+payrolls = sa.Table(
+    "payrolls", metadata,
+    sa.Column("payroll_id", sa.String(35), primary_key=True),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("run_no", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("minor_exponent", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("data_folder", sa.Text, nullable=False),
+    sa.Column("input_sha256", sa.Text, nullable=False),        # JSON {file name: sha256}
+    sa.Column("catalogue_path", sa.Text, nullable=False),
+    sa.Column("catalogue_sha256", sa.String(64), nullable=False),
+    sa.Column("store_folder", sa.Text, nullable=False),
+    sa.Column("lines_sha256", sa.String(64), nullable=False),
+    sa.Column("payments_sha256", sa.String(64), nullable=False),
+    sa.Column("rights", sa.BigInteger, nullable=False),
+    sa.Column("payments", sa.BigInteger, nullable=False),
+    sa.Column("net_minor", sa.BigInteger, nullable=False),
+    sa.Column("batch_mark", sa.BigInteger, nullable=False),   # last ledger batch the calculation read
+    sa.Column("hold_mark", sa.BigInteger, nullable=False),    # last hold it applied
+    sa.Column("totals_json", sa.Text, nullable=False),        # JSON {component: sum} and the breakdowns
+    sa.UniqueConstraint("country", "period", "run_no", name="payrolls_run_unique"),
+)
+
+holds = sa.Table(
+    "payroll_holds", metadata,
+    sa.Column("hold_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),          # HOLD_KINDS
+    sa.Column("right_id", sa.BigInteger, nullable=False),      # -1 for a payee-level hold
+    sa.Column("payee_id", sa.BigInteger, nullable=False),
+    sa.Column("reason_code", sa.String(8), nullable=False),
+    sa.Column("payment_ref", sa.String(35), nullable=False),   # the returned payment that caused it
+    sa.Column("iban", sa.String(34)),                          # a bank hold lasts while the payee keeps it
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.UniqueConstraint("kind", "right_id", "payee_id", "payment_ref", name="payroll_holds_unique"),
+)
+HOLD_KINDS = ("right", "bank_channel")
+
+LINES_FILE = "lines.parquet"
+PAYMENTS_FILE = "payments.parquet"
+
+
+@dataclass(frozen=True)
+class PayrollRecord:
+    payroll_id: str
+    country: str
+    period: str
+    run_no: int
+    currency: str
+    minor_exponent: int
+    created_by: str
+    created_at: str
+    data_folder: str
+    input_sha256: dict
+    catalogue_path: str
+    catalogue_sha256: str
+    store_folder: str
+    lines_sha256: str
+    payments_sha256: str
+    rights: int
+    payments: int
+    net_minor: int
+    batch_mark: int
+    hold_mark: int
+    totals: dict
+
+    @property
+    def lines_path(self) -> Path:
+        return Path(self.store_folder) / LINES_FILE
+
+    @property
+    def payments_path(self) -> Path:
+        return Path(self.store_folder) / PAYMENTS_FILE
+
+
+def init_schema(engine: sa.Engine) -> None:
+    metadata.create_all(engine, checkfirst=True)
+
+
+def default_store(db_url: str) -> Path:
+    """The payroll store when none is given: ISPLATA_STORE, else next to a SQLite file, else the working dir."""
+    if os.environ.get("ISPLATA_STORE"):
+        return Path(os.environ["ISPLATA_STORE"])
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        return database.parent / f"{database.stem}-payrolls"
+    return Path("isplata-payrolls")
+
+
+def next_run_no(conn: sa.Connection, country: str, period: str) -> int:
+    query = sa.select(sa.func.max(payrolls.c.run_no)).where(
+        payrolls.c.country == country, payrolls.c.period == period)
+    latest = conn.execute(query).scalar()
+    return 1 if latest is None else int(latest) + 1
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_table(table: pa.Table, path: Path) -> str:
+    """Writes Parquet deterministically (no timestamps inside) through a temporary name; returns its SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    pq.write_table(table, temporary, compression="zstd", write_statistics=False)
+    os.replace(temporary, path)
+    return sha256_file(path)
+
+
+def insert_payroll(conn: sa.Connection, record: PayrollRecord) -> None:
+    row = {name: getattr(record, name) for name in PayrollRecord.__dataclass_fields__}
+    row["input_sha256"] = json.dumps(row["input_sha256"], sort_keys=True)
+    row["totals_json"] = json.dumps(row.pop("totals"), sort_keys=True)
+    conn.execute(payrolls.insert().values(**row))
+
+
+def _record(row) -> PayrollRecord:
+    values = dict(row._mapping)
+    values["input_sha256"] = json.loads(values["input_sha256"])
+    values["totals"] = json.loads(values.pop("totals_json"))
+    return PayrollRecord(**values)
+
+
+def get_payroll(conn: sa.Connection, identifier: str) -> PayrollRecord:
+    row = conn.execute(sa.select(payrolls).where(payrolls.c.payroll_id == identifier)).first()
+    if row is None:
+        raise Refused(f"no payroll {identifier!r} in this database; `isplata payroll list` shows the payrolls")
+    return _record(row)
+
+
+def list_payrolls(conn: sa.Connection, period: str | None = None) -> list[PayrollRecord]:
+    query = sa.select(payrolls).order_by(payrolls.c.period, payrolls.c.country, payrolls.c.run_no)
+    if period is not None:
+        query = query.where(payrolls.c.period == period)
+    return [_record(row) for row in conn.execute(query)]
+
+
+def read_lines(record: PayrollRecord, verify: bool = True) -> pa.Table:
+    return _read_checked(record.lines_path, record.lines_sha256, verify)
+
+
+def read_payments(record: PayrollRecord, verify: bool = True) -> pa.Table:
+    return _read_checked(record.payments_path, record.payments_sha256, verify)
+
+
+def _read_checked(path: Path, sha256: str, verify: bool) -> pa.Table:
+    if not path.exists():
+        raise Refused(f"{path} is missing: the payroll store was moved or deleted; restore it from backup")
+    if verify and sha256_file(path) != sha256:
+        raise Refused(f"{path} no longer has the SHA-256 recorded at calculation ({sha256[:12]}...): "
+                      "it was altered; restore the original file or calculate a new payroll")
+    return pq.read_table(path)
+
+
+def insert_holds(conn: sa.Connection, rows: list[dict]) -> int:
+    """Inserts holds not yet present (same kind, right, payee and payment); returns how many were new."""
+    if not rows:
+        return 0
+    existing = {(r.kind, r.right_id, r.payee_id, r.payment_ref) for r in conn.execute(
+        sa.select(holds.c.kind, holds.c.right_id, holds.c.payee_id, holds.c.payment_ref))}
+    stamp = now_text()
+    fresh = [dict(row, created_at=stamp) for row in rows
+             if (row["kind"], row["right_id"], row["payee_id"], row["payment_ref"]) not in existing]
+    if fresh:
+        conn.execute(holds.insert(), fresh)
+    return len(fresh)
+
+
+def hold_mark(conn: sa.Connection) -> int:
+    latest = conn.execute(sa.select(sa.func.max(holds.c.hold_id))).scalar()
+    return 0 if latest is None else int(latest)
+
+
+def read_holds(conn: sa.Connection, mark: int | None = None) -> pa.Table:
+    """Holds in force (up to hold `mark` when given: what a calculation saw)."""
+    query = sa.select(holds.c.kind, holds.c.right_id, holds.c.payee_id, holds.c.reason_code,
+                      holds.c.payment_ref, holds.c.iban).order_by(holds.c.hold_id)
+    if mark is not None:
+        query = query.where(holds.c.hold_id <= mark)
+    result = conn.execute(query).fetchall()
+    columns = ("kind", "right_id", "payee_id", "reason_code", "payment_ref", "iban")
+    types = (pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string())
+    return pa.table({name: pa.array([row[i] for row in result], type=kind)
+                     for i, (name, kind) in enumerate(zip(columns, types))})
+
+
+def now_text() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
