@@ -1,0 +1,90 @@
+"""`isplata db init` and `isplata ledger ...` through click's CliRunner, on SQLite and PostgreSQL."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from ledgers import PostingsBuilder, open_ledger
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cli.db'}"
+    # the commands take plain postgresql:// URLs, as a user would type them
+    return request.getfixturevalue("pg_schema_url").replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def run(db_url: str, *args: str):
+    return CliRunner().invoke(main, ["--db", db_url, *args], catch_exceptions=False)
+
+
+def post_payroll(db_url: str, period: int, rights: int) -> None:
+    book = open_ledger(db_url)
+    right = np.arange(1, rights + 1)
+    amount = right * 1_000
+    refs = np.array([f"E2E-{period}-{r}" for r in right])
+    builder = PostingsBuilder(period)
+    builder.add_transfer(("benefit_expense", 1), ("benefits_payable", right + 500), amount, "due", right_id=right,
+                         payee_id=right + 500, payment_ref=refs)
+    book.append_batch("approve", f"PR-{period}", builder,
+                      {"payment_ref": refs, "payee_id": right + 500, "amount_minor": amount})
+    book.close()
+
+
+def test_init_then_audit_commands(db_url, tmp_path):
+    assert run(db_url, "db", "init").exit_code == 0
+    result = run(db_url, "db", "init", "--json")
+    assert result.exit_code == 0 and json.loads(result.output)["schema_version"] == 1
+    post_payroll(db_url, 660, 4)
+    post_payroll(db_url, 661, 3)
+    digest = run(db_url, "ledger", "digest").output.strip()
+    assert len(digest) == 64
+    verified = json.loads(run(db_url, "ledger", "verify", "--json", "--digest", digest).output)
+    assert verified == {"ok": True, "batches": 2, "postings": 14, "digest": digest, "first_bad_batch": None,
+                        "reason": ""}
+    balance = json.loads(run(db_url, "ledger", "balance", "--account", "benefits_payable", "--key", "501",
+                             "--json").output)
+    assert balance["total_minor"] == -2_000
+    assert "benefit_expense" in run(db_url, "ledger", "balance").output
+    proof_file = tmp_path / "proof.json"
+    assert run(db_url, "ledger", "prove", "E2E-660-2", "--out", str(proof_file)).exit_code == 0
+    checked = CliRunner().invoke(main, ["ledger", "check-proof", str(proof_file), "--digest", digest])
+    assert checked.exit_code == 0 and "batch 1" in checked.output
+    forged = json.loads(proof_file.read_text())
+    forged["payment"]["amount_minor"] += 100
+    proof_file.write_text(json.dumps(forged))
+    refused = CliRunner().invoke(main, ["ledger", "check-proof", str(proof_file), "--digest", digest, "--json"])
+    assert refused.exit_code == 1 and json.loads(refused.output)["ok"] is False
+    exported = json.loads(run(db_url, "ledger", "export", "--out", str(tmp_path / "audit"), "--json").output)
+    assert exported["digest"] == digest and (tmp_path / "audit" / "postings.parquet").exists()
+
+
+def test_verify_exits_1_naming_the_batch(db_url):
+    run(db_url, "db", "init")
+    post_payroll(db_url, 660, 4)
+    post_payroll(db_url, 661, 4)
+    book = open_ledger(db_url)
+    with book.engine.begin() as conn:
+        if book.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER ledger_postings_no_update")
+        conn.exec_driver_sql("UPDATE ledger_postings SET amount_minor = 1 WHERE posting_id = 10")
+    book.close()
+    result = run(db_url, "ledger", "verify")
+    assert result.exit_code == 1 and "batch 2" in result.output
+    assert json.loads(run(db_url, "ledger", "verify", "--json").output)["first_bad_batch"] == 2
+
+
+def test_usage_errors_exit_2(db_url, tmp_path):
+    result = run(db_url, "ledger", "digest")
+    assert result.exit_code == 2 and "db init" in result.output
+    run(db_url, "db", "init")
+    assert run(db_url, "ledger", "prove", "NOPE", "--out", str(tmp_path / "p.json")).exit_code == 2
+    assert run(db_url, "ledger", "balance", "--account", "petty_cash").exit_code == 2
+    (tmp_path / "bad.json").write_text("{not json")
+    assert CliRunner().invoke(main, ["ledger", "check-proof", str(tmp_path / "bad.json"), "--digest", "0"]
+                              ).exit_code == 2

@@ -1,0 +1,61 @@
+"""The binary COPY packer against a plain-Python struct-based reading of the PostgreSQL format."""
+import struct
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledgers.copy_binary import COPY_HEADER, COPY_TRAILER, copy_chunks
+
+FORMATS = {2: ">h", 4: ">i", 8: ">q"}
+
+
+def parse_copy(buffer: bytes, widths: list[int], has_text: bool):
+    """Reference reader: header, rows of (field count, (length, value)*), trailer."""
+    assert buffer.startswith(COPY_HEADER) and buffer.endswith(COPY_TRAILER)
+    pos, rows = len(COPY_HEADER), []
+    while buffer[pos:pos + 2] != COPY_TRAILER:
+        (fields,) = struct.unpack_from(">h", buffer, pos)
+        pos += 2
+        assert fields == len(widths) + has_text
+        row = []
+        for width in widths:
+            (length,) = struct.unpack_from(">i", buffer, pos)
+            assert length == width
+            row.append(struct.unpack_from(FORMATS[width], buffer, pos + 4)[0])
+            pos += 4 + width
+        if has_text:
+            (length,) = struct.unpack_from(">i", buffer, pos)
+            row.append(buffer[pos + 4:pos + 4 + length])
+            pos += 4 + length
+        rows.append(tuple(row))
+    assert pos + 2 == len(buffer)
+    return rows
+
+
+ints16 = st.integers(-2**15, 2**15 - 1)
+ints32 = st.integers(-2**31, 2**31 - 1)
+ints64 = st.integers(-2**63, 2**63 - 1)
+refs = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=35)
+
+
+@given(st.lists(st.tuples(ints16, ints32, ints64, refs), max_size=30))
+@settings(max_examples=80, deadline=None)
+def test_packed_rows_read_back_exactly(rows):
+    a = np.array([r[0] for r in rows], np.int64)
+    b = np.array([r[1] for r in rows], np.int64)
+    c = np.array([r[2] for r in rows], np.int64)
+    text = np.zeros((len(rows), 35), np.uint8)
+    for i, r in enumerate(rows):
+        text[i, :len(r[3])] = np.frombuffer(r[3].encode(), np.uint8)
+    buffer = b"".join(bytes(chunk) for chunk in copy_chunks(np.stack([a, b, c]) if rows else np.zeros((3, 0),
+                      np.int64), np.array([2, 4, 8]), text))
+    assert parse_copy(buffer, [2, 4, 8], True) == [(x, y, z, s.encode()) for x, y, z, s in rows]
+
+
+def test_many_chunks_without_text():
+    count = 200_000  # more than one CHUNK_ROWS
+    values = np.arange(count, dtype=np.int64) - 7
+    buffer = b"".join(bytes(chunk) for chunk in copy_chunks(values[None, :].copy(), np.array([8]), None))
+    rows = parse_copy(buffer, [8], False)
+    assert len(rows) == count and rows[0] == (-7,) and rows[-1] == (count - 8,)

@@ -1,0 +1,209 @@
+"""The ledger on SQLite and PostgreSQL: init, append, refusals, idempotency, triggers, atomicity, concurrency."""
+import datetime as dt
+import multiprocessing
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from formats.errors import InputError
+from ledgers import GENESIS_HASH, SCHEMA_VERSION, DuplicateBatch, PostingsBuilder, UnbalancedBatch, open_ledger
+from ledgers import store as store_module
+from ledgers.verify import verify
+
+
+def count(book, table: str) -> int:
+    with book.engine.connect() as conn:
+        return conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+
+
+def test_init_is_idempotent_and_records_the_version(ledger_url):
+    book = open_ledger(ledger_url)
+    assert book.schema_version() is None
+    book.init()
+    book.init()
+    assert book.schema_version() == SCHEMA_VERSION
+    assert count(book, "ledger_schema") == 1
+    assert count(book, "ledger_accounts") == 8
+    assert book.digest() == GENESIS_HASH
+    book.close()
+
+
+def test_balanced_batch_is_written_and_reads_back(ledger, approve_arrays):
+    builder, payments = approve_arrays(660, 50)
+    expected = builder.arrays()
+    record = ledger.append_batch("approve", "PR-660", builder, payments, booked_on=dt.date(2025, 1, 31))
+    assert record.created and record.batch_id == 1 and record.first_posting == 1
+    assert record.n_postings == len(expected["amount_minor"]) and record.n_payments == 50
+    assert ledger.digest() == record.hash
+    stored = ledger.read_postings(1, record.n_postings)
+    for name in ("account_kind", "account_key", "right_id", "payee_id", "month", "component", "amount_minor",
+                 "payment_ref"):
+        assert np.array_equal(stored[name], expected[name]), name
+    assert int(stored["amount_minor"].sum()) == 0
+    assert record.debit_minor == int(payments["amount_minor"].sum())
+    second = ledger.append_batch("export", "FILE-1", _payment_batch(payments), None, period=660)
+    assert second.batch_id == 2 and second.prev_hash == record.hash
+    assert second.first_posting == record.n_postings + 1
+
+
+def _payment_batch(payments):
+    builder = PostingsBuilder(660)
+    builder.add_transfer(("benefits_payable", payments["payee_id"]), ("in_transit_bank", 0),
+                         payments["amount_minor"], "payment", payee_id=payments["payee_id"],
+                         payment_ref=payments["payment_ref"])
+    return builder
+
+
+def test_unbalanced_batch_is_refused_and_leaves_nothing(ledger):
+    builder = PostingsBuilder(660)
+    builder.add("benefit_expense", 1, [100], "due", right_id=1)
+    builder.add("benefits_payable", 7, [-99], "due", right_id=1, payee_id=7)
+    with pytest.raises(UnbalancedBatch):
+        ledger.append_batch("approve", "PR-1", builder)
+    assert count(ledger, "ledger_batches") == 0 and count(ledger, "ledger_postings") == 0
+
+
+def test_same_batch_twice_is_a_no_op_and_different_content_is_refused(ledger, approve_arrays):
+    builder, payments = approve_arrays(660, 20)
+    first = ledger.append_batch("approve", "PR-660", builder, payments)
+    again = ledger.append_batch("approve", "PR-660", builder, payments)
+    assert not again.created and again.batch_id == first.batch_id and again.hash == first.hash
+    assert count(ledger, "ledger_postings") == first.n_postings
+    other, other_payments = approve_arrays(660, 20, seed=5)
+    with pytest.raises(DuplicateBatch, match="already in the ledger"):
+        ledger.append_batch("approve", "PR-660", other, other_payments)
+    assert count(ledger, "ledger_batches") == 1
+    assert ledger.find_batch("approve", "PR-660").hash == first.hash
+    assert ledger.source_posted("PR-660") and not ledger.source_posted("PR-661")
+    assert ledger.find_batch("reconcile", "PR-660") is None
+
+
+@pytest.mark.parametrize("table", ["ledger_postings", "ledger_batches", "ledger_payments", "ledger_events"])
+def test_triggers_refuse_update_and_delete(ledger, approve, table):
+    approve(ledger, 660, 5)
+    ledger.append_event("payroll.approved", "PR-660-0", {"by": "checker"})
+    column = {"ledger_postings": "amount_minor", "ledger_batches": "n_postings", "ledger_payments": "amount_minor",
+              "ledger_events": "created_us"}[table]
+    for statement in (f"UPDATE {table} SET {column} = {column} + 1", f"DELETE FROM {table}"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with ledger.engine.begin() as conn:
+                conn.exec_driver_sql(statement)
+    if ledger.dialect == "postgresql":
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with ledger.engine.begin() as conn:
+                conn.exec_driver_sql(f"TRUNCATE {table} CASCADE")
+    assert verify(ledger).ok
+
+
+def test_failure_in_the_middle_of_a_batch_leaves_no_trace(ledger, approve, approve_arrays, monkeypatch):
+    approve(ledger, 659, 10)
+    head = ledger.digest()
+    real_insert = store_module.insert_rows
+
+    def insert_then_fail(raw, dialect, table, *args):
+        real_insert(raw, dialect, table, *args)
+        if table == "ledger_payments":  # postings and payments are in; the commit never comes
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store_module, "insert_rows", insert_then_fail)
+    builder, payments = approve_arrays(660, 30)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ledger.append_batch("approve", "PR-660", builder, payments)
+    monkeypatch.setattr(store_module, "insert_rows", real_insert)
+    assert ledger.digest() == head and count(ledger, "ledger_batches") == 1
+    assert count(ledger, "ledger_payments") == 10
+    record = ledger.append_batch("approve", "PR-660", builder, payments)
+    assert record.batch_id == 2 and verify(ledger).ok
+
+
+def _append_many(url: str, worker: int, batches: int) -> None:
+    book = open_ledger(url)
+    for index in range(batches):
+        builder = PostingsBuilder(660)
+        amount = np.arange(1, 201, dtype=np.int64) + worker
+        builder.add_transfer(("benefit_expense", 1), ("benefits_payable", np.arange(200)), amount, "due",
+                             right_id=np.arange(200) + 1)
+        book.append_batch("approve", f"W{worker}-{index}", builder)
+    book.close()
+
+
+def test_two_processes_appending_at_once_never_fork_the_chain(ledger, ledger_url):
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(ledger_url, worker, 6)) for worker in (1, 2)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    batches = ledger.batches()
+    assert [b.batch_id for b in batches] == list(range(1, 13))
+    assert all(b.prev_hash == a.hash for a, b in zip(batches, batches[1:]))
+    assert {b.source_id[:2] for b in batches} == {"W1", "W2"}
+    result = verify(ledger)
+    assert result.ok and result.postings == 12 * 400
+
+
+def test_balances_as_of_a_date(ledger, approve_arrays):
+    builder, payments = approve_arrays(660, 10, arrears_months=0)
+    ledger.append_batch("approve", "PR-660", builder, payments, booked_on=dt.date(2025, 1, 31))
+    ledger.append_batch("export", "FILE-660", _payment_batch(payments), None, period=660,
+                        booked_on=dt.date(2025, 2, 3))
+    total = int(payments["amount_minor"].sum())
+    payee = int(payments["payee_id"][3])
+    owed = int(payments["amount_minor"][3])
+    assert ledger.balance(account="benefits_payable", as_of=dt.date(2025, 1, 31)) == -total
+    assert ledger.balance(account="benefits_payable", as_of=dt.date(2025, 2, 3)) == 0
+    assert ledger.balance(account="benefits_payable", key=payee, as_of=dt.date(2025, 2, 1)) == -owed
+    assert ledger.balance(account="in_transit_bank") == -total
+    assert ledger.balance(as_of=dt.date(2025, 1, 1)) == 0
+    assert ledger.balance(payee_id=payee, account="benefit_expense") == owed
+    assert ledger.balance() == 0
+    with pytest.raises(Exception, match="unknown account"):
+        ledger.balance(account="petty_cash")
+
+
+def test_recognised_is_the_net_expense_per_right_and_month(ledger, approve_arrays):
+    reference: dict[tuple[int, int], int] = {}
+    for period, seed in ((660, 1), (661, 2), (661, 3)):
+        builder, payments = approve_arrays(period, 40, seed=seed)
+        cols = builder.arrays()
+        expense = cols["account_kind"] == 8
+        for r, m, a in zip(cols["right_id"][expense], cols["month"][expense], cols["amount_minor"][expense]):
+            reference[(int(r), int(m))] = reference.get((int(r), int(m)), 0) + int(a)
+        ledger.append_batch("approve", f"PR-{period}-{seed}", builder, payments)
+    reversal = PostingsBuilder(661)  # an overpayment found later: expense credited for right 7, month 660
+    reversal.add_transfer(("overpayments_receivable", 7), ("benefit_expense", 1), [500], "overpayment",
+                          right_id=7, month=660)
+    ledger.append_batch("correction", "OVP-7", reversal)
+    reference[(7, 660)] -= 500
+    right, month, amount = ledger.recognised()
+    assert dict(zip(zip(right.tolist(), month.tolist()), amount.tolist())) == reference
+    assert list(zip(right, month)) == sorted(zip(right, month))
+    r, m, a = ledger.recognised(right_ids=[7], first_month=660, last_month=660)
+    assert r.tolist() == [7] and m.tolist() == [660] and a.tolist() == [reference[(7, 660)]]
+
+
+def test_events_are_an_append_only_stream(ledger):
+    first = ledger.append_event("payroll.calculated", "PR-660", {"rights": 10})
+    ledger.append_event("payment.returned", "E2E-1", {"reason": "AC04"})
+    ledger.append_event("payroll.approved", "PR-660", '{"by": "checker"}')
+    events = ledger.events(subject="PR-660")
+    assert [e["kind"] for e in events] == ["payroll.calculated", "payroll.approved"]
+    assert events[0]["event_id"] == first and events[1]["payload"] == {"by": "checker"}
+    assert [e["subject"] for e in ledger.events(kind="payment.returned")] == ["E2E-1"]
+
+
+def test_benefit_codes_are_stable(ledger):
+    codes = ledger.benefit_codes(["ME_MO", "ME_DD"])
+    again = ledger.benefit_codes(["ME_DD", "ME_NEW", "ME_MO"])
+    assert again["ME_MO"] == codes["ME_MO"] and again["ME_DD"] == codes["ME_DD"]
+    assert again["ME_NEW"] not in codes.values()
+    assert ledger.code_names("benefit")[again["ME_NEW"]] == "ME_NEW"
+
+
+def test_bad_input_is_refused_before_writing(ledger):
+    with pytest.raises(InputError):
+        ledger.append_batch("approve", "PR-1", {"account_kind": [4], "account_key": [1], "component": ["due"],
+                                               "amount_minor": [0.5]}, period=660)
+    assert count(ledger, "ledger_batches") == 0

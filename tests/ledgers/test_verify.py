@@ -1,0 +1,100 @@
+"""Tampering by someone who disabled the triggers is caught by verify, which names the first bad batch."""
+import pytest
+
+from ledgers import open_ledger
+from ledgers.verify import verify
+
+
+def tamper(book, *statements: str) -> None:
+    """Run statements with the append-only triggers out of the way, as an attacker with DBA rights would."""
+    with book.engine.begin() as conn:
+        if book.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            for table in ("ledger_postings", "ledger_batches", "ledger_payments"):
+                for op in ("update", "delete"):
+                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+@pytest.fixture
+def three_batches(ledger, approve):
+    return [approve(ledger, 660 + index, 20, seed=index) for index in range(3)]
+
+
+def test_untouched_ledger_verifies(ledger, three_batches):
+    result = verify(ledger, three_batches[-1].hash)
+    assert result.ok and result.batches == 3 and result.first_bad_batch is None
+    assert result.postings == sum(b.n_postings for b in three_batches)
+    assert result.digest == three_batches[-1].hash
+    assert verify(ledger, three_batches[0].hash).ok  # an older saved digest is still on the chain
+
+
+def expect_bad(book, batch_id: int, reason: str, digest: str | None = None) -> None:
+    result = verify(book, digest)
+    assert not result.ok
+    assert result.first_bad_batch == batch_id, result.reason
+    assert reason in result.reason
+
+
+def test_edited_amount(ledger, three_batches):
+    target = three_batches[1].first_posting + 3
+    tamper(ledger, f"UPDATE ledger_postings SET amount_minor = amount_minor + 1 WHERE posting_id = {target}")
+    expect_bad(ledger, 2, "differ from their hash")
+
+
+def test_edit_that_keeps_the_batch_balanced(ledger, three_batches):
+    first = three_batches[1].first_posting
+    tamper(ledger, f"UPDATE ledger_postings SET amount_minor = amount_minor + 100 WHERE posting_id = {first}",
+           f"UPDATE ledger_postings SET amount_minor = amount_minor - 100 WHERE posting_id = {first + 1}")
+    expect_bad(ledger, 2, "differ from their hash")
+
+
+def test_deleted_posting(ledger, three_batches):
+    tamper(ledger, f"DELETE FROM ledger_postings WHERE posting_id = {three_batches[1].first_posting + 5}")
+    expect_bad(ledger, 2, "postings deleted or inserted")
+
+
+def test_swapped_postings(ledger, three_batches):
+    a = three_batches[1].first_posting + 2
+    b = three_batches[1].first_posting + 30
+    tamper(ledger, f"UPDATE ledger_postings SET posting_id = -1 WHERE posting_id = {a}",
+           f"UPDATE ledger_postings SET posting_id = {a} WHERE posting_id = {b}",
+           f"UPDATE ledger_postings SET posting_id = {b} WHERE posting_id = -1")
+    expect_bad(ledger, 2, "differ from their hash")
+
+
+def test_posting_inserted_after_the_last_batch(ledger, three_batches):
+    last = three_batches[-1].first_posting + three_batches[-1].n_postings
+    tamper(ledger, "INSERT INTO ledger_postings (posting_id, batch_id, account_kind, account_key, right_id, payee_id,"
+                   f" period, month, component, amount_minor, payment_ref) VALUES ({last}, 3, 4, 1, 1, 1, 662, 662, 1,"
+                   " 5, '')")
+    expect_bad(ledger, 4, "outside every batch")
+
+
+def test_edited_payment(ledger, three_batches):
+    tamper(ledger, "UPDATE ledger_payments SET amount_minor = amount_minor * 2 WHERE batch_id = 2 AND leaf = 4")
+    expect_bad(ledger, 2, "Merkle root")
+
+
+def test_edited_batch_header(ledger, three_batches):
+    tamper(ledger, "UPDATE ledger_batches SET booked_on = booked_on - 40 WHERE batch_id = 2")
+    expect_bad(ledger, 2, "header")
+
+
+def test_dropped_last_batch_against_a_saved_digest(ledger, three_batches):
+    saved = ledger.digest()
+    tamper(ledger, "DELETE FROM ledger_payments WHERE batch_id = 3", "DELETE FROM ledger_postings WHERE batch_id = 3",
+           "DELETE FROM ledger_batches WHERE batch_id = 3")
+    assert verify(ledger).ok  # internally consistent: only the saved digest can tell
+    expect_bad(ledger, 3, "never reaches the saved digest", digest=saved)
+
+
+def test_text_in_an_integer_column(tmp_path, approve):
+    book = open_ledger(f"sqlite:///{tmp_path / 'typeless.db'}")  # only SQLite lets text into an INTEGER column
+    book.init()
+    batches = [approve(book, 660 + index, 20, seed=index) for index in range(3)]
+    tamper(book, f"UPDATE ledger_postings SET amount_minor = 'lots' WHERE posting_id = {batches[1].first_posting}")
+    expect_bad(book, 2, "unreadable")
+    book.close()
