@@ -13,20 +13,24 @@ from typing import Any, Callable
 @dataclasses.dataclass
 class Side:
     """One tool doing the pair's work. `run` is timed; `setup` (untimed) runs before every repetition;
-    `skip` names why the side cannot run here (a missing optional package), and then nothing runs."""
+    `collect` (untimed) reads back what the last run stored, or `finish` reshapes its output; `skip` names why the side cannot run here (a missing optional package), and then nothing runs."""
     name: str
     run: Callable[[], Any] | None = None
     setup: Callable[[], None] | None = None
     skip: str | None = None
     warm_up: bool = True          # False for sides too slow to run one extra time (the plain-Python reference)
     reps_max: int | None = None   # at most this many timed repetitions (same reason)
+    collect: Callable[[], Any] | None = None  # untimed, after the last run: the output to check (default: run's)
+    finish: Callable[[Any], Any] | None = None  # untimed: turns the last run's output into the one to check
     version: str = ""
+    count: int | None = None      # units of work when the side does only part of the pair's (else the pair's)
 
 
 @dataclasses.dataclass
 class SideResult:
     name: str
     version: str = ""
+    count: int | None = None
     skipped: str | None = None
     runs_s: list[float] = dataclasses.field(default_factory=list)
     peak_rss_mib: float | None = None
@@ -70,7 +74,7 @@ def run_measured(side: Side) -> tuple[Any, float, float | None]:
 
 def measure(sides: list[Side], reps: int, log: Callable[[str], None] = print) -> list[SideResult]:
     """Warm-up run of each side, then `reps` interleaved timed repetitions."""
-    results = [SideResult(side.name, side.version, side.skip) for side in sides]
+    results = [SideResult(side.name, side.version, side.count, side.skip) for side in sides]
     live = [i for i, side in enumerate(sides) if side.skip is None]
     for i in live:
         if sides[i].warm_up:
@@ -87,4 +91,9 @@ def measure(sides: list[Side], reps: int, log: Callable[[str], None] = print) ->
                 results[i].peak_rss_mib = max(peak, results[i].peak_rss_mib or 0.0)
             results[i].output = output
             log(f"    rep {rep + 1}/{reps} {sides[i].name}: {seconds:.3f} s")
+    for i in live:
+        if sides[i].collect is not None:
+            results[i].output = sides[i].collect()
+        elif sides[i].finish is not None:
+            results[i].output = sides[i].finish(results[i].output)
     return results

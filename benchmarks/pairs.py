@@ -16,9 +16,11 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from typing import Any, Callable
 
 import numpy as np
+from urllib.parse import quote
 
 from benchmarks import harness, workloads
 from benchmarks.machine import package_version
@@ -26,12 +28,13 @@ from engine.money import decimal_str_to_minor
 from engine.months import format_period, month_index
 
 FIRST_MONTH = month_index(2025, 1)
+LAST_MONTH = month_index(2025, 12)
 MONTHS = 12
 XSD_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bank_exports", "xsd",
                         "pain.001.001.09.xsd")
 # (isplata benefit code, OpenFisca variable, catalogue country, minor-unit exponent, currency)
-RULES = (("ME_MO", "me_mo", "montenegro", 2, "EUR"), ("RS_NSP", "rs_nsp", "serbia", 0, "RSD"),
-         ("UA_DSD", "ua_dsd", "ukraine", 2, "UAH"))
+RULES = (("ME_MO", "me_mo", "me", 2, "EUR"), ("RS_NSP", "rs_nsp", "rs", 0, "RSD"),
+         ("UA_DSD", "ua_dsd", "ua", 2, "UAH"))
 
 
 @dataclasses.dataclass
@@ -88,11 +91,13 @@ def _entitlement_totals(results: list[harness.SideResult]) -> dict:
         if exact is not None:
             row["isplata_total_minor"] = int(exact.sum())
             row["isplata_paid_cells"] = int((exact > 0).sum())
-        reference = by_name.get("plain-Python reference")
+        reference = next((r for name, r in by_name.items() if name.startswith("plain-Python reference")), None)
         if reference is not None:
-            row["reference_total_minor"] = int(reference.output[code].sum())
+            cells = reference.output[code]
+            row["reference_households"] = int(cells.shape[1])
+            row["reference_total_minor"] = int(cells.sum())
             if exact is not None:
-                row["reference_mismatched_cells"] = int((reference.output[code] != exact).sum())
+                row["reference_mismatched_cells"] = int((cells != exact[:, :cells.shape[1]]).sum())
         openfisca = by_name.get("OpenFisca-core")
         if openfisca is not None:
             row.update(_openfisca_drift(openfisca.output[variable], exact, exponent))
@@ -122,9 +127,12 @@ def _rule_agrees(row: dict) -> bool:
     return (row.get("reference_mismatched_cells", 0) == 0 and row.get("openfisca_mismatched_cells", 0) == 0)
 
 
-def entitlements_pair(households_count: int, reference_reps: int) -> Pair:
+def entitlements_pair(households_count: int, reference_households: int, reference_reps: int) -> Pair:
     households = workloads.make_households(households_count)
-    sides = [isplata_entitlements_side(households), reference_entitlements_side(households, reference_reps),
+    registers = _registers(households)
+    sides = [isplata_entitlements_side(households, registers),
+             reference_entitlements_side(households, registers, min(reference_households, households_count),
+                                         reference_reps),
              _openfisca_side(households)]
     return Pair("entitlements", "Means-tested rules (ME MO, RS NSP, UA DSD)",
                 f"{households.households:,} households ({households.persons:,} persons) x {MONTHS} months "
@@ -132,12 +140,88 @@ def entitlements_pair(households_count: int, reference_reps: int) -> Pair:
                 _entitlement_totals)
 
 
-def isplata_entitlements_side(households) -> harness.Side:
-    return harness.Side("isplata engine", skip="engine/entitlement.py has not landed yet")
+def _income(households, code: str) -> np.ndarray:
+    return {"ME_MO": households.income_eur_minor, "RS_NSP": households.income_rsd_minor,
+            "UA_DSD": households.income_uah_minor}[code]
 
 
-def reference_entitlements_side(households, reps: int) -> harness.Side:
-    return harness.Side("plain-Python reference", skip="tests/engine/reference_entitlement.py has not landed yet")
+def _registers(households) -> list[tuple]:
+    """Per rule: (code, catalogue, compiled catalogue, register tables) — loaded before any clock starts."""
+    from engine.entitlement import compiled_range
+    from formats.catalogue import load_catalogue
+
+    out = []
+    for code, _variable, country, _exponent, _currency in RULES:
+        catalogue = load_catalogue(country=country)
+        compiled = catalogue.compile(*compiled_range(FIRST_MONTH, LAST_MONTH))
+        out.append((code, catalogue, compiled, workloads.register_tables(households, code,
+                                                                         _income(households, code))))
+    return out
+
+
+def isplata_entitlements_side(households, registers) -> harness.Side:
+    """Arrow register tables -> engine arrays (formats/convert.py) -> due cells (engine/entitlement.py)."""
+    from engine.entitlement import compute_due
+    from formats.convert import register_arrays
+
+    def run():
+        return {code: compute_due(register_arrays(tables, catalogue), compiled, LAST_MONTH, FIRST_MONTH)
+                for code, catalogue, compiled, tables in registers}
+
+    def dense(cells) -> np.ndarray:
+        # rights are sorted by right id = household + 1 and each has one cell per month of the window
+        return cells.due_minor.reshape(households.households, MONTHS).T
+
+    return harness.Side("isplata engine", run=run,
+                        finish=lambda out: {code: dense(cells) for code, cells in out.items()})
+
+
+def reference_entitlements_side(households, registers, limit: int, reps: int) -> harness.Side:
+    """tests/engine/reference_entitlement.py: one plain-Python loop per right and month, on the first `limit`
+    households (it is too slow for all of them in one run). Its member lookup scans every membership row (fine
+    for the tests' tiny registers, quadratic here), so the adapter gives it a dict from household to its rows;
+    everything else is the reference as written."""
+    name = "plain-Python reference"
+    try:
+        reference_class = _load_reference()
+    except Exception as exc:  # the tests folder is not shipped everywhere
+        return harness.Side(name, skip=_unavailable("tests/engine/reference_entitlement.py", exc))
+
+    class IndexedReference(reference_class):
+        def __init__(self, persons, memberships, versions, catalogue):
+            super().__init__(persons, memberships, versions, catalogue)
+            self.by_household = {}
+            for row in memberships:
+                self.by_household.setdefault(row["household_id"], []).append(row)
+
+        def members(self, household_id, beneficiary, month):
+            self.memberships = self.by_household.get(household_id, [])
+            return super().members(household_id, beneficiary, month)
+
+    persons_count = int(households.size[:limit].sum())  # persons are grouped by household, in order
+    rows = [(code, catalogue, tables["persons"].slice(0, persons_count).to_pylist(),
+             tables["households"].slice(0, persons_count).to_pylist(), tables["rights"].slice(0, limit).to_pylist())
+            for code, catalogue, _compiled, tables in registers]
+
+    def run():
+        out = {}
+        for code, catalogue, persons, memberships, versions in rows:
+            reference = IndexedReference(persons, memberships, versions, catalogue)
+            out[code] = np.array([list(reference.window(right_id, FIRST_MONTH, LAST_MONTH).values())
+                                  for right_id in range(1, limit + 1)], np.int64).T
+        return out
+    if limit < households.households:
+        name += f" (first {limit:,} households)"
+    return harness.Side(name, run=run, warm_up=False, reps_max=reps, count=limit * MONTHS * len(RULES))
+
+
+def _load_reference():
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "engine",
+                        "reference_entitlement.py")
+    spec = importlib.util.spec_from_file_location("isplata_reference_entitlement", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Reference
 
 
 # ---- pain.001 -----------------------------------------------------------------------------------------------
@@ -243,11 +327,8 @@ def _rowwise_side(postings, pg_url: str, cleanups: list) -> harness.Side:
         return harness.Side(name, skip=_unavailable("PostgreSQL", exc))
     cleanups.append(ledger.drop)
     rows = posting_rows(postings)
-
-    def run():
-        ledger.append(rows)
-        return ledger.totals()
-    return harness.Side(name, run=run, setup=ledger.reset, version=package_version("psycopg") or "")
+    return harness.Side(name, run=lambda: ledger.append(rows), setup=ledger.reset, collect=ledger.totals,
+                        version=package_version("psycopg") or "")
 
 
 def _ledger_check(postings) -> Callable[[list[harness.SideResult]], dict]:
@@ -265,7 +346,7 @@ def _ledger_check(postings) -> Callable[[list[harness.SideResult]], dict]:
 
 
 def ledger_pair(count: int, pg_url: str) -> Pair:
-    postings = workloads.make_postings(count, FIRST_MONTH)
+    postings = workloads.make_postings(count, LAST_MONTH)
     cleanups: list = []
     sides = [isplata_ledger_side(postings, pg_url, cleanups), _rowwise_side(postings, pg_url, cleanups)]
 
@@ -277,5 +358,62 @@ def ledger_pair(count: int, pg_url: str) -> Pair:
                 cleanup)
 
 
+class _PrivateSchema:
+    """A PostgreSQL schema of our own; `url` makes every connection of the ledger see only it."""
+
+    def __init__(self, pg_url: str, prefix: str):
+        import psycopg
+
+        self.pg_url, self.name = pg_url, f"{prefix}_{uuid.uuid4().hex[:10]}"
+        self.psycopg = psycopg
+        sep = "&" if "?" in pg_url else "?"
+        self.url = f"{pg_url}{sep}options={quote('-csearch_path=' + self.name)}"
+
+    def execute(self, sql: str):
+        with self.psycopg.connect(self.pg_url, autocommit=True) as conn:
+            cursor = conn.execute(sql)
+            return cursor.fetchall() if cursor.description else None
+
+    def recreate(self) -> None:
+        self.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+        self.execute(f"CREATE SCHEMA {self.name}")
+
+    def drop(self) -> None:
+        self.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+
+
 def isplata_ledger_side(postings, pg_url: str, cleanups: list) -> harness.Side:
-    return harness.Side("isplata ledger", skip="ledgers/ append_batch has not landed yet")
+    name = "isplata ledger"
+    try:
+        from ledgers import open_ledger
+
+        schema = _PrivateSchema(pg_url, "bench_isplata")
+        schema.recreate()
+    except Exception as exc:  # an unusable ledger package or an unreachable server: reported, not hidden
+        return harness.Side(name, skip=_unavailable("ledgers / PostgreSQL", exc))
+    cleanups.append(schema.drop)
+    columns = {"account_kind": postings.account_kind, "account_key": postings.account_key,
+               "right_id": postings.right_id, "payee_id": postings.payee_id, "month": postings.month,
+               "component": np.full(postings.count, workloads.DUE_COMPONENT), "amount_minor": postings.amount_minor}
+    state = {}
+
+    def setup():
+        if "ledger" in state:
+            state.pop("ledger").close()
+        schema.recreate()
+        state["ledger"] = open_ledger(schema.url)
+        state["ledger"].init()
+
+    def run():
+        return state["ledger"].append_batch("approve", "bench-payroll", columns, period=postings.period)
+
+    def collect():
+        row = schema.execute(f"SELECT count(*), coalesce(sum(amount_minor), 0), coalesce(sum(abs(amount_minor)), 0)"
+                             f" FROM {schema.name}.ledger_postings")[0]
+        return tuple(int(x) for x in row)
+
+    def close():
+        if "ledger" in state:
+            state.pop("ledger").close()
+    cleanups.insert(0, close)
+    return harness.Side(name, run=run, setup=setup, collect=collect)

@@ -7,8 +7,10 @@ import dataclasses
 import datetime as dt
 
 import numpy as np
+import pyarrow as pa
 
 from engine.months import date_to_days
+from formats import schemas
 
 EUR_TO_RSD = 117.2  # only to give each country's incomes a plausible size; not a conversion anyone relies on
 EUR_TO_UAH = 48.0
@@ -60,6 +62,45 @@ def make_households(households: int, seed: int = 42) -> Households:
         income_rsd_minor=np.round(income_eur_minor * EUR_TO_RSD / 100).astype(np.int64),
         income_uah_minor=np.round(income_eur_minor * EUR_TO_UAH).astype(np.int64),
     )
+
+
+RIGHTS_FROM = dt.date(2025, 1, 1)
+RIGHTS_DECIDED = dt.date(2024, 12, 20)
+
+
+def register_tables(households: Households, benefit: str, income_minor: np.ndarray) -> dict[str, pa.Table]:
+    """The households as a register snapshot (formats/schemas.py): one open-ended right of `benefit` per
+    household from 2025-01-01, the head as beneficiary and payee, the household's income on the right."""
+    persons_count, count = households.persons, households.households
+    person_id = np.arange(1, persons_count + 1, dtype=np.int64)
+    birth = pa.array(households.birth_days.astype(np.int32), pa.int32()).cast(pa.date32())
+    age_days = date_to_days(REFERENCE_DAY) - households.birth_days
+    role = np.where(households.person_position == 0, "head", np.where(age_days < 18 * 365, "child", "adult"))
+    head_person = np.flatnonzero(households.person_position == 0).astype(np.int64) + 1
+    household_id = np.arange(1, count + 1, dtype=np.int64)
+    persons = {"person_id": person_id, "birth_date": birth, "death_date": pa.nulls(persons_count, pa.date32()),
+               "family_name": pa.array(["Petrović"] * persons_count), "given_name": pa.array(["Ana"] * persons_count),
+               "municipality": pa.array(["Podgorica"] * persons_count), "disabled": households.disabled,
+               "without_parental_care": np.zeros(persons_count, bool)}
+    members = {"household_id": households.person_household + 1, "person_id": person_id, "role": role,
+               "member_from": birth}
+    rights = {"right_id": household_id, "version": np.ones(count, np.int32), "benefit": pa.array([benefit] * count),
+              "person_id": head_person, "household_id": household_id, "payee_id": household_id,
+              "valid_from": pa.array([RIGHTS_FROM] * count, pa.date32()),
+              "decided_on": pa.array([RIGHTS_DECIDED] * count, pa.date32()), "income_minor": income_minor,
+              "unable_to_work": households.unable_to_work}
+    payees = {"payee_id": household_id, "channel": pa.array(["post"] * count), "kind": pa.array(["person"] * count),
+              "name": pa.array(["Ana Petrović"] * count), "country": pa.array(["ME"] * count)}
+    return {"persons": _table(persons, schemas.PERSONS), "households": _table(members, schemas.HOUSEHOLDS),
+            "rights": _table(rights, schemas.RIGHTS), "payees": _table(payees, schemas.PAYEES)}
+
+
+def _table(columns: dict, schema: pa.Schema) -> pa.Table:
+    """A table of `schema` with the given columns; the others are null."""
+    rows = len(next(iter(columns.values())))
+    arrays = [pa.array(columns[f.name], f.type) if f.name in columns and not isinstance(columns[f.name], pa.Array)
+              else columns.get(f.name, pa.nulls(rows, f.type)) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 # ---- payments -----------------------------------------------------------------------------------------------
@@ -123,33 +164,40 @@ def make_payments(count: int, seed: int = 7) -> Payments:
 
 # ---- ledger postings ----------------------------------------------------------------------------------------
 
-EXPENSE_ACCOUNT = 5100   # benefit expense
-PAYABLE_ACCOUNT = 2100   # benefits payable to the payee
+EXPENSE_ACCOUNT_KIND = 8   # benefit_expense, keyed by benefit code (ledgers/schema.py ACCOUNT_KINDS)
+PAYABLE_ACCOUNT_KIND = 4   # benefits_payable, keyed by payee
+BENEFIT_CODE = 1
+DUE_COMPONENT = "due"
 
 
 @dataclasses.dataclass(frozen=True)
 class Postings:
-    """Balanced postings: each amount is debited to expense and credited to payable for the same right."""
-    account_id: np.ndarray    # int32 [posting]
+    """Balanced postings of one approved payroll: each amount debited to benefit expense and credited to the
+    payee's benefits payable, for the same right and month."""
+    account_kind: np.ndarray  # int16 [posting]
+    account_key: np.ndarray   # int64 [posting]
     right_id: np.ndarray      # int64 [posting]
     payee_id: np.ndarray      # int64 [posting]
     month: np.ndarray         # int32 [posting] month index (months since 1970-01)
     amount_minor: np.ndarray  # int64 [posting], signed: debit > 0, credit < 0
+    period: int               # month index of the payroll
 
     @property
     def count(self) -> int:
         return int(self.amount_minor.shape[0])
 
 
-def make_postings(count: int, first_month: int, seed: int = 11) -> Postings:
+def make_postings(count: int, period: int, seed: int = 11) -> Postings:
     assert count % 2 == 0, "postings come in debit/credit pairs"
     rng = np.random.default_rng(seed)
     pairs = count // 2
     right = rng.integers(1, 5_000_001, pairs, dtype=np.int64)
+    payee = right + 10_000_000
     amount = rng.integers(100, 300_000, pairs, dtype=np.int64)
-    month = (first_month + np.arange(pairs) % 12).astype(np.int32)
+    month = (period - np.arange(pairs) % 12).astype(np.int32)  # this month and arrears of the 11 before
     return Postings(
-        account_id=np.tile(np.array([EXPENSE_ACCOUNT, PAYABLE_ACCOUNT], np.int32), pairs),
-        right_id=np.repeat(right, 2), payee_id=np.repeat(right + 10_000_000, 2),
-        month=np.repeat(month, 2), amount_minor=np.stack([amount, -amount], axis=1).reshape(-1),
+        account_kind=np.tile(np.array([EXPENSE_ACCOUNT_KIND, PAYABLE_ACCOUNT_KIND], np.int16), pairs),
+        account_key=np.stack([np.full(pairs, BENEFIT_CODE, np.int64), payee], axis=1).reshape(-1),
+        right_id=np.repeat(right, 2), payee_id=np.repeat(payee, 2), month=np.repeat(month, 2),
+        amount_minor=np.stack([amount, -amount], axis=1).reshape(-1), period=int(period),
     )

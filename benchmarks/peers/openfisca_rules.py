@@ -1,10 +1,14 @@
 """The three means-tested rules (Montenegro MO, Serbia NSP, Ukraine DSD) written the way an OpenFisca user would
 write them: vectorised numpy formulas over dated YAML parameters (openfisca_params/, copied from
 shared/peers), on the country template's household and person entities. Adapted from shared/peers/
-bench_openfisca.py so that they compute the same rule as isplata's catalogues (RULES.md): NSP rounds
-base × scale half-up and pays work-able households at most 9 months a calendar year; DSD puts disabled adults
-in the lost-capacity category. OpenFisca stores every float variable as float32; the comparison shows what
-that does to the totals. Needs the optional `bench` extra (openfisca-core, openfisca-country-template)."""
+bench_openfisca.py so that they compute the same rule as isplata's catalogues and engine (RULES.md and the
+semantics in engine/entitlement.py's docstring): a member counts from the month of birth; an age limit of N
+years holds through the month of the N-th birthday (ages in months, not the template's age at the 1st);
+NSP rounds base x scale half-up, counts the oldest 6 members and pays work-able households at most 9 months a
+calendar year; DSD puts disabled adults in the lost-capacity category. OpenFisca stores every float variable as
+float32; the comparison shows what that does to the totals. Needs the optional `bench` extra
+(openfisca-core, openfisca-country-template).
+"""
 import os
 
 import numpy as np
@@ -50,6 +54,24 @@ class disabled(Variable):
     definition_period = ETERNITY
 
 
+class months_since_birth(Variable):
+    value_type = int
+    entity = Person
+    definition_period = MONTH
+    label = "Months from the birth month to this month (negative before birth)"
+
+    def formula(person, period, _parameters):
+        birth_month = person("birth", period).astype("datetime64[M]").astype(np.int64)
+        return (period.start.year - 1970) * 12 + period.start.month - 1 - birth_month
+
+
+def _member_groups(household, period):
+    """Per member: born, within the child (18) and young-child (6) limits, in months."""
+    since = household.members("months_since_birth", period)
+    born = since >= 0
+    return born, born & (since <= 12 * 18), born & (since <= 12 * 6)
+
+
 class me_mo(Variable):
     value_type = float
     entity = Household
@@ -57,7 +79,8 @@ class me_mo(Variable):
     label = "Montenegro materijalno obezbjeđenje"
 
     def formula_2024_01(household, period, parameters):
-        size = household.nb_persons()
+        born, _child, _young = _member_groups(household, period)
+        size = household.sum(born)
         base = parameters(period).me_mo.base.calc(np.minimum(size, 5))
         return np.maximum(base - household("hh_income", period), 0)
 
@@ -70,9 +93,9 @@ class rs_nsp_full(Variable):
 
     def formula(household, period, parameters):
         p = parameters(period).rs_nsp
-        ages = household.members("age", period)
-        children = household.sum(ages < 18)
-        adults = household.nb_persons() - children
+        born, child, _young = _member_groups(household, period)
+        children = household.sum(child)
+        adults = household.sum(born & ~child)
         adults_c = np.minimum(adults, p.scale.max_members)          # adults first, then children, 6 at most
         children_c = np.minimum(children, p.scale.max_members - adults_c)
         units = (p.scale.first_adult * (adults_c > 0) + p.scale.other_adult * np.maximum(adults_c - 1, 0)
@@ -105,11 +128,11 @@ class ua_dsd(Variable):
 
     def formula(household, period, parameters):
         p = parameters(period).ua_dsd
-        ages = household.members("age", period)
+        born, child, young = _member_groups(household, period)
         lost = household.members("disabled", period)
-        pm_member = np.select([ages < 6, ages < 18, lost], [p.pm_child_under_6, p.pm_child_6_18,
+        pm_member = np.select([~born, young, child, lost], [0, p.pm_child_under_6, p.pm_child_6_18,
                                                             p.pm_lost_capacity], p.pm_working_age)
-        gm_member = np.select([ages < 18, lost], [pm_member * p.rate_child, pm_member * p.rate_lost_capacity],
+        gm_member = np.select([child, lost], [pm_member * p.rate_child, pm_member * p.rate_lost_capacity],
                               pm_member * p.rate_working_age)
         pm_family = household.sum(pm_member)
         gm_family = household.sum(gm_member)
@@ -122,8 +145,8 @@ def build_tax_benefit_system() -> CountryTaxBenefitSystem:
     extra = ParameterNode("", directory_path=PARAMETERS_DIR)
     for name, child in extra.children.items():
         tbs.parameters.add_child(name, child)
-    tbs.add_variables(hh_income, hh_income_rsd, hh_income_uah, unable_to_work, disabled, me_mo, rs_nsp_full,
-                      rs_nsp, ua_dsd)
+    tbs.add_variables(hh_income, hh_income_rsd, hh_income_uah, unable_to_work, disabled, months_since_birth,
+                      me_mo, rs_nsp_full, rs_nsp, ua_dsd)
     return tbs
 
 

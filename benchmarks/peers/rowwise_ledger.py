@@ -13,13 +13,15 @@ import psycopg
 
 from engine.months import month_first_date
 
-COLUMNS = "id, batch_id, account_id, right_id, payee_id, period, amount_minor, prev_hash, hash"
-TYPES = ["int8", "int8", "int4", "int8", "int8", "date", "int8", "bytea", "bytea"]
-PACK = struct.Struct(">qqiqqiq").pack  # == int8send || int8send || int4send || int8send x2 || date_send || int8send
+COLUMNS = ("id, batch_id, account_kind, account_key, right_id, payee_id, month, component, amount_minor, "
+           "prev_hash, hash")
+TYPES = ["int8", "int8", "int2", "int8", "int8", "int8", "date", "int2", "int8", "bytea", "bytea"]
+PACK = struct.Struct(">qqhqqqihq").pack  # == int8send, int8send, int2send, int8send x3, date_send, int2send, int8send
 PG_EPOCH_ORDINAL = dt.date(2000, 1, 1).toordinal()
 GENESIS = bytes(32)
-DDL = """CREATE TABLE {schema}.posting (id bigint PRIMARY KEY, batch_id bigint NOT NULL, account_id int NOT NULL,
- right_id bigint NOT NULL, payee_id bigint NOT NULL, period date NOT NULL, amount_minor bigint NOT NULL,
+DDL = """CREATE TABLE {schema}.posting (id bigint PRIMARY KEY, batch_id bigint NOT NULL,
+ account_kind smallint NOT NULL, account_key bigint NOT NULL, right_id bigint NOT NULL, payee_id bigint NOT NULL,
+ month date NOT NULL, component smallint NOT NULL, amount_minor bigint NOT NULL,
  prev_hash bytea NOT NULL, hash bytea NOT NULL);
 CREATE FUNCTION {schema}.no_mutation() RETURNS trigger LANGUAGE plpgsql AS
  $$BEGIN RAISE EXCEPTION 'append-only: % refused', TG_OP; END$$;
@@ -27,13 +29,14 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.posti
  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.no_mutation();"""
 
 
-def posting_rows(postings, batch_id: int = 1) -> list[tuple]:
-    """The postings as the Python tuples a row-wise writer handles (id, batch, account, right, payee, period,
-    amount)."""
+def posting_rows(postings, batch_id: int = 1, component: int = 1) -> list[tuple]:
+    """The postings as the Python tuples a row-wise writer handles: (id, batch, account kind, account key,
+    right, payee, month as a date, component, amount)."""
     months = {int(m): month_first_date(int(m)) for m in np.unique(postings.month)}
-    periods = [months[m] for m in postings.month.tolist()]
-    return list(zip(range(1, postings.count + 1), [batch_id] * postings.count, postings.account_id.tolist(),
-                    postings.right_id.tolist(), postings.payee_id.tolist(), periods,
+    count = postings.count
+    return list(zip(range(1, count + 1), [batch_id] * count, postings.account_kind.tolist(),
+                    postings.account_key.tolist(), postings.right_id.tolist(), postings.payee_id.tolist(),
+                    [months[m] for m in postings.month.tolist()], [component] * count,
                     postings.amount_minor.tolist()))
 
 
@@ -41,8 +44,8 @@ def chain(rows: list[tuple], prev: bytes = GENESIS) -> list[tuple]:
     """Each row extended with (prev_hash, hash), hashed one row at a time in Python."""
     chained = []
     for row in rows:
-        digest = hashlib.sha256(prev + PACK(row[0], row[1], row[2], row[3], row[4],
-                                            row[5].toordinal() - PG_EPOCH_ORDINAL, row[6])).digest()
+        digest = hashlib.sha256(prev + PACK(row[0], row[1], row[2], row[3], row[4], row[5],
+                                            row[6].toordinal() - PG_EPOCH_ORDINAL, row[7], row[8])).digest()
         chained.append(row + (prev, digest))
         prev = digest
     return chained
