@@ -1,5 +1,114 @@
-"""Commands of this group are added by register(group)."""
+"""`isplata generate` and `isplata validate`: make a synthetic register snapshot, check a real one.
+
+Both call one payroll.register function and print its summary (a short table, or JSON with --json). validate
+prints every problem of a bad snapshot (file, row, column, value, rule, fix) and exits 2.
+"""
+import click
+from rich.console import Console
+from rich.table import Table
+
+from payroll import register as register_steps
+from payroll.errors import InputError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def counts_table(title: str, counts: dict, label: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(label)
+    table.add_column("count", justify="right")
+    for key, count in counts.items():
+        table.add_row(str(key), f"{count:,}")
+    return table
+
+
+def print_summary(summary: dict) -> None:
+    out.print(f"{summary['rights']:,} rights ({summary['right_versions']:,} versions), "
+              f"{summary['persons']:,} persons, {summary['households']:,} households, "
+              f"{summary['payees']:,} payees, {summary['deductions']:,} deduction orders")
+    out.print(counts_table("rights per benefit", summary["rights_by_benefit"], "benefit"))
+    out.print(counts_table("payees per channel", summary["payees_by_channel"], "channel"))
+
+
+@click.command("generate")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the register into (created if missing).")
+@click.option("--rights", "rights", type=int, default=10_000, show_default=True, help="Number of rights.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed, same files.")
+@click.option("--period", required=True, metavar="YYYY-MM", help="The month the snapshot is taken in.")
+@click.option("--country", type=click.Choice(register_steps.COUNTRIES), default="me", show_default=True,
+              help="Country whose benefits, names, banks and addresses are used.")
+@click.option("--advance", "advance_from", type=click.Path(exists=True, file_okay=False),
+              help="Instead of a new register, write the next month of the register in this folder "
+                   "(new decisions, deaths, retroactive versions) for --period.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def generate_cmd(out_dir, rights, seed, period, country, advance_from, as_json):
+    """Generate a realistic synthetic register snapshot (Parquet), deterministic for a seed.
+
+    \b
+    Example:
+      isplata generate --out reg-2025-03 --rights 100000 --seed 7 --period 2025-03 --country me
+      isplata generate --out reg-2025-04 --rights 100000 --seed 7 --period 2025-04 --advance reg-2025-03
+    """
+    from cli.main import emit_json, quiet
+
+    if quiet(as_json):
+        summary = register_steps.generate(out_dir, rights, seed, period, country, advance_from)
+    else:
+        with console.status(f"generating {rights:,} rights for {country.upper()} {period} ..."):
+            summary = register_steps.generate(out_dir, rights, seed, period, country, advance_from)
+    if as_json:
+        emit_json(summary)
+        return
+    out.print(f"[bold]register {summary['period']}[/bold] ({summary['country'].upper()}, seed {seed}) written to "
+              f"{summary['out_dir']} in {summary['seconds']:.1f} s")
+    print_summary(summary)
+
+
+@click.command("validate")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder of the register snapshot (persons, households, rights, payees, deductions).")
+@click.option("--rules", type=click.Path(dir_okay=False), help="Rule catalogue TOML (default: Montenegro).")
+@click.option("--country", type=click.Choice(register_steps.COUNTRIES),
+              help="Use the bundled catalogue of this country instead of --rules.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary, or the problems, as JSON.")
+@click.pass_context
+def validate_cmd(ctx, data_dir, rules, country, as_json):
+    """Check a register snapshot; print every problem (exit 2) or a summary.
+
+    Every file is read and every rule checked before anything is reported, so one run lists all problems:
+    file, row, column, value, the rule broken and how to fix it.
+
+    \b
+    Example:
+      isplata validate --data reg-2025-03
+      isplata validate --data my-register --rules rules/serbia.toml --json
+    """
+    from cli.main import emit_json
+
+    try:
+        summary = register_steps.validate_register(data_dir, rules, country)
+    except InputError as exc:
+        report_problems(exc, as_json)
+        ctx.exit(exc.exit_code)
+    if as_json:
+        emit_json({"ok": True, **summary})
+        return
+    out.print(f"[bold]ok[/bold]: {summary['data']} is valid under {summary['rules']}")
+    print_summary(summary)
+
+
+def report_problems(exc: InputError, as_json: bool) -> None:
+    from cli.main import emit_json
+
+    if as_json:
+        fields = ("file", "row", "column", "value", "rule", "fix")
+        emit_json({"ok": False, "problems": [{key: getattr(p, key) for key in fields} for p in exc.problems]})
+    else:
+        click.echo(exc.render(), err=True)
 
 
 def register(group) -> None:
-    pass
+    group.add_command(generate_cmd)
+    group.add_command(validate_cmd)

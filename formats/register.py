@@ -21,6 +21,9 @@ from formats.register_checks import check_register
 from formats.schemas import REGISTER
 
 SUFFIXES = (".parquet", ".csv")
+# Formula kinds that read the household (members, size or income): their rights must name one.
+HOUSEHOLD_KINDS = frozenset({"per_child", "household_table_minus_income", "equivalence_scale_minus_income",
+                             "category_sum_minus_income_capped"})
 
 
 class Register(dict):
@@ -52,8 +55,8 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
                   cap_per_rule: int = PROBLEMS_PER_RULE_MAX) -> Register:
     """Read and validate the register in `folder`; raise InputError with every problem found.
 
-    `benefit_codes` is a set of codes or a catalogue (anything with `.benefit_codes`); `household_benefits`
-    are the codes whose rights must name a household (taken from the catalogue when one is given).
+    `benefit_codes` is a set of codes or a formats.catalogue.Catalogue; `household_benefits` are the codes whose
+    rights must name a household (with a catalogue: also every benefit whose formula kind reads the household).
     """
     codes, household_codes = benefit_sets(benefit_codes, household_benefits)
     log = ProblemLog(cap_per_rule)
@@ -65,10 +68,10 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
 
 
 def benefit_sets(benefit_codes, household_benefits) -> tuple[frozenset, frozenset]:
-    """Codes and household codes from a plain set or from a catalogue-like object."""
+    """Codes and household codes from a plain set or from a catalogue (`.benefit_codes`, `.benefits[].kind`)."""
     codes = getattr(benefit_codes, "benefit_codes", benefit_codes)
     household = set(household_benefits)
-    household |= set(getattr(benefit_codes, "household_benefit_codes", ()) or ())
+    household |= {benefit.code for benefit in getattr(benefit_codes, "benefits", ()) if benefit.kind in HOUSEHOLD_KINDS}
     return frozenset(codes), frozenset(household)
 
 

@@ -47,17 +47,30 @@ def duplicate_rows(*keys: pa.Array) -> np.ndarray:
         valid &= pc.is_valid(key).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(valid)
     values = [pc.fill_null(key, 0).to_numpy(zero_copy_only=False)[rows] for key in keys]
-    order = np.lexsort([rows] + values[::-1])  # stable by row within equal keys: the first stays unreported
-    same = np.ones(len(rows) - 1, dtype=bool) if len(rows) else np.zeros(0, dtype=bool)
+    # stable order keeps equal keys in row order, so the first occurrence stays unreported
+    order = np.argsort(values[0], kind="stable") if len(values) == 1 else np.lexsort(values[::-1])
+    same = np.ones(max(len(rows) - 1, 0), dtype=bool)
     for value in values:
         sorted_value = value[order]
         same &= sorted_value[1:] == sorted_value[:-1]
     return np.sort(rows[order[1:][same]])
 
 
-def dangling_rows(ids: pa.Array, targets: pa.Array) -> np.ndarray:
-    """Rows whose non-null id is not among `targets`."""
-    return rows_where(pc.and_(pc.is_valid(ids), pc.invert(pc.is_in(ids, value_set=targets))))
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's hash-based unique is many times slower on 10^5 ids)."""
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
+def dangling_rows(ids: pa.Array, targets: np.ndarray) -> np.ndarray:
+    """Rows whose non-null id is not among the sorted int64 `targets`."""
+    valid = pc.is_valid(ids).to_numpy(zero_copy_only=False)
+    values = pc.fill_null(ids, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    position = np.minimum(np.searchsorted(targets, values), max(len(targets) - 1, 0))
+    found = targets[position] == values if len(targets) else np.zeros(len(values), dtype=bool)
+    return np.flatnonzero(valid & ~found)
 
 
 def outside_rows(values: pa.Array, low: int, high: int) -> np.ndarray:
@@ -69,19 +82,27 @@ class Checks:
 
     def __init__(self, loaded, log: ProblemLog):
         self.loaded, self.log = loaded, log
+        self._columns: dict[tuple[str, str], pa.Array] = {}
+        self._ids: dict[tuple[str, str], np.ndarray] = {}
 
     def col(self, name: str, column: str) -> pa.Array:
-        return self.loaded.tables[name].column(column).combine_chunks()
+        key = (name, column)
+        if key not in self._columns:
+            self._columns[key] = self.loaded.tables[name].column(column).combine_chunks()
+        return self._columns[key]
 
     def report(self, name, rows, column, rule, fix) -> None:
         """Problems for `rows` of table `name`, each showing its cell of `column`."""
         self.log.add_rows(self.loaded.files[name], rows, column, self.col(name, column), rule, fix)
 
-    def ids(self, name: str, column: str) -> pa.Array | None:
-        """Distinct non-null ids of a referenced table, or None when it could not be loaded."""
+    def ids(self, name: str, column: str) -> np.ndarray | None:
+        """Sorted distinct non-null ids of a referenced table, or None when it could not be loaded."""
         if not self.loaded.usable(name, column):
             return None
-        return pc.unique(self.col(name, column).drop_null())
+        key = (name, column)
+        if key not in self._ids:
+            self._ids[key] = sorted_distinct(self.col(name, column).drop_null().to_numpy().astype(np.int64))
+        return self._ids[key]
 
     # ---- shared rules -----------------------------------------------------------------------------------
 
@@ -154,6 +175,8 @@ class Checks:
         self.ends_before_start("rights", "valid_from", "valid_to")
         self.overlapping_versions()
         self.amount("rights", "income_minor")
+        self.amount("rights", "amount_minor")
+        self.one_benefit_per_right()
         self.within("rights", "grade", 1, 2**15 - 1, "grade must be 1 or more", "grades are 1-based")
         self.within("rights", "birth_order", 1, 2**15 - 1, "birth_order must be 1 or more", "1 = first child")
         self.household_missing(household_benefits)
@@ -174,6 +197,19 @@ class Checks:
         overlaps = same_right & (start_days[order][1:] <= end_days[order][:-1])
         self.report("rights", np.sort(rows[order[1:][overlaps]]), "valid_from", "versions of one right overlap",
                     "end the earlier version (valid_to) the day before this version's valid_from")
+
+    def one_benefit_per_right(self) -> None:
+        """A new version changes the facts of a right, never its benefit (that is a new right)."""
+        if not self.loaded.usable("rights", "right_id", "benefit"):
+            return
+        right = pc.fill_null(self.col("rights", "right_id"), -1).to_numpy(zero_copy_only=False)
+        benefit = self.col("rights", "benefit")
+        order = np.lexsort((np.arange(len(right)), right))
+        ordered = pc.take(benefit, pa.array(order))
+        differs = pc.fill_null(pc.not_equal(ordered[1:], ordered[:-1]), False).to_numpy(zero_copy_only=False)
+        rows = order[1:][(right[order][1:] == right[order][:-1]) & (right[order][1:] >= 0) & differs]
+        self.report("rights", np.sort(rows), "benefit", "versions of one right name different benefits",
+                    "keep the benefit of the right's first row; a different benefit is a new right_id")
 
     def household_missing(self, household_benefits: frozenset) -> None:
         if not household_benefits or not self.loaded.usable("rights", "benefit", "household_id"):
