@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bank_exports import checks
+from bank_exports import checks, xmlfrag
 from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import Debtor, Prepared, prepare_payments
 from bank_exports.text import clean_one, escape_xml_str
@@ -73,28 +73,8 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
     return problems
 
 
-def amounts_as_decimal(amount_minor: pa.Array, exponent: int) -> pa.Array:
-    """Vectorised engine.money.minor_to_decimal_str for amounts > 0 (tests compare the two)."""
-    values = np.asarray(pc.cast(amount_minor, pa.int64()).to_numpy(zero_copy_only=False))
-    assert values.size == 0 or values.min() > 0, "amounts are checked > 0 before rendering"
-    if exponent == 0:
-        return pc.cast(pa.array(values), pa.string())
-    whole, fraction = np.divmod(values, 10 ** exponent)
-    fraction_text = pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), exponent, "0")
-    return pc.binary_join_element_wise(pc.cast(pa.array(whole), pa.string()), fraction_text, ".")
-
-
-def _wrapped(opening: str, column: pa.Array, closing: str) -> pa.Array:
-    """opening + value + closing per row, '' where the value is null (the optional element is left out)."""
-    return pc.binary_join_element_wise(opening, column, closing, "").fill_null("")
-
-
-def _element(tag: str, column: pa.Array) -> pa.Array:
-    return _wrapped(f"<{tag}>", column, f"</{tag}>")
-
-
-def _join(*parts) -> pa.Array:
-    return pc.binary_join_element_wise(*parts, "")
+_wrapped, _element, _join, amounts_as_decimal = xmlfrag.wrapped, xmlfrag.element, xmlfrag.join, \
+    xmlfrag.amounts_as_decimal
 
 
 def _postal_address(block: pa.Table) -> pa.Array:
@@ -160,14 +140,6 @@ def _block_bounds(keys: np.ndarray, max_count: int) -> list[tuple[int, int]]:
             for piece in range(start, end, max_count)]
 
 
-def _write_buffer_slice(out: HashingWriter, strings: pa.Array) -> None:
-    """Write the concatenation of a string array straight from its data buffer (no Python string per row)."""
-    strings = checks.flat(strings)
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset:][: len(strings) + 1]
-    data = strings.buffers()[2]
-    out.write(memoryview(data)[int(offsets[0]): int(offsets[-1])])
-
-
 def _write_file(path: Path, msg_id: str, method: str, rows: pa.Table, keys: np.ndarray,
                 prepared: Prepared, options: Pain001Options) -> tuple[WrittenFile, HashingWriter, list[str]]:
     amounts = rows["amount_minor"].to_numpy()
@@ -185,7 +157,7 @@ def _write_file(path: Path, msg_id: str, method: str, rows: pa.Table, keys: np.n
             debtor = prepared.debtors[int(block["_debtor"][0].as_py())]
             out.write_text(_payment_info_header(pmt_inf_id, method, end - start, _sum_minor(amounts[start:end]),
                                                 int(block["_day"][0].as_py()), debtor, options))
-            _write_buffer_slice(out, _transactions(block, method, options))
+            xmlfrag.write_strings(out, _transactions(block, method, options))
             out.write_text("</PmtInf>\n")
         out.write_text("</CstmrCdtTrfInitn>\n</Document>\n")
         digest = out.close()

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from bank_exports.files import HashingWriter, WrittenFile
-from bank_exports.pain001 import amounts_as_decimal
+from bank_exports.xmlfrag import amounts_as_decimal
 from bank_exports.payments import as_table
 
 KIND = "postal-list"

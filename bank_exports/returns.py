@@ -253,13 +253,11 @@ def _version(namespace: str, family: str) -> str:
 
 
 def iter_returns(path, minor_exponent: int | dict = 2):
-    """Yield the ReturnRecords of one file (XML by its root element, otherwise the postal return CSV)."""
+    """Yield the ReturnRecords of one file: a .csv is the postal return list, anything else XML (by its root)."""
     path = Path(path)
     if not path.is_file():
         raise refusal(path, None, "file not found", "check the path")
-    with open(path, "rb") as handle:
-        looks_xml = handle.read(512).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-    if not looks_xml:
+    if path.suffix.lower() == ".csv":
         yield from read_postal_returns(path)
         return
     namespace, root, message = root_of(path)

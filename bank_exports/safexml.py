@@ -40,8 +40,8 @@ def check_prolog(path: Path) -> None:
                           "this is not an ISO 20022 XML file")
         if text.startswith("<!DOCTYPE", start) or text.startswith("<!ENTITY", start):
             line = text.count("\n", 0, start) + 1
-            raise refusal(path, line, "document type / entity declarations are not accepted (XML bomb and "
-                          "external entity protection)", "bank files never need a DOCTYPE; ask for a clean file")
+            raise refusal(path, line, "DOCTYPE / ENTITY declarations are not accepted (protection against XML "
+                          "bombs and external entities)", "bank files never need a DOCTYPE; ask for a clean file")
         if text.startswith("<?", start) or text.startswith("<!--", start):
             end = text.find("?>" if text[start + 1] == "?" else "-->", start)
             if end < 0:

@@ -44,6 +44,10 @@ _PROFILES = {
     "uk": [_RU, _UK, {k: v for k, v in _SR.items() if k in "ЂЈЉЊЋЏ"}],
     "sr": [_RU, {k: v for k, v in _UK.items() if k in "ҐЄІЇ"}, _SR],
 }
+# Ukrainian: Є Ї Й Ю Я are written ie i i iu ia inside a word (Yuliia, Hryhorii), ye yi y yu ya at its start.
+_UK_INSIDE = {"є": "ie", "ї": "i", "й": "i", "ю": "iu", "я": "ia", "Є": "IE", "Ї": "I", "Й": "I", "Ю": "IU",
+              "Я": "IA"}
+_UK_INSIDE_RE = re.compile(r"(?<=[^\W\d_])[єїйюяЄЇЙЮЯ]")
 _SEPARATOR = "\x1f"  # unit separator: removed from the data first, so it can join and split the column
 _NOT_SEPA = re.compile(r"[^A-Za-z0-9/\-?:().,'+ \x1f]")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
@@ -68,6 +72,8 @@ def to_sepa_latin(values: list[str], profile: str = "sr") -> list[str]:
     assert profile in _TABLES, profile
     joined = _SEPARATOR.join(values)
     assert joined.count(_SEPARATOR) == max(len(values) - 1, 0), "separator found inside the data"
+    if profile == "uk":
+        joined = _UK_INSIDE_RE.sub(lambda match: _UK_INSIDE[match.group(0)], joined)
     text = unicodedata.normalize("NFKD", joined.translate(_TABLES[profile]))
     text = _NOT_SEPA.sub(" ", _COMBINING.sub("", text))
     return text.split(_SEPARATOR) if values else []

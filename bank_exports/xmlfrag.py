@@ -1,0 +1,44 @@
+"""Column-wise XML fragments: one string per row built by pyarrow compute, written straight from Arrow buffers.
+
+Used by every writer that emits one element per payment (pain.001 transactions, camt entries, pain.002 statuses),
+so no Python code runs per row. Values must already be escaped (text.clean_text does it).
+"""
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bank_exports.checks import flat
+
+
+def wrapped(opening: str, column, closing: str) -> pa.Array:
+    """opening + value + closing per row, '' where the value is null (the optional element is left out)."""
+    return pc.binary_join_element_wise(opening, column, closing, "").fill_null("")
+
+
+def element(tag: str, column) -> pa.Array:
+    return wrapped(f"<{tag}>", column, f"</{tag}>")
+
+
+def join(*parts) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def amounts_as_decimal(amount_minor, exponent: int) -> pa.Array:
+    """Vectorised engine.money.minor_to_decimal_str for amounts > 0 (tests compare the two)."""
+    values = np.asarray(pc.cast(amount_minor, pa.int64()).to_numpy(zero_copy_only=False))
+    assert values.size == 0 or values.min() > 0, "amounts are checked > 0 before rendering"
+    assert 0 <= exponent <= 5, exponent
+    if exponent == 0:
+        return pc.cast(pa.array(values), pa.string())
+    whole, fraction = np.divmod(values, 10 ** exponent)
+    fraction_text = pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), exponent, "0")
+    return pc.binary_join_element_wise(pc.cast(pa.array(whole), pa.string()), fraction_text, ".")
+
+
+def write_strings(out, strings) -> None:
+    """Write the concatenation of a string array straight from its data buffer (no Python string per row)."""
+    strings = flat(strings)
+    if len(strings) == 0:
+        return
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset:][: len(strings) + 1]
+    out.write(memoryview(strings.buffers()[2])[int(offsets[0]): int(offsets[-1])])

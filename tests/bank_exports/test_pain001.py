@@ -1,0 +1,210 @@
+"""pain.001.001.09: TRF and CHK content, splitting, control totals from integers, refusals before writing,
+byte-identical reruns and golden files (fixed clock). Every file written here is XSD-checked by `out_dir`."""
+import os
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from bank_exports.files import sha256_of
+from bank_exports.pain001 import amounts_as_decimal, write_pain001
+from bank_exports.payments import Debtor
+from bank_exports.synthetic import synthetic_payments
+from engine.money import decimal_str_to_minor, minor_to_decimal_str
+from formats.errors import InputError
+
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "iso20022" / "golden"
+REGENERATE = os.environ.get("ISPLATA_REGEN_GOLDEN") == "1"
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+
+
+def parse(path: Path):
+    return etree.parse(str(path)).getroot()
+
+
+def texts(root, path: str) -> list[str]:
+    return [element.text for element in root.xpath(path, namespaces=NS)]
+
+
+def small_payments() -> dict:
+    """Four payments a reviewer can read: two bank (one without BIC), two postal (one in Cyrillic)."""
+    return {
+        "end_to_end_id": ["ME202605-0000001", "ME202605-0000002", "ME202605-0000003", "ME202605-0000004"],
+        "amount_minor": np.array([12_345, 100, 987_654, 5_001], dtype=np.int64),
+        "channel": ["bank", "bank", "post", "post"],
+        "name": ["Đorđe Šćekić", "Milica Vujošević & sin", "Јована Ђурђевић", "Śćepan Źarić"],
+        "iban": ["ME25505000012345678951", "ME25520042000000000109", None, None],
+        "bic": ["CKBCMEPG", None, None, None],
+        "street": [None, None, "Његошева", "Bulevar Svetog Petra Cetinjskog"],
+        "house_number": [None, None, "12a", "7"],
+        "postcode": [None, None, "81000", "81250"],
+        "town": [None, None, "Подгорица", "Cetinje"],
+        "district": [None, None, None, "Cetinje"],
+        "region": [None, None, "Središnja regija", None],
+        "country": ["ME", "ME", "ME", "ME"],
+        "remittance": ["Materijalno obezbjeđenje 05/2026", None, "Dječji dodatak 05/2026", None],
+    }
+
+
+def test_transfers_and_cash_payments_carry_the_right_elements(out_dir, debtor, options):
+    result = write_pain001(small_payments(), out_dir, debtor, options)
+    bank, post = (parse(out_dir / file.name) for file in result.files)
+    assert texts(bank, "//p:PmtInf/p:PmtMtd") == ["TRF"]
+    assert texts(bank, "//p:CdtrAcct/p:Id/p:IBAN") == ["ME25505000012345678951", "ME25520042000000000109"]
+    assert texts(bank, "//p:CdtTrfTxInf/p:CdtrAgt/p:FinInstnId/p:BICFI") == ["CKBCMEPG"]
+    assert texts(bank, "//p:Cdtr/p:Nm") == ["Djordje Scekic", "Milica Vujosevic + sin"]
+    assert texts(post, "//p:PmtInf/p:PmtMtd") == ["CHK"]
+    assert post.xpath("//p:CdtrAcct | //p:CdtTrfTxInf/p:CdtrAgt", namespaces=NS) == []
+    assert texts(post, "//p:ChqInstr/p:ChqTp") == ["BCHQ", "BCHQ"]
+    assert texts(post, "//p:ChqInstr/p:DlvryMtd/p:Cd") == ["MLCD", "MLCD"]
+    assert texts(post, "//p:Cdtr/p:Nm") == ["Jovana Djurdjevic", "Scepan Zaric"]
+    assert texts(post, "//p:Cdtr/p:PstlAdr/p:StrtNm") == ["Njegoseva", "Bulevar Svetog Petra Cetinjskog"]
+    assert texts(post, "//p:Cdtr/p:PstlAdr/p:TwnNm") == ["Podgorica", "Cetinje"]
+    assert texts(post, "//p:RmtInf/p:Ustrd") == ["Djecji dodatak 05/2026"]
+
+
+def test_pick_up_delivery_and_debtor_without_bic(out_dir, options):
+    debtor = Debtor("Fond", "ME25505000012345678951")
+    write_pain001(small_payments(), out_dir, debtor, replace(options, cheque_delivery="PUCD"))
+    post = parse(out_dir / "ME-202605-R1-P001.xml")
+    assert texts(post, "//p:ChqInstr/p:DlvryMtd/p:Cd") == ["PUCD", "PUCD"]
+    assert texts(post, "//p:DbtrAgt/p:FinInstnId/p:Othr/p:Id") == ["NOTPROVIDED"]
+
+
+def test_control_totals_equal_integer_sums_in_every_file_and_block(out_dir, debtor, options):
+    payments = synthetic_payments(1_000, seed=3)
+    result = write_pain001(payments, out_dir, debtor, replace(options, max_per_file=300, max_per_pmt_inf=70))
+    amounts = dict(zip(payments["end_to_end_id"].to_pylist(), payments["amount_minor"].to_pylist()))
+    assert sum(file.nb_of_txs for file in result.files) == 1_000
+    assert sum(file.ctrl_sum_minor for file in result.files) == sum(amounts.values())
+    for file in result.files:
+        root = parse(out_dir / file.name)
+        ids = texts(root, "//p:EndToEndId")
+        assert len(ids) == file.nb_of_txs <= 300
+        assert texts(root, "/p:Document/*/p:GrpHdr/p:NbOfTxs") == [str(file.nb_of_txs)]
+        assert texts(root, "/p:Document/*/p:GrpHdr/p:CtrlSum") == [minor_to_decimal_str(file.ctrl_sum_minor)]
+        assert file.ctrl_sum_minor == sum(amounts[e2e] for e2e in ids)
+        for block in root.xpath("//p:PmtInf", namespaces=NS):
+            block_ids = texts(block, "p:CdtTrfTxInf/p:PmtId/p:EndToEndId")
+            assert 1 <= len(block_ids) <= 70
+            assert texts(block, "p:NbOfTxs") == [str(len(block_ids))]
+            assert decimal_str_to_minor(texts(block, "p:CtrlSum")[0]) == sum(amounts[e2e] for e2e in block_ids)
+            shown = [decimal_str_to_minor(text) for text in texts(block, "p:CdtTrfTxInf/p:Amt/p:InstdAmt")]
+            assert shown == [amounts[e2e] for e2e in block_ids]
+
+
+def test_split_by_execution_date_and_debtor(out_dir, debtor, options):
+    payments = small_payments()
+    payments["execution_date"] = pa.array([date(2026, 6, 2), None, None, date(2026, 6, 2)], pa.date32())
+    other = Debtor("Opstina", "ME25520042000000000109", None)
+    payments["debtor_iban"] = [None, other.iban, None, None]
+    result = write_pain001(payments, out_dir, [debtor, other], options)
+    bank = parse(out_dir / result.files[0].name)
+    blocks = [(texts(b, "p:ReqdExctnDt/p:Dt")[0], texts(b, "p:DbtrAcct/p:Id/p:IBAN")[0],
+               texts(b, "p:CdtTrfTxInf/p:PmtId/p:EndToEndId")) for b in bank.xpath("//p:PmtInf", namespaces=NS)]
+    assert blocks == [("2026-06-01", other.iban, ["ME202605-0000002"]),
+                      ("2026-06-02", debtor.iban, ["ME202605-0000001"])]
+    post = parse(out_dir / result.files[1].name)
+    assert texts(post, "//p:PmtInf/p:ReqdExctnDt/p:Dt") == ["2026-06-01", "2026-06-02"]
+    assert result.assignments["pmt_inf_id"].to_pylist() == [
+        "ME-202605-R1-B001-001", "ME-202605-R1-B001-002", "ME-202605-R1-P001-001", "ME-202605-R1-P001-002"]
+
+
+def test_rerun_is_byte_identical(tmp_path, debtor, options):
+    first = write_pain001(synthetic_payments(500, seed=9), tmp_path / "a", debtor, options)
+    second = write_pain001(synthetic_payments(500, seed=9), tmp_path / "b", debtor, options)
+    assert [f.sha256 for f in first.files] == [f.sha256 for f in second.files]
+    for file in first.files:
+        assert (tmp_path / "a" / file.name).read_bytes() == (tmp_path / "b" / file.name).read_bytes()
+        assert sha256_of(tmp_path / "a" / file.name) == file.sha256
+
+
+def test_currency_without_minor_units_and_unicode_charset(out_dir, debtor, options):
+    payments = small_payments()
+    result = write_pain001(payments, out_dir, debtor,
+                           replace(options, currency="RSD", minor_exponent=0, charset="unicode"))
+    bank = parse(out_dir / result.files[0].name)
+    assert texts(bank, "//p:InstdAmt") == ["12345", "100"]
+    assert texts(bank, "//p:Cdtr/p:Nm") == ["Đorđe Šćekić", "Milica Vujošević & sin"]
+    assert texts(bank, "//p:GrpHdr/p:CtrlSum") == ["12445"]
+
+
+def test_names_are_cut_to_schema_limits(out_dir, debtor, options):
+    payments = small_payments()
+    payments["name"] = ["Ж" * 200, "x" * 141, "Ana", "Vuk"]
+    payments["town"] = [None, None, "T" * 60, "Bar"]
+    write_pain001(payments, out_dir, debtor, options)
+    bank, post = parse(out_dir / "ME-202605-R1-B001.xml"), parse(out_dir / "ME-202605-R1-P001.xml")
+    assert [len(name) for name in texts(bank, "//p:Cdtr/p:Nm")] == [140, 140]
+    assert len(texts(post, "//p:TwnNm")[0]) == 35
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 10**13), min_size=1, max_size=20), st.integers(0, 3))
+def test_vectorised_amounts_match_engine_money(amounts, exponent):
+    rendered = amounts_as_decimal(pa.array(amounts, pa.int64()), exponent).to_pylist()
+    assert rendered == [minor_to_decimal_str(amount, exponent) for amount in amounts]
+
+
+def refused(tmp_path, payments, debtor, options) -> list:
+    folder = tmp_path / "refused"
+    with pytest.raises(InputError) as caught:
+        write_pain001(payments, folder, debtor, options)
+    assert not folder.exists() or not any(folder.iterdir()), "nothing may be written on refusal"
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("column, value, rule", [
+    ("amount_minor", 0, "amount must be > 0"),
+    ("amount_minor", -5, "amount must be > 0"),
+    ("iban", "ME25505000012345678952", "invalid IBAN"),
+    ("bic", "CKBC", "BIC"),
+    ("end_to_end_id", "ME/202605/1", "only letters"),
+    ("end_to_end_id", "X" * 36, "1-35 characters"),
+    ("end_to_end_id", "ME202605-0000002", "more than one payment"),
+])
+def test_bad_payment_is_refused_naming_it(tmp_path, debtor, options, column, value, rule):
+    payments = small_payments()
+    payments[column] = list(payments[column])
+    payments[column][0] = value
+    problems = refused(tmp_path, payments, debtor, options)
+    assert any(rule in p.rule and p.row == 1 and p.column == column for p in problems), problems
+    assert all(p.file == "payments" for p in problems)
+
+
+def test_postal_payment_without_address_and_unwritable_name_are_refused(tmp_path, debtor, options):
+    payments = small_payments()
+    payments["street"] = [None, None, None, "Slobode"]
+    payments["name"] = ["日本", "Ana", "Vuk", "Iva"]
+    problems = refused(tmp_path, payments, debtor, options)
+    assert {(p.row, p.column) for p in problems} == {(3, "street"), (1, "name")}
+
+
+def test_bad_options_and_debtor_are_refused(tmp_path, options):
+    bad = Debtor("Fond", "ME00505000012345678951", "XX")
+    problems = refused(tmp_path, small_payments(), bad, replace(options, msg_id_prefix="X" * 27, currency="eur"))
+    assert {p.column for p in problems} == {"msg_id_prefix", "currency"}
+    problems = refused(tmp_path, small_payments(), bad, options)
+    assert [p.column for p in problems] == ["debtor", "debtor"]
+
+
+def test_missing_column_is_refused(tmp_path, debtor, options):
+    payments = small_payments()
+    del payments["amount_minor"]
+    problems = refused(tmp_path, payments, debtor, options)
+    assert [p.column for p in problems] == ["amount_minor"]
+
+
+def test_golden_files(out_dir, debtor, options):
+    result = write_pain001(small_payments(), out_dir, debtor, replace(options, max_per_pmt_inf=1))
+    for file in result.files:
+        golden = GOLDEN / file.name
+        if REGENERATE:
+            golden.write_bytes((out_dir / file.name).read_bytes())
+        assert (out_dir / file.name).read_bytes() == golden.read_bytes(), f"{file.name} differs from golden"

@@ -1,0 +1,275 @@
+"""Readers of returns: the real PostFinance samples, round trips through every return format we write, the
+postal return CSV, expansion of group rejects, and hostile or malformed input refused with file and line."""
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from bank_exports.pain001 import write_pain001
+from bank_exports.return_files import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
+                                       write_pain002)
+from bank_exports.returns import expand_records, read_returns, records_table
+from bank_exports.synthetic import synthetic_payments
+from formats.errors import InputError
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "iso20022"
+CAMT054_AC01 = SAMPLES / "200519_camt054-returns_p_ch2909000000250094239_1109800798_0_2019052023472022.xml"
+CAMT054_RVSL = SAMPLES / "camt054-returns_p_ch5109000000250092291_1110097606_0_2020112500512470.xml"
+PAIN002_AM10 = SAMPLES / "pain002-epo_p_0_0_0_2018032614401842.xml"
+PAIN002_RJCT = SAMPLES / "pain002-epo_p_ch2909000000250094239_1109800799_0_2018032612092784.xml"
+PAIN002_PART = SAMPLES / "pain002-epo_p_ch5109000000250092291_1110097605_0_2018031511252307.xml"
+REPORT = BankReport("BANK-20260603-1", datetime(2026, 6, 3, 8, 0), "ME25505000012345678951", "EUR")
+
+
+def essentials(records) -> list[tuple]:
+    return [(r.kind, r.scope, r.original_end_to_end_id, r.original_msg_id, r.reason_code, r.amount_minor)
+            for r in records]
+
+
+def test_postfinance_camt054_returns_are_read_whatever_rvslind_says():
+    for path, e2e, amount, booked in ((CAMT054_AC01, "EndToEndId-004-01-01", 40_000, date(2019, 5, 20)),
+                                      (CAMT054_RVSL, "EndToEndId-001-03-04", 50_000, date(2020, 11, 24))):
+        [record] = read_returns(path)
+        assert (record.kind, record.scope, record.original_end_to_end_id) == ("returned", "transaction", e2e)
+        assert (record.reason_code, record.reason_text) == ("AC01", "Kontonummer falsch")
+        assert (record.amount_minor, record.currency, record.booking_date) == (amount, "CHF", booked)
+        assert record.source_message == "camt.054.001.04"
+        assert record.source_file == path.name and record.line == 56
+
+
+def test_postfinance_pain002_whole_file_am10_reject():
+    [record] = read_returns(PAIN002_AM10)
+    assert essentials([record]) == [("rejected", "message", None, "MsgId-005", "AM10", None)]
+    assert record.reason_text == "904114;ControlSum fehlerhaft"
+    assert record.source_msg_id == "20180326375204011685776"
+    assert record.source_message == "pain.002.001.03.ch.02"
+    assignments = pa.table({"end_to_end_id": ["a-1", "a-2", "b-1"], "msg_id": ["MsgId-005", "MsgId-005", "other"],
+                            "pmt_inf_id": ["p1", "p2", "p3"], "amount_minor": [100, 250, 7]})
+    expanded = expand_records([record], assignments)
+    assert essentials(expanded) == [("rejected", "transaction", "a-1", "MsgId-005", "AM10", 100),
+                                    ("rejected", "transaction", "a-2", "MsgId-005", "AM10", 250)]
+
+
+def test_postfinance_pain002_transaction_rejects():
+    assert essentials(read_returns(PAIN002_PART)) == [
+        ("rejected", "transaction", "EndToEndId-001-03-04", "MsgId-001", "AC01", None)]
+    records = read_returns(PAIN002_RJCT)
+    assert essentials(records) == [
+        ("rejected", "transaction", "EndToEndId-006-01-01", "MsgId-006", "AC01", None),
+        ("rejected", "payment_information", None, "MsgId-006", "NARR", None)]
+    assert records[1].original_pmt_inf_id == "PmtInfId-006-01"
+    assignments = pa.table({"end_to_end_id": ["EndToEndId-006-01-01", "EndToEndId-006-01-02"],
+                            "msg_id": ["MsgId-006"] * 2, "pmt_inf_id": ["PmtInfId-006-01"] * 2,
+                            "amount_minor": [10, 20]})
+    expanded = expand_records(records, assignments)  # the payment's own AC01 wins over the block's NARR
+    assert [(r.original_end_to_end_id, r.reason_code) for r in expanded] == [
+        ("EndToEndId-006-01-01", "AC01"), ("EndToEndId-006-01-02", "NARR")]
+
+
+@pytest.fixture
+def exported(out_dir, debtor, options):
+    result = write_pain001(synthetic_payments(60, seed=5), out_dir, debtor, replace(options, max_per_pmt_inf=25))
+    picked = result.assignments.take([0, 7, 30, 55])
+    returned = {"end_to_end_id": picked["end_to_end_id"], "amount_minor": picked["amount_minor"],
+                "reason_code": ["AC04", "MD07", "AC01", "BE04"], "msg_id": picked["msg_id"],
+                "pmt_inf_id": picked["pmt_inf_id"],
+                "reason_text": ["Račun zatvoren", None, "Konto <ungültig> & gesperrt", None]}
+    return result, returned
+
+
+def back(records) -> list[tuple]:
+    return sorted((r.original_end_to_end_id, r.amount_minor, r.reason_code) for r in records)
+
+
+def sent(returned) -> list[tuple]:
+    return sorted(zip(returned["end_to_end_id"].to_pylist(), returned["amount_minor"].to_pylist(),
+                      returned["reason_code"]))
+
+
+@pytest.mark.parametrize("version", ["08", "04"])
+def test_round_trip_camt054(out_dir, exported, version):
+    result, returned = exported
+    written = write_camt054(out_dir / f"camt054-{version}.xml", returned, REPORT, date(2026, 6, 3), version)
+    records = read_returns(out_dir / written.name)
+    assert back(records) == sent(returned)
+    assert {(r.kind, r.booking_date, r.currency, r.source_msg_id) for r in records} == {
+        ("returned", date(2026, 6, 3), "EUR", REPORT.msg_id)}
+    assert records[2].reason_text == "Konto <ungültig> & gesperrt"
+    assert [r.original_pmt_inf_id for r in records] == returned["pmt_inf_id"].to_pylist()
+
+
+@pytest.mark.parametrize("version", ["12", "03"])
+def test_round_trip_pain002(out_dir, exported, version):
+    result, returned = exported
+    original = result.files[0].msg_id
+    written = write_pain002(out_dir / f"pain002-{version}.xml", REPORT, original, returned, version)
+    records = read_returns(out_dir / written.name)
+    assert back(records) == sent(returned)
+    assert {(r.kind, r.scope, r.original_msg_id) for r in records} == {("rejected", "transaction", original)}
+
+
+def test_round_trip_group_reject_expands_to_every_payment_of_the_file(out_dir, exported):
+    result, _ = exported
+    post = result.files[1]
+    write_pain002(out_dir / "am10.xml", REPORT, post.msg_id, None, "12", group_reason="AM10",
+                  group_text="Control sum")
+    expanded = expand_records(read_returns(out_dir / "am10.xml"), result.assignments)
+    assert len(expanded) == post.nb_of_txs
+    assert sum(r.amount_minor for r in expanded) == post.ctrl_sum_minor
+    assert {r.reason_code for r in expanded} == {"AM10"}
+
+
+def test_round_trip_camt053_batch_debit_and_pacs004(out_dir, exported):
+    result, returned = exported
+    bank = result.files[0]
+    settlement = Settlement(bank.msg_id, bank.ctrl_sum_minor, bank.nb_of_txs)
+    write_camt053(out_dir / "camt053.xml", REPORT, date(2026, 6, 1), (settlement,), returned, 10**10)
+    records = read_returns(out_dir / "camt053.xml")
+    settled = [r for r in records if r.kind == "settled"]
+    assert essentials(settled) == [("settled", "message", None, bank.msg_id, None, bank.ctrl_sum_minor)]
+    assert back([r for r in records if r.kind == "returned"]) == sent(returned)
+    write_pacs004(out_dir / "pacs004.xml", REPORT, returned)
+    assert back(read_returns(out_dir / "pacs004.xml")) == sent(returned)
+
+
+def test_camt054_batch_debit_by_pmt_inf_id_is_settlement(out_dir, exported):
+    result, returned = exported
+    block = result.assignments.filter(pa.compute.equal(result.assignments["pmt_inf_id"], "ME-202605-R1-B001-001"))
+    settlement = Settlement("ME-202605-R1-B001", sum(block["amount_minor"].to_pylist()), block.num_rows,
+                            "ME-202605-R1-B001-001")
+    write_camt054(out_dir / "debit.xml", returned, REPORT, date(2026, 6, 1), "08", settlements=(settlement,))
+    records = read_returns(out_dir / "debit.xml")
+    [debit] = [r for r in records if r.kind == "settled"]
+    assert (debit.scope, debit.original_pmt_inf_id, debit.amount_minor) == (
+        "payment_information", "ME-202605-R1-B001-001", settlement.amount_minor)
+    assert len(expand_records([debit], result.assignments)) == block.num_rows
+
+
+def test_records_table_has_one_row_per_record():
+    table = records_table(read_returns(PAIN002_RJCT))
+    assert table.num_rows == 2
+    assert table["original_end_to_end_id"].to_pylist() == ["EndToEndId-006-01-01", None]
+    assert table.schema.field("booking_date").type == pa.date32()
+
+
+def test_postal_return_csv(tmp_path):
+    path = tmp_path / "posta-povrat.csv"
+    path.write_text("reference,status,reason,date,amount\n"
+                    "ME202605-0000049,returned,BE04,2026-06-10,123.45\n"
+                    "ME202605-0000050,paid,,2026-06-05,\n"
+                    "ME202605-0000051,unclaimed,primalac nije pronađen,2026-06-20,\n", encoding="utf-8")
+    records = read_returns(path)
+    assert [(r.original_end_to_end_id, r.kind, r.reason_code, r.reason_text, r.amount_minor, r.line)
+            for r in records] == [("ME202605-0000049", "returned", "BE04", None, 12_345, 1),
+                                  ("ME202605-0000050", "settled", None, None, None, 2),
+                                  ("ME202605-0000051", "returned", None, "primalac nije pronađen", None, 3)]
+    assert records[0].booking_date == date(2026, 6, 10)
+
+
+def test_postal_return_csv_problems_are_listed_by_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("reference,status,date\nA,lost,2026-06-01\nB,paid,01.06.2026\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_returns(path)
+    assert [(p.row, p.column) for p in caught.value.problems] == [(1, "status"), (2, "date/amount")]
+    path.write_text("ref,state\nA,paid\n", encoding="utf-8")
+    with pytest.raises(InputError, match="reference"):
+        read_returns(path)
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn><GrpHdr>
+<MsgId>&lol4;</MsgId></GrpHdr></BkToCstmrDbtCdtNtfctn></Document>
+"""
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!-- a comment first, to hide the declaration -->
+<!DOCTYPE d [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"><CstmrPmtStsRpt><GrpHdr>
+<MsgId>&secret;</MsgId></GrpHdr></CstmrPmtStsRpt></Document>
+"""
+EXTERNAL_DTD = """<?xml version="1.0"?>
+<!DOCTYPE Document SYSTEM "http://example.invalid/evil.dtd">
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"/>
+"""
+
+
+@pytest.mark.parametrize("text, line", [(BILLION_LAUGHS, 2), (EXTERNAL_ENTITY, 3), (EXTERNAL_DTD, 2)])
+def test_hostile_xml_is_refused_before_parsing(tmp_path, text, line):
+    path = tmp_path / "hostile.xml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_returns(path)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.row) == (str(path), line)
+    assert "DOCTYPE" in problem.rule
+
+
+def test_hostile_xml_in_utf16_is_refused(tmp_path):
+    path = tmp_path / "hostile16.camt"
+    path.write_bytes(EXTERNAL_ENTITY.replace('<?xml version="1.0"?>', "").encode("utf-16"))
+    with pytest.raises(InputError, match="DOCTYPE"):
+        read_returns(path)
+
+
+def test_malformed_xml_is_refused_with_its_line(tmp_path):
+    good = CAMT054_AC01.read_text(encoding="utf-8")
+    broken_line = good[: good.index("</Refs>")].count("\n") + 1
+    path = tmp_path / "cut.xml"
+    path.write_text(good.replace("</Refs>", "</Rfs>", 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_returns(path)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.row) == (str(path), broken_line)
+    assert "malformed XML" in problem.rule and "Rfs" in problem.rule
+
+
+def test_parser_itself_expands_no_entity_even_without_the_prolog_check(tmp_path, monkeypatch):
+    """Defence in depth: with the DOCTYPE pre-check switched off, lxml still neither expands nor fetches."""
+    import bank_exports.safexml as safexml
+    monkeypatch.setattr(safexml, "check_prolog", lambda path: None)
+    for number, text in enumerate((BILLION_LAUGHS, EXTERNAL_ENTITY)):
+        path = tmp_path / f"hostile{number}.xml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="DOCTYPE"):
+            list(safexml.iterate(path, ("GrpHdr",)))
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("", "empty"),
+    ('<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">'
+     "<CstmrCdtTrfInitn/></Document>", "unexpected message"),
+    ("<Document><Nope/></Document>", "unexpected message"),
+    ('<Document xmlns="x"><BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>1</MsgId><CreDtTm>2026-13-01T00:00:00</CreDtTm>'
+     "</GrpHdr></BkToCstmrDbtCdtNtfctn></Document>", "ISO date"),
+    ('<Document xmlns="x"><BkToCstmrDbtCdtNtfctn><Ntfctn><Ntry><Amt Ccy="EUR">1.234</Amt><CdtDbtInd>CRDT'
+     "</CdtDbtInd><NtryDtls><TxDtls><Refs><EndToEndId>A</EndToEndId></Refs><RtrInf/></TxDtls></NtryDtls></Ntry>"
+     "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>", "more than 2 decimals"),
+])
+def test_unexpected_input_is_refused_clearly(tmp_path, text, rule):
+    path = tmp_path / "odd.xml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=rule):
+        read_returns(path)
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_returns(tmp_path / "nowhere.xml")
+
+
+def test_large_notification_is_streamed(out_dir):
+    payments = synthetic_payments(5_000, seed=2)
+    returned = {"end_to_end_id": payments["end_to_end_id"], "amount_minor": payments["amount_minor"],
+                "reason_code": pa.array(["AC04"] * 5_000)}
+    write_camt054(out_dir / "big.xml", returned, REPORT, date(2026, 6, 3), "08")
+    records = read_returns(out_dir / "big.xml")
+    assert len(records) == 5_000
+    assert sum(r.amount_minor for r in records) == sum(payments["amount_minor"].to_pylist())

@@ -1,0 +1,64 @@
+"""Transliteration to the SEPA basic Latin set, cuts to schema lengths and XML escaping, column-wise."""
+import re
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bank_exports.text import clean_one, clean_text, escape_xml_str
+
+SEPA = re.compile(r"^[A-Za-z0-9/\-?:().,'+ ]*$")
+
+
+@pytest.mark.parametrize("profile, text, expected", [
+    ("sr", "Ђорђе Јовановић", "Djordje Jovanovic"),
+    ("sr", "Љубица Његош Џаковић Шћекић Жарко Чубрило Ћирко Хаџић", "Ljubica Njegos Dzakovic Scekic Zarko Cubrilo "
+     "Cirko Hadzic"),
+    ("sr", "Đorđe Šćekić Žarko Čabarkapa Ćazim", "Djordje Scekic Zarko Cabarkapa Cazim"),
+    ("sr", "Śćepan Źarić, Ś Ź", "Scepan Zaric, S Z"),
+    ("sr", "Сʹ З́ејнеп С́ећо", "S Zejnep Seco"),          # Montenegrin С́ З́ (letter + combining acute)
+    ("uk", "Щербина Юлія Євгенівна Їжакова Ґудзь", "Shcherbyna Yuliia Yevhenivna Yizhakova Gudz"),
+    ("uk", "Григорій Жук Хоменко Цар Чорновол Шевченко", "Hryhorii Zhuk Khomenko Tsar Chornovol Shevchenko"),
+    ("uk", "Яковенко Юрій Єрмак Їжак Йосип", "Yakovenko Yurii Yermak Yizhak Yosyp"),
+    ("ru", "Щукин Эрнест Ыых Ёлкин Объедков", "Shchukin Ernest Yykh Elkin Obieedkov"),
+    ("sr", "Müller & Søn — Łódź «Œuvre» ß", "Muller + Son - Lodz OEuvre ss"),
+    ("sr", "  tab\tnew\nline  ", "tab new line"),
+])
+def test_transliteration(profile, text, expected):
+    assert clean_one(text, 140, "sepa", profile) == expected
+
+
+def test_nulls_empties_and_unwritable_become_null():
+    cleaned = clean_text(pa.array([None, "", "   ", "日本", "Ana"]), 35)
+    assert cleaned.to_pylist() == [None, None, None, None, "Ana"]
+
+
+def test_cut_counts_characters_then_trims_and_escapes():
+    assert clean_one("Ana Marija Petrović", 11) == "Ana Marija"
+    assert clean_one("a<b>&c", 35, "unicode") == "a&lt;b&gt;&amp;c"
+    assert clean_one("Ђурђевић Đ", 8, "unicode") == "Ђурђевић"
+    assert clean_one("x\x00y\x1bz", 35, "unicode") == "x y z"
+    assert escape_xml_str("<&>") == "&lt;&amp;&gt;"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=60)), max_size=12), st.integers(1, 40),
+       st.sampled_from(["sr", "uk", "ru"]))
+def test_sepa_output_is_always_in_the_set_and_within_limits(values, max_chars, profile):
+    cleaned = clean_text(pa.array(values, pa.string()), max_chars, "sepa", profile).to_pylist()
+    assert len(cleaned) == len(values)
+    for before, after in zip(values, cleaned):
+        assert after is None or (SEPA.match(after) and 1 <= len(after) <= max_chars and after == after.strip())
+        if before is None:
+            assert after is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=8), st.integers(1, 40))
+def test_unicode_output_unescapes_to_at_most_max_chars(values, max_chars):
+    for after in clean_text(pa.array(values, pa.string()), max_chars, "unicode").to_pylist():
+        if after is not None:
+            assert not re.search(r"[\x00-\x1f<>]|&(?!amp;|lt;|gt;)", after)
+            plain = after.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+            assert 1 <= len(plain) <= max_chars
