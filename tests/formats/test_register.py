@@ -4,7 +4,6 @@ import csv
 import io
 import time
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -420,46 +419,30 @@ def test_problems_per_rule_are_capped_with_a_count(tmp_path):
     assert len(more) == 1 and "3 more row(s)" in more[0].rule
 
 
-# ---- speed ----------------------------------------------------------------------------------------------------
+# ---- the synthetic register ------------------------------------------------------------------------------------
 
-def synthetic_register(folder, rights_count: int):
-    """A large valid register built column-wise (the generator's job in real use)."""
-    from schwifty import IBAN
+@pytest.mark.parametrize("country,period", [("me", "2025-03"), ("rs", "2025-11"), ("ua", "2025-06")])
+def test_generated_register_passes_validation(tmp_path, country, period):
+    from formats.generator import generate_register
 
-    ids = np.arange(1, rights_count + 1, dtype=np.int64)
-    days = pa.array(np.full(rights_count, 19723, dtype=np.int32), pa.date32())  # 2024-01-01
-    persons = pa.table({"person_id": ids, "birth_date": days, "family_name": pa.array(["Đukanović"] * rights_count),
-                        "given_name": pa.array(["Ana"] * rights_count), "municipality": pa.array(["Bar"] * rights_count)})
-    households = pa.table({"household_id": ids, "person_id": ids, "role": pa.array(["head"] * rights_count),
-                           "member_from": days})
-    ibans = [str(IBAN.generate("ME", bank_code="510", account_code=str(i))) for i in range(1, rights_count + 1)]
-    payees = pa.table({"payee_id": ids, "channel": pa.array(["bank"] * rights_count),
-                       "kind": pa.array(["person"] * rights_count), "name": pa.array(["Ana"] * rights_count),
-                       "iban": pa.array(ibans), "country": pa.array(["ME"] * rights_count)})
-    rights = pa.table({"right_id": ids, "version": pa.array(np.ones(rights_count, np.int32)),
-                       "benefit": pa.array(["ME_MO"] * rights_count), "person_id": ids, "household_id": ids,
-                       "payee_id": ids, "valid_from": days, "decided_on": days,
-                       "income_minor": pa.array(ids * 3)})
-    orders = rights_count // 30
-    deductions = pa.table({"order_id": ids[:orders], "right_id": ids[:orders],
-                           "kind": pa.array(["overpayment"] * orders), "priority": pa.array(np.full(orders, 3, np.int16)),
-                           "percent_bp": pa.array(np.full(orders, 2000, np.int32)), "valid_from": days[:orders]})
-    folder.mkdir()
-    for name, table in dict(persons=persons, households=households, rights=rights, payees=payees,
-                            deductions=deductions).items():
-        pq.write_table(table, folder / f"{name}.parquet")
-    return folder
+    generate_register(tmp_path, rights=600, seed=11, period=period, country=country)
+    register = read_register(tmp_path, load_catalogue(country=country))
+    assert len(register["rights"].column("right_id").unique()) == 600
+    assert register.source["payees"].name == "payees.parquet"
 
 
 def test_validation_is_vectorised(tmp_path):
-    small = synthetic_register(tmp_path / "small", 2_000)
-    large = synthetic_register(tmp_path / "large", 40_000)
-    read_register(small, BENEFITS, HOUSEHOLD_BENEFITS)  # warm up
+    """10x the rows must cost far less than 10x the time: no Python work per row."""
+    from formats.generator import generate_register
+
     timings = []
-    for folder in (small, large):
-        start = time.perf_counter()
-        register = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
-        timings.append(time.perf_counter() - start)
-    assert register["rights"].num_rows == 40_000
-    # 20x the rows must not cost anywhere near 20x the time of the small run plus fixed overhead
-    assert timings[1] < 0.05 + 8 * timings[0] and timings[1] < 1.0, timings
+    for rights in (2_000, 20_000):
+        folder = tmp_path / str(rights)
+        generate_register(folder, rights=rights, seed=2, period="2025-03", country="me")
+        runs = []
+        for _ in range(3):
+            start = time.perf_counter()
+            read_register(folder, CATALOGUE)
+            runs.append(time.perf_counter() - start)
+        timings.append(sorted(runs)[1])
+    assert timings[1] < 0.5 + 6 * timings[0], timings
