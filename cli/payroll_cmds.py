@@ -1,5 +1,350 @@
-"""Commands of this group are added by register(group)."""
+"""The monthly cycle's commands: calculate, approve, export, reconcile, payroll list|show|lines, report, audit, demo.
+
+Each command parses its options, calls one payroll/ function and prints the result (a rich table, or exactly the
+DESIGN.md JSON contract with --json). Business rules live in payroll/; errors arrive as payroll.errors
+exceptions, which cli.main turns into a message and exit code 2. A failed check (reconciliation exceptions, an
+audit difference) exits 1.
+"""
+import contextlib
+import sys
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from payroll import audit, cycle, demo, queries, report
+
+console = Console(stderr=True)
+out = Console()
+
+
+@contextlib.contextmanager
+def steps(as_json: bool):
+    """A spinner naming the current step, on a terminal only; yields the callback payroll functions call."""
+    from cli.main import quiet
+
+    if quiet(as_json):
+        yield lambda description: None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+        yield lambda description: progress.update(task, description=description)
+
+
+def db_of(ctx) -> str:
+    return ctx.obj.db
+
+
+def totals_table(title: str, rows: list[tuple], headers=("", "amount")) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*[str(cell) for cell in row])
+    return table
+
+
+def print_summary(summary: dict) -> None:
+    """Totals of a calculated payroll: per component, per benefit and per channel."""
+    fmt = lambda amount: queries.money_text(amount, summary["minor_exponent"])
+    out.print(f"[bold]payroll {summary['payroll']}[/bold]  period {summary['period']}  "
+              f"{summary['rights']:,} rights  {summary['payments']:,} payments  "
+              f"net [bold]{fmt(summary['net_minor'])} {summary['currency']}[/bold]")
+    out.print(totals_table("by component", [(k, fmt(v)) for k, v in summary["totals_minor"].items()]))
+    out.print(totals_table("net by benefit", [(k, fmt(v)) for k, v in summary["by_benefit_minor"].items()]))
+    out.print(totals_table("net by channel", [(k, fmt(v)) for k, v in summary["by_channel_minor"].items()]))
+
+
+@click.command()
+@click.option("--data", "data", required=True, type=click.Path(file_okay=False),
+              help="Folder of the register snapshot (persons, households, rights, payees, deductions).")
+@click.option("--period", required=True, metavar="YYYY-MM", help="The payroll month.")
+@click.option("--by", "by", required=True, help="Name of the officer who calculates (the maker).")
+@click.option("--rules", type=click.Path(dir_okay=False), help="Rule catalogue TOML (default: Montenegro).")
+@click.option("--store", type=click.Path(file_okay=False),
+              help="Folder for payroll lines (default: ISPLATA_STORE, else next to a SQLite db).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def calculate(ctx, data, period, by, rules, store, as_json):
+    """Calculate a draft payroll for a period: validate, compute, store lines; nothing is posted.
+
+    \b
+    Example:
+      isplata calculate --data ./register --period 2025-01 --by ana
+    """
+    with steps(as_json) as step:
+        summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(queries.calculate_contract(summary))
+        return
+    print_summary(summary)
+    out.print(f"next: a second officer runs [bold]isplata approve {summary['payroll']} --by NAME[/bold]")
+
+
+@click.command()
+@click.argument("payroll_id")
+@click.option("--by", "by", required=True, help="Name of the approving officer (never the one who calculated).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def approve(ctx, payroll_id, by, as_json):
+    """Approve a draft payroll and post its batch to the ledger (maker-checker).
+
+    \b
+    Example:
+      isplata approve ME-202501-01 --by marko
+    """
+    with steps(as_json) as step:
+        result = cycle.approve(db_of(ctx), payroll_id, by, progress=step)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(result)
+        return
+    if result["status"] == "already approved":
+        out.print(f"payroll {payroll_id} was already approved by {result['approved_by']}: nothing to do")
+        return
+    out.print(f"payroll {payroll_id} approved by {by}: batch {result['batch_id']}, "
+              f"{result['postings']:,} postings, hash {result['batch_hash'][:16]}…")
+    out.print(f"next: [bold]isplata export {payroll_id} --out DIR[/bold]")
+
+
+@click.command()
+@click.argument("payroll_id")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the pain.001 files, postal list and manifest.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.pass_context
+def export(ctx, payroll_id, out_dir, as_json):
+    """Write an approved payroll's payment files and post the payments as sent (idempotent).
+
+    \b
+    Example:
+      isplata export ME-202501-01 --out ./out/2025-01
+    """
+    with steps(as_json) as step:
+        manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(queries.export_contract(manifest))
+        return
+    exponent = manifest["minor_exponent"]
+    rows = [(f["name"], f["channel"], f["nb_of_txs"], queries.money_text(f["ctrl_sum_minor"], exponent),
+             f["sha256"][:16] + "…") for f in manifest["files"]]
+    out.print(totals_table(f"export of {payroll_id} to {out_dir}", rows,
+                           ("file", "channel", "payments", "control sum", "sha256")))
+    note = "written" if manifest["new_postings"] else "already exported: same files, no new postings"
+    out.print(f"{manifest['payments']:,} payments, {queries.money_text(manifest['ctrl_sum_minor'], exponent)} "
+              f"{manifest['currency']} ({note})")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--register-out", type=click.Path(dir_okay=False),
+              help="Where to write the list for the register office (deaths, closed accounts); "
+                   "default: register-actions.csv next to the first file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def reconcile(ctx, files, register_out, as_json):
+    """Match bank and post returns (pain.002, camt.054, camt.053, pacs.004, postal CSV) to payments.
+
+    Exits 1 when a record matches no payment or disagrees with it (see the exceptions report).
+
+    \b
+    Example:
+      isplata reconcile returns/camt054.xml returns/pain002.xml returns/camt053.xml
+    """
+    with steps(as_json) as step:
+        result = cycle.reconcile(db_of(ctx), list(files), register_out=register_out, progress=step)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(queries.reconcile_contract(result))
+    else:
+        exponent = result["minor_exponent"]
+        rows = [(key, result[key]) for key in ("records", "matched", "unmatched", "already_seen")]
+        rows += [(key, queries.money_text(result[key], exponent))
+                 for key in ("rejected_minor", "returned_minor", "settled_minor")]
+        out.print(totals_table("reconciliation", rows, ("", "")))
+        if result["register_actions"]:
+            out.print(f"{result['register_actions']} actions for the register office in {result['register_out']}")
+        if result["exceptions"]:
+            out.print(f"[red]{len(result['exceptions'])} exceptions[/red] written to {result['exceptions_out']}")
+    if result["exceptions"]:
+        sys.exit(1)
+
+
+@click.group(name="payroll")
+def payroll_group():
+    """List payrolls, show one, or write its lines as Parquet."""
+
+
+@payroll_group.command(name="list")
+@click.option("--period", metavar="YYYY-MM", help="Only this period.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def payroll_list(ctx, period, as_json):
+    """List the payrolls with their status.
+
+    \b
+    Example:
+      isplata payroll list --period 2025-01
+    """
+    rows = queries.list_payrolls(db_of(ctx), period)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(rows)
+        return
+    table = totals_table("payrolls", [], ("payroll", "period", "status", "by", "rights", "payments", "net"))
+    for row in rows:
+        table.add_row(row["payroll"], row["period"], row["status"], row["created_by"], f"{row['rights']:,}",
+                      f"{row['payments']:,}", queries.money_text(row["net_minor"], row["minor_exponent"]))
+    out.print(table)
+
+
+@payroll_group.command(name="show")
+@click.argument("payroll_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def payroll_show(ctx, payroll_id, as_json):
+    """Show one payroll: status, inputs and their SHA-256, totals.
+
+    \b
+    Example:
+      isplata payroll show ME-202501-01
+    """
+    summary = queries.show_payroll(db_of(ctx), payroll_id)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(summary)
+        return
+    print_summary(summary)
+    out.print(totals_table("status and inputs", [(k, v) for k, v in queries.provenance_rows(summary)], ("", "")))
+
+
+@payroll_group.command(name="lines")
+@click.argument("payroll_id")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="Parquet file to write (DESIGN.md payroll lines columns).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def payroll_lines(ctx, payroll_id, out_file, as_json):
+    """Write a payroll's lines (one row per amount) to a Parquet file.
+
+    \b
+    Example:
+      isplata payroll lines ME-202501-01 --out lines.parquet
+    """
+    written = queries.write_lines(db_of(ctx), payroll_id, out_file)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(written)
+        return
+    out.print(f"{written['lines']:,} lines of {payroll_id} written to {out_file}")
+
+
+@click.command(name="report")
+@click.argument("payroll_id")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report data as JSON.")
+@click.pass_context
+def report_cmd(ctx, payroll_id, html_file, as_json):
+    """Summarise a payroll: by benefit, municipality, channel, deductions, returns, change on last month.
+
+    \b
+    Example:
+      isplata report ME-202501-01 --html report.html
+    """
+    data = report.build_report(db_of(ctx), payroll_id)
+    if html_file:
+        report.write_html(data, html_file)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(data)
+        return
+    fmt = lambda amount: queries.money_text(amount, data["minor_exponent"])
+    out.print(f"[bold]payroll {data['payroll']}[/bold] {data['period']} ({data['status']}): "
+              f"{data['payments']:,} payments, net {fmt(data['net_minor'])} {data['currency']}")
+    for title, key in (("by benefit", "by_benefit"), ("by channel", "by_channel"),
+                       ("arrears and recoveries", "arrears_recoveries"), ("deductions by kind", "deductions_by_kind"),
+                       ("returns by reason", "returns_by_reason")):
+        out.print(totals_table(title, [(k, fmt(v)) for k, v in data[key].items()]))
+    if html_file:
+        out.print(f"HTML report written to {html_file}")
+
+
+@click.group(name="audit")
+def audit_group():
+    """Auditor's checks on posted payrolls."""
+
+
+@audit_group.command(name="recompute")
+@click.argument("payroll_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def audit_recompute(ctx, payroll_id, as_json):
+    """Recompute a payroll from its recorded inputs and compare with the ledger (exit 1 on any difference).
+
+    \b
+    Example:
+      isplata audit recompute ME-202501-01
+    """
+    with steps(as_json) as step:
+        result = audit.recompute(db_of(ctx), payroll_id, progress=step)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(result)
+    elif result["ok"]:
+        out.print(f"[green]ok[/green]: {payroll_id} recomputed from its inputs equals the ledger to the minor unit "
+                  f"({result['lines']:,} lines, {result['postings']:,} postings compared)")
+    else:
+        out.print(f"[red]{len(result['differences'])} differences[/red] in {payroll_id}:")
+        for difference in result["differences"][:20]:
+            out.print(f"  {difference}")
+    if not result["ok"]:
+        sys.exit(1)
+
+
+@click.command(name="demo")
+@click.option("--rights", default=100_000, show_default=True, help="Rights in the synthetic register.")
+@click.option("--workdir", default="isplata-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the register, files, returns and (unless --db) the SQLite database.")
+@click.option("--period", default="2025-01", show_default=True, metavar="YYYY-MM", help="First payroll month.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the synthetic register.")
+@click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
+@click.pass_context
+def demo_cmd(ctx, rights, workdir, period, seed, as_json):
+    """Run two months of the whole cycle on a synthetic register, with bank returns, and time every step.
+
+    Uses its own SQLite database inside WORKDIR unless --db (or ISPLATA_DB) is given.
+
+    \b
+    Example:
+      isplata demo --rights 100000
+    """
+    source = ctx.parent.get_parameter_source("db") if ctx.parent is not None else None
+    db = ctx.obj.db if source is not None and source.name != "DEFAULT" else None
+    with steps(as_json) as step:
+        result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
+                               progress=step)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(result)
+        return
+    table = Table(title=f"isplata demo: {rights:,} rights, two months, database {result['db']}",
+                  title_justify="left")
+    for header in ("step", "what happened", "seconds"):
+        table.add_column(header, justify="right" if header == "seconds" else "left")
+    for row in result["steps"]:
+        table.add_row(row["step"], row["detail"], f"{row['seconds']:.2f}")
+    table.add_row("[bold]total[/bold]", "", f"[bold]{result['seconds']:.2f}[/bold]")
+    out.print(table)
+    out.print(f"ledger digest {result['digest']} · files and reports in {workdir} · "
+              f"open {result['report_html']} in a browser")
+    if not result["ok"]:
+        sys.exit(1)
 
 
 def register(group) -> None:
-    pass
+    for command in (calculate, approve, export, reconcile, payroll_group, report_cmd, audit_group, demo_cmd):
+        group.add_command(command)

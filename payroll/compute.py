@@ -3,7 +3,8 @@
 A pure function of its inputs (no database, no files written), so `calculate` and `audit recompute` run exactly
 the same code. Steps: register -> engine arrays; window per right; due per right and month; differences
 against what the ledger recognised (due / arrears / overpayment); holds (a right held after MD07, or a bank
-channel held after a closed account and no postal route) take the right out of this payroll entirely; carry-in,
+channel held after a closed account and no postal route) pay nothing on the right, though overpayments are still
+raised, and a held right's returned money is set against its overpayment receivable; carry-in,
 receivable, order balances and re-issues come from the ledger state; engine.payroll_kernel deducts, forwards,
 nets and checks conservation; the result becomes payroll lines, payments and the deductions posted at approval.
 """
@@ -123,7 +124,8 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
     known = recognised_index >= 0  # rights no longer in the register are not recomputed
     diffs = arrears.differences(cells, period, recognised_index[known], state.recognised_month[known],
                                 state.recognised_minor[known])
-    keep = ~held[diffs.right_index]
+    # a held right is paid nothing, but what was paid for months it was not due (after a death) is raised
+    keep = ~held[diffs.right_index] | (diffs.amount_minor < 0)
     return (diffs.right_index[keep].astype(np.int64), diffs.month[keep].astype(np.int64),
             diffs.amount_minor[keep].astype(np.int64))
 
@@ -205,6 +207,19 @@ def reissues(arrays, state: LedgerState, held: np.ndarray, right_benefit_post: n
     return payee[keep].astype(np.int64), channel[keep].astype(np.int64), right[keep].astype(np.int64), amount[keep]
 
 
+def offsets(arrays, state: LedgerState, held: np.ndarray, right_payee: np.ndarray, receivable: np.ndarray):
+    """Held rights: returned money of the right's own payee is set against the right's receivable (MD07)."""
+    payee_pos = np.searchsorted(arrays.payee_ids, state.returned_payee)
+    right_pos = np.searchsorted(arrays.right_ids, state.returned_right)
+    ok = (right_pos < len(arrays.right_ids)) & (payee_pos < len(arrays.payee_ids)) & (state.returned_minor > 0)
+    ok[ok] &= (arrays.right_ids[right_pos[ok]] == state.returned_right[ok]) & held[right_pos[ok]]
+    ok[ok] &= right_payee[right_pos[ok]] == payee_pos[ok]
+    right = right_pos[ok].astype(np.int64)
+    amount = np.minimum(state.returned_minor[ok], receivable[right])
+    keep = amount > 0
+    return right[keep], payee_pos[ok][keep].astype(np.int64), amount[keep]
+
+
 # ---- the whole computation --------------------------------------------------------------------------------
 
 def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Computation:
@@ -229,7 +244,10 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Comp
     np.add.at(raised, diff_right[diff_minor < 0], -diff_minor[diff_minor < 0])
     carry_in = np.where(held, 0, lookup(state.carry_right, state.carry_minor, arrays.right_ids))
     receivable = lookup(state.receivable_right, state.receivable_minor, arrays.right_ids) + raised
-    receivable = np.where(held, 0, np.maximum(receivable, 0))
+    receivable = np.maximum(receivable, 0)
+    offset_right, offset_payee, offset_minor = offsets(arrays, state, held, right_payee, receivable)
+    np.subtract.at(receivable, offset_right, offset_minor)
+    receivable = np.where(held, 0, receivable)
     orders, order_table = order_arrays(register, arrays, inputs, payee_channel)
     extra_payee, extra_channel, extra_right, extra_amount = reissues(
         arrays, state, held, benefit_post, payee_channel, payee_postal, payee_held)
@@ -266,9 +284,15 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Comp
     blocks.append(line_blocks.LineBlock(
         "reissue", extra_right[paid_extra], arrays.payee_ids[extra_payee[paid_extra]], extra_channel[paid_extra],
         np.full(paid_extra.shape[0], period, np.int64), extra_amount[paid_extra], result.extra_payment[paid_extra]))
+    no_payment = np.full(offset_right.shape[0], -1, np.int64)
+    for name, sign in (("reissue", 1), ("recovery", -1)):
+        blocks.append(line_blocks.LineBlock(
+            name, offset_right, arrays.payee_ids[offset_payee], right_channel[offset_right],
+            np.full(offset_right.shape[0], period, np.int64), sign * offset_minor, no_payment))
     lines = line_blocks.assemble(payroll_id, rights, blocks, refs)
     payments = payment_table(refs, netting, arrays, payee_rows, payroll_id, period)
-    taken = deductions_taken(ded, orders, order_table, arrays, right_payee, payment, refs, period)
+    taken = deductions_taken(ded, orders, order_table, arrays, right_payee, payment, refs, period,
+                             (offset_right, offset_minor))
     summary = summarise(lines, payments, register, arrays, version, catalogue, held)
     check_payments_equal_lines(lines, payments)
     return Computation(lines, payments, taken, summary)
@@ -304,9 +328,13 @@ def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payroll
     return pa.table(columns)
 
 
-def deductions_taken(ded, orders: dict, order_table: pa.Table, arrays, right_payee, right_payment, refs, period):
-    """What approval posts for deductions: per right the receivable recovered, per order what it took."""
-    receivable_rights = np.flatnonzero(ded.recovered_receivable_minor > 0)
+def deductions_taken(ded, orders: dict, order_table: pa.Table, arrays, right_payee, right_payment, refs, period,
+                     offset):
+    """What approval posts for deductions: per right the receivable recovered (from its gross, or from its
+    returned money when held), per order what it took."""
+    recovered = ded.recovered_receivable_minor.copy()
+    np.add.at(recovered, offset[0], offset[1])
+    receivable_rights = np.flatnonzero(recovered > 0)
     taken_orders = np.flatnonzero(ded.order_deducted_minor > 0)
     order_right = orders["order_right"][taken_orders]
     order_kind = orders["order_kind"][taken_orders]
@@ -326,7 +354,7 @@ def deductions_taken(ded, orders: dict, order_table: pa.Table, arrays, right_pay
         "creditor_payee_id": pa.array(np.concatenate([np.zeros(len(receivable_rights), np.int64),
                                                       np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)],
                                                                0)]), pa.int64()),
-        "amount_minor": pa.array(np.concatenate([ded.recovered_receivable_minor[receivable_rights],
+        "amount_minor": pa.array(np.concatenate([recovered[receivable_rights],
                                                  ded.order_deducted_minor[taken_orders]]), pa.int64()),
         "month": pa.array(np.full(len(right), period, np.int64)),
         "payment_ref": ref,

@@ -1,0 +1,210 @@
+"""`isplata demo`: two months of the whole cycle on a synthetic register, with what a bank sends back, timed.
+
+Generate a register, validate it, calculate (maker "ana"), approve (checker "marko"), export; then play the bank:
+a camt.054 returning about 1 % of the bank payments (MD07 deceased, AC04 closed account and a mix of others), a
+pain.002 rejecting a few payments of the first bank file, a camt.053 whose batch debits settle every file; then
+reconcile them, advance the register a month (recording the deaths and the closed accounts reported), run the
+next month (re-issues, arrears of retroactive decisions, overpayments raised after the deaths and recovered),
+verify the ledger, audit the first payroll and write an HTML report. Every step is timed.
+"""
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from bank_exports.return_files import BankReport, Settlement, write_camt053, write_camt054, write_pain002
+from engine.months import format_period, month_first_date, parse_period
+from formats.catalogue import load_catalogue
+from formats.generator import advance_register, generate_register
+from ledgers.store import Ledger
+from ledgers.verify import verify
+from payroll import audit, cycle, reconcile, report, store
+from payroll.queries import money_text
+from payroll.register import validate_register
+
+MAKER, CHECKER = "ana", "marko"
+RETURN_SHARE = 0.01
+REJECTS = 5
+RETURN_REASONS = ("AC04", "MD07", "AC01", "MS03", "AC06", "CUST")
+RETURN_WEIGHTS = (0.35, 0.25, 0.15, 0.1, 0.1, 0.05)
+REJECT_REASONS = ("AC01", "RC01", "AM05", "AC04", "MS02")
+
+
+class Steps:
+    """Times each step and keeps one line of what happened."""
+
+    def __init__(self, progress):
+        self.rows, self.progress, self.started = [], progress, time.perf_counter()
+
+    def run(self, name: str, function, describe):
+        self.progress(name)
+        start = time.perf_counter()
+        result = function()
+        self.rows.append({"step": name, "detail": describe(result), "seconds": round(time.perf_counter() - start, 3)})
+        return result
+
+
+def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None = None, period: str = "2025-01",
+             seed: int = 1, progress=cycle.noop, country: str = "me") -> dict:
+    work = Path(workdir).resolve()
+    prepare_workdir(work, own_db=db_url is None)
+    db = db_url or f"sqlite:///{work / 'isplata.db'}"
+    store_dir = work / "payrolls"
+    catalogue = load_catalogue(country=country)
+    exponent = catalogue.minor_exponent
+    fmt = lambda amount: f"{money_text(amount, exponent)} {catalogue.currency}"
+    steps = Steps(progress)
+    first, second = work / "register" / period, work / "register" / format_period(parse_period(period) + 1)
+    steps.run("generate", lambda: generate_register(first, rights, seed, period, country),
+              lambda r: f"{rights:,} rights, register {period} in {first.relative_to(work)}")
+    steps.run("validate", lambda: validate_register(first, country=country),
+              lambda r: f"{r.get('rights', rights):,} rights valid" if isinstance(r.get('rights'), int)
+              else "register valid")
+    month1 = month(steps, db, first, period, store_dir, work, fmt)
+    files = steps.run("bank returns", lambda: simulate_bank(db, month1["payroll"], work / "returns" / period,
+                                                            catalogue, seed),
+                      lambda r: f"camt.054 {r['returned']} returned, pain.002 {r['rejected']} rejected, "
+                                f"camt.053 settles {len(r['settlements'])} files")
+    reconciled = steps.run("reconcile", lambda: reconcile.reconcile(db, files["files"]),
+                           lambda r: f"{r['matched']:,} matched, {r['register_actions']} register actions, "
+                                     f"returned {fmt(r['returned_minor'])}, rejected {fmt(r['rejected_minor'])}, "
+                                     f"settled {fmt(r['settled_minor'])}")
+    steps.run("advance register", lambda: advance(first, second, reconciled, seed, period),
+              lambda r: f"{r['deaths']} deaths and {r['closed']} closed accounts recorded, register "
+                        f"{format_period(parse_period(period) + 1)}")
+    month2 = month(steps, db, second, format_period(parse_period(period) + 1), store_dir, work, fmt)
+    checked = steps.run("ledger verify", lambda: verify_ledger(db),
+                        lambda r: f"{'ok' if r.ok else 'BROKEN at batch ' + str(r.first_bad_batch)}: "
+                                  f"{r.batches} batches, {r.postings:,} postings")
+    audited = steps.run("audit recompute", lambda: audit.recompute(db, month1["payroll"]),
+                        lambda r: f"{month1['payroll']} {'equals the ledger' if r['ok'] else 'DIFFERS'} "
+                                  f"({r['postings']:,} postings)")
+    html = work / f"report-{month2['payroll']}.html"
+    steps.run("report", lambda: report.write_html(report.build_report(db, month2["payroll"]), html),
+              lambda r: f"{Path(r).name}")
+    return {"steps": steps.rows, "seconds": round(time.perf_counter() - steps.started, 3), "db": db,
+            "workdir": str(work), "digest": checked.digest, "ok": bool(checked.ok and audited["ok"]),
+            "report_html": str(html), "minor_exponent": exponent, "currency": catalogue.currency,
+            "payrolls": [month1["payroll"], month2["payroll"]]}
+
+
+def prepare_workdir(work: Path, own_db: bool) -> None:
+    """A fresh run: the demo's own files (and its own SQLite database) from an earlier run are removed."""
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("register", "out", "returns", "payrolls"):
+        shutil.rmtree(work / name, ignore_errors=True)
+    if own_db:
+        for path in work.glob("isplata.db*"):
+            path.unlink()
+
+
+def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work: Path, fmt) -> dict:
+    summary = steps.run(f"calculate {period}", lambda: cycle.calculate(db, data, period, MAKER, store_dir=store_dir),
+                        lambda s: describe_calculation(s, fmt))
+    steps.run(f"approve {period}", lambda: cycle.approve(db, summary["payroll"], CHECKER),
+              lambda r: f"{summary['payroll']} approved by {CHECKER} (maker {MAKER}): {r['postings']:,} postings")
+    out = work / "out" / period
+    steps.run(f"export {period}", lambda: cycle.export(db, summary["payroll"], out),
+              lambda m: f"{len(m['files'])} files, {m['payments']:,} payments, CtrlSum {fmt(m['ctrl_sum_minor'])}")
+    return summary
+
+
+def describe_calculation(summary: dict, fmt) -> str:
+    totals = summary["totals_minor"]
+    parts = [f"{summary['payroll']}: {summary['payments']:,} payments, net {fmt(summary['net_minor'])}"]
+    for name, label in (("arrears", "arrears"), ("reissue", "re-issued"), ("overpayment", "overpaid")):
+        if totals.get(name):
+            parts.append(f"{label} {fmt(abs(totals[name]))}")
+    if totals.get("recovery"):
+        parts.append(f"recovered {fmt(-totals['recovery'])}")
+    return ", ".join(parts)
+
+
+def verify_ledger(db: str):
+    with Ledger(db) as ledger:
+        return verify(ledger)
+
+
+# ---- the bank's side ---------------------------------------------------------------------------------------
+
+def simulate_bank(db: str, payroll_id: str, out: Path, catalogue, seed: int) -> dict:
+    """camt.054 returns (~1 % of bank payments), a pain.002 with a few rejects, a camt.053 settling every file."""
+    ledger = cycle.open_db(db)
+    try:
+        with ledger.engine.connect() as conn:
+            record = store.get_payroll(conn, payroll_id)
+    finally:
+        ledger.close()
+    assignments = cycle.read_assignments(record)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed + 7)
+    bank = np.flatnonzero(pc.equal(assignments.column("channel"), "bank").to_numpy(zero_copy_only=False))
+    chosen = rng.permutation(bank)
+    n_returned = max(2, int(round(len(bank) * RETURN_SHARE)))
+    first_msg = assignments.column("msg_id")[int(bank[0])].as_py() if len(bank) else None
+    in_first = lambda rows: rows[np.asarray(pc.equal(assignments.column("msg_id").take(pa.array(rows)), first_msg)
+                                            .to_numpy(zero_copy_only=False), bool)] if len(rows) else rows
+    rejected_rows = in_first(chosen[n_returned:])[:REJECTS]
+    returned_rows = chosen[:n_returned]
+    booking = month_first_date(parse_period(record.period) + 1).replace(day=catalogue.payment.execution_day)
+    report = lambda name: BankReport(f"{payroll_id}-{name}", dt.datetime.combine(booking, dt.time(18, 0)),
+                                     catalogue.payment.debtor_iban, catalogue.currency, catalogue.minor_exponent)
+    reasons = rng.choice(RETURN_REASONS, size=len(returned_rows), p=RETURN_WEIGHTS)
+    reasons[:2] = ("MD07", "AC04")[:len(reasons[:2])]  # both always appear
+    returned = entries(assignments, returned_rows, reasons)
+    files = [out / "camt054-returns.xml", out / "pain002-rejects.xml", out / "camt053-statement.xml"]
+    write_camt054(files[0], returned, report("R054"), booking)
+    rejected = entries(assignments, rejected_rows, np.array([REJECT_REASONS[i % len(REJECT_REASONS)]
+                                                             for i in range(len(rejected_rows))]))
+    if len(rejected_rows):
+        write_pain002(files[1], report("R002"), first_msg, rejected=rejected)
+    else:
+        files.pop(1)
+    settlements = settlements_of(assignments, rejected_rows)
+    write_camt053(files[-1], report("R053"), booking, settlements)
+    return {"files": [str(f) for f in files], "returned": len(returned_rows), "rejected": len(rejected_rows),
+            "settlements": settlements}
+
+
+def entries(assignments: pa.Table, rows: np.ndarray, reasons: np.ndarray) -> pa.Table:
+    chosen = assignments.take(pa.array(np.asarray(rows, np.int64)))
+    return pa.table({"end_to_end_id": chosen.column("end_to_end_id"), "amount_minor": chosen.column("amount_minor"),
+                     "reason_code": pa.array(reasons.astype(str).tolist(), pa.string()),
+                     "msg_id": chosen.column("msg_id"), "pmt_inf_id": chosen.column("pmt_inf_id")})
+
+
+def settlements_of(assignments: pa.Table, rejected_rows: np.ndarray) -> tuple:
+    """Each file's batch debit: its total less what the bank rejected before executing it."""
+    kept = np.ones(assignments.num_rows, bool)
+    kept[np.asarray(rejected_rows, np.int64)] = False
+    table = assignments.filter(pa.array(kept))
+    grouped = table.group_by("msg_id").aggregate([("amount_minor", "sum"), ("amount_minor", "count")])
+    grouped = grouped.sort_by("msg_id")
+    return tuple(Settlement(msg, int(total), int(count)) for msg, total, count in
+                 zip(*(grouped.column(c).to_pylist() for c in ("msg_id", "amount_minor_sum", "amount_minor_count"))))
+
+
+# ---- the register office's side ---------------------------------------------------------------------------
+
+def advance(first: Path, second: Path, reconciled: dict, seed: int, period: str) -> dict:
+    """Next month's register with the deaths (MD07) and closed accounts the bank reported."""
+    actions = read_actions(reconciled.get("register_out"))
+    death_day = month_first_date(parse_period(period)) - dt.timedelta(days=1)
+    deaths = sorted({(int(a["person_id"]), death_day) for a in actions
+                     if a["action"] == "record_death" and a["person_id"] not in (None, "")})
+    closed = sorted({int(a["payee_id"]) for a in actions if a["action"] == "new_account_needed"})
+    advance_register(first, second, seed, format_period(parse_period(period) + 1), deaths=deaths,
+                     closed_accounts=closed)
+    return {"deaths": len(deaths), "closed": len(closed)}
+
+
+def read_actions(path) -> list[dict]:
+    if not path or not Path(path).exists():
+        return []
+    table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
+    return table.to_pylist()

@@ -1,0 +1,93 @@
+"""Read-only views of payrolls for the command line: list, show, lines, and the exact JSON contracts.
+
+The contract functions cut a step's result down to (at least) the keys DESIGN.md fixes under "What scripts and
+auditors can rely on"; extra keys may be added there, none removed or renamed.
+"""
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from engine.money import minor_to_decimal_str
+from formats.schemas import PAYROLL_LINES
+from payroll import cycle, store
+
+CALCULATE_KEYS = ("payroll", "period", "currency", "rights", "payments", "net_minor", "totals_minor")
+EXPORT_KEYS = ("payroll", "files", "payments", "ctrl_sum_minor")
+FILE_KEYS = ("name", "sha256", "msg_id", "channel", "currency", "nb_of_txs", "ctrl_sum_minor")
+RECONCILE_KEYS = ("records", "matched", "unmatched", "already_seen", "rejected_minor", "returned_minor",
+                  "settled_minor")
+
+
+def money_text(amount_minor: int, exponent: int) -> str:
+    text = minor_to_decimal_str(int(amount_minor), exponent)
+    whole, dot, fraction = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-') or 0):,}{dot}{fraction}"
+
+
+def calculate_contract(summary: dict) -> dict:
+    return {key: summary[key] for key in CALCULATE_KEYS}
+
+
+def export_contract(manifest: dict) -> dict:
+    document = {key: manifest[key] for key in EXPORT_KEYS}
+    document["files"] = [{key: entry.get(key) for key in FILE_KEYS} for entry in manifest["files"]]
+    return document
+
+
+def reconcile_contract(result: dict) -> dict:
+    return {key: result[key] for key in RECONCILE_KEYS}
+
+
+def list_payrolls(db_url: str, period: str | None = None) -> list[dict]:
+    ledger = cycle.open_db(db_url)
+    try:
+        with ledger.engine.connect() as conn:
+            records = store.list_payrolls(conn, period)
+        return [{"payroll": r.payroll_id, "period": r.period, "status": cycle.status_of(ledger, r.payroll_id)["status"],
+                 "created_by": r.created_by, "created_at": r.created_at, "rights": r.rights, "payments": r.payments,
+                 "net_minor": r.net_minor, "currency": r.currency, "minor_exponent": r.minor_exponent}
+                for r in records]
+    finally:
+        ledger.close()
+
+
+def show_payroll(db_url: str, identifier: str) -> dict:
+    ledger = cycle.open_db(db_url)
+    try:
+        with ledger.engine.connect() as conn:
+            record = store.get_payroll(conn, identifier)
+        status = cycle.status_of(ledger, identifier)
+    finally:
+        ledger.close()
+    summary = cycle.summary_of(record)
+    summary.update(status=status["status"], approved_by=status["approved_by"], data_folder=record.data_folder,
+                   input_sha256=record.input_sha256, catalogue_path=record.catalogue_path,
+                   catalogue_sha256=record.catalogue_sha256, lines_file=str(record.lines_path),
+                   lines_sha256=record.lines_sha256, events=[{k: e[k] for k in ("kind", "payload", "created_us")}
+                                                             for e in status["events"]])
+    return summary
+
+
+def provenance_rows(summary: dict) -> list[tuple]:
+    rows = [("status", summary["status"]), ("calculated by", summary["created_by"]),
+            ("approved by", summary["approved_by"] or "-"), ("register", summary["data_folder"]),
+            ("catalogue", summary["catalogue_path"]), ("catalogue sha256", summary["catalogue_sha256"]),
+            ("lines", summary["lines_file"]), ("lines sha256", summary["lines_sha256"])]
+    rows += [(f"sha256 {name}", digest) for name, digest in sorted(summary["input_sha256"].items())]
+    return rows
+
+
+def write_lines(db_url: str, identifier: str, out_file) -> dict:
+    """Copy a payroll's lines (checked against their recorded SHA-256) to out_file as Parquet."""
+    ledger = cycle.open_db(db_url)
+    try:
+        with ledger.engine.connect() as conn:
+            record = store.get_payroll(conn, identifier)
+    finally:
+        ledger.close()
+    lines = store.read_lines(record)
+    assert lines.schema.equals(PAYROLL_LINES), "stored lines do not follow formats.schemas.PAYROLL_LINES"
+    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(lines, out_file)
+    return {"payroll": identifier, "lines": lines.num_rows, "out": str(out_file)}
