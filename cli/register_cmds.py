@@ -18,7 +18,7 @@ def counts_table(title: str, counts: dict, label: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column(label)
     table.add_column("count", justify="right")
-    for key, count in counts.items():
+    for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         table.add_row(str(key), f"{count:,}")
     return table
 
@@ -36,28 +36,38 @@ def print_summary(summary: dict) -> None:
               help="Folder to write the register into (created if missing).")
 @click.option("--rights", "rights", type=int, default=10_000, show_default=True, help="Number of rights.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed, same files.")
-@click.option("--period", required=True, metavar="YYYY-MM", help="The month the snapshot is taken in.")
+@click.option("--period", metavar="YYYY-MM", help="The month the snapshot is taken in (with --advance: "
+                                                    "default the month after the source's).")
 @click.option("--country", type=click.Choice(register_steps.COUNTRIES), default="me", show_default=True,
-              help="Country whose benefits, names, banks and addresses are used.")
+              help="Country whose benefits, names, banks and addresses are used (--advance keeps the source's).")
 @click.option("--advance", "advance_from", type=click.Path(exists=True, file_okay=False),
               help="Instead of a new register, write the next month of the register in this folder "
-                   "(new decisions, deaths, retroactive versions) for --period.")
+                   "(new decisions, terminations, retroactive versions, deaths).")
+@click.option("--death", "deaths", multiple=True, metavar="PERSON_ID:YYYY-MM-DD",
+              help="With --advance: record this death (repeatable).")
+@click.option("--close-account", "closed_accounts", multiple=True, type=int, metavar="PAYEE_ID",
+              help="With --advance: this payee's bank account was closed; pay through the post (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def generate_cmd(out_dir, rights, seed, period, country, advance_from, as_json):
+def generate_cmd(out_dir, rights, seed, period, country, advance_from, deaths, closed_accounts, as_json):
     """Generate a realistic synthetic register snapshot (Parquet), deterministic for a seed.
 
     \b
     Example:
       isplata generate --out reg-2025-03 --rights 100000 --seed 7 --period 2025-03 --country me
-      isplata generate --out reg-2025-04 --rights 100000 --seed 7 --period 2025-04 --advance reg-2025-03
+      isplata generate --out reg-2025-04 --advance reg-2025-03 --seed 7 --death 1042:2025-04-09
     """
     from cli.main import emit_json, quiet
 
+    def run():
+        return register_steps.generate(out_dir, rights, seed, period, country, advance_from, deaths,
+                                       closed_accounts)
+
     if quiet(as_json):
-        summary = register_steps.generate(out_dir, rights, seed, period, country, advance_from)
+        summary = run()
     else:
-        with console.status(f"generating {rights:,} rights for {country.upper()} {period} ..."):
-            summary = register_steps.generate(out_dir, rights, seed, period, country, advance_from)
+        what = f"advancing {advance_from}" if advance_from else f"generating {rights:,} rights"
+        with console.status(f"{what} ..."):
+            summary = run()
     if as_json:
         emit_json(summary)
         return

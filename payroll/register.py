@@ -4,6 +4,7 @@ Each step is a plain function returning a JSON-ready summary dict; bad input arr
 The summary counts what a finance officer checks before a run: rights per benefit, payees per channel,
 persons, households and deduction orders, plus the SHA-256 of every file read.
 """
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -64,41 +65,84 @@ def _sorted_counts(table: pa.Table, key: str, count: str) -> dict:
 
 # ---- generation -----------------------------------------------------------------------------------------------
 
-def check_generate_args(rights: int, seed: int, period: str, country: str) -> list:
-    """Problems with the generate options (empty when they are fine)."""
+def check_generate_args(rights: int, seed: int, period: str | None, country: str) -> list:
+    """Problems with the generate options (empty when they are fine); period None = the next month."""
     problems = []
     if not 1 <= rights <= RIGHTS_MAX:
         problems.append(problem("--rights", None, "rights", rights, f"must be 1 .. {RIGHTS_MAX:,}",
                                 "ask for fewer rights, or generate a large country region by region"))
     if seed < 0:
         problems.append(problem("--seed", None, "seed", seed, "seed must be 0 or more", "use e.g. --seed 1"))
-    try:
-        parse_period(period)
-    except ValueError as exc:
-        problems.append(problem("--period", None, "period", period, str(exc), "write the month as YYYY-MM"))
+    if period is not None:
+        try:
+            parse_period(period)
+        except ValueError as exc:
+            problems.append(problem("--period", None, "period", period, str(exc), "write the month as YYYY-MM"))
     if country not in COUNTRIES:
         problems.append(problem("--country", None, "country", country, "unknown country",
                                 f"use one of {', '.join(COUNTRIES)}"))
     return problems
 
 
-def generate(out_dir, rights: int, seed: int, period: str, country: str = "me", advance_from=None,
-             progress=None) -> dict:
-    """Write a synthetic register for `period` into `out_dir` (or the month after the one in `advance_from`)."""
+def parse_deaths(deaths) -> tuple[list, list]:
+    """'PERSON_ID:YYYY-MM-DD' texts -> ([(person_id, date)], problems)."""
+    parsed, problems = [], []
+    for text in deaths:
+        person, _, day = str(text).partition(":")
+        try:
+            parsed.append((int(person), dt.date.fromisoformat(day)))
+        except ValueError:
+            problems.append(problem("--death", None, "death", text, "not PERSON_ID:YYYY-MM-DD",
+                                    "write e.g. --death 1042:2025-03-14"))
+    return parsed, problems
+
+
+def generate(out_dir, rights: int, seed: int, period: str | None, country: str = "me", advance_from=None,
+             deaths=(), closed_accounts=()) -> dict:
+    """Write a synthetic register for `period` into `out_dir`; with `advance_from`, the month after that one.
+
+    Advancing reads the register in `advance_from` (validated first), adds the month's new decisions,
+    retroactive versions and deaths (`deaths`: 'PERSON_ID:YYYY-MM-DD') and moves the payees of
+    `closed_accounts` to the post. Returns the generator's summary plus the counts of `summarise`.
+    """
     from formats import generator
 
-    problems = check_generate_args(rights, seed, period, country)
+    death_list, problems = parse_deaths(deaths)
+    problems += check_generate_args(rights, seed, period, country)
+    if advance_from is None and period is None:
+        problems.append(problem("--period", None, "period", None, "a new register needs a period",
+                                "give --period YYYY-MM (only --advance may leave it out: the next month)"))
     if problems:
         raise InputError(problems)
     started = time.perf_counter()
     if advance_from is None:
-        summary = generator.generate_register(Path(out_dir), rights=rights, seed=seed, period=period,
-                                              country=country)
+        made = generator.generate_register(Path(out_dir), rights=rights, seed=seed, period=period, country=country)
     else:
-        summary = generator.advance_register(Path(advance_from), Path(out_dir), seed=seed, period=period)
-        summary["advanced_from"] = str(advance_from)
-    summary["seconds"] = round(time.perf_counter() - started, 3)
-    households = pq.read_table(Path(out_dir) / "households.parquet", columns=["household_id"])
-    summary["households"] = _distinct(households.column("household_id"))
-    summary["files"] = register_file_digests(out_dir)
-    return summary
+        made = _advance(generator, Path(advance_from), Path(out_dir), seed, period, death_list, closed_accounts)
+    seconds = time.perf_counter() - started
+    return {**made, **summarise_files(out_dir), "seconds": round(seconds, 3),
+            "files": register_file_digests(out_dir)}
+
+
+def _advance(generator, source: Path, out: Path, seed: int, period, deaths, closed_accounts) -> dict:
+    read_register(source, _all_bundled_benefits())  # a broken source is reported, not crashed on
+    try:
+        return generator.advance_register(source, out, seed=seed, to_period=period, deaths=deaths,
+                                          closed_accounts=[int(payee) for payee in closed_accounts])
+    except ValueError as exc:
+        raise InputError([problem(str(source), None, None, None, str(exc),
+                                  "check --period, --death and --close-account against the source register")])
+
+
+def _all_bundled_benefits() -> frozenset:
+    return frozenset(code for country in COUNTRIES for code in load_catalogue(country=country).benefit_codes)
+
+
+SUMMARY_COLUMNS = {"persons": ["person_id"], "households": ["household_id"], "rights": ["right_id", "benefit"],
+                   "payees": ["payee_id", "channel"], "deductions": ["order_id"]}
+
+
+def summarise_files(folder) -> dict:
+    """summarise() over the Parquet files of a folder, reading only the columns it counts."""
+    return summarise({name: pq.read_table(Path(folder) / f"{name}.parquet", columns=columns)
+                      for name, columns in SUMMARY_COLUMNS.items()})

@@ -109,3 +109,42 @@ def test_generate_then_validate(tmp_path):
     assert checked["rights_by_benefit"] == generated["rights_by_benefit"]
     human = run("generate", "--out", tmp_path / "again", "--rights", 300, "--seed", 4, "--period", "2025-03")
     assert human.exit_code == 0 and "300 rights" in human.stdout and "written to" in human.stdout
+
+
+def test_generate_advance_with_death_and_closed_account(tmp_path):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    first, second = tmp_path / "m03", tmp_path / "m04"
+    assert run("generate", "--out", first, "--rights", 300, "--seed", 4, "--period", "2025-03").exit_code == 0
+    persons = pq.read_table(first / "persons.parquet").filter(pc.is_null(pq.read_table(first / "persons.parquet")
+                                                                         .column("death_date")))
+    person = persons.column("person_id")[0].as_py()
+    payees = pq.read_table(first / "payees.parquet")
+    payee = payees.filter(pc.equal(payees.column("channel"), "bank")).column("payee_id")[0].as_py()
+    result = run("generate", "--out", second, "--advance", first, "--seed", 4,
+                 "--death", f"{person}:2025-04-09", "--close-account", payee, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["period"] == "2025-04" and summary["rights"] >= 300
+    dead = pq.read_table(second / "persons.parquet").filter(pc.equal(pc.field("person_id"), person))
+    assert str(dead.column("death_date")[0]) == "2025-04-09"
+    assert json.loads(run("validate", "--data", second, "--json").stdout)["ok"] is True
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--death", "1:yesterday"], "not PERSON_ID:YYYY-MM-DD"),
+    (["--death", "999999999:2025-04-01"], "not in the register"),
+    (["--period", "2025-02"], "later month"),
+])
+def test_generate_advance_refuses_bad_requests(tmp_path, args, message):
+    first = tmp_path / "m03"
+    assert run("generate", "--out", first, "--rights", 50, "--period", "2025-03").exit_code == 0
+    result = run("generate", "--out", tmp_path / "m04", "--advance", first, *args)
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_generate_advance_of_a_broken_register_lists_its_problems(tmp_path):
+    broken = write(tmp_path / "bad", {"rights.csv": REGISTER["rights.csv"].replace("ME_LI", "ME_XX")})
+    result = run("generate", "--out", tmp_path / "next", "--advance", broken)
+    assert result.exit_code == 2 and "unknown benefit code" in result.stderr
