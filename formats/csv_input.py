@@ -19,7 +19,7 @@ BOOL_FALSE = ("false", "0")
 # What each target type expects, worded for the `fix` of a Problem.
 EXPECTED_TEXT = {
     "int": "a whole number such as 1250 (amounts in minor units, no decimal point)",
-    "date": "a date written YYYY-MM-DD, e.g. 2024-07-01",
+    "date": "the date as YYYY-MM-DD, e.g. 2024-07-01",
     "bool": "true or false (or 1 / 0)",
 }
 

@@ -9,7 +9,8 @@ from cli.main import main
 REGISTER = {
     "persons.csv": "person_id,birth_date,death_date,family_name,given_name,municipality\n"
                    "1,1985-03-14,,Đukanović,Milica,Podgorica\n2,2015-06-01,,Đukanović,Luka,Podgorica\n",
-    "households.csv": "household_id,person_id,role,member_from,member_to\n10,1,head,2015-01-01,\n10,2,child,2015-06-01,\n",
+    "households.csv": "household_id,person_id,role,member_from,member_to\n"
+                      "10,1,head,2015-01-01,\n10,2,child,2015-06-01,\n",
     "rights.csv": "right_id,version,benefit,person_id,household_id,payee_id,valid_from,valid_to,decided_on\n"
                   "100,1,ME_DD,1,10,1000,2024-01-01,,2023-12-20\n101,1,ME_LI,1,,1001,2024-01-01,,2023-12-20\n",
     "payees.csv": "payee_id,channel,kind,name,iban,street,postcode,town,country\n"
@@ -69,7 +70,7 @@ def test_validate_json_problems(tmp_path):
     report = json.loads(result.stdout)
     assert report["ok"] is False
     assert report["problems"] == [{"file": "persons.csv", "row": 2, "column": "birth_date", "value": "2015-02-30",
-                                   "rule": "not a valid date", "fix": "write a date written YYYY-MM-DD, e.g. 2024-07-01"}]
+                                   "rule": "not a valid date", "fix": "write the date as YYYY-MM-DD, e.g. 2024-07-01"}]
 
 
 def test_validate_missing_folder_and_bad_rules(tmp_path):
