@@ -1,0 +1,254 @@
+"""National scale: one month of a whole country's payroll, end to end on PostgreSQL, with each step's time and
+peak memory (goal: the month in <= 5 minutes and <= 16 GiB).
+
+    python -m benchmarks.national_scale --rights 10000000 --db postgresql://postgres@127.0.0.1:5432/test
+
+Steps, each in a fresh Python process as a CLI command would run (so each step's peak resident memory is its
+own, imports and JIT-cache loading included): generate (the synthetic register, formats/generator.py; not part
+of the monthly run but reported), calculate (validate the register, compute entitlements, arrears, deductions,
+netting, store the draft), approve (post the balanced batch to the ledger), export (pain.001 files, postal list,
+manifest, "sent" postings), verify (recompute the ledger's whole hash chain). They call payroll.cycle and
+ledgers.verify directly, the functions behind `isplata calculate|approve|export|ledger verify`. The ledger
+lives in a private schema of the given database, dropped at the end unless --keep. A step that fails is
+reported with its error and the steps that depend on it are not run. Output: a table and a JSON file."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from urllib.parse import quote
+
+from benchmarks.machine import describe, one_line
+
+STEPS = ("generate", "calculate", "approve", "export", "verify")
+MONTH_STEPS = ("calculate", "approve", "export", "verify")   # what the 5-minute goal covers
+GOAL_SECONDS, GOAL_PEAK_GIB = 300, 16
+DEFAULT_OUT = os.path.join("benchmarks", "results", "national_scale.json")
+
+
+# ---- the steps (run inside a worker process) ----------------------------------------------------------------
+
+def step_generate(ctx: dict) -> dict:
+    from formats.generator import generate_register
+
+    summary = generate_register(ctx["register"], ctx["rights"], ctx["seed"], ctx["period"], ctx["country"])
+    return {"rights": ctx["rights"], "summary": _small(summary)}
+
+
+def step_calculate(ctx: dict) -> dict:
+    from payroll import cycle
+
+    summary = cycle.calculate(ctx["db"], ctx["register"], ctx["period"], by="maker", rules=None,
+                              store_dir=ctx["store"])
+    return _small(summary)
+
+
+def step_approve(ctx: dict) -> dict:
+    from payroll import cycle
+
+    return _small(cycle.approve(ctx["db"], ctx["payroll"], by="checker"))
+
+
+def step_export(ctx: dict) -> dict:
+    from payroll import cycle
+
+    manifest = cycle.export(ctx["db"], ctx["payroll"], ctx["files"])
+    return {key: manifest.get(key) for key in ("payments", "ctrl_sum_minor", "new_postings")} | {
+        "files": len(manifest.get("files", []))}
+
+
+def step_verify(ctx: dict) -> dict:
+    from ledgers.store import Ledger
+    from ledgers.verify import verify
+
+    ledger = Ledger(ctx["db"])
+    try:
+        return verify(ledger).as_dict()
+    finally:
+        ledger.close()
+
+
+def _small(value):
+    """The JSON-safe, short part of a step's result (no long lists)."""
+    if isinstance(value, dict):
+        return {k: _small(v) for k, v in value.items() if not (isinstance(v, list) and len(v) > 20)}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, list):
+        return [_small(v) for v in value]
+    return str(value)
+
+
+def _peak_rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker(step: str, ctx: dict) -> None:
+    """Runs one step and prints one JSON line: seconds inside the step, peak RSS of the process, result."""
+    start = time.perf_counter()
+    try:
+        result, error = globals()[f"step_{step}"](ctx), None
+    except Exception as exc:  # reported to the parent, which stops the steps that depend on this one
+        result, error = None, f"{type(exc).__name__}: {exc}"
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mib": _peak_rss_mib(),
+                      "result": result, "error": error}))
+
+
+# ---- the driver ----------------------------------------------------------------------------------------------
+
+def run_step(step: str, ctx: dict, log=print) -> dict:
+    log(f"-- {step} ...")
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.national_scale", "--worker", step,
+                           "--context", json.dumps(ctx)], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        out = {"seconds": None, "peak_rss_mib": None, "result": None,
+               "error": f"worker exited {proc.returncode}: " + " | ".join(tail)}
+    else:
+        out = json.loads(lines[-1])
+    out.update(step=step, wall_s=wall)
+    log(f"   {step}: {_fmt_s(out['seconds'])} in the step, {wall:.1f} s wall, peak "
+        f"{_fmt_mib(out['peak_rss_mib'])}" + (f"; FAILED: {out['error']}" if out["error"] else ""))
+    return out
+
+
+def _fmt_s(value) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def _fmt_mib(value) -> str:
+    return "-" if value is None else f"{value / 1024:.2f} GiB" if value >= 1024 else f"{value:.0f} MiB"
+
+
+class Database:
+    """The ledger's home: a private schema of a PostgreSQL database (dropped unless kept), or a SQLite file."""
+
+    def __init__(self, url: str, keep: bool):
+        self.base, self.keep, self.schema = url, keep, None
+        if url.startswith("postgresql"):
+            import psycopg
+
+            self.schema = f"isplata_national_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA {self.schema}")
+            sep = "&" if "?" in url else "?"
+            self.url = f"{url}{sep}options={quote('-csearch_path=' + self.schema)}"
+        else:
+            self.url = url
+
+    def close(self) -> None:
+        if self.schema and not self.keep:
+            import psycopg
+
+            with psycopg.connect(self.base, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
+
+
+def run_month(args, log=print) -> dict:
+    work = args.work or tempfile.mkdtemp(prefix="isplata-national-")
+    db = Database(args.db, args.keep)
+    ctx = {"rights": args.rights, "seed": args.seed, "period": args.period, "country": args.country,
+           "db": db.url, "register": os.path.join(work, "register"), "store": os.path.join(work, "store"),
+           "files": os.path.join(work, "files")}
+    steps, report = [], {"rights": args.rights, "country": args.country, "period": args.period,
+                         "database": args.db + (f" (schema {db.schema})" if db.schema else ""),
+                         "machine": describe(args.db if args.db.startswith("postgresql") else None)}
+    try:
+        for step in args.steps:
+            if any(s["error"] for s in steps):
+                steps.append({"step": step, "error": "not run: an earlier step failed", "seconds": None,
+                              "wall_s": None, "peak_rss_mib": None, "result": None})
+                continue
+            out = run_step(step, ctx, log)
+            steps.append(out)
+            if step == "calculate" and out["result"]:
+                ctx["payroll"] = out["result"].get("payroll")
+    finally:
+        db.close()
+        if not args.keep and not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    report["steps"] = steps
+    report["month"] = month_summary(steps)
+    return report
+
+
+def month_summary(steps: list[dict]) -> dict:
+    month = [s for s in steps if s["step"] in MONTH_STEPS]
+    ran = [s for s in month if not s["error"]]
+    wall = sum(s["wall_s"] for s in ran)
+    peak = max((s["peak_rss_mib"] for s in ran), default=None)
+    complete = len(ran) == len(MONTH_STEPS)
+    return {"steps_run": [s["step"] for s in ran], "complete": complete, "wall_s": wall,
+            "peak_rss_mib": peak, "goal_s": GOAL_SECONDS, "goal_peak_gib": GOAL_PEAK_GIB,
+            "meets_goal": bool(complete and wall <= GOAL_SECONDS and peak is not None
+                               and peak <= GOAL_PEAK_GIB * 1024)}
+
+
+def format_report(report: dict) -> str:
+    lines = [f"national scale: {report['rights']:,} rights, {report['country']}, period {report['period']}, "
+             f"{report['database']}",
+             f"{'step':<11}{'in step':>10}{'wall':>10}{'peak RSS':>11}  result"]
+    for s in report["steps"]:
+        detail = s["error"] or json.dumps(s["result"], default=str)[:150]
+        wall = "-" if s["wall_s"] is None else f"{s['wall_s']:.1f} s"
+        lines.append(f"{s['step']:<11}{_fmt_s(s['seconds']):>10}{wall:>10}{_fmt_mib(s['peak_rss_mib']):>11}  {detail}")
+    month = report["month"]
+    verdict = ("meets" if month["meets_goal"] else "does NOT meet") + f" the goal (<= {GOAL_SECONDS} s, <= " \
+        f"{GOAL_PEAK_GIB} GiB)"
+    lines.append(f"month ({', '.join(month['steps_run'])}): {month['wall_s']:.1f} s wall, peak "
+                 f"{_fmt_mib(month['peak_rss_mib'])}: {verdict}" +
+                 ("" if month["complete"] else "; INCOMPLETE: not every step of the month ran"))
+    lines.append(f"machine: {one_line(report['machine'])}")
+    return "\n".join(lines)
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.national_scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rights", type=int, default=10_000_000)
+    parser.add_argument("--db", default=os.environ.get("ISPLATA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--country", default="me", choices=("me", "rs", "ua"))
+    parser.add_argument("--period", default="2026-05")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated subset of " + ", ".join(STEPS))
+    parser.add_argument("--work", default=None, help="folder for the register, drafts and files (default: a "
+                        "temporary folder, removed afterwards)")
+    parser.add_argument("--keep", action="store_true", help="keep the database schema and the work folder")
+    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--context", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = sorted(set(args.steps) - set(STEPS))
+    if unknown:
+        parser.error(f"unknown step(s) {unknown}; choose from {', '.join(STEPS)}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = _arguments(sys.argv[1:] if argv is None else argv)
+    if args.worker:
+        worker(args.worker, json.loads(args.context))
+        return 0
+    report = run_month(args)
+    report["command"] = "python -m benchmarks.national_scale " + " ".join(sys.argv[1:] if argv is None else argv)
+    print(format_report(report))
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as handle:
+        json.dump(report, handle, indent=1, default=str)
+    print(f"written {args.out}")
+    return 0 if report["month"]["complete"] and not any(s["error"] for s in report["steps"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

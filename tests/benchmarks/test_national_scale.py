@@ -1,0 +1,55 @@
+"""The national-scale driver on a tiny register: every step runs in its own process against a private PostgreSQL
+schema, the month adds up, a failing step stops the ones after it, and nothing is left behind."""
+import json
+
+import psycopg
+import pytest
+
+from benchmarks import national_scale
+
+
+def _args(tmp_path, pg_url, rights, steps, work=None):
+    return national_scale._arguments(["--rights", str(rights), "--db", pg_url, "--steps", steps,
+                                      "--out", str(tmp_path / "ns.json")] + (["--work", work] if work else []))
+
+
+def _schemas(pg_url) -> set:
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'isplata_national_%'").fetchall()
+    return {row[0] for row in rows}
+
+
+@pytest.mark.slow
+def test_tiny_month_runs_end_to_end(tmp_path, postgres_url):
+    before = _schemas(postgres_url)
+    report = national_scale.run_month(_args(tmp_path, postgres_url, 300, ",".join(national_scale.STEPS)),
+                                      log=lambda _line: None)
+    steps = {s["step"]: s for s in report["steps"]}
+    assert [s["error"] for s in report["steps"]] == [None] * len(national_scale.STEPS)
+    assert steps["calculate"]["result"]["rights"] == 300
+    assert steps["export"]["result"]["ctrl_sum_minor"] == steps["calculate"]["result"]["net_minor"]
+    assert steps["verify"]["result"]["ok"] and steps["verify"]["result"]["batches"] == 2
+    assert all(s["peak_rss_mib"] > 0 and s["wall_s"] >= s["seconds"] for s in report["steps"])
+    month = report["month"]
+    assert month["complete"] and month["wall_s"] == pytest.approx(
+        sum(steps[name]["wall_s"] for name in national_scale.MONTH_STEPS))
+    assert "meets the goal" in national_scale.format_report(report)
+    assert _schemas(postgres_url) == before  # the private schema is dropped
+    json.dumps(report, default=str)
+
+
+def test_a_failed_step_stops_the_rest(tmp_path, postgres_url):
+    # approve without a calculated payroll fails; export and verify must not run
+    report = national_scale.run_month(_args(tmp_path, postgres_url, 10, "approve,export,verify",
+                                            work=str(tmp_path / "work")), log=lambda _line: None)
+    approve, export, verify = report["steps"]
+    assert approve["error"] and approve["wall_s"] > 0
+    assert export["error"] == verify["error"] == "not run: an earlier step failed"
+    assert not report["month"]["complete"] and not report["month"]["meets_goal"]
+    assert "INCOMPLETE" in national_scale.format_report(report)
+
+
+def test_unknown_step_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        national_scale._arguments(["--steps", "calculate,bake"])
+    assert "bake" in capsys.readouterr().err
