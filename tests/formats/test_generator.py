@@ -359,3 +359,24 @@ def test_advance_refuses_unknown_persons_and_past_months(me_register, tmp_path):
         generator.advance_register(folder, tmp_path, seed=1, deaths=[(10**12, "2025-12-01")])
     with pytest.raises(ValueError, match="later month"):
         generator.advance_register(folder, tmp_path, seed=1, to_period=PERIOD)
+
+
+def test_advance_adds_institutions_and_enforcers_a_hand_made_register_lacks(me_register):
+    folder, _ = me_register
+    payees = read(folder, "payees")
+    people = payees.filter(pc.is_in(payees["kind"], value_set=pa.array(["person", "guardian"])))
+    completed, institutions, enforcers = generator._shared_of(1, COUNTRIES["me"], people)
+    assert len(institutions) == len(COUNTRIES["me"].institutions) and len(enforcers) > 0
+    assert institutions.min() > pc.max(people["payee_id"]).as_py()
+    assert completed.num_rows == people.num_rows + len(institutions) + len(enforcers)
+    assert generator._shared_of(1, COUNTRIES["me"], payees)[0].num_rows == payees.num_rows
+
+
+def test_advance_of_fixed_term_awards_renews_those_that_ended(tmp_path):
+    generator.generate_register(tmp_path / "ua", rights=1_500, seed=6, period=PERIOD, country="ua")
+    summary = generator.advance_register(tmp_path / "ua", tmp_path / "next", seed=6)
+    assert summary["period"] == "2025-12" and summary["renewed"] > 0
+    register = read_register(tmp_path / "next", load_catalogue(country="ua"))
+    rights = register["rights"]
+    renewed = rights.filter(pc.equal(rights["valid_from"], pa.scalar(dt.date(2025, 12, 1))))
+    assert dt.date(2026, 5, 31) in renewed["valid_to"].to_pylist()     # a new six-month award
