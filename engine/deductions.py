@@ -75,6 +75,7 @@ class Deductions:
     recovery_minor: np.ndarray            # receivable recovered + register overpayment orders
     enforcement_minor: np.ndarray
     recovered_receivable_minor: np.ndarray  # part of recovery_minor that reduces the ledger's receivable
+    net_minor: np.ndarray                 # gross + carry_in - all of the above, before the minimum payable
     order_deducted_minor: np.ndarray
     order_remaining_minor: np.ndarray     # new balance; -1 stays -1 (no limit)
 
@@ -143,16 +144,18 @@ def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
     return asked
 
 
-@kernel(types.void(_I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO,
-                   _I64_RO, _BOOL_RO, _I64_RO,
-                   _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
-def deduct_rights(gross_minor, receivable_minor, consent, protected, order_offsets, order_kind,
+@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO,
+                   _I64_RO, _I64_RO, _BOOL_RO, _I64_RO,
+                   _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
+def deduct_rights(gross_minor, carry_in_minor, receivable_minor, consent, protected, order_offsets, order_kind,
                   order_priority, order_fixed_minor, order_percent_bp, order_remaining_minor, order_active,
-                  caps_bp, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable,
+                  caps_bp, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable, out_net,
                   out_order_deducted, out_order_remaining):
-    """Apply the orders of each right (CSR: orders of right r are order_offsets[r]:order_offsets[r+1])."""
+    """Apply the orders of each right (CSR: orders of right r are order_offsets[r]:order_offsets[r+1]);
+    out_net = gross + carry_in - everything deducted."""
     n = gross_minor.shape[0]
     assert order_offsets.shape[0] == n + 1 and caps_bp.shape[0] == CAPS_LEN
+    assert carry_in_minor.shape[0] == n and out_net.shape[0] == n
     assert order_offsets[n] == order_kind.shape[0] == out_order_remaining.shape[0]
     for r in range(n):
         gross = gross_minor[r]
@@ -203,6 +206,7 @@ def deduct_rights(gross_minor, receivable_minor, consent, protected, order_offse
         out_damages[r] = taken_damages
         out_recovery[r] = taken_recovery
         out_enforcement[r] = taken_enforcement
+        out_net[r] = gross + carry_in_minor[r] - deducted
 
 
 def _int64(values, name: str, length: int | None = None) -> np.ndarray:
@@ -254,25 +258,39 @@ def order_permutation(order_right: np.ndarray, order_priority: np.ndarray) -> np
     return np.lexsort((np.arange(order_right.shape[0]), order_priority, order_right))
 
 
-def csr_offsets(sorted_right: np.ndarray, n_rights: int) -> np.ndarray:
-    """order_offsets[r]..order_offsets[r+1] are the orders of right r (orders sorted by right)."""
-    return np.searchsorted(sorted_right, np.arange(n_rights + 1, dtype=np.int64)).astype(np.int64)
+@kernel(types.void(_I64_RO, _I64_RW))
+def csr_offsets(sorted_right, out_offsets):
+    """out_offsets[r]..out_offsets[r+1] are the orders of right r (orders sorted by right, all < n)."""
+    m, n = sorted_right.shape[0], out_offsets.shape[0] - 1
+    assert n >= 0
+    k = 0
+    for r in range(n + 1):
+        while k < m and sorted_right[k] < r:
+            k += 1
+        out_offsets[r] = k
+    assert out_offsets[n] == m
 
 
 def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recovery, protected,
                      order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
-                     order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps()) -> Deductions:
+                     order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps(),
+                     carry_in_minor=None) -> Deductions:
     """Deduct every order and the receivable from each right's gross. Orders may come in any order;
-    per-order outputs are returned in the caller's order. Raises ValueError on malformed arrays."""
+    per-order outputs are returned in the caller's order. carry_in_minor (default none) only joins the net.
+    Raises ValueError on malformed arrays."""
     gross = _int64(gross_minor, "gross_minor")
     n = gross.shape[0]
+    carry_in = np.zeros(n, dtype=np.int64) if carry_in_minor is None else carry_in_minor
+    carry_in = _int64(carry_in, "carry_in_minor", n)
+    _check_amounts(carry_in, "carry_in_minor")
     receivable = _int64(recovery_receivable_minor, "recovery_receivable_minor", n)
     consent = _bool(consent_full_recovery, "consent_full_recovery", n)
     protect = _bool(protected, "protected", n)
     right = _int64(order_right, "order_right")
     m = right.shape[0]
     kind, priority = _int64(order_kind, "order_kind", m), _int64(order_priority, "order_priority", m)
-    fixed, percent = _int64(order_fixed_minor, "order_fixed_minor", m), _int64(order_percent_bp, "order_percent_bp", m)
+    fixed = _int64(order_fixed_minor, "order_fixed_minor", m)
+    percent = _int64(order_percent_bp, "order_percent_bp", m)
     remaining = _int64(order_remaining_minor, "order_remaining_minor", m)
     active = _bool(order_active, "order_active", m)
     _check_amounts(gross, "gross_minor")
@@ -283,9 +301,11 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
     if perm is not None:
         right, kind, priority, fixed, percent, remaining, active = (
             a[perm] for a in (right, kind, priority, fixed, percent, remaining, active))
-    outs = [np.empty(n, dtype=np.int64) for _ in range(5)]
+    outs = [np.empty(n, dtype=np.int64) for _ in range(6)]
     deducted, left = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    deduct_rights(gross, receivable, consent, protect, csr_offsets(right, n), kind, priority, fixed, percent,
+    offsets = np.empty(n + 1, dtype=np.int64)
+    csr_offsets(right, offsets)
+    deduct_rights(gross, carry_in, receivable, consent, protect, offsets, kind, priority, fixed, percent,
                   remaining, active, caps_bp, *outs, deducted, left)
     if perm is not None:
         deducted[perm], left[perm] = deducted.copy(), left.copy()

@@ -12,9 +12,10 @@ conserved exactly, raising ConservationError (never disabled by `python -O`) if 
 from dataclasses import dataclass
 
 import numpy as np
+from numba import types
 
 from engine.deductions import FORWARDED_KINDS, DeductionCaps, Deductions, apply_deductions
-from engine.money import AMOUNT_MINOR_MAX
+from engine.jit import kernel
 from engine.netting import Netting, net_payments
 
 # sums of int64 arrays wrap silently; all inputs together must stay well inside int64
@@ -29,7 +30,6 @@ class ConservationError(AssertionError):
 class PayrollResult:
     deductions: Deductions
     netting: Netting
-    right_net_minor: np.ndarray   # gross + carry_in - all deductions, before the minimum payable
     order_payment: np.ndarray     # creditor payment carrying the forwarded deduction of each order, or -1
     extra_payment: np.ndarray     # payment of each extra line, or -1
     totals_minor: dict            # component -> sum (python int)
@@ -57,11 +57,10 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
     """Deduct, forward, net and check conservation. All per-right arrays share one length and order;
     order_creditor_payee/channel must be valid for alimony, damages and enforcement orders (-1 allowed for
     overpayment orders, whose creditor is the agency itself)."""
-    n = np.shape(gross_minor)[0]
+    gross = np.ascontiguousarray(gross_minor, dtype=np.int64)
+    n = gross.shape[0]
     m = np.shape(order_right)[0]
     carry_in = _as_int64(carry_in_minor, "carry_in_minor", n)
-    if n and (carry_in.min() < 0 or carry_in.max() > AMOUNT_MINOR_MAX):
-        raise ValueError(f"carry_in_minor must lie within 0..{AMOUNT_MINOR_MAX} minor units")
     kind = _as_int64(order_kind, "order_kind", m)
     creditor = _as_int64(order_creditor_payee, "order_creditor_payee", m)
     creditor_channel = _as_int64(order_creditor_channel, "order_creditor_channel", m)
@@ -69,48 +68,79 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
     if (creditor[forwarded_order] < 0).any():
         raise ValueError("alimony, damages and enforcement orders need a creditor payee")
     extra_amount = _as_int64(extra_amount_minor, "extra_amount_minor", np.shape(extra_amount_minor)[0])
-    _check_sum_bound(np.asarray(gross_minor, dtype=np.int64), carry_in, extra_amount)
-    deductions = apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recovery, protected,
+    _check_sum_bound(gross, carry_in, extra_amount)
+    deductions = apply_deductions(gross, recovery_receivable_minor, consent_full_recovery, protected,
                                   order_right, kind, order_priority, order_fixed_minor, order_percent_bp,
-                                  order_remaining_minor, order_active, caps)
-    gross = np.ascontiguousarray(gross_minor, dtype=np.int64)
-    right_net = gross + carry_in - deductions.total_minor
+                                  order_remaining_minor, order_active, caps, carry_in_minor=carry_in)
     forwarded_index = np.flatnonzero(forwarded_order)
     line_payee = np.concatenate([creditor[forwarded_index], np.asarray(extra_payee, dtype=np.int64)])
     line_channel = np.concatenate([creditor_channel[forwarded_index], np.asarray(extra_channel, dtype=np.int64)])
     line_amount = np.concatenate([deductions.order_deducted_minor[forwarded_index], extra_amount])
-    netting = net_payments(right_payee, right_channel, right_net, minimum_payable_minor, carry_below_minimum,
-                           line_payee, line_channel, line_amount, n_payees, n_channels)
+    netting = net_payments(right_payee, right_channel, deductions.net_minor, minimum_payable_minor,
+                           carry_below_minimum, line_payee, line_channel, line_amount, n_payees, n_channels)
     order_payment = np.full(m, -1, dtype=np.int64)
     order_payment[forwarded_index] = netting.line_payment[:forwarded_index.shape[0]]
     extra_payment = netting.line_payment[forwarded_index.shape[0]:]
     totals = conservation_totals(gross, carry_in, deductions, netting, order_payment, extra_amount,
                                  extra_payment)
     check_conservation(totals)
-    check_rights_conserved(gross, carry_in, deductions, netting)
-    return PayrollResult(deductions, netting, right_net, order_payment, extra_payment, totals)
+    return PayrollResult(deductions, netting, order_payment, extra_payment, totals)
+
+
+RIGHT_COMPONENTS = ("gross", "carry_in", "alimony", "damages", "recovery", "enforcement",
+                    "recovered_receivable", "paid", "carry_out", "dropped")
+
+
+_I64_RO = types.Array(types.int64, 1, "C", readonly=True)
+
+
+@kernel(types.int64(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO,
+                    types.Array(types.int64, 1, "C")))
+def sum_rights(gross, carry_in, alimony, damages, recovery, enforcement, recovered_receivable, paid, carry_out,
+               dropped, out_totals):
+    """Sum each component over rights into out_totals (in RIGHT_COMPONENTS order) and check every right:
+    gross + carry_in - deductions = paid + carried + dropped. Returns the first right that breaks it, or -1."""
+    n = gross.shape[0]
+    assert out_totals.shape[0] == len(RIGHT_COMPONENTS)
+    assert carry_in.shape[0] == alimony.shape[0] == recovery.shape[0] == paid.shape[0] == dropped.shape[0] == n
+    out_totals[:] = 0
+    first_bad = -1
+    for r in range(n):
+        out_totals[0] += gross[r]
+        out_totals[1] += carry_in[r]
+        out_totals[2] += alimony[r]
+        out_totals[3] += damages[r]
+        out_totals[4] += recovery[r]
+        out_totals[5] += enforcement[r]
+        out_totals[6] += recovered_receivable[r]
+        out_totals[7] += paid[r]
+        out_totals[8] += carry_out[r]
+        out_totals[9] += dropped[r]
+        left = gross[r] + carry_in[r] - alimony[r] - damages[r] - recovery[r] - enforcement[r]
+        if first_bad < 0 and left != paid[r] + carry_out[r] + dropped[r]:
+            first_bad = r
+    return first_bad
 
 
 def conservation_totals(gross, carry_in, deductions: Deductions, netting: Netting, order_payment,
                         extra_amount, extra_payment) -> dict:
-    """Every component summed as Python ints (exact)."""
+    """Every component summed as Python ints; raises ConservationError at the first right not conserved."""
+    sums = np.empty(len(RIGHT_COMPONENTS), dtype=np.int64)
+    first_bad = sum_rights(gross, carry_in, deductions.alimony_minor, deductions.damages_minor,
+                           deductions.recovery_minor, deductions.enforcement_minor,
+                           deductions.recovered_receivable_minor, netting.right_paid_minor,
+                           netting.right_carry_out_minor, netting.right_dropped_minor, sums)
+    if first_bad >= 0:
+        raise ConservationError(f"right at index {first_bad} is not conserved")
+    totals = {name: int(value) for name, value in zip(RIGHT_COMPONENTS, sums)}
     paid_forwarded = deductions.order_deducted_minor[order_payment >= 0]
-    return {
-        "gross": int(gross.sum()),
-        "carry_in": int(carry_in.sum()),
-        "recovery": int(deductions.recovery_minor.sum()),
-        "recovered_receivable": int(deductions.recovered_receivable_minor.sum()),
-        "alimony": int(deductions.alimony_minor.sum()),
-        "damages": int(deductions.damages_minor.sum()),
-        "enforcement": int(deductions.enforcement_minor.sum()),
+    totals.update({
         "forwarded": int(paid_forwarded.sum()),
-        "paid": int(netting.right_paid_minor.sum()),
-        "carry_out": int(netting.right_carry_out_minor.sum()),
-        "dropped": int(netting.right_dropped_minor.sum()),
         "extra": int(extra_amount.sum()),
         "extra_paid": int(extra_amount[extra_payment >= 0].sum()),
         "payments": int(netting.payment_net_minor.sum()),
-    }
+    })
+    return totals
 
 
 def check_conservation(totals: dict) -> None:
@@ -127,12 +157,3 @@ def check_conservation(totals: dict) -> None:
     paid_out = totals["paid"] + totals["forwarded"] + totals["extra"]
     if totals["payments"] != paid_out:
         raise ConservationError(f"payments sum to {totals['payments']} but their lines to {paid_out}")
-
-
-def check_rights_conserved(gross, carry_in, deductions: Deductions, netting: Netting) -> None:
-    """The same identity right by right (vectorised), so an error is caught where it happens."""
-    left = gross + carry_in - deductions.total_minor
-    right = netting.right_paid_minor + netting.right_carry_out_minor + netting.right_dropped_minor
-    bad = np.flatnonzero(left != right)
-    if bad.shape[0]:
-        raise ConservationError(f"{bad.shape[0]} rights not conserved, first at index {int(bad[0])}")

@@ -17,7 +17,7 @@ def deduct(gross, orders, caps=DeductionCaps(), **right):
     d = result.deductions
     return {"alimony": int(d.alimony_minor[0]), "damages": int(d.damages_minor[0]),
             "recovery": int(d.recovery_minor[0]), "enforcement": int(d.enforcement_minor[0]),
-            "receivable": int(d.recovered_receivable_minor[0]), "net": int(result.right_net_minor[0]),
+            "receivable": int(d.recovered_receivable_minor[0]), "net": int(result.deductions.net_minor[0]),
             "orders": [int(x) for x in d.order_deducted_minor],
             "remaining": [int(x) for x in d.order_remaining_minor]}
 

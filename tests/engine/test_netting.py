@@ -45,7 +45,7 @@ def test_reissue_joins_the_payee_payment():
     result = run_engine(rights, [], extras=[(0, BANK, 1234), (1, POST, 700)])
     assert engine_payments(result) == {(0, BANK): 6234, (1, POST): 700}
     assert result.extra_payment.tolist() == [0, 1]
-    assert result.netting.payment_lines.tolist() == [2, 1]
+    assert result.netting.payment_rights.tolist() == [1, 0]
 
 
 def test_under_the_minimum_is_carried_then_paid_with_the_next_payroll():
@@ -107,9 +107,9 @@ def test_no_rights_no_payments():
 def test_payee_and_channel_outside_their_range_are_refused():
     args = dict(right_net_minor=[10], right_minimum_minor=[0], right_carry=[True], line_payee=[],
                 line_channel=[], line_amount_minor=[], n_payees=2)
-    with pytest.raises(ValueError, match="payee index"):
+    with pytest.raises(ValueError, match="payee index 2 outside"):
         net_payments(right_payee=[2], right_channel=[0], **args)
-    with pytest.raises(ValueError, match="channel code"):
+    with pytest.raises(ValueError, match="channel code 2 outside"):
         net_payments(right_payee=[1], right_channel=[2], **args)
 
 
