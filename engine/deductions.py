@@ -14,7 +14,10 @@ order (orders sorted by right, priority, then their own position):
   `total_bp`, or `total_with_alimony_bp` where the right has an active alimony order with something still owed;
 - recovery under consent is voluntary, so the total cap does not limit it (only what is left of the gross does);
 - protected benefits take only recovery (kind 3 and the receivable), never third-party orders;
-- the ledger's receivable is recovered at priority 3, before the register's overpayment orders.
+- the ledger's receivable is recovered at priority 3, before the register's overpayment orders. A receivable
+  is owed by a recipient, who may hold several rights: rights given the same `receivable_group` share one
+  balance (every one of them carries the group's full receivable), recovered from the rights in index order,
+  so that a debt is never recovered twice; without a group a right's receivable is its own.
 Inactive orders take nothing and keep their balance. Bad arrays are refused with ValueError before the kernel.
 """
 from dataclasses import dataclass
@@ -144,18 +147,22 @@ def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
     return asked
 
 
-@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO,
-                   _I64_RO, _I64_RO, _BOOL_RO, _I64_RO,
+@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RW, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RO,
+                   _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _I64_RO,
                    _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
-def deduct_rights(gross_minor, carry_in_minor, receivable_minor, consent, protected, order_offsets, order_kind,
-                  order_priority, order_fixed_minor, order_percent_bp, order_remaining_minor, order_active,
-                  caps_bp, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable, out_net,
-                  out_order_deducted, out_order_remaining):
+def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_group, group_balance_minor, consent,
+                  protected, order_offsets, order_kind, order_priority, order_fixed_minor, order_percent_bp,
+                  order_remaining_minor, order_active, caps_bp, out_alimony, out_damages, out_recovery,
+                  out_enforcement, out_receivable, out_net, out_order_deducted, out_order_remaining):
     """Apply the orders of each right (CSR: orders of right r are order_offsets[r]:order_offsets[r+1]);
-    out_net = gross + carry_in - everything deducted."""
+    out_net = gross + carry_in - everything deducted. receivable_group is empty (no groups) or gives per
+    right the index of the shared balance in group_balance_minor (-1: the right's own receivable_minor);
+    the balances run down in place."""
     n = gross_minor.shape[0]
     assert order_offsets.shape[0] == n + 1 and caps_bp.shape[0] == CAPS_LEN
     assert carry_in_minor.shape[0] == n and out_net.shape[0] == n
+    assert receivable_group.shape[0] in (0, n)
+    grouped = receivable_group.shape[0] == n
     assert order_offsets[n] == order_kind.shape[0] == out_order_remaining.shape[0]
     for r in range(n):
         gross = gross_minor[r]
@@ -173,7 +180,10 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, consent, protec
                 receivable_pending = False
                 room = room_minor(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, deducted,
                                   taken_alimony, taken_damages, taken_recovery, taken_enforcement, caps_bp)
-                amount = min(receivable_minor[r], room)
+                group = receivable_group[r] if grouped else -1
+                amount = min(group_balance_minor[group] if group >= 0 else receivable_minor[r], room)
+                if group >= 0:
+                    group_balance_minor[group] -= amount
                 out_receivable[r] = amount
                 taken_recovery += amount
                 deducted += amount
@@ -271,12 +281,30 @@ def csr_offsets(sorted_right, out_offsets):
     assert out_offsets[n] == m
 
 
+def receivable_groups(receivable_group, receivable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group per right or an empty array, initial balance per group); every right of a group must carry the
+    group's full receivable, so that a mistake in the caller's grouping cannot double a debt."""
+    if receivable_group is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    group = _int64(receivable_group, "receivable_group", receivable.shape[0])
+    in_group = group >= 0
+    if not in_group.any():
+        return group, np.empty(0, dtype=np.int64)
+    _require(int(group.min()) >= -1, "receivable_group must be -1 (none) or a group index >= 0")
+    balance = np.zeros(int(group.max()) + 1, dtype=np.int64)
+    balance[group[in_group]] = receivable[in_group]
+    _require(bool((balance[group[in_group]] == receivable[in_group]).all()),
+             "rights of one receivable_group must carry the same recovery_receivable_minor (the group's debt)")
+    return group, balance
+
+
 def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recovery, protected,
                      order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
                      order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps(),
-                     carry_in_minor=None) -> Deductions:
+                     carry_in_minor=None, receivable_group=None) -> Deductions:
     """Deduct every order and the receivable from each right's gross. Orders may come in any order;
     per-order outputs are returned in the caller's order. carry_in_minor (default none) only joins the net.
+    receivable_group (default none; -1 = own) makes rights share one receivable balance (module docstring).
     Raises ValueError on malformed arrays."""
     gross = _int64(gross_minor, "gross_minor")
     n = gross.shape[0]
@@ -295,6 +323,7 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
     active = _bool(order_active, "order_active", m)
     _check_amounts(gross, "gross_minor")
     _check_amounts(receivable, "recovery_receivable_minor")
+    group, group_balance = receivable_groups(receivable_group, receivable)
     _check_orders(n, right, kind, priority, fixed, percent, remaining)
     caps_bp = caps.as_array()
     perm = order_permutation(right, priority)
@@ -305,7 +334,7 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
     deducted, left = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
     offsets = np.empty(n + 1, dtype=np.int64)
     csr_offsets(right, offsets)
-    deduct_rights(gross, carry_in, receivable, consent, protect, offsets, kind, priority, fixed, percent,
+    deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, offsets, kind, priority, fixed, percent,
                   remaining, active, caps_bp, *outs, deducted, left)
     if perm is not None:
         deducted[perm], left[perm] = deducted.copy(), left.copy()

@@ -53,10 +53,11 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                     order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
                     order_remaining_minor, order_active, order_creditor_payee, order_creditor_channel,
                     n_payees: int, n_channels: int = 2, caps: DeductionCaps = DeductionCaps(),
-                    extra_payee=(), extra_channel=(), extra_amount_minor=()) -> PayrollResult:
+                    extra_payee=(), extra_channel=(), extra_amount_minor=(),
+                    receivable_group=None) -> PayrollResult:
     """Deduct, forward, net and check conservation. All per-right arrays share one length and order;
     order_creditor_payee/channel must be valid for alimony, damages and enforcement orders (-1 allowed for
-    overpayment orders, whose creditor is the agency itself)."""
+    overpayment orders, whose creditor is the agency itself). receivable_group: see engine.deductions."""
     gross = np.ascontiguousarray(gross_minor, dtype=np.int64)
     n = gross.shape[0]
     m = np.shape(order_right)[0]
@@ -71,7 +72,8 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
     _check_sum_bound(gross, carry_in, extra_amount)
     deductions = apply_deductions(gross, recovery_receivable_minor, consent_full_recovery, protected,
                                   order_right, kind, order_priority, order_fixed_minor, order_percent_bp,
-                                  order_remaining_minor, order_active, caps, carry_in_minor=carry_in)
+                                  order_remaining_minor, order_active, caps, carry_in_minor=carry_in,
+                                  receivable_group=receivable_group)
     forwarded_index = np.flatnonzero(forwarded_order)
     line_payee = np.concatenate([creditor[forwarded_index], np.asarray(extra_payee, dtype=np.int64)])
     line_channel = np.concatenate([creditor_channel[forwarded_index], np.asarray(extra_channel, dtype=np.int64)])

@@ -68,7 +68,8 @@ def deduct_one_right(gross, receivable, consent, protected, orders, caps):
 
 
 def reference_payroll(rights, orders, extras, caps):
-    """rights: list of dicts gross, carry_in, receivable, consent, protected, payee, channel, minimum, carry.
+    """rights: list of dicts gross, carry_in, receivable, consent, protected, payee, channel, minimum, carry,
+    group (-1 = own receivable; rights of one group share one receivable balance, in right order).
     orders: list of dicts right, kind, priority, fixed, percent, remaining, active, creditor, creditor_channel.
     extras: list of (payee, channel, amount). Returns per right dicts, per order (deducted, remaining) and
     payments {(payee, channel): total} of the payments actually made."""
@@ -76,9 +77,16 @@ def reference_payroll(rights, orders, extras, caps):
     for position, order in enumerate(orders):
         by_right[order["right"]].append(dict(order, position=position))
     out_rights, out_orders = [], [None] * len(orders)
+    group_balance = {}
     for i, right in enumerate(rights):
+        group = right.get("group", -1)
+        if group >= 0:
+            group_balance.setdefault(group, right["receivable"])
+        receivable = group_balance[group] if group >= 0 else right["receivable"]
         taken, receivable_taken, per_order = deduct_one_right(
-            right["gross"], right["receivable"], right["consent"], right["protected"], by_right[i], caps)
+            right["gross"], receivable, right["consent"], right["protected"], by_right[i], caps)
+        if group >= 0:
+            group_balance[group] -= receivable_taken
         for position, value in per_order.items():
             out_orders[position] = value
         net = right["gross"] + right["carry_in"] - sum(taken.values())
@@ -111,7 +119,7 @@ def reference_payroll(rights, orders, extras, caps):
 # ---- adapters: readable dict cases <-> engine arrays ----------------------------------------
 
 RIGHT_DEFAULTS = dict(gross=0, carry_in=0, receivable=0, consent=False, protected=False, payee=0, channel=0,
-                      minimum=0, carry=True)
+                      minimum=0, carry=True, group=-1)
 ORDER_DEFAULTS = dict(right=0, kind=1, priority=None, fixed=-1, percent=-1, remaining=-1, active=True,
                       creditor=None, creditor_channel=0)
 
@@ -156,7 +164,8 @@ def run_engine(rights, orders, extras=(), caps=DeductionCaps(), n_payees=None, r
         column(orders, "creditor"), column(orders, "creditor_channel"), n_payees=n_payees, caps=caps,
         extra_payee=np.array([e[0] for e in extras], dtype=np.int64),
         extra_channel=np.array([e[1] for e in extras], dtype=np.int64),
-        extra_amount_minor=np.array([e[2] for e in extras], dtype=np.int64))
+        extra_amount_minor=np.array([e[2] for e in extras], dtype=np.int64),
+        receivable_group=column(rights, "group") if any(r.get("group", -1) >= 0 for r in rights) else None)
 
 
 def engine_payments(result, n_channels=2) -> dict:

@@ -106,6 +106,21 @@ def test_priority_not_input_order_decides():
     assert out["orders"] == [1000, 2500]  # alimony capped at 50 %, enforcement at 20 %, total 70 % = 3500
 
 
+def test_a_shared_receivable_is_recovered_once_across_the_recipient_rights():
+    # one recipient owes 10.00 and holds two rights of 30.00 and 40.00: 20 % caps 6.00 + 8.00 > 10.00
+    rights = complete_rights([dict(gross=3000, receivable=1000, group=0),
+                              dict(gross=4000, receivable=1000, group=0),
+                              dict(gross=4000, receivable=1000)])  # not grouped: its own debt
+    result = run_engine(rights, [], n_payees=1)
+    assert result.deductions.recovered_receivable_minor.tolist() == [600, 400, 800]
+
+
+def test_rights_of_one_group_must_carry_the_same_receivable():
+    rights = complete_rights([dict(gross=3000, receivable=1000, group=0), dict(gross=4000, receivable=900, group=0)])
+    with pytest.raises(ValueError, match="receivable_group"):
+        run_engine(rights, [], n_payees=1)
+
+
 def test_readonly_inputs_are_accepted():
     rights = complete_rights([dict(gross=10000, receivable=300)])
     orders = complete_orders([dict(kind=1, percent=1000)], CREDITOR + 1)

@@ -1,6 +1,6 @@
 """Hypothesis: the Numba deductions + netting equal the plain-Python reference on every right, order and
 payment to the minor unit, and money is conserved, over caps that bind, balances that run out, protected
-benefits, consent, zero gross, minimum carry and drop, many orders and re-issue lines."""
+benefits, consent, zero gross, minimum carry and drop, many orders, shared receivables and re-issue lines."""
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +20,7 @@ rights_strategy = st.lists(st.fixed_dictionaries(dict(
     gross=amounts, carry_in=small, receivable=st.one_of(st.just(0), amounts), consent=st.booleans(),
     protected=st.booleans(), payee=st.integers(0, N_PAYEES - 1), channel=st.integers(0, 1),
     minimum=st.one_of(st.just(0), st.sampled_from([100, 500, 600]), st.integers(0, 2_000)),
-    carry=st.booleans())), max_size=10)
+    carry=st.booleans(), group=st.one_of(st.just(-1), st.integers(0, 2)))), max_size=10)
 
 caps_strategy = st.one_of(
     st.just(DeductionCaps()), st.just(DeductionCaps.ukraine()),
@@ -43,6 +43,10 @@ def order_strategy(draw, n_rights):
 @st.composite
 def payroll_strategy(draw):
     rights = draw(rights_strategy)
+    debt = {}
+    for right in rights:  # the rights of one recipient carry the recipient's whole receivable
+        if right["group"] >= 0:
+            right["receivable"] = debt.setdefault(right["group"], right["receivable"])
     orders = draw(st.lists(order_strategy(len(rights)), max_size=25)) if rights else []
     extras = draw(st.lists(st.tuples(st.integers(0, N_PAYEES - 1), st.integers(0, 1), small), max_size=3))
     return rights, orders, extras, draw(caps_strategy)
