@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from engine.months import month_first_date, parse_period
 from formats.catalogue import load_catalogue
+from formats.errors import InputError, problem
 from formats.names import COUNTRIES, CountryData, latin_to_cyrillic
 from formats.schemas import DEDUCTION_KINDS, DEDUCTION_PRIORITY, REGISTER
 
@@ -53,7 +54,6 @@ ROLE_CODES = {
 }
 # Roles whose later versions change a fact the formula reads (income, grade, flags): retroactive changes.
 FACT_ROLES = ("means", "per_child", "disability", "veteran", "veteran_family")
-ONE_MONTH_ROLES = ("funeral",)                 # paid once, for the month of the event
 EVENT_ROLES = ("birth", "funeral")             # valid_from fixed by the event, never moved
 VETERAN_GRADE_WEIGHTS = np.array([1, 2, 3, 4, 6, 8, 10, 14, 18, 20], dtype=float)
 
@@ -944,6 +944,37 @@ def _name_people(rng, ctx: Context, ppl: People) -> None:
 
 def _deductions(rng, ctx: Context, ppl: People, drafts: dict, rows: Versions, ids: NextIds, payee_count: int):
     """~3 % of rights carry deduction orders of every kind; third-party kinds name their creditor payee."""
+    right, kind = _ordered_rights(rng, ctx, ppl, drafts)
+    m = len(right)
+    fixed, percent, use_percent, outstanding = _order_terms(rng, ctx, kind)
+    first_from = rows.valid_from[rows.version == 1][right]
+    months = np.maximum(ctx.period - rng.integers(0, 25, m), _months_of_days(first_from))
+    valid_to = np.where(rng.random(m) < 0.1, _month_end_days(ctx.period + rng.integers(1, 25, m)), -1)
+    # alimony and damages go to a person (the other parent, the injured party); enforcement to an officer
+    personal = (kind == DEDUCTION_KINDS.index("alimony")) | (kind == DEDUCTION_KINDS.index("damages"))
+    enforcement = kind == DEDUCTION_KINDS.index("enforcement")
+    creditor_ids = ids.payee + payee_count + np.arange(int(personal.sum()))
+    creditor = np.full(m, -1)
+    creditor[personal] = creditor_ids
+    creditor[enforcement] = ctx.enforcer_ids[rng.integers(0, len(ctx.enforcer_ids), int(enforcement.sum()))]
+    household = ppl.household[drafts["person"][right[personal]]]
+    table = _table(REGISTER["deductions"], {
+        "order_id": pa.array(ids.order + np.arange(m)),
+        "right_id": pa.array(ids.right + right),
+        "kind": _pick(DEDUCTION_KINDS, kind),
+        "priority": _int_array([DEDUCTION_PRIORITY[k] for k in DEDUCTION_KINDS], pa.int16()).take(pa.array(kind)),
+        "fixed_minor": _int_array(fixed, pa.int64(), ~use_percent),
+        "percent_bp": _int_array(percent, pa.int32(), use_percent),
+        "outstanding_minor": _int_array(outstanding, pa.int64(), outstanding >= 0),
+        "creditor_payee_id": _int_array(creditor, pa.int64(), creditor >= 0),
+        "valid_from": _date_array(_month_start_days(months)),
+        "valid_to": _date_array(valid_to, valid_to >= 0),
+    })
+    return table, _creditor_payees(rng, ctx, creditor_ids, ppl.place[household])
+
+
+def _ordered_rights(rng, ctx: Context, ppl: People, drafts: dict):
+    """(draft index, kind index) of every order, sorted; a fifth of the rights chosen carry two kinds."""
     n = len(drafts["role"])
     grown_up = ppl.category[drafts["person"]] != CHILD
     protected = np.isin(drafts["role"], [ROLES.index(r) for r in ctx.protected_roles])
@@ -958,42 +989,23 @@ def _deductions(rng, ctx: Context, ppl: People, drafts: dict, rows: Versions, id
     right = np.concatenate([chosen, chosen[second]])
     kind = np.concatenate([kinds, second_kind])
     order = np.lexsort((kind, right))
-    right, kind = right[order], kind[order]
-    m = len(right)
-    euro = ctx.euro_minor
-    alimony, damages, overpayment, enforcement = (kind == i for i in range(4))
-    use_percent = (damages & (rng.random(m) < 0.3)) | (overpayment & (rng.random(m) < 0.7)) \
-        | (enforcement & (rng.random(m) < 0.8))
-    fixed = np.select([alimony, damages, overpayment], [rng.integers(40, 151, m) * euro,
-                      rng.integers(20, 101, m) * euro, rng.integers(10, 61, m) * euro], rng.integers(20, 81, m) * euro)
+    return right[order], kind[order]
+
+
+def _order_terms(rng, ctx: Context, kind: np.ndarray):
+    """Monthly fixed amount or share of the gross, and the balance still owed (-1: none, alimony runs on)."""
+    m, euro = len(kind), ctx.euro_minor
+    alimony, damages, overpayment, enforcement = (kind == DEDUCTION_KINDS.index(k) for k in DEDUCTION_KINDS)
+    use_percent = ((damages & (rng.random(m) < 0.3)) | (overpayment & (rng.random(m) < 0.7))
+                   | (enforcement & (rng.random(m) < 0.8)))
+    fixed = np.select([alimony, damages, overpayment],
+                      [rng.integers(40, 151, m) * euro, rng.integers(20, 101, m) * euro,
+                       rng.integers(10, 61, m) * euro], rng.integers(20, 81, m) * euro)
     percent = np.where(damages, rng.integers(10, 31, m) * 100, 2000)
-    outstanding = np.select([damages, overpayment, enforcement], [rng.integers(300, 5001, m) * euro,
-                            rng.integers(50, 2001, m) * euro, rng.integers(100, 3001, m) * euro], -1)
-    first_from = rows.valid_from[rows.version == 1][right]
-    months = np.maximum(ctx.period - rng.integers(0, 25, m), _months_of_days(first_from))
-    valid_to = np.where(rng.random(m) < 0.1, _month_end_days(ctx.period + rng.integers(1, 25, m)), -1)
-    # alimony and damages go to a person (the other parent, the injured party); enforcement to an officer
-    personal = alimony | damages
-    creditor_ids = ids.payee + payee_count + np.arange(int(personal.sum()))
-    creditor = np.full(m, -1)
-    creditor[personal] = creditor_ids
-    if len(ctx.enforcer_ids):
-        creditor[enforcement] = ctx.enforcer_ids[rng.integers(0, len(ctx.enforcer_ids), int(enforcement.sum()))]
-    household = ppl.household[drafts["person"][right[personal]]]
-    table = _table(REGISTER["deductions"], {
-        "order_id": pa.array(ids.order + np.arange(m)),
-        "right_id": pa.array(ids.right + right),
-        "kind": _pick(DEDUCTION_KINDS, kind),
-        "priority": _int_array([DEDUCTION_PRIORITY[k] for k in DEDUCTION_KINDS], pa.int16())
-        .take(pa.array(kind)),
-        "fixed_minor": _int_array(fixed, pa.int64(), ~use_percent),
-        "percent_bp": _int_array(percent, pa.int32(), use_percent),
-        "outstanding_minor": _int_array(outstanding, pa.int64(), outstanding >= 0),
-        "creditor_payee_id": _int_array(creditor, pa.int64(), creditor >= 0),
-        "valid_from": _date_array(_month_start_days(months)),
-        "valid_to": _date_array(valid_to, valid_to >= 0),
-    })
-    return table, _creditor_payees(rng, ctx, creditor_ids, ppl.place[household])
+    outstanding = np.select([damages, overpayment, enforcement],
+                            [rng.integers(300, 5001, m) * euro, rng.integers(50, 2001, m) * euro,
+                             rng.integers(100, 3001, m) * euro], -1)
+    return fixed, percent, use_percent, outstanding
 
 
 def _creditor_payees(rng, ctx: Context, payee_ids: np.ndarray, place: np.ndarray) -> pa.Table:
@@ -1267,27 +1279,46 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
     src, out = Path(src_dir), Path(out_dir)
     tables = _read_tables(src)
     country = _country_of(tables)
-    latest_decision = int(_months_of_days(_days(tables["rights"]["decided_on"])).max())
-    target = to_period or period
-    target_index = latest_decision + 1 if target is None else parse_period(target)
-    if target_index <= latest_decision:
-        raise ValueError(f"the register already holds decisions of {_period_text(latest_decision)}: "
-                         f"advance it to a later month than {target}")
+    source_index, target_index = _advance_months(tables["rights"], to_period or period)
     payees, institution_ids, enforcer_ids = _shared_of(seed, COUNTRIES[country], tables["payees"])
     ctx = make_context(country, target_index, institution_ids, enforcer_ids)
     rng = _rng(seed, 0xAD, _country_key(country), target_index)
-    stats = {}
-    tables["persons"], tables["households"], deaths_stats = _record_deaths(rng, ctx, tables, deaths)
-    stats.update(deaths_stats)
+    tables["persons"], tables["households"], stats = _record_deaths(rng, ctx, tables, deaths)
     tables["rights"], changes = _new_versions(rng, ctx, tables["rights"])
-    stats.update(changes)
-    tables["payees"], stats["payees_switched_to_post"] = _switch_to_post(rng, ctx, payees, closed_accounts)
+    tables["payees"], switched = _switch_to_post(rng, ctx, payees, closed_accounts)
     new_count = max(1, int(round(NEW_RIGHT_SHARE * len(pc.unique(tables["rights"]["right_id"])))))
     ids = NextIds(*(int(pc.max(tables[name][column]).as_py() or 0) + 1 for name, column in (
         ("persons", "person_id"), ("households", "household_id"), ("rights", "right_id"),
         ("payees", "payee_id"), ("deductions", "order_id"))))
     fresh = generate_chunk((seed, 0xAD, _country_key(country), target_index, 1), ctx, new_count, ids,
                            new_decisions=True)
+    rights = _write_advanced(out, tables, fresh)
+    first = rights.filter(pc.equal(rights["version"], 1))
+    by_benefit = first.group_by("benefit").aggregate([("right_id", "count")])
+    return {
+        "out_dir": str(out), "advanced_from": str(src), "country": country, "seed": seed,
+        "from_period": _period_text(source_index), "period": _period_text(target_index),
+        "rights": first.num_rows, "right_versions": rights.num_rows, "new_rights": new_count,
+        **stats, **changes, "payees_switched_to_post": switched,
+        "rights_by_benefit": dict(sorted(zip(by_benefit["benefit"].to_pylist(),
+                                             by_benefit["right_id_count"].to_pylist()))),
+        "files": [f"{name}.parquet" for name in TABLES],
+    }
+
+
+def _advance_months(rights: pa.Table, to_period: str | None) -> tuple[int, int]:
+    """(month of the source's latest decision, month to advance to); the target must be later."""
+    source = int(_months_of_days(_days(rights["decided_on"])).max())
+    target = source + 1 if to_period is None else parse_period(to_period)
+    if target <= source:
+        raise InputError([problem("--period", None, "period", to_period,
+                                  f"the register already holds decisions of {_period_text(source)}",
+                                  f"advance it to a later month, e.g. {_period_text(source + 1)}")])
+    return source, target
+
+
+def _write_advanced(out: Path, tables: dict, fresh: dict) -> pa.Table:
+    """Write the advanced tables (rights ordered by right and version); returns the rights' key columns."""
     out.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         table = pa.concat_tables([tables[name], fresh[name]])
@@ -1295,18 +1326,7 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
             table = table.sort_by([("right_id", "ascending"), ("version", "ascending")])
         pq.write_table(table, out / f"{name}.parquet", compression=PARQUET_COMPRESSION,
                        row_group_size=CHUNK_RIGHTS * 4)
-    rights = pq.read_table(out / "rights.parquet", columns=["right_id", "version", "benefit"])
-    first = rights.filter(pc.equal(rights["version"], 1))
-    by_benefit = first.group_by("benefit").aggregate([("right_id", "count")])
-    return {
-        "out_dir": str(out), "advanced_from": str(src), "country": country, "seed": seed,
-        "from_period": _period_text(latest_decision), "period": _period_text(target_index),
-        "rights": first.num_rows, "right_versions": rights.num_rows, "new_rights": new_count,
-        **stats,
-        "rights_by_benefit": dict(sorted(zip(by_benefit["benefit"].to_pylist(),
-                                             by_benefit["right_id_count"].to_pylist()))),
-        "files": [f"{name}.parquet" for name in TABLES],
-    }
+    return pq.read_table(out / "rights.parquet", columns=["right_id", "version", "benefit"])
 
 
 def _shared_of(seed: int, data: CountryData, payees: pa.Table):
@@ -1335,7 +1355,9 @@ def _record_deaths(rng, ctx: Context, tables: dict, deaths):
     given_days = np.array([_as_days(day) for _, day in deaths], dtype=np.int64)
     rows = _rows_of(given_ids, persons["person_id"])
     if (rows < 0).any():
-        raise ValueError(f"deaths reported for persons not in the register: {given_ids[rows < 0][:10].tolist()}")
+        raise InputError([problem("deaths", None, "person_id", person_id, "death reported for a person not in "
+                                  "the register", "report deaths of registered persons only")
+                          for person_id in given_ids[rows < 0][:20]])
     death[rows] = given_days
     age = (ctx.end_days - _days(persons["birth_date"])) // 365.25
     category = np.where(age < 18, CHILD, np.where(age >= 65, ELDERLY, ADULT))
@@ -1362,29 +1384,11 @@ def _rows_of(ids: np.ndarray, id_column) -> np.ndarray:
 def _new_versions(rng, ctx: Context, rights: pa.Table):
     """Terminations, retroactive changes and renewals as new versions; earlier versions end the day before."""
     rights = rights.sort_by([("right_id", "ascending"), ("version", "ascending")])
-    right_id = rights["right_id"].to_numpy()
-    latest = np.flatnonzero(np.r_[right_id[1:] != right_id[:-1], True]) if len(right_id) else np.zeros(0, int)
     valid_from, valid_to = _days(rights["valid_from"]), _days(rights["valid_to"])
     start_month = _months_of_days(valid_from)
-    benefit = rights["benefit"].to_numpy(zero_copy_only=False)
-    code_role = {code: role for role, code in ctx.codes.items()}
-    role = np.array([code_role.get(code, "") for code in benefit])
-    event = np.isin(role, EVENT_ROLES)
-    first_month = np.array([ctx.first_month.get(r, 0) for r in role])
-    running = (valid_to < 0) | (valid_to >= ctx.start_days)
-    pool = latest[running[latest] & ~event[latest] & (start_month[latest] <= ctx.period - 3)]
-    pool = rng.permutation(pool)
-    ends = pool[:int(round(TERMINATION_SHARE * len(latest)))]
-    changeable = pool[len(ends):]
-    has_fact = (_days(rights["income_minor"]) >= 0) | (_days(rights["grade"]) > 0) | (role == "per_child")
-    changeable = changeable[has_fact[changeable]
-                            & (np.maximum(first_month[changeable], start_month[changeable] + 1) <= ctx.period - 1)]
-    changes = np.sort(changeable[:int(round(RETRO_CHANGE_SHARE * len(latest)))])
-    ended_last_month = latest[(valid_to[latest] == int(_month_end_days(ctx.period - 1)))
-                              & np.isin(role[latest], list(ctx.award_months))]
-    renewals = np.sort(ended_last_month[rng.random(len(ended_last_month)) < RENEWAL_SHARE])
-    ends = np.sort(ends)
-    decided = lambda n: ctx.start_days + rng.integers(0, ctx.end_days - ctx.start_days + 1, n)  # noqa: E731
+    role = _roles_of(ctx, rights["benefit"])
+    first_month = np.array([ctx.first_month.get(r, 0) for r in ROLES] + [0])[role]
+    ends, changes, renewals = _pick_advances(rng, ctx, rights, role, start_month, first_month, valid_to)
     # terminations: the last version is split at the first day of the month the right ends in
     end_month = ctx.period - _choice(rng, len(ends), [0.5, 0.3, 0.2])
     end_from, end_to = _month_start_days(end_month), _month_end_days(end_month)
@@ -1392,25 +1396,51 @@ def _new_versions(rng, ctx: Context, rights: pa.Table):
     # retroactive changes: a new version from 1-12 months back, the old one ends the day before
     span = np.minimum(12, ctx.period - np.maximum(first_month[changes], start_month[changes] + 1))
     change_from = _month_start_days(ctx.period - 1 - (rng.random(len(changes)) * span).astype(np.int64))
-    award = np.array([ctx.award_months.get(r, 0) for r in role[renewals]])
-    renew_from = _month_start_days(np.full(len(renewals), ctx.period))
+    # renewals: a fresh fixed-term award from this month
+    award = np.array([ctx.award_months.get(r, 0) for r in ROLES] + [0])[role[renewals]]
     new_rows = np.concatenate([ends, changes, renewals])
     new = rights.take(pa.array(new_rows))
-    new_valid_from = np.concatenate([end_from, change_from, renew_from])
+    new_valid_from = np.concatenate([end_from, change_from, _month_start_days(np.full(len(renewals), ctx.period))])
     new_valid_to = np.concatenate([end_to, valid_to[changes], _month_end_days(ctx.period + award - 1)])
     old_valid_to = valid_to.copy()
     old_valid_to[ends], old_valid_to[changes] = end_from - 1, change_from - 1
     income, grade, mo_family = _advanced_facts(rng, ctx, new, len(ends), len(changes), role[new_rows])
-    columns = {
+    decided = ctx.start_days + rng.integers(0, ctx.end_days - ctx.start_days + 1, len(new_rows))
+    new = _with(new, REGISTER["rights"], {
         "version": _int_array(_days(new["version"]) + 1, pa.int32()),
         "valid_from": _date_array(new_valid_from), "valid_to": _date_array(new_valid_to, new_valid_to >= 0),
-        "decided_on": _date_array(decided(len(new_rows))),
-        "income_minor": income, "grade": grade, "mo_family": mo_family,
-    }
-    new = _with(new, REGISTER["rights"], columns)
+        "decided_on": _date_array(decided), "income_minor": income, "grade": grade, "mo_family": mo_family,
+    })
     rights = _with(rights, REGISTER["rights"], {"valid_to": _date_array(old_valid_to, old_valid_to >= 0)})
     stats = {"terminated": len(ends), "retroactive_changes": len(changes), "renewed": len(renewals)}
     return pa.concat_tables([rights, new]), stats
+
+
+def _roles_of(ctx: Context, benefit) -> np.ndarray:
+    """Role index per row (len(ROLES) for a code the generator has no role for)."""
+    codes = pa.array([ctx.codes.get(role, "") for role in ROLES], pa.string())
+    return pc.fill_null(pc.index_in(benefit, value_set=codes), len(ROLES)).to_numpy(zero_copy_only=False)
+
+
+def _pick_advances(rng, ctx: Context, rights, role, start_month, first_month, valid_to):
+    """Latest versions to terminate, to change retroactively and (fixed-term awards) to renew."""
+    right_id = rights["right_id"].to_numpy()
+    latest = np.flatnonzero(np.r_[right_id[1:] != right_id[:-1], True]) if len(right_id) else np.zeros(0, int)
+    event = np.isin(role, [ROLES.index(r) for r in EVENT_ROLES])
+    running = (valid_to < 0) | (valid_to >= ctx.start_days)
+    pool = rng.permutation(latest[running[latest] & ~event[latest] & (start_month[latest] <= ctx.period - 3)])
+    ends = pool[:int(round(TERMINATION_SHARE * len(latest)))]
+    changeable = pool[len(ends):]
+    has_fact = ((_days(rights["income_minor"]) >= 0) | (_days(rights["grade"]) > 0)
+                | (role == ROLES.index("per_child")))
+    changeable = changeable[has_fact[changeable]
+                            & (np.maximum(first_month[changeable], start_month[changeable] + 1) <= ctx.period - 1)]
+    changes = changeable[:int(round(RETRO_CHANGE_SHARE * len(latest)))]
+    award_roles = [ROLES.index(r) for r in ctx.award_months]
+    ended_last_month = latest[(valid_to[latest] == int(_month_end_days(ctx.period - 1)))
+                              & np.isin(role[latest], award_roles)]
+    renewals = ended_last_month[rng.random(len(ended_last_month)) < RENEWAL_SHARE]
+    return np.sort(ends), np.sort(changes), np.sort(renewals)
 
 
 def _advanced_facts(rng, ctx: Context, new: pa.Table, ends: int, changes: int, role: np.ndarray):
@@ -1424,10 +1454,10 @@ def _advanced_facts(rng, ctx: Context, new: pa.Table, ends: int, changes: int, r
     changed[ends:] = True        # changes and renewals
     moved = (income * rng.uniform(0.4, 1.5, n)).astype(np.int64)
     income = np.where(changed & (income >= 0), np.where(rng.random(n) < 0.2, 0, moved), income)
-    grades = np.array([_grade_count(ctx, r) for r in role])
+    grades = np.array([_grade_count(ctx, r) for r in ROLES] + [0])[role]
     step = np.where(rng.random(n) < 0.5, -1, 1)
     grade = np.where(changed & (grade > 0), np.clip(grade + step, 1, np.maximum(grades, 1)), grade)
-    toggle = changed & (role == "per_child")
+    toggle = changed & (role == ROLES.index("per_child"))
     toggle[ends + changes:] = False
     mo = mo ^ toggle
     return (_int_array(income, pa.int64(), income >= 0), _int_array(grade, pa.int16(), grade > 0),
@@ -1448,7 +1478,9 @@ def _switch_to_post(rng, ctx: Context, payees: pa.Table, closed_accounts) -> tup
     closed = np.array(sorted({int(p) for p in closed_accounts}), dtype=np.int64)
     rows = _rows_of(closed, payees["payee_id"])
     if (rows < 0).any():
-        raise ValueError(f"closed accounts reported for payees not in the register: {closed[rows < 0][:10].tolist()}")
+        raise InputError([problem("closed_accounts", None, "payee_id", payee_id, "closed account reported for "
+                                  "a payee not in the register", "report closed accounts of registered payees only")
+                          for payee_id in closed[rows < 0][:20]])
     switch = np.zeros(payees.num_rows, dtype=bool)
     switch[rows] = True
     mask = pa.array(switch)

@@ -42,7 +42,7 @@ ME_FEMALE = (
     "Milica", "Jovana", "Ana", "Marija", "Teodora", "Anđela", "Sara", "Nina", "Ivana", "Jelena", "Dragana",
     "Snežana", "Vesna", "Gordana", "Ljiljana", "Biljana", "Slavica", "Danijela", "Tamara", "Milena", "Željka",
     "Đurđa", "Božana", "Radmila", "Vukosava", "Zorica", "Stanislava", "Nataša", "Dušica", "Ljubica", "Maša",
-    "Amra", "Emina", "Lejla", "Aida", "Senada", "Mirjana", "Kaća", "Zeńa", "Źana",
+    "Amra", "Emina", "Lejla", "Aida", "Senada", "Mirjana", "Kaća", "Śenka", "Źana",
 )
 ME_FAMILY = (
     "Popović", "Vujović", "Radović", "Đukanović", "Vuković", "Petrović", "Jovanović", "Kovačević", "Marković",
