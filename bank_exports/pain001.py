@@ -27,6 +27,10 @@ NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{MESSAGE}"
 CHANNEL_LETTER = {"bank": "B", "post": "P"}  # in MsgId: which channel a file carries
 DELIVERY_CODES = ("MLCD", "PUCD")  # mailed to the creditor / picked up by the creditor
 EPOCH = date(1970, 1, 1)
+WRITTEN_COLUMNS = ["end_to_end_id", "amount_minor", "channel", "name_xml", "street_xml", "house_number_xml",
+                   "postcode_xml", "town_xml", "district_xml", "region_xml", "country_xml", "iban_xml", "bic_xml",
+                   "remittance_xml"]
+ASSIGNED_COLUMNS = ["end_to_end_id", "channel", "amount_minor"]
 
 
 @dataclass(frozen=True)
@@ -140,23 +144,25 @@ def _block_bounds(keys: np.ndarray, max_count: int) -> list[tuple[int, int]]:
             for piece in range(start, end, max_count)]
 
 
-def _write_file(path: Path, msg_id: str, method: str, rows: pa.Table, keys: np.ndarray,
+def _write_file(path: Path, msg_id: str, method: str, table: pa.Table, order: np.ndarray, keys: np.ndarray,
                 prepared: Prepared, options: Pain001Options) -> tuple[WrittenFile, HashingWriter, list[str]]:
-    amounts = rows["amount_minor"].to_numpy()
+    """One file of the rows `order` (indices into table, sorted); each block is gathered only when written."""
+    amounts = prepared.amount_minor[order]
     blocks = _block_bounds(keys, options.max_per_pmt_inf)
-    debtor_first = prepared.debtors[int(rows["_debtor"][0].as_py())]
+    debtor_first = prepared.debtors[int(prepared.debtor_index[order[0]])]
     debtor_name = escape_xml_str(clean_one(debtor_first.name, 140, options.charset, options.transliteration))
     out = HashingWriter(path)
     try:
-        out.write_text(_group_header(msg_id, rows.num_rows, _sum_minor(amounts), debtor_name, options))
+        out.write_text(_group_header(msg_id, len(order), _sum_minor(amounts), debtor_name, options))
         pmt_inf_ids = []
         for number, (start, end) in enumerate(blocks, start=1):
             pmt_inf_id = f"{msg_id}-{number:03d}"
             pmt_inf_ids += [pmt_inf_id] * (end - start)
-            block = rows.slice(start, end - start)
-            debtor = prepared.debtors[int(block["_debtor"][0].as_py())]
+            first = int(order[start])
+            debtor = prepared.debtors[int(prepared.debtor_index[first])]
             out.write_text(_payment_info_header(pmt_inf_id, method, end - start, _sum_minor(amounts[start:end]),
-                                                int(block["_day"][0].as_py()), debtor, options))
+                                                int(prepared.execution_days[first]), debtor, options))
+            block = table.take(pa.array(order[start:end]))
             xmlfrag.write_strings(out, _transactions(block, method, options))
             out.write_text("</PmtInf>\n")
         out.write_text("</CstmrCdtTrfInitn>\n</Document>\n")
@@ -165,20 +171,18 @@ def _write_file(path: Path, msg_id: str, method: str, rows: pa.Table, keys: np.n
         out.discard()
         raise
     channel = "bank" if method == "TRF" else "post"
-    written = WrittenFile(path.name, digest, msg_id, channel, options.currency, rows.num_rows,
-                          _sum_minor(amounts), MESSAGE)
+    written = WrittenFile(path.name, digest, msg_id, channel, options.currency, len(order), _sum_minor(amounts),
+                          MESSAGE)
     return written, out, pmt_inf_ids
 
 
-def _sorted_rows(prepared: Prepared) -> tuple[pa.Table, np.ndarray]:
-    """Rows ordered by channel, execution date, debtor (stable: input order inside), and the block key."""
-    table = prepared.table
-    channel_code = pc.equal(table["channel"], "post").to_numpy(zero_copy_only=False).astype(np.int64)
-    order = np.lexsort((np.arange(table.num_rows), prepared.debtor_index, prepared.execution_days, channel_code))
-    table = table.append_column("_debtor", pa.array(prepared.debtor_index))
-    table = table.append_column("_day", pa.array(prepared.execution_days))
+def _row_order(prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Row order by channel, execution date, debtor (stable: input order inside) and each row's block key."""
+    channel_code = pc.equal(prepared.table["channel"], "post").to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.lexsort((np.arange(len(channel_code)), prepared.debtor_index, prepared.execution_days,
+                        channel_code))
     keys = (prepared.execution_days * (len(prepared.debtors) + 1) + prepared.debtor_index) * 2 + channel_code
-    return table.take(pa.array(order)), keys[order]
+    return order, keys[order]
 
 
 def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pain001Options) -> Pain001Result:
@@ -189,21 +193,21 @@ def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
     prepared = prepare_payments(payments, debtor, options.execution_date, options.charset, options.transliteration)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, keys = _sorted_rows(prepared)
-    is_post = pc.equal(rows["channel"], "post").to_numpy(zero_copy_only=False)
+    order, keys = _row_order(prepared)
+    table = prepared.table.select(WRITTEN_COLUMNS)
+    is_post = pc.equal(table["channel"], "post").to_numpy(zero_copy_only=False)[order]
     pending, files, assigned = [], [], []
     try:
         for channel, method in (("bank", "TRF"), ("post", "CHK")):
-            channel_rows = np.flatnonzero(is_post == (channel == "post"))
-            for number, start in enumerate(range(0, channel_rows.size, options.max_per_file), start=1):
-                picked = channel_rows[start:start + options.max_per_file]
+            positions = np.flatnonzero(is_post == (channel == "post"))
+            for number, start in enumerate(range(0, positions.size, options.max_per_file), start=1):
+                picked = positions[start:start + options.max_per_file]
                 msg_id = f"{options.msg_id_prefix}-{CHANNEL_LETTER[channel]}{number:03d}"
-                part = rows.slice(int(picked[0]), picked.size)
-                written, out, pmt_inf_ids = _write_file(out_dir / f"{msg_id}.xml", msg_id, method, part,
-                                                          keys[picked], prepared, options)
+                written, out, pmt_inf_ids = _write_file(out_dir / f"{msg_id}.xml", msg_id, method, table,
+                                                        order[picked], keys[picked], prepared, options)
                 pending.append(out)
                 files.append(written)
-                assigned.append((part, msg_id, pmt_inf_ids))
+                assigned.append((table.select(ASSIGNED_COLUMNS).take(pa.array(order[picked])), msg_id, pmt_inf_ids))
                 if options.validate:
                     assert_valid(out.part)
     except BaseException:
@@ -216,7 +220,8 @@ def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
 
 
 def _assignments(assigned) -> pa.Table:
-    parts = [pa.table({"end_to_end_id": part["end_to_end_id"], "msg_id": pa.array([msg_id] * part.num_rows),
+    parts = [pa.table({"end_to_end_id": part["end_to_end_id"],
+                       "msg_id": pa.array([msg_id] * part.num_rows, pa.string()),
                        "pmt_inf_id": pa.array(pmt_inf_ids, pa.string()), "channel": part["channel"],
                        "amount_minor": part["amount_minor"]}) for part, msg_id, pmt_inf_ids in assigned]
     if not parts:

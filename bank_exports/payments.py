@@ -48,6 +48,7 @@ class Prepared:
     debtors: tuple[Debtor, ...]
     debtor_index: np.ndarray  # per payment: index into debtors
     execution_days: np.ndarray  # per payment: days since 1970-01-01
+    amount_minor: np.ndarray  # per payment
 
 
 def as_table(payments) -> pa.Table:
@@ -206,4 +207,5 @@ def prepare_payments(payments, debtors, execution_date: date, charset: str = "se
     days = pc.cast(table.column("execution_date").fill_null(execution_date), pa.int32())
     for name, column in cleaned.items():
         table = table.append_column(f"{name}_xml", column)
-    return Prepared(table, debtors, debtor_index, days.to_numpy(zero_copy_only=False).astype(np.int64))
+    return Prepared(table, debtors, debtor_index, days.to_numpy(zero_copy_only=False).astype(np.int64),
+                    checks.flat(table["amount_minor"]).to_numpy(zero_copy_only=False))

@@ -1,0 +1,94 @@
+"""Payment files and returns: write N payments (80 % TRF, 20 % CHK) as pain.001.001.09, the same with XSD
+validation of every file, read a camt.054 of N returned entries, and the writer's peak memory in a fresh process.
+
+Goals at N = 100,000: write <= 1.0 s with peak memory <= 300 MB, write + validate <= 2.5 s, read <= 2 s.
+The normal test run uses a tiny size (benchmarks disabled, each runs once); full size:
+
+    ISPLATA_BENCH_FULL=1 .venv/bin/python -m pytest benchmarks/bench_files.py --benchmark-enable
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from bank_exports.pain001 import Pain001Options, write_pain001
+from bank_exports.payments import Debtor
+from bank_exports.return_files import BankReport, write_camt054
+from bank_exports.returns import read_returns
+from bank_exports.synthetic import synthetic_payments
+from bank_exports.xsd import assert_valid
+
+FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
+SIZE = 100_000 if FULL else 2_000
+PEAK_MEMORY_MB_MAX = 300
+DEBTOR = Debtor("Ministarstvo rada i socijalnog staranja", "ME25505000012345678951", "CKBCMEPG")
+OPTIONS = Pain001Options("ME-202605-R1", "EUR", datetime(2026, 5, 28, 10, 30), date(2026, 6, 1))
+ROUNDS = 5 if FULL else 1
+
+
+def _fresh(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+
+def _write(payments, folder: Path, validate: bool):
+    result = write_pain001(payments, folder, DEBTOR, OPTIONS)
+    if validate:
+        for file in result.files:
+            assert_valid(folder / file.name)
+    return result
+
+
+@pytest.mark.parametrize("validate", [False, True], ids=["write", "write+validate"])
+def test_write_pain001(benchmark, tmp_path, validate):
+    payments = synthetic_payments(SIZE, post_share=0.2)
+    folder = tmp_path / "out"
+    result = benchmark.pedantic(_write, args=(payments, folder, validate), setup=lambda: _fresh(folder),
+                                rounds=ROUNDS, iterations=1, warmup_rounds=1 if FULL else 0)
+    assert sum(file.nb_of_txs for file in result.files) == SIZE
+    assert sum(file.ctrl_sum_minor for file in result.files) == sum(payments["amount_minor"].to_pylist())
+    assert [file.channel for file in result.files] == ["bank", "post"]
+
+
+def test_read_camt054_returns(benchmark, tmp_path):
+    payments = synthetic_payments(SIZE)
+    returned = {"end_to_end_id": payments["end_to_end_id"], "amount_minor": payments["amount_minor"],
+                "reason_code": pa.array(["AC04"] * SIZE), "msg_id": pa.array(["ME-202605-R1-B001"] * SIZE)}
+    report = BankReport("CKB-20260603-0001", datetime(2026, 6, 3, 7, 15), DEBTOR.iban, "EUR")
+    written = write_camt054(tmp_path / "camt054.xml", returned, report, date(2026, 6, 3))
+    records = benchmark.pedantic(read_returns, args=(tmp_path / written.name,), rounds=ROUNDS, iterations=1)
+    assert len(records) == SIZE
+    assert sum(record.amount_minor for record in records) == written.ctrl_sum_minor
+
+
+PEAK_SCRIPT = """
+import json, resource, sys
+from datetime import date, datetime
+from bank_exports.pain001 import Pain001Options, write_pain001
+from bank_exports.payments import Debtor
+from bank_exports.synthetic import synthetic_payments
+payments = synthetic_payments(int(sys.argv[1]), post_share=0.2)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+write_pain001(payments, sys.argv[2], Debtor("Ministarstvo", "ME25505000012345678951", "CKBCMEPG"),
+              Pain001Options("ME-202605-R1", "EUR", datetime(2026, 5, 28, 10, 30), date(2026, 6, 1)))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"peak_mb": after / 1024, "before_write_mb": before / 1024}))
+"""
+
+
+def test_writer_peak_memory_in_a_fresh_process(tmp_path):
+    """Peak resident set of a whole process (imports, payments and writing) measured by getrusage."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(SIZE), str(tmp_path)], cwd=root,
+                          capture_output=True, text=True, check=True, timeout=300,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"\npeak memory writing {SIZE:,} payments: {figures['peak_mb']:.0f} MB "
+          f"(after generating the payments: {figures['before_write_mb']:.0f} MB)")
+    assert figures["peak_mb"] <= PEAK_MEMORY_MB_MAX
