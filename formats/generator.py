@@ -323,6 +323,10 @@ def draw_people(rng, ctx: Context, household_count: int) -> People:
     kids = np.flatnonzero(category == CHILD)
     order = np.lexsort((birth_days[kids], household[kids]))
     birth_days[kids] = birth_days[kids][order]
+    # about one birth in sixty is a twin: the younger sibling shares the elder's birthday (the child
+    # allowance caps the count of children "twins excepted")
+    twin = (child_rank > 0) & (rng.random(len(household)) < 0.017)
+    birth_days[twin] = birth_days[np.flatnonzero(twin) - 1]
     place = _choice(rng, h, [p[4] for p in ctx.country.places])
     formed = ctx.start_days - rng.integers(365, 25 * 365, h)
     return People(

@@ -384,3 +384,14 @@ def test_advance_of_fixed_term_awards_renews_those_that_ended(tmp_path):
     rights = register["rights"]
     renewed = rights.filter(pc.equal(rights["valid_from"], pa.scalar(dt.date(2025, 12, 1))))
     assert dt.date(2026, 5, 31) in renewed["valid_to"].to_pylist()     # a new six-month award
+
+
+def test_some_children_are_twins(me_register):
+    folder, _ = me_register
+    members = read(folder, "households").join(read(folder, "persons"), "person_id")
+    children = members.filter(pc.equal(members["role"], "child")).sort_by([("household_id", "ascending"),
+                                                                           ("birth_date", "ascending")])
+    household = children["household_id"].to_numpy()
+    born = pc.cast(children["birth_date"], pa.int32()).to_numpy()
+    twins = (household[1:] == household[:-1]) & (born[1:] == born[:-1])
+    assert 0 < twins.sum() < 0.05 * len(born)
