@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from payroll import audit, cycle, demo, queries, report
+from payroll import audit, cycle, demo, queries, reconcile as reconciling, report
 
 console = Console(stderr=True)
 out = Console()
@@ -156,7 +156,7 @@ def reconcile(ctx, files, register_out, as_json):
       isplata reconcile returns/camt054.xml returns/pain002.xml returns/camt053.xml
     """
     with steps(as_json) as step:
-        result = cycle.reconcile(db_of(ctx), list(files), register_out=register_out, progress=step)
+        result = reconciling.reconcile(db_of(ctx), list(files), register_out=register_out, progress=step)
     if as_json:
         from cli.main import emit_json
         emit_json(queries.reconcile_contract(result))
