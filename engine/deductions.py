@@ -298,6 +298,34 @@ def receivable_groups(receivable_group, receivable: np.ndarray) -> tuple[np.ndar
     return group, balance
 
 
+def _right_arrays(gross_minor, carry_in_minor, recovery_receivable_minor, consent_full_recovery, protected):
+    gross = _int64(gross_minor, "gross_minor")
+    n = gross.shape[0]
+    carry_in = _int64(np.zeros(n, dtype=np.int64) if carry_in_minor is None else carry_in_minor,
+                      "carry_in_minor", n)
+    receivable = _int64(recovery_receivable_minor, "recovery_receivable_minor", n)
+    for array, name in ((gross, "gross_minor"), (carry_in, "carry_in_minor"),
+                        (receivable, "recovery_receivable_minor")):
+        _check_amounts(array, name)
+    return (gross, carry_in, receivable, _bool(consent_full_recovery, "consent_full_recovery", n),
+            _bool(protected, "protected", n))
+
+
+def _order_arrays(n_rights, order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
+                  order_remaining_minor, order_active):
+    """The order arrays, checked and sorted by (right, priority); perm is None when they came sorted."""
+    right = _int64(order_right, "order_right")
+    m = right.shape[0]
+    arrays = (right, _int64(order_kind, "order_kind", m), _int64(order_priority, "order_priority", m),
+              _int64(order_fixed_minor, "order_fixed_minor", m), _int64(order_percent_bp, "order_percent_bp", m),
+              _int64(order_remaining_minor, "order_remaining_minor", m), _bool(order_active, "order_active", m))
+    _check_orders(n_rights, *arrays[:6])
+    perm = order_permutation(arrays[0], arrays[2])
+    if perm is not None:
+        arrays = tuple(a[perm] for a in arrays)
+    return arrays, perm
+
+
 def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recovery, protected,
                      order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
                      order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps(),
@@ -306,36 +334,20 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
     per-order outputs are returned in the caller's order. carry_in_minor (default none) only joins the net.
     receivable_group (default none; -1 = own) makes rights share one receivable balance (module docstring).
     Raises ValueError on malformed arrays."""
-    gross = _int64(gross_minor, "gross_minor")
+    gross, carry_in, receivable, consent, protect = _right_arrays(
+        gross_minor, carry_in_minor, recovery_receivable_minor, consent_full_recovery, protected)
     n = gross.shape[0]
-    carry_in = np.zeros(n, dtype=np.int64) if carry_in_minor is None else carry_in_minor
-    carry_in = _int64(carry_in, "carry_in_minor", n)
-    _check_amounts(carry_in, "carry_in_minor")
-    receivable = _int64(recovery_receivable_minor, "recovery_receivable_minor", n)
-    consent = _bool(consent_full_recovery, "consent_full_recovery", n)
-    protect = _bool(protected, "protected", n)
-    right = _int64(order_right, "order_right")
-    m = right.shape[0]
-    kind, priority = _int64(order_kind, "order_kind", m), _int64(order_priority, "order_priority", m)
-    fixed = _int64(order_fixed_minor, "order_fixed_minor", m)
-    percent = _int64(order_percent_bp, "order_percent_bp", m)
-    remaining = _int64(order_remaining_minor, "order_remaining_minor", m)
-    active = _bool(order_active, "order_active", m)
-    _check_amounts(gross, "gross_minor")
-    _check_amounts(receivable, "recovery_receivable_minor")
     group, group_balance = receivable_groups(receivable_group, receivable)
-    _check_orders(n, right, kind, priority, fixed, percent, remaining)
+    orders, perm = _order_arrays(n, order_right, order_kind, order_priority, order_fixed_minor,
+                                 order_percent_bp, order_remaining_minor, order_active)
     caps_bp = caps.as_array()
-    perm = order_permutation(right, priority)
-    if perm is not None:
-        right, kind, priority, fixed, percent, remaining, active = (
-            a[perm] for a in (right, kind, priority, fixed, percent, remaining, active))
+    m = orders[0].shape[0]
     outs = [np.empty(n, dtype=np.int64) for _ in range(6)]
     deducted, left = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
     offsets = np.empty(n + 1, dtype=np.int64)
-    csr_offsets(right, offsets)
-    deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, offsets, kind, priority, fixed, percent,
-                  remaining, active, caps_bp, *outs, deducted, left)
+    csr_offsets(orders[0], offsets)
+    deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, offsets, *orders[1:],
+                  caps_bp, *outs, deducted, left)
     if perm is not None:
         deducted[perm], left[perm] = deducted.copy(), left.copy()
     return Deductions(*outs, order_deducted_minor=deducted, order_remaining_minor=left)

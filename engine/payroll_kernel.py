@@ -48,6 +48,17 @@ def _check_sum_bound(*arrays: np.ndarray) -> None:
         raise ValueError("the amounts of this payroll together exceed what int64 sums can hold")
 
 
+def _forwarded_orders(order_kind, order_creditor_payee, order_creditor_channel, m: int):
+    """(kind, indexes of the orders paid on to a creditor, creditor payee, creditor channel), checked."""
+    kind = _as_int64(order_kind, "order_kind", m)
+    creditor = _as_int64(order_creditor_payee, "order_creditor_payee", m)
+    creditor_channel = _as_int64(order_creditor_channel, "order_creditor_channel", m)
+    forwarded_index = np.flatnonzero(np.isin(kind, FORWARDED_KINDS))
+    if (creditor[forwarded_index] < 0).any():
+        raise ValueError("alimony, damages and enforcement orders need a creditor payee")
+    return kind, forwarded_index, creditor[forwarded_index], creditor_channel[forwarded_index]
+
+
 def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, consent_full_recovery, protected,
                     right_payee, right_channel, minimum_payable_minor, carry_below_minimum,
                     order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
@@ -59,30 +70,25 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
     order_creditor_payee/channel must be valid for alimony, damages and enforcement orders (-1 allowed for
     overpayment orders, whose creditor is the agency itself). receivable_group: see engine.deductions."""
     gross = np.ascontiguousarray(gross_minor, dtype=np.int64)
-    n = gross.shape[0]
+    carry_in = _as_int64(carry_in_minor, "carry_in_minor", gross.shape[0])
     m = np.shape(order_right)[0]
-    carry_in = _as_int64(carry_in_minor, "carry_in_minor", n)
-    kind = _as_int64(order_kind, "order_kind", m)
-    creditor = _as_int64(order_creditor_payee, "order_creditor_payee", m)
-    creditor_channel = _as_int64(order_creditor_channel, "order_creditor_channel", m)
-    forwarded_order = np.isin(kind, FORWARDED_KINDS)
-    if (creditor[forwarded_order] < 0).any():
-        raise ValueError("alimony, damages and enforcement orders need a creditor payee")
+    kind, forwarded, creditor, creditor_channel = _forwarded_orders(order_kind, order_creditor_payee,
+                                                                    order_creditor_channel, m)
     extra_amount = _as_int64(extra_amount_minor, "extra_amount_minor", np.shape(extra_amount_minor)[0])
     _check_sum_bound(gross, carry_in, extra_amount)
     deductions = apply_deductions(gross, recovery_receivable_minor, consent_full_recovery, protected,
                                   order_right, kind, order_priority, order_fixed_minor, order_percent_bp,
                                   order_remaining_minor, order_active, caps, carry_in_minor=carry_in,
                                   receivable_group=receivable_group)
-    forwarded_index = np.flatnonzero(forwarded_order)
-    line_payee = np.concatenate([creditor[forwarded_index], np.asarray(extra_payee, dtype=np.int64)])
-    line_channel = np.concatenate([creditor_channel[forwarded_index], np.asarray(extra_channel, dtype=np.int64)])
-    line_amount = np.concatenate([deductions.order_deducted_minor[forwarded_index], extra_amount])
+    # forwarded deductions first, then the caller's extra lines: one list of lines for the netting
+    line_payee = np.concatenate([creditor, np.asarray(extra_payee, dtype=np.int64)])
+    line_channel = np.concatenate([creditor_channel, np.asarray(extra_channel, dtype=np.int64)])
+    line_amount = np.concatenate([deductions.order_deducted_minor[forwarded], extra_amount])
     netting = net_payments(right_payee, right_channel, deductions.net_minor, minimum_payable_minor,
                            carry_below_minimum, line_payee, line_channel, line_amount, n_payees, n_channels)
     order_payment = np.full(m, -1, dtype=np.int64)
-    order_payment[forwarded_index] = netting.line_payment[:forwarded_index.shape[0]]
-    extra_payment = netting.line_payment[forwarded_index.shape[0]:]
+    order_payment[forwarded] = netting.line_payment[:forwarded.shape[0]]
+    extra_payment = netting.line_payment[forwarded.shape[0]:]
     totals = conservation_totals(gross, carry_in, deductions, netting, order_payment, extra_amount,
                                  extra_payment)
     check_conservation(totals)

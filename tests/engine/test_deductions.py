@@ -116,7 +116,8 @@ def test_a_shared_receivable_is_recovered_once_across_the_recipient_rights():
 
 
 def test_rights_of_one_group_must_carry_the_same_receivable():
-    rights = complete_rights([dict(gross=3000, receivable=1000, group=0), dict(gross=4000, receivable=900, group=0)])
+    rights = complete_rights([dict(gross=3000, receivable=1000, group=0),
+                              dict(gross=4000, receivable=900, group=0)])
     with pytest.raises(ValueError, match="receivable_group"):
         run_engine(rights, [], n_payees=1)
 

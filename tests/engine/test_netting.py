@@ -133,3 +133,16 @@ def test_payment_numbering_follows_payee_then_channel():
     assert netting.payment_payee.tolist() == [0, 3, 3]
     assert netting.payment_channel.tolist() == [POST, BANK, POST]
     assert np.array_equal(netting.right_payment, [2, 1, 0])
+
+
+def test_third_party_order_without_creditor_is_refused():
+    rights = complete_rights([dict(gross=1000)])
+    orders = complete_orders([dict(kind=4, fixed=100, creditor=-1)], 1)
+    with pytest.raises(ValueError, match="need a creditor payee"):
+        run_engine(rights, orders, n_payees=1)
+
+
+def test_negative_extra_line_is_refused():
+    rights = complete_rights([dict(gross=1000)])
+    with pytest.raises(ValueError, match="line_amount_minor"):
+        run_engine(rights, [], extras=[(0, BANK, -5)], n_payees=1)
