@@ -1,0 +1,36 @@
+"""`isplata demo`: the newcomer's first command runs two months end to end, on SQLite and PostgreSQL."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+
+STEPS = ("generate", "validate", "calculate 2025-01", "approve 2025-01", "export 2025-01", "bank returns",
+         "reconcile", "advance register", "calculate 2025-02", "approve 2025-02", "export 2025-02",
+         "ledger verify", "audit recompute", "report")
+
+
+def test_demo_runs_two_months_on_its_own_sqlite_database(tmp_path):
+    workdir = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--rights", "600", "--workdir", str(workdir), "--json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    assert tuple(step["step"] for step in run["steps"]) == STEPS
+    assert run["ok"] and run["db"].startswith("sqlite:///") and (workdir / "isplata.db").exists()
+    details = {step["step"]: step["detail"] for step in run["steps"]}
+    assert "re-issued" in details["calculate 2025-02"] and "overpaid" in details["calculate 2025-02"]
+    assert "deaths" in details["advance register"] and details["ledger verify"].startswith("ok")
+    assert (workdir / f"report-{run['payrolls'][1]}.html").read_text().count("<svg") >= 5
+    # a second run starts afresh in the same workdir
+    again = CliRunner().invoke(main, ["demo", "--rights", "600", "--workdir", str(workdir)])
+    assert again.exit_code == 0 and "ledger verify" in again.output and "total" in again.output
+
+
+@pytest.mark.postgres
+def test_demo_on_postgresql(tmp_path, pg_schema_url):
+    result = CliRunner().invoke(main, ["--db", pg_schema_url, "demo", "--rights", "300", "--workdir",
+                                       str(tmp_path / "demo"), "--json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    assert run["ok"] and run["db"] == pg_schema_url and not (tmp_path / "demo" / "isplata.db").exists()
