@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
 import sys
 
 from benchmarks import harness, pairs
@@ -74,13 +75,49 @@ def run_pair(key: str, size: dict, pg_url: str, reps: int, log=print) -> dict:
     return summarise(pair, results, agreement)
 
 
-def run_comparison(size_name: str, pg_url: str, keys=PAIR_KEYS, reps: int | None = None, log=print) -> dict:
+def run_comparison(size_name: str, pg_url: str, keys=PAIR_KEYS, reps: int | None = None, memory: bool = True,
+                   log=print) -> dict:
     size = SIZES[size_name]
     reps = size["reps"] if reps is None else reps
-    report = {"size": size_name, "reps": reps, "machine": describe(pg_url), "pairs": []}
+    report = {"size": size_name, "reps": reps, "machine": describe(pg_url), "pairs": [],
+              "peak_memory": "each side once in a fresh process" if memory else "rise within the shared process"}
     for key in keys:
-        report["pairs"].append(run_pair(key, size, pg_url, reps, log))
+        summary = run_pair(key, size, pg_url, reps, log)
+        if memory:
+            measure_memory(summary, size_name, pg_url, log)
+        report["pairs"].append(summary)
     return report
+
+
+# ---- peak memory, one side at a time in a fresh process -------------------------------------------------------
+# In the shared process a side's memory rise is blurred by what earlier runs left in the allocators' pools, so
+# each side also runs once in a process of its own: a tiny warm-up (imports, JIT cache), then the measured run.
+
+def measure_memory(summary: dict, size_name: str, pg_url: str, log=print) -> None:
+    for index, side in enumerate(summary["sides"]):
+        if side["skipped"] or not side["runs_s"]:
+            continue
+        command = [sys.executable, "-m", "benchmarks.compare", "--memory-child", f"{summary['key']}:{index}",
+                   "--size", size_name, "--db", pg_url]
+        proc = subprocess.run(command, capture_output=True, text=True)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        if proc.returncode == 0 and lines:
+            side["peak_rss_mib"] = round(json.loads(lines[-1])["peak_rss_mib"], 1)
+            log(f"    peak memory {side['name']}: {side['peak_rss_mib']:.0f} MiB")
+        else:
+            log(f"    peak memory {side['name']}: not measured ({(proc.stderr or '').strip()[-200:]})")
+
+
+def memory_child(spec: str, size_name: str, pg_url: str) -> None:
+    key, index = spec.split(":")
+    for size in (SIZES["tiny"], SIZES[size_name]):  # warm-up at the tiny size, then the measured run
+        pair = build_pair(key, size, pg_url)
+        try:
+            side = pair.sides[int(index)]
+            _output, seconds, peak = harness.run_measured(side)
+        finally:
+            pair.cleanup()
+    print(json.dumps({"peak_rss_mib": peak, "seconds": seconds}))
 
 
 # ---- rendering ----------------------------------------------------------------------------------------------
@@ -122,7 +159,12 @@ def agreement_line(pair: dict) -> str:
     agreement = pair["agreement"]
     verdict = "totals agree" if agreement.get("agree") else "TOTALS DO NOT AGREE (or isplata's side missing)"
     if pair["key"] == "entitlements":
-        parts = [_rule_line(code, row) for code, row in agreement.items() if isinstance(row, dict)]
+        parts = [_rule_line(code, row) for code, row in agreement.items() if isinstance(row, dict)
+                 and "currency" in row]
+        split = agreement.get("isplata_split_s")
+        if split:
+            parts.append(f"isplata's time: Arrow -> arrays {_seconds(split['convert_s'])}, kernels "
+                         f"{_seconds(split['compute_s'])} (last run)")
         return f"{verdict}; " + "; ".join(parts)
     if pair["key"] == "pain001":
         expected = agreement["expected"]
@@ -185,11 +227,17 @@ def _arguments(argv):
                         help="PostgreSQL URL for the ledger pair")
     parser.add_argument("--readme", nargs="?", const=DEFAULT_OUT, default=None, metavar="JSON",
                         help="print README's performance table from a result file and exit")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the peak-memory runs in fresh processes (faster; memory then from the shared one)")
+    parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
+    if args.memory_child:
+        memory_child(args.memory_child, args.size, args.db)
+        return 0
     if args.readme:
         with open(args.readme) as handle:
             sys.stdout.write(render_readme(json.load(handle)))
@@ -199,7 +247,7 @@ def main(argv=None) -> int:
     if unknown:
         print(f"unknown pair(s) {unknown}; choose from {', '.join(PAIR_KEYS)}", file=sys.stderr)
         return 2
-    report = run_comparison(args.size, args.db, keys, args.reps)
+    report = run_comparison(args.size, args.db, keys, args.reps, memory=not args.no_memory)
     report["command"] = "python -m benchmarks.compare " + " ".join(shlex.quote(a) for a in
                                                                   (sys.argv[1:] if argv is None else argv))
     print(format_table(report))

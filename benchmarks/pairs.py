@@ -103,6 +103,8 @@ def _entitlement_totals(results: list[harness.SideResult]) -> dict:
             row.update(_openfisca_drift(openfisca.output[variable], exact, exponent))
         report[code] = row
     report["agree"] = all(_rule_agrees(report[code]) for code, *_ in RULES)
+    if ours is not None:
+        report["isplata_split_s"] = {k: round(v, 4) for k, v in ours.output["split"].items()}
     return report
 
 
@@ -164,16 +166,27 @@ def isplata_entitlements_side(households, registers) -> harness.Side:
     from engine.entitlement import compute_due
     from formats.convert import register_arrays
 
+    split = {"convert_s": 0.0, "compute_s": 0.0}  # of the last run, to show where isplata's time goes
+
     def run():
-        return {code: compute_due(register_arrays(tables, catalogue), compiled, LAST_MONTH, FIRST_MONTH)
-                for code, catalogue, compiled, tables in registers}
+        out = {}
+        split.update(convert_s=0.0, compute_s=0.0)
+        for code, catalogue, compiled, tables in registers:
+            start = time.perf_counter()
+            arrays = register_arrays(tables, catalogue)
+            middle = time.perf_counter()
+            out[code] = compute_due(arrays, compiled, LAST_MONTH, FIRST_MONTH)
+            split["convert_s"] += middle - start
+            split["compute_s"] += time.perf_counter() - middle
+        return out
 
     def dense(cells) -> np.ndarray:
         # rights are sorted by right id = household + 1 and each has one cell per month of the window
         return cells.due_minor.reshape(households.households, MONTHS).T
 
-    return harness.Side("isplata engine", run=run,
-                        finish=lambda out: {code: dense(cells) for code, cells in out.items()})
+    def finish(out):
+        return {code: dense(cells) for code, cells in out.items()} | {"split": dict(split)}
+    return harness.Side("isplata engine", run=run, finish=finish)
 
 
 def reference_entitlements_side(households, registers, limit: int, reps: int) -> harness.Side:

@@ -79,11 +79,22 @@ def test_readme_table_renders_every_side(tiny_runs, tmp_path):
     assert "TOTALS DO NOT AGREE" not in compare.format_table(report)
 
 
+def test_peak_memory_is_measured_in_fresh_processes(tiny_runs):
+    summary = json.loads(json.dumps(tiny_runs["pain001"]))
+    for side in summary["sides"]:
+        side["peak_rss_mib"] = None
+    lines = []
+    compare.measure_memory(summary, "tiny", "", log=lines.append)
+    ran = [side for side in summary["sides"] if not side["skipped"]]
+    assert all(side["peak_rss_mib"] is not None and side["peak_rss_mib"] >= 0 for side in ran), lines
+
+
 # ---- machinery without the parts ---------------------------------------------------------------------------
 
 def test_measure_interleaves_rotates_and_takes_medians(monkeypatch):
     clock, calls = [0.0], []
     monkeypatch.setattr(harness.time, "perf_counter", lambda: clock[0])  # each run advances a fake clock
+    monkeypatch.setattr(harness.gc, "collect", lambda: 0)  # a full collection per run is slow in a big test process
     durations = {"a": iter([9.0, 3.0, 1.0, 2.0]), "b": iter([9.0, 1.0, 1.0, 1.0])}
 
     def runner(name):
