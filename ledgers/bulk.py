@@ -42,11 +42,15 @@ def _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed) -> None:
 
 
 def _executemany(raw, table, names, int_columns, refs_fixed) -> None:
-    lists = [np.asarray(col).tolist() for col in int_columns.values()]
+    # a column with one value (batch_id, usually period and component) goes into the SQL as a literal:
+    # fewer values to convert and bind per row, which is most of SQLite's insert time
+    constant = {name: int(col[0]) for name, col in int_columns.items()
+                if len(col) > 1 and int(col.min()) == int(col.max())}
+    lists = [np.asarray(col).tolist() for name, col in int_columns.items() if name not in constant]
     if refs_fixed is not None:
         lists.append(refs_fixed.astype(f"U{REF_WIDTH}").tolist())
-    marks = ", ".join("?" * len(names))
-    raw.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", zip(*lists))
+    values = ", ".join(str(constant[name]) if name in constant else "?" for name in names)
+    raw.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values})", zip(*lists))
 
 
 # ---- reading -----------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ with its previous hash and postings digest, and the header, postings digest and 
 batch. check_proof rebuilds the root from the leaf, the batch hash from the root, and the chain forward; the
 proof holds only if the chain passes through the given digest. No database is needed to check it.
 """
+import hashlib
 import json
 
 from formats.errors import UserError
-from ledgers.canonical import (HEADER_FIELDS, batch_hash, leaf_hashes, merkle_levels, merkle_path,
+from ledgers.canonical import (HEADER_FIELDS, batch_hash, leaf_hashes, leaf_records, merkle_levels, merkle_path,
                                refs_to_fixed, root_from_path)
 from ledgers.store import Ledger
 
@@ -56,8 +57,8 @@ def _check(proof: dict, digest: str) -> tuple[bool, str]:
     if proof.get("format") != PROOF_FORMAT:
         return False, f"not an {PROOF_FORMAT} document"
     payment = proof["payment"]
-    leaf = leaf_hashes(refs_to_fixed([payment["payment_ref"]]), [int(payment["payee_id"])],
-                       [int(payment["amount_minor"])])[0]
+    leaf = hashlib.sha256(leaf_records(refs_to_fixed([payment["payment_ref"]]), [int(payment["payee_id"])],
+                                       [int(payment["amount_minor"])])).digest()
     root = root_from_path(leaf, proof["path"]).hex()
     batch = proof["batch"]
     header = {name: batch[name] for name in HEADER_FIELDS}

@@ -2,13 +2,14 @@
 
 A batch is written in one transaction under a lock that serialises writers (PostgreSQL advisory transaction
 lock, SQLite BEGIN IMMEDIATE), so the head read at the start is still the head at commit and two writers can
-never fork the chain. Validation and the Merkle tree are done before the lock; only numbering, hashing and the
-bulk insert happen inside it. (kind, source_id) is the batch's natural key: writing the same batch again returns
-the stored one (created=False), writing different content under the same key is refused.
+never fork the chain. Validation happens before the lock; the Merkle tree and the postings digest are computed
+on a second thread while the postings stream in. (kind, source_id) is the batch's natural key: writing the same
+batch again returns the stored one (created=False), writing different content under the same key is refused.
 """
 import datetime as dt
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
@@ -159,31 +160,32 @@ class Ledger:
         """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record."""
         period_index = parse_period(period) if isinstance(period, str) else period
         prepared = prepare_batch(kind, source_id, postings, payments, period_index)
-        root = merkle_root(prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
         booked = date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date())
         created_us = _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000)
-        with self._locked() as raw:
-            existing = self._find(raw, kind, source_id)
-            if existing is not None:
-                return self._same_or_refuse(existing, prepared, root)
-            head = self._head(raw)
-            record = self._seal(prepared, root, head, booked, created_us)
-            self._insert(raw, record, prepared)
+        # hashing runs on a second thread (numba kernels and large hashlib updates release the GIL) while the
+        # database ingests the postings: two cores at work instead of one after the other
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            root = pool.submit(merkle_root, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
+            with self._locked() as raw:
+                existing = self._find(raw, kind, source_id)
+                if existing is not None:
+                    return self._same_or_refuse(existing, prepared, root.result())
+                head = self._head(raw)
+                batch_id = 1 if head is None else head.batch_id + 1
+                first = 1 if head is None else head.first_posting + head.n_postings
+                columns = prepared.columns(batch_id, first)
+                digest = pool.submit(postings_sha256, columns)
+                self._insert_postings(raw, columns)
+                header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
+                              period=prepared.period, booked_on=booked, created_us=created_us,
+                              first_posting=first, n_postings=prepared.n_postings,
+                              n_payments=prepared.n_payments, debit_minor=prepared.debit_minor)
+                prev = GENESIS_HASH if head is None else head.hash
+                record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(),
+                                     merkle_root=root.result(),
+                                     hash=batch_hash(prev, header, digest.result(), root.result()))
+                self._insert_batch(raw, record, prepared)
         return record
-
-    def _seal(self, prepared: PreparedBatch, root: str, head: BatchRecord | None, booked: int,
-              created_us: int) -> BatchRecord:
-        batch_id = 1 if head is None else head.batch_id + 1
-        first = 1 if head is None else head.first_posting + head.n_postings
-        columns = prepared.columns(batch_id, first)
-        digest = postings_sha256(columns)
-        header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
-                      period=prepared.period, booked_on=booked, created_us=created_us, first_posting=first,
-                      n_postings=prepared.n_postings, n_payments=prepared.n_payments,
-                      debit_minor=prepared.debit_minor)
-        prev = GENESIS_HASH if head is None else head.hash
-        return BatchRecord(**header, prev_hash=prev, postings_sha256=digest, merkle_root=root,
-                           hash=batch_hash(prev, header, digest, root))
 
     def _same_or_refuse(self, existing: BatchRecord, prepared: PreparedBatch, root: str) -> BatchRecord:
         digest = postings_sha256(prepared.columns(existing.batch_id, existing.first_posting))
@@ -193,17 +195,17 @@ class Ledger:
             f"a {existing.kind} batch for source {existing.source_id!r} is already in the ledger (batch "
             f"{existing.batch_id}) with different postings; post a correction batch instead of rewriting it")
 
-    def _insert(self, raw, record: BatchRecord, prepared: PreparedBatch) -> None:
-        row = record.as_dict()
-        row.pop("created")
-        names = list(row)
-        marks = ", ".join("?" * len(names))
-        raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(names)}) VALUES ({marks})"),
-                    tuple(row.values()))
-        columns = prepared.columns(record.batch_id, record.first_posting)
+    def _insert_postings(self, raw, columns: dict) -> None:
         ints = {name: columns[name] for name in INT_POSTING_DTYPES}
         insert_rows(raw, self.dialect, "ledger_postings", ints, INT_POSTING_DTYPES, "payment_ref",
                     columns["payment_ref"])
+
+    def _insert_batch(self, raw, record: BatchRecord, prepared: PreparedBatch) -> None:
+        row = record.as_dict()
+        row.pop("created")
+        marks = ", ".join("?" * len(row))
+        raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(row)}) VALUES ({marks})"),
+                    tuple(row.values()))
         if prepared.n_payments:
             pay = {"batch_id": np.full(prepared.n_payments, record.batch_id, np.int64),
                    "leaf": np.arange(prepared.n_payments, dtype=np.int64),

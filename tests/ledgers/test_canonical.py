@@ -132,3 +132,12 @@ def test_batch_hash_depends_on_every_part():
     assert c.batch_hash(c.GENESIS_HASH, header | {"n_postings": 2}, "aa" * 32, "bb" * 32) != base
     assert c.batch_hash(c.GENESIS_HASH, header, "ab" * 32, "bb" * 32) != base
     assert c.batch_hash(c.GENESIS_HASH, header, "aa" * 32, "bc" * 32) != base
+
+
+@pytest.mark.parametrize("length", [0, 1, 52, 55, 56, 63, 64, 65, 119, 120, 130])
+def test_sha256_kernel_matches_hashlib(length):
+    from ledgers.kernels import sha256_matrix
+
+    messages = np.random.default_rng(length).integers(0, 256, (7, length), dtype=np.uint8)
+    digests = sha256_matrix(messages)
+    assert [bytes(d) for d in digests] == [hashlib.sha256(bytes(m)).digest() for m in messages]
