@@ -213,6 +213,25 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def render_readme(report: dict) -> str:
+    """README's national-scale table (markdown) from a run's JSON."""
+    month = report["month"]
+    lines = [f"One month for {report['rights']:,} rights ({report['country']}, {report['period']}) on "
+             f"PostgreSQL, measured {report['machine']['measured_at']} with `{report.get('command', '')}` on "
+             f"{one_line(report['machine'])}.", "",
+             "| step | time in the step | wall (fresh process) | peak memory |", "| --- | ---: | ---: | ---: |"]
+    for s in report["steps"]:
+        wall = "-" if s["wall_s"] is None else f"{s['wall_s']:.1f} s"
+        note = f" (failed: {s['error']})" if s["error"] else ""
+        lines.append(f"| {s['step']}{note} | {_fmt_s(s['seconds'])} | {wall} | {_fmt_mib(s['peak_rss_mib'])} |")
+    verdict = "meets" if month["meets_goal"] else "does not meet"
+    lines.append(f"| **month** ({', '.join(month['steps_run'])}) | | **{month['wall_s']:.1f} s** | "
+                 f"**{_fmt_mib(month['peak_rss_mib'])}** |")
+    lines += ["", f"The month {verdict} the goal of {GOAL_SECONDS // 60} minutes and {GOAL_PEAK_GIB} GiB"
+              + ("." if month["complete"] else " (not every step ran).")]
+    return "\n".join(lines) + "\n"
+
+
 def _arguments(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.national_scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rights", type=int, default=10_000_000)
@@ -225,6 +244,8 @@ def _arguments(argv):
                         "temporary folder, removed afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the database schema and the work folder")
     parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--readme", nargs="?", const=DEFAULT_OUT, default=None, metavar="JSON",
+                        help="print README's national-scale table from a result file and exit")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--context", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -239,6 +260,10 @@ def main(argv=None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
     if args.worker:
         worker(args.worker, json.loads(args.context))
+        return 0
+    if args.readme:
+        with open(args.readme) as handle:
+            sys.stdout.write(render_readme(json.load(handle)))
         return 0
     report = run_month(args)
     report["command"] = "python -m benchmarks.national_scale " + " ".join(sys.argv[1:] if argv is None else argv)

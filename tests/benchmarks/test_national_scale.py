@@ -34,6 +34,8 @@ def test_tiny_month_runs_end_to_end(tmp_path, postgres_url):
     assert month["complete"] and month["wall_s"] == pytest.approx(
         sum(steps[name]["wall_s"] for name in national_scale.MONTH_STEPS))
     assert "meets the goal" in national_scale.format_report(report)
+    markdown = national_scale.render_readme(json.loads(json.dumps(report, default=str)))
+    assert markdown.count("\n| ") == len(national_scale.STEPS) + 3 and "meets the goal" in markdown
     assert _schemas(postgres_url) == before  # the private schema is dropped
     json.dumps(report, default=str)
 
