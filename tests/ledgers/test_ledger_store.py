@@ -207,3 +207,19 @@ def test_bad_input_is_refused_before_writing(ledger):
         ledger.append_batch("approve", "PR-1", {"account_kind": [4], "account_key": [1], "component": ["due"],
                                                "amount_minor": [0.5]}, period=660)
     assert count(ledger, "ledger_batches") == 0
+
+
+def test_split_reads_equal_one_read(ledger, approve, monkeypatch):
+    record = approve(ledger, 660, 40)
+    whole = ledger.read_postings(record.first_posting, record.n_postings)
+    monkeypatch.setattr(store_module, "READ_SPLIT_POSTINGS", 10)
+    split = ledger.read_postings(record.first_posting, record.n_postings)
+    assert all(np.array_equal(whole[name], split[name]) for name in whole)
+    assert len(split["posting_id"]) == record.n_postings and verify(ledger).ok
+
+
+def test_recognised_stops_at_a_batch_mark(ledger, approve):
+    first = approve(ledger, 660, 5, seed=1)
+    approve(ledger, 661, 5, seed=2)
+    right, month, amount = ledger.recognised(batch_mark=first.batch_id)
+    assert int(month.max()) == 660 and int(amount.sum()) == first.debit_minor
