@@ -238,10 +238,22 @@ def _require(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-def _check_amounts(array: np.ndarray, name: str, low: int = 0) -> None:
-    if array.shape[0]:
-        _require(int(array.min()) >= low and int(array.max()) <= AMOUNT_MINOR_MAX,
-                 f"{name} must lie within {low}..{AMOUNT_MINOR_MAX} minor units")
+@kernel(types.int64(_I64_RO, types.int64, types.int64))
+def first_outside(values, low, high):
+    """Position of the first value outside low..high, or -1: one pass where min() and max() take two."""
+    assert low <= high
+    assert values.ndim == 1
+    for i in range(values.shape[0]):
+        if values[i] < low or values[i] > high:
+            return i
+    return -1
+
+
+def check_amounts(array: np.ndarray, name: str, low: int = 0) -> None:
+    """ValueError naming the first amount outside low..AMOUNT_MINOR_MAX."""
+    bad = first_outside(array, low, AMOUNT_MINOR_MAX)
+    _require(bad < 0, f"{name}[{bad}] = {array[bad] if bad >= 0 else ''} lies outside {low}..{AMOUNT_MINOR_MAX}"
+                      " minor units")
 
 
 def _check_orders(n_rights, right, kind, priority, fixed, percent, remaining) -> None:
@@ -253,8 +265,8 @@ def _check_orders(n_rights, right, kind, priority, fixed, percent, remaining) ->
     _require(bool(((fixed >= 0) != (percent >= 0)).all()),
              "each order needs exactly one of fixed_minor >= 0 or percent_bp >= 0 (the other -1)")
     _require(int(percent.max()) <= BP_WHOLE, f"order_percent_bp must be <= {BP_WHOLE}")
-    _check_amounts(fixed, "order_fixed_minor", low=-1)
-    _check_amounts(remaining, "order_remaining_minor", low=-1)
+    check_amounts(fixed, "order_fixed_minor", low=-1)
+    check_amounts(remaining, "order_remaining_minor", low=-1)
 
 
 def order_permutation(order_right: np.ndarray, order_priority: np.ndarray) -> np.ndarray | None:
@@ -306,7 +318,7 @@ def _right_arrays(gross_minor, carry_in_minor, recovery_receivable_minor, consen
     receivable = _int64(recovery_receivable_minor, "recovery_receivable_minor", n)
     for array, name in ((gross, "gross_minor"), (carry_in, "carry_in_minor"),
                         (receivable, "recovery_receivable_minor")):
-        _check_amounts(array, name)
+        check_amounts(array, name)
     return (gross, carry_in, receivable, _bool(consent_full_recovery, "consent_full_recovery", n),
             _bool(protected, "protected", n))
 

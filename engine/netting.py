@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import types
 
+from engine.deductions import check_amounts
 from engine.jit import kernel
-from engine.money import AMOUNT_MINOR_MAX
 
 _I64_RO = types.Array(types.int64, 1, "C", readonly=True)
 _BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
@@ -145,8 +145,7 @@ def _amounts(values, name: str, length: int) -> np.ndarray:
     array = np.ascontiguousarray(values, dtype=np.int64)
     if array.shape != (length,):
         raise ValueError(f"{name}: expected length {length}, got shape {array.shape}")
-    if length and (array.min() < 0 or array.max() > AMOUNT_MINOR_MAX):
-        raise ValueError(f"{name} must lie within 0..{AMOUNT_MINOR_MAX} minor units")
+    check_amounts(array, name)
     return array
 
 
