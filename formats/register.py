@@ -171,17 +171,19 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
         if not schema_field.nullable:
             log.add(file, None, name, None, "missing required column", f"add the column {name}")
         return pa.nulls(raw.num_rows, schema_field.type), schema_field.nullable
-    source = raw.column(raw.column_names.index(name)).combine_chunks()
+    source = raw.column(raw.column_names.index(name))  # chunked: columns no rule reads are never copied
     if pa.types.is_dictionary(source.type):
-        source = source.dictionary_decode()
+        source = source.cast(source.type.value_type)
+    if source.type != schema_field.type:
+        source = source.combine_chunks()
     typed, bad = to_type(source, schema_field.type, file, name, log)
     if typed is None:
         return pa.nulls(raw.num_rows, schema_field.type), False
-    if bad.any():
+    if bad is not None and bad.any():
         family = csv_input.type_family(schema_field.type)
         log.add_rows(file, np.flatnonzero(bad), name, source, csv_input.bad_cell_rule(schema_field.type),
                      f"write {csv_input.EXPECTED_TEXT.get(family, 'text')}")
-    if not schema_field.nullable:
+    if not schema_field.nullable and source.null_count:
         missing = pc.is_null(source).to_numpy(zero_copy_only=False)
         log.add_rows(file, np.flatnonzero(missing), name, None, "required value is empty",
                      f"fill in {name} on every row")
@@ -189,9 +191,9 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
 
 
 def to_type(source: pa.Array, arrow_type: pa.DataType, file: str, name: str, log: ProblemLog):
-    """(typed, bad-cell mask) or (None, None) when the whole column has a type that cannot be converted."""
+    """(typed, mask of bad cells or None when there are none) or (None, None) for a column of the wrong type."""
     if source.type == arrow_type:
-        return source, np.zeros(len(source), dtype=bool)
+        return source, None
     if pa.types.is_string(source.type) or pa.types.is_large_string(source.type):
         return csv_input.text_to_type(source.cast(pa.string()), arrow_type)
     if pa.types.is_integer(source.type) and pa.types.is_integer(arrow_type):

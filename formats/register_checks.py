@@ -41,19 +41,52 @@ def rows_where(mask) -> np.ndarray:
 
 
 def duplicate_rows(*keys: pa.Array) -> np.ndarray:
-    """Rows whose key (one or more int columns) already appeared on an earlier row; rows with a null key skipped."""
+    """Rows whose key (one or more int or date columns) already appeared on an earlier row; null keys skipped."""
     valid = np.ones(len(keys[0]), dtype=bool)
     for key in keys:
         valid &= pc.is_valid(key).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(valid)
-    values = [pc.fill_null(key, 0).to_numpy(zero_copy_only=False)[rows] for key in keys]
-    # stable order keeps equal keys in row order, so the first occurrence stays unreported
+    values = [as_int64(key)[rows] for key in keys]
+    if len(values) == 1:
+        return np.sort(rows[_later_duplicates(values)])
+    # lexsort over several keys costs seconds at national size: sort one 64-bit mix of the keys instead and
+    # settle the few rows that share a mix (true duplicates, or rare collisions) exactly
+    mixed = _mix(values)
+    order = np.argsort(mixed)  # candidates only: order within equal mixes is settled below
+    same = mixed[order][1:] == mixed[order][:-1]
+    shared = np.zeros(len(order), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    candidates = np.sort(order[shared])
+    found = _later_duplicates([value[candidates] for value in values])
+    return np.sort(rows[candidates[found]])
+
+
+def _later_duplicates(values: list) -> np.ndarray:
+    """Positions whose key equals an earlier position's; stable order leaves the first occurrence out."""
     order = np.argsort(values[0], kind="stable") if len(values) == 1 else np.lexsort(values[::-1])
-    same = np.ones(max(len(rows) - 1, 0), dtype=bool)
+    same = np.ones(max(len(order) - 1, 0), dtype=bool)
     for value in values:
         sorted_value = value[order]
         same &= sorted_value[1:] == sorted_value[:-1]
-    return np.sort(rows[order[1:][same]])
+    return order[1:][same]
+
+
+def _mix(values: list) -> np.ndarray:
+    """One uint64 per row from several int64 keys (multiply-xorshift; equal keys give equal mixes)."""
+    mixed = np.zeros(len(values[0]), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for value in values:
+            mixed = (mixed ^ value.astype(np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+            mixed ^= mixed >> np.uint64(29)
+    return mixed
+
+
+def as_int64(key: pa.Array) -> np.ndarray:
+    """An int or date column as int64 numpy (nulls as 0: callers mask them)."""
+    if pa.types.is_date32(key.type):
+        key = pc.cast(key, pa.int32())
+    return pc.fill_null(key, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def sorted_distinct(values: np.ndarray) -> np.ndarray:

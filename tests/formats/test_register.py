@@ -256,9 +256,13 @@ def test_parquet_wrong_column_type(tmp_path):
     ("payees", 4, "payee_id", "1002", "duplicate payee_id"),
     ("deductions", 2, "order_id", "1", "duplicate order_id"),
     ("rights", 3, "version", "1", "duplicate right_id and version"),
+    ("households", 2, "member_from", "2015-01-01", "duplicate household_id and person_id and member_from"),
 ])
 def test_duplicate_ids(tmp_path, file, row, column, value, rule):
-    problems = problems_of(write_register(tmp_path, [(file, row, column, value)]))
+    edits = [(file, row, column, value)]
+    if file == "households":  # the same person twice in one household from the same day
+        edits += [(file, row, "person_id", "1"), (file, row, "role", "head")]
+    problems = problems_of(write_register(tmp_path, edits))
     assert_problem(problems, f"{file}.csv", row, column, value, rule)
 
 
