@@ -183,11 +183,22 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
         family = csv_input.type_family(schema_field.type)
         log.add_rows(file, np.flatnonzero(bad), name, source, csv_input.bad_cell_rule(schema_field.type),
                      f"write {csv_input.EXPECTED_TEXT.get(family, 'text')}")
-    if not schema_field.nullable and source.null_count:
-        missing = pc.is_null(source).to_numpy(zero_copy_only=False)
-        log.add_rows(file, np.flatnonzero(missing), name, None, "required value is empty",
-                     f"fill in {name} on every row")
+    if not schema_field.nullable:
+        _report_empty(source, name, file, log)
     return typed, True
+
+
+def _report_empty(source, name: str, file: str, log: ProblemLog) -> None:
+    """Nulls in a required column; in a required text column also blank text (a name of spaces)."""
+    missing = pc.is_null(source)
+    if pa.types.is_string(source.type):
+        missing = pc.or_(missing, pc.fill_null(pc.match_substring_regex(source, r"^\s*$"), False))
+    elif not source.null_count:
+        return
+    if isinstance(missing, pa.ChunkedArray):
+        missing = missing.combine_chunks()
+    log.add_rows(file, np.flatnonzero(missing.to_numpy(zero_copy_only=False)), name, None,
+                 "required value is empty", f"fill in {name} on every row")
 
 
 def to_type(source: pa.Array, arrow_type: pa.DataType, file: str, name: str, log: ProblemLog):

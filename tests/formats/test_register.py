@@ -228,8 +228,9 @@ def test_unparseable_cells(tmp_path, file, row, column, value, rule):
 
 
 def test_null_in_required_column(tmp_path):
-    problems = problems_of(write_register(tmp_path, [("rights", 3, "decided_on", "")]))
+    problems = problems_of(write_register(tmp_path, [("rights", 3, "decided_on", ""), ("payees", 2, "name", "  ")]))
     assert_problem(problems, "rights.csv", 3, "decided_on", None, "required value is empty")
+    assert_problem(problems, "payees.csv", 2, "name", None, "required value is empty")
 
 
 def test_parquet_wrong_column_type(tmp_path):
