@@ -13,8 +13,25 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from payroll import audit, cycle, demo, queries, reconcile as reconciling, report
 
+
+def payroll_module(name: str):
+    """Payroll modules load on first use, so `isplata --help` and other groups start fast."""
+    import importlib
+
+    return importlib.import_module(f"payroll.{name}")
+
+
+class _Lazy:
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        return getattr(payroll_module(self._name), attribute)
+
+
+audit, cycle, demo, queries, reconciling, report = (
+    _Lazy(name) for name in ("audit", "cycle", "demo", "queries", "reconcile", "report"))
 console = Console(stderr=True)
 out = Console()
 

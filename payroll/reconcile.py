@@ -61,6 +61,15 @@ class PayrollView:
     groups: pa.Table           # export groups: per payment, right, payee, account the amount sent
     payments: pa.Table
     reversed_refs: set
+    group_refs: np.ndarray = None   # groups' payment_ref as a sorted numpy array, for O(log n) lookups
+
+    def groups_of(self, ref: str | None) -> pa.Table:
+        """The export groups of one payment (groups are sorted by payment_ref)."""
+        if ref is None:
+            return self.groups.slice(0, 0)
+        start = int(np.searchsorted(self.group_refs, ref, side="left"))
+        stop = int(np.searchsorted(self.group_refs, ref, side="right"))
+        return self.groups.slice(start, stop - start)
 
 
 def file_sha256(path: Path) -> str:
@@ -182,7 +191,9 @@ def load_view(ledger, identifier: str) -> PayrollView | None:
         return None
     groups = postings.sent_groups(store.read_lines(record))
     reversed_refs = already_reversed(ledger, identifier)
-    return PayrollView(record, assignments, groups, store.read_payments(record), reversed_refs)
+    refs = np.asarray(groups.column("payment_ref").to_numpy(zero_copy_only=False)).astype("U35")
+    assert (refs[1:] >= refs[:-1]).all(), "export groups are sorted by payment_ref"
+    return PayrollView(record, assignments, groups, store.read_payments(record), reversed_refs, refs)
 
 
 def already_reversed(ledger, identifier: str) -> set:
@@ -225,7 +236,7 @@ def settle(view: PayrollView, record, chunks: list, tally: Tally) -> None:
 def reverse(view: PayrollView, record, chunks: list, holds: list, tally: Tally, ledger) -> None:
     """A rejected or returned payment (or a postal payment reported paid): reversal or settlement, and holds."""
     ref = record.original_end_to_end_id
-    groups = view.groups.filter(pc.equal(view.groups.column("payment_ref"), ref)) if ref else view.groups.slice(0, 0)
+    groups = view.groups_of(ref)
     if groups.num_rows == 0:
         exception(tally, record, "EndToEndId matches no exported payment")
         return
@@ -272,8 +283,9 @@ def act_on_reason(view: PayrollView, record, groups: pa.Table, holds: list, tall
                                   "person_id": person_of(view, int(right)), "booking_date": booking,
                                   "source_file": record.source_file})
     elif reason in ACCOUNT_CODES:
-        payment = view.payments.filter(pc.equal(view.payments.column("end_to_end_id"), ref))
-        iban = payment.column("iban")[0].as_py() if payment.num_rows else None
+        row = int(ref.rsplit("-", 1)[1]) - 1  # payments are numbered from 1 in EndToEndId order
+        assert view.payments.column("end_to_end_id")[row].as_py() == ref
+        iban = view.payments.column("iban")[row].as_py()
         holds.append({"kind": "bank_channel", "right_id": -1, "payee_id": payee, "reason_code": reason,
                       "payment_ref": ref, "iban": iban})
         tally.actions.append({"action": "new_account_needed", "reason_code": reason, "payment_ref": ref,
