@@ -86,6 +86,7 @@ class Ledger:
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_on_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_on_begin)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -137,9 +138,8 @@ class Ledger:
     def init(self) -> None:
         """Create the schema if missing and record its version; safe to run again and from two processes."""
         with self.engine.connect() as conn:
-            if self.dialect == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
+            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
+            if self.dialect == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
             schema.create_tables(conn)
             schema.seed_tables(conn, _now_us())
@@ -402,8 +402,15 @@ def _engine_options(url: str) -> dict:
     return {"pool_pre_ping": False}
 
 
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    # the driver no longer begins transactions itself (see _sqlite_on_connect), so SQLAlchemy's begin does it:
+    # every engine.begin()/connect() block stays one atomic transaction, as on PostgreSQL
+    lock = conn.get_execution_options().get("ledger_write_lock")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if lock else "BEGIN")
+
+
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
-    # autocommit at the driver so that BEGIN IMMEDIATE (the writer lock) is ours to issue
+    # autocommit at the driver so that BEGIN / BEGIN IMMEDIATE (the writer lock) are ours to issue
     dbapi_connection.isolation_level = None
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")

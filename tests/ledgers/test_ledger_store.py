@@ -223,3 +223,14 @@ def test_recognised_stops_at_a_batch_mark(ledger, approve):
     approve(ledger, 661, 5, seed=2)
     right, month, amount = ledger.recognised(batch_mark=first.batch_id)
     assert int(month.max()) == 660 and int(amount.sum()) == first.debit_minor
+
+
+def test_engine_transactions_are_atomic(ledger):
+    """Other packages use ledger.engine for their tables: a failed block must leave nothing, on SQLite too."""
+    with ledger.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+    with pytest.raises(RuntimeError):
+        with ledger.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO scratch VALUES (1)")
+            raise RuntimeError("abort")
+    assert count(ledger, "scratch") == 0
