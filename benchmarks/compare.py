@@ -133,14 +133,18 @@ def _rate(value: float | None, unit: str) -> str:
 
 
 def _times(side: dict) -> str:
-    if side["times_isplata"] is None:
+    """The side's time for the same work relative to isplata's, said in words."""
+    ratio = side["times_isplata"]
+    if ratio is None:
         return "-"
-    return "1 (baseline)" if side["baseline"] else f"{side['times_isplata']:.1f}x"
+    if side["baseline"]:
+        return "baseline"
+    return f"{ratio:.1f}x slower" if ratio >= 1 else f"{1 / ratio:.1f}x faster"
 
 
 def format_table(report: dict) -> str:
     lines = [f"{'pair':<14}{'side':<46}{'median':>12}{'runs':>6}{'per second':>28}{'peak MiB':>10}"
-             f"{'x isplata':>14}"]
+             f"{'vs isplata':>16}"]
     for pair in report["pairs"]:
         for side in pair["sides"]:
             if side["skipped"]:
@@ -149,7 +153,7 @@ def format_table(report: dict) -> str:
             peak = "-" if side["peak_rss_mib"] is None else f"{side['peak_rss_mib']:.0f}"
             lines.append(f"{pair['key']:<14}{side['name']:<46}{_seconds(side['median_s']):>12}"
                          f"{len(side['runs_s']):>6}{_rate(side['per_second'], pair['unit']):>28}{peak:>10}"
-                         f"{_times(side):>14}")
+                         f"{_times(side):>16}")
         lines.append(f"{'':<14}agreement: {agreement_line(pair)}")
     lines.append(f"machine: {one_line(report['machine'])}")
     return "\n".join(lines)
@@ -197,16 +201,17 @@ def _rule_line(code: str, row: dict) -> str:
 def render_readme(report: dict) -> str:
     """The README performance table (markdown) from a comparison's JSON."""
     machine = report["machine"]
-    lines = ["| work | tool | median | throughput | peak memory | time vs isplata |",
+    lines = ["| work | tool | median | throughput | peak memory | same work vs isplata |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]
     for pair in report["pairs"]:
-        for side in pair["sides"]:
+        for index, side in enumerate(pair["sides"]):
+            work = f"{pair['title']}: {pair['workload']}" if index == 0 else ""
             tool = f"{side['name']} {side['version']}".strip()
             if side["skipped"]:
-                lines.append(f"| {pair['title']} | {tool} | skipped: {side['skipped']} | | | |")
+                lines.append(f"| {work} | {tool} | skipped: {side['skipped']} | | | |")
                 continue
             peak = "-" if side["peak_rss_mib"] is None else f"{side['peak_rss_mib']:.0f} MiB"
-            lines.append(f"| {pair['title']}: {pair['workload']} | {tool} | {_seconds(side['median_s'])} | "
+            lines.append(f"| {work} | {tool} | {_seconds(side['median_s'])} | "
                          f"{_rate(side['per_second'], pair['unit'])} | {peak} | {_times(side)} |")
     notes = [f"- {pair['title']}: {agreement_line(pair)}" for pair in report["pairs"]]
     header = (f"Measured {machine['measured_at']} with `{report.get('command', 'python -m benchmarks.compare')}` "

@@ -340,8 +340,7 @@ def _rowwise_side(postings, pg_url: str, cleanups: list) -> harness.Side:
         return harness.Side(name, skip=_unavailable("PostgreSQL", exc))
     cleanups.append(ledger.drop)
     rows = posting_rows(postings)
-    return harness.Side(name, run=lambda: ledger.append(rows), setup=ledger.reset, collect=ledger.totals,
-                        version=package_version("psycopg") or "")
+    return harness.Side(name, run=lambda: ledger.append(rows), setup=ledger.reset, collect=ledger.totals)
 
 
 def _ledger_check(postings) -> Callable[[list[harness.SideResult]], dict]:
