@@ -196,6 +196,9 @@ def test_both_csv_and_parquet(tmp_path):
 def test_unreadable_files(tmp_path):
     folder = write_register(tmp_path, texts={"rights": "right_id,version\n1,2,3\n"})
     assert_problem(problems_of(folder), "rights.csv", None, None, None, "cannot be read as CSV")
+    folder = write_register(tmp_path / "latin2")
+    (folder / "persons.csv").write_bytes(GOOD["persons"].encode("cp1250", errors="replace"))
+    assert_problem(problems_of(folder), "persons.csv", None, None, None, "cannot be read as CSV (UTF-8")
     folder = write_register(tmp_path / "b", texts={"rights": None})
     (folder / "rights.parquet").write_bytes(b"not parquet at all")
     assert_problem(problems_of(folder), "rights.parquet", None, None, None, "cannot be read as Parquet")
