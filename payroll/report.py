@@ -39,11 +39,21 @@ def build_report(db_url: str, identifier: str) -> dict:
                                "carried forward": -components.get("carry_out", 0)},
         "deductions_by_kind": {kind: -components.get(kind, 0)
                                for kind in ("alimony", "damages", "recovery", "enforcement")},
-        "previous": None if not previous else {"payroll": previous[-1].payroll_id,
-                                               "by_benefit": previous[-1].totals["by_benefit_minor"],
-                                               "net_minor": previous[-1].net_minor},
+        "previous": previous_month(previous),
         "returns_by_reason": returns,
     }
+
+
+def previous_month(records: list) -> dict | None:
+    """The previous period's approved payrolls (a regular run and any supplementary ones) added up."""
+    if not records:
+        return None
+    by_benefit: dict = {}
+    for record in records:
+        for benefit, amount in record.totals["by_benefit_minor"].items():
+            by_benefit[benefit] = by_benefit.get(benefit, 0) + amount
+    return {"payroll": " + ".join(r.payroll_id for r in records), "by_benefit": by_benefit,
+            "net_minor": sum(r.net_minor for r in records)}
 
 
 def returns_by_reason(events: list[dict], identifier: str) -> dict:

@@ -1,0 +1,78 @@
+"""The posting scheme: approval batches balance by construction and recognise due + arrears - overpayments;
+export groups settle exactly the payments; the HTML report is self-contained."""
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from formats.schemas import PAYROLL_LINES
+from ledgers.schema import ACCOUNT
+from payroll import postings
+from payroll.report_html import bar_chart, money, render_html
+
+JAN, FEB = 19358, 19389  # 2023-01-01 and 2023-02-01 as days
+
+
+def lines_table(rows):
+    names = [field.name for field in PAYROLL_LINES]
+    return pa.Table.from_pylist([dict(zip(names, row)) for row in rows], schema=PAYROLL_LINES)
+
+
+LINES = lines_table([
+    ("P", 1, "ME_MO", 10, "bank", FEB, "due", 5_000, "P-1"),
+    ("P", 1, "ME_MO", 10, "bank", JAN, "arrears", 4_000, "P-1"),
+    ("P", 1, "ME_MO", 10, "bank", FEB, "alimony", -2_000, "P-1"),
+    ("P", 1, "ME_MO", 77, "post", FEB, "forwarded", 2_000, "P-2"),
+    ("P", 2, "ME_DD", 11, "bank", JAN, "overpayment", -3_000, None),
+    ("P", 2, "ME_DD", 11, "bank", FEB, "carry_out", -50, None),
+    ("P", 2, "ME_DD", 11, "bank", FEB, "due", 50, None),
+    ("P", 3, "ME_DD", 12, "post", FEB, "reissue", 700, "P-3"),
+])
+ORDERS = pa.table({"right_id": [1], "payee_id": [10], "kind": ["alimony"], "order_id": [5],
+                   "creditor_payee_id": [77], "amount_minor": [2_000], "month": [np.int64(637)],
+                   "payment_ref": ["P-1"]})
+
+
+def test_approval_batch_balances_and_recognises_the_differences():
+    batch = postings.approve_postings(LINES, ORDERS, {"ME_DD": 2, "ME_MO": 1})
+    assert batch["amount_minor"].sum() == 0 and (batch["amount_minor"] != 0).all()
+    expense = batch["account_kind"] == ACCOUNT["benefit_expense"]
+    by_right = {int(r): int(batch["amount_minor"][expense & (batch["right_id"] == r)].sum()) for r in (1, 2, 3)}
+    assert by_right == {1: 9_000, 2: 50 - 3_000, 3: 0}
+    receivable = batch["account_kind"] == ACCOUNT["overpayments_receivable"]
+    assert batch["account_key"][receivable].tolist() == [2] and batch["amount_minor"][receivable].sum() == 3_000
+    creditor = batch["account_kind"] == ACCOUNT["deductions_payable"]
+    assert batch["account_key"][creditor].tolist() == [77] and batch["amount_minor"][creditor].sum() == -2_000
+    returned = batch["account_kind"] == ACCOUNT["returned_awaiting_reissue"]
+    assert batch["amount_minor"][returned].sum() == 700
+
+
+def test_export_groups_settle_each_payment_from_its_payable():
+    groups = postings.sent_groups(LINES)
+    sent = dict(zip(groups.column("payment_ref").to_pylist(), groups.column("amount_minor_sum").to_pylist()))
+    assert sent == {"P-1": 7_000, "P-2": 2_000, "P-3": 700}
+    batch = postings.export_postings(groups)
+    assert batch["amount_minor"].sum() == 0
+    transit = batch["account_kind"] == ACCOUNT["in_transit_post"]
+    assert batch["amount_minor"][transit].sum() == -2_700
+    assert batch["amount_minor"][batch["account_kind"] == ACCOUNT["deductions_payable"]].sum() == 2_000
+
+
+def test_legs_refuse_non_positive_amounts():
+    with pytest.raises(AssertionError):
+        postings.legs(1, 0, 2, 0, np.array([5, 0]), "due", 1, 1, 600, "")
+
+
+def test_html_report_is_self_contained_and_exact():
+    assert money(-123456789, 2).replace("\u202f", ",") == "-1,234,567.89" and money(5, 0) == "5"
+    chart = bar_chart({f"m{i}": i * 100 for i in range(40)}, 2)
+    assert chart.count("<rect") == 25 and "other (16)" in chart
+    report = {"payroll": "ME-202501-01", "period": "2025-01", "status": "approved", "currency": "EUR",
+              "minor_exponent": 2, "created_by": "ana", "created_at": "now", "catalogue_sha256": "ab" * 32,
+              "rights": 3, "payments": 2, "net_minor": 9_700, "totals_minor": {"due": 5_050},
+              "by_benefit": {"ME_MO": 9_000}, "by_channel": {"bank": 7_000}, "by_municipality": {"Bar": 9_700},
+              "arrears_recoveries": {"arrears paid": 4_000}, "deductions_by_kind": {"alimony": 2_000},
+              "previous": {"payroll": "ME-202412-01", "by_benefit": {"ME_MO": 8_000}},
+              "returns_by_reason": {"AC04": 700}}
+    page = render_html(report)
+    assert page.count("<svg") == 6 and "+12.5 %" in page and "<script" not in page
+    assert "http" not in page.replace("http://www.w3.org/2000/svg", "")

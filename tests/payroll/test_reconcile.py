@@ -1,0 +1,61 @@
+"""Reconciliation acts on the reason: MD07 holds the right and asks the register to record the death; AC04
+holds the payee's bank channel (re-issue by post where possible, else held); others re-issue next payroll."""
+import csv
+import datetime as dt
+
+import pyarrow.compute as pc
+import pytest
+
+from bank_exports.return_files import BankReport, write_camt054
+from formats.generator import generate_register
+from payroll import cycle, reconcile, store
+
+PERIOD = "2025-01"
+
+
+@pytest.fixture
+def exported(tmp_path):
+    generate_register(tmp_path / "reg", 500, 21, PERIOD)
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    summary = cycle.calculate(db, tmp_path / "reg", PERIOD, "ana", store_dir=tmp_path / "store")
+    cycle.approve(db, summary["payroll"], "marko")
+    cycle.export(db, summary["payroll"], tmp_path / "out")
+    with cycle.open_db(db).engine.connect() as conn:
+        record = store.get_payroll(conn, summary["payroll"])
+    return db, record, tmp_path
+
+
+def returns_file(path, payments, reasons):
+    write_camt054(path, {"end_to_end_id": payments.column("end_to_end_id"),
+                         "amount_minor": payments.column("amount_minor"), "reason_code": reasons},
+                  BankReport("BANK-RET-1", dt.datetime(2025, 2, 15, 18), "ME25907000000000045322", "EUR"),
+                  dt.date(2025, 2, 15))
+
+
+def test_reasons_hold_and_reissue(exported):
+    db, record, tmp_path = exported
+    payments = store.read_payments(record)
+    bank = payments.filter(pc.equal(payments.column("channel"), "bank")).slice(0, 3)
+    returns_file(tmp_path / "ret.xml", bank, ["MD07", "AC04", "MS03"])
+    result = reconcile.reconcile(db, [tmp_path / "ret.xml"])
+    assert result["matched"] == 3 and result["returned_minor"] == pc.sum(bank.column("amount_minor")).as_py()
+    with open(result["register_out"], newline="") as handle:
+        actions = {row["action"]: row for row in csv.DictReader(handle)}
+    assert actions["record_death"]["payment_ref"] == bank.column("end_to_end_id")[0].as_py()
+    assert actions["record_death"]["person_id"] not in ("", None)
+    assert actions["new_account_needed"]["iban"] == bank.column("iban")[1].as_py()
+    with cycle.open_db(db).engine.connect() as conn:
+        holds = store.read_holds(conn)
+    assert sorted(set(holds.column("kind").to_pylist())) == ["bank_channel", "right"]
+
+    again = cycle.calculate(db, tmp_path / "reg", PERIOD, "ana", store_dir=tmp_path / "store")
+    with cycle.open_db(db).engine.connect() as conn:
+        lines = store.read_lines(store.get_payroll(conn, again["payroll"]))
+    reissued = lines.filter(pc.equal(lines.column("component"), "reissue"))
+    payees = bank.column("payee_id").to_pylist()
+    paid_again = dict(zip(reissued.column("payee_id").to_pylist(), reissued.column("channel").to_pylist()))
+    assert paid_again.get(payees[2]) == "bank"            # MS03: paid again the same way
+    assert paid_again.get(payees[1]) in (None, "post")    # AC04: by post where possible, else held
+    death = reissued.filter(pc.equal(reissued.column("payee_id"), payees[0]))
+    assert pc.all(pc.is_null(death.column("payment_ref"))).as_py() is not False  # MD07: never paid again
+    assert again["totals_minor"]["reissue"] >= bank.column("amount_minor")[2].as_py()
