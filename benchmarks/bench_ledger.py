@@ -1,7 +1,8 @@
 """Ledger speed: append one hash-chained batch, verify the chain, read recognised amounts, on SQLite and PostgreSQL.
 
 Workload: an approved payroll of N postings (N/2 rights, benefit expense debit + benefits payable credit each,
-realistic ids and EndToEndIds) with N/10 payments in its Merkle tree. Append is timed from numpy arrays to
+one right in ten paying arrears of an earlier month, realistic ids and EndToEndIds) with N/10 payments in its
+Merkle tree. Append is timed from numpy arrays to
 commit (validation, Merkle tree, hashing, COPY / executemany); verify recomputes the whole chain from the
 database; recognised reads 100k rights x 24 months (2.4M expense postings) back as arrays. The normal test run
 uses tiny sizes (benchmarks disabled, each runs once); full sizes and goals (append PG >= 600k postings/s,
@@ -34,11 +35,14 @@ def payroll_postings(count: int, period: int = 660, seed: int = 3) -> tuple[dict
     payee = 1_000_000 + right // 2  # two rights per payee, as in families with two benefits
     due = rng.integers(1_000, 60_000, rights)
     refs = np.char.add(f"ISP-{period}-", np.char.zfill((payee - 1_000_000).astype(str), 9))
+    arrears = right % 10 == 0  # one line in ten pays arrears of one of the three previous months
+    month = np.where(arrears, period - 1 - right % 3, period).astype(np.int32)
+    component = np.where(arrears, COMPONENT["arrears"], COMPONENT["due"]).astype(np.int16)
     postings = {
         "account_kind": np.repeat(np.array([ACCOUNT["benefit_expense"], ACCOUNT["benefits_payable"]]), rights),
         "account_key": np.concatenate([right % 30 + 1, payee]),
         "right_id": np.tile(right, 2), "payee_id": np.tile(payee, 2),
-        "month": np.full(count, period, np.int32), "component": np.full(count, COMPONENT["due"], np.int16),
+        "month": np.tile(month, 2), "component": np.tile(component, 2),
         "amount_minor": np.concatenate([due, -due]), "payment_ref": np.tile(refs, 2),
     }
     n_payments = count // 10
