@@ -30,6 +30,10 @@ CHUNK_RIGHTS = 250_000        # rights per chunk / Parquet row group: bounds mem
 RIGHTS_MAX = 50_000_000       # ids stay far inside int64; a larger national register is partitioned
 PARQUET_COMPRESSION = "snappy"   # zstd files are 40 % smaller but take twice as long to write
 TABLES = tuple(REGISTER)      # persons, households, rights, payees, deductions
+# Dictionary encoding pays only for columns with few distinct values; unique ids, IBANs and tax ids skip it.
+DICTIONARY_COLUMNS = frozenset({"family_name", "given_name", "patronymic", "municipality", "role", "benefit",
+                                "channel", "kind", "bic", "street", "postcode", "town", "district", "region",
+                                "country"})
 
 # Minor units of a typical "one euro's worth" in each currency: scales fines, alimony and debts.
 EURO_WORTH_MINOR = {"me": 100, "rs": 117, "ua": 4_800}
@@ -1107,6 +1111,11 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
 
 # ---- the register ---------------------------------------------------------------------------------------
 
+def _parquet_options(name: str) -> dict:
+    dictionary = [column for column in REGISTER[name].names if column in DICTIONARY_COLUMNS]
+    return {"compression": PARQUET_COMPRESSION, "use_dictionary": dictionary}
+
+
 class _Writers:
     """One Parquet writer per table; each chunk becomes one row group, so memory stays per chunk."""
 
@@ -1116,7 +1125,7 @@ class _Writers:
     def write(self, name: str, table: pa.Table) -> None:
         if name not in self.writers:
             self.writers[name] = pq.ParquetWriter(self.out_dir / f"{name}.parquet", REGISTER[name],
-                                                  compression=PARQUET_COMPRESSION)
+                                                  **_parquet_options(name))
         if table.num_rows:
             self.writers[name].write_table(table, row_group_size=table.num_rows)
         self.rows[name] += table.num_rows
@@ -1328,8 +1337,7 @@ def _write_advanced(out: Path, tables: dict, fresh: dict) -> pa.Table:
         table = pa.concat_tables([tables[name], fresh[name]])
         if name == "rights":
             table = table.sort_by([("right_id", "ascending"), ("version", "ascending")])
-        pq.write_table(table, out / f"{name}.parquet", compression=PARQUET_COMPRESSION,
-                       row_group_size=CHUNK_RIGHTS * 4)
+        pq.write_table(table, out / f"{name}.parquet", row_group_size=CHUNK_RIGHTS * 4, **_parquet_options(name))
     return pq.read_table(out / "rights.parquet", columns=["right_id", "version", "benefit"])
 
 
