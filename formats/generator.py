@@ -1170,7 +1170,9 @@ def generate_register(out_dir, rights: int, seed: int, period: str, country: str
             stats.add(tables)
     finally:
         writers.close()
-    return stats.summary(out, country, period, seed, writers.rows, ctx)
+    summary = stats.summary(out, country, period, seed, writers.rows, ctx)
+    summary["households"] = ids.household - 1
+    return summary
 
 
 def _country_key(country: str) -> int:

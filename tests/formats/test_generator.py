@@ -65,6 +65,7 @@ def test_every_country_passes_validation_with_its_own_benefits(tmp_path, country
     rights = register["rights"]
     assert set(pc.unique(rights["benefit"]).to_pylist()) <= set(catalogue.benefit_codes)
     assert len(pc.unique(rights["right_id"])) == 2_500 == summary["rights"]
+    assert len(pc.unique(register["households"]["household_id"])) == summary["households"]
     countries = pc.unique(register["payees"]["country"]).to_pylist()
     assert countries == [COUNTRIES[country].iso]
 
@@ -328,6 +329,7 @@ def test_advance_adds_new_rights_terminations_and_retroactive_versions(advanced)
     assert pc.min(old_rights["version"]).as_py() >= 2                 # changes to old rights are new versions
     retro = old_rights.filter(pa.array(month_of(old_rights["valid_from"]) < period))
     assert retro.num_rows >= summary["retroactive_changes"] > 0
+    assert (month_of(retro["valid_from"]) >= period - 12).all()
     ended = old_rights.filter(pc.is_valid(old_rights["valid_to"]))
     assert ended.num_rows >= summary["terminated"] > 0
     changed_versions = summary["terminated"] + summary["retroactive_changes"] + summary["renewed"]
@@ -374,6 +376,14 @@ def test_advance_adds_institutions_and_enforcers_a_hand_made_register_lacks(me_r
     assert institutions.min() > pc.max(people["payee_id"]).as_py()
     assert completed.num_rows == people.num_rows + len(institutions) + len(enforcers)
     assert generator._shared_of(1, COUNTRIES["me"], payees)[0].num_rows == payees.num_rows
+
+
+@pytest.mark.parametrize("country", ["rs", "ua"])
+def test_advance_passes_validation_in_every_country(tmp_path, country):
+    generator.generate_register(tmp_path / "src", rights=1_200, seed=8, period=PERIOD, country=country)
+    summary = generator.advance_register(tmp_path / "src", tmp_path / "next", seed=8, to_period="2026-01")
+    read_register(tmp_path / "next", load_catalogue(country=country))
+    assert summary["period"] == "2026-01" and summary["new_rights"] > 0
 
 
 def test_advance_of_fixed_term_awards_renews_those_that_ended(tmp_path):
