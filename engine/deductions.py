@@ -95,12 +95,16 @@ _I64_RW = types.Array(types.int64, 1, "C")
 @kernel(types.int64(types.int64, types.int64))
 def share_floor_minor(gross_minor, bp):
     """A cap: bp of the gross rounded down, so that it is never exceeded."""
+    assert gross_minor >= 0
+    assert 0 <= bp <= BP_WHOLE
     return gross_minor * bp // BP_WHOLE
 
 
 @kernel(types.int64(types.int64, types.int64))
 def share_half_up_minor(gross_minor, bp):
     """A percentage deduction: bp of the gross rounded half-up, once (amounts are never negative here)."""
+    assert gross_minor >= 0
+    assert 0 <= bp <= BP_WHOLE
     return (gross_minor * bp + BP_WHOLE // 2) // BP_WHOLE
 
 
