@@ -13,7 +13,8 @@ from typing import Any, Callable
 @dataclasses.dataclass
 class Side:
     """One tool doing the pair's work. `run` is timed; `setup` (untimed) runs before every repetition;
-    `collect` (untimed) reads back what the last run stored, or `finish` reshapes its output; `skip` names why the side cannot run here (a missing optional package), and then nothing runs."""
+    `collect` (untimed) reads back what the last run stored, or `finish` reshapes its output; `skip` names
+    why the side cannot run here (a missing optional package), and then nothing runs."""
     name: str
     run: Callable[[], Any] | None = None
     setup: Callable[[], None] | None = None

@@ -244,10 +244,11 @@ def _sepaxml_side(payments, out_dir: str) -> harness.Side:
     reason = missing("sepaxml")
     if reason:
         return harness.Side(name, skip=reason)
-    from benchmarks.peers.sepaxml_writer import write_sepaxml
+    from benchmarks.peers.sepaxml_writer import as_lists, write_sepaxml
 
     folder = os.path.join(out_dir, "sepaxml")
-    return harness.Side(name, run=lambda: write_sepaxml(payments, folder), setup=lambda: _fresh_dir(folder),
+    lists = as_lists(payments)
+    return harness.Side(name, run=lambda: write_sepaxml(payments, folder, lists), setup=lambda: _fresh_dir(folder),
                         version=package_version("sepaxml") or "")
 
 

@@ -7,14 +7,19 @@ import os
 from sepaxml import SepaTransfer
 
 
-def write_sepaxml(payments, out_dir: str) -> list[str]:
+def as_lists(payments) -> tuple[list, ...]:
+    """The columns as Python lists, the form a sepaxml user starts from (built before the clock starts)."""
+    return (payments.name.tolist(), payments.iban.tolist(), payments.remittance.tolist(),
+            payments.end_to_end_id.tolist(), payments.amount_minor.tolist())
+
+
+def write_sepaxml(payments, out_dir: str, lists: tuple[list, ...] | None = None) -> list[str]:
     """Writes one file with every payment; returns its path (a list, like isplata's writer)."""
     config = {"name": payments.debtor_name, "IBAN": payments.debtor_iban, "BIC": payments.debtor_bic,
               "batch": True, "currency": payments.currency}
     sepa = SepaTransfer(config, schema="pain.001.001.09", clean=True)
-    names, ibans, texts = payments.name.tolist(), payments.iban.tolist(), payments.remittance.tolist()
-    ids, amounts = payments.end_to_end_id.tolist(), payments.amount_minor.tolist()
-    for index in range(payments.count):  # sepaxml takes one dict per payment: there is no bulk API
+    names, ibans, texts, ids, amounts = lists or as_lists(payments)
+    for index in range(payments.count):  # sepaxml takes one dict per payment (and edits it): no bulk API
         sepa.add_payment({"name": names[index], "IBAN": ibans[index], "BIC": payments.bic,
                           "amount": amounts[index], "execution_date": payments.execution_date,
                           "description": texts[index], "endtoend_id": ids[index]})
