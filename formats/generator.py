@@ -436,17 +436,9 @@ def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
     if "veteran" in ctx.codes:
         drafts.extend(_veteran_rights(rng, ctx, ppl, age))
     if "veteran_family" in ctx.codes:
-        chosen = np.flatnonzero((ppl.category == ELDERLY) & ppl.female & (rng.random(len(age)) < 0.04))
-        start, end, decided = _ongoing(rng, ctx, "veteran_family", ppl.birth_days[chosen] + 50 * 365, 240)
-        grade = np.where(rng.random(len(chosen)) < 0.8, 1, 2)
-        drafts.append(_draft("veteran_family", chosen, chosen, PERSON, grade=grade, valid_from=start,
-                             valid_to=end, decided_on=decided))
+        drafts.append(_veteran_family_rights(rng, ctx, ppl))
     if "foster" in ctx.codes:
-        lone = (ppl.size == 1) & (ppl.adults == 1)
-        chosen = ppl.first[lone & (age[ppl.first] <= 25) & (rng.random(ppl.household_count) < 0.5)]
-        start, end, decided = _ongoing(rng, ctx, "foster", ppl.birth_days[chosen] + 18 * 366, 96)
-        drafts.append(_draft("foster", chosen, chosen, PERSON, valid_from=start, valid_to=end,
-                             decided_on=decided))
+        drafts.append(_foster_rights(rng, ctx, ppl, age))
     if "birth" in ctx.codes:
         drafts.append(_birth_rights(rng, ctx, ppl))
     if "funeral" in ctx.codes:
@@ -592,6 +584,23 @@ def _veteran_rights(rng, ctx, ppl, age):
         drafts.append(_draft("veteran_care", chosen[cared], chosen[cared], PERSON, valid_from=start[cared],
                              valid_to=end[cared], decided_on=decided[cared]))
     return drafts
+
+
+def _veteran_family_rights(rng, ctx, ppl):
+    """Family disability benefit: widows of fallen or disabled veterans (a fifth at the increased rate)."""
+    chosen = np.flatnonzero((ppl.category == ELDERLY) & ppl.female & (rng.random(len(ppl.household)) < 0.04))
+    start, end, decided = _ongoing(rng, ctx, "veteran_family", ppl.birth_days[chosen] + 50 * 365, 240)
+    grade = np.where(rng.random(len(chosen)) < 0.8, 1, 2)
+    return _draft("veteran_family", chosen, chosen, PERSON, grade=grade, valid_from=start, valid_to=end,
+                  decided_on=decided)
+
+
+def _foster_rights(rng, ctx, ppl, age):
+    """Young adults living alone after growing up without parental care, from their 18th birthday."""
+    lone = (ppl.size == 1) & (ppl.adults == 1)
+    chosen = ppl.first[lone & (age[ppl.first] <= 25) & (rng.random(ppl.household_count) < 0.5)]
+    start, end, decided = _ongoing(rng, ctx, "foster", ppl.birth_days[chosen] + 18 * 366, 96)
+    return _draft("foster", chosen, chosen, PERSON, valid_from=start, valid_to=end, decided_on=decided)
 
 
 def _birth_rights(rng, ctx, ppl):
