@@ -405,3 +405,11 @@ def test_some_children_are_twins(me_register):
     born = pc.cast(children["birth_date"], pa.int32()).to_numpy()
     twins = (household[1:] == household[:-1]) & (born[1:] == born[:-1])
     assert 0 < twins.sum() < 0.05 * len(born)
+
+
+def test_serbian_latin_transliterates_letter_for_letter_including_digraphs():
+    from formats.names import latin_to_cyrillic
+
+    assert latin_to_cyrillic("Njegoš Ljiljana Džodić Đorđe Ćetković") == "Његош Љиљана Џодић Ђорђе Ћетковић"
+    assert latin_to_cyrillic("NJEGOŠ LJUBIŠA") == "ЊЕГОШ ЉУБИША"
+    assert latin_to_cyrillic("Śćepan Źana") == "Сћепан Зана"
