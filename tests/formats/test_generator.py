@@ -66,6 +66,9 @@ def test_every_country_passes_validation_with_its_own_benefits(tmp_path, country
     assert set(pc.unique(rights["benefit"]).to_pylist()) <= set(catalogue.benefit_codes)
     assert len(pc.unique(rights["right_id"])) == 2_500 == summary["rights"]
     assert len(pc.unique(register["households"]["household_id"])) == summary["households"]
+    for benefit in catalogue.benefits:   # benefits whose amount comes with the decision carry it
+        amounts = rights.filter(pc.equal(rights["benefit"], benefit.code))["amount_minor"]
+        assert (amounts.null_count == 0) if benefit.decided_amount else (amounts.null_count == len(amounts))
     countries = pc.unique(register["payees"]["country"]).to_pylist()
     assert countries == [COUNTRIES[country].iso]
 
