@@ -1,0 +1,624 @@
+"""Due amounts of every right for every month of its window: Numba kernels for every formula kind of RULES.md.
+
+Input is a `RegisterArrays` (built from Arrow tables by formats/convert.py) and a `CompiledCatalogue`
+(engine/catalogue.py); output is one cell per right and month of its window [start, period], with the amount
+due under the rules in force that month, in minor units. The semantics the kernels implement, in one place:
+
+- Versions: a version decided after the last day of the period is ignored. A version applies to every month
+  its [valid_from, valid_to] touches. When two versions touch one month (a change mid-month), the one with the
+  later valid_from wins the whole month under the whole_months policy (ties: higher version number); under
+  the days policy each version pays its own days: sum(full amount x days) / days in month, rounded once.
+- Start and stop "through the month of the event": a right is due for the whole month it starts in and the
+  whole month its valid_to, the beneficiary's death or an age limit falls in, and nothing after (days policy:
+  nothing after the day of death). Benefits with stops_on_death = false (funeral grants) ignore the death.
+- Ages are per month from the birth month: a limit of N years is reached in month birth_month + 12 N; a
+  child counts through that month and not after; age_min_years counts from that month on.
+- Household members count in a month when their membership touches it, they are born by its end and alive
+  at its start; a right without a household has its beneficiary as the only member.
+- per_child: role "child" within the age limit; at most max_children (0 = no cap), oldest first, and with
+  twins_excepted children born on the same day as the last counted child count too. Each child gets the
+  most favourable rate that applies: special (without parental care or disabled), MO family, single parent.
+- Equivalence scale: members oldest first, at most max_members; the first counts scale_first_adult, further
+  adults (age beyond the child limit) scale_further_adult, children scale_child; +supplement when no member
+  can work or single parent. due = round(base x scale x (1 + supplement)) - income, at least 0. A work-able
+  household is paid at most max_months_per_year months with a positive amount per calendar year (counted
+  from January, so the kernel looks back to January of the window's first year).
+- Category sum: children under the young-child limit and under the child limit by age, then disabled adults,
+  then working age; GM = round(sum subsistence x guaranteed share); due = min(max(0, GM - income), sum of
+  subsistence minimums).
+- Lump sum + instalments and one-off: anchored at the month of the right's earliest valid_from (among the
+  versions not ignored); amounts from the catalogue in force in that month, picked by birth order (the last
+  value serves any higher order); instalments in the months after the anchor, the last one taking the
+  remainder so the total is exact. A one-off with decided_amount pays the version's amount_minor.
+- A month whose benefit has no parameter in force (before the catalogue's first date) is due 0 and flagged
+  in `rule_missing`, so the caller can refuse or report it.
+- Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from engine import catalogue as cat
+from engine.jit import kernel
+
+NO_DAY = np.int32(2**31 - 1)        # open-ended valid_to / member_to, no death
+NO_MONTH = np.int32(2**31 - 1)
+ROLE_HEAD, ROLE_ADULT, ROLE_CHILD = 0, 1, 2
+MONTHS_MAX = 100_000                # sanity bound on a month index (year ~10300)
+
+# parameter slot offsets as plain ints so Numba treats them as compile-time constants
+_P_AMOUNT = cat.PARAM_OFFSET["amount"]
+_P_GRADE = cat.PARAM_OFFSET["amount_by_grade"]
+_P_CHILD = cat.PARAM_OFFSET["child_amount"]
+_P_CHILD_MO = cat.PARAM_OFFSET["child_amount_mo_family"]
+_P_CHILD_SINGLE = cat.PARAM_OFFSET["child_amount_single_parent"]
+_P_CHILD_SPECIAL = cat.PARAM_OFFSET["child_amount_special"]
+_P_MAX_CHILDREN = cat.PARAM_OFFSET["max_children"]
+_P_SIZE = cat.PARAM_OFFSET["base_by_size"]
+_P_BASE = cat.PARAM_OFFSET["base"]
+_P_SCALE_FIRST = cat.PARAM_OFFSET["scale_first_adult_bp"]
+_P_SCALE_ADULT = cat.PARAM_OFFSET["scale_further_adult_bp"]
+_P_SCALE_CHILD = cat.PARAM_OFFSET["scale_child_bp"]
+_P_MAX_MEMBERS = cat.PARAM_OFFSET["max_members"]
+_P_SUPPLEMENT = cat.PARAM_OFFSET["supplement_bp"]
+_P_MAX_MONTHS = cat.PARAM_OFFSET["max_months_per_year"]
+_P_SUB_WORK = cat.PARAM_OFFSET["subsistence_working_age"]
+_P_SUB_YOUNG = cat.PARAM_OFFSET["subsistence_child_under_6"]
+_P_SUB_CHILD = cat.PARAM_OFFSET["subsistence_child_6_18"]
+_P_SUB_DISABLED = cat.PARAM_OFFSET["subsistence_disabled"]
+_P_GM_WORK = cat.PARAM_OFFSET["guaranteed_working_age_bp"]
+_P_GM_CHILD = cat.PARAM_OFFSET["guaranteed_child_bp"]
+_P_GM_DISABLED = cat.PARAM_OFFSET["guaranteed_disabled_bp"]
+_P_LUMP = cat.PARAM_OFFSET["lump_sum_by_order"]
+_P_INST_TOTAL = cat.PARAM_OFFSET["instalment_total_by_order"]
+_P_INST_COUNT = cat.PARAM_OFFSET["instalment_count_by_order"]
+_P_ORDER = cat.PARAM_OFFSET["amount_by_order"]
+_P_ORDER_MO = cat.PARAM_OFFSET["amount_by_order_mo_family"]
+_S_STOPS = cat.SET_STOPS_ON_DEATH
+_S_AGE_MIN = cat.SET_AGE_MIN
+_S_AGE_MAX = cat.SET_AGE_MAX
+_S_CHILD_AGE = cat.SET_CHILD_AGE
+_S_YOUNG_AGE = cat.SET_YOUNG_CHILD_AGE
+_S_TWINS = cat.SET_TWINS
+_S_DECIDED = cat.SET_DECIDED
+
+
+class RegisterArrays(NamedTuple):
+    """A register snapshot as dense integer arrays (see formats/convert.py). Days since 1970-01-01, months
+    since 1970-01; NO_DAY / NO_MONTH for "never"; -1 for "none" in index arrays."""
+    benefit_codes: tuple          # catalogue order: ver_benefit indexes into it
+    person_ids: np.ndarray        # int64[P] sorted
+    person_birth_day: np.ndarray  # int32[P]
+    person_birth_month: np.ndarray
+    person_death_day: np.ndarray  # int32[P], NO_DAY if alive
+    person_death_month: np.ndarray
+    person_disabled: np.ndarray   # bool[P]
+    person_without_care: np.ndarray
+    household_ids: np.ndarray     # int64[H] sorted
+    member_offsets: np.ndarray    # int64[H+1]: members of household h are rows offsets[h]:offsets[h+1]
+    member_person: np.ndarray     # int32[K], rows sorted by (household, birth day, person, member_from)
+    member_role: np.ndarray       # int8[K] ROLE_*
+    member_from_month: np.ndarray  # int32[K]
+    member_to_month: np.ndarray    # int32[K], NO_MONTH if open
+    payee_ids: np.ndarray         # int64[Y] sorted
+    right_ids: np.ndarray         # int64[R] sorted
+    right_benefit: np.ndarray     # int16[R] (one benefit per right)
+    version_offsets: np.ndarray   # int64[R+1]: versions of right r are rows offsets[r]:offsets[r+1]
+    ver_right: np.ndarray         # int32[V], rows sorted by (right, valid_from, version)
+    ver_number: np.ndarray        # int32[V]
+    ver_person: np.ndarray        # int32[V]
+    ver_household: np.ndarray     # int32[V], -1 if none
+    ver_payee: np.ndarray         # int32[V]
+    ver_from_day: np.ndarray      # int32[V]
+    ver_to_day: np.ndarray        # int32[V], NO_DAY if open
+    ver_from_month: np.ndarray
+    ver_to_month: np.ndarray
+    ver_decided_day: np.ndarray   # int32[V]
+    ver_income_minor: np.ndarray  # int64[V]
+    ver_grade: np.ndarray         # int16[V], 1-based
+    ver_birth_order: np.ndarray   # int16[V], 1-based
+    ver_amount_minor: np.ndarray  # int64[V] decided amount (one-offs with decided_amount)
+    ver_mo_family: np.ndarray     # bool[V]
+    ver_single_parent: np.ndarray
+    ver_unable_to_work: np.ndarray
+    ver_consent: np.ndarray
+
+    @property
+    def n_rights(self) -> int:
+        return len(self.right_ids)
+
+
+class DueCells(NamedTuple):
+    """One cell per right and month of its window; rows sorted by (right, month)."""
+    right_index: np.ndarray       # int32
+    month: np.ndarray             # int32 month index
+    due_minor: np.ndarray         # int64
+    rule_missing: np.ndarray      # bool: no parameter in force for the benefit that month (due 0)
+    offsets: np.ndarray           # int64[R+1]: cells of right r are rows offsets[r]:offsets[r+1]
+
+
+# ---- small helpers (inlined by Numba) --------------------------------------------------------------------
+
+@kernel
+def div_half_up(numerator, denominator):
+    """numerator / denominator rounded half away from zero, in integers."""
+    assert denominator > 0
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((2 * -numerator + denominator) // (2 * denominator))
+
+
+@kernel
+def month_first_day(month):
+    """Days since 1970-01-01 of the first day of a month index (proleptic Gregorian, H. Hinnant's method)."""
+    assert 0 <= month < MONTHS_MAX
+    year = 1970 + month // 12
+    month_number = month % 12 + 1
+    if month_number <= 2:
+        year -= 1
+    era = year // 400
+    year_of_era = year - era * 400
+    shifted = month_number - 3 if month_number > 2 else month_number + 9
+    day_of_year = (153 * shifted + 2) // 5
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+@kernel
+def _pick(params, b, mi, offset, index, length):
+    """Value at a 1-based index of a list parameter; indexes past the end take the last value."""
+    assert length >= 1
+    assert index >= 1
+    return params[b, mi, offset + min(index, length) - 1]
+
+
+# ---- household facts of one month ------------------------------------------------------------------------
+
+@kernel
+def _member_counts(h, person, m, child_limit_years, young_limit_years, member_offsets, member_person,
+                   member_role, member_from_month, member_to_month, birth_month, death_month, disabled,
+                   counts):
+    """counts[:] = members, role-children within the limit, young children, children, disabled adults."""
+    assert counts.shape[0] == 5
+    assert m >= 0
+    counts[:] = 0
+    if h < 0:
+        _count_one(person, ROLE_HEAD, m, child_limit_years, young_limit_years, birth_month, disabled, counts)
+        return
+    previous = -1
+    for j in range(member_offsets[h], member_offsets[h + 1]):
+        p = member_person[j]
+        if p == previous or not _member_present(j, p, m, member_from_month, member_to_month, birth_month,
+                                                death_month):
+            continue
+        previous = p
+        _count_one(p, member_role[j], m, child_limit_years, young_limit_years, birth_month, disabled, counts)
+
+
+@kernel
+def _member_present(j, p, m, member_from_month, member_to_month, birth_month, death_month):
+    assert j >= 0
+    assert p >= 0
+    return (member_from_month[j] <= m <= member_to_month[j] and birth_month[p] <= m
+            and death_month[p] >= m)
+
+
+@kernel
+def _count_one(p, role, m, child_limit_years, young_limit_years, birth_month, disabled, counts):
+    assert p >= 0
+    assert child_limit_years >= 0
+    counts[0] += 1
+    is_child = m <= birth_month[p] + 12 * child_limit_years
+    if is_child and role == ROLE_CHILD:
+        counts[1] += 1
+    if is_child and m <= birth_month[p] + 12 * young_limit_years:
+        counts[2] += 1
+    elif is_child:
+        counts[3] += 1
+    elif disabled[p]:
+        counts[4] += 1
+
+
+@kernel
+def _per_child_amount(h, m, b, mi, v, settings, params, member_offsets, member_person, member_role,
+                      member_from_month, member_to_month, birth_month, birth_day, death_month, disabled,
+                      without_care, ver_mo_family, ver_single_parent):
+    """Sum over the counted children (oldest first, capped, twins excepted) of each child's best rate."""
+    assert b >= 0 and mi >= 0
+    assert v >= 0
+    if h < 0:
+        return 0
+    limit_years = settings[b, _S_CHILD_AGE]
+    cap = params[b, mi, _P_MAX_CHILDREN]
+    base = params[b, mi, _P_CHILD]
+    family_rate = base
+    if ver_mo_family[v]:
+        family_rate = max(family_rate, params[b, mi, _P_CHILD_MO])
+    if ver_single_parent[v]:
+        family_rate = max(family_rate, params[b, mi, _P_CHILD_SINGLE])
+    total, counted, last_birth_day, previous = 0, 0, -1, -1
+    for j in range(member_offsets[h], member_offsets[h + 1]):
+        p = member_person[j]
+        if p == previous or member_role[j] != ROLE_CHILD:
+            continue
+        if not _member_present(j, p, m, member_from_month, member_to_month, birth_month, death_month):
+            continue
+        if m > birth_month[p] + 12 * limit_years:
+            continue
+        previous = p
+        twin_of_last = settings[b, _S_TWINS] != 0 and birth_day[p] == last_birth_day
+        if cap > 0 and counted >= cap and not twin_of_last:
+            continue
+        counted += 1
+        last_birth_day = birth_day[p]
+        rate = family_rate
+        if without_care[p] or disabled[p]:
+            rate = max(rate, params[b, mi, _P_CHILD_SPECIAL])
+        total += rate
+    return total
+
+
+@kernel
+def _scale_amount(h, person, m, b, mi, v, settings, params, member_offsets, member_person, member_from_month,
+                  member_to_month, birth_month, death_month, ver_single_parent, ver_unable_to_work,
+                  ver_income_minor):
+    """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0."""
+    assert b >= 0 and mi >= 0
+    assert v >= 0
+    limit_years = settings[b, _S_CHILD_AGE]
+    cap = params[b, mi, _P_MAX_MEMBERS]
+    scale_bp, counted = 0, 0
+    if h < 0:
+        scale_bp, counted = params[b, mi, _P_SCALE_FIRST], 1
+    else:
+        previous = -1
+        for j in range(member_offsets[h], member_offsets[h + 1]):
+            p = member_person[j]
+            if p == previous or not _member_present(j, p, m, member_from_month, member_to_month, birth_month,
+                                                    death_month):
+                continue
+            previous = p
+            if cap > 0 and counted >= cap:
+                break
+            if counted == 0:
+                scale_bp += params[b, mi, _P_SCALE_FIRST]
+            elif m <= birth_month[p] + 12 * limit_years:
+                scale_bp += params[b, mi, _P_SCALE_CHILD]
+            else:
+                scale_bp += params[b, mi, _P_SCALE_ADULT]
+            counted += 1
+    supplement_bp = 0
+    if ver_unable_to_work[v] or ver_single_parent[v]:
+        supplement_bp = params[b, mi, _P_SUPPLEMENT]
+    gross = div_half_up(params[b, mi, _P_BASE] * scale_bp * (10_000 + supplement_bp), 100_000_000)
+    return max(0, gross - ver_income_minor[v])
+
+
+@kernel
+def _category_amount(b, mi, v, counts, params, ver_income_minor):
+    """Guaranteed minimum of the members minus income, capped at their total subsistence minimum."""
+    assert counts.shape[0] == 5
+    assert v >= 0
+    adults = counts[0] - counts[2] - counts[3]
+    working = adults - counts[4]
+    sub_young, sub_child = params[b, mi, _P_SUB_YOUNG], params[b, mi, _P_SUB_CHILD]
+    sub_work, sub_disabled = params[b, mi, _P_SUB_WORK], params[b, mi, _P_SUB_DISABLED]
+    gm_numerator = ((counts[2] * sub_young + counts[3] * sub_child) * params[b, mi, _P_GM_CHILD]
+                    + working * sub_work * params[b, mi, _P_GM_WORK]
+                    + counts[4] * sub_disabled * params[b, mi, _P_GM_DISABLED])
+    cap = counts[2] * sub_young + counts[3] * sub_child + working * sub_work + counts[4] * sub_disabled
+    guaranteed = div_half_up(gm_numerator, 10_000)
+    return min(max(0, guaranteed - ver_income_minor[v]), cap)
+
+
+@kernel
+def _scheduled_amount(m, anchor, b, v, kind, params, param_len, defined, first_month, n_months, settings,
+                      ver_birth_order, ver_mo_family, ver_amount_minor):
+    """Lump sum + instalments, or a one-off, from the parameters in force in the anchor month (-1: missing)."""
+    assert anchor <= m
+    assert v >= 0
+    ai = anchor - first_month
+    if kind == cat.KIND_ONE_OFF and settings[b, _S_DECIDED] != 0:
+        return ver_amount_minor[v] if m == anchor else 0
+    if ai < 0 or ai >= n_months or not defined[b, ai]:
+        return -1
+    order = max(1, ver_birth_order[v])
+    if kind == cat.KIND_ONE_OFF:
+        if m != anchor:
+            return 0
+        if ver_mo_family[v]:
+            return _pick(params, b, ai, _P_ORDER_MO, order, param_len[b, _P_ORDER_MO])
+        return _pick(params, b, ai, _P_ORDER, order, param_len[b, _P_ORDER])
+    if m == anchor:
+        return _pick(params, b, ai, _P_LUMP, order, param_len[b, _P_LUMP])
+    count = _pick(params, b, ai, _P_INST_COUNT, order, param_len[b, _P_INST_COUNT])
+    total = _pick(params, b, ai, _P_INST_TOTAL, order, param_len[b, _P_INST_TOTAL])
+    k = m - anchor
+    if count <= 0 or k > count:
+        return 0
+    instalment = total // count
+    if k == count:
+        return total - instalment * (count - 1)
+    return instalment
+
+
+# ---- one version, one month --------------------------------------------------------------------------------
+
+@kernel
+def _version_amount(v, m, mi, b, kind, counts, settings, params, param_len, ver_person, ver_household,
+                    ver_income_minor, ver_grade, ver_mo_family, ver_single_parent, ver_unable_to_work,
+                    member_offsets, member_person, member_role, member_from_month, member_to_month,
+                    birth_month, birth_day, death_month, disabled, without_care):
+    """Full-month amount of a monthly formula under version v in month m (parameters of month m)."""
+    assert v >= 0 and mi >= 0
+    assert 0 <= kind < len(cat.KINDS)
+    h = ver_household[v]
+    if kind == cat.KIND_FLAT:
+        return params[b, mi, _P_AMOUNT]
+    if kind == cat.KIND_GRADED:
+        return _pick(params, b, mi, _P_GRADE, ver_grade[v], param_len[b, _P_GRADE])
+    if kind == cat.KIND_PER_CHILD:
+        return _per_child_amount(h, m, b, mi, v, settings, params, member_offsets, member_person, member_role,
+                                 member_from_month, member_to_month, birth_month, birth_day, death_month,
+                                 disabled, without_care, ver_mo_family, ver_single_parent)
+    if kind == cat.KIND_EQUIVALENCE:
+        return _scale_amount(h, ver_person[v], m, b, mi, v, settings, params, member_offsets, member_person,
+                             member_from_month, member_to_month, birth_month, death_month, ver_single_parent,
+                             ver_unable_to_work, ver_income_minor)
+    _member_counts(h, ver_person[v], m, settings[b, _S_CHILD_AGE], settings[b, _S_YOUNG_AGE], member_offsets,
+                   member_person, member_role, member_from_month, member_to_month, birth_month, death_month,
+                   disabled, counts)
+    if kind == cat.KIND_HOUSEHOLD_TABLE:
+        base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
+        return max(0, base - ver_income_minor[v])
+    return _category_amount(b, mi, v, counts, params, ver_income_minor)
+
+
+# ---- the kernel ----------------------------------------------------------------------------------------------
+
+@kernel
+def due_kernel(window_start, period, out_offsets, decided_limit_day,
+               version_offsets, right_benefit, ver_number, ver_person, ver_household, ver_from_day, ver_to_day,
+               ver_from_month, ver_to_month, ver_decided_day, ver_income_minor, ver_grade, ver_birth_order,
+               ver_amount_minor, ver_mo_family, ver_single_parent, ver_unable_to_work,
+               birth_month, birth_day, death_day, death_month, disabled, without_care,
+               member_offsets, member_person, member_role, member_from_month, member_to_month,
+               first_month, kind, prorate_days, settings, params, param_len, defined,
+               out_due, out_missing):
+    """Fill out_due / out_missing for every right r and month in [window_start[r], period]."""
+    n_rights = window_start.shape[0]
+    assert out_offsets.shape[0] == n_rights + 1 and version_offsets.shape[0] == n_rights + 1
+    assert out_due.shape[0] == out_offsets[n_rights] and out_missing.shape[0] == out_due.shape[0]
+    n_months = defined.shape[1]
+    counts = np.zeros(5, dtype=np.int64)
+    for r in range(n_rights):
+        b = right_benefit[r]
+        k = kind[b]
+        start = window_start[r]
+        assert start <= period
+        anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver_from_month, ver_decided_day,
+                               decided_limit_day)
+        limit_months = k == cat.KIND_EQUIVALENCE
+        begin = start - (start % 12) if limit_months else start
+        paid_in_year = 0
+        for m in range(begin, period + 1):
+            if m % 12 == 0:
+                paid_in_year = 0
+            amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver_number,
+                                ver_person, ver_household, ver_from_day, ver_to_day, ver_from_month,
+                                ver_to_month, ver_decided_day, ver_income_minor, ver_grade, ver_birth_order,
+                                ver_amount_minor, ver_mo_family, ver_single_parent, ver_unable_to_work,
+                                birth_month, birth_day, death_day, death_month, disabled, without_care,
+                                member_offsets, member_person, member_role, member_from_month, member_to_month,
+                                first_month, n_months, prorate_days, settings, params, param_len, defined)
+            missing = amount < 0
+            if missing:
+                amount = 0
+            if limit_months and amount > 0:
+                amount, paid_in_year = _apply_year_limit(r, m, b, amount, paid_in_year, first_month, params,
+                                                         version_offsets, ver_from_month, ver_to_month,
+                                                         ver_decided_day, decided_limit_day, ver_unable_to_work)
+            if m >= start:
+                cell = out_offsets[r] + m - start
+                out_due[cell] = amount
+                out_missing[cell] = missing
+
+
+@kernel
+def _apply_year_limit(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver_from_month,
+                      ver_to_month, ver_decided_day, decided_limit_day, ver_unable_to_work):
+    """A work-able household gets at most max_months_per_year paid months per calendar year."""
+    assert amount > 0
+    assert paid_in_year >= 0
+    limit = params[b, m - first_month, _P_MAX_MONTHS]
+    v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver_from_month, ver_to_month,
+                         ver_decided_day, decided_limit_day)
+    if limit > 0 and not ver_unable_to_work[v] and paid_in_year >= limit:
+        return 0, paid_in_year
+    return amount, paid_in_year + 1
+
+
+@kernel
+def _anchor_month(v_begin, v_end, ver_from_month, ver_decided_day, decided_limit_day):
+    """Earliest valid_from month among the versions decided by the limit day (NO_MONTH if none)."""
+    assert v_begin <= v_end
+    assert decided_limit_day >= 0
+    anchor = NO_MONTH
+    for v in range(v_begin, v_end):
+        if ver_decided_day[v] <= decided_limit_day:
+            anchor = min(anchor, ver_from_month[v])
+    return anchor
+
+
+@kernel
+def _winning_version(v_begin, v_end, m, ver_from_month, ver_to_month, ver_decided_day, decided_limit_day):
+    """Version touching month m with the latest valid_from (rows are sorted by valid_from, version): -1 if none."""
+    assert v_begin <= v_end
+    assert m >= 0
+    winner = -1
+    for v in range(v_begin, v_end):
+        if ver_decided_day[v] <= decided_limit_day and ver_from_month[v] <= m <= ver_to_month[v]:
+            winner = v
+    return winner
+
+
+@kernel
+def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver_number, ver_person,
+               ver_household, ver_from_day, ver_to_day, ver_from_month, ver_to_month, ver_decided_day,
+               ver_income_minor, ver_grade, ver_birth_order, ver_amount_minor, ver_mo_family,
+               ver_single_parent, ver_unable_to_work, birth_month, birth_day, death_day, death_month, disabled,
+               without_care, member_offsets, member_person, member_role, member_from_month, member_to_month,
+               first_month, n_months, prorate_days, settings, params, param_len, defined):
+    """Amount due for right r in month m; -1 when the benefit has no parameter in force that month."""
+    assert r >= 0 and m >= 0
+    assert version_offsets[r] <= version_offsets[r + 1]
+    v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver_from_month, ver_to_month,
+                         ver_decided_day, decided_limit_day)
+    if v < 0:
+        return 0
+    person = ver_person[v]
+    if settings[b, _S_STOPS] != 0 and m > death_month[person]:
+        return 0
+    if settings[b, _S_AGE_MIN] > 0 and m < birth_month[person] + 12 * settings[b, _S_AGE_MIN]:
+        return 0
+    if settings[b, _S_AGE_MAX] > 0 and m > birth_month[person] + 12 * settings[b, _S_AGE_MAX]:
+        return 0
+    if k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF:
+        return _scheduled_amount(m, anchor, b, v, k, params, param_len, defined, first_month, n_months, settings,
+                                 ver_birth_order, ver_mo_family, ver_amount_minor)
+    mi = m - first_month
+    if mi < 0 or mi >= n_months or not defined[b, mi]:
+        return -1
+    if not prorate_days[b]:
+        return _version_amount(v, m, mi, b, k, counts, settings, params, param_len, ver_person, ver_household,
+                               ver_income_minor, ver_grade, ver_mo_family, ver_single_parent, ver_unable_to_work,
+                               member_offsets, member_person, member_role, member_from_month, member_to_month,
+                               birth_month, birth_day, death_month, disabled, without_care)
+    first_day = month_first_day(m)
+    next_first_day = month_first_day(m + 1)
+    last_paid_day = next_first_day - 1
+    if settings[b, _S_STOPS] != 0:
+        last_paid_day = min(last_paid_day, death_day[person])
+    numerator = 0
+    for w in range(version_offsets[r], version_offsets[r + 1]):
+        if ver_decided_day[w] > decided_limit_day or not ver_from_month[w] <= m <= ver_to_month[w]:
+            continue
+        days = min(ver_to_day[w], last_paid_day) - max(ver_from_day[w], first_day) + 1
+        if days <= 0:
+            continue
+        full = _version_amount(w, m, mi, b, k, counts, settings, params, param_len, ver_person, ver_household,
+                               ver_income_minor, ver_grade, ver_mo_family, ver_single_parent, ver_unable_to_work,
+                               member_offsets, member_person, member_role, member_from_month, member_to_month,
+                               birth_month, birth_day, death_month, disabled, without_care)
+        numerator += full * days
+    return div_half_up(numerator, next_first_day - first_day)
+
+
+# ---- entry points ------------------------------------------------------------------------------------------
+
+def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period: int,
+                window_start: np.ndarray | int | None = None) -> DueCells:
+    """Due amounts for every right over [window_start[r], period] (all cells, zeros included).
+
+    window_start: per-right array from `window_starts`, one month for all rights (mass recalculation), or
+    None for the period alone. Versions decided after the last day of `period` are ignored.
+    """
+    n_rights = arrays.n_rights
+    starts = _starts_array(window_start, period, n_rights)
+    _check_compiled_range(compiled, starts, period)
+    assert arrays.benefit_codes == compiled.codes, "register arrays and catalogue disagree on benefit order"
+    lengths = (period - starts + 1).astype(np.int64)
+    offsets = np.zeros(n_rights + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    n_cells = int(offsets[-1])
+    due = np.zeros(n_cells, dtype=np.int64)
+    missing = np.zeros(n_cells, dtype=np.bool_)
+    decided_limit_day = month_first_day(period + 1) - 1
+    a = arrays
+    due_kernel(starts, period, offsets, decided_limit_day,
+               a.version_offsets, a.right_benefit, a.ver_number, a.ver_person, a.ver_household, a.ver_from_day,
+               a.ver_to_day, a.ver_from_month, a.ver_to_month, a.ver_decided_day, a.ver_income_minor, a.ver_grade,
+               a.ver_birth_order, a.ver_amount_minor, a.ver_mo_family, a.ver_single_parent, a.ver_unable_to_work,
+               a.person_birth_month, a.person_birth_day, a.person_death_day, a.person_death_month,
+               a.person_disabled, a.person_without_care,
+               a.member_offsets, a.member_person, a.member_role, a.member_from_month, a.member_to_month,
+               compiled.first_month, compiled.kind, compiled.prorate_days, compiled.settings, compiled.params,
+               compiled.param_len, compiled.defined, due, missing)
+    right_index = np.repeat(np.arange(n_rights, dtype=np.int32), lengths)
+    month = (np.arange(n_cells, dtype=np.int64) - offsets[right_index] + starts[right_index]).astype(np.int32)
+    return DueCells(right_index, month, due, missing, offsets)
+
+
+def _starts_array(window_start, period, n_rights) -> np.ndarray:
+    if window_start is None:
+        return np.full(n_rights, period, dtype=np.int32)
+    if np.isscalar(window_start):
+        assert int(window_start) <= period, (window_start, period)
+        return np.full(n_rights, int(window_start), dtype=np.int32)
+    starts = np.ascontiguousarray(window_start, dtype=np.int32)
+    assert starts.shape == (n_rights,), starts.shape
+    assert n_rights == 0 or int(starts.max()) <= period
+    return starts
+
+
+def _check_compiled_range(compiled, starts, period):
+    """The compiled months must reach the period and, for the months-per-year limit, January of the start."""
+    earliest = int(starts.min()) if starts.size else period
+    earliest -= earliest % 12
+    last = compiled.first_month + compiled.n_months - 1
+    if compiled.first_month > earliest or last < period:
+        raise ValueError(f"catalogue compiled for months {compiled.first_month}..{last}, "
+                         f"the window needs {earliest}..{period}: compile with compiled_range(...)")
+
+
+def compiled_range(window_start, period: int) -> tuple[int, int]:
+    """(first_month, last_month) to compile the catalogue for a window (January of its first year .. period)."""
+    earliest = period if window_start is None else int(np.min(window_start))
+    return earliest - earliest % 12, period
+
+
+def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, changes_since_day: int,
+                  event_lookback_months: int = 3) -> np.ndarray:
+    """First month each right must be recomputed from, so a recalculation catches every change.
+
+    A right starts at `period` unless: a version decided on or after `changes_since_day` (and by the period's
+    end) takes effect earlier -> its valid_from month; the beneficiary died within the lookback -> the month
+    after the death (anything paid since is an overpayment); a member of its household was born, died, joined
+    or left within `event_lookback_months` -> that month (the register carries no recording date for these, so
+    the shorter event lookback bounds the cost). Nothing reaches back beyond period - lookback_months.
+    A catalogue change (late indexation) is a mass recalculation: pass one month to compute_due instead.
+    """
+    assert lookback_months >= 0 and event_lookback_months >= 0
+    floor = period - lookback_months
+    period_end_day = month_first_day(period + 1) - 1
+    a = arrays
+    big = np.int32(period)
+    changed = (a.ver_decided_day >= changes_since_day) & (a.ver_decided_day <= period_end_day)
+    candidate = np.where(changed, np.clip(a.ver_from_month, floor, period), big).astype(np.int32)
+    death_month = a.person_death_month[a.ver_person].astype(np.int64)
+    died = (death_month >= floor) & (death_month < period)
+    candidate = np.minimum(candidate, np.where(died, death_month + 1, big)).astype(np.int32)
+    household_start = _household_event_months(a, period, max(floor, period - event_lookback_months))
+    has_household = a.ver_household >= 0
+    event = np.where(has_household, household_start[np.maximum(a.ver_household, 0)], big)
+    candidate = np.minimum(candidate, event).astype(np.int32)
+    starts = np.full(a.n_rights, period, dtype=np.int32)
+    if candidate.size:
+        np.minimum.at(starts, a.ver_right, candidate)
+    return starts
+
+
+def _household_event_months(a: RegisterArrays, period: int, floor: int) -> np.ndarray:
+    """Per household, the earliest month in [floor, period] in which its membership changed."""
+    n_households = len(a.household_ids)
+    result = np.full(n_households, period, dtype=np.int32)
+    if a.member_person.size == 0:
+        return result
+    member_household = np.repeat(np.arange(n_households, dtype=np.int32), np.diff(a.member_offsets))
+    person = a.member_person
+    changes = (a.member_from_month, a.member_to_month.astype(np.int64) + 1, a.person_birth_month[person],
+               a.person_death_month[person].astype(np.int64) + 1)
+    for months in changes:
+        inside = (months >= floor) & (months <= period)
+        np.minimum.at(result, member_household[inside], months[inside].astype(np.int32))
+    return result

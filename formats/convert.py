@@ -1,0 +1,235 @@
+"""Register tables (Arrow, formats/schemas.py) -> the engine's dense integer arrays, vectorised.
+
+Ids become dense indexes (position in the sorted unique ids), strings become integer codes (benefit index in
+the catalogue's order, member roles), dates become days since 1970-01-01 and month indexes, nulls become the
+engine's sentinels (NO_DAY / NO_MONTH, -1, 0, False). Versions are sorted by (right, valid_from, version) and
+household members by (household, birth day, person, member_from), both addressed through offsets (CSR).
+The checks the engine relies on (known benefit codes, one benefit per right, existing persons, households
+and payees, grades within the catalogue's table, a decided amount where the benefit needs one) are repeated
+here as `Problem`s, because the kernels trust their input. No Python loop runs over rows.
+"""
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.entitlement import NO_DAY, NO_MONTH, RegisterArrays, month_first_day
+from formats.errors import InputError, problem
+from formats.schemas import HOUSEHOLD_ROLES
+
+PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
+
+
+def register_arrays(tables: dict, catalogue) -> RegisterArrays:
+    """Convert validated register tables (persons, households, rights, payees) for `catalogue`."""
+    problems = []
+    persons = _persons(tables["persons"], problems)
+    person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
+    rights = tables["rights"]
+    household_ids = _household_ids(tables["households"], rights)
+    members = _members(tables["households"], household_ids, person_ids, birth_day, problems)
+    payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
+    versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
+    if problems:
+        raise InputError(problems)
+    return RegisterArrays(benefit_codes=tuple(catalogue.benefit_codes), payee_ids=payee_ids,
+                          household_ids=household_ids, **persons, **members, **versions)
+
+
+def right_index_of(arrays: RegisterArrays, right_ids) -> np.ndarray:
+    """Dense index of each right id (-1 for an id the register does not hold)."""
+    return _lookup(arrays.right_ids, np.asarray(right_ids, dtype=np.int64))
+
+
+def versions_for_period(arrays: RegisterArrays, period: int) -> np.ndarray:
+    """Per right the version row in force in `period`, else the last one in force before it (-1: none).
+
+    Versions decided after the period's last day are ignored, as in the entitlement kernels. The row gives
+    the payee, flags and consent a payroll for the period uses.
+    """
+    end_day = month_first_day(period + 1) - 1
+    usable = (arrays.ver_decided_day <= end_day) & (arrays.ver_from_month <= period)
+    rows = np.arange(len(arrays.ver_right), dtype=np.int64)
+    chosen = np.full(arrays.n_rights, -1, dtype=np.int64)
+    np.maximum.at(chosen, arrays.ver_right[usable], rows[usable])
+    return chosen
+
+
+# ---- tables ------------------------------------------------------------------------------------------------
+
+def _persons(table, problems) -> dict:
+    ids = _ints(table, "person_id", 0)
+    order = np.argsort(ids, kind="stable")
+    person_ids = _unique_ids(ids, "persons", "person_id", problems)
+    birth_day = _days(table, "birth_date")[order]
+    death_day = _days(table, "death_date")[order]
+    return dict(person_ids=person_ids, person_birth_day=birth_day, person_birth_month=_months(birth_day),
+                person_death_day=death_day, person_death_month=_months(death_day),
+                person_disabled=_bools(table, "disabled")[order],
+                person_without_care=_bools(table, "without_parental_care")[order])
+
+
+def _household_ids(households, rights) -> np.ndarray:
+    in_rights = rights.column("household_id").drop_null().to_numpy() if "household_id" in rights.column_names \
+        else np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate([_ints(households, "household_id", 0), in_rights.astype(np.int64)]))
+
+
+def _members(table, household_ids, person_ids, birth_day, problems) -> dict:
+    household = _lookup(household_ids, _ints(table, "household_id", 0))
+    person = _index_or_problem(person_ids, _ints(table, "person_id", 0), "households", "person_id",
+                               "person not in persons", "add the person to persons or remove the membership",
+                               problems)
+    role = _codes(table.column("role"), HOUSEHOLD_ROLES, "households", "role", problems)
+    from_day, to_day = _days(table, "member_from"), _days(table, "member_to")
+    safe_person = np.maximum(person, 0)
+    order = np.lexsort((from_day, safe_person, birth_day[safe_person], household))
+    offsets = np.searchsorted(household[order], np.arange(len(household_ids) + 1)).astype(np.int64)
+    return dict(member_offsets=offsets, member_person=safe_person[order].astype(np.int32),
+                member_role=role[order].astype(np.int8), member_from_month=_months(from_day[order]),
+                member_to_month=_months(to_day[order]))
+
+
+def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) -> dict:
+    right_id = _ints(table, "right_id", 0)
+    order = np.lexsort((_ints(table, "version", 0), _days(table, "valid_from"), right_id))
+    benefit = _codes(table.column("benefit"), catalogue.benefit_codes, "rights", "benefit", problems)[order]
+    right_ids, first_rows = np.unique(right_id[order], return_index=True)
+    offsets = np.append(first_rows, len(order)).astype(np.int64)
+    ver_right = np.repeat(np.arange(len(right_ids), dtype=np.int32), np.diff(offsets))
+    right_benefit = benefit[first_rows].astype(np.int16) if len(order) else np.zeros(0, np.int16)
+    _check_one_benefit(benefit, right_benefit[ver_right], order, problems)
+    household_raw = table.column("household_id")
+    household = np.where(pc.is_null(household_raw).to_numpy(zero_copy_only=False), -1,
+                         _lookup(household_ids, _ints(table, "household_id", 0)))[order]
+    from_day, to_day = _days(table, "valid_from")[order], _days(table, "valid_to")[order]
+    columns = dict(
+        right_ids=right_ids, right_benefit=right_benefit, version_offsets=offsets, ver_right=ver_right,
+        ver_number=_ints(table, "version", 0)[order].astype(np.int32),
+        ver_person=_index_or_problem(person_ids, _ints(table, "person_id", 0), "rights", "person_id",
+                                     "person not in persons", "add the beneficiary to persons", problems)[order],
+        ver_household=household.astype(np.int32),
+        ver_payee=_index_or_problem(payee_ids, _ints(table, "payee_id", 0), "rights", "payee_id",
+                                    "payee not in payees", "add the payee to payees", problems)[order],
+        ver_from_day=from_day, ver_to_day=to_day, ver_from_month=_months(from_day), ver_to_month=_months(to_day),
+        ver_decided_day=_days(table, "decided_on")[order],
+        ver_income_minor=_ints(table, "income_minor", 0)[order],
+        ver_grade=_ints(table, "grade", 1)[order].astype(np.int16),
+        ver_birth_order=_ints(table, "birth_order", 1)[order].astype(np.int16),
+        ver_amount_minor=_ints(table, "amount_minor", 0)[order],
+        ver_mo_family=_bools(table, "mo_family")[order], ver_single_parent=_bools(table, "single_parent")[order],
+        ver_unable_to_work=_bools(table, "unable_to_work")[order],
+        ver_consent=_bools(table, "consent_full_recovery")[order])
+    columns["ver_person"] = np.maximum(columns["ver_person"], 0).astype(np.int32)
+    columns["ver_payee"] = np.maximum(columns["ver_payee"], 0).astype(np.int32)
+    _check_formula_inputs(table, catalogue, benefit, columns, order, problems)
+    return columns
+
+
+# ---- checks the kernels rely on ----------------------------------------------------------------------------
+
+def _check_one_benefit(benefit, right_benefit, order, problems):
+    bad = np.flatnonzero((benefit != right_benefit) & (benefit >= 0) & (right_benefit >= 0))
+    _report(problems, order[bad], "rights", "benefit", None, "versions of one right name different benefits",
+            "a right keeps its benefit; open a new right_id for another benefit")
+
+
+def _check_formula_inputs(table, catalogue, benefit, columns, order, problems):
+    codes = catalogue.benefit_codes
+    max_grade = np.array([_grade_count(catalogue.benefit(code)) for code in codes] + [0], dtype=np.int64)
+    decided = np.array([catalogue.benefit(code).decided_amount for code in codes] + [False])
+    grade = columns["ver_grade"]
+    limit = max_grade[benefit]  # benefit -1 (unknown) reads the trailing 0: no grade check
+    bad = np.flatnonzero((limit > 0) & ((grade < 1) | (grade > limit)))
+    _report(problems, order[bad], "rights", "grade", grade[bad], "grade outside the benefit's table",
+            "use a grade from 1 to the number of amounts in the catalogue's amount_by_grade")
+    amount_null = pc.is_null(table.column("amount_minor")).to_numpy(zero_copy_only=False)[order] \
+        if "amount_minor" in table.column_names else np.ones(len(order), dtype=bool)
+    bad = np.flatnonzero(decided[benefit] & amount_null)
+    _report(problems, order[bad], "rights", "amount_minor", None, "the benefit pays a decided amount",
+            "give the decided amount in minor units in amount_minor")
+    for column in ("ver_income_minor", "ver_amount_minor"):
+        bad = np.flatnonzero(columns[column] < 0)
+        _report(problems, order[bad], "rights", column[4:], columns[column][bad], "negative amount",
+                "amounts are zero or more, in minor units")
+
+
+def _grade_count(benefit) -> int:
+    dated = benefit.parameters.get("amount_by_grade") if benefit.kind == "graded_flat" else None
+    return len(dated[0][1]) if dated else 0
+
+
+def _report(problems, rows, file, column, values, rule, fix):
+    for position, row in enumerate(rows[:PROBLEMS_PER_RULE_MAX]):
+        value = None if values is None else values[position]
+        problems.append(problem(file, int(row) + 1, column, value, rule, fix))
+    if len(rows) > PROBLEMS_PER_RULE_MAX:
+        problems.append(problem(file, None, column, None,
+                                f"{rule}: {len(rows) - PROBLEMS_PER_RULE_MAX} more rows like the above", fix))
+
+
+# ---- column helpers --------------------------------------------------------------------------------------
+
+def _column(table, name):
+    return table.column(name) if name in table.column_names else None
+
+
+def _ints(table, name, fill) -> np.ndarray:
+    column = _column(table, name)
+    if column is None:
+        return np.full(table.num_rows, fill, dtype=np.int64)
+    return pc.fill_null(column.cast(pa.int64()), fill).to_numpy().astype(np.int64, copy=False)
+
+
+def _bools(table, name) -> np.ndarray:
+    column = _column(table, name)
+    if column is None:
+        return np.zeros(table.num_rows, dtype=np.bool_)
+    return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def _days(table, name) -> np.ndarray:
+    column = _column(table, name)
+    if column is None:
+        return np.full(table.num_rows, NO_DAY, dtype=np.int32)
+    return pc.fill_null(column.cast(pa.int32()), int(NO_DAY)).to_numpy().astype(np.int32, copy=False)
+
+
+def _months(days: np.ndarray) -> np.ndarray:
+    """Month index of each day; NO_DAY stays "never" (NO_MONTH)."""
+    never = days == NO_DAY
+    months = np.where(never, 0, days).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return np.where(never, NO_MONTH, months).astype(np.int32)
+
+
+def _codes(column, names, file, column_name, problems) -> np.ndarray:
+    codes = pc.fill_null(pc.index_in(column, value_set=pa.array(list(names), pa.string())), -1)
+    codes = codes.to_numpy().astype(np.int64, copy=False)
+    bad = np.flatnonzero(codes < 0)
+    values = column.take(pa.array(bad[:PROBLEMS_PER_RULE_MAX])).to_pylist() if len(bad) else []
+    _report(problems, bad, file, column_name, values, f"unknown {column_name}", f"use one of {', '.join(names)}")
+    return codes
+
+
+def _unique_ids(ids, file, column, problems) -> np.ndarray:
+    unique = np.unique(ids)
+    if len(unique) != len(ids):
+        sorted_ids = np.sort(ids)
+        duplicates = np.unique(sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]])
+        problems.append(problem(file, None, column, ", ".join(map(str, duplicates[:10])),
+                                "duplicate ids", "every id appears once"))
+    return unique
+
+
+def _lookup(sorted_ids, ids) -> np.ndarray:
+    if len(sorted_ids) == 0:
+        return np.full(len(ids), -1, dtype=np.int64)
+    position = np.searchsorted(sorted_ids, ids)
+    clipped = np.minimum(position, len(sorted_ids) - 1)
+    return np.where(sorted_ids[clipped] == ids, clipped, -1).astype(np.int64)
+
+
+def _index_or_problem(sorted_ids, ids, file, column, rule, fix, problems) -> np.ndarray:
+    index = _lookup(sorted_ids, ids)
+    bad = np.flatnonzero(index < 0)
+    _report(problems, bad, file, column, ids[bad], rule, fix)
+    return index

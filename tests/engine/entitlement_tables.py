@@ -1,0 +1,30 @@
+"""Builds register tables and engine inputs from plain rows for the entitlement tests and scenarios."""
+import pyarrow as pa
+
+from engine.entitlement import compiled_range, compute_due
+from formats.convert import register_arrays
+from formats.schemas import HOUSEHOLDS, PAYEES, PERSONS, RIGHTS
+
+PERSON_DEFAULTS = dict(family_name="Petrović", given_name="Ana", municipality="Podgorica")
+RIGHT_DEFAULTS = dict(payee_id=1)
+
+
+def tables(persons, memberships, versions):
+    """pyarrow tables in the register schemas; one bank payee with id 1 serves every right."""
+    person_rows = [{**PERSON_DEFAULTS, **row} for row in persons]
+    right_rows = [{**RIGHT_DEFAULTS, **row} for row in versions]
+    payee = dict(payee_id=1, channel="bank", kind="person", name="Ana", country="ME")
+    return dict(persons=pa.Table.from_pylist(person_rows, schema=PERSONS),
+                households=pa.Table.from_pylist(list(memberships), schema=HOUSEHOLDS),
+                rights=pa.Table.from_pylist(right_rows, schema=RIGHTS),
+                payees=pa.Table.from_pylist([payee], schema=PAYEES))
+
+
+def engine_due(persons, memberships, versions, catalogue, period, start):
+    """{(right_id, month): (due_minor, rule_missing)} computed by the engine over [start, period]."""
+    arrays = register_arrays(tables(persons, memberships, versions), catalogue)
+    compiled = catalogue.compile(*compiled_range(start, period))
+    cells = compute_due(arrays, compiled, period, start)
+    right_ids = arrays.right_ids[cells.right_index]
+    return {(int(r), int(m)): (int(d), bool(x))
+            for r, m, d, x in zip(right_ids, cells.month, cells.due_minor, cells.rule_missing)}

@@ -1,0 +1,247 @@
+"""A deliberately plain reference for the entitlement kernels: one loop per right and month, dates as dates.
+
+Written from shared/RULES.md and the semantics listed in engine/entitlement.py's docstring, with Python ints
+and datetime only (no numpy, no engine code). Tests compare the engine to it cell by cell.
+
+Inputs are lists of dicts with the register's column names (dates as datetime.date, None for null) and a
+formats.catalogue.Catalogue.
+"""
+import calendar
+import datetime as dt
+
+
+def month_of(day: dt.date) -> int:
+    return (day.year - 1970) * 12 + day.month - 1
+
+
+def first_day(month: int) -> dt.date:
+    return dt.date(1970 + month // 12, month % 12 + 1, 1)
+
+
+def last_day(month: int) -> dt.date:
+    start = first_day(month)
+    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    quotient, remainder = divmod(numerator, denominator)
+    return quotient + (1 if 2 * remainder >= denominator else 0)
+
+
+def reached(birth: dt.date, years: int, month: int) -> bool:
+    """True once `month` is after the month of the birthday number `years`."""
+    return month > month_of(birth) + 12 * years
+
+
+class Reference:
+    def __init__(self, persons, memberships, versions, catalogue):
+        self.persons = {p["person_id"]: p for p in persons}
+        self.memberships = memberships
+        self.catalogue = catalogue
+        self.rights = {}
+        for version in versions:
+            self.rights.setdefault(version["right_id"], []).append(version)
+
+    # ---- parameters --------------------------------------------------------------------------------------
+
+    def param(self, benefit, name, month, index=1):
+        values = benefit.value_on(name, first_day(month))
+        if values is None:
+            return None
+        return values[min(index, len(values)) - 1]
+
+    def defined(self, benefit, month):
+        names = () if benefit.decided_amount else _REQUIRED[benefit.kind]
+        return all(benefit.value_on(name, first_day(month)) is not None for name in names)
+
+    # ---- household -----------------------------------------------------------------------------------------
+
+    def members(self, household_id, beneficiary, month):
+        """(person, role) present in the month, oldest first; the beneficiary alone without a household."""
+        if household_id is None:
+            return [(self.persons[beneficiary], "head")]
+        present = {}
+        for row in self.memberships:
+            if row["household_id"] != household_id:
+                continue
+            person = self.persons[row["person_id"]]
+            ends = row.get("member_to") or dt.date.max
+            alive = person.get("death_date") is None or month_of(person["death_date"]) >= month
+            if (row["member_from"] <= last_day(month) and ends >= first_day(month)
+                    and month_of(person["birth_date"]) <= month and alive):
+                present.setdefault(person["person_id"], (person, row["role"]))
+        return sorted(present.values(), key=lambda pr: (pr[0]["birth_date"], pr[0]["person_id"]))
+
+    # ---- formulas ------------------------------------------------------------------------------------------
+
+    def full_amount(self, benefit, version, month):
+        kind = benefit.kind
+        members = self.members(version["household_id"], version["person_id"], month)
+        income = version.get("income_minor") or 0
+        if kind == "flat":
+            return self.param(benefit, "amount", month)
+        if kind == "graded_flat":
+            return self.param(benefit, "amount_by_grade", month, version.get("grade") or 1)
+        if kind == "household_table_minus_income":
+            return max(0, self.param(benefit, "base_by_size", month, max(1, len(members))) - income)
+        if kind == "per_child":
+            return self.per_child(benefit, version, month)
+        if kind == "equivalence_scale_minus_income":
+            return self.equivalence(benefit, version, month, members, income)
+        return self.category_sum(benefit, month, members, income)
+
+    def per_child(self, benefit, version, month):
+        if version["household_id"] is None:
+            return 0
+        children = [person for person, role in self.members(version["household_id"], version["person_id"], month)
+                    if role == "child" and not reached(person["birth_date"], benefit.child_age_limit_years, month)]
+        cap = self.param(benefit, "max_children", month) or 0
+        rate = self.param(benefit, "child_amount", month)
+        if version.get("mo_family"):
+            rate = max(rate, self.param(benefit, "child_amount_mo_family", month) or rate)
+        if version.get("single_parent"):
+            rate = max(rate, self.param(benefit, "child_amount_single_parent", month) or rate)
+        special = self.param(benefit, "child_amount_special", month) or rate
+        total, counted = 0, []
+        for child in children:
+            is_twin = benefit.twins_excepted and counted and counted[-1]["birth_date"] == child["birth_date"]
+            if cap and len(counted) >= cap and not is_twin:
+                continue
+            counted.append(child)
+            total += max(rate, special) if (child.get("without_parental_care") or child.get("disabled")) else rate
+        return total
+
+    def equivalence(self, benefit, version, month, members, income):
+        cap = self.param(benefit, "max_members", month) or 0
+        counted = members[:cap] if cap else members
+        scale = 0
+        for position, (person, _role) in enumerate(counted):
+            if position == 0:
+                scale += self.param(benefit, "scale_first_adult_bp", month)
+            elif not reached(person["birth_date"], benefit.child_age_limit_years, month):
+                scale += self.param(benefit, "scale_child_bp", month)
+            else:
+                scale += self.param(benefit, "scale_further_adult_bp", month)
+        supplement = 0
+        if version.get("unable_to_work") or version.get("single_parent"):
+            supplement = self.param(benefit, "supplement_bp", month) or 0
+        base = self.param(benefit, "base", month)
+        return max(0, half_up(base * scale * (10_000 + supplement), 100_000_000) - income)
+
+    def category_sum(self, benefit, month, members, income):
+        guaranteed_numerator, cap = 0, 0
+        for person, _role in members:
+            birth = person["birth_date"]
+            if not reached(birth, benefit.young_child_age_limit_years, month):
+                sub, share = self.param(benefit, "subsistence_child_under_6", month), "guaranteed_child_bp"
+            elif not reached(birth, benefit.child_age_limit_years, month):
+                sub, share = self.param(benefit, "subsistence_child_6_18", month), "guaranteed_child_bp"
+            elif person.get("disabled"):
+                sub, share = self.param(benefit, "subsistence_disabled", month), "guaranteed_disabled_bp"
+            else:
+                sub, share = self.param(benefit, "subsistence_working_age", month), "guaranteed_working_age_bp"
+            guaranteed_numerator += sub * self.param(benefit, share, month)
+            cap += sub
+        return min(max(0, half_up(guaranteed_numerator, 10_000) - income), cap)
+
+    def scheduled(self, benefit, version, month, anchor):
+        order = max(1, version.get("birth_order") or 1)
+        if benefit.decided_amount:
+            return version.get("amount_minor") or 0 if month == anchor else 0
+        if not self.defined(benefit, anchor):
+            return None
+        if benefit.kind == "one_off":
+            if month != anchor:
+                return 0
+            name = "amount_by_order_mo_family" if version.get("mo_family") else "amount_by_order"
+            if benefit.value_on(name, first_day(anchor)) is None:
+                name = "amount_by_order"
+            return self.param(benefit, name, anchor, order)
+        if month == anchor:
+            return self.param(benefit, "lump_sum_by_order", anchor, order)
+        count = self.param(benefit, "instalment_count_by_order", anchor, order)
+        total = self.param(benefit, "instalment_total_by_order", anchor, order)
+        k = month - anchor
+        if count == 0 or k > count:
+            return 0
+        return total - (total // count) * (count - 1) if k == count else total // count
+
+    # ---- one right, one month ------------------------------------------------------------------------------
+
+    def due(self, right_id, month, period):
+        """Amount due for the month, or None when the benefit has no parameter in force (the engine's 0)."""
+        limit_day = last_day(period)
+        versions = [v for v in self.rights[right_id] if v["decided_on"] <= limit_day]
+        touching = [v for v in versions
+                    if v["valid_from"] <= last_day(month) and (v.get("valid_to") or dt.date.max) >= first_day(month)]
+        if not touching:
+            return 0
+        winner = max(touching, key=lambda v: (v["valid_from"], v["version"]))
+        benefit = self.catalogue.benefit(winner["benefit"])
+        person = self.persons[winner["person_id"]]
+        death = person.get("death_date")
+        if benefit.stops_on_death and death is not None and month > month_of(death):
+            return 0
+        birth = person["birth_date"]
+        if benefit.age_min_years and month < month_of(birth) + 12 * benefit.age_min_years:
+            return 0
+        if benefit.age_max_years and reached(birth, benefit.age_max_years, month):
+            return 0
+        if benefit.kind in ("lump_sum_instalments", "one_off"):
+            anchor = min(month_of(v["valid_from"]) for v in versions)
+            return self.scheduled(benefit, winner, month, anchor)
+        if not self.defined(benefit, month):
+            return None
+        if benefit.proration == "whole_months":
+            return self.full_amount(benefit, winner, month)
+        last_paid = last_day(month)
+        if benefit.stops_on_death and death is not None:
+            last_paid = min(last_paid, death)
+        numerator = 0
+        for version in touching:
+            start = max(version["valid_from"], first_day(month))
+            end = min(version["valid_to"] or dt.date.max, last_paid)
+            days = (end - start).days + 1
+            if days > 0:
+                numerator += self.full_amount(benefit, version, month) * days
+        return half_up(numerator, last_day(month).day)
+
+    def window(self, right_id, start, period):
+        """{month: due} for start..period, applying the months-per-year limit from January."""
+        benefit = self.catalogue.benefit(self.rights[right_id][0]["benefit"])
+        result, paid = {}, {}
+        begin = start - start % 12 if benefit.kind == "equivalence_scale_minus_income" else start
+        for month in range(begin, period + 1):
+            amount = self.due(right_id, month, period) or 0
+            if benefit.kind == "equivalence_scale_minus_income" and amount > 0:
+                amount = self.year_limit(benefit, right_id, month, period, amount, paid)
+            if month >= start:
+                result[month] = amount
+        return result
+
+    def year_limit(self, benefit, right_id, month, period, amount, paid):
+        year = month // 12
+        limit = self.param(benefit, "max_months_per_year", month) or 0
+        limit_day = last_day(period)
+        touching = [v for v in self.rights[right_id] if v["decided_on"] <= limit_day
+                    and v["valid_from"] <= last_day(month) and (v.get("valid_to") or dt.date.max) >= first_day(month)]
+        winner = max(touching, key=lambda v: (v["valid_from"], v["version"]))
+        if limit and not winner.get("unable_to_work") and paid.get(year, 0) >= limit:
+            return 0
+        paid[year] = paid.get(year, 0) + 1
+        return amount
+
+
+_REQUIRED = {
+    "flat": ("amount",),
+    "graded_flat": ("amount_by_grade",),
+    "per_child": ("child_amount",),
+    "household_table_minus_income": ("base_by_size",),
+    "equivalence_scale_minus_income": ("base", "scale_first_adult_bp", "scale_further_adult_bp", "scale_child_bp"),
+    "category_sum_minus_income_capped": ("subsistence_working_age", "subsistence_child_under_6",
+                                         "subsistence_child_6_18", "subsistence_disabled",
+                                         "guaranteed_working_age_bp", "guaranteed_child_bp",
+                                         "guaranteed_disabled_bp"),
+    "lump_sum_instalments": ("lump_sum_by_order", "instalment_total_by_order", "instalment_count_by_order"),
+    "one_off": ("amount_by_order",),
+}

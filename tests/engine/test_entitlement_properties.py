@@ -1,0 +1,115 @@
+"""The entitlement kernels equal the plain-Python reference on every cell of random registers (hypothesis).
+
+Registers are drawn with the edge cases of the issue in mind: births on the last day of a month (and on
+29 February), deaths on the 1st, versions valid from the future or decided after the period, incomes above
+every threshold, households without children, more children than the cap (and twins), changes mid-month,
+windows that cross an indexation date or start before a catalogue's first date.
+"""
+import datetime as dt
+import functools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.months import month_index
+from entitlement_tables import engine_due
+from formats.catalogue import load_catalogue
+from reference_entitlement import Reference, first_day, last_day, month_of
+
+COUNTRIES = ("me", "rs", "ua")
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(country):
+    return load_catalogue(country=country)
+
+
+def edge_days(low: dt.date, high: dt.date):
+    """Any day in [low, high], with the first and last days of months (and 29 February) drawn often."""
+    months = st.integers(month_of(low), month_of(high))
+    first = months.map(first_day)
+    last = months.map(last_day)
+    anywhere = st.dates(low, high)
+    leap = st.sampled_from([dt.date(2016, 2, 29), dt.date(2020, 2, 29), dt.date(2024, 2, 29)])
+    return st.one_of(first, last, anywhere, leap).filter(lambda d: low <= d <= high)
+
+
+@st.composite
+def registers(draw):
+    country = draw(st.sampled_from(COUNTRIES))
+    cat = catalogue(country)
+    period = draw(st.one_of(st.integers(month_index(2025, 7), month_index(2026, 6)),
+                            st.integers(month_index(2024, 1), month_index(2026, 6))))
+    start = period - draw(st.sampled_from([0, 0, 1, 3, 7, 12, 24]))
+    horizon = last_day(period + 3)
+    n_persons = draw(st.integers(1, 9))
+    persons = []
+    for person_id in range(1, n_persons + 1):
+        birth = draw(st.one_of(edge_days(dt.date(1950, 1, 1), dt.date(2005, 12, 31)),
+                               edge_days(dt.date(2006, 1, 1), first_day(period - 2)),
+                               edge_days(first_day(period - 80), horizon)))
+        recent_death = edge_days(max(birth, first_day(period - 8)), horizon)
+        death = draw(st.one_of(st.none(), st.none(), st.none(), recent_death, edge_days(birth, horizon)))
+        persons.append(dict(person_id=person_id, birth_date=birth, death_date=death,
+                            disabled=draw(st.booleans()), without_parental_care=draw(st.booleans())))
+    n_households = draw(st.integers(1, 3))
+    memberships = []
+    for person in persons:
+        household = draw(st.one_of(st.just(1), st.integers(0, n_households)))
+        if household == 0:
+            continue
+        member_from = draw(st.one_of(st.just(person["birth_date"]), edge_days(person["birth_date"], horizon)))
+        member_to = draw(st.one_of(st.none(), st.none(), st.none(), edge_days(member_from, horizon)))
+        role = draw(st.sampled_from(["child", "child", "adult", "head"]))
+        memberships.append(dict(household_id=100 + household, person_id=person["person_id"], role=role,
+                                member_from=member_from, member_to=member_to))
+    versions = []
+    for right_id in range(1, draw(st.integers(1, 5)) + 1):
+        versions += draw(right_versions(right_id, cat, persons, n_households, period))
+    return cat, persons, memberships, versions, period, start
+
+
+@st.composite
+def right_versions(draw, right_id, cat, persons, n_households, period):
+    benefit = cat.benefit(draw(st.sampled_from(cat.benefit_codes)))
+    person_id = draw(st.integers(1, len(persons)))
+    household = draw(st.one_of(st.just(101), st.none(), st.integers(101, 100 + n_households)))
+    low, high = first_day(period - 30), last_day(period + 2)
+    recent = edge_days(first_day(period - 14), last_day(period))
+    cuts = sorted(set(draw(st.lists(st.one_of(recent, recent, edge_days(low, high)), min_size=1, max_size=4))))
+    rows, version = [], 1
+    for position, valid_from in enumerate(cuts):
+        following = cuts[position + 1] if position + 1 < len(cuts) else None
+        if following is not None:
+            valid_to = following - dt.timedelta(days=draw(st.sampled_from([1, 1, 20])))
+            if valid_to < valid_from:
+                continue
+        else:
+            valid_to = draw(st.one_of(st.none(), edge_days(valid_from, high)))
+        decided_on = draw(st.one_of(st.just(valid_from), st.just(valid_from),
+                                    edge_days(low, high + dt.timedelta(days=40))))
+        grades = len(benefit.parameters["amount_by_grade"][0][1]) if benefit.kind == "graded_flat" else 3
+        rows.append(dict(
+            right_id=right_id, version=version, benefit=benefit.code, person_id=person_id, household_id=household,
+            valid_from=valid_from, valid_to=valid_to, decided_on=decided_on,
+            income_minor=draw(st.sampled_from([0, 0, 0, 1, 2_500, 40_000, 1_200_000, 10**9])),
+            grade=draw(st.integers(1, grades)), birth_order=draw(st.integers(1, 6)),
+            amount_minor=draw(st.integers(0, 10**7)), mo_family=draw(st.booleans()),
+            single_parent=draw(st.booleans()), unable_to_work=draw(st.booleans())))
+        version += 1
+    return rows
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(registers())
+def test_engine_equals_reference_on_every_cell(register):
+    cat, persons, memberships, versions, period, start = register
+    engine = engine_due(persons, memberships, versions, cat, period, start)
+    reference = Reference(persons, memberships, versions, cat)
+    right_ids = sorted({v["right_id"] for v in versions})
+    expected = {}
+    for right_id in right_ids:
+        for month, amount in reference.window(right_id, start, period).items():
+            missing = reference.due(right_id, month, period) is None
+            expected[(right_id, month)] = (amount, missing)
+    assert engine == expected
