@@ -384,30 +384,43 @@ def sums_by(table: pa.Table, key: str, value: str = "amount_minor") -> dict:
     return {str(k): int(v) for k, v in zip(keys, grouped.column(f"{value}_sum").to_pylist())}
 
 
+def coded_sums(codes: np.ndarray, names, amount_minor: np.ndarray) -> dict:
+    """{name: sum} of amounts grouped by integer codes into `names` (bincount on int64; exact below 2**53
+    per group is not enough for money, so the sums are done with np.add.at in int64)."""
+    sums = np.zeros(len(names), np.int64)
+    np.add.at(sums, codes, amount_minor)
+    used = np.zeros(len(names), bool)
+    used[codes] = True
+    return {str(names[i]): int(sums[i]) for i in sorted(np.flatnonzero(used), key=lambda i: str(names[i]))}
+
+
 def summarise(lines: pa.Table, payments: pa.Table, register: dict, arrays, version, catalogue, held) -> dict:
-    """Totals per component and the breakdowns that calculate prints and the report charts."""
+    """Totals per component and the breakdowns that calculate prints and the report charts (net paid by
+    benefit and by the beneficiary's municipality: the lines on payments, forwarded deductions included)."""
     totals = {name: 0 for name in ("due", "arrears", "overpayment", "recovery", "alimony", "damages",
                                    "enforcement", "forwarded", "carry_in", "carry_out", "dropped", "reissue")}
     totals.update(sums_by(lines, "component"))
     paid = lines.filter(pc.is_valid(lines.column("payment_ref")))
-    persons = register["persons"]
-    person_ids = arrays.person_ids[arrays.ver_person[version]]
-    person_rows = pc.index_in(pa.array(person_ids), value_set=persons.column("person_id"))
-    municipality = pc.take(persons.column("municipality"), person_rows)
+    paid_amount = paid.column("amount_minor").to_numpy()
     right_pos = np.searchsorted(arrays.right_ids, paid.column("right_id").to_numpy())
-    paid_with_place = paid.append_column("municipality", pc.take(municipality, pa.array(right_pos)))
-    net = int(pc.sum(payments.column("amount_minor")).as_py() or 0)
+    persons = register["persons"]
+    person_rows = pc.index_in(pa.array(arrays.person_ids[arrays.ver_person[version]]),
+                              value_set=persons.column("person_id"))
+    place = pc.take(persons.column("municipality"), person_rows).combine_chunks().dictionary_encode()
+    place_codes = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
+    channel_codes = np.asarray(pc.equal(payments.column("channel"), "post").to_numpy(zero_copy_only=False), np.int64)
+    payment_amount = payments.column("amount_minor").to_numpy()
     return {
         "rights": int(arrays.n_rights),
-        "rights_paid": int(pc.count_distinct(paid.column("right_id")).as_py()) if paid.num_rows else 0,
+        "rights_paid": int(np.unique(right_pos).shape[0]),
         "rights_held": int(np.count_nonzero(held)),
         "payments": payments.num_rows,
         "lines": lines.num_rows,
-        "net_minor": net,
+        "net_minor": int(payment_amount.sum()),
         "totals_minor": totals,
-        "by_benefit_minor": dict(sorted(sums_by(paid, "benefit").items())),
-        "by_channel_minor": dict(sorted(sums_by(payments, "channel").items())),
-        "payments_by_channel": {k: int(v) for k, v in zip(*np.unique(np_col(payments, "channel"),
-                                                                     return_counts=True))},
-        "by_municipality_minor": dict(sorted(sums_by(paid_with_place, "municipality").items())),
+        "by_benefit_minor": coded_sums(arrays.right_benefit[right_pos].astype(np.int64), catalogue.benefit_codes,
+                                       paid_amount),
+        "by_channel_minor": coded_sums(channel_codes, ("bank", "post"), payment_amount),
+        "payments_by_channel": coded_sums(channel_codes, ("bank", "post"), np.ones_like(payment_amount)),
+        "by_municipality_minor": coded_sums(place_codes[right_pos], place.dictionary.to_pylist(), paid_amount),
     }

@@ -23,7 +23,7 @@ from engine.months import format_period, month_first_date, parse_period
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from formats.register import read_register, register_file_digests
-from ledgers.store import Ledger
+from ledgers.store import Ledger, normalise_url
 from payroll import compute as computing
 from payroll import ledger_state, postings, store
 from payroll.errors import Refused, UserError
@@ -40,6 +40,9 @@ def noop(_step: str) -> None:
 
 def open_db(db_url: str) -> Ledger:
     """The ledger with its schema and the payroll tables in place (both idempotent)."""
+    url = sa.engine.make_url(normalise_url(db_url)) if "://" in db_url else None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)  # a new SQLite file in a new folder
     ledger = Ledger(db_url)
     try:
         ledger.init()

@@ -135,7 +135,7 @@ def write_table(table: pa.Table, path: Path) -> str:
     """Writes Parquet deterministically (no timestamps inside) through a temporary name; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    pq.write_table(table, temporary, compression="zstd", write_statistics=False)
+    pq.write_table(table, temporary, compression="lz4", write_statistics=False)
     os.replace(temporary, path)
     return sha256_file(path)
 
