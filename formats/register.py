@@ -188,11 +188,16 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
     return typed, True
 
 
+def blank_text(text) -> pa.Array:
+    """True where a string is empty or only whitespace (null stays null)."""
+    return pc.or_(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text))
+
+
 def _report_empty(source, name: str, file: str, log: ProblemLog) -> None:
     """Nulls in a required column; in a required text column also blank text (a name of spaces)."""
     missing = pc.is_null(source)
     if pa.types.is_string(source.type):
-        missing = pc.or_(missing, pc.fill_null(pc.match_substring_regex(source, r"^\s*$"), False))
+        missing = pc.or_(missing, pc.fill_null(blank_text(source), False))
     elif not source.null_count:
         return
     if isinstance(missing, pa.ChunkedArray):
