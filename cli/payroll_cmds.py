@@ -328,9 +328,10 @@ def audit_recompute(ctx, payroll_id, as_json):
               help="Folder for the register, files, returns and (unless --db) the SQLite database.")
 @click.option("--period", default="2025-01", show_default=True, metavar="YYYY-MM", help="First payroll month.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the synthetic register.")
+@click.option("--audit", "with_audit", is_flag=True, help="Also recompute the first payroll from its inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
 @click.pass_context
-def demo_cmd(ctx, rights, workdir, period, seed, as_json):
+def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
     """Run two months of the whole cycle on a synthetic register, with bank returns, and time every step.
 
     Uses its own SQLite database inside WORKDIR unless --db (or ISPLATA_DB) is given.
@@ -343,7 +344,7 @@ def demo_cmd(ctx, rights, workdir, period, seed, as_json):
     db = ctx.obj.db if source is not None and source.name != "DEFAULT" else None
     with steps(as_json) as step:
         result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
-                               progress=step)
+                               progress=step, with_audit=with_audit)
     if as_json:
         from cli.main import emit_json
         emit_json(result)
@@ -356,8 +357,10 @@ def demo_cmd(ctx, rights, workdir, period, seed, as_json):
         table.add_row(row["step"], row["detail"], f"{row['seconds']:.2f}")
     table.add_row("[bold]total[/bold]", "", f"[bold]{result['seconds']:.2f}[/bold]")
     out.print(table)
-    out.print(f"ledger digest {result['digest']} · files and reports in {workdir} · "
-              f"open {result['report_html']} in a browser")
+    first, second = result["payrolls"]
+    out.print(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in {workdir}; "
+              f"open {result['report_html']} in a browser\nthen try: isplata --db {result['db']} payroll show "
+              f"{second} · report {second} · audit recompute {first} · ledger verify")
     if not result["ok"]:
         sys.exit(1)
 

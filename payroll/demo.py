@@ -5,7 +5,8 @@ a camt.054 returning about 1 % of the bank payments (MD07 deceased, AC04 closed 
 pain.002 rejecting a few payments of the first bank file, a camt.053 whose batch debits settle every file; then
 reconcile them, advance the register a month (recording the deaths and the closed accounts reported), run the
 next month (re-issues, arrears of retroactive decisions, overpayments raised after the deaths and recovered),
-verify the ledger, audit the first payroll and write an HTML report. Every step is timed.
+verify the ledger (and, with with_audit, recompute the first payroll from its inputs) and write an HTML report.
+Every step is timed.
 """
 import datetime as dt
 import shutil
@@ -50,7 +51,7 @@ class Steps:
 
 
 def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None = None, period: str = "2025-01",
-             seed: int = 1, progress=cycle.noop, country: str = "me") -> dict:
+             seed: int = 1, progress=cycle.noop, country: str = "me", with_audit: bool = False) -> dict:
     work = Path(workdir).resolve()
     prepare_workdir(work, own_db=db_url is None)
     db = db_url or f"sqlite:///{work / 'isplata.db'}"
@@ -81,9 +82,11 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     checked = steps.run("ledger verify", lambda: verify_ledger(db),
                         lambda r: f"{'ok' if r.ok else 'BROKEN at batch ' + str(r.first_bad_batch)}: "
                                   f"{r.batches} batches, {r.postings:,} postings")
-    audited = steps.run("audit recompute", lambda: audit.recompute(db, month1["payroll"]),
-                        lambda r: f"{month1['payroll']} {'equals the ledger' if r['ok'] else 'DIFFERS'} "
-                                  f"({r['postings']:,} postings)")
+    audited = {"ok": True}
+    if with_audit:
+        audited = steps.run("audit recompute", lambda: audit.recompute(db, month1["payroll"]),
+                            lambda r: f"{month1['payroll']} {'equals the ledger' if r['ok'] else 'DIFFERS'} "
+                                      f"({r['postings']:,} postings)")
     html = work / f"report-{month2['payroll']}.html"
     steps.run("report", lambda: report.write_html(report.build_report(db, month2["payroll"]), html),
               lambda r: f"{Path(r).name}")

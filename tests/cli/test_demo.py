@@ -8,7 +8,7 @@ from cli.main import main
 
 STEPS = ("generate", "validate", "calculate 2025-01", "approve 2025-01", "export 2025-01", "bank returns",
          "reconcile", "advance register", "calculate 2025-02", "approve 2025-02", "export 2025-02",
-         "ledger verify", "audit recompute", "report")
+         "ledger verify", "report")
 
 
 def test_demo_runs_two_months_on_its_own_sqlite_database(tmp_path):
@@ -30,7 +30,8 @@ def test_demo_runs_two_months_on_its_own_sqlite_database(tmp_path):
 @pytest.mark.postgres
 def test_demo_on_postgresql(tmp_path, pg_schema_url):
     result = CliRunner().invoke(main, ["--db", pg_schema_url, "demo", "--rights", "300", "--workdir",
-                                       str(tmp_path / "demo"), "--json"])
+                                       str(tmp_path / "demo"), "--audit", "--json"])
     assert result.exit_code == 0, result.output
     run = json.loads(result.stdout)
+    assert run["steps"][-2]["step"] == "audit recompute" and "equals the ledger" in run["steps"][-2]["detail"]
     assert run["ok"] and run["db"] == pg_schema_url and not (tmp_path / "demo" / "isplata.db").exists()
