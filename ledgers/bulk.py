@@ -35,8 +35,12 @@ def _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed) -> None:
     ints = np.stack([np.asarray(col, np.int64) for col in int_columns.values()]) if int_columns else None
     widths = np.array([np.dtype(int_dtypes[name]).itemsize for name in int_columns], np.int64)
     text = ref_matrix(refs_fixed) if refs_fixed is not None else None
+    from psycopg.copy import QueuedLibpqWriter
+
     with raw.cursor() as cur:
-        with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
+        # the queued writer sends from its own thread, so the kernel packs the next chunk meanwhile
+        with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)",
+                      writer=QueuedLibpqWriter(cur)) as copy:
             for chunk in copy_chunks(ints, widths, text):
                 copy.write(chunk)
 
@@ -47,9 +51,13 @@ def _executemany(raw, table, names, int_columns, refs_fixed) -> None:
     constant = {name: int(col[0]) for name, col in int_columns.items()
                 if len(col) > 1 and int(col.min()) == int(col.max())}
     lists = [np.asarray(col).tolist() for name, col in int_columns.items() if name not in constant]
+    marks = [str(constant[name]) if name in constant else "?" for name in int_columns]
     if refs_fixed is not None:
-        lists.append(refs_fixed.astype(f"U{REF_WIDTH}").tolist())
-    values = ", ".join(str(constant[name]) if name in constant else "?" for name in names)
+        # bytes objects straight from the S35 array (numpy strips the NUL padding); SQLite makes them TEXT,
+        # which saves building a million str objects in Python
+        lists.append(refs_fixed.tolist())
+        marks.append("CAST(? AS TEXT)")
+    values = ", ".join(marks)
     raw.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values})", zip(*lists))
 
 
