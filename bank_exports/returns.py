@@ -9,13 +9,16 @@ the export's assignments. A camt DBIT entry that names our MsgId / PmtInfId is t
 file. RvslInd is ignored: banks set it inconsistently on returns. XML is read with safexml (no DTD, no entities,
 no network, streaming).
 """
-from dataclasses import asdict, dataclass, fields, replace
+import re
 from datetime import date
+from functools import lru_cache
+from typing import NamedTuple
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+from lxml import etree
 
 from bank_exports.safexml import iterate, refusal, root_of
 from engine.money import decimal_str_to_minor
@@ -31,8 +34,8 @@ POSTAL_STATUS = {"paid": "settled", "delivered": "settled", "settled": "settled"
 TEXT_SEPARATOR = "; "
 
 
-@dataclass(frozen=True, slots=True)
-class ReturnRecord:
+class ReturnRecord(NamedTuple):
+    """One thing a bank or the post said about a payment, a payment block or a whole message."""
     kind: str                         # rejected | returned | settled
     scope: str                        # transaction | payment_information | message
     original_end_to_end_id: str | None
@@ -49,7 +52,9 @@ class ReturnRecord:
     source_message: str               # e.g. camt.054.001.04, pain.002.001.03.ch.02, postal-return
 
 
-RECORD_FIELDS = tuple(field.name for field in fields(ReturnRecord))
+RECORD_FIELDS = ReturnRecord._fields
+_PLAIN_AMOUNT = re.compile(r"^\s*(\d{1,18})(?:\.(\d{1,5}))?\s*$")
+_LOCAL_NAMES: dict[str, str] = {}
 
 
 class _Context:
@@ -64,13 +69,18 @@ class _Context:
         self.settlement_date: date | None = None
         self.original_msg_id: str | None = None
 
-    def record(self, element, **values) -> ReturnRecord:
-        base = dict(original_end_to_end_id=None, original_msg_id=self.original_msg_id, original_pmt_inf_id=None,
-                    reason_code=None, reason_text=None, amount_minor=None, currency=None, booking_date=None,
-                    source_msg_id=self.msg_id, source_file=self.path.name, line=element.sourceline,
-                    source_message=self.message)
-        base.update(values)
-        return ReturnRecord(**base)
+    def record(self, element, kind: str, scope: str, end_to_end_id=None, msg_id=None, pmt_inf_id=None,
+               reason=(None, None), amount=(None, None), booked=None) -> ReturnRecord:
+        return ReturnRecord(kind, scope, end_to_end_id, msg_id, pmt_inf_id, reason[0], reason[1], amount[0],
+                            amount[1], booked, self.msg_id, self.path.name, element.sourceline, self.message)
+
+    def amount_text(self, text: str, currency: str | None, element) -> int:
+        exponent = self.exponent.get(currency, 2) if isinstance(self.exponent, dict) else self.exponent
+        try:
+            return amount_to_minor(text, exponent)
+        except ValueError as exc:
+            raise InputError([Problem(str(self.path), element.sourceline, _local(element), text,
+                                      f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
 
     def amount(self, element) -> tuple[int | None, str | None]:
         """(minor units, currency) of an amount element; None, None when absent."""
@@ -79,7 +89,7 @@ class _Context:
         currency = element.get("Ccy")
         exponent = self.exponent.get(currency, 2) if isinstance(self.exponent, dict) else self.exponent
         try:
-            return decimal_str_to_minor(element.text, exponent), currency
+            return amount_to_minor(element.text, exponent), currency
         except ValueError as exc:
             raise InputError([Problem(str(self.path), element.sourceline, _local(element), element.text,
                                       f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
@@ -94,18 +104,48 @@ class _Context:
                                       "not an ISO date", "ask the bank for a corrected file")]) from None
 
 
+def amount_to_minor(text: str, exponent: int) -> int:
+    """engine.money.decimal_str_to_minor with a fast path for the plain '123.45' form of ISO amounts."""
+    match = _PLAIN_AMOUNT.match(text)
+    if match is None or len(match.group(2) or "") > exponent:
+        return decimal_str_to_minor(text, exponent)  # other forms, and its exact refusal of extra decimals
+    fraction = (match.group(2) or "").ljust(exponent, "0")
+    return int(match.group(1) + fraction)
+
+
 def _local(element) -> str:
     tag = element.tag
-    return tag[tag.rfind("}") + 1:] if isinstance(tag, str) else "?"
+    if not isinstance(tag, str):
+        return "?"
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = _LOCAL_NAMES[tag] = tag[tag.rfind("}") + 1:]
+    return name
 
 
-def _path(*names: str) -> str:
-    return "/".join(f"{{*}}{name}" for name in names)
+def _child(element, name: str):
+    """First child with that local name (a loop over a few children beats ElementPath per call)."""
+    if element is not None:
+        for child in element:
+            if _local(child) == name:
+                return child
+    return None
+
+
+def _find(element, *names: str):
+    for name in names:
+        element = _child(element, name)
+    return element
+
+
+def _children(element, name: str) -> list:
+    return [child for child in element if _local(child) == name] if element is not None else []
 
 
 def _text(element, *names: str) -> str | None:
-    found = element.findtext(_path(*names))
-    return found.strip() if found is not None and found.strip() else None
+    found = _find(element, *names)
+    text = found.text if found is not None else None
+    return text.strip() or None if text is not None else None
 
 
 def _reason(element) -> tuple[str | None, str | None]:
@@ -115,7 +155,7 @@ def _reason(element) -> tuple[str | None, str | None]:
         if _local(info) not in ("StsRsnInf", "RtrInf", "RtrRsnInf"):
             continue
         code = code or _text(info, "Rsn", "Cd") or _text(info, "Rsn", "Prtry")
-        texts += [text.strip() for text in info.findall("{*}AddtlInf") for text in [text.text or ""] if text.strip()]
+        texts += [node.text.strip() for node in _children(info, "AddtlInf") if node.text and node.text.strip()]
     return code, TEXT_SEPARATOR.join(texts) or None
 
 
@@ -129,93 +169,150 @@ def _pain002(path: Path, context: _Context):
         elif name == "OrgnlGrpInfAndSts":
             context.original_msg_id = _text(element, "OrgnlMsgId")
             if _text(element, "GrpSts") == "RJCT":
-                code, text = _reason(element)
-                total, _ = context.amount(element.find("{*}OrgnlCtrlSum"))
-                yield context.record(element, kind="rejected", scope="message", reason_code=code,
-                                     reason_text=text, amount_minor=total, booking_date=context.created)
+                total = context.amount(_child(element, "OrgnlCtrlSum"))[0]
+                yield context.record(element, "rejected", "message", msg_id=context.original_msg_id,
+                                     reason=_reason(element), amount=(total, None), booked=context.created)
         elif name == "OrgnlPmtInfAndSts" and _text(element, "PmtInfSts") == "RJCT":
-            code, text = _reason(element)
-            yield context.record(element, kind="rejected", scope="payment_information", reason_code=code,
-                                 reason_text=text, original_pmt_inf_id=_text(element, "OrgnlPmtInfId"),
-                                 booking_date=context.created)
+            yield context.record(element, "rejected", "payment_information", msg_id=context.original_msg_id,
+                                 pmt_inf_id=_text(element, "OrgnlPmtInfId"), reason=_reason(element),
+                                 booked=context.created)
         elif name == "TxInfAndSts" and _text(element, "TxSts") == "RJCT":
             yield _pain002_transaction(element, context)
 
 
 def _pain002_transaction(element, context: _Context) -> ReturnRecord:
-    code, text = _reason(element)
-    amount, currency = context.amount(element.find(_path("OrgnlTxRef", "Amt", "InstdAmt")))
     parent = element.getparent()
-    return context.record(element, kind="rejected", scope="transaction", reason_code=code, reason_text=text,
-                          original_end_to_end_id=_text(element, "OrgnlEndToEndId"),
-                          original_pmt_inf_id=_text(parent, "OrgnlPmtInfId") if parent is not None else None,
-                          amount_minor=amount, currency=currency, booking_date=context.created)
+    return context.record(element, "rejected", "transaction", end_to_end_id=_text(element, "OrgnlEndToEndId"),
+                          msg_id=context.original_msg_id,
+                          pmt_inf_id=_text(parent, "OrgnlPmtInfId") if parent is not None else None,
+                          reason=_reason(element),
+                          amount=context.amount(_find(element, "OrgnlTxRef", "Amt", "InstdAmt")),
+                          booked=context.created)
 
 
 # ---- camt.053 / camt.054 ----------------------------------------------------------------------------------------
 
+CAMT_BATCH_ENTRIES = 2_000  # entries turned into text per XSLT call: bounded memory, few Python calls
+_CAMT_CONTAINERS = ("Ntfctn", "Stmt", "Rpt")
+
+
+@lru_cache(maxsize=16)
+def _camt_stylesheet(namespace: str) -> etree.XSLT:
+    """XSLT 1.0 that prints one tab-separated line per TxDtls (or per entry without one) of the first $count
+    entries of the container: the field extraction runs in libxslt, not in Python, once per batch. Paths name
+    the file's own namespace (a QName test is several times faster in libxslt than a local-name() predicate)."""
+    prefix = "n:" if namespace else ""
+
+    def _local_path(path: str) -> str:
+        return "/".join(f"{prefix}{name}" for name in path.split("/"))
+
+    def value(path: str, attribute: str = "", base: str = "") -> str:
+        return f"normalize-space({base}{_local_path(path)}{attribute})"
+
+    def entry(base: str) -> list[str]:
+        return [value("Sts", "", base), value("CdtDbtInd", "", base), value("BookgDt", "", base),
+                value("ValDt", "", base), value("Amt", "", base), value("Amt", "/@Ccy", base),
+                value("BkTxCd/Domn/Fmly/SubFmlyCd", "", base), value("NtryDtls/Btch/MsgId", "", base),
+                value("NtryDtls/Btch/PmtInfId", "", base), f"count({base}{_local_path('NtryDtls/TxDtls')})"]
+
+    tx = [value("Refs/EndToEndId"), value("Refs/MsgId"), value("Refs/PmtInfId"), value("Amt"),
+          value("Amt", "/@Ccy"), value("AmtDtls/TxAmt/Amt"), value("AmtDtls/TxAmt/Amt", "/@Ccy"),
+          value("AmtDtls/InstdAmt/Amt"), value("AmtDtls/InstdAmt/Amt", "/@Ccy"), value("BkTxCd/Domn/Fmly/SubFmlyCd"),
+          f"count({_local_path('RtrInf')})", value("RtrInf/Rsn/Cd"), value("RtrInf/Rsn/Prtry")]
+    newline = "<xsl:text>&#10;</xsl:text>"
+
+    def out(items: list[str]) -> str:  # one concat() per line: one result text node, not one per field
+        return f'<xsl:value-of select="concat({", &apos;&#9;&apos;, ".join(items)})"/>'
+
+    texts = (f'<xsl:for-each select="{_local_path("RtrInf/AddtlInf")}"><xsl:if test="position() &gt; 1">'
+             '<xsl:text>; </xsl:text></xsl:if><xsl:value-of select="normalize-space(.)"/></xsl:for-each>')
+    with_details = f'{out(["$i", "position()"] + entry("$e/") + tx + ["&apos;&apos;"])}{texts}{newline}'
+    without = f'{out(["$i", "1"] + entry("") + ["&apos;&apos;"] * (len(tx) + 1))}{newline}'
+    declaration = f' xmlns:n="{namespace}"' if namespace else ""
+    text = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"{declaration}>
+<xsl:output method="text" encoding="UTF-8"/><xsl:param name="count" select="0"/>
+<xsl:template match="/"><xsl:for-each select="*/{_local_path('Ntry')}[position() &lt;= $count]">
+<xsl:variable name="i" select="position()"/><xsl:variable name="e" select="."/>
+<xsl:variable name="txs" select="{_local_path('NtryDtls/TxDtls')}"/>
+<xsl:choose><xsl:when test="$txs"><xsl:for-each select="$txs">{with_details}</xsl:for-each></xsl:when>
+<xsl:otherwise>{without}</xsl:otherwise></xsl:choose></xsl:for-each></xsl:template></xsl:stylesheet>"""
+    return etree.XSLT(etree.XML(text.encode()))
+
+
 def _camt(path: Path, context: _Context):
-    for element, name in iterate(path, ("GrpHdr", "Ntry")):
+    batch = []
+    for element, name in iterate(path, ("GrpHdr", "Ntry") + _CAMT_CONTAINERS, caller_removes=("Ntry",)):
         if name == "GrpHdr":
             context.msg_id = _text(element, "MsgId")
             context.created = context.date(_text(element, "CreDtTm"), element)
-        else:
-            yield from _camt_entry(element, context)
+        elif name == "Ntry":
+            batch.append(element)
+            if len(batch) >= CAMT_BATCH_ENTRIES:
+                yield from _camt_batch(batch, context)
+                batch = []
+        elif batch:  # the end of a notification / statement: its last entries
+            yield from _camt_batch(batch, context)
+            batch = []
 
 
-def _entry_status(entry) -> str | None:
-    return _text(entry, "Sts", "Cd") or _text(entry, "Sts") or _text(entry, "Sts", "Prtry")
+def _camt_batch(entries: list, context: _Context):
+    """Records of a batch of complete entries (the first len(entries) entries of their container), then the
+    entries are removed from the tree."""
+    container = entries[0].getparent()
+    assert all(entry.getparent() is container for entry in entries)
+    stylesheet = _camt_stylesheet(etree.QName(container).namespace or "")
+    lines = str(stylesheet(container, count=str(len(entries)))).split("\n")
+    dates: dict[str, date | None] = {}
+    for line in lines:
+        if line:
+            record = _camt_line(line.split("\t"), entries, context, dates)
+            if record is not None:
+                yield record
+    first = container.index(entries[0])
+    assert container[first + len(entries) - 1] is entries[-1], "a batch is a run of consecutive entries"
+    del container[first: first + len(entries)]
 
 
-def _tx_amount(tx, context: _Context):
-    for path in (("Amt",), ("AmtDtls", "TxAmt", "Amt"), ("AmtDtls", "InstdAmt", "Amt")):
-        amount, currency = context.amount(tx.find(_path(*path)))
-        if amount is not None:
-            return amount, currency
+def _pick_amount(context: _Context, element, pairs) -> tuple[int | None, str | None]:
+    for text, currency in pairs:
+        if text:
+            return context.amount_text(text, currency, element), currency or None
     return None, None
 
 
-def _camt_entry(entry, context: _Context):
-    if _entry_status(entry) not in (None, "BOOK"):  # pending or information only: not final yet
-        return
-    side = _text(entry, "CdtDbtInd")
-    booked = context.date(_text(entry, "BookgDt", "Dt") or _text(entry, "BookgDt", "DtTm")
-                          or _text(entry, "ValDt", "Dt"), entry)
-    entry_amount, entry_currency = context.amount(entry.find("{*}Amt"))
-    transactions = entry.findall(_path("NtryDtls", "TxDtls"))
-    entry_return = _text(entry, "BkTxCd", "Domn", "Fmly", "SubFmlyCd") == "RRTN"
-    common = dict(booking_date=booked, original_msg_id=None)
-    for tx in transactions:
-        amount, currency = _tx_amount(tx, context)
-        if amount is None and len(transactions) == 1:
-            amount, currency = entry_amount, entry_currency
-        refs = dict(original_end_to_end_id=_text(tx, "Refs", "EndToEndId"), amount_minor=amount,
-                    currency=currency or entry_currency, original_msg_id=_text(tx, "Refs", "MsgId"),
-                    original_pmt_inf_id=_text(tx, "Refs", "PmtInfId"))
-        is_return = tx.find("{*}RtrInf") is not None or entry_return or \
-            _text(tx, "BkTxCd", "Domn", "Fmly", "SubFmlyCd") == "RRTN"
-        if side == "CRDT" and is_return:
-            code, text = _reason(tx)
-            yield context.record(tx, kind="returned", scope="transaction", reason_code=code, reason_text=text,
-                                 **{**common, **refs})
-        elif side == "DBIT" and refs["original_end_to_end_id"] and not is_return:
-            yield context.record(tx, kind="settled", scope="transaction", **{**common, **refs})
-    if side == "DBIT" and not any(_text(tx, "Refs", "EndToEndId") for tx in transactions):
-        yield from _batch_debit(entry, transactions, context, booked, entry_amount, entry_currency)
-
-
-def _batch_debit(entry, transactions, context: _Context, booked, amount, currency):
-    """A DBIT booking without per-payment details that names a MsgId / PmtInfId: the file's batch debit."""
-    msg_id = _text(entry, "NtryDtls", "Btch", "MsgId")
-    pmt_inf_id = _text(entry, "NtryDtls", "Btch", "PmtInfId")
-    for tx in transactions:
-        msg_id = msg_id or _text(tx, "Refs", "MsgId")
-        pmt_inf_id = pmt_inf_id or _text(tx, "Refs", "PmtInfId")
-    if msg_id is None and pmt_inf_id is None:
-        return  # a fee or another debit that is not ours
-    scope = "payment_information" if pmt_inf_id else "message"
-    yield context.record(entry, kind="settled", scope=scope, original_msg_id=msg_id, original_pmt_inf_id=pmt_inf_id,
-                         amount_minor=amount, currency=currency, booking_date=booked)
+def _camt_line(fields: list[str], entries: list, context: _Context, dates: dict) -> ReturnRecord | None:
+    (index, position, status, side, booking, value_date, entry_amount, entry_currency, entry_family, batch_msg_id,
+     batch_pmt_inf_id, tx_count, e2e, msg_id, pmt_inf_id, amount, currency, tx_amount, tx_currency,
+     instructed, instructed_currency, tx_family, returns, code, proprietary, texts) = fields
+    if status not in ("", "BOOK"):  # pending or information only: not final yet
+        return None
+    entry = entries[int(index) - 1]
+    day_text = (booking or value_date)[:10]
+    if day_text not in dates:
+        dates[day_text] = context.date(day_text, entry)
+    booked = dates[day_text]
+    is_return = returns not in ("", "0") or entry_family == "RRTN" or tx_family == "RRTN"
+    pairs = [(amount, currency), (tx_amount, tx_currency), (instructed, instructed_currency)]
+    if tx_count in ("0", "1"):
+        pairs.append((entry_amount, entry_currency))
+    if side == "DBIT" and not e2e and not is_return:
+        if position != "1":
+            return None  # one settlement per booking, however many details it lists
+        msg_id, pmt_inf_id = batch_msg_id or msg_id, batch_pmt_inf_id or pmt_inf_id
+        if not (msg_id or pmt_inf_id):
+            return None  # a fee or another debit that is not ours
+        scope, pairs = ("payment_information" if pmt_inf_id else "message"), [(entry_amount, entry_currency)]
+        kind, reason = "settled", (None, None)
+    elif side == "DBIT" and not is_return:
+        scope, kind, reason = "transaction", "settled", (None, None)
+    elif side == "CRDT" and is_return and tx_count != "0":
+        scope, kind, reason = "transaction", "returned", (code or proprietary or None, texts or None)
+    else:
+        return None  # an incoming credit or a debit return: not about our payments
+    money = _pick_amount(context, entry, pairs)
+    return ReturnRecord(kind, scope, e2e or None, msg_id or None, pmt_inf_id or None, reason[0], reason[1],
+                        money[0], money[1] or entry_currency or None, booked, context.msg_id, context.path.name,
+                        entry.sourceline, context.message)
 
 
 # ---- pacs.004 ---------------------------------------------------------------------------------------------------
@@ -233,15 +330,13 @@ def _pacs004(path: Path, context: _Context):
 
 
 def _pacs004_transaction(element, context: _Context) -> ReturnRecord:
-    amount, currency = context.amount(element.find("{*}RtrdIntrBkSttlmAmt"))
-    if amount is None:
-        amount, currency = context.amount(element.find("{*}RtrdInstdAmt"))
-    code, text = _reason(element)
+    amount = context.amount(_child(element, "RtrdIntrBkSttlmAmt"))
+    if amount[0] is None:
+        amount = context.amount(_child(element, "RtrdInstdAmt"))
     settled = context.date(_text(element, "IntrBkSttlmDt"), element) or context.settlement_date or context.created
-    return context.record(element, kind="returned", scope="transaction", reason_code=code, reason_text=text,
-                          original_end_to_end_id=_text(element, "OrgnlEndToEndId"),
-                          original_msg_id=_text(element, "OrgnlGrpInf", "OrgnlMsgId") or context.original_msg_id,
-                          amount_minor=amount, currency=currency, booking_date=settled)
+    return context.record(element, "returned", "transaction", _text(element, "OrgnlEndToEndId"),
+                          _text(element, "OrgnlGrpInf", "OrgnlMsgId") or context.original_msg_id, None,
+                          _reason(element), amount, settled)
 
 
 # ---- entry points -----------------------------------------------------------------------------------------------
@@ -330,9 +425,9 @@ def read_postal_returns(path) -> list[ReturnRecord]:
 def records_table(records: list[ReturnRecord]) -> pa.Table:
     """The records as an Arrow table (one column per ReturnRecord field)."""
     types = {"amount_minor": pa.int64(), "booking_date": pa.date32(), "line": pa.int64()}
-    rows = [asdict(record) for record in records]
-    return pa.table({name: pa.array([row[name] for row in rows], types.get(name, pa.string()))
-                     for name in RECORD_FIELDS})
+    columns = list(zip(*records)) if records else [()] * len(RECORD_FIELDS)
+    return pa.table({name: pa.array(list(values), types.get(name, pa.string()))
+                     for name, values in zip(RECORD_FIELDS, columns)})
 
 
 def expand_records(records: list[ReturnRecord], assignments: pa.Table) -> list[ReturnRecord]:
@@ -356,6 +451,6 @@ def expand_records(records: list[ReturnRecord], assignments: pa.Table) -> list[R
             if (record.kind, e2e) in direct:
                 continue
             direct.add((record.kind, e2e))
-            expanded.append(replace(record, scope="transaction", original_end_to_end_id=e2e,
+            expanded.append(record._replace(scope="transaction", original_end_to_end_id=e2e,
                                     original_msg_id=msg_id, original_pmt_inf_id=pmt_inf_id, amount_minor=amount))
     return expanded

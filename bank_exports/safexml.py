@@ -56,30 +56,37 @@ def _parser_options() -> dict:
                 remove_pis=True)
 
 
-def iterate(path: Path, local_names: tuple[str, ...], keep_nested: tuple[str, ...] = ()):
+def iterate(path: Path, local_names: tuple[str, ...], keep_nested: tuple[str, ...] = (),
+            caller_removes: tuple[str, ...] = ()):
     """Yield (element, local name) for each element of the given local names, in document order, at its end.
 
     After the caller's loop moves on, the element is cleared and its earlier processed siblings of the same name
     are removed, so memory stays flat on files of any size; an element named in keep_nested and nested in
-    another yielded element is left whole for the outer one.
+    another yielded element is left whole for the outer one; elements named in caller_removes are left to the
+    caller, which must remove them once used (to work on a batch of them at once).
     """
     check_prolog(path)
     tags = [f"{{*}}{name}" for name in local_names]
+    locals_by_tag: dict[str, str] = {}
     first = True
     try:
         for _event, element in etree.iterparse(str(path), events=("end",), tag=tags, **_parser_options()):
             if first:
                 _refuse_doctype(path, element)
                 first = False
-            name = etree.QName(element).localname
+            tag = element.tag
+            name = locals_by_tag.get(tag) or locals_by_tag.setdefault(tag, etree.QName(tag).localname)
             yield element, name
+            if name in caller_removes:
+                continue
             parent = element.getparent()
-            nested = parent is not None and etree.QName(parent).localname in local_names
-            if nested and name in keep_nested:
+            if name in keep_nested and parent is not None and etree.QName(parent).localname in local_names:
                 continue
             element.clear(keep_tail=False)
-            while element.getprevious() is not None and element.getprevious().tag == element.tag:
-                del parent[parent.index(element) - 1]
+            previous = element.getprevious()
+            while previous is not None and previous.tag == tag:  # processed siblings: drop them
+                parent.remove(previous)
+                previous = element.getprevious()
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise refusal(path, line, f"malformed XML: {exc.msg}", "ask the bank to send the file again") from exc

@@ -36,7 +36,7 @@ def test_postfinance_camt054_returns_are_read_whatever_rvslind_says():
         assert (record.reason_code, record.reason_text) == ("AC01", "Kontonummer falsch")
         assert (record.amount_minor, record.currency, record.booking_date) == (amount, "CHF", booked)
         assert record.source_message == "camt.054.001.04"
-        assert record.source_file == path.name and record.line == 56
+        assert record.source_file == path.name and record.line == 31  # the <Ntry> booking it came in
 
 
 def test_postfinance_pain002_whole_file_am10_reject():
