@@ -193,7 +193,12 @@ def reconcile(ctx, files, register_out, as_json):
 
 @click.group(name="payroll")
 def payroll_group():
-    """List payrolls, show one, or write its lines as Parquet."""
+    """List payrolls, show one, or write its lines as Parquet.
+
+    \b
+    Example:
+      isplata payroll list --period 2025-01
+    """
 
 
 @payroll_group.command(name="list")
@@ -292,7 +297,12 @@ def report_cmd(ctx, payroll_id, html_file, as_json):
 
 @click.group(name="audit")
 def audit_group():
-    """Auditor's checks on posted payrolls."""
+    """Auditor's checks on posted payrolls.
+
+    \b
+    Example:
+      isplata audit recompute ME-202501-01
+    """
 
 
 @audit_group.command(name="recompute")
