@@ -15,6 +15,7 @@ from formats.errors import InputError, problem
 from ledgers import schema
 from ledgers.canonical import refs_printable, refs_to_fixed
 
+ID_MAX = 10**15  # keeps right_id * months inside int64 where recognised() builds (right, month) keys
 SUM_CHUNK_ROWS = 100_000  # 1e5 x AMOUNT_MINOR_MAX (1e13) stays inside int64
 OPTIONAL_DEFAULTS = {"right_id": 0, "payee_id": 0, "payment_ref": ""}
 
@@ -203,9 +204,9 @@ def _range_problems(where, cast: dict) -> list:
         ("account_kind", ~np.isin(cast["account_kind"], list(schema.ACCOUNT.values())), "unknown account kind"),
         ("component", ~np.isin(cast["component"], list(schema.COMPONENT.values())), "unknown component code"),
         ("amount_minor", np.abs(cast["amount_minor"]) > AMOUNT_MINOR_MAX, "amount beyond AMOUNT_MINOR_MAX"),
-        ("right_id", cast["right_id"] < 0, "ids are >= 0 (0 = none)"),
-        ("payee_id", cast["payee_id"] < 0, "ids are >= 0 (0 = none)"),
-        ("account_key", cast["account_key"] < 0, "account keys are >= 0"),
+        ("right_id", (cast["right_id"] < 0) | (cast["right_id"] > ID_MAX), "ids are 0 (none) to 10^15"),
+        ("payee_id", (cast["payee_id"] < 0) | (cast["payee_id"] > ID_MAX), "ids are 0 (none) to 10^15"),
+        ("account_key", (cast["account_key"] < 0) | (cast["account_key"] > ID_MAX), "account keys are 0 to 10^15"),
         ("month", (cast["month"] < 0) | (cast["month"] >= 2400), "month index out of range"),
     )
     for column, bad, rule in checks:

@@ -104,8 +104,19 @@ events = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
 )
+# Per batch, its benefit-expense postings as three little-endian column blobs (right_id int64, month int32,
+# amount_minor int64): what `recognised` reads, a few rows instead of millions. Derived data, so verify checks
+# every blob against the batch's postings.
+expense_columns = sa.Table(
+    "ledger_expense_columns", metadata,
+    sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("n_postings", sa.BigInteger, nullable=False),
+    sa.Column("right_id", sa.LargeBinary, nullable=False),
+    sa.Column("month", sa.LargeBinary, nullable=False),
+    sa.Column("amount_minor", sa.LargeBinary, nullable=False),
+)
 APPEND_ONLY_TABLES = ("ledger_schema", "ledger_accounts", "ledger_codes", "ledger_batches", "ledger_postings",
-                      "ledger_payments", "ledger_events")
+                      "ledger_payments", "ledger_events", "ledger_expense_columns")
 
 SQLITE_POSTINGS = """
 CREATE TABLE IF NOT EXISTS ledger_postings (

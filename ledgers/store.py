@@ -23,6 +23,7 @@ from ledgers.bulk import insert_rows, read_columns, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, merkle_root, postings_sha256)
 from ledgers.postings import PreparedBatch, prepare_batch
 
+MONTHS_MAX = 2400  # month indexes 0..2399 (1970-2169), as prepare_batch enforces
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
 POSTING_DTYPES = dict(POSTING_COLUMNS)
 INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != "payment_ref"}
@@ -208,6 +209,10 @@ class Ledger:
         marks = ", ".join("?" * len(row))
         raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(row)}) VALUES ({marks})"),
                     tuple(row.values()))
+        expense = projection_of(prepared.account_kind, prepared.right_id, prepared.month, prepared.amount_minor)
+        raw.execute(self._q("INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor)"
+                            " VALUES (?, ?, ?, ?, ?)"), (record.batch_id, len(expense[0]),
+                                                         *(column.tobytes() for column in expense)))
         if prepared.n_payments:
             pay = {"batch_id": np.full(prepared.n_payments, record.batch_id, np.int64),
                    "leaf": np.arange(prepared.n_payments, dtype=np.int64),
@@ -269,6 +274,15 @@ class Ledger:
             columns = read_columns(raw, self.dialect, source, (start, stop), INT_POSTING_DTYPES, "payment_ref")
         return sort_by(columns, "posting_id")
 
+    def read_expense_columns(self, batch_id: int):
+        """The stored (right_id, month, amount_minor) expense blobs of a batch, or None if missing."""
+        with self._reading() as raw:
+            row = raw.execute(self._q("SELECT right_id, month, amount_minor, n_postings FROM ledger_expense_columns"
+                                      " WHERE batch_id = ?"), (batch_id,)).fetchone()
+        if row is None:
+            return None
+        return tuple(bytes(row[i]) for i in range(3)), int(row[3])
+
     def read_payments(self, batch_id: int) -> dict:
         source = self._q("SELECT * FROM ledger_payments WHERE batch_id = ?")
         with self._reading() as raw:
@@ -306,31 +320,27 @@ class Ledger:
                    batch_mark: int | None = None):
         """Net entitlement recognised per (right, month): the net of benefit-expense postings.
 
-        `batch_mark` stops at that batch id (the ledger state a calculation saw), so an audit can re-read it.
         Returns (right_id int64, month int32, amount_minor int64), sorted by right then month, one entry per
-        pair that has any expense posting (a pair whose postings cancel appears with 0).
+        pair that has any expense posting (a pair whose postings cancel appears with 0). `batch_mark` stops
+        at that batch id (the ledger state a calculation saw). Reads the per-batch expense column blobs.
         """
-        where, params = [f"account_kind = {schema.ACCOUNT['benefit_expense']}"], []
-        if first_month is not None:
-            where.append("month >= ?")
-            params.append(int(first_month))
-        if last_month is not None:
-            where.append("month <= ?")
-            params.append(int(last_month))
+        sql = "SELECT right_id, month, amount_minor FROM ledger_expense_columns"
+        params = ()
         if batch_mark is not None:
-            where.append("batch_id <= ?")
-            params.append(int(batch_mark))
-        source = ("SELECT right_id, month, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor FROM ledger_postings "
-                  f"WHERE {' AND '.join(where)} GROUP BY right_id, month")
-        dtypes = {"right_id": "<i8", "month": "<i4", "amount_minor": "<i8"}
+            sql, params = sql + " WHERE batch_id <= ?", (int(batch_mark),)
         with self._reading() as raw:
-            cols = read_columns(raw, self.dialect, self._q(source), tuple(params), dtypes)
-        order = np.lexsort((cols["month"], cols["right_id"]))
-        right, month, amount = (cols["right_id"][order], cols["month"][order], cols["amount_minor"][order])
+            rows = raw.execute(self._q(sql + " ORDER BY batch_id"), params).fetchall()
+        right = np.concatenate([np.frombuffer(row[0], "<i8") for row in rows] or [np.zeros(0, np.int64)])
+        month = np.concatenate([np.frombuffer(row[1], "<i4") for row in rows] or [np.zeros(0, np.int32)])
+        amount = np.concatenate([np.frombuffer(row[2], "<i8") for row in rows] or [np.zeros(0, np.int64)])
+        keep = np.ones(len(right), bool)
+        if first_month is not None:
+            keep &= month >= first_month
+        if last_month is not None:
+            keep &= month <= last_month
         if right_ids is not None:
-            keep = np.isin(right, np.asarray(right_ids, np.int64))
-            right, month, amount = right[keep], month[keep], amount[keep]
-        return right, month, amount
+            keep &= np.isin(right, np.asarray(right_ids, np.int64))
+        return net_per_right_month(right[keep], month[keep], amount[keep])
 
     # ---- codes -------------------------------------------------------------------------------------------
 
@@ -375,6 +385,26 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [{**row, "payload": json.loads(row["payload"])} for row in rows]
+
+
+def projection_of(account_kind, right_id, month, amount_minor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The benefit-expense postings of a batch as (right_id <i8, month <i4, amount_minor <i8) columns."""
+    expense = np.asarray(account_kind) == schema.ACCOUNT["benefit_expense"]
+    return (np.ascontiguousarray(right_id[expense], "<i8"), np.ascontiguousarray(month[expense], "<i4"),
+            np.ascontiguousarray(amount_minor[expense], "<i8"))
+
+
+def net_per_right_month(right: np.ndarray, month: np.ndarray, amount: np.ndarray):
+    """Sum amounts per (right, month) pair; pairs sorted by right then month."""
+    if len(right) == 0:
+        return right.astype(np.int64), month.astype(np.int32), amount.astype(np.int64)
+    key = right.astype(np.int64) * MONTHS_MAX + month  # right ids < 2^63 / MONTHS_MAX: checked on append
+    order = np.argsort(key, kind="stable")
+    key_sorted = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], key_sorted[1:] != key_sorted[:-1]]))
+    totals = np.add.reduceat(amount[order], starts)
+    firsts = order[starts]
+    return right[firsts].astype(np.int64), month[firsts].astype(np.int32), totals.astype(np.int64)
 
 
 _BATCH_COLS = ", ".join(f.name for f in fields(BatchRecord) if f.name != "created")

@@ -11,7 +11,7 @@ import numpy as np
 
 from ledgers.bulk import CorruptColumns
 from ledgers.canonical import GENESIS_HASH, batch_hash, merkle_root, postings_sha256
-from ledgers.store import Ledger, BatchRecord
+from ledgers.store import BatchRecord, Ledger, projection_of
 
 
 @dataclass
@@ -38,7 +38,7 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerifyResult:
         prev, expected_first = computed, expected_first + batch.n_postings
         seen.append(computed)
     postings = expected_first - 1
-    stray = _stray_rows(ledger, postings, sum(batch.n_payments for batch in batches))
+    stray = _stray_rows(ledger, postings, sum(batch.n_payments for batch in batches), len(batches))
     if stray:
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
     if digest is not None and digest.lower() not in seen:
@@ -82,6 +82,14 @@ def _check_postings(ledger: Ledger, batch: BatchRecord) -> str:
     amount = columns["amount_minor"]
     if int(amount.sum()) != 0 or int(amount[amount > 0].sum()) != batch.debit_minor:
         return "postings do not sum to zero"
+    return _check_projection(ledger, batch, columns)
+
+
+def _check_projection(ledger: Ledger, batch: BatchRecord, columns: dict) -> str:
+    stored = ledger.read_expense_columns(batch.batch_id)
+    expected = projection_of(columns["account_kind"], columns["right_id"], columns["month"], columns["amount_minor"])
+    if stored is None or stored[1] != len(expected[0]) or stored[0] != tuple(c.tobytes() for c in expected):
+        return "the expense columns that recognised() reads differ from the batch's postings"
     return ""
 
 
@@ -96,7 +104,7 @@ def _check_payments(ledger: Ledger, batch: BatchRecord) -> str:
     return ""
 
 
-def _stray_rows(ledger: Ledger, postings: int, payments: int) -> str:
+def _stray_rows(ledger: Ledger, postings: int, payments: int, batches: int) -> str:
     with ledger._reading() as raw:
         stored_postings = raw.execute("SELECT count(*) FROM ledger_postings").fetchone()[0]
         stored_payments = raw.execute("SELECT count(*) FROM ledger_payments").fetchone()[0]
@@ -104,4 +112,8 @@ def _stray_rows(ledger: Ledger, postings: int, payments: int) -> str:
         return f"{stored_postings - postings} posting(s) outside every batch's range"
     if stored_payments != payments:
         return f"{stored_payments - payments} payment(s) outside every batch"
+    with ledger._reading() as raw:
+        projections = raw.execute("SELECT count(*) FROM ledger_expense_columns").fetchone()[0]
+    if projections != batches:
+        return f"{projections - batches} expense column row(s) outside every batch"
     return ""

@@ -11,7 +11,7 @@ def tamper(book, *statements: str) -> None:
         if book.dialect == "postgresql":
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         else:
-            for table in ("ledger_postings", "ledger_batches", "ledger_payments"):
+            for table in ("ledger_postings", "ledger_batches", "ledger_payments", "ledger_expense_columns"):
                 for op in ("update", "delete"):
                     conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
         for statement in statements:
@@ -86,6 +86,7 @@ def test_edited_batch_header(ledger, three_batches):
 def test_dropped_last_batch_against_a_saved_digest(ledger, three_batches):
     saved = ledger.digest()
     tamper(ledger, "DELETE FROM ledger_payments WHERE batch_id = 3", "DELETE FROM ledger_postings WHERE batch_id = 3",
+           "DELETE FROM ledger_expense_columns WHERE batch_id = 3",
            "DELETE FROM ledger_batches WHERE batch_id = 3")
     assert verify(ledger).ok  # internally consistent: only the saved digest can tell
     expect_bad(ledger, 3, "never reaches the saved digest", digest=saved)
@@ -98,3 +99,9 @@ def test_text_in_an_integer_column(tmp_path, approve):
     tamper(book, f"UPDATE ledger_postings SET amount_minor = 'lots' WHERE posting_id = {batches[1].first_posting}")
     expect_bad(book, 2, "unreadable")
     book.close()
+
+
+def test_edited_expense_columns(ledger, three_batches):
+    """recognised() reads the per-batch expense blobs: changing them (and not the postings) is caught too."""
+    tamper(ledger, "DELETE FROM ledger_expense_columns WHERE batch_id = 2")
+    expect_bad(ledger, 2, "expense columns")
