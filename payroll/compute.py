@@ -222,78 +222,129 @@ def offsets(arrays, state: LedgerState, held: np.ndarray, right_payee: np.ndarra
 
 # ---- the whole computation --------------------------------------------------------------------------------
 
-def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Computation:
-    catalogue, register, period, state = inputs.catalogue, inputs.register, inputs.period, inputs.state
-    progress("converting the register")
-    arrays = convert.register_arrays(register, catalogue)
-    benefits = catalogue.benefits
+@dataclass(frozen=True)
+class Routing:
+    """Who is paid how: per right its version, payee and channel, and which rights and payees are held."""
+    arrays: object             # engine.entitlement.RegisterArrays
+    version: np.ndarray        # version row in force per right
+    right_benefit: np.ndarray
+    right_payee: np.ndarray    # payee index per right
+    benefit_post: np.ndarray   # per right: its benefit may be paid by post
+    payee_channel: np.ndarray  # per payee index: 0 bank, 1 post
+    payee_postal: np.ndarray   # per payee index: a complete postal address
+    payee_rows: pa.Table
+    payee_held: np.ndarray     # per payee index: bank channel held
+    right_channel: np.ndarray
+    held: np.ndarray           # per right: paid nothing this payroll
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """What the kernel is given: differences, gross, carry-in, receivable, orders and re-issues."""
+    diff_right: np.ndarray
+    diff_month: np.ndarray
+    diff_minor: np.ndarray
+    gross: np.ndarray
+    carry_in: np.ndarray
+    receivable: np.ndarray
+    offset: tuple              # (right, payee, amount) of held rights' returned money set against receivables
+    orders: dict
+    order_table: pa.Table
+    extra: tuple               # (payee, channel, right, amount) of re-issues
+
+
+def route(inputs: Inputs, arrays) -> Routing:
+    benefits = inputs.catalogue.benefits
     right_benefit = arrays.right_benefit.astype(np.int64)
-    version = right_versions(arrays, period)
+    version = right_versions(arrays, inputs.period)
     right_payee = arrays.ver_payee[version].astype(np.int64)
     benefit_post = np.array([b.post_allowed for b in benefits], bool)[right_benefit]
-    payee_channel, payee_postal, payee_rows = payee_channels(register["payees"], arrays.payee_ids)
+    payee_channel, payee_postal, payee_rows = payee_channels(inputs.register["payees"], arrays.payee_ids)
     payee_held = bank_holds(inputs.holds, arrays.payee_ids, payee_rows)
     right_channel, held = route_rights(inputs, arrays, right_payee, benefit_post, payee_channel, payee_postal,
                                        payee_held)
-    progress("computing entitlements and arrears")
+    return Routing(arrays, version, right_benefit, right_payee, benefit_post, payee_channel, payee_postal,
+                   payee_rows, payee_held, right_channel, held)
+
+
+def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
+    arrays, state, held = routing.arrays, inputs.state, routing.held
     diff_right, diff_month, diff_minor = differences(arrays, inputs, held)
-    n = arrays.n_rights
-    gross = np.zeros(n, np.int64)
+    gross, raised = np.zeros(arrays.n_rights, np.int64), np.zeros(arrays.n_rights, np.int64)
     np.add.at(gross, diff_right[diff_minor > 0], diff_minor[diff_minor > 0])
-    raised = np.zeros(n, np.int64)
     np.add.at(raised, diff_right[diff_minor < 0], -diff_minor[diff_minor < 0])
     carry_in = np.where(held, 0, lookup(state.carry_right, state.carry_minor, arrays.right_ids))
-    receivable = lookup(state.receivable_right, state.receivable_minor, arrays.right_ids) + raised
-    receivable = np.maximum(receivable, 0)
-    offset_right, offset_payee, offset_minor = offsets(arrays, state, held, right_payee, receivable)
-    np.subtract.at(receivable, offset_right, offset_minor)
-    receivable = np.where(held, 0, receivable)
-    orders, order_table = order_arrays(register, arrays, inputs, payee_channel)
-    extra_payee, extra_channel, extra_right, extra_amount = reissues(
-        arrays, state, held, benefit_post, payee_channel, payee_postal, payee_held)
+    receivable = np.maximum(lookup(state.receivable_right, state.receivable_minor, arrays.right_ids) + raised, 0)
+    offset = offsets(arrays, state, held, routing.right_payee, receivable)
+    np.subtract.at(receivable, offset[0], offset[2])
+    orders, order_table = order_arrays(inputs.register, arrays, inputs, routing.payee_channel)
+    extra = reissues(arrays, state, held, routing.benefit_post, routing.payee_channel, routing.payee_postal,
+                     routing.payee_held)
+    return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
+                   orders, order_table, (extra[0], extra[1], extra[2], extra[3]))
+
+
+def run_kernel(catalogue, routing: Routing, amounts: Amounts):
+    """engine.payroll_kernel: deductions by priority and caps, forwarding, netting, conservation check."""
+    benefits, b = catalogue.benefits, routing.right_benefit
+    return compute_payroll(
+        amounts.gross, amounts.carry_in, amounts.receivable, routing.arrays.ver_consent[routing.version],
+        np.array([x.protected for x in benefits], bool)[b], routing.right_payee, routing.right_channel,
+        np.array([x.minimum_payable_minor for x in benefits], np.int64)[b],
+        np.array([x.below_minimum == "carry" for x in benefits], bool)[b],
+        n_payees=len(routing.arrays.payee_ids), caps=deduction_caps(catalogue), extra_payee=amounts.extra[0],
+        extra_channel=amounts.extra[1], extra_amount_minor=amounts.extra[3], **amounts.orders)
+
+
+def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, result) -> list:
+    """Every block of lines: differences, carry-in, deductions, withheld, forwarded, re-issued, offsets."""
+    ded, netting, payment = result.deductions, result.netting, result.netting.right_payment
+    payee_ids, orders, extra = routing.arrays.payee_ids, amounts.orders, amounts.extra
+    blocks = line_blocks.difference_blocks(rights, amounts.diff_right, amounts.diff_month, amounts.diff_minor,
+                                           payment, period)
+    blocks.append(line_blocks.right_block("carry_in", rights, amounts.carry_in, payment, period, 1))
+    for name, values in (("recovery", ded.recovery_minor), ("alimony", ded.alimony_minor),
+                         ("damages", ded.damages_minor), ("enforcement", ded.enforcement_minor),
+                         ("carry_out", netting.right_carry_out_minor), ("dropped", netting.right_dropped_minor)):
+        blocks.append(line_blocks.right_block(name, rights, values, payment, period, -1))
+    at_period = lambda count: np.full(count, period, np.int64)
+    forwarded = np.flatnonzero((result.order_payment >= 0) & (ded.order_deducted_minor > 0))
+    blocks.append(line_blocks.LineBlock(
+        "forwarded", orders["order_right"][forwarded], payee_ids[orders["order_creditor_payee"][forwarded]],
+        orders["order_creditor_channel"][forwarded], at_period(forwarded.shape[0]),
+        ded.order_deducted_minor[forwarded], result.order_payment[forwarded]))
+    paid = np.flatnonzero(result.extra_payment >= 0)
+    blocks.append(line_blocks.LineBlock("reissue", extra[2][paid], payee_ids[extra[0][paid]], extra[1][paid],
+                                        at_period(paid.shape[0]), extra[3][paid], result.extra_payment[paid]))
+    right, payee, amount = amounts.offset
+    for name, sign in (("reissue", 1), ("recovery", -1)):
+        blocks.append(line_blocks.LineBlock(name, right, payee_ids[payee], routing.right_channel[right],
+                                            at_period(right.shape[0]), sign * amount,
+                                            np.full(right.shape[0], -1, np.int64)))
+    return blocks
+
+
+def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Computation:
+    """The whole payroll from its inputs (see the module docstring)."""
+    catalogue, period = inputs.catalogue, inputs.period
+    progress("converting the register")
+    arrays = convert.register_arrays(inputs.register, catalogue)
+    routing = route(inputs, arrays)
+    progress("computing entitlements and arrears")
+    amounts = amounts_of(inputs, routing)
     progress("deducting and netting")
-    caps = deduction_caps(catalogue)
-    result = compute_payroll(
-        gross, carry_in, receivable, arrays.ver_consent[version], np.array([b.protected for b in benefits],
-                                                                           bool)[right_benefit],
-        right_payee, right_channel, np.array([b.minimum_payable_minor for b in benefits], np.int64)[right_benefit],
-        np.array([b.below_minimum == "carry" for b in benefits], bool)[right_benefit],
-        n_payees=len(arrays.payee_ids), caps=caps, extra_payee=extra_payee, extra_channel=extra_channel,
-        extra_amount_minor=extra_amount, **orders)
+    result = run_kernel(catalogue, routing, amounts)
     progress("building payroll lines")
     netting = result.netting
     refs = payment_refs(payroll_id, len(netting.payment_net_minor))
     rights = line_blocks.RightColumns(arrays.right_ids, pc.take(pa.array(catalogue.benefit_codes),
-                                                                pa.array(right_benefit)),
-                                      arrays.payee_ids[right_payee], right_channel)
-    ded = result.deductions
-    payment = netting.right_payment
-    blocks = line_blocks.difference_blocks(rights, diff_right, diff_month, diff_minor, payment, period)
-    blocks += [line_blocks.right_block("carry_in", rights, carry_in, payment, period, 1)]
-    for name, amounts in (("recovery", ded.recovery_minor), ("alimony", ded.alimony_minor),
-                          ("damages", ded.damages_minor), ("enforcement", ded.enforcement_minor),
-                          ("carry_out", netting.right_carry_out_minor), ("dropped", netting.right_dropped_minor)):
-        blocks.append(line_blocks.right_block(name, rights, amounts, payment, period, -1))
-    forwarded = np.flatnonzero((result.order_payment >= 0) & (ded.order_deducted_minor > 0))
-    creditor = orders["order_creditor_payee"][forwarded]
-    blocks.append(line_blocks.LineBlock(
-        "forwarded", orders["order_right"][forwarded], arrays.payee_ids[creditor],
-        orders["order_creditor_channel"][forwarded], np.full(forwarded.shape[0], period, np.int64),
-        ded.order_deducted_minor[forwarded], result.order_payment[forwarded]))
-    paid_extra = np.flatnonzero(result.extra_payment >= 0)
-    blocks.append(line_blocks.LineBlock(
-        "reissue", extra_right[paid_extra], arrays.payee_ids[extra_payee[paid_extra]], extra_channel[paid_extra],
-        np.full(paid_extra.shape[0], period, np.int64), extra_amount[paid_extra], result.extra_payment[paid_extra]))
-    no_payment = np.full(offset_right.shape[0], -1, np.int64)
-    for name, sign in (("reissue", 1), ("recovery", -1)):
-        blocks.append(line_blocks.LineBlock(
-            name, offset_right, arrays.payee_ids[offset_payee], right_channel[offset_right],
-            np.full(offset_right.shape[0], period, np.int64), sign * offset_minor, no_payment))
-    lines = line_blocks.assemble(payroll_id, rights, blocks, refs)
-    payments = payment_table(refs, netting, arrays, payee_rows, payroll_id, period)
-    taken = deductions_taken(ded, orders, order_table, arrays, right_payee, payment, refs, period,
-                             (offset_right, offset_minor))
-    summary = summarise(lines, payments, register, arrays, version, catalogue, held)
+                                                                pa.array(routing.right_benefit)),
+                                      arrays.payee_ids[routing.right_payee], routing.right_channel)
+    lines = line_blocks.assemble(payroll_id, rights, line_blocks_of(period, rights, routing, amounts, result), refs)
+    payments = payment_table(refs, netting, arrays, routing.payee_rows, payroll_id, period)
+    taken = deductions_taken(result.deductions, amounts.orders, amounts.order_table, arrays, routing.right_payee,
+                             netting.right_payment, refs, period, (amounts.offset[0], amounts.offset[2]))
+    summary = summarise(lines, payments, inputs.register, arrays, routing.version, catalogue, routing.held)
     check_payments_equal_lines(lines, payments)
     return Computation(lines, payments, taken, summary)
 
