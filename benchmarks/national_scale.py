@@ -104,23 +104,52 @@ def worker(step: str, ctx: dict) -> None:
 
 # ---- the driver ----------------------------------------------------------------------------------------------
 
-def run_step(step: str, ctx: dict, log=print) -> dict:
+def run_step(step: str, ctx: dict, log=print, max_rss_gib: float = GOAL_PEAK_GIB) -> dict:
+    """Runs a step in a fresh process, killing it if its resident memory passes max_rss_gib (so a step that
+    does not scale fails the goal instead of pushing a shared machine into swap or the OOM killer)."""
     log(f"-- {step} ...")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.national_scale", "--worker", step,
-                           "--context", json.dumps(ctx)], capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        out = {"seconds": None, "peak_rss_mib": None, "result": None,
-               "error": f"worker exited {proc.returncode}: " + " | ".join(tail)}
+    command = [sys.executable, "-m", "benchmarks.national_scale", "--worker", step, "--context", json.dumps(ctx)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        watched_mib = _watch(proc, max_rss_gib * 1024)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if watched_mib > max_rss_gib * 1024:
+        result = {"seconds": None, "peak_rss_mib": watched_mib, "result": None,
+                  "error": f"killed: resident memory passed {max_rss_gib:g} GiB after {wall:.0f} s"}
+    elif proc.returncode != 0 or not lines:
+        tail = (stderr or stdout).strip().splitlines()[-5:]
+        result = {"seconds": None, "peak_rss_mib": watched_mib or None, "result": None,
+                  "error": f"worker exited {proc.returncode}: " + " | ".join(tail)}
     else:
-        out = json.loads(lines[-1])
-    out.update(step=step, wall_s=wall)
-    log(f"   {step}: {_fmt_s(out['seconds'])} in the step, {wall:.1f} s wall, peak "
-        f"{_fmt_mib(out['peak_rss_mib'])}" + (f"; FAILED: {out['error']}" if out["error"] else ""))
-    return out
+        result = json.loads(lines[-1])
+    result.update(step=step, wall_s=wall)
+    log(f"   {step}: {_fmt_s(result['seconds'])} in the step, {wall:.1f} s wall, peak "
+        f"{_fmt_mib(result['peak_rss_mib'])}" + (f"; FAILED: {result['error']}" if result["error"] else ""))
+    return result
+
+
+def _watch(proc: subprocess.Popen, limit_mib: float, interval_s: float = 0.2) -> float:
+    """Waits for the process, sampling its resident memory; kills it above limit_mib. Returns the peak seen."""
+    peak = 0.0
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:  # the process ended between poll() and open()
+            pass
+        if peak > limit_mib:
+            proc.kill()
+            proc.wait()
+            break
+        time.sleep(interval_s)
+    return peak
 
 
 def _fmt_s(value) -> str:
@@ -170,7 +199,7 @@ def run_month(args, log=print) -> dict:
                 steps.append({"step": step, "error": "not run: an earlier step failed", "seconds": None,
                               "wall_s": None, "peak_rss_mib": None, "result": None})
                 continue
-            out = run_step(step, ctx, log)
+            out = run_step(step, ctx, log, args.max_rss_gib)
             steps.append(out)
             if step == "calculate" and out["result"]:
                 ctx["payroll"] = out["result"].get("payroll")
@@ -243,6 +272,8 @@ def _arguments(argv):
     parser.add_argument("--work", default=None, help="folder for the register, drafts and files (default: a "
                         "temporary folder, removed afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the database schema and the work folder")
+    parser.add_argument("--max-rss-gib", type=float, default=GOAL_PEAK_GIB,
+                        help="kill a step whose resident memory passes this (default: the goal, %(default)s GiB)")
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--readme", nargs="?", const=DEFAULT_OUT, default=None, metavar="JSON",
                         help="print README's national-scale table from a result file and exit")

@@ -51,6 +51,15 @@ def test_a_failed_step_stops_the_rest(tmp_path, postgres_url):
     assert "INCOMPLETE" in national_scale.format_report(report)
 
 
+def test_a_step_over_the_memory_cap_is_killed(tmp_path, postgres_url):
+    args = _args(tmp_path, postgres_url, 20_000, "generate", work=str(tmp_path / "work"))
+    args.max_rss_gib = 0.05  # 50 MiB: below what any step needs just to import its libraries
+    report = national_scale.run_month(args, log=lambda _line: None)
+    step = report["steps"][0]
+    assert step["error"].startswith("killed: resident memory passed 0.05 GiB")
+    assert step["peak_rss_mib"] > 50
+
+
 def test_unknown_step_is_refused(capsys):
     with pytest.raises(SystemExit):
         national_scale._arguments(["--steps", "calculate,bake"])
