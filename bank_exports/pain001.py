@@ -77,8 +77,8 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
     return problems
 
 
-_wrapped, _element, _join, amounts_as_decimal = xmlfrag.wrapped, xmlfrag.element, xmlfrag.join, \
-    xmlfrag.amounts_as_decimal
+_wrapped, _element, _join = xmlfrag.wrapped, xmlfrag.element, xmlfrag.join
+amounts_as_decimal = xmlfrag.amounts_as_decimal  # part of this module's API too (postal list, tests)
 
 
 def _postal_address(block: pa.Table) -> pa.Array:

@@ -72,7 +72,10 @@ def _write(path, parts, report: BankReport, kind: str, count: int, total_minor: 
     out = HashingWriter(Path(path))
     try:
         for part in parts:
-            out.write_text(part) if isinstance(part, str) else xmlfrag.write_strings(out, part)
+            if isinstance(part, str):
+                out.write_text(part)
+            else:
+                xmlfrag.write_strings(out, part)
     except BaseException:
         out.discard()
         raise
