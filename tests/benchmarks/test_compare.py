@@ -152,6 +152,17 @@ def test_rowwise_chain_links_every_row():
     assert chained[3][10] == hashlib.sha256(chained[3][9] + body).digest()
 
 
+def test_a_missing_peer_package_skips_only_that_side(monkeypatch):
+    real = pairs.missing
+    monkeypatch.setattr(pairs, "missing", lambda *mods: "x is not installed" if "sepaxml" in mods else real(*mods))
+    run = compare.run_pair("pain001", TINY, "", reps=1, log=lambda _line: None)
+    ours, peer = run["sides"]
+    assert peer["skipped"] == "x is not installed" and peer["median_s"] is None and peer["runs_s"] == []
+    assert ours["skipped"] is None and run["agreement"]["agree"]
+    assert "skipped: x is not installed" in compare.render_readme(
+        {"reps": 1, "machine": compare.describe(None), "pairs": [run]})
+
+
 def test_missing_module_is_named():
     assert "no_such_package_xyz" in pairs.missing("json", "no_such_package_xyz")
     assert pairs.missing("json") is None
