@@ -318,14 +318,14 @@ def _scheduled_amount(m, anchor, b, v, kind, params, param_len, defined, first_m
     assert anchor <= m
     assert v >= 0
     ai = anchor - first_month
+    if kind == cat.KIND_ONE_OFF and m != anchor:
+        return 0
     if kind == cat.KIND_ONE_OFF and settings[b, _S_DECIDED] != 0:
-        return ver_amount_minor[v] if m == anchor else 0
+        return ver_amount_minor[v]
     if ai < 0 or ai >= n_months or not defined[b, ai]:
         return -1
     order = max(1, ver_birth_order[v])
     if kind == cat.KIND_ONE_OFF:
-        if m != anchor:
-            return 0
         if ver_mo_family[v]:
             return _pick(params, b, ai, _P_ORDER_MO, order, param_len[b, _P_ORDER_MO])
         return _pick(params, b, ai, _P_ORDER, order, param_len[b, _P_ORDER])
@@ -571,10 +571,15 @@ def _check_compiled_range(compiled, starts, period):
                          f"the window needs {earliest}..{period}: compile with compiled_range(...)")
 
 
-def compiled_range(window_start, period: int) -> tuple[int, int]:
-    """(first_month, last_month) to compile the catalogue for a window (January of its first year .. period)."""
+def compiled_range(window_start, period: int, catalogue_first_month: int | None = None) -> tuple[int, int]:
+    """(first_month, last_month) to compile the catalogue for a window: from January of the window's first
+    year (months-per-year limit), or from the catalogue's first dated value if that is earlier (lump sums
+    read the parameters of their anchor month, which may lie before the window), to the period."""
     earliest = period if window_start is None else int(np.min(window_start))
-    return earliest - earliest % 12, period
+    first = earliest - earliest % 12
+    if catalogue_first_month is not None:
+        first = min(first, catalogue_first_month)
+    return first, period
 
 
 def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, changes_since_day: int,

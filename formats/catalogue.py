@@ -153,6 +153,12 @@ class Catalogue:
     def compile(self, first_month: int, last_month: int) -> engine_catalogue.CompiledCatalogue:
         return engine_catalogue.compile_catalogue(self.engine_data(), first_month, last_month)
 
+    def compile_window(self, window_start, period: int) -> engine_catalogue.CompiledCatalogue:
+        """Compiled for every month a compute_due over [window_start, period] reads (see compiled_range)."""
+        from engine.entitlement import compiled_range
+
+        return self.compile(*compiled_range(window_start, period, self.first_month()))
+
 
 def catalogue_path(country: str | None = None) -> Path:
     """Path of a bundled catalogue (rules/<country>.toml); Montenegro by default."""

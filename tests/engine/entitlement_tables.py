@@ -1,7 +1,7 @@
 """Builds register tables and engine inputs from plain rows for the entitlement tests and scenarios."""
 import pyarrow as pa
 
-from engine.entitlement import compiled_range, compute_due
+from engine.entitlement import compute_due
 from formats.convert import register_arrays
 from formats.schemas import HOUSEHOLDS, PAYEES, PERSONS, RIGHTS
 
@@ -23,7 +23,7 @@ def tables(persons, memberships, versions):
 def engine_due(persons, memberships, versions, catalogue, period, start):
     """{(right_id, month): (due_minor, rule_missing)} computed by the engine over [start, period]."""
     arrays = register_arrays(tables(persons, memberships, versions), catalogue)
-    compiled = catalogue.compile(*compiled_range(start, period))
+    compiled = catalogue.compile_window(start, period)
     cells = compute_due(arrays, compiled, period, start)
     right_ids = arrays.right_ids[cells.right_index]
     return {(int(r), int(m)): (int(d), bool(x))

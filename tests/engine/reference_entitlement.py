@@ -146,13 +146,13 @@ class Reference:
 
     def scheduled(self, benefit, version, month, anchor):
         order = max(1, version.get("birth_order") or 1)
+        if benefit.kind == "one_off" and month != anchor:
+            return 0
         if benefit.decided_amount:
-            return version.get("amount_minor") or 0 if month == anchor else 0
+            return version.get("amount_minor") or 0
         if not self.defined(benefit, anchor):
             return None
         if benefit.kind == "one_off":
-            if month != anchor:
-                return 0
             name = "amount_by_order_mo_family" if version.get("mo_family") else "amount_by_order"
             if benefit.value_on(name, first_day(anchor)) is None:
                 name = "amount_by_order"
