@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlalchemy as sa
 
+from ledgers.bulk import read_columns
 from ledgers.schema import ACCOUNT, COMPONENT
 
 EXPENSE = ACCOUNT["benefit_expense"]
@@ -39,16 +40,19 @@ class LedgerState:
 
 
 def batch_mark(conn: sa.Connection) -> int:
+    """The last batch id (0 for an empty ledger)."""
     latest = conn.exec_driver_sql("SELECT max(batch_id) FROM ledger_batches").scalar()
     return 0 if latest is None else int(latest)
 
 
 def _columns(conn: sa.Connection, sql: str, params: dict, width: int) -> list[np.ndarray]:
-    rows = conn.execute(sa.text(sql), params).fetchall()
-    if not rows:
-        return [np.zeros(0, np.int64) for _ in range(width)]
-    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), width)
-    return [np.ascontiguousarray(matrix[:, i]) for i in range(width)]
+    """Run a grouped query whose columns are c0..c<width-1>, read column-wise (ledgers.bulk), sorted by them."""
+    text = sql.replace(":mark", str(int(params["mark"]))).replace(":first_month", str(int(params["first_month"])))
+    names = {f"c{i}": "<i8" for i in range(width)}
+    raw = conn.connection.driver_connection
+    columns = read_columns(raw, conn.dialect.name, text, (), names)
+    order = np.lexsort(tuple(columns[f"c{i}"] for i in reversed(range(width))))
+    return [np.ascontiguousarray(columns[f"c{i}"][order]) for i in range(width)]
 
 
 def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | None = None) -> LedgerState:
@@ -56,33 +60,34 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     mark = batch_mark(conn) if mark is None else mark
     params = {"mark": mark, "first_month": -10**9 if first_month is None else first_month}
     recognised = _columns(conn, f"""
-        SELECT right_id, month, sum(amount_minor) FROM ledger_postings
+        SELECT right_id AS c0, month AS c1, CAST(sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
         WHERE account_kind = {EXPENSE} AND batch_id <= :mark AND month >= :first_month
-        GROUP BY right_id, month HAVING sum(amount_minor) <> 0 ORDER BY right_id, month""", params, 3)
+        GROUP BY right_id, month HAVING sum(amount_minor) <> 0""", params, 3)
     carry = _columns(conn, f"""
-        SELECT right_id, sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
-                                  ELSE -amount_minor END) FROM ledger_postings
+        SELECT right_id AS c0, CAST(sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
+                                  ELSE -amount_minor END) AS BIGINT) AS c1 FROM ledger_postings
         WHERE account_kind = {PAYABLE} AND batch_id <= :mark AND amount_minor > 0
           AND component IN ({COMPONENT['carry_out']}, {COMPONENT['carry_in']})
         GROUP BY right_id HAVING sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
-                                          ELSE -amount_minor END) <> 0 ORDER BY right_id""", params, 2)
+                                          ELSE -amount_minor END) <> 0""", params, 2)
     receivable = _columns(conn, f"""
-        SELECT account_key, sum(amount_minor) FROM ledger_postings
+        SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings
         WHERE account_kind = {RECEIVABLE} AND batch_id <= :mark
-        GROUP BY account_key HAVING sum(amount_minor) <> 0 ORDER BY account_key""", params, 2)
+        GROUP BY account_key HAVING sum(amount_minor) <> 0""", params, 2)
     codes = ", ".join(str(COMPONENT[name]) for name in ORDER_COMPONENTS)
     taken = _columns(conn, f"""
-        SELECT right_id, component, -sum(amount_minor) FROM ledger_postings
+        SELECT right_id AS c0, CAST(component AS BIGINT) AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2
+        FROM ledger_postings
         WHERE account_kind = {DEDUCTIONS_PAYABLE} AND batch_id <= :mark AND amount_minor < 0
           AND component IN ({codes})
-        GROUP BY right_id, component ORDER BY right_id, component""", params, 3)
+        GROUP BY right_id, component""", params, 3)
     component_kind = np.full(max(COMPONENT.values()) + 1, -1, np.int64)
     for i, name in enumerate(ORDER_COMPONENTS):
         component_kind[COMPONENT[name]] = i
     returned = _columns(conn, f"""
-        SELECT account_key, right_id, -sum(amount_minor) FROM ledger_postings
+        SELECT account_key AS c0, right_id AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
         WHERE account_kind = {RETURNED} AND batch_id <= :mark
-        GROUP BY account_key, right_id HAVING sum(amount_minor) <> 0 ORDER BY account_key, right_id""",
+        GROUP BY account_key, right_id HAVING sum(amount_minor) <> 0""",
                         params, 3)
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
                        *returned)
