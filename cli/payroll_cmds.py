@@ -290,7 +290,14 @@ def report_cmd(ctx, payroll_id, html_file, as_json):
     for title, key in (("by benefit", "by_benefit"), ("by channel", "by_channel"),
                        ("arrears and recoveries", "arrears_recoveries"), ("deductions by kind", "deductions_by_kind"),
                        ("returns by reason", "returns_by_reason")):
-        out.print(totals_table(title, [(k, fmt(v)) for k, v in data[key].items()]))
+        if data[key]:
+            out.print(totals_table(title, [(k, fmt(v)) for k, v in data[key].items()]))
+        else:
+            out.print(f"{title}: none")
+    previous = data["previous"]
+    if previous:
+        change = data["net_minor"] - previous["net_minor"]
+        out.print(f"previous month ({previous['payroll']}): net {fmt(previous['net_minor'])}, change {fmt(change)}")
     if html_file:
         out.print(f"HTML report written to {html_file}")
 

@@ -448,8 +448,7 @@ def coded_sums(codes: np.ndarray, names, amount_minor: np.ndarray) -> dict:
 def summarise(lines: pa.Table, payments: pa.Table, register: dict, arrays, version, catalogue, held) -> dict:
     """Totals per component and the breakdowns that calculate prints and the report charts (net paid by
     benefit and by the beneficiary's municipality: the lines on payments, forwarded deductions included)."""
-    totals = {name: 0 for name in ("due", "arrears", "overpayment", "recovery", "alimony", "damages",
-                                   "enforcement", "forwarded", "carry_in", "carry_out", "dropped", "reissue")}
+    totals = {name: 0 for name in line_blocks.LINE_COMPONENTS}
     totals.update(sums_by(lines, "component"))
     paid = lines.filter(pc.is_valid(lines.column("payment_ref")))
     paid_amount = paid.column("amount_minor").to_numpy()

@@ -14,9 +14,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.months import month_first_date
-from formats.schemas import PAYROLL_LINES
+from formats.schemas import COMPONENTS, PAYROLL_LINES
 
 CHANNEL_NAMES = ("bank", "post")
+# DESIGN.md's components plus two a line needs and formats.schemas.COMPONENTS does not name (that tuple also fixes
+# the ledger's component codes, so it is not extended here): `overpayment`, a negative difference raised as a
+# receivable and on no payment; `dropped`, an amount under the minimum that the benefit's policy does not carry.
+LINE_COMPONENTS = ("due", "arrears", "overpayment", "recovery", "alimony", "damages", "enforcement", "forwarded",
+                   "carry_in", "carry_out", "dropped", "reissue")
+assert set(COMPONENTS) <= set(LINE_COMPONENTS)
 
 
 @dataclass(frozen=True)
