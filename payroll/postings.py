@@ -58,7 +58,7 @@ def legs(debit: int, debit_key, credit: int, credit_key, amount_minor, component
     assert (amount > 0).all(), "only positive amounts are posted"
     n = amount.shape[0]
     spread = lambda value: np.broadcast_to(np.asarray(value, np.int64), (n,))
-    refs = np.broadcast_to(np.asarray(payment_ref, dtype=object), (n,))
+    refs = np.broadcast_to(np.asarray(payment_ref, dtype="S35"), (n,))  # ASCII references, as the ledger stores
     return {
         "account_kind": np.concatenate([np.full(n, debit, np.int16), np.full(n, credit, np.int16)]),
         "account_key": np.concatenate([spread(debit_key), spread(credit_key)]),
@@ -66,7 +66,7 @@ def legs(debit: int, debit_key, credit: int, credit_key, amount_minor, component
         "month": np.tile(spread(month), 2).astype(np.int32),
         "component": np.full(2 * n, COMPONENT[component], np.int16),
         "amount_minor": np.concatenate([amount, -amount]),
-        "payment_ref": np.concatenate([refs, refs]).astype("U35"),
+        "payment_ref": np.concatenate([refs, refs]),
     }
 
 
@@ -78,9 +78,9 @@ def concat(chunks: list[dict]) -> dict:
 
 
 def refs_of(column) -> np.ndarray:
-    """Payment references as a numpy string array, '' where a line is on no payment."""
+    """Payment references as a numpy bytes array (S35), b'' where a line is on no payment."""
     filled = pc.fill_null(column, "")
-    return np.asarray(filled.to_numpy(zero_copy_only=False)).astype("U35")
+    return np.asarray(filled.to_numpy(zero_copy_only=False)).astype("S35")
 
 
 def month_indexes(dates) -> np.ndarray:
