@@ -120,7 +120,7 @@ class Ledger:
 
     @contextmanager
     def _reading(self):
-        """A raw DBAPI connection for bulk reads, in one snapshot."""
+        """A raw DBAPI connection for reads, in one transaction that is always rolled back."""
         proxy = self.engine.raw_connection()
         raw = proxy.driver_connection
         try:
