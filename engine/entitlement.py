@@ -604,9 +604,9 @@ def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, cha
     died = (death_month >= floor) & (death_month < period)
     candidate = np.minimum(candidate, np.where(died, death_month + 1, big)).astype(np.int32)
     household_start = _household_event_months(a, period, max(floor, period - event_lookback_months))
-    has_household = a.ver_household >= 0
-    event = np.where(has_household, household_start[np.maximum(a.ver_household, 0)], big)
-    candidate = np.minimum(candidate, event).astype(np.int32)
+    household_start = np.append(household_start, big)  # "no household" reads the trailing `period`
+    household = np.where(a.ver_household >= 0, a.ver_household, len(household_start) - 1)
+    candidate = np.minimum(candidate, household_start[household]).astype(np.int32)
     starts = np.full(a.n_rights, period, dtype=np.int32)
     if candidate.size:
         np.minimum.at(starts, a.ver_right, candidate)

@@ -334,6 +334,9 @@ class _Reader:
         proration = policy["proration"] or "whole_months"
         if proration not in engine_catalogue.PRORATIONS:
             self.add(f"{where}.proration", proration, "unknown proration policy", "whole_months or days")
+        elif proration == "days" and kind in ("lump_sum_instalments", "one_off"):
+            self.add(f"{where}.proration", proration, f"a {kind} benefit is not prorated by days",
+                     'remove proration or set proration = "whole_months"')
         below = policy["below_minimum"] or "carry"
         if below not in BELOW_MINIMUM_POLICIES:
             self.add(f"{where}.below_minimum", below, "unknown below-minimum policy", "carry or drop")

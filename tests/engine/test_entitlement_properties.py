@@ -7,6 +7,7 @@ windows that cross an indexation date or start before a catalogue's first date.
 """
 import datetime as dt
 import functools
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from formats.catalogue import load_catalogue
 from reference_entitlement import Reference, first_day, last_day, month_of
 
 COUNTRIES = ("me", "rs", "ua")
+EXAMPLES = int(os.environ.get("ISPLATA_HYPOTHESIS_EXAMPLES", "120"))  # raise for a deeper search
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,7 +102,7 @@ def right_versions(draw, right_id, cat, persons, n_households, period):
     return rows
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(registers())
 def test_engine_equals_reference_on_every_cell(register):
     cat, persons, memberships, versions, period, start = register

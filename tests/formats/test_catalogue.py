@@ -150,6 +150,7 @@ def bad_catalogue(tmp_path, old, new):
     ("cap_bp = 2000\ncap_with_consent_bp", "cap_bp = 20000\ncap_with_consent_bp", "basis points"),
     ('below_minimum = "drop"', 'below_minimum = "later"', "below-minimum"),
     ('proration = "days"', 'proration = "hours"', "unknown proration"),
+    ('kind = "one_off"\nprotected = true', 'kind = "one_off"\nproration = "days"', "not prorated by days"),
     ('minor_exponent = 2 ', 'minor_exponent = 0 ', "EUR amounts have 2 digits"),
     ('code = "ME_MO_FOSTER"', 'code = "ME_MO"', "benefit code used twice"),
 ])

@@ -1,0 +1,127 @@
+"""Entry points of engine/entitlement.py: windows per right, modes of compute_due, read-only input, guards."""
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from engine.catalogue import compile_catalogue
+from engine.entitlement import (compiled_range, compute_due, div_half_up, month_first_day, window_starts)
+from engine.months import date_to_days, parse_period
+from entitlement_tables import tables
+from formats.catalogue import load_catalogue
+from formats.convert import register_arrays
+
+D = dt.date
+P = parse_period
+
+
+def register(versions, persons=None, members=()):
+    persons = persons or [dict(person_id=1, birth_date=D(1980, 1, 1)), dict(person_id=2, birth_date=D(2010, 1, 1))]
+    catalogue = load_catalogue()
+    return register_arrays(tables(persons, members, versions), catalogue), catalogue
+
+
+def flat(right_id, valid_from, decided_on, person_id=1, household_id=None, version=1, valid_to=None):
+    return dict(right_id=right_id, version=version, benefit="ME_DNJP", person_id=person_id,
+                household_id=household_id, valid_from=valid_from, valid_to=valid_to, decided_on=decided_on)
+
+
+def test_helpers_round_half_up_and_find_month_starts():
+    assert [div_half_up(n, 10) for n in (14, 15, -15, 25, 0)] == [1, 2, -2, 3, 0]
+    assert month_first_day(P("2024-03")) == date_to_days(D(2024, 3, 1))
+    assert month_first_day(P("1970-01")) == 0
+    assert month_first_day(P("2100-03")) == date_to_days(D(2100, 3, 1))
+
+
+def test_window_starts_follow_recent_decisions_only():
+    versions = [flat(1, D(2024, 5, 1), D(2024, 5, 1)),              # old decision: period only
+                flat(2, D(2024, 3, 1), D(2024, 10, 2)),             # retroactive, decided in the period
+                flat(3, D(2022, 1, 1), D(2024, 10, 5)),             # retroactive beyond the lookback
+                flat(4, D(2024, 12, 1), D(2024, 10, 5)),            # valid from the future
+                flat(5, D(2024, 6, 1), D(2024, 11, 3))]             # decided after the period: ignored
+    arrays, _ = register(versions)
+    october = P("2024-10")
+    starts = window_starts(arrays, october, 12, date_to_days(D(2024, 10, 1)))
+    assert starts.tolist() == [october, P("2024-03"), P("2023-10"), october, october]
+
+
+def test_window_starts_follow_household_events_within_the_event_lookback():
+    persons = [dict(person_id=1, birth_date=D(1980, 1, 1)), dict(person_id=2, birth_date=D(2024, 8, 31)),
+               dict(person_id=3, birth_date=D(1950, 1, 1), death_date=D(2024, 3, 3))]
+    members = [dict(household_id=7, person_id=1, role="head", member_from=D(2000, 1, 1)),
+               dict(household_id=7, person_id=2, role="child", member_from=D(2024, 8, 31)),
+               dict(household_id=8, person_id=3, role="head", member_from=D(2000, 1, 1))]
+    versions = [dict(right_id=1, version=1, benefit="ME_DD", person_id=1, household_id=7, valid_from=D(2024, 1, 1),
+                     decided_on=D(2024, 1, 1)),
+                dict(right_id=2, version=1, benefit="ME_MO", person_id=1, household_id=8, valid_from=D(2024, 1, 1),
+                     decided_on=D(2024, 1, 1))]
+    arrays, _ = register(versions, persons, members)
+    october = P("2024-10")
+    starts = window_starts(arrays, october, 24, date_to_days(D(2024, 10, 1)), event_lookback_months=3)
+    assert starts.tolist() == [P("2024-08"), october]  # the March death is older than the event lookback
+    starts = window_starts(arrays, october, 24, date_to_days(D(2024, 10, 1)), event_lookback_months=12)
+    assert starts.tolist() == [P("2024-08"), P("2024-04")]
+
+
+def test_compute_due_modes_give_the_same_cells():
+    versions = [flat(1, D(2024, 5, 1), D(2024, 5, 1)), flat(2, D(2024, 8, 1), D(2024, 8, 1))]
+    arrays, catalogue = register(versions)
+    period = P("2024-09")
+    compiled = catalogue.compile_window(P("2024-05"), period)
+    one_month = compute_due(arrays, compiled, period)
+    assert one_month.due_minor.tolist() == [8916, 8916] and one_month.month.tolist() == [period, period]
+    mass = compute_due(arrays, compiled, period, P("2024-05"))
+    per_right = compute_due(arrays, compiled, period, np.array([P("2024-05"), P("2024-05")]))
+    assert mass.due_minor.tolist() == per_right.due_minor.tolist()
+    assert mass.due_minor.tolist() == [8724, 8724, 8916, 8916, 8916, 0, 0, 0, 8916, 8916]
+    assert mass.offsets.tolist() == [0, 5, 10]
+
+
+def test_read_only_arrays_are_accepted():
+    versions = [flat(1, D(2024, 5, 1), D(2024, 5, 1))]
+    arrays, catalogue = register(versions)
+    frozen = []
+    for value in arrays:
+        if isinstance(value, np.ndarray):
+            value = value.copy()
+            value.flags.writeable = False
+        frozen.append(value)
+    arrays = type(arrays)(*frozen)
+    period = P("2024-09")
+    cells = compute_due(arrays, catalogue.compile_window(period, period), period)
+    assert cells.due_minor.tolist() == [8916]
+
+
+def test_months_without_rules_are_flagged():
+    versions = [dict(right_id=1, version=1, benefit="ME_NJEG", person_id=1, valid_from=D(2024, 5, 1),
+                     decided_on=D(2024, 5, 1))]
+    arrays, catalogue = register(versions)
+    period = P("2024-07")
+    cells = compute_due(arrays, catalogue.compile_window(P("2024-05"), period), period, P("2024-05"))
+    assert cells.rule_missing.tolist() == [True, True, False]
+    assert cells.due_minor.tolist() == [0, 0, 26331]
+
+
+def test_a_catalogue_compiled_for_too_few_months_is_refused():
+    versions = [flat(1, D(2024, 5, 1), D(2024, 5, 1))]
+    arrays, catalogue = register(versions)
+    compiled = catalogue.compile(P("2024-09"), P("2024-09"))
+    with pytest.raises(ValueError, match="compile"):
+        compute_due(arrays, compiled, P("2024-09"))
+    assert compiled_range(P("2024-05"), P("2024-09")) == (P("2024-01"), P("2024-09"))
+
+
+def test_indexation_decided_late_is_a_mass_recalculation():
+    """The July indexation reaches the catalogue in December: recompute every right from July."""
+    versions = [flat(r, D(2024, 1, 1), D(2024, 1, 1)) for r in range(1, 4)]
+    arrays, catalogue = register(versions)
+    data = catalogue.engine_data()
+    old = [dict(b) for b in data]
+    for benefit in old:
+        if benefit["code"] == "ME_DNJP":
+            benefit["parameters"] = {"amount": [(P("2024-01"), [8724])]}
+    period = P("2024-12")
+    before = compute_due(arrays, compile_catalogue(old, P("2024-01"), period), period, P("2024-07"))
+    after = compute_due(arrays, compile_catalogue(data, P("2024-01"), period), period, P("2024-07"))
+    assert set(before.due_minor.tolist()) == {8724} and set(after.due_minor.tolist()) == {8916}
+    assert len(after.due_minor) == 3 * 6

@@ -1,0 +1,97 @@
+"""Runs the policy scenarios in tests/engine/scenarios/*.toml: register facts in, expected amounts out.
+
+A scenario names a country catalogue, a period and the first month of the window, lists persons, household
+members and rights (one line per version), and every month with a non-zero amount (months not listed must be
+due 0). `override` lines replace a catalogue parameter for "what if" examples. Amounts are decimal text in
+the currency (cents for EUR/UAH, whole dinars for RSD), exactly as a policy person would check them.
+"""
+import dataclasses
+import datetime as dt
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from engine.money import decimal_str_to_minor
+from engine.months import format_period, parse_period
+from entitlement_tables import engine_due
+from formats.catalogue import load_catalogue
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
+PERSON_KEYS = {"id": "person_id", "born": "birth_date", "died": "death_date", "disabled": "disabled",
+               "without_parental_care": "without_parental_care"}
+MEMBER_KEYS = {"household": "household_id", "person": "person_id", "role": "role", "from": "member_from",
+               "to": "member_to"}
+RIGHT_KEYS = {"id": "right_id", "version": "version", "benefit": "benefit", "person": "person_id",
+              "household": "household_id", "from": "valid_from", "to": "valid_to", "decided": "decided_on",
+              "income": "income_minor", "grade": "grade", "birth_order": "birth_order", "amount": "amount_minor",
+              "mo_family": "mo_family", "single_parent": "single_parent", "unable_to_work": "unable_to_work"}
+
+
+def renamed(row: dict, keys: dict, where: str) -> dict:
+    unknown = set(row) - set(keys)
+    assert not unknown, f"{where}: unknown keys {sorted(unknown)}"
+    return {keys[key]: value for key, value in row.items()}
+
+
+def with_overrides(catalogue, overrides):
+    """Replace dated parameter values of the catalogue (for "what if the base were ..." examples)."""
+    benefits = []
+    for benefit in catalogue.benefits:
+        parameters = dict(benefit.parameters)
+        for line in overrides:
+            if line["benefit"] == benefit.code:
+                values = line["value"] if isinstance(line["value"], list) else [line["value"]]
+                minor = tuple(decimal_str_to_minor(v, catalogue.minor_exponent) if isinstance(v, str) else v
+                              for v in values)
+                parameters[line["parameter"]] = ((line["valid_from"], minor),)
+        benefits.append(dataclasses.replace(benefit, parameters=parameters))
+    return dataclasses.replace(catalogue, benefits=tuple(benefits))
+
+
+def load_scenario(path: Path):
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    catalogue = with_overrides(load_catalogue(country=doc["country"]), doc.get("override", []))
+    exponent = catalogue.minor_exponent
+    persons = [renamed(row, PERSON_KEYS, "persons") for row in doc["persons"]]
+    members = [renamed(row, MEMBER_KEYS, "members") for row in doc.get("members", [])]
+    versions = []
+    for row in doc["rights"]:
+        version = renamed(row, RIGHT_KEYS, "rights")
+        version.setdefault("version", 1)
+        version.setdefault("decided_on", version["valid_from"])
+        for money in ("income_minor", "amount_minor"):
+            if money in version:
+                version[money] = decimal_str_to_minor(version[money], exponent)
+        versions.append(version)
+    expected = {(row["right"], parse_period(row["month"])): decimal_str_to_minor(row["due"], exponent)
+                for row in doc["expected"]}
+    return doc, catalogue, persons, members, versions, expected
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path):
+    doc, catalogue, persons, members, versions, expected = load_scenario(path)
+    period, start = parse_period(doc["period"]), parse_period(doc["window_from"])
+    computed = engine_due(persons, members, versions, catalogue, period, start)
+    assert not any(missing for _due, missing in computed.values()), "a month without rules in force"
+    got = {(right, format_period(month)): due for (right, month), (due, _missing) in computed.items() if due}
+    want = {(right, format_period(month)): due for (right, month), due in expected.items() if due}
+    assert got == want, doc["title"]
+
+
+def test_there_is_a_scenario_for_every_formula_kind():
+    from engine.catalogue import KINDS
+
+    covered = set()
+    for path in SCENARIOS:
+        _doc, catalogue, _persons, _members, versions, _expected = load_scenario(path)
+        covered |= {catalogue.benefit(v["benefit"]).kind for v in versions}
+    assert covered == set(KINDS)
+
+
+def test_scenario_dates_are_dates():
+    for path in SCENARIOS:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        for row in doc["rights"]:
+            assert isinstance(row["from"], dt.date), (path.name, row)
