@@ -101,7 +101,7 @@ def _return_entries(columns, report: BankReport, booking_date: date, version: st
                           xmlfrag.element("AddtlInf", columns["reason_text"]), "</RtrInf>")
     return xmlfrag.join("<Ntry>", amount_xml, f"<CdtDbtInd>CRDT</CdtDbtInd>{status}",
                         f"<BookgDt><Dt>{booking_date.isoformat()}</Dt></BookgDt>", code,
-                        "<NtryDtls><TxDtls>", refs, amount_xml, "<CdtDbtInd>CRDT</CdtDbtInd>", code, reason,
+                        "<NtryDtls><TxDtls>", refs, amount_xml, "<CdtDbtInd>CRDT</CdtDbtInd>", reason,
                         "</TxDtls></NtryDtls></Ntry>\n")
 
 

@@ -9,9 +9,9 @@ the export's assignments. A camt DBIT entry that names our MsgId / PmtInfId is t
 file. RvslInd is ignored: banks set it inconsistently on returns. XML is read with safexml (no DTD, no entities,
 no network, streaming).
 """
-import re
 from datetime import date
 from functools import lru_cache
+from itertools import islice
 from typing import NamedTuple
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from lxml import etree
 
-from bank_exports.safexml import iterate, refusal, root_of
+from bank_exports.safexml import iterate, pull, refusal, root_of
 from engine.money import decimal_str_to_minor
 from formats.errors import InputError, Problem
 
@@ -53,7 +53,6 @@ class ReturnRecord(NamedTuple):
 
 
 RECORD_FIELDS = ReturnRecord._fields
-_PLAIN_AMOUNT = re.compile(r"^\s*(\d{1,18})(?:\.(\d{1,5}))?\s*$")
 _LOCAL_NAMES: dict[str, str] = {}
 
 
@@ -106,11 +105,12 @@ class _Context:
 
 def amount_to_minor(text: str, exponent: int) -> int:
     """engine.money.decimal_str_to_minor with a fast path for the plain '123.45' form of ISO amounts."""
-    match = _PLAIN_AMOUNT.match(text)
-    if match is None or len(match.group(2) or "") > exponent:
+    whole, point, fraction = text.partition(".")
+    plain = whole.isascii() and whole.isdigit() and len(whole) <= 18 and len(fraction) <= exponent and (
+        fraction.isascii() and fraction.isdigit() or not point)
+    if not plain:
         return decimal_str_to_minor(text, exponent)  # other forms, and its exact refusal of extra decimals
-    fraction = (match.group(2) or "").ljust(exponent, "0")
-    return int(match.group(1) + fraction)
+    return int(whole + fraction.ljust(exponent, "0"))
 
 
 def _local(element) -> str:
@@ -209,16 +209,20 @@ def _camt_stylesheet(namespace: str) -> etree.XSLT:
     def value(path: str, attribute: str = "", base: str = "") -> str:
         return f"normalize-space({base}{_local_path(path)}{attribute})"
 
-    def entry(base: str) -> list[str]:
-        return [value("Sts", "", base), value("CdtDbtInd", "", base), value("BookgDt", "", base),
-                value("ValDt", "", base), value("Amt", "", base), value("Amt", "/@Ccy", base),
-                value("BkTxCd/Domn/Fmly/SubFmlyCd", "", base), value("NtryDtls/Btch/MsgId", "", base),
-                value("NtryDtls/Btch/PmtInfId", "", base), f"count({base}{_local_path('NtryDtls/TxDtls')})"]
+    def first(paths: list[str], base: str, attribute: str = "") -> str:  # first present, in document order
+        union = " | ".join(f"{base}{_local_path(path)}" for path in paths)
+        return f"normalize-space(({union})[1]{attribute})"
 
-    tx = [value("Refs/EndToEndId"), value("Refs/MsgId"), value("Refs/PmtInfId"), value("Amt"),
-          value("Amt", "/@Ccy"), value("AmtDtls/TxAmt/Amt"), value("AmtDtls/TxAmt/Amt", "/@Ccy"),
-          value("AmtDtls/InstdAmt/Amt"), value("AmtDtls/InstdAmt/Amt", "/@Ccy"), value("BkTxCd/Domn/Fmly/SubFmlyCd"),
-          f"count({_local_path('RtrInf')})", value("RtrInf/Rsn/Cd"), value("RtrInf/Rsn/Prtry")]
+    def entry(base: str) -> list[str]:
+        return [value("Sts", "", base), value("CdtDbtInd", "", base), first(["BookgDt", "ValDt"], base),
+                value("Amt", "", base), value("Amt", "/@Ccy", base), value("BkTxCd/Domn/Fmly/SubFmlyCd", "", base),
+                value("NtryDtls/Btch/MsgId", "", base), value("NtryDtls/Btch/PmtInfId", "", base),
+                f"count({base}{_local_path('NtryDtls/TxDtls')})"]
+
+    amounts = ["Amt", "AmtDtls/InstdAmt/Amt", "AmtDtls/TxAmt/Amt"]
+    tx = [value("Refs/EndToEndId"), value("Refs/MsgId"), value("Refs/PmtInfId"), first(amounts, ""),
+          first(amounts, "", "/@Ccy"), value("BkTxCd/Domn/Fmly/SubFmlyCd"), f"count({_local_path('RtrInf')})",
+          value("RtrInf/Rsn")]
     newline = "<xsl:text>&#10;</xsl:text>"
 
     def out(items: list[str]) -> str:  # one concat() per line: one result text node, not one per field
@@ -240,37 +244,56 @@ def _camt_stylesheet(namespace: str) -> etree.XSLT:
 
 
 def _camt(path: Path, context: _Context):
-    batch = []
-    for element, name in iterate(path, ("GrpHdr", "Ntry") + _CAMT_CONTAINERS, caller_removes=("Ntry",)):
-        if name == "GrpHdr":
+    """Entries are handled in batches straight in the parser's tree: after each chunk of input, the complete
+    entries of every open notification / statement go through the stylesheet and are removed."""
+    open_containers = []
+    for event, element, name in pull(path, ("GrpHdr",) + _CAMT_CONTAINERS):
+        if event == "chunk":
+            for container in open_containers:
+                yield from _camt_entries(container, context, final=False)
+        elif name == "GrpHdr" and event == "end":
             context.msg_id = _text(element, "MsgId")
             context.created = context.date(_text(element, "CreDtTm"), element)
-        elif name == "Ntry":
-            batch.append(element)
-            if len(batch) >= CAMT_BATCH_ENTRIES:
-                yield from _camt_batch(batch, context)
-                batch = []
-        elif batch:  # the end of a notification / statement: its last entries
-            yield from _camt_batch(batch, context)
-            batch = []
+            element.clear()
+        elif name in _CAMT_CONTAINERS and event == "start":
+            open_containers.append(element)
+        elif name in _CAMT_CONTAINERS:
+            yield from _camt_entries(element, context, final=True)
+            open_containers.remove(element)
+            element.clear()
 
 
-def _camt_batch(entries: list, context: _Context):
-    """Records of a batch of complete entries (the first len(entries) entries of their container), then the
-    entries are removed from the tree."""
-    container = entries[0].getparent()
-    assert all(entry.getparent() is container for entry in entries)
+def _camt_entries(container, context: _Context, final: bool):
+    """Records of the complete entries of the container (all of them when final), in batches; then removed."""
+    namespace = etree.QName(container).namespace
+    entry_tag = f"{{{namespace}}}Ntry" if namespace else "Ntry"
+    first = next(container.iterchildren(entry_tag), None)
+    if first is None:
+        return
+    start = container.index(first)
+    if container[-1].tag == entry_tag:
+        count = len(container) - start - (0 if final else 1)  # the last entry may still be growing
+    else:
+        count = sum(1 for _ in container.iterchildren(entry_tag))
+    while count > 0:
+        batch = min(count, CAMT_BATCH_ENTRIES)
+        yield from _camt_batch(container, start, batch, context)
+        del container[start: start + batch]
+        count -= batch
+
+
+def _camt_batch(container, start: int, count: int, context: _Context):
+    """Records of the entries container[start: start + count], read by the stylesheet in one call."""
+    entries = list(islice(container.iterchildren(container[start].tag), count))  # indexing a child is O(n)
+    assert len(entries) == count
     stylesheet = _camt_stylesheet(etree.QName(container).namespace or "")
-    lines = str(stylesheet(container, count=str(len(entries)))).split("\n")
+    lines = str(stylesheet(container, count=str(count))).split("\n")
     dates: dict[str, date | None] = {}
     for line in lines:
         if line:
             record = _camt_line(line.split("\t"), entries, context, dates)
             if record is not None:
                 yield record
-    first = container.index(entries[0])
-    assert container[first + len(entries) - 1] is entries[-1], "a batch is a run of consecutive entries"
-    del container[first: first + len(entries)]
 
 
 def _pick_amount(context: _Context, element, pairs) -> tuple[int | None, str | None]:
@@ -281,18 +304,17 @@ def _pick_amount(context: _Context, element, pairs) -> tuple[int | None, str | N
 
 
 def _camt_line(fields: list[str], entries: list, context: _Context, dates: dict) -> ReturnRecord | None:
-    (index, position, status, side, booking, value_date, entry_amount, entry_currency, entry_family, batch_msg_id,
-     batch_pmt_inf_id, tx_count, e2e, msg_id, pmt_inf_id, amount, currency, tx_amount, tx_currency,
-     instructed, instructed_currency, tx_family, returns, code, proprietary, texts) = fields
+    (index, position, status, side, booking, entry_amount, entry_currency, entry_family, batch_msg_id,
+     batch_pmt_inf_id, tx_count, e2e, msg_id, pmt_inf_id, amount, currency, tx_family, returns, code, texts) = fields
     if status not in ("", "BOOK"):  # pending or information only: not final yet
         return None
     entry = entries[int(index) - 1]
-    day_text = (booking or value_date)[:10]
+    day_text = booking[:10]
     if day_text not in dates:
         dates[day_text] = context.date(day_text, entry)
     booked = dates[day_text]
     is_return = returns not in ("", "0") or entry_family == "RRTN" or tx_family == "RRTN"
-    pairs = [(amount, currency), (tx_amount, tx_currency), (instructed, instructed_currency)]
+    pairs = [(amount, currency)]
     if tx_count in ("0", "1"):
         pairs.append((entry_amount, entry_currency))
     if side == "DBIT" and not e2e and not is_return:
@@ -306,7 +328,7 @@ def _camt_line(fields: list[str], entries: list, context: _Context, dates: dict)
     elif side == "DBIT" and not is_return:
         scope, kind, reason = "transaction", "settled", (None, None)
     elif side == "CRDT" and is_return and tx_count != "0":
-        scope, kind, reason = "transaction", "returned", (code or proprietary or None, texts or None)
+        scope, kind, reason = "transaction", "returned", (code or None, texts or None)
     else:
         return None  # an incoming credit or a debit return: not about our payments
     money = _pick_amount(context, entry, pairs)

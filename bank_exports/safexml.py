@@ -13,6 +13,7 @@ from lxml import etree
 from formats.errors import InputError, Problem
 
 PROLOG_BYTES_MAX = 65_536
+PULL_CHUNK_BYTES = 1 << 20
 
 
 def refusal(path: Path, line: int | None, rule: str, fix: str) -> InputError:
@@ -56,14 +57,12 @@ def _parser_options() -> dict:
                 remove_pis=True)
 
 
-def iterate(path: Path, local_names: tuple[str, ...], keep_nested: tuple[str, ...] = (),
-            caller_removes: tuple[str, ...] = ()):
+def iterate(path: Path, local_names: tuple[str, ...], keep_nested: tuple[str, ...] = ()):
     """Yield (element, local name) for each element of the given local names, in document order, at its end.
 
     After the caller's loop moves on, the element is cleared and its earlier processed siblings of the same name
     are removed, so memory stays flat on files of any size; an element named in keep_nested and nested in
-    another yielded element is left whole for the outer one; elements named in caller_removes are left to the
-    caller, which must remove them once used (to work on a batch of them at once).
+    another yielded element is left whole for the outer one.
     """
     check_prolog(path)
     tags = [f"{{*}}{name}" for name in local_names]
@@ -77,8 +76,6 @@ def iterate(path: Path, local_names: tuple[str, ...], keep_nested: tuple[str, ..
             tag = element.tag
             name = locals_by_tag.get(tag) or locals_by_tag.setdefault(tag, etree.QName(tag).localname)
             yield element, name
-            if name in caller_removes:
-                continue
             parent = element.getparent()
             if name in keep_nested and parent is not None and etree.QName(parent).localname in local_names:
                 continue
@@ -87,6 +84,35 @@ def iterate(path: Path, local_names: tuple[str, ...], keep_nested: tuple[str, ..
             while previous is not None and previous.tag == tag:  # processed siblings: drop them
                 parent.remove(previous)
                 previous = element.getprevious()
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise refusal(path, line, f"malformed XML: {exc.msg}", "ask the bank to send the file again") from exc
+
+
+def pull(path: Path, local_names: tuple[str, ...], chunk_bytes: int = PULL_CHUNK_BYTES):
+    """Feed the file to a pull parser chunk by chunk; yield ("start" | "end", element, local name) for elements
+    of the given names, and ("chunk", None, None) after each chunk, when the caller may use and remove the
+    complete children of an open element (all but its last). No Python runs for the elements in between."""
+    check_prolog(path)
+    parser = etree.XMLPullParser(events=("start", "end"), tag=[f"{{*}}{name}" for name in local_names],
+                                 **_parser_options())
+    first = True
+    try:
+        with open(path, "rb") as handle:
+            while True:
+                chunk = handle.read(chunk_bytes)
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+                for event, element in parser.read_events():
+                    if first:
+                        _refuse_doctype(path, element)
+                        first = False
+                    yield event, element, etree.QName(element).localname
+                if not chunk:
+                    return
+                yield "chunk", None, None
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise refusal(path, line, f"malformed XML: {exc.msg}", "ask the bank to send the file again") from exc

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bank_exports.pain001 import write_pain001
 from bank_exports.return_files import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
                                        write_pain002)
-from bank_exports.returns import expand_records, read_returns, records_table
+from bank_exports.returns import amount_to_minor, expand_records, read_returns, records_table
 from bank_exports.synthetic import synthetic_payments
+from engine.money import decimal_str_to_minor
 from formats.errors import InputError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "iso20022"
@@ -273,3 +276,15 @@ def test_large_notification_is_streamed(out_dir):
     records = read_returns(out_dir / "big.xml")
     assert len(records) == 5_000
     assert sum(r.amount_minor for r in records) == sum(payments["amount_minor"].to_pylist())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.from_regex(r"\A\s*[0-9]{1,20}(\.[0-9]{0,7})?\s*\Z"), st.text(max_size=12)), st.integers(0, 3))
+def test_fast_amount_parser_agrees_with_engine_money(text, exponent):
+    try:
+        expected = decimal_str_to_minor(text, exponent)
+    except ValueError:
+        with pytest.raises(ValueError):
+            amount_to_minor(text, exponent)
+        return
+    assert amount_to_minor(text, exponent) == expected
