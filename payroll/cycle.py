@@ -2,7 +2,8 @@
 
 Each step opens the database (initialising the ledger and the payroll tables idempotently), does its work and
 returns a JSON-ready dict; refusals are payroll.errors.Refused with a message that says what to do next.
-Status is never stored on the payroll row: "approved" is the ledger's approve batch (or, for a payroll with
+Each command runs in a fresh process, so the heavy parts (the engine's kernels, the file writers) are imported by
+the step that needs them, not by this module. Status is never stored on the payroll row: "approved" is the ledger's approve batch (or, for a payroll with
 nothing to post, its approved event), "exported" the export batch or event.
 """
 import datetime as dt
@@ -15,16 +16,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from bank_exports.manifest import write_manifest
-from bank_exports.pain001 import Pain001Options, write_pain001
-from bank_exports.payments import Debtor
-from bank_exports.postal import write_postal_list
 from engine.months import format_period, month_first_date, parse_period
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
-from formats.register import read_register, register_file_digests
 from ledgers.store import Ledger, normalise_url
-from payroll import compute as computing
 from payroll import ledger_state, postings, store
 from payroll.errors import Refused, UserError
 from payroll.ids import payroll_id
@@ -84,7 +79,11 @@ def status_of(ledger: Ledger, identifier: str) -> dict:
 # ---- calculate -------------------------------------------------------------------------------------------
 
 def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None = None,
-                hold_mark: int | None = None) -> computing.Inputs:
+                hold_mark: int | None = None):
+    """payroll.compute.Inputs: the validated register and the ledger state as of the marks."""
+    from formats.register import read_register
+    from payroll import compute as computing
+
     register = read_register(data, catalogue)
     with ledger.engine.connect() as conn:
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
@@ -94,6 +93,9 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
 
 def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_dir=None, progress=noop) -> dict:
     """Validate, compute and store a draft payroll; returns its summary (see queries.calculate_contract)."""
+    from formats.register import register_file_digests
+    from payroll import compute as computing
+
     storage = store
     period = parse_period_arg(period_text)
     maker = require_name(by)
@@ -259,6 +261,11 @@ def approval_time(events: list[dict]) -> dt.datetime:
 
 
 def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime) -> dict:
+    from bank_exports.manifest import write_manifest
+    from bank_exports.pain001 import Pain001Options, write_pain001
+    from bank_exports.payments import Debtor
+    from bank_exports.postal import write_postal_list
+
     catalogue = load_catalogue(record.catalogue_path)
     payments = store.read_payments(record)
     out_dir.mkdir(parents=True, exist_ok=True)
