@@ -49,27 +49,46 @@ def _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed) -> None:
 def _executemany(raw, table, names, int_columns, refs_fixed) -> None:
     # A column with one value (batch_id, usually period) goes into the SQL as a literal, and each statement
     # inserts ROWS_PER_INSERT rows: fewer values to bind and fewer statement steps per row, which is most of
-    # SQLite's insert time. References are bound as bytes (numpy strips the NUL padding) and cast to TEXT.
+    # SQLite's insert time. Parameters are numbered: a statement's integers come first as one row-major block
+    # straight from an int64 matrix, its references (bytes, NUL padding stripped, cast to TEXT) after them.
     count = len(next(iter(int_columns.values())))
     constant = {name: int(col[0]) for name, col in int_columns.items()
                 if count > 1 and int(col.min()) == int(col.max())}
     varying = [name for name in int_columns if name not in constant]
-    marks = [str(constant[name]) if name in constant else "?" for name in int_columns]
-    width = len(varying) + (refs_fixed is not None)
-    values = np.empty((count, width), object)
-    for index, name in enumerate(varying):
-        values[:, index] = np.asarray(int_columns[name]).tolist()
-    if refs_fixed is not None:
-        values[:, -1] = refs_fixed.tolist()
-        marks.append("CAST(? AS TEXT)")
-    row = f"({', '.join(marks)})"
+    ints = np.stack([np.asarray(int_columns[name], np.int64) for name in varying], axis=1) if varying \
+        else np.zeros((count, 0), np.int64)
     prefix = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-    full = count - count % ROWS_PER_INSERT if width else 0
-    if full:
-        raw.executemany(prefix + ", ".join([row] * ROWS_PER_INSERT),
-                        values[:full].reshape(full // ROWS_PER_INSERT, ROWS_PER_INSERT * width).tolist())
-    if full < count:
-        raw.executemany(prefix + row, values[full:].tolist())
+    for start, rows in _statement_blocks(count):
+        stop = start + (count - start) // rows * rows
+        if stop == start:
+            continue
+        sql = prefix + ", ".join(_row_marks(int_columns, constant, refs_fixed is not None, row, rows)
+                                 for row in range(rows))
+        params = ints[start:stop].reshape((stop - start) // rows, rows * len(varying)).tolist()
+        if refs_fixed is not None:
+            refs = refs_fixed[start:stop].reshape(-1, rows).tolist()
+            params = map(list.__add__, params, refs)
+        raw.executemany(sql, params)
+
+
+def _statement_blocks(count: int):
+    """(start, rows per statement): full multi-row statements first, then single rows for the remainder."""
+    full = count - count % ROWS_PER_INSERT
+    return ((0, ROWS_PER_INSERT), (full, 1))
+
+
+def _row_marks(int_columns, constant, has_refs: bool, row: int, rows: int) -> str:
+    varying = len(int_columns) - len(constant)
+    marks, position = [], row * varying
+    for name in int_columns:
+        if name in constant:
+            marks.append(str(constant[name]))
+        else:
+            position += 1
+            marks.append(f"?{position}")
+    if has_refs:
+        marks.append(f"CAST(?{rows * varying + row + 1} AS TEXT)")
+    return f"({', '.join(marks)})"
 
 
 # ---- reading -----------------------------------------------------------------------------------------------
