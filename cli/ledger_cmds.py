@@ -23,14 +23,24 @@ def _ledger(ctx):
 
 @click.group("db")
 def db_group():
-    """Database administration."""
+    """Database administration.
+
+    \b
+    Example:
+      isplata --db sqlite:///isplata.db db init
+    """
 
 
 @db_group.command("init")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def db_init(ctx, as_json):
-    """Create the ledger schema (safe to run again)."""
+    """Create the ledger schema (safe to run again) and record its version.
+
+    \b
+    Example:
+      isplata --db postgresql://postgres@localhost/isplata db init
+    """
     with open_ledger(ctx.obj.db) as ledger:
         ledger.init()
         result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest()}
@@ -42,7 +52,13 @@ def db_init(ctx, as_json):
 
 @click.group("ledger")
 def ledger_group():
-    """Inspect and audit the append-only ledger."""
+    """Inspect and audit the append-only ledger.
+
+    \b
+    Example:
+      isplata ledger digest > digest.txt
+      isplata ledger verify --digest "$(cat digest.txt)"
+    """
 
 
 @ledger_group.command("verify")
@@ -50,7 +66,14 @@ def ledger_group():
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def verify_cmd(ctx, saved_digest, as_json):
-    """Recompute every batch hash from the first batch; exit 1 naming the first bad batch."""
+    """Recompute every batch hash from the first batch; exit 1 naming the first bad batch.
+
+    With --digest, the recomputed chain must also pass through that saved digest (catches a dropped batch).
+
+    \b
+    Example:
+      isplata ledger verify --digest 3f9a...e1 --json
+    """
     with _ledger(ctx) as ledger:
         result = verify(ledger, saved_digest)
     if as_json:
@@ -67,7 +90,12 @@ def verify_cmd(ctx, saved_digest, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def digest_cmd(ctx, as_json):
-    """Print the chain head (the digest an auditor keeps)."""
+    """Print the chain head (the digest an auditor keeps).
+
+    \b
+    Example:
+      isplata ledger digest
+    """
     with _ledger(ctx) as ledger:
         digest, count = ledger.digest(), len(ledger.batches())
     if as_json:
@@ -85,7 +113,12 @@ def digest_cmd(ctx, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def balance_cmd(ctx, account, key, payee_id, right_id, as_of, as_json):
-    """Balances per account (debit positive, credit negative) as of a date."""
+    """Balances per account and key (debit positive, credit negative) booked on or before a date.
+
+    \b
+    Example:
+      isplata ledger balance --account benefits_payable --payee 1042 --as-of 2025-03-31
+    """
     day = as_of.date() if isinstance(as_of, dt.datetime) else None
     with _ledger(ctx) as ledger:
         rows = ledger.balances(as_of=day, account=account, key=key, payee_id=payee_id, right_id=right_id)
@@ -103,7 +136,12 @@ def balance_cmd(ctx, account, key, payee_id, right_id, as_of, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def export_cmd(ctx, out_dir, as_json):
-    """Write batches, postings, payments and events as Parquet plus digest.json for auditors."""
+    """Write batches, postings, payments and events as Parquet plus digest.json for auditors.
+
+    \b
+    Example:
+      isplata ledger export --out audit-2025-03
+    """
     with _ledger(ctx) as ledger:
         summary = export_ledger(ledger, out_dir)
     if as_json:
@@ -120,7 +158,12 @@ def export_cmd(ctx, out_dir, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.pass_context
 def prove_cmd(ctx, ref, out_file, batch_id, as_json):
-    """Write an inclusion proof for payment REF (its EndToEndId)."""
+    """Write an inclusion proof for payment REF (its EndToEndId).
+
+    \b
+    Example:
+      isplata ledger prove ISP-2025-03-000042 --out proof.json
+    """
     with _ledger(ctx) as ledger:
         proof = prove(ledger, ref, batch_id)
     write_proof(proof, out_file)
@@ -138,7 +181,12 @@ def prove_cmd(ctx, ref, out_file, batch_id, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def check_proof_cmd(ctx, proof_file, digest, as_json):
-    """Check a proof offline (no database); exit 1 if it does not hold."""
+    """Check a proof offline (no database) against a digest; exit 1 if it does not hold.
+
+    \b
+    Example:
+      isplata ledger check-proof proof.json --digest 3f9a...e1
+    """
     try:
         proof = load_proof(proof_file)
     except ValueError as exc:
