@@ -94,11 +94,15 @@ def _row_marks(int_columns, constant, has_refs: bool, row: int, rows: int) -> st
 # ---- reading -----------------------------------------------------------------------------------------------
 
 def read_columns(raw, dialect: str, source_sql: str, params: tuple, int_columns: dict,
-                 ref_column: str | None = None) -> dict:
-    """Run `SELECT <cols> FROM (<source_sql>)` aggregated per column; returns numpy arrays (refs as S35)."""
+                 ref_column: str | None = None, constant_pass: bool = False) -> dict:
+    """Run `SELECT <cols> FROM (<source_sql>)` aggregated per column; returns numpy arrays (refs as S35).
+
+    constant_pass (SQLite): scan once more for min/max first and rebuild constant columns without reading them;
+    worth it for plain table ranges, not for a source that is an expensive grouped query.
+    """
     if dialect == "postgresql":
         return _read_pg(raw, source_sql, params, int_columns, ref_column)
-    return _read_sqlite(raw, source_sql, params, int_columns, ref_column)
+    return _read_sqlite(raw, source_sql, params, int_columns, ref_column, constant_pass)
 
 
 def _read_pg(raw, source_sql, params, int_columns, ref_column) -> dict:
@@ -119,14 +123,16 @@ def _read_pg(raw, source_sql, params, int_columns, ref_column) -> dict:
     return _checked(out, count)
 
 
-def _read_sqlite(raw, source_sql, params, int_columns, ref_column) -> dict:
-    # a first, cheap pass finds constant columns (batch_id, period, often month and component): they are
-    # rebuilt from min == max instead of being formatted and parsed a million times
-    bounds = ", ".join(f"min({name}), max({name})" for name in int_columns)
-    head = raw.execute(f"SELECT count(*), {bounds} FROM ({source_sql})", params).fetchone()
-    count = int(head[0])
-    constant = {name: head[1 + 2 * i] for i, name in enumerate(int_columns)
-                if head[1 + 2 * i] == head[2 + 2 * i] and isinstance(head[1 + 2 * i], int)}
+def _read_sqlite(raw, source_sql, params, int_columns, ref_column, constant_pass) -> dict:
+    # an optional first, cheap pass finds constant columns (batch_id, period, often month and component):
+    # they are rebuilt from min == max instead of being formatted and parsed a million times
+    constant, count = {}, None
+    if constant_pass:
+        bounds = ", ".join(f"min({name}), max({name})" for name in int_columns)
+        head = raw.execute(f"SELECT count(*), {bounds} FROM ({source_sql})", params).fetchone()
+        count = int(head[0])
+        constant = {name: head[1 + 2 * i] for i, name in enumerate(int_columns)
+                    if head[1 + 2 * i] == head[2 + 2 * i] and isinstance(head[1 + 2 * i], int)}
     varying = [name for name in int_columns if name not in constant]
     parts = [f"json_group_array({name})" for name in varying]
     if ref_column:
@@ -134,8 +140,9 @@ def _read_sqlite(raw, source_sql, params, int_columns, ref_column) -> dict:
                   f"json_group_array(length(CAST({ref_column} AS BLOB)))"]
     row = raw.execute(f"SELECT count(*), {', '.join(parts)} FROM ({source_sql})", params).fetchone() if parts \
         else (count,)
-    if int(row[0]) != count:
+    if count is not None and int(row[0]) != count:
         raise CorruptColumns("rows changed between two reads of one snapshot")
+    count = int(row[0])
     out = {name: np.full(count, value, np.int64).astype(int_columns[name]) for name, value in constant.items()}
     out.update({name: _parse_json_ints(value, count).astype(int_columns[name])
                 for value, name in zip(row[1:], varying)})

@@ -271,7 +271,8 @@ class Ledger:
     def _read_range(self, start: int, stop: int) -> dict:
         source = self._q("SELECT * FROM ledger_postings WHERE posting_id >= ? AND posting_id < ?")
         with self._reading() as raw:
-            columns = read_columns(raw, self.dialect, source, (start, stop), INT_POSTING_DTYPES, "payment_ref")
+            columns = read_columns(raw, self.dialect, source, (start, stop), INT_POSTING_DTYPES, "payment_ref",
+                                   constant_pass=True)
         return sort_by(columns, "posting_id")
 
     def read_expense_columns(self, batch_id: int):

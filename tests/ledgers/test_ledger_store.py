@@ -234,3 +234,16 @@ def test_engine_transactions_are_atomic(ledger):
             conn.exec_driver_sql("INSERT INTO scratch VALUES (1)")
             raise RuntimeError("abort")
     assert count(ledger, "scratch") == 0
+
+
+def test_bulk_read_of_a_grouped_query_matches_fetchall(ledger, approve):
+    from ledgers.bulk import read_columns
+
+    approve(ledger, 660, 30)
+    sql = ("SELECT account_kind AS k, right_id AS r, CAST(sum(amount_minor) AS BIGINT) AS total "
+           "FROM ledger_postings GROUP BY account_kind, right_id")
+    with ledger._reading() as raw:
+        columns = read_columns(raw, ledger.dialect, sql, (), {"k": "<i2", "r": "<i8", "total": "<i8"})
+        rows = raw.execute(sql).fetchall()
+    got = sorted(zip(columns["k"].tolist(), columns["r"].tolist(), columns["total"].tolist()))
+    assert got == sorted((int(k), int(r), int(t)) for k, r, t in rows) and len(got) == 60
