@@ -11,10 +11,11 @@ no network, streaming).
 """
 from datetime import date
 from functools import lru_cache
-from itertools import islice
+from itertools import islice, repeat
 from typing import NamedTuple
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -282,59 +283,114 @@ def _camt_entries(container, context: _Context, final: bool):
         count -= batch
 
 
+_CAMT_FIELDS = ("index", "position", "status", "side", "booking", "entry_amount", "entry_currency", "entry_family",
+                "batch_msg_id", "batch_pmt_inf_id", "tx_count", "e2e", "msg_id", "pmt_inf_id", "amount", "currency",
+                "tx_family", "returns", "code", "texts")
+_TSV = dict(parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False, escape_char=False),
+            convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in _CAMT_FIELDS},
+                                                strings_can_be_null=False))
+
+
 def _camt_batch(container, start: int, count: int, context: _Context):
-    """Records of the entries container[start: start + count], read by the stylesheet in one call."""
+    """Records of the entries container[start: start + count]: the stylesheet prints their fields, pyarrow
+    reads the lines as columns, and the rules below run column-wise; Python only builds the records."""
     entries = list(islice(container.iterchildren(container[start].tag), count))  # indexing a child is O(n)
     assert len(entries) == count
-    stylesheet = _camt_stylesheet(etree.QName(container).namespace or "")
-    lines = str(stylesheet(container, count=str(count))).split("\n")
-    dates: dict[str, date | None] = {}
-    for line in lines:
-        if line:
-            record = _camt_line(line.split("\t"), entries, context, dates)
-            if record is not None:
-                yield record
+    text = str(_camt_stylesheet(etree.QName(container).namespace or "")(container, count=str(count)))
+    if not text.strip():
+        return
+    rows = pcsv.read_csv(pa.py_buffer(text.encode("utf-8")),
+                         read_options=pcsv.ReadOptions(column_names=list(_CAMT_FIELDS)), **_TSV)
+    rows = rows.filter(pc.is_in(rows["status"], pa.array(["", "BOOK"])))  # pending / information: not final
+    kind, scope = _camt_kinds(rows)
+    kept = pc.is_valid(kind)
+    rows, kind, scope = rows.filter(kept), kind.filter(kept), scope.filter(kept)
+    yield from _camt_records(rows, kind, scope, entries, context)
 
 
-def _pick_amount(context: _Context, element, pairs) -> tuple[int | None, str | None]:
-    for text, currency in pairs:
-        if text:
-            return context.amount_text(text, currency, element), currency or None
-    return None, None
+def _camt_kinds(rows: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """kind and scope per line (null kind: not about our payments). A DBIT without EndToEndId that names a
+    MsgId / PmtInfId is a batch debit: one settlement per booking, on its first detail line."""
+    none = pa.scalar(None, pa.string())
+    has_return_info = pc.invert(pc.is_in(rows["returns"], pa.array(["", "0"])))
+    is_return = pc.or_(pc.or_(has_return_info, pc.equal(rows["entry_family"], "RRTN")),
+                       pc.equal(rows["tx_family"], "RRTN"))
+    debit = pc.and_(pc.equal(rows["side"], "DBIT"), pc.invert(is_return))
+    no_e2e = pc.equal(rows["e2e"], "")
+    names_file = pc.or_(pc.or_(pc.not_equal(rows["batch_msg_id"], ""), pc.not_equal(rows["batch_pmt_inf_id"], "")),
+                        pc.or_(pc.not_equal(rows["msg_id"], ""), pc.not_equal(rows["pmt_inf_id"], "")))
+    batch_debit = pc.and_(pc.and_(debit, no_e2e), pc.and_(pc.equal(rows["position"], "1"), names_file))
+    returned = pc.and_(pc.and_(pc.equal(rows["side"], "CRDT"), is_return), pc.not_equal(rows["tx_count"], "0"))
+    settled = pc.and_(debit, pc.invert(no_e2e))
+    kind = pc.if_else(returned, "returned", pc.if_else(pc.or_(settled, batch_debit), "settled", none))
+    block = pc.or_(pc.not_equal(rows["batch_pmt_inf_id"], ""), pc.not_equal(rows["pmt_inf_id"], ""))
+    scope = pc.if_else(batch_debit, pc.if_else(block, "payment_information", "message"), "transaction")
+    return kind, scope
 
 
-def _camt_line(fields: list[str], entries: list, context: _Context, dates: dict) -> ReturnRecord | None:
-    (index, position, status, side, booking, entry_amount, entry_currency, entry_family, batch_msg_id,
-     batch_pmt_inf_id, tx_count, e2e, msg_id, pmt_inf_id, amount, currency, tx_family, returns, code, texts) = fields
-    if status not in ("", "BOOK"):  # pending or information only: not final yet
-        return None
-    entry = entries[int(index) - 1]
-    day_text = booking[:10]
-    if day_text not in dates:
-        dates[day_text] = context.date(day_text, entry)
-    booked = dates[day_text]
-    is_return = returns not in ("", "0") or entry_family == "RRTN" or tx_family == "RRTN"
-    pairs = [(amount, currency)]
-    if tx_count in ("0", "1"):
-        pairs.append((entry_amount, entry_currency))
-    if side == "DBIT" and not e2e and not is_return:
-        if position != "1":
-            return None  # one settlement per booking, however many details it lists
-        msg_id, pmt_inf_id = batch_msg_id or msg_id, batch_pmt_inf_id or pmt_inf_id
-        if not (msg_id or pmt_inf_id):
-            return None  # a fee or another debit that is not ours
-        scope, pairs = ("payment_information" if pmt_inf_id else "message"), [(entry_amount, entry_currency)]
-        kind, reason = "settled", (None, None)
-    elif side == "DBIT" and not is_return:
-        scope, kind, reason = "transaction", "settled", (None, None)
-    elif side == "CRDT" and is_return and tx_count != "0":
-        scope, kind, reason = "transaction", "returned", (code or None, texts or None)
-    else:
-        return None  # an incoming credit or a debit return: not about our payments
-    money = _pick_amount(context, entry, pairs)
-    return ReturnRecord(kind, scope, e2e or None, msg_id or None, pmt_inf_id or None, reason[0], reason[1],
-                        money[0], money[1] or entry_currency or None, booked, context.msg_id, context.path.name,
-                        entry.sourceline, context.message)
+def _nonempty(first, second) -> pa.Array:
+    return pc.if_else(pc.not_equal(first, ""), first, second)
+
+
+def _camt_records(rows: pa.Table, kind, scope, entries: list, context: _Context):
+    batch = pc.equal(scope, "transaction")
+    msg_id = pc.if_else(batch, rows["msg_id"], _nonempty(rows["batch_msg_id"], rows["msg_id"]))
+    pmt_inf_id = pc.if_else(batch, rows["pmt_inf_id"], _nonempty(rows["batch_pmt_inf_id"], rows["pmt_inf_id"]))
+    single = pc.is_in(rows["tx_count"], pa.array(["0", "1"]))
+    own = pc.and_(batch, pc.not_equal(rows["amount"], ""))
+    amount = pc.if_else(own, rows["amount"], pc.if_else(pc.or_(single, pc.invert(batch)), rows["entry_amount"], ""))
+    currency = _nonempty(pc.if_else(own, rows["currency"], rows["entry_currency"]), rows["entry_currency"])
+    returned = pc.equal(kind, "returned")
+    code = pc.if_else(returned, rows["code"], "")
+    index = pc.cast(rows["index"], pa.int64()).to_numpy(zero_copy_only=False) - 1
+    picked = [entries[i] for i in index.tolist()]
+    minor = _amounts_minor(amount, currency, picked, context)
+    booked = _dates(rows["booking"], picked, context)
+    texts = pc.if_else(returned, rows["texts"], "")
+    columns = [kind.to_pylist(), scope.to_pylist(), _none_if_empty(rows["e2e"]), _none_if_empty(msg_id),
+               _none_if_empty(pmt_inf_id), _none_if_empty(code), _none_if_empty(texts), minor,
+               _none_if_empty(currency), booked, repeat(context.msg_id), repeat(context.path.name),
+               [entry.sourceline for entry in picked], repeat(context.message)]
+    yield from map(ReturnRecord._make, zip(*columns))
+
+
+def _none_if_empty(column) -> list:
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column).to_pylist()
+
+
+def _amounts_minor(texts, currencies, entries: list, context: _Context) -> list:
+    """Minor units of each amount text; the plain form column-wise, anything else through amount_text."""
+    values = texts.to_pylist()
+    result: list = [None] * len(values)
+    for currency in pc.unique(currencies).to_pylist():
+        exponent = context.exponent.get(currency, 2) if isinstance(context.exponent, dict) else context.exponent
+        rows = pc.equal(currencies, currency)
+        plain = pc.and_(rows, pc.match_substring_regex(texts, rf"^[0-9]{{1,18}}(\.[0-9]{{1,{exponent}}})?$"
+                                                        if exponent else r"^[0-9]{1,18}$"))
+        chosen = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
+        if chosen.size:
+            subset = pc.take(texts, pa.array(chosen))
+            parts = pc.split_pattern(subset, ".", max_splits=1)
+            whole = pc.list_element(parts, 0)
+            fraction = pc.if_else(pc.greater(pc.list_value_length(parts), 1),
+                                  pc.list_element(pc.list_slice(parts, 1, 2), 0), "")
+            digits = pc.binary_join_element_wise(whole, pc.utf8_rpad(fraction, exponent, "0"), "")
+            for row, value in zip(chosen.tolist(), pc.cast(digits, pa.int64()).to_pylist()):
+                result[row] = value
+        for row in np.flatnonzero(pc.and_(rows, pc.invert(plain)).to_numpy(zero_copy_only=False)).tolist():
+            if values[row]:
+                result[row] = context.amount_text(values[row], currency or None, entries[row])
+    return result
+
+
+def _dates(texts, entries: list, context: _Context) -> list:
+    days: dict[str, date | None] = {}
+    out = []
+    for row, text in enumerate(pc.utf8_slice_codeunits(texts, 0, 10).to_pylist()):
+        if text not in days:
+            days[text] = context.date(text, entries[row])
+        out.append(days[text])
+    return out
 
 
 # ---- pacs.004 ---------------------------------------------------------------------------------------------------
