@@ -13,7 +13,7 @@ import numpy as np
 from engine.money import AMOUNT_MINOR_MAX
 from formats.errors import InputError, problem
 from ledgers import schema
-from ledgers.canonical import refs_printable, refs_to_fixed
+from ledgers.canonical import REF_WIDTH, refs_printable, refs_to_fixed
 
 ID_MAX = 10**15  # keeps right_id * months inside int64 where recognised() builds (right, month) keys
 SUM_CHUNK_ROWS = 100_000  # 1e5 x AMOUNT_MINOR_MAX (1e13) stays inside int64
@@ -83,6 +83,11 @@ def _codes(values, table: dict, what: str) -> np.ndarray:
     return np.array([table[name] for name in names], np.int16)[inverse.reshape(-1)]
 
 
+def _spread(values, count: int, dtype) -> np.ndarray:
+    """A scalar or one-element array repeated count times, or an array of exactly count values, as dtype."""
+    return np.broadcast_to(np.atleast_1d(np.asarray(values)).astype(dtype, copy=False), (count,)).copy()
+
+
 class PostingsBuilder:
     """Accumulates posting chunks (numpy arrays or scalars, broadcast) for one batch."""
 
@@ -95,19 +100,16 @@ class PostingsBuilder:
         """One leg: signed amounts (debit positive, credit negative) on `account` (name or code)."""
         amount = np.asarray(amount_minor, np.int64).reshape(-1)
         count = len(amount)
-
-        def full(value, dtype):
-            array = np.asarray(value)
-            return np.broadcast_to(array.astype(dtype) if array.dtype.kind != "U" else array, (count,)).copy()
-
+        month = self.period if month is None else month
+        # codes and references are converted before broadcasting: a scalar is converted once, not count times
         self._chunks.append({
-            "account_kind": full(account_codes(np.broadcast_to(np.asarray(account), (count,))), np.int16),
-            "account_key": full(key, np.int64), "right_id": full(right_id, np.int64),
-            "payee_id": full(payee_id, np.int64), "period": np.full(count, self.period, np.int32),
-            "month": full(self.period if month is None else month, np.int32),
-            "component": component_codes(np.broadcast_to(np.asarray(component), (count,))),
-            "amount_minor": amount.copy(), "payment_ref": refs_to_fixed(np.broadcast_to(
-                np.asarray(payment_ref), (count,))),
+            "account_kind": _spread(account_codes(np.atleast_1d(account)), count, np.int16),
+            "account_key": _spread(key, count, np.int64), "right_id": _spread(right_id, count, np.int64),
+            "payee_id": _spread(payee_id, count, np.int64), "period": np.full(count, self.period, np.int32),
+            "month": _spread(month, count, np.int32),
+            "component": _spread(component_codes(np.atleast_1d(component)), count, np.int16),
+            "amount_minor": amount.copy(),
+            "payment_ref": _spread(refs_to_fixed(np.atleast_1d(payment_ref)), count, f"S{REF_WIDTH}"),
         })
 
     def add_transfer(self, debit, credit, amount_minor, component, **columns) -> None:
