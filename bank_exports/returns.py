@@ -11,11 +11,10 @@ no network, streaming).
 """
 from datetime import date
 from functools import lru_cache
-from itertools import islice, repeat
+from itertools import islice
 from typing import NamedTuple
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -197,50 +196,49 @@ CAMT_BATCH_ENTRIES = 2_000  # entries turned into text per XSLT call: bounded me
 _CAMT_CONTAINERS = ("Ntfctn", "Stmt", "Rpt")
 
 
+# One template per element the reader needs: each prints a tab, a one-letter code and the value (normalized, so
+# no tab or newline of the data can break a line); elements without a template are skipped whole. Entry level:
+# S status, D side, B booking date, V value date, A amount, C currency, F sub-family, M/P batch MsgId/PmtInfId;
+# T starts a TxDtls: e/m/p EndToEndId/MsgId/PmtInfId, a/c amount/currency, i/k other amount/currency,
+# f sub-family, r return info present, R reason code, X reason text.
+_CAMT_TEMPLATES = (
+    ("Ntry/Sts", "S", "."), ("Ntry/CdtDbtInd", "D", "."), ("Ntry/BookgDt", "B", "."), ("Ntry/ValDt", "V", "."),
+    ("Ntry/Amt", "A", ".", "C", "@Ccy"), ("Ntry/BkTxCd", "F", "{p}Domn/{p}Fmly/{p}SubFmlyCd"),
+    ("Ntry/NtryDtls", None), ("NtryDtls/Btch", None), ("Btch/MsgId", "M", "."), ("Btch/PmtInfId", "P", "."),
+    ("NtryDtls/TxDtls", "T", ""), ("TxDtls/Refs", None), ("Refs/EndToEndId", "e", "."), ("Refs/MsgId", "m", "."),
+    ("Refs/PmtInfId", "p", "."), ("TxDtls/Amt", "a", ".", "c", "@Ccy"), ("TxDtls/AmtDtls", None),
+    ("AmtDtls/*/Amt", "i", ".", "k", "@Ccy"), ("AmtDtls/InstdAmt", None), ("AmtDtls/TxAmt", None),
+    ("TxDtls/BkTxCd", "f", "{p}Domn/{p}Fmly/{p}SubFmlyCd"), ("TxDtls/RtrInf", "r", ""), ("RtrInf/Rsn", "R", "."),
+    ("RtrInf/AddtlInf", "X", "."),
+)
+
+
 @lru_cache(maxsize=16)
 def _camt_stylesheet(namespace: str) -> etree.XSLT:
-    """XSLT 1.0 that prints one tab-separated line per TxDtls (or per entry without one) of the first $count
-    entries of the container: the field extraction runs in libxslt, not in Python, once per batch. Paths name
-    the file's own namespace (a QName test is several times faster in libxslt than a local-name() predicate)."""
+    """XSLT 1.0 printing one line of coded fields per entry, for the first $count entries of the container.
+    Template matching by element name runs in libxslt; Python only splits the lines. Paths name the file's own
+    namespace (a QName test is several times faster in libxslt than a local-name() predicate)."""
     prefix = "n:" if namespace else ""
 
-    def _local_path(path: str) -> str:
-        return "/".join(f"{prefix}{name}" for name in path.split("/"))
+    def pattern(path: str) -> str:
+        return "/".join(name if name == "*" else f"{prefix}{name}" for name in path.split("/"))
 
-    def value(path: str, attribute: str = "", base: str = "") -> str:
-        return f"normalize-space({base}{_local_path(path)}{attribute})"
-
-    def first(paths: list[str], base: str, attribute: str = "") -> str:  # first present, in document order
-        union = " | ".join(f"{base}{_local_path(path)}" for path in paths)
-        return f"normalize-space(({union})[1]{attribute})"
-
-    def entry(base: str) -> list[str]:
-        return [value("Sts", "", base), value("CdtDbtInd", "", base), first(["BookgDt", "ValDt"], base),
-                value("Amt", "", base), value("Amt", "/@Ccy", base), value("BkTxCd/Domn/Fmly/SubFmlyCd", "", base),
-                value("NtryDtls/Btch/MsgId", "", base), value("NtryDtls/Btch/PmtInfId", "", base),
-                f"count({base}{_local_path('NtryDtls/TxDtls')})"]
-
-    amounts = ["Amt", "AmtDtls/InstdAmt/Amt", "AmtDtls/TxAmt/Amt"]
-    tx = [value("Refs/EndToEndId"), value("Refs/MsgId"), value("Refs/PmtInfId"), first(amounts, ""),
-          first(amounts, "", "/@Ccy"), value("BkTxCd/Domn/Fmly/SubFmlyCd"), f"count({_local_path('RtrInf')})",
-          value("RtrInf/Rsn")]
-    newline = "<xsl:text>&#10;</xsl:text>"
-
-    def out(items: list[str]) -> str:  # one concat() per line: one result text node, not one per field
-        return f'<xsl:value-of select="concat({", &apos;&#9;&apos;, ".join(items)})"/>'
-
-    texts = (f'<xsl:for-each select="{_local_path("RtrInf/AddtlInf")}"><xsl:if test="position() &gt; 1">'
-             '<xsl:text>; </xsl:text></xsl:if><xsl:value-of select="normalize-space(.)"/></xsl:for-each>')
-    with_details = f'{out(["$i", "position()"] + entry("$e/") + tx + ["&apos;&apos;"])}{texts}{newline}'
-    without = f'{out(["$i", "1"] + entry("") + ["&apos;&apos;"] * (len(tx) + 1))}{newline}'
+    templates = []
+    for path, *outputs in _CAMT_TEMPLATES:
+        body = []
+        for code, select in zip(outputs[::2], outputs[1::2]):
+            body.append(f"<xsl:text>&#9;{code}</xsl:text>")
+            if select:
+                body.append(f'<xsl:value-of select="normalize-space({select.format(p=prefix)})"/>')
+        if outputs[0] is None or outputs[1] == "":
+            body.append('<xsl:apply-templates select="*"/>')
+        templates.append(f'<xsl:template match="{pattern(path)}">{"".join(body)}</xsl:template>')
     declaration = f' xmlns:n="{namespace}"' if namespace else ""
     text = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"{declaration}>
 <xsl:output method="text" encoding="UTF-8"/><xsl:param name="count" select="0"/>
-<xsl:template match="/"><xsl:for-each select="*/{_local_path('Ntry')}[position() &lt;= $count]">
-<xsl:variable name="i" select="position()"/><xsl:variable name="e" select="."/>
-<xsl:variable name="txs" select="{_local_path('NtryDtls/TxDtls')}"/>
-<xsl:choose><xsl:when test="$txs"><xsl:for-each select="$txs">{with_details}</xsl:for-each></xsl:when>
-<xsl:otherwise>{without}</xsl:otherwise></xsl:choose></xsl:for-each></xsl:template></xsl:stylesheet>"""
+<xsl:template match="/"><xsl:for-each select="*/{pattern('Ntry')}[position() &lt;= $count]">
+<xsl:apply-templates select="*"/><xsl:text>&#10;</xsl:text></xsl:for-each></xsl:template>
+<xsl:template match="*"/>{"".join(templates)}</xsl:stylesheet>"""
     return etree.XSLT(etree.XML(text.encode()))
 
 
@@ -283,114 +281,65 @@ def _camt_entries(container, context: _Context, final: bool):
         count -= batch
 
 
-_CAMT_FIELDS = ("index", "position", "status", "side", "booking", "entry_amount", "entry_currency", "entry_family",
-                "batch_msg_id", "batch_pmt_inf_id", "tx_count", "e2e", "msg_id", "pmt_inf_id", "amount", "currency",
-                "tx_family", "returns", "code", "texts")
-_TSV = dict(parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False, escape_char=False),
-            convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in _CAMT_FIELDS},
-                                                strings_can_be_null=False))
-
-
 def _camt_batch(container, start: int, count: int, context: _Context):
-    """Records of the entries container[start: start + count]: the stylesheet prints their fields, pyarrow
-    reads the lines as columns, and the rules below run column-wise; Python only builds the records."""
+    """Records of the entries container[start: start + count], from the stylesheet's lines (one per entry)."""
     entries = list(islice(container.iterchildren(container[start].tag), count))  # indexing a child is O(n)
-    assert len(entries) == count
     text = str(_camt_stylesheet(etree.QName(container).namespace or "")(container, count=str(count)))
-    if not text.strip():
+    lines = text.split("\n")
+    assert len(entries) == count and len(lines) == count + 1, "one line per entry"
+    dates: dict[str, date | None] = {}
+    for entry, line in zip(entries, lines):
+        head: dict[str, str] = {}
+        details: list[dict[str, str]] = []
+        fields = head
+        for token in line.split("\t")[1:]:
+            code = token[:1]
+            if code == "T":
+                fields = {}
+                details.append(fields)
+            elif code == "X" and "X" in fields:
+                fields["X"] += TEXT_SEPARATOR + token[1:]
+            elif code not in fields:
+                fields[code] = token[1:]
+        yield from _camt_entry(entry, head, details, context, dates)
+
+
+def _camt_entry(entry, head: dict, details: list, context: _Context, dates: dict):
+    if head.get("S", "") not in ("", "BOOK"):  # pending or information only: not final yet
         return
-    rows = pcsv.read_csv(pa.py_buffer(text.encode("utf-8")),
-                         read_options=pcsv.ReadOptions(column_names=list(_CAMT_FIELDS)), **_TSV)
-    rows = rows.filter(pc.is_in(rows["status"], pa.array(["", "BOOK"])))  # pending / information: not final
-    kind, scope = _camt_kinds(rows)
-    kept = pc.is_valid(kind)
-    rows, kind, scope = rows.filter(kept), kind.filter(kept), scope.filter(kept)
-    yield from _camt_records(rows, kind, scope, entries, context)
+    day_text = (head.get("B") or head.get("V") or "")[:10]
+    if day_text not in dates:
+        dates[day_text] = context.date(day_text, entry)
+    booked, side = dates[day_text], head.get("D")
+    entry_return = head.get("F") == "RRTN"
+    if side == "DBIT" and not details:
+        details = [{}]
+    for position, tx in enumerate(details):
+        is_return = "r" in tx or entry_return or tx.get("f") == "RRTN"
+        amount, currency = tx.get("a") or tx.get("i"), tx.get("c") or tx.get("k")
+        if not amount and len(details) == 1:
+            amount, currency = head.get("A"), head.get("C")
+        if side == "CRDT" and is_return:
+            kind, scope, reason = "returned", "transaction", (tx.get("R") or None, tx.get("X") or None)
+        elif side == "DBIT" and not is_return and tx.get("e"):
+            kind, scope, reason = "settled", "transaction", (None, None)
+        elif side == "DBIT" and not is_return and position == 0 and not any(t.get("e") for t in details):
+            msg_id, pmt_inf_id = head.get("M") or tx.get("m"), head.get("P") or tx.get("p")
+            if msg_id or pmt_inf_id:  # the batch debit of a file; otherwise a fee or a debit not ours
+                yield _camt_record(context, entry, "settled", "payment_information" if pmt_inf_id else "message",
+                                   {"m": msg_id, "p": pmt_inf_id}, (None, None), head.get("A"), head.get("C"),
+                                   booked)
+            continue
+        else:
+            continue  # an incoming credit, or a debit return: not about our payments
+        yield _camt_record(context, entry, kind, scope, tx, reason, amount, currency or head.get("C"), booked)
 
 
-def _camt_kinds(rows: pa.Table) -> tuple[pa.Array, pa.Array]:
-    """kind and scope per line (null kind: not about our payments). A DBIT without EndToEndId that names a
-    MsgId / PmtInfId is a batch debit: one settlement per booking, on its first detail line."""
-    none = pa.scalar(None, pa.string())
-    has_return_info = pc.invert(pc.is_in(rows["returns"], pa.array(["", "0"])))
-    is_return = pc.or_(pc.or_(has_return_info, pc.equal(rows["entry_family"], "RRTN")),
-                       pc.equal(rows["tx_family"], "RRTN"))
-    debit = pc.and_(pc.equal(rows["side"], "DBIT"), pc.invert(is_return))
-    no_e2e = pc.equal(rows["e2e"], "")
-    names_file = pc.or_(pc.or_(pc.not_equal(rows["batch_msg_id"], ""), pc.not_equal(rows["batch_pmt_inf_id"], "")),
-                        pc.or_(pc.not_equal(rows["msg_id"], ""), pc.not_equal(rows["pmt_inf_id"], "")))
-    batch_debit = pc.and_(pc.and_(debit, no_e2e), pc.and_(pc.equal(rows["position"], "1"), names_file))
-    returned = pc.and_(pc.and_(pc.equal(rows["side"], "CRDT"), is_return), pc.not_equal(rows["tx_count"], "0"))
-    settled = pc.and_(debit, pc.invert(no_e2e))
-    kind = pc.if_else(returned, "returned", pc.if_else(pc.or_(settled, batch_debit), "settled", none))
-    block = pc.or_(pc.not_equal(rows["batch_pmt_inf_id"], ""), pc.not_equal(rows["pmt_inf_id"], ""))
-    scope = pc.if_else(batch_debit, pc.if_else(block, "payment_information", "message"), "transaction")
-    return kind, scope
-
-
-def _nonempty(first, second) -> pa.Array:
-    return pc.if_else(pc.not_equal(first, ""), first, second)
-
-
-def _camt_records(rows: pa.Table, kind, scope, entries: list, context: _Context):
-    batch = pc.equal(scope, "transaction")
-    msg_id = pc.if_else(batch, rows["msg_id"], _nonempty(rows["batch_msg_id"], rows["msg_id"]))
-    pmt_inf_id = pc.if_else(batch, rows["pmt_inf_id"], _nonempty(rows["batch_pmt_inf_id"], rows["pmt_inf_id"]))
-    single = pc.is_in(rows["tx_count"], pa.array(["0", "1"]))
-    own = pc.and_(batch, pc.not_equal(rows["amount"], ""))
-    amount = pc.if_else(own, rows["amount"], pc.if_else(pc.or_(single, pc.invert(batch)), rows["entry_amount"], ""))
-    currency = _nonempty(pc.if_else(own, rows["currency"], rows["entry_currency"]), rows["entry_currency"])
-    returned = pc.equal(kind, "returned")
-    code = pc.if_else(returned, rows["code"], "")
-    index = pc.cast(rows["index"], pa.int64()).to_numpy(zero_copy_only=False) - 1
-    picked = [entries[i] for i in index.tolist()]
-    minor = _amounts_minor(amount, currency, picked, context)
-    booked = _dates(rows["booking"], picked, context)
-    texts = pc.if_else(returned, rows["texts"], "")
-    columns = [kind.to_pylist(), scope.to_pylist(), _none_if_empty(rows["e2e"]), _none_if_empty(msg_id),
-               _none_if_empty(pmt_inf_id), _none_if_empty(code), _none_if_empty(texts), minor,
-               _none_if_empty(currency), booked, repeat(context.msg_id), repeat(context.path.name),
-               [entry.sourceline for entry in picked], repeat(context.message)]
-    yield from map(ReturnRecord._make, zip(*columns))
-
-
-def _none_if_empty(column) -> list:
-    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column).to_pylist()
-
-
-def _amounts_minor(texts, currencies, entries: list, context: _Context) -> list:
-    """Minor units of each amount text; the plain form column-wise, anything else through amount_text."""
-    values = texts.to_pylist()
-    result: list = [None] * len(values)
-    for currency in pc.unique(currencies).to_pylist():
-        exponent = context.exponent.get(currency, 2) if isinstance(context.exponent, dict) else context.exponent
-        rows = pc.equal(currencies, currency)
-        plain = pc.and_(rows, pc.match_substring_regex(texts, rf"^[0-9]{{1,18}}(\.[0-9]{{1,{exponent}}})?$"
-                                                        if exponent else r"^[0-9]{1,18}$"))
-        chosen = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
-        if chosen.size:
-            subset = pc.take(texts, pa.array(chosen))
-            parts = pc.split_pattern(subset, ".", max_splits=1)
-            whole = pc.list_element(parts, 0)
-            fraction = pc.if_else(pc.greater(pc.list_value_length(parts), 1),
-                                  pc.list_element(pc.list_slice(parts, 1, 2), 0), "")
-            digits = pc.binary_join_element_wise(whole, pc.utf8_rpad(fraction, exponent, "0"), "")
-            for row, value in zip(chosen.tolist(), pc.cast(digits, pa.int64()).to_pylist()):
-                result[row] = value
-        for row in np.flatnonzero(pc.and_(rows, pc.invert(plain)).to_numpy(zero_copy_only=False)).tolist():
-            if values[row]:
-                result[row] = context.amount_text(values[row], currency or None, entries[row])
-    return result
-
-
-def _dates(texts, entries: list, context: _Context) -> list:
-    days: dict[str, date | None] = {}
-    out = []
-    for row, text in enumerate(pc.utf8_slice_codeunits(texts, 0, 10).to_pylist()):
-        if text not in days:
-            days[text] = context.date(text, entries[row])
-        out.append(days[text])
-    return out
+def _camt_record(context: _Context, entry, kind, scope, ids: dict, reason, amount, currency, booked):
+    minor = context.amount_text(amount, currency, entry) if amount else None
+    return ReturnRecord(kind, scope, ids.get("e") or None, ids.get("m") or None, ids.get("p") or None, reason[0],
+                        reason[1], minor, currency or None, booked, context.msg_id, context.path.name,
+                        entry.sourceline, context.message)
 
 
 # ---- pacs.004 ---------------------------------------------------------------------------------------------------
