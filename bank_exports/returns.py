@@ -7,13 +7,15 @@ A group-level RJCT (pain.002 GrpSts, e.g. AM10 control sum) rejects every paymen
 record has scope "message" and no EndToEndId, and `expand_records` turns it into one record per payment given
 the export's assignments. A camt DBIT entry that names our MsgId / PmtInfId is the batch debit that settles the
 file. RvslInd is ignored: banks set it inconsistently on returns. XML is read with safexml (no DTD, no entities,
-no network, streaming).
+no network, streaming). camt files, which can hold hundreds of thousands of entries, are fed to a pull parser in
+1 MB chunks; after each chunk the complete entries go through a compiled XSLT that prints their fields as coded
+text in one C call, and are removed from the tree: memory stays flat and Python touches each entry once.
 """
 from datetime import date
 from functools import lru_cache
 from itertools import islice
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
