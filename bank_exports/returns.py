@@ -291,19 +291,19 @@ def _camt_batch(container, start: int, count: int, context: _Context):
     assert len(entries) == count and len(lines) == count + 1, "one line per entry"
     dates: dict[str, date | None] = {}
     for entry, line in zip(entries, lines):
-        head: dict[str, str] = {}
-        details: list[dict[str, str]] = []
-        fields = head
-        for token in line.split("\t")[1:]:
-            code = token[:1]
-            if code == "T":
-                fields = {}
-                details.append(fields)
-            elif code == "X" and "X" in fields:
-                fields["X"] += TEXT_SEPARATOR + token[1:]
-            elif code not in fields:
-                fields[code] = token[1:]
+        parts = line.split("\tT")  # values hold no tab (normalize-space), so this only splits at TxDtls
+        head = {token[:1]: token[1:] for token in parts[0].split("\t")[1:]}
+        details = [_coded_fields(part) for part in parts[1:]]
         yield from _camt_entry(entry, head, details, context, dates)
+
+
+def _coded_fields(part: str) -> dict[str, str]:
+    """{code: value} of one TxDtls; the reason texts (X) may repeat and are joined."""
+    tokens = part.split("\t")[1:]
+    fields = {token[:1]: token[1:] for token in tokens}
+    if part.count("\tX") > 1:
+        fields["X"] = TEXT_SEPARATOR.join(token[1:] for token in tokens if token[:1] == "X")
+    return fields
 
 
 def _camt_entry(entry, head: dict, details: list, context: _Context, dates: dict):

@@ -288,3 +288,45 @@ def test_fast_amount_parser_agrees_with_engine_money(text, exponent):
             amount_to_minor(text, exponent)
         return
     assert amount_to_minor(text, exponent) == expected
+
+
+MIXED_CAMT054 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn>
+<GrpHdr><MsgId>MIXED-1</MsgId><CreDtTm>2026-06-04T08:00:00</CreDtTm></GrpHdr>
+<Ntfctn><Id>N1</Id><Acct><Id><IBAN>ME25505000012345678951</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">30.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+ <BookgDt><DtTm>2026-06-04T10:00:00</DtTm></BookgDt>
+ <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd>
+ <NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>
+  <TxDtls><Refs><EndToEndId>E-1</EndToEndId></Refs><AmtDtls><InstdAmt><Amt Ccy="EUR">10.00</Amt></InstdAmt>
+   </AmtDtls><RtrInf><Rsn><Prtry>X99</Prtry></Rsn><AddtlInf>first	line</AddtlInf><AddtlInf>second
+   line</AddtlInf></RtrInf></TxDtls>
+  <TxDtls><Refs><EndToEndId>E-2</EndToEndId></Refs><Amt Ccy="EUR">20.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+   <RtrInf><Rsn><Cd>AC06</Cd></Rsn></RtrInf></TxDtls>
+ </NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">5.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><ValDt><Dt>2026-06-05</Dt></ValDt>
+ <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd>
+ <NtryDtls><TxDtls><Refs><MsgId>M-1</MsgId><EndToEndId>E-3</EndToEndId></Refs><Amt Ccy="EUR">5.00</Amt>
+  <CdtDbtInd>DBIT</CdtDbtInd></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">7.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>PDNG</Cd></Sts>
+ <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd>
+ <NtryDtls><TxDtls><Refs><EndToEndId>E-4</EndToEndId></Refs><RtrInf/></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">9.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+ <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd></Ntry>
+<Ntry><Amt Ccy="EUR">1.50</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+ <BkTxCd><Domn><Cd>ACMT</Cd><Fmly><Cd>MDOP</Cd><SubFmlyCd>CHRG</SubFmlyCd></Fmly></Domn></BkTxCd></Ntry>
+</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>
+"""
+
+
+def test_mixed_notification_batches_settlements_and_skips_what_is_not_ours(tmp_path):
+    path = tmp_path / "mixed.xml"
+    path.write_text(MIXED_CAMT054, encoding="utf-8")
+    records = read_returns(path)
+    assert [(r.kind, r.original_end_to_end_id, r.amount_minor, r.reason_code, r.reason_text, r.booking_date)
+            for r in records] == [
+        ("returned", "E-1", 1_000, "X99", "first line; second line", date(2026, 6, 4)),
+        ("returned", "E-2", 2_000, "AC06", None, date(2026, 6, 4)),
+        ("settled", "E-3", 500, None, None, date(2026, 6, 5))]
+    assert records[2].original_msg_id == "M-1"
+    assert [r.line for r in records] == [5, 5, 15]
