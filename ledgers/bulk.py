@@ -36,12 +36,8 @@ def _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed) -> None:
     ints = np.stack([np.asarray(col, np.int64) for col in int_columns.values()]) if int_columns else None
     widths = np.array([np.dtype(int_dtypes[name]).itemsize for name in int_columns], np.int64)
     text = ref_matrix(refs_fixed) if refs_fixed is not None else None
-    from psycopg.copy import QueuedLibpqWriter
-
     with raw.cursor() as cur:
-        # the queued writer sends from its own thread, so the kernel packs the next chunk meanwhile
-        with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)",
-                      writer=QueuedLibpqWriter(cur)) as copy:
+        with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
             for chunk in copy_chunks(ints, widths, text):
                 copy.write(chunk)
 

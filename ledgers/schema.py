@@ -91,7 +91,7 @@ payments = sa.Table(
     "ledger_payments", metadata,
     sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("leaf", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("payment_ref", sa.Text, nullable=False, index=True),
+    sa.Column("payment_ref", sa.Text, nullable=False),  # no index: only `prove` looks payments up by reference
     sa.Column("payee_id", sa.BigInteger, nullable=False),
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
 )
@@ -173,6 +173,9 @@ def create_tables(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[postings], checkfirst=True)
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ledger_postings_id_brin ON ledger_postings "
                          "USING brin (posting_id)")
+    for column in ("right_id", "month", "amount_minor"):
+        # stored as is: pglz compression of megabyte blobs costs more than the disk it saves
+        conn.exec_driver_sql(f"ALTER TABLE ledger_expense_columns ALTER COLUMN {column} SET STORAGE EXTERNAL")
     conn.exec_driver_sql(PG_REFUSE_FUNCTION)
     for table in APPEND_ONLY_TABLES:
         for ddl in _pg_trigger_ddl(table):

@@ -210,9 +210,10 @@ class Ledger:
         raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(row)}) VALUES ({marks})"),
                     tuple(row.values()))
         expense = projection_of(prepared.account_kind, prepared.right_id, prepared.month, prepared.amount_minor)
+        blob = "?" if self.dialect == "sqlite" else "%b"  # psycopg: send bytes in binary, not as hex text
         raw.execute(self._q("INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor)"
-                            " VALUES (?, ?, ?, ?, ?)"), (record.batch_id, len(expense[0]),
-                                                         *(column.tobytes() for column in expense)))
+                            f" VALUES (?, ?, {blob}, {blob}, {blob})"),
+                    (record.batch_id, len(expense[0]), *(column.tobytes() for column in expense)))
         if prepared.n_payments:
             pay = {"batch_id": np.full(prepared.n_payments, record.batch_id, np.int64),
                    "leaf": np.arange(prepared.n_payments, dtype=np.int64),
