@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from bank_exports import checks, xmlfrag
 from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import Debtor, Prepared, prepare_payments
-from bank_exports.text import clean_one, escape_xml_str
+from bank_exports.text import CHARSETS, TRANSLITERATIONS, clean_one, escape_xml_str
 from bank_exports.xsd import assert_valid
 from engine.money import minor_to_decimal_str
 from formats.errors import InputError, Problem
@@ -68,6 +68,10 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
     if options.cheque_delivery not in DELIVERY_CODES:
         problems.append(Problem("options", None, "cheque_delivery", options.cheque_delivery,
                                 f"must be one of {DELIVERY_CODES}", "MLCD mails the cash, PUCD is picked up"))
+    if options.charset not in CHARSETS or options.transliteration not in TRANSLITERATIONS:
+        problems.append(Problem("options", None, "charset", f"{options.charset}/{options.transliteration}",
+                                f"charset must be one of {CHARSETS}, transliteration one of {TRANSLITERATIONS}",
+                                "use sepa/sr for Montenegro and Serbia, sepa/uk for Ukraine"))
     if not (0 <= options.minor_exponent <= 5):
         problems.append(Problem("options", None, "minor_exponent", options.minor_exponent,
                                 "XSD amounts carry 0 to 5 decimals", "use the currency's exponent"))

@@ -188,8 +188,9 @@ def test_postal_payment_without_address_and_unwritable_name_are_refused(tmp_path
 
 def test_bad_options_and_debtor_are_refused(tmp_path, options):
     bad = Debtor("Fond", "ME00505000012345678951", "XX")
-    problems = refused(tmp_path, small_payments(), bad, replace(options, msg_id_prefix="X" * 27, currency="eur"))
-    assert {p.column for p in problems} == {"msg_id_prefix", "currency"}
+    problems = refused(tmp_path, small_payments(), bad, replace(options, msg_id_prefix="X" * 27, currency="eur",
+                                                                charset="latin9", cheque_delivery="MLFA"))
+    assert {p.column for p in problems} == {"msg_id_prefix", "currency", "charset", "cheque_delivery"}
     problems = refused(tmp_path, small_payments(), bad, options)
     assert [p.column for p in problems] == ["debtor", "debtor"]
 

@@ -330,3 +330,29 @@ def test_mixed_notification_batches_settlements_and_skips_what_is_not_ours(tmp_p
         ("settled", "E-3", 500, None, None, date(2026, 6, 5))]
     assert records[2].original_msg_id == "M-1"
     assert [r.line for r in records] == [5, 5, 15]
+
+
+PACS004_V09 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.004.001.09"><PmtRtr>
+<GrpHdr><MsgId>RTR-7</MsgId><CreDtTm>2026-06-06T09:00:00</CreDtTm><NbOfTxs>2</NbOfTxs>
+ <IntrBkSttlmDt>2026-06-06</IntrBkSttlmDt><SttlmInf><SttlmMtd>CLRG</SttlmMtd></SttlmInf></GrpHdr>
+<OrgnlGrpInf><OrgnlMsgId>ME-202605-R1-B001</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId></OrgnlGrpInf>
+<TxInf><OrgnlEndToEndId>E-1</OrgnlEndToEndId><RtrdIntrBkSttlmAmt Ccy="RSD">1500</RtrdIntrBkSttlmAmt>
+ <RtrRsnInf><Rsn><Cd>MD07</Cd></Rsn><AddtlInf>deceased</AddtlInf></RtrRsnInf></TxInf>
+<TxInf><OrgnlGrpInf><OrgnlMsgId>OTHER</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId></OrgnlGrpInf>
+ <OrgnlEndToEndId>E-2</OrgnlEndToEndId><RtrdIntrBkSttlmAmt Ccy="RSD">200</RtrdIntrBkSttlmAmt>
+ <IntrBkSttlmDt>2026-06-07</IntrBkSttlmDt><RtrRsnInf><Rsn><Prtry>BANK9</Prtry></Rsn></RtrRsnInf></TxInf>
+</PmtRtr></Document>
+"""
+
+
+def test_pacs004_with_group_and_transaction_original_messages(tmp_path):
+    path = tmp_path / "pacs004.xml"
+    path.write_text(PACS004_V09, encoding="utf-8")
+    records = read_returns(path, minor_exponent={"RSD": 0})
+    assert [(r.original_end_to_end_id, r.original_msg_id, r.amount_minor, r.currency, r.reason_code,
+             r.reason_text, r.booking_date) for r in records] == [
+        ("E-1", "ME-202605-R1-B001", 1_500, "RSD", "MD07", "deceased", date(2026, 6, 6)),
+        ("E-2", "OTHER", 200, "RSD", "BANK9", None, date(2026, 6, 7))]
+    assert {(r.kind, r.source_msg_id, r.source_message) for r in records} == {
+        ("returned", "RTR-7", "pacs.004.001.09")}
