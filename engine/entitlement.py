@@ -122,6 +122,7 @@ class RegisterArrays(NamedTuple):
     ver_single_parent: np.ndarray
     ver_unable_to_work: np.ndarray
     ver_consent: np.ndarray
+    packed: "PackedRegister | None" = None   # the kernels' matrices (formats/convert.py fills it)
 
     @property
     def n_rights(self) -> int:
@@ -137,7 +138,45 @@ class DueCells(NamedTuple):
     offsets: np.ndarray           # int64[R+1]: cells of right r are rows offsets[r]:offsets[r+1]
 
 
-# ---- small helpers (inlined by Numba) --------------------------------------------------------------------
+# ---- packed kernel inputs ------------------------------------------------------------------------------------
+# A Numba call between compiled functions costs about 6 ns per array argument (reference counting), so the
+# per-cell helpers read a few field-major matrices instead of thirty separate arrays, and are inlined into
+# the kernel at the Numba IR level (inline="always"): they stay short and testable, the loop stays fast.
+
+V_NUMBER, V_PERSON, V_HOUSEHOLD, V_FROM_DAY, V_TO_DAY, V_FROM_MONTH, V_TO_MONTH, V_DECIDED_DAY = range(8)
+V_GRADE, V_ORDER, V_FLAGS = 8, 9, 10
+V_INCOME, V_AMOUNT = 0, 1
+P_BIRTH_DAY, P_BIRTH_MONTH, P_DEATH_DAY, P_DEATH_MONTH, P_FLAGS = range(5)
+M_PERSON, M_ROLE, M_FROM_MONTH, M_TO_MONTH = range(4)
+FLAG_MO, FLAG_SINGLE, FLAG_UNABLE = 1, 2, 4           # ver32[V_FLAGS]
+FLAG_DISABLED, FLAG_WITHOUT_CARE = 1, 2               # person32[P_FLAGS]
+B_KIND = len(cat.BENEFIT_SETTINGS)                    # binfo columns: settings..., kind, prorate_days
+B_PRORATE = B_KIND + 1
+
+
+class PackedRegister(NamedTuple):
+    """Field-major matrices of a RegisterArrays for the kernels (rows named by the V_/P_/M_ constants)."""
+    ver32: np.ndarray     # int32[11, V]
+    ver64: np.ndarray     # int64[2, V]: income, decided amount
+    person32: np.ndarray  # int32[5, P]
+    member32: np.ndarray  # int32[4, K]
+
+
+def pack_register(a: RegisterArrays) -> PackedRegister:
+    """Pack once per register; compute_due packs by itself when not given one."""
+    flags = (a.ver_mo_family * FLAG_MO + a.ver_single_parent * FLAG_SINGLE + a.ver_unable_to_work * FLAG_UNABLE)
+    ver32 = np.stack([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
+                      a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags]).astype(np.int32)
+    ver64 = np.stack([a.ver_income_minor, a.ver_amount_minor]).astype(np.int64)
+    person_flags = a.person_disabled * FLAG_DISABLED + a.person_without_care * FLAG_WITHOUT_CARE
+    person32 = np.stack([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
+                         person_flags]).astype(np.int32)
+    member32 = np.stack([a.member_person, a.member_role, a.member_from_month, a.member_to_month]).astype(np.int32)
+    return PackedRegister(ver32.reshape(11, -1), ver64.reshape(2, -1), person32.reshape(5, -1),
+                          member32.reshape(4, -1))
+
+
+# ---- small helpers -----------------------------------------------------------------------------------------
 
 @kernel
 def div_half_up(numerator, denominator):
@@ -164,7 +203,7 @@ def month_first_day(month):
     return era * 146097 + day_of_era - 719468
 
 
-@kernel
+@kernel(inline="always")
 def _pick(params, b, mi, offset, index, length):
     """Value at a 1-based index of a list parameter; indexes past the end take the last value."""
     assert length >= 1
@@ -174,98 +213,92 @@ def _pick(params, b, mi, offset, index, length):
 
 # ---- household facts of one month ------------------------------------------------------------------------
 
-@kernel
-def _member_counts(h, person, m, child_limit_years, young_limit_years, member_offsets, member_person,
-                   member_role, member_from_month, member_to_month, birth_month, death_month, disabled,
-                   counts):
+@kernel(inline="always")
+def _member_present(j, m, member32, person32):
+    """Membership row j touches month m, its person is born by the month's end and alive at its start."""
+    assert j >= 0
+    assert m >= 0
+    p = member32[M_PERSON, j]
+    return (member32[M_FROM_MONTH, j] <= m <= member32[M_TO_MONTH, j] and person32[P_BIRTH_MONTH, p] <= m
+            and person32[P_DEATH_MONTH, p] >= m)
+
+
+@kernel(inline="always")
+def _member_counts(h, person, m, child_years, young_years, member32, member_offsets, person32, counts):
     """counts[:] = members, role-children within the limit, young children, children, disabled adults."""
     assert counts.shape[0] == 5
     assert m >= 0
     counts[:] = 0
     if h < 0:
-        _count_one(person, ROLE_HEAD, m, child_limit_years, young_limit_years, birth_month, disabled, counts)
-        return
+        _count_one(person, ROLE_HEAD, m, child_years, young_years, person32, counts)
+        return 1
     previous = -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
-        p = member_person[j]
-        if p == previous or not _member_present(j, p, m, member_from_month, member_to_month, birth_month,
-                                                death_month):
+        p = member32[M_PERSON, j]
+        if p == previous or not _member_present(j, m, member32, person32):
             continue
         previous = p
-        _count_one(p, member_role[j], m, child_limit_years, young_limit_years, birth_month, disabled, counts)
+        _count_one(p, member32[M_ROLE, j], m, child_years, young_years, person32, counts)
+    return counts[0]
 
 
-@kernel
-def _member_present(j, p, m, member_from_month, member_to_month, birth_month, death_month):
-    assert j >= 0
+@kernel(inline="always")
+def _count_one(p, role, m, child_years, young_years, person32, counts):
     assert p >= 0
-    return (member_from_month[j] <= m <= member_to_month[j] and birth_month[p] <= m
-            and death_month[p] >= m)
-
-
-@kernel
-def _count_one(p, role, m, child_limit_years, young_limit_years, birth_month, disabled, counts):
-    assert p >= 0
-    assert child_limit_years >= 0
+    assert child_years >= 0
     counts[0] += 1
-    is_child = m <= birth_month[p] + 12 * child_limit_years
+    birth_month = person32[P_BIRTH_MONTH, p]
+    is_child = m <= birth_month + 12 * child_years
     if is_child and role == ROLE_CHILD:
         counts[1] += 1
-    if is_child and m <= birth_month[p] + 12 * young_limit_years:
+    if is_child and m <= birth_month + 12 * young_years:
         counts[2] += 1
     elif is_child:
         counts[3] += 1
-    elif disabled[p]:
+    elif person32[P_FLAGS, p] & FLAG_DISABLED:
         counts[4] += 1
 
 
-@kernel
-def _per_child_amount(h, m, b, mi, v, settings, params, member_offsets, member_person, member_role,
-                      member_from_month, member_to_month, birth_month, birth_day, death_month, disabled,
-                      without_care, ver_mo_family, ver_single_parent):
+@kernel(inline="always")
+def _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32):
     """Sum over the counted children (oldest first, capped, twins excepted) of each child's best rate."""
     assert b >= 0 and mi >= 0
     assert v >= 0
     if h < 0:
         return 0
-    limit_years = settings[b, _S_CHILD_AGE]
+    limit_years = binfo[b, _S_CHILD_AGE]
     cap = params[b, mi, _P_MAX_CHILDREN]
-    base = params[b, mi, _P_CHILD]
-    family_rate = base
-    if ver_mo_family[v]:
+    family_rate = params[b, mi, _P_CHILD]
+    if ver32[V_FLAGS, v] & FLAG_MO:
         family_rate = max(family_rate, params[b, mi, _P_CHILD_MO])
-    if ver_single_parent[v]:
+    if ver32[V_FLAGS, v] & FLAG_SINGLE:
         family_rate = max(family_rate, params[b, mi, _P_CHILD_SINGLE])
     total, counted, last_birth_day, previous = 0, 0, -1, -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
-        p = member_person[j]
-        if p == previous or member_role[j] != ROLE_CHILD:
+        p = member32[M_PERSON, j]
+        if p == previous or member32[M_ROLE, j] != ROLE_CHILD or not _member_present(j, m, member32, person32):
             continue
-        if not _member_present(j, p, m, member_from_month, member_to_month, birth_month, death_month):
-            continue
-        if m > birth_month[p] + 12 * limit_years:
+        if m > person32[P_BIRTH_MONTH, p] + 12 * limit_years:
             continue
         previous = p
-        twin_of_last = settings[b, _S_TWINS] != 0 and birth_day[p] == last_birth_day
+        twin_of_last = binfo[b, _S_TWINS] != 0 and person32[P_BIRTH_DAY, p] == last_birth_day
         if cap > 0 and counted >= cap and not twin_of_last:
             continue
         counted += 1
-        last_birth_day = birth_day[p]
+        last_birth_day = person32[P_BIRTH_DAY, p]
         rate = family_rate
-        if without_care[p] or disabled[p]:
+        if person32[P_FLAGS, p] != 0:  # without parental care or disabled
             rate = max(rate, params[b, mi, _P_CHILD_SPECIAL])
         total += rate
     return total
 
 
-@kernel
-def _scale_amount(h, person, m, b, mi, v, settings, params, member_offsets, member_person, member_from_month,
-                  member_to_month, birth_month, death_month, ver_single_parent, ver_unable_to_work,
-                  ver_income_minor):
+@kernel(inline="always")
+def _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32, ver64):
     """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0."""
     assert b >= 0 and mi >= 0
     assert v >= 0
-    limit_years = settings[b, _S_CHILD_AGE]
+    limit_years = binfo[b, _S_CHILD_AGE]
     cap = params[b, mi, _P_MAX_MEMBERS]
     scale_bp, counted = 0, 0
     if h < 0:
@@ -273,29 +306,28 @@ def _scale_amount(h, person, m, b, mi, v, settings, params, member_offsets, memb
     else:
         previous = -1
         for j in range(member_offsets[h], member_offsets[h + 1]):
-            p = member_person[j]
-            if p == previous or not _member_present(j, p, m, member_from_month, member_to_month, birth_month,
-                                                    death_month):
+            p = member32[M_PERSON, j]
+            if p == previous or not _member_present(j, m, member32, person32):
                 continue
             previous = p
             if cap > 0 and counted >= cap:
                 break
             if counted == 0:
                 scale_bp += params[b, mi, _P_SCALE_FIRST]
-            elif m <= birth_month[p] + 12 * limit_years:
+            elif m <= person32[P_BIRTH_MONTH, p] + 12 * limit_years:
                 scale_bp += params[b, mi, _P_SCALE_CHILD]
             else:
                 scale_bp += params[b, mi, _P_SCALE_ADULT]
             counted += 1
     supplement_bp = 0
-    if ver_unable_to_work[v] or ver_single_parent[v]:
+    if ver32[V_FLAGS, v] & (FLAG_UNABLE | FLAG_SINGLE):
         supplement_bp = params[b, mi, _P_SUPPLEMENT]
     gross = div_half_up(params[b, mi, _P_BASE] * scale_bp * (10_000 + supplement_bp), 100_000_000)
-    return max(0, gross - ver_income_minor[v])
+    return max(0, gross - ver64[V_INCOME, v])
 
 
-@kernel
-def _category_amount(b, mi, v, counts, params, ver_income_minor):
+@kernel(inline="always")
+def _category_amount(b, mi, v, counts, params, ver64):
     """Guaranteed minimum of the members minus income, capped at their total subsistence minimum."""
     assert counts.shape[0] == 5
     assert v >= 0
@@ -308,25 +340,24 @@ def _category_amount(b, mi, v, counts, params, ver_income_minor):
                     + counts[4] * sub_disabled * params[b, mi, _P_GM_DISABLED])
     cap = counts[2] * sub_young + counts[3] * sub_child + working * sub_work + counts[4] * sub_disabled
     guaranteed = div_half_up(gm_numerator, 10_000)
-    return min(max(0, guaranteed - ver_income_minor[v]), cap)
+    return min(max(0, guaranteed - ver64[V_INCOME, v]), cap)
 
 
-@kernel
-def _scheduled_amount(m, anchor, b, v, kind, params, param_len, defined, first_month, n_months, settings,
-                      ver_birth_order, ver_mo_family, ver_amount_minor):
+@kernel(inline="always")
+def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_len, defined, ver32, ver64):
     """Lump sum + instalments, or a one-off, from the parameters in force in the anchor month (-1: missing)."""
     assert anchor <= m
     assert v >= 0
-    ai = anchor - first_month
     if kind == cat.KIND_ONE_OFF and m != anchor:
         return 0
-    if kind == cat.KIND_ONE_OFF and settings[b, _S_DECIDED] != 0:
-        return ver_amount_minor[v]
-    if ai < 0 or ai >= n_months or not defined[b, ai]:
+    if kind == cat.KIND_ONE_OFF and binfo[b, _S_DECIDED] != 0:
+        return ver64[V_AMOUNT, v]
+    ai = anchor - first_month
+    if ai < 0 or ai >= defined.shape[1] or not defined[b, ai]:
         return -1
-    order = max(1, ver_birth_order[v])
+    order = max(1, ver32[V_ORDER, v])
     if kind == cat.KIND_ONE_OFF:
-        if ver_mo_family[v]:
+        if ver32[V_FLAGS, v] & FLAG_MO:
             return _pick(params, b, ai, _P_ORDER_MO, order, param_len[b, _P_ORDER_MO])
         return _pick(params, b, ai, _P_ORDER, order, param_len[b, _P_ORDER])
     if m == anchor:
@@ -344,206 +375,189 @@ def _scheduled_amount(m, anchor, b, v, kind, params, param_len, defined, first_m
 
 # ---- one version, one month --------------------------------------------------------------------------------
 
-@kernel
-def _version_amount(v, m, mi, b, kind, counts, settings, params, param_len, ver_person, ver_household,
-                    ver_income_minor, ver_grade, ver_mo_family, ver_single_parent, ver_unable_to_work,
-                    member_offsets, member_person, member_role, member_from_month, member_to_month,
-                    birth_month, birth_day, death_month, disabled, without_care):
+@kernel(inline="always")
+def _version_amount(v, m, mi, b, kind, counts, binfo, params, param_len, ver32, ver64, member32, member_offsets,
+                    person32):
     """Full-month amount of a monthly formula under version v in month m (parameters of month m)."""
     assert v >= 0 and mi >= 0
     assert 0 <= kind < len(cat.KINDS)
-    h = ver_household[v]
+    h = ver32[V_HOUSEHOLD, v]
     if kind == cat.KIND_FLAT:
         return params[b, mi, _P_AMOUNT]
     if kind == cat.KIND_GRADED:
-        return _pick(params, b, mi, _P_GRADE, ver_grade[v], param_len[b, _P_GRADE])
+        return _pick(params, b, mi, _P_GRADE, ver32[V_GRADE, v], param_len[b, _P_GRADE])
     if kind == cat.KIND_PER_CHILD:
-        return _per_child_amount(h, m, b, mi, v, settings, params, member_offsets, member_person, member_role,
-                                 member_from_month, member_to_month, birth_month, birth_day, death_month,
-                                 disabled, without_care, ver_mo_family, ver_single_parent)
+        return _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32)
     if kind == cat.KIND_EQUIVALENCE:
-        return _scale_amount(h, ver_person[v], m, b, mi, v, settings, params, member_offsets, member_person,
-                             member_from_month, member_to_month, birth_month, death_month, ver_single_parent,
-                             ver_unable_to_work, ver_income_minor)
-    _member_counts(h, ver_person[v], m, settings[b, _S_CHILD_AGE], settings[b, _S_YOUNG_AGE], member_offsets,
-                   member_person, member_role, member_from_month, member_to_month, birth_month, death_month,
-                   disabled, counts)
+        return _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32, ver64)
+    _member_counts(h, ver32[V_PERSON, v], m, binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], member32,
+                   member_offsets, person32, counts)
     if kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
-        return max(0, base - ver_income_minor[v])
-    return _category_amount(b, mi, v, counts, params, ver_income_minor)
+        return max(0, base - ver64[V_INCOME, v])
+    return _category_amount(b, mi, v, counts, params, ver64)
+
+
+@kernel(inline="always")
+def _anchor_month(v_begin, v_end, ver32, decided_limit_day):
+    """Earliest valid_from month among the versions decided by the limit day (NO_MONTH if none)."""
+    assert v_begin <= v_end
+    assert decided_limit_day >= 0
+    anchor = NO_MONTH
+    for v in range(v_begin, v_end):
+        if ver32[V_DECIDED_DAY, v] <= decided_limit_day:
+            anchor = min(anchor, ver32[V_FROM_MONTH, v])
+    return anchor
+
+
+@kernel(inline="always")
+def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
+    """Version touching month m with the latest valid_from (rows are sorted by valid_from, version): -1 if none."""
+    assert v_begin <= v_end
+    assert m >= 0
+    winner = -1
+    for v in range(v_begin, v_end):
+        if ver32[V_DECIDED_DAY, v] <= decided_limit_day and ver32[V_FROM_MONTH, v] <= m <= ver32[V_TO_MONTH, v]:
+            winner = v
+    return winner
+
+
+@kernel(inline="always")
+def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64, person32, member32,
+               member_offsets, first_month, binfo, params, param_len, defined):
+    """Amount due for right r in month m; -1 when the benefit has no parameter in force that month."""
+    assert r >= 0 and m >= 0
+    assert version_offsets[r] <= version_offsets[r + 1]
+    v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver32, decided_limit_day)
+    if v < 0:
+        return 0
+    person = ver32[V_PERSON, v]
+    stops_on_death = binfo[b, _S_STOPS] != 0
+    if stops_on_death and m > person32[P_DEATH_MONTH, person]:
+        return 0
+    birth_month = person32[P_BIRTH_MONTH, person]
+    if binfo[b, _S_AGE_MIN] > 0 and m < birth_month + 12 * binfo[b, _S_AGE_MIN]:
+        return 0
+    if binfo[b, _S_AGE_MAX] > 0 and m > birth_month + 12 * binfo[b, _S_AGE_MAX]:
+        return 0
+    if k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF:
+        return _scheduled_amount(m, anchor, b, v, k, first_month, binfo, params, param_len, defined, ver32, ver64)
+    mi = m - first_month
+    if mi < 0 or mi >= defined.shape[1] or not defined[b, mi]:
+        return -1
+    if binfo[b, B_PRORATE] == 0:
+        return _version_amount(v, m, mi, b, k, counts, binfo, params, param_len, ver32, ver64, member32,
+                               member_offsets, person32)
+    return _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32,
+                            ver64, person32, member32, member_offsets, binfo, params, param_len)
+
+
+@kernel(inline="always")
+def _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32, ver64,
+                     person32, member32, member_offsets, binfo, params, param_len):
+    """Days policy: sum over the versions touching the month of full amount x days paid, / days, rounded once."""
+    assert r >= 0 and mi >= 0
+    assert version_offsets[r] < version_offsets[r + 1]
+    first_day = month_first_day(m)
+    next_first_day = month_first_day(m + 1)
+    last_paid_day = next_first_day - 1
+    numerator = 0
+    for w in range(version_offsets[r], version_offsets[r + 1]):
+        if ver32[V_DECIDED_DAY, w] > decided_limit_day or not ver32[V_FROM_MONTH, w] <= m <= ver32[V_TO_MONTH, w]:
+            continue
+        last_day = min(ver32[V_TO_DAY, w], last_paid_day)
+        if stops_on_death:
+            last_day = min(last_day, person32[P_DEATH_DAY, ver32[V_PERSON, w]])
+        days = last_day - max(ver32[V_FROM_DAY, w], first_day) + 1
+        if days <= 0:
+            continue
+        full = _version_amount(w, m, mi, b, k, counts, binfo, params, param_len, ver32, ver64, member32,
+                               member_offsets, person32)
+        numerator += full * days
+    return div_half_up(numerator, next_first_day - first_day)
+
+
+@kernel(inline="always")
+def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32, decided_limit_day):
+    """A work-able household gets at most max_months_per_year paid months per calendar year: 0 past it."""
+    assert amount > 0
+    assert paid_in_year >= 0
+    limit = params[b, m - first_month, _P_MAX_MONTHS]
+    v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver32, decided_limit_day)
+    if limit > 0 and not (ver32[V_FLAGS, v] & FLAG_UNABLE) and paid_in_year >= limit:
+        return 0
+    return amount
 
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
 
 @kernel
-def due_kernel(window_start, period, out_offsets, decided_limit_day,
-               version_offsets, right_benefit, ver_number, ver_person, ver_household, ver_from_day, ver_to_day,
-               ver_from_month, ver_to_month, ver_decided_day, ver_income_minor, ver_grade, ver_birth_order,
-               ver_amount_minor, ver_mo_family, ver_single_parent, ver_unable_to_work,
-               birth_month, birth_day, death_day, death_month, disabled, without_care,
-               member_offsets, member_person, member_role, member_from_month, member_to_month,
-               first_month, kind, prorate_days, settings, params, param_len, defined,
-               out_due, out_missing):
+def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
+               person32, member32, member_offsets, first_month, binfo, params, param_len, defined, out_due,
+               out_missing):
     """Fill out_due / out_missing for every right r and month in [window_start[r], period]."""
     n_rights = window_start.shape[0]
     assert out_offsets.shape[0] == n_rights + 1 and version_offsets.shape[0] == n_rights + 1
     assert out_due.shape[0] == out_offsets[n_rights] and out_missing.shape[0] == out_due.shape[0]
-    n_months = defined.shape[1]
     counts = np.zeros(5, dtype=np.int64)
     for r in range(n_rights):
         b = right_benefit[r]
-        k = kind[b]
+        k = binfo[b, B_KIND]
         start = window_start[r]
         assert start <= period
-        anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver_from_month, ver_decided_day,
-                               decided_limit_day)
+        anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
         limit_months = k == cat.KIND_EQUIVALENCE
         begin = start - (start % 12) if limit_months else start
         paid_in_year = 0
         for m in range(begin, period + 1):
             if m % 12 == 0:
                 paid_in_year = 0
-            amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver_number,
-                                ver_person, ver_household, ver_from_day, ver_to_day, ver_from_month,
-                                ver_to_month, ver_decided_day, ver_income_minor, ver_grade, ver_birth_order,
-                                ver_amount_minor, ver_mo_family, ver_single_parent, ver_unable_to_work,
-                                birth_month, birth_day, death_day, death_month, disabled, without_care,
-                                member_offsets, member_person, member_role, member_from_month, member_to_month,
-                                first_month, n_months, prorate_days, settings, params, param_len, defined)
+            amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
+                                person32, member32, member_offsets, first_month, binfo, params, param_len, defined)
             missing = amount < 0
             if missing:
                 amount = 0
             if limit_months and amount > 0:
-                amount, paid_in_year = _apply_year_limit(r, m, b, amount, paid_in_year, first_month, params,
-                                                         version_offsets, ver_from_month, ver_to_month,
-                                                         ver_decided_day, decided_limit_day, ver_unable_to_work)
+                amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
+                                       decided_limit_day)
+                paid_in_year += amount > 0
             if m >= start:
                 cell = out_offsets[r] + m - start
                 out_due[cell] = amount
                 out_missing[cell] = missing
 
 
-@kernel
-def _apply_year_limit(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver_from_month,
-                      ver_to_month, ver_decided_day, decided_limit_day, ver_unable_to_work):
-    """A work-able household gets at most max_months_per_year paid months per calendar year."""
-    assert amount > 0
-    assert paid_in_year >= 0
-    limit = params[b, m - first_month, _P_MAX_MONTHS]
-    v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver_from_month, ver_to_month,
-                         ver_decided_day, decided_limit_day)
-    if limit > 0 and not ver_unable_to_work[v] and paid_in_year >= limit:
-        return 0, paid_in_year
-    return amount, paid_in_year + 1
-
-
-@kernel
-def _anchor_month(v_begin, v_end, ver_from_month, ver_decided_day, decided_limit_day):
-    """Earliest valid_from month among the versions decided by the limit day (NO_MONTH if none)."""
-    assert v_begin <= v_end
-    assert decided_limit_day >= 0
-    anchor = NO_MONTH
-    for v in range(v_begin, v_end):
-        if ver_decided_day[v] <= decided_limit_day:
-            anchor = min(anchor, ver_from_month[v])
-    return anchor
-
-
-@kernel
-def _winning_version(v_begin, v_end, m, ver_from_month, ver_to_month, ver_decided_day, decided_limit_day):
-    """Version touching month m with the latest valid_from (rows are sorted by valid_from, version): -1 if none."""
-    assert v_begin <= v_end
-    assert m >= 0
-    winner = -1
-    for v in range(v_begin, v_end):
-        if ver_decided_day[v] <= decided_limit_day and ver_from_month[v] <= m <= ver_to_month[v]:
-            winner = v
-    return winner
-
-
-@kernel
-def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver_number, ver_person,
-               ver_household, ver_from_day, ver_to_day, ver_from_month, ver_to_month, ver_decided_day,
-               ver_income_minor, ver_grade, ver_birth_order, ver_amount_minor, ver_mo_family,
-               ver_single_parent, ver_unable_to_work, birth_month, birth_day, death_day, death_month, disabled,
-               without_care, member_offsets, member_person, member_role, member_from_month, member_to_month,
-               first_month, n_months, prorate_days, settings, params, param_len, defined):
-    """Amount due for right r in month m; -1 when the benefit has no parameter in force that month."""
-    assert r >= 0 and m >= 0
-    assert version_offsets[r] <= version_offsets[r + 1]
-    v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver_from_month, ver_to_month,
-                         ver_decided_day, decided_limit_day)
-    if v < 0:
-        return 0
-    person = ver_person[v]
-    if settings[b, _S_STOPS] != 0 and m > death_month[person]:
-        return 0
-    if settings[b, _S_AGE_MIN] > 0 and m < birth_month[person] + 12 * settings[b, _S_AGE_MIN]:
-        return 0
-    if settings[b, _S_AGE_MAX] > 0 and m > birth_month[person] + 12 * settings[b, _S_AGE_MAX]:
-        return 0
-    if k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF:
-        return _scheduled_amount(m, anchor, b, v, k, params, param_len, defined, first_month, n_months, settings,
-                                 ver_birth_order, ver_mo_family, ver_amount_minor)
-    mi = m - first_month
-    if mi < 0 or mi >= n_months or not defined[b, mi]:
-        return -1
-    if not prorate_days[b]:
-        return _version_amount(v, m, mi, b, k, counts, settings, params, param_len, ver_person, ver_household,
-                               ver_income_minor, ver_grade, ver_mo_family, ver_single_parent, ver_unable_to_work,
-                               member_offsets, member_person, member_role, member_from_month, member_to_month,
-                               birth_month, birth_day, death_month, disabled, without_care)
-    first_day = month_first_day(m)
-    next_first_day = month_first_day(m + 1)
-    last_paid_day = next_first_day - 1
-    if settings[b, _S_STOPS] != 0:
-        last_paid_day = min(last_paid_day, death_day[person])
-    numerator = 0
-    for w in range(version_offsets[r], version_offsets[r + 1]):
-        if ver_decided_day[w] > decided_limit_day or not ver_from_month[w] <= m <= ver_to_month[w]:
-            continue
-        days = min(ver_to_day[w], last_paid_day) - max(ver_from_day[w], first_day) + 1
-        if days <= 0:
-            continue
-        full = _version_amount(w, m, mi, b, k, counts, settings, params, param_len, ver_person, ver_household,
-                               ver_income_minor, ver_grade, ver_mo_family, ver_single_parent, ver_unable_to_work,
-                               member_offsets, member_person, member_role, member_from_month, member_to_month,
-                               birth_month, birth_day, death_month, disabled, without_care)
-        numerator += full * days
-    return div_half_up(numerator, next_first_day - first_day)
-
-
 # ---- entry points ------------------------------------------------------------------------------------------
 
 def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period: int,
-                window_start: np.ndarray | int | None = None) -> DueCells:
+                window_start: np.ndarray | int | None = None, packed: PackedRegister | None = None) -> DueCells:
     """Due amounts for every right over [window_start[r], period] (all cells, zeros included).
 
     window_start: per-right array from `window_starts`, one month for all rights (mass recalculation), or
-    None for the period alone. Versions decided after the last day of `period` are ignored.
+    None for the period alone. Versions decided after the last day of `period` are ignored. `packed`
+    (pack_register(arrays)) saves the packing when `arrays.packed` is empty and the register is computed
+    more than once.
     """
     n_rights = arrays.n_rights
     starts = _starts_array(window_start, period, n_rights)
     _check_compiled_range(compiled, starts, period)
     assert arrays.benefit_codes == compiled.codes, "register arrays and catalogue disagree on benefit order"
+    packed = packed if packed is not None else arrays.packed if arrays.packed is not None else pack_register(arrays)
+    # read-only inputs (Arrow buffers) work, but would compile a second specialisation: copy the small ones
+    version_offsets, right_benefit, member_offsets = (
+        x if x.flags.writeable else x.copy()
+        for x in (arrays.version_offsets, arrays.right_benefit, arrays.member_offsets))
     lengths = (period - starts + 1).astype(np.int64)
     offsets = np.zeros(n_rights + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     n_cells = int(offsets[-1])
     due = np.zeros(n_cells, dtype=np.int64)
     missing = np.zeros(n_cells, dtype=np.bool_)
-    decided_limit_day = month_first_day(period + 1) - 1
-    a = arrays
-    due_kernel(starts, period, offsets, decided_limit_day,
-               a.version_offsets, a.right_benefit, a.ver_number, a.ver_person, a.ver_household, a.ver_from_day,
-               a.ver_to_day, a.ver_from_month, a.ver_to_month, a.ver_decided_day, a.ver_income_minor, a.ver_grade,
-               a.ver_birth_order, a.ver_amount_minor, a.ver_mo_family, a.ver_single_parent, a.ver_unable_to_work,
-               a.person_birth_month, a.person_birth_day, a.person_death_day, a.person_death_month,
-               a.person_disabled, a.person_without_care,
-               a.member_offsets, a.member_person, a.member_role, a.member_from_month, a.member_to_month,
-               compiled.first_month, compiled.kind, compiled.prorate_days, compiled.settings, compiled.params,
-               compiled.param_len, compiled.defined, due, missing)
+    binfo = np.column_stack([compiled.settings, compiled.kind, compiled.prorate_days]).astype(np.int32)
+    due_kernel(starts, period, offsets, month_first_day(period + 1) - 1, version_offsets,
+               right_benefit, packed.ver32, packed.ver64, packed.person32, packed.member32,
+               member_offsets, compiled.first_month, binfo, compiled.params, compiled.param_len,
+               compiled.defined, due, missing)
     right_index = np.repeat(np.arange(n_rights, dtype=np.int32), lengths)
     month = (np.arange(n_cells, dtype=np.int64) - offsets[right_index] + starts[right_index]).astype(np.int32)
     return DueCells(right_index, month, due, missing, offsets)
@@ -594,36 +608,62 @@ def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, cha
     A catalogue change (late indexation) is a mass recalculation: pass one month to compute_due instead.
     """
     assert lookback_months >= 0 and event_lookback_months >= 0
-    floor = period - lookback_months
-    period_end_day = month_first_day(period + 1) - 1
     a = arrays
-    big = np.int32(period)
-    changed = (a.ver_decided_day >= changes_since_day) & (a.ver_decided_day <= period_end_day)
-    candidate = np.where(changed, np.clip(a.ver_from_month, floor, period), big).astype(np.int32)
-    death_month = a.person_death_month[a.ver_person].astype(np.int64)
-    died = (death_month >= floor) & (death_month < period)
-    candidate = np.minimum(candidate, np.where(died, death_month + 1, big)).astype(np.int32)
-    household_start = _household_event_months(a, period, max(floor, period - event_lookback_months))
-    household_start = np.append(household_start, big)  # "no household" reads the trailing `period`
-    household = np.where(a.ver_household >= 0, a.ver_household, len(household_start) - 1)
-    candidate = np.minimum(candidate, household_start[household]).astype(np.int32)
+    packed = a.packed if a.packed is not None else pack_register(a)
+    floor = period - lookback_months
+    household_start = np.full(len(a.household_ids), period, dtype=np.int32)
+    household_events_kernel(period, max(floor, period - event_lookback_months), a.member_offsets,
+                            packed.member32, packed.person32, household_start)
     starts = np.full(a.n_rights, period, dtype=np.int32)
-    if candidate.size:
-        np.minimum.at(starts, a.ver_right, candidate)
+    window_starts_kernel(period, floor, changes_since_day, month_first_day(period + 1) - 1, a.version_offsets,
+                         packed.ver32, packed.person32, household_start, starts)
     return starts
 
 
-def _household_event_months(a: RegisterArrays, period: int, floor: int) -> np.ndarray:
-    """Per household, the earliest month in [floor, period] in which its membership changed."""
-    n_households = len(a.household_ids)
-    result = np.full(n_households, period, dtype=np.int32)
-    if a.member_person.size == 0:
-        return result
-    member_household = np.repeat(np.arange(n_households, dtype=np.int32), np.diff(a.member_offsets))
-    person = a.member_person
-    changes = (a.member_from_month, a.member_to_month.astype(np.int64) + 1, a.person_birth_month[person],
-               a.person_death_month[person].astype(np.int64) + 1)
-    for months in changes:
-        inside = (months >= floor) & (months <= period)
-        np.minimum.at(result, member_household[inside], months[inside].astype(np.int32))
-    return result
+@kernel
+def window_starts_kernel(period, floor, changes_since_day, period_end_day, version_offsets, ver32, person32,
+                         household_start, out_starts):
+    """out_starts[r] = earliest month a change of right r's versions, beneficiary or household reaches."""
+    n_rights = out_starts.shape[0]
+    assert version_offsets.shape[0] == n_rights + 1
+    assert floor <= period
+    for r in range(n_rights):
+        start = period
+        for v in range(version_offsets[r], version_offsets[r + 1]):
+            decided = ver32[V_DECIDED_DAY, v]
+            if changes_since_day <= decided <= period_end_day:
+                start = min(start, max(floor, ver32[V_FROM_MONTH, v]))
+            death_month = person32[P_DEATH_MONTH, ver32[V_PERSON, v]]
+            if floor <= death_month < period:
+                start = min(start, death_month + 1)
+            h = ver32[V_HOUSEHOLD, v]
+            if h >= 0:
+                start = min(start, household_start[h])
+        out_starts[r] = start
+
+
+@kernel
+def household_events_kernel(period, floor, member_offsets, member32, person32, out_start):
+    """out_start[h] = earliest month in [floor, period] in which a member of h was born, died, joined or left."""
+    n_households = out_start.shape[0]
+    assert member_offsets.shape[0] == n_households + 1
+    assert floor <= period
+    for h in range(n_households):
+        start = out_start[h]
+        for j in range(member_offsets[h], member_offsets[h + 1]):
+            p = member32[M_PERSON, j]
+            start = _earlier_inside(start, member32[M_FROM_MONTH, j], floor, period)
+            start = _earlier_inside(start, np.int64(member32[M_TO_MONTH, j]) + 1, floor, period)
+            start = _earlier_inside(start, person32[P_BIRTH_MONTH, p], floor, period)
+            start = _earlier_inside(start, np.int64(person32[P_DEATH_MONTH, p]) + 1, floor, period)
+        out_start[h] = start
+
+
+@kernel
+def _earlier_inside(start, month, floor, period):
+    """min(start, month) when month lies in [floor, period]."""
+    assert floor <= period
+    assert start <= period
+    if floor <= month <= period:
+        return min(start, month)
+    return start

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.entitlement import NO_DAY, NO_MONTH, RegisterArrays, month_first_day
+from engine.entitlement import NO_DAY, NO_MONTH, RegisterArrays, month_first_day, pack_register
 from formats.errors import InputError, problem
 from formats.schemas import HOUSEHOLD_ROLES
 
@@ -31,8 +31,9 @@ def register_arrays(tables: dict, catalogue) -> RegisterArrays:
     versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
     if problems:
         raise InputError(problems)
-    return RegisterArrays(benefit_codes=tuple(catalogue.benefit_codes), payee_ids=payee_ids,
-                          household_ids=household_ids, **persons, **members, **versions)
+    arrays = RegisterArrays(benefit_codes=tuple(catalogue.benefit_codes), payee_ids=payee_ids,
+                            household_ids=household_ids, **persons, **members, **versions)
+    return arrays._replace(packed=pack_register(arrays))
 
 
 def right_index_of(arrays: RegisterArrays, right_ids) -> np.ndarray:
