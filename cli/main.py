@@ -16,6 +16,28 @@ DB_DEFAULT = "sqlite:///isplata.db"
 @dataclass
 class Settings:
     db: str
+    db_explicit: bool = False  # given by --db or ISPLATA_DB rather than the default
+
+
+def _set_db(ctx, _param, value):
+    # `--db` is accepted after the command too (`isplata demo --db URL`): it overrides the group's value
+    if value is not None:
+        settings = ctx.find_object(Settings)
+        settings.db, settings.db_explicit = value, True
+    return value
+
+
+def _db_option() -> click.Option:
+    return click.Option(["--db"], default=None, expose_value=False, is_eager=False, callback=_set_db,
+                        help="Ledger database URL (overrides the global --db and ISPLATA_DB).")
+
+
+def _accept_db_everywhere(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_db_everywhere(sub)
+    elif not any(param.name == "db" for param in command.params):
+        command.params.append(_db_option())
 
 
 class IsplataGroup(click.Group):
@@ -44,7 +66,8 @@ def main(ctx, db):
     Example (the whole cycle on a synthetic register):
       isplata demo
     """
-    ctx.obj = Settings(db=db)
+    source = ctx.get_parameter_source("db")
+    ctx.obj = Settings(db=db, db_explicit=source is not None and source.name != "DEFAULT")
 
 
 def emit_json(payload) -> None:
@@ -62,6 +85,7 @@ def _register_commands() -> None:
 
     for module in (register_cmds, ledger_cmds, payroll_cmds):
         module.register(main)
+    _accept_db_everywhere(main)
 
 
 _register_commands()
