@@ -63,8 +63,10 @@ class _Context:
 
     def __init__(self, path: Path, message: str, exponent):
         self.path = path
+        self.file_name = path.name
         self.message = message
         self.exponent = exponent
+        self._exponents: dict[str | None, int] = {}
         self.msg_id: str | None = None
         self.created: date | None = None
         self.settlement_date: date | None = None
@@ -73,10 +75,17 @@ class _Context:
     def record(self, element, kind: str, scope: str, end_to_end_id=None, msg_id=None, pmt_inf_id=None,
                reason=(None, None), amount=(None, None), booked=None) -> ReturnRecord:
         return ReturnRecord(kind, scope, end_to_end_id, msg_id, pmt_inf_id, reason[0], reason[1], amount[0],
-                            amount[1], booked, self.msg_id, self.path.name, element.sourceline, self.message)
+                            amount[1], booked, self.msg_id, self.file_name, element.sourceline, self.message)
+
+    def exponent_of(self, currency: str | None) -> int:
+        exponent = self._exponents.get(currency)
+        if exponent is None:
+            exponent = self.exponent.get(currency, 2) if isinstance(self.exponent, dict) else self.exponent
+            self._exponents[currency] = exponent
+        return exponent
 
     def amount_text(self, text: str, currency: str | None, element) -> int:
-        exponent = self.exponent.get(currency, 2) if isinstance(self.exponent, dict) else self.exponent
+        exponent = self.exponent_of(currency)
         try:
             return amount_to_minor(text, exponent)
         except ValueError as exc:
@@ -293,8 +302,13 @@ def _camt_batch(container, start: int, count: int, context: _Context):
     for entry, line in zip(entries, lines):
         parts = line.split("\tT")  # values hold no tab (normalize-space), so this only splits at TxDtls
         head = {token[:1]: token[1:] for token in parts[0].split("\t")[1:]}
+        if head.get("S", "") not in ("", "BOOK"):  # pending or information only: not final yet
+            continue
+        day_text = (head.get("B") or head.get("V") or "")[:10]
+        if day_text not in dates:
+            dates[day_text] = context.date(day_text, entry)
         details = [_coded_fields(part) for part in parts[1:]]
-        yield from _camt_entry(entry, head, details, context, dates)
+        yield from _camt_entry(entry, head, details, context, dates[day_text])
 
 
 def _coded_fields(part: str) -> dict[str, str]:
@@ -306,13 +320,9 @@ def _coded_fields(part: str) -> dict[str, str]:
     return fields
 
 
-def _camt_entry(entry, head: dict, details: list, context: _Context, dates: dict):
-    if head.get("S", "") not in ("", "BOOK"):  # pending or information only: not final yet
-        return
-    day_text = (head.get("B") or head.get("V") or "")[:10]
-    if day_text not in dates:
-        dates[day_text] = context.date(day_text, entry)
-    booked, side = dates[day_text], head.get("D")
+def _camt_entry(entry, head: dict, details: list, context: _Context, booked: date | None):
+    """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
+    side = head.get("D")
     entry_return = head.get("F") == "RRTN"
     if side == "DBIT" and not details:
         details = [{}]
@@ -338,9 +348,15 @@ def _camt_entry(entry, head: dict, details: list, context: _Context, dates: dict
 
 
 def _camt_record(context: _Context, entry, kind, scope, ids: dict, reason, amount, currency, booked):
-    minor = context.amount_text(amount, currency, entry) if amount else None
+    if amount:
+        try:  # the common plain form without the method calls; anything else is judged by amount_text
+            minor = amount_to_minor(amount, context.exponent_of(currency))
+        except ValueError:
+            minor = context.amount_text(amount, currency, entry)
+    else:
+        minor = None
     return ReturnRecord(kind, scope, ids.get("e") or None, ids.get("m") or None, ids.get("p") or None, reason[0],
-                        reason[1], minor, currency or None, booked, context.msg_id, context.path.name,
+                        reason[1], minor, currency or None, booked, context.msg_id, context.file_name,
                         entry.sourceline, context.message)
 
 

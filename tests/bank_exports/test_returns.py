@@ -243,6 +243,8 @@ def test_parser_itself_expands_no_entity_even_without_the_prolog_check(tmp_path,
         path.write_text(text, encoding="utf-8")
         with pytest.raises(InputError, match="DOCTYPE"):
             list(safexml.iterate(path, ("GrpHdr",)))
+        with pytest.raises(InputError, match="DOCTYPE"):
+            list(safexml.pull(path, ("GrpHdr",)))
 
 
 @pytest.mark.parametrize("text, rule", [
