@@ -277,27 +277,28 @@ def _camt_entries(container, context: _Context, final: bool):
     """Records of the complete entries of the container (all of them when final), in batches; then removed."""
     namespace = etree.QName(container).namespace
     entry_tag = f"{{{namespace}}}Ntry" if namespace else "Ntry"
-    first = next(container.iterchildren(entry_tag), None)
-    if first is None:
-        return
-    start = container.index(first)
-    if container[-1].tag == entry_tag:
-        count = len(container) - start - (0 if final else 1)  # the last entry may still be growing
-    else:
-        count = sum(1 for _ in container.iterchildren(entry_tag))
+    count = sum(1 for _ in container.iterchildren(entry_tag))
+    if not final and count and container[-1].tag == entry_tag:
+        count -= 1  # the last entry may still be growing
     while count > 0:
-        batch = min(count, CAMT_BATCH_ENTRIES)
-        yield from _camt_batch(container, start, batch, context)
-        del container[start: start + batch]
-        count -= batch
+        entries = list(islice(container.iterchildren(entry_tag), min(count, CAMT_BATCH_ENTRIES)))
+        yield from _camt_batch(container, entries, context)
+        start = container.index(entries[0])
+        end = start + len(entries)
+        if end <= len(container) and container[end - 1] is entries[-1]:  # consecutive, as the schema has them
+            del container[start: end]
+        else:
+            for entry in entries:
+                container.remove(entry)
+        count -= len(entries)
 
 
-def _camt_batch(container, start: int, count: int, context: _Context):
-    """Records of the entries container[start: start + count], from the stylesheet's lines (one per entry)."""
-    entries = list(islice(container.iterchildren(container[start].tag), count))  # indexing a child is O(n)
+def _camt_batch(container, entries: list, context: _Context):
+    """Records of the given entries (the first len(entries) of the container), from the stylesheet's lines."""
+    count = len(entries)
     text = str(_camt_stylesheet(etree.QName(container).namespace or "")(container, count=str(count)))
     lines = text.split("\n")
-    assert len(entries) == count and len(lines) == count + 1, "one line per entry"
+    assert len(lines) == count + 1, "one line per entry"
     dates: dict[str, date | None] = {}
     for entry, line in zip(entries, lines):
         parts = line.split("\tT")  # values hold no tab (normalize-space), so this only splits at TxDtls

@@ -358,3 +358,24 @@ def test_pacs004_with_group_and_transaction_original_messages(tmp_path):
         ("E-2", "OTHER", 200, "RSD", "BANK9", None, date(2026, 6, 7))]
     assert {(r.kind, r.source_msg_id, r.source_message) for r in records} == {
         ("returned", "RTR-7", "pacs.004.001.09")}
+
+
+def test_entries_interleaved_with_other_elements_and_split_by_chunks(tmp_path, monkeypatch):
+    """Entries with a foreign element between them, read in 300-byte chunks: nothing lost, nothing doubled."""
+    import bank_exports.safexml as safexml
+    monkeypatch.setattr(safexml, "PULL_CHUNK_BYTES", 300)
+    monkeypatch.setattr(safexml.pull, "__defaults__", (300,))
+    entry = ('<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+             "<BookgDt><Dt>2026-06-04</Dt></BookgDt><BkTxCd/><NtryDtls><TxDtls><Refs><EndToEndId>E-{number}"
+             "</EndToEndId></Refs><RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>\n")
+    body = "".join(entry.format(amount=f"{number}.00", number=number) for number in range(1, 40))
+    twentieth = '<Ntry><Amt Ccy="EUR">20.00'
+    body = body.replace(twentieth, "<AddtlNtfctnInf>x</AddtlNtfctnInf>" + twentieth)
+    path = tmp_path / "chunks.xml"
+    path.write_text('<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
+                    "<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>C</MsgId><CreDtTm>2026-06-04T00:00:00</CreDtTm></GrpHdr>"
+                    f"<Ntfctn><Id>1</Id>{body}<AddtlNtfctnInf>end</AddtlNtfctnInf></Ntfctn>"
+                    "</BkToCstmrDbtCdtNtfctn></Document>", encoding="utf-8")
+    records = read_returns(path)
+    assert [(r.original_end_to_end_id, r.amount_minor) for r in records] == [
+        (f"E-{number}", number * 100) for number in range(1, 40)]
