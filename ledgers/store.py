@@ -131,6 +131,12 @@ class Ledger:
             raw.rollback()
             proxy.close()
 
+    def _fetch_binary(self, raw, sql: str, params: tuple) -> list:
+        """Rows of a query returning blobs; PostgreSQL sends them in binary (text would be hex, twice the size)."""
+        if self.dialect == "sqlite":
+            return raw.execute(sql, params).fetchall()
+        return raw.execute(self._q(sql), params, binary=True).fetchall()
+
     def _q(self, sql: str) -> str:
         return sql if self.dialect == "sqlite" else sql.replace("?", "%s")
 
@@ -279,10 +285,11 @@ class Ledger:
     def read_expense_columns(self, batch_id: int):
         """The stored (right_id, month, amount_minor) expense blobs of a batch, or None if missing."""
         with self._reading() as raw:
-            row = raw.execute(self._q("SELECT right_id, month, amount_minor, n_postings FROM ledger_expense_columns"
-                                      " WHERE batch_id = ?"), (batch_id,)).fetchone()
-        if row is None:
+            rows = self._fetch_binary(raw, "SELECT right_id, month, amount_minor, n_postings "
+                                           "FROM ledger_expense_columns WHERE batch_id = ?", (batch_id,))
+        if not rows:
             return None
+        row = rows[0]
         return tuple(bytes(row[i]) for i in range(3)), int(row[3])
 
     def read_payments(self, batch_id: int) -> dict:
@@ -331,7 +338,7 @@ class Ledger:
         if batch_mark is not None:
             sql, params = sql + " WHERE batch_id <= ?", (int(batch_mark),)
         with self._reading() as raw:
-            rows = raw.execute(self._q(sql + " ORDER BY batch_id"), params).fetchall()
+            rows = self._fetch_binary(raw, sql + " ORDER BY batch_id", params)
         right = np.concatenate([np.frombuffer(row[0], "<i8") for row in rows] or [np.zeros(0, np.int64)])
         month = np.concatenate([np.frombuffer(row[1], "<i4") for row in rows] or [np.zeros(0, np.int32)])
         amount = np.concatenate([np.frombuffer(row[2], "<i8") for row in rows] or [np.zeros(0, np.int64)])
