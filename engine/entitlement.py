@@ -140,8 +140,9 @@ class DueCells(NamedTuple):
 
 # ---- packed kernel inputs ------------------------------------------------------------------------------------
 # A Numba call between compiled functions costs about 6 ns per array argument (reference counting), so the
-# per-cell helpers read a few field-major matrices instead of thirty separate arrays, and are inlined into
-# the kernel at the Numba IR level (inline="always"): they stay short and testable, the loop stays fast.
+# per-cell helpers read a few record matrices instead of thirty separate arrays (one record per cache line:
+# a household's members and their persons are read together), and are inlined into the kernel at the Numba
+# IR level (inline="always"): they stay short and testable, the loop stays fast.
 
 V_NUMBER, V_PERSON, V_HOUSEHOLD, V_FROM_DAY, V_TO_DAY, V_FROM_MONTH, V_TO_MONTH, V_DECIDED_DAY = range(8)
 V_GRADE, V_ORDER, V_FLAGS = 8, 9, 10
@@ -155,25 +156,32 @@ B_PRORATE = B_KIND + 1
 
 
 class PackedRegister(NamedTuple):
-    """Field-major matrices of a RegisterArrays for the kernels (rows named by the V_/P_/M_ constants)."""
-    ver32: np.ndarray     # int32[11, V]
-    ver64: np.ndarray     # int64[2, V]: income, decided amount
-    person32: np.ndarray  # int32[5, P]
-    member32: np.ndarray  # int32[4, K]
+    """Record matrices of a RegisterArrays for the kernels (columns named by the V_/P_/M_ constants)."""
+    ver32: np.ndarray     # int32[V, 11]
+    ver64: np.ndarray     # int64[V, 2]: income, decided amount
+    person32: np.ndarray  # int32[P, 5]
+    member32: np.ndarray  # int32[K, 4]
 
 
 def pack_register(a: RegisterArrays) -> PackedRegister:
     """Pack once per register; compute_due packs by itself when not given one."""
     flags = (a.ver_mo_family * FLAG_MO + a.ver_single_parent * FLAG_SINGLE + a.ver_unable_to_work * FLAG_UNABLE)
-    ver32 = np.stack([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
-                      a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags]).astype(np.int32)
-    ver64 = np.stack([a.ver_income_minor, a.ver_amount_minor]).astype(np.int64)
+    ver32 = _records([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
+                      a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags], np.int32)
+    ver64 = _records([a.ver_income_minor, a.ver_amount_minor], np.int64)
     person_flags = a.person_disabled * FLAG_DISABLED + a.person_without_care * FLAG_WITHOUT_CARE
-    person32 = np.stack([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
-                         person_flags]).astype(np.int32)
-    member32 = np.stack([a.member_person, a.member_role, a.member_from_month, a.member_to_month]).astype(np.int32)
-    return PackedRegister(ver32.reshape(11, -1), ver64.reshape(2, -1), person32.reshape(5, -1),
-                          member32.reshape(4, -1))
+    person32 = _records([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
+                         person_flags], np.int32)
+    member32 = _records([a.member_person, a.member_role, a.member_from_month, a.member_to_month], np.int32)
+    return PackedRegister(ver32, ver64, person32, member32)
+
+
+def _records(columns, dtype) -> np.ndarray:
+    """Columns side by side, one row per record (C order), so one record's fields share a cache line."""
+    out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
+    for i, column in enumerate(columns):
+        out[:, i] = column
+    return out
 
 
 # ---- small helpers -----------------------------------------------------------------------------------------
@@ -218,9 +226,9 @@ def _member_present(j, m, member32, person32):
     """Membership row j touches month m, its person is born by the month's end and alive at its start."""
     assert j >= 0
     assert m >= 0
-    p = member32[M_PERSON, j]
-    return (member32[M_FROM_MONTH, j] <= m <= member32[M_TO_MONTH, j] and person32[P_BIRTH_MONTH, p] <= m
-            and person32[P_DEATH_MONTH, p] >= m)
+    p = member32[j, M_PERSON]
+    return (member32[j, M_FROM_MONTH] <= m <= member32[j, M_TO_MONTH] and person32[p, P_BIRTH_MONTH] <= m
+            and person32[p, P_DEATH_MONTH] >= m)
 
 
 @kernel(inline="always")
@@ -234,11 +242,11 @@ def _member_counts(h, person, m, child_years, young_years, member32, member_offs
         return 1
     previous = -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
-        p = member32[M_PERSON, j]
+        p = member32[j, M_PERSON]
         if p == previous or not _member_present(j, m, member32, person32):
             continue
         previous = p
-        _count_one(p, member32[M_ROLE, j], m, child_years, young_years, person32, counts)
+        _count_one(p, member32[j, M_ROLE], m, child_years, young_years, person32, counts)
     return counts[0]
 
 
@@ -247,7 +255,7 @@ def _count_one(p, role, m, child_years, young_years, person32, counts):
     assert p >= 0
     assert child_years >= 0
     counts[0] += 1
-    birth_month = person32[P_BIRTH_MONTH, p]
+    birth_month = person32[p, P_BIRTH_MONTH]
     is_child = m <= birth_month + 12 * child_years
     if is_child and role == ROLE_CHILD:
         counts[1] += 1
@@ -255,7 +263,7 @@ def _count_one(p, role, m, child_years, young_years, person32, counts):
         counts[2] += 1
     elif is_child:
         counts[3] += 1
-    elif person32[P_FLAGS, p] & FLAG_DISABLED:
+    elif person32[p, P_FLAGS] & FLAG_DISABLED:
         counts[4] += 1
 
 
@@ -269,25 +277,25 @@ def _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, p
     limit_years = binfo[b, _S_CHILD_AGE]
     cap = params[b, mi, _P_MAX_CHILDREN]
     family_rate = params[b, mi, _P_CHILD]
-    if ver32[V_FLAGS, v] & FLAG_MO:
+    if ver32[v, V_FLAGS] & FLAG_MO:
         family_rate = max(family_rate, params[b, mi, _P_CHILD_MO])
-    if ver32[V_FLAGS, v] & FLAG_SINGLE:
+    if ver32[v, V_FLAGS] & FLAG_SINGLE:
         family_rate = max(family_rate, params[b, mi, _P_CHILD_SINGLE])
     total, counted, last_birth_day, previous = 0, 0, -1, -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
-        p = member32[M_PERSON, j]
-        if p == previous or member32[M_ROLE, j] != ROLE_CHILD or not _member_present(j, m, member32, person32):
+        p = member32[j, M_PERSON]
+        if p == previous or member32[j, M_ROLE] != ROLE_CHILD or not _member_present(j, m, member32, person32):
             continue
-        if m > person32[P_BIRTH_MONTH, p] + 12 * limit_years:
+        if m > person32[p, P_BIRTH_MONTH] + 12 * limit_years:
             continue
         previous = p
-        twin_of_last = binfo[b, _S_TWINS] != 0 and person32[P_BIRTH_DAY, p] == last_birth_day
+        twin_of_last = binfo[b, _S_TWINS] != 0 and person32[p, P_BIRTH_DAY] == last_birth_day
         if cap > 0 and counted >= cap and not twin_of_last:
             continue
         counted += 1
-        last_birth_day = person32[P_BIRTH_DAY, p]
+        last_birth_day = person32[p, P_BIRTH_DAY]
         rate = family_rate
-        if person32[P_FLAGS, p] != 0:  # without parental care or disabled
+        if person32[p, P_FLAGS] != 0:  # without parental care or disabled
             rate = max(rate, params[b, mi, _P_CHILD_SPECIAL])
         total += rate
     return total
@@ -306,7 +314,7 @@ def _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, perso
     else:
         previous = -1
         for j in range(member_offsets[h], member_offsets[h + 1]):
-            p = member32[M_PERSON, j]
+            p = member32[j, M_PERSON]
             if p == previous or not _member_present(j, m, member32, person32):
                 continue
             previous = p
@@ -314,16 +322,16 @@ def _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, perso
                 break
             if counted == 0:
                 scale_bp += params[b, mi, _P_SCALE_FIRST]
-            elif m <= person32[P_BIRTH_MONTH, p] + 12 * limit_years:
+            elif m <= person32[p, P_BIRTH_MONTH] + 12 * limit_years:
                 scale_bp += params[b, mi, _P_SCALE_CHILD]
             else:
                 scale_bp += params[b, mi, _P_SCALE_ADULT]
             counted += 1
     supplement_bp = 0
-    if ver32[V_FLAGS, v] & (FLAG_UNABLE | FLAG_SINGLE):
+    if ver32[v, V_FLAGS] & (FLAG_UNABLE | FLAG_SINGLE):
         supplement_bp = params[b, mi, _P_SUPPLEMENT]
     gross = div_half_up(params[b, mi, _P_BASE] * scale_bp * (10_000 + supplement_bp), 100_000_000)
-    return max(0, gross - ver64[V_INCOME, v])
+    return max(0, gross - ver64[v, V_INCOME])
 
 
 @kernel(inline="always")
@@ -340,7 +348,7 @@ def _category_amount(b, mi, v, counts, params, ver64):
                     + counts[4] * sub_disabled * params[b, mi, _P_GM_DISABLED])
     cap = counts[2] * sub_young + counts[3] * sub_child + working * sub_work + counts[4] * sub_disabled
     guaranteed = div_half_up(gm_numerator, 10_000)
-    return min(max(0, guaranteed - ver64[V_INCOME, v]), cap)
+    return min(max(0, guaranteed - ver64[v, V_INCOME]), cap)
 
 
 @kernel(inline="always")
@@ -351,13 +359,13 @@ def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_l
     if kind == cat.KIND_ONE_OFF and m != anchor:
         return 0
     if kind == cat.KIND_ONE_OFF and binfo[b, _S_DECIDED] != 0:
-        return ver64[V_AMOUNT, v]
+        return ver64[v, V_AMOUNT]
     ai = anchor - first_month
     if ai < 0 or ai >= defined.shape[1] or not defined[b, ai]:
         return -1
-    order = max(1, ver32[V_ORDER, v])
+    order = max(1, ver32[v, V_ORDER])
     if kind == cat.KIND_ONE_OFF:
-        if ver32[V_FLAGS, v] & FLAG_MO:
+        if ver32[v, V_FLAGS] & FLAG_MO:
             return _pick(params, b, ai, _P_ORDER_MO, order, param_len[b, _P_ORDER_MO])
         return _pick(params, b, ai, _P_ORDER, order, param_len[b, _P_ORDER])
     if m == anchor:
@@ -381,20 +389,20 @@ def _version_amount(v, m, mi, b, kind, counts, binfo, params, param_len, ver32, 
     """Full-month amount of a monthly formula under version v in month m (parameters of month m)."""
     assert v >= 0 and mi >= 0
     assert 0 <= kind < len(cat.KINDS)
-    h = ver32[V_HOUSEHOLD, v]
+    h = ver32[v, V_HOUSEHOLD]
     if kind == cat.KIND_FLAT:
         return params[b, mi, _P_AMOUNT]
     if kind == cat.KIND_GRADED:
-        return _pick(params, b, mi, _P_GRADE, ver32[V_GRADE, v], param_len[b, _P_GRADE])
+        return _pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
     if kind == cat.KIND_PER_CHILD:
         return _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32)
     if kind == cat.KIND_EQUIVALENCE:
         return _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32, ver64)
-    _member_counts(h, ver32[V_PERSON, v], m, binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], member32,
+    _member_counts(h, ver32[v, V_PERSON], m, binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], member32,
                    member_offsets, person32, counts)
     if kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
-        return max(0, base - ver64[V_INCOME, v])
+        return max(0, base - ver64[v, V_INCOME])
     return _category_amount(b, mi, v, counts, params, ver64)
 
 
@@ -405,8 +413,8 @@ def _anchor_month(v_begin, v_end, ver32, decided_limit_day):
     assert decided_limit_day >= 0
     anchor = NO_MONTH
     for v in range(v_begin, v_end):
-        if ver32[V_DECIDED_DAY, v] <= decided_limit_day:
-            anchor = min(anchor, ver32[V_FROM_MONTH, v])
+        if ver32[v, V_DECIDED_DAY] <= decided_limit_day:
+            anchor = min(anchor, ver32[v, V_FROM_MONTH])
     return anchor
 
 
@@ -417,7 +425,7 @@ def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
     assert m >= 0
     winner = -1
     for v in range(v_begin, v_end):
-        if ver32[V_DECIDED_DAY, v] <= decided_limit_day and ver32[V_FROM_MONTH, v] <= m <= ver32[V_TO_MONTH, v]:
+        if ver32[v, V_DECIDED_DAY] <= decided_limit_day and ver32[v, V_FROM_MONTH] <= m <= ver32[v, V_TO_MONTH]:
             winner = v
     return winner
 
@@ -431,11 +439,11 @@ def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, v
     v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver32, decided_limit_day)
     if v < 0:
         return 0
-    person = ver32[V_PERSON, v]
+    person = ver32[v, V_PERSON]
     stops_on_death = binfo[b, _S_STOPS] != 0
-    if stops_on_death and m > person32[P_DEATH_MONTH, person]:
+    if stops_on_death and m > person32[person, P_DEATH_MONTH]:
         return 0
-    birth_month = person32[P_BIRTH_MONTH, person]
+    birth_month = person32[person, P_BIRTH_MONTH]
     if binfo[b, _S_AGE_MIN] > 0 and m < birth_month + 12 * binfo[b, _S_AGE_MIN]:
         return 0
     if binfo[b, _S_AGE_MAX] > 0 and m > birth_month + 12 * binfo[b, _S_AGE_MAX]:
@@ -463,12 +471,12 @@ def _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, 
     last_paid_day = next_first_day - 1
     numerator = 0
     for w in range(version_offsets[r], version_offsets[r + 1]):
-        if ver32[V_DECIDED_DAY, w] > decided_limit_day or not ver32[V_FROM_MONTH, w] <= m <= ver32[V_TO_MONTH, w]:
+        if ver32[w, V_DECIDED_DAY] > decided_limit_day or not ver32[w, V_FROM_MONTH] <= m <= ver32[w, V_TO_MONTH]:
             continue
-        last_day = min(ver32[V_TO_DAY, w], last_paid_day)
+        last_day = min(ver32[w, V_TO_DAY], last_paid_day)
         if stops_on_death:
-            last_day = min(last_day, person32[P_DEATH_DAY, ver32[V_PERSON, w]])
-        days = last_day - max(ver32[V_FROM_DAY, w], first_day) + 1
+            last_day = min(last_day, person32[ver32[w, V_PERSON], P_DEATH_DAY])
+        days = last_day - max(ver32[w, V_FROM_DAY], first_day) + 1
         if days <= 0:
             continue
         full = _version_amount(w, m, mi, b, k, counts, binfo, params, param_len, ver32, ver64, member32,
@@ -484,7 +492,7 @@ def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_of
     assert paid_in_year >= 0
     limit = params[b, m - first_month, _P_MAX_MONTHS]
     v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver32, decided_limit_day)
-    if limit > 0 and not (ver32[V_FLAGS, v] & FLAG_UNABLE) and paid_in_year >= limit:
+    if limit > 0 and not (ver32[v, V_FLAGS] & FLAG_UNABLE) and paid_in_year >= limit:
         return 0
     return amount
 
@@ -630,13 +638,13 @@ def window_starts_kernel(period, floor, changes_since_day, period_end_day, versi
     for r in range(n_rights):
         start = period
         for v in range(version_offsets[r], version_offsets[r + 1]):
-            decided = ver32[V_DECIDED_DAY, v]
+            decided = ver32[v, V_DECIDED_DAY]
             if changes_since_day <= decided <= period_end_day:
-                start = min(start, max(floor, ver32[V_FROM_MONTH, v]))
-            death_month = person32[P_DEATH_MONTH, ver32[V_PERSON, v]]
+                start = min(start, max(floor, ver32[v, V_FROM_MONTH]))
+            death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH]
             if floor <= death_month < period:
                 start = min(start, death_month + 1)
-            h = ver32[V_HOUSEHOLD, v]
+            h = ver32[v, V_HOUSEHOLD]
             if h >= 0:
                 start = min(start, household_start[h])
         out_starts[r] = start
@@ -651,11 +659,11 @@ def household_events_kernel(period, floor, member_offsets, member32, person32, o
     for h in range(n_households):
         start = out_start[h]
         for j in range(member_offsets[h], member_offsets[h + 1]):
-            p = member32[M_PERSON, j]
-            start = _earlier_inside(start, member32[M_FROM_MONTH, j], floor, period)
-            start = _earlier_inside(start, np.int64(member32[M_TO_MONTH, j]) + 1, floor, period)
-            start = _earlier_inside(start, person32[P_BIRTH_MONTH, p], floor, period)
-            start = _earlier_inside(start, np.int64(person32[P_DEATH_MONTH, p]) + 1, floor, period)
+            p = member32[j, M_PERSON]
+            start = _earlier_inside(start, member32[j, M_FROM_MONTH], floor, period)
+            start = _earlier_inside(start, np.int64(member32[j, M_TO_MONTH]) + 1, floor, period)
+            start = _earlier_inside(start, person32[p, P_BIRTH_MONTH], floor, period)
+            start = _earlier_inside(start, np.int64(person32[p, P_DEATH_MONTH]) + 1, floor, period)
         out_start[h] = start
 
 
