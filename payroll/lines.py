@@ -13,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.months import month_first_date
 from formats.schemas import COMPONENTS, PAYROLL_LINES
 
 CHANNEL_NAMES = ("bank", "post")
@@ -107,7 +106,3 @@ def assemble(payroll_id: str, rights: RightColumns, blocks: list[LineBlock], pay
         "payment_ref": refs,
     }
     return pa.table(columns, schema=PAYROLL_LINES)
-
-
-def period_first_day(period: int):
-    return month_first_date(period)

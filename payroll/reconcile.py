@@ -115,13 +115,12 @@ def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
 
 def reconcile_file(ledger, path: Path, tally: Tally, views: dict) -> int | None:
     sha = file_sha256(path)
-    records = read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))
+    # a group-level reject counts as one record per payment of its message, whether new or seen before
+    records = expand_group_records(ledger, read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS)), views)
+    tally.records += len(records)
     if ledger.find_batch("reconcile", sha) is not None or ledger.events(subject=sha, kind="reconciled"):
-        tally.records += len(records)
         tally.already_seen += len(records)
         return None
-    records = expand_group_records(ledger, records, views)
-    tally.records += len(records)
     chunks, holds, file_tally = [], [], Tally()
     exponent = None
     for record in records:

@@ -59,3 +59,19 @@ def test_reasons_hold_and_reissue(exported):
     death = reissued.filter(pc.equal(reissued.column("payee_id"), payees[0]))
     assert pc.all(pc.is_null(death.column("payment_ref"))).as_py() is not False  # MD07: never paid again
     assert again["totals_minor"]["reissue"] >= bank.column("amount_minor")[2].as_py()
+
+
+def test_group_reject_expands_to_every_payment_of_the_message(exported):
+    from bank_exports.return_files import write_pain002
+
+    db, record, tmp_path = exported
+    assignments = cycle.read_assignments(record)
+    msg_id = assignments.column("msg_id")[0].as_py()
+    of_message = assignments.filter(pc.equal(assignments.column("msg_id"), msg_id))
+    path = tmp_path / "am10.xml"
+    write_pain002(path, BankReport("BANK-STS-1", dt.datetime(2025, 2, 14, 9), "ME25907000000000045322", "EUR"),
+                  msg_id, group_reason="AM10", group_text="control sum mismatch")
+    result = reconcile.reconcile(db, [path])
+    assert result["matched"] == of_message.num_rows and result["unmatched"] == 0
+    assert result["rejected_minor"] == pc.sum(of_message.column("amount_minor")).as_py()
+    assert reconcile.reconcile(db, [path])["already_seen"] == result["records"]
