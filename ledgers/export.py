@@ -54,7 +54,7 @@ def _write_postings(ledger: Ledger, batches, path: Path) -> None:
     component_names = pa.array(list(schema.LEDGER_COMPONENTS))
     with pq.ParquetWriter(path, POSTINGS_SCHEMA) as writer:
         for batch in batches:
-            cols = ledger.read_postings(batch.first_posting, batch.n_postings)
+            cols = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
             arrays = {name: pa.array(cols[name]) for name in cols if name != "payment_ref"}
             arrays["payment_ref"] = pa.array(cols["payment_ref"]).cast(pa.string())
             arrays["account"] = account_names.take(pa.array(cols["account_kind"].astype("int64") - 1))

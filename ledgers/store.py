@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from engine.months import date_to_days, parse_period
 from formats.errors import UserError
 from ledgers import schema
-from ledgers.bulk import insert_rows, read_columns, sort_by
+from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, merkle_root, postings_sha256)
 from ledgers.postings import PreparedBatch, prepare_batch
 
@@ -260,26 +260,27 @@ class Ledger:
             head = self._head(raw)
         return GENESIS_HASH if head is None else head.hash
 
-    def read_postings(self, first: int, count: int) -> dict:
+    def read_postings(self, first: int, count: int, batch_id: int | None = None) -> dict:
         """Postings [first, first + count) as canonical numpy columns, sorted by posting_id.
 
-        A large range is read as two halves on two connections at once: the database formats values on one
-        core per connection, so both cores work. Ranges of an append-only table do not change between the two
-        snapshots.
+        With batch_id, only that batch's postings (the fast path verify and export use). A large range is
+        read as two halves on two connections at once: the database formats values on one core per
+        connection, so both cores work. Ranges of an append-only table do not change between the snapshots.
         """
         parts = READ_PARTS if count >= READ_SPLIT_POSTINGS else 1
         bounds = [first + count * part // parts for part in range(parts + 1)]
         if parts == 1:
-            return self._read_range(first, first + count)
+            return self._read_range(first, first + count, batch_id)
         with ThreadPoolExecutor(max_workers=parts) as pool:
-            pieces = list(pool.map(self._read_range, bounds[:-1], bounds[1:]))
+            pieces = list(pool.map(self._read_range, bounds[:-1], bounds[1:], [batch_id] * parts))
         return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
 
-    def _read_range(self, start: int, stop: int) -> dict:
-        source = self._q("SELECT * FROM ledger_postings WHERE posting_id >= ? AND posting_id < ?")
+    def _read_range(self, start: int, stop: int, batch_id: int | None = None) -> dict:
         with self._reading() as raw:
-            columns = read_columns(raw, self.dialect, source, (start, stop), INT_POSTING_DTYPES, "payment_ref",
-                                   constant_pass=True)
+            if batch_id is not None:
+                return read_posting_range(raw, self.dialect, start, stop, batch_id, INT_POSTING_DTYPES)
+            source = self._q("SELECT * FROM ledger_postings WHERE posting_id >= ? AND posting_id < ?")
+            columns = read_columns(raw, self.dialect, source, (start, stop), INT_POSTING_DTYPES, "payment_ref")
         return sort_by(columns, "posting_id")
 
     def read_expense_columns(self, batch_id: int):

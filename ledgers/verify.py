@@ -68,7 +68,7 @@ def _check_batch(ledger: Ledger, batch: BatchRecord, index: int, prev: str, firs
 
 
 def _check_postings(ledger: Ledger, batch: BatchRecord) -> str:
-    columns = ledger.read_postings(batch.first_posting, batch.n_postings)
+    columns = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
     count = len(columns["posting_id"])
     if count != batch.n_postings:
         return f"{batch.n_postings} postings expected, {count} found (postings deleted or inserted)"

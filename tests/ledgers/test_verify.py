@@ -105,3 +105,12 @@ def test_edited_expense_columns(ledger, three_batches):
     """recognised() reads the per-batch expense blobs: changing them (and not the postings) is caught too."""
     tamper(ledger, "DELETE FROM ledger_expense_columns WHERE batch_id = 2")
     expect_bad(ledger, 2, "expense columns")
+
+
+@pytest.mark.parametrize("column, value", [("month", 5000), ("account_kind", 300), ("component", -1),
+                                           ("period", 99999)])
+def test_out_of_range_small_column(ledger, three_batches, column, value):
+    """The small columns travel packed on SQLite: a value beyond its field must not alias another posting."""
+    target = three_batches[1].first_posting + 4
+    tamper(ledger, f"UPDATE ledger_postings SET {column} = {value} WHERE posting_id = {target}")
+    expect_bad(ledger, 2, "")
