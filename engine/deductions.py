@@ -155,22 +155,26 @@ def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
                    _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _I64_RO,
                    _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
 def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_group, group_balance_minor, consent,
-                  protected, order_offsets, order_kind, order_priority, order_fixed_minor, order_percent_bp,
+                  protected, order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
                   order_remaining_minor, order_active, caps_bp, out_alimony, out_damages, out_recovery,
                   out_enforcement, out_receivable, out_net, out_order_deducted, out_order_remaining):
-    """Apply the orders of each right (CSR: orders of right r are order_offsets[r]:order_offsets[r+1]);
+    """Apply the orders of each right (orders sorted by right: a cursor walks them alongside the rights);
     out_net = gross + carry_in - everything deducted. receivable_group is empty (no groups) or gives per
     right the index of the shared balance in group_balance_minor (-1: the right's own receivable_minor);
     the balances run down in place."""
     n = gross_minor.shape[0]
-    assert order_offsets.shape[0] == n + 1 and caps_bp.shape[0] == CAPS_LEN
+    assert caps_bp.shape[0] == CAPS_LEN
     assert carry_in_minor.shape[0] == n and out_net.shape[0] == n
     assert receivable_group.shape[0] in (0, n)
     grouped = receivable_group.shape[0] == n
-    assert order_offsets[n] == order_kind.shape[0] == out_order_remaining.shape[0]
+    m = order_right.shape[0]
+    assert order_kind.shape[0] == out_order_remaining.shape[0] == m
+    hi = 0
     for r in range(n):
         gross = gross_minor[r]
-        lo, hi = order_offsets[r], order_offsets[r + 1]
+        lo = hi
+        while hi < m and order_right[hi] == r:
+            hi += 1
         alimony = has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
                               order_remaining_minor, order_active) and not protected[r]
         total_limit = share_floor_minor(gross, caps_bp[CAP_TOTAL_WITH_ALIMONY if alimony else CAP_TOTAL])
@@ -221,6 +225,7 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
         out_recovery[r] = taken_recovery
         out_enforcement[r] = taken_enforcement
         out_net[r] = gross + carry_in_minor[r] - deducted
+    assert hi == m  # every order was met by its right: they were sorted and in range
 
 
 def _int64(values, name: str, length: int | None = None) -> np.ndarray:
@@ -282,19 +287,6 @@ def order_permutation(order_right: np.ndarray, order_priority: np.ndarray) -> np
     if sorted_ok.all():
         return None
     return np.lexsort((np.arange(order_right.shape[0]), order_priority, order_right))
-
-
-@kernel(types.void(_I64_RO, _I64_RW))
-def csr_offsets(sorted_right, out_offsets):
-    """out_offsets[r]..out_offsets[r+1] are the orders of right r (orders sorted by right, all < n)."""
-    m, n = sorted_right.shape[0], out_offsets.shape[0] - 1
-    assert n >= 0
-    k = 0
-    for r in range(n + 1):
-        while k < m and sorted_right[k] < r:
-            k += 1
-        out_offsets[r] = k
-    assert out_offsets[n] == m
 
 
 def receivable_groups(receivable_group, receivable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -360,9 +352,7 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
     m = orders[0].shape[0]
     outs = [np.empty(n, dtype=np.int64) for _ in range(6)]
     deducted, left = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    csr_offsets(orders[0], offsets)
-    deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, offsets, *orders[1:],
+    deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, *orders,
                   caps_bp, *outs, deducted, left)
     if perm is not None:
         deducted[perm], left[perm] = deducted.copy(), left.copy()
