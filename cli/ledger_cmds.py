@@ -17,7 +17,11 @@ from payroll.errors import UserError
 
 def _ledger(ctx):
     ledger = open_ledger(ctx.obj.db)
-    ledger.require_schema()
+    try:
+        ledger.require_schema()
+    except UserError:
+        ledger.close()
+        raise
     return ledger
 
 
@@ -41,8 +45,9 @@ def db_init(ctx, as_json):
     Example:
       isplata --db postgresql://postgres@localhost/isplata db init
     """
-    with open_ledger(ctx.obj.db) as ledger:
-        ledger.init()
+    from payroll.cycle import open_db  # the ledger schema and the payroll's own tables, both idempotent
+
+    with open_db(ctx.obj.db) as ledger:
         result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest()}
     if as_json:
         emit_json(result)

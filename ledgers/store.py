@@ -153,7 +153,11 @@ class Ledger:
             conn.commit()
 
     def schema_version(self) -> int | None:
-        if not sa.inspect(self.engine).has_table("ledger_schema"):
+        try:
+            present = sa.inspect(self.engine).has_table("ledger_schema")
+        except sa.exc.OperationalError as exc:
+            raise UserError(f"cannot open the database {self.url}: {exc.orig}; check --db / ISPLATA_DB") from exc
+        if not present:
             return None
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()

@@ -88,3 +88,8 @@ def test_usage_errors_exit_2(db_url, tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     assert CliRunner().invoke(main, ["ledger", "check-proof", str(tmp_path / "bad.json"), "--digest", "0"]
                               ).exit_code == 2
+
+
+def test_unreachable_database_exits_2():
+    result = CliRunner().invoke(main, ["--db", "postgresql://nobody@127.0.0.1:1/none", "ledger", "verify"])
+    assert result.exit_code == 2 and "cannot open the database" in result.output
