@@ -148,11 +148,38 @@ def _block_bounds(keys: np.ndarray, max_count: int) -> list[tuple[int, int]]:
             for piece in range(start, end, max_count)]
 
 
-def _write_file(path: Path, msg_id: str, method: str, table: pa.Table, order: np.ndarray, keys: np.ndarray,
-                prepared: Prepared, options: Pain001Options) -> tuple[WrittenFile, HashingWriter, list[str]]:
-    """One file of the rows `order` (indices into table, sorted); each block is gathered only when written."""
+@dataclass(frozen=True)
+class _FilePlan:
+    msg_id: str
+    method: str                    # TRF | CHK
+    order: np.ndarray              # rows of the file (indices into the prepared table), in writing order
+    blocks: list[tuple[int, int]]  # [start, end) of each PmtInf within order
+
+
+def _plan(prepared: Prepared, options: Pain001Options) -> list[_FilePlan]:
+    """Files and blocks of the export, decided (and their ids checked) before anything is written."""
+    order, keys = _row_order(prepared)
+    is_post = pc.equal(prepared.table["channel"], "post").to_numpy(zero_copy_only=False)[order]
+    plans = []
+    for channel, method in (("bank", "TRF"), ("post", "CHK")):
+        positions = np.flatnonzero(is_post == (channel == "post"))
+        for number, start in enumerate(range(0, positions.size, options.max_per_file), start=1):
+            picked = positions[start:start + options.max_per_file]
+            msg_id = f"{options.msg_id_prefix}-{CHANNEL_LETTER[channel]}{number:03d}"
+            plans.append(_FilePlan(msg_id, method, order[picked], _block_bounds(keys[picked], options.max_per_pmt_inf)))
+    longest = max((f"{plan.msg_id}-{len(plan.blocks):03d}" for plan in plans), key=len, default="")
+    if len(longest) > checks.ID_CHARS_MAX:
+        raise InputError([Problem("options", None, "max_per_pmt_inf", options.max_per_pmt_inf,
+                                  f"this export needs ids like {longest!r}, longer than 35 characters",
+                                  "raise max_per_file / max_per_pmt_inf or shorten msg_id_prefix")])
+    return plans
+
+
+def _write_file(path: Path, plan: _FilePlan, table: pa.Table, prepared: Prepared,
+                options: Pain001Options) -> tuple[WrittenFile, HashingWriter, list[str]]:
+    """One planned file; each block's rows are gathered only when the block is written."""
+    msg_id, method, order, blocks = plan.msg_id, plan.method, plan.order, plan.blocks
     amounts = prepared.amount_minor[order]
-    blocks = _block_bounds(keys, options.max_per_pmt_inf)
     debtor_first = prepared.debtors[int(prepared.debtor_index[order[0]])]
     debtor_name = escape_xml_str(clean_one(debtor_first.name, 140, options.charset, options.transliteration))
     out = HashingWriter(path)
@@ -195,25 +222,19 @@ def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
     if problems:
         raise InputError(problems)
     prepared = prepare_payments(payments, debtor, options.execution_date, options.charset, options.transliteration)
+    plans = _plan(prepared, options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    order, keys = _row_order(prepared)
     table = prepared.table.select(WRITTEN_COLUMNS)
-    is_post = pc.equal(table["channel"], "post").to_numpy(zero_copy_only=False)[order]
     pending, files, assigned = [], [], []
     try:
-        for channel, method in (("bank", "TRF"), ("post", "CHK")):
-            positions = np.flatnonzero(is_post == (channel == "post"))
-            for number, start in enumerate(range(0, positions.size, options.max_per_file), start=1):
-                picked = positions[start:start + options.max_per_file]
-                msg_id = f"{options.msg_id_prefix}-{CHANNEL_LETTER[channel]}{number:03d}"
-                written, out, pmt_inf_ids = _write_file(out_dir / f"{msg_id}.xml", msg_id, method, table,
-                                                        order[picked], keys[picked], prepared, options)
-                pending.append(out)
-                files.append(written)
-                assigned.append((table.select(ASSIGNED_COLUMNS).take(pa.array(order[picked])), msg_id, pmt_inf_ids))
-                if options.validate:
-                    assert_valid(out.part)
+        for plan in plans:
+            written, out, pmt_inf_ids = _write_file(out_dir / f"{plan.msg_id}.xml", plan, table, prepared, options)
+            pending.append(out)
+            files.append(written)
+            assigned.append((table.select(ASSIGNED_COLUMNS).take(pa.array(plan.order)), plan.msg_id, pmt_inf_ids))
+            if options.validate:
+                assert_valid(out.part)
     except BaseException:
         for out in pending:
             out.discard()

@@ -209,3 +209,16 @@ def test_golden_files(out_dir, debtor, options):
         if REGENERATE:
             golden.write_bytes((out_dir / file.name).read_bytes())
         assert (out_dir / file.name).read_bytes() == golden.read_bytes(), f"{file.name} differs from golden"
+
+
+def test_too_many_blocks_for_35_character_ids_is_refused_before_writing(tmp_path, debtor, options):
+    payments = synthetic_payments(1_300, seed=4)  # 1,040 transfers: PmtInfId "...-B001-1040"
+    long_prefix = replace(options, msg_id_prefix="M" * 26, max_per_pmt_inf=1)
+    problems = refused(tmp_path, payments, debtor, long_prefix)
+    assert [p.column for p in problems] == ["max_per_pmt_inf"]
+    assert "longer than 35" in problems[0].rule
+
+
+def test_validate_option_checks_each_file_before_it_is_renamed(out_dir, debtor, options):
+    result = write_pain001(small_payments(), out_dir, debtor, replace(options, validate=True))
+    assert sorted(p.name for p in out_dir.iterdir()) == [f.name for f in result.files]
