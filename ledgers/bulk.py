@@ -130,14 +130,18 @@ def _read_sqlite(raw, source_sql, params, int_columns, ref_column) -> dict:
 def read_posting_range(raw, dialect: str, start: int, stop: int, batch_id: int, int_dtypes: dict) -> dict:
     """Postings with start <= posting_id < stop of one batch, canonical columns in posting order.
 
-    SQLite: a rowid range is scanned in rowid order and rowids are unique, and the batch filter turns a moved
-    posting into a missing one, so posting_id and batch_id need not be read (each aggregate costs a function
+    The batch filter turns a moved posting into a missing one, so batch_id is never read. SQLite: a rowid range
+    is scanned in rowid order and rowids are unique, so posting_id need not be read either (each aggregate costs a function
     call per row). Were the scan order ever different, the digest would not match: a false alarm, never a
     missed change.
     """
     if dialect == "postgresql":
-        source = "SELECT * FROM ledger_postings WHERE posting_id >= %s AND posting_id < %s"
-        return sort_by(_read_pg(raw, source, (start, stop), int_dtypes, "payment_ref"), "posting_id")
+        # no uniqueness on posting_id here (BRIN index only): it is read and checked; batch_id is filtered
+        source = "SELECT * FROM ledger_postings WHERE posting_id >= %s AND posting_id < %s AND batch_id = %s"
+        dtypes = {name: dtype for name, dtype in int_dtypes.items() if name != "batch_id"}
+        out = sort_by(_read_pg(raw, source, (start, stop, batch_id), dtypes, "payment_ref"), "posting_id")
+        out["batch_id"] = np.full(len(out["posting_id"]), batch_id, np.int64)
+        return {name: out[name] for name in [*int_dtypes, "payment_ref"]}
     names = [name for name in int_dtypes if name not in ("posting_id", "batch_id")]
     row = raw.execute(f"SELECT count(*), {', '.join(f'group_concat({name})' for name in names)}, "
                       "CAST(group_concat(payment_ref, char(10)) AS BLOB) FROM ledger_postings "
