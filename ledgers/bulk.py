@@ -130,10 +130,10 @@ def _read_sqlite(raw, source_sql, params, int_columns, ref_column) -> dict:
 def read_posting_range(raw, dialect: str, start: int, stop: int, batch_id: int, int_dtypes: dict) -> dict:
     """Postings with start <= posting_id < stop of one batch, canonical columns in posting order.
 
-    The batch filter turns a moved posting into a missing one, so batch_id is never read. SQLite: a rowid range
-    is scanned in rowid order and rowids are unique, so posting_id need not be read either (each aggregate costs a function
-    call per row). Were the scan order ever different, the digest would not match: a false alarm, never a
-    missed change.
+    The batch filter turns a moved posting into a missing one, so batch_id is never read. SQLite: a rowid
+    range is scanned in rowid order and rowids are unique, so posting_id need not be read either (each
+    aggregate costs a function call per row). Were the scan order ever different, the digest would not
+    match: a false alarm, never a missed change.
     """
     if dialect == "postgresql":
         # no uniqueness on posting_id here (BRIN index only): it is read and checked; batch_id is filtered
