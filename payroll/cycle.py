@@ -219,8 +219,8 @@ def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, chec
         ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": None})
         return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker, "batch_id": None,
                 "postings": 0, "batch_hash": "(nothing to post)"}
-    payments = store.read_payments(record)
-    paid = {"payment_ref": np.asarray(payments.column("end_to_end_id").to_pylist(), dtype="U35"),
+    payments = store.read_payments(record, columns=["end_to_end_id", "payee_id", "amount_minor"])
+    paid = {"payment_ref": np.asarray(payments.column("end_to_end_id").to_numpy(zero_copy_only=False), "S35"),
             "payee_id": payments.column("payee_id").to_numpy(), "amount_minor": payments.column("amount_minor").to_numpy()}
     batch_record = ledger.append_batch("approve", record.payroll_id, batch,
                                        payments=paid if payments.num_rows else None, period=period)

@@ -172,17 +172,17 @@ def read_lines(record: PayrollRecord, verify: bool = True) -> pa.Table:
     return _read_checked(record.lines_path, record.lines_sha256, verify)
 
 
-def read_payments(record: PayrollRecord, verify: bool = True) -> pa.Table:
-    return _read_checked(record.payments_path, record.payments_sha256, verify)
+def read_payments(record: PayrollRecord, verify: bool = True, columns: list[str] | None = None) -> pa.Table:
+    return _read_checked(record.payments_path, record.payments_sha256, verify, columns)
 
 
-def _read_checked(path: Path, sha256: str, verify: bool) -> pa.Table:
+def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None) -> pa.Table:
     if not path.exists():
         raise Refused(f"{path} is missing: the payroll store was moved or deleted; restore it from backup")
     if verify and sha256_file(path) != sha256:
         raise Refused(f"{path} no longer has the SHA-256 recorded at calculation ({sha256[:12]}...): "
                       "it was altered; restore the original file or calculate a new payroll")
-    return pq.read_table(path)
+    return pq.read_table(path, columns=columns)
 
 
 def insert_holds(conn: sa.Connection, rows: list[dict]) -> int:
