@@ -44,20 +44,20 @@ def step_calculate(ctx: dict) -> dict:
     from payroll import cycle
 
     summary = cycle.calculate(ctx["db"], ctx["register"], ctx["period"], by="maker", rules=None,
-                              store_dir=ctx["store"])
+                              store_dir=ctx["store"], progress=stage)
     return _small(summary)
 
 
 def step_approve(ctx: dict) -> dict:
     from payroll import cycle
 
-    return _small(cycle.approve(ctx["db"], ctx["payroll"], by="checker"))
+    return _small(cycle.approve(ctx["db"], ctx["payroll"], by="checker", progress=stage))
 
 
 def step_export(ctx: dict) -> dict:
     from payroll import cycle
 
-    manifest = cycle.export(ctx["db"], ctx["payroll"], ctx["files"])
+    manifest = cycle.export(ctx["db"], ctx["payroll"], ctx["files"], progress=stage)
     return {key: manifest.get(key) for key in ("payments", "ctrl_sum_minor", "new_postings")} | {
         "files": len(manifest.get("files", []))}
 
@@ -75,7 +75,7 @@ def step_reconcile(ctx: dict) -> dict:
     from payroll.reconcile import reconcile
 
     files = sorted(str(path) for path in Path(ctx["returns"]).glob("*.xml"))
-    return _small(reconcile(ctx["db"], files))
+    return _small(reconcile(ctx["db"], files, progress=stage))
 
 
 def step_verify(ctx: dict) -> dict:
@@ -89,6 +89,18 @@ def step_verify(ctx: dict) -> dict:
         ledger.close()
 
 
+STAGE_MARK = "STAGE "
+_STEP_START = [0.0]
+
+
+def stage(name: str) -> None:
+    """Progress callback of the payroll steps: one line on stderr per stage with the time since the step
+    started and the memory so far, written at once, so the parent still has them if it kills the process."""
+    line = {"stage": name, "at_s": round(time.perf_counter() - _STEP_START[0], 2),
+            "rss_mib": round(_status_mib("VmRSS:"), 1), "peak_mib": round(_status_mib("VmHWM:"), 1)}
+    print(STAGE_MARK + json.dumps(line), file=sys.stderr, flush=True)
+
+
 def _small(value):
     """The JSON-safe, short part of a step's result (no long lists)."""
     if isinstance(value, dict):
@@ -100,22 +112,27 @@ def _small(value):
     return str(value)
 
 
-def _peak_rss_mib() -> float:
+def _status_mib(key: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def _peak_rss_mib() -> float:
+    return _status_mib("VmHWM:")
+
+
 def perform(step: str, ctx: dict) -> dict:
     """Runs one step here: seconds inside the step, peak RSS of this process so far, result or error."""
-    start = time.perf_counter()
+    start = _STEP_START[0] = time.perf_counter()
     try:
         result, error = globals()[f"step_{step.replace('-', '_')}"](ctx), None
     except Exception as exc:  # reported to the parent, which stops the steps that depend on this one
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         result, error = None, f"{type(exc).__name__}: " + " | ".join(lines)[:400]
+    stage("end of step")
     return {"seconds": time.perf_counter() - start, "peak_rss_mib": _peak_rss_mib(), "result": result,
             "error": error}
 
@@ -141,6 +158,8 @@ def run_step(step: str, ctx: dict, log=print, max_rss_gib: float = GOAL_PEAK_GIB
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    stages = [json.loads(line[len(STAGE_MARK):]) for line in stderr.splitlines() if line.startswith(STAGE_MARK)]
+    stderr = "\n".join(line for line in stderr.splitlines() if not line.startswith(STAGE_MARK))
     if watched_mib > max_rss_gib * 1024:
         result = {"seconds": None, "peak_rss_mib": watched_mib, "result": None,
                   "error": f"killed: resident memory passed {max_rss_gib:g} GiB after {wall:.0f} s"}
@@ -150,7 +169,10 @@ def run_step(step: str, ctx: dict, log=print, max_rss_gib: float = GOAL_PEAK_GIB
                   "error": f"worker exited {proc.returncode}: " + " | ".join(tail)}
     else:
         result = json.loads(lines[-1])
-    result.update(step=step, wall_s=wall)
+    result.update(step=step, wall_s=wall, stages=stages)
+    for item in stages:
+        log(f"      {item['at_s']:8.1f} s  rss {_fmt_mib(item['rss_mib']):>9}  peak {_fmt_mib(item['peak_mib']):>9}"
+            f"  {item['stage']}")
     log(f"   {step}: {_fmt_s(result['seconds'])} in the step, {wall:.1f} s wall, peak "
         f"{_fmt_mib(result['peak_rss_mib'])}" + (f"; FAILED: {result['error']}" if result["error"] else ""))
     return result
