@@ -35,7 +35,7 @@ class RightTotals(NamedTuple):
 
 @kernel
 def recognised_per_cell(cell_offsets, cell_start_month, rec_right, rec_month, rec_amount, out):
-    """Add each recognised amount to the cell of its (right, month) when the window holds that month."""
+    """Add each amount to the cell of its (right, month) when the window holds that month."""
     n_rights = cell_start_month.shape[0]
     assert cell_offsets.shape[0] == n_rights + 1
     assert rec_right.shape[0] == rec_month.shape[0] == rec_amount.shape[0]
@@ -54,17 +54,38 @@ def differences(cells, period: int, recognised_right_index, recognised_month, re
     starts = np.full(n_rights, period, dtype=np.int64)
     has_cells = np.diff(cells.offsets) > 0
     starts[has_cells] = cells.month[cells.offsets[:-1][has_cells]]
-    recognised = np.zeros(cells.due_minor.shape[0], dtype=np.int64)
+    difference = cells.due_minor.copy()
     recognised_per_cell(cells.offsets, starts, np.ascontiguousarray(recognised_right_index, dtype=np.int64),
                         np.ascontiguousarray(recognised_month, dtype=np.int64),
-                        np.ascontiguousarray(recognised_amount_minor, dtype=np.int64), recognised)
-    difference = cells.due_minor - recognised
-    keep = np.flatnonzero(difference != 0)
-    amount = difference[keep]
-    month = cells.month[keep]
-    component = np.where(amount < 0, COMPONENT_OVERPAYMENT,
-                         np.where(month == period, COMPONENT_DUE, COMPONENT_ARREARS)).astype(np.int8)
-    return Differences(cells.right_index[keep], month, component, amount)
+                        -np.ascontiguousarray(recognised_amount_minor, dtype=np.int64), difference)
+    n_kept = int(np.count_nonzero(difference))
+    out = Differences(np.empty(n_kept, np.int32), np.empty(n_kept, np.int32), np.empty(n_kept, np.int8),
+                      np.empty(n_kept, np.int64))
+    classify_kernel(difference, cells.right_index, cells.month, period, *out)
+    return out
+
+
+@kernel
+def classify_kernel(difference, right_index, month, period, out_right, out_month, out_component, out_amount):
+    """Copy the non-zero differences out, with their component (due, arrears or overpayment)."""
+    assert right_index.shape[0] == difference.shape[0] and month.shape[0] == difference.shape[0]
+    assert out_amount.shape[0] == out_right.shape[0] == out_month.shape[0] == out_component.shape[0]
+    kept = 0
+    for cell in range(difference.shape[0]):
+        amount = difference[cell]
+        if amount == 0:
+            continue
+        out_right[kept] = right_index[cell]
+        out_month[kept] = month[cell]
+        out_amount[kept] = amount
+        if amount < 0:
+            out_component[kept] = COMPONENT_OVERPAYMENT
+        elif month[cell] == period:
+            out_component[kept] = COMPONENT_DUE
+        else:
+            out_component[kept] = COMPONENT_ARREARS
+        kept += 1
+    assert kept == out_amount.shape[0]
 
 
 def right_totals(diffs: Differences, n_rights: int) -> RightTotals:

@@ -36,6 +36,7 @@ due under the rules in force that month, in minor units. The semantics the kerne
 """
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from engine import catalogue as cat
@@ -499,40 +500,71 @@ def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_of
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
 
-@kernel
+CHUNK_RIGHTS = 4096  # rights per parallel task: large enough to amortise scheduling, small enough to balance
+
+
+@kernel(parallel=True)
 def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
                person32, member32, member_offsets, first_month, binfo, params, param_len, defined, out_due,
-               out_missing):
-    """Fill out_due / out_missing for every right r and month in [window_start[r], period]."""
+               out_missing, out_right, out_month):
+    """Fill the cells of every right r and month in [window_start[r], period], chunks of rights in parallel."""
     n_rights = window_start.shape[0]
     assert out_offsets.shape[0] == n_rights + 1 and version_offsets.shape[0] == n_rights + 1
     assert out_due.shape[0] == out_offsets[n_rights] and out_missing.shape[0] == out_due.shape[0]
-    counts = np.zeros(5, dtype=np.int64)
-    for r in range(n_rights):
-        b = right_benefit[r]
-        k = binfo[b, B_KIND]
-        start = window_start[r]
-        assert start <= period
-        anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
-        limit_months = k == cat.KIND_EQUIVALENCE
-        begin = start - (start % 12) if limit_months else start
-        paid_in_year = 0
-        for m in range(begin, period + 1):
-            if m % 12 == 0:
-                paid_in_year = 0
-            amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
-                                person32, member32, member_offsets, first_month, binfo, params, param_len, defined)
-            missing = amount < 0
-            if missing:
-                amount = 0
-            if limit_months and amount > 0:
-                amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
-                                       decided_limit_day)
-                paid_in_year += amount > 0
-            if m >= start:
-                cell = out_offsets[r] + m - start
-                out_due[cell] = amount
-                out_missing[cell] = missing
+    n_chunks = (n_rights + CHUNK_RIGHTS - 1) // CHUNK_RIGHTS
+    for chunk in numba.prange(n_chunks):  # one call per task: assertions inside would make prange serial
+        _chunk_due(chunk * CHUNK_RIGHTS, min(n_rights, (chunk + 1) * CHUNK_RIGHTS), period, window_start,
+                   out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
+                   member_offsets, first_month, binfo, params, param_len, defined, out_due, out_missing, out_right,
+                   out_month)
+
+
+@kernel
+def _chunk_due(r_begin, r_end, period, window_start, out_offsets, decided_limit_day, version_offsets, right_benefit,
+               ver32, ver64, person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
+               out_due, out_missing, out_right, out_month):
+    """Rights r_begin..r_end-1, one after the other."""
+    assert 0 <= r_begin <= r_end <= window_start.shape[0]
+    assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
+    counts = np.zeros(5, dtype=np.int64)  # scratch of the household formulas, one per task
+    for r in range(r_begin, r_end):
+        _right_window(r, period, window_start[r], out_offsets[r], decided_limit_day, counts, version_offsets,
+                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo,
+                      params, param_len, defined, out_due, out_missing, out_right, out_month)
+
+
+@kernel(inline="always")
+def _right_window(r, period, start, cell0, decided_limit_day, counts, version_offsets, right_benefit, ver32, ver64,
+                  person32, member32, member_offsets, first_month, binfo, params, param_len, defined, out_due,
+                  out_missing, out_right, out_month):
+    """The cells of right r from `start` (cell0 onwards); the months-per-year limit counts from January."""
+    assert start <= period
+    assert cell0 >= 0
+    b = right_benefit[r]
+    k = binfo[b, B_KIND]
+    anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
+    limit_months = k == cat.KIND_EQUIVALENCE
+    begin = start - (start % 12) if limit_months else start
+    paid_in_year = 0
+    for m in range(begin, period + 1):
+        if m % 12 == 0:
+            paid_in_year = 0
+        amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
+                            person32, member32, member_offsets, first_month, binfo, params, param_len, defined)
+        missing = amount < 0
+        if missing:
+            amount = 0
+        if limit_months and amount > 0:
+            amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
+                                   decided_limit_day)
+            paid_in_year += amount > 0
+        if m >= start:
+            cell = cell0 + m - start
+            out_due[cell] = amount
+            out_missing[cell] = missing
+            out_right[cell] = r
+            out_month[cell] = m
+    return 0
 
 
 # ---- entry points ------------------------------------------------------------------------------------------
@@ -559,15 +591,15 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
     offsets = np.zeros(n_rights + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     n_cells = int(offsets[-1])
-    due = np.zeros(n_cells, dtype=np.int64)
-    missing = np.zeros(n_cells, dtype=np.bool_)
+    due = np.empty(n_cells, dtype=np.int64)
+    missing = np.empty(n_cells, dtype=np.bool_)
+    right_index = np.empty(n_cells, dtype=np.int32)
+    month = np.empty(n_cells, dtype=np.int32)
     binfo = np.column_stack([compiled.settings, compiled.kind, compiled.prorate_days]).astype(np.int32)
     due_kernel(starts, period, offsets, month_first_day(period + 1) - 1, version_offsets,
                right_benefit, packed.ver32, packed.ver64, packed.person32, packed.member32,
                member_offsets, compiled.first_month, binfo, compiled.params, compiled.param_len,
-               compiled.defined, due, missing)
-    right_index = np.repeat(np.arange(n_rights, dtype=np.int32), lengths)
-    month = (np.arange(n_cells, dtype=np.int64) - offsets[right_index] + starts[right_index]).astype(np.int32)
+               compiled.defined, due, missing, right_index, month)
     return DueCells(right_index, month, due, missing, offsets)
 
 
