@@ -356,9 +356,9 @@ def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
     \b
     Example:
       isplata demo --rights 100000
+      isplata demo --rights 10000 --db postgresql://postgres@127.0.0.1:5432/test
     """
-    source = ctx.parent.get_parameter_source("db") if ctx.parent is not None else None
-    db = ctx.obj.db if source is not None and source.name != "DEFAULT" else None
+    db = ctx.obj.db if ctx.obj.db_explicit else None  # the demo's own SQLite file unless a database was named
     with steps(as_json) as step:
         result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
                                progress=step, with_audit=with_audit)

@@ -29,8 +29,8 @@ def test_demo_runs_two_months_on_its_own_sqlite_database(tmp_path):
 
 @pytest.mark.postgres
 def test_demo_on_postgresql(tmp_path, pg_schema_url):
-    result = CliRunner().invoke(main, ["--db", pg_schema_url, "demo", "--rights", "300", "--workdir",
-                                       str(tmp_path / "demo"), "--audit", "--json"])
+    result = CliRunner().invoke(main, ["demo", "--rights", "300", "--workdir", str(tmp_path / "demo"),
+                                       "--db", pg_schema_url, "--audit", "--json"])
     assert result.exit_code == 0, result.output
     run = json.loads(result.stdout)
     assert run["steps"][-2]["step"] == "audit recompute" and "equals the ledger" in run["steps"][-2]["detail"]
