@@ -126,6 +126,10 @@ class Ledger:
         try:
             if self.dialect == "sqlite":
                 raw.execute("BEGIN")
+            else:
+                # string_agg cannot run in parallel workers: a parallel scan only adds a tuple queue to the
+                # leader; large reads use two connections instead (read_postings)
+                raw.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             yield raw
         finally:
             raw.rollback()
