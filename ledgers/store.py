@@ -29,6 +29,7 @@ POSTING_DTYPES = dict(POSTING_COLUMNS)
 INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != "payment_ref"}
 READ_PARTS = 2                # cores of the reference machine
 READ_SPLIT_POSTINGS = 200_000  # below this a second connection costs more than it saves
+READ_PIECE_POSTINGS_MAX = 4_000_000  # x 35 bytes of references: one aggregated value stays < 150 MB
 PAYMENT_INT_DTYPES = {"batch_id": "<i8", "leaf": "<i8", "payee_id": "<i8", "amount_minor": "<i8"}
 
 
@@ -276,10 +277,11 @@ class Ledger:
         connection, so both cores work. Ranges of an append-only table do not change between the snapshots.
         """
         parts = READ_PARTS if count >= READ_SPLIT_POSTINGS else 1
+        parts = max(parts, -(-count // READ_PIECE_POSTINGS_MAX))  # keep each aggregated value far below 1 GB
         bounds = [first + count * part // parts for part in range(parts + 1)]
         if parts == 1:
             return self._read_range(first, first + count, batch_id)
-        with ThreadPoolExecutor(max_workers=parts) as pool:
+        with ThreadPoolExecutor(max_workers=READ_PARTS) as pool:
             pieces = list(pool.map(self._read_range, bounds[:-1], bounds[1:], [batch_id] * parts))
         return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
 

@@ -247,3 +247,12 @@ def test_bulk_read_of_a_grouped_query_matches_fetchall(ledger, approve):
         rows = raw.execute(sql).fetchall()
     got = sorted(zip(columns["k"].tolist(), columns["r"].tolist(), columns["total"].tolist()))
     assert got == sorted((int(k), int(r), int(t)) for k, r, t in rows) and len(got) == 60
+
+
+def test_reads_in_many_pieces_equal_one_read(ledger, approve, monkeypatch):
+    record = approve(ledger, 660, 40)
+    whole = ledger.read_postings(record.first_posting, record.n_postings, record.batch_id)
+    monkeypatch.setattr(store_module, "READ_PIECE_POSTINGS_MAX", 7)
+    pieces = ledger.read_postings(record.first_posting, record.n_postings, record.batch_id)
+    assert all(np.array_equal(whole[name], pieces[name]) for name in whole)
+    assert len(pieces["amount_minor"]) == record.n_postings and verify(ledger).ok
