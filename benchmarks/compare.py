@@ -4,14 +4,16 @@
     python -m benchmarks.compare --readme [benchmarks/results/compare.json]   # README table from the JSON
 
 Pairs (benchmarks/pairs.py): the entitlement engine vs the plain-Python reference vs OpenFisca-core on the same
-100,000 households x 12 months; the pain.001 writer vs sepaxml on the same 100,000 payments (both validated
-with lxml against the official XSD); the ledger append vs a row-wise psycopg COPY with a Python hash chain on
-the same 1,000,000 postings (PostgreSQL from --db, ISPLATA_TEST_PG or postgresql://postgres@127.0.0.1:5432/test,
-in private schemas). Each pair's sides run interleaved in one process and medians are compared, so ratios
-hold on a shared machine. The peers come from the optional extra: `pip install -e '.[bench]'` installs
-openfisca-core, openfisca-country-template and sepaxml into the project's own venv (they accept the project's
-numpy and numba, so no separate venv is needed); without them those sides are reported as skipped, with the
-reason, and isplata's sides still run. Output: a table on stdout and a JSON file with the machine described."""
+100,000 households x 12 months (the reference, at ~100 us per household-month, runs once on the first 10,000
+households and is compared per unit of work); the pain.001 writer vs sepaxml on the same 100,000 payments (both
+validated with lxml against the official XSD); the ledger append vs a row-wise psycopg COPY with a Python hash
+chain on the same 1,000,000 postings (PostgreSQL from --db, ISPLATA_TEST_PG or
+postgresql://postgres@127.0.0.1:5432/test, in private schemas). Each pair's sides run interleaved in one process
+and medians are compared, so ratios hold on a shared machine; each side's peak memory comes from one more run in a
+fresh process. The peers come from the optional extra: `pip install -e '.[bench]'` installs openfisca-core,
+openfisca-country-template and sepaxml into the project's own venv (they accept the project's numpy and numba, so
+no separate venv is needed); without them those sides are reported as skipped, with the reason, and isplata's sides
+still run. Output: a table on stdout and a JSON file with the machine described."""
 import argparse
 import json
 import os

@@ -305,11 +305,12 @@ def render_readme(report: dict) -> str:
              "| step | time in the step | wall (fresh process) | peak memory |", "| --- | ---: | ---: | ---: |"]
     for s in report["steps"]:
         wall = "-" if s["wall_s"] is None else f"{s['wall_s']:.1f} s"
-        note = f" (failed: {s['error']})" if s["error"] else ""
+        note = "" if not s["error"] else f" ({s['error']})" if s["error"].startswith("not run") else \
+            f" (failed: {s['error']})"
         lines.append(f"| {s['step']}{note} | {_fmt_s(s['seconds'])} | {wall} | {_fmt_mib(s['peak_rss_mib'])} |")
     verdict = "meets" if month["meets_goal"] else "does not meet"
-    lines.append(f"| **month** ({', '.join(month['steps_run'])}) | | **{month['wall_s']:.1f} s** | "
-                 f"**{_fmt_mib(month['peak_rss_mib'])}** |")
+    ran = ", ".join(month["steps_run"]) or "no step completed"
+    lines.append(f"| **month** ({ran}) | | **{month['wall_s']:.1f} s** | **{_fmt_mib(month['peak_rss_mib'])}** |")
     lines += ["", f"The month {verdict} the goal of {GOAL_SECONDS // 60} minutes and {GOAL_PEAK_GIB} GiB"
               + ("." if month["complete"] else " (not every step ran).")]
     return "\n".join(lines) + "\n"
