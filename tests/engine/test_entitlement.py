@@ -125,3 +125,14 @@ def test_indexation_decided_late_is_a_mass_recalculation():
     after = compute_due(arrays, compile_catalogue(data, P("2024-01"), period), period, P("2024-07"))
     assert set(before.due_minor.tolist()) == {8724} and set(after.due_minor.tolist()) == {8916}
     assert len(after.due_minor) == 3 * 6
+
+
+def test_months_of_days_matches_numpy_and_keeps_never():
+    from engine.entitlement import NO_DAY, NO_MONTH, months_of_days
+
+    days = np.concatenate([np.arange(-400_000, 400_000, 13), [NO_DAY]]).astype(np.int32)
+    expected = days[:-1].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    months = months_of_days(days)
+    assert months[:-1].tolist() == expected.tolist() and months[-1] == NO_MONTH
+    firsts = np.array([month_first_day(int(m)) for m in range(0, 3000, 7)])
+    assert months_of_days(firsts.astype(np.int32)).tolist() == list(range(0, 3000, 7))
