@@ -42,8 +42,8 @@ class Steps:
     def __init__(self, progress):
         self.rows, self.progress, self.started = [], progress, time.perf_counter()
 
-    def run(self, name: str, function, describe):
-        self.progress(name)
+    def run(self, name: str, function, describe, hint: str = ""):
+        self.progress(name + hint)
         start = time.perf_counter()
         result = function()
         self.rows.append({"step": name, "detail": describe(result), "seconds": round(time.perf_counter() - start, 3)})
@@ -106,9 +106,12 @@ def prepare_workdir(work: Path, own_db: bool) -> None:
             path.unlink()
 
 
+FIRST_RUN_HINT = " (the first run on a machine also compiles the engine's kernels, once)"
+
+
 def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work: Path, fmt) -> dict:
     summary = steps.run(f"calculate {period}", lambda: cycle.calculate(db, data, period, MAKER, store_dir=store_dir),
-                        lambda s: describe_calculation(s, fmt))
+                        lambda s: describe_calculation(s, fmt), hint=FIRST_RUN_HINT)
     steps.run(f"approve {period}", lambda: cycle.approve(db, summary["payroll"], CHECKER),
               lambda r: f"{summary['payroll']} approved by {CHECKER} (maker {MAKER}): {r['postings']:,} postings")
     out = work / "out" / period
