@@ -313,7 +313,24 @@ def render_readme(report: dict) -> str:
     lines.append(f"| **month** ({ran}) | | **{month['wall_s']:.1f} s** | **{_fmt_mib(month['peak_rss_mib'])}** |")
     lines += ["", f"The month {verdict} the goal of {GOAL_SECONDS // 60} minutes and {GOAL_PEAK_GIB} GiB"
               + ("." if month["complete"] else " (not every step ran).")]
+    lines += [line for s in report["steps"] if (line := _stage_note(s))]
     return "\n".join(lines) + "\n"
+
+
+def _stage_note(step: dict) -> str:
+    """'- calculate: validating the register 3.7-234.1 s (peak 10.35 GiB), ...' from the step's stage marks."""
+    marks = step.get("stages") or []
+    if not marks:
+        return ""
+    end = step["wall_s"] if step["seconds"] is None else step["seconds"]
+    spans = []
+    for mark, after in zip(marks, marks[1:] + [None]):
+        if mark["stage"] == "end of step":
+            continue
+        stop = f"{after['at_s']:.1f} s" if after else f"{end:.0f} s (killed)" if step["error"] else "end"
+        peak = after["peak_mib"] if after else step["peak_rss_mib"]
+        spans.append(f"{mark['stage']} {mark['at_s']:.1f}-{stop} (peak {_fmt_mib(peak)})")
+    return f"- {step['step']}: " + "; ".join(spans) if spans else ""
 
 
 def _arguments(argv):

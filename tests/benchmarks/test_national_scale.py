@@ -37,6 +37,7 @@ def test_tiny_month_runs_end_to_end(tmp_path, postgres_url):
     assert "meets the goal" in national_scale.format_report(report)
     markdown = national_scale.render_readme(json.loads(json.dumps(report, default=str)))
     assert markdown.count("\n| ") == len(national_scale.STEPS) + 3 and "meets the goal" in markdown
+    assert "- calculate: validating the register" in markdown  # the stages of the payroll steps
     assert _schemas(postgres_url) == before  # the private schema is dropped
     json.dumps(report, default=str)
 
