@@ -91,6 +91,7 @@ def step_verify(ctx: dict) -> dict:
 
 STAGE_MARK = "STAGE "
 _STEP_START = [0.0]
+_STAGES: list[dict] = []
 
 
 def stage(name: str) -> None:
@@ -98,6 +99,7 @@ def stage(name: str) -> None:
     started and the memory so far, written at once, so the parent still has them if it kills the process."""
     line = {"stage": name, "at_s": round(time.perf_counter() - _STEP_START[0], 2),
             "rss_mib": round(_status_mib("VmRSS:"), 1), "peak_mib": round(_status_mib("VmHWM:"), 1)}
+    _STAGES.append(line)
     print(STAGE_MARK + json.dumps(line), file=sys.stderr, flush=True)
 
 
@@ -127,6 +129,7 @@ def _peak_rss_mib() -> float:
 def perform(step: str, ctx: dict) -> dict:
     """Runs one step here: seconds inside the step, peak RSS of this process so far, result or error."""
     start = _STEP_START[0] = time.perf_counter()
+    _STAGES.clear()
     try:
         result, error = globals()[f"step_{step.replace('-', '_')}"](ctx), None
     except Exception as exc:  # reported to the parent, which stops the steps that depend on this one
@@ -134,7 +137,7 @@ def perform(step: str, ctx: dict) -> dict:
         result, error = None, f"{type(exc).__name__}: " + " | ".join(lines)[:400]
     stage("end of step")
     return {"seconds": time.perf_counter() - start, "peak_rss_mib": _peak_rss_mib(), "result": result,
-            "error": error}
+            "error": error, "stages": list(_STAGES)}
 
 
 def worker(step: str, ctx: dict) -> None:
