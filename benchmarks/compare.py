@@ -145,7 +145,7 @@ def _times(side: dict) -> str:
 
 
 def format_table(report: dict) -> str:
-    lines = [f"{'pair':<14}{'side':<46}{'median':>12}{'runs':>6}{'per second':>28}{'peak MiB':>10}"
+    lines = [f"{'pair':<14}{'side':<46}{'median':>12}{'runs':>6}{'per second':>31}{'peak MiB':>10}"
              f"{'vs isplata':>16}"]
     for pair in report["pairs"]:
         for side in pair["sides"]:
@@ -154,7 +154,7 @@ def format_table(report: dict) -> str:
                 continue
             peak = "-" if side["peak_rss_mib"] is None else f"{side['peak_rss_mib']:.0f}"
             lines.append(f"{pair['key']:<14}{side['name']:<46}{_seconds(side['median_s']):>12}"
-                         f"{len(side['runs_s']):>6}{_rate(side['per_second'], pair['unit']):>28}{peak:>10}"
+                         f"{len(side['runs_s']):>6}{_rate(side['per_second'], pair['unit']):>31}{peak:>10}"
                          f"{_times(side):>16}")
         lines.append(f"{'':<14}agreement: {agreement_line(pair)}")
     lines.append(f"machine: {one_line(report['machine'])}")
