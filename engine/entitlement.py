@@ -297,18 +297,17 @@ def _count_one(p, role, m, child_years, young_years, person32, counts):
 
 
 @kernel(inline="always")
-def _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32):
+def _per_child_amount(h, m, b, mi, flags, limit_years, twins, params, member32, member_offsets, person32):
     """Sum over the counted children (oldest first, capped, twins excepted) of each child's best rate."""
     assert b >= 0 and mi >= 0
-    assert v >= 0
+    assert limit_years >= 0
     if h < 0:
         return 0
-    limit_years = binfo[b, _S_CHILD_AGE]
     cap = params[b, mi, _P_MAX_CHILDREN]
     family_rate = params[b, mi, _P_CHILD]
-    if ver32[v, V_FLAGS] & FLAG_MO:
+    if flags & FLAG_MO:
         family_rate = max(family_rate, params[b, mi, _P_CHILD_MO])
-    if ver32[v, V_FLAGS] & FLAG_SINGLE:
+    if flags & FLAG_SINGLE:
         family_rate = max(family_rate, params[b, mi, _P_CHILD_SINGLE])
     total, counted, last_birth_day, previous = 0, 0, -1, -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
@@ -318,7 +317,7 @@ def _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, p
         if m > person32[p, P_BIRTH_MONTH] + 12 * limit_years:
             continue
         previous = p
-        twin_of_last = binfo[b, _S_TWINS] != 0 and person32[p, P_BIRTH_DAY] == last_birth_day
+        twin_of_last = twins != 0 and person32[p, P_BIRTH_DAY] == last_birth_day
         if cap > 0 and counted >= cap and not twin_of_last:
             continue
         counted += 1
@@ -331,11 +330,10 @@ def _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, p
 
 
 @kernel(inline="always")
-def _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32, ver64):
+def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, member_offsets, person32):
     """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0."""
     assert b >= 0 and mi >= 0
-    assert v >= 0
-    limit_years = binfo[b, _S_CHILD_AGE]
+    assert limit_years >= 0
     cap = params[b, mi, _P_MAX_MEMBERS]
     scale_bp, counted = 0, 0
     if h < 0:
@@ -357,17 +355,17 @@ def _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, perso
                 scale_bp += params[b, mi, _P_SCALE_ADULT]
             counted += 1
     supplement_bp = 0
-    if ver32[v, V_FLAGS] & (FLAG_UNABLE | FLAG_SINGLE):
+    if flags & (FLAG_UNABLE | FLAG_SINGLE):
         supplement_bp = params[b, mi, _P_SUPPLEMENT]
     gross = div_half_up(params[b, mi, _P_BASE] * scale_bp * (10_000 + supplement_bp), 100_000_000)
-    return max(0, gross - ver64[v, V_INCOME])
+    return max(0, gross - income)
 
 
 @kernel(inline="always")
-def _category_amount(b, mi, v, counts, params, ver64):
+def _category_amount(b, mi, income, counts, params):
     """Guaranteed minimum of the members minus income, capped at their total subsistence minimum."""
     assert counts.shape[0] == 5
-    assert v >= 0
+    assert b >= 0 and mi >= 0
     adults = counts[0] - counts[2] - counts[3]
     working = adults - counts[4]
     sub_young, sub_child = params[b, mi, _P_SUB_YOUNG], params[b, mi, _P_SUB_CHILD]
@@ -377,7 +375,7 @@ def _category_amount(b, mi, v, counts, params, ver64):
                     + counts[4] * sub_disabled * params[b, mi, _P_GM_DISABLED])
     cap = counts[2] * sub_young + counts[3] * sub_child + working * sub_work + counts[4] * sub_disabled
     guaranteed = div_half_up(gm_numerator, 10_000)
-    return min(max(0, guaranteed - ver64[v, V_INCOME]), cap)
+    return min(max(0, guaranteed - income), cap)
 
 
 @kernel(inline="always")
@@ -418,21 +416,31 @@ def _version_amount(v, m, mi, b, kind, counts, binfo, params, param_len, ver32, 
     """Full-month amount of a monthly formula under version v in month m (parameters of month m)."""
     assert v >= 0 and mi >= 0
     assert 0 <= kind < len(cat.KINDS)
-    h = ver32[v, V_HOUSEHOLD]
     if kind == cat.KIND_FLAT:
         return params[b, mi, _P_AMOUNT]
     if kind == cat.KIND_GRADED:
         return _pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
+    return _household_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver32[v, V_FLAGS],
+                             ver64[v, V_INCOME], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], binfo[b, _S_TWINS],
+                             counts, params, param_len, member32, member_offsets, person32)
+
+
+@kernel
+def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, young_years, twins, counts, params,
+                      param_len, member32, member_offsets, person32):
+    """The formulas that read the household. Compiled once and called (not inlined): inlining it at every
+    call site made the kernel take over a minute to compile; scalars keep the call cheap."""
+    assert mi >= 0 and h >= -1
+    assert counts.shape[0] == 5
     if kind == cat.KIND_PER_CHILD:
-        return _per_child_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32)
+        return _per_child_amount(h, m, b, mi, flags, child_years, twins, params, member32, member_offsets, person32)
     if kind == cat.KIND_EQUIVALENCE:
-        return _scale_amount(h, m, b, mi, v, binfo, params, member32, member_offsets, person32, ver32, ver64)
-    _member_counts(h, ver32[v, V_PERSON], m, binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], member32,
-                   member_offsets, person32, counts)
+        return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32)
+    _member_counts(h, person, m, child_years, young_years, member32, member_offsets, person32, counts)
     if kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
-        return max(0, base - ver64[v, V_INCOME])
-    return _category_amount(b, mi, v, counts, params, ver64)
+        return max(0, base - income)
+    return _category_amount(b, mi, income, counts, params)
 
 
 @kernel(inline="always")
@@ -598,11 +606,14 @@ def _right_window(r, period, start, cell0, decided_limit_day, counts, version_of
 # ---- entry points ------------------------------------------------------------------------------------------
 
 def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period: int,
-                window_start: np.ndarray | int | None = None, packed: PackedRegister | None = None) -> DueCells:
+                window_start: np.ndarray | int | None = None, packed: PackedRegister | None = None,
+                decided_by_day: int | None = None) -> DueCells:
     """Due amounts for every right over [window_start[r], period] (all cells, zeros included).
 
     window_start: per-right array from `window_starts`, one month for all rights (mass recalculation), or
-    None for the period alone. Versions decided after the last day of `period` are ignored. `packed`
+    None for the period alone. Versions decided after `decided_by_day` (days since 1970-01-01; default and
+    at most: the last day of `period`) are ignored, so a caller can ask what was due as decided by an earlier
+    day (e.g. what a legacy system paid before a migration). `packed`
     (pack_register(arrays)) saves the packing when `arrays.packed` is empty and the register is computed
     more than once.
     """
@@ -624,7 +635,10 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
     right_index = np.empty(n_cells, dtype=np.int32)
     month = np.empty(n_cells, dtype=np.int32)
     binfo = np.column_stack([compiled.settings, compiled.kind, compiled.prorate_days]).astype(np.int32)
-    due_kernel(starts, period, offsets, month_first_day(period + 1) - 1, version_offsets,
+    period_end_day = month_first_day(period + 1) - 1
+    limit_day = period_end_day if decided_by_day is None else min(int(decided_by_day), period_end_day)
+    assert limit_day >= 0, limit_day
+    due_kernel(starts, period, offsets, limit_day, version_offsets,
                right_benefit, packed.ver32, packed.ver64, packed.person32, packed.member32,
                member_offsets, compiled.first_month, binfo, compiled.params, compiled.param_len,
                compiled.defined, due, missing, right_index, month)
