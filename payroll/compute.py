@@ -2,11 +2,16 @@
 
 A pure function of its inputs (no database, no files written), so `calculate` and `audit recompute` run exactly
 the same code. Steps: register -> engine arrays; window per right; due per right and month; differences
-against what the ledger recognised (due / arrears / overpayment); holds (a right held after MD07, or a bank
+against what was recognised (due / arrears / overpayment); holds (a right held after MD07, or a bank
 channel held after a closed account and no postal route) pay nothing on the right, though overpayments are still
 raised, and a held right's returned money is set against its overpayment receivable; carry-in,
 receivable, order balances and re-issues come from the ledger state; engine.payroll_kernel deducts, forwards,
 nets and checks conservation; the result becomes payroll lines, payments and the deductions posted at approval.
+Legacy baseline: a ledger starts empty when a country migrates, but its legacy system paid the months before.
+The legacy cutoff is the first day of the earliest payroll the ledger holds (of this payroll if none); for a
+month before it, what was recognised is what the versions decided before the cutoff made due (what the legacy
+system paid) plus what the ledger recognised, so a retroactive change pays or recovers only the difference and a
+right newly granted back in time still gets its arrears in full; months from the cutoff on follow the ledger alone.
 """
 from dataclasses import dataclass
 
@@ -122,12 +127,71 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
     state = inputs.state
     recognised_index = convert.right_index_of(arrays, state.recognised_right)
     known = recognised_index >= 0  # rights no longer in the register are not recomputed
-    diffs = arrears.differences(cells, period, recognised_index[known], state.recognised_month[known],
-                                state.recognised_minor[known])
+    legacy = legacy_baseline(arrays, compiled, starts, legacy_cutoff_month(inputs))
+    diffs = arrears.differences(cells, period, np.concatenate([recognised_index[known], legacy[0]]),
+                                np.concatenate([state.recognised_month[known], legacy[1]]),
+                                np.concatenate([state.recognised_minor[known], legacy[2]]))
     # a held right is paid nothing, but what was paid for months it was not due (after a death) is raised
     keep = ~held[diffs.right_index] | (diffs.amount_minor < 0)
     return (diffs.right_index[keep].astype(np.int64), diffs.month[keep].astype(np.int64),
             diffs.amount_minor[keep].astype(np.int64))
+
+
+def legacy_cutoff_month(inputs: Inputs) -> int:
+    """Month of the legacy cutoff: the earliest payroll this ledger holds, or this payroll's when none."""
+    first = inputs.state.first_payroll_month
+    return inputs.period if first < 0 else min(first, inputs.period)
+
+
+def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int):
+    """(right index, month, amount) the legacy system paid: per cell of a window month before the cutoff, the
+    amount due under the versions decided before the cutoff's first day. Only rights whose window reaches
+    before the cutoff are computed, so a ledger past its first months pays nothing for this."""
+    rights = np.flatnonzero(starts < cutoff_month).astype(np.int64)
+    if rights.shape[0] == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cutoff_day = (month_first_date(cutoff_month) - month_first_date(0)).days
+    legacy = legacy_versions(rights_subset(arrays, rights), cutoff_day)
+    cells = entitlement.compute_due(legacy, compiled, cutoff_month - 1, starts[rights], decided_by_day=cutoff_day - 1)
+    # no rule_missing check: these months lie in the window the current computation has checked already
+    paid = cells.due_minor != 0
+    return (rights[cells.right_index[paid]], cells.month[paid].astype(np.int64),
+            cells.due_minor[paid].astype(np.int64))
+
+
+def rights_subset(arrays, rights: np.ndarray):
+    """RegisterArrays of the chosen rights only (sorted indexes): their versions, all persons and households."""
+    first, counts = arrays.version_offsets[rights], np.diff(arrays.version_offsets)[rights]
+    version_offsets = np.zeros(rights.shape[0] + 1, np.int64)
+    np.cumsum(counts, out=version_offsets[1:])
+    rows = np.repeat(first - version_offsets[:-1], counts) + np.arange(version_offsets[-1])
+    versions = {name: getattr(arrays, name)[rows] for name in arrays._fields if name.startswith("ver_")}
+    versions["ver_right"] = np.repeat(np.arange(rights.shape[0]), counts).astype(arrays.ver_right.dtype)
+    packed = arrays.packed if arrays.packed is not None else entitlement.pack_register(arrays)
+    return arrays._replace(right_ids=arrays.right_ids[rights], right_benefit=arrays.right_benefit[rights],
+                           version_offsets=version_offsets, **versions,
+                           packed=packed._replace(ver32=packed.ver32[rows], ver64=packed.ver64[rows]))
+
+
+def legacy_versions(arrays, cutoff_day: int):
+    """The versions as the legacy system knew them. The register records a retroactive change by ending the old
+    version the day before the new one starts, so a version decided before the cutoff that a later decision
+    closed (its successor, decided on or after the cutoff, starts the next day and before the cutoff) runs on
+    to the end of the later versions that continue it, as it did before that decision."""
+    n = arrays.ver_right.shape[0]
+    from_day, to_day = arrays.ver_from_day.astype(np.int64), arrays.ver_to_day.astype(np.int64)
+    late = arrays.ver_decided_day >= cutoff_day
+    link = np.zeros(n, bool)  # row i is continued by row i + 1, a later decision
+    link[:-1] = (arrays.ver_right[1:] == arrays.ver_right[:-1]) & late[1:] & (from_day[1:] == to_day[:-1] + 1)
+    chain_ends = np.flatnonzero(~link)
+    chain_end = chain_ends[np.searchsorted(chain_ends, np.arange(n))]
+    extend = np.flatnonzero(~late & link & (np.r_[from_day[1:], cutoff_day] < cutoff_day))
+    ver_to_day, ver_to_month = arrays.ver_to_day.copy(), arrays.ver_to_month.copy()
+    ver_to_day[extend], ver_to_month[extend] = ver_to_day[chain_end[extend]], ver_to_month[chain_end[extend]]
+    ver32 = arrays.packed.ver32.copy()
+    ver32[:, entitlement.V_TO_DAY], ver32[:, entitlement.V_TO_MONTH] = ver_to_day, ver_to_month
+    return arrays._replace(ver_to_day=ver_to_day, ver_to_month=ver_to_month,
+                           packed=arrays.packed._replace(ver32=ver32))
 
 
 def missing_rules(arrays, cells) -> None:

@@ -2,8 +2,9 @@
 
 Per right and month the benefit expense recognised; per right the carried amount still pending, the overpayment
 receivable, and what third-party and register recovery orders already took; per payee and right the returned
-payments awaiting re-issue. Every query can stop at a batch mark (the last batch id the calculation saw), so an
-audit recomputes a payroll from exactly the ledger state it was calculated from.
+payments awaiting re-issue; and the month of the earliest payroll the ledger holds (its first approval batch),
+which fixes the legacy cutoff of payroll.compute. Every query can stop at a batch mark (the last batch id the
+calculation saw), so an audit recomputes a payroll from exactly the ledger state it was calculated from.
 """
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ class LedgerState:
     returned_payee: np.ndarray      # (payee_id, right_id) -> returned, awaiting re-issue
     returned_right: np.ndarray
     returned_minor: np.ndarray
+    first_payroll_month: int = -1   # period of the earliest approved payroll batch; -1 when there is none
 
 
 def batch_mark(conn: sa.Connection) -> int:
@@ -90,7 +92,14 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
         GROUP BY account_key, right_id HAVING sum(amount_minor) <> 0""",
                         params, 3)
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
-                       *returned)
+                       *returned, first_payroll_month(conn, mark))
+
+
+def first_payroll_month(conn: sa.Connection, mark: int) -> int:
+    """The period of the earliest approval batch up to the mark (-1 when the ledger holds no payroll yet)."""
+    earliest = conn.execute(sa.text("SELECT min(period) FROM ledger_batches WHERE kind = 'approve' "
+                                    "AND batch_id <= :mark"), {"mark": int(mark)}).scalar()
+    return -1 if earliest is None else int(earliest)
 
 
 def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

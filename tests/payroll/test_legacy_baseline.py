@@ -1,0 +1,178 @@
+"""The legacy baseline of a ledger's first payroll: months before the cutoff count as paid by the legacy system.
+
+A small generated register gets three hand-made rights decided in the first payroll month (2025-01): an income
+decrease of a means-tested right from 2024-10 (due goes up), an income increase of another (due goes down), and
+a new right granted from 2024-10. The payroll on an empty SQLite ledger must pay (or raise) per month exactly the
+difference between the due of the whole register and the due under the versions decided before the cutoff
+(computed directly with the engine), pay the new right's three months in full, and neither a supplementary run
+nor the next month's payroll may re-open a month before the cutoff.
+"""
+import datetime as dt
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from engine.entitlement import compute_due
+from engine.months import parse_period
+from formats.catalogue import load_catalogue
+from formats.convert import register_arrays, right_index_of
+from formats.generator import generate_register
+from formats.register import read_register
+from ledgers.store import Ledger
+from payroll import audit, cycle, ledger_state, store
+
+PERIOD, NEXT = "2025-01", "2025-02"
+RETRO_FROM = dt.date(2024, 10, 1)       # three months before the period
+DECIDED = dt.date(2025, 1, 10)           # decided in the period: after the legacy cutoff
+CHANGE_MINOR = 2000                      # the income change of the two retroactive versions
+
+
+def month_date(month: int) -> dt.date:
+    return dt.date(1970 + month // 12, month % 12 + 1, 1)
+
+
+def dues(folder, catalogue, right_ids, first: int, last: int) -> dict:
+    """{right_id: {month date: due}} over [first, last] with every version of the register in folder."""
+    arrays = register_arrays(read_register(folder, catalogue), catalogue)
+    cells = compute_due(arrays, catalogue.compile_window(first, last), last, first)
+    index = right_index_of(arrays, np.asarray(right_ids, np.int64))
+    out = {}
+    for right_id, r in zip(right_ids, index):
+        rows = np.flatnonzero(cells.right_index == r)
+        out[right_id] = {month_date(int(cells.month[i])): int(cells.due_minor[i]) for i in rows}
+    return out
+
+
+def pick_rights(rights: pa.Table, legacy: dict, candidates) -> tuple[int, int, int]:
+    """An MO right with income >= the change, another MO right due more than the change, a right to copy."""
+    rows = {row["right_id"]: row for row in rights.to_pylist()}
+    lowered = next(r for r in candidates["mo"] if (rows[r]["income_minor"] or 0) >= CHANGE_MINOR)
+    raised = next(r for r in candidates["mo"] if r != lowered and min(legacy[r].values()) > CHANGE_MINOR)
+    source = next(r for r in candidates["other"] if min(legacy[r].values()) > 0)
+    return lowered, raised, source
+
+
+def single_version_rights(rights: pa.Table, benefit) -> list[int]:
+    """Rights of `benefit` (or any but ME_MO when None) with one open version decided long before the period."""
+    counts = rights.group_by("right_id").aggregate([("version", "count")])
+    single = set(pc.filter(counts.column("right_id"), pc.equal(counts.column("version_count"), 1)).to_pylist())
+    chosen = []
+    for row in rights.to_pylist():
+        wanted = row["benefit"] == benefit if benefit else row["benefit"] not in ("ME_MO", "ME_NOVOROD", "ME_SAHRANA")
+        if wanted and row["right_id"] in single and row["valid_to"] is None and \
+                row["decided_on"] < dt.date(2024, 6, 1) and row["valid_from"] < dt.date(2024, 6, 1):
+            chosen.append(row["right_id"])
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    """The register before and after the three decisions, and the expected dues per month."""
+    work = tmp_path_factory.mktemp("legacy")
+    catalogue = load_catalogue()
+    before = work / "before"
+    generate_register(before, 300, 11, PERIOD)
+    rights = pq.read_table(before / "rights.parquet")
+    first, period = parse_period("2024-10"), parse_period(PERIOD)
+    candidates = {"mo": single_version_rights(rights, "ME_MO")[:40],
+                  "other": single_version_rights(rights, None)[:40]}
+    legacy = dues(before, catalogue, candidates["mo"] + candidates["other"], first, period)
+    lowered, raised, source = pick_rights(rights, legacy, candidates)
+    new_id = int(pc.max(rights.column("right_id")).as_py()) + 1
+    rows = {row["right_id"]: row for row in rights.to_pylist()}
+    added = [dict(rows[lowered], version=2, valid_from=RETRO_FROM, decided_on=DECIDED,
+                  income_minor=rows[lowered]["income_minor"] - CHANGE_MINOR),
+             dict(rows[raised], version=2, valid_from=RETRO_FROM, decided_on=DECIDED,
+                  income_minor=(rows[raised]["income_minor"] or 0) + CHANGE_MINOR),
+             dict(rows[source], right_id=new_id, version=1, valid_from=RETRO_FROM, decided_on=DECIDED)]
+    # the changed rights' first versions end the day before the new ones start
+    table = pa.Table.from_pylist(rights.to_pylist() + added, schema=rights.schema)
+    ends = [RETRO_FROM - dt.timedelta(days=1) if r in (lowered, raised) and v == 1 else e
+            for r, v, e in zip(table.column("right_id").to_pylist(), table.column("version").to_pylist(),
+                               table.column("valid_to").to_pylist())]
+    table = table.set_column(table.schema.get_field_index("valid_to"), "valid_to", pa.array(ends, pa.date32()))
+    table = table.sort_by([("right_id", "ascending"), ("version", "ascending")])
+    after = work / "after"
+    shutil.copytree(before, after)
+    pq.write_table(table, after / "rights.parquet")
+    now = dues(after, catalogue, [lowered, raised, new_id], first, period)
+    return dict(work=work, after=after, lowered=lowered, raised=raised, new=new_id, legacy=legacy, now=now,
+                db=f"sqlite:///{work / 'ledger.db'}")
+
+
+@pytest.fixture(scope="module")
+def first_payroll(case):
+    """The first payroll of an empty ledger, approved: (identifier, its lines)."""
+    result = cycle.calculate(case["db"], case["after"], PERIOD, "ana", store_dir=case["work"] / "store")
+    cycle.approve(case["db"], result["payroll"], "marko")
+    return result["payroll"], lines_of(case["db"], result["payroll"])
+
+
+def lines_of(db: str, identifier: str) -> pa.Table:
+    with Ledger(db) as ledger, ledger.engine.connect() as conn:
+        return store.read_lines(store.get_payroll(conn, identifier))
+
+
+def amounts(lines: pa.Table, right_id: int, components) -> dict:
+    """{month date: amount} of the right's lines of the given components."""
+    chosen = lines.filter(pc.and_(pc.equal(lines.column("right_id"), right_id),
+                                  pc.is_in(lines.column("component"), value_set=pa.array(components))))
+    out = {}
+    for month, amount in zip(chosen.column("month").to_pylist(), chosen.column("amount_minor").to_pylist()):
+        out[month] = out.get(month, 0) + amount
+    return out
+
+
+def before_period(case, right_id, source) -> dict:
+    return {m: a for m, a in source[right_id].items() if m < dt.date(2025, 1, 1)}
+
+
+def test_retroactive_income_decrease_pays_only_the_difference(case, first_payroll):
+    right = case["lowered"]
+    expected = {m: case["now"][right][m] - case["legacy"][right][m] for m in before_period(case, right, case["now"])}
+    assert all(value > 0 for value in expected.values()) and len(expected) == 3
+    assert amounts(first_payroll[1], right, ["arrears"]) == expected
+    assert amounts(first_payroll[1], right, ["due"]) == {dt.date(2025, 1, 1): case["now"][right][dt.date(2025, 1, 1)]}
+    # the full months would have been several times the difference
+    assert sum(expected.values()) < sum(before_period(case, right, case["now"]).values())
+
+
+def test_retroactive_income_increase_raises_only_the_difference_as_overpayment(case, first_payroll):
+    right = case["raised"]
+    expected = {m: case["now"][right][m] - case["legacy"][right][m] for m in before_period(case, right, case["now"])}
+    assert all(value < 0 for value in expected.values()) and len(expected) == 3
+    assert amounts(first_payroll[1], right, ["overpayment"]) == expected
+    assert amounts(first_payroll[1], right, ["arrears"]) == {}
+
+
+def test_new_right_granted_three_months_back_gets_its_arrears_in_full(case, first_payroll):
+    right = case["new"]
+    expected = before_period(case, right, case["now"])
+    assert len(expected) == 3 and all(value > 0 for value in expected.values())
+    assert amounts(first_payroll[1], right, ["arrears"]) == expected
+
+
+def test_supplementary_run_pays_nothing(case, first_payroll):
+    again = cycle.calculate(case["db"], case["after"], PERIOD, "ana", store_dir=case["work"] / "store")
+    assert again["payroll"] != first_payroll[0]
+    assert again["net_minor"] == 0 and again["payments"] == 0
+    lines = lines_of(case["db"], again["payroll"])
+    changes = lines.filter(pc.is_in(lines.column("component"), value_set=pa.array(["due", "arrears", "overpayment"])))
+    assert changes.num_rows == 0
+
+
+def test_next_payroll_does_not_reopen_months_before_the_cutoff(case, first_payroll):
+    with Ledger(case["db"]) as ledger, ledger.engine.connect() as conn:
+        assert ledger_state.read_state(conn).first_payroll_month == parse_period(PERIOD)
+    second = cycle.calculate(case["db"], case["after"], NEXT, "ana", store_dir=case["work"] / "store")
+    lines = lines_of(case["db"], second["payroll"])
+    early = lines.filter(pc.less(lines.column("month"), pa.scalar(dt.date(2025, 1, 1))))
+    assert early.num_rows == 0
+    # the new right is paid its February due, nothing for earlier months
+    assert list(amounts(lines, case["new"], ["due", "arrears"])) == [dt.date(2025, 2, 1)]
+    # the first payroll's audit sees the ledger as it was (no payroll yet) and still agrees with it
+    assert audit.recompute(case["db"], first_payroll[0])["ok"]
