@@ -10,8 +10,9 @@ nets and checks conservation; the result becomes payroll lines, payments and the
 Legacy baseline: a ledger starts empty when a country migrates, but its legacy system paid the months before.
 The legacy cutoff is the first day of the earliest payroll the ledger holds (of this payroll if none); for a
 month before it, what was recognised is what the versions decided before the cutoff made due (what the legacy
-system paid) plus what the ledger recognised, so a retroactive change pays or recovers only the difference and a
-right newly granted back in time still gets its arrears in full; months from the cutoff on follow the ledger alone.
+system paid, an old version that a later decision ended early running on as before) plus what the ledger
+recognised, so a retroactive change pays or recovers only the difference and a right newly granted back in time
+still gets its arrears in full; months from the cutoff on follow the ledger alone.
 """
 from dataclasses import dataclass
 
