@@ -1509,8 +1509,8 @@ def _switch_to_post(rng, ctx: Context, payees: pa.Table, closed_accounts) -> tup
     mask = pa.array(switch)
     fresh = _addresses(rng, ctx.country, _choice(rng, payees.num_rows, [p[4] for p in ctx.country.places]),
                        np.zeros(payees.num_rows, dtype=bool))
-    no_address = pc.or_(pc.is_null(payees["street"]),
-                        pc.or_(pc.is_null(payees["town"]), pc.is_null(payees["postcode"])))
+    no_address = pc.or_kleene(pc.is_null(payees["street"]),
+                        pc.or_kleene(pc.is_null(payees["town"]), pc.is_null(payees["postcode"])))
     fill = pc.and_(mask, pc.fill_null(no_address, True))
     columns = {"channel": pc.if_else(mask, pa.scalar("post"), payees["channel"]),
                "iban": pc.if_else(mask, pa.scalar(None, pa.string()), payees["iban"]),

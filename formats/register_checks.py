@@ -274,7 +274,7 @@ class Checks:
         for column in POSTAL_ADDRESS_COLUMNS:
             if self.loaded.usable("payees", column):
                 text = self.col("payees", column)
-                empty = pc.or_(pc.is_null(text), pc.equal(pc.utf8_trim_whitespace(text), ""))
+                empty = pc.or_kleene(pc.is_null(text), pc.equal(pc.utf8_trim_whitespace(text), ""))
                 rows = rows_where(pc.and_(pc.equal(channel, "post"), empty))
                 self.report("payees", rows, "channel", f"postal payee without {column}",
                             f"fill in {column}: the post needs street, town and postcode")

@@ -377,9 +377,10 @@ def test_bank_payee_without_iban(tmp_path):
     assert_problem(problems, "payees.csv", 3, "channel", "bank", "bank payee without IBAN")
 
 
+@pytest.mark.parametrize("blank", [" ", ""])  # an empty CSV cell is null: null must count as missing too
 @pytest.mark.parametrize("column", ["street", "town", "postcode"])
-def test_postal_payee_without_address(tmp_path, column):
-    problems = problems_of(write_register(tmp_path, [("payees", 2, column, " ")]))
+def test_postal_payee_without_address(tmp_path, column, blank):
+    problems = problems_of(write_register(tmp_path, [("payees", 2, column, blank)]))
     assert_problem(problems, "payees.csv", 2, "channel", "post", f"postal payee without {column}")
 
 
