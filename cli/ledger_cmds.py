@@ -15,6 +15,15 @@ from ledgers.verify import verify
 from payroll.errors import UserError
 
 
+def _hex_digest(_ctx, _param, value):
+    # a digest that is not 64 hex digits is a typing error (exit 2), not a failed check (exit 1)
+    if value is not None:
+        value = value.strip().lower()
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise click.BadParameter("a digest is 64 hexadecimal digits, as printed by `isplata ledger digest`")
+    return value
+
+
 def _ledger(ctx):
     ledger = open_ledger(ctx.obj.db)
     try:
@@ -67,7 +76,7 @@ def ledger_group():
 
 
 @ledger_group.command("verify")
-@click.option("--digest", "saved_digest", help="A digest saved earlier that the chain must still reach.")
+@click.option("--digest", "saved_digest", callback=_hex_digest, help="A digest saved earlier that the chain must still reach.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def verify_cmd(ctx, saved_digest, as_json):
@@ -182,7 +191,7 @@ def prove_cmd(ctx, ref, out_file, batch_id, as_json):
 
 @ledger_group.command("check-proof")
 @click.argument("proof_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--digest", required=True, help="The digest the auditor trusts.")
+@click.option("--digest", required=True, callback=_hex_digest, help="The digest the auditor trusts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def check_proof_cmd(ctx, proof_file, digest, as_json):
