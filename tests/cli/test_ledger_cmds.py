@@ -86,7 +86,12 @@ def test_usage_errors_exit_2(db_url, tmp_path):
     assert run(db_url, "ledger", "prove", "NOPE", "--out", str(tmp_path / "p.json")).exit_code == 2
     assert run(db_url, "ledger", "balance", "--account", "petty_cash").exit_code == 2
     (tmp_path / "bad.json").write_text("{not json")
-    assert CliRunner().invoke(main, ["ledger", "check-proof", str(tmp_path / "bad.json"), "--digest", "0"]
+    assert CliRunner().invoke(main, ["ledger", "check-proof", str(tmp_path / "bad.json"), "--digest", "0" * 64]
+                              ).exit_code == 2
+    # a digest that is not 64 hex digits is mistyped, not a failed check
+    assert run(db_url, "ledger", "verify", "--digest", "abc").exit_code == 2
+    (tmp_path / "proof.json").write_text("{}")
+    assert CliRunner().invoke(main, ["ledger", "check-proof", str(tmp_path / "proof.json"), "--digest", "xyz"]
                               ).exit_code == 2
 
 
