@@ -131,7 +131,9 @@ def approve(ctx, payroll_id, by, as_json):
 @click.argument("payroll_id")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the pain.001 files, postal list and manifest.json.")
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print manifest.json (same keys, each file with its kind). Top-level payments "
+                   "and ctrl_sum_minor count the pain.001 files only; the postal list repeats the CHK file.")
 @click.pass_context
 def export(ctx, payroll_id, out_dir, as_json):
     """Write an approved payroll's payment files and post the payments as sent (idempotent).
@@ -144,7 +146,7 @@ def export(ctx, payroll_id, out_dir, as_json):
         manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step)
     if as_json:
         from cli.main import emit_json
-        emit_json(queries.export_contract(manifest))
+        emit_json(cycle.export_json(manifest))
         return
     exponent = manifest["minor_exponent"]
     rows = [(f["name"], f["channel"], f["nb_of_txs"], queries.money_text(f["ctrl_sum_minor"], exponent),

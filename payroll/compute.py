@@ -108,10 +108,16 @@ def route_rights(inputs: Inputs, arrays, right_payee: np.ndarray, benefit_post: 
     reroute = bank_held & benefit_post & payee_postal[right_payee]
     channel[reroute] = CHANNEL_CODES["post"]
     held = bank_held & ~reroute
-    right_holds = inputs.holds.filter(pc.equal(inputs.holds.column("kind"), "right"))
-    if right_holds.num_rows:
-        held |= np.isin(arrays.right_ids, np_col(right_holds, "right_id"))
+    held |= right_held_mask(inputs, arrays)
     return channel, held
+
+
+def right_held_mask(inputs: Inputs, arrays) -> np.ndarray:
+    """Per right: held by a right-level hold (MD07), whoever its money goes to."""
+    right_holds = inputs.holds.filter(pc.equal(inputs.holds.column("kind"), "right"))
+    if right_holds.num_rows == 0:
+        return np.zeros(len(arrays.right_ids), bool)
+    return np.isin(arrays.right_ids, np_col(right_holds, "right_id"))
 
 
 # ---- differences ----------------------------------------------------------------------------------------
@@ -253,16 +259,20 @@ def remaining_balances(orders: pa.Table, right: np.ndarray, kind: np.ndarray, ar
 
 # ---- re-issues ------------------------------------------------------------------------------------------
 
-def reissues(arrays, state: LedgerState, held: np.ndarray, right_benefit_post: np.ndarray,
+def reissues(arrays, state: LedgerState, right_held: np.ndarray, right_benefit_post: np.ndarray,
              payee_channel: np.ndarray, payee_postal: np.ndarray, payee_held: np.ndarray):
-    """Returned payments awaiting re-issue, per payee and right, routed to the post when the bank is held."""
+    """Returned payments awaiting re-issue, per payee and right, routed to the post when the bank is held.
+
+    right_held is the right-level (MD07) hold only: a bank-channel hold belongs to the payee whose account
+    failed, so it stops (or sends by post) that payee's re-issues and never a creditor's re-issue of money
+    forwarded from the held payee's right."""
     payee_pos = np.searchsorted(arrays.payee_ids, state.returned_payee)
     right_pos = np.searchsorted(arrays.right_ids, state.returned_right)
     known = (payee_pos < len(arrays.payee_ids)) & (right_pos < len(arrays.right_ids))
     known[known] &= (arrays.payee_ids[payee_pos[known]] == state.returned_payee[known]) & \
         (arrays.right_ids[right_pos[known]] == state.returned_right[known])
     known &= state.returned_minor > 0
-    known[known] &= ~held[right_pos[known]]
+    known[known] &= ~right_held[right_pos[known]]
     payee, right, amount = payee_pos[known], right_pos[known], state.returned_minor[known]
     channel = payee_channel[payee].copy()
     bank_held = payee_held[payee]
@@ -343,7 +353,7 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     offset = offsets(arrays, state, held, routing.right_payee, receivable)
     np.subtract.at(receivable, offset[0], offset[2])
     orders, order_table = order_arrays(inputs.register, arrays, inputs, routing.payee_channel)
-    extra = reissues(arrays, state, held, routing.benefit_post, routing.payee_channel, routing.payee_postal,
+    extra = reissues(arrays, state, right_held_mask(inputs, arrays), routing.benefit_post, routing.payee_channel, routing.payee_postal,
                      routing.payee_held)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
                    orders, order_table, (extra[0], extra[1], extra[2], extra[3]))

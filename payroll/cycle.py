@@ -253,6 +253,19 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
     return manifest
 
 
+def export_json(result: dict) -> dict:
+    """What `export --json` prints: manifest.json exactly as written (the same keys, each file with its `kind`).
+    The top-level `payments` and `ctrl_sum_minor` sum the pain.001 files only: the postal list
+    (kind postal-list) repeats the payments of the CHK file, so a script summing files must skip it."""
+    from bank_exports.pain001 import MESSAGE
+
+    document = dict(result["manifest"])
+    payment_files = [f for f in document["files"] if f["kind"] == MESSAGE]
+    assert document["payments"] == sum(f["nb_of_txs"] for f in payment_files)
+    assert document["ctrl_sum_minor"] == sum(f["ctrl_sum_minor"] for f in payment_files)
+    return document
+
+
 def approval_time(events: list[dict]) -> dt.datetime:
     """The approval moment fixes the files' CreDtTm, so exporting again writes the same bytes."""
     approved = [e for e in events if e["kind"] == "approved"]
@@ -287,8 +300,7 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
             files.append(postal)
     path, sha = write_manifest(out_dir, record.payroll_id, files)
     document = pq_free_manifest(path)
-    document["manifest_sha256"] = sha
-    return document
+    return dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha)
 
 
 def pq_free_manifest(path: Path) -> dict:

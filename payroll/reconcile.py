@@ -11,6 +11,13 @@ AC07/BE04 hold the payee's bank channel (re-issue goes by post where the benefit
 account, which the register office is asked for); any other reason re-issues in the next payroll. A record that
 matches nothing, or disagrees with the payment (amount, already returned), is an exception: listed in a CSV
 and the command exits 1.
+
+Every file is read and checked before anything is posted, so one bad file (exit 2) leaves the ledger, the
+holds and the reports exactly as they were. A file reconciled before is matched again without posting:
+its records that matched count as already seen, and those that were exceptions then (or are now) are still
+exceptions, so a re-run exits 1 until the bank sends a corrected file. The exceptions report
+(reconcile-exceptions.csv next to the first file) is rewritten on every run: header only when the run found
+no exception, so a file left over from an earlier run never looks current.
 """
 import csv
 import hashlib
@@ -79,13 +86,18 @@ def file_sha256(path: Path) -> str:
 def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop) -> dict:
     """Reconcile every file; returns the DESIGN.md counts plus exceptions and register actions."""
     paths = [Path(f) for f in files]
+    # read and check every file before posting anything: a bad file raises InputError with nothing written
+    parsed = []
+    for path in paths:
+        progress(f"reading {path.name}")
+        parsed.append((path, file_sha256(path), read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
     ledger = cycle.open_db(db_url)
     tally, views = Tally(), {}
     exponent = 2
     try:
-        for path in paths:
+        for path, sha, records in parsed:
             progress(f"reconciling {path.name}")
-            exponent = reconcile_file(ledger, path, tally, views) or exponent
+            exponent = reconcile_file(ledger, path, sha, records, tally, views) or exponent
     finally:
         ledger.close()
     base = Path(register_out).parent if register_out else paths[0].resolve().parent
@@ -93,12 +105,11 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop) 
     if tally.actions:
         write_csv(actions_path, ACTION_COLUMNS, tally.actions)
     exceptions_path = base / EXCEPTIONS_NAME
-    if tally.exceptions:
-        write_csv(exceptions_path, EXCEPTION_COLUMNS, tally.exceptions)
+    write_csv(exceptions_path, EXCEPTION_COLUMNS, tally.exceptions)  # header only when none: never stale
     return {"records": tally.records, "matched": tally.matched, "unmatched": tally.unmatched,
             "already_seen": tally.already_seen, "rejected_minor": tally.rejected_minor,
             "returned_minor": tally.returned_minor, "settled_minor": tally.settled_minor,
-            "exceptions": tally.exceptions, "exceptions_out": str(exceptions_path) if tally.exceptions else None,
+            "exceptions": tally.exceptions, "exceptions_out": str(exceptions_path),
             "register_actions": len(tally.actions), "register_out": str(actions_path) if tally.actions else None,
             "returns_by_reason_minor": tally.returns_by_reason, "batches": tally.batches,
             "minor_exponent": exponent}
@@ -113,14 +124,14 @@ def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
             writer.writerow({name: row.get(name) for name in columns})
 
 
-def reconcile_file(ledger, path: Path, tally: Tally, views: dict) -> int | None:
-    sha = file_sha256(path)
+def reconcile_file(ledger, path: Path, sha: str, records: list, tally: Tally, views: dict) -> int | None:
     # a group-level reject counts as one record per payment of its message, whether new or seen before
-    records = expand_group_records(ledger, read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS)), views)
+    records = expand_group_records(ledger, records, views)
     tally.records += len(records)
-    if ledger.find_batch("reconcile", sha) is not None or ledger.events(subject=sha, kind="reconciled"):
-        tally.already_seen += len(records)
-        return None
+    earlier = ledger.events(subject=sha, kind="reconciled")
+    seen = ledger.find_batch("reconcile", sha) is not None or bool(earlier)
+    # records that were exceptions when the file was first reconciled stay exceptions: the file posts once
+    before = {tuple(key) for event in earlier for key in event["payload"].get("exception_keys", [])}
     chunks, holds, file_tally = [], [], Tally()
     exponent = None
     for record in records:
@@ -128,14 +139,23 @@ def reconcile_file(ledger, path: Path, tally: Tally, views: dict) -> int | None:
         if view is None:
             exception(file_tally, record, "reference matches no payment of this database")
             continue
+        if seen and exception_key(record) in before:
+            exception(file_tally, record, "was an exception when this file was first reconciled and a file posts "
+                                          "once: ask the bank for a corrected file")
+            continue
         exponent = view.record.minor_exponent
         if record.kind == "settled" and record.scope != "transaction":
-            settle(view, record, chunks, file_tally)
+            settle(view, record, chunks, file_tally, seen)
         else:
-            reverse(view, record, chunks, holds, file_tally, ledger)
-    post_file(ledger, path, sha, chunks, holds, file_tally)
+            reverse(view, record, chunks, holds, file_tally, ledger, seen)
+    if not seen:
+        post_file(ledger, path, sha, chunks, holds, file_tally)
     merge(tally, file_tally)
     return exponent
+
+
+def exception_key(record) -> tuple:
+    return (record.line, reference_of(record))
 
 
 def merge(tally: Tally, part: Tally) -> None:
@@ -212,7 +232,7 @@ def exception(tally: Tally, record, problem: str) -> None:
                              "amount_minor": record.amount_minor, "problem": problem})
 
 
-def settle(view: PayrollView, record, chunks: list, tally: Tally) -> None:
+def settle(view: PayrollView, record, chunks: list, tally: Tally, seen: bool = False) -> None:
     """A batch debit of one of our files (by MsgId or PmtInfId): in transit -> treasury cash."""
     column = "pmt_inf_id" if record.scope == "payment_information" else "msg_id"
     key = record.original_pmt_inf_id if record.scope == "payment_information" else record.original_msg_id
@@ -225,6 +245,9 @@ def settle(view: PayrollView, record, chunks: list, tally: Tally) -> None:
     if not 0 < amount <= total:
         exception(tally, record, f"settles {amount} but the file {key} carries {total}")
         return
+    if seen:  # settled when the file was first reconciled
+        tally.already_seen += 1
+        return
     channel = chosen.column("channel")[0].as_py()
     month = cycle.parse_period(view.record.period)
     chunks.append(postings.settlement_postings(channel, amount, month, key))
@@ -232,7 +255,8 @@ def settle(view: PayrollView, record, chunks: list, tally: Tally) -> None:
     tally.settled_minor += amount
 
 
-def reverse(view: PayrollView, record, chunks: list, holds: list, tally: Tally, ledger) -> None:
+def reverse(view: PayrollView, record, chunks: list, holds: list, tally: Tally, ledger,
+            seen: bool = False) -> None:
     """A rejected or returned payment (or a postal payment reported paid): reversal or settlement, and holds."""
     ref = record.original_end_to_end_id
     groups = view.groups_of(ref)
@@ -245,6 +269,9 @@ def reverse(view: PayrollView, record, chunks: list, holds: list, tally: Tally, 
         return
     channel = groups.column("channel")[0].as_py()
     month = cycle.parse_period(view.record.period)
+    if record.kind == "settled" and seen:
+        tally.already_seen += 1
+        return
     if record.kind == "settled":  # a postal payment reported paid: settles that one payment
         chunks.append(postings.settlement_postings(channel, amount, month, ref))
         tally.matched += 1
@@ -252,6 +279,10 @@ def reverse(view: PayrollView, record, chunks: list, holds: list, tally: Tally, 
         return
     if ref in view.reversed_refs:
         tally.already_seen += 1
+        return
+    if seen:  # matched only now (e.g. exported since): the file's batch is closed, so it stays an exception
+        exception(tally, record, "this file was reconciled before this payment could be matched and a file "
+                                 "posts once: ask the bank for a corrected file")
         return
     view.reversed_refs.add(ref)
     debit = postings.IN_TRANSIT[channel] if record.kind == "rejected" else postings.CASH
@@ -318,6 +349,7 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
         tally.batches.append(record.batch_id)
     with ledger.engine.begin() as conn:
         store.insert_holds(conn, holds)
+    keys = [[e["line"], e["reference"]] for e in tally.exceptions]
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
-                                             "unmatched": tally.unmatched,
+                                             "unmatched": tally.unmatched, "exception_keys": keys,
                                              "returns_by_reason_minor": tally.returns_by_reason})
