@@ -12,8 +12,6 @@ from formats.schemas import PAYROLL_LINES
 from payroll import cycle, store
 
 CALCULATE_KEYS = ("payroll", "period", "currency", "rights", "payments", "net_minor", "totals_minor")
-EXPORT_KEYS = ("payroll", "files", "payments", "ctrl_sum_minor")
-FILE_KEYS = ("name", "sha256", "msg_id", "channel", "currency", "nb_of_txs", "ctrl_sum_minor")
 RECONCILE_KEYS = ("records", "matched", "unmatched", "already_seen", "rejected_minor", "returned_minor",
                   "settled_minor")
 
@@ -27,12 +25,6 @@ def money_text(amount_minor: int, exponent: int) -> str:
 
 def calculate_contract(summary: dict) -> dict:
     return {key: summary[key] for key in CALCULATE_KEYS}
-
-
-def export_contract(manifest: dict) -> dict:
-    document = {key: manifest[key] for key in EXPORT_KEYS}
-    document["files"] = [{key: entry.get(key) for key in FILE_KEYS} for entry in manifest["files"]]
-    return document
 
 
 def reconcile_contract(result: dict) -> dict:
