@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bank_exports.checks import mod97_remainders
+from formats.bank_ids import mod97_remainders
 
 FAMILY_NAMES = np.array(["Đukanović", "Vujošević", "Šćekić", "Živković", "Radulović", "Petrović", "Ćetković",
                          "Јовановић", "Ђурђевић", "Popović", "Knežević", "Šćepanović", "Źarić", "Čađenović",

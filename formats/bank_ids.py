@@ -110,18 +110,26 @@ def _wrong_for_country(ibans: pa.Array, country: pa.Array, code: str) -> np.ndar
 
 
 def _mod97_ok(ibans: pa.Array) -> np.ndarray:
-    """ISO 7064 mod 97-10 over BBAN + country + check digits, column by column over a byte matrix."""
+    """ISO 7064 mod 97-10 over BBAN + country + check digits."""
     moved = pc.binary_join_element_wise(pc.utf8_slice_codeunits(ibans, 4, IBAN_LENGTH_MAX),
                                         pc.utf8_slice_codeunits(ibans, 0, 4), "")
-    padded = pc.utf8_lpad(moved, width=IBAN_LENGTH_MAX, padding="0")  # leading zeros keep the remainder
+    check_digits = pc.cast(pc.utf8_slice_codeunits(ibans, 2, 4), pa.int64()).to_numpy(zero_copy_only=False)
+    # mod 97 == 1 also holds for the aliases 00, 01 and 99, which the algorithm never produces
+    return (mod97_remainders(moved) == 1) & (check_digits >= 2) & (check_digits <= 98)
+
+
+def mod97_remainders(alphanumeric: pa.Array) -> np.ndarray:
+    """ISO 7064 mod 97-10 remainder of each string of [0-9A-Z] (at most 34 characters; letters count as 10..35),
+    column by column over a byte matrix (also used to compute check digits)."""
+    padded = pc.utf8_lpad(alphanumeric, width=IBAN_LENGTH_MAX, padding="0")  # leading zeros keep the remainder
+    if isinstance(padded, pa.ChunkedArray):
+        padded = padded.combine_chunks()
     chars = np.asfortranarray(_byte_matrix(padded, IBAN_LENGTH_MAX))  # columns contiguous for the loop
     remainder = np.zeros(len(chars), dtype=np.int32)
     for position in range(IBAN_LENGTH_MAX):
         column = chars[:, position]
         remainder = (remainder * _SHIFT[column] + _VALUE[column]) % 97
-    check_digits = pc.cast(pc.utf8_slice_codeunits(ibans, 2, 4), pa.int64()).to_numpy(zero_copy_only=False)
-    # mod 97 == 1 also holds for the aliases 00, 01 and 99, which the algorithm never produces
-    return (remainder == 1) & (check_digits >= 2) & (check_digits <= 98)
+    return remainder
 
 
 def _char_tables() -> tuple[np.ndarray, np.ndarray]:
