@@ -48,6 +48,16 @@ def open_db(db_url: str) -> Ledger:
     return ledger
 
 
+def payroll_record(db_url: str, identifier: str) -> store.PayrollRecord:
+    """The stored record of one payroll (Refused if unknown), read in a connection of its own."""
+    ledger = open_db(db_url)
+    try:
+        with ledger.engine.connect() as conn:
+            return store.get_payroll(conn, identifier)
+    finally:
+        ledger.close()
+
+
 def parse_period_arg(text: str) -> int:
     try:
         return parse_period(text)

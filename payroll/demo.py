@@ -24,7 +24,7 @@ from formats.catalogue import load_catalogue
 from formats.generator import advance_register, generate_register
 from ledgers.store import Ledger
 from ledgers.verify import verify
-from payroll import audit, cycle, reconcile, report, store
+from payroll import audit, cycle, reconcile, report
 from payroll.queries import money_text
 from payroll.register import validate_register
 
@@ -140,12 +140,7 @@ def verify_ledger(db: str):
 
 def simulate_bank(db: str, payroll_id: str, out: Path, catalogue, seed: int) -> dict:
     """camt.054 returns (~1 % of bank payments), a pain.002 with a few rejects, a camt.053 settling every file."""
-    ledger = cycle.open_db(db)
-    try:
-        with ledger.engine.connect() as conn:
-            record = store.get_payroll(conn, payroll_id)
-    finally:
-        ledger.close()
+    record = cycle.payroll_record(db, payroll_id)
     assignments = cycle.read_assignments(record)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed + 7)

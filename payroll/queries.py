@@ -72,12 +72,7 @@ def provenance_rows(summary: dict) -> list[tuple]:
 
 def write_lines(db_url: str, identifier: str, out_file) -> dict:
     """Copy a payroll's lines (checked against their recorded SHA-256) to out_file as Parquet."""
-    ledger = cycle.open_db(db_url)
-    try:
-        with ledger.engine.connect() as conn:
-            record = store.get_payroll(conn, identifier)
-    finally:
-        ledger.close()
+    record = cycle.payroll_record(db_url, identifier)
     lines = store.read_lines(record)
     assert lines.schema.equals(PAYROLL_LINES), "stored lines do not follow formats.schemas.PAYROLL_LINES"
     Path(out_file).parent.mkdir(parents=True, exist_ok=True)
