@@ -71,17 +71,35 @@ def right_versions(arrays, period: int) -> np.ndarray:
     return np.where(chosen >= 0, chosen, arrays.version_offsets[1:] - 1).astype(np.int64)
 
 
-def payee_channels(payees: pa.Table, payee_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Table]:
-    """Per payee index (arrays.payee_ids order): channel code, postal address complete, payee rows."""
+def payee_table_rows(payees: pa.Table, payee_ids: np.ndarray) -> np.ndarray:
+    """Per payee index (arrays.payee_ids order, sorted ids): its row in the register's payees table. The rows
+    are the indexes themselves when the table is already in id order (no hash table over the ids)."""
+    table_ids = np.asarray(payees.column("payee_id").to_numpy(), np.int64) \
+        if payees.column("payee_id").null_count == 0 else None
+    if table_ids is not None and table_ids.shape == payee_ids.shape and np.array_equal(table_ids, payee_ids):
+        return np.arange(payee_ids.shape[0], dtype=np.int64)
     index = pc.index_in(pa.array(payee_ids), value_set=payees.column("payee_id")).to_numpy(zero_copy_only=False)
-    rows = payees.take(pa.array(index.astype(np.int64)))
-    channel = (np_col(rows, "channel") == "post").astype(np.int64)
+    return index.astype(np.int64)
+
+
+def payee_channels(payees: pa.Table, payee_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Table]:
+    """Per payee index (arrays.payee_ids order): channel code, postal address complete, and the payee rows
+    (the columns routing needs, with `row`: the row in the register's payees table for the payment details)."""
+    index = payee_table_rows(payees, payee_ids)
+    rows = payees.select(["channel", "iban", *POSTAL_FIELDS])
+    if not np.array_equal(index, np.arange(rows.num_rows)):
+        rows = rows.take(pa.array(index))
+    rows = rows.append_column("row", pa.array(index))
+    channel = pc_mask(pc.equal(rows.column("channel"), "post")).astype(np.int64)
     postal = np.ones(len(payee_ids), bool)
     for name in POSTAL_FIELDS:
-        valid = np.asarray(pc.is_valid(rows.column(name)).to_numpy(zero_copy_only=False), bool)
-        filled = np_col(rows, name, "") != ""
-        postal &= valid & filled
+        postal &= pc_mask(pc.not_equal(rows.column(name), ""))  # null or empty: no postal route
     return channel, postal, rows
+
+
+def pc_mask(values) -> np.ndarray:
+    """A boolean Arrow result as a numpy mask, null as False."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), bool)
 
 
 def bank_holds(holds: pa.Table, payee_ids: np.ndarray, payee_rows: pa.Table) -> np.ndarray:
@@ -93,9 +111,9 @@ def bank_holds(holds: pa.Table, payee_ids: np.ndarray, payee_rows: pa.Table) -> 
     idx = np.searchsorted(payee_ids, np_col(bank, "payee_id"))
     idx = np.clip(idx, 0, max(len(payee_ids) - 1, 0))
     known = payee_ids[idx] == np_col(bank, "payee_id") if len(payee_ids) else np.zeros(0, bool)
-    current_iban = np_col(payee_rows, "iban", "")[idx]
-    same = known & (current_iban == np_col(bank, "iban", "")) & \
-        (np_col(payee_rows, "channel")[idx] == "bank")
+    rows = payee_rows.select(["iban", "channel"]).take(pa.array(idx.astype(np.int64)))
+    current_iban = np_col(rows, "iban", "")
+    same = known & (current_iban == np_col(bank, "iban", "")) & (np_col(rows, "channel") == "bank")
     held[idx[same]] = True
     return held
 
@@ -307,7 +325,7 @@ class Routing:
     benefit_post: np.ndarray   # per right: its benefit may be paid by post
     payee_channel: np.ndarray  # per payee index: 0 bank, 1 post
     payee_postal: np.ndarray   # per payee index: a complete postal address
-    payee_rows: pa.Table
+    payee_rows: pa.Table       # per payee index: channel, iban, postal fields and `row` in the payees table
     payee_held: np.ndarray     # per payee index: bank channel held
     right_channel: np.ndarray
     held: np.ndarray           # per right: paid nothing this payroll
@@ -411,16 +429,20 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Comp
     result = run_kernel(catalogue, routing, amounts)
     progress("building payroll lines")
     netting = result.netting
+    rights = line_blocks.RightColumns(arrays.right_ids, routing.right_benefit.astype(np.int64),
+                                      arrays.payee_ids[routing.right_payee], routing.right_channel,
+                                      tuple(catalogue.benefit_codes))
+    blocks = line_blocks_of(period, rights, routing, amounts, result)
+    columns = line_blocks.order_blocks(blocks)
+    del blocks
+    check_payments_equal_lines(columns, netting.payment_net_minor)
+    lines = line_blocks.to_table(payroll_id, rights, columns)
     refs = payment_refs(payroll_id, len(netting.payment_net_minor))
-    rights = line_blocks.RightColumns(arrays.right_ids, pc.take(pa.array(catalogue.benefit_codes),
-                                                                pa.array(routing.right_benefit)),
-                                      arrays.payee_ids[routing.right_payee], routing.right_channel)
-    lines = line_blocks.assemble(payroll_id, rights, line_blocks_of(period, rights, routing, amounts, result), refs)
-    payments = payment_table(refs, netting, arrays, routing.payee_rows, payroll_id, period)
+    payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
+                             period)
     taken = deductions_taken(result.deductions, amounts.orders, amounts.order_table, arrays, routing.right_payee,
                              netting.right_payment, refs, period, (amounts.offset[0], amounts.offset[2]))
-    summary = summarise(lines, payments, inputs.register, arrays, routing.version, catalogue, routing.held)
-    check_payments_equal_lines(lines, payments)
+    summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
     return Computation(lines, payments, taken, summary)
 
 
@@ -434,10 +456,12 @@ def deduction_caps(catalogue) -> DeductionCaps:
                          total_with_alimony_bp=caps.total_cap_with_alimony_bp)
 
 
-def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payroll_id: str, period: int) -> pa.Table:
+def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees: pa.Table, payroll_id: str,
+                  period: int) -> pa.Table:
     """One row per payment with what export needs (payee details as the register gives them)."""
     payee_index = netting.payment_payee.astype(np.int64)
-    details = payee_rows.take(pa.array(payee_index))
+    table_rows = np.asarray(payee_rows.column("row").to_numpy(), np.int64)[payee_index]
+    details = payees.select(list(PAYEE_DETAIL_FIELDS)).take(pa.array(table_rows))
     n = len(payee_index)
     remittance = f"{payroll_id} {month_first_date(period).strftime('%Y-%m')}"
     columns = {
@@ -447,7 +471,7 @@ def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payroll
         "channel": pc.take(pa.array(["bank", "post"]), pa.array(netting.payment_channel.astype(np.int64))),
         "amount_minor": pa.array(netting.payment_net_minor, pa.int64()),
         "rights": pa.array(netting.payment_rights, pa.int64()),
-        "remittance": pa.array([remittance], pa.string()).take(pa.array(np.zeros(n, np.int64))),
+        "remittance": line_blocks.constant_strings(remittance, n),
     }
     for name in PAYEE_DETAIL_FIELDS:
         columns[name] = details.column(name)
@@ -492,14 +516,18 @@ ORDER_COMPONENTS_BY_KIND = ("alimony", "damages", "recovery", "enforcement")
 assert set(ORDER_COMPONENTS_BY_KIND) == set(ORDER_COMPONENTS)
 
 
-def check_payments_equal_lines(lines: pa.Table, payments: pa.Table) -> None:
-    """Each payment's net is the sum of its lines (DESIGN.md); a programmer error if not."""
-    on_payment = lines.filter(pc.is_valid(lines.column("payment_ref")))
-    sums = on_payment.group_by("payment_ref").aggregate([("amount_minor", "sum")])
-    joined = payments.select(["end_to_end_id", "amount_minor"]).join(
-        sums, keys="end_to_end_id", right_keys="payment_ref", join_type="full outer")
-    equal = pc.fill_null(pc.equal(joined.column("amount_minor"), joined.column("amount_minor_sum")), False)
-    assert pc.sum(pc.invert(equal).cast(pa.int64())).as_py() in (0, None), "payments differ from their lines"
+def check_payments_equal_lines(columns: line_blocks.LineColumns, payment_net_minor: np.ndarray) -> None:
+    """Each payment's net is the sum of its lines (DESIGN.md); a programmer error if not. Exact int64 sums of
+    the lines sorted by payment (lines on no payment come last)."""
+    net = np.asarray(payment_net_minor, np.int64)
+    paid = int(np.searchsorted(columns.payment < 0, True))  # sorted: every line on a payment comes first
+    payment, amount = columns.payment[:paid], columns.amount_minor[:paid]
+    assert (columns.payment[paid:] < 0).all() and (payment >= 0).all(), "lines out of payment order"
+    sums = np.zeros(net.shape[0], np.int64)
+    if paid:
+        starts = np.flatnonzero(np.r_[True, payment[1:] != payment[:-1]])
+        sums[payment[starts]] = np.add.reduceat(amount, starts)
+    assert np.array_equal(sums, net), "payments differ from their lines"
 
 
 def sums_by(table: pa.Table, key: str, value: str = "amount_minor") -> dict:
@@ -520,32 +548,47 @@ def coded_sums(codes: np.ndarray, names, amount_minor: np.ndarray) -> dict:
     return {str(names[i]): int(sums[i]) for i in sorted(np.flatnonzero(used), key=lambda i: str(names[i]))}
 
 
-def summarise(lines: pa.Table, payments: pa.Table, register: dict, arrays, version, catalogue, held) -> dict:
+def summarise(columns: line_blocks.LineColumns, netting, register: dict, arrays, version, catalogue,
+              held) -> dict:
     """Totals per component and the breakdowns that calculate prints and the report charts (net paid by
     benefit and by the beneficiary's municipality: the lines on payments, forwarded deductions included)."""
     totals = {name: 0 for name in line_blocks.LINE_COMPONENTS}
-    totals.update(sums_by(lines, "component"))
-    paid = lines.filter(pc.is_valid(lines.column("payment_ref")))
-    paid_amount = paid.column("amount_minor").to_numpy()
-    right_pos = np.searchsorted(arrays.right_ids, paid.column("right_id").to_numpy())
-    persons = register["persons"]
-    person_rows = pc.index_in(pa.array(arrays.person_ids[arrays.ver_person[version]]),
-                              value_set=persons.column("person_id"))
-    place = pc.take(persons.column("municipality"), person_rows).combine_chunks().dictionary_encode()
-    place_codes = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
-    channel_codes = np.asarray(pc.equal(payments.column("channel"), "post").to_numpy(zero_copy_only=False), np.int64)
-    payment_amount = payments.column("amount_minor").to_numpy()
+    totals.update(coded_sums(columns.component.astype(np.int64), line_blocks.LINE_COMPONENTS, columns.amount_minor))
+    paid = columns.payment >= 0
+    paid_amount, right_pos = columns.amount_minor[paid], columns.right[paid]
+    paid_rights = np.zeros(arrays.n_rights, bool)
+    paid_rights[right_pos] = True
+    rights_paid = np.flatnonzero(paid_rights)
+    channel_codes = np.asarray(netting.payment_channel, np.int64)
+    payment_amount = np.asarray(netting.payment_net_minor, np.int64)
     return {
         "rights": int(arrays.n_rights),
-        "rights_paid": int(np.unique(right_pos).shape[0]),
+        "rights_paid": int(rights_paid.shape[0]),
         "rights_held": int(np.count_nonzero(held)),
-        "payments": payments.num_rows,
-        "lines": lines.num_rows,
+        "payments": int(payment_amount.shape[0]),
+        "lines": columns.size,
         "net_minor": int(payment_amount.sum()),
         "totals_minor": totals,
         "by_benefit_minor": coded_sums(arrays.right_benefit[right_pos].astype(np.int64), catalogue.benefit_codes,
                                        paid_amount),
         "by_channel_minor": coded_sums(channel_codes, ("bank", "post"), payment_amount),
         "payments_by_channel": coded_sums(channel_codes, ("bank", "post"), np.ones_like(payment_amount)),
-        "by_municipality_minor": coded_sums(place_codes[right_pos], place.dictionary.to_pylist(), paid_amount),
+        "by_municipality_minor": municipality_sums(register["persons"], arrays, version, rights_paid, right_pos,
+                                                   paid_amount),
     }
+
+
+def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarray, right_pos: np.ndarray,
+                      paid_amount: np.ndarray) -> dict:
+    """{municipality: net paid} by the municipality of each paid right's beneficiary (its version's person)."""
+    person = arrays.ver_person[version[rights_paid]].astype(np.int64)  # dense person index (sorted ids)
+    table_ids = persons.column("person_id")
+    ids = np.asarray(table_ids.to_numpy(), np.int64) if table_ids.null_count == 0 else None
+    if ids is not None and ids.shape == arrays.person_ids.shape and np.array_equal(ids, arrays.person_ids):
+        rows = pa.array(person)  # the table is in id order: the dense index is the row
+    else:
+        rows = pc.index_in(pa.array(arrays.person_ids[person]), value_set=table_ids)
+    place = pc.take(persons.column("municipality"), rows).combine_chunks().dictionary_encode()
+    right_code = np.zeros(arrays.n_rights, np.int64)
+    right_code[rights_paid] = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
+    return coded_sums(right_code[right_pos], place.dictionary.to_pylist(), paid_amount)

@@ -216,11 +216,27 @@ def check_not_stale(ledger: Ledger, record: store.PayrollRecord) -> None:
 
 
 def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:
-    lines = store.read_lines(record)
+    lines = store.read_lines(record, coded=True, columns=APPROVE_LINE_COLUMNS)
     orders = store._read_checked(Path(record.store_folder) / ORDERS_FILE, record.totals["orders_sha256"], True)
-    benefits = sorted(set(lines.column("benefit").to_pylist()))
+    benefits = distinct_strings(lines.column("benefit"))
     codes = ledger.benefit_codes(benefits) if benefits else {}
     return postings.approve_postings(lines, orders, codes)
+
+
+APPROVE_LINE_COLUMNS = ["right_id", "benefit", "payee_id", "month", "component", "amount_minor", "payment_ref"]
+SENT_LINE_COLUMNS = ["right_id", "payee_id", "channel", "month", "component", "amount_minor", "payment_ref"]
+
+
+def distinct_strings(column) -> list[str]:
+    """Sorted distinct non-null values of a string or dictionary column (no Python object per row)."""
+    values = set()
+    for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
+        if pa.types.is_dictionary(chunk.type):
+            used = pc.unique(chunk.indices.drop_null())
+            values.update(chunk.dictionary.take(used).to_pylist())
+        else:
+            values.update(pc.unique(chunk.drop_null()).to_pylist())
+    return sorted(values)
 
 
 def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, checker: str) -> dict:
@@ -230,7 +246,7 @@ def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, chec
         return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker, "batch_id": None,
                 "postings": 0, "batch_hash": "(nothing to post)"}
     payments = store.read_payments(record, columns=["end_to_end_id", "payee_id", "amount_minor"])
-    paid = {"payment_ref": np.asarray(payments.column("end_to_end_id").to_numpy(zero_copy_only=False), "S35"),
+    paid = {"payment_ref": postings.refs_of(payments.column("end_to_end_id")),
             "payee_id": payments.column("payee_id").to_numpy(), "amount_minor": payments.column("amount_minor").to_numpy()}
     batch_record = ledger.append_batch("approve", record.payroll_id, batch,
                                        payments=paid if payments.num_rows else None, period=period)
@@ -321,8 +337,9 @@ def pq_free_manifest(path: Path) -> dict:
 
 def post_export(ledger: Ledger, record: store.PayrollRecord) -> bool:
     """'Payment sent' postings; True when written now, False when the identical batch was already there."""
-    lines = store.read_lines(record)
+    lines = store.read_lines(record, coded=True, columns=SENT_LINE_COLUMNS)
     groups = postings.sent_groups(lines)
+    del lines
     if groups.num_rows == 0:
         if not any(e["kind"] == "exported" for e in ledger.events(subject=record.payroll_id)):
             ledger.append_event("exported", record.payroll_id, {"batch_id": None})

@@ -9,7 +9,6 @@ import re
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from engine.months import format_period, parse_period
 
@@ -40,11 +39,59 @@ def parse_payroll_id(identifier: str) -> tuple[str, int, int] | None:
 
 def payment_refs(identifier: str, count: int) -> pa.Array:
     """EndToEndIds of payments 1..count of a payroll, vectorised (no Python loop over payments)."""
-    assert count < 10**PAYMENT_NO_DIGITS, "too many payments for the reference width"
-    numbers = pa.array(np.arange(1, count + 1, dtype=np.int64)).cast(pa.string())
-    padded = pc.utf8_lpad(numbers, width=PAYMENT_NO_DIGITS, padding="0")
-    refs = pc.binary_join_element_wise(pa.scalar(identifier), padded, "-")
-    return refs
+    return ref_strings(identifier, np.arange(count, dtype=np.int64))
+
+
+def ref_matrix(identifier: str, payment_index: np.ndarray) -> np.ndarray:
+    """EndToEndIds of payments by 0-based index as fixed-width ASCII: a (n, width) uint8 matrix, built with
+    numpy digit arithmetic (`<payroll id>-` then the payment number zero-padded to PAYMENT_NO_DIGITS)."""
+    index = np.asarray(payment_index, dtype=np.int64)
+    assert index.size == 0 or (index.min() >= 0 and index.max() + 1 < 10**PAYMENT_NO_DIGITS), \
+        "too many payments for the reference width"
+    prefix = np.frombuffer((identifier + "-").encode("ascii"), np.uint8)
+    matrix = np.empty((index.shape[0], prefix.shape[0] + PAYMENT_NO_DIGITS), np.uint8)
+    matrix[:, :prefix.shape[0]] = prefix
+    rest = index + 1
+    for column in range(matrix.shape[1] - 1, prefix.shape[0] - 1, -1):
+        rest, digit = np.divmod(rest, 10)
+        matrix[:, column] = digit + ord("0")
+    return matrix
+
+
+def ref_bytes(identifier: str, payment_index: np.ndarray, dtype: str = "S35") -> np.ndarray:
+    """EndToEndIds per row as a numpy bytes array (b'' where payment_index < 0), as the ledger stores them."""
+    index = np.asarray(payment_index, dtype=np.int64)
+    paid = index >= 0
+    out = np.zeros(index.shape[0], dtype)
+    if paid.any():
+        matrix = ref_matrix(identifier, index[paid])
+        out[paid] = matrix.view(f"S{matrix.shape[1]}").ravel()
+    return out
+
+
+def ref_strings(identifier: str, payment_index: np.ndarray) -> pa.Array:
+    """EndToEndIds per row as an Arrow string array, null where payment_index < 0 (built from buffers)."""
+    index = np.asarray(payment_index, dtype=np.int64)
+    valid = index >= 0
+    matrix = ref_matrix(identifier, np.where(valid, index, 0))
+    return fixed_width_strings(matrix, None if valid.all() else valid)
+
+
+def fixed_width_strings(matrix: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """Arrow strings from a (n, width) uint8 matrix of ASCII, one row per string; null where not valid."""
+    n, width = matrix.shape
+    if n * width >= 2**31 - 1:  # int32 offsets: cut into pieces
+        step = (2**31 - 2) // max(width, 1)
+        return pa.chunked_array([fixed_width_strings(matrix[start:start + step],
+                                                     None if valid is None else valid[start:start + step])
+                                 for start in range(0, n, step)], pa.string())
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(width)
+    data = np.ascontiguousarray(matrix).reshape(-1)
+    bitmap, nulls = None, 0
+    if valid is not None:
+        nulls = int(n - np.count_nonzero(valid))
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls if bitmap else 0)
 
 
 def msg_id(identifier: str, channel: str, file_no: int) -> str:

@@ -29,9 +29,10 @@ class RightColumns:
     """Per right (dense index r): identity and where it is paid."""
 
     right_id: np.ndarray       # int64
-    benefit: pa.Array          # string per right
+    benefit: np.ndarray        # int64 code into benefit_names
     payee_id: np.ndarray       # int64 (register id of the payee)
     channel: np.ndarray        # int64 code into CHANNEL_NAMES
+    benefit_names: tuple = ()  # benefit code -> catalogue code
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,24 @@ class LineBlock:
     month: np.ndarray
     amount_minor: np.ndarray
     payment: np.ndarray        # payment index or -1
+
+
+@dataclass(frozen=True)
+class LineColumns:
+    """Every line as numpy columns in the file's order (payment, right, block, month): what the table is made
+    of, and what the summary and the checks read without going through Arrow strings."""
+
+    right: np.ndarray          # dense right index
+    payee_id: np.ndarray       # int64
+    channel: np.ndarray        # int8 code into CHANNEL_NAMES
+    month: np.ndarray          # month index
+    component: np.ndarray      # int8 code into LINE_COMPONENTS
+    amount_minor: np.ndarray   # int64
+    payment: np.ndarray        # payment index or -1
+
+    @property
+    def size(self) -> int:
+        return int(self.right.shape[0])
 
 
 def month_days(month_index: np.ndarray) -> np.ndarray:
@@ -78,31 +97,69 @@ def difference_blocks(rights: RightColumns, diff_right: np.ndarray, diff_month: 
     return blocks
 
 
-def assemble(payroll_id: str, rights: RightColumns, blocks: list[LineBlock], payment_refs: pa.Array) -> pa.Table:
-    """Concatenate blocks into a PAYROLL_LINES table (sorted by payment, right, component order, month)."""
+def _bits(values: np.ndarray) -> int:
+    return int(values.max()).bit_length() if values.shape[0] else 0
+
+
+def line_order(payment: np.ndarray, right: np.ndarray, block: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Stable order by payment (lines on no payment last), right, block, month: one argsort of a packed int64
+    key when the four fit in 63 bits (always at national scale), else np.lexsort of the four."""
+    pay_key = np.where(payment < 0, payment.shape[0] and int(payment.max()) + 1, payment)
+    month_key = month - (int(month.min()) if month.shape[0] else 0)
+    widths = [_bits(pay_key), _bits(right), _bits(block), _bits(month_key)]
+    if sum(widths) > 63 or (right.shape[0] and int(right.min()) < 0):
+        return np.lexsort((month, block, right, pay_key))
+    key = pay_key.astype(np.int64) << (widths[1] + widths[2] + widths[3])
+    key |= right.astype(np.int64) << (widths[2] + widths[3])
+    key |= block.astype(np.int64) << widths[3]
+    key |= month_key
+    return np.argsort(key, kind="stable")
+
+
+def order_blocks(blocks: list[LineBlock]) -> LineColumns:
+    """Concatenate blocks into LineColumns sorted by payment, right, block order, month."""
     blocks = [b for b in blocks if b.right.shape[0]]
-    right = np.concatenate([b.right for b in blocks]) if blocks else np.zeros(0, np.int64)
-    take = lambda name: (np.concatenate([getattr(b, name) for b in blocks]) if blocks
-                         else np.zeros(0, np.int64))
-    components = np.concatenate([np.full(b.right.shape[0], i, np.int64) for i, b in enumerate(blocks)]) \
-        if blocks else np.zeros(0, np.int64)
-    names = pa.array([b.component for b in blocks], pa.string())
-    payment = take("payment")
-    month = take("month")
-    order = np.lexsort((month, components, right, np.where(payment < 0, np.iinfo(np.int64).max, payment)))
-    right, payment, month, components = right[order], payment[order], month[order], components[order]
-    refs = pc.take(payment_refs, pa.array(np.where(payment < 0, 0, payment), pa.int64())) \
-        if len(payment_refs) else pa.nulls(len(order), pa.string())
-    refs = pc.if_else(pa.array(payment >= 0), refs, pa.scalar(None, pa.string()))
-    columns = {
-        "payroll": pa.array([payroll_id], pa.string()).take(pa.array(np.zeros(len(order), np.int64))),
-        "right_id": pa.array(rights.right_id[right], pa.int64()),
-        "benefit": pc.take(rights.benefit, pa.array(right, pa.int64())),
-        "payee_id": pa.array(take("payee_id")[order], pa.int64()),
-        "channel": pc.take(pa.array(CHANNEL_NAMES), pa.array(take("channel")[order], pa.int64())),
-        "month": pa.array(month_days(month), pa.int32()).cast(pa.date32()),
-        "component": pc.take(names, pa.array(components, pa.int64())),
-        "amount_minor": pa.array(take("amount_minor")[order], pa.int64()),
-        "payment_ref": refs,
+    if not blocks:
+        empty = np.zeros(0, np.int64)
+        return LineColumns(empty, empty, empty.astype(np.int8), empty, empty.astype(np.int8), empty, empty)
+    block = np.repeat(np.arange(len(blocks), dtype=np.int64), [b.right.shape[0] for b in blocks])
+    take = lambda name, dtype: np.concatenate([np.asarray(getattr(b, name), dtype) for b in blocks])
+    payment, right, month = take("payment", np.int64), take("right", np.int64), take("month", np.int64)
+    order = line_order(payment, right, block, month)
+    codes = np.array([LINE_COMPONENTS.index(b.component) for b in blocks], np.int8)
+    return LineColumns(right[order], take("payee_id", np.int64)[order], take("channel", np.int8)[order],
+                       month[order], codes[block[order]], take("amount_minor", np.int64)[order], payment[order])
+
+
+def constant_strings(text: str, count: int) -> pa.Array:
+    """`count` copies of one string, straight from buffers."""
+    from payroll.ids import fixed_width_strings
+
+    raw = np.frombuffer(text.encode("utf-8"), np.uint8)
+    return fixed_width_strings(np.broadcast_to(raw, (count, raw.shape[0])))
+
+
+def to_table(payroll_id: str, rights: RightColumns, columns: LineColumns) -> pa.Table:
+    """The PAYROLL_LINES table of ordered line columns; payment_ref is the EndToEndId of payment index + 1."""
+    from payroll.ids import ref_strings
+
+    n = columns.size
+    names = lambda values: pa.array(list(values), pa.string())
+    codes = lambda values: pa.array(np.asarray(values, np.int32))
+    table = {
+        "payroll": constant_strings(payroll_id, n),
+        "right_id": pa.array(rights.right_id[columns.right], pa.int64()),
+        "benefit": pc.take(names(rights.benefit_names), codes(rights.benefit[columns.right])),
+        "payee_id": pa.array(columns.payee_id, pa.int64()),
+        "channel": pc.take(names(CHANNEL_NAMES), codes(columns.channel)),
+        "month": pa.array(month_days(columns.month).astype(np.int32), pa.int32()).cast(pa.date32()),
+        "component": pc.take(names(LINE_COMPONENTS), codes(columns.component)),
+        "amount_minor": pa.array(columns.amount_minor, pa.int64()),
+        "payment_ref": ref_strings(payroll_id, columns.payment),
     }
-    return pa.table(columns, schema=PAYROLL_LINES)
+    return pa.table(table, schema=PAYROLL_LINES)
+
+
+def assemble(payroll_id: str, rights: RightColumns, blocks: list[LineBlock]) -> pa.Table:
+    """Concatenate blocks into a PAYROLL_LINES table (sorted by payment, right, component order, month)."""
+    return to_table(payroll_id, rights, order_blocks(blocks))

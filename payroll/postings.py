@@ -77,10 +77,48 @@ def concat(chunks: list[dict]) -> dict:
     return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in POSTING_NAMES}
 
 
-def refs_of(column) -> np.ndarray:
-    """Payment references as a numpy bytes array (S35), b'' where a line is on no payment."""
-    filled = pc.fill_null(column, "")
-    return np.asarray(filled.to_numpy(zero_copy_only=False)).astype("S35")
+def _chunks(column) -> list[pa.Array]:
+    return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def refs_of(column, width: int = 35) -> np.ndarray:
+    """Payment references as a numpy bytes array (S35), b'' where a line is on no payment. Read straight from
+    the Arrow buffers (no Python string per row): EndToEndIds are ASCII and, within a payroll, of one width."""
+    parts = [_refs_of_array(chunk, width) for chunk in _chunks(column)]
+    return np.concatenate(parts) if parts else np.zeros(0, f"S{width}")
+
+
+def _refs_of_array(array: pa.Array, width: int) -> np.ndarray:
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_large_string(array.type) or not pa.types.is_string(array.type):
+        array = pc.cast(array, pa.string())
+    n = len(array)
+    out = np.zeros(n, f"S{width}")
+    if n == 0 or array.null_count == n:
+        return out
+    offsets = np.frombuffer(array.buffers()[1], np.int32)[array.offset:array.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(array.buffers()[2], np.uint8) if array.buffers()[2] is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    valid = np.ones(n, bool) if array.null_count == 0 else \
+        np.unpackbits(np.frombuffer(array.buffers()[0], np.uint8), bitorder="little")[
+            array.offset:array.offset + n].astype(bool)
+    valid &= lengths > 0
+    used = lengths[valid]
+    assert used.size == 0 or used.max() <= width, "a payment reference longer than the ledger stores"
+    if used.size and used.min() == used.max():  # one width: gather whole rows of a (rows, width) view
+        w = int(used[0])
+        starts = offsets[:-1][valid]
+        if starts.size and (np.diff(starts) == w).all():  # the valid strings lie back to back
+            block = data[starts[0]:starts[0] + w * starts.size]
+            out[valid] = block.view(f"S{w}")
+            return out
+        rows = np.lib.stride_tricks.sliding_window_view(data, w)[starts] if data.size >= w else None
+        if rows is not None:
+            out[valid] = np.ascontiguousarray(rows).view(f"S{w}").ravel()
+            return out
+    filled = pc.fill_null(array, "")  # mixed widths: the general (slower) path
+    return np.asarray(filled.to_numpy(zero_copy_only=False)).astype(f"S{width}")
 
 
 def month_indexes(dates) -> np.ndarray:
@@ -89,19 +127,41 @@ def month_indexes(dates) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
+def name_codes(column, names) -> np.ndarray:
+    """Per row the index of its value in `names` (-1 where absent or null), for string or dictionary columns:
+    a dictionary column (Parquet read with read_dictionary) is mapped through its dictionary only."""
+    names = pa.array(list(names), pa.string())
+    parts = []
+    for chunk in _chunks(column):
+        if pa.types.is_dictionary(chunk.type):
+            mapping = np.asarray(pc.fill_null(pc.index_in(chunk.dictionary, value_set=names), -1)
+                                 .to_numpy(zero_copy_only=False), np.int64)
+            indices = np.asarray(pc.fill_null(chunk.indices, 0).to_numpy(zero_copy_only=False), np.int64)
+            codes = mapping[indices] if mapping.size else np.full(len(chunk), -1, np.int64)
+            if chunk.null_count:
+                codes[~np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), bool)] = -1
+        else:
+            codes = np.asarray(pc.fill_null(pc.index_in(chunk, value_set=names), -1)
+                               .to_numpy(zero_copy_only=False), np.int64)
+        parts.append(codes)
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
 def approve_postings(lines: pa.Table, orders: pa.Table, benefit_code: dict[str, int]) -> dict:
     """The approval batch: every line of LINE_SCHEME plus every deduction taken (from the orders table)."""
-    component = lines.column("component").combine_chunks()
-    benefit = np.asarray(pc.index_in(lines.column("benefit"), value_set=pa.array(list(benefit_code), pa.string()))
-                         .to_numpy(zero_copy_only=False), np.int64)
-    expense_key = np.asarray(list(benefit_code.values()), np.int64)[benefit]
+    component = name_codes(lines.column("component"), LINE_SCHEME)
+    benefit = name_codes(lines.column("benefit"), benefit_code)
+    expense_key = np.asarray(list(benefit_code.values()), np.int64)[np.maximum(benefit, 0)] if benefit_code \
+        else np.zeros(lines.num_rows, np.int64)
     payee, right = lines.column("payee_id").to_numpy(), lines.column("right_id").to_numpy()
     amount, month = lines.column("amount_minor").to_numpy(), month_indexes(lines.column("month"))
+    posted = (component >= 0) & (amount != 0)
     refs = refs_of(lines.column("payment_ref"))
     chunks = []
-    for name, (debit, credit, ledger_component) in LINE_SCHEME.items():
-        index = np.flatnonzero(np.asarray(pc.equal(component, name).to_numpy(zero_copy_only=False), bool))
-        index = index[amount[index] != 0]
+    for code, (name, (debit, credit, ledger_component)) in enumerate(LINE_SCHEME.items()):
+        index = np.flatnonzero(posted & (component == code))
+        if EXPENSE in (debit, credit):
+            assert (benefit[index] >= 0).all(), "a line's benefit has no ledger code"
         keys = {EXPENSE: expense_key[index], RECEIVABLE: right[index]}
         chunks.append(legs(debit, keys.get(debit, payee[index]), credit, keys.get(credit, payee[index]),
                            np.abs(amount[index]), ledger_component, right[index], payee[index], month[index],
@@ -113,13 +173,13 @@ def approve_postings(lines: pa.Table, orders: pa.Table, benefit_code: dict[str, 
 def order_postings(orders: pa.Table) -> list[dict]:
     """Deductions: receivable recoveries, register recovery orders (to the agency), third-party orders."""
     chunks = []
-    kind = orders.column("kind").combine_chunks()
+    names = ("receivable", "recovery", "alimony", "damages", "enforcement")
+    kind = name_codes(orders.column("kind"), names)
     right, payee = orders.column("right_id").to_numpy(), orders.column("payee_id").to_numpy()
     creditor, amount = orders.column("creditor_payee_id").to_numpy(), orders.column("amount_minor").to_numpy()
     month, refs = orders.column("month").to_numpy(), refs_of(orders.column("payment_ref"))
-    for name in ("receivable", "recovery", "alimony", "damages", "enforcement"):
-        index = np.flatnonzero(np.asarray(pc.equal(kind, name).to_numpy(zero_copy_only=False), bool))
-        index = index[amount[index] > 0]
+    for code, name in enumerate(names):
+        index = np.flatnonzero((kind == code) & (amount > 0))
         if name == "receivable":
             credit, credit_key, component = RECEIVABLE, right[index], "recovery"
         else:
@@ -129,27 +189,70 @@ def order_postings(orders: pa.Table) -> list[dict]:
     return chunks
 
 
+GROUP_COLUMNS = ("payment_ref", "right_id", "payee_id", "channel", "account")
+
+
 def sent_groups(lines: pa.Table) -> pa.Table:
-    """Per payment, right and payable account, the amount the payment settles (> 0)."""
+    """Per payment, right and payable account, the amount the payment settles (> 0), sorted by payment_ref,
+    right_id, account. Lines as calculate writes them (sorted by payment, every line of a payment with the
+    payment's payee and channel) are grouped with numpy over change points; other tables through Arrow."""
     paid = lines.filter(pc.is_valid(lines.column("payment_ref")))
-    forwarded = pc.equal(paid.column("component"), "forwarded")
+    if paid.num_rows == 0:
+        return _sent_groups_arrow(paid, np.zeros(0, bool))
+    refs = refs_of(paid.column("payment_ref"))
+    right = np.asarray(paid.column("right_id").to_numpy(), np.int64)
+    payee = np.asarray(paid.column("payee_id").to_numpy(), np.int64)
+    channel = name_codes(paid.column("channel"), ("bank", "post"))
+    forwarded = name_codes(paid.column("component"), ("forwarded",)) == 0
+    if not ((refs[1:] >= refs[:-1]).all() and (channel >= 0).all() and (refs != b"").all()):
+        return _sent_groups_arrow(paid, forwarded)
+    new_payment = np.r_[True, refs[1:] != refs[:-1]]
+    same_payment = ~new_payment[1:]
+    if ((payee[1:] != payee[:-1]) & same_payment).any() or ((channel[1:] != channel[:-1]) & same_payment).any() \
+            or ((right[1:] < right[:-1]) & same_payment).any():
+        return _sent_groups_arrow(paid, forwarded)
+    account = np.where(forwarded, DEDUCTIONS_PAYABLE, PAYABLE).astype(np.int64)
+    run = np.cumsum(new_payment | np.r_[True, right[1:] != right[:-1]])  # (payment, right) runs, ascending
+    key = run * 2 + (account != min(PAYABLE, DEDUCTIONS_PAYABLE))
+    order = None if key.shape[0] == 0 or (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
+    if order is not None:
+        key, refs, right, payee, channel, account = (x[order] for x in (key, refs, right, payee, channel, account))
+    amount = np.asarray(paid.column("amount_minor").to_numpy(), np.int64)
+    month = month_indexes(paid.column("month"))
+    if order is not None:
+        amount, month = amount[order], month[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.shape[0] else np.zeros(0, np.int64)
+    sums = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    months = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    keep = starts[sums != 0]
+    assert (sums[sums != 0] > 0).all(), "a payment's share of a right is positive"
+    ref_column = pc.take(paid.column("payment_ref"), pa.array(keep if order is None else order[keep]))
+    return pa.table({
+        "payment_ref": pc.cast(ref_column, pa.string()), "right_id": pa.array(right[keep], pa.int64()),
+        "payee_id": pa.array(payee[keep], pa.int64()),
+        "channel": pc.take(pa.array(["bank", "post"]), pa.array(channel[keep])),
+        "account": pa.array(account[keep], pa.int64()),
+        "amount_minor_sum": pa.array(sums[sums != 0], pa.int64()),
+        "month_max": pa.array(months[sums != 0], pa.int64())})
+
+
+def _sent_groups_arrow(paid: pa.Table, forwarded: np.ndarray) -> pa.Table:
     table = pa.table({
-        "payment_ref": paid.column("payment_ref"), "right_id": paid.column("right_id"),
-        "payee_id": paid.column("payee_id"), "channel": paid.column("channel"),
-        "account": pc.if_else(forwarded, DEDUCTIONS_PAYABLE, PAYABLE).cast(pa.int64()),
+        "payment_ref": pc.cast(paid.column("payment_ref"), pa.string()), "right_id": paid.column("right_id"),
+        "payee_id": paid.column("payee_id"), "channel": pc.cast(paid.column("channel"), pa.string()),
+        "account": pa.array(np.where(forwarded, DEDUCTIONS_PAYABLE, PAYABLE).astype(np.int64)),
         "month": pa.array(month_indexes(paid.column("month")), pa.int64()),
         "amount_minor": paid.column("amount_minor")})
-    grouped = table.group_by(["payment_ref", "right_id", "payee_id", "channel", "account"]).aggregate(
-        [("amount_minor", "sum"), ("month", "max")])
+    grouped = table.group_by(list(GROUP_COLUMNS)).aggregate([("amount_minor", "sum"), ("month", "max")])
     grouped = grouped.filter(pc.not_equal(grouped.column("amount_minor_sum"), 0))
     grouped = grouped.sort_by([("payment_ref", "ascending"), ("right_id", "ascending"), ("account", "ascending")])
     assert pc.min(grouped.column("amount_minor_sum")).as_py() is None or \
         pc.min(grouped.column("amount_minor_sum")).as_py() > 0, "a payment's share of a right is positive"
-    return grouped
+    return grouped.select(list(GROUP_COLUMNS) + ["amount_minor_sum", "month_max"])
 
 
 def channel_accounts(channel) -> np.ndarray:
-    post = np.asarray(pc.equal(channel, "post").to_numpy(zero_copy_only=False), bool)
+    post = name_codes(channel, ("bank", "post")) == 1
     return np.where(post, IN_TRANSIT["post"], IN_TRANSIT["bank"]).astype(np.int64)
 
 

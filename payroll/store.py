@@ -168,21 +168,29 @@ def list_payrolls(conn: sa.Connection, period: str | None = None) -> list[Payrol
     return [_record(row) for row in conn.execute(query)]
 
 
-def read_lines(record: PayrollRecord, verify: bool = True) -> pa.Table:
-    return _read_checked(record.lines_path, record.lines_sha256, verify)
+# columns of the lines with few distinct values: read as Arrow dictionaries when a step only computes on them
+LINE_CODE_COLUMNS = ("payroll", "benefit", "channel", "component")
+
+
+def read_lines(record: PayrollRecord, verify: bool = True, columns: list[str] | None = None,
+               coded: bool = False) -> pa.Table:
+    """The payroll's lines (checked against their SHA-256); `coded` reads LINE_CODE_COLUMNS as dictionaries."""
+    return _read_checked(record.lines_path, record.lines_sha256, verify, columns,
+                         list(LINE_CODE_COLUMNS) if coded else None)
 
 
 def read_payments(record: PayrollRecord, verify: bool = True, columns: list[str] | None = None) -> pa.Table:
     return _read_checked(record.payments_path, record.payments_sha256, verify, columns)
 
 
-def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None) -> pa.Table:
+def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,
+                  dictionaries: list[str] | None = None) -> pa.Table:
     if not path.exists():
         raise Refused(f"{path} is missing: the payroll store was moved or deleted; restore it from backup")
     if verify and sha256_file(path) != sha256:
         raise Refused(f"{path} no longer has the SHA-256 recorded at calculation ({sha256[:12]}...): "
                       "it was altered; restore the original file or calculate a new payroll")
-    return pq.read_table(path, columns=columns)
+    return pq.read_table(path, columns=columns, read_dictionary=dictionaries)
 
 
 def insert_holds(conn: sa.Connection, rows: list[dict]) -> int:
