@@ -70,6 +70,11 @@ def as_table(payments) -> pa.Table:
 
 
 def _cast(column, name: str, kind: pa.DataType) -> pa.Array:
+    if column.type == kind:  # already of its type (a table as_table returned): no copy
+        if isinstance(column, pa.Array):
+            return column
+        if column.num_chunks == 1:
+            return column.chunk(0)
     try:
         return pc.cast(column, kind).combine_chunks() if isinstance(column, pa.ChunkedArray) \
             else pc.cast(column, kind)

@@ -6,7 +6,6 @@ characters are removed. The payment reference is the payment's EndToEndId, the k
 """
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -25,10 +24,15 @@ def _plain(column) -> pa.Array:
     return pc.utf8_trim_whitespace(pc.replace_substring_regex(column, _CONTROL, " ")).fill_null("")
 
 
+def postal_payments(payments) -> pa.Table:
+    """The payments with channel 'post', in input order (columns cast as payments.as_table does)."""
+    table = as_table(payments)
+    return table.filter(pc.equal(table["channel"], "post"))
+
+
 def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:
     """The CSV's table: one row per payment with channel 'post', in input order."""
-    table = as_table(payments)
-    table = table.filter(pc.equal(table["channel"], "post"))
+    table = postal_payments(payments)
     surname = pc.coalesce(table["family_name"], table["name"])
     given = pc.if_else(pc.is_null(table["family_name"]), pa.scalar(None, pa.string()), table["given_name"])
     columns = [table["region"], table["district"], table["town"], table["street"], table["house_number"],
@@ -41,7 +45,8 @@ def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:
 
 def write_postal_list(payments, path, currency: str, minor_exponent: int = 2) -> WrittenFile | None:
     """Write the postal CSV to `path`; None (nothing written) when there is no postal payment."""
-    rows = postal_rows(payments, minor_exponent)
+    post = postal_payments(payments)
+    rows = postal_rows(post, minor_exponent)
     if rows.num_rows == 0:
         return None
     sink = pa.BufferOutputStream()
@@ -54,6 +59,6 @@ def write_postal_list(payments, path, currency: str, minor_exponent: int = 2) ->
         out.discard()
         raise
     out.commit()
-    amounts = as_table(payments).filter(pc.equal(as_table(payments)["channel"], "post"))["amount_minor"]
-    ctrl_sum_minor = int(np.sum(amounts.to_numpy(), dtype=np.int64))
+    amounts = post["amount_minor"].to_numpy()
+    ctrl_sum_minor = sum(int(amounts[start:start + 100_000].sum()) for start in range(0, len(amounts), 100_000))
     return WrittenFile(Path(path).name, digest, None, "post", currency, rows.num_rows, ctrl_sum_minor, KIND)

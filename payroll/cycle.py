@@ -302,11 +302,11 @@ def approval_time(events: list[dict]) -> dt.datetime:
 def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime) -> dict:
     from bank_exports.manifest import write_manifest
     from bank_exports.pain001 import Pain001Options, write_pain001
-    from bank_exports.payments import Debtor
+    from bank_exports.payments import Debtor, as_table
     from bank_exports.postal import write_postal_list
 
     catalogue = load_catalogue(record.catalogue_path)
-    payments = store.read_payments(record)
+    payments = as_table(store.read_payments(record))  # cast once, shared by both writers
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = catalogue.payment
     period = parse_period(record.period)
