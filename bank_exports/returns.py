@@ -8,12 +8,14 @@ record has scope "message" and no EndToEndId, and `expand_records` turns it into
 the export's assignments. A camt DBIT entry that names our MsgId / PmtInfId is the batch debit that settles the
 file. RvslInd is ignored: banks set it inconsistently on returns. XML is read with safexml (no DTD, no entities,
 no network, streaming). camt files, which can hold hundreds of thousands of entries, are fed to a pull parser in
-1 MB chunks; after each chunk the complete entries go through a compiled XSLT that prints their fields as coded
-text in one C call, and are removed from the tree: memory stays flat and Python touches each entry once.
+64 KB chunks that reports only where a notification / statement starts; after each chunk the complete entries
+are walked (only the few elements the reader needs, tags compared with the file's own namespace) into plain row
+tuples and removed from the tree: memory stays flat, and `read_returns_table` turns the rows into an Arrow table
+without a Python object per record. (An XSLT that printed the fields as text was slower: libxslt evaluates its
+templates more slowly than this walk.)
 """
 from datetime import date
-from functools import lru_cache
-from itertools import islice
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -203,162 +205,233 @@ def _pain002_transaction(element, context: _Context) -> ReturnRecord:
 
 # ---- camt.053 / camt.054 ----------------------------------------------------------------------------------------
 
-CAMT_BATCH_ENTRIES = 2_000  # entries turned into text per XSLT call: bounded memory, few Python calls
 _CAMT_CONTAINERS = ("Ntfctn", "Stmt", "Rpt")
 
 
-# One template per element the reader needs: each prints a tab, a one-letter code and the value (normalized, so
-# no tab or newline of the data can break a line); elements without a template are skipped whole. Entry level:
-# S status, D side, B booking date, V value date, A amount, C currency, F sub-family, M/P batch MsgId/PmtInfId;
-# T starts a TxDtls: e/m/p EndToEndId/MsgId/PmtInfId, a/c amount/currency, i/k other amount/currency,
-# f sub-family, r return info present, R reason code, X reason text.
-_CAMT_TEMPLATES = (
-    ("Ntry/Sts", "S", "."), ("Ntry/CdtDbtInd", "D", "."), ("Ntry/BookgDt", "B", "."), ("Ntry/ValDt", "V", "."),
-    ("Ntry/Amt", "A", ".", "C", "@Ccy"), ("Ntry/BkTxCd", "F", "{p}Domn/{p}Fmly/{p}SubFmlyCd"),
-    ("Ntry/NtryDtls", None), ("NtryDtls/Btch", None), ("Btch/MsgId", "M", "."), ("Btch/PmtInfId", "P", "."),
-    ("NtryDtls/TxDtls", "T", ""), ("TxDtls/Refs", None), ("Refs/EndToEndId", "e", "."), ("Refs/MsgId", "m", "."),
-    ("Refs/PmtInfId", "p", "."), ("TxDtls/Amt", "a", ".", "c", "@Ccy"), ("TxDtls/AmtDtls", None),
-    ("AmtDtls/*/Amt", "i", ".", "k", "@Ccy"), ("AmtDtls/InstdAmt", None), ("AmtDtls/TxAmt", None),
-    ("TxDtls/BkTxCd", "f", "{p}Domn/{p}Fmly/{p}SubFmlyCd"), ("TxDtls/RtrInf", "r", ""), ("RtrInf/Rsn", "R", "."),
-    ("RtrInf/AddtlInf", "X", "."),
-)
+class _Columns:
+    """Records gathered as plain tuples of the fields that vary within a file (no Python object per record until
+    records are asked for; a table is built by transposing them)."""
+    NAMES = ("kind", "scope", "original_end_to_end_id", "original_msg_id", "original_pmt_inf_id", "reason_code",
+             "reason_text", "amount_minor", "currency", "booking_date", "line")
+
+    def __init__(self):
+        self.rows = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self, context: _Context):
+        constants = (context.msg_id, context.file_name)
+        make = partial(tuple.__new__, ReturnRecord)
+        for row in self.rows:
+            yield make(row[:10] + constants + (row[10], context.message))
+
+    def table(self, context: _Context) -> pa.Table:
+        count = len(self.rows)
+        transposed = list(zip(*self.rows)) if count else [()] * len(self.NAMES)
+        columns = {name: list(values) for name, values in zip(self.NAMES, transposed)}
+        columns.update(source_msg_id=[context.msg_id] * count, source_file=[context.file_name] * count,
+                       source_message=[context.message] * count)
+        return _table(columns)
 
 
 @lru_cache(maxsize=16)
-def _camt_stylesheet(namespace: str) -> etree.XSLT:
-    """XSLT 1.0 printing one line of coded fields per entry, for the first $count entries of the container.
-    Template matching by element name runs in libxslt; Python only splits the lines. Paths name the file's own
-    namespace (a QName test is several times faster in libxslt than a local-name() predicate)."""
-    prefix = "n:" if namespace else ""
+def _camt_walker(namespace: str):
+    """The function that reads one entry into a record row, with the tags of the file's namespace bound as local
+    constants (the entry walk is the reader's inner loop: no attribute lookups in it)."""
+    def tag(name: str) -> str:
+        return f"{{{namespace}}}{name}" if namespace else name
 
-    def pattern(path: str) -> str:
-        return "/".join(name if name == "*" else f"{prefix}{name}" for name in path.split("/"))
+    NTRY_DTLS, TX_DTLS, BTCH, AMT, CDT_DBT, STS, BOOKG, VAL, BK_TX_CD = map(tag, (
+        "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd"))
+    REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL, SUB_FMLY = map(tag, (
+        "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn", "AddtlInf",
+        "SubFmlyCd"))
+    NO_DETAILS = ("",) * 8 + (False, "", "")
 
-    templates = []
-    for path, *outputs in _CAMT_TEMPLATES:
-        body = []
-        for code, select in zip(outputs[::2], outputs[1::2]):
-            body.append(f"<xsl:text>&#9;{code}</xsl:text>")
-            if select:
-                body.append(f'<xsl:value-of select="normalize-space({select.format(p=prefix)})"/>')
-        if outputs[0] is None or outputs[1] == "":
-            body.append('<xsl:apply-templates select="*"/>')
-        templates.append(f'<xsl:template match="{pattern(path)}">{"".join(body)}</xsl:template>')
-    declaration = f' xmlns:n="{namespace}"' if namespace else ""
-    text = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"{declaration}>
-<xsl:output method="text" encoding="UTF-8"/><xsl:param name="count" select="0"/>
-<xsl:template match="/"><xsl:for-each select="*/{pattern('Ntry')}[position() &lt;= $count]">
-<xsl:apply-templates select="*"/><xsl:text>&#10;</xsl:text></xsl:for-each></xsl:template>
-<xsl:template match="*"/>{"".join(templates)}</xsl:stylesheet>"""
-    return etree.XSLT(etree.XML(text.encode()))
+    def sub_family(code) -> str:
+        """BkTxCd/Domn/Fmly/SubFmlyCd (the only SubFmlyCd a BkTxCd holds), '' when absent."""
+        for sub in code.iter(SUB_FMLY):
+            text = sub.text
+            return text.strip() if text else ""
+        return ""
+
+    def details(tx) -> tuple:
+        """(EndToEndId, MsgId, PmtInfId, amount, currency, AmtDtls amount, its currency, sub-family, return info
+        present, reason code, reason text) of one TxDtls; '' (False) for what is absent."""
+        e2e = msg_id = pmt_inf_id = amount = currency = other = other_currency = family = code = ""
+        returned, texts = False, []
+        for part in tx:
+            part_tag = part.tag
+            if part_tag == REFS:
+                for ref in part:
+                    ref_tag = ref.tag
+                    if ref_tag == E2E:
+                        e2e = (ref.text or "").strip()
+                    elif ref_tag == MSG:
+                        msg_id = (ref.text or "").strip()
+                    elif ref_tag == PMT_INF:
+                        pmt_inf_id = (ref.text or "").strip()
+            elif part_tag == AMT:
+                amount, currency = (part.text or "").strip(), part.get("Ccy", "").strip()
+            elif part_tag == RTR:
+                returned = True
+                for info in part:
+                    if info.tag == RSN:
+                        code = _value(info)
+                    elif info.tag == ADDTL:
+                        text = _value(info)
+                        if text:
+                            texts.append(text)
+            elif part_tag == AMT_DTLS:
+                for kind in part:
+                    if kind.tag == INSTD or kind.tag == TX_AMT:
+                        for value in kind:
+                            if value.tag == AMT:  # the last one given wins (TxAmt over InstdAmt)
+                                other, other_currency = (value.text or "").strip(), value.get("Ccy", "").strip()
+            elif part_tag == BK_TX_CD:
+                family = sub_family(part)
+        return (e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned, code,
+                TEXT_SEPARATOR.join(texts))
+
+    def entry_row(entry, context: _Context, rows: list, dates: dict) -> None:
+        """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
+        status = side = booked_text = value_text = amount = currency = family = batch_msg_id = batch_pmt_inf_id = ""
+        found = []
+        for child in entry:
+            child_tag = child.tag
+            if child_tag == NTRY_DTLS:
+                for part in child:
+                    if part.tag == TX_DTLS:
+                        found.append(details(part))
+                    elif part.tag == BTCH:
+                        for ref in part:
+                            if ref.tag == MSG:
+                                batch_msg_id = (ref.text or "").strip()
+                            elif ref.tag == PMT_INF:
+                                batch_pmt_inf_id = (ref.text or "").strip()
+            elif child_tag == AMT:
+                amount, currency = (child.text or "").strip(), child.get("Ccy", "").strip()
+            elif child_tag == CDT_DBT:
+                side = (child.text or "").strip()
+            elif child_tag == STS:
+                status = _value(child)
+            elif child_tag == BOOKG:
+                booked_text = _value(child)
+            elif child_tag == VAL:
+                value_text = _value(child)
+            elif child_tag == BK_TX_CD:
+                family = sub_family(child)
+        if status and status != "BOOK":  # pending or information only: not final yet
+            return
+        day_text = (booked_text or value_text)[:10]
+        booked = dates.get(day_text, dates)
+        if booked is dates:
+            booked = dates[day_text] = context.date(day_text, entry)
+        if side == "DBIT" and not found:
+            found = [NO_DETAILS]
+        entry_return = family == "RRTN"
+        line = None
+        for position, (e2e, msg_id, pmt_inf_id, tx_amount, tx_currency, other, other_currency, tx_family,
+                       returned, code, text) in enumerate(found):
+            is_return = returned or entry_return or tx_family == "RRTN"
+            value, value_currency = tx_amount or other, tx_currency or other_currency
+            if not value and len(found) == 1:
+                value, value_currency = amount, currency
+            if side == "CRDT" and is_return:
+                kind, code, text = "returned", code or None, text or None
+            elif side == "DBIT" and not is_return and e2e:
+                kind, code, text = "settled", None, None
+            elif side == "DBIT" and not is_return and position == 0 and not any(tx[0] for tx in found):
+                msg_id, pmt_inf_id = batch_msg_id or msg_id, batch_pmt_inf_id or pmt_inf_id
+                if msg_id or pmt_inf_id:  # the batch debit of a file; otherwise a fee or a debit not ours
+                    line = entry.sourceline if line is None else line
+                    rows.append(("settled", "payment_information" if pmt_inf_id else "message", None,
+                                 msg_id or None, pmt_inf_id or None, None, None,
+                                 _camt_minor(context, amount, currency, entry), currency or None, booked, line))
+                continue
+            else:
+                continue  # an incoming credit, or a debit return: not about our payments
+            value_currency = value_currency or currency
+            line = entry.sourceline if line is None else line
+            rows.append((kind, "transaction", e2e or None, msg_id or None, pmt_inf_id or None, code, text,
+                         _camt_minor(context, value, value_currency, entry), value_currency or None, booked, line))
+
+    return tag("Ntry"), entry_row
 
 
-def _camt(path: Path, context: _Context):
-    """Entries are handled in batches straight in the parser's tree: after each chunk of input, the complete
-    entries of every open notification / statement go through the stylesheet and are removed."""
+def _camt(path: Path, context: _Context) -> _Columns:
+    """Entries are read straight from the parser's tree: after each chunk of input, the complete entries of the
+    open notification / statement are walked (their direct children, those of TxDtls and a few below; nothing
+    else of a large entry is visited) into rows and removed, so memory stays flat. The parser reports only the
+    start of each notification / statement: when one starts, the group header and any earlier one are complete."""
     open_containers = []
-    for event, element, name in pull(path, ("GrpHdr",) + _CAMT_CONTAINERS):
+    columns = _Columns()
+    for event, element, _name in pull(path, _CAMT_CONTAINERS, events=("start",)):
         if event == "chunk":
             for container in open_containers:
-                yield from _camt_entries(container, context, final=False)
-        elif name == "GrpHdr" and event == "end":
+                _camt_entries(container, context, columns, final=False)
+            continue
+        if event == "eof":
+            message = element[0] if len(element) else None
+            if message is not None and context.msg_id is None:
+                _camt_header(message.iterchildren(), context)
+        elif not open_containers and context.msg_id is None:
+            _camt_header(element.itersiblings(preceding=True), context)
+        for container in open_containers:
+            _camt_entries(container, context, columns, final=True)
+            container.clear()
+        open_containers = [element] if event == "start" else []
+    return columns
+
+
+def _camt_header(elements, context: _Context) -> None:
+    """MsgId and creation time of the group header, if among the elements."""
+    for element in elements:
+        if _local(element) == "GrpHdr":
             context.msg_id = _text(element, "MsgId")
             context.created = context.date(_text(element, "CreDtTm"), element)
-            element.clear()
-        elif name in _CAMT_CONTAINERS and event == "start":
-            open_containers.append(element)
-        elif name in _CAMT_CONTAINERS:
-            yield from _camt_entries(element, context, final=True)
-            open_containers.remove(element)
-            element.clear()
+            return
 
 
-def _camt_entries(container, context: _Context, final: bool):
-    """Records of the complete entries of the container (all of them when final), in batches; then removed."""
-    namespace = etree.QName(container).namespace
-    entry_tag = f"{{{namespace}}}Ntry" if namespace else "Ntry"
-    count = sum(1 for _ in container.iterchildren(entry_tag))
-    if not final and count and container[-1].tag == entry_tag:
-        count -= 1  # the last entry may still be growing
-    while count > 0:
-        entries = list(islice(container.iterchildren(entry_tag), min(count, CAMT_BATCH_ENTRIES)))
-        yield from _camt_batch(container, entries, context)
-        start = container.index(entries[0])
-        end = start + len(entries)
-        if end <= len(container) and container[end - 1] is entries[-1]:  # consecutive, as the schema has them
-            del container[start: end]
-        else:
-            for entry in entries:
-                container.remove(entry)
-        count -= len(entries)
+def _camt_entries(container, context: _Context, columns: _Columns, final: bool) -> None:
+    """Rows of the complete entries of the container (all of them when final), which are then removed."""
+    if not len(container):
+        return
+    entry_tag, entry_row = _camt_walker(etree.QName(container).namespace or "")
+    last = None if final else container[-1]  # the last child may still be growing
+    rows, dates, done = columns.rows, {}, 0
+    for entry in container.iterchildren(entry_tag):
+        if entry is last:
+            break
+        entry_row(entry, context, rows, dates)
+        done += 1
+    if done:
+        count = len(container) if final else container.index(last)
+        del container[:count]  # the entries read and whatever else came before them (headers, balances)
 
 
-def _camt_batch(container, entries: list, context: _Context):
-    """Records of the given entries (the first len(entries) of the container), from the stylesheet's lines."""
-    count = len(entries)
-    text = str(_camt_stylesheet(etree.QName(container).namespace or "")(container, count=str(count)))
-    lines = text.split("\n")
-    assert len(lines) == count + 1, "one line per entry"
-    dates: dict[str, date | None] = {}
-    for entry, line in zip(entries, lines):
-        parts = line.split("\tT")  # values hold no tab (normalize-space), so this only splits at TxDtls
-        head = {token[:1]: token[1:] for token in parts[0].split("\t")[1:]}
-        if head.get("S", "") not in ("", "BOOK"):  # pending or information only: not final yet
-            continue
-        day_text = (head.get("B") or head.get("V") or "")[:10]
-        if day_text not in dates:
-            dates[day_text] = context.date(day_text, entry)
-        details = [_coded_fields(part) for part in parts[1:]]
-        yield from _camt_entry(entry, head, details, context, dates[day_text])
-
-
-def _coded_fields(part: str) -> dict[str, str]:
-    """{code: value} of one TxDtls; the reason texts (X) may repeat and are joined."""
-    tokens = part.split("\t")[1:]
-    fields = {token[:1]: token[1:] for token in tokens}
-    if part.count("\tX") > 1:
-        fields["X"] = TEXT_SEPARATOR.join(token[1:] for token in tokens if token[:1] == "X")
-    return fields
-
-
-def _camt_entry(entry, head: dict, details: list, context: _Context, booked: date | None):
-    """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
-    side = head.get("D")
-    entry_return = head.get("F") == "RRTN"
-    if side == "DBIT" and not details:
-        details = [{}]
-    for position, tx in enumerate(details):
-        is_return = "r" in tx or entry_return or tx.get("f") == "RRTN"
-        amount, currency = tx.get("a") or tx.get("i"), tx.get("c") or tx.get("k")
-        if not amount and len(details) == 1:
-            amount, currency = head.get("A"), head.get("C")
-        if side == "CRDT" and is_return:
-            kind, scope, reason = "returned", "transaction", (tx.get("R") or None, tx.get("X") or None)
-        elif side == "DBIT" and not is_return and tx.get("e"):
-            kind, scope, reason = "settled", "transaction", (None, None)
-        elif side == "DBIT" and not is_return and position == 0 and not any(t.get("e") for t in details):
-            msg_id, pmt_inf_id = head.get("M") or tx.get("m"), head.get("P") or tx.get("p")
-            if msg_id or pmt_inf_id:  # the batch debit of a file; otherwise a fee or a debit not ours
-                yield _camt_record(context, entry, "settled", "payment_information" if pmt_inf_id else "message",
-                                   {"m": msg_id, "p": pmt_inf_id}, (None, None), head.get("A"), head.get("C"),
-                                   booked)
-            continue
-        else:
-            continue  # an incoming credit, or a debit return: not about our payments
-        yield _camt_record(context, entry, kind, scope, tx, reason, amount, currency or head.get("C"), booked)
-
-
-def _camt_record(context: _Context, entry, kind, scope, ids: dict, reason, amount, currency, booked):
-    if amount:
-        try:  # the common plain form without the method calls; anything else is judged by amount_text
-            minor = amount_to_minor(amount, context.exponent_of(currency))
-        except ValueError:
-            minor = context.amount_text(amount, currency, entry)
+def _value(element) -> str:
+    """normalize-space() of the element: its text, or all the text below it (one leaf child: its text)."""
+    count = len(element)
+    if count == 0:
+        text = element.text
     else:
-        minor = None
-    return ReturnRecord(kind, scope, ids.get("e") or None, ids.get("m") or None, ids.get("p") or None, reason[0],
-                        reason[1], minor, currency or None, booked, context.msg_id, context.file_name,
-                        entry.sourceline, context.message)
+        child = element[0]
+        if count == 1 and not len(child) and not (element.text or "").strip() and not (child.tail or "").strip():
+            text = child.text
+        else:
+            text = "".join(element.itertext())
+    return " ".join(text.split()) if text else ""
+
+
+def _camt_minor(context: _Context, amount: str, currency: str, entry) -> int | None:
+    if not amount:
+        return None
+    try:  # the common plain form without the method calls; anything else is judged by amount_text
+        return amount_to_minor(amount, context.exponent_of(currency or None))
+    except ValueError:
+        return context.amount_text(amount, currency or None, entry)
 
 
 # ---- pacs.004 ---------------------------------------------------------------------------------------------------
@@ -393,27 +466,46 @@ def _version(namespace: str, family: str) -> str:
     return tail if tail.startswith(family) else family
 
 
-def iter_returns(path, minor_exponent: int | dict = 2):
-    """Yield the ReturnRecords of one file: a .csv is the postal return list, anything else XML (by its root)."""
-    path = Path(path)
+def _identify(path: Path, minor_exponent) -> tuple[str, _Context | None]:
+    """(message family, reading context) of a file: a .csv is the postal return list, anything else XML (by its
+    root element)."""
     if not path.is_file():
         raise refusal(path, None, "file not found", "check the path")
     if path.suffix.lower() == ".csv":
-        yield from read_postal_returns(path)
-        return
+        return POSTAL_KIND, None
     namespace, root, message = root_of(path)
     if root != "Document" or message not in MESSAGES:
         raise refusal(path, 1, f"unexpected message <{root}><{message}> ({namespace or 'no namespace'})",
                       "give a pain.002, camt.053, camt.054 or pacs.004 file")
     family = MESSAGES[message]
-    context = _Context(path, _version(namespace, family), minor_exponent)
-    reader = {"pain.002": _pain002, "camt.054": _camt, "camt.053": _camt, "pacs.004": _pacs004}[family]
-    yield from reader(path, context)
+    return family, _Context(path, _version(namespace, family), minor_exponent)
+
+
+def iter_returns(path, minor_exponent: int | dict = 2):
+    """Yield the ReturnRecords of one file: a .csv is the postal return list, anything else XML (by its root)."""
+    path = Path(path)
+    family, context = _identify(path, minor_exponent)
+    if family == POSTAL_KIND:
+        yield from read_postal_returns(path)
+    elif family in ("camt.054", "camt.053"):
+        yield from _camt(path, context).records(context)
+    else:
+        yield from {"pain.002": _pain002, "pacs.004": _pacs004}[family](path, context)
 
 
 def read_returns(path, minor_exponent: int | dict = 2) -> list[ReturnRecord]:
     """All ReturnRecords of one file; InputError (file, line, what is wrong) for anything malformed or hostile."""
     return list(iter_returns(path, minor_exponent))
+
+
+def read_returns_table(path, minor_exponent: int | dict = 2) -> pa.Table:
+    """The records of one file as an Arrow table (records_table's columns), built from columns without a Python
+    object per record for camt files (which can hold hundreds of thousands of entries)."""
+    path = Path(path)
+    family, context = _identify(path, minor_exponent)
+    if family in ("camt.054", "camt.053"):
+        return _camt(path, context).table(context)
+    return records_table(list(iter_returns(path, minor_exponent)))
 
 
 # ---- postal return CSV ------------------------------------------------------------------------------------------
@@ -468,12 +560,17 @@ def read_postal_returns(path) -> list[ReturnRecord]:
 
 # ---- helpers for reconciliation ---------------------------------------------------------------------------------
 
+_TYPES = {"amount_minor": pa.int64(), "booking_date": pa.date32(), "line": pa.int64()}
+
+
+def _table(columns: dict) -> pa.Table:
+    return pa.table({name: pa.array(columns[name], _TYPES.get(name, pa.string())) for name in RECORD_FIELDS})
+
+
 def records_table(records: list[ReturnRecord]) -> pa.Table:
     """The records as an Arrow table (one column per ReturnRecord field)."""
-    types = {"amount_minor": pa.int64(), "booking_date": pa.date32(), "line": pa.int64()}
     columns = list(zip(*records)) if records else [()] * len(RECORD_FIELDS)
-    return pa.table({name: pa.array(list(values), types.get(name, pa.string()))
-                     for name, values in zip(RECORD_FIELDS, columns)})
+    return _table({name: list(values) for name, values in zip(RECORD_FIELDS, columns)})
 
 
 def expand_records(records: list[ReturnRecord], assignments: pa.Table) -> list[ReturnRecord]:
