@@ -524,8 +524,9 @@ def check_payments_equal_lines(columns: line_blocks.LineColumns, payment_net_min
     payment, amount = columns.payment[:paid], columns.amount_minor[:paid]
     assert (columns.payment[paid:] < 0).all() and (payment >= 0).all(), "lines out of payment order"
     sums = np.zeros(net.shape[0], np.int64)
+    starts = np.flatnonzero(np.r_[True, payment[1:] != payment[:-1]]) if paid else np.zeros(0, np.int64)
+    assert starts.shape[0] == net.shape[0], "a payment without lines, or lines of an unknown payment"
     if paid:
-        starts = np.flatnonzero(np.r_[True, payment[1:] != payment[:-1]])
         sums[payment[starts]] = np.add.reduceat(amount, starts)
     assert np.array_equal(sums, net), "payments differ from their lines"
 

@@ -222,3 +222,29 @@ def test_too_many_blocks_for_35_character_ids_is_refused_before_writing(tmp_path
 def test_validate_option_checks_each_file_before_it_is_renamed(out_dir, debtor, options):
     result = write_pain001(small_payments(), out_dir, debtor, replace(options, validate=True))
     assert sorted(p.name for p in out_dir.iterdir()) == [f.name for f in result.files]
+
+
+def test_every_file_is_xsd_validated_by_default_and_an_invalid_one_leaves_nothing(tmp_path, debtor, options,
+                                                                                   monkeypatch):
+    from bank_exports import pain001
+    from bank_exports.xsd import SchemaViolation, assert_valid
+
+    assert pain001.Pain001Options("X", "EUR", options.created_at, options.execution_date).validate
+    seen = []
+
+    def checked(path):
+        seen.append(Path(path).name)
+        assert_valid(path)  # the real check runs on the written (not yet renamed) file
+        if len(seen) == 2:
+            raise SchemaViolation(f"{Path(path).name}:1: pretend the writer broke the schema")
+
+    monkeypatch.setattr(pain001, "assert_valid", checked)
+    folder = tmp_path / "out"
+    with pytest.raises(SchemaViolation):
+        write_pain001(small_payments(), folder, debtor, options)
+    assert seen == ["ME-202605-R1-B001.xml.part", "ME-202605-R1-P001.xml.part"]
+    assert not any(folder.iterdir()), "no file (final or partial) may stay when one file is invalid"
+    seen.clear()
+    monkeypatch.setattr(pain001, "assert_valid", lambda path: seen.append(Path(path).name))
+    result = write_pain001(small_payments(), folder, debtor, replace(options, validate=False))
+    assert seen == [] and sorted(p.name for p in folder.iterdir()) == [f.name for f in result.files]

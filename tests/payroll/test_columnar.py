@@ -1,0 +1,116 @@
+"""The column-wise paths of the payroll cycle agree with the straightforward ones they replace: EndToEndIds from
+fixed-width bytes, the packed sort key of the lines, references read from Arrow buffers, sent groups by change
+points, approval batches from dictionary-coded columns, the payments-equal-lines check."""
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from formats.schemas import PAYROLL_LINES
+from payroll import ids, lines as line_blocks, postings
+from payroll.compute import check_payments_equal_lines
+
+
+def test_refs_from_bytes_equal_formatted_refs_with_nulls_where_no_payment():
+    index = np.array([0, 41, -1, 9_999_998, 7], np.int64)
+    expected = [None if i < 0 else f"ME-202605-01-{i + 1:07d}" for i in index.tolist()]
+    strings = ids.ref_strings("ME-202605-01", index)
+    strings.validate(full=True)
+    assert strings.to_pylist() == expected and strings.null_count == 1
+    assert ids.ref_bytes("ME-202605-01", index).tolist() == [(e or "").encode() for e in expected]
+    assert ids.payment_refs("ME-202605-01", 3).to_pylist() == [f"ME-202605-01-000000{i}" for i in (1, 2, 3)]
+    with pytest.raises(AssertionError):
+        ids.ref_matrix("ME-202605-01", np.array([10**ids.PAYMENT_NO_DIGITS - 1]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_packed_line_order_is_the_lexsort_order(seed):
+    rng = np.random.default_rng(seed)
+    n = 5_000
+    payment = rng.integers(-1, 300, n)
+    right = rng.integers(0, 2_000 if seed < 4 else 2**58, n)  # the last seeds need more than 63 bits
+    block = rng.integers(0, 14, n)
+    month = rng.integers(600, 640, n)
+    expected = np.lexsort((month, block, right, np.where(payment < 0, np.iinfo(np.int64).max, payment)))
+    assert np.array_equal(line_blocks.line_order(payment, right, block, month), expected)
+
+
+def _string_column(values, chunks=1):
+    array = pa.array(values, pa.string())
+    size = -(-len(values) // chunks)
+    return pa.chunked_array([array.slice(i, size) for i in range(0, len(values), size)], pa.string())
+
+
+@pytest.mark.parametrize("values", [
+    ["A-0000001", None, "A-0000002", "A-0000003", None],   # one width, back to back
+    ["A-1", "B-22", None, "", "C-333"],                      # mixed widths: the general path
+    [None, None],
+    [],
+])
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_refs_of_reads_buffers_like_python_strings(values, chunks):
+    column = _string_column(values, chunks) if values else pa.chunked_array([], pa.string())
+    expected = np.array([(v or "").encode() for v in values], "S35")
+    assert postings.refs_of(column).tolist() == expected.tolist()
+    assert postings.refs_of(pc.dictionary_encode(column)).tolist() == expected.tolist()
+    sliced = pa.array(["x"] + values, pa.string()).slice(1)  # an array with an offset
+    assert postings.refs_of(sliced).tolist() == expected.tolist()
+
+
+def _lines(rng, payments=300, rights=500):
+    """Lines as calculate writes them: sorted by payment (none last), right, component; one payee and channel
+    per payment; forwarded lines on creditors' payments."""
+    rows = []
+    for payment in range(payments):
+        payee, channel = int(rng.integers(1, 10**6)), ("bank", "post")[payment % 3 == 0]
+        for right in sorted(rng.choice(rights, size=int(rng.integers(1, 4)), replace=False).tolist()):
+            for component in ("due", "arrears", "alimony", "forwarded", "reissue")[:int(rng.integers(1, 6))]:
+                amount = -int(rng.integers(1, 5_000)) if component == "alimony" else int(rng.integers(5_000, 9_000))
+                rows.append(("P", right * 10 + 7, "ME_MO", payee, channel, 19_000 + 31 * int(rng.integers(0, 3)),
+                             component, amount, f"ME-202605-01-{payment + 1:07d}"))
+    rows.append(("P", 70, "ME_MO", 5, "bank", 19_000, "overpayment", -500, None))
+    names = [field.name for field in PAYROLL_LINES]
+    table = pa.Table.from_pylist([dict(zip(names, row)) for row in rows], schema=PAYROLL_LINES)
+    return table
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sent_groups_by_change_points_equal_the_arrow_group_by(seed):
+    table = _lines(np.random.default_rng(seed))
+    forwarded = np.asarray(pc.equal(table.column("component"), "forwarded").to_numpy(zero_copy_only=False))
+    paid_mask = pc.is_valid(table.column("payment_ref"))
+    expected = postings._sent_groups_arrow(table.filter(paid_mask), forwarded[paid_mask.to_numpy(False)])
+    assert postings.sent_groups(table).equals(expected)
+    coded = table.cast(pa.schema([field.with_type(pa.dictionary(pa.int32(), pa.string()))
+                                  if field.name in ("channel", "component") else field for field in PAYROLL_LINES]))
+    assert postings.sent_groups(coded).equals(expected)
+    shuffled = table.take(pa.array(np.random.default_rng(seed).permutation(table.num_rows)))
+    assert postings.sent_groups(shuffled).equals(expected)  # unsorted lines take the Arrow path
+
+
+def test_approval_batch_is_the_same_from_dictionary_coded_columns():
+    table = _lines(np.random.default_rng(9))
+    orders = pa.table({"right_id": [17], "payee_id": [10], "kind": ["alimony"], "order_id": [5],
+                       "creditor_payee_id": [77], "amount_minor": [2_000], "month": [np.int64(637)],
+                       "payment_ref": ["ME-202605-01-0000001"]})
+    plain = postings.approve_postings(table, orders, {"ME_MO": 1})
+    coded = table.cast(pa.schema([field.with_type(pa.dictionary(pa.int32(), pa.string()))
+                                  if field.name in ("benefit", "component") else field for field in PAYROLL_LINES]))
+    again = postings.approve_postings(coded, orders, {"ME_MO": 1})
+    assert plain.keys() == again.keys()
+    for name in plain:
+        assert plain[name].dtype == again[name].dtype and np.array_equal(plain[name], again[name]), name
+    assert plain["amount_minor"].sum() == 0
+    with pytest.raises(AssertionError):
+        postings.approve_postings(table, orders, {"ME_DD": 2})  # a benefit without a ledger code
+
+
+def test_payments_equal_lines_check_is_exact():
+    columns = line_blocks.order_blocks([line_blocks.LineBlock(
+        "due", np.array([0, 1, 2]), np.array([5, 5, 6]), np.array([0, 0, 1]), np.array([600, 600, 600]),
+        np.array([100, 250, 40]), np.array([0, 0, -1]))])
+    check_payments_equal_lines(columns, np.array([350]))
+    with pytest.raises(AssertionError):
+        check_payments_equal_lines(columns, np.array([349]))
+    with pytest.raises(AssertionError):
+        check_payments_equal_lines(columns, np.array([350, 0]))
