@@ -417,14 +417,18 @@ def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, resu
     return blocks
 
 
-def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Computation:
-    """The whole payroll from its inputs (see the module docstring)."""
+def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release: bool = False) -> Computation:
+    """The whole payroll from its inputs (see the module docstring). With `release`, the register tables and
+    columns no longer needed are dropped from inputs.register once the engine has its arrays (calculate's own
+    inputs: at national scale they would otherwise stay in memory while the lines are built)."""
     catalogue, period = inputs.catalogue, inputs.period
     progress("converting the register")
     arrays = convert.register_arrays(inputs.register, catalogue)
     routing = route(inputs, arrays)
     progress("computing entitlements and arrears")
     amounts = amounts_of(inputs, routing)
+    if release:
+        release_register(inputs.register)
     progress("deducting and netting")
     result = run_kernel(catalogue, routing, amounts)
     progress("building payroll lines")
@@ -444,6 +448,20 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None) -> Comp
                              netting.right_payment, refs, period, (amounts.offset[0], amounts.offset[2]))
     summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
     return Computation(lines, payments, taken, summary)
+
+
+KEPT_COLUMNS = {"payees": ("payee_id", *PAYEE_DETAIL_FIELDS), "persons": ("person_id", "municipality")}
+
+
+def release_register(register: dict) -> None:
+    """Keep only what the lines, payments and summary still read (payee details, persons' municipality) and
+    hand the rest back to Arrow's memory pool, and the pool's unused memory back to the system."""
+    for name in list(register):
+        if name in KEPT_COLUMNS:
+            register[name] = register[name].select(list(KEPT_COLUMNS[name]))
+        else:
+            del register[name]
+    pa.default_memory_pool().release_unused()
 
 
 def deduction_caps(catalogue) -> DeductionCaps:

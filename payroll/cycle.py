@@ -122,7 +122,8 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         with ledger.engine.connect() as conn:
             run_no = storage.next_run_no(conn, catalogue.country.upper(), format_period(period))
         identifier = payroll_id(catalogue.country, period, run_no)
-        result = computing.compute(identifier, inputs, progress)
+        result = computing.compute(identifier, inputs, progress, release=True)
+        del inputs  # the register: not needed to store the draft
         progress("storing the draft payroll")
         folder = Path(store_dir or storage.default_store(ledger.url)).resolve() / identifier
         record = write_draft(ledger, folder, identifier, result, catalogue, period, run_no, maker, data_path,
