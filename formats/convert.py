@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_of_days, pack_register
 from formats.errors import InputError, problem
+from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
 from formats.schemas import HOUSEHOLD_ROLES
 
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
@@ -38,7 +39,7 @@ def register_arrays(tables: dict, catalogue) -> RegisterArrays:
 
 def right_index_of(arrays: RegisterArrays, right_ids) -> np.ndarray:
     """Dense index of each right id (-1 for an id the register does not hold)."""
-    return _lookup(arrays.right_ids, np.asarray(right_ids, dtype=np.int64))
+    return index_of(arrays.right_ids, np.asarray(right_ids, dtype=np.int64))
 
 
 def versions_for_period(arrays: RegisterArrays, period: int) -> np.ndarray:
@@ -59,7 +60,7 @@ def versions_for_period(arrays: RegisterArrays, period: int) -> np.ndarray:
 
 def _persons(table, problems) -> dict:
     ids = _ints(table, "person_id", 0)
-    order = np.argsort(ids, kind="stable")
+    order = lex_order(ids)
     person_ids = _unique_ids(ids, "persons", "person_id", problems)
     birth_day = _days(table, "birth_date")[order]
     death_day = _days(table, "death_date")[order]
@@ -70,23 +71,23 @@ def _persons(table, problems) -> dict:
 
 
 def _household_ids(households, rights) -> np.ndarray:
-    in_rights = rights.column("household_id").drop_null().to_numpy() if "household_id" in rights.column_names \
-        else np.zeros(0, dtype=np.int64)
-    return _sorted_unique(np.concatenate([_ints(households, "household_id", 0), in_rights.astype(np.int64)]))
+    ids = sorted_distinct(_ints(households, "household_id", 0))
+    if "household_id" not in rights.column_names:
+        return ids
+    in_rights = rights.column("household_id").drop_null().to_numpy().astype(np.int64, copy=False)
+    extra = in_rights[index_of(ids, in_rights) < 0]  # none once validated: rights name known households
+    return sorted_distinct(np.concatenate([ids, extra])) if len(extra) else ids
 
 
 def _members(table, household_ids, person_ids, birth_day, problems) -> dict:
-    household = _lookup(household_ids, _ints(table, "household_id", 0))
+    household = index_of(household_ids, _ints(table, "household_id", 0))
     person = _index_or_problem(person_ids, _ints(table, "person_id", 0), "households", "person_id",
                                "person not in persons", "add the person to persons or remove the membership",
                                problems)
     role = _codes(table.column("role"), HOUSEHOLD_ROLES, "households", "role", problems)
     from_day, to_day = _days(table, "member_from"), _days(table, "member_to")
     safe_person = np.maximum(person, 0)
-    # two combined keys sort like (household, birth day, person, member_from) at a fraction of a 4-key lexsort
-    high = household * 2**32 + (birth_day[safe_person].astype(np.int64) + 2**31)
-    low = safe_person * 2**32 + (from_day.astype(np.int64) + 2**31)
-    order = np.lexsort((low, high))
+    order = lex_order(household, birth_day[safe_person], safe_person, from_day)
     offsets = np.searchsorted(household[order], np.arange(len(household_ids) + 1)).astype(np.int64)
     return dict(member_offsets=offsets, member_person=safe_person[order].astype(np.int32),
                 member_role=role[order].astype(np.int8), member_from_month=_months(from_day[order]),
@@ -95,7 +96,9 @@ def _members(table, household_ids, person_ids, birth_day, problems) -> dict:
 
 def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) -> dict:
     right_id = _ints(table, "right_id", 0)
-    order = np.lexsort((_ints(table, "version", 0), _days(table, "valid_from"), right_id))
+    version = _ints(table, "version", 0)
+    from_day = _days(table, "valid_from")
+    order = lex_order(right_id, from_day, version)
     benefit = _codes(table.column("benefit"), catalogue.benefit_codes, "rights", "benefit", problems)[order]
     sorted_right = right_id[order]
     first_rows = np.flatnonzero(np.concatenate([[True], sorted_right[1:] != sorted_right[:-1]])) \
@@ -107,11 +110,11 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
     _check_one_benefit(benefit, right_benefit[ver_right], order, problems)
     household_raw = table.column("household_id")
     household = np.where(pc.is_null(household_raw).to_numpy(zero_copy_only=False), -1,
-                         _lookup(household_ids, _ints(table, "household_id", 0)))[order]
-    from_day, to_day = _days(table, "valid_from")[order], _days(table, "valid_to")[order]
+                         index_of(household_ids, _ints(table, "household_id", 0)))[order]
+    from_day, to_day = from_day[order], _days(table, "valid_to")[order]
     columns = dict(
         right_ids=right_ids, right_benefit=right_benefit, version_offsets=offsets, ver_right=ver_right,
-        ver_number=_ints(table, "version", 0)[order].astype(np.int32),
+        ver_number=version[order].astype(np.int32),
         ver_person=_index_or_problem(person_ids, _ints(table, "person_id", 0), "rights", "person_id",
                                      "person not in persons", "add the beneficiary to persons", problems)[order],
         ver_household=household.astype(np.int32),
@@ -216,33 +219,15 @@ def _codes(column, names, file, column_name, problems) -> np.ndarray:
 
 
 def _unique_ids(ids, file, column, problems) -> np.ndarray:
-    unique = _sorted_unique(ids)
-    if len(unique) != len(ids):
-        sorted_ids = np.sort(ids)
-        duplicates = _sorted_unique(sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]])
+    duplicates = repeated_values(ids)
+    if len(duplicates):
         problems.append(problem(file, None, column, ", ".join(map(str, duplicates[:10])),
                                 "duplicate ids", "every id appears once"))
-    return unique
-
-
-def _sorted_unique(ids) -> np.ndarray:
-    """np.unique by sorting (numpy 2's hash-based unique is several times slower on int64 ids)."""
-    ordered = np.sort(ids)
-    if ordered.size == 0:
-        return ordered
-    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
-
-
-def _lookup(sorted_ids, ids) -> np.ndarray:
-    if len(sorted_ids) == 0:
-        return np.full(len(ids), -1, dtype=np.int64)
-    position = np.searchsorted(sorted_ids, ids)
-    clipped = np.minimum(position, len(sorted_ids) - 1)
-    return np.where(sorted_ids[clipped] == ids, clipped, -1).astype(np.int64)
+    return sorted_distinct(ids)
 
 
 def _index_or_problem(sorted_ids, ids, file, column, rule, fix, problems) -> np.ndarray:
-    index = _lookup(sorted_ids, ids)
+    index = index_of(sorted_ids, ids)
     bad = np.flatnonzero(index < 0)
     _report(problems, bad, file, column, ids[bad], rule, fix)
     return index

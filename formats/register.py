@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from formats import csv_input
 from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
-from formats.register_checks import check_register
+from formats.register_checks import blank_mask, check_register
 from formats.schemas import REGISTER
 
 SUFFIXES = (".parquet", ".csv")
@@ -188,22 +188,15 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
     return typed, True
 
 
-def blank_text(text) -> pa.Array:
-    """True where a string is empty or only whitespace (null stays null)."""
-    return pc.or_(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text))
-
-
 def _report_empty(source, name: str, file: str, log: ProblemLog) -> None:
     """Nulls in a required column; in a required text column also blank text (a name of spaces)."""
-    missing = pc.is_null(source)
-    if pa.types.is_string(source.type):
-        missing = pc.or_(missing, pc.fill_null(blank_text(source), False))
-    elif not source.null_count:
+    is_text = pa.types.is_string(source.type) or pa.types.is_large_string(source.type)
+    if not source.null_count and not is_text:
         return
-    if isinstance(missing, pa.ChunkedArray):
-        missing = missing.combine_chunks()
-    log.add_rows(file, np.flatnonzero(missing.to_numpy(zero_copy_only=False)), name, None,
-                 "required value is empty", f"fill in {name} on every row")
+    missing = blank_mask(source) if is_text else np.zeros(len(source), dtype=bool)
+    if source.null_count:
+        missing |= pc.is_null(source).to_numpy(zero_copy_only=False)
+    log.add_rows(file, np.flatnonzero(missing), name, None, "required value is empty", f"fill in {name} on every row")
 
 
 def to_type(source: pa.Array, arrow_type: pa.DataType, file: str, name: str, log: ProblemLog):

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.money import AMOUNT_MINOR_MAX
-from formats.bank_ids import invalid_bics, invalid_ibans
+from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
+from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
 from formats.schemas import CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, PAYEE_KINDS, REGISTER
 
@@ -35,36 +36,46 @@ def check_register(loaded, benefit_codes: frozenset, household_benefits: frozens
 
 def rows_where(mask) -> np.ndarray:
     """0-based rows where an Arrow boolean mask is true (null counts as false)."""
-    if isinstance(mask, pa.ChunkedArray):
-        mask = mask.combine_chunks()
-    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+    if not pc.any(mask).as_py():  # the usual case, decided without building a numpy mask
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(_numpy(pc.fill_null(mask, False)))
+
+
+def _numpy(values) -> np.ndarray:
+    """An Arrow array or chunked array without nulls as numpy."""
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks == 1:
+            values = values.chunk(0)
+        elif values.num_chunks == 0:
+            return np.zeros(0, dtype=values.type.to_pandas_dtype())
+        else:
+            return np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in values.chunks])
+    return values.to_numpy(zero_copy_only=False)
 
 
 def duplicate_rows(*keys: pa.Array) -> np.ndarray:
     """Rows whose key (one or more int or date columns) already appeared on an earlier row; null keys skipped."""
     valid = np.ones(len(keys[0]), dtype=bool)
     for key in keys:
-        valid &= pc.is_valid(key).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(valid)
-    values = [as_int64(key)[rows] for key in keys]
-    if len(values) == 1:
-        return np.sort(rows[_later_duplicates(values)])
-    # lexsort over several keys costs seconds at national size: sort one 64-bit mix of the keys instead and
-    # settle the few rows that share a mix (true duplicates, or rare collisions) exactly
-    mixed = _mix(values)
-    order = np.argsort(mixed)  # candidates only: order within equal mixes is settled below
-    same = mixed[order][1:] == mixed[order][:-1]
-    shared = np.zeros(len(order), dtype=bool)
-    shared[1:] |= same
-    shared[:-1] |= same
-    candidates = np.sort(order[shared])
+        if key.null_count:
+            valid &= _numpy(pc.is_valid(key))
+    rows = np.flatnonzero(valid) if not valid.all() else None
+    values = [as_int64(key) if rows is None else as_int64(key)[rows] for key in keys]
+    # one 64-bit mix of the keys, sorted (fast): rows whose mix repeats are the candidates (true duplicates,
+    # or rare collisions), settled exactly; usually there are none and nothing else is sorted
+    mixed = values[0] if len(values) == 1 else _mix(values)
+    repeated = repeated_values(mixed)
+    if len(repeated) == 0:
+        return np.zeros(0, dtype=np.int64)
+    candidates = np.flatnonzero(np.isin(mixed, repeated))
     found = _later_duplicates([value[candidates] for value in values])
-    return np.sort(rows[candidates[found]])
+    found = np.sort(candidates[found])
+    return found if rows is None else rows[found]
 
 
 def _later_duplicates(values: list) -> np.ndarray:
     """Positions whose key equals an earlier position's; stable order leaves the first occurrence out."""
-    order = np.argsort(values[0], kind="stable") if len(values) == 1 else np.lexsort(values[::-1])
+    order = lex_order(*values)
     same = np.ones(max(len(order) - 1, 0), dtype=bool)
     for value in values:
         sorted_value = value[order]
@@ -77,37 +88,70 @@ def _mix(values: list) -> np.ndarray:
     mixed = np.zeros(len(values[0]), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for value in values:
-            mixed = (mixed ^ value.astype(np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+            mixed ^= value.astype(np.uint64)
+            mixed *= np.uint64(0x9E3779B97F4A7C15)
             mixed ^= mixed >> np.uint64(29)
     return mixed
 
 
-def as_int64(key: pa.Array) -> np.ndarray:
+def as_int64(key) -> np.ndarray:
     """An int or date column as int64 numpy (nulls as 0: callers mask them)."""
     if pa.types.is_date32(key.type):
         key = pc.cast(key, pa.int32())
-    return pc.fill_null(key, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    if key.null_count:
+        key = pc.fill_null(key, 0)
+    return _numpy(key).astype(np.int64, copy=False)
 
 
-def sorted_distinct(values: np.ndarray) -> np.ndarray:
-    """np.unique by sorting (numpy 2's hash-based unique is many times slower on 10^5 ids)."""
-    ordered = np.sort(values)
-    keep = np.ones(len(ordered), dtype=bool)
-    keep[1:] = ordered[1:] != ordered[:-1]
-    return ordered[keep]
-
-
-def dangling_rows(ids: pa.Array, targets: np.ndarray) -> np.ndarray:
+def dangling_rows(ids, targets: np.ndarray) -> np.ndarray:
     """Rows whose non-null id is not among the sorted int64 `targets`."""
-    valid = pc.is_valid(ids).to_numpy(zero_copy_only=False)
-    values = pc.fill_null(ids, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    position = np.minimum(np.searchsorted(targets, values), max(len(targets) - 1, 0))
-    found = targets[position] == values if len(targets) else np.zeros(len(values), dtype=bool)
-    return np.flatnonzero(valid & ~found)
+    missing = index_of(targets, as_int64(ids)) < 0
+    if ids.null_count:
+        missing &= _numpy(pc.is_valid(ids))
+    return np.flatnonzero(missing)
 
 
-def outside_rows(values: pa.Array, low: int, high: int) -> np.ndarray:
+def outside_rows(values, low: int, high: int) -> np.ndarray:
     return rows_where(pc.or_(pc.less(values, low), pc.greater(values, high)))
+
+
+# First bytes a string of only whitespace can start with: ASCII controls and space, DEL, and the lead bytes
+# of U+0085/U+00A0 (C2), U+1680 (E1), U+2000..U+205F (E2) and U+3000 (E3). Only such strings are asked.
+_SPACE_LEAD = np.zeros(256, dtype=bool)
+_SPACE_LEAD[:0x21] = True
+_SPACE_LEAD[[0x7F, 0xC2, 0xE1, 0xE2, 0xE3]] = True
+
+
+def blank_mask(text) -> np.ndarray:
+    """Per row: the string is empty or only whitespace (pc.utf8_is_space); null is not blank.
+
+    Reads the offsets and first bytes of the Arrow buffers, so only the few strings that are empty or start
+    with a space-like byte go through pyarrow's per-character test."""
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    if not chunks:
+        return np.zeros(0, dtype=bool)
+    return np.concatenate([_blank_chunk(chunk) for chunk in chunks])
+
+
+def _blank_chunk(chunk: pa.Array) -> np.ndarray:
+    if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+        offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
+        starts, lengths = offsets[:-1], np.diff(offsets)
+        candidate = lengths == 0
+        if data_buffer is not None and data_buffer.size:
+            data = np.frombuffer(data_buffer, dtype=np.uint8)
+            candidate |= _SPACE_LEAD[data[np.minimum(starts, data.size - 1)]]
+        rows = np.flatnonzero(candidate)
+    else:
+        rows = np.arange(len(chunk))
+    blank = np.zeros(len(chunk), dtype=bool)
+    if len(rows):
+        text = chunk.take(pa.array(rows, pa.int64()))
+        found = pc.or_(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text))
+        blank[rows] = pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    return blank
 
 
 class Checks:
@@ -115,14 +159,11 @@ class Checks:
 
     def __init__(self, loaded, log: ProblemLog):
         self.loaded, self.log = loaded, log
-        self._columns: dict[tuple[str, str], pa.Array] = {}
         self._ids: dict[tuple[str, str], np.ndarray] = {}
 
-    def col(self, name: str, column: str) -> pa.Array:
-        key = (name, column)
-        if key not in self._columns:
-            self._columns[key] = self.loaded.tables[name].column(column).combine_chunks()
-        return self._columns[key]
+    def col(self, name: str, column: str) -> pa.ChunkedArray:
+        """A column as loaded (chunked: pyarrow.compute reads it without a copy)."""
+        return self.loaded.tables[name].column(column)
 
     def report(self, name, rows, column, rule, fix) -> None:
         """Problems for `rows` of table `name`, each showing its cell of `column`."""
@@ -134,7 +175,7 @@ class Checks:
             return None
         key = (name, column)
         if key not in self._ids:
-            self._ids[key] = sorted_distinct(self.col(name, column).drop_null().to_numpy().astype(np.int64))
+            self._ids[key] = sorted_distinct(as_int64(self.col(name, column).drop_null()))
         return self._ids[key]
 
     # ---- shared rules -----------------------------------------------------------------------------------
@@ -214,20 +255,28 @@ class Checks:
         self.within("rights", "birth_order", 1, 2**15 - 1, "birth_order must be 1 or more", "1 = first child")
         self.household_missing(household_benefits)
 
+    def valid_rows(self, *columns: pa.ChunkedArray) -> np.ndarray:
+        """Rows where every one of `columns` is non-null."""
+        if not any(column.null_count for column in columns):
+            return np.arange(len(columns[0]))
+        valid = np.ones(len(columns[0]), dtype=bool)
+        for column in columns:
+            if column.null_count:
+                valid &= _numpy(pc.is_valid(column))
+        return np.flatnonzero(valid)
+
     def overlapping_versions(self) -> None:
         """Versions of one right, ordered by valid_from, must each end before the next starts."""
         if not self.loaded.usable("rights", "right_id", "valid_from", "valid_to"):
             return
-        right = self.col("rights", "right_id")
-        start = pc.cast(self.col("rights", "valid_from"), pa.int32())
-        rows = np.flatnonzero(pc.and_(pc.is_valid(right), pc.is_valid(start)).to_numpy(zero_copy_only=False))
-        right_id = right.to_numpy(zero_copy_only=False)[rows]
-        start_days = start.to_numpy(zero_copy_only=False)[rows]
-        end = pc.fill_null(pc.cast(self.col("rights", "valid_to"), pa.int32()), np.iinfo(np.int32).max)
-        end_days = end.to_numpy(zero_copy_only=False)[rows]
-        order = np.lexsort((start_days, right_id))
-        same_right = right_id[order][1:] == right_id[order][:-1]
-        overlaps = same_right & (start_days[order][1:] <= end_days[order][:-1])
+        right, start, end = (self.col("rights", name) for name in ("right_id", "valid_from", "valid_to"))
+        rows = self.valid_rows(right, start)
+        right_id, start_days, end_days = as_int64(right)[rows], as_int64(start)[rows], as_int64(end)[rows]
+        if end.null_count:
+            end_days[~_numpy(pc.is_valid(end))[rows]] = np.iinfo(np.int64).max  # open-ended
+        order = lex_order(right_id, start_days)
+        right_id, start_days, end_days = right_id[order], start_days[order], end_days[order]
+        overlaps = (right_id[1:] == right_id[:-1]) & (start_days[1:] <= end_days[:-1])
         self.report("rights", np.sort(rows[order[1:][overlaps]]), "valid_from", "versions of one right overlap",
                     "end the earlier version (valid_to) the day before this version's valid_from")
 
@@ -235,12 +284,19 @@ class Checks:
         """A new version changes the facts of a right, never its benefit (that is a new right)."""
         if not self.loaded.usable("rights", "right_id", "benefit"):
             return
-        right = pc.fill_null(self.col("rights", "right_id"), -1).to_numpy(zero_copy_only=False)
+        right = self.col("rights", "right_id")
+        rows = self.valid_rows(right)
+        right_id = as_int64(right)[rows]
+        position = lex_order(right_id)  # stable: a right's rows in file order
+        sorted_id = right_id[position]
+        pairs = np.flatnonzero(sorted_id[1:] == sorted_id[:-1])  # a row and the right's row before it
+        if len(pairs) == 0:
+            return
+        order = rows[position]
+        later, earlier = order[1:][pairs], order[:-1][pairs]
         benefit = self.col("rights", "benefit")
-        order = np.lexsort((np.arange(len(right)), right))
-        ordered = pc.take(benefit, pa.array(order))
-        differs = pc.fill_null(pc.not_equal(ordered[1:], ordered[:-1]), False).to_numpy(zero_copy_only=False)
-        rows = order[1:][(right[order][1:] == right[order][:-1]) & (right[order][1:] >= 0) & differs]
+        differs = pc.not_equal(pc.take(benefit, pa.array(later)), pc.take(benefit, pa.array(earlier)))
+        rows = later[_numpy(pc.fill_null(differs, False))]
         self.report("rights", np.sort(rows), "benefit", "versions of one right name different benefits",
                     "keep the benefit of the right's first row; a different benefit is a new right_id")
 
@@ -271,19 +327,31 @@ class Checks:
             rows = rows_where(pc.and_(pc.equal(channel, "bank"), pc.is_null(self.col("payees", "iban"))))
             self.report("payees", rows, "channel", "bank payee without IBAN",
                         "fill in iban, or set channel to post and give a postal address")
+        post = None
         for column in POSTAL_ADDRESS_COLUMNS:
             if self.loaded.usable("payees", column):
+                if post is None:
+                    post = _numpy(pc.fill_null(pc.equal(channel, "post"), False))
                 text = self.col("payees", column)
-                empty = pc.or_kleene(pc.is_null(text), pc.equal(pc.utf8_trim_whitespace(text), ""))
-                rows = rows_where(pc.and_(pc.equal(channel, "post"), empty))
-                self.report("payees", rows, "channel", f"postal payee without {column}",
+                empty = blank_mask(text)
+                if text.null_count:
+                    empty |= _numpy(pc.is_null(text))
+                self.report("payees", np.flatnonzero(post & empty), "channel", f"postal payee without {column}",
                             f"fill in {column}: the post needs street, town and postcode")
 
     def bank_ids(self) -> None:
         if self.loaded.usable("payees", "iban"):
-            for reason, rows in invalid_ibans(self.col("payees", "iban")).items():
-                self.report("payees", rows, "iban", f"invalid IBAN: {reason}",
-                            "give the IBAN in electronic form (capitals, no spaces) as printed by the bank")
+            # the column-wise test on every IBAN (no hashing of millions of distinct strings); only the few
+            # it does not pass go to invalid_ibans, which asks schwifty for the reason (or lets them pass)
+            ibans = self.col("payees", "iban")
+            rows = self.valid_rows(ibans)
+            present = (ibans.take(pa.array(rows)) if ibans.null_count else ibans).combine_chunks()
+            doubtful = rows[~fast_valid_ibans(present).to_numpy(zero_copy_only=False)]
+            del present
+            if len(doubtful):
+                for reason, found in invalid_ibans(ibans.take(pa.array(doubtful))).items():
+                    self.report("payees", doubtful[found], "iban", f"invalid IBAN: {reason}",
+                                "give the IBAN in electronic form (capitals, no spaces) as printed by the bank")
         if self.loaded.usable("payees", "bic"):
             for reason, rows in invalid_bics(self.col("payees", "bic")).items():
                 self.report("payees", rows, "bic", f"invalid BIC: {reason}",
