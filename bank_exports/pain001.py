@@ -6,7 +6,7 @@ held as a tree, and no Python code runs per payment. Payments are split into fil
 and into PmtInf blocks by execution date, debtor account and a maximum count. NbOfTxs and CtrlSum come from
 integer sums of minor units. Nothing is written unless every payment passed the checks in payments.py.
 By default every file is validated against the official XSD before any file is renamed into place; the
-validation runs on a second thread (lxml parses and validates without the GIL) while the next file is written.
+validation runs on other threads (lxml parses and validates without the GIL) while the next files are written.
 """
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from engine.money import minor_to_decimal_str
 from formats.errors import InputError, Problem
 
 MESSAGE = "pain.001.001.09"
+VALIDATION_THREADS = 2  # validating costs a little more than writing: with the writer, two cores stay busy
 NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{MESSAGE}"
 CHANNEL_LETTER = {"bank": "B", "post": "P"}  # in MsgId: which channel a file carries
 DELIVERY_CODES = ("MLCD", "PUCD")  # mailed to the creditor / picked up by the creditor
@@ -231,7 +232,8 @@ def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
     out_dir.mkdir(parents=True, exist_ok=True)
     table = prepared.table.select(WRITTEN_COLUMNS)
     pending, files, assigned, checked = [], [], [], []
-    validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xsd") if options.validate else None
+    validator = ThreadPoolExecutor(max_workers=VALIDATION_THREADS, thread_name_prefix="xsd") \
+        if options.validate and plans else None
     try:
         for plan in plans:
             written, out, pmt_inf_ids = _write_file(out_dir / f"{plan.msg_id}.xml", plan, table, prepared, options)

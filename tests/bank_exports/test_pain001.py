@@ -1,6 +1,7 @@
 """pain.001.001.09: TRF and CHK content, splitting, control totals from integers, refusals before writing,
 byte-identical reruns and golden files (fixed clock). Every file written here is XSD-checked by `out_dir`."""
 import os
+import threading
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -232,17 +233,21 @@ def test_every_file_is_xsd_validated_by_default_and_an_invalid_one_leaves_nothin
     assert pain001.Pain001Options("X", "EUR", options.created_at, options.execution_date).validate
     seen = []
 
+    lock = threading.Lock()
+
     def checked(path):
-        seen.append(Path(path).name)
         assert_valid(path)  # the real check runs on the written (not yet renamed) file
-        if len(seen) == 2:
+        with lock:
+            seen.append(Path(path).name)
+            second = len(seen) == 2
+        if second:
             raise SchemaViolation(f"{Path(path).name}:1: pretend the writer broke the schema")
 
     monkeypatch.setattr(pain001, "assert_valid", checked)
     folder = tmp_path / "out"
     with pytest.raises(SchemaViolation):
         write_pain001(small_payments(), folder, debtor, options)
-    assert seen == ["ME-202605-R1-B001.xml.part", "ME-202605-R1-P001.xml.part"]
+    assert sorted(seen) == ["ME-202605-R1-B001.xml.part", "ME-202605-R1-P001.xml.part"]  # threads: any order
     assert not any(folder.iterdir()), "no file (final or partial) may stay when one file is invalid"
     seen.clear()
     monkeypatch.setattr(pain001, "assert_valid", lambda path: seen.append(Path(path).name))
