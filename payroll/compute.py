@@ -14,7 +14,7 @@ system paid, an old version that a later decision ended early running on as befo
 recognised, so a retroactive change pays or recovers only the difference and a right newly granted back in time
 still gets its arrears in full; months from the cutoff on follow the ledger alone.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -429,6 +429,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     amounts = amounts_of(inputs, routing)
     if release:
         release_register(inputs.register)
+        routing = replace(routing, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
     progress("deducting and netting")
     result = run_kernel(catalogue, routing, amounts)
     progress("building payroll lines")
@@ -436,17 +437,16 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     rights = line_blocks.RightColumns(arrays.right_ids, routing.right_benefit.astype(np.int64),
                                       arrays.payee_ids[routing.right_payee], routing.right_channel,
                                       tuple(catalogue.benefit_codes))
-    blocks = line_blocks_of(period, rights, routing, amounts, result)
-    columns = line_blocks.order_blocks(blocks)
-    del blocks
+    columns = line_blocks.order_blocks(line_blocks_of(period, rights, routing, amounts, result))
     check_payments_equal_lines(columns, netting.payment_net_minor)
+    summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
     lines = line_blocks.to_table(payroll_id, rights, columns)
+    del columns
     refs = payment_refs(payroll_id, len(netting.payment_net_minor))
     payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
                              period)
     taken = deductions_taken(result.deductions, amounts.orders, amounts.order_table, arrays, routing.right_payee,
                              netting.right_payment, refs, period, (amounts.offset[0], amounts.offset[2]))
-    summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
     return Computation(lines, payments, taken, summary)
 
 

@@ -117,18 +117,28 @@ def line_order(payment: np.ndarray, right: np.ndarray, block: np.ndarray, month:
 
 
 def order_blocks(blocks: list[LineBlock]) -> LineColumns:
-    """Concatenate blocks into LineColumns sorted by payment, right, block order, month."""
-    blocks = [b for b in blocks if b.right.shape[0]]
+    """Concatenate blocks into LineColumns sorted by payment, right, block order, month. The list is emptied
+    as its columns are gathered, so the blocks' memory is given back column by column."""
+    blocks[:] = [b for b in blocks if b.right.shape[0]]
     if not blocks:
         empty = np.zeros(0, np.int64)
         return LineColumns(empty, empty, empty.astype(np.int8), empty, empty.astype(np.int8), empty, empty)
-    block = np.repeat(np.arange(len(blocks), dtype=np.int64), [b.right.shape[0] for b in blocks])
-    take = lambda name, dtype: np.concatenate([np.asarray(getattr(b, name), dtype) for b in blocks])
-    payment, right, month = take("payment", np.int64), take("right", np.int64), take("month", np.int64)
-    order = line_order(payment, right, block, month)
+    sizes = [b.right.shape[0] for b in blocks]
     codes = np.array([LINE_COMPONENTS.index(b.component) for b in blocks], np.int8)
-    return LineColumns(right[order], take("payee_id", np.int64)[order], take("channel", np.int8)[order],
-                       month[order], codes[block[order]], take("amount_minor", np.int64)[order], payment[order])
+    fields = {name: [getattr(b, name) for b in blocks] for name in
+              ("right", "payee_id", "channel", "month", "amount_minor", "payment")}
+    blocks.clear()
+    gather = lambda name, dtype: np.concatenate([np.asarray(part, dtype) for part in fields.pop(name)])
+    block = np.repeat(np.arange(len(sizes), dtype=np.int8), sizes)
+    payment, right, month = gather("payment", np.int64), gather("right", np.int64), gather("month", np.int64)
+    order = line_order(payment, right, block, month)
+    payment, right, month = payment[order], right[order], month[order]
+    component = codes[block[order]]
+    del block
+    payee_id = gather("payee_id", np.int64)[order]
+    channel = gather("channel", np.int8)[order]
+    amount = gather("amount_minor", np.int64)[order]
+    return LineColumns(right, payee_id, channel, month, component, amount, payment)
 
 
 def constant_strings(text: str, count: int) -> pa.Array:
