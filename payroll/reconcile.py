@@ -67,9 +67,9 @@ class PayrollView:
     debits and whole-file rejects); the payees' accounts and the rights' beneficiaries only when a reason asks
     for them. Lookups by EndToEndId are dictionary hits: no per-record Parquet read, filter or Arrow slice."""
 
-    def __init__(self, record: store.PayrollRecord, assignments: pa.Table, reversed_refs: set):
+    def __init__(self, record: store.PayrollRecord, reversed_refs: set):
         self.record = record
-        self.assignments = assignments
+        self._assignments = None
         self.reversed_refs = reversed_refs
         self.month = cycle.parse_period(record.period)
         self.spans: dict[str, tuple[int, int]] = {}
@@ -103,6 +103,14 @@ class PayrollView:
         self._right = np.asarray(self.groups.column("right_id").to_numpy(), np.int64)
         self._channel = postings.name_codes(self.groups.column("channel"), CHANNELS)
 
+    @property
+    def assignments(self) -> pa.Table:
+        """The export's assignments (EndToEndId, MsgId, PmtInfId, channel, amount), read when a whole-file or
+        whole-block reject is expanded."""
+        if self._assignments is None:
+            self._assignments = cycle.read_assignments(self.record)
+        return self._assignments
+
     def span(self, ref: str | None) -> tuple[int, int] | None:
         """(first, stop) rows of the payment's export groups; None when the payroll exported no such payment."""
         if ref is None:
@@ -124,14 +132,24 @@ class PayrollView:
         return sorted(set(self._right[span[0]:span[1]].tolist()))
 
     def totals(self, column: str) -> dict:
-        """{MsgId or PmtInfId: (total amount, channel of its first payment)} of the export."""
+        """{MsgId or PmtInfId: (total amount, channel of its first payment)} of the export, from the ids read as
+        Arrow dictionaries (few distinct values) and summed in numpy."""
         if column not in self._totals:
-            table = self.assignments.select([column, "amount_minor", "channel"])
-            grouped = table.group_by(column, use_threads=False).aggregate([("amount_minor", "sum"),
-                                                                            ("channel", "first")])
-            self._totals[column] = dict(zip(grouped.column(column).to_pylist(),
-                                            zip(grouped.column("amount_minor_sum").to_pylist(),
-                                                grouped.column("channel_first").to_pylist())))
+            table = pq.read_table(Path(self.record.store_folder) / cycle.ASSIGNMENTS_FILE,
+                                  columns=[column, "amount_minor", "channel"], read_dictionary=[column, "channel"])
+            keys = table.column(column).combine_chunks()
+            codes = np.asarray(pc.fill_null(keys.indices, -1).to_numpy(zero_copy_only=False), np.int64)
+            amount = np.asarray(table.column("amount_minor").to_numpy(), np.int64)
+            channel = postings.name_codes(table.column("channel"), CHANNELS)
+            order = np.argsort(codes, kind="stable")
+            codes, amount, channel = codes[order], amount[order], channel[order]
+            starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if codes.shape[0] else codes
+            sums = np.add.reduceat(amount, starts) if starts.shape[0] else amount
+            names = keys.dictionary.to_pylist()
+            self._totals[column] = {
+                names[code]: (int(total), CHANNELS[first] if first >= 0 else None)
+                for code, total, first in zip(codes[starts].tolist(), sums.tolist(), channel[starts].tolist())
+                if code >= 0}
         return self._totals[column]
 
     def iban(self, ref: str) -> str | None:
@@ -324,10 +342,9 @@ def load_view(ledger, identifier: str) -> PayrollView | None:
     if not found or ledger.find_batch("export", identifier) is None:
         return None
     record = found[0]
-    assignments = cycle.read_assignments(record)
-    if assignments is None:
+    if not (Path(record.store_folder) / cycle.ASSIGNMENTS_FILE).exists():
         return None
-    return PayrollView(record, assignments, already_reversed(ledger, identifier))
+    return PayrollView(record, already_reversed(ledger, identifier))
 
 
 # batches of these kinds are written by approve and export alone, which never reverse a payment: the search for
