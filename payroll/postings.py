@@ -23,6 +23,8 @@ So the benefit expense of a right and month, which is what the ledger "recognise
 overpayments raised, and a second calculation of the same period finds no difference.
 Accounts and components are the ledger's codes (ledgers.schema).
 """
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -54,20 +56,69 @@ POSTING_NAMES = ("account_kind", "account_key", "right_id", "payee_id", "month",
 def legs(debit: int, debit_key, credit: int, credit_key, amount_minor, component: str, right_id, payee_id,
          month, payment_ref) -> dict:
     """Debit and credit legs of the same non-negative amounts: a balanced chunk of postings."""
-    amount = np.asarray(amount_minor, np.int64)
-    assert (amount > 0).all(), "only positive amounts are posted"
-    n = amount.shape[0]
-    spread = lambda value: np.broadcast_to(np.asarray(value, np.int64), (n,))
-    refs = np.broadcast_to(np.asarray(payment_ref, dtype="S35"), (n,))  # ASCII references, as the ledger stores
-    return {
-        "account_kind": np.concatenate([np.full(n, debit, np.int16), np.full(n, credit, np.int16)]),
-        "account_key": np.concatenate([spread(debit_key), spread(credit_key)]),
-        "right_id": np.tile(spread(right_id), 2), "payee_id": np.tile(spread(payee_id), 2),
-        "month": np.tile(spread(month), 2).astype(np.int32),
-        "component": np.full(2 * n, COMPONENT[component], np.int16),
-        "amount_minor": np.concatenate([amount, -amount]),
-        "payment_ref": np.concatenate([refs, refs]),
-    }
+    return build([Legs(debit, debit_key, credit, credit_key, amount_minor, component, right_id, payee_id, month,
+                       payment_ref)])
+
+
+@dataclass(frozen=True)
+class Legs:
+    """Postings to be made: a debit and a credit leg per amount. Every array-valued field is either indexed by
+    `index` (rows of the source columns, gathered only when the batch is filled) or used whole; scalars are
+    spread. `absolute` posts the absolute values (lines carry signed amounts)."""
+
+    debit: int
+    debit_key: object
+    credit: int
+    credit_key: object
+    amount_minor: object
+    component: str
+    right_id: object
+    payee_id: object
+    month: object
+    payment_ref: object
+    index: np.ndarray | None = None
+    absolute: bool = False
+
+    @property
+    def size(self) -> int:
+        return int((self.index if self.index is not None else np.asarray(self.amount_minor)).shape[0])
+
+    def pick(self, value):
+        if np.ndim(value) == 0 or self.index is None:
+            return value
+        return value[self.index]
+
+
+def build(specs: list[Legs]) -> dict:
+    """One batch of every spec's legs, in order (debits then credits of each), filled into arrays allocated
+    once: no chunk per component and no concatenation, so a national batch exists in memory once."""
+    total = sum(2 * spec.size for spec in specs)
+    out = {"account_kind": np.empty(total, np.int16), "account_key": np.empty(total, np.int64),
+           "right_id": np.empty(total, np.int64), "payee_id": np.empty(total, np.int64),
+           "month": np.empty(total, np.int32), "component": np.empty(total, np.int16),
+           "amount_minor": np.empty(total, np.int64), "payment_ref": np.empty(total, "S35")}
+    position = 0
+    for spec in specs:
+        n = spec.size
+        if n == 0:
+            continue
+        amount = np.asarray(spec.pick(spec.amount_minor), np.int64)
+        amount = np.abs(amount) if spec.absolute else amount
+        assert amount.shape == (n,) and (amount > 0).all(), "only positive amounts are posted"
+        debit, credit = slice(position, position + n), slice(position + n, position + 2 * n)
+        out["account_kind"][debit], out["account_kind"][credit] = spec.debit, spec.credit
+        out["account_key"][debit] = spec.pick(spec.debit_key)
+        out["account_key"][credit] = spec.pick(spec.credit_key)
+        for name in ("right_id", "payee_id", "month", "payment_ref"):
+            value = getattr(spec, name)
+            value = spec.pick(value) if name != "payment_ref" else \
+                np.asarray(spec.pick(value), dtype="S35")  # ASCII references, as the ledger stores them
+            out[name][debit] = value
+            out[name][credit] = value
+        out["component"][position:position + 2 * n] = COMPONENT[spec.component]
+        out["amount_minor"][debit], out["amount_minor"][credit] = amount, -amount
+        position += 2 * n
+    return out
 
 
 def concat(chunks: list[dict]) -> dict:
@@ -157,22 +208,20 @@ def approve_postings(lines: pa.Table, orders: pa.Table, benefit_code: dict[str, 
     amount, month = lines.column("amount_minor").to_numpy(), month_indexes(lines.column("month"))
     posted = (component >= 0) & (amount != 0)
     refs = refs_of(lines.column("payment_ref"))
-    chunks = []
+    specs = []
     for code, (name, (debit, credit, ledger_component)) in enumerate(LINE_SCHEME.items()):
         index = np.flatnonzero(posted & (component == code))
         if EXPENSE in (debit, credit):
             assert (benefit[index] >= 0).all(), "a line's benefit has no ledger code"
-        keys = {EXPENSE: expense_key[index], RECEIVABLE: right[index]}
-        chunks.append(legs(debit, keys.get(debit, payee[index]), credit, keys.get(credit, payee[index]),
-                           np.abs(amount[index]), ledger_component, right[index], payee[index], month[index],
-                           refs[index]))
-    chunks += order_postings(orders)
-    return concat(chunks)
+        keys = {EXPENSE: expense_key, RECEIVABLE: right}
+        specs.append(Legs(debit, keys.get(debit, payee), credit, keys.get(credit, payee), amount,
+                          ledger_component, right, payee, month, refs, index=index, absolute=True))
+    return build(specs + order_postings(orders))
 
 
-def order_postings(orders: pa.Table) -> list[dict]:
+def order_postings(orders: pa.Table) -> list[Legs]:
     """Deductions: receivable recoveries, register recovery orders (to the agency), third-party orders."""
-    chunks = []
+    specs = []
     names = ("receivable", "recovery", "alimony", "damages", "enforcement")
     kind = name_codes(orders.column("kind"), names)
     right, payee = orders.column("right_id").to_numpy(), orders.column("payee_id").to_numpy()
@@ -181,12 +230,12 @@ def order_postings(orders: pa.Table) -> list[dict]:
     for code, name in enumerate(names):
         index = np.flatnonzero((kind == code) & (amount > 0))
         if name == "receivable":
-            credit, credit_key, component = RECEIVABLE, right[index], "recovery"
+            credit, credit_key, component = RECEIVABLE, right, "recovery"
         else:
-            credit, credit_key, component = DEDUCTIONS_PAYABLE, creditor[index], name
-        chunks.append(legs(PAYABLE, payee[index], credit, credit_key, amount[index], component, right[index],
-                           payee[index], month[index], refs[index]))
-    return chunks
+            credit, credit_key, component = DEDUCTIONS_PAYABLE, creditor, name
+        specs.append(Legs(PAYABLE, payee, credit, credit_key, amount, component, right, payee, month, refs,
+                          index=index))
+    return specs
 
 
 GROUP_COLUMNS = ("payment_ref", "right_id", "payee_id", "channel", "account")
