@@ -2,8 +2,9 @@
 
 Writing: PostgreSQL gets binary COPY streams packed by a numba kernel, SQLite one executemany over column lists.
 Reading: the database aggregates each column into one value (PostgreSQL `string_agg(int8send(x))`, big-endian
-bytes; SQLite `group_concat(x)`, decimal text) that numpy parses in one call, so no Python object is made
-per posting. Rows come back in scan order; callers sort by their key column (all columns share the order).
+bytes, references newline-joined; SQLite `group_concat(x)`, decimal text) that numpy parses in one call, so no
+Python object is made per posting. Rows come back in scan order; callers sort by their key column (all columns
+share the order).
 """
 import warnings
 
@@ -100,8 +101,7 @@ def read_columns(raw, dialect: str, source_sql: str, params: tuple, int_columns:
 def _read_pg(raw, source_sql, params, int_columns, ref_column) -> dict:
     parts = [f"string_agg({PG_SEND[dtype][0]}({name}), ''::bytea)" for name, dtype in int_columns.items()]
     if ref_column:
-        parts += [f"string_agg(convert_to({ref_column}, 'UTF8'), ''::bytea)",
-                  f"string_agg(int4send(octet_length({ref_column})), ''::bytea)"]
+        parts.append(PG_REFS_AGG.format(ref_column))
     with raw.cursor() as cur:
         cur.execute(f"SELECT count(*), {', '.join(parts)} FROM ({source_sql}) AS src", params, binary=True)
         row = cur.fetchone()
@@ -110,8 +110,43 @@ def _read_pg(raw, source_sql, params, int_columns, ref_column) -> dict:
     for value, (name, dtype) in zip(row[1:], int_columns.items()):
         out[name] = np.frombuffer(value or b"", PG_SEND[dtype][1]).astype(dtype)
     if ref_column:
-        lengths = np.frombuffer(row[-1] or b"", ">i4").astype(np.int64)
-        out[ref_column] = _refs(lengths, row[-2] or b"")
+        out[ref_column] = _split_refs(row[-1], count)
+    return _checked(out, count)
+
+
+# One aggregate for all references: newline-joined text (references are printable ASCII; a stored newline makes
+# the split count wrong, which is reported as corrupt). Cheaper on the server than bytes plus lengths.
+PG_REFS_AGG = "convert_to(string_agg({0}, E'\\n'), 'UTF8')"
+# A posting range is read with pairs of narrow columns packed into one integer (exactly reversible for every
+# int2/int4 value): seven integer aggregates instead of nine, each row costs the server about a fifth less.
+PG_POSTING_AGGS = (
+    ("posting_id", "int8send(posting_id)", ">i8"), ("account_key", "int8send(account_key)", ">i8"),
+    ("right_id", "int8send(right_id)", ">i8"), ("payee_id", "int8send(payee_id)", ">i8"),
+    ("amount_minor", "int8send(amount_minor)", ">i8"),
+    ("period|month", "int8send((period::int8 << 32) | (month::int8 & 4294967295))", ">i8"),
+    ("account_kind|component", "int4send((account_kind::int4 << 16) | (component::int4 & 65535))", ">i4"),
+)
+
+
+def _read_pg_postings(raw, start: int, stop: int, batch_id: int) -> dict:
+    parts = [f"string_agg({expression}, ''::bytea)" for _, expression, _ in PG_POSTING_AGGS]
+    parts.append(PG_REFS_AGG.format("payment_ref"))
+    with raw.cursor() as cur:
+        cur.execute(f"SELECT count(*), {', '.join(parts)} FROM ledger_postings "
+                    "WHERE posting_id >= %s AND posting_id < %s AND batch_id = %s", (start, stop, batch_id),
+                    binary=True)
+        row = cur.fetchone()
+    count = int(row[0])
+    values = {name: np.frombuffer(value or b"", dtype) for value, (name, _, dtype) in zip(row[1:], PG_POSTING_AGGS)}
+    out = {name: values[name].astype(np.int64) for name in ("posting_id", "account_key", "right_id", "payee_id",
+                                                            "amount_minor")}
+    pair = values["period|month"]
+    out["period"] = (pair >> 32).astype(np.int32)
+    out["month"] = (pair & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    pair = values["account_kind|component"].astype(np.int32)
+    out["account_kind"] = (pair >> 16).astype(np.int16)
+    out["component"] = (pair & 0xFFFF).astype(np.uint16).view(np.int16)
+    out["payment_ref"] = _split_refs(row[-1], count)
     return _checked(out, count)
 
 
@@ -137,11 +172,10 @@ def read_posting_range(raw, dialect: str, start: int, stop: int, batch_id: int, 
     """
     if dialect == "postgresql":
         # no uniqueness on posting_id here (BRIN index only): it is read and checked; batch_id is filtered
-        source = "SELECT * FROM ledger_postings WHERE posting_id >= %s AND posting_id < %s AND batch_id = %s"
-        dtypes = {name: dtype for name, dtype in int_dtypes.items() if name != "batch_id"}
-        out = sort_by(_read_pg(raw, source, (start, stop, batch_id), dtypes, "payment_ref"), "posting_id")
+        out = sort_by(_read_pg_postings(raw, start, stop, batch_id), "posting_id")
         out["batch_id"] = np.full(len(out["posting_id"]), batch_id, np.int64)
-        return {name: out[name] for name in [*int_dtypes, "payment_ref"]}
+        return {name: np.ascontiguousarray(out[name], dtype) for name, dtype in
+                [*int_dtypes.items(), ("payment_ref", out["payment_ref"].dtype)]}
     names = [name for name in int_dtypes if name not in ("posting_id", "batch_id")]
     row = raw.execute(f"SELECT count(*), {', '.join(f'group_concat({name})' for name in names)}, "
                       "CAST(group_concat(payment_ref, char(10)) AS BLOB) FROM ledger_postings "

@@ -122,3 +122,32 @@ def scatter_refs(lengths, data, out):
             out[row, i] = data[pos + i]
         pos += length
     return pos == data.shape[0]
+
+
+@kernel
+def fnv1a_rows(matrix, out):
+    """out[i] = 64-bit FNV-1a of row i of a uint8 matrix (a sort key for duplicate checks, not a security hash)."""
+    assert out.shape[0] == matrix.shape[0]
+    for row in range(matrix.shape[0]):
+        value = np.uint64(0xCBF29CE484222325)
+        for col in range(matrix.shape[1]):
+            value = (value ^ np.uint64(matrix[row, col])) * np.uint64(0x100000001B3)
+        out[row] = value
+
+
+def rows_unique(matrix: np.ndarray) -> bool:
+    """True if no two rows of a uint8 matrix are equal: rows are sorted by a 64-bit hash and only rows that
+    share a hash are compared byte for byte (np.unique on byte strings costs about ten times more)."""
+    count = matrix.shape[0]
+    if count < 2:
+        return True
+    hashes = np.empty(count, np.uint64)
+    fnv1a_rows(np.ascontiguousarray(matrix, np.uint8), hashes)
+    order = np.argsort(hashes)
+    ordered = hashes[order]
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if same.size == 0:
+        return True
+    suspects = np.unique(np.concatenate([order[same], order[same + 1]]))
+    rows = np.ascontiguousarray(matrix[suspects]).view(f"V{matrix.shape[1]}").reshape(-1)
+    return len(np.unique(rows)) == len(rows)

@@ -13,7 +13,8 @@ import numpy as np
 from engine.money import AMOUNT_MINOR_MAX
 from formats.errors import InputError, problem
 from ledgers import schema
-from ledgers.canonical import REF_WIDTH, refs_printable, refs_to_fixed
+from ledgers.canonical import REF_WIDTH, ref_matrix, refs_printable, refs_to_fixed
+from ledgers.kernels import rows_unique
 
 ID_MAX = 10**15  # keeps right_id * months inside int64 where recognised() builds (right, month) keys
 SUM_CHUNK_ROWS = 100_000  # 1e5 x AMOUNT_MINOR_MAX (1e13) stays inside int64
@@ -203,8 +204,8 @@ def _cast_postings(where, columns: dict, period) -> tuple[dict, list]:
 def _range_problems(where, cast: dict) -> list:
     problems = []
     checks = (
-        ("account_kind", ~np.isin(cast["account_kind"], list(schema.ACCOUNT.values())), "unknown account kind"),
-        ("component", ~np.isin(cast["component"], list(schema.COMPONENT.values())), "unknown component code"),
+        ("account_kind", ~_known_codes(cast["account_kind"], schema.ACCOUNT.values()), "unknown account kind"),
+        ("component", ~_known_codes(cast["component"], schema.COMPONENT.values()), "unknown component code"),
         ("amount_minor", np.abs(cast["amount_minor"]) > AMOUNT_MINOR_MAX, "amount beyond AMOUNT_MINOR_MAX"),
         ("right_id", (cast["right_id"] < 0) | (cast["right_id"] > ID_MAX), "ids are 0 (none) to 10^15"),
         ("payee_id", (cast["payee_id"] < 0) | (cast["payee_id"] > ID_MAX), "ids are 0 (none) to 10^15"),
@@ -219,6 +220,13 @@ def _range_problems(where, cast: dict) -> list:
         problems.append(problem(where, None, "payment_ref", None, "references must be printable ASCII",
                                 "use the EndToEndId character set"))
     return problems
+
+
+def _known_codes(codes: np.ndarray, known) -> np.ndarray:
+    """Membership of int16 codes in `known` through a 65,536-entry lookup table (np.isin sorts)."""
+    table = np.zeros(1 << 16, bool)
+    table[np.array(list(known), np.int16).view(np.uint16)] = True
+    return table[np.ascontiguousarray(codes, np.int16).view(np.uint16)]
 
 
 def _cast_payments(where, payments) -> tuple[dict, list]:
@@ -236,7 +244,7 @@ def _cast_payments(where, payments) -> tuple[dict, list]:
     problems = []
     if not len(refs) == len(payee) == len(amount):
         problems.append(problem(where, None, "payments", None, "payment columns differ in length", "fix them"))
-    elif len(np.unique(refs)) != len(refs) or (refs == b"").any() or not refs_printable(refs):
+    elif (refs == b"").any() or not refs_printable(refs) or not rows_unique(ref_matrix(refs)):
         problems.append(problem(where, None, "payment_ref", None, "payment references must be unique, "
                                 "non-empty printable ASCII", "use the EndToEndId of each payment"))
     elif (np.abs(amount) > AMOUNT_MINOR_MAX).any():

@@ -73,24 +73,31 @@ batches = sa.Table(
 )
 # No btree primary key on postings: inserts stay at COPY speed; PostgreSQL gets a BRIN index on the
 # monotonic posting_id, SQLite makes posting_id the rowid. Verification checks ids are unique and contiguous.
+# The stored column order is not the canonical one (canonical.POSTING_COLUMNS, which every query names): 8-byte
+# columns first, then 4- and 2-byte ones, so a PostgreSQL row carries no alignment padding (106 bytes instead of
+# 122 with a typical reference), which is less heap and WAL to write on every append.
 postings = sa.Table(
     "ledger_postings", metadata,
     sa.Column("posting_id", sa.BigInteger, nullable=False),
     sa.Column("batch_id", sa.BigInteger, nullable=False),
-    sa.Column("account_kind", sa.SmallInteger, nullable=False),
     sa.Column("account_key", sa.BigInteger, nullable=False),
     sa.Column("right_id", sa.BigInteger, nullable=False),
     sa.Column("payee_id", sa.BigInteger, nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
     sa.Column("period", sa.Integer, nullable=False),
     sa.Column("month", sa.Integer, nullable=False),
+    sa.Column("account_kind", sa.SmallInteger, nullable=False),
     sa.Column("component", sa.SmallInteger, nullable=False),
-    sa.Column("amount_minor", sa.BigInteger, nullable=False),
     sa.Column("payment_ref", sa.Text, nullable=False),
 )
+# A batch's payments are numbered by leaf 0..n-1. PostgreSQL: no btree key (maintaining one cost about as much
+# as writing the rows) but a BRIN index on the monotonic batch_id, which is how payments are read; SQLite: the
+# key (batch_id, leaf) is the table itself (WITHOUT ROWID), so there is no second b-tree to maintain. Verification
+# checks each batch's leaves are exactly 0..n-1, so a duplicated or missing payment is found without the key.
 payments = sa.Table(
     "ledger_payments", metadata,
-    sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("leaf", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("batch_id", sa.BigInteger, nullable=False),
+    sa.Column("leaf", sa.BigInteger, nullable=False),
     sa.Column("payment_ref", sa.Text, nullable=False),  # no index: only `prove` looks payments up by reference
     sa.Column("payee_id", sa.BigInteger, nullable=False),
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
@@ -124,6 +131,12 @@ CREATE TABLE IF NOT EXISTS ledger_postings (
     account_key INTEGER NOT NULL, right_id INTEGER NOT NULL, payee_id INTEGER NOT NULL, period INTEGER NOT NULL,
     month INTEGER NOT NULL, component INTEGER NOT NULL, amount_minor INTEGER NOT NULL, payment_ref TEXT NOT NULL)
 """
+SQLITE_PAYMENTS = """
+CREATE TABLE IF NOT EXISTS ledger_payments (
+    batch_id INTEGER NOT NULL, leaf INTEGER NOT NULL, payment_ref TEXT NOT NULL, payee_id INTEGER NOT NULL,
+    amount_minor INTEGER NOT NULL, PRIMARY KEY (batch_id, leaf)) WITHOUT ROWID
+"""
+SQLITE_OWN_DDL = ("ledger_postings", "ledger_payments")
 
 PG_REFUSE_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -162,17 +175,20 @@ def _seed_rows() -> tuple[list[dict], list[dict]]:
 def create_tables(conn: sa.Connection) -> None:
     """Create tables, indexes and triggers if missing (caller holds the init lock)."""
     dialect = conn.dialect.name
-    tables = [t for t in metadata.sorted_tables if t.name != "ledger_postings"]
+    tables = [t for t in metadata.sorted_tables if t.name not in SQLITE_OWN_DDL]
     metadata.create_all(conn, tables=tables, checkfirst=True)
     if dialect == "sqlite":
         conn.exec_driver_sql(SQLITE_POSTINGS)
+        conn.exec_driver_sql(SQLITE_PAYMENTS)
         for table in APPEND_ONLY_TABLES:
             for ddl in _sqlite_trigger_ddl(table):
                 conn.exec_driver_sql(ddl)
         return
-    metadata.create_all(conn, tables=[postings], checkfirst=True)
+    metadata.create_all(conn, tables=[postings, payments], checkfirst=True)
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ledger_postings_id_brin ON ledger_postings "
                          "USING brin (posting_id)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ledger_payments_batch_brin ON ledger_payments "
+                         "USING brin (batch_id)")
     for column in ("right_id", "month", "amount_minor"):
         # stored as is: pglz compression of megabyte blobs costs more than the disk it saves
         conn.exec_driver_sql(f"ALTER TABLE ledger_expense_columns ALTER COLUMN {column} SET STORAGE EXTERNAL")
