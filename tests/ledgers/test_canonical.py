@@ -141,3 +141,17 @@ def test_sha256_kernel_matches_hashlib(length):
     messages = np.random.default_rng(length).integers(0, 256, (7, length), dtype=np.uint8)
     digests = sha256_matrix(messages)
     assert [bytes(d) for d in digests] == [hashlib.sha256(bytes(m)).digest() for m in messages]
+
+
+def test_rows_unique_agrees_with_numpy():
+    from ledgers.kernels import rows_unique
+
+    rng = np.random.default_rng(5)
+    for rows, width, alphabet in ((0, 35, 2), (1, 35, 2), (2000, 35, 256), (2000, 3, 2), (300, 1, 2)):
+        matrix = rng.integers(0, alphabet, (rows, width)).astype(np.uint8)
+        expected = len(np.unique(matrix.view(f"V{width}").reshape(-1))) == rows if rows else True
+        assert rows_unique(matrix) == expected
+    matrix = rng.integers(0, 256, (1000, 35)).astype(np.uint8)
+    assert rows_unique(matrix)
+    matrix[700] = matrix[3]
+    assert not rows_unique(matrix)

@@ -114,3 +114,43 @@ def test_out_of_range_small_column(ledger, three_batches, column, value):
     target = three_batches[1].first_posting + 4
     tamper(ledger, f"UPDATE ledger_postings SET {column} = {value} WHERE posting_id = {target}")
     expect_bad(ledger, 2, "")
+
+
+def test_duplicated_payment(ledger, three_batches):
+    """Payments carry no unique key (PostgreSQL: BRIN only): a copied payment row is still caught."""
+    tamper(ledger, "INSERT INTO ledger_payments (batch_id, leaf, payment_ref, payee_id, amount_minor) "
+                   "SELECT batch_id, leaf + 1000, payment_ref, payee_id, amount_minor FROM ledger_payments "
+                   "WHERE batch_id = 2 AND leaf = 3")
+    expect_bad(ledger, 2, "payments expected")
+
+
+def test_payment_leaf_repeated_or_missing(ledger, three_batches):
+    # SQLite's key (batch_id, leaf) refuses a repeated leaf, so there a leaf goes missing instead
+    leaf = 3 if ledger.dialect == "postgresql" else 100
+    tamper(ledger, f"UPDATE ledger_payments SET leaf = {leaf} WHERE batch_id = 2 AND leaf = 4")
+    expect_bad(ledger, 2, "payments")
+
+
+def test_newline_in_a_reference(ledger, three_batches):
+    """References travel newline-joined: a stored newline cannot shift references between postings."""
+    target = three_batches[1].first_posting + 2
+    tamper(ledger, f"UPDATE ledger_postings SET payment_ref = 'A' || char(10) || 'B' WHERE posting_id = {target}"
+           if ledger.dialect == "sqlite" else
+           f"UPDATE ledger_postings SET payment_ref = E'A\\nB' WHERE posting_id = {target}")
+    expect_bad(ledger, 2, "")
+
+
+@pytest.mark.parametrize("column, value", [("month", -1), ("month", -2147483648), ("period", 2147483647),
+                                           ("account_kind", -32768), ("component", 32767),
+                                           ("component", -1), ("account_kind", -1)])
+def test_extreme_small_values_read_back_exactly(ledger, three_batches, column, value):
+    """PostgreSQL reads narrow columns in packed pairs: every int2/int4 value must come back as stored."""
+    batch = three_batches[1]
+    before = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
+    tamper(ledger, f"UPDATE ledger_postings SET {column} = {value} WHERE posting_id = {batch.first_posting + 4}")
+    after = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
+    assert int(after[column][4]) == value
+    for name in before:  # the other half of a packed pair, and every other value, comes back unchanged
+        changed = before[name] != after[name]
+        assert not changed.any() if name != column else list(changed.nonzero()[0]) == [4], name
+    expect_bad(ledger, 2, "")
