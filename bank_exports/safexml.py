@@ -53,7 +53,7 @@ def check_prolog(path: Path) -> None:
 
 
 def _parser_options() -> dict:
-    return dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_comments=True,
+    return dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
                 remove_pis=True)
 
 

@@ -379,3 +379,49 @@ def test_entries_interleaved_with_other_elements_and_split_by_chunks(tmp_path, m
     records = read_returns(path)
     assert [(r.original_end_to_end_id, r.amount_minor) for r in records] == [
         (f"E-{number}", number * 100) for number in range(1, 40)]
+
+
+def test_two_statements_read_in_small_chunks_and_as_a_table(tmp_path, monkeypatch):
+    """Two statements in one camt.053 (the first one's entries complete only when the second starts), read in
+    200-byte chunks: every entry once, with the group header's MsgId; the Arrow table holds the same records."""
+    import bank_exports.safexml as safexml
+    from bank_exports.returns import read_returns_table
+    monkeypatch.setattr(safexml.pull, "__defaults__", (200,))
+    entry = ('<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+             "<BookgDt><Dt>2026-06-0{day}</Dt></BookgDt><NtryDtls><TxDtls><Refs><EndToEndId>E-{number}</EndToEndId>"
+             "</Refs><RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>\n")
+    statement = lambda day, numbers: (f"<Stmt><Id>S{day}</Id>" + "".join(  # noqa: E731
+        entry.format(amount=f"{n}.00", day=day, number=n) for n in numbers) + "</Stmt>\n")
+    path = tmp_path / "two.xml"
+    path.write_text('<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">'
+                    "<BkToCstmrStmt><GrpHdr><MsgId>TWO</MsgId><CreDtTm>2026-06-04T00:00:00</CreDtTm></GrpHdr>\n"
+                    + statement(4, range(1, 8)) + statement(5, range(8, 12)) + "</BkToCstmrStmt></Document>",
+                    encoding="utf-8")
+    records = read_returns(path)
+    assert [(r.original_end_to_end_id, r.amount_minor, r.booking_date.day) for r in records] == [
+        (f"E-{n}", n * 100, 4 if n < 8 else 5) for n in range(1, 12)]
+    assert {(r.source_msg_id, r.source_message, r.kind, r.reason_code) for r in records} == {
+        ("TWO", "camt.053.001.08", "returned", "AC04")}
+    assert [r.line for r in records] == [1 + n if n < 8 else 2 + n for n in range(1, 12)]
+    assert read_returns_table(path).equals(records_table(records))
+
+
+def test_records_table_of_every_format_is_the_records(out_dir, exported):
+    from bank_exports.returns import read_returns_table
+    result, returned = exported
+    files = [write_camt054(out_dir / "c.xml", returned, REPORT, date(2026, 6, 3), "04"),
+             write_pain002(out_dir / "p.xml", REPORT, result.files[0].msg_id, returned, "12"),
+             write_pacs004(out_dir / "r.xml", REPORT, returned)]
+    for written in files:
+        table = read_returns_table(out_dir / written.name)
+        assert table.num_rows == 4 and table.equals(records_table(read_returns(out_dir / written.name)))
+
+
+def test_a_text_node_over_the_parsers_limit_is_refused(tmp_path):
+    path = tmp_path / "long.xml"
+    path.write_text('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn>'
+                    f"<GrpHdr><MsgId>{'A' * 11_000_000}</MsgId></GrpHdr></BkToCstmrDbtCdtNtfctn></Document>")
+    with pytest.raises(InputError) as caught:
+        read_returns(path)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.row) == (str(path), 1) and "malformed XML" in problem.rule
