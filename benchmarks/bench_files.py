@@ -1,5 +1,6 @@
 """Payment files and returns: write N payments (80 % TRF, 20 % CHK) as pain.001.001.09, the same with XSD
-validation of every file, read a camt.054 of N returned entries, and the writer's peak memory in a fresh process.
+validation of every file, read N returned payments (camt.054 into records or an Arrow table; pain.002, pacs.004),
+and the writer's peak memory in a fresh process.
 
 Goals at N = 100,000: write <= 1.0 s with peak memory <= 300 MB, write + validate <= 2.5 s, read <= 2 s.
 The normal test run uses a tiny size (benchmarks disabled, each runs once); full size:
@@ -20,8 +21,8 @@ import pytest
 
 from bank_exports.pain001 import Pain001Options, write_pain001
 from bank_exports.payments import Debtor
-from bank_exports.return_files import BankReport, write_camt054
-from bank_exports.returns import read_returns
+from bank_exports.return_files import BankReport, write_camt054, write_pacs004, write_pain002
+from bank_exports.returns import read_returns, read_returns_table
 from bank_exports.synthetic import synthetic_payments
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
@@ -53,15 +54,39 @@ def test_write_pain001(benchmark, tmp_path, validate):
     assert [file.channel for file in result.files] == ["bank", "post"]
 
 
-def test_read_camt054_returns(benchmark, tmp_path):
-    payments = synthetic_payments(SIZE)
-    returned = {"end_to_end_id": payments["end_to_end_id"], "amount_minor": payments["amount_minor"],
-                "reason_code": pa.array(["AC04"] * SIZE), "msg_id": pa.array(["ME-202605-R1-B001"] * SIZE)}
-    report = BankReport("CKB-20260603-0001", datetime(2026, 6, 3, 7, 15), DEBTOR.iban, "EUR")
-    written = write_camt054(tmp_path / "camt054.xml", returned, report, date(2026, 6, 3))
+def _returned(size: int) -> dict:
+    payments = synthetic_payments(size)
+    return {"end_to_end_id": payments["end_to_end_id"], "amount_minor": payments["amount_minor"],
+            "reason_code": pa.array(["AC04"] * size), "msg_id": pa.array(["ME-202605-R1-B001"] * size),
+            "pmt_inf_id": pa.array([f"ME-202605-R1-B001-{row // 1000 + 1:03d}" for row in range(size)])}
+
+
+RETURN_REPORT = BankReport("CKB-20260603-0001", datetime(2026, 6, 3, 7, 15), DEBTOR.iban, "EUR")
+RETURN_WRITERS = {
+    "camt054": lambda path, returned: write_camt054(path, returned, RETURN_REPORT, date(2026, 6, 3)),
+    "pain002": lambda path, returned: write_pain002(path, RETURN_REPORT, "ME-202605-R1-B001", returned),
+    "pacs004": lambda path, returned: write_pacs004(path, RETURN_REPORT, returned),
+}
+
+
+@pytest.mark.parametrize("form", ["records", "table"])
+def test_read_camt054_returns(benchmark, tmp_path, form):
+    """The goal's measure: a camt.054 of N returned entries read into records (what reconcile uses) or into an
+    Arrow table (read_returns_table: no Python object per record)."""
+    written = RETURN_WRITERS["camt054"](tmp_path / "camt054.xml", _returned(SIZE))
+    reader = read_returns if form == "records" else read_returns_table
+    result = benchmark.pedantic(reader, args=(tmp_path / written.name,), rounds=ROUNDS, iterations=1)
+    amounts = [record.amount_minor for record in result] if form == "records" else \
+        result.column("amount_minor").to_pylist()
+    assert len(amounts) == SIZE and sum(amounts) == written.ctrl_sum_minor
+
+
+@pytest.mark.parametrize("kind", ["pain002", "pacs004"])
+def test_read_other_returns(benchmark, tmp_path, kind):
+    """pain.002 rejects and pacs.004 returns of N payments (read element by element: no goal set)."""
+    written = RETURN_WRITERS[kind](tmp_path / f"{kind}.xml", _returned(SIZE))
     records = benchmark.pedantic(read_returns, args=(tmp_path / written.name,), rounds=ROUNDS, iterations=1)
-    assert len(records) == SIZE
-    assert sum(record.amount_minor for record in records) == written.ctrl_sum_minor
+    assert len(records) == SIZE and sum(record.amount_minor for record in records) == written.ctrl_sum_minor
 
 
 PEAK_SCRIPT = """
