@@ -271,6 +271,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
         approved_at = approval_time(status["events"])
         progress("writing payment files")
         manifest = write_files(record, Path(out_dir), approved_at)
+        pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
         progress("posting payments as sent")
         created = post_export(ledger, record)
     finally:
@@ -300,6 +301,10 @@ def approval_time(events: list[dict]) -> dt.datetime:
     return dt.datetime.fromtimestamp(micros // 1_000_000, dt.timezone.utc).replace(tzinfo=None)
 
 
+EXPORT_PAYMENT_COLUMNS = ["end_to_end_id", "channel", "amount_minor", "remittance", "name", "iban", "bic", "street",
+                          "house_number", "postcode", "town", "district", "region", "country", "tax_id", "phone"]
+
+
 def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime) -> dict:
     from bank_exports.manifest import write_manifest
     from bank_exports.pain001 import Pain001Options, write_pain001
@@ -307,7 +312,7 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.postal import write_postal_list
 
     catalogue = load_catalogue(record.catalogue_path)
-    payments = as_table(store.read_payments(record))  # cast once, shared by both writers
+    payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = catalogue.payment
     period = parse_period(record.period)

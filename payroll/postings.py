@@ -245,7 +245,7 @@ def sent_groups(lines: pa.Table) -> pa.Table:
     """Per payment, right and payable account, the amount the payment settles (> 0), sorted by payment_ref,
     right_id, account. Lines as calculate writes them (sorted by payment, every line of a payment with the
     payment's payee and channel) are grouped with numpy over change points; other tables through Arrow."""
-    paid = lines.filter(pc.is_valid(lines.column("payment_ref")))
+    paid = _paid_lines(lines)
     if paid.num_rows == 0:
         return _sent_groups_arrow(paid, np.zeros(0, bool))
     refs = refs_of(paid.column("payment_ref"))
@@ -283,6 +283,15 @@ def sent_groups(lines: pa.Table) -> pa.Table:
         "account": pa.array(account[keep], pa.int64()),
         "amount_minor_sum": pa.array(sums[sums != 0], pa.int64()),
         "month_max": pa.array(months[sums != 0], pa.int64())})
+
+
+def _paid_lines(lines: pa.Table) -> pa.Table:
+    """The lines on a payment: a zero-copy slice when they come first (as calculate writes them), else a filter."""
+    refs = lines.column("payment_ref")
+    paid = lines.num_rows - refs.null_count
+    if refs.null_count == 0 or refs.slice(paid).null_count == lines.num_rows - paid:
+        return lines.slice(0, paid)
+    return lines.filter(pc.is_valid(refs))
 
 
 def _sent_groups_arrow(paid: pa.Table, forwarded: np.ndarray) -> pa.Table:
