@@ -1,6 +1,6 @@
 """Bulk movement of ledger columns between numpy and the database, one code path per backend.
 
-Writing: PostgreSQL gets binary COPY streams packed by a numba kernel, SQLite one executemany over column lists.
+Writing: PostgreSQL gets binary COPY streams packed by numba kernels, SQLite one executemany over column lists.
 Reading: the database aggregates each column into one value (PostgreSQL `string_agg(int8send(x))`, big-endian
 bytes, references newline-joined; SQLite `group_concat(x)`, decimal text) that numpy parses in one call, so no
 Python object is made per posting. Rows come back in scan order; callers sort by their key column (all columns
@@ -34,12 +34,14 @@ def insert_rows(raw, dialect: str, table: str, int_columns: dict, int_dtypes: di
 
 
 def _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed) -> None:
-    ints = np.stack([np.asarray(col, np.int64) for col in int_columns.values()]) if int_columns else None
-    widths = np.array([np.dtype(int_dtypes[name]).itemsize for name in int_columns], np.int64)
+    # each column goes on the wire at its canonical width, packed from the caller's array (no copy when the
+    # dtype is already canonical)
+    columns = [np.ascontiguousarray(values, np.dtype(int_dtypes[name]).newbyteorder("=")) for name, values
+               in int_columns.items()]
     text = ref_matrix(refs_fixed) if refs_fixed is not None else None
     with raw.cursor() as cur:
         with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
-            for chunk in copy_chunks(ints, widths, text):
+            for chunk in copy_chunks(columns, text):
                 copy.write(chunk)
 
 

@@ -48,7 +48,7 @@ def refs_to_fixed(refs) -> np.ndarray:
         longest = int(np.char.str_len(values).max()) if values.size else 0
         if longest > REF_WIDTH:
             raise ValueError(f"payment references are at most {REF_WIDTH} characters (found {longest})")
-    return values.astype(f"S{REF_WIDTH}")
+    return values.astype(f"S{REF_WIDTH}", copy=False)
 
 
 def ref_matrix(refs_fixed: np.ndarray) -> np.ndarray:

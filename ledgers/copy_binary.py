@@ -1,9 +1,10 @@
-"""PostgreSQL binary COPY buffers built straight from numpy columns by a numba kernel (no per-row Python).
+"""PostgreSQL binary COPY buffers built straight from numpy columns by numba kernels (no per-row Python).
 
 A binary COPY stream is a fixed header, then per row a 16-bit field count and per field a 32-bit length and the
-big-endian value, then a -1 trailer. Integer columns arrive as one int64 matrix with their byte widths (2, 4, 8)
-and at most one trailing text column as a NUL-padded byte matrix; the kernel writes rows [start, stop) so the
-caller can stream chunks while the server ingests the previous one.
+big-endian value, then a -1 trailer. Integer columns arrive as they are (int16, int32 or int64: the width on the
+wire is the column's own, and no int64 matrix of every column is built), with at most one trailing text column
+as a NUL-padded byte matrix. A chunk of rows is written column by column into one buffer at precomputed row
+offsets, so the caller can stream chunks while the server ingests the previous one.
 """
 import numpy as np
 
@@ -12,56 +13,79 @@ from engine.jit import kernel
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 COPY_TRAILER = b"\xff\xff"
 CHUNK_ROWS = 65_536
+INT_WIDTHS = (2, 4, 8)
 
 
 @kernel
-def _put_be(out, pos, value, width):
-    for i in range(width):
-        out[pos + i] = (value >> (8 * (width - 1 - i))) & 0xFF
-    return pos + width
-
-
-@kernel
-def pack_rows(ints, widths, text, text_len, has_text, start, stop, out):
-    """Write rows [start, stop) into out; returns the number of bytes written."""
-    assert ints.shape[0] == widths.shape[0]
-    assert stop <= ints.shape[1] and start <= stop
-    fields = ints.shape[0] + (1 if has_text else 0)
+def row_offsets(fields, fixed_bytes, text_len, start, stop, out, offsets):
+    """offsets[i] = where row start + i begins in `out` (offsets[-1] = bytes used); writes each field count."""
     pos = 0
     for row in range(start, stop):
-        pos = _put_be(out, pos, fields, 2)
-        for col in range(ints.shape[0]):
-            pos = _put_be(out, pos, widths[col], 4)
-            pos = _put_be(out, pos, ints[col, row], widths[col])
-        if has_text:
-            length = text_len[row]
-            pos = _put_be(out, pos, length, 4)
-            for i in range(length):
-                out[pos + i] = text[row, i]
-            pos += length
-    return pos
+        offsets[row - start] = pos
+        out[pos] = (fields >> 8) & 0xFF
+        out[pos + 1] = fields & 0xFF
+        pos += fixed_bytes + text_len[row]
+    offsets[stop - start] = pos
 
 
-def row_bytes_max(widths: np.ndarray, text_width: int) -> int:
-    return 2 + int(np.sum(widths + 4)) + (4 + text_width if text_width else 0)
+@kernel
+def put_column(column, start, offsets, field_at, out):
+    """Length word and big-endian value of column[start + i] at offsets[i] + field_at, for every row of the chunk."""
+    width = column.itemsize
+    for i in range(offsets.shape[0] - 1):
+        pos = offsets[i] + field_at
+        out[pos] = 0
+        out[pos + 1] = 0
+        out[pos + 2] = 0
+        out[pos + 3] = width
+        value = np.int64(column[start + i])
+        for byte in range(width):
+            out[pos + 4 + byte] = (value >> (8 * (width - 1 - byte))) & 0xFF
 
 
-def copy_chunks(ints: np.ndarray, widths: np.ndarray, text: np.ndarray | None):
-    """Yield COPY FROM STDIN (FORMAT BINARY) data: header, row chunks, trailer, as memoryviews/bytes."""
-    assert ints.ndim == 2 and ints.dtype == np.int64
-    count = ints.shape[1]
-    has_text = text is not None
-    if has_text:
+@kernel
+def put_text(text, text_len, start, offsets, field_at, out):
+    """Length word and bytes of each NUL-padded text row at offsets[i] + field_at."""
+    for i in range(offsets.shape[0] - 1):
+        pos = offsets[i] + field_at
+        length = text_len[start + i]
+        out[pos] = (length >> 24) & 0xFF
+        out[pos + 1] = (length >> 16) & 0xFF
+        out[pos + 2] = (length >> 8) & 0xFF
+        out[pos + 3] = length & 0xFF
+        for j in range(length):
+            out[pos + 4 + j] = text[start + i, j]
+
+
+def copy_chunks(columns: list, text: np.ndarray | None):
+    """Yield COPY FROM STDIN (FORMAT BINARY) data: header, row chunks, trailer, as bytes."""
+    for column in columns:
+        assert column.dtype.kind == "i" and column.dtype.itemsize in INT_WIDTHS, column.dtype
+        assert column.flags.c_contiguous
+    count = len(text) if text is not None else len(columns[0])
+    assert all(len(column) == count for column in columns)
+    if text is not None:
         text_len = np.count_nonzero(text, axis=1).astype(np.int64)
-        text_width = text.shape[1]
+        text_field = 4
     else:
-        text = np.zeros((count, 1), np.uint8)
         text_len = np.zeros(count, np.int64)
-        text_width = 0
-    out = np.empty(min(count, CHUNK_ROWS) * row_bytes_max(widths, text_width) + 2, np.uint8)
+        text_field = 0
+    fixed_bytes = 2 + sum(4 + column.dtype.itemsize for column in columns) + text_field
+    text_width = text.shape[1] if text is not None else 0
+    fields = len(columns) + (text is not None)
+    rows = min(count, CHUNK_ROWS)
+    offsets = np.empty(rows + 1, np.int64)
     yield COPY_HEADER
     for start in range(0, count, CHUNK_ROWS):
         stop = min(count, start + CHUNK_ROWS)
-        size = pack_rows(ints, widths, text, text_len, has_text, start, stop, out)
-        yield bytes(out[:size])  # a copy: psycopg may hold the buffer while the kernel refills `out`
+        out = np.empty(rows * (fixed_bytes + text_width), np.uint8)  # fresh: psycopg may hold the last one
+        row_offsets(fields, fixed_bytes, text_len, start, stop, out, offsets)
+        chunk_offsets = offsets[:stop - start + 1]
+        field_at = 2
+        for column in columns:
+            put_column(column, start, chunk_offsets, field_at, out)
+            field_at += 4 + column.dtype.itemsize
+        if text is not None:
+            put_text(text, text_len, start, chunk_offsets, field_at, out)
+        yield memoryview(out)[:int(chunk_offsets[-1])]
     yield COPY_TRAILER

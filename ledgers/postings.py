@@ -76,7 +76,7 @@ def account_codes(values) -> np.ndarray:
 def _codes(values, table: dict, what: str) -> np.ndarray:
     array = np.asarray(values)
     if array.dtype.kind in "iu":
-        return array.astype(np.int16)
+        return array.astype(np.int16, copy=False)
     names, inverse = np.unique(array.astype(str), return_inverse=True)
     unknown = [name for name in names if name not in table]
     if unknown:
@@ -193,7 +193,7 @@ def _cast_postings(where, columns: dict, period) -> tuple[dict, list]:
         if raw[name].dtype.kind not in "iu":
             problems.append(problem(where, None, name, raw[name].dtype, "must be integers", "cast to int64"))
         else:
-            cast[name] = np.ascontiguousarray(raw[name].astype(dtype))
+            cast[name] = np.ascontiguousarray(raw[name], dtype)  # no copy when already contiguous and canonical
     if problems:
         return {}, problems
     problems += _range_problems(where, cast)

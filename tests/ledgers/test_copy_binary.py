@@ -42,20 +42,28 @@ refs = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_
 @given(st.lists(st.tuples(ints16, ints32, ints64, refs), max_size=30))
 @settings(max_examples=80, deadline=None)
 def test_packed_rows_read_back_exactly(rows):
-    a = np.array([r[0] for r in rows], np.int64)
-    b = np.array([r[1] for r in rows], np.int64)
+    a = np.array([r[0] for r in rows], np.int16)
+    b = np.array([r[1] for r in rows], np.int32)
     c = np.array([r[2] for r in rows], np.int64)
     text = np.zeros((len(rows), 35), np.uint8)
     for i, r in enumerate(rows):
         text[i, :len(r[3])] = np.frombuffer(r[3].encode(), np.uint8)
-    buffer = b"".join(bytes(chunk) for chunk in copy_chunks(np.stack([a, b, c]) if rows else np.zeros((3, 0),
-                      np.int64), np.array([2, 4, 8]), text))
+    buffer = b"".join(bytes(chunk) for chunk in copy_chunks([a, b, c], text))
     assert parse_copy(buffer, [2, 4, 8], True) == [(x, y, z, s.encode()) for x, y, z, s in rows]
+
+
+def test_columns_in_any_order_and_width():
+    rng = np.random.default_rng(1)
+    count = 70_000  # two chunks, the second one partial
+    columns = [rng.integers(-2**63, 2**63 - 1, count, dtype=np.int64), rng.integers(-2**15, 2**15, count).astype(
+        np.int16), rng.integers(-2**31, 2**31, count).astype(np.int32), np.full(count, -1, np.int16)]
+    rows = parse_copy(b"".join(bytes(chunk) for chunk in copy_chunks(columns, None)), [8, 2, 4, 2], False)
+    assert rows == list(zip(*(column.tolist() for column in columns)))
 
 
 def test_many_chunks_without_text():
     count = 200_000  # more than one CHUNK_ROWS
     values = np.arange(count, dtype=np.int64) - 7
-    buffer = b"".join(bytes(chunk) for chunk in copy_chunks(values[None, :].copy(), np.array([8]), None))
+    buffer = b"".join(bytes(chunk) for chunk in copy_chunks([values], None))
     rows = parse_copy(buffer, [8], False)
     assert len(rows) == count and rows[0] == (-7,) and rows[-1] == (count - 8,)
