@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from lxml import etree
 
-from bank_exports.safexml import iterate, pull, refusal, root_of
+from bank_exports.safexml import pull, refusal, root_of
 from engine.money import decimal_str_to_minor
 from formats.errors import InputError, Problem
 
@@ -170,37 +170,6 @@ def _reason(element) -> tuple[str | None, str | None]:
         code = code or _text(info, "Rsn", "Cd") or _text(info, "Rsn", "Prtry")
         texts += [node.text.strip() for node in _children(info, "AddtlInf") if node.text and node.text.strip()]
     return code, TEXT_SEPARATOR.join(texts) or None
-
-
-# ---- pain.002 ---------------------------------------------------------------------------------------------------
-
-def _pain002(path: Path, context: _Context):
-    for element, name in iterate(path, ("GrpHdr", "OrgnlGrpInfAndSts", "TxInfAndSts", "OrgnlPmtInfAndSts")):
-        if name == "GrpHdr":
-            context.msg_id = _text(element, "MsgId")
-            context.created = context.date(_text(element, "CreDtTm"), element)
-        elif name == "OrgnlGrpInfAndSts":
-            context.original_msg_id = _text(element, "OrgnlMsgId")
-            if _text(element, "GrpSts") == "RJCT":
-                total = context.amount(_child(element, "OrgnlCtrlSum"))[0]
-                yield context.record(element, "rejected", "message", msg_id=context.original_msg_id,
-                                     reason=_reason(element), amount=(total, None), booked=context.created)
-        elif name == "OrgnlPmtInfAndSts" and _text(element, "PmtInfSts") == "RJCT":
-            yield context.record(element, "rejected", "payment_information", msg_id=context.original_msg_id,
-                                 pmt_inf_id=_text(element, "OrgnlPmtInfId"), reason=_reason(element),
-                                 booked=context.created)
-        elif name == "TxInfAndSts" and _text(element, "TxSts") == "RJCT":
-            yield _pain002_transaction(element, context)
-
-
-def _pain002_transaction(element, context: _Context) -> ReturnRecord:
-    parent = element.getparent()
-    return context.record(element, "rejected", "transaction", end_to_end_id=_text(element, "OrgnlEndToEndId"),
-                          msg_id=context.original_msg_id,
-                          pmt_inf_id=_text(parent, "OrgnlPmtInfId") if parent is not None else None,
-                          reason=_reason(element),
-                          amount=context.amount(_find(element, "OrgnlTxRef", "Amt", "InstdAmt")),
-                          booked=context.created)
 
 
 # ---- camt.053 / camt.054 ----------------------------------------------------------------------------------------
@@ -434,28 +403,129 @@ def _camt_minor(context: _Context, amount: str, currency: str, entry) -> int | N
         return context.amount_text(amount, currency or None, entry)
 
 
-# ---- pacs.004 ---------------------------------------------------------------------------------------------------
+# ---- pain.002 and pacs.004: the message element's children, streamed -------------------------------------------
+
+def _message_parts(path: Path, message_name: str, nested: str | None = None):
+    """Yield (element, complete) for the children of the message element, in document order: each once complete
+    (then removed from the tree), and, after each chunk of input, the last child while it is still growing if its
+    children named `nested` are to be read early (the caller removes those it has read). Memory stays flat on a
+    file of any size, and the parser reports a single event (the message's start)."""
+    message = None
+    for event, element, _name in pull(path, (message_name,), events=("start",)):
+        if event == "start":
+            message = element if message is None else message
+            continue
+        if message is None:
+            continue
+        children = list(message)  # few: complete children are removed as they are read
+        complete = children if event == "eof" else children[:-1]
+        for child in complete:
+            yield child, True
+        if complete:
+            del message[:len(complete)]
+        if event == "chunk" and children and nested is not None:
+            yield children[-1], False
+
+
+def _first(element, tag: str):
+    """First child with this tag (namespace-wildcard tags like '{*}Rsn' match by local name)."""
+    for child in element.iterchildren(tag):
+        return child
+    return None
+
+
+def _stripped(element) -> str | None:
+    text = element.text if element is not None else None
+    return (text.strip() or None) if text is not None else None
+
+
+def _reason_fast(element) -> tuple[str | None, str | None]:
+    """_reason of a transaction: the same (first code, all texts joined), children matched in C."""
+    code, texts = None, []
+    for info in element.iterchildren("{*}StsRsnInf", "{*}RtrInf", "{*}RtrRsnInf"):
+        if code is None:
+            reason = _first(info, "{*}Rsn")
+            if reason is not None:
+                code = _stripped(_first(reason, "{*}Cd")) or _stripped(_first(reason, "{*}Prtry"))
+        for node in info.iterchildren("{*}AddtlInf"):
+            text = _stripped(node)
+            if text:
+                texts.append(text)
+    return code, TEXT_SEPARATOR.join(texts) or None
+
+
+def _pain002(path: Path, context: _Context):
+    for element, complete in _message_parts(path, "CstmrPmtStsRpt", nested="TxInfAndSts"):
+        name = _local(element)
+        if name == "GrpHdr" and complete:
+            context.msg_id = _text(element, "MsgId")
+            context.created = context.date(_text(element, "CreDtTm"), element)
+        elif name in ("OrgnlGrpInfAndSts", "OrgnlPmtInfAndSts"):
+            yield from _pain002_transactions(element, context, complete)
+            if complete:
+                yield from _pain002_status(element, name, context)
+
+
+def _pain002_status(element, name: str, context: _Context):
+    """The record of a whole-message or whole-block reject (and the original MsgId the block records use)."""
+    if name == "OrgnlGrpInfAndSts":
+        context.original_msg_id = _text(element, "OrgnlMsgId")
+        if _text(element, "GrpSts") == "RJCT":
+            total = context.amount(_child(element, "OrgnlCtrlSum"))[0]
+            yield context.record(element, "rejected", "message", msg_id=context.original_msg_id,
+                                 reason=_reason(element), amount=(total, None), booked=context.created)
+    elif _text(element, "PmtInfSts") == "RJCT":
+        yield context.record(element, "rejected", "payment_information", msg_id=context.original_msg_id,
+                             pmt_inf_id=_text(element, "OrgnlPmtInfId"), reason=_reason(element),
+                             booked=context.created)
+
+
+def _pain002_transactions(block, context: _Context, complete: bool):
+    """Records of the rejected payments among the block's complete TxInfAndSts, which are then removed."""
+    last = None if complete or not len(block) else block[-1]
+    pmt_inf_id, done = None, []
+    for element in block.iterchildren("{*}TxInfAndSts"):
+        if element is last:
+            break
+        done.append(element)
+        if _stripped(_first(element, "{*}TxSts")) != "RJCT":
+            continue
+        if pmt_inf_id is None:
+            pmt_inf_id = _text(block, "OrgnlPmtInfId") or ""
+        amount = _first(element, "{*}OrgnlTxRef")
+        amount = _first(amount, "{*}Amt") if amount is not None else None
+        amount = _first(amount, "{*}InstdAmt") if amount is not None else None
+        yield context.record(element, "rejected", "transaction",
+                             end_to_end_id=_stripped(_first(element, "{*}OrgnlEndToEndId")),
+                             msg_id=context.original_msg_id, pmt_inf_id=pmt_inf_id or None,
+                             reason=_reason_fast(element), amount=context.amount(amount), booked=context.created)
+    for element in done:
+        block.remove(element)
+
 
 def _pacs004(path: Path, context: _Context):
-    for element, name in iterate(path, ("GrpHdr", "OrgnlGrpInf", "TxInf"), keep_nested=("OrgnlGrpInf",)):
+    for element, _complete in _message_parts(path, "PmtRtr"):
+        name = _local(element)
         if name == "GrpHdr":
             context.msg_id = _text(element, "MsgId")
             context.created = context.date(_text(element, "CreDtTm"), element)
             context.settlement_date = context.date(_text(element, "IntrBkSttlmDt"), element)
-        elif name == "OrgnlGrpInf" and _local(element.getparent()) != "TxInf":
+        elif name == "OrgnlGrpInf":
             context.original_msg_id = _text(element, "OrgnlMsgId")
         elif name == "TxInf":
             yield _pacs004_transaction(element, context)
 
 
 def _pacs004_transaction(element, context: _Context) -> ReturnRecord:
-    amount = context.amount(_child(element, "RtrdIntrBkSttlmAmt"))
+    amount = context.amount(_first(element, "{*}RtrdIntrBkSttlmAmt"))
     if amount[0] is None:
-        amount = context.amount(_child(element, "RtrdInstdAmt"))
-    settled = context.date(_text(element, "IntrBkSttlmDt"), element) or context.settlement_date or context.created
-    return context.record(element, "returned", "transaction", _text(element, "OrgnlEndToEndId"),
-                          _text(element, "OrgnlGrpInf", "OrgnlMsgId") or context.original_msg_id, None,
-                          _reason(element), amount, settled)
+        amount = context.amount(_first(element, "{*}RtrdInstdAmt"))
+    settled = context.date(_stripped(_first(element, "{*}IntrBkSttlmDt")), element) or context.settlement_date \
+        or context.created
+    group = _first(element, "{*}OrgnlGrpInf")
+    msg_id = _stripped(_first(group, "{*}OrgnlMsgId")) if group is not None else None
+    return context.record(element, "returned", "transaction", _stripped(_first(element, "{*}OrgnlEndToEndId")),
+                          msg_id or context.original_msg_id, None, _reason_fast(element), amount, settled)
 
 
 # ---- entry points -----------------------------------------------------------------------------------------------

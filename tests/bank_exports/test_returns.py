@@ -425,3 +425,35 @@ def test_a_text_node_over_the_parsers_limit_is_refused(tmp_path):
         read_returns(path)
     [problem] = caught.value.problems
     assert (problem.file, problem.row) == (str(path), 1) and "malformed XML" in problem.rule
+
+
+@pytest.mark.parametrize("kind", ["pain002-12", "pain002-03", "pacs004"])
+def test_status_reports_read_in_small_chunks_give_the_same_records(out_dir, tmp_path, monkeypatch, kind):
+    """pain.002 (rejects in several blocks, a block-level reject among them) and pacs.004 read in 150-byte
+    chunks: the same records, in the same order, as read in one piece."""
+    import bank_exports.safexml as safexml
+    payments = synthetic_payments(90, seed=9)
+    returned = {"end_to_end_id": payments["end_to_end_id"], "amount_minor": payments["amount_minor"],
+                "reason_code": pa.array(["AC04", "MS03", None] * 30),
+                "reason_text": pa.array([None, "Račun <zatvoren>", None] * 30),
+                "pmt_inf_id": pa.array([f"ME-202605-R1-B001-{row // 40 + 1:03d}" for row in range(90)])}
+    if kind == "pacs004":
+        write_pacs004(out_dir / "status.xml", REPORT, returned)
+    else:
+        write_pain002(out_dir / "status.xml", REPORT, "ME-202605-R1-B001", returned, kind[-2:])
+        text = (out_dir / "status.xml").read_text(encoding="utf-8")  # the second block rejected as a whole
+        (out_dir / "status.xml").write_text(text.replace("B001-002</OrgnlPmtInfId><PmtInfSts>PART",
+                                                         "B001-002</OrgnlPmtInfId><PmtInfSts>RJCT"), encoding="utf-8")
+    whole = read_returns(out_dir / "status.xml")
+    monkeypatch.setattr(safexml.pull, "__defaults__", (150,))
+    assert read_returns(out_dir / "status.xml") == whole
+    transactions = [r for r in whole if r.scope == "transaction"]
+    assert [r.original_end_to_end_id for r in transactions] == payments["end_to_end_id"].to_pylist()
+    assert [r.amount_minor for r in transactions] == payments["amount_minor"].to_pylist()
+    assert transactions[1].reason_text == "Račun <zatvoren>" and transactions[2].reason_code is None
+    blocks = [r for r in whole if r.scope == "payment_information"]
+    if kind != "pacs004":
+        assert [(r.original_pmt_inf_id, r.original_msg_id) for r in blocks] == [
+            ("ME-202605-R1-B001-002", "ME-202605-R1-B001")]
+        assert whole.index(blocks[0]) == 80  # after the transactions of its block, before the next block's
+        assert {r.original_pmt_inf_id for r in transactions[40:80]} == {"ME-202605-R1-B001-002"}
