@@ -12,7 +12,8 @@ no network, streaming). camt files, which can hold hundreds of thousands of entr
 are walked (only the few elements the reader needs, tags compared with the file's own namespace) into plain row
 tuples and removed from the tree: memory stays flat, and `read_returns_table` turns the rows into an Arrow table
 without a Python object per record. (An XSLT that printed the fields as text was slower: libxslt evaluates its
-templates more slowly than this walk.)
+templates more slowly than this walk.) pain.002 and pacs.004 are streamed the same way, as the complete children
+of their message element (and the complete TxInfAndSts of a growing status block).
 """
 from datetime import date
 from functools import lru_cache, partial
