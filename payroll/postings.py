@@ -161,8 +161,11 @@ def _refs_of_array(array: pa.Array, width: int) -> np.ndarray:
         w = int(used[0])
         starts = offsets[:-1][valid]
         if starts.size and (np.diff(starts) == w).all():  # the valid strings lie back to back
-            block = data[starts[0]:starts[0] + w * starts.size]
-            out[valid] = block.view(f"S{w}")
+            block = data[starts[0]:starts[0] + w * starts.size].view(f"S{w}")
+            if valid[:starts.size].all():  # valid rows first (lines on payments come first)
+                out[:starts.size] = block
+            else:
+                out[valid] = block
             return out
         rows = np.lib.stride_tricks.sliding_window_view(data, w)[starts] if data.size >= w else None
         if rows is not None:
@@ -173,9 +176,16 @@ def _refs_of_array(array: pa.Array, width: int) -> np.ndarray:
 
 
 def month_indexes(dates) -> np.ndarray:
-    """date32 column -> month index (months since 1970-01)."""
+    """date32 column -> month index (months since 1970-01). Lines hold few distinct days (first days of the
+    months of a window), so the months come from a table over the days' range instead of datetime casts."""
     days = np.asarray(pc.cast(dates, pa.int32()).to_numpy(zero_copy_only=False), np.int64)
-    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    if days.shape[0] == 0:
+        return days
+    first, last = int(days.min()), int(days.max())
+    if last - first > 4 * days.shape[0] + 1_000:  # spread out: cast each day
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    table = np.arange(first, last + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return table[days - first]
 
 
 def name_codes(column, names) -> np.ndarray:
@@ -187,7 +197,8 @@ def name_codes(column, names) -> np.ndarray:
         if pa.types.is_dictionary(chunk.type):
             mapping = np.asarray(pc.fill_null(pc.index_in(chunk.dictionary, value_set=names), -1)
                                  .to_numpy(zero_copy_only=False), np.int64)
-            indices = np.asarray(pc.fill_null(chunk.indices, 0).to_numpy(zero_copy_only=False), np.int64)
+            indices = chunk.indices if chunk.null_count == 0 else pc.fill_null(chunk.indices, 0)
+            indices = indices.to_numpy(zero_copy_only=False)
             codes = mapping[indices] if mapping.size else np.full(len(chunk), -1, np.int64)
             if chunk.null_count:
                 codes[~np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), bool)] = -1
