@@ -131,13 +131,53 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _HashingFile:
+    """A write-only binary file that hashes what goes through it (Parquet is written front to back), so the
+    SHA-256 of a stored table needs no second read of the file."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "wb", buffering=1 << 20)
+        self._hash = hashlib.sha256()
+        self._position = 0
+        self.closed = False
+
+    def write(self, data) -> int:
+        self._hash.update(data)
+        self._position += len(data)
+        return self._file.write(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+            self.closed = True
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
 def write_table(table: pa.Table, path: Path) -> str:
     """Writes Parquet deterministically (no timestamps inside) through a temporary name; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    pq.write_table(table, temporary, compression="lz4", write_statistics=False)
+    sink = _HashingFile(temporary)
+    try:
+        pq.write_table(table, sink, compression="lz4", write_statistics=False)
+    finally:
+        sink.close()
     os.replace(temporary, path)
-    return sha256_file(path)
+    return sink.hexdigest()
 
 
 def insert_payroll(conn: sa.Connection, record: PayrollRecord) -> None:
