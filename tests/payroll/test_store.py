@@ -39,3 +39,14 @@ def test_a_store_folder_of_another_database_is_not_overwritten(tmp_path):
     with pytest.raises(Refused, match="another database"):
         cycle.calculate(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "reg", "2025-03", "ana",
                         store_dir=tmp_path / "store")
+
+
+def test_written_table_hash_is_the_hash_of_the_file_and_repeats(tmp_path):
+    import pyarrow as pa
+
+    table = pa.table({"a": list(range(50_000)), "b": [f"x{i % 97}" for i in range(50_000)]})
+    first = store.write_table(table, tmp_path / "one.parquet")
+    again = store.write_table(table, tmp_path / "two.parquet")
+    assert first == again == store.sha256_file(tmp_path / "one.parquet") == store.sha256_file(tmp_path / "two.parquet")
+    assert pq.read_table(tmp_path / "one.parquet").equals(table)
+    assert not list(tmp_path.glob("*.tmp"))
