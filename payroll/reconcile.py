@@ -348,27 +348,23 @@ def load_view(ledger, identifier: str) -> PayrollView | None:
 
 
 # batches of these kinds are written by approve and export alone, which never reverse a payment: the search for
-# earlier reversals skips their postings (by far most of the ledger) and reads only the other batches' ranges
+# earlier reversals skips their postings (by far most of the ledger) and reads only the other batches
 NO_REVERSAL_BATCHES = ("approve", "export")
 
 
 def already_reversed(ledger, identifier: str) -> set:
-    """Payments of the payroll reversed (rejected or returned) by an earlier reconciliation."""
-    import sqlalchemy as sa
-
-    ranges = [(batch.first_posting, batch.first_posting + batch.n_postings) for batch in ledger.batches()
-              if batch.kind not in NO_REVERSAL_BATCHES and batch.n_postings]
-    if not ranges:
-        return set()
-    codes = f"{COMPONENT['reject']}, {COMPONENT['return']}"
-    sql = sa.text(f"SELECT DISTINCT payment_ref FROM ledger_postings WHERE posting_id >= :first AND posting_id < "
-                  f":stop AND account_kind = {ACCOUNT['returned_awaiting_reissue']} AND component IN ({codes}) "
-                  "AND payment_ref LIKE :prefix")
+    """Payments of the payroll reversed (rejected or returned) by an earlier reconciliation: the postings into
+    "returned, awaiting re-issue" of the other batches, read batch by batch (the ledger's indexed batch read)."""
+    prefix = (identifier + "-").encode("ascii")
+    components = np.array([COMPONENT["reject"], COMPONENT["return"]], np.int16)
     found = set()
-    with ledger.engine.connect() as conn:
-        for first, stop in ranges:
-            found.update(row[0] for row in conn.execute(sql, {"first": first, "stop": stop,
-                                                                "prefix": identifier + "-%"}))
+    for batch in ledger.batches():
+        if batch.kind in NO_REVERSAL_BATCHES or not batch.n_postings:
+            continue
+        posted = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
+        refs = posted["payment_ref"][(posted["account_kind"] == ACCOUNT["returned_awaiting_reissue"])
+                                     & np.isin(posted["component"], components)]
+        found.update(ref.decode("ascii") for ref in np.unique(refs[np.char.startswith(refs, prefix)]).tolist())
     return found
 
 
