@@ -178,7 +178,7 @@ def _reason(element) -> tuple[str | None, str | None]:
 _CAMT_CONTAINERS = ("Ntfctn", "Stmt", "Rpt")
 
 
-class _Columns:
+class _Rows:
     """Records gathered as plain tuples of the fields that vary within a file (no Python object per record until
     records are asked for; a table is built by transposing them)."""
     NAMES = ("kind", "scope", "original_end_to_end_id", "original_msg_id", "original_pmt_inf_id", "reason_code",
@@ -330,17 +330,17 @@ def _camt_walker(namespace: str):
     return tag("Ntry"), entry_row
 
 
-def _camt(path: Path, context: _Context) -> _Columns:
+def _camt(path: Path, context: _Context) -> _Rows:
     """Entries are read straight from the parser's tree: after each chunk of input, the complete entries of the
     open notification / statement are walked (their direct children, those of TxDtls and a few below; nothing
     else of a large entry is visited) into rows and removed, so memory stays flat. The parser reports only the
     start of each notification / statement: when one starts, the group header and any earlier one are complete."""
     open_containers = []
-    columns = _Columns()
+    out = _Rows()
     for event, element, _name in pull(path, _CAMT_CONTAINERS, events=("start",)):
         if event == "chunk":
             for container in open_containers:
-                _camt_entries(container, context, columns, final=False)
+                _camt_entries(container, context, out, final=False)
             continue
         if event == "eof":
             message = element[0] if len(element) else None
@@ -349,10 +349,10 @@ def _camt(path: Path, context: _Context) -> _Columns:
         elif not open_containers and context.msg_id is None:
             _camt_header(element.itersiblings(preceding=True), context)
         for container in open_containers:
-            _camt_entries(container, context, columns, final=True)
+            _camt_entries(container, context, out, final=True)
             container.clear()
         open_containers = [element] if event == "start" else []
-    return columns
+    return out
 
 
 def _camt_header(elements, context: _Context) -> None:
@@ -364,13 +364,13 @@ def _camt_header(elements, context: _Context) -> None:
             return
 
 
-def _camt_entries(container, context: _Context, columns: _Columns, final: bool) -> None:
+def _camt_entries(container, context: _Context, out: _Rows, final: bool) -> None:
     """Rows of the complete entries of the container (all of them when final), which are then removed."""
     if not len(container):
         return
     entry_tag, entry_row = _camt_walker(etree.QName(container).namespace or "")
     last = None if final else container[-1]  # the last child may still be growing
-    rows, dates, done = columns.rows, {}, 0
+    rows, dates, done = out.rows, {}, 0
     for entry in container.iterchildren(entry_tag):
         if entry is last:
             break
@@ -570,7 +570,7 @@ def read_returns(path, minor_exponent: int | dict = 2) -> list[ReturnRecord]:
 
 
 def read_returns_table(path, minor_exponent: int | dict = 2) -> pa.Table:
-    """The records of one file as an Arrow table (records_table's columns), built from columns without a Python
+    """The records of one file as an Arrow table (records_table's columns), built from row tuples without a Python
     object per record for camt files (which can hold hundreds of thousands of entries)."""
     path = Path(path)
     family, context = _identify(path, minor_exponent)
