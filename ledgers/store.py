@@ -498,3 +498,6 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+    # a large batch keeps its pages in memory until commit instead of spilling them to the WAL as it goes
+    # (about a tenth off appending 1M postings); memory is only taken as pages are used
+    dbapi_connection.execute("PRAGMA cache_size=-262144")
