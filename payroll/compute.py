@@ -479,7 +479,7 @@ def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees:
     """One row per payment with what export needs (payee details as the register gives them)."""
     payee_index = netting.payment_payee.astype(np.int64)
     table_rows = np.asarray(payee_rows.column("row").to_numpy(), np.int64)[payee_index]
-    details = payees.select(list(PAYEE_DETAIL_FIELDS)).take(pa.array(table_rows))
+    details = take_rows(payees.select(list(PAYEE_DETAIL_FIELDS)), table_rows)
     n = len(payee_index)
     remittance = f"{payroll_id} {month_first_date(period).strftime('%Y-%m')}"
     columns = {
@@ -494,6 +494,17 @@ def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees:
     for name in PAYEE_DETAIL_FIELDS:
         columns[name] = details.column(name)
     return pa.table(columns)
+
+
+def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """table.take(rows); rows in increasing order (payments come in payee order) are selected with a mask, which
+    Arrow does chunk by chunk, several times faster than a take from a chunked table of strings."""
+    rows = np.asarray(rows, np.int64)
+    if rows.shape[0] and (rows[0] >= 0) and (rows[-1] < table.num_rows) and (np.diff(rows) > 0).all():
+        mask = np.zeros(table.num_rows, bool)
+        mask[rows] = True
+        return table.filter(pa.array(mask))
+    return table.take(pa.array(rows))
 
 
 def deductions_taken(ded, orders: dict, order_table: pa.Table, arrays, right_payee, right_payment, refs, period,

@@ -114,3 +114,13 @@ def test_payments_equal_lines_check_is_exact():
         check_payments_equal_lines(columns, np.array([349]))
     with pytest.raises(AssertionError):
         check_payments_equal_lines(columns, np.array([350, 0]))
+
+
+@pytest.mark.parametrize("rows", [[0, 2, 5, 9], [3, 1, 4], [2, 2, 7], [], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]])
+def test_take_rows_equals_take_for_any_rows(rows):
+    from payroll.compute import take_rows
+
+    table = pa.table({"a": pa.chunked_array([list(range(5)), list(range(5, 10))]),
+                      "s": pa.chunked_array([[f"v{i}" for i in range(5)], [None, "x", "y", "z", "w"]])})
+    expected = table.take(pa.array(rows, pa.int64()))
+    assert take_rows(table, np.array(rows, np.int64)).equals(expected)
