@@ -223,6 +223,46 @@ def _row_order(prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
 
 def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pain001Options) -> Pain001Result:
     """Write every payment into pain.001.001.09 files in out_dir; refuses (InputError) before writing anything."""
+    return start_pain001(payments, out_dir, debtor, options).finish()
+
+
+class PendingPain001:
+    """Files written under their temporary names while their XSD validation runs on other threads: `finish()`
+    waits for it and renames every file into place (or removes them all and raises SchemaViolation); `discard()`
+    removes them. A caller can do other work (e.g. prepare its ledger batch) before finishing."""
+
+    def __init__(self, files: list[WrittenFile], assigned: list, writers: list[HashingWriter], checked: list,
+                 validator: ThreadPoolExecutor | None):
+        self.files, self._assigned, self._writers = files, assigned, writers
+        self._checked, self._validator = checked, validator
+
+    def finish(self) -> Pain001Result:
+        try:
+            for future in self._checked:
+                future.result()  # SchemaViolation of the first invalid file
+        except BaseException:
+            self.discard()
+            raise
+        self._stop(wait=True)
+        for out in self._writers:
+            out.commit()
+        return Pain001Result(self.files, _assignments(self._assigned))
+
+    def discard(self) -> None:
+        for future in self._checked:
+            future.cancel()
+        self._stop(wait=True)
+        for out in self._writers:
+            out.discard()
+
+    def _stop(self, wait: bool) -> None:
+        if self._validator is not None:
+            self._validator.shutdown(wait=wait)
+
+
+def start_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pain001Options) -> PendingPain001:
+    """write_pain001 up to renaming: checks (InputError before writing anything), writes every file under its
+    temporary name and starts its validation; finish() the result to put the files in place."""
     problems = _option_problems(options)
     if problems:
         raise InputError(problems)
@@ -234,6 +274,7 @@ def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
     pending, files, assigned, checked = [], [], [], []
     validator = ThreadPoolExecutor(max_workers=VALIDATION_THREADS, thread_name_prefix="xsd") \
         if options.validate and plans else None
+    result = PendingPain001(files, assigned, pending, checked, validator)
     try:
         for plan in plans:
             written, out, pmt_inf_ids = _write_file(out_dir / f"{plan.msg_id}.xml", plan, table, prepared, options)
@@ -242,21 +283,10 @@ def write_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
             assigned.append((table.select(ASSIGNED_COLUMNS).take(pa.array(plan.order)), plan.msg_id, pmt_inf_ids))
             if validator is not None:
                 checked.append(validator.submit(assert_valid, out.part))
-        for future in checked:
-            future.result()  # SchemaViolation of the first invalid file
     except BaseException:
-        for future in checked:
-            future.cancel()
-        if validator is not None:
-            validator.shutdown(wait=True)
-        for out in pending:
-            out.discard()
+        result.discard()
         raise
-    if validator is not None:
-        validator.shutdown(wait=True)
-    for out in pending:
-        out.commit()
-    return Pain001Result(files, _assignments(assigned))
+    return result
 
 
 def _assignments(assigned) -> pa.Table:

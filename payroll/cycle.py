@@ -270,10 +270,10 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
                           f"`isplata approve {identifier} --by NAME` first")
         approved_at = approval_time(status["events"])
         progress("writing payment files")
-        manifest = write_files(record, Path(out_dir), approved_at)
+        manifest, batch = write_files(record, Path(out_dir), approved_at, also=lambda: sent_batch(record))
         pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
         progress("posting payments as sent")
-        created = post_export(ledger, record)
+        created = post_export(ledger, record, batch)
     finally:
         ledger.close()
     manifest.update(minor_exponent=record.minor_exponent, currency=record.currency, new_postings=created,
@@ -305,9 +305,12 @@ EXPORT_PAYMENT_COLUMNS = ["end_to_end_id", "channel", "amount_minor", "remittanc
                           "house_number", "postcode", "town", "district", "region", "country", "tax_id", "phone"]
 
 
-def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime) -> dict:
+def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None):
+    """pain.001 files, postal list and manifest. The pain.001 files are validated against the XSD on other
+    threads while `also()` runs (export builds its ledger batch meanwhile); nothing is renamed into place
+    before every file passed. Returns the manifest (and also()'s result when given)."""
     from bank_exports.manifest import write_manifest
-    from bank_exports.pain001 import Pain001Options, write_pain001
+    from bank_exports.pain001 import Pain001Options, start_pain001
     from bank_exports.payments import Debtor, as_table
     from bank_exports.postal import write_postal_list
 
@@ -321,18 +324,27 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
                              execution_date=execution, minor_exponent=record.minor_exponent,
                              cheque_delivery=settings.postal_delivery_method)
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
-    files = []
+    files, extra = [], None
     if payments.num_rows:
-        written = write_pain001(payments, out_dir, debtor, options)
+        pending = start_pain001(payments, out_dir, debtor, options)
+        try:
+            extra = also() if also is not None else None
+        except BaseException:
+            pending.discard()
+            raise
+        written = pending.finish()
         files += written.files
         store.write_table(written.assignments, Path(record.store_folder) / ASSIGNMENTS_FILE)
         postal = write_postal_list(payments, out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id),
                                    record.currency, record.minor_exponent)
         if postal is not None:
             files.append(postal)
+    elif also is not None:
+        extra = also()
     path, sha = write_manifest(out_dir, record.payroll_id, files)
     document = pq_free_manifest(path)
-    return dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha)
+    manifest = dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha)
+    return (manifest, extra) if also is not None else manifest
 
 
 def pq_free_manifest(path: Path) -> dict:
@@ -341,17 +353,22 @@ def pq_free_manifest(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def post_export(ledger: Ledger, record: store.PayrollRecord) -> bool:
-    """'Payment sent' postings; True when written now, False when the identical batch was already there."""
+def sent_batch(record: store.PayrollRecord) -> dict | None:
+    """The 'payment sent' postings of a payroll (None when no payment settles anything)."""
     lines = store.read_lines(record, coded=True, columns=SENT_LINE_COLUMNS)
     groups = postings.sent_groups(lines)
     del lines
-    if groups.num_rows == 0:
+    return postings.export_postings(groups) if groups.num_rows else None
+
+
+def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None = None) -> bool:
+    """'Payment sent' postings; True when written now, False when the identical batch was already there."""
+    batch = sent_batch(record) if batch is None else batch
+    if batch is None or batch["amount_minor"].shape[0] == 0:
         if not any(e["kind"] == "exported" for e in ledger.events(subject=record.payroll_id)):
             ledger.append_event("exported", record.payroll_id, {"batch_id": None})
             return True
         return False
-    batch = postings.export_postings(groups)
     batch_record = ledger.append_batch("export", record.payroll_id, batch, period=parse_period(record.period))
     if batch_record.created:
         ledger.append_event("exported", record.payroll_id, {"batch_id": batch_record.batch_id})
