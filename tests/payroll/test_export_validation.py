@@ -1,0 +1,44 @@
+"""A real export validates every pain.001 file against the XSD by default; a file that fails leaves nothing in
+the export folder and nothing in the ledger, and the export then runs again as if it had never been tried."""
+from pathlib import Path
+
+import pytest
+
+from bank_exports import pain001
+from bank_exports.files import sha256_of
+from bank_exports.xsd import SchemaViolation, assert_valid
+from formats.generator import generate_register
+from ledgers.store import Ledger
+from payroll import cycle
+
+
+def test_export_validates_each_file_and_an_invalid_one_changes_nothing(tmp_path, monkeypatch):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    generate_register(tmp_path / "reg", 300, 5, "2025-01")
+    payroll = cycle.calculate(db, tmp_path / "reg", "2025-01", "ana", store_dir=tmp_path / "store")["payroll"]
+    cycle.approve(db, payroll, "marko")
+    checked = []
+
+    def broken(path):
+        checked.append(Path(path).name)
+        raise SchemaViolation(f"{Path(path).name}:1: pretend the writer broke the schema")
+
+    monkeypatch.setattr(pain001, "assert_valid", broken)
+    with pytest.raises(SchemaViolation):
+        cycle.export(db, payroll, tmp_path / "out")
+    assert checked and all(name.endswith(".xml.part") for name in checked)
+    assert not any((tmp_path / "out").iterdir()), "no file may stay after a failed validation"
+    with Ledger(db) as ledger:
+        assert ledger.find_batch("export", payroll) is None
+        assert not [e for e in ledger.events(subject=payroll) if e["kind"] == "exported"]
+
+    checked.clear()
+    monkeypatch.setattr(pain001, "assert_valid", lambda path: (checked.append(Path(path).name), assert_valid(path)))
+    manifest = cycle.export(db, payroll, tmp_path / "out")
+    xml = [f for f in manifest["files"] if f["name"].endswith(".xml")]
+    assert sorted(checked) == sorted(f"{f['name']}.part" for f in xml)  # every pain.001 file, each once
+    assert manifest["new_postings"] is True
+    again = cycle.export(db, payroll, tmp_path / "again")
+    assert again["new_postings"] is False
+    for entry in manifest["files"]:
+        assert sha256_of(tmp_path / "again" / entry["name"]) == entry["sha256"]  # byte-identical when repeated
