@@ -124,3 +124,29 @@ def test_take_rows_equals_take_for_any_rows(rows):
                       "s": pa.chunked_array([[f"v{i}" for i in range(5)], [None, "x", "y", "z", "w"]])})
     expected = table.take(pa.array(rows, pa.int64()))
     assert take_rows(table, np.array(rows, np.int64)).equals(expected)
+
+
+def test_municipality_sums_are_the_same_whatever_the_persons_order():
+    from types import SimpleNamespace
+
+    from payroll.compute import municipality_sums
+
+    rng = np.random.default_rng(3)
+    n_persons, n_rights = 500, 300
+    person_ids = np.arange(n_persons, dtype=np.int64) * 7 + 3
+    towns = np.array(["Bar", "Budva", "Kotor", "Nikšić"], dtype=object)
+    persons = pa.table({"person_id": person_ids, "municipality": towns[rng.integers(0, 4, n_persons)].tolist()})
+    arrays = SimpleNamespace(person_ids=person_ids, ver_person=rng.integers(0, n_persons, n_rights),
+                             n_rights=n_rights)
+    version = np.arange(n_rights)
+    rights_paid = np.sort(rng.choice(n_rights, 200, replace=False))
+    right_pos = rng.choice(rights_paid, 1_000)
+    amount = rng.integers(1, 10_000, 1_000)
+    by_id_order = municipality_sums(persons, arrays, version, rights_paid, right_pos, amount)
+    shuffled = persons.take(pa.array(rng.permutation(n_persons)))
+    assert municipality_sums(shuffled, arrays, version, rights_paid, right_pos, amount) == by_id_order
+    expected = {}
+    for r, a in zip(right_pos.tolist(), amount.tolist()):
+        town = persons.column("municipality")[int(arrays.ver_person[r])].as_py()
+        expected[town] = expected.get(town, 0) + a
+    assert by_id_order == {k: expected[k] for k in sorted(expected)} and sum(by_id_order.values()) == amount.sum()
