@@ -151,3 +151,18 @@ def rows_unique(matrix: np.ndarray) -> bool:
     suspects = np.unique(np.concatenate([order[same], order[same + 1]]))
     rows = np.ascontiguousarray(matrix[suspects]).view(f"V{matrix.shape[1]}").reshape(-1)
     return len(np.unique(rows)) == len(rows)
+
+
+@kernel
+def rows_outside(values, low, high, found):
+    """The first len(found) row numbers whose value is below `low` or above `high`, written into found; returns
+    how many were written (0: every value is inside the bounds)."""
+    count = 0
+    for row in range(values.shape[0]):
+        value = values[row]
+        if value < low or value > high:
+            found[count] = row
+            count += 1
+            if count == found.shape[0]:
+                break
+    return count

@@ -14,7 +14,7 @@ from engine.money import AMOUNT_MINOR_MAX
 from formats.errors import InputError, problem
 from ledgers import schema
 from ledgers.canonical import REF_WIDTH, ref_matrix, refs_printable, refs_to_fixed
-from ledgers.kernels import rows_unique
+from ledgers.kernels import rows_outside, rows_unique
 
 ID_MAX = 10**15  # keeps right_id * months inside int64 where recognised() builds (right, month) keys
 SUM_CHUNK_ROWS = 100_000  # 1e5 x AMOUNT_MINOR_MAX (1e13) stays inside int64
@@ -201,20 +201,29 @@ def _cast_postings(where, columns: dict, period) -> tuple[dict, list]:
     return cast, problems
 
 
+PROBLEMS_PER_CHECK = 20
+
+
 def _range_problems(where, cast: dict) -> list:
     problems = []
-    checks = (
-        ("account_kind", ~_known_codes(cast["account_kind"], schema.ACCOUNT.values()), "unknown account kind"),
-        ("component", ~_known_codes(cast["component"], schema.COMPONENT.values()), "unknown component code"),
-        ("amount_minor", np.abs(cast["amount_minor"]) > AMOUNT_MINOR_MAX, "amount beyond AMOUNT_MINOR_MAX"),
-        ("right_id", (cast["right_id"] < 0) | (cast["right_id"] > ID_MAX), "ids are 0 (none) to 10^15"),
-        ("payee_id", (cast["payee_id"] < 0) | (cast["payee_id"] > ID_MAX), "ids are 0 (none) to 10^15"),
-        ("account_key", (cast["account_key"] < 0) | (cast["account_key"] > ID_MAX), "account keys are 0 to 10^15"),
-        ("month", (cast["month"] < 0) | (cast["month"] >= 2400), "month index out of range"),
+    bounds = (  # column, lowest and highest allowed value, rule
+        ("amount_minor", -AMOUNT_MINOR_MAX, AMOUNT_MINOR_MAX, "amount beyond AMOUNT_MINOR_MAX"),
+        ("right_id", 0, ID_MAX, "ids are 0 (none) to 10^15"),
+        ("payee_id", 0, ID_MAX, "ids are 0 (none) to 10^15"),
+        ("account_key", 0, ID_MAX, "account keys are 0 to 10^15"),
+        ("month", 0, 2399, "month index out of range"),
     )
-    for column, bad, rule in checks:
-        rows = np.flatnonzero(bad)
-        for row in rows[:20]:
+    checks = [
+        ("account_kind", np.flatnonzero(~_known_codes(cast["account_kind"], schema.ACCOUNT.values())),
+         "unknown account kind"),
+        ("component", np.flatnonzero(~_known_codes(cast["component"], schema.COMPONENT.values())),
+         "unknown component code"),
+    ]
+    for column, low, high, rule in bounds:
+        found = np.empty(PROBLEMS_PER_CHECK, np.int64)  # one pass, no temporary masks over millions of rows
+        checks.append((column, found[:rows_outside(cast[column], low, high, found)], rule))
+    for column, rows, rule in checks:
+        for row in rows[:PROBLEMS_PER_CHECK]:
             problems.append(problem(where, int(row) + 1, column, cast[column][row], rule, "fix the payroll output"))
     if not refs_printable(cast["payment_ref"]):
         problems.append(problem(where, None, "payment_ref", None, "references must be printable ASCII",

@@ -155,3 +155,16 @@ def test_rows_unique_agrees_with_numpy():
     assert rows_unique(matrix)
     matrix[700] = matrix[3]
     assert not rows_unique(matrix)
+
+
+def test_rows_outside_finds_the_first_bad_rows():
+    from ledgers.kernels import rows_outside
+
+    values = np.array([5, -1, 7, 11, 3, 12, -9], np.int64)
+    found = np.empty(2, np.int64)
+    assert rows_outside(values, 0, 10, found) == 2 and found.tolist() == [1, 3]
+    found = np.empty(20, np.int64)
+    count = rows_outside(values.astype(np.int32), 0, 10, found)
+    assert found[:count].tolist() == [1, 3, 5, 6]
+    assert rows_outside(np.zeros(0, np.int64), 0, 10, found) == 0
+    assert rows_outside(np.array([-2**63, 2**63 - 1]), -2**63, 2**63 - 1, found) == 0
