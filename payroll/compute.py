@@ -236,7 +236,7 @@ def missing_rules(arrays, cells) -> None:
 def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarray):
     """Deduction orders as engine arrays, balances net of what the ledger already took for them."""
     orders = register["deductions"]
-    orders = orders.filter(pc.is_in(orders.column("right_id"), value_set=pa.array(arrays.right_ids)))
+    orders = orders.filter(pa.array(ids_known(arrays.right_ids, orders.column("right_id"))))
     orders = orders.sort_by([("right_id", "ascending"), ("priority", "ascending"), ("order_id", "ascending")])
     right = np.searchsorted(arrays.right_ids, np_col(orders, "right_id")).astype(np.int64)
     kind = np.asarray(pc.index_in(orders.column("kind"), value_set=pa.array(DEDUCTION_KINDS))
@@ -256,6 +256,15 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
                 order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
                 order_remaining_minor=remaining, order_active=active,
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
+
+
+def ids_known(sorted_ids: np.ndarray, column) -> np.ndarray:
+    """Per value of an id column: it is one of sorted_ids (binary search; null is unknown)."""
+    values = np.asarray(pc.fill_null(column, -1).to_numpy(zero_copy_only=False), np.int64)
+    if sorted_ids.shape[0] == 0:
+        return np.zeros(values.shape[0], bool)
+    position = np.minimum(np.searchsorted(sorted_ids, values), sorted_ids.shape[0] - 1)
+    return (sorted_ids[position] == values) & np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
 
 
 def remaining_balances(orders: pa.Table, right: np.ndarray, kind: np.ndarray, arrays, state: LedgerState):

@@ -150,3 +150,13 @@ def test_municipality_sums_are_the_same_whatever_the_persons_order():
         town = persons.column("municipality")[int(arrays.ver_person[r])].as_py()
         expected[town] = expected.get(town, 0) + a
     assert by_id_order == {k: expected[k] for k in sorted(expected)} and sum(by_id_order.values()) == amount.sum()
+
+
+def test_ids_known_is_is_in():
+    from payroll.compute import ids_known
+
+    known = np.array([3, 8, 20, 41], np.int64)
+    column = pa.chunked_array([[8, 9, None, 41], [0, 3, 100, 20]], pa.int64())
+    expected = pc.fill_null(pc.is_in(column, value_set=pa.array(known)), False).to_numpy(zero_copy_only=False)
+    assert ids_known(known, column).tolist() == list(expected)
+    assert not ids_known(np.zeros(0, np.int64), column).any()
