@@ -53,8 +53,10 @@ def check_prolog(path: Path) -> None:
 
 
 def _parser_options() -> dict:
-    return dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
-                remove_pis=True)
+    """No entities, DTDs or network; libxml2's size and depth limits on (huge_tree off); no table of ID
+    attributes (nothing here looks elements up by ID, and a hostile file cannot grow one)."""
+    return dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, collect_ids=False,
+                remove_comments=True, remove_pis=True)
 
 
 def iterate(path: Path, local_names: tuple[str, ...], keep_nested: tuple[str, ...] = ()):
