@@ -166,3 +166,27 @@ def rows_outside(values, low, high, found):
             if count == found.shape[0]:
                 break
     return count
+
+
+@kernel
+def split_lines(data, out):
+    """Newline-separated references from `data` into the zeroed, NUL-padded rows of `out`, in one pass.
+
+    Returns the number of rows found; -1 if a reference is wider than a row or there are more rows than `out`
+    holds (the caller reports either as corrupt). An empty `data` is one empty reference.
+    """
+    row = 0
+    col = 0
+    for i in range(data.shape[0]):
+        byte = data[i]
+        if byte == 10:
+            row += 1
+            col = 0
+            if row >= out.shape[0]:
+                return -1
+        else:
+            if col >= out.shape[1] or row >= out.shape[0]:
+                return -1
+            out[row, col] = byte
+            col += 1
+    return row + 1

@@ -168,3 +168,18 @@ def test_rows_outside_finds_the_first_bad_rows():
     assert found[:count].tolist() == [1, 3, 5, 6]
     assert rows_outside(np.zeros(0, np.int64), 0, 10, found) == 0
     assert rows_outside(np.array([-2**63, 2**63 - 1]), -2**63, 2**63 - 1, found) == 0
+
+
+def test_split_lines_rebuilds_padded_references():
+    from ledgers.kernels import split_lines
+
+    def split(data: bytes, rows: int, width: int = 5):
+        out = np.zeros((rows, width), np.uint8)
+        return split_lines(np.frombuffer(data, np.uint8), out), out.view(f"S{width}").reshape(rows).tolist()
+
+    assert split(b"ab\n\ncde", 3) == (3, [b"ab", b"", b"cde"])
+    assert split(b"", 1) == (1, [b""])
+    assert split(b"abcde\nx", 2) == (2, [b"abcde", b"x"])
+    assert split(b"abcdef\nx", 2)[0] == -1  # wider than a row
+    assert split(b"a\nb\nc", 2)[0] == -1     # more rows than expected
+    assert split(b"a\nb", 3)[0] == 2         # fewer: the caller compares with its count
