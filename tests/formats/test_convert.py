@@ -117,3 +117,26 @@ def test_conversion_is_vectorised_for_large_tables():
     elapsed = time.perf_counter() - started
     assert arrays.n_rights == n and np.all(np.diff(arrays.right_ids) > 0)
     assert elapsed < 2.0, elapsed
+
+
+def test_row_order_of_the_files_does_not_change_the_arrays(tmp_path):
+    """Sorted files take the fast paths (no sort), shuffled ones the general ones: the arrays are the same."""
+    import pyarrow as pa
+
+    from formats.generator import generate_register
+    from formats.register import read_register
+
+    generate_register(tmp_path, rights=2_000, seed=3, period="2025-03", country="me")
+    catalogue = load_catalogue()
+    register = read_register(tmp_path, catalogue)
+    rng = np.random.default_rng(5)
+    shuffled = {name: table.take(pa.array(rng.permutation(table.num_rows))) for name, table in register.items()}
+    chunked = {name: pa.concat_tables([table.slice(0, 7), table.slice(7)]) for name, table in shuffled.items()}
+    expected = register_arrays(register, catalogue)
+    for tables in (shuffled, chunked):
+        arrays = register_arrays(tables, catalogue)
+        for name, value in expected._asdict().items():
+            if isinstance(value, np.ndarray):
+                assert np.array_equal(getattr(arrays, name), value), name
+    assert not np.array_equal(shuffled["persons"].column("person_id").to_numpy(),
+                              np.sort(shuffled["persons"].column("person_id").to_numpy()))

@@ -455,3 +455,45 @@ def test_validation_is_vectorised(tmp_path):
             runs.append(time.perf_counter() - start)
         timings.append(sorted(runs)[1])
     assert timings[1] < 0.5 + 6 * timings[0], timings
+
+
+def test_versions_of_a_right_with_a_negative_id_are_checked_too(tmp_path):
+    """Ids may be negative: the version rules group them like any other (they once skipped ids below 0)."""
+    edits = [("rights", row, "right_id", "-101") for row in (2, 3)] + [("rights", 3, "benefit", "ME_DD"),
+                                                                        ("rights", 2, "valid_to", "")]
+    problems = problems_of(write_register(tmp_path, edits))
+    assert_problem(problems, "rights.csv", 3, "benefit", "ME_DD", "versions of one right name different benefits")
+    assert_problem(problems, "rights.csv", 3, "valid_from", "2024-07-01", "versions of one right overlap")
+
+
+def test_shuffled_register_reports_what_the_sorted_one_does(tmp_path):
+    """Rows in any order take the general (sorting) paths; the problems found are the same ones, renumbered."""
+    import numpy as np
+
+    from formats.generator import generate_register
+
+    folder, shuffled = tmp_path / "sorted", tmp_path / "shuffled"
+    generate_register(folder, rights=3_000, seed=4, period="2025-03", country="me")
+    shuffled.mkdir()
+    rng = np.random.default_rng(9)
+    moved = {}
+    for name in REGISTER:
+        table = pq.read_table(folder / f"{name}.parquet")
+        if name == "rights":  # two bad rows: a duplicate version and a dangling person
+            table = pa.concat_tables([table, table.slice(5, 1),
+                                      table.slice(7, 1).set_column(3, table.schema.field(3), pa.array([10**12]))])
+        order = rng.permutation(table.num_rows)
+        moved[name] = np.argsort(order)  # old row -> new row
+        pq.write_table(table.take(pa.array(order)), shuffled / f"{name}.parquet")
+        if name == "rights":
+            pq.write_table(table, folder / f"{name}.parquet")
+    expected = {(p.file, p.row, p.column, p.value, p.rule) for p in problems_of(folder)}
+    found = {(p.file, p.row, p.column, p.value, p.rule) for p in problems_of(shuffled)}
+    renumbered = {(file, int(moved["rights"][row - 1]) + 1, column, value, rule)
+                  for file, row, column, value, rule in expected}
+    assert {rule for *_, rule in expected} == {"duplicate right_id and version", "versions of one right overlap",
+                                               "beneficiary person_id not found in persons"}
+    # a duplicate (and its overlap) is reported on whichever copy comes second: compare those by count
+    dangling = {p for p in renumbered if "not found" in p[4]}
+    assert len(dangling) == 1 and dangling <= found
+    assert sorted(p[4] for p in found) == sorted(p[4] for p in expected)
