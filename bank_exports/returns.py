@@ -20,6 +20,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -179,13 +180,15 @@ _CAMT_CONTAINERS = ("Ntfctn", "Stmt", "Rpt")
 
 
 class _Rows:
-    """Records gathered as plain tuples of the fields that vary within a file (no Python object per record until
-    records are asked for; a table is built by transposing them)."""
+    """Records gathered as plain tuples of the fields that vary within a file, amounts still as text (converted
+    column-wise at the end); no Python object per record until records are asked for, and a table is built by
+    transposing the tuples."""
     NAMES = ("kind", "scope", "original_end_to_end_id", "original_msg_id", "original_pmt_inf_id", "reason_code",
              "reason_text", "amount_minor", "currency", "booking_date", "line")
 
     def __init__(self):
         self.rows = []
+        self.amounts = []
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -193,15 +196,15 @@ class _Rows:
     def records(self, context: _Context):
         constants = (context.msg_id, context.file_name)
         make = partial(tuple.__new__, ReturnRecord)
-        for row in self.rows:
-            yield make(row[:10] + constants + (row[10], context.message))
+        for row, amount in zip(self.rows, self.amounts):
+            yield make(row[:7] + (amount,) + row[8:10] + constants + (row[10], context.message))
 
     def table(self, context: _Context) -> pa.Table:
         count = len(self.rows)
         transposed = list(zip(*self.rows)) if count else [()] * len(self.NAMES)
         columns = {name: list(values) for name, values in zip(self.NAMES, transposed)}
-        columns.update(source_msg_id=[context.msg_id] * count, source_file=[context.file_name] * count,
-                       source_message=[context.message] * count)
+        columns.update(amount_minor=self.amounts, source_msg_id=[context.msg_id] * count,
+                       source_file=[context.file_name] * count, source_message=[context.message] * count)
         return _table(columns)
 
 
@@ -318,14 +321,14 @@ def _camt_walker(namespace: str):
                     line = entry.sourceline if line is None else line
                     rows.append(("settled", "payment_information" if pmt_inf_id else "message", None,
                                  msg_id or None, pmt_inf_id or None, None, None,
-                                 _camt_minor(context, amount, currency, entry), currency or None, booked, line))
+                                 amount, currency or None, booked, line))
                 continue
             else:
                 continue  # an incoming credit, or a debit return: not about our payments
             value_currency = value_currency or currency
             line = entry.sourceline if line is None else line
             rows.append((kind, "transaction", e2e or None, msg_id or None, pmt_inf_id or None, code, text,
-                         _camt_minor(context, value, value_currency, entry), value_currency or None, booked, line))
+                         value, value_currency or None, booked, line))
 
     return tag("Ntry"), entry_row
 
@@ -352,6 +355,7 @@ def _camt(path: Path, context: _Context) -> _Rows:
             _camt_entries(container, context, out, final=True)
             container.clear()
         open_containers = [element] if event == "start" else []
+    out.amounts = _minor_amounts(out.rows, context)
     return out
 
 
@@ -395,13 +399,42 @@ def _value(element) -> str:
     return " ".join(text.split()) if text else ""
 
 
-def _camt_minor(context: _Context, amount: str, currency: str, entry) -> int | None:
-    if not amount:
-        return None
-    try:  # the common plain form without the method calls; anything else is judged by amount_text
-        return amount_to_minor(amount, context.exponent_of(currency or None))
-    except ValueError:
-        return context.amount_text(amount, currency or None, entry)
+def _minor_amounts(rows: list, context: _Context) -> list:
+    """Amounts of the rows (their texts, '' when absent) in minor units: the plain form ('123.45', at most the
+    currency's decimals) converted column-wise with Arrow, any other form one by one by amount_to_minor (its
+    exact rules, and a refusal naming the entry's line)."""
+    count = len(rows)
+    if not count:
+        return []
+    texts = pa.array([row[7] or None for row in rows], pa.string())
+    currencies = [row[8] for row in rows]
+    exponent_of = {currency: context.exponent_of(currency) for currency in set(currencies)}
+    exponents = np.fromiter((exponent_of[currency] for currency in currencies), np.int64, count) \
+        if len(exponent_of) > 1 else np.full(count, next(iter(exponent_of.values())), np.int64)
+    minor, done = np.zeros(count, np.int64), np.zeros(count, bool)
+    for exponent in np.unique(exponents).tolist():
+        where = np.flatnonzero(exponents == exponent)
+        part = texts if where.shape[0] == count else texts.take(pa.array(where))
+        fraction = rf"(\.[0-9]{{1,{exponent}}})?" if exponent else ""  # 15 digits: inside int64 at any exponent
+        plain = pc.fill_null(pc.match_substring_regex(part, rf"^[0-9]{{1,15}}{fraction}$"), False)
+        pieces = pc.extract_regex(part.filter(plain), r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]*))?$")
+        digits = pc.binary_join_element_wise(
+            pieces.field("whole"), pc.utf8_rpad(pieces.field("fraction"), width=exponent, padding="0"), "")
+        converted = where[np.asarray(plain.to_numpy(zero_copy_only=False), bool)]
+        minor[converted] = np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+        done[converted] = True
+    amounts = minor.tolist()
+    for index in np.flatnonzero(~done).tolist():
+        text, currency = rows[index][7], rows[index][8]
+        if not text:
+            amounts[index] = None
+            continue
+        try:
+            amounts[index] = amount_to_minor(text, exponent_of[currency])
+        except ValueError as exc:
+            raise InputError([Problem(str(context.path), rows[index][10], "Ntry", text,
+                                      f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
+    return amounts
 
 
 # ---- pain.002 and pacs.004: the message element's children, streamed -------------------------------------------

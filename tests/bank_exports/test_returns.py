@@ -457,3 +457,27 @@ def test_status_reports_read_in_small_chunks_give_the_same_records(out_dir, tmp_
             ("ME-202605-R1-B001-002", "ME-202605-R1-B001")]
         assert whole.index(blocks[0]) == 80  # after the transactions of its block, before the next block's
         assert {r.original_pmt_inf_id for r in transactions[40:80]} == {"ME-202605-R1-B001-002"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.from_regex(r"\A\s*[0-9]{1,20}(\.[0-9]{0,5})?\s*\Z"), st.text(max_size=8)),
+                min_size=1, max_size=6),
+       st.lists(st.sampled_from(["EUR", "RSD", "KWD", None]), min_size=6, max_size=6))
+def test_column_wise_amounts_agree_with_the_one_by_one_parser(texts, currencies):
+    """camt amounts are converted column-wise (plain form) or one by one: both give amount_to_minor's result, and
+    what it refuses is refused with the entry's line."""
+    from bank_exports.returns import _Context, _minor_amounts
+    exponents = {"EUR": 2, "RSD": 0, "KWD": 3}
+    context = _Context(Path("x.xml"), "camt.054.001.08", exponents)
+    rows = [("returned", "transaction", None, None, None, None, None, text.strip(), currency, None, line)
+            for line, (text, currency) in enumerate(zip(texts, currencies), start=1)]
+    expected = []
+    for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line in rows:
+        try:
+            expected.append(amount_to_minor(text, exponents.get(currency, 2)) if text else None)
+        except ValueError:
+            with pytest.raises(InputError) as caught:
+                _minor_amounts(rows, context)
+            assert caught.value.problems[0].row == line
+            return
+    assert _minor_amounts(rows, context) == expected
