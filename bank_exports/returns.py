@@ -649,14 +649,47 @@ def _postal_record(path: Path, row: int, values: dict, problems: list) -> Return
 
 
 def read_postal_returns(path) -> list[ReturnRecord]:
-    """The post's return list (reference = our EndToEndId, status, reason, date[, amount]); all problems at once."""
+    """The post's return list (reference = our EndToEndId, status, reason, date[, amount]); all problems at once.
+
+    The post may list every payment it delivered: status and amount columns are checked and converted with Arrow
+    (a known status, a plain amount), dates parsed once per distinct value, and only a row that fails a check
+    goes through _postal_record, which names its problem or accepts a form the column checks leave to it."""
     path = Path(path)
     table = _postal_table(path)
-    problems, records = [], []
-    for row, values in enumerate(table.to_pylist(), start=1):
-        record = _postal_record(path, row, values, problems)
-        if record is not None:
-            records.append(record)
+    count = table.num_rows
+
+    def column(name: str):  # a column left empty throughout is read as nulls: "" like an empty cell
+        if name not in table.column_names:
+            return pa.array([""] * count)
+        return pc.fill_null(pc.utf8_trim_whitespace(table[name]), "")
+
+    status, amount = pc.utf8_lower(column("status")), column("amount")
+    amount_ok = pc.or_(pc.equal(amount, ""), pc.match_substring_regex(amount, r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))
+    fast = pc.and_(pc.is_in(status, value_set=pa.array(list(POSTAL_STATUS))), amount_ok)
+    pieces = pc.extract_regex(pc.if_else(pc.and_(fast, pc.not_equal(amount, "")), amount, "0"),
+                              r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]*))?$")
+    fraction = pc.utf8_rpad(pc.struct_field(pieces, "fraction"), width=2, padding="0")
+    minor = pc.cast(pc.binary_join_element_wise(pc.struct_field(pieces, "whole"), fraction, ""), pa.int64())
+    problems, records, names, days = [], [], table.column_names, {"": None}
+    make, file_name = partial(tuple.__new__, ReturnRecord), path.name
+    for row, (ok, kind, reference, reason, day, value, empty) in enumerate(zip(
+            fast.to_pylist(), status.to_pylist(), column("reference").to_pylist(), column("reason").to_pylist(),
+            column("date").to_pylist(), minor.to_pylist(), pc.equal(amount, "").to_pylist()), start=1):
+        booked = days.get(day, days)
+        if booked is days:  # a date not seen yet
+            try:
+                booked = days[day] = date.fromisoformat(day)
+            except ValueError:
+                ok = False
+        if not ok:  # the row as read, judged one by one
+            record = _postal_record(path, row, {name: table[name][row - 1].as_py() for name in names}, problems)
+            if record is not None:
+                records.append(record)
+            continue
+        code = reason if len(reason) == 4 and reason.isalnum() and reason.isupper() else None
+        records.append(make((POSTAL_STATUS[kind], "transaction", reference or None, None, None, code,
+                             None if code else reason or None, None if empty else value, None, booked, None,
+                             file_name, row, POSTAL_KIND)))
     if problems:
         raise InputError(problems)
     return records

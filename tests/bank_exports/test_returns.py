@@ -481,3 +481,36 @@ def test_column_wise_amounts_agree_with_the_one_by_one_parser(texts, currencies)
             assert caught.value.problems[0].row == line
             return
     assert _minor_amounts(rows, context) == expected
+
+
+POSTAL_ROWS = ["ME-1,paid,,2026-06-05,", "ME-2, Returned ,BE04,2026-06-10,123.45", "ME-3,unclaimed,nije tu,,7",
+               "ME-4,delivered,,20260611,", "ME-5,refused,AC04 ,2026-06-12, 1e2", "ME-6,paid,,2026-06-13,0012.5",
+               " ,settled,ZZ99,2026-06-14,", "ME-8,rejected,MS03,2026-06-15,3.00"]
+POSTAL_BAD_ROWS = ["ME-9,lost,,2026-06-01,", "ME-10,paid,,2026-02-30,", "ME-11,paid,,2026-06-01,1.234",
+                   "ME-12,paid,,01.06.2026,", "ME-13,returned,,2026-06-01,abc"]
+
+
+POSTAL_EMPTY_COLUMNS = ["ME-1,paid,,2026-06-05,", "ME-2,returned,,,"]  # reason and amount read as null columns
+
+
+@pytest.mark.parametrize("rows", [POSTAL_ROWS, POSTAL_ROWS + POSTAL_BAD_ROWS, POSTAL_EMPTY_COLUMNS],
+                         ids=["good", "with-bad", "empty-columns"])
+def test_postal_columns_agree_with_the_row_by_row_reader(tmp_path, rows):
+    """Column-wise checks and conversions give exactly what _postal_record gives row by row: the same records,
+    or the same problems (row, column, value, rule) when some rows are bad."""
+    from bank_exports.returns import _postal_record, _postal_table, read_postal_returns
+    path = tmp_path / "posta.csv"
+    path.write_text("Reference,Status,reason,date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    problems, expected = [], []
+    for row, values in enumerate(_postal_table(path).to_pylist(), start=1):
+        record = _postal_record(path, row, values, problems)
+        if record is not None:
+            expected.append(record)
+    if problems:
+        with pytest.raises(InputError) as caught:
+            read_postal_returns(path)
+        assert caught.value.problems == problems and len(problems) == len(POSTAL_BAD_ROWS)
+    else:
+        assert read_postal_returns(path) == expected
+        if rows is POSTAL_ROWS:
+            assert [r.amount_minor for r in expected] == [None, 12_345, 700, None, 10_000, 1_250, None, 300]
