@@ -143,13 +143,18 @@ def index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
         return np.full(len(ids), -1, dtype=np.int64)
     low, high = int(sorted_ids[0]), int(sorted_ids[-1])
     span = high - low + 1
-    if span > DIRECT_SPAN_PER_ID * count + 1024:  # sparse ids: binary search
-        position = np.minimum(np.searchsorted(sorted_ids, ids), count - 1)
-        return np.where(sorted_ids[position] == ids, position, -1).astype(np.int64, copy=False)
-    inside = (ids >= low) & (ids <= high)
-    relative = np.where(inside, ids - np.int64(low), 0)  # outside values may wrap: masked here and below
+    if span > DIRECT_SPAN_PER_ID * count + 1024:  # sparse ids: binary search, for queries in sorted order
+        order = lex_order(ids)  # unsorted probes into a large table miss the cache each time: ~40x slower
+        queries = ids[order]
+        position = np.minimum(np.searchsorted(sorted_ids, queries), count - 1)
+        found = np.empty(len(ids), dtype=np.int64)
+        found[order] = np.where(sorted_ids[position] == queries, position, -1)
+        return found
+    # ids - low wraps for far-away ids, but then it is never below `span` as an unsigned number: one comparison
+    # (or one clip) tells ids inside [low, high] from all others
+    relative = (ids - np.int64(low)).view(np.uint64)
     if span == count:  # contiguous ids: the offset is the position
-        return np.where(inside, relative, -1)
-    table = np.full(span, -1, dtype=np.int32 if count < 2**31 else np.int64)
+        return np.where(relative < np.uint64(span), relative.view(np.int64), -1)
+    table = np.full(span + 1, -1, dtype=np.int32 if count < 2**31 else np.int64)  # the last slot: absent
     table[sorted_ids - np.int64(low)] = np.arange(count, dtype=table.dtype)
-    return np.where(inside, table[relative], -1).astype(np.int64, copy=False)
+    return table[np.minimum(relative, np.uint64(span))].astype(np.int64)
