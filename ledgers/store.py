@@ -219,7 +219,7 @@ class Ledger:
                                      hash=batch_hash(prev, header, digest.result(), root.result()))
                 self._insert_batch(raw, record, prepared)
                 if self.dialect == "postgresql":
-                    raw.execute(PG_SUMMARIZE)
+                    _summarize_brin(raw)
         return record
 
     def _same_or_refuse(self, existing: BatchRecord, prepared: PreparedBatch, root: str) -> BatchRecord:
@@ -462,6 +462,18 @@ def net_per_right_month(right: np.ndarray, month: np.ndarray, amount: np.ndarray
 
 
 _BATCH_COLS = ", ".join(f.name for f in fields(BatchRecord) if f.name != "created")
+
+
+def _summarize_brin(raw) -> None:
+    """PG_SUMMARIZE in a savepoint: a writer that does not own the indexes (summarising needs ownership) still
+    appends; its batches are then summarised by autovacuum, and reads are only slower until then."""
+    import psycopg
+
+    try:
+        with raw.transaction():
+            raw.execute(PG_SUMMARIZE)
+    except psycopg.errors.InsufficientPrivilege:
+        pass
 
 
 def _record(row) -> BatchRecord:

@@ -294,3 +294,35 @@ def test_reading_one_batch_scans_only_its_pages(pg_schema_url, approve):
     assert "ledger_postings_id_brin" in plans["postings"] and "ledger_payments_batch_brin" in plans["payments"]
     removed = [int(line.rsplit(":", 1)[1]) for line in plans["postings"].splitlines() if "Removed by" in line]
     assert sum(removed) < first.n_postings // 4, plans["postings"]  # the first batch's pages are skipped
+
+
+def test_a_writer_that_does_not_own_the_indexes_still_appends(pg_schema_url, postgres_url, approve):
+    """Summarising BRIN ranges needs ownership of the index: without it the append goes ahead all the same."""
+    import psycopg
+
+    book = open_ledger(pg_schema_url)
+    book.init()
+    role = "isplata_writer_" + pg_schema_url.rsplit("%3D", 1)[-1][-10:]
+    schema = pg_schema_url.rsplit("%3D", 1)[-1]
+    with book.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        conn.exec_driver_sql(f"CREATE ROLE {role}")
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    try:
+        def as_writer(dbapi_connection, _record):
+            dbapi_connection.execute(f"SET ROLE {role}")
+            dbapi_connection.commit()
+
+        sa.event.listen(book.engine, "connect", as_writer)
+        book.engine.dispose()
+        with pytest.raises(sa.exc.ProgrammingError, match="must be owner"):  # the premise: it cannot summarise
+            with book.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT brin_summarize_new_values('ledger_postings_id_brin')")
+        record = approve(book, 660, 30)
+        assert record.created and verify(book).ok
+    finally:
+        book.close()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
