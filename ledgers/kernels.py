@@ -1,15 +1,14 @@
 """Numba kernels of the ledger: SHA-256 over many short fixed-length messages, and payment-reference byte work.
 
 A Merkle tree needs one SHA-256 per payment and per inner node: through hashlib that is one Python call each,
-here it is one kernel call per tree level (released GIL, no Python per payment). SHA-256 words are held in
-int64 and masked to 32 bits, which keeps numba's integer typing simple; tests check every output against
-hashlib. The reference kernels validate and rebuild the NUL-padded 35-byte references in one pass.
+here it is one kernel call per tree level (released GIL, no Python per payment). SHA-256 words are uint32,
+every sum cast back to uint32 (numba widens integer arithmetic); tests check every output against hashlib.
+The reference kernels validate and rebuild the NUL-padded 35-byte references in one pass.
 """
 import numpy as np
 
 from engine.jit import kernel
 
-MASK32 = 0xFFFFFFFF
 ROUND_CONSTANTS = np.array([
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -19,44 +18,45 @@ ROUND_CONSTANTS = np.array([
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-], np.int64)
+], np.uint32)
 INITIAL_STATE = np.array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-                          0x5be0cd19], np.int64)
+                          0x5be0cd19], np.uint32)
 
 
-@kernel
+@kernel(inline="always")
 def _rotr(x, n):
-    return ((x >> n) | (x << (32 - n))) & 0xFFFFFFFF
+    return np.uint32((x >> np.uint32(n)) | (x << np.uint32(32 - n)))
 
 
 @kernel
 def _compress(state, block, offset, w, k):
-    """One 64-byte block at block[offset:] folded into state (8 words)."""
+    """One 64-byte block at block[offset:] folded into state (8 uint32 words); w is scratch for the schedule."""
     for i in range(16):
         base = offset + 4 * i
-        w[i] = (np.int64(block[base]) << 24) | (np.int64(block[base + 1]) << 16) | \
-            (np.int64(block[base + 2]) << 8) | np.int64(block[base + 3])
+        w[i] = (np.uint32(block[base]) << np.uint32(24)) | (np.uint32(block[base + 1]) << np.uint32(16)) | \
+            (np.uint32(block[base + 2]) << np.uint32(8)) | np.uint32(block[base + 3])
     for i in range(16, 64):
-        s0 = _rotr(w[i - 15], 7) ^ _rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-        s1 = _rotr(w[i - 2], 17) ^ _rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-        w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & 0xFFFFFFFF
+        early, late = w[i - 15], w[i - 2]
+        s0 = _rotr(early, 7) ^ _rotr(early, 18) ^ (early >> np.uint32(3))
+        s1 = _rotr(late, 17) ^ _rotr(late, 19) ^ (late >> np.uint32(10))
+        w[i] = np.uint32(w[i - 16] + s0 + w[i - 7] + s1)
     a, b, c, d, e, f, g, h = state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7]
     for i in range(64):
         s1 = _rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)
-        choose = (e & f) ^ ((~e & 0xFFFFFFFF) & g)
-        t1 = (h + s1 + choose + k[i] + w[i]) & 0xFFFFFFFF
+        choose = (e & f) ^ (~e & g)
+        t1 = np.uint32(h + s1 + choose + k[i] + w[i])
         s0 = _rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)
         majority = (a & b) ^ (a & c) ^ (b & c)
-        t2 = (s0 + majority) & 0xFFFFFFFF
-        h, g, f, e, d, c, b, a = g, f, e, (d + t1) & 0xFFFFFFFF, c, b, a, (t1 + t2) & 0xFFFFFFFF
-    state[0] = (state[0] + a) & 0xFFFFFFFF
-    state[1] = (state[1] + b) & 0xFFFFFFFF
-    state[2] = (state[2] + c) & 0xFFFFFFFF
-    state[3] = (state[3] + d) & 0xFFFFFFFF
-    state[4] = (state[4] + e) & 0xFFFFFFFF
-    state[5] = (state[5] + f) & 0xFFFFFFFF
-    state[6] = (state[6] + g) & 0xFFFFFFFF
-    state[7] = (state[7] + h) & 0xFFFFFFFF
+        t2 = np.uint32(s0 + majority)
+        h, g, f, e, d, c, b, a = g, f, e, np.uint32(d + t1), c, b, a, np.uint32(t1 + t2)
+    state[0] = np.uint32(state[0] + a)
+    state[1] = np.uint32(state[1] + b)
+    state[2] = np.uint32(state[2] + c)
+    state[3] = np.uint32(state[3] + d)
+    state[4] = np.uint32(state[4] + e)
+    state[5] = np.uint32(state[5] + f)
+    state[6] = np.uint32(state[6] + g)
+    state[7] = np.uint32(state[7] + h)
 
 
 @kernel
@@ -68,20 +68,21 @@ def sha256_rows(messages, k, initial, out):
     padded = ((length + 9 + 63) // 64) * 64
     buffer = np.zeros(padded, np.uint8)
     bits = length * 8
-    w = np.zeros(64, np.int64)
-    state = np.zeros(8, np.int64)
+    for i in range(8):
+        buffer[padded - 1 - i] = (bits >> (8 * i)) & 0xFF
+    buffer[length] = 0x80  # the padding is the same for every row: only the message bytes are rewritten
+    w = np.zeros(64, np.uint32)
+    state = np.zeros(8, np.uint32)
     for row in range(messages.shape[0]):
-        buffer[:] = 0
-        buffer[:length] = messages[row]
-        buffer[length] = 0x80
+        for i in range(length):
+            buffer[i] = messages[row, i]
         for i in range(8):
-            buffer[padded - 1 - i] = (bits >> (8 * i)) & 0xFF
-        state[:] = initial
+            state[i] = initial[i]
         for offset in range(0, padded, 64):
             _compress(state, buffer, offset, w, k)
         for i in range(8):
             for j in range(4):
-                out[row, 4 * i + j] = (state[i] >> (24 - 8 * j)) & 0xFF
+                out[row, 4 * i + j] = (state[i] >> np.uint32(24 - 8 * j)) & np.uint32(0xFF)
 
 
 def sha256_matrix(messages: np.ndarray) -> np.ndarray:
