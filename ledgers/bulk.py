@@ -123,11 +123,15 @@ PG_REFS_AGG = "convert_to(string_agg({0}, E'\\n'), 'UTF8')"
 # A posting range is read with pairs of narrow columns packed into one integer (exactly reversible for every
 # int2/int4 value): seven integer aggregates instead of nine, each row costs the server about a fifth less.
 PG_POSTING_AGGS = (
-    ("posting_id", "int8send(posting_id)", ">i8"), ("account_key", "int8send(account_key)", ">i8"),
-    ("right_id", "int8send(right_id)", ">i8"), ("payee_id", "int8send(payee_id)", ">i8"),
-    ("amount_minor", "int8send(amount_minor)", ">i8"),
-    ("period|month", "int8send((period::int8 << 32) | (month::int8 & 4294967295))", ">i8"),
-    ("account_kind|component", "int4send((account_kind::int4 << 16) | (component::int4 & 65535))", ">i4"),
+    ("posting_id", "int8send(posting_id)", [("posting_id", ">i8")]),
+    ("account_key", "int8send(account_key)", [("account_key", ">i8")]),
+    ("right_id", "int8send(right_id)", [("right_id", ">i8")]),
+    ("payee_id", "int8send(payee_id)", [("payee_id", ">i8")]),
+    ("amount_minor", "int8send(amount_minor)", [("amount_minor", ">i8")]),
+    ("period|month", "int8send((period::int8 << 32) | (month::int8 & 4294967295))",
+     [("period", ">i4"), ("month", ">i4")]),
+    ("account_kind|component", "int4send((account_kind::int4 << 16) | (component::int4 & 65535))",
+     [("account_kind", ">i2"), ("component", ">i2")]),
 )
 
 
@@ -140,15 +144,12 @@ def _read_pg_postings(raw, start: int, stop: int, batch_id: int) -> dict:
                     binary=True)
         row = cur.fetchone()
     count = int(row[0])
-    values = {name: np.frombuffer(value or b"", dtype) for value, (name, _, dtype) in zip(row[1:], PG_POSTING_AGGS)}
-    out = {name: values[name].astype(np.int64) for name in ("posting_id", "account_key", "right_id", "payee_id",
-                                                            "amount_minor")}
-    pair = values["period|month"]
-    out["period"] = (pair >> 32).astype(np.int32)
-    out["month"] = (pair & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
-    pair = values["account_kind|component"].astype(np.int32)
-    out["account_kind"] = (pair >> 16).astype(np.int16)
-    out["component"] = (pair & 0xFFFF).astype(np.uint16).view(np.int16)
+    out = {}
+    for value, (_, _, fields) in zip(row[1:], PG_POSTING_AGGS):
+        # a packed pair is the big-endian high half followed by the low half: read as two fields of a record
+        records = np.frombuffer(value or b"", np.dtype(fields))
+        for name, dtype in fields:
+            out[name] = records[name].astype(dtype.replace(">", "<"))
     out["payment_ref"] = _split_refs(row[-1], count)
     return _checked(out, count)
 
