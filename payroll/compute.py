@@ -630,7 +630,7 @@ def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarra
         chosen = np.zeros(ids.shape[0], bool)
         chosen[person] = True
         place = persons.column("municipality").filter(pa.array(chosen)).combine_chunks().dictionary_encode()
-        rank = np.cumsum(chosen, dtype=np.int64) - 1  # row -> position among the chosen rows
+        rank = np.cumsum(chosen, dtype=np.int32) - 1  # row -> position among the chosen rows
         codes = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
         right_code[rights_paid] = codes[rank[person]]
     else:

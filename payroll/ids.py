@@ -52,10 +52,18 @@ def ref_matrix(identifier: str, payment_index: np.ndarray) -> np.ndarray:
     matrix = np.empty((index.shape[0], prefix.shape[0] + PAYMENT_NO_DIGITS), np.uint8)
     matrix[:, :prefix.shape[0]] = prefix
     rest = index + 1
-    for column in range(matrix.shape[1] - 1, prefix.shape[0] - 1, -1):
+    end = matrix.shape[1]
+    while end - prefix.shape[0] >= 4:  # four digits at a time from a table of "0000".."9999"
+        rest, low = np.divmod(rest, 10_000)
+        matrix[:, end - 4:end] = _FOUR_DIGITS[low]
+        end -= 4
+    for column in range(end - 1, prefix.shape[0] - 1, -1):
         rest, digit = np.divmod(rest, 10)
         matrix[:, column] = digit + ord("0")
     return matrix
+
+
+_FOUR_DIGITS = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode("ascii"), np.uint8).reshape(-1, 4)
 
 
 def ref_bytes(identifier: str, payment_index: np.ndarray, dtype: str = "S35") -> np.ndarray:
