@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from engine.money import AMOUNT_MINOR_MAX
 from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
-from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
+from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
 from formats.schemas import CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, PAYEE_KINDS, REGISTER
 
@@ -61,6 +61,12 @@ def duplicate_rows(*keys: pa.Array) -> np.ndarray:
             valid &= _numpy(pc.is_valid(key))
     rows = np.flatnonzero(valid) if not valid.all() else None
     values = [as_int64(key) if rows is None else as_int64(key)[rows] for key in keys]
+    if is_lex_sorted(*values):  # files sorted by their key (the usual export): duplicates sit side by side
+        same = np.ones(max(len(values[0]) - 1, 0), dtype=bool)
+        for value in values:
+            same &= value[1:] == value[:-1]
+        found = np.flatnonzero(same) + 1
+        return found if rows is None else rows[found]
     # one 64-bit mix of the keys, sorted (fast): rows whose mix repeats are the candidates (true duplicates,
     # or rare collisions), settled exactly; usually there are none and nothing else is sorted
     mixed = values[0] if len(values) == 1 else _mix(values)

@@ -41,3 +41,15 @@ def test_dangling_rows_matches_reference(ids, targets):
     expected = [row for row, value in enumerate(ids) if value is not None and value not in targets]
     found = dangling_rows(pa.array(ids, pa.int64()), sorted_distinct(np.array(targets, dtype=np.int64)))
     assert found.tolist() == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda width: st.lists(st.tuples(*[st.integers(-3, 3)] * width), max_size=60)),
+       st.lists(st.integers(0, 59), max_size=5))
+def test_duplicate_rows_of_sorted_keys_match_reference(rows, null_rows):
+    """Keys already in order take the side-by-side path; nulls (skipped) may sit anywhere."""
+    rows = sorted(rows)
+    width = len(rows[0]) if rows else 1
+    columns = [[None if i in null_rows and c == 0 else row[c] for i, row in enumerate(rows)] for c in range(width)]
+    arrays = [pa.array(column, pa.int64()) for column in columns]
+    assert duplicate_rows(*arrays).tolist() == reference_duplicates(*columns)
