@@ -28,7 +28,7 @@ from formats import convert
 from formats.errors import InputError, Problem
 from formats.schemas import DEDUCTION_KINDS
 from payroll import lines as line_blocks
-from payroll.ids import payment_refs
+from payroll.ids import fixed_width_strings, ref_matrix
 from payroll.ledger_state import ORDER_COMPONENTS, LedgerState, lookup
 
 LOOKBACK_MONTHS = 24          # how far back a retroactive decision or a reported death may reach
@@ -449,9 +449,11 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     columns = line_blocks.order_blocks(line_blocks_of(period, rights, routing, amounts, result))
     check_payments_equal_lines(columns, netting.payment_net_minor)
     summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
-    lines = line_blocks.to_table(payroll_id, rights, columns)
+    ref_rows = ref_matrix(payroll_id, np.arange(len(netting.payment_net_minor), dtype=np.int64))
+    lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
     del columns
-    refs = payment_refs(payroll_id, len(netting.payment_net_minor))
+    refs = fixed_width_strings(ref_rows)
+    del ref_rows
     payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
                              period)
     taken = deductions_taken(result.deductions, amounts.orders, amounts.order_table, arrays, routing.right_payee,

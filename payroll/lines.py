@@ -149,9 +149,11 @@ def constant_strings(text: str, count: int) -> pa.Array:
     return fixed_width_strings(np.broadcast_to(raw, (count, raw.shape[0])))
 
 
-def to_table(payroll_id: str, rights: RightColumns, columns: LineColumns) -> pa.Table:
-    """The PAYROLL_LINES table of ordered line columns; payment_ref is the EndToEndId of payment index + 1."""
-    from payroll.ids import ref_strings
+def to_table(payroll_id: str, rights: RightColumns, columns: LineColumns,
+             payment_refs: np.ndarray | None = None) -> pa.Table:
+    """The PAYROLL_LINES table of ordered line columns; payment_ref is the EndToEndId of payment index + 1
+    (rows of `payment_refs`, the payments' ids as an ids.ref_matrix, when given)."""
+    from payroll.ids import fixed_width_strings, ref_strings
 
     n = columns.size
     names = lambda values: pa.array(list(values), pa.string())
@@ -165,9 +167,16 @@ def to_table(payroll_id: str, rights: RightColumns, columns: LineColumns) -> pa.
         "month": pa.array(month_days(columns.month).astype(np.int32), pa.int32()).cast(pa.date32()),
         "component": pc.take(names(LINE_COMPONENTS), codes(columns.component)),
         "amount_minor": pa.array(columns.amount_minor, pa.int64()),
-        "payment_ref": ref_strings(payroll_id, columns.payment),
+        "payment_ref": ref_strings(payroll_id, columns.payment) if payment_refs is None else
+        _refs_by_payment(payment_refs, columns.payment, fixed_width_strings),
     }
     return pa.table(table, schema=PAYROLL_LINES)
+
+
+def _refs_by_payment(matrix: np.ndarray, payment: np.ndarray, to_strings) -> pa.Array:
+    valid = payment >= 0
+    return to_strings(matrix[np.where(valid, payment, 0)] if matrix.shape[0] else
+                      np.zeros((payment.shape[0], matrix.shape[1]), np.uint8), None if valid.all() else valid)
 
 
 def assemble(payroll_id: str, rights: RightColumns, blocks: list[LineBlock]) -> pa.Table:
