@@ -267,6 +267,65 @@ def payroll_lines(ctx, payroll_id, out_file, as_json):
     out.print(f"{written['lines']:,} lines of {payroll_id} written to {out_file}")
 
 
+@click.group(name="hold")
+def hold_group():
+    """List the holds reconciliation placed (MD07 on a right, a closed account on a payee's bank channel), or
+    release one.
+
+    \b
+    Example:
+      isplata hold list
+      isplata hold release 3 --by marko --note "death report withdrawn by the register office"
+    """
+
+
+@hold_group.command(name="list")
+@click.option("--all", "show_all", is_flag=True, help="Also the holds already released.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def hold_list(ctx, show_all, as_json):
+    """List the holds in force (with --all, also released ones).
+
+    \b
+    Example:
+      isplata hold list --all
+    """
+    rows = payroll_module("reconcile").list_holds(db_of(ctx), released=show_all)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(rows)
+        return
+    table = totals_table("holds", [], ("hold", "kind", "right", "payee", "reason", "payment", "placed")
+                         + (("released",) if show_all else ()))
+    for row in rows:
+        cells = [str(row["hold_id"]), row["kind"], "-" if row["right_id"] < 0 else str(row["right_id"]),
+                 str(row["payee_id"]), row["reason_code"], row["payment_ref"], row["created_at"]]
+        table.add_row(*cells, *(("yes" if row["released"] else "no",) if show_all else ()))
+    out.print(table)
+
+
+@hold_group.command(name="release")
+@click.argument("hold_id", type=int)
+@click.option("--by", required=True, help="Who releases the hold (recorded with the release).")
+@click.option("--note", required=True, help="Why, e.g. the register's correction (recorded).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def hold_release(ctx, hold_id, by, note, as_json):
+    """Release a hold: the next calculation pays the right (or the payee's bank channel) again.
+
+    \b
+    Example:
+      isplata hold release 3 --by marko --note "death report withdrawn by the register office"
+    """
+    released = payroll_module("reconcile").release_hold(db_of(ctx), hold_id, by, note)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(released)
+        return
+    target = f"right {released['right_id']}" if released["right_id"] >= 0 else f"payee {released['payee_id']}"
+    out.print(f"hold {hold_id} ({released['kind']}, {released['reason_code']}, {target}) released by {by}")
+
+
 @click.command(name="report")
 @click.argument("payroll_id")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page.")
@@ -385,5 +444,6 @@ def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
 
 
 def register(group) -> None:
-    for command in (calculate, approve, export, reconcile, payroll_group, report_cmd, audit_group, demo_cmd):
+    for command in (calculate, approve, export, reconcile, payroll_group, hold_group, report_cmd, audit_group,
+                    demo_cmd):
         group.add_command(command)

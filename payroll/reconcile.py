@@ -507,3 +507,32 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
                                              "unmatched": tally.unmatched, "exception_keys": keys,
                                              "returns_by_reason_minor": tally.returns_by_reason})
+
+
+# ---- holds: what reconciliation placed, and their release ----------------------------------------------------
+
+def list_holds(db_url: str, released: bool = False) -> list[dict]:
+    """The holds in force (with `released`, also the lifted ones), oldest first."""
+    ledger = cycle.open_db(db_url)
+    try:
+        with ledger.engine.connect() as conn:
+            return store.read_holds(conn, released=released).to_pylist()
+    finally:
+        ledger.close()
+
+
+def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
+    """Lift a hold (an MD07 death report that proved wrong, a bank account that works again): a release row is
+    appended (holds are never edited, so a payroll recomputed later still sees what it saw) and a
+    `hold_released` event records who and why. The next calculation pays the right (or the payee's bank
+    channel) again, re-issuing what was returned and is still due."""
+    if not by.strip() or not note.strip():
+        raise Refused("a release needs --by (who releases) and --note (why, e.g. the register's correction)")
+    ledger = cycle.open_db(db_url)
+    try:
+        with ledger.engine.begin() as conn:
+            hold = store.release_hold(conn, hold_id)
+        ledger.append_event("hold_released", f"hold:{hold_id}", {"hold": hold, "by": by, "note": note})
+        return {**hold, "released": True, "released_by": by, "note": note}
+    finally:
+        ledger.close()

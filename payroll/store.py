@@ -63,6 +63,8 @@ holds = sa.Table(
     sa.UniqueConstraint("kind", "right_id", "payee_id", "payment_ref", name="payroll_holds_unique"),
 )
 HOLD_KINDS = ("right", "bank_channel")
+RELEASE_KIND = "release"  # a row that lifts the hold with the same right, payee and payment (rows are never edited)
+RELEASE_REASON = "RELEASED"
 
 LINES_FILE = "lines.parquet"
 PAYMENTS_FILE = "payments.parquet"
@@ -252,17 +254,48 @@ def hold_mark(conn: sa.Connection) -> int:
     return 0 if latest is None else int(latest)
 
 
-def read_holds(conn: sa.Connection, mark: int | None = None) -> pa.Table:
-    """Holds in force (up to hold `mark` when given: what a calculation saw)."""
-    query = sa.select(holds.c.kind, holds.c.right_id, holds.c.payee_id, holds.c.reason_code,
-                      holds.c.payment_ref, holds.c.iban).order_by(holds.c.hold_id)
+def read_holds(conn: sa.Connection, mark: int | None = None, released: bool = False) -> pa.Table:
+    """Holds in force (up to hold `mark` when given: what a calculation saw), in the order they were placed.
+
+    A hold stays in force until a later release row names the same right, payee and payment; with
+    `released=True` the lifted holds are listed too (column `released`). Every table has `hold_id`."""
+    lifted = holds.alias("lifted")
+    release = sa.select(sa.func.min(lifted.c.hold_id)).where(
+        lifted.c.kind == RELEASE_KIND, lifted.c.right_id == holds.c.right_id,
+        lifted.c.payee_id == holds.c.payee_id, lifted.c.payment_ref == holds.c.payment_ref,
+        lifted.c.hold_id > holds.c.hold_id)
+    if mark is not None:
+        release = release.where(lifted.c.hold_id <= mark)
+    query = sa.select(holds.c.hold_id, holds.c.kind, holds.c.right_id, holds.c.payee_id, holds.c.reason_code,
+                      holds.c.payment_ref, holds.c.iban, holds.c.created_at,
+                      release.scalar_subquery().label("released_by")).where(holds.c.kind.in_(HOLD_KINDS))
     if mark is not None:
         query = query.where(holds.c.hold_id <= mark)
-    result = conn.execute(query).fetchall()
-    columns = ("kind", "right_id", "payee_id", "reason_code", "payment_ref", "iban")
-    types = (pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string())
-    return pa.table({name: pa.array([row[i] for row in result], type=kind)
-                     for i, (name, kind) in enumerate(zip(columns, types))})
+    result = [row for row in conn.execute(query.order_by(holds.c.hold_id)).fetchall()
+              if released or row.released_by is None]
+    columns = ("hold_id", "kind", "right_id", "payee_id", "reason_code", "payment_ref", "iban", "created_at")
+    types = (pa.int64(), pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string())
+    table = {name: pa.array([row[i] for row in result], type=kind) for i, (name, kind) in enumerate(zip(columns, types))}
+    if released:
+        table["released"] = pa.array([row.released_by is not None for row in result], type=pa.bool_())
+    return pa.table(table)
+
+
+def release_hold(conn: sa.Connection, hold_id: int) -> dict:
+    """Lift one hold by appending a release row; returns the hold. UserError if unknown or already lifted."""
+    from payroll.errors import UserError
+
+    found = read_holds(conn, released=True).to_pylist()
+    hold = next((row for row in found if row["hold_id"] == hold_id), None)
+    if hold is None:
+        known = ", ".join(str(row["hold_id"]) for row in found if not row["released"]) or "none"
+        raise UserError(f"no hold {hold_id}; holds in force: {known} (see `isplata hold list`)")
+    if hold["released"]:
+        raise UserError(f"hold {hold_id} was already released; nothing to do")
+    conn.execute(holds.insert(), [{"kind": RELEASE_KIND, "right_id": hold["right_id"], "payee_id": hold["payee_id"],
+                                   "reason_code": RELEASE_REASON, "payment_ref": hold["payment_ref"],
+                                   "iban": hold["iban"], "created_at": now_text()}])
+    return hold
 
 
 def now_text() -> str:

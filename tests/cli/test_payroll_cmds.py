@@ -217,3 +217,10 @@ def test_every_command_has_help_with_an_example():
                  ["payroll", "lines"], ["report"], ["audit", "recompute"], ["demo"]):
         result = CliRunner().invoke(main, [*args, "--help"])
         assert result.exit_code == 0 and "Example" in result.output, args
+
+
+def test_hold_list_and_release_refusals(cli):
+    listed = cli("hold", "list", "--all", "--json")
+    assert listed.exit_code == 0 and json.loads(listed.output) == []
+    unknown = cli("hold", "release", "7", "--by", "marko", "--note", "withdrawn")
+    assert unknown.exit_code == 2 and "no hold 7" in unknown.output

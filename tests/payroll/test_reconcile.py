@@ -9,6 +9,7 @@ import pytest
 from bank_exports.return_files import BankReport, write_camt054
 from formats.generator import generate_register
 from payroll import cycle, reconcile, store
+from payroll.errors import Refused, UserError
 
 PERIOD = "2025-01"
 
@@ -75,3 +76,38 @@ def test_group_reject_expands_to_every_payment_of_the_message(exported):
     assert result["matched"] == of_message.num_rows and result["unmatched"] == 0
     assert result["rejected_minor"] == pc.sum(of_message.column("amount_minor")).as_py()
     assert reconcile.reconcile(db, [path])["already_seen"] == result["records"]
+
+
+def test_released_md07_hold_pays_the_right_again(exported):
+    db, record, tmp_path = exported
+    payments = store.read_payments(record)
+    bank = payments.filter(pc.equal(payments.column("channel"), "bank")).slice(0, 1)
+    returns_file(tmp_path / "ret.xml", bank, ["MD07"])
+    reconcile.reconcile(db, [tmp_path / "ret.xml"])
+    (hold,) = reconcile.list_holds(db)
+    assert hold["kind"] == "right" and hold["reason_code"] == "MD07"
+
+    held = cycle.calculate(db, tmp_path / "reg", PERIOD, "ana", store_dir=tmp_path / "store")
+    with pytest.raises(Refused):
+        reconcile.release_hold(db, hold["hold_id"], "marko", " ")
+    with pytest.raises(UserError, match="no hold 999"):
+        reconcile.release_hold(db, 999, "marko", "withdrawn")
+    released = reconcile.release_hold(db, hold["hold_id"], "marko", "death report withdrawn")
+    assert released["released"] and reconcile.list_holds(db) == []
+    assert [h["released"] for h in reconcile.list_holds(db, released=True)] == [True]
+    with pytest.raises(UserError, match="already released"):
+        reconcile.release_hold(db, hold["hold_id"], "marko", "again")
+    with cycle.open_db(db).engine.connect() as conn:
+        assert store.read_holds(conn, mark=held_mark(conn, held["payroll"])).num_rows == 1  # what `held` saw
+    ledger = cycle.open_db(db)
+    assert ledger.events(subject=f"hold:{hold['hold_id']}", kind="hold_released")[0]["payload"]["by"] == "marko"
+    ledger.close()
+
+    paid = cycle.calculate(db, tmp_path / "reg", PERIOD, "ana", store_dir=tmp_path / "store")
+    assert paid["totals_minor"]["reissue"] - held["totals_minor"]["reissue"] == bank.column("amount_minor")[0].as_py()
+    assert reconcile.reconcile(db, [tmp_path / "ret.xml"])["already_seen"] == 1
+    assert reconcile.list_holds(db) == []  # the same file again does not put the hold back
+
+
+def held_mark(conn, payroll_id):
+    return store.get_payroll(conn, payroll_id).hold_mark
