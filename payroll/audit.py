@@ -75,7 +75,7 @@ def compare_with_ledger(ledger, record: store.PayrollRecord, catalogue, differen
     if not result.lines.equals(stored):
         differences.append(f"recomputed lines differ from the stored lines ({result.lines.num_rows} vs "
                            f"{stored.num_rows} rows, net {result.summary['net_minor']} vs {record.net_minor})")
-    benefits = sorted(set(result.lines.column("benefit").to_pylist()))
+    benefits = cycle.distinct_strings(result.lines.column("benefit"))
     codes = ledger.benefit_codes(benefits) if benefits else {}
     expected = postings.approve_postings(result.lines, result.orders, codes)
     batch = ledger.find_batch("approve", record.payroll_id)
