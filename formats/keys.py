@@ -107,7 +107,7 @@ def _stable_pass(group: list, order, index_bits: int) -> tuple[np.ndarray, np.nd
     packed <<= np.uint64(index_bits)
     packed |= np.arange(rows, dtype=np.uint64)
     packed.sort()
-    position = (packed & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    position = (packed & np.uint64((1 << index_bits) - 1)).view(np.int64)
     packed >>= np.uint64(index_bits)
     return (position if order is None else order[position]), packed
 
