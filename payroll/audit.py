@@ -43,10 +43,22 @@ def recompute(db_url: str, identifier: str, progress=cycle.noop) -> dict:
         if catalogue is not None:
             progress("recomputing the payroll")
             compared = compare_with_ledger(ledger, record, catalogue, differences)
+        software = software_of(ledger, identifier)
     finally:
         ledger.close()
+    if differences and software["calculated_with"] != software["recomputed_with"]:
+        differences.insert(0, f"calculated with {software['calculated_with']}, recomputed with "
+                           f"{software['recomputed_with']}: a change of version may explain the differences")
     return {"payroll": identifier, "ok": not differences, "differences": differences[:DIFFERENCES_MAX],
-            "difference_count": len(differences), **compared}
+            "difference_count": len(differences), **compared, **software}
+
+
+def software_of(ledger, identifier: str) -> dict:
+    """The versions recorded with the calculation (None for a payroll calculated before they were recorded)
+    and the versions recomputing it now."""
+    calculated = ledger.events(subject=identifier, kind="calculated")
+    recorded = calculated[-1]["payload"].get("software") if calculated else None
+    return {"calculated_with": recorded, "recomputed_with": cycle.software_versions()}
 
 
 def input_differences(record: store.PayrollRecord) -> list[str]:

@@ -7,6 +7,7 @@ the step that needs them, not by this module. Status is never stored on the payr
 nothing to post, its approved event), "exported" the export batch or event.
 """
 import datetime as dt
+import importlib.metadata
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +33,18 @@ POSTAL_LIST_NAME = "{payroll}-postal.csv"
 
 def noop(_step: str) -> None:
     return None
+
+
+def software_versions() -> dict:
+    """What computed a payroll: isplata and the libraries whose arithmetic or file formats it relies on. Recorded
+    with the calculation, so an audit recompute under other versions says so next to any difference."""
+    found = {}
+    for name in ("isplata", "numpy", "numba", "pyarrow"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
 
 
 def open_db(db_url: str) -> Ledger:
@@ -129,7 +142,8 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         folder = Path(store_dir or storage.default_store(ledger.url)).resolve() / identifier
         record = write_draft(ledger, folder, identifier, result, catalogue, period, run_no, maker, data_path,
                              digests, mark, hold_mark)
-        ledger.append_event("calculated", identifier, {"by": maker, "net_minor": result.summary["net_minor"]})
+        ledger.append_event("calculated", identifier, {"by": maker, "net_minor": result.summary["net_minor"],
+                                                       "software": software_versions()})
     finally:
         ledger.close()
     return summary_of(record)

@@ -144,19 +144,25 @@ def test_failure_in_the_middle_of_approve_leaves_the_ledger_unchanged(cli, db_ur
     assert cli("approve", summary["payroll"], "--by", "marko").exit_code == 0
 
 
-def test_audit_recompute_detects_an_altered_input(cli, register_dir, tmp_path):
+def test_audit_recompute_detects_an_altered_input(cli, register_dir, tmp_path, monkeypatch):
     data = tmp_path / "register"
     shutil.copytree(register_dir, data)
     summary = calculate(cli, data)
     assert cli("approve", summary["payroll"], "--by", "marko").exit_code == 0
     audited = as_json(cli("audit", "recompute", summary["payroll"], "--json"))
     assert audited["ok"] and audited["postings"] > 0
+    assert audited["calculated_with"] == audited["recomputed_with"] and "numba" in audited["calculated_with"]
     rights = pq.read_table(data / "rights.parquet")
     income = pc.if_else(pc.equal(pa.array(range(rights.num_rows)), 0), 1, rights.column("income_minor"))
     pq.write_table(rights.set_column(rights.schema.get_field_index("income_minor"), "income_minor",
                                      income.cast(pa.int64())), data / "rights.parquet")
     result = cli("audit", "recompute", summary["payroll"])
     assert result.exit_code == 1 and "rights.parquet was altered" in result.output
+    from payroll import cycle
+    monkeypatch.setattr(cycle, "software_versions", lambda: {"isplata": "9.9.9"})
+    upgraded = cli("audit", "recompute", summary["payroll"], "--json")
+    assert upgraded.exit_code == 1
+    assert json.loads(upgraded.stdout)["differences"][0].startswith("calculated with {'isplata'")
 
 
 def test_payroll_list_show_lines_and_report(cli, register_dir, tmp_path):
