@@ -26,6 +26,7 @@ from engine.months import month_first_date
 from engine.payroll_kernel import compute_payroll
 from formats import convert
 from formats.errors import InputError, Problem
+from formats.register import table_pool
 from formats.schemas import DEDUCTION_KINDS
 from payroll import lines as line_blocks
 from payroll.ids import fixed_width_strings, ref_matrix
@@ -472,7 +473,8 @@ def release_register(register: dict) -> None:
             register[name] = register[name].select(list(KEPT_COLUMNS[name]))
         else:
             del register[name]
-    pa.default_memory_pool().release_unused()
+    for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
+        pool.release_unused()
 
 
 def deduction_caps(catalogue) -> DeductionCaps:
