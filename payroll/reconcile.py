@@ -172,10 +172,6 @@ LINE_COLUMNS = ("payment_ref", "right_id", "payee_id", "channel", "month", "comp
 CHANNELS = ("bank", "post")
 
 
-def file_sha256(path: Path) -> str:
-    return store.sha256_file(path)
-
-
 def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop) -> dict:
     """Reconcile every file; returns the DESIGN.md counts plus exceptions and register actions."""
     paths = [Path(f) for f in files]
@@ -183,7 +179,7 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop) 
     parsed = []
     for path in paths:
         progress(f"reading {path.name}")
-        parsed.append((path, file_sha256(path), read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
+        parsed.append((path, store.sha256_file(path), read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
     ledger = cycle.open_db(db_url)
     tally, views = Tally(), {}
     exponent = 2
