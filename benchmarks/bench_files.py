@@ -6,6 +6,7 @@ Goals at N = 100,000: write <= 1.0 s with peak memory <= 300 MB, write + validat
 The normal test run uses a tiny size (benchmarks disabled, each runs once); full size:
 
     ISPLATA_BENCH_FULL=1 .venv/bin/python -m pytest benchmarks/bench_files.py --benchmark-enable
+    ISPLATA_BENCH_ROWS=1000000 .venv/bin/python -m pytest benchmarks/bench_files.py --benchmark-enable   # 1e6, 1e7
 """
 import json
 import os
@@ -24,9 +25,11 @@ from bank_exports.payments import Debtor
 from bank_exports.return_files import BankReport, write_camt054, write_pacs004, write_pain002
 from bank_exports.returns import read_returns, read_returns_table
 from bank_exports.synthetic import synthetic_payments
+from benchmarks.harness import bench_size
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
-SIZE = 100_000 if FULL else 2_000
+GOAL_SIZE = 100_000
+SIZE = bench_size(GOAL_SIZE, 2_000)
 PEAK_MEMORY_MB_MAX = 300
 DEBTOR = Debtor("Ministarstvo rada i socijalnog staranja", "ME25505000012345678951", "CKBCMEPG")
 OPTIONS = Pain001Options("ME-202605-R1", "EUR", datetime(2026, 5, 28, 10, 30), date(2026, 6, 1))
@@ -51,7 +54,8 @@ def test_write_pain001(benchmark, tmp_path, validate):
                                 rounds=ROUNDS, iterations=1, warmup_rounds=1 if FULL else 0)
     assert sum(file.nb_of_txs for file in result.files) == SIZE
     assert sum(file.ctrl_sum_minor for file in result.files) == sum(payments["amount_minor"].to_pylist())
-    assert [file.channel for file in result.files] == ["bank", "post"]
+    channels = [file.channel for file in result.files]  # one file per channel up to the file size limit
+    assert sorted(set(channels)) == ["bank", "post"] and channels == sorted(channels)
 
 
 def _returned(size: int) -> dict:
@@ -125,4 +129,5 @@ def test_writer_peak_memory_in_a_fresh_process(tmp_path):
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"\npeak memory writing {SIZE:,} payments: {figures['peak_mb']:.0f} MB "
           f"(after generating the payments: {figures['before_write_mb']:.0f} MB)")
-    assert figures["peak_mb"] <= PEAK_MEMORY_MB_MAX
+    if SIZE <= GOAL_SIZE:  # the goal's size; above it the payments table handed to the writer alone outgrows it
+        assert figures["peak_mb"] <= PEAK_MEMORY_MB_MAX

@@ -9,6 +9,7 @@ uses tiny sizes (benchmarks disabled, each runs once); full sizes and goals (app
 SQLite >= 400k/s, verify >= 1M/s, recognised well under 1 s):
 
     ISPLATA_BENCH_FULL=1 .venv/bin/python -m pytest benchmarks/bench_ledger.py --benchmark-enable
+    ISPLATA_BENCH_ROWS=10000000 .venv/bin/python -m pytest benchmarks/bench_ledger.py --benchmark-enable  # 1e5 .. 1e7
 """
 import itertools
 import os
@@ -17,11 +18,12 @@ import uuid
 import numpy as np
 import pytest
 
+from benchmarks.harness import bench_size
 from ledgers import ACCOUNT, COMPONENT, open_ledger
 from ledgers.verify import verify
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
-POSTINGS = 1_000_000 if FULL else 20_000
+POSTINGS = bench_size(1_000_000, 20_000)
 RECOGNISED_RIGHTS, RECOGNISED_MONTHS = (100_000, 24) if FULL else (2_000, 24)
 ROUNDS = 5 if FULL else 1
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"

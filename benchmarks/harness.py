@@ -98,3 +98,15 @@ def measure(sides: list[Side], reps: int, log: Callable[[str], None] = print) ->
         elif sides[i].finish is not None:
             results[i].output = sides[i].finish(results[i].output)
     return results
+
+
+def bench_size(full: int, tiny: int) -> int:
+    """Rows a pytest-benchmark suite runs with: ISPLATA_BENCH_ROWS when set (e.g. 1000000 or 10000000, to run a
+    suite at 1e6 or 1e7 rows), else `full` under ISPLATA_BENCH_FULL=1 (the size its goals are stated at), else
+    `tiny`, the size the normal test run (CI) uses so that no benchmark rots."""
+    import os
+
+    rows = os.environ.get("ISPLATA_BENCH_ROWS")
+    if rows:
+        return int(rows.replace("_", ""))
+    return full if os.environ.get("ISPLATA_BENCH_FULL") == "1" else tiny
