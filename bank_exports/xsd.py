@@ -10,7 +10,6 @@ import ctypes
 import ctypes.util
 import re
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
@@ -27,13 +26,21 @@ def known_messages() -> list[str]:
     return sorted(path.stem for path in XSD_DIR.glob("*.xsd"))
 
 
-@lru_cache(maxsize=None)
+_THREAD = threading.local()
+
+
 def schema_for(message: str) -> etree.XMLSchema:
-    """Compiled XSD for e.g. 'pain.001.001.09'."""
-    path = XSD_DIR / f"{message}.xsd"
-    assert path.exists(), f"no XSD for {message}; have {known_messages()}"
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(path), parser))
+    """Compiled XSD for e.g. 'pain.001.001.09', one per thread: an lxml XMLSchema keeps the error log of its last
+    validation on itself, so two threads sharing one could read each other's (an invalid file seen as valid)."""
+    schemas = getattr(_THREAD, "schemas", None)
+    if schemas is None:
+        schemas = _THREAD.schemas = {}
+    if message not in schemas:
+        path = XSD_DIR / f"{message}.xsd"
+        assert path.exists(), f"no XSD for {message}; have {known_messages()}"
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        schemas[message] = etree.XMLSchema(etree.parse(str(path), parser))
+    return schemas[message]
 
 
 def validation_errors(path: Path, limit: int = 20) -> list[str]:
@@ -42,10 +49,15 @@ def validation_errors(path: Path, limit: int = 20) -> list[str]:
     document = etree.parse(str(path), parser)
     namespace = etree.QName(document.getroot()).namespace or ""
     assert namespace.startswith(NAMESPACE_PREFIX), f"{path}: not an ISO 20022 namespace: {namespace!r}"
-    schema = schema_for(namespace[len(NAMESPACE_PREFIX):])
+    schema = schema_for(schema_name(namespace))
     if schema.validate(document):
         return []
-    return [f"{path.name}:{error.line}: {error.message}" for error in list(schema.error_log)[:limit]]
+    errors = [f"{path.name}:{error.line}: {error.message}" for error in list(schema.error_log)[:limit]]
+    return errors or [f"{path.name}: not valid against {schema_name(namespace)} (the validator gave no message)"]
+
+
+def schema_name(namespace: str) -> str:
+    return namespace[len(NAMESPACE_PREFIX):]
 
 
 def assert_valid(path: Path) -> None:
@@ -76,8 +88,8 @@ def root_message(path: Path) -> str | None:
 
 
 class _Streaming:
-    """libxml2's streaming XSD validation through ctypes: schemas compiled once per process, one validation
-    context per thread (contexts are not shared between threads, compiled schemas may be)."""
+    """libxml2's streaming XSD validation through ctypes: schemas compiled once per process (compiled schemas may
+    be shared between threads), a validation context per call, freed after it."""
 
     _instance = None
     _lock = threading.Lock()
@@ -100,13 +112,14 @@ class _Streaming:
                 ("xmlSchemaParse", ctypes.c_void_p, [ctypes.c_void_p]),
                 ("xmlSchemaFreeParserCtxt", None, [ctypes.c_void_p]),
                 ("xmlSchemaNewValidCtxt", ctypes.c_void_p, [ctypes.c_void_p]),
+                ("xmlSchemaFreeValidCtxt", None, [ctypes.c_void_p]),
                 ("xmlSchemaSetValidStructuredErrors", None, [ctypes.c_void_p, self._ERROR, ctypes.c_void_p]),
                 ("xmlSchemaSetParserStructuredErrors", None, [ctypes.c_void_p, self._ERROR, ctypes.c_void_p]),
                 ("xmlSetStructuredErrorFunc", None, [ctypes.c_void_p, self._ERROR]),
                 ("xmlSchemaValidateFile", ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int])):
             function = getattr(lib, name)
             function.restype, function.argtypes = result, arguments
-        self._lib, self._schemas, self._local = lib, {}, threading.local()
+        self._lib, self._schemas = lib, {}
         self._quiet = self._ERROR(lambda _context, _error: None)  # errors are worded by lxml, not printed
 
     def _schema(self, message: str):
@@ -122,12 +135,12 @@ class _Streaming:
         schema = self._schema(message)
         if not schema:
             return False
-        contexts = getattr(self._local, "contexts", None)
-        if contexts is None:
-            contexts = self._local.contexts = {}
-            self._lib.xmlSetStructuredErrorFunc(None, self._quiet)  # this thread's parser errors: not printed
-        if message not in contexts:
-            context = self._lib.xmlSchemaNewValidCtxt(schema)
+        self._lib.xmlSetStructuredErrorFunc(None, self._quiet)  # this thread's parser errors: not printed
+        context = self._lib.xmlSchemaNewValidCtxt(schema)  # per call (cheap next to a file): nothing outlives it
+        if not context:
+            return False
+        try:
             self._lib.xmlSchemaSetValidStructuredErrors(context, self._quiet, None)
-            contexts[message] = context
-        return self._lib.xmlSchemaValidateFile(contexts[message], str(path).encode(), 0) == 0
+            return self._lib.xmlSchemaValidateFile(context, str(path).encode(), 0) == 0
+        finally:
+            self._lib.xmlSchemaFreeValidCtxt(context)

@@ -57,3 +57,16 @@ def test_streaming_agrees_with_lxml_and_unknown_heads_go_to_lxml(written, tmp_pa
     commented.write_bytes(b"<!-- x --><?pi?>" + written[0].read_bytes().split(b"\n", 1)[1])
     assert xsd.root_message(commented) is None
     xsd.assert_valid(commented)
+
+
+def test_lxml_validation_on_threads_never_loses_an_invalid_file(written, tmp_path, monkeypatch):
+    """Export validates on two threads; each thread has its own compiled schema, so one thread's validation cannot
+    empty the error log another thread is about to read (which made an invalid file pass)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(xsd._Streaming, "get", classmethod(lambda cls: None))
+    bank = next(p for p in written if "-B" in p.name)
+    broken = _broken(bank, tmp_path, b"<EndToEndId>", b"<EndToEndId>" + b"9" * 40)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(xsd.validation_errors, [broken, bank] * 60))
+    assert all(results[0::2]) and not any(results[1::2])
