@@ -396,6 +396,8 @@ def audit_recompute(ctx, payroll_id, as_json):
         out.print(f"[red]{len(result['differences'])} differences[/red] in {payroll_id}:")
         for difference in result["differences"][:20]:
             out.print(f"  {difference}")
+        if "note" in result:
+            out.print(f"note: {result['note']}")
     if not result["ok"]:
         sys.exit(1)
 

@@ -420,14 +420,16 @@ class Ledger:
 
     # ---- events ------------------------------------------------------------------------------------------
 
-    def append_event(self, kind: str, subject: str, payload=None) -> int:
-        """Append one status event (payroll or payment); payload is a JSON-able value or a JSON string."""
+    def append_event(self, kind: str, subject: str, payload=None, conn: sa.Connection | None = None) -> int:
+        """Append one status event (payroll or payment); payload is a JSON-able value or a JSON string. With
+        `conn`, inside the caller's transaction (the event commits or rolls back with what it records)."""
         text = payload if isinstance(payload, str) else json.dumps(payload or {}, sort_keys=True, default=str)
         json.loads(text)  # a programmer error to pass something that is not JSON
-        with self.engine.begin() as conn:
-            result = conn.execute(schema.events.insert().values(kind=kind, subject=subject, payload=text,
-                                                                created_us=_now_us()))
-            return int(result.inserted_primary_key[0])
+        insert = schema.events.insert().values(kind=kind, subject=subject, payload=text, created_us=_now_us())
+        if conn is not None:
+            return int(conn.execute(insert).inserted_primary_key[0])
+        with self.engine.begin() as own:
+            return int(own.execute(insert).inserted_primary_key[0])
 
     def events(self, subject: str | None = None, kind: str | None = None) -> list[dict]:
         """Events in the order they were appended, optionally of one subject and/or kind."""

@@ -46,11 +46,12 @@ def recompute(db_url: str, identifier: str, progress=cycle.noop) -> dict:
         software = software_of(ledger, identifier)
     finally:
         ledger.close()
-    if differences and software["calculated_with"] != software["recomputed_with"]:
-        differences.insert(0, f"calculated with {software['calculated_with']}, recomputed with "
-                           f"{software['recomputed_with']}: a change of version may explain the differences")
-    return {"payroll": identifier, "ok": not differences, "differences": differences[:DIFFERENCES_MAX],
-            "difference_count": len(differences), **compared, **software}
+    result = {"payroll": identifier, "ok": not differences, "differences": differences[:DIFFERENCES_MAX],
+              "difference_count": len(differences), **compared, **software}
+    if differences and software["calculated_with"] not in (None, software["recomputed_with"]):
+        result["note"] = (f"calculated with {software['calculated_with']}, recomputed with "
+                          f"{software['recomputed_with']}: a change of version may explain the differences")
+    return result
 
 
 def software_of(ledger, identifier: str) -> dict:

@@ -25,7 +25,6 @@ when a record needs them; each record is then a few dictionary and array lookups
 settlements are built as postings in a few numpy calls.
 """
 import csv
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 
 from bank_exports.returns import expand_records, read_returns
 from formats.catalogue import CURRENCY_EXPONENTS
@@ -526,9 +526,11 @@ def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
         raise Refused("a release needs --by (who releases) and --note (why, e.g. the register's correction)")
     ledger = cycle.open_db(db_url)
     try:
-        with ledger.engine.begin() as conn:
+        with ledger.engine.begin() as conn:  # the release and its record commit together
             hold = store.release_hold(conn, hold_id)
-        ledger.append_event("hold_released", f"hold:{hold_id}", {"hold": hold, "by": by, "note": note})
+            ledger.append_event("hold_released", f"hold:{hold_id}", {"hold": hold, "by": by, "note": note}, conn)
         return {**hold, "released": True, "released_by": by, "note": note}
+    except sa.exc.IntegrityError as exc:  # another release of the same hold committed first
+        raise Refused(f"hold {hold_id} was already released; nothing to do") from exc
     finally:
         ledger.close()

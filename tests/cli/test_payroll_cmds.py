@@ -162,7 +162,8 @@ def test_audit_recompute_detects_an_altered_input(cli, register_dir, tmp_path, m
     monkeypatch.setattr(cycle, "software_versions", lambda: {"isplata": "9.9.9"})
     upgraded = cli("audit", "recompute", summary["payroll"], "--json")
     assert upgraded.exit_code == 1
-    assert json.loads(upgraded.stdout)["differences"][0].startswith("calculated with {'isplata'")
+    found = json.loads(upgraded.stdout)
+    assert found["note"].startswith("calculated with {'isplata'") and found["difference_count"] == 1
 
 
 def test_payroll_list_show_lines_and_report(cli, register_dir, tmp_path):
