@@ -607,9 +607,13 @@ def read_returns_table(path, minor_exponent: int | dict = 2) -> pa.Table:
     object per record for camt files (which can hold hundreds of thousands of entries)."""
     path = Path(path)
     family, context = _identify(path, minor_exponent)
-    if family in ("camt.054", "camt.053"):
-        return _camt(path, context).table(context)
-    return records_table(list(iter_returns(path, minor_exponent)))
+    try:
+        if family in ("camt.054", "camt.053"):
+            return _camt(path, context).table(context)
+        return records_table(list(iter_returns(path, minor_exponent)))
+    except (OverflowError, pa.ArrowInvalid) as exc:  # an amount past int64 minor units: no payment is that large
+        raise refusal(path, None, f"an amount does not fit in 64-bit minor units ({exc})",
+                      "check the file's amounts; isplata never pays that much in one payment") from exc
 
 
 # ---- postal return CSV ------------------------------------------------------------------------------------------
