@@ -514,3 +514,16 @@ def test_postal_columns_agree_with_the_row_by_row_reader(tmp_path, rows):
         assert read_postal_returns(path) == expected
         if rows is POSTAL_ROWS:
             assert [r.amount_minor for r in expected] == [None, 12_345, 700, None, 10_000, 1_250, None, 300]
+
+
+def test_an_amount_past_int64_minor_units_is_refused_by_the_table_reader(tmp_path):
+    import re
+
+    from bank_exports.returns import read_returns_table
+
+    huge = tmp_path / "huge.xml"
+    huge.write_text(re.sub(r'(<Amt Ccy="[A-Z]{3}">)[0-9.]+(</Amt>)', r"\g<1>123456789012345678.00\2",
+                           CAMT054_RVSL.read_text(encoding="utf-8")), encoding="utf-8")
+    assert read_returns_table(CAMT054_RVSL).num_rows == len(read_returns(CAMT054_RVSL))
+    with pytest.raises(InputError, match="64-bit minor units"):
+        read_returns_table(huge)
