@@ -4,7 +4,7 @@ Exit codes: 0 success, 1 a check failed (verification, reconciliation exceptions
 """
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import click
 
@@ -32,25 +32,59 @@ def _db_option() -> click.Option:
                         help="Ledger database URL (overrides the global --db and ISPLATA_DB).")
 
 
+JSON_MODE = "isplata.json"  # ctx.meta key: the command was given --json, so an error is printed as JSON too
+
+# `isplata --help` lists the commands in the order of the monthly cycle (DESIGN.md), not alphabetically
+CYCLE_ORDER = ("demo", "generate", "validate", "db", "calculate", "approve", "export", "reconcile", "hold",
+               "payroll", "report", "explain", "audit", "ledger")
+
+
+def _note_json(ctx, _param, value):
+    if value:
+        ctx.meta[JSON_MODE] = True
+    return value
+
+
 def _accept_db_everywhere(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _accept_db_everywhere(sub)
-    elif not any(param.name == "db" for param in command.params):
+        return
+    if not any(param.name == "db" for param in command.params):
         command.params.append(_db_option())
+    for param in command.params:
+        if param.name == "as_json" and param.callback is None:
+            param.callback = _note_json
+
+
+def error_document(exc: Exception) -> dict:
+    """What an error looks like under --json: {"error": message, "problems": [file, row, column, value, rule,
+    fix, ...]}; the exit code is the same as without --json."""
+    if isinstance(exc, InputError):
+        return {"error": f"{len(exc.problems)} problem(s) in the input", "problems": [asdict(p) for p in exc.problems]}
+    message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+    return {"error": message, "problems": []}
 
 
 class IsplataGroup(click.Group):
-    """Turns user errors into a clean message on stderr and exit code 2, never a traceback."""
+    """Turns user errors into a clean message on stderr and exit code 2, never a traceback; under --json the
+    message is one JSON document on stdout instead. Lists its commands in the order of the cycle."""
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        return [n for n in CYCLE_ORDER if n in names] + sorted(n for n in names if n not in CYCLE_ORDER)
 
     def invoke(self, ctx):
+        tokens = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         try:
             return super().invoke(ctx)
-        except InputError as exc:
-            click.echo(exc.render(limit=200), err=True)
-            ctx.exit(exc.exit_code)
-        except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except (UserError, click.UsageError, click.BadParameter) as exc:
+            if not (ctx.meta.get(JSON_MODE) or "--json" in tokens):
+                if isinstance(exc, click.ClickException):
+                    raise
+                click.echo(exc.render(limit=200) if isinstance(exc, InputError) else f"error: {exc}", err=True)
+            else:
+                emit_json(error_document(exc))
             ctx.exit(exc.exit_code)
 
 

@@ -10,7 +10,7 @@ import sys
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 
@@ -37,17 +37,28 @@ out = Console()
 
 
 @contextlib.contextmanager
-def steps(as_json: bool):
-    """A spinner naming the current step, on a terminal only; yields the callback payroll functions call."""
+def steps(as_json: bool, engine: bool = False):
+    """A spinner naming the current step, on a terminal only; yields the callback payroll functions call:
+    progress(description) or, where the work is countable, progress(description, completed, total), which shows
+    a bar with the count. With `engine`, says first (on stderr, unless --json) when the engine's kernels are
+    about to compile, on a terminal or not."""
     from cli.main import quiet
 
+    if engine and not as_json:
+        notice = payroll_module("warmup").compile_notice()
+        if notice:
+            console.print(f"[yellow]{notice}[/yellow]", soft_wrap=True)
     if quiet(as_json):
-        yield lambda description: None
+        yield lambda description, completed=None, total=None: None
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as progress:
-        task = progress.add_task("starting", total=None)
-        yield lambda description: progress.update(task, description=description)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=None, count="")
+
+        def update(description, completed=None, total=None):
+            count = f"{completed or 0:,}/{total:,}" if total else ""
+            progress.update(task, description=description, completed=completed or 0, total=total, count=count)
+        yield update
 
 
 def db_of(ctx) -> str:
@@ -93,7 +104,7 @@ def calculate(ctx, data, period, by, rules, store, as_json):
     Example:
       isplata calculate --data ./register --period 2025-01 --by ana
     """
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step)
     if as_json:
         from cli.main import emit_json
@@ -407,7 +418,7 @@ def audit_recompute(ctx, payroll_id, as_json):
     Example:
       isplata audit recompute ME-202501-01
     """
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         result = audit.recompute(db_of(ctx), payroll_id, progress=step)
     if as_json:
         from cli.main import emit_json
@@ -445,7 +456,7 @@ def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
       isplata demo --rights 10000 --db postgresql://postgres@127.0.0.1:5432/test
     """
     db = ctx.obj.db if ctx.obj.db_explicit else None  # the demo's own SQLite file unless a database was named
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
                                progress=step, with_audit=with_audit)
     if as_json:
