@@ -115,9 +115,9 @@ def quiet(as_json: bool) -> bool:
 
 
 def _register_commands() -> None:
-    from cli import ledger_cmds, payroll_cmds, register_cmds
+    from cli import explain_cmds, ledger_cmds, payroll_cmds, register_cmds
 
-    for module in (register_cmds, ledger_cmds, payroll_cmds):
+    for module in (register_cmds, ledger_cmds, payroll_cmds, explain_cmds):
         module.register(main)
     _accept_db_everywhere(main)
 

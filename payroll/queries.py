@@ -61,6 +61,11 @@ def display_of(record: store.PayrollRecord) -> Display:
                    labels.benefit_names_at(record.catalogue_path))
 
 
+def labels_locale(payroll_id: str) -> str:
+    """The display locale of a payroll by its id (its first two letters are the country)."""
+    return labels.locale_of(payroll_id[:2])
+
+
 def display_for(db_url: str, identifier: str) -> Display:
     return display_of(cycle.payroll_record(db_url, identifier))
 
