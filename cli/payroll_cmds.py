@@ -262,22 +262,26 @@ def payroll_show(ctx, payroll_id, as_json):
 @payroll_group.command(name="lines")
 @click.argument("payroll_id")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
-              help="Parquet file to write (DESIGN.md payroll lines columns).")
+              help="File to write: .parquet (DESIGN.md payroll lines columns), .csv or .xlsx (for officers).")
+@click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
+              help="parquet (exact contract columns), csv (UTF-8 with BOM) or xlsx; default: the --out suffix.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def payroll_lines(ctx, payroll_id, out_file, as_json):
-    """Write a payroll's lines (one row per amount) to a Parquet file.
+def payroll_lines(ctx, payroll_id, out_file, file_format, as_json):
+    """Write a payroll's lines (one row per amount) to Parquet, or to CSV / XLSX with amounts in the currency,
+    periods as YYYY-MM and names beside the codes.
 
     \b
     Example:
       isplata payroll lines ME-202501-01 --out lines.parquet
+      isplata payroll lines ME-202501-01 --out lines.xlsx
     """
-    written = queries.write_lines(db_of(ctx), payroll_id, out_file)
+    written = queries.write_lines(db_of(ctx), payroll_id, out_file, file_format)
     if as_json:
         from cli.main import emit_json
         emit_json(written)
         return
-    out.print(f"{written['lines']:,} lines of {payroll_id} written to {out_file}")
+    out.print(f"{written['lines']:,} lines of {payroll_id} written to {out_file} ({written['format']})")
 
 
 @click.group(name="hold")
