@@ -166,12 +166,13 @@ def export_cmd(ctx, out_dir, file_format, as_json):
       isplata ledger export --out audit-2025-03
       isplata ledger export --out audit-2025-03-xlsx --format xlsx
     """
+    from cli.payroll_cmds import steps
     from payroll import queries
 
-    with _ledger(ctx) as ledger:
+    with _ledger(ctx) as ledger, steps(as_json) as step:
         show = queries.ledger_display(ledger)
         money = Money(show.currency, show.exponent, show.benefits) if show is not None else None
-        summary = export_ledger(ledger, out_dir, file_format.lower(), money)
+        summary = export_ledger(ledger, out_dir, file_format.lower(), money, progress=step)
     if as_json:
         emit_json(summary)
     else:

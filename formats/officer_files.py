@@ -99,7 +99,8 @@ def write_xlsx(sheets: dict, path) -> None:
     workbook = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_formulas": False,
                                                  "strings_to_numbers": False, "strings_to_urls": False})
     try:
-        styles = {"header": workbook.add_format({"bold": True}), "date": workbook.add_format({"num_format": "yyyy-mm-dd"})}
+        styles = {"header": workbook.add_format({"bold": True}),
+                  "date": workbook.add_format({"num_format": "yyyy-mm-dd"})}
         for name, tables in sheets.items():
             SheetWriter(workbook, styles, name).write_all([tables] if isinstance(tables, pa.Table) else tables)
     finally:
@@ -128,7 +129,8 @@ class SheetWriter:
             places = kind.scale
             key = f"amount{places}"
             if key not in self.styles:
-                self.styles[key] = self.workbook.add_format({"num_format": "#,##0" + ("." + "0" * places if places else "")})
+                pattern = "#,##0" + ("." + "0" * places if places else "")
+                self.styles[key] = self.workbook.add_format({"num_format": pattern})
             return ("amount", self.styles[key])
         if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
             return ("date", self.styles["date"])

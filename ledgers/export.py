@@ -39,15 +39,22 @@ POSTINGS_SCHEMA = pa.schema([
 ])
 
 
-def export(ledger: Ledger, out_dir, file_format: str = "parquet", money: Money | None = None) -> dict:
-    """Write the ledger to `out_dir` as Parquet (default), CSV or XLSX; returns the digest.json content."""
+def no_progress(_description: str, _done: int | None = None, _total: int | None = None) -> None:
+    return None
+
+
+def export(ledger: Ledger, out_dir, file_format: str = "parquet", money: Money | None = None,
+           progress=no_progress) -> dict:
+    """Write the ledger to `out_dir` as Parquet (default), CSV or XLSX; returns the digest.json content.
+    `progress(description, batches done, batches in all)` is called as the postings are written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     batches = ledger.batches()
+    counted = counting(batches, progress)
     if file_format == "parquet":
-        write_parquet(ledger, batches, out)
+        write_parquet(ledger, counted, out)
     else:
-        write_officer_files(ledger, batches, out, file_format, money)
+        write_officer_files(ledger, counted, out, file_format, money)
     summary = {
         "digest": batches[-1].hash if batches else ledger.digest(),
         "batches": len(batches),
@@ -58,6 +65,19 @@ def export(ledger: Ledger, out_dir, file_format: str = "parquet", money: Money |
     }
     (out / "digest.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
+
+
+class counting(list):
+    """The batches, reporting each batch of postings written (the postings are the long part of an export)."""
+
+    def __init__(self, batches, progress):
+        super().__init__(batches)
+        self.progress = progress
+
+    def postings(self):
+        for done, batch in enumerate(self, start=1):
+            yield batch
+            self.progress("exporting postings, batch by batch", done, len(self))
 
 
 def write_parquet(ledger: Ledger, batches, out: Path) -> None:
@@ -78,7 +98,7 @@ def _write_postings(ledger: Ledger, batches, path: Path) -> None:
     account_names = pa.array([name for _, name, _, _ in schema.ACCOUNT_KINDS])
     component_names = pa.array(list(schema.LEDGER_COMPONENTS))
     with pq.ParquetWriter(path, POSTINGS_SCHEMA) as writer:
-        for batch in batches:
+        for batch in batches.postings():
             cols = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
             arrays = {name: pa.array(cols[name]) for name in cols if name != "payment_ref"}
             arrays["payment_ref"] = pa.array(cols["payment_ref"]).cast(pa.string())
@@ -103,7 +123,7 @@ def _write_payments(ledger: Ledger, batches, path: Path) -> None:
 def write_officer_files(ledger: Ledger, batches, out: Path, file_format: str, money: Money | None) -> None:
     """The tables as CSV files (one per table) or one XLSX workbook (a sheet per table)."""
     tables = {"batches": [officer_batches(batches)],
-              "postings": (officer_postings(ledger, batch, money) for batch in batches),
+              "postings": (officer_postings(ledger, batch, money) for batch in batches.postings()),
               "payments": (officer_payments(ledger, batch, money) for batch in batches if batch.n_payments),
               "events": [officer_events(ledger.events())], "codes": [officer_codes(ledger, money)]}
     if file_format == "xlsx":

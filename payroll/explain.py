@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import entitlement
+from engine.money import minor_to_decimal_str
 from engine.months import format_period, month_first_date, parse_period
 from formats import labels
 from formats.catalogue import load_catalogue
@@ -173,6 +174,7 @@ def month_row(inputs, window: dict, month: int, due_minor: int, difference_minor
     row = {"month": format_period(month), "due_minor": int(due_minor), "recognised_minor": int(recognised),
            "legacy_paid_minor": int(legacy), "difference_minor": int(difference_minor), "component": component}
     row.update(month_facts(inputs, window, month))
+    row["formula"] += f" = due {minor_to_decimal_str(due_minor, inputs.catalogue.minor_exponent)}"
     return row
 
 
@@ -194,7 +196,7 @@ def month_facts(inputs, window: dict, month: int) -> dict:
     members = counted_members(one, packed, v, month, benefit)
     parameters = parameters_in_force(benefit, month_first_date(month))
     return {"version": version, "members": members, "parameters": parameters,
-            "formula": formula_text(benefit, version, members, parameters)}
+            "formula": formula_text(benefit, version, members, parameters, inputs.catalogue.minor_exponent)}
 
 
 def day_text(days) -> str:
@@ -255,14 +257,26 @@ FORMULAS = {
 }
 
 
-def formula_text(benefit, version: dict, members: list, parameters: dict) -> str:
-    """The formula in words with the figures it reads; the amount itself is the engine's (due_minor)."""
+def formula_text(benefit, version: dict, members: list, parameters: dict, exponent: int) -> str:
+    """The formula in words with the figures it reads (amounts in currency units, rates in %); the amount itself
+    is the engine's (due_minor)."""
     counted = [m for m in members if m["counted"]]
-    facts = [f"income {version['income_minor']}", f"grade {version['grade']}",
+    facts = [f"income {minor_to_decimal_str(version['income_minor'], exponent)}", f"grade {version['grade']}",
              f"birth order {version['birth_order']}", f"{len(counted)} members counted"]
-    used = "; ".join(f"{name} {p['values'] if len(p['values']) > 1 else p['values'][0]} from {p['valid_from']}"
+    used = "; ".join(f"{name} {parameter_text(name, p['values'], exponent)} from {p['valid_from']}"
                      for name, p in sorted(parameters.items()))
     return f"{benefit.kind}: {FORMULAS.get(benefit.kind, benefit.kind)} ({', '.join(facts)}; {used})"
+
+
+def parameter_text(name: str, values: list, exponent: int) -> str:
+    """A parameter's values in their unit: basis points as %, counts as counts, amounts in currency units."""
+    if name.endswith("_bp"):
+        shown = [percent(v) for v in values]
+    elif name.startswith("max_") or "count" in name:
+        shown = [str(v) for v in values]
+    else:
+        shown = [minor_to_decimal_str(v, exponent) for v in values]
+    return " / ".join(shown)
 
 
 def right_lines(lines: pa.Table, right_id: int) -> list[dict]:

@@ -61,3 +61,11 @@ def test_officer_export_as_csv_and_xlsx_matches_the_parquet_to_the_cent(ledger, 
     sheet = openpyxl.load_workbook(tmp_path / "x" / "ledger.xlsx")["postings"]
     header = [c.value for c in sheet[1]]
     assert "amount_minor" in header and sheet.max_row == postings.num_rows + 1
+
+
+def test_export_reports_its_progress_with_a_count(ledger, approve, tmp_path):
+    for index in range(3):
+        approve(ledger, 660 + index, 5, seed=index)
+    seen = []
+    export(ledger, tmp_path / "p", progress=lambda description, done=None, total=None: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
