@@ -162,7 +162,8 @@ def export(ctx, payroll_id, out_dir, as_json):
         emit_json(cycle.export_json(manifest))
         return
     exponent = manifest["minor_exponent"]
-    rows = [(f["name"], f["channel"], f["nb_of_txs"], queries.money_text(f["ctrl_sum_minor"], exponent),
+    rows = [(f["name"], queries.label("channel", f["channel"]) if f["channel"] else "-", f["nb_of_txs"],
+             queries.money_text(f["ctrl_sum_minor"], exponent),
              f["sha256"][:16] + "…") for f in manifest["files"]]
     out.print(totals_table(f"export of {payroll_id} to {out_dir}", rows,
                            ("file", "channel", "payments", "control sum", "sha256")))
@@ -367,7 +368,7 @@ def report_cmd(ctx, payroll_id, html_file, pdf_file, as_json):
         report.write_html(data, html_file)
     if as_json:
         from cli.main import emit_json
-        emit_json(data)
+        emit_json({**data, "html": html_file, "pdf": pdf_file, "pdf_converter": converter})
         return
     print_report(data)
     if html_file:

@@ -145,27 +145,41 @@ class SheetWriter:
             safe = safe_table(table)
             if self.sheet is None:
                 self.new_sheet(safe.schema)
-            for record in safe.to_pylist():
+            start = 0
+            while start < safe.num_rows:
                 if self.row > XLSX_ROWS_MAX:
                     self.new_sheet(safe.schema)
-                self.write_row(list(record.values()))
+                count = min(safe.num_rows - start, XLSX_ROWS_MAX + 1 - self.row)
+                self.write_rows(safe.slice(start, count))
+                start += count
         if self.sheet is None:
             self.workbook.add_worksheet(self.name)
 
-    def write_row(self, values: list) -> None:
-        for i, (value, (kind, style)) in enumerate(zip(values, self.columns)):
-            if value is None:
-                continue
-            if kind == "amount":
-                self.sheet.write_number(self.row, i, float(value) if value != value.to_integral_value()
-                                        else int(value), style)
-            elif kind == "date":
-                day = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-                self.sheet.write_datetime(self.row, i, day, style)
-            elif kind == "number":
-                self.sheet.write_number(self.row, i, value)
-            elif kind == "boolean":
-                self.sheet.write_boolean(self.row, i, value)
-            else:
-                self.sheet.write_string(self.row, i, str(value))
-        self.row += 1
+    def write_rows(self, table: pa.Table) -> None:
+        """Column by column into Python values once, then row by row (XlsxWriter's constant-memory mode writes
+        each row as it is finished)."""
+        writers, columns = [], []
+        for column, (kind, style) in zip(table.columns, self.columns):
+            if kind == "amount":  # a double by the file format: the nearest one to the exact decimal
+                column = pc.cast(column, pa.float64()) if column.type.scale else pc.cast(column, pa.int64())
+            if kind == "date":
+                column = pc.cast(column, pa.timestamp("us")) if pa.types.is_date(column.type) else column
+            columns.append(column.to_pylist())
+            writers.append(self.cell_writer(kind, style))
+        row = self.row
+        for values in zip(*columns):
+            for i, value in enumerate(values):
+                if value is not None:
+                    writers[i](row, i, value)
+            row += 1
+        self.row = row
+
+    def cell_writer(self, kind: str, style):
+        sheet = self.sheet
+        if kind in ("amount", "number"):
+            return lambda row, col, value: sheet.write_number(row, col, value, style)
+        if kind == "date":
+            return lambda row, col, value: sheet.write_datetime(row, col, value, style)
+        if kind == "boolean":
+            return sheet.write_boolean
+        return lambda row, col, value: sheet.write_string(row, col, str(value))

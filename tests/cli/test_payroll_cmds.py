@@ -279,3 +279,16 @@ def test_officer_files_and_named_balances(cli, register_dir, tmp_path):
     assert expense[0]["balance_minor"] == paid_dd
     shown = cli("ledger", "balance", "--benefit", "ME_DD")
     assert "Dodatak za djecu (ME_DD)" in shown.output and "total (EUR)" in shown.output
+
+
+def test_report_pdf_names_its_converter_or_exits_2(cli, register_dir, tmp_path, monkeypatch):
+    import shutil
+
+    payroll = calculate(cli, register_dir)["payroll"]
+    if shutil.which("chromium"):
+        made = as_json(cli("report", payroll, "--pdf", str(tmp_path / "r.pdf"), "--json"))
+        assert made["pdf_converter"].endswith("chromium") and (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    refused = cli("report", payroll, "--pdf", str(tmp_path / "none.pdf"), "--json")
+    assert refused.exit_code == 2 and "headless Chromium" in json.loads(refused.stdout)["error"]
+    assert not (tmp_path / "none.pdf").exists()
