@@ -230,15 +230,42 @@ class Context:
         return EURO_WORTH_MINOR[self.country.code]
 
 
+def benefit_first_months(catalogue) -> dict:
+    """Benefit code -> first month it can be calculated: the month all its parameters are in force. A benefit
+    without parameters of its own (an amount computed from another benefit's, such as UA_POHOV) waits for every
+    other benefit of the catalogue."""
+    own = {}
+    for benefit in catalogue.benefits:
+        dates = [dated[0][0] for dated in benefit.parameters.values()]
+        if dates:
+            own[benefit.code] = max((d.year - 1970) * 12 + d.month - 1 for d in dates)
+    latest = max(own.values(), default=0)
+    return {code: own.get(code, latest) for code in catalogue.benefit_codes}
+
+
+def check_period_covered(catalogue, period: int) -> None:
+    """A register of a month before every benefit of the catalogue has its values is refused (nothing to draw)."""
+    first = min(benefit_first_months(catalogue).values())
+    if period < first:
+        raise InputError([problem("--period", None, "period", _period_text(period),
+                                  f"the {catalogue.country.upper()} catalogue has no benefit with values in force "
+                                  f"before {_period_text(first)} ({Path(catalogue.path).name})",
+                                  f"generate for {_period_text(first)} or later, or add the catalogue's values "
+                                  "for earlier months with their source")])
+
+
 def make_context(country_code: str, period: int, institution_ids, enforcer_ids) -> Context:
     country = COUNTRIES[country_code]
     catalogue = load_catalogue(country=country_code)
-    codes = {role: code for role, code in ROLE_CODES[country_code].items() if code in catalogue.benefit_codes}
+    check_period_covered(catalogue, period)
+    firsts = benefit_first_months(catalogue)
+    # a benefit whose values start after the period has no rights yet; no right starts before its first month
+    codes = {role: code for role, code in ROLE_CODES[country_code].items()
+             if code in catalogue.benefit_codes and firsts[code] <= period}
     first_month, award_months, protected, decided = {}, {}, set(), set()
     for role, code in codes.items():
         benefit = catalogue.benefit(code)
-        dates = [dated[0][0] for dated in benefit.parameters.values()]
-        first_month[role] = max((d.year - 1970) * 12 + d.month - 1 for d in dates) if dates else 0
+        first_month[role] = firsts[code]
         if benefit.info.get("award_months"):
             award_months[role] = int(benefit.info["award_months"])
         if benefit.protected:
@@ -395,6 +422,7 @@ def _draft(role: str, person, recipient, recipient_kind, *, grade=0, birth_order
 def _ongoing(rng, ctx: Context, role: str, earliest_days: np.ndarray, back_months_max: int):
     """valid_from spread over past years (never before `earliest_days`), decided soon after; award end if any."""
     n = len(earliest_days)
+    earliest_days = np.maximum(earliest_days, _month_start_days(ctx.first_month[role]))   # catalogue's first date
     months = ctx.period - (rng.random(n) ** 1.2 * (back_months_max + 1)).astype(np.int64)
     months = np.minimum(np.maximum(months, _months_of_days(earliest_days)), ctx.period)
     award = ctx.award_months.get(role)
@@ -626,7 +654,8 @@ def _funeral_rights(rng, ctx, ppl, alive):
     head, spouse = ppl.head[household], ppl.spouse[household]
     payer = np.where(head != dead, head, spouse)
     payer_alive = (payer >= 0) & (ppl.death_days[np.maximum(payer, 0)] < 0)
-    keep = payer_alive & (ppl.category[np.maximum(payer, 0)] != CHILD) & (rng.random(len(dead)) < 0.7)
+    in_force = _months_of_days(ppl.death_days[dead]) >= ctx.first_month["funeral"]
+    keep = payer_alive & (ppl.category[np.maximum(payer, 0)] != CHILD) & (rng.random(len(dead)) < 0.7) & in_force
     dead, payer = dead[keep], payer[keep]
     month = _months_of_days(ppl.death_days[dead])
     decided = np.minimum(ppl.death_days[dead] + rng.integers(3, 40, len(dead)), ctx.end_days)

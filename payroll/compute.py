@@ -15,6 +15,7 @@ recognised, so a retroactive change pays or recovers only the difference and a r
 still gets its arrears in full; months from the cutoff on follow the ledger alone.
 """
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -149,7 +150,7 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
     first, last = entitlement.compiled_range(starts, period)
     compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
-    missing_rules(arrays, cells)
+    missing_rules(arrays, cells, inputs.catalogue)
     state = inputs.state
     recognised_index = convert.right_index_of(arrays, state.recognised_right)
     known = recognised_index >= 0  # rights no longer in the register are not recomputed
@@ -220,15 +221,28 @@ def legacy_versions(arrays, cutoff_day: int):
                            packed=arrays.packed._replace(ver32=ver32))
 
 
-def missing_rules(arrays, cells) -> None:
-    """A due amount in a month before the catalogue has rules is bad input, reported, never silently 0."""
+def missing_rules(arrays, cells, catalogue) -> None:
+    """A due amount in a month before the catalogue has rules is bad input, reported, never silently 0: one
+    problem per benefit, naming the months without a rule, how many rights need them, a few ids and the fix."""
     bad = np.flatnonzero(cells.rule_missing)
     if bad.shape[0] == 0:
         return
-    problems = [Problem("rights", None, "valid_from", str(int(arrays.right_ids[cells.right_index[i]])),
-                        f"no rule of the catalogue in force in month {month_first_date(int(cells.month[i]))}",
-                        "give the catalogue parameters from that date or correct the right's valid_from")
-                for i in bad[:50]]
+    benefit = arrays.right_benefit[cells.right_index[bad]].astype(np.int64)
+    problems = []
+    for b in np.unique(benefit).tolist():
+        cells_of = bad[benefit == b]
+        months = cells.month[cells_of].astype(np.int64)
+        first, last = (month_first_date(int(m)).strftime("%Y-%m") for m in (months.min(), months.max()))
+        rights = np.unique(arrays.right_ids[cells.right_index[cells_of]])
+        code = catalogue.benefit_codes[b]
+        examples = ", ".join(str(int(r)) for r in rights[:5]) + (", ..." if rights.shape[0] > 5 else "")
+        span = first if first == last else f"{first} to {last}"
+        problems.append(Problem(
+            "rights", None, "benefit", code,
+            f"no rule of the catalogue {Path(catalogue.path).name} for {code} in force in {span}: "
+            f"{rights.shape[0]} right(s) are due in those months (right_id {examples})",
+            f"add {code}'s parameters in force from {first} to the catalogue, with their source, or correct "
+            "the valid_from of these rights"))
     raise InputError(problems)
 
 

@@ -49,7 +49,7 @@ RULES_FIGURES = [
     ("rs", "RS_NSP", "max_months_per_year", D(2025, 10, 1), (9,)),
     ("rs", "RS_DD", "child_amount", D(2025, 7, 1), (4411,)),
     ("rs", "RS_DD", "child_amount_single_parent", D(2025, 7, 1), (5734,)),
-    ("rs", "RS_RODITELJSKI", "lump_sum_by_order", D(2025, 1, 1), (100000, 135000, 0, 0)),
+    ("rs", "RS_RODITELJSKI", "lump_sum_by_order", D(2025, 1, 1), (500000, 135000, 0, 0)),   # 1st: research
     ("rs", "RS_RODITELJSKI", "instalment_total_by_order", D(2025, 1, 1), (0, 600000, 2280000, 3180000)),
     ("rs", "RS_RODITELJSKI", "instalment_count_by_order", D(2025, 1, 1), (0, 24, 120, 120)),
     ("ua", "UA_DSD", "subsistence_working_age", D(2025, 1, 1), (302800,)),
@@ -67,7 +67,22 @@ RULES_FIGURES = [
 ]
 
 
-@pytest.mark.parametrize("country, code, name, day, expected", RULES_FIGURES)
+# (country, benefit, parameter, day, values) from shared/research/benefits-catalogue.md (C, R or D with a source)
+RESEARCH_FIGURES = [
+    ("rs", "RS_DD", "child_amount", D(2025, 1, 1), (4299,)),                     # R, research RS #13
+    ("rs", "RS_DD", "child_amount", D(2025, 6, 1), (4299,)),
+    ("rs", "RS_DD", "child_amount_single_parent", D(2025, 1, 1), (5589,)),       # D: 4,299 x 1.3 half-up
+    ("rs", "RS_RODITELJSKI", "lump_sum_by_order", D(2024, 1, 1), (500000, 135000, 0, 0)),   # R, RS #9-#11
+    ("rs", "RS_RODITELJSKI", "instalment_total_by_order", D(2024, 1, 1), (0, 600000, 2280000, 3180000)),
+    ("ua", "UA_DSD", "subsistence_working_age", D(2025, 12, 1), (302800,)),
+    ("ua", "UA_DSD", "subsistence_working_age", D(2026, 1, 1), (332800,)),     # R, research UA ПМ 2026
+    ("ua", "UA_DSD", "subsistence_child_under_6", D(2026, 1, 1), (281700,)),
+    ("ua", "UA_DSD", "subsistence_child_6_18", D(2026, 1, 1), (351200,)),
+    ("ua", "UA_DSD", "subsistence_disabled", D(2026, 1, 1), (259500,)),
+]
+
+
+@pytest.mark.parametrize("country, code, name, day, expected", RULES_FIGURES + RESEARCH_FIGURES)
 def test_every_rules_figure_is_present_with_its_date(country, code, name, day, expected):
     assert values(load_catalogue(country=country), code, name, day) == expected
 
@@ -75,7 +90,11 @@ def test_every_rules_figure_is_present_with_its_date(country, code, name, day, e
 def test_indexed_values_are_absent_before_their_first_date():
     me = load_catalogue()
     assert values(me, "ME_NJEG", "amount", D(2024, 6, 1)) is None
-    assert values(load_catalogue(country="rs"), "RS_DD", "child_amount", D(2025, 6, 1)) is None
+    rs, ua = load_catalogue(country="rs"), load_catalogue(country="ua")
+    assert values(rs, "RS_DD", "child_amount", D(2024, 12, 1)) is None
+    assert values(rs, "RS_NSP", "base", D(2024, 3, 1)) is None
+    assert values(rs, "RS_RODITELJSKI", "lump_sum_by_order", D(2023, 12, 1)) is None
+    assert values(ua, "UA_DSD", "subsistence_working_age", D(2024, 12, 1)) is None
 
 
 def test_catalogue_settings_per_country():
