@@ -17,13 +17,13 @@ import numpy as np
 import sqlalchemy as sa
 
 from engine.months import date_to_days, parse_period
+from formats.bounds import MONTHS as MONTHS_MAX  # month indexes 0..2399, as prepare_batch enforces
 from formats.errors import UserError
 from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, merkle_root, postings_sha256)
 from ledgers.postings import PreparedBatch, prepare_batch
 
-MONTHS_MAX = 2400  # month indexes 0..2399 (1970-2169), as prepare_batch enforces
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
 POSTING_DTYPES = dict(POSTING_COLUMNS)
 INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != "payment_ref"}
