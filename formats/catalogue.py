@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import catalogue as engine_catalogue
-from engine.money import decimal_str_to_minor
+from formats.amounts import parse_amount
 from engine.months import month_index
 from formats.errors import InputError, problem
 
@@ -430,14 +430,15 @@ class _Reader:
         if not isinstance(value, str):
             self.add(where, value, "amounts are written as decimal text", 'write e.g. "87.91" in quotes')
             return 0
+        if value.strip().startswith("-"):
+            self.add(where, value, "negative amount", "amounts in a catalogue are zero or more")
+            return 0
         try:
-            minor = decimal_str_to_minor(value, self.exponent)
+            minor = parse_amount(value, self.exponent)
         except ValueError as exc:
             self.add(where, value, str(exc), f"write the amount with at most {self.exponent} decimals")
             return 0
-        if minor < 0:
-            self.add(where, value, "negative amount", "amounts in a catalogue are zero or more")
-        elif minor > PARAM_AMOUNT_MINOR_MAX:
+        if minor > PARAM_AMOUNT_MINOR_MAX:
             self.add(where, value, "amount above the catalogue bound", "check the figure (too many digits?)")
         return max(0, min(minor, PARAM_AMOUNT_MINOR_MAX))
 

@@ -6,7 +6,7 @@ units and are printed through engine.money, so the page shows exactly the ledger
 """
 import html
 
-from engine.money import minor_to_decimal_str
+from formats.amounts import format_amount
 
 BAR_WIDTH_PX = 420
 BAR_HEIGHT_PX = 18
@@ -28,7 +28,7 @@ svg text{font-size:12px;font-family:inherit} .neg{color:#a33}
 
 
 def money(amount_minor: int, exponent: int) -> str:
-    text = minor_to_decimal_str(int(amount_minor), exponent)
+    text = format_amount(int(amount_minor), exponent)
     whole, _, fraction = text.partition(".")
     sign = "-" if whole.startswith("-") else ""
     digits = whole.lstrip("-")
