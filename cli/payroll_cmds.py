@@ -63,15 +63,17 @@ def totals_table(title: str, rows: list[tuple], headers=("", "amount")) -> Table
     return table
 
 
-def print_summary(summary: dict) -> None:
-    """Totals of a calculated payroll: per component, per benefit and per channel."""
-    fmt = lambda amount: queries.money_text(amount, summary["minor_exponent"])
+def print_summary(summary: dict, show) -> None:
+    """Totals of a calculated payroll: per component, per benefit and per channel, codes with their names."""
+    fmt = lambda amount: show.money(amount, False)
+    heading = ("", f"amount ({summary['currency']})")
     out.print(f"[bold]payroll {summary['payroll']}[/bold]  period {summary['period']}  "
               f"{summary['rights']:,} rights  {summary['payments']:,} payments  "
-              f"net [bold]{fmt(summary['net_minor'])} {summary['currency']}[/bold]")
-    out.print(totals_table("by component", [(k, fmt(v)) for k, v in summary["totals_minor"].items()]))
-    out.print(totals_table("net by benefit", [(k, fmt(v)) for k, v in summary["by_benefit_minor"].items()]))
-    out.print(totals_table("net by channel", [(k, fmt(v)) for k, v in summary["by_channel_minor"].items()]))
+              f"net [bold]{show.money(summary['net_minor'])}[/bold]")
+    for title, key, domain in (("by component", "totals_minor", "component"),
+                               ("net by benefit", "by_benefit_minor", "benefit"),
+                               ("net by channel", "by_channel_minor", "channel")):
+        out.print(totals_table(title, [(show.label(domain, k), fmt(v)) for k, v in summary[key].items()], heading))
 
 
 @click.command()
@@ -97,7 +99,7 @@ def calculate(ctx, data, period, by, rules, store, as_json):
         from cli.main import emit_json
         emit_json(queries.calculate_contract(summary))
         return
-    print_summary(summary)
+    print_summary(summary, queries.display_for(db_of(ctx), summary["payroll"]))
     out.print(f"next: a second officer runs [bold]isplata approve {summary['payroll']} --by NAME[/bold]")
 
 
@@ -242,7 +244,7 @@ def payroll_show(ctx, payroll_id, as_json):
         from cli.main import emit_json
         emit_json(summary)
         return
-    print_summary(summary)
+    print_summary(summary, queries.display_for(db_of(ctx), payroll_id))
     out.print(totals_table("status and inputs", [(k, v) for k, v in queries.provenance_rows(summary)], ("", "")))
 
 
@@ -298,8 +300,9 @@ def hold_list(ctx, show_all, as_json):
     table = totals_table("holds", [], ("hold", "kind", "right", "payee", "reason", "payment", "placed")
                          + (("released",) if show_all else ()))
     for row in rows:
-        cells = [str(row["hold_id"]), row["kind"], "-" if row["right_id"] < 0 else str(row["right_id"]),
-                 str(row["payee_id"]), row["reason_code"], row["payment_ref"], row["created_at"]]
+        cells = [str(row["hold_id"]), queries.label("hold", row["kind"]),
+                 "-" if row["right_id"] < 0 else str(row["right_id"]), str(row["payee_id"]),
+                 queries.label("reason", row["reason_code"]), row["payment_ref"], row["created_at"]]
         table.add_row(*cells, *(("yes" if row["released"] else "no",) if show_all else ()))
     out.print(table)
 
@@ -323,44 +326,64 @@ def hold_release(ctx, hold_id, by, note, as_json):
         emit_json(released)
         return
     target = f"right {released['right_id']}" if released["right_id"] >= 0 else f"payee {released['payee_id']}"
-    out.print(f"hold {hold_id} ({released['kind']}, {released['reason_code']}, {target}) released by {by}")
+    out.print(f"hold {hold_id} ({queries.label('hold', released['kind'])}, "
+              f"{queries.label('reason', released['reason_code'])}, {target}) released by {by}")
 
 
 @click.command(name="report")
 @click.argument("payroll_id")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="Also write the sign-off report as one self-contained HTML page (prints on A4).")
+@click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False),
+              help="Also write the same report as PDF (needs a headless Chromium or Chrome; exit 2 if none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report data as JSON.")
 @click.pass_context
-def report_cmd(ctx, payroll_id, html_file, as_json):
-    """Summarise a payroll: by benefit, municipality, channel, deductions, returns, change on last month.
+def report_cmd(ctx, payroll_id, html_file, pdf_file, as_json):
+    """The sign-off report of a payroll: who calculated and approved it, the ledger digest, recipients and amounts
+    by benefit and municipality, change on last month, arrears, recoveries, holds, returns by reason.
 
     \b
     Example:
-      isplata report ME-202501-01 --html report.html
+      isplata report ME-202501-01 --html report.html --pdf report.pdf
     """
     data = report.build_report(db_of(ctx), payroll_id)
+    converter = report.write_pdf(data, pdf_file) if pdf_file else None
     if html_file:
         report.write_html(data, html_file)
     if as_json:
         from cli.main import emit_json
         emit_json(data)
         return
-    fmt = lambda amount: queries.money_text(amount, data["minor_exponent"])
+    print_report(data)
+    if html_file:
+        out.print(f"HTML report written to {html_file}")
+    if pdf_file:
+        out.print(f"PDF report written to {pdf_file} by {converter}")
+
+
+def print_report(data: dict) -> None:
+    """The report's tables on the terminal, codes shown with their names."""
+    show = queries.Display(data["currency"], data["minor_exponent"], data["names"]["locale"],
+                           data["names"]["benefits"])
     out.print(f"[bold]payroll {data['payroll']}[/bold] {data['period']} ({data['status']}): "
-              f"{data['payments']:,} payments, net {fmt(data['net_minor'])} {data['currency']}")
-    for title, key in (("by benefit", "by_benefit"), ("by channel", "by_channel"),
-                       ("arrears and recoveries", "arrears_recoveries"), ("deductions by kind", "deductions_by_kind"),
-                       ("returns by reason", "returns_by_reason")):
+              f"{data['payments']:,} payments, net {show.money(data['net_minor'])}; calculated by "
+              f"{data['created_by']}, approved by {data['approved_by'] or '-'}")
+    for title, key, domain in (("by benefit", "by_benefit", "benefit"), ("by channel", "by_channel", "channel"),
+                               ("arrears and recoveries", "arrears_recoveries", None),
+                               ("deductions by kind", "deductions_by_kind", "deduction"),
+                               ("returns by reason", "returns_by_reason", "reason")):
         if data[key]:
-            out.print(totals_table(title, [(k, fmt(v)) for k, v in data[key].items()]))
+            rows = [(show.label(domain, k) if domain else k, show.money(v, False)) for k, v in data[key].items()]
+            out.print(totals_table(title, rows, ("", f"amount ({data['currency']})")))
         else:
             out.print(f"{title}: none")
     previous = data["previous"]
     if previous:
         change = data["net_minor"] - previous["net_minor"]
-        out.print(f"previous month ({previous['payroll']}): net {fmt(previous['net_minor'])}, change {fmt(change)}")
-    if html_file:
-        out.print(f"HTML report written to {html_file}")
+        out.print(f"previous month ({previous['payroll']}): net {show.money(previous['net_minor'])}, "
+                  f"change {show.money(change)}")
+    if data["ledger_digest_after"]:
+        out.print(f"ledger digest after batch {data['batch_id']}: {data['ledger_digest_after']}")
 
 
 @click.group(name="audit")
