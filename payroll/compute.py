@@ -248,6 +248,8 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
     valid_to = np.asarray(pc.fill_null(pc.cast(orders.column("valid_to"), pa.int32()), 2**31 - 1)
                           .to_numpy(zero_copy_only=False))
     active = (valid_from <= period_last) & (valid_to >= period_first)
+    # Readings 11: an overpayment the agency caused (not an arithmetic error) is never recovered
+    active &= ~((kind == DEDUCTION_KINDS.index("overpayment") + 1) & np_col(orders, "agency_fault", False))
     remaining = remaining_balances(orders, right, kind, arrays, inputs.state)
     creditor_id = np_col(orders, "creditor_payee_id", -1).astype(np.int64)
     creditor = np.where(creditor_id >= 0, np.searchsorted(arrays.payee_ids, creditor_id), -1).astype(np.int64)
@@ -256,6 +258,7 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
                 order_fixed_minor=np_col(orders, "fixed_minor", -1).astype(np.int64),
                 order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
                 order_remaining_minor=remaining, order_active=active,
+                order_for_minor=np_col(orders, "for_minor", True).astype(bool),  # Readings 10: null = for a minor
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
 
 
@@ -390,13 +393,17 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
 def run_kernel(catalogue, routing: Routing, amounts: Amounts):
     """engine.payroll_kernel: deductions by priority and caps, forwarding, netting, conservation check."""
     benefits, b = catalogue.benefits, routing.right_benefit
+    protected = np.array([x.protected for x in benefits], bool)[b]
+    recovery_allowed = np.array([x.recovery_allowed for x in benefits], bool)[b]
     return compute_payroll(
         amounts.gross, amounts.carry_in, amounts.receivable, routing.arrays.ver_consent[routing.version],
-        np.array([x.protected for x in benefits], bool)[b], routing.right_payee, routing.right_channel,
+        protected, routing.right_payee, routing.right_channel,
         np.array([x.minimum_payable_minor for x in benefits], np.int64)[b],
         np.array([x.below_minimum == "carry" for x in benefits], bool)[b],
         n_payees=len(routing.arrays.payee_ids), caps=deduction_caps(catalogue), extra_payee=amounts.extra[0],
-        extra_channel=amounts.extra[1], extra_amount_minor=amounts.extra[3], **amounts.orders)
+        extra_channel=amounts.extra[1], extra_amount_minor=amounts.extra[3],
+        recovery_blocked=protected & ~recovery_allowed,  # Readings 7: protected benefits take no recovery
+        **amounts.orders)
 
 
 def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, result) -> list:
