@@ -800,7 +800,7 @@ def compiled_range(window_start, period: int, catalogue_first_month: int | None 
 
 
 def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, changes_since_day: int,
-                  event_lookback_months: int = 3) -> np.ndarray:
+                  event_lookback_months: int = 3, death_lookback_months: int | None = None) -> np.ndarray:
     """First month each right must be recomputed from, so a recalculation catches every change.
 
     A right starts at `period` unless: a version decided on or after `changes_since_day` (and by the period's
