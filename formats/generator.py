@@ -444,10 +444,10 @@ def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
     alive_at_start = ppl.death_days < 0
     unable = _unable_to_work(ppl, age)
     single = (ppl.adults == 1) & (ppl.children > 0)
-    drafts, means_households = [], np.zeros(ppl.household_count, dtype=bool)
+    drafts, means_households, means_draft = [], np.zeros(ppl.household_count, dtype=bool), None
     if "means" in ctx.codes:
-        draft, means_households = _means_rights(rng, ctx, ppl, age, single, unable)
-        drafts.append(draft)
+        means_draft, means_households = _means_rights(rng, ctx, ppl, age, single, unable)
+        drafts.append(means_draft)
     if "per_child" in ctx.codes:
         drafts.append(_per_child_rights(rng, ctx, ppl, means_households))
     li_grade = np.zeros(len(ppl.household), dtype=np.int64)
@@ -470,7 +470,7 @@ def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
     if "birth" in ctx.codes:
         drafts.append(_birth_rights(rng, ctx, ppl))
     if "funeral" in ctx.codes:
-        drafts.append(_funeral_rights(rng, ctx, ppl, alive_at_start))
+        drafts.append(_funeral_rights(rng, ctx, ppl, alive_at_start, means_draft))
     merged = {key: np.concatenate([d[key] for d in drafts]) for key in DRAFT_FIELDS}
     return merged, means_households
 
@@ -647,9 +647,13 @@ def _birth_rights(rng, ctx, ppl):
                   valid_to=end, decided_on=decided)
 
 
-def _funeral_rights(rng, ctx, ppl, alive):
-    """Funeral grants to the member who paid for the funeral of someone who died in the window."""
+def _funeral_rights(rng, ctx, ppl, alive, means_draft=None):
+    """Funeral grants to the member who paid for the funeral of someone who died in the window. A grant that is a
+    multiple of the family's means-tested assistance (UA_POHOV, RULES.md Readings 12) only where the household
+    has that assistance in force in the month of death."""
     dead = np.flatnonzero(~alive)
+    if ctx.catalogue.benefit(ctx.codes["funeral"]).multiple_of_benefit:
+        dead = dead[_assisted_in_month(ppl, means_draft, dead)]
     household = ppl.household[dead]
     head, spouse = ppl.head[household], ppl.spouse[household]
     payer = np.where(head != dead, head, spouse)
@@ -664,6 +668,19 @@ def _funeral_rights(rng, ctx, ppl, alive):
         amount = 2 * rng.integers(45, 190, len(dead)) * ctx.euro_minor
     return _draft("funeral", payer, payer, PERSON, valid_from=_month_start_days(month),
                   valid_to=_month_end_days(month), decided_on=decided, amount=amount)
+
+
+def _assisted_in_month(ppl, means_draft, dead) -> np.ndarray:
+    """Per dead person: the household's means-tested right (one per household, its head's) covers the month."""
+    if means_draft is None:
+        return np.zeros(len(dead), dtype=bool)
+    household = ppl.household[dead]
+    start, end = np.full(ppl.household_count, -1), np.full(ppl.household_count, -1)
+    start[ppl.household[means_draft["person"]]] = means_draft["valid_from"]
+    end[ppl.household[means_draft["person"]]] = means_draft["valid_to"]
+    month = _months_of_days(ppl.death_days[dead])
+    covered = (start[household] >= 0) & (start[household] <= _month_end_days(month))
+    return covered & ((end[household] < 0) | (end[household] >= _month_start_days(month)))
 
 
 # ---- text columns ---------------------------------------------------------------------------------------
@@ -1015,8 +1032,15 @@ def _deductions(rng, ctx: Context, ppl: People, drafts: dict, rows: Versions, id
         "creditor_payee_id": _int_array(creditor, pa.int64(), creditor >= 0),
         "valid_from": _date_array(_month_start_days(months)),
         "valid_to": _date_array(valid_to, valid_to >= 0),
+        # Readings 10 and 11: most alimony is for a minor; a tenth of the overpayments are the agency's fault
+        "for_minor": _bool_or_null(rng.random(m) < 0.9, kind == DEDUCTION_KINDS.index("alimony")),
+        "agency_fault": _bool_or_null(rng.random(m) < 0.1, kind == DEDUCTION_KINDS.index("overpayment")),
     })
     return table, _creditor_payees(rng, ctx, creditor_ids, ppl.place[household])
+
+
+def _bool_or_null(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return pa.array(values, pa.bool_(), mask=~valid)
 
 
 def _ordered_rights(rng, ctx: Context, ppl: People, drafts: dict):
@@ -1144,6 +1168,10 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
         "mo_family": pa.array(mo_family), "single_parent": pa.array(single), "unable_to_work": pa.array(unable),
         "consent_full_recovery": pa.array(consent),
         "amount_minor": _int_array(amount, pa.int64(), amount >= 0),
+        # RULES.md Readings 5 and 11: the application precedes its decision by 0-30 days; a few decisions of
+        # the period correct the agency's own fault
+        "applied_on": _date_array(rows.decided_on - rng.integers(0, 31, len(draft))),
+        "agency_fault": pa.array((rows.decided_on >= ctx.start_days) & (rng.random(len(draft)) < 0.1)),
     })
 
 

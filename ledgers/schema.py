@@ -22,12 +22,13 @@ ACCOUNT_KINDS = (
     (6, "overpayments_receivable", "right_id", "debit"),
     (7, "returned_awaiting_reissue", "payee_id", "credit"),
     (8, "benefit_expense", "benefit code (ledger_codes domain 'benefit')", "debit"),
+    (9, "overpayments_written_off", "right_id", "debit"),  # RULES.md Readings 11: the agency's fault, not recovered
 )
 ACCOUNT = {name: code for code, name, _, _ in ACCOUNT_KINDS}
 
 # payroll components first (formats/schemas.py), then the ones only the ledger uses
 LEDGER_COMPONENTS = COMPONENTS + ("payment", "settlement", "return", "reject", "overpayment", "reversal",
-                                  "opening")
+                                  "opening", "written_off")
 COMPONENT = {name: code for code, name in enumerate(LEDGER_COMPONENTS, start=1)}
 BATCH_KINDS = ("approve", "export", "reconcile", "settle", "reissue", "correction", "opening")
 

@@ -108,7 +108,10 @@ def test_catalogue_settings_per_country():
     assert rs.benefit("RS_NSP").proration == "days" and me.benefit("ME_MO").proration == "whole_months"
     assert me.benefit("ME_DD").protected and not me.benefit("ME_MO").protected
     assert me.benefit("ME_DD").child_age_limit_years == 18 and me.benefit("ME_DD").twins_excepted
-    assert not me.benefit("ME_SAHRANA").stops_on_death and ua.benefit("UA_POHOV").decided_amount
+    assert not me.benefit("ME_SAHRANA").stops_on_death and not ua.benefit("UA_POHOV").decided_amount
+    pohov = ua.benefit("UA_POHOV")
+    assert (pohov.multiple_of_benefit, pohov.multiple_bp) == ("UA_DSD", 20000)  # Readings 12
+    assert me.benefit("ME_DD").special_rate_benefit == "ME_LI" and ua.benefit("UA_DSD").lost_capacity_age_years == 60
     assert me.benefit("ME_MO").minimum_payable_minor == 100 and me.benefit("ME_MO").below_minimum == "drop"
     assert ua.benefit("UA_DSD").info["award_months"] == 6
     assert me.benefit("ME_NOVOROD").info["claim_within_months"] == 12
@@ -122,7 +125,11 @@ def test_deduction_caps_per_country():
     assert [caps.kinds[k].priority for k in ("alimony", "damages", "overpayment", "enforcement")] == [1, 2, 3, 4]
     assert caps.kinds["alimony"].cap_bp == 5000 and caps.kinds["enforcement"].cap_bp == 2000
     assert caps.kinds["alimony"].forwarded and not caps.kinds["overpayment"].forwarded
-    assert ua.deduction_caps.kinds["alimony"].cap_bp == 7000
+    # Readings 10: social assistance is not a wage, so Ukraine's alimony is capped at 50 % too; the total rises
+    # to 70 % only with an alimony order for a minor
+    ua_caps = ua.deduction_caps
+    assert (ua_caps.kinds["alimony"].cap_bp, ua_caps.shared_cap_bp, ua_caps.total_cap_with_alimony_bp) == (
+        5000, 5000, 7000)
 
 
 def test_compiled_catalogue_follows_indexation():
@@ -172,6 +179,10 @@ def bad_catalogue(tmp_path, old, new):
     ('kind = "one_off"\nprotected = true', 'kind = "one_off"\nproration = "days"', "not prorated by days"),
     ('minor_exponent = 2 ', 'minor_exponent = 0 ', "EUR amounts have 2 digits"),
     ('code = "ME_MO_FOSTER"', 'code = "ME_MO"', "benefit code used twice"),
+    ('special_rate_benefit = "ME_LI"', 'special_rate_benefit = "ME_XX"', "names no benefit of this catalogue"),
+    ('twins_excepted = true', 'twins_excepted = true\nmultiple_of_benefit = "ME_MO"', "is a one_off with"),
+    ('code = "ME_MO"\n', 'code = "ME_MO"\nlost_capacity_age_years = 200\n', "whole number 0..150"),
+    ('rounding = "half_up"', 'rounding = "half_up"\narrears_limit_months = -1', "arrears_limit_months"),
 ])
 def test_bad_catalogue_is_refused_with_a_clear_message(tmp_path, old, new, message):
     rendered = bad_catalogue(tmp_path, old, new)
