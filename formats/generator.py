@@ -672,7 +672,7 @@ def _scripts(latin: tuple, country: CountryData) -> list:
     """The list followed by its Cyrillic transliteration (Ukrainian lists are Cyrillic already)."""
     if country.code == "ua":
         return list(latin) * 2
-    return list(latin) + [latin_to_cyrillic(text) for text in latin]
+    return list(latin) + [latin_to_cyrillic(text, montenegrin=country.code == "me") for text in latin]
 
 
 def _addresses(rng, country: CountryData, place: np.ndarray, cyrillic: np.ndarray) -> dict:

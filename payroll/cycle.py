@@ -332,6 +332,7 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.pain001 import Pain001Options, start_pain001
     from bank_exports.payments import Debtor, as_table
     from bank_exports.postal import write_postal_list
+    from bank_exports.text import transliteration_of
 
     catalogue = load_catalogue(record.catalogue_path)
     payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
@@ -341,7 +342,8 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     execution = month_first_date(period + 1).replace(day=settings.execution_day)
     options = Pain001Options(msg_id_prefix=record.payroll_id, currency=record.currency, created_at=approved_at,
                              execution_date=execution, minor_exponent=record.minor_exponent,
-                             cheque_delivery=settings.postal_delivery_method)
+                             cheque_delivery=settings.postal_delivery_method,
+                             transliteration=transliteration_of(catalogue.country))
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
     files, extra = [], None
     if payments.num_rows:
