@@ -28,6 +28,8 @@ ledger_country = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("bound_by", sa.Text, nullable=False),       # "db init" or the payroll that fixed it
     sa.Column("bound_at", sa.String(40), nullable=False),
+    sa.Column("catalogue_name", sa.Text),                  # the catalogue named then (its rules may be indexed
+    sa.Column("catalogue_sha256", sa.String(64)),          # later: recorded, never required to stay the same)
     sa.CheckConstraint("binding_id = 1", name="ledger_country_one_row"),
 )
 REFUSAL = "the country and currency of a ledger are recorded once and never changed"   # no quote: goes into SQL
@@ -60,7 +62,17 @@ def catalogue_for(data_dir, rules=None, country: str | None = None):
 # ---- the country of a ledger -------------------------------------------------------------------------------
 
 def ensure_table(engine: sa.Engine) -> None:
-    """Create ledger_country with its triggers, in one transaction, unless it is there already."""
+    """Create ledger_country with its triggers, in one transaction, unless it is there already. Two processes
+    creating it at once: the loser finds the winner's table."""
+    try:
+        _create_table(engine)
+    except sa.exc.DBAPIError:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("ledger_country"):
+                raise
+
+
+def _create_table(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         if sa.inspect(conn).has_table("ledger_country"):
             return
@@ -93,8 +105,9 @@ def _first_payroll(conn: sa.Connection) -> Binding | None:
     return None if first is None else Binding(first.country.lower(), first.currency, first.payroll_id)
 
 
-def bind(engine: sa.Engine, country: str, currency: str, by: str) -> Binding:
-    """Record the ledger's country and currency once; the binding in force (Refused if it names another)."""
+def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None) -> Binding:
+    """Record the ledger's country and currency once (with the catalogue named then); the binding in force
+    (Refused if it names another country or currency)."""
     ensure_table(engine)
     try:
         with engine.begin() as conn:
@@ -103,7 +116,9 @@ def bind(engine: sa.Engine, country: str, currency: str, by: str) -> Binding:
                 binding = _first_payroll(conn)
                 if binding is None or (binding.country, binding.currency) == (country, currency):
                     conn.execute(ledger_country.insert().values(
-                        binding_id=1, country=country, currency=currency, bound_by=by, bound_at=store.now_text()))
+                        binding_id=1, country=country, currency=currency, bound_by=by, bound_at=store.now_text(),
+                        catalogue_name=catalogue and Path(catalogue.path).name,
+                        catalogue_sha256=catalogue and catalogue.sha256))
                     return Binding(country, currency, by)
     except sa.exc.IntegrityError:   # another process bound it at the same moment: compare with that
         with engine.connect() as conn:
@@ -122,7 +137,7 @@ def current(engine: sa.Engine) -> Binding | None:
 def bind_at_init(engine: sa.Engine, country: str) -> Binding:
     """`db init --country`: bind the ledger to the country and the currency of its bundled catalogue."""
     catalogue = load_catalogue(country=country)
-    return bind(engine, catalogue.country, catalogue.currency, "db init")
+    return bind(engine, catalogue.country, catalogue.currency, "db init", catalogue)
 
 
 def check_ledger(engine: sa.Engine, catalogue, data_dir=None) -> Binding | None:

@@ -95,3 +95,17 @@ def test_the_binding_is_written_once_the_database_refuses_edits(engine):
             with engine.begin() as conn:
                 conn.exec_driver_sql(statement)
     assert (countries.current(engine).country, countries.current(engine).currency) == ("me", "EUR")
+
+
+def test_the_binding_records_the_catalogue_named_then(engine):
+    countries.bind_at_init(engine, "ua")
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(countries.ledger_country)).one()
+    assert row.catalogue_name == "ukraine.toml" and len(row.catalogue_sha256) == 64
+
+
+def test_two_processes_creating_the_table_at_once_both_succeed(engine, monkeypatch):
+    countries.ensure_table(engine)
+    monkeypatch.setattr(countries, "_create_table", lambda _engine: (_ for _ in ()).throw(
+        sa.exc.OperationalError("CREATE TABLE ledger_country", {}, Exception("already exists"))))
+    countries.ensure_table(engine)          # the table is there: the loser's error is not a failure
