@@ -1,6 +1,7 @@
 """The README's monthly cycle, as a new user types it in a fresh folder, for Serbia and Ukraine (Montenegro's runs
 in test_payroll_cmds.py): generate, validate, db init, calculate, approve, export, reconcile the bank's returns,
 a supplementary run, report, audit recompute, ledger verify, then the next month of the register."""
+import functools
 import json
 import re
 
@@ -16,12 +17,15 @@ from payroll import demo
 CURRENCY = {"rs": "RSD", "ua": "UAH"}
 
 
-def isplata(*args, code=0) -> dict | str:
-    result = CliRunner().invoke(main, [str(a) for a in args])
+def run_isplata(*args, code=0, db=None) -> dict | str:
+    result = CliRunner().invoke(main, [*(["--db", db] if db else []), *(str(a) for a in args)])
     assert result.exit_code == code, result.output
     if code == 0 and "--json" in args:
         return json.loads(result.stdout)
     return result.output
+
+
+isplata = run_isplata
 
 
 @pytest.fixture
@@ -32,8 +36,17 @@ def fresh_folder(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, fresh_folder):
+    """None: the README's default (sqlite:///isplata.db in the folder); else a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_schema_url").replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 @pytest.mark.parametrize("country", ["rs", "ua"])
-def test_the_readme_cycle_runs_from_a_fresh_folder(fresh_folder, country):
+def test_the_readme_cycle_runs_from_a_fresh_folder(fresh_folder, database, country):
+    isplata = functools.partial(run_isplata, db=database)
     isplata("generate", "--out", "reg", "--rights", 300, "--seed", 1, "--period", "2025-01", "--country", country)
     assert json.loads((fresh_folder / "reg" / "register.json").read_text())["country"] == country
     assert isplata("validate", "--data", "reg", "--json")["country"] == country      # no --rules needed
@@ -46,7 +59,7 @@ def test_the_readme_cycle_runs_from_a_fresh_folder(fresh_folder, country):
     isplata("approve", payroll, "--by", "marko")
     manifest = isplata("export", payroll, "--out", "out", "--json")
     assert manifest["ctrl_sum_minor"] == first["net_minor"]
-    db = f"sqlite:///{fresh_folder / 'isplata.db'}"
+    db = database or f"sqlite:///{fresh_folder / 'isplata.db'}"
     returns = demo.simulate_bank(db, payroll, fresh_folder / "returns", load_catalogue(country=country), seed=1)
     reconciled = isplata("reconcile", *returns["files"], "--json")
     assert reconciled["unmatched"] == 0 and reconciled["matched"] == reconciled["records"] > 0
