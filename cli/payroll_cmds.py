@@ -30,6 +30,7 @@ class _Lazy:
         return getattr(payroll_module(self._name), attribute)
 
 
+COUNTRIES = ("me", "rs", "ua")   # the bundled catalogues (payroll.register.COUNTRIES; kept here so --help is fast)
 audit, cycle, demo, queries, reconciling, report = (
     _Lazy(name) for name in ("audit", "cycle", "demo", "queries", "reconcile", "report"))
 console = Console(stderr=True)
@@ -81,20 +82,28 @@ def print_summary(summary: dict, show) -> None:
               help="Folder of the register snapshot (persons, households, rights, payees, deductions).")
 @click.option("--period", required=True, metavar="YYYY-MM", help="The payroll month.")
 @click.option("--by", "by", required=True, help="Name of the officer who calculates (the maker).")
-@click.option("--rules", type=click.Path(dir_okay=False), help="Rule catalogue TOML (default: Montenegro).")
+@click.option("--rules", type=click.Path(dir_okay=False),
+              help="Rule catalogue TOML (default: the catalogue of the country the register records, else "
+                   "Montenegro).")
+@click.option("--country", type=click.Choice(COUNTRIES),
+              help="Use the bundled catalogue of this country (overrides the register's; --rules wins).")
 @click.option("--store", type=click.Path(file_okay=False),
               help="Folder for payroll lines (default: ISPLATA_STORE, else next to a SQLite db).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def calculate(ctx, data, period, by, rules, store, as_json):
+def calculate(ctx, data, period, by, rules, country, store, as_json):
     """Calculate a draft payroll for a period: validate, compute, store lines; nothing is posted.
+
+    The catalogue follows the register (its register.json names the country); the ledger accepts only the
+    country and currency it was bound to at `db init --country` or by its first payroll.
 
     \b
     Example:
       isplata calculate --data ./register --period 2025-01 --by ana
     """
     with steps(as_json) as step:
-        summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step)
+        summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step,
+                                  country=country)
     if as_json:
         from cli.main import emit_json
         emit_json(queries.calculate_contract(summary))
@@ -431,10 +440,12 @@ def audit_recompute(ctx, payroll_id, as_json):
               help="Folder for the register, files, returns and (unless --db) the SQLite database.")
 @click.option("--period", default="2025-01", show_default=True, metavar="YYYY-MM", help="First payroll month.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the synthetic register.")
+@click.option("--country", type=click.Choice(COUNTRIES), default="me", show_default=True,
+              help="Country whose register, catalogue, currency and banks the demo uses.")
 @click.option("--audit", "with_audit", is_flag=True, help="Also recompute the first payroll from its inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
 @click.pass_context
-def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
+def demo_cmd(ctx, rights, workdir, period, seed, country, with_audit, as_json):
     """Run two months of the whole cycle on a synthetic register, with bank returns, and time every step.
 
     Uses its own SQLite database inside WORKDIR unless --db (or ISPLATA_DB) is given.
@@ -442,17 +453,18 @@ def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
     \b
     Example:
       isplata demo --rights 100000
+      isplata demo --country ua --rights 10000 --workdir demo-ua
       isplata demo --rights 10000 --db postgresql://postgres@127.0.0.1:5432/test
     """
     db = ctx.obj.db if ctx.obj.db_explicit else None  # the demo's own SQLite file unless a database was named
     with steps(as_json) as step:
         result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
-                               progress=step, with_audit=with_audit)
+                               progress=step, country=country, with_audit=with_audit)
     if as_json:
         from cli.main import emit_json
         emit_json(result)
         return
-    table = Table(title=f"isplata demo: {rights:,} rights, two months, database {result['db']}",
+    table = Table(title=f"isplata demo ({country.upper()}): {rights:,} rights, two months, database {result['db']}",
                   title_justify="left")
     for header in ("step", "what happened", "seconds"):
         table.add_column(header, justify="right" if header == "seconds" else "left")

@@ -79,9 +79,11 @@ def generate_cmd(out_dir, rights, seed, period, country, advance_from, deaths, c
 @click.command("validate")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
               help="Folder of the register snapshot (persons, households, rights, payees, deductions).")
-@click.option("--rules", type=click.Path(dir_okay=False), help="Rule catalogue TOML (default: Montenegro).")
+@click.option("--rules", type=click.Path(dir_okay=False),
+              help="Rule catalogue TOML (default: the catalogue of the country the register records, else "
+                   "Montenegro).")
 @click.option("--country", type=click.Choice(register_steps.COUNTRIES),
-              help="Use the bundled catalogue of this country instead of --rules.")
+              help="Use the bundled catalogue of this country (overrides the register's; --rules wins).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary, or the problems, as JSON.")
 @click.pass_context
 def validate_cmd(ctx, data_dir, rules, country, as_json):

@@ -24,6 +24,7 @@ from engine.months import month_first_date, parse_period
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
 from formats.names import COUNTRIES, CountryData, latin_to_cyrillic
+from formats.register_meta import register_country, write_register_meta
 from formats.schemas import DEDUCTION_KINDS, DEDUCTION_PRIORITY, REGISTER
 
 CHUNK_RIGHTS = 250_000        # rights per chunk / Parquet row group: bounds memory for national sizes
@@ -689,7 +690,7 @@ def _scripts(latin: tuple, country: CountryData) -> list:
     """The list followed by its Cyrillic transliteration (Ukrainian lists are Cyrillic already)."""
     if country.code == "ua":
         return list(latin) * 2
-    return list(latin) + [latin_to_cyrillic(text) for text in latin]
+    return list(latin) + [latin_to_cyrillic(text, montenegrin=country.code == "me") for text in latin]
 
 
 def _addresses(rng, country: CountryData, place: np.ndarray, cyrillic: np.ndarray) -> dict:
@@ -1236,6 +1237,7 @@ def generate_register(out_dir, rights: int, seed: int, period: str, country: str
             stats.add(tables)
     finally:
         writers.close()
+    write_register_meta(out, country, ctx.catalogue.currency, _period_text(period_index), seed=int(seed))
     summary = stats.summary(out, country, period, seed, writers.rows, ctx)
     summary["households"] = ids.household - 1
     return summary
@@ -1359,7 +1361,7 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
     """
     src, out = Path(src_dir), Path(out_dir)
     tables = _read_tables(src)
-    country = _country_of(tables)
+    country = register_country(src) or _country_of(tables)
     source_index, target_index = _advance_months(tables["rights"], to_period or period)
     payees, institution_ids, enforcer_ids = _shared_of(seed, COUNTRIES[country], tables["payees"])
     ctx = make_context(country, target_index, institution_ids, enforcer_ids)
@@ -1374,6 +1376,8 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
     fresh = generate_chunk((seed, 0xAD, _country_key(country), target_index, 1), ctx, new_count, ids,
                            new_decisions=True)
     rights = _write_advanced(out, tables, fresh)
+    write_register_meta(out, country, ctx.catalogue.currency, _period_text(target_index), seed=int(seed),
+                        advanced_from=_period_text(source_index))
     first = rights.filter(pc.equal(rights["version"], 1))
     by_benefit = first.group_by("benefit").aggregate([("right_id", "count")])
     return {

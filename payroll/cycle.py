@@ -22,6 +22,7 @@ from engine.months import format_period, month_first_date, parse_period
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from ledgers.store import Ledger, normalise_url
+from payroll import country as countries
 from payroll import ledger_state, postings, store
 from payroll.errors import Refused, UserError
 from payroll.ids import payroll_id
@@ -115,19 +116,22 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
     return computing.Inputs(register, catalogue, period, state, holds)
 
 
-def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_dir=None, progress=noop) -> dict:
-    """Validate, compute and store a draft payroll; returns its summary (see queries.calculate_contract)."""
+def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_dir=None, progress=noop,
+              country: str | None = None) -> dict:
+    """Validate, compute and store a draft payroll; returns its summary (see queries.calculate_contract).
+    The catalogue: `rules`, else `country`'s, else that of the country the register records (payroll.country)."""
     from formats.register import register_file_digests
     from payroll import compute as computing
 
     storage = store
     period = parse_period_arg(period_text)
     maker = require_name(by)
-    catalogue = load_catalogue(rules)
+    catalogue = countries.catalogue_for(data, rules, country)
     progress("validating the register")
     data_path = Path(data).resolve()
     ledger = open_db(db_url)
     try:
+        countries.check_ledger(ledger.engine, catalogue, data_path)
         with ledger.engine.connect() as conn:
             mark = ledger_state.batch_mark(conn)
             hold_mark = storage.hold_mark(conn)
@@ -142,6 +146,7 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         folder = Path(store_dir or storage.default_store(ledger.url)).resolve() / identifier
         record = write_draft(ledger, folder, identifier, result, catalogue, period, run_no, maker, data_path,
                              digests, mark, hold_mark)
+        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)   # first fixes it
         ledger.append_event("calculated", identifier, {"by": maker, "net_minor": result.summary["net_minor"],
                                                        "software": software_versions()})
     finally:
@@ -332,6 +337,7 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.pain001 import Pain001Options, start_pain001
     from bank_exports.payments import Debtor, as_table
     from bank_exports.postal import write_postal_list
+    from bank_exports.text import transliteration_of
 
     catalogue = load_catalogue(record.catalogue_path)
     payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
@@ -341,7 +347,8 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     execution = month_first_date(period + 1).replace(day=settings.execution_day)
     options = Pain001Options(msg_id_prefix=record.payroll_id, currency=record.currency, created_at=approved_at,
                              execution_date=execution, minor_exponent=record.minor_exponent,
-                             cheque_delivery=settings.postal_delivery_method)
+                             cheque_delivery=settings.postal_delivery_method,
+                             transliteration=transliteration_of(catalogue.country))
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
     files, extra = [], None
     if payments.num_rows:

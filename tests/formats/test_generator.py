@@ -416,6 +416,7 @@ def test_serbian_latin_transliterates_letter_for_letter_including_digraphs():
     assert latin_to_cyrillic("Njegoš Ljiljana Džodić Đorđe Ćetković") == "Његош Љиљана Џодић Ђорђе Ћетковић"
     assert latin_to_cyrillic("NJEGOŠ LJUBIŠA") == "ЊЕГОШ ЉУБИША"
     assert latin_to_cyrillic("Śćepan Źana") == "Сћепан Зана"
+    assert latin_to_cyrillic("Śćepan Źana", montenegrin=True) == "С\u0301ћепан З\u0301ана"   # С́ З́
 
 
 # ---- first dates: no right before its benefit's values are in force ----------------------------------------

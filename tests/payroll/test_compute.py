@@ -48,3 +48,25 @@ def test_a_right_due_before_its_benefits_first_date_names_the_benefit_the_months
     assert "serbia.toml" in problem.rule and "2024-10 to 2024-12" in problem.rule
     assert f"{len(moved)} right(s)" in problem.rule and str(moved[0]) in problem.rule
     assert "RS_DD's parameters in force from 2024-10" in problem.fix
+
+
+# the months around each catalogue's first dates (RS_RODITELJSKI 2024-01, RS_NSP 2024-04, RS_DD 2025-01, the
+# whole UA catalogue 2025-01, UA's 2026 minima) and the month after, from a fresh ledger
+@pytest.mark.parametrize("country, period, following", [
+    ("rs", "2024-01", "2024-02"), ("rs", "2024-04", "2024-05"), ("rs", "2025-01", "2025-02"),
+    ("ua", "2025-01", "2025-02"), ("ua", "2025-12", "2026-01"), ("me", "2024-01", "2024-02"),
+])
+def test_a_generated_register_calculates_in_every_month_the_generator_makes(tmp_path, country, period, following):
+    from formats.generator import advance_register
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger(url) as ledger:
+        ledger.init()
+        store.init_schema(ledger.engine)
+    generate_register(tmp_path / "a", rights=500, seed=9, period=period, country=country)
+    first = cycle.calculate(url, tmp_path / "a", period, "ana", store_dir=tmp_path / "store")
+    assert first["payroll"].startswith(country.upper()) and first["net_minor"] > 0
+    cycle.approve(url, first["payroll"], "marko")
+    advance_register(tmp_path / "a", tmp_path / "b", seed=9)
+    second = cycle.calculate(url, tmp_path / "b", following, "ana", store_dir=tmp_path / "store")
+    assert second["period"] == following and second["net_minor"] > 0
