@@ -10,8 +10,7 @@ import signal
 
 CRASH_POINTS = (
     "calculate.after_files",       # draft's Parquet files staged, nothing in the database
-    "calculate.before_commit",     # payroll row and event written, not committed
-    "calculate.after_commit",      # committed, staged folder not yet renamed into place
+    "calculate.before_commit",     # payroll row and event written, folder renamed into place, not committed
     "approve.after_batch",         # approval batch written, event not yet, not committed
     "approve.before_commit",       # batch and event written, not committed
     "export.after_files",          # files staged in the out folder, nothing in the database
