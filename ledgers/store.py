@@ -203,6 +203,8 @@ class Ledger:
         if self.dialect != "sqlite":
             return None
         database = self.engine.url.database
+        if database and database.startswith("file:"):  # sqlite:///file:PATH?mode=ro&uri=true
+            database = database.removeprefix("file:").split("?", 1)[0]
         return "" if database in (None, "", ":memory:") else database
 
     def schema_version(self) -> int | None:

@@ -491,10 +491,10 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
     and the `exported` event commit in one transaction under the ledger's lock; only then are the files renamed
     into place, the manifest last. Exporting again (after a crash, or by a second officer at the same time)
     writes the same bytes and posts nothing twice."""
-    target = check_out_dir(Path(out_dir))
     ledger = open_db(db_url)
     staging = None
     try:
+        target = check_out_dir(Path(out_dir))
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
         status = check_exportable(ledger, identifier)

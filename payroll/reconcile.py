@@ -184,20 +184,21 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
     under the ledger's lock, and only then are its outputs (register actions, exceptions) written, under names
     derived from that file (output_paths), so no later reconcile of another file overwrites them."""
     paths = [Path(f) for f in files]
-    target = check_out_dir(Path(out_dir)) if out_dir else None
-    if register_out:
-        check_out_dir(Path(register_out).resolve().parent)
-    # read and check every file before posting anything: a bad file raises InputError with nothing written
-    parsed = []
-    for path in paths:
-        progress(f"reading {path.name}")
-        parsed.append((path, store.sha256_file(path), read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
-    for path, sha, _records in parsed:
-        check_out_dir(target or path.resolve().parent)
     ledger = cycle.open_db(db_url)
     tally, views, outputs = Tally(), {}, []
     exponent = 2
     try:
+        target = check_out_dir(Path(out_dir)) if out_dir else None
+        if register_out:
+            check_out_dir(Path(register_out).resolve().parent)
+        # read and check every file before posting anything: a bad file raises InputError with nothing written
+        parsed = []
+        for path in paths:
+            progress(f"reading {path.name}")
+            parsed.append((path, store.sha256_file(path),
+                           read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
+        for path, sha, _records in parsed:
+            check_out_dir(target or path.resolve().parent)
         progress("matching the records to the exported payments")
         parsed = load_views(ledger, parsed, views)
         for path, sha, records in parsed:
