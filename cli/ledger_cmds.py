@@ -62,7 +62,7 @@ def db_init(ctx, country, as_json):
     from payroll import country as countries
     from payroll.cycle import open_db  # the ledger schema and the payroll's own tables, both idempotent
 
-    with open_db(ctx.obj.db) as ledger:
+    with open_db(ctx.obj.db, create=True) as ledger:
         binding = countries.bind_at_init(ledger.engine, country) if country else countries.current(ledger.engine)
         result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest(),
                   "country": binding and binding.country, "currency": binding and binding.currency}
