@@ -55,7 +55,7 @@ def open_db(db_url: str) -> Ledger:
     ledger = Ledger(db_url)
     try:
         ledger.init()
-        store.init_schema(ledger.engine)
+        store.init_schema(ledger)
     except sa.exc.OperationalError as exc:
         ledger.close()
         raise UserError(f"cannot open the database {db_url}: {exc.orig}; check --db / ISPLATA_DB") from exc
@@ -89,15 +89,34 @@ def require_name(by: str, option: str = "--by") -> str:
 
 # ---- status ----------------------------------------------------------------------------------------------
 
+POSTED_STATUSES = ("approved", "exported", "reconciled")  # the ledger holds the payroll's approval batch
+
+
 def status_of(ledger: Ledger, identifier: str) -> dict:
-    """Derived status: approved / exported from the ledger's batches and events."""
+    """Derived status, never stored: draft -> approved -> exported -> reconciled from the ledger's batches and
+    events, or cancelled (a `cancelled` event) or superseded (a draft with a newer run of its period)."""
     events = ledger.events(subject=identifier)
     kinds = {event["kind"]: event for event in events}
     approved = ledger.find_batch("approve", identifier) is not None or "approved" in kinds
     exported = ledger.find_batch("export", identifier) is not None or "exported" in kinds
     approved_by = kinds.get("approved", {}).get("payload", {}).get("by")
-    status = "exported" if exported else "approved" if approved else "draft"
+    if exported:
+        status = "reconciled" if reconciled(ledger, identifier) else "exported"
+    elif approved:
+        status = "approved"
+    elif "cancelled" in kinds:
+        status = "cancelled"
+    else:
+        with ledger.engine.connect() as conn:
+            status = "superseded" if store.newer_runs(conn, identifier) else "draft"
     return {"status": status, "approved_by": approved_by, "events": events}
+
+
+def reconciled(ledger: Ledger, identifier: str) -> bool:
+    """A reconciled return file matched a payment of the payroll."""
+    return any(identifier in event["payload"].get("payrolls", ()) or
+               identifier in event["payload"].get("returns_by_reason_minor", {})
+               for event in ledger.events(kind="reconciled"))
 
 
 # ---- calculate -------------------------------------------------------------------------------------------
@@ -208,7 +227,9 @@ def approve(db_url: str, identifier: str, by: str, progress=noop) -> dict:
             newer = [p.payroll_id for p in store.list_payrolls(conn, record.period)
                      if p.country == record.country and p.run_no > record.run_no]
         status = status_of(ledger, identifier)
-        if status["status"] != "draft":
+        if status["status"] == "cancelled":
+            raise Refused(f"{identifier} was cancelled and cannot be approved; calculate {record.period} again")
+        if status["status"] in POSTED_STATUSES:
             return {"payroll": identifier, "status": "already approved", "approved_by": status["approved_by"],
                     "batch_id": None, "postings": 0, "batch_hash": None}
         if checker.casefold() == record.created_by.strip().casefold():
@@ -262,14 +283,16 @@ def distinct_strings(column) -> list[str]:
 def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, checker: str) -> dict:
     period = parse_period(record.period)
     if batch["amount_minor"].shape[0] == 0:
-        ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": None})
+        ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": None,
+                                                            "record_sha256": store.payroll_sha256(record)})
         return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker, "batch_id": None,
                 "postings": 0, "batch_hash": "(nothing to post)"}
     payments = store.read_payments(record, columns=["end_to_end_id", "payee_id", "amount_minor"])
     paid = {"payment_ref": postings.refs_of(payments.column("end_to_end_id")),
             "payee_id": payments.column("payee_id").to_numpy(), "amount_minor": payments.column("amount_minor").to_numpy()}
     batch_record = ledger.append_batch("approve", record.payroll_id, batch,
-                                       payments=paid if payments.num_rows else None, period=period)
+                                       payments=paid if payments.num_rows else None, period=period,
+                                       record_sha256=store.payroll_sha256(record))
     ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": batch_record.batch_id})
     return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker,
             "batch_id": batch_record.batch_id, "postings": batch_record.n_postings, "batch_hash": batch_record.hash}
@@ -284,7 +307,9 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
         status = status_of(ledger, identifier)
-        if status["status"] == "draft":
+        if status["status"] in ("cancelled", "superseded"):
+            raise Refused(f"{identifier} is {status['status']}: it is never exported")
+        if status["status"] not in POSTED_STATUSES:
             raise Refused(f"{identifier} is not approved yet: a second officer runs "
                           f"`isplata approve {identifier} --by NAME` first")
         approved_at = approval_time(status["events"])

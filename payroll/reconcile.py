@@ -63,6 +63,7 @@ class Tally:
     actions: list = field(default_factory=list)
     returns_by_reason: dict = field(default_factory=dict)
     batches: list = field(default_factory=list)
+    payrolls: set = field(default_factory=set)  # payrolls the file matched a payment of (their status: reconciled)
 
 
 class PayrollView:
@@ -280,6 +281,7 @@ def reconcile_file(ledger, path: Path, sha: str, records: list, tally: Tally, vi
                                           "once: ask the bank for a corrected file")
             continue
         exponent = view.record.minor_exponent
+        file_tally.payrolls.add(view.record.payroll_id)
         if record.kind == "settled" and record.scope != "transaction":
             settle(view, record, batch, file_tally, seen)
         else:
@@ -502,7 +504,8 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
     keys = [[e["line"], e["reference"]] for e in tally.exceptions]
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
                                              "unmatched": tally.unmatched, "exception_keys": keys,
-                                             "returns_by_reason_minor": tally.returns_by_reason})
+                                             "returns_by_reason_minor": tally.returns_by_reason,
+                                             "payrolls": sorted(tally.payrolls)})
 
 
 # ---- holds: what reconciliation placed, and their release ----------------------------------------------------
@@ -521,13 +524,14 @@ def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
     """Lift a hold (an MD07 death report that proved wrong, a bank account that works again): a release row is
     appended (holds are never edited, so a payroll recomputed later still sees what it saw) and a
     `hold_released` event records who and why. The next calculation pays the right (or the payee's bank
-    channel) again, re-issuing what was returned and is still due."""
+    channel) again, re-issuing what was returned and is still due. The releaser must not be the officer who
+    placed the hold (maker-checker; reconciliation's own holds are placed by "reconcile")."""
     if not by.strip() or not note.strip():
         raise Refused("a release needs --by (who releases) and --note (why, e.g. the register's correction)")
     ledger = cycle.open_db(db_url)
     try:
-        with ledger.engine.begin() as conn:  # the release and its record commit together
-            hold = store.release_hold(conn, hold_id)
+        with ledger.writing() as conn:  # the release and its record commit together
+            hold = store.release_hold(conn, hold_id, by.strip(), note)
             ledger.append_event("hold_released", f"hold:{hold_id}", {"hold": hold, "by": by, "note": note}, conn)
         return {**hold, "released": True, "released_by": by, "note": note}
     except sa.exc.IntegrityError as exc:  # another release of the same hold committed first

@@ -19,7 +19,7 @@ def build_report(db_url: str, identifier: str) -> dict:
             earlier = store.list_payrolls(conn, format_period(parse_period(record.period) - 1))
         status = cycle.status_of(ledger, identifier)["status"]
         previous = [p for p in earlier if p.country == record.country and
-                    cycle.status_of(ledger, p.payroll_id)["status"] != "draft"]
+                    cycle.status_of(ledger, p.payroll_id)["status"] in cycle.POSTED_STATUSES]
         returns = returns_by_reason(ledger.events(kind="reconciled"), identifier)
     finally:
         ledger.close()
