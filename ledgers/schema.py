@@ -205,6 +205,17 @@ def grant_app_role(conn: sa.Connection, tables) -> None:
     conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_current_schema(conn)} TO {APP_ROLE}")
 
 
+def owned_elsewhere(conn: sa.Connection, table: str) -> bool:
+    """PostgreSQL: `table` exists and the connecting role does not own it (an officer's login in APP_ROLE): its
+    DDL is the owner's business, so init leaves it alone instead of failing on CREATE OR REPLACE TRIGGER."""
+    if conn.dialect.name != "postgresql":
+        return False
+    owned = conn.exec_driver_sql(
+        "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = %(table)s", {"table": table}).scalar()
+    return owned is False
+
+
 def _current_schema(conn: sa.Connection) -> str:
     return conn.exec_driver_sql("SELECT quote_ident(current_schema())").scalar()
 

@@ -168,7 +168,8 @@ class Ledger:
     def init(self) -> None:
         """Create the schema if missing and record its version; safe to run again and from two processes."""
         with self.schema_lock() as conn:
-            schema.create_tables(conn)
+            if not schema.owned_elsewhere(conn, schema.batches.name):
+                schema.create_tables(conn)
             schema.seed_tables(conn, _now_us())
 
     @contextmanager

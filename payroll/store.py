@@ -120,6 +120,8 @@ class PayrollRecord:
 def init_schema(ledger) -> None:
     """Create the tables if missing, append-only like the ledger's (idempotent, under the ledger's init lock)."""
     with ledger.schema_lock() as conn:
+        if ledger_schema.owned_elsewhere(conn, payrolls.name):
+            return  # an officer's login (PostgreSQL APP_ROLE): the owner created the tables and their triggers
         metadata.create_all(conn, checkfirst=True)
         ledger_schema.append_only(conn, [table.name for table in metadata.sorted_tables])
 

@@ -245,3 +245,28 @@ def test_an_officers_hold_stops_payment_and_needs_a_second_officer_to_release(cl
     third = calculate(cli, register_dir)
     assert {right} | of_payee <= paid_rights(lines_of(cli, third["payroll"], tmp_path))
     assert cli("ledger", "verify").exit_code == 0
+
+
+def test_officers_run_the_cycle_as_the_postgresql_application_role(db_url, register_dir, tmp_path):
+    """The documented deployment: the owner runs `db init`, officers log in as members of isplata_app (here
+    the role is set on connect): every step works, and an edit is refused by privileges even without triggers."""
+    import sqlalchemy as sa
+    from urllib.parse import quote
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("privileges are PostgreSQL's")
+    app_url = db_url + quote(" -crole=isplata_app")
+
+    def run(url, *args):
+        return CliRunner().invoke(main, ["--db", url, *args])
+
+    assert run(db_url, "db", "init").exit_code == 0
+    summary = as_json(run(app_url, "calculate", "--data", str(register_dir), "--period", PERIOD, "--by", "ana",
+                          "--store", str(tmp_path / "store"), "--json"))
+    as_json(run(app_url, "approve", summary["payroll"], "--by", "marko", "--json"))
+    as_json(run(app_url, "hold", "place", "--payee", "1", "--by", "ana", "--reason", "x", "--json"))
+    assert run(app_url, "ledger", "verify").exit_code == 0
+    with Ledger(app_url) as book:
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            with book.engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE payrolls SET created_by = 'marko'")
