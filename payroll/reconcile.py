@@ -499,7 +499,7 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
         period = max(chunk["month"].max() for chunk in chunks if chunk["month"].shape[0])
         record = ledger.append_batch("reconcile", sha, batch, period=int(period))
         tally.batches.append(record.batch_id)
-    with ledger.engine.begin() as conn:
+    with ledger.writing() as conn:  # the holds and their chained copy, under the write lock
         store.insert_holds(conn, holds)
     keys = [[e["line"], e["reference"]] for e in tally.exceptions]
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
