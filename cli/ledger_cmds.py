@@ -112,14 +112,17 @@ def verify_cmd(ctx, saved_digest, as_json):
 def digest_cmd(ctx, as_json):
     """Print the chain head (the digest an auditor keeps).
 
+    With --json also `events_head`, the hash of the last event: `ledger verify --digest` accepts it too, and it
+    covers the events (cancellations, holds, releases) appended after the last batch.
+
     \b
     Example:
       isplata ledger digest
     """
     with _ledger(ctx) as ledger:
-        digest, count = ledger.digest(), len(ledger.batches())
+        digest, count, events_head = ledger.digest(), len(ledger.batches()), ledger.events_head()
     if as_json:
-        emit_json({"digest": digest, "batches": count})
+        emit_json({"digest": digest, "batches": count, "events_head": events_head})
     else:
         click.echo(digest)
 

@@ -26,7 +26,6 @@ from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_
 from ledgers.postings import PreparedBatch, prepare_batch
 
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
-PG_EVENT_LOCK_CLASS = 0x15A2  # serialises appends to the event chain (taken inside the caller's transaction)
 POSTING_DTYPES = dict(POSTING_COLUMNS)
 INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != "payment_ref"}
 READ_PARTS = 2                # cores of the reference machine
@@ -450,16 +449,20 @@ class Ledger:
 
     @contextmanager
     def writing(self):
-        """A connection in a transaction that takes the write lock at once (SQLite BEGIN IMMEDIATE, PostgreSQL
-        the event chain's advisory lock), so what it checks before it appends still holds at commit; commits on
-        success."""
+        """A connection in a transaction that takes the ledger's write lock at once (SQLite BEGIN IMMEDIATE,
+        PostgreSQL the advisory lock batches take), so what it checks before it appends still holds at commit;
+        commits on success."""
         with self.engine.connect() as conn:
             conn.execution_options(ledger_write_lock=True)
             with conn.begin():
                 if self.dialect == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_EVENT_LOCK_CLASS}, "
-                                         "hashtext(current_schema()))")
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
                 yield conn
+
+    def events_head(self) -> str:
+        """Hash of the last event (GENESIS_HASH when none): with the digest, what an auditor keeps of the events."""
+        with self._reading() as raw:
+            return self._events_head(raw) or GENESIS_HASH
 
     def event_rows(self) -> list[dict]:
         """Every event as stored (payload as its JSON text), in chain order: what verification rehashes."""
@@ -481,13 +484,14 @@ class Ledger:
 
 def append_event_row(conn: sa.Connection, kind: str, subject: str, payload=None) -> int:
     """Append one event in the caller's transaction: its id follows the last event's and its hash chains the
-    last event's hash to its content (canonical.event_hash). PostgreSQL serialises appenders with an advisory
-    lock held to the caller's commit; SQLite writers are serialised by the database lock (a caller starts its
-    transaction with BEGIN IMMEDIATE, see Ledger.writing). The unique prev_hash refuses a fork either way."""
+    last event's hash to its content (canonical.event_hash). PostgreSQL serialises appenders with the ledger's
+    advisory write lock (re-entrant: a step that holds it already appends at once), held to the caller's commit;
+    SQLite writers are serialised by the database lock (a caller starts its transaction with BEGIN IMMEDIATE, see
+    Ledger.writing). The unique prev_hash refuses a fork either way. Never commits."""
     text = payload if isinstance(payload, str) else json.dumps(payload or {}, sort_keys=True, default=str)
     json.loads(text)  # a programmer error to pass something that is not JSON
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_EVENT_LOCK_CLASS}, hashtext(current_schema()))")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
     table = schema.events
     head = conn.execute(sa.select(table.c.event_id, table.c.hash).order_by(table.c.event_id.desc()).limit(1)).first()
     event_id = 1 if head is None else int(head.event_id) + 1

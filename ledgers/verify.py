@@ -45,9 +45,12 @@ class VerifyResult:
 
 def verify(ledger: Ledger, digest: str | None = None) -> VerifyResult:
     """The batch chain (verify_batches), then the event chain and the records around the ledger: ok only if
-    both hold. A record finding alone leaves first_bad_batch None and is the reason; all are in `records`."""
-    result = verify_batches(ledger, digest)
-    result.records = record_findings(ledger, ledger.batches())
+    both hold. A record finding alone leaves first_bad_batch None and is the reason; all are in `records`.
+    `digest` may also be an event hash (`ledger digest --json` gives events_head): it covers the events appended
+    after the last batch too."""
+    rows = ledger.event_rows()
+    result = verify_batches(ledger, digest, {row["hash"] for row in rows})
+    result.records = record_findings(ledger, ledger.batches(), rows)
     if result.records:
         result.ok = False
         if not result.reason:
@@ -56,7 +59,7 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerifyResult:
     return result
 
 
-def verify_batches(ledger: Ledger, digest: str | None = None) -> VerifyResult:
+def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=frozenset()) -> VerifyResult:
     """Recompute every batch hash; ok only if all match (and the chain reaches `digest` when given).
 
     A batch's payments (read and Merkle tree) are checked on a second thread while its postings are read and
@@ -77,7 +80,7 @@ def verify_batches(ledger: Ledger, digest: str | None = None) -> VerifyResult:
         stray = _stray_rows(counts.result(), postings, sum(batch.n_payments for batch in batches), len(batches))
     if stray:
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
-    if digest is not None and digest.lower() not in seen:
+    if digest is not None and digest.lower() not in seen and digest.lower() not in event_hashes:
         reason = (f"the chain ends at batch {len(batches)} (hash {prev}) and never reaches the saved digest "
                   f"{digest}: batches after it were removed or the ledger was rewritten")
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, reason)
@@ -164,10 +167,10 @@ def _stray_rows(counts: tuple[int, int, int], postings: int, payments: int, batc
 
 # ---- the records around the ledger ----------------------------------------------------------------------------
 
-def record_findings(ledger: Ledger, batches: list[BatchRecord] | None = None) -> list[str]:
+def record_findings(ledger: Ledger, batches: list[BatchRecord] | None = None, rows: list[dict] | None = None) -> list[str]:
     """Every way the event chain and the RECORD_TABLES differ from what was chained, named (at most FINDINGS_MAX)."""
     batches = ledger.batches() if batches is None else batches
-    findings, hashes, chained = event_findings(ledger.event_rows())
+    findings, hashes, chained = event_findings(ledger.event_rows() if rows is None else rows)
     tables = {}
     with ledger.engine.connect() as conn:
         present = set(sa.inspect(conn).get_table_names())

@@ -241,3 +241,21 @@ def test_verify_without_events_or_record_tables_is_ok(ledger, approve):
     approve(ledger, 660, 5)
     result = verify(ledger)
     assert result.ok and result.records == []
+
+
+def test_a_saved_events_head_catches_a_consistent_rewrite_of_the_events_after_the_last_batch(ledger,
+                                                                                              events_and_batches):
+    """The last event (here 'exported', after batch 2) is covered by no batch; the auditor keeps events_head."""
+    from ledgers.canonical import event_hash
+
+    saved = ledger.events_head()
+    assert saved == ledger.event_rows()[-1]["hash"]
+    assert verify(ledger, saved).ok
+    last = ledger.event_rows()[-1]
+    forged = event_hash(last["prev_hash"], last["event_id"], "cancelled", last["subject"], last["payload"],
+                        last["created_us"])
+    tamper_any(ledger, f"UPDATE ledger_events SET kind = 'cancelled', hash = '{forged}' "
+                       f"WHERE event_id = {last['event_id']}")
+    assert verify(ledger).ok  # consistent, and after every batch: only the saved head shows it
+    result = verify(ledger, saved)
+    assert not result.ok and "never reaches the saved digest" in result.reason
