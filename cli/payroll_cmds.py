@@ -347,12 +347,11 @@ def hold_list(ctx, show_all, as_json):
         from cli.main import emit_json
         emit_json(rows)
         return
-    table = totals_table("holds", [], ("hold", "kind", "right", "payee", "reason", "payment", "placed", "by")
+    table = totals_table("holds", [], ("hold", "kind", "right", "payee", "reason", "payment", "placed")
                          + (("released",) if show_all else ()))
     for row in rows:
         cells = [str(row["hold_id"]), row["kind"], "-" if row["right_id"] < 0 else str(row["right_id"]),
-                 "-" if row["payee_id"] < 0 else str(row["payee_id"]), row["reason_code"], escape(row["payment_ref"]),
-                 row["created_at"], escape(row["placed_by"])]
+                 str(row["payee_id"]), row["reason_code"], row["payment_ref"], row["created_at"]]
         table.add_row(*cells, *(("yes" if row["released"] else "no",) if show_all else ()))
     out.print(table)
 
