@@ -91,6 +91,9 @@ def ledger_group():
 def verify_cmd(ctx, saved_digest, as_json):
     """Recompute every batch hash from the first batch; exit 1 naming the first bad batch.
 
+    Also rehashes the event chain and compares the payrolls and holds with their chained copies: an edit of
+    any of them fails verification too, naming the table, the row and the field.
+
     With --digest, the recomputed chain must also pass through that saved digest (catches a dropped batch).
 
     \b
@@ -104,7 +107,10 @@ def verify_cmd(ctx, saved_digest, as_json):
     elif result.ok:
         click.echo(f"ok: {result.batches} batches, {result.postings} postings, digest {result.digest}")
     else:
-        click.echo(f"FAILED at batch {result.first_bad_batch}: {result.reason}", err=True)
+        where = f" at batch {result.first_bad_batch}" if result.first_bad_batch is not None else ""
+        click.echo(f"FAILED{where}: {result.reason}", err=True)
+        for finding in result.records[1:] if not where else result.records:
+            click.echo(f"  {finding}", err=True)
     if not result.ok:
         ctx.exit(1)
 
@@ -115,14 +121,17 @@ def verify_cmd(ctx, saved_digest, as_json):
 def digest_cmd(ctx, as_json):
     """Print the chain head (the digest an auditor keeps).
 
+    With --json also `events_head`, the hash of the last event: `ledger verify --digest` accepts it too, and it
+    covers the events (cancellations, holds, releases) appended after the last batch.
+
     \b
     Example:
       isplata ledger digest
     """
     with _ledger(ctx) as ledger:
-        digest, count = ledger.digest(), len(ledger.batches())
+        digest, count, events_head = ledger.digest(), len(ledger.batches()), ledger.events_head()
     if as_json:
-        emit_json({"digest": digest, "batches": count})
+        emit_json({"digest": digest, "batches": count, "events_head": events_head})
     else:
         click.echo(digest)
 

@@ -32,8 +32,8 @@ class _Lazy:
 
 
 COUNTRIES = ("me", "rs", "ua")   # the bundled catalogues (payroll.register.COUNTRIES; kept here so --help is fast)
-audit, cycle, demo, queries, reconciling, report = (
-    _Lazy(name) for name in ("audit", "cycle", "demo", "queries", "reconcile", "report"))
+audit, cycle, demo, lifecycle, queries, reconciling, report = (
+    _Lazy(name) for name in ("audit", "cycle", "demo", "lifecycle", "queries", "reconcile", "report"))
 console = Console(stderr=True)
 out = Console()
 
@@ -295,16 +295,67 @@ def payroll_lines(ctx, payroll_id, out_file, as_json):
     out.print(escape(f"{written['lines']:,} lines of {payroll_id} written to {out_file}"))
 
 
+@payroll_group.command(name="cancel")
+@click.argument("payroll_id")
+@click.option("--by", "by", required=True, help="Name of the officer who cancels (recorded).")
+@click.option("--reason", required=True, help="Why the draft is cancelled (recorded).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def payroll_cancel(ctx, payroll_id, by, reason, as_json):
+    """Cancel a draft payroll: it can then never be approved or exported (an appended, chained event).
+
+    Only a draft (or a superseded draft) can be cancelled; an approved payroll is corrected by the next one.
+
+    \b
+    Example:
+      isplata payroll cancel ME-202501-01 --by ana --reason "wrong register snapshot"
+    """
+    result = lifecycle.cancel(db_of(ctx), payroll_id, by, reason)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(result)
+        return
+    out.print(f"payroll {escape(payroll_id)} cancelled by {escape(result['cancelled_by'])}: {escape(reason)}")
+
+
 @click.group(name="hold")
 def hold_group():
-    """List the holds reconciliation placed (MD07 on a right, a closed account on a payee's bank channel), or
-    release one.
+    """List, place and release holds: reconciliation's (MD07 on a right, a closed account on a payee's bank
+    channel) and officers' (on a right, or on every payment to a payee). A release needs a second officer.
 
     \b
     Example:
       isplata hold list
+      isplata hold place --right 1042 --by ana --reason "death reported by phone, awaiting the register"
       isplata hold release 3 --by marko --note "death report withdrawn by the register office"
     """
+
+
+@hold_group.command(name="place")
+@click.option("--right", "right_id", type=int, help="Hold this right (its payments stop from the next calculation).")
+@click.option("--payee", "payee_id", type=int, help="Hold every payment to this payee.")
+@click.option("--by", "by", required=True, help="Name of the officer who places the hold (recorded).")
+@click.option("--reason", required=True, help="Why (recorded).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def hold_place(ctx, right_id, payee_id, by, reason, as_json):
+    """Stop payments before export: the next calculation leaves the right (or the payee's rights) unpaid and
+    carried until a second officer releases the hold.
+
+    \b
+    Example:
+      isplata hold place --payee 2093 --by ana --reason "guardian changed, awaiting the court decision"
+    """
+    if (right_id is None) == (payee_id is None):
+        raise click.UsageError("name exactly one of --right ID or --payee ID")
+    hold = lifecycle.place_hold(db_of(ctx), by, reason, right_id=right_id, payee_id=payee_id)
+    if as_json:
+        from cli.main import emit_json
+        emit_json(hold)
+        return
+    target = f"right {hold['right_id']}" if hold["kind"] == "right" else f"payee {hold['payee_id']}"
+    out.print(f"hold {hold['hold_id']} placed on {target} by {escape(hold['placed_by'])}; a second officer "
+              f"releases it with [bold]isplata hold release {hold['hold_id']} --by NAME --note TEXT[/bold]")
 
 
 @hold_group.command(name="list")
@@ -335,12 +386,13 @@ def hold_list(ctx, show_all, as_json):
 
 @hold_group.command(name="release")
 @click.argument("hold_id", type=int)
-@click.option("--by", required=True, help="Who releases the hold (recorded with the release).")
+@click.option("--by", required=True, help="Who releases the hold (recorded; never the officer who placed it).")
 @click.option("--note", required=True, help="Why, e.g. the register's correction (recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def hold_release(ctx, hold_id, by, note, as_json):
-    """Release a hold: the next calculation pays the right (or the payee's bank channel) again.
+    """Release a hold: the next calculation pays the right (or the payee) again. Maker-checker: the releasing
+    officer must not be the one who placed the hold (reconciliation's holds are placed by "reconcile").
 
     \b
     Example:

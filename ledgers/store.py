@@ -22,7 +22,8 @@ from formats.bounds import MONTHS as MONTHS_MAX  # month indexes 0..2399, as pre
 from formats.errors import UserError
 from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
-from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, merkle_root, postings_sha256)
+from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
+                               postings_sha256)
 from ledgers.postings import PreparedBatch, prepare_batch
 
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
@@ -65,12 +66,13 @@ class BatchRecord:
     postings_sha256: str
     merkle_root: str
     hash: str
+    record_sha256: str = ""  # what the batch commits to (an approval: its payroll's row), "" for none
+    events_head: str = ""    # hash of the last event when the batch was written, "" for none
     created: bool = True  # False when append_batch found the identical batch already written
 
     def header(self) -> dict:
-        return {name: getattr(self, name) for name in
-                ("batch_id", "kind", "source_id", "period", "booked_on", "created_us", "first_posting",
-                 "n_postings", "n_payments", "debit_minor")}
+        """The hashed header: the fixed fields, and record_sha256 / events_head when set."""
+        return header_of(self.as_dict())
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -190,13 +192,20 @@ class Ledger:
 
     def init(self) -> None:
         """Create the schema if missing and record its version; safe to run again and from two processes."""
+        with self.schema_lock() as conn:
+            if not schema.owned_elsewhere(conn, schema.batches.name):
+                schema.create_tables(conn)
+            schema.seed_tables(conn, _now_us())
+
+    @contextmanager
+    def schema_lock(self):
+        """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
         with self.engine.connect() as conn:
             conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
-            schema.create_tables(conn)
-            schema.seed_tables(conn, _now_us())
-            conn.commit()
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+                yield conn
 
     def sqlite_file(self) -> str | None:
         """The file of a SQLite ledger ("" for an in-memory one); None on PostgreSQL."""
@@ -231,9 +240,12 @@ class Ledger:
 
     def append_batch(self, kind: str, source_id: str, postings, payments=None, period=None,
                      booked_on: dt.date | None = None, created_at: dt.datetime | None = None,
-                     conn: sa.Connection | None = None) -> BatchRecord:
+                     conn: sa.Connection | None = None, record_sha256: str = "") -> BatchRecord:
         """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record. With
-        `conn` (a step's connection), inside that transaction: it commits with the step's events and holds."""
+        `conn` (a step's connection), inside that transaction: it commits with the step's events and holds.
+
+        record_sha256: the SHA-256 of the record the batch posts (canonical.record_sha256 of a payroll's row),
+        hashed into the chain with the head of the event chain the batch saw."""
         period_index = parse_period(period) if isinstance(period, str) else period
         prepared = prepare_batch(kind, source_id, postings, payments, period_index)
         booked = date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date())
@@ -255,7 +267,8 @@ class Ledger:
                 header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
                               period=prepared.period, booked_on=booked, created_us=created_us,
                               first_posting=first, n_postings=prepared.n_postings,
-                              n_payments=prepared.n_payments, debit_minor=prepared.debit_minor)
+                              n_payments=prepared.n_payments, debit_minor=prepared.debit_minor,
+                              record_sha256=record_sha256 or "", events_head=self._events_head(raw))
                 prev = GENESIS_HASH if head is None else head.hash
                 record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(),
                                      merkle_root=root.result(),
@@ -303,6 +316,10 @@ class Ledger:
                           (kind, source_id))
         row = cur.fetchone()
         return None if row is None else _record(row)
+
+    def _events_head(self, raw) -> str:
+        row = raw.execute("SELECT hash FROM ledger_events ORDER BY event_id DESC LIMIT 1").fetchone()
+        return "" if row is None else row[0]
 
     def _head(self, raw) -> BatchRecord | None:
         row = raw.execute(f"SELECT {_BATCH_COLS} FROM ledger_batches ORDER BY batch_id DESC LIMIT 1").fetchone()
@@ -466,15 +483,26 @@ class Ledger:
     # ---- events ------------------------------------------------------------------------------------------
 
     def append_event(self, kind: str, subject: str, payload=None, conn: sa.Connection | None = None) -> int:
-        """Append one status event (payroll or payment); payload is a JSON-able value or a JSON string. With
-        `conn`, inside the caller's transaction (the event commits or rolls back with what it records)."""
-        text = payload if isinstance(payload, str) else json.dumps(payload or {}, sort_keys=True, default=str)
-        json.loads(text)  # a programmer error to pass something that is not JSON
-        insert = schema.events.insert().values(kind=kind, subject=subject, payload=text, created_us=_now_us())
+        """Append one status event (payroll or payment), chained to the previous event (append_event_row);
+        payload is a JSON-able value or a JSON string. With `conn`, inside the caller's transaction (the event
+        commits or rolls back with what it records); never commits the caller's transaction."""
         if conn is not None:
-            return int(conn.execute(insert).inserted_primary_key[0])
-        with self.engine.begin() as own:
-            return int(own.execute(insert).inserted_primary_key[0])
+            return append_event_row(conn, kind, subject, payload)
+        with self.writing() as own:
+            return append_event_row(own, kind, subject, payload)
+
+    writing = step  # a connection in a transaction holding the ledger's write lock (see step)
+
+    def events_head(self) -> str:
+        """Hash of the last event (GENESIS_HASH when none): with the digest, what an auditor keeps of the events."""
+        with self._reading() as raw:
+            return self._events_head(raw) or GENESIS_HASH
+
+    def event_rows(self) -> list[dict]:
+        """Every event as stored (payload as its JSON text), in chain order: what verification rehashes."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.events).order_by(schema.events.c.event_id)).mappings().all()
+        return [dict(row) for row in rows]
 
     def events(self, subject: str | None = None, kind: str | None = None,
                conn: sa.Connection | None = None) -> list[dict]:
@@ -533,6 +561,35 @@ def database_errors(url: str):
         if problem is None:
             raise
         raise problem from exc
+
+
+def append_event_row(conn: sa.Connection, kind: str, subject: str, payload=None) -> int:
+    """Append one event in the caller's transaction: its id follows the last event's and its hash chains the
+    last event's hash to its content (canonical.event_hash). PostgreSQL serialises appenders with the ledger's
+    advisory write lock (re-entrant: a step that holds it already appends at once), held to the caller's commit;
+    SQLite writers are serialised by the database lock (a caller starts its transaction with BEGIN IMMEDIATE, see
+    Ledger.writing). The unique prev_hash refuses a fork either way. Never commits."""
+    text = payload if isinstance(payload, str) else json.dumps(payload or {}, sort_keys=True, default=str)
+    json.loads(text)  # a programmer error to pass something that is not JSON
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+    table = schema.events
+    head = conn.execute(sa.select(table.c.event_id, table.c.hash).order_by(table.c.event_id.desc()).limit(1)).first()
+    event_id = 1 if head is None else int(head.event_id) + 1
+    prev = GENESIS_HASH if head is None else head.hash
+    created = _now_us()
+    conn.execute(table.insert().values(event_id=event_id, kind=kind, subject=subject, payload=text,
+                                       created_us=created, prev_hash=prev,
+                                       hash=event_hash(prev, event_id, kind, subject, text, created)))
+    return event_id
+
+
+def append_rows(conn: sa.Connection, table: str, rows: list[dict]) -> int | None:
+    """Copy rows just inserted into a RECORD_TABLES table into the event chain (one "rows" event), in the
+    caller's transaction: `ledger verify` compares the table with these copies and names any edit."""
+    if not rows:
+        return None
+    return append_event_row(conn, schema.RECORD_EVENT, table, {"table": table, "rows": rows})
 
 
 def projection_of(account_kind, right_id, month, amount_minor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -132,16 +132,22 @@ def route_rights(inputs: Inputs, arrays, right_payee: np.ndarray, benefit_post: 
     reroute = bank_held & benefit_post & payee_postal[right_payee]
     channel[reroute] = CHANNEL_CODES["post"]
     held = bank_held & ~reroute
-    held |= right_held_mask(inputs, arrays)
+    held |= right_held_mask(inputs, arrays, right_payee)
     return channel, held
 
 
-def right_held_mask(inputs: Inputs, arrays) -> np.ndarray:
-    """Per right: held by a right-level hold (MD07), whoever its money goes to."""
-    right_holds = inputs.holds.filter(pc.equal(inputs.holds.column("kind"), "right"))
-    if right_holds.num_rows == 0:
-        return np.zeros(len(arrays.right_ids), bool)
-    return np.isin(arrays.right_ids, np_col(right_holds, "right_id"))
+def right_held_mask(inputs: Inputs, arrays, right_payee: np.ndarray) -> np.ndarray:
+    """Per right: held by a right-level hold (MD07, or an officer's), whoever its money goes to, or paid to a
+    payee an officer held (a "payee" hold stops every payment to the payee)."""
+    kinds = inputs.holds.column("kind")
+    right_holds = inputs.holds.filter(pc.equal(kinds, "right"))
+    payee_holds = inputs.holds.filter(pc.equal(kinds, "payee"))
+    held = np.zeros(len(arrays.right_ids), bool)
+    if right_holds.num_rows:
+        held |= np.isin(arrays.right_ids, np_col(right_holds, "right_id"))
+    if payee_holds.num_rows and len(right_payee):
+        held |= np.isin(arrays.payee_ids[right_payee], np_col(payee_holds, "payee_id"))
+    return held
 
 
 # ---- differences ----------------------------------------------------------------------------------------
@@ -453,7 +459,7 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     offset = offsets(arrays, state, held, routing.right_payee, receivable)
     np.subtract.at(receivable, offset[0], offset[2])
     orders, order_table = order_arrays(inputs.register, arrays, inputs, routing.payee_channel)
-    extra = reissues(arrays, state, right_held_mask(inputs, arrays), routing.benefit_post, routing.payee_channel, routing.payee_postal,
+    extra = reissues(arrays, state, right_held_mask(inputs, arrays, routing.right_payee), routing.benefit_post, routing.payee_channel, routing.payee_postal,
                      routing.payee_held)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
                    orders, order_table, (extra[0], extra[1], extra[2], extra[3]), barred, written, listed)

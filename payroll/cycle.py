@@ -64,7 +64,7 @@ def open_db(db_url: str, create: bool = False) -> Ledger:
                 ledger.init()
             else:
                 ledger.require_schema()
-            store.init_schema(ledger.engine)  # tables only where missing: nothing is written when present
+            store.init_schema(ledger)  # tables only where missing: nothing is written when present
     except BaseException:
         ledger.close()
         raise
@@ -128,9 +128,13 @@ def require_name(by: str, option: str = "--by") -> str:
 
 # ---- status ----------------------------------------------------------------------------------------------
 
+POSTED_STATUSES = ("approved", "exported", "reconciled")  # the ledger holds the payroll's approval batch
+
+
 def status_of(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
-    """Derived status: approved / exported from the ledger's batches and events (with `conn`, as that
-    transaction sees them: inside a step's lock, the result of any step that committed before)."""
+    """Derived status, never stored: draft -> approved -> exported -> reconciled from the ledger's batches and
+    events, or cancelled (a `cancelled` event) or superseded (a draft with a newer run of its period). With
+    `conn`, as that transaction sees them: inside a step's lock, the result of any step that committed before."""
     events = ledger.events(subject=identifier, conn=conn)
     kinds = {}
     for event in events:
@@ -138,9 +142,26 @@ def status_of(ledger: Ledger, identifier: str, conn: sa.Connection | None = None
     approved = ledger.find_batch("approve", identifier, conn) is not None or "approved" in kinds
     exported = ledger.find_batch("export", identifier, conn) is not None or "exported" in kinds
     approved_by = kinds.get("approved", {}).get("payload", {}).get("by")
-    status = "exported" if exported else "approved" if approved else "draft"
+    if exported:
+        status = "reconciled" if reconciled(ledger, identifier, conn) else "exported"
+    elif approved:
+        status = "approved"
+    elif "cancelled" in kinds:
+        status = "cancelled"
+    elif conn is not None:
+        status = "superseded" if store.newer_runs(conn, identifier) else "draft"
+    else:
+        with ledger.engine.connect() as own:
+            status = "superseded" if store.newer_runs(own, identifier) else "draft"
     return {"status": status, "approved_by": approved_by, "approved_at": event_time(kinds.get("approved")),
             "exported_at": event_time(kinds.get("exported")), "events": events}
+
+
+def reconciled(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> bool:
+    """A reconciled return file matched a payment of the payroll."""
+    return any(identifier in event["payload"].get("payrolls", ()) or
+               identifier in event["payload"].get("returns_by_reason_minor", {})
+               for event in ledger.events(kind="reconciled", conn=conn))
 
 
 def event_time(event: dict | None) -> str | None:
@@ -416,7 +437,9 @@ def check_approvable(ledger: Ledger, record: store.PayrollRecord, checker: str,
                      conn: sa.Connection | None = None) -> None:
     identifier = record.payroll_id
     status = status_of(ledger, identifier, conn)
-    if status["status"] != "draft":
+    if status["status"] == "cancelled":
+        raise Refused(f"{identifier} was cancelled and cannot be approved; calculate {record.period} again")
+    if status["status"] in POSTED_STATUSES:
         raise Refused(f"{identifier} is already approved by {status['approved_by']} at {status['approved_at']}: "
                       f"nothing to do; next: `isplata export {identifier} --out DIR`")
     if checker.casefold() == record.created_by.strip().casefold():
@@ -471,14 +494,16 @@ def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, chec
     """The approval batch and the `approved` event, in the step's transaction `conn`."""
     period = parse_period(record.period)
     if batch["amount_minor"].shape[0] == 0:
-        ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": None}, conn)
+        ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": None,
+                                                            "record_sha256": store.payroll_sha256(record)}, conn)
         return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker, "batch_id": None,
                 "postings": 0, "batch_hash": "(nothing to post)"}
     payments = store.read_payments(record, columns=["end_to_end_id", "payee_id", "amount_minor"])
     paid = {"payment_ref": postings.refs_of(payments.column("end_to_end_id")),
             "payee_id": payments.column("payee_id").to_numpy(), "amount_minor": payments.column("amount_minor").to_numpy()}
     batch_record = ledger.append_batch("approve", record.payroll_id, batch,
-                                       payments=paid if payments.num_rows else None, period=period, conn=conn)
+                                       payments=paid if payments.num_rows else None, period=period, conn=conn,
+                                       record_sha256=store.payroll_sha256(record))
     crash_point("approve.after_batch")
     ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": batch_record.batch_id}, conn)
     return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker,
@@ -525,6 +550,8 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
 
 def check_exportable(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
     status = status_of(ledger, identifier, conn)
+    if status["status"] in ("cancelled", "superseded"):
+        raise Refused(f"{identifier} is {status['status']}: it is never exported")
     if status["status"] == "draft":
         raise Refused(f"{identifier} is not approved yet: a second officer runs "
                       f"`isplata approve {identifier} --by NAME` first")

@@ -68,6 +68,7 @@ class Tally:
     actions: list = field(default_factory=list)
     returns_by_reason: dict = field(default_factory=dict)
     batches: list = field(default_factory=list)
+    payrolls: set = field(default_factory=set)  # payrolls the file matched a payment of (their status: reconciled)
 
 
 class PayrollView:
@@ -279,6 +280,7 @@ def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
                                           "once: ask the bank for a corrected file")
             continue
         exponent = view.record.minor_exponent
+        file_tally.payrolls.add(view.record.payroll_id)
         if record.kind == "settled" and record.scope != "transaction":
             settle(view, record, batch, file_tally, seen)
         else:
@@ -369,6 +371,7 @@ def merge(tally: Tally, part: Tally) -> None:
         setattr(tally, name, getattr(tally, name) + getattr(part, name))
     tally.exceptions += part.exceptions
     tally.batches += part.batches
+    tally.payrolls |= part.payrolls
     for payroll, reasons in part.returns_by_reason.items():
         merged = tally.returns_by_reason.setdefault(payroll, {})
         for reason, amount in reasons.items():
@@ -574,7 +577,8 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
                                              "unmatched": tally.unmatched, "exception_keys": keys,
                                              "returns_by_reason_minor": tally.returns_by_reason,
-                                             "register_actions": tally.actions}, conn)
+                                             "register_actions": tally.actions,
+                                             "payrolls": sorted(tally.payrolls)}, conn)
 
 
 # ---- holds: what reconciliation placed, and their release ----------------------------------------------------
@@ -593,13 +597,14 @@ def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
     """Lift a hold (an MD07 death report that proved wrong, a bank account that works again): a release row is
     appended (holds are never edited, so a payroll recomputed later still sees what it saw) and a
     `hold_released` event records who and why. The next calculation pays the right (or the payee's bank
-    channel) again, re-issuing what was returned and is still due."""
+    channel) again, re-issuing what was returned and is still due. The releaser must not be the officer who
+    placed the hold (maker-checker; reconciliation's own holds are placed by "reconcile")."""
     if not by.strip() or not note.strip():
         raise Refused("a release needs --by (who releases) and --note (why, e.g. the register's correction)")
     ledger = cycle.open_db(db_url)
     try:
         with ledger.step() as conn:  # the release and its record commit together, under the ledger's lock
-            hold = store.release_hold(conn, hold_id)
+            hold = store.release_hold(conn, hold_id, by.strip(), note)
             ledger.append_event("hold_released", f"hold:{hold_id}", {"hold": hold, "by": by, "note": note}, conn)
             crash_point("hold_release.before_commit")
         return {**hold, "released": True, "released_by": by, "note": note}

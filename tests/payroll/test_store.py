@@ -52,3 +52,38 @@ def test_written_table_hash_is_the_hash_of_the_file_and_repeats(tmp_path):
     assert first == again == store.sha256_file(tmp_path / "one.parquet") == store.sha256_file(tmp_path / "two.parquet")
     assert pq.read_table(tmp_path / "one.parquet").equals(table)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path):
+    """insert_holds, place_hold and release_hold write in the caller's transaction (h-never-a's steps pass
+    theirs): rolled back, neither the rows nor their chained copies remain; committed, verify finds them equal."""
+    from ledgers.verify import record_findings
+    from payroll.errors import UserError
+
+    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        reconcile_hold = {"kind": "right", "right_id": 7, "payee_id": 70, "reason_code": "MD07",
+                          "payment_ref": "ME-1", "iban": None}
+        with pytest.raises(RuntimeError):
+            with ledger.writing() as conn:
+                store.insert_holds(conn, [reconcile_hold])
+                store.place_hold(conn, "ana", "check", payee_id=70)
+                raise RuntimeError("the step failed")
+        assert ledger.event_rows() == []
+        with ledger.writing() as conn:
+            assert store.insert_holds(conn, [reconcile_hold]) == 1
+            assert store.insert_holds(conn, [reconcile_hold]) == 0
+            placed = store.place_hold(conn, "ana", "check", payee_id=70)
+        with ledger.writing() as conn:
+            with pytest.raises(UserError, match="maker-checker"):
+                store.release_hold(conn, placed["hold_id"], "ANA ")
+            store.release_hold(conn, placed["hold_id"], "marko", "ok")
+            store.release_hold(conn, 1, "ana", "reconcile's hold: any officer")  # placed by "reconcile"
+        with ledger.engine.connect() as conn:
+            rows = store.read_holds(conn, released=True).to_pylist()
+        assert [(r["hold_id"], r["placed_by"], r["released"]) for r in rows] == [(1, "reconcile", True),
+                                                                                 (2, "ana", True)]
+        assert [e["kind"] for e in ledger.event_rows()] == ["rows"] * 4
+        assert record_findings(ledger) == []
+    finally:
+        ledger.close()
