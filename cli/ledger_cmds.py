@@ -44,23 +44,32 @@ def db_group():
 
 
 @db_group.command("init")
+@click.option("--country", type=click.Choice(("me", "rs", "ua")),
+              help="Bind the ledger to this country and its currency (else its first payroll fixes them).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def db_init(ctx, as_json):
-    """Create the ledger schema (safe to run again) and record its version.
+def db_init(ctx, country, as_json):
+    """Create the ledger schema (safe to run again) and record its version, and its country when given.
+
+    A ledger holds one country's payments in one currency: once recorded, a register or catalogue of another
+    country is refused (exit 2).
 
     \b
     Example:
-      isplata --db postgresql://postgres@localhost/isplata db init
+      isplata --db postgresql://postgres@localhost/isplata db init --country rs
     """
+    from payroll import country as countries
     from payroll.cycle import open_db  # the ledger schema and the payroll's own tables, both idempotent
 
-    with open_db(ctx.obj.db) as ledger:
-        result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest()}
+    with open_db(ctx.obj.db, create=True) as ledger:
+        binding = countries.bind_at_init(ledger.engine, country) if country else countries.current(ledger.engine)
+        result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest(),
+                  "country": binding and binding.country, "currency": binding and binding.currency}
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"ledger ready at {ctx.obj.db} (schema version {result['schema_version']})")
+        bound = f", country {binding.country.upper()}, currency {binding.currency}" if binding else ""
+        click.echo(f"ledger ready at {ctx.obj.db} (schema version {result['schema_version']}{bound})")
 
 
 @click.group("ledger")
@@ -81,6 +90,9 @@ def ledger_group():
 def verify_cmd(ctx, saved_digest, as_json):
     """Recompute every batch hash from the first batch; exit 1 naming the first bad batch.
 
+    Also rehashes the event chain and compares the payrolls and holds with their chained copies: an edit of
+    any of them fails verification too, naming the table, the row and the field.
+
     With --digest, the recomputed chain must also pass through that saved digest (catches a dropped batch).
 
     \b
@@ -94,7 +106,10 @@ def verify_cmd(ctx, saved_digest, as_json):
     elif result.ok:
         click.echo(f"ok: {result.batches} batches, {result.postings} postings, digest {result.digest}")
     else:
-        click.echo(f"FAILED at batch {result.first_bad_batch}: {result.reason}", err=True)
+        where = f" at batch {result.first_bad_batch}" if result.first_bad_batch is not None else ""
+        click.echo(f"FAILED{where}: {result.reason}", err=True)
+        for finding in result.records[1:] if not where else result.records:
+            click.echo(f"  {finding}", err=True)
     if not result.ok:
         ctx.exit(1)
 
@@ -105,14 +120,17 @@ def verify_cmd(ctx, saved_digest, as_json):
 def digest_cmd(ctx, as_json):
     """Print the chain head (the digest an auditor keeps).
 
+    With --json also `events_head`, the hash of the last event: `ledger verify --digest` accepts it too, and it
+    covers the events (cancellations, holds, releases) appended after the last batch.
+
     \b
     Example:
       isplata ledger digest
     """
     with _ledger(ctx) as ledger:
-        digest, count = ledger.digest(), len(ledger.batches())
+        digest, count, events_head = ledger.digest(), len(ledger.batches()), ledger.events_head()
     if as_json:
-        emit_json({"digest": digest, "batches": count})
+        emit_json({"digest": digest, "batches": count, "events_head": events_head})
     else:
         click.echo(digest)
 

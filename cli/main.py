@@ -76,16 +76,31 @@ class IsplataGroup(click.Group):
 
     def invoke(self, ctx):
         tokens = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        as_json = lambda: bool(ctx.meta.get(JSON_MODE)) or "--json" in tokens
         try:
             return super().invoke(ctx)
-        except (UserError, click.UsageError, click.BadParameter) as exc:
-            if not (ctx.meta.get(JSON_MODE) or "--json" in tokens):
-                if isinstance(exc, click.ClickException):
-                    raise
-                click.echo(exc.render(limit=200) if isinstance(exc, InputError) else f"error: {exc}", err=True)
-            else:
-                emit_json(error_document(exc))
+        except (UserError, click.UsageError) as exc:
+            if isinstance(exc, click.ClickException) and not as_json():
+                raise
+            text = exc.render(limit=200) if isinstance(exc, InputError) else f"error: {exc}"
+            report_error(as_json(), error_document(exc), text)
             ctx.exit(exc.exit_code)
+        except Exception as exc:  # a database that is not one, read-only, full, unreachable: exit 2, no traceback
+            from ledgers.store import database_problem
+
+            problem = database_problem(exc, ctx.obj.db if ctx.obj else None)
+            if problem is None:
+                raise
+            report_error(as_json(), {"error": str(problem), "problems": []}, f"error: {problem}")
+            ctx.exit(problem.exit_code)
+
+
+def report_error(as_json: bool, document: dict, text: str) -> None:
+    """An error as one JSON document on stdout under --json, else as text on stderr."""
+    if as_json:
+        emit_json(document)
+    else:
+        click.echo(text, err=True)
 
 
 @click.group(cls=IsplataGroup, context_settings={"help_option_names": ["-h", "--help"]})

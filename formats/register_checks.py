@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.money import AMOUNT_MINOR_MAX
 from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
+from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
 from formats.schemas import CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, PAYEE_KINDS, REGISTER
@@ -220,6 +220,11 @@ class Checks:
         if self.loaded.usable(name, column):
             self.report(name, outside_rows(self.col(name, column), low, high), column, rule, fix)
 
+    def ledger_id(self, name, column) -> None:
+        """An id the ledger posts (right, payee, creditor payee) within the ledger's bounds (formats.bounds)."""
+        self.within(name, column, 1, ID_MAX, f"{column} outside 1 .. {ID_MAX:,} (the ledger's id bounds)",
+                    "use the register's id; ids are 1 or more and at most 10^15")
+
     def known(self, name, column, allowed, what) -> None:
         if self.loaded.usable(name, column):
             values = self.col(name, column)
@@ -247,12 +252,15 @@ class Checks:
 
     def rights(self, benefit_codes: frozenset, household_benefits: frozenset) -> None:
         self.unique("rights", "right_id", "version")
+        self.ledger_id("rights", "right_id")
+        self.ledger_id("rights", "payee_id")
         self.within("rights", "version", 1, 2**31 - 1, "version must be 1 or more", "number versions 1, 2, 3 ...")
         self.known("rights", "benefit", benefit_codes, "benefit code")
         self.dangling("rights", "person_id", "persons", "person_id", "beneficiary person_id")
         self.dangling("rights", "payee_id", "payees", "payee_id", "payee_id")
         self.dangling("rights", "household_id", "households", "household_id", "household_id")
         self.ends_before_start("rights", "valid_from", "valid_to")
+        self.ends_before_start("rights", "applied_on", "decided_on")  # a decision follows its application
         self.overlapping_versions()
         self.amount("rights", "income_minor")
         self.amount("rights", "amount_minor")
@@ -316,6 +324,7 @@ class Checks:
 
     def payees(self) -> None:
         self.unique("payees", "payee_id")
+        self.ledger_id("payees", "payee_id")
         self.known("payees", "channel", CHANNELS, "payment channel")
         self.known("payees", "kind", PAYEE_KINDS, "payee kind")
         self.channel_requirements()
@@ -365,6 +374,7 @@ class Checks:
 
     def deductions(self) -> None:
         self.unique("deductions", "order_id")
+        self.ledger_id("deductions", "creditor_payee_id")
         self.known("deductions", "kind", DEDUCTION_KINDS, "deduction kind")
         self.priority_matches_kind()
         self.amount_basis()

@@ -26,6 +26,11 @@ POSTING_COLUMNS = (
 POSTING_INT_COLUMNS = tuple(name for name, dtype in POSTING_COLUMNS if dtype[1] == "i")
 HEADER_FIELDS = ("batch_id", "kind", "source_id", "period", "booked_on", "created_us", "first_posting",
                  "n_postings", "n_payments", "debit_minor")
+# Schema version 2: a batch may also commit to the record it posts (an approval: the SHA-256 of the payroll's
+# row) and to the head of the event chain when it was written. They enter the header only when set, so every
+# batch written without them (all of schema version 1) keeps its hash, and old digests and proofs stay valid.
+OPTIONAL_HEADER_FIELDS = ("record_sha256", "events_head")
+EVENT_DOMAIN = b"isplata-event/1\n"
 LEAF_DTYPE = np.dtype([("tag", "u1"), ("ref", f"S{REF_WIDTH}"), ("payee_id", "<i8"), ("amount_minor", "<i8")])
 EMPTY_MERKLE_ROOT = hashlib.sha256(b"isplata-merkle-empty").hexdigest()
 
@@ -89,10 +94,33 @@ def postings_sha256(columns: dict) -> str:
     return digest.hexdigest()
 
 
+def header_of(batch: dict) -> dict:
+    """The hashed header fields of a batch (or proof entry): HEADER_FIELDS, and the optional ones when set."""
+    header = {name: batch[name] for name in HEADER_FIELDS}
+    header.update({name: batch[name] for name in OPTIONAL_HEADER_FIELDS if batch.get(name)})
+    return header
+
+
 def header_bytes(header: dict) -> bytes:
     """Canonical JSON of the batch header (sorted keys, no spaces, ASCII)."""
-    fields = {name: header[name] for name in HEADER_FIELDS}
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return canonical_json(header_of(header))
+
+
+def canonical_json(value) -> bytes:
+    """Sorted keys, no spaces, ASCII: the one byte form of every JSON document that is hashed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def record_sha256(row: dict) -> str:
+    """SHA-256 of a table row (column -> value) as canonical JSON: what a batch commits to for a payroll."""
+    return hashlib.sha256(b"isplata-record/1\n" + canonical_json(row)).hexdigest()
+
+
+def event_hash(prev_hash: str, event_id: int, kind: str, subject: str, payload: str, created_us: int) -> str:
+    """Hash of one event chained to the previous one; the payload is hashed as the stored JSON text."""
+    content = {"event_id": int(event_id), "kind": kind, "subject": subject, "payload": payload,
+               "created_us": int(created_us)}
+    return hashlib.sha256(EVENT_DOMAIN + bytes.fromhex(prev_hash) + canonical_json(content)).hexdigest()
 
 
 def batch_hash(prev_hash: str, header: dict, postings_digest: str, merkle_root: str) -> str:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.money import AMOUNT_MINOR_MAX
+from formats.bounds import ID_MAX, MONTH_INDEX_MAX
 from formats.errors import InputError, problem
 from ledgers import schema
 from ledgers.canonical import REF_WIDTH, ref_matrix, refs_printable, refs_to_fixed
 from ledgers.kernels import rows_outside, rows_unique
 
-ID_MAX = 10**15  # keeps right_id * months inside int64 where recognised() builds (right, month) keys
 SUM_CHUNK_ROWS = 100_000  # 1e5 x AMOUNT_MINOR_MAX (1e13) stays inside int64
 OPTIONAL_DEFAULTS = {"right_id": 0, "payee_id": 0, "payment_ref": ""}
 
@@ -211,7 +211,7 @@ def _range_problems(where, cast: dict) -> list:
         ("right_id", 0, ID_MAX, "ids are 0 (none) to 10^15"),
         ("payee_id", 0, ID_MAX, "ids are 0 (none) to 10^15"),
         ("account_key", 0, ID_MAX, "account keys are 0 to 10^15"),
-        ("month", 0, 2399, "month index out of range"),
+        ("month", 0, MONTH_INDEX_MAX, "month index out of range"),
     )
     checks = [
         ("account_kind", np.flatnonzero(~_known_codes(cast["account_kind"], schema.ACCOUNT.values())),

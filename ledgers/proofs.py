@@ -9,7 +9,7 @@ import hashlib
 import json
 
 from formats.errors import UserError
-from ledgers.canonical import (HEADER_FIELDS, batch_hash, leaf_hashes, leaf_records, merkle_levels, merkle_path,
+from ledgers.canonical import (batch_hash, header_of, leaf_hashes, leaf_records, merkle_levels, merkle_path,
                                refs_to_fixed, root_from_path)
 from ledgers.store import Ledger
 
@@ -61,7 +61,7 @@ def _check(proof: dict, digest: str) -> tuple[bool, str]:
                                        [int(payment["amount_minor"])])).digest()
     root = root_from_path(leaf, proof["path"]).hex()
     batch = proof["batch"]
-    header = {name: batch[name] for name in HEADER_FIELDS}
+    header = header_of(batch)
     current = batch_hash(batch["prev_hash"], header, batch["postings_sha256"], root)
     if current == digest:
         return True, f"payment {payment['payment_ref']} is in batch {batch['batch_id']}, the digest's batch"
@@ -69,7 +69,7 @@ def _check(proof: dict, digest: str) -> tuple[bool, str]:
     for later in proof["later_batches"]:
         if int(later["batch_id"]) != expected_id:
             return False, f"later batches are not consecutive at batch {later['batch_id']}"
-        current = batch_hash(current, {name: later[name] for name in HEADER_FIELDS}, later["postings_sha256"],
+        current = batch_hash(current, header_of(later), later["postings_sha256"],
                              later["merkle_root"])
         if current == digest:
             return True, (f"payment {payment['payment_ref']} is in batch {batch['batch_id']}; the chain reaches "

@@ -5,12 +5,19 @@ first_posting + n_postings), which is how verification reads a batch without a s
 int64 minor units: a debit is positive, a credit negative, and every batch sums to zero. Strings that enter the
 hash (components, account kinds) are integer codes whose meaning is fixed by the tuples below: they may only
 ever be appended to. `init_schema` is idempotent and records SCHEMA_VERSION.
+
+Version 2 chains the event stream (each event carries the SHA-256 of its content chained to the previous event;
+a batch records the event head it saw) and lets a batch commit to the record it posts (an approval to its
+payroll's row). Tables kept beside the ledger whose rows decide money (RECORD_TABLES) are append-only too, and
+each of their rows is copied into the event chain when inserted, so `ledger verify` names any edit of them.
+On PostgreSQL the role APP_ROLE (created when the connecting user may) holds SELECT and INSERT only.
 """
 import sqlalchemy as sa
 
+from formats.errors import UserError
 from formats.schemas import COMPONENTS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # (code, name, what the account key holds, normal side)
 ACCOUNT_KINDS = (
@@ -22,12 +29,13 @@ ACCOUNT_KINDS = (
     (6, "overpayments_receivable", "right_id", "debit"),
     (7, "returned_awaiting_reissue", "payee_id", "credit"),
     (8, "benefit_expense", "benefit code (ledger_codes domain 'benefit')", "debit"),
+    (9, "overpayments_written_off", "right_id", "debit"),  # RULES.md Readings 11: the agency's fault, not recovered
 )
 ACCOUNT = {name: code for code, name, _, _ in ACCOUNT_KINDS}
 
 # payroll components first (formats/schemas.py), then the ones only the ledger uses
 LEDGER_COMPONENTS = COMPONENTS + ("payment", "settlement", "return", "reject", "overpayment", "reversal",
-                                  "opening")
+                                  "opening", "written_off")
 COMPONENT = {name: code for code, name in enumerate(LEDGER_COMPONENTS, start=1)}
 BATCH_KINDS = ("approve", "export", "reconcile", "settle", "reissue", "correction", "opening")
 
@@ -68,6 +76,8 @@ batches = sa.Table(
     sa.Column("postings_sha256", sa.Text, nullable=False),
     sa.Column("merkle_root", sa.Text, nullable=False),
     sa.Column("hash", sa.Text, nullable=False),
+    sa.Column("record_sha256", sa.Text, nullable=False, server_default=""),  # canonical.OPTIONAL_HEADER_FIELDS
+    sa.Column("events_head", sa.Text, nullable=False, server_default=""),
     # the natural idempotency key: one batch per (kind, source)
     sa.UniqueConstraint("kind", "source_id", name="ledger_batches_source"),
 )
@@ -110,6 +120,9 @@ events = sa.Table(
     sa.Column("subject", sa.Text, nullable=False, index=True),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.UniqueConstraint("prev_hash", name="ledger_events_chain"),  # two writers can never fork the chain
 )
 # Per batch, its benefit-expense postings as three little-endian column blobs (right_id int64, month int32,
 # amount_minor int64): what `recognised` reads, a few rows instead of millions. Derived data, so verify checks
@@ -122,6 +135,11 @@ expense_columns = sa.Table(
     sa.Column("month", sa.LargeBinary, nullable=False),
     sa.Column("amount_minor", sa.LargeBinary, nullable=False),
 )
+# tables beside the ledger (table, key column) whose every row is copied into the event chain ("rows" events):
+# the payroll's records, its totals and input digests, and the holds and their releases
+RECORD_TABLES = (("payrolls", "payroll_id"), ("payroll_holds", "hold_id"))
+RECORD_EVENT = "rows"
+APP_ROLE = "isplata_app"
 APPEND_ONLY_TABLES = ("ledger_schema", "ledger_accounts", "ledger_codes", "ledger_batches", "ledger_postings",
                       "ledger_payments", "ledger_events", "ledger_expense_columns")
 
@@ -144,6 +162,63 @@ BEGIN
     RAISE EXCEPTION 'ledger is append-only: %% on %% refused (post a reversing batch instead)', TG_OP, TG_TABLE_NAME;
 END $$
 """
+
+
+def append_only(conn: sa.Connection, tables) -> None:
+    """Triggers refusing UPDATE and DELETE (and TRUNCATE on PostgreSQL) on `tables`; on PostgreSQL also the
+    application role's privileges (SELECT and INSERT only). Idempotent; the caller holds the init lock."""
+    if conn.dialect.name == "sqlite":
+        for table in tables:
+            for ddl in _sqlite_trigger_ddl(table):
+                conn.exec_driver_sql(ddl)
+        return
+    conn.exec_driver_sql(PG_REFUSE_FUNCTION)
+    for table in tables:
+        for ddl in _pg_trigger_ddl(table):
+            conn.exec_driver_sql(ddl)
+    grant_app_role(conn, tables)
+
+
+PG_CREATE_ROLE = f"""
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+        CREATE ROLE {APP_ROLE} NOLOGIN;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;  -- created by a concurrent init
+END $$
+"""
+
+
+def grant_app_role(conn: sa.Connection, tables) -> None:
+    """APP_ROLE may read and append, never UPDATE, DELETE or TRUNCATE: officers' logins are made members of it
+    (`CREATE ROLE ana LOGIN IN ROLE isplata_app`), so even a dropped trigger leaves them unable to edit. Created
+    only when the connecting user may create roles; otherwise the privileges are the administrator's to set."""
+    may = conn.exec_driver_sql("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").scalar()
+    exists = conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}'").scalar()
+    if not may and not exists:
+        return
+    if not exists:
+        conn.exec_driver_sql(PG_CREATE_ROLE)
+    names = ", ".join(tables)
+    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_current_schema(conn)} TO {APP_ROLE}")
+    conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {names} TO {APP_ROLE}")
+    conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {names} FROM {APP_ROLE}")
+    conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_current_schema(conn)} TO {APP_ROLE}")
+
+
+def owned_elsewhere(conn: sa.Connection, table: str) -> bool:
+    """PostgreSQL: `table` exists and the connecting role does not own it (an officer's login in APP_ROLE): its
+    DDL is the owner's business, so init leaves it alone instead of failing on CREATE OR REPLACE TRIGGER."""
+    if conn.dialect.name != "postgresql":
+        return False
+    owned = conn.exec_driver_sql(
+        "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = %(table)s", {"table": table}).scalar()
+    return owned is False
+
+
+def _current_schema(conn: sa.Connection) -> str:
+    return conn.exec_driver_sql("SELECT quote_ident(current_schema())").scalar()
 
 
 def _sqlite_trigger_ddl(table: str) -> list[str]:
@@ -180,9 +255,7 @@ def create_tables(conn: sa.Connection) -> None:
     if dialect == "sqlite":
         conn.exec_driver_sql(SQLITE_POSTINGS)
         conn.exec_driver_sql(SQLITE_PAYMENTS)
-        for table in APPEND_ONLY_TABLES:
-            for ddl in _sqlite_trigger_ddl(table):
-                conn.exec_driver_sql(ddl)
+        append_only(conn, APPEND_ONLY_TABLES)
         return
     metadata.create_all(conn, tables=[postings, payments], checkfirst=True)
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ledger_postings_id_brin ON ledger_postings "
@@ -192,17 +265,16 @@ def create_tables(conn: sa.Connection) -> None:
     for column in ("right_id", "month", "amount_minor"):
         # stored as is: pglz compression of megabyte blobs costs more than the disk it saves
         conn.exec_driver_sql(f"ALTER TABLE ledger_expense_columns ALTER COLUMN {column} SET STORAGE EXTERNAL")
-    conn.exec_driver_sql(PG_REFUSE_FUNCTION)
-    for table in APPEND_ONLY_TABLES:
-        for ddl in _pg_trigger_ddl(table):
-            conn.exec_driver_sql(ddl)
+    append_only(conn, APPEND_ONLY_TABLES)
 
 
 def seed_tables(conn: sa.Connection, now_us: int) -> None:
     """Insert the chart, the code tables and the schema version once; refuse a database of another version."""
     versions = [row[0] for row in conn.execute(sa.select(schema_table.c.version))]
     if versions and versions != [SCHEMA_VERSION]:
-        raise RuntimeError(f"ledger schema version {versions} found, this isplata needs {SCHEMA_VERSION}")
+        raise UserError(f"ledger schema version {versions} found, this isplata needs {SCHEMA_VERSION} (version 2 "
+                        "chains events, holds and payroll records): keep the old ledger with the isplata that "
+                        "wrote it, or start a new ledger with `isplata db init` on another database")
     if versions:
         return
     account_rows, code_rows = _seed_rows()

@@ -12,19 +12,22 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
 from engine.months import date_to_days, parse_period
+from formats.bounds import MONTHS as MONTHS_MAX  # month indexes 0..2399, as prepare_batch enforces
 from formats.errors import UserError
 from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
-from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, merkle_root, postings_sha256)
+from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
+                               postings_sha256)
 from ledgers.postings import PreparedBatch, prepare_batch
 
-MONTHS_MAX = 2400  # month indexes 0..2399 (1970-2169), as prepare_batch enforces
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
+PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
 POSTING_DTYPES = dict(POSTING_COLUMNS)
 INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != "payment_ref"}
 READ_PARTS = 2                # cores of the reference machine
@@ -63,12 +66,13 @@ class BatchRecord:
     postings_sha256: str
     merkle_root: str
     hash: str
+    record_sha256: str = ""  # what the batch commits to (an approval: its payroll's row), "" for none
+    events_head: str = ""    # hash of the last event when the batch was written, "" for none
     created: bool = True  # False when append_batch found the identical batch already written
 
     def header(self) -> dict:
-        return {name: getattr(self, name) for name in
-                ("batch_id", "kind", "source_id", "period", "booked_on", "created_us", "first_posting",
-                 "n_postings", "n_payments", "debit_minor")}
+        """The hashed header: the fixed fields, and record_sha256 / events_head when set."""
+        return header_of(self.as_dict())
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -108,15 +112,39 @@ class Ledger:
     # ---- transactions ------------------------------------------------------------------------------------
 
     @contextmanager
-    def _locked(self):
-        """A raw DBAPI connection inside a transaction that holds the ledger's write lock."""
+    def step(self):
+        """One step of the cycle as one transaction: a SQLAlchemy connection that holds the ledger's write lock
+        (SQLite BEGIN IMMEDIATE, PostgreSQL the advisory transaction lock) from its first statement to commit.
+
+        A step checks its precondition, appends its batch (append_batch(conn=...)), events and holds, and records
+        its status change through this connection: all of it commits together or not at all, and a second
+        officer's step waits for the lock and then sees the first one's result."""
+        with self.engine.connect() as conn:
+            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(PG_LOCK_SQL, (PG_LOCK_CLASS,))
+                else:
+                    conn.exec_driver_sql("SELECT 1")  # the first statement begins the IMMEDIATE transaction
+                yield conn
+
+    @contextmanager
+    def _locked(self, conn: sa.Connection | None = None):
+        """A raw DBAPI connection inside a transaction that holds the ledger's write lock; with `conn` (a step's
+        connection, see step()), that connection's own transaction, neither committed nor rolled back here."""
+        if conn is not None:
+            raw = conn.connection.driver_connection
+            if self.dialect == "postgresql":
+                raw.execute(PG_LOCK_SQL, (PG_LOCK_CLASS,))  # re-entrant: already held by step()
+            yield raw
+            return
         proxy = self.engine.raw_connection()
         raw = proxy.driver_connection
         try:
             if self.dialect == "sqlite":
                 raw.execute("BEGIN IMMEDIATE")
             else:
-                raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (PG_LOCK_CLASS,))
+                raw.execute(PG_LOCK_SQL, (PG_LOCK_CLASS,))
             yield raw
             raw.commit()
         except BaseException:
@@ -164,33 +192,60 @@ class Ledger:
 
     def init(self) -> None:
         """Create the schema if missing and record its version; safe to run again and from two processes."""
+        with self.schema_lock() as conn:
+            if not schema.owned_elsewhere(conn, schema.batches.name):
+                schema.create_tables(conn)
+            schema.seed_tables(conn, _now_us())
+
+    @contextmanager
+    def schema_lock(self):
+        """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
         with self.engine.connect() as conn:
             conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
-            schema.create_tables(conn)
-            schema.seed_tables(conn, _now_us())
-            conn.commit()
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+                yield conn
+
+    def sqlite_file(self) -> str | None:
+        """The file of a SQLite ledger ("" for an in-memory one); None on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return None
+        database = self.engine.url.database
+        if database and database.startswith("file:"):  # sqlite:///file:PATH?mode=ro&uri=true
+            database = database.removeprefix("file:").split("?", 1)[0]
+        return "" if database in (None, "", ":memory:") else database
 
     def schema_version(self) -> int | None:
-        try:
-            present = sa.inspect(self.engine).has_table("ledger_schema")
-        except sa.exc.OperationalError as exc:
-            raise UserError(f"cannot open the database {self.url}: {exc.orig}; check --db / ISPLATA_DB") from exc
-        if not present:
+        """The ledger's schema version; None when the database holds no ledger. Never creates anything: a SQLite
+        file that does not exist is not opened (opening it would create it)."""
+        path = self.sqlite_file()
+        if path is not None and (path == "" or not Path(path).is_file()):
             return None
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
+        with database_errors(self.url):
+            if not sa.inspect(self.engine).has_table("ledger_schema"):
+                return None
+            with self.engine.connect() as conn:
+                return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
 
     def require_schema(self) -> None:
+        """Refuses (exit 2) a database without a ledger: only `db init` (and `demo`) create one."""
         if self.schema_version() is None:
-            raise UserError(f"no ledger in {self.url}: run `isplata db init` first")
+            path = self.sqlite_file()
+            where = f"{path} does not exist" if path and not Path(path).exists() else f"{self.url} has no ledger"
+            raise UserError(f"no ledger: {where}; nothing was written. Check --db / ISPLATA_DB, or create the "
+                            f"ledger with `isplata db init --db {self.url}`")
 
     # ---- writing -----------------------------------------------------------------------------------------
 
     def append_batch(self, kind: str, source_id: str, postings, payments=None, period=None,
-                     booked_on: dt.date | None = None, created_at: dt.datetime | None = None) -> BatchRecord:
-        """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record."""
+                     booked_on: dt.date | None = None, created_at: dt.datetime | None = None,
+                     conn: sa.Connection | None = None, record_sha256: str = "") -> BatchRecord:
+        """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record. With
+        `conn` (a step's connection), inside that transaction: it commits with the step's events and holds.
+
+        record_sha256: the SHA-256 of the record the batch posts (canonical.record_sha256 of a payroll's row),
+        hashed into the chain with the head of the event chain the batch saw."""
         period_index = parse_period(period) if isinstance(period, str) else period
         prepared = prepare_batch(kind, source_id, postings, payments, period_index)
         booked = date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date())
@@ -199,7 +254,7 @@ class Ledger:
         # database ingests the postings: two cores at work instead of one after the other
         with ThreadPoolExecutor(max_workers=1) as pool:
             root = pool.submit(merkle_root, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
-            with self._locked() as raw:
+            with self._locked(conn) as raw:
                 existing = self._find(raw, kind, source_id)
                 if existing is not None:
                     return self._same_or_refuse(existing, prepared, root.result())
@@ -212,7 +267,8 @@ class Ledger:
                 header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
                               period=prepared.period, booked_on=booked, created_us=created_us,
                               first_posting=first, n_postings=prepared.n_postings,
-                              n_payments=prepared.n_payments, debit_minor=prepared.debit_minor)
+                              n_payments=prepared.n_payments, debit_minor=prepared.debit_minor,
+                              record_sha256=record_sha256 or "", events_head=self._events_head(raw))
                 prev = GENESIS_HASH if head is None else head.hash
                 record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(),
                                      merkle_root=root.result(),
@@ -261,12 +317,18 @@ class Ledger:
         row = cur.fetchone()
         return None if row is None else _record(row)
 
+    def _events_head(self, raw) -> str:
+        row = raw.execute("SELECT hash FROM ledger_events ORDER BY event_id DESC LIMIT 1").fetchone()
+        return "" if row is None else row[0]
+
     def _head(self, raw) -> BatchRecord | None:
         row = raw.execute(f"SELECT {_BATCH_COLS} FROM ledger_batches ORDER BY batch_id DESC LIMIT 1").fetchone()
         return None if row is None else _record(row)
 
-    def find_batch(self, kind: str, source_id: str) -> BatchRecord | None:
+    def find_batch(self, kind: str, source_id: str, conn: sa.Connection | None = None) -> BatchRecord | None:
         """The batch written for this (kind, source), e.g. whether a returns file (sha256) was already posted."""
+        if conn is not None:
+            return self._find(conn.connection.driver_connection, kind, source_id)
         with self._reading() as raw:
             return self._find(raw, kind, source_id)
 
@@ -431,26 +493,113 @@ class Ledger:
     # ---- events ------------------------------------------------------------------------------------------
 
     def append_event(self, kind: str, subject: str, payload=None, conn: sa.Connection | None = None) -> int:
-        """Append one status event (payroll or payment); payload is a JSON-able value or a JSON string. With
-        `conn`, inside the caller's transaction (the event commits or rolls back with what it records)."""
-        text = payload if isinstance(payload, str) else json.dumps(payload or {}, sort_keys=True, default=str)
-        json.loads(text)  # a programmer error to pass something that is not JSON
-        insert = schema.events.insert().values(kind=kind, subject=subject, payload=text, created_us=_now_us())
+        """Append one status event (payroll or payment), chained to the previous event (append_event_row);
+        payload is a JSON-able value or a JSON string. With `conn`, inside the caller's transaction (the event
+        commits or rolls back with what it records); never commits the caller's transaction."""
         if conn is not None:
-            return int(conn.execute(insert).inserted_primary_key[0])
-        with self.engine.begin() as own:
-            return int(own.execute(insert).inserted_primary_key[0])
+            return append_event_row(conn, kind, subject, payload)
+        with self.writing() as own:
+            return append_event_row(own, kind, subject, payload)
 
-    def events(self, subject: str | None = None, kind: str | None = None) -> list[dict]:
-        """Events in the order they were appended, optionally of one subject and/or kind."""
+    writing = step  # a connection in a transaction holding the ledger's write lock (see step)
+
+    def events_head(self) -> str:
+        """Hash of the last event (GENESIS_HASH when none): with the digest, what an auditor keeps of the events."""
+        with self._reading() as raw:
+            return self._events_head(raw) or GENESIS_HASH
+
+    def event_rows(self) -> list[dict]:
+        """Every event as stored (payload as its JSON text), in chain order: what verification rehashes."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.events).order_by(schema.events.c.event_id)).mappings().all()
+        return [dict(row) for row in rows]
+
+    def events(self, subject: str | None = None, kind: str | None = None,
+               conn: sa.Connection | None = None) -> list[dict]:
+        """Events in the order they were appended, optionally of one subject and/or kind (with `conn`, as that
+        transaction sees them)."""
         query = sa.select(schema.events).order_by(schema.events.c.event_id)
         if subject is not None:
             query = query.where(schema.events.c.subject == subject)
         if kind is not None:
             query = query.where(schema.events.c.kind == kind)
-        with self.engine.connect() as conn:
+        if conn is not None:
             rows = conn.execute(query).mappings().all()
+        else:
+            with self.engine.connect() as own:
+                rows = own.execute(query).mappings().all()
         return [{**row, "payload": json.loads(row["payload"])} for row in rows]
+
+
+DATABASE_PROBLEMS = (
+    ("file is not a database", "it is not an isplata ledger (not a SQLite database); check --db / ISPLATA_DB"),
+    ("readonly database", "the database is read-only; run with a user that may write it, or use a copy"),
+    ("disk is full", "the disk is full; free space and run the step again"),
+    ("no space left", "the disk is full; free space and run the step again"),
+    ("unable to open database", "the database file cannot be opened; check --db / ISPLATA_DB and the folder"),
+)
+
+
+def database_problem(exc: BaseException, url: str | None = None) -> UserError | None:
+    """A database failure the officer can act on (not a database, read-only, disk full, unreachable server) as
+    a UserError with the fix; None for anything else, which is a programmer error and stays a traceback."""
+    import sqlite3
+
+    import psycopg
+
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+    if isinstance(cause, (sqlite3.IntegrityError, sqlite3.ProgrammingError, psycopg.IntegrityError,
+                          psycopg.ProgrammingError)):
+        return None
+    if not isinstance(cause, (sqlite3.OperationalError, sqlite3.DatabaseError, psycopg.OperationalError)):
+        return None
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    fix = next((fix for needle, fix in DATABASE_PROBLEMS if needle in text.lower()),
+               "check --db / ISPLATA_DB, that the database server runs and that the file or folder is writable")
+    where = f" {url}" if url else ""
+    return UserError(f"cannot open the database{where} or write to it ({text}): {fix}; nothing of this step "
+                     "was written")
+
+
+@contextmanager
+def database_errors(url: str):
+    """Turns database_problem failures into UserError (exit 2) naming the database."""
+    try:
+        yield
+    except Exception as exc:
+        problem = database_problem(exc, url)
+        if problem is None:
+            raise
+        raise problem from exc
+
+
+def append_event_row(conn: sa.Connection, kind: str, subject: str, payload=None) -> int:
+    """Append one event in the caller's transaction: its id follows the last event's and its hash chains the
+    last event's hash to its content (canonical.event_hash). PostgreSQL serialises appenders with the ledger's
+    advisory write lock (re-entrant: a step that holds it already appends at once), held to the caller's commit;
+    SQLite writers are serialised by the database lock (a caller starts its transaction with BEGIN IMMEDIATE, see
+    Ledger.writing). The unique prev_hash refuses a fork either way. Never commits."""
+    text = payload if isinstance(payload, str) else json.dumps(payload or {}, sort_keys=True, default=str)
+    json.loads(text)  # a programmer error to pass something that is not JSON
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+    table = schema.events
+    head = conn.execute(sa.select(table.c.event_id, table.c.hash).order_by(table.c.event_id.desc()).limit(1)).first()
+    event_id = 1 if head is None else int(head.event_id) + 1
+    prev = GENESIS_HASH if head is None else head.hash
+    created = _now_us()
+    conn.execute(table.insert().values(event_id=event_id, kind=kind, subject=subject, payload=text,
+                                       created_us=created, prev_hash=prev,
+                                       hash=event_hash(prev, event_id, kind, subject, text, created)))
+    return event_id
+
+
+def append_rows(conn: sa.Connection, table: str, rows: list[dict]) -> int | None:
+    """Copy rows just inserted into a RECORD_TABLES table into the event chain (one "rows" event), in the
+    caller's transaction: `ledger verify` compares the table with these copies and names any edit."""
+    if not rows:
+        return None
+    return append_event_row(conn, schema.RECORD_EVENT, table, {"table": table, "rows": rows})
 
 
 def projection_of(account_kind, right_id, month, amount_minor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

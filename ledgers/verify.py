@@ -4,15 +4,29 @@ Every batch is checked in order: ids and posting ranges contiguous, the previous
 bulk and re-hashed (an edited, deleted, inserted or swapped posting changes the digest or the count), its
 payments' Merkle root, the zero sum, and finally its own hash. Optionally the recomputed chain must pass
 through a digest the auditor saved earlier, which catches a dropped last batch or a consistent rewrite.
+
+Then the records around the ledger (schema version 2): the event chain is rehashed event by event, every row of
+the RECORD_TABLES (payrolls, holds and releases) must equal its copy in the chain, every batch that commits to a
+record (an approval to its payroll's row) must still find it, and every batch's recorded event head must still
+be in the chain (a consistent rewrite of the events is caught by the batch chain). Each finding names the table,
+the row's key and, where it can, the field.
 """
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ledgers.bulk import CorruptColumns
-from ledgers.canonical import GENESIS_HASH, batch_hash, merkle_root, postings_sha256
+import json
+
+import sqlalchemy as sa
+
+from ledgers import schema
+from ledgers.canonical import GENESIS_HASH, batch_hash, event_hash, merkle_root, postings_sha256, record_sha256
 from ledgers.store import BatchRecord, Ledger, projection_of
+
+FINDINGS_MAX = 50
+COMMITTED_RECORD_TABLE = "payrolls"  # an approval batch commits to this table's row keyed by its source_id
 
 
 @dataclass
@@ -23,12 +37,29 @@ class VerifyResult:
     digest: str
     first_bad_batch: int | None
     reason: str
+    records: list = field(default_factory=list)  # findings about the events and the records around the ledger (empty when ok)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def verify(ledger: Ledger, digest: str | None = None) -> VerifyResult:
+    """The batch chain (verify_batches), then the event chain and the records around the ledger: ok only if
+    both hold. A record finding alone leaves first_bad_batch None and is the reason; all are in `records`.
+    `digest` may also be an event hash (`ledger digest --json` gives events_head): it covers the events appended
+    after the last batch too."""
+    rows = ledger.event_rows()
+    result = verify_batches(ledger, digest, {row["hash"] for row in rows})
+    result.records = record_findings(ledger, ledger.batches(), rows)
+    if result.records:
+        result.ok = False
+        if not result.reason:
+            more = len(result.records) - 1
+            result.reason = result.records[0] + (f" (and {more} more finding(s))" if more else "")
+    return result
+
+
+def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=frozenset()) -> VerifyResult:
     """Recompute every batch hash; ok only if all match (and the chain reaches `digest` when given).
 
     A batch's payments (read and Merkle tree) are checked on a second thread while its postings are read and
@@ -49,7 +80,7 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerifyResult:
         stray = _stray_rows(counts.result(), postings, sum(batch.n_payments for batch in batches), len(batches))
     if stray:
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
-    if digest is not None and digest.lower() not in seen:
+    if digest is not None and digest.lower() not in seen and digest.lower() not in event_hashes:
         reason = (f"the chain ends at batch {len(batches)} (hash {prev}) and never reaches the saved digest "
                   f"{digest}: batches after it were removed or the ledger was rewritten")
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, reason)
@@ -132,3 +163,96 @@ def _stray_rows(counts: tuple[int, int, int], postings: int, payments: int, batc
     if projections != batches:
         return f"{projections - batches} expense column row(s) outside every batch"
     return ""
+
+
+# ---- the records around the ledger ----------------------------------------------------------------------------
+
+def record_findings(ledger: Ledger, batches: list[BatchRecord] | None = None, rows: list[dict] | None = None) -> list[str]:
+    """Every way the event chain and the RECORD_TABLES differ from what was chained, named (at most FINDINGS_MAX)."""
+    batches = ledger.batches() if batches is None else batches
+    findings, hashes, chained = event_findings(ledger.event_rows() if rows is None else rows)
+    tables = {}
+    with ledger.engine.connect() as conn:
+        present = set(sa.inspect(conn).get_table_names())
+        for table, key in schema.RECORD_TABLES:
+            if table in present:
+                tables[table] = {row[key]: row for row in (dict(r) for r in conn.execute(
+                    sa.text(f"SELECT * FROM {table}")).mappings())}
+                findings += table_findings(table, key, tables[table], chained.get(table, {}))
+    findings += batch_record_findings(batches, tables.get(COMMITTED_RECORD_TABLE, {}), hashes)
+    return findings[:FINDINGS_MAX]
+
+
+def event_findings(rows: list[dict]) -> tuple[list[str], dict, dict]:
+    """Rehash the event chain. Returns (findings, {hash: event_id}, {table: {key: chained row}})."""
+    findings, hashes, chained = [], {}, {}
+    prev = GENESIS_HASH
+    for expected, row in enumerate(rows, start=1):
+        where = f"ledger_events event_id={row['event_id']} ({row['kind']} {row['subject']})"
+        if row["event_id"] != expected:
+            findings.append(f"ledger_events: event {expected} is missing (deleted), the chain jumps to {row['event_id']}")
+        if row["prev_hash"] != prev:
+            findings.append(f"{where}: prev_hash does not link to the event before it (events deleted, inserted "
+                            "or reordered)")
+        if event_hash(row["prev_hash"], row["event_id"], row["kind"], row["subject"], row["payload"],
+                      row["created_us"]) != row["hash"]:
+            findings.append(f"{where}: its content (kind, subject, payload or time) no longer matches its hash")
+        prev = row["hash"]
+        hashes[row["hash"]] = row["event_id"]
+        if row["kind"] == schema.RECORD_EVENT:
+            _collect_rows(row, chained, findings)
+    return findings, hashes, chained
+
+
+def _collect_rows(row: dict, chained: dict, findings: list) -> None:
+    try:
+        payload = json.loads(row["payload"])
+        keys = dict(schema.RECORD_TABLES)
+        table = payload["table"]
+        for copy in payload["rows"]:
+            chained.setdefault(table, {})[copy[keys[table]]] = copy
+    except (ValueError, KeyError, TypeError):
+        findings.append(f"ledger_events event_id={row['event_id']}: a rows event that cannot be read")
+
+
+def table_findings(table: str, key: str, stored: dict, chained: dict) -> list[str]:
+    """Rows inserted behind the chain, deleted, or with a field that differs from the chained copy."""
+    findings = []
+    for identifier in sorted(set(stored) | set(chained), key=str):
+        where = f"{table} {key}={identifier}"
+        if identifier not in chained:
+            findings.append(f"{where}: the row is not in the hash chain (inserted behind it)")
+        elif identifier not in stored:
+            findings.append(f"{where}: the row was deleted (the hash chain holds it)")
+        else:
+            for field in _changed_fields(stored[identifier], chained[identifier]):
+                findings.append(f"{where}: {field} was changed from {chained[identifier].get(field)!r} to "
+                                f"{stored[identifier].get(field)!r}")
+    return findings
+
+
+def _changed_fields(stored: dict, chained: dict) -> list[str]:
+    plain = json.loads(json.dumps(stored, default=str))
+    return sorted(name for name in set(plain) | set(chained) if plain.get(name) != chained.get(name))
+
+
+def batch_record_findings(batches: list[BatchRecord], committed: dict, hashes: dict) -> list[str]:
+    """An approval's committed record must still hash as committed; every batch's event head must still exist."""
+    findings, last_event = [], 0
+    for batch in batches:
+        if batch.record_sha256:
+            row = committed.get(batch.source_id)
+            if row is None:
+                findings.append(f"{COMMITTED_RECORD_TABLE} {batch.source_id}: missing, but batch {batch.batch_id} "
+                                "committed to its record")
+            elif record_sha256(json.loads(json.dumps(row, default=str))) != batch.record_sha256:
+                findings.append(f"{COMMITTED_RECORD_TABLE} {batch.source_id}: the row differs from the record "
+                                f"batch {batch.batch_id} ({batch.kind}) committed to")
+        if batch.events_head:
+            event_id = hashes.get(batch.events_head)
+            if event_id is None or event_id < last_event:
+                findings.append(f"batch {batch.batch_id}: the event chain no longer contains the event head it "
+                                "recorded (events rewritten or removed)")
+            else:
+                last_event = event_id
+    return findings

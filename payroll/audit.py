@@ -3,8 +3,10 @@
 The register files and the catalogue must still hash as recorded at calculation; the computation runs again on
 the ledger state the calculation saw (its batch mark and hold mark), and the approval batch it would post is
 compared with the batch in the ledger, summed per account, key, right, payee, month and component, to the
-minor unit. Any difference (an altered file, a changed catalogue, a posting that does not match) is listed and
-`ok` is false, which the command line turns into exit code 1.
+minor unit. The records around the ledger are checked as `ledger verify` does (the event chain, the payrolls and
+holds tables against their chained copies, the approval batch's commitment to the payroll's row). Any difference
+(an altered file, a changed catalogue, a posting that does not match, an edited record) is listed and `ok` is
+false, which the command line turns into exit code 1.
 """
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError
 from formats.register import register_file_digests
 from engine.months import parse_period
+from ledgers.verify import record_findings
 from payroll import compute as computing
 from payroll import cycle, postings, store
 from payroll.errors import Refused
@@ -29,8 +32,10 @@ def recompute(db_url: str, identifier: str, progress=cycle.noop) -> dict:
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
-        if cycle.status_of(ledger, identifier)["status"] == "draft":
-            raise Refused(f"{identifier} is a draft: nothing of it is in the ledger to compare with; approve it first")
+        status = cycle.status_of(ledger, identifier)["status"]
+        if status not in cycle.POSTED_STATUSES:
+            raise Refused(f"{identifier} is {'a draft' if status == 'draft' else status}: nothing of it is in the "
+                          "ledger to compare with; approve it first")
         progress("checking the recorded inputs")
         differences = input_differences(record)
         catalogue = load_catalogue(record.catalogue_path) if Path(record.catalogue_path).exists() else None
@@ -43,6 +48,8 @@ def recompute(db_url: str, identifier: str, progress=cycle.noop) -> dict:
         if catalogue is not None:
             progress("recomputing the payroll")
             compared = compare_with_ledger(ledger, record, catalogue, differences)
+        progress("checking the records around the ledger")
+        differences += [f"record: {finding}" for finding in record_findings(ledger)]
         software = software_of(ledger, identifier)
     finally:
         ledger.close()

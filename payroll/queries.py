@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from engine.money import minor_to_decimal_str
 from formats import labels
+from formats.amounts import format_amount
 from formats.schemas import PAYROLL_LINES
 from payroll import cycle, store
 from payroll.errors import Refused
@@ -20,7 +20,7 @@ RECONCILE_KEYS = ("records", "matched", "unmatched", "already_seen", "rejected_m
 
 
 def money_text(amount_minor: int, exponent: int) -> str:
-    text = minor_to_decimal_str(int(amount_minor), exponent)
+    text = format_amount(int(amount_minor), exponent)
     whole, dot, fraction = text.partition(".")
     sign = "-" if whole.startswith("-") else ""
     return f"{sign}{int(whole.lstrip('-') or 0):,}{dot}{fraction}"

@@ -38,7 +38,7 @@ def build_report(db_url: str, identifier: str) -> dict:
             holds = store.read_holds(conn, record.hold_mark).to_pylist()
         status = cycle.status_of(ledger, identifier)
         previous = [p for p in earlier if p.country == record.country and
-                    cycle.status_of(ledger, p.payroll_id)["status"] != "draft"]
+                    cycle.status_of(ledger, p.payroll_id)["status"] in cycle.POSTED_STATUSES]
         returns = returns_by_reason(ledger.events(kind="reconciled"), identifier)
         batch = ledger.find_batch("approve", identifier)
         digest_now = ledger.digest()

@@ -5,8 +5,14 @@ was computed from, its totals, and the folder holding `lines.parquet` (the DESIG
 `payments.parquet` (one row per payment with the payee's details that export needs). The folder is
 `<store>/<payroll id>/`, where `<store>` is `--store DIR`, else `ISPLATA_STORE`, else next to a SQLite database
 (`<db file stem>-payrolls/`), else `./isplata-payrolls`. Rows are never updated: a payroll's status (approved,
-exported) is derived from the ledger's batches and event stream. Holds that reconciliation places on a right
-(MD07, deceased) or on a payee's bank channel (closed or invalid account) are insert-only rows too.
+exported, cancelled) is derived from the ledger's batches and event stream. Holds that reconciliation places on
+a right (MD07, deceased) or on a payee's bank channel (closed or invalid account), holds an officer places on a
+right or a payee, and their releases are insert-only rows too.
+
+Both tables are append-only like the ledger (ledgers.schema.append_only: triggers, and on PostgreSQL the
+application role's privileges), and every row is copied into the ledger's event chain in the transaction that
+inserts it (ledgers.store.append_rows), so `ledger verify` and `audit recompute` name any edit. The functions
+that write take the caller's connection and never commit on their own.
 """
 import datetime as dt
 import hashlib
@@ -20,7 +26,11 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from payroll.errors import Refused
+from formats.bounds import ID_MAX
+from ledgers import schema as ledger_schema
+from ledgers.canonical import record_sha256
+from ledgers.store import append_rows
+from payroll.errors import Refused, UserError
 
 metadata = sa.MetaData()
 
@@ -52,7 +62,7 @@ payrolls = sa.Table(
 
 holds = sa.Table(
     "payroll_holds", metadata,
-    sa.Column("hold_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("hold_id", sa.BigInteger, primary_key=True, autoincrement=False),  # 1, 2, ... in chain order
     sa.Column("kind", sa.String(20), nullable=False),          # HOLD_KINDS
     sa.Column("right_id", sa.BigInteger, nullable=False),      # -1 for a payee-level hold
     sa.Column("payee_id", sa.BigInteger, nullable=False),
@@ -60,9 +70,13 @@ holds = sa.Table(
     sa.Column("payment_ref", sa.String(35), nullable=False),   # the returned payment that caused it
     sa.Column("iban", sa.String(34)),                          # a bank hold lasts while the payee keeps it
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("placed_by", sa.String(200), nullable=False),     # RECONCILE for reconcile's, else the officer
+    sa.Column("note", sa.Text, nullable=False, server_default=""),  # why (an officer's hold or release)
     sa.UniqueConstraint("kind", "right_id", "payee_id", "payment_ref", name="payroll_holds_unique"),
 )
-HOLD_KINDS = ("right", "bank_channel")
+HOLD_KINDS = ("right", "bank_channel", "payee")  # payee: an officer's hold on every payment to the payee
+RECONCILE = "reconcile"      # who placed reconciliation's automatic holds
+MANUAL_REASON = "MANUAL"     # reason code of an officer's hold
 RELEASE_KIND = "release"  # a row that lifts the hold with the same right, payee and payment (rows are never edited)
 RELEASE_REASON = "RELEASED"
 
@@ -103,8 +117,13 @@ class PayrollRecord:
         return Path(self.store_folder) / PAYMENTS_FILE
 
 
-def init_schema(engine: sa.Engine) -> None:
-    metadata.create_all(engine, checkfirst=True)
+def init_schema(ledger) -> None:
+    """Create the tables if missing, append-only like the ledger's (idempotent, under the ledger's init lock)."""
+    with ledger.schema_lock() as conn:
+        if ledger_schema.owned_elsewhere(conn, payrolls.name):
+            return  # an officer's login (PostgreSQL APP_ROLE): the owner created the tables and their triggers
+        metadata.create_all(conn, checkfirst=True)
+        ledger_schema.append_only(conn, [table.name for table in metadata.sorted_tables])
 
 
 def default_store(db_url: str) -> Path:
@@ -169,7 +188,7 @@ class _HashingFile:
 def write_table(table: pa.Table, path: Path) -> str:
     """Writes Parquet deterministically (no timestamps inside) through a temporary name; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes writing one file never share it
     sink = _HashingFile(temporary)
     try:
         pq.write_table(table, sink, compression="lz4", write_statistics=False)
@@ -179,11 +198,25 @@ def write_table(table: pa.Table, path: Path) -> str:
     return sink.hexdigest()
 
 
-def insert_payroll(conn: sa.Connection, record: PayrollRecord) -> None:
+def payroll_row(record: PayrollRecord) -> dict:
+    """The payroll's row exactly as stored (and as chained): column -> value."""
     row = {name: getattr(record, name) for name in PayrollRecord.__dataclass_fields__}
     row["input_sha256"] = json.dumps(row["input_sha256"], sort_keys=True)
     row["totals_json"] = json.dumps(row.pop("totals"), sort_keys=True)
+    return row
+
+
+def payroll_sha256(record: PayrollRecord) -> str:
+    """What the approval batch commits to: the SHA-256 of the payroll's row (maker, inputs' SHA-256, lines and
+    payments SHA-256, totals), as ledgers.verify recomputes it from the table."""
+    return record_sha256(payroll_row(record))
+
+
+def insert_payroll(conn: sa.Connection, record: PayrollRecord) -> None:
+    """Insert the payroll's row and chain a copy of it, in the caller's transaction."""
+    row = payroll_row(record)
     conn.execute(payrolls.insert().values(**row))
+    append_rows(conn, payrolls.name, [row])
 
 
 def _record(row) -> PayrollRecord:
@@ -198,6 +231,16 @@ def get_payroll(conn: sa.Connection, identifier: str) -> PayrollRecord:
     if row is None:
         raise Refused(f"no payroll {identifier!r} in this database; `isplata payroll list` shows the payrolls")
     return _record(row)
+
+
+def newer_runs(conn: sa.Connection, identifier: str) -> list[str]:
+    """Payrolls of the same country and period calculated after this one (run numbers above its own)."""
+    mine = sa.select(payrolls.c.country, payrolls.c.period, payrolls.c.run_no).where(
+        payrolls.c.payroll_id == identifier).subquery()
+    query = sa.select(payrolls.c.payroll_id).join(mine, sa.and_(
+        payrolls.c.country == mine.c.country, payrolls.c.period == mine.c.period,
+        payrolls.c.run_no > mine.c.run_no)).order_by(payrolls.c.run_no)
+    return [row[0] for row in conn.execute(query)]
 
 
 def list_payrolls(conn: sa.Connection, period: str | None = None) -> list[PayrollRecord]:
@@ -233,17 +276,28 @@ def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | No
 
 
 def insert_holds(conn: sa.Connection, rows: list[dict]) -> int:
-    """Inserts holds not yet present (same kind, right, payee and payment); returns how many were new."""
+    """Inserts holds not yet present (same kind, right, payee and payment), numbered after the last hold and
+    chained, in the caller's transaction; returns how many were new. placed_by defaults to RECONCILE."""
     if not rows:
         return 0
     existing = {(r.kind, r.right_id, r.payee_id, r.payment_ref) for r in conn.execute(
         sa.select(holds.c.kind, holds.c.right_id, holds.c.payee_id, holds.c.payment_ref))}
-    stamp = now_text()
-    fresh = [dict(row, created_at=stamp) for row in rows
+    fresh = [row for row in rows
              if (row["kind"], row["right_id"], row["payee_id"], row["payment_ref"]) not in existing]
-    if fresh:
-        conn.execute(holds.insert(), fresh)
-    return len(fresh)
+    return len(_append_hold_rows(conn, fresh))
+
+
+def _append_hold_rows(conn: sa.Connection, rows: list[dict]) -> list[dict]:
+    """Insert hold (or release) rows with the next ids and every column set, and chain their copies."""
+    first, stamp = hold_mark(conn) + 1, now_text()
+    full = [{"hold_id": first + i, "kind": row["kind"], "right_id": int(row["right_id"]),
+             "payee_id": int(row["payee_id"]), "reason_code": row["reason_code"], "payment_ref": row["payment_ref"],
+             "iban": row.get("iban"), "created_at": stamp, "placed_by": row.get("placed_by", RECONCILE),
+             "note": row.get("note", "")} for i, row in enumerate(rows)]
+    if full:
+        conn.execute(holds.insert(), full)
+        append_rows(conn, holds.name, full)
+    return full
 
 
 def hold_mark(conn: sa.Connection) -> int:
@@ -264,24 +318,27 @@ def read_holds(conn: sa.Connection, mark: int | None = None, released: bool = Fa
     if mark is not None:
         release = release.where(lifted.c.hold_id <= mark)
     query = sa.select(holds.c.hold_id, holds.c.kind, holds.c.right_id, holds.c.payee_id, holds.c.reason_code,
-                      holds.c.payment_ref, holds.c.iban, holds.c.created_at,
+                      holds.c.payment_ref, holds.c.iban, holds.c.created_at, holds.c.placed_by, holds.c.note,
                       release.scalar_subquery().label("released_by")).where(holds.c.kind.in_(HOLD_KINDS))
     if mark is not None:
         query = query.where(holds.c.hold_id <= mark)
     result = [row for row in conn.execute(query.order_by(holds.c.hold_id)).fetchall()
               if released or row.released_by is None]
-    columns = ("hold_id", "kind", "right_id", "payee_id", "reason_code", "payment_ref", "iban", "created_at")
-    types = (pa.int64(), pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string())
+    columns = ("hold_id", "kind", "right_id", "payee_id", "reason_code", "payment_ref", "iban", "created_at",
+               "placed_by", "note")
+    types = (pa.int64(), pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(),
+             pa.string(), pa.string())
     table = {name: pa.array([row[i] for row in result], type=kind) for i, (name, kind) in enumerate(zip(columns, types))}
     if released:
         table["released"] = pa.array([row.released_by is not None for row in result], type=pa.bool_())
     return pa.table(table)
 
 
-def release_hold(conn: sa.Connection, hold_id: int) -> dict:
-    """Lift one hold by appending a release row; returns the hold. UserError if unknown or already lifted."""
-    from payroll.errors import UserError
+def release_hold(conn: sa.Connection, hold_id: int, by: str, note: str = "") -> dict:
+    """Lift one hold by appending a chained release row (in the caller's transaction); returns the hold.
 
+    Maker-checker: the officer who releases must not be the one who placed the hold (reconciliation's holds are
+    placed by RECONCILE, so any officer may release those). UserError if unknown, already lifted, or same officer."""
     found = read_holds(conn, released=True).to_pylist()
     hold = next((row for row in found if row["hold_id"] == hold_id), None)
     if hold is None:
@@ -289,10 +346,33 @@ def release_hold(conn: sa.Connection, hold_id: int) -> dict:
         raise UserError(f"no hold {hold_id}; holds in force: {known} (see `isplata hold list`)")
     if hold["released"]:
         raise UserError(f"hold {hold_id} was already released; nothing to do")
-    conn.execute(holds.insert(), [{"kind": RELEASE_KIND, "right_id": hold["right_id"], "payee_id": hold["payee_id"],
-                                   "reason_code": RELEASE_REASON, "payment_ref": hold["payment_ref"],
-                                   "iban": hold["iban"], "created_at": now_text()}])
+    if by.strip().casefold() == (hold["placed_by"] or "").strip().casefold():
+        raise UserError(f"{by} placed hold {hold_id} and cannot also release it (maker-checker): a second officer "
+                        "must run `isplata hold release`")
+    _append_hold_rows(conn, [{"kind": RELEASE_KIND, "right_id": hold["right_id"], "payee_id": hold["payee_id"],
+                              "reason_code": RELEASE_REASON, "payment_ref": hold["payment_ref"],
+                              "iban": hold["iban"], "placed_by": by, "note": note}])
     return hold
+
+
+def place_hold(conn: sa.Connection, by: str, reason: str, right_id: int | None = None,
+               payee_id: int | None = None) -> dict:
+    """An officer's hold on one right (kind "right") or on every payment to one payee (kind "payee"), appended
+    and chained in the caller's transaction; the next calculation leaves them unpaid and carried. Returns it."""
+    if (right_id is None) == (payee_id is None):
+        raise UserError("name exactly one of --right ID or --payee ID")
+    kind, target = ("right", int(right_id)) if right_id is not None else ("payee", int(payee_id))
+    if not 1 <= target <= ID_MAX:
+        raise UserError(f"{kind} id {target} is outside 1 .. {ID_MAX:,} (the ledger's id bounds)")
+    in_force = [row for row in read_holds(conn).to_pylist() if row["reason_code"] == MANUAL_REASON
+                and row["kind"] == kind and (row["right_id"] if kind == "right" else row["payee_id"]) == target]
+    if in_force:
+        raise UserError(f"{kind} {target} is already held by hold {in_force[0]['hold_id']} "
+                        f"(placed by {in_force[0]['placed_by']}); nothing to do")
+    row = {"kind": kind, "right_id": target if kind == "right" else -1, "payee_id": target if kind == "payee" else -1,
+           "reason_code": MANUAL_REASON, "payment_ref": f"manual-{hold_mark(conn) + 1}", "iban": None,
+           "placed_by": by, "note": reason}
+    return _append_hold_rows(conn, [row])[0]
 
 
 def now_text() -> str:

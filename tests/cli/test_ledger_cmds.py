@@ -37,14 +37,14 @@ def post_payroll(db_url: str, period: int, rights: int) -> None:
 def test_init_then_audit_commands(db_url, tmp_path):
     assert run(db_url, "db", "init").exit_code == 0
     result = run(db_url, "db", "init", "--json")
-    assert result.exit_code == 0 and json.loads(result.output)["schema_version"] == 1
+    assert result.exit_code == 0 and json.loads(result.output)["schema_version"] == 2  # 2: events, holds and payroll records chained
     post_payroll(db_url, 660, 4)
     post_payroll(db_url, 661, 3)
     digest = run(db_url, "ledger", "digest").output.strip()
     assert len(digest) == 64
     verified = json.loads(run(db_url, "ledger", "verify", "--json", "--digest", digest).output)
     assert verified == {"ok": True, "batches": 2, "postings": 14, "digest": digest, "first_bad_batch": None,
-                        "reason": ""}
+                        "reason": "", "records": []}
     balance = json.loads(run(db_url, "ledger", "balance", "--account", "benefits_payable", "--key", "501",
                              "--json").output)
     assert balance["total_minor"] == -2_000

@@ -22,6 +22,9 @@ def test_help_lists_commands_in_the_order_of_the_cycle():
 
 def test_errors_under_json_are_one_json_document_with_the_same_exit_code(tmp_path):
     db = f"sqlite:///{tmp_path / 'x.db'}"
+    missing = run("--db", db, "payroll", "show", "NOPE", "--json")
+    assert missing.exit_code == 2 and "no ledger" in json.loads(missing.stdout)["error"]
+    assert run("--db", db, "db", "init").exit_code == 0
     refused = run("--db", db, "payroll", "show", "NOPE", "--json")
     assert refused.exit_code == 2
     document = json.loads(refused.stdout)
@@ -35,7 +38,9 @@ def test_errors_under_json_are_one_json_document_with_the_same_exit_code(tmp_pat
 
 
 def test_errors_without_json_stay_a_message_on_stderr(tmp_path):
-    refused = run("--db", f"sqlite:///{tmp_path / 'x.db'}", "payroll", "show", "NOPE")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run("--db", db, "db", "init").exit_code == 0
+    refused = run("--db", db, "payroll", "show", "NOPE")
     assert refused.exit_code == 2 and refused.stdout == "" and refused.stderr.startswith("error: no payroll")
 
 
@@ -43,6 +48,7 @@ def test_first_compile_notice_shows_whenever_a_kernel_would_compile(tmp_path, mo
     from payroll import warmup
 
     db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run("--db", db, "db", "init").exit_code == 0
     monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: False)
     shown = run("--db", db, "audit", "recompute", "NOPE")
     assert warmup.COMPILE_NOTICE in shown.stderr and shown.exit_code == 2

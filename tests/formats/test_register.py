@@ -1,5 +1,6 @@
 """read_register: a good hand-made register passes; every rule refuses its bad input with file, row, column,
 value and rule named; all problems come together; Parquet and CSV read alike."""
+import datetime as dt
 import csv
 import io
 import time
@@ -458,7 +459,8 @@ def test_validation_is_vectorised(tmp_path):
 
 
 def test_versions_of_a_right_with_a_negative_id_are_checked_too(tmp_path):
-    """Ids may be negative: the version rules group them like any other (they once skipped ids below 0)."""
+    """A negative id is refused (ledger bounds), and the version rules still group it like any other (they once
+    skipped ids below 0)."""
     edits = [("rights", row, "right_id", "-101") for row in (2, 3)] + [("rights", 3, "benefit", "ME_DD"),
                                                                         ("rights", 2, "valid_to", "")]
     problems = problems_of(write_register(tmp_path, edits))
@@ -497,3 +499,66 @@ def test_shuffled_register_reports_what_the_sorted_one_does(tmp_path):
     dangling = {p for p in renumbered if "not found" in p[4]}
     assert len(dangling) == 1 and dangling <= found
     assert sorted(p[4] for p in found) == sorted(p[4] for p in expected)
+
+
+# ---- the ledger's bounds (formats/bounds.py, the one home ledgers/postings.py also checks batches against) ----
+
+@pytest.mark.parametrize("file,row,column,value", [
+    ("rights", 1, "right_id", str(10**16)),
+    ("rights", 5, "right_id", "0"),
+    ("rights", 2, "payee_id", str(10**15 + 1)),
+    ("payees", 4, "payee_id", "-1003"),
+    ("deductions", 1, "creditor_payee_id", str(10**15 + 7)),
+])
+def test_ids_outside_the_ledger_bounds_are_refused_at_validation(tmp_path, file, row, column, value):
+    """A right id of 2^62 once passed validate and calculate and was refused only at approve."""
+    problems = problems_of(write_register(tmp_path, [(file, row, column, value)]))
+    assert_problem(problems, f"{file}.csv", row, column, value, "the ledger's id bounds")
+
+
+def test_a_right_id_of_2_to_the_62_in_parquet_is_refused(tmp_path):
+    """CSV refuses 19-digit numbers as text; Parquet carries 2^62 as an int64, which must meet the same bound."""
+    good = read_register(write_register(tmp_path / "csv"), BENEFITS, HOUSEHOLD_BENEFITS)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, table in good.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    rights = good["rights"]
+    ids = rights.column("right_id").to_pylist()
+    ids[0] = 2**62
+    rights = rights.set_column(rights.schema.get_field_index("right_id"), "right_id", pa.array(ids, pa.int64()))
+    pq.write_table(rights, folder / "rights.parquet")
+    problems = problems_of(folder)
+    assert_problem(problems, "rights.parquet", 1, "right_id", str(2**62), "the ledger's id bounds")
+
+
+def test_the_largest_id_the_ledger_takes_passes(tmp_path):
+    from formats.bounds import ID_MAX
+
+    edits = [("rights", 5, "right_id", str(ID_MAX)), ("deductions", 2, "right_id", str(ID_MAX))]
+    read_register(write_register(tmp_path, edits), BENEFITS, HOUSEHOLD_BENEFITS)
+
+
+def test_validation_and_the_ledger_share_one_set_of_bounds():
+    from formats import bounds
+    from ledgers import postings, store
+
+    assert postings.ID_MAX is bounds.ID_MAX and postings.MONTH_INDEX_MAX == bounds.MONTHS - 1
+    assert store.MONTHS_MAX == bounds.MONTHS
+    assert postings.AMOUNT_MINOR_MAX is bounds.AMOUNT_MINOR_MAX
+
+
+def test_applied_on_is_read_from_csv_and_may_not_follow_the_decision(tmp_path):
+    """Readings 5: every version may carry its application date; a decision cannot come before it."""
+    folder = write_register(tmp_path / "good", [("rights", 1, "applied_on", "2023-12-01")])
+    register = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
+    assert register["rights"].column("applied_on").to_pylist()[:2] == [dt.date(2023, 12, 1), None]
+    problems = problems_of(write_register(tmp_path / "bad", [("rights", 1, "applied_on", "2023-12-21")]))
+    assert_problem(problems, "rights.csv", 1, "decided_on", "2023-12-20", "decided_on is before applied_on")
+
+
+def test_deduction_flags_for_minor_and_agency_fault_are_read(tmp_path):
+    folder = write_register(tmp_path, [("deductions", 1, "for_minor", "false"), ("deductions", 2, "agency_fault", "1")])
+    deductions = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)["deductions"]
+    assert deductions.column("for_minor").to_pylist() == [False, None]
+    assert deductions.column("agency_fault").to_pylist() == [None, True]

@@ -134,6 +134,31 @@ def test_batch_hash_depends_on_every_part():
     assert c.batch_hash(c.GENESIS_HASH, header, "aa" * 32, "bc" * 32) != base
 
 
+def test_optional_header_fields_change_the_hash_only_when_set():
+    """Schema version 2 adds record_sha256 and events_head to a batch's header; a batch without them (every
+    batch of version 1) hashes as before, so saved digests and proofs stay valid."""
+    header = {name: 1 for name in c.HEADER_FIELDS} | {"kind": "approve", "source_id": "PR-1"}
+    base = c.batch_hash(c.GENESIS_HASH, header, "aa" * 32, "bb" * 32)
+    import hashlib, json
+    old_form = hashlib.sha256(c.HASH_DOMAIN + bytes(32) + json.dumps(header, sort_keys=True, separators=(",", ":"))
+                              .encode() + bytes.fromhex("aa" * 32) + bytes.fromhex("bb" * 32)).hexdigest()
+    assert base == old_form
+    assert c.batch_hash(c.GENESIS_HASH, header | {"record_sha256": "", "events_head": ""}, "aa" * 32,
+                        "bb" * 32) == base
+    assert c.batch_hash(c.GENESIS_HASH, header | {"record_sha256": "cc" * 32}, "aa" * 32, "bb" * 32) != base
+    assert c.batch_hash(c.GENESIS_HASH, header | {"events_head": "dd" * 32}, "aa" * 32, "bb" * 32) != base
+
+
+def test_event_hash_depends_on_every_part():
+    base = c.event_hash(c.GENESIS_HASH, 1, "approved", "PR-1", '{"by": "ana"}', 5)
+    assert c.event_hash("11" * 32, 1, "approved", "PR-1", '{"by": "ana"}', 5) != base
+    assert c.event_hash(c.GENESIS_HASH, 2, "approved", "PR-1", '{"by": "ana"}', 5) != base
+    assert c.event_hash(c.GENESIS_HASH, 1, "cancelled", "PR-1", '{"by": "ana"}', 5) != base
+    assert c.event_hash(c.GENESIS_HASH, 1, "approved", "PR-2", '{"by": "ana"}', 5) != base
+    assert c.event_hash(c.GENESIS_HASH, 1, "approved", "PR-1", '{"by": "bob"}', 5) != base
+    assert c.event_hash(c.GENESIS_HASH, 1, "approved", "PR-1", '{"by": "ana"}', 6) != base
+
+
 @pytest.mark.parametrize("length", [0, 1, 52, 55, 56, 63, 64, 65, 119, 120, 130])
 def test_sha256_kernel_matches_hashlib(length):
     from ledgers.kernels import sha256_matrix

@@ -154,3 +154,108 @@ def test_extreme_small_values_read_back_exactly(ledger, three_batches, column, v
         changed = before[name] != after[name]
         assert not changed.any() if name != column else list(changed.nonzero()[0]) == [4], name
     expect_bad(ledger, 2, "")
+
+
+# ---- the event chain and the records around the ledger (schema version 2) -----------------------------------
+
+def tamper_any(book, *statements: str) -> None:
+    """Like tamper, for every table (the events and the record tables too)."""
+    with book.engine.begin() as conn:
+        if book.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+def expect_record_finding(book, *parts: str) -> list[str]:
+    result = verify(book)
+    assert not result.ok and result.records, result
+    assert any(all(part in finding for part in parts) for finding in result.records), result.records
+    assert result.reason
+    return result.records
+
+
+@pytest.fixture
+def events_and_batches(ledger, approve):
+    ledger.append_event("calculated", "PR-660", {"by": "ana"})
+    first = approve(ledger, 660, 10)
+    ledger.append_event("approved", "PR-660", {"by": "marko", "batch_id": first.batch_id})
+    second = approve(ledger, 661, 10, seed=1)
+    ledger.append_event("exported", "PR-661", {"batch_id": None})
+    return first, second
+
+
+def test_events_are_chained_and_batches_record_the_event_head(ledger, events_and_batches):
+    first, second = events_and_batches
+    rows = ledger.event_rows()
+    assert [row["event_id"] for row in rows] == [1, 2, 3]
+    assert rows[0]["prev_hash"] == "0" * 64 and rows[1]["prev_hash"] == rows[0]["hash"]
+    assert first.events_head == rows[0]["hash"] and second.events_head == rows[1]["hash"]
+    result = verify(ledger, second.hash)
+    assert result.ok and result.records == []
+
+
+@pytest.mark.parametrize("statement,parts", [
+    ("UPDATE ledger_events SET payload = '{\"by\": \"ana\"}' WHERE event_id = 2", ("event_id=2", "content")),
+    ("UPDATE ledger_events SET kind = 'cancelled' WHERE event_id = 3", ("event_id=3", "content")),
+    ("DELETE FROM ledger_events WHERE event_id = 2", ("event 2 is missing",)),
+])
+def test_an_edited_or_deleted_event_is_named(ledger, events_and_batches, statement, parts):
+    tamper_any(ledger, statement)
+    expect_record_finding(ledger, *parts)
+
+
+def test_a_consistent_rewrite_of_the_events_is_caught_by_the_batch_that_recorded_their_head(ledger,
+                                                                                             events_and_batches):
+    """Rehashing every event after an edit keeps the event chain consistent; the batches hashed its head."""
+    from ledgers.canonical import event_hash
+
+    rows = ledger.event_rows()
+    rows[0]["payload"] = '{"by": "marko"}'
+    statements, prev = [], "0" * 64
+    for row in rows:
+        digest = event_hash(prev, row["event_id"], row["kind"], row["subject"], row["payload"], row["created_us"])
+        statements.append(f"UPDATE ledger_events SET payload = '{row['payload']}', prev_hash = '{prev}', "
+                          f"hash = '{digest}' WHERE event_id = {row['event_id']}")
+        prev = digest
+    tamper_any(ledger, "ALTER TABLE ledger_events DROP CONSTRAINT ledger_events_chain"
+               if ledger.dialect == "postgresql" else "SELECT 1", *statements)
+    expect_record_finding(ledger, "batch 1", "event head")
+
+
+def test_a_fork_of_the_event_chain_is_refused(ledger):
+    import sqlalchemy as sa
+
+    ledger.append_event("calculated", "PR-660", {"by": "ana"})
+    row = ledger.event_rows()[0]
+    with pytest.raises(sa.exc.IntegrityError):
+        with ledger.engine.begin() as conn:
+            conn.exec_driver_sql(f"INSERT INTO ledger_events (event_id, kind, subject, payload, created_us, "
+                                 f"prev_hash, hash) VALUES (7, 'x', 'y', '{{}}', 1, '{row['prev_hash']}', 'z')")
+
+
+def test_verify_without_events_or_record_tables_is_ok(ledger, approve):
+    approve(ledger, 660, 5)
+    result = verify(ledger)
+    assert result.ok and result.records == []
+
+
+def test_a_saved_events_head_catches_a_consistent_rewrite_of_the_events_after_the_last_batch(ledger,
+                                                                                              events_and_batches):
+    """The last event (here 'exported', after batch 2) is covered by no batch; the auditor keeps events_head."""
+    from ledgers.canonical import event_hash
+
+    saved = ledger.events_head()
+    assert saved == ledger.event_rows()[-1]["hash"]
+    assert verify(ledger, saved).ok
+    last = ledger.event_rows()[-1]
+    forged = event_hash(last["prev_hash"], last["event_id"], "cancelled", last["subject"], last["payload"],
+                        last["created_us"])
+    tamper_any(ledger, f"UPDATE ledger_events SET kind = 'cancelled', hash = '{forged}' "
+                       f"WHERE event_id = {last['event_id']}")
+    assert verify(ledger).ok  # consistent, and after every batch: only the saved head shows it
+    result = verify(ledger, saved)
+    assert not result.ok and "never reaches the saved digest" in result.reason

@@ -18,6 +18,7 @@ def test_default_store_sits_next_to_a_sqlite_database(monkeypatch, tmp_path):
 def test_a_draft_records_its_inputs_and_refuses_tampered_lines(tmp_path):
     generate_register(tmp_path / "reg", 120, 4, "2025-03")
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
     summary = cycle.calculate(db, tmp_path / "reg", "2025-03", "ana")
     with cycle.open_db(db).engine.connect() as conn:
         record = store.get_payroll(conn, summary["payroll"])
@@ -36,6 +37,7 @@ def test_a_draft_records_its_inputs_and_refuses_tampered_lines(tmp_path):
 def test_a_store_folder_of_another_database_is_not_overwritten(tmp_path):
     generate_register(tmp_path / "reg", 60, 4, "2025-03")
     (tmp_path / "store" / "ME-202503-01").mkdir(parents=True)
+    cycle.open_db(f"sqlite:///{tmp_path / 'a.db'}", create=True).close()
     with pytest.raises(Refused, match="another database"):
         cycle.calculate(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "reg", "2025-03", "ana",
                         store_dir=tmp_path / "store")
@@ -50,3 +52,38 @@ def test_written_table_hash_is_the_hash_of_the_file_and_repeats(tmp_path):
     assert first == again == store.sha256_file(tmp_path / "one.parquet") == store.sha256_file(tmp_path / "two.parquet")
     assert pq.read_table(tmp_path / "one.parquet").equals(table)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path):
+    """insert_holds, place_hold and release_hold write in the caller's transaction (h-never-a's steps pass
+    theirs): rolled back, neither the rows nor their chained copies remain; committed, verify finds them equal."""
+    from ledgers.verify import record_findings
+    from payroll.errors import UserError
+
+    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        reconcile_hold = {"kind": "right", "right_id": 7, "payee_id": 70, "reason_code": "MD07",
+                          "payment_ref": "ME-1", "iban": None}
+        with pytest.raises(RuntimeError):
+            with ledger.writing() as conn:
+                store.insert_holds(conn, [reconcile_hold])
+                store.place_hold(conn, "ana", "check", payee_id=70)
+                raise RuntimeError("the step failed")
+        assert ledger.event_rows() == []
+        with ledger.writing() as conn:
+            assert store.insert_holds(conn, [reconcile_hold]) == 1
+            assert store.insert_holds(conn, [reconcile_hold]) == 0
+            placed = store.place_hold(conn, "ana", "check", payee_id=70)
+        with ledger.writing() as conn:
+            with pytest.raises(UserError, match="maker-checker"):
+                store.release_hold(conn, placed["hold_id"], "ANA ")
+            store.release_hold(conn, placed["hold_id"], "marko", "ok")
+            store.release_hold(conn, 1, "ana", "reconcile's hold: any officer")  # placed by "reconcile"
+        with ledger.engine.connect() as conn:
+            rows = store.read_holds(conn, released=True).to_pylist()
+        assert [(r["hold_id"], r["placed_by"], r["released"]) for r in rows] == [(1, "reconcile", True),
+                                                                                 (2, "ana", True)]
+        assert [e["kind"] for e in ledger.event_rows()] == ["rows"] * 4
+        assert record_findings(ledger) == []
+    finally:
+        ledger.close()
