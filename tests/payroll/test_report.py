@@ -45,6 +45,7 @@ def two_months(work: Path, country: str) -> dict:
     rules = str(catalogue_path(country))
     catalogue = load_catalogue(rules)
     first, second = work / PERIODS[0], work / PERIODS[1]
+    cycle.open_db(db, create=True).close()  # `db init`: only it creates a ledger
     generate_register(first, 160, 5, PERIODS[0], country)
     month1 = cycle.calculate(db, first, PERIODS[0], "ana", rules=rules, store_dir=work / "store")["payroll"]
     cycle.approve(db, month1, "marko")
