@@ -15,7 +15,7 @@ import pytest
 from formats.catalogue import catalogue_path, load_catalogue
 from formats.generator import advance_register, generate_register
 from ledgers.store import Ledger
-from payroll import cycle, demo, reconcile, report, store
+from payroll import cycle, demo, lifecycle, reconcile, report, store
 from payroll.report_html import SECTIONS, render_html
 
 PERIODS = ("2025-11", "2025-12")  # months every catalogue covers
@@ -52,6 +52,8 @@ def two_months(work: Path, country: str) -> dict:
     cycle.export(db, month1, work / "out")
     files = demo.simulate_bank(db, month1, work / "returns", catalogue, 5)
     reconcile.reconcile(db, files["files"])
+    extra = cycle.calculate(db, first, PERIODS[0], "ana", rules=rules, store_dir=work / "store")["payroll"]
+    lifecycle.cancel(db, extra, "ana", "a supplementary run calculated by mistake")  # never "the previous month"
     advance_register(first, second, 5)
     month2 = cycle.calculate(db, second, PERIODS[1], "ana", rules=rules, store_dir=work / "store")["payroll"]
     cycle.approve(db, month2, "marko")
