@@ -170,3 +170,19 @@ def test_page_of_a_minimal_report_is_self_contained_and_exact():
     assert "+12.5\u00a0%" in page and "Materijalno obezbjeđenje (ME_MO)" in page
     assert "AC04 — account closed" in page and "XX99 — code not in the ISO list" in page
     assert "other (16)" in page and "net 97,00\u00a0€" in page and ">90,00<" in page
+
+
+def test_municipality_counts_only_from_the_recorded_register(cycle_of):
+    db, (_, month2) = cycle_of["db"], cycle_of["payrolls"]
+    record = cycle.payroll_record(db, month2)
+    persons = next(p for p in Path(record.data_folder).iterdir() if p.name.startswith("persons"))
+    original = persons.read_bytes()
+    try:
+        persons.write_bytes(original + b"\0")  # no longer the register the payroll was calculated from
+        data = report.build_report(db, month2)
+        assert all(row["recipients"] is None for row in data["municipalities"].values())
+        assert sum(row["net_minor"] for row in data["municipalities"].values()) == data["net_minor"]
+        assert "need the recorded register files" in render_html(data)
+    finally:
+        persons.write_bytes(original)
+    assert all(row["recipients"] is not None for row in report.build_report(db, month2)["municipalities"].values())
