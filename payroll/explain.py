@@ -336,7 +336,17 @@ def payment_fates(ledger, record: store.PayrollRecord, refs: set, right_id: int)
                 if len(steps) > 1:
                     steps.append(f"re-issued by {batch.source_id}")
             returned = False
+    for hold in holds_of(ledger, refs):
+        fates[hold["payment_ref"]].append(f"hold {hold['hold_id']} placed: {labels.reason_label(hold['reason_code'])}"
+                                          + (" (released since)" if hold.get("released") else ""))
     return {ref: ", ".join(steps) for ref, steps in fates.items()}
+
+
+def holds_of(ledger, refs: set) -> list[dict]:
+    """The holds reconciliation placed because of these payments (a death, a closed account), released or not."""
+    with ledger.engine.connect() as conn:
+        holds = store.read_holds(conn, released=True)
+    return [hold for hold in holds.to_pylist() if hold["payment_ref"] in refs]
 
 
 def assemble(record, catalogue, status: str, right_id: int, months: list, facts: dict, lines: list,
