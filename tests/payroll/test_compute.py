@@ -20,8 +20,14 @@ def backdate(folder, benefit: str, valid_from: dt.date, decided_on: dt.date, cou
     chosen = pc.equal(rights["benefit"], benefit).to_numpy(zero_copy_only=False).nonzero()[0][:count]
     valid = rights["valid_from"].to_pylist()
     decided = rights["decided_on"].to_pylist()
+    applied = rights["applied_on"].to_pylist() if "applied_on" in rights.column_names else None
     for row in chosen:
         valid[row], decided[row] = valid_from, decided_on
+        if applied is not None:
+            applied[row] = valid_from  # applied for at the start: a decision is never before its application
+    if applied is not None:
+        rights = rights.set_column(rights.schema.get_field_index("applied_on"), "applied_on",
+                                   pa.array(applied, pa.date32()))
     rights = rights.set_column(rights.schema.get_field_index("valid_from"), "valid_from", pa.array(valid, pa.date32()))
     rights = rights.set_column(rights.schema.get_field_index("decided_on"), "decided_on",
                                pa.array(decided, pa.date32()))
@@ -37,7 +43,7 @@ def test_a_right_due_before_its_benefits_first_date_names_the_benefit_the_months
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     try:
         ledger.init()
-        store.init_schema(ledger.engine)
+        store.init_schema(ledger)
         inputs = cycle.load_inputs(ledger, register, catalogue, cycle.parse_period_arg("2025-01"))
         with pytest.raises(InputError) as caught:
             compute.compute("RS-202501-01", inputs, cycle.noop, release=True)
@@ -62,7 +68,7 @@ def test_a_generated_register_calculates_in_every_month_the_generator_makes(tmp_
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     with Ledger(url) as ledger:
         ledger.init()
-        store.init_schema(ledger.engine)
+        store.init_schema(ledger)
     generate_register(tmp_path / "a", rights=500, seed=9, period=period, country=country)
     first = cycle.calculate(url, tmp_path / "a", period, "ana", store_dir=tmp_path / "store")
     assert first["payroll"].startswith(country.upper()) and first["net_minor"] > 0

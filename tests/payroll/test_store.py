@@ -60,7 +60,7 @@ def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path)
     from ledgers.verify import record_findings
     from payroll.errors import UserError
 
-    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}", create=True)
     try:
         reconcile_hold = {"kind": "right", "right_id": 7, "payee_id": 70, "reason_code": "MD07",
                           "payment_ref": "ME-1", "iban": None}
