@@ -26,7 +26,8 @@ due under the rules in force that month, in minor units. The semantics the kerne
   household is paid at most max_months_per_year months with a positive amount per calendar year (counted
   from January, so the kernel looks back to January of the window's first year).
 - Category sum: children under the young-child limit and under the child limit by age, disabled or not; adults
-  with a disability or aged lost_capacity_age_years or more (UA 60, Readings 2), then working age; GM = round(sum subsistence x guaranteed share); due = min(max(0, GM - income), sum of
+  with a disability or aged lost_capacity_age_years or more (UA 60, Readings 2), then working age;
+  GM = round(sum subsistence x guaranteed share); due = min(max(0, GM - income), sum of
   subsistence minimums).
 - Lump sum + instalments and one-off: anchored at the month of the right's earliest valid_from (among the
   versions not ignored); amounts from the catalogue in force in that month, picked by birth order (the last

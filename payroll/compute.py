@@ -424,7 +424,7 @@ class Amounts:
     extra: tuple               # (payee, channel, right, amount) of re-issues
     time_barred: tuple = ()    # (right, month, amount) of arrears cut by the catalogue's limitation period
     written_off: tuple = ()    # (right, month, amount < 0) of reductions the agency caused, written off
-    listed: dict = None        # refused_cells
+    listed: dict | None = None  # refused_cells and overpayment orders written off
 
 
 def route(inputs: Inputs, arrays) -> Routing:
