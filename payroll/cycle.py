@@ -144,9 +144,10 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         del inputs  # the register: not needed to store the draft
         progress("storing the draft payroll")
         folder = Path(store_dir or storage.default_store(ledger.url)).resolve() / identifier
+        # the first payroll fixes an unbound ledger's country; of two at once, the other country's is refused here
+        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)
         record = write_draft(ledger, folder, identifier, result, catalogue, period, run_no, maker, data_path,
                              digests, mark, hold_mark)
-        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)   # first fixes it
         ledger.append_event("calculated", identifier, {"by": maker, "net_minor": result.summary["net_minor"],
                                                        "software": software_versions()})
     finally:
