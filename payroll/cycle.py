@@ -286,13 +286,14 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         del inputs  # the register: not needed to store the draft
         progress("storing the draft payroll")
         folder = Path(store_dir or store.default_store(ledger.url)).resolve() / identifier
+        # the first payroll fixes an unbound ledger's country; of two at once, the other country's is refused here
+        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)
         record = draft_record(folder, identifier, result, catalogue, period, run_no, maker, data_path, digests,
                               mark, hold_mark)
         staged = stage_draft(folder, result, record)
         record = staged[1]
         crash_point("calculate.after_files")
         store_draft(ledger, staged, result.summary["net_minor"], override)
-        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)   # first fixes it
     finally:
         ledger.close()
     return summary_of(record)

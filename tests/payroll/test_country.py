@@ -104,3 +104,23 @@ def test_the_binding_records_the_catalogue_named_then(engine):
     assert row.catalogue_name == "ukraine.toml" and len(row.catalogue_sha256) == 64
 
 
+def test_of_two_first_payrolls_at_once_the_other_countrys_stores_nothing(registers, tmp_path, monkeypatch):
+    from payroll import cycle
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    with Ledger(url) as ledger:
+        ledger.init()
+        store.init_schema(ledger)
+    checked = countries.check_ledger
+
+    def rs_binds_meanwhile(engine, catalogue, data_dir=None):
+        found = checked(engine, catalogue, data_dir)     # unbound when UA's calculation starts ...
+        countries.bind(engine, "rs", "RSD", "RS-202501-01")   # ... and an RS payroll binds it meanwhile
+        return found
+
+    monkeypatch.setattr(countries, "check_ledger", rs_binds_meanwhile)
+    with pytest.raises(Refused, match="belongs to RS"):
+        cycle.calculate(url, registers / "ua", "2025-01", "ana", store_dir=tmp_path / "store")
+    with Ledger(url) as ledger, ledger.engine.connect() as conn:
+        assert store.list_payrolls(conn, None) == []
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
