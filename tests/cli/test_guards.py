@@ -227,3 +227,14 @@ def test_an_unwritable_lines_file_exits_2(tmp_path, register):
     (tmp_path / "taken").write_text("a file where a folder should be")
     result = run(db, "payroll", "lines", payroll, "--out", tmp_path / "taken" / "lines.parquet")
     assert result.exit_code == 2 and "cannot write" in result.output, result.output
+
+
+@pytest.mark.parametrize("period", ["9999-12", "0001-01", "1970-01"])
+def test_generate_and_demo_refuse_extreme_months(period, tmp_path):
+    generated = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "reg"), "--rights", "10",
+                                          "--period", period])
+    assert generated.exit_code == 2 and "covers" in generated.output, generated.output
+    demo = CliRunner().invoke(main, ["demo", "--rights", "10", "--workdir", str(tmp_path / "demo"),
+                                     "--period", period])
+    assert demo.exit_code == 2 and "covers" in demo.output, demo.output
+    assert not (tmp_path / "reg").exists() and not (tmp_path / "demo").exists()
