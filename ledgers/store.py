@@ -168,18 +168,12 @@ class Ledger:
         """Create the schema if missing and record its version; safe to run again and from two processes."""
         with self.schema_lock() as conn:
             if not schema.owned_elsewhere(conn, schema.batches.name):
+                schema.migrate(conn, _now_us())
                 schema.create_tables(conn)
             schema.seed_tables(conn, _now_us())
 
-    @contextmanager
     def schema_lock(self):
-        """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
-        with self.engine.connect() as conn:
-            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
-                yield conn
+        return schema_lock(self.engine)
 
     def schema_version(self) -> int | None:
         try:
@@ -192,8 +186,12 @@ class Ledger:
             return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
 
     def require_schema(self) -> None:
-        if self.schema_version() is None:
+        version = self.schema_version()
+        if version is None:
             raise UserError(f"no ledger in {self.url}: run `isplata db init` first")
+        if version != schema.SCHEMA_VERSION:
+            raise UserError(f"the ledger in {self.url} has schema version {version}, this isplata needs "
+                            f"{schema.SCHEMA_VERSION}: run `isplata db init` to bring it up to date")
 
     # ---- writing -----------------------------------------------------------------------------------------
 
@@ -480,6 +478,17 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [{**row, "payload": json.loads(row["payload"])} for row in rows]
+
+
+@contextmanager
+def schema_lock(engine: sa.Engine):
+    """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
+    with engine.connect() as conn:
+        conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+            yield conn
 
 
 def append_event_row(conn: sa.Connection, kind: str, subject: str, payload=None) -> int:

@@ -55,7 +55,7 @@ def open_db(db_url: str) -> Ledger:
     ledger = Ledger(db_url)
     try:
         ledger.init()
-        store.init_schema(ledger)
+        store.init_schema(ledger.engine)
     except sa.exc.OperationalError as exc:
         ledger.close()
         raise UserError(f"cannot open the database {db_url}: {exc.orig}; check --db / ISPLATA_DB") from exc
