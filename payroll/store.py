@@ -346,6 +346,11 @@ def read_holds(conn: sa.Connection, mark: int | None = None, released: bool = Fa
     return pa.table(table)
 
 
+def holds_since(conn: sa.Connection, mark: int) -> list[dict]:
+    """Holds in force placed after hold `mark` (what a calculation saw): a draft computed before them pays them."""
+    return [row for row in read_holds(conn).to_pylist() if row["hold_id"] > mark]
+
+
 def release_hold(conn: sa.Connection, hold_id: int, by: str, note: str = "") -> dict:
     """Lift one hold by appending a chained release row (in the caller's transaction); returns the hold.
 
