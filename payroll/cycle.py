@@ -64,7 +64,7 @@ def open_db(db_url: str, create: bool = False) -> Ledger:
                 ledger.init()
             else:
                 ledger.require_schema()
-            store.init_schema(ledger)  # tables only where missing: nothing is written when present
+            store.init_schema(ledger.engine)  # tables only where missing: nothing is written when present
     except BaseException:
         ledger.close()
         raise
@@ -464,6 +464,14 @@ def check_not_stale(ledger: Ledger, record: store.PayrollRecord) -> None:
     if later:
         raise Refused(f"payroll {later[-1].source_id} was approved after {record.payroll_id} was calculated; "
                       f"calculate {record.period} again and approve the new draft")
+    with ledger.engine.connect() as conn:
+        placed = store.holds_since(conn, record.hold_mark)
+    if placed:
+        hold = placed[0]
+        target = f"right {hold['right_id']}" if hold["right_id"] >= 0 else f"payee {hold['payee_id']}"
+        raise Refused(f"hold {hold['hold_id']} on {target} ({hold['reason_code']}, by {hold['placed_by']}) was "
+                      f"placed after {record.payroll_id} was calculated, which would still pay it: calculate "
+                      f"{record.period} again and approve the new draft")
 
 
 def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:

@@ -43,7 +43,7 @@ def test_a_right_due_before_its_benefits_first_date_names_the_benefit_the_months
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     try:
         ledger.init()
-        store.init_schema(ledger)
+        store.init_schema(ledger.engine)
         inputs = cycle.load_inputs(ledger, register, catalogue, cycle.parse_period_arg("2025-01"))
         with pytest.raises(InputError) as caught:
             compute.compute("RS-202501-01", inputs, cycle.noop, release=True)
@@ -68,7 +68,7 @@ def test_a_generated_register_calculates_in_every_month_the_generator_makes(tmp_
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     with Ledger(url) as ledger:
         ledger.init()
-        store.init_schema(ledger)
+        store.init_schema(ledger.engine)
     generate_register(tmp_path / "a", rights=500, seed=9, period=period, country=country)
     first = cycle.calculate(url, tmp_path / "a", period, "ana", store_dir=tmp_path / "store")
     assert first["payroll"].startswith(country.upper()) and first["net_minor"] > 0

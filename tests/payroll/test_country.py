@@ -27,7 +27,7 @@ def engine(request, tmp_path):
         request.getfixturevalue("pg_schema_url")
     ledger = Ledger(url)
     ledger.init()
-    store.init_schema(ledger)
+    store.init_schema(ledger.engine)
     yield ledger.engine
     ledger.close()
 
@@ -110,7 +110,7 @@ def test_of_two_first_payrolls_at_once_the_other_countrys_stores_nothing(registe
     url = f"sqlite:///{tmp_path / 'race.db'}"
     with Ledger(url) as ledger:
         ledger.init()
-        store.init_schema(ledger)
+        store.init_schema(ledger.engine)
     checked = countries.check_ledger
 
     def rs_binds_meanwhile(engine, catalogue, data_dir=None):
