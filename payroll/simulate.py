@@ -238,9 +238,9 @@ def month_benefit_rows(base_due, new_due, benefit: np.ndarray, codes, first: int
     size = len(codes)
     base_sums, new_sums = group_sums(benefit, base_due, size), group_sums(benefit, new_due, size)
     present = np.flatnonzero(np.bincount(benefit, minlength=size)).tolist()
-    state, rows = states(base_due, new_due), []
-    for j in range(base_due.shape[1]):  # one pass per month, never per right
-        counts = group_counts(benefit, state[:, j], size)
+    rows = []
+    for j in range(base_due.shape[1]):  # one pass per month (never per right) keeps the temporaries one month big
+        counts = group_counts(benefit, states(base_due[:, j], new_due[:, j]), size)
         rows += [{"month": format_period(first + j), "benefit": codes[b],
                   **amount_fields(base_sums[b, j], new_sums[b, j]), **count_fields(counts[b])} for b in present]
     return rows
