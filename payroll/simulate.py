@@ -189,7 +189,10 @@ def states(base_minor: np.ndarray, new_minor: np.ndarray) -> np.ndarray:
 def group_sums(codes: np.ndarray, amount_minor: np.ndarray, size: int) -> np.ndarray:
     """Exact int64 sums of amounts (rows) per code (np.add.at: bincount's float64 sums are not money)."""
     sums = np.zeros((size, *amount_minor.shape[1:]), np.int64)
-    np.add.at(sums, codes, amount_minor)
+    if amount_minor.ndim == 1:
+        np.add.at(sums, codes, amount_minor)
+    for j in range(amount_minor.shape[1] if amount_minor.ndim == 2 else 0):  # numpy's fast path is 1-D
+        np.add.at(sums[:, j], codes, amount_minor[:, j])
     return sums
 
 
