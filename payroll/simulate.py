@@ -18,6 +18,7 @@ the months. A right's municipality is its beneficiary's (the version in force in
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import entitlement
@@ -26,7 +27,7 @@ from formats import convert, labels
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from formats.keys import index_of
-from formats.register import read_register
+from formats.register import read_register, table_pool
 from payroll.compute import missing_rules, right_versions, rights_subset
 
 MONTHS_DEFAULT = 12
@@ -46,8 +47,9 @@ def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_r
     register = read_register(Path(data), base)
     base_arrays = convert.register_arrays(register, base)
     new_arrays = arrays_for(register, base_arrays, base, new)
-    base_due, new_due = due_matrices(base_arrays, new_arrays, base, new, first, last)
     municipality, places = right_municipalities(register["persons"], base_arrays, first)
+    release(register)  # the engine reads the arrays only: at 10 M rights the tables are gigabytes
+    base_due, new_due = due_matrices(base_arrays, new_arrays, base, new, first, last)
     benefit = base_arrays.right_benefit.astype(np.intp)
     return {
         "period": format_period(first), "last_period": format_period(last), "months": months,
@@ -119,6 +121,13 @@ def arrays_for(register, base_arrays, base, new):
     if register_shape(base) == register_shape(new):
         return base_arrays
     return convert.register_arrays(register, new)
+
+
+def release(register) -> None:
+    """Drop the register's tables and hand their memory back to the system."""
+    register.clear()
+    for pool in (pa.default_memory_pool(), table_pool()):
+        pool.release_unused()
 
 
 # ---- the engine -----------------------------------------------------------------------------------------------
