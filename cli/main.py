@@ -103,6 +103,7 @@ def _register_commands() -> None:
     for module in (register_cmds, ledger_cmds, payroll_cmds):
         module.register(main)
     _accept_db_everywhere(main)
+    __import__("cli.simulate_cmds").simulate_cmds.register(main)  # after: simulate opens no database, takes no --db
 
 
 _register_commands()
