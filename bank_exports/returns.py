@@ -507,38 +507,49 @@ def _pain002(path: Path, context: _Context):
 
 
 def _pain002_status(element, name: str, context: _Context):
-    """The record of a whole-message or whole-block reject (and the original MsgId the block records use)."""
+    """The record of a whole-message or whole-block status (and the original MsgId the block records use): a
+    reject (RJCT), or any other status said of the whole (ACCP, PART, RVMC...) as a "status" record."""
     if name == "OrgnlGrpInfAndSts":
         context.original_msg_id = _text(element, "OrgnlMsgId")
-        if _text(element, "GrpSts") == "RJCT":
+        status = _text(element, "GrpSts")
+        if status == "RJCT":
             total = context.amount(_child(element, "OrgnlCtrlSum"))[0]
             yield context.record(element, "rejected", "message", msg_id=context.original_msg_id,
-                                 reason=_reason(element), amount=(total, None), booked=context.created)
-    elif _text(element, "PmtInfSts") == "RJCT":
-        yield context.record(element, "rejected", "payment_information", msg_id=context.original_msg_id,
-                             pmt_inf_id=_text(element, "OrgnlPmtInfId"), reason=_reason(element),
-                             booked=context.created)
+                                 reason=_reason(element), amount=(total, None), booked=context.created,
+                                 status=status)
+        elif status:
+            yield context.record(element, "status", "message", msg_id=context.original_msg_id,
+                                 reason=_reason(element), booked=context.created, status=status)
+        return
+    status = _text(element, "PmtInfSts")
+    if status:
+        yield context.record(element, "rejected" if status == "RJCT" else "status", "payment_information",
+                             msg_id=context.original_msg_id, pmt_inf_id=_text(element, "OrgnlPmtInfId"),
+                             reason=_reason(element), booked=context.created, status=status)
 
 
 def _pain002_transactions(block, context: _Context, complete: bool):
-    """Records of the rejected payments among the block's complete TxInfAndSts, which are then removed."""
+    """Records of the block's complete TxInfAndSts, which are then removed: "rejected" for RJCT, "status" for any
+    other status (Verification of Payee RVNM/RVMC/RCVC, PDNG, ACSP, ACSC...): nothing said is dropped."""
     last = None if complete or not len(block) else block[-1]
     pmt_inf_id, done = None, []
     for element in block.iterchildren("{*}TxInfAndSts"):
         if element is last:
             break
         done.append(element)
-        if _stripped(_first(element, "{*}TxSts")) != "RJCT":
+        status = _stripped(_first(element, "{*}TxSts"))
+        if status is None:  # a transaction said nothing of (its block's status stands for it)
             continue
         if pmt_inf_id is None:
             pmt_inf_id = _text(block, "OrgnlPmtInfId") or ""
         amount = _first(element, "{*}OrgnlTxRef")
         amount = _first(amount, "{*}Amt") if amount is not None else None
         amount = _first(amount, "{*}InstdAmt") if amount is not None else None
-        yield context.record(element, "rejected", "transaction",
+        yield context.record(element, "rejected" if status == "RJCT" else "status", "transaction",
                              end_to_end_id=_stripped(_first(element, "{*}OrgnlEndToEndId")),
                              msg_id=context.original_msg_id, pmt_inf_id=pmt_inf_id or None,
-                             reason=_reason_fast(element), amount=context.amount(amount), booked=context.created)
+                             reason=_reason_fast(element), amount=context.amount(amount), booked=context.created,
+                             instr_id=_stripped(_first(element, "{*}OrgnlInstrId")), status=status)
     for element in done:
         block.remove(element)
 
@@ -565,7 +576,8 @@ def _pacs004_transaction(element, context: _Context) -> ReturnRecord:
     group = _first(element, "{*}OrgnlGrpInf")
     msg_id = _stripped(_first(group, "{*}OrgnlMsgId")) if group is not None else None
     return context.record(element, "returned", "transaction", _stripped(_first(element, "{*}OrgnlEndToEndId")),
-                          msg_id or context.original_msg_id, None, _reason_fast(element), amount, settled)
+                          msg_id or context.original_msg_id, None, _reason_fast(element), amount, settled,
+                          _stripped(_first(element, "{*}OrgnlInstrId")))
 
 
 # ---- entry points -----------------------------------------------------------------------------------------------

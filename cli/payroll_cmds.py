@@ -187,6 +187,14 @@ def reconcile(ctx, files, register_out, as_json):
         out.print(totals_table("reconciliation", rows, ("", "")))
         if result["register_actions"]:
             out.print(f"{result['register_actions']} actions for the register office in {result['register_out']}")
+        if result["statuses"]:
+            said = ", ".join(f"{code} {count}" for code, count in sorted(result["statuses"].items()))
+            out.print(f"statuses recorded: {said}")
+        if result["holds_placed"]:
+            out.print(f"{result['holds_placed']} holds placed (release with `isplata hold release`)")
+        if result["not_ours"]:
+            out.print(f"{result['not_ours']} entries not ours (other movements of the account) listed in "
+                      f"{result['not_ours_out']}")
         if result["exceptions"]:
             out.print(f"[red]{len(result['exceptions'])} exceptions[/red] written to {result['exceptions_out']}")
     if result["exceptions"]:

@@ -35,9 +35,9 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from bank_exports.returns import expand_records, read_returns
-from formats.catalogue import CURRENCY_EXPONENTS
 from ledgers.schema import ACCOUNT, COMPONENT
-from payroll import cycle, postings, store
+from formats.cells import neutralise
+from payroll import cycle, matching, postings, store
 from payroll.errors import Refused
 from payroll.ids import payroll_of_ref
 
@@ -45,6 +45,8 @@ DEATH_CODES = ("MD07",)
 ACCOUNT_CODES = ("AC01", "AC03", "AC04", "AC06", "AC07", "BE04")
 REGISTER_ACTIONS_NAME = "register-actions.csv"
 EXCEPTIONS_NAME = "reconcile-exceptions.csv"
+NOT_OURS_NAME = "reconcile-not-ours.csv"
+NAME_MISMATCH_CODES = ("RVNM",)  # Verification of Payee: the name does not match the account's holder
 ACTION_COLUMNS = ("action", "reason_code", "payment_ref", "payee_id", "right_id", "person_id", "iban",
                   "booking_date", "source_file")
 EXCEPTION_COLUMNS = ("source_file", "line", "kind", "reference", "reason_code", "amount_minor", "problem")
@@ -63,6 +65,9 @@ class Tally:
     actions: list = field(default_factory=list)
     returns_by_reason: dict = field(default_factory=dict)
     batches: list = field(default_factory=list)
+    not_ours: list = field(default_factory=list)
+    statuses: list = field(default_factory=list)
+    holds_placed: int = 0
 
 
 class PayrollView:
@@ -175,11 +180,16 @@ CHANNELS = ("bank", "post")
 def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop) -> dict:
     """Reconcile every file; returns the DESIGN.md counts plus exceptions and register actions."""
     paths = [Path(f) for f in files]
-    # read and check every file before posting anything: a bad file raises InputError with nothing written
+    ledger = cycle.open_db(db_url)
+    currency = ledger_currency(ledger)
+    ledger.close()
+    # read and check every file before posting anything: a bad file raises InputError with nothing written;
+    # amounts at their currency's ISO 4217 exponent (a postal list names none: the ledger's currency)
     parsed = []
     for path in paths:
         progress(f"reading {path.name}")
-        parsed.append((path, store.sha256_file(path), read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
+        records = [matching.with_reference(record) for record in read_returns(path, currency=currency)]
+        parsed.append((path, store.sha256_file(path), records))
     ledger = cycle.open_db(db_url)
     tally, views = Tally(), {}
     exponent = 2
@@ -210,13 +220,26 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop) 
         write_csv(actions_path, ACTION_COLUMNS, tally.actions)
     exceptions_path = base / EXCEPTIONS_NAME
     write_csv(exceptions_path, EXCEPTION_COLUMNS, tally.exceptions)  # header only when none: never stale
+    not_ours_path = base / NOT_OURS_NAME
+    write_csv(not_ours_path, matching.NOT_OURS_COLUMNS, tally.not_ours)
+    statuses: dict[str, int] = {}
+    for status in tally.statuses:
+        statuses[status["status"]] = statuses.get(status["status"], 0) + 1
     return {"records": tally.records, "matched": tally.matched, "unmatched": tally.unmatched,
             "already_seen": tally.already_seen, "rejected_minor": tally.rejected_minor,
             "returned_minor": tally.returned_minor, "settled_minor": tally.settled_minor,
             "exceptions": tally.exceptions, "exceptions_out": str(exceptions_path),
             "register_actions": len(tally.actions), "register_out": str(actions_path) if tally.actions else None,
             "returns_by_reason_minor": tally.returns_by_reason, "batches": tally.batches,
-            "minor_exponent": exponent}
+            "minor_exponent": exponent, "not_ours": len(tally.not_ours), "not_ours_out": str(not_ours_path),
+            "statuses": statuses, "holds_placed": tally.holds_placed}
+
+
+def ledger_currency(ledger) -> str | None:
+    """The currency of the ledger's payrolls (None before the first): that of a postal return list."""
+    with ledger.engine.connect() as conn:
+        found = store.list_payrolls(conn)
+    return found[-1].currency if found else None
 
 
 def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
@@ -224,8 +247,8 @@ def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
-        for row in rows:
-            writer.writerow({name: row.get(name) for name in columns})
+        for row in rows:  # text cells that a spreadsheet would run as a formula are neutralised (OWASP)
+            writer.writerow({name: neutralise(row.get(name)) for name in columns})
 
 
 class Postings:
@@ -271,6 +294,9 @@ def reconcile_file(ledger, path: Path, sha: str, records: list, tally: Tally, vi
     batch, holds, file_tally = Postings(), [], Tally()
     exponent = None
     for record in records:
+        if not matching.is_ours(record):  # a statement entry of someone else's: listed, never an exception
+            file_tally.not_ours.append(matching.not_ours_row(record))
+            continue
         view = view_for(ledger, record, views)
         if view is None:
             exception(file_tally, record, "reference matches no payment of this database")
@@ -280,7 +306,15 @@ def reconcile_file(ledger, path: Path, sha: str, records: list, tally: Tally, vi
                                           "once: ask the bank for a corrected file")
             continue
         exponent = view.record.minor_exponent
-        if record.kind == "settled" and record.scope != "transaction":
+        record, problem = matched(view, record)
+        if problem is not None:
+            exception(file_tally, record, problem)
+        elif record.kind == "other":
+            exception(file_tally, record, "an entry naming an isplata payment that is neither a return nor a "
+                                          "settlement: check it with the bank")
+        elif record.kind == "status":
+            record_status(view, record, holds, file_tally, seen)
+        elif record.kind == "settled" and record.scope != "transaction":
             settle(view, record, batch, file_tally, seen)
         else:
             reverse(view, record, batch, holds, file_tally, ledger, seen)
@@ -288,6 +322,41 @@ def reconcile_file(ledger, path: Path, sha: str, records: list, tally: Tally, vi
         post_file(ledger, path, sha, batch.chunks(), holds, file_tally)
     merge(tally, file_tally)
     return exponent
+
+
+def matched(view: PayrollView, record):
+    """(record in the payroll's units, naming its payment, None) or (record, why it cannot be matched)."""
+    record, problem = matching.in_ledger_units(record, view.record.currency, view.record.minor_exponent)
+    if problem is None and record.scope == "transaction" and record.original_end_to_end_id is None:
+        record, problem = matching.by_block_and_amount(record, view.assignments)
+    return record, problem
+
+
+def record_status(view: PayrollView, record, holds: list, tally: Tally, seen: bool) -> None:
+    """A status that is not a rejection (pain.002 ACSC, PDNG, Verification of Payee RVNM/RVMC...): recorded in
+    the file's reconciled event and counted; a name mismatch (RVNM) holds the payee's bank channel until an
+    officer releases it (`hold release`), and the register office is asked to check the payee's name."""
+    span = None
+    if record.scope == "transaction":
+        span = view.span(record.original_end_to_end_id)
+        if span is None:
+            exception(tally, record, "EndToEndId matches no exported payment")
+            return
+    if seen:
+        tally.already_seen += 1
+        return
+    tally.matched += 1
+    tally.statuses.append({"reference": reference_of(record), "scope": record.scope, "status": record.status,
+                           "reason_code": record.reason_code, "reason_text": record.reason_text,
+                           "source_file": record.source_file, "line": record.line})
+    if record.status in NAME_MISMATCH_CODES and span is not None:
+        ref, payee = record.original_end_to_end_id, view.payee(span)
+        iban = view.iban(ref)
+        holds.append({"kind": "bank_channel", "right_id": -1, "payee_id": payee, "reason_code": record.status,
+                      "payment_ref": ref, "iban": iban})
+        tally.actions.append({"action": "verify_payee_name", "reason_code": record.status, "payment_ref": ref,
+                              "payee_id": payee, "iban": iban, "source_file": record.source_file,
+                              "booking_date": record.booking_date.isoformat() if record.booking_date else None})
 
 
 def exception_key(record) -> tuple:
@@ -299,6 +368,9 @@ def merge(tally: Tally, part: Tally) -> None:
         setattr(tally, name, getattr(tally, name) + getattr(part, name))
     tally.exceptions += part.exceptions
     tally.actions += part.actions
+    tally.not_ours += part.not_ours
+    tally.statuses += part.statuses
+    tally.holds_placed += part.holds_placed
     tally.batches += part.batches
     for payroll, reasons in part.returns_by_reason.items():
         merged = tally.returns_by_reason.setdefault(payroll, {})
@@ -307,17 +379,19 @@ def merge(tally: Tally, part: Tally) -> None:
 
 
 def expand_group_records(ledger, records: list, views: dict) -> list:
-    """A message- or block-level reject becomes one record per payment of that message."""
-    group = [r for r in records if r.scope != "transaction" and r.kind != "settled"]
+    """A message- or block-level reject becomes one record per payment of that message (a status of the whole,
+    such as ACCP or PART, stays one record)."""
+    group = [r for r in records if r.scope != "transaction" and r.kind in ("rejected", "returned")]
     if not group:
         return records
-    keep = [r for r in records if not (r.scope != "transaction" and r.kind != "settled")]
+    keep = [r for r in records if not (r.scope != "transaction" and r.kind in ("rejected", "returned"))]
     for record in group:
         view = view_for(ledger, record, views)
         if view is None:
             keep.append(record)  # reported as unmatched below
             continue
-        keep += expand_records([record], view.assignments)
+        # each payment's own amount is what is reversed: the record carries none (a group total has no currency)
+        keep += [r._replace(amount_minor=None, currency=None) for r in expand_records([record], view.assignments)]
     return keep
 
 
@@ -498,11 +572,12 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
         record = ledger.append_batch("reconcile", sha, batch, period=int(period))
         tally.batches.append(record.batch_id)
     with ledger.engine.begin() as conn:
-        store.insert_holds(conn, holds)
+        tally.holds_placed += store.insert_holds(conn, holds)
     keys = [[e["line"], e["reference"]] for e in tally.exceptions]
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
                                              "unmatched": tally.unmatched, "exception_keys": keys,
-                                             "returns_by_reason_minor": tally.returns_by_reason})
+                                             "returns_by_reason_minor": tally.returns_by_reason,
+                                             "statuses": tally.statuses, "not_ours": len(tally.not_ours)})
 
 
 # ---- holds: what reconciliation placed, and their release ----------------------------------------------------
