@@ -100,7 +100,9 @@ def _postal_address(block: pa.Table) -> pa.Array:
 def _transactions(block: pa.Table, method: str, options: Pain001Options) -> pa.Array:
     """One '<CdtTrfTxInf>...</CdtTrfTxInf>\\n' string per payment of the block."""
     amount = format_amounts(block["amount_minor"], options.minor_exponent)
-    head = _join("<CdtTrfTxInf><PmtId><EndToEndId>", block["end_to_end_id"], "</EndToEndId></PmtId>",
+    # InstrId = EndToEndId: a bank that returns only the InstrId (PostFinance, ING) is still matched by it
+    head = _join("<CdtTrfTxInf><PmtId><InstrId>", block["end_to_end_id"], "</InstrId><EndToEndId>",
+                 block["end_to_end_id"], "</EndToEndId></PmtId>",
                  f'<Amt><InstdAmt Ccy="{options.currency}">', amount, "</InstdAmt></Amt>")
     address = _postal_address(block) if method == "CHK" or options.bank_addresses else ""
     creditor = _join("<Cdtr><Nm>", block["name_xml"], "</Nm>", address, "</Cdtr>")
