@@ -49,7 +49,8 @@ NOT_OURS_NAME = "reconcile-not-ours.csv"
 NAME_MISMATCH_CODES = ("RVNM",)  # Verification of Payee: the name does not match the account's holder
 ACTION_COLUMNS = ("action", "reason_code", "payment_ref", "payee_id", "right_id", "person_id", "iban",
                   "booking_date", "source_file")
-EXCEPTION_COLUMNS = ("source_file", "line", "kind", "reference", "reason_code", "amount_minor", "problem")
+EXCEPTION_COLUMNS = ("source_file", "line", "kind", "reference", "reason_code", "amount_minor", "problem",
+                     "end_to_end_id", "instr_id", "msg_id", "pmt_inf_id", "currency", "status")
 
 
 @dataclass
@@ -447,7 +448,10 @@ def exception(tally: Tally, record, problem: str) -> None:
     tally.unmatched += 1
     tally.exceptions.append({"source_file": record.source_file, "line": record.line, "kind": record.kind,
                              "reference": reference_of(record), "reason_code": record.reason_code,
-                             "amount_minor": record.amount_minor, "problem": problem})
+                             "amount_minor": record.amount_minor, "problem": problem,
+                             "end_to_end_id": record.original_end_to_end_id, "instr_id": record.original_instr_id,
+                             "msg_id": record.original_msg_id, "pmt_inf_id": record.original_pmt_inf_id,
+                             "currency": record.currency, "status": record.status})
 
 
 def settle(view: PayrollView, record, batch: Postings, tally: Tally, seen: bool = False) -> None:
