@@ -37,7 +37,9 @@ KINDS = ("rejected", "returned", "settled", "status", "other")
 # unless it names an isplata payment.
 SCOPES = ("transaction", "payment_information", "message")
 MESSAGES = {"CstmrPmtStsRpt": "pain.002", "BkToCstmrDbtCdtNtfctn": "camt.054", "BkToCstmrStmt": "camt.053",
-            "PmtRtr": "pacs.004"}
+            "BkToCstmrAcctRpt": "camt.052", "PmtRtr": "pacs.004"}
+CAMT = ("camt.054", "camt.053", "camt.052")  # entries of an account, read alike (an intraday camt.052 entry
+# that is not booked yet is left for the statement)
 POSTAL_KIND = "postal-return"
 POSTAL_STATUS = {"paid": "settled", "delivered": "settled", "settled": "settled", "returned": "returned",
                  "undelivered": "returned", "unclaimed": "returned", "refused": "returned", "rejected": "rejected"}
@@ -598,7 +600,7 @@ def _identify(path: Path, minor_exponent) -> tuple[str, _Context | None]:
     namespace, root, message, header = root_of(path)
     if root != "Document" or message not in MESSAGES:
         raise refusal(path, 1, f"unexpected message <{root}><{message}> ({namespace or 'no namespace'})",
-                      "give a pain.002, camt.053, camt.054 or pacs.004 file (plain or in a Business Application "
+                      "give a pain.002, camt.052, camt.053, camt.054 or pacs.004 file (plain or in a Business Application "
                       "Header envelope)")
     family = MESSAGES[message]
     context = _Context(path, _version(namespace, family), minor_exponent)
@@ -617,7 +619,7 @@ def iter_returns(path, minor_exponent: int | dict | None = None, currency: str |
     if family == POSTAL_KIND:
         exponent = minor_exponent.get(currency) if isinstance(minor_exponent, dict) else minor_exponent
         yield from read_postal_returns(path, currency, exponent)
-    elif family in ("camt.054", "camt.053"):
+    elif family in CAMT:
         yield from _camt(path, context).records(context)
     else:
         yield from {"pain.002": _pain002, "pacs.004": _pacs004}[family](path, context)
@@ -634,7 +636,7 @@ def read_returns_table(path, minor_exponent: int | dict | None = None, currency:
     path = Path(path)
     family, context = _identify(path, minor_exponent)
     try:
-        if family in ("camt.054", "camt.053"):
+        if family in CAMT:
             return _camt(path, context).table(context)
         return records_table(list(iter_returns(path, minor_exponent, currency)))
     except (OverflowError, pa.ArrowInvalid) as exc:  # an amount past int64 minor units: no payment is that large
