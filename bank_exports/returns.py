@@ -646,13 +646,28 @@ def read_returns_table(path, minor_exponent: int | dict | None = None, currency:
 
 # ---- postal return CSV ------------------------------------------------------------------------------------------
 
-def _postal_table(path: Path) -> pa.Table:
+def _utf8_bytes(path: Path) -> bytes:
+    """The file's bytes (without a UTF-8 byte order mark), refused with the line of the first byte that is not
+    UTF-8 (a list saved as Windows-1250 or -1251 would otherwise end in an Arrow error)."""
+    data = path.read_bytes()
+    data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
-        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(encoding="utf-8"),
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refusal(path, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                      "save the post's file as UTF-8 CSV (e.g. 'CSV UTF-8' in a spreadsheet)") from None
+    return data
+
+
+def _postal_table(path: Path) -> pa.Table:
+    data = _utf8_bytes(path)
+    try:
+        table = pcsv.read_csv(pa.BufferReader(data), read_options=pcsv.ReadOptions(encoding="utf-8"),
                               convert_options=pcsv.ConvertOptions(strings_can_be_null=False,
                                                                   column_types={}, auto_dict_encode=False))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise refusal(path, None, f"not a readable UTF-8 CSV: {exc}", "save the post's file as UTF-8 CSV") from exc
+        raise refusal(path, None, f"not a readable CSV: {exc}", "save the post's file as UTF-8 CSV") from exc
     table = pa.table({name.strip().lower(): pc.cast(table[name], pa.string()) for name in table.column_names})
     missing = [name for name in ("reference", "status") if name not in table.column_names]
     if missing:
