@@ -56,7 +56,7 @@ def db_init(ctx, as_json):
     """
     from payroll.cycle import open_db  # the ledger schema and the payroll's own tables, both idempotent
 
-    with open_db(ctx.obj.db) as ledger:
+    with open_db(ctx.obj.db, create=True) as ledger:
         result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest()}
     if as_json:
         emit_json(result)

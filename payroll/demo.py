@@ -55,6 +55,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     work = Path(workdir).resolve()
     prepare_workdir(work, own_db=db_url is None)
     db = db_url or f"sqlite:///{work / 'isplata.db'}"
+    cycle.open_db(db, create=True).close()  # the demo creates its ledger, as `db init` would
     store_dir = work / "payrolls"
     catalogue = load_catalogue(country=country)
     exponent = catalogue.minor_exponent
@@ -115,6 +116,7 @@ def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work:
     steps.run(f"approve {period}", lambda: cycle.approve(db, summary["payroll"], CHECKER),
               lambda r: f"{summary['payroll']} approved by {CHECKER} (maker {MAKER}): {r['postings']:,} postings")
     out = work / "out" / period
+    out.mkdir(parents=True, exist_ok=True)  # export refuses a missing parent folder (a mistyped --out)
     steps.run(f"export {period}", lambda: cycle.export(db, summary["payroll"], out),
               lambda m: f"{len(m['files'])} files, {m['payments']:,} payments, CtrlSum {fmt(m['ctrl_sum_minor'])}")
     return summary
@@ -194,7 +196,7 @@ def settlements_of(assignments: pa.Table, rejected_rows: np.ndarray) -> tuple:
 
 def advance(first: Path, second: Path, reconciled: dict, seed: int, period: str) -> dict:
     """Next month's register with the deaths (MD07) and closed accounts the bank reported."""
-    actions = read_actions(reconciled.get("register_out"))
+    actions = [action for output in reconciled["outputs"] for action in read_actions(output["register_actions"])]
     death_day = month_first_date(parse_period(period)) - dt.timedelta(days=1)
     deaths = sorted({(int(a["person_id"]), death_day) for a in actions
                      if a["action"] == "record_death" and a["person_id"] not in (None, "")})

@@ -169,7 +169,7 @@ class _HashingFile:
 def write_table(table: pa.Table, path: Path) -> str:
     """Writes Parquet deterministically (no timestamps inside) through a temporary name; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes writing one file never share it
     sink = _HashingFile(temporary)
     try:
         pq.write_table(table, sink, compression="lz4", write_statistics=False)

@@ -46,6 +46,7 @@ def check_payroll(db: str, payroll_id: str, manifest: dict) -> None:
 def test_two_months_with_returns_conserve_money(tmp_path_factory, rights, seed):
     work = tmp_path_factory.mktemp("conservation")
     db = f"sqlite:///{work / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
     catalogue = load_catalogue()
     generate_register(work / "r1", rights, seed, "2025-01")
     first = cycle.calculate(db, work / "r1", "2025-01", "ana", store_dir=work / "store")

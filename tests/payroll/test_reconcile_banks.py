@@ -75,7 +75,9 @@ def test_foreign_entries_are_not_ours_and_do_not_fail_the_run(work, exported):
     result = cli.json("reconcile", path)
     assert (result["not_ours"], result["matched"], result["unmatched"]) == (3, 1, 0)
     assert result["returned_minor"] == payment["amount_minor"]
-    with open(folder / "reconcile-not-ours.csv", newline="", encoding="utf-8") as handle:
+    assert result["not_ours"] == 3
+    [listed] = folder.glob("statement-*-reconcile-not-ours.csv")  # per return file, next to it
+    with open(listed, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(row["kind"], row["amount_minor"], row["end_to_end_id"]) for row in rows] == [
         ("other", "350", ""), ("other", "100000", "INVOICE-77"), ("returned", "1200", "")]  # a placeholder is no reference
@@ -106,7 +108,8 @@ def test_an_unmatched_record_keeps_every_reference_it_carried(work, exported):
                                                    "<EndToEndId>NOTPROVIDED</EndToEndId>")]), encoding="utf-8")
     result = cli.json("reconcile", path, code=1)
     assert (result["matched"], result["unmatched"], reversed_total(result)) == (0, 1, 0)
-    [row] = list(csv.DictReader(open(folder / "reconcile-exceptions.csv", newline="", encoding="utf-8")))
+    [listed] = folder.glob("returns-*-reconcile-exceptions.csv")
+    [row] = list(csv.DictReader(open(listed, newline="", encoding="utf-8")))
     assert row["reference"] == payment["pmt_inf_id"] and "no single match" in row["problem"]
     assert (row["msg_id"], row["pmt_inf_id"], row["currency"]) == (payment["msg_id"], payment["pmt_inf_id"], "EUR")
 
@@ -182,6 +185,7 @@ def test_exception_cells_that_a_spreadsheet_would_run_are_neutralised(work):
     path.write_text(pain002("=cmd|' /C calc'!A0", "<TxInfAndSts><OrgnlEndToEndId>@SUM(A1)</OrgnlEndToEndId>"
                                                    "<TxSts>RJCT</TxSts></TxInfAndSts>"), encoding="utf-8")
     cli.json("reconcile", path, code=1)
-    text = (folder / "reconcile-exceptions.csv").read_text(encoding="utf-8")
+    [listed] = folder.glob("evil-*-reconcile-exceptions.csv")
+    text = listed.read_text(encoding="utf-8")
     assert "'@SUM(A1)" in text and ",@SUM" not in text and ",=cmd" not in text
     json.dumps(text)  # plain text, nothing else

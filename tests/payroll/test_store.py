@@ -18,6 +18,7 @@ def test_default_store_sits_next_to_a_sqlite_database(monkeypatch, tmp_path):
 def test_a_draft_records_its_inputs_and_refuses_tampered_lines(tmp_path):
     generate_register(tmp_path / "reg", 120, 4, "2025-03")
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
     summary = cycle.calculate(db, tmp_path / "reg", "2025-03", "ana")
     with cycle.open_db(db).engine.connect() as conn:
         record = store.get_payroll(conn, summary["payroll"])
@@ -36,6 +37,7 @@ def test_a_draft_records_its_inputs_and_refuses_tampered_lines(tmp_path):
 def test_a_store_folder_of_another_database_is_not_overwritten(tmp_path):
     generate_register(tmp_path / "reg", 60, 4, "2025-03")
     (tmp_path / "store" / "ME-202503-01").mkdir(parents=True)
+    cycle.open_db(f"sqlite:///{tmp_path / 'a.db'}", create=True).close()
     with pytest.raises(Refused, match="another database"):
         cycle.calculate(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "reg", "2025-03", "ana",
                         store_dir=tmp_path / "store")
