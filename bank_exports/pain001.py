@@ -22,7 +22,7 @@ from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import Debtor, Prepared, prepare_payments
 from bank_exports.text import CHARSETS, TRANSLITERATIONS, clean_one, escape_xml_str
 from bank_exports.xsd import assert_valid
-from formats.amounts import format_amount, format_amounts
+from formats.amounts import format_amount, format_amounts, iso_exponent
 from formats.errors import InputError, Problem
 
 MESSAGE = "pain.001.001.09"
@@ -43,7 +43,9 @@ class Pain001Options:
     currency: str                  # ISO 4217, the catalogue's currency
     created_at: datetime           # GrpHdr/CreDtTm: passed in, so a rerun writes the same bytes
     execution_date: date           # ReqdExctnDt of payments without their own execution_date
-    minor_exponent: int = 2        # digits after the decimal point (0 for a currency without minor units)
+    minor_exponent: int = 2        # the ledger's digits after the decimal point (0: whole dinars)
+    file_exponent: int | None = None  # decimals written; None: the currency's ISO 4217 exponent, at least the
+    # ledger's (RSD: 2, as the National Bank of Serbia's payment order instructions write dinars with paras)
     charset: str = "sepa"          # sepa | unicode
     transliteration: str = "sr"    # sr | uk | ru: how Cyrillic becomes Latin
     cheque_delivery: str = "MLCD"  # MLCD | PUCD for postal payments
@@ -76,9 +78,10 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
         problems.append(Problem("options", None, "charset", f"{options.charset}/{options.transliteration}",
                                 f"charset must be one of {CHARSETS}, transliteration one of {TRANSLITERATIONS}",
                                 "use sepa/sr for Montenegro and Serbia, sepa/uk for Ukraine"))
-    if not (0 <= options.minor_exponent <= 5):
+    if not (0 <= options.minor_exponent <= file_exponent(options) <= 5):
         problems.append(Problem("options", None, "minor_exponent", options.minor_exponent,
-                                "XSD amounts carry 0 to 5 decimals", "use the currency's exponent"))
+                                "XSD amounts carry 0 to 5 decimals, at least the ledger's",
+                                "use the currency's exponent"))
     if options.max_per_file < 1 or options.max_per_pmt_inf < 1 or options.max_per_file > 9_999_999:
         problems.append(Problem("options", None, "max_per_file", options.max_per_file,
                                 "maximum counts must be positive", "use e.g. 100000 and 10000"))
@@ -86,6 +89,23 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
 
 
 _wrapped, _element, _join = xmlfrag.wrapped, xmlfrag.element, xmlfrag.join
+
+
+def file_exponent(options: Pain001Options) -> int:
+    """Decimals of the amounts written: as configured, else ISO 4217's for the currency (never fewer than the
+    ledger keeps). Serbian dinars are kept whole in the ledger and written with two decimals (1500.00)."""
+    if options.file_exponent is not None:
+        return options.file_exponent
+    iso = iso_exponent(options.currency)
+    return options.minor_exponent if iso is None else max(iso, options.minor_exponent)
+
+
+def _scale(options: Pain001Options) -> int:
+    return 10 ** (file_exponent(options) - options.minor_exponent)
+
+
+def _file_amount(amount_minor: int, options: Pain001Options) -> str:
+    return format_amount(amount_minor * _scale(options), file_exponent(options))
 
 
 def _postal_address(block: pa.Table) -> pa.Array:
@@ -99,7 +119,8 @@ def _postal_address(block: pa.Table) -> pa.Array:
 
 def _transactions(block: pa.Table, method: str, options: Pain001Options) -> pa.Array:
     """One '<CdtTrfTxInf>...</CdtTrfTxInf>\\n' string per payment of the block."""
-    amount = format_amounts(block["amount_minor"], options.minor_exponent)
+    amount = format_amounts(pc.multiply(pc.cast(block["amount_minor"], pa.int64()), _scale(options)),
+                            file_exponent(options))
     # InstrId = EndToEndId: a bank that returns only the InstrId (PostFinance, ING) is still matched by it
     head = _join("<CdtTrfTxInf><PmtId><InstrId>", block["end_to_end_id"], "</InstrId><EndToEndId>",
                  block["end_to_end_id"], "</EndToEndId></PmtId>",
@@ -121,7 +142,7 @@ def _group_header(msg_id: str, nb_of_txs: int, ctrl_sum_minor: int, debtor_name:
     created = options.created_at.replace(microsecond=0, tzinfo=None).isoformat()
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{NAMESPACE}">\n<CstmrCdtTrfInitn>\n'
             f"<GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>{created}</CreDtTm><NbOfTxs>{nb_of_txs}</NbOfTxs>"
-            f"<CtrlSum>{format_amount(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
+            f"<CtrlSum>{_file_amount(ctrl_sum_minor, options)}</CtrlSum>"
             f"<InitgPty><Nm>{debtor_name}</Nm></InitgPty></GrpHdr>\n")
 
 
@@ -133,7 +154,7 @@ def _payment_info_header(pmt_inf_id: str, method: str, nb_of_txs: int, ctrl_sum_
     agent = f"<BICFI>{debtor.bic}</BICFI>" if debtor.bic else "<Othr><Id>NOTPROVIDED</Id></Othr>"
     return (f"<PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>{method}</PmtMtd><BtchBookg>true</BtchBookg>"
             f"<NbOfTxs>{nb_of_txs}</NbOfTxs>"
-            f"<CtrlSum>{format_amount(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
+            f"<CtrlSum>{_file_amount(ctrl_sum_minor, options)}</CtrlSum>"
             f"<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
             f"<DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId>{agent}</FinInstnId></DbtrAgt>"
             "\n")
