@@ -53,6 +53,11 @@ class Pain001Options:
     max_per_file: int = 100_000
     max_per_pmt_inf: int = 10_000
     validate: bool = True          # validate each file against the XSD before any file is renamed into place
+    service_level: str | None = None     # PmtTpInf/SvcLvl/Cd of transfers (e.g. SEPA); never on postal cheques
+    charge_bearer: str | None = None     # ChrgBr of every block (e.g. SLEV)
+    category_purpose: str | None = None  # PmtTpInf/CtgyPurp/Cd of every block (e.g. SSBE)
+    purpose: str | None = None           # Purp/Cd of every transaction (e.g. SSBE)
+    scheme: str | None = None            # the scheme whose rules checks.scheme_problems applies (EPC-SCT)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
         problems.append(Problem("options", None, "minor_exponent", options.minor_exponent,
                                 "XSD amounts carry 0 to 5 decimals, at least the ledger's",
                                 "use the currency's exponent"))
+    problems += checks.scheme_problems(options)
     if options.max_per_file < 1 or options.max_per_pmt_inf < 1 or options.max_per_file > 9_999_999:
         problems.append(Problem("options", None, "max_per_file", options.max_per_file,
                                 "maximum counts must be positive", "use e.g. 100000 and 10000"))
@@ -128,6 +134,8 @@ def _transactions(block: pa.Table, method: str, options: Pain001Options) -> pa.A
     address = _postal_address(block) if method == "CHK" or options.bank_addresses else ""
     creditor = _join("<Cdtr><Nm>", block["name_xml"], "</Nm>", address, "</Cdtr>")
     remittance = _wrapped("<RmtInf><Ustrd>", block["remittance_xml"], "</Ustrd></RmtInf>")
+    if options.purpose:  # Purp comes right before RmtInf in CreditTransferTransaction34
+        remittance = _join(f"<Purp><Cd>{options.purpose}</Cd></Purp>", remittance)
     if method == "CHK":  # no creditor account, no creditor agent: the post delivers cash to the address
         cheque = (f"<ChqInstr><ChqTp>BCHQ</ChqTp><DlvryMtd><Cd>{options.cheque_delivery}</Cd></DlvryMtd>"
                   "</ChqInstr>")
@@ -149,15 +157,20 @@ def _group_header(msg_id: str, nb_of_txs: int, ctrl_sum_minor: int, debtor_name:
 def _payment_info_header(pmt_inf_id: str, method: str, nb_of_txs: int, ctrl_sum_minor: int, execution_day: int,
                          debtor: Debtor, options: Pain001Options) -> str:
     execution = (EPOCH + timedelta(days=int(execution_day))).isoformat()
+    service = f"<SvcLvl><Cd>{options.service_level}</Cd></SvcLvl>" if options.service_level and method == "TRF" \
+        else ""
+    category = f"<CtgyPurp><Cd>{options.category_purpose}</Cd></CtgyPurp>" if options.category_purpose else ""
+    payment_type = f"<PmtTpInf>{service}{category}</PmtTpInf>" if service or category else ""
+    bearer = f"<ChrgBr>{options.charge_bearer}</ChrgBr>" if options.charge_bearer else ""
     name = escape_xml_str(clean_one(debtor.name, 140, options.charset, options.transliteration))
     iban = checks.normalise_iban(pa.array([debtor.iban]))[0].as_py()
     agent = f"<BICFI>{debtor.bic}</BICFI>" if debtor.bic else "<Othr><Id>NOTPROVIDED</Id></Othr>"
     return (f"<PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>{method}</PmtMtd><BtchBookg>true</BtchBookg>"
             f"<NbOfTxs>{nb_of_txs}</NbOfTxs>"
             f"<CtrlSum>{_file_amount(ctrl_sum_minor, options)}</CtrlSum>"
-            f"<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
+            f"{payment_type}<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
             f"<DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId>{agent}</FinInstnId></DbtrAgt>"
-            "\n")
+            f"{bearer}\n")
 
 
 def _sum_minor(amounts: np.ndarray) -> int:

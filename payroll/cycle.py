@@ -628,7 +628,10 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     execution = execution_date or month_first_date(period + 1).replace(day=settings.execution_day)
     options = Pain001Options(msg_id_prefix=record.payroll_id, currency=record.currency, created_at=approved_at,
                              execution_date=execution, minor_exponent=record.minor_exponent,
-                             cheque_delivery=settings.postal_delivery_method)
+                             cheque_delivery=settings.postal_delivery_method,
+                             service_level=settings.service_level, charge_bearer=settings.charge_bearer,
+                             category_purpose=settings.category_purpose, purpose=settings.purpose,
+                             scheme=settings.scheme)
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
     files, extra = [], None
     if payments.num_rows:

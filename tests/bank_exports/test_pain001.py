@@ -259,3 +259,28 @@ def test_every_file_is_xsd_validated_by_default_and_an_invalid_one_leaves_nothin
     monkeypatch.setattr(pain001, "assert_valid", lambda path: seen.append(Path(path).name))
     result = write_pain001(small_payments(), folder, debtor, replace(options, validate=False))
     assert seen == [] and sorted(p.name for p in folder.iterdir()) == [f.name for f in result.files]
+
+
+def test_scheme_elements_are_written_and_the_file_stays_xsd_valid(out_dir, debtor, options):
+    scheme = replace(options, service_level="SEPA", charge_bearer="SLEV", category_purpose="SSBE",
+                     purpose="SSBE", scheme="EPC-SCT")
+    write_pain001(small_payments(), out_dir, debtor, scheme)  # conftest validates every file against its XSD
+    bank, post = parse(out_dir / "ME-202605-R1-B001.xml"), parse(out_dir / "ME-202605-R1-P001.xml")
+    assert texts(bank, "//p:PmtInf/p:PmtTpInf/p:SvcLvl/p:Cd") == ["SEPA"]
+    assert texts(post, "//p:PmtInf/p:PmtTpInf/p:SvcLvl/p:Cd") == []  # a postal cheque is no SEPA transfer
+    for root in (bank, post):
+        assert texts(root, "//p:PmtInf/p:ChrgBr") == ["SLEV"]
+        assert texts(root, "//p:PmtInf/p:PmtTpInf/p:CtgyPurp/p:Cd") == ["SSBE"]
+        assert set(texts(root, "//p:CdtTrfTxInf/p:Purp/p:Cd")) == {"SSBE"}
+
+
+@pytest.mark.parametrize("change, field", [(dict(currency="RSD", minor_exponent=0), "currency"),
+                                           (dict(charge_bearer="SHAR"), "charge_bearer"),
+                                           (dict(service_level=None), "service_level"),
+                                           (dict(charset="unicode"), "charset")])
+def test_a_named_scheme_s_rules_are_checked_before_anything_is_written(out_dir, debtor, options, change, field):
+    scheme = replace(options, **{**dict(service_level="SEPA", charge_bearer="SLEV", scheme="EPC-SCT"), **change})
+    with pytest.raises(InputError) as caught:
+        write_pain001(small_payments(), out_dir, debtor, scheme)
+    assert [p.column for p in caught.value.problems] == [field] and "EPC-SCT" in caught.value.problems[0].rule
+    assert not list(out_dir.iterdir())

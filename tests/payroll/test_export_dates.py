@@ -42,3 +42,13 @@ def test_execution_date_overrides_and_is_kept_by_a_re_export(approved):
     assert again["execution_date"] == "2024-10-11" and execution_dates(folder / "again") == {"2024-10-11"}
     refused = cli("export", PAYROLL, "--out", folder / "third", "--execution-date", "2024-10-14", code=2)
     assert "2024-10-11" in refused.output
+
+
+def test_the_catalogues_scheme_elements_reach_the_files(approved):
+    cli, folder = approved
+    cli.json("export", PAYROLL, "--out", folder / "out")
+    for path in folder.glob("out/*.xml"):
+        root = etree.parse(str(path))
+        assert set(root.xpath("//*[local-name()='ChrgBr']/text()")) == {"SLEV"}
+        assert set(root.xpath("//*[local-name()='CtgyPurp']/*/text()")) == {"SSBE"}
+        assert set(root.xpath("//*[local-name()='Purp']/*/text()")) == {"SSBE"}
