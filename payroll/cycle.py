@@ -621,7 +621,12 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.postal import write_postal_list
 
     catalogue = load_catalogue(record.catalogue_path)
+    from payroll.remittance import remittance_column
+
     payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
+    if payments.num_rows:  # what the money is, in the country's language (benefit names and month)
+        payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
+                                       remittance_column(record, catalogue, payments["end_to_end_id"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = catalogue.payment
     period = parse_period(record.period)

@@ -52,3 +52,13 @@ def test_the_catalogues_scheme_elements_reach_the_files(approved):
         assert set(root.xpath("//*[local-name()='ChrgBr']/text()")) == {"SLEV"}
         assert set(root.xpath("//*[local-name()='CtgyPurp']/*/text()")) == {"SSBE"}
         assert set(root.xpath("//*[local-name()='Purp']/*/text()")) == {"SSBE"}
+
+
+def test_the_remittance_says_what_the_money_is_in_the_countrys_language(approved):
+    cli, folder = approved
+    cli.json("export", PAYROLL, "--out", folder / "out")
+    texts = set()
+    for path in folder.glob("out/*.xml"):
+        texts.update(etree.parse(str(path)).xpath("//*[local-name()='Ustrd']/text()"))
+    assert texts and all(text.endswith(" za 09/2024") and len(text) <= 140 for text in texts)
+    assert any(text.startswith("Materijalno obezbjedjenje") for text in texts)  # transliterated for the file
