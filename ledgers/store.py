@@ -407,17 +407,27 @@ class Ledger:
     # ---- queries -----------------------------------------------------------------------------------------
 
     def balances(self, as_of: dt.date | None = None, account: str | int | None = None, key: int | None = None,
-                 payee_id: int | None = None, right_id: int | None = None) -> list[dict]:
-        """Balance per (account, key) of postings booked on or before `as_of` (all when None), filtered."""
+                 payee_id: int | None = None, right_id: int | None = None, period: int | None = None,
+                 period_to: int | None = None, benefit_code: int | None = None) -> list[dict]:
+        """Balance per (account, key) of postings booked on or before `as_of` (all when None), filtered: by
+        account, key, payee, right; by accounting period (`period` exactly, or every period up to `period_to`,
+        month indexes); by benefit (the rights whose expense postings carry that ledger benefit code)."""
         where, params = ["1 = 1"], []
         if as_of is not None:
             where.append("b.booked_on <= ?")
             params.append(date_to_days(as_of))
         for column, value in (("p.account_kind", _account_code(account)), ("p.account_key", key),
-                              ("p.payee_id", payee_id), ("p.right_id", right_id)):
+                              ("p.payee_id", payee_id), ("p.right_id", right_id), ("p.period", period)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(int(value))
+        if period_to is not None:
+            where.append("p.period <= ?")
+            params.append(int(period_to))
+        if benefit_code is not None:
+            where.append("p.right_id IN (SELECT DISTINCT e.right_id FROM ledger_postings e WHERE e.account_kind = ? "
+                         "AND e.account_key = ?)")
+            params += [schema.ACCOUNT["benefit_expense"], int(benefit_code)]
         sql = ("SELECT p.account_kind, p.account_key, SUM(p.amount_minor) FROM ledger_postings p "
                "JOIN ledger_batches b ON b.batch_id = p.batch_id WHERE " + " AND ".join(where) +
                " GROUP BY p.account_kind, p.account_key ORDER BY p.account_kind, p.account_key")
