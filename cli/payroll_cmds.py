@@ -163,16 +163,21 @@ def approve(ctx, payroll_id, by, as_json):
 @click.option("--json", "as_json", is_flag=True,
               help="Print manifest.json (same keys, each file with its kind). Top-level payments "
                    "and ctrl_sum_minor count the pain.001 files only; the postal list repeats the CHK file.")
+@click.option("--execution-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Requested execution date YYYY-MM-DD (default: the catalogue's payment day, moved to the "
+                   "previous business day of the country). Recorded: exporting again keeps it.")
 @click.pass_context
-def export(ctx, payroll_id, out_dir, as_json):
+def export(ctx, payroll_id, out_dir, as_json, execution_date):
     """Write an approved payroll's payment files and post the payments as sent (idempotent).
 
     \b
     Example:
       isplata export ME-202501-01 --out ./out/2025-01
+      isplata export ME-202501-01 --out ./out/2025-01 --execution-date 2025-02-14
     """
+    day = execution_date.date() if execution_date else None
     with steps(as_json, engine=True) as step:
-        manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step)
+        manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step, execution_date=day)
     if as_json:
         from cli.main import emit_json
         emit_json(cycle.export_json(manifest))
@@ -223,6 +228,15 @@ def reconcile(ctx, files, register_out, out_dir, as_json):
         if result["register_actions"]:
             files_out = [o["register_actions"] for o in result["outputs"] if o["n_register_actions"]]
             out.print(escape(f"{result['register_actions']} actions for the register office in "
+                             f"{', '.join(files_out)}"))
+        if result["statuses"]:
+            said = ", ".join(f"{code} {count}" for code, count in sorted(result["statuses"].items()))
+            out.print(escape(f"statuses recorded: {said}"))
+        if result["holds_placed"]:
+            out.print(f"{result['holds_placed']} holds placed (release with `isplata hold release`)")
+        if result["not_ours"]:
+            files_out = [o["not_ours"] for o in result["outputs"] if o["n_not_ours"]]
+            out.print(escape(f"{result['not_ours']} entries not ours (other movements of the account) listed in "
                              f"{', '.join(files_out)}"))
         if result["exceptions"]:
             files_out = [o["exceptions"] for o in result["outputs"] if o["n_exceptions"]]

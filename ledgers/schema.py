@@ -12,6 +12,8 @@ payroll's row). Tables kept beside the ledger whose rows decide money (RECORD_TA
 each of their rows is copied into the event chain when inserted, so `ledger verify` names any edit of them.
 On PostgreSQL the role APP_ROLE (created when the connecting user may) holds SELECT and INSERT only.
 """
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 
 from formats.errors import UserError
@@ -268,13 +270,59 @@ def create_tables(conn: sa.Connection) -> None:
     append_only(conn, APPEND_ONLY_TABLES)
 
 
+def migrate(conn: sa.Connection, now_us: int) -> bool:
+    """Bring a ledger of schema version 1 to 2 (`db init`, under the init lock, in its transaction); True if it
+    did. Batches gain the optional header columns (empty: their hashes, the digest and proofs are unchanged);
+    the events written so far are numbered 1..n and chained in their order; version 2 is recorded. The payroll
+    tables are brought along by payroll.store.init_schema, which chains their rows."""
+    if not sa.inspect(conn).has_table(schema_table.name):
+        return False
+    if [row[0] for row in conn.execute(sa.select(schema_table.c.version))] != [1]:
+        return False
+    for table, column in (("ledger_batches", "record_sha256"), ("ledger_batches", "events_head"),
+                          ("ledger_events", "prev_hash"), ("ledger_events", "hash")):
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    with triggers_off(conn, events.name):
+        _chain_existing_events(conn)
+    conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_chain ON ledger_events (prev_hash)")
+    conn.execute(schema_table.insert(), [dict(version=SCHEMA_VERSION, applied_us=now_us)])
+    return True
+
+
+def _chain_existing_events(conn: sa.Connection) -> None:
+    from ledgers.canonical import GENESIS_HASH, event_hash
+
+    rows = conn.execute(sa.select(events.c.event_id, events.c.kind, events.c.subject, events.c.payload,
+                                  events.c.created_us).order_by(events.c.event_id)).fetchall()
+    prev = GENESIS_HASH
+    for number, row in enumerate(rows, start=1):  # ascending: a row's new id is never another row's current id
+        digest = event_hash(prev, number, row.kind, row.subject, row.payload, row.created_us)
+        conn.execute(events.update().where(events.c.event_id == row.event_id).values(
+            event_id=number, prev_hash=prev, hash=digest))
+        prev = digest
+
+
+@contextmanager
+def triggers_off(conn: sa.Connection, table: str):
+    """The append-only triggers of `table` out of the way inside this transaction (a migration only): SQLite
+    drops them (create_tables puts them back), PostgreSQL disables them until the block ends."""
+    if conn.dialect.name == "sqlite":
+        for op in ("update", "delete"):
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+        yield
+        return
+    conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_change")
+    yield
+    conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_change")
+
+
 def seed_tables(conn: sa.Connection, now_us: int) -> None:
     """Insert the chart, the code tables and the schema version once; refuse a database of another version."""
     versions = [row[0] for row in conn.execute(sa.select(schema_table.c.version))]
-    if versions and versions != [SCHEMA_VERSION]:
-        raise UserError(f"ledger schema version {versions} found, this isplata needs {SCHEMA_VERSION} (version 2 "
-                        "chains events, holds and payroll records): keep the old ledger with the isplata that "
-                        "wrote it, or start a new ledger with `isplata db init` on another database")
+    if versions and max(versions) != SCHEMA_VERSION:
+        raise UserError(f"ledger schema version {max(versions)} found, this isplata needs {SCHEMA_VERSION} "
+                        "(version 2 chains events, holds and payroll records): run `isplata db init` to bring a "
+                        "version 1 ledger up to date, or use the isplata that wrote it")
     if versions:
         return
     account_rows, code_rows = _seed_rows()

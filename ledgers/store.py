@@ -194,18 +194,12 @@ class Ledger:
         """Create the schema if missing and record its version; safe to run again and from two processes."""
         with self.schema_lock() as conn:
             if not schema.owned_elsewhere(conn, schema.batches.name):
+                schema.migrate(conn, _now_us())
                 schema.create_tables(conn)
             schema.seed_tables(conn, _now_us())
 
-    @contextmanager
     def schema_lock(self):
-        """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
-        with self.engine.connect() as conn:
-            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
-                yield conn
+        return schema_lock(self.engine)
 
     def sqlite_file(self) -> str | None:
         """The file of a SQLite ledger ("" for an in-memory one); None on PostgreSQL."""
@@ -229,12 +223,17 @@ class Ledger:
                 return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
 
     def require_schema(self) -> None:
-        """Refuses (exit 2) a database without a ledger: only `db init` (and `demo`) create one."""
-        if self.schema_version() is None:
+        """Refuses (exit 2) a database without a ledger: only `db init` (and `demo`) create one; and a ledger of
+        an older schema version, which `db init` brings up to date."""
+        version = self.schema_version()
+        if version is None:
             path = self.sqlite_file()
             where = f"{path} does not exist" if path and not Path(path).exists() else f"{self.url} has no ledger"
             raise UserError(f"no ledger: {where}; nothing was written. Check --db / ISPLATA_DB, or create the "
                             f"ledger with `isplata db init --db {self.url}`")
+        if version != schema.SCHEMA_VERSION:
+            raise UserError(f"the ledger in {self.url} has schema version {version}, this isplata needs "
+                            f"{schema.SCHEMA_VERSION}: run `isplata db init` to bring it up to date")
 
     # ---- writing -----------------------------------------------------------------------------------------
 
@@ -571,6 +570,15 @@ def database_errors(url: str):
         if problem is None:
             raise
         raise problem from exc
+@contextmanager
+def schema_lock(engine: sa.Engine):
+    """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
+    with engine.connect() as conn:
+        conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+            yield conn
 
 
 def append_event_row(conn: sa.Connection, kind: str, subject: str, payload=None) -> int:

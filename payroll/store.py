@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from formats.bounds import ID_MAX
 from ledgers import schema as ledger_schema
 from ledgers.canonical import record_sha256
-from ledgers.store import append_rows
+from ledgers.store import append_rows, schema_lock
 from payroll.errors import Refused, UserError
 
 metadata = sa.MetaData()
@@ -59,6 +59,20 @@ payrolls = sa.Table(
     sa.Column("totals_json", sa.Text, nullable=False),        # JSON {component: sum} and the breakdowns
     sa.UniqueConstraint("country", "period", "run_no", name="payrolls_run_unique"),
 )
+
+# The country and currency a ledger belongs to (payroll/country.py): one row, written once.
+ledger_country = sa.Table(
+    "ledger_country", metadata,
+    sa.Column("binding_id", sa.Integer, primary_key=True, autoincrement=False),   # always 1: one row per ledger
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("bound_by", sa.Text, nullable=False),       # "db init" or the payroll that fixed it
+    sa.Column("bound_at", sa.String(40), nullable=False),
+    sa.Column("catalogue_name", sa.Text),                  # the catalogue named then (its rules may be indexed
+    sa.Column("catalogue_sha256", sa.String(64)),          # later: recorded, never required to stay the same)
+    sa.CheckConstraint("binding_id = 1", name="ledger_country_one_row"),
+)
+COUNTRY_REFUSAL = "the country and currency of a ledger are recorded once and never changed"   # no quote: SQL
 
 holds = sa.Table(
     "payroll_holds", metadata,
@@ -117,13 +131,25 @@ class PayrollRecord:
         return Path(self.store_folder) / PAYMENTS_FILE
 
 
-def init_schema(ledger) -> None:
+def init_schema(engine: sa.Engine) -> None:
     """Create the tables if missing, append-only like the ledger's (idempotent, under the ledger's init lock)."""
-    with ledger.schema_lock() as conn:
+    with schema_lock(engine) as conn:
         if ledger_schema.owned_elsewhere(conn, payrolls.name):
             return  # an officer's login (PostgreSQL APP_ROLE): the owner created the tables and their triggers
         metadata.create_all(conn, checkfirst=True)
+        migrate_v1(conn)
         ledger_schema.append_only(conn, [table.name for table in metadata.sorted_tables])
+
+
+def migrate_v1(conn: sa.Connection) -> None:
+    """Tables of a version 1 ledger (no placed_by on holds): add the new hold columns (its holds were all placed
+    by reconciliation) and copy every payroll and hold row written so far into the event chain."""
+    if "placed_by" in {column["name"] for column in sa.inspect(conn).get_columns(holds.name)}:
+        return
+    conn.exec_driver_sql(f"ALTER TABLE payroll_holds ADD COLUMN placed_by VARCHAR(200) NOT NULL DEFAULT '{RECONCILE}'")
+    conn.exec_driver_sql("ALTER TABLE payroll_holds ADD COLUMN note TEXT NOT NULL DEFAULT ''")
+    for table, key in ((payrolls, payrolls.c.payroll_id), (holds, holds.c.hold_id)):
+        append_rows(conn, table.name, [dict(row) for row in conn.execute(sa.select(table).order_by(key)).mappings()])
 
 
 def default_store(db_url: str) -> Path:
@@ -332,6 +358,11 @@ def read_holds(conn: sa.Connection, mark: int | None = None, released: bool = Fa
     if released:
         table["released"] = pa.array([row.released_by is not None for row in result], type=pa.bool_())
     return pa.table(table)
+
+
+def holds_since(conn: sa.Connection, mark: int) -> list[dict]:
+    """Holds in force placed after hold `mark` (what a calculation saw): a draft computed before them pays them."""
+    return [row for row in read_holds(conn).to_pylist() if row["hold_id"] > mark]
 
 
 def release_hold(conn: sa.Connection, hold_id: int, by: str, note: str = "") -> dict:

@@ -32,6 +32,8 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def cli(db_url, tmp_path):
+    assert CliRunner().invoke(main, ["--db", db_url, "db", "init"]).exit_code == 0  # only db init creates a ledger
+
     def run(*args):
         extra = ["--store", str(tmp_path / "store")] if args and args[0] == "calculate" else []
         return CliRunner().invoke(main, ["--db", db_url, *args, *extra])
@@ -270,3 +272,17 @@ def test_officers_run_the_cycle_as_the_postgresql_application_role(db_url, regis
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             with book.engine.begin() as conn:
                 conn.exec_driver_sql("UPDATE payrolls SET created_by = 'marko'")
+
+
+def test_a_draft_calculated_before_a_hold_is_not_approved(cli, register_dir):
+    """The hold stops the payment before export: a draft that did not see it would still pay it."""
+    draft = calculate(cli, register_dir)["payroll"]
+    hold = as_json(cli("hold", "place", "--payee", "1", "--by", "ana", "--reason", "x", "--json"))
+    refused = cli("approve", draft, "--by", "marko")
+    assert refused.exit_code == 2 and f"hold {hold['hold_id']}" in refused.output and "again" in refused.output
+    as_json(cli("hold", "release", str(hold["hold_id"]), "--by", "marko", "--note", "ok", "--json"))
+    fresh = calculate(cli, register_dir)["payroll"]  # a released hold is no reason to refuse
+    as_json(cli("hold", "place", "--payee", "2", "--by", "ana", "--reason", "y", "--json"))
+    assert cli("approve", fresh, "--by", "marko").exit_code == 2
+    newest = calculate(cli, register_dir)["payroll"]
+    assert as_json(cli("approve", newest, "--by", "marko", "--json"))["status"] == "approved"

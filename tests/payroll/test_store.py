@@ -60,7 +60,7 @@ def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path)
     from ledgers.verify import record_findings
     from payroll.errors import UserError
 
-    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}", create=True)
     try:
         reconcile_hold = {"kind": "right", "right_id": 7, "payee_id": 70, "reason_code": "MD07",
                           "payment_ref": "ME-1", "iban": None}
@@ -85,5 +85,77 @@ def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path)
                                                                                  (2, "ana", True)]
         assert [e["kind"] for e in ledger.event_rows()] == ["rows"] * 4
         assert record_findings(ledger) == []
+    finally:
+        ledger.close()
+
+
+def _downgrade_to_version_1(ledger) -> None:
+    """Reshape a fresh ledger as isplata with schema version 1 left it: no chain columns, holds without who
+    placed them, no copies of rows in the events, version 1 recorded."""
+    with ledger.engine.begin() as conn:
+        sqlite = ledger.dialect == "sqlite"
+        if sqlite:
+            for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        else:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql("DELETE FROM ledger_events WHERE kind = 'rows'")
+        conn.exec_driver_sql("DELETE FROM ledger_schema")
+        conn.exec_driver_sql("INSERT INTO ledger_schema (version, applied_us) VALUES (1, 0)")
+        for table, column in (("ledger_batches", "record_sha256"), ("ledger_batches", "events_head"),
+                              ("payroll_holds", "placed_by"), ("payroll_holds", "note")):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        if sqlite:  # a column in a UNIQUE constraint cannot be dropped: the table is rebuilt
+            conn.exec_driver_sql("CREATE TABLE old_events (event_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
+                                 "subject TEXT NOT NULL, payload TEXT NOT NULL, created_us BIGINT NOT NULL)")
+            conn.exec_driver_sql("INSERT INTO old_events SELECT event_id, kind, subject, payload, created_us "
+                                 "FROM ledger_events")
+            conn.exec_driver_sql("DROP TABLE ledger_events")
+            conn.exec_driver_sql("ALTER TABLE old_events RENAME TO ledger_events")
+        else:
+            conn.exec_driver_sql("ALTER TABLE ledger_events DROP COLUMN prev_hash, DROP COLUMN hash")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend, request, tmp_path):
+    import numpy as np
+
+    from ledgers import PostingsBuilder
+    from ledgers.schema import SCHEMA_VERSION
+    from ledgers.verify import verify
+
+    url = f"sqlite:///{tmp_path / 'v1.db'}" if backend == "sqlite" else request.getfixturevalue("pg_schema_url")
+    ledger = cycle.open_db(url)
+    builder = PostingsBuilder(660)
+    builder.add_transfer(("benefit_expense", 1), ("benefits_payable", np.array([5, 6])), np.array([100, 200]),
+                         "due", right_id=np.array([1, 2]), payee_id=np.array([5, 6]), month=660)
+    batch = ledger.append_batch("approve", "PR-660", builder, period=660)
+    ledger.append_event("calculated", "PR-660", {"by": "ana"})
+    hold = {"kind": "right", "right_id": 1, "payee_id": 5, "reason_code": "MD07", "payment_ref": "E2E-1", "iban": None}
+    with ledger.writing() as conn:
+        store.insert_holds(conn, [hold])
+    ledger.append_event("approved", "PR-660", {"by": "marko"})
+    _downgrade_to_version_1(ledger)
+    ledger.close()
+
+    from ledgers import open_ledger
+    with open_ledger(url) as old, pytest.raises(Exception, match="schema version 1"):
+        old.require_schema()
+    ledger = cycle.open_db(url)  # what `isplata db init` runs
+    try:
+        assert ledger.schema_version() == SCHEMA_VERSION
+        result = verify(ledger, batch.hash)
+        assert result.ok and result.records == [], result
+        rows = ledger.event_rows()
+        assert [row["event_id"] for row in rows] == [1, 2, 3] and rows[-1]["kind"] == "rows"  # ids renumbered
+        assert [row["kind"] for row in rows[:2]] == ["calculated", "approved"]
+        with ledger.writing() as conn:
+            assert store.read_holds(conn).to_pylist()[0]["placed_by"] == "reconcile"
+            store.release_hold(conn, 1, "marko", "register corrected")
+        later = ledger.append_batch("approve", "PR-661", builder, period=661)
+        assert later.events_head == ledger.event_rows()[-1]["hash"]
+        assert verify(ledger, batch.hash).ok and verify(ledger, later.hash).ok
+        cycle.open_db(url).close()  # a second init changes nothing
+        assert verify(ledger, later.hash).ok and len(ledger.event_rows()) == 4  # + the release's row
     finally:
         ledger.close()
