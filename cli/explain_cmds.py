@@ -4,14 +4,15 @@ Calls payroll.explain (which reads only the payroll's recorded inputs) and print
 payments as tables, codes with their names, or the same as one JSON document with --json.
 """
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from cli.payroll_cmds import db_of, out, payroll_module, steps
 
 
 def month_table(result: dict, show) -> Table:
-    table = Table(title=f"right {result['right_id']}: {show.benefit(result['benefit'])}, months from "
-                        f"{result['window_start']} to {result['period']}", title_justify="left")
+    table = Table(title=escape(f"right {result['right_id']}: {show.benefit(result['benefit'])}, months from "
+                               f"{result['window_start']} to {result['period']}"), title_justify="left")
     for header in ("month", "version in force", "members counted", "due", "already recognised", "paid now",
                    "as"):
         table.add_column(header, justify="left" if header in ("month", "version in force", "as") else "right")
@@ -27,14 +28,21 @@ def month_table(result: dict, show) -> Table:
 
 
 def print_explanation(result: dict, show) -> None:
-    out.print(f"[bold]{result['payroll']}[/bold] ({result['status']}), right {result['right_id']}: "
-              f"{show.benefit(result['benefit'])}{' — held, paid nothing' if result['held'] else ''}")
+    out.print(f"[bold]{escape(result['payroll'])}[/bold] ({result['status']}), right {result['right_id']}: "
+              + escape(f"{show.benefit(result['benefit'])}{' — held, paid nothing' if result['held'] else ''}"))
     out.print(month_table(result, show))
+    shown = None
     for month in result["months"]:
-        out.print(f"{month['month']}: {month['formula']}")
+        out.print(escape(f"{month['month']}: {month['formula']}"))
+        household = [(m["person_id"], m["counted"], m["categories"]) for m in month["members"]]
+        if household == shown:  # a long window repeats its household month after month: say so once
+            if household:
+                out.print("    household as the month before")
+            continue
+        shown = household
         for member in month["members"]:
-            out.print(f"    person {member['person_id']} ({member['role']}, born {member['born']}): "
-                      f"{'counted' if member['counted'] else 'not counted'}, {member['why']}")
+            out.print(escape(f"    person {member['person_id']} ({member['role']}, born {member['born']}): "
+                             f"{'counted' if member['counted'] else 'not counted'}, {member['why']}"))
     if result["deductions"]:
         table = Table(title="deductions", title_justify="left")
         for header in ("kind", "amount", "cap", "payment"):
@@ -43,9 +51,9 @@ def print_explanation(result: dict, show) -> None:
             table.add_row(row["name"], show.money(row["amount_minor"], False), row["cap"], row["payment_ref"] or "-")
         out.print(table)
     for payment in result["payments"]:
-        out.print(f"payment {payment['payment_ref']} to payee {payment['payee_id']} by "
-                  f"{show.label('channel', payment['channel'])}: {show.money(payment['net_minor'])} — "
-                  f"{payment['fate']}")
+        out.print(escape(f"payment {payment['payment_ref']} to payee {payment['payee_id']} by "
+                         f"{show.label('channel', payment['channel'])}: {show.money(payment['net_minor'])} — "
+                         f"{payment['fate']}"))
     if not result["payments"]:
         out.print("no payment: nothing of this right was paid out in this payroll")
 
