@@ -39,7 +39,7 @@ JSON_MODE = "isplata.json"  # ctx.meta key: the command was given --json, so an 
 
 # `isplata --help` lists the commands in the order of the monthly cycle (DESIGN.md), not alphabetically
 CYCLE_ORDER = ("demo", "generate", "validate", "db", "calculate", "approve", "export", "reconcile", "hold",
-               "payroll", "report", "explain", "audit", "ledger")
+               "payroll", "report", "explain", "audit", "ledger", "simulate")
 
 
 def _note_json(ctx, _param, value):

@@ -199,7 +199,7 @@ def export(ctx, payroll_id, out_dir, as_json, execution_date):
               help="Also write this run's list for the register office (deaths, closed accounts), all files "
                    "together, to this file.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Folder for each file's outputs (default: next to each file).")
+              help="Folder for each file's outputs (default: the working directory; never next to the return file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def reconcile(ctx, files, register_out, out_dir, as_json):

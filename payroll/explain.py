@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import entitlement
-from engine.money import minor_to_decimal_str
+from formats.amounts import format_amount
 from engine.months import format_period, month_first_date, parse_period
 from formats import labels
 from formats.catalogue import load_catalogue
@@ -135,7 +135,7 @@ def recorded_catalogue(record: store.PayrollRecord):
 def right_months(prepared: Prepared, index: int) -> list[dict]:
     """Per month of the right's window: due (the engine's figure for this right alone), recognised, the
     difference this payroll takes up (payroll.compute's, for the whole register) and the facts behind the due."""
-    diff_right, diff_month, diff_minor = prepared.differences
+    diff_right, diff_month, diff_minor = prepared.differences[:3]  # [3]: the cells listed as due 0, and why
     mine = diff_right == index
     taken_up = dict(zip(diff_month[mine].tolist(), diff_minor[mine].tolist()))
     window = engine_window(prepared, index)
@@ -174,7 +174,7 @@ def month_row(inputs, window: dict, month: int, due_minor: int, difference_minor
     row = {"month": format_period(month), "due_minor": int(due_minor), "recognised_minor": int(recognised),
            "legacy_paid_minor": int(legacy), "difference_minor": int(difference_minor), "component": component}
     row.update(month_facts(inputs, window, month))
-    row["formula"] += f" = due {minor_to_decimal_str(due_minor, inputs.catalogue.minor_exponent)}"
+    row["formula"] += f" = due {format_amount(due_minor, inputs.catalogue.minor_exponent)}"
     return row
 
 
@@ -261,7 +261,7 @@ def formula_text(benefit, version: dict, members: list, parameters: dict, expone
     """The formula in words with the figures it reads (amounts in currency units, rates in %); the amount itself
     is the engine's (due_minor)."""
     counted = [m for m in members if m["counted"]]
-    facts = [f"income {minor_to_decimal_str(version['income_minor'], exponent)}", f"grade {version['grade']}",
+    facts = [f"income {format_amount(version['income_minor'], exponent)}", f"grade {version['grade']}",
              f"birth order {version['birth_order']}", f"{len(counted)} members counted"]
     used = "; ".join(f"{name} {parameter_text(name, p['values'], exponent)} from {p['valid_from']}"
                      for name, p in sorted(parameters.items()))
@@ -275,7 +275,7 @@ def parameter_text(name: str, values: list, exponent: int) -> str:
     elif name.startswith("max_") or "count" in name:
         shown = [str(v) for v in values]
     else:
-        shown = [minor_to_decimal_str(v, exponent) for v in values]
+        shown = [format_amount(v, exponent) for v in values]
     return " / ".join(shown)
 
 

@@ -16,7 +16,8 @@ Every file is read and checked before anything is posted, so one bad file (exit 
 holds and the reports exactly as they were. Each file is then one step under the ledger's lock: its batch, its
 holds and its `reconciled` event commit in one transaction, and only after that commit are its outputs written,
 named after the file and its SHA-256 (`<stem>-<sha12>-register-actions.csv`, `<stem>-<sha12>-reconcile-
-exceptions.csv`, next to the file or in --out), each through a temporary name: a later reconcile of another file
+exceptions.csv`, in --out, else the working directory: never next to the return file, whose folder
+may be read-only), each through a temporary name: a later reconcile of another file
 never overwrites them, and a re-run after a crash writes them from what the first run recorded. A file
 reconciled before is matched again without posting: its records that matched count as already seen, and those
 that were exceptions then (or are now) are still exceptions, so a re-run exits 1 until the bank sends a
@@ -195,7 +196,7 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
     tally, views, outputs = Tally(), {}, []
     exponent = 2
     try:
-        target = check_out_dir(Path(out_dir)) if out_dir else None
+        target = check_out_dir(Path(out_dir) if out_dir else Path.cwd())  # never next to an input file
         if register_out:
             check_out_dir(Path(register_out).resolve().parent)
         # read and check every file before posting anything: a bad file raises InputError with nothing written;
@@ -206,8 +207,6 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
             progress(f"reading {path.name}")
             records = [matching.with_reference(record) for record in read_returns(path, currency=currency)]
             parsed.append((path, store.sha256_file(path), records))
-        for path, sha, _records in parsed:
-            check_out_dir(target or path.resolve().parent)
         progress("matching the records to the exported payments")
         parsed = load_views(ledger, parsed, views)
         for path, sha, records in parsed:
@@ -365,7 +364,7 @@ def record_status(view: PayrollView, record, holds: list, tally: Tally, seen: bo
 def output_paths(path: Path, sha: str, out_dir: Path | None) -> tuple[Path, Path, Path]:
     """The register actions, exceptions and not-ours entries of one return file: named after the file and its
     SHA-256, so a reconcile of another file (or of a corrected file under the same name) never overwrites them."""
-    folder = out_dir if out_dir is not None else path.resolve().parent
+    folder = out_dir if out_dir is not None else Path.cwd()
     stem = f"{path.stem}-{sha[:12]}"
     return (folder / f"{stem}-{REGISTER_ACTIONS_NAME}", folder / f"{stem}-{EXCEPTIONS_NAME}",
             folder / f"{stem}-{NOT_OURS_NAME}")

@@ -65,3 +65,10 @@ def pg_schema_url(postgres_url):
     yield f"{base}{sep}options={quote('-csearch_path=' + schema)}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"drop schema {schema} cascade")
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path, monkeypatch):
+    """Every test runs in its own temporary working directory: commands that write to the working directory by
+    default (reconcile's per-file outputs) never write into the repository or next to an input file."""
+    monkeypatch.chdir(tmp_path)

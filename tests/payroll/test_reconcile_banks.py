@@ -31,9 +31,10 @@ def exported(tmp_path_factory):
 
 
 @pytest.fixture()
-def work(exported, tmp_path):
+def work(exported, tmp_path, monkeypatch):
     db = tmp_path / "isplata.db"
     db.write_bytes((exported["root"] / "isplata.db").read_bytes())
+    monkeypatch.chdir(tmp_path)  # reconcile writes its outputs to the working directory, never next to a return
     return Cli(db), tmp_path
 
 

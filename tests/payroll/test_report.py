@@ -46,11 +46,12 @@ def two_months(work: Path, country: str) -> dict:
     catalogue = load_catalogue(rules)
     first, second = work / PERIODS[0], work / PERIODS[1]
     generate_register(first, 160, 5, PERIODS[0], country)
+    cycle.open_db(db, create=True).close()  # db init
     month1 = cycle.calculate(db, first, PERIODS[0], "ana", rules=rules, store_dir=work / "store")["payroll"]
     cycle.approve(db, month1, "marko")
     cycle.export(db, month1, work / "out")
     files = demo.simulate_bank(db, month1, work / "returns", catalogue, 5)
-    reconcile.reconcile(db, files["files"])
+    reconcile.reconcile(db, files["files"], out_dir=work / "returns")
     advance_register(first, second, 5)
     month2 = cycle.calculate(db, second, PERIODS[1], "ana", rules=rules, store_dir=work / "store")["payroll"]
     cycle.approve(db, month2, "marko")
