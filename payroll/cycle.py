@@ -494,10 +494,10 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
     ledger = open_db(db_url)
     staging = None
     try:
-        target = check_out_dir(Path(out_dir))
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
-        status = check_exportable(ledger, identifier)
+        status = check_exportable(ledger, identifier)  # refused before any folder is made
+        target = check_out_dir(Path(out_dir))
         approved_at = approval_time(status["events"])
         staging = staging_folder(target, identifier)
         progress("writing payment files")

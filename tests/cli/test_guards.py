@@ -149,6 +149,16 @@ def test_a_second_approval_names_who_approved_and_when(tmp_path, register):
     assert again.exit_code == 2 and f"{payroll} is already approved by marko at 20" in again.output
 
 
+def test_a_refused_export_makes_no_folder(tmp_path, register):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ok(run(db, "db", "init"))
+    payroll = ok(run(db, "calculate", "--data", register, "--period", PERIOD, "--by", "ana", "--json",
+                     store=tmp_path / "store"))["payroll"]
+    for identifier in (payroll, "ME-202501-09"):  # a draft, an unknown payroll
+        refused = run(db, "export", identifier, "--out", tmp_path / "out")
+        assert refused.exit_code == 2 and not (tmp_path / "out").exists(), refused.output
+
+
 def test_unwritable_out_folders_exit_2_and_write_nothing(tmp_path, register, monkeypatch):
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
     payroll = approved_january(db, register, tmp_path / "store")
