@@ -7,6 +7,7 @@ audit difference) exits 1.
 """
 import contextlib
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -199,6 +200,10 @@ def reconcile(ctx, files, register_out, out_dir, as_json):
         rows += [(key, queries.money_text(result[key], exponent))
                  for key in ("rejected_minor", "returned_minor", "settled_minor")]
         out.print(totals_table("reconciliation", rows, ("", "")))
+        for output in result["outputs"]:
+            if output["reconciled_before"]:
+                out.print(escape(f"{Path(output['file']).name} was already reconciled at "
+                                 f"{output['reconciled_before']}: nothing posted again"))
         if result["register_actions"]:
             files_out = [o["register_actions"] for o in result["outputs"] if o["n_register_actions"]]
             out.print(escape(f"{result['register_actions']} actions for the register office in "
