@@ -496,7 +496,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
-        status = check_exportable(ledger, identifier)  # refused before any folder is made
+        status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
         target = check_out_dir(Path(out_dir))
         approved_at = approval_time(status["events"])
         staging = staging_folder(target, identifier)

@@ -185,7 +185,7 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
     derived from that file (output_paths), so no later reconcile of another file overwrites them."""
     paths = [Path(f) for f in files]
     ledger = cycle.open_db(db_url)
-    tally, views, outputs = Tally(), {}, []
+    tally, views, outputs, befores = Tally(), {}, [], []
     exponent = 2
     try:
         target = check_out_dir(Path(out_dir)) if out_dir else None
@@ -205,12 +205,14 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
             progress(f"reconciling {path.name}")
             file_tally, file_exponent, actions, before = reconcile_step(ledger, path, sha, records, views)
             exponent = file_exponent or exponent
+            befores.append(before)
             merge(tally, file_tally)
-            outputs.append(dict(write_outputs(path, sha, target, actions, file_tally.exceptions),
-                                reconciled_before=before))
+            outputs.append(write_outputs(path, sha, target, actions, file_tally.exceptions))
             tally.actions += actions
     finally:
         ledger.close()
+    for output, before in zip(outputs, befores):
+        output["reconciled_before"] = before  # when the file was first reconciled; None when it is now
     if register_out:
         write_csv(Path(register_out), ACTION_COLUMNS, tally.actions)
     first = outputs[0]
