@@ -324,7 +324,8 @@ def hold_list(ctx, show_all, as_json):
     for row in rows:
         cells = [str(row["hold_id"]), row["kind"], "-" if row["right_id"] < 0 else str(row["right_id"]),
                  str(row["payee_id"]), row["reason_code"], row["payment_ref"], row["created_at"]]
-        table.add_row(*(escape(str(cell)) for cell in cells), *(("yes" if row["released"] else "no",) if show_all else ()))
+        released = ("yes" if row["released"] else "no",) if show_all else ()
+        table.add_row(*(escape(str(cell)) for cell in cells), *released)
     out.print(table)
 
 
@@ -414,7 +415,8 @@ def audit_recompute(ctx, payroll_id, as_json):
         from cli.main import emit_json
         emit_json(result)
     elif result["ok"]:
-        out.print(f"[green]ok[/green]: {escape(payroll_id)} recomputed from its inputs equals the ledger to the minor unit "
+        out.print(f"[green]ok[/green]: {escape(payroll_id)} recomputed from its inputs equals the ledger to the "
+                  "minor unit "
                   f"({result['lines']:,} lines, {result['postings']:,} postings compared)")
     else:
         out.print(f"[red]{len(result['differences'])} differences[/red] in {escape(payroll_id)}:")
@@ -462,7 +464,8 @@ def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
     table.add_row("[bold]total[/bold]", "", f"[bold]{result['seconds']:.2f}[/bold]")
     out.print(table)
     first, second = result["payrolls"]
-    out.print(escape(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in {workdir}; "
+    out.print(escape(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in "
+                     f"{workdir}; "
               f"open {result['report_html']} in a browser\nthen try: isplata --db {result['db']} payroll show "
               f"{second} · report {second} · audit recompute {first} · ledger verify"))
     if not result["ok"]:

@@ -171,7 +171,8 @@ def test_unwritable_out_folders_exit_2_and_write_nothing(tmp_path, register, mon
     locked = tmp_path / "locked"
     locked.mkdir()
     access = os.access  # a folder this user may not write (chmod would not stop root, who runs the tests here)
-    monkeypatch.setattr(os, "access", lambda path, mode: access(path, mode) and not (Path(path) == locked and mode & os.W_OK))
+    monkeypatch.setattr(os, "access",
+                        lambda path, mode: access(path, mode) and not (Path(path) == locked and mode & os.W_OK))
     read_only = run(db, "export", payroll, "--out", locked)
     assert read_only.exit_code == 2 and "read-only" in read_only.output
     monkeypatch.undo()
