@@ -324,8 +324,7 @@ def hold_list(ctx, show_all, as_json):
     for row in rows:
         cells = [str(row["hold_id"]), row["kind"], "-" if row["right_id"] < 0 else str(row["right_id"]),
                  str(row["payee_id"]), row["reason_code"], row["payment_ref"], row["created_at"]]
-        released = ("yes" if row["released"] else "no",) if show_all else ()
-        table.add_row(*(escape(str(cell)) for cell in cells), *released)
+        table.add_row(*(escape(str(cell)) for cell in cells), *(("yes" if row["released"] else "no",) if show_all else ()))
     out.print(table)
 
 
