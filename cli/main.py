@@ -2,6 +2,7 @@
 
 Exit codes: 0 success, 1 a check failed (verification, reconciliation exceptions), 2 bad input or usage.
 """
+import errno
 import json
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ import click
 from payroll.errors import InputError, UserError
 
 DB_DEFAULT = "sqlite:///isplata.db"
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
+                 errno.EEXIST, errno.EISDIR)
 
 
 @dataclass
@@ -52,6 +55,12 @@ class IsplataGroup(click.Group):
         except UserError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # an output the officer named cannot be written: disk full, read-only, no folder
+            if exc.errno not in OUTPUT_ERRNOS:
+                raise
+            click.echo(f"error: cannot write {exc.filename or 'an output file'}: {exc.strerror}; free space or "
+                       "choose a folder you can write, then run the command again", err=True)
+            ctx.exit(2)
         except Exception as exc:  # a database that is not one, read-only, full, unreachable: exit 2, no traceback
             from ledgers.store import database_problem
 

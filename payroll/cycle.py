@@ -496,10 +496,10 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
     ledger = open_db(db_url)
     staging = None
     try:
-        target = check_out_dir(Path(out_dir))
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
-        status = check_exportable(ledger, identifier)
+        status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
+        target = check_out_dir(Path(out_dir))
         approved_at = approval_time(status["events"])
         execution = execution_date_of(record, status["events"], execution_date)
         staging = staging_folder(target, identifier)

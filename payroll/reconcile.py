@@ -191,7 +191,7 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
     derived from that file (output_paths), so no later reconcile of another file overwrites them."""
     paths = [Path(f) for f in files]
     ledger = cycle.open_db(db_url)
-    tally, views, outputs = Tally(), {}, []
+    tally, views, outputs, befores = Tally(), {}, [], []
     exponent = 2
     try:
         target = check_out_dir(Path(out_dir)) if out_dir else None
@@ -211,13 +211,16 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
         parsed = load_views(ledger, parsed, views)
         for path, sha, records in parsed:
             progress(f"reconciling {path.name}")
-            file_tally, file_exponent, actions = reconcile_step(ledger, path, sha, records, views)
+            file_tally, file_exponent, actions, before = reconcile_step(ledger, path, sha, records, views)
             exponent = file_exponent or exponent
+            befores.append(before)
             merge(tally, file_tally)
             outputs.append(write_outputs(path, sha, target, actions, file_tally.exceptions, file_tally.not_ours))
             tally.actions += actions
     finally:
         ledger.close()
+    for output, before in zip(outputs, befores):
+        output["reconciled_before"] = before  # when the file was first reconciled; None when it is now
     if register_out:
         write_csv(Path(register_out), ACTION_COLUMNS, tally.actions)
     first = outputs[0]
@@ -264,11 +267,13 @@ def load_views(ledger, parsed: list, views: dict) -> list:
     return parsed
 
 
-def reconcile_step(ledger, path: Path, sha: str, records: list, views: dict) -> tuple[Tally, int | None, list]:
+def reconcile_step(ledger, path: Path, sha: str, records: list,
+                   views: dict) -> tuple[Tally, int | None, list, str | None]:
     """One file under the ledger's lock: whether it was reconciled before, and which payments were reversed
     already, are read inside the lock, so two officers reconciling the same (or overlapping) files at once
     reverse each payment once and record one `reconciled` event. Returns the file's tally, its currency
-    exponent and its register actions (those recorded when the file was first reconciled, on a re-run)."""
+    exponent, its register actions (those recorded when the file was first reconciled, on a re-run) and when
+    it was first reconciled (None when it is now)."""
     with ledger.step() as conn:
         earlier = ledger.events(subject=sha, kind="reconciled", conn=conn)
         seen = ledger.find_batch("reconcile", sha, conn=conn) is not None or bool(earlier)
@@ -282,7 +287,7 @@ def reconcile_step(ledger, path: Path, sha: str, records: list, views: dict) -> 
         else:
             actions = [row for event in earlier[:1] for row in event["payload"].get("register_actions", [])]
     crash_point("reconcile.after_commit")
-    return file_tally, exponent, actions
+    return file_tally, exponent, actions, cycle.event_time(earlier[0]) if earlier else None
 
 
 def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
