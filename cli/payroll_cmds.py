@@ -393,6 +393,9 @@ def report_cmd(ctx, payroll_id, html_file, as_json):
             out.print(totals_table(title, [(k, fmt(v)) for k, v in data[key].items()]))
         else:
             out.print(f"{title}: none")
+    if data.get("statuses"):  # what banks said that is not a rejection (e.g. RVNM name mismatch)
+        out.print(escape("statuses from the banks: " + ", ".join(f"{code} {count}"
+                                                                for code, count in data["statuses"].items())))
     previous = data["previous"]
     if previous:
         change = data["net_minor"] - previous["net_minor"]

@@ -154,6 +154,7 @@ def test_a_name_mismatch_is_recorded_and_holds_the_payees_bank_channel(work, exp
     [hold] = [h for h in holds if h not in holds_before]
     assert (hold["kind"], hold["reason_code"], hold["payment_ref"]) == ("bank_channel", "RVNM",
                                                                         first["end_to_end_id"])
+    assert cli.json("report", PAYROLL)["statuses"] == {"ACSC": 1, "PART": 1, "RVNM": 1}  # in the summary
     again = cli.json("reconcile", path)  # the same file again: nothing recorded twice
     assert again["statuses"] == {} and again["holds_placed"] == 0 and len(cli.json("hold", "list")) == len(holds)
 
