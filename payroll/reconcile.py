@@ -74,6 +74,7 @@ class Tally:
     not_ours: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
     holds_placed: int = 0
+    header: dict | None = None  # the Business Application Header of an enveloped file
 
 
 class PayrollView:
@@ -296,6 +297,9 @@ def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
     before = {tuple(key) for event in earlier for key in event["payload"].get("exception_keys", [])}
     batch, holds, file_tally = Postings(), [], Tally()
     file_tally.records = len(records)
+    if records and records[0].header_msg_id:  # an enveloped message: who sent it, under which id, when
+        file_tally.header = {"sender": records[0].header_sender, "biz_msg_id": records[0].header_msg_id,
+                             "created": records[0].header_created}
     exponent = None
     for record in records:
         if not matching.is_ours(record):  # a statement entry of someone else's: listed, never an exception
@@ -665,7 +669,7 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
                                              "unmatched": tally.unmatched, "exception_keys": keys,
                                              "returns_by_reason_minor": tally.returns_by_reason,
                                              "register_actions": tally.actions, "statuses": tally.statuses,
-                                             "not_ours": len(tally.not_ours)}, conn)
+                                             "not_ours": len(tally.not_ours), "header": tally.header}, conn)
 
 
 # ---- holds: what reconciliation placed, and their release ----------------------------------------------------
