@@ -80,7 +80,8 @@ def test_whole_cycle_with_refusals_idempotence_and_supplementary_run(cli, db_url
 
     out = tmp_path / "out"
     manifest = as_json(cli("export", payroll, "--out", str(out), "--json"))
-    assert {"payroll", "files", "payments", "ctrl_sum_minor"} <= set(manifest)  # DESIGN.md: keys may be added
+    assert set(manifest) == {"payroll", "files", "payments", "ctrl_sum_minor", "execution_date", "debtor_iban",
+                             "debtor_bic"}  # DESIGN's keys, and the ones added for the bank (issue 13)
     assert manifest["payments"] == summary["payments"] and manifest["ctrl_sum_minor"] == summary["net_minor"]
     assert json.loads((out / "manifest.json").read_text())["ctrl_sum_minor"] == summary["net_minor"]
     first_files, batches = file_digests(out), batch_count(db_url)
