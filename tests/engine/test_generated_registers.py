@@ -8,8 +8,6 @@ register made due, as a ledger would have recognised it) are classified by the e
 hand here, and must agree on every right, month and component (due, arrears, overpayment).
 Periods: 2025-11 and 2025-12, months every catalogue covers (Serbia's child allowance from 2025-07).
 """
-
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -115,9 +113,10 @@ def test_the_payroll_of_the_second_month_pays_every_difference_the_reference_fin
     """payroll.compute for December on the advanced register, with the ledger holding what November's register
     made due (by the reference) for two years: every line due / arrears / overpayment / written_off equals the
     reference's difference for that right and month, so the windows reach every month a decision changed."""
+    import pyarrow as pa
+
     from payroll.compute import Inputs, compute
     from payroll.ledger_state import LedgerState
-    import pyarrow as pa
 
     catalogue = load_catalogue(country=country)
     first, second = tmp_path / "first", tmp_path / "second"
