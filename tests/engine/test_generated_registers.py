@@ -5,7 +5,10 @@ terminations, deaths and retroactive changes). On both, every right's due in eve
 is computed by the engine and by tests/engine/reference_entitlement.py and must agree to the minor unit
 (a month without rules in force included); then the differences of December (due now minus what November's
 register made due, as a ledger would have recognised it) are classified by the engine (engine.arrears) and by
-hand here, and must agree on every right, month and component (due, arrears, overpayment).
+hand here, and must agree on every right, month and component (due, arrears, overpayment). Last, December's
+payroll itself (payroll.compute, with the windows window_starts chooses) must pay every difference the reference
+finds against a ledger holding November's dues, line by line (written_off where the decision records the agency's
+fault). A generated Ukrainian register also checks Reading 12's burial grants.
 Periods: 2025-11 and 2025-12, months every catalogue covers (Serbia's child allowance from 2025-07).
 """
 import numpy as np
