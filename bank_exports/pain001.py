@@ -22,7 +22,7 @@ from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import Debtor, Prepared, prepare_payments
 from bank_exports.text import CHARSETS, TRANSLITERATIONS, clean_one, escape_xml_str
 from bank_exports.xsd import assert_valid
-from engine.money import minor_to_decimal_str
+from formats.amounts import format_amount, format_amounts
 from formats.errors import InputError, Problem
 
 MESSAGE = "pain.001.001.09"
@@ -86,7 +86,6 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
 
 
 _wrapped, _element, _join = xmlfrag.wrapped, xmlfrag.element, xmlfrag.join
-amounts_as_decimal = xmlfrag.amounts_as_decimal  # part of this module's API too (postal list, tests)
 
 
 def _postal_address(block: pa.Table) -> pa.Array:
@@ -100,7 +99,7 @@ def _postal_address(block: pa.Table) -> pa.Array:
 
 def _transactions(block: pa.Table, method: str, options: Pain001Options) -> pa.Array:
     """One '<CdtTrfTxInf>...</CdtTrfTxInf>\\n' string per payment of the block."""
-    amount = amounts_as_decimal(block["amount_minor"], options.minor_exponent)
+    amount = format_amounts(block["amount_minor"], options.minor_exponent)
     head = _join("<CdtTrfTxInf><PmtId><EndToEndId>", block["end_to_end_id"], "</EndToEndId></PmtId>",
                  f'<Amt><InstdAmt Ccy="{options.currency}">', amount, "</InstdAmt></Amt>")
     address = _postal_address(block) if method == "CHK" or options.bank_addresses else ""
@@ -120,7 +119,7 @@ def _group_header(msg_id: str, nb_of_txs: int, ctrl_sum_minor: int, debtor_name:
     created = options.created_at.replace(microsecond=0, tzinfo=None).isoformat()
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{NAMESPACE}">\n<CstmrCdtTrfInitn>\n'
             f"<GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>{created}</CreDtTm><NbOfTxs>{nb_of_txs}</NbOfTxs>"
-            f"<CtrlSum>{minor_to_decimal_str(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
+            f"<CtrlSum>{format_amount(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
             f"<InitgPty><Nm>{debtor_name}</Nm></InitgPty></GrpHdr>\n")
 
 
@@ -132,7 +131,7 @@ def _payment_info_header(pmt_inf_id: str, method: str, nb_of_txs: int, ctrl_sum_
     agent = f"<BICFI>{debtor.bic}</BICFI>" if debtor.bic else "<Othr><Id>NOTPROVIDED</Id></Othr>"
     return (f"<PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>{method}</PmtMtd><BtchBookg>true</BtchBookg>"
             f"<NbOfTxs>{nb_of_txs}</NbOfTxs>"
-            f"<CtrlSum>{minor_to_decimal_str(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
+            f"<CtrlSum>{format_amount(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
             f"<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
             f"<DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId>{agent}</FinInstnId></DbtrAgt>"
             "\n")

@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from bank_exports.files import HashingWriter, WrittenFile
-from bank_exports.xmlfrag import amounts_as_decimal
 from bank_exports.payments import as_table
+from formats.amounts import format_amounts
 
 KIND = "postal-list"
 COLUMNS = ("region", "district", "town", "street", "house", "postcode", "surname", "name", "amount", "tax_id",
@@ -38,7 +38,7 @@ def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:
     columns = [table["region"], table["district"], table["town"], table["street"], table["house_number"],
                table["postcode"], surname, given]
     plain = [_plain(column) for column in columns]
-    amount = amounts_as_decimal(table["amount_minor"], minor_exponent)
+    amount = format_amounts(table["amount_minor"], minor_exponent)
     rest = [_plain(table["tax_id"]), _plain(table["end_to_end_id"]), _plain(table["phone"])]
     return pa.table(plain + [amount] + rest, names=list(COLUMNS))
 

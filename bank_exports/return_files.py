@@ -18,7 +18,7 @@ from bank_exports import xmlfrag
 from bank_exports.checks import normalise_iban
 from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.text import clean_text, escape_xml_str
-from engine.money import minor_to_decimal_str
+from formats.amounts import format_amount, format_amounts
 
 ISO = "urn:iso:std:iso:20022:tech:xsd:"
 REASON_TEXT_CHARS_MAX = 105
@@ -90,7 +90,7 @@ def _sum(columns) -> int:
 
 def _return_entries(columns, report: BankReport, booking_date: date, version: str) -> pa.Array:
     """One CRDT Ntry per returned payment, BkTxCd PMNT/ICDT/RRTN, the reason in TxDtls/RtrInf."""
-    amount = xmlfrag.amounts_as_decimal(columns["amount_minor"], report.minor_exponent)
+    amount = format_amounts(columns["amount_minor"], report.minor_exponent)
     amount_xml = xmlfrag.join(f'<Amt Ccy="{report.currency}">', amount, "</Amt>")
     status = "<Sts>BOOK</Sts>" if version == "04" else "<Sts><Cd>BOOK</Cd></Sts>"
     code = "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd>"
@@ -106,7 +106,7 @@ def _return_entries(columns, report: BankReport, booking_date: date, version: st
 
 
 def _settlement_entry(settlement: Settlement, report: BankReport, booking_date: date) -> str:
-    amount = minor_to_decimal_str(settlement.amount_minor, report.minor_exponent)
+    amount = format_amount(settlement.amount_minor, report.minor_exponent)
     pmt_inf = f"<PmtInfId>{settlement.pmt_inf_id}</PmtInfId>" if settlement.pmt_inf_id else ""
     return (f'<Ntry><Amt Ccy="{report.currency}">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
             f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{booking_date.isoformat()}</Dt></BookgDt>"
@@ -140,7 +140,7 @@ def write_camt054(path, returned, report: BankReport, booking_date: date, versio
 
 def _balance(code: str, amount_minor: int, report: BankReport, day: date) -> str:
     side = "CRDT" if amount_minor >= 0 else "DBIT"
-    amount = minor_to_decimal_str(abs(amount_minor), report.minor_exponent)
+    amount = format_amount(abs(amount_minor), report.minor_exponent)
     return (f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"{report.currency}\">{amount}</Amt>"
             f"<CdtDbtInd>{side}</CdtDbtInd><Dt><Dt>{day.isoformat()}</Dt></Dt></Bal>\n")
 
@@ -176,7 +176,7 @@ def _status_reason(code: str | None, text: str | None) -> str:
 
 
 def _pain002_transactions(columns, report: BankReport) -> pa.Array:
-    amount = xmlfrag.amounts_as_decimal(columns["amount_minor"], report.minor_exponent)
+    amount = format_amounts(columns["amount_minor"], report.minor_exponent)
     reason = xmlfrag.join("<StsRsnInf>", xmlfrag.wrapped("<Rsn><Cd>", columns["reason_code"], "</Cd></Rsn>"),
                           xmlfrag.element("AddtlInf", columns["reason_text"]), "</StsRsnInf>")
     return xmlfrag.join("<TxInfAndSts><OrgnlEndToEndId>", columns["end_to_end_id"], "</OrgnlEndToEndId>",
@@ -222,7 +222,7 @@ def write_pain002(path, report: BankReport, original_msg_id: str, rejected=None,
 def write_pacs004(path, report: BankReport, returned) -> WrittenFile:
     """pacs.004.001.11 (the reduced schema in bank_exports/xsd): one TxInf per returned payment."""
     columns = _columns(returned)
-    amount = xmlfrag.amounts_as_decimal(columns["amount_minor"], report.minor_exponent)
+    amount = format_amounts(columns["amount_minor"], report.minor_exponent)
     reason = xmlfrag.join("<RtrRsnInf>", xmlfrag.wrapped("<Rsn><Cd>", columns["reason_code"], "</Cd></Rsn>"),
                           xmlfrag.element("AddtlInf", columns["reason_text"]), "</RtrRsnInf>")
     transactions = xmlfrag.join("<TxInf><OrgnlEndToEndId>", columns["end_to_end_id"], "</OrgnlEndToEndId>",

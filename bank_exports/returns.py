@@ -27,10 +27,14 @@ import pyarrow.csv as pcsv
 from lxml import etree
 
 from bank_exports.safexml import pull, refusal, root_of
-from engine.money import decimal_str_to_minor
+from formats.amounts import exponent_of as currency_exponent, parse_amount, parse_amounts
 from formats.errors import InputError, Problem
 
-KINDS = ("rejected", "returned", "settled")
+KINDS = ("rejected", "returned", "settled", "status", "other")
+# rejected / returned / settled: what happened to a payment; status: a pain.002 status that is not a rejection
+# (Verification of Payee RVNM/RVMC, PDNG, ACSC...), recorded as said; other: a statement entry that is neither a
+# return nor a settlement (bank charges, incoming credits, other transfers): reconcile lists it as not ours
+# unless it names an isplata payment.
 SCOPES = ("transaction", "payment_information", "message")
 MESSAGES = {"CstmrPmtStsRpt": "pain.002", "BkToCstmrDbtCdtNtfctn": "camt.054", "BkToCstmrStmt": "camt.053",
             "PmtRtr": "pacs.004"}
@@ -56,6 +60,11 @@ class ReturnRecord(NamedTuple):
     source_file: str
     line: int | None                  # line of the record's element (or CSV data row)
     source_message: str               # e.g. camt.054.001.04, pain.002.001.03.ch.02, postal-return
+    original_instr_id: str | None = None  # the InstrId isplata wrote on the payment (OrgnlInstrId, Refs/InstrId)
+    status: str | None = None         # the status code said (pain.002 TxSts, e.g. RVNM, ACSC): kind "status"
+    header_sender: str | None = None  # an enveloped message's Business Application Header: AppHdr/Fr
+    header_msg_id: str | None = None  # AppHdr/BizMsgIdr
+    header_created: str | None = None  # AppHdr/CreDt, as written
 
 
 RECORD_FIELDS = ReturnRecord._fields
@@ -75,35 +84,35 @@ class _Context:
         self.created: date | None = None
         self.settlement_date: date | None = None
         self.original_msg_id: str | None = None
+        self.header: tuple = (None, None, None)  # AppHdr: sender, BizMsgIdr, CreDt
 
     def record(self, element, kind: str, scope: str, end_to_end_id=None, msg_id=None, pmt_inf_id=None,
-               reason=(None, None), amount=(None, None), booked=None) -> ReturnRecord:
+               reason=(None, None), amount=(None, None), booked=None, instr_id=None, status=None) -> ReturnRecord:
         return ReturnRecord(kind, scope, end_to_end_id, msg_id, pmt_inf_id, reason[0], reason[1], amount[0],
-                            amount[1], booked, self.msg_id, self.file_name, element.sourceline, self.message)
+                            amount[1], booked, self.msg_id, self.file_name, element.sourceline, self.message,
+                            instr_id, status, *self.header)
 
     def exponent_of(self, currency: str | None) -> int:
+        """The exponent the amounts in this currency are read with: the one given for it (a single number for
+        every currency, or a dict), else ISO 4217's."""
         exponent = self._exponents.get(currency)
         if exponent is None:
-            exponent = self.exponent.get(currency, 2) if isinstance(self.exponent, dict) else self.exponent
+            if isinstance(self.exponent, int):
+                exponent = self.exponent
+            else:
+                given = self.exponent.get(currency) if isinstance(self.exponent, dict) else None
+                exponent = currency_exponent(currency) if given is None else given
             self._exponents[currency] = exponent
         return exponent
 
-    def amount_text(self, text: str, currency: str | None, element) -> int:
-        exponent = self.exponent_of(currency)
-        try:
-            return amount_to_minor(text, exponent)
-        except ValueError as exc:
-            raise InputError([Problem(str(self.path), element.sourceline, _local(element), text,
-                                      f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
-
     def amount(self, element) -> tuple[int | None, str | None]:
-        """(minor units, currency) of an amount element; None, None when absent."""
-        if element is None or element.text is None:
+        """(minor units, currency) of an amount element; None, None when absent; an element that is there but
+        holds no ISO 20022 amount (empty, '-5', '1e9', other digits, too long) is refused with its line."""
+        if element is None:
             return None, None
-        currency = element.get("Ccy")
-        exponent = self.exponent.get(currency, 2) if isinstance(self.exponent, dict) else self.exponent
+        currency = (element.get("Ccy") or "").strip() or None
         try:
-            return amount_to_minor(element.text, exponent), currency
+            return parse_amount(element.text, self.exponent_of(currency)), currency
         except ValueError as exc:
             raise InputError([Problem(str(self.path), element.sourceline, _local(element), element.text,
                                       f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
@@ -116,16 +125,6 @@ class _Context:
         except ValueError:
             raise InputError([Problem(str(self.path), element.sourceline, _local(element), text,
                                       "not an ISO date", "ask the bank for a corrected file")]) from None
-
-
-def amount_to_minor(text: str, exponent: int) -> int:
-    """engine.money.decimal_str_to_minor with a fast path for the plain '123.45' form of ISO amounts."""
-    whole, point, fraction = text.partition(".")
-    plain = whole.isascii() and whole.isdigit() and len(whole) <= 18 and len(fraction) <= exponent and (
-        fraction.isascii() and fraction.isdigit() or not point)
-    if not plain:
-        return decimal_str_to_minor(text, exponent)  # other forms, and its exact refusal of extra decimals
-    return int(whole + fraction.ljust(exponent, "0"))
 
 
 def _local(element) -> str:
@@ -184,7 +183,7 @@ class _Rows:
     column-wise at the end); no Python object per record until records are asked for, and a table is built by
     transposing the tuples."""
     NAMES = ("kind", "scope", "original_end_to_end_id", "original_msg_id", "original_pmt_inf_id", "reason_code",
-             "reason_text", "amount_minor", "currency", "booking_date", "line")
+             "reason_text", "amount_minor", "currency", "booking_date", "line", "original_instr_id")
 
     def __init__(self):
         self.rows = []
@@ -195,16 +194,19 @@ class _Rows:
 
     def records(self, context: _Context):
         constants = (context.msg_id, context.file_name)
+        header = (None, *context.header)  # no status on a statement's record
         make = partial(tuple.__new__, ReturnRecord)
         for row, amount in zip(self.rows, self.amounts):
-            yield make(row[:7] + (amount,) + row[8:10] + constants + (row[10], context.message))
+            yield make(row[:7] + (amount,) + row[8:10] + constants + (row[10], context.message, row[11]) + header)
 
     def table(self, context: _Context) -> pa.Table:
         count = len(self.rows)
         transposed = list(zip(*self.rows)) if count else [()] * len(self.NAMES)
         columns = {name: list(values) for name, values in zip(self.NAMES, transposed)}
         columns.update(amount_minor=self.amounts, source_msg_id=[context.msg_id] * count,
-                       source_file=[context.file_name] * count, source_message=[context.message] * count)
+                       source_file=[context.file_name] * count, source_message=[context.message] * count,
+                       status=[None] * count, header_sender=[context.header[0]] * count,
+                       header_msg_id=[context.header[1]] * count, header_created=[context.header[2]] * count)
         return _table(columns)
 
 
@@ -217,10 +219,10 @@ def _camt_walker(namespace: str):
 
     NTRY_DTLS, TX_DTLS, BTCH, AMT, CDT_DBT, STS, BOOKG, VAL, BK_TX_CD = map(tag, (
         "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd"))
-    REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL, SUB_FMLY = map(tag, (
+    REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL, SUB_FMLY, INSTR = map(tag, (
         "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn", "AddtlInf",
-        "SubFmlyCd"))
-    NO_DETAILS = ("",) * 8 + (False, "", "")
+        "SubFmlyCd", "InstrId"))
+    NO_DETAILS = ("", "", "", None, "", None, "", "", False, "", "", "", None)
 
     def sub_family(code) -> str:
         """BkTxCd/Domn/Fmly/SubFmlyCd (the only SubFmlyCd a BkTxCd holds), '' when absent."""
@@ -231,8 +233,10 @@ def _camt_walker(namespace: str):
 
     def details(tx) -> tuple:
         """(EndToEndId, MsgId, PmtInfId, amount, currency, AmtDtls amount, its currency, sub-family, return info
-        present, reason code, reason text) of one TxDtls; '' (False) for what is absent."""
-        e2e = msg_id = pmt_inf_id = amount = currency = other = other_currency = family = code = ""
+        present, reason code, reason text, InstrId, line) of one TxDtls; '' (False) for what is absent, None for
+        an absent amount (an amount element that is there but empty is refused when amounts are converted)."""
+        e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = ""
+        amount = other = None
         returned, texts = False, []
         for part in tx:
             part_tag = part.tag
@@ -245,6 +249,8 @@ def _camt_walker(namespace: str):
                         msg_id = (ref.text or "").strip()
                     elif ref_tag == PMT_INF:
                         pmt_inf_id = (ref.text or "").strip()
+                    elif ref_tag == INSTR:
+                        instr_id = (ref.text or "").strip()
             elif part_tag == AMT:
                 amount, currency = (part.text or "").strip(), part.get("Ccy", "").strip()
             elif part_tag == RTR:
@@ -265,12 +271,12 @@ def _camt_walker(namespace: str):
             elif part_tag == BK_TX_CD:
                 family = sub_family(part)
         return (e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned, code,
-                TEXT_SEPARATOR.join(texts))
+                TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline)
 
     def entry_row(entry, context: _Context, rows: list, dates: dict) -> None:
         """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
-        status = side = booked_text = value_text = amount = currency = family = batch_msg_id = batch_pmt_inf_id = ""
-        found = []
+        status = side = booked_text = value_text = currency = family = batch_msg_id = batch_pmt_inf_id = ""
+        amount, found = None, []
         for child in entry:
             child_tag = child.tag
             if child_tag == NTRY_DTLS:
@@ -301,34 +307,33 @@ def _camt_walker(namespace: str):
         booked = dates.get(day_text, dates)
         if booked is dates:
             booked = dates[day_text] = context.date(day_text, entry)
-        if side == "DBIT" and not found:
+        if not found:
             found = [NO_DETAILS]
         entry_return = family == "RRTN"
-        line = None
+        batch_debit = side == "DBIT" and not entry_return and not any(tx[0] for tx in found)
         for position, (e2e, msg_id, pmt_inf_id, tx_amount, tx_currency, other, other_currency, tx_family,
-                       returned, code, text) in enumerate(found):
+                       returned, code, text, instr_id, line) in enumerate(found):
             is_return = returned or entry_return or tx_family == "RRTN"
-            value, value_currency = tx_amount or other, tx_currency or other_currency
-            if not value and len(found) == 1:
+            value, value_currency = (tx_amount, tx_currency) if tx_amount is not None else (other, other_currency)
+            if value is None and len(found) == 1:
                 value, value_currency = amount, currency
+            line = line or entry.sourceline  # each record cites its own TxDtls; a record of the entry, the entry
+            if batch_debit and (batch_msg_id or batch_pmt_inf_id or msg_id or pmt_inf_id):
+                if position:  # the batch debit of a file: one record for the entry
+                    continue
+                msg_id, pmt_inf_id = batch_msg_id or msg_id, batch_pmt_inf_id or pmt_inf_id
+                rows.append(("settled", "payment_information" if pmt_inf_id else "message", None, msg_id or None,
+                             pmt_inf_id or None, None, None, amount, currency or None, booked, entry.sourceline,
+                             None))
+                continue
             if side == "CRDT" and is_return:
                 kind, code, text = "returned", code or None, text or None
             elif side == "DBIT" and not is_return and e2e:
                 kind, code, text = "settled", None, None
-            elif side == "DBIT" and not is_return and position == 0 and not any(tx[0] for tx in found):
-                msg_id, pmt_inf_id = batch_msg_id or msg_id, batch_pmt_inf_id or pmt_inf_id
-                if msg_id or pmt_inf_id:  # the batch debit of a file; otherwise a fee or a debit not ours
-                    line = entry.sourceline if line is None else line
-                    rows.append(("settled", "payment_information" if pmt_inf_id else "message", None,
-                                 msg_id or None, pmt_inf_id or None, None, None,
-                                 amount, currency or None, booked, line))
-                continue
-            else:
-                continue  # an incoming credit, or a debit return: not about our payments
-            value_currency = value_currency or currency
-            line = entry.sourceline if line is None else line
+            else:  # a fee, an incoming credit, a debit without reference, a debit return: for reconcile to sort
+                kind, code, text = "other", code or None, text or None
             rows.append((kind, "transaction", e2e or None, msg_id or None, pmt_inf_id or None, code, text,
-                         value, value_currency or None, booked, line))
+                         value, (value_currency or currency) or None, booked, line, instr_id or None))
 
     return tag("Ntry"), entry_row
 
@@ -346,7 +351,7 @@ def _camt(path: Path, context: _Context) -> _Rows:
                 _camt_entries(container, context, out, final=False)
             continue
         if event == "eof":
-            message = element[0] if len(element) else None
+            message = _message_element(element)
             if message is not None and context.msg_id is None:
                 _camt_header(message.iterchildren(), context)
         elif not open_containers and context.msg_id is None:
@@ -357,6 +362,12 @@ def _camt(path: Path, context: _Context) -> _Rows:
         open_containers = [element] if event == "start" else []
     out.amounts = _minor_amounts(out.rows, context)
     return out
+
+
+def _message_element(root):
+    """The message element (first child of the Document) of a parsed tree, enveloped or not; None if empty."""
+    document = root if _local(root) == "Document" else next(root.iter("{*}Document"), None)
+    return document[0] if document is not None and len(document) else None
 
 
 def _camt_header(elements, context: _Context) -> None:
@@ -400,13 +411,13 @@ def _value(element) -> str:
 
 
 def _minor_amounts(rows: list, context: _Context) -> list:
-    """Amounts of the rows (their texts, '' when absent) in minor units: the plain form ('123.45', at most the
-    currency's decimals) converted column-wise with Arrow, any other form one by one by amount_to_minor (its
-    exact rules, and a refusal naming the entry's line)."""
+    """Amounts of the rows (their texts; None when the record has no amount) in minor units: the plain form
+    converted column-wise (formats.amounts.parse_amounts), any other form one by one by parse_amount (its exact
+    rules, and a refusal naming the record's line: an empty amount, '-5', '1e9' are not amounts)."""
     count = len(rows)
     if not count:
         return []
-    texts = pa.array([row[7] or None for row in rows], pa.string())
+    texts = pa.array([row[7] for row in rows], pa.string())
     currencies = [row[8] for row in rows]
     exponent_of = {currency: context.exponent_of(currency) for currency in set(currencies)}
     exponents = np.fromiter((exponent_of[currency] for currency in currencies), np.int64, count) \
@@ -415,24 +426,19 @@ def _minor_amounts(rows: list, context: _Context) -> list:
     for exponent in np.unique(exponents).tolist():
         where = np.flatnonzero(exponents == exponent)
         part = texts if where.shape[0] == count else texts.take(pa.array(where))
-        fraction = rf"(\.[0-9]{{1,{exponent}}})?" if exponent else ""  # 15 digits: inside int64 at any exponent
-        plain = pc.fill_null(pc.match_substring_regex(part, rf"^[0-9]{{1,15}}{fraction}$"), False)
-        pieces = pc.extract_regex(part.filter(plain), r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]*))?$")
-        digits = pc.binary_join_element_wise(
-            pieces.field("whole"), pc.utf8_rpad(pieces.field("fraction"), width=exponent, padding="0"), "")
-        converted = where[np.asarray(plain.to_numpy(zero_copy_only=False), bool)]
-        minor[converted] = np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
-        done[converted] = True
+        values, converted = parse_amounts(part, exponent)
+        minor[where[converted]] = values[converted]
+        done[where[converted]] = True
     amounts = minor.tolist()
     for index in np.flatnonzero(~done).tolist():
         text, currency = rows[index][7], rows[index][8]
-        if not text:
+        if text is None:
             amounts[index] = None
             continue
         try:
-            amounts[index] = amount_to_minor(text, exponent_of[currency])
+            amounts[index] = parse_amount(text, exponent_of[currency])
         except ValueError as exc:
-            raise InputError([Problem(str(context.path), rows[index][10], "Ntry", text,
+            raise InputError([Problem(str(context.path), rows[index][10], "Amt", text,
                                       f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
     return amounts
 
@@ -577,32 +583,40 @@ def _identify(path: Path, minor_exponent) -> tuple[str, _Context | None]:
         raise refusal(path, None, "file not found", "check the path")
     if path.suffix.lower() == ".csv":
         return POSTAL_KIND, None
-    namespace, root, message = root_of(path)
+    namespace, root, message, header = root_of(path)
     if root != "Document" or message not in MESSAGES:
         raise refusal(path, 1, f"unexpected message <{root}><{message}> ({namespace or 'no namespace'})",
-                      "give a pain.002, camt.053, camt.054 or pacs.004 file")
+                      "give a pain.002, camt.053, camt.054 or pacs.004 file (plain or in a Business Application "
+                      "Header envelope)")
     family = MESSAGES[message]
-    return family, _Context(path, _version(namespace, family), minor_exponent)
+    context = _Context(path, _version(namespace, family), minor_exponent)
+    context.header = header
+    return family, context
 
 
-def iter_returns(path, minor_exponent: int | dict = 2):
-    """Yield the ReturnRecords of one file: a .csv is the postal return list, anything else XML (by its root)."""
+def iter_returns(path, minor_exponent: int | dict | None = None, currency: str | None = None):
+    """Yield the ReturnRecords of one file: a .csv is the postal return list, anything else XML (by its root).
+
+    Amounts are read in minor units of their currency's ISO 4217 exponent unless minor_exponent says otherwise
+    (one number for every currency, or a dict by currency); `currency` is that of a file that names none (the
+    postal list)."""
     path = Path(path)
     family, context = _identify(path, minor_exponent)
     if family == POSTAL_KIND:
-        yield from read_postal_returns(path)
+        exponent = minor_exponent.get(currency) if isinstance(minor_exponent, dict) else minor_exponent
+        yield from read_postal_returns(path, currency, exponent)
     elif family in ("camt.054", "camt.053"):
         yield from _camt(path, context).records(context)
     else:
         yield from {"pain.002": _pain002, "pacs.004": _pacs004}[family](path, context)
 
 
-def read_returns(path, minor_exponent: int | dict = 2) -> list[ReturnRecord]:
+def read_returns(path, minor_exponent: int | dict | None = None, currency: str | None = None) -> list[ReturnRecord]:
     """All ReturnRecords of one file; InputError (file, line, what is wrong) for anything malformed or hostile."""
-    return list(iter_returns(path, minor_exponent))
+    return list(iter_returns(path, minor_exponent, currency))
 
 
-def read_returns_table(path, minor_exponent: int | dict = 2) -> pa.Table:
+def read_returns_table(path, minor_exponent: int | dict | None = None, currency: str | None = None) -> pa.Table:
     """The records of one file as an Arrow table (records_table's columns), built from row tuples without a Python
     object per record for camt files (which can hold hundreds of thousands of entries)."""
     path = Path(path)
@@ -610,7 +624,7 @@ def read_returns_table(path, minor_exponent: int | dict = 2) -> pa.Table:
     try:
         if family in ("camt.054", "camt.053"):
             return _camt(path, context).table(context)
-        return records_table(list(iter_returns(path, minor_exponent)))
+        return records_table(list(iter_returns(path, minor_exponent, currency)))
     except (OverflowError, pa.ArrowInvalid) as exc:  # an amount past int64 minor units: no payment is that large
         raise refusal(path, None, f"an amount does not fit in 64-bit minor units ({exc})",
                       "check the file's amounts; isplata never pays that much in one payment") from exc
@@ -633,7 +647,8 @@ def _postal_table(path: Path) -> pa.Table:
     return table
 
 
-def _postal_record(path: Path, row: int, values: dict, problems: list) -> ReturnRecord | None:
+def _postal_record(path: Path, row: int, values: dict, problems: list, currency: str | None,
+                   exponent: int) -> ReturnRecord | None:
     status = (values.get("status") or "").strip().lower()
     reference = (values.get("reference") or "").strip() or None
     if status not in POSTAL_STATUS:
@@ -642,23 +657,29 @@ def _postal_record(path: Path, row: int, values: dict, problems: list) -> Return
         return None
     try:
         booked = date.fromisoformat(values["date"].strip()) if (values.get("date") or "").strip() else None
-        amount = decimal_str_to_minor(values["amount"]) if (values.get("amount") or "").strip() else None
+        amount = parse_amount(values["amount"], exponent) if (values.get("amount") or "").strip() else None
     except ValueError as exc:
-        problems.append(Problem(str(path), row, "date/amount", None, str(exc), "dates YYYY-MM-DD, amounts 12.34"))
+        problems.append(Problem(str(path), row, "date/amount", None, str(exc),
+                                f"dates YYYY-MM-DD, amounts with at most {exponent} decimals (e.g. 1500 or 12.34)"))
         return None
     reason = (values.get("reason") or "").strip() or None
     code = reason if reason and len(reason) == 4 and reason.isalnum() and reason.isupper() else None
     return ReturnRecord(POSTAL_STATUS[status], "transaction", reference, None, None, code,
-                        None if code else reason, amount, None, booked, None, path.name, row, POSTAL_KIND)
+                        None if code else reason, amount, currency, booked, None, path.name, row, POSTAL_KIND)
 
 
-def read_postal_returns(path) -> list[ReturnRecord]:
+def read_postal_returns(path, currency: str | None = None, minor_exponent: int | None = None) -> list[ReturnRecord]:
     """The post's return list (reference = our EndToEndId, status, reason, date[, amount]); all problems at once.
+
+    The list names no currency: its amounts are in `currency` (the ledger's), read with minor_exponent, by
+    default that currency's ISO 4217 exponent ("1500" RSD is 1500.00 dinars, 150000 paras; "12.345" KWD is
+    12345 fils), and the records carry that currency.
 
     The post may list every payment it delivered: status and amount columns are checked and converted with Arrow
     (a known status, a plain amount), dates parsed once per distinct value, and only a row that fails a check
     goes through _postal_record, which names its problem or accepts a form the column checks leave to it."""
     path = Path(path)
+    exponent = currency_exponent(currency) if minor_exponent is None else minor_exponent
     table = _postal_table(path)
     count = table.num_rows
 
@@ -668,17 +689,14 @@ def read_postal_returns(path) -> list[ReturnRecord]:
         return pc.fill_null(pc.utf8_trim_whitespace(table[name]), "")
 
     status, amount = pc.utf8_lower(column("status")), column("amount")
-    amount_ok = pc.or_(pc.equal(amount, ""), pc.match_substring_regex(amount, r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))
+    minor, converted = parse_amounts(amount, exponent)
+    amount_ok = pc.or_(pc.equal(amount, ""), pa.array(converted))
     fast = pc.and_(pc.is_in(status, value_set=pa.array(list(POSTAL_STATUS))), amount_ok)
-    pieces = pc.extract_regex(pc.if_else(pc.and_(fast, pc.not_equal(amount, "")), amount, "0"),
-                              r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]*))?$")
-    fraction = pc.utf8_rpad(pc.struct_field(pieces, "fraction"), width=2, padding="0")
-    minor = pc.cast(pc.binary_join_element_wise(pc.struct_field(pieces, "whole"), fraction, ""), pa.int64())
     problems, records, names, days = [], [], table.column_names, {"": None}
     make, file_name = partial(tuple.__new__, ReturnRecord), path.name
     for row, (ok, kind, reference, reason, day, value, empty) in enumerate(zip(
             fast.to_pylist(), status.to_pylist(), column("reference").to_pylist(), column("reason").to_pylist(),
-            column("date").to_pylist(), minor.to_pylist(), pc.equal(amount, "").to_pylist()), start=1):
+            column("date").to_pylist(), minor.tolist(), pc.equal(amount, "").to_pylist()), start=1):
         booked = days.get(day, days)
         if booked is days:  # a date not seen yet
             try:
@@ -686,14 +704,15 @@ def read_postal_returns(path) -> list[ReturnRecord]:
             except ValueError:
                 ok = False
         if not ok:  # the row as read, judged one by one
-            record = _postal_record(path, row, {name: table[name][row - 1].as_py() for name in names}, problems)
+            record = _postal_record(path, row, {name: table[name][row - 1].as_py() for name in names}, problems,
+                                    currency, exponent)
             if record is not None:
                 records.append(record)
             continue
         code = reason if len(reason) == 4 and reason.isalnum() and reason.isupper() else None
         records.append(make((POSTAL_STATUS[kind], "transaction", reference or None, None, None, code,
-                             None if code else reason or None, None if empty else value, None, booked, None,
-                             file_name, row, POSTAL_KIND)))
+                             None if code else reason or None, None if empty else value, currency, booked, None,
+                             file_name, row, POSTAL_KIND, None, None, None, None, None)))
     if problems:
         raise InputError(problems)
     return records

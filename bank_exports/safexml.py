@@ -131,18 +131,50 @@ def _refuse_doctype(path: Path, element) -> None:
         raise refusal(path, element.sourceline, "DOCTYPE declared", "ask for a file without DOCTYPE")
 
 
-def root_of(path: Path) -> tuple[str, str, str]:
-    """(namespace, root local name, message element local name) read from the first two start tags."""
+ENVELOPE_EVENTS_MAX = 10_000  # start tags read before a message element must have been found
+
+
+def _header_value(element, name: str) -> str | None:
+    """Text of the AppHdr child of that local name; for Fr, the first text below it (e.g. FIId/FinInstnId/BICFI)."""
+    for child in element:
+        if isinstance(child.tag, str) and etree.QName(child).localname == name:
+            for text in child.itertext():
+                if text.strip():
+                    return " ".join(text.split())
+    return None
+
+
+def root_of(path: Path) -> tuple[str, str, str, tuple]:
+    """(namespace of the Document, 'Document', message element local name, header) of an ISO 20022 file.
+
+    A plain file starts <Document><message>. An enveloped one (SWIFT <Envelope>, <FPEnvelope>, or any element
+    holding an AppHdr and a Document side by side) is read up to its Document's message element; header is
+    (AppHdr/Fr, AppHdr/BizMsgIdr, AppHdr/CreDt) of the Business Application Header before it, (None,)*3 when there
+    is none. A root that is neither is returned as (namespace, root, first child, header) for the caller to refuse."""
     check_prolog(path)
-    names = []
+    names, header, document = [], (None, None, None), None
     try:
-        for _event, element in etree.iterparse(str(path), events=("start",), **_parser_options()):
-            names.append(etree.QName(element))
-            if len(names) == 2:
+        for event, element in etree.iterparse(str(path), events=("start", "end"), **_parser_options()):
+            if not isinstance(element.tag, str):
+                continue
+            name = etree.QName(element)
+            if event == "end":
+                if name.localname == "AppHdr":
+                    header = tuple(_header_value(element, key) for key in ("Fr", "BizMsgIdr", "CreDt"))
+                continue
+            names.append(name)
+            if document is not None:
+                return document.namespace or "", "Document", name.localname, header
+            if name.localname == "Document":
+                document = name
+            elif len(names) == 2 and names[0].localname not in ("Envelope", "FPEnvelope") \
+                    and name.localname != "AppHdr":
+                return names[0].namespace or "", names[0].localname, name.localname, header
+            if len(names) > ENVELOPE_EVENTS_MAX:
                 break
     except etree.XMLSyntaxError as exc:
         raise refusal(path, exc.lineno or None, f"malformed XML: {exc.msg}",
                       "ask the bank to send the file again") from exc
     if len(names) < 2:
         raise refusal(path, 1, "the document has no message element", "this is not an ISO 20022 message")
-    return names[0].namespace or "", names[0].localname, names[1].localname
+    return names[0].namespace or "", names[0].localname, names[1].localname, header

@@ -14,7 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 CHARSETS = ("sepa", "unicode")
-TRANSLITERATIONS = ("sr", "uk", "ru")
+TRANSLITERATIONS = ("sr", "me", "uk", "ru")
+# Each country's own rules: Serbian Cyrillic -> Serbian Latin -> ASCII; Montenegrin (Serbian plus С́ З́ / Ś Ź) ->
+# ASCII; Ukrainian by the national standard of 2010.
+COUNTRY_TRANSLITERATION = {"rs": "sr", "me": "me", "ua": "uk"}
 
 # ICAO 9303 (passports) for Russian; the base that the other two override.
 _RU = {
@@ -39,15 +42,24 @@ _LATIN = {  # letters that NFKD does not decompose, and punctuation with a basic
     "´": "'", "“": "", "”": "", "„": "", "«": "", "»": "", '"': "", "–": "-", "—": "-", "_": "-",
     "№": "No",
 }
+# Montenegrin Latin's own letters (the Cyrillic С́ З́ are a letter and a combining acute, which NFKD drops)
+_ME = {"Ś": "S", "Ź": "Z"}
 _PROFILES = {
     "ru": [_RU, {k: v for k, v in _UK.items() if k in "ҐЄІЇ"}, {k: v for k, v in _SR.items() if k in "ЂЈЉЊЋЏ"}],
     "uk": [_RU, _UK, {k: v for k, v in _SR.items() if k in "ЂЈЉЊЋЏ"}],
     "sr": [_RU, {k: v for k, v in _UK.items() if k in "ҐЄІЇ"}, _SR],
+    "me": [_RU, {k: v for k, v in _UK.items() if k in "ҐЄІЇ"}, _SR, _ME],
 }
 # Ukrainian: Є Ї Й Ю Я are written ie i i iu ia inside a word (Yuliia, Hryhorii), ye yi y yu ya at its start.
 _UK_INSIDE = {"є": "ie", "ї": "i", "й": "i", "ю": "iu", "я": "ia", "Є": "IE", "Ї": "I", "Й": "I", "Ю": "IU",
               "Я": "IA"}
 _UK_INSIDE_RE = re.compile(r"(?<=[^\W\d_])[єїйюяЄЇЙЮЯ]")
+# Ukrainian: "зг" is written "zgh" (Zghurskyi), to tell it from "ж" (zh); the apostrophe is not written
+# (Znamianka), so the letter after it counts as inside the word.
+_UK_ZGH_RE = re.compile(r"(?<=[Зз])[Гг]")
+_UK_APOSTROPHE_RE = re.compile(r"(?<=[\u0400-\u04FF])['’ʼ`´](?=[\u0400-\u04FF])")
+# a word written in capitals keeps its digraphs in capitals (ШЕВЧУК -> SHEVCHUK, ЉУБИША -> LJUBISA)
+_CAPITAL_WORD_RE = re.compile(r"(?<![^\W\d_])[\u0400-\u042F\u0490]{2,}(?![^\W\d_])")
 _SEPARATOR = "\x1f"  # unit separator: removed from the data first, so it can join and split the column
 _NOT_SEPA = re.compile(r"[^A-Za-z0-9/\-?:().,'+ \x1f]")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
@@ -72,11 +84,26 @@ def to_sepa_latin(values: list[str], profile: str = "sr") -> list[str]:
     assert profile in _TABLES, profile
     joined = _SEPARATOR.join(values)
     assert joined.count(_SEPARATOR) == max(len(values) - 1, 0), "separator found inside the data"
-    if profile == "uk":
-        joined = _UK_INSIDE_RE.sub(lambda match: _UK_INSIDE[match.group(0)], joined)
-    text = unicodedata.normalize("NFKD", joined.translate(_TABLES[profile]))
+    if profile == "uk":   # first, so that a word in capitals with an apostrophe stays one word
+        joined = _UK_APOSTROPHE_RE.sub("", joined)
+    joined = _CAPITAL_WORD_RE.sub(lambda match: _latin_of(match.group(0).lower(), profile).upper(), joined)
+    text = unicodedata.normalize("NFKD", _latin_of(joined, profile))
     text = _NOT_SEPA.sub(" ", _COMBINING.sub("", text))
     return text.split(_SEPARATOR) if values else []
+
+
+def _latin_of(text: str, profile: str) -> str:
+    """The profile's letter rules (Ukrainian's depend on the neighbouring letters) and its table."""
+    if profile == "uk":
+        text = _UK_APOSTROPHE_RE.sub("", text)
+        text = _UK_ZGH_RE.sub(lambda match: "gh" if match.group(0) == "г" else "Gh", text)
+        text = _UK_INSIDE_RE.sub(lambda match: _UK_INSIDE[match.group(0)], text)
+    return text.translate(_TABLES[profile])
+
+
+def transliteration_of(country: str) -> str:
+    """The transliteration profile of a country's payment files (its own national rules)."""
+    return COUNTRY_TRANSLITERATION[country.lower()]
 
 
 def clean_text(column, max_chars: int, charset: str = "sepa", profile: str = "sr") -> pa.Array:

@@ -23,18 +23,6 @@ def join(*parts) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def amounts_as_decimal(amount_minor, exponent: int) -> pa.Array:
-    """Vectorised engine.money.minor_to_decimal_str for amounts > 0 (tests compare the two)."""
-    values = np.asarray(pc.cast(amount_minor, pa.int64()).to_numpy(zero_copy_only=False))
-    assert values.size == 0 or values.min() > 0, "amounts are checked > 0 before rendering"
-    assert 0 <= exponent <= 5, exponent
-    if exponent == 0:
-        return pc.cast(pa.array(values), pa.string())
-    whole, fraction = np.divmod(values, 10 ** exponent)
-    fraction_text = pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), exponent, "0")
-    return pc.binary_join_element_wise(pc.cast(pa.array(whole), pa.string()), fraction_text, ".")
-
-
 def write_strings(out, strings) -> None:
     """Write the concatenation of a string array straight from its data buffer (no Python string per row)."""
     strings = flat(strings)

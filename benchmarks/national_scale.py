@@ -244,6 +244,9 @@ def run_step_here(step: str, ctx: dict, log=print, max_rss_gib: float = GOAL_PEA
 def run_month(args, log=print, runner=run_step) -> dict:
     work = args.work or tempfile.mkdtemp(prefix="isplata-national-")
     db = Database(args.db, args.keep)
+    from payroll.cycle import open_db
+
+    open_db(db.url, create=True).close()  # only `db init` creates a ledger; the benchmark is its own officer
     ctx = {"rights": args.rights, "seed": args.seed, "period": args.period, "country": args.country,
            "db": db.url, "register": os.path.join(work, "register"), "store": os.path.join(work, "store"),
            "files": os.path.join(work, "files"), "returns": os.path.join(work, "returns")}

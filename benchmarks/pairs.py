@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from benchmarks import harness, workloads
 from benchmarks.machine import package_version
-from engine.money import decimal_str_to_minor
+from formats.amounts import parse_amount
 from engine.months import format_period, month_index
 
 FIRST_MONTH = month_index(2025, 1)
@@ -273,10 +273,10 @@ def validate_files(paths: list[str]) -> dict:
         if not valid:
             out["valid"] = False
             out["errors"].append(f"{os.path.basename(path)}: {schema.error_log.last_error}")
-        amounts = [decimal_str_to_minor(a.text) for a in document.iterfind(f".//{ns}CdtTrfTxInf/{ns}Amt/*")]
+        amounts = [parse_amount(a.text) for a in document.iterfind(f".//{ns}CdtTrfTxInf/{ns}Amt/*")]
         out["transactions"] += len(amounts)
         out["amount_minor"] += sum(amounts)
-        out["ctrl_sum_minor"] += decimal_str_to_minor(document.find(f"{ns}*/{ns}GrpHdr/{ns}CtrlSum").text)
+        out["ctrl_sum_minor"] += parse_amount(document.find(f"{ns}*/{ns}GrpHdr/{ns}CtrlSum").text)
         out["bytes"] += os.path.getsize(path)
     return out
 

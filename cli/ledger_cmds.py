@@ -45,23 +45,32 @@ def db_group():
 
 
 @db_group.command("init")
+@click.option("--country", type=click.Choice(("me", "rs", "ua")),
+              help="Bind the ledger to this country and its currency (else its first payroll fixes them).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def db_init(ctx, as_json):
-    """Create the ledger schema (safe to run again) and record its version.
+def db_init(ctx, country, as_json):
+    """Create the ledger schema (safe to run again) and record its version, and its country when given.
+
+    A ledger holds one country's payments in one currency: once recorded, a register or catalogue of another
+    country is refused (exit 2).
 
     \b
     Example:
-      isplata --db postgresql://postgres@localhost/isplata db init
+      isplata --db postgresql://postgres@localhost/isplata db init --country rs
     """
+    from payroll import country as countries
     from payroll.cycle import open_db  # the ledger schema and the payroll's own tables, both idempotent
 
-    with open_db(ctx.obj.db) as ledger:
-        result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest()}
+    with open_db(ctx.obj.db, create=True) as ledger:
+        binding = countries.bind_at_init(ledger.engine, country) if country else countries.current(ledger.engine)
+        result = {"db": ctx.obj.db, "schema_version": ledger.schema_version(), "digest": ledger.digest(),
+                  "country": binding and binding.country, "currency": binding and binding.currency}
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"ledger ready at {ctx.obj.db} (schema version {result['schema_version']})")
+        bound = f", country {binding.country.upper()}, currency {binding.currency}" if binding else ""
+        click.echo(f"ledger ready at {ctx.obj.db} (schema version {result['schema_version']}{bound})")
 
 
 @click.group("ledger")

@@ -52,6 +52,14 @@ class IsplataGroup(click.Group):
         except UserError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except Exception as exc:  # a database that is not one, read-only, full, unreachable: exit 2, no traceback
+            from ledgers.store import database_problem
+
+            problem = database_problem(exc, ctx.obj.db if ctx.obj else None)
+            if problem is None:
+                raise
+            click.echo(f"error: {problem}", err=True)
+            ctx.exit(problem.exit_code)
 
 
 @click.group(cls=IsplataGroup, context_settings={"help_option_names": ["-h", "--help"]})

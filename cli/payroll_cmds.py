@@ -10,8 +10,8 @@ import sys
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 
@@ -31,6 +31,7 @@ class _Lazy:
         return getattr(payroll_module(self._name), attribute)
 
 
+COUNTRIES = ("me", "rs", "ua")   # the bundled catalogues (payroll.register.COUNTRIES; kept here so --help is fast)
 audit, cycle, demo, lifecycle, queries, reconciling, report = (
     _Lazy(name) for name in ("audit", "cycle", "demo", "lifecycle", "queries", "reconcile", "report"))
 console = Console(stderr=True)
@@ -60,19 +61,21 @@ def totals_table(title: str, rows: list[tuple], headers=("", "amount")) -> Table
     for i, header in enumerate(headers):
         table.add_column(header, justify="left" if i == 0 else "right")
     for row in rows:
-        table.add_row(*[str(cell) for cell in row])
+        table.add_row(*[escape(str(cell)) for cell in row])
     return table
 
 
-def print_summary(summary: dict) -> None:
-    """Totals of a calculated payroll: per component, per benefit and per channel."""
-    fmt = lambda amount: queries.money_text(amount, summary["minor_exponent"])
-    out.print(f"[bold]payroll {summary['payroll']}[/bold]  period {summary['period']}  "
+def print_summary(summary: dict, show) -> None:
+    """Totals of a calculated payroll: per component, per benefit and per channel, codes with their names."""
+    fmt = lambda amount: show.money(amount, False)
+    heading = ("", f"amount ({summary['currency']})")
+    out.print(f"[bold]payroll {escape(summary['payroll'])}[/bold]  period {escape(summary['period'])}  "
               f"{summary['rights']:,} rights  {summary['payments']:,} payments  "
-              f"net [bold]{fmt(summary['net_minor'])} {summary['currency']}[/bold]")
-    out.print(totals_table("by component", [(k, fmt(v)) for k, v in summary["totals_minor"].items()]))
-    out.print(totals_table("net by benefit", [(k, fmt(v)) for k, v in summary["by_benefit_minor"].items()]))
-    out.print(totals_table("net by channel", [(k, fmt(v)) for k, v in summary["by_channel_minor"].items()]))
+              f"net [bold]{show.money(summary['net_minor'])}[/bold]")
+    for title, key, domain in (("by component", "totals_minor", "component"),
+                               ("net by benefit", "by_benefit_minor", "benefit"),
+                               ("net by channel", "by_channel_minor", "channel")):
+        out.print(totals_table(title, [(show.label(domain, k), fmt(v)) for k, v in summary[key].items()], heading))
 
 
 @click.command()
@@ -80,26 +83,41 @@ def print_summary(summary: dict) -> None:
               help="Folder of the register snapshot (persons, households, rights, payees, deductions).")
 @click.option("--period", required=True, metavar="YYYY-MM", help="The payroll month.")
 @click.option("--by", "by", required=True, help="Name of the officer who calculates (the maker).")
-@click.option("--rules", type=click.Path(dir_okay=False), help="Rule catalogue TOML (default: Montenegro).")
+@click.option("--rules", type=click.Path(dir_okay=False),
+              help="Rule catalogue TOML (default: the catalogue of the country the register records, else "
+                   "Montenegro).")
+@click.option("--country", type=click.Choice(COUNTRIES),
+              help="Use the bundled catalogue of this country (overrides the register's; --rules wins).")
 @click.option("--store", type=click.Path(file_okay=False),
               help="Folder for payroll lines (default: ISPLATA_STORE, else next to a SQLite db).")
+@click.option("--reopen", metavar="YYYY-MM",
+              help="Allow a month the period rule refuses (the same month as --period); needs --reason, recorded.")
+@click.option("--reason", help="Why the month is reopened (recorded as a `reopened` event).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def calculate(ctx, data, period, by, rules, store, as_json):
+def calculate(ctx, data, period, by, rules, country, store, reopen, reason, as_json):
     """Calculate a draft payroll for a period: validate, compute, store lines; nothing is posted.
+
+    The catalogue follows the register (its register.json names the country); the ledger accepts only the
+    country and currency it was bound to at `db init --country` or by its first payroll. The first payroll of a
+    ledger may be for any month its catalogue covers; after that only the month after the latest approved
+    payroll, or that month again (a supplementary payroll). Any other month is refused unless --reopen MONTH
+    --reason TEXT says why (recorded).
 
     \b
     Example:
       isplata calculate --data ./register --period 2025-01 --by ana
+      isplata calculate --data ./register --period 2024-11 --by ana --reopen 2024-11 --reason "court ruling 12/24"
     """
     with steps(as_json) as step:
-        summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step)
+        summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step,
+                                  country=country, reopen=reopen, reason=reason)
     if as_json:
         from cli.main import emit_json
         emit_json(queries.calculate_contract(summary))
         return
-    print_summary(summary)
-    out.print(f"next: a second officer runs [bold]isplata approve {summary['payroll']} --by NAME[/bold]")
+    print_summary(summary, queries.display_for(db_of(ctx), summary["payroll"]))
+    out.print(f"next: a second officer runs [bold]isplata approve {escape(summary['payroll'])} --by NAME[/bold]")
 
 
 @click.command()
@@ -109,6 +127,8 @@ def calculate(ctx, data, period, by, rules, store, as_json):
 @click.pass_context
 def approve(ctx, payroll_id, by, as_json):
     """Approve a draft payroll and post its batch to the ledger (maker-checker).
+
+    A payroll already approved is refused (exit 2) naming who approved it and when.
 
     \b
     Example:
@@ -120,12 +140,9 @@ def approve(ctx, payroll_id, by, as_json):
         from cli.main import emit_json
         emit_json(result)
         return
-    if result["status"] == "already approved":
-        out.print(f"payroll {payroll_id} was already approved by {result['approved_by']}: nothing to do")
-        return
-    out.print(f"payroll {payroll_id} approved by {by}: batch {result['batch_id']}, "
+    out.print(f"payroll {escape(payroll_id)} approved by {escape(by)}: batch {result['batch_id']}, "
               f"{result['postings']:,} postings, hash {result['batch_hash'][:16]}…")
-    out.print(f"next: [bold]isplata export {payroll_id} --out DIR[/bold]")
+    out.print(f"next: [bold]isplata export {escape(payroll_id)} --out DIR[/bold]")
 
 
 @click.command()
@@ -152,31 +169,36 @@ def export(ctx, payroll_id, out_dir, as_json):
     exponent = manifest["minor_exponent"]
     rows = [(f["name"], f["channel"], f["nb_of_txs"], queries.money_text(f["ctrl_sum_minor"], exponent),
              f["sha256"][:16] + "…") for f in manifest["files"]]
-    out.print(totals_table(f"export of {payroll_id} to {out_dir}", rows,
+    out.print(totals_table(escape(f"export of {payroll_id} to {out_dir}"), rows,
                            ("file", "channel", "payments", "control sum", "sha256")))
     note = "written" if manifest["new_postings"] else "already exported: same files, no new postings"
-    out.print(f"{manifest['payments']:,} payments, {queries.money_text(manifest['ctrl_sum_minor'], exponent)} "
-              f"{manifest['currency']} ({note})")
+    out.print(escape(f"{manifest['payments']:,} payments, {queries.money_text(manifest['ctrl_sum_minor'], exponent)} "
+                     f"{manifest['currency']} ({note})"))
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--register-out", type=click.Path(dir_okay=False),
-              help="Where to write the list for the register office (deaths, closed accounts); "
-                   "default: register-actions.csv next to the first file.")
+              help="Also write this run's list for the register office (deaths, closed accounts), all files "
+                   "together, to this file.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Folder for each file's outputs (default: next to each file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def reconcile(ctx, files, register_out, as_json):
+def reconcile(ctx, files, register_out, out_dir, as_json):
     """Match bank and post returns (pain.002, camt.054, camt.053, pacs.004, postal CSV) to payments.
 
-    Exits 1 when a record matches no payment or disagrees with it (see the exceptions report).
+    Each file is posted once, in one transaction with its holds and event; its register actions and exceptions
+    go to <file stem>-<sha256[:12]>-register-actions.csv and -reconcile-exceptions.csv (never overwritten by
+    another file's reconcile). Exits 1 when a record matches no payment or disagrees with it.
 
     \b
     Example:
       isplata reconcile returns/camt054.xml returns/pain002.xml returns/camt053.xml
     """
     with steps(as_json) as step:
-        result = reconciling.reconcile(db_of(ctx), list(files), register_out=register_out, progress=step)
+        result = reconciling.reconcile(db_of(ctx), list(files), register_out=register_out, progress=step,
+                                       out_dir=out_dir)
     if as_json:
         from cli.main import emit_json
         emit_json(queries.reconcile_contract(result))
@@ -187,9 +209,13 @@ def reconcile(ctx, files, register_out, as_json):
                  for key in ("rejected_minor", "returned_minor", "settled_minor")]
         out.print(totals_table("reconciliation", rows, ("", "")))
         if result["register_actions"]:
-            out.print(f"{result['register_actions']} actions for the register office in {result['register_out']}")
+            files_out = [o["register_actions"] for o in result["outputs"] if o["n_register_actions"]]
+            out.print(escape(f"{result['register_actions']} actions for the register office in "
+                             f"{', '.join(files_out)}"))
         if result["exceptions"]:
-            out.print(f"[red]{len(result['exceptions'])} exceptions[/red] written to {result['exceptions_out']}")
+            files_out = [o["exceptions"] for o in result["outputs"] if o["n_exceptions"]]
+            out.print(f"[red]{len(result['exceptions'])} exceptions[/red] written to "
+                      f"{escape(', '.join(files_out))}")
     if result["exceptions"]:
         sys.exit(1)
 
@@ -222,8 +248,9 @@ def payroll_list(ctx, period, as_json):
         return
     table = totals_table("payrolls", [], ("payroll", "period", "status", "by", "rights", "payments", "net"))
     for row in rows:
-        table.add_row(row["payroll"], row["period"], row["status"], row["created_by"], f"{row['rights']:,}",
-                      f"{row['payments']:,}", queries.money_text(row["net_minor"], row["minor_exponent"]))
+        table.add_row(*(escape(str(cell)) for cell in (
+            row["payroll"], row["period"], row["status"], row["created_by"], f"{row['rights']:,}",
+            f"{row['payments']:,}", queries.money_text(row["net_minor"], row["minor_exponent"]))))
     out.print(table)
 
 
@@ -243,7 +270,7 @@ def payroll_show(ctx, payroll_id, as_json):
         from cli.main import emit_json
         emit_json(summary)
         return
-    print_summary(summary)
+    print_summary(summary, queries.display_for(db_of(ctx), payroll_id))
     out.print(totals_table("status and inputs", [(k, v) for k, v in queries.provenance_rows(summary)], ("", "")))
 
 
@@ -265,7 +292,7 @@ def payroll_lines(ctx, payroll_id, out_file, as_json):
         from cli.main import emit_json
         emit_json(written)
         return
-    out.print(f"{written['lines']:,} lines of {payroll_id} written to {out_file}")
+    out.print(escape(f"{written['lines']:,} lines of {payroll_id} written to {out_file}"))
 
 
 @payroll_group.command(name="cancel")
@@ -350,9 +377,10 @@ def hold_list(ctx, show_all, as_json):
     table = totals_table("holds", [], ("hold", "kind", "right", "payee", "reason", "payment", "placed")
                          + (("released",) if show_all else ()))
     for row in rows:
-        cells = [str(row["hold_id"]), row["kind"], "-" if row["right_id"] < 0 else str(row["right_id"]),
-                 str(row["payee_id"]), row["reason_code"], row["payment_ref"], row["created_at"]]
-        table.add_row(*cells, *(("yes" if row["released"] else "no",) if show_all else ()))
+        cells = [str(row["hold_id"]), queries.label("hold", row["kind"]),
+                 "-" if row["right_id"] < 0 else str(row["right_id"]), str(row["payee_id"]),
+                 queries.label("reason", row["reason_code"]), row["payment_ref"], row["created_at"]]
+        table.add_row(*(escape(str(cell)) for cell in cells), *(("yes" if row["released"] else "no",) if show_all else ()))
     out.print(table)
 
 
@@ -376,44 +404,64 @@ def hold_release(ctx, hold_id, by, note, as_json):
         emit_json(released)
         return
     target = f"right {released['right_id']}" if released["right_id"] >= 0 else f"payee {released['payee_id']}"
-    out.print(f"hold {hold_id} ({released['kind']}, {released['reason_code']}, {target}) released by {by}")
+    out.print(escape(f"hold {hold_id} ({queries.label('hold', released['kind'])}, "
+                     f"{queries.label('reason', released['reason_code'])}, {target}) released by {by}"))
 
 
 @click.command(name="report")
 @click.argument("payroll_id")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="Also write the sign-off report as one self-contained HTML page (prints on A4).")
+@click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False),
+              help="Also write the same report as PDF (needs a headless Chromium or Chrome; exit 2 if none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report data as JSON.")
 @click.pass_context
-def report_cmd(ctx, payroll_id, html_file, as_json):
-    """Summarise a payroll: by benefit, municipality, channel, deductions, returns, change on last month.
+def report_cmd(ctx, payroll_id, html_file, pdf_file, as_json):
+    """The sign-off report of a payroll: who calculated and approved it, the ledger digest, recipients and amounts
+    by benefit and municipality, change on last month, arrears, recoveries, holds, returns by reason.
 
     \b
     Example:
-      isplata report ME-202501-01 --html report.html
+      isplata report ME-202501-01 --html report.html --pdf report.pdf
     """
     data = report.build_report(db_of(ctx), payroll_id)
+    converter = report.write_pdf(data, pdf_file) if pdf_file else None
     if html_file:
         report.write_html(data, html_file)
     if as_json:
         from cli.main import emit_json
         emit_json(data)
         return
-    fmt = lambda amount: queries.money_text(amount, data["minor_exponent"])
-    out.print(f"[bold]payroll {data['payroll']}[/bold] {data['period']} ({data['status']}): "
-              f"{data['payments']:,} payments, net {fmt(data['net_minor'])} {data['currency']}")
-    for title, key in (("by benefit", "by_benefit"), ("by channel", "by_channel"),
-                       ("arrears and recoveries", "arrears_recoveries"), ("deductions by kind", "deductions_by_kind"),
-                       ("returns by reason", "returns_by_reason")):
+    print_report(data)
+    if html_file:
+        out.print(escape(f"HTML report written to {html_file}"))
+    if pdf_file:
+        out.print(escape(f"PDF report written to {pdf_file} by {converter}"))
+
+
+def print_report(data: dict) -> None:
+    """The report's tables on the terminal, codes shown with their names."""
+    show = queries.Display(data["currency"], data["minor_exponent"], data["names"]["locale"],
+                           data["names"]["benefits"])
+    out.print(f"[bold]payroll {escape(data['payroll'])}[/bold] {escape(data['period'])} ({escape(data['status'])}): "
+              f"{data['payments']:,} payments, net {show.money(data['net_minor'])}; calculated by "
+              f"{escape(data['created_by'])}, approved by {escape(data['approved_by'] or '-')}")
+    for title, key, domain in (("by benefit", "by_benefit", "benefit"), ("by channel", "by_channel", "channel"),
+                               ("arrears and recoveries", "arrears_recoveries", None),
+                               ("deductions by kind", "deductions_by_kind", "deduction"),
+                               ("returns by reason", "returns_by_reason", "reason")):
         if data[key]:
-            out.print(totals_table(title, [(k, fmt(v)) for k, v in data[key].items()]))
+            rows = [(show.label(domain, k) if domain else k, show.money(v, False)) for k, v in data[key].items()]
+            out.print(totals_table(title, rows, ("", f"amount ({data['currency']})")))
         else:
             out.print(f"{title}: none")
     previous = data["previous"]
     if previous:
         change = data["net_minor"] - previous["net_minor"]
-        out.print(f"previous month ({previous['payroll']}): net {fmt(previous['net_minor'])}, change {fmt(change)}")
-    if html_file:
-        out.print(f"HTML report written to {html_file}")
+        out.print(f"previous month ({escape(previous['payroll'])}): net {show.money(previous['net_minor'])}, "
+                  f"change {show.money(change)}")
+    if data["ledger_digest_after"]:
+        out.print(f"ledger digest after batch {data['batch_id']}: {data['ledger_digest_after']}")
 
 
 @click.group(name="audit")
@@ -443,14 +491,14 @@ def audit_recompute(ctx, payroll_id, as_json):
         from cli.main import emit_json
         emit_json(result)
     elif result["ok"]:
-        out.print(f"[green]ok[/green]: {payroll_id} recomputed from its inputs equals the ledger to the minor unit "
+        out.print(f"[green]ok[/green]: {escape(payroll_id)} recomputed from its inputs equals the ledger to the minor unit "
                   f"({result['lines']:,} lines, {result['postings']:,} postings compared)")
     else:
-        out.print(f"[red]{len(result['differences'])} differences[/red] in {payroll_id}:")
+        out.print(f"[red]{len(result['differences'])} differences[/red] in {escape(payroll_id)}:")
         for difference in result["differences"][:20]:
-            out.print(f"  {difference}")
+            out.print(escape(f"  {difference}"))
         if "note" in result:
-            out.print(f"note: {result['note']}")
+            out.print(escape(f"note: {result['note']}"))
     if not result["ok"]:
         sys.exit(1)
 
@@ -461,10 +509,12 @@ def audit_recompute(ctx, payroll_id, as_json):
               help="Folder for the register, files, returns and (unless --db) the SQLite database.")
 @click.option("--period", default="2025-01", show_default=True, metavar="YYYY-MM", help="First payroll month.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the synthetic register.")
+@click.option("--country", type=click.Choice(COUNTRIES), default="me", show_default=True,
+              help="Country whose register, catalogue, currency and banks the demo uses.")
 @click.option("--audit", "with_audit", is_flag=True, help="Also recompute the first payroll from its inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
 @click.pass_context
-def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
+def demo_cmd(ctx, rights, workdir, period, seed, country, with_audit, as_json):
     """Run two months of the whole cycle on a synthetic register, with bank returns, and time every step.
 
     Uses its own SQLite database inside WORKDIR unless --db (or ISPLATA_DB) is given.
@@ -472,28 +522,29 @@ def demo_cmd(ctx, rights, workdir, period, seed, with_audit, as_json):
     \b
     Example:
       isplata demo --rights 100000
+      isplata demo --country ua --rights 10000 --workdir demo-ua
       isplata demo --rights 10000 --db postgresql://postgres@127.0.0.1:5432/test
     """
     db = ctx.obj.db if ctx.obj.db_explicit else None  # the demo's own SQLite file unless a database was named
     with steps(as_json) as step:
         result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
-                               progress=step, with_audit=with_audit)
+                               progress=step, country=country, with_audit=with_audit)
     if as_json:
         from cli.main import emit_json
         emit_json(result)
         return
-    table = Table(title=f"isplata demo: {rights:,} rights, two months, database {result['db']}",
+    table = Table(title=f"isplata demo ({country.upper()}): {rights:,} rights, two months, database {result['db']}",
                   title_justify="left")
     for header in ("step", "what happened", "seconds"):
         table.add_column(header, justify="right" if header == "seconds" else "left")
     for row in result["steps"]:
-        table.add_row(row["step"], row["detail"], f"{row['seconds']:.2f}")
+        table.add_row(escape(row["step"]), escape(row["detail"]), f"{row['seconds']:.2f}")
     table.add_row("[bold]total[/bold]", "", f"[bold]{result['seconds']:.2f}[/bold]")
     out.print(table)
     first, second = result["payrolls"]
-    out.print(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in {workdir}; "
+    out.print(escape(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in {workdir}; "
               f"open {result['report_html']} in a browser\nthen try: isplata --db {result['db']} payroll show "
-              f"{second} · report {second} · audit recompute {first} · ledger verify")
+              f"{second} · report {second} · audit recompute {first} · ledger verify"))
     if not result["ok"]:
         sys.exit(1)
 

@@ -4,6 +4,7 @@ Both call one payroll.register function and print its summary (a short table, or
 prints every problem of a bad snapshot (file, row, column, value, rule, fix) and exits 2.
 """
 import click
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +20,7 @@ def counts_table(title: str, counts: dict, label: str) -> Table:
     table.add_column(label)
     table.add_column("count", justify="right")
     for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        table.add_row(str(key), f"{count:,}")
+        table.add_row(escape(str(key)), f"{count:,}")
     return table
 
 
@@ -71,17 +72,19 @@ def generate_cmd(out_dir, rights, seed, period, country, advance_from, deaths, c
     if as_json:
         emit_json(summary)
         return
-    out.print(f"[bold]register {summary['period']}[/bold] ({summary['country'].upper()}, seed {seed}) written to "
-              f"{summary['out_dir']} in {summary['seconds']:.1f} s")
+    out.print(f"[bold]register {escape(str(summary['period']))}[/bold] ({escape(summary['country'].upper())}, "
+              f"seed {seed}) written to {escape(str(summary['out_dir']))} in {summary['seconds']:.1f} s")
     print_summary(summary)
 
 
 @click.command("validate")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
               help="Folder of the register snapshot (persons, households, rights, payees, deductions).")
-@click.option("--rules", type=click.Path(dir_okay=False), help="Rule catalogue TOML (default: Montenegro).")
+@click.option("--rules", type=click.Path(dir_okay=False),
+              help="Rule catalogue TOML (default: the catalogue of the country the register records, else "
+                   "Montenegro).")
 @click.option("--country", type=click.Choice(register_steps.COUNTRIES),
-              help="Use the bundled catalogue of this country instead of --rules.")
+              help="Use the bundled catalogue of this country (overrides the register's; --rules wins).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary, or the problems, as JSON.")
 @click.pass_context
 def validate_cmd(ctx, data_dir, rules, country, as_json):
@@ -105,7 +108,7 @@ def validate_cmd(ctx, data_dir, rules, country, as_json):
     if as_json:
         emit_json({"ok": True, **summary})
         return
-    out.print(f"[bold]ok[/bold]: {summary['data']} is valid under {summary['rules']}")
+    out.print(f"[bold]ok[/bold]: {escape(str(summary['data']))} is valid under {escape(str(summary['rules']))}")
     print_summary(summary)
 
 

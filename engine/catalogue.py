@@ -94,6 +94,12 @@ BENEFIT_SETTINGS = {
     "young_child_age_limit_years": 6,
     "twins_excepted": False,
     "decided_amount": False,
+    # Readings 2, 5, 6 and 12 of RULES.md (0 = not used):
+    "lost_capacity_age_years": 0,   # category sum: adults from this age count as lost working capacity
+    "claim_within_months": 0,       # one-off / lump sum: month applied <= the first month + this
+    "special_rate_benefit": 0,      # per child: 1 + index of the benefit whose right in force gives the special rate
+    "multiple_of_benefit": 0,       # one-off: 1 + index of the benefit of the household it is a multiple of
+    "multiple_bp": 0,               # ... and the multiple in basis points (20_000 = 2 x)
 }
 
 
@@ -121,6 +127,11 @@ SET_CHILD_AGE = SETTING_INDEX["child_age_limit_years"]
 SET_YOUNG_CHILD_AGE = SETTING_INDEX["young_child_age_limit_years"]
 SET_TWINS = SETTING_INDEX["twins_excepted"]
 SET_DECIDED = SETTING_INDEX["decided_amount"]
+SET_LOST_CAPACITY_AGE = SETTING_INDEX["lost_capacity_age_years"]
+SET_CLAIM_WITHIN = SETTING_INDEX["claim_within_months"]
+SET_SPECIAL_BENEFIT = SETTING_INDEX["special_rate_benefit"]
+SET_MULTIPLE_OF = SETTING_INDEX["multiple_of_benefit"]
+SET_MULTIPLE_BP = SETTING_INDEX["multiple_bp"]
 
 
 def compile_catalogue(benefits: list[dict], first_month: int, last_month: int) -> CompiledCatalogue:
@@ -131,25 +142,32 @@ def compile_catalogue(benefits: list[dict], first_month: int, last_month: int) -
     assert last_month >= first_month, (first_month, last_month)
     assert benefits, "a catalogue needs at least one benefit"
     n_benefits, n_months = len(benefits), last_month - first_month + 1
+    codes = tuple(benefit["code"] for benefit in benefits)
     params = np.zeros((n_benefits, n_months, SLOT_COUNT), dtype=np.int64)
     param_len = np.zeros((n_benefits, SLOT_COUNT), dtype=np.int32)
     defined = np.ones((n_benefits, n_months), dtype=np.bool_)
     settings = np.zeros((n_benefits, len(BENEFIT_SETTINGS)), dtype=np.int32)
     for b, benefit in enumerate(benefits):
-        settings[b] = [int(benefit.get(name, default)) for name, default in BENEFIT_SETTINGS.items()]
+        settings[b] = [_setting(benefit.get(name, default), codes) for name, default in BENEFIT_SETTINGS.items()]
         _fill_parameters(benefit, params[b], param_len[b], defined[b], first_month)
     kind = np.array([KINDS.index(benefit["kind"]) for benefit in benefits], dtype=np.int8)
     prorate_days = np.array([benefit.get("proration", "whole_months") == "days" for benefit in benefits])
-    codes = tuple(benefit["code"] for benefit in benefits)
     return CompiledCatalogue(codes, first_month, n_months, kind, prorate_days, settings, params, param_len,
                              defined)
+
+
+def _setting(value, codes) -> int:
+    """An integer setting; a benefit code (special_rate_benefit, multiple_of_benefit) becomes 1 + its index."""
+    if isinstance(value, str):
+        return codes.index(value) + 1 if value else 0
+    return int(value)
 
 
 def _fill_parameters(benefit, params, param_len, defined, first_month):
     spec = KIND_PARAMS[benefit["kind"]]
     given = benefit["parameters"]
     # a decided amount (UA_POHOV) comes with the right, so the catalogue needs no amount for it
-    required = () if benefit.get("decided_amount") else spec["required"]
+    required = () if benefit.get("decided_amount") or benefit.get("multiple_of_benefit") else spec["required"]
     for name in required:
         assert name in given, (benefit["code"], name)
         covered = _fill_one(given[name], params, param_len, name, first_month)

@@ -12,8 +12,11 @@ order (orders sorted by right, priority, then their own position):
   receivable plus register overpayment orders, kind 3) shares `recovery_bp`, or `recovery_consent_bp` where
   the recipient consented; enforcement (kind 4) has `enforcement_bp`; all deductions together stay within
   `total_bp`, or `total_with_alimony_bp` where the right has an active alimony order with something still owed;
-- recovery under consent is voluntary, so the total cap does not limit it (only what is left of the gross does);
-- protected benefits take only recovery (kind 3 and the receivable), never third-party orders;
+- recovery under consent is voluntary, so the total cap does not limit it (only what is left of the gross does):
+  up to 100 % of a non-protected benefit (RULES.md Readings 7);
+- protected benefits take only recovery (kind 3 and the receivable), never third-party orders, and no recovery
+  either where `recovery_blocked` (their catalogue entry does not say recovery_allowed = true, Readings 7);
+- the higher total cap needs an active alimony order for a minor (`order_for_minor`, Readings 10);
 - the ledger's receivable is recovered at priority 3, before the register's overpayment orders. A receivable
   is owed by a recipient, who may hold several rights: rights given the same `receivable_group` share one
   balance (every one of them carries the group's full receivable), recovered from the rights in index order,
@@ -108,14 +111,15 @@ def share_half_up_minor(gross_minor, bp):
     return (gross_minor * bp + BP_WHOLE // 2) // BP_WHOLE
 
 
-@kernel(types.boolean(types.int64, types.int64, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO))
-def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active):
-    """True when an active alimony order still asks for something: the total cap is then the higher one."""
+@kernel(types.boolean(types.int64, types.int64, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO))
+def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active, for_minor):
+    """True when an active alimony order for a minor still asks for something: the total cap is then the
+    higher one (RULES.md Readings 10)."""
     assert lo <= hi
     assert hi <= kind.shape[0]
     for k in range(lo, hi):
         asks = fixed_minor[k] > 0 if percent_bp[k] < 0 else percent_bp[k] > 0
-        if kind[k] == KIND_ALIMONY and active[k] and remaining_minor[k] != 0 and asks:
+        if kind[k] == KIND_ALIMONY and for_minor[k] and active[k] and remaining_minor[k] != 0 and asks:
             return True
     return False
 
@@ -151,13 +155,14 @@ def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
     return asked
 
 
-@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RW, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RO,
-                   _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _I64_RO,
+@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RW, _BOOL_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO,
+                   _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO,
                    _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
 def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_group, group_balance_minor, consent,
-                  protected, order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
-                  order_remaining_minor, order_active, caps_bp, out_alimony, out_damages, out_recovery,
-                  out_enforcement, out_receivable, out_net, out_order_deducted, out_order_remaining):
+                  protected, recovery_blocked, order_right, order_kind, order_priority, order_fixed_minor,
+                  order_percent_bp, order_remaining_minor, order_active, order_for_minor, caps_bp, out_alimony,
+                  out_damages, out_recovery, out_enforcement, out_receivable, out_net, out_order_deducted,
+                  out_order_remaining):
     """Apply the orders of each right (orders sorted by right: a cursor walks them alongside the rights);
     out_net = gross + carry_in - everything deducted. receivable_group is empty (no groups) or gives per
     right the index of the shared balance in group_balance_minor (-1: the right's own receivable_minor);
@@ -176,11 +181,14 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
         while hi < m and order_right[hi] == r:
             hi += 1
         alimony = has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
-                              order_remaining_minor, order_active) and not protected[r]
+                              order_remaining_minor, order_active, order_for_minor) and not protected[r]
         total_limit = share_floor_minor(gross, caps_bp[CAP_TOTAL_WITH_ALIMONY if alimony else CAP_TOTAL])
-        recovery_limit = share_floor_minor(gross, caps_bp[CAP_RECOVERY_CONSENT if consent[r] else CAP_RECOVERY])
+        consented = consent[r] and not protected[r]  # full recovery with consent: non-protected benefits only
+        recovery_limit = share_floor_minor(gross, caps_bp[CAP_RECOVERY_CONSENT if consented else CAP_RECOVERY])
+        if recovery_blocked[r]:
+            recovery_limit = 0
         # voluntary recovery is bounded by the gross, not by the total cap of enforced deductions
-        recovery_total_limit = gross if consent[r] else total_limit
+        recovery_total_limit = gross if consented else total_limit
         taken_alimony = taken_damages = taken_recovery = taken_enforcement = deducted = 0
         receivable_pending = True
         for k in range(lo, hi + 1):
@@ -306,6 +314,10 @@ def receivable_groups(receivable_group, receivable: np.ndarray) -> tuple[np.ndar
     return group, balance
 
 
+def _flags(values, name: str, length: int, default: bool) -> np.ndarray:
+    return np.full(length, default, dtype=np.bool_) if values is None else _bool(values, name, length)
+
+
 def _right_arrays(gross_minor, carry_in_minor, recovery_receivable_minor, consent_full_recovery, protected):
     gross = _int64(gross_minor, "gross_minor")
     n = gross.shape[0]
@@ -337,23 +349,30 @@ def _order_arrays(n_rights, order_right, order_kind, order_priority, order_fixed
 def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recovery, protected,
                      order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
                      order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps(),
-                     carry_in_minor=None, receivable_group=None) -> Deductions:
+                     carry_in_minor=None, receivable_group=None, recovery_blocked=None,
+                     order_for_minor=None) -> Deductions:
     """Deduct every order and the receivable from each right's gross. Orders may come in any order;
     per-order outputs are returned in the caller's order. carry_in_minor (default none) only joins the net.
     receivable_group (default none; -1 = own) makes rights share one receivable balance (module docstring).
-    Raises ValueError on malformed arrays."""
+    recovery_blocked (default none): rights that take no recovery at all; order_for_minor (default all):
+    alimony orders for a minor. Raises ValueError on malformed arrays."""
     gross, carry_in, receivable, consent, protect = _right_arrays(
         gross_minor, carry_in_minor, recovery_receivable_minor, consent_full_recovery, protected)
     n = gross.shape[0]
+    blocked = _flags(recovery_blocked, "recovery_blocked", n, False)
     group, group_balance = receivable_groups(receivable_group, receivable)
+    m = np.shape(order_right)[0]
+    for_minor = _flags(order_for_minor, "order_for_minor", m, True)
     orders, perm = _order_arrays(n, order_right, order_kind, order_priority, order_fixed_minor,
                                  order_percent_bp, order_remaining_minor, order_active)
+    if perm is not None:
+        for_minor = for_minor[perm]
     caps_bp = caps.as_array()
     m = orders[0].shape[0]
     outs = [np.empty(n, dtype=np.int64) for _ in range(6)]
     deducted, left = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, *orders,
-                  caps_bp, *outs, deducted, left)
+    deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, blocked, *orders,
+                  for_minor, caps_bp, *outs, deducted, left)
     if perm is not None:
         deducted[perm], left[perm] = deducted.copy(), left.copy()
     return Deductions(*outs, order_deducted_minor=deducted, order_remaining_minor=left)

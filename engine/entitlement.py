@@ -82,6 +82,14 @@ _S_CHILD_AGE = cat.SET_CHILD_AGE
 _S_YOUNG_AGE = cat.SET_YOUNG_CHILD_AGE
 _S_TWINS = cat.SET_TWINS
 _S_DECIDED = cat.SET_DECIDED
+_S_LOST_AGE = cat.SET_LOST_CAPACITY_AGE
+_S_CLAIM = cat.SET_CLAIM_WITHIN
+_S_SPECIAL = cat.SET_SPECIAL_BENEFIT
+_S_MULTIPLE_OF = cat.SET_MULTIPLE_OF
+_S_MULTIPLE_BP = cat.SET_MULTIPLE_BP
+# why a cell is due 0 although its right is in force (DueCells.reason)
+REASON_NONE, REASON_LATE_CLAIM, REASON_NO_FAMILY_BENEFIT = 0, 1, 2
+_MISSING, _LATE_CLAIM, _NO_FAMILY = -1, -2, -3   # _month_due's codes for them
 
 
 class RegisterArrays(NamedTuple):
@@ -124,6 +132,8 @@ class RegisterArrays(NamedTuple):
     ver_unable_to_work: np.ndarray
     ver_consent: np.ndarray
     packed: "PackedRegister | None" = None   # the kernels' matrices (formats/convert.py fills it)
+    ver_applied_day: "np.ndarray | None" = None  # int32[V] date of application; None: the decision day
+    ver_agency_fault: "np.ndarray | None" = None  # bool[V] the decision corrects the agency's own fault
 
     @property
     def n_rights(self) -> int:
@@ -137,6 +147,7 @@ class DueCells(NamedTuple):
     due_minor: np.ndarray         # int64
     rule_missing: np.ndarray      # bool: no parameter in force for the benefit that month (due 0)
     offsets: np.ndarray           # int64[R+1]: cells of right r are rows offsets[r]:offsets[r+1]
+    reason: "np.ndarray | None" = None  # int8 REASON_*: a claim out of time, no family benefit to multiply
 
 
 # ---- packed kernel inputs ------------------------------------------------------------------------------------
@@ -146,19 +157,20 @@ class DueCells(NamedTuple):
 # IR level (inline="always"): they stay short and testable, the loop stays fast.
 
 V_NUMBER, V_PERSON, V_HOUSEHOLD, V_FROM_DAY, V_TO_DAY, V_FROM_MONTH, V_TO_MONTH, V_DECIDED_DAY = range(8)
-V_GRADE, V_ORDER, V_FLAGS = 8, 9, 10
+V_GRADE, V_ORDER, V_FLAGS, V_APPLIED_MONTH = 8, 9, 10, 11
 V_INCOME, V_AMOUNT = 0, 1
 P_BIRTH_DAY, P_BIRTH_MONTH, P_DEATH_DAY, P_DEATH_MONTH, P_FLAGS = range(5)
 M_PERSON, M_ROLE, M_FROM_MONTH, M_TO_MONTH = range(4)
 FLAG_MO, FLAG_SINGLE, FLAG_UNABLE = 1, 2, 4           # ver32[V_FLAGS]
 FLAG_DISABLED, FLAG_WITHOUT_CARE = 1, 2               # person32[P_FLAGS]
+L_FROM_MONTH, L_TO_MONTH, L_DECIDED_DAY, L_BENEFIT = range(4)  # link32: versions of special-rate rights by person
 B_KIND = len(cat.BENEFIT_SETTINGS)                    # binfo columns: settings..., kind, prorate_days
 B_PRORATE = B_KIND + 1
 
 
 class PackedRegister(NamedTuple):
     """Record matrices of a RegisterArrays for the kernels (columns named by the V_/P_/M_ constants)."""
-    ver32: np.ndarray     # int32[V, 11]
+    ver32: np.ndarray     # int32[V, 12]
     ver64: np.ndarray     # int64[V, 2]: income, decided amount
     person32: np.ndarray  # int32[P, 5]
     member32: np.ndarray  # int32[K, 4]
@@ -167,8 +179,10 @@ class PackedRegister(NamedTuple):
 def pack_register(a: RegisterArrays) -> PackedRegister:
     """Pack once per register; compute_due packs by itself when not given one."""
     flags = (a.ver_mo_family * FLAG_MO + a.ver_single_parent * FLAG_SINGLE + a.ver_unable_to_work * FLAG_UNABLE)
+    applied = a.ver_decided_day if a.ver_applied_day is None else a.ver_applied_day
     ver32 = _records([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
-                      a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags], np.int32)
+                      a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags,
+                      months_of_days(np.ascontiguousarray(applied, dtype=np.int32))], np.int32)
     ver64 = _records([a.ver_income_minor, a.ver_amount_minor], np.int64)
     person_flags = a.person_disabled * FLAG_DISABLED + a.person_without_care * FLAG_WITHOUT_CARE
     person32 = _records([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
@@ -261,13 +275,14 @@ def _member_present(j, m, member32, person32):
 
 
 @kernel(inline="always")
-def _member_counts(h, person, m, child_years, young_years, member32, member_offsets, person32, counts):
-    """counts[:] = members, role-children within the limit, young children, children, disabled adults."""
+def _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts):
+    """counts[:] = members, children within the limit, young children, older children, adults of lost working
+    capacity (disabled, or aged lost_years or more when lost_years > 0). Children by birth date alone."""
     assert counts.shape[0] == 5
     assert m >= 0
     counts[:] = 0
     if h < 0:
-        _count_one(person, ROLE_HEAD, m, child_years, young_years, person32, counts)
+        _count_one(person, m, child_years, young_years, lost_years, person32, counts)
         return 1
     previous = -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
@@ -275,30 +290,46 @@ def _member_counts(h, person, m, child_years, young_years, member32, member_offs
         if p == previous or not _member_present(j, m, member32, person32):
             continue
         previous = p
-        _count_one(p, member32[j, M_ROLE], m, child_years, young_years, person32, counts)
+        _count_one(p, m, child_years, young_years, lost_years, person32, counts)
     return counts[0]
 
 
 @kernel(inline="always")
-def _count_one(p, role, m, child_years, young_years, person32, counts):
+def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
     assert p >= 0
     assert child_years >= 0
     counts[0] += 1
     birth_month = person32[p, P_BIRTH_MONTH]
     is_child = m <= birth_month + 12 * child_years
-    if is_child and role == ROLE_CHILD:
+    if is_child:
         counts[1] += 1
     if is_child and m <= birth_month + 12 * young_years:
         counts[2] += 1
     elif is_child:
         counts[3] += 1
-    elif person32[p, P_FLAGS] & FLAG_DISABLED:
+    elif person32[p, P_FLAGS] & FLAG_DISABLED or (lost_years > 0 and m >= birth_month + 12 * lost_years):
         counts[4] += 1
 
 
 @kernel(inline="always")
-def _per_child_amount(h, m, b, mi, flags, limit_years, twins, params, member32, member_offsets, person32):
-    """Sum over the counted children (oldest first, capped, twins excepted) of each child's best rate."""
+def _holds_right(p, m, special_b, decided_limit_day, link_offsets, link32):
+    """Person p holds a right of benefit index special_b - 1 in force in month m (a version decided by the
+    limit day touches the month)."""
+    assert special_b > 0
+    assert p >= 0
+    for i in range(link_offsets[p], link_offsets[p + 1]):
+        if (link32[i, L_BENEFIT] == special_b - 1 and link32[i, L_DECIDED_DAY] <= decided_limit_day
+                and link32[i, L_FROM_MONTH] <= m <= link32[i, L_TO_MONTH]):
+            return True
+    return False
+
+
+@kernel(inline="always")
+def _per_child_amount(h, m, b, mi, flags, limit_years, twins, special_b, decided_limit_day, params, member32,
+                      member_offsets, person32, link_offsets, link32):
+    """Sum over the counted children (members within the age limit by birth date, whatever their role; oldest
+    first, capped, twins excepted) of each child's best rate. The special rate: without parental care, or
+    holding a right of the special_rate_benefit in force that month (RULES.md Readings 1 and 6)."""
     assert b >= 0 and mi >= 0
     assert limit_years >= 0
     if h < 0:
@@ -312,7 +343,7 @@ def _per_child_amount(h, m, b, mi, flags, limit_years, twins, params, member32, 
     total, counted, last_birth_day, previous = 0, 0, -1, -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
         p = member32[j, M_PERSON]
-        if p == previous or member32[j, M_ROLE] != ROLE_CHILD or not _member_present(j, m, member32, person32):
+        if p == previous or not _member_present(j, m, member32, person32):
             continue
         if m > person32[p, P_BIRTH_MONTH] + 12 * limit_years:
             continue
@@ -323,7 +354,8 @@ def _per_child_amount(h, m, b, mi, flags, limit_years, twins, params, member32, 
         counted += 1
         last_birth_day = person32[p, P_BIRTH_DAY]
         rate = family_rate
-        if person32[p, P_FLAGS] != 0:  # without parental care or disabled
+        if person32[p, P_FLAGS] & FLAG_WITHOUT_CARE or (
+                special_b > 0 and _holds_right(p, m, special_b, decided_limit_day, link_offsets, link32)):
             rate = max(rate, params[b, mi, _P_CHILD_SPECIAL])
         total += rate
     return total
@@ -379,12 +411,22 @@ def _category_amount(b, mi, income, counts, params):
 
 
 @kernel(inline="always")
-def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_len, defined, ver32, ver64):
-    """Lump sum + instalments, or a one-off, from the parameters in force in the anchor month (-1: missing)."""
+def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_len, defined, ver32, ver64,
+                      source_minor):
+    """Lump sum + instalments, or a one-off, from the parameters in force in the anchor month (-1: missing).
+    A claim applied after anchor + claim_within_months is _LATE_CLAIM (due 0); a multiple of the household's
+    benefit (source_minor: its due in the anchor month) without that benefit due is _NO_FAMILY (due 0)."""
     assert anchor <= m
     assert v >= 0
     if kind == cat.KIND_ONE_OFF and m != anchor:
         return 0
+    claim = binfo[b, _S_CLAIM]
+    if claim > 0 and ver32[v, V_APPLIED_MONTH] > anchor + claim:
+        return _LATE_CLAIM
+    if kind == cat.KIND_ONE_OFF and binfo[b, _S_MULTIPLE_OF] != 0:
+        if source_minor <= 0:
+            return _NO_FAMILY
+        return div_half_up(source_minor * binfo[b, _S_MULTIPLE_BP], 10_000)
     if kind == cat.KIND_ONE_OFF and binfo[b, _S_DECIDED] != 0:
         return ver64[v, V_AMOUNT]
     ai = anchor - first_month
@@ -411,8 +453,8 @@ def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_l
 # ---- one version, one month --------------------------------------------------------------------------------
 
 @kernel(inline="always")
-def _version_amount(v, m, mi, b, kind, counts, binfo, params, param_len, ver32, ver64, member32, member_offsets,
-                    person32):
+def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params, param_len, ver32, ver64, member32,
+                    member_offsets, person32, link_offsets, link32):
     """Full-month amount of a monthly formula under version v in month m (parameters of month m)."""
     assert v >= 0 and mi >= 0
     assert 0 <= kind < len(cat.KINDS)
@@ -421,22 +463,25 @@ def _version_amount(v, m, mi, b, kind, counts, binfo, params, param_len, ver32, 
     if kind == cat.KIND_GRADED:
         return _pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
     return _household_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver32[v, V_FLAGS],
-                             ver64[v, V_INCOME], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], binfo[b, _S_TWINS],
-                             counts, params, param_len, member32, member_offsets, person32)
+                             ver64[v, V_INCOME], decided_limit_day, counts, binfo, params, param_len, member32,
+                             member_offsets, person32, link_offsets, link32)
 
 
 @kernel
-def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, young_years, twins, counts, params,
-                      param_len, member32, member_offsets, person32):
+def _household_amount(m, mi, b, kind, h, person, flags, income, decided_limit_day, counts, binfo, params,
+                      param_len, member32, member_offsets, person32, link_offsets, link32):
     """The formulas that read the household. Compiled once and called (not inlined): inlining it at every
     call site made the kernel take over a minute to compile; scalars keep the call cheap."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
+    child_years, young_years = binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE]
     if kind == cat.KIND_PER_CHILD:
-        return _per_child_amount(h, m, b, mi, flags, child_years, twins, params, member32, member_offsets, person32)
+        return _per_child_amount(h, m, b, mi, flags, child_years, binfo[b, _S_TWINS], binfo[b, _S_SPECIAL],
+                                 decided_limit_day, params, member32, member_offsets, person32, link_offsets, link32)
     if kind == cat.KIND_EQUIVALENCE:
         return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32)
-    _member_counts(h, person, m, child_years, young_years, member32, member_offsets, person32, counts)
+    _member_counts(h, person, m, child_years, young_years, binfo[b, _S_LOST_AGE], member32, member_offsets,
+                   person32, counts)
     if kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
         return max(0, base - income)
@@ -469,8 +514,9 @@ def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
 
 @kernel(inline="always")
 def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64, person32, member32,
-               member_offsets, first_month, binfo, params, param_len, defined):
-    """Amount due for right r in month m; -1 when the benefit has no parameter in force that month."""
+               member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32, source_minor):
+    """Amount due for right r in month m; _MISSING when the benefit has no parameter in force that month,
+    _LATE_CLAIM / _NO_FAMILY for a one-off refused for that reason."""
     assert r >= 0 and m >= 0
     assert version_offsets[r] <= version_offsets[r + 1]
     v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver32, decided_limit_day)
@@ -486,20 +532,22 @@ def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, v
     if binfo[b, _S_AGE_MAX] > 0 and m > birth_month + 12 * binfo[b, _S_AGE_MAX]:
         return 0
     if k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF:
-        return _scheduled_amount(m, anchor, b, v, k, first_month, binfo, params, param_len, defined, ver32, ver64)
+        return _scheduled_amount(m, anchor, b, v, k, first_month, binfo, params, param_len, defined, ver32, ver64,
+                                 source_minor)
     mi = m - first_month
     if mi < 0 or mi >= defined.shape[1] or not defined[b, mi]:
-        return -1
+        return _MISSING
     if binfo[b, B_PRORATE] == 0:
-        return _version_amount(v, m, mi, b, k, counts, binfo, params, param_len, ver32, ver64, member32,
-                               member_offsets, person32)
+        return _version_amount(v, m, mi, b, k, decided_limit_day, counts, binfo, params, param_len, ver32, ver64,
+                               member32, member_offsets, person32, link_offsets, link32)
     return _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32,
-                            ver64, person32, member32, member_offsets, binfo, params, param_len)
+                            ver64, person32, member32, member_offsets, binfo, params, param_len, link_offsets,
+                            link32)
 
 
 @kernel(inline="always")
 def _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32, ver64,
-                     person32, member32, member_offsets, binfo, params, param_len):
+                     person32, member32, member_offsets, binfo, params, param_len, link_offsets, link32):
     """Days policy: sum over the versions touching the month of full amount x days paid, / days, rounded once."""
     assert r >= 0 and mi >= 0
     assert version_offsets[r] < version_offsets[r + 1]
@@ -516,8 +564,8 @@ def _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, 
         days = last_day - max(ver32[w, V_FROM_DAY], first_day) + 1
         if days <= 0:
             continue
-        full = _version_amount(w, m, mi, b, k, counts, binfo, params, param_len, ver32, ver64, member32,
-                               member_offsets, person32)
+        full = _version_amount(w, m, mi, b, k, decided_limit_day, counts, binfo, params, param_len, ver32, ver64,
+                               member32, member_offsets, person32, link_offsets, link32)
         numerator += full * days
     return div_half_up(numerator, next_first_day - first_day)
 
@@ -541,24 +589,25 @@ CHUNK_RIGHTS = 4096  # rights per parallel task: large enough to amortise schedu
 
 @kernel(parallel=True)
 def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
-               person32, member32, member_offsets, first_month, binfo, params, param_len, defined, out_due,
-               out_missing, out_right, out_month):
+               person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
+               link32, right_source, out_due, out_missing, out_reason, out_right, out_month):
     """Fill the cells of every right r and month in [window_start[r], period], chunks of rights in parallel."""
     n_rights = window_start.shape[0]
     assert out_offsets.shape[0] == n_rights + 1 and version_offsets.shape[0] == n_rights + 1
     assert out_due.shape[0] == out_offsets[n_rights] and out_missing.shape[0] == out_due.shape[0]
+    assert right_source.shape[0] == n_rights and out_reason.shape[0] == out_due.shape[0]
     n_chunks = (n_rights + CHUNK_RIGHTS - 1) // CHUNK_RIGHTS
     for chunk in numba.prange(n_chunks):  # one call per task: assertions inside would make prange serial
         _chunk_due(chunk * CHUNK_RIGHTS, min(n_rights, (chunk + 1) * CHUNK_RIGHTS), period, window_start,
                    out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
-                   member_offsets, first_month, binfo, params, param_len, defined, out_due, out_missing, out_right,
-                   out_month)
+                   member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
+                   right_source, out_due, out_missing, out_reason, out_right, out_month)
 
 
 @kernel
 def _chunk_due(r_begin, r_end, period, window_start, out_offsets, decided_limit_day, version_offsets, right_benefit,
                ver32, ver64, person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-               out_due, out_missing, out_right, out_month):
+               link_offsets, link32, right_source, out_due, out_missing, out_reason, out_right, out_month):
     """Rights r_begin..r_end-1, one after the other."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
@@ -566,13 +615,14 @@ def _chunk_due(r_begin, r_end, period, window_start, out_offsets, decided_limit_
     for r in range(r_begin, r_end):
         _right_window(r, period, window_start[r], out_offsets[r], decided_limit_day, counts, version_offsets,
                       right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo,
-                      params, param_len, defined, out_due, out_missing, out_right, out_month)
+                      params, param_len, defined, link_offsets, link32, right_source[r], out_due, out_missing,
+                      out_reason, out_right, out_month)
 
 
 @kernel(inline="always")
 def _right_window(r, period, start, cell0, decided_limit_day, counts, version_offsets, right_benefit, ver32, ver64,
-                  person32, member32, member_offsets, first_month, binfo, params, param_len, defined, out_due,
-                  out_missing, out_right, out_month):
+                  person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
+                  link32, source_minor, out_due, out_missing, out_reason, out_right, out_month):
     """The cells of right r from `start` (cell0 onwards); the months-per-year limit counts from January."""
     assert start <= period
     assert cell0 >= 0
@@ -586,9 +636,12 @@ def _right_window(r, period, start, cell0, decided_limit_day, counts, version_of
         if m % 12 == 0:
             paid_in_year = 0
         amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
-                            person32, member32, member_offsets, first_month, binfo, params, param_len, defined)
-        missing = amount < 0
-        if missing:
+                            person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
+                            link_offsets, link32, source_minor)
+        missing = amount == _MISSING
+        reason = REASON_LATE_CLAIM if amount == _LATE_CLAIM else REASON_NO_FAMILY_BENEFIT if amount == _NO_FAMILY \
+            else REASON_NONE
+        if amount < 0:
             amount = 0
         if limit_months and amount > 0:
             amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
@@ -598,6 +651,7 @@ def _right_window(r, period, start, cell0, decided_limit_day, counts, version_of
             cell = cell0 + m - start
             out_due[cell] = amount
             out_missing[cell] = missing
+            out_reason[cell] = reason
             out_right[cell] = r
             out_month[cell] = m
     return 0
@@ -626,23 +680,90 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
     version_offsets, right_benefit, member_offsets = (
         x if x.flags.writeable else x.copy()
         for x in (arrays.version_offsets, arrays.right_benefit, arrays.member_offsets))
-    lengths = (period - starts + 1).astype(np.int64)
-    offsets = np.zeros(n_rights + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    n_cells = int(offsets[-1])
-    due = np.empty(n_cells, dtype=np.int64)
-    missing = np.empty(n_cells, dtype=np.bool_)
-    right_index = np.empty(n_cells, dtype=np.int32)
-    month = np.empty(n_cells, dtype=np.int32)
     binfo = np.column_stack([compiled.settings, compiled.kind, compiled.prorate_days]).astype(np.int32)
     period_end_day = month_first_day(period + 1) - 1
     limit_day = period_end_day if decided_by_day is None else min(int(decided_by_day), period_end_day)
     assert limit_day >= 0, limit_day
-    due_kernel(starts, period, offsets, limit_day, version_offsets,
-               right_benefit, packed.ver32, packed.ver64, packed.person32, packed.member32,
-               member_offsets, compiled.first_month, binfo, compiled.params, compiled.param_len,
-               compiled.defined, due, missing, right_index, month)
-    return DueCells(right_index, month, due, missing, offsets)
+    links = special_rate_links(arrays, compiled, packed)
+
+    def run(window: np.ndarray, right_source: np.ndarray) -> DueCells:
+        lengths = (period - window + 1).astype(np.int64)
+        offsets = np.zeros(n_rights + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        n_cells = int(offsets[-1])
+        due, missing = np.empty(n_cells, dtype=np.int64), np.empty(n_cells, dtype=np.bool_)
+        reason = np.empty(n_cells, dtype=np.int8)
+        right_index, month = np.empty(n_cells, dtype=np.int32), np.empty(n_cells, dtype=np.int32)
+        due_kernel(window, period, offsets, limit_day, version_offsets, right_benefit, packed.ver32, packed.ver64,
+                   packed.person32, packed.member32, member_offsets, compiled.first_month, binfo, compiled.params,
+                   compiled.param_len, compiled.defined, links[0], links[1], right_source, due, missing, reason,
+                   right_index, month)
+        return DueCells(right_index, month, due, missing, offsets, reason)
+
+    no_source = np.zeros(n_rights, dtype=np.int64)
+    return run(starts, family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source))
+
+
+def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, packed: PackedRegister):
+    """(offsets by person, link32 rows) of the versions of every benefit that some per-child benefit names as
+    its special_rate_benefit (ME_LI for ME_DD): whom the kernel asks "holds such a right in force this month"."""
+    special = compiled.settings[:, cat.SET_SPECIAL_BENEFIT]
+    wanted = np.unique(special[special > 0] - 1)
+    n_persons = len(arrays.person_ids)
+    if wanted.size == 0 or len(arrays.ver_right) == 0:
+        return np.zeros(n_persons + 1, dtype=np.int64), np.zeros((0, 4), dtype=np.int32)
+    ver_benefit = np.asarray(arrays.right_benefit)[arrays.ver_right]
+    rows = np.flatnonzero(np.isin(ver_benefit, wanted))
+    person = packed.ver32[rows, V_PERSON]
+    order = np.argsort(person, kind="stable")
+    rows, person = rows[order], person[order]
+    link32 = np.column_stack([packed.ver32[rows, V_FROM_MONTH], packed.ver32[rows, V_TO_MONTH],
+                              packed.ver32[rows, V_DECIDED_DAY], ver_benefit[rows]]).astype(np.int32)
+    offsets = np.searchsorted(person, np.arange(n_persons + 1)).astype(np.int64)
+    return offsets, np.ascontiguousarray(link32)
+
+
+def family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source) -> np.ndarray:
+    """Per right whose benefit is a multiple of a household benefit (UA_POHOV of UA_DSD, Readings 12): the due
+    of that benefit's rights of the right's household in the right's first month (0 when there is none);
+    0 for every other right. Computed by a pass of the same kernel over those months."""
+    multiple_of = compiled.settings[:, cat.SET_MULTIPLE_OF]
+    right_benefit = np.asarray(arrays.right_benefit, dtype=np.int64)
+    takers = np.flatnonzero(multiple_of[right_benefit] > 0)
+    if takers.size == 0:
+        return no_source
+    ver32, offsets = packed.ver32, arrays.version_offsets
+    decided = ver32[:, V_DECIDED_DAY] <= limit_day
+    ver_benefit = right_benefit[arrays.ver_right]
+    candidates = np.flatnonzero(decided & np.isin(ver_benefit, np.unique(multiple_of[multiple_of > 0] - 1)))
+    candidates = candidates[np.argsort(ver32[candidates, V_HOUSEHOLD], kind="stable")]
+    households = ver32[candidates, V_HOUSEHOLD]
+    links = []  # (taker, source right, month)
+    for t in takers:
+        own = [v for v in range(offsets[t], offsets[t + 1]) if decided[v]]
+        if not own:
+            continue
+        v = own[0]  # rows are sorted by valid_from: the first decided version holds the first month
+        month, household = int(ver32[v, V_FROM_MONTH]), int(ver32[v, V_HOUSEHOLD])
+        if household < 0 or not starts[t] <= month <= period:
+            continue
+        wanted = multiple_of[right_benefit[t]] - 1
+        for c in candidates[np.searchsorted(households, household):np.searchsorted(households, household, "right")]:
+            if ver_benefit[c] == wanted and ver32[c, V_FROM_MONTH] <= month <= ver32[c, V_TO_MONTH]:
+                links.append((t, int(arrays.ver_right[c]), month))
+    source = no_source.copy()
+    if not links:
+        return source
+    window = np.full(arrays.n_rights, period, dtype=np.int32)
+    for _t, right, month in links:
+        window[right] = min(window[right], month)
+    cells = run(window, no_source)
+    seen = set()
+    for t, right, month in links:
+        if (t, right) not in seen:  # two versions of one source right in the month: count the right once
+            seen.add((t, right))
+            source[t] += int(cells.due_minor[cells.offsets[right] + month - window[right]])
+    return source
 
 
 def _starts_array(window_start, period, n_rights) -> np.ndarray:
@@ -679,32 +800,35 @@ def compiled_range(window_start, period: int, catalogue_first_month: int | None 
 
 
 def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, changes_since_day: int,
-                  event_lookback_months: int = 3) -> np.ndarray:
+                  event_lookback_months: int = 3, death_lookback_months: int | None = None) -> np.ndarray:
     """First month each right must be recomputed from, so a recalculation catches every change.
 
     A right starts at `period` unless: a version decided on or after `changes_since_day` (and by the period's
     end) takes effect earlier -> its valid_from month; the beneficiary died within the lookback -> the month
     after the death (anything paid since is an overpayment); a member of its household was born, died, joined
     or left within `event_lookback_months` -> that month (the register carries no recording date for these, so
-    the shorter event lookback bounds the cost). Nothing reaches back beyond period - lookback_months.
+    the shorter event lookback bounds the cost). Nothing reaches back beyond period - lookback_months, and a death
+    not beyond period - death_lookback_months when that is given (the register carries no recording date for a
+    death: a short lookback bounds the cost, where a decision reaches back to its start, RULES.md Readings 4).
     A catalogue change (late indexation) is a mass recalculation: pass one month to compute_due instead.
     """
     assert lookback_months >= 0 and event_lookback_months >= 0
     a = arrays
     packed = a.packed if a.packed is not None else pack_register(a)
     floor = period - lookback_months
+    death_floor = floor if death_lookback_months is None else max(floor, period - death_lookback_months)
     household_start = np.full(len(a.household_ids), period, dtype=np.int32)
     household_events_kernel(period, max(floor, period - event_lookback_months), a.member_offsets,
                             packed.member32, packed.person32, household_start)
     starts = np.full(a.n_rights, period, dtype=np.int32)
-    window_starts_kernel(period, floor, changes_since_day, month_first_day(period + 1) - 1, a.version_offsets,
-                         packed.ver32, packed.person32, household_start, starts)
+    window_starts_kernel(period, floor, death_floor, changes_since_day, month_first_day(period + 1) - 1,
+                         a.version_offsets, packed.ver32, packed.person32, household_start, starts)
     return starts
 
 
 @kernel
-def window_starts_kernel(period, floor, changes_since_day, period_end_day, version_offsets, ver32, person32,
-                         household_start, out_starts):
+def window_starts_kernel(period, floor, death_floor, changes_since_day, period_end_day, version_offsets, ver32,
+                         person32, household_start, out_starts):
     """out_starts[r] = earliest month a change of right r's versions, beneficiary or household reaches."""
     n_rights = out_starts.shape[0]
     assert version_offsets.shape[0] == n_rights + 1
@@ -716,7 +840,7 @@ def window_starts_kernel(period, floor, changes_since_day, period_end_day, versi
             if changes_since_day <= decided <= period_end_day:
                 start = min(start, max(floor, ver32[v, V_FROM_MONTH]))
             death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH]
-            if floor <= death_month < period:
+            if death_floor <= death_month < period:
                 start = min(start, death_month + 1)
             h = ver32[v, V_HOUSEHOLD]
             if h >= 0:

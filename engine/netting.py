@@ -7,6 +7,8 @@ not rights: a payment whose total (all its lines) is below the largest minimum a
 withholds the nets of those rights, each by its own benefit's policy (carried forward to a later payroll or
 dropped). Forwarded and extra lines are never withheld: they are money already owed to someone and are paid
 whatever their size. A payment whose total is zero is not made; rights on it point to no payment (-1).
+`right_withheld` (optional) names rights whose payment is withheld whatever its total: the caller found it
+under the minimum before it took back the deductions of its rights (RULES.md Readings 3).
 Payments are numbered in (payee, channel) order, so the numbering is deterministic.
 """
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ class Netting:
     payment_channel: np.ndarray
     payment_net_minor: np.ndarray
     payment_rights: np.ndarray         # how many rights the payment carries
+    right_withheld: np.ndarray | None = None  # bool per right: its payment was withheld under the minimum
 
 
 @kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, types.int64, _I64_RW,
@@ -150,7 +153,8 @@ def _amounts(values, name: str, length: int) -> np.ndarray:
 
 
 def net_payments(right_payee, right_channel, right_net_minor, right_minimum_minor, right_carry,
-                 line_payee, line_channel, line_amount_minor, n_payees: int, n_channels: int = 2) -> Netting:
+                 line_payee, line_channel, line_amount_minor, n_payees: int, n_channels: int = 2,
+                 right_withheld=None) -> Netting:
     """Net rights (pre-minimum nets, >= 0) and extra lines (>= 0) into payments per (payee, channel)."""
     right_payee, right_channel = _payees(right_payee, right_channel, n_payees, n_channels, "rights")
     n = right_payee.shape[0]
@@ -165,13 +169,18 @@ def net_payments(right_payee, right_channel, right_net_minor, right_minimum_mino
     key_total, key_scratch = np.zeros(n_keys, dtype=np.int64), np.zeros(n_keys, dtype=np.int64)
     accumulate_payments(right_payee, right_channel, net, minimum, line_payee, line_channel, line_amount,
                         n_channels, key_total, key_scratch)
+    if right_withheld is not None:
+        forced = np.ascontiguousarray(right_withheld, dtype=np.bool_)
+        key_scratch[right_payee[forced] * n_channels + right_channel[forced]] = WITHHELD
     paid, carry_out, dropped = (np.empty(n, dtype=np.int64) for _ in range(3))
     withhold_under_minimum(right_payee, right_channel, net, carry, n_channels, key_scratch, key_total, paid,
                            carry_out, dropped)
+    withheld = key_scratch[right_payee * n_channels + right_channel] == WITHHELD
     key_payment = key_scratch  # the minimums are no longer needed: reuse the memory for the numbering
     n_payments = number_payments(key_total, key_payment)
     right_payment, line_payment = np.empty(n, dtype=np.int64), np.empty(line_payee.shape[0], dtype=np.int64)
     payee, channel, payment_net, rights = (np.empty(n_payments, dtype=np.int64) for _ in range(4))
     fill_payments(key_total, key_payment, right_payee, right_channel, line_payee, line_channel, line_amount,
                   n_channels, right_payment, line_payment, payee, channel, payment_net, rights)
-    return Netting(right_payment, paid, carry_out, dropped, line_payment, payee, channel, payment_net, rights)
+    return Netting(right_payment, paid, carry_out, dropped, line_payment, payee, channel, payment_net, rights,
+                   withheld)

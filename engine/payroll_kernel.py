@@ -65,10 +65,15 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                     order_remaining_minor, order_active, order_creditor_payee, order_creditor_channel,
                     n_payees: int, n_channels: int = 2, caps: DeductionCaps = DeductionCaps(),
                     extra_payee=(), extra_channel=(), extra_amount_minor=(),
-                    receivable_group=None) -> PayrollResult:
+                    receivable_group=None, recovery_blocked=None, order_for_minor=None) -> PayrollResult:
     """Deduct, forward, net and check conservation. All per-right arrays share one length and order;
     order_creditor_payee/channel must be valid for alimony, damages and enforcement orders (-1 allowed for
-    overpayment orders, whose creditor is the agency itself). receivable_group: see engine.deductions."""
+    overpayment orders, whose creditor is the agency itself). receivable_group, recovery_blocked and
+    order_for_minor: see engine.deductions.
+
+    A payment under the minimum takes nothing (RULES.md Readings 3): its rights are deducted again with their
+    orders and receivable left alone, and withheld whole; the forwarded money they no longer send may leave a
+    creditor's own payment under the minimum in turn, so this repeats until no further payment is withheld."""
     gross = np.ascontiguousarray(gross_minor, dtype=np.int64)
     carry_in = _as_int64(carry_in_minor, "carry_in_minor", gross.shape[0])
     m = np.shape(order_right)[0]
@@ -76,16 +81,30 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                                                                     order_creditor_channel, m)
     extra_amount = _as_int64(extra_amount_minor, "extra_amount_minor", np.shape(extra_amount_minor)[0])
     _check_sum_bound(gross, carry_in, extra_amount)
-    deductions = apply_deductions(gross, recovery_receivable_minor, consent_full_recovery, protected,
-                                  order_right, kind, order_priority, order_fixed_minor, order_percent_bp,
-                                  order_remaining_minor, order_active, caps, carry_in_minor=carry_in,
-                                  receivable_group=receivable_group)
-    # forwarded deductions first, then the caller's extra lines: one list of lines for the netting
-    line_payee = np.concatenate([creditor, np.asarray(extra_payee, dtype=np.int64)])
-    line_channel = np.concatenate([creditor_channel, np.asarray(extra_channel, dtype=np.int64)])
-    line_amount = np.concatenate([deductions.order_deducted_minor[forwarded], extra_amount])
-    netting = net_payments(right_payee, right_channel, deductions.net_minor, minimum_payable_minor,
-                           carry_below_minimum, line_payee, line_channel, line_amount, n_payees, n_channels)
+    order_right_index = np.ascontiguousarray(order_right, dtype=np.int64)
+    receivable = np.ascontiguousarray(recovery_receivable_minor, dtype=np.int64)
+    active = np.ascontiguousarray(order_active, dtype=np.bool_)
+    group = None if receivable_group is None else np.ascontiguousarray(receivable_group, dtype=np.int64)
+    withheld = None
+    while True:
+        free = np.ones(gross.shape[0], bool) if withheld is None else ~withheld
+        deductions = apply_deductions(gross, np.where(free, receivable, 0), consent_full_recovery, protected,
+                                      order_right, kind, order_priority, order_fixed_minor, order_percent_bp,
+                                      order_remaining_minor, active & free[order_right_index], caps,
+                                      carry_in_minor=carry_in,
+                                      receivable_group=None if group is None else np.where(free, group, -1),
+                                      recovery_blocked=recovery_blocked, order_for_minor=order_for_minor)
+        # forwarded deductions first, then the caller's extra lines: one list of lines for the netting
+        line_payee = np.concatenate([creditor, np.asarray(extra_payee, dtype=np.int64)])
+        line_channel = np.concatenate([creditor_channel, np.asarray(extra_channel, dtype=np.int64)])
+        line_amount = np.concatenate([deductions.order_deducted_minor[forwarded], extra_amount])
+        netting = net_payments(right_payee, right_channel, deductions.net_minor, minimum_payable_minor,
+                               carry_below_minimum, line_payee, line_channel, line_amount, n_payees, n_channels,
+                               right_withheld=withheld)
+        newly = netting.right_withheld & ~(np.zeros_like(free) if withheld is None else withheld)
+        if not (newly & _took_something(deductions)).any():
+            break
+        withheld = netting.right_withheld.copy()
     order_payment = np.full(m, -1, dtype=np.int64)
     order_payment[forwarded] = netting.line_payment[:forwarded.shape[0]]
     extra_payment = netting.line_payment[forwarded.shape[0]:]
@@ -93,6 +112,11 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                                  extra_payment)
     check_conservation(totals)
     return PayrollResult(deductions, netting, order_payment, extra_payment, totals)
+
+
+def _took_something(deductions: Deductions) -> np.ndarray:
+    """Per right: some deduction or recovery was taken from it."""
+    return deductions.total_minor > 0
 
 
 RIGHT_COMPONENTS = ("gross", "carry_in", "alimony", "damages", "recovery", "enforcement",

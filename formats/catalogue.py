@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import catalogue as engine_catalogue
-from engine.money import decimal_str_to_minor
+from formats.amounts import parse_amount
 from engine.months import month_index
 from formats.errors import InputError, problem
 
@@ -27,7 +27,7 @@ PARAM_COUNT_MAX = 1_000
 BELOW_MINIMUM_POLICIES = ("carry", "drop")
 
 TOP_KEYS = {"format_version", "country", "name", "currency", "minor_exponent", "rounding_unit_minor",
-            "rounding", "payment", "deductions", "defaults", "benefits"}
+            "rounding", "payment", "deductions", "defaults", "benefits", "arrears_limit_months"}
 REQUIRED_TOP_KEYS = ("country", "currency", "minor_exponent", "rounding_unit_minor", "payment", "deductions",
                      "benefits")
 PAYMENT_KEYS = {"execution_day", "agency_name", "debtor_iban", "debtor_bic", "postal_delivery_method",
@@ -38,10 +38,13 @@ DEDUCTION_KIND_KEYS = {"priority", "cap_bp", "cap_with_consent_bp", "forwarded",
 DEDUCTION_KINDS = ("alimony", "damages", "overpayment", "enforcement")
 POLICY_KEYS = {"proration", "minimum_payable", "below_minimum", "protected", "post_allowed", "stops_on_death"}
 INT_SETTING_KEYS = {"age_min_years", "age_max_years", "child_age_limit_years", "young_child_age_limit_years",
-                    "award_months", "claim_within_months"}
-BOOL_SETTING_KEYS = {"protected", "post_allowed", "stops_on_death", "twins_excepted", "decided_amount"}
+                    "award_months", "claim_within_months", "lost_capacity_age_years", "multiple_bp"}
+BOOL_SETTING_KEYS = {"protected", "post_allowed", "stops_on_death", "twins_excepted", "decided_amount",
+                     "recovery_allowed"}
+CODE_SETTING_KEYS = {"special_rate_benefit", "multiple_of_benefit"}  # name another benefit of the catalogue
 TEXT_KEYS = {"name", "indexation", "payee", "legal_basis", "notes"}
-BENEFIT_KEYS = ({"code", "kind", "parameters"} | POLICY_KEYS | INT_SETTING_KEYS | BOOL_SETTING_KEYS | TEXT_KEYS)
+BENEFIT_KEYS = ({"code", "kind", "parameters"} | POLICY_KEYS | INT_SETTING_KEYS | BOOL_SETTING_KEYS | TEXT_KEYS
+                | CODE_SETTING_KEYS)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,13 @@ class Benefit:
     decided_amount: bool          # the amount comes with the decision (rights.amount_minor)
     parameters: dict              # name -> tuple of (valid_from date, tuple of ints in the parameter's unit)
     info: dict = field(default_factory=dict)   # award_months, claim_within_months, indexation, payee, ...
+    # RULES.md Readings (0 / "" / False = not used):
+    lost_capacity_age_years: int = 0   # category sum: adults from this age are of lost working capacity (UA 60)
+    claim_within_months: int = 0       # the month of application at most the first month + this (ME_NOVOROD 12)
+    special_rate_benefit: str = ""     # per child: a child holding a right of this benefit gets the special rate
+    multiple_of_benefit: str = ""      # one-off: a multiple of this benefit's due to the household that month
+    multiple_bp: int = 0               # ... in basis points (UA_POHOV: 20000 = 2 x UA_DSD)
+    recovery_allowed: bool = False     # a protected benefit from which overpayments may still be recovered
 
     def value_on(self, name: str, day: dt.date) -> tuple | None:
         """The parameter's values in force on `day` (None before its first date)."""
@@ -115,6 +125,7 @@ class Catalogue:
     payment: PaymentSettings
     deduction_caps: DeductionCaps
     benefits: tuple               # of Benefit, in file order (the benefit index of the engine)
+    arrears_limit_months: int = 0  # limitation period of arrears (Readings 4); 0 = arrears are never cut
 
     @property
     def benefit_codes(self) -> tuple:
@@ -222,8 +233,13 @@ class _Reader:
         benefits = self.benefits(doc.get("benefits"), defaults)
         if self.problems:
             return None
+        limit = doc.get("arrears_limit_months", 0)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1200:
+            self.add("arrears_limit_months", limit, "must be a whole number of months 0..1200",
+                     "0 (or no line) pays arrears back to the start of a retroactive decision however far")
+            return None
         return Catalogue(self.file, sha256, country, str(doc.get("name", country)), currency, self.exponent,
-                         int(doc["rounding_unit_minor"]), payment, caps, tuple(benefits))
+                         int(doc["rounding_unit_minor"]), payment, caps, tuple(benefits), limit)
 
     def currency(self, doc):
         currency = self.text(doc, "currency", "currency", required=False)
@@ -318,7 +334,26 @@ class _Reader:
             benefit = self.benefit(entry, defaults, where)
             if benefit is not None:
                 result.append(benefit)
+        self.check_references(result)
         return result
+
+    def check_references(self, benefits):
+        """special_rate_benefit and multiple_of_benefit name a benefit of this catalogue, of a fitting kind."""
+        codes = {benefit.code for benefit in benefits}
+        for benefit in benefits:
+            where = f"benefit {benefit.code}"
+            for key in CODE_SETTING_KEYS:
+                named = getattr(benefit, key)
+                if named and named not in codes:
+                    self.add(f"{where}.{key}", named, "names no benefit of this catalogue",
+                             f"use one of {', '.join(sorted(codes))}")
+            if benefit.special_rate_benefit and benefit.kind != "per_child":
+                self.add(f"{where}.special_rate_benefit", benefit.special_rate_benefit,
+                         "only a per_child benefit has a special rate", "remove the line")
+            if benefit.multiple_of_benefit and (benefit.kind != "one_off" or benefit.multiple_bp <= 0):
+                self.add(f"{where}.multiple_of_benefit", benefit.multiple_of_benefit,
+                         "a multiple of a household benefit is a one_off with multiple_bp > 0",
+                         "set kind = \"one_off\" and multiple_bp (20000 = 2 x)")
 
     def benefit(self, entry, defaults, where):
         self.unknown_keys(entry, BENEFIT_KEYS, f"{where}.")
@@ -343,8 +378,11 @@ class _Reader:
         minimum = self.money(policy["minimum_payable"] if policy["minimum_payable"] is not None else "0",
                              f"{where}.minimum_payable")
         flags = {key: self.flag(entry, defaults, key, where) for key in BOOL_SETTING_KEYS}
-        ints = {key: self.count(entry.get(key, _INT_DEFAULTS[key]), f"{where}.{key}") for key in INT_SETTING_KEYS}
-        parameters = self.parameters(entry.get("parameters", {}), kind, flags["decided_amount"], where)
+        ints = {key: self.count(entry.get(key, _INT_DEFAULTS[key]), f"{where}.{key}",
+                                bound=PARAM_BP_MAX if key == "multiple_bp" else 150) for key in INT_SETTING_KEYS}
+        named = {key: self.text(entry, key, f"{where}.{key}", required=False) or "" for key in CODE_SETTING_KEYS}
+        parameters = self.parameters(entry.get("parameters", {}), kind,
+                                     flags["decided_amount"] or bool(entry.get("multiple_of_benefit")), where)
         info = {key: entry[key] for key in ("award_months", "claim_within_months", "indexation", "payee",
                                             "legal_basis", "notes") if key in entry}
         if code is None or kind is None:
@@ -352,7 +390,9 @@ class _Reader:
         return Benefit(code, str(entry.get("name", code)), kind, proration, minimum, below, flags["protected"],
                        flags["post_allowed"], flags["stops_on_death"], ints["age_min_years"], ints["age_max_years"],
                        ints["child_age_limit_years"], ints["young_child_age_limit_years"], flags["twins_excepted"],
-                       flags["decided_amount"], parameters, info)
+                       flags["decided_amount"], parameters, info, ints["lost_capacity_age_years"],
+                       ints["claim_within_months"], named["special_rate_benefit"], named["multiple_of_benefit"],
+                       ints["multiple_bp"], flags["recovery_allowed"])
 
     def flag(self, entry, defaults, key, where):
         value = entry.get(key, defaults.get(key, _BOOL_DEFAULTS[key]))
@@ -430,14 +470,15 @@ class _Reader:
         if not isinstance(value, str):
             self.add(where, value, "amounts are written as decimal text", 'write e.g. "87.91" in quotes')
             return 0
+        if value.strip().startswith("-"):
+            self.add(where, value, "negative amount", "amounts in a catalogue are zero or more")
+            return 0
         try:
-            minor = decimal_str_to_minor(value, self.exponent)
+            minor = parse_amount(value, self.exponent)
         except ValueError as exc:
             self.add(where, value, str(exc), f"write the amount with at most {self.exponent} decimals")
             return 0
-        if minor < 0:
-            self.add(where, value, "negative amount", "amounts in a catalogue are zero or more")
-        elif minor > PARAM_AMOUNT_MINOR_MAX:
+        if minor > PARAM_AMOUNT_MINOR_MAX:
             self.add(where, value, "amount above the catalogue bound", "check the figure (too many digits?)")
         return max(0, min(minor, PARAM_AMOUNT_MINOR_MAX))
 
@@ -452,9 +493,9 @@ class _Reader:
             return None
         return value
 
-    def count(self, value, where) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 150:
-            self.add(where, value, "must be a whole number 0..150", "0 means no limit")
+    def count(self, value, where, bound: int = 150) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
+            self.add(where, value, f"must be a whole number 0..{bound}", "0 means no limit")
             return 0
         return value
 
@@ -478,6 +519,7 @@ class _Reader:
 
 
 _INT_DEFAULTS = {"age_min_years": 0, "age_max_years": 0, "child_age_limit_years": 18,
-                 "young_child_age_limit_years": 6, "award_months": 0, "claim_within_months": 0}
+                 "young_child_age_limit_years": 6, "award_months": 0, "claim_within_months": 0,
+                 "lost_capacity_age_years": 0, "multiple_bp": 0}
 _BOOL_DEFAULTS = {"protected": False, "post_allowed": True, "stops_on_death": True, "twins_excepted": False,
-                  "decided_amount": False}
+                  "decided_amount": False, "recovery_allowed": False}

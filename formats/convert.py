@@ -128,7 +128,11 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
         ver_amount_minor=_ints(table, "amount_minor", 0)[order],
         ver_mo_family=_bools(table, "mo_family")[order], ver_single_parent=_bools(table, "single_parent")[order],
         ver_unable_to_work=_bools(table, "unable_to_work")[order],
-        ver_consent=_bools(table, "consent_full_recovery")[order])
+        ver_consent=_bools(table, "consent_full_recovery")[order],
+        ver_applied_day=np.where(pc.is_null(table.column("applied_on")).to_numpy(zero_copy_only=False),
+                                 _days(table, "decided_on"), _days(table, "applied_on"))[order].astype(np.int32)
+        if "applied_on" in table.column_names else _days(table, "decided_on")[order],
+        ver_agency_fault=_bools(table, "agency_fault")[order])
     columns["ver_person"] = np.maximum(columns["ver_person"], 0).astype(np.int32)
     columns["ver_payee"] = np.maximum(columns["ver_payee"], 0).astype(np.int32)
     _check_formula_inputs(table, catalogue, benefit, columns, order, problems)

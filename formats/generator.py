@@ -24,6 +24,7 @@ from engine.months import month_first_date, parse_period
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
 from formats.names import COUNTRIES, CountryData, latin_to_cyrillic
+from formats.register_meta import register_country, write_register_meta
 from formats.schemas import DEDUCTION_KINDS, DEDUCTION_PRIORITY, REGISTER
 
 CHUNK_RIGHTS = 250_000        # rights per chunk / Parquet row group: bounds memory for national sizes
@@ -230,15 +231,42 @@ class Context:
         return EURO_WORTH_MINOR[self.country.code]
 
 
+def benefit_first_months(catalogue) -> dict:
+    """Benefit code -> first month it can be calculated: the month all its parameters are in force. A benefit
+    without parameters of its own (an amount computed from another benefit's, such as UA_POHOV) waits for every
+    other benefit of the catalogue."""
+    own = {}
+    for benefit in catalogue.benefits:
+        dates = [dated[0][0] for dated in benefit.parameters.values()]
+        if dates:
+            own[benefit.code] = max((d.year - 1970) * 12 + d.month - 1 for d in dates)
+    latest = max(own.values(), default=0)
+    return {code: own.get(code, latest) for code in catalogue.benefit_codes}
+
+
+def check_period_covered(catalogue, period: int) -> None:
+    """A register of a month before every benefit of the catalogue has its values is refused (nothing to draw)."""
+    first = min(benefit_first_months(catalogue).values())
+    if period < first:
+        raise InputError([problem("--period", None, "period", _period_text(period),
+                                  f"the {catalogue.country.upper()} catalogue has no benefit with values in force "
+                                  f"before {_period_text(first)} ({Path(catalogue.path).name})",
+                                  f"generate for {_period_text(first)} or later, or add the catalogue's values "
+                                  "for earlier months with their source")])
+
+
 def make_context(country_code: str, period: int, institution_ids, enforcer_ids) -> Context:
     country = COUNTRIES[country_code]
     catalogue = load_catalogue(country=country_code)
-    codes = {role: code for role, code in ROLE_CODES[country_code].items() if code in catalogue.benefit_codes}
+    check_period_covered(catalogue, period)
+    firsts = benefit_first_months(catalogue)
+    # a benefit whose values start after the period has no rights yet; no right starts before its first month
+    codes = {role: code for role, code in ROLE_CODES[country_code].items()
+             if code in catalogue.benefit_codes and firsts[code] <= period}
     first_month, award_months, protected, decided = {}, {}, set(), set()
     for role, code in codes.items():
         benefit = catalogue.benefit(code)
-        dates = [dated[0][0] for dated in benefit.parameters.values()]
-        first_month[role] = max((d.year - 1970) * 12 + d.month - 1 for d in dates) if dates else 0
+        first_month[role] = firsts[code]
         if benefit.info.get("award_months"):
             award_months[role] = int(benefit.info["award_months"])
         if benefit.protected:
@@ -395,6 +423,7 @@ def _draft(role: str, person, recipient, recipient_kind, *, grade=0, birth_order
 def _ongoing(rng, ctx: Context, role: str, earliest_days: np.ndarray, back_months_max: int):
     """valid_from spread over past years (never before `earliest_days`), decided soon after; award end if any."""
     n = len(earliest_days)
+    earliest_days = np.maximum(earliest_days, _month_start_days(ctx.first_month[role]))   # catalogue's first date
     months = ctx.period - (rng.random(n) ** 1.2 * (back_months_max + 1)).astype(np.int64)
     months = np.minimum(np.maximum(months, _months_of_days(earliest_days)), ctx.period)
     award = ctx.award_months.get(role)
@@ -416,10 +445,10 @@ def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
     alive_at_start = ppl.death_days < 0
     unable = _unable_to_work(ppl, age)
     single = (ppl.adults == 1) & (ppl.children > 0)
-    drafts, means_households = [], np.zeros(ppl.household_count, dtype=bool)
+    drafts, means_households, means_draft = [], np.zeros(ppl.household_count, dtype=bool), None
     if "means" in ctx.codes:
-        draft, means_households = _means_rights(rng, ctx, ppl, age, single, unable)
-        drafts.append(draft)
+        means_draft, means_households = _means_rights(rng, ctx, ppl, age, single, unable)
+        drafts.append(means_draft)
     if "per_child" in ctx.codes:
         drafts.append(_per_child_rights(rng, ctx, ppl, means_households))
     li_grade = np.zeros(len(ppl.household), dtype=np.int64)
@@ -442,7 +471,7 @@ def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
     if "birth" in ctx.codes:
         drafts.append(_birth_rights(rng, ctx, ppl))
     if "funeral" in ctx.codes:
-        drafts.append(_funeral_rights(rng, ctx, ppl, alive_at_start))
+        drafts.append(_funeral_rights(rng, ctx, ppl, alive_at_start, means_draft))
     merged = {key: np.concatenate([d[key] for d in drafts]) for key in DRAFT_FIELDS}
     return merged, means_households
 
@@ -619,14 +648,19 @@ def _birth_rights(rng, ctx, ppl):
                   valid_to=end, decided_on=decided)
 
 
-def _funeral_rights(rng, ctx, ppl, alive):
-    """Funeral grants to the member who paid for the funeral of someone who died in the window."""
+def _funeral_rights(rng, ctx, ppl, alive, means_draft=None):
+    """Funeral grants to the member who paid for the funeral of someone who died in the window. A grant that is a
+    multiple of the family's means-tested assistance (UA_POHOV, RULES.md Readings 12) only where the household
+    has that assistance in force in the month of death."""
     dead = np.flatnonzero(~alive)
+    if ctx.catalogue.benefit(ctx.codes["funeral"]).multiple_of_benefit:
+        dead = dead[_assisted_in_month(ppl, means_draft, dead)]
     household = ppl.household[dead]
     head, spouse = ppl.head[household], ppl.spouse[household]
     payer = np.where(head != dead, head, spouse)
     payer_alive = (payer >= 0) & (ppl.death_days[np.maximum(payer, 0)] < 0)
-    keep = payer_alive & (ppl.category[np.maximum(payer, 0)] != CHILD) & (rng.random(len(dead)) < 0.7)
+    in_force = _months_of_days(ppl.death_days[dead]) >= ctx.first_month["funeral"]
+    keep = payer_alive & (ppl.category[np.maximum(payer, 0)] != CHILD) & (rng.random(len(dead)) < 0.7) & in_force
     dead, payer = dead[keep], payer[keep]
     month = _months_of_days(ppl.death_days[dead])
     decided = np.minimum(ppl.death_days[dead] + rng.integers(3, 40, len(dead)), ctx.end_days)
@@ -637,13 +671,26 @@ def _funeral_rights(rng, ctx, ppl, alive):
                   valid_to=_month_end_days(month), decided_on=decided, amount=amount)
 
 
+def _assisted_in_month(ppl, means_draft, dead) -> np.ndarray:
+    """Per dead person: the household's means-tested right (one per household, its head's) covers the month."""
+    if means_draft is None:
+        return np.zeros(len(dead), dtype=bool)
+    household = ppl.household[dead]
+    start, end = np.full(ppl.household_count, -1), np.full(ppl.household_count, -1)
+    start[ppl.household[means_draft["person"]]] = means_draft["valid_from"]
+    end[ppl.household[means_draft["person"]]] = means_draft["valid_to"]
+    month = _months_of_days(ppl.death_days[dead])
+    covered = (start[household] >= 0) & (start[household] <= _month_end_days(month))
+    return covered & ((end[household] < 0) | (end[household] >= _month_start_days(month)))
+
+
 # ---- text columns ---------------------------------------------------------------------------------------
 
 def _scripts(latin: tuple, country: CountryData) -> list:
     """The list followed by its Cyrillic transliteration (Ukrainian lists are Cyrillic already)."""
     if country.code == "ua":
         return list(latin) * 2
-    return list(latin) + [latin_to_cyrillic(text) for text in latin]
+    return list(latin) + [latin_to_cyrillic(text, montenegrin=country.code == "me") for text in latin]
 
 
 def _addresses(rng, country: CountryData, place: np.ndarray, cyrillic: np.ndarray) -> dict:
@@ -986,8 +1033,15 @@ def _deductions(rng, ctx: Context, ppl: People, drafts: dict, rows: Versions, id
         "creditor_payee_id": _int_array(creditor, pa.int64(), creditor >= 0),
         "valid_from": _date_array(_month_start_days(months)),
         "valid_to": _date_array(valid_to, valid_to >= 0),
+        # Readings 10 and 11: most alimony is for a minor; a tenth of the overpayments are the agency's fault
+        "for_minor": _bool_or_null(rng.random(m) < 0.9, kind == DEDUCTION_KINDS.index("alimony")),
+        "agency_fault": _bool_or_null(rng.random(m) < 0.1, kind == DEDUCTION_KINDS.index("overpayment")),
     })
     return table, _creditor_payees(rng, ctx, creditor_ids, ppl.place[household])
+
+
+def _bool_or_null(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return pa.array(values, pa.bool_(), mask=~valid)
 
 
 def _ordered_rights(rng, ctx: Context, ppl: People, drafts: dict):
@@ -1115,6 +1169,10 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
         "mo_family": pa.array(mo_family), "single_parent": pa.array(single), "unable_to_work": pa.array(unable),
         "consent_full_recovery": pa.array(consent),
         "amount_minor": _int_array(amount, pa.int64(), amount >= 0),
+        # RULES.md Readings 5 and 11: the application precedes its decision by 0-30 days; a few decisions of
+        # the period correct the agency's own fault
+        "applied_on": _date_array(rows.decided_on - rng.integers(0, 31, len(draft))),
+        "agency_fault": pa.array((rows.decided_on >= ctx.start_days) & (rng.random(len(draft)) < 0.1)),
     })
 
 
@@ -1179,6 +1237,7 @@ def generate_register(out_dir, rights: int, seed: int, period: str, country: str
             stats.add(tables)
     finally:
         writers.close()
+    write_register_meta(out, country, ctx.catalogue.currency, _period_text(period_index), seed=int(seed))
     summary = stats.summary(out, country, period, seed, writers.rows, ctx)
     summary["households"] = ids.household - 1
     return summary
@@ -1302,7 +1361,7 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
     """
     src, out = Path(src_dir), Path(out_dir)
     tables = _read_tables(src)
-    country = _country_of(tables)
+    country = register_country(src) or _country_of(tables)
     source_index, target_index = _advance_months(tables["rights"], to_period or period)
     payees, institution_ids, enforcer_ids = _shared_of(seed, COUNTRIES[country], tables["payees"])
     ctx = make_context(country, target_index, institution_ids, enforcer_ids)
@@ -1317,6 +1376,8 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
     fresh = generate_chunk((seed, 0xAD, _country_key(country), target_index, 1), ctx, new_count, ids,
                            new_decisions=True)
     rights = _write_advanced(out, tables, fresh)
+    write_register_meta(out, country, ctx.catalogue.currency, _period_text(target_index), seed=int(seed),
+                        advanced_from=_period_text(source_index))
     first = rights.filter(pc.equal(rights["version"], 1))
     by_benefit = first.group_by("benefit").aggregate([("right_id", "count")])
     return {

@@ -16,8 +16,13 @@ _LETTERS = dict(zip(
 ))
 
 
-def latin_to_cyrillic(text: str) -> str:
-    """Serbian Latin to Serbian Cyrillic (Montenegrin ś/ź fall back to с/з, which is how they are written)."""
+# Montenegrin Cyrillic writes Latin ś ź as с з with an acute accent (С́ З́: letter + U+0301)
+_MONTENEGRIN = {"Ś": "С\u0301", "ś": "с\u0301", "Ź": "З\u0301", "ź": "з\u0301"}
+
+
+def latin_to_cyrillic(text: str, montenegrin: bool = False) -> str:
+    """Serbian Latin to Serbian Cyrillic; Montenegrin ś/ź become С́/З́ (montenegrin) or plain с/з (Serbian)."""
+    letters = {**_LETTERS, **_MONTENEGRIN} if montenegrin else _LETTERS
     out, i = [], 0
     while i < len(text):
         pair = text[i:i + 2]
@@ -25,7 +30,7 @@ def latin_to_cyrillic(text: str) -> str:
             out.append(_DIGRAPHS[pair])
             i += 2
             continue
-        out.append(_LETTERS.get(text[i], text[i]))
+        out.append(letters.get(text[i], text[i]))
         i += 1
     return "".join(out)
 

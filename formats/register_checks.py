@@ -260,6 +260,7 @@ class Checks:
         self.dangling("rights", "payee_id", "payees", "payee_id", "payee_id")
         self.dangling("rights", "household_id", "households", "household_id", "household_id")
         self.ends_before_start("rights", "valid_from", "valid_to")
+        self.ends_before_start("rights", "applied_on", "decided_on")  # a decision follows its application
         self.overlapping_versions()
         self.amount("rights", "income_minor")
         self.amount("rights", "amount_minor")

@@ -48,8 +48,13 @@ RIGHTS = pa.schema([  # one row per version of a right
     pa.field("single_parent", pa.bool_()),
     pa.field("unable_to_work", pa.bool_()),             # no member of the household can work
     pa.field("consent_full_recovery", pa.bool_()),      # recipient consented to 100 % recovery
-    # decided amount of a one-off whose catalogue says decided_amount = true (UA_POHOV: 2 x monthly assistance)
+    # decided amount of a one-off whose catalogue says decided_amount = true
     pa.field("amount_minor", pa.int64()),
+    # date of the application (RULES.md Readings 5: claim windows); null = taken as the decision day
+    pa.field("applied_on", pa.date32()),
+    # the decision corrects the agency's own fault, not an arithmetic error (Readings 11): a reduction it makes
+    # is written off, never recovered
+    pa.field("agency_fault", pa.bool_()),
 ])
 
 PAYEES = pa.schema([
@@ -83,6 +88,8 @@ DEDUCTIONS = pa.schema([
     pa.field("creditor_payee_id", pa.int64()),             # required except for overpayment (the agency)
     pa.field("valid_from", pa.date32(), nullable=False),
     pa.field("valid_to", pa.date32()),
+    pa.field("for_minor", pa.bool_()),                     # alimony for a minor (null = true; Readings 10)
+    pa.field("agency_fault", pa.bool_()),                  # overpayment caused by the agency: written off (Readings 11)
 ])
 DEDUCTION_KINDS = ("alimony", "damages", "overpayment", "enforcement")
 DEDUCTION_PRIORITY = {"alimony": 1, "damages": 2, "overpayment": 3, "enforcement": 4}

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_
 from ledgers.postings import PreparedBatch, prepare_batch
 
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
+PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
 POSTING_DTYPES = dict(POSTING_COLUMNS)
 INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != "payment_ref"}
 READ_PARTS = 2                # cores of the reference machine
@@ -110,15 +112,39 @@ class Ledger:
     # ---- transactions ------------------------------------------------------------------------------------
 
     @contextmanager
-    def _locked(self):
-        """A raw DBAPI connection inside a transaction that holds the ledger's write lock."""
+    def step(self):
+        """One step of the cycle as one transaction: a SQLAlchemy connection that holds the ledger's write lock
+        (SQLite BEGIN IMMEDIATE, PostgreSQL the advisory transaction lock) from its first statement to commit.
+
+        A step checks its precondition, appends its batch (append_batch(conn=...)), events and holds, and records
+        its status change through this connection: all of it commits together or not at all, and a second
+        officer's step waits for the lock and then sees the first one's result."""
+        with self.engine.connect() as conn:
+            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(PG_LOCK_SQL, (PG_LOCK_CLASS,))
+                else:
+                    conn.exec_driver_sql("SELECT 1")  # the first statement begins the IMMEDIATE transaction
+                yield conn
+
+    @contextmanager
+    def _locked(self, conn: sa.Connection | None = None):
+        """A raw DBAPI connection inside a transaction that holds the ledger's write lock; with `conn` (a step's
+        connection, see step()), that connection's own transaction, neither committed nor rolled back here."""
+        if conn is not None:
+            raw = conn.connection.driver_connection
+            if self.dialect == "postgresql":
+                raw.execute(PG_LOCK_SQL, (PG_LOCK_CLASS,))  # re-entrant: already held by step()
+            yield raw
+            return
         proxy = self.engine.raw_connection()
         raw = proxy.driver_connection
         try:
             if self.dialect == "sqlite":
                 raw.execute("BEGIN IMMEDIATE")
             else:
-                raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (PG_LOCK_CLASS,))
+                raw.execute(PG_LOCK_SQL, (PG_LOCK_CLASS,))
             yield raw
             raw.commit()
         except BaseException:
@@ -175,20 +201,36 @@ class Ledger:
     def schema_lock(self):
         return schema_lock(self.engine)
 
-    def schema_version(self) -> int | None:
-        try:
-            present = sa.inspect(self.engine).has_table("ledger_schema")
-        except sa.exc.OperationalError as exc:
-            raise UserError(f"cannot open the database {self.url}: {exc.orig}; check --db / ISPLATA_DB") from exc
-        if not present:
+    def sqlite_file(self) -> str | None:
+        """The file of a SQLite ledger ("" for an in-memory one); None on PostgreSQL."""
+        if self.dialect != "sqlite":
             return None
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
+        database = self.engine.url.database
+        if database and database.startswith("file:"):  # sqlite:///file:PATH?mode=ro&uri=true
+            database = database.removeprefix("file:").split("?", 1)[0]
+        return "" if database in (None, "", ":memory:") else database
+
+    def schema_version(self) -> int | None:
+        """The ledger's schema version; None when the database holds no ledger. Never creates anything: a SQLite
+        file that does not exist is not opened (opening it would create it)."""
+        path = self.sqlite_file()
+        if path is not None and (path == "" or not Path(path).is_file()):
+            return None
+        with database_errors(self.url):
+            if not sa.inspect(self.engine).has_table("ledger_schema"):
+                return None
+            with self.engine.connect() as conn:
+                return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
 
     def require_schema(self) -> None:
+        """Refuses (exit 2) a database without a ledger (only `db init` and `demo` create one) or with a ledger of
+        another schema version (`db init` brings version 1 up to date)."""
         version = self.schema_version()
         if version is None:
-            raise UserError(f"no ledger in {self.url}: run `isplata db init` first")
+            path = self.sqlite_file()
+            where = f"{path} does not exist" if path and not Path(path).exists() else f"{self.url} has no ledger"
+            raise UserError(f"no ledger: {where}; nothing was written. Check --db / ISPLATA_DB, or create the "
+                            f"ledger with `isplata db init --db {self.url}`")
         if version != schema.SCHEMA_VERSION:
             raise UserError(f"the ledger in {self.url} has schema version {version}, this isplata needs "
                             f"{schema.SCHEMA_VERSION}: run `isplata db init` to bring it up to date")
@@ -197,8 +239,9 @@ class Ledger:
 
     def append_batch(self, kind: str, source_id: str, postings, payments=None, period=None,
                      booked_on: dt.date | None = None, created_at: dt.datetime | None = None,
-                     record_sha256: str = "") -> BatchRecord:
-        """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record.
+                     conn: sa.Connection | None = None, record_sha256: str = "") -> BatchRecord:
+        """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record. With
+        `conn` (a step's connection), inside that transaction: it commits with the step's events and holds.
 
         record_sha256: the SHA-256 of the record the batch posts (canonical.record_sha256 of a payroll's row),
         hashed into the chain with the head of the event chain the batch saw."""
@@ -210,7 +253,7 @@ class Ledger:
         # database ingests the postings: two cores at work instead of one after the other
         with ThreadPoolExecutor(max_workers=1) as pool:
             root = pool.submit(merkle_root, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
-            with self._locked() as raw:
+            with self._locked(conn) as raw:
                 existing = self._find(raw, kind, source_id)
                 if existing is not None:
                     return self._same_or_refuse(existing, prepared, root.result())
@@ -281,8 +324,10 @@ class Ledger:
         row = raw.execute(f"SELECT {_BATCH_COLS} FROM ledger_batches ORDER BY batch_id DESC LIMIT 1").fetchone()
         return None if row is None else _record(row)
 
-    def find_batch(self, kind: str, source_id: str) -> BatchRecord | None:
+    def find_batch(self, kind: str, source_id: str, conn: sa.Connection | None = None) -> BatchRecord | None:
         """The batch written for this (kind, source), e.g. whether a returns file (sha256) was already posted."""
+        if conn is not None:
+            return self._find(conn.connection.driver_connection, kind, source_id)
         with self._reading() as raw:
             return self._find(raw, kind, source_id)
 
@@ -445,17 +490,7 @@ class Ledger:
         with self.writing() as own:
             return append_event_row(own, kind, subject, payload)
 
-    @contextmanager
-    def writing(self):
-        """A connection in a transaction that takes the ledger's write lock at once (SQLite BEGIN IMMEDIATE,
-        PostgreSQL the advisory lock batches take), so what it checks before it appends still holds at commit;
-        commits on success."""
-        with self.engine.connect() as conn:
-            conn.execution_options(ledger_write_lock=True)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
-                yield conn
+    writing = step  # a connection in a transaction holding the ledger's write lock (see step)
 
     def events_head(self) -> str:
         """Hash of the last event (GENESIS_HASH when none): with the digest, what an auditor keeps of the events."""
@@ -468,15 +503,20 @@ class Ledger:
             rows = conn.execute(sa.select(schema.events).order_by(schema.events.c.event_id)).mappings().all()
         return [dict(row) for row in rows]
 
-    def events(self, subject: str | None = None, kind: str | None = None) -> list[dict]:
-        """Events in the order they were appended, optionally of one subject and/or kind."""
+    def events(self, subject: str | None = None, kind: str | None = None,
+               conn: sa.Connection | None = None) -> list[dict]:
+        """Events in the order they were appended, optionally of one subject and/or kind (with `conn`, as that
+        transaction sees them)."""
         query = sa.select(schema.events).order_by(schema.events.c.event_id)
         if subject is not None:
             query = query.where(schema.events.c.subject == subject)
         if kind is not None:
             query = query.where(schema.events.c.kind == kind)
-        with self.engine.connect() as conn:
+        if conn is not None:
             rows = conn.execute(query).mappings().all()
+        else:
+            with self.engine.connect() as own:
+                rows = own.execute(query).mappings().all()
         return [{**row, "payload": json.loads(row["payload"])} for row in rows]
 
 
@@ -489,6 +529,48 @@ def schema_lock(engine: sa.Engine):
             if engine.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
             yield conn
+
+
+DATABASE_PROBLEMS = (
+    ("file is not a database", "it is not an isplata ledger (not a SQLite database); check --db / ISPLATA_DB"),
+    ("readonly database", "the database is read-only; run with a user that may write it, or use a copy"),
+    ("disk is full", "the disk is full; free space and run the step again"),
+    ("no space left", "the disk is full; free space and run the step again"),
+    ("unable to open database", "the database file cannot be opened; check --db / ISPLATA_DB and the folder"),
+)
+
+
+def database_problem(exc: BaseException, url: str | None = None) -> UserError | None:
+    """A database failure the officer can act on (not a database, read-only, disk full, unreachable server) as
+    a UserError with the fix; None for anything else, which is a programmer error and stays a traceback."""
+    import sqlite3
+
+    import psycopg
+
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+    if isinstance(cause, (sqlite3.IntegrityError, sqlite3.ProgrammingError, psycopg.IntegrityError,
+                          psycopg.ProgrammingError)):
+        return None
+    if not isinstance(cause, (sqlite3.OperationalError, sqlite3.DatabaseError, psycopg.OperationalError)):
+        return None
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    fix = next((fix for needle, fix in DATABASE_PROBLEMS if needle in text.lower()),
+               "check --db / ISPLATA_DB, that the database server runs and that the file or folder is writable")
+    where = f" {url}" if url else ""
+    return UserError(f"cannot open the database{where} or write to it ({text}): {fix}; nothing of this step "
+                     "was written")
+
+
+@contextmanager
+def database_errors(url: str):
+    """Turns database_problem failures into UserError (exit 2) naming the database."""
+    try:
+        yield
+    except Exception as exc:
+        problem = database_problem(exc, url)
+        if problem is None:
+            raise
+        raise problem from exc
 
 
 def append_event_row(conn: sa.Connection, kind: str, subject: str, payload=None) -> int:

@@ -15,6 +15,7 @@ recognised, so a retroactive change pays or recovers only the difference and a r
 still gets its arrears in full; months from the cutoff on follow the ledger alone.
 """
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +33,11 @@ from payroll import lines as line_blocks
 from payroll.ids import fixed_width_strings, ref_matrix
 from payroll.ledger_state import ORDER_COMPONENTS, LedgerState, lookup
 
-LOOKBACK_MONTHS = 24          # how far back a retroactive decision or a reported death may reach
+# RULES.md Readings 4: a retroactive decision pays back to its start however far (a catalogue's
+# arrears_limit_months may cut it, reported as time_barred lines). The ledger state is read this far back, so every
+# month a decision can reach is compared with what the ledger recognised (only rights with a change get a window).
+LOOKBACK_MONTHS = 1200
+DEATH_LOOKBACK_MONTHS = 24    # a death carries no recording date: how far back a reported death may reach
 CHANGES_WINDOW_MONTHS = 1     # decisions recorded since the first day of the previous month are recomputed
 CHANNEL_CODES = {"bank": 0, "post": 1}
 POSTAL_FIELDS = ("street", "town", "postcode", "country")
@@ -148,14 +153,17 @@ def right_held_mask(inputs: Inputs, arrays, right_payee: np.ndarray) -> np.ndarr
 # ---- differences ----------------------------------------------------------------------------------------
 
 def differences(arrays, inputs: Inputs, held: np.ndarray):
-    """Due per right and month against what the ledger recognised: cells with a non-zero difference."""
+    """Due per right and month against what the ledger recognised: cells with a non-zero difference, and the
+    cells listed as due 0 for a reason (refused_cells)."""
     period = inputs.period
     changes_since = (month_first_date(period - CHANGES_WINDOW_MONTHS) - month_first_date(0)).days
-    starts = entitlement.window_starts(arrays, period, LOOKBACK_MONTHS, changes_since)
+    starts = entitlement.window_starts(arrays, period, LOOKBACK_MONTHS, changes_since,
+                                       death_lookback_months=DEATH_LOOKBACK_MONTHS)
     first, last = entitlement.compiled_range(starts, period)
     compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
-    missing_rules(arrays, cells)
+    missing_rules(arrays, cells, inputs.catalogue)
+    listed = refused_cells(arrays, cells)
     state = inputs.state
     recognised_index = convert.right_index_of(arrays, state.recognised_right)
     known = recognised_index >= 0  # rights no longer in the register are not recomputed
@@ -166,7 +174,50 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
     # a held right is paid nothing, but what was paid for months it was not due (after a death) is raised
     keep = ~held[diffs.right_index] | (diffs.amount_minor < 0)
     return (diffs.right_index[keep].astype(np.int64), diffs.month[keep].astype(np.int64),
-            diffs.amount_minor[keep].astype(np.int64))
+            diffs.amount_minor[keep].astype(np.int64), listed)
+
+
+REFUSAL_NAMES = {entitlement.REASON_LATE_CLAIM: "claims_out_of_time",
+                 entitlement.REASON_NO_FAMILY_BENEFIT: "no_family_benefit"}
+
+
+def refused_cells(arrays, cells) -> dict:
+    """{reason: [{"right_id", "month"}]}: one-offs due 0 because the claim came out of time (Readings 5) or the
+    household had no benefit to multiply (Readings 12), listed in the payroll's summary."""
+    listed = {name: [] for name in REFUSAL_NAMES.values()}
+    if cells.reason is None:
+        return listed
+    for i in np.flatnonzero(cells.reason):
+        listed[REFUSAL_NAMES[int(cells.reason[i])]].append(
+            {"right_id": int(arrays.right_ids[cells.right_index[i]]),
+             "month": month_first_date(int(cells.month[i])).strftime("%Y-%m")})
+    return listed
+
+
+def split_differences(inputs: Inputs, arrays, right, month, amount):
+    """(kept, time_barred, written_off), each (right, month, amount). Time-barred: arrears of months before
+    period - arrears_limit_months when the catalogue sets one (Readings 4; the amount not paid, positive, on no
+    payment). Written off: a negative difference of a right whose latest decision records agency_fault
+    (Readings 11; the difference, negative, on no payment, never a receivable)."""
+    limit = inputs.catalogue.arrears_limit_months
+    barred = (amount > 0) & (month < inputs.period - limit) if limit > 0 else np.zeros(amount.shape[0], bool)
+    written = (amount < 0) & agency_fault_rights(arrays, inputs.period)[right]
+    kept = ~(barred | written)
+    part = lambda mask: (right[mask], month[mask], amount[mask])
+    return part(kept), part(barred), part(written)
+
+
+def agency_fault_rights(arrays, period: int) -> np.ndarray:
+    """Per right: its most recently decided version (decided by the period's end) records agency_fault."""
+    fault = np.zeros(arrays.n_rights, bool)
+    if arrays.ver_agency_fault is None or not arrays.ver_agency_fault.any():
+        return fault
+    end_day = (month_first_date(period + 1) - month_first_date(0)).days - 1
+    decided = np.where(arrays.ver_decided_day <= end_day, arrays.ver_decided_day, -1).astype(np.int64)
+    order = np.lexsort((decided, arrays.ver_right))  # per right, its latest decision last
+    last = order[np.r_[arrays.ver_right[order][1:] != arrays.ver_right[order][:-1], True]]
+    fault[arrays.ver_right[last]] = arrays.ver_agency_fault[last] & (decided[last] >= 0)
+    return fault
 
 
 def legacy_cutoff_month(inputs: Inputs) -> int:
@@ -226,15 +277,28 @@ def legacy_versions(arrays, cutoff_day: int):
                            packed=arrays.packed._replace(ver32=ver32))
 
 
-def missing_rules(arrays, cells) -> None:
-    """A due amount in a month before the catalogue has rules is bad input, reported, never silently 0."""
+def missing_rules(arrays, cells, catalogue) -> None:
+    """A due amount in a month before the catalogue has rules is bad input, reported, never silently 0: one
+    problem per benefit, naming the months without a rule, how many rights need them, a few ids and the fix."""
     bad = np.flatnonzero(cells.rule_missing)
     if bad.shape[0] == 0:
         return
-    problems = [Problem("rights", None, "valid_from", str(int(arrays.right_ids[cells.right_index[i]])),
-                        f"no rule of the catalogue in force in month {month_first_date(int(cells.month[i]))}",
-                        "give the catalogue parameters from that date or correct the right's valid_from")
-                for i in bad[:50]]
+    benefit = arrays.right_benefit[cells.right_index[bad]].astype(np.int64)
+    problems = []
+    for b in np.unique(benefit).tolist():
+        cells_of = bad[benefit == b]
+        months = cells.month[cells_of].astype(np.int64)
+        first, last = (month_first_date(int(m)).strftime("%Y-%m") for m in (months.min(), months.max()))
+        rights = np.unique(arrays.right_ids[cells.right_index[cells_of]])
+        code = catalogue.benefit_codes[b]
+        examples = ", ".join(str(int(r)) for r in rights[:5]) + (", ..." if rights.shape[0] > 5 else "")
+        span = first if first == last else f"{first} to {last}"
+        problems.append(Problem(
+            "rights", None, "benefit", code,
+            f"no rule of the catalogue {Path(catalogue.path).name} for {code} in force in {span}: "
+            f"{rights.shape[0]} right(s) are due in those months (right_id {examples})",
+            f"add {code}'s parameters in force from {first} to the catalogue, with their source, or correct "
+            "the valid_from of these rights"))
     raise InputError(problems)
 
 
@@ -254,6 +318,8 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
     valid_to = np.asarray(pc.fill_null(pc.cast(orders.column("valid_to"), pa.int32()), 2**31 - 1)
                           .to_numpy(zero_copy_only=False))
     active = (valid_from <= period_last) & (valid_to >= period_first)
+    # Readings 11: an overpayment the agency caused (not an arithmetic error) is never recovered
+    active &= ~((kind == DEDUCTION_KINDS.index("overpayment") + 1) & np_col(orders, "agency_fault", False))
     remaining = remaining_balances(orders, right, kind, arrays, inputs.state)
     creditor_id = np_col(orders, "creditor_payee_id", -1).astype(np.int64)
     creditor = np.where(creditor_id >= 0, np.searchsorted(arrays.payee_ids, creditor_id), -1).astype(np.int64)
@@ -262,6 +328,7 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
                 order_fixed_minor=np_col(orders, "fixed_minor", -1).astype(np.int64),
                 order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
                 order_remaining_minor=remaining, order_active=active,
+                order_for_minor=np_col(orders, "for_minor", True).astype(bool),  # Readings 10: null = for a minor
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
 
 
@@ -360,6 +427,9 @@ class Amounts:
     orders: dict
     order_table: pa.Table
     extra: tuple               # (payee, channel, right, amount) of re-issues
+    time_barred: tuple = ()    # (right, month, amount) of arrears cut by the catalogue's limitation period
+    written_off: tuple = ()    # (right, month, amount < 0) of reductions the agency caused, written off
+    listed: dict = None        # refused_cells
 
 
 def route(inputs: Inputs, arrays) -> Routing:
@@ -378,7 +448,9 @@ def route(inputs: Inputs, arrays) -> Routing:
 
 def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     arrays, state, held = routing.arrays, inputs.state, routing.held
-    diff_right, diff_month, diff_minor = differences(arrays, inputs, held)
+    diff_right, diff_month, diff_minor, listed = differences(arrays, inputs, held)
+    (diff_right, diff_month, diff_minor), barred, written = split_differences(inputs, arrays, diff_right,
+                                                                              diff_month, diff_minor)
     gross, raised = np.zeros(arrays.n_rights, np.int64), np.zeros(arrays.n_rights, np.int64)
     np.add.at(gross, diff_right[diff_minor > 0], diff_minor[diff_minor > 0])
     np.add.at(raised, diff_right[diff_minor < 0], -diff_minor[diff_minor < 0])
@@ -390,19 +462,23 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     extra = reissues(arrays, state, right_held_mask(inputs, arrays, routing.right_payee), routing.benefit_post, routing.payee_channel, routing.payee_postal,
                      routing.payee_held)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
-                   orders, order_table, (extra[0], extra[1], extra[2], extra[3]))
+                   orders, order_table, (extra[0], extra[1], extra[2], extra[3]), barred, written, listed)
 
 
 def run_kernel(catalogue, routing: Routing, amounts: Amounts):
     """engine.payroll_kernel: deductions by priority and caps, forwarding, netting, conservation check."""
     benefits, b = catalogue.benefits, routing.right_benefit
+    protected = np.array([x.protected for x in benefits], bool)[b]
+    recovery_allowed = np.array([x.recovery_allowed for x in benefits], bool)[b]
     return compute_payroll(
         amounts.gross, amounts.carry_in, amounts.receivable, routing.arrays.ver_consent[routing.version],
-        np.array([x.protected for x in benefits], bool)[b], routing.right_payee, routing.right_channel,
+        protected, routing.right_payee, routing.right_channel,
         np.array([x.minimum_payable_minor for x in benefits], np.int64)[b],
         np.array([x.below_minimum == "carry" for x in benefits], bool)[b],
         n_payees=len(routing.arrays.payee_ids), caps=deduction_caps(catalogue), extra_payee=amounts.extra[0],
-        extra_channel=amounts.extra[1], extra_amount_minor=amounts.extra[3], **amounts.orders)
+        extra_channel=amounts.extra[1], extra_amount_minor=amounts.extra[3],
+        recovery_blocked=protected & ~recovery_allowed,  # Readings 7: protected benefits take no recovery
+        **amounts.orders)
 
 
 def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, result) -> list:
@@ -411,6 +487,9 @@ def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, resu
     payee_ids, orders, extra = routing.arrays.payee_ids, amounts.orders, amounts.extra
     blocks = line_blocks.difference_blocks(rights, amounts.diff_right, amounts.diff_month, amounts.diff_minor,
                                            payment, period)
+    for name, (right, month, amount) in (("time_barred", amounts.time_barred), ("written_off", amounts.written_off)):
+        blocks.append(line_blocks.LineBlock(name, right, rights.payee_id[right], rights.channel[right], month,
+                                            amount, np.full(right.shape[0], -1, np.int64)))
     blocks.append(line_blocks.right_block("carry_in", rights, amounts.carry_in, payment, period, 1))
     for name, values in (("recovery", ded.recovery_minor), ("alimony", ded.alimony_minor),
                          ("damages", ded.damages_minor), ("enforcement", ded.enforcement_minor),
@@ -456,6 +535,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     columns = line_blocks.order_blocks(line_blocks_of(period, rights, routing, amounts, result))
     check_payments_equal_lines(columns, netting.payment_net_minor)
     summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
+    summary["listed"] = amounts.listed  # Readings 5 and 12: one-offs due 0 for a reason
     ref_rows = ref_matrix(payroll_id, np.arange(len(netting.payment_net_minor), dtype=np.int64))
     lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
     del columns

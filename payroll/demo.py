@@ -55,6 +55,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     work = Path(workdir).resolve()
     prepare_workdir(work, own_db=db_url is None)
     db = db_url or f"sqlite:///{work / 'isplata.db'}"
+    cycle.open_db(db, create=True).close()  # the demo creates its ledger, as `db init` would
     store_dir = work / "payrolls"
     catalogue = load_catalogue(country=country)
     exponent = catalogue.minor_exponent
@@ -66,7 +67,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     steps.run("validate", lambda: validate_register(first, country=country),
               lambda r: f"{r.get('rights', rights):,} rights valid" if isinstance(r.get('rights'), int)
               else "register valid")
-    month1 = month(steps, db, first, period, store_dir, work, fmt)
+    month1 = month(steps, db, first, period, store_dir, work, fmt, country)
     files = steps.run("bank returns", lambda: simulate_bank(db, month1["payroll"], work / "returns" / period,
                                                             catalogue, seed),
                       lambda r: f"camt.054 {r['returned']} returned, pain.002 {r['rejected']} rejected, "
@@ -78,7 +79,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     steps.run("advance register", lambda: advance(first, second, reconciled, seed, period),
               lambda r: f"{r['deaths']} deaths and {r['closed']} closed accounts recorded, register "
                         f"{format_period(parse_period(period) + 1)}")
-    month2 = month(steps, db, second, format_period(parse_period(period) + 1), store_dir, work, fmt)
+    month2 = month(steps, db, second, format_period(parse_period(period) + 1), store_dir, work, fmt, country)
     checked = steps.run("ledger verify", lambda: verify_ledger(db),
                         lambda r: f"{'ok' if r.ok else 'BROKEN at batch ' + str(r.first_bad_batch)}: "
                                   f"{r.batches} batches, {r.postings:,} postings")
@@ -109,12 +110,14 @@ def prepare_workdir(work: Path, own_db: bool) -> None:
 FIRST_RUN_HINT = " (the first run on a machine also compiles the engine's kernels, once)"
 
 
-def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work: Path, fmt) -> dict:
-    summary = steps.run(f"calculate {period}", lambda: cycle.calculate(db, data, period, MAKER, store_dir=store_dir),
+def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work: Path, fmt, country: str) -> dict:
+    summary = steps.run(f"calculate {period}", lambda: cycle.calculate(db, data, period, MAKER, store_dir=store_dir,
+                                                                      country=country),
                         lambda s: describe_calculation(s, fmt), hint=FIRST_RUN_HINT)
     steps.run(f"approve {period}", lambda: cycle.approve(db, summary["payroll"], CHECKER),
               lambda r: f"{summary['payroll']} approved by {CHECKER} (maker {MAKER}): {r['postings']:,} postings")
     out = work / "out" / period
+    out.mkdir(parents=True, exist_ok=True)  # export refuses a missing parent folder (a mistyped --out)
     steps.run(f"export {period}", lambda: cycle.export(db, summary["payroll"], out),
               lambda m: f"{len(m['files'])} files, {m['payments']:,} payments, CtrlSum {fmt(m['ctrl_sum_minor'])}")
     return summary
@@ -194,7 +197,7 @@ def settlements_of(assignments: pa.Table, rejected_rows: np.ndarray) -> tuple:
 
 def advance(first: Path, second: Path, reconciled: dict, seed: int, period: str) -> dict:
     """Next month's register with the deaths (MD07) and closed accounts the bank reported."""
-    actions = read_actions(reconciled.get("register_out"))
+    actions = [action for output in reconciled["outputs"] for action in read_actions(output["register_actions"])]
     death_day = month_first_date(parse_period(period)) - dt.timedelta(days=1)
     deaths = sorted({(int(a["person_id"]), death_day) for a in actions
                      if a["action"] == "record_death" and a["person_id"] not in (None, "")})

@@ -19,8 +19,12 @@ CHANNEL_NAMES = ("bank", "post")
 # DESIGN.md's components plus two a line needs and formats.schemas.COMPONENTS does not name (that tuple also fixes
 # the ledger's component codes, so it is not extended here): `overpayment`, a negative difference raised as a
 # receivable and on no payment; `dropped`, an amount under the minimum that the benefit's policy does not carry.
+# RULES.md Readings 4 and 11 add two more, both on no payment: `time_barred`, arrears of a month cut by the
+# catalogue's limitation period (arrears_limit_months), amount = the amount not paid (positive, never paid out,
+# not posted: the month stays unrecognised); `written_off`, a reduction the agency caused (agency_fault), amount =
+# the negative difference, posted to overpayments written off instead of raised as a receivable.
 LINE_COMPONENTS = ("due", "arrears", "overpayment", "recovery", "alimony", "damages", "enforcement", "forwarded",
-                   "carry_in", "carry_out", "dropped", "reissue")
+                   "carry_in", "carry_out", "dropped", "reissue", "time_barred", "written_off")
 assert set(COMPONENTS) <= set(LINE_COMPONENTS)
 
 

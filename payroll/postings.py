@@ -5,6 +5,9 @@ month, component and payment reference, so a batch sums to zero by construction:
 
     approve  due / arrears          Dr benefit expense (benefit)        Cr benefits payable (payee)
              overpayment (raised)   Dr overpayments receivable (right)  Cr benefit expense (benefit)
+             written_off            Dr overpayments written off (right) Cr benefit expense (benefit): a reduction
+                                    the agency caused (RULES.md Readings 11), recognised but never recovered
+             time_barred            no posting: a month cut by the limitation period stays unrecognised
              recovery of receivable Dr benefits payable (payee)         Cr overpayments receivable (right)
              recovery by an order   Dr benefits payable (payee)         Cr deductions payable (agency, key 0)
              alimony/damages/enf.   Dr benefits payable (debtor payee)  Cr deductions payable (creditor payee)
@@ -35,6 +38,7 @@ EXPENSE = ACCOUNT["benefit_expense"]
 PAYABLE = ACCOUNT["benefits_payable"]
 DEDUCTIONS_PAYABLE = ACCOUNT["deductions_payable"]
 RECEIVABLE = ACCOUNT["overpayments_receivable"]
+WRITTEN_OFF = ACCOUNT["overpayments_written_off"]
 RETURNED = ACCOUNT["returned_awaiting_reissue"]
 IN_TRANSIT = {"bank": ACCOUNT["in_transit_bank"], "post": ACCOUNT["in_transit_post"]}
 CASH = ACCOUNT["treasury_cash"]
@@ -45,6 +49,7 @@ LINE_SCHEME = {
     "due": (EXPENSE, PAYABLE, "due"),
     "arrears": (EXPENSE, PAYABLE, "arrears"),
     "overpayment": (RECEIVABLE, EXPENSE, "overpayment"),
+    "written_off": (WRITTEN_OFF, EXPENSE, "written_off"),
     "reissue": (RETURNED, PAYABLE, "reissue"),
     "carry_out": (PAYABLE, PAYABLE, "carry_out"),
     "carry_in": (PAYABLE, PAYABLE, "carry_in"),
@@ -224,7 +229,7 @@ def approve_postings(lines: pa.Table, orders: pa.Table, benefit_code: dict[str, 
         index = np.flatnonzero(posted & (component == code))
         if EXPENSE in (debit, credit):
             assert (benefit[index] >= 0).all(), "a line's benefit has no ledger code"
-        keys = {EXPENSE: expense_key, RECEIVABLE: right}
+        keys = {EXPENSE: expense_key, RECEIVABLE: right, WRITTEN_OFF: right}
         specs.append(Legs(debit, keys.get(debit, payee), credit, keys.get(credit, payee), amount,
                           ledger_component, right, payee, month, refs, index=index, absolute=True))
     return build(specs + order_postings(orders))

@@ -3,11 +3,13 @@
 The contract functions cut a step's result down to (at least) the keys DESIGN.md fixes under "What scripts and
 auditors can rely on"; extra keys may be added there, none removed or renamed.
 """
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from engine.money import minor_to_decimal_str
+from formats import labels
+from formats.amounts import format_amount
 from formats.schemas import PAYROLL_LINES
 from payroll import cycle, store
 
@@ -17,10 +19,50 @@ RECONCILE_KEYS = ("records", "matched", "unmatched", "already_seen", "rejected_m
 
 
 def money_text(amount_minor: int, exponent: int) -> str:
-    text = minor_to_decimal_str(int(amount_minor), exponent)
+    text = format_amount(int(amount_minor), exponent)
     whole, dot, fraction = text.partition(".")
     sign = "-" if whole.startswith("-") else ""
     return f"{sign}{int(whole.lstrip('-') or 0):,}{dot}{fraction}"
+
+
+@dataclass(frozen=True)
+class Display:
+    """How a person reads one payroll's codes and amounts: benefits by catalogue name, amounts in the currency
+    as the catalogue country's locale writes them, reasons, components and channels by their meaning."""
+    currency: str
+    exponent: int
+    locale: str = labels.FALLBACK_LOCALE
+    benefits: dict = field(default_factory=dict)
+
+    def money(self, amount_minor: int, with_currency: bool = True) -> str:
+        return labels.money_label(amount_minor, self.exponent, self.currency if with_currency else None,
+                                  self.locale)
+
+    def benefit(self, code: str) -> str:
+        return labels.benefit_label(code, self.benefits)
+
+    def label(self, domain: str, code: str) -> str:
+        return self.benefit(code) if domain == "benefit" else label(domain, code)
+
+
+LABELS = {"component": labels.component_label, "deduction": labels.deduction_label, "channel": labels.channel_label,
+          "reason": labels.reason_label, "account": labels.account_label, "hold": labels.hold_label}
+
+
+def label(domain: str, code: str) -> str:
+    """A code of `domain` (component, deduction, channel, reason, account, hold) with its name."""
+    return LABELS[domain](code)
+
+
+def display_of(record: store.PayrollRecord) -> Display:
+    """The Display of a stored payroll: names from the catalogue it was calculated with (codes alone if that file
+    is gone), locale from its country."""
+    return Display(record.currency, record.minor_exponent, labels.locale_of(record.country),
+                   labels.benefit_names_at(record.catalogue_path))
+
+
+def display_for(db_url: str, identifier: str) -> Display:
+    return display_of(cycle.payroll_record(db_url, identifier))
 
 
 def calculate_contract(summary: dict) -> dict:

@@ -13,11 +13,14 @@ matches nothing, or disagrees with the payment (amount, already returned), is an
 and the command exits 1.
 
 Every file is read and checked before anything is posted, so one bad file (exit 2) leaves the ledger, the
-holds and the reports exactly as they were. A file reconciled before is matched again without posting:
-its records that matched count as already seen, and those that were exceptions then (or are now) are still
-exceptions, so a re-run exits 1 until the bank sends a corrected file. The exceptions report
-(reconcile-exceptions.csv next to the first file) is rewritten on every run: header only when the run found
-no exception, so a file left over from an earlier run never looks current.
+holds and the reports exactly as they were. Each file is then one step under the ledger's lock: its batch, its
+holds and its `reconciled` event commit in one transaction, and only after that commit are its outputs written,
+named after the file and its SHA-256 (`<stem>-<sha12>-register-actions.csv`, `<stem>-<sha12>-reconcile-
+exceptions.csv`, next to the file or in --out), each through a temporary name: a later reconcile of another file
+never overwrites them, and a re-run after a crash writes them from what the first run recorded. A file
+reconciled before is matched again without posting: its records that matched count as already seen, and those
+that were exceptions then (or are now) are still exceptions, so a re-run exits 1 until the bank sends a
+corrected file.
 
 At national scale a run costs one read of each payroll's lines (the export groups of only the payments the files
 name), and the export's file totals, the payees' accounts and the rights' beneficiaries are read as columns only
@@ -25,6 +28,7 @@ when a record needs them; each record is then a few dictionary and array lookups
 settlements are built as postings in a few numpy calls.
 """
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +42,7 @@ from bank_exports.returns import expand_records, read_returns
 from formats.catalogue import CURRENCY_EXPONENTS
 from ledgers.schema import ACCOUNT, COMPONENT
 from payroll import cycle, postings, store
+from payroll.crash import crash_point
 from payroll.errors import Refused
 from payroll.ids import payroll_of_ref
 
@@ -173,60 +178,154 @@ LINE_COLUMNS = ("payment_ref", "right_id", "payee_id", "channel", "month", "comp
 CHANNELS = ("bank", "post")
 
 
-def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop) -> dict:
-    """Reconcile every file; returns the DESIGN.md counts plus exceptions and register actions."""
+def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, out_dir=None) -> dict:
+    """Reconcile every file; returns the DESIGN.md counts plus exceptions and register actions.
+
+    Each file is one step (reconcile_step): its batch, holds and `reconciled` event commit in one transaction
+    under the ledger's lock, and only then are its outputs (register actions, exceptions) written, under names
+    derived from that file (output_paths), so no later reconcile of another file overwrites them."""
     paths = [Path(f) for f in files]
-    # read and check every file before posting anything: a bad file raises InputError with nothing written
-    parsed = []
-    for path in paths:
-        progress(f"reading {path.name}")
-        parsed.append((path, store.sha256_file(path), read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
     ledger = cycle.open_db(db_url)
-    tally, views = Tally(), {}
+    tally, views, outputs = Tally(), {}, []
     exponent = 2
     try:
-        # whole-file and whole-block rejects become one record per payment; then the export groups of every
-        # payment the files name are loaded at once, one read of each payroll's lines
+        target = check_out_dir(Path(out_dir)) if out_dir else None
+        if register_out:
+            check_out_dir(Path(register_out).resolve().parent)
+        # read and check every file before posting anything: a bad file raises InputError with nothing written
+        parsed = []
+        for path in paths:
+            progress(f"reading {path.name}")
+            parsed.append((path, store.sha256_file(path),
+                           read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
+        for path, sha, _records in parsed:
+            check_out_dir(target or path.resolve().parent)
         progress("matching the records to the exported payments")
-        parsed = [(path, sha, expand_group_records(ledger, records, views)) for path, sha, records in parsed]
-        wanted: dict[str, list] = {}
-        for _path, _sha, records in parsed:
-            for record in records:
-                if record.scope == "transaction" and record.original_end_to_end_id is not None:
-                    identifier = payroll_of_ref(record.original_end_to_end_id)
-                    if identifier is not None:
-                        wanted.setdefault(identifier, []).append(record.original_end_to_end_id)
-        for identifier, refs in wanted.items():
-            view = view_of(ledger, identifier, views)
-            if view is not None:
-                view.load_groups(refs)
+        parsed = load_views(ledger, parsed, views)
         for path, sha, records in parsed:
             progress(f"reconciling {path.name}")
-            exponent = reconcile_file(ledger, path, sha, records, tally, views) or exponent
+            file_tally, file_exponent, actions = reconcile_step(ledger, path, sha, records, views)
+            exponent = file_exponent or exponent
+            merge(tally, file_tally)
+            outputs.append(write_outputs(path, sha, target, actions, file_tally.exceptions))
+            tally.actions += actions
     finally:
         ledger.close()
-    base = Path(register_out).parent if register_out else paths[0].resolve().parent
-    actions_path = Path(register_out) if register_out else base / REGISTER_ACTIONS_NAME
-    if tally.actions:
-        write_csv(actions_path, ACTION_COLUMNS, tally.actions)
-    exceptions_path = base / EXCEPTIONS_NAME
-    write_csv(exceptions_path, EXCEPTION_COLUMNS, tally.exceptions)  # header only when none: never stale
+    if register_out:
+        write_csv(Path(register_out), ACTION_COLUMNS, tally.actions)
+    first = outputs[0]
     return {"records": tally.records, "matched": tally.matched, "unmatched": tally.unmatched,
             "already_seen": tally.already_seen, "rejected_minor": tally.rejected_minor,
             "returned_minor": tally.returned_minor, "settled_minor": tally.settled_minor,
-            "exceptions": tally.exceptions, "exceptions_out": str(exceptions_path),
-            "register_actions": len(tally.actions), "register_out": str(actions_path) if tally.actions else None,
-            "returns_by_reason_minor": tally.returns_by_reason, "batches": tally.batches,
+            "exceptions": tally.exceptions, "exceptions_out": first["exceptions"],
+            "register_actions": len(tally.actions),
+            "register_out": str(register_out) if register_out else first["register_actions"],
+            "outputs": outputs, "returns_by_reason_minor": tally.returns_by_reason, "batches": tally.batches,
             "minor_exponent": exponent}
 
 
+def load_views(ledger, parsed: list, views: dict) -> list:
+    """Whole-file and whole-block rejects become one record per payment; then the export groups of every
+    payment the files name are loaded at once, one read of each payroll's lines."""
+    parsed = [(path, sha, expand_group_records(ledger, records, views)) for path, sha, records in parsed]
+    wanted: dict[str, list] = {}
+    for _path, _sha, records in parsed:
+        for record in records:
+            if record.scope == "transaction" and record.original_end_to_end_id is not None:
+                identifier = payroll_of_ref(record.original_end_to_end_id)
+                if identifier is not None:
+                    wanted.setdefault(identifier, []).append(record.original_end_to_end_id)
+    for identifier, refs in wanted.items():
+        view = view_of(ledger, identifier, views)
+        if view is not None:
+            view.load_groups(refs)
+    return parsed
+
+
+def reconcile_step(ledger, path: Path, sha: str, records: list, views: dict) -> tuple[Tally, int | None, list]:
+    """One file under the ledger's lock: whether it was reconciled before, and which payments were reversed
+    already, are read inside the lock, so two officers reconciling the same (or overlapping) files at once
+    reverse each payment once and record one `reconciled` event. Returns the file's tally, its currency
+    exponent and its register actions (those recorded when the file was first reconciled, on a re-run)."""
+    with ledger.step() as conn:
+        earlier = ledger.events(subject=sha, kind="reconciled", conn=conn)
+        seen = ledger.find_batch("reconcile", sha, conn=conn) is not None or bool(earlier)
+        for view in views.values():
+            if view is not None:
+                view.reversed_refs = already_reversed(ledger, view.record.payroll_id)
+        file_tally, exponent, holds, batch = match_file(ledger, records, views, seen, earlier)
+        if not seen:
+            post_file(ledger, path, sha, batch.chunks(), holds, file_tally, conn)
+            actions = file_tally.actions
+        else:
+            actions = [row for event in earlier[:1] for row in event["payload"].get("register_actions", [])]
+    crash_point("reconcile.after_commit")
+    return file_tally, exponent, actions
+
+
+def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
+    """Every record of one file matched to its payment: (tally, exponent, holds, postings)."""
+    # group-level rejects were expanded to one record per payment of their message, whether new or seen before
+    before = {tuple(key) for event in earlier for key in event["payload"].get("exception_keys", [])}
+    batch, holds, file_tally = Postings(), [], Tally()
+    file_tally.records = len(records)
+    exponent = None
+    for record in records:
+        view = view_for(ledger, record, views)
+        if view is None:
+            exception(file_tally, record, "reference matches no payment of this database")
+            continue
+        if seen and exception_key(record) in before:
+            exception(file_tally, record, "was an exception when this file was first reconciled and a file posts "
+                                          "once: ask the bank for a corrected file")
+            continue
+        exponent = view.record.minor_exponent
+        file_tally.payrolls.add(view.record.payroll_id)
+        if record.kind == "settled" and record.scope != "transaction":
+            settle(view, record, batch, file_tally, seen)
+        else:
+            reverse(view, record, batch, holds, file_tally, ledger, seen)
+    return file_tally, exponent, holds, batch
+
+
+def output_paths(path: Path, sha: str, out_dir: Path | None) -> tuple[Path, Path]:
+    """The register actions and exceptions of one return file: named after the file and its SHA-256, so a
+    reconcile of another file (or of a corrected file under the same name) never overwrites them."""
+    folder = out_dir if out_dir is not None else path.resolve().parent
+    stem = f"{path.stem}-{sha[:12]}"
+    return folder / f"{stem}-{REGISTER_ACTIONS_NAME}", folder / f"{stem}-{EXCEPTIONS_NAME}"
+
+
+def write_outputs(path: Path, sha: str, out_dir: Path | None, actions: list, exceptions: list) -> dict:
+    """Both outputs of one file, each written under a temporary name and renamed into place (header only
+    when there is nothing to list: a file present is always this file's current result)."""
+    actions_path, exceptions_path = output_paths(path, sha, out_dir)
+    write_csv(actions_path, ACTION_COLUMNS, actions)
+    write_csv(exceptions_path, EXCEPTION_COLUMNS, exceptions)
+    return {"file": str(path), "sha256": sha, "register_actions": str(actions_path),
+            "exceptions": str(exceptions_path), "n_register_actions": len(actions),
+            "n_exceptions": len(exceptions)}
+
+
+def check_out_dir(folder: Path) -> Path:
+    """An output folder that exists (or whose parent does) and can be written; UserError (exit 2) otherwise,
+    before anything is written."""
+    return cycle.check_out_dir(folder)
+
+
 def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({name: row.get(name) for name in columns})
+    """CSV through a temporary name in the same folder, renamed into place (never half written)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({name: row.get(name) for name in columns})
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise cycle.output_error(path, exc) from exc
 
 
 class Postings:
@@ -262,46 +361,17 @@ class Postings:
         return chunks
 
 
-def reconcile_file(ledger, path: Path, sha: str, records: list, tally: Tally, views: dict) -> int | None:
-    # group-level rejects were expanded to one record per payment of their message, whether new or seen before
-    tally.records += len(records)
-    earlier = ledger.events(subject=sha, kind="reconciled")
-    seen = ledger.find_batch("reconcile", sha) is not None or bool(earlier)
-    # records that were exceptions when the file was first reconciled stay exceptions: the file posts once
-    before = {tuple(key) for event in earlier for key in event["payload"].get("exception_keys", [])}
-    batch, holds, file_tally = Postings(), [], Tally()
-    exponent = None
-    for record in records:
-        view = view_for(ledger, record, views)
-        if view is None:
-            exception(file_tally, record, "reference matches no payment of this database")
-            continue
-        if seen and exception_key(record) in before:
-            exception(file_tally, record, "was an exception when this file was first reconciled and a file posts "
-                                          "once: ask the bank for a corrected file")
-            continue
-        exponent = view.record.minor_exponent
-        file_tally.payrolls.add(view.record.payroll_id)
-        if record.kind == "settled" and record.scope != "transaction":
-            settle(view, record, batch, file_tally, seen)
-        else:
-            reverse(view, record, batch, holds, file_tally, ledger, seen)
-    if not seen:
-        post_file(ledger, path, sha, batch.chunks(), holds, file_tally)
-    merge(tally, file_tally)
-    return exponent
-
-
 def exception_key(record) -> tuple:
     return (record.line, reference_of(record))
 
 
 def merge(tally: Tally, part: Tally) -> None:
-    for name in ("matched", "unmatched", "already_seen", "rejected_minor", "returned_minor", "settled_minor"):
+    for name in ("records", "matched", "unmatched", "already_seen", "rejected_minor", "returned_minor",
+                 "settled_minor"):
         setattr(tally, name, getattr(tally, name) + getattr(part, name))
     tally.exceptions += part.exceptions
-    tally.actions += part.actions
     tally.batches += part.batches
+    tally.payrolls |= part.payrolls
     for payroll, reasons in part.returns_by_reason.items():
         merged = tally.returns_by_reason.setdefault(payroll, {})
         for reason, amount in reasons.items():
@@ -492,20 +562,23 @@ def person_of(view: PayrollView, right_id: int) -> int | None:
     return int(persons[position]) if position < rights.shape[0] and rights[position] == right_id else None
 
 
-def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Tally) -> None:
-    """One batch per file (idempotent by its SHA-256), then its holds, then the reconciled event."""
+def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Tally, conn) -> None:
+    """The file's batch (idempotent by its SHA-256), its holds and the reconciled event, in the step's
+    transaction `conn`: all three commit together or none does."""
     batch = postings.concat(chunks)
     if batch["amount_minor"].shape[0]:
         period = max(chunk["month"].max() for chunk in chunks if chunk["month"].shape[0])
-        record = ledger.append_batch("reconcile", sha, batch, period=int(period))
+        record = ledger.append_batch("reconcile", sha, batch, period=int(period), conn=conn)
         tally.batches.append(record.batch_id)
-    with ledger.writing() as conn:  # the holds and their chained copy, under the write lock
-        store.insert_holds(conn, holds)
+    crash_point("reconcile.after_batch")
+    store.insert_holds(conn, holds)
+    crash_point("reconcile.after_holds")
     keys = [[e["line"], e["reference"]] for e in tally.exceptions]
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
                                              "unmatched": tally.unmatched, "exception_keys": keys,
                                              "returns_by_reason_minor": tally.returns_by_reason,
-                                             "payrolls": sorted(tally.payrolls)})
+                                             "register_actions": tally.actions,
+                                             "payrolls": sorted(tally.payrolls)}, conn)
 
 
 # ---- holds: what reconciliation placed, and their release ----------------------------------------------------
@@ -530,9 +603,10 @@ def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
         raise Refused("a release needs --by (who releases) and --note (why, e.g. the register's correction)")
     ledger = cycle.open_db(db_url)
     try:
-        with ledger.writing() as conn:  # the release and its record commit together
+        with ledger.step() as conn:  # the release and its record commit together, under the ledger's lock
             hold = store.release_hold(conn, hold_id, by.strip(), note)
             ledger.append_event("hold_released", f"hold:{hold_id}", {"hold": hold, "by": by, "note": note}, conn)
+            crash_point("hold_release.before_commit")
         return {**hold, "released": True, "released_by": by, "note": note}
     except sa.exc.IntegrityError as exc:  # another release of the same hold committed first
         raise Refused(f"hold {hold_id} was already released; nothing to do") from exc

@@ -27,8 +27,11 @@ def load_register(data_dir, catalogue):
 
 
 def validate_register(data_dir, rules_path=None, country: str | None = None) -> dict:
-    """Validate the snapshot in `data_dir` against a catalogue; the summary, or InputError with every problem."""
-    catalogue = load_catalogue(rules_path, country)
+    """Validate the snapshot in `data_dir` against a catalogue (--rules, else --country, else the register's own
+    country, else Montenegro); the summary, or InputError with every problem."""
+    from payroll.country import catalogue_for
+
+    catalogue = catalogue_for(data_dir, rules_path, country)
     register = load_register(data_dir, catalogue)
     summary = summarise(register)
     summary.update(data=str(data_dir), rules=str(catalogue.path), country=catalogue.country,

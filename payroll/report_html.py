@@ -1,130 +1,245 @@
-"""A payroll report as one self-contained HTML page: inline CSS and SVG bar charts, no script, no network.
+"""A payroll's sign-off report as one self-contained HTML page: inline CSS (print CSS for A4), no script, no
+external link, no image file.
 
-The page shows the totals by benefit, municipality and channel, arrears and recoveries, deductions by kind, the
-change against the previous month's payroll and the returns by reason. Amounts come in as integers of minor
-units and are printed through engine.money, so the page shows exactly the ledger's figures.
+Sections, in the order a finance director reads them: sign-off facts (who calculated and approved and when, the
+ledger digest after the approval batch), totals, recipients and amounts per benefit, per municipality and per
+channel, the change against the previous month (rights started, stopped and changed, the largest individual
+changes), arrears and recoveries, deductions by kind, holds in force, returns by reason with their meaning, totals
+by component and a signature block. Every section is a <section id=...> so a test can find it. Amounts come in as
+integers of minor units and are written by formats.labels.money_label in the catalogue country's locale; codes
+are shown with their names.
 """
 import html
 
-from engine.money import minor_to_decimal_str
+from formats import labels
 
-BAR_WIDTH_PX = 420
-BAR_HEIGHT_PX = 18
-LABEL_WIDTH_PX = 170
-VALUE_WIDTH_PX = 130
-ROWS_MAX = 25  # longer breakdowns (municipalities) show their largest rows and one "other" row
-PALETTE = ("#2f6f9f", "#4f9d69", "#c9843a", "#a34f6f", "#6b5fa8", "#3a8f9a")
+ROWS_MAX = 25  # long breakdowns (municipalities) show their largest rows and one "other" row
+
+SECTIONS = ("sign-off", "totals", "by-benefit", "by-municipality", "by-channel", "change", "largest-changes",
+            "arrears-recoveries", "deductions", "holds", "returns", "components", "signatures")
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
-h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-.meta{color:#555;font-size:.9rem} .cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:1.2rem 0}
-.card{border:1px solid #ddd;border-radius:8px;padding:.6rem 1rem;min-width:150px}
-.card b{display:block;font-size:1.25rem} .card span{color:#666;font-size:.8rem}
-table{border-collapse:collapse;font-size:.9rem} td,th{padding:.2rem .7rem;text-align:right}
-td:first-child,th:first-child{text-align:left} tr:nth-child(even){background:#f6f6f6}
-svg text{font-size:12px;font-family:inherit} .neg{color:#a33}
+@page{size:A4;margin:16mm 14mm}
+*{box-sizing:border-box}
+body{font-family:"DejaVu Sans",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;padding:1rem;
+max-width:182mm;color:#222;font-size:10pt;line-height:1.35}
+h1{font-size:15pt;margin:0 0 .2rem} h2{font-size:11.5pt;margin:1.1rem 0 .4rem;border-bottom:1px solid #bbb}
+.meta{color:#555;font-size:9pt} .mono{font-family:"DejaVu Sans Mono",monospace;word-break:break-all;font-size:8.5pt}
+table{border-collapse:collapse;width:100%;table-layout:auto} td,th{padding:.15rem .35rem;text-align:right;
+vertical-align:top;overflow-wrap:break-word} th{font-weight:600;border-bottom:1px solid #999}
+.t{text-align:left} tr:nth-child(even) td{background:#f3f3f3}
+.facts td{text-align:left} .facts td:first-child{width:34%;color:#555}
+.bars td:last-child{width:24%} .bar{display:block;height:.45rem;background:#2f6f9f;min-width:1px} .bar.neg{background:#b44}
+.cards{display:flex;flex-wrap:wrap;gap:.4rem;margin:.5rem 0} .card{border:1px solid #ccc;border-radius:4px;
+padding:.3rem .6rem;flex:1 1 30%} .card b{display:block;font-size:11pt} .card span{color:#555;font-size:8.5pt}
+.neg{color:#a33} .signatures{display:flex;gap:1rem;margin-top:1rem} .signature{flex:1;border-top:1px solid #333;
+padding-top:.3rem;margin-top:2.2rem;font-size:9pt}
+section{break-inside:auto} h2{break-after:avoid} tr{break-inside:avoid}
+@media print{body{padding:0;max-width:none} .signatures{break-inside:avoid}}
 """
 
 
-def money(amount_minor: int, exponent: int) -> str:
-    text = minor_to_decimal_str(int(amount_minor), exponent)
-    whole, _, fraction = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    digits = whole.lstrip("-")
-    grouped = f"{int(digits):,}".replace(",", "\u202f") if digits else "0"
-    return sign + grouped + ("." + fraction if fraction else "")
+class Page:
+    """Formatting shared by the sections of one report: its locale, currency and benefit names."""
+
+    def __init__(self, report: dict):
+        names = report.get("names", {})
+        self.locale = names.get("locale", labels.FALLBACK_LOCALE)
+        self.benefits = names.get("benefits", {})
+        self.exponent = report["minor_exponent"]
+        self.currency = report["currency"]
+
+    def money(self, amount_minor) -> str:
+        return labels.money_label(int(amount_minor), self.exponent, None, self.locale)
+
+    def count(self, number) -> str:
+        return "—" if number is None else labels.money_label(int(number), 0, None, self.locale)
+
+    def benefit(self, code: str) -> str:
+        return labels.benefit_label(code, self.benefits)
 
 
-def top_rows(rows: dict[str, int], limit: int = ROWS_MAX) -> list[tuple[str, int]]:
-    """Largest rows first (by absolute amount); the rest summed as 'other'."""
-    ordered = sorted(rows.items(), key=lambda item: (-abs(item[1]), item[0]))
-    if len(ordered) <= limit:
-        return ordered
-    rest = sum(value for _, value in ordered[limit - 1:])
-    return ordered[:limit - 1] + [(f"other ({len(ordered) - limit + 1})", rest)]
+def esc(value) -> str:
+    return html.escape(str(value))
 
 
-def bar_chart(rows: dict[str, int], exponent: int, colour_index: int = 0) -> str:
-    """Horizontal bars, one per row, scaled to the largest absolute value; negative bars in red."""
-    shown = top_rows(rows)
-    if not shown:
-        return "<p class='meta'>nothing in this payroll</p>"
-    largest = max(abs(value) for _, value in shown) or 1
-    height = BAR_HEIGHT_PX + 6
-    width = LABEL_WIDTH_PX + BAR_WIDTH_PX + VALUE_WIDTH_PX
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height * len(shown) + 4}' "
-             f"role='img'>"]
-    for i, (label, value) in enumerate(shown):
-        y = i * height + 2
-        length = max(1, round(BAR_WIDTH_PX * abs(value) / largest)) if value else 0
-        colour = "#b44" if value < 0 else PALETTE[colour_index % len(PALETTE)]
-        parts.append(f"<text x='{LABEL_WIDTH_PX - 6}' y='{y + 13}' text-anchor='end'>"
-                     f"{html.escape(str(label)[:26])}</text>")
-        parts.append(f"<rect x='{LABEL_WIDTH_PX}' y='{y}' width='{length}' height='{BAR_HEIGHT_PX}' "
-                     f"fill='{colour}' rx='2'><title>{html.escape(str(label))}: "
-                     f"{money(value, exponent)}</title></rect>")
-        parts.append(f"<text x='{LABEL_WIDTH_PX + length + 6}' y='{y + 13}'>{money(value, exponent)}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
+def table(headers: list[str], rows: list[list], css: str = "", text_columns: int = 1) -> str:
+    """Columns after the first `text_columns` hold numbers (right-aligned)."""
+    def cell(tag: str, i: int, content: str) -> str:
+        return f"<{tag}{' class=t' if i < text_columns else ''}>{content}</{tag}>"
+
+    head = "".join(cell("th", i, esc(h)) for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(cell("td", i, cell_html(c)) for i, c in enumerate(row)) + "</tr>"
+                   for row in rows)
+    return f"<table class='{css}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+class Raw(str):
+    """Markup built here (a bar), put into a cell as it is."""
 
 
-def change_rows(current: dict[str, int], previous: dict[str, int], exponent: int) -> list[list[str]]:
+def cell_html(cell) -> str:
+    return cell if isinstance(cell, Raw) else esc(cell)
+
+
+def bar(value: int, largest: int) -> Raw:
+    percent = 0 if not largest else round(100 * abs(value) / largest, 1)
+    return Raw(f"<span class='bar{' neg' if value < 0 else ''}' style='width:{percent}%'></span>")
+
+
+def section(anchor: str, title: str, body: str) -> str:
+    return f"<section id='{anchor}'><h2>{esc(title)}</h2>{body}</section>"
+
+
+def note(text: str) -> str:
+    return f"<p class='meta'>{esc(text)}</p>"
+
+
+def sign_off_facts(report: dict) -> str:
+    digest = report.get("ledger_digest_after")
+    rows = [("status", report["status"]),
+            ("calculated by", f"{report['created_by']} at {report['created_at']}"),
+            ("approved by", f"{report['approved_by']} at {report['approved_at']}" if report.get("approved_by")
+             else "not approved yet"),
+            ("exported", report.get("exported_at") or "not exported yet"),
+            ("ledger batch", report.get("batch_id") or "none yet"),
+            ("ledger digest after the batch", Raw(f"<span class='mono'>{esc(digest)}</span>") if digest
+             else "none yet (not approved)"),
+            ("ledger digest now", Raw(f"<span class='mono'>{esc(report.get('ledger_digest_now', ''))}</span>")),
+            ("catalogue SHA-256", Raw(f"<span class='mono'>{esc(report['catalogue_sha256'])}</span>"))]
+    return table(["", ""], [list(row) for row in rows], "facts", text_columns=2)
+
+
+def totals_cards(report: dict, page: Page) -> str:
+    totals = report["totals_minor"]
+    cards = [("net paid", page.money(report["net_minor"])), ("payments", page.count(report["payments"])),
+             ("rights", page.count(report["rights"])), ("due this month", page.money(totals.get("due", 0))),
+             ("arrears", page.money(totals.get("arrears", 0))),
+             ("recovered", page.money(-totals.get("recovery", 0)))]
+    return "<div class='cards'>" + "".join(
+        f"<div class='card'><b>{esc(value)}</b><span>{esc(label)}"
+        f"{'' if label in ('payments', 'rights') else f' ({esc(page.currency)})'}</span></div>"
+        for label, value in cards) + "</div>"
+
+
+def benefit_table(report: dict, page: Page) -> str:
+    amounts, counts = report["by_benefit"], report.get("recipients_by_benefit", {})
+    largest = max((abs(v) for v in amounts.values()), default=0)
+    rows = [[page.benefit(code), page.count(counts.get(code, 0)), page.money(amount), bar(amount, largest)]
+            for code, amount in sorted(amounts.items(), key=lambda item: (-abs(item[1]), item[0]))]
+    rows.append(["total", page.count(sum(counts.values())), page.money(sum(amounts.values())), Raw("")])
+    return table(["benefit", "recipients", f"net paid ({page.currency})", ""], rows, "bars")
+
+
+def municipality_table(report: dict, page: Page) -> str:
+    places = report.get("municipalities") or {name: {"recipients": None, "net_minor": amount}
+                                              for name, amount in report["by_municipality"].items()}
+    if not places:
+        return note("nothing paid in this payroll")
+    ordered = sorted(places.items(), key=lambda item: (-abs(item[1]["net_minor"]), item[0]))
+    if len(ordered) > ROWS_MAX:  # the largest rows and one row for what they leave
+        rest = [row for _, row in ordered[ROWS_MAX - 1:]]
+        counted = [row["recipients"] for row in rest]
+        ordered = ordered[:ROWS_MAX - 1] + [(f"other ({len(rest)})", {
+            "recipients": None if None in counted else sum(counted),
+            "net_minor": sum(row["net_minor"] for row in rest)})]
+    largest = max(abs(row["net_minor"]) for _, row in ordered)
+    rows = [[name, page.count(row["recipients"]), page.money(row["net_minor"]), bar(row["net_minor"], largest)]
+            for name, row in ordered]
+    text = "" if all(r["recipients"] is not None for r in places.values()) else note(
+        "recipients per municipality need the recorded register files, which are missing or changed")
+    return text + table(["municipality", "recipients", f"net paid ({page.currency})", ""], rows, "bars")
+
+
+def channel_table(report: dict, page: Page) -> str:
+    amounts = report["by_channel"]
+    return table(["channel", f"net paid ({page.currency})"],
+                 [[labels.channel_label(k), page.money(v)] for k, v in sorted(amounts.items())])
+
+
+def change_table(report: dict, page: Page) -> str:
+    previous = report.get("previous")
+    if previous is None:
+        return note("no earlier payroll to compare with")
+    counts = report.get("rights_change", {}).get("by_benefit", {})
     rows = []
-    for key in sorted(set(current) | set(previous)):
-        now, before = current.get(key, 0), previous.get(key, 0)
-        percent = f"{(now - before) * 100 / before:+.1f} %" if before else "new"
-        rows.append([key, money(before, exponent), money(now, exponent), money(now - before, exponent), percent])
-    return rows
+    for code in sorted(set(report["by_benefit"]) | set(previous["by_benefit"])):
+        now, before = report["by_benefit"].get(code, 0), previous["by_benefit"].get(code, 0)
+        percent = f"{(now - before) * 100 / before:+.1f}\u00a0%" if before else "new"
+        moved = counts.get(code, {})
+        rows.append([page.benefit(code), page.money(before), page.money(now), page.money(now - before), percent,
+                     *(page.count(moved.get(kind, 0)) for kind in ("started", "stopped", "changed"))])
+    return note(f"against {previous['payroll']}") + table(
+        ["benefit", "previous", "this payroll", "change", "%", "rights started", "stopped", "changed"], rows)
 
 
-def section(title: str, body: str) -> str:
-    return f"<h2>{html.escape(title)}</h2>{body}"
+def largest_table(report: dict, page: Page) -> str:
+    largest = report.get("rights_change", {}).get("largest", [])
+    if not largest:
+        return note("no individual change against the previous month" if report.get("previous")
+                    else "no earlier payroll to compare with")
+    return table(["right", "benefit", "previous", "this payroll", "change"], text_columns=2, rows=
+                 [[row["right_id"], page.benefit(row["benefit"]), page.money(row["before_minor"]),
+                   page.money(row["now_minor"]), page.money(row["change_minor"])] for row in largest])
+
+
+def amounts_table(rows: dict, page: Page, label, heading: str) -> str:
+    return table([heading, f"amount ({page.currency})"], [[label(k), page.money(v)] for k, v in rows.items()])
+
+
+def holds_table(report: dict) -> str:
+    holds = report.get("holds", [])
+    if not holds:
+        return note("no hold in force when this payroll was calculated")
+    return table(["hold", "kind", "right", "payee", "reason", "payment", "placed"], text_columns=7, rows=
+                 [[h["hold_id"], labels.hold_label(h["kind"]), "—" if h["right_id"] < 0 else h["right_id"],
+                   h["payee_id"], labels.reason_label(h["reason_code"]), h["payment_ref"], h["created_at"]]
+                  for h in holds])
+
+
+def returns_table(report: dict, page: Page) -> str:
+    returns = report.get("returns_by_reason", {})
+    if not returns:
+        return note("no returns reconciled for this payroll")
+    rows = [[labels.reason_label(code), page.money(amount)] for code, amount in returns.items()]
+    rows.append(["total", page.money(sum(returns.values()))])
+    return table(["reason", f"returned or rejected ({page.currency})"], rows)
+
+
+def signature_block(report: dict) -> str:
+    people = [("calculated by", report["created_by"]), ("approved by", report.get("approved_by") or ""),
+              ("finance director", "")]
+    return "<div class='signatures'>" + "".join(
+        f"<div class='signature'>{esc(role)}: {esc(name)}<br>date: ____________<br>signature:</div>"
+        for role, name in people) + "</div>"
 
 
 def render_html(report: dict) -> str:
     """The page of one payroll; `report` is what payroll.report.build_report returns."""
-    exponent = report["minor_exponent"]
-    currency = report["currency"]
-    totals = report["totals_minor"]
-    cards = [("net paid", report["net_minor"]), ("payments", None), ("due", totals.get("due", 0)),
-             ("arrears", totals.get("arrears", 0)), ("recoveries", -totals.get("recovery", 0)),
-             ("carried forward", -totals.get("carry_out", 0)), ("re-issued", totals.get("reissue", 0))]
-    card_html = "".join(
-        f"<div class='card'><b>{report['payments']:,}</b><span>payments</span></div>" if value is None else
-        f"<div class='card'><b>{money(value, exponent)}</b><span>{label} ({currency})</span></div>"
-        for label, value in cards)
-    previous = report.get("previous")
-    change = ("<p class='meta'>no earlier payroll to compare with</p>" if previous is None else
-              f"<p class='meta'>against {html.escape(previous['payroll'])}</p>" +
-              table(["benefit", "previous", "this payroll", "change", "%"],
-                    change_rows(report["by_benefit"], previous["by_benefit"], exponent)))
-    returns = report.get("returns_by_reason", {})
+    page = Page(report)
+    currency = page.currency
     parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Payroll {html.escape(report['payroll'])}</title><style>{STYLE}</style></head><body>",
-        f"<h1>Payroll {html.escape(report['payroll'])} — {html.escape(report['period'])}</h1>",
-        f"<p class='meta'>status {html.escape(report['status'])} · calculated by "
-        f"{html.escape(report['created_by'])} at {html.escape(report['created_at'])} · "
-        f"{report['rights']:,} rights · catalogue SHA-256 {html.escape(report['catalogue_sha256'][:16])}…</p>",
-        f"<div class='cards'>{card_html}</div>",
-        section(f"Net paid by benefit ({currency})", bar_chart(report["by_benefit"], exponent, 0)),
-        section(f"Net paid by channel ({currency})", bar_chart(report["by_channel"], exponent, 1)),
-        section(f"Net paid by municipality ({currency})", bar_chart(report["by_municipality"], exponent, 2)),
-        section(f"Arrears and recoveries ({currency})", bar_chart(report["arrears_recoveries"], exponent, 3)),
-        section(f"Deductions by kind ({currency})", bar_chart(report["deductions_by_kind"], exponent, 4)),
-        section("Change against the previous month", change),
-        section(f"Returns and rejects by reason ({currency})",
-                bar_chart(returns, exponent, 5) if returns else
-                "<p class='meta'>no returns reconciled for this payroll</p>"),
-        section("Totals by component", table(["component", f"amount ({currency})"],
-                                             [[k, money(v, exponent)] for k, v in sorted(totals.items())])),
+        f"<!doctype html><html lang='{esc(page.locale.replace('_', '-'))}'><head><meta charset='utf-8'>",
+        f"<title>Payroll {esc(report['payroll'])}</title><style>{STYLE}</style></head><body>",
+        f"<h1>Payroll {esc(report['payroll'])} — {esc(report['period'])}</h1>",
+        note(f"{report['rights']:,} rights · {report['payments']:,} payments · net "
+             f"{labels.money_label(report['net_minor'], page.exponent, currency, page.locale)}"),
+        section("sign-off", "Sign-off", sign_off_facts(report)),
+        section("totals", "Totals", totals_cards(report, page)),
+        section("by-benefit", "Recipients and amounts by benefit", benefit_table(report, page)),
+        section("by-municipality", "Recipients and amounts by municipality", municipality_table(report, page)),
+        section("by-channel", "Net paid by channel", channel_table(report, page)),
+        section("change", "Change against the previous month", change_table(report, page)),
+        section("largest-changes", "Largest individual changes", largest_table(report, page)),
+        section("arrears-recoveries", "Arrears and recoveries",
+                amounts_table(report["arrears_recoveries"], page, str, "")),
+        section("deductions", "Deductions by kind",
+                amounts_table(report["deductions_by_kind"], page, labels.deduction_label, "kind")),
+        section("holds", "Holds in force", holds_table(report)),
+        section("returns", "Returns and rejects by reason", returns_table(report, page)),
+        section("components", "Totals by component", amounts_table(
+            dict(sorted(report["totals_minor"].items())), page, labels.component_label, "component")),
+        section("signatures", "Signatures", signature_block(report)),
         "</body></html>",
     ]
     return "\n".join(parts)

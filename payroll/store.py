@@ -118,7 +118,12 @@ class PayrollRecord:
 
 
 def init_schema(engine: sa.Engine) -> None:
-    """Create the tables if missing, append-only like the ledger's (idempotent, under the ledger's init lock)."""
+    """Create the tables if missing, append-only like the ledger's (idempotent, under the ledger's init lock);
+    bring the tables of a version 1 ledger up to date. Writes nothing when they are present and current."""
+    inspector = sa.inspect(engine)
+    if inspector.has_table(payrolls.name) and inspector.has_table(holds.name) and \
+            "placed_by" in {column["name"] for column in inspector.get_columns(holds.name)}:
+        return
     with schema_lock(engine) as conn:
         if ledger_schema.owned_elsewhere(conn, payrolls.name):
             return  # an officer's login (PostgreSQL APP_ROLE): the owner created the tables and their triggers
@@ -200,7 +205,7 @@ class _HashingFile:
 def write_table(table: pa.Table, path: Path) -> str:
     """Writes Parquet deterministically (no timestamps inside) through a temporary name; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes writing one file never share it
     sink = _HashingFile(temporary)
     try:
         pq.write_table(table, sink, compression="lz4", write_statistics=False)

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from bank_exports.files import sha256_of
-from bank_exports.pain001 import amounts_as_decimal, write_pain001
+from bank_exports.pain001 import write_pain001
 from bank_exports.payments import Debtor
 from bank_exports.synthetic import synthetic_payments
-from engine.money import decimal_str_to_minor, minor_to_decimal_str
+from formats.amounts import format_amount, format_amounts, parse_amount
 from formats.errors import InputError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "iso20022" / "golden"
@@ -89,14 +89,14 @@ def test_control_totals_equal_integer_sums_in_every_file_and_block(out_dir, debt
         ids = texts(root, "//p:EndToEndId")
         assert len(ids) == file.nb_of_txs <= 300
         assert texts(root, "/p:Document/*/p:GrpHdr/p:NbOfTxs") == [str(file.nb_of_txs)]
-        assert texts(root, "/p:Document/*/p:GrpHdr/p:CtrlSum") == [minor_to_decimal_str(file.ctrl_sum_minor)]
+        assert texts(root, "/p:Document/*/p:GrpHdr/p:CtrlSum") == [format_amount(file.ctrl_sum_minor)]
         assert file.ctrl_sum_minor == sum(amounts[e2e] for e2e in ids)
         for block in root.xpath("//p:PmtInf", namespaces=NS):
             block_ids = texts(block, "p:CdtTrfTxInf/p:PmtId/p:EndToEndId")
             assert 1 <= len(block_ids) <= 70
             assert texts(block, "p:NbOfTxs") == [str(len(block_ids))]
-            assert decimal_str_to_minor(texts(block, "p:CtrlSum")[0]) == sum(amounts[e2e] for e2e in block_ids)
-            shown = [decimal_str_to_minor(text) for text in texts(block, "p:CdtTrfTxInf/p:Amt/p:InstdAmt")]
+            assert parse_amount(texts(block, "p:CtrlSum")[0]) == sum(amounts[e2e] for e2e in block_ids)
+            shown = [parse_amount(text) for text in texts(block, "p:CdtTrfTxInf/p:Amt/p:InstdAmt")]
             assert shown == [amounts[e2e] for e2e in block_ids]
 
 
@@ -149,8 +149,8 @@ def test_names_are_cut_to_schema_limits(out_dir, debtor, options):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(1, 10**13), min_size=1, max_size=20), st.integers(0, 3))
 def test_vectorised_amounts_match_engine_money(amounts, exponent):
-    rendered = amounts_as_decimal(pa.array(amounts, pa.int64()), exponent).to_pylist()
-    assert rendered == [minor_to_decimal_str(amount, exponent) for amount in amounts]
+    rendered = format_amounts(pa.array(amounts, pa.int64()), exponent).to_pylist()
+    assert rendered == [format_amount(amount, exponent) for amount in amounts]
 
 
 def refused(tmp_path, payments, debtor, options) -> list:

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from bank_exports.pain001 import write_pain001
 from bank_exports.return_files import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
                                        write_pain002)
-from bank_exports.returns import amount_to_minor, expand_records, read_returns, records_table
+from bank_exports.returns import expand_records, read_returns, records_table
 from bank_exports.synthetic import synthetic_payments
-from engine.money import decimal_str_to_minor
+from decimal import Decimal
+
+from formats.amounts import parse_amount
 from formats.errors import InputError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "iso20022"
@@ -39,7 +41,8 @@ def test_postfinance_camt054_returns_are_read_whatever_rvslind_says():
         assert (record.reason_code, record.reason_text) == ("AC01", "Kontonummer falsch")
         assert (record.amount_minor, record.currency, record.booking_date) == (amount, "CHF", booked)
         assert record.source_message == "camt.054.001.04"
-        assert record.source_file == path.name and record.line == 31  # the <Ntry> booking it came in
+        assert record.source_file == path.name and record.line == 56  # its own <TxDtls> (the <Ntry> is at 31)
+        assert record.original_instr_id == e2e.replace("EndToEndId", "InstrId")
 
 
 def test_postfinance_pain002_whole_file_am10_reject():
@@ -282,14 +285,18 @@ def test_large_notification_is_streamed(out_dir):
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.from_regex(r"\A\s*[0-9]{1,20}(\.[0-9]{0,7})?\s*\Z"), st.text(max_size=12)), st.integers(0, 3))
-def test_fast_amount_parser_agrees_with_engine_money(text, exponent):
-    try:
-        expected = decimal_str_to_minor(text, exponent)
-    except ValueError:
+def test_amount_parser_agrees_with_decimal_on_iso_amounts(text, exponent):
+    """parse_amount reads what ISO 20022 calls an amount exactly as Decimal does, and refuses the rest."""
+    value = text.strip()
+    whole, _, fraction = value.partition(".")
+    iso = value.isascii() and bool(value) and whole.isdigit() and (fraction.isdigit() or not fraction) \
+        and len((whole.lstrip("0") + fraction.rstrip("0"))) <= 18 and not fraction[exponent:].strip("0") \
+        and int(Decimal(value).scaleb(exponent)) < 2**63
+    if not iso:
         with pytest.raises(ValueError):
-            amount_to_minor(text, exponent)
+            parse_amount(text, exponent)
         return
-    assert amount_to_minor(text, exponent) == expected
+    assert parse_amount(text, exponent) == int(Decimal(value).scaleb(exponent))
 
 
 MIXED_CAMT054 = """<?xml version="1.0" encoding="UTF-8"?>
@@ -321,7 +328,10 @@ MIXED_CAMT054 = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_mixed_notification_batches_settlements_and_skips_what_is_not_ours(tmp_path):
+def test_mixed_notification_reads_every_booked_entry_each_record_citing_its_own_line(tmp_path):
+    """Returns, settlements, and the entries that are neither (an incoming credit, a bank charge: kind "other",
+    for reconcile to list as not ours); a pending entry is not final and is left for its booked notice; every
+    record of a batch entry cites its own TxDtls."""
     path = tmp_path / "mixed.xml"
     path.write_text(MIXED_CAMT054, encoding="utf-8")
     records = read_returns(path)
@@ -329,9 +339,11 @@ def test_mixed_notification_batches_settlements_and_skips_what_is_not_ours(tmp_p
             for r in records] == [
         ("returned", "E-1", 1_000, "X99", "first line; second line", date(2026, 6, 4)),
         ("returned", "E-2", 2_000, "AC06", None, date(2026, 6, 4)),
-        ("settled", "E-3", 500, None, None, date(2026, 6, 5))]
+        ("settled", "E-3", 500, None, None, date(2026, 6, 5)),
+        ("other", None, 900, None, None, None),
+        ("other", None, 150, None, None, None)]
     assert records[2].original_msg_id == "M-1"
-    assert [r.line for r in records] == [5, 5, 15]
+    assert [r.line for r in records] == [9, 12, 17, 22, 24]
 
 
 PACS004_V09 = """<?xml version="1.0" encoding="UTF-8"?>
@@ -464,17 +476,17 @@ def test_status_reports_read_in_small_chunks_give_the_same_records(out_dir, tmp_
                 min_size=1, max_size=6),
        st.lists(st.sampled_from(["EUR", "RSD", "KWD", None]), min_size=6, max_size=6))
 def test_column_wise_amounts_agree_with_the_one_by_one_parser(texts, currencies):
-    """camt amounts are converted column-wise (plain form) or one by one: both give amount_to_minor's result, and
+    """camt amounts are converted column-wise (plain form) or one by one: both give parse_amount's result (an empty amount is refused), and
     what it refuses is refused with the entry's line."""
     from bank_exports.returns import _Context, _minor_amounts
     exponents = {"EUR": 2, "RSD": 0, "KWD": 3}
     context = _Context(Path("x.xml"), "camt.054.001.08", exponents)
-    rows = [("returned", "transaction", None, None, None, None, None, text.strip(), currency, None, line)
+    rows = [("returned", "transaction", None, None, None, None, None, text.strip(), currency, None, line, None)
             for line, (text, currency) in enumerate(zip(texts, currencies), start=1)]
     expected = []
-    for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line in rows:
+    for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line, _i in rows:
         try:
-            expected.append(amount_to_minor(text, exponents.get(currency, 2)) if text else None)
+            expected.append(parse_amount(text, exponents.get(currency, 2)))
         except ValueError:
             with pytest.raises(InputError) as caught:
                 _minor_amounts(rows, context)
@@ -484,10 +496,12 @@ def test_column_wise_amounts_agree_with_the_one_by_one_parser(texts, currencies)
 
 
 POSTAL_ROWS = ["ME-1,paid,,2026-06-05,", "ME-2, Returned ,BE04,2026-06-10,123.45", "ME-3,unclaimed,nije tu,,7",
-               "ME-4,delivered,,20260611,", "ME-5,refused,AC04 ,2026-06-12, 1e2", "ME-6,paid,,2026-06-13,0012.5",
+               "ME-4,delivered,,20260611,", "ME-5,refused,AC04 ,2026-06-12, 100", "ME-6,paid,,2026-06-13,0012.5",
                " ,settled,ZZ99,2026-06-14,", "ME-8,rejected,MS03,2026-06-15,3.00"]
 POSTAL_BAD_ROWS = ["ME-9,lost,,2026-06-01,", "ME-10,paid,,2026-02-30,", "ME-11,paid,,2026-06-01,1.234",
-                   "ME-12,paid,,01.06.2026,", "ME-13,returned,,2026-06-01,abc"]
+                   "ME-12,paid,,01.06.2026,", "ME-13,returned,,2026-06-01,abc",
+                   "ME-14,paid,,2026-06-01,1e2", "ME-15,paid,,2026-06-01,-5", "ME-16,paid,,2026-06-01,1_000",
+                   "ME-17,paid,,2026-06-01,١٠"]
 
 
 POSTAL_EMPTY_COLUMNS = ["ME-1,paid,,2026-06-05,", "ME-2,returned,,,"]  # reason and amount read as null columns
@@ -503,7 +517,7 @@ def test_postal_columns_agree_with_the_row_by_row_reader(tmp_path, rows):
     path.write_text("Reference,Status,reason,date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
     problems, expected = [], []
     for row, values in enumerate(_postal_table(path).to_pylist(), start=1):
-        record = _postal_record(path, row, values, problems)
+        record = _postal_record(path, row, values, problems, None, 2)
         if record is not None:
             expected.append(record)
     if problems:

@@ -29,6 +29,45 @@ def test_transliteration(profile, text, expected):
     assert clean_one(text, 140, "sepa", profile) == expected
 
 
+# Ukrainian: the examples published with Cabinet of Ministers resolution No. 55 of 27 January 2010
+UKRAINIAN_STANDARD = [
+    ("Шевчук", "Shevchuk"), ("Клименко", "Klymenko"), ("Григорій", "Hryhorii"), ("Згурський", "Zghurskyi"),
+    ("Алушта", "Alushta"), ("Андрій", "Andrii"), ("Борщагівка", "Borshchahivka"), ("Вінниця", "Vinnytsia"),
+    ("Гадяч", "Hadiach"), ("Згорани", "Zghorany"), ("Ґалаґан", "Galagan"), ("Донецьк", "Donetsk"),
+    ("Рівне", "Rivne"), ("Євгенія", "Yevheniia"), ("Єнакієве", "Yenakiieve"), ("Житомир", "Zhytomyr"),
+    ("Закарпаття", "Zakarpattia"), ("Медвин", "Medvyn"), ("Іршава", "Irshava"), ("Їжакевич", "Yizhakevych"),
+    ("Кадиївка", "Kadyivka"), ("Йосипівка", "Yosypivka"), ("Стрий", "Stryi"), ("Олексій", "Oleksii"),
+    ("Хмельницький", "Khmelnytskyi"), ("Миколаїв", "Mykolaiv"), ("Короп'є", "Koropie"), ("Ярошенко", "Yaroshenko"),
+    ("Знам'янка", "Znamianka"), ("Тетяна", "Tetiana"), ("Шевченко", "Shevchenko"), ("Щербухи", "Shcherbukhy"),
+    ("Гоща", "Hoshcha"), ("Юрій", "Yurii"), ("Корюківка", "Koriukivka"), ("Феодосія", "Feodosiia"),
+    ("Розгон", "Rozghon"), ("Ізмаїл", "Izmail"), ("Русь", "Rus"), ("Ковальчук", "Kovalchuk"),
+]
+
+
+@pytest.mark.parametrize("text, expected", UKRAINIAN_STANDARD)
+def test_ukrainian_by_the_national_standard_of_2010(text, expected):
+    assert clean_one(text, 140, "sepa", "uk") == expected
+
+
+@pytest.mark.parametrize("profile, text, expected", [
+    ("uk", "ЗГУРСЬКИЙ ШЕВЧЕНКО ЗНАМ'ЯНКА", "ZGHURSKYI SHEVCHENKO ZNAMIANKA"),   # capitals keep their digraphs
+    ("uk", "Мар’яна Мар\u02bcяна O'Brien", "Mariana Mariana O'Brien"),   # apostrophes dropped between Cyrillic only
+    ("sr", "ЉУБИША ЏАКОВИЋ Љубиша", "LJUBISA DZAKOVIC Ljubisa"),
+    ("me", "Śćepan Źarić ŚĆEPAN С\u0301ећо З\u0301ејнеп", "Scepan Zaric SCEPAN Seco Zejnep"),
+    ("me", "Đurđa Njegoš Ljaljević Čelebić Džaferović", "Djurdja Njegos Ljaljevic Celebic Dzaferovic"),
+])
+def test_each_countrys_own_rules(profile, text, expected):
+    assert clean_one(text, 140, "sepa", profile) == expected
+
+
+def test_each_country_has_its_own_transliteration():
+    from bank_exports.text import transliteration_of
+
+    assert [transliteration_of(c) for c in ("me", "rs", "ua", "UA")] == ["me", "sr", "uk", "uk"]
+    assert clean_one("Згурський Григорій", 140, "sepa", transliteration_of("ua")) == "Zghurskyi Hryhorii"
+    assert clean_one("Згурський Григорій", 140, "sepa", transliteration_of("rs")) != "Zghurskyi Hryhorii"
+
+
 def test_nulls_empties_and_unwritable_become_null():
     cleaned = clean_text(pa.array([None, "", "   ", "日本", "Ana"]), 35)
     assert cleaned.to_pylist() == [None, None, None, None, "Ana"]
@@ -44,7 +83,7 @@ def test_cut_counts_characters_then_trims_and_escapes():
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(max_size=60)), max_size=12), st.integers(1, 40),
-       st.sampled_from(["sr", "uk", "ru"]))
+       st.sampled_from(["sr", "me", "uk", "ru"]))
 def test_sepa_output_is_always_in_the_set_and_within_limits(values, max_chars, profile):
     cleaned = clean_text(pa.array(values, pa.string()), max_chars, "sepa", profile).to_pylist()
     assert len(cleaned) == len(values)

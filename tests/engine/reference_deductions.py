@@ -3,9 +3,11 @@
 Deliberately simple and slow: Python ints, dicts and one loop per right and order. Semantics (documented in
 engine/deductions.py and engine/netting.py): cap base = gross of the right in this payroll; caps are floors of
 a share of the gross; percentages round half-up once; the receivable is recovered just before the first order
-of priority >= 3; consent lifts the recovery cap to 100 % and frees recovery from the total cap; protected
-rights take only recovery; the minimum payable applies per (payee, channel) payment to its whole total,
-withholding the rights' nets only.
+of priority >= 3; consent lifts the recovery cap to 100 % of a non-protected right and frees recovery from the
+total cap; protected rights take only recovery, and none where recovery is blocked (RULES.md Readings 7); the
+higher total cap needs an alimony order for a minor (Readings 10); the minimum payable applies per (payee,
+channel) payment to its whole total, withholding the rights' nets only, and a withheld payment takes no
+deduction at all (Readings 3): its rights are deducted again without orders or receivable, repeatedly.
 """
 import numpy as np
 
@@ -22,16 +24,17 @@ def half_up_share(gross, bp):
     return quotient + (1 if 2 * rest >= 10_000 else 0)
 
 
-def deduct_one_right(gross, receivable, consent, protected, orders, caps):
+def deduct_one_right(gross, receivable, consent, protected, orders, caps, blocked=False):
     """orders: list of dicts kind, priority, fixed, percent, remaining, active, position (caller index).
     caps: dict of basis points. Returns (taken by kind 1..4 with the receivable in kind 3, receivable taken,
     {position: (deducted, new remaining)})."""
     orders = sorted(orders, key=lambda o: (o["priority"], o["position"]))
     alimony_involved = not protected and any(
-        o["kind"] == 1 and o["active"] and o["remaining"] != 0
+        o["kind"] == 1 and o.get("for_minor", True) and o["active"] and o["remaining"] != 0
         and (o["percent"] > 0 if o["percent"] >= 0 else o["fixed"] > 0) for o in orders)
     total_cap = floor_share(gross, caps["total_with_alimony_bp"] if alimony_involved else caps["total_bp"])
-    recovery_cap = floor_share(gross, caps["recovery_consent_bp"] if consent else caps["recovery_bp"])
+    consent = consent and not protected
+    recovery_cap = 0 if blocked else floor_share(gross, caps["recovery_consent_bp"] if consent else caps["recovery_bp"])
     kind_cap = {1: floor_share(gross, caps["alimony_bp"]), 2: floor_share(gross, caps["damages_bp"]),
                 3: recovery_cap, 4: floor_share(gross, caps["enforcement_bp"])}
     support_cap = floor_share(gross, caps["support_bp"])
@@ -69,22 +72,36 @@ def deduct_one_right(gross, receivable, consent, protected, orders, caps):
 
 def reference_payroll(rights, orders, extras, caps):
     """rights: list of dicts gross, carry_in, receivable, consent, protected, payee, channel, minimum, carry,
-    group (-1 = own receivable; rights of one group share one receivable balance, in right order).
-    orders: list of dicts right, kind, priority, fixed, percent, remaining, active, creditor, creditor_channel.
-    extras: list of (payee, channel, amount). Returns per right dicts, per order (deducted, remaining) and
-    payments {(payee, channel): total} of the payments actually made."""
+    group (-1 = own receivable; rights of one group share one receivable balance, in right order), blocked.
+    orders: list of dicts right, kind, priority, fixed, percent, remaining, active, creditor, creditor_channel,
+    for_minor. extras: list of (payee, channel, amount). Returns per right dicts, per order (deducted,
+    remaining) and payments {(payee, channel): total} of the payments actually made."""
+    withheld_rights = set()
+    while True:
+        result, withheld = one_round(rights, orders, extras, caps, withheld_rights)
+        took = {i for i, r in enumerate(result[0]) if r["alimony"] + r["damages"] + r["recovery"] + r["enforcement"]}
+        if not (withheld - withheld_rights) & took:
+            return result
+        withheld_rights = withheld
+
+
+def one_round(rights, orders, extras, caps, withheld_rights):
+    """One pass with the rights of `withheld_rights` taking nothing and withheld whatever their total."""
     by_right = {i: [] for i in range(len(rights))}
     for position, order in enumerate(orders):
-        by_right[order["right"]].append(dict(order, position=position))
+        active = order["active"] and order["right"] not in withheld_rights
+        by_right[order["right"]].append(dict(order, position=position, active=active))
     out_rights, out_orders = [], [None] * len(orders)
     group_balance = {}
     for i, right in enumerate(rights):
-        group = right.get("group", -1)
+        group = right.get("group", -1) if i not in withheld_rights else -1
         if group >= 0:
             group_balance.setdefault(group, right["receivable"])
         receivable = group_balance[group] if group >= 0 else right["receivable"]
+        receivable = 0 if i in withheld_rights else receivable
         taken, receivable_taken, per_order = deduct_one_right(
-            right["gross"], receivable, right["consent"], right["protected"], by_right[i], caps)
+            right["gross"], receivable, right["consent"], right["protected"], by_right[i], caps,
+            right.get("blocked", False))
         if group >= 0:
             group_balance[group] -= receivable_taken
         for position, value in per_order.items():
@@ -103,7 +120,8 @@ def reference_payroll(rights, orders, extras, caps):
             totals[key] = totals.get(key, 0) + out_orders[position][0]
     for payee, channel, amount in extras:
         totals[(payee, channel)] = totals.get((payee, channel), 0) + amount
-    withheld = {key: totals[key] < minimum.get(key, 0) for key in totals}
+    forced = {(rights[i]["payee"], rights[i]["channel"]) for i in withheld_rights}
+    withheld = {key: totals[key] < minimum.get(key, 0) or key in forced for key in totals}
     for i, right in enumerate(rights):
         key = (right["payee"], right["channel"])
         values = out_rights[i]
@@ -113,15 +131,16 @@ def reference_payroll(rights, orders, extras, caps):
             values["carry_out" if right["carry"] else "dropped"] = values["net"]
             totals[key] -= values["net"]
     payments = {key: total for key, total in totals.items() if total > 0}
-    return out_rights, out_orders, payments
+    withheld_now = {i for i, right in enumerate(rights) if withheld[(right["payee"], right["channel"])]}
+    return (out_rights, out_orders, payments), withheld_now
 
 
 # ---- adapters: readable dict cases <-> engine arrays ----------------------------------------
 
 RIGHT_DEFAULTS = dict(gross=0, carry_in=0, receivable=0, consent=False, protected=False, payee=0, channel=0,
-                      minimum=0, carry=True, group=-1)
+                      minimum=0, carry=True, group=-1, blocked=False)
 ORDER_DEFAULTS = dict(right=0, kind=1, priority=None, fixed=-1, percent=-1, remaining=-1, active=True,
-                      creditor=None, creditor_channel=0)
+                      creditor=None, creditor_channel=0, for_minor=True)
 
 
 def complete_rights(rights):
@@ -165,7 +184,8 @@ def run_engine(rights, orders, extras=(), caps=DeductionCaps(), n_payees=None, r
         extra_payee=np.array([e[0] for e in extras], dtype=np.int64),
         extra_channel=np.array([e[1] for e in extras], dtype=np.int64),
         extra_amount_minor=np.array([e[2] for e in extras], dtype=np.int64),
-        receivable_group=column(rights, "group") if any(r.get("group", -1) >= 0 for r in rights) else None)
+        receivable_group=column(rights, "group") if any(r.get("group", -1) >= 0 for r in rights) else None,
+        recovery_blocked=column(rights, "blocked", bool), order_for_minor=column(orders, "for_minor", bool))
 
 
 def engine_payments(result, n_channels=2) -> dict:

@@ -93,8 +93,9 @@ class Reference:
     def per_child(self, benefit, version, month):
         if version["household_id"] is None:
             return 0
-        children = [person for person, role in self.members(version["household_id"], version["person_id"], month)
-                    if role == "child" and not reached(person["birth_date"], benefit.child_age_limit_years, month)]
+        # Readings 1: a child by birth date alone, whatever the role label
+        children = [person for person, _role in self.members(version["household_id"], version["person_id"], month)
+                    if not reached(person["birth_date"], benefit.child_age_limit_years, month)]
         cap = self.param(benefit, "max_children", month) or 0
         rate = self.param(benefit, "child_amount", month)
         if version.get("mo_family"):
@@ -108,8 +109,17 @@ class Reference:
             if cap and len(counted) >= cap and not is_twin:
                 continue
             counted.append(child)
-            total += max(rate, special) if (child.get("without_parental_care") or child.get("disabled")) else rate
+            receiving = benefit.special_rate_benefit and self.holds(child["person_id"], benefit.special_rate_benefit,
+                                                                    month)
+            total += max(rate, special) if (child.get("without_parental_care") or receiving) else rate
         return total
+
+    def holds(self, person_id, code, month):
+        """Readings 6: the person holds a right of benefit `code` with a version (decided by the period's end)
+        touching the month."""
+        return any(v["benefit"] == code and v["person_id"] == person_id and v["decided_on"] <= self.limit_day
+                   and v["valid_from"] <= last_day(month) and (v.get("valid_to") or dt.date.max) >= first_day(month)
+                   for versions in self.rights.values() for v in versions)
 
     def equivalence(self, benefit, version, month, members, income):
         cap = self.param(benefit, "max_members", month) or 0
@@ -136,7 +146,8 @@ class Reference:
                 sub, share = self.param(benefit, "subsistence_child_under_6", month), "guaranteed_child_bp"
             elif not reached(birth, benefit.child_age_limit_years, month):
                 sub, share = self.param(benefit, "subsistence_child_6_18", month), "guaranteed_child_bp"
-            elif person.get("disabled"):
+            elif person.get("disabled") or (benefit.lost_capacity_age_years
+                                            and month >= month_of(birth) + 12 * benefit.lost_capacity_age_years):
                 sub, share = self.param(benefit, "subsistence_disabled", month), "guaranteed_disabled_bp"
             else:
                 sub, share = self.param(benefit, "subsistence_working_age", month), "guaranteed_working_age_bp"
@@ -148,6 +159,12 @@ class Reference:
         order = max(1, version.get("birth_order") or 1)
         if benefit.kind == "one_off" and month != anchor:
             return 0
+        applied = version.get("applied_on") or version["decided_on"]
+        if benefit.claim_within_months and month_of(applied) > anchor + benefit.claim_within_months:
+            return 0  # Readings 5: a claim out of time
+        if benefit.multiple_of_benefit:
+            family = self.family_due(benefit.multiple_of_benefit, version["household_id"], anchor)
+            return half_up(family * benefit.multiple_bp, 10_000)
         if benefit.decided_amount:
             return version.get("amount_minor") or 0
         if not self.defined(benefit, anchor):
@@ -168,8 +185,21 @@ class Reference:
 
     # ---- one right, one month ------------------------------------------------------------------------------
 
+    def family_due(self, code, household_id, month):
+        """Readings 12: the due of the household's rights of benefit `code` in the month (0 without one)."""
+        if household_id is None:
+            return 0
+        total = 0
+        for right_id, versions in self.rights.items():
+            if any(v["benefit"] == code and v["household_id"] == household_id and v["decided_on"] <= self.limit_day
+                   and month_of(v["valid_from"]) <= month <= month_of(v.get("valid_to") or dt.date.max)
+                   for v in versions):
+                total += self.due(right_id, month, self.period) or 0
+        return total
+
     def due(self, right_id, month, period):
         """Amount due for the month, or None when the benefit has no parameter in force (the engine's 0)."""
+        self.period, self.limit_day = period, last_day(period)
         limit_day = last_day(period)
         versions = [v for v in self.rights[right_id] if v["decided_on"] <= limit_day]
         touching = [v for v in versions
@@ -189,7 +219,8 @@ class Reference:
             return 0
         if benefit.kind in ("lump_sum_instalments", "one_off"):
             anchor = min(month_of(v["valid_from"]) for v in versions)
-            return self.scheduled(benefit, winner, month, anchor)
+            first = min(versions, key=lambda v: (v["valid_from"], v["version"]))
+            return self.scheduled(benefit, first if month == anchor else winner, month, anchor)
         if not self.defined(benefit, month):
             return None
         if benefit.proration == "whole_months":

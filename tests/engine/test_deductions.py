@@ -158,3 +158,56 @@ def test_bad_arrays_are_refused_before_the_kernel(change, message):
 def test_bad_caps_are_refused():
     with pytest.raises(ValueError, match="basis points"):
         DeductionCaps(total_bp=10001).as_array()
+
+
+# ---- RULES.md Readings 3, 7 and 10 ---------------------------------------------------------------------------
+
+def test_a_payment_under_the_minimum_takes_no_deduction_and_forwards_nothing():
+    """Readings 3 (issue 11, ME right 655): 0.49 due, minimum 1.00, an alimony order of 50 %. Nothing is
+    deducted or forwarded; the whole 0.49 is carried and the alimony is owed next time."""
+    rights = complete_rights([dict(gross=49, minimum=100, carry=True)])
+    orders = complete_orders([dict(kind=1, percent=5000, remaining=1000)], CREDITOR + 1)
+    result = run_engine(rights, orders, n_payees=CREDITOR + 1)
+    d, n = result.deductions, result.netting
+    assert (int(d.alimony_minor[0]), int(n.right_carry_out_minor[0]), int(n.right_paid_minor[0])) == (0, 49, 0)
+    assert list(d.order_deducted_minor) == [0] and list(d.order_remaining_minor) == [1000]
+    assert n.payment_net_minor.tolist() == []  # no payment at all: not to the payee, not to the creditor
+
+
+def test_a_dropped_payment_takes_no_recovery_either():
+    rights = complete_rights([dict(gross=49, receivable=500, minimum=100, carry=False)])
+    result = run_engine(rights, [], n_payees=1)
+    assert int(result.deductions.recovered_receivable_minor[0]) == 0
+    assert int(result.netting.right_dropped_minor[0]) == 49
+
+
+def test_a_creditor_payment_left_under_its_minimum_is_withheld_in_turn():
+    """Right 0 (0.49, withheld) no longer forwards 0.25 to payee 1, whose own right of 0.80 alone is under
+    the minimum: it is withheld too, and the payroll pays nothing."""
+    rights = complete_rights([dict(gross=49, minimum=100, payee=0), dict(gross=80, minimum=100, payee=1)])
+    orders = complete_orders([dict(right=0, kind=1, percent=5000, creditor=1)], 2)
+    result = run_engine(rights, orders, n_payees=2)
+    assert result.netting.payment_net_minor.tolist() == []
+    assert result.netting.right_carry_out_minor.tolist() == [49, 80]
+
+
+def test_protected_benefits_take_no_recovery_unless_their_catalogue_allows_it():
+    """Readings 7 (issue 11: 56.00 recovered from a 60.00 child allowance)."""
+    blocked = deduct(6000, [dict(kind=3, fixed=5600)], protected=True, consent=True, receivable=5600, blocked=True)
+    assert (blocked["recovery"], blocked["net"]) == (0, 6000)
+    allowed = deduct(6000, [], protected=True, consent=True, receivable=5600)
+    assert allowed["recovery"] == 1200  # recovery_allowed: the default 20 %; consent lifts only non-protected
+
+
+def test_recovery_with_consent_takes_up_to_all_of_a_non_protected_benefit_beyond_the_total_cap():
+    out = deduct(10000, [dict(kind=1, percent=5000), dict(kind=4, percent=2000)], consent=True, receivable=99999)
+    assert (out["alimony"], out["receivable"], out["enforcement"], out["net"]) == (5000, 5000, 0, 0)
+
+
+def test_the_total_rises_to_70_percent_only_with_alimony_for_a_minor():
+    """Readings 10: alimony for an adult child or a spouse keeps the total cap at 50 %."""
+    orders = [dict(kind=1, percent=5000), dict(kind=4, percent=2000)]
+    minor = deduct(10000, orders)
+    adult = deduct(10000, [dict(orders[0], for_minor=False), orders[1]])
+    assert (minor["alimony"], minor["enforcement"]) == (5000, 2000)
+    assert (adult["alimony"], adult["enforcement"]) == (5000, 0)

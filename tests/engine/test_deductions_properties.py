@@ -20,7 +20,7 @@ rights_strategy = st.lists(st.fixed_dictionaries(dict(
     gross=amounts, carry_in=small, receivable=st.one_of(st.just(0), amounts), consent=st.booleans(),
     protected=st.booleans(), payee=st.integers(0, N_PAYEES - 1), channel=st.integers(0, 1),
     minimum=st.one_of(st.just(0), st.sampled_from([100, 500, 600]), st.integers(0, 2_000)),
-    carry=st.booleans(), group=st.one_of(st.just(-1), st.integers(0, 2)))), max_size=10)
+    carry=st.booleans(), group=st.one_of(st.just(-1), st.integers(0, 2)), blocked=st.booleans())), max_size=10)
 
 caps_strategy = st.one_of(
     st.just(DeductionCaps()), st.just(DeductionCaps.ukraine()),
@@ -37,7 +37,7 @@ def order_strategy(draw, n_rights):
                 priority=draw(st.one_of(st.just(kind), st.integers(1, 4))), fixed=fixed, percent=percent,
                 remaining=draw(st.one_of(st.just(-1), st.just(0), small, amounts)), active=draw(st.booleans()),
                 creditor=-1 if kind == 3 else draw(st.integers(0, N_PAYEES - 1)),
-                creditor_channel=draw(st.integers(0, 1)))
+                creditor_channel=draw(st.integers(0, 1)), for_minor=draw(st.booleans()))
 
 
 @st.composite

@@ -136,3 +136,37 @@ def test_months_of_days_matches_numpy_and_keeps_never():
     assert months[:-1].tolist() == expected.tolist() and months[-1] == NO_MONTH
     firsts = np.array([month_first_day(int(m)) for m in range(0, 3000, 7)])
     assert months_of_days(firsts.astype(np.int32)).tolist() == list(range(0, 3000, 7))
+
+
+def scenario_cells(name):
+    """compute_due over one of tests/engine/scenarios: {right_id: [(month, due, reason)]} of its window."""
+    from test_scenarios import SCENARIOS, load_scenario
+
+    doc, catalogue, persons, members, versions, _expected = load_scenario(next(p for p in SCENARIOS if p.stem == name))
+    period, start = P(doc["period"]), P(doc["window_from"])
+    arrays = register_arrays(tables(persons, members, versions), catalogue)
+    cells = compute_due(arrays, catalogue.compile_window(start, period), period, start)
+    out = {}
+    for r, m, due, reason in zip(cells.right_index, cells.month, cells.due_minor, cells.reason):
+        out.setdefault(int(arrays.right_ids[r]), []).append((int(m), int(due), int(reason)))
+    return out
+
+
+def test_a_claim_out_of_time_is_due_0_with_its_reason():
+    """Readings 5: ME_NOVOROD applied 13 months after the birth month is due 0 and marked, not silently 0."""
+    from engine.entitlement import REASON_LATE_CLAIM, REASON_NONE
+
+    cells = scenario_cells("reading_05_claim_window_me")
+    birth = P("2025-09")
+    assert (birth, 100_000, REASON_NONE) in cells[1]
+    assert [c for c in cells[2] if c[2] != REASON_NONE] == [(birth, 0, REASON_LATE_CLAIM)]
+
+
+def test_a_burial_grant_without_family_assistance_is_due_0_with_its_reason():
+    """Readings 12: 2 x the household's UA_DSD in the month of death; none that month: 0, marked."""
+    from engine.entitlement import REASON_NO_FAMILY_BENEFIT, REASON_NONE
+
+    cells = scenario_cells("reading_12_burial_ua")
+    august = P("2025-08")
+    assert (august, 635_560, REASON_NONE) in cells[2]
+    assert [c for c in cells[3] if c[2] != REASON_NONE] == [(august, 0, REASON_NO_FAMILY_BENEFIT)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.money import decimal_str_to_minor
+from formats.amounts import parse_amount
 from engine.months import format_period, parse_period
 from entitlement_tables import engine_due
 from formats.catalogue import load_catalogue
@@ -24,7 +24,7 @@ MEMBER_KEYS = {"household": "household_id", "person": "person_id", "role": "role
                "to": "member_to"}
 RIGHT_KEYS = {"id": "right_id", "version": "version", "benefit": "benefit", "person": "person_id",
               "household": "household_id", "from": "valid_from", "to": "valid_to", "decided": "decided_on",
-              "income": "income_minor", "grade": "grade", "birth_order": "birth_order", "amount": "amount_minor",
+              "income": "income_minor", "applied": "applied_on", "grade": "grade", "birth_order": "birth_order", "amount": "amount_minor",
               "mo_family": "mo_family", "single_parent": "single_parent", "unable_to_work": "unable_to_work"}
 
 
@@ -42,7 +42,7 @@ def with_overrides(catalogue, overrides):
         for line in overrides:
             if line["benefit"] == benefit.code:
                 values = line["value"] if isinstance(line["value"], list) else [line["value"]]
-                minor = tuple(decimal_str_to_minor(v, catalogue.minor_exponent) if isinstance(v, str) else v
+                minor = tuple(parse_amount(v, catalogue.minor_exponent) if isinstance(v, str) else v
                               for v in values)
                 parameters[line["parameter"]] = ((line["valid_from"], minor),)
         benefits.append(dataclasses.replace(benefit, parameters=parameters))
@@ -62,9 +62,9 @@ def load_scenario(path: Path):
         version.setdefault("decided_on", version["valid_from"])
         for money in ("income_minor", "amount_minor"):
             if money in version:
-                version[money] = decimal_str_to_minor(version[money], exponent)
+                version[money] = parse_amount(version[money], exponent)
         versions.append(version)
-    expected = {(row["right"], parse_period(row["month"])): decimal_str_to_minor(row["due"], exponent)
+    expected = {(row["right"], parse_period(row["month"])): parse_amount(row["due"], exponent)
                 for row in doc["expected"]}
     return doc, catalogue, persons, members, versions, expected
 

@@ -49,7 +49,7 @@ RULES_FIGURES = [
     ("rs", "RS_NSP", "max_months_per_year", D(2025, 10, 1), (9,)),
     ("rs", "RS_DD", "child_amount", D(2025, 7, 1), (4411,)),
     ("rs", "RS_DD", "child_amount_single_parent", D(2025, 7, 1), (5734,)),
-    ("rs", "RS_RODITELJSKI", "lump_sum_by_order", D(2025, 1, 1), (100000, 135000, 0, 0)),
+    ("rs", "RS_RODITELJSKI", "lump_sum_by_order", D(2025, 1, 1), (500000, 135000, 0, 0)),   # 1st: research
     ("rs", "RS_RODITELJSKI", "instalment_total_by_order", D(2025, 1, 1), (0, 600000, 2280000, 3180000)),
     ("rs", "RS_RODITELJSKI", "instalment_count_by_order", D(2025, 1, 1), (0, 24, 120, 120)),
     ("ua", "UA_DSD", "subsistence_working_age", D(2025, 1, 1), (302800,)),
@@ -67,7 +67,22 @@ RULES_FIGURES = [
 ]
 
 
-@pytest.mark.parametrize("country, code, name, day, expected", RULES_FIGURES)
+# (country, benefit, parameter, day, values) from shared/research/benefits-catalogue.md (C, R or D with a source)
+RESEARCH_FIGURES = [
+    ("rs", "RS_DD", "child_amount", D(2025, 1, 1), (4299,)),                     # R, research RS #13
+    ("rs", "RS_DD", "child_amount", D(2025, 6, 1), (4299,)),
+    ("rs", "RS_DD", "child_amount_single_parent", D(2025, 1, 1), (5589,)),       # D: 4,299 x 1.3 half-up
+    ("rs", "RS_RODITELJSKI", "lump_sum_by_order", D(2024, 1, 1), (500000, 135000, 0, 0)),   # R, RS #9-#11
+    ("rs", "RS_RODITELJSKI", "instalment_total_by_order", D(2024, 1, 1), (0, 600000, 2280000, 3180000)),
+    ("ua", "UA_DSD", "subsistence_working_age", D(2025, 12, 1), (302800,)),
+    ("ua", "UA_DSD", "subsistence_working_age", D(2026, 1, 1), (332800,)),     # R, research UA ПМ 2026
+    ("ua", "UA_DSD", "subsistence_child_under_6", D(2026, 1, 1), (281700,)),
+    ("ua", "UA_DSD", "subsistence_child_6_18", D(2026, 1, 1), (351200,)),
+    ("ua", "UA_DSD", "subsistence_disabled", D(2026, 1, 1), (259500,)),
+]
+
+
+@pytest.mark.parametrize("country, code, name, day, expected", RULES_FIGURES + RESEARCH_FIGURES)
 def test_every_rules_figure_is_present_with_its_date(country, code, name, day, expected):
     assert values(load_catalogue(country=country), code, name, day) == expected
 
@@ -75,7 +90,11 @@ def test_every_rules_figure_is_present_with_its_date(country, code, name, day, e
 def test_indexed_values_are_absent_before_their_first_date():
     me = load_catalogue()
     assert values(me, "ME_NJEG", "amount", D(2024, 6, 1)) is None
-    assert values(load_catalogue(country="rs"), "RS_DD", "child_amount", D(2025, 6, 1)) is None
+    rs, ua = load_catalogue(country="rs"), load_catalogue(country="ua")
+    assert values(rs, "RS_DD", "child_amount", D(2024, 12, 1)) is None
+    assert values(rs, "RS_NSP", "base", D(2024, 3, 1)) is None
+    assert values(rs, "RS_RODITELJSKI", "lump_sum_by_order", D(2023, 12, 1)) is None
+    assert values(ua, "UA_DSD", "subsistence_working_age", D(2024, 12, 1)) is None
 
 
 def test_catalogue_settings_per_country():
@@ -89,7 +108,10 @@ def test_catalogue_settings_per_country():
     assert rs.benefit("RS_NSP").proration == "days" and me.benefit("ME_MO").proration == "whole_months"
     assert me.benefit("ME_DD").protected and not me.benefit("ME_MO").protected
     assert me.benefit("ME_DD").child_age_limit_years == 18 and me.benefit("ME_DD").twins_excepted
-    assert not me.benefit("ME_SAHRANA").stops_on_death and ua.benefit("UA_POHOV").decided_amount
+    assert not me.benefit("ME_SAHRANA").stops_on_death and not ua.benefit("UA_POHOV").decided_amount
+    pohov = ua.benefit("UA_POHOV")
+    assert (pohov.multiple_of_benefit, pohov.multiple_bp) == ("UA_DSD", 20000)  # Readings 12
+    assert me.benefit("ME_DD").special_rate_benefit == "ME_LI" and ua.benefit("UA_DSD").lost_capacity_age_years == 60
     assert me.benefit("ME_MO").minimum_payable_minor == 100 and me.benefit("ME_MO").below_minimum == "drop"
     assert ua.benefit("UA_DSD").info["award_months"] == 6
     assert me.benefit("ME_NOVOROD").info["claim_within_months"] == 12
@@ -103,7 +125,11 @@ def test_deduction_caps_per_country():
     assert [caps.kinds[k].priority for k in ("alimony", "damages", "overpayment", "enforcement")] == [1, 2, 3, 4]
     assert caps.kinds["alimony"].cap_bp == 5000 and caps.kinds["enforcement"].cap_bp == 2000
     assert caps.kinds["alimony"].forwarded and not caps.kinds["overpayment"].forwarded
-    assert ua.deduction_caps.kinds["alimony"].cap_bp == 7000
+    # Readings 10: social assistance is not a wage, so Ukraine's alimony is capped at 50 % too; the total rises
+    # to 70 % only with an alimony order for a minor
+    ua_caps = ua.deduction_caps
+    assert (ua_caps.kinds["alimony"].cap_bp, ua_caps.shared_cap_bp, ua_caps.total_cap_with_alimony_bp) == (
+        5000, 5000, 7000)
 
 
 def test_compiled_catalogue_follows_indexation():
@@ -153,6 +179,10 @@ def bad_catalogue(tmp_path, old, new):
     ('kind = "one_off"\nprotected = true', 'kind = "one_off"\nproration = "days"', "not prorated by days"),
     ('minor_exponent = 2 ', 'minor_exponent = 0 ', "EUR amounts have 2 digits"),
     ('code = "ME_MO_FOSTER"', 'code = "ME_MO"', "benefit code used twice"),
+    ('special_rate_benefit = "ME_LI"', 'special_rate_benefit = "ME_XX"', "names no benefit of this catalogue"),
+    ('twins_excepted = true', 'twins_excepted = true\nmultiple_of_benefit = "ME_MO"', "is a one_off with"),
+    ('code = "ME_MO"\n', 'code = "ME_MO"\nlost_capacity_age_years = 200\n', "whole number 0..150"),
+    ('rounding = "half_up"', 'rounding = "half_up"\narrears_limit_months = -1', "arrears_limit_months"),
 ])
 def test_bad_catalogue_is_refused_with_a_clear_message(tmp_path, old, new, message):
     rendered = bad_catalogue(tmp_path, old, new)

@@ -1,4 +1,5 @@
 """Register tables -> engine arrays: dense indexes, sort orders, CSR members, sentinels, and refusals."""
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -92,6 +93,8 @@ def test_a_right_keeps_its_benefit_and_decided_amounts_are_required():
     with pytest.raises(InputError, match="different benefits"):
         convert(versions)
     ua = load_catalogue(country="ua")
+    decided = dataclasses.replace(ua.benefit("UA_POHOV"), decided_amount=True, multiple_of_benefit="")
+    ua = dataclasses.replace(ua, benefits=tuple(decided if b.code == "UA_POHOV" else b for b in ua.benefits))
     pohov = [dict(right_id=1, version=1, benefit="UA_POHOV", person_id=10, valid_from=D(2025, 1, 1),
                   decided_on=D(2025, 1, 1))]
     with pytest.raises(InputError, match="decided amount"):

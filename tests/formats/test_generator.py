@@ -416,3 +416,44 @@ def test_serbian_latin_transliterates_letter_for_letter_including_digraphs():
     assert latin_to_cyrillic("Njegoš Ljiljana Džodić Đorđe Ćetković") == "Његош Љиљана Џодић Ђорђе Ћетковић"
     assert latin_to_cyrillic("NJEGOŠ LJUBIŠA") == "ЊЕГОШ ЉУБИША"
     assert latin_to_cyrillic("Śćepan Źana") == "Сћепан Зана"
+    assert latin_to_cyrillic("Śćepan Źana", montenegrin=True) == "С\u0301ћепан З\u0301ана"   # С́ З́
+
+
+# ---- first dates: no right before its benefit's values are in force ----------------------------------------
+
+def first_months(country: str) -> dict:
+    firsts = generator.benefit_first_months(load_catalogue(country=country))
+    return {code: np.datetime64(f"{1970 + m // 12:04d}-{m % 12 + 1:02d}", "M").astype(np.int64)
+            for code, m in firsts.items()}
+
+
+@pytest.mark.parametrize("country, period", [("rs", "2025-01"), ("ua", "2025-01"), ("rs", "2024-06"),
+                                             ("me", "2025-01")])
+def test_no_right_starts_before_its_benefits_first_date(tmp_path, country, period):
+    generator.generate_register(tmp_path, rights=2_000, seed=4, period=period, country=country)
+    rights = read(tmp_path, "rights")
+    starts, codes = month_of(rights["valid_from"]), rights["benefit"].to_pylist()
+    firsts = first_months(country)
+    early = [(code, start) for code, start in zip(codes, starts) if start < firsts[code]]
+    assert early == []
+    in_force = {code for code, first in firsts.items() if first <= month_of(pa.array([dt.date.fromisoformat(
+        period + "-01")]))[0]}
+    assert set(codes) <= in_force   # RS_DD (values from 2025-01) has no rights in a 2024-06 register
+    if (country, period) == ("rs", "2024-06"):
+        assert "RS_DD" not in codes and "RS_NSP" in codes
+
+
+def test_first_months_of_the_bundled_catalogues():
+    month = lambda text: (int(text[:4]) - 1970) * 12 + int(text[5:]) - 1
+    rs = generator.benefit_first_months(load_catalogue(country="rs"))
+    ua = generator.benefit_first_months(load_catalogue(country="ua"))
+    assert rs == {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01")}
+    # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for the whole catalogue
+    assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01")}
+
+
+def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):
+    with pytest.raises(InputError) as caught:
+        generator.generate_register(tmp_path, rights=100, seed=1, period="2024-12", country="ua")
+    problem = caught.value.problems[0]
+    assert problem.value == "2024-12" and "2025-01" in problem.rule and "2025-01" in problem.fix

@@ -1,5 +1,6 @@
 """read_register: a good hand-made register passes; every rule refuses its bad input with file, row, column,
 value and rule named; all problems come together; Parquet and CSV read alike."""
+import datetime as dt
 import csv
 import io
 import time
@@ -545,3 +546,19 @@ def test_validation_and_the_ledger_share_one_set_of_bounds():
     assert postings.ID_MAX is bounds.ID_MAX and postings.MONTH_INDEX_MAX == bounds.MONTHS - 1
     assert store.MONTHS_MAX == bounds.MONTHS
     assert postings.AMOUNT_MINOR_MAX is bounds.AMOUNT_MINOR_MAX
+
+
+def test_applied_on_is_read_from_csv_and_may_not_follow_the_decision(tmp_path):
+    """Readings 5: every version may carry its application date; a decision cannot come before it."""
+    folder = write_register(tmp_path / "good", [("rights", 1, "applied_on", "2023-12-01")])
+    register = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
+    assert register["rights"].column("applied_on").to_pylist()[:2] == [dt.date(2023, 12, 1), None]
+    problems = problems_of(write_register(tmp_path / "bad", [("rights", 1, "applied_on", "2023-12-21")]))
+    assert_problem(problems, "rights.csv", 1, "decided_on", "2023-12-20", "decided_on is before applied_on")
+
+
+def test_deduction_flags_for_minor_and_agency_fault_are_read(tmp_path):
+    folder = write_register(tmp_path, [("deductions", 1, "for_minor", "false"), ("deductions", 2, "agency_fault", "1")])
+    deductions = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)["deductions"]
+    assert deductions.column("for_minor").to_pylist() == [False, None]
+    assert deductions.column("agency_fault").to_pylist() == [None, True]

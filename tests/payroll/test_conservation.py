@@ -33,7 +33,7 @@ def check_payroll(db: str, payroll_id: str, manifest: dict) -> None:
         approve = ledger.find_batch("approve", payroll_id)
         approved = ledger.read_postings(approve.first_posting, approve.n_postings)
         expense = int(approved["amount_minor"][approved["account_kind"] == ACCOUNT["benefit_expense"]].sum())
-        assert expense == component_sum(lines, "due", "arrears", "overpayment")
+        assert expense == component_sum(lines, "due", "arrears", "overpayment", "written_off")
         export = ledger.find_batch("export", payroll_id)
         sent = ledger.read_postings(export.first_posting, export.n_postings)
         transit = (sent["account_kind"] == ACCOUNT["in_transit_bank"]) | \
@@ -46,6 +46,7 @@ def check_payroll(db: str, payroll_id: str, manifest: dict) -> None:
 def test_two_months_with_returns_conserve_money(tmp_path_factory, rights, seed):
     work = tmp_path_factory.mktemp("conservation")
     db = f"sqlite:///{work / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
     catalogue = load_catalogue()
     generate_register(work / "r1", rights, seed, "2025-01")
     first = cycle.calculate(db, work / "r1", "2025-01", "ana", store_dir=work / "store")

@@ -14,6 +14,7 @@ from payroll import cycle
 
 def test_export_validates_each_file_and_an_invalid_one_changes_nothing(tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
     generate_register(tmp_path / "reg", 300, 5, "2025-01")
     payroll = cycle.calculate(db, tmp_path / "reg", "2025-01", "ana", store_dir=tmp_path / "store")["payroll"]
     cycle.approve(db, payroll, "marko")

@@ -107,6 +107,7 @@ def case(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_payroll(case):
     """The first payroll of an empty ledger, approved: (identifier, its lines)."""
+    cycle.open_db(case["db"], create=True).close()
     result = cycle.calculate(case["db"], case["after"], PERIOD, "ana", store_dir=case["work"] / "store")
     cycle.approve(case["db"], result["payroll"], "marko")
     return result["payroll"], lines_of(case["db"], result["payroll"])

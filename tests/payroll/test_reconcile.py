@@ -18,6 +18,7 @@ PERIOD = "2025-01"
 def exported(tmp_path):
     generate_register(tmp_path / "reg", 500, 21, PERIOD)
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
     summary = cycle.calculate(db, tmp_path / "reg", PERIOD, "ana", store_dir=tmp_path / "store")
     cycle.approve(db, summary["payroll"], "marko")
     cycle.export(db, summary["payroll"], tmp_path / "out")

@@ -54,8 +54,15 @@ def payment_of(lines, payee: int) -> tuple[str, int]:
     return refs.pop(), int(pc.sum(mine.column("amount_minor")).as_py())
 
 
-def exception_rows(folder) -> list[dict]:
-    with open(folder / EXCEPTIONS, newline="", encoding="utf-8") as handle:
+def output_of(folder, stem: str, kind: str = EXCEPTIONS):
+    """The one output of kind `kind` reconcile wrote for the returns file <stem>.xml (named after it)."""
+    found = list(folder.glob(f"{stem}-*-{kind}"))
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def exception_rows(folder, stem: str) -> list[dict]:
+    with open(output_of(folder, stem), newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -68,7 +75,7 @@ def test_bad_file_after_a_good_one_posts_nothing(work, exported):
     out = cli("reconcile", folder / "good.xml", folder / "bomb.xml", code=2).output
     assert "bomb.xml" in out
     assert cli.json("ledger", "verify") == before
-    assert not (folder / EXCEPTIONS).exists() and not (folder / "register-actions.csv").exists()
+    assert output_of(folder, "good") is None and output_of(folder, "good", "register-actions.csv") is None
     # the good file was not marked as seen: reconciled alone it now posts its return
     alone = cli.json("reconcile", folder / "good.xml")
     assert (alone["matched"], alone["already_seen"], alone["returned_minor"]) == (1, 0, cents)
@@ -81,24 +88,28 @@ def test_rerun_keeps_exceptions_and_posts_nothing_twice(work, exported):
     first = cli.json("reconcile", folder / "mixed.xml", code=1)
     assert (first["records"], first["matched"], first["unmatched"], first["already_seen"]) == (2, 1, 1, 0)
     postings = cli.json("ledger", "verify")["postings"]
-    (folder / EXCEPTIONS).unlink()
+    output_of(folder, "mixed").unlink()
     second = cli.json("reconcile", folder / "mixed.xml", code=1)
     assert (second["records"], second["matched"], second["unmatched"], second["already_seen"]) == (2, 0, 1, 1)
     assert second["returned_minor"] == 0
     assert cli.json("ledger", "verify")["postings"] == postings
-    assert [row["reference"] for row in exception_rows(folder)] == ["ME-202409-01-0009999"]
+    assert [row["reference"] for row in exception_rows(folder, "mixed")] == ["ME-202409-01-0009999"]
 
 
-def test_clean_run_leaves_no_stale_exceptions_report(work, exported):
+def test_outputs_are_per_returns_file_and_never_overwritten_by_another(work, exported):
     cli, folder = work
     (folder / "unknown.xml").write_text(camt054([("ME-202409-01-0009999", 1000, "AC01")], msg="BANK-U"))
     cli.json("reconcile", folder / "unknown.xml", code=1)
-    assert len(exception_rows(folder)) == 1
+    assert len(exception_rows(folder, "unknown")) == 1
     ref, cents = payment_of(exported["lines"], 3)
-    (folder / "good.xml").write_text(camt054([(ref, cents, "MS03")]))
+    (folder / "good.xml").write_text(camt054([(ref, cents, "AC04")]))
     clean = cli.json("reconcile", folder / "good.xml")
     assert clean["unmatched"] == 0
-    assert exception_rows(folder) == []  # rewritten with its header only
+    assert exception_rows(folder, "good") == []  # its own report, header only
+    assert len(exception_rows(folder, "unknown")) == 1  # the earlier file's report is untouched
+    with open(output_of(folder, "good", "register-actions.csv"), newline="", encoding="utf-8") as handle:
+        assert [row["action"] for row in csv.DictReader(handle)] == ["new_account_needed"]
+    assert output_of(folder, "unknown", "register-actions.csv").read_text().count("\n") == 1  # header only
 
 
 def test_creditor_reissued_while_the_debtors_bank_channel_is_held(work, exported):

@@ -25,6 +25,7 @@ def exported_once(tmp_path_factory):
     generate_register(root / "reg", 600, 23, PERIOD)
     db_path = root / "ledger.db"
     db = f"sqlite:///{db_path}"
+    cycle.open_db(db, create=True).close()
     summary = cycle.calculate(db, root / "reg", PERIOD, "ana", store_dir=root / "store")
     cycle.approve(db, summary["payroll"], "marko")
     cycle.export(db, summary["payroll"], root / "out")

@@ -18,6 +18,7 @@ def test_default_store_sits_next_to_a_sqlite_database(monkeypatch, tmp_path):
 def test_a_draft_records_its_inputs_and_refuses_tampered_lines(tmp_path):
     generate_register(tmp_path / "reg", 120, 4, "2025-03")
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
     summary = cycle.calculate(db, tmp_path / "reg", "2025-03", "ana")
     with cycle.open_db(db).engine.connect() as conn:
         record = store.get_payroll(conn, summary["payroll"])
@@ -36,6 +37,7 @@ def test_a_draft_records_its_inputs_and_refuses_tampered_lines(tmp_path):
 def test_a_store_folder_of_another_database_is_not_overwritten(tmp_path):
     generate_register(tmp_path / "reg", 60, 4, "2025-03")
     (tmp_path / "store" / "ME-202503-01").mkdir(parents=True)
+    cycle.open_db(f"sqlite:///{tmp_path / 'a.db'}", create=True).close()
     with pytest.raises(Refused, match="another database"):
         cycle.calculate(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "reg", "2025-03", "ana",
                         store_dir=tmp_path / "store")
@@ -58,7 +60,7 @@ def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path)
     from ledgers.verify import record_findings
     from payroll.errors import UserError
 
-    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}", create=True)
     try:
         reconcile_hold = {"kind": "right", "right_id": 7, "payee_id": 70, "reason_code": "MD07",
                           "payment_ref": "ME-1", "iban": None}
@@ -123,7 +125,7 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
     from ledgers.verify import verify
 
     url = f"sqlite:///{tmp_path / 'v1.db'}" if backend == "sqlite" else request.getfixturevalue("pg_schema_url")
-    ledger = cycle.open_db(url)
+    ledger = cycle.open_db(url, create=True)
     builder = PostingsBuilder(660)
     builder.add_transfer(("benefit_expense", 1), ("benefits_payable", np.array([5, 6])), np.array([100, 200]),
                          "due", right_id=np.array([1, 2]), payee_id=np.array([5, 6]), month=660)
@@ -139,7 +141,9 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
     from ledgers import open_ledger
     with open_ledger(url) as old, pytest.raises(Exception, match="schema version 1"):
         old.require_schema()
-    ledger = cycle.open_db(url)  # what `isplata db init` runs
+    with pytest.raises(Exception, match="schema version 1"):
+        cycle.open_db(url)  # any other step
+    ledger = cycle.open_db(url, create=True)  # what `isplata db init` runs
     try:
         assert ledger.schema_version() == SCHEMA_VERSION
         result = verify(ledger, batch.hash)
@@ -153,7 +157,7 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
         later = ledger.append_batch("approve", "PR-661", builder, period=661)
         assert later.events_head == ledger.event_rows()[-1]["hash"]
         assert verify(ledger, batch.hash).ok and verify(ledger, later.hash).ok
-        cycle.open_db(url).close()  # a second init changes nothing
+        cycle.open_db(url, create=True).close()  # a second init changes nothing
         assert verify(ledger, later.hash).ok and len(ledger.event_rows()) == 4  # + the release's row
     finally:
         ledger.close()

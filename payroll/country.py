@@ -1,0 +1,165 @@
+"""Whose rules and whose money: the catalogue a register is calculated with, and the country a ledger belongs to.
+
+A register snapshot records its country (register.json, formats.register_meta); `calculate` and `validate` take
+that country's bundled catalogue unless `--rules FILE` or `--country CODE` says otherwise. A catalogue of another
+country than the register records is refused: its benefit codes could never match.
+
+A ledger holds one country's money in one currency. `db init --country` records them; where init named none, the
+first payroll stored fixes them. The record is one row of `ledger_country`, written once: the database refuses
+UPDATE and DELETE on it (triggers on SQLite and PostgreSQL). A ledger made before this table existed is bound by
+the country and currency of its payrolls. A register or catalogue of another country or currency is then refused.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from formats.catalogue import load_catalogue
+from formats.errors import InputError, problem
+from formats.register_meta import META_FILE, register_country
+from payroll import store
+from payroll.errors import Refused
+
+metadata = sa.MetaData()
+ledger_country = sa.Table(
+    "ledger_country", metadata,
+    sa.Column("binding_id", sa.Integer, primary_key=True, autoincrement=False),   # always 1: one row per ledger
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("bound_by", sa.Text, nullable=False),       # "db init" or the payroll that fixed it
+    sa.Column("bound_at", sa.String(40), nullable=False),
+    sa.Column("catalogue_name", sa.Text),                  # the catalogue named then (its rules may be indexed
+    sa.Column("catalogue_sha256", sa.String(64)),          # later: recorded, never required to stay the same)
+    sa.CheckConstraint("binding_id = 1", name="ledger_country_one_row"),
+)
+REFUSAL = "the country and currency of a ledger are recorded once and never changed"   # no quote: goes into SQL
+
+
+@dataclass(frozen=True)
+class Binding:
+    country: str          # lower case, as catalogues write it
+    currency: str
+    bound_by: str
+
+
+# ---- the catalogue of a register ---------------------------------------------------------------------------
+
+def catalogue_for(data_dir, rules=None, country: str | None = None):
+    """The catalogue to calculate or validate the register in `data_dir` with: --rules, else --country, else the
+    country the register records, else the default (Montenegro). Refused when it is not the register's country."""
+    recorded = register_country(data_dir)
+    catalogue = load_catalogue(rules, country) if rules or country else load_catalogue(country=recorded)
+    if recorded is not None and recorded != catalogue.country:
+        chosen = f"--rules {rules}" if rules else f"--country {country}"
+        raise InputError([problem(Path(data_dir) / META_FILE, None, "country", recorded,
+                                  f"the register holds {recorded.upper()} benefits but {chosen} is the "
+                                  f"{catalogue.country.upper()} catalogue ({Path(catalogue.path).name})",
+                                  f"drop {chosen.split()[0]} to use the {recorded.upper()} catalogue, or give a "
+                                  f"catalogue of {recorded.upper()}")])
+    return catalogue
+
+
+# ---- the country of a ledger -------------------------------------------------------------------------------
+
+def ensure_table(engine: sa.Engine) -> None:
+    """Create ledger_country with its triggers, in one transaction, unless it is there already. Two processes
+    creating it at once: the loser finds the winner's table."""
+    try:
+        _create_table(engine)
+    except sa.exc.DBAPIError:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("ledger_country"):
+                raise
+
+
+def _create_table(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        if sa.inspect(conn).has_table("ledger_country"):
+            return
+        metadata.create_all(conn, checkfirst=True)
+        if conn.dialect.name == "sqlite":
+            for op in ("UPDATE", "DELETE"):
+                conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS ledger_country_no_{op.lower()} BEFORE {op} "
+                                     f"ON ledger_country BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END")
+            return
+        conn.exec_driver_sql("CREATE OR REPLACE FUNCTION ledger_country_refuse() RETURNS trigger LANGUAGE plpgsql "
+                             f"AS $$ BEGIN RAISE EXCEPTION '{REFUSAL}: %% refused', TG_OP; END $$")
+        conn.exec_driver_sql("CREATE OR REPLACE TRIGGER ledger_country_no_change BEFORE UPDATE OR DELETE OR "
+                             "TRUNCATE ON ledger_country FOR EACH STATEMENT EXECUTE FUNCTION ledger_country_refuse()")
+
+
+def read_binding(conn: sa.Connection) -> Binding | None:
+    """The ledger's country and currency: its ledger_country row, else those of its first payroll, else None."""
+    return _recorded(conn) or _first_payroll(conn)
+
+
+def _recorded(conn: sa.Connection) -> Binding | None:
+    row = conn.execute(sa.select(ledger_country)).first()
+    return None if row is None else Binding(row.country, row.currency, row.bound_by)
+
+
+def _first_payroll(conn: sa.Connection) -> Binding | None:
+    """A ledger made before ledger_country existed (or whose first payroll's binding was not yet written)."""
+    first = conn.execute(sa.select(store.payrolls.c.country, store.payrolls.c.currency, store.payrolls.c.payroll_id)
+                         .order_by(store.payrolls.c.created_at, store.payrolls.c.payroll_id).limit(1)).first()
+    return None if first is None else Binding(first.country.lower(), first.currency, first.payroll_id)
+
+
+def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None) -> Binding:
+    """Record the ledger's country and currency once (with the catalogue named then); the binding in force
+    (Refused if it names another country or currency)."""
+    ensure_table(engine)
+    try:
+        with engine.begin() as conn:
+            binding = _recorded(conn)
+            if binding is None:
+                binding = _first_payroll(conn)
+                if binding is None or (binding.country, binding.currency) == (country, currency):
+                    conn.execute(ledger_country.insert().values(
+                        binding_id=1, country=country, currency=currency, bound_by=by, bound_at=store.now_text(),
+                        catalogue_name=catalogue and Path(catalogue.path).name,
+                        catalogue_sha256=catalogue and catalogue.sha256))
+                    return Binding(country, currency, by)
+    except sa.exc.IntegrityError:   # another process bound it at the same moment: compare with that
+        with engine.connect() as conn:
+            binding = _recorded(conn)
+    refuse_other(binding, country, currency, f"{by} names ")
+    return binding
+
+
+def current(engine: sa.Engine) -> Binding | None:
+    """The ledger's binding (None while no init or payroll fixed it)."""
+    ensure_table(engine)
+    with engine.connect() as conn:
+        return read_binding(conn)
+
+
+def bind_at_init(engine: sa.Engine, country: str) -> Binding:
+    """`db init --country`: bind the ledger to the country and the currency of its bundled catalogue."""
+    catalogue = load_catalogue(country=country)
+    return bind(engine, catalogue.country, catalogue.currency, "db init", catalogue)
+
+
+def check_ledger(engine: sa.Engine, catalogue, data_dir=None) -> Binding | None:
+    """Refuse a catalogue (or a register recording a country) other than the ledger's; None while unbound."""
+    ensure_table(engine)
+    with engine.connect() as conn:
+        binding = read_binding(conn)
+    if binding is None:
+        return None
+    recorded = None if data_dir is None else register_country(data_dir)
+    if recorded is not None:
+        refuse_other(binding, recorded, None, f"the register {data_dir} holds ")
+    refuse_other(binding, catalogue.country, catalogue.currency,
+                 f"the catalogue {Path(catalogue.path).name} is for ")
+    return binding
+
+
+def refuse_other(binding: Binding, country: str, currency: str | None, what: str) -> None:
+    if country == binding.country and currency in (None, binding.currency):
+        return
+    other = country.upper() + ("" if currency is None else f" ({currency})")
+    raise Refused(f"{what}{other}, but this ledger belongs to {binding.country.upper()} ({binding.currency}), "
+                  f"fixed by {binding.bound_by}: {REFUSAL}. Use the ledger of {country.upper()} (--db URL, or "
+                  f"`isplata --db URL db init --country {country}` for a new one), or the "
+                  f"{binding.country.upper()} register and catalogue")

@@ -1,0 +1,111 @@
+"""payroll.country: the catalogue follows the register; a ledger is bound to one country and currency."""
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from formats.errors import InputError
+from formats.generator import generate_register
+from ledgers.store import Ledger
+from payroll import country as countries
+from payroll import store
+from payroll.errors import Refused
+from payroll.register import validate_register
+
+
+@pytest.fixture(scope="module")
+def registers(tmp_path_factory):
+    base = tmp_path_factory.mktemp("registers")
+    for code in ("rs", "ua"):
+        generate_register(base / code, rights=300, seed=5, period="2025-01", country=code)
+    return base
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite" else \
+        request.getfixturevalue("pg_schema_url")
+    ledger = Ledger(url)
+    ledger.init()
+    store.init_schema(ledger.engine)
+    yield ledger.engine
+    ledger.close()
+
+
+def test_the_generator_records_the_registers_country(registers):
+    meta = json.loads((registers / "ua" / "register.json").read_text())
+    assert (meta["country"], meta["currency"], meta["period"]) == ("ua", "UAH", "2025-01")
+
+
+def test_the_catalogue_follows_the_register_and_the_options_override(registers, tmp_path):
+    assert countries.catalogue_for(registers / "rs").country == "rs"
+    assert countries.catalogue_for(registers / "ua").currency == "UAH"
+    assert countries.catalogue_for(registers / "ua", country="ua").country == "ua"
+    assert validate_register(registers / "rs")["country"] == "rs"       # validate needs no --rules either
+    (tmp_path / "plain").mkdir()                                         # a snapshot without register.json
+    assert countries.catalogue_for(tmp_path / "plain").country == "me"
+    assert countries.catalogue_for(tmp_path / "plain", country="ua").country == "ua"
+
+
+def test_a_catalogue_of_another_country_than_the_register_is_refused(registers):
+    with pytest.raises(InputError) as caught:
+        countries.catalogue_for(registers / "rs", country="ua")
+    problem = caught.value.problems[0]
+    assert problem.file.endswith("register.json") and problem.value == "rs"
+    assert "UA catalogue" in problem.rule and "drop --country" in problem.fix
+
+
+def test_a_malformed_register_json_is_bad_input(tmp_path):
+    (tmp_path / "register.json").write_text('{"country": "xx"}')
+    with pytest.raises(InputError, match="unknown country of the register"):
+        countries.catalogue_for(tmp_path)
+    (tmp_path / "register.json").write_text("{not json")
+    with pytest.raises(InputError, match="not a JSON document"):
+        countries.catalogue_for(tmp_path)
+
+
+def test_db_init_binds_the_ledger_and_another_country_is_refused(engine, registers):
+    assert countries.current(engine) is None
+    bound = countries.bind_at_init(engine, "rs")
+    assert (bound.country, bound.currency, bound.bound_by) == ("rs", "RSD", "db init")
+    assert countries.bind_at_init(engine, "rs") == bound                  # init again: the same, no error
+    with pytest.raises(Refused, match="belongs to RS \\(RSD\\), fixed by db init"):
+        countries.bind_at_init(engine, "ua")
+    ua = countries.catalogue_for(registers / "ua")
+    with pytest.raises(Refused, match="the register .* holds UA"):
+        countries.check_ledger(engine, ua, registers / "ua")
+    with pytest.raises(Refused, match="ukraine.toml is for UA \\(UAH\\)"):
+        countries.check_ledger(engine, ua)
+    assert countries.check_ledger(engine, countries.catalogue_for(registers / "rs"), registers / "rs") == bound
+
+
+def test_the_first_payroll_fixes_an_unbound_ledger(engine, registers):
+    ua = countries.catalogue_for(registers / "ua")
+    assert countries.check_ledger(engine, ua, registers / "ua") is None  # unbound: anything goes
+    countries.bind(engine, "ua", "UAH", "UA-202501-01")
+    assert countries.current(engine).bound_by == "UA-202501-01"
+    with pytest.raises(Refused, match="db init names RS"):
+        countries.bind_at_init(engine, "rs")
+
+
+def test_the_binding_is_written_once_the_database_refuses_edits(engine):
+    countries.bind_at_init(engine, "me")
+    for statement in ("UPDATE ledger_country SET country = 'rs'", "DELETE FROM ledger_country"):
+        with pytest.raises(sa.exc.DatabaseError, match="recorded once and never changed"):
+            with engine.begin() as conn:
+                conn.exec_driver_sql(statement)
+    assert (countries.current(engine).country, countries.current(engine).currency) == ("me", "EUR")
+
+
+def test_the_binding_records_the_catalogue_named_then(engine):
+    countries.bind_at_init(engine, "ua")
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(countries.ledger_country)).one()
+    assert row.catalogue_name == "ukraine.toml" and len(row.catalogue_sha256) == 64
+
+
+def test_two_processes_creating_the_table_at_once_both_succeed(engine, monkeypatch):
+    countries.ensure_table(engine)
+    monkeypatch.setattr(countries, "_create_table", lambda _engine: (_ for _ in ()).throw(
+        sa.exc.OperationalError("CREATE TABLE ledger_country", {}, Exception("already exists"))))
+    countries.ensure_table(engine)          # the table is there: the loser's error is not a failure
