@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from schwifty import BIC, IBAN, exceptions
 
 from formats.bank_ids import fast_valid_ibans
+from formats.errors import Problem
 
 ID_CHARS_MAX = 35
 # Letters, digits and '-' only: accepted by SEPA (no '/' rules to break) and by the Swiss Payment Standards.
@@ -75,3 +76,25 @@ def bic_problem_text(bic: str) -> str | None:
     except exceptions.SchwiftyException as exc:
         return f"invalid BIC: {exc}"
     return None
+
+
+# ---- scheme rules -------------------------------------------------------------------------------------------------
+# EPC SEPA Credit Transfer Rulebook, Implementation Guidelines (customer-to-bank): euro only, service level SEPA,
+# charge bearer SLEV, the SEPA basic Latin character set, names <= 70 and unstructured remittance <= 140
+# characters (payments.TEXT_CHARS_MAX keeps those for every file), ids of letters, digits and '-' (ID_PATTERN).
+SCHEME_RULES = {"EPC-SCT": {"currency": "EUR", "service_level": "SEPA", "charge_bearer": "SLEV", "charset": "sepa"}}
+
+
+def scheme_problems(options) -> list:
+    """Problems of payment options (pain001.Pain001Options) against the rules of the scheme they name."""
+    rules = SCHEME_RULES.get(options.scheme) if options.scheme else None
+    if options.scheme and rules is None:
+        return [Problem("options", None, "scheme", options.scheme, f"unknown scheme; known: {sorted(SCHEME_RULES)}",
+                        "leave the scheme out or name a known one")]
+    problems = []
+    for key, wanted in (rules or {}).items():
+        value = getattr(options, key)
+        if value != wanted:
+            problems.append(Problem("options", None, key, value, f"{options.scheme} requires {key} {wanted}",
+                                    f"set {key} = \"{wanted}\" in the catalogue's [payment] (or drop the scheme)"))
+    return problems

@@ -22,7 +22,7 @@ from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import Debtor, Prepared, prepare_payments
 from bank_exports.text import CHARSETS, TRANSLITERATIONS, clean_one, escape_xml_str
 from bank_exports.xsd import assert_valid
-from formats.amounts import format_amount, format_amounts
+from formats.amounts import format_amount, format_amounts, iso_exponent
 from formats.errors import InputError, Problem
 
 MESSAGE = "pain.001.001.09"
@@ -43,7 +43,9 @@ class Pain001Options:
     currency: str                  # ISO 4217, the catalogue's currency
     created_at: datetime           # GrpHdr/CreDtTm: passed in, so a rerun writes the same bytes
     execution_date: date           # ReqdExctnDt of payments without their own execution_date
-    minor_exponent: int = 2        # digits after the decimal point (0 for a currency without minor units)
+    minor_exponent: int = 2        # the ledger's digits after the decimal point (0: whole dinars)
+    file_exponent: int | None = None  # decimals written; None: the currency's ISO 4217 exponent, at least the
+    # ledger's (RSD: 2, as the National Bank of Serbia's payment order instructions write dinars with paras)
     charset: str = "sepa"          # sepa | unicode
     transliteration: str = "sr"    # sr | uk | ru: how Cyrillic becomes Latin
     cheque_delivery: str = "MLCD"  # MLCD | PUCD for postal payments
@@ -51,6 +53,11 @@ class Pain001Options:
     max_per_file: int = 100_000
     max_per_pmt_inf: int = 10_000
     validate: bool = True          # validate each file against the XSD before any file is renamed into place
+    service_level: str | None = None     # PmtTpInf/SvcLvl/Cd of transfers (e.g. SEPA); never on postal cheques
+    charge_bearer: str | None = None     # ChrgBr of every block (e.g. SLEV)
+    category_purpose: str | None = None  # PmtTpInf/CtgyPurp/Cd of every block (e.g. SSBE)
+    purpose: str | None = None           # Purp/Cd of every transaction (e.g. SSBE)
+    scheme: str | None = None            # the scheme whose rules checks.scheme_problems applies (EPC-SCT)
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,11 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
         problems.append(Problem("options", None, "charset", f"{options.charset}/{options.transliteration}",
                                 f"charset must be one of {CHARSETS}, transliteration one of {TRANSLITERATIONS}",
                                 "use sepa/sr for Montenegro and Serbia, sepa/uk for Ukraine"))
-    if not (0 <= options.minor_exponent <= 5):
+    if not (0 <= options.minor_exponent <= file_exponent(options) <= 5):
         problems.append(Problem("options", None, "minor_exponent", options.minor_exponent,
-                                "XSD amounts carry 0 to 5 decimals", "use the currency's exponent"))
+                                "XSD amounts carry 0 to 5 decimals, at least the ledger's",
+                                "use the currency's exponent"))
+    problems += checks.scheme_problems(options)
     if options.max_per_file < 1 or options.max_per_pmt_inf < 1 or options.max_per_file > 9_999_999:
         problems.append(Problem("options", None, "max_per_file", options.max_per_file,
                                 "maximum counts must be positive", "use e.g. 100000 and 10000"))
@@ -86,6 +95,23 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
 
 
 _wrapped, _element, _join = xmlfrag.wrapped, xmlfrag.element, xmlfrag.join
+
+
+def file_exponent(options: Pain001Options) -> int:
+    """Decimals of the amounts written: as configured, else ISO 4217's for the currency (never fewer than the
+    ledger keeps). Serbian dinars are kept whole in the ledger and written with two decimals (1500.00)."""
+    if options.file_exponent is not None:
+        return options.file_exponent
+    iso = iso_exponent(options.currency)
+    return options.minor_exponent if iso is None else max(iso, options.minor_exponent)
+
+
+def _scale(options: Pain001Options) -> int:
+    return 10 ** (file_exponent(options) - options.minor_exponent)
+
+
+def _file_amount(amount_minor: int, options: Pain001Options) -> str:
+    return format_amount(amount_minor * _scale(options), file_exponent(options))
 
 
 def _postal_address(block: pa.Table) -> pa.Array:
@@ -99,12 +125,17 @@ def _postal_address(block: pa.Table) -> pa.Array:
 
 def _transactions(block: pa.Table, method: str, options: Pain001Options) -> pa.Array:
     """One '<CdtTrfTxInf>...</CdtTrfTxInf>\\n' string per payment of the block."""
-    amount = format_amounts(block["amount_minor"], options.minor_exponent)
-    head = _join("<CdtTrfTxInf><PmtId><EndToEndId>", block["end_to_end_id"], "</EndToEndId></PmtId>",
+    amount = format_amounts(pc.multiply(pc.cast(block["amount_minor"], pa.int64()), _scale(options)),
+                            file_exponent(options))
+    # InstrId = EndToEndId: a bank that returns only the InstrId (PostFinance, ING) is still matched by it
+    head = _join("<CdtTrfTxInf><PmtId><InstrId>", block["end_to_end_id"], "</InstrId><EndToEndId>",
+                 block["end_to_end_id"], "</EndToEndId></PmtId>",
                  f'<Amt><InstdAmt Ccy="{options.currency}">', amount, "</InstdAmt></Amt>")
     address = _postal_address(block) if method == "CHK" or options.bank_addresses else ""
     creditor = _join("<Cdtr><Nm>", block["name_xml"], "</Nm>", address, "</Cdtr>")
     remittance = _wrapped("<RmtInf><Ustrd>", block["remittance_xml"], "</Ustrd></RmtInf>")
+    if options.purpose:  # Purp comes right before RmtInf in CreditTransferTransaction34
+        remittance = _join(f"<Purp><Cd>{options.purpose}</Cd></Purp>", remittance)
     if method == "CHK":  # no creditor account, no creditor agent: the post delivers cash to the address
         cheque = (f"<ChqInstr><ChqTp>BCHQ</ChqTp><DlvryMtd><Cd>{options.cheque_delivery}</Cd></DlvryMtd>"
                   "</ChqInstr>")
@@ -119,22 +150,27 @@ def _group_header(msg_id: str, nb_of_txs: int, ctrl_sum_minor: int, debtor_name:
     created = options.created_at.replace(microsecond=0, tzinfo=None).isoformat()
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{NAMESPACE}">\n<CstmrCdtTrfInitn>\n'
             f"<GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>{created}</CreDtTm><NbOfTxs>{nb_of_txs}</NbOfTxs>"
-            f"<CtrlSum>{format_amount(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
+            f"<CtrlSum>{_file_amount(ctrl_sum_minor, options)}</CtrlSum>"
             f"<InitgPty><Nm>{debtor_name}</Nm></InitgPty></GrpHdr>\n")
 
 
 def _payment_info_header(pmt_inf_id: str, method: str, nb_of_txs: int, ctrl_sum_minor: int, execution_day: int,
                          debtor: Debtor, options: Pain001Options) -> str:
     execution = (EPOCH + timedelta(days=int(execution_day))).isoformat()
+    service = f"<SvcLvl><Cd>{options.service_level}</Cd></SvcLvl>" if options.service_level and method == "TRF" \
+        else ""
+    category = f"<CtgyPurp><Cd>{options.category_purpose}</Cd></CtgyPurp>" if options.category_purpose else ""
+    payment_type = f"<PmtTpInf>{service}{category}</PmtTpInf>" if service or category else ""
+    bearer = f"<ChrgBr>{options.charge_bearer}</ChrgBr>" if options.charge_bearer else ""
     name = escape_xml_str(clean_one(debtor.name, 140, options.charset, options.transliteration))
     iban = checks.normalise_iban(pa.array([debtor.iban]))[0].as_py()
     agent = f"<BICFI>{debtor.bic}</BICFI>" if debtor.bic else "<Othr><Id>NOTPROVIDED</Id></Othr>"
     return (f"<PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>{method}</PmtMtd><BtchBookg>true</BtchBookg>"
             f"<NbOfTxs>{nb_of_txs}</NbOfTxs>"
-            f"<CtrlSum>{format_amount(ctrl_sum_minor, options.minor_exponent)}</CtrlSum>"
-            f"<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
+            f"<CtrlSum>{_file_amount(ctrl_sum_minor, options)}</CtrlSum>"
+            f"{payment_type}<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
             f"<DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId>{agent}</FinInstnId></DbtrAgt>"
-            "\n")
+            f"{bearer}\n")
 
 
 def _sum_minor(amounts: np.ndarray) -> int:

@@ -27,8 +27,8 @@ OPTIONAL = {
     "debtor_iban": pa.string(), "family_name": pa.string(), "given_name": pa.string(),
     "tax_id": pa.string(), "phone": pa.string(),
 }
-# XSD maximum lengths (PartyIdentification135 / PostalAddress24 / RemittanceInformation16)
-TEXT_CHARS_MAX = {"name": 140, "street": 70, "house_number": 16, "postcode": 16, "town": 35, "district": 35,
+# EPC / ISO usage limits (the XSD allows a 140-character Nm; EPC SCT and CBPR+ take 70), cut at a word boundary
+TEXT_CHARS_MAX = {"name": 70, "street": 70, "house_number": 16, "postcode": 16, "town": 35, "district": 35,
                   "region": 35, "remittance": 140}
 POSTAL_REQUIRED = ("street", "town", "postcode", "country")
 PROBLEMS_PER_RULE_MAX = 200

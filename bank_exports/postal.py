@@ -3,6 +3,10 @@
 Columns, in this order: region, district, town, street, house, postcode, surname, name, amount, tax_id,
 payment_reference, phone. Names and addresses stay in their own script (a post clerk reads Cyrillic); only control
 characters are removed. The payment reference is the payment's EndToEndId, the key the post sends back.
+`surname` and `name` hold the family name and the given name(s): from the payment's family_name / given_name
+when the register gives them, else split from the payee's full name at its last space (registers write given
+names first: "Marko Petrović" -> name "Marko", surname "Petrović"; a one-word name is the surname). Text cells
+starting with '=', '+', '-', '@', tab or CR get a leading single quote (formats.cells: OWASP's CSV injection rule).
 """
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import pyarrow.csv as pcsv
 from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import as_table
 from formats.amounts import format_amounts
+from formats.cells import neutralise_column
 
 KIND = "postal-list"
 COLUMNS = ("region", "district", "town", "street", "house", "postcode", "surname", "name", "amount", "tax_id",
@@ -21,7 +26,16 @@ _CONTROL = r"[\x00-\x1f\x7f]"
 
 
 def _plain(column) -> pa.Array:
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(column, _CONTROL, " ")).fill_null("")
+    cleaned = pc.utf8_trim_whitespace(pc.replace_substring_regex(column, _CONTROL, " ")).fill_null("")
+    return neutralise_column(cleaned)
+
+
+def split_names(full_name) -> tuple[pa.Array, pa.Array]:
+    """(family name, given names) of full names written given names first: split at the last space."""
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.cast(full_name, pa.string()), r"\s+", " "))
+    parts = pc.extract_regex(text, r"^(?:(?P<given>.*) )?(?P<family>[^ ]*)$")
+    family, given = pc.struct_field(parts, "family"), pc.struct_field(parts, "given")
+    return family, pc.if_else(pc.equal(given, ""), pa.scalar(None, pa.string()), given)
 
 
 def postal_payments(payments) -> pa.Table:
@@ -33,8 +47,9 @@ def postal_payments(payments) -> pa.Table:
 def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:
     """The CSV's table: one row per payment with channel 'post', in input order."""
     table = postal_payments(payments)
-    surname = pc.coalesce(table["family_name"], table["name"])
-    given = pc.if_else(pc.is_null(table["family_name"]), pa.scalar(None, pa.string()), table["given_name"])
+    family, given_names = split_names(table["name"])
+    surname = pc.coalesce(table["family_name"], family)
+    given = pc.if_else(pc.is_null(table["family_name"]), given_names, table["given_name"])
     columns = [table["region"], table["district"], table["town"], table["street"], table["house_number"],
                table["postcode"], surname, given]
     plain = [_plain(column) for column in columns]

@@ -37,7 +37,9 @@ KINDS = ("rejected", "returned", "settled", "status", "other")
 # unless it names an isplata payment.
 SCOPES = ("transaction", "payment_information", "message")
 MESSAGES = {"CstmrPmtStsRpt": "pain.002", "BkToCstmrDbtCdtNtfctn": "camt.054", "BkToCstmrStmt": "camt.053",
-            "PmtRtr": "pacs.004"}
+            "BkToCstmrAcctRpt": "camt.052", "PmtRtr": "pacs.004"}
+CAMT = ("camt.054", "camt.053", "camt.052")  # entries of an account, read alike (an intraday camt.052 entry
+# that is not booked yet is left for the statement)
 POSTAL_KIND = "postal-return"
 POSTAL_STATUS = {"paid": "settled", "delivered": "settled", "settled": "settled", "returned": "returned",
                  "undelivered": "returned", "unclaimed": "returned", "refused": "returned", "rejected": "rejected"}
@@ -507,38 +509,49 @@ def _pain002(path: Path, context: _Context):
 
 
 def _pain002_status(element, name: str, context: _Context):
-    """The record of a whole-message or whole-block reject (and the original MsgId the block records use)."""
+    """The record of a whole-message or whole-block status (and the original MsgId the block records use): a
+    reject (RJCT), or any other status said of the whole (ACCP, PART, RVMC...) as a "status" record."""
     if name == "OrgnlGrpInfAndSts":
         context.original_msg_id = _text(element, "OrgnlMsgId")
-        if _text(element, "GrpSts") == "RJCT":
+        status = _text(element, "GrpSts")
+        if status == "RJCT":
             total = context.amount(_child(element, "OrgnlCtrlSum"))[0]
             yield context.record(element, "rejected", "message", msg_id=context.original_msg_id,
-                                 reason=_reason(element), amount=(total, None), booked=context.created)
-    elif _text(element, "PmtInfSts") == "RJCT":
-        yield context.record(element, "rejected", "payment_information", msg_id=context.original_msg_id,
-                             pmt_inf_id=_text(element, "OrgnlPmtInfId"), reason=_reason(element),
-                             booked=context.created)
+                                 reason=_reason(element), amount=(total, None), booked=context.created,
+                                 status=status)
+        elif status:
+            yield context.record(element, "status", "message", msg_id=context.original_msg_id,
+                                 reason=_reason(element), booked=context.created, status=status)
+        return
+    status = _text(element, "PmtInfSts")
+    if status:
+        yield context.record(element, "rejected" if status == "RJCT" else "status", "payment_information",
+                             msg_id=context.original_msg_id, pmt_inf_id=_text(element, "OrgnlPmtInfId"),
+                             reason=_reason(element), booked=context.created, status=status)
 
 
 def _pain002_transactions(block, context: _Context, complete: bool):
-    """Records of the rejected payments among the block's complete TxInfAndSts, which are then removed."""
+    """Records of the block's complete TxInfAndSts, which are then removed: "rejected" for RJCT, "status" for any
+    other status (Verification of Payee RVNM/RVMC/RCVC, PDNG, ACSP, ACSC...): nothing said is dropped."""
     last = None if complete or not len(block) else block[-1]
     pmt_inf_id, done = None, []
     for element in block.iterchildren("{*}TxInfAndSts"):
         if element is last:
             break
         done.append(element)
-        if _stripped(_first(element, "{*}TxSts")) != "RJCT":
+        status = _stripped(_first(element, "{*}TxSts"))
+        if status is None:  # a transaction said nothing of (its block's status stands for it)
             continue
         if pmt_inf_id is None:
             pmt_inf_id = _text(block, "OrgnlPmtInfId") or ""
         amount = _first(element, "{*}OrgnlTxRef")
         amount = _first(amount, "{*}Amt") if amount is not None else None
         amount = _first(amount, "{*}InstdAmt") if amount is not None else None
-        yield context.record(element, "rejected", "transaction",
+        yield context.record(element, "rejected" if status == "RJCT" else "status", "transaction",
                              end_to_end_id=_stripped(_first(element, "{*}OrgnlEndToEndId")),
                              msg_id=context.original_msg_id, pmt_inf_id=pmt_inf_id or None,
-                             reason=_reason_fast(element), amount=context.amount(amount), booked=context.created)
+                             reason=_reason_fast(element), amount=context.amount(amount), booked=context.created,
+                             instr_id=_stripped(_first(element, "{*}OrgnlInstrId")), status=status)
     for element in done:
         block.remove(element)
 
@@ -565,7 +578,8 @@ def _pacs004_transaction(element, context: _Context) -> ReturnRecord:
     group = _first(element, "{*}OrgnlGrpInf")
     msg_id = _stripped(_first(group, "{*}OrgnlMsgId")) if group is not None else None
     return context.record(element, "returned", "transaction", _stripped(_first(element, "{*}OrgnlEndToEndId")),
-                          msg_id or context.original_msg_id, None, _reason_fast(element), amount, settled)
+                          msg_id or context.original_msg_id, None, _reason_fast(element), amount, settled,
+                          _stripped(_first(element, "{*}OrgnlInstrId")))
 
 
 # ---- entry points -----------------------------------------------------------------------------------------------
@@ -586,7 +600,7 @@ def _identify(path: Path, minor_exponent) -> tuple[str, _Context | None]:
     namespace, root, message, header = root_of(path)
     if root != "Document" or message not in MESSAGES:
         raise refusal(path, 1, f"unexpected message <{root}><{message}> ({namespace or 'no namespace'})",
-                      "give a pain.002, camt.053, camt.054 or pacs.004 file (plain or in a Business Application "
+                      "give a pain.002, camt.052, camt.053, camt.054 or pacs.004 file (plain or in a Business Application "
                       "Header envelope)")
     family = MESSAGES[message]
     context = _Context(path, _version(namespace, family), minor_exponent)
@@ -605,7 +619,7 @@ def iter_returns(path, minor_exponent: int | dict | None = None, currency: str |
     if family == POSTAL_KIND:
         exponent = minor_exponent.get(currency) if isinstance(minor_exponent, dict) else minor_exponent
         yield from read_postal_returns(path, currency, exponent)
-    elif family in ("camt.054", "camt.053"):
+    elif family in CAMT:
         yield from _camt(path, context).records(context)
     else:
         yield from {"pain.002": _pain002, "pacs.004": _pacs004}[family](path, context)
@@ -622,7 +636,7 @@ def read_returns_table(path, minor_exponent: int | dict | None = None, currency:
     path = Path(path)
     family, context = _identify(path, minor_exponent)
     try:
-        if family in ("camt.054", "camt.053"):
+        if family in CAMT:
             return _camt(path, context).table(context)
         return records_table(list(iter_returns(path, minor_exponent, currency)))
     except (OverflowError, pa.ArrowInvalid) as exc:  # an amount past int64 minor units: no payment is that large
@@ -632,13 +646,28 @@ def read_returns_table(path, minor_exponent: int | dict | None = None, currency:
 
 # ---- postal return CSV ------------------------------------------------------------------------------------------
 
-def _postal_table(path: Path) -> pa.Table:
+def _utf8_bytes(path: Path) -> bytes:
+    """The file's bytes (without a UTF-8 byte order mark), refused with the line of the first byte that is not
+    UTF-8 (a list saved as Windows-1250 or -1251 would otherwise end in an Arrow error)."""
+    data = path.read_bytes()
+    data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
-        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(encoding="utf-8"),
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refusal(path, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                      "save the post's file as UTF-8 CSV (e.g. 'CSV UTF-8' in a spreadsheet)") from None
+    return data
+
+
+def _postal_table(path: Path) -> pa.Table:
+    data = _utf8_bytes(path)
+    try:
+        table = pcsv.read_csv(pa.BufferReader(data), read_options=pcsv.ReadOptions(encoding="utf-8"),
                               convert_options=pcsv.ConvertOptions(strings_can_be_null=False,
                                                                   column_types={}, auto_dict_encode=False))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise refusal(path, None, f"not a readable UTF-8 CSV: {exc}", "save the post's file as UTF-8 CSV") from exc
+        raise refusal(path, None, f"not a readable CSV: {exc}", "save the post's file as UTF-8 CSV") from exc
     table = pa.table({name.strip().lower(): pc.cast(table[name], pa.string()) for name in table.column_names})
     missing = [name for name in ("reference", "status") if name not in table.column_names]
     if missing:

@@ -130,9 +130,33 @@ def _clean_distinct(values: pa.Array, max_chars: int, charset: str, profile: str
     else:
         values = pc.utf8_normalize(values, "NFC")
     values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, r"\s{2,}", " "))
-    values = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(values, 0, max_chars))
+    values = cut_at_words(values, max_chars)
     values = pc.if_else(pc.equal(pc.utf8_length(values), 0), pa.scalar(None, pa.string()), values)
     return escape_xml(values)
+
+
+def cut_at_word(text: str, max_chars: int) -> str:
+    """text if it fits, else cut at the last space within max_chars (a word is never split); one word longer
+    than the limit is cut between characters, never between a letter and its combining marks. Cut before XML
+    escaping, so an entity is never split either (limits count characters, not their escaped form)."""
+    if len(text) <= max_chars:
+        return text
+    space = text.rfind(" ", 0, max_chars + 1)
+    if space > 0:
+        return text[:space].rstrip()
+    end = max_chars
+    while end > 0 and unicodedata.combining(text[end]):
+        end -= 1
+    return text[:end]
+
+
+def cut_at_words(values: pa.Array, max_chars: int) -> pa.Array:
+    """Column-wise cut_at_word (the few values over the limit are cut one by one)."""
+    too_long = pc.fill_null(pc.greater(pc.utf8_length(values), max_chars), False)
+    if not pc.any(too_long).as_py():
+        return values
+    cut = [None if text is None else cut_at_word(text, max_chars) for text in values.to_pylist()]
+    return pa.array(cut, pa.string())
 
 
 def escape_xml(column: pa.Array) -> pa.Array:

@@ -36,6 +36,9 @@ def cycle_once(register: Path, work: Path) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     db = ["--db", f"sqlite:///{work / 'bench.db'}"]
+    from payroll.cycle import open_db
+
+    open_db(db[1], create=True).close()  # `db init`, done once by an administrator, not part of the officers' month
     summary = isplata(*db, "calculate", "--data", str(register), "--period", PERIOD, "--by", "ana",
                       "--store", str(work / "store"))
     isplata(*db, "approve", summary["payroll"], "--by", "marko")

@@ -3,12 +3,11 @@
 Each command opens the ledger at the global --db URL, calls one ledgers/ function and prints the result
 (a table for people, one JSON document with --json). A failed check exits 1; bad input exits 2.
 """
-import datetime as dt
-
 import click
 
 from cli.main import emit_json
 from ledgers import open_ledger
+from ledgers.export import Money
 from ledgers.export import export as export_ledger
 from ledgers.proofs import check_proof, load_proof, prove, write_proof
 from ledgers.verify import verify
@@ -141,46 +140,62 @@ def digest_cmd(ctx, as_json):
 @click.option("--key", type=int, help="Account key (payee id, right id or benefit code, by account).")
 @click.option("--payee", "payee_id", type=int, help="Only postings of this payee.")
 @click.option("--right", "right_id", type=int, help="Only postings of this right.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Booked on or before (YYYY-MM-DD).")
+@click.option("--benefit", help="Only postings of the rights of this benefit (its code, e.g. ME_DD).")
+@click.option("--period", metavar="YYYY-MM", help="Only postings of this accounting period.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM",
+              help="Accounting period: postings of this period and earlier (not the day they were booked).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def balance_cmd(ctx, account, key, payee_id, right_id, as_of, as_json):
-    """Balances per account and key (debit positive, credit negative) booked on or before a date.
+def balance_cmd(ctx, account, key, payee_id, right_id, benefit, period, as_of, as_json):
+    """Balances per account and key (debit positive, credit negative) in the currency, with names.
 
     \b
     Example:
-      isplata ledger balance --account benefits_payable --payee 1042 --as-of 2025-03-31
+      isplata ledger balance --account benefits_payable --payee 1042 --as-of 2025-03
+      isplata ledger balance --benefit ME_DD --period 2025-02
     """
-    day = as_of.date() if isinstance(as_of, dt.datetime) else None
-    with _ledger(ctx) as ledger:
-        rows = ledger.balances(as_of=day, account=account, key=key, payee_id=payee_id, right_id=right_id)
-    total = sum(row["balance_minor"] for row in rows)
+    from payroll import queries
+
+    result = queries.balances(ctx.obj.db, account=account, key=key, payee_id=payee_id, right_id=right_id,
+                              benefit=benefit, period=period, as_of=as_of)
     if as_json:
-        emit_json({"as_of": day, "balances": rows, "total_minor": total})
+        emit_json(result)
         return
-    for row in rows:
-        click.echo(f"{row['account']:<28} {row['key']:>12} {row['balance_minor']:>18}")
-    click.echo(f"{'total':<28} {'':>12} {total:>18}")
+    currency = result["currency"] or "minor units"
+    for row in result["balances"]:
+        amount = row.get("balance", row["balance_minor"])
+        click.echo(f"{row['account_name']:<36} {row.get('key_name', row['key']):>40} {amount:>18}")
+    click.echo(f"{'total (' + currency + ')':<36} {'':>40} {result['total'] or result['total_minor']:>18}")
 
 
 @ledger_group.command("export")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
+              default="parquet", show_default=True,
+              help="parquet (auditors' exact columns), csv (a UTF-8 file with BOM per table) or xlsx (one "
+                   "workbook, a sheet per table): amounts in the currency, names beside codes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def export_cmd(ctx, out_dir, as_json):
-    """Write batches, postings, payments and events as Parquet plus digest.json for auditors.
+def export_cmd(ctx, out_dir, file_format, as_json):
+    """Write batches, postings, payments, events and codes (Parquet, CSV or XLSX) plus digest.json.
 
     \b
     Example:
       isplata ledger export --out audit-2025-03
+      isplata ledger export --out audit-2025-03-xlsx --format xlsx
     """
-    with _ledger(ctx) as ledger:
-        summary = export_ledger(ledger, out_dir)
+    from cli.payroll_cmds import steps
+    from payroll import queries
+
+    with _ledger(ctx) as ledger, steps(as_json) as step:
+        show = queries.ledger_display(ledger)
+        money = Money(show.currency, show.exponent, show.benefits) if show is not None else None
+        summary = export_ledger(ledger, out_dir, file_format.lower(), money, progress=step)
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"exported {summary['batches']} batches, {summary['postings']} postings to {out_dir}; "
-                   f"digest {summary['digest']}")
+        click.echo(f"exported {summary['batches']} batches, {summary['postings']} postings to {out_dir} "
+                   f"({summary['format']}); digest {summary['digest']}")
 
 
 @ledger_group.command("prove")

@@ -2,15 +2,18 @@
 
 Exit codes: 0 success, 1 a check failed (verification, reconciliation exceptions), 2 bad input or usage.
 """
+import errno
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import click
 
 from payroll.errors import InputError, UserError
 
 DB_DEFAULT = "sqlite:///isplata.db"
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
+                 errno.EEXIST, errno.EISDIR)
 
 
 @dataclass
@@ -32,34 +35,81 @@ def _db_option() -> click.Option:
                         help="Ledger database URL (overrides the global --db and ISPLATA_DB).")
 
 
+JSON_MODE = "isplata.json"  # ctx.meta key: the command was given --json, so an error is printed as JSON too
+
+# `isplata --help` lists the commands in the order of the monthly cycle (DESIGN.md), not alphabetically
+CYCLE_ORDER = ("demo", "generate", "validate", "db", "calculate", "approve", "export", "reconcile", "hold",
+               "payroll", "report", "explain", "audit", "ledger")
+
+
+def _note_json(ctx, _param, value):
+    if value:
+        ctx.meta[JSON_MODE] = True
+    return value
+
+
 def _accept_db_everywhere(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _accept_db_everywhere(sub)
-    elif not any(param.name == "db" for param in command.params):
+        return
+    if not any(param.name == "db" for param in command.params):
         command.params.append(_db_option())
+    for param in command.params:
+        if param.name == "as_json" and param.callback is None:
+            param.callback = _note_json
+
+
+def error_document(exc: Exception) -> dict:
+    """What an error looks like under --json: {"error": message, "problems": [file, row, column, value, rule,
+    fix, ...]}; the exit code is the same as without --json."""
+    if isinstance(exc, InputError):
+        return {"error": f"{len(exc.problems)} problem(s) in the input", "problems": [asdict(p) for p in exc.problems]}
+    message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+    return {"error": message, "problems": []}
 
 
 class IsplataGroup(click.Group):
-    """Turns user errors into a clean message on stderr and exit code 2, never a traceback."""
+    """Turns user errors into a clean message on stderr and exit code 2, never a traceback; under --json the
+    message is one JSON document on stdout instead. Lists its commands in the order of the cycle."""
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        return [n for n in CYCLE_ORDER if n in names] + sorted(n for n in names if n not in CYCLE_ORDER)
 
     def invoke(self, ctx):
+        tokens = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        as_json = lambda: bool(ctx.meta.get(JSON_MODE)) or "--json" in tokens
         try:
             return super().invoke(ctx)
-        except InputError as exc:
-            click.echo(exc.render(limit=200), err=True)
+        except (UserError, click.UsageError) as exc:
+            if isinstance(exc, click.ClickException) and not as_json():
+                raise
+            text = exc.render(limit=200) if isinstance(exc, InputError) else f"error: {exc}"
+            report_error(as_json(), error_document(exc), text)
             ctx.exit(exc.exit_code)
-        except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+        except OSError as exc:  # an output the officer named cannot be written: disk full, read-only, no folder
+            if exc.errno not in OUTPUT_ERRNOS:
+                raise
+            click.echo(f"error: cannot write {exc.filename or 'an output file'}: {exc.strerror}; free space or "
+                       "choose a folder you can write, then run the command again", err=True)
+            ctx.exit(2)
         except Exception as exc:  # a database that is not one, read-only, full, unreachable: exit 2, no traceback
             from ledgers.store import database_problem
 
             problem = database_problem(exc, ctx.obj.db if ctx.obj else None)
             if problem is None:
                 raise
-            click.echo(f"error: {problem}", err=True)
+            report_error(as_json(), {"error": str(problem), "problems": []}, f"error: {problem}")
             ctx.exit(problem.exit_code)
+
+
+def report_error(as_json: bool, document: dict, text: str) -> None:
+    """An error as one JSON document on stdout under --json, else as text on stderr."""
+    if as_json:
+        emit_json(document)
+    else:
+        click.echo(text, err=True)
 
 
 @click.group(cls=IsplataGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,11 +139,12 @@ def quiet(as_json: bool) -> bool:
 
 
 def _register_commands() -> None:
-    from cli import ledger_cmds, payroll_cmds, register_cmds
+    from cli import explain_cmds, ledger_cmds, payroll_cmds, register_cmds
 
-    for module in (register_cmds, ledger_cmds, payroll_cmds):
+    for module in (register_cmds, ledger_cmds, payroll_cmds, explain_cmds):
         module.register(main)
     _accept_db_everywhere(main)
+    __import__("cli.simulate_cmds").simulate_cmds.register(main)  # after: simulate opens no database, takes no --db
 
 
 _register_commands()

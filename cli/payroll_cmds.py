@@ -11,7 +11,7 @@ import sys
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 
@@ -39,17 +39,28 @@ out = Console()
 
 
 @contextlib.contextmanager
-def steps(as_json: bool):
-    """A spinner naming the current step, on a terminal only; yields the callback payroll functions call."""
+def steps(as_json: bool, engine: bool = False):
+    """A spinner naming the current step, on a terminal only; yields the callback payroll functions call:
+    progress(description) or, where the work is countable, progress(description, completed, total), which shows
+    a bar with the count. With `engine`, says first (on stderr, unless --json) when the engine's kernels are
+    about to compile, on a terminal or not."""
     from cli.main import quiet
 
+    if engine and not as_json:
+        notice = payroll_module("warmup").compile_notice()
+        if notice:
+            console.print(f"[yellow]{notice}[/yellow]", soft_wrap=True)
     if quiet(as_json):
-        yield lambda description: None
+        yield lambda description, completed=None, total=None: None
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as progress:
-        task = progress.add_task("starting", total=None)
-        yield lambda description: progress.update(task, description=description)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=None, count="")
+
+        def update(description, completed=None, total=None):
+            count = f"{completed or 0:,}/{total:,}" if total else ""
+            progress.update(task, description=description, completed=completed or 0, total=total, count=count)
+        yield update
 
 
 def db_of(ctx) -> str:
@@ -109,7 +120,7 @@ def calculate(ctx, data, period, by, rules, country, store, reopen, reason, as_j
       isplata calculate --data ./register --period 2025-01 --by ana
       isplata calculate --data ./register --period 2024-11 --by ana --reopen 2024-11 --reason "court ruling 12/24"
     """
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step,
                                   country=country, reopen=reopen, reason=reason)
     if as_json:
@@ -152,22 +163,28 @@ def approve(ctx, payroll_id, by, as_json):
 @click.option("--json", "as_json", is_flag=True,
               help="Print manifest.json (same keys, each file with its kind). Top-level payments "
                    "and ctrl_sum_minor count the pain.001 files only; the postal list repeats the CHK file.")
+@click.option("--execution-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Requested execution date YYYY-MM-DD (default: the catalogue's payment day, moved to the "
+                   "previous business day of the country). Recorded: exporting again keeps it.")
 @click.pass_context
-def export(ctx, payroll_id, out_dir, as_json):
+def export(ctx, payroll_id, out_dir, as_json, execution_date):
     """Write an approved payroll's payment files and post the payments as sent (idempotent).
 
     \b
     Example:
       isplata export ME-202501-01 --out ./out/2025-01
+      isplata export ME-202501-01 --out ./out/2025-01 --execution-date 2025-02-14
     """
+    day = execution_date.date() if execution_date else None
     with steps(as_json) as step:
-        manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step)
+        manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step, execution_date=day)
     if as_json:
         from cli.main import emit_json
         emit_json(cycle.export_json(manifest))
         return
     exponent = manifest["minor_exponent"]
-    rows = [(f["name"], f["channel"], f["nb_of_txs"], queries.money_text(f["ctrl_sum_minor"], exponent),
+    rows = [(f["name"], queries.label("channel", f["channel"]) if f["channel"] else "-", f["nb_of_txs"],
+             queries.money_text(f["ctrl_sum_minor"], exponent),
              f["sha256"][:16] + "…") for f in manifest["files"]]
     out.print(totals_table(escape(f"export of {payroll_id} to {out_dir}"), rows,
                            ("file", "channel", "payments", "control sum", "sha256")))
@@ -211,6 +228,15 @@ def reconcile(ctx, files, register_out, out_dir, as_json):
         if result["register_actions"]:
             files_out = [o["register_actions"] for o in result["outputs"] if o["n_register_actions"]]
             out.print(escape(f"{result['register_actions']} actions for the register office in "
+                             f"{', '.join(files_out)}"))
+        if result["statuses"]:
+            said = ", ".join(f"{code} {count}" for code, count in sorted(result["statuses"].items()))
+            out.print(escape(f"statuses recorded: {said}"))
+        if result["holds_placed"]:
+            out.print(f"{result['holds_placed']} holds placed (release with `isplata hold release`)")
+        if result["not_ours"]:
+            files_out = [o["not_ours"] for o in result["outputs"] if o["n_not_ours"]]
+            out.print(escape(f"{result['not_ours']} entries not ours (other movements of the account) listed in "
                              f"{', '.join(files_out)}"))
         if result["exceptions"]:
             files_out = [o["exceptions"] for o in result["outputs"] if o["n_exceptions"]]
@@ -277,22 +303,26 @@ def payroll_show(ctx, payroll_id, as_json):
 @payroll_group.command(name="lines")
 @click.argument("payroll_id")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
-              help="Parquet file to write (DESIGN.md payroll lines columns).")
+              help="File to write: .parquet (DESIGN.md payroll lines columns), .csv or .xlsx (for officers).")
+@click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
+              help="parquet (exact contract columns), csv (UTF-8 with BOM) or xlsx; default: the --out suffix.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def payroll_lines(ctx, payroll_id, out_file, as_json):
-    """Write a payroll's lines (one row per amount) to a Parquet file.
+def payroll_lines(ctx, payroll_id, out_file, file_format, as_json):
+    """Write a payroll's lines (one row per amount) to Parquet, or to CSV / XLSX with amounts in the currency,
+    periods as YYYY-MM and names beside the codes.
 
     \b
     Example:
       isplata payroll lines ME-202501-01 --out lines.parquet
+      isplata payroll lines ME-202501-01 --out lines.xlsx
     """
-    written = queries.write_lines(db_of(ctx), payroll_id, out_file)
+    written = queries.write_lines(db_of(ctx), payroll_id, out_file, file_format)
     if as_json:
         from cli.main import emit_json
         emit_json(written)
         return
-    out.print(escape(f"{written['lines']:,} lines of {payroll_id} written to {out_file}"))
+    out.print(escape(f"{written['lines']:,} lines of {payroll_id} written to {out_file} ({written['format']})"))
 
 
 @payroll_group.command(name="cancel")
@@ -430,7 +460,7 @@ def report_cmd(ctx, payroll_id, html_file, pdf_file, as_json):
         report.write_html(data, html_file)
     if as_json:
         from cli.main import emit_json
-        emit_json(data)
+        emit_json({**data, "html": html_file, "pdf": pdf_file, "pdf_converter": converter})
         return
     print_report(data)
     if html_file:
@@ -485,7 +515,7 @@ def audit_recompute(ctx, payroll_id, as_json):
     Example:
       isplata audit recompute ME-202501-01
     """
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         result = audit.recompute(db_of(ctx), payroll_id, progress=step)
     if as_json:
         from cli.main import emit_json
@@ -526,7 +556,7 @@ def demo_cmd(ctx, rights, workdir, period, seed, country, with_audit, as_json):
       isplata demo --rights 10000 --db postgresql://postgres@127.0.0.1:5432/test
     """
     db = ctx.obj.db if ctx.obj.db_explicit else None  # the demo's own SQLite file unless a database was named
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
                                progress=step, country=country, with_audit=with_audit)
     if as_json:

@@ -155,6 +155,19 @@ def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
     return asked
 
 
+@kernel(types.UniTuple(types.int64, 3)(types.int64, types.boolean, types.boolean, types.boolean, _I64_RO))
+def right_limits(gross, alimony, consented, blocked, caps_bp):
+    """(total cap, recovery cap, what recovery may take together with the rest) of one right's gross. Full
+    recovery with consent (non-protected benefits only) is voluntary: bounded by the gross, not by the total
+    cap of enforced deductions; a blocked right takes no recovery (Readings 7)."""
+    assert gross >= 0
+    assert caps_bp.shape[0] == CAPS_LEN
+    total_limit = share_floor_minor(gross, caps_bp[CAP_TOTAL_WITH_ALIMONY if alimony else CAP_TOTAL])
+    recovery_limit = 0 if blocked else share_floor_minor(
+        gross, caps_bp[CAP_RECOVERY_CONSENT if consented else CAP_RECOVERY])
+    return total_limit, recovery_limit, gross if consented else total_limit
+
+
 @kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RW, _BOOL_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO,
                    _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO,
                    _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
@@ -182,13 +195,8 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
             hi += 1
         alimony = has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
                               order_remaining_minor, order_active, order_for_minor) and not protected[r]
-        total_limit = share_floor_minor(gross, caps_bp[CAP_TOTAL_WITH_ALIMONY if alimony else CAP_TOTAL])
-        consented = consent[r] and not protected[r]  # full recovery with consent: non-protected benefits only
-        recovery_limit = share_floor_minor(gross, caps_bp[CAP_RECOVERY_CONSENT if consented else CAP_RECOVERY])
-        if recovery_blocked[r]:
-            recovery_limit = 0
-        # voluntary recovery is bounded by the gross, not by the total cap of enforced deductions
-        recovery_total_limit = gross if consented else total_limit
+        total_limit, recovery_limit, recovery_total_limit = right_limits(
+            gross, alimony, consent[r] and not protected[r], recovery_blocked[r], caps_bp)
         taken_alimony = taken_damages = taken_recovery = taken_enforcement = deducted = 0
         receivable_pending = True
         for k in range(lo, hi + 1):

@@ -15,21 +15,28 @@ due under the rules in force that month, in minor units. The semantics the kerne
   child counts through that month and not after; age_min_years counts from that month on.
 - Household members count in a month when their membership touches it, they are born by its end and alive
   at its start; a right without a household has its beneficiary as the only member.
-- per_child: role "child" within the age limit; at most max_children (0 = no cap), oldest first, and with
+- Who is a child is decided by the birth date alone (RULES.md Readings 1), never by the role label.
+- per_child: members within the age limit; at most max_children (0 = no cap), oldest first, and with
   twins_excepted children born on the same day as the last counted child count too. Each child gets the
-  most favourable rate that applies: special (without parental care or disabled), MO family, single parent.
+  most favourable rate that applies: special (without parental care, or holding a right of the benefit's
+  special_rate_benefit in force that month: ME_LI for ME_DD, Readings 6), MO family, single parent.
 - Equivalence scale: members oldest first, at most max_members; the first counts scale_first_adult, further
   adults (age beyond the child limit) scale_further_adult, children scale_child; +supplement when no member
   can work or single parent. due = round(base x scale x (1 + supplement)) - income, at least 0. A work-able
   household is paid at most max_months_per_year months with a positive amount per calendar year (counted
   from January, so the kernel looks back to January of the window's first year).
-- Category sum: children under the young-child limit and under the child limit by age, then disabled adults,
-  then working age; GM = round(sum subsistence x guaranteed share); due = min(max(0, GM - income), sum of
+- Category sum: children under the young-child limit and under the child limit by age, disabled or not; adults
+  with a disability or aged lost_capacity_age_years or more (UA 60, Readings 2), then working age;
+  GM = round(sum subsistence x guaranteed share); due = min(max(0, GM - income), sum of
   subsistence minimums).
 - Lump sum + instalments and one-off: anchored at the month of the right's earliest valid_from (among the
   versions not ignored); amounts from the catalogue in force in that month, picked by birth order (the last
   value serves any higher order); instalments in the months after the anchor, the last one taking the
-  remainder so the total is exact. A one-off with decided_amount pays the version's amount_minor.
+  remainder so the total is exact. A one-off with decided_amount pays the version's amount_minor. A benefit with
+  claim_within_months pays nothing when the first version was applied for after the anchor month + that many
+  months (Readings 5; reason REASON_LATE_CLAIM). A one-off with multiple_of_benefit pays multiple_bp of the due of
+  that benefit's rights of its household in the anchor month (UA_POHOV = 2 x UA_DSD, Readings 12), computed by a
+  first pass of the same kernel; none due: 0 with REASON_NO_FAMILY_BENEFIT.
 - A month whose benefit has no parameter in force (before the catalogue's first date) is due 0 and flagged
   in `rule_missing`, so the caller can refuse or report it.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.

@@ -31,7 +31,11 @@ TOP_KEYS = {"format_version", "country", "name", "currency", "minor_exponent", "
 REQUIRED_TOP_KEYS = ("country", "currency", "minor_exponent", "rounding_unit_minor", "payment", "deductions",
                      "benefits")
 PAYMENT_KEYS = {"execution_day", "agency_name", "debtor_iban", "debtor_bic", "postal_delivery_method",
-                "postal_operator"}
+                "postal_operator", "service_level", "charge_bearer", "category_purpose", "purpose", "scheme"}
+# optional ISO 20022 scheme elements of the payment files: code sets (ExternalServiceLevel1Code, ChargeBearerType1Code,
+# ExternalCategoryPurpose1Code, ExternalPurpose1Code are 4-letter codes) and the schemes whose rules are checked
+CHARGE_BEARERS = ("DEBT", "CRED", "SHAR", "SLEV")
+SCHEMES = ("EPC-SCT",)
 DEDUCTION_TOP_KEYS = {"total_cap_bp", "total_cap_with_alimony_bp", "shared_cap_bp", "recovery_default_bp",
                       "recovery_with_consent_bp"}
 DEDUCTION_KIND_KEYS = {"priority", "cap_bp", "cap_with_consent_bp", "forwarded", "agency_fault_exempt"}
@@ -55,6 +59,11 @@ class PaymentSettings:
     debtor_bic: str
     postal_delivery_method: str   # ISO 20022 DeliveryMethod code for postal cheques, e.g. MLCD
     postal_operator: str
+    service_level: str | None = None     # PmtTpInf/SvcLvl/Cd of bank transfers, e.g. SEPA
+    charge_bearer: str | None = None     # ChrgBr, e.g. SLEV (as the scheme's level says)
+    category_purpose: str | None = None  # PmtTpInf/CtgyPurp/Cd, e.g. SSBE (social security benefit), GOVT, BENE
+    purpose: str | None = None           # Purp/Cd of every transaction, e.g. SSBE, BENE, PENS
+    scheme: str | None = None            # a payment scheme whose rules the files are checked against: EPC-SCT
 
 
 @dataclass(frozen=True)
@@ -275,7 +284,24 @@ class _Reader:
         self.check_iban_bic(texts["debtor_iban"], texts["debtor_bic"])
         operator = str(section.get("postal_operator", ""))
         return PaymentSettings(day, texts["agency_name"], texts["debtor_iban"], texts["debtor_bic"],
-                               texts["postal_delivery_method"], operator)
+                               texts["postal_delivery_method"], operator, **self.scheme_elements(section))
+
+    def scheme_elements(self, section) -> dict:
+        """The optional scheme elements of [payment]: 4-letter ISO codes, a known charge bearer and scheme."""
+        found = {}
+        for key in ("service_level", "charge_bearer", "category_purpose", "purpose", "scheme"):
+            value = self.text(section, key, f"payment.{key}", required=False)
+            if value is None:
+                continue
+            if key == "charge_bearer" and value not in CHARGE_BEARERS:
+                self.add(f"payment.{key}", value, f"must be one of {CHARGE_BEARERS}", 'e.g. charge_bearer = "SLEV"')
+            elif key == "scheme" and value not in SCHEMES:
+                self.add(f"payment.{key}", value, f"must be one of {SCHEMES}", "leave it out for no scheme checks")
+            elif key not in ("charge_bearer", "scheme") and not (len(value) == 4 and value.isalpha()
+                                                                 and value.isupper()):
+                self.add(f"payment.{key}", value, "an ISO 20022 code of 4 capital letters", 'e.g. "SSBE"')
+            found[key] = value
+        return found
 
     def check_iban_bic(self, iban, bic):
         from schwifty import BIC, IBAN

@@ -223,8 +223,8 @@ class Ledger:
                 return conn.execute(sa.select(sa.func.max(schema.schema_table.c.version))).scalar()
 
     def require_schema(self) -> None:
-        """Refuses (exit 2) a database without a ledger (only `db init` and `demo` create one) or with a ledger of
-        another schema version (`db init` brings version 1 up to date)."""
+        """Refuses (exit 2) a database without a ledger: only `db init` (and `demo`) create one; and a ledger of
+        an older schema version, which `db init` brings up to date."""
         version = self.schema_version()
         if version is None:
             path = self.sqlite_file()
@@ -407,17 +407,27 @@ class Ledger:
     # ---- queries -----------------------------------------------------------------------------------------
 
     def balances(self, as_of: dt.date | None = None, account: str | int | None = None, key: int | None = None,
-                 payee_id: int | None = None, right_id: int | None = None) -> list[dict]:
-        """Balance per (account, key) of postings booked on or before `as_of` (all when None), filtered."""
+                 payee_id: int | None = None, right_id: int | None = None, period: int | None = None,
+                 period_to: int | None = None, benefit_code: int | None = None) -> list[dict]:
+        """Balance per (account, key) of postings booked on or before `as_of` (all when None), filtered: by
+        account, key, payee, right; by accounting period (`period` exactly, or every period up to `period_to`,
+        month indexes); by benefit (the rights whose expense postings carry that ledger benefit code)."""
         where, params = ["1 = 1"], []
         if as_of is not None:
             where.append("b.booked_on <= ?")
             params.append(date_to_days(as_of))
         for column, value in (("p.account_kind", _account_code(account)), ("p.account_key", key),
-                              ("p.payee_id", payee_id), ("p.right_id", right_id)):
+                              ("p.payee_id", payee_id), ("p.right_id", right_id), ("p.period", period)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(int(value))
+        if period_to is not None:
+            where.append("p.period <= ?")
+            params.append(int(period_to))
+        if benefit_code is not None:
+            where.append("p.right_id IN (SELECT DISTINCT e.right_id FROM ledger_postings e WHERE e.account_kind = ? "
+                         "AND e.account_key = ?)")
+            params += [schema.ACCOUNT["benefit_expense"], int(benefit_code)]
         sql = ("SELECT p.account_kind, p.account_key, SUM(p.amount_minor) FROM ledger_postings p "
                "JOIN ledger_batches b ON b.batch_id = p.batch_id WHERE " + " AND ".join(where) +
                " GROUP BY p.account_kind, p.account_key ORDER BY p.account_kind, p.account_key")

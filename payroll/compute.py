@@ -332,6 +332,21 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
 
 
+def fault_orders(order_table: pa.Table, period: int) -> list:
+    """Overpayment orders in force this period that record agency_fault (Readings 11): never recovered, listed
+    with the balance written off (null: no limit given)."""
+    first = (month_first_date(period) - month_first_date(0)).days
+    last = (month_first_date(period + 1) - month_first_date(0)).days - 1
+    valid_from = np.asarray(pc.cast(order_table.column("valid_from"), pa.int32()).to_numpy(zero_copy_only=False))
+    valid_to = np.asarray(pc.fill_null(pc.cast(order_table.column("valid_to"), pa.int32()), 2**31 - 1)
+                          .to_numpy(zero_copy_only=False))
+    fault = np_col(order_table, "agency_fault", False).astype(bool) & (np_col(order_table, "kind") == "overpayment")
+    rows = np.flatnonzero(fault & (valid_from <= last) & (valid_to >= first))
+    ids, rights = np_col(order_table, "order_id"), np_col(order_table, "right_id")
+    outstanding = order_table.column("outstanding_minor").to_pylist()
+    return [{"order_id": int(ids[i]), "right_id": int(rights[i]), "outstanding_minor": outstanding[i]} for i in rows]
+
+
 def ids_known(sorted_ids: np.ndarray, column) -> np.ndarray:
     """Per value of an id column: it is one of sorted_ids (binary search; null is unknown)."""
     values = np.asarray(pc.fill_null(column, -1).to_numpy(zero_copy_only=False), np.int64)
@@ -429,7 +444,7 @@ class Amounts:
     extra: tuple               # (payee, channel, right, amount) of re-issues
     time_barred: tuple = ()    # (right, month, amount) of arrears cut by the catalogue's limitation period
     written_off: tuple = ()    # (right, month, amount < 0) of reductions the agency caused, written off
-    listed: dict = None        # refused_cells
+    listed: dict | None = None  # refused_cells and overpayment orders written off
 
 
 def route(inputs: Inputs, arrays) -> Routing:
@@ -459,6 +474,7 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     offset = offsets(arrays, state, held, routing.right_payee, receivable)
     np.subtract.at(receivable, offset[0], offset[2])
     orders, order_table = order_arrays(inputs.register, arrays, inputs, routing.payee_channel)
+    listed["overpayment_orders_written_off"] = fault_orders(order_table, inputs.period)
     extra = reissues(arrays, state, right_held_mask(inputs, arrays, routing.right_payee), routing.benefit_post, routing.payee_channel, routing.payee_postal,
                      routing.payee_held)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,

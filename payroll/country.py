@@ -5,8 +5,8 @@ that country's bundled catalogue unless `--rules FILE` or `--country CODE` says 
 country than the register records is refused: its benefit codes could never match.
 
 A ledger holds one country's money in one currency. `db init --country` records them; where init named none, the
-first payroll stored fixes them. The record is one row of `ledger_country`, written once: the database refuses
-UPDATE and DELETE on it (triggers on SQLite and PostgreSQL). A ledger made before this table existed is bound by
+first payroll stored fixes them. The record is one row of `ledger_country` (payroll/store.py), written once: the database refuses
+UPDATE and DELETE on it, as on every payroll table. A ledger made before this table existed is bound by
 the country and currency of its payrolls. A register or catalogue of another country or currency is then refused.
 """
 from dataclasses import dataclass
@@ -20,19 +20,8 @@ from formats.register_meta import META_FILE, register_country
 from payroll import store
 from payroll.errors import Refused
 
-metadata = sa.MetaData()
-ledger_country = sa.Table(
-    "ledger_country", metadata,
-    sa.Column("binding_id", sa.Integer, primary_key=True, autoincrement=False),   # always 1: one row per ledger
-    sa.Column("country", sa.String(2), nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("bound_by", sa.Text, nullable=False),       # "db init" or the payroll that fixed it
-    sa.Column("bound_at", sa.String(40), nullable=False),
-    sa.Column("catalogue_name", sa.Text),                  # the catalogue named then (its rules may be indexed
-    sa.Column("catalogue_sha256", sa.String(64)),          # later: recorded, never required to stay the same)
-    sa.CheckConstraint("binding_id = 1", name="ledger_country_one_row"),
-)
-REFUSAL = "the country and currency of a ledger are recorded once and never changed"   # no quote: goes into SQL
+ledger_country = store.ledger_country   # created by db init with the payroll tables (payroll/store.py)
+REFUSAL = store.COUNTRY_REFUSAL
 
 
 @dataclass(frozen=True)
@@ -61,33 +50,6 @@ def catalogue_for(data_dir, rules=None, country: str | None = None):
 
 # ---- the country of a ledger -------------------------------------------------------------------------------
 
-def ensure_table(engine: sa.Engine) -> None:
-    """Create ledger_country with its triggers, in one transaction, unless it is there already. Two processes
-    creating it at once: the loser finds the winner's table."""
-    try:
-        _create_table(engine)
-    except sa.exc.DBAPIError:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table("ledger_country"):
-                raise
-
-
-def _create_table(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        if sa.inspect(conn).has_table("ledger_country"):
-            return
-        metadata.create_all(conn, checkfirst=True)
-        if conn.dialect.name == "sqlite":
-            for op in ("UPDATE", "DELETE"):
-                conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS ledger_country_no_{op.lower()} BEFORE {op} "
-                                     f"ON ledger_country BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END")
-            return
-        conn.exec_driver_sql("CREATE OR REPLACE FUNCTION ledger_country_refuse() RETURNS trigger LANGUAGE plpgsql "
-                             f"AS $$ BEGIN RAISE EXCEPTION '{REFUSAL}: %% refused', TG_OP; END $$")
-        conn.exec_driver_sql("CREATE OR REPLACE TRIGGER ledger_country_no_change BEFORE UPDATE OR DELETE OR "
-                             "TRUNCATE ON ledger_country FOR EACH STATEMENT EXECUTE FUNCTION ledger_country_refuse()")
-
-
 def read_binding(conn: sa.Connection) -> Binding | None:
     """The ledger's country and currency: its ledger_country row, else those of its first payroll, else None."""
     return _recorded(conn) or _first_payroll(conn)
@@ -108,7 +70,6 @@ def _first_payroll(conn: sa.Connection) -> Binding | None:
 def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None) -> Binding:
     """Record the ledger's country and currency once (with the catalogue named then); the binding in force
     (Refused if it names another country or currency)."""
-    ensure_table(engine)
     try:
         with engine.begin() as conn:
             binding = _recorded(conn)
@@ -129,7 +90,6 @@ def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None
 
 def current(engine: sa.Engine) -> Binding | None:
     """The ledger's binding (None while no init or payroll fixed it)."""
-    ensure_table(engine)
     with engine.connect() as conn:
         return read_binding(conn)
 
@@ -142,7 +102,6 @@ def bind_at_init(engine: sa.Engine, country: str) -> Binding:
 
 def check_ledger(engine: sa.Engine, catalogue, data_dir=None) -> Binding | None:
     """Refuse a catalogue (or a register recording a country) other than the ledger's; None while unbound."""
-    ensure_table(engine)
     with engine.connect() as conn:
         binding = read_binding(conn)
     if binding is None:

@@ -286,13 +286,14 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         del inputs  # the register: not needed to store the draft
         progress("storing the draft payroll")
         folder = Path(store_dir or store.default_store(ledger.url)).resolve() / identifier
+        # the first payroll fixes an unbound ledger's country; of two at once, the other country's is refused here
+        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)
         record = draft_record(folder, identifier, result, catalogue, period, run_no, maker, data_path, digests,
                               mark, hold_mark)
         staged = stage_draft(folder, result, record)
         record = staged[1]
         crash_point("calculate.after_files")
         store_draft(ledger, staged, result.summary["net_minor"], override)
-        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)   # first fixes it
     finally:
         ledger.close()
     return summary_of(record)
@@ -520,31 +521,35 @@ def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, chec
 
 # ---- export ----------------------------------------------------------------------------------------------
 
-def export(db_url: str, identifier: str, out_dir, progress=noop) -> dict:
+def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date: dt.date | None = None) -> dict:
     """Write the payment files, postal list and manifest; post the payments as sent (both idempotent).
 
     The files are written and validated in a staging folder of this process inside `out_dir`; the 'sent' batch
     and the `exported` event commit in one transaction under the ledger's lock; only then are the files renamed
     into place, the manifest last. Exporting again (after a crash, or by a second officer at the same time)
-    writes the same bytes and posts nothing twice."""
+    writes the same bytes and posts nothing twice. The requested execution date is the catalogue's payment day
+    moved to the previous business day of the country, or `execution_date`; the `exported` event records it,
+    and exporting again uses the recorded one (another date is refused: the bank has the first files)."""
     ledger = open_db(db_url)
     staging = None
     try:
-        target = check_out_dir(Path(out_dir))
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
-        status = check_exportable(ledger, identifier)
+        status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
+        target = check_out_dir(Path(out_dir))
         approved_at = approval_time(status["events"])
+        execution = execution_date_of(record, status["events"], execution_date)
         staging = staging_folder(target, identifier)
         progress("writing payment files")
         manifest, batch = write_outputs(lambda: write_files(record, staging, approved_at,
-                                                            also=lambda: sent_batch(record)), staging)
+                                                            also=lambda: sent_batch(record),
+                                                            execution_date=execution), staging)
         crash_point("export.after_files")
         pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
         progress("posting payments as sent")
         with ledger.step() as conn:
             check_exportable(ledger, identifier, conn)
-            created = post_export(ledger, record, batch, conn)
+            created = post_export(ledger, record, batch, conn, {"execution_date": execution.isoformat()})
         crash_point("export.after_commit")
         write_outputs(lambda: publish(staging, target), target)
     finally:
@@ -626,7 +631,26 @@ EXPORT_PAYMENT_COLUMNS = ["end_to_end_id", "channel", "amount_minor", "remittanc
                           "house_number", "postcode", "town", "district", "region", "country", "tax_id", "phone"]
 
 
-def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None):
+def execution_date_of(record: store.PayrollRecord, events: list[dict], wanted: dt.date | None) -> dt.date:
+    """The ReqdExctnDt of the export: the one an earlier export recorded (another is refused), else `wanted`,
+    else the catalogue's payment day of the month after the period moved to the previous business day."""
+    from bank_exports.calendar import business_day
+
+    recorded = [e["payload"].get("execution_date") for e in events if e["kind"] == "exported"]
+    recorded = [dt.date.fromisoformat(day) for day in recorded if day]
+    if recorded:
+        if wanted is not None and wanted != recorded[0]:
+            raise Refused(f"{record.payroll_id} was exported with execution date {recorded[0]}: its files are "
+                          f"with the bank; export again without --execution-date (or with that date)")
+        return recorded[0]
+    if wanted is not None:
+        return wanted
+    day = load_catalogue(record.catalogue_path).payment.execution_day
+    return business_day(month_first_date(parse_period(record.period) + 1).replace(day=day), record.country)
+
+
+def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None,
+                execution_date: dt.date | None = None):
     """pain.001 files, postal list and manifest. The pain.001 files are validated against the XSD on other
     threads while `also()` runs (export builds its ledger batch meanwhile); nothing is renamed into place
     before every file passed. Returns the manifest (and also()'s result when given)."""
@@ -637,15 +661,23 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.text import transliteration_of
 
     catalogue = load_catalogue(record.catalogue_path)
+    from payroll.remittance import remittance_column
+
     payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
+    if payments.num_rows:  # what the money is, in the country's language (benefit names and month)
+        payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
+                                       remittance_column(record, catalogue, payments["end_to_end_id"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = catalogue.payment
     period = parse_period(record.period)
-    execution = month_first_date(period + 1).replace(day=settings.execution_day)
+    execution = execution_date or month_first_date(period + 1).replace(day=settings.execution_day)
     options = Pain001Options(msg_id_prefix=record.payroll_id, currency=record.currency, created_at=approved_at,
                              execution_date=execution, minor_exponent=record.minor_exponent,
                              cheque_delivery=settings.postal_delivery_method,
-                             transliteration=transliteration_of(catalogue.country))
+                             transliteration=transliteration_of(catalogue.country),
+                             service_level=settings.service_level, charge_bearer=settings.charge_bearer,
+                             category_purpose=settings.category_purpose, purpose=settings.purpose,
+                             scheme=settings.scheme)
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
     files, extra = [], None
     if payments.num_rows:
@@ -664,7 +696,9 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
             files.append(postal)
     elif also is not None:
         extra = also()
-    path, sha = write_manifest(out_dir, record.payroll_id, files)
+    path, sha = write_manifest(out_dir, record.payroll_id, files, {
+        "execution_date": execution.isoformat(), "debtor_iban": settings.debtor_iban,
+        "debtor_bic": settings.debtor_bic})
     document = pq_free_manifest(path)
     manifest = dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha)
     return (manifest, extra) if also is not None else manifest
@@ -684,19 +718,21 @@ def sent_batch(record: store.PayrollRecord) -> dict | None:
     return postings.export_postings(groups) if groups.num_rows else None
 
 
-def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, conn: sa.Connection) -> bool:
+def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, conn: sa.Connection,
+                facts: dict | None = None) -> bool:
     """'Payment sent' postings and the `exported` event in the step's transaction `conn`; True when written now,
     False when the identical batch (or the event of a payroll with nothing to send) was already there."""
     exported = any(e["kind"] == "exported" for e in ledger.events(subject=record.payroll_id, conn=conn))
     if batch is None or batch["amount_minor"].shape[0] == 0:
         if not exported:
-            ledger.append_event("exported", record.payroll_id, {"batch_id": None}, conn)
+            ledger.append_event("exported", record.payroll_id, {"batch_id": None, **(facts or {})}, conn)
         return not exported
     batch_record = ledger.append_batch("export", record.payroll_id, batch, period=parse_period(record.period),
                                        conn=conn)
     crash_point("export.after_batch")
     if batch_record.created:
-        ledger.append_event("exported", record.payroll_id, {"batch_id": batch_record.batch_id}, conn)
+        ledger.append_event("exported", record.payroll_id, {"batch_id": batch_record.batch_id, **(facts or {})},
+                            conn)
     return batch_record.created
 
 

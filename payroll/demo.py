@@ -52,12 +52,15 @@ class Steps:
 
 def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None = None, period: str = "2025-01",
              seed: int = 1, progress=cycle.noop, country: str = "me", with_audit: bool = False) -> dict:
+    catalogue = load_catalogue(country=country)
+    first_month = cycle.parse_period_arg(period)
+    cycle.check_period_covered(first_month, period, catalogue)
+    cycle.check_period_covered(first_month + 1, format_period(first_month + 1), catalogue)
     work = Path(workdir).resolve()
     prepare_workdir(work, own_db=db_url is None)
     db = db_url or f"sqlite:///{work / 'isplata.db'}"
     cycle.open_db(db, create=True).close()  # the demo creates its ledger, as `db init` would
     store_dir = work / "payrolls"
-    catalogue = load_catalogue(country=country)
     exponent = catalogue.minor_exponent
     fmt = lambda amount: f"{money_text(amount, exponent)} {catalogue.currency}"
     steps = Steps(progress)

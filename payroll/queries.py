@@ -12,10 +12,11 @@ from formats import labels
 from formats.amounts import format_amount
 from formats.schemas import PAYROLL_LINES
 from payroll import cycle, store
+from payroll.errors import Refused
 
 CALCULATE_KEYS = ("payroll", "period", "currency", "rights", "payments", "net_minor", "totals_minor")
 RECONCILE_KEYS = ("records", "matched", "unmatched", "already_seen", "rejected_minor", "returned_minor",
-                  "settled_minor")
+                  "settled_minor", "not_ours", "statuses", "holds_placed")
 
 
 def money_text(amount_minor: int, exponent: int) -> str:
@@ -59,6 +60,11 @@ def display_of(record: store.PayrollRecord) -> Display:
     is gone), locale from its country."""
     return Display(record.currency, record.minor_exponent, labels.locale_of(record.country),
                    labels.benefit_names_at(record.catalogue_path))
+
+
+def labels_locale(payroll_id: str) -> str:
+    """The display locale of a payroll by its id (its first two letters are the country)."""
+    return labels.locale_of(payroll_id[:2])
 
 
 def display_for(db_url: str, identifier: str) -> Display:
@@ -112,11 +118,102 @@ def provenance_rows(summary: dict) -> list[tuple]:
     return rows
 
 
-def write_lines(db_url: str, identifier: str, out_file) -> dict:
-    """Copy a payroll's lines (checked against their recorded SHA-256) to out_file as Parquet."""
+def write_lines(db_url: str, identifier: str, out_file, file_format: str | None = None) -> dict:
+    """Copy a payroll's lines (checked against their recorded SHA-256) to out_file: Parquet with exactly the
+    DESIGN.md columns, or, for officers, CSV / XLSX with amounts in the currency, periods as YYYY-MM and the
+    names of benefits, channels and components beside their codes (format by `file_format`, else the suffix)."""
+    from formats import officer_files
+
+    chosen = officer_files.format_of(out_file, file_format)
     record = cycle.payroll_record(db_url, identifier)
     lines = store.read_lines(record)
     assert lines.schema.equals(PAYROLL_LINES), "stored lines do not follow formats.schemas.PAYROLL_LINES"
     Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(lines, out_file)
-    return {"payroll": identifier, "lines": lines.num_rows, "out": str(out_file)}
+    if chosen == "parquet":
+        pq.write_table(lines, out_file)
+    else:
+        table = officer_lines(lines, display_of(record))
+        if chosen == "csv":
+            officer_files.write_csv(table, out_file)
+        else:
+            officer_files.write_xlsx({"lines": table}, out_file)
+    return {"payroll": identifier, "lines": lines.num_rows, "out": str(out_file), "format": chosen}
+
+
+def officer_lines(lines, show: Display):
+    """The payroll lines as an officer reads them: codes with names, amounts in currency units, periods YYYY-MM."""
+    import pyarrow as pa
+
+    from formats import officer_files
+
+    month = officer_files.period_column(lines.column("month"))
+    columns = {
+        "payroll": lines.column("payroll"), "right_id": lines.column("right_id"),
+        "benefit": lines.column("benefit"), "benefit_name": officer_files.named(lines.column("benefit"), show.benefits),
+        "payee_id": lines.column("payee_id"), "channel": lines.column("channel"),
+        "channel_name": officer_files.named(lines.column("channel"), labels.CHANNELS), "month": month,
+        "component": lines.column("component"),
+        "component_name": officer_files.named(lines.column("component"), labels.COMPONENTS),
+        "amount": officer_files.amount_column(lines.column("amount_minor"), show.exponent),
+        "currency": pa.array([show.currency] * lines.num_rows, pa.string()),
+        "payment_ref": lines.column("payment_ref")}
+    return pa.table(columns)
+
+
+def ledger_display(ledger) -> Display | None:
+    """How an open ledger's amounts read: the currency, decimals, locale and benefit names of its latest payroll
+    (a ledger holds one country's money); None while it holds no payroll. Creates nothing."""
+    import sqlalchemy as sa
+
+    if not sa.inspect(ledger.engine).has_table(store.payrolls.name):
+        return None
+    with ledger.engine.connect() as conn:
+        records = store.list_payrolls(conn, None)
+    return display_of(records[-1]) if records else None
+
+
+def period_option(text: str | None, option: str) -> int | None:
+    """A YYYY-MM option as a month index (a YYYY-MM-DD date is read as its month); None when not given."""
+    from engine.months import parse_period
+    from formats.errors import InputError, Problem
+
+    if text is None:
+        return None
+    try:
+        return parse_period(text.strip()[:7])
+    except ValueError as exc:
+        raise InputError([Problem(option, None, None, text, str(exc), "write the accounting period as YYYY-MM")])
+
+
+def balances(db_url: str, account=None, key=None, payee_id=None, right_id=None, benefit=None, period=None,
+             as_of=None) -> dict:
+    """`ledger balance`: balances per account and key, filtered by right, payee, benefit and accounting period;
+    `as_of` is an accounting period (every posting of that period and earlier), not the day of the run."""
+    from engine.months import format_period
+    from ledgers import open_ledger
+
+    period_index, as_of_index = period_option(period, "--period"), period_option(as_of, "--as-of")
+    with open_ledger(db_url) as ledger:
+        ledger.require_schema()
+        show = ledger_display(ledger)
+        names = ledger.code_names("benefit")
+        code = None
+        if benefit is not None:
+            code = next((c for c, name in names.items() if name == benefit), None)
+            if code is None:
+                raise Refused(f"no benefit {benefit!r} in this ledger; its benefits: "
+                                    f"{', '.join(sorted(names.values())) or 'none yet'}")
+        rows = ledger.balances(account=account, key=key, payee_id=payee_id, right_id=right_id, period=period_index,
+                               period_to=as_of_index, benefit_code=code)
+    for row in rows:
+        row["account_name"] = labels.account_label(row["account"])
+        if row["account"] == "benefit_expense":
+            benefit_code = names.get(row["key"], str(row["key"]))
+            row["key_name"] = show.benefit(benefit_code) if show else benefit_code
+        if show is not None:
+            row["balance"] = show.money(row["balance_minor"], False)
+    total = sum(row["balance_minor"] for row in rows)
+    return {"as_of": None if as_of_index is None else format_period(as_of_index),
+            "period": None if period_index is None else format_period(period_index), "balances": rows,
+            "total_minor": total, "currency": show.currency if show else None,
+            "total": show.money(total, False) if show else None}

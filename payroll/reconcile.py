@@ -39,9 +39,9 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from bank_exports.returns import expand_records, read_returns
-from formats.catalogue import CURRENCY_EXPONENTS
+from formats.cells import neutralise
 from ledgers.schema import ACCOUNT, COMPONENT
-from payroll import cycle, postings, store
+from payroll import cycle, matching, postings, store
 from payroll.crash import crash_point
 from payroll.errors import Refused
 from payroll.ids import payroll_of_ref
@@ -50,9 +50,12 @@ DEATH_CODES = ("MD07",)
 ACCOUNT_CODES = ("AC01", "AC03", "AC04", "AC06", "AC07", "BE04")
 REGISTER_ACTIONS_NAME = "register-actions.csv"
 EXCEPTIONS_NAME = "reconcile-exceptions.csv"
+NOT_OURS_NAME = "reconcile-not-ours.csv"
+NAME_MISMATCH_CODES = ("RVNM",)  # Verification of Payee: the name does not match the account's holder
 ACTION_COLUMNS = ("action", "reason_code", "payment_ref", "payee_id", "right_id", "person_id", "iban",
                   "booking_date", "source_file")
-EXCEPTION_COLUMNS = ("source_file", "line", "kind", "reference", "reason_code", "amount_minor", "problem")
+EXCEPTION_COLUMNS = ("source_file", "line", "kind", "reference", "reason_code", "amount_minor", "problem",
+                     "end_to_end_id", "instr_id", "msg_id", "pmt_inf_id", "currency", "status")
 
 
 @dataclass
@@ -69,6 +72,9 @@ class Tally:
     returns_by_reason: dict = field(default_factory=dict)
     batches: list = field(default_factory=list)
     payrolls: set = field(default_factory=set)  # payrolls the file matched a payment of (their status: reconciled)
+    not_ours: list = field(default_factory=list)
+    statuses: list = field(default_factory=list)
+    holds_placed: int = 0
 
 
 class PayrollView:
@@ -192,12 +198,14 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
         target = check_out_dir(Path(out_dir)) if out_dir else None
         if register_out:
             check_out_dir(Path(register_out).resolve().parent)
-        # read and check every file before posting anything: a bad file raises InputError with nothing written
+        # read and check every file before posting anything: a bad file raises InputError with nothing written;
+        # amounts at their currency's ISO 4217 exponent (a postal list names none: the ledger's currency)
+        currency = ledger_currency(ledger)
         parsed = []
         for path in paths:
             progress(f"reading {path.name}")
-            parsed.append((path, store.sha256_file(path),
-                           read_returns(path, minor_exponent=dict(CURRENCY_EXPONENTS))))
+            records = [matching.with_reference(record) for record in read_returns(path, currency=currency)]
+            parsed.append((path, store.sha256_file(path), records))
         for path, sha, _records in parsed:
             check_out_dir(target or path.resolve().parent)
         progress("matching the records to the exported payments")
@@ -207,7 +215,7 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
             file_tally, file_exponent, actions = reconcile_step(ledger, path, sha, records, views)
             exponent = file_exponent or exponent
             merge(tally, file_tally)
-            outputs.append(write_outputs(path, sha, target, actions, file_tally.exceptions))
+            outputs.append(write_outputs(path, sha, target, actions, file_tally.exceptions, file_tally.not_ours))
             tally.actions += actions
     finally:
         ledger.close()
@@ -221,7 +229,22 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
             "register_actions": len(tally.actions),
             "register_out": str(register_out) if register_out else first["register_actions"],
             "outputs": outputs, "returns_by_reason_minor": tally.returns_by_reason, "batches": tally.batches,
-            "minor_exponent": exponent}
+            "minor_exponent": exponent, "not_ours": len(tally.not_ours), "not_ours_out": first["not_ours"],
+            "statuses": count_statuses(tally.statuses), "holds_placed": tally.holds_placed}
+
+
+def ledger_currency(ledger) -> str | None:
+    """The currency of the ledger's payrolls (None before the first): that of a postal return list."""
+    with ledger.engine.connect() as conn:
+        found = store.list_payrolls(conn)
+    return found[-1].currency if found else None
+
+
+def count_statuses(statuses: list) -> dict:
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status["status"]] = counts.get(status["status"], 0) + 1
+    return counts
 
 
 def load_views(ledger, parsed: list, views: dict) -> list:
@@ -271,6 +294,9 @@ def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
     file_tally.records = len(records)
     exponent = None
     for record in records:
+        if not matching.is_ours(record):  # a statement entry of someone else's: listed, never an exception
+            file_tally.not_ours.append(matching.not_ours_row(record))
+            continue
         view = view_for(ledger, record, views)
         if view is None:
             exception(file_tally, record, "reference matches no payment of this database")
@@ -281,30 +307,81 @@ def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
             continue
         exponent = view.record.minor_exponent
         file_tally.payrolls.add(view.record.payroll_id)
-        if record.kind == "settled" and record.scope != "transaction":
-            settle(view, record, batch, file_tally, seen)
-        else:
-            reverse(view, record, batch, holds, file_tally, ledger, seen)
+        match_record(ledger, view, record, batch, holds, file_tally, seen)
     return file_tally, exponent, holds, batch
 
 
-def output_paths(path: Path, sha: str, out_dir: Path | None) -> tuple[Path, Path]:
-    """The register actions and exceptions of one return file: named after the file and its SHA-256, so a
-    reconcile of another file (or of a corrected file under the same name) never overwrites them."""
+def match_record(ledger, view: PayrollView, record, batch, holds: list, tally: Tally, seen: bool) -> None:
+    """One record of ours: in the payroll's units and naming its payment, then acted on by its kind."""
+    record, problem = matched(view, record)
+    if problem is not None:
+        exception(tally, record, problem)
+    elif record.kind == "other":
+        exception(tally, record, "an entry naming an isplata payment that is neither a return nor a settlement: "
+                                 "check it with the bank")
+    elif record.kind == "status":
+        record_status(view, record, holds, tally, seen)
+    elif record.kind == "settled" and record.scope != "transaction":
+        settle(view, record, batch, tally, seen)
+    else:
+        reverse(view, record, batch, holds, tally, ledger, seen)
+
+
+def matched(view: PayrollView, record):
+    """(record in the payroll's units, naming its payment, None) or (record, why it cannot be matched)."""
+    record, problem = matching.in_ledger_units(record, view.record.currency, view.record.minor_exponent)
+    if problem is None and record.scope == "transaction" and record.original_end_to_end_id is None:
+        record, problem = matching.by_block_and_amount(record, view.assignments)
+    return record, problem
+
+
+def record_status(view: PayrollView, record, holds: list, tally: Tally, seen: bool) -> None:
+    """A status that is not a rejection (pain.002 ACSC, PDNG, Verification of Payee RVNM/RVMC...): recorded in
+    the file's reconciled event and counted; a name mismatch (RVNM) holds the payee's bank channel until an
+    officer releases it (`hold release`), and the register office is asked to check the payee's name."""
+    span = None
+    if record.scope == "transaction":
+        span = view.span(record.original_end_to_end_id)
+        if span is None:
+            exception(tally, record, "EndToEndId matches no exported payment")
+            return
+    if seen:
+        tally.already_seen += 1
+        return
+    tally.matched += 1
+    tally.statuses.append({"reference": reference_of(record), "scope": record.scope, "status": record.status,
+                           "reason_code": record.reason_code, "reason_text": record.reason_text,
+                           "source_file": record.source_file, "line": record.line})
+    if record.status in NAME_MISMATCH_CODES and span is not None:
+        ref, payee = record.original_end_to_end_id, view.payee(span)
+        iban = view.iban(ref)
+        holds.append({"kind": "bank_channel", "right_id": -1, "payee_id": payee, "reason_code": record.status,
+                      "payment_ref": ref, "iban": iban})
+        tally.actions.append({"action": "verify_payee_name", "reason_code": record.status, "payment_ref": ref,
+                              "payee_id": payee, "iban": iban, "source_file": record.source_file,
+                              "booking_date": record.booking_date.isoformat() if record.booking_date else None})
+
+
+def output_paths(path: Path, sha: str, out_dir: Path | None) -> tuple[Path, Path, Path]:
+    """The register actions, exceptions and not-ours entries of one return file: named after the file and its
+    SHA-256, so a reconcile of another file (or of a corrected file under the same name) never overwrites them."""
     folder = out_dir if out_dir is not None else path.resolve().parent
     stem = f"{path.stem}-{sha[:12]}"
-    return folder / f"{stem}-{REGISTER_ACTIONS_NAME}", folder / f"{stem}-{EXCEPTIONS_NAME}"
+    return (folder / f"{stem}-{REGISTER_ACTIONS_NAME}", folder / f"{stem}-{EXCEPTIONS_NAME}",
+            folder / f"{stem}-{NOT_OURS_NAME}")
 
 
-def write_outputs(path: Path, sha: str, out_dir: Path | None, actions: list, exceptions: list) -> dict:
-    """Both outputs of one file, each written under a temporary name and renamed into place (header only
+def write_outputs(path: Path, sha: str, out_dir: Path | None, actions: list, exceptions: list,
+                  not_ours: list) -> dict:
+    """The outputs of one file, each written under a temporary name and renamed into place (header only
     when there is nothing to list: a file present is always this file's current result)."""
-    actions_path, exceptions_path = output_paths(path, sha, out_dir)
+    actions_path, exceptions_path, not_ours_path = output_paths(path, sha, out_dir)
     write_csv(actions_path, ACTION_COLUMNS, actions)
     write_csv(exceptions_path, EXCEPTION_COLUMNS, exceptions)
+    write_csv(not_ours_path, matching.NOT_OURS_COLUMNS, not_ours)
     return {"file": str(path), "sha256": sha, "register_actions": str(actions_path),
             "exceptions": str(exceptions_path), "n_register_actions": len(actions),
-            "n_exceptions": len(exceptions)}
+            "n_exceptions": len(exceptions), "not_ours": str(not_ours_path), "n_not_ours": len(not_ours)}
 
 
 def check_out_dir(folder: Path) -> Path:
@@ -320,8 +397,8 @@ def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
         with open(temporary, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(columns))
             writer.writeheader()
-            for row in rows:
-                writer.writerow({name: row.get(name) for name in columns})
+            for row in rows:  # text cells a spreadsheet would run as a formula are neutralised (OWASP)
+                writer.writerow({name: neutralise(row.get(name)) for name in columns})
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
@@ -372,6 +449,9 @@ def merge(tally: Tally, part: Tally) -> None:
     tally.exceptions += part.exceptions
     tally.batches += part.batches
     tally.payrolls |= part.payrolls
+    tally.not_ours += part.not_ours
+    tally.statuses += part.statuses
+    tally.holds_placed += part.holds_placed
     for payroll, reasons in part.returns_by_reason.items():
         merged = tally.returns_by_reason.setdefault(payroll, {})
         for reason, amount in reasons.items():
@@ -379,17 +459,19 @@ def merge(tally: Tally, part: Tally) -> None:
 
 
 def expand_group_records(ledger, records: list, views: dict) -> list:
-    """A message- or block-level reject becomes one record per payment of that message."""
-    group = [r for r in records if r.scope != "transaction" and r.kind != "settled"]
+    """A message- or block-level reject becomes one record per payment of that message (a status of the whole,
+    such as ACCP or PART, stays one record)."""
+    group = [r for r in records if r.scope != "transaction" and r.kind in ("rejected", "returned")]
     if not group:
         return records
-    keep = [r for r in records if not (r.scope != "transaction" and r.kind != "settled")]
+    keep = [r for r in records if not (r.scope != "transaction" and r.kind in ("rejected", "returned"))]
     for record in group:
         view = view_for(ledger, record, views)
         if view is None:
             keep.append(record)  # reported as unmatched below
             continue
-        keep += expand_records([record], view.assignments)
+        # each payment's own amount is what is reversed: the record carries none (a group total has no currency)
+        keep += [r._replace(amount_minor=None, currency=None) for r in expand_records([record], view.assignments)]
     return keep
 
 
@@ -445,7 +527,10 @@ def exception(tally: Tally, record, problem: str) -> None:
     tally.unmatched += 1
     tally.exceptions.append({"source_file": record.source_file, "line": record.line, "kind": record.kind,
                              "reference": reference_of(record), "reason_code": record.reason_code,
-                             "amount_minor": record.amount_minor, "problem": problem})
+                             "amount_minor": record.amount_minor, "problem": problem,
+                             "end_to_end_id": record.original_end_to_end_id, "instr_id": record.original_instr_id,
+                             "msg_id": record.original_msg_id, "pmt_inf_id": record.original_pmt_inf_id,
+                             "currency": record.currency, "status": record.status})
 
 
 def settle(view: PayrollView, record, batch: Postings, tally: Tally, seen: bool = False) -> None:
@@ -571,13 +656,14 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
         record = ledger.append_batch("reconcile", sha, batch, period=int(period), conn=conn)
         tally.batches.append(record.batch_id)
     crash_point("reconcile.after_batch")
-    store.insert_holds(conn, holds)
+    tally.holds_placed += store.insert_holds(conn, holds)
     crash_point("reconcile.after_holds")
     keys = [[e["line"], e["reference"]] for e in tally.exceptions]
     ledger.append_event("reconciled", sha, {"file": path.name, "matched": tally.matched,
                                              "unmatched": tally.unmatched, "exception_keys": keys,
                                              "returns_by_reason_minor": tally.returns_by_reason,
-                                             "register_actions": tally.actions,
+                                             "register_actions": tally.actions, "statuses": tally.statuses,
+                                             "not_ours": len(tally.not_ours),
                                              "payrolls": sorted(tally.payrolls)}, conn)
 
 

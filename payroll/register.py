@@ -78,13 +78,29 @@ def check_generate_args(rights: int, seed: int, period: str | None, country: str
         problems.append(problem("--seed", None, "seed", seed, "seed must be 0 or more", "use e.g. --seed 1"))
     if period is not None:
         try:
-            parse_period(period)
+            month = parse_period(period)
         except ValueError as exc:
             problems.append(problem("--period", None, "period", period, str(exc), "write the month as YYYY-MM"))
+        else:
+            problems += period_coverage_problems(month, period, country)
     if country not in COUNTRIES:
         problems.append(problem("--country", None, "country", country, "unknown country",
                                 f"use one of {', '.join(COUNTRIES)}"))
     return problems
+
+
+def period_coverage_problems(month: int, period: str, country: str) -> list:
+    """A month outside what the country's catalogue covers (9999-12, 0001-01 ...) is bad input, as calculate
+    would refuse it."""
+    from payroll.cycle import check_period_covered
+
+    if country not in COUNTRIES:
+        return []
+    try:
+        check_period_covered(month, period, load_catalogue(country=country))
+    except InputError as exc:
+        return exc.problems
+    return []
 
 
 def parse_deaths(deaths) -> tuple[list, list]:

@@ -29,9 +29,11 @@ table{border-collapse:collapse;width:100%;table-layout:auto} td,th{padding:.15re
 vertical-align:top;overflow-wrap:break-word} th{font-weight:600;border-bottom:1px solid #999}
 .t{text-align:left} tr:nth-child(even) td{background:#f3f3f3}
 .facts td{text-align:left} .facts td:first-child{width:34%;color:#555}
-.bars td:last-child{width:24%} .bar{display:block;height:.45rem;background:#2f6f9f;min-width:1px} .bar.neg{background:#b44}
+.bars td:last-child{width:24%}
+.bar{display:block;height:.45rem;background:#2f6f9f;min-width:1px} .bar.neg{background:#b44}
 .cards{display:flex;flex-wrap:wrap;gap:.4rem;margin:.5rem 0} .card{border:1px solid #ccc;border-radius:4px;
 padding:.3rem .6rem;flex:1 1 30%} .card b{display:block;font-size:11pt} .card span{color:#555;font-size:8.5pt}
+.wide{font-size:8.5pt} .wide td,.wide th{padding:.15rem .2rem}
 .neg{color:#a33} .signatures{display:flex;gap:1rem;margin-top:1rem} .signature{flex:1;border-top:1px solid #333;
 padding-top:.3rem;margin-top:2.2rem;font-size:9pt}
 section{break-inside:auto} h2{break-after:avoid} tr{break-inside:avoid}
@@ -170,7 +172,7 @@ def change_table(report: dict, page: Page) -> str:
         rows.append([page.benefit(code), page.money(before), page.money(now), page.money(now - before), percent,
                      *(page.count(moved.get(kind, 0)) for kind in ("started", "stopped", "changed"))])
     return note(f"against {previous['payroll']}") + table(
-        ["benefit", "previous", "this payroll", "change", "%", "rights started", "stopped", "changed"], rows)
+        ["benefit", "previous", "this payroll", "change", "%", "rights started", "stopped", "changed"], rows, "wide")
 
 
 def largest_table(report: dict, page: Page) -> str:

@@ -60,6 +60,20 @@ payrolls = sa.Table(
     sa.UniqueConstraint("country", "period", "run_no", name="payrolls_run_unique"),
 )
 
+# The country and currency a ledger belongs to (payroll/country.py): one row, written once.
+ledger_country = sa.Table(
+    "ledger_country", metadata,
+    sa.Column("binding_id", sa.Integer, primary_key=True, autoincrement=False),   # always 1: one row per ledger
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("bound_by", sa.Text, nullable=False),       # "db init" or the payroll that fixed it
+    sa.Column("bound_at", sa.String(40), nullable=False),
+    sa.Column("catalogue_name", sa.Text),                  # the catalogue named then (its rules may be indexed
+    sa.Column("catalogue_sha256", sa.String(64)),          # later: recorded, never required to stay the same)
+    sa.CheckConstraint("binding_id = 1", name="ledger_country_one_row"),
+)
+COUNTRY_REFUSAL = "the country and currency of a ledger are recorded once and never changed"   # no quote: SQL
+
 holds = sa.Table(
     "payroll_holds", metadata,
     sa.Column("hold_id", sa.BigInteger, primary_key=True, autoincrement=False),  # 1, 2, ... in chain order

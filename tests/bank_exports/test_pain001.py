@@ -126,24 +126,30 @@ def test_rerun_is_byte_identical(tmp_path, debtor, options):
         assert sha256_of(tmp_path / "a" / file.name) == file.sha256
 
 
-def test_currency_without_minor_units_and_unicode_charset(out_dir, debtor, options):
+def test_whole_dinars_are_written_with_two_decimals_and_yen_with_none(out_dir, debtor, options):
     payments = small_payments()
     result = write_pain001(payments, out_dir, debtor,
                            replace(options, currency="RSD", minor_exponent=0, charset="unicode"))
     bank = parse(out_dir / result.files[0].name)
-    assert texts(bank, "//p:InstdAmt") == ["12345", "100"]
+    # whole dinars in the ledger, written with the two decimals of ISO 4217 and the NBS payment instructions
+    assert texts(bank, "//p:InstdAmt") == ["12345.00", "100.00"]
     assert texts(bank, "//p:Cdtr/p:Nm") == ["Đorđe Šćekić", "Milica Vujošević & sin"]
-    assert texts(bank, "//p:GrpHdr/p:CtrlSum") == ["12445"]
+    assert texts(bank, "//p:GrpHdr/p:CtrlSum") == ["12445.00"]
+    assert result.files[0].ctrl_sum_minor == 12445  # the ledger's units
+    result = write_pain001(payments, out_dir / "jpy", debtor, replace(options, currency="JPY", minor_exponent=0))
+    assert texts(parse(out_dir / "jpy" / result.files[0].name), "//p:InstdAmt") == ["12345", "100"]
 
 
 def test_names_are_cut_to_schema_limits(out_dir, debtor, options):
     payments = small_payments()
-    payments["name"] = ["Ж" * 200, "x" * 141, "Ana", "Vuk"]
-    payments["town"] = [None, None, "T" * 60, "Bar"]
+    payments["name"] = ["Ж" * 200, "Petar Petrović Njegoš " * 5, "Ana", "Vuk"]
+    payments["town"] = [None, None, "Tivat Kotor Budva Bar Ulcinj Herceg Novi", "Bar"]
     write_pain001(payments, out_dir, debtor, options)
     bank, post = parse(out_dir / "ME-202605-R1-B001.xml"), parse(out_dir / "ME-202605-R1-P001.xml")
-    assert [len(name) for name in texts(bank, "//p:Cdtr/p:Nm")] == [140, 140]
-    assert len(texts(post, "//p:TwnNm")[0]) == 35
+    names = texts(bank, "//p:Cdtr/p:Nm")
+    assert [len(name) for name in names] == [70, 65]  # EPC's 70: one long word cut, else at a word boundary
+    assert names[1] == ("Petar Petrovic Njegos " * 3).strip()
+    assert texts(post, "//p:TwnNm") == ["Tivat Kotor Budva Bar Ulcinj Herceg", "Bar"]  # 35 at most, whole words
 
 
 @settings(max_examples=200, deadline=None)
@@ -253,3 +259,28 @@ def test_every_file_is_xsd_validated_by_default_and_an_invalid_one_leaves_nothin
     monkeypatch.setattr(pain001, "assert_valid", lambda path: seen.append(Path(path).name))
     result = write_pain001(small_payments(), folder, debtor, replace(options, validate=False))
     assert seen == [] and sorted(p.name for p in folder.iterdir()) == [f.name for f in result.files]
+
+
+def test_scheme_elements_are_written_and_the_file_stays_xsd_valid(out_dir, debtor, options):
+    scheme = replace(options, service_level="SEPA", charge_bearer="SLEV", category_purpose="SSBE",
+                     purpose="SSBE", scheme="EPC-SCT")
+    write_pain001(small_payments(), out_dir, debtor, scheme)  # conftest validates every file against its XSD
+    bank, post = parse(out_dir / "ME-202605-R1-B001.xml"), parse(out_dir / "ME-202605-R1-P001.xml")
+    assert texts(bank, "//p:PmtInf/p:PmtTpInf/p:SvcLvl/p:Cd") == ["SEPA"]
+    assert texts(post, "//p:PmtInf/p:PmtTpInf/p:SvcLvl/p:Cd") == []  # a postal cheque is no SEPA transfer
+    for root in (bank, post):
+        assert texts(root, "//p:PmtInf/p:ChrgBr") == ["SLEV"]
+        assert texts(root, "//p:PmtInf/p:PmtTpInf/p:CtgyPurp/p:Cd") == ["SSBE"]
+        assert set(texts(root, "//p:CdtTrfTxInf/p:Purp/p:Cd")) == {"SSBE"}
+
+
+@pytest.mark.parametrize("change, field", [(dict(currency="RSD", minor_exponent=0), "currency"),
+                                           (dict(charge_bearer="SHAR"), "charge_bearer"),
+                                           (dict(service_level=None), "service_level"),
+                                           (dict(charset="unicode"), "charset")])
+def test_a_named_scheme_s_rules_are_checked_before_anything_is_written(out_dir, debtor, options, change, field):
+    scheme = replace(options, **{**dict(service_level="SEPA", charge_bearer="SLEV", scheme="EPC-SCT"), **change})
+    with pytest.raises(InputError) as caught:
+        write_pain001(small_payments(), out_dir, debtor, scheme)
+    assert [p.column for p in caught.value.problems] == [field] and "EPC-SCT" in caught.value.problems[0].rule
+    assert not list(out_dir.iterdir())

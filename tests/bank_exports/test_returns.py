@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,9 +60,14 @@ def test_postfinance_pain002_whole_file_am10_reject():
 
 
 def test_postfinance_pain002_transaction_rejects():
-    assert essentials(read_returns(PAIN002_PART)) == [
+    """Rejects are "rejected" records; the other statuses of the report (the group's and blocks' PART, ...) are
+    "status" records carrying their code: nothing the bank said is dropped."""
+    records = read_returns(PAIN002_PART)
+    assert essentials([r for r in records if r.kind != "status"]) == [
         ("rejected", "transaction", "EndToEndId-001-03-04", "MsgId-001", "AC01", None)]
-    records = read_returns(PAIN002_RJCT)
+    statuses = [r for r in records if r.kind == "status"]
+    assert statuses and all(r.status and r.status != "RJCT" for r in statuses)
+    records = [r for r in read_returns(PAIN002_RJCT) if r.kind != "status"]
     assert essentials(records) == [
         ("rejected", "transaction", "EndToEndId-006-01-01", "MsgId-006", "AC01", None),
         ("rejected", "payment_information", None, "MsgId-006", "NARR", None)]
@@ -112,6 +118,9 @@ def test_round_trip_pain002(out_dir, exported, version):
     original = result.files[0].msg_id
     written = write_pain002(out_dir / f"pain002-{version}.xml", REPORT, original, returned, version)
     records = read_returns(out_dir / written.name)
+    assert {(r.scope, r.status) for r in records if r.kind == "status"} == {("message", "PART"),
+                                                                           ("payment_information", "PART")}
+    records = [r for r in records if r.kind != "status"]
     assert back(records) == sent(returned)
     assert {(r.kind, r.scope, r.original_msg_id) for r in records} == {("rejected", "transaction", original)}
 
@@ -426,7 +435,8 @@ def test_records_table_of_every_format_is_the_records(out_dir, exported):
              write_pacs004(out_dir / "r.xml", REPORT, returned)]
     for written in files:
         table = read_returns_table(out_dir / written.name)
-        assert table.num_rows == 4 and table.equals(records_table(read_returns(out_dir / written.name)))
+        assert table.equals(records_table(read_returns(out_dir / written.name)))
+        assert pc.sum(pc.is_in(table["kind"], pa.array(["rejected", "returned"]))).as_py() == 4
 
 
 def test_a_text_node_over_the_parsers_limit_is_refused(tmp_path):
@@ -463,11 +473,12 @@ def test_status_reports_read_in_small_chunks_give_the_same_records(out_dir, tmp_
     assert [r.original_end_to_end_id for r in transactions] == payments["end_to_end_id"].to_pylist()
     assert [r.amount_minor for r in transactions] == payments["amount_minor"].to_pylist()
     assert transactions[1].reason_text == "Račun <zatvoren>" and transactions[2].reason_code is None
-    blocks = [r for r in whole if r.scope == "payment_information"]
+    blocks = [r for r in whole if r.scope == "payment_information" and r.kind == "rejected"]
     if kind != "pacs004":
         assert [(r.original_pmt_inf_id, r.original_msg_id) for r in blocks] == [
             ("ME-202605-R1-B001-002", "ME-202605-R1-B001")]
-        assert whole.index(blocks[0]) == 80  # after the transactions of its block, before the next block's
+        said = [r for r in whole if r.kind != "status"]
+        assert said.index(blocks[0]) == 80  # after the transactions of its block, before the next block's
         assert {r.original_pmt_inf_id for r in transactions[40:80]} == {"ME-202605-R1-B001-002"}
 
 

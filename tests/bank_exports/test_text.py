@@ -101,3 +101,13 @@ def test_unicode_output_unescapes_to_at_most_max_chars(values, max_chars):
             assert not re.search(r"[\x00-\x1f<>]|&(?!amp;|lt;|gt;)", after)
             plain = after.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
             assert 1 <= len(plain) <= max_chars
+
+
+def test_cuts_fall_at_a_word_boundary_and_never_inside_a_character_sequence():
+    from bank_exports.text import cut_at_word
+    assert cut_at_word("Ana Marija Kovač", 12) == "Ana Marija"
+    assert cut_at_word("Ana Marija", 10) == "Ana Marija"
+    decomposed = "Cac\u0301ak"  # 'ć' as c + combining acute: never cut between the two
+    assert cut_at_word(decomposed, 3) == "Ca"
+    assert clean_text(pa.array(["Milica Vujošević & sin d.o.o."]), 22, "unicode").to_pylist() == [
+        "Milica Vujošević &amp; sin"]  # cut before escaping: the entity is whole

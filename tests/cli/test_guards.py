@@ -201,3 +201,40 @@ def test_officer_names_with_markup_are_printed_as_text(tmp_path, register):
     assert "[red]x[/red] [/]" in approved.output
     listed = run(db, "payroll", "list")
     assert listed.exit_code == 0 and "[/bold]" in listed.output
+
+
+def test_a_full_database_disk_exits_2_and_posts_nothing(tmp_path, register, monkeypatch):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ok(run(db, "db", "init"))
+    payroll = ok(run(db, "calculate", "--data", register, "--period", PERIOD, "--by", "ana", "--json",
+                     store=tmp_path / "store"))["payroll"]
+
+    def full(self, *args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Ledger, "append_batch", full)
+    result = run(db, "approve", payroll, "--by", "marko")
+    assert result.exit_code == 2 and "the disk is full" in result.output and "Traceback" not in result.output
+    monkeypatch.undo()
+    assert ok(run(db, "payroll", "list", "--json"))[0]["status"] == "draft"
+
+
+def test_an_unwritable_lines_file_exits_2(tmp_path, register):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ok(run(db, "db", "init"))
+    payroll = ok(run(db, "calculate", "--data", register, "--period", PERIOD, "--by", "ana", "--json",
+                     store=tmp_path / "store"))["payroll"]
+    (tmp_path / "taken").write_text("a file where a folder should be")
+    result = run(db, "payroll", "lines", payroll, "--out", tmp_path / "taken" / "lines.parquet")
+    assert result.exit_code == 2 and "cannot write" in result.output, result.output
+
+
+@pytest.mark.parametrize("period", ["9999-12", "0001-01", "1970-01"])
+def test_generate_and_demo_refuse_extreme_months(period, tmp_path):
+    generated = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "reg"), "--rights", "10",
+                                          "--period", period])
+    assert generated.exit_code == 2 and "covers" in generated.output, generated.output
+    demo = CliRunner().invoke(main, ["demo", "--rights", "10", "--workdir", str(tmp_path / "demo"),
+                                     "--period", period])
+    assert demo.exit_code == 2 and "covers" in demo.output, demo.output
+    assert not (tmp_path / "reg").exists() and not (tmp_path / "demo").exists()

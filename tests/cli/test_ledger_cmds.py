@@ -48,7 +48,7 @@ def test_init_then_audit_commands(db_url, tmp_path):
     balance = json.loads(run(db_url, "ledger", "balance", "--account", "benefits_payable", "--key", "501",
                              "--json").output)
     assert balance["total_minor"] == -2_000
-    assert "benefit_expense" in run(db_url, "ledger", "balance").output
+    assert "benefit expense" in run(db_url, "ledger", "balance").output
     proof_file = tmp_path / "proof.json"
     assert run(db_url, "ledger", "prove", "E2E-660-2", "--out", str(proof_file)).exit_code == 0
     checked = CliRunner().invoke(main, ["ledger", "check-proof", str(proof_file), "--digest", digest])
@@ -60,6 +60,24 @@ def test_init_then_audit_commands(db_url, tmp_path):
     assert refused.exit_code == 1 and json.loads(refused.output)["ok"] is False
     exported = json.loads(run(db_url, "ledger", "export", "--out", str(tmp_path / "audit"), "--json").output)
     assert exported["digest"] == digest and (tmp_path / "audit" / "postings.parquet").exists()
+
+
+def test_balance_filters_and_as_of_is_the_accounting_period(db_url):
+    run(db_url, "db", "init")
+    post_payroll(db_url, 660, 4)  # 2025-01: rights 1..4, 1,000 .. 4,000
+    post_payroll(db_url, 661, 3)  # 2025-02: rights 1..3; both batches are booked today
+    balance = lambda *args: json.loads(run(db_url, "ledger", "balance", "--account", "benefits_payable", *args,
+                                           "--json").output)
+    assert balance()["total_minor"] == -16_000
+    january = balance("--as-of", "2025-01")
+    assert january["total_minor"] == -10_000 and january["as_of"] == "2025-01"  # not every posting booked by today
+    assert balance("--period", "2025-02")["total_minor"] == -6_000
+    assert balance("--right", "2", "--as-of", "2025-02")["total_minor"] == -4_000
+    assert balance("--payee", "504")["total_minor"] == -4_000
+    bad = run(db_url, "ledger", "balance", "--as-of", "2025-13", "--json")
+    assert bad.exit_code == 2 and json.loads(bad.output)["problems"][0]["file"] == "--as-of"
+    unknown = run(db_url, "ledger", "balance", "--benefit", "XX_NONE")
+    assert unknown.exit_code == 2 and "no benefit 'XX_NONE'" in unknown.output
 
 
 def test_verify_exits_1_naming_the_batch(db_url):

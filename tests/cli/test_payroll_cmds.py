@@ -89,7 +89,7 @@ def test_whole_cycle_with_refusals_idempotence_and_supplementary_run(cli, db_url
     files = demo.simulate_bank(db_url, payroll, tmp_path / "returns", _catalogue(), seed=5)["files"]
     reconciled = as_json(cli("reconcile", *files, "--json"))
     assert set(reconciled) == {"records", "matched", "unmatched", "already_seen", "rejected_minor",
-                               "returned_minor", "settled_minor"}
+                               "returned_minor", "settled_minor", "not_ours", "statuses", "holds_placed"}
     assert reconciled["unmatched"] == 0 and reconciled["matched"] == reconciled["records"] > 0
     assert reconciled["returned_minor"] > 0 and reconciled["rejected_minor"] > 0
     assert reconciled["settled_minor"] + reconciled["rejected_minor"] == summary["net_minor"]
@@ -237,3 +237,63 @@ def test_hold_list_and_release_refusals(cli):
     assert listed.exit_code == 0 and json.loads(listed.output) == []
     unknown = cli("hold", "release", "7", "--by", "marko", "--note", "withdrawn")
     assert unknown.exit_code == 2 and "no hold 7" in unknown.output
+
+
+def test_officer_files_and_named_balances(cli, register_dir, tmp_path):
+    """payroll lines and ledger export as CSV / XLSX (amounts in euros, names beside codes), and ledger balance
+    in euros with benefit names, filtered by benefit; the totals equal the Parquet contract's to the cent."""
+    import csv
+    from decimal import Decimal
+
+    import openpyxl
+
+    summary = calculate(cli, register_dir)
+    payroll = summary["payroll"]
+    assert cli("approve", payroll, "--by", "marko").exit_code == 0
+    assert cli("payroll", "lines", payroll, "--out", str(tmp_path / "lines.parquet")).exit_code == 0
+    lines = pq.read_table(tmp_path / "lines.parquet")
+    total_minor = pc.sum(lines.column("amount_minor")).as_py()
+    written = as_json(cli("payroll", "lines", payroll, "--out", str(tmp_path / "lines.csv"), "--json"))
+    assert written["format"] == "csv" and written["lines"] == lines.num_rows
+    raw = (tmp_path / "lines.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw[3:].decode("utf-8").splitlines()))
+    assert sum(Decimal(row["amount"]) for row in rows) == Decimal(total_minor).scaleb(-2)
+    assert {row["currency"] for row in rows} == {"EUR"} and all(len(row["month"]) == 7 for row in rows)
+    assert any(row["benefit"] == "ME_DD" and row["benefit_name"] == "Dodatak za djecu" for row in rows)
+    assert cli("payroll", "lines", payroll, "--out", str(tmp_path / "lines.dat"), "--format", "xlsx").exit_code == 0
+    sheet = openpyxl.load_workbook(open(tmp_path / "lines.dat", "rb"))["lines"]
+    header = [cell.value for cell in sheet[1]]
+    amounts = [row[header.index("amount")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert round(sum(Decimal(str(a)) for a in amounts), 2) == Decimal(total_minor).scaleb(-2)
+
+    exported = as_json(cli("ledger", "export", "--out", str(tmp_path / "audit"), "--format", "xlsx", "--json"))
+    assert exported["format"] == "xlsx" and "ledger.xlsx" in exported["files"]
+    book = openpyxl.load_workbook(tmp_path / "audit" / "ledger.xlsx")
+    assert book.sheetnames[:5] == ["batches", "postings", "payments", "events", "codes"]
+    assert book["batches"]["E2"].is_date  # booked_on, a date
+    as_csv = as_json(cli("ledger", "export", "--out", str(tmp_path / "audit-csv"), "--format", "csv", "--json"))
+    assert set(as_csv["files"]) == {"batches.csv", "postings.csv", "payments.csv", "events.csv", "codes.csv"}
+
+    balance = as_json(cli("ledger", "balance", "--benefit", "ME_DD", "--json"))
+    expense = [row for row in balance["balances"] if row["account"] == "benefit_expense"]
+    assert [row["key_name"] for row in expense] == ["Dodatak za djecu (ME_DD)"]
+    assert balance["currency"] == "EUR" and "," in expense[0]["balance"]
+    paid_dd = pc.sum(lines.filter(pc.and_(pc.equal(lines.column("benefit"), "ME_DD"), pc.is_in(
+        lines.column("component"), pa.array(["due", "arrears", "overpayment"])))).column("amount_minor")).as_py()
+    assert expense[0]["balance_minor"] == paid_dd
+    shown = cli("ledger", "balance", "--benefit", "ME_DD")
+    assert "Dodatak za djecu (ME_DD)" in shown.output and "total (EUR)" in shown.output
+
+
+def test_report_pdf_names_its_converter_or_exits_2(cli, register_dir, tmp_path, monkeypatch):
+    import shutil
+
+    payroll = calculate(cli, register_dir)["payroll"]
+    if shutil.which("chromium"):
+        made = as_json(cli("report", payroll, "--pdf", str(tmp_path / "r.pdf"), "--json"))
+        assert made["pdf_converter"].endswith("chromium") and (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    refused = cli("report", payroll, "--pdf", str(tmp_path / "none.pdf"), "--json")
+    assert refused.exit_code == 2 and "headless Chromium" in json.loads(refused.stdout)["error"]
+    assert not (tmp_path / "none.pdf").exists()

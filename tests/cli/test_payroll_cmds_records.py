@@ -32,6 +32,8 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def cli(db_url, tmp_path):
+    assert CliRunner().invoke(main, ["--db", db_url, "db", "init"]).exit_code == 0  # only db init creates a ledger
+
     def run(*args):
         extra = ["--store", str(tmp_path / "store")] if args and args[0] == "calculate" else []
         return CliRunner().invoke(main, ["--db", db_url, *args, *extra])

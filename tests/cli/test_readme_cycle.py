@@ -82,7 +82,7 @@ def test_the_readme_cycle_runs_from_a_fresh_folder(fresh_folder, database, count
 def test_a_ledger_refuses_a_register_of_another_country(fresh_folder):
     isplata("generate", "--out", "rs", "--rights", 100, "--seed", 2, "--period", "2025-01", "--country", "rs")
     isplata("generate", "--out", "ua", "--rights", 100, "--seed", 2, "--period", "2025-01", "--country", "ua")
-    isplata("db", "init")  # only db init creates a ledger (issue 12, item 1); it names no country here
+    isplata("db", "init")                                                                    # no country named
     isplata("calculate", "--data", "ua", "--period", "2025-01", "--by", "ana", "--json")   # binds it to UA
     refused = isplata("calculate", "--data", "rs", "--period", "2025-01", "--by", "ana", code=2)
     assert "holds RS" in refused and "belongs to UA (UAH)" in refused and "db init --country rs" in refused
@@ -94,7 +94,7 @@ def test_a_ledger_refuses_a_register_of_another_country(fresh_folder):
 
 def test_ukrainian_payees_are_transliterated_by_the_national_standard_in_the_payment_files(fresh_folder):
     isplata("generate", "--out", "reg", "--rights", 300, "--seed", 4, "--period", "2025-01", "--country", "ua")
-    isplata("db", "init")
+    isplata("db", "init", "--country", "ua")
     payroll = isplata("calculate", "--data", "reg", "--period", "2025-01", "--by", "ana", "--json")["payroll"]
     isplata("approve", payroll, "--by", "marko")
     isplata("export", payroll, "--out", "out")

@@ -219,8 +219,7 @@ class Reference:
             return 0
         if benefit.kind in ("lump_sum_instalments", "one_off"):
             anchor = min(month_of(v["valid_from"]) for v in versions)
-            first = min(versions, key=lambda v: (v["valid_from"], v["version"]))
-            return self.scheduled(benefit, first if month == anchor else winner, month, anchor)
+            return self.scheduled(benefit, winner, month, anchor)  # its applied_on decides the claim window
         if not self.defined(benefit, month):
             return None
         if benefit.proration == "whole_months":

@@ -97,6 +97,8 @@ def right_versions(draw, right_id, cat, persons, n_households, period):
             income_minor=draw(st.sampled_from([0, 0, 0, 1, 2_500, 40_000, 1_200_000, 10**9])),
             grade=draw(st.integers(1, grades)), birth_order=draw(st.integers(1, 6)),
             amount_minor=draw(st.integers(0, 10**7)), mo_family=draw(st.booleans()),
+            applied_on=draw(st.one_of(st.none(), st.just(decided_on - dt.timedelta(days=draw(st.sampled_from(
+                [0, 20, 330, 366, 400, 700])))))),
             single_parent=draw(st.booleans()), unable_to_work=draw(st.booleans())))
         version += 1
     return rows

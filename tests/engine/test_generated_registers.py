@@ -83,3 +83,28 @@ def test_engine_equals_reference_on_two_generated_months(tmp_path, country):
     want = components({k: v for k, v in reference2.items() if k[0] in index}, recognised, p2)
     assert got == want
     assert any(name == "arrears" for name, _ in want.values()) or country != "me"  # retroactive changes exist
+
+
+def test_generated_burial_grants_are_twice_the_family_assistance(tmp_path):
+    """Readings 12 on a generated Ukrainian register: UA_POHOV rights exist only for households with a UA_DSD
+    right in force in the month of death, and each is due 2 x that household's UA_DSD of the month (reference)."""
+    catalogue, period = load_catalogue(country="ua"), parse_period(FIRST)
+    generate_register(tmp_path, 2000, 7, FIRST, country="ua")
+    rights = rows(tmp_path, "rights")
+    burials = sorted({r["right_id"] for r in rights if r["benefit"] == "UA_POHOV"})
+    assert burials, "the register should hold burial grants"
+    start = period - WINDOW_MONTHS + 1
+    arrays = register_arrays(read_register(tmp_path, catalogue), catalogue)
+    cells = compute_due(arrays, catalogue.compile_window(start, period), period, start)
+    reference = Reference(rows(tmp_path, "persons"), rows(tmp_path, "households"), rights, catalogue)
+    assisted = {(r["household_id"], r["right_id"]) for r in rights if r["benefit"] == "UA_DSD"}
+    paid = 0
+    for right_id in burials:
+        r = int(np.searchsorted(arrays.right_ids, right_id))
+        household = next(v["household_id"] for v in rights if v["right_id"] == right_id)
+        assert any(h == household for h, _ in assisted)
+        for cell in range(cells.offsets[r], cells.offsets[r + 1]):
+            month, due = int(cells.month[cell]), int(cells.due_minor[cell])
+            assert due == (reference.due(right_id, month, period) or 0), (right_id, month)
+            paid += due
+    assert paid > 0

@@ -24,7 +24,8 @@ MEMBER_KEYS = {"household": "household_id", "person": "person_id", "role": "role
                "to": "member_to"}
 RIGHT_KEYS = {"id": "right_id", "version": "version", "benefit": "benefit", "person": "person_id",
               "household": "household_id", "from": "valid_from", "to": "valid_to", "decided": "decided_on",
-              "income": "income_minor", "applied": "applied_on", "grade": "grade", "birth_order": "birth_order", "amount": "amount_minor",
+              "income": "income_minor",
+              "applied": "applied_on", "grade": "grade", "birth_order": "birth_order", "amount": "amount_minor",
               "mo_family": "mo_family", "single_parent": "single_parent", "unable_to_work": "unable_to_work"}
 
 

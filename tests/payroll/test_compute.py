@@ -20,8 +20,14 @@ def backdate(folder, benefit: str, valid_from: dt.date, decided_on: dt.date, cou
     chosen = pc.equal(rights["benefit"], benefit).to_numpy(zero_copy_only=False).nonzero()[0][:count]
     valid = rights["valid_from"].to_pylist()
     decided = rights["decided_on"].to_pylist()
+    applied = rights["applied_on"].to_pylist() if "applied_on" in rights.column_names else None
     for row in chosen:
         valid[row], decided[row] = valid_from, decided_on
+        if applied is not None:
+            applied[row] = valid_from  # applied for at the start: a decision is never before its application
+    if applied is not None:
+        rights = rights.set_column(rights.schema.get_field_index("applied_on"), "applied_on",
+                                   pa.array(applied, pa.date32()))
     rights = rights.set_column(rights.schema.get_field_index("valid_from"), "valid_from", pa.array(valid, pa.date32()))
     rights = rights.set_column(rights.schema.get_field_index("decided_on"), "decided_on",
                                pa.array(decided, pa.date32()))

@@ -91,7 +91,7 @@ def test_the_first_payroll_fixes_an_unbound_ledger(engine, registers):
 def test_the_binding_is_written_once_the_database_refuses_edits(engine):
     countries.bind_at_init(engine, "me")
     for statement in ("UPDATE ledger_country SET country = 'rs'", "DELETE FROM ledger_country"):
-        with pytest.raises(sa.exc.DatabaseError, match="recorded once and never changed"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             with engine.begin() as conn:
                 conn.exec_driver_sql(statement)
     assert (countries.current(engine).country, countries.current(engine).currency) == ("me", "EUR")
@@ -104,8 +104,23 @@ def test_the_binding_records_the_catalogue_named_then(engine):
     assert row.catalogue_name == "ukraine.toml" and len(row.catalogue_sha256) == 64
 
 
-def test_two_processes_creating_the_table_at_once_both_succeed(engine, monkeypatch):
-    countries.ensure_table(engine)
-    monkeypatch.setattr(countries, "_create_table", lambda _engine: (_ for _ in ()).throw(
-        sa.exc.OperationalError("CREATE TABLE ledger_country", {}, Exception("already exists"))))
-    countries.ensure_table(engine)          # the table is there: the loser's error is not a failure
+def test_of_two_first_payrolls_at_once_the_other_countrys_stores_nothing(registers, tmp_path, monkeypatch):
+    from payroll import cycle
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    with Ledger(url) as ledger:
+        ledger.init()
+        store.init_schema(ledger.engine)
+    checked = countries.check_ledger
+
+    def rs_binds_meanwhile(engine, catalogue, data_dir=None):
+        found = checked(engine, catalogue, data_dir)     # unbound when UA's calculation starts ...
+        countries.bind(engine, "rs", "RSD", "RS-202501-01")   # ... and an RS payroll binds it meanwhile
+        return found
+
+    monkeypatch.setattr(countries, "check_ledger", rs_binds_meanwhile)
+    with pytest.raises(Refused, match="belongs to RS"):
+        cycle.calculate(url, registers / "ua", "2025-01", "ana", store_dir=tmp_path / "store")
+    with Ledger(url) as ledger, ledger.engine.connect() as conn:
+        assert store.list_payrolls(conn, None) == []
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())

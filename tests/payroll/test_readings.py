@@ -34,10 +34,10 @@ def state(first_payroll="2020-01", recognised=()):
     return LedgerState(0, rec[0], rec[1], rec[2], z, z, z, z, z, z, z, z, z, z, parse_period(first_payroll))
 
 
-def run(versions, persons=None, catalogue=None, ledger=None):
+def run(versions, persons=None, catalogue=None, ledger=None, orders=None):
     persons = persons or [dict(person_id=1, birth_date=D(1960, 1, 1))]
     register = tables(persons, [], versions)
-    register["deductions"] = DEDUCTIONS.empty_table()
+    register["deductions"] = DEDUCTIONS.empty_table() if orders is None else orders
     holds = pa.table({"kind": pa.array([], pa.string()), "right_id": pa.array([], pa.int64()),
                       "payee_id": pa.array([], pa.int64()), "iban": pa.array([], pa.string())})
     inputs = Inputs(register, catalogue or load_catalogue(), NOVEMBER, ledger or state(), holds)
@@ -104,3 +104,18 @@ def test_a_claim_out_of_time_is_listed_in_the_summary():
                        birth_order=1)])
     assert result.summary["listed"]["claims_out_of_time"] == [{"right_id": 7, "month": "2025-09"}]
     assert result.summary["net_minor"] == 0
+
+
+def test_an_overpayment_order_the_agency_caused_is_not_recovered_and_is_listed():
+    """Readings 11: two overpayment orders of 20.00 on a 89.16 right; the first, recording agency_fault, takes
+    nothing and is listed as written off; the second takes the 20 % cap, 17.83."""
+    orders = pa.Table.from_pylist([
+        dict(order_id=order_id, right_id=1, kind="overpayment", priority=3, fixed_minor=2000, outstanding_minor=5000,
+             valid_from=D(2026, 1, 1), agency_fault=fault) for order_id, fault in ((1, True), (2, False))],
+        schema=DEDUCTIONS)
+    result = run([dict(right_id=1, version=1, benefit="ME_DNJP", person_id=1, valid_from=D(2026, 11, 1),
+                       decided_on=D(2026, 10, 20))], orders=orders)
+    assert result.summary["totals_minor"]["recovery"] == -1783
+    assert {row["order_id"]: row["amount_minor"] for row in result.orders.to_pylist()} == {2: 1783}
+    assert result.summary["listed"]["overpayment_orders_written_off"] == [
+        {"order_id": 1, "right_id": 1, "outstanding_minor": 5000}]

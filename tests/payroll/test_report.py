@@ -100,7 +100,8 @@ def page_check_script() -> str:
             "const s=[...document.querySelectorAll('section')].map(e=>e.id+':'+e.offsetHeight).join(',');"
             "document.body.setAttribute('data-check',JSON.stringify({scroll:d.scrollWidth,client:d.clientWidth,"
             "sections:s,overflowing:[...document.querySelectorAll('body *')].filter(e=>"
-            "e.getBoundingClientRect().right>d.clientWidth+0.5).map(e=>e.tagName+'.'+e.className).slice(0,5)}));"
+            "e.getBoundingClientRect().right>Math.min(d.clientWidth,document.body.getBoundingClientRect().right)+0.5)"
+            ".map(e=>e.tagName+'.'+e.className).slice(0,5)}));"
             "});</script>")
 
 

@@ -1,0 +1,268 @@
+"""What a rule change would cost: every right of a register computed under today's catalogue and under a new one,
+month by month, summed per month and benefit and per municipality, without touching any ledger.
+
+The question before an indexation is "what will the next N months cost under the new catalogue", so the months
+are the period and the N - 1 after it (default 12, a budget year), with the register's rights as they stand: the
+recorded versions with their end dates, deaths and age limits, no new decisions. The figures are what is due
+(engine.entitlement.compute_due), the cost of the rules: no ledger, so no arrears of earlier months, deductions,
+carried amounts under the minimum or holds. Today's catalogue is the bundled one of the new catalogue's country
+(or of --country), or --base-rules; both must be of one country and currency.
+
+The engine runs once per catalogue over all the months; a benefit whose compiled rules are the same in both
+catalogues is due the same under both, so only the rights of the changed benefits are computed a second time.
+Counts: a right gains when its due rises (`start` when it was due nothing), loses when it falls but stays above
+0, stops when it is due something today and nothing under the new rules. Per month and benefit the counts
+compare that month's dues; per municipality, per benefit and in the totals they compare each right's sum over
+the months. A right's municipality is its beneficiary's (the version in force in the first month).
+"""
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine import entitlement
+from engine.months import format_period, parse_period
+from formats import convert, labels
+from formats.catalogue import load_catalogue
+from formats.errors import InputError, Problem
+from formats.keys import index_of
+from formats.register import read_register, table_pool
+from payroll.compute import missing_rules, right_versions, rights_subset
+
+MONTHS_DEFAULT = 12
+MONTHS_MAX = 120
+COUNT_KEYS = ("rights", "gain", "lose", "stop", "start")
+# state of a right (or cell) under the two catalogues, the columns of the count tables
+S_NONE, S_SAME, S_GAIN, S_START, S_LOSE, S_STOP = range(6)
+STATES = 6
+
+
+def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_rules=None,
+             country: str | None = None) -> dict:
+    """The cost of the catalogue `rules` against today's over `months` months from `period_text` (JSON-ready)."""
+    first = parse_first_month(period_text, months)
+    last = first + months - 1
+    base, new = load_pair(rules, base_rules, country)
+    register = read_register(Path(data), base)
+    base_arrays = convert.register_arrays(register, base)
+    new_arrays = arrays_for(register, base_arrays, base, new)
+    municipality, places = right_municipalities(register["persons"], base_arrays, first)
+    release(register)  # the engine reads the arrays only: at 10 M rights the tables are gigabytes
+    base_due, new_due = due_matrices(base_arrays, new_arrays, base, new, first, last)
+    benefit = base_arrays.right_benefit.astype(np.intp)
+    return {
+        "period": format_period(first), "last_period": format_period(last), "months": months,
+        "country": new.country, "currency": new.currency, "minor_exponent": new.minor_exponent,
+        "base_rules": {"path": str(base.path), "sha256": base.sha256},
+        "new_rules": {"path": str(new.path), "sha256": new.sha256},
+        "names": {"locale": labels.locale_of(new.country),
+                  "benefits": {**labels.benefit_names(base), **labels.benefit_names(new)}},
+        "by_month_benefit": month_benefit_rows(base_due, new_due, benefit, base.benefit_codes, first),
+        "by_benefit": group_rows(base_due, new_due, benefit, base.benefit_codes, "benefit"),
+        "by_municipality": group_rows(base_due, new_due, municipality, places, "municipality"),
+        "totals": totals_row(base_due, new_due),
+    }
+
+
+# ---- inputs ---------------------------------------------------------------------------------------------------
+
+def parse_first_month(period_text: str, months: int) -> int:
+    problems = []
+    try:
+        first = parse_period(str(period_text))
+    except ValueError as exc:
+        first = 0
+        problems.append(Problem("--period", None, "period", period_text, str(exc), "write the month as YYYY-MM"))
+    if not 1 <= int(months) <= MONTHS_MAX:
+        problems.append(Problem("--months", None, "months", months, f"must be 1 .. {MONTHS_MAX}",
+                                "give the number of months from --period on, e.g. --months 12 for a budget year"))
+    if problems:
+        raise InputError(problems)
+    return first
+
+
+def load_pair(rules, base_rules=None, country: str | None = None):
+    """(today's catalogue, the new one): --base-rules, else the bundled catalogue of --country or of the new
+    catalogue's country. Refused unless both are of one country, currency and minor unit."""
+    new = load_catalogue(rules)
+    base = load_catalogue(base_rules, country) if base_rules is not None \
+        else load_catalogue(country=country or new.country)
+    problems = []
+    for key in ("country", "currency", "minor_exponent"):
+        if getattr(base, key) != getattr(new, key):
+            problems.append(Problem(
+                str(new.path), None, key, getattr(new, key),
+                f"the new catalogue's {key} is {getattr(new, key)!r}, today's catalogue {Path(base.path).name} "
+                f"has {getattr(base, key)!r}: a rule change is costed within one country and currency",
+                "compare with today's catalogue of the same country (--base-rules FILE or --country)"))
+    if problems:
+        raise InputError(problems)
+    return base, new
+
+
+def register_shape(catalogue) -> tuple:
+    """What of a catalogue the register's conversion and checks read: benefit order, formula kinds, decided
+    amounts and the length of each graded table."""
+    return tuple((b.code, b.kind, b.decided_amount, tuple(len(v) for _, v in b.parameters.get("amount_by_grade", ())))
+                 for b in catalogue.benefits)
+
+
+def arrays_for(register, base_arrays, base, new):
+    """The register's arrays for the new catalogue: today's when the catalogue reads the register alike, else
+    converted (and checked) again. A benefit the register uses must stay in the new catalogue."""
+    used = {base.benefit_codes[b] for b in np.unique(base_arrays.right_benefit).tolist()}
+    dropped = sorted(used - set(new.benefit_codes))
+    if dropped:
+        raise InputError([Problem(
+            str(new.path), None, "benefits", code, f"the register has rights of {code}, which the new catalogue "
+            "does not define", f"keep {code} in the new catalogue; to cost its end, add a dated value that pays 0")
+            for code in dropped])
+    if register_shape(base) == register_shape(new):
+        return base_arrays
+    return convert.register_arrays(register, new)
+
+
+def release(register) -> None:
+    """Drop the register's tables and hand their memory back to the system."""
+    register.clear()
+    for pool in (pa.default_memory_pool(), table_pool()):
+        pool.release_unused()
+
+
+# ---- the engine -----------------------------------------------------------------------------------------------
+
+def compiled_pair(base, new, first: int, last: int):
+    """Both catalogues compiled over the same months: from January of the first month's year (months-per-year
+    limit) or the earlier first dated value (lump sums read their anchor month's rules) to the last month."""
+    start = min(first - first % 12, base.first_month(), new.first_month())
+    return base.compile(start, last), new.compile(start, last)
+
+
+def changed_benefits(base_compiled, new_compiled) -> np.ndarray:
+    """Per benefit of the new catalogue: its compiled rules differ from today's (or it is new). The kernels
+    read a right's rules only at its own benefit index, so an unchanged benefit is due the same under both."""
+    changed = np.ones(len(new_compiled.codes), bool)
+    for b_new, code in enumerate(new_compiled.codes):
+        if code not in base_compiled.codes:
+            continue
+        b = base_compiled.codes.index(code)
+        changed[b_new] = not all(np.array_equal(getattr(base_compiled, name)[b], getattr(new_compiled, name)[b_new])
+                                 for name in ("kind", "prorate_days", "settings", "params", "param_len", "defined"))
+    return changed
+
+
+def due_matrix(arrays, compiled, catalogue, first: int, last: int) -> np.ndarray:
+    """int64[rights, months]: due per right and month; a due month before the catalogue has rules is refused."""
+    cells = entitlement.compute_due(arrays, compiled, last, first)
+    missing_rules(arrays, cells, catalogue)
+    return cells.due_minor.reshape(arrays.n_rights, last - first + 1)
+
+
+def due_matrices(base_arrays, new_arrays, base, new, first: int, last: int):
+    """(today's dues, the new dues) per right and month; the new ones computed for the changed benefits only."""
+    base_compiled, new_compiled = compiled_pair(base, new, first, last)
+    base_due = due_matrix(base_arrays, base_compiled, base, first, last)
+    rights = np.flatnonzero(changed_benefits(base_compiled, new_compiled)[new_arrays.right_benefit])
+    if rights.shape[0] == new_arrays.n_rights:
+        return base_due, due_matrix(new_arrays, new_compiled, new, first, last)
+    new_due = base_due.copy()
+    if rights.shape[0]:
+        new_due[rights] = due_matrix(rights_subset(new_arrays, rights), new_compiled, new, first, last)
+    return base_due, new_due
+
+
+# ---- sums and counts ------------------------------------------------------------------------------------------
+
+def _state_table() -> np.ndarray:
+    """S_* by (sign of new - base) + 1, base > 0, new > 0 (see states)."""
+    table = np.full((3, 2, 2), S_SAME, np.int8)
+    table[1, 0, 0] = S_NONE
+    table[2, 1, 1], table[2, 0, 1] = S_GAIN, S_START
+    table[0, 1, 1], table[0, 1, 0] = S_LOSE, S_STOP
+    return table.reshape(-1)
+
+
+STATE_TABLE = _state_table()
+
+
+def states(base_minor: np.ndarray, new_minor: np.ndarray) -> np.ndarray:
+    """S_* per element (int8): nothing due under either, unchanged, gain, start (gain from 0), lose (still
+    above 0), stop (to 0). Dues are never negative, so the sign of the change and two tests say it all."""
+    key = (np.sign(new_minor - base_minor) + 1) * 4
+    key += (base_minor > 0) * 2
+    key += new_minor > 0
+    return STATE_TABLE[key]
+
+
+def group_sums(codes: np.ndarray, amount_minor: np.ndarray, size: int) -> np.ndarray:
+    """Exact int64 sums of amounts (rows) per code (np.add.at: bincount's float64 sums are not money)."""
+    sums = np.zeros((size, *amount_minor.shape[1:]), np.int64)
+    if amount_minor.ndim == 1:
+        np.add.at(sums, codes, amount_minor)
+    for j in range(amount_minor.shape[1] if amount_minor.ndim == 2 else 0):  # numpy's fast path is 1-D
+        np.add.at(sums[:, j], codes, amount_minor[:, j])
+    return sums
+
+
+def group_counts(codes: np.ndarray, state: np.ndarray, size: int) -> np.ndarray:
+    """int64[size, STATES]: how many elements of each code are in each state."""
+    return np.bincount(codes * STATES + state.astype(np.intp), minlength=size * STATES).reshape(size, STATES)
+
+
+def count_fields(counts: np.ndarray) -> dict:
+    """The counts of one row: rights concerned (due something under either), gain (start included), lose,
+    stop, start."""
+    return {"rights": int(counts[S_SAME:].sum()), "gain": int(counts[S_GAIN] + counts[S_START]),
+            "lose": int(counts[S_LOSE]), "stop": int(counts[S_STOP]), "start": int(counts[S_START])}
+
+
+def amount_fields(base_minor: int, new_minor: int) -> dict:
+    return {"base_minor": int(base_minor), "new_minor": int(new_minor), "diff_minor": int(new_minor - base_minor)}
+
+
+def empty_counts() -> dict:
+    return {**amount_fields(0, 0), **{key: 0 for key in COUNT_KEYS}}
+
+
+def group_rows(base_due, new_due, codes: np.ndarray, names, key: str) -> list[dict]:
+    """One row per name that has rights: sums over the months and counts of rights by their sums."""
+    base_total, new_total = base_due.sum(axis=1), new_due.sum(axis=1)
+    size = len(names)
+    base_sums, new_sums = group_sums(codes, base_total, size), group_sums(codes, new_total, size)
+    counts = group_counts(codes, states(base_total, new_total), size)
+    present = np.flatnonzero(np.bincount(codes, minlength=size))
+    return [{key: str(names[i]), **amount_fields(base_sums[i], new_sums[i]), **count_fields(counts[i])}
+            for i in sorted(present.tolist(), key=lambda i: str(names[i]))]
+
+
+def totals_row(base_due, new_due) -> dict:
+    """Sums over every right and month; counts of rights by their sums over the months."""
+    rows = group_rows(base_due, new_due, np.zeros(base_due.shape[0], np.intp), ("all",), "all")
+    if not rows:
+        return empty_counts()
+    rows[0].pop("all")
+    return rows[0]
+
+
+def month_benefit_rows(base_due, new_due, benefit: np.ndarray, codes, first: int) -> list[dict]:
+    """One row per month and benefit with rights in the register, month by month."""
+    size = len(codes)
+    base_sums, new_sums = group_sums(benefit, base_due, size), group_sums(benefit, new_due, size)
+    present = np.flatnonzero(np.bincount(benefit, minlength=size)).tolist()
+    rows = []
+    for j in range(base_due.shape[1]):  # one pass per month (never per right) keeps the temporaries one month big
+        counts = group_counts(benefit, states(base_due[:, j], new_due[:, j]), size)
+        rows += [{"month": format_period(first + j), "benefit": codes[b],
+                  **amount_fields(base_sums[b, j], new_sums[b, j]), **count_fields(counts[b])} for b in present]
+    return rows
+
+
+def right_municipalities(persons, arrays, first: int) -> tuple[np.ndarray, list]:
+    """(code per right, municipality names): the beneficiary's municipality in the version of the first month."""
+    encoded = pc.fill_null(persons.column("municipality"), "").combine_chunks().dictionary_encode()
+    person_code = np.zeros(arrays.person_ids.shape[0], np.intp)
+    rows_dense = index_of(arrays.person_ids, np.asarray(persons.column("person_id").to_numpy(), np.int64))
+    person_code[rows_dense] = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)
+    person = arrays.ver_person[right_versions(arrays, first)]
+    return person_code[person], encoded.dictionary.to_pylist()

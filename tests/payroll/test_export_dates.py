@@ -1,0 +1,64 @@
+"""export's requested execution date: a business day of the country by default, `--execution-date` overrides,
+the manifest records the date and the debtor account, and a re-export keeps the recorded date."""
+from datetime import date
+
+import pytest
+from lxml import etree
+
+from acceptance.test_contracts import PAYROLL, Cli, write_register
+from bank_exports.calendar import business_day
+
+
+@pytest.fixture()
+def approved(tmp_path):
+    cli = Cli(tmp_path / "isplata.db")
+    reg = write_register(tmp_path / "reg")
+    cli("db", "init")
+    cli.json("calculate", "--data", reg, "--period", "2024-09", "--by", "ana")
+    cli.json("approve", PAYROLL, "--by", "marko")
+    return cli, tmp_path
+
+
+def execution_dates(folder) -> set[str]:
+    found = set()
+    for path in folder.glob("*.xml"):
+        found.update(etree.parse(str(path)).xpath("//*[local-name()='ReqdExctnDt']/*/text()"))
+    return found
+
+
+def test_the_default_is_a_business_day_recorded_in_the_manifest(approved):
+    cli, folder = approved
+    manifest = cli.json("export", PAYROLL, "--out", folder / "out")
+    expected = business_day(date(2024, 10, 15), "ME").isoformat()
+    assert manifest["execution_date"] == expected and execution_dates(folder / "out") == {expected}
+    assert (manifest["debtor_iban"], manifest["debtor_bic"]) == ("ME25907000000000045322", "CBCGMEPG")
+
+
+def test_execution_date_overrides_and_is_kept_by_a_re_export(approved):
+    cli, folder = approved
+    manifest = cli.json("export", PAYROLL, "--out", folder / "out", "--execution-date", "2024-10-11")
+    assert manifest["execution_date"] == "2024-10-11" and execution_dates(folder / "out") == {"2024-10-11"}
+    again = cli.json("export", PAYROLL, "--out", folder / "again")
+    assert again["execution_date"] == "2024-10-11" and execution_dates(folder / "again") == {"2024-10-11"}
+    refused = cli("export", PAYROLL, "--out", folder / "third", "--execution-date", "2024-10-14", code=2)
+    assert "2024-10-11" in refused.output
+
+
+def test_the_catalogues_scheme_elements_reach_the_files(approved):
+    cli, folder = approved
+    cli.json("export", PAYROLL, "--out", folder / "out")
+    for path in folder.glob("out/*.xml"):
+        root = etree.parse(str(path))
+        assert set(root.xpath("//*[local-name()='ChrgBr']/text()")) == {"SLEV"}
+        assert set(root.xpath("//*[local-name()='CtgyPurp']/*/text()")) == {"SSBE"}
+        assert set(root.xpath("//*[local-name()='Purp']/*/text()")) == {"SSBE"}
+
+
+def test_the_remittance_says_what_the_money_is_in_the_countrys_language(approved):
+    cli, folder = approved
+    cli.json("export", PAYROLL, "--out", folder / "out")
+    texts = set()
+    for path in folder.glob("out/*.xml"):
+        texts.update(etree.parse(str(path)).xpath("//*[local-name()='Ustrd']/text()"))
+    assert texts and all(text.endswith(" za 09/2024") and len(text) <= 140 for text in texts)
+    assert any(text.startswith("Materijalno obezbjedjenje") for text in texts)  # transliterated for the file

@@ -1,0 +1,35 @@
+"""The first-compile notice: shown exactly when a kernel has no valid on-disk cache."""
+import importlib
+import sys
+
+from payroll import warmup
+
+KERNEL_SOURCE = """
+from engine.jit import kernel
+
+
+@kernel
+def doubled(x):
+    return 2 * x
+"""
+
+
+def test_a_kernel_without_cache_is_reported_until_it_compiled(tmp_path, monkeypatch):
+    (tmp_path / "fresh_kernels.py").write_text(KERNEL_SOURCE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("fresh_kernels")
+    try:
+        assert not warmup.is_cached(module.doubled)
+        assert module.doubled(21) == 42  # compiles and writes the cache
+        assert warmup.is_cached(module.doubled)
+    finally:
+        sys.modules.pop("fresh_kernels", None)
+
+
+def test_the_engine_kernels_are_found_and_the_notice_follows_them(monkeypatch):
+    names = [f"{d.py_func.__module__}.{d.py_func.__name__}" for d in warmup.dispatchers()]
+    assert "engine.arrears.classify_kernel" in names and not any(n.split(".")[-1].startswith("_") for n in names)
+    monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: False)
+    assert warmup.compile_notice().startswith(warmup.COMPILE_NOTICE)
+    monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: True)
+    assert warmup.compile_notice() is None
