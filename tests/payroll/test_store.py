@@ -141,6 +141,8 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
     from ledgers import open_ledger
     with open_ledger(url) as old, pytest.raises(Exception, match="schema version 1"):
         old.require_schema()
+    with pytest.raises(Exception, match="schema version 1"):
+        cycle.open_db(url)  # any other step
     ledger = cycle.open_db(url, create=True)  # what `isplata db init` runs
     try:
         assert ledger.schema_version() == SCHEMA_VERSION
