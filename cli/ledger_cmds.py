@@ -99,7 +99,9 @@ def verify_cmd(ctx, saved_digest, as_json):
     Example:
       isplata ledger verify --digest 3f9a...e1 --json
     """
-    with _ledger(ctx) as ledger:
+    from cli.payroll_cmds import steps
+
+    with _ledger(ctx) as ledger, steps(as_json, engine=True):
         result = verify(ledger, saved_digest)
     if as_json:
         emit_json(result.as_dict())

@@ -146,7 +146,7 @@ def approve(ctx, payroll_id, by, as_json):
     Example:
       isplata approve ME-202501-01 --by marko
     """
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         result = cycle.approve(db_of(ctx), payroll_id, by, progress=step)
     if as_json:
         from cli.main import emit_json
@@ -177,7 +177,7 @@ def export(ctx, payroll_id, out_dir, as_json, execution_date):
       isplata export ME-202501-01 --out ./out/2025-01 --execution-date 2025-02-14
     """
     day = execution_date.date() if execution_date else None
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step, execution_date=day)
     if as_json:
         from cli.main import emit_json
@@ -214,7 +214,7 @@ def reconcile(ctx, files, register_out, out_dir, as_json):
     Example:
       isplata reconcile returns/camt054.xml returns/pain002.xml returns/camt053.xml
     """
-    with steps(as_json) as step:
+    with steps(as_json, engine=True) as step:
         result = reconciling.reconcile(db_of(ctx), list(files), register_out=register_out, progress=step,
                                        out_dir=out_dir)
     if as_json:

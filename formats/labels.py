@@ -81,7 +81,8 @@ ACCOUNTS = {
     "returned_awaiting_reissue": "returned, awaiting re-issue", "benefit_expense": "benefit expense",
 }
 
-HOLD_KINDS = {"right": "right stopped", "bank_channel": "bank account closed or invalid"}
+HOLD_KINDS = {"right": "right stopped", "bank_channel": "bank account closed or invalid",
+              "payee": "every payment to the payee stopped"}
 
 # the officer's locale when none is asked for: the catalogue country's language
 COUNTRY_LOCALES = {"me": "sr_Latn_ME", "rs": "sr_Cyrl_RS", "ua": "uk_UA"}

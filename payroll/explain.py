@@ -28,7 +28,7 @@ from formats.catalogue import load_catalogue
 from payroll import audit, cycle, store
 from payroll.errors import Refused
 
-DIFFERENCE_COMPONENTS = ("due", "arrears", "overpayment")
+DIFFERENCE_COMPONENTS = ("due", "arrears", "overpayment", "time_barred", "written_off")
 CATEGORIES = ("member", "child (role child, within the child age limit)", "young child", "child", "disabled adult")
 ROLES = ("head", "adult", "child")
 FATE_COMPONENTS = {"return": "returned", "reject": "rejected"}
@@ -43,9 +43,11 @@ class Prepared:
     inputs: object            # payroll.compute.Inputs as the calculation saw them
     arrays: object            # engine.entitlement.RegisterArrays
     held: np.ndarray          # per right index: paid nothing (a hold)
-    differences: tuple        # (right index, month, amount) this payroll takes up (payroll.compute.differences)
+    differences: dict         # {component: (right index, month, amount)}: payroll.compute's differences, split
     starts: np.ndarray        # per right index: first month of its window
     compiled: object          # engine.catalogue.CompiledCatalogue over every window
+    cells: object             # engine.entitlement.DueCells of every right (a due may read other rights' facts)
+    legacy: tuple             # (right index, month, amount) the legacy system paid (payroll.compute)
     lines: pa.Table           # the stored payroll lines (checked against their SHA-256)
 
 
@@ -73,15 +75,28 @@ def prepare(ledger, record: store.PayrollRecord, progress=cycle.noop) -> Prepare
     progress("computing the months with the engine")
     arrays = convert.register_arrays(inputs.register, catalogue)
     held = computing.route(inputs, arrays).held
-    differences = computing.differences(arrays, inputs, held)
+    differences = split_differences(inputs, arrays, computing.differences(arrays, inputs, held))
     changes_since = (month_first_date(period - computing.CHANGES_WINDOW_MONTHS) - month_first_date(0)).days
-    starts = entitlement.window_starts(arrays, period, computing.LOOKBACK_MONTHS, changes_since)
+    starts = entitlement.window_starts(arrays, period, computing.LOOKBACK_MONTHS, changes_since,
+                                       death_lookback_months=computing.DEATH_LOOKBACK_MONTHS)
     first, last = entitlement.compiled_range(starts, period)
     compiled = catalogue.compile(min(first, catalogue.first_month()), last)
+    cells = entitlement.compute_due(arrays, compiled, period, starts)
+    legacy = computing.legacy_baseline(arrays, compiled, starts, computing.legacy_cutoff_month(inputs))
     progress("reading the payroll lines")
     status = cycle.status_of(ledger, record.payroll_id)["status"]
-    return Prepared(record, catalogue, status, inputs, arrays, held, differences, starts, compiled,
+    return Prepared(record, catalogue, status, inputs, arrays, held, differences, starts, compiled, cells, legacy,
                     store.read_lines(record))
+
+
+def split_differences(inputs, arrays, found) -> dict:
+    """payroll.compute's differences by the component its lines carry: paid or raised (due, arrears,
+    overpayment), time-barred and written off (payroll.compute.split_differences)."""
+    from payroll import compute as computing
+
+    right, month, amount = found[:3]
+    kept, barred, written = computing.split_differences(inputs, arrays, right, month, amount)
+    return {"kept": kept, "time_barred": barred, "written_off": written}
 
 
 def explain_right(ledger, prepared: Prepared, right_id: int) -> dict:
@@ -135,39 +150,45 @@ def recorded_catalogue(record: store.PayrollRecord):
 def right_months(prepared: Prepared, index: int) -> list[dict]:
     """Per month of the right's window: due (the engine's figure for this right alone), recognised, the
     difference this payroll takes up (payroll.compute's, for the whole register) and the facts behind the due."""
-    diff_right, diff_month, diff_minor = prepared.differences[:3]  # [3]: the cells listed as due 0, and why
-    mine = diff_right == index
-    taken_up = dict(zip(diff_month[mine].tolist(), diff_minor[mine].tolist()))
+    taken_up = {}
+    for kind, (right, month, amount) in prepared.differences.items():
+        mine = right == index
+        for m, a in zip(month[mine].tolist(), amount[mine].tolist()):
+            taken_up[m] = (a, kind)
     window = engine_window(prepared, index)
-    return [month_row(prepared.inputs, window, m, due, taken_up.get(m, 0)) for m, due in window["due"]]
+    return [month_row(prepared.inputs, window, m, due, *taken_up.get(m, (0, "kept"))) for m, due in window["due"]]
 
 
 def engine_window(prepared: Prepared, index: int) -> dict:
-    """The engine's due per month over the right's window, computed on the right's own register arrays, and
-    what the ledger (or, before its first payroll, the legacy system) recognised per month."""
+    """The engine's due per month over the right's window (computed with the whole register, as the payroll
+    was), what the ledger (or, before its first payroll, the legacy system) recognised per month, and the
+    right's own register arrays for the month facts."""
     from payroll import compute as computing
 
-    inputs, period = prepared.inputs, prepared.inputs.period
-    one = computing.rights_subset(prepared.arrays, np.array([index], np.int64))
-    start = prepared.starts[index:index + 1]
-    cells = entitlement.compute_due(one, prepared.compiled, period, start)
-    legacy = computing.legacy_baseline(one, prepared.compiled, start, computing.legacy_cutoff_month(inputs))
-    state = inputs.state
+    period, cells = prepared.inputs.period, prepared.cells
+    rows = slice(int(cells.offsets[index]), int(cells.offsets[index + 1]))
+    state = prepared.inputs.state
     right_id = int(prepared.arrays.right_ids[index])
     recognised = {}
-    rows = state.recognised_right == right_id
-    for month, amount in zip(state.recognised_month[rows].tolist(), state.recognised_minor[rows].tolist()):
+    mine = state.recognised_right == right_id
+    for month, amount in zip(state.recognised_month[mine].tolist(), state.recognised_minor[mine].tolist()):
         recognised[month] = recognised.get(month, 0) + amount
-    return {"due": list(zip(cells.month.tolist(), cells.due_minor.tolist())), "recognised": recognised,
-            "legacy": dict(zip(legacy[1].tolist(), legacy[2].tolist())), "arrays": one,
+    legacy = {}
+    mine = prepared.legacy[0] == index
+    for month, amount in zip(prepared.legacy[1][mine].tolist(), prepared.legacy[2][mine].tolist()):
+        legacy[month] = legacy.get(month, 0) + amount
+    return {"due": list(zip(cells.month[rows].tolist(), cells.due_minor[rows].tolist())), "recognised": recognised,
+            "legacy": legacy, "arrays": computing.rights_subset(prepared.arrays, np.array([index], np.int64)),
             "decided_limit_day": (month_first_date(period + 1) - month_first_date(0)).days - 1}
 
 
-def month_row(inputs, window: dict, month: int, due_minor: int, difference_minor: int) -> dict:
+def month_row(inputs, window: dict, month: int, due_minor: int, difference_minor: int, kind: str) -> dict:
     recognised = window["recognised"].get(month, 0)
     legacy = window["legacy"].get(month, 0)
     component = None
-    if difference_minor > 0:
+    if kind != "kept":
+        component = kind
+    elif difference_minor > 0:
         component = "due" if month == inputs.period else "arrears"
     elif difference_minor < 0:
         component = "overpayment"
@@ -292,7 +313,8 @@ def payment_fates(ledger, record: store.PayrollRecord, refs: set, right_id: int)
     re-issued (a later payroll's approval paid this right's returned money again)."""
     if not refs:
         return {}
-    exported = cycle.status_of(ledger, record.payroll_id)["status"] == "exported"
+    exported = ledger.find_batch("export", record.payroll_id) is not None or any(
+        event["kind"] == "exported" for event in ledger.events(subject=record.payroll_id))
     fates = {ref: ["sent" if exported else "not sent yet"] for ref in refs}
     approve = ledger.find_batch("approve", record.payroll_id)
     if approve is None:
@@ -314,7 +336,17 @@ def payment_fates(ledger, record: store.PayrollRecord, refs: set, right_id: int)
                 if len(steps) > 1:
                     steps.append(f"re-issued by {batch.source_id}")
             returned = False
+    for hold in holds_of(ledger, refs):
+        fates[hold["payment_ref"]].append(f"hold {hold['hold_id']} placed: {labels.reason_label(hold['reason_code'])}"
+                                          + (" (released since)" if hold.get("released") else ""))
     return {ref: ", ".join(steps) for ref, steps in fates.items()}
+
+
+def holds_of(ledger, refs: set) -> list[dict]:
+    """The holds reconciliation placed because of these payments (a death, a closed account), released or not."""
+    with ledger.engine.connect() as conn:
+        holds = store.read_holds(conn, released=True)
+    return [hold for hold in holds.to_pylist() if hold["payment_ref"] in refs]
 
 
 def assemble(record, catalogue, status: str, right_id: int, months: list, facts: dict, lines: list,

@@ -77,6 +77,13 @@ def test_the_readme_cycle_runs_from_a_fresh_folder(fresh_folder, database, count
     isplata("export", second["payroll"], "--out", "out-2025-02")
     verified = isplata("ledger", "verify", "--json")
     assert verified["ok"] and verified["batches"] >= 4
+    isplata("payroll", "lines", second["payroll"], "--out", "lines-2025-02.parquet")
+    lines = pq.read_table(fresh_folder / "lines-2025-02.parquet").to_pylist()
+    right = next(line for line in lines if line["component"] == "due" and line["payment_ref"])
+    explained = isplata("explain", right["right_id"], "--period", "2025-02", "--json")
+    assert explained["payroll"] == second["payroll"] and explained["currency"] == CURRENCY[country]
+    assert sum(m["difference_minor"] for m in explained["months"] if m["component"] == "due") == sum(
+        line["amount_minor"] for line in lines if line["right_id"] == right["right_id"] and line["component"] == "due")
 
 
 def test_a_ledger_refuses_a_register_of_another_country(fresh_folder):

@@ -73,6 +73,7 @@ def test_returned_payment_shows_its_fate_and_the_command_prints_it(run):
         ledger.close()
     shown = [p["fate"] for payments in fates for p in payments]
     assert all(f.startswith("sent") for f in shown) and any("returned" in f for f in shown)
+    assert any("placed: MD07 — recipient deceased" in f for f in shown)  # the simulated bank returns one MD07
     right = next(p for payments in fates for p in payments if "returned" in p["fate"])
     right_id = next(line["right_id"] for line in lines.to_pylist() if line["payment_ref"] == right["payment_ref"])
     printed = CliRunner().invoke(main, ["--db", run["db"], "explain", str(right_id), "--period", "2025-01"])

@@ -15,7 +15,7 @@ import pytest
 from formats.catalogue import catalogue_path, load_catalogue
 from formats.generator import advance_register, generate_register
 from ledgers.store import Ledger
-from payroll import cycle, demo, reconcile, report, store
+from payroll import cycle, demo, lifecycle, reconcile, report, store
 from payroll.report_html import SECTIONS, render_html
 
 PERIODS = ("2025-11", "2025-12")  # months every catalogue covers
@@ -45,13 +45,15 @@ def two_months(work: Path, country: str) -> dict:
     rules = str(catalogue_path(country))
     catalogue = load_catalogue(rules)
     first, second = work / PERIODS[0], work / PERIODS[1]
+    cycle.open_db(db, create=True).close()  # `db init`: only it creates a ledger
     generate_register(first, 160, 5, PERIODS[0], country)
-    cycle.open_db(db, create=True).close()  # db init
     month1 = cycle.calculate(db, first, PERIODS[0], "ana", rules=rules, store_dir=work / "store")["payroll"]
     cycle.approve(db, month1, "marko")
     cycle.export(db, month1, work / "out")
     files = demo.simulate_bank(db, month1, work / "returns", catalogue, 5)
     reconcile.reconcile(db, files["files"], out_dir=work / "returns")
+    extra = cycle.calculate(db, first, PERIODS[0], "ana", rules=rules, store_dir=work / "store")["payroll"]
+    lifecycle.cancel(db, extra, "ana", "a supplementary run calculated by mistake")  # never "the previous month"
     advance_register(first, second, 5)
     month2 = cycle.calculate(db, second, PERIODS[1], "ana", rules=rules, store_dir=work / "store")["payroll"]
     cycle.approve(db, month2, "marko")
@@ -168,3 +170,19 @@ def test_page_of_a_minimal_report_is_self_contained_and_exact():
     assert "+12.5\u00a0%" in page and "Materijalno obezbjeđenje (ME_MO)" in page
     assert "AC04 — account closed" in page and "XX99 — code not in the ISO list" in page
     assert "other (16)" in page and "net 97,00\u00a0€" in page and ">90,00<" in page
+
+
+def test_municipality_counts_only_from_the_recorded_register(cycle_of):
+    db, (_, month2) = cycle_of["db"], cycle_of["payrolls"]
+    record = cycle.payroll_record(db, month2)
+    persons = next(p for p in Path(record.data_folder).iterdir() if p.name.startswith("persons"))
+    original = persons.read_bytes()
+    try:
+        persons.write_bytes(original + b"\0")  # no longer the register the payroll was calculated from
+        data = report.build_report(db, month2)
+        assert all(row["recipients"] is None for row in data["municipalities"].values())
+        assert sum(row["net_minor"] for row in data["municipalities"].values()) == data["net_minor"]
+        assert "need the recorded register files" in render_html(data)
+    finally:
+        persons.write_bytes(original)
+    assert all(row["recipients"] is not None for row in report.build_report(db, month2)["municipalities"].values())
