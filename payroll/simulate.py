@@ -245,17 +245,31 @@ def totals_row(base_due, new_due) -> dict:
     return rows[0]
 
 
+ROWS_PER_BLOCK = 1 << 16  # rights per block of the month counts: the temporaries stay in the cache
+
+
+def month_state_counts(base_due, new_due, benefit: np.ndarray, size: int) -> np.ndarray:
+    """int64[months, size, STATES]: per month and benefit, how many rights are in each state that month. Blocks
+    of rights (rows of the C-ordered matrices), every month of a block in one bincount."""
+    n_rights, months = base_due.shape
+    month_key = (np.arange(months, dtype=np.intp) * size)[None, :]
+    counts = np.zeros(months * size * STATES, np.int64)
+    for begin in range(0, n_rights, ROWS_PER_BLOCK):
+        end = min(n_rights, begin + ROWS_PER_BLOCK)
+        key = (month_key + benefit[begin:end, None]) * STATES
+        key += states(base_due[begin:end], new_due[begin:end])
+        counts += np.bincount(key.ravel(), minlength=counts.shape[0])
+    return counts.reshape(months, size, STATES)
+
+
 def month_benefit_rows(base_due, new_due, benefit: np.ndarray, codes, first: int) -> list[dict]:
     """One row per month and benefit with rights in the register, month by month."""
     size = len(codes)
     base_sums, new_sums = group_sums(benefit, base_due, size), group_sums(benefit, new_due, size)
+    counts = month_state_counts(base_due, new_due, benefit, size)
     present = np.flatnonzero(np.bincount(benefit, minlength=size)).tolist()
-    rows = []
-    for j in range(base_due.shape[1]):  # one pass per month (never per right) keeps the temporaries one month big
-        counts = group_counts(benefit, states(base_due[:, j], new_due[:, j]), size)
-        rows += [{"month": format_period(first + j), "benefit": codes[b],
-                  **amount_fields(base_sums[b, j], new_sums[b, j]), **count_fields(counts[b])} for b in present]
-    return rows
+    return [{"month": format_period(first + j), "benefit": codes[b], **amount_fields(base_sums[b, j], new_sums[b, j]),
+             **count_fields(counts[j, b])} for j in range(base_due.shape[1]) for b in present]
 
 
 def right_municipalities(persons, arrays, first: int) -> tuple[np.ndarray, list]:
