@@ -51,6 +51,7 @@ def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_r
     release(register)  # the engine reads the arrays only: at 10 M rights the tables are gigabytes
     base_due, new_due = due_matrices(base_arrays, new_arrays, base, new, first, last)
     benefit = base_arrays.right_benefit.astype(np.intp)
+    per_right = right_totals(base_due, new_due)
     return {
         "period": format_period(first), "last_period": format_period(last), "months": months,
         "country": new.country, "currency": new.currency, "minor_exponent": new.minor_exponent,
@@ -59,9 +60,9 @@ def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_r
         "names": {"locale": labels.locale_of(new.country),
                   "benefits": {**labels.benefit_names(base), **labels.benefit_names(new)}},
         "by_month_benefit": month_benefit_rows(base_due, new_due, benefit, base.benefit_codes, first),
-        "by_benefit": group_rows(base_due, new_due, benefit, base.benefit_codes, "benefit"),
-        "by_municipality": group_rows(base_due, new_due, municipality, places, "municipality"),
-        "totals": totals_row(base_due, new_due),
+        "by_benefit": group_rows(per_right, benefit, base.benefit_codes, "benefit"),
+        "by_municipality": group_rows(per_right, municipality, places, "municipality"),
+        "totals": totals_row(per_right),
     }
 
 
@@ -225,24 +226,31 @@ def empty_counts() -> dict:
     return {**amount_fields(0, 0), **{key: 0 for key in COUNT_KEYS}}
 
 
-def group_rows(base_due, new_due, codes: np.ndarray, names, key: str) -> list[dict]:
-    """One row per name that has rights: sums over the months and counts of rights by their sums."""
+def right_totals(base_due, new_due) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per right: its sum over the months under each catalogue, and its state by those sums."""
     base_total, new_total = base_due.sum(axis=1), new_due.sum(axis=1)
+    return base_total, new_total, states(base_total, new_total)
+
+
+def group_rows(per_right, codes: np.ndarray, names, key: str) -> list[dict]:
+    """One row per name that has rights: sums over the months and counts of rights by their sums (per_right:
+    right_totals)."""
+    base_total, new_total, state = per_right
     size = len(names)
     base_sums, new_sums = group_sums(codes, base_total, size), group_sums(codes, new_total, size)
-    counts = group_counts(codes, states(base_total, new_total), size)
+    counts = group_counts(codes, state, size)
     present = np.flatnonzero(np.bincount(codes, minlength=size))
     return [{key: str(names[i]), **amount_fields(base_sums[i], new_sums[i]), **count_fields(counts[i])}
             for i in sorted(present.tolist(), key=lambda i: str(names[i]))]
 
 
-def totals_row(base_due, new_due) -> dict:
+def totals_row(per_right) -> dict:
     """Sums over every right and month; counts of rights by their sums over the months."""
-    rows = group_rows(base_due, new_due, np.zeros(base_due.shape[0], np.intp), ("all",), "all")
-    if not rows:
+    base_total, new_total, state = per_right
+    if base_total.shape[0] == 0:
         return empty_counts()
-    rows[0].pop("all")
-    return rows[0]
+    counts = np.bincount(state, minlength=STATES)
+    return {**amount_fields(base_total.sum(), new_total.sum()), **count_fields(counts)}
 
 
 ROWS_PER_BLOCK = 1 << 16  # rights per block of the month counts: the temporaries stay in the cache
