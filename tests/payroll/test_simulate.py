@@ -257,3 +257,12 @@ def test_a_new_catalogue_in_another_benefit_order_costs_the_same(tmp_path):
     assert result == {**sim.simulate(folder, "2025-01", dnjp_plus_10_percent(tmp_path), months=3),
                       "new_rules": result["new_rules"]}
     assert result["totals"]["diff_minor"] == 4 * 892
+
+
+def test_several_catalogues_costed_against_one_baseline_equal_their_simulations(tmp_path):
+    folder = tiny_register(tmp_path / "reg")
+    baseline = sim.prepare(folder, load_catalogue(), parse_period("2025-01"), 3)
+    for rules in (dnjp_plus_10_percent(tmp_path), means_test_change(tmp_path), catalogue_path("me")):
+        assert sim.cost(baseline, load_catalogue(rules)) == sim.simulate(folder, "2025-01", rules, months=3)
+    with pytest.raises(InputError):
+        sim.cost(baseline, load_catalogue(catalogue_path("rs")))
