@@ -13,6 +13,7 @@ The normal test run uses a tiny size once; the full size:
     ISPLATA_BENCH_FULL=1 .venv/bin/python -m pytest benchmarks/bench_simulate.py --benchmark-enable
     .venv/bin/python benchmarks/bench_simulate.py --rights 100000 --repeat 7     # median, CPU time, peak RSS
     .venv/bin/python benchmarks/bench_simulate.py --data DIR --repeat 3           # a register made before
+    .venv/bin/python benchmarks/bench_simulate.py --data DIR10M --once             # one run at national size
 """
 import argparse
 import os
@@ -110,6 +111,8 @@ def main():
     parser.add_argument("--rights", type=int, default=100_000, help="Size of the register generated")
     parser.add_argument("--data", help="Use this register folder (generated for 2025-01) instead")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--once", action="store_true",
+                        help="One simulate run, two benefits changed, no warm-up run (national sizes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
@@ -118,6 +121,9 @@ def main():
             started = time.perf_counter()
             generate_register(register, args.rights, 3, PERIOD)
             print(f"register of {args.rights:,} rights generated in {time.perf_counter() - started:.1f} s")
+        if args.once:
+            _run_once(register, two_benefits_rules(folder))
+            return
         baseline = None
         for name, rules in (("two benefits", two_benefits_rules(folder)), ("every amount", every_amount_rules(folder))):
             _measure(f"simulate {MONTHS} months, {name} changed", simulate, register, PERIOD, rules, MONTHS,
@@ -125,6 +131,14 @@ def main():
             baseline = baseline or prepare(register, load_catalogue(), parse_period(PERIOD), MONTHS)
             _measure(f"  one more catalogue against a prepared baseline, {name} changed", cost, baseline,
                      load_catalogue(rules), repeat=args.repeat)
+
+
+def _run_once(register: Path, rules: Path) -> None:
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = simulate(register, PERIOD, rules, MONTHS)
+    print(f"simulate {MONTHS} months once, two benefits changed, {result['totals']['rights']:,} rights due: "
+          f"{time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU, peak RSS "
+          f"{_peak_rss_gib():.2f} GiB, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def _measure(label: str, step, *step_args, repeat: int) -> None:
