@@ -90,6 +90,7 @@ def test_read_other_returns(benchmark, tmp_path, kind):
     """pain.002 rejects and pacs.004 returns of N payments (read element by element: no goal set)."""
     written = RETURN_WRITERS[kind](tmp_path / f"{kind}.xml", _returned(SIZE))
     records = benchmark.pedantic(read_returns, args=(tmp_path / written.name,), rounds=ROUNDS, iterations=1)
+    records = [record for record in records if record.kind != "status"]  # a pain.002's PART statuses of the whole
     assert len(records) == SIZE and sum(record.amount_minor for record in records) == written.ctrl_sum_minor
 
 

@@ -5,12 +5,15 @@ an indexation of the two largest benefits (child allowance +10 %, the MO table +
 the rights are computed a second time) and a 5 % rise of every amount of every benefit (every right computed
 twice, the worst case). Timed: the whole simulate call, as the command runs it after its imports: both
 catalogues read, the register read and validated, arrays, the engine under both catalogues for 12 months, the
-sums and counts. Goals (issue 15): <= 1 s for 100,000 rights x 12 months, <= 60 s for 10,000,000 rights.
+sums and counts; and, in a process that has prepared today's side once (payroll.simulate.prepare), the cost of
+one more catalogue (payroll.simulate.cost), the what-if loop of a reform's variants. Goals (issue 15): <= 1 s
+for 100,000 rights x 12 months, <= 60 s for 10,000,000 rights.
 The normal test run uses a tiny size once; the full size:
 
     ISPLATA_BENCH_FULL=1 .venv/bin/python -m pytest benchmarks/bench_simulate.py --benchmark-enable
     .venv/bin/python benchmarks/bench_simulate.py --rights 100000 --repeat 7     # median, CPU time, peak RSS
     .venv/bin/python benchmarks/bench_simulate.py --data DIR --repeat 3           # a register made before
+    .venv/bin/python benchmarks/bench_simulate.py --data DIR10M --once             # one run at national size
 """
 import argparse
 import os
@@ -26,7 +29,9 @@ import pytest
 
 from formats.catalogue import catalogue_path
 from formats.generator import generate_register
-from payroll.simulate import simulate
+from engine.months import parse_period
+from formats.catalogue import load_catalogue
+from payroll.simulate import cost, prepare, simulate
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 RIGHTS = 100_000 if FULL else 500
@@ -78,6 +83,16 @@ def test_simulate_twelve_months(benchmark, workload, change):
     assert len(result["by_month_benefit"]) >= MONTHS
 
 
+@pytest.mark.parametrize("change", ["two_benefits", "every_amount"])
+def test_one_more_catalogue_against_a_prepared_baseline(benchmark, workload, change):
+    register, rules = workload
+    baseline = prepare(register, load_catalogue(), parse_period(PERIOD), MONTHS)
+    new = load_catalogue(rules[change])
+    cost(baseline, new)
+    result = benchmark.pedantic(cost, args=(baseline, new), rounds=ROUNDS, iterations=1)
+    assert result == simulate(register, PERIOD, rules[change], MONTHS)
+
+
 def _peak_rss_reset():
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")
@@ -96,6 +111,8 @@ def main():
     parser.add_argument("--rights", type=int, default=100_000, help="Size of the register generated")
     parser.add_argument("--data", help="Use this register folder (generated for 2025-01) instead")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--once", action="store_true",
+                        help="One simulate run, two benefits changed, no warm-up run (national sizes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
@@ -104,20 +121,39 @@ def main():
             started = time.perf_counter()
             generate_register(register, args.rights, 3, PERIOD)
             print(f"register of {args.rights:,} rights generated in {time.perf_counter() - started:.1f} s")
+        if args.once:
+            _run_once(register, two_benefits_rules(folder))
+            return
+        baseline = None
         for name, rules in (("two benefits", two_benefits_rules(folder)), ("every amount", every_amount_rules(folder))):
-            simulate(register, PERIOD, rules, MONTHS)
-            runs, cpu = [], []
-            for _ in range(args.repeat):
-                _peak_rss_reset()
-                t0, c0 = time.perf_counter(), time.process_time()
-                result = simulate(register, PERIOD, rules, MONTHS)
-                runs.append(time.perf_counter() - t0)
-                cpu.append(time.process_time() - c0)
-            # CPU time (all threads) shows the work when a shared machine stretches the wall clock
-            print(f"simulate {MONTHS} months, {name} changed, {result['totals']['rights']:,} rights due: median "
-                  f"{statistics.median(runs):.3f} s wall, {statistics.median(cpu):.3f} s CPU (runs "
-                  f"{[round(r, 3) for r in runs]}), peak RSS {_peak_rss_gib():.2f} GiB, load "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            _measure(f"simulate {MONTHS} months, {name} changed", simulate, register, PERIOD, rules, MONTHS,
+                     repeat=args.repeat)
+            baseline = baseline or prepare(register, load_catalogue(), parse_period(PERIOD), MONTHS)
+            _measure(f"  one more catalogue against a prepared baseline, {name} changed", cost, baseline,
+                     load_catalogue(rules), repeat=args.repeat)
+
+
+def _run_once(register: Path, rules: Path) -> None:
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = simulate(register, PERIOD, rules, MONTHS)
+    print(f"simulate {MONTHS} months once, two benefits changed, {result['totals']['rights']:,} rights due: "
+          f"{time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU, peak RSS "
+          f"{_peak_rss_gib():.2f} GiB, load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+def _measure(label: str, step, *step_args, repeat: int) -> None:
+    step(*step_args)  # warm
+    runs, cpu = [], []
+    for _ in range(repeat):
+        _peak_rss_reset()
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = step(*step_args)
+        runs.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    # CPU time (all threads) shows the work when a shared machine stretches the wall clock
+    print(f"{label}, {result['totals']['rights']:,} rights due: median {statistics.median(runs):.3f} s wall, "
+          f"{statistics.median(cpu):.3f} s CPU (runs {[round(r, 3) for r in runs]}), peak RSS "
+          f"{_peak_rss_gib():.2f} GiB, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def step_reconcile(ctx: dict) -> dict:
     from payroll.reconcile import reconcile
 
     files = sorted(str(path) for path in Path(ctx["returns"]).glob("*.xml"))
-    return _small(reconcile(ctx["db"], files, progress=stage))
+    return _small(reconcile(ctx["db"], files, progress=stage, out_dir=Path(ctx["returns"])))
 
 
 def step_verify(ctx: dict) -> dict:

@@ -7,6 +7,7 @@ audit difference) exits 1.
 """
 import contextlib
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -199,7 +200,7 @@ def export(ctx, payroll_id, out_dir, as_json, execution_date):
               help="Also write this run's list for the register office (deaths, closed accounts), all files "
                    "together, to this file.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Folder for each file's outputs (default: next to each file).")
+              help="Folder for each file's outputs (default: the working directory; never next to the return file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def reconcile(ctx, files, register_out, out_dir, as_json):
@@ -225,6 +226,10 @@ def reconcile(ctx, files, register_out, out_dir, as_json):
         rows += [(key, queries.money_text(result[key], exponent))
                  for key in ("rejected_minor", "returned_minor", "settled_minor")]
         out.print(totals_table("reconciliation", rows, ("", "")))
+        for output in result["outputs"]:
+            if output["reconciled_before"]:
+                out.print(escape(f"{Path(output['file']).name} was already reconciled at "
+                                 f"{output['reconciled_before']}: nothing posted again"))
         if result["register_actions"]:
             files_out = [o["register_actions"] for o in result["outputs"] if o["n_register_actions"]]
             out.print(escape(f"{result['register_actions']} actions for the register office in "
@@ -485,6 +490,9 @@ def print_report(data: dict) -> None:
             out.print(totals_table(title, rows, ("", f"amount ({data['currency']})")))
         else:
             out.print(f"{title}: none")
+    if data.get("statuses"):  # what banks said that is not a rejection (e.g. RVNM name mismatch)
+        out.print(escape("statuses from the banks: " + ", ".join(f"{code} {count}"
+                                                                for code, count in data["statuses"].items())))
     previous = data["previous"]
     if previous:
         change = data["net_minor"] - previous["net_minor"]
@@ -521,7 +529,8 @@ def audit_recompute(ctx, payroll_id, as_json):
         from cli.main import emit_json
         emit_json(result)
     elif result["ok"]:
-        out.print(f"[green]ok[/green]: {escape(payroll_id)} recomputed from its inputs equals the ledger to the minor unit "
+        out.print(f"[green]ok[/green]: {escape(payroll_id)} recomputed from its inputs equals the ledger to the "
+                  "minor unit "
                   f"({result['lines']:,} lines, {result['postings']:,} postings compared)")
     else:
         out.print(f"[red]{len(result['differences'])} differences[/red] in {escape(payroll_id)}:")
@@ -572,7 +581,8 @@ def demo_cmd(ctx, rights, workdir, period, seed, country, with_audit, as_json):
     table.add_row("[bold]total[/bold]", "", f"[bold]{result['seconds']:.2f}[/bold]")
     out.print(table)
     first, second = result["payrolls"]
-    out.print(escape(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in {workdir}; "
+    out.print(escape(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in "
+                     f"{workdir}; "
               f"open {result['report_html']} in a browser\nthen try: isplata --db {result['db']} payroll show "
               f"{second} · report {second} · audit recompute {first} · ledger verify"))
     if not result["ok"]:

@@ -177,9 +177,8 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
                   out_damages, out_recovery, out_enforcement, out_receivable, out_net, out_order_deducted,
                   out_order_remaining):
     """Apply the orders of each right (orders sorted by right: a cursor walks them alongside the rights);
-    out_net = gross + carry_in - everything deducted. receivable_group is empty (no groups) or gives per
-    right the index of the shared balance in group_balance_minor (-1: the right's own receivable_minor);
-    the balances run down in place."""
+    out_net = gross + carry_in - everything deducted. receivable_group is empty (no groups) or gives per right
+    the index of the shared balance in group_balance_minor (-1: its own receivable); balances run down in place."""
     n = gross_minor.shape[0]
     assert caps_bp.shape[0] == CAPS_LEN
     assert carry_in_minor.shape[0] == n and out_net.shape[0] == n

@@ -350,9 +350,10 @@ def _per_child_amount(h, m, b, mi, flags, limit_years, twins, special_b, decided
     total, counted, last_birth_day, previous = 0, 0, -1, -1
     for j in range(member_offsets[h], member_offsets[h + 1]):
         p = member32[j, M_PERSON]
-        if p == previous or not _member_present(j, m, member32, person32):
+        # the age first: most members of a household with children are adults, and it reads one field
+        if p == previous or m > person32[p, P_BIRTH_MONTH] + 12 * limit_years:
             continue
-        if m > person32[p, P_BIRTH_MONTH] + 12 * limit_years:
+        if not _member_present(j, m, member32, person32):
             continue
         previous = p
         twin_of_last = twins != 0 and person32[p, P_BIRTH_DAY] == last_birth_day
@@ -469,26 +470,28 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
         return params[b, mi, _P_AMOUNT]
     if kind == cat.KIND_GRADED:
         return _pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
+    # special_b > 0 (a per-child benefit with a special-rate benefit) is decided_limit_day's only reader
+    special_b = binfo[b, _S_SPECIAL]
     return _household_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver32[v, V_FLAGS],
-                             ver64[v, V_INCOME], decided_limit_day, counts, binfo, params, param_len, member32,
-                             member_offsets, person32, link_offsets, link32)
+                             ver64[v, V_INCOME], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], binfo[b, _S_TWINS],
+                             binfo[b, _S_LOST_AGE], special_b, decided_limit_day, counts, params, param_len,
+                             member32, member_offsets, person32, link_offsets, link32)
 
 
 @kernel
-def _household_amount(m, mi, b, kind, h, person, flags, income, decided_limit_day, counts, binfo, params,
-                      param_len, member32, member_offsets, person32, link_offsets, link32):
+def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, young_years, twins, lost_years,
+                      special_b, decided_limit_day, counts, params, param_len, member32, member_offsets, person32,
+                      link_offsets, link32):
     """The formulas that read the household. Compiled once and called (not inlined): inlining it at every
     call site made the kernel take over a minute to compile; scalars keep the call cheap."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
-    child_years, young_years = binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE]
     if kind == cat.KIND_PER_CHILD:
-        return _per_child_amount(h, m, b, mi, flags, child_years, binfo[b, _S_TWINS], binfo[b, _S_SPECIAL],
-                                 decided_limit_day, params, member32, member_offsets, person32, link_offsets, link32)
+        return _per_child_amount(h, m, b, mi, flags, child_years, twins, special_b, decided_limit_day, params,
+                                 member32, member_offsets, person32, link_offsets, link32)
     if kind == cat.KIND_EQUIVALENCE:
         return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32)
-    _member_counts(h, person, m, child_years, young_years, binfo[b, _S_LOST_AGE], member32, member_offsets,
-                   person32, counts)
+    _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts)
     if kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
         return max(0, base - income)
@@ -719,15 +722,20 @@ def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, 
     n_persons = len(arrays.person_ids)
     if wanted.size == 0 or len(arrays.ver_right) == 0:
         return np.zeros(n_persons + 1, dtype=np.int64), np.zeros((0, 4), dtype=np.int32)
-    ver_benefit = np.asarray(arrays.right_benefit)[arrays.ver_right]
-    rows = np.flatnonzero(np.isin(ver_benefit, wanted))
+    is_wanted = np.zeros(len(compiled.codes), dtype=np.bool_)
+    is_wanted[wanted] = True
+    right_benefit = np.asarray(arrays.right_benefit, dtype=np.int64)
+    rows = np.flatnonzero(is_wanted[right_benefit][arrays.ver_right])  # few: the special benefits' versions
     person = packed.ver32[rows, V_PERSON]
     order = np.argsort(person, kind="stable")
     rows, person = rows[order], person[order]
-    link32 = np.column_stack([packed.ver32[rows, V_FROM_MONTH], packed.ver32[rows, V_TO_MONTH],
-                              packed.ver32[rows, V_DECIDED_DAY], ver_benefit[rows]]).astype(np.int32)
-    offsets = np.searchsorted(person, np.arange(n_persons + 1)).astype(np.int64)
-    return offsets, np.ascontiguousarray(link32)
+    link32 = np.empty((rows.shape[0], 4), dtype=np.int32)
+    link32[:, L_FROM_MONTH], link32[:, L_TO_MONTH] = packed.ver32[rows, V_FROM_MONTH], packed.ver32[rows, V_TO_MONTH]
+    link32[:, L_DECIDED_DAY] = packed.ver32[rows, V_DECIDED_DAY]
+    link32[:, L_BENEFIT] = right_benefit[arrays.ver_right[rows]]
+    offsets = np.zeros(n_persons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(person, minlength=n_persons), out=offsets[1:])
+    return offsets, link32
 
 
 def family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source) -> np.ndarray:

@@ -1494,6 +1494,9 @@ def _new_versions(rng, ctx: Context, rights: pa.Table):
         "version": _int_array(_days(new["version"]) + 1, pa.int32()),
         "valid_from": _date_array(new_valid_from), "valid_to": _date_array(new_valid_to, new_valid_to >= 0),
         "decided_on": _date_array(decided), "income_minor": income, "grade": grade, "mo_family": mo_family,
+        # RULES.md Readings 5 and 11: applied for 0-30 days before the decision; a tenth correct the agency's fault
+        "applied_on": _date_array(decided - rng.integers(0, 31, len(new_rows))),
+        "agency_fault": pa.array(rng.random(len(new_rows)) < 0.1),
     })
     rights = _with(rights, REGISTER["rights"], {"valid_to": _date_array(old_valid_to, old_valid_to >= 0)})
     stats = {"terminated": len(ends), "retroactive_changes": len(changes), "renewed": len(renewals)}

@@ -201,11 +201,16 @@ def grant_app_role(conn: sa.Connection, tables) -> None:
         return
     if not exists:
         conn.exec_driver_sql(PG_CREATE_ROLE)
-    names = ", ".join(tables)
-    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_current_schema(conn)} TO {APP_ROLE}")
-    conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {names} TO {APP_ROLE}")
-    conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {names} FROM {APP_ROLE}")
-    conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_current_schema(conn)} TO {APP_ROLE}")
+    where = _current_schema(conn)
+    for statement in (f"GRANT USAGE ON SCHEMA {where} TO {APP_ROLE}",
+                      f"GRANT SELECT, INSERT ON {', '.join(tables)} TO {APP_ROLE}",
+                      # every isplata table of the schema, and the ones its owner creates later (the country binding)
+                      f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {where} TO {APP_ROLE}",
+                      f"REVOKE UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {where} FROM {APP_ROLE}",
+                      f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {where} TO {APP_ROLE}",
+                      f"ALTER DEFAULT PRIVILEGES IN SCHEMA {where} GRANT SELECT, INSERT ON TABLES TO {APP_ROLE}",
+                      f"ALTER DEFAULT PRIVILEGES IN SCHEMA {where} GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}"):
+        conn.exec_driver_sql(statement)
 
 
 def owned_elsewhere(conn: sa.Connection, table: str) -> bool:

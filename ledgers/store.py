@@ -530,6 +530,17 @@ class Ledger:
         return [{**row, "payload": json.loads(row["payload"])} for row in rows]
 
 
+@contextmanager
+def schema_lock(engine: sa.Engine):
+    """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
+    with engine.connect() as conn:
+        conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+            yield conn
+
+
 DATABASE_PROBLEMS = (
     ("file is not a database", "it is not an isplata ledger (not a SQLite database); check --db / ISPLATA_DB"),
     ("readonly database", "the database is read-only; run with a user that may write it, or use a copy"),
@@ -570,15 +581,6 @@ def database_errors(url: str):
         if problem is None:
             raise
         raise problem from exc
-@contextmanager
-def schema_lock(engine: sa.Engine):
-    """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
-    with engine.connect() as conn:
-        conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
-        with conn.begin():
-            if engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
-            yield conn
 
 
 def append_event_row(conn: sa.Connection, kind: str, subject: str, payload=None) -> int:

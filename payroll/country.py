@@ -72,20 +72,35 @@ def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None
     (Refused if it names another country or currency)."""
     try:
         with engine.begin() as conn:
-            binding = _recorded(conn)
-            if binding is None:
-                binding = _first_payroll(conn)
-                if binding is None or (binding.country, binding.currency) == (country, currency):
-                    conn.execute(ledger_country.insert().values(
-                        binding_id=1, country=country, currency=currency, bound_by=by, bound_at=store.now_text(),
-                        catalogue_name=catalogue and Path(catalogue.path).name,
-                        catalogue_sha256=catalogue and catalogue.sha256))
-                    return Binding(country, currency, by)
+            return bind_in(conn, country, currency, by, catalogue and catalogue.path, catalogue and catalogue.sha256)
     except sa.exc.IntegrityError:   # another process bound it at the same moment: compare with that
         with engine.connect() as conn:
             binding = _recorded(conn)
     refuse_other(binding, country, currency, f"{by} names ")
     return binding
+
+
+def bind_in(conn: sa.Connection, country: str, currency: str, by: str, catalogue_path: str | None = None,
+            catalogue_sha256: str | None = None) -> Binding:
+    """bind() in the caller's transaction: an unbound ledger gets its row; Refused if it belongs to another."""
+    binding = _recorded(conn)
+    if binding is None:
+        binding = _first_payroll(conn)
+        if binding is None or (binding.country, binding.currency) == (country, currency):
+            conn.execute(ledger_country.insert().values(
+                binding_id=1, country=country, currency=currency, bound_by=by, bound_at=store.now_text(),
+                catalogue_name=catalogue_path and Path(catalogue_path).name, catalogue_sha256=catalogue_sha256))
+            return Binding(country, currency, by)
+    refuse_other(binding, country, currency, f"{by} names ")
+    return binding
+
+
+def bind_payroll(conn: sa.Connection, record: store.PayrollRecord) -> Binding:
+    """The first payroll fixes an unbound ledger, in the transaction that stores its row (under the ledger's
+    write lock): the binding and the payroll commit together, and of two first payrolls of different countries
+    the second is refused and stores nothing."""
+    return bind_in(conn, record.country.lower(), record.currency, record.payroll_id, record.catalogue_path,
+                   record.catalogue_sha256)
 
 
 def current(engine: sa.Engine) -> Binding | None:

@@ -286,8 +286,6 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         del inputs  # the register: not needed to store the draft
         progress("storing the draft payroll")
         folder = Path(store_dir or store.default_store(ledger.url)).resolve() / identifier
-        # the first payroll fixes an unbound ledger's country; of two at once, the other country's is refused here
-        countries.bind(ledger.engine, catalogue.country, catalogue.currency, identifier, catalogue)
         record = draft_record(folder, identifier, result, catalogue, period, run_no, maker, data_path, digests,
                               mark, hold_mark)
         staged = stage_draft(folder, result, record)
@@ -355,6 +353,7 @@ def store_draft(ledger: Ledger, staged: tuple, net_minor: int, override: dict | 
     try:
         with ledger.step() as conn:
             check_still_next(ledger, conn, record, override)
+            countries.bind_payroll(conn, record)  # an unbound ledger is fixed by its first payroll, with it
             store.insert_payroll(conn, record)
             ledger.append_event("calculated", record.payroll_id,
                                 {"by": record.created_by, "net_minor": net_minor, "software": software_versions()},

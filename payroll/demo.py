@@ -75,7 +75,8 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
                                                             catalogue, seed),
                       lambda r: f"camt.054 {r['returned']} returned, pain.002 {r['rejected']} rejected, "
                                 f"camt.053 settles {len(r['settlements'])} files")
-    reconciled = steps.run("reconcile", lambda: reconcile.reconcile(db, files["files"]),
+    reconciled = steps.run("reconcile", lambda: reconcile.reconcile(db, files["files"],
+                                                                 out_dir=work / "returns" / period),
                            lambda r: f"{r['matched']:,} matched, {r['register_actions']} register actions, "
                                      f"returned {fmt(r['returned_minor'])}, rejected {fmt(r['rejected_minor'])}, "
                                      f"settled {fmt(r['settled_minor'])}")

@@ -16,7 +16,8 @@ Every file is read and checked before anything is posted, so one bad file (exit 
 holds and the reports exactly as they were. Each file is then one step under the ledger's lock: its batch, its
 holds and its `reconciled` event commit in one transaction, and only after that commit are its outputs written,
 named after the file and its SHA-256 (`<stem>-<sha12>-register-actions.csv`, `<stem>-<sha12>-reconcile-
-exceptions.csv`, next to the file or in --out), each through a temporary name: a later reconcile of another file
+exceptions.csv`, in --out, else the working directory: never next to the return file, whose folder
+may be read-only), each through a temporary name: a later reconcile of another file
 never overwrites them, and a re-run after a crash writes them from what the first run recorded. A file
 reconciled before is matched again without posting: its records that matched count as already seen, and those
 that were exceptions then (or are now) are still exceptions, so a re-run exits 1 until the bank sends a
@@ -75,6 +76,7 @@ class Tally:
     not_ours: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
     holds_placed: int = 0
+    header: dict | None = None  # the Business Application Header of an enveloped file
 
 
 class PayrollView:
@@ -192,10 +194,10 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
     derived from that file (output_paths), so no later reconcile of another file overwrites them."""
     paths = [Path(f) for f in files]
     ledger = cycle.open_db(db_url)
-    tally, views, outputs = Tally(), {}, []
+    tally, views, outputs, befores = Tally(), {}, [], []
     exponent = 2
     try:
-        target = check_out_dir(Path(out_dir)) if out_dir else None
+        target = check_out_dir(Path(out_dir) if out_dir else Path.cwd())  # never next to an input file
         if register_out:
             check_out_dir(Path(register_out).resolve().parent)
         # read and check every file before posting anything: a bad file raises InputError with nothing written;
@@ -206,19 +208,20 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
             progress(f"reading {path.name}")
             records = [matching.with_reference(record) for record in read_returns(path, currency=currency)]
             parsed.append((path, store.sha256_file(path), records))
-        for path, sha, _records in parsed:
-            check_out_dir(target or path.resolve().parent)
         progress("matching the records to the exported payments")
         parsed = load_views(ledger, parsed, views)
         for path, sha, records in parsed:
             progress(f"reconciling {path.name}")
-            file_tally, file_exponent, actions = reconcile_step(ledger, path, sha, records, views)
+            file_tally, file_exponent, actions, before = reconcile_step(ledger, path, sha, records, views)
             exponent = file_exponent or exponent
+            befores.append(before)
             merge(tally, file_tally)
             outputs.append(write_outputs(path, sha, target, actions, file_tally.exceptions, file_tally.not_ours))
             tally.actions += actions
     finally:
         ledger.close()
+    for output, before in zip(outputs, befores):
+        output["reconciled_before"] = before  # when the file was first reconciled; None when it is now
     if register_out:
         write_csv(Path(register_out), ACTION_COLUMNS, tally.actions)
     first = outputs[0]
@@ -265,11 +268,13 @@ def load_views(ledger, parsed: list, views: dict) -> list:
     return parsed
 
 
-def reconcile_step(ledger, path: Path, sha: str, records: list, views: dict) -> tuple[Tally, int | None, list]:
+def reconcile_step(ledger, path: Path, sha: str, records: list,
+                   views: dict) -> tuple[Tally, int | None, list, str | None]:
     """One file under the ledger's lock: whether it was reconciled before, and which payments were reversed
     already, are read inside the lock, so two officers reconciling the same (or overlapping) files at once
     reverse each payment once and record one `reconciled` event. Returns the file's tally, its currency
-    exponent and its register actions (those recorded when the file was first reconciled, on a re-run)."""
+    exponent, its register actions (those recorded when the file was first reconciled, on a re-run) and when
+    it was first reconciled (None when it is now)."""
     with ledger.step() as conn:
         earlier = ledger.events(subject=sha, kind="reconciled", conn=conn)
         seen = ledger.find_batch("reconcile", sha, conn=conn) is not None or bool(earlier)
@@ -283,7 +288,7 @@ def reconcile_step(ledger, path: Path, sha: str, records: list, views: dict) -> 
         else:
             actions = [row for event in earlier[:1] for row in event["payload"].get("register_actions", [])]
     crash_point("reconcile.after_commit")
-    return file_tally, exponent, actions
+    return file_tally, exponent, actions, cycle.event_time(earlier[0]) if earlier else None
 
 
 def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
@@ -292,6 +297,9 @@ def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
     before = {tuple(key) for event in earlier for key in event["payload"].get("exception_keys", [])}
     batch, holds, file_tally = Postings(), [], Tally()
     file_tally.records = len(records)
+    if records and records[0].header_msg_id:  # an enveloped message: who sent it, under which id, when
+        file_tally.header = {"sender": records[0].header_sender, "biz_msg_id": records[0].header_msg_id,
+                             "created": records[0].header_created}
     exponent = None
     for record in records:
         if not matching.is_ours(record):  # a statement entry of someone else's: listed, never an exception
@@ -365,7 +373,7 @@ def record_status(view: PayrollView, record, holds: list, tally: Tally, seen: bo
 def output_paths(path: Path, sha: str, out_dir: Path | None) -> tuple[Path, Path, Path]:
     """The register actions, exceptions and not-ours entries of one return file: named after the file and its
     SHA-256, so a reconcile of another file (or of a corrected file under the same name) never overwrites them."""
-    folder = out_dir if out_dir is not None else path.resolve().parent
+    folder = out_dir if out_dir is not None else Path.cwd()
     stem = f"{path.stem}-{sha[:12]}"
     return (folder / f"{stem}-{REGISTER_ACTIONS_NAME}", folder / f"{stem}-{EXCEPTIONS_NAME}",
             folder / f"{stem}-{NOT_OURS_NAME}")
@@ -663,7 +671,7 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
                                              "unmatched": tally.unmatched, "exception_keys": keys,
                                              "returns_by_reason_minor": tally.returns_by_reason,
                                              "register_actions": tally.actions, "statuses": tally.statuses,
-                                             "not_ours": len(tally.not_ours),
+                                             "not_ours": len(tally.not_ours), "header": tally.header,
                                              "payrolls": sorted(tally.payrolls)}, conn)
 
 

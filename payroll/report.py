@@ -39,12 +39,14 @@ def build_report(db_url: str, identifier: str) -> dict:
         status = cycle.status_of(ledger, identifier)
         previous = [p for p in earlier if p.country == record.country and
                     cycle.status_of(ledger, p.payroll_id)["status"] in cycle.POSTED_STATUSES]
-        returns = returns_by_reason(ledger.events(kind="reconciled"), identifier)
+        reconciled = ledger.events(kind="reconciled")
+        returns = returns_by_reason(reconciled, identifier)
+        statuses = statuses_said(reconciled, identifier)
         batch = ledger.find_batch("approve", identifier)
         digest_now = ledger.digest()
     finally:
         ledger.close()
-    report = base_report(record, status["status"], previous, returns)
+    report = base_report(record, status["status"], previous, returns, statuses)
     report.update(sign_off(record, status, batch, digest_now))
     nets = right_nets(record)
     report["recipients_by_benefit"] = recipient_counts(nets)
@@ -56,7 +58,7 @@ def build_report(db_url: str, identifier: str) -> dict:
     return report
 
 
-def base_report(record: store.PayrollRecord, status: str, previous: list, returns: dict) -> dict:
+def base_report(record: store.PayrollRecord, status: str, previous: list, returns: dict, statuses: dict) -> dict:
     totals = record.totals
     components = totals["totals_minor"]
     return {
@@ -75,6 +77,7 @@ def base_report(record: store.PayrollRecord, status: str, previous: list, return
                                for kind in ("alimony", "damages", "recovery", "enforcement")},
         "previous": previous_month(previous),
         "returns_by_reason": returns,
+        "statuses": statuses,
     }
 
 
@@ -195,6 +198,18 @@ def returns_by_reason(events: list[dict], identifier: str) -> dict:
         for reason, amount in event["payload"].get("returns_by_reason_minor", {}).get(identifier, {}).items():
             totals[reason] = totals.get(reason, 0) + amount
     return dict(sorted(totals.items()))
+
+
+def statuses_said(events: list[dict], identifier: str) -> dict:
+    """How many of this payroll's payments (or its files and blocks) each status that is not a rejection was
+    said of (pain.002 ACSC, PDNG, Verification of Payee RVNM...), over all reconciled files."""
+    prefix = identifier + "-"
+    counts: dict = {}
+    for event in events:
+        for said in event["payload"].get("statuses", []):
+            if (said.get("reference") or "").startswith(prefix):
+                counts[said["status"]] = counts.get(said["status"], 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def write_html(report: dict, path) -> str:

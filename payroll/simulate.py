@@ -10,11 +10,14 @@ carried amounts under the minimum or holds. Today's catalogue is the bundled one
 
 The engine runs once per catalogue over all the months; a benefit whose compiled rules are the same in both
 catalogues is due the same under both, so only the rights of the changed benefits are computed a second time.
+`prepare` does today's side once (register, arrays, today's dues) and `cost` prices one new catalogue against
+it, so a process that tries several variants of a reform pays the register and today's rules once.
 Counts: a right gains when its due rises (`start` when it was due nothing), loses when it falls but stays above
 0, stops when it is due something today and nothing under the new rules. Per month and benefit the counts
 compare that month's dues; per municipality, per benefit and in the totals they compare each right's sum over
 the months. A right's municipality is its beneficiary's (the version in force in the first month).
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,30 +41,58 @@ S_NONE, S_SAME, S_GAIN, S_START, S_LOSE, S_STOP = range(6)
 STATES = 6
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """Today's side of a simulation, computed once (prepare): costing several new catalogues against it in one
+    process reads the register and runs the engine under today's rules only once."""
+    base: object                  # today's formats.catalogue.Catalogue
+    first: int                    # month indexes of the first and last month costed
+    last: int
+    register: dict | None         # the register's tables, kept only when a new catalogue may need them
+    arrays: object                # engine.entitlement.RegisterArrays for today's catalogue
+    municipality: np.ndarray      # code per right (places)
+    places: list
+    due: np.ndarray               # int64[rights, months] under today's catalogue
+
+
 def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_rules=None,
              country: str | None = None) -> dict:
     """The cost of the catalogue `rules` against today's over `months` months from `period_text` (JSON-ready)."""
     first = parse_first_month(period_text, months)
-    last = first + months - 1
     base, new = load_pair(rules, base_rules, country)
+    return cost(prepare(data, base, first, months, keep_register=register_shape(base) != register_shape(new)), new)
+
+
+def prepare(data, base, first: int, months: int, keep_register: bool = True) -> Baseline:
+    """Read and check the register, and compute every right's due under today's catalogue `base`."""
     register = read_register(Path(data), base)
-    base_arrays = convert.register_arrays(register, base)
-    new_arrays = arrays_for(register, base_arrays, base, new)
-    municipality, places = right_municipalities(register["persons"], base_arrays, first)
-    release(register)  # the engine reads the arrays only: at 10 M rights the tables are gigabytes
-    base_due, new_due = due_matrices(base_arrays, new_arrays, base, new, first, last)
-    benefit = base_arrays.right_benefit.astype(np.intp)
+    arrays = convert.register_arrays(register, base)
+    municipality, places = right_municipalities(register["persons"], arrays, first)
+    if not keep_register:
+        release(register)  # the engine reads the arrays only: at 10 M rights the tables are gigabytes
+    last = first + months - 1
+    due = due_matrix(arrays, base.compile_window(first, last), base, first, last)
+    return Baseline(base, first, last, register if keep_register else None, arrays, municipality, places, due)
+
+
+def cost(baseline: Baseline, new) -> dict:
+    """The cost of the catalogue `new` against the baseline's (JSON-ready)."""
+    base, first, last = baseline.base, baseline.first, baseline.last
+    check_pair(base, new)
+    new_due = new_dues(baseline, arrays_for(baseline.register, baseline.arrays, base, new), new)
+    base_due, benefit = baseline.due, baseline.arrays.right_benefit.astype(np.intp)
+    per_right = right_totals(base_due, new_due)
     return {
-        "period": format_period(first), "last_period": format_period(last), "months": months,
+        "period": format_period(first), "last_period": format_period(last), "months": last - first + 1,
         "country": new.country, "currency": new.currency, "minor_exponent": new.minor_exponent,
         "base_rules": {"path": str(base.path), "sha256": base.sha256},
         "new_rules": {"path": str(new.path), "sha256": new.sha256},
         "names": {"locale": labels.locale_of(new.country),
                   "benefits": {**labels.benefit_names(base), **labels.benefit_names(new)}},
         "by_month_benefit": month_benefit_rows(base_due, new_due, benefit, base.benefit_codes, first),
-        "by_benefit": group_rows(base_due, new_due, benefit, base.benefit_codes, "benefit"),
-        "by_municipality": group_rows(base_due, new_due, municipality, places, "municipality"),
-        "totals": totals_row(base_due, new_due),
+        "by_benefit": group_rows(per_right, benefit, base.benefit_codes, "benefit"),
+        "by_municipality": group_rows(per_right, baseline.municipality, baseline.places, "municipality"),
+        "totals": totals_row(per_right),
     }
 
 
@@ -88,6 +119,11 @@ def load_pair(rules, base_rules=None, country: str | None = None):
     new = load_catalogue(rules)
     base = load_catalogue(base_rules, country) if base_rules is not None \
         else load_catalogue(country=country or new.country)
+    check_pair(base, new)
+    return base, new
+
+
+def check_pair(base, new) -> None:
     problems = []
     for key in ("country", "currency", "minor_exponent"):
         if getattr(base, key) != getattr(new, key):
@@ -98,7 +134,6 @@ def load_pair(rules, base_rules=None, country: str | None = None):
                 "compare with today's catalogue of the same country (--base-rules FILE or --country)"))
     if problems:
         raise InputError(problems)
-    return base, new
 
 
 def register_shape(catalogue) -> tuple:
@@ -120,6 +155,7 @@ def arrays_for(register, base_arrays, base, new):
             for code in dropped])
     if register_shape(base) == register_shape(new):
         return base_arrays
+    assert register is not None, "prepare(keep_register=True) for a catalogue that reads the register otherwise"
     return convert.register_arrays(register, new)
 
 
@@ -159,17 +195,18 @@ def due_matrix(arrays, compiled, catalogue, first: int, last: int) -> np.ndarray
     return cells.due_minor.reshape(arrays.n_rights, last - first + 1)
 
 
-def due_matrices(base_arrays, new_arrays, base, new, first: int, last: int):
-    """(today's dues, the new dues) per right and month; the new ones computed for the changed benefits only."""
-    base_compiled, new_compiled = compiled_pair(base, new, first, last)
-    base_due = due_matrix(base_arrays, base_compiled, base, first, last)
+def new_dues(baseline: Baseline, new_arrays, new) -> np.ndarray:
+    """The dues under the new catalogue per right and month: today's, with the rights of the changed benefits
+    computed again."""
+    first, last = baseline.first, baseline.last
+    base_compiled, new_compiled = compiled_pair(baseline.base, new, first, last)
     rights = np.flatnonzero(changed_benefits(base_compiled, new_compiled)[new_arrays.right_benefit])
     if rights.shape[0] == new_arrays.n_rights:
-        return base_due, due_matrix(new_arrays, new_compiled, new, first, last)
-    new_due = base_due.copy()
+        return due_matrix(new_arrays, new_compiled, new, first, last)
+    new_due = baseline.due.copy()
     if rights.shape[0]:
         new_due[rights] = due_matrix(rights_subset(new_arrays, rights), new_compiled, new, first, last)
-    return base_due, new_due
+    return new_due
 
 
 # ---- sums and counts ------------------------------------------------------------------------------------------
@@ -225,37 +262,58 @@ def empty_counts() -> dict:
     return {**amount_fields(0, 0), **{key: 0 for key in COUNT_KEYS}}
 
 
-def group_rows(base_due, new_due, codes: np.ndarray, names, key: str) -> list[dict]:
-    """One row per name that has rights: sums over the months and counts of rights by their sums."""
+def right_totals(base_due, new_due) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per right: its sum over the months under each catalogue, and its state by those sums."""
     base_total, new_total = base_due.sum(axis=1), new_due.sum(axis=1)
+    return base_total, new_total, states(base_total, new_total)
+
+
+def group_rows(per_right, codes: np.ndarray, names, key: str) -> list[dict]:
+    """One row per name that has rights: sums over the months and counts of rights by their sums (per_right:
+    right_totals)."""
+    base_total, new_total, state = per_right
     size = len(names)
     base_sums, new_sums = group_sums(codes, base_total, size), group_sums(codes, new_total, size)
-    counts = group_counts(codes, states(base_total, new_total), size)
+    counts = group_counts(codes, state, size)
     present = np.flatnonzero(np.bincount(codes, minlength=size))
     return [{key: str(names[i]), **amount_fields(base_sums[i], new_sums[i]), **count_fields(counts[i])}
             for i in sorted(present.tolist(), key=lambda i: str(names[i]))]
 
 
-def totals_row(base_due, new_due) -> dict:
+def totals_row(per_right) -> dict:
     """Sums over every right and month; counts of rights by their sums over the months."""
-    rows = group_rows(base_due, new_due, np.zeros(base_due.shape[0], np.intp), ("all",), "all")
-    if not rows:
+    base_total, new_total, state = per_right
+    if base_total.shape[0] == 0:
         return empty_counts()
-    rows[0].pop("all")
-    return rows[0]
+    counts = np.bincount(state, minlength=STATES)
+    return {**amount_fields(base_total.sum(), new_total.sum()), **count_fields(counts)}
+
+
+ROWS_PER_BLOCK = 1 << 16  # rights per block of the month counts: the temporaries stay in the cache
+
+
+def month_state_counts(base_due, new_due, benefit: np.ndarray, size: int) -> np.ndarray:
+    """int64[months, size, STATES]: per month and benefit, how many rights are in each state that month. Blocks
+    of rights (rows of the C-ordered matrices), every month of a block in one bincount."""
+    n_rights, months = base_due.shape
+    month_key = (np.arange(months, dtype=np.intp) * size)[None, :]
+    counts = np.zeros(months * size * STATES, np.int64)
+    for begin in range(0, n_rights, ROWS_PER_BLOCK):
+        end = min(n_rights, begin + ROWS_PER_BLOCK)
+        key = (month_key + benefit[begin:end, None]) * STATES
+        key += states(base_due[begin:end], new_due[begin:end])
+        counts += np.bincount(key.ravel(), minlength=counts.shape[0])
+    return counts.reshape(months, size, STATES)
 
 
 def month_benefit_rows(base_due, new_due, benefit: np.ndarray, codes, first: int) -> list[dict]:
     """One row per month and benefit with rights in the register, month by month."""
     size = len(codes)
     base_sums, new_sums = group_sums(benefit, base_due, size), group_sums(benefit, new_due, size)
+    counts = month_state_counts(base_due, new_due, benefit, size)
     present = np.flatnonzero(np.bincount(benefit, minlength=size)).tolist()
-    rows = []
-    for j in range(base_due.shape[1]):  # one pass per month (never per right) keeps the temporaries one month big
-        counts = group_counts(benefit, states(base_due[:, j], new_due[:, j]), size)
-        rows += [{"month": format_period(first + j), "benefit": codes[b],
-                  **amount_fields(base_sums[b, j], new_sums[b, j]), **count_fields(counts[b])} for b in present]
-    return rows
+    return [{"month": format_period(first + j), "benefit": codes[b], **amount_fields(base_sums[b, j], new_sums[b, j]),
+             **count_fields(counts[j, b])} for j in range(base_due.shape[1]) for b in present]
 
 
 def right_municipalities(persons, arrays, first: int) -> tuple[np.ndarray, list]:

@@ -132,7 +132,12 @@ class PayrollRecord:
 
 
 def init_schema(engine: sa.Engine) -> None:
-    """Create the tables if missing, append-only like the ledger's (idempotent, under the ledger's init lock)."""
+    """Create the tables if missing, append-only like the ledger's (idempotent, under the ledger's init lock);
+    bring the tables of a version 1 ledger up to date. Writes nothing when they are present and current."""
+    inspector = sa.inspect(engine)
+    if inspector.has_table(payrolls.name) and inspector.has_table(holds.name) and \
+            "placed_by" in {column["name"] for column in inspector.get_columns(holds.name)}:
+        return
     with schema_lock(engine) as conn:
         if ledger_schema.owned_elsewhere(conn, payrolls.name):
             return  # an officer's login (PostgreSQL APP_ROLE): the owner created the tables and their triggers

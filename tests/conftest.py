@@ -1,5 +1,6 @@
 """Shared fixtures. PostgreSQL tests run against ISPLATA_TEST_PG; in CI (CI set) an unreachable server fails the run."""
 import os
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,13 @@ def pg_schema_url(postgres_url):
     yield f"{base}{sep}options={quote('-csearch_path=' + schema)}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"drop schema {schema} cascade")
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path, monkeypatch):
+    """Every test runs in its own temporary working directory: commands that write to the working directory by
+    default (reconcile's per-file outputs) never write into the repository or next to an input file. The
+    repository stays importable for the child processes tests start (`python -m benchmarks.compare`, scripts)."""
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    monkeypatch.chdir(tmp_path)

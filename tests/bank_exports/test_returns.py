@@ -489,10 +489,12 @@ def test_status_reports_read_in_small_chunks_give_the_same_records(out_dir, tmp_
 def test_column_wise_amounts_agree_with_the_one_by_one_parser(texts, currencies):
     """camt amounts are converted column-wise (plain form) or one by one: both give parse_amount's result (an empty amount is refused), and
     what it refuses is refused with the entry's line."""
-    from bank_exports.returns import _Context, _minor_amounts
+    from bank_exports.returns.camt import minor_amounts as _minor_amounts
+    from bank_exports.returns.record import Context as _Context
     exponents = {"EUR": 2, "RSD": 0, "KWD": 3}
     context = _Context(Path("x.xml"), "camt.054.001.08", exponents)
-    rows = [("returned", "transaction", None, None, None, None, None, text.strip(), currency, None, line, None)
+    from bank_exports.returns.camt import Row
+    rows = [Row("returned", "transaction", None, None, None, None, None, text.strip(), currency, None, line, None)
             for line, (text, currency) in enumerate(zip(texts, currencies), start=1)]
     expected = []
     for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line, _i in rows:
@@ -523,7 +525,8 @@ POSTAL_EMPTY_COLUMNS = ["ME-1,paid,,2026-06-05,", "ME-2,returned,,,"]  # reason 
 def test_postal_columns_agree_with_the_row_by_row_reader(tmp_path, rows):
     """Column-wise checks and conversions give exactly what _postal_record gives row by row: the same records,
     or the same problems (row, column, value, rule) when some rows are bad."""
-    from bank_exports.returns import _postal_record, _postal_table, read_postal_returns
+    from bank_exports.returns.postal_returns import postal_record as _postal_record, postal_table as _postal_table, \
+        read_postal_returns
     path = tmp_path / "posta.csv"
     path.write_text("Reference,Status,reason,date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
     problems, expected = [], []

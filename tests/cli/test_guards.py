@@ -149,6 +149,16 @@ def test_a_second_approval_names_who_approved_and_when(tmp_path, register):
     assert again.exit_code == 2 and f"{payroll} is already approved by marko at 20" in again.output
 
 
+def test_a_refused_export_makes_no_folder(tmp_path, register):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ok(run(db, "db", "init"))
+    payroll = ok(run(db, "calculate", "--data", register, "--period", PERIOD, "--by", "ana", "--json",
+                     store=tmp_path / "store"))["payroll"]
+    for identifier in (payroll, "ME-202501-09"):  # a draft, an unknown payroll
+        refused = run(db, "export", identifier, "--out", tmp_path / "out")
+        assert refused.exit_code == 2 and not (tmp_path / "out").exists(), refused.output
+
+
 def test_unwritable_out_folders_exit_2_and_write_nothing(tmp_path, register, monkeypatch):
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
     payroll = approved_january(db, register, tmp_path / "store")
@@ -161,7 +171,8 @@ def test_unwritable_out_folders_exit_2_and_write_nothing(tmp_path, register, mon
     locked = tmp_path / "locked"
     locked.mkdir()
     access = os.access  # a folder this user may not write (chmod would not stop root, who runs the tests here)
-    monkeypatch.setattr(os, "access", lambda path, mode: access(path, mode) and not (Path(path) == locked and mode & os.W_OK))
+    monkeypatch.setattr(os, "access",
+                        lambda path, mode: access(path, mode) and not (Path(path) == locked and mode & os.W_OK))
     read_only = run(db, "export", payroll, "--out", locked)
     assert read_only.exit_code == 2 and "read-only" in read_only.output
     monkeypatch.undo()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from engine.deductions import DeductionCaps
-from engine.money import decimal_str_to_minor
+from formats.amounts import parse_amount
 from engine.payroll_kernel import compute_payroll
 from formats.catalogue import load_catalogue
 
@@ -33,7 +33,9 @@ def caps_of(catalogue) -> DeductionCaps:
 
 def run(doc):
     catalogue = load_catalogue(country=doc["country"])
-    money = lambda text: decimal_str_to_minor(text, catalogue.minor_exponent)
+    def money(text: str) -> int:  # scenario figures may be negative (what is owed back)
+        sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text)
+        return sign * parse_amount(digits, catalogue.minor_exponent)
     rights, orders = doc["rights"], doc.get("orders", [])
     benefit = [catalogue.benefit(r["benefit"]) for r in rights]
     index = {r["id"]: i for i, r in enumerate(rights)}

@@ -5,11 +5,12 @@ terminations, deaths and retroactive changes). On both, every right's due in eve
 is computed by the engine and by tests/engine/reference_entitlement.py and must agree to the minor unit
 (a month without rules in force included); then the differences of December (due now minus what November's
 register made due, as a ledger would have recognised it) are classified by the engine (engine.arrears) and by
-hand here, and must agree on every right, month and component (due, arrears, overpayment).
+hand here, and must agree on every right, month and component (due, arrears, overpayment). Last, December's
+payroll itself (payroll.compute, with the windows window_starts chooses) must pay every difference the reference
+finds against a ledger holding November's dues, line by line (written_off where the decision records the agency's
+fault). A generated Ukrainian register also checks Reading 12's burial grants.
 Periods: 2025-11 and 2025-12, months every catalogue covers (Serbia's child allowance from 2025-07).
 """
-import datetime as dt
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -108,3 +109,51 @@ def test_generated_burial_grants_are_twice_the_family_assistance(tmp_path):
             assert due == (reference.due(right_id, month, period) or 0), (right_id, month)
             paid += due
     assert paid > 0
+
+
+@pytest.mark.parametrize("country", ["me", "rs", "ua"])
+def test_the_payroll_of_the_second_month_pays_every_difference_the_reference_finds(tmp_path, country):
+    """payroll.compute for December on the advanced register, with the ledger holding what November's register
+    made due (by the reference) for two years: every line due / arrears / overpayment / written_off equals the
+    reference's difference for that right and month, so the windows reach every month a decision changed."""
+    import pyarrow as pa
+
+    from payroll.compute import Inputs, compute
+    from payroll.ledger_state import LedgerState
+
+    catalogue = load_catalogue(country=country)
+    first, second = tmp_path / "first", tmp_path / "second"
+    generate_register(first, RIGHTS, 5, FIRST, country=country)
+    advance_register(first, second, 5, SECOND)
+    p1, p2 = parse_period(FIRST), parse_period(SECOND)
+    start = p2 - 24
+    before = Reference(rows(first, "persons"), rows(first, "households"), rows(first, "rights"), catalogue)
+    recognised = [(right_id, month, amount) for right_id in sorted(before.rights)
+                  for month, amount in before.window(right_id, start, p1).items() if amount]
+    ints = lambda values: np.array(list(values), np.int64)
+    z = ints([])
+    state = LedgerState(0, ints(r for r, _, _ in recognised), ints(m for _, m, _ in recognised),
+                        ints(a for _, _, a in recognised), z, z, z, z, z, z, z, z, z, z, start)
+    holds = pa.table({"kind": pa.array([], pa.string()), "right_id": pa.array([], pa.int64()),
+                      "payee_id": pa.array([], pa.int64()), "iban": pa.array([], pa.string())})
+    lines = compute("P", Inputs(read_register(second, catalogue), catalogue, p2, state, holds)).lines.to_pylist()
+    got = {(row["right_id"], (row["month"].year - 1970) * 12 + row["month"].month - 1): (row["component"],
+                                                                                            row["amount_minor"])
+           for row in lines if row["component"] in ("due", "arrears", "overpayment", "written_off")}
+    after_rows = rows(second, "rights")
+    after = Reference(rows(second, "persons"), rows(second, "households"), after_rows, catalogue)
+    latest = {}
+    for version in sorted(after_rows, key=lambda v: v["decided_on"]):
+        latest[version["right_id"]] = bool(version.get("agency_fault"))
+    paid = {(r, m): a for r, m, a in recognised}
+    want = {}
+    for right_id in sorted(after.rights):
+        for month, amount in after.window(right_id, start, p2).items():
+            difference = amount - paid.get((right_id, month), 0)
+            if difference > 0:
+                want[(right_id, month)] = ("due" if month == p2 else "arrears", difference)
+            elif difference < 0:
+                want[(right_id, month)] = ("written_off" if latest[right_id] else "overpayment", difference)
+    assert got == want
+    kinds = {name for name, _ in want.values()}
+    assert {"due", "arrears"} <= kinds, kinds  # retroactive decisions and new rights are there to be found

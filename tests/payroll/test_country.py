@@ -104,13 +104,17 @@ def test_the_binding_records_the_catalogue_named_then(engine):
     assert row.catalogue_name == "ukraine.toml" and len(row.catalogue_sha256) == 64
 
 
-def test_of_two_first_payrolls_at_once_the_other_countrys_stores_nothing(registers, tmp_path, monkeypatch):
-    from payroll import cycle
-
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+def fresh_ledger(url: str) -> str:
     with Ledger(url) as ledger:
         ledger.init()
         store.init_schema(ledger.engine)
+    return url
+
+
+def test_of_two_first_payrolls_at_once_the_other_countrys_stores_nothing(registers, tmp_path, monkeypatch):
+    from payroll import cycle
+
+    url = fresh_ledger(f"sqlite:///{tmp_path / 'race.db'}")
     checked = countries.check_ledger
 
     def rs_binds_meanwhile(engine, catalogue, data_dir=None):
@@ -124,3 +128,22 @@ def test_of_two_first_payrolls_at_once_the_other_countrys_stores_nothing(registe
     with Ledger(url) as ledger, ledger.engine.connect() as conn:
         assert store.list_payrolls(conn, None) == []
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+
+
+def test_the_first_payrolls_binding_commits_with_its_row_or_not_at_all(registers, tmp_path, monkeypatch):
+    from payroll import cycle
+
+    url = fresh_ledger(f"sqlite:///{tmp_path / 'atomic.db'}")
+
+    def broken_insert(*_args, **_kwargs):
+        raise RuntimeError("disk full (injected) after the binding was written")
+
+    monkeypatch.setattr(store, "insert_payroll", broken_insert)
+    with pytest.raises(RuntimeError, match="injected"):
+        cycle.calculate(url, registers / "ua", "2025-01", "ana", store_dir=tmp_path / "store")
+    with Ledger(url) as ledger:
+        assert countries.current(ledger.engine) is None          # rolled back with the payroll row
+    monkeypatch.undo()
+    summary = cycle.calculate(url, registers / "ua", "2025-01", "ana", store_dir=tmp_path / "store")
+    with Ledger(url) as ledger:
+        assert countries.current(ledger.engine) == countries.Binding("ua", "UAH", summary["payroll"])

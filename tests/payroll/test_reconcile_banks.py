@@ -31,9 +31,10 @@ def exported(tmp_path_factory):
 
 
 @pytest.fixture()
-def work(exported, tmp_path):
+def work(exported, tmp_path, monkeypatch):
     db = tmp_path / "isplata.db"
     db.write_bytes((exported["root"] / "isplata.db").read_bytes())
+    monkeypatch.chdir(tmp_path)  # reconcile writes its outputs to the working directory, never next to a return
     return Cli(db), tmp_path
 
 
@@ -154,6 +155,7 @@ def test_a_name_mismatch_is_recorded_and_holds_the_payees_bank_channel(work, exp
     [hold] = [h for h in holds if h not in holds_before]
     assert (hold["kind"], hold["reason_code"], hold["payment_ref"]) == ("bank_channel", "RVNM",
                                                                         first["end_to_end_id"])
+    assert cli.json("report", PAYROLL)["statuses"] == {"ACSC": 1, "PART": 1, "RVNM": 1}  # in the summary
     again = cli.json("reconcile", path)  # the same file again: nothing recorded twice
     assert again["statuses"] == {} and again["holds_placed"] == 0 and len(cli.json("hold", "list")) == len(holds)
 
@@ -177,6 +179,25 @@ def test_an_enveloped_pacs004_is_read_and_matched(work, exported):
         "</PmtRtr></Document></Envelope>\n", encoding="utf-8")
     result = cli.json("reconcile", path)
     assert (result["matched"], result["returned_minor"]) == (1, payment["amount_minor"])
+    from payroll import cycle
+    ledger = cycle.open_db(cli.url)
+    [event] = [e for e in ledger.events(kind="reconciled") if e["payload"]["file"] == "pacs004.xml"]
+    ledger.close()
+    assert event["payload"]["header"] == {"sender": "CKBCMEPG", "biz_msg_id": "BAH-1",
+                                          "created": "2024-10-21T08:00:00Z"}
+
+
+@pytest.mark.parametrize("amount", ["", "1e9", "-5", "1_000", "٣٧٠.٧٦", "1" * 30])
+def test_a_return_amount_that_is_not_an_iso_decimal_is_refused_and_nothing_is_posted(work, exported, amount):
+    cli, folder = work
+    payment = exported["bank"][0]
+    path = folder / "bad.xml"
+    path.write_text(camt053([entry("CRDT", amount, f"<EndToEndId>{payment['end_to_end_id']}</EndToEndId>")]),
+                    encoding="utf-8")
+    before = cli.json("ledger", "verify")
+    refused = cli("reconcile", path, "--json", code=2)
+    assert "bad.xml" in refused.output and "not an amount" in refused.output
+    assert cli.json("ledger", "verify") == before and not list(folder.glob("bad-*.csv"))
 
 
 def test_exception_cells_that_a_spreadsheet_would_run_are_neutralised(work):

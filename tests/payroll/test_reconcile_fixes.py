@@ -30,10 +30,11 @@ def exported(tmp_path_factory):
 
 
 @pytest.fixture()
-def work(exported, tmp_path):
+def work(exported, tmp_path, monkeypatch):
     """A private copy of the exported database, so tests do not disturb each other."""
     db = tmp_path / "isplata.db"
     db.write_bytes((exported["root"] / "isplata.db").read_bytes())
+    monkeypatch.chdir(tmp_path)  # reconcile writes its outputs to the working directory, never next to a return
     return Cli(db), tmp_path
 
 
@@ -89,6 +90,8 @@ def test_rerun_keeps_exceptions_and_posts_nothing_twice(work, exported):
     assert (first["records"], first["matched"], first["unmatched"], first["already_seen"]) == (2, 1, 1, 0)
     postings = cli.json("ledger", "verify")["postings"]
     output_of(folder, "mixed").unlink()
+    again = " ".join(cli("reconcile", folder / "mixed.xml", code=1).output.split())  # rich wraps at 80
+    assert "mixed.xml was already reconciled at 20" in again and "nothing posted again" in again
     second = cli.json("reconcile", folder / "mixed.xml", code=1)
     assert (second["records"], second["matched"], second["unmatched"], second["already_seen"]) == (2, 0, 1, 1)
     assert second["returned_minor"] == 0

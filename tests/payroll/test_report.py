@@ -51,7 +51,7 @@ def two_months(work: Path, country: str) -> dict:
     cycle.approve(db, month1, "marko")
     cycle.export(db, month1, work / "out")
     files = demo.simulate_bank(db, month1, work / "returns", catalogue, 5)
-    reconcile.reconcile(db, files["files"])
+    reconcile.reconcile(db, files["files"], out_dir=work / "returns")
     extra = cycle.calculate(db, first, PERIODS[0], "ana", rules=rules, store_dir=work / "store")["payroll"]
     lifecycle.cancel(db, extra, "ana", "a supplementary run calculated by mistake")  # never "the previous month"
     advance_register(first, second, 5)

@@ -241,3 +241,28 @@ def test_no_database_is_created_or_opened(tmp_path, monkeypatch):
     created = set(tmp_path.rglob("*")) - before
     assert not [p for p in created if p.suffix in (".db", ".sqlite", ".sqlite3") or "journal" in p.name]
     assert not list(tmp_path.glob("*.db"))
+
+
+def test_a_new_catalogue_in_another_benefit_order_costs_the_same(tmp_path):
+    """The new catalogue lists ME_DNJP last: the register is converted again for its order, and the unchanged
+    benefits are still matched by code."""
+    text = dnjp_plus_10_percent(tmp_path).read_text(encoding="utf-8")
+    start = text.index('[[benefits]]\ncode = "ME_DNJP"')
+    end = text.index("[[benefits]]", start + 1)
+    moved = tmp_path / "moved.toml"
+    moved.write_text(text[:start] + text[end:] + "\n" + text[start:end], encoding="utf-8")
+    assert load_catalogue(moved).benefit_codes[-1] == "ME_DNJP"
+    folder = tiny_register(tmp_path / "reg")
+    result = sim.simulate(folder, "2025-01", moved, months=3)
+    assert result == {**sim.simulate(folder, "2025-01", dnjp_plus_10_percent(tmp_path), months=3),
+                      "new_rules": result["new_rules"]}
+    assert result["totals"]["diff_minor"] == 4 * 892
+
+
+def test_several_catalogues_costed_against_one_baseline_equal_their_simulations(tmp_path):
+    folder = tiny_register(tmp_path / "reg")
+    baseline = sim.prepare(folder, load_catalogue(), parse_period("2025-01"), 3)
+    for rules in (dnjp_plus_10_percent(tmp_path), means_test_change(tmp_path), catalogue_path("me")):
+        assert sim.cost(baseline, load_catalogue(rules)) == sim.simulate(folder, "2025-01", rules, months=3)
+    with pytest.raises(InputError):
+        sim.cost(baseline, load_catalogue(catalogue_path("rs")))

@@ -125,7 +125,7 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
     from ledgers.verify import verify
 
     url = f"sqlite:///{tmp_path / 'v1.db'}" if backend == "sqlite" else request.getfixturevalue("pg_schema_url")
-    ledger = cycle.open_db(url)
+    ledger = cycle.open_db(url, create=True)
     builder = PostingsBuilder(660)
     builder.add_transfer(("benefit_expense", 1), ("benefits_payable", np.array([5, 6])), np.array([100, 200]),
                          "due", right_id=np.array([1, 2]), payee_id=np.array([5, 6]), month=660)
@@ -141,7 +141,9 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
     from ledgers import open_ledger
     with open_ledger(url) as old, pytest.raises(Exception, match="schema version 1"):
         old.require_schema()
-    ledger = cycle.open_db(url)  # what `isplata db init` runs
+    with pytest.raises(Exception, match="schema version 1"):
+        cycle.open_db(url)  # any other step
+    ledger = cycle.open_db(url, create=True)  # what `isplata db init` runs
     try:
         assert ledger.schema_version() == SCHEMA_VERSION
         result = verify(ledger, batch.hash)
@@ -155,7 +157,7 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
         later = ledger.append_batch("approve", "PR-661", builder, period=661)
         assert later.events_head == ledger.event_rows()[-1]["hash"]
         assert verify(ledger, batch.hash).ok and verify(ledger, later.hash).ok
-        cycle.open_db(url).close()  # a second init changes nothing
+        cycle.open_db(url, create=True).close()  # a second init changes nothing
         assert verify(ledger, later.hash).ok and len(ledger.event_rows()) == 4  # + the release's row
     finally:
         ledger.close()

@@ -1,0 +1,311 @@
+"""camt.052 / camt.053 / camt.054: the entries of an account. camt files, which can hold hundreds of thousands of
+entries, are fed to a pull parser in 64 KB chunks that reports only where a notification / statement starts;
+after each chunk the complete entries are walked (only the few elements the reader needs, tags compared with the
+file's own namespace) into rows and removed from the tree: memory stays flat, and the table is built from the
+rows without a Python object per record. (An XSLT that printed the fields as text was slower: libxslt evaluates
+its templates more slowly than this walk.) A DBIT entry that names our MsgId / PmtInfId is the batch debit that
+settles a file; an entry that is neither a return nor a settlement is kind "other" (reconcile sorts out whose it
+is). RvslInd is ignored: banks set it inconsistently on returns."""
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+from lxml import etree
+
+from bank_exports.returns.record import (TEXT_SEPARATOR, Context, ReturnRecord, child_text, local_name,
+                                         normalized_text, records_columns_table)
+from bank_exports.safexml import pull
+from formats.amounts import parse_amount, parse_amounts
+from formats.errors import InputError, Problem
+
+_CAMT_CONTAINERS = ("Ntfctn", "Stmt", "Rpt")
+
+
+class Row(NamedTuple):
+    """What varies between the records of one file (the rest is the file's), the amount still as text."""
+    kind: str
+    scope: str
+    original_end_to_end_id: str | None
+    original_msg_id: str | None
+    original_pmt_inf_id: str | None
+    reason_code: str | None
+    reason_text: str | None
+    amount_text: str | None       # None: no amount; "": an amount element without one (refused)
+    currency: str | None
+    booking_date: object
+    line: int | None
+    original_instr_id: str | None
+
+
+class TxDetails(NamedTuple):
+    """What one TxDtls says: '' (False) for what is absent, None for an absent amount."""
+    end_to_end_id: str
+    msg_id: str
+    pmt_inf_id: str
+    amount: str | None
+    currency: str
+    other_amount: str | None      # AmtDtls (TxAmt over InstdAmt)
+    other_currency: str
+    family: str                   # BkTxCd sub-family, e.g. RRTN
+    returned: bool                # RtrInf present
+    reason_code: str
+    reason_text: str
+    instr_id: str
+    line: int | None
+
+
+new_row = partial(tuple.__new__, Row)  # a Row from a tuple without NamedTuple's Python-level __new__ (inner loop)
+new_details = partial(tuple.__new__, TxDetails)
+
+
+class Rows:
+    """Records gathered as Rows of the fields that vary within a file, amounts still as text (converted
+    column-wise at the end); no ReturnRecord per record until records are asked for, and a table is built by
+    transposing the rows."""
+    NAMES = Row._fields
+
+    def __init__(self):
+        self.rows = []
+        self.amounts = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self, context: Context):
+        constants = (context.msg_id, context.file_name)
+        header = (None, *context.header)  # no status on a statement's record
+        make = partial(tuple.__new__, ReturnRecord)
+        for row, amount in zip(self.rows, self.amounts):
+            yield make(tuple(row[:7]) + (amount, row.currency, row.booking_date) + constants
+                       + (row.line, context.message, row.original_instr_id) + header)
+
+    def table(self, context: Context) -> pa.Table:
+        count = len(self.rows)
+        transposed = list(zip(*self.rows)) if count else [()] * len(self.NAMES)
+        columns = {name: list(values) for name, values in zip(self.NAMES, transposed)}
+        columns.update(amount_minor=self.amounts, source_msg_id=[context.msg_id] * count,
+                       source_file=[context.file_name] * count, source_message=[context.message] * count,
+                       status=[None] * count, header_sender=[context.header[0]] * count,
+                       header_msg_id=[context.header[1]] * count, header_created=[context.header[2]] * count)
+        return records_columns_table(columns)
+
+
+@lru_cache(maxsize=16)
+def _camt_walker(namespace: str):
+    """The function that reads one entry into a record row, with the tags of the file's namespace bound as local
+    constants (the entry walk is the reader's inner loop: no attribute lookups in it)."""
+    def tag(name: str) -> str:
+        return f"{{{namespace}}}{name}" if namespace else name
+
+    NTRY_DTLS, TX_DTLS, BTCH, AMT, CDT_DBT, STS, BOOKG, VAL, BK_TX_CD = map(tag, (
+        "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd"))
+    REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL, SUB_FMLY, INSTR = map(tag, (
+        "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn", "AddtlInf",
+        "SubFmlyCd", "InstrId"))
+    NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None)
+
+    def sub_family(code) -> str:
+        """BkTxCd/Domn/Fmly/SubFmlyCd (the only SubFmlyCd a BkTxCd holds), '' when absent."""
+        for sub in code.iter(SUB_FMLY):
+            text = sub.text
+            return text.strip() if text else ""
+        return ""
+
+    def details(tx) -> tuple:
+        """(EndToEndId, MsgId, PmtInfId, amount, currency, AmtDtls amount, its currency, sub-family, return info
+        present, reason code, reason text, InstrId, line) of one TxDtls; '' (False) for what is absent, None for
+        an absent amount (an amount element that is there but empty is refused when amounts are converted)."""
+        e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = ""
+        amount = other = None
+        returned, texts = False, []
+        for part in tx:
+            part_tag = part.tag
+            if part_tag == REFS:
+                for ref in part:
+                    ref_tag = ref.tag
+                    if ref_tag == E2E:
+                        e2e = (ref.text or "").strip()
+                    elif ref_tag == MSG:
+                        msg_id = (ref.text or "").strip()
+                    elif ref_tag == PMT_INF:
+                        pmt_inf_id = (ref.text or "").strip()
+                    elif ref_tag == INSTR:
+                        instr_id = (ref.text or "").strip()
+            elif part_tag == AMT:
+                amount, currency = (part.text or "").strip(), part.get("Ccy", "").strip()
+            elif part_tag == RTR:
+                returned = True
+                for info in part:
+                    if info.tag == RSN:
+                        code = normalized_text(info)
+                    elif info.tag == ADDTL:
+                        text = normalized_text(info)
+                        if text:
+                            texts.append(text)
+            elif part_tag == AMT_DTLS:
+                for kind in part:
+                    if kind.tag == INSTD or kind.tag == TX_AMT:
+                        for value in kind:
+                            if value.tag == AMT:  # the last one given wins (TxAmt over InstdAmt)
+                                other, other_currency = (value.text or "").strip(), value.get("Ccy", "").strip()
+            elif part_tag == BK_TX_CD:
+                family = sub_family(part)
+        return new_details((e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned,
+                            code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline))
+
+    def entry_row(entry, context: Context, rows: list, dates: dict) -> None:
+        """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
+        status = side = booked_text = value_text = currency = family = batch_msg_id = batch_pmt_inf_id = ""
+        amount, found = None, []
+        for child in entry:
+            child_tag = child.tag
+            if child_tag == NTRY_DTLS:
+                for part in child:
+                    if part.tag == TX_DTLS:
+                        found.append(details(part))
+                    elif part.tag == BTCH:
+                        for ref in part:
+                            if ref.tag == MSG:
+                                batch_msg_id = (ref.text or "").strip()
+                            elif ref.tag == PMT_INF:
+                                batch_pmt_inf_id = (ref.text or "").strip()
+            elif child_tag == AMT:
+                amount, currency = (child.text or "").strip(), child.get("Ccy", "").strip()
+            elif child_tag == CDT_DBT:
+                side = (child.text or "").strip()
+            elif child_tag == STS:
+                status = normalized_text(child)
+            elif child_tag == BOOKG:
+                booked_text = normalized_text(child)
+            elif child_tag == VAL:
+                value_text = normalized_text(child)
+            elif child_tag == BK_TX_CD:
+                family = sub_family(child)
+        if status and status != "BOOK":  # pending or information only: not final yet
+            return
+        day_text = (booked_text or value_text)[:10]
+        booked = dates.get(day_text, dates)
+        if booked is dates:
+            booked = dates[day_text] = context.date(day_text, entry)
+        if not found:
+            found = [NO_DETAILS]
+        entry_return = family == "RRTN"
+        batch_debit = side == "DBIT" and not entry_return and not any(tx[0] for tx in found)
+        for position, (e2e, msg_id, pmt_inf_id, tx_amount, tx_currency, other, other_currency, tx_family,
+                       returned, code, text, instr_id, line) in enumerate(found):
+            is_return = returned or entry_return or tx_family == "RRTN"
+            value, value_currency = (tx_amount, tx_currency) if tx_amount is not None else (other, other_currency)
+            if value is None and len(found) == 1:
+                value, value_currency = amount, currency
+            line = line or entry.sourceline  # each record cites its own TxDtls; a record of the entry, the entry
+            if batch_debit and (batch_msg_id or batch_pmt_inf_id or msg_id or pmt_inf_id):
+                if position:  # the batch debit of a file: one record for the entry
+                    continue
+                msg_id, pmt_inf_id = batch_msg_id or msg_id, batch_pmt_inf_id or pmt_inf_id
+                rows.append(Row("settled", "payment_information" if pmt_inf_id else "message", None,
+                                msg_id or None, pmt_inf_id or None, None, None, amount, currency or None, booked,
+                                entry.sourceline, None))
+                continue
+            if side == "CRDT" and is_return:
+                kind, code, text = "returned", code or None, text or None
+            elif side == "DBIT" and not is_return and e2e:
+                kind, code, text = "settled", None, None
+            else:  # a fee, an incoming credit, a debit without reference, a debit return: for reconcile to sort
+                kind, code, text = "other", code or None, text or None
+            rows.append(new_row((kind, "transaction", e2e or None, msg_id or None, pmt_inf_id or None, code, text,
+                                 value, (value_currency or currency) or None, booked, line, instr_id or None)))
+
+    return tag("Ntry"), entry_row
+
+
+def read_camt(path: Path, context: Context) -> Rows:
+    """Entries are read straight from the parser's tree: after each chunk of input, the complete entries of the
+    open notification / statement are walked (their direct children, those of TxDtls and a few below; nothing
+    else of a large entry is visited) into rows and removed, so memory stays flat. The parser reports only the
+    start of each notification / statement: when one starts, the group header and any earlier one are complete."""
+    open_containers = []
+    out = Rows()
+    for event, element, _name in pull(path, _CAMT_CONTAINERS, events=("start",)):
+        if event == "chunk":
+            for container in open_containers:
+                _camt_entries(container, context, out, final=False)
+            continue
+        if event == "eof":
+            message = _message_element(element)
+            if message is not None and context.msg_id is None:
+                _camt_header(message.iterchildren(), context)
+        elif not open_containers and context.msg_id is None:
+            _camt_header(element.itersiblings(preceding=True), context)
+        for container in open_containers:
+            _camt_entries(container, context, out, final=True)
+            container.clear()
+        open_containers = [element] if event == "start" else []
+    out.amounts = minor_amounts(out.rows, context)
+    return out
+
+
+def _message_element(root):
+    """The message element (first child of the Document) of a parsed tree, enveloped or not; None if empty."""
+    document = root if local_name(root) == "Document" else next(root.iter("{*}Document"), None)
+    return document[0] if document is not None and len(document) else None
+
+
+def _camt_header(elements, context: Context) -> None:
+    """MsgId and creation time of the group header, if among the elements."""
+    for element in elements:
+        if local_name(element) == "GrpHdr":
+            context.msg_id = child_text(element, "MsgId")
+            context.created = context.date(child_text(element, "CreDtTm"), element)
+            return
+
+
+def _camt_entries(container, context: Context, out: Rows, final: bool) -> None:
+    """Rows of the complete entries of the container (all of them when final), which are then removed."""
+    if not len(container):
+        return
+    entry_tag, entry_row = _camt_walker(etree.QName(container).namespace or "")
+    last = None if final else container[-1]  # the last child may still be growing
+    rows, dates, done = out.rows, {}, 0
+    for entry in container.iterchildren(entry_tag):
+        if entry is last:
+            break
+        entry_row(entry, context, rows, dates)
+        done += 1
+    if done:
+        count = len(container) if final else container.index(last)
+        del container[:count]  # the entries read and whatever else came before them (headers, balances)
+
+
+def minor_amounts(rows: list, context: Context) -> list:
+    """Amounts of the rows (their texts; None when the record has no amount) in minor units: the plain form
+    converted column-wise (formats.amounts.parse_amounts), any other form one by one by parse_amount (its exact
+    rules, and a refusal naming the record's line: an empty amount, '-5', '1e9' are not amounts)."""
+    count = len(rows)
+    if not count:
+        return []
+    texts = pa.array([row.amount_text for row in rows], pa.string())
+    currencies = [row.currency for row in rows]
+    exponent_of = {currency: context.exponent_of(currency) for currency in set(currencies)}
+    exponents = np.fromiter((exponent_of[currency] for currency in currencies), np.int64, count) \
+        if len(exponent_of) > 1 else np.full(count, next(iter(exponent_of.values())), np.int64)
+    minor, done = np.zeros(count, np.int64), np.zeros(count, bool)
+    for exponent in np.unique(exponents).tolist():
+        where = np.flatnonzero(exponents == exponent)
+        part = texts if where.shape[0] == count else texts.take(pa.array(where))
+        values, converted = parse_amounts(part, exponent)
+        minor[where[converted]] = values[converted]
+        done[where[converted]] = True
+    amounts = minor.tolist()
+    for index in np.flatnonzero(~done).tolist():
+        text, currency = rows[index].amount_text, rows[index].currency
+        if text is None:
+            amounts[index] = None
+            continue
+        try:
+            amounts[index] = parse_amount(text, exponent_of[currency])
+        except ValueError as exc:
+            raise InputError([Problem(str(context.path), rows[index].line, "Amt", text,
+                                      f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
+    return amounts
