@@ -97,3 +97,11 @@ def test_no_database_is_created_whatever_db_says(register, rules, tmp_path, monk
     assert not database.exists() and not (tmp_path / "ledger").exists() and not list(tmp_path.glob("*.db"))
     refused = run("simulate", "--data", register, "--period", "2025-01", "--rules", rules, "--db", "sqlite:///y.db")
     assert refused.exit_code == 2 and not (tmp_path / "y.db").exists()  # simulate takes no --db
+
+
+@pytest.mark.parametrize("args, words", [(["--period", "2025-13"], "YYYY-MM"), (["--months", "0"], "--months"),
+                                         (["--country", "xx"], "unknown country")])
+def test_bad_options_exit_2_with_a_message(register, rules, args, words):
+    options = {"--period": "2025-01", **dict(zip(args[::2], args[1::2]))}
+    result = run("simulate", "--data", register, "--rules", rules, *[x for pair in options.items() for x in pair])
+    assert result.exit_code == 2 and words in result.output, result.output
