@@ -75,7 +75,9 @@ def step_reconcile(ctx: dict) -> dict:
     from payroll.reconcile import reconcile
 
     files = sorted(str(path) for path in Path(ctx["returns"]).glob("*.xml"))
-    return _small(reconcile(ctx["db"], files, progress=stage, out_dir=Path(ctx["returns"])))
+    outputs = Path(ctx["returns"]).parent / "reconciled"   # never beside the return files
+    outputs.mkdir(parents=True, exist_ok=True)
+    return _small(reconcile(ctx["db"], files, progress=stage, out_dir=outputs))
 
 
 def step_verify(ctx: dict) -> dict:

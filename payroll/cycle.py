@@ -547,7 +547,9 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
         progress("posting payments as sent")
         with ledger.step() as conn:
-            check_exportable(ledger, identifier, conn)
+            locked = check_exportable(ledger, identifier, conn)
+            # an export that committed meanwhile fixed the date: files with another one are never published
+            execution_date_of(record, locked["events"], execution)
             created = post_export(ledger, record, batch, conn, {"execution_date": execution.isoformat()})
         crash_point("export.after_commit")
         write_outputs(lambda: publish(staging, target), target)

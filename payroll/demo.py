@@ -76,7 +76,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
                       lambda r: f"camt.054 {r['returned']} returned, pain.002 {r['rejected']} rejected, "
                                 f"camt.053 settles {len(r['settlements'])} files")
     reconciled = steps.run("reconcile", lambda: reconcile.reconcile(db, files["files"],
-                                                                 out_dir=work / "returns" / period),
+                                                                 out_dir=reconciled_folder(work, period)),
                            lambda r: f"{r['matched']:,} matched, {r['register_actions']} register actions, "
                                      f"returned {fmt(r['returned_minor'])}, rejected {fmt(r['rejected_minor'])}, "
                                      f"settled {fmt(r['settled_minor'])}")
@@ -104,7 +104,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
 def prepare_workdir(work: Path, own_db: bool) -> None:
     """A fresh run: the demo's own files (and its own SQLite database) from an earlier run are removed."""
     work.mkdir(parents=True, exist_ok=True)
-    for name in ("register", "out", "returns", "payrolls"):
+    for name in ("register", "out", "returns", "reconciled", "payrolls"):
         shutil.rmtree(work / name, ignore_errors=True)
     if own_db:
         for path in work.glob("isplata.db*"):
@@ -216,3 +216,10 @@ def read_actions(path) -> list[dict]:
         return []
     table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
     return table.to_pylist()
+
+
+def reconciled_folder(work: Path, period: str) -> Path:
+    """Reconcile's outputs for a month: a folder of their own, never beside the return files they answer."""
+    folder = work / "reconciled" / period
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -26,7 +26,7 @@ def cancel(db_url: str, identifier: str, by: str, reason: str) -> dict:
     try:
         with ledger.writing() as conn:
             store.get_payroll(conn, identifier)  # Refused if unknown
-            status = cycle.status_of(ledger, identifier)["status"]
+            status = cycle.status_of(ledger, identifier, conn)["status"]
             if status not in ("draft", "superseded"):
                 raise Refused(f"{identifier} is {status}: only a draft can be cancelled"
                               + ("" if status == "cancelled" else "; an approved payroll is corrected by the next "

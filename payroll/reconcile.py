@@ -197,9 +197,6 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
     tally, views, outputs, befores = Tally(), {}, [], []
     exponent = 2
     try:
-        target = check_out_dir(Path(out_dir) if out_dir else Path.cwd())  # never next to an input file
-        if register_out:
-            check_out_dir(Path(register_out).resolve().parent)
         # read and check every file before posting anything: a bad file raises InputError with nothing written;
         # amounts at their currency's ISO 4217 exponent (a postal list names none: the ledger's currency)
         currency = ledger_currency(ledger)
@@ -208,6 +205,10 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
             progress(f"reading {path.name}")
             records = [matching.with_reference(record) for record in read_returns(path, currency=currency)]
             parsed.append((path, store.sha256_file(path), records))
+        # the output folders once every file is known good (a bad file leaves no folder), before any posting
+        target = check_out_dir(Path(out_dir) if out_dir else Path.cwd())  # never next to an input file
+        if register_out:
+            check_out_dir(Path(register_out).resolve().parent)
         progress("matching the records to the exported payments")
         parsed = load_views(ledger, parsed, views)
         for path, sha, records in parsed:

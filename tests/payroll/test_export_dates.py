@@ -62,3 +62,26 @@ def test_the_remittance_says_what_the_money_is_in_the_countrys_language(approved
         texts.update(etree.parse(str(path)).xpath("//*[local-name()='Ustrd']/text()"))
     assert texts and all(text.endswith(" za 09/2024") and len(text) <= 140 for text in texts)
     assert any(text.startswith("Materijalno obezbjedjenje") for text in texts)  # transliterated for the file
+
+
+def test_an_export_that_commits_meanwhile_with_another_date_wins_and_the_other_publishes_nothing(approved,
+                                                                                              monkeypatch):
+    """Officer B's export checked the date before the lock; officer A's export with another date commits while
+    B writes its files. B is refused inside the lock and its files never appear (the bank has A's)."""
+    from payroll import cycle
+
+    cli, folder = approved
+    db = f"sqlite:///{folder / 'isplata.db'}"
+    staging_folder, raced = cycle.staging_folder, []
+
+    def officer_a_meanwhile(target, identifier):
+        if not raced:
+            raced.append("started")  # A's own export passes through here too
+            raced.append(cycle.export(db, identifier, folder / "a", execution_date=date(2024, 10, 10)))
+        return staging_folder(target, identifier)
+
+    monkeypatch.setattr(cycle, "staging_folder", officer_a_meanwhile)
+    with pytest.raises(cycle.Refused, match="2024-10-10"):
+        cycle.export(db, PAYROLL, folder / "b", execution_date=date(2024, 10, 14))
+    assert raced[1]["execution_date"] == "2024-10-10" and execution_dates(folder / "a") == {"2024-10-10"}
+    assert not list((folder / "b").glob("*.xml")) and not (folder / "b" / "manifest.json").exists()
