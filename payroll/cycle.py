@@ -454,16 +454,19 @@ def check_approvable(ledger: Ledger, record: store.PayrollRecord, checker: str,
     if newer:
         raise Refused(f"a newer draft {newer[-1]} exists for {record.period}: approve that one instead, "
                       f"or calculate again")
-    check_not_stale(ledger, record)
+    check_not_stale(ledger, record, conn)
 
 
-def check_not_stale(ledger: Ledger, record: store.PayrollRecord) -> None:
+def check_not_stale(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connection | None = None) -> None:
     """A draft computed before another payroll was approved would pay from an outdated ledger: refuse it."""
     later = [b for b in ledger.batches() if b.kind == "approve" and b.batch_id > record.batch_mark]
     if later:
         raise Refused(f"payroll {later[-1].source_id} was approved after {record.payroll_id} was calculated; "
                       f"calculate {record.period} again and approve the new draft")
-    with ledger.engine.connect() as conn:
+    if conn is None:
+        with ledger.engine.connect() as own:
+            placed = store.holds_since(own, record.hold_mark)
+    else:  # inside approve's step: as its transaction sees the holds
         placed = store.holds_since(conn, record.hold_mark)
     if placed:
         hold = placed[0]
