@@ -29,6 +29,10 @@ from engine.entitlement import (NO_DAY, NO_MONTH, ROLE_ADULT, ROLE_CHILD, ROLE_H
                                 month_first_day, pack_register, window_starts)
 from engine.months import parse_period
 from formats.catalogue import load_catalogue
+if __package__:  # under pytest, benchmarks is a package
+    from benchmarks.harness import peak_rss_gib, reset_peak_rss
+else:  # run as a script: benchmarks/ is sys.path[0]
+    from harness import peak_rss_gib, reset_peak_rss
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 SIZES = [100_000, 10_000_000] if FULL else [2_000]
@@ -201,19 +205,6 @@ def _fresh_run(folder) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def _peak_rss_reset():
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
-
-
-def _peak_rss_gib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**20
-    return float("nan")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rights", type=int, default=10_000_000)
@@ -227,12 +218,12 @@ def main():
     started = time.perf_counter()
     arrays, recognised, catalogue = synthetic_register(args.rights)
     compiled = catalogue.compile_window(PERIOD - LOOKBACK_MONTHS, PERIOD)
-    print(f"workload built in {time.perf_counter() - started:.1f} s; peak so far {_peak_rss_gib():.2f} GiB")
+    print(f"workload built in {time.perf_counter() - started:.1f} s; peak so far {peak_rss_gib():.2f} GiB")
     for name, step in (("payroll month", payroll_month), ("mass recalculation 7 months", mass_recalculation)):
         step(arrays, recognised, compiled)
         runs, cpu = [], []
         for _ in range(args.repeat):
-            _peak_rss_reset()
+            reset_peak_rss()
             t0, c0 = time.perf_counter(), time.process_time()
             step(arrays, recognised, compiled)
             runs.append(time.perf_counter() - t0)
@@ -240,7 +231,7 @@ def main():
         # CPU time (all threads) shows the work when a shared machine stretches the wall clock
         print(f"{name}, {args.rights:,} rights: median {statistics.median(runs) * 1000:.1f} ms wall, "
               f"{statistics.median(cpu) * 1000:.1f} ms CPU (runs {[round(r * 1000, 1) for r in runs]}), "
-              f"peak RSS {_peak_rss_gib():.2f} GiB")
+              f"peak RSS {peak_rss_gib():.2f} GiB")
 
 
 if __name__ == "__main__":

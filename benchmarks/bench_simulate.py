@@ -32,6 +32,10 @@ from formats.generator import generate_register
 from engine.months import parse_period
 from formats.catalogue import load_catalogue
 from payroll.simulate import cost, prepare, simulate
+if __package__:  # under pytest, benchmarks is a package
+    from benchmarks.harness import peak_rss_gib, reset_peak_rss
+else:  # run as a script: benchmarks/ is sys.path[0]
+    from harness import peak_rss_gib, reset_peak_rss
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 RIGHTS = 100_000 if FULL else 500
@@ -93,19 +97,6 @@ def test_one_more_catalogue_against_a_prepared_baseline(benchmark, workload, cha
     assert result == simulate(register, PERIOD, rules[change], MONTHS)
 
 
-def _peak_rss_reset():
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
-
-
-def _peak_rss_gib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**20
-    return float("nan")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rights", type=int, default=100_000, help="Size of the register generated")
@@ -138,14 +129,14 @@ def _run_once(register: Path, rules: Path) -> None:
     result = simulate(register, PERIOD, rules, MONTHS)
     print(f"simulate {MONTHS} months once, two benefits changed, {result['totals']['rights']:,} rights due: "
           f"{time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU, peak RSS "
-          f"{_peak_rss_gib():.2f} GiB, load {os.getloadavg()[0]:.1f}", flush=True)
+          f"{peak_rss_gib():.2f} GiB, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def _measure(label: str, step, *step_args, repeat: int) -> None:
     step(*step_args)  # warm
     runs, cpu = [], []
     for _ in range(repeat):
-        _peak_rss_reset()
+        reset_peak_rss()
         t0, c0 = time.perf_counter(), time.process_time()
         result = step(*step_args)
         runs.append(time.perf_counter() - t0)
@@ -153,7 +144,7 @@ def _measure(label: str, step, *step_args, repeat: int) -> None:
     # CPU time (all threads) shows the work when a shared machine stretches the wall clock
     print(f"{label}, {result['totals']['rights']:,} rights due: median {statistics.median(runs):.3f} s wall, "
           f"{statistics.median(cpu):.3f} s CPU (runs {[round(r, 3) for r in runs]}), peak RSS "
-          f"{_peak_rss_gib():.2f} GiB, load {os.getloadavg()[0]:.1f}", flush=True)
+          f"{peak_rss_gib():.2f} GiB, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

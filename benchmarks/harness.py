@@ -50,7 +50,7 @@ def _status_kib(key: str) -> int:
     raise KeyError(key)
 
 
-def _reset_peak_rss() -> bool:
+def reset_peak_rss() -> bool:
     try:
         with open("/proc/self/clear_refs", "w") as handle:
             handle.write("5")  # 5 = reset the peak resident set size (Linux >= 4.0)
@@ -59,12 +59,17 @@ def _reset_peak_rss() -> bool:
         return False
 
 
+def peak_rss_gib() -> float:
+    """Peak resident set size of this process since start or the last reset_peak_rss(), in GiB."""
+    return _status_kib("VmHWM") / 2**20
+
+
 def run_measured(side: Side) -> tuple[Any, float, float | None]:
     """Runs a side once: (output, seconds, rise of peak RSS in MiB or None where it cannot be measured)."""
     if side.setup is not None:
         side.setup()
     gc.collect()
-    can_measure = _reset_peak_rss()
+    can_measure = reset_peak_rss()
     base_kib = _status_kib("VmRSS")
     start = time.perf_counter()
     output = side.run()
