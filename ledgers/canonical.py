@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-from ledgers.kernels import refs_well_formed, scatter_refs, sha256_matrix
+from ledgers.kernels import refs_well_formed, scatter_refs
 
 HASH_DOMAIN = b"isplata-ledger/1\n"
 GENESIS_HASH = "0" * 64
@@ -134,6 +134,17 @@ def batch_hash(prev_hash: str, header: dict, postings_digest: str, merkle_root: 
 
 # ---- Merkle tree over a batch's payments ---------------------------------------------------------------------
 
+def sha256_rows(messages: np.ndarray) -> np.ndarray:
+    """SHA-256 of every row of a (rows, width) uint8 matrix -> (rows, 32) uint8, through hashlib: one call per
+    row over a slice of one buffer (no copy per row)."""
+    data = np.ascontiguousarray(messages, np.uint8)
+    rows, width = data.shape
+    view, sha256 = memoryview(data.reshape(-1)), hashlib.sha256
+    starts = range(0, rows * width, width) if width else [0] * rows
+    digests = b"".join([sha256(view[start:start + width]).digest() for start in starts])
+    return np.frombuffer(digests, np.uint8).reshape(rows, 32)
+
+
 def leaf_records(refs_fixed: np.ndarray, payee_id: np.ndarray, amount_minor: np.ndarray) -> bytes:
     """Leaf preimages as one buffer of 52-byte records: 0x00 | ref (35, NUL-padded) | payee_id | amount_minor."""
     records = np.zeros(len(refs_fixed), LEAF_DTYPE)
@@ -144,9 +155,9 @@ def leaf_records(refs_fixed: np.ndarray, payee_id: np.ndarray, amount_minor: np.
 
 
 def leaf_hashes(refs_fixed, payee_id, amount_minor) -> np.ndarray:
-    """SHA-256 of every leaf record, (n, 32) uint8, in one kernel call."""
+    """SHA-256 of every leaf record, (n, 32) uint8."""
     records = np.frombuffer(leaf_records(refs_fixed, payee_id, amount_minor), np.uint8)
-    return sha256_matrix(records.reshape(-1, LEAF_DTYPE.itemsize))
+    return sha256_rows(records.reshape(-1, LEAF_DTYPE.itemsize))
 
 
 def merkle_levels(leaves: np.ndarray) -> list[np.ndarray]:
@@ -159,7 +170,7 @@ def merkle_levels(leaves: np.ndarray) -> list[np.ndarray]:
         messages = np.empty((pairs, 65), np.uint8)
         messages[:, 0] = 1
         messages[:, 1:] = level[:2 * pairs].reshape(pairs, 64)
-        parents = sha256_matrix(messages)
+        parents = sha256_rows(messages)
         if len(level) % 2:
             parents = np.concatenate([parents, level[-1:]])
         levels.append(parents)
