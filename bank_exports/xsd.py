@@ -1,13 +1,10 @@
-"""Validation of ISO 20022 files against the official XSDs shipped in bank_exports/xsd.
+"""Validation of ISO 20022 files against the official XSDs shipped in bank_exports/xsd, through lxml alone (the
+libxml2 it bundles: the same engine on every host).
 
-The schema is chosen by the namespace of the file's root element; compiled schemas are cached per process.
-`assert_valid` (the writers' check of every file they write) validates while streaming the file through
-libxml2's SAX validator (xmlSchemaValidateFile, the same engine lxml wraps, reached through ctypes): no tree is
-built, so a 100,000-payment file costs a third less CPU and a few MB instead of ~400 MB, and the call runs
-without the GIL. Where the system has no libxml2, or a file fails, lxml validates it and words the errors.
+The schema is chosen by the namespace of the file's root element; compiled schemas are cached per thread.
+`assert_valid` (the writers' check of every file they write) validates while lxml parses the file, on the
+writer's validation thread; `validation_errors` words what is wrong.
 """
-import ctypes
-import ctypes.util
 import re
 import threading
 from pathlib import Path
@@ -61,13 +58,22 @@ def schema_name(namespace: str) -> str:
 
 
 def assert_valid(path: Path) -> None:
-    """SchemaViolation (with lxml's messages) unless the file is valid against the XSD of its namespace."""
+    """SchemaViolation (with lxml's messages) unless the file is valid against the XSD of its namespace.
+
+    The file is validated while lxml parses it (a parser with the schema attached: libxml2 checks each element
+    as it is read, with the GIL released), so a writer's validation thread runs beside the writing; only a
+    file that fails is read again to word every error."""
     path = Path(path)
     message = root_message(path)
-    streaming = _Streaming.get()
-    if message is not None and streaming is not None and streaming.valid(path, message):
-        return
-    errors = validation_errors(path)  # the reference check; it also words what is wrong
+    if message is not None:
+        parser = etree.XMLParser(schema=schema_for(message), resolve_entities=False, no_network=True,
+                                 load_dtd=False, huge_tree=True)
+        try:
+            etree.parse(str(path), parser)
+            return
+        except etree.XMLSyntaxError:
+            pass  # not well-formed or not valid: validation_errors says which (and raises for the former)
+    errors = validation_errors(path)
     if errors:
         raise SchemaViolation("\n".join(errors))
 
@@ -85,62 +91,3 @@ def root_message(path: Path) -> str | None:
         return None
     message = found.group(1).decode("ascii")
     return message if (XSD_DIR / f"{message}.xsd").exists() else None
-
-
-class _Streaming:
-    """libxml2's streaming XSD validation through ctypes: schemas compiled once per process (compiled schemas may
-    be shared between threads), a validation context per call, freed after it."""
-
-    _instance = None
-    _lock = threading.Lock()
-    _ERROR = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
-
-    @classmethod
-    def get(cls) -> "_Streaming | None":
-        with cls._lock:
-            if cls._instance is None:
-                try:
-                    cls._instance = cls(ctypes.CDLL(ctypes.util.find_library("xml2") or "libxml2.so.2"))
-                except (OSError, AttributeError):
-                    cls._instance = False  # no system libxml2: lxml validates
-            return cls._instance or None
-
-    def __init__(self, lib):
-        lib.xmlInitParser()
-        for name, result, arguments in (
-                ("xmlSchemaNewParserCtxt", ctypes.c_void_p, [ctypes.c_char_p]),
-                ("xmlSchemaParse", ctypes.c_void_p, [ctypes.c_void_p]),
-                ("xmlSchemaFreeParserCtxt", None, [ctypes.c_void_p]),
-                ("xmlSchemaNewValidCtxt", ctypes.c_void_p, [ctypes.c_void_p]),
-                ("xmlSchemaFreeValidCtxt", None, [ctypes.c_void_p]),
-                ("xmlSchemaSetValidStructuredErrors", None, [ctypes.c_void_p, self._ERROR, ctypes.c_void_p]),
-                ("xmlSchemaSetParserStructuredErrors", None, [ctypes.c_void_p, self._ERROR, ctypes.c_void_p]),
-                ("xmlSetStructuredErrorFunc", None, [ctypes.c_void_p, self._ERROR]),
-                ("xmlSchemaValidateFile", ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int])):
-            function = getattr(lib, name)
-            function.restype, function.argtypes = result, arguments
-        self._lib, self._schemas = lib, {}
-        self._quiet = self._ERROR(lambda _context, _error: None)  # errors are worded by lxml, not printed
-
-    def _schema(self, message: str):
-        with self._lock:
-            if message not in self._schemas:
-                parser = self._lib.xmlSchemaNewParserCtxt(str(XSD_DIR / f"{message}.xsd").encode())
-                self._lib.xmlSchemaSetParserStructuredErrors(parser, self._quiet, None)
-                self._schemas[message] = self._lib.xmlSchemaParse(parser)
-                self._lib.xmlSchemaFreeParserCtxt(parser)
-            return self._schemas[message]
-
-    def valid(self, path: Path, message: str) -> bool:
-        schema = self._schema(message)
-        if not schema:
-            return False
-        self._lib.xmlSetStructuredErrorFunc(None, self._quiet)  # this thread's parser errors: not printed
-        context = self._lib.xmlSchemaNewValidCtxt(schema)  # per call (cheap next to a file): nothing outlives it
-        if not context:
-            return False
-        try:
-            self._lib.xmlSchemaSetValidStructuredErrors(context, self._quiet, None)
-            return self._lib.xmlSchemaValidateFile(context, str(path).encode(), 0) == 0
-        finally:
-            self._lib.xmlSchemaFreeValidCtxt(context)

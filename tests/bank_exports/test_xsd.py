@@ -1,5 +1,5 @@
-"""assert_valid: libxml2's streaming validation where the system has libxml2, lxml otherwise; both refuse the
-same broken files, and lxml words the errors."""
+"""assert_valid: lxml validates while parsing (the libxml2 lxml bundles, on every host); validation_errors words
+the errors, and both refuse the same broken files."""
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,7 @@ def _broken(path: Path, tmp_path: Path, old: bytes, new: bytes) -> Path:
     return broken
 
 
-@pytest.mark.parametrize("streaming", [True, False], ids=["libxml2-streaming", "lxml"])
-def test_valid_files_pass_and_broken_ones_are_refused_with_lxml_words(written, tmp_path, monkeypatch, streaming):
-    if streaming and xsd._Streaming.get() is None:
-        pytest.skip("no system libxml2: lxml validates")
-    if not streaming:
-        monkeypatch.setattr(xsd._Streaming, "get", classmethod(lambda cls: None))
+def test_valid_files_pass_and_broken_ones_are_refused_with_lxml_words(written, tmp_path):
     for path in written:
         assert xsd.root_message(path) == "pain.001.001.09"
         xsd.assert_valid(path)
@@ -45,28 +40,42 @@ def test_valid_files_pass_and_broken_ones_are_refused_with_lxml_words(written, t
         xsd.assert_valid(truncated)
 
 
-def test_streaming_agrees_with_lxml_and_unknown_heads_go_to_lxml(written, tmp_path):
-    streaming = xsd._Streaming.get()
-    if streaming is None:
-        pytest.skip("no system libxml2")
+def test_validation_while_parsing_agrees_with_validation_errors_and_unknown_heads_are_read_whole(written, tmp_path):
     for path in written:
-        assert streaming.valid(path, "pain.001.001.09") == (xsd.validation_errors(path) == [])
+        assert xsd.validation_errors(path) == []
     broken = _broken(written[0], tmp_path, b"<NbOfTxs>", b"<NbOfTxs>x")
-    assert not streaming.valid(broken, "pain.001.001.09") and xsd.validation_errors(broken)
+    assert xsd.validation_errors(broken)
+    with pytest.raises(xsd.SchemaViolation, match="NbOfTxs"):
+        xsd.assert_valid(broken)
     commented = tmp_path / "commented.xml"  # something before the root: the head is not trusted
     commented.write_bytes(b"<!-- x --><?pi?>" + written[0].read_bytes().split(b"\n", 1)[1])
     assert xsd.root_message(commented) is None
     xsd.assert_valid(commented)
 
 
-def test_lxml_validation_on_threads_never_loses_an_invalid_file(written, tmp_path, monkeypatch):
+def test_lxml_validation_on_threads_never_loses_an_invalid_file(written, tmp_path):
     """Export validates on two threads; each thread has its own compiled schema, so one thread's validation cannot
     empty the error log another thread is about to read (which made an invalid file pass)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    monkeypatch.setattr(xsd._Streaming, "get", classmethod(lambda cls: None))
     bank = next(p for p in written if "-B" in p.name)
     broken = _broken(bank, tmp_path, b"<EndToEndId>", b"<EndToEndId>" + b"9" * 40)
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(xsd.validation_errors, [broken, bank] * 60))
+        verdicts = list(pool.map(_refused, [broken, bank] * 60))
     assert all(results[0::2]) and not any(results[1::2])
+    assert all(verdicts[0::2]) and not any(verdicts[1::2])
+
+
+def _refused(path: Path) -> bool:
+    try:
+        xsd.assert_valid(path)
+    except xsd.SchemaViolation:
+        return True
+    return False
+
+
+def test_no_system_library_is_loaded():
+    """lxml alone: the module reaches no libxml2 through ctypes (whose version differs from lxml's)."""
+    source = Path(xsd.__file__).read_text()
+    assert "ctypes" not in source and "CDLL" not in source
