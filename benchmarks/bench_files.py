@@ -1,5 +1,5 @@
 """Payment files and returns: write N payments (80 % TRF, 20 % CHK) as pain.001.001.09, the same with XSD
-validation of every file, read N returned payments (camt.054 into records or an Arrow table; pain.002, pacs.004),
+validation of every file, read N returned payments (camt.054, pain.002, pacs.004 into records),
 and the writer's peak memory in a fresh process.
 
 Goals at N = 100,000: write <= 1.0 s with peak memory <= 300 MB, write + validate <= 2.5 s, read <= 2 s.
@@ -23,7 +23,7 @@ import pytest
 from bank_exports.pain001 import Pain001Options, write_pain001
 from bank_exports.payments import Debtor
 from bank_exports.return_files import BankReport, write_camt054, write_pacs004, write_pain002
-from bank_exports.returns import read_returns, read_returns_table
+from bank_exports.returns import read_returns
 from bank_exports.synthetic import synthetic_payments
 from benchmarks.harness import bench_size
 
@@ -73,15 +73,11 @@ RETURN_WRITERS = {
 }
 
 
-@pytest.mark.parametrize("form", ["records", "table"])
-def test_read_camt054_returns(benchmark, tmp_path, form):
-    """The goal's measure: a camt.054 of N returned entries read into records (what reconcile uses) or into an
-    Arrow table (read_returns_table: no Python object per record)."""
+def test_read_camt054_returns(benchmark, tmp_path):
+    """The goal's measure: a camt.054 of N returned entries read into records (what reconcile uses)."""
     written = RETURN_WRITERS["camt054"](tmp_path / "camt054.xml", _returned(SIZE))
-    reader = read_returns if form == "records" else read_returns_table
-    result = benchmark.pedantic(reader, args=(tmp_path / written.name,), rounds=ROUNDS, iterations=1)
-    amounts = [record.amount_minor for record in result] if form == "records" else \
-        result.column("amount_minor").to_pylist()
+    result = benchmark.pedantic(read_returns, args=(tmp_path / written.name,), rounds=ROUNDS, iterations=1)
+    amounts = [record.amount_minor for record in result]
     assert len(amounts) == SIZE and sum(amounts) == written.ctrl_sum_minor
 
 

@@ -9,30 +9,26 @@ the export's assignments. A camt DBIT entry that names our MsgId / PmtInfId is t
 file. RvslInd is ignored: banks set it inconsistently on returns. XML is read with safexml (no DTD, no entities,
 no network, streaming). camt files, which can hold hundreds of thousands of entries, are fed to a pull parser in
 64 KB chunks that reports only where a notification / statement starts; after each chunk the complete entries
-are walked (only the few elements the reader needs, tags compared with the file's own namespace) into plain row
-tuples and removed from the tree: memory stays flat, and `read_returns_table` turns the rows into an Arrow table
-without a Python object per record. (An XSLT that printed the fields as text was slower: libxslt evaluates its
-templates more slowly than this walk.) pain.002 and pacs.004 are streamed the same way, as the complete children
+are walked (only the few elements the reader needs, tags compared with the file's own namespace) into named rows
+and removed from the tree: memory stays flat, and amounts are converted column-wise. (An XSLT that printed the
+fields as text was slower: libxslt evaluates its templates more slowly than this walk.) pain.002 and pacs.004 are streamed the same way, as the complete children
 of their message element (and the complete TxInfAndSts of a growing status block).
 
 One module per message family (camt, pain002, pacs004, postal_returns), the shared record type and helpers in
 record; this module identifies a file (plain or in a Business Application Header envelope) and dispatches it.
+There is one reader path: read_returns (what reconcile reads), over iter_returns.
 """
 from pathlib import Path
-
-import pyarrow as pa
 
 from bank_exports.returns.camt import read_camt
 from bank_exports.returns.pacs004 import read_pacs004
 from bank_exports.returns.pain002 import read_pain002
 from bank_exports.returns.postal_returns import POSTAL_KIND, POSTAL_STATUS, read_postal_returns
-from bank_exports.returns.record import (KINDS, RECORD_FIELDS, SCOPES, Context, ReturnRecord, expand_records,
-                                         records_table)
+from bank_exports.returns.record import KINDS, RECORD_FIELDS, SCOPES, Context, ReturnRecord, expand_records
 from bank_exports.safexml import refusal, root_of
 
 __all__ = ["KINDS", "SCOPES", "RECORD_FIELDS", "POSTAL_KIND", "POSTAL_STATUS", "MESSAGES", "CAMT", "ReturnRecord",
-           "expand_records", "records_table", "read_postal_returns", "iter_returns", "read_returns",
-           "read_returns_table"]
+           "expand_records", "read_postal_returns", "iter_returns", "read_returns"]
 
 MESSAGES = {"CstmrPmtStsRpt": "pain.002", "BkToCstmrDbtCdtNtfctn": "camt.054", "BkToCstmrStmt": "camt.053",
             "BkToCstmrAcctRpt": "camt.052", "PmtRtr": "pacs.004"}
@@ -84,17 +80,3 @@ def iter_returns(path, minor_exponent: int | dict | None = None, currency: str |
 def read_returns(path, minor_exponent: int | dict | None = None, currency: str | None = None) -> list[ReturnRecord]:
     """All ReturnRecords of one file; InputError (file, line, what is wrong) for anything malformed or hostile."""
     return list(iter_returns(path, minor_exponent, currency))
-
-
-def read_returns_table(path, minor_exponent: int | dict | None = None, currency: str | None = None) -> pa.Table:
-    """The records of one file as an Arrow table (records_table's columns), built from row tuples without a Python
-    object per record for camt files (which can hold hundreds of thousands of entries)."""
-    path = Path(path)
-    family, context = _identify(path, minor_exponent)
-    try:
-        if family in CAMT:
-            return read_camt(path, context).table(context)
-        return records_table(list(iter_returns(path, minor_exponent, currency)))
-    except (OverflowError, pa.ArrowInvalid) as exc:  # an amount past int64 minor units: no payment is that large
-        raise refusal(path, None, f"an amount does not fit in 64-bit minor units ({exc})",
-                      "check the file's amounts; isplata never pays that much in one payment") from exc

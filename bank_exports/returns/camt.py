@@ -14,8 +14,7 @@ import numpy as np
 import pyarrow as pa
 from lxml import etree
 
-from bank_exports.returns.record import (TEXT_SEPARATOR, Context, ReturnRecord, child_text, local_name,
-                                         normalized_text, records_columns_table)
+from bank_exports.returns.record import TEXT_SEPARATOR, Context, ReturnRecord, child_text, local_name, normalized_text
 from bank_exports.safexml import pull
 from formats.amounts import parse_amount, parse_amounts
 from formats.errors import InputError, Problem
@@ -56,15 +55,62 @@ class TxDetails(NamedTuple):
     line: int | None
 
 
+class Entry(NamedTuple):
+    """What one booked entry (Ntry) says around its details: '' for what is absent."""
+    status: str
+    side: str                     # CdtDbtInd: CRDT | DBIT
+    booked_text: str
+    value_text: str
+    amount: str | None
+    currency: str
+    family: str
+    batch_msg_id: str             # NtryDtls/Btch: the file a batch debit settles
+    batch_pmt_inf_id: str
+    details: list                 # TxDetails, in document order
+
+
+class CamtTags(NamedTuple):
+    """The tags of one namespace the entry walk compares (unpacked into locals in the walk: no lookups)."""
+    ntry: str
+    ntry_dtls: str
+    tx_dtls: str
+    btch: str
+    amt: str
+    cdt_dbt: str
+    sts: str
+    bookg: str
+    val: str
+    bk_tx_cd: str
+    refs: str
+    e2e: str
+    msg: str
+    pmt_inf: str
+    amt_dtls: str
+    instd: str
+    tx_amt: str
+    rtr: str
+    rsn: str
+    addtl: str
+    sub_fmly: str
+    instr: str
+
+
+CAMT_ELEMENTS = ("Ntry", "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd",
+                 "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn",
+                 "AddtlInf", "SubFmlyCd", "InstrId")  # CamtTags' order
+NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None)
 new_row = partial(tuple.__new__, Row)  # a Row from a tuple without NamedTuple's Python-level __new__ (inner loop)
 new_details = partial(tuple.__new__, TxDetails)
 
 
+@lru_cache(maxsize=16)
+def camt_tags(namespace: str) -> CamtTags:
+    return CamtTags(*(f"{{{namespace}}}{name}" if namespace else name for name in CAMT_ELEMENTS))
+
+
 class Rows:
     """Records gathered as Rows of the fields that vary within a file, amounts still as text (converted
-    column-wise at the end); no ReturnRecord per record until records are asked for, and a table is built by
-    transposing the rows."""
-    NAMES = Row._fields
+    column-wise at the end); no ReturnRecord per record until records are asked for."""
 
     def __init__(self):
         self.rows = []
@@ -74,150 +120,147 @@ class Rows:
         return len(self.rows)
 
     def records(self, context: Context):
-        constants = (context.msg_id, context.file_name)
-        header = (None, *context.header)  # no status on a statement's record
-        make = partial(tuple.__new__, ReturnRecord)
+        message_id, file_name, message = context.msg_id, context.file_name, context.message
+        sender, header_msg_id, header_created = context.header
+        make = partial(tuple.__new__, ReturnRecord)  # fields in ReturnRecord's order, named below
         for row, amount in zip(self.rows, self.amounts):
-            yield make(tuple(row[:7]) + (amount, row.currency, row.booking_date) + constants
-                       + (row.line, context.message, row.original_instr_id) + header)
-
-    def table(self, context: Context) -> pa.Table:
-        count = len(self.rows)
-        transposed = list(zip(*self.rows)) if count else [()] * len(self.NAMES)
-        columns = {name: list(values) for name, values in zip(self.NAMES, transposed)}
-        columns.update(amount_minor=self.amounts, source_msg_id=[context.msg_id] * count,
-                       source_file=[context.file_name] * count, source_message=[context.message] * count,
-                       status=[None] * count, header_sender=[context.header[0]] * count,
-                       header_msg_id=[context.header[1]] * count, header_created=[context.header[2]] * count)
-        return records_columns_table(columns)
+            yield make((row.kind, row.scope, row.original_end_to_end_id, row.original_msg_id,
+                        row.original_pmt_inf_id, row.reason_code, row.reason_text, amount, row.currency,
+                        row.booking_date, message_id, file_name, row.line, message, row.original_instr_id,
+                        None, sender, header_msg_id, header_created))  # status: None on a statement's record
 
 
-@lru_cache(maxsize=16)
-def _camt_walker(namespace: str):
-    """The function that reads one entry into a record row, with the tags of the file's namespace bound as local
-    constants (the entry walk is the reader's inner loop: no attribute lookups in it)."""
-    def tag(name: str) -> str:
-        return f"{{{namespace}}}{name}" if namespace else name
+def _sub_family(code, sub_family_tag: str) -> str:
+    """BkTxCd/Domn/Fmly/SubFmlyCd (the only SubFmlyCd a BkTxCd holds), '' when absent."""
+    for sub in code.iter(sub_family_tag):
+        text = sub.text
+        return text.strip() if text else ""
+    return ""
 
-    NTRY_DTLS, TX_DTLS, BTCH, AMT, CDT_DBT, STS, BOOKG, VAL, BK_TX_CD = map(tag, (
-        "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd"))
-    REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL, SUB_FMLY, INSTR = map(tag, (
-        "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn", "AddtlInf",
-        "SubFmlyCd", "InstrId"))
-    NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None)
 
-    def sub_family(code) -> str:
-        """BkTxCd/Domn/Fmly/SubFmlyCd (the only SubFmlyCd a BkTxCd holds), '' when absent."""
-        for sub in code.iter(SUB_FMLY):
-            text = sub.text
-            return text.strip() if text else ""
-        return ""
+def _tx_details(tx, tags: CamtTags) -> TxDetails:
+    """One TxDtls; '' (False) for what is absent, None for an absent amount (an amount element that is there but
+    empty is refused when amounts are converted)."""
+    (_, _, _, _, AMT, _, _, _, _, BK_TX_CD, REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL,
+     SUB_FMLY, INSTR) = tags
+    e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = ""
+    amount = other = None
+    returned, texts = False, []
+    for part in tx:
+        part_tag = part.tag
+        if part_tag == REFS:
+            for ref in part:
+                ref_tag = ref.tag
+                if ref_tag == E2E:
+                    e2e = (ref.text or "").strip()
+                elif ref_tag == MSG:
+                    msg_id = (ref.text or "").strip()
+                elif ref_tag == PMT_INF:
+                    pmt_inf_id = (ref.text or "").strip()
+                elif ref_tag == INSTR:
+                    instr_id = (ref.text or "").strip()
+        elif part_tag == AMT:
+            amount, currency = (part.text or "").strip(), part.get("Ccy", "").strip()
+        elif part_tag == RTR:
+            returned = True
+            for info in part:
+                if info.tag == RSN:
+                    code = normalized_text(info)
+                elif info.tag == ADDTL:
+                    text = normalized_text(info)
+                    if text:
+                        texts.append(text)
+        elif part_tag == AMT_DTLS:
+            for kind in part:
+                if kind.tag == INSTD or kind.tag == TX_AMT:
+                    for value in kind:
+                        if value.tag == AMT:  # the last one given wins (TxAmt over InstdAmt)
+                            other, other_currency = (value.text or "").strip(), value.get("Ccy", "").strip()
+        elif part_tag == BK_TX_CD:
+            family = _sub_family(part, SUB_FMLY)
+    return new_details((e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned,
+                        code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline))
 
-    def details(tx) -> tuple:
-        """(EndToEndId, MsgId, PmtInfId, amount, currency, AmtDtls amount, its currency, sub-family, return info
-        present, reason code, reason text, InstrId, line) of one TxDtls; '' (False) for what is absent, None for
-        an absent amount (an amount element that is there but empty is refused when amounts are converted)."""
-        e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = ""
-        amount = other = None
-        returned, texts = False, []
-        for part in tx:
-            part_tag = part.tag
-            if part_tag == REFS:
-                for ref in part:
-                    ref_tag = ref.tag
-                    if ref_tag == E2E:
-                        e2e = (ref.text or "").strip()
-                    elif ref_tag == MSG:
-                        msg_id = (ref.text or "").strip()
-                    elif ref_tag == PMT_INF:
-                        pmt_inf_id = (ref.text or "").strip()
-                    elif ref_tag == INSTR:
-                        instr_id = (ref.text or "").strip()
-            elif part_tag == AMT:
-                amount, currency = (part.text or "").strip(), part.get("Ccy", "").strip()
-            elif part_tag == RTR:
-                returned = True
-                for info in part:
-                    if info.tag == RSN:
-                        code = normalized_text(info)
-                    elif info.tag == ADDTL:
-                        text = normalized_text(info)
-                        if text:
-                            texts.append(text)
-            elif part_tag == AMT_DTLS:
-                for kind in part:
-                    if kind.tag == INSTD or kind.tag == TX_AMT:
-                        for value in kind:
-                            if value.tag == AMT:  # the last one given wins (TxAmt over InstdAmt)
-                                other, other_currency = (value.text or "").strip(), value.get("Ccy", "").strip()
-            elif part_tag == BK_TX_CD:
-                family = sub_family(part)
-        return new_details((e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned,
-                            code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline))
 
-    def entry_row(entry, context: Context, rows: list, dates: dict) -> None:
-        """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
-        status = side = booked_text = value_text = currency = family = batch_msg_id = batch_pmt_inf_id = ""
-        amount, found = None, []
-        for child in entry:
-            child_tag = child.tag
-            if child_tag == NTRY_DTLS:
-                for part in child:
-                    if part.tag == TX_DTLS:
-                        found.append(details(part))
-                    elif part.tag == BTCH:
-                        for ref in part:
-                            if ref.tag == MSG:
-                                batch_msg_id = (ref.text or "").strip()
-                            elif ref.tag == PMT_INF:
-                                batch_pmt_inf_id = (ref.text or "").strip()
-            elif child_tag == AMT:
-                amount, currency = (child.text or "").strip(), child.get("Ccy", "").strip()
-            elif child_tag == CDT_DBT:
-                side = (child.text or "").strip()
-            elif child_tag == STS:
-                status = normalized_text(child)
-            elif child_tag == BOOKG:
-                booked_text = normalized_text(child)
-            elif child_tag == VAL:
-                value_text = normalized_text(child)
-            elif child_tag == BK_TX_CD:
-                family = sub_family(child)
-        if status and status != "BOOK":  # pending or information only: not final yet
-            return
-        day_text = (booked_text or value_text)[:10]
-        booked = dates.get(day_text, dates)
-        if booked is dates:
-            booked = dates[day_text] = context.date(day_text, entry)
-        if not found:
-            found = [NO_DETAILS]
-        entry_return = family == "RRTN"
-        batch_debit = side == "DBIT" and not entry_return and not any(tx[0] for tx in found)
-        for position, (e2e, msg_id, pmt_inf_id, tx_amount, tx_currency, other, other_currency, tx_family,
-                       returned, code, text, instr_id, line) in enumerate(found):
-            is_return = returned or entry_return or tx_family == "RRTN"
-            value, value_currency = (tx_amount, tx_currency) if tx_amount is not None else (other, other_currency)
-            if value is None and len(found) == 1:
-                value, value_currency = amount, currency
-            line = line or entry.sourceline  # each record cites its own TxDtls; a record of the entry, the entry
-            if batch_debit and (batch_msg_id or batch_pmt_inf_id or msg_id or pmt_inf_id):
-                if position:  # the batch debit of a file: one record for the entry
-                    continue
-                msg_id, pmt_inf_id = batch_msg_id or msg_id, batch_pmt_inf_id or pmt_inf_id
-                rows.append(Row("settled", "payment_information" if pmt_inf_id else "message", None,
-                                msg_id or None, pmt_inf_id or None, None, None, amount, currency or None, booked,
-                                entry.sourceline, None))
-                continue
-            if side == "CRDT" and is_return:
-                kind, code, text = "returned", code or None, text or None
-            elif side == "DBIT" and not is_return and e2e:
-                kind, code, text = "settled", None, None
-            else:  # a fee, an incoming credit, a debit without reference, a debit return: for reconcile to sort
-                kind, code, text = "other", code or None, text or None
-            rows.append(new_row((kind, "transaction", e2e or None, msg_id or None, pmt_inf_id or None, code, text,
-                                 value, (value_currency or currency) or None, booked, line, instr_id or None)))
+def _entry(entry, tags: CamtTags) -> Entry:
+    """The direct children of one Ntry that decide its records, and its TxDtls."""
+    (_, NTRY_DTLS, TX_DTLS, BTCH, AMT, CDT_DBT, STS, BOOKG, VAL, BK_TX_CD, _, _, MSG, PMT_INF, _, _, _, _, _, _,
+     SUB_FMLY, _) = tags
+    status = side = booked_text = value_text = currency = family = batch_msg_id = batch_pmt_inf_id = ""
+    amount, found = None, []
+    for child in entry:
+        child_tag = child.tag
+        if child_tag == NTRY_DTLS:
+            for part in child:
+                if part.tag == TX_DTLS:
+                    found.append(_tx_details(part, tags))
+                elif part.tag == BTCH:
+                    for ref in part:
+                        if ref.tag == MSG:
+                            batch_msg_id = (ref.text or "").strip()
+                        elif ref.tag == PMT_INF:
+                            batch_pmt_inf_id = (ref.text or "").strip()
+        elif child_tag == AMT:
+            amount, currency = (child.text or "").strip(), child.get("Ccy", "").strip()
+        elif child_tag == CDT_DBT:
+            side = (child.text or "").strip()
+        elif child_tag == STS:
+            status = normalized_text(child)
+        elif child_tag == BOOKG:
+            booked_text = normalized_text(child)
+        elif child_tag == VAL:
+            value_text = normalized_text(child)
+        elif child_tag == BK_TX_CD:
+            family = _sub_family(child, SUB_FMLY)
+    return Entry(status, side, booked_text, value_text, amount, currency, family, batch_msg_id, batch_pmt_inf_id,
+                 found)
 
-    return tag("Ntry"), entry_row
+
+def _entry_rows(entry, tags: CamtTags, context: Context, rows: list, dates: dict) -> None:
+    """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
+    said = _entry(entry, tags)
+    if said.status and said.status != "BOOK":  # pending or information only: not final yet
+        return
+    day_text = (said.booked_text or said.value_text)[:10]
+    booked = dates.get(day_text, dates)
+    if booked is dates:
+        booked = dates[day_text] = context.date(day_text, entry)
+    found = said.details or [NO_DETAILS]
+    entry_return = said.family == "RRTN"
+    batch_debit = said.side == "DBIT" and not entry_return and not any(tx.end_to_end_id for tx in found)
+    single = len(found) == 1
+    for position, tx in enumerate(found):
+        if batch_debit and (said.batch_msg_id or said.batch_pmt_inf_id or tx.msg_id or tx.pmt_inf_id):
+            if not position:  # the batch debit of a file: one record for the entry
+                rows.append(_batch_debit_row(tx, said, booked, entry.sourceline))
+            continue
+        rows.append(_detail_row(tx, said, entry_return, single, booked, entry.sourceline))
+
+
+def _batch_debit_row(tx: TxDetails, said: Entry, booked, entry_line: int) -> Row:
+    """The settlement of a whole file or block: the entry's amount, the MsgId / PmtInfId it names."""
+    msg_id, pmt_inf_id = said.batch_msg_id or tx.msg_id, said.batch_pmt_inf_id or tx.pmt_inf_id
+    return Row("settled", "payment_information" if pmt_inf_id else "message", None, msg_id or None,
+               pmt_inf_id or None, None, None, said.amount, said.currency or None, booked, entry_line, None)
+
+
+def _detail_row(tx: TxDetails, said: Entry, entry_return: bool, single: bool, booked, entry_line: int) -> Row:
+    """The record of one TxDtls of a booked entry (or of the entry itself when it has none)."""
+    is_return = tx.returned or entry_return or tx.family == "RRTN"
+    value, value_currency = (tx.amount, tx.currency) if tx.amount is not None else (tx.other_amount,
+                                                                                      tx.other_currency)
+    if value is None and single:
+        value, value_currency = said.amount, said.currency
+    code, text = tx.reason_code or None, tx.reason_text or None
+    if said.side == "CRDT" and is_return:
+        kind = "returned"
+    elif said.side == "DBIT" and not is_return and tx.end_to_end_id:
+        kind, code, text = "settled", None, None
+    else:  # a fee, an incoming credit, a debit without reference, a debit return: for reconcile to sort
+        kind = "other"
+    line = tx.line or entry_line  # each record cites its own TxDtls; a record of the entry, the entry
+    return new_row((kind, "transaction", tx.end_to_end_id or None, tx.msg_id or None, tx.pmt_inf_id or None, code,
+                    text, value, (value_currency or said.currency) or None, booked, line, tx.instr_id or None))
 
 
 def read_camt(path: Path, context: Context) -> Rows:
@@ -265,13 +308,13 @@ def _camt_entries(container, context: Context, out: Rows, final: bool) -> None:
     """Rows of the complete entries of the container (all of them when final), which are then removed."""
     if not len(container):
         return
-    entry_tag, entry_row = _camt_walker(etree.QName(container).namespace or "")
+    tags = camt_tags(etree.QName(container).namespace or "")
     last = None if final else container[-1]  # the last child may still be growing
     rows, dates, done = out.rows, {}, 0
-    for entry in container.iterchildren(entry_tag):
+    for entry in container.iterchildren(tags.ntry):
         if entry is last:
             break
-        entry_row(entry, context, rows, dates)
+        _entry_rows(entry, tags, context, rows, dates)
         done += 1
     if done:
         count = len(container) if final else container.index(last)

@@ -5,6 +5,7 @@ from pathlib import Path
 from bank_exports.returns.record import (Context, ReturnRecord, child_text, first_child, local_name, message_parts,
                                          reason_of_fast, stripped)
 
+
 def read_pacs004(path: Path, context: Context):
     for element, _complete in message_parts(path, "PmtRtr"):
         name = local_name(element)
@@ -20,12 +21,13 @@ def read_pacs004(path: Path, context: Context):
 
 def _pacs004_transaction(element, context: Context) -> ReturnRecord:
     amount = context.amount(first_child(element, "{*}RtrdIntrBkSttlmAmt"))
-    if amount[0] is None:
+    if amount.minor is None:
         amount = context.amount(first_child(element, "{*}RtrdInstdAmt"))
     settled = context.date(stripped(first_child(element, "{*}IntrBkSttlmDt")), element) or context.settlement_date \
         or context.created
     group = first_child(element, "{*}OrgnlGrpInf")
     msg_id = stripped(first_child(group, "{*}OrgnlMsgId")) if group is not None else None
-    return context.record(element, "returned", "transaction", stripped(first_child(element, "{*}OrgnlEndToEndId")),
-                          msg_id or context.original_msg_id, None, reason_of_fast(element), amount, settled,
-                          stripped(first_child(element, "{*}OrgnlInstrId")))
+    return context.record(element, "returned", "transaction",
+                          end_to_end_id=stripped(first_child(element, "{*}OrgnlEndToEndId")),
+                          msg_id=msg_id or context.original_msg_id, reason=reason_of_fast(element), amount=amount,
+                          booked=settled, instr_id=stripped(first_child(element, "{*}OrgnlInstrId")))

@@ -5,8 +5,9 @@ per payment); any other status said (Verification of Payee RVNM/RVMC/RCVC, PDNG,
 "status" record carrying its code: nothing said is dropped."""
 from pathlib import Path
 
-from bank_exports.returns.record import (Context, child, child_text, first_child, local_name, message_parts,
+from bank_exports.returns.record import (Amount, Context, child, child_text, first_child, local_name, message_parts,
                                          reason_of, reason_of_fast, stripped)
+
 
 def read_pain002(path: Path, context: Context):
     for element, complete in message_parts(path, "CstmrPmtStsRpt", nested="TxInfAndSts"):
@@ -27,9 +28,9 @@ def _pain002_status(element, name: str, context: Context):
         context.original_msg_id = child_text(element, "OrgnlMsgId")
         status = child_text(element, "GrpSts")
         if status == "RJCT":
-            total = context.amount(child(element, "OrgnlCtrlSum"))[0]
+            total = context.amount(child(element, "OrgnlCtrlSum")).minor
             yield context.record(element, "rejected", "message", msg_id=context.original_msg_id,
-                                 reason=reason_of(element), amount=(total, None), booked=context.created,
+                                 reason=reason_of(element), amount=Amount(total, None), booked=context.created,
                                  status=status)
         elif status:
             yield context.record(element, "status", "message", msg_id=context.original_msg_id,

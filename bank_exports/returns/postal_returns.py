@@ -64,8 +64,11 @@ def postal_record(path: Path, row: int, values: dict, problems: list, currency: 
         return None
     reason = (values.get("reason") or "").strip() or None
     code = reason if reason and len(reason) == 4 and reason.isalnum() and reason.isupper() else None
-    return ReturnRecord(POSTAL_STATUS[status], "transaction", reference, None, None, code,
-                        None if code else reason, amount, currency, booked, None, path.name, row, POSTAL_KIND)
+    return ReturnRecord(kind=POSTAL_STATUS[status], scope="transaction", original_end_to_end_id=reference,
+                        original_msg_id=None, original_pmt_inf_id=None, reason_code=code,
+                        reason_text=None if code else reason, amount_minor=amount, currency=currency,
+                        booking_date=booked, source_msg_id=None, source_file=path.name, line=row,
+                        source_message=POSTAL_KIND)
 
 
 def read_postal_returns(path, currency: str | None = None, minor_exponent: int | None = None) -> list[ReturnRecord]:

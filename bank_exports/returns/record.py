@@ -1,6 +1,6 @@
-"""The shared record type of the return readers (ReturnRecord), the reading context of one file, the small XML
-helpers every reader uses, and the Arrow table of records; expand_records turns a whole-message or whole-block
-reject into one record per payment."""
+"""The shared record type of the return readers (ReturnRecord, with the Amount and Reason they read), the
+reading context of one file and the small XML helpers every reader uses; expand_records turns a whole-message or
+whole-block reject into one record per payment."""
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple
@@ -45,6 +45,22 @@ class ReturnRecord(NamedTuple):
 
 
 RECORD_FIELDS = ReturnRecord._fields
+
+
+class Amount(NamedTuple):
+    """An amount element read: minor units at the currency's exponent (None, None when absent)."""
+    minor: int | None
+    currency: str | None
+
+
+class Reason(NamedTuple):
+    """A reason said: the first code (Cd or Prtry) and every additional text joined."""
+    code: str | None
+    text: str | None
+
+
+NO_AMOUNT = Amount(None, None)
+NO_REASON = Reason(None, None)
 LOCAL_NAMES: dict[str, str] = {}
 
 
@@ -64,10 +80,12 @@ class Context:
         self.header: tuple = (None, None, None)  # AppHdr: sender, BizMsgIdr, CreDt
 
     def record(self, element, kind: str, scope: str, end_to_end_id=None, msg_id=None, pmt_inf_id=None,
-               reason=(None, None), amount=(None, None), booked=None, instr_id=None, status=None) -> ReturnRecord:
-        return ReturnRecord(kind, scope, end_to_end_id, msg_id, pmt_inf_id, reason[0], reason[1], amount[0],
-                            amount[1], booked, self.msg_id, self.file_name, element.sourceline, self.message,
-                            instr_id, status, *self.header)
+               reason: Reason = NO_REASON, amount: Amount = NO_AMOUNT, booked=None, instr_id=None,
+               status=None) -> ReturnRecord:
+        sender, header_msg_id, header_created = self.header
+        return ReturnRecord(kind, scope, end_to_end_id, msg_id, pmt_inf_id, reason.code, reason.text, amount.minor,
+                            amount.currency, booked, self.msg_id, self.file_name, element.sourceline, self.message,
+                            instr_id, status, sender, header_msg_id, header_created)
 
     def exponent_of(self, currency: str | None) -> int:
         """The exponent the amounts in this currency are read with: the one given for it (a single number for
@@ -82,14 +100,14 @@ class Context:
             self._exponents[currency] = exponent
         return exponent
 
-    def amount(self, element) -> tuple[int | None, str | None]:
+    def amount(self, element) -> Amount:
         """(minor units, currency) of an amount element; None, None when absent; an element that is there but
         holds no ISO 20022 amount (empty, '-5', '1e9', other digits, too long) is refused with its line."""
         if element is None:
-            return None, None
+            return NO_AMOUNT
         currency = (element.get("Ccy") or "").strip() or None
         try:
-            return parse_amount(element.text, self.exponent_of(currency)), currency
+            return Amount(parse_amount(element.text, self.exponent_of(currency)), currency)
         except ValueError as exc:
             raise InputError([Problem(str(self.path), element.sourceline, local_name(element), element.text,
                                       f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
@@ -139,7 +157,7 @@ def child_text(element, *names: str) -> str | None:
     return text.strip() or None if text is not None else None
 
 
-def reason_of(element) -> tuple[str | None, str | None]:
+def reason_of(element) -> Reason:
     """(code, text) of StsRsnInf / RtrInf / RtrRsnInf children of element: first code, all texts joined."""
     code, texts = None, []
     for info in element:
@@ -147,7 +165,7 @@ def reason_of(element) -> tuple[str | None, str | None]:
             continue
         code = code or child_text(info, "Rsn", "Cd") or child_text(info, "Rsn", "Prtry")
         texts += [node.text.strip() for node in children_named(info, "AddtlInf") if node.text and node.text.strip()]
-    return code, TEXT_SEPARATOR.join(texts) or None
+    return Reason(code, TEXT_SEPARATOR.join(texts) or None)
 
 
 def normalized_text(element) -> str:
@@ -198,7 +216,7 @@ def stripped(element) -> str | None:
     return (text.strip() or None) if text is not None else None
 
 
-def reason_of_fast(element) -> tuple[str | None, str | None]:
+def reason_of_fast(element) -> Reason:
     """reason_of of a transaction: the same (first code, all texts joined), children matched in C."""
     code, texts = None, []
     for info in element.iterchildren("{*}StsRsnInf", "{*}RtrInf", "{*}RtrRsnInf"):
@@ -210,20 +228,7 @@ def reason_of_fast(element) -> tuple[str | None, str | None]:
             text = stripped(node)
             if text:
                 texts.append(text)
-    return code, TEXT_SEPARATOR.join(texts) or None
-
-
-COLUMN_TYPES = {"amount_minor": pa.int64(), "booking_date": pa.date32(), "line": pa.int64()}
-
-
-def records_columns_table(columns: dict) -> pa.Table:
-    return pa.table({name: pa.array(columns[name], COLUMN_TYPES.get(name, pa.string())) for name in RECORD_FIELDS})
-
-
-def records_table(records: list[ReturnRecord]) -> pa.Table:
-    """The records as an Arrow table (one column per ReturnRecord field)."""
-    columns = list(zip(*records)) if records else [()] * len(RECORD_FIELDS)
-    return records_columns_table({name: list(values) for name, values in zip(RECORD_FIELDS, columns)})
+    return Reason(code, TEXT_SEPARATOR.join(texts) or None)
 
 
 def expand_records(records: list[ReturnRecord], assignments: pa.Table) -> list[ReturnRecord]:

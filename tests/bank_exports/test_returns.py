@@ -5,7 +5,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 from bank_exports.pain001 import write_pain001
 from bank_exports.return_files import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
                                        write_pain002)
-from bank_exports.returns import expand_records, read_returns, records_table
+from bank_exports.returns import expand_records, read_returns
 from bank_exports.synthetic import synthetic_payments
 from decimal import Decimal
 
@@ -160,13 +159,6 @@ def test_camt054_batch_debit_by_pmt_inf_id_is_settlement(out_dir, exported):
     assert (debit.scope, debit.original_pmt_inf_id, debit.amount_minor) == (
         "payment_information", "ME-202605-R1-B001-001", settlement.amount_minor)
     assert len(expand_records([debit], result.assignments)) == block.num_rows
-
-
-def test_records_table_has_one_row_per_record():
-    table = records_table(read_returns(PAIN002_RJCT))
-    assert table.num_rows == 2
-    assert table["original_end_to_end_id"].to_pylist() == ["EndToEndId-006-01-01", None]
-    assert table.schema.field("booking_date").type == pa.date32()
 
 
 def test_postal_return_csv(tmp_path):
@@ -402,11 +394,10 @@ def test_entries_interleaved_with_other_elements_and_split_by_chunks(tmp_path, m
         (f"E-{number}", number * 100) for number in range(1, 40)]
 
 
-def test_two_statements_read_in_small_chunks_and_as_a_table(tmp_path, monkeypatch):
+def test_two_statements_read_in_small_chunks(tmp_path, monkeypatch):
     """Two statements in one camt.053 (the first one's entries complete only when the second starts), read in
-    200-byte chunks: every entry once, with the group header's MsgId; the Arrow table holds the same records."""
+    200-byte chunks: every entry once, with the group header's MsgId."""
     import bank_exports.safexml as safexml
-    from bank_exports.returns import read_returns_table
     monkeypatch.setattr(safexml.pull, "__defaults__", (200,))
     entry = ('<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
              "<BookgDt><Dt>2026-06-0{day}</Dt></BookgDt><NtryDtls><TxDtls><Refs><EndToEndId>E-{number}</EndToEndId>"
@@ -424,19 +415,16 @@ def test_two_statements_read_in_small_chunks_and_as_a_table(tmp_path, monkeypatc
     assert {(r.source_msg_id, r.source_message, r.kind, r.reason_code) for r in records} == {
         ("TWO", "camt.053.001.08", "returned", "AC04")}
     assert [r.line for r in records] == [1 + n if n < 8 else 2 + n for n in range(1, 12)]
-    assert read_returns_table(path).equals(records_table(records))
 
 
-def test_records_table_of_every_format_is_the_records(out_dir, exported):
-    from bank_exports.returns import read_returns_table
+def test_every_format_reads_the_four_returned_payments(out_dir, exported):
     result, returned = exported
     files = [write_camt054(out_dir / "c.xml", returned, REPORT, date(2026, 6, 3), "04"),
              write_pain002(out_dir / "p.xml", REPORT, result.files[0].msg_id, returned, "12"),
              write_pacs004(out_dir / "r.xml", REPORT, returned)]
     for written in files:
-        table = read_returns_table(out_dir / written.name)
-        assert table.equals(records_table(read_returns(out_dir / written.name)))
-        assert pc.sum(pc.is_in(table["kind"], pa.array(["rejected", "returned"]))).as_py() == 4
+        records = read_returns(out_dir / written.name)
+        assert sum(record.kind in ("rejected", "returned") for record in records) == 4
 
 
 def test_a_text_node_over_the_parsers_limit_is_refused(tmp_path):
@@ -544,14 +532,12 @@ def test_postal_columns_agree_with_the_row_by_row_reader(tmp_path, rows):
             assert [r.amount_minor for r in expected] == [None, 12_345, 700, None, 10_000, 1_250, None, 300]
 
 
-def test_an_amount_past_int64_minor_units_is_refused_by_the_table_reader(tmp_path):
+def test_an_amount_past_int64_minor_units_is_refused(tmp_path):
     import re
-
-    from bank_exports.returns import read_returns_table
 
     huge = tmp_path / "huge.xml"
     huge.write_text(re.sub(r'(<Amt Ccy="[A-Z]{3}">)[0-9.]+(</Amt>)', r"\g<1>123456789012345678.00\2",
                            CAMT054_RVSL.read_text(encoding="utf-8")), encoding="utf-8")
-    assert read_returns_table(CAMT054_RVSL).num_rows == len(read_returns(CAMT054_RVSL))
+    assert read_returns(CAMT054_RVSL)
     with pytest.raises(InputError, match="64-bit minor units"):
-        read_returns_table(huge)
+        read_returns(huge)
