@@ -5,8 +5,9 @@ digest); `PostingsBuilder` to assemble a balanced batch; `verify`, `prove`, `che
 auditors. Signs: debit positive, credit negative; amounts int64 minor units.
 """
 from ledgers.canonical import GENESIS_HASH
+from ledgers.codes import ACCOUNT, ACCOUNT_KINDS, BATCH_KINDS, COMPONENT, LEDGER_COMPONENTS
 from ledgers.postings import PostingsBuilder, UnbalancedBatch, account_codes, component_codes
-from ledgers.schema import ACCOUNT, ACCOUNT_KINDS, BATCH_KINDS, COMPONENT, LEDGER_COMPONENTS, SCHEMA_VERSION
+from ledgers.schema import SCHEMA_VERSION
 from ledgers.store import BatchRecord, DuplicateBatch, Ledger, LedgerRefused, normalise_url, open_ledger
 
 __all__ = ["ACCOUNT", "ACCOUNT_KINDS", "BATCH_KINDS", "COMPONENT", "GENESIS_HASH", "LEDGER_COMPONENTS",

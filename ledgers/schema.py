@@ -3,8 +3,8 @@
 Postings are numbered by a global `posting_id`; a batch owns the contiguous range [first_posting,
 first_posting + n_postings), which is how verification reads a batch without a second index. Amounts are signed
 int64 minor units: a debit is positive, a credit negative, and every batch sums to zero. Strings that enter the
-hash (components, account kinds) are integer codes whose meaning is fixed by the tuples below: they may only
-ever be appended to. `init_schema` is idempotent and records SCHEMA_VERSION.
+hash (components, account kinds) are integer codes whose meaning ledgers.codes fixes: they may only ever be
+appended to, and `seed_tables` records appended ones in an existing ledger. `init_schema` is idempotent and records SCHEMA_VERSION.
 
 Version 2 chains the event stream (each event carries the SHA-256 of its content chained to the previous event;
 a batch records the event head it saw) and lets a batch commit to the record it posts (an approval to its
@@ -17,29 +17,11 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from formats.errors import UserError
-from formats.schemas import COMPONENTS
+# the vocabulary of codes lives in ledgers.codes; ACCOUNT, COMPONENT... stay importable from here
+from ledgers.codes import (ACCOUNT, ACCOUNT_KINDS, BATCH_KINDS, COMPONENT, LEDGER_COMPONENTS,  # noqa: F401
+                           code_conflicts, code_rows, missing_codes)
 
 SCHEMA_VERSION = 2
-
-# (code, name, what the account key holds, normal side)
-ACCOUNT_KINDS = (
-    (1, "treasury_cash", "0", "debit"),
-    (2, "in_transit_bank", "0", "debit"),
-    (3, "in_transit_post", "0", "debit"),
-    (4, "benefits_payable", "payee_id", "credit"),
-    (5, "deductions_payable", "creditor payee_id", "credit"),
-    (6, "overpayments_receivable", "right_id", "debit"),
-    (7, "returned_awaiting_reissue", "payee_id", "credit"),
-    (8, "benefit_expense", "benefit code (ledger_codes domain 'benefit')", "debit"),
-    (9, "overpayments_written_off", "right_id", "debit"),  # RULES.md Readings 11: the agency's fault, not recovered
-)
-ACCOUNT = {name: code for code, name, _, _ in ACCOUNT_KINDS}
-
-# payroll components first (formats/schemas.py), then the ones only the ledger uses
-LEDGER_COMPONENTS = COMPONENTS + ("payment", "settlement", "return", "reject", "overpayment", "reversal",
-                                  "opening", "written_off")
-COMPONENT = {name: code for code, name in enumerate(LEDGER_COMPONENTS, start=1)}
-BATCH_KINDS = ("approve", "export", "reconcile", "settle", "reissue", "correction", "opening")
 
 metadata = sa.MetaData()
 
@@ -246,12 +228,34 @@ def _pg_trigger_ddl(table: str) -> list[str]:
     ]
 
 
-def _seed_rows() -> tuple[list[dict], list[dict]]:
-    account_rows = [dict(account_kind=code, name=name, key_meaning=key, normal_side=side)
-                    for code, name, key, side in ACCOUNT_KINDS]
-    code_rows = [dict(domain="component", code=code, name=name) for name, code in COMPONENT.items()]
-    code_rows += [dict(domain="account", code=code, name=name) for name, code in ACCOUNT.items()]
-    return account_rows, code_rows
+def _account_rows(codes=None) -> list[dict]:
+    return [dict(account_kind=code, name=name, key_meaning=key, normal_side=side)
+            for code, name, key, side in ACCOUNT_KINDS if codes is None or code in codes]
+
+
+def read_codes(conn: sa.Connection) -> list[dict]:
+    """The ledger's code table (every domain) as rows of domain, code, name."""
+    return [dict(row._mapping) for row in conn.execute(sa.select(codes.c.domain, codes.c.code, codes.c.name))]
+
+
+def refuse_code_conflicts(conn: sa.Connection) -> None:
+    """UserError when the ledger's code table gives a component or account code another meaning than
+    ledgers.codes (its hashes would then say something else than its postings read here)."""
+    conflicts = code_conflicts(read_codes(conn))
+    if conflicts:
+        raise UserError("the ledger's codes disagree with this isplata's (" + "; ".join(conflicts) + "): it was "
+                        "written by another isplata; use that one, nothing was written")
+
+
+def append_new_codes(conn: sa.Connection) -> None:
+    """Codes appended to ledgers.codes since the ledger was created, recorded in its tables."""
+    missing = missing_codes(read_codes(conn))
+    if not missing:
+        return
+    conn.execute(codes.insert(), missing)
+    accounts_missing = {row["code"] for row in missing if row["domain"] == "account"}
+    if accounts_missing:
+        conn.execute(accounts.insert(), _account_rows(accounts_missing))
 
 
 def create_tables(conn: sa.Connection) -> None:
@@ -329,8 +333,9 @@ def seed_tables(conn: sa.Connection, now_us: int) -> None:
                         "(version 2 chains events, holds and payroll records): run `isplata db init` to bring a "
                         "version 1 ledger up to date, or use the isplata that wrote it")
     if versions:
+        refuse_code_conflicts(conn)
+        append_new_codes(conn)
         return
-    account_rows, code_rows = _seed_rows()
-    conn.execute(accounts.insert(), account_rows)
-    conn.execute(codes.insert(), code_rows)
+    conn.execute(accounts.insert(), _account_rows())
+    conn.execute(codes.insert(), code_rows())
     conn.execute(schema_table.insert(), [dict(version=SCHEMA_VERSION, applied_us=now_us)])

@@ -234,6 +234,18 @@ class Ledger:
         if version != schema.SCHEMA_VERSION:
             raise UserError(f"the ledger in {self.url} has schema version {version}, this isplata needs "
                             f"{schema.SCHEMA_VERSION}: run `isplata db init` to bring it up to date")
+        self.require_codes()
+
+    def require_codes(self) -> None:
+        """Refuses (exit 2) a ledger whose code table gives a component or account code another meaning than
+        ledgers.codes, or lacks codes appended since it was created (`db init` records them)."""
+        with database_errors(self.url), self.engine.connect() as conn:
+            schema.refuse_code_conflicts(conn)
+            missing = schema.missing_codes(schema.read_codes(conn))
+        if missing:
+            names = ", ".join(f"{row['domain']} {row['name']}" for row in missing)
+            raise UserError(f"the ledger in {self.url} lacks codes this isplata uses ({names}): run "
+                            "`isplata db init` to record them; nothing was written")
 
     # ---- writing -----------------------------------------------------------------------------------------
 
