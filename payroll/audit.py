@@ -20,20 +20,20 @@ from formats.register import register_file_digests
 from engine.months import parse_period
 from ledgers.verify import record_findings
 from payroll import compute as computing
-from payroll import cycle, postings, store
+from payroll import postings, session, store
 from payroll.errors import Refused
 
 KEY_COLUMNS = ("account_kind", "account_key", "right_id", "payee_id", "month", "component")
 DIFFERENCES_MAX = 200
 
 
-def recompute(db_url: str, identifier: str, progress=cycle.noop) -> dict:
-    ledger = cycle.open_db(db_url)
+def recompute(db_url: str, identifier: str, progress=session.noop) -> dict:
+    ledger = session.open_db(db_url)
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
-        status = cycle.status_of(ledger, identifier)["status"]
-        if status not in cycle.POSTED_STATUSES:
+        status = session.status_of(ledger, identifier)["status"]
+        if status not in session.POSTED_STATUSES:
             raise Refused(f"{identifier} is {'a draft' if status == 'draft' else status}: nothing of it is in the "
                           "ledger to compare with; approve it first")
         progress("checking the recorded inputs")
@@ -66,7 +66,7 @@ def software_of(ledger, identifier: str) -> dict:
     and the versions recomputing it now."""
     calculated = ledger.events(subject=identifier, kind="calculated")
     recorded = calculated[-1]["payload"].get("software") if calculated else None
-    return {"calculated_with": recorded, "recomputed_with": cycle.software_versions()}
+    return {"calculated_with": recorded, "recomputed_with": session.software_versions()}
 
 
 def input_differences(record: store.PayrollRecord) -> list[str]:
@@ -85,7 +85,7 @@ def input_differences(record: store.PayrollRecord) -> list[str]:
 def compare_with_ledger(ledger, record: store.PayrollRecord, catalogue, differences: list) -> dict:
     period = parse_period(record.period)
     try:
-        inputs = cycle.load_inputs(ledger, record.data_folder, catalogue, period, record.batch_mark,
+        inputs = session.load_inputs(ledger, record.data_folder, catalogue, period, record.batch_mark,
                                    record.hold_mark)
     except InputError as exc:
         differences.append(f"the recorded register no longer validates: {exc.problems[0].render()}")
@@ -95,7 +95,7 @@ def compare_with_ledger(ledger, record: store.PayrollRecord, catalogue, differen
     if not result.lines.equals(stored):
         differences.append(f"recomputed lines differ from the stored lines ({result.lines.num_rows} vs "
                            f"{stored.num_rows} rows, net {result.summary['net_minor']} vs {record.net_minor})")
-    benefits = cycle.distinct_strings(result.lines.column("benefit"))
+    benefits = session.distinct_strings(result.lines.column("benefit"))
     codes = ledger.benefit_codes(benefits) if benefits else {}
     expected = postings.approve_postings(result.lines, result.orders, codes)
     batch = ledger.find_batch("approve", record.payroll_id)

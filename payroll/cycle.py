@@ -7,168 +7,29 @@ the step that needs them, not by this module. Status is never stored on the payr
 nothing to post, its approved event), "exported" the export batch or event.
 """
 import datetime as dt
-import errno
-import importlib.metadata
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from engine.months import format_period, month_first_date, parse_period
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
-from ledgers.store import Ledger, database_errors
+from ledgers.store import Ledger
 from payroll import country as countries
 from payroll import ledger_state, postings, store
 from payroll.crash import crash_point
-from payroll.errors import Refused, UserError
+from payroll.errors import Refused
 from payroll.ids import payroll_id
+from payroll.session import (POSTED_STATUSES, check_out_dir, distinct_strings, load_inputs, noop, open_db,
+                             output_error, parse_period_arg, require_name, software_versions, status_of,
+                             summary_of)
 
-ORDERS_FILE = "orders.parquet"
-ASSIGNMENTS_FILE = "assignments.parquet"
 POSTAL_LIST_NAME = "{payroll}-postal.csv"
-
-
-def noop(_step: str) -> None:
-    return None
-
-
-def software_versions() -> dict:
-    """What computed a payroll: isplata and the libraries whose arithmetic or file formats it relies on. Recorded
-    with the calculation, so an audit recompute under other versions says so next to any difference."""
-    found = {}
-    for name in ("isplata", "numpy", "numba", "pyarrow"):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def open_db(db_url: str, create: bool = False) -> Ledger:
-    """The ledger at db_url with the payroll tables in place. Only `db init` and `demo` pass create=True (the
-    schemas are created idempotently, a SQLite file's folder too); every other step refuses a database without
-    a ledger (a mistyped --db), before anything is created: no folder, no file."""
-    ledger = Ledger(db_url)
-    try:
-        with database_errors(db_url):
-            if create:
-                path = ledger.sqlite_file()
-                if path:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)  # a new SQLite file in a new folder
-                ledger.init()
-            else:
-                ledger.require_schema()
-            store.init_schema(ledger.engine)  # tables only where missing: nothing is written when present
-    except BaseException:
-        ledger.close()
-        raise
-    return ledger
-
-
-def check_out_dir(folder: Path) -> Path:
-    """An output folder that exists, or can be made in a parent that exists, and can be written; UserError
-    (exit 2) naming the fix otherwise, before anything is written. A missing parent is refused rather than
-    created: a mistyped path must not become a new tree of folders."""
-    folder = Path(folder).resolve()
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder} is a file, not a folder: give --out a folder")
-    if not folder.exists():
-        if not folder.parent.is_dir():
-            raise UserError(f"cannot write to {folder}: its parent folder {folder.parent} does not exist; create "
-                            "it first or correct the path (nothing was written)")
-        try:
-            folder.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise output_error(folder, exc) from exc
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write to {folder}: the folder is read-only for this user; choose another --out "
-                        "or fix its permissions (nothing was written)")
-    return folder
-
-
-def output_error(path: Path, exc: OSError) -> UserError:
-    """A failed write of an output file (disk full, permissions) as a message with the fix."""
-    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
-              errno.EACCES: "permission denied", errno.EROFS: "the file system is read-only",
-              errno.ENOENT: "the folder disappeared"}.get(exc.errno, exc.strerror or str(exc))
-    return UserError(f"cannot write {path}: {reason}; free space or fix the folder and run the step again "
-                     "(nothing was put in place)")
-
-
-def payroll_record(db_url: str, identifier: str) -> store.PayrollRecord:
-    """The stored record of one payroll (Refused if unknown), read in a connection of its own."""
-    ledger = open_db(db_url)
-    try:
-        with ledger.engine.connect() as conn:
-            return store.get_payroll(conn, identifier)
-    finally:
-        ledger.close()
-
-
-def parse_period_arg(text: str) -> int:
-    try:
-        return parse_period(text)
-    except ValueError as exc:
-        raise InputError([Problem("--period", None, "period", text, str(exc), "write the month as YYYY-MM")])
-
-
-def require_name(by: str, option: str = "--by") -> str:
-    name = (by or "").strip()
-    if not name:
-        raise InputError([Problem(option, None, None, by, "a person's name is required",
-                                  "give the officer's name, e.g. --by ana")])
-    return name
-
-
-# ---- status ----------------------------------------------------------------------------------------------
-
-POSTED_STATUSES = ("approved", "exported", "reconciled")  # the ledger holds the payroll's approval batch
-
-
-def status_of(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
-    """Derived status, never stored: draft -> approved -> exported -> reconciled from the ledger's batches and
-    events, or cancelled (a `cancelled` event) or superseded (a draft with a newer run of its period). With
-    `conn`, as that transaction sees them: inside a step's lock, the result of any step that committed before."""
-    events = ledger.events(subject=identifier, conn=conn)
-    kinds = {}
-    for event in events:
-        kinds.setdefault(event["kind"], event)  # the first of each kind
-    approved = ledger.find_batch("approve", identifier, conn) is not None or "approved" in kinds
-    exported = ledger.find_batch("export", identifier, conn) is not None or "exported" in kinds
-    approved_by = kinds.get("approved", {}).get("payload", {}).get("by")
-    if exported:
-        status = "reconciled" if reconciled(ledger, identifier, conn) else "exported"
-    elif approved:
-        status = "approved"
-    elif "cancelled" in kinds:
-        status = "cancelled"
-    elif conn is not None:
-        status = "superseded" if store.newer_runs(conn, identifier) else "draft"
-    else:
-        with ledger.engine.connect() as own:
-            status = "superseded" if store.newer_runs(own, identifier) else "draft"
-    return {"status": status, "approved_by": approved_by, "approved_at": event_time(kinds.get("approved")),
-            "exported_at": event_time(kinds.get("exported")), "events": events}
-
-
-def reconciled(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> bool:
-    """A reconciled return file matched a payment of the payroll."""
-    return any(identifier in event["payload"].get("payrolls", ()) or
-               identifier in event["payload"].get("returns_by_reason_minor", {})
-               for event in ledger.events(kind="reconciled", conn=conn))
-
-
-def event_time(event: dict | None) -> str | None:
-    if event is None:
-        return None
-    moment = dt.datetime.fromtimestamp(event["created_us"] // 1_000_000, dt.timezone.utc)
-    return moment.replace(tzinfo=None).isoformat(sep=" ") + " UTC"
 
 
 # ---- periods ---------------------------------------------------------------------------------------------
@@ -238,19 +99,6 @@ def check_reopen(period_text: str, reopen: str | None, reason: str | None) -> di
 
 
 # ---- calculate -------------------------------------------------------------------------------------------
-
-def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None = None,
-                hold_mark: int | None = None):
-    """payroll.compute.Inputs: the validated register and the ledger state as of the marks."""
-    from formats.register import read_register
-    from payroll import compute as computing
-
-    register = read_register(data, catalogue)
-    with ledger.engine.connect() as conn:
-        state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
-        holds = store.read_holds(conn, hold_mark)
-    return computing.Inputs(register, catalogue, period, state, holds)
-
 
 def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_dir=None, progress=noop,
               country: str | None = None, reopen: str | None = None, reason: str | None = None) -> dict:
@@ -322,7 +170,7 @@ def stage_draft(folder: Path, result, record: store.PayrollRecord) -> tuple[Path
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="store") as pool:
         written = [pool.submit(store.write_table, table, temporary / name) for table, name in
                    ((result.lines, store.LINES_FILE), (result.payments, store.PAYMENTS_FILE),
-                    (result.orders, ORDERS_FILE))]
+                    (result.orders, store.ORDERS_FILE))]
         lines_sha, payments_sha, orders_sha = (future.result() for future in written)
     totals = dict(record.totals, orders_sha256=orders_sha)
     fields = {name: getattr(record, name) for name in store.PayrollRecord.__dataclass_fields__}
@@ -388,25 +236,13 @@ def take_over_leftover(folder: Path, record: store.PayrollRecord) -> None:
     if not folder.exists():
         return
     found = {name: store.sha256_file(folder / name) if (folder / name).is_file() else None
-             for name in (store.LINES_FILE, store.PAYMENTS_FILE, ORDERS_FILE)}
+             for name in (store.LINES_FILE, store.PAYMENTS_FILE, store.ORDERS_FILE)}
     if found != {store.LINES_FILE: record.lines_sha256, store.PAYMENTS_FILE: record.payments_sha256,
-                 ORDERS_FILE: record.totals["orders_sha256"]}:
+                 store.ORDERS_FILE: record.totals["orders_sha256"]}:
         raise Refused(f"{folder} already exists but this database has no payroll {record.payroll_id}: it belongs "
                       "to another database (or to an interrupted calculation of other inputs); pass --store DIR "
                       "(or ISPLATA_STORE) for this database, or remove that folder")
     shutil.rmtree(folder)
-
-
-def summary_of(record: store.PayrollRecord) -> dict:
-    totals = record.totals
-    return {"payroll": record.payroll_id, "period": record.period, "currency": record.currency,
-            "minor_exponent": record.minor_exponent, "rights": record.rights, "payments": record.payments,
-            "net_minor": record.net_minor, "totals_minor": totals["totals_minor"],
-            "by_benefit_minor": totals["by_benefit_minor"], "by_channel_minor": totals["by_channel_minor"],
-            "payments_by_channel": totals.get("payments_by_channel", {}),
-            "by_municipality_minor": totals.get("by_municipality_minor", {}),
-            "rights_paid": totals.get("rights_paid"), "rights_held": totals.get("rights_held"),
-            "lines": totals.get("lines"), "created_by": record.created_by, "created_at": record.created_at}
 
 
 # ---- approve ---------------------------------------------------------------------------------------------
@@ -478,7 +314,7 @@ def check_not_stale(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connec
 
 def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:
     lines = store.read_lines(record, coded=True, columns=APPROVE_LINE_COLUMNS)
-    orders = store._read_checked(Path(record.store_folder) / ORDERS_FILE, record.totals["orders_sha256"], True)
+    orders = store.read_orders(record)
     benefits = distinct_strings(lines.column("benefit"))
     codes = ledger.benefit_codes(benefits) if benefits else {}
     return postings.approve_postings(lines, orders, codes)
@@ -486,18 +322,6 @@ def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:
 
 APPROVE_LINE_COLUMNS = ["right_id", "benefit", "payee_id", "month", "component", "amount_minor", "payment_ref"]
 SENT_LINE_COLUMNS = ["right_id", "payee_id", "channel", "month", "component", "amount_minor", "payment_ref"]
-
-
-def distinct_strings(column) -> list[str]:
-    """Sorted distinct non-null values of a string or dictionary column (no Python object per row)."""
-    values = set()
-    for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
-        if pa.types.is_dictionary(chunk.type):
-            used = pc.unique(chunk.indices.drop_null())
-            values.update(chunk.dictionary.take(used).to_pylist())
-        else:
-            values.update(pc.unique(chunk.drop_null()).to_pylist())
-    return sorted(values)
 
 
 def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, checker: str,
@@ -543,9 +367,12 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         execution = execution_date_of(record, status["events"], execution_date)
         staging = staging_folder(target, identifier)
         progress("writing payment files")
-        manifest, batch = write_outputs(lambda: write_files(record, staging, approved_at,
-                                                            also=lambda: sent_batch(record),
-                                                            execution_date=execution), staging)
+        written = write_outputs(lambda: write_files(record, staging, approved_at, also=lambda: sent_batch(record),
+                                                    execution_date=execution), staging)
+        manifest, batch = written.manifest, written.extra
+        facts = {"execution_date": execution.isoformat()}
+        if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
+            facts["assignments_sha256"] = written.assignments_sha256
         crash_point("export.after_files")
         pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
         progress("posting payments as sent")
@@ -553,7 +380,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
             locked = check_exportable(ledger, identifier, conn)
             # an export that committed meanwhile fixed the date: files with another one are never published
             execution_date_of(record, locked["events"], execution)
-            created = post_export(ledger, record, batch, conn, {"execution_date": execution.isoformat()})
+            created = post_export(ledger, record, batch, conn, facts)
         crash_point("export.after_commit")
         write_outputs(lambda: publish(staging, target), target)
     finally:
@@ -653,11 +480,17 @@ def execution_date_of(record: store.PayrollRecord, events: list[dict], wanted: d
     return business_day(month_first_date(parse_period(record.period) + 1).replace(day=day), record.country)
 
 
+class WrittenFiles(NamedTuple):
+    manifest: dict
+    extra: object                    # what also() returned (None without it)
+    assignments_sha256: str | None   # of the payroll's assignments (None: no payment to write)
+
+
 def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None,
-                execution_date: dt.date | None = None):
-    """pain.001 files, postal list and manifest. The pain.001 files are validated against the XSD on other
-    threads while `also()` runs (export builds its ledger batch meanwhile); nothing is renamed into place
-    before every file passed. Returns the manifest (and also()'s result when given)."""
+                execution_date: dt.date | None = None) -> WrittenFiles:
+    """pain.001 files, postal list and manifest, and the payroll's assignments in its store. The pain.001 files
+    are validated against the XSD on other threads while `also()` runs (export builds its ledger batch
+    meanwhile); nothing is renamed into place before every file passed."""
     from bank_exports.manifest import write_manifest
     from bank_exports.pain001 import Pain001Options, start_pain001
     from bank_exports.payments import Debtor, as_table
@@ -683,7 +516,7 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
                              category_purpose=settings.category_purpose, purpose=settings.purpose,
                              scheme=settings.scheme)
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
-    files, extra = [], None
+    files, extra, assignments_sha256 = [], None, None
     if payments.num_rows:
         pending = start_pain001(payments, out_dir, debtor, options)
         try:
@@ -693,7 +526,7 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
             raise
         written = pending.finish()
         files += written.files
-        store.write_table(written.assignments, Path(record.store_folder) / ASSIGNMENTS_FILE)
+        assignments_sha256 = store.write_assignments(record, written.assignments)
         postal = write_postal_list(payments, out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id),
                                    record.currency, record.minor_exponent)
         if postal is not None:
@@ -705,7 +538,7 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
         "debtor_bic": settings.debtor_bic})
     document = pq_free_manifest(path)
     manifest = dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha)
-    return (manifest, extra) if also is not None else manifest
+    return WrittenFiles(manifest, extra, assignments_sha256)
 
 
 def pq_free_manifest(path: Path) -> dict:
@@ -738,8 +571,3 @@ def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None,
         ledger.append_event("exported", record.payroll_id, {"batch_id": batch_record.batch_id, **(facts or {})},
                             conn)
     return batch_record.created
-
-
-def read_assignments(record: store.PayrollRecord) -> pa.Table | None:
-    path = Path(record.store_folder) / ASSIGNMENTS_FILE
-    return pq.read_table(path) if path.exists() else None

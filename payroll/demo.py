@@ -24,7 +24,7 @@ from formats.catalogue import load_catalogue
 from formats.generator import advance_register, generate_register
 from ledgers.store import Ledger
 from ledgers.verify import verify
-from payroll import audit, cycle, reconcile, report
+from payroll import audit, cycle, reconcile, report, session
 from payroll.queries import money_text
 from payroll.register import validate_register
 
@@ -51,15 +51,15 @@ class Steps:
 
 
 def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None = None, period: str = "2025-01",
-             seed: int = 1, progress=cycle.noop, country: str = "me", with_audit: bool = False) -> dict:
+             seed: int = 1, progress=session.noop, country: str = "me", with_audit: bool = False) -> dict:
     catalogue = load_catalogue(country=country)
-    first_month = cycle.parse_period_arg(period)
+    first_month = session.parse_period_arg(period)
     cycle.check_period_covered(first_month, period, catalogue)
     cycle.check_period_covered(first_month + 1, format_period(first_month + 1), catalogue)
     work = Path(workdir).resolve()
     prepare_workdir(work, own_db=db_url is None)
     db = db_url or f"sqlite:///{work / 'isplata.db'}"
-    cycle.open_db(db, create=True).close()  # the demo creates its ledger, as `db init` would
+    session.open_db(db, create=True).close()  # the demo creates its ledger, as `db init` would
     store_dir = work / "payrolls"
     exponent = catalogue.minor_exponent
     fmt = lambda amount: f"{money_text(amount, exponent)} {catalogue.currency}"
@@ -147,8 +147,8 @@ def verify_ledger(db: str):
 
 def simulate_bank(db: str, payroll_id: str, out: Path, catalogue, seed: int) -> dict:
     """camt.054 returns (~1 % of bank payments), a pain.002 with a few rejects, a camt.053 settling every file."""
-    record = cycle.payroll_record(db, payroll_id)
-    assignments = cycle.read_assignments(record)
+    record = session.payroll_record(db, payroll_id)
+    assignments = session.read_assignments(db, record)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed + 7)
     bank = np.flatnonzero(pc.equal(assignments.column("channel"), "bank").to_numpy(zero_copy_only=False))

@@ -25,7 +25,7 @@ from formats.amounts import format_amount
 from engine.months import format_period, month_first_date, parse_period
 from formats import labels
 from formats.catalogue import load_catalogue
-from payroll import audit, cycle, store
+from payroll import audit, session, store
 from payroll.errors import Refused
 
 DIFFERENCE_COMPONENTS = ("due", "arrears", "overpayment", "time_barred", "written_off")
@@ -51,9 +51,9 @@ class Prepared:
     lines: pa.Table           # the stored payroll lines (checked against their SHA-256)
 
 
-def explain(db_url: str, right_id: int, period_text: str, payroll_id: str | None = None, progress=cycle.noop) -> dict:
+def explain(db_url: str, right_id: int, period_text: str, payroll_id: str | None = None, progress=session.noop) -> dict:
     """The explanation of `right_id` in the payroll of `period_text` (the latest run unless `payroll_id`)."""
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         record = chosen_payroll(ledger, period_text, payroll_id)
         prepared = prepare(ledger, record, progress)
@@ -63,7 +63,7 @@ def explain(db_url: str, right_id: int, period_text: str, payroll_id: str | None
         ledger.close()
 
 
-def prepare(ledger, record: store.PayrollRecord, progress=cycle.noop) -> Prepared:
+def prepare(ledger, record: store.PayrollRecord, progress=session.noop) -> Prepared:
     from formats import convert
     from payroll import compute as computing
 
@@ -71,7 +71,7 @@ def prepare(ledger, record: store.PayrollRecord, progress=cycle.noop) -> Prepare
     catalogue = recorded_catalogue(record)
     progress("reading the recorded register and the ledger as the payroll saw it")
     period = parse_period(record.period)
-    inputs = cycle.load_inputs(ledger, record.data_folder, catalogue, period, record.batch_mark, record.hold_mark)
+    inputs = session.load_inputs(ledger, record.data_folder, catalogue, period, record.batch_mark, record.hold_mark)
     progress("computing the months with the engine")
     arrays = convert.register_arrays(inputs.register, catalogue)
     held = computing.route(inputs, arrays).held
@@ -84,7 +84,7 @@ def prepare(ledger, record: store.PayrollRecord, progress=cycle.noop) -> Prepare
     cells = entitlement.compute_due(arrays, compiled, period, starts)
     legacy = computing.legacy_baseline(arrays, compiled, starts, computing.legacy_cutoff_month(inputs))
     progress("reading the payroll lines")
-    status = cycle.status_of(ledger, record.payroll_id)["status"]
+    status = session.status_of(ledger, record.payroll_id)["status"]
     return Prepared(record, catalogue, status, inputs, arrays, held, differences, starts, compiled, cells, legacy,
                     store.read_lines(record))
 
@@ -116,7 +116,7 @@ def explain_right(ledger, prepared: Prepared, right_id: int) -> dict:
 
 
 def chosen_payroll(ledger, period_text: str, payroll_id: str | None) -> store.PayrollRecord:
-    period = format_period(cycle.parse_period_arg(period_text))
+    period = format_period(session.parse_period_arg(period_text))
     with ledger.engine.connect() as conn:
         if payroll_id:
             record = store.get_payroll(conn, payroll_id)

@@ -6,7 +6,7 @@ next calculation honours (the right, or every right paid to the payee, is left u
 reconciliation's MD07 holds) until a second officer releases it (`isplata hold release`, maker-checker). Each
 function opens the database, writes in one transaction that takes the write lock, and returns a JSON-ready dict.
 """
-from payroll import cycle, store
+from payroll import session, store
 from payroll.errors import InputError, Problem, Refused
 
 
@@ -20,13 +20,13 @@ def required_text(value: str, option: str) -> str:
 
 def cancel(db_url: str, identifier: str, by: str, reason: str) -> dict:
     """Cancel a draft (also a superseded one): a `cancelled` event with who and why."""
-    officer = cycle.require_name(by)
+    officer = session.require_name(by)
     why = required_text(reason, "--reason")
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         with ledger.writing() as conn:
             store.get_payroll(conn, identifier)  # Refused if unknown
-            status = cycle.status_of(ledger, identifier, conn)["status"]
+            status = session.status_of(ledger, identifier, conn)["status"]
             if status not in ("draft", "superseded"):
                 raise Refused(f"{identifier} is {status}: only a draft can be cancelled"
                               + ("" if status == "cancelled" else "; an approved payroll is corrected by the next "
@@ -40,9 +40,9 @@ def cancel(db_url: str, identifier: str, by: str, reason: str) -> dict:
 
 def place_hold(db_url: str, by: str, reason: str, right_id: int | None = None, payee_id: int | None = None) -> dict:
     """Hold one right or every payment to one payee from the next calculation on; returns the hold."""
-    officer = cycle.require_name(by)
+    officer = session.require_name(by)
     why = required_text(reason, "--reason")
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         with ledger.writing() as conn:
             hold = store.place_hold(conn, officer, why, right_id=right_id, payee_id=payee_id)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from formats import labels
 from formats.amounts import format_amount
 from formats.schemas import PAYROLL_LINES
-from payroll import cycle, store
+from payroll import session, store
 from payroll.errors import Refused
 
 CALCULATE_KEYS = ("payroll", "period", "currency", "rights", "payments", "net_minor", "totals_minor")
@@ -68,7 +68,7 @@ def labels_locale(payroll_id: str) -> str:
 
 
 def display_for(db_url: str, identifier: str) -> Display:
-    return display_of(cycle.payroll_record(db_url, identifier))
+    return display_of(session.payroll_record(db_url, identifier))
 
 
 def calculate_contract(summary: dict) -> dict:
@@ -80,11 +80,11 @@ def reconcile_contract(result: dict) -> dict:
 
 
 def list_payrolls(db_url: str, period: str | None = None) -> list[dict]:
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         with ledger.engine.connect() as conn:
             records = store.list_payrolls(conn, period)
-        return [{"payroll": r.payroll_id, "period": r.period, "status": cycle.status_of(ledger, r.payroll_id)["status"],
+        return [{"payroll": r.payroll_id, "period": r.period, "status": session.status_of(ledger, r.payroll_id)["status"],
                  "created_by": r.created_by, "created_at": r.created_at, "rights": r.rights, "payments": r.payments,
                  "net_minor": r.net_minor, "currency": r.currency, "minor_exponent": r.minor_exponent}
                 for r in records]
@@ -93,14 +93,14 @@ def list_payrolls(db_url: str, period: str | None = None) -> list[dict]:
 
 
 def show_payroll(db_url: str, identifier: str) -> dict:
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
-        status = cycle.status_of(ledger, identifier)
+        status = session.status_of(ledger, identifier)
     finally:
         ledger.close()
-    summary = cycle.summary_of(record)
+    summary = session.summary_of(record)
     summary.update(status=status["status"], approved_by=status["approved_by"], data_folder=record.data_folder,
                    input_sha256=record.input_sha256, catalogue_path=record.catalogue_path,
                    catalogue_sha256=record.catalogue_sha256, lines_file=str(record.lines_path),
@@ -125,7 +125,7 @@ def write_lines(db_url: str, identifier: str, out_file, file_format: str | None 
     from formats import officer_files
 
     chosen = officer_files.format_of(out_file, file_format)
-    record = cycle.payroll_record(db_url, identifier)
+    record = session.payroll_record(db_url, identifier)
     lines = store.read_lines(record)
     assert lines.schema.equals(PAYROLL_LINES), "stored lines do not follow formats.schemas.PAYROLL_LINES"
     Path(out_file).parent.mkdir(parents=True, exist_ok=True)

@@ -40,9 +40,10 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from bank_exports.returns import expand_records, read_returns
+from engine.months import parse_period
 from formats.cells import neutralise
 from ledgers.schema import ACCOUNT, COMPONENT
-from payroll import cycle, matching, postings, store
+from payroll import matching, postings, session, store
 from payroll.crash import crash_point
 from payroll.errors import Refused
 from payroll.ids import payroll_of_ref
@@ -86,11 +87,12 @@ class PayrollView:
     debits and whole-file rejects); the payees' accounts and the rights' beneficiaries only when a reason asks
     for them. Lookups by EndToEndId are dictionary hits: no per-record Parquet read, filter or Arrow slice."""
 
-    def __init__(self, record: store.PayrollRecord, reversed_refs: set):
+    def __init__(self, record: store.PayrollRecord, reversed_refs: set, assignments_sha256: str | None):
         self.record = record
         self._assignments = None
+        self.assignments_sha256 = assignments_sha256  # what the `exported` event recorded
         self.reversed_refs = reversed_refs
-        self.month = cycle.parse_period(record.period)
+        self.month = parse_period(record.period)
         self.spans: dict[str, tuple[int, int]] = {}
         self._asked: set = set()
         self.groups = None
@@ -127,7 +129,7 @@ class PayrollView:
         """The export's assignments (EndToEndId, MsgId, PmtInfId, channel, amount), read when a whole-file or
         whole-block reject is expanded."""
         if self._assignments is None:
-            self._assignments = cycle.read_assignments(self.record)
+            self._assignments = store.read_assignments(self.record, self.assignments_sha256)
         return self._assignments
 
     def span(self, ref: str | None) -> tuple[int, int] | None:
@@ -154,8 +156,8 @@ class PayrollView:
         """{MsgId or PmtInfId: (total amount, channel of its first payment)} of the export, from the ids read as
         Arrow dictionaries (few distinct values) and summed in numpy."""
         if column not in self._totals:
-            table = pq.read_table(Path(self.record.store_folder) / cycle.ASSIGNMENTS_FILE,
-                                  columns=[column, "amount_minor", "channel"], read_dictionary=[column, "channel"])
+            table = store.read_assignments(self.record, self.assignments_sha256, [column, "amount_minor", "channel"],
+                                           [column, "channel"])
             keys = table.column(column).combine_chunks()
             codes = np.asarray(pc.fill_null(keys.indices, -1).to_numpy(zero_copy_only=False), np.int64)
             amount = np.asarray(table.column("amount_minor").to_numpy(), np.int64)
@@ -186,14 +188,14 @@ LINE_COLUMNS = ("payment_ref", "right_id", "payee_id", "channel", "month", "comp
 CHANNELS = ("bank", "post")
 
 
-def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, out_dir=None) -> dict:
+def reconcile(db_url: str, files: list, register_out=None, progress=session.noop, out_dir=None) -> dict:
     """Reconcile every file; returns the DESIGN.md counts plus exceptions and register actions.
 
     Each file is one step (reconcile_step): its batch, holds and `reconciled` event commit in one transaction
     under the ledger's lock, and only then are its outputs (register actions, exceptions) written, under names
     derived from that file (output_paths), so no later reconcile of another file overwrites them."""
     paths = [Path(f) for f in files]
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     tally, views, outputs, befores = Tally(), {}, [], []
     exponent = 2
     try:
@@ -289,7 +291,7 @@ def reconcile_step(ledger, path: Path, sha: str, records: list,
         else:
             actions = [row for event in earlier[:1] for row in event["payload"].get("register_actions", [])]
     crash_point("reconcile.after_commit")
-    return file_tally, exponent, actions, cycle.event_time(earlier[0]) if earlier else None
+    return file_tally, exponent, actions, session.event_time(earlier[0]) if earlier else None
 
 
 def match_file(ledger, records: list, views: dict, seen: bool, earlier: list):
@@ -396,7 +398,7 @@ def write_outputs(path: Path, sha: str, out_dir: Path | None, actions: list, exc
 def check_out_dir(folder: Path) -> Path:
     """An output folder that exists (or whose parent does) and can be written; UserError (exit 2) otherwise,
     before anything is written."""
-    return cycle.check_out_dir(folder)
+    return session.check_out_dir(folder)
 
 
 def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
@@ -411,7 +413,7 @@ def write_csv(path: Path, columns: tuple, rows: list[dict]) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise cycle.output_error(path, exc) from exc
+        raise session.output_error(path, exc) from exc
 
 
 class Postings:
@@ -503,12 +505,13 @@ def view_of(ledger, identifier: str, views: dict) -> PayrollView | None:
 def load_view(ledger, identifier: str) -> PayrollView | None:
     with ledger.engine.connect() as conn:
         found = [p for p in store.list_payrolls(conn) if p.payroll_id == identifier]
+        sha256 = store.assignments_sha256(conn, identifier)
     if not found or ledger.find_batch("export", identifier) is None:
         return None
     record = found[0]
-    if not (Path(record.store_folder) / cycle.ASSIGNMENTS_FILE).exists():
+    if not record.assignments_path.exists():
         return None
-    return PayrollView(record, already_reversed(ledger, identifier))
+    return PayrollView(record, already_reversed(ledger, identifier), sha256)
 
 
 # batches of these kinds are written by approve and export alone, which never reverse a payment: the search for
@@ -680,7 +683,7 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
 
 def list_holds(db_url: str, released: bool = False) -> list[dict]:
     """The holds in force (with `released`, also the lifted ones), oldest first."""
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         with ledger.engine.connect() as conn:
             return store.read_holds(conn, released=released).to_pylist()
@@ -696,7 +699,7 @@ def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
     placed the hold (maker-checker; reconciliation's own holds are placed by "reconcile")."""
     if not by.strip() or not note.strip():
         raise Refused("a release needs --by (who releases) and --note (why, e.g. the register's correction)")
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         with ledger.step() as conn:  # the release and its record commit together, under the ledger's lock
             hold = store.release_hold(conn, hold_id, by.strip(), note)

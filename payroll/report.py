@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from engine.months import format_period, month_first_date, parse_period
 from formats import labels
-from payroll import cycle, store
+from payroll import session, store
 from payroll.errors import Refused
 from payroll.report_html import render_html
 
@@ -30,15 +30,15 @@ PDF_SECONDS_MAX = 120
 
 
 def build_report(db_url: str, identifier: str) -> dict:
-    ledger = cycle.open_db(db_url)
+    ledger = session.open_db(db_url)
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
             earlier = store.list_payrolls(conn, format_period(parse_period(record.period) - 1))
             holds = store.read_holds(conn, record.hold_mark).to_pylist()
-        status = cycle.status_of(ledger, identifier)
+        status = session.status_of(ledger, identifier)
         previous = [p for p in earlier if p.country == record.country and
-                    cycle.status_of(ledger, p.payroll_id)["status"] in cycle.POSTED_STATUSES]
+                    session.status_of(ledger, p.payroll_id)["status"] in session.POSTED_STATUSES]
         reconciled = ledger.events(kind="reconciled")
         returns = returns_by_reason(reconciled, identifier)
         statuses = statuses_said(reconciled, identifier)

@@ -96,6 +96,8 @@ RELEASE_REASON = "RELEASED"
 
 LINES_FILE = "lines.parquet"
 PAYMENTS_FILE = "payments.parquet"
+ORDERS_FILE = "orders.parquet"            # the deduction orders as calculated (SHA-256: totals["orders_sha256"])
+ASSIGNMENTS_FILE = "assignments.parquet"  # where export put each payment (SHA-256: the `exported` event)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,14 @@ class PayrollRecord:
     @property
     def payments_path(self) -> Path:
         return Path(self.store_folder) / PAYMENTS_FILE
+
+    @property
+    def orders_path(self) -> Path:
+        return Path(self.store_folder) / ORDERS_FILE
+
+    @property
+    def assignments_path(self) -> Path:
+        return Path(self.store_folder) / ASSIGNMENTS_FILE
 
 
 def init_schema(engine: sa.Engine) -> None:
@@ -294,6 +304,37 @@ def read_lines(record: PayrollRecord, verify: bool = True, columns: list[str] | 
 
 def read_payments(record: PayrollRecord, verify: bool = True, columns: list[str] | None = None) -> pa.Table:
     return _read_checked(record.payments_path, record.payments_sha256, verify, columns)
+
+
+def read_orders(record: PayrollRecord) -> pa.Table:
+    """The deduction orders the payroll was calculated with (checked against the SHA-256 in its totals)."""
+    return _read_checked(record.orders_path, record.totals["orders_sha256"], True)
+
+
+def write_assignments(record: PayrollRecord, assignments: pa.Table) -> str:
+    """Export's assignments (EndToEndId, MsgId, PmtInfId, channel, amount) in the payroll's folder; returns the
+    SHA-256 that the `exported` event records."""
+    return write_table(assignments, record.assignments_path)
+
+
+def assignments_sha256(conn: sa.Connection, payroll_id: str) -> str | None:
+    """The SHA-256 of the assignments recorded by the payroll's first `exported` event; None when it was not
+    exported, or exported by an isplata that did not record it yet."""
+    events = ledger_schema.events
+    payload = conn.execute(sa.select(events.c.payload).where(events.c.kind == "exported",
+                                                           events.c.subject == payroll_id)
+                           .order_by(events.c.event_id).limit(1)).scalar()
+    return json.loads(payload).get("assignments_sha256") if payload else None
+
+
+def read_assignments(record: PayrollRecord, sha256: str | None, columns: list[str] | None = None,
+                     dictionaries: list[str] | None = None) -> pa.Table | None:
+    """Export's assignments, checked against `sha256`, what its `exported` event recorded (assignments_sha256;
+    None for a payroll exported by an isplata that did not record it: read as they are); None when the payroll
+    was never exported with payments."""
+    if not record.assignments_path.exists():
+        return None
+    return _read_checked(record.assignments_path, sha256 or "", sha256 is not None, columns, dictionaries)
 
 
 def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,

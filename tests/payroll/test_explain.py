@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from payroll import cycle, demo, explain, store
+from payroll import cycle, demo, explain, session, store
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def sums(rows, key, value="amount_minor") -> dict:
 @pytest.mark.parametrize("which", [0, 1])
 def test_explain_figures_equal_the_payroll_lines_for_every_right(run, which):
     payroll = run["payrolls"][which]
-    record = cycle.payroll_record(run["db"], payroll)
+    record = session.payroll_record(run["db"], payroll)
     lines = store.read_lines(record).to_pylist()
     ledger = cycle.open_db(run["db"])
     try:
@@ -61,7 +61,7 @@ def test_explain_figures_equal_the_payroll_lines_for_every_right(run, which):
 
 def test_returned_payment_shows_its_fate_and_the_command_prints_it(run):
     first = run["payrolls"][0]
-    record = cycle.payroll_record(run["db"], first)
+    record = session.payroll_record(run["db"], first)
     lines = store.read_lines(record)
     ledger = cycle.open_db(run["db"])
     try:
@@ -89,7 +89,7 @@ def test_explain_refuses_changed_inputs_and_unknown_rights(run, tmp_path):
     db = run["db"]
     missing = CliRunner().invoke(main, ["--db", db, "explain", "999999999", "--period", "2025-01", "--json"])
     assert missing.exit_code == 2 and "not in the register" in json.loads(missing.stdout)["error"]
-    record = cycle.payroll_record(db, run["payrolls"][1])
+    record = session.payroll_record(db, run["payrolls"][1])
     rights = next(p for p in __import__("pathlib").Path(record.data_folder).iterdir() if p.name.startswith("rights"))
     original = rights.read_bytes()
     try:

@@ -8,7 +8,7 @@ import pytest
 
 from bank_exports.return_files import BankReport, write_camt054
 from formats.generator import generate_register
-from payroll import cycle, reconcile, store
+from payroll import cycle, reconcile, session, store
 from payroll.errors import Refused, UserError
 
 PERIOD = "2025-01"
@@ -67,7 +67,7 @@ def test_group_reject_expands_to_every_payment_of_the_message(exported):
     from bank_exports.return_files import write_pain002
 
     db, record, tmp_path = exported
-    assignments = cycle.read_assignments(record)
+    assignments = session.read_assignments(db, record)
     msg_id = assignments.column("msg_id")[0].as_py()
     of_message = assignments.filter(pc.equal(assignments.column("msg_id"), msg_id))
     path = tmp_path / "am10.xml"
@@ -112,3 +112,22 @@ def test_released_md07_hold_pays_the_right_again(exported):
 
 def held_mark(conn, payroll_id):
     return store.get_payroll(conn, payroll_id).hold_mark
+
+
+def test_assignments_are_read_only_with_the_sha256_export_recorded(exported):
+    """payroll.store owns the assignments: export records their SHA-256 in the `exported` event, and reconcile's
+    read (expanding a whole-file reject) refuses a file altered since."""
+    from bank_exports.return_files import write_pain002
+
+    db, record, tmp_path = exported
+    assignments = session.read_assignments(db, record)
+    with cycle.open_db(db).engine.connect() as conn:
+        recorded = store.assignments_sha256(conn, record.payroll_id)
+    assert recorded == store.sha256_file(record.assignments_path)
+    report = BankReport("BANK-STS-2", dt.datetime(2025, 2, 10, 9), "ME25907000000000045322", "EUR")
+    write_pain002(tmp_path / "am10.xml", report, assignments.column("msg_id")[0].as_py(), None, group_reason="AM10")
+    store.write_table(assignments.slice(1), record.assignments_path)  # one payment dropped from the file
+    with pytest.raises(Refused, match="no longer has the SHA-256"):
+        session.read_assignments(db, record)
+    with pytest.raises(Refused, match="no longer has the SHA-256"):
+        reconcile.reconcile(db, [tmp_path / "am10.xml"])

@@ -13,7 +13,7 @@ import pytest
 from bank_exports.return_files import BankReport, Settlement, write_camt053, write_camt054
 from formats.generator import generate_register
 from ledgers.schema import ACCOUNT, COMPONENT
-from payroll import cycle, reconcile, store
+from payroll import cycle, reconcile, session, store
 
 PERIOD = "2025-01"
 REPORT = lambda msg: BankReport(msg, dt.datetime(2025, 2, 15, 18), "ME25907000000000045322", "EUR")  # noqa: E731
@@ -99,7 +99,7 @@ def test_a_payment_reversed_by_an_earlier_file_is_already_seen(exported):
 
 def test_batch_debits_by_message_and_block_are_checked_against_the_export(exported):
     db, record, tmp_path = exported
-    assignments = cycle.read_assignments(record)
+    assignments = session.read_assignments(db, record)
     bank = assignments.filter(pc.equal(assignments.column("channel"), "bank"))
     msg_id = bank.column("msg_id")[0].as_py()
     block = bank.column("pmt_inf_id")[0].as_py()

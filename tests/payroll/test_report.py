@@ -15,7 +15,7 @@ import pytest
 from formats.catalogue import catalogue_path, load_catalogue
 from formats.generator import advance_register, generate_register
 from ledgers.store import Ledger
-from payroll import cycle, demo, lifecycle, reconcile, report, store
+from payroll import cycle, demo, lifecycle, reconcile, report, session, store
 from payroll.report_html import SECTIONS, render_html
 
 PERIODS = ("2025-11", "2025-12")  # months every catalogue covers
@@ -66,14 +66,14 @@ def cycle_of(request, tmp_path_factory) -> dict:
 
 
 def paid_rights(db: str, payroll: str) -> set:
-    lines = store.read_lines(cycle.payroll_record(db, payroll))
+    lines = store.read_lines(session.payroll_record(db, payroll))
     return set(lines.filter(pc.is_valid(lines.column("payment_ref"))).column("right_id").to_pylist())
 
 
 def test_figures_agree_with_the_lines_and_the_ledger(cycle_of):
     db, (month1, month2) = cycle_of["db"], cycle_of["payrolls"]
     data = report.build_report(db, month2)
-    record = cycle.payroll_record(db, month2)
+    record = session.payroll_record(db, month2)
     lines = store.read_lines(record)
     paid = lines.filter(pc.is_valid(lines.column("payment_ref")))
     assert sum(data["recipients_by_benefit"].values()) == len(set(paid.column("right_id").to_pylist()))
@@ -174,7 +174,7 @@ def test_page_of_a_minimal_report_is_self_contained_and_exact():
 
 def test_municipality_counts_only_from_the_recorded_register(cycle_of):
     db, (_, month2) = cycle_of["db"], cycle_of["payrolls"]
-    record = cycle.payroll_record(db, month2)
+    record = session.payroll_record(db, month2)
     persons = next(p for p in Path(record.data_folder).iterdir() if p.name.startswith("persons"))
     original = persons.read_bytes()
     try:

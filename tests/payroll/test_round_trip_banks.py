@@ -13,7 +13,7 @@ from bank_exports.return_files import BankReport, Settlement, write_camt053, wri
 from formats.amounts import iso_exponent
 from formats.catalogue import catalogue_path
 from formats.generator import generate_register
-from payroll import cycle, reconcile, store
+from payroll import cycle, reconcile, session, store
 
 PERIOD = "2026-01"
 ENVELOPE = ('<Envelope xmlns="urn:swift:xsd:envelope"><AppHdr xmlns="urn:iso:std:iso:20022:tech:xsd:head.001.001.02">'
@@ -42,9 +42,9 @@ def exported(request, tmp_path):
     return db, record, rules, tmp_path
 
 
-def bank_returns(record, folder) -> tuple[list, list]:
+def bank_returns(db, record, folder) -> tuple[list, list]:
     """The four files a bank sends back, amounts at ISO 4217's exponent; returns (files, the returned rows)."""
-    assignments = cycle.read_assignments(record)
+    assignments = session.read_assignments(db, record)
     bank = assignments.filter(pc.equal(assignments["channel"], "bank"))
     exponent = iso_exponent(record.currency)
     scale = 10 ** (exponent - record.minor_exponent)
@@ -78,13 +78,13 @@ def bank_returns(record, folder) -> tuple[list, list]:
 
 def test_round_trip_per_country(exported):
     db, record, rules, folder = exported
-    files, rows = bank_returns(record, folder)
+    files, rows = bank_returns(db, record, folder)
     result = reconcile.reconcile(db, files)
     assert (result["unmatched"], result["not_ours"]) == (0, 2), result["exceptions"]
     assert result["rejected_minor"] == rows[0]["amount_minor"]
     assert result["returned_minor"] == rows[1]["amount_minor"] + rows[2]["amount_minor"]
-    bank_total = pc.sum(pc.filter(cycle.read_assignments(record)["amount_minor"],
-                                  pc.equal(cycle.read_assignments(record)["channel"], "bank"))).as_py()
+    assignments = session.read_assignments(db, record)
+    bank_total = pc.sum(pc.filter(assignments["amount_minor"], pc.equal(assignments["channel"], "bank"))).as_py()
     assert result["settled_minor"] == bank_total - rows[0]["amount_minor"]
     again = reconcile.reconcile(db, files)  # the same files again post nothing
     assert again["already_seen"] == result["matched"] and again["returned_minor"] == 0

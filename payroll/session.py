@@ -1,0 +1,202 @@
+"""What every step of a session shares, apart from the cycle's own steps: opening the ledger (with the payroll
+tables), output folders and their write errors, names and periods given on the command line, a payroll's
+record and its derived status (never stored), and the inputs a calculation (or its audit recompute) reads.
+Reconcile, audit, reports and queries import this, not the cycle."""
+import datetime as dt
+import errno
+import importlib.metadata
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from engine.months import parse_period
+from formats.errors import InputError, Problem
+from ledgers.store import Ledger, database_errors
+from payroll import ledger_state, store
+from payroll.errors import UserError
+
+
+def noop(_step: str) -> None:
+    return None
+
+
+def software_versions() -> dict:
+    """What computed a payroll: isplata and the libraries whose arithmetic or file formats it relies on. Recorded
+    with the calculation, so an audit recompute under other versions says so next to any difference."""
+    found = {}
+    for name in ("isplata", "numpy", "numba", "pyarrow"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def open_db(db_url: str, create: bool = False) -> Ledger:
+    """The ledger at db_url with the payroll tables in place. Only `db init` and `demo` pass create=True (the
+    schemas are created idempotently, a SQLite file's folder too); every other step refuses a database without
+    a ledger (a mistyped --db), before anything is created: no folder, no file."""
+    ledger = Ledger(db_url)
+    try:
+        with database_errors(db_url):
+            if create:
+                path = ledger.sqlite_file()
+                if path:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)  # a new SQLite file in a new folder
+                ledger.init()
+            else:
+                ledger.require_schema()
+            store.init_schema(ledger.engine)  # tables only where missing: nothing is written when present
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger
+
+
+def check_out_dir(folder: Path) -> Path:
+    """An output folder that exists, or can be made in a parent that exists, and can be written; UserError
+    (exit 2) naming the fix otherwise, before anything is written. A missing parent is refused rather than
+    created: a mistyped path must not become a new tree of folders."""
+    folder = Path(folder).resolve()
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file, not a folder: give --out a folder")
+    if not folder.exists():
+        if not folder.parent.is_dir():
+            raise UserError(f"cannot write to {folder}: its parent folder {folder.parent} does not exist; create "
+                            "it first or correct the path (nothing was written)")
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise output_error(folder, exc) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to {folder}: the folder is read-only for this user; choose another --out "
+                        "or fix its permissions (nothing was written)")
+    return folder
+
+
+def output_error(path: Path, exc: OSError) -> UserError:
+    """A failed write of an output file (disk full, permissions) as a message with the fix."""
+    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
+              errno.EACCES: "permission denied", errno.EROFS: "the file system is read-only",
+              errno.ENOENT: "the folder disappeared"}.get(exc.errno, exc.strerror or str(exc))
+    return UserError(f"cannot write {path}: {reason}; free space or fix the folder and run the step again "
+                     "(nothing was put in place)")
+
+
+def payroll_record(db_url: str, identifier: str) -> store.PayrollRecord:
+    """The stored record of one payroll (Refused if unknown), read in a connection of its own."""
+    ledger = open_db(db_url)
+    try:
+        with ledger.engine.connect() as conn:
+            return store.get_payroll(conn, identifier)
+    finally:
+        ledger.close()
+
+
+def summary_of(record: store.PayrollRecord) -> dict:
+    totals = record.totals
+    return {"payroll": record.payroll_id, "period": record.period, "currency": record.currency,
+            "minor_exponent": record.minor_exponent, "rights": record.rights, "payments": record.payments,
+            "net_minor": record.net_minor, "totals_minor": totals["totals_minor"],
+            "by_benefit_minor": totals["by_benefit_minor"], "by_channel_minor": totals["by_channel_minor"],
+            "payments_by_channel": totals.get("payments_by_channel", {}),
+            "by_municipality_minor": totals.get("by_municipality_minor", {}),
+            "rights_paid": totals.get("rights_paid"), "rights_held": totals.get("rights_held"),
+            "lines": totals.get("lines"), "created_by": record.created_by, "created_at": record.created_at}
+
+
+def read_assignments(db_url: str, record: store.PayrollRecord) -> pa.Table | None:
+    """Export's assignments of a payroll, checked against the SHA-256 its `exported` event recorded."""
+    ledger = open_db(db_url)
+    try:
+        with ledger.engine.connect() as conn:
+            sha256 = store.assignments_sha256(conn, record.payroll_id)
+    finally:
+        ledger.close()
+    return store.read_assignments(record, sha256)
+
+
+def parse_period_arg(text: str) -> int:
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise InputError([Problem("--period", None, "period", text, str(exc), "write the month as YYYY-MM")])
+
+
+def require_name(by: str, option: str = "--by") -> str:
+    name = (by or "").strip()
+    if not name:
+        raise InputError([Problem(option, None, None, by, "a person's name is required",
+                                  "give the officer's name, e.g. --by ana")])
+    return name
+
+
+POSTED_STATUSES = ("approved", "exported", "reconciled")  # the ledger holds the payroll's approval batch
+
+
+def status_of(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
+    """Derived status, never stored: draft -> approved -> exported -> reconciled from the ledger's batches and
+    events, or cancelled (a `cancelled` event) or superseded (a draft with a newer run of its period). With
+    `conn`, as that transaction sees them: inside a step's lock, the result of any step that committed before."""
+    events = ledger.events(subject=identifier, conn=conn)
+    kinds = {}
+    for event in events:
+        kinds.setdefault(event["kind"], event)  # the first of each kind
+    approved = ledger.find_batch("approve", identifier, conn) is not None or "approved" in kinds
+    exported = ledger.find_batch("export", identifier, conn) is not None or "exported" in kinds
+    approved_by = kinds.get("approved", {}).get("payload", {}).get("by")
+    if exported:
+        status = "reconciled" if reconciled(ledger, identifier, conn) else "exported"
+    elif approved:
+        status = "approved"
+    elif "cancelled" in kinds:
+        status = "cancelled"
+    elif conn is not None:
+        status = "superseded" if store.newer_runs(conn, identifier) else "draft"
+    else:
+        with ledger.engine.connect() as own:
+            status = "superseded" if store.newer_runs(own, identifier) else "draft"
+    return {"status": status, "approved_by": approved_by, "approved_at": event_time(kinds.get("approved")),
+            "exported_at": event_time(kinds.get("exported")), "events": events}
+
+
+def reconciled(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> bool:
+    """A reconciled return file matched a payment of the payroll."""
+    return any(identifier in event["payload"].get("payrolls", ()) or
+               identifier in event["payload"].get("returns_by_reason_minor", {})
+               for event in ledger.events(kind="reconciled", conn=conn))
+
+
+def event_time(event: dict | None) -> str | None:
+    if event is None:
+        return None
+    moment = dt.datetime.fromtimestamp(event["created_us"] // 1_000_000, dt.timezone.utc)
+    return moment.replace(tzinfo=None).isoformat(sep=" ") + " UTC"
+
+
+def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None = None,
+                hold_mark: int | None = None):
+    """payroll.compute.Inputs: the validated register and the ledger state as of the marks."""
+    from formats.register import read_register
+    from payroll import compute as computing
+
+    register = read_register(data, catalogue)
+    with ledger.engine.connect() as conn:
+        state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
+        holds = store.read_holds(conn, hold_mark)
+    return computing.Inputs(register, catalogue, period, state, holds)
+
+
+def distinct_strings(column) -> list[str]:
+    """Sorted distinct non-null values of a string or dictionary column (no Python object per row)."""
+    values = set()
+    for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
+        if pa.types.is_dictionary(chunk.type):
+            used = pc.unique(chunk.indices.drop_null())
+            values.update(chunk.dictionary.take(used).to_pylist())
+        else:
+            values.update(pc.unique(chunk.drop_null()).to_pylist())
+    return sorted(values)
