@@ -8,7 +8,6 @@ neutralised with a leading apostrophe, as OWASP recommends for CSV injection; nu
 numbers and dates, so they need no such guard.
 """
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,17 +27,6 @@ def format_of(path, given: str | None) -> str:
         return given.lower()
     suffix = Path(path).suffix.lower().lstrip(".")
     return suffix if suffix in FORMATS else "parquet"
-
-
-def amount_column(amount_minor, exponent: int) -> pa.Array:
-    """int64 minor units as exact decimals in currency units (decimal128 with `exponent` places)."""
-    whole = pa.array(amount_minor, pa.int64()) if not isinstance(amount_minor, (pa.Array, pa.ChunkedArray)) \
-        else amount_minor
-    as_decimal = pc.cast(whole, pa.decimal128(19, 0))
-    if exponent == 0:
-        return as_decimal
-    unit = pa.scalar(Decimal(1).scaleb(-exponent), pa.decimal128(exponent + 1, exponent))
-    return pc.multiply(as_decimal, unit)
 
 
 def period_column(month_first_days) -> pa.Array:

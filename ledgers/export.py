@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from formats import labels, officer_files
+from formats.amounts import decimal_amounts
 from ledgers import schema
 from ledgers.store import Ledger
 
@@ -147,7 +148,7 @@ def periods(month_index) -> pa.Array:
 def amounts(amount_minor, money: Money | None) -> tuple[str, pa.Array]:
     if money is None:  # a ledger without a payroll has no currency yet: minor units, said so in the name
         return "amount_minor", pa.array(np.asarray(amount_minor, np.int64))
-    return "amount", officer_files.amount_column(pa.array(np.asarray(amount_minor, np.int64)), money.exponent)
+    return "amount", decimal_amounts(pa.array(np.asarray(amount_minor, np.int64)), money.exponent)
 
 
 def moment(created_us: int) -> dt.datetime:

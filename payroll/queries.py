@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from formats import labels
-from formats.amounts import format_amount
+from formats.amounts import decimal_amounts, format_amount
 from formats.schemas import PAYROLL_LINES
 from payroll import session, store
 from payroll.errors import Refused
@@ -154,7 +154,7 @@ def officer_lines(lines, show: Display):
         "channel_name": officer_files.named(lines.column("channel"), labels.CHANNELS), "month": month,
         "component": lines.column("component"),
         "component_name": officer_files.named(lines.column("component"), labels.COMPONENTS),
-        "amount": officer_files.amount_column(lines.column("amount_minor"), show.exponent),
+        "amount": decimal_amounts(lines.column("amount_minor"), show.exponent),
         "currency": pa.array([show.currency] * lines.num_rows, pa.string()),
         "payment_ref": lines.column("payment_ref")}
     return pa.table(columns)

@@ -9,13 +9,14 @@ import pyarrow.csv as pcsv
 from hypothesis import given, strategies as st
 
 from formats import officer_files
+from formats.amounts import decimal_amounts
 
 RISKY = ["=1+2", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "Đurđević", None]
 
 
 def table() -> pa.Table:
     return pa.table({"name": pa.array(RISKY, pa.string()),
-                     "amount": officer_files.amount_column(pa.array([123456, -5, 0, 7, 1, 2, 3, 4, 5]), 2),
+                     "amount": decimal_amounts(pa.array([123456, -5, 0, 7, 1, 2, 3, 4, 5]), 2),
                      "day": pa.array([dt.date(2025, 1, 31)] * 9, pa.date32()),
                      "month": officer_files.period_column(pa.array([dt.date(2025, 2, 1)] * 9, pa.date32()))})
 
@@ -50,7 +51,7 @@ def test_xlsx_numbers_dates_and_text(tmp_path, monkeypatch):
 
 @given(st.lists(st.integers(min_value=-(2**62), max_value=2**62), min_size=1, max_size=20), st.sampled_from([0, 2]))
 def test_amount_column_is_exact(amounts, exponent):
-    column = officer_files.amount_column(pa.array(amounts, pa.int64()), exponent)
+    column = decimal_amounts(pa.array(amounts, pa.int64()), exponent)
     assert [int(value.scaleb(exponent)) for value in column.to_pylist()] == amounts
 
 
