@@ -15,7 +15,7 @@ import numpy as np
 from numba import types
 
 from engine.deductions import FORWARDED_KINDS, DeductionCaps, Deductions, apply_deductions
-from engine.jit import kernel
+from engine.jit import I64_OUT, I64_RO, kernel
 from engine.netting import Netting, net_payments
 
 # sums of int64 arrays wrap silently; all inputs together must stay well inside int64
@@ -123,11 +123,7 @@ RIGHT_COMPONENTS = ("gross", "carry_in", "alimony", "damages", "recovery", "enfo
                     "recovered_receivable", "paid", "carry_out", "dropped")
 
 
-_I64_RO = types.Array(types.int64, 1, "C", readonly=True)
-
-
-@kernel(types.int64(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO,
-                    types.Array(types.int64, 1, "C")))
+@kernel(types.int64(I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_OUT))
 def sum_rights(gross, carry_in, alimony, damages, recovery, enforcement, recovered_receivable, paid, carry_out,
                dropped, out_totals):
     """Sum each component over rights into out_totals (in RIGHT_COMPONENTS order) and check every right:

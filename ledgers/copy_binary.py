@@ -19,6 +19,8 @@ INT_WIDTHS = (2, 4, 8)
 @kernel
 def row_offsets(fields, fixed_bytes, text_len, start, stop, out, offsets):
     """offsets[i] = where row start + i begins in `out` (offsets[-1] = bytes used); writes each field count."""
+    assert 0 <= start <= stop <= text_len.shape[0] and offsets.shape[0] > stop - start
+    assert 0 < fields < 65_536 and out.shape[0] >= (stop - start) * fixed_bytes
     pos = 0
     for row in range(start, stop):
         offsets[row - start] = pos
@@ -32,6 +34,8 @@ def row_offsets(fields, fixed_bytes, text_len, start, stop, out, offsets):
 def put_column(column, start, offsets, field_at, out):
     """Length word and big-endian value of column[start + i] at offsets[i] + field_at, for every row of the chunk."""
     width = column.itemsize
+    assert 0 <= start and start + offsets.shape[0] - 1 <= column.shape[0]
+    assert offsets.shape[0] > 0 and offsets[offsets.shape[0] - 1] <= out.shape[0]
     for i in range(offsets.shape[0] - 1):
         pos = offsets[i] + field_at
         out[pos] = 0
@@ -46,6 +50,8 @@ def put_column(column, start, offsets, field_at, out):
 @kernel
 def put_text(text, text_len, start, offsets, field_at, out):
     """Length word and bytes of each NUL-padded text row at offsets[i] + field_at."""
+    assert text_len.shape[0] == text.shape[0] and 0 <= start and start + offsets.shape[0] - 1 <= text.shape[0]
+    assert offsets.shape[0] > 0 and offsets[offsets.shape[0] - 1] <= out.shape[0]
     for i in range(offsets.shape[0] - 1):
         pos = offsets[i] + field_at
         length = text_len[start + i]

@@ -43,6 +43,7 @@ def scatter_refs(lengths, data, out):
 def fnv1a_rows(matrix, out):
     """out[i] = 64-bit FNV-1a of row i of a uint8 matrix (a sort key for duplicate checks, not a security hash)."""
     assert out.shape[0] == matrix.shape[0]
+    assert matrix.ndim == 2 and out.ndim == 1
     for row in range(matrix.shape[0]):
         value = np.uint64(0xCBF29CE484222325)
         for col in range(matrix.shape[1]):
@@ -72,6 +73,8 @@ def rows_unique(matrix: np.ndarray) -> bool:
 def rows_outside(values, low, high, found):
     """The first len(found) row numbers whose value is below `low` or above `high`, written into found; returns
     how many were written (0: every value is inside the bounds)."""
+    assert found.shape[0] > 0
+    assert low <= high
     count = 0
     for row in range(values.shape[0]):
         value = values[row]
@@ -90,6 +93,8 @@ def split_lines(data, out):
     Returns the number of rows found; -1 if a reference is wider than a row or there are more rows than `out`
     holds (the caller reports either as corrupt). An empty `data` is one empty reference.
     """
+    assert out.shape[0] > 0 and out.shape[1] > 0
+    assert data.ndim == 1
     row = 0
     col = 0
     for i in range(data.shape[0]):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from bank_exports.export import write_export
+from bank_exports.export_bundle import write_export
 from bank_exports.files import sha256_of
 from bank_exports.manifest import manifest_document
 from bank_exports.postal import COLUMNS, write_postal_list
