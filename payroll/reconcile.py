@@ -509,7 +509,7 @@ def load_view(ledger, identifier: str) -> PayrollView | None:
     if not found or ledger.find_batch("export", identifier) is None:
         return None
     record = found[0]
-    if not record.assignments_path.exists():
+    if not record.path(store.ASSIGNMENTS_FILE).exists():
         return None
     return PayrollView(record, already_reversed(ledger, identifier), sha256)
 

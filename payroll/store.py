@@ -132,13 +132,9 @@ class PayrollRecord:
     def payments_path(self) -> Path:
         return Path(self.store_folder) / PAYMENTS_FILE
 
-    @property
-    def orders_path(self) -> Path:
-        return Path(self.store_folder) / ORDERS_FILE
-
-    @property
-    def assignments_path(self) -> Path:
-        return Path(self.store_folder) / ASSIGNMENTS_FILE
+    def path(self, name: str) -> Path:
+        """Where the payroll's file `name` (ORDERS_FILE, ASSIGNMENTS_FILE...) lives."""
+        return Path(self.store_folder) / name
 
 
 def init_schema(engine: sa.Engine) -> None:
@@ -308,13 +304,13 @@ def read_payments(record: PayrollRecord, verify: bool = True, columns: list[str]
 
 def read_orders(record: PayrollRecord) -> pa.Table:
     """The deduction orders the payroll was calculated with (checked against the SHA-256 in its totals)."""
-    return _read_checked(record.orders_path, record.totals["orders_sha256"], True)
+    return _read_checked(record.path(ORDERS_FILE), record.totals["orders_sha256"], True)
 
 
 def write_assignments(record: PayrollRecord, assignments: pa.Table) -> str:
     """Export's assignments (EndToEndId, MsgId, PmtInfId, channel, amount) in the payroll's folder; returns the
     SHA-256 that the `exported` event records."""
-    return write_table(assignments, record.assignments_path)
+    return write_table(assignments, record.path(ASSIGNMENTS_FILE))
 
 
 def assignments_sha256(conn: sa.Connection, payroll_id: str) -> str | None:
@@ -332,9 +328,9 @@ def read_assignments(record: PayrollRecord, sha256: str | None, columns: list[st
     """Export's assignments, checked against `sha256`, what its `exported` event recorded (assignments_sha256;
     None for a payroll exported by an isplata that did not record it: read as they are); None when the payroll
     was never exported with payments."""
-    if not record.assignments_path.exists():
+    if not record.path(ASSIGNMENTS_FILE).exists():
         return None
-    return _read_checked(record.assignments_path, sha256 or "", sha256 is not None, columns, dictionaries)
+    return _read_checked(record.path(ASSIGNMENTS_FILE), sha256 or "", sha256 is not None, columns, dictionaries)
 
 
 def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,

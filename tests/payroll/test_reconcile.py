@@ -123,10 +123,10 @@ def test_assignments_are_read_only_with_the_sha256_export_recorded(exported):
     assignments = session.read_assignments(db, record)
     with cycle.open_db(db).engine.connect() as conn:
         recorded = store.assignments_sha256(conn, record.payroll_id)
-    assert recorded == store.sha256_file(record.assignments_path)
+    assert recorded == store.sha256_file(record.path(store.ASSIGNMENTS_FILE))
     report = BankReport("BANK-STS-2", dt.datetime(2025, 2, 10, 9), "ME25907000000000045322", "EUR")
     write_pain002(tmp_path / "am10.xml", report, assignments.column("msg_id")[0].as_py(), None, group_reason="AM10")
-    store.write_table(assignments.slice(1), record.assignments_path)  # one payment dropped from the file
+    store.write_table(assignments.slice(1), record.path(store.ASSIGNMENTS_FILE))  # one payment dropped from the file
     with pytest.raises(Refused, match="no longer has the SHA-256"):
         session.read_assignments(db, record)
     with pytest.raises(Refused, match="no longer has the SHA-256"):
