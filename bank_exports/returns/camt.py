@@ -101,6 +101,7 @@ CAMT_ELEMENTS = ("Ntry", "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts"
 NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None)
 new_row = partial(tuple.__new__, Row)  # a Row from a tuple without NamedTuple's Python-level __new__ (inner loop)
 new_details = partial(tuple.__new__, TxDetails)
+new_entry = partial(tuple.__new__, Entry)
 
 
 @lru_cache(maxsize=16)
@@ -212,8 +213,8 @@ def _entry(entry, tags: CamtTags) -> Entry:
             value_text = normalized_text(child)
         elif child_tag == BK_TX_CD:
             family = _sub_family(child, SUB_FMLY)
-    return Entry(status, side, booked_text, value_text, amount, currency, family, batch_msg_id, batch_pmt_inf_id,
-                 found)
+    return new_entry((status, side, booked_text, value_text, amount, currency, family, batch_msg_id,
+                      batch_pmt_inf_id, found))
 
 
 def _entry_rows(entry, tags: CamtTags, context: Context, rows: list, dates: dict) -> None:

@@ -2,6 +2,7 @@
 reading context of one file and the small XML helpers every reader uses; expand_records turns a whole-message or
 whole-block reject into one record per payment."""
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,6 +62,8 @@ class Reason(NamedTuple):
 
 NO_AMOUNT = Amount(None, None)
 NO_REASON = Reason(None, None)
+new_amount = partial(tuple.__new__, Amount)  # without NamedTuple's Python-level __new__ (once per record)
+new_reason = partial(tuple.__new__, Reason)
 LOCAL_NAMES: dict[str, str] = {}
 
 
@@ -107,7 +110,7 @@ class Context:
             return NO_AMOUNT
         currency = (element.get("Ccy") or "").strip() or None
         try:
-            return Amount(parse_amount(element.text, self.exponent_of(currency)), currency)
+            return new_amount((parse_amount(element.text, self.exponent_of(currency)), currency))
         except ValueError as exc:
             raise InputError([Problem(str(self.path), element.sourceline, local_name(element), element.text,
                                       f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
@@ -165,7 +168,7 @@ def reason_of(element) -> Reason:
             continue
         code = code or child_text(info, "Rsn", "Cd") or child_text(info, "Rsn", "Prtry")
         texts += [node.text.strip() for node in children_named(info, "AddtlInf") if node.text and node.text.strip()]
-    return Reason(code, TEXT_SEPARATOR.join(texts) or None)
+    return new_reason((code, TEXT_SEPARATOR.join(texts) or None))
 
 
 def normalized_text(element) -> str:
@@ -228,7 +231,7 @@ def reason_of_fast(element) -> Reason:
             text = stripped(node)
             if text:
                 texts.append(text)
-    return Reason(code, TEXT_SEPARATOR.join(texts) or None)
+    return new_reason((code, TEXT_SEPARATOR.join(texts) or None))
 
 
 def expand_records(records: list[ReturnRecord], assignments: pa.Table) -> list[ReturnRecord]:
