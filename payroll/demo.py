@@ -24,7 +24,7 @@ from formats.catalogue import load_catalogue
 from formats.generator import advance_register, generate_register
 from ledgers.store import Ledger
 from ledgers.verify import verify
-from payroll import audit, cycle, reconcile, report, session
+from payroll import audit, cycle, payment_export, reconcile, report, session
 from payroll.queries import money_text
 from payroll.register import validate_register
 
@@ -122,7 +122,7 @@ def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work:
               lambda r: f"{summary['payroll']} approved by {CHECKER} (maker {MAKER}): {r['postings']:,} postings")
     out = work / "out" / period
     out.mkdir(parents=True, exist_ok=True)  # export refuses a missing parent folder (a mistyped --out)
-    steps.run(f"export {period}", lambda: cycle.export(db, summary["payroll"], out),
+    steps.run(f"export {period}", lambda: payment_export.export(db, summary["payroll"], out),
               lambda m: f"{len(m['files'])} files, {m['payments']:,} payments, CtrlSum {fmt(m['ctrl_sum_minor'])}")
     return summary
 

@@ -119,6 +119,18 @@ def read_assignments(db_url: str, record: store.PayrollRecord) -> pa.Table | Non
     return store.read_assignments(record, sha256)
 
 
+def process_alive(pid_text: str) -> bool:
+    if not pid_text.isdigit():
+        return True  # not ours: leave it
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def parse_period_arg(text: str) -> int:
     try:
         return parse_period(text)

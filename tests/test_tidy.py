@@ -24,8 +24,6 @@ LONG_FILES = {
     "ledgers/store.py": "the Ledger class (transactions, append, reads, codes, events); splitting its reads into "
                         "a module of their own is the next step",
     "payroll/compute.py": OWNED,
-    "payroll/cycle.py": "calculate, approve and export; the session helpers already left for payroll/session.py, "
-                        "export's file writing is the next to leave",
     "payroll/reconcile.py": "reading, matching and posting of return files; PayrollView is the next to leave",
     "cli/payroll_cmds.py": OWNED + " (H-lang wraps every message of cli/)",
 }

@@ -163,8 +163,8 @@ def test_audit_recompute_detects_an_altered_input(cli, register_dir, tmp_path, m
                                      income.cast(pa.int64())), data / "rights.parquet")
     result = cli("audit", "recompute", summary["payroll"])
     assert result.exit_code == 1 and "rights.parquet was altered" in result.output
-    from payroll import cycle
-    monkeypatch.setattr(cycle, "software_versions", lambda: {"isplata": "9.9.9"})
+    from payroll import session
+    monkeypatch.setattr(session, "software_versions", lambda: {"isplata": "9.9.9"})
     upgraded = cli("audit", "recompute", summary["payroll"], "--json")
     assert upgraded.exit_code == 1
     found = json.loads(upgraded.stdout)

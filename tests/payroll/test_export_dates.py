@@ -68,11 +68,11 @@ def test_an_export_that_commits_meanwhile_with_another_date_wins_and_the_other_p
                                                                                               monkeypatch):
     """Officer B's export checked the date before the lock; officer A's export with another date commits while
     B writes its files. B is refused inside the lock and its files never appear (the bank has A's)."""
-    from payroll import cycle
+    from payroll import cycle, payment_export
 
     cli, folder = approved
     db = f"sqlite:///{folder / 'isplata.db'}"
-    staging_folder, raced = cycle.staging_folder, []
+    staging_folder, raced = payment_export.staging_folder, []
 
     def officer_a_meanwhile(target, identifier):
         if not raced:
@@ -80,7 +80,7 @@ def test_an_export_that_commits_meanwhile_with_another_date_wins_and_the_other_p
             raced.append(cycle.export(db, identifier, folder / "a", execution_date=date(2024, 10, 10)))
         return staging_folder(target, identifier)
 
-    monkeypatch.setattr(cycle, "staging_folder", officer_a_meanwhile)
+    monkeypatch.setattr(payment_export, "staging_folder", officer_a_meanwhile)
     with pytest.raises(cycle.Refused, match="2024-10-10"):
         cycle.export(db, PAYROLL, folder / "b", execution_date=date(2024, 10, 14))
     assert raced[1]["execution_date"] == "2024-10-10" and execution_dates(folder / "a") == {"2024-10-10"}

@@ -1,0 +1,249 @@
+"""Export, the cycle's third step: the payment files of an approved payroll (pain.001, postal list, manifest),
+validated and written in a staging folder, the 'payment sent' postings and the `exported` event committed in one
+transaction under the ledger's lock, and only then the files renamed into place (the manifest last). The
+payroll's assignments go to its store, their SHA-256 into the `exported` event."""
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from engine.months import month_first_date, parse_period
+from formats.catalogue import load_catalogue
+from ledgers.store import Ledger
+from payroll import postings, store
+from payroll.crash import crash_point
+from payroll.errors import Refused
+from payroll.session import check_out_dir, noop, open_db, output_error, process_alive, status_of
+
+POSTAL_LIST_NAME = "{payroll}-postal.csv"
+SENT_LINE_COLUMNS = ["right_id", "payee_id", "channel", "month", "component", "amount_minor", "payment_ref"]
+
+
+def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date: dt.date | None = None) -> dict:
+    """Write the payment files, postal list and manifest; post the payments as sent (both idempotent).
+
+    The files are written and validated in a staging folder of this process inside `out_dir`; the 'sent' batch
+    and the `exported` event commit in one transaction under the ledger's lock; only then are the files renamed
+    into place, the manifest last. Exporting again (after a crash, or by a second officer at the same time)
+    writes the same bytes and posts nothing twice. The requested execution date is the catalogue's payment day
+    moved to the previous business day of the country, or `execution_date`; the `exported` event records it,
+    and exporting again uses the recorded one (another date is refused: the bank has the first files)."""
+    ledger = open_db(db_url)
+    staging = None
+    try:
+        with ledger.engine.connect() as conn:
+            record = store.get_payroll(conn, identifier)
+        status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
+        target = check_out_dir(Path(out_dir))
+        approved_at = approval_time(status["events"])
+        execution = execution_date_of(record, status["events"], execution_date)
+        staging = staging_folder(target, identifier)
+        progress("writing payment files")
+        written = write_outputs(lambda: write_files(record, staging, approved_at, also=lambda: sent_batch(record),
+                                                    execution_date=execution), staging)
+        manifest, batch = written.manifest, written.extra
+        facts = {"execution_date": execution.isoformat()}
+        if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
+            facts["assignments_sha256"] = written.assignments_sha256
+        crash_point("export.after_files")
+        pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
+        progress("posting payments as sent")
+        with ledger.step() as conn:
+            locked = check_exportable(ledger, identifier, conn)
+            # an export that committed meanwhile fixed the date: files with another one are never published
+            execution_date_of(record, locked["events"], execution)
+            created = post_export(ledger, record, batch, conn, facts)
+        crash_point("export.after_commit")
+        write_outputs(lambda: publish(staging, target), target)
+    finally:
+        ledger.close()
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    manifest.update(minor_exponent=record.minor_exponent, currency=record.currency, new_postings=created,
+                    out=str(target))
+    return manifest
+
+
+def check_exportable(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
+    status = status_of(ledger, identifier, conn)
+    if status["status"] in ("cancelled", "superseded"):
+        raise Refused(f"{identifier} is {status['status']}: it is never exported")
+    if status["status"] == "draft":
+        raise Refused(f"{identifier} is not approved yet: a second officer runs "
+                      f"`isplata approve {identifier} --by NAME` first")
+    return status
+
+
+def write_outputs(work, folder: Path):
+    """work() with a failed write (disk full, permissions) turned into a message with the fix (exit 2)."""
+    try:
+        return work()
+    except OSError as exc:
+        raise output_error(Path(exc.filename) if exc.filename else folder, exc) from exc
+
+
+STAGING_NAME = ".{payroll}.export-{pid}"
+
+
+def staging_folder(target: Path, identifier: str) -> Path:
+    """A folder of this process inside the target (same file system, so renames are atomic); those left by
+    killed exports are removed."""
+    for stale in target.glob(STAGING_NAME.format(payroll=identifier, pid="*")):
+        if not process_alive(stale.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = target / STAGING_NAME.format(payroll=identifier, pid=os.getpid())
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
+def publish(staging: Path, target: Path) -> None:
+    """Every staged file renamed into the target (each rename atomic), the manifest last: a manifest in the
+    folder means every file it lists is there, complete."""
+    from bank_exports.manifest import MANIFEST_NAME
+
+    names = sorted(path.name for path in staging.iterdir() if path.name != MANIFEST_NAME)
+    for number, name in enumerate(names):
+        os.replace(staging / name, target / name)
+        if number == 0:
+            crash_point("export.after_first_rename")
+    os.replace(staging / MANIFEST_NAME, target / MANIFEST_NAME)
+
+
+def export_json(result: dict) -> dict:
+    """What `export --json` prints: manifest.json exactly as written (the same keys, each file with its `kind`).
+    The top-level `payments` and `ctrl_sum_minor` sum the pain.001 files only: the postal list
+    (kind postal-list) repeats the payments of the CHK file, so a script summing files must skip it."""
+    from bank_exports.pain001 import MESSAGE
+
+    document = dict(result["manifest"])
+    payment_files = [f for f in document["files"] if f["kind"] == MESSAGE]
+    assert document["payments"] == sum(f["nb_of_txs"] for f in payment_files)
+    assert document["ctrl_sum_minor"] == sum(f["ctrl_sum_minor"] for f in payment_files)
+    return document
+
+
+def approval_time(events: list[dict]) -> dt.datetime:
+    """The approval moment fixes the files' CreDtTm, so exporting again writes the same bytes."""
+    approved = [e for e in events if e["kind"] == "approved"]
+    micros = approved[0]["created_us"] if approved else 0
+    return dt.datetime.fromtimestamp(micros // 1_000_000, dt.timezone.utc).replace(tzinfo=None)
+
+
+EXPORT_PAYMENT_COLUMNS = ["end_to_end_id", "channel", "amount_minor", "remittance", "name", "iban", "bic", "street",
+                          "house_number", "postcode", "town", "district", "region", "country", "tax_id", "phone"]
+
+
+def execution_date_of(record: store.PayrollRecord, events: list[dict], wanted: dt.date | None) -> dt.date:
+    """The ReqdExctnDt of the export: the one an earlier export recorded (another is refused), else `wanted`,
+    else the catalogue's payment day of the month after the period moved to the previous business day."""
+    from bank_exports.calendar import business_day
+
+    recorded = [e["payload"].get("execution_date") for e in events if e["kind"] == "exported"]
+    recorded = [dt.date.fromisoformat(day) for day in recorded if day]
+    if recorded:
+        if wanted is not None and wanted != recorded[0]:
+            raise Refused(f"{record.payroll_id} was exported with execution date {recorded[0]}: its files are "
+                          f"with the bank; export again without --execution-date (or with that date)")
+        return recorded[0]
+    if wanted is not None:
+        return wanted
+    day = load_catalogue(record.catalogue_path).payment.execution_day
+    return business_day(month_first_date(parse_period(record.period) + 1).replace(day=day), record.country)
+
+
+class WrittenFiles(NamedTuple):
+    manifest: dict
+    extra: object                    # what also() returned (None without it)
+    assignments_sha256: str | None   # of the payroll's assignments (None: no payment to write)
+
+
+def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None,
+                execution_date: dt.date | None = None) -> WrittenFiles:
+    """pain.001 files, postal list and manifest, and the payroll's assignments in its store. The pain.001 files
+    are validated against the XSD on other threads while `also()` runs (export builds its ledger batch
+    meanwhile); nothing is renamed into place before every file passed."""
+    from bank_exports.manifest import write_manifest
+    from bank_exports.pain001 import Pain001Options, start_pain001
+    from bank_exports.payments import Debtor, as_table
+    from bank_exports.postal import write_postal_list
+    from bank_exports.text import transliteration_of
+
+    catalogue = load_catalogue(record.catalogue_path)
+    from payroll.remittance import remittance_column
+
+    payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
+    if payments.num_rows:  # what the money is, in the country's language (benefit names and month)
+        payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
+                                       remittance_column(record, catalogue, payments["end_to_end_id"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = catalogue.payment
+    period = parse_period(record.period)
+    execution = execution_date or month_first_date(period + 1).replace(day=settings.execution_day)
+    options = Pain001Options(msg_id_prefix=record.payroll_id, currency=record.currency, created_at=approved_at,
+                             execution_date=execution, minor_exponent=record.minor_exponent,
+                             cheque_delivery=settings.postal_delivery_method,
+                             transliteration=transliteration_of(catalogue.country),
+                             service_level=settings.service_level, charge_bearer=settings.charge_bearer,
+                             category_purpose=settings.category_purpose, purpose=settings.purpose,
+                             scheme=settings.scheme)
+    debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
+    files, extra, assignments_sha256 = [], None, None
+    if payments.num_rows:
+        pending = start_pain001(payments, out_dir, debtor, options)
+        try:
+            extra = also() if also is not None else None
+        except BaseException:
+            pending.discard()
+            raise
+        written = pending.finish()
+        files += written.files
+        assignments_sha256 = store.write_assignments(record, written.assignments)
+        postal = write_postal_list(payments, out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id),
+                                   record.currency, record.minor_exponent)
+        if postal is not None:
+            files.append(postal)
+    elif also is not None:
+        extra = also()
+    path, sha = write_manifest(out_dir, record.payroll_id, files, {
+        "execution_date": execution.isoformat(), "debtor_iban": settings.debtor_iban,
+        "debtor_bic": settings.debtor_bic})
+    document = pq_free_manifest(path)
+    manifest = dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha)
+    return WrittenFiles(manifest, extra, assignments_sha256)
+
+
+def pq_free_manifest(path: Path) -> dict:
+    import json
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def sent_batch(record: store.PayrollRecord) -> dict | None:
+    """The 'payment sent' postings of a payroll (None when no payment settles anything)."""
+    lines = store.read_lines(record, coded=True, columns=SENT_LINE_COLUMNS)
+    groups = postings.sent_groups(lines)
+    del lines
+    return postings.export_postings(groups) if groups.num_rows else None
+
+
+def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, conn: sa.Connection,
+                facts: dict | None = None) -> bool:
+    """'Payment sent' postings and the `exported` event in the step's transaction `conn`; True when written now,
+    False when the identical batch (or the event of a payroll with nothing to send) was already there."""
+    exported = any(e["kind"] == "exported" for e in ledger.events(subject=record.payroll_id, conn=conn))
+    if batch is None or batch["amount_minor"].shape[0] == 0:
+        if not exported:
+            ledger.append_event("exported", record.payroll_id, {"batch_id": None, **(facts or {})}, conn)
+        return not exported
+    batch_record = ledger.append_batch("export", record.payroll_id, batch, period=parse_period(record.period),
+                                       conn=conn)
+    crash_point("export.after_batch")
+    if batch_record.created:
+        ledger.append_event("exported", record.payroll_id, {"batch_id": batch_record.batch_id, **(facts or {})},
+                            conn)
+    return batch_record.created
