@@ -23,7 +23,7 @@ import pytest
 
 from formats.catalogue import load_catalogue
 from formats.convert import register_arrays
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from formats.register import read_register
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"

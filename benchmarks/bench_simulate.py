@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from formats.catalogue import catalogue_path
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from engine.months import parse_period
 from formats.catalogue import load_catalogue
 from payroll.simulate import cost, prepare, simulate

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from schwifty import IBAN
 
 from bank_exports.checks import bics_valid, iban_problem_text, ibans_valid, ids_valid
-from bank_exports.synthetic import montenegrin_ibans
+from synthetic.payments import montenegrin_ibans
 
 VALID = ["ME25505000012345678951", "DE89370400440532013000", "CH9300762011623852957", "RS35260005601001611379",
          "UA213223130000026007233566001", "GB29NWBK60161331926819", "FR1420041010050500013M02606"]

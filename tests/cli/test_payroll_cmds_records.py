@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from ledgers.store import Ledger
 
 PERIOD = "2025-01"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from cli.main import main
 from formats.catalogue import catalogue_path
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from payroll.simulate_html import SECTIONS
 
 DNJP_2024_07 = '{ valid_from = 2024-07-01, value = "89.16" },'

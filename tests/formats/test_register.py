@@ -433,7 +433,7 @@ def test_problems_per_rule_are_capped_with_a_count(tmp_path):
 
 @pytest.mark.parametrize("country,period", [("me", "2025-03"), ("rs", "2025-11"), ("ua", "2025-06")])
 def test_generated_register_passes_validation(tmp_path, country, period):
-    from formats.generator import generate_register
+    from synthetic.register import generate_register
 
     generate_register(tmp_path, rights=600, seed=11, period=period, country=country)
     register = read_register(tmp_path, load_catalogue(country=country))
@@ -443,7 +443,7 @@ def test_generated_register_passes_validation(tmp_path, country, period):
 
 def test_validation_is_vectorised(tmp_path):
     """10x the rows must cost far less than 10x the time: no Python work per row."""
-    from formats.generator import generate_register
+    from synthetic.register import generate_register
 
     timings = []
     for rights in (2_000, 20_000):
@@ -472,7 +472,7 @@ def test_shuffled_register_reports_what_the_sorted_one_does(tmp_path):
     """Rows in any order take the general (sorting) paths; the problems found are the same ones, renumbered."""
     import numpy as np
 
-    from formats.generator import generate_register
+    from synthetic.register import generate_register
 
     folder, shuffled = tmp_path / "sorted", tmp_path / "shuffled"
     generate_register(folder, rights=3_000, seed=4, period="2025-03", country="me")

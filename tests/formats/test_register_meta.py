@@ -4,7 +4,8 @@ import json
 import pytest
 
 from formats.errors import InputError
-from formats.generator import advance_register, generate_register
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
 from formats.register import read_register
 from formats.catalogue import load_catalogue
 from formats.register_meta import META_FILE, read_register_meta, register_country, write_register_meta

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from formats.errors import InputError
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from ledgers.store import Ledger
 from payroll import country as countries
 from payroll import store

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from formats.catalogue import load_catalogue
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from ledgers.store import Ledger
 from ledgers.verify import verify
 from payroll import cycle, demo, reconcile, store

@@ -7,7 +7,7 @@ import pytest
 from bank_exports import pain001
 from bank_exports.files import sha256_of
 from bank_exports.xsd import SchemaViolation, assert_valid
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from ledgers.store import Ledger
 from payroll import cycle
 

@@ -20,7 +20,7 @@ from engine.entitlement import compute_due
 from engine.months import parse_period
 from formats.catalogue import load_catalogue
 from formats.convert import register_arrays, right_index_of
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from formats.register import read_register
 from ledgers.store import Ledger
 from payroll import audit, cycle, ledger_state, store

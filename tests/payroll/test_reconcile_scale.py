@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from bank_exports.return_files import BankReport, Settlement, write_camt053, write_camt054
-from formats.generator import generate_register
+from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054
+from synthetic.register import generate_register
 from ledgers.schema import ACCOUNT, COMPONENT
 from payroll import cycle, reconcile, store
 

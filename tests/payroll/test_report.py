@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 import pytest
 
 from formats.catalogue import catalogue_path, load_catalogue
-from formats.generator import advance_register, generate_register
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
 from ledgers.store import Ledger
 from payroll import cycle, demo, lifecycle, reconcile, report, store
 from payroll.report_html import SECTIONS, render_html

@@ -8,11 +8,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from bank_exports.return_files import BankReport, Settlement, write_camt053, write_camt054, write_pacs004, \
+from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054, write_pacs004, \
     write_pain002
 from formats.amounts import iso_exponent
 from formats.catalogue import catalogue_path
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from payroll import cycle, reconcile, store
 
 PERIOD = "2026-01"

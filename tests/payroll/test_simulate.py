@@ -13,7 +13,7 @@ from engine.months import format_period, parse_period
 from formats import convert
 from formats.catalogue import catalogue_path, load_catalogue
 from formats.errors import InputError
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from formats.register import read_register
 from payroll import simulate as sim
 

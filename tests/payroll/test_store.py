@@ -2,7 +2,7 @@
 import pyarrow.parquet as pq
 import pytest
 
-from formats.generator import generate_register
+from synthetic.register import generate_register
 from payroll import cycle, store
 from payroll.errors import Refused
 
