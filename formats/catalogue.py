@@ -304,19 +304,19 @@ class _Reader:
         return found
 
     def check_iban_bic(self, iban, bic):
-        from schwifty import BIC, IBAN
+        from schwifty import IBAN
         from schwifty.exceptions import SchwiftyException
+
+        from formats.bank_ids import bic_reason
 
         if iban is not None:
             try:
                 IBAN(iban)
             except SchwiftyException as exc:
                 self.add("payment.debtor_iban", iban, f"invalid IBAN ({exc})", "give the agency's account IBAN")
-        if bic is not None:
-            try:
-                BIC(bic)
-            except SchwiftyException as exc:
-                self.add("payment.debtor_bic", bic, f"invalid BIC ({exc})", "give the 8 or 11 character BIC")
+        if bic is not None and bic_reason(str(bic)) is not None:
+            self.add("payment.debtor_bic", bic, f"invalid BIC ({bic_reason(str(bic))})",
+                     "give the 8 or 11 character BIC")
 
     def deductions(self, section):
         if not isinstance(section, dict):

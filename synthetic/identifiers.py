@@ -1,10 +1,11 @@
 """National identifiers and bank accounts of synthetic people: JMBG (ME, RS), RNOKPP (UA), and the one IBAN maker.
 
 Every synthetic account, in the register and in the payment tables of the file tests, comes from
-`bank_accounts`: a bank drawn from the country's bank list by market share, an IBAN with correct national and
-IBAN check digits, and the BIC of that bank (`bic_of_bank`, the one BIC rule: the BIC schwifty's bank
-registry gives the IBAN's bank code; none where the registry has none, as for most Ukrainian banks, whose
-domestic payments need none).
+`bank_accounts`: a bank drawn from the country's bank list (synthetic/names.py) by market share, an IBAN with
+correct national and IBAN check digits for that bank's code, and that bank's BIC from the same list, so the
+BIC a payee carries is always the BIC of the bank its IBAN names (the list agrees with schwifty's bank registry
+wherever the registry knows the bank; Ukrainian banks carry none, domestic hryvnia transfers identify the bank
+by the MFO inside the IBAN).
 """
 import numpy as np
 import pyarrow as pa
@@ -13,8 +14,6 @@ import pyarrow.compute as pc
 from synthetic.arrays import digit_strings, weighted_choice
 from synthetic.names import CountryData
 
-
-# ---- national identifiers and IBANs ---------------------------------------------------------------------
 
 def _civil_date_parts(days: np.ndarray):
     dates = np.asarray(days, dtype="int64").astype("datetime64[D]")
@@ -93,6 +92,5 @@ def bank_accounts(rng, country: CountryData, n: int):
         account = 2620 * 10**10 + rng.integers(0, 10**10, n)
     else:
         account = rng.integers(10**6, 10**10, n)
-    bics = [bic for _, bic, _ in country.banks]
-    bic = pa.array([bics[i] for i in range(len(bics))], pa.string()).take(pa.array(bank_index))
+    bic = pa.array([bic for _, bic, _ in country.banks], pa.string()).take(pa.array(bank_index))
     return ibans(country, bank_index, account), bic
