@@ -22,10 +22,10 @@ import pytest
 
 from bank_exports.pain001 import Pain001Options, write_pain001
 from bank_exports.payments import Debtor
-from synthetic.bank_returns import BankReport, write_camt054, write_pacs004, write_pain002
 from bank_exports.returns import read_returns, read_returns_table
-from synthetic.payments import synthetic_payments
 from benchmarks.harness import bench_size
+from synthetic.bank_returns import BankReport, write_camt054, write_pacs004, write_pain002
+from synthetic.payments import synthetic_payments
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 GOAL_SIZE = 100_000

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import pytest
 
-from formats.catalogue import catalogue_path
-from synthetic.register import generate_register
 from engine.months import parse_period
+from formats.catalogue import catalogue_path
 from formats.catalogue import load_catalogue
 from payroll.simulate import cost, prepare, simulate
+from synthetic.register import generate_register
 if __package__:  # under pytest, benchmarks is a package
     from benchmarks.harness import peak_rss_gib, reset_peak_rss
 else:  # run as a script: benchmarks/ is sys.path[0]

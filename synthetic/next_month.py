@@ -261,10 +261,10 @@ def _switch_to_post(rng, ctx: Context, payees: pa.Table, closed_accounts) -> tup
     switch = np.zeros(payees.num_rows, dtype=bool)
     switch[rows] = True
     mask = pa.array(switch)
-    fresh = postal_addresses(rng, ctx.country, weighted_choice(rng, payees.num_rows, [p[4] for p in ctx.country.places]),
-                       np.zeros(payees.num_rows, dtype=bool))
+    place = weighted_choice(rng, payees.num_rows, [p[4] for p in ctx.country.places])
+    fresh = postal_addresses(rng, ctx.country, place, np.zeros(payees.num_rows, dtype=bool))
     no_address = pc.or_kleene(pc.is_null(payees["street"]),
-                        pc.or_kleene(pc.is_null(payees["town"]), pc.is_null(payees["postcode"])))
+                              pc.or_kleene(pc.is_null(payees["town"]), pc.is_null(payees["postcode"])))
     fill = pc.and_(mask, pc.fill_null(no_address, True))
     columns = {"channel": pc.if_else(mask, pa.scalar("post"), payees["channel"]),
                "iban": pc.if_else(mask, pa.scalar(None, pa.string()), payees["iban"]),

@@ -50,7 +50,7 @@ def postal_addresses(rng, country: CountryData, place: np.ndarray, cyrillic: np.
 def _phones(rng, country: CountryData, n: int, share: float) -> pa.Array:
     prefix = pick_strings(country.phone_prefixes, rng.integers(0, len(country.phone_prefixes), n))
     number = digit_strings(rng.integers(0, 10**6 if country.code != "ua" else 10**7, n),
-                     6 if country.code != "ua" else 7)
+                           6 if country.code != "ua" else 7)
     phones = pc.binary_join_element_wise(prefix, number, "")
     return pc.if_else(pa.array(rng.random(n) < share), phones, pa.scalar(None, pa.string()))
 
@@ -107,7 +107,7 @@ def person_payees(rng, ctx: Context, ppl: People, drafts: dict, ids: NextIds):
 def _person_names(ctx: Context, ppl: People, person: np.ndarray) -> pa.Array:
     take = pa.array(person)
     return display_names(ctx.country, ppl.given.take(take), ppl.family_name.take(take),
-                          ppl.patronymic.take(take))
+                         ppl.patronymic.take(take))
 
 
 def deduction_orders(rng, ctx: Context, ppl: People, drafts: dict, rows: Versions, ids: NextIds, payee_count: int):
@@ -158,7 +158,8 @@ def _ordered_rights(rng, ctx: Context, ppl: People, drafts: dict):
                                 & (~protected | (rng.random(n) < 0.1)))
     chosen = np.sort(rng.permutation(candidates)[:int(round(DEDUCTION_SHARE * n))])
     protected = protected[chosen]
-    kinds = np.where(protected, DEDUCTION_KINDS.index("overpayment"), weighted_choice(rng, len(chosen), [30, 10, 35, 25]))
+    kinds = np.where(protected, DEDUCTION_KINDS.index("overpayment"),
+                     weighted_choice(rng, len(chosen), [30, 10, 35, 25]))
     second = ~protected & (rng.random(len(chosen)) < 0.2)
     second_kind = (kinds[second] + 1 + rng.integers(0, 3, int(second.sum()))) % len(DEDUCTION_KINDS)
     right = np.concatenate([chosen, chosen[second]])

@@ -150,16 +150,17 @@ def _name_columns(rng, country: CountryData, female, family_index, cyrillic):
     males, females = len(country.male), len(country.female)
     given_index = np.where(female, males + rng.integers(0, females, n), rng.integers(0, males, n))
     given = pick_strings(in_both_scripts(country.male + country.female, country),
-                  given_index + np.where(cyrillic, males + females, 0))
+                         given_index + np.where(cyrillic, males + females, 0))
     families = len(country.family_male)
     if country.code == "ua":
         family_list = list(country.family_male) + list(country.family_female)
         family = pick_strings(family_list, family_index + np.where(female, families, 0))
         fathers = len(country.patronymic_male)
         patronymic = pick_strings(list(country.patronymic_male) + list(country.patronymic_female),
-                           rng.integers(0, fathers, n) + np.where(female, fathers, 0))
+                                  rng.integers(0, fathers, n) + np.where(female, fathers, 0))
     else:
-        family = pick_strings(in_both_scripts(country.family_male, country), family_index + np.where(cyrillic, families, 0))
+        family = pick_strings(in_both_scripts(country.family_male, country),
+                              family_index + np.where(cyrillic, families, 0))
         patronymic = pa.nulls(n, pa.string())
     return given, family, patronymic
 

@@ -106,16 +106,17 @@ def _means_threshold(ctx: Context, ppl: People, age, single, unable) -> np.ndarr
                     + child_count * int(param_in_force(ctx, "means", "scale_child_bp")[0]))
         supplement = np.where(unable | single, int(param_in_force(ctx, "means", "supplement_bp")[0]), 0)
         return base * scale_bp * (10_000 + supplement) // 10**8
+    def value(name: str) -> int:
+        return int(param_in_force(ctx, "means", name)[0])
+
     guaranteed = np.where(
         (ppl.category == CHILD) & (age < 6),
-        param_in_force(ctx, "means", "subsistence_child_under_6")[0] * param_in_force(ctx, "means", "guaranteed_child_bp")[0],
+        value("subsistence_child_under_6") * value("guaranteed_child_bp"),
         np.where(ppl.category == CHILD,
-                 param_in_force(ctx, "means", "subsistence_child_6_18")[0] * param_in_force(ctx, "means", "guaranteed_child_bp")[0],
+                 value("subsistence_child_6_18") * value("guaranteed_child_bp"),
                  np.where(ppl.disabled | (ppl.category == ELDERLY),
-                          param_in_force(ctx, "means", "subsistence_disabled")[0]
-                          * param_in_force(ctx, "means", "guaranteed_disabled_bp")[0],
-                          param_in_force(ctx, "means", "subsistence_working_age")[0]
-                          * param_in_force(ctx, "means", "guaranteed_working_age_bp")[0]))) // 10_000
+                          value("subsistence_disabled") * value("guaranteed_disabled_bp"),
+                          value("subsistence_working_age") * value("guaranteed_working_age_bp")))) // 10_000
     return np.bincount(ppl.household, weights=guaranteed, minlength=ppl.household_count).astype(np.int64)
 
 

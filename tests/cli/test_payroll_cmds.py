@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from synthetic.register import generate_register
 from formats.schemas import PAYROLL_LINES
 from ledgers.store import Ledger
 from payroll import demo
+from synthetic.register import generate_register
 
 PERIOD = "2025-01"
 RIGHTS = 400

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from cli.main import main
 from formats.catalogue import catalogue_path
-from synthetic.register import generate_register
 from payroll.simulate_html import SECTIONS
+from synthetic.register import generate_register
 
 DNJP_2024_07 = '{ valid_from = 2024-07-01, value = "89.16" },'
 TOP_KEYS = {"period", "months", "currency", "by_month_benefit", "by_municipality", "totals"}

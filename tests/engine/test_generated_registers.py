@@ -20,9 +20,9 @@ from engine.entitlement import compute_due
 from engine.months import parse_period
 from formats.catalogue import load_catalogue
 from formats.convert import register_arrays
+from formats.register import read_register
 from synthetic.next_month import advance_register
 from synthetic.register import generate_register
-from formats.register import read_register
 from reference_entitlement import Reference
 
 FIRST, SECOND = "2025-11", "2025-12"

@@ -8,9 +8,9 @@ import pytest
 
 from formats.catalogue import load_catalogue
 from formats.errors import InputError
-from synthetic.register import generate_register
 from ledgers.store import Ledger
 from payroll import compute, cycle, store
+from synthetic.register import generate_register
 
 
 def backdate(folder, benefit: str, valid_from: dt.date, decided_on: dt.date, count: int) -> list[int]:

@@ -6,10 +6,10 @@ import datetime as dt
 import pyarrow.compute as pc
 import pytest
 
-from synthetic.bank_returns import BankReport, write_camt054
-from synthetic.register import generate_register
 from payroll import cycle, reconcile, store
 from payroll.errors import Refused, UserError
+from synthetic.bank_returns import BankReport, write_camt054
+from synthetic.register import generate_register
 
 PERIOD = "2025-01"
 

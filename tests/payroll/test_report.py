@@ -13,11 +13,11 @@ import pyarrow.compute as pc
 import pytest
 
 from formats.catalogue import catalogue_path, load_catalogue
-from synthetic.next_month import advance_register
-from synthetic.register import generate_register
 from ledgers.store import Ledger
 from payroll import cycle, demo, lifecycle, reconcile, report, store
 from payroll.report_html import SECTIONS, render_html
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
 
 PERIODS = ("2025-11", "2025-12")  # months every catalogue covers
 A4_WIDTH_PX = 794  # 210 mm at 96 px per inch

@@ -13,9 +13,9 @@ from engine.months import format_period, parse_period
 from formats import convert
 from formats.catalogue import catalogue_path, load_catalogue
 from formats.errors import InputError
-from synthetic.register import generate_register
 from formats.register import read_register
 from payroll import simulate as sim
+from synthetic.register import generate_register
 
 ME_RULES = catalogue_path("me").read_text(encoding="utf-8")
 DNJP_2024_07 = '{ valid_from = 2024-07-01, value = "89.16" },'

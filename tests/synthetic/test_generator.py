@@ -309,7 +309,7 @@ def advanced(me_register, tmp_path_factory):
     deaths = [(alive[10], dt.date(2025, 12, 4)), (alive[20], "2025-11-28")]
     out = tmp_path_factory.mktemp("advanced")
     summary = next_month.advance_register(folder, out, seed=4, to_period="2025-12", deaths=deaths,
-                                         closed_accounts=closed)
+                                          closed_accounts=closed)
     return folder, out, summary, deaths, closed
 
 
@@ -317,7 +317,7 @@ def test_advance_passes_validation_and_is_deterministic(advanced, tmp_path):
     folder, out, summary, deaths, closed = advanced
     read_register(out, load_catalogue())
     next_month.advance_register(folder, tmp_path, seed=4, to_period="2025-12", deaths=deaths,
-                               closed_accounts=closed)
+                                closed_accounts=closed)
     assert digests(tmp_path) == digests(out)
     assert summary["period"] == "2025-12" and summary["from_period"] == PERIOD
 
