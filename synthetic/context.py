@@ -18,9 +18,21 @@ from synthetic.names import COUNTRIES, CountryData
 # Minor units of a typical "one euro's worth" in each currency: scales fines, alimony and debts.
 EURO_WORTH_MINOR = {"me": 100, "rs": 117, "ua": 4_800}
 
-# Roles: how a right arises from a household. Each country maps the roles it has to its benefit codes.
+# Roles of the benefits ROLE_CODES does not name, by formula kind (synthetic/kind_rights.py): any priced benefit
+# of a catalogue is drawn, a flat benefit for children (age limit up to 18) as a child's right.
+KIND_ROLES = {
+    "flat": "person_flat", "graded_flat": "person_flat", "per_child": "children",
+    "household_table_minus_income": "household_means", "equivalence_scale_minus_income": "household_means",
+    "category_sum_minus_income_capped": "household_means", "lump_sum_instalments": "birth_event",
+    "one_off": "birth_event", "per_member_category": "displaced", "housing_cost_minus_share": "housing",
+    "wage_replacement": "leave", "top_up_to_ceiling": "attendance",
+    "per_child_reference_minus_income": "single_parent", "maintenance_advance": "maintenance",
+}
+# Roles: how a right arises from a household. Each country maps the roles it has to its benefit codes; the roles
+# of KIND_ROLES follow (a right's role index orders its household's rights, so roles are only ever appended).
 ROLES = ("means", "per_child", "disability", "care", "carer", "mother", "veteran", "veteran_care",
-         "veteran_family", "foster", "birth", "funeral")
+         "veteran_family", "foster", "birth", "funeral",
+         *dict.fromkeys(KIND_ROLES.values()), "child_flat")
 ROLE_CODES = {
     "me": {"means": "ME_MO", "per_child": "ME_DD", "disability": "ME_LI", "care": "ME_DNJP", "carer": "ME_NJEG",
            "mother": "ME_MAT", "veteran": "ME_BOR_LI", "veteran_care": "ME_BOR_NJEGA",
@@ -37,19 +49,37 @@ EVENT_ROLES = ("birth", "funeral")             # valid_from fixed by the event, 
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a chunk needs besides its random generator: country data, period, catalogue facts."""
+    """Everything a chunk needs besides its random generator: country data, period, catalogue facts.
+
+    `benefits` lists every benefit code the generator writes (a draft's "code" indexes it): the codes of the
+    country's roles, then each other priced benefit of the catalogue, drawn by a generic role of its kind. The
+    catalogue facts (first month, award term, protection, decided amount, post) are kept per benefit code.
+    """
 
     country: CountryData
     catalogue: object
     period: int                   # month index of the register's period
     codes: dict                   # role -> benefit code present in the catalogue
-    first_month: dict             # role -> earliest month with all parameters in force
-    protected_roles: frozenset
-    award_months: dict            # role -> months of a fixed-term award (UA_DSD: 6)
+    benefits: tuple               # every code written; drafts["code"] is an index into it
+    role_of: dict                 # benefit code -> role
+    first_month: dict             # benefit code -> earliest month with all parameters in force
+    award_months: dict            # benefit code -> months of a fixed-term award (UA_DSD: 6)
+    protected: frozenset          # benefit codes protected from deductions
+    decided_amount: frozenset     # benefit codes whose amount comes with the decision
+    post_allowed: dict            # benefit code -> the benefit may be paid through the post
     institution_ids: np.ndarray   # payee ids of care institutions (shared by all chunks)
     enforcer_ids: np.ndarray      # payee ids of enforcement officers
-    decided_amount_roles: frozenset
-    post_allowed: dict            # role -> the benefit may be paid through the post
+
+    def code_index(self, role: str) -> int:
+        return self.benefits.index(self.codes[role])
+
+    def per_code(self, values: dict, default) -> np.ndarray:
+        """values[code] for each benefit index, and `default` at one more index (rows of an unknown code)."""
+        return np.array([values.get(code, default) for code in self.benefits] + [default])
+
+    def role_indexes(self) -> np.ndarray:
+        """Role index for each benefit index, and len(ROLES) at one more index (an unknown code)."""
+        return np.array([ROLES.index(self.role_of[code]) for code in self.benefits] + [len(ROLES)], dtype=np.int64)
 
     @property
     def start_days(self) -> int:
@@ -93,23 +123,31 @@ def make_context(country_code: str, period: int, institution_ids, enforcer_ids) 
     catalogue = load_catalogue(country=country_code)
     check_period_covered(catalogue, period)
     firsts = benefit_first_months(catalogue)
-    # a benefit whose values start after the period has no rights yet; no right starts before its first month
-    codes = {role: code for role, code in ROLE_CODES[country_code].items()
-             if code in catalogue.benefit_codes and firsts[code] <= period}
-    first_month, award_months, protected, decided = {}, {}, set(), set()
-    for role, code in codes.items():
-        benefit = catalogue.benefit(code)
-        first_month[role] = firsts[code]
-        if benefit.info.get("award_months"):
-            award_months[role] = int(benefit.info["award_months"])
-        if benefit.protected:
-            protected.add(role)
-        if benefit.decided_amount:
-            decided.add(role)
-    post_allowed = {role: catalogue.benefit(code).post_allowed for role, code in codes.items()}
-    return Context(country, catalogue, period, codes, first_month, frozenset(protected), award_months,
-                   np.asarray(institution_ids, dtype=np.int64), np.asarray(enforcer_ids, dtype=np.int64),
-                   frozenset(decided), post_allowed)
+    # a benefit whose values start after the period has no rights yet; no right starts before its first month;
+    # a benefit without an amount (unpriced) has no rights at all: calculating them is refused
+    drawn = [benefit.code for benefit in catalogue.benefits
+             if firsts[benefit.code] <= period and not getattr(benefit, "unpriced", "")]
+    codes = {role: code for role, code in ROLE_CODES[country_code].items() if code in drawn}
+    generic = {code: generic_role(catalogue.benefit(code)) for code in drawn if code not in codes.values()}
+    role_of = {**{code: role for role, code in codes.items()}, **{c: r for c, r in generic.items() if r}}
+    benefits = tuple(code for code in (*codes.values(), *generic) if code in role_of)
+    chosen = [catalogue.benefit(code) for code in benefits]
+    return Context(country, catalogue, period, codes, benefits, role_of,
+                   first_month={b.code: firsts[b.code] for b in chosen},
+                   award_months={b.code: int(b.info["award_months"]) for b in chosen if b.info.get("award_months")},
+                   protected=frozenset(b.code for b in chosen if b.protected),
+                   decided_amount=frozenset(b.code for b in chosen if b.decided_amount),
+                   post_allowed={b.code: b.post_allowed for b in chosen},
+                   institution_ids=np.asarray(institution_ids, dtype=np.int64),
+                   enforcer_ids=np.asarray(enforcer_ids, dtype=np.int64))
+
+
+def generic_role(benefit) -> str | None:
+    """The role a benefit without one in ROLE_CODES is drawn by (None: a kind the generator cannot draw)."""
+    role = KIND_ROLES.get(benefit.kind)
+    if role == "person_flat" and 0 < benefit.age_max_years <= 18:
+        return "child_flat"
+    return role
 
 
 def param_in_force(ctx: Context, role: str, name: str) -> np.ndarray:

@@ -160,9 +160,9 @@ def _new_versions(rng, ctx: Context, rights: pa.Table):
     rights = rights.sort_by([("right_id", "ascending"), ("version", "ascending")])
     valid_from, valid_to = days_of(rights["valid_from"]), days_of(rights["valid_to"])
     start_month = months_of_days(valid_from)
-    role = _roles_of(ctx, rights["benefit"])
-    first_month = np.array([ctx.first_month.get(r, 0) for r in ROLES] + [0])[role]
-    ends, changes, renewals = _pick_advances(rng, ctx, rights, role, start_month, first_month, valid_to)
+    code = _codes_of(ctx, rights["benefit"])
+    first_month = ctx.per_code(ctx.first_month, 0)[code]
+    ends, changes, renewals = _pick_advances(rng, ctx, rights, code, start_month, first_month, valid_to)
     # terminations: the last version is split at the first day of the month the right ends in
     end_month = ctx.period - weighted_choice(rng, len(ends), [0.5, 0.3, 0.2])
     end_from, end_to = month_start_days(end_month), month_end_days(end_month)
@@ -171,14 +171,14 @@ def _new_versions(rng, ctx: Context, rights: pa.Table):
     span = np.minimum(12, ctx.period - np.maximum(first_month[changes], start_month[changes] + 1))
     change_from = month_start_days(ctx.period - 1 - (rng.random(len(changes)) * span).astype(np.int64))
     # renewals: a fresh fixed-term award from this month
-    award = np.array([ctx.award_months.get(r, 0) for r in ROLES] + [0])[role[renewals]]
+    award = ctx.per_code(ctx.award_months, 0)[code[renewals]]
     new_rows = np.concatenate([ends, changes, renewals])
     new = rights.take(pa.array(new_rows))
     new_valid_from = np.concatenate([end_from, change_from, month_start_days(np.full(len(renewals), ctx.period))])
     new_valid_to = np.concatenate([end_to, valid_to[changes], month_end_days(ctx.period + award - 1)])
     old_valid_to = valid_to.copy()
     old_valid_to[ends], old_valid_to[changes] = end_from - 1, change_from - 1
-    income, grade, mo_family = _advanced_facts(rng, ctx, new, len(ends), len(changes), role[new_rows])
+    income, grade, mo_family = _advanced_facts(rng, ctx, new, len(ends), len(changes), code[new_rows])
     decided = ctx.start_days + rng.integers(0, ctx.end_days - ctx.start_days + 1, len(new_rows))
     new = with_columns(new, REGISTER["rights"], {
         "version": int_array(days_of(new["version"]) + 1, pa.int32()),
@@ -193,14 +193,16 @@ def _new_versions(rng, ctx: Context, rights: pa.Table):
     return pa.concat_tables([rights, new]), stats
 
 
-def _roles_of(ctx: Context, benefit) -> np.ndarray:
-    """Role index per row (len(ROLES) for a code the generator has no role for)."""
-    codes = pa.array([ctx.codes.get(role, "") for role in ROLES], pa.string())
-    return pc.fill_null(pc.index_in(benefit, value_set=codes), len(ROLES)).to_numpy(zero_copy_only=False)
+def _codes_of(ctx: Context, benefit) -> np.ndarray:
+    """Index into ctx.benefits per row (len(ctx.benefits) for a code the generator does not write)."""
+    codes = pa.array(ctx.benefits, pa.string())
+    found = pc.fill_null(pc.index_in(benefit, value_set=codes), len(ctx.benefits))
+    return found.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _pick_advances(rng, ctx: Context, rights, role, start_month, first_month, valid_to):
+def _pick_advances(rng, ctx: Context, rights, code, start_month, first_month, valid_to):
     """Latest versions to terminate, to change retroactively and (fixed-term awards) to renew."""
+    role = ctx.role_indexes()[code]
     right_id = rights["right_id"].to_numpy()
     latest = np.flatnonzero(np.r_[right_id[1:] != right_id[:-1], True]) if len(right_id) else np.zeros(0, int)
     event = np.isin(role, [ROLES.index(r) for r in EVENT_ROLES])
@@ -213,16 +215,16 @@ def _pick_advances(rng, ctx: Context, rights, role, start_month, first_month, va
     changeable = changeable[has_fact[changeable]
                             & (np.maximum(first_month[changeable], start_month[changeable] + 1) <= ctx.period - 1)]
     changes = changeable[:int(round(RETRO_CHANGE_SHARE * len(latest)))]
-    award_roles = [ROLES.index(r) for r in ctx.award_months]
-    ended_last_month = latest[(valid_to[latest] == int(month_end_days(ctx.period - 1)))
-                              & np.isin(role[latest], award_roles)]
+    awarded = ctx.per_code(ctx.award_months, 0)[code] > 0
+    ended_last_month = latest[(valid_to[latest] == int(month_end_days(ctx.period - 1))) & awarded[latest]]
     renewals = ended_last_month[rng.random(len(ended_last_month)) < RENEWAL_SHARE]
     return np.sort(ends), np.sort(changes), np.sort(renewals)
 
 
-def _advanced_facts(rng, ctx: Context, new: pa.Table, ends: int, changes: int, role: np.ndarray):
+def _advanced_facts(rng, ctx: Context, new: pa.Table, ends: int, changes: int, code: np.ndarray):
     """Facts of the new versions: terminations keep them; changes move income, grade or MO status;
     renewals re-assess the income."""
+    role = ctx.role_indexes()[code]
     n = new.num_rows
     income = days_of(new["income_minor"])
     grade = days_of(new["grade"])
@@ -231,7 +233,7 @@ def _advanced_facts(rng, ctx: Context, new: pa.Table, ends: int, changes: int, r
     changed[ends:] = True        # changes and renewals
     moved = (income * rng.uniform(0.4, 1.5, n)).astype(np.int64)
     income = np.where(changed & (income >= 0), np.where(rng.random(n) < 0.2, 0, moved), income)
-    grades = np.array([_grade_count(ctx, r) for r in ROLES] + [0])[role]
+    grades = np.array([_grade_count(ctx, c) for c in ctx.benefits] + [0])[code]
     step = np.where(rng.random(n) < 0.5, -1, 1)
     grade = np.where(changed & (grade > 0), np.clip(grade + step, 1, np.maximum(grades, 1)), grade)
     toggle = changed & (role == ROLES.index("per_child"))
@@ -241,10 +243,8 @@ def _advanced_facts(rng, ctx: Context, new: pa.Table, ends: int, changes: int, r
             pc.if_else(pc.is_null(new["mo_family"]), pa.scalar(None, pa.bool_()), pa.array(mo)))
 
 
-def _grade_count(ctx: Context, role: str) -> int:
-    if role not in ctx.codes:
-        return 0
-    benefit = ctx.catalogue.benefit(ctx.codes[role])
+def _grade_count(ctx: Context, code: str) -> int:
+    benefit = ctx.catalogue.benefit(code)
     if "amount_by_grade" not in benefit.parameters:
         return 0
     return len(benefit.parameters["amount_by_grade"][-1][1])

@@ -12,7 +12,7 @@ from synthetic.context import ROLES, Context, NextIds
 from synthetic.identifiers import bank_accounts
 from synthetic.names import CountryData
 from synthetic.people import CHILD, ELDERLY, People, display_names, in_both_scripts, random_names
-from synthetic.rights import GUARDIAN, INSTITUTION
+from synthetic.drafts import GUARDIAN, INSTITUTION
 from synthetic.versions import Versions
 
 
@@ -79,7 +79,7 @@ def person_payees(rng, ctx: Context, ppl: People, drafts: dict, ids: NextIds):
     right_post = np.where(ppl.category[drafts["recipient"]] == ELDERLY, 0.30, right_post)[personal]
     # where the catalogue does not pay a benefit through the post (Serbia), only a few payees without an
     # account are still on the postal list
-    no_post = np.array([not ctx.post_allowed.get(role, True) for role in ROLES])[drafts["role"][personal]]
+    no_post = ~ctx.per_code(ctx.post_allowed, True)[drafts["code"][personal]]
     right_post = np.where(no_post, right_post * 0.25, right_post)
     post_share = np.zeros(count)
     np.maximum.at(post_share, inverse, right_post)
@@ -152,7 +152,7 @@ def _ordered_rights(rng, ctx: Context, ppl: People, drafts: dict):
     """(draft index, kind index) of every order, sorted; a fifth of the rights chosen carry two kinds."""
     n = len(drafts["role"])
     grown_up = ppl.category[drafts["person"]] != CHILD
-    protected = np.isin(drafts["role"], [ROLES.index(r) for r in ctx.protected_roles])
+    protected = ctx.per_code(dict.fromkeys(ctx.protected, True), False)[drafts["code"]]
     # protected benefits accept only the recovery of overpayments, and rarely carry any order
     candidates = np.flatnonzero(grown_up & (drafts["recipient_kind"] != INSTITUTION)
                                 & (~protected | (rng.random(n) < 0.1)))

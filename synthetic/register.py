@@ -23,7 +23,7 @@ from formats.register_meta import write_register_meta
 from formats.schemas import REGISTER
 from synthetic.arrays import (conformed_table, date_array, int_array, months_of_days, period_text, pick_strings,
                               seeded_rng)
-from synthetic.context import ROLES, Context, NextIds, make_context
+from synthetic.context import Context, NextIds, make_context
 from synthetic.names import COUNTRIES
 from synthetic.payees import deduction_orders, person_payees, shared_payees
 from synthetic.people import CHILD, People, draw_people, name_people
@@ -154,12 +154,11 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
     toggled[draft[rows.toggle_mo]] = True
     mo_family = means_households[household] ^ (toggled[draft] & (rows.version == 1))
     consent = (rng.random(len(drafts["role"])) < 0.05)[draft]
-    codes = [ctx.codes.get(role, "") for role in ROLES]
     amount = drafts["amount"][draft]
     return conformed_table(REGISTER["rights"], {
         "right_id": pa.array(ids.right + draft),
         "version": int_array(rows.version, pa.int32()),
-        "benefit": pick_strings(codes, drafts["role"][draft]),
+        "benefit": pick_strings(ctx.benefits, drafts["code"][draft]),
         "person_id": pa.array(ids.person + person),
         "household_id": pa.array(ids.household + household),
         "payee_id": pa.array(payee_of_right[draft]),

@@ -7,44 +7,12 @@ import numpy as np
 
 from synthetic.arrays import month_end_days, month_start_days, months_of_days, weighted_choice
 from synthetic.context import ROLES, Context, param_in_force
+from synthetic.drafts import DRAFT_FIELDS, GUARDIAN, INSTITUTION, PERSON, draft, ongoing
+from synthetic.kind_rights import kind_rights
 from synthetic.people import ADULT, CHILD, ELDERLY, People
 
 
 VETERAN_GRADE_WEIGHTS = np.array([1, 2, 3, 4, 6, 8, 10, 14, 18, 20], dtype=float)
-
-# ---- rights: drafts per role ----------------------------------------------------------------------------
-
-PERSON, GUARDIAN, INSTITUTION = 0, 1, 2      # how the recipient of a right relates to its beneficiary
-DRAFT_FIELDS = ("role", "person", "recipient", "recipient_kind", "institution", "grade", "birth_order",
-                "income", "valid_from", "valid_to", "decided_on", "amount")
-
-
-def _draft(role: str, person, recipient, recipient_kind, *, grade=0, birth_order=0, income=-1,
-           valid_from, valid_to=-1, decided_on, institution=-1, amount=-1) -> dict:
-    n = len(person)
-    values = dict(role=ROLES.index(role), person=person, recipient=recipient, recipient_kind=recipient_kind,
-                  institution=institution, grade=grade, birth_order=birth_order, income=income,
-                  valid_from=valid_from, valid_to=valid_to, decided_on=decided_on, amount=amount)
-    return {key: np.broadcast_to(np.asarray(value, dtype=np.int64), (n,)).copy() for key, value in values.items()}
-
-
-def _ongoing(rng, ctx: Context, role: str, earliest_days: np.ndarray, back_months_max: int):
-    """valid_from spread over past years (never before `earliest_days`), decided soon after; award end if any."""
-    n = len(earliest_days)
-    earliest_days = np.maximum(earliest_days, month_start_days(ctx.first_month[role]))   # catalogue's first date
-    months = ctx.period - (rng.random(n) ** 1.2 * (back_months_max + 1)).astype(np.int64)
-    months = np.minimum(np.maximum(months, months_of_days(earliest_days)), ctx.period)
-    award = ctx.award_months.get(role)
-    if award:   # fixed-term awards: the current award started within its term and ends after it
-        months = np.maximum(months, ctx.period - rng.integers(0, award, n))
-    valid_from = month_start_days(months)
-    # decided within weeks, but before the period unless the right starts in it: retroactive decisions of
-    # the period are made deliberately (Versions), at the share the register should have
-    decided = valid_from + rng.integers(5, 75, n)
-    decided = np.where(months < ctx.period, np.minimum(decided, ctx.start_days - 1), np.minimum(decided, ctx.end_days))
-    valid_to = month_end_days(months + award - 1) if award else np.full(n, -1)
-    return valid_from, valid_to, decided
-
 
 def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
     """All rights arising from the chunk's households (unordered drafts) and the household MO flags."""
@@ -61,9 +29,9 @@ def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
         drafts.append(_per_child_rights(rng, ctx, ppl, means_households))
     li_grade = np.zeros(len(ppl.household), dtype=np.int64)
     if "disability" in ctx.codes:
-        draft = _disability_rights(rng, ctx, ppl, age)
-        li_grade[draft["person"]] = draft["grade"]
-        drafts.append(draft)
+        disability = _disability_rights(rng, ctx, ppl, age)
+        li_grade[disability["person"]] = disability["grade"]
+        drafts.append(disability)
     if "care" in ctx.codes:
         drafts.append(_care_rights(rng, ctx, ppl, li_grade))
     if "carer" in ctx.codes:
@@ -80,7 +48,10 @@ def draw_rights(rng, ctx: Context, ppl: People) -> tuple[dict, np.ndarray]:
         drafts.append(_birth_rights(rng, ctx, ppl))
     if "funeral" in ctx.codes:
         drafts.append(_funeral_rights(rng, ctx, ppl, alive_at_start, means_draft))
+    drafts.extend(kind_rights(rng, ctx, ppl, age))
     merged = {key: np.concatenate([d[key] for d in drafts]) for key in DRAFT_FIELDS}
+    role_code = np.array([ctx.code_index(role) if role in ctx.codes else -1 for role in ROLES])
+    merged["code"] = np.where(merged["code"] < 0, role_code[merged["role"]], merged["code"])
     return merged, means_households
 
 
@@ -129,8 +100,8 @@ def _means_rights(rng, ctx, ppl, age, single, unable):
     income = np.where(rng.random(len(households)) < 0.35, 0,
                       (threshold * rng.uniform(0.0, 1.15, len(households))).astype(np.int64))
     head = ppl.head[households]
-    start, end, decided = _ongoing(rng, ctx, "means", ppl.formed_days[households], 96)
-    return _draft("means", head, head, PERSON, income=income, valid_from=start, valid_to=end,
+    start, end, decided = ongoing(rng, ctx, "means", ppl.formed_days[households], 96)
+    return draft("means", head, head, PERSON, income=income, valid_from=start, valid_to=end,
                   decided_on=decided), chosen
 
 
@@ -141,8 +112,8 @@ def _per_child_rights(rng, ctx, ppl, means_households):
     head = ppl.head[chosen]
     fostered = np.bincount(ppl.household, weights=ppl.without_care, minlength=ppl.household_count) > 0
     guardian = fostered[chosen] | (ppl.category[head] == ELDERLY)
-    start, end, decided = _ongoing(rng, ctx, "per_child", ppl.birth_days[oldest_kid], 120)
-    return _draft("per_child", head, head, np.where(guardian, GUARDIAN, PERSON), valid_from=start,
+    start, end, decided = ongoing(rng, ctx, "per_child", ppl.birth_days[oldest_kid], 120)
+    return draft("per_child", head, head, np.where(guardian, GUARDIAN, PERSON), valid_from=start,
                   valid_to=end, decided_on=decided)
 
 
@@ -162,8 +133,8 @@ def _disability_rights(rng, ctx, ppl, age):
     institution = np.where(child, -1, institution)
     kind = np.where(institution >= 0, INSTITUTION, np.where(child, GUARDIAN, PERSON))
     recipient = np.where(child, head, chosen)
-    start, end, decided = _ongoing(rng, ctx, "disability", ppl.birth_days[chosen] + 60, 180)
-    return _draft("disability", chosen, recipient, kind, grade=grade, institution=institution,
+    start, end, decided = ongoing(rng, ctx, "disability", ppl.birth_days[chosen] + 60, 180)
+    return draft("disability", chosen, recipient, kind, grade=grade, institution=institution,
                   valid_from=start, valid_to=end, decided_on=decided)
 
 
@@ -179,8 +150,8 @@ def _care_rights(rng, ctx, ppl, li_grade):
     institution = np.where(by_carer, -1, _institution_or(rng, ctx, len(chosen), 0.05))
     recipient = np.where(by_carer, carer, chosen)
     kind = np.where(institution >= 0, INSTITUTION, np.where(by_carer, GUARDIAN, PERSON))
-    start, end, decided = _ongoing(rng, ctx, "care", ppl.birth_days[chosen] + 60, 150)
-    return _draft("care", chosen, recipient, kind, institution=institution, valid_from=start, valid_to=end,
+    start, end, decided = ongoing(rng, ctx, "care", ppl.birth_days[chosen] + 60, 150)
+    return draft("care", chosen, recipient, kind, institution=institution, valid_from=start, valid_to=end,
                   decided_on=decided)
 
 
@@ -190,8 +161,8 @@ def _carer_rights(rng, ctx, ppl, li_grade):
     households = np.flatnonzero((np.bincount(ppl.household, weights=cared, minlength=ppl.household_count) > 0)
                                 & (rng.random(ppl.household_count) < 0.6))
     head = ppl.head[households]
-    start, end, decided = _ongoing(rng, ctx, "carer", ppl.formed_days[households], 36)
-    return _draft("carer", head, head, PERSON, valid_from=start, valid_to=end, decided_on=decided)
+    start, end, decided = ongoing(rng, ctx, "carer", ppl.formed_days[households], 36)
+    return draft("carer", head, head, PERSON, valid_from=start, valid_to=end, decided_on=decided)
 
 
 def _mother_of(ppl: People) -> np.ndarray:
@@ -207,19 +178,19 @@ def _mother_rights(rng, ctx, ppl, age):
     households = np.flatnonzero(ok & (rng.random(ppl.household_count) < 0.05))
     chosen = mother[households]
     youngest = ppl.first[households] + ppl.size[households] - 1
-    start, end, decided = _ongoing(rng, ctx, "mother", ppl.birth_days[youngest], 24)
-    return _draft("mother", chosen, chosen, PERSON, valid_from=start, valid_to=end, decided_on=decided)
+    start, end, decided = ongoing(rng, ctx, "mother", ppl.birth_days[youngest], 24)
+    return draft("mother", chosen, chosen, PERSON, valid_from=start, valid_to=end, decided_on=decided)
 
 
 def _veteran_rights(rng, ctx, ppl, age):
     chosen = np.flatnonzero(~ppl.female & (age >= 50) & (ppl.category != CHILD) & (rng.random(len(age)) < 0.035))
     grade = weighted_choice(rng, len(chosen), VETERAN_GRADE_WEIGHTS) + 1
-    start, end, decided = _ongoing(rng, ctx, "veteran", ppl.birth_days[chosen] + 40 * 365, 300)
-    drafts = [_draft("veteran", chosen, chosen, PERSON, grade=grade, valid_from=start, valid_to=end,
+    start, end, decided = ongoing(rng, ctx, "veteran", ppl.birth_days[chosen] + 40 * 365, 300)
+    drafts = [draft("veteran", chosen, chosen, PERSON, grade=grade, valid_from=start, valid_to=end,
                      decided_on=decided)]
     if "veteran_care" in ctx.codes:
         cared = (grade <= 3) & (rng.random(len(chosen)) < 0.6)
-        drafts.append(_draft("veteran_care", chosen[cared], chosen[cared], PERSON, valid_from=start[cared],
+        drafts.append(draft("veteran_care", chosen[cared], chosen[cared], PERSON, valid_from=start[cared],
                              valid_to=end[cared], decided_on=decided[cared]))
     return drafts
 
@@ -227,9 +198,9 @@ def _veteran_rights(rng, ctx, ppl, age):
 def _veteran_family_rights(rng, ctx, ppl):
     """Family disability benefit: widows of fallen or disabled veterans (a fifth at the increased rate)."""
     chosen = np.flatnonzero((ppl.category == ELDERLY) & ppl.female & (rng.random(len(ppl.household)) < 0.04))
-    start, end, decided = _ongoing(rng, ctx, "veteran_family", ppl.birth_days[chosen] + 50 * 365, 240)
+    start, end, decided = ongoing(rng, ctx, "veteran_family", ppl.birth_days[chosen] + 50 * 365, 240)
     grade = np.where(rng.random(len(chosen)) < 0.8, 1, 2)
-    return _draft("veteran_family", chosen, chosen, PERSON, grade=grade, valid_from=start, valid_to=end,
+    return draft("veteran_family", chosen, chosen, PERSON, grade=grade, valid_from=start, valid_to=end,
                   decided_on=decided)
 
 
@@ -237,15 +208,15 @@ def _foster_rights(rng, ctx, ppl, age):
     """Young adults living alone after growing up without parental care, from their 18th birthday."""
     lone = (ppl.size == 1) & (ppl.adults == 1)
     chosen = ppl.first[lone & (age[ppl.first] <= 25) & (rng.random(ppl.household_count) < 0.5)]
-    start, end, decided = _ongoing(rng, ctx, "foster", ppl.birth_days[chosen] + 18 * 366, 96)
-    return _draft("foster", chosen, chosen, PERSON, valid_from=start, valid_to=end, decided_on=decided)
+    start, end, decided = ongoing(rng, ctx, "foster", ppl.birth_days[chosen] + 18 * 366, 96)
+    return draft("foster", chosen, chosen, PERSON, valid_from=start, valid_to=end, decided_on=decided)
 
 
 def _birth_rights(rng, ctx, ppl):
     """Birth grants claimed within the claim window (one-off) or still in instalments (lump sum + plan)."""
     benefit = ctx.catalogue.benefit(ctx.codes["birth"])
     window_months = 12 if benefit.kind == "one_off" else 36
-    earliest = max(int(month_start_days(ctx.first_month["birth"])), ctx.end_days - window_months * 30)
+    earliest = max(int(month_start_days(ctx.first_month[ctx.codes["birth"]])), ctx.end_days - window_months * 30)
     births = np.flatnonzero((ppl.category == CHILD) & (ppl.birth_days >= earliest)
                             & (rng.random(len(ppl.household)) < 0.8))
     mother = _mother_of(ppl)[ppl.household[births]]
@@ -253,7 +224,7 @@ def _birth_rights(rng, ctx, ppl):
     start = month_start_days(birth_month)
     decided = np.minimum(ppl.birth_days[births] + rng.integers(10, 120, len(births)), ctx.end_days)
     end = month_end_days(birth_month) if benefit.kind == "one_off" else -1
-    return _draft("birth", mother, mother, PERSON, birth_order=ppl.child_rank[births] + 1, valid_from=start,
+    return draft("birth", mother, mother, PERSON, birth_order=ppl.child_rank[births] + 1, valid_from=start,
                   valid_to=end, decided_on=decided)
 
 
@@ -268,15 +239,15 @@ def _funeral_rights(rng, ctx, ppl, alive, means_draft=None):
     head, spouse = ppl.head[household], ppl.spouse[household]
     payer = np.where(head != dead, head, spouse)
     payer_alive = (payer >= 0) & (ppl.death_days[np.maximum(payer, 0)] < 0)
-    in_force = months_of_days(ppl.death_days[dead]) >= ctx.first_month["funeral"]
+    in_force = months_of_days(ppl.death_days[dead]) >= ctx.first_month[ctx.codes["funeral"]]
     keep = payer_alive & (ppl.category[np.maximum(payer, 0)] != CHILD) & (rng.random(len(dead)) < 0.7) & in_force
     dead, payer = dead[keep], payer[keep]
     month = months_of_days(ppl.death_days[dead])
     decided = np.minimum(ppl.death_days[dead] + rng.integers(3, 40, len(dead)), ctx.end_days)
     amount = -1
-    if "funeral" in ctx.decided_amount_roles:   # e.g. 2 x the family's monthly assistance
+    if ctx.codes["funeral"] in ctx.decided_amount:   # e.g. 2 x the family's monthly assistance
         amount = 2 * rng.integers(45, 190, len(dead)) * ctx.euro_minor
-    return _draft("funeral", payer, payer, PERSON, valid_from=month_start_days(month),
+    return draft("funeral", payer, payer, PERSON, valid_from=month_start_days(month),
                   valid_to=month_end_days(month), decided_on=decided, amount=amount)
 
 

@@ -19,7 +19,7 @@ def as_new_decisions(rng, ctx: Context, drafts: dict) -> None:
     months = np.maximum(ctx.period - rng.integers(0, 3, n), months_of_days(drafts["valid_from"]))
     months = np.minimum(months, ctx.period)
     drafts["valid_from"] = np.where(event, drafts["valid_from"], month_start_days(months))
-    award = np.array([ctx.award_months.get(role, 0) for role in ROLES])[drafts["role"]]
+    award = ctx.per_code(ctx.award_months, 0)[drafts["code"]]
     drafts["valid_to"] = np.where(event, drafts["valid_to"],
                                   np.where(award > 0, month_end_days(months + award - 1), -1))
     drafts["decided_on"] = ctx.start_days + rng.integers(0, ctx.end_days - ctx.start_days + 1, n)
@@ -51,7 +51,7 @@ def draw_versions(rng, ctx: Context, drafts: dict, new_decisions: bool) -> Versi
     toggle = np.zeros(0, dtype=bool)
     if not new_decisions:
         start_month = months_of_days(valid_from)
-        first_month = np.array([ctx.first_month.get(role, 0) for role in ROLES])[drafts["role"]]
+        first_month = ctx.per_code(ctx.first_month, 0)[drafts["code"]]
         eligible = (~np.isin(drafts["role"], [ROLES.index(r) for r in EVENT_ROLES])
                     & (start_month <= ctx.period - 2) & (decided < ctx.start_days)
                     & (np.maximum(first_month, start_month + 1) <= ctx.period - 1))
@@ -62,7 +62,7 @@ def draw_versions(rng, ctx: Context, drafts: dict, new_decisions: bool) -> Versi
         new_start = month_start_days(ctx.period - back)
         new_decided = ctx.start_days + rng.integers(0, ctx.end_days - ctx.start_days + 1, len(chosen))
         fact_role = np.isin(drafts["role"][chosen], [ROLES.index(r) for r in FACT_ROLES])
-        award_role = np.isin(drafts["role"][chosen], [ROLES.index(r) for r in ctx.award_months])
+        award_role = ctx.per_code(ctx.award_months, 0)[drafts["code"][chosen]] > 0
         change = fact_role & ((rng.random(len(chosen)) < 0.75) | award_role)
         late = chosen[~change]       # first decided only now, valid from months back: arrears
         valid_from[late], decided[late] = new_start[~change], new_decided[~change]
