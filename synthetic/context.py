@@ -150,6 +150,18 @@ def generic_role(benefit) -> str | None:
     return role
 
 
+def code_param(ctx: Context, code: str, name: str) -> np.ndarray | None:
+    """A parameter of benefit `code` in force in the period (its first value if the period is earlier); None
+    where the benefit has no such parameter."""
+    benefit = ctx.catalogue.benefit(code)
+    if name not in benefit.parameters:
+        return None
+    values = benefit.value_on(name, month_first_date(ctx.period))
+    if values is None:
+        values = benefit.parameters[name][0][1]
+    return np.asarray(values, dtype=np.int64)
+
+
 def param_in_force(ctx: Context, role: str, name: str) -> np.ndarray:
     """A parameter of the role's benefit in force in the period (its first value if the period is earlier)."""
     benefit = ctx.catalogue.benefit(ctx.codes[role])

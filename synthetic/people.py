@@ -57,6 +57,13 @@ class People:
         return np.where(grown >= 2, self.first + 1, -1)
 
 
+def mother_of(ppl: People) -> np.ndarray:
+    """Per household: the mother (female head, else female second grown-up, else the head)."""
+    head, spouse = ppl.head, ppl.spouse
+    spouse_female = (spouse >= 0) & ppl.female[np.maximum(spouse, 0)]
+    return np.where(ppl.female[head], head, np.where(spouse_female, spouse, head))
+
+
 def draw_people(rng, ctx: Context, household_count: int) -> People:
     h = household_count
     adults = weighted_choice(rng, h, [0.30, 0.55, 0.15]) + 1

@@ -154,7 +154,7 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
     toggled[draft[rows.toggle_mo]] = True
     mo_family = means_households[household] ^ (toggled[draft] & (rows.version == 1))
     consent = (rng.random(len(drafts["role"])) < 0.05)[draft]
-    amount = drafts["amount"][draft]
+    amount, other_payment, subgroup = (drafts[name][draft] for name in ("amount", "other_payment", "subgroup"))
     return conformed_table(REGISTER["rights"], {
         "right_id": pa.array(ids.right + draft),
         "version": int_array(rows.version, pa.int32()),
@@ -171,6 +171,8 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
         "mo_family": pa.array(mo_family), "single_parent": pa.array(single), "unable_to_work": pa.array(unable),
         "consent_full_recovery": pa.array(consent),
         "amount_minor": int_array(amount, pa.int64(), amount >= 0),
+        "other_payment_minor": int_array(other_payment, pa.int64(), other_payment >= 0),
+        "subgroup": int_array(subgroup, pa.int16(), subgroup > 0),
         # RULES.md Readings 5 and 11: the application precedes its decision by 0-30 days; a few decisions of
         # the period correct the agency's own fault
         "applied_on": date_array(rows.decided_on - rng.integers(0, 31, len(draft))),

@@ -9,7 +9,7 @@ from synthetic.arrays import month_end_days, month_start_days, months_of_days, w
 from synthetic.context import ROLES, Context, param_in_force
 from synthetic.drafts import DRAFT_FIELDS, GUARDIAN, INSTITUTION, PERSON, draft, ongoing
 from synthetic.kind_rights import kind_rights
-from synthetic.people import ADULT, CHILD, ELDERLY, People
+from synthetic.people import ADULT, CHILD, ELDERLY, People, mother_of
 
 
 VETERAN_GRADE_WEIGHTS = np.array([1, 2, 3, 4, 6, 8, 10, 14, 18, 20], dtype=float)
@@ -165,15 +165,8 @@ def _carer_rights(rng, ctx, ppl, li_grade):
     return draft("carer", head, head, PERSON, valid_from=start, valid_to=end, decided_on=decided)
 
 
-def _mother_of(ppl: People) -> np.ndarray:
-    """Per household: the mother (female head, else female second grown-up, else the head)."""
-    head, spouse = ppl.head, ppl.spouse
-    spouse_female = (spouse >= 0) & ppl.female[np.maximum(spouse, 0)]
-    return np.where(ppl.female[head], head, np.where(spouse_female, spouse, head))
-
-
 def _mother_rights(rng, ctx, ppl, age):
-    mother = _mother_of(ppl)
+    mother = mother_of(ppl)
     ok = (ppl.children > 0) & ppl.female[mother] & (age[mother] < 50)
     households = np.flatnonzero(ok & (rng.random(ppl.household_count) < 0.05))
     chosen = mother[households]
@@ -219,7 +212,7 @@ def _birth_rights(rng, ctx, ppl):
     earliest = max(int(month_start_days(ctx.first_month[ctx.codes["birth"]])), ctx.end_days - window_months * 30)
     births = np.flatnonzero((ppl.category == CHILD) & (ppl.birth_days >= earliest)
                             & (rng.random(len(ppl.household)) < 0.8))
-    mother = _mother_of(ppl)[ppl.household[births]]
+    mother = mother_of(ppl)[ppl.household[births]]
     birth_month = months_of_days(ppl.birth_days[births])
     start = month_start_days(birth_month)
     decided = np.minimum(ppl.birth_days[births] + rng.integers(10, 120, len(births)), ctx.end_days)
