@@ -19,9 +19,9 @@ def month(year, month_number):
 
 def copy_with(tmp_path, country, *replacements, name="changed.toml"):
     text = catalogue_path(country).read_text(encoding="utf-8")
-    for old, new in replacements:   # in order: a later one may match what an earlier one wrote
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
+    for old, new in replacements:   # in order, first match only: a later one may match what an earlier one wrote
+        assert old in text, old
+        text = text.replace(old, new, 1)
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
