@@ -16,7 +16,7 @@ from formats import labels
 ROWS_MAX = 25  # long breakdowns (municipalities) show their largest rows and one "other" row
 
 SECTIONS = ("sign-off", "totals", "by-benefit", "by-municipality", "by-channel", "change", "largest-changes",
-            "arrears-recoveries", "deductions", "holds", "returns", "components", "signatures")
+            "arrears-recoveries", "deductions", "holds", "returns", "components", "sources", "signatures")
 
 STYLE = """
 @page{size:A4;margin:16mm 14mm}
@@ -208,6 +208,30 @@ def returns_table(report: dict, page: Page) -> str:
     return table(["reason", f"returned or rejected ({page.currency})"], rows)
 
 
+def source_text(ref: str | None) -> str:
+    """A source (or a reason citing one) as text, never a link: the page loads nothing from outside, so a URL is
+    shown without its scheme."""
+    if not ref:
+        return "—"
+    return ref.replace("https://", "").replace("http://", "")
+
+
+def sources_table(report: dict, page: Page) -> str:
+    if "sources" not in report:
+        return note("this report was built before sources were recorded")
+    sources = report["sources"]
+    if sources is None:
+        return note("the catalogue file of this payroll is gone or changed since it was calculated: its sources "
+                    "cannot be shown (the catalogue SHA-256 above names the file it was)")
+    rows = [[page.benefit(code), row["parameter"] or "—", row["valid_from"] or "—", ", ".join(row["values"]) or "—",
+             row["status"], source_text(row["ref"]), source_text(row["reason"]) if row["reason"] else ""]
+            for code, found in sources.items() for row in found]
+    if not rows:
+        return note("no benefit paid in this payroll")
+    return table(["benefit", "parameter", "in force from", "value", "status", "source", "reason"], rows,
+                 text_columns=7)
+
+
 def signature_block(report: dict) -> str:
     people = [("calculated by", report["created_by"]), ("approved by", report.get("approved_by") or ""),
               ("finance director", "")]
@@ -241,6 +265,8 @@ def render_html(report: dict) -> str:
         section("returns", "Returns and rejects by reason", returns_table(report, page)),
         section("components", "Totals by component", amounts_table(
             dict(sorted(report["totals_minor"].items())), page, labels.component_label, "component")),
+        section("sources", "Sources of the amounts: catalogue values in force for the period",
+                sources_table(report, page)),
         section("signatures", "Signatures", signature_block(report)),
         "</body></html>",
     ]

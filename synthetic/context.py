@@ -96,15 +96,24 @@ class Context:
 
 def benefit_first_months(catalogue) -> dict:
     """Benefit code -> first month it can be calculated: the month all its parameters are in force. A benefit
-    without parameters of its own (an amount computed from another benefit's, such as UA_POHOV) waits for every
-    other benefit of the catalogue."""
+    without parameters of its own waits for the benefit it is a multiple of (UA_POHOV: UA_DSD), else for every
+    other benefit of the catalogue; an unpriced benefit (no amount in any source) never can (NEVER_MONTH)."""
     own = {}
     for benefit in catalogue.benefits:
         dates = [dated[0][0] for dated in benefit.parameters.values()]
-        if dates:
+        if dates and not benefit.unpriced:
             own[benefit.code] = max((d.year - 1970) * 12 + d.month - 1 for d in dates)
     latest = max(own.values(), default=0)
-    return {code: own.get(code, latest) for code in catalogue.benefit_codes}
+    firsts = {}
+    for benefit in catalogue.benefits:
+        if benefit.unpriced:
+            firsts[benefit.code] = NEVER_MONTH
+        else:
+            firsts[benefit.code] = own.get(benefit.code, own.get(benefit.multiple_of_benefit, latest))
+    return firsts
+
+
+NEVER_MONTH = 2**31 - 1
 
 
 def check_period_covered(catalogue, period: int) -> None:
@@ -126,7 +135,7 @@ def make_context(country_code: str, period: int, institution_ids, enforcer_ids) 
     # a benefit whose values start after the period has no rights yet; no right starts before its first month;
     # a benefit without an amount (unpriced) has no rights at all: calculating them is refused
     drawn = [benefit.code for benefit in catalogue.benefits
-             if firsts[benefit.code] <= period and not getattr(benefit, "unpriced", "")]
+             if firsts[benefit.code] <= period and not benefit.unpriced]
     codes = {role: code for role, code in ROLE_CODES[country_code].items() if code in drawn}
     generic = {code: generic_role(catalogue.benefit(code)) for code in drawn if code not in codes.values()}
     role_of = {**{code: role for role, code in codes.items()}, **{c: r for c, r in generic.items() if r}}

@@ -73,7 +73,7 @@ def registers(draw):
 
 @st.composite
 def right_versions(draw, right_id, cat, persons, n_households, period):
-    benefit = cat.benefit(draw(st.sampled_from(cat.benefit_codes)))
+    benefit = cat.benefit(draw(st.sampled_from([b.code for b in cat.benefits if not b.unpriced])))
     person_id = draw(st.integers(1, len(persons)))
     household = draw(st.one_of(st.just(101), st.none(), st.integers(101, 100 + n_households)))
     low, high = first_day(period - 30), last_day(period + 2)
