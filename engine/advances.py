@@ -5,8 +5,8 @@ only while an enforceable maintenance title for that child is in force (a title 
 does not pay), and each advance paid becomes a claim on the debtor, recovered later from the debtor's own benefits
 by the deductions machinery (engine.deductions, advance recovery). The amount of a month:
 
-- by the child's age band: `advance_band_limits_years` gives the upper age (in years, exclusive, counted per month
-  from the birth month like every age) of every band but the last, `advance_reference_by_band` the amount of each
+- by the child's age band: `advance_band_limits_years` gives the age in years that ends each band but the last
+  (the child stays in a band through the month of that birthday, as every age limit of the engine), `advance_reference_by_band` the amount of each
   band (Montenegro: 0-5 / 6-13 / 14-18; Ukraine: the subsistence minimum of a child under 6 / 6-18);
 - means-tested where `advance_floor_bp` is given (Ukraine): reference - per-capita family income (the right's
   income_minor / members of its household present that month, half-up), at least floor_bp of the reference
@@ -59,8 +59,8 @@ def advance_reference_amount(m, mi, b, birth_month, income_minor, members, param
     assert members >= 0
     n_limits = param_len[b, _P_LIMITS]
     band = 0
-    for i in range(n_limits):
-        if m >= birth_month + 12 * params[b, mi, _P_LIMITS + i]:
+    for i in range(n_limits):  # a child stays in a band through the month of the birthday that ends it
+        if m > birth_month + 12 * params[b, mi, _P_LIMITS + i]:
             band = i + 1
     n_bands = max(1, param_len[b, _P_REFERENCE])
     reference = params[b, mi, _P_REFERENCE + min(band, n_bands - 1)]
