@@ -87,14 +87,20 @@ def taken_back(arrays, state: LedgerState, right, month, amount):
     return right[keep], month[keep], -back[keep], booked_debtor[position[keep]]
 
 
-def recovery_groups(arrays, version: np.ndarray, state: LedgerState) -> RecoveryGroups:
-    """Per right (by the beneficiary of its version in force) the open claim on that person, if any."""
-    owed = state.advance_minor > 0
-    debtor_id, balance = state.advance_debtor[owed], state.advance_minor[owed]  # sorted by debtor (the query)
+def recovery_groups(arrays, version: np.ndarray, state: LedgerState, claims: Claims) -> RecoveryGroups:
+    """Per right (by the beneficiary of its version in force) the open claim on that person, if any: the ledger's
+    balance less what this payroll takes back (a claim taken back is never recovered in the same month)."""
+    back = claims.amount_minor < 0
+    debtor_id = np.union1d(state.advance_debtor, claims.debtor_id[back]).astype(np.int64)
+    balance = np.zeros(debtor_id.shape[0], np.int64)
+    np.add.at(balance, np.searchsorted(debtor_id, state.advance_debtor), state.advance_minor)
+    np.add.at(balance, np.searchsorted(debtor_id, claims.debtor_id[back]), claims.amount_minor[back])
+    owed = balance > 0
+    debtor_id, balance = debtor_id[owed], balance[owed]
     group = np.full(arrays.n_rights, -1, np.int64)
     if debtor_id.shape[0] and arrays.n_rights:
         person_id = arrays.person_ids[arrays.ver_person[version]]
         position = np.clip(np.searchsorted(debtor_id, person_id), 0, debtor_id.shape[0] - 1)
         found = debtor_id[position] == person_id
         group[found] = position[found]
-    return RecoveryGroups(group, debtor_id.astype(np.int64), balance.astype(np.int64))
+    return RecoveryGroups(group, debtor_id, balance)

@@ -506,7 +506,7 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     claims = advances.claims_of(arrays, inputs.catalogue, state, inputs.period, *changed)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
                    orders, order_table, extra, barred, written, listed, claims,
-                   advances.recovery_groups(arrays, routing.version, state))
+                   advances.recovery_groups(arrays, routing.version, state, claims))
 
 
 def run_kernel(catalogue, routing: Routing, amounts: Amounts):
