@@ -1,5 +1,5 @@
-"""The maintenance advance kind (engine/advances.py): amounts by age band, means test with a floor, the title gate
-and the title's monthly cap, worked by hand; and the kernel path against a plain-Python reference."""
+"""The maintenance advance kind (engine/advances.py): the title gate, flat amounts by age band, and the kernel path
+against a plain-Python reference (the worked example is tests/engine/scenarios/maintenance_advance_ua.toml)."""
 import dataclasses
 import datetime as dt
 
@@ -49,19 +49,6 @@ def due_by_month(titles, catalogue=UA, versions=VERSIONS, first="2025-10", last=
         if d:
             out[(int(r), dt.date(1970 + int(m) // 12, int(m) % 12 + 1, 1).strftime("%Y-%m"))] = int(d)
     return out
-
-
-def test_ua_temporary_aid_worked_by_hand():
-    """Right 1: 2,563.00 - 2,000.00 = 563.00 is under the floor: 50 % = 1,281.50 in 2025, 1,408.50 of 2,817.00 in
-    2026, through the right's end in March. Right 2: 2,563.00 - 500.00 = 2,063.00 from November (the title starts
-    on the 15th: the month counts); 2026: 2,817.00 - 500.00 = 2,317.00 capped by the title's 2,200.00 in January
-    and February (the title ends on 10 February); no title in March; from April a new open title, and the child
-    turned 6 in March (the under-6 rate through the birthday's month): 3,512.00 - 500.00 = 3,012.00."""
-    assert due_by_month(TITLES) == {
-        (1, "2025-10"): 128_150, (1, "2025-11"): 128_150, (1, "2025-12"): 128_150,
-        (1, "2026-01"): 140_850, (1, "2026-02"): 140_850, (1, "2026-03"): 140_850,
-        (2, "2025-11"): 206_300, (2, "2025-12"): 206_300, (2, "2026-01"): 220_000, (2, "2026-02"): 220_000,
-        (2, "2026-04"): 301_200, (2, "2026-05"): 301_200}
 
 
 def test_no_title_no_advance():

@@ -104,7 +104,9 @@ def test_benefit_mix_puts_child_allowance_and_means_tested_support_first(me_regi
     counts = summary["rights_by_benefit"]
     ranked = sorted(counts, key=counts.get, reverse=True)
     assert ranked[:2] == ["ME_DD", "ME_MO"]
-    assert set(counts) == set(load_catalogue().benefit_codes)   # every benefit appears at this size
+    # every benefit appears at this size, but the maintenance advance (no titles generated yet: issue 17.4)
+    made = {b.code for b in load_catalogue().benefits if b.kind != "maintenance_advance"}
+    assert set(counts) == made
     assert counts["ME_LI"] > counts["ME_BOR_LI"] > counts["ME_SAHRANA"]
 
 
@@ -449,7 +451,8 @@ def test_first_months_of_the_bundled_catalogues():
     ua = generator.benefit_first_months(load_catalogue(country="ua"))
     assert rs == {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01")}
     # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for the whole catalogue
-    assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01")}
+    assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
+                  "UA_TYMCH": month("2025-01")}
 
 
 def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):
