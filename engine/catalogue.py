@@ -12,9 +12,12 @@ import numpy as np
 
 KINDS = ("flat", "graded_flat", "per_child", "household_table_minus_income",
          "equivalence_scale_minus_income", "category_sum_minus_income_capped",
-         "lump_sum_instalments", "one_off")
+         "lump_sum_instalments", "one_off",
+         # --- issue 17: advances (engine/advances.py)
+         "maintenance_advance")
 KIND_FLAT, KIND_GRADED, KIND_PER_CHILD, KIND_HOUSEHOLD_TABLE = 0, 1, 2, 3
 KIND_EQUIVALENCE, KIND_CATEGORY_SUM, KIND_LUMP_SUM, KIND_ONE_OFF = 4, 5, 6, 7
+KIND_MAINTENANCE_ADVANCE = KINDS.index("maintenance_advance")
 
 PRORATIONS = ("whole_months", "days")
 
@@ -49,6 +52,10 @@ PARAM_SHAPES = {
     "instalment_count_by_order": (6, "count"),
     "amount_by_order": (6, "money"),
     "amount_by_order_mo_family": (6, "money"),
+    # --- issue 17: advances (engine/advances.py)
+    "advance_band_limits_years": (3, "count"),   # upper age of each band but the last (exclusive), ascending
+    "advance_reference_by_band": (4, "money"),   # amount (or subsistence minimum) of each age band
+    "advance_floor_bp": (1, "bp"),               # means-tested: at least this share of the reference
 }
 
 
@@ -83,6 +90,9 @@ KIND_PARAMS = {
     "lump_sum_instalments": {"required": ("lump_sum_by_order", "instalment_total_by_order",
                                           "instalment_count_by_order"), "optional": {}},
     "one_off": {"required": ("amount_by_order",), "optional": {"amount_by_order_mo_family": "amount_by_order"}},
+    # --- issue 17: advances (engine/advances.py)
+    "maintenance_advance": {"required": ("advance_reference_by_band",),
+                            "optional": {"advance_band_limits_years": None, "advance_floor_bp": None}},
 }
 
 # Benefit-level integer settings the kernels read, with their defaults (0 = no limit).

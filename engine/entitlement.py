@@ -37,6 +37,9 @@ due under the rules in force that month, in minor units. The semantics the kerne
   months (Readings 5; reason REASON_LATE_CLAIM). A one-off with multiple_of_benefit pays multiple_bp of the due of
   that benefit's rights of its household in the anchor month (UA_POHOV = 2 x UA_DSD, Readings 12), computed by a
   first pass of the same kernel; none due: 0 with REASON_NO_FAMILY_BENEFIT.
+- Maintenance advance (engine/advances.py): the reference of the child's age band, means-tested against the
+  per-capita income where the benefit has a floor; due only in months with a maintenance title in force for the
+  child (arrays.titles) and never more than the title's monthly amount: the gate runs on the cells after the kernel.
 - A month whose benefit has no parameter in force (before the catalogue's first date) is due 0 and flagged
   in `rule_missing`, so the caller can refuse or report it.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
@@ -46,6 +49,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from engine import advances
 from engine import catalogue as cat
 from engine.jit import kernel
 
@@ -141,6 +145,7 @@ class RegisterArrays(NamedTuple):
     packed: "PackedRegister | None" = None   # the kernels' matrices (formats/convert.py fills it)
     ver_applied_day: "np.ndarray | None" = None  # int32[V] date of application; None: the decision day
     ver_agency_fault: "np.ndarray | None" = None  # bool[V] the decision corrects the agency's own fault
+    titles: "advances.MaintenanceTitles | None" = None  # maintenance titles by child (engine/advances.py)
 
     @property
     def n_rights(self) -> int:
@@ -495,6 +500,9 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
     if kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
         return max(0, base - income)
+    if kind == cat.KIND_MAINTENANCE_ADVANCE:  # before the title gate of compute_due (engine/advances.py)
+        return advances.advance_reference_amount(m, mi, b, person32[person, P_BIRTH_MONTH], income, counts[0],
+                                                 params, param_len)
     return _category_amount(b, mi, income, counts, params)
 
 
@@ -708,6 +716,7 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
                    packed.person32, packed.member32, member_offsets, compiled.first_month, binfo, compiled.params,
                    compiled.param_len, compiled.defined, links[0], links[1], right_source, due, missing, reason,
                    right_index, month)
+        advances.gate_by_titles(arrays, compiled, due, right_index, month, limit_day)  # no title, no advance
         return DueCells(right_index, month, due, missing, offsets, reason)
 
     no_source = np.zeros(n_rights, dtype=np.int64)

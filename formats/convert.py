@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.advances import MaintenanceTitles
 from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_of_days, pack_register
 from formats.errors import InputError, problem
 from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
@@ -30,10 +31,11 @@ def register_arrays(tables: dict, catalogue) -> RegisterArrays:
     members = _members(tables["households"], household_ids, person_ids, birth_day, problems)
     payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
     versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
+    titles = _titles(tables.get("maintenance_titles"), person_ids, problems)
     if problems:
         raise InputError(problems)
     arrays = RegisterArrays(benefit_codes=tuple(catalogue.benefit_codes), payee_ids=payee_ids,
-                            household_ids=household_ids, **persons, **members, **versions)
+                            household_ids=household_ids, **persons, **members, **versions, titles=titles)
     return arrays._replace(packed=pack_register(arrays))
 
 
@@ -137,6 +139,26 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
     columns["ver_payee"] = np.maximum(columns["ver_payee"], 0).astype(np.int32)
     _check_formula_inputs(table, catalogue, benefit, columns, order, problems)
     return columns
+
+
+def _titles(table, person_ids, problems) -> MaintenanceTitles:
+    """Maintenance titles by child (CSR over the dense person index), sorted by (child, valid_from); an absent
+    table is a register without titles."""
+    if table is None:
+        table = pa.table({name: pa.array([], pa.int64()) for name in ("child_id", "debtor_id", "title_id")})
+    child = _index_or_problem(person_ids, _ints(table, "child_id", 0), "maintenance_titles", "child_id",
+                              "person not in persons", "add the child to persons", problems)
+    debtor_ids = _ints(table, "debtor_id", 0)
+    debtor = _index_or_problem(person_ids, debtor_ids, "maintenance_titles", "debtor_id", "person not in persons",
+                               "add the debtor to persons", problems)
+    from_day = _days(table, "valid_from")
+    order = lex_order(np.maximum(child, 0), from_day)
+    child = np.maximum(child, 0)[order]
+    offsets = np.searchsorted(child, np.arange(len(person_ids) + 1)).astype(np.int64)
+    return MaintenanceTitles(offsets=offsets, title_ids=_ints(table, "title_id", 0)[order],
+                             debtor=np.maximum(debtor, 0)[order].astype(np.int32), debtor_ids=debtor_ids[order],
+                             monthly_minor=_ints(table, "monthly_minor", -1)[order],
+                             from_month=_months(from_day[order]), to_month=_months(_days(table, "valid_to")[order]))
 
 
 # ---- checks the kernels rely on ----------------------------------------------------------------------------

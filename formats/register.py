@@ -18,7 +18,7 @@ from formats import csv_input
 from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
 from formats.register_checks import blank_mask, check_register
-from formats.schemas import REGISTER
+from formats.schemas import OPTIONAL_REGISTER, REGISTER
 
 SUFFIXES = (".parquet", ".csv")
 # Formula kinds that read the household (members, size or income): their rights must name one.
@@ -27,7 +27,8 @@ HOUSEHOLD_KINDS = frozenset({"per_child", "household_table_minus_income", "equiv
 
 
 class Register(dict):
-    """The validated tables by name (persons, households, rights, payees, deductions).
+    """The validated tables by name (persons, households, rights, payees, deductions, and each optional table of
+    formats.schemas.OPTIONAL_REGISTER whose file the snapshot holds).
 
     `source` maps each name to the file it was read from; `folder` is the snapshot folder.
     """
@@ -84,7 +85,7 @@ def sort_problems(problems):
 def register_file_digests(folder) -> dict[str, str]:
     """sha256 (hex) of every register file present in `folder`, by file name."""
     digests = {}
-    for name in REGISTER:
+    for name in (*REGISTER, *OPTIONAL_REGISTER):
         for suffix in SUFFIXES:
             path = Path(folder) / f"{name}{suffix}"
             if path.is_file():
@@ -101,8 +102,8 @@ def load_tables(folder: Path, log: ProblemLog) -> Loaded:
         log.add(str(folder), None, None, None, "register folder does not exist",
                 "give the folder that holds persons, households, rights, payees and deductions files")
         return loaded
-    for name, schema in REGISTER.items():
-        path = find_file(folder, name, log)
+    for name, schema in (*REGISTER.items(), *OPTIONAL_REGISTER.items()):
+        path = find_file(folder, name, log, optional=name in OPTIONAL_REGISTER)
         if path is None:
             continue
         raw = read_raw(path, schema, log)
@@ -114,10 +115,13 @@ def load_tables(folder: Path, log: ProblemLog) -> Loaded:
     return loaded
 
 
-def find_file(folder: Path, name: str, log: ProblemLog) -> Path | None:
+def find_file(folder: Path, name: str, log: ProblemLog, optional: bool = False) -> Path | None:
+    """The one file of table `name`; an optional table's absence is no problem (None)."""
     present = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").is_file()]
     if len(present) == 1:
         return present[0]
+    if not present and optional:
+        return None
     if not present:
         log.add(f"{name}.parquet", None, None, None, "missing file",
                 f"put {name}.parquet (or {name}.csv) into {folder}; an empty table needs its header")

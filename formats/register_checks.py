@@ -14,7 +14,8 @@ from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
 from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
-from formats.schemas import CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, PAYEE_KINDS, REGISTER
+from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_REGISTER,
+                             PAYEE_KINDS, REGISTER)
 
 DATE_MIN = dt.date(1900, 1, 1)   # older dates are typos in a register of living beneficiaries
 DATE_MAX = dt.date(2199, 12, 31)  # legacy "open-ended" sentinels such as 9999-12-31 must be empty instead
@@ -32,6 +33,7 @@ def check_register(loaded, benefit_codes: frozenset, household_benefits: frozens
     checks.rights(benefit_codes, household_benefits)
     checks.payees()
     checks.deductions()
+    checks.maintenance_titles()
 
 
 def rows_where(mask) -> np.ndarray:
@@ -187,7 +189,7 @@ class Checks:
     # ---- shared rules -----------------------------------------------------------------------------------
 
     def date_ranges(self) -> None:
-        for name, schema in REGISTER.items():
+        for name, schema in (*REGISTER.items(), *OPTIONAL_REGISTER.items()):
             if name not in self.loaded.tables:
                 continue
             for schema_field in schema:
@@ -417,3 +419,37 @@ class Checks:
         rows = rows_where(pc.and_(third_party, pc.is_null(self.col("deductions", "creditor_payee_id"))))
         self.report("deductions", rows, "kind", "deduction paid on to a creditor without creditor_payee_id",
                     "fill in creditor_payee_id: alimony, damages and enforcement are forwarded to a creditor")
+
+    def maintenance_titles(self) -> None:
+        """Titles name known persons (child and debtor, never the same), run forward, and one title is in force
+        per child at a time (the advance and the claim on the debtor follow the title in force)."""
+        if "maintenance_titles" not in self.loaded.tables:
+            return
+        name = "maintenance_titles"
+        self.unique(name, "title_id")
+        self.ledger_id(name, "debtor_id")  # the ledger keys the debtor's receivable by this id
+        self.dangling(name, "child_id", "persons", "person_id", "child_id")
+        self.dangling(name, "debtor_id", "persons", "person_id", "debtor_id")
+        self.amount(name, "monthly_minor")
+        self.ends_before_start(name, "valid_from", "valid_to")
+        if self.loaded.usable(name, "child_id", "debtor_id"):
+            rows = rows_where(pc.equal(self.col(name, "child_id"), self.col(name, "debtor_id")))
+            self.report(name, rows, "debtor_id", "the debtor is the child",
+                        "give the person_id of the parent who owes the maintenance in debtor_id")
+        self.overlapping_titles()
+
+    def overlapping_titles(self) -> None:
+        name = "maintenance_titles"
+        if not self.loaded.usable(name, "child_id", "valid_from", "valid_to"):
+            return
+        child, start, end = (self.col(name, column) for column in ("child_id", "valid_from", "valid_to"))
+        rows = self.valid_rows(child, start)
+        child_id, start_days, end_days = as_int64(child)[rows], as_int64(start)[rows], as_int64(end)[rows]
+        if end.null_count:
+            end_days[~_numpy(pc.is_valid(end))[rows]] = np.iinfo(np.int64).max  # open-ended
+        order = lex_order(child_id, start_days)
+        child_id, start_days, end_days = child_id[order], start_days[order], end_days[order]
+        overlaps = (child_id[1:] == child_id[:-1]) & (start_days[1:] <= end_days[:-1])
+        self.report(name, np.sort(rows[order[1:][overlaps]]), "valid_from",
+                    "two maintenance titles of one child in force at once",
+                    "end the earlier title (valid_to) the day before this one's valid_from")

@@ -102,6 +102,24 @@ REGISTER = {
     "deductions": DEDUCTIONS,
 }
 
+# An enforceable maintenance title (court decision or agreement) that a debtor parent does not pay: while it is in
+# force, a maintenance_advance right of the child is due and each advance paid becomes a claim on the debtor
+# (research ME #19, UA #11). A title in the register means "unpaid"; the agency ends it (valid_to) when the debtor
+# pays again. One title in force per child at a time.
+MAINTENANCE_TITLES = pa.schema([
+    pa.field("title_id", pa.int64(), nullable=False),
+    pa.field("child_id", pa.int64(), nullable=False),    # person: the child the maintenance is for
+    pa.field("debtor_id", pa.int64(), nullable=False),   # person: the parent who owes it
+    pa.field("monthly_minor", pa.int64()),               # the monthly maintenance the title sets; null = not given
+    pa.field("valid_from", pa.date32(), nullable=False),
+    pa.field("valid_to", pa.date32()),                   # inclusive; null = open-ended
+])
+
+# Tables a snapshot may leave out (read as empty when their file is absent); validated like the others.
+OPTIONAL_REGISTER = {
+    "maintenance_titles": MAINTENANCE_TITLES,
+}
+
 # ---- outputs ------------------------------------------------------------------------------------------------
 
 COMPONENTS = ("due", "arrears", "recovery", "alimony", "damages", "enforcement", "forwarded",

@@ -32,12 +32,18 @@ ACCOUNT_KINDS = (
     (7, "returned_awaiting_reissue", "payee_id", "credit"),
     (8, "benefit_expense", "benefit code (ledger_codes domain 'benefit')", "debit"),
     (9, "overpayments_written_off", "right_id", "debit"),  # RULES.md Readings 11: the agency's fault, not recovered
+    # --- issue 17: maintenance advances (engine/advances.py): the claim on the debtor parent, and its contra
+    # (the part of the advances' expense the fund expects back; key 0: the advances fund)
+    (10, "advances_receivable", "debtor person_id", "debit"),
+    (11, "advances_recoverable", "0", "credit"),
 )
 ACCOUNT = {name: code for code, name, _, _ in ACCOUNT_KINDS}
 
 # payroll components first (formats/schemas.py), then the ones only the ledger uses
 LEDGER_COMPONENTS = COMPONENTS + ("payment", "settlement", "return", "reject", "overpayment", "reversal",
-                                  "opening", "written_off")
+                                  "opening", "written_off",
+                                  # --- issue 17: a maintenance advance booked on the debtor, and recovered
+                                  "advance", "advance_recovery")
 COMPONENT = {name: code for code, name in enumerate(LEDGER_COMPONENTS, start=1)}
 BATCH_KINDS = ("approve", "export", "reconcile", "settle", "reissue", "correction", "opening")
 

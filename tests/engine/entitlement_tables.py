@@ -3,7 +3,7 @@ import pyarrow as pa
 
 from engine.entitlement import compute_due
 from formats.convert import register_arrays
-from formats.schemas import HOUSEHOLDS, PAYEES, PERSONS, RIGHTS
+from formats.schemas import HOUSEHOLDS, MAINTENANCE_TITLES, PAYEES, PERSONS, RIGHTS
 
 PERSON_DEFAULTS = dict(family_name="Petrović", given_name="Ana", municipality="Podgorica")
 RIGHT_DEFAULTS = dict(payee_id=1)
@@ -20,9 +20,13 @@ def tables(persons, memberships, versions):
                 payees=pa.Table.from_pylist([payee], schema=PAYEES))
 
 
-def engine_due(persons, memberships, versions, catalogue, period, start):
-    """{(right_id, month): (due_minor, rule_missing)} computed by the engine over [start, period]."""
-    arrays = register_arrays(tables(persons, memberships, versions), catalogue)
+def engine_due(persons, memberships, versions, catalogue, period, start, titles=()):
+    """{(right_id, month): (due_minor, rule_missing)} computed by the engine over [start, period]; `titles`: rows of
+    the maintenance_titles table (maintenance advances)."""
+    register = tables(persons, memberships, versions)
+    if titles:
+        register["maintenance_titles"] = pa.Table.from_pylist(list(titles), schema=MAINTENANCE_TITLES)
+    arrays = register_arrays(register, catalogue)
     compiled = catalogue.compile_window(start, period)
     cells = compute_due(arrays, compiled, period, start)
     right_ids = arrays.right_ids[cells.right_index]

@@ -29,6 +29,10 @@ RIGHT_KEYS = {"id": "right_id", "version": "version", "benefit": "benefit", "per
               "mo_family": "mo_family", "single_parent": "single_parent", "unable_to_work": "unable_to_work"}
 
 
+TITLE_KEYS = {"id": "title_id", "child": "child_id", "debtor": "debtor_id", "monthly": "monthly_minor",
+              "from": "valid_from", "to": "valid_to"}
+
+
 def renamed(row: dict, keys: dict, where: str) -> dict:
     unknown = set(row) - set(keys)
     assert not unknown, f"{where}: unknown keys {sorted(unknown)}"
@@ -91,7 +95,11 @@ def load_scenario(path: Path, folder: Path | None = None):
 def test_scenario(path):
     doc, catalogue, persons, members, versions, expected = load_scenario(path)
     period, start = parse_period(doc["period"]), parse_period(doc["window_from"])
-    computed = engine_due(persons, members, versions, catalogue, period, start)
+    titles = [renamed(row, TITLE_KEYS, "titles") for row in doc.get("titles", [])]
+    for title in titles:
+        if "monthly_minor" in title:
+            title["monthly_minor"] = parse_amount(title["monthly_minor"], catalogue.minor_exponent)
+    computed = engine_due(persons, members, versions, catalogue, period, start, titles)
     assert not any(missing for _due, missing in computed.values()), "a month without rules in force"
     got = {(right, format_period(month)): due for (right, month), (due, _missing) in computed.items() if due}
     want = {(right, format_period(month)): due for (right, month), due in expected.items() if due}

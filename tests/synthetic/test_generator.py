@@ -457,7 +457,8 @@ def test_first_months_of_the_bundled_catalogues():
     # first-grader package of 2026
     assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
                   "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
-                  "UA_PAKUNOK_MALYUKA": never, "UA_USYNOVLENNYA": never, "UA_BEZ_PENSII": never}
+                  "UA_PAKUNOK_MALYUKA": never, "UA_USYNOVLENNYA": never, "UA_BEZ_PENSII": never,
+                  "UA_TYMCH": month("2025-01")}
 
 
 def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):
