@@ -189,3 +189,4 @@ class NextIds:
     right: int = 1
     payee: int = 1
     order: int = 1
+    title: int = 1

@@ -18,6 +18,7 @@ from synthetic.context import EVENT_ROLES, ROLES, Context, NextIds, make_context
 from synthetic.names import COUNTRIES, CountryData
 from synthetic.payees import postal_addresses, shared_payees
 from synthetic.people import ADULT, CHILD, ELDERLY
+from synthetic.facts import FACT_TABLES, SCHEMAS
 from synthetic.register import CHUNK_RIGHTS, TABLES, country_key, generate_chunk, parquet_options
 
 
@@ -31,11 +32,16 @@ MONTHLY_DEATH_RATE = {ADULT: 0.0002, ELDERLY: 0.004, CHILD: 0.00002}
 
 
 def _read_tables(src: Path) -> dict:
+    """Every table of the register in src (a fact table without its file is empty)."""
     tables = {}
     for name in TABLES:
+        schema = SCHEMAS[name]
+        if name in FACT_TABLES and not (src / f"{name}.parquet").is_file():
+            tables[name] = schema.empty_table()
+            continue
         raw = pq.read_table(src / f"{name}.parquet")
-        columns = {f.name: raw[f.name].combine_chunks() for f in REGISTER[name] if f.name in raw.column_names}
-        tables[name] = conformed_table(REGISTER[name], columns) if raw.num_rows else REGISTER[name].empty_table()
+        columns = {f.name: raw[f.name].combine_chunks() for f in schema if f.name in raw.column_names}
+        tables[name] = conformed_table(schema, columns) if raw.num_rows else schema.empty_table()
     return tables
 
 
@@ -70,12 +76,10 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
     tables["rights"], changes = _new_versions(rng, ctx, tables["rights"])
     tables["payees"], switched = _switch_to_post(rng, ctx, payees, closed_accounts)
     new_count = max(1, int(round(NEW_RIGHT_SHARE * len(pc.unique(tables["rights"]["right_id"])))))
-    ids = NextIds(*(int(pc.max(tables[name][column]).as_py() or 0) + 1 for name, column in (
-        ("persons", "person_id"), ("households", "household_id"), ("rights", "right_id"),
-        ("payees", "payee_id"), ("deductions", "order_id"))))
+    ids = _next_ids(tables)
     fresh = generate_chunk((seed, 0xAD, country_key(country), target_index, 1), ctx, new_count, ids,
                            new_decisions=True)
-    rights = _write_advanced(out, tables, fresh)
+    rights, files = _write_advanced(out, tables, fresh)
     write_register_meta(out, country, ctx.catalogue.currency, period_text(target_index), seed=int(seed),
                         advanced_from=period_text(source_index))
     first = rights.filter(pc.equal(rights["version"], 1))
@@ -87,8 +91,17 @@ def advance_register(src_dir, out_dir, seed: int, to_period: str | None = None, 
         **stats, **changes, "payees_switched_to_post": switched,
         "rights_by_benefit": dict(sorted(zip(by_benefit["benefit"].to_pylist(),
                                              by_benefit["right_id_count"].to_pylist()))),
-        "files": [f"{name}.parquet" for name in TABLES],
+        "files": files,
     }
+
+
+def _next_ids(tables: dict) -> NextIds:
+    """The next free id of every kind after the register's own."""
+    keys = {"person": ("persons", "person_id"), "household": ("households", "household_id"),
+            "right": ("rights", "right_id"), "payee": ("payees", "payee_id"), "order": ("deductions", "order_id"),
+            "title": ("maintenance_titles", "title_id")}
+    return NextIds(**{key: int(pc.max(tables[name][column]).as_py() or 0) + 1
+                      for key, (name, column) in keys.items() if name in tables})
 
 
 def _advance_months(rights: pa.Table, to_period: str | None) -> tuple[int, int]:
@@ -102,15 +115,20 @@ def _advance_months(rights: pa.Table, to_period: str | None) -> tuple[int, int]:
     return source, target
 
 
-def _write_advanced(out: Path, tables: dict, fresh: dict) -> pa.Table:
-    """Write the advanced tables (rights ordered by right and version); returns the rights' key columns."""
+def _write_advanced(out: Path, tables: dict, fresh: dict) -> tuple[pa.Table, list]:
+    """Write the advanced tables (rights ordered by right and version; a fact table only where it has rows);
+    returns the rights' key columns and the files written."""
     out.mkdir(parents=True, exist_ok=True)
+    files = []
     for name in TABLES:
-        table = pa.concat_tables([tables[name], fresh[name]])
+        table = pa.concat_tables([tables[name], fresh.get(name, SCHEMAS[name].empty_table())])
         if name == "rights":
             table = table.sort_by([("right_id", "ascending"), ("version", "ascending")])
+        if name in FACT_TABLES and not table.num_rows:
+            continue
         pq.write_table(table, out / f"{name}.parquet", row_group_size=CHUNK_RIGHTS * 4, **parquet_options(name))
-    return pq.read_table(out / "rights.parquet", columns=["right_id", "version", "benefit"])
+        files.append(f"{name}.parquet")
+    return pq.read_table(out / "rights.parquet", columns=["right_id", "version", "benefit"]), files
 
 
 def shared_payees_of(seed: int, data: CountryData, payees: pa.Table):

@@ -24,6 +24,7 @@ from formats.schemas import REGISTER
 from synthetic.arrays import (conformed_table, date_array, int_array, months_of_days, period_text, pick_strings,
                               seeded_rng)
 from synthetic.context import Context, NextIds, make_context
+from synthetic.facts import FACT_TABLES, SCHEMAS, earliest_valid_from, fact_tables
 from synthetic.names import COUNTRIES
 from synthetic.payees import deduction_orders, person_payees, shared_payees
 from synthetic.people import CHILD, People, draw_people, name_people
@@ -34,7 +35,8 @@ from synthetic.versions import Versions, as_new_decisions, draw_versions
 CHUNK_RIGHTS = 250_000        # rights per chunk / Parquet row group: bounds memory for national sizes
 RIGHTS_MAX = 50_000_000       # ids stay far inside int64; a larger national register is partitioned
 PARQUET_COMPRESSION = "snappy"   # zstd files are 40 % smaller but take twice as long to write
-TABLES = tuple(REGISTER)      # persons, households, rights, payees, deductions
+# persons, households, rights, payees, deductions, then the fact tables a chunk writes only where it has rows
+TABLES = (*REGISTER, *FACT_TABLES)
 # Dictionary encoding pays only for columns with few distinct values; unique ids, IBANs and tax ids skip it.
 DICTIONARY_COLUMNS = frozenset({"family_name", "given_name", "patronymic", "municipality", "role", "benefit",
                                 "channel", "kind", "bic", "street", "postcode", "town", "district", "region",
@@ -81,11 +83,14 @@ def generate_chunk(seed_keys: tuple, ctx: Context, rights: int, ids: NextIds, ne
         "payees": pa.concat_tables([conformed_table(REGISTER["payees"], payees), creditors]),
         "deductions": deductions,
     }
+    first_from = earliest_valid_from(len(drafts["role"]), rows.draft, rows.valid_from)
+    tables.update(fact_tables(rng, ctx, ppl, drafts, first_from, ids))
     ids.person += len(ppl.household)
     ids.household += ppl.household_count
     ids.right += rights
     ids.payee += tables["payees"].num_rows
     ids.order += deductions.num_rows
+    ids.title += tables["maintenance_titles"].num_rows if "maintenance_titles" in tables else 0
     return tables
 
 
@@ -183,7 +188,7 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
 # ---- the register ---------------------------------------------------------------------------------------
 
 def parquet_options(name: str) -> dict:
-    dictionary = [column for column in REGISTER[name].names if column in DICTIONARY_COLUMNS]
+    dictionary = [column for column in SCHEMAS[name].names if column in DICTIONARY_COLUMNS]
     return {"compression": PARQUET_COMPRESSION, "use_dictionary": dictionary}
 
 
@@ -195,17 +200,21 @@ class _Writers:
 
     def write(self, name: str, table: pa.Table) -> None:
         if name not in self.writers:
-            self.writers[name] = pq.ParquetWriter(self.out_dir / f"{name}.parquet", REGISTER[name],
+            if name in FACT_TABLES and not table.num_rows:
+                return   # a fact table is written only where the register has such facts
+            self.writers[name] = pq.ParquetWriter(self.out_dir / f"{name}.parquet", SCHEMAS[name],
                                                   **parquet_options(name))
         if table.num_rows:
             self.writers[name].write_table(table, row_group_size=table.num_rows)
         self.rows[name] += table.num_rows
 
     def close(self) -> None:
-        for name in TABLES:   # an empty table is still written, with its schema
+        for name in REGISTER:   # an empty table is still written, with its schema
             if name not in self.writers:
                 self.write(name, REGISTER[name].empty_table())
-            self.writers[name].close()
+        for writer in self.writers.values():
+            writer.close()
+
 
 
 def _check_arguments(rights: int, country: str) -> None:
@@ -294,7 +303,8 @@ class _Stats:
             "payees_by_kind": dict(sorted(self.kinds.items())),
             "deductions_by_kind": dict(sorted(orders.items())),
             "retroactive_rights": self.retro, "deaths": self.deaths, "persons_in_cyrillic": self.cyrillic,
-            "files": [f"{name}.parquet" for name in TABLES],
+            **{name: rows[name] for name in FACT_TABLES if rows[name]},
+            "files": [f"{name}.parquet" for name in TABLES if name in REGISTER or rows[name]],
         }
 
 
