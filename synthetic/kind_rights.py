@@ -22,7 +22,9 @@ RATES = {
     "housing": {"*": 0.20},            # h: UA #18, 2.7-2.8 M of ~14 M households
     "displaced": {"*": 0.035},         # h: UA #17, >1.2 M IDPs in ~0.5 M households
     "single_parent": {"*": 0.30},      # h with one adult and children: assumption (means-tested, many qualify)
-    "maintenance": {"*": 0.12},        # p: children of single parents whose other parent does not pay: assumption
+    # p: children of single parents whose other parent does not pay: ME's Alimony Fund paid 144 children in
+    # August 2024 (research ME #19) of ~84,000 payments a month (DESIGN.md), so a small share: assumption
+    "maintenance": {"*": 0.01},
     "leave": {"*": 0.60},              # p: mothers of a child under one who were employed: assumption
     "attendance": {"*": 0.30},         # p: disabled persons needing another's care: assumption
     "person_flat": {"*": 0.02},        # p: persons in the benefit's age range: assumption
@@ -30,7 +32,12 @@ RATES = {
     "children": {"*": 0.10},           # h with children: assumption
     "household_means": {"*": 0.04},    # h: assumption
     "birth_event": {"*": 0.50},        # p: births in the claim window: assumption
+    "childhood_disability": {"*": 0.15},   # p: disabled persons, disabled from childhood: assumption
+    "first_grader": {"*": 0.10},       # p: six-year-olds whose parent claimed in the last three months: assumption
 }
+# UA disability from childhood (research UA #12): grade 1-3 = group I-III of an adult, the last grade a child;
+# groups of adults weighted as an assumption (the research gives no counts)
+GROUP_WEIGHTS = (0.15, 0.45, 0.40)
 OTHER_PAYMENT_SHARE = 0.5              # attendance top-up: beneficiaries who also get another institution's allowance
 SUBGROUP_A_SHARE = 0.4                 # first-group disability: subgroup A (the higher care supplement)
 
@@ -189,7 +196,33 @@ def _birth_event(rng, ctx, ppl, age, code, index):
                  valid_from=month_start_days(month), valid_to=end, decided_on=decided, code=index)
 
 
+def _childhood_disability(rng, ctx, ppl, age, code, index):
+    """Disability from childhood by group (adults: grades 1-3, a child: the last grade), group I with its care
+    subgroup (A or B); a child's is paid to the mother."""
+    chosen = _chosen(rng, ppl.disabled & (ppl.death_days < 0), rate(ctx, "childhood_disability"))
+    grades = code_param(ctx, code, "amount_by_grade")
+    child = ppl.category[chosen] == CHILD
+    adult_grade = 1 + np.searchsorted(np.cumsum(GROUP_WEIGHTS), rng.random(len(chosen)) * sum(GROUP_WEIGHTS))
+    grade = np.where(child, len(grades), np.minimum(adult_grade, len(grades) - 1))
+    subgroup = np.where(grade == 1, np.where(rng.random(len(chosen)) < SUBGROUP_A_SHARE, 1, 2), -1)
+    recipient = np.where(child, mother_of(ppl)[ppl.household[chosen]], chosen)
+    start, end, decided = ongoing(rng, ctx, "childhood_disability", ppl.birth_days[chosen] + 31, 120, code=code)
+    return draft("childhood_disability", chosen, recipient, np.where(child, GUARDIAN, PERSON), grade=grade,
+                 subgroup=subgroup, valid_from=start, valid_to=end, decided_on=decided, code=index)
+
+
+def _first_grader(rng, ctx, ppl, age, code, index):
+    """A one-off for a six-year-old starting school, claimed in the last three months, paid to the mother."""
+    chosen = _chosen(rng, (ppl.category == CHILD) & (age == 6), rate(ctx, "first_grader"))
+    month = np.maximum(ctx.period - rng.integers(0, 3, len(chosen)), ctx.first_month[code])
+    mother = mother_of(ppl)[ppl.household[chosen]]
+    decided = np.minimum(month_start_days(month) + rng.integers(3, 40, len(chosen)), ctx.end_days)
+    return draft("first_grader", mother, mother, PERSON, birth_order=1, valid_from=month_start_days(month),
+                 valid_to=month_end_days(month), decided_on=decided, code=index)
+
+
 DRAWS = {"housing": _housing, "displaced": _displaced, "single_parent": _single_parent,
          "maintenance": _maintenance, "leave": _leave, "attendance": _attendance, "person_flat": _person_flat,
          "child_flat": _child_flat, "children": _children, "household_means": _household_means,
-         "birth_event": _birth_event}
+         "birth_event": _birth_event, "childhood_disability": _childhood_disability,
+         "first_grader": _first_grader}

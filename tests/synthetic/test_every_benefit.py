@@ -1,0 +1,115 @@
+"""Every priced benefit of each country's catalogue appears in a generated register, the register passes
+validation, and the fact tables beside the rights (housing costs, wage bases, maintenance titles) hold exactly
+the facts those rights need; a maintenance advance paid in one month is recovered from its debtor the next."""
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from formats.catalogue import load_catalogue
+from payroll import cycle, store
+from payroll.register import validate_register
+from synthetic.context import benefit_first_months
+from synthetic.facts import FACT_TABLES
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
+
+PERIOD = "2026-02"
+
+
+def month_index(text: str) -> int:
+    return (int(text[:4]) - 1970) * 12 + int(text[5:]) - 1
+
+
+def read(folder, name):
+    return pq.read_table(folder / f"{name}.parquet")
+
+
+@pytest.fixture(scope="module")
+def registers(tmp_path_factory):
+    made = {}
+    for country in ("me", "rs", "ua"):
+        folder = tmp_path_factory.mktemp(f"register-{country}")
+        made[country] = (folder, generate_register(folder, rights=12_000, seed=5, period=PERIOD, country=country))
+    return made
+
+
+@pytest.mark.parametrize("country", ["me", "rs", "ua"])
+def test_every_priced_benefit_in_force_appears_and_the_register_is_valid(registers, country):
+    folder, summary = registers[country]
+    catalogue = load_catalogue(country=country)
+    firsts = benefit_first_months(catalogue)
+    priced = {b.code for b in catalogue.benefits if not b.unpriced and firsts[b.code] <= month_index(PERIOD)}
+    assert set(summary["rights_by_benefit"]) == priced
+    checked = validate_register(folder, country=country)
+    assert checked["rights"] == summary["rights"]
+    assert set(checked["files"]) == {name for name in summary["files"]}
+
+
+def test_ukraine_writes_maintenance_titles_for_exactly_the_children_with_an_advance(registers):
+    folder, summary = registers["ua"]
+    rights, titles = read(folder, "rights"), read(folder, "maintenance_titles")
+    households = read(folder, "households")
+    advances = rights.filter(pc.equal(rights["benefit"], "UA_TYMCH"))
+    children = set(advances["person_id"].to_pylist())
+    assert summary["maintenance_titles"] == titles.num_rows == len(children) > 0
+    assert set(titles["child_id"].to_pylist()) == children
+    home = dict(zip(households["person_id"].to_pylist(), households["household_id"].to_pylist()))
+    debtors = titles["debtor_id"].to_pylist()
+    assert all(debtor != child for debtor, child in zip(debtors, titles["child_id"].to_pylist()))
+    assert all(home[debtor] != home[child] for debtor, child in zip(debtors, titles["child_id"].to_pylist()))
+    # the title is in force from the first advance on (or earlier), so every advance is due
+    start = dict(zip(titles["child_id"].to_pylist(), titles["valid_from"].to_pylist()))
+    assert all(start[child] <= first for child, first in zip(advances["person_id"].to_pylist(),
+                                                            advances["valid_from"].to_pylist()))
+    assert titles["valid_to"].null_count == titles.num_rows
+    # about half the debtors receive a right of their own, from which the advance is recovered
+    payees = read(folder, "payees")
+    tax_of_payee = dict(zip(payees["payee_id"].to_pylist(), payees["tax_id"].to_pylist()))
+    persons = read(folder, "persons")
+    tax_of_person = dict(zip(persons["person_id"].to_pylist(), persons["tax_id"].to_pylist()))
+    paid = {tax_of_payee[payee] for payee in rights["payee_id"].to_pylist() if tax_of_payee.get(payee)}
+    with_own_right = sum(tax_of_person[debtor] in paid for debtor in debtors)
+    assert 0.25 * len(debtors) < with_own_right < 0.9 * len(debtors)
+
+
+def test_no_fact_table_is_written_where_the_register_has_no_such_facts(registers):
+    folder, summary = registers["me"]
+    for name in FACT_TABLES:
+        assert (folder / f"{name}.parquet").is_file() == (name in summary), name
+
+
+@pytest.mark.parametrize("table, benefit_kind, key", [("housing_costs", "housing_cost_minus_share", "household_id"),
+                                                      ("wage_bases", "wage_replacement", "person_id")])
+def test_housing_costs_and_wage_bases_follow_their_rights(registers, table, benefit_kind, key):
+    if table not in FACT_TABLES:
+        pytest.skip(f"formats.schemas has no {table} table on this branch")
+    for country, (folder, summary) in registers.items():
+        codes = [b.code for b in load_catalogue(country=country).benefits if b.kind == benefit_kind]
+        rights = read(folder, "rights")
+        mine = rights.filter(pc.is_in(rights["benefit"], value_set=pa.array(codes, pa.string())))
+        if not mine.num_rows:
+            assert not (folder / f"{table}.parquet").is_file()
+            continue
+        facts = read(folder, table)
+        assert set(facts[key].to_pylist()) == set(mine[key].to_pylist())
+        start = {}
+        for owner, day in zip(facts[key].to_pylist(), facts["valid_from"].to_pylist()):
+            start[owner] = min(day, start.get(owner, day))
+        assert all(start[owner] <= day for owner, day in zip(mine[key].to_pylist(), mine["valid_from"].to_pylist()))
+
+
+def test_an_advance_is_recovered_from_a_debtor_who_is_paid_a_benefit(tmp_path):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    generate_register(tmp_path / "jan", 6_000, 7, "2025-01", country="ua")
+    january = cycle.calculate(db, tmp_path / "jan", "2025-01", "ana", store_dir=tmp_path / "store")["payroll"]
+    cycle.approve(db, january, "marko")
+    advance_register(tmp_path / "jan", tmp_path / "feb", seed=7)
+    february = cycle.calculate(db, tmp_path / "feb", "2025-02", "ana", store_dir=tmp_path / "store")["payroll"]
+    components = {}
+    for line in store.read_lines(cycle.payroll_record(db, february)).to_pylist():
+        components[line["component"]] = components.get(line["component"], 0) + line["amount_minor"]
+    first = store.read_lines(cycle.payroll_record(db, january)).to_pylist()
+    assert sum(line["amount_minor"] for line in first if line["benefit"] == "UA_TYMCH") > 0
+    assert components.get("advance_recovery", 0) < 0
