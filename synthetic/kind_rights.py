@@ -159,10 +159,10 @@ def _person_flat(rng, ctx, ppl, age, code, index, role="person_flat"):
     child = ppl.category[chosen] == CHILD
     recipient = np.where(child, mother_of(ppl)[ppl.household[chosen]], chosen)
     start, end, decided = ongoing(rng, ctx, role, ppl.birth_days[chosen] + 31, 60, code=code)
-    subgroup = np.where((np.asarray(grade) == 1) & (rng.random(len(chosen)) < SUBGROUP_A_SHARE), 1, 2)
+    first_group = np.asarray(grade) == 1
+    subgroup = np.where(first_group, np.where(rng.random(len(chosen)) < SUBGROUP_A_SHARE, 1, 2), -1)
     return draft(role, chosen, recipient, np.where(child, GUARDIAN, PERSON), grade=grade, valid_from=start,
-                 valid_to=end, decided_on=decided, code=index, subgroup=np.where(np.asarray(grade) == 1,
-                                                                                subgroup, -1))
+                 valid_to=end, decided_on=decided, code=index, subgroup=subgroup)
 
 
 def _child_flat(rng, ctx, ppl, age, code, index):

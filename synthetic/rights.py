@@ -102,7 +102,7 @@ def _means_rights(rng, ctx, ppl, age, single, unable):
     head = ppl.head[households]
     start, end, decided = ongoing(rng, ctx, "means", ppl.formed_days[households], 96)
     return draft("means", head, head, PERSON, income=income, valid_from=start, valid_to=end,
-                  decided_on=decided), chosen
+                 decided_on=decided), chosen
 
 
 def _per_child_rights(rng, ctx, ppl, means_households):
@@ -114,7 +114,7 @@ def _per_child_rights(rng, ctx, ppl, means_households):
     guardian = fostered[chosen] | (ppl.category[head] == ELDERLY)
     start, end, decided = ongoing(rng, ctx, "per_child", ppl.birth_days[oldest_kid], 120)
     return draft("per_child", head, head, np.where(guardian, GUARDIAN, PERSON), valid_from=start,
-                  valid_to=end, decided_on=decided)
+                 valid_to=end, decided_on=decided)
 
 
 def _institution_or(rng, ctx, n, share):
@@ -135,7 +135,7 @@ def _disability_rights(rng, ctx, ppl, age):
     recipient = np.where(child, head, chosen)
     start, end, decided = ongoing(rng, ctx, "disability", ppl.birth_days[chosen] + 60, 180)
     return draft("disability", chosen, recipient, kind, grade=grade, institution=institution,
-                  valid_from=start, valid_to=end, decided_on=decided)
+                 valid_from=start, valid_to=end, decided_on=decided)
 
 
 def _care_rights(rng, ctx, ppl, li_grade):
@@ -152,7 +152,7 @@ def _care_rights(rng, ctx, ppl, li_grade):
     kind = np.where(institution >= 0, INSTITUTION, np.where(by_carer, GUARDIAN, PERSON))
     start, end, decided = ongoing(rng, ctx, "care", ppl.birth_days[chosen] + 60, 150)
     return draft("care", chosen, recipient, kind, institution=institution, valid_from=start, valid_to=end,
-                  decided_on=decided)
+                 decided_on=decided)
 
 
 def _carer_rights(rng, ctx, ppl, li_grade):
@@ -180,11 +180,11 @@ def _veteran_rights(rng, ctx, ppl, age):
     grade = weighted_choice(rng, len(chosen), VETERAN_GRADE_WEIGHTS) + 1
     start, end, decided = ongoing(rng, ctx, "veteran", ppl.birth_days[chosen] + 40 * 365, 300)
     drafts = [draft("veteran", chosen, chosen, PERSON, grade=grade, valid_from=start, valid_to=end,
-                     decided_on=decided)]
+                    decided_on=decided)]
     if "veteran_care" in ctx.codes:
         cared = (grade <= 3) & (rng.random(len(chosen)) < 0.6)
         drafts.append(draft("veteran_care", chosen[cared], chosen[cared], PERSON, valid_from=start[cared],
-                             valid_to=end[cared], decided_on=decided[cared]))
+                            valid_to=end[cared], decided_on=decided[cared]))
     return drafts
 
 
@@ -194,7 +194,7 @@ def _veteran_family_rights(rng, ctx, ppl):
     start, end, decided = ongoing(rng, ctx, "veteran_family", ppl.birth_days[chosen] + 50 * 365, 240)
     grade = np.where(rng.random(len(chosen)) < 0.8, 1, 2)
     return draft("veteran_family", chosen, chosen, PERSON, grade=grade, valid_from=start, valid_to=end,
-                  decided_on=decided)
+                 decided_on=decided)
 
 
 def _foster_rights(rng, ctx, ppl, age):
@@ -218,7 +218,7 @@ def _birth_rights(rng, ctx, ppl):
     decided = np.minimum(ppl.birth_days[births] + rng.integers(10, 120, len(births)), ctx.end_days)
     end = month_end_days(birth_month) if benefit.kind == "one_off" else -1
     return draft("birth", mother, mother, PERSON, birth_order=ppl.child_rank[births] + 1, valid_from=start,
-                  valid_to=end, decided_on=decided)
+                 valid_to=end, decided_on=decided)
 
 
 def _funeral_rights(rng, ctx, ppl, alive, means_draft=None):
@@ -241,7 +241,7 @@ def _funeral_rights(rng, ctx, ppl, alive, means_draft=None):
     if ctx.codes["funeral"] in ctx.decided_amount:   # e.g. 2 x the family's monthly assistance
         amount = 2 * rng.integers(45, 190, len(dead)) * ctx.euro_minor
     return draft("funeral", payer, payer, PERSON, valid_from=month_start_days(month),
-                  valid_to=month_end_days(month), decided_on=decided, amount=amount)
+                 valid_to=month_end_days(month), decided_on=decided, amount=amount)
 
 
 def _assisted_in_month(ppl, means_draft, dead) -> np.ndarray:

@@ -60,8 +60,8 @@ def test_ukraine_writes_maintenance_titles_for_exactly_the_children_with_an_adva
     assert all(home[debtor] != home[child] for debtor, child in zip(debtors, titles["child_id"].to_pylist()))
     # the title is in force from the first advance on (or earlier), so every advance is due
     start = dict(zip(titles["child_id"].to_pylist(), titles["valid_from"].to_pylist()))
-    assert all(start[child] <= first for child, first in zip(advances["person_id"].to_pylist(),
-                                                            advances["valid_from"].to_pylist()))
+    first_advance = zip(advances["person_id"].to_pylist(), advances["valid_from"].to_pylist())
+    assert all(start[child] <= first for child, first in first_advance)
     assert titles["valid_to"].null_count == titles.num_rows
     # about half the debtors receive a right of their own, from which the advance is recovered
     payees = read(folder, "payees")
