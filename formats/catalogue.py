@@ -478,6 +478,9 @@ class _Reader:
                          f"give {length} entries as in the first line")
             length = len(values)
             result.append((valid_from, tuple(self.unit_value(v, unit, f"{here}.value") for v in values)))
+            if name in engine_catalogue.POSITIVE_PARAMS and 0 in result[-1][1]:
+                self.add(f"{here}.value", line["value"], f"{name} divides: it must be more than 0",
+                         "give the figure from the decree")
         return tuple(result)
 
     def unit_value(self, value, unit, where):
