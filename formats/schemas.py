@@ -55,7 +55,12 @@ RIGHTS = pa.schema([  # one row per version of a right
     # the decision corrects the agency's own fault, not an arithmetic error (Readings 11): a reduction it makes
     # is written off, never recovered
     pa.field("agency_fault", pa.bool_()),
+    # issue 17: top_up_to_ceiling pays the ceiling minus another institution's payment (null = 0)
+    pa.field("other_payment_minor", pa.int64()),
+    # issue 17: care-supplement subgroup of graded benefits (UA group I: 1 = A, 2 = B; null = none)
+    pa.field("subgroup", pa.int16()),
 ])
+SUBGROUP_MAX = 2
 
 PAYEES = pa.schema([
     pa.field("payee_id", pa.int64(), nullable=False),
@@ -115,8 +120,22 @@ MAINTENANCE_TITLES = pa.schema([
     pa.field("valid_to", pa.date32()),                   # inclusive; null = open-ended
 ])
 
-# Tables a snapshot may leave out (read as empty when their file is absent); validated like the others.
-OPTIONAL_REGISTER = {
+# issue 17: tables a formula kind reads; a register without them is read as if they were empty.
+HOUSING_COSTS = pa.schema([  # housing_cost_minus_share: the household's monthly cost within the social norms
+    pa.field("household_id", pa.int64(), nullable=False),
+    pa.field("valid_from", pa.date32(), nullable=False),
+    pa.field("valid_to", pa.date32()),
+    pa.field("cost_minor", pa.int64(), nullable=False),
+])
+WAGE_BASES = pa.schema([  # wage_replacement: average monthly earnings over the law's reference window
+    pa.field("person_id", pa.int64(), nullable=False),
+    pa.field("valid_from", pa.date32(), nullable=False),
+    pa.field("valid_to", pa.date32()),
+    pa.field("base_minor", pa.int64(), nullable=False),
+])
+OPTIONAL_TABLES = {
+    "housing_costs": HOUSING_COSTS,
+    "wage_bases": WAGE_BASES,
     "maintenance_titles": MAINTENANCE_TITLES,
 }
 

@@ -4,7 +4,7 @@ titles of the children who receive a maintenance advance.
 
 A title's debtor is a grown-up of another household of the register; about half of them are themselves the
 recipient of a right of their own, so the advance paid for the child is recovered from the debtor's benefit.
-Each table is made only where the register schema has it (formats.schemas: REGISTER or OPTIONAL_REGISTER).
+Each table is made only where the register schema has it (formats.schemas: REGISTER or OPTIONAL_TABLES).
 """
 import numpy as np
 import pyarrow as pa
@@ -15,7 +15,7 @@ from synthetic.context import ROLES, Context, NextIds
 from synthetic.drafts import PERSON
 from synthetic.people import CHILD, People
 
-SCHEMAS = {**schemas.REGISTER, **getattr(schemas, "OPTIONAL_REGISTER", {})}
+SCHEMAS = {**schemas.REGISTER, **schemas.OPTIONAL_TABLES}
 FACT_TABLES = tuple(name for name in ("housing_costs", "wage_bases", "maintenance_titles") if name in SCHEMAS)
 DEBTOR_PAYEE_SHARE = 0.5        # titles whose debtor receives a right of his own (recovery happens)
 TITLE_AMOUNT_SHARE = 0.7        # titles that set the monthly maintenance (the others leave it empty)
