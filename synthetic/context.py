@@ -158,6 +158,8 @@ def generic_role(benefit) -> str | None:
     role = KIND_ROLES.get(benefit.kind)
     if role == "person_flat" and 0 < benefit.age_max_years <= 18:
         return "child_flat"
+    if role == "person_flat" and "supplement_by_subgroup" in benefit.parameters:
+        return "childhood_disability"   # graded by disability group, with a care supplement by subgroup
     return role
 
 

@@ -8,19 +8,20 @@ from synthetic.context import ROLES, Context
 
 PERSON, GUARDIAN, INSTITUTION = 0, 1, 2      # how the recipient of a right relates to its beneficiary
 DRAFT_FIELDS = ("role", "person", "recipient", "recipient_kind", "institution", "grade", "birth_order",
-                "income", "valid_from", "valid_to", "decided_on", "amount", "code", "other_payment", "subgroup")
+                "income", "valid_from", "valid_to", "decided_on", "amount", "code", "other_payment", "subgroup", "alone")
 
 
 def draft(role: str, person, recipient, recipient_kind, *, grade=0, birth_order=0, income=-1,
           valid_from, valid_to=-1, decided_on, institution=-1, amount=-1, code=-1, other_payment=-1,
-          subgroup=-1) -> dict:
+          subgroup=-1, alone=0) -> dict:
     """A draft of len(person) rights; `code` (index into Context.benefits) defaults to the role's benefit.
-    -1 is "none" for the optional facts (income, amount, other_payment, subgroup)."""
+    -1 is "none" for the optional facts (income, amount, other_payment, subgroup); `alone` 1: the right names
+    no household (a personal right of a household-reading kind, such as the IDP allowance per person)."""
     n = len(person)
     values = dict(role=ROLES.index(role), person=person, recipient=recipient, recipient_kind=recipient_kind,
                   institution=institution, grade=grade, birth_order=birth_order, income=income,
                   valid_from=valid_from, valid_to=valid_to, decided_on=decided_on, amount=amount, code=code,
-                  other_payment=other_payment, subgroup=subgroup)
+                  other_payment=other_payment, subgroup=subgroup, alone=alone)
     return {key: np.broadcast_to(np.asarray(value, dtype=np.int64), (n,)).copy() for key, value in values.items()}
 
 

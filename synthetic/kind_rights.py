@@ -20,15 +20,15 @@ from synthetic.people import ADULT, CHILD, People, mother_of
 # an assumption sized to the benefit's reach (research gives no count), stated beside it.
 RATES = {
     "housing": {"*": 0.20},            # h: UA #18, 2.7-2.8 M of ~14 M households
-    "displaced": {"*": 0.035},         # h: UA #17, >1.2 M IDPs in ~0.5 M households
+    "displaced": {"*": 0.035},         # h (each member a right): UA #17, >1.2 M IDPs, ~0.44 x the subsidy
     "single_parent": {"*": 0.30},      # h with one adult and children: assumption (means-tested, many qualify)
     # p: children of single parents whose other parent does not pay: ME's Alimony Fund paid 144 children in
     # August 2024 (research ME #19) of ~84,000 payments a month (DESIGN.md), so a small share: assumption
     "maintenance": {"*": 0.01},
     "leave": {"*": 0.60},              # p: mothers of a child under one who were employed: assumption
-    "attendance": {"*": 0.30},         # p: disabled persons needing another's care: assumption
+    "attendance": {"*": 0.15},         # p: disabled persons needing another's care: assumption
     "person_flat": {"*": 0.02},        # p: persons in the benefit's age range: assumption
-    "child_flat": {"*": 0.30},         # p: children in the benefit's age range: assumption
+    "child_flat": {"*": 0.80},         # p: children in the benefit's age range (UA childcare to 1: universal)
     "children": {"*": 0.10},           # h with children: assumption
     "household_means": {"*": 0.04},    # h: assumption
     "birth_event": {"*": 0.50},        # p: births in the claim window: assumption
@@ -83,9 +83,18 @@ def _housing(rng, ctx, ppl, age, code, index):
 
 
 def _displaced(rng, ctx, ppl, age, code, index):
-    """IDP allowance: a household right paid to its head for each member present (per_member_category)."""
+    """IDP allowance: each living member of a displaced household has a right of his own (research UA #17 counts
+    recipients), without a household, so per_member_category pays the beneficiary's category alone; a child's
+    is paid to the head."""
     households = _chosen(rng, np.ones(ppl.household_count, dtype=bool), rate(ctx, "displaced"))
-    return _household_right(rng, ctx, ppl, "displaced", households, code, index, back_months=30)
+    displaced = np.zeros(ppl.household_count, dtype=bool)
+    displaced[households] = True
+    members = np.flatnonzero(displaced[ppl.household] & (ppl.death_days < 0))
+    head = ppl.head[ppl.household[members]]
+    child = ppl.category[members] == CHILD
+    start, end, decided = ongoing(rng, ctx, "displaced", ppl.formed_days[ppl.household[members]], 30, code=code)
+    return draft("displaced", members, np.where(child, head, members), np.where(child, GUARDIAN, PERSON),
+                 valid_from=start, valid_to=end, decided_on=decided, code=index, alone=1)
 
 
 def _single_parent(rng, ctx, ppl, age, code, index):
@@ -149,8 +158,8 @@ def _ceiling(ctx, code) -> int:
 def _person_flat(rng, ctx, ppl, age, code, index, role="person_flat"):
     """A flat or graded benefit of a person in the benefit's age range (a child's paid to the head)."""
     benefit = ctx.catalogue.benefit(code)
-    upper = benefit.age_max_years or 200
-    in_range = (age >= benefit.age_min_years) & (age <= upper) & (ppl.death_days < 0)
+    upper = benefit.age_max_years or 200   # an age limit runs through the month of that birthday: under it
+    in_range = (age >= benefit.age_min_years) & (age < upper) & (ppl.death_days < 0)
     if role == "person_flat":
         in_range &= ppl.category != CHILD
     chosen = _chosen(rng, in_range, rate(ctx, role))

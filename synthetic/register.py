@@ -165,7 +165,7 @@ def _rights_table(rng, ctx, ppl, drafts, rows: Versions, payee_of_right, means_h
         "version": int_array(rows.version, pa.int32()),
         "benefit": pick_strings(ctx.benefits, drafts["code"][draft]),
         "person_id": pa.array(ids.person + person),
-        "household_id": pa.array(ids.household + household),
+        "household_id": pa.array(ids.household + household, mask=drafts["alone"][draft] == 1),
         "payee_id": pa.array(payee_of_right[draft]),
         "valid_from": date_array(rows.valid_from),
         "valid_to": date_array(rows.valid_to, rows.valid_to >= 0),
