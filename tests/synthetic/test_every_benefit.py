@@ -136,3 +136,25 @@ def test_an_advance_is_recovered_from_a_debtor_who_is_paid_a_benefit(tmp_path):
     first = store.read_lines(cycle.payroll_record(db, january)).to_pylist()
     assert sum(line["amount_minor"] for line in first if line["benefit"] == "UA_TYMCH") > 0
     assert components.get("advance_recovery", 0) < 0
+
+
+NEW_KINDS = frozenset({"per_member_category", "housing_cost_minus_share", "wage_replacement", "top_up_to_ceiling",
+                       "per_child_reference_minus_income", "maintenance_advance"})
+
+
+@pytest.mark.parametrize("country", ["me", "rs", "ua"])
+def test_the_benefits_of_the_new_kinds_are_paid_from_the_generated_facts(tmp_path, country):
+    """A payroll of 2026-01 (every issue-17 benefit in force) pays each benefit of a new kind something: the
+    housing costs, titles, other payments and incomes the generator writes make real amounts, not zeros."""
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    summary = generate_register(tmp_path / "reg", 4_000, 11, "2026-01", country=country)
+    payroll = cycle.calculate(db, tmp_path / "reg", "2026-01", "ana", store_dir=tmp_path / "store")["payroll"]
+    paid = {}
+    for line in store.read_lines(cycle.payroll_record(db, payroll)).to_pylist():
+        if line["component"] in ("due", "arrears"):
+            paid[line["benefit"]] = paid.get(line["benefit"], 0) + line["amount_minor"]
+    catalogue = load_catalogue(country=country)
+    new = [code for code in summary["rights_by_benefit"] if catalogue.benefit(code).kind in NEW_KINDS]
+    assert all(paid.get(code, 0) > 0 for code in new), {code: paid.get(code, 0) for code in new}
+    assert len(new) >= {"me": 0, "rs": 1, "ua": 4}[country]

@@ -446,19 +446,22 @@ def test_no_right_starts_before_its_benefits_first_date(tmp_path, country, perio
 
 
 def test_first_months_of_the_bundled_catalogues():
+    """The first month of each benefit (a subset of codes: catalogues grow), and never for every unpriced one."""
     month = lambda text: (int(text[:4]) - 1970) * 12 + int(text[5:]) - 1
-    rs = context.benefit_first_months(load_catalogue(country="rs"))
-    ua = context.benefit_first_months(load_catalogue(country="ua"))
+    rs_catalogue, ua_catalogue = load_catalogue(country="rs"), load_catalogue(country="ua")
+    rs, ua = context.benefit_first_months(rs_catalogue), context.benefit_first_months(ua_catalogue)
     never = context.NEVER_MONTH   # an unpriced benefit (no amount in any source) is never calculated
-    assert rs == {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01"),
-                  "RS_DODATAK_NEGA": never, "RS_POSEBNA_NAKNADA": never, "RS_OSPOSOBLJAVANJE": never,
-                  "RS_STAN": never}
+    expected_rs = {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01"),
+                   "RS_UVECANI_DODATAK": month("2023-10")}
+    assert {code: rs[code] for code in expected_rs} == expected_rs
     # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for UA_DSD, not for the
     # first-grader package of 2026
-    assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
-                  "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
-                  "UA_PAKUNOK_MALYUKA": never, "UA_USYNOVLENNYA": never, "UA_BEZ_PENSII": never,
-                  "UA_TYMCH": month("2025-01")}
+    expected_ua = {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
+                   "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
+                   "UA_TYMCH": month("2025-01"), "UA_SUBS": month("2026-01")}
+    assert {code: ua[code] for code in expected_ua} == expected_ua
+    for catalogue, firsts in ((rs_catalogue, rs), (ua_catalogue, ua)):
+        assert {b.code for b in catalogue.benefits if b.unpriced} == {c for c, m in firsts.items() if m == never}
 
 
 def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):
