@@ -158,3 +158,36 @@ def test_the_benefits_of_the_new_kinds_are_paid_from_the_generated_facts(tmp_pat
     new = [code for code in summary["rights_by_benefit"] if catalogue.benefit(code).kind in NEW_KINDS]
     assert all(paid.get(code, 0) > 0 for code in new), {code: paid.get(code, 0) for code in new}
     assert len(new) >= {"me": 0, "rs": 1, "ua": 4}[country]
+
+
+LEAVE_PAY = '''
+[[benefits]]
+code = "RS_TEST_ZARADE"
+name = "Naknada zarade za vreme porodiljskog odsustva (test)"
+kind = "wage_replacement"
+protected = true
+[benefits.parameters]
+replacement_bp = [ { valid_from = 2024-01-01, value = 10000, status = "assumption", reason = "a test benefit" } ]
+'''
+
+
+def test_leave_pay_gets_a_wage_base_for_every_parent_on_leave(tmp_path, monkeypatch):
+    """No bundled catalogue prices a wage_replacement benefit yet: a copy of serbia.toml with one shows that the
+    generator draws it (mothers of a child born in the last year) and writes each one's wage base."""
+    import synthetic.context
+    from formats.catalogue import catalogue_path
+    from formats.convert import register_arrays
+    from formats.register import read_register
+
+    path = tmp_path / "serbia.toml"
+    path.write_text(catalogue_path("rs").read_text(encoding="utf-8") + LEAVE_PAY, encoding="utf-8")
+    catalogue = load_catalogue(path)
+    monkeypatch.setattr(synthetic.context, "load_catalogue", lambda country: catalogue)
+    summary = generate_register(tmp_path / "reg", 6_000, 4, "2025-11", country="rs")
+    assert summary["rights_by_benefit"]["RS_TEST_ZARADE"] == summary["wage_bases"] > 0
+    rights, bases = read(tmp_path / "reg", "rights"), read(tmp_path / "reg", "wage_bases")
+    leave = rights.filter(pc.equal(rights["benefit"], "RS_TEST_ZARADE"))
+    assert sorted(bases["person_id"].to_pylist()) == sorted(set(leave["person_id"].to_pylist()))
+    assert all(base > 0 for base in bases["base_minor"].to_pylist())
+    arrays = register_arrays(read_register(tmp_path / "reg", catalogue), catalogue)   # valid, converted
+    assert arrays.fact64 is not None and len(arrays.fact64) == bases.num_rows
