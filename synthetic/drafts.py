@@ -8,7 +8,8 @@ from synthetic.context import ROLES, Context
 
 PERSON, GUARDIAN, INSTITUTION = 0, 1, 2      # how the recipient of a right relates to its beneficiary
 DRAFT_FIELDS = ("role", "person", "recipient", "recipient_kind", "institution", "grade", "birth_order",
-                "income", "valid_from", "valid_to", "decided_on", "amount", "code", "other_payment", "subgroup", "alone")
+                "income", "valid_from", "valid_to", "decided_on", "amount", "code", "other_payment", "subgroup",
+                "alone")
 
 
 def draft(role: str, person, recipient, recipient_kind, *, grade=0, birth_order=0, income=-1,
