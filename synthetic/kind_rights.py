@@ -15,9 +15,10 @@ from synthetic.people import ADULT, CHILD, People, mother_of
 # Share of the chunk's households (h) or of the qualifying persons (p) that hold a benefit of the role, per
 # country ("*" for any). Sources: shared/research/benefits-catalogue.md. Ukraine has about 14 M households
 # (33 M people at 2.4 a household: an assumption); the housing subsidy reaches 2.7-2.8 M of them (research UA
-# #18: 20 %), the IDP allowance more than 1.2 M people (UA #17: about 0.5 M households at 2.4 people, 3.5 %),
-# so the two are the most common Ukrainian benefits after the means test's own households. Every other rate is
-# an assumption sized to the benefit's reach (research gives no count), stated beside it.
+# #18: 20 %), the IDP allowance more than 1.2 M people (UA #17: about 0.5 M households at 2.4 people, 3.5 %,
+# each member a right of his own), so the two are the most common Ukrainian benefits (UA_DSD is scaled down to
+# match, synthetic/rights.py MEANS_SCALE). Every other rate is an assumption sized to the benefit's reach (the
+# research gives no count), stated beside it.
 RATES = {
     "housing": {"*": 0.20},            # h: UA #18, 2.7-2.8 M of ~14 M households
     "displaced": {"*": 0.035},         # h (each member a right): UA #17, >1.2 M IDPs, ~0.44 x the subsidy
