@@ -162,8 +162,11 @@ class Benefit:
         return current
 
     def provenance_on(self, name: str, day: dt.date) -> Provenance | None:
+        """The source and status of the value in force on `day` (None before its first date, or for a benefit
+        built in code without provenance)."""
         line = self.line_on(name, day)
-        return None if line is None else self.provenance[name][line]
+        known = self.provenance.get(name, ())
+        return None if line is None or line >= len(known) else known[line]
 
 
 @dataclass(frozen=True)

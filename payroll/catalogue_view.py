@@ -64,15 +64,18 @@ def benefit_document(catalogue, benefit) -> dict:
 
 def value_line(catalogue, name: str, valid_from: dt.date, values: tuple, provenance) -> dict:
     unit = PARAM_SHAPES[name][1]
-    if unit == "money":
-        return money_line(catalogue, valid_from, values, provenance)
-    shown = [f"{format_amount(v, 2)} %" for v in values] if unit == "bp" else [str(v) for v in values]
-    return line(catalogue, valid_from, values, shown, unit, provenance)
+    return line(catalogue, valid_from, values, shown_values(catalogue, unit, values), unit, provenance)
 
 
 def money_line(catalogue, valid_from, values, provenance) -> dict:
-    shown = [f"{format_amount(v, catalogue.minor_exponent)} {catalogue.currency}" for v in values]
-    return line(catalogue, valid_from, values, shown, "money", provenance)
+    return line(catalogue, valid_from, values, shown_values(catalogue, "money", values), "money", provenance)
+
+
+def shown_values(catalogue, unit: str, values) -> list[str]:
+    """Values in their unit: money in the currency, basis points as %, counts as they are."""
+    if unit == "money":
+        return [f"{format_amount(v, catalogue.minor_exponent)} {catalogue.currency}" for v in values]
+    return [f"{format_amount(v, 2)} %" for v in values] if unit == "bp" else [str(v) for v in values]
 
 
 def line(catalogue, valid_from, values, shown, unit, provenance) -> dict:
@@ -97,8 +100,8 @@ def sources_in_force(catalogue, code: str, day: dt.date) -> list[dict]:
         if position is None:
             continue
         valid_from, values = benefit.parameters[name][position]
-        shown = value_line(catalogue, name, valid_from, values, benefit.provenance[name][position])
-        ref, title, status, reason = catalogue.provenance(code, name, day)
-        rows.append({"parameter": name, "valid_from": shown["valid_from"], "values": shown["values"],
+        ref, title, status, reason = catalogue.provenance(code, name, day) or ("", "", None, "")
+        rows.append({"parameter": name, "valid_from": valid_from.isoformat(),
+                     "values": shown_values(catalogue, PARAM_SHAPES[name][1], values),
                      "ref": ref or None, "title": title or None, "status": status, "reason": reason or None})
     return rows

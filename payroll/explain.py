@@ -264,7 +264,7 @@ def parameters_in_force(catalogue, benefit, day: dt.date) -> dict:
         if position is None:
             continue
         valid_from, values = dated[position]
-        ref, title, status, reason = catalogue.provenance(benefit.code, name, day)
+        ref, title, status, reason = catalogue.provenance(benefit.code, name, day) or ("", "", None, "")
         found[name] = {"valid_from": valid_from.isoformat(), "values": list(values), "ref": ref or None,
                        "title": title or None, "status": status, "reason": reason or None}
     return found
@@ -272,7 +272,7 @@ def parameters_in_force(catalogue, benefit, day: dt.date) -> dict:
 
 def sources_text(parameters: dict) -> str:
     """'amount: reported, shared/RULES.md; ...': where each parameter value used comes from."""
-    return "; ".join(f"{name}: {p['status']}" + (f", {p['ref']}" if p["ref"] else "")
+    return "; ".join(f"{name}: {p['status'] or 'source not recorded'}" + (f", {p['ref']}" if p["ref"] else "")
                      + (f" ({p['reason']})" if p["reason"] and p["status"] in ("assumption", "derived") else "")
                      for name, p in sorted(parameters.items()))
 

@@ -34,6 +34,9 @@ vertical-align:top;overflow-wrap:break-word} th{font-weight:600;border-bottom:1p
 .cards{display:flex;flex-wrap:wrap;gap:.4rem;margin:.5rem 0} .card{border:1px solid #ccc;border-radius:4px;
 padding:.3rem .6rem;flex:1 1 30%} .card b{display:block;font-size:11pt} .card span{color:#555;font-size:8.5pt}
 .wide{font-size:8.5pt} .wide td,.wide th{padding:.15rem .2rem}
+.sources{font-size:8pt;table-layout:fixed} .sources td,.sources th{padding:.15rem .2rem;overflow-wrap:anywhere}
+.sources th:nth-child(1){width:17%} .sources th:nth-child(2){width:14%} .sources th:nth-child(3){width:10%}
+.sources th:nth-child(4){width:12%} .sources th:nth-child(5){width:9%} .sources th:nth-child(6){width:16%}
 .neg{color:#a33} .signatures{display:flex;gap:1rem;margin-top:1rem} .signature{flex:1;border-top:1px solid #333;
 padding-top:.3rem;margin-top:2.2rem;font-size:9pt}
 section{break-inside:auto} h2{break-after:avoid} tr{break-inside:avoid}
@@ -223,13 +226,14 @@ def sources_table(report: dict, page: Page) -> str:
     if sources is None:
         return note("the catalogue file of this payroll is gone or changed since it was calculated: its sources "
                     "cannot be shown (the catalogue SHA-256 above names the file it was)")
-    rows = [[page.benefit(code), row["parameter"] or "—", row["valid_from"] or "—", ", ".join(row["values"]) or "—",
-             row["status"], source_text(row["ref"]), source_text(row["reason"]) if row["reason"] else ""]
-            for code, found in sources.items() for row in found]
+    rows = [[page.benefit(code) if position == 0 else "", row["parameter"] or "—", row["valid_from"] or "—",
+             ", ".join(row["values"]) or "—", row["status"], source_text(row["ref"]),
+             source_text(row["reason"]) if row["reason"] else ""]
+            for code, found in sources.items() for position, row in enumerate(found)]
     if not rows:
         return note("no benefit paid in this payroll")
     return table(["benefit", "parameter", "in force from", "value", "status", "source", "reason"], rows,
-                 text_columns=7)
+                 "sources", text_columns=7)
 
 
 def signature_block(report: dict) -> str:

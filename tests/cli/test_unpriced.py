@@ -36,3 +36,29 @@ def test_a_right_of_an_unpriced_benefit_is_refused_and_nothing_is_written(tmp_pa
     calculated = runner.invoke(main, ["--db", db, "calculate", "--data", str(register), "--period", "2025-01",
                                       "--by", "ana", "--store", str(tmp_path / "store")])
     assert calculated.exit_code == 0, calculated.output
+
+
+def test_a_bundled_unpriced_graded_benefit_is_refused_before_any_amount(tmp_path):
+    """ME_BOR_ORTOPEDSKI (graded, research status N) in the bundled catalogue: rights relabelled to it are refused
+    with its reason, not priced at grade 0 nor crashed on an empty amount table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    register = tmp_path / "register"
+    generate_register(register, 400, 3, "2025-01")
+    rights = pq.read_table(register / "rights.parquet")
+    benefit = rights.column("benefit")
+    relabelled = pc.if_else(pc.equal(benefit, "ME_BOR_LI"), pa.scalar("ME_BOR_ORTOPEDSKI"), benefit)
+    assert pc.sum(pc.cast(pc.equal(benefit, "ME_BOR_LI"), pa.int64())).as_py() > 0
+    pq.write_table(rights.set_column(rights.schema.get_field_index("benefit"), "benefit", relabelled),
+                   register / "rights.parquet")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "db", "init"]).exit_code == 0
+    result = runner.invoke(main, ["--db", db, "calculate", "--data", str(register), "--period", "2025-01",
+                                  "--by", "ana", "--store", str(tmp_path / "store"), "--json"])
+    assert result.exit_code == 2, result.output
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["value"] == "ME_BOR_ORTOPEDSKI" and "research status N" in problem["rule"]
+    assert problem["fix"].startswith("add the amount with its source to the catalogue")
+    assert not (tmp_path / "store").exists()
