@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from schwifty import BIC, IBAN, exceptions
+from schwifty import IBAN, exceptions
 
-from formats.bank_ids import fast_valid_ibans
+from formats.bank_ids import bic_reason, fast_valid_ibans
 from formats.errors import Problem
 
 ID_CHARS_MAX = 35
@@ -61,21 +61,16 @@ def iban_problem_text(iban: str | None) -> str:
 
 
 def bics_valid(column: pa.Array) -> np.ndarray:
-    """Mask of BICs valid for schwifty (checked once per distinct BIC: a country has few banks)."""
+    """Mask of BICs valid by the register's rule (formats.bank_ids.bic_reason), each distinct BIC checked once."""
     text = pc.cast(column, pa.string())
     distinct = [value for value in pc.unique(text.drop_null()).to_pylist()]
-    good = [value for value in distinct if bic_problem_text(value) is None]
+    good = [value for value in distinct if bic_reason(value) is None]
     return pc.is_in(text, pa.array(good, pa.string())).to_numpy(zero_copy_only=False)
 
 
-def bic_problem_text(bic: str) -> str | None:
-    if not re.fullmatch(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?", bic or ""):
-        return "a BIC is 8 or 11 characters: 4 bank, 2 country letters, 2 location, optional 3 branch"
-    try:
-        BIC(bic)
-    except exceptions.SchwiftyException as exc:
-        return f"invalid BIC: {exc}"
-    return None
+def bic_problem_text(bic: str | None) -> str | None:
+    reason = bic_reason(bic or "")
+    return None if reason is None else f"invalid BIC: {reason}"
 
 
 # ---- scheme rules -------------------------------------------------------------------------------------------------

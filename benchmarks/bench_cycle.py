@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from formats.generator import generate_register
+from synthetic.register import generate_register
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 RIGHTS = 100_000 if FULL else 300

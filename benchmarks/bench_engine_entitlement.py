@@ -189,7 +189,7 @@ print(arrays.n_rights, int(diffs.amount_minor.sum()))
 @pytest.mark.skipif(not FULL, reason="fresh-process timing runs with ISPLATA_BENCH_FULL=1")
 def test_fresh_process_100k_rights(tmp_path):
     """Interpreter start -> imports -> Parquet -> arrays -> due and differences, kernels from the disk cache."""
-    from formats.generator import generate_register
+    from synthetic.register import generate_register
 
     generate_register(tmp_path, rights=100_000, seed=5, period="2025-06")
     runs = [_fresh_run(tmp_path) for _ in range(4)][1:]  # the first fills the on-disk cache if needed

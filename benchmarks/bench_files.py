@@ -22,10 +22,10 @@ import pytest
 
 from bank_exports.pain001 import Pain001Options, write_pain001
 from bank_exports.payments import Debtor
-from bank_exports.return_files import BankReport, write_camt054, write_pacs004, write_pain002
 from bank_exports.returns import read_returns
-from bank_exports.synthetic import synthetic_payments
 from benchmarks.harness import bench_size
+from synthetic.bank_returns import BankReport, write_camt054, write_pacs004, write_pain002
+from synthetic.payments import synthetic_payments
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 GOAL_SIZE = 100_000
@@ -106,7 +106,7 @@ def peak_mb():
 
 from bank_exports.pain001 import Pain001Options, write_pain001
 from bank_exports.payments import Debtor
-from bank_exports.synthetic import synthetic_payments
+from synthetic.payments import synthetic_payments
 payments = synthetic_payments(int(sys.argv[1]), post_share=0.2)
 before = peak_mb()
 write_pain001(payments, sys.argv[2], Debtor("Ministarstvo", "ME25505000012345678951", "CKBCMEPG"),

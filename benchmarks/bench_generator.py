@@ -1,4 +1,4 @@
-"""Synthetic register generation (formats.generator.generate_register): households, persons, rights with
+"""Synthetic register generation (synthetic.register.generate_register): households, persons, rights with
 versions, payees with IBANs and addresses, deduction orders, all written as Parquet.
 
 The normal test run uses a tiny size (benchmarks are disabled, each runs once); the goal is 100,000 rights
@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from formats.generator import advance_register, generate_register
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 SIZES = [100_000, 1_000_000] if FULL else [2_000]

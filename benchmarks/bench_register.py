@@ -23,8 +23,8 @@ import pytest
 
 from formats.catalogue import load_catalogue
 from formats.convert import register_arrays
-from formats.generator import generate_register
 from formats.register import read_register
+from synthetic.register import generate_register
 
 FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 SIZES = [100_000, 1_000_000] if FULL else [2_000]

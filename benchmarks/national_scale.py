@@ -4,7 +4,7 @@ peak memory (goal: the month in <= 5 minutes and <= 16 GiB).
     python -m benchmarks.national_scale --rights 10000000 --db postgresql://postgres@127.0.0.1:5432/test
 
 Steps, each in a fresh Python process as a CLI command would run (so each step's peak resident memory is its
-own, imports and JIT-cache loading included): generate (the synthetic register, formats/generator.py; not part
+own, imports and JIT-cache loading included): generate (the synthetic register, synthetic/register.py; not part
 of the monthly run but reported), calculate (validate the register, compute entitlements, arrears, deductions,
 netting, store the draft), approve (post the balanced batch to the ledger), export (pain.001 files, postal list,
 manifest, "sent" postings), verify (recompute the ledger's whole hash chain). They call payroll.cycle and
@@ -34,7 +34,7 @@ DEFAULT_OUT = os.path.join("benchmarks", "results", "national_scale.json")
 # ---- the steps (run inside a worker process) ----------------------------------------------------------------
 
 def step_generate(ctx: dict) -> dict:
-    from formats.generator import generate_register
+    from synthetic.register import generate_register
 
     summary = generate_register(ctx["register"], ctx["rights"], ctx["seed"], ctx["period"], ctx["country"])
     return {"rights": ctx["rights"], "summary": _small(summary)}

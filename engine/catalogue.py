@@ -12,9 +12,16 @@ import numpy as np
 
 KINDS = ("flat", "graded_flat", "per_child", "household_table_minus_income",
          "equivalence_scale_minus_income", "category_sum_minus_income_capped",
-         "lump_sum_instalments", "one_off")
+         "lump_sum_instalments", "one_off",
+         # issue 17 (see engine/entitlement.py for each formula)
+         "per_member_category", "housing_cost_minus_share", "wage_replacement", "top_up_to_ceiling",
+         "per_child_reference_minus_income",
+         # --- issue 17: advances (engine/advances.py)
+         "maintenance_advance")
 KIND_FLAT, KIND_GRADED, KIND_PER_CHILD, KIND_HOUSEHOLD_TABLE = 0, 1, 2, 3
 KIND_EQUIVALENCE, KIND_CATEGORY_SUM, KIND_LUMP_SUM, KIND_ONE_OFF = 4, 5, 6, 7
+KIND_PER_MEMBER, KIND_HOUSING, KIND_WAGE, KIND_TOP_UP, KIND_CHILD_REFERENCE = 8, 9, 10, 11, 12
+KIND_MAINTENANCE_ADVANCE = KINDS.index("maintenance_advance")
 
 PRORATIONS = ("whole_months", "days")
 
@@ -49,6 +56,21 @@ PARAM_SHAPES = {
     "instalment_count_by_order": (6, "count"),
     "amount_by_order": (6, "money"),
     "amount_by_order_mo_family": (6, "money"),
+    # issue 17
+    "adult_amount": (1, "money"),
+    "child_or_disabled_amount": (1, "money"),
+    "share_coefficient_bp": (1, "bp"),
+    "subsistence_per_person": (1, "money"),
+    "replacement_bp": (1, "bp"),
+    "floor_amount": (1, "money"),
+    "ceiling_amount": (1, "money"),
+    "disabled_multiplier_bp": (1, "bp"),
+    "supplement_by_subgroup": (2, "money"),
+    "floor_bp": (1, "bp"),
+    # --- issue 17: advances (engine/advances.py)
+    "advance_band_limits_years": (3, "count"),   # upper age of each band but the last (exclusive), ascending
+    "advance_reference_by_band": (4, "money"),   # amount (or subsistence minimum) of each age band
+    "advance_floor_bp": (1, "bp"),               # means-tested: at least this share of the reference
 }
 
 
@@ -65,8 +87,8 @@ PARAM_OFFSET, SLOT_COUNT = _layout()
 # Parameters each kind needs (required) and may have (optional: absent means "same as" the named fallback,
 # or 0 for counts where 0 means "no limit").
 KIND_PARAMS = {
-    "flat": {"required": ("amount",), "optional": {}},
-    "graded_flat": {"required": ("amount_by_grade",), "optional": {}},
+    "flat": {"required": ("amount",), "optional": {"disabled_multiplier_bp": None}},
+    "graded_flat": {"required": ("amount_by_grade",), "optional": {"supplement_by_subgroup": None}},
     "per_child": {"required": ("child_amount",),
                   "optional": {"child_amount_mo_family": "child_amount",
                                "child_amount_single_parent": "child_amount",
@@ -83,7 +105,20 @@ KIND_PARAMS = {
     "lump_sum_instalments": {"required": ("lump_sum_by_order", "instalment_total_by_order",
                                           "instalment_count_by_order"), "optional": {}},
     "one_off": {"required": ("amount_by_order",), "optional": {"amount_by_order_mo_family": "amount_by_order"}},
+    # issue 17
+    "per_member_category": {"required": ("adult_amount", "child_or_disabled_amount"), "optional": {}},
+    "housing_cost_minus_share": {"required": ("share_coefficient_bp", "subsistence_per_person"), "optional": {}},
+    "wage_replacement": {"required": ("replacement_bp",),
+                         "optional": {"floor_amount": None, "ceiling_amount": None}},
+    "top_up_to_ceiling": {"required": ("ceiling_amount",), "optional": {}},
+    "per_child_reference_minus_income": {"required": ("subsistence_child_under_6", "subsistence_child_6_18"),
+                                         "optional": {"floor_bp": None}},
+    # --- issue 17: advances (engine/advances.py)
+    "maintenance_advance": {"required": ("advance_reference_by_band",),
+                            "optional": {"advance_band_limits_years": None, "advance_floor_bp": None}},
 }
+# parameters that divide (a zero would be a division by zero in the kernels): the loader refuses 0
+POSITIVE_PARAMS = frozenset({"subsistence_per_person"})
 
 # Benefit-level integer settings the kernels read, with their defaults (0 = no limit).
 BENEFIT_SETTINGS = {
@@ -168,6 +203,10 @@ def _fill_parameters(benefit, params, param_len, defined, first_month):
     given = benefit["parameters"]
     # a decided amount (UA_POHOV) comes with the right, so the catalogue needs no amount for it
     required = () if benefit.get("decided_amount") or benefit.get("multiple_of_benefit") else spec["required"]
+    if benefit.get("unpriced"):
+        # no amount in any public source (research status N): never in force, so calculating it is refused
+        defined[:] = False
+        required = tuple(name for name in required if name in given)
     for name in required:
         assert name in given, (benefit["code"], name)
         covered = _fill_one(given[name], params, param_len, name, first_month)

@@ -20,7 +20,12 @@ order (orders sorted by right, priority, then their own position):
 - the ledger's receivable is recovered at priority 3, before the register's overpayment orders. A receivable
   is owed by a recipient, who may hold several rights: rights given the same `receivable_group` share one
   balance (every one of them carries the group's full receivable), recovered from the rights in index order,
-  so that a debt is never recovered twice; without a group a right's receivable is its own.
+  so that a debt is never recovered twice; without a group a right's receivable is its own;
+- a maintenance advance paid for a debtor's child (engine/advances.py) is a claim on the debtor, recovered from
+  the rights the debtor receives right after their priority-1 orders, as alimony for a minor: it shares the
+  alimony cap and the cap of priorities 1 and 2, raises the total cap as an alimony order for a minor does, and
+  is never taken from a protected benefit. It is not forwarded: it reduces the claim. The debtor's rights share
+  one balance (`advance_group`), recovered in index order, so the claim is never recovered twice.
 Inactive orders take nothing and keep their balance. Bad arrays are refused with ValueError before the kernel.
 """
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ KIND_OVERPAYMENT = 3
 KIND_ENFORCEMENT = 4
 FORWARDED_KINDS = (KIND_ALIMONY, KIND_DAMAGES, KIND_ENFORCEMENT)  # paid on to a third party's payee
 PRIORITY_RECOVERY = 3  # the receivable is recovered just before the first order of this priority or later
+PRIORITY_ADVANCE = 1   # an advance is recovered after the orders of this priority, before any later one
 BP_WHOLE = 10_000
 
 # positions in the caps array handed to the kernel
@@ -81,13 +87,15 @@ class Deductions:
     recovery_minor: np.ndarray            # receivable recovered + register overpayment orders
     enforcement_minor: np.ndarray
     recovered_receivable_minor: np.ndarray  # part of recovery_minor that reduces the ledger's receivable
+    advance_recovery_minor: np.ndarray    # maintenance advances recovered from the debtor (reduces the claim)
     net_minor: np.ndarray                 # gross + carry_in - all of the above, before the minimum payable
     order_deducted_minor: np.ndarray
     order_remaining_minor: np.ndarray     # new balance; -1 stays -1 (no limit)
 
     @property
     def total_minor(self) -> np.ndarray:
-        return self.alimony_minor + self.damages_minor + self.recovery_minor + self.enforcement_minor
+        return (self.alimony_minor + self.damages_minor + self.recovery_minor + self.enforcement_minor
+                + self.advance_recovery_minor)
 
 
 _I64_RO = types.Array(types.int64, 1, "C", readonly=True)
@@ -168,78 +176,102 @@ def right_limits(gross, alimony, consented, blocked, caps_bp):
     return total_limit, recovery_limit, gross if consented else total_limit
 
 
+# what one right has taken so far, by kind (KIND_* 1..4), the advance recovery and the total deducted
+T_ADVANCE, T_DEDUCTED, TAKEN_LEN = 5, 6, 7
+
+
+@kernel(types.int64(types.int64, types.int64, types.int64, types.int64, _I64_RW, _I64_RO))
+def room_of(kind, gross_minor, total_limit_minor, recovery_limit_minor, taken, caps_bp):
+    """room_minor with the amounts taken so far; the advance recovery counts as alimony for a minor (it shares
+    the alimony cap and the cap of priorities 1 and 2)."""
+    assert taken.shape[0] == TAKEN_LEN
+    assert 1 <= kind <= 4
+    return room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, taken[T_DEDUCTED],
+                      taken[KIND_ALIMONY] + taken[T_ADVANCE], taken[KIND_DAMAGES], taken[KIND_OVERPAYMENT],
+                      taken[KIND_ENFORCEMENT], caps_bp)
+
+
+@kernel(types.int64(types.int64, types.int64, _I64_RW))
+def take_from_balance(group, room_minor, balance_minor):
+    """Take up to room_minor from a shared balance (it runs down in place); returns the amount taken."""
+    assert room_minor >= 0
+    assert 0 <= group < balance_minor.shape[0]
+    amount = min(balance_minor[group], room_minor)
+    balance_minor[group] -= amount
+    return amount
+
+
 @kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RW, _BOOL_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO,
-                   _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO,
-                   _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
+                   _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RW,
+                   _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
 def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_group, group_balance_minor, consent,
                   protected, recovery_blocked, order_right, order_kind, order_priority, order_fixed_minor,
-                  order_percent_bp, order_remaining_minor, order_active, order_for_minor, caps_bp, out_alimony,
-                  out_damages, out_recovery, out_enforcement, out_receivable, out_net, out_order_deducted,
-                  out_order_remaining):
+                  order_percent_bp, order_remaining_minor, order_active, order_for_minor, caps_bp, advance_group,
+                  advance_balance_minor, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable,
+                  out_advance, out_net, out_order_deducted, out_order_remaining):
     """Apply the orders of each right (orders sorted by right: a cursor walks them alongside the rights);
-    out_net = gross + carry_in - everything deducted. receivable_group is empty (no groups) or gives per right
-    the index of the shared balance in group_balance_minor (-1: its own receivable); balances run down in place."""
+    out_net = gross + carry_in - everything deducted. receivable_group and advance_group are empty (none) or give
+    per right the index of its shared balance (-1: its own receivable / no advance to recover); balances run
+    down in place."""
     n = gross_minor.shape[0]
     assert caps_bp.shape[0] == CAPS_LEN
     assert carry_in_minor.shape[0] == n and out_net.shape[0] == n
-    assert receivable_group.shape[0] in (0, n)
-    grouped = receivable_group.shape[0] == n
+    assert receivable_group.shape[0] in (0, n) and advance_group.shape[0] in (0, n)
+    grouped, advances = receivable_group.shape[0] == n, advance_group.shape[0] == n
     m = order_right.shape[0]
     assert order_kind.shape[0] == out_order_remaining.shape[0] == m
     hi = 0
+    taken = np.zeros(TAKEN_LEN, np.int64)
     for r in range(n):
         gross = gross_minor[r]
         lo = hi
         while hi < m and order_right[hi] == r:
             hi += 1
-        alimony = has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
-                              order_remaining_minor, order_active, order_for_minor) and not protected[r]
+        advance = advance_group[r] if advances and not protected[r] else -1
+        if advance >= 0 and advance_balance_minor[advance] == 0:
+            advance = -1
+        alimony = (advance >= 0 or has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
+                                               order_remaining_minor, order_active, order_for_minor)) \
+            and not protected[r]
         total_limit, recovery_limit, recovery_total_limit = right_limits(
             gross, alimony, consent[r] and not protected[r], recovery_blocked[r], caps_bp)
-        taken_alimony = taken_damages = taken_recovery = taken_enforcement = deducted = 0
-        receivable_pending = True
+        taken[:] = 0
+        receivable_pending, advance_pending = True, advance >= 0
         for k in range(lo, hi + 1):
+            if advance_pending and (k == hi or order_priority[k] > PRIORITY_ADVANCE):
+                advance_pending = False
+                room = room_of(KIND_ALIMONY, gross, total_limit, recovery_limit, taken, caps_bp)
+                taken[T_ADVANCE] = take_from_balance(advance, room, advance_balance_minor)
+                taken[T_DEDUCTED] += taken[T_ADVANCE]
             if receivable_pending and (k == hi or order_priority[k] >= PRIORITY_RECOVERY):
                 receivable_pending = False
-                room = room_minor(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, deducted,
-                                  taken_alimony, taken_damages, taken_recovery, taken_enforcement, caps_bp)
+                room = room_of(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, taken, caps_bp)
                 group = receivable_group[r] if grouped else -1
-                amount = min(group_balance_minor[group] if group >= 0 else receivable_minor[r], room)
-                if group >= 0:
-                    group_balance_minor[group] -= amount
+                amount = take_from_balance(group, room, group_balance_minor) if group >= 0 else \
+                    min(receivable_minor[r], room)
                 out_receivable[r] = amount
-                taken_recovery += amount
-                deducted += amount
+                taken[KIND_OVERPAYMENT] += amount
+                taken[T_DEDUCTED] += amount
             if k == hi:
                 break
-            kind = order_kind[k]
             out_order_deducted[k] = 0
             out_order_remaining[k] = order_remaining_minor[k]
+            kind = order_kind[k]
             if not order_active[k] or (protected[r] and kind != KIND_OVERPAYMENT):
                 continue
             limit = recovery_total_limit if kind == KIND_OVERPAYMENT else total_limit
-            room = room_minor(kind, gross, limit, recovery_limit, deducted, taken_alimony, taken_damages,
-                              taken_recovery, taken_enforcement, caps_bp)
-            amount = min(asked_minor(gross, order_fixed_minor[k], order_percent_bp[k],
-                                     order_remaining_minor[k]), room)
+            room = room_of(kind, gross, limit, recovery_limit, taken, caps_bp)
+            amount = min(asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k]), room)
             out_order_deducted[k] = amount
             if order_remaining_minor[k] >= 0:
                 out_order_remaining[k] = order_remaining_minor[k] - amount
-            deducted += amount
-            if kind == KIND_ALIMONY:
-                taken_alimony += amount
-            elif kind == KIND_DAMAGES:
-                taken_damages += amount
-            elif kind == KIND_OVERPAYMENT:
-                taken_recovery += amount
-            else:
-                taken_enforcement += amount
-        assert 0 <= deducted <= gross
-        out_alimony[r] = taken_alimony
-        out_damages[r] = taken_damages
-        out_recovery[r] = taken_recovery
-        out_enforcement[r] = taken_enforcement
-        out_net[r] = gross + carry_in_minor[r] - deducted
+            taken[kind] += amount
+            taken[T_DEDUCTED] += amount
+        assert 0 <= taken[T_DEDUCTED] <= gross
+        out_alimony[r], out_damages[r] = taken[KIND_ALIMONY], taken[KIND_DAMAGES]
+        out_recovery[r], out_enforcement[r] = taken[KIND_OVERPAYMENT], taken[KIND_ENFORCEMENT]
+        out_advance[r] = taken[T_ADVANCE]
+        out_net[r] = gross + carry_in_minor[r] - taken[T_DEDUCTED]
     assert hi == m  # every order was met by its right: they were sorted and in range
 
 
@@ -357,12 +389,15 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
                      order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
                      order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps(),
                      carry_in_minor=None, receivable_group=None, recovery_blocked=None,
-                     order_for_minor=None) -> Deductions:
+                     order_for_minor=None, advance_group=None, advance_balance_minor=None) -> Deductions:
     """Deduct every order and the receivable from each right's gross. Orders may come in any order;
     per-order outputs are returned in the caller's order. carry_in_minor (default none) only joins the net.
     receivable_group (default none; -1 = own) makes rights share one receivable balance (module docstring).
     recovery_blocked (default none): rights that take no recovery at all; order_for_minor (default all):
-    alimony orders for a minor. Raises ValueError on malformed arrays."""
+    alimony orders for a minor. advance_group (default none; -1 = none) gives per right the index of its debtor's
+    maintenance-advance claim in advance_balance_minor: recovered after the right's priority-1 orders as alimony
+    for a minor (its caps, and the higher total cap), shared by the debtor's rights in index order, never from a
+    protected benefit. Raises ValueError on malformed arrays."""
     gross, carry_in, receivable, consent, protect = _right_arrays(
         gross_minor, carry_in_minor, recovery_receivable_minor, consent_full_recovery, protected)
     n = gross.shape[0]
@@ -376,10 +411,23 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
         for_minor = for_minor[perm]
     caps_bp = caps.as_array()
     m = orders[0].shape[0]
-    outs = [np.empty(n, dtype=np.int64) for _ in range(6)]
+    advance, advance_balance = advance_groups(advance_group, advance_balance_minor, n)
+    outs = [np.empty(n, dtype=np.int64) for _ in range(7)]
     deducted, left = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
     deduct_rights(gross, carry_in, receivable, group, group_balance, consent, protect, blocked, *orders,
-                  for_minor, caps_bp, *outs, deducted, left)
+                  for_minor, caps_bp, advance, advance_balance, *outs, deducted, left)
     if perm is not None:
         deducted[perm], left[perm] = deducted.copy(), left.copy()
     return Deductions(*outs, order_deducted_minor=deducted, order_remaining_minor=left)
+
+
+def advance_groups(advance_group, advance_balance_minor, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(group per right or an empty array, a copy of the balances the kernel runs down), checked."""
+    if advance_group is None:
+        return np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    group = _int64(advance_group, "advance_group", n)
+    balance = _int64(advance_balance_minor, "advance_balance_minor").copy()
+    check_amounts(balance, "advance_balance_minor")
+    _require(n == 0 or (int(group.min()) >= -1 and int(group.max()) < balance.shape[0]),
+             "advance_group must be -1 (none) or an index into advance_balance_minor")
+    return group, balance if balance.shape[0] else np.zeros(1, dtype=np.int64)

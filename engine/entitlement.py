@@ -37,8 +37,25 @@ due under the rules in force that month, in minor units. The semantics the kerne
   months (Readings 5; reason REASON_LATE_CLAIM). A one-off with multiple_of_benefit pays multiple_bp of the due of
   that benefit's rights of its household in the anchor month (UA_POHOV = 2 x UA_DSD, Readings 12), computed by a
   first pass of the same kernel; none due: 0 with REASON_NO_FAMILY_BENEFIT.
+- Maintenance advance (engine/advances.py): the reference of the child's age band, means-tested against the
+  per-capita income where the benefit has a floor; due only in months with a maintenance title in force for the
+  child (arrays.titles) and never more than the title's monthly amount: the gate runs on the cells after the kernel.
 - A month whose benefit has no parameter in force (before the catalogue's first date) is due 0 and flagged
   in `rule_missing`, so the caller can refuse or report it.
+- Issue 17 kinds. flat x disabled_multiplier_bp when the beneficiary is disabled (UA childcare to age 1: x 1.5);
+  graded_flat + supplement_by_subgroup[subgroup] when the version has a subgroup (UA group I-A / I-B care).
+  per_member_category: sum over the members (or the beneficiary alone) of child_or_disabled_amount for a child
+  within the age limit or a disabled person, else adult_amount (UA IDP allowance).
+  housing_cost_minus_share: n members, income I, cost C (housing_costs table, the row in force that month),
+  per-person subsistence S, coefficient k: share_bp = round(I x k / (2 x n x S)) (the mandatory share as a rate,
+  to 0.01 %), due = max(0, C - round(I x share_bp / 10_000)) (UA subsidy, КМУ 1156).
+  wage_replacement: round(base x replacement_bp / 10_000) with the wage_bases row of the beneficiary in force that
+  month, at least floor_amount and at most ceiling_amount (each when given, 0 = none).
+  top_up_to_ceiling: max(0, ceiling_amount - the version's other_payment_minor).
+  per_child_reference_minus_income: n members, income I; per child within the age limit with reference R (the
+  young-child or the older-child subsistence by age), max(R - I / n, R x floor_bp / 10_000, 0), summed over the
+  children in exact fractions and rounded once (UA single-mother allowance).
+  A month whose housing cost or wage base the register lacks is due 0 with REASON_NO_BASE.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
 """
 from typing import NamedTuple
@@ -46,6 +63,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from engine import advances
 from engine import catalogue as cat
 from engine.jit import kernel
 
@@ -82,6 +100,16 @@ _P_INST_TOTAL = cat.PARAM_OFFSET["instalment_total_by_order"]
 _P_INST_COUNT = cat.PARAM_OFFSET["instalment_count_by_order"]
 _P_ORDER = cat.PARAM_OFFSET["amount_by_order"]
 _P_ORDER_MO = cat.PARAM_OFFSET["amount_by_order_mo_family"]
+_P_ADULT = cat.PARAM_OFFSET["adult_amount"]
+_P_CHILD_OR_DISABLED = cat.PARAM_OFFSET["child_or_disabled_amount"]
+_P_SHARE_COEFF = cat.PARAM_OFFSET["share_coefficient_bp"]
+_P_SUB_PERSON = cat.PARAM_OFFSET["subsistence_per_person"]
+_P_REPLACEMENT = cat.PARAM_OFFSET["replacement_bp"]
+_P_FLOOR_AMOUNT = cat.PARAM_OFFSET["floor_amount"]
+_P_CEILING = cat.PARAM_OFFSET["ceiling_amount"]
+_P_DISABLED_MULT = cat.PARAM_OFFSET["disabled_multiplier_bp"]
+_P_SUBGROUP_SUP = cat.PARAM_OFFSET["supplement_by_subgroup"]
+_P_FLOOR_BP = cat.PARAM_OFFSET["floor_bp"]
 _S_STOPS = cat.SET_STOPS_ON_DEATH
 _S_AGE_MIN = cat.SET_AGE_MIN
 _S_AGE_MAX = cat.SET_AGE_MAX
@@ -95,8 +123,8 @@ _S_SPECIAL = cat.SET_SPECIAL_BENEFIT
 _S_MULTIPLE_OF = cat.SET_MULTIPLE_OF
 _S_MULTIPLE_BP = cat.SET_MULTIPLE_BP
 # why a cell is due 0 although its right is in force (DueCells.reason)
-REASON_NONE, REASON_LATE_CLAIM, REASON_NO_FAMILY_BENEFIT = 0, 1, 2
-_MISSING, _LATE_CLAIM, _NO_FAMILY = -1, -2, -3   # _month_due's codes for them
+REASON_NONE, REASON_LATE_CLAIM, REASON_NO_FAMILY_BENEFIT, REASON_NO_BASE = 0, 1, 2, 3
+_MISSING, _LATE_CLAIM, _NO_FAMILY, _NO_BASE = -1, -2, -3, -4   # _month_due's codes for them
 
 
 class RegisterArrays(NamedTuple):
@@ -141,6 +169,14 @@ class RegisterArrays(NamedTuple):
     packed: "PackedRegister | None" = None   # the kernels' matrices (formats/convert.py fills it)
     ver_applied_day: "np.ndarray | None" = None  # int32[V] date of application; None: the decision day
     ver_agency_fault: "np.ndarray | None" = None  # bool[V] the decision corrects the agency's own fault
+    titles: "advances.MaintenanceTitles | None" = None  # maintenance titles by child (engine/advances.py)
+    ver_other_minor: "np.ndarray | None" = None   # int64[V] another institution's payment (top_up_to_ceiling)
+    ver_subgroup: "np.ndarray | None" = None      # int16[V] 0 = none, 1 = A, 2 = B
+    # dated register amounts (issue 17): rows fact_offsets[h]:fact_offsets[h+1] are household h's housing costs,
+    # rows fact_offsets[H+1+p]:fact_offsets[H+2+p] person p's wage bases; each row (from month, to month, amount),
+    # sorted by from month within its key. None: no such rows.
+    fact_offsets: "np.ndarray | None" = None      # int64[H+1+P+1]
+    fact64: "np.ndarray | None" = None            # int64[N, 3] FACT_* columns
 
     @property
     def n_rights(self) -> int:
@@ -164,8 +200,9 @@ class DueCells(NamedTuple):
 # IR level (inline="always"): they stay short and testable, the loop stays fast.
 
 V_NUMBER, V_PERSON, V_HOUSEHOLD, V_FROM_DAY, V_TO_DAY, V_FROM_MONTH, V_TO_MONTH, V_DECIDED_DAY = range(8)
-V_GRADE, V_ORDER, V_FLAGS, V_APPLIED_MONTH = 8, 9, 10, 11
-V_INCOME, V_AMOUNT = 0, 1
+V_GRADE, V_ORDER, V_FLAGS, V_APPLIED_MONTH, V_SUBGROUP = 8, 9, 10, 11, 12
+V_INCOME, V_AMOUNT, V_OTHER = 0, 1, 2
+FACT_FROM_MONTH, FACT_TO_MONTH, FACT_AMOUNT = 0, 1, 2
 P_BIRTH_DAY, P_BIRTH_MONTH, P_DEATH_DAY, P_DEATH_MONTH, P_FLAGS = range(5)
 M_PERSON, M_ROLE, M_FROM_MONTH, M_TO_MONTH = range(4)
 FLAG_MO, FLAG_SINGLE, FLAG_UNABLE = 1, 2, 4           # ver32[V_FLAGS]
@@ -177,8 +214,8 @@ B_PRORATE = B_KIND + 1
 
 class PackedRegister(NamedTuple):
     """Record matrices of a RegisterArrays for the kernels (columns named by the V_/P_/M_ constants)."""
-    ver32: np.ndarray     # int32[V, 12]
-    ver64: np.ndarray     # int64[V, 2]: income, decided amount
+    ver32: np.ndarray     # int32[V, 13]
+    ver64: np.ndarray     # int64[V, 3]: income, decided amount, other institution's payment
     person32: np.ndarray  # int32[P, 5]
     member32: np.ndarray  # int32[K, 4]
 
@@ -189,13 +226,57 @@ def pack_register(a: RegisterArrays) -> PackedRegister:
     applied = a.ver_decided_day if a.ver_applied_day is None else a.ver_applied_day
     ver32 = _records([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
                       a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags,
-                      months_of_days(np.ascontiguousarray(applied, dtype=np.int32))], np.int32)
-    ver64 = _records([a.ver_income_minor, a.ver_amount_minor], np.int64)
+                      months_of_days(np.ascontiguousarray(applied, dtype=np.int32)),
+                      _or_zeros(a.ver_subgroup, a.ver_number)], np.int32)
+    ver64 = _records([a.ver_income_minor, a.ver_amount_minor, _or_zeros(a.ver_other_minor, a.ver_number)], np.int64)
     person_flags = a.person_disabled * FLAG_DISABLED + a.person_without_care * FLAG_WITHOUT_CARE
     person32 = _records([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
                          person_flags], np.int32)
     member32 = _records([a.member_person, a.member_role, a.member_from_month, a.member_to_month], np.int32)
     return PackedRegister(ver32, ver64, person32, member32)
+
+
+def _or_zeros(column, like) -> np.ndarray:
+    return np.zeros(len(like), dtype=np.int64) if column is None else column
+
+
+def fact_arrays(a: RegisterArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(fact_offsets, fact64) of a register, empty ones when it has no dated register amounts."""
+    if a.fact_offsets is not None:
+        return a.fact_offsets, a.fact64
+    return (np.zeros(len(a.household_ids) + 1 + len(a.person_ids) + 1, dtype=np.int64),
+            np.zeros((0, 3), dtype=np.int64))
+
+
+def fact_values(a: RegisterArrays, table: str, keys: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """The dated register amount (table "housing_costs" by household index, "wage_bases" by person index) in
+    force in each month, -1 where there is none: what the kernels read, for checks and reports."""
+    offsets, fact64 = fact_arrays(a)
+    base = 0 if table == "housing_costs" else len(a.household_ids) + 1
+    out = np.empty(len(keys), dtype=np.int64)
+    fact_values_kernel(np.ascontiguousarray(keys, dtype=np.int64) + base,
+                       np.ascontiguousarray(months, dtype=np.int64), offsets, fact64, out)
+    return out
+
+
+@kernel
+def fact_values_kernel(slots, months, fact_offsets, fact64, out):
+    assert slots.shape[0] == months.shape[0] == out.shape[0]
+    assert fact64.shape[1] == 3
+    for i in range(slots.shape[0]):
+        out[i] = _fact_value(slots[i], months[i], fact_offsets, fact64)
+
+
+@kernel(inline="always")
+def _fact_value(slot, m, fact_offsets, fact64):
+    """Amount of the row of key slot touching month m with the latest from month; -1 if none."""
+    assert slot >= 0
+    assert m >= 0
+    found = -1
+    for i in range(fact_offsets[slot], fact_offsets[slot + 1]):
+        if fact64[i, FACT_FROM_MONTH] <= m <= fact64[i, FACT_TO_MONTH]:
+            found = fact64[i, FACT_AMOUNT]
+    return found
 
 
 def _records(columns, dtype) -> np.ndarray:
@@ -462,14 +543,20 @@ def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_l
 
 @kernel(inline="always")
 def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params, param_len, ver32, ver64, member32,
-                    member_offsets, person32, link_offsets, link32):
-    """Full-month amount of a monthly formula under version v in month m (parameters of month m)."""
+                    member_offsets, person32, link_offsets, link32, fact_offsets, fact64):
+    """Full-month amount of a monthly formula under version v in month m (parameters of month m); _NO_BASE
+    when the register lacks the housing cost or wage base the formula reads."""
     assert v >= 0 and mi >= 0
     assert 0 <= kind < len(cat.KINDS)
     if kind == cat.KIND_FLAT:
-        return params[b, mi, _P_AMOUNT]
+        return _flat_amount(b, mi, person32[ver32[v, V_PERSON], P_FLAGS], params)
     if kind == cat.KIND_GRADED:
-        return _pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
+        return (_pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
+                + _subgroup_supplement(b, mi, ver32[v, V_SUBGROUP], params, param_len))
+    if cat.KIND_PER_MEMBER <= kind <= cat.KIND_CHILD_REFERENCE:   # issue 17 kinds (maintenance_advance: below)
+        return _issue17_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver64[v, V_INCOME],
+                               ver64[v, V_OTHER], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], counts, params,
+                               member32, member_offsets, person32, fact_offsets, fact64)
     # special_b > 0 (a per-child benefit with a special-rate benefit) is decided_limit_day's only reader
     special_b = binfo[b, _S_SPECIAL]
     return _household_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver32[v, V_FLAGS],
@@ -495,7 +582,141 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
     if kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
         return max(0, base - income)
+    if kind == cat.KIND_MAINTENANCE_ADVANCE:  # before the title gate of compute_due (engine/advances.py)
+        return advances.advance_reference_amount(m, mi, b, person32[person, P_BIRTH_MONTH], income, counts[0],
+                                                 params, param_len)
     return _category_amount(b, mi, income, counts, params)
+
+
+@kernel(inline="always")
+def _flat_amount(b, mi, person_flags, params):
+    """The flat amount, x disabled_multiplier_bp for a disabled beneficiary when the benefit has one."""
+    assert b >= 0 and mi >= 0
+    amount = params[b, mi, _P_AMOUNT]
+    multiplier = params[b, mi, _P_DISABLED_MULT]
+    if multiplier > 0 and person_flags & FLAG_DISABLED:
+        return div_half_up(amount * multiplier, 10_000)
+    return amount
+
+
+@kernel(inline="always")
+def _subgroup_supplement(b, mi, subgroup, params, param_len):
+    """supplement_by_subgroup[subgroup] (1 = A, 2 = B) when the version has a subgroup and the benefit the list."""
+    assert b >= 0 and mi >= 0
+    assert subgroup >= 0
+    if subgroup == 0 or param_len[b, _P_SUBGROUP_SUP] == 0:
+        return 0
+    return _pick(params, b, mi, _P_SUBGROUP_SUP, subgroup, param_len[b, _P_SUBGROUP_SUP])
+
+
+@kernel
+def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young_years, counts, params, member32,
+                    member_offsets, person32, fact_offsets, fact64):
+    """The formula kinds of issue 17 (see the module docstring). Called, not inlined, like _household_amount."""
+    assert mi >= 0 and h >= -1
+    assert counts.shape[0] == 5
+    if kind == cat.KIND_TOP_UP:
+        return max(0, params[b, mi, _P_CEILING] - other)
+    if kind == cat.KIND_WAGE:
+        base = _fact_value(member_offsets.shape[0] + person, m, fact_offsets, fact64)
+        return _NO_BASE if base < 0 else _wage_amount(b, mi, base, params)
+    if kind == cat.KIND_PER_MEMBER:
+        return _per_member_amount(h, person, m, b, mi, child_years, params, member32, member_offsets, person32)
+    n_members = _member_counts(h, person, m, child_years, young_years, 0, member32, member_offsets, person32,
+                               counts)
+    if n_members == 0:
+        return 0
+    if kind == cat.KIND_HOUSING:
+        cost = _fact_value(h, m, fact_offsets, fact64) if h >= 0 else -1
+        return _NO_BASE if cost < 0 else housing_subsidy(cost, income, n_members, params[b, mi, _P_SUB_PERSON],
+                                                         params[b, mi, _P_SHARE_COEFF])
+    return _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params,
+                                   member32, member_offsets, person32)
+
+
+@kernel(inline="always")
+def _wage_amount(b, mi, base, params):
+    """round(base x replacement), at least the floor and at most the ceiling when the benefit gives them."""
+    assert base >= 0
+    assert b >= 0 and mi >= 0
+    amount = div_half_up(base * params[b, mi, _P_REPLACEMENT], 10_000)
+    amount = max(amount, params[b, mi, _P_FLOOR_AMOUNT])
+    ceiling = params[b, mi, _P_CEILING]
+    return min(amount, ceiling) if ceiling > 0 else amount
+
+
+@kernel
+def housing_subsidy(cost, income, n_members, subsistence_per_person, coefficient_bp):
+    """max(0, cost - mandatory payment): share_bp = round(income x coefficient / (2 x n x subsistence)), the
+    payment round(income x share_bp / 10_000). Exact in int64 for amounts within AMOUNT_MINOR_MAX."""
+    assert n_members > 0 and subsistence_per_person > 0
+    assert cost >= 0 and income >= 0
+    share_bp = div_half_up(income * coefficient_bp, 2 * n_members * subsistence_per_person)
+    if share_bp > 0 and income >= ((cost + 1) * 10_000 + share_bp - 1) // share_bp:
+        return 0  # the payment is more than the cost (and income x share_bp might not fit int64)
+    return max(0, cost - div_half_up(income * share_bp, 10_000))
+
+
+@kernel(inline="always")
+def _per_member_amount(h, person, m, b, mi, child_years, params, member32, member_offsets, person32):
+    """Sum over the members present (the beneficiary alone without a household) of the rate of their category."""
+    assert b >= 0 and mi >= 0
+    assert child_years >= 0
+    adult, child_or_disabled = params[b, mi, _P_ADULT], params[b, mi, _P_CHILD_OR_DISABLED]
+    if h < 0:
+        is_child = m <= person32[person, P_BIRTH_MONTH] + 12 * child_years
+        return child_or_disabled if is_child or person32[person, P_FLAGS] & FLAG_DISABLED else adult
+    total, previous = 0, -1
+    for j in range(member_offsets[h], member_offsets[h + 1]):
+        p = member32[j, M_PERSON]
+        if p == previous or not _member_present(j, m, member32, person32):
+            continue
+        previous = p
+        is_child = m <= person32[p, P_BIRTH_MONTH] + 12 * child_years
+        total += child_or_disabled if is_child or person32[p, P_FLAGS] & FLAG_DISABLED else adult
+    return total
+
+
+@kernel(inline="always")
+def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params, member32,
+                            member_offsets, person32):
+    """Sum over the children present of their age band's reference minus the per-capita income (at least the
+    floor), in exact fractions of n_members x 10_000, rounded once."""
+    assert n_members > 0
+    assert b >= 0 and mi >= 0
+    floor_bp = params[b, mi, _P_FLOOR_BP]
+    numerator, previous = 0, -1
+    for j in range(member_offsets[h] if h >= 0 else 0, member_offsets[h + 1] if h >= 0 else 1):
+        p = member32[j, M_PERSON] if h >= 0 else person
+        if p == previous or (h >= 0 and not _member_present(j, m, member32, person32)):
+            continue
+        previous = p
+        birth_month = person32[p, P_BIRTH_MONTH]
+        if m > birth_month + 12 * child_years:
+            continue
+        reference = params[b, mi, _P_SUB_YOUNG] if m <= birth_month + 12 * young_years else params[b, mi, _P_SUB_CHILD]
+        numerator += reference_minus_per_capita_numerator(reference, n_members, income, floor_bp)
+    return div_half_up(numerator, n_members * 10_000)
+
+
+@kernel
+def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp):
+    """max(reference - income / n_members, reference x floor_bp / 10_000, 0) as a numerator over
+    n_members x 10_000 (sum several, then div_half_up once). For H-advance's temporary child aid too."""
+    assert n_members > 0
+    assert reference >= 0 and income >= 0 and floor_bp >= 0
+    shortfall = reference * n_members * 10_000 - income * 10_000
+    floor = reference * floor_bp * n_members
+    return max(shortfall, floor, 0)
+
+
+@kernel
+def reference_minus_per_capita(reference, n_members, income, floor_bp):
+    """One child's amount: max(reference - income / n_members, reference x floor_bp / 10_000, 0), rounded once."""
+    assert n_members > 0
+    assert reference >= 0
+    return div_half_up(reference_minus_per_capita_numerator(reference, n_members, income, floor_bp),
+                       n_members * 10_000)
 
 
 @kernel(inline="always")
@@ -524,9 +745,10 @@ def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
 
 @kernel(inline="always")
 def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64, person32, member32,
-               member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32, source_minor):
+               member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32, source_minor,
+               fact_offsets, fact64):
     """Amount due for right r in month m; _MISSING when the benefit has no parameter in force that month,
-    _LATE_CLAIM / _NO_FAMILY for a one-off refused for that reason."""
+    _LATE_CLAIM / _NO_FAMILY for a one-off refused for that reason, _NO_BASE without the register amount read."""
     assert r >= 0 and m >= 0
     assert version_offsets[r] <= version_offsets[r + 1]
     v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver32, decided_limit_day)
@@ -549,16 +771,18 @@ def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, v
         return _MISSING
     if binfo[b, B_PRORATE] == 0:
         return _version_amount(v, m, mi, b, k, decided_limit_day, counts, binfo, params, param_len, ver32, ver64,
-                               member32, member_offsets, person32, link_offsets, link32)
+                               member32, member_offsets, person32, link_offsets, link32, fact_offsets, fact64)
     return _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32,
                             ver64, person32, member32, member_offsets, binfo, params, param_len, link_offsets,
-                            link32)
+                            link32, fact_offsets, fact64)
 
 
 @kernel(inline="always")
 def _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32, ver64,
-                     person32, member32, member_offsets, binfo, params, param_len, link_offsets, link32):
-    """Days policy: sum over the versions touching the month of full amount x days paid, / days, rounded once."""
+                     person32, member32, member_offsets, binfo, params, param_len, link_offsets, link32, fact_offsets,
+                     fact64):
+    """Days policy: sum over the versions touching the month of full amount x days paid, / days, rounded once
+    (_NO_BASE for the whole month when a version paying days in it lacks its register amount)."""
     assert r >= 0 and mi >= 0
     assert version_offsets[r] < version_offsets[r + 1]
     first_day = month_first_day(m)
@@ -575,7 +799,9 @@ def _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, 
         if days <= 0:
             continue
         full = _version_amount(w, m, mi, b, k, decided_limit_day, counts, binfo, params, param_len, ver32, ver64,
-                               member32, member_offsets, person32, link_offsets, link32)
+                               member32, member_offsets, person32, link_offsets, link32, fact_offsets, fact64)
+        if full == _NO_BASE:
+            return _NO_BASE
         numerator += full * days
     return div_half_up(numerator, next_first_day - first_day)
 
@@ -600,7 +826,7 @@ CHUNK_RIGHTS = 4096  # rights per parallel task: large enough to amortise schedu
 @kernel(parallel=True)
 def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
                person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
-               link32, right_source, out_due, out_missing, out_reason, out_right, out_month):
+               link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64):
     """Fill the cells of every right r and month in [window_start[r], period], chunks of rights in parallel."""
     n_rights = window_start.shape[0]
     assert out_offsets.shape[0] == n_rights + 1 and version_offsets.shape[0] == n_rights + 1
@@ -611,13 +837,14 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
         _chunk_due(chunk * CHUNK_RIGHTS, min(n_rights, (chunk + 1) * CHUNK_RIGHTS), period, window_start,
                    out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
                    member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
-                   right_source, out_due, out_missing, out_reason, out_right, out_month)
+                   right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64)
 
 
 @kernel
 def _chunk_due(r_begin, r_end, period, window_start, out_offsets, decided_limit_day, version_offsets, right_benefit,
                ver32, ver64, person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-               link_offsets, link32, right_source, out_due, out_missing, out_reason, out_right, out_month):
+               link_offsets, link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
+               fact64):
     """Rights r_begin..r_end-1, one after the other."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
@@ -626,13 +853,13 @@ def _chunk_due(r_begin, r_end, period, window_start, out_offsets, decided_limit_
         _right_window(r, period, window_start[r], out_offsets[r], decided_limit_day, counts, version_offsets,
                       right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo,
                       params, param_len, defined, link_offsets, link32, right_source[r], out_due, out_missing,
-                      out_reason, out_right, out_month)
+                      out_reason, out_right, out_month, fact_offsets, fact64)
 
 
 @kernel(inline="always")
 def _right_window(r, period, start, cell0, decided_limit_day, counts, version_offsets, right_benefit, ver32, ver64,
                   person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
-                  link32, source_minor, out_due, out_missing, out_reason, out_right, out_month):
+                  link32, source_minor, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64):
     """The cells of right r from `start` (cell0 onwards); the months-per-year limit counts from January."""
     assert start <= period
     assert cell0 >= 0
@@ -647,10 +874,10 @@ def _right_window(r, period, start, cell0, decided_limit_day, counts, version_of
             paid_in_year = 0
         amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
                             person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                            link_offsets, link32, source_minor)
+                            link_offsets, link32, source_minor, fact_offsets, fact64)
         missing = amount == _MISSING
         reason = REASON_LATE_CLAIM if amount == _LATE_CLAIM else REASON_NO_FAMILY_BENEFIT if amount == _NO_FAMILY \
-            else REASON_NONE
+            else REASON_NO_BASE if amount == _NO_BASE else REASON_NONE
         if amount < 0:
             amount = 0
         if limit_months and amount > 0:
@@ -695,6 +922,7 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
     limit_day = period_end_day if decided_by_day is None else min(int(decided_by_day), period_end_day)
     assert limit_day >= 0, limit_day
     links = special_rate_links(arrays, compiled, packed)
+    fact_offsets, fact64 = fact_arrays(arrays)
 
     def run(window: np.ndarray, right_source: np.ndarray) -> DueCells:
         lengths = (period - window + 1).astype(np.int64)
@@ -707,7 +935,8 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
         due_kernel(window, period, offsets, limit_day, version_offsets, right_benefit, packed.ver32, packed.ver64,
                    packed.person32, packed.member32, member_offsets, compiled.first_month, binfo, compiled.params,
                    compiled.param_len, compiled.defined, links[0], links[1], right_source, due, missing, reason,
-                   right_index, month)
+                   right_index, month, fact_offsets, fact64)
+        advances.gate_by_titles(arrays, compiled, due, right_index, month, limit_day)  # no title, no advance
         return DueCells(right_index, month, due, missing, offsets, reason)
 
     no_source = np.zeros(n_rights, dtype=np.int64)

@@ -5,7 +5,8 @@ receivable, flags, payee/channel and the benefit's minimum and policy; the deduc
 creditors; and extra lines (e.g. re-issues). It deducts (engine.deductions), forwards third-party deductions
 to their creditors' payments, nets everything per (payee, channel) (engine.netting) and checks that money is
 conserved exactly, raising ConservationError (never disabled by `python -O`) if it is not:
-    sum gross + sum carry_in - sum recovery - sum other deductions = sum paid + sum carried out + sum dropped
+    sum gross + sum carry_in - sum recovery - sum advance recovery - sum other deductions
+        = sum paid + sum carried out + sum dropped
     sum forwarded deductions = sum of the forwarded lines on creditors' payments
     sum of payments = sum paid on rights + sum forwarded + sum extra lines
 """
@@ -65,11 +66,12 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                     order_remaining_minor, order_active, order_creditor_payee, order_creditor_channel,
                     n_payees: int, n_channels: int = 2, caps: DeductionCaps = DeductionCaps(),
                     extra_payee=(), extra_channel=(), extra_amount_minor=(),
-                    receivable_group=None, recovery_blocked=None, order_for_minor=None) -> PayrollResult:
+                    receivable_group=None, recovery_blocked=None, order_for_minor=None, advance_group=None,
+                    advance_balance_minor=None) -> PayrollResult:
     """Deduct, forward, net and check conservation. All per-right arrays share one length and order;
     order_creditor_payee/channel must be valid for alimony, damages and enforcement orders (-1 allowed for
-    overpayment orders, whose creditor is the agency itself). receivable_group, recovery_blocked and
-    order_for_minor: see engine.deductions.
+    overpayment orders, whose creditor is the agency itself). receivable_group, recovery_blocked,
+    order_for_minor, advance_group and advance_balance_minor: see engine.deductions.
 
     A payment under the minimum takes nothing (RULES.md Readings 3): its rights are deducted again with their
     orders and receivable left alone, and withheld whole; the forwarded money they no longer send may leave a
@@ -85,6 +87,7 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
     receivable = np.ascontiguousarray(recovery_receivable_minor, dtype=np.int64)
     active = np.ascontiguousarray(order_active, dtype=np.bool_)
     group = None if receivable_group is None else np.ascontiguousarray(receivable_group, dtype=np.int64)
+    advance = None if advance_group is None else np.ascontiguousarray(advance_group, dtype=np.int64)
     withheld = None
     while True:
         free = np.ones(gross.shape[0], bool) if withheld is None else ~withheld
@@ -93,7 +96,9 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                                       order_remaining_minor, active & free[order_right_index], caps,
                                       carry_in_minor=carry_in,
                                       receivable_group=None if group is None else np.where(free, group, -1),
-                                      recovery_blocked=recovery_blocked, order_for_minor=order_for_minor)
+                                      recovery_blocked=recovery_blocked, order_for_minor=order_for_minor,
+                                      advance_group=None if advance is None else np.where(free, advance, -1),
+                                      advance_balance_minor=advance_balance_minor)
         # forwarded deductions first, then the caller's extra lines: one list of lines for the netting
         line_payee = np.concatenate([creditor, np.asarray(extra_payee, dtype=np.int64)])
         line_channel = np.concatenate([creditor_channel, np.asarray(extra_channel, dtype=np.int64)])
@@ -120,12 +125,13 @@ def _took_something(deductions: Deductions) -> np.ndarray:
 
 
 RIGHT_COMPONENTS = ("gross", "carry_in", "alimony", "damages", "recovery", "enforcement",
-                    "recovered_receivable", "paid", "carry_out", "dropped")
+                    "recovered_receivable", "paid", "carry_out", "dropped", "advance_recovery")
 
 
-@kernel(types.int64(I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_OUT))
+@kernel(types.int64(I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO,
+                    I64_OUT))
 def sum_rights(gross, carry_in, alimony, damages, recovery, enforcement, recovered_receivable, paid, carry_out,
-               dropped, out_totals):
+               dropped, advance_recovery, out_totals):
     """Sum each component over rights into out_totals (in RIGHT_COMPONENTS order) and check every right:
     gross + carry_in - deductions = paid + carried + dropped. Returns the first right that breaks it, or -1."""
     n = gross.shape[0]
@@ -144,7 +150,8 @@ def sum_rights(gross, carry_in, alimony, damages, recovery, enforcement, recover
         out_totals[7] += paid[r]
         out_totals[8] += carry_out[r]
         out_totals[9] += dropped[r]
-        left = gross[r] + carry_in[r] - alimony[r] - damages[r] - recovery[r] - enforcement[r]
+        out_totals[10] += advance_recovery[r]
+        left = gross[r] + carry_in[r] - alimony[r] - damages[r] - recovery[r] - enforcement[r] - advance_recovery[r]
         if first_bad < 0 and left != paid[r] + carry_out[r] + dropped[r]:
             first_bad = r
     return first_bad
@@ -157,7 +164,8 @@ def conservation_totals(gross, carry_in, deductions: Deductions, netting: Nettin
     first_bad = sum_rights(gross, carry_in, deductions.alimony_minor, deductions.damages_minor,
                            deductions.recovery_minor, deductions.enforcement_minor,
                            deductions.recovered_receivable_minor, netting.right_paid_minor,
-                           netting.right_carry_out_minor, netting.right_dropped_minor, sums)
+                           netting.right_carry_out_minor, netting.right_dropped_minor,
+                           deductions.advance_recovery_minor, sums)
     if first_bad >= 0:
         raise ConservationError(f"right at index {first_bad} is not conserved")
     totals = {name: int(value) for name, value in zip(RIGHT_COMPONENTS, sums)}
@@ -174,7 +182,7 @@ def conservation_totals(gross, carry_in, deductions: Deductions, netting: Nettin
 def check_conservation(totals: dict) -> None:
     """The three identities of the module docstring; raises ConservationError naming the one broken."""
     other = totals["alimony"] + totals["damages"] + totals["enforcement"]
-    left = totals["gross"] + totals["carry_in"] - totals["recovery"] - other
+    left = totals["gross"] + totals["carry_in"] - totals["recovery"] - totals["advance_recovery"] - other
     right = totals["paid"] + totals["carry_out"] + totals["dropped"]
     if left != right:
         raise ConservationError(f"gross + carry_in - deductions = {left} but paid + carried + dropped = {right}")

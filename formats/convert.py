@@ -12,10 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.advances import MaintenanceTitles
 from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_of_days, pack_register
 from formats.errors import InputError, problem
 from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
-from formats.schemas import HOUSEHOLD_ROLES
+from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
 
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
 
@@ -30,10 +31,17 @@ def register_arrays(tables: dict, catalogue) -> RegisterArrays:
     members = _members(tables["households"], household_ids, person_ids, birth_day, problems)
     payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
     versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
+    titles = _titles(tables.get("maintenance_titles"), person_ids, problems)
+    facts = _facts(tables, household_ids, person_ids, problems)
     if problems:
         raise InputError(problems)
     arrays = RegisterArrays(benefit_codes=tuple(catalogue.benefit_codes), payee_ids=payee_ids,
-                            household_ids=household_ids, **persons, **members, **versions)
+                            household_ids=household_ids, **persons, **members, **versions, **facts, titles=titles)
+    file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
+    _check_register_bases(arrays, catalogue, file_rows, problems)
+    _check_award_windows(arrays, catalogue, file_rows, problems)
+    if problems:
+        raise InputError(problems)
     return arrays._replace(packed=pack_register(arrays))
 
 
@@ -132,14 +140,90 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
         ver_applied_day=np.where(pc.is_null(table.column("applied_on")).to_numpy(zero_copy_only=False),
                                  _days(table, "decided_on"), _days(table, "applied_on"))[order].astype(np.int32)
         if "applied_on" in table.column_names else _days(table, "decided_on")[order],
-        ver_agency_fault=_bools(table, "agency_fault")[order])
+        ver_agency_fault=_bools(table, "agency_fault")[order],
+        ver_other_minor=_ints(table, "other_payment_minor", 0)[order],
+        ver_subgroup=_ints(table, "subgroup", 0)[order].astype(np.int16))
     columns["ver_person"] = np.maximum(columns["ver_person"], 0).astype(np.int32)
     columns["ver_payee"] = np.maximum(columns["ver_payee"], 0).astype(np.int32)
     _check_formula_inputs(table, catalogue, benefit, columns, order, problems)
     return columns
 
 
+def _titles(table, person_ids, problems) -> MaintenanceTitles:
+    """Maintenance titles by child (CSR over the dense person index), sorted by (child, valid_from); an absent
+    table is a register without titles."""
+    if table is None:
+        table = pa.table({name: pa.array([], pa.int64()) for name in ("child_id", "debtor_id", "title_id")})
+    child = _index_or_problem(person_ids, _ints(table, "child_id", 0), "maintenance_titles", "child_id",
+                              "person not in persons", "add the child to persons", problems)
+    debtor_ids = _ints(table, "debtor_id", 0)
+    debtor = _index_or_problem(person_ids, debtor_ids, "maintenance_titles", "debtor_id", "person not in persons",
+                               "add the debtor to persons", problems)
+    from_day = _days(table, "valid_from")
+    order = lex_order(np.maximum(child, 0), from_day)
+    child = np.maximum(child, 0)[order]
+    offsets = np.searchsorted(child, np.arange(len(person_ids) + 1)).astype(np.int64)
+    return MaintenanceTitles(offsets=offsets, title_ids=_ints(table, "title_id", 0)[order],
+                             debtor=np.maximum(debtor, 0)[order].astype(np.int32), debtor_ids=debtor_ids[order],
+                             monthly_minor=_ints(table, "monthly_minor", -1)[order],
+                             from_month=_months(from_day[order]), to_month=_months(_days(table, "valid_to")[order]))
+
+
+def _facts(tables, household_ids, person_ids, problems) -> dict:
+    """housing_costs by household, then wage_bases by person, as one CSR of (from month, to month, amount) rows
+    (engine.entitlement.RegisterArrays.fact_offsets); absent tables count as empty."""
+    parts = []
+    for name, key, keys, amount in (("housing_costs", "household_id", household_ids, "cost_minor"),
+                                    ("wage_bases", "person_id", person_ids, "base_minor")):
+        table = tables.get(name)
+        if table is None:
+            table = OPTIONAL_TABLES[name].empty_table()
+        index = _index_or_problem(keys, _ints(table, key, 0), name, key, f"{key} not in the register",
+                                  f"add the {key} to the register or remove the row", problems)
+        from_day = _days(table, "valid_from")
+        order = lex_order(np.maximum(index, 0), from_day)
+        rows = np.column_stack([_months(from_day[order]), _months(_days(table, "valid_to")[order]),
+                                _ints(table, amount, 0)[order]]).astype(np.int64).reshape(-1, 3)
+        offsets = np.searchsorted(np.maximum(index, 0)[order], np.arange(len(keys) + 1)).astype(np.int64)
+        parts.append((offsets, rows))
+    (house_offsets, house_rows), (wage_offsets, wage_rows) = parts
+    return dict(fact_offsets=np.concatenate([house_offsets, wage_offsets + len(house_rows)]),
+                fact64=np.ascontiguousarray(np.concatenate([house_rows, wage_rows])))
+
+
 # ---- checks the kernels rely on ----------------------------------------------------------------------------
+
+def _check_register_bases(arrays, catalogue, file_rows, problems):
+    """A housing subsidy needs housing costs of its household, a wage replacement wage bases of its beneficiary:
+    a right without any is refused; a month the rows leave uncovered is due 0 and listed (REASON_NO_BASE)."""
+    kinds = np.array([catalogue.benefit(code).kind for code in catalogue.benefit_codes] + [""])
+    ver_kind = kinds[arrays.right_benefit[arrays.ver_right]] if len(arrays.ver_right) else np.zeros(0, str)
+    counts = np.diff(arrays.fact_offsets)
+    housing_rows, wage_rows = counts[:len(arrays.household_ids)], counts[len(arrays.household_ids) + 1:]
+    for kind, keys, rows_of_key, table, column, fix in (
+            ("housing_cost_minus_share", arrays.ver_household, housing_rows, "housing_costs", "household_id",
+             "add the household's monthly housing cost within the norms to housing_costs"),
+            ("wage_replacement", arrays.ver_person, wage_rows, "wage_bases", "person_id",
+             "add the beneficiary's average monthly earnings to wage_bases")):
+        rows = np.flatnonzero(ver_kind == kind)
+        keys = keys[rows]
+        bad = rows[(keys < 0) | (rows_of_key[np.maximum(keys, 0)] == 0)] if len(rows_of_key) else rows
+        _report(problems, file_rows[bad], "rights", column, None, f"no {table} row for the right's {column}", fix)
+
+
+def _check_award_windows(arrays, catalogue, file_rows, problems):
+    """A per_member_category benefit with award_months (UA IDP allowance: fixed 6-month awards, the decree bounds
+    the period) takes versions of at most that many months, each with an end date."""
+    limits = np.array([catalogue.benefit(code).info.get("award_months", 0)
+                       if catalogue.benefit(code).kind == "per_member_category" else 0
+                       for code in catalogue.benefit_codes] + [0], dtype=np.int64)
+    if not limits.any() or not len(arrays.ver_right):
+        return
+    limit = limits[arrays.right_benefit[arrays.ver_right]]
+    span = arrays.ver_to_month.astype(np.int64) - arrays.ver_from_month + 1
+    bad = np.flatnonzero((limit > 0) & ((arrays.ver_to_day == NO_DAY) | (span > limit)))
+    _report(problems, file_rows[bad], "rights", "valid_to", None, "an award longer than the benefit's award_months",
+            "end the version (valid_to) at most award_months months after valid_from; a renewal is a new version")
 
 def _check_one_benefit(benefit, right_benefit, order, problems):
     bad = np.flatnonzero((benefit != right_benefit) & (benefit >= 0) & (right_benefit >= 0))
@@ -161,7 +245,7 @@ def _check_formula_inputs(table, catalogue, benefit, columns, order, problems):
     bad = np.flatnonzero(decided[benefit] & amount_null)
     _report(problems, order[bad], "rights", "amount_minor", None, "the benefit pays a decided amount",
             "give the decided amount in minor units in amount_minor")
-    for column in ("ver_income_minor", "ver_amount_minor"):
+    for column in ("ver_income_minor", "ver_amount_minor", "ver_other_minor"):
         bad = np.flatnonzero(columns[column] < 0)
         _report(problems, order[bad], "rights", column[4:], columns[column][bad], "negative amount",
                 "amounts are zero or more, in minor units")

@@ -18,16 +18,19 @@ from formats import csv_input
 from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
 from formats.register_checks import blank_mask, check_register
-from formats.schemas import REGISTER
+from formats.schemas import OPTIONAL_TABLES, REGISTER
 
 SUFFIXES = (".parquet", ".csv")
 # Formula kinds that read the household (members, size or income): their rights must name one.
 HOUSEHOLD_KINDS = frozenset({"per_child", "household_table_minus_income", "equivalence_scale_minus_income",
-                             "category_sum_minus_income_capped"})
+                             "category_sum_minus_income_capped", "housing_cost_minus_share",
+                             "per_child_reference_minus_income"})
+ALL_TABLES = {**REGISTER, **OPTIONAL_TABLES}  # the optional ones (issue 17) read as empty when absent
 
 
 class Register(dict):
-    """The validated tables by name (persons, households, rights, payees, deductions).
+    """The validated tables by name (persons, households, rights, payees, deductions, and the optional tables
+    housing_costs and wage_bases, empty when the snapshot has no file for them).
 
     `source` maps each name to the file it was read from; `folder` is the snapshot folder.
     """
@@ -76,7 +79,7 @@ def benefit_sets(benefit_codes, household_benefits) -> tuple[frozenset, frozense
 
 
 def sort_problems(problems):
-    order = {name: i for i, name in enumerate(REGISTER)}
+    order = {name: i for i, name in enumerate(ALL_TABLES)}
     return sorted(problems, key=lambda p: (order.get(Path(p.file).stem, len(order)), p.file,
                                            p.row if p.row is not None else 0))
 
@@ -84,7 +87,7 @@ def sort_problems(problems):
 def register_file_digests(folder) -> dict[str, str]:
     """sha256 (hex) of every register file present in `folder`, by file name."""
     digests = {}
-    for name in REGISTER:
+    for name in ALL_TABLES:
         for suffix in SUFFIXES:
             path = Path(folder) / f"{name}{suffix}"
             if path.is_file():
@@ -111,7 +114,25 @@ def load_tables(folder: Path, log: ProblemLog) -> Loaded:
         table, unusable = conform(raw, schema, path.name, log)
         loaded.tables[name], loaded.unusable[name] = table, unusable
         loaded.files[name], loaded.paths[name] = path.name, path
+    for name, schema in OPTIONAL_TABLES.items():
+        _load_optional(folder, name, schema, loaded, log)
     return loaded
+
+
+def _load_optional(folder: Path, name: str, schema: pa.Schema, loaded: Loaded, log: ProblemLog) -> None:
+    """An optional table from its file, or empty (with its schema) when the snapshot has none."""
+    present = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+    raw = read_raw(present[0], schema, log) if len(present) == 1 else None
+    if len(present) > 1:
+        log.add(f"{name}.csv", None, None, None, "both Parquet and CSV present for one table",
+                f"keep only one of {name}.parquet and {name}.csv")
+    if raw is None:
+        loaded.tables[name], loaded.unusable[name] = schema.with_metadata(None).empty_table(), set()
+        loaded.files[name] = f"{name}.parquet"
+        return
+    table, unusable = conform(raw, schema, present[0].name, log)
+    loaded.tables[name], loaded.unusable[name] = table, unusable
+    loaded.files[name], loaded.paths[name] = present[0].name, present[0]
 
 
 def find_file(folder: Path, name: str, log: ProblemLog) -> Path | None:

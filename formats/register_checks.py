@@ -14,7 +14,8 @@ from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
 from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
-from formats.schemas import CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, PAYEE_KINDS, REGISTER
+from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_TABLES,
+                             PAYEE_KINDS, REGISTER, SUBGROUP_MAX)
 
 DATE_MIN = dt.date(1900, 1, 1)   # older dates are typos in a register of living beneficiaries
 DATE_MAX = dt.date(2199, 12, 31)  # legacy "open-ended" sentinels such as 9999-12-31 must be empty instead
@@ -32,6 +33,8 @@ def check_register(loaded, benefit_codes: frozenset, household_benefits: frozens
     checks.rights(benefit_codes, household_benefits)
     checks.payees()
     checks.deductions()
+    checks.maintenance_titles()
+    checks.register_facts()
 
 
 def rows_where(mask) -> np.ndarray:
@@ -187,7 +190,7 @@ class Checks:
     # ---- shared rules -----------------------------------------------------------------------------------
 
     def date_ranges(self) -> None:
-        for name, schema in REGISTER.items():
+        for name, schema in {**REGISTER, **OPTIONAL_TABLES}.items():
             if name not in self.loaded.tables:
                 continue
             for schema_field in schema:
@@ -267,6 +270,9 @@ class Checks:
         self.one_benefit_per_right()
         self.within("rights", "grade", 1, 2**15 - 1, "grade must be 1 or more", "grades are 1-based")
         self.within("rights", "birth_order", 1, 2**15 - 1, "birth_order must be 1 or more", "1 = first child")
+        self.amount("rights", "other_payment_minor")
+        self.within("rights", "subgroup", 1, SUBGROUP_MAX, f"subgroup outside 1 .. {SUBGROUP_MAX}",
+                    "1 = subgroup A, 2 = subgroup B; leave it empty when the beneficiary has none")
         self.household_missing(household_benefits)
 
     def valid_rows(self, *columns: pa.ChunkedArray) -> np.ndarray:
@@ -281,9 +287,14 @@ class Checks:
 
     def overlapping_versions(self) -> None:
         """Versions of one right, ordered by valid_from, must each end before the next starts."""
-        if not self.loaded.usable("rights", "right_id", "valid_from", "valid_to"):
+        self.overlapping("rights", "right_id", "versions of one right overlap",
+                         "end the earlier version (valid_to) the day before this version's valid_from")
+
+    def overlapping(self, name: str, key: str, rule: str, fix: str) -> None:
+        """Rows of one key, ordered by valid_from, must each end before the next starts."""
+        if not self.loaded.usable(name, key, "valid_from", "valid_to"):
             return
-        right, start, end = (self.col("rights", name) for name in ("right_id", "valid_from", "valid_to"))
+        right, start, end = (self.col(name, column) for column in (key, "valid_from", "valid_to"))
         rows = self.valid_rows(right, start)
         right_id, start_days, end_days = as_int64(right)[rows], as_int64(start)[rows], as_int64(end)[rows]
         if end.null_count:
@@ -291,8 +302,7 @@ class Checks:
         order = lex_order(right_id, start_days)
         right_id, start_days, end_days = right_id[order], start_days[order], end_days[order]
         overlaps = (right_id[1:] == right_id[:-1]) & (start_days[1:] <= end_days[:-1])
-        self.report("rights", np.sort(rows[order[1:][overlaps]]), "valid_from", "versions of one right overlap",
-                    "end the earlier version (valid_to) the day before this version's valid_from")
+        self.report(name, np.sort(rows[order[1:][overlaps]]), "valid_from", rule, fix)
 
     def one_benefit_per_right(self) -> None:
         """A new version changes the facts of a right, never its benefit (that is a new right)."""
@@ -417,3 +427,48 @@ class Checks:
         rows = rows_where(pc.and_(third_party, pc.is_null(self.col("deductions", "creditor_payee_id"))))
         self.report("deductions", rows, "kind", "deduction paid on to a creditor without creditor_payee_id",
                     "fill in creditor_payee_id: alimony, damages and enforcement are forwarded to a creditor")
+
+    def maintenance_titles(self) -> None:
+        """Titles name known persons (child and debtor, never the same), run forward, and one title is in force
+        per child at a time (the advance and the claim on the debtor follow the title in force)."""
+        if "maintenance_titles" not in self.loaded.tables:
+            return
+        name = "maintenance_titles"
+        self.unique(name, "title_id")
+        self.ledger_id(name, "debtor_id")  # the ledger keys the debtor's receivable by this id
+        self.dangling(name, "child_id", "persons", "person_id", "child_id")
+        self.dangling(name, "debtor_id", "persons", "person_id", "debtor_id")
+        self.amount(name, "monthly_minor")
+        self.ends_before_start(name, "valid_from", "valid_to")
+        if self.loaded.usable(name, "child_id", "debtor_id"):
+            rows = rows_where(pc.equal(self.col(name, "child_id"), self.col(name, "debtor_id")))
+            self.report(name, rows, "debtor_id", "the debtor is the child",
+                        "give the person_id of the parent who owes the maintenance in debtor_id")
+        self.overlapping_titles()
+
+    def overlapping_titles(self) -> None:
+        name = "maintenance_titles"
+        if not self.loaded.usable(name, "child_id", "valid_from", "valid_to"):
+            return
+        child, start, end = (self.col(name, column) for column in ("child_id", "valid_from", "valid_to"))
+        rows = self.valid_rows(child, start)
+        child_id, start_days, end_days = as_int64(child)[rows], as_int64(start)[rows], as_int64(end)[rows]
+        if end.null_count:
+            end_days[~_numpy(pc.is_valid(end))[rows]] = np.iinfo(np.int64).max  # open-ended
+        order = lex_order(child_id, start_days)
+        child_id, start_days, end_days = child_id[order], start_days[order], end_days[order]
+        overlaps = (child_id[1:] == child_id[:-1]) & (start_days[1:] <= end_days[:-1])
+        self.report(name, np.sort(rows[order[1:][overlaps]]), "valid_from",
+                    "two maintenance titles of one child in force at once",
+                    "end the earlier title (valid_to) the day before this one's valid_from")
+    def register_facts(self) -> None:
+        """housing_costs (per household) and wage_bases (per person): dated amounts of known keys, no overlaps."""
+        for name, key, target, amount in (("housing_costs", "household_id", "households", "cost_minor"),
+                                          ("wage_bases", "person_id", "persons", "base_minor")):
+            if name not in self.loaded.tables:
+                continue
+            self.dangling(name, key, target, key, key)
+            self.ends_before_start(name, "valid_from", "valid_to")
+            self.amount(name, amount)
+            self.overlapping(name, key, f"two rows of one {key} in force on one day",
+                             "end the earlier row (valid_to) the day before the later row's valid_from")

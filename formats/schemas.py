@@ -55,7 +55,12 @@ RIGHTS = pa.schema([  # one row per version of a right
     # the decision corrects the agency's own fault, not an arithmetic error (Readings 11): a reduction it makes
     # is written off, never recovered
     pa.field("agency_fault", pa.bool_()),
+    # issue 17: top_up_to_ceiling pays the ceiling minus another institution's payment (null = 0)
+    pa.field("other_payment_minor", pa.int64()),
+    # issue 17: care-supplement subgroup of graded benefits (UA group I: 1 = A, 2 = B; null = none)
+    pa.field("subgroup", pa.int16()),
 ])
+SUBGROUP_MAX = 2
 
 PAYEES = pa.schema([
     pa.field("payee_id", pa.int64(), nullable=False),
@@ -100,6 +105,38 @@ REGISTER = {
     "rights": RIGHTS,
     "payees": PAYEES,
     "deductions": DEDUCTIONS,
+}
+
+# An enforceable maintenance title (court decision or agreement) that a debtor parent does not pay: while it is in
+# force, a maintenance_advance right of the child is due and each advance paid becomes a claim on the debtor
+# (research ME #19, UA #11). A title in the register means "unpaid"; the agency ends it (valid_to) when the debtor
+# pays again. One title in force per child at a time.
+MAINTENANCE_TITLES = pa.schema([
+    pa.field("title_id", pa.int64(), nullable=False),
+    pa.field("child_id", pa.int64(), nullable=False),    # person: the child the maintenance is for
+    pa.field("debtor_id", pa.int64(), nullable=False),   # person: the parent who owes it
+    pa.field("monthly_minor", pa.int64()),               # the monthly maintenance the title sets; null = not given
+    pa.field("valid_from", pa.date32(), nullable=False),
+    pa.field("valid_to", pa.date32()),                   # inclusive; null = open-ended
+])
+
+# issue 17: tables a formula kind reads; a register without them is read as if they were empty.
+HOUSING_COSTS = pa.schema([  # housing_cost_minus_share: the household's monthly cost within the social norms
+    pa.field("household_id", pa.int64(), nullable=False),
+    pa.field("valid_from", pa.date32(), nullable=False),
+    pa.field("valid_to", pa.date32()),
+    pa.field("cost_minor", pa.int64(), nullable=False),
+])
+WAGE_BASES = pa.schema([  # wage_replacement: average monthly earnings over the law's reference window
+    pa.field("person_id", pa.int64(), nullable=False),
+    pa.field("valid_from", pa.date32(), nullable=False),
+    pa.field("valid_to", pa.date32()),
+    pa.field("base_minor", pa.int64(), nullable=False),
+])
+OPTIONAL_TABLES = {
+    "housing_costs": HOUSING_COSTS,
+    "wage_bases": WAGE_BASES,
+    "maintenance_titles": MAINTENANCE_TITLES,
 }
 
 # ---- outputs ------------------------------------------------------------------------------------------------

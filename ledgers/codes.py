@@ -29,6 +29,9 @@ COMPONENT_CODES = (
     (16, "reversal"),
     (17, "opening"),
     (18, "written_off"),
+    # issue 17: a maintenance advance booked on the debtor, and recovered from the debtor's own payments
+    (19, "advance"),
+    (20, "advance_recovery"),
 )
 
 # (code, name, what the account key holds, normal side)
@@ -42,6 +45,10 @@ ACCOUNT_KINDS = (
     (7, "returned_awaiting_reissue", "payee_id", "credit"),
     (8, "benefit_expense", "benefit code (ledger_codes domain 'benefit')", "debit"),
     (9, "overpayments_written_off", "right_id", "debit"),  # RULES.md Readings 11: the agency's fault, not recovered
+    # issue 17: maintenance advances (engine/advances.py): the claim on the debtor parent, and its contra (the part
+    # of the advances' expense the fund expects back; key 0: the advances fund)
+    (10, "advances_receivable", "debtor person_id", "debit"),
+    (11, "advances_recoverable", "0", "credit"),
 )
 
 BATCH_KINDS = ("approve", "export", "reconcile", "settle", "reissue", "correction", "opening")

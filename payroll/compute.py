@@ -16,6 +16,7 @@ still gets its arrears in full; months from the cutoff on follow the ledger alon
 """
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -24,11 +25,12 @@ import pyarrow.compute as pc
 from engine import arrears, entitlement
 from engine.deductions import DeductionCaps
 from engine.months import month_first_date
-from engine.payroll_kernel import compute_payroll
+from engine.payroll_kernel import ConservationError, compute_payroll
 from formats import convert
 from formats.errors import InputError, Problem
 from formats.register import table_pool
 from formats.schemas import DEDUCTION_KINDS
+from payroll import advances
 from payroll import lines as line_blocks
 from payroll.ids import fixed_width_strings, ref_matrix
 from payroll.ledger_state import ORDER_COMPONENTS, LedgerState, lookup
@@ -52,6 +54,28 @@ class Inputs:
     period: int                  # month index
     state: LedgerState
     holds: pa.Table              # payroll.store.read_holds
+
+
+class Cells(NamedTuple):
+    """Amounts per (right index, month)."""
+    right: np.ndarray
+    month: np.ndarray
+    amount_minor: np.ndarray
+
+
+class Reissues(NamedTuple):
+    """Returned payments paid again: payee index, channel code, right index, amount."""
+    payee: np.ndarray
+    channel: np.ndarray
+    right: np.ndarray
+    amount_minor: np.ndarray
+
+
+class Offsets(NamedTuple):
+    """A held right's returned money set against its receivable: right index, payee index, amount."""
+    right: np.ndarray
+    payee: np.ndarray
+    amount_minor: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -203,7 +227,7 @@ def split_differences(inputs: Inputs, arrays, right, month, amount):
     barred = (amount > 0) & (month < inputs.period - limit) if limit > 0 else np.zeros(amount.shape[0], bool)
     written = (amount < 0) & agency_fault_rights(arrays, inputs.period)[right]
     kept = ~(barred | written)
-    part = lambda mask: (right[mask], month[mask], amount[mask])
+    part = lambda mask: Cells(right[mask], month[mask], amount[mask])
     return part(kept), part(barred), part(written)
 
 
@@ -248,12 +272,11 @@ def rights_subset(arrays, rights: np.ndarray):
     version_offsets = np.zeros(rights.shape[0] + 1, np.int64)
     np.cumsum(counts, out=version_offsets[1:])
     rows = np.repeat(first - version_offsets[:-1], counts) + np.arange(version_offsets[-1])
-    versions = {name: getattr(arrays, name)[rows] for name in arrays._fields if name.startswith("ver_")}
+    versions = {name: getattr(arrays, name)[rows] for name in arrays._fields
+                if name.startswith("ver_") and getattr(arrays, name) is not None}
     versions["ver_right"] = np.repeat(np.arange(rights.shape[0]), counts).astype(arrays.ver_right.dtype)
-    packed = arrays.packed if arrays.packed is not None else entitlement.pack_register(arrays)
     return arrays._replace(right_ids=arrays.right_ids[rights], right_benefit=arrays.right_benefit[rights],
-                           version_offsets=version_offsets, **versions,
-                           packed=packed._replace(ver32=packed.ver32[rows], ver64=packed.ver64[rows]))
+                           version_offsets=version_offsets, **versions, packed=None)  # packed by the caller
 
 
 def legacy_versions(arrays, cutoff_day: int):
@@ -271,10 +294,8 @@ def legacy_versions(arrays, cutoff_day: int):
     extend = np.flatnonzero(~late & link & (np.r_[from_day[1:], cutoff_day] < cutoff_day))
     ver_to_day, ver_to_month = arrays.ver_to_day.copy(), arrays.ver_to_month.copy()
     ver_to_day[extend], ver_to_month[extend] = ver_to_day[chain_end[extend]], ver_to_month[chain_end[extend]]
-    ver32 = arrays.packed.ver32.copy()
-    ver32[:, entitlement.V_TO_DAY], ver32[:, entitlement.V_TO_MONTH] = ver_to_day, ver_to_month
-    return arrays._replace(ver_to_day=ver_to_day, ver_to_month=ver_to_month,
-                           packed=arrays.packed._replace(ver32=ver32))
+    legacy = arrays._replace(ver_to_day=ver_to_day, ver_to_month=ver_to_month)
+    return legacy._replace(packed=entitlement.pack_register(legacy))  # the engine packs its own layout
 
 
 def missing_rules(arrays, cells, catalogue) -> None:
@@ -293,6 +314,15 @@ def missing_rules(arrays, cells, catalogue) -> None:
         code = catalogue.benefit_codes[b]
         examples = ", ".join(str(int(r)) for r in rights[:5]) + (", ..." if rights.shape[0] > 5 else "")
         span = first if first == last else f"{first} to {last}"
+        unpriced = catalogue.benefit(code).unpriced
+        if unpriced:
+            problems.append(Problem(
+                "rights", None, "benefit", code,
+                f"{code} has no amount in the catalogue {Path(catalogue.path).name} ({unpriced}): "
+                f"{rights.shape[0]} right(s) are due in {span} (right_id {examples})",
+                f"add the amount with its source to the catalogue ({code}'s parameters with source and status, "
+                "and remove `unpriced`), or remove these rights from the register"))
+            continue
         problems.append(Problem(
             "rights", None, "benefit", code,
             f"no rule of the catalogue {Path(catalogue.path).name} for {code} in force in {span}: "
@@ -395,7 +425,8 @@ def reissues(arrays, state: LedgerState, right_held: np.ndarray, right_benefit_p
     reroute = bank_held & right_benefit_post[right] & payee_postal[payee]
     channel[reroute] = CHANNEL_CODES["post"]
     keep = ~(bank_held & ~reroute)
-    return payee[keep].astype(np.int64), channel[keep].astype(np.int64), right[keep].astype(np.int64), amount[keep]
+    return Reissues(payee[keep].astype(np.int64), channel[keep].astype(np.int64), right[keep].astype(np.int64),
+                    amount[keep].astype(np.int64))
 
 
 def offsets(arrays, state: LedgerState, held: np.ndarray, right_payee: np.ndarray, receivable: np.ndarray):
@@ -408,7 +439,7 @@ def offsets(arrays, state: LedgerState, held: np.ndarray, right_payee: np.ndarra
     right = right_pos[ok].astype(np.int64)
     amount = np.minimum(state.returned_minor[ok], receivable[right])
     keep = amount > 0
-    return right[keep], payee_pos[ok][keep].astype(np.int64), amount[keep]
+    return Offsets(right[keep], payee_pos[ok][keep].astype(np.int64), amount[keep].astype(np.int64))
 
 
 # ---- the whole computation --------------------------------------------------------------------------------
@@ -438,13 +469,15 @@ class Amounts:
     gross: np.ndarray
     carry_in: np.ndarray
     receivable: np.ndarray
-    offset: tuple              # (right, payee, amount) of held rights' returned money set against receivables
+    offset: Offsets            # held rights' returned money set against their receivables
     orders: dict
     order_table: pa.Table
-    extra: tuple               # (payee, channel, right, amount) of re-issues
-    time_barred: tuple = ()    # (right, month, amount) of arrears cut by the catalogue's limitation period
-    written_off: tuple = ()    # (right, month, amount < 0) of reductions the agency caused, written off
-    listed: dict | None = None  # refused_cells and overpayment orders written off
+    reissues: Reissues
+    time_barred: Cells         # arrears cut by the catalogue's limitation period
+    written_off: Cells         # reductions the agency caused (amount < 0), written off
+    listed: dict               # refused_cells and overpayment orders written off
+    claims: advances.Claims    # maintenance advances booked on (or taken back from) their debtors
+    recovery: advances.RecoveryGroups  # debtors' open claims and the rights that recover them
 
 
 def route(inputs: Inputs, arrays) -> Routing:
@@ -472,13 +505,17 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     carry_in = np.where(held, 0, lookup(state.carry_right, state.carry_minor, arrays.right_ids))
     receivable = np.maximum(lookup(state.receivable_right, state.receivable_minor, arrays.right_ids) + raised, 0)
     offset = offsets(arrays, state, held, routing.right_payee, receivable)
-    np.subtract.at(receivable, offset[0], offset[2])
+    np.subtract.at(receivable, offset.right, offset.amount_minor)
     orders, order_table = order_arrays(inputs.register, arrays, inputs, routing.payee_channel)
     listed["overpayment_orders_written_off"] = fault_orders(order_table, inputs.period)
-    extra = reissues(arrays, state, right_held_mask(inputs, arrays, routing.right_payee), routing.benefit_post, routing.payee_channel, routing.payee_postal,
-                     routing.payee_held)
+    extra = reissues(arrays, state, right_held_mask(inputs, arrays, routing.right_payee), routing.benefit_post,
+                     routing.payee_channel, routing.payee_postal, routing.payee_held)
+    changed = Cells(np.concatenate([diff_right, written.right]), np.concatenate([diff_month, written.month]),
+                    np.concatenate([diff_minor, written.amount_minor]))
+    claims = advances.claims_of(arrays, inputs.catalogue, state, inputs.period, *changed)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
-                   orders, order_table, (extra[0], extra[1], extra[2], extra[3]), barred, written, listed)
+                   orders, order_table, extra, barred, written, listed, claims,
+                   advances.recovery_groups(arrays, routing.version, state, claims))
 
 
 def run_kernel(catalogue, routing: Routing, amounts: Amounts):
@@ -491,16 +528,17 @@ def run_kernel(catalogue, routing: Routing, amounts: Amounts):
         protected, routing.right_payee, routing.right_channel,
         np.array([x.minimum_payable_minor for x in benefits], np.int64)[b],
         np.array([x.below_minimum == "carry" for x in benefits], bool)[b],
-        n_payees=len(routing.arrays.payee_ids), caps=deduction_caps(catalogue), extra_payee=amounts.extra[0],
-        extra_channel=amounts.extra[1], extra_amount_minor=amounts.extra[3],
+        n_payees=len(routing.arrays.payee_ids), caps=deduction_caps(catalogue), extra_payee=amounts.reissues.payee,
+        extra_channel=amounts.reissues.channel, extra_amount_minor=amounts.reissues.amount_minor,
         recovery_blocked=protected & ~recovery_allowed,  # Readings 7: protected benefits take no recovery
+        advance_group=amounts.recovery.group, advance_balance_minor=amounts.recovery.balance_minor,
         **amounts.orders)
 
 
 def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, result) -> list:
     """Every block of lines: differences, carry-in, deductions, withheld, forwarded, re-issued, offsets."""
     ded, netting, payment = result.deductions, result.netting, result.netting.right_payment
-    payee_ids, orders, extra = routing.arrays.payee_ids, amounts.orders, amounts.extra
+    payee_ids, orders, extra = routing.arrays.payee_ids, amounts.orders, amounts.reissues
     blocks = line_blocks.difference_blocks(rights, amounts.diff_right, amounts.diff_month, amounts.diff_minor,
                                            payment, period)
     for name, (right, month, amount) in (("time_barred", amounts.time_barred), ("written_off", amounts.written_off)):
@@ -509,7 +547,8 @@ def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, resu
     blocks.append(line_blocks.right_block("carry_in", rights, amounts.carry_in, payment, period, 1))
     for name, values in (("recovery", ded.recovery_minor), ("alimony", ded.alimony_minor),
                          ("damages", ded.damages_minor), ("enforcement", ded.enforcement_minor),
-                         ("carry_out", netting.right_carry_out_minor), ("dropped", netting.right_dropped_minor)):
+                         ("carry_out", netting.right_carry_out_minor), ("dropped", netting.right_dropped_minor),
+                         ("advance_recovery", ded.advance_recovery_minor)):
         blocks.append(line_blocks.right_block(name, rights, values, payment, period, -1))
     at_period = lambda count: np.full(count, period, np.int64)
     forwarded = np.flatnonzero((result.order_payment >= 0) & (ded.order_deducted_minor > 0))
@@ -518,8 +557,9 @@ def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, resu
         orders["order_creditor_channel"][forwarded], at_period(forwarded.shape[0]),
         ded.order_deducted_minor[forwarded], result.order_payment[forwarded]))
     paid = np.flatnonzero(result.extra_payment >= 0)
-    blocks.append(line_blocks.LineBlock("reissue", extra[2][paid], payee_ids[extra[0][paid]], extra[1][paid],
-                                        at_period(paid.shape[0]), extra[3][paid], result.extra_payment[paid]))
+    blocks.append(line_blocks.LineBlock("reissue", extra.right[paid], payee_ids[extra.payee[paid]],
+                                        extra.channel[paid], at_period(paid.shape[0]), extra.amount_minor[paid],
+                                        result.extra_payment[paid]))
     right, payee, amount = amounts.offset
     for name, sign in (("reissue", 1), ("recovery", -1)):
         blocks.append(line_blocks.LineBlock(name, right, payee_ids[payee], routing.right_channel[right],
@@ -559,8 +599,8 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     del ref_rows
     payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
                              period)
-    taken = deductions_taken(result.deductions, amounts.orders, amounts.order_table, arrays, routing.right_payee,
-                             netting.right_payment, refs, period, (amounts.offset[0], amounts.offset[2]))
+    taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
+                             period)
     return Computation(lines, payments, taken, summary)
 
 
@@ -622,37 +662,81 @@ def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
     return table.take(pa.array(rows))
 
 
-def deductions_taken(ded, orders: dict, order_table: pa.Table, arrays, right_payee, right_payment, refs, period,
-                     offset):
-    """What approval posts for deductions: per right the receivable recovered (from its gross, or from its
-    returned money when held), per order what it took."""
-    recovered = ded.recovered_receivable_minor.copy()
-    np.add.at(recovered, offset[0], offset[1])
-    receivable_rights = np.flatnonzero(recovered > 0)
-    taken_orders = np.flatnonzero(ded.order_deducted_minor > 0)
-    order_right = orders["order_right"][taken_orders]
-    order_kind = orders["order_kind"][taken_orders]
-    kind_names = np.array(("receivable",) + ORDER_COMPONENTS_BY_KIND)
-    creditor = orders["order_creditor_payee"][taken_orders]
-    right = np.concatenate([receivable_rights, order_right])
+class TakenRows(NamedTuple):
+    """Rows of the deductions table approval posts: one block per kind of row."""
+    kind: np.ndarray            # names
+    right: np.ndarray           # dense right index
+    order_id: np.ndarray        # -1 where no register order
+    creditor_payee_id: np.ndarray  # 0 where none
+    amount_minor: np.ndarray    # > 0
+    month: np.ndarray           # month index
+    debtor_id: np.ndarray       # person_id of a maintenance advance's debtor, 0 where none
+
+
+def deductions_taken(ded, amounts: Amounts, arrays, right_payee, right_payment, refs, period) -> pa.Table:
+    """What approval posts besides the lines: per right the receivable recovered (from its gross, or from its
+    returned money when held), per order what it took, the maintenance advances booked on their debtors (or
+    taken back) and the advances recovered from the debtors' rights."""
+    rows = [receivable_rows(ded, amounts.offset, period), order_rows(ded, amounts, arrays, period),
+            *advance_rows(ded, amounts, period)]
+    right = np.concatenate([block.right for block in rows])
     payment = right_payment[right]
     ref_index = pa.array(np.maximum(payment, 0))
     ref = pc.if_else(pa.array(payment >= 0), pc.take(refs, ref_index) if len(refs) else
                      pa.nulls(len(right), pa.string()), pa.scalar(None, pa.string()))
+    joined = lambda name: np.concatenate([getattr(block, name) for block in rows])
     return pa.table({
         "right_id": pa.array(arrays.right_ids[right], pa.int64()),
         "payee_id": pa.array(arrays.payee_ids[right_payee[right]], pa.int64()),
-        "kind": pa.array(kind_names[np.concatenate([np.zeros(len(receivable_rights), np.int64), order_kind])]),
-        "order_id": pa.array(np.concatenate([np.full(len(receivable_rights), -1, np.int64),
-                                             np_col(order_table, "order_id")[taken_orders]]), pa.int64()),
-        "creditor_payee_id": pa.array(np.concatenate([np.zeros(len(receivable_rights), np.int64),
-                                                      np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)],
-                                                               0)]), pa.int64()),
-        "amount_minor": pa.array(np.concatenate([recovered[receivable_rights],
-                                                 ded.order_deducted_minor[taken_orders]]), pa.int64()),
-        "month": pa.array(np.full(len(right), period, np.int64)),
+        "kind": pa.array(joined("kind"), pa.string()),
+        "order_id": pa.array(joined("order_id"), pa.int64()),
+        "creditor_payee_id": pa.array(joined("creditor_payee_id"), pa.int64()),
+        "amount_minor": pa.array(joined("amount_minor"), pa.int64()),
+        "month": pa.array(joined("month"), pa.int64()),
         "payment_ref": ref,
+        "debtor_id": pa.array(joined("debtor_id"), pa.int64()),
     })
+
+
+def taken_rows(kind: str, right, amount_minor, month, order_id=None, creditor=None, debtor=None) -> TakenRows:
+    n = right.shape[0]
+    zeros = np.zeros(n, np.int64)
+    return TakenRows(np.full(n, kind, dtype=object), right.astype(np.int64),
+                     np.full(n, -1, np.int64) if order_id is None else order_id, zeros if creditor is None else creditor,
+                     amount_minor.astype(np.int64), np.broadcast_to(np.int64(month), (n,)).copy()
+                     if np.ndim(month) == 0 else month.astype(np.int64), zeros if debtor is None else debtor)
+
+
+def receivable_rows(ded, offset: Offsets, period: int) -> TakenRows:
+    recovered = ded.recovered_receivable_minor.copy()
+    np.add.at(recovered, offset.right, offset.amount_minor)
+    rights = np.flatnonzero(recovered > 0)
+    return taken_rows("receivable", rights, recovered[rights], period)
+
+
+def order_rows(ded, amounts: Amounts, arrays, period: int) -> TakenRows:
+    orders = amounts.orders
+    taken = np.flatnonzero(ded.order_deducted_minor > 0)
+    kind_names = np.array(("",) + ORDER_COMPONENTS_BY_KIND, dtype=object)
+    creditor = orders["order_creditor_payee"][taken]
+    rows = taken_rows("", orders["order_right"][taken], ded.order_deducted_minor[taken], period,
+                      order_id=np_col(amounts.order_table, "order_id")[taken].astype(np.int64),
+                      creditor=np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)], 0).astype(np.int64))
+    return rows._replace(kind=kind_names[orders["order_kind"][taken]])
+
+
+def advance_rows(ded, amounts: Amounts, period: int) -> list[TakenRows]:
+    """Advances booked on their debtors (`advance`), taken back (`advance_reversal`, the amount taken back) and
+    recovered from the debtors' rights (`advance_recovery`)."""
+    claims, recovery = amounts.claims, amounts.recovery
+    booked, back = claims.amount_minor > 0, claims.amount_minor < 0
+    recovering = np.flatnonzero(ded.advance_recovery_minor > 0)
+    return [taken_rows("advance", claims.right[booked], claims.amount_minor[booked], claims.month[booked],
+                       debtor=claims.debtor_id[booked]),
+            taken_rows("advance_reversal", claims.right[back], -claims.amount_minor[back], claims.month[back],
+                       debtor=claims.debtor_id[back]),
+            taken_rows("advance_recovery", recovering, ded.advance_recovery_minor[recovering], period,
+                       debtor=recovery.debtor_id[recovery.group[recovering]])]
 
 
 # kind code 1..4 of engine.deductions -> ledger component of what the order took
@@ -661,18 +745,22 @@ assert set(ORDER_COMPONENTS_BY_KIND) == set(ORDER_COMPONENTS)
 
 
 def check_payments_equal_lines(columns: line_blocks.LineColumns, payment_net_minor: np.ndarray) -> None:
-    """Each payment's net is the sum of its lines (DESIGN.md); a programmer error if not. Exact int64 sums of
-    the lines sorted by payment (lines on no payment come last)."""
+    """Each payment's net is the sum of its lines (DESIGN.md); ConservationError (a programmer error, raised
+    even under python -O) if not. Exact int64 sums of the lines sorted by payment (lines on no payment last)."""
     net = np.asarray(payment_net_minor, np.int64)
     paid = int(np.searchsorted(columns.payment < 0, True))  # sorted: every line on a payment comes first
     payment, amount = columns.payment[:paid], columns.amount_minor[:paid]
-    assert (columns.payment[paid:] < 0).all() and (payment >= 0).all(), "lines out of payment order"
+    if not ((columns.payment[paid:] < 0).all() and (payment >= 0).all()):
+        raise ConservationError("payroll lines out of payment order")
     sums = np.zeros(net.shape[0], np.int64)
     starts = np.flatnonzero(np.r_[True, payment[1:] != payment[:-1]]) if paid else np.zeros(0, np.int64)
-    assert starts.shape[0] == net.shape[0], "a payment without lines, or lines of an unknown payment"
+    if starts.shape[0] != net.shape[0]:
+        raise ConservationError("a payment without lines, or lines of an unknown payment")
     if paid:
         sums[payment[starts]] = np.add.reduceat(amount, starts)
-    assert np.array_equal(sums, net), "payments differ from their lines"
+    if not np.array_equal(sums, net):
+        bad = int(np.flatnonzero(sums != net)[0])
+        raise ConservationError(f"payment {bad} nets {int(net[bad])} but its lines sum to {int(sums[bad])}")
 
 
 def sums_by(table: pa.Table, key: str, value: str = "amount_minor") -> dict:

@@ -18,15 +18,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from bank_exports.return_files import BankReport, Settlement, write_camt053, write_camt054, write_pain002
 from engine.months import format_period, month_first_date, parse_period
 from formats.catalogue import load_catalogue
-from formats.generator import advance_register, generate_register
 from ledgers.store import Ledger
 from ledgers.verify import verify
 from payroll import audit, cycle, payment_export, reconcile, report, session
 from payroll.queries import money_text
 from payroll.register import validate_register
+from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054, write_pain002
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
 
 MAKER, CHECKER = "ana", "marko"
 RETURN_SHARE = 0.01

@@ -1,12 +1,12 @@
 """What the ledger already holds that a calculation needs, read with one grouped query each.
 
 Per right and month the benefit expense recognised; per right the carried amount still pending, the overpayment
-receivable, and what third-party and register recovery orders already took; per payee and right the returned
-payments awaiting re-issue; and the month of the earliest payroll the ledger holds (its first approval batch),
-which fixes the legacy cutoff of payroll.compute. Every query can stop at a batch mark (the last batch id the
+receivable, and what third-party and register recovery orders already took; per debtor the maintenance advances
+still to recover; per payee and right the returned payments awaiting re-issue; and the month of the earliest
+payroll the ledger holds (its first approval batch), which fixes the legacy cutoff of payroll.compute. Every query can stop at a batch mark (the last batch id the
 calculation saw), so an audit recomputes a payroll from exactly the ledger state it was calculated from.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ PAYABLE = ACCOUNT["benefits_payable"]
 DEDUCTIONS_PAYABLE = ACCOUNT["deductions_payable"]
 RECEIVABLE = ACCOUNT["overpayments_receivable"]
 RETURNED = ACCOUNT["returned_awaiting_reissue"]
+ADVANCES_RECEIVABLE = ACCOUNT["advances_receivable"]
 ORDER_COMPONENTS = ("alimony", "damages", "recovery", "enforcement")
 
 
@@ -39,6 +40,13 @@ class LedgerState:
     returned_right: np.ndarray
     returned_minor: np.ndarray
     first_payroll_month: int = -1   # period of the earliest approved payroll batch; -1 when there is none
+    advance_debtor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # debtor person_id ->
+    advance_minor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # advances still owed
+    # (right_id, month, debtor person_id) -> advance claim booked, sorted by right, month, debtor
+    advance_booked_right: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    advance_booked_month: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    advance_booked_debtor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    advance_booked_minor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def batch_mark(conn: sa.Connection) -> int:
@@ -91,8 +99,17 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
         WHERE account_kind = {RETURNED} AND batch_id <= :mark
         GROUP BY account_key, right_id HAVING sum(amount_minor) <> 0""",
                         params, 3)
+    advances = _columns(conn, f"""
+        SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings
+        WHERE account_kind = {ADVANCES_RECEIVABLE} AND batch_id <= :mark
+        GROUP BY account_key HAVING sum(amount_minor) <> 0""", params, 2)
+    booked = _columns(conn, f"""
+        SELECT right_id AS c0, CAST(month AS BIGINT) AS c1, account_key AS c2, CAST(sum(amount_minor) AS BIGINT) AS c3
+        FROM ledger_postings
+        WHERE account_kind = {ADVANCES_RECEIVABLE} AND component = {COMPONENT['advance']} AND batch_id <= :mark
+        GROUP BY right_id, month, account_key HAVING sum(amount_minor) <> 0""", params, 4)
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
-                       *returned, first_payroll_month(conn, mark))
+                       *returned, first_payroll_month(conn, mark), *advances, *booked)
 
 
 def first_payroll_month(conn: sa.Connection, mark: int) -> int:

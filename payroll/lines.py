@@ -24,7 +24,9 @@ CHANNEL_NAMES = ("bank", "post")
 # not posted: the month stays unrecognised); `written_off`, a reduction the agency caused (agency_fault), amount =
 # the negative difference, posted to overpayments written off instead of raised as a receivable.
 LINE_COMPONENTS = ("due", "arrears", "overpayment", "recovery", "alimony", "damages", "enforcement", "forwarded",
-                   "carry_in", "carry_out", "dropped", "reissue", "time_barred", "written_off")
+                   "carry_in", "carry_out", "dropped", "reissue", "time_barred", "written_off",
+                   # --- issue 17: a maintenance advance recovered from the debtor's payment (negative, not forwarded)
+                   "advance_recovery")
 assert set(COMPONENTS) <= set(LINE_COMPONENTS)
 
 

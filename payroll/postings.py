@@ -11,6 +11,10 @@ month, component and payment reference, so a batch sums to zero by construction:
              recovery of receivable Dr benefits payable (payee)         Cr overpayments receivable (right)
              recovery by an order   Dr benefits payable (payee)         Cr deductions payable (agency, key 0)
              alimony/damages/enf.   Dr benefits payable (debtor payee)  Cr deductions payable (creditor payee)
+             maintenance advance    Dr advances receivable (debtor)     Cr advances recoverable (fund, key 0):
+               (its due / arrears)  the claim on the parent who owes the maintenance (payroll/advances.py);
+                                    a reduction takes it back: Dr advances recoverable, Cr advances receivable
+             advance_recovery       Dr benefits payable (payee)         Cr advances receivable (debtor)
              dropped                no posting: the amount stays recognised (so it is never recomputed
                                     as arrears) and stays in benefits payable, visible by its line
              reissue                Dr returned, awaiting re-issue      Cr benefits payable (payee)
@@ -42,6 +46,9 @@ WRITTEN_OFF = ACCOUNT["overpayments_written_off"]
 RETURNED = ACCOUNT["returned_awaiting_reissue"]
 IN_TRANSIT = {"bank": ACCOUNT["in_transit_bank"], "post": ACCOUNT["in_transit_post"]}
 CASH = ACCOUNT["treasury_cash"]
+ADVANCES_RECEIVABLE = ACCOUNT["advances_receivable"]
+ADVANCES_RECOVERABLE = ACCOUNT["advances_recoverable"]
+ADVANCES_FUND_KEY = 0  # advances recoverable: one account of the fund that pays the advances
 AGENCY_KEY = 0  # deductions payable to the agency itself (recovery orders of the register)
 
 # line component -> (debit account, credit account, ledger component); "key" picks the account key below
@@ -235,21 +242,35 @@ def approve_postings(lines: pa.Table, orders: pa.Table, benefit_code: dict[str, 
     return build(specs + order_postings(orders))
 
 
+ORDER_KINDS = ("receivable", "recovery", "alimony", "damages", "enforcement",
+               "advance", "advance_reversal", "advance_recovery")
+
+
 def order_postings(orders: pa.Table) -> list[Legs]:
-    """Deductions: receivable recoveries, register recovery orders (to the agency), third-party orders."""
+    """Deductions: receivable recoveries, register recovery orders (to the agency), third-party orders; and the
+    maintenance advances booked on (or taken back from) their debtors and recovered from the debtors' rights."""
     specs = []
-    names = ("receivable", "recovery", "alimony", "damages", "enforcement")
-    kind = name_codes(orders.column("kind"), names)
+    kind = name_codes(orders.column("kind"), ORDER_KINDS)
     right, payee = orders.column("right_id").to_numpy(), orders.column("payee_id").to_numpy()
     creditor, amount = orders.column("creditor_payee_id").to_numpy(), orders.column("amount_minor").to_numpy()
     month, refs = orders.column("month").to_numpy(), refs_of(orders.column("payment_ref"))
-    for code, name in enumerate(names):
+    debtor = orders.column("debtor_id").to_numpy() if "debtor_id" in orders.column_names else np.zeros_like(right)
+    for code, name in enumerate(ORDER_KINDS):
         index = np.flatnonzero((kind == code) & (amount > 0))
+        debit, debit_key = PAYABLE, payee
         if name == "receivable":
             credit, credit_key, component = RECEIVABLE, right, "recovery"
+        elif name == "advance":
+            debit, debit_key, credit, credit_key, component = (ADVANCES_RECEIVABLE, debtor, ADVANCES_RECOVERABLE,
+                                                               ADVANCES_FUND_KEY, "advance")
+        elif name == "advance_reversal":
+            debit, debit_key, credit, credit_key, component = (ADVANCES_RECOVERABLE, ADVANCES_FUND_KEY,
+                                                               ADVANCES_RECEIVABLE, debtor, "advance")
+        elif name == "advance_recovery":
+            credit, credit_key, component = ADVANCES_RECEIVABLE, debtor, "advance_recovery"
         else:
             credit, credit_key, component = DEDUCTIONS_PAYABLE, creditor, name
-        specs.append(Legs(PAYABLE, payee, credit, credit_key, amount, component, right, payee, month, refs,
+        specs.append(Legs(debit, debit_key, credit, credit_key, amount, component, right, payee, month, refs,
                           index=index))
     return specs
 

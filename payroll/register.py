@@ -124,7 +124,7 @@ def generate(out_dir, rights: int, seed: int, period: str | None, country: str =
     retroactive versions and deaths (`deaths`: 'PERSON_ID:YYYY-MM-DD') and moves the payees of
     `closed_accounts` to the post. Returns the generator's summary plus the counts of `summarise`.
     """
-    from formats import generator
+    from synthetic.register import generate_register
 
     death_list, problems = parse_deaths(deaths)
     problems += check_generate_args(rights, seed, period, country)
@@ -135,19 +135,21 @@ def generate(out_dir, rights: int, seed: int, period: str | None, country: str =
         raise InputError(problems)
     started = time.perf_counter()
     if advance_from is None:
-        made = generator.generate_register(Path(out_dir), rights=rights, seed=seed, period=period, country=country)
+        made = generate_register(Path(out_dir), rights=rights, seed=seed, period=period, country=country)
     else:
-        made = _advance(generator, Path(advance_from), Path(out_dir), seed, period, death_list, closed_accounts)
+        made = _advance(Path(advance_from), Path(out_dir), seed, period, death_list, closed_accounts)
     seconds = time.perf_counter() - started
     return {**made, **summarise_files(out_dir), "seconds": round(seconds, 3),
             "files": register_file_digests(out_dir)}
 
 
-def _advance(generator, source: Path, out: Path, seed: int, period, deaths, closed_accounts) -> dict:
+def _advance(source: Path, out: Path, seed: int, period, deaths, closed_accounts) -> dict:
+    from synthetic.next_month import advance_register
+
     read_register(source, _all_bundled_benefits())  # a broken source is reported, not crashed on
     try:
-        return generator.advance_register(source, out, seed=seed, to_period=period, deaths=deaths,
-                                          closed_accounts=[int(payee) for payee in closed_accounts])
+        return advance_register(source, out, seed=seed, to_period=period, deaths=deaths,
+                                closed_accounts=[int(payee) for payee in closed_accounts])
     except ValueError as exc:
         raise InputError([problem(str(source), None, None, None, str(exc),
                                   "check --period, --death and --close-account against the source register")])

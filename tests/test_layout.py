@@ -8,7 +8,8 @@ import click
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = ("engine", "formats", "ledgers", "bank_exports", "payroll", "cli", "rules", "benchmarks", "tests")
+PROJECT = ("engine", "formats", "ledgers", "bank_exports", "synthetic", "payroll", "cli", "rules", "benchmarks",
+           "tests")
 
 # package -> (project packages it may import, third-party distributions it may import; None = any)
 ALLOWED = {
@@ -16,8 +17,9 @@ ALLOWED = {
     "formats": ({"formats", "engine"}, None),
     "ledgers": ({"ledgers", "engine", "formats"}, None),
     "bank_exports": ({"bank_exports", "engine", "formats"}, None),
-    "payroll": ({"payroll", "engine", "formats", "ledgers", "bank_exports", "rules"}, None),
-    "cli": ({"cli", "payroll", "ledgers"}, {"click", "rich"}),
+    "synthetic": ({"synthetic", "engine", "formats", "bank_exports"}, None),
+    "payroll": ({"payroll", "engine", "formats", "ledgers", "bank_exports", "synthetic", "rules"}, None),
+    "cli": ({"cli", "payroll", "ledgers", "synthetic"}, {"click", "rich"}),
 }
 
 

@@ -1,12 +1,16 @@
 """Column-wise IBAN/BIC/id checks agree with schwifty (the oracle) on valid and corrupted values."""
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
-from bank_exports.checks import bics_valid, iban_problem_text, ibans_valid, ids_valid
-from bank_exports.synthetic import montenegrin_ibans
+from bank_exports.checks import bic_problem_text, bics_valid, iban_problem_text, ibans_valid, ids_valid
+from synthetic.identifiers import bank_accounts
+from synthetic.names import COUNTRIES
 
 VALID = ["ME25505000012345678951", "DE89370400440532013000", "CH9300762011623852957", "RS35260005601001611379",
          "UA213223130000026007233566001", "GB29NWBK60161331926819", "FR1420041010050500013M02606"]
@@ -30,7 +34,7 @@ def test_iban_check_agrees_with_schwifty(iban, position, character, delete):
 
 
 def test_generated_montenegrin_ibans_are_valid_and_nulls_are_not():
-    ibans = montenegrin_ibans(np.random.default_rng(4), 300).to_pylist()
+    ibans = bank_accounts(np.random.default_rng(4), COUNTRIES["me"], 300)[0].to_pylist()
     assert all(schwifty_says(iban) for iban in ibans)
     assert ibans_valid(pa.array(ibans + [None, "", "XX00"])).tolist() == [True] * 300 + [False] * 3
     assert "checksum" in iban_problem_text("ME25505000012345678952").lower()
@@ -41,3 +45,38 @@ def test_bics_and_ids():
         True, True, False, False, False]
     ids = ["ME-2026-1", "a" * 35, "a" * 36, "ME/1", "", None, "Ж-1", "ME 1"]
     assert ids_valid(pa.array(ids)).tolist() == [True, True, False, False, False, False, False, False]
+
+
+BIC_CASES = ["CKBCMEPG", "CKB1MEPG", "CKBCMEPGXXX", "CKB1MEPG1A2", "1KBCMEPG", "CKBC1EPG", "ckbcmepg", "CKBCMEP",
+             "CKBCQQPG", "CKBC", "CKBCMEPG 1", "CKBC-MEPG"]
+
+
+def test_the_register_the_catalogue_and_the_export_judge_every_bic_alike():
+    """One BIC rule (formats.bank_ids.bic_reason): ISO 9362 as pain.001 writes it (digits allowed in the party
+    prefix, e.g. CKB1MEPG) and schwifty's country and length checks. Before, the register refused CKB1MEPG
+    while the export wrote it."""
+    from formats.bank_ids import invalid_bics
+
+    export_ok = bics_valid(pa.array(BIC_CASES)).tolist()
+    refused_rows = {int(row) for rows in invalid_bics(pa.array(BIC_CASES)).values() for row in rows}
+    register_ok = [row not in refused_rows for row in range(len(BIC_CASES))]
+    assert export_ok == register_ok == [True, True, True, True, True, False, False, False, False, False, False,
+                                        False]
+    assert [bic_problem_text(value) is None for value in BIC_CASES] == export_ok
+    assert "8 or 11" in bic_problem_text("CKBCMEP") and "capitals" in bic_problem_text("ckbcmepg")
+
+
+@pytest.mark.parametrize("bic, accepted", [("CBC1MEPG", True), ("cbcgmepg", False), ("CBCGQQPG", False)])
+def test_the_catalogue_debtor_bic_follows_the_same_rule(tmp_path, bic, accepted):
+    from formats.catalogue import load_catalogue
+    from formats.errors import InputError
+
+    text = Path(load_catalogue(country="me").path).read_text(encoding="utf-8")
+    assert 'debtor_bic = "CBCGMEPG"' in text
+    path = tmp_path / "montenegro.toml"
+    path.write_text(text.replace('debtor_bic = "CBCGMEPG"', f'debtor_bic = "{bic}"'), encoding="utf-8")
+    if accepted:
+        assert load_catalogue(path).payment.debtor_bic == bic
+    else:
+        with pytest.raises(InputError, match="invalid BIC"):
+            load_catalogue(path)

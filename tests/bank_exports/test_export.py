@@ -10,7 +10,7 @@ from bank_exports.export_bundle import write_export
 from bank_exports.files import sha256_of
 from bank_exports.manifest import manifest_document
 from bank_exports.postal import COLUMNS, write_postal_list
-from bank_exports.synthetic import synthetic_payments
+from synthetic.payments import synthetic_payments
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "iso20022" / "golden" / "export"
 REGENERATE = os.environ.get("ISPLATA_REGEN_GOLDEN") == "1"

@@ -16,9 +16,9 @@ from lxml import etree
 from bank_exports.files import sha256_of
 from bank_exports.pain001 import write_pain001
 from bank_exports.payments import Debtor
-from bank_exports.synthetic import synthetic_payments
 from formats.amounts import format_amount, format_amounts, parse_amount
 from formats.errors import InputError
+from synthetic.payments import synthetic_payments
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "iso20022" / "golden"
 REGENERATE = os.environ.get("ISPLATA_REGEN_GOLDEN") == "1"

@@ -4,7 +4,7 @@ import csv
 import pyarrow as pa
 
 from bank_exports.postal import postal_rows, write_postal_list
-from bank_exports.synthetic import synthetic_payments
+from synthetic.payments import synthetic_payments
 
 
 def postal(names: list[str]) -> pa.Table:

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bank_exports.pain001 import write_pain001
-from bank_exports.return_files import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
-                                       write_pain002)
 from bank_exports.returns import expand_records, read_returns
-from bank_exports.synthetic import synthetic_payments
+from synthetic.bank_returns import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
+                                    write_pain002)
+from synthetic.payments import synthetic_payments
 from decimal import Decimal
 
 from formats.amounts import parse_amount

@@ -7,7 +7,7 @@ from lxml import etree
 
 from bank_exports import xsd
 from bank_exports.pain001 import write_pain001
-from bank_exports.synthetic import synthetic_payments
+from synthetic.payments import synthetic_payments
 
 
 @pytest.fixture

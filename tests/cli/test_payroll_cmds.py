@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from formats.generator import generate_register
 from formats.schemas import PAYROLL_LINES
 from ledgers.store import Ledger
 from payroll import demo
+from synthetic.register import generate_register
 
 PERIOD = "2025-01"
 RIGHTS = 400
@@ -197,7 +197,7 @@ def test_unknown_reference_is_an_exception_and_exits_1(cli, register_dir, tmp_pa
     summary = calculate(cli, register_dir)
     assert cli("approve", summary["payroll"], "--by", "marko").exit_code == 0
     assert cli("export", summary["payroll"], "--out", str(tmp_path / "out")).exit_code == 0
-    from bank_exports.return_files import BankReport, write_camt054
+    from synthetic.bank_returns import BankReport, write_camt054
     import datetime as dt
     path = tmp_path / "foreign.xml"
     write_camt054(path, {"end_to_end_id": ["ME-202501-77-0000001", summary["payroll"] + "-0000001"],

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from formats.generator import generate_register
 from ledgers.store import Ledger
+from synthetic.register import generate_register
 
 PERIOD = "2025-01"
 

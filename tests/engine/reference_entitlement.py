@@ -33,11 +33,15 @@ def reached(birth: dt.date, years: int, month: int) -> bool:
     return month > month_of(birth) + 12 * years
 
 
+NO_BASE = "no base"  # the register lacks the housing cost or wage base a formula reads: due 0 (listed)
+
+
 class Reference:
-    def __init__(self, persons, memberships, versions, catalogue):
+    def __init__(self, persons, memberships, versions, catalogue, housing_costs=(), wage_bases=()):
         self.persons = {p["person_id"]: p for p in persons}
         self.memberships = memberships
         self.catalogue = catalogue
+        self.housing_costs, self.wage_bases = list(housing_costs), list(wage_bases)
         self.rights = {}
         for version in versions:
             self.rights.setdefault(version["right_id"], []).append(version)
@@ -79,9 +83,19 @@ class Reference:
         members = self.members(version["household_id"], version["person_id"], month)
         income = version.get("income_minor") or 0
         if kind == "flat":
-            return self.param(benefit, "amount", month)
+            amount = self.param(benefit, "amount", month)
+            multiplier = self.param(benefit, "disabled_multiplier_bp", month) or 0
+            if multiplier and self.persons[version["person_id"]].get("disabled"):
+                return half_up(amount * multiplier, 10_000)
+            return amount
         if kind == "graded_flat":
-            return self.param(benefit, "amount_by_grade", month, version.get("grade") or 1)
+            amount = self.param(benefit, "amount_by_grade", month, version.get("grade") or 1)
+            subgroup = version.get("subgroup") or 0
+            if subgroup and benefit.parameters.get("supplement_by_subgroup"):
+                amount += self.param(benefit, "supplement_by_subgroup", month, subgroup) or 0
+            return amount
+        if kind in ISSUE_17_KINDS:
+            return self.issue_17(benefit, version, month, members, income)
         if kind == "household_table_minus_income":
             return max(0, self.param(benefit, "base_by_size", month, max(1, len(members))) - income)
         if kind == "per_child":
@@ -89,6 +103,60 @@ class Reference:
         if kind == "equivalence_scale_minus_income":
             return self.equivalence(benefit, version, month, members, income)
         return self.category_sum(benefit, month, members, income)
+
+    # ---- issue 17 -------------------------------------------------------------------------------------------
+
+    def issue_17(self, benefit, version, month, members, income):
+        kind = benefit.kind
+        if kind == "top_up_to_ceiling":
+            return max(0, self.param(benefit, "ceiling_amount", month) - (version.get("other_payment_minor") or 0))
+        if kind == "wage_replacement":
+            base = self.fact(self.wage_bases, "person_id", version["person_id"], "base_minor", month)
+            if base is None:
+                return NO_BASE
+            amount = half_up(base * self.param(benefit, "replacement_bp", month), 10_000)
+            amount = max(amount, self.param(benefit, "floor_amount", month) or 0)
+            ceiling = self.param(benefit, "ceiling_amount", month) or 0
+            return min(amount, ceiling) if ceiling else amount
+        if kind == "per_member_category":
+            return sum(self.param(benefit, "child_or_disabled_amount", month)
+                       if self.is_child(benefit, person, month) or person.get("disabled")
+                       else self.param(benefit, "adult_amount", month) for person, _role in members)
+        if not members:
+            return 0
+        if kind == "housing_cost_minus_share":
+            cost = None if version["household_id"] is None else self.fact(
+                self.housing_costs, "household_id", version["household_id"], "cost_minor", month)
+            if cost is None:
+                return NO_BASE
+            share_bp = half_up(income * self.param(benefit, "share_coefficient_bp", month),
+                               2 * len(members) * self.param(benefit, "subsistence_per_person", month))
+            return max(0, cost - half_up(income * share_bp, 10_000))
+        return self.child_reference(benefit, month, members, income)
+
+    def is_child(self, benefit, person, month):
+        return not reached(person["birth_date"], benefit.child_age_limit_years, month)
+
+    def child_reference(self, benefit, month, members, income):
+        """Per child: max(reference of the age band - income / n, reference x floor, 0), summed, rounded once."""
+        n, floor_bp = len(members), self.param(benefit, "floor_bp", month) or 0
+        numerator = 0
+        for person, _role in members:
+            if not self.is_child(benefit, person, month):
+                continue
+            young = not reached(person["birth_date"], benefit.young_child_age_limit_years, month)
+            reference = self.param(benefit, "subsistence_child_under_6" if young else "subsistence_child_6_18", month)
+            # the same as (reference - income / n) x n x 10_000, in integers
+            numerator += max(reference * n * 10_000 - income * 10_000, reference * floor_bp * n, 0)
+        return half_up(numerator, n * 10_000)
+
+    def fact(self, rows, key, key_value, column, month):
+        """The amount of the row of that key in force in the month (latest valid_from), None without one."""
+        found = None
+        for row in sorted((r for r in rows if r[key] == key_value), key=lambda r: r["valid_from"]):
+            if row["valid_from"] <= last_day(month) and (row.get("valid_to") or dt.date.max) >= first_day(month):
+                found = row[column]
+        return found
 
     def per_child(self, benefit, version, month):
         if version["household_id"] is None:
@@ -223,7 +291,8 @@ class Reference:
         if not self.defined(benefit, month):
             return None
         if benefit.proration == "whole_months":
-            return self.full_amount(benefit, winner, month)
+            amount = self.full_amount(benefit, winner, month)
+            return 0 if amount is NO_BASE else amount
         last_paid = last_day(month)
         if benefit.stops_on_death and death is not None:
             last_paid = min(last_paid, death)
@@ -233,7 +302,10 @@ class Reference:
             end = min(version["valid_to"] or dt.date.max, last_paid)
             days = (end - start).days + 1
             if days > 0:
-                numerator += self.full_amount(benefit, version, month) * days
+                amount = self.full_amount(benefit, version, month)
+                if amount is NO_BASE:
+                    return 0
+                numerator += amount * days
         return half_up(numerator, last_day(month).day)
 
     def window(self, right_id, start, period):
@@ -262,6 +334,9 @@ class Reference:
         return amount
 
 
+ISSUE_17_KINDS = ("per_member_category", "housing_cost_minus_share", "wage_replacement", "top_up_to_ceiling",
+                  "per_child_reference_minus_income")
+
 _REQUIRED = {
     "flat": ("amount",),
     "graded_flat": ("amount_by_grade",),
@@ -274,4 +349,9 @@ _REQUIRED = {
                                          "guaranteed_disabled_bp"),
     "lump_sum_instalments": ("lump_sum_by_order", "instalment_total_by_order", "instalment_count_by_order"),
     "one_off": ("amount_by_order",),
+    "per_member_category": ("adult_amount", "child_or_disabled_amount"),
+    "housing_cost_minus_share": ("share_coefficient_bp", "subsistence_per_person"),
+    "wage_replacement": ("replacement_bp",),
+    "top_up_to_ceiling": ("ceiling_amount",),
+    "per_child_reference_minus_income": ("subsistence_child_under_6", "subsistence_child_6_18"),
 }

@@ -15,7 +15,7 @@ import pytest
 from formats.amounts import parse_amount
 from engine.months import format_period, parse_period
 from entitlement_tables import engine_due
-from formats.catalogue import load_catalogue
+from formats.catalogue import catalogue_path, load_catalogue
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
 PERSON_KEYS = {"id": "person_id", "born": "birth_date", "died": "death_date", "disabled": "disabled",
@@ -27,6 +27,10 @@ RIGHT_KEYS = {"id": "right_id", "version": "version", "benefit": "benefit", "per
               "income": "income_minor",
               "applied": "applied_on", "grade": "grade", "birth_order": "birth_order", "amount": "amount_minor",
               "mo_family": "mo_family", "single_parent": "single_parent", "unable_to_work": "unable_to_work"}
+
+
+TITLE_KEYS = {"id": "title_id", "child": "child_id", "debtor": "debtor_id", "monthly": "monthly_minor",
+              "from": "valid_from", "to": "valid_to"}
 
 
 def renamed(row: dict, keys: dict, where: str) -> dict:
@@ -50,9 +54,26 @@ def with_overrides(catalogue, overrides):
     return dataclasses.replace(catalogue, benefits=tuple(benefits))
 
 
-def load_scenario(path: Path):
+def with_base_lines(country: str, lines: list, folder: Path):
+    """The country's catalogue loaded again with dated lines added to its [bases] (a what-if of a base change):
+    the loader derives every amount that follows the base, as it does for the bundled file."""
+    if not lines:
+        return load_catalogue(country=country)
+    text = catalogue_path(country).read_text(encoding="utf-8")
+    for line in lines:
+        start = text.index(f"\n{line['base']} = [")
+        end = text.index("\n]", start)
+        text = (text[:end] + f"\n  {{ valid_from = {line['valid_from']}, value = \"{line['value']}\", "
+                f'status = "assumption", reason = "scenario what-if" }},' + text[end:])
+    path = folder / f"{country}-with-base-lines.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_catalogue(path)
+
+
+def load_scenario(path: Path, folder: Path | None = None):
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    catalogue = with_overrides(load_catalogue(country=doc["country"]), doc.get("override", []))
+    base = with_base_lines(doc["country"], doc.get("base_lines", []), folder or Path.cwd())
+    catalogue = with_overrides(base, doc.get("override", []))
     exponent = catalogue.minor_exponent
     persons = [renamed(row, PERSON_KEYS, "persons") for row in doc["persons"]]
     members = [renamed(row, MEMBER_KEYS, "members") for row in doc.get("members", [])]
@@ -74,7 +95,11 @@ def load_scenario(path: Path):
 def test_scenario(path):
     doc, catalogue, persons, members, versions, expected = load_scenario(path)
     period, start = parse_period(doc["period"]), parse_period(doc["window_from"])
-    computed = engine_due(persons, members, versions, catalogue, period, start)
+    titles = [renamed(row, TITLE_KEYS, "titles") for row in doc.get("titles", [])]
+    for title in titles:
+        if "monthly_minor" in title:
+            title["monthly_minor"] = parse_amount(title["monthly_minor"], catalogue.minor_exponent)
+    computed = engine_due(persons, members, versions, catalogue, period, start, titles)
     assert not any(missing for _due, missing in computed.values()), "a month without rules in force"
     got = {(right, format_period(month)): due for (right, month), (due, _missing) in computed.items() if due}
     want = {(right, format_period(month)): due for (right, month), due in expected.items() if due}

@@ -126,7 +126,7 @@ def test_row_order_of_the_files_does_not_change_the_arrays(tmp_path):
     """Sorted files take the fast paths (no sort), shuffled ones the general ones: the arrays are the same."""
     import pyarrow as pa
 
-    from formats.generator import generate_register
+    from synthetic.register import generate_register
     from formats.register import read_register
 
     generate_register(tmp_path, rights=2_000, seed=3, period="2025-03", country="me")

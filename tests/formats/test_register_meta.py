@@ -3,11 +3,12 @@ import json
 
 import pytest
 
-from formats.errors import InputError
-from formats.generator import advance_register, generate_register
-from formats.register import read_register
 from formats.catalogue import load_catalogue
+from formats.errors import InputError
+from formats.register import read_register
 from formats.register_meta import META_FILE, read_register_meta, register_country, write_register_meta
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
 
 
 def test_written_and_read_back(tmp_path):

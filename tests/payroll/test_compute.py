@@ -8,9 +8,9 @@ import pytest
 
 from formats.catalogue import load_catalogue
 from formats.errors import InputError
-from formats.generator import generate_register
 from ledgers.store import Ledger
 from payroll import compute, cycle, store
+from synthetic.register import generate_register
 
 
 def backdate(folder, benefit: str, valid_from: dt.date, decided_on: dt.date, count: int) -> list[int]:
@@ -63,7 +63,7 @@ def test_a_right_due_before_its_benefits_first_date_names_the_benefit_the_months
     ("ua", "2025-01", "2025-02"), ("ua", "2025-12", "2026-01"), ("me", "2024-01", "2024-02"),
 ])
 def test_a_generated_register_calculates_in_every_month_the_generator_makes(tmp_path, country, period, following):
-    from formats.generator import advance_register
+    from synthetic.next_month import advance_register
 
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     with Ledger(url) as ledger:

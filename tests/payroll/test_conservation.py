@@ -10,10 +10,11 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from formats.catalogue import load_catalogue
-from formats.generator import advance_register, generate_register
 from ledgers.schema import ACCOUNT
 from ledgers.store import Ledger
 from payroll import cycle, demo, reconcile, store
+from synthetic.next_month import advance_register
+from synthetic.register import generate_register
 
 
 def component_sum(lines, *names) -> int:

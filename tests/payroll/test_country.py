@@ -5,12 +5,12 @@ import pytest
 import sqlalchemy as sa
 
 from formats.errors import InputError
-from formats.generator import generate_register
 from ledgers.store import Ledger
 from payroll import country as countries
 from payroll import store
 from payroll.errors import Refused
 from payroll.register import validate_register
+from synthetic.register import generate_register
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from formats.catalogue import load_catalogue
-from formats.generator import generate_register
 from ledgers.store import Ledger
 from ledgers.verify import verify
 from payroll import cycle, demo, reconcile, store
 from payroll.crash import CRASH_POINTS
+from synthetic.register import generate_register
 
 PERIOD = "2025-01"
 PAYROLL = "ME-202501-01"

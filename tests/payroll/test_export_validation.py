@@ -7,9 +7,9 @@ import pytest
 from bank_exports import pain001
 from bank_exports.files import sha256_of
 from bank_exports.xsd import SchemaViolation, assert_valid
-from formats.generator import generate_register
 from ledgers.store import Ledger
 from payroll import cycle
+from synthetic.register import generate_register
 
 
 def test_export_validates_each_file_and_an_invalid_one_changes_nothing(tmp_path, monkeypatch):

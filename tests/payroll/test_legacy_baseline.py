@@ -20,10 +20,10 @@ from engine.entitlement import compute_due
 from engine.months import parse_period
 from formats.catalogue import load_catalogue
 from formats.convert import register_arrays, right_index_of
-from formats.generator import generate_register
 from formats.register import read_register
 from ledgers.store import Ledger
 from payroll import audit, cycle, ledger_state, store
+from synthetic.register import generate_register
 
 PERIOD, NEXT = "2025-01", "2025-02"
 RETRO_FROM = dt.date(2024, 10, 1)       # three months before the period

@@ -6,10 +6,10 @@ import datetime as dt
 import pyarrow.compute as pc
 import pytest
 
-from bank_exports.return_files import BankReport, write_camt054
-from formats.generator import generate_register
 from payroll import cycle, reconcile, session, store
 from payroll.errors import Refused, UserError
+from synthetic.bank_returns import BankReport, write_camt054
+from synthetic.register import generate_register
 
 PERIOD = "2025-01"
 
@@ -64,7 +64,7 @@ def test_reasons_hold_and_reissue(exported):
 
 
 def test_group_reject_expands_to_every_payment_of_the_message(exported):
-    from bank_exports.return_files import write_pain002
+    from synthetic.bank_returns import write_pain002
 
     db, record, tmp_path = exported
     assignments = session.read_assignments(db, record)

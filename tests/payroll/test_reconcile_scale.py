@@ -10,10 +10,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from bank_exports.return_files import BankReport, Settlement, write_camt053, write_camt054
-from formats.generator import generate_register
 from ledgers.schema import ACCOUNT, COMPONENT
 from payroll import cycle, reconcile, session, store
+from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054
+from synthetic.register import generate_register
 
 PERIOD = "2025-01"
 REPORT = lambda msg: BankReport(msg, dt.datetime(2025, 2, 15, 18), "ME25907000000000045322", "EUR")  # noqa: E731

@@ -8,12 +8,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from bank_exports.return_files import BankReport, Settlement, write_camt053, write_camt054, write_pacs004, \
-    write_pain002
 from formats.amounts import iso_exponent
 from formats.catalogue import catalogue_path
-from formats.generator import generate_register
 from payroll import cycle, reconcile, session, store
+from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054, write_pacs004, \
+    write_pain002
+from synthetic.register import generate_register
 
 PERIOD = "2026-01"
 ENVELOPE = ('<Envelope xmlns="urn:swift:xsd:envelope"><AppHdr xmlns="urn:iso:std:iso:20022:tech:xsd:head.001.001.02">'

@@ -2,9 +2,9 @@
 import pyarrow.parquet as pq
 import pytest
 
-from formats.generator import generate_register
 from payroll import cycle, store
 from payroll.errors import Refused
+from synthetic.register import generate_register
 
 
 def test_default_store_sits_next_to_a_sqlite_database(monkeypatch, tmp_path):

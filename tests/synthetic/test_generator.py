@@ -13,11 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 from schwifty import BIC, IBAN
 
-from formats import generator
 from formats.catalogue import load_catalogue
 from formats.errors import InputError
-from formats.names import COUNTRIES
 from formats.register import read_register
+from synthetic import context, identifiers, next_month
+from synthetic import register as synthetic_register
+from synthetic.names import COUNTRIES
 
 PERIOD = "2025-11"
 TABLE_NAMES = ("persons", "households", "rights", "payees", "deductions")
@@ -39,7 +40,7 @@ def month_of(column) -> np.ndarray:
 @pytest.fixture(scope="module")
 def me_register(tmp_path_factory):
     folder = tmp_path_factory.mktemp("me")
-    summary = generator.generate_register(folder, rights=6_000, seed=11, period=PERIOD, country="me")
+    summary = synthetic_register.generate_register(folder, rights=6_000, seed=11, period=PERIOD, country="me")
     return folder, summary
 
 
@@ -47,19 +48,19 @@ def me_register(tmp_path_factory):
 
 def test_same_arguments_give_byte_identical_files(tmp_path, me_register):
     folder, _ = me_register
-    generator.generate_register(tmp_path / "again", rights=6_000, seed=11, period=PERIOD, country="me")
+    synthetic_register.generate_register(tmp_path / "again", rights=6_000, seed=11, period=PERIOD, country="me")
     assert digests(tmp_path / "again") == digests(folder)
 
 
 def test_another_seed_gives_another_register(tmp_path, me_register):
     folder, _ = me_register
-    generator.generate_register(tmp_path / "other", rights=6_000, seed=12, period=PERIOD, country="me")
+    synthetic_register.generate_register(tmp_path / "other", rights=6_000, seed=12, period=PERIOD, country="me")
     assert digests(tmp_path / "other")["rights"] != digests(folder)["rights"]
 
 
 @pytest.mark.parametrize("country", ["me", "rs", "ua"])
 def test_every_country_passes_validation_with_its_own_benefits(tmp_path, country):
-    summary = generator.generate_register(tmp_path, rights=2_500, seed=5, period=PERIOD, country=country)
+    summary = synthetic_register.generate_register(tmp_path, rights=2_500, seed=5, period=PERIOD, country=country)
     catalogue = load_catalogue(country=country)
     register = read_register(tmp_path, catalogue)
     rights = register["rights"]
@@ -75,14 +76,14 @@ def test_every_country_passes_validation_with_its_own_benefits(tmp_path, country
 
 @pytest.mark.parametrize("rights", [1, 7])
 def test_tiny_registers_have_exactly_the_rights_asked_for(tmp_path, rights):
-    generator.generate_register(tmp_path, rights=rights, seed=1, period=PERIOD)
+    synthetic_register.generate_register(tmp_path, rights=rights, seed=1, period=PERIOD)
     assert len(pc.unique(read(tmp_path, "rights")["right_id"])) == rights
     read_register(tmp_path, load_catalogue())
 
 
 def test_chunks_become_row_groups_with_unique_ids(tmp_path, monkeypatch):
-    monkeypatch.setattr(generator, "CHUNK_RIGHTS", 400)
-    generator.generate_register(tmp_path, rights=1_000, seed=2, period=PERIOD)
+    monkeypatch.setattr(synthetic_register, "CHUNK_RIGHTS", 400)
+    synthetic_register.generate_register(tmp_path, rights=1_000, seed=2, period=PERIOD)
     assert pq.ParquetFile(tmp_path / "rights.parquet").num_row_groups == 3
     register = read_register(tmp_path, load_catalogue())   # would report duplicate or dangling ids
     assert len(pc.unique(register["rights"]["right_id"])) == 1_000
@@ -90,11 +91,11 @@ def test_chunks_become_row_groups_with_unique_ids(tmp_path, monkeypatch):
 
 def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError, match="rights"):
-        generator.generate_register(tmp_path, rights=0, seed=1, period=PERIOD)
+        synthetic_register.generate_register(tmp_path, rights=0, seed=1, period=PERIOD)
     with pytest.raises(ValueError, match="country"):
-        generator.generate_register(tmp_path, rights=10, seed=1, period=PERIOD, country="xx")
+        synthetic_register.generate_register(tmp_path, rights=10, seed=1, period=PERIOD, country="xx")
     with pytest.raises(ValueError, match="YYYY-MM"):
-        generator.generate_register(tmp_path, rights=10, seed=1, period="2025-1")
+        synthetic_register.generate_register(tmp_path, rights=10, seed=1, period="2025-1")
 
 
 # ---- shape and proportions --------------------------------------------------------------------------------
@@ -104,7 +105,8 @@ def test_benefit_mix_puts_child_allowance_and_means_tested_support_first(me_regi
     counts = summary["rights_by_benefit"]
     ranked = sorted(counts, key=counts.get, reverse=True)
     assert ranked[:2] == ["ME_DD", "ME_MO"]
-    assert set(counts) == set(load_catalogue().benefit_codes)   # every benefit appears at this size
+    priced = {benefit.code for benefit in load_catalogue().benefits if not benefit.unpriced}
+    assert set(counts) == priced   # every benefit with an amount appears at this size (an unpriced one never)
     assert counts["ME_LI"] > counts["ME_BOR_LI"] > counts["ME_SAHRANA"]
 
 
@@ -208,7 +210,7 @@ def test_names_in_latin_with_diacritics_and_in_cyrillic(me_register, tmp_path):
     names = " ".join(persons["family_name"].to_pylist() + persons["given_name"].to_pylist())
     assert set("čćšžđś") <= set(names.lower())       # Montenegrin Latin has ś and ź as well
     assert summary["persons_in_cyrillic"] > 0
-    generator.generate_register(tmp_path, rights=300, seed=3, period=PERIOD, country="ua")
+    synthetic_register.generate_register(tmp_path, rights=300, seed=3, period=PERIOD, country="ua")
     persons = read(tmp_path, "persons")
     assert pc.all(pc.match_substring_regex(persons["given_name"], "^[\u0400-\u04FF' -]+$")).as_py()
     assert persons["patronymic"].null_count == 0
@@ -241,7 +243,7 @@ def test_vectorised_ibans_match_the_reference_and_schwifty(code):
     rng = np.random.default_rng(4)
     bank_index = rng.integers(0, len(country.banks), 300)
     account = rng.integers(0, 10**13, 300)
-    made = generator.ibans(country, bank_index, account).to_pylist()
+    made = identifiers.ibans(country, bank_index, account).to_pylist()
     width = 13 if code != "ua" else 19
     for iban, bank, number in zip(made, bank_index, account):
         assert iban == iban_reference(country.iso, country.banks[bank][0], f"{number:0{width}d}")
@@ -250,7 +252,7 @@ def test_vectorised_ibans_match_the_reference_and_schwifty(code):
 
 @pytest.mark.parametrize("code", ["me", "rs", "ua"])
 def test_bank_payees_have_valid_ibans_and_bics_of_their_bank(tmp_path, code):
-    generator.generate_register(tmp_path, rights=800, seed=9, period=PERIOD, country=code)
+    synthetic_register.generate_register(tmp_path, rights=800, seed=9, period=PERIOD, country=code)
     bank = read(tmp_path, "payees").filter(pc.equal(read(tmp_path, "payees")["channel"], "bank"))
     assert bank["iban"].null_count == 0
     for iban_text, bic_text in zip(bank["iban"].to_pylist(), bank["bic"].to_pylist()):
@@ -275,7 +277,7 @@ def test_personal_numbers_carry_birth_date_sex_and_check_digit(me_register, tmp_
     for number, born in zip(persons["tax_id"].to_pylist(), persons["birth_date"].to_pylist()):
         assert jmbg_reference(number), number
         assert number[:7] == f"{born.day:02d}{born.month:02d}{born.year % 1000:03d}"
-    generator.generate_register(tmp_path, rights=300, seed=3, period=PERIOD, country="ua")
+    synthetic_register.generate_register(tmp_path, rights=300, seed=3, period=PERIOD, country="ua")
     persons = read(tmp_path, "persons")
     weights = (-1, 5, 7, 9, 4, 6, 10, 5, 7)
     for number, born in zip(persons["tax_id"].to_pylist(), persons["birth_date"].to_pylist()):
@@ -307,16 +309,16 @@ def advanced(me_register, tmp_path_factory):
     closed = bank.filter(pc.equal(bank["kind"], "person"))["payee_id"].to_pylist()[:3]
     deaths = [(alive[10], dt.date(2025, 12, 4)), (alive[20], "2025-11-28")]
     out = tmp_path_factory.mktemp("advanced")
-    summary = generator.advance_register(folder, out, seed=4, to_period="2025-12", deaths=deaths,
-                                         closed_accounts=closed)
+    summary = next_month.advance_register(folder, out, seed=4, to_period="2025-12", deaths=deaths,
+                                          closed_accounts=closed)
     return folder, out, summary, deaths, closed
 
 
 def test_advance_passes_validation_and_is_deterministic(advanced, tmp_path):
     folder, out, summary, deaths, closed = advanced
     read_register(out, load_catalogue())
-    generator.advance_register(folder, tmp_path, seed=4, to_period="2025-12", deaths=deaths,
-                               closed_accounts=closed)
+    next_month.advance_register(folder, tmp_path, seed=4, to_period="2025-12", deaths=deaths,
+                                closed_accounts=closed)
     assert digests(tmp_path) == digests(out)
     assert summary["period"] == "2025-12" and summary["from_period"] == PERIOD
 
@@ -363,35 +365,35 @@ def test_advance_switches_closed_accounts_to_the_post(advanced):
 def test_advance_refuses_unknown_persons_and_past_months(me_register, tmp_path):
     folder, _ = me_register
     with pytest.raises(InputError, match="not in the register"):
-        generator.advance_register(folder, tmp_path, seed=1, deaths=[(10**12, "2025-12-01")])
+        next_month.advance_register(folder, tmp_path, seed=1, deaths=[(10**12, "2025-12-01")])
     with pytest.raises(InputError, match="not in the register"):
-        generator.advance_register(folder, tmp_path, seed=1, closed_accounts=[10**12])
+        next_month.advance_register(folder, tmp_path, seed=1, closed_accounts=[10**12])
     with pytest.raises(InputError, match="later month"):
-        generator.advance_register(folder, tmp_path, seed=1, to_period=PERIOD)
+        next_month.advance_register(folder, tmp_path, seed=1, to_period=PERIOD)
 
 
 def test_advance_adds_institutions_and_enforcers_a_hand_made_register_lacks(me_register):
     folder, _ = me_register
     payees = read(folder, "payees")
     people = payees.filter(pc.is_in(payees["kind"], value_set=pa.array(["person", "guardian"])))
-    completed, institutions, enforcers = generator._shared_of(1, COUNTRIES["me"], people)
+    completed, institutions, enforcers = next_month.shared_payees_of(1, COUNTRIES["me"], people)
     assert len(institutions) == len(COUNTRIES["me"].institutions) and len(enforcers) > 0
     assert institutions.min() > pc.max(people["payee_id"]).as_py()
     assert completed.num_rows == people.num_rows + len(institutions) + len(enforcers)
-    assert generator._shared_of(1, COUNTRIES["me"], payees)[0].num_rows == payees.num_rows
+    assert next_month.shared_payees_of(1, COUNTRIES["me"], payees)[0].num_rows == payees.num_rows
 
 
 @pytest.mark.parametrize("country", ["rs", "ua"])
 def test_advance_passes_validation_in_every_country(tmp_path, country):
-    generator.generate_register(tmp_path / "src", rights=1_200, seed=8, period=PERIOD, country=country)
-    summary = generator.advance_register(tmp_path / "src", tmp_path / "next", seed=8, to_period="2026-01")
+    synthetic_register.generate_register(tmp_path / "src", rights=1_200, seed=8, period=PERIOD, country=country)
+    summary = next_month.advance_register(tmp_path / "src", tmp_path / "next", seed=8, to_period="2026-01")
     read_register(tmp_path / "next", load_catalogue(country=country))
     assert summary["period"] == "2026-01" and summary["new_rights"] > 0
 
 
 def test_advance_of_fixed_term_awards_renews_those_that_ended(tmp_path):
-    generator.generate_register(tmp_path / "ua", rights=1_500, seed=6, period=PERIOD, country="ua")
-    summary = generator.advance_register(tmp_path / "ua", tmp_path / "next", seed=6)
+    synthetic_register.generate_register(tmp_path / "ua", rights=1_500, seed=6, period=PERIOD, country="ua")
+    summary = next_month.advance_register(tmp_path / "ua", tmp_path / "next", seed=6)
     assert summary["period"] == "2025-12" and summary["renewed"] > 0
     register = read_register(tmp_path / "next", load_catalogue(country="ua"))
     rights = register["rights"]
@@ -411,7 +413,7 @@ def test_some_children_are_twins(me_register):
 
 
 def test_serbian_latin_transliterates_letter_for_letter_including_digraphs():
-    from formats.names import latin_to_cyrillic
+    from synthetic.names import latin_to_cyrillic
 
     assert latin_to_cyrillic("Njegoš Ljiljana Džodić Đorđe Ćetković") == "Његош Љиљана Џодић Ђорђе Ћетковић"
     assert latin_to_cyrillic("NJEGOŠ LJUBIŠA") == "ЊЕГОШ ЉУБИША"
@@ -422,7 +424,7 @@ def test_serbian_latin_transliterates_letter_for_letter_including_digraphs():
 # ---- first dates: no right before its benefit's values are in force ----------------------------------------
 
 def first_months(country: str) -> dict:
-    firsts = generator.benefit_first_months(load_catalogue(country=country))
+    firsts = context.benefit_first_months(load_catalogue(country=country))
     return {code: np.datetime64(f"{1970 + m // 12:04d}-{m % 12 + 1:02d}", "M").astype(np.int64)
             for code, m in firsts.items()}
 
@@ -430,7 +432,7 @@ def first_months(country: str) -> dict:
 @pytest.mark.parametrize("country, period", [("rs", "2025-01"), ("ua", "2025-01"), ("rs", "2024-06"),
                                              ("me", "2025-01")])
 def test_no_right_starts_before_its_benefits_first_date(tmp_path, country, period):
-    generator.generate_register(tmp_path, rights=2_000, seed=4, period=period, country=country)
+    synthetic_register.generate_register(tmp_path, rights=2_000, seed=4, period=period, country=country)
     rights = read(tmp_path, "rights")
     starts, codes = month_of(rights["valid_from"]), rights["benefit"].to_pylist()
     firsts = first_months(country)
@@ -444,16 +446,26 @@ def test_no_right_starts_before_its_benefits_first_date(tmp_path, country, perio
 
 
 def test_first_months_of_the_bundled_catalogues():
+    """The first month of each benefit (a subset of codes: catalogues grow), and never for every unpriced one."""
     month = lambda text: (int(text[:4]) - 1970) * 12 + int(text[5:]) - 1
-    rs = generator.benefit_first_months(load_catalogue(country="rs"))
-    ua = generator.benefit_first_months(load_catalogue(country="ua"))
-    assert rs == {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01")}
-    # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for the whole catalogue
-    assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01")}
+    rs_catalogue, ua_catalogue = load_catalogue(country="rs"), load_catalogue(country="ua")
+    rs, ua = context.benefit_first_months(rs_catalogue), context.benefit_first_months(ua_catalogue)
+    never = context.NEVER_MONTH   # an unpriced benefit (no amount in any source) is never calculated
+    expected_rs = {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01"),
+                   "RS_UVECANI_DODATAK": month("2023-10")}
+    assert {code: rs[code] for code in expected_rs} == expected_rs
+    # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for UA_DSD, not for the
+    # first-grader package of 2026
+    expected_ua = {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
+                   "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
+                   "UA_TYMCH": month("2025-01"), "UA_SUBS": month("2026-01")}
+    assert {code: ua[code] for code in expected_ua} == expected_ua
+    for catalogue, firsts in ((rs_catalogue, rs), (ua_catalogue, ua)):
+        assert {b.code for b in catalogue.benefits if b.unpriced} == {c for c, m in firsts.items() if m == never}
 
 
 def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):
     with pytest.raises(InputError) as caught:
-        generator.generate_register(tmp_path, rights=100, seed=1, period="2024-12", country="ua")
+        synthetic_register.generate_register(tmp_path, rights=100, seed=1, period="2024-12", country="ua")
     problem = caught.value.problems[0]
     assert problem.value == "2024-12" and "2025-01" in problem.rule and "2025-01" in problem.fix

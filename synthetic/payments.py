@@ -1,13 +1,17 @@
-"""Synthetic payments with valid Montenegrin IBANs and addresses, for the demo, tests and benchmarks.
+"""Synthetic payments with valid Montenegrin IBANs and addresses, for the file writers' tests and benchmarks.
 
 Generated column-wise with numpy (names and towns drawn from small lists that mix Latin diacritics and Cyrillic),
-so 100,000 payments take milliseconds and benchmarks measure the writer, not the generator.
+so 100,000 payments take milliseconds and benchmarks measure the writer, not the generator. Accounts come from
+the register's own IBAN maker (synthetic.identifiers.bank_accounts): each BIC is the BIC of the bank its IBAN
+names; one bank payment in six carries no BIC (it is optional in pain.001), so the writers meet both forms.
 """
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from formats.bank_ids import mod97_remainders
+from synthetic.arrays import digit_strings
+from synthetic.identifiers import bank_accounts
+from synthetic.names import COUNTRIES
 
 FAMILY_NAMES = np.array(["Đukanović", "Vujošević", "Šćekić", "Živković", "Radulović", "Petrović", "Ćetković",
                          "Јовановић", "Ђурђевић", "Popović", "Knežević", "Šćepanović", "Źarić", "Čađenović",
@@ -19,31 +23,17 @@ TOWNS = np.array(["Podgorica", "Nikšić", "Pljevlja", "Bijelo Polje", "Cetinje"
 STREETS = np.array(["Njegoševa", "Bulevar Svetog Petra Cetinjskog", "Slobode", "Hercegovačka",
                     "Ulica Vuka Karadžića", "Маршала Тита", "Jovana Tomaševića", "Crnogorskih serdara"])
 REGIONS = np.array(["Središnja regija", "Sjeverna regija", "Primorska regija"])
-BANK_CODES = np.array(["510", "520", "530", "535", "540", "550", "555", "560", "565", "570", "575", "580"])
-BICS = np.array(["CKBCMEPG", "NLBMMEPG", "PDBPMEPG", "HBMEMEPG", "ADDMMEPG", None], dtype=object)
-
-
-def _digits(rng: np.random.Generator, n: int, width: int) -> pa.Array:
-    values = rng.integers(0, 10 ** min(width, 18), size=n, dtype=np.int64)
-    return pc.utf8_lpad(pc.cast(pa.array(values), pa.string()), width, "0")
-
-
-def montenegrin_ibans(rng: np.random.Generator, n: int) -> pa.Array:
-    """n valid ME IBANs: ME + check digits + bank (3) + account (13) + national check (2)."""
-    bban = pc.binary_join_element_wise(pa.array(rng.choice(BANK_CODES, n)), _digits(rng, n, 13),
-                                       _digits(rng, n, 2), "")
-    remainders = mod97_remainders(pc.binary_join_element_wise(bban, "ME00", ""))
-    check = pc.utf8_lpad(pc.cast(pa.array(98 - remainders), pa.string()), 2, "0")
-    return pc.binary_join_element_wise("ME", check, bban, "")
+NO_BIC_SHARE = 1 / 6
 
 
 def synthetic_payments(n: int, post_share: float = 0.2, seed: int = 0, prefix: str = "ME202605") -> pa.Table:
     """n payments, the first (1 - post_share) by bank and the rest by post, EndToEndIds '<prefix>-<number>'."""
     rng = np.random.default_rng(seed)
     post = np.arange(n) >= round(n * (1 - post_share))
-    numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), 7, "0")
+    numbers = digit_strings(np.arange(1, n + 1), 7)
     family, given = rng.choice(FAMILY_NAMES, n), rng.choice(GIVEN_NAMES, n)
-    ibans = montenegrin_ibans(rng, n)
+    ibans, bics = bank_accounts(rng, COUNTRIES["me"], n)
+    no_bic = pa.array(post | (rng.random(n) < NO_BIC_SHARE))
     return pa.table({
         "end_to_end_id": pc.binary_join_element_wise(prefix, numbers, "-"),
         "amount_minor": pa.array(rng.integers(1_000, 150_000, size=n, dtype=np.int64)),
@@ -52,7 +42,7 @@ def synthetic_payments(n: int, post_share: float = 0.2, seed: int = 0, prefix: s
         "family_name": pa.array(family),
         "given_name": pa.array(given),
         "iban": pc.if_else(pa.array(post), pa.scalar(None, pa.string()), ibans),
-        "bic": pa.array(np.where(post, None, rng.choice(BICS, n)), pa.string()),
+        "bic": pc.if_else(no_bic, pa.scalar(None, pa.string()), bics),
         "street": pa.array(rng.choice(STREETS, n)),
         "house_number": pc.cast(pa.array(rng.integers(1, 200, size=n)), pa.string()),
         "postcode": pa.array(np.char.add("8", rng.integers(1000, 5000, size=n).astype(str))),
@@ -60,7 +50,7 @@ def synthetic_payments(n: int, post_share: float = 0.2, seed: int = 0, prefix: s
         "district": pa.array(rng.choice(TOWNS, n)),
         "region": pa.array(rng.choice(REGIONS, n)),
         "country": pa.array(np.full(n, "ME")),
-        "tax_id": _digits(rng, n, 13),
-        "phone": pc.binary_join_element_wise("+3826", _digits(rng, n, 7), ""),
+        "tax_id": digit_strings(rng.integers(0, 10**13, n), 13),
+        "phone": pc.binary_join_element_wise("+3826", digit_strings(rng.integers(0, 10**7, n), 7), ""),
         "remittance": pc.binary_join_element_wise("Socijalna pomoc 05/2026 ", numbers, ""),
     })

@@ -1,7 +1,7 @@
 """Country data for the synthetic register: names, municipalities, streets, banks, institutions, creditors.
 
 Small hand-written lists (real name frequencies roughly respected by repetition-free weights, real postcodes,
-real bank codes and BICs as in schwifty's bank registry) that formats/generator.py samples from with integer
+real bank codes and BICs as in schwifty's bank registry) that the synthetic register samples from with integer
 indexes, so that generating millions of rows never loops over strings in Python. Serbian Cyrillic variants
 are derived from the Latin lists by the official one-to-one transliteration.
 """

@@ -7,9 +7,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from bank_exports.return_files import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
-                                       write_pain002)
 from bank_exports.xsd import validation_errors
+from synthetic.bank_returns import (BankReport, Settlement, write_camt053, write_camt054, write_pacs004,
+                                    write_pain002)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "iso20022" / "golden"
 REGENERATE = os.environ.get("ISPLATA_REGEN_GOLDEN") == "1"
