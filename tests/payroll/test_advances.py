@@ -16,7 +16,7 @@ from pathlib import Path
 from ledgers.schema import ACCOUNT
 from ledgers.store import Ledger
 from ledgers.verify import verify
-from payroll import audit, cycle, store
+from payroll import audit, cycle, session, store
 
 FILES = {
     "persons.csv": """\
@@ -60,7 +60,7 @@ def register(folder: Path) -> Path:
 
 
 def lines(db: str, identifier: str) -> dict:
-    rows = store.read_lines(cycle.payroll_record(db, identifier)).to_pylist()
+    rows = store.read_lines(session.payroll_record(db, identifier)).to_pylist()
     out = {}
     for row in rows:
         key = (row["right_id"], row["component"])

@@ -117,7 +117,7 @@ def held_mark(conn, payroll_id):
 def test_assignments_are_read_only_with_the_sha256_export_recorded(exported):
     """payroll.store owns the assignments: export records their SHA-256 in the `exported` event, and reconcile's
     read (expanding a whole-file reject) refuses a file altered since."""
-    from bank_exports.return_files import write_pain002
+    from synthetic.bank_returns import write_pain002
 
     db, record, tmp_path = exported
     assignments = session.read_assignments(db, record)

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from formats.catalogue import load_catalogue
-from payroll import cycle, store
+from payroll import cycle, session, store
 from payroll.register import validate_register
 from synthetic.context import benefit_first_months
 from synthetic.facts import FACT_TABLES
@@ -131,9 +131,9 @@ def test_an_advance_is_recovered_from_a_debtor_who_is_paid_a_benefit(tmp_path):
     advance_register(tmp_path / "jan", tmp_path / "feb", seed=7)
     february = cycle.calculate(db, tmp_path / "feb", "2025-02", "ana", store_dir=tmp_path / "store")["payroll"]
     components = {}
-    for line in store.read_lines(cycle.payroll_record(db, february)).to_pylist():
+    for line in store.read_lines(session.payroll_record(db, february)).to_pylist():
         components[line["component"]] = components.get(line["component"], 0) + line["amount_minor"]
-    first = store.read_lines(cycle.payroll_record(db, january)).to_pylist()
+    first = store.read_lines(session.payroll_record(db, january)).to_pylist()
     assert sum(line["amount_minor"] for line in first if line["benefit"] == "UA_TYMCH") > 0
     assert components.get("advance_recovery", 0) < 0
 
@@ -151,7 +151,7 @@ def test_the_benefits_of_the_new_kinds_are_paid_from_the_generated_facts(tmp_pat
     summary = generate_register(tmp_path / "reg", 4_000, 11, "2026-01", country=country)
     payroll = cycle.calculate(db, tmp_path / "reg", "2026-01", "ana", store_dir=tmp_path / "store")["payroll"]
     paid = {}
-    for line in store.read_lines(cycle.payroll_record(db, payroll)).to_pylist():
+    for line in store.read_lines(session.payroll_record(db, payroll)).to_pylist():
         if line["component"] in ("due", "arrears"):
             paid[line["benefit"]] = paid.get(line["benefit"], 0) + line["amount_minor"]
     catalogue = load_catalogue(country=country)
