@@ -41,17 +41,21 @@ FULL = os.environ.get("ISPLATA_BENCH_FULL") == "1"
 RIGHTS = 100_000 if FULL else 500
 ROUNDS = 7 if FULL else 1
 PERIOD, MONTHS = "2025-01", 12
-DD_LINE = 'child_amount = [ { valid_from = 2024-01-01, value = "30.00" } ]'
-MO_LINE = '{ valid_from = 2024-07-01, value = ["89.84", "107.89", "129.52", "152.88", "170.82"] },'
+DD_LINE = 'child_amount = [ { valid_from = 2024-01-01, value = "30.00", '
+MO_LINE = ('{ valid_from = 2024-07-01, value = ["89.84", "107.89", "129.52", "152.88", "170.82"], '
+           'source = "rules_md", status = "reported" },')
+WHAT_IF = 'status = "assumption", reason = "benchmark: what if"'
 
 
 def two_benefits_rules(folder: Path) -> Path:
     """Child allowance +10 % and the MO table +5 % from 2025-01 (dated lines added, as an indexation is)."""
     text = catalogue_path("me").read_text(encoding="utf-8")
     assert text.count(DD_LINE) == 1 and text.count(MO_LINE) == 1, "the Montenegrin catalogue changed"
-    text = text.replace(DD_LINE, DD_LINE[:-2] + ', { valid_from = 2025-01-01, value = "33.00" } ]')
+    dd_start = text.index(DD_LINE)
+    dd_end = text.index(" ]\n", dd_start)
+    text = (text[:dd_end] + f', {{ valid_from = 2025-01-01, value = "33.00", {WHAT_IF} }}' + text[dd_end:])
     text = text.replace(MO_LINE, MO_LINE + '\n  { valid_from = 2025-01-01, value = ["94.33", "113.28", "136.00", '
-                                           '"160.52", "179.36"] },')
+                                           f'"160.52", "179.36"], {WHAT_IF} }},')
     path = folder / "indexation_two.toml"
     path.write_text(text, encoding="utf-8")
     return path

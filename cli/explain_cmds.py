@@ -31,9 +31,13 @@ def print_explanation(result: dict, show) -> None:
     out.print(f"[bold]{escape(result['payroll'])}[/bold] ({result['status']}), right {result['right_id']}: "
               + escape(f"{show.benefit(result['benefit'])}{' — held, paid nothing' if result['held'] else ''}"))
     out.print(month_table(result, show))
-    shown = None
+    shown, cited = None, None
     for month in result["months"]:
         out.print(escape(f"{month['month']}: {month['formula']}"))
+        sources = payroll_module("explain").sources_text(month["parameters"])
+        if sources and sources != cited:  # said again only when a value in force changes its source
+            out.print(escape(f"    sources: {sources}"))
+        cited = sources or cited
         household = [(m["person_id"], m["counted"], m["categories"]) for m in month["members"]]
         if household == shown:  # a long window repeats its household month after month: say so once
             if household:

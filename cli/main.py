@@ -39,7 +39,7 @@ JSON_MODE = "isplata.json"  # ctx.meta key: the command was given --json, so an 
 
 # `isplata --help` lists the commands in the order of the monthly cycle (DESIGN.md), not alphabetically
 CYCLE_ORDER = ("demo", "generate", "validate", "db", "calculate", "approve", "export", "reconcile", "hold",
-               "payroll", "report", "explain", "audit", "ledger", "simulate")
+               "payroll", "report", "explain", "audit", "ledger", "rules", "simulate")
 
 
 def _note_json(ctx, _param, value):
@@ -145,6 +145,7 @@ def _register_commands() -> None:
         module.register(main)
     _accept_db_everywhere(main)
     __import__("cli.simulate_cmds").simulate_cmds.register(main)  # after: simulate opens no database, takes no --db
+    __import__("cli.rules_cmds").rules_cmds.register(main)  # after: rules show opens no database, takes no --db
 
 
 _register_commands()

@@ -193,6 +193,10 @@ def _fill_parameters(benefit, params, param_len, defined, first_month):
     given = benefit["parameters"]
     # a decided amount (UA_POHOV) comes with the right, so the catalogue needs no amount for it
     required = () if benefit.get("decided_amount") or benefit.get("multiple_of_benefit") else spec["required"]
+    if benefit.get("unpriced"):
+        # no amount in any public source (research status N): never in force, so calculating it is refused
+        defined[:] = False
+        required = tuple(name for name in required if name in given)
     for name in required:
         assert name in given, (benefit["code"], name)
         covered = _fill_one(given[name], params, param_len, name, first_month)

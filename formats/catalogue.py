@@ -5,6 +5,13 @@ and per benefit its formula kind, policies and every parameter as dated values (
 `load_catalogue` refuses a bad file with every problem at once (`InputError`); the returned `Catalogue` is
 immutable, carries the SHA-256 of the file bytes (the payroll records which rules it ran under) and compiles
 into the engine's integer arrays with `Catalogue.compile(first_month, last_month)`.
+
+Sources as data: `[sources]` maps a key to {ref, title}; every dated value carries `source` (a key) and `status`
+(confirmed, reported, derived, assumption; derived and assumption also a `reason`). `[bases]` holds dated money
+bases (Ukraine's subsistence minima); a parameter line `{valid_from, base, percent_bp, ...}` is derived from a base
+and becomes one dated value per month the base changes. The provenance lives beside the values
+(`Benefit.provenance`, `Catalogue.provenance(benefit, parameter, month)`); the compiled arrays do not see it.
+A benefit with `unpriced = "reason"` (no amount in any public source) is listed but never in force.
 """
 import datetime as dt
 import hashlib
@@ -14,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import catalogue as engine_catalogue
-from formats.amounts import parse_amount
-from engine.months import month_index
+from formats.amounts import format_amount, parse_amount
+from engine.months import month_first_date, month_index
 from formats.errors import InputError, problem
 
 COUNTRY_FILES = {"me": "montenegro.toml", "rs": "serbia.toml", "ua": "ukraine.toml"}
@@ -27,7 +34,7 @@ PARAM_COUNT_MAX = 1_000
 BELOW_MINIMUM_POLICIES = ("carry", "drop")
 
 TOP_KEYS = {"format_version", "country", "name", "currency", "minor_exponent", "rounding_unit_minor",
-            "rounding", "payment", "deductions", "defaults", "benefits", "arrears_limit_months"}
+            "rounding", "payment", "deductions", "defaults", "benefits", "arrears_limit_months", "sources", "bases"}
 REQUIRED_TOP_KEYS = ("country", "currency", "minor_exponent", "rounding_unit_minor", "payment", "deductions",
                      "benefits")
 PAYMENT_KEYS = {"execution_day", "agency_name", "debtor_iban", "debtor_bic", "postal_delivery_method",
@@ -46,9 +53,15 @@ INT_SETTING_KEYS = {"age_min_years", "age_max_years", "child_age_limit_years", "
 BOOL_SETTING_KEYS = {"protected", "post_allowed", "stops_on_death", "twins_excepted", "decided_amount",
                      "recovery_allowed"}
 CODE_SETTING_KEYS = {"special_rate_benefit", "multiple_of_benefit"}  # name another benefit of the catalogue
-TEXT_KEYS = {"name", "indexation", "payee", "legal_basis", "notes"}
+TEXT_KEYS = {"name", "indexation", "payee", "legal_basis", "notes", "note", "unpriced"}
 BENEFIT_KEYS = ({"code", "kind", "parameters"} | POLICY_KEYS | INT_SETTING_KEYS | BOOL_SETTING_KEYS | TEXT_KEYS
                 | CODE_SETTING_KEYS)
+# Provenance of every dated value (RULES.md "Beyond these tables"; research file's C / R / D; N is never a value)
+STATUSES = ("confirmed", "reported", "derived", "assumption")
+PROVENANCE_KEYS = {"source", "status", "reason", "note"}
+VALUE_LINE_KEYS = {"valid_from", "value"} | PROVENANCE_KEYS
+DERIVED_LINE_KEYS = {"valid_from", "base", "percent_bp"} | PROVENANCE_KEYS
+SOURCE_KEYS = {"ref", "title"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,25 @@ class DeductionCaps:
 
 
 @dataclass(frozen=True)
+class Source:
+    key: str
+    ref: str                      # URL or gazette reference
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where one dated value comes from. A value derived from a base carries the base's name and percentages."""
+    valid_from: dt.date
+    status: str                   # one of STATUSES
+    source: str = ""              # key of the catalogue's [sources] ("" only for an assumption)
+    reason: str = ""              # why an assumption was chosen / how a derived value was derived
+    note: str = ""                # a disagreement between sources, shown by `isplata rules show`
+    base: str = ""                # derived: name of the [bases] entry
+    percent_bp: tuple = ()        # derived: per value, basis points of the base (10000 = 100 %)
+
+
+@dataclass(frozen=True)
 class Benefit:
     code: str
     name: str
@@ -112,14 +144,29 @@ class Benefit:
     multiple_of_benefit: str = ""      # one-off: a multiple of this benefit's due to the household that month
     multiple_bp: int = 0               # ... in basis points (UA_POHOV: 20000 = 2 x UA_DSD)
     recovery_allowed: bool = False     # a protected benefit from which overpayments may still be recovered
+    provenance: dict = field(default_factory=dict)   # name -> tuple of Provenance, one per parameters[name] line
+    unpriced: str = ""                 # why no amount (research status N): calculating it is refused
+    note: str = ""                     # a disagreement of sources about the benefit, shown by rules show
 
     def value_on(self, name: str, day: dt.date) -> tuple | None:
         """The parameter's values in force on `day` (None before its first date)."""
+        line = self.line_on(name, day)
+        return None if line is None else self.parameters[name][line][1]
+
+    def line_on(self, name: str, day: dt.date) -> int | None:
+        """Position of the parameter's dated line in force on `day` (None before its first date)."""
         current = None
-        for valid_from, values in self.parameters.get(name, ()):
+        for position, (valid_from, _values) in enumerate(self.parameters.get(name, ())):
             if valid_from <= day:
-                current = values
+                current = position
         return current
+
+    def provenance_on(self, name: str, day: dt.date) -> Provenance | None:
+        """The source and status of the value in force on `day` (None before its first date, or for a benefit
+        built in code without provenance)."""
+        line = self.line_on(name, day)
+        known = self.provenance.get(name, ())
+        return None if line is None or line >= len(known) else known[line]
 
 
 @dataclass(frozen=True)
@@ -135,6 +182,8 @@ class Catalogue:
     deduction_caps: DeductionCaps
     benefits: tuple               # of Benefit, in file order (the benefit index of the engine)
     arrears_limit_months: int = 0  # limitation period of arrears (Readings 4); 0 = arrears are never cut
+    sources: dict = field(default_factory=dict)   # key -> Source
+    bases: dict = field(default_factory=dict)     # name -> tuple of (valid_from, minor units, Provenance)
 
     @property
     def benefit_codes(self) -> tuple:
@@ -149,11 +198,38 @@ class Catalogue:
     def benefit_index(self, code: str) -> int:
         return self.benefit_codes.index(code)
 
+    def provenance(self, benefit: str, parameter: str, month) -> tuple | None:
+        """(ref, title, status, reason) of the benefit's parameter value in force in `month` (a month index or a
+        date); None where no value is in force. A derived value's reason names its base and the base's source."""
+        day = month if isinstance(month, dt.date) else month_first_date(int(month))
+        found = self.benefit(benefit).provenance_on(parameter, day.replace(day=1))
+        if found is None:
+            return None
+        source = self.sources.get(found.source)
+        reason = found.reason
+        if found.base:
+            reason = f"{reason}; {self.base_text(found.base, found.valid_from)}".lstrip("; ")
+        return (source.ref if source else "", source.title if source else "", found.status, reason)
+
+    def base_text(self, name: str, day: dt.date) -> str:
+        """'base ua_pm_lost_capacity 2595.00 from 2026-01 (reported, <ref>)' as in force on `day`."""
+        line = None
+        for valid_from, minor, provenance in self.bases.get(name, ()):
+            if valid_from <= day:
+                line = (valid_from, minor, provenance)
+        if line is None:
+            return f"base {name}"
+        valid_from, minor, provenance = line
+        source = self.sources.get(provenance.source)
+        amount = format_amount(minor, self.minor_exponent)
+        cited = f", {source.ref}" if source else ""
+        return f"base {name} {amount} from {valid_from:%Y-%m} ({provenance.status}{cited})"
+
     def first_month(self) -> int:
         """Earliest month index at which some benefit has all its parameters in force."""
         starts = []
         for benefit in self.benefits:
-            dates = [values[0][0] for values in benefit.parameters.values()]
+            dates = [] if benefit.unpriced else [values[0][0] for values in benefit.parameters.values()]
             if dates:
                 starts.append(max(month_index(d.year, d.month) for d in dates))
         return min(starts)
@@ -163,7 +239,8 @@ class Catalogue:
         data = []
         for benefit in self.benefits:
             entry = {name: getattr(benefit, name) for name in engine_catalogue.BENEFIT_SETTINGS}
-            entry.update(code=benefit.code, kind=benefit.kind, proration=benefit.proration)
+            entry.update(code=benefit.code, kind=benefit.kind, proration=benefit.proration,
+                         unpriced=bool(benefit.unpriced))
             entry["parameters"] = {
                 name: [(month_index(d.year, d.month), list(values)) for d, values in dated]
                 for name, dated in benefit.parameters.items()}
@@ -220,6 +297,8 @@ class _Reader:
         self.file = file
         self.problems = []
         self.exponent = 2
+        self.sources = {}         # key -> Source
+        self.bases = {}           # name -> tuple of (valid_from, minor, Provenance)
 
     def add(self, where, value, rule, fix):
         self.problems.append(problem(self.file, None, where, value, rule, fix))
@@ -239,6 +318,8 @@ class _Reader:
         caps = self.deductions(doc.get("deductions"))
         defaults = doc.get("defaults", {})
         self.unknown_keys(defaults, POLICY_KEYS, "defaults.")
+        self.sources = self.source_table(doc.get("sources", {}))
+        self.bases = self.base_table(doc.get("bases", {}))
         benefits = self.benefits(doc.get("benefits"), defaults)
         if self.problems:
             return None
@@ -248,7 +329,8 @@ class _Reader:
                      "0 (or no line) pays arrears back to the start of a retroactive decision however far")
             return None
         return Catalogue(self.file, sha256, country, str(doc.get("name", country)), currency, self.exponent,
-                         int(doc["rounding_unit_minor"]), payment, caps, tuple(benefits), limit)
+                         int(doc["rounding_unit_minor"]), payment, caps, tuple(benefits), limit, self.sources,
+                         self.bases)
 
     def currency(self, doc):
         currency = self.text(doc, "currency", "currency", required=False)
@@ -341,6 +423,62 @@ class _Reader:
         return DeductionCaps(caps["total_cap_bp"], caps["total_cap_with_alimony_bp"], caps["shared_cap_bp"],
                              caps["recovery_default_bp"], caps["recovery_with_consent_bp"], kinds)
 
+    # ---- sources and bases -------------------------------------------------------------------------------
+
+    def source_table(self, section) -> dict:
+        if not isinstance(section, dict):
+            self.add("sources", section, "[sources] must be a table", 'write key = { ref = "URL", title = "..." }')
+            return {}
+        sources = {}
+        for key, entry in section.items():
+            where = f"sources.{key}"
+            if not isinstance(entry, dict):
+                self.add(where, entry, "a source is a table with ref and title",
+                         f'write {key} = {{ ref = "URL or gazette reference", title = "short title" }}')
+                continue
+            self.unknown_keys(entry, SOURCE_KEYS, f"{where}.")
+            ref = self.text(entry, "ref", f"{where}.ref", required=True)
+            title = self.text(entry, "title", f"{where}.title", required=False) or ""
+            if ref is not None:
+                sources[key] = Source(key, ref, title)
+        return sources
+
+    def base_table(self, section) -> dict:
+        if not isinstance(section, dict):
+            self.add("bases", section, "[bases] must be a table",
+                     'write name = [ { valid_from = ..., value = "...", source = "key", status = "confirmed" } ]')
+            return {}
+        bases = {}
+        for name, lines in section.items():
+            if not name.replace("_", "").isalnum() or name.lower() != name:
+                self.add(f"bases.{name}", name, "a base name is lower-case letters, digits and _",
+                         "e.g. ua_pm_lost_capacity")
+            dated = self.typed_lines(lines, name, f"bases.{name}", (1, "money"))
+            bases[name] = tuple((valid_from, values[0], provenance) for valid_from, values, provenance in dated)
+        return bases
+
+    def provenance(self, line, valid_from, here, **derived) -> Provenance:
+        """The source, status and reason of one dated line; every missing piece is a problem."""
+        status, source = line.get("status"), line.get("source")
+        reason, note = line.get("reason", ""), line.get("note", "")
+        if status not in STATUSES:
+            self.add(f"{here}.status", status, "every dated value needs a status: " + ", ".join(STATUSES),
+                     'add status = "confirmed" (or reported, derived, assumption) and its source')
+        if source is None and status != "assumption":
+            self.add(f"{here}.source", None, "every dated value needs its source (a key of [sources])",
+                     'add source = "key" naming the [sources] entry, or status = "assumption" with a reason')
+        elif source is not None and source not in self.sources:
+            self.add(f"{here}.source", source, "names no entry of [sources]",
+                     f"add {source} = {{ ref = \"URL\", title = \"...\" }} to [sources] or use one of "
+                     + (", ".join(sorted(self.sources)) or "(none yet)"))
+        if status in ("assumption", "derived") and not (isinstance(reason, str) and reason.strip()):
+            self.add(f"{here}.reason", None, f"a value with status {status!r} needs its reason",
+                     'add reason = "why this value was chosen" (or how it was derived)')
+        for key, text in (("reason", reason), ("note", note)):
+            if not isinstance(text, str):
+                self.add(f"{here}.{key}", text, "must be text", f'write {key} = "..."')
+        return Provenance(valid_from, str(status), str(source or ""), str(reason), str(note), **derived)
+
     # ---- benefits ----------------------------------------------------------------------------------------
 
     def benefits(self, entries, defaults):
@@ -407,8 +545,11 @@ class _Reader:
         ints = {key: self.count(entry.get(key, _INT_DEFAULTS[key]), f"{where}.{key}",
                                 bound=PARAM_BP_MAX if key == "multiple_bp" else 150) for key in INT_SETTING_KEYS}
         named = {key: self.text(entry, key, f"{where}.{key}", required=False) or "" for key in CODE_SETTING_KEYS}
-        parameters = self.parameters(entry.get("parameters", {}), kind,
-                                     flags["decided_amount"] or bool(entry.get("multiple_of_benefit")), where)
+        unpriced = self.text(entry, "unpriced", f"{where}.unpriced", required=False) or ""
+        parameters = self.parameters(entry.get("parameters", {}), kind, flags["decided_amount"]
+                                     or bool(entry.get("multiple_of_benefit")) or bool(unpriced), where)
+        provenance = {name: tuple(p for _d, _v, p in lines) for name, lines in parameters.items()}
+        parameters = {name: tuple((d, v) for d, v, _p in lines) for name, lines in parameters.items()}
         info = {key: entry[key] for key in ("award_months", "claim_within_months", "indexation", "payee",
                                             "legal_basis", "notes") if key in entry}
         if code is None or kind is None:
@@ -418,7 +559,8 @@ class _Reader:
                        ints["child_age_limit_years"], ints["young_child_age_limit_years"], flags["twins_excepted"],
                        flags["decided_amount"], parameters, info, ints["lost_capacity_age_years"],
                        ints["claim_within_months"], named["special_rate_benefit"], named["multiple_of_benefit"],
-                       ints["multiple_bp"], flags["recovery_allowed"])
+                       ints["multiple_bp"], flags["recovery_allowed"], provenance, unpriced,
+                       self.text(entry, "note", f"{where}.note", required=False) or "")
 
     def flag(self, entry, defaults, key, where):
         value = entry.get(key, defaults.get(key, _BOOL_DEFAULTS[key]))
@@ -443,45 +585,107 @@ class _Reader:
             for name in spec["required"]:
                 if name not in given:
                     self.add(f"{where}.parameters.{name}", None, f"missing parameter {name!r} (kind {kind})",
-                             f"add {name} = [ {{ valid_from = YYYY-MM-01, value = ... }} ]")
+                             f'add {name} = [ {{ valid_from = YYYY-MM-01, value = ..., source = "key", '
+                             'status = "confirmed" }} ], or unpriced = "reason" when no source gives an amount')
         return {name: self.dated(given[name], name, f"{where}.parameters.{name}")
                 for name in given if name in allowed}
 
     def dated(self, lines, name, where):
+        """(valid_from, values, Provenance) lines of a parameter: typed values, or values derived from a base
+        (one line per month the base changes within the derived line's span)."""
+        shape = engine_catalogue.PARAM_SHAPES[name]
         if not isinstance(lines, list) or not lines:
-            self.add(where, None, "a parameter is a non-empty list of {valid_from, value}",
-                     f"write {name} = [ {{ valid_from = 2024-01-01, value = ... }} ]")
-            return ()
-        max_len, unit = engine_catalogue.PARAM_SHAPES[name]
-        result, previous, length = [], None, None
+            return self.typed_lines(lines, name, where, shape)
+        starts = [line.get("valid_from") if isinstance(line, dict) else None for line in lines]
+        result, length = [], None
         for position, line in enumerate(lines, start=1):
             here = f"{where}[{position}]"
-            if not isinstance(line, dict) or set(line) != {"valid_from", "value"}:
-                self.add(here, line, "each line needs exactly valid_from and value",
-                         "write { valid_from = 2024-07-01, value = ... }")
+            if isinstance(line, dict) and "base" in line:
+                end = starts[position] if position < len(starts) else None
+                expanded = self.derived_lines(line, here, shape, end if isinstance(end, dt.date) else None)
+            else:
+                expanded = self.typed_lines([line], name, where, shape, position)
+            for valid_from, values, provenance in expanded:
+                if result and valid_from <= result[-1][0]:
+                    self.add(f"{here}.valid_from", valid_from, "parameter dates out of order",
+                             f"list the values by increasing valid_from (after {result[-1][0]})")
+                if length is not None and len(values) != length:
+                    self.add(f"{here}.value", list(values), "every dated value needs the same number of entries",
+                             f"give {length} entries as in the first line")
+                length = len(values)
+                result.append((valid_from, values, provenance))
+                if name in engine_catalogue.POSITIVE_PARAMS and 0 in values:
+                    self.add(f"{here}.value", list(values), f"{name} divides: it must be more than 0",
+                             "give the figure from the decree")
+        return tuple(result)
+
+    def typed_lines(self, lines, name, where, shape, first_position=1):
+        if not isinstance(lines, list) or not lines:
+            self.add(where, None, "a parameter is a non-empty list of {valid_from, value, source, status}",
+                     f'write {name} = [ {{ valid_from = 2024-01-01, value = ..., source = "key", '
+                     'status = "confirmed" }} ]')
+            return ()
+        max_len, unit = shape
+        result = []
+        for position, line in enumerate(lines, start=first_position):
+            here = f"{where}[{position}]"
+            if not isinstance(line, dict) or not {"valid_from", "value"} <= set(line) or set(line) - VALUE_LINE_KEYS:
+                self.add(here, line, "each line needs valid_from and value, with source and status",
+                         'write { valid_from = 2024-07-01, value = ..., source = "key", status = "confirmed" }')
                 continue
-            valid_from = line["valid_from"]
-            if not isinstance(valid_from, dt.date) or isinstance(valid_from, dt.datetime) or valid_from.day != 1:
-                self.add(f"{here}.valid_from", valid_from, "valid_from must be a date on the first of a month",
-                         "write a bare TOML date such as 2024-07-01")
+            valid_from = self.first_of_month(line["valid_from"], f"{here}.valid_from")
+            if valid_from is None:
                 continue
-            if previous is not None and valid_from <= previous:
+            if result and valid_from <= result[-1][0]:
                 self.add(f"{here}.valid_from", valid_from, "parameter dates out of order",
-                         f"list the values by increasing valid_from (after {previous})")
-            previous = valid_from
+                         f"list the values by increasing valid_from (after {result[-1][0]})")
+            provenance = self.provenance(line, valid_from, here)
             values = line["value"] if isinstance(line["value"], list) else [line["value"]]
             if not 1 <= len(values) <= max_len:
                 self.add(f"{here}.value", line["value"], f"needs 1..{max_len} values", "give the list of values")
                 continue
-            if length is not None and len(values) != length:
-                self.add(f"{here}.value", line["value"], "every dated value needs the same number of entries",
-                         f"give {length} entries as in the first line")
-            length = len(values)
-            result.append((valid_from, tuple(self.unit_value(v, unit, f"{here}.value") for v in values)))
-            if name in engine_catalogue.POSITIVE_PARAMS and 0 in result[-1][1]:
-                self.add(f"{here}.value", line["value"], f"{name} divides: it must be more than 0",
-                         "give the figure from the decree")
+            result.append((valid_from, tuple(self.unit_value(v, unit, f"{here}.value") for v in values), provenance))
         return tuple(result)
+
+    def derived_lines(self, line, here, shape, end):
+        """A value derived from a base: percent_bp of the base in force, rounded half-up to the minor unit, from
+        valid_from and again from every month the base changes before `end` (the parameter's next line)."""
+        max_len, unit = shape
+        if set(line) - DERIVED_LINE_KEYS or "valid_from" not in line or "percent_bp" not in line:
+            self.add(here, line, "a derived line has valid_from, base, percent_bp, source, status and reason",
+                     'write { valid_from = 2025-01-01, base = "name", percent_bp = 10000, status = "derived", ... }')
+            return ()
+        valid_from = self.first_of_month(line["valid_from"], f"{here}.valid_from")
+        base = self.bases.get(line["base"])
+        if base is None:
+            self.add(f"{here}.base", line["base"], "names no entry of [bases]",
+                     f"use one of {', '.join(sorted(self.bases)) or '(none: add a [bases] table)'}")
+        percents = line["percent_bp"] if isinstance(line["percent_bp"], list) else [line["percent_bp"]]
+        percents = tuple(self.unit_value(p, "bp", f"{here}.percent_bp") for p in percents)
+        if unit != "money" or not 1 <= len(percents) <= max_len:
+            self.add(f"{here}.percent_bp", line["percent_bp"], f"a money parameter of 1..{max_len} values derives "
+                     "from a base", "give one percentage in basis points per value, or type the values")
+            return ()
+        if valid_from is None or base is None:
+            return ()
+        changes = [day for day, _minor, _p in base if valid_from < day and (end is None or day < end)]
+        result = []
+        for day in [valid_from] + changes:
+            in_force = [minor for base_day, minor, _p in base if base_day <= day]
+            if not in_force:
+                self.add(f"{here}.base", line["base"], f"the base has no value in force in {day:%Y-%m}",
+                         f"start the derived line at the base's first date ({base[0][0]}) or later")
+                continue
+            values = tuple((in_force[-1] * percent + 5_000) // 10_000 for percent in percents)
+            result.append((day, values, self.provenance(line, day, here, base=line["base"], percent_bp=percents)))
+        return result
+
+    def first_of_month(self, valid_from, where):
+        if not isinstance(valid_from, dt.date) or isinstance(valid_from, dt.datetime) or valid_from.day != 1:
+            self.add(where, valid_from, "valid_from must be a date on the first of a month",
+                     "write a bare TOML date such as 2024-07-01")
+            return None
+        return valid_from
 
     def unit_value(self, value, unit, where):
         if unit == "money":

@@ -233,15 +233,24 @@ class Context:
 
 def benefit_first_months(catalogue) -> dict:
     """Benefit code -> first month it can be calculated: the month all its parameters are in force. A benefit
-    without parameters of its own (an amount computed from another benefit's, such as UA_POHOV) waits for every
-    other benefit of the catalogue."""
+    without parameters of its own waits for the benefit it is a multiple of (UA_POHOV: UA_DSD), else for every
+    other benefit of the catalogue; an unpriced benefit (no amount in any source) never can (NEVER_MONTH)."""
     own = {}
     for benefit in catalogue.benefits:
         dates = [dated[0][0] for dated in benefit.parameters.values()]
-        if dates:
+        if dates and not benefit.unpriced:
             own[benefit.code] = max((d.year - 1970) * 12 + d.month - 1 for d in dates)
     latest = max(own.values(), default=0)
-    return {code: own.get(code, latest) for code in catalogue.benefit_codes}
+    firsts = {}
+    for benefit in catalogue.benefits:
+        if benefit.unpriced:
+            firsts[benefit.code] = NEVER_MONTH
+        else:
+            firsts[benefit.code] = own.get(benefit.code, own.get(benefit.multiple_of_benefit, latest))
+    return firsts
+
+
+NEVER_MONTH = 2**31 - 1
 
 
 def check_period_covered(catalogue, period: int) -> None:

@@ -294,6 +294,15 @@ def missing_rules(arrays, cells, catalogue) -> None:
         code = catalogue.benefit_codes[b]
         examples = ", ".join(str(int(r)) for r in rights[:5]) + (", ..." if rights.shape[0] > 5 else "")
         span = first if first == last else f"{first} to {last}"
+        unpriced = catalogue.benefit(code).unpriced
+        if unpriced:
+            problems.append(Problem(
+                "rights", None, "benefit", code,
+                f"{code} has no amount in the catalogue {Path(catalogue.path).name} ({unpriced}): "
+                f"{rights.shape[0]} right(s) are due in {span} (right_id {examples})",
+                f"add the amount with its source to the catalogue ({code}'s parameters with source and status, "
+                "and remove `unpriced`), or remove these rights from the register"))
+            continue
         problems.append(Problem(
             "rights", None, "benefit", code,
             f"no rule of the catalogue {Path(catalogue.path).name} for {code} in force in {span}: "

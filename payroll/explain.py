@@ -1,7 +1,7 @@
 """"Why this amount?": one right of one payroll, month by month, from the payroll's recorded inputs only.
 
 For every month of the right's window: the version in force, the household members counted and why (age,
-category), the catalogue parameters in force with their dates, the formula with its numbers, what was due (the
+category), the catalogue parameters in force with their dates, sources and statuses, the formula with its numbers, what was due (the
 engine's figure), what the ledger had already recognised (as of the payroll's batch mark; before the ledger's
 first payroll, what the legacy system paid) and the difference this payroll pays or recovers; then each deduction
 taken with its cap, the payment the right's money went into and that payment's fate (sent, returned, rejected,
@@ -215,7 +215,7 @@ def month_facts(inputs, window: dict, month: int) -> dict:
                "decided_amount_minor": int(one.ver_amount_minor[v]), "mo_family": bool(one.ver_mo_family[v]),
                "single_parent": bool(one.ver_single_parent[v]), "unable_to_work": bool(one.ver_unable_to_work[v])}
     members = counted_members(one, packed, v, month, benefit)
-    parameters = parameters_in_force(benefit, month_first_date(month))
+    parameters = parameters_in_force(inputs.catalogue, benefit, month_first_date(month))
     return {"version": version, "members": members, "parameters": parameters,
             "formula": formula_text(benefit, version, members, parameters, inputs.catalogue.minor_exponent)}
 
@@ -255,14 +255,26 @@ def member_reason(present: bool, categories: list, month: int, packed, person: i
     return f"aged {age} that month: " + (", ".join(categories) if categories else "adult")
 
 
-def parameters_in_force(benefit, day: dt.date) -> dict:
-    """{name: {"valid_from", "values"}} of the benefit's parameters in force on `day`."""
+def parameters_in_force(catalogue, benefit, day: dt.date) -> dict:
+    """{name: {"valid_from", "values", "ref", "title", "status", "reason"}} of the benefit's parameters in force
+    on `day`, each with the source and status the catalogue gives it (a derived value's reason names its base)."""
     found = {}
     for name, dated in benefit.parameters.items():
-        for valid_from, values in dated:
-            if valid_from <= day:
-                found[name] = {"valid_from": valid_from.isoformat(), "values": list(values)}
+        position = benefit.line_on(name, day)
+        if position is None:
+            continue
+        valid_from, values = dated[position]
+        ref, title, status, reason = catalogue.provenance(benefit.code, name, day) or ("", "", None, "")
+        found[name] = {"valid_from": valid_from.isoformat(), "values": list(values), "ref": ref or None,
+                       "title": title or None, "status": status, "reason": reason or None}
     return found
+
+
+def sources_text(parameters: dict) -> str:
+    """'amount: reported, shared/RULES.md; ...': where each parameter value used comes from."""
+    return "; ".join(f"{name}: {p['status'] or 'source not recorded'}" + (f", {p['ref']}" if p["ref"] else "")
+                     + (f" ({p['reason']})" if p["reason"] and p["status"] in ("assumption", "derived") else "")
+                     for name, p in sorted(parameters.items()))
 
 
 FORMULAS = {

@@ -1,7 +1,7 @@
 """A payroll's sign-off report: who calculated and approved it and when, the ledger digest after its batch,
 recipients and amounts per benefit and per municipality, the change against the previous month (rights started,
 stopped and changed, the largest individual changes), arrears and recoveries, deductions by kind, holds in force,
-returns by reason with their meaning; as data (JSON-able) and as an HTML page a finance director signs.
+returns by reason with their meaning, the source and status of every catalogue value in force; as data (JSON-able) and as an HTML page a finance director signs.
 
 Everything comes from what the payroll recorded (its totals and its lines, checked against their SHA-256), the
 register files it recorded (for the municipalities' counts, only while they still hash as recorded) and the
@@ -55,7 +55,25 @@ def build_report(db_url: str, identifier: str) -> dict:
     report["holds"] = [{key: hold[key] for key in ("hold_id", "kind", "right_id", "payee_id", "reason_code",
                                                    "payment_ref", "created_at")} for hold in holds]
     report["names"] = names_of(record)
+    report["sources"] = sources_of(record, sorted(report["by_benefit"]))
     return report
+
+
+def sources_of(record: store.PayrollRecord, codes: list) -> dict | None:
+    """Per benefit paid: the parameter values in force in the period with their source and status, read from the
+    catalogue the payroll was calculated with (None when that file is gone or no longer hashes as recorded)."""
+    from formats.catalogue import load_catalogue
+    from formats.errors import InputError
+    from payroll.catalogue_view import sources_in_force
+
+    try:
+        catalogue = load_catalogue(record.catalogue_path)
+    except InputError:
+        return None
+    if catalogue.sha256 != record.catalogue_sha256:
+        return None
+    day = month_first_date(parse_period(record.period))
+    return {code: sources_in_force(catalogue, code, day) for code in codes if code in catalogue.benefit_codes}
 
 
 def base_report(record: store.PayrollRecord, status: str, previous: list, returns: dict, statuses: dict) -> dict:

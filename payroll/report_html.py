@@ -16,7 +16,7 @@ from formats import labels
 ROWS_MAX = 25  # long breakdowns (municipalities) show their largest rows and one "other" row
 
 SECTIONS = ("sign-off", "totals", "by-benefit", "by-municipality", "by-channel", "change", "largest-changes",
-            "arrears-recoveries", "deductions", "holds", "returns", "components", "signatures")
+            "arrears-recoveries", "deductions", "holds", "returns", "components", "sources", "signatures")
 
 STYLE = """
 @page{size:A4;margin:16mm 14mm}
@@ -34,6 +34,9 @@ vertical-align:top;overflow-wrap:break-word} th{font-weight:600;border-bottom:1p
 .cards{display:flex;flex-wrap:wrap;gap:.4rem;margin:.5rem 0} .card{border:1px solid #ccc;border-radius:4px;
 padding:.3rem .6rem;flex:1 1 30%} .card b{display:block;font-size:11pt} .card span{color:#555;font-size:8.5pt}
 .wide{font-size:8.5pt} .wide td,.wide th{padding:.15rem .2rem}
+.sources{font-size:8pt;table-layout:fixed} .sources td,.sources th{padding:.15rem .2rem;overflow-wrap:anywhere}
+.sources th:nth-child(1){width:17%} .sources th:nth-child(2){width:14%} .sources th:nth-child(3){width:10%}
+.sources th:nth-child(4){width:12%} .sources th:nth-child(5){width:9%} .sources th:nth-child(6){width:16%}
 .neg{color:#a33} .signatures{display:flex;gap:1rem;margin-top:1rem} .signature{flex:1;border-top:1px solid #333;
 padding-top:.3rem;margin-top:2.2rem;font-size:9pt}
 section{break-inside:auto} h2{break-after:avoid} tr{break-inside:avoid}
@@ -208,6 +211,31 @@ def returns_table(report: dict, page: Page) -> str:
     return table(["reason", f"returned or rejected ({page.currency})"], rows)
 
 
+def source_text(ref: str | None) -> str:
+    """A source (or a reason citing one) as text, never a link: the page loads nothing from outside, so a URL is
+    shown without its scheme."""
+    if not ref:
+        return "—"
+    return ref.replace("https://", "").replace("http://", "")
+
+
+def sources_table(report: dict, page: Page) -> str:
+    if "sources" not in report:
+        return note("this report was built before sources were recorded")
+    sources = report["sources"]
+    if sources is None:
+        return note("the catalogue file of this payroll is gone or changed since it was calculated: its sources "
+                    "cannot be shown (the catalogue SHA-256 above names the file it was)")
+    rows = [[page.benefit(code) if position == 0 else "", row["parameter"] or "—", row["valid_from"] or "—",
+             ", ".join(row["values"]) or "—", row["status"], source_text(row["ref"]),
+             source_text(row["reason"]) if row["reason"] else ""]
+            for code, found in sources.items() for position, row in enumerate(found)]
+    if not rows:
+        return note("no benefit paid in this payroll")
+    return table(["benefit", "parameter", "in force from", "value", "status", "source", "reason"], rows,
+                 "sources", text_columns=7)
+
+
 def signature_block(report: dict) -> str:
     people = [("calculated by", report["created_by"]), ("approved by", report.get("approved_by") or ""),
               ("finance director", "")]
@@ -241,6 +269,8 @@ def render_html(report: dict) -> str:
         section("returns", "Returns and rejects by reason", returns_table(report, page)),
         section("components", "Totals by component", amounts_table(
             dict(sorted(report["totals_minor"].items())), page, labels.component_label, "component")),
+        section("sources", "Sources of the amounts: catalogue values in force for the period",
+                sources_table(report, page)),
         section("signatures", "Signatures", signature_block(report)),
         "</body></html>",
     ]

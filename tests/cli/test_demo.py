@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from payroll.report_html import SECTIONS
 
 STEPS = ("generate", "validate", "calculate 2025-01", "approve 2025-01", "export 2025-01", "bank returns",
          "reconcile", "advance register", "calculate 2025-02", "approve 2025-02", "export 2025-02",
@@ -21,7 +22,7 @@ def test_demo_runs_two_months_on_its_own_sqlite_database(tmp_path):
     details = {step["step"]: step["detail"] for step in run["steps"]}
     assert "re-issued" in details["calculate 2025-02"] and "overpaid" in details["calculate 2025-02"]
     assert "deaths" in details["advance register"] and details["ledger verify"].startswith("ok")
-    assert (workdir / f"report-{run['payrolls'][1]}.html").read_text().count("<section id=") == 13
+    assert (workdir / f"report-{run['payrolls'][1]}.html").read_text().count("<section id=") == len(SECTIONS) == 14
     # a second run starts afresh in the same workdir
     again = CliRunner().invoke(main, ["demo", "--rights", "600", "--workdir", str(workdir)])
     assert again.exit_code == 0 and "ledger verify" in again.output and "total" in again.output

@@ -12,7 +12,7 @@ from formats.catalogue import catalogue_path
 from formats.generator import generate_register
 from payroll.simulate_html import SECTIONS
 
-DNJP_2024_07 = '{ valid_from = 2024-07-01, value = "89.16" },'
+DNJP_2024_07 = '{ valid_from = 2024-07-01, value = "89.16", source = "rules_md", status = "reported" },'
 TOP_KEYS = {"period", "months", "currency", "by_month_benefit", "by_municipality", "totals"}
 ROW_KEYS = {"base_minor", "new_minor", "diff_minor", "rights", "gain", "lose", "stop"}
 
@@ -29,7 +29,8 @@ def rules(tmp_path):
     """Montenegro's catalogue with ME_DNJP +10 % (89.16 -> 98.08 EUR) from 2025-02."""
     text = catalogue_path("me").read_text(encoding="utf-8")
     path = tmp_path / "indexation.toml"
-    path.write_text(text.replace(DNJP_2024_07, DNJP_2024_07 + '\n  { valid_from = 2025-02-01, value = "98.08" },'),
+    added = '\n  { valid_from = 2025-02-01, value = "98.08", status = "assumption", reason = "what if" },'
+    path.write_text(text.replace(DNJP_2024_07, DNJP_2024_07 + added),
                     encoding="utf-8")
     return path
 

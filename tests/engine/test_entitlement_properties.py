@@ -5,6 +5,7 @@ Registers are drawn with the edge cases of the issue in mind: births on the last
 every threshold, households without children, more children than the cap (and twins), changes mid-month,
 windows that cross an indexation date or start before a catalogue's first date.
 """
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -21,9 +22,24 @@ COUNTRIES = ("me", "rs", "ua")
 EXAMPLES = int(os.environ.get("ISPLATA_HYPOTHESIS_EXAMPLES", "120"))  # raise for a deeper search
 
 
+# What-if prices for the unpriced benefits of a kind no priced benefit has (wage_replacement: research status N),
+# so the property covers every formula: 80 % of the base, at least 1,000.00 and at most 20,000.00 (in the
+# currency's minor units; illustrative, not the law's).
+WHAT_IF_PRICES = {"wage_replacement": {"replacement_bp": (8_000,), "floor_amount": (100_000,),
+                                       "ceiling_amount": (2_000_000,)}}
+
+
 @functools.lru_cache(maxsize=None)
 def catalogue(country):
-    return load_catalogue(country=country)
+    loaded = load_catalogue(country=country)
+    benefits = []
+    for benefit in loaded.benefits:
+        prices = WHAT_IF_PRICES.get(benefit.kind) if benefit.unpriced else None
+        if prices:
+            parameters = {name: ((dt.date(2024, 1, 1), values),) for name, values in prices.items()}
+            benefit = dataclasses.replace(benefit, parameters=parameters, unpriced="")
+        benefits.append(benefit)
+    return dataclasses.replace(loaded, benefits=tuple(benefits))
 
 
 def edge_days(low: dt.date, high: dt.date):
@@ -93,7 +109,7 @@ def dated_amounts(draw, key, key_values, column, period):
 
 @st.composite
 def right_versions(draw, right_id, cat, persons, n_households, period):
-    benefit = cat.benefit(draw(st.sampled_from(cat.benefit_codes)))
+    benefit = cat.benefit(draw(st.sampled_from([b.code for b in cat.benefits if not b.unpriced])))
     person_id = draw(st.integers(1, len(persons)))
     household = draw(st.one_of(st.just(101), st.none(), st.integers(101, 100 + n_households)))
     if household is None and benefit.kind == "housing_cost_minus_share":

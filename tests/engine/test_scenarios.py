@@ -18,7 +18,7 @@ from engine.entitlement import REASON_NO_BASE
 from formats.amounts import parse_amount
 from engine.months import format_period, parse_period
 from entitlement_tables import engine_due
-from formats.catalogue import load_catalogue
+from formats.catalogue import catalogue_path, load_catalogue
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
 PERSON_KEYS = {"id": "person_id", "born": "birth_date", "died": "death_date", "disabled": "disabled",
@@ -44,23 +44,43 @@ def renamed(row: dict, keys: dict, where: str) -> dict:
 
 
 def with_overrides(catalogue, overrides):
-    """Replace dated parameter values of the catalogue (for "what if the base were ..." examples)."""
+    """Replace dated parameter values of the catalogue (for "what if the base were ..." examples). An unpriced
+    benefit (research status N) given its parameters by overrides is priced for the example ("what if the
+    amount were ...")."""
     benefits = []
     for benefit in catalogue.benefits:
         parameters = dict(benefit.parameters)
-        for line in overrides:
-            if line["benefit"] == benefit.code:
-                values = line["value"] if isinstance(line["value"], list) else [line["value"]]
-                minor = tuple(parse_amount(v, catalogue.minor_exponent) if isinstance(v, str) else v
-                              for v in values)
-                parameters[line["parameter"]] = ((line["valid_from"], minor),)
-        benefits.append(dataclasses.replace(benefit, parameters=parameters))
+        mine = [line for line in overrides if line["benefit"] == benefit.code]
+        for line in mine:
+            values = line["value"] if isinstance(line["value"], list) else [line["value"]]
+            minor = tuple(parse_amount(v, catalogue.minor_exponent) if isinstance(v, str) else v
+                          for v in values)
+            parameters[line["parameter"]] = ((line["valid_from"], minor),)
+        priced = {"unpriced": ""} if mine and getattr(benefit, "unpriced", "") else {}
+        benefits.append(dataclasses.replace(benefit, parameters=parameters, **priced))
     return dataclasses.replace(catalogue, benefits=tuple(benefits))
 
 
-def load_scenario(path: Path):
+def with_base_lines(country: str, lines: list, folder: Path):
+    """The country's catalogue loaded again with dated lines added to its [bases] (a what-if of a base change):
+    the loader derives every amount that follows the base, as it does for the bundled file."""
+    if not lines:
+        return load_catalogue(country=country)
+    text = catalogue_path(country).read_text(encoding="utf-8")
+    for line in lines:
+        start = text.index(f"\n{line['base']} = [")
+        end = text.index("\n]", start)
+        text = (text[:end] + f"\n  {{ valid_from = {line['valid_from']}, value = \"{line['value']}\", "
+                f'status = "assumption", reason = "scenario what-if" }},' + text[end:])
+    path = folder / f"{country}-with-base-lines.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_catalogue(path)
+
+
+def load_scenario(path: Path, folder: Path | None = None):
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    catalogue = with_overrides(load_catalogue(country=doc["country"]), doc.get("override", []))
+    base = with_base_lines(doc["country"], doc.get("base_lines", []), folder or Path.cwd())
+    catalogue = with_overrides(base, doc.get("override", []))
     exponent = catalogue.minor_exponent
     persons = [renamed(row, PERSON_KEYS, "persons") for row in doc["persons"]]
     members = [renamed(row, MEMBER_KEYS, "members") for row in doc.get("members", [])]

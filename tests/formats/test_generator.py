@@ -104,7 +104,8 @@ def test_benefit_mix_puts_child_allowance_and_means_tested_support_first(me_regi
     counts = summary["rights_by_benefit"]
     ranked = sorted(counts, key=counts.get, reverse=True)
     assert ranked[:2] == ["ME_DD", "ME_MO"]
-    assert set(counts) == set(load_catalogue().benefit_codes)   # every benefit appears at this size
+    priced = {benefit.code for benefit in load_catalogue().benefits if not benefit.unpriced}
+    assert set(counts) == priced   # every benefit with an amount appears at this size (an unpriced one never)
     assert counts["ME_LI"] > counts["ME_BOR_LI"] > counts["ME_SAHRANA"]
 
 
@@ -447,9 +448,15 @@ def test_first_months_of_the_bundled_catalogues():
     month = lambda text: (int(text[:4]) - 1970) * 12 + int(text[5:]) - 1
     rs = generator.benefit_first_months(load_catalogue(country="rs"))
     ua = generator.benefit_first_months(load_catalogue(country="ua"))
-    assert rs == {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01")}
-    # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for the whole catalogue
-    assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01")}
+    never = generator.NEVER_MONTH   # an unpriced benefit (no amount in any source) is never calculated
+    assert rs == {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01"),
+                  "RS_DODATAK_NEGA": never, "RS_POSEBNA_NAKNADA": never, "RS_OSPOSOBLJAVANJE": never,
+                  "RS_STAN": never}
+    # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for UA_DSD, not for the
+    # first-grader package of 2026
+    assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
+                  "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
+                  "UA_PAKUNOK_MALYUKA": never, "UA_USYNOVLENNYA": never, "UA_BEZ_PENSII": never}
 
 
 def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):

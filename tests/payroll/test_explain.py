@@ -79,10 +79,36 @@ def test_returned_payment_shows_its_fate_and_the_command_prints_it(run):
     printed = CliRunner().invoke(main, ["--db", run["db"], "explain", str(right_id), "--period", "2025-01"])
     assert printed.exit_code == 0, printed.output
     assert "returned (ledger batch" in printed.output and "months from" in printed.output
+    assert "    sources: " in printed.output   # where each parameter value used comes from, with its status
     as_json = CliRunner().invoke(main, ["--db", run["db"], "explain", str(right_id), "--period", "2025-01",
                                         "--payroll", first, "--json"])
     document = json.loads(as_json.stdout)
     assert document["right_id"] == right_id and document["months"] and document["payments"]
+    catalogue = prepared.catalogue
+    for month in document["months"]:
+        for name, used in month["parameters"].items():
+            ref, title, status, reason = catalogue.provenance(document["benefit"], name, explain.parse_period(
+                month["month"]))
+            assert (used["ref"], used["title"], used["status"], used["reason"]) == (
+                ref or None, title or None, status, reason or None)
+            assert used["status"] in ("confirmed", "reported", "derived", "assumption")
+            assert used["ref"] or used["status"] == "assumption"
+    assert any(month["parameters"] for month in document["months"])
+
+
+def test_explain_names_the_source_of_every_value_it_used():
+    from formats.catalogue import load_catalogue
+
+    me = load_catalogue()
+    used = explain.parameters_in_force(me, me.benefit("ME_MO"), explain.dt.date(2024, 3, 1))
+    assert used["base_by_size"]["status"] == "confirmed" and "me.propisi.net" in used["base_by_size"]["ref"]
+    used = explain.parameters_in_force(me, me.benefit("ME_MO"), explain.dt.date(2024, 7, 1))
+    assert (used["base_by_size"]["ref"], used["base_by_size"]["status"]) == ("shared/RULES.md", "reported")
+    assert explain.sources_text(used) == "base_by_size: reported, shared/RULES.md"
+    ua = load_catalogue(country="ua")
+    used = explain.parameters_in_force(ua, ua.benefit("UA_DSD"), explain.dt.date(2026, 1, 1))
+    assert used["subsistence_disabled"]["values"] == [259500]
+    assert "base ua_pm_lost_capacity 2595.00 from 2026-01" in explain.sources_text(used)
 
 
 def test_explain_refuses_changed_inputs_and_unknown_rights(run, tmp_path):

@@ -139,6 +139,22 @@ def test_report_names_reasons_and_benefits(cycle_of):
     names = {b.code: b.name for b in cycle_of["catalogue"].benefits}
     for code in data["by_benefit"]:
         assert html.escape(f"{names[code]} ({code})") in page
+    # the Sources section: per benefit paid, every parameter value in force for the period with source and status
+    catalogue = cycle_of["catalogue"]
+    assert set(data["sources"]) == set(data["by_benefit"])
+    month = report.month_first_date(report.parse_period(data["period"]))
+    for code, rows in data["sources"].items():
+        assert {row["parameter"] for row in rows} == {
+            name for name in catalogue.benefit(code).parameters if catalogue.benefit(code).value_on(name, month)}
+        for row in rows:
+            ref, _title, status, _reason = catalogue.provenance(code, row["parameter"], month)
+            assert (row["ref"], row["status"]) == (ref or None, status)
+    section = page[page.index("<section id='sources'>"):]
+    section = section[:section.index("</section>")]
+    from payroll.report_html import source_text
+    shown = [(source_text(row["ref"]), row["status"]) for rows in data["sources"].values() for row in rows]
+    assert shown and all(html.escape(ref) in section and f">{status}<" in section for ref, status in shown)
+    assert "http" not in section   # sources are text, never links: the page loads nothing from outside
 
 
 def test_pdf_is_written_by_chromium_and_refused_without_a_converter(cycle_of, tmp_path, monkeypatch):

@@ -18,8 +18,10 @@ from formats.register import read_register
 from payroll import simulate as sim
 
 ME_RULES = catalogue_path("me").read_text(encoding="utf-8")
-DNJP_2024_07 = '{ valid_from = 2024-07-01, value = "89.16" },'
-MO_2024_07 = '{ valid_from = 2024-07-01, value = ["89.84", "107.89", "129.52", "152.88", "170.82"] },'
+DNJP_2024_07 = '{ valid_from = 2024-07-01, value = "89.16", source = "rules_md", status = "reported" },'
+MO_2024_07 = ('{ valid_from = 2024-07-01, value = ["89.84", "107.89", "129.52", "152.88", "170.82"], '
+              'source = "rules_md", status = "reported" },')
+DNJP_2025_01 = '\n  { valid_from = 2025-01-01, value = "98.08", status = "assumption", reason = "what if" },'
 
 
 def new_rules(tmp_path: Path, *replacements: tuple[str, str], name: str = "new.toml") -> Path:
@@ -35,13 +37,14 @@ def new_rules(tmp_path: Path, *replacements: tuple[str, str], name: str = "new.t
 
 def dnjp_plus_10_percent(tmp_path: Path) -> Path:
     # 89.16 x 1.10 = 98.076 -> 98.08 EUR from January 2025
-    return new_rules(tmp_path, (DNJP_2024_07, DNJP_2024_07 + '\n  { valid_from = 2025-01-01, value = "98.08" },'))
+    return new_rules(tmp_path, (DNJP_2024_07, DNJP_2024_07 + DNJP_2025_01))
 
 
 def means_test_change(tmp_path: Path) -> Path:
     """ME_DNJP +10 %; ME_MO's table: one person 89.84 -> 79.84, two persons 107.89 -> 120.00, from 2025-01."""
-    changed = '{ valid_from = 2025-01-01, value = ["79.84", "120.00", "129.52", "152.88", "170.82"] },'
-    return new_rules(tmp_path, (DNJP_2024_07, DNJP_2024_07 + '\n  { valid_from = 2025-01-01, value = "98.08" },'),
+    changed = ('{ valid_from = 2025-01-01, value = ["79.84", "120.00", "129.52", "152.88", "170.82"], '
+               'status = "assumption", reason = "what if" },')
+    return new_rules(tmp_path, (DNJP_2024_07, DNJP_2024_07 + DNJP_2025_01),
                      (MO_2024_07, MO_2024_07 + "\n  " + changed))
 
 

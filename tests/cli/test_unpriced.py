@@ -1,0 +1,64 @@
+"""A benefit without an amount (research status N, `unpriced` in the catalogue) is never calculated: a register
+with a right of it is refused with exit code 2, naming the benefit, the reason and the fix, and nothing is written."""
+import json
+
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+
+from cli.main import main
+from formats.catalogue import catalogue_path
+from formats.generator import generate_register
+
+REASON = "research status N: no amount found in public sources (test)"
+
+
+def test_a_right_of_an_unpriced_benefit_is_refused_and_nothing_is_written(tmp_path):
+    register = tmp_path / "register"
+    generate_register(register, 400, 3, "2025-01")
+    assert "ME_DNJP" in pq.read_table(register / "rights.parquet").column("benefit").to_pylist()
+    text = catalogue_path("me").read_text(encoding="utf-8")
+    marked = text.replace('code = "ME_DNJP"\n', f'code = "ME_DNJP"\nunpriced = "{REASON}"\n', 1)
+    assert marked != text
+    rules = tmp_path / "unpriced.toml"
+    rules.write_text(marked, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "db", "init"]).exit_code == 0
+    result = runner.invoke(main, ["--db", db, "calculate", "--data", str(register), "--period", "2025-01",
+                                  "--by", "ana", "--rules", str(rules), "--store", str(tmp_path / "store")])
+    assert result.exit_code == 2, result.output
+    assert "ME_DNJP has no amount" in result.output and REASON in result.output
+    assert "add the amount with its source to the catalogue" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "store").exists()
+    listed = runner.invoke(main, ["--db", db, "payroll", "list", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+    # the bundled catalogue (priced) calculates the same register
+    calculated = runner.invoke(main, ["--db", db, "calculate", "--data", str(register), "--period", "2025-01",
+                                      "--by", "ana", "--store", str(tmp_path / "store")])
+    assert calculated.exit_code == 0, calculated.output
+
+
+def test_a_bundled_unpriced_graded_benefit_is_refused_before_any_amount(tmp_path):
+    """ME_BOR_ORTOPEDSKI (graded, research status N) in the bundled catalogue: rights relabelled to it are refused
+    with its reason, not priced at grade 0 nor crashed on an empty amount table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    register = tmp_path / "register"
+    generate_register(register, 400, 3, "2025-01")
+    rights = pq.read_table(register / "rights.parquet")
+    benefit = rights.column("benefit")
+    relabelled = pc.if_else(pc.equal(benefit, "ME_BOR_LI"), pa.scalar("ME_BOR_ORTOPEDSKI"), benefit)
+    assert pc.sum(pc.cast(pc.equal(benefit, "ME_BOR_LI"), pa.int64())).as_py() > 0
+    pq.write_table(rights.set_column(rights.schema.get_field_index("benefit"), "benefit", relabelled),
+                   register / "rights.parquet")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "db", "init"]).exit_code == 0
+    result = runner.invoke(main, ["--db", db, "calculate", "--data", str(register), "--period", "2025-01",
+                                  "--by", "ana", "--store", str(tmp_path / "store"), "--json"])
+    assert result.exit_code == 2, result.output
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["value"] == "ME_BOR_ORTOPEDSKI" and "research status N" in problem["rule"]
+    assert problem["fix"].startswith("add the amount with its source to the catalogue")
+    assert not (tmp_path / "store").exists()
