@@ -451,12 +451,14 @@ def test_first_months_of_the_bundled_catalogues():
     never = generator.NEVER_MONTH   # an unpriced benefit (no amount in any source) is never calculated
     assert rs == {"RS_NSP": month("2024-04"), "RS_DD": month("2025-01"), "RS_RODITELJSKI": month("2024-01"),
                   "RS_DODATAK_NEGA": never, "RS_POSEBNA_NAKNADA": never, "RS_OSPOSOBLJAVANJE": never,
-                  "RS_STAN": never}
+                  "RS_STAN": never, "RS_UVECANI_DODATAK": month("2023-10"), "RS_NAKNADA_ZARADE": never}
     # UA_POHOV has no parameters of its own (2 x the family's UA_DSD): it waits for UA_DSD, not for the
     # first-grader package of 2026
     assert ua == {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
                   "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
-                  "UA_PAKUNOK_MALYUKA": never, "UA_USYNOVLENNYA": never, "UA_BEZ_PENSII": never}
+                  "UA_PAKUNOK_MALYUKA": never, "UA_USYNOVLENNYA": never, "UA_BEZ_PENSII": never,
+                  "UA_VPO": month("2025-02"), "UA_SUBS": month("2026-01"), "UA_DOGLYAD_1": month("2026-01"),
+                  "UA_ODYN": month("2025-01")}
 
 
 def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):
