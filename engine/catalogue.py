@@ -64,6 +64,7 @@ PARAM_SHAPES = {
     "disabled_multiplier_bp": (1, "bp"),
     "supplement_by_subgroup": (2, "money"),
     "floor_bp": (1, "bp"),
+    "multiplier_by_order_bp": (6, "bp"),
 }
 
 
@@ -105,10 +106,11 @@ KIND_PARAMS = {
                          "optional": {"floor_amount": None, "ceiling_amount": None}},
     "top_up_to_ceiling": {"required": ("ceiling_amount",), "optional": {}},
     "per_child_reference_minus_income": {"required": ("subsistence_child_under_6", "subsistence_child_6_18"),
-                                         "optional": {"floor_bp": None}},
+                                         "optional": {"floor_bp": None, "multiplier_by_order_bp": None}},
 }
-# parameters that divide (a zero would be a division by zero in the kernels): the loader refuses 0
-POSITIVE_PARAMS = frozenset({"subsistence_per_person"})
+# parameters that divide (a zero would be a division by zero in the kernels), and multipliers whose 0 in the
+# kernels means "not in force" (x 1): the loader refuses 0
+POSITIVE_PARAMS = frozenset({"subsistence_per_person", "multiplier_by_order_bp"})
 
 # Benefit-level integer settings the kernels read, with their defaults (0 = no limit).
 BENEFIT_SETTINGS = {

@@ -23,7 +23,7 @@ RESEARCH_ROWS = {
            12: "RS_STAN", 13: "RS_DD", 14: OUT, 15: "a draft law, not in force"},
     "ua": {1: "UA_DSD", 2: KINDS, 3: "UA_NARODZH", 4: "UA_DOGLYAD_1", 5: KINDS, 6: "UA_PAKUNOK_SHKOLYARA",
            7: "UA_PAKUNOK_MALYUKA", 8: "UA_USYNOVLENNYA", 9: KINDS, 10: "UA_ODYN", 11: KINDS, 12: "UA_INV_DYTYNSTVA",
-           13: "UA_BEZ_PENSII", 14: KINDS, 15: KINDS, 16: KINDS, 17: "UA_VPO", 18: "UA_SUBS", 19: FORMULA_N, 20: "UA_POHOV"},
+           13: "UA_BEZ_PENSII", 14: KINDS, 15: "UA_PRYIOMNI", 16: KINDS, 17: "UA_VPO", 18: "UA_SUBS", 19: FORMULA_N, 20: "UA_POHOV"},
 }
 RESEARCH_ROW_COUNTS = {"me": 25, "rs": 15, "ua": 20}
 CASH_ROWS = {"me": 23, "rs": 14, "ua": 20}   # ME #15/#16 are paid to institutions, RS #14 too

@@ -37,7 +37,8 @@ def catalogue(country):
         prices = WHAT_IF_PRICES.get(benefit.kind) if benefit.unpriced else None
         if prices:
             parameters = {name: ((dt.date(2024, 1, 1), values),) for name, values in prices.items()}
-            benefit = dataclasses.replace(benefit, parameters=parameters, unpriced="")
+            # prorated by days (leave is paid by the day), so a month without a wage base meets the days policy too
+            benefit = dataclasses.replace(benefit, parameters=parameters, unpriced="", proration="days")
         benefits.append(benefit)
     return dataclasses.replace(loaded, benefits=tuple(benefits))
 

@@ -458,7 +458,7 @@ def test_first_months_of_the_bundled_catalogues():
                   "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
                   "UA_PAKUNOK_MALYUKA": never, "UA_USYNOVLENNYA": never, "UA_BEZ_PENSII": never,
                   "UA_VPO": month("2025-02"), "UA_SUBS": month("2026-01"), "UA_DOGLYAD_1": month("2026-01"),
-                  "UA_ODYN": month("2025-01")}
+                  "UA_ODYN": month("2025-01"), "UA_PRYIOMNI": month("2026-01")}
 
 
 def test_a_period_before_every_benefits_values_is_refused_with_the_first_month(tmp_path):
