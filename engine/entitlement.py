@@ -551,7 +551,7 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
     if kind == cat.KIND_GRADED:
         return (_pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
                 + _subgroup_supplement(b, mi, ver32[v, V_SUBGROUP], params, param_len))
-    if kind >= cat.KIND_PER_MEMBER:
+    if cat.KIND_PER_MEMBER <= kind <= cat.KIND_CHILD_REFERENCE:
         return _issue17_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver64[v, V_INCOME],
                                ver64[v, V_OTHER], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], counts, params,
                                param_len, member32, member_offsets, person32, fact_offsets, fact64)
