@@ -287,6 +287,14 @@ FORMULAS = {
     "category_sum_minus_income": "sum of the subsistence amounts per member category (capped) - household income",
     "lump_sum_plus_instalments": "lump sum by birth order, then the instalments of its plan",
     "one_off": "amount by birth order (or the decided amount)",
+    # issue 17
+    "per_member_category": "adult amount per adult + child-or-disabled amount per child or disabled member",
+    "housing_cost_minus_share": "housing cost (register) - income x share; share = per-capita income / "
+                                "subsistence per person / 2 x coefficient",
+    "wage_replacement": "wage base (register) x replacement rate, at least the floor, at most the ceiling",
+    "top_up_to_ceiling": "ceiling - the other institution's payment",
+    "per_child_reference_minus_income": "per child: subsistence of its age band x multiplier of its order - "
+                                        "per-capita income, at least the floor",
 }
 
 

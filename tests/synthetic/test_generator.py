@@ -458,7 +458,8 @@ def test_first_months_of_the_bundled_catalogues():
     # first-grader package of 2026
     expected_ua = {"UA_DSD": month("2025-01"), "UA_NARODZH": month("2025-01"), "UA_POHOV": month("2025-01"),
                    "UA_INV_DYTYNSTVA": month("2025-01"), "UA_PAKUNOK_SHKOLYARA": month("2026-01"),
-                   "UA_TYMCH": month("2025-01"), "UA_SUBS": month("2026-01")}
+                   "UA_TYMCH": month("2025-01"), "UA_VPO": month("2025-02"), "UA_SUBS": month("2026-01"),
+                   "UA_DOGLYAD_1": month("2026-01"), "UA_ODYN": month("2025-01"), "UA_PRYIOMNI": month("2026-01")}
     assert {code: ua[code] for code in expected_ua} == expected_ua
     for catalogue, firsts in ((rs_catalogue, rs), (ua_catalogue, ua)):
         assert {b.code for b in catalogue.benefits if b.unpriced} == {c for c, m in firsts.items() if m == never}
