@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import arrears, entitlement
-from engine.deductions import DeductionCaps
 from engine.months import month_first_date
 from engine.payroll_kernel import ConservationError, compute_payroll
 from formats import convert
@@ -528,7 +527,7 @@ def run_kernel(catalogue, routing: Routing, amounts: Amounts):
         protected, routing.right_payee, routing.right_channel,
         np.array([x.minimum_payable_minor for x in benefits], np.int64)[b],
         np.array([x.below_minimum == "carry" for x in benefits], bool)[b],
-        n_payees=len(routing.arrays.payee_ids), caps=deduction_caps(catalogue), extra_payee=amounts.reissues.payee,
+        n_payees=len(routing.arrays.payee_ids), caps=catalogue.deductions.caps, extra_payee=amounts.reissues.payee,
         extra_channel=amounts.reissues.channel, extra_amount_minor=amounts.reissues.amount_minor,
         recovery_blocked=protected & ~recovery_allowed,  # Readings 7: protected benefits take no recovery
         advance_group=amounts.recovery.group, advance_balance_minor=amounts.recovery.balance_minor,
@@ -617,16 +616,6 @@ def release_register(register: dict) -> None:
             del register[name]
     for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
         pool.release_unused()
-
-
-def deduction_caps(catalogue) -> DeductionCaps:
-    caps = catalogue.deduction_caps
-    kinds = caps.kinds
-    return DeductionCaps(alimony_bp=kinds["alimony"].cap_bp, damages_bp=kinds["damages"].cap_bp,
-                         support_bp=caps.shared_cap_bp, recovery_bp=caps.recovery_default_bp,
-                         recovery_consent_bp=caps.recovery_with_consent_bp,
-                         enforcement_bp=kinds["enforcement"].cap_bp, total_bp=caps.total_cap_bp,
-                         total_with_alimony_bp=caps.total_cap_with_alimony_bp)
 
 
 def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees: pa.Table, payroll_id: str,

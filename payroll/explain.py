@@ -352,10 +352,10 @@ def holds_of(ledger, refs: set) -> list[dict]:
 def assemble(record, catalogue, status: str, right_id: int, months: list, facts: dict, lines: list,
              fates: dict) -> dict:
     """The JSON-able explanation: months, deductions with their caps, payments with their fate, totals."""
-    caps = catalogue.deduction_caps
+    rules = catalogue.deductions
     deductions = [{"kind": line["component"], "name": labels.deduction_label(line["component"]),
                    "amount_minor": line["amount_minor"], "payment_ref": line["payment_ref"],
-                   "cap": deduction_cap(caps, line["component"])}
+                   "cap": deduction_cap(rules, line["component"])}
                   for line in lines if line["component"] in ("alimony", "damages", "enforcement", "recovery")]
     payments = {}
     for line in lines:
@@ -375,9 +375,9 @@ def assemble(record, catalogue, status: str, right_id: int, months: list, facts:
             "net_minor": sum(p["net_minor"] for p in payments.values())}
 
 
-def deduction_cap(caps, component: str) -> str:
+def deduction_cap(rules, component: str) -> str:
     kind = "overpayment" if component == "recovery" else component
-    rule = caps.kinds.get(kind)
+    rule = rules.kinds.get(kind)
     if rule is None:
         return "no cap in the catalogue"
     text = f"{percent(rule.cap_bp)} of the gross (priority {rule.priority})"
