@@ -600,7 +600,15 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
                              period)
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
+    summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
     return Computation(lines, payments, taken, summary)
+
+
+def advance_totals(claims: advances.Claims, ded) -> dict:
+    """Maintenance advances: claims booked on debtors, taken back, and recovered from the debtors' rights."""
+    return {"booked": int(claims.amount_minor[claims.amount_minor > 0].sum()),
+            "taken_back": int(-claims.amount_minor[claims.amount_minor < 0].sum()),
+            "recovered": int(ded.advance_recovery_minor.sum())}
 
 
 KEPT_COLUMNS = {"payees": ("payee_id", *PAYEE_DETAIL_FIELDS), "persons": ("person_id", "municipality")}

@@ -275,6 +275,8 @@ FORMULAS = {
     "category_sum_minus_income": "sum of the subsistence amounts per member category (capped) - household income",
     "lump_sum_plus_instalments": "lump sum by birth order, then the instalments of its plan",
     "one_off": "amount by birth order (or the decided amount)",
+    "maintenance_advance": "reference of the child's age band (- per-capita income, at least the floor, where "
+                           "means-tested), while a maintenance title is in force, at most its monthly amount",
 }
 
 
@@ -356,7 +358,8 @@ def assemble(record, catalogue, status: str, right_id: int, months: list, facts:
     deductions = [{"kind": line["component"], "name": labels.deduction_label(line["component"]),
                    "amount_minor": line["amount_minor"], "payment_ref": line["payment_ref"],
                    "cap": deduction_cap(rules, line["component"])}
-                  for line in lines if line["component"] in ("alimony", "damages", "enforcement", "recovery")]
+                  for line in lines
+                  if line["component"] in ("alimony", "damages", "enforcement", "recovery", "advance_recovery")]
     payments = {}
     for line in lines:
         if line["payment_ref"]:
@@ -376,7 +379,7 @@ def assemble(record, catalogue, status: str, right_id: int, months: list, facts:
 
 
 def deduction_cap(rules, component: str) -> str:
-    kind = "overpayment" if component == "recovery" else component
+    kind = {"recovery": "overpayment", "advance_recovery": "alimony"}.get(component, component)
     rule = rules.kinds.get(kind)
     if rule is None:
         return "no cap in the catalogue"
