@@ -6,8 +6,9 @@ does not pay), and each advance paid becomes a claim on the debtor, recovered la
 by the deductions machinery (engine.deductions, advance recovery). The amount of a month:
 
 - by the child's age band: `advance_band_limits_years` gives the age in years that ends each band but the last
-  (the child stays in a band through the month of that birthday, as every age limit of the engine), `advance_reference_by_band` the amount of each
-  band (Montenegro: 0-5 / 6-13 / 14-18; Ukraine: the subsistence minimum of a child under 6 / 6-18);
+  (the child stays in a band through the month of that birthday, as every age limit of the engine), and
+  `advance_reference_by_band` the amount of each band (Montenegro: 0-5 / 6-13 / 14-18; Ukraine: the subsistence
+  minimum of a child under 6 / 6-18);
 - means-tested where `advance_floor_bp` is given (Ukraine): reference - per-capita family income (the right's
   income_minor / members of its household present that month, half-up), at least floor_bp of the reference
   (half-up), never more than the reference;
