@@ -34,8 +34,9 @@ def reached(birth: dt.date, years: int, month: int) -> bool:
 
 
 class Reference:
-    def __init__(self, persons, memberships, versions, catalogue):
+    def __init__(self, persons, memberships, versions, catalogue, titles=()):
         self.persons = {p["person_id"]: p for p in persons}
+        self.titles = sorted(titles, key=lambda t: (t["child_id"], t["valid_from"]))  # maintenance titles
         self.memberships = memberships
         self.catalogue = catalogue
         self.rights = {}
@@ -88,7 +89,27 @@ class Reference:
             return self.per_child(benefit, version, month)
         if kind == "equivalence_scale_minus_income":
             return self.equivalence(benefit, version, month, members, income)
+        if kind == "maintenance_advance":
+            return self.advance(benefit, version, month, members, income)
         return self.category_sum(benefit, month, members, income)
+
+    def advance(self, benefit, version, month, members, income):
+        """The child's age band picks the reference (- per-capita income, at least the floor, where means-tested);
+        due only while a title for the child is in force, and at most the title's monthly amount."""
+        title = next((t for t in self.titles if t["child_id"] == version["person_id"]
+                      and month_of(t["valid_from"]) <= month
+                      and (t.get("valid_to") is None or month <= month_of(t["valid_to"]))), None)
+        if title is None:
+            return 0
+        day, birth = first_day(month), self.persons[version["person_id"]]["birth_date"]
+        band = sum(1 for years in benefit.value_on("advance_band_limits_years", day) or () if reached(birth, years, month))
+        references = benefit.value_on("advance_reference_by_band", day)
+        amount = references[min(band, len(references) - 1)]
+        floor_bp = (benefit.value_on("advance_floor_bp", day) or (0,))[0]
+        if floor_bp:
+            floor = half_up(amount * floor_bp, 10_000)
+            amount = min(amount, max(amount - half_up(income, max(1, len(members))), floor))
+        return amount if title.get("monthly_minor") is None else min(amount, title["monthly_minor"])
 
     def per_child(self, benefit, version, month):
         if version["household_id"] is None:
@@ -274,4 +295,5 @@ _REQUIRED = {
                                          "guaranteed_disabled_bp"),
     "lump_sum_instalments": ("lump_sum_by_order", "instalment_total_by_order", "instalment_count_by_order"),
     "one_off": ("amount_by_order",),
+    "maintenance_advance": ("advance_reference_by_band",),
 }

@@ -68,7 +68,16 @@ def registers(draw):
     versions = []
     for right_id in range(1, draw(st.integers(1, 5)) + 1):
         versions += draw(right_versions(right_id, cat, persons, n_households, period))
-    return cat, persons, memberships, versions, period, start
+    titles = []  # maintenance titles (maintenance_advance): at most one per child here
+    for person in persons:
+        if draw(st.booleans()):
+            valid_from = draw(edge_days(first_day(period - 30), horizon))
+            valid_to = draw(st.one_of(st.none(), edge_days(valid_from, horizon)))
+            monthly = draw(st.one_of(st.none(), st.integers(0, 500_000)))
+            debtor = draw(st.sampled_from([p["person_id"] for p in persons]))
+            titles.append(dict(title_id=len(titles) + 1, child_id=person["person_id"], debtor_id=debtor,
+                               monthly_minor=monthly, valid_from=valid_from, valid_to=valid_to))
+    return cat, persons, memberships, versions, period, start, titles
 
 
 @st.composite
@@ -107,9 +116,9 @@ def right_versions(draw, right_id, cat, persons, n_households, period):
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(registers())
 def test_engine_equals_reference_on_every_cell(register):
-    cat, persons, memberships, versions, period, start = register
-    engine = engine_due(persons, memberships, versions, cat, period, start)
-    reference = Reference(persons, memberships, versions, cat)
+    cat, persons, memberships, versions, period, start, titles = register
+    engine = engine_due(persons, memberships, versions, cat, period, start, titles)
+    reference = Reference(persons, memberships, versions, cat, titles)
     right_ids = sorted({v["right_id"] for v in versions})
     expected = {}
     for right_id in right_ids:
