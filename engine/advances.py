@@ -113,6 +113,26 @@ def title_of_cells(arrays, cell_right, cell_month, limit_day: int) -> np.ndarray
     return out
 
 
+def title_event_starts(arrays, period: int, floor: int, starts: np.ndarray) -> None:
+    """In place: a right whose beneficiary's maintenance title started or ended within [floor, period] is
+    recomputed from that month. The register records no date for a title change (a title ended back in time when
+    the debtor paid), so, as for household events, the short event lookback bounds how far back it is found."""
+    titles = arrays.titles
+    if titles is None or titles.title_ids.shape[0] == 0 or starts.shape[0] == 0:
+        return
+    no_month = np.iinfo(np.int32).max
+    child = np.repeat(np.arange(titles.offsets.shape[0] - 1), np.diff(titles.offsets))
+    ended = titles.to_month.astype(np.int64) + 1
+    events = np.concatenate([titles.from_month.astype(np.int64), np.where(titles.to_month == no_month, -1, ended)])
+    inside = (events >= floor) & (events <= period)
+    person_event = np.full(titles.offsets.shape[0] - 1, period + 1, np.int64)
+    np.minimum.at(person_event, np.concatenate([child, child])[inside], events[inside])
+    version_event = person_event[np.asarray(arrays.ver_person, np.int64)]
+    right_event = np.full(starts.shape[0], period + 1, np.int64)
+    np.minimum.at(right_event, np.asarray(arrays.ver_right, np.int64), version_event)
+    np.minimum(starts, right_event.astype(starts.dtype), out=starts)
+
+
 def advance_benefits(kinds: np.ndarray) -> np.ndarray:
     """Per benefit of a compiled catalogue: its formula kind is the maintenance advance."""
     return np.asarray(kinds) == cat.KIND_MAINTENANCE_ADVANCE

@@ -129,16 +129,16 @@ def test_advance_booked_on_the_debtor_then_recovered_from_his_benefit(tmp_path, 
 
 
 def test_ending_the_title_back_in_time_takes_the_claim_back(tmp_path, request):
-    """The debtor paid January after all: the title now ends on 2025-12-31. February's payroll raises the carer's
-    January advance as an overpayment and takes the claim back from the debtor: he owes nothing, so nothing is
-    recovered from his February benefit."""
+    """The debtor paid January after all: the title now ends on 2025-12-31 (no new decision on the right: the
+    title's end is an event of the register, found within the event lookback). February's payroll raises the
+    carer's January advance as an overpayment and takes the claim back from the debtor: he owes nothing, so
+    nothing is recovered from his February benefit."""
     db = fresh_ledger(tmp_path, "sqlite", request)
     data = register(tmp_path / "register")
     run_month(db, data, "2026-01", tmp_path)
     assert owed(db) == {3: ADVANCE}
     (data / "maintenance_titles.csv").write_text(FILES["maintenance_titles.csv"].replace(",2025-06-01,",
                                                                                          ",2025-06-01,2025-12-31"))
-    (data / "rights.csv").write_text(FILES["rights.csv"].replace("2025-12-20,400000", "2026-02-02,400000"))
     february = run_month(db, data, "2026-02", tmp_path)
     got = lines(db, february)
     assert got[(100, "overpayment")] == -ADVANCE and (100, "due") not in got
