@@ -144,7 +144,10 @@ def gate_by_titles(arrays, compiled, due_minor: np.ndarray, cell_right, cell_mon
     is_advance = advance_benefits(compiled.kind)
     if not is_advance.any():
         return
-    cells = np.flatnonzero(is_advance[np.asarray(arrays.right_benefit, np.int64)[cell_right]])
+    advance_right = is_advance[np.asarray(arrays.right_benefit, np.int64)]
+    if not advance_right.any():  # a catalogue with the kind, a register without such rights: nothing to gate
+        return
+    cells = np.flatnonzero(advance_right[cell_right])
     if cells.shape[0] == 0:
         return
     title = title_of_cells(arrays, cell_right[cells], cell_month[cells], limit_day)
