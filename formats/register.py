@@ -18,7 +18,7 @@ from formats import csv_input
 from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
 from formats.register_checks import blank_mask, check_register
-from formats.schemas import OPTIONAL_REGISTER, REGISTER
+from formats.schemas import OPTIONAL_TABLES, REGISTER
 
 SUFFIXES = (".parquet", ".csv")
 # Formula kinds that read the household (members, size or income): their rights must name one.
@@ -28,7 +28,7 @@ HOUSEHOLD_KINDS = frozenset({"per_child", "household_table_minus_income", "equiv
 
 class Register(dict):
     """The validated tables by name (persons, households, rights, payees, deductions, and each optional table of
-    formats.schemas.OPTIONAL_REGISTER whose file the snapshot holds).
+    formats.schemas.OPTIONAL_TABLES whose file the snapshot holds).
 
     `source` maps each name to the file it was read from; `folder` is the snapshot folder.
     """
@@ -85,7 +85,7 @@ def sort_problems(problems):
 def register_file_digests(folder) -> dict[str, str]:
     """sha256 (hex) of every register file present in `folder`, by file name."""
     digests = {}
-    for name in (*REGISTER, *OPTIONAL_REGISTER):
+    for name in (*REGISTER, *OPTIONAL_TABLES):
         for suffix in SUFFIXES:
             path = Path(folder) / f"{name}{suffix}"
             if path.is_file():
@@ -102,8 +102,8 @@ def load_tables(folder: Path, log: ProblemLog) -> Loaded:
         log.add(str(folder), None, None, None, "register folder does not exist",
                 "give the folder that holds persons, households, rights, payees and deductions files")
         return loaded
-    for name, schema in (*REGISTER.items(), *OPTIONAL_REGISTER.items()):
-        path = find_file(folder, name, log, optional=name in OPTIONAL_REGISTER)
+    for name, schema in (*REGISTER.items(), *OPTIONAL_TABLES.items()):
+        path = find_file(folder, name, log, optional=name in OPTIONAL_TABLES)
         if path is None:
             continue
         raw = read_raw(path, schema, log)

@@ -14,7 +14,7 @@ from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
 from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
-from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_REGISTER,
+from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_TABLES,
                              PAYEE_KINDS, REGISTER)
 
 DATE_MIN = dt.date(1900, 1, 1)   # older dates are typos in a register of living beneficiaries
@@ -189,7 +189,7 @@ class Checks:
     # ---- shared rules -----------------------------------------------------------------------------------
 
     def date_ranges(self) -> None:
-        for name, schema in (*REGISTER.items(), *OPTIONAL_REGISTER.items()):
+        for name, schema in (*REGISTER.items(), *OPTIONAL_TABLES.items()):
             if name not in self.loaded.tables:
                 continue
             for schema_field in schema:

@@ -116,7 +116,7 @@ MAINTENANCE_TITLES = pa.schema([
 ])
 
 # Tables a snapshot may leave out (read as empty when their file is absent); validated like the others.
-OPTIONAL_REGISTER = {
+OPTIONAL_TABLES = {
     "maintenance_titles": MAINTENANCE_TITLES,
 }
 
