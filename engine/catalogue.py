@@ -67,6 +67,7 @@ PARAM_SHAPES = {
     "disabled_multiplier_bp": (1, "bp"),
     "supplement_by_subgroup": (2, "money"),
     "floor_bp": (1, "bp"),
+    "multiplier_by_order_bp": (6, "bp"),
     # --- issue 17: advances (engine/advances.py)
     "advance_band_limits_years": (3, "count"),   # upper age of each band but the last (exclusive), ascending
     "advance_reference_by_band": (4, "money"),   # amount (or subsistence minimum) of each age band
@@ -112,13 +113,14 @@ KIND_PARAMS = {
                          "optional": {"floor_amount": None, "ceiling_amount": None}},
     "top_up_to_ceiling": {"required": ("ceiling_amount",), "optional": {}},
     "per_child_reference_minus_income": {"required": ("subsistence_child_under_6", "subsistence_child_6_18"),
-                                         "optional": {"floor_bp": None}},
+                                         "optional": {"floor_bp": None, "multiplier_by_order_bp": None}},
     # --- issue 17: advances (engine/advances.py)
     "maintenance_advance": {"required": ("advance_reference_by_band",),
                             "optional": {"advance_band_limits_years": None, "advance_floor_bp": None}},
 }
-# parameters that divide (a zero would be a division by zero in the kernels): the loader refuses 0
-POSITIVE_PARAMS = frozenset({"subsistence_per_person"})
+# parameters that divide (a zero would be a division by zero in the kernels), and multipliers whose 0 in the
+# kernels means "not in force" (x 1): the loader refuses 0
+POSITIVE_PARAMS = frozenset({"subsistence_per_person", "multiplier_by_order_bp"})
 
 # Benefit-level integer settings the kernels read, with their defaults (0 = no limit).
 BENEFIT_SETTINGS = {

@@ -53,8 +53,10 @@ due under the rules in force that month, in minor units. The semantics the kerne
   month, at least floor_amount and at most ceiling_amount (each when given, 0 = none).
   top_up_to_ceiling: max(0, ceiling_amount - the version's other_payment_minor).
   per_child_reference_minus_income: n members, income I; per child within the age limit with reference R (the
-  young-child or the older-child subsistence by age), max(R - I / n, R x floor_bp / 10_000, 0), summed over the
-  children in exact fractions and rounded once (UA single-mother allowance).
+  young-child or the older-child subsistence by age), max(R x multiplier - I / n, R x floor_bp / 10_000, 0),
+  summed over the children in exact fractions and rounded once (UA single-mother allowance). The multiplier is
+  multiplier_by_order_bp of the child's order among the children present, oldest first (the last value serves
+  any later child; UA foster families: 2.5 for the first, 1.5 for each further), 1 without the parameter.
   A month whose housing cost or wage base the register lacks is due 0 with REASON_NO_BASE.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
 """
@@ -110,6 +112,7 @@ _P_CEILING = cat.PARAM_OFFSET["ceiling_amount"]
 _P_DISABLED_MULT = cat.PARAM_OFFSET["disabled_multiplier_bp"]
 _P_SUBGROUP_SUP = cat.PARAM_OFFSET["supplement_by_subgroup"]
 _P_FLOOR_BP = cat.PARAM_OFFSET["floor_bp"]
+_P_ORDER_MULT = cat.PARAM_OFFSET["multiplier_by_order_bp"]
 _S_STOPS = cat.SET_STOPS_ON_DEATH
 _S_AGE_MIN = cat.SET_AGE_MIN
 _S_AGE_MAX = cat.SET_AGE_MAX
@@ -553,10 +556,10 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
     if kind == cat.KIND_GRADED:
         return (_pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
                 + _subgroup_supplement(b, mi, ver32[v, V_SUBGROUP], params, param_len))
-    if cat.KIND_PER_MEMBER <= kind <= cat.KIND_CHILD_REFERENCE:   # issue 17 kinds (maintenance_advance: below)
+    if cat.KIND_PER_MEMBER <= kind <= cat.KIND_CHILD_REFERENCE:
         return _issue17_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver64[v, V_INCOME],
                                ver64[v, V_OTHER], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], counts, params,
-                               member32, member_offsets, person32, fact_offsets, fact64)
+                               param_len, member32, member_offsets, person32, fact_offsets, fact64)
     # special_b > 0 (a per-child benefit with a special-rate benefit) is decided_limit_day's only reader
     special_b = binfo[b, _S_SPECIAL]
     return _household_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver32[v, V_FLAGS],
@@ -610,8 +613,8 @@ def _subgroup_supplement(b, mi, subgroup, params, param_len):
 
 
 @kernel
-def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young_years, counts, params, member32,
-                    member_offsets, person32, fact_offsets, fact64):
+def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young_years, counts, params, param_len,
+                    member32, member_offsets, person32, fact_offsets, fact64):
     """The formula kinds of issue 17 (see the module docstring). Called, not inlined, like _household_amount."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
@@ -631,7 +634,7 @@ def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young
         return _NO_BASE if cost < 0 else housing_subsidy(cost, income, n_members, params[b, mi, _P_SUB_PERSON],
                                                          params[b, mi, _P_SHARE_COEFF])
     return _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params,
-                                   member32, member_offsets, person32)
+                                   param_len, member32, member_offsets, person32)
 
 
 @kernel(inline="always")
@@ -678,14 +681,15 @@ def _per_member_amount(h, person, m, b, mi, child_years, params, member32, membe
 
 
 @kernel(inline="always")
-def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params, member32,
-                            member_offsets, person32):
-    """Sum over the children present of their age band's reference minus the per-capita income (at least the
-    floor), in exact fractions of n_members x 10_000, rounded once."""
+def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params, param_len,
+                            member32, member_offsets, person32):
+    """Sum over the children present of their age band's reference (x the multiplier of their order) minus the
+    per-capita income (at least the floor), in exact fractions of n_members x 10_000, rounded once."""
     assert n_members > 0
     assert b >= 0 and mi >= 0
     floor_bp = params[b, mi, _P_FLOOR_BP]
-    numerator, previous = 0, -1
+    multipliers = param_len[b, _P_ORDER_MULT]
+    numerator, previous, order = 0, -1, 0
     for j in range(member_offsets[h] if h >= 0 else 0, member_offsets[h + 1] if h >= 0 else 1):
         p = member32[j, M_PERSON] if h >= 0 else person
         if p == previous or (h >= 0 and not _member_present(j, m, member32, person32)):
@@ -695,7 +699,10 @@ def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years,
         if m > birth_month + 12 * child_years:
             continue
         reference = params[b, mi, _P_SUB_YOUNG] if m <= birth_month + 12 * young_years else params[b, mi, _P_SUB_CHILD]
-        numerator += reference_minus_per_capita_numerator(reference, n_members, income, floor_bp)
+        order += 1
+        multiplier = _pick(params, b, mi, _P_ORDER_MULT, order, multipliers) if multipliers > 0 else 0
+        multiplier = multiplier if multiplier > 0 else 10_000  # 0: not in force that month (the loader refuses 0)
+        numerator += multiple_minus_per_capita_numerator(reference, multiplier, n_members, income, floor_bp)
     return div_half_up(numerator, n_members * 10_000)
 
 
@@ -703,9 +710,16 @@ def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years,
 def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp):
     """max(reference - income / n_members, reference x floor_bp / 10_000, 0) as a numerator over
     n_members x 10_000 (sum several, then div_half_up once). For H-advance's temporary child aid too."""
+    return multiple_minus_per_capita_numerator(reference, 10_000, n_members, income, floor_bp)
+
+
+@kernel
+def multiple_minus_per_capita_numerator(reference, multiplier_bp, n_members, income, floor_bp):
+    """max(reference x multiplier_bp / 10_000 - income / n_members, reference x floor_bp / 10_000, 0) as a
+    numerator over n_members x 10_000."""
     assert n_members > 0
-    assert reference >= 0 and income >= 0 and floor_bp >= 0
-    shortfall = reference * n_members * 10_000 - income * 10_000
+    assert reference >= 0 and income >= 0 and floor_bp >= 0 and multiplier_bp >= 0
+    shortfall = reference * multiplier_bp * n_members - income * 10_000
     floor = reference * floor_bp * n_members
     return max(shortfall, floor, 0)
 

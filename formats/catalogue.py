@@ -618,6 +618,9 @@ class _Reader:
                              f"give {length} entries as in the first line")
                 length = len(values)
                 result.append((valid_from, values, provenance))
+                if name in engine_catalogue.POSITIVE_PARAMS and 0 in values:
+                    self.add(f"{here}.value", list(values), f"{name} divides: it must be more than 0",
+                             "give the figure from the decree")
         return tuple(result)
 
     def typed_lines(self, lines, name, where, shape, first_position=1):
@@ -646,9 +649,6 @@ class _Reader:
                 self.add(f"{here}.value", line["value"], f"needs 1..{max_len} values", "give the list of values")
                 continue
             result.append((valid_from, tuple(self.unit_value(v, unit, f"{here}.value") for v in values), provenance))
-            if name in engine_catalogue.POSITIVE_PARAMS and 0 in result[-1][1]:
-                self.add(f"{here}.value", line["value"], f"{name} divides: it must be more than 0",
-                         "give the figure from the decree")
         return tuple(result)
 
     def derived_lines(self, line, here, shape, end):

@@ -1,4 +1,5 @@
-"""Reading a register snapshot: five tables from Parquet or CSV, typed to formats/schemas.py and validated.
+"""Reading a register snapshot: five tables from Parquet or CSV, typed to formats/schemas.py and validated, and the
+optional tables (housing_costs, wage_bases: OPTIONAL_TABLES) read as empty when the snapshot has no file for them.
 
 `read_register` is the only way payroll code gets register data: it loads every file, conforms it to its
 schema (bad cells become Problems, not tracebacks), runs every rule of formats/register_checks.py and raises

@@ -202,7 +202,8 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
 
 
 REFUSAL_NAMES = {entitlement.REASON_LATE_CLAIM: "claims_out_of_time",
-                 entitlement.REASON_NO_FAMILY_BENEFIT: "no_family_benefit"}
+                 entitlement.REASON_NO_FAMILY_BENEFIT: "no_family_benefit",
+                 entitlement.REASON_NO_BASE: "no_housing_cost_or_wage_base"}
 
 
 def refused_cells(arrays, cells) -> dict:

@@ -289,6 +289,14 @@ FORMULAS = {
     "one_off": "amount by birth order (or the decided amount)",
     "maintenance_advance": "reference of the child's age band (- per-capita income, at least the floor, where "
                            "means-tested), while a maintenance title is in force, at most its monthly amount",
+    # issue 17
+    "per_member_category": "adult amount per adult + child-or-disabled amount per child or disabled member",
+    "housing_cost_minus_share": "housing cost (register) - income x share; share = per-capita income / "
+                                "subsistence per person / 2 x coefficient",
+    "wage_replacement": "wage base (register) x replacement rate, at least the floor, at most the ceiling",
+    "top_up_to_ceiling": "ceiling - the other institution's payment",
+    "per_child_reference_minus_income": "per child: subsistence of its age band x multiplier of its order - "
+                                        "per-capita income, at least the floor",
 }
 
 

@@ -144,13 +144,13 @@ class Reference:
         """Per child: max(reference of the age band - income / n, reference x floor, 0), summed, rounded once."""
         n, floor_bp = len(members), self.param(benefit, "floor_bp", month) or 0
         numerator = 0
-        for person, _role in members:
-            if not self.is_child(benefit, person, month):
-                continue
+        children = [person for person, _role in members if self.is_child(benefit, person, month)]
+        for order, person in enumerate(children, start=1):  # oldest first
             young = not reached(person["birth_date"], benefit.young_child_age_limit_years, month)
             reference = self.param(benefit, "subsistence_child_under_6" if young else "subsistence_child_6_18", month)
-            # the same as (reference - income / n) x n x 10_000, in integers
-            numerator += max(reference * n * 10_000 - income * 10_000, reference * floor_bp * n, 0)
+            multiplier = self.param(benefit, "multiplier_by_order_bp", month, order) or 10_000
+            # the same as (reference x multiplier - income / n) x n x 10_000, in integers
+            numerator += max(reference * multiplier * n - income * 10_000, reference * floor_bp * n, 0)
         return half_up(numerator, n * 10_000)
 
     def fact(self, rows, key, key_value, column, month):

@@ -142,7 +142,8 @@ def scenario_cells(name):
     """compute_due over one of tests/engine/scenarios: {right_id: [(month, due, reason)]} of its window."""
     from test_scenarios import SCENARIOS, load_scenario
 
-    doc, catalogue, persons, members, versions, _expected = load_scenario(next(p for p in SCENARIOS if p.stem == name))
+    doc, catalogue, persons, members, versions, _expected, _facts = load_scenario(
+        next(p for p in SCENARIOS if p.stem == name))
     period, start = P(doc["period"]), P(doc["window_from"])
     arrays = register_arrays(tables(persons, members, versions), catalogue)
     cells = compute_due(arrays, catalogue.compile_window(start, period), period, start)

@@ -5,6 +5,7 @@ Registers are drawn with the edge cases of the issue in mind: births on the last
 every threshold, households without children, more children than the cap (and twins), changes mid-month,
 windows that cross an indexation date or start before a catalogue's first date.
 """
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -21,9 +22,25 @@ COUNTRIES = ("me", "rs", "ua")
 EXAMPLES = int(os.environ.get("ISPLATA_HYPOTHESIS_EXAMPLES", "120"))  # raise for a deeper search
 
 
+# What-if prices for the unpriced benefits of a kind no priced benefit has (wage_replacement: research status N),
+# so the property covers every formula: 80 % of the base, at least 1,000.00 and at most 20,000.00 (in the
+# currency's minor units; illustrative, not the law's).
+WHAT_IF_PRICES = {"wage_replacement": {"replacement_bp": (8_000,), "floor_amount": (100_000,),
+                                       "ceiling_amount": (2_000_000,)}}
+
+
 @functools.lru_cache(maxsize=None)
 def catalogue(country):
-    return load_catalogue(country=country)
+    loaded = load_catalogue(country=country)
+    benefits = []
+    for benefit in loaded.benefits:
+        prices = WHAT_IF_PRICES.get(benefit.kind) if benefit.unpriced else None
+        if prices:
+            parameters = {name: ((dt.date(2024, 1, 1), values),) for name, values in prices.items()}
+            # prorated by days (leave is paid by the day), so a month without a wage base meets the days policy too
+            benefit = dataclasses.replace(benefit, parameters=parameters, unpriced="", proration="days")
+        benefits.append(benefit)
+    return dataclasses.replace(loaded, benefits=tuple(benefits))
 
 
 def edge_days(low: dt.date, high: dt.date):

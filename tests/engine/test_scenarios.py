@@ -4,6 +4,8 @@ A scenario names a country catalogue, a period and the first month of the window
 members and rights (one line per version), and every month with a non-zero amount (months not listed must be
 due 0). `override` lines replace a catalogue parameter for "what if" examples. Amounts are decimal text in
 the currency (cents for EUR/UAH, whole dinars for RSD), exactly as a policy person would check them.
+`housing_costs` and `wage_bases` lines give the register's dated amounts (issue 17); `listed` lines name the
+months due 0 for a reason the payroll lists (no_base: the register lacks the housing cost or wage base).
 """
 import dataclasses
 import datetime as dt
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.entitlement import REASON_NO_BASE
 from formats.amounts import parse_amount
 from engine.months import format_period, parse_period
 from entitlement_tables import engine_due
@@ -26,7 +29,12 @@ RIGHT_KEYS = {"id": "right_id", "version": "version", "benefit": "benefit", "per
               "household": "household_id", "from": "valid_from", "to": "valid_to", "decided": "decided_on",
               "income": "income_minor",
               "applied": "applied_on", "grade": "grade", "birth_order": "birth_order", "amount": "amount_minor",
-              "mo_family": "mo_family", "single_parent": "single_parent", "unable_to_work": "unable_to_work"}
+              "mo_family": "mo_family", "single_parent": "single_parent", "unable_to_work": "unable_to_work",
+              "other_payment": "other_payment_minor", "subgroup": "subgroup"}
+FACT_KEYS = {"housing_costs": {"household": "household_id", "from": "valid_from", "to": "valid_to",
+                               "cost": "cost_minor"},
+             "wage_bases": {"person": "person_id", "from": "valid_from", "to": "valid_to", "base": "base_minor"}}
+LISTED_REASONS = {"no_base": REASON_NO_BASE}
 
 
 TITLE_KEYS = {"id": "title_id", "child": "child_id", "debtor": "debtor_id", "monthly": "monthly_minor",
@@ -40,17 +48,20 @@ def renamed(row: dict, keys: dict, where: str) -> dict:
 
 
 def with_overrides(catalogue, overrides):
-    """Replace dated parameter values of the catalogue (for "what if the base were ..." examples)."""
+    """Replace dated parameter values of the catalogue (for "what if the base were ..." examples). An unpriced
+    benefit (research status N) given its parameters by overrides is priced for the example ("what if the
+    amount were ...")."""
     benefits = []
     for benefit in catalogue.benefits:
         parameters = dict(benefit.parameters)
-        for line in overrides:
-            if line["benefit"] == benefit.code:
-                values = line["value"] if isinstance(line["value"], list) else [line["value"]]
-                minor = tuple(parse_amount(v, catalogue.minor_exponent) if isinstance(v, str) else v
-                              for v in values)
-                parameters[line["parameter"]] = ((line["valid_from"], minor),)
-        benefits.append(dataclasses.replace(benefit, parameters=parameters))
+        mine = [line for line in overrides if line["benefit"] == benefit.code]
+        for line in mine:
+            values = line["value"] if isinstance(line["value"], list) else [line["value"]]
+            minor = tuple(parse_amount(v, catalogue.minor_exponent) if isinstance(v, str) else v
+                          for v in values)
+            parameters[line["parameter"]] = ((line["valid_from"], minor),)
+        priced = {"unpriced": ""} if mine and getattr(benefit, "unpriced", "") else {}
+        benefits.append(dataclasses.replace(benefit, parameters=parameters, **priced))
     return dataclasses.replace(catalogue, benefits=tuple(benefits))
 
 
@@ -82,28 +93,38 @@ def load_scenario(path: Path, folder: Path | None = None):
         version = renamed(row, RIGHT_KEYS, "rights")
         version.setdefault("version", 1)
         version.setdefault("decided_on", version["valid_from"])
-        for money in ("income_minor", "amount_minor"):
+        for money in ("income_minor", "amount_minor", "other_payment_minor"):
             if money in version:
                 version[money] = parse_amount(version[money], exponent)
         versions.append(version)
     expected = {(row["right"], parse_period(row["month"])): parse_amount(row["due"], exponent)
                 for row in doc["expected"]}
-    return doc, catalogue, persons, members, versions, expected
+    facts = {}
+    for name, keys in FACT_KEYS.items():
+        facts[name] = [renamed(row, keys, name) for row in doc.get(name, [])]
+        money = "cost_minor" if name == "housing_costs" else "base_minor"
+        for row in facts[name]:
+            row[money] = parse_amount(row[money], exponent)
+    return doc, catalogue, persons, members, versions, expected, facts
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_scenario(path):
-    doc, catalogue, persons, members, versions, expected = load_scenario(path)
+    doc, catalogue, persons, members, versions, expected, facts = load_scenario(path)
     period, start = parse_period(doc["period"]), parse_period(doc["window_from"])
     titles = [renamed(row, TITLE_KEYS, "titles") for row in doc.get("titles", [])]
     for title in titles:
         if "monthly_minor" in title:
             title["monthly_minor"] = parse_amount(title["monthly_minor"], catalogue.minor_exponent)
-    computed = engine_due(persons, members, versions, catalogue, period, start, titles)
+    reasons = {}
+    computed = engine_due(persons, members, versions, catalogue, period, start, titles, reasons=reasons, **facts)
     assert not any(missing for _due, missing in computed.values()), "a month without rules in force"
     got = {(right, format_period(month)): due for (right, month), (due, _missing) in computed.items() if due}
     want = {(right, format_period(month)): due for (right, month), due in expected.items() if due}
     assert got == want, doc["title"]
+    listed = {(row["right"], row["month"]): LISTED_REASONS[row["reason"]] for row in doc.get("listed", [])}
+    assert {(right, format_period(month)): reason for (right, month), reason in reasons.items()
+            if reason == REASON_NO_BASE} == listed
 
 
 def test_there_is_a_scenario_for_every_formula_kind():
@@ -111,7 +132,7 @@ def test_there_is_a_scenario_for_every_formula_kind():
 
     covered = set()
     for path in SCENARIOS:
-        _doc, catalogue, _persons, _members, versions, _expected = load_scenario(path)
+        _doc, catalogue, _persons, _members, versions, _expected, _facts = load_scenario(path)
         covered |= {catalogue.benefit(v["benefit"]).kind for v in versions}
     assert covered == set(KINDS)
 

@@ -119,7 +119,7 @@ def test_dated_register_amounts_become_the_engine_rows():
 def test_subgroup_and_other_payment_reach_the_kernel_records():
     from engine.entitlement import V_OTHER, V_SUBGROUP
 
-    rows = [version(1, "UA_INV_DYT", dt.date(2026, 1, 1), subgroup=2, grade=1),
+    rows = [version(1, "UA_INV_DYTYNSTVA", dt.date(2026, 1, 1), subgroup=2, grade=1),
             version(2, "UA_VPO", dt.date(2026, 1, 1), dt.date(2026, 6, 30), other_payment_minor=5)]
     arrays = register_arrays(ua_tables(rows), UA)
     assert arrays.packed.ver32[:, V_SUBGROUP].tolist() == [2, 0]
