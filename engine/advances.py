@@ -6,8 +6,9 @@ does not pay), and each advance paid becomes a claim on the debtor, recovered la
 by the deductions machinery (engine.deductions, advance recovery). The amount of a month:
 
 - by the child's age band: `advance_band_limits_years` gives the age in years that ends each band but the last
-  (the child stays in a band through the month of that birthday, as every age limit of the engine), `advance_reference_by_band` the amount of each
-  band (Montenegro: 0-5 / 6-13 / 14-18; Ukraine: the subsistence minimum of a child under 6 / 6-18);
+  (the child stays in a band through the month of that birthday, as every age limit of the engine), and
+  `advance_reference_by_band` the amount of each band (Montenegro: 0-5 / 6-13 / 14-18; Ukraine: the subsistence
+  minimum of a child under 6 / 6-18);
 - means-tested where `advance_floor_bp` is given (Ukraine): reference - per-capita family income (the right's
   income_minor / members of its household present that month, half-up), at least floor_bp of the reference
   (half-up), never more than the reference;
@@ -112,6 +113,26 @@ def title_of_cells(arrays, cell_right, cell_month, limit_day: int) -> np.ndarray
     return out
 
 
+def title_event_starts(arrays, period: int, floor: int, starts: np.ndarray) -> None:
+    """In place: a right whose beneficiary's maintenance title started or ended within [floor, period] is
+    recomputed from that month. The register records no date for a title change (a title ended back in time when
+    the debtor paid), so, as for household events, the short event lookback bounds how far back it is found."""
+    titles = arrays.titles
+    if titles is None or titles.title_ids.shape[0] == 0 or starts.shape[0] == 0:
+        return
+    no_month = np.iinfo(np.int32).max
+    child = np.repeat(np.arange(titles.offsets.shape[0] - 1), np.diff(titles.offsets))
+    ended = titles.to_month.astype(np.int64) + 1
+    events = np.concatenate([titles.from_month.astype(np.int64), np.where(titles.to_month == no_month, -1, ended)])
+    inside = (events >= floor) & (events <= period)
+    person_event = np.full(titles.offsets.shape[0] - 1, period + 1, np.int64)
+    np.minimum.at(person_event, np.concatenate([child, child])[inside], events[inside])
+    version_event = person_event[np.asarray(arrays.ver_person, np.int64)]
+    right_event = np.full(starts.shape[0], period + 1, np.int64)
+    np.minimum.at(right_event, np.asarray(arrays.ver_right, np.int64), version_event)
+    np.minimum(starts, right_event.astype(starts.dtype), out=starts)
+
+
 def advance_benefits(kinds: np.ndarray) -> np.ndarray:
     """Per benefit of a compiled catalogue: its formula kind is the maintenance advance."""
     return np.asarray(kinds) == cat.KIND_MAINTENANCE_ADVANCE
@@ -123,7 +144,10 @@ def gate_by_titles(arrays, compiled, due_minor: np.ndarray, cell_right, cell_mon
     is_advance = advance_benefits(compiled.kind)
     if not is_advance.any():
         return
-    cells = np.flatnonzero(is_advance[np.asarray(arrays.right_benefit, np.int64)[cell_right]])
+    advance_right = is_advance[np.asarray(arrays.right_benefit, np.int64)]
+    if not advance_right.any():  # a catalogue with the kind, a register without such rights: nothing to gate
+        return
+    cells = np.flatnonzero(advance_right[cell_right])
     if cells.shape[0] == 0:
         return
     title = title_of_cells(arrays, cell_right[cells], cell_month[cells], limit_day)

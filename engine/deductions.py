@@ -176,21 +176,6 @@ def right_limits(gross, alimony, consented, blocked, caps_bp):
     return total_limit, recovery_limit, gross if consented else total_limit
 
 
-# what one right has taken so far, by kind (KIND_* 1..4), the advance recovery and the total deducted
-T_ADVANCE, T_DEDUCTED, TAKEN_LEN = 5, 6, 7
-
-
-@kernel(types.int64(types.int64, types.int64, types.int64, types.int64, _I64_RW, _I64_RO))
-def room_of(kind, gross_minor, total_limit_minor, recovery_limit_minor, taken, caps_bp):
-    """room_minor with the amounts taken so far; the advance recovery counts as alimony for a minor (it shares
-    the alimony cap and the cap of priorities 1 and 2)."""
-    assert taken.shape[0] == TAKEN_LEN
-    assert 1 <= kind <= 4
-    return room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, taken[T_DEDUCTED],
-                      taken[KIND_ALIMONY] + taken[T_ADVANCE], taken[KIND_DAMAGES], taken[KIND_OVERPAYMENT],
-                      taken[KIND_ENFORCEMENT], caps_bp)
-
-
 @kernel(types.int64(types.int64, types.int64, _I64_RW))
 def take_from_balance(group, room_minor, balance_minor):
     """Take up to room_minor from a shared balance (it runs down in place); returns the amount taken."""
@@ -209,69 +194,70 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
                   order_percent_bp, order_remaining_minor, order_active, order_for_minor, caps_bp, advance_group,
                   advance_balance_minor, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable,
                   out_advance, out_net, out_order_deducted, out_order_remaining):
-    """Apply the orders of each right (orders sorted by right: a cursor walks them alongside the rights);
-    out_net = gross + carry_in - everything deducted. receivable_group and advance_group are empty (none) or give
-    per right the index of its shared balance (-1: its own receivable / no advance to recover); balances run
-    down in place."""
+    """Each right's orders (sorted by right: a cursor walks them); out_net = gross + carry_in - deducted. The
+    receivable_group / advance_group: [] or per right a shared balance (-1: none) run down in place (see module)."""
     n = gross_minor.shape[0]
-    assert caps_bp.shape[0] == CAPS_LEN
-    assert carry_in_minor.shape[0] == n and out_net.shape[0] == n
+    assert caps_bp.shape[0] == CAPS_LEN and carry_in_minor.shape[0] == n and out_net.shape[0] == n
     assert receivable_group.shape[0] in (0, n) and advance_group.shape[0] in (0, n)
-    grouped, advances = receivable_group.shape[0] == n, advance_group.shape[0] == n
-    m = order_right.shape[0]
+    grouped, advances, m = receivable_group.shape[0] == n, advance_group.shape[0] == n, order_right.shape[0]
     assert order_kind.shape[0] == out_order_remaining.shape[0] == m
     hi = 0
-    taken = np.zeros(TAKEN_LEN, np.int64)
     for r in range(n):
-        gross = gross_minor[r]
-        lo = hi
+        gross, lo = gross_minor[r], hi
         while hi < m and order_right[hi] == r:
             hi += 1
         advance = advance_group[r] if advances and not protected[r] else -1
-        if advance >= 0 and advance_balance_minor[advance] == 0:
-            advance = -1
+        advance = advance if advance >= 0 and advance_balance_minor[advance] > 0 else -1  # an open claim only
         alimony = (advance >= 0 or has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
                                                order_remaining_minor, order_active, order_for_minor)) \
             and not protected[r]
         total_limit, recovery_limit, recovery_total_limit = right_limits(
             gross, alimony, consent[r] and not protected[r], recovery_blocked[r], caps_bp)
-        taken[:] = 0
+        taken_alimony = taken_damages = taken_recovery = taken_enforcement = deducted = taken_advance = 0
         receivable_pending, advance_pending = True, advance >= 0
         for k in range(lo, hi + 1):
             if advance_pending and (k == hi or order_priority[k] > PRIORITY_ADVANCE):
                 advance_pending = False
-                room = room_of(KIND_ALIMONY, gross, total_limit, recovery_limit, taken, caps_bp)
-                taken[T_ADVANCE] = take_from_balance(advance, room, advance_balance_minor)
-                taken[T_DEDUCTED] += taken[T_ADVANCE]
+                room = room_minor(KIND_ALIMONY, gross, total_limit, recovery_limit, deducted, taken_alimony,
+                                  taken_damages, taken_recovery, taken_enforcement, caps_bp)
+                taken_advance = take_from_balance(advance, room, advance_balance_minor)
+                taken_alimony += taken_advance
+                deducted += taken_advance
             if receivable_pending and (k == hi or order_priority[k] >= PRIORITY_RECOVERY):
                 receivable_pending = False
-                room = room_of(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, taken, caps_bp)
+                room = room_minor(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, deducted,
+                                  taken_alimony, taken_damages, taken_recovery, taken_enforcement, caps_bp)
                 group = receivable_group[r] if grouped else -1
                 amount = take_from_balance(group, room, group_balance_minor) if group >= 0 else \
                     min(receivable_minor[r], room)
                 out_receivable[r] = amount
-                taken[KIND_OVERPAYMENT] += amount
-                taken[T_DEDUCTED] += amount
+                taken_recovery += amount
+                deducted += amount
             if k == hi:
                 break
-            out_order_deducted[k] = 0
-            out_order_remaining[k] = order_remaining_minor[k]
             kind = order_kind[k]
+            out_order_deducted[k], out_order_remaining[k] = 0, order_remaining_minor[k]
             if not order_active[k] or (protected[r] and kind != KIND_OVERPAYMENT):
                 continue
             limit = recovery_total_limit if kind == KIND_OVERPAYMENT else total_limit
-            room = room_of(kind, gross, limit, recovery_limit, taken, caps_bp)
+            room = room_minor(kind, gross, limit, recovery_limit, deducted, taken_alimony, taken_damages,
+                              taken_recovery, taken_enforcement, caps_bp)
             amount = min(asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k]), room)
             out_order_deducted[k] = amount
-            if order_remaining_minor[k] >= 0:
-                out_order_remaining[k] = order_remaining_minor[k] - amount
-            taken[kind] += amount
-            taken[T_DEDUCTED] += amount
-        assert 0 <= taken[T_DEDUCTED] <= gross
-        out_alimony[r], out_damages[r] = taken[KIND_ALIMONY], taken[KIND_DAMAGES]
-        out_recovery[r], out_enforcement[r] = taken[KIND_OVERPAYMENT], taken[KIND_ENFORCEMENT]
-        out_advance[r] = taken[T_ADVANCE]
-        out_net[r] = gross + carry_in_minor[r] - taken[T_DEDUCTED]
+            out_order_remaining[k] = order_remaining_minor[k] - amount if order_remaining_minor[k] >= 0 else -1
+            deducted += amount
+            if kind == KIND_ALIMONY:
+                taken_alimony += amount
+            elif kind == KIND_DAMAGES:
+                taken_damages += amount
+            elif kind == KIND_OVERPAYMENT:
+                taken_recovery += amount
+            else:
+                taken_enforcement += amount
+        assert 0 <= deducted <= gross
+        out_alimony[r], out_damages[r], out_advance[r] = taken_alimony - taken_advance, taken_damages, taken_advance
+        out_recovery[r], out_enforcement[r] = taken_recovery, taken_enforcement
+        out_net[r] = gross + carry_in_minor[r] - deducted
     assert hi == m  # every order was met by its right: they were sorted and in range
 
 

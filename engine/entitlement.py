@@ -1065,7 +1065,8 @@ def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, cha
     end) takes effect earlier -> its valid_from month; the beneficiary died within the lookback -> the month
     after the death (anything paid since is an overpayment); a member of its household was born, died, joined
     or left within `event_lookback_months` -> that month (the register carries no recording date for these, so
-    the shorter event lookback bounds the cost). Nothing reaches back beyond period - lookback_months, and a death
+    the shorter event lookback bounds the cost); so does a maintenance title of the beneficiary that started or
+    ended within it (engine/advances.py). Nothing reaches back beyond period - lookback_months, and a death
     not beyond period - death_lookback_months when that is given (the register carries no recording date for a
     death: a short lookback bounds the cost, where a decision reaches back to its start, RULES.md Readings 4).
     A catalogue change (late indexation) is a mass recalculation: pass one month to compute_due instead.
@@ -1081,6 +1082,7 @@ def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, cha
     starts = np.full(a.n_rights, period, dtype=np.int32)
     window_starts_kernel(period, floor, death_floor, changes_since_day, month_first_day(period + 1) - 1,
                          a.version_offsets, packed.ver32, packed.person32, household_start, starts)
+    advances.title_event_starts(a, period, max(floor, period - event_lookback_months), starts)  # titles: events too
     return starts
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import catalogue as engine_catalogue
+from engine.deductions import DeductionCaps
 from formats.amounts import format_amount, parse_amount
 from engine.months import month_first_date, month_index
 from formats.errors import InputError, problem
@@ -90,12 +91,10 @@ class DeductionRule:
 
 
 @dataclass(frozen=True)
-class DeductionCaps:
-    total_cap_bp: int
-    total_cap_with_alimony_bp: int
-    shared_cap_bp: int            # cap shared by priorities 1 and 2 (alimony and damages)
-    recovery_default_bp: int
-    recovery_with_consent_bp: int
+class DeductionRules:
+    """The catalogue's [deductions]: the caps the engine applies (engine.deductions.DeductionCaps, the one type of
+    caps, built here from the catalogue) and each kind's rule (priority, forwarded, consent cap)."""
+    caps: DeductionCaps
     kinds: dict                   # kind -> DeductionRule
 
 
@@ -179,7 +178,7 @@ class Catalogue:
     minor_exponent: int
     rounding_unit_minor: int
     payment: PaymentSettings
-    deduction_caps: DeductionCaps
+    deductions: DeductionRules
     benefits: tuple               # of Benefit, in file order (the benefit index of the engine)
     arrears_limit_months: int = 0  # limitation period of arrears (Readings 4); 0 = arrears are never cut
     sources: dict = field(default_factory=dict)   # key -> Source
@@ -420,8 +419,13 @@ class _Reader:
             consent = self.bp(rule, "cap_with_consent_bp", f"deductions.{kind}.cap_with_consent_bp", required=False)
             kinds[kind] = DeductionRule(kind, priority, cap, bool(rule.get("forwarded", False)), consent,
                                         bool(rule.get("agency_fault_exempt", False)))
-        return DeductionCaps(caps["total_cap_bp"], caps["total_cap_with_alimony_bp"], caps["shared_cap_bp"],
-                             caps["recovery_default_bp"], caps["recovery_with_consent_bp"], kinds)
+        if len(kinds) != len(DEDUCTION_KINDS):
+            return None
+        return DeductionRules(DeductionCaps(
+            alimony_bp=kinds["alimony"].cap_bp, damages_bp=kinds["damages"].cap_bp, support_bp=caps["shared_cap_bp"],
+            recovery_bp=caps["recovery_default_bp"], recovery_consent_bp=caps["recovery_with_consent_bp"],
+            enforcement_bp=kinds["enforcement"].cap_bp, total_bp=caps["total_cap_bp"],
+            total_with_alimony_bp=caps["total_cap_with_alimony_bp"]), kinds)
 
     # ---- sources and bases -------------------------------------------------------------------------------
 

@@ -67,10 +67,13 @@ COMPONENTS = {
     "overpayment": "overpayment raised", "dropped": "dropped (under the minimum)",
     "time_barred": "time-barred months", "payment": "payment sent", "settlement": "settlement",
     "return": "returned payment", "reject": "rejected payment", "reversal": "reversal", "opening": "opening balance",
+    "advance": "maintenance advance claimed from the debtor",
+    "advance_recovery": "maintenance advance recovered from the debtor",
 }
 
 DEDUCTION_KINDS = {"alimony": "alimony", "damages": "damages", "overpayment": "recovery of an overpayment",
-                   "recovery": "recovery of an overpayment", "enforcement": "enforcement order"}
+                   "recovery": "recovery of an overpayment", "enforcement": "enforcement order",
+                   "advance_recovery": "maintenance advance recovered from the debtor"}
 
 CHANNELS = {"bank": "bank transfer", "post": "postal delivery"}
 
@@ -79,6 +82,8 @@ ACCOUNTS = {
     "in_transit_post": "payments in transit (post)", "benefits_payable": "benefits payable",
     "deductions_payable": "deductions payable to third parties", "overpayments_receivable": "overpayments receivable",
     "returned_awaiting_reissue": "returned, awaiting re-issue", "benefit_expense": "benefit expense",
+    "advances_receivable": "maintenance advances receivable from debtors",
+    "advances_recoverable": "maintenance advances recoverable (fund)",
 }
 
 HOLD_KINDS = {"right": "right stopped", "bank_channel": "bank account closed or invalid",

@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import arrears, entitlement
-from engine.deductions import DeductionCaps
 from engine.months import month_first_date
 from engine.payroll_kernel import ConservationError, compute_payroll
 from formats import convert
@@ -33,7 +32,8 @@ from formats.schemas import DEDUCTION_KINDS
 from payroll import advances
 from payroll import lines as line_blocks
 from payroll.ids import fixed_width_strings, ref_matrix
-from payroll.ledger_state import ORDER_COMPONENTS, LedgerState, lookup
+from payroll.ledger_state import LedgerState, lookup
+from payroll.taken import deductions_taken
 
 # RULES.md Readings 4: a retroactive decision pays back to its start however far (a catalogue's
 # arrears_limit_months may cut it, reported as time_barred lines). The ledger state is read this far back, so every
@@ -529,7 +529,7 @@ def run_kernel(catalogue, routing: Routing, amounts: Amounts):
         protected, routing.right_payee, routing.right_channel,
         np.array([x.minimum_payable_minor for x in benefits], np.int64)[b],
         np.array([x.below_minimum == "carry" for x in benefits], bool)[b],
-        n_payees=len(routing.arrays.payee_ids), caps=deduction_caps(catalogue), extra_payee=amounts.reissues.payee,
+        n_payees=len(routing.arrays.payee_ids), caps=catalogue.deductions.caps, extra_payee=amounts.reissues.payee,
         extra_channel=amounts.reissues.channel, extra_amount_minor=amounts.reissues.amount_minor,
         recovery_blocked=protected & ~recovery_allowed,  # Readings 7: protected benefits take no recovery
         advance_group=amounts.recovery.group, advance_balance_minor=amounts.recovery.balance_minor,
@@ -602,7 +602,15 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
                              period)
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
+    summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
     return Computation(lines, payments, taken, summary)
+
+
+def advance_totals(claims: advances.Claims, ded) -> dict:
+    """Maintenance advances: claims booked on debtors, taken back, and recovered from the debtors' rights."""
+    return {"booked": int(claims.amount_minor[claims.amount_minor > 0].sum()),
+            "taken_back": int(-claims.amount_minor[claims.amount_minor < 0].sum()),
+            "recovered": int(ded.advance_recovery_minor.sum())}
 
 
 KEPT_COLUMNS = {"payees": ("payee_id", *PAYEE_DETAIL_FIELDS), "persons": ("person_id", "municipality")}
@@ -618,16 +626,6 @@ def release_register(register: dict) -> None:
             del register[name]
     for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
         pool.release_unused()
-
-
-def deduction_caps(catalogue) -> DeductionCaps:
-    caps = catalogue.deduction_caps
-    kinds = caps.kinds
-    return DeductionCaps(alimony_bp=kinds["alimony"].cap_bp, damages_bp=kinds["damages"].cap_bp,
-                         support_bp=caps.shared_cap_bp, recovery_bp=caps.recovery_default_bp,
-                         recovery_consent_bp=caps.recovery_with_consent_bp,
-                         enforcement_bp=kinds["enforcement"].cap_bp, total_bp=caps.total_cap_bp,
-                         total_with_alimony_bp=caps.total_cap_with_alimony_bp)
 
 
 def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees: pa.Table, payroll_id: str,
@@ -661,88 +659,6 @@ def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
         mask[rows] = True
         return table.filter(pa.array(mask))
     return table.take(pa.array(rows))
-
-
-class TakenRows(NamedTuple):
-    """Rows of the deductions table approval posts: one block per kind of row."""
-    kind: np.ndarray            # names
-    right: np.ndarray           # dense right index
-    order_id: np.ndarray        # -1 where no register order
-    creditor_payee_id: np.ndarray  # 0 where none
-    amount_minor: np.ndarray    # > 0
-    month: np.ndarray           # month index
-    debtor_id: np.ndarray       # person_id of a maintenance advance's debtor, 0 where none
-
-
-def deductions_taken(ded, amounts: Amounts, arrays, right_payee, right_payment, refs, period) -> pa.Table:
-    """What approval posts besides the lines: per right the receivable recovered (from its gross, or from its
-    returned money when held), per order what it took, the maintenance advances booked on their debtors (or
-    taken back) and the advances recovered from the debtors' rights."""
-    rows = [receivable_rows(ded, amounts.offset, period), order_rows(ded, amounts, arrays, period),
-            *advance_rows(ded, amounts, period)]
-    right = np.concatenate([block.right for block in rows])
-    payment = right_payment[right]
-    ref_index = pa.array(np.maximum(payment, 0))
-    ref = pc.if_else(pa.array(payment >= 0), pc.take(refs, ref_index) if len(refs) else
-                     pa.nulls(len(right), pa.string()), pa.scalar(None, pa.string()))
-    joined = lambda name: np.concatenate([getattr(block, name) for block in rows])
-    return pa.table({
-        "right_id": pa.array(arrays.right_ids[right], pa.int64()),
-        "payee_id": pa.array(arrays.payee_ids[right_payee[right]], pa.int64()),
-        "kind": pa.array(joined("kind"), pa.string()),
-        "order_id": pa.array(joined("order_id"), pa.int64()),
-        "creditor_payee_id": pa.array(joined("creditor_payee_id"), pa.int64()),
-        "amount_minor": pa.array(joined("amount_minor"), pa.int64()),
-        "month": pa.array(joined("month"), pa.int64()),
-        "payment_ref": ref,
-        "debtor_id": pa.array(joined("debtor_id"), pa.int64()),
-    })
-
-
-def taken_rows(kind: str, right, amount_minor, month, order_id=None, creditor=None, debtor=None) -> TakenRows:
-    n = right.shape[0]
-    zeros = np.zeros(n, np.int64)
-    return TakenRows(np.full(n, kind, dtype=object), right.astype(np.int64),
-                     np.full(n, -1, np.int64) if order_id is None else order_id, zeros if creditor is None else creditor,
-                     amount_minor.astype(np.int64), np.broadcast_to(np.int64(month), (n,)).copy()
-                     if np.ndim(month) == 0 else month.astype(np.int64), zeros if debtor is None else debtor)
-
-
-def receivable_rows(ded, offset: Offsets, period: int) -> TakenRows:
-    recovered = ded.recovered_receivable_minor.copy()
-    np.add.at(recovered, offset.right, offset.amount_minor)
-    rights = np.flatnonzero(recovered > 0)
-    return taken_rows("receivable", rights, recovered[rights], period)
-
-
-def order_rows(ded, amounts: Amounts, arrays, period: int) -> TakenRows:
-    orders = amounts.orders
-    taken = np.flatnonzero(ded.order_deducted_minor > 0)
-    kind_names = np.array(("",) + ORDER_COMPONENTS_BY_KIND, dtype=object)
-    creditor = orders["order_creditor_payee"][taken]
-    rows = taken_rows("", orders["order_right"][taken], ded.order_deducted_minor[taken], period,
-                      order_id=np_col(amounts.order_table, "order_id")[taken].astype(np.int64),
-                      creditor=np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)], 0).astype(np.int64))
-    return rows._replace(kind=kind_names[orders["order_kind"][taken]])
-
-
-def advance_rows(ded, amounts: Amounts, period: int) -> list[TakenRows]:
-    """Advances booked on their debtors (`advance`), taken back (`advance_reversal`, the amount taken back) and
-    recovered from the debtors' rights (`advance_recovery`)."""
-    claims, recovery = amounts.claims, amounts.recovery
-    booked, back = claims.amount_minor > 0, claims.amount_minor < 0
-    recovering = np.flatnonzero(ded.advance_recovery_minor > 0)
-    return [taken_rows("advance", claims.right[booked], claims.amount_minor[booked], claims.month[booked],
-                       debtor=claims.debtor_id[booked]),
-            taken_rows("advance_reversal", claims.right[back], -claims.amount_minor[back], claims.month[back],
-                       debtor=claims.debtor_id[back]),
-            taken_rows("advance_recovery", recovering, ded.advance_recovery_minor[recovering], period,
-                       debtor=recovery.debtor_id[recovery.group[recovering]])]
-
-
-# kind code 1..4 of engine.deductions -> ledger component of what the order took
-ORDER_COMPONENTS_BY_KIND = ("alimony", "damages", "recovery", "enforcement")
-assert set(ORDER_COMPONENTS_BY_KIND) == set(ORDER_COMPONENTS)
 
 
 def check_payments_equal_lines(columns: line_blocks.LineColumns, payment_net_minor: np.ndarray) -> None:

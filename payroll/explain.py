@@ -287,6 +287,8 @@ FORMULAS = {
     "category_sum_minus_income": "sum of the subsistence amounts per member category (capped) - household income",
     "lump_sum_plus_instalments": "lump sum by birth order, then the instalments of its plan",
     "one_off": "amount by birth order (or the decided amount)",
+    "maintenance_advance": "reference of the child's age band (- per-capita income, at least the floor, where "
+                           "means-tested), while a maintenance title is in force, at most its monthly amount",
     # issue 17
     "per_member_category": "adult amount per adult + child-or-disabled amount per child or disabled member",
     "housing_cost_minus_share": "housing cost (register) - income x share; share = per-capita income / "
@@ -372,11 +374,12 @@ def holds_of(ledger, refs: set) -> list[dict]:
 def assemble(record, catalogue, status: str, right_id: int, months: list, facts: dict, lines: list,
              fates: dict) -> dict:
     """The JSON-able explanation: months, deductions with their caps, payments with their fate, totals."""
-    caps = catalogue.deduction_caps
+    rules = catalogue.deductions
     deductions = [{"kind": line["component"], "name": labels.deduction_label(line["component"]),
                    "amount_minor": line["amount_minor"], "payment_ref": line["payment_ref"],
-                   "cap": deduction_cap(caps, line["component"])}
-                  for line in lines if line["component"] in ("alimony", "damages", "enforcement", "recovery")]
+                   "cap": deduction_cap(rules, line["component"])}
+                  for line in lines
+                  if line["component"] in ("alimony", "damages", "enforcement", "recovery", "advance_recovery")]
     payments = {}
     for line in lines:
         if line["payment_ref"]:
@@ -395,9 +398,9 @@ def assemble(record, catalogue, status: str, right_id: int, months: list, facts:
             "net_minor": sum(p["net_minor"] for p in payments.values())}
 
 
-def deduction_cap(caps, component: str) -> str:
-    kind = "overpayment" if component == "recovery" else component
-    rule = caps.kinds.get(kind)
+def deduction_cap(rules, component: str) -> str:
+    kind = {"recovery": "overpayment", "advance_recovery": "alimony"}.get(component, component)
+    rule = rules.kinds.get(kind)
     if rule is None:
         return "no cap in the catalogue"
     text = f"{percent(rule.cap_bp)} of the gross (priority {rule.priority})"

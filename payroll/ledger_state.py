@@ -3,8 +3,9 @@
 Per right and month the benefit expense recognised; per right the carried amount still pending, the overpayment
 receivable, and what third-party and register recovery orders already took; per debtor the maintenance advances
 still to recover; per payee and right the returned payments awaiting re-issue; and the month of the earliest
-payroll the ledger holds (its first approval batch), which fixes the legacy cutoff of payroll.compute. Every query can stop at a batch mark (the last batch id the
-calculation saw), so an audit recomputes a payroll from exactly the ledger state it was calculated from.
+payroll the ledger holds (its first approval batch), which fixes the legacy cutoff of payroll.compute. Every query
+can stop at a batch mark (the last batch id the calculation saw), so an audit recomputes a payroll from exactly the
+ledger state it was calculated from.
 """
 from dataclasses import dataclass, field
 

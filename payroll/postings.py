@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.payroll_kernel import ConservationError
 from ledgers.schema import ACCOUNT, COMPONENT
 
 EXPENSE = ACCOUNT["benefit_expense"]
@@ -116,7 +117,8 @@ def build(specs: list[Legs]) -> dict:
             continue
         amount = np.asarray(spec.pick(spec.amount_minor), np.int64)
         amount = np.abs(amount) if spec.absolute else amount
-        assert amount.shape == (n,) and (amount > 0).all(), "only positive amounts are posted"
+        if not (amount.shape == (n,) and (amount > 0).all()):
+            raise ConservationError(f"only positive amounts are posted ({spec.component})")
         debit, credit = slice(position, position + n), slice(position + n, position + 2 * n)
         out["account_kind"][debit], out["account_kind"][credit] = spec.debit, spec.credit
         out["account_key"][debit] = spec.pick(spec.debit_key)
@@ -311,7 +313,8 @@ def sent_groups(lines: pa.Table) -> pa.Table:
     sums = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
     months = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
     keep = starts[sums != 0]
-    assert (sums[sums != 0] > 0).all(), "a payment's share of a right is positive"
+    if not (sums[sums != 0] > 0).all():
+        raise ConservationError("a payment's share of a right is negative")
     ref_column = pc.take(paid.column("payment_ref"), pa.array(keep if order is None else order[keep]))
     return pa.table({
         "payment_ref": pc.cast(ref_column, pa.string()), "right_id": pa.array(right[keep], pa.int64()),
@@ -341,8 +344,9 @@ def _sent_groups_arrow(paid: pa.Table, forwarded: np.ndarray) -> pa.Table:
     grouped = table.group_by(list(GROUP_COLUMNS)).aggregate([("amount_minor", "sum"), ("month", "max")])
     grouped = grouped.filter(pc.not_equal(grouped.column("amount_minor_sum"), 0))
     grouped = grouped.sort_by([("payment_ref", "ascending"), ("right_id", "ascending"), ("account", "ascending")])
-    assert pc.min(grouped.column("amount_minor_sum")).as_py() is None or \
-        pc.min(grouped.column("amount_minor_sum")).as_py() > 0, "a payment's share of a right is positive"
+    smallest = pc.min(grouped.column("amount_minor_sum")).as_py()
+    if smallest is not None and smallest <= 0:
+        raise ConservationError("a payment's share of a right is negative")
     return grouped.select(list(GROUP_COLUMNS) + ["amount_minor_sum", "month_max"])
 
 

@@ -54,6 +54,7 @@ def summarise(tables) -> dict:
         "payees": payees.num_rows,
         "payees_by_channel": _sorted_counts(per_channel, "channel", "payee_id_count"),
         "deductions": tables["deductions"].num_rows,
+        "maintenance_titles": tables["maintenance_titles"].num_rows if "maintenance_titles" in tables else 0,
     }
 
 

@@ -37,8 +37,9 @@ NO_BASE = "no base"  # the register lacks the housing cost or wage base a formul
 
 
 class Reference:
-    def __init__(self, persons, memberships, versions, catalogue, housing_costs=(), wage_bases=()):
+    def __init__(self, persons, memberships, versions, catalogue, housing_costs=(), wage_bases=(), titles=()):
         self.persons = {p["person_id"]: p for p in persons}
+        self.titles = sorted(titles, key=lambda t: (t["child_id"], t["valid_from"]))  # maintenance titles
         self.memberships = memberships
         self.catalogue = catalogue
         self.housing_costs, self.wage_bases = list(housing_costs), list(wage_bases)
@@ -102,6 +103,8 @@ class Reference:
             return self.per_child(benefit, version, month)
         if kind == "equivalence_scale_minus_income":
             return self.equivalence(benefit, version, month, members, income)
+        if kind == "maintenance_advance":
+            return self.advance(benefit, version, month, members, income)
         return self.category_sum(benefit, month, members, income)
 
     # ---- issue 17 -------------------------------------------------------------------------------------------
@@ -157,6 +160,24 @@ class Reference:
             if row["valid_from"] <= last_day(month) and (row.get("valid_to") or dt.date.max) >= first_day(month):
                 found = row[column]
         return found
+
+    def advance(self, benefit, version, month, members, income):
+        """The child's age band picks the reference (- per-capita income, at least the floor, where means-tested);
+        due only while a title for the child is in force, and at most the title's monthly amount."""
+        title = next((t for t in self.titles if t["child_id"] == version["person_id"]
+                      and month_of(t["valid_from"]) <= month
+                      and (t.get("valid_to") is None or month <= month_of(t["valid_to"]))), None)
+        if title is None:
+            return 0
+        day, birth = first_day(month), self.persons[version["person_id"]]["birth_date"]
+        band = sum(1 for years in benefit.value_on("advance_band_limits_years", day) or () if reached(birth, years, month))
+        references = benefit.value_on("advance_reference_by_band", day)
+        amount = references[min(band, len(references) - 1)]
+        floor_bp = (benefit.value_on("advance_floor_bp", day) or (0,))[0]
+        if floor_bp:
+            floor = half_up(amount * floor_bp, 10_000)
+            amount = min(amount, max(amount - half_up(income, max(1, len(members))), floor))
+        return amount if title.get("monthly_minor") is None else min(amount, title["monthly_minor"])
 
     def per_child(self, benefit, version, month):
         if version["household_id"] is None:
@@ -354,4 +375,5 @@ _REQUIRED = {
     "wage_replacement": ("replacement_bp",),
     "top_up_to_ceiling": ("ceiling_amount",),
     "per_child_reference_minus_income": ("subsistence_child_under_6", "subsistence_child_6_18"),
+    "maintenance_advance": ("advance_reference_by_band",),
 }

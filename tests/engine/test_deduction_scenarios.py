@@ -25,10 +25,7 @@ N_PAYEES = 10
 
 
 def caps_of(catalogue) -> DeductionCaps:
-    caps, kinds = catalogue.deduction_caps, catalogue.deduction_caps.kinds
-    return DeductionCaps(kinds["alimony"].cap_bp, kinds["damages"].cap_bp, caps.shared_cap_bp,
-                         caps.recovery_default_bp, caps.recovery_with_consent_bp, kinds["enforcement"].cap_bp,
-                         caps.total_cap_bp, caps.total_cap_with_alimony_bp)
+    return catalogue.deductions.caps
 
 
 def run(doc):

@@ -89,6 +89,7 @@ def registers(draw):
                               | {v["household_id"] for v in versions if v["household_id"] is not None})
     facts = dict(housing_costs=draw(dated_amounts("household_id", known_households, "cost_minor", period)),
                  wage_bases=draw(dated_amounts("person_id", range(1, n_persons + 1), "base_minor", period)))
+    facts["titles"] = draw(maintenance_titles(persons, period))
     return cat, persons, memberships, versions, period, start, facts
 
 
@@ -109,10 +110,23 @@ def dated_amounts(draw, key, key_values, column, period):
 
 
 @st.composite
+def maintenance_titles(draw, persons, period):
+    horizon = last_day(period + 3)
+    titles = []  # maintenance titles (maintenance_advance): at most one per child here
+    for person in persons:
+        if draw(st.booleans()):
+            valid_from = draw(edge_days(first_day(period - 30), horizon))
+            valid_to = draw(st.one_of(st.none(), edge_days(valid_from, horizon)))
+            monthly = draw(st.one_of(st.none(), st.integers(0, 500_000)))
+            debtor = draw(st.sampled_from([p["person_id"] for p in persons]))
+            titles.append(dict(title_id=len(titles) + 1, child_id=person["person_id"], debtor_id=debtor,
+                               monthly_minor=monthly, valid_from=valid_from, valid_to=valid_to))
+    return titles
+
+
+@st.composite
 def right_versions(draw, right_id, cat, persons, n_households, period):
-    # maintenance_advance has its own reference (tests/engine/test_advances.py)
-    benefit = cat.benefit(draw(st.sampled_from([b.code for b in cat.benefits if not b.unpriced
-                                                  and b.kind != "maintenance_advance"])))
+    benefit = cat.benefit(draw(st.sampled_from([b.code for b in cat.benefits if not b.unpriced])))
     person_id = draw(st.integers(1, len(persons)))
     household = draw(st.one_of(st.just(101), st.none(), st.integers(101, 100 + n_households)))
     if household is None and benefit.kind == "housing_cost_minus_share":

@@ -3,6 +3,7 @@ import datetime as dt
 
 import pytest
 
+from engine.deductions import DeductionCaps
 from formats.catalogue import catalogue_path, load_catalogue
 from formats.errors import InputError
 
@@ -118,18 +119,20 @@ def test_catalogue_settings_per_country():
 
 
 def test_deduction_caps_per_country():
+    """The catalogue builds the engine's one caps type (engine.deductions.DeductionCaps) and keeps each kind's rule."""
     me, ua = load_catalogue(), load_catalogue(country="ua")
-    caps = me.deduction_caps
-    assert (caps.total_cap_bp, caps.total_cap_with_alimony_bp) == (5000, 7000)
-    assert (caps.recovery_default_bp, caps.recovery_with_consent_bp) == (2000, 10000)
-    assert [caps.kinds[k].priority for k in ("alimony", "damages", "overpayment", "enforcement")] == [1, 2, 3, 4]
-    assert caps.kinds["alimony"].cap_bp == 5000 and caps.kinds["enforcement"].cap_bp == 2000
-    assert caps.kinds["alimony"].forwarded and not caps.kinds["overpayment"].forwarded
+    caps, kinds = me.deductions.caps, me.deductions.kinds
+    assert isinstance(caps, DeductionCaps)
+    assert (caps.total_bp, caps.total_with_alimony_bp) == (5000, 7000)
+    assert (caps.recovery_bp, caps.recovery_consent_bp) == (2000, 10000)
+    assert [kinds[k].priority for k in ("alimony", "damages", "overpayment", "enforcement")] == [1, 2, 3, 4]
+    assert (caps.alimony_bp, caps.enforcement_bp) == (kinds["alimony"].cap_bp, kinds["enforcement"].cap_bp)
+    assert caps.alimony_bp == 5000 and caps.enforcement_bp == 2000
+    assert kinds["alimony"].forwarded and not kinds["overpayment"].forwarded
     # Readings 10: social assistance is not a wage, so Ukraine's alimony is capped at 50 % too; the total rises
     # to 70 % only with an alimony order for a minor
-    ua_caps = ua.deduction_caps
-    assert (ua_caps.kinds["alimony"].cap_bp, ua_caps.shared_cap_bp, ua_caps.total_cap_with_alimony_bp) == (
-        5000, 5000, 7000)
+    ua_caps = ua.deductions.caps
+    assert (ua_caps.alimony_bp, ua_caps.support_bp, ua_caps.total_with_alimony_bp) == (5000, 5000, 7000)
 
 
 def test_compiled_catalogue_follows_indexation():

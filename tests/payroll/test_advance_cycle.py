@@ -13,10 +13,12 @@ A supplementary February payroll pays and recovers nothing. March: another 998.4
 """
 from pathlib import Path
 
+import pytest
+
 from ledgers.schema import ACCOUNT
 from ledgers.store import Ledger
 from ledgers.verify import verify
-from payroll import audit, cycle, session, store
+from payroll import audit, cycle, explain, session, store
 
 FILES = {
     "persons.csv": """\
@@ -80,11 +82,17 @@ def run_month(db: str, data: Path, period: str, tmp_path: Path) -> str:
     return summary["payroll"]
 
 
-def test_advance_booked_on_the_debtor_then_recovered_from_his_benefit(tmp_path):
-    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+def fresh_ledger(tmp_path: Path, backend: str, request) -> str:
+    db = f"sqlite:///{tmp_path / 'ledger.db'}" if backend == "sqlite" else request.getfixturevalue("pg_schema_url")
     with Ledger(db) as ledger:
         ledger.init()
         store.init_schema(ledger.engine)
+    return db
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_advance_booked_on_the_debtor_then_recovered_from_his_benefit(tmp_path, backend, request):
+    db = fresh_ledger(tmp_path, backend, request)
     data = register(tmp_path / "register")
 
     january = run_month(db, data, "2026-01", tmp_path)
@@ -94,6 +102,12 @@ def test_advance_booked_on_the_debtor_then_recovered_from_his_benefit(tmp_path):
     february = run_month(db, data, "2026-02", tmp_path)
     assert lines(db, february) == {(100, "due"): ADVANCE, (200, "due"): DSD, (200, "advance_recovery"): -RECOVERED}
     assert owed(db) == {3: 2 * ADVANCE - RECOVERED}
+    totals = session.payroll_record(db, february).totals
+    assert totals["totals_minor"]["advance_recovery"] == -RECOVERED
+    assert totals["advances_minor"] == {"booked": ADVANCE, "taken_back": 0, "recovered": RECOVERED}
+    [shown] = explain.explain(db, 200, "2026-02", february)["deductions"]
+    assert (shown["kind"], shown["amount_minor"]) == ("advance_recovery", -RECOVERED)
+    assert shown["cap"].startswith("50 % of the gross (priority 1)")
 
     supplementary = cycle.calculate(db, data, "2026-02", "ana", store_dir=tmp_path / "store", country="ua")
     assert supplementary["net_minor"] == 0
@@ -114,23 +128,31 @@ def test_advance_booked_on_the_debtor_then_recovered_from_his_benefit(tmp_path):
         assert result["ok"], result["differences"]
 
 
-def test_ending_the_title_back_in_time_takes_the_claim_back(tmp_path):
-    """The debtor paid January after all: the title now ends on 2025-12-31. February's payroll raises the carer's
-    January advance as an overpayment and takes the claim back from the debtor: he owes nothing, so nothing is
-    recovered from his February benefit."""
-    db = f"sqlite:///{tmp_path / 'ledger.db'}"
-    with Ledger(db) as ledger:
-        ledger.init()
-        store.init_schema(ledger.engine)
+def test_ending_the_title_back_in_time_takes_the_claim_back(tmp_path, request):
+    """The debtor paid January after all: the title now ends on 2025-12-31 (no new decision on the right: the
+    title's end is an event of the register, found within the event lookback). February's payroll raises the
+    carer's January advance as an overpayment and takes the claim back from the debtor: he owes nothing, so
+    nothing is recovered from his February benefit."""
+    db = fresh_ledger(tmp_path, "sqlite", request)
     data = register(tmp_path / "register")
     run_month(db, data, "2026-01", tmp_path)
     assert owed(db) == {3: ADVANCE}
     (data / "maintenance_titles.csv").write_text(FILES["maintenance_titles.csv"].replace(",2025-06-01,",
                                                                                          ",2025-06-01,2025-12-31"))
-    (data / "rights.csv").write_text(FILES["rights.csv"].replace("2025-12-20,400000", "2026-02-02,400000"))
     february = run_month(db, data, "2026-02", tmp_path)
     got = lines(db, february)
     assert got[(100, "overpayment")] == -ADVANCE and (100, "due") not in got
     assert (200, "advance_recovery") not in got
     assert owed(db) == {}
     assert audit.recompute(db, february)["ok"]
+
+
+def test_audit_names_an_altered_titles_file(tmp_path, request):
+    """The titles decide money: audit recompute checks their file's digest like every register file."""
+    db = fresh_ledger(tmp_path, "sqlite", request)
+    data = register(tmp_path / "register")
+    january = run_month(db, data, "2026-01", tmp_path)
+    (data / "maintenance_titles.csv").write_text(FILES["maintenance_titles.csv"].replace(",,", ",100000,"))
+    result = audit.recompute(db, january)
+    assert not result["ok"]
+    assert any("maintenance_titles.csv was altered" in text for text in result["differences"])

@@ -1,0 +1,96 @@
+"""What approval posts besides the payroll lines, as one table (the payroll's orders file): per right the
+overpayment receivable recovered, per register order what it took, and the maintenance advances booked on their
+debtors, taken back, and recovered from the debtors' rights (payroll/advances.py). payroll.postings turns each row
+into its postings.
+"""
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from payroll.ledger_state import ORDER_COMPONENTS
+
+
+class TakenRows(NamedTuple):
+    """Rows of the deductions table approval posts: one block per kind of row."""
+    kind: np.ndarray            # names
+    right: np.ndarray           # dense right index
+    order_id: np.ndarray        # -1 where no register order
+    creditor_payee_id: np.ndarray  # 0 where none
+    amount_minor: np.ndarray    # > 0
+    month: np.ndarray           # month index
+    debtor_id: np.ndarray       # person_id of a maintenance advance's debtor, 0 where none
+
+
+def deductions_taken(ded, amounts, arrays, right_payee, right_payment, refs, period) -> pa.Table:
+    """What approval posts besides the lines: per right the receivable recovered (from its gross, or from its
+    returned money when held), per order what it took, the maintenance advances booked on their debtors (or
+    taken back) and the advances recovered from the debtors' rights."""
+    rows = [receivable_rows(ded, amounts.offset, period), order_rows(ded, amounts, arrays, period),
+            *advance_rows(ded, amounts, period)]
+    right = np.concatenate([block.right for block in rows])
+    payment = right_payment[right]
+    ref_index = pa.array(np.maximum(payment, 0))
+    ref = pc.if_else(pa.array(payment >= 0), pc.take(refs, ref_index) if len(refs) else
+                     pa.nulls(len(right), pa.string()), pa.scalar(None, pa.string()))
+    joined = lambda name: np.concatenate([getattr(block, name) for block in rows])
+    return pa.table({
+        "right_id": pa.array(arrays.right_ids[right], pa.int64()),
+        "payee_id": pa.array(arrays.payee_ids[right_payee[right]], pa.int64()),
+        "kind": pa.array(joined("kind"), pa.string()),
+        "order_id": pa.array(joined("order_id"), pa.int64()),
+        "creditor_payee_id": pa.array(joined("creditor_payee_id"), pa.int64()),
+        "amount_minor": pa.array(joined("amount_minor"), pa.int64()),
+        "month": pa.array(joined("month"), pa.int64()),
+        "payment_ref": ref,
+        "debtor_id": pa.array(joined("debtor_id"), pa.int64()),
+    })
+
+
+def taken_rows(kind: str, right, amount_minor, month, order_id=None, creditor=None, debtor=None) -> TakenRows:
+    n = right.shape[0]
+    zeros = np.zeros(n, np.int64)
+    months = np.full(n, month, np.int64) if np.ndim(month) == 0 else month.astype(np.int64)
+    return TakenRows(np.full(n, kind, dtype=object), right.astype(np.int64),
+                     np.full(n, -1, np.int64) if order_id is None else order_id,
+                     zeros if creditor is None else creditor, amount_minor.astype(np.int64), months,
+                     zeros if debtor is None else debtor)
+
+
+def receivable_rows(ded, offset, period: int) -> TakenRows:
+    recovered = ded.recovered_receivable_minor.copy()
+    np.add.at(recovered, offset.right, offset.amount_minor)
+    rights = np.flatnonzero(recovered > 0)
+    return taken_rows("receivable", rights, recovered[rights], period)
+
+
+def order_rows(ded, amounts, arrays, period: int) -> TakenRows:
+    orders = amounts.orders
+    taken = np.flatnonzero(ded.order_deducted_minor > 0)
+    kind_names = np.array(("",) + ORDER_COMPONENTS_BY_KIND, dtype=object)
+    creditor = orders["order_creditor_payee"][taken]
+    rows = taken_rows("", orders["order_right"][taken], ded.order_deducted_minor[taken], period,
+                      order_id=np.asarray(amounts.order_table.column("order_id").to_numpy(zero_copy_only=False),
+                                          np.int64)[taken],
+                      creditor=np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)], 0).astype(np.int64))
+    return rows._replace(kind=kind_names[orders["order_kind"][taken]])
+
+
+def advance_rows(ded, amounts, period: int) -> list[TakenRows]:
+    """Advances booked on their debtors (`advance`), taken back (`advance_reversal`, the amount taken back) and
+    recovered from the debtors' rights (`advance_recovery`)."""
+    claims, recovery = amounts.claims, amounts.recovery
+    booked, back = claims.amount_minor > 0, claims.amount_minor < 0
+    recovering = np.flatnonzero(ded.advance_recovery_minor > 0)
+    return [taken_rows("advance", claims.right[booked], claims.amount_minor[booked], claims.month[booked],
+                       debtor=claims.debtor_id[booked]),
+            taken_rows("advance_reversal", claims.right[back], -claims.amount_minor[back], claims.month[back],
+                       debtor=claims.debtor_id[back]),
+            taken_rows("advance_recovery", recovering, ded.advance_recovery_minor[recovering], period,
+                       debtor=recovery.debtor_id[recovery.group[recovering]])]
+
+
+# kind code 1..4 of engine.deductions -> ledger component of what the order took
+ORDER_COMPONENTS_BY_KIND = ("alimony", "damages", "recovery", "enforcement")
+assert set(ORDER_COMPONENTS_BY_KIND) == set(ORDER_COMPONENTS)
