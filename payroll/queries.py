@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from formats import labels
+from formats import i18n, labels
 from formats.amounts import format_amount
 from formats.schemas import PAYROLL_LINES
 from payroll import cycle, store
@@ -46,7 +46,7 @@ class Display:
         return self.benefit(code) if domain == "benefit" else label(domain, code)
 
 
-LABELS = {"component": labels.component_label, "deduction": labels.deduction_label, "channel": labels.channel_label,
+LABELS = {"status": labels.status_label, "arrears": labels.arrears_label, "component": labels.component_label, "deduction": labels.deduction_label, "channel": labels.channel_label,
           "reason": labels.reason_label, "account": labels.account_label, "hold": labels.hold_label}
 
 
@@ -58,13 +58,14 @@ def label(domain: str, code: str) -> str:
 def display_of(record: store.PayrollRecord) -> Display:
     """The Display of a stored payroll: names from the catalogue it was calculated with (codes alone if that file
     is gone), locale from its country."""
-    return Display(record.currency, record.minor_exponent, labels.locale_of(record.country),
+    i18n.note_country(record.country)
+    return Display(record.currency, record.minor_exponent, labels.display_locale(record.country),
                    labels.benefit_names_at(record.catalogue_path))
 
 
 def labels_locale(payroll_id: str) -> str:
     """The display locale of a payroll by its id (its first two letters are the country)."""
-    return labels.locale_of(payroll_id[:2])
+    return labels.display_locale(payroll_id[:2])
 
 
 def display_for(db_url: str, identifier: str) -> Display:
