@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from formats import i18n, labels
+from formats.i18n import N_
 from formats.amounts import format_amount
 from formats.schemas import PAYROLL_LINES
 from payroll import cycle, store
@@ -111,11 +112,12 @@ def show_payroll(db_url: str, identifier: str) -> dict:
 
 
 def provenance_rows(summary: dict) -> list[tuple]:
-    rows = [("status", summary["status"]), ("calculated by", summary["created_by"]),
-            ("approved by", summary["approved_by"] or "-"), ("register", summary["data_folder"]),
-            ("catalogue", summary["catalogue_path"]), ("catalogue sha256", summary["catalogue_sha256"]),
-            ("lines", summary["lines_file"]), ("lines sha256", summary["lines_sha256"])]
-    rows += [(f"sha256 {name}", digest) for name, digest in sorted(summary["input_sha256"].items())]
+    """(name, value) rows of a payroll's status and inputs; the names are messages (formats.i18n.N_)."""
+    rows = [(N_("status"), labels.status_label(summary["status"])), (N_("calculated by"), summary["created_by"]),
+            (N_("approved by"), summary["approved_by"] or "-"), (N_("register"), summary["data_folder"]),
+            (N_("catalogue"), summary["catalogue_path"]), (N_("catalogue sha256"), summary["catalogue_sha256"]),
+            (N_("lines"), summary["lines_file"]), (N_("lines sha256"), summary["lines_sha256"])]
+    rows += [(N_("sha256 {name}", name=name), digest) for name, digest in sorted(summary["input_sha256"].items())]
     return rows
 
 
