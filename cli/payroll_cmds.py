@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from payroll.language import _, number, tr
+from payroll.language import _, note_country, number, tr
 
 
 def payroll_module(name: str):
@@ -63,6 +63,13 @@ def steps(as_json: bool, engine: bool = False):
             count = f"{number(completed or 0)}/{number(total)}" if total else ""
             progress.update(task, description=tr(description), completed=completed or 0, total=total, count=count)
         yield update
+
+
+def payroll_country(_ctx, _param, value):
+    """A payroll id names its country ('UA-202501-01'): messages default to its language from the start."""
+    if value and len(value) > 3 and value[2] == "-":
+        note_country(value[:2])
+    return value
 
 
 def db_of(ctx) -> str:
@@ -137,7 +144,7 @@ def calculate(ctx, data, period, by, rules, country, store, reopen, reason, as_j
 
 
 @click.command()
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--by", "by", required=True, help="Name of the approving officer (never the one who calculated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -163,7 +170,7 @@ def approve(ctx, payroll_id, by, as_json):
 
 
 @click.command()
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the pain.001 files, postal list and manifest.json.")
 @click.option("--json", "as_json", is_flag=True,
@@ -303,7 +310,7 @@ def payroll_list(ctx, period, as_json):
 
 
 @payroll_group.command(name="show")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def payroll_show(ctx, payroll_id, as_json):
@@ -324,7 +331,7 @@ def payroll_show(ctx, payroll_id, as_json):
 
 
 @payroll_group.command(name="lines")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
               help="File to write: .parquet (DESIGN.md payroll lines columns), .csv or .xlsx (for officers).")
 @click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
@@ -350,7 +357,7 @@ def payroll_lines(ctx, payroll_id, out_file, file_format, as_json):
 
 
 @payroll_group.command(name="cancel")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--by", "by", required=True, help="Name of the officer who cancels (recorded).")
 @click.option("--reason", required=True, help="Why the draft is cancelled (recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -468,7 +475,7 @@ def hold_release(ctx, hold_id, by, note, as_json):
 
 
 @click.command(name="report")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False),
               help="Also write the sign-off report as one self-contained HTML page (prints on A4).")
 @click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False),
@@ -540,7 +547,7 @@ def audit_group():
 
 
 @audit_group.command(name="recompute")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def audit_recompute(ctx, payroll_id, as_json):

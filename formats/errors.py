@@ -41,7 +41,7 @@ class InputError(UserError):
 
     def render(self, limit: int | None = None) -> str:
         shown = self.problems if limit is None else self.problems[:limit]
-        lines = [ngettext("{n} problem in the input:", "{n} problems in the input:", len(self.problems))]
+        lines = [ngettext("{n} problem(s) in the input:", "{n} problem(s) in the input:", len(self.problems))]
         lines += ["  " + problem.render() for problem in shown]
         if limit is not None and len(self.problems) > limit:
             lines.append("  " + _("... and {count} more", count=len(self.problems) - limit))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from formats import i18n
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
 from formats.register_meta import META_FILE, register_country
@@ -38,6 +39,7 @@ def catalogue_for(data_dir, rules=None, country: str | None = None):
     country the register records, else the default (Montenegro). Refused when it is not the register's country."""
     recorded = register_country(data_dir)
     catalogue = load_catalogue(rules, country) if rules or country else load_catalogue(country=recorded)
+    i18n.note_country(recorded or catalogue.country)  # messages default to the register's language
     if recorded is not None and recorded != catalogue.country:
         chosen = f"--rules {rules}" if rules else f"--country {country}"
         raise InputError([problem(Path(data_dir) / META_FILE, None, "country", recorded,

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from engine.months import format_period, month_first_date, parse_period
+from formats import i18n
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from ledgers.store import Ledger, database_errors
@@ -106,9 +107,11 @@ def payroll_record(db_url: str, identifier: str) -> store.PayrollRecord:
     ledger = open_db(db_url)
     try:
         with ledger.engine.connect() as conn:
-            return store.get_payroll(conn, identifier)
+            record = store.get_payroll(conn, identifier)
     finally:
         ledger.close()
+    i18n.note_country(record.country)
+    return record
 
 
 def parse_period_arg(text: str) -> int:
