@@ -26,6 +26,7 @@ from formats.errors import InputError, problem
 from formats.names import COUNTRIES, CountryData, latin_to_cyrillic
 from formats.register_meta import register_country, write_register_meta
 from formats.schemas import DEDUCTION_KINDS, DEDUCTION_PRIORITY, REGISTER
+from formats.i18n import N_
 
 CHUNK_RIGHTS = 250_000        # rights per chunk / Parquet row group: bounds memory for national sizes
 RIGHTS_MAX = 50_000_000       # ids stay far inside int64; a larger national register is partitioned
@@ -249,10 +250,11 @@ def check_period_covered(catalogue, period: int) -> None:
     first = min(benefit_first_months(catalogue).values())
     if period < first:
         raise InputError([problem("--period", None, "period", _period_text(period),
-                                  f"the {catalogue.country.upper()} catalogue has no benefit with values in force "
-                                  f"before {_period_text(first)} ({Path(catalogue.path).name})",
-                                  f"generate for {_period_text(first)} or later, or add the catalogue's values "
-                                  "for earlier months with their source")])
+                                  N_("the {country} catalogue has no benefit with values in force before {first} "
+                                     "({name})", country=catalogue.country.upper(), first=_period_text(first),
+                                     name=Path(catalogue.path).name),
+                                  N_("generate for {first} or later, or add the catalogue's values for earlier "
+                                     "months with their source", first=_period_text(first)))])
 
 
 def make_context(country_code: str, period: int, institution_ids, enforcer_ids) -> Context:
@@ -1397,8 +1399,8 @@ def _advance_months(rights: pa.Table, to_period: str | None) -> tuple[int, int]:
     target = source + 1 if to_period is None else parse_period(to_period)
     if target <= source:
         raise InputError([problem("--period", None, "period", to_period,
-                                  f"the register already holds decisions of {_period_text(source)}",
-                                  f"advance it to a later month, e.g. {_period_text(source + 1)}")])
+                                  N_("the register already holds decisions of {value}", value=_period_text(source)),
+                                  N_("advance it to a later month, e.g. {value}", value=_period_text(source + 1)))])
     return source, target
 
 
@@ -1439,8 +1441,9 @@ def _record_deaths(rng, ctx: Context, tables: dict, deaths):
     given_days = np.array([_as_days(day) for _, day in deaths], dtype=np.int64)
     rows = _rows_of(given_ids, persons["person_id"])
     if (rows < 0).any():
-        raise InputError([problem("deaths", None, "person_id", person_id, "death reported for a person not in "
-                                  "the register", "report deaths of registered persons only")
+        raise InputError([problem("deaths", None, "person_id", person_id, N_("death reported for a person not in "
+                                                                             "the register"),
+                                  N_("report deaths of registered persons only"))
                           for person_id in given_ids[rows < 0][:20]])
     death[rows] = given_days
     age = (ctx.end_days - _days(persons["birth_date"])) // 365.25
@@ -1565,8 +1568,9 @@ def _switch_to_post(rng, ctx: Context, payees: pa.Table, closed_accounts) -> tup
     closed = np.array(sorted({int(p) for p in closed_accounts}), dtype=np.int64)
     rows = _rows_of(closed, payees["payee_id"])
     if (rows < 0).any():
-        raise InputError([problem("closed_accounts", None, "payee_id", payee_id, "closed account reported for "
-                                  "a payee not in the register", "report closed accounts of registered payees only")
+        raise InputError([problem("closed_accounts", None, "payee_id", payee_id, N_("closed account reported for a "
+                                                                                    "payee not in the register"),
+                                  N_("report closed accounts of registered payees only"))
                           for payee_id in closed[rows < 0][:20]])
     switch = np.zeros(payees.num_rows, dtype=bool)
     switch[rows] = True

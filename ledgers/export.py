@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from formats import labels, officer_files
 from ledgers import schema
 from ledgers.store import Ledger
+from formats.i18n import N_
 
 EXPORT_FILES = ("*.parquet", "*.csv", "*.xlsx")
 
@@ -77,7 +78,7 @@ class counting(list):
     def postings(self):
         for done, batch in enumerate(self, start=1):
             yield batch
-            self.progress("exporting postings, batch by batch", done, len(self))
+            self.progress(N_("exporting postings, batch by batch"), done, len(self))
 
 
 def write_parquet(ledger: Ledger, batches, out: Path) -> None:

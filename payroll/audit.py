@@ -22,6 +22,7 @@ from ledgers.verify import record_findings
 from payroll import compute as computing
 from payroll import cycle, postings, store
 from payroll.errors import Refused
+from formats.i18n import N_
 
 KEY_COLUMNS = ("account_kind", "account_key", "right_id", "payee_id", "month", "component")
 DIFFERENCES_MAX = 200
@@ -34,9 +35,9 @@ def recompute(db_url: str, identifier: str, progress=cycle.noop) -> dict:
             record = store.get_payroll(conn, identifier)
         status = cycle.status_of(ledger, identifier)["status"]
         if status not in cycle.POSTED_STATUSES:
-            raise Refused(f"{identifier} is {'a draft' if status == 'draft' else status}: nothing of it is in the "
-                          "ledger to compare with; approve it first")
-        progress("checking the recorded inputs")
+            raise Refused(N_("{identifier} is {value}: nothing of it is in the ledger to compare with; approve it "
+                             "first", identifier=identifier, value='a draft' if status == 'draft' else status))
+        progress(N_("checking the recorded inputs"))
         differences = input_differences(record)
         catalogue = load_catalogue(record.catalogue_path) if Path(record.catalogue_path).exists() else None
         if catalogue is None:
@@ -46,9 +47,9 @@ def recompute(db_url: str, identifier: str, progress=cycle.noop) -> dict:
                                f"!= recorded {record.catalogue_sha256}")
         compared = {"lines": 0, "postings": 0}
         if catalogue is not None:
-            progress("recomputing the payroll")
+            progress(N_("recomputing the payroll"))
             compared = compare_with_ledger(ledger, record, catalogue, differences)
-        progress("checking the records around the ledger")
+        progress(N_("checking the records around the ledger"))
         differences += [f"record: {finding}" for finding in record_findings(ledger)]
         software = software_of(ledger, identifier)
     finally:

@@ -27,6 +27,7 @@ from formats import labels
 from formats.catalogue import load_catalogue
 from payroll import audit, cycle, store
 from payroll.errors import Refused
+from formats.i18n import N_
 
 DIFFERENCE_COMPONENTS = ("due", "arrears", "overpayment", "time_barred", "written_off")
 CATEGORIES = ("member", "child (role child, within the child age limit)", "young child", "child", "disabled adult")
@@ -57,7 +58,7 @@ def explain(db_url: str, right_id: int, period_text: str, payroll_id: str | None
     try:
         record = chosen_payroll(ledger, period_text, payroll_id)
         prepared = prepare(ledger, record, progress)
-        progress("explaining the right's months")
+        progress(N_("explaining the right's months"))
         return explain_right(ledger, prepared, right_id)
     finally:
         ledger.close()
@@ -67,12 +68,12 @@ def prepare(ledger, record: store.PayrollRecord, progress=cycle.noop) -> Prepare
     from formats import convert
     from payroll import compute as computing
 
-    progress("checking the recorded inputs")
+    progress(N_("checking the recorded inputs"))
     catalogue = recorded_catalogue(record)
-    progress("reading the recorded register and the ledger as the payroll saw it")
+    progress(N_("reading the recorded register and the ledger as the payroll saw it"))
     period = parse_period(record.period)
     inputs = cycle.load_inputs(ledger, record.data_folder, catalogue, period, record.batch_mark, record.hold_mark)
-    progress("computing the months with the engine")
+    progress(N_("computing the months with the engine"))
     arrays = convert.register_arrays(inputs.register, catalogue)
     held = computing.route(inputs, arrays).held
     differences = split_differences(inputs, arrays, computing.differences(arrays, inputs, held))
@@ -83,7 +84,7 @@ def prepare(ledger, record: store.PayrollRecord, progress=cycle.noop) -> Prepare
     compiled = catalogue.compile(min(first, catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
     legacy = computing.legacy_baseline(arrays, compiled, starts, computing.legacy_cutoff_month(inputs))
-    progress("reading the payroll lines")
+    progress(N_("reading the payroll lines"))
     status = cycle.status_of(ledger, record.payroll_id)["status"]
     return Prepared(record, catalogue, status, inputs, arrays, held, differences, starts, compiled, cells, legacy,
                     store.read_lines(record))
@@ -104,8 +105,9 @@ def explain_right(ledger, prepared: Prepared, right_id: int) -> dict:
 
     index = int(convert.right_index_of(prepared.arrays, [right_id])[0])
     if index < 0:
-        raise Refused(f"right {right_id} is not in the register {prepared.record.payroll_id} was calculated from; "
-                      "check the right's id, or give the --payroll of a month that had it")
+        raise Refused(N_("right {right_id} is not in the register {payroll_id} was calculated from; check the "
+                         "right's id, or give the --payroll of a month that had it",
+                         right_id=right_id, payroll_id=prepared.record.payroll_id))
     months = right_months(prepared, index)
     lines = right_lines(prepared.lines, right_id)
     fates = payment_fates(ledger, prepared.record, {line["payment_ref"] for line in lines if line["payment_ref"]},
@@ -121,12 +123,13 @@ def chosen_payroll(ledger, period_text: str, payroll_id: str | None) -> store.Pa
         if payroll_id:
             record = store.get_payroll(conn, payroll_id)
             if record.period != period:
-                raise Refused(f"payroll {payroll_id} is for {record.period}, not {period}: give --period "
-                              f"{record.period} or another --payroll")
+                raise Refused(N_("payroll {payroll_id} is for {period}, not {period2}: give --period {period} or "
+                                 "another --payroll", payroll_id=payroll_id, period=record.period, period2=period))
             return record
         records = store.list_payrolls(conn, period)
     if not records:
-        raise Refused(f"no payroll for {period} in this database; `isplata payroll list` shows the payrolls")
+        raise Refused(N_("no payroll for {period} in this database; `isplata payroll list` shows the payrolls",
+                         period=period))
     return max(records, key=lambda r: r.run_no)
 
 

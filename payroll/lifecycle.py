@@ -8,13 +8,15 @@ function opens the database, writes in one transaction that takes the write lock
 """
 from payroll import cycle, store
 from payroll.errors import InputError, Problem, Refused
+from formats.i18n import N_
 
 
 def required_text(value: str, option: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise InputError([Problem(option, None, None, value, "a reason is required (it is recorded)",
-                                  f"say why, e.g. {option} \"register office reports a change of payee\"")])
+        raise InputError([Problem(option, None, None, value, N_("a reason is required (it is recorded)"),
+                                  N_("say why, e.g. {option} \"register office reports a change of payee\"",
+                                     option=option))])
     return text
 
 

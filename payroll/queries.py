@@ -47,8 +47,9 @@ class Display:
         return self.benefit(code) if domain == "benefit" else label(domain, code)
 
 
-LABELS = {"status": labels.status_label, "arrears": labels.arrears_label, "component": labels.component_label, "deduction": labels.deduction_label, "channel": labels.channel_label,
-          "reason": labels.reason_label, "account": labels.account_label, "hold": labels.hold_label}
+LABELS = {"status": labels.status_label, "arrears": labels.arrears_label, "component": labels.component_label,
+          "deduction": labels.deduction_label, "channel": labels.channel_label, "reason": labels.reason_label,
+          "account": labels.account_label, "hold": labels.hold_label}
 
 
 def label(domain: str, code: str) -> str:
@@ -185,7 +186,7 @@ def period_option(text: str | None, option: str) -> int | None:
     try:
         return parse_period(text.strip()[:7])
     except ValueError as exc:
-        raise InputError([Problem(option, None, None, text, str(exc), "write the accounting period as YYYY-MM")])
+        raise InputError([Problem(option, None, None, text, str(exc), N_("write the accounting period as YYYY-MM"))])
 
 
 def balances(db_url: str, account=None, key=None, payee_id=None, right_id=None, benefit=None, period=None,
@@ -204,8 +205,8 @@ def balances(db_url: str, account=None, key=None, payee_id=None, right_id=None, 
         if benefit is not None:
             code = next((c for c, name in names.items() if name == benefit), None)
             if code is None:
-                raise Refused(f"no benefit {benefit!r} in this ledger; its benefits: "
-                                    f"{', '.join(sorted(names.values())) or 'none yet'}")
+                raise Refused(N_("no benefit {benefit} in this ledger; its benefits: {value}",
+                                 benefit=repr(benefit), value=', '.join(sorted(names.values())) or 'none yet'))
         rows = ledger.balances(account=account, key=key, payee_id=payee_id, right_id=right_id, period=period_index,
                                period_to=as_of_index, benefit_code=code)
     for row in rows:

@@ -23,6 +23,7 @@ from formats import labels
 from payroll import cycle, store
 from payroll.errors import Refused
 from payroll.report_html import render_html
+from formats.i18n import N_
 
 LARGEST_CHANGES = 10
 PDF_CONVERTERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -233,8 +234,9 @@ def write_pdf(report: dict, path) -> str:
     Refused (exit 2, nothing written) when no converter is installed or the conversion fails."""
     converter = pdf_converter()
     if converter is None:
-        raise Refused(f"--pdf needs a headless Chromium or Chrome on PATH (looked for {', '.join(PDF_CONVERTERS)}); "
-                      "install one (Debian: apt-get install chromium) or write --html and print that to PDF")
+        raise Refused(N_("--pdf needs a headless Chromium or Chrome on PATH (looked for {value}); install one "
+                         "(Debian: apt-get install chromium) or write --html and print that to PDF",
+                         value=', '.join(PDF_CONVERTERS)))
     target = Path(path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="isplata-report-") as folder:
@@ -244,6 +246,7 @@ def write_pdf(report: dict, path) -> str:
                    f"--user-data-dir={folder}/profile", f"--print-to-pdf={target}", page.as_uri()]
         done = subprocess.run(command, capture_output=True, text=True, timeout=PDF_SECONDS_MAX, check=False)
     if done.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
-        raise Refused(f"{converter} could not print the report to {target} (exit {done.returncode}): "
-                      f"{done.stderr.strip()[-300:]}; write --html instead and print that")
+        raise Refused(N_("{converter} could not print the report to {target} (exit {returncode}): {said}; write "
+                         "--html instead and print that", converter=converter, target=target,
+                         returncode=done.returncode, said=done.stderr.strip()[-300:]))
     return converter
