@@ -161,6 +161,12 @@ class Message(str):
         return _format(translations(language()).gettext(self.msgid), values)
 
 
+def in_language(lang: str | None, text: str, **values) -> str:
+    """`text` in a given language (not the active one): files whose words must not follow --lang."""
+    lang = canonical(lang) or ENGLISH
+    return _format(translations(lang).gettext(text), values)
+
+
 def N_(text: str, **values) -> Message:
     """Mark `text` for translation at display time; its value stays English."""
     return Message(text, values)

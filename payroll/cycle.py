@@ -713,7 +713,8 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
         files += written.files
         store.write_table(written.assignments, Path(record.store_folder) / ASSIGNMENTS_FILE)
         postal = write_postal_list(payments, out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id),
-                                   record.currency, record.minor_exponent)
+                                   record.currency, record.minor_exponent,
+                                   i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
         if postal is not None:
             files.append(postal)
     elif also is not None:
