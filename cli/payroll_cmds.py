@@ -61,7 +61,8 @@ def steps(as_json: bool, engine: bool = False):
 
         def update(description, completed=None, total=None):
             count = f"{number(completed or 0)}/{number(total)}" if total else ""
-            progress.update(task, description=tr(description), completed=completed or 0, total=total, count=count)
+            progress.update(task, description=tr(description), completed=completed or 0, total=total or None,
+                            count=count)
         yield update
 
 

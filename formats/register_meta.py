@@ -36,7 +36,7 @@ def read_register_meta(folder) -> dict | None:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError([problem(path, None, None, None, N_("not a JSON document ({exc})", exc=exc),
-                                  N_("write {{\"country\": \"me|rs|ua\"}} into it, or delete it"))]) from exc
+                                  N_("write {\"country\": \"me|rs|ua\"} into it, or delete it"))]) from exc
     if not isinstance(document, dict):
         raise InputError([problem(path, None, None, None, N_("must be a JSON object"),
                                   N_("write {\"country\": \"me|rs|ua\"} into it, or delete it"))])

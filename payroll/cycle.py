@@ -36,7 +36,9 @@ ASSIGNMENTS_FILE = "assignments.parquet"
 POSTAL_LIST_NAME = "{payroll}-postal.csv"
 
 
-def noop(_step: str) -> None:
+def noop(_step: str, _completed: int | None = None, _total: int | None = None) -> None:
+    """The progress callback when none is given: progress(description) or, where the work is countable,
+    progress(description, completed, total)."""
     return None
 
 
@@ -433,11 +435,13 @@ def approve(db_url: str, identifier: str, by: str, progress=noop) -> dict:
         check_approvable(ledger, record, checker)  # refuse early, before building the batch
         progress(N_("building the approval batch"))
         batch = approval_batch(ledger, record)
-        progress(N_("posting to the ledger"))
+        count = postings_in(batch)
+        progress(N_("posting to the ledger"), 0, count)
         with ledger.step() as conn:
             check_approvable(ledger, record, checker, conn)
             result = post_approval(ledger, record, batch, checker, conn)
             crash_point("approve.before_commit")
+        progress(N_("posting to the ledger"), count, count)
     finally:
         ledger.close()
     return result
@@ -490,6 +494,11 @@ def check_not_stale(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connec
                          "approve the new draft", hold_id=hold["hold_id"], target=target,
                          reason_code=hold["reason_code"], placed_by=hold["placed_by"], payroll_id=record.payroll_id,
                          period=record.period))
+
+
+def postings_in(batch: dict | None) -> int:
+    """How many postings a batch of columns holds (the count a progress bar shows)."""
+    return 0 if batch is None else int(batch["amount_minor"].shape[0])
 
 
 def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:
@@ -564,12 +573,14 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
                                                             execution_date=execution), staging)
         crash_point("export.after_files")
         pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
-        progress(N_("posting payments as sent"))
+        count = postings_in(batch)
+        progress(N_("posting payments as sent"), 0, count)
         with ledger.step() as conn:
             locked = check_exportable(ledger, identifier, conn)
             # an export that committed meanwhile fixed the date: files with another one are never published
             execution_date_of(record, locked["events"], execution)
             created = post_export(ledger, record, batch, conn, {"execution_date": execution.isoformat()})
+        progress(N_("posting payments as sent"), count, count)
         crash_point("export.after_commit")
         write_outputs(lambda: publish(staging, target), target)
     finally:

@@ -202,8 +202,8 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
         # amounts at their currency's ISO 4217 exponent (a postal list names none: the ledger's currency)
         currency = ledger_currency(ledger)
         parsed = []
-        for path in paths:
-            progress(N_("reading {name}", name=path.name))
+        for done, path in enumerate(paths):
+            progress(N_("reading {name}", name=path.name), done, len(paths))
             records = [matching.with_reference(record) for record in read_returns(path, currency=currency)]
             parsed.append((path, store.sha256_file(path), records))
         # the output folders once every file is known good (a bad file leaves no folder), before any posting
@@ -212,8 +212,8 @@ def reconcile(db_url: str, files: list, register_out=None, progress=cycle.noop, 
             check_out_dir(Path(register_out).resolve().parent)
         progress(N_("matching the records to the exported payments"))
         parsed = load_views(ledger, parsed, views)
-        for path, sha, records in parsed:
-            progress(N_("reconciling {name}", name=path.name))
+        for done, (path, sha, records) in enumerate(parsed):
+            progress(N_("reconciling {name}", name=path.name), done, len(parsed))
             file_tally, file_exponent, actions, before = reconcile_step(ledger, path, sha, records, views)
             exponent = file_exponent or exponent
             befores.append(before)
