@@ -29,4 +29,5 @@ class BuildWithCatalogues(build_py):
         compile_catalogues(Path(".") if editable else Path(self.build_lib))
 
 
-setup(cmdclass={"build_py": BuildWithCatalogues})
+if __name__ == "__main__":  # setuptools runs this file as __main__; tests import compile_catalogues
+    setup(cmdclass={"build_py": BuildWithCatalogues})

@@ -2,7 +2,8 @@
 kinds, channels and ledger accounts by name, benefits by their catalogue names, and amounts in the currency.
 
 One table per kind of code and one function per kind of text; the names are English msgids (formats.i18n.N_),
-shown in the active language. Amounts stay int64 minor units until `money_label` turns one into text for display (Babel's
+shown in the active language. Amounts stay int64 minor units until `money_label` turns one into text for display
+(Babel's
 number patterns of the officer's locale, with exactly the currency's decimals of the catalogue: never a float).
 """
 import copy
@@ -63,13 +64,16 @@ REASONS = {
 }
 
 COMPONENTS = {
-    "due": N_("due this month"), "arrears": N_("arrears of earlier months"), "recovery": N_("recovery of an overpayment"),
+    "due": N_("due this month"), "arrears": N_("arrears of earlier months"),
+    "recovery": N_("recovery of an overpayment"),
     "alimony": N_("alimony"), "damages": N_("damages"), "enforcement": N_("enforcement order"),
     "forwarded": N_("forwarded to a creditor"), "carry_in": N_("brought in (under the minimum earlier)"),
     "carry_out": N_("carried forward (under the minimum)"), "reissue": N_("re-issued payment"),
     "overpayment": N_("overpayment raised"), "dropped": N_("dropped (under the minimum)"),
     "time_barred": N_("time-barred months"), "payment": N_("payment sent"), "settlement": N_("settlement"),
-    "return": N_("returned payment"), "reject": N_("rejected payment"), "reversal": N_("reversal"), "opening": N_("opening balance"),
+    "return": N_("returned payment"), "reject": N_("rejected payment"), "reversal": N_("reversal"),
+    "opening": N_("opening balance"),
+    "written_off": N_("overpayment written off"),
 }
 
 DEDUCTION_KINDS = {"alimony": N_("alimony"), "damages": N_("damages"), "overpayment": N_("recovery of an overpayment"),
@@ -80,8 +84,10 @@ CHANNELS = {"bank": N_("bank transfer"), "post": N_("postal delivery")}
 ACCOUNTS = {
     "treasury_cash": N_("treasury cash"), "in_transit_bank": N_("payments in transit (bank)"),
     "in_transit_post": N_("payments in transit (post)"), "benefits_payable": N_("benefits payable"),
-    "deductions_payable": N_("deductions payable to third parties"), "overpayments_receivable": N_("overpayments receivable"),
-    "returned_awaiting_reissue": N_("returned, awaiting re-issue"), "benefit_expense": N_("benefit expense"),
+    "deductions_payable": N_("deductions payable to third parties"),
+    "overpayments_receivable": N_("overpayments receivable"),
+    "returned_awaiting_reissue": N_("returned, awaiting re-issue"),
+    "overpayments_written_off": N_("overpayments written off"), "benefit_expense": N_("benefit expense"),
 }
 
 HOLD_KINDS = {"right": N_("right stopped"), "bank_channel": N_("bank account closed or invalid"),
