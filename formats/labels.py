@@ -3,8 +3,8 @@ kinds, channels and ledger accounts by name, benefits by their catalogue names, 
 
 One table per kind of code and one function per kind of text; the names are English msgids (formats.i18n.N_),
 shown in the active language. Amounts stay int64 minor units until `money_label` turns one into text for display
-(Babel's
-number patterns of the officer's locale, with exactly the currency's decimals of the catalogue: never a float).
+(Babel's number patterns of the officer's locale, with exactly the currency's decimals of the catalogue: never a
+float).
 """
 import copy
 from decimal import Decimal
