@@ -16,12 +16,12 @@ console = Console(stderr=True)
 out = Console()
 
 
-def counts_table(title: str, counts: dict, label: str) -> Table:
+def counts_table(title: str, counts: dict, label: str, name=str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column(label)
     table.add_column(_("count"), justify="right")
     for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        table.add_row(escape(str(key)), number(count))
+        table.add_row(escape(name(key)), number(count))
     return table
 
 
@@ -31,7 +31,10 @@ def print_summary(summary: dict) -> None:
     out.print(_("{rights} rights ({right_versions} versions), {persons} persons, {households} households, "
                 "{payees} payees, {deductions} deduction orders", **counts))
     out.print(counts_table(_("rights per benefit"), summary["rights_by_benefit"], _("benefit")))
-    out.print(counts_table(_("payees per channel"), summary["payees_by_channel"], _("channel")))
+    from payroll.queries import label
+
+    out.print(counts_table(_("payees per channel"), summary["payees_by_channel"], _("channel"),
+                           lambda channel: label("channel", channel)))
 
 
 @click.command("generate")
