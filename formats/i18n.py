@@ -4,8 +4,8 @@ Five languages: English (the msgids), Montenegrin (Latin, ijekavian), Serbian Cy
 Ukrainian. The active language is `--lang` (set_language), else ISPLATA_LANG, else the language of the
 catalogue's country (note_country: me -> me, rs -> sr-Cyrl, ua -> uk), else English.
 
-Three ways to wrap a message, all with named placeholders ({file}, {row}) so a translation may reorder them, and
-all formatted AFTER translation:
+Three ways to wrap a message, all with named placeholders ({file}, {row}) so a translation may reorder them (any
+name: the text is positional-only), and all formatted AFTER translation:
 - `_(text, **values)`: the text in the active language now (CLI tables, titles, progress, confirmations);
 - `ngettext(singular, plural, n, **values)`: the same with the plural form of the language for n;
 - `N_(text, **values)`: a `Message`, a str whose value is the English text (so --json output, logs and
@@ -134,12 +134,12 @@ def _format(text: str, values: dict) -> str:
     return text.format(**values) if values else text
 
 
-def _(text: str, **values) -> str:
+def _(text: str, /, **values) -> str:
     """`text` in the active language, its {placeholders} filled after translation."""
     return _format(translations(language()).gettext(text), values)
 
 
-def ngettext(singular: str, plural: str, n: int, **values) -> str:
+def ngettext(singular: str, plural: str, n: int, /, **values) -> str:
     """The plural form of the active language for n ({n} is filled with the number as the locale writes it)."""
     values.setdefault("n", number(n))
     return _format(translations(language()).ngettext(singular, plural, n), values)
@@ -161,13 +161,13 @@ class Message(str):
         return _format(translations(language()).gettext(self.msgid), values)
 
 
-def in_language(lang: str | None, text: str, **values) -> str:
+def in_language(lang: str | None, text: str, /, **values) -> str:
     """`text` in a given language (not the active one): files whose words must not follow --lang."""
     lang = canonical(lang) or ENGLISH
     return _format(translations(lang).gettext(text), values)
 
 
-def N_(text: str, **values) -> Message:
+def N_(text: str, /, **values) -> Message:
     """Mark `text` for translation at display time; its value stays English."""
     return Message(text, values)
 
