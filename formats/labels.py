@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from formats import i18n
-from formats.i18n import N_, _, tr
+from formats.i18n import N_, tr
 
 # ISO 20022 ExternalStatusReason1Code / ExternalReturnReason1Code (the codes banks and the post send back in
 # pain.002, camt.054 and pacs.004), plus the German banks' Verification-of-Payee codes seen in pain.002 (RV..).
@@ -105,12 +105,20 @@ COUNTRY_LOCALES = {country: i18n.BABEL_LOCALES[lang] for country, lang in i18n.C
 FALLBACK_LOCALE = "en"
 
 
-def reason_label(code: str | None) -> str:
-    """'MD07 — recipient deceased'; an unknown code is shown as it is, said to be unknown."""
+def reason_text(code: str | None) -> str:
+    """'MD07 — recipient deceased' as data (English; formats.i18n.tr shows it in the active language); an unknown
+    code is shown as it is, said to be unknown."""
     if not code:
-        return _("no reason given")
+        return N_("no reason given")
     meaning = REASONS.get(code.strip().upper())
-    return f"{code} — {tr(meaning)}" if meaning else f"{code} — " + _("code not in the ISO list")
+    if meaning:
+        return N_("{code} — {meaning}", code=code, meaning=meaning)
+    return N_("{code} — code not in the ISO list", code=code)
+
+
+def reason_label(code: str | None) -> str:
+    """The reason in the active language."""
+    return tr(reason_text(code))
 
 
 def component_label(name: str) -> str:

@@ -202,7 +202,7 @@ def officer_events(events: list[dict]) -> pa.Table:
 
 def officer_codes(ledger: Ledger, money: Money | None) -> pa.Table:
     benefits = money.benefits if money else {}
-    rows = [{"domain": "account", "code": code, "name": name, "meaning": labels.account_label(name)}
+    rows = [{"domain": "account", "code": code, "name": name, "meaning": labels.ACCOUNTS.get(name, name)}
             for code, name, _, _ in schema.ACCOUNT_KINDS]
     rows += [{"domain": "component", "code": code, "name": name, "meaning": labels.component_label(name)}
              for name, code in schema.COMPONENT.items()]

@@ -340,7 +340,7 @@ def payment_fates(ledger, record: store.PayrollRecord, refs: set, right_id: int)
                     steps.append(f"re-issued by {batch.source_id}")
             returned = False
     for hold in holds_of(ledger, refs):
-        fates[hold["payment_ref"]].append(f"hold {hold['hold_id']} placed: {labels.reason_label(hold['reason_code'])}"
+        fates[hold["payment_ref"]].append(f"hold {hold['hold_id']} placed: {labels.reason_text(hold['reason_code'])}"
                                           + (" (released since)" if hold.get("released") else ""))
     return {ref: ", ".join(steps) for ref, steps in fates.items()}
 
@@ -356,7 +356,7 @@ def assemble(record, catalogue, status: str, right_id: int, months: list, facts:
              fates: dict) -> dict:
     """The JSON-able explanation: months, deductions with their caps, payments with their fate, totals."""
     caps = catalogue.deduction_caps
-    deductions = [{"kind": line["component"], "name": labels.deduction_label(line["component"]),
+    deductions = [{"kind": line["component"], "name": labels.DEDUCTION_KINDS.get(line["component"], line["component"]),
                    "amount_minor": line["amount_minor"], "payment_ref": line["payment_ref"],
                    "cap": deduction_cap(caps, line["component"])}
                   for line in lines if line["component"] in ("alimony", "damages", "enforcement", "recovery")]

@@ -57,11 +57,13 @@ def label(domain: str, code: str) -> str:
     return LABELS[domain](code)
 
 
-def display_of(record: store.PayrollRecord) -> Display:
+def display_of(record: store.PayrollRecord, for_data: bool = False) -> Display:
     """The Display of a stored payroll: names from the catalogue it was calculated with (codes alone if that file
-    is gone), locale from its country."""
+    is gone), locale of the active language (--lang, else the country's); `for_data`: the country's locale, for
+    JSON and files that never change with the language."""
     i18n.note_country(record.country)
-    return Display(record.currency, record.minor_exponent, labels.display_locale(record.country),
+    locale = labels.locale_of(record.country) if for_data else labels.display_locale(record.country)
+    return Display(record.currency, record.minor_exponent, locale,
                    labels.benefit_names_at(record.catalogue_path))
 
 
@@ -136,7 +138,7 @@ def write_lines(db_url: str, identifier: str, out_file, file_format: str | None 
     if chosen == "parquet":
         pq.write_table(lines, out_file)
     else:
-        table = officer_lines(lines, display_of(record))
+        table = officer_lines(lines, display_of(record, for_data=True))  # files never follow --lang
         if chosen == "csv":
             officer_files.write_csv(table, out_file)
         else:
@@ -164,16 +166,17 @@ def officer_lines(lines, show: Display):
     return pa.table(columns)
 
 
-def ledger_display(ledger) -> Display | None:
+def ledger_display(ledger, for_data: bool = False) -> Display | None:
     """How an open ledger's amounts read: the currency, decimals, locale and benefit names of its latest payroll
-    (a ledger holds one country's money); None while it holds no payroll. Creates nothing."""
+    (a ledger holds one country's money); None while it holds no payroll. Creates nothing. `for_data`: amounts as
+    text in JSON are in the country's locale, whatever the language of the run."""
     import sqlalchemy as sa
 
     if not sa.inspect(ledger.engine).has_table(store.payrolls.name):
         return None
     with ledger.engine.connect() as conn:
         records = store.list_payrolls(conn, None)
-    return display_of(records[-1]) if records else None
+    return display_of(records[-1], for_data) if records else None
 
 
 def period_option(text: str | None, option: str) -> int | None:
@@ -199,7 +202,7 @@ def balances(db_url: str, account=None, key=None, payee_id=None, right_id=None, 
     period_index, as_of_index = period_option(period, "--period"), period_option(as_of, "--as-of")
     with open_ledger(db_url) as ledger:
         ledger.require_schema()
-        show = ledger_display(ledger)
+        show = ledger_display(ledger, for_data=True)
         names = ledger.code_names("benefit")
         code = None
         if benefit is not None:
@@ -210,7 +213,7 @@ def balances(db_url: str, account=None, key=None, payee_id=None, right_id=None, 
         rows = ledger.balances(account=account, key=key, payee_id=payee_id, right_id=right_id, period=period_index,
                                period_to=as_of_index, benefit_code=code)
     for row in rows:
-        row["account_name"] = labels.account_label(row["account"])
+        row["account_name"] = labels.ACCOUNTS.get(row["account"], row["account"])  # data: English (shown by tr)
         if row["account"] == "benefit_expense":
             benefit_code = names.get(row["key"], str(row["key"]))
             row["key_name"] = show.benefit(benefit_code) if show else benefit_code
