@@ -197,7 +197,3 @@ def date_text(value, form: str = "medium") -> str:
     from babel.dates import format_date
 
     return format_date(value, format=form, locale=babel_locale())
-
-
-def language_choices_help() -> str:
-    return ", ".join(LANGUAGES)
