@@ -48,7 +48,7 @@ class Page:
 
     def __init__(self, report: dict):
         names = report.get("names", {})
-        self.locale = labels.display_locale(str(report.get("payroll", ""))[:2])
+        self.locale = labels.display_locale(report.get("country") or str(report.get("payroll", ""))[:2])
         self.benefits = names.get("benefits", {})
         self.exponent = report["minor_exponent"]
         self.currency = report["currency"]
