@@ -2,8 +2,8 @@
 
 Columns, in this order: region, district, town, street, house, postcode, surname, name, amount, tax_id,
 payment_reference, phone; the header row names them in the `language` asked for (the payroll's country's: the
-post clerk's, never --lang, so exporting again writes the same bytes), else by these keys. Names and addresses stay in their own script (a post clerk reads Cyrillic); only control
-characters are removed. The payment reference is the payment's EndToEndId, the key the post sends back.
+post clerk's, never --lang, so exporting again writes the same bytes), else by these keys. Names and addresses
+stay in their own script (a post clerk reads Cyrillic); only control characters are removed. The payment reference is the payment's EndToEndId, the key the post sends back.
 `surname` and `name` hold the family name and the given name(s): from the payment's family_name / given_name
 when the register gives them, else split from the payee's full name at its last space (registers write given
 names first: "Marko Petrović" -> name "Marko", surname "Petrović"; a one-word name is the surname). Text cells

@@ -445,7 +445,8 @@ def hold_list(ctx, show_all, as_json):
         cells = [str(row["hold_id"]), queries.label("hold", row["kind"]),
                  "-" if row["right_id"] < 0 else str(row["right_id"]), str(row["payee_id"]),
                  queries.label("reason", row["reason_code"]), row["payment_ref"], row["created_at"]]
-        table.add_row(*(escape(str(cell)) for cell in cells), *((_("yes") if row["released"] else _("no"),) if show_all else ()))
+        released = (_("yes") if row["released"] else _("no"),) if show_all else ()
+        table.add_row(*(escape(str(cell)) for cell in cells), *released)
     out.print(table)
 
 

@@ -78,7 +78,8 @@ def test_json_output_and_exit_codes_are_the_same_in_every_language(ua_register):
     run("calculate", "--data", "reg", "--period", "2025-01", "--by", "ana")
     run("payroll", "lines", "UA-202501-01", "--out", "lines.parquet")
     right = pq.read_table(ua_register / "lines.parquet").column("right_id")[0].as_py()
-    commands = [(("explain", right, "--period", "2025-01", "--json"), 0), (("ledger", "balance", "--json"), 0),(("validate", "--data", "reg", "--json"), 0), (("validate", "--data", bad, "--json"), 2),
+    commands = [(("explain", right, "--period", "2025-01", "--json"), 0), (("ledger", "balance", "--json"), 0),
+                (("validate", "--data", "reg", "--json"), 0), (("validate", "--data", bad, "--json"), 2),
                 (("payroll", "show", "UA-202501-01", "--json"), 0), (("payroll", "list", "--json"), 0),
                 (("approve", "UA-202501-01", "--by", "ana", "--json"), 2),
                 (("explain", "999999", "--period", "2025-01", "--json"), 2),
