@@ -12,10 +12,10 @@ import pyarrow.compute as pc
 
 from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
 from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
+from formats.i18n import N_
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
 from formats.schemas import CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, PAYEE_KINDS, REGISTER
-from formats.i18n import N_
 
 DATE_MIN = dt.date(1900, 1, 1)   # older dates are typos in a register of living beneficiaries
 DATE_MAX = dt.date(2199, 12, 31)  # legacy "open-ended" sentinels such as 9999-12-31 must be empty instead

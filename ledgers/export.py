@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from formats import labels, officer_files
+from formats.i18n import N_
 from ledgers import schema
 from ledgers.store import Ledger
-from formats.i18n import N_
 
 EXPORT_FILES = ("*.parquet", "*.csv", "*.xlsx")
 

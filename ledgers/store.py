@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from engine.months import date_to_days, parse_period
 from formats.bounds import MONTHS as MONTHS_MAX  # month indexes 0..2399, as prepare_batch enforces
 from formats.errors import UserError
+from formats.i18n import N_
 from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
                                postings_sha256)
 from ledgers.postings import PreparedBatch, prepare_batch
-from formats.i18n import N_
 
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
 PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"

@@ -17,12 +17,12 @@ import pyarrow.compute as pc
 from formats.catalogue import load_catalogue
 from formats.errors import InputError
 from formats.register import register_file_digests
+from formats.i18n import N_
 from engine.months import parse_period
 from ledgers.verify import record_findings
 from payroll import compute as computing
 from payroll import cycle, postings, store
 from payroll.errors import Refused
-from formats.i18n import N_
 
 KEY_COLUMNS = ("account_kind", "account_key", "right_id", "payee_id", "month", "component")
 DIFFERENCES_MAX = 200

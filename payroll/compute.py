@@ -29,10 +29,10 @@ from formats import convert
 from formats.errors import InputError, Problem
 from formats.register import table_pool
 from formats.schemas import DEDUCTION_KINDS
+from formats.i18n import N_
 from payroll import lines as line_blocks
 from payroll.ids import fixed_width_strings, ref_matrix
 from payroll.ledger_state import ORDER_COMPONENTS, LedgerState, lookup
-from formats.i18n import N_
 
 # RULES.md Readings 4: a retroactive decision pays back to its start however far (a catalogue's
 # arrears_limit_months may cut it, reported as time_barred lines). The ledger state is read this far back, so every

@@ -18,9 +18,9 @@ from formats import i18n
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
 from formats.register_meta import META_FILE, register_country
+from formats.i18n import N_
 from payroll import store
 from payroll.errors import Refused
-from formats.i18n import N_
 
 ledger_country = store.ledger_country   # created by db init with the payroll tables (payroll/store.py)
 REFUSAL = store.COUNTRY_REFUSAL

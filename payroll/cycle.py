@@ -23,13 +23,13 @@ from engine.months import format_period, month_first_date, parse_period
 from formats import i18n
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
+from formats.i18n import N_
 from ledgers.store import Ledger, database_errors
 from payroll import country as countries
 from payroll import ledger_state, postings, store
 from payroll.crash import crash_point
 from payroll.errors import Refused, UserError
 from payroll.ids import payroll_id
-from formats.i18n import N_
 
 ORDERS_FILE = "orders.parquet"
 ASSIGNMENTS_FILE = "assignments.parquet"
@@ -99,9 +99,9 @@ def check_out_dir(folder: Path) -> Path:
 
 def output_error(path: Path, exc: OSError) -> UserError:
     """A failed write of an output file (disk full, permissions) as a message with the fix."""
-    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
-              errno.EACCES: "permission denied", errno.EROFS: "the file system is read-only",
-              errno.ENOENT: "the folder disappeared"}.get(exc.errno, exc.strerror or str(exc))
+    reason = {errno.ENOSPC: N_("the disk is full"), errno.EDQUOT: N_("the disk quota is exhausted"),
+              errno.EACCES: N_("permission denied"), errno.EROFS: N_("the file system is read-only"),
+              errno.ENOENT: N_("the folder disappeared")}.get(exc.errno, exc.strerror or str(exc))
     return UserError(N_("cannot write {path}: {reason}; free space or fix the folder and run the step again "
                         "(nothing was put in place)", path=path, reason=reason))
 

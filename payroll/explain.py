@@ -25,9 +25,9 @@ from formats.amounts import format_amount
 from engine.months import format_period, month_first_date, parse_period
 from formats import labels
 from formats.catalogue import load_catalogue
+from formats.i18n import N_
 from payroll import audit, cycle, store
 from payroll.errors import Refused
-from formats.i18n import N_
 
 DIFFERENCE_COMPONENTS = ("due", "arrears", "overpayment", "time_barred", "written_off")
 CATEGORIES = ("member", "child (role child, within the child age limit)", "young child", "child", "disabled adult")

@@ -6,9 +6,9 @@ next calculation honours (the right, or every right paid to the payee, is left u
 reconciliation's MD07 holds) until a second officer releases it (`isplata hold release`, maker-checker). Each
 function opens the database, writes in one transaction that takes the write lock, and returns a JSON-ready dict.
 """
+from formats.i18n import N_
 from payroll import cycle, store
 from payroll.errors import InputError, Problem, Refused
-from formats.i18n import N_
 
 
 def required_text(value: str, option: str) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from formats import i18n, labels
-from formats.i18n import N_
 from formats.amounts import format_amount
 from formats.schemas import PAYROLL_LINES
+from formats.i18n import N_
 from payroll import cycle, store
 from payroll.errors import Refused
 

@@ -41,12 +41,12 @@ import sqlalchemy as sa
 
 from bank_exports.returns import expand_records, read_returns
 from formats.cells import neutralise
+from formats.i18n import N_
 from ledgers.schema import ACCOUNT, COMPONENT
 from payroll import cycle, matching, postings, store
 from payroll.crash import crash_point
 from payroll.errors import Refused
 from payroll.ids import payroll_of_ref
-from formats.i18n import N_
 
 DEATH_CODES = ("MD07",)
 ACCOUNT_CODES = ("AC01", "AC03", "AC04", "AC06", "AC07", "BE04")

@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 
 from engine.months import format_period, month_first_date, parse_period
 from formats import labels
+from formats.i18n import N_
 from payroll import cycle, store
 from payroll.errors import Refused
 from payroll.report_html import render_html
-from formats.i18n import N_
 
 LARGEST_CHANGES = 10
 PDF_CONVERTERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

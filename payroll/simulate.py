@@ -31,8 +31,8 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from formats.keys import index_of
 from formats.register import read_register, table_pool
-from payroll.compute import missing_rules, right_versions, rights_subset
 from formats.i18n import N_
+from payroll.compute import missing_rules, right_versions, rights_subset
 
 MONTHS_DEFAULT = 12
 MONTHS_MAX = 120

@@ -27,11 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from formats.bounds import ID_MAX
+from formats.i18n import N_
 from ledgers import schema as ledger_schema
 from ledgers.canonical import record_sha256
 from ledgers.store import append_rows, schema_lock
 from payroll.errors import Refused, UserError
-from formats.i18n import N_
 
 metadata = sa.MetaData()
 

@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 PG_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+# tests read English unless they ask for a language (--lang uk): also in module- and session-scoped fixtures, which
+# run before the per-test fixture below
+os.environ["ISPLATA_LANG"] = "en"
 
 
 def pg_url() -> str:
