@@ -167,6 +167,13 @@ def in_language(lang: str | None, text: str, /, **values) -> str:
     return _format(translations(lang).gettext(text), values)
 
 
+def join(parts, separator: str = ", ") -> Message:
+    """Messages joined into one (English as data) whose parts are each shown in the active language."""
+    parts = list(parts)
+    return Message(separator.join("{part%d}" % i for i in range(len(parts))),
+                   {f"part{i}": part for i, part in enumerate(parts)})
+
+
 def N_(text: str, /, **values) -> Message:
     """Mark `text` for translation at display time; its value stays English."""
     return Message(text, values)

@@ -61,6 +61,11 @@ def test_the_readme_cycle_in_ukrainian(ua_register):
     net = json.loads(run("payroll", "show", "UA-202501-01", "--json").stdout)["net_minor"]
     hryvnias = f"{net // 100:,}".replace(",", "\u00a0") + f",{net % 100:02d}\u00a0₴"  # uk_UA: 1 023 855,39 ₴
     assert hryvnias in exported
+    run("payroll", "lines", "UA-202501-01", "--out", "lines.parquet")
+    lines = pq.read_table(folder / "lines.parquet").to_pylist()
+    paid = next(line for line in lines if line["component"] == "due" and line["payment_ref"])
+    explained = run("--lang", "uk", "explain", paid["right_id"], "--period", "2025-01").output
+    assert "надіслано" in explained and "вік " in explained and "право " in explained
     returns = demo.simulate_bank(f"sqlite:///{folder / 'isplata.db'}", "UA-202501-01", folder / "returns",
                                  load_catalogue(country="ua"), seed=1)
     reconciled = run("--lang", "uk", "reconcile", *returns["files"]).output
