@@ -14,6 +14,7 @@ from schwifty import IBAN, exceptions
 
 from formats.bank_ids import bic_reason, fast_valid_ibans
 from formats.errors import Problem
+from formats.i18n import N_
 
 ID_CHARS_MAX = 35
 # Letters, digits and '-' only: accepted by SEPA (no '/' rules to break) and by the Swiss Payment Standards.
@@ -84,12 +85,15 @@ def scheme_problems(options) -> list:
     """Problems of payment options (pain001.Pain001Options) against the rules of the scheme they name."""
     rules = SCHEME_RULES.get(options.scheme) if options.scheme else None
     if options.scheme and rules is None:
-        return [Problem("options", None, "scheme", options.scheme, f"unknown scheme; known: {sorted(SCHEME_RULES)}",
-                        "leave the scheme out or name a known one")]
+        return [Problem("options", None, "scheme", options.scheme, N_("unknown scheme; known: {value}",
+                                                                      value=sorted(SCHEME_RULES)),
+                        N_("leave the scheme out or name a known one"))]
     problems = []
     for key, wanted in (rules or {}).items():
         value = getattr(options, key)
         if value != wanted:
-            problems.append(Problem("options", None, key, value, f"{options.scheme} requires {key} {wanted}",
-                                    f"set {key} = \"{wanted}\" in the catalogue's [payment] (or drop the scheme)"))
+            problems.append(Problem("options", None, key, value, N_("{scheme} requires {key} {wanted}",
+                                                                    scheme=options.scheme, key=key, wanted=wanted),
+                                    N_("set {key} = \"{wanted}\" in the catalogue's [payment] (or drop the scheme)",
+                                       key=key, wanted=wanted)))
     return problems

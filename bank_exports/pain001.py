@@ -24,6 +24,7 @@ from bank_exports.text import CHARSETS, TRANSLITERATIONS, clean_one, escape_xml_
 from bank_exports.xsd import assert_valid
 from formats.amounts import format_amount, format_amounts, iso_exponent
 from formats.errors import InputError, Problem
+from formats.i18n import N_
 
 MESSAGE = "pain.001.001.09"
 VALIDATION_THREADS = 2  # validating costs a little more than writing: with the writer, two cores stay busy
@@ -71,26 +72,29 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
     longest = f"{options.msg_id_prefix}-B001-001"
     if not checks.id_is_valid(options.msg_id_prefix) or len(longest) > checks.ID_CHARS_MAX:
         problems.append(Problem("options", None, "msg_id_prefix", options.msg_id_prefix,
-                                f"{checks.ID_RULE}; with '-B001-001' appended it must stay <= 35",
-                                "use a prefix of at most 26 letters, digits or '-'"))
+                                N_("{id_rule}; with '-B001-001' appended it must stay <= 35",
+                                   id_rule=checks.ID_RULE),
+                                N_("use a prefix of at most 26 letters, digits or '-'")))
     if not (len(options.currency) == 3 and options.currency.isalpha() and options.currency.isupper()):
-        problems.append(Problem("options", None, "currency", options.currency, "ISO 4217 code expected",
-                                "use e.g. EUR, RSD, UAH"))
+        problems.append(Problem("options", None, "currency", options.currency, N_("ISO 4217 code expected"),
+                                N_("use e.g. EUR, RSD, UAH")))
     if options.cheque_delivery not in DELIVERY_CODES:
         problems.append(Problem("options", None, "cheque_delivery", options.cheque_delivery,
-                                f"must be one of {DELIVERY_CODES}", "MLCD mails the cash, PUCD is picked up"))
+                                N_("must be one of {delivery_codes}", delivery_codes=DELIVERY_CODES),
+                                N_("MLCD mails the cash, PUCD is picked up")))
     if options.charset not in CHARSETS or options.transliteration not in TRANSLITERATIONS:
         problems.append(Problem("options", None, "charset", f"{options.charset}/{options.transliteration}",
-                                f"charset must be one of {CHARSETS}, transliteration one of {TRANSLITERATIONS}",
-                                "use sepa/sr for Montenegro and Serbia, sepa/uk for Ukraine"))
+                                N_("charset must be one of {charsets}, transliteration one of {transliterations}",
+                                   charsets=CHARSETS, transliterations=TRANSLITERATIONS),
+                                N_("use sepa/sr for Montenegro and Serbia, sepa/uk for Ukraine")))
     if not (0 <= options.minor_exponent <= file_exponent(options) <= 5):
         problems.append(Problem("options", None, "minor_exponent", options.minor_exponent,
-                                "XSD amounts carry 0 to 5 decimals, at least the ledger's",
-                                "use the currency's exponent"))
+                                N_("XSD amounts carry 0 to 5 decimals, at least the ledger's"),
+                                N_("use the currency's exponent")))
     problems += checks.scheme_problems(options)
     if options.max_per_file < 1 or options.max_per_pmt_inf < 1 or options.max_per_file > 9_999_999:
         problems.append(Problem("options", None, "max_per_file", options.max_per_file,
-                                "maximum counts must be positive", "use e.g. 100000 and 10000"))
+                                N_("maximum counts must be positive"), N_("use e.g. 100000 and 10000")))
     return problems
 
 
@@ -209,8 +213,9 @@ def _plan(prepared: Prepared, options: Pain001Options) -> list[_FilePlan]:
     longest = max((f"{plan.msg_id}-{len(plan.blocks):03d}" for plan in plans), key=len, default="")
     if len(longest) > checks.ID_CHARS_MAX:
         raise InputError([Problem("options", None, "max_per_pmt_inf", options.max_per_pmt_inf,
-                                  f"this export needs ids like {longest!r}, longer than 35 characters",
-                                  "raise max_per_file / max_per_pmt_inf or shorten msg_id_prefix")])
+                                  N_("this export needs ids like {longest}, longer than 35 characters",
+                                     longest=repr(longest)),
+                                  N_("raise max_per_file / max_per_pmt_inf or shorten msg_id_prefix"))])
     return plans
 
 

@@ -15,6 +15,7 @@ from bank_exports import checks
 from bank_exports.text import clean_one, clean_text
 from engine.money import AMOUNT_MINOR_MAX
 from formats.errors import InputError, Problem
+from formats.i18n import N_
 
 SOURCE = "payments"
 CHANNELS = ("bank", "post")
@@ -58,8 +59,8 @@ def as_table(payments) -> pa.Table:
          for name, values in dict(payments).items()})
     missing = [name for name in REQUIRED if name not in table.column_names]
     if missing:
-        raise InputError([Problem(SOURCE, None, name, None, "required payment column missing",
-                                  f"pass a column {name!r}") for name in missing])
+        raise InputError([Problem(SOURCE, None, name, None, N_("required payment column missing"),
+                                  N_("pass a column {name}", name=repr(name))) for name in missing])
     columns = {}
     for name, kind in {**REQUIRED, **OPTIONAL}.items():
         if name in table.column_names:
@@ -79,8 +80,9 @@ def _cast(column, name: str, kind: pa.DataType) -> pa.Array:
         return pc.cast(column, kind).combine_chunks() if isinstance(column, pa.ChunkedArray) \
             else pc.cast(column, kind)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise InputError([Problem(SOURCE, None, name, str(column.type), f"cannot be read as {kind}: {exc}",
-                                  f"give {name} as {kind}")]) from exc
+        raise InputError([Problem(SOURCE, None, name, str(column.type), N_("cannot be read as {kind}: {exc}",
+                                                                           kind=kind, exc=exc),
+                                  N_("give {name} as {kind}", name=name, kind=kind))]) from exc
 
 
 class _Collector:
@@ -99,10 +101,11 @@ class _Collector:
         for row in rows[:PROBLEMS_PER_RULE_MAX].tolist():
             value = shown[row].as_py()
             self.problems.append(Problem(SOURCE, row + 1, column, None if value is None else str(value),
-                                         f"payment {e2e[row].as_py()!r}: {rule}", fix))
+                                         N_("payment {value}: {rule}", value=repr(e2e[row].as_py()), rule=rule), fix))
         if rows.size > PROBLEMS_PER_RULE_MAX:
             self.problems.append(Problem(SOURCE, None, column, None,
-                                         f"{rows.size - PROBLEMS_PER_RULE_MAX} more payments break: {rule}", fix))
+                                         N_("{value} more payments break: {rule}",
+                                            value=rows.size - PROBLEMS_PER_RULE_MAX, rule=rule), fix))
 
     def whole(self, column: str | None, value, rule: str, fix: str) -> None:
         self.problems.append(Problem(SOURCE, None, column, None if value is None else str(value), rule, fix))

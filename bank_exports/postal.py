@@ -1,8 +1,9 @@
 """The postal list: a UTF-8 CSV of the postal payments with what a post office needs to deliver cash.
 
 Columns, in this order: region, district, town, street, house, postcode, surname, name, amount, tax_id,
-payment_reference, phone. Names and addresses stay in their own script (a post clerk reads Cyrillic); only control
-characters are removed. The payment reference is the payment's EndToEndId, the key the post sends back.
+payment_reference, phone; the header row names them in the `language` asked for (the payroll's country's: the
+post clerk's, never --lang, so exporting again writes the same bytes), else by these keys. Names and addresses
+stay in their own script (a post clerk reads Cyrillic); only control characters are removed. The payment reference is the payment's EndToEndId, the key the post sends back.
 `surname` and `name` hold the family name and the given name(s): from the payment's family_name / given_name
 when the register gives them, else split from the payee's full name at its last space (registers write given
 names first: "Marko Petrović" -> name "Marko", surname "Petrović"; a one-word name is the surname). Text cells
@@ -18,10 +19,15 @@ from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import as_table
 from formats.amounts import format_amounts
 from formats.cells import neutralise_column
+from formats.i18n import N_, in_language
 
 KIND = "postal-list"
 COLUMNS = ("region", "district", "town", "street", "house", "postcode", "surname", "name", "amount", "tax_id",
            "payment_reference", "phone")
+HEADERS = {"region": N_("region"), "district": N_("district"), "town": N_("town"), "street": N_("street"),
+           "house": N_("house"), "postcode": N_("postcode"), "surname": N_("surname"), "name": N_("given name"),
+           "amount": N_("amount"), "tax_id": N_("tax number"), "payment_reference": N_("payment reference"),
+           "phone": N_("phone")}
 _CONTROL = r"[\x00-\x1f\x7f]"
 
 
@@ -58,12 +64,22 @@ def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:
     return pa.table(plain + [amount] + rest, names=list(COLUMNS))
 
 
-def write_postal_list(payments, path, currency: str, minor_exponent: int = 2) -> WrittenFile | None:
-    """Write the postal CSV to `path`; None (nothing written) when there is no postal payment."""
+def header_names(language: str | None) -> list[str]:
+    """The header row: the column keys, or their names in `language` (formats.i18n)."""
+    if language is None:
+        return list(COLUMNS)
+    return [in_language(language, HEADERS[key].msgid) for key in COLUMNS]
+
+
+def write_postal_list(payments, path, currency: str, minor_exponent: int = 2,
+                      language: str | None = None) -> WrittenFile | None:
+    """Write the postal CSV to `path`; None (nothing written) when there is no postal payment. The header row is
+    in `language` when one is given (the payroll country's), else the column keys."""
     post = postal_payments(payments)
     rows = postal_rows(post, minor_exponent)
     if rows.num_rows == 0:
         return None
+    rows = rows.rename_columns(header_names(language))
     sink = pa.BufferOutputStream()
     pcsv.write_csv(rows, sink, pcsv.WriteOptions(include_header=True, quoting_style="needed"))
     out = HashingWriter(Path(path))

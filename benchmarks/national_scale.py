@@ -96,9 +96,11 @@ _STEP_START = [0.0]
 _STAGES: list[dict] = []
 
 
-def stage(name: str) -> None:
+def stage(name: str, completed: int | None = None, total: int | None = None) -> None:
     """Progress callback of the payroll steps: one line on stderr per stage with the time since the step
     started and the memory so far, written at once, so the parent still has them if it kills the process."""
+    if completed and completed == total:  # a countable stage's last count: it started at its first call
+        return
     line = {"stage": name, "at_s": round(time.perf_counter() - _STEP_START[0], 2),
             "rss_mib": round(_status_mib("VmRSS:"), 1), "peak_mib": round(_status_mib("VmHWM:"), 1)}
     _STAGES.append(line)

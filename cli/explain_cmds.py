@@ -8,17 +8,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.payroll_cmds import db_of, out, payroll_module, steps
+from payroll.language import _, tr
 
 
 def month_table(result: dict, show) -> Table:
-    table = Table(title=escape(f"right {result['right_id']}: {show.benefit(result['benefit'])}, months from "
-                               f"{result['window_start']} to {result['period']}"), title_justify="left")
-    for header in ("month", "version in force", "members counted", "due", "already recognised", "paid now",
-                   "as"):
-        table.add_column(header, justify="left" if header in ("month", "version in force", "as") else "right")
+    table = Table(title=escape(_("right {right}: {benefit}, months from {start} to {end}", right=result["right_id"],
+                                 benefit=show.benefit(result["benefit"]), start=result["window_start"],
+                                 end=result["period"])), title_justify="left")
+    for header, left in ((_("month"), True), (_("version in force"), True), (_("members counted"), False),
+                         (_("due"), False), (_("already recognised"), False), (_("paid now"), False), (_("as"), True)):
+        table.add_column(header, justify="left" if left else "right")
     for month in result["months"]:
         version = month["version"]
-        in_force = "none" if version is None else f"v{version['version']} from {version['valid_from']}"
+        in_force = _("none") if version is None else _("v{version} from {start}", version=version["version"],
+                                                        start=version["valid_from"])
         counted = sum(1 for member in month["members"] if member["counted"])
         table.add_row(month["month"], in_force, str(counted), show.money(month["due_minor"], False),
                       show.money(month["recognised_minor"] + month["legacy_paid_minor"], False),
@@ -28,12 +31,14 @@ def month_table(result: dict, show) -> Table:
 
 
 def print_explanation(result: dict, show) -> None:
-    out.print(f"[bold]{escape(result['payroll'])}[/bold] ({result['status']}), right {result['right_id']}: "
-              + escape(f"{show.benefit(result['benefit'])}{' — held, paid nothing' if result['held'] else ''}"))
+    held = _(" — held, paid nothing") if result["held"] else ""
+    out.print(_("[bold]{payroll}[/bold] ({status}), right {right}: ", payroll=escape(result["payroll"]),
+                status=show.label("status", result["status"]), right=result["right_id"])
+              + escape(f"{show.benefit(result['benefit'])}{held}"))
     out.print(month_table(result, show))
     shown, cited = None, None
     for month in result["months"]:
-        out.print(escape(f"{month['month']}: {month['formula']}"))
+        out.print(escape(f"{month['month']}: {tr(month['formula'])}"))
         sources = payroll_module("explain").sources_text(month["parameters"])
         if sources and sources != cited:  # said again only when a value in force changes its source
             out.print(escape(f"    sources: {sources}"))
@@ -41,25 +46,33 @@ def print_explanation(result: dict, show) -> None:
         household = [(m["person_id"], m["counted"], m["categories"]) for m in month["members"]]
         if household == shown:  # a long window repeats its household month after month: say so once
             if household:
-                out.print("    household as the month before")
+                out.print("    " + _("household as the month before"))
             continue
         shown = household
         for member in month["members"]:
-            out.print(escape(f"    person {member['person_id']} ({member['role']}, born {member['born']}): "
-                             f"{'counted' if member['counted'] else 'not counted'}, {member['why']}"))
+            counted = _("counted") if member["counted"] else _("not counted")
+            out.print(escape("    " + _("person {person} ({role}, born {born}): {counted}, {why}",
+                                        person=member["person_id"], role=tr(member["role"]), born=member["born"],
+                                        counted=counted, why=tr(member["why"]))))
     if result["deductions"]:
-        table = Table(title="deductions", title_justify="left")
-        for header in ("kind", "amount", "cap", "payment"):
-            table.add_column(header, justify="right" if header == "amount" else "left")
-        for row in result["deductions"]:
-            table.add_row(row["name"], show.money(row["amount_minor"], False), row["cap"], row["payment_ref"] or "-")
-        out.print(table)
+        out.print(deductions_table(result, show))
     for payment in result["payments"]:
-        out.print(escape(f"payment {payment['payment_ref']} to payee {payment['payee_id']} by "
-                         f"{show.label('channel', payment['channel'])}: {show.money(payment['net_minor'])} — "
-                         f"{payment['fate']}"))
+        out.print(escape(_("payment {ref} to payee {payee} by {channel}: {amount} — {fate}",
+                           ref=payment["payment_ref"], payee=payment["payee_id"],
+                           channel=show.label("channel", payment["channel"]),
+                           amount=show.money(payment["net_minor"]), fate=tr(payment["fate"]))))
     if not result["payments"]:
-        out.print("no payment: nothing of this right was paid out in this payroll")
+        out.print(_("no payment: nothing of this right was paid out in this payroll"))
+
+
+def deductions_table(result: dict, show) -> Table:
+    table = Table(title=_("deductions"), title_justify="left")
+    for header, justify in ((_("kind"), "left"), (_("amount"), "right"), (_("cap"), "left"), (_("payment"), "left")):
+        table.add_column(header, justify=justify)
+    for row in result["deductions"]:
+        table.add_row(tr(row["name"]), show.money(row["amount_minor"], False), tr(row["cap"]),
+                      row["payment_ref"] or "-")
+    return table
 
 
 @click.command(name="explain")

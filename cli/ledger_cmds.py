@@ -12,6 +12,7 @@ from ledgers.export import export as export_ledger
 from ledgers.proofs import check_proof, load_proof, prove, write_proof
 from ledgers.verify import verify
 from payroll.errors import UserError
+from payroll.language import N_, _, number, tr
 
 
 def _hex_digest(_ctx, _param, value):
@@ -19,7 +20,7 @@ def _hex_digest(_ctx, _param, value):
     if value is not None:
         value = value.strip().lower()
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-            raise click.BadParameter("a digest is 64 hexadecimal digits, as printed by `isplata ledger digest`")
+            raise click.BadParameter(_("a digest is 64 hexadecimal digits, as printed by `isplata ledger digest`"))
     return value
 
 
@@ -68,8 +69,10 @@ def db_init(ctx, country, as_json):
     if as_json:
         emit_json(result)
     else:
-        bound = f", country {binding.country.upper()}, currency {binding.currency}" if binding else ""
-        click.echo(f"ledger ready at {ctx.obj.db} (schema version {result['schema_version']}{bound})")
+        bound = _(", country {country}, currency {currency}", country=binding.country.upper(),
+                  currency=binding.currency) if binding else ""
+        click.echo(_("ledger ready at {db} (schema version {version}{bound})", db=ctx.obj.db,
+                     version=result["schema_version"], bound=bound))
 
 
 @click.group("ledger")
@@ -106,12 +109,13 @@ def verify_cmd(ctx, saved_digest, as_json):
     if as_json:
         emit_json(result.as_dict())
     elif result.ok:
-        click.echo(f"ok: {result.batches} batches, {result.postings} postings, digest {result.digest}")
+        click.echo(_("ok: {batches} batches, {postings} postings, digest {digest}", batches=number(result.batches),
+                     postings=number(result.postings), digest=result.digest))
     else:
-        where = f" at batch {result.first_bad_batch}" if result.first_bad_batch is not None else ""
-        click.echo(f"FAILED{where}: {result.reason}", err=True)
+        where = _(" at batch {batch}", batch=result.first_bad_batch) if result.first_bad_batch is not None else ""
+        click.echo(_("FAILED{where}: {reason}", where=where, reason=tr(result.reason)), err=True)
         for finding in result.records[1:] if not where else result.records:
-            click.echo(f"  {finding}", err=True)
+            click.echo(f"  {tr(finding)}", err=True)
     if not result.ok:
         ctx.exit(1)
 
@@ -163,11 +167,12 @@ def balance_cmd(ctx, account, key, payee_id, right_id, benefit, period, as_of, a
     if as_json:
         emit_json(result)
         return
-    currency = result["currency"] or "minor units"
+    currency = result["currency"] or _("minor units")
     for row in result["balances"]:
         amount = row.get("balance", row["balance_minor"])
-        click.echo(f"{row['account_name']:<36} {row.get('key_name', row['key']):>40} {amount:>18}")
-    click.echo(f"{'total (' + currency + ')':<36} {'':>40} {result['total'] or result['total_minor']:>18}")
+        click.echo(f"{tr(row['account_name']):<36} {tr(row.get('key_name', row['key'])):>40} {amount:>18}")
+    total = _("total ({currency})", currency=currency)
+    click.echo(f"{total:<36} {'':>40} {result['total'] or result['total_minor']:>18}")
 
 
 @ledger_group.command("export")
@@ -196,8 +201,9 @@ def export_cmd(ctx, out_dir, file_format, as_json):
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"exported {summary['batches']} batches, {summary['postings']} postings to {out_dir} "
-                   f"({summary['format']}); digest {summary['digest']}")
+        click.echo(_("exported {batches} batches, {postings} postings to {folder} ({format}); digest {digest}",
+                     batches=number(summary["batches"]), postings=number(summary["postings"]), folder=out_dir,
+                     format=summary["format"], digest=summary["digest"]))
 
 
 @ledger_group.command("prove")
@@ -221,7 +227,8 @@ def prove_cmd(ctx, ref, out_file, batch_id, as_json):
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"proof for {ref} (batch {summary['batch_id']}) written to {out_file}")
+        click.echo(_("proof for {ref} (batch {batch}) written to {file}", ref=ref, batch=summary["batch_id"],
+                     file=out_file))
 
 
 @ledger_group.command("check-proof")
@@ -239,12 +246,12 @@ def check_proof_cmd(ctx, proof_file, digest, as_json):
     try:
         proof = load_proof(proof_file)
     except ValueError as exc:
-        raise UserError(f"{proof_file} is not a JSON proof: {exc}") from exc
+        raise UserError(N_("{file} is not a JSON proof: {reason}", file=proof_file, reason=str(exc))) from exc
     ok, message = check_proof(proof, digest)
     if as_json:
         emit_json({"ok": ok, "message": message})
     else:
-        click.echo(("ok: " if ok else "FAILED: ") + message, err=not ok)
+        click.echo((_("ok: {message}") if ok else _("FAILED: {message}")).format(message=tr(message)), err=not ok)
     if not ok:
         ctx.exit(1)
 

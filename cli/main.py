@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass
 
 import click
 
+from payroll import language as i18n
 from payroll.errors import InputError, UserError
+from payroll.language import _
 
 DB_DEFAULT = "sqlite:///isplata.db"
 OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
@@ -28,6 +30,22 @@ def _set_db(ctx, _param, value):
         settings = ctx.find_object(Settings)
         settings.db, settings.db_explicit = value, True
     return value
+
+
+def _set_lang(_ctx, _param, value):
+    # `--lang` is accepted after the command too, like --db; the group's value is set first, a command's wins
+    if value is not None:
+        try:
+            i18n.set_language(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
+
+
+def _lang_option() -> click.Option:
+    return click.Option(["--lang"], default=None, expose_value=False, is_eager=True, callback=_set_lang,
+                        metavar="LANG", help=f"Language of tables and messages ({', '.join(i18n.LANGUAGES)}); "
+                                             "overrides the global --lang and ISPLATA_LANG.")
 
 
 def _db_option() -> click.Option:
@@ -55,9 +73,18 @@ def _accept_db_everywhere(command: click.Command) -> None:
         return
     if not any(param.name == "db" for param in command.params):
         command.params.append(_db_option())
+
     for param in command.params:
         if param.name == "as_json" and param.callback is None:
             param.callback = _note_json
+
+
+def _accept_lang_everywhere(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_lang_everywhere(sub)
+    elif not any(param.name == "lang" for param in command.params):
+        command.params.append(_lang_option())
 
 
 def error_document(exc: Exception) -> dict:
@@ -85,14 +112,15 @@ class IsplataGroup(click.Group):
         except (UserError, click.UsageError) as exc:
             if isinstance(exc, click.ClickException) and not as_json():
                 raise
-            text = exc.render(limit=200) if isinstance(exc, InputError) else f"error: {exc}"
+            text = exc.render(limit=200) if isinstance(exc, InputError) else error_line(exc)
             report_error(as_json(), error_document(exc), text)
             ctx.exit(exc.exit_code)
         except OSError as exc:  # an output the officer named cannot be written: disk full, read-only, no folder
             if exc.errno not in OUTPUT_ERRNOS:
                 raise
-            click.echo(f"error: cannot write {exc.filename or 'an output file'}: {exc.strerror}; free space or "
-                       "choose a folder you can write, then run the command again", err=True)
+            click.echo(_("error: cannot write {file}: {reason}; free space or choose a folder you can write, then "
+                         "run the command again", file=exc.filename or _("an output file"), reason=exc.strerror),
+                       err=True)
             ctx.exit(2)
         except Exception as exc:  # a database that is not one, read-only, full, unreachable: exit 2, no traceback
             from ledgers.store import database_problem
@@ -100,8 +128,14 @@ class IsplataGroup(click.Group):
             problem = database_problem(exc, ctx.obj.db if ctx.obj else None)
             if problem is None:
                 raise
-            report_error(as_json(), {"error": str(problem), "problems": []}, f"error: {problem}")
+            report_error(as_json(), {"error": str(problem), "problems": []}, error_line(problem))
             ctx.exit(problem.exit_code)
+
+
+def error_line(exc: Exception) -> str:
+    """'error: ...' in the active language (a refusal raised with a translatable message is shown translated)."""
+    message = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    return _("error: {message}", message=i18n.tr(message))
 
 
 def report_error(as_json: bool, document: dict, text: str) -> None:
@@ -115,9 +149,13 @@ def report_error(as_json: bool, document: dict, text: str) -> None:
 @click.group(cls=IsplataGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="ISPLATA_DB", default=DB_DEFAULT, show_default=True,
               help="Ledger database URL (sqlite:///FILE or postgresql://...); also ISPLATA_DB.")
+@click.option("--lang", envvar="ISPLATA_LANG", default=None, metavar="LANG",
+              help="Language of tables and messages: en, me (Montenegrin), sr-Cyrl, sr-Latn, uk; also "
+                   "ISPLATA_LANG; default: the language of the catalogue's country. JSON, Parquet and exit codes "
+                   "never change with it.")
 @click.version_option(package_name="isplata")
 @click.pass_context
-def main(ctx, db):
+def main(ctx, db, lang):
     """isplata: the monthly payment cycle of social-protection benefits.
 
     \b
@@ -125,6 +163,11 @@ def main(ctx, db):
       isplata demo
     """
     source = ctx.get_parameter_source("db")
+    i18n.reset()
+    try:
+        i18n.set_language(lang)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--lang") from exc
     ctx.obj = Settings(db=db, db_explicit=source is not None and source.name != "DEFAULT")
 
 
@@ -146,6 +189,7 @@ def _register_commands() -> None:
     _accept_db_everywhere(main)
     __import__("cli.simulate_cmds").simulate_cmds.register(main)  # after: simulate opens no database, takes no --db
     __import__("cli.rules_cmds").rules_cmds.register(main)  # after: rules show opens no database, takes no --db
+    _accept_lang_everywhere(main)
 
 
 _register_commands()

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from payroll.language import _, note_country, number, tr
 
 
 def payroll_module(name: str):
@@ -56,12 +57,20 @@ def steps(as_json: bool, engine: bool = False):
         return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("starting", total=None, count="")
+        task = progress.add_task(_("starting"), total=None, count="")
 
         def update(description, completed=None, total=None):
-            count = f"{completed or 0:,}/{total:,}" if total else ""
-            progress.update(task, description=description, completed=completed or 0, total=total, count=count)
+            count = f"{number(completed or 0)}/{number(total)}" if total else ""
+            progress.update(task, description=tr(description), completed=completed or 0, total=total or None,
+                            count=count)
         yield update
+
+
+def payroll_country(_ctx, _param, value):
+    """A payroll id names its country ('UA-202501-01'): messages default to its language from the start."""
+    if value and len(value) > 3 and value[2] == "-":
+        note_country(value[:2])
+    return value
 
 
 def db_of(ctx) -> str:
@@ -69,6 +78,7 @@ def db_of(ctx) -> str:
 
 
 def totals_table(title: str, rows: list[tuple], headers=("", "amount")) -> Table:
+    """A table with its title and headers in the active language (callers pass them through `_`)."""
     table = Table(title=title, title_justify="left")
     for i, header in enumerate(headers):
         table.add_column(header, justify="left" if i == 0 else "right")
@@ -80,13 +90,14 @@ def totals_table(title: str, rows: list[tuple], headers=("", "amount")) -> Table
 def print_summary(summary: dict, show) -> None:
     """Totals of a calculated payroll: per component, per benefit and per channel, codes with their names."""
     fmt = lambda amount: show.money(amount, False)
-    heading = ("", f"amount ({summary['currency']})")
-    out.print(f"[bold]payroll {escape(summary['payroll'])}[/bold]  period {escape(summary['period'])}  "
-              f"{summary['rights']:,} rights  {summary['payments']:,} payments  "
-              f"net [bold]{show.money(summary['net_minor'])}[/bold]")
-    for title, key, domain in (("by component", "totals_minor", "component"),
-                               ("net by benefit", "by_benefit_minor", "benefit"),
-                               ("net by channel", "by_channel_minor", "channel")):
+    heading = ("", _("amount ({currency})", currency=summary["currency"]))
+    out.print(_("[bold]payroll {payroll}[/bold]  period {period}  {rights} rights  {payments} payments  "
+                "net [bold]{net}[/bold]", payroll=escape(summary["payroll"]), period=escape(summary["period"]),
+                rights=number(summary["rights"]), payments=number(summary["payments"]),
+                net=show.money(summary["net_minor"])))
+    for title, key, domain in ((_("by component"), "totals_minor", "component"),
+                               (_("net by benefit"), "by_benefit_minor", "benefit"),
+                               (_("net by channel"), "by_channel_minor", "channel")):
         out.print(totals_table(title, [(show.label(domain, k), fmt(v)) for k, v in summary[key].items()], heading))
 
 
@@ -129,11 +140,12 @@ def calculate(ctx, data, period, by, rules, country, store, reopen, reason, as_j
         emit_json(queries.calculate_contract(summary))
         return
     print_summary(summary, queries.display_for(db_of(ctx), summary["payroll"]))
-    out.print(f"next: a second officer runs [bold]isplata approve {escape(summary['payroll'])} --by NAME[/bold]")
+    out.print(_("next: a second officer runs [bold]isplata approve {payroll} --by NAME[/bold]",
+                payroll=escape(summary["payroll"])))
 
 
 @click.command()
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--by", "by", required=True, help="Name of the approving officer (never the one who calculated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -152,13 +164,14 @@ def approve(ctx, payroll_id, by, as_json):
         from cli.main import emit_json
         emit_json(result)
         return
-    out.print(f"payroll {escape(payroll_id)} approved by {escape(by)}: batch {result['batch_id']}, "
-              f"{result['postings']:,} postings, hash {result['batch_hash'][:16]}…")
-    out.print(f"next: [bold]isplata export {escape(payroll_id)} --out DIR[/bold]")
+    out.print(_("payroll {payroll} approved by {by}: batch {batch}, {postings} postings, hash {hash}…",
+                payroll=escape(payroll_id), by=escape(by), batch=result["batch_id"],
+                postings=number(result["postings"]), hash=result["batch_hash"][:16]))
+    out.print(_("next: [bold]isplata export {payroll} --out DIR[/bold]", payroll=escape(payroll_id)))
 
 
 @click.command()
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the pain.001 files, postal list and manifest.json.")
 @click.option("--json", "as_json", is_flag=True,
@@ -184,14 +197,15 @@ def export(ctx, payroll_id, out_dir, as_json, execution_date):
         emit_json(cycle.export_json(manifest))
         return
     exponent = manifest["minor_exponent"]
-    rows = [(f["name"], queries.label("channel", f["channel"]) if f["channel"] else "-", f["nb_of_txs"],
-             queries.money_text(f["ctrl_sum_minor"], exponent),
+    money = queries.display_for(db_of(ctx), payroll_id)
+    rows = [(f["name"], queries.label("channel", f["channel"]) if f["channel"] else "-", number(f["nb_of_txs"]),
+             money.money(f["ctrl_sum_minor"], False),
              f["sha256"][:16] + "…") for f in manifest["files"]]
-    out.print(totals_table(escape(f"export of {payroll_id} to {out_dir}"), rows,
-                           ("file", "channel", "payments", "control sum", "sha256")))
-    note = "written" if manifest["new_postings"] else "already exported: same files, no new postings"
-    out.print(escape(f"{manifest['payments']:,} payments, {queries.money_text(manifest['ctrl_sum_minor'], exponent)} "
-                     f"{manifest['currency']} ({note})"))
+    out.print(totals_table(escape(_("export of {payroll} to {folder}", payroll=payroll_id, folder=out_dir)), rows,
+                           (_("file"), _("channel"), _("payments"), _("control sum"), "sha256")))
+    note = _("written") if manifest["new_postings"] else _("already exported: same files, no new postings")
+    out.print(escape(_("{payments} payments, {amount} ({note})", payments=number(manifest["payments"]),
+                       amount=money.money(manifest["ctrl_sum_minor"]), note=note)))
 
 
 @click.command()
@@ -222,33 +236,42 @@ def reconcile(ctx, files, register_out, out_dir, as_json):
         emit_json(queries.reconcile_contract(result))
     else:
         exponent = result["minor_exponent"]
-        rows = [(key, result[key]) for key in ("records", "matched", "unmatched", "already_seen")]
-        rows += [(key, queries.money_text(result[key], exponent))
-                 for key in ("rejected_minor", "returned_minor", "settled_minor")]
-        out.print(totals_table("reconciliation", rows, ("", "")))
-        for output in result["outputs"]:
-            if output["reconciled_before"]:
-                out.print(escape(f"{Path(output['file']).name} was already reconciled at "
-                                 f"{output['reconciled_before']}: nothing posted again"))
-        if result["register_actions"]:
-            files_out = [o["register_actions"] for o in result["outputs"] if o["n_register_actions"]]
-            out.print(escape(f"{result['register_actions']} actions for the register office in "
-                             f"{', '.join(files_out)}"))
-        if result["statuses"]:
-            said = ", ".join(f"{code} {count}" for code, count in sorted(result["statuses"].items()))
-            out.print(escape(f"statuses recorded: {said}"))
-        if result["holds_placed"]:
-            out.print(f"{result['holds_placed']} holds placed (release with `isplata hold release`)")
-        if result["not_ours"]:
-            files_out = [o["not_ours"] for o in result["outputs"] if o["n_not_ours"]]
-            out.print(escape(f"{result['not_ours']} entries not ours (other movements of the account) listed in "
-                             f"{', '.join(files_out)}"))
-        if result["exceptions"]:
-            files_out = [o["exceptions"] for o in result["outputs"] if o["n_exceptions"]]
-            out.print(f"[red]{len(result['exceptions'])} exceptions[/red] written to "
-                      f"{escape(', '.join(files_out))}")
+        print_reconciled(result)
     if result["exceptions"]:
         sys.exit(1)
+
+
+def reconcile_rows(result: dict) -> list[tuple]:
+    exponent = result["minor_exponent"]
+    names = {"records": _("records"), "matched": _("matched"), "unmatched": _("unmatched"),
+             "already_seen": _("already seen"), "rejected_minor": _("rejected"), "returned_minor": _("returned"),
+             "settled_minor": _("settled")}
+    return [(names[key], number(result[key]) if not key.endswith("_minor")
+             else queries.money_text(result[key], exponent)) for key in names]
+
+
+def print_reconciled(result: dict) -> None:
+    """What a reconciliation did, in the active language: counts, amounts, and where its outputs are."""
+    out.print(totals_table(_("reconciliation"), reconcile_rows(result), ("", "")))
+    for output in result["outputs"]:
+        if output["reconciled_before"]:
+            out.print(escape(_("{file} was already reconciled at {when}: nothing posted again",
+                               file=Path(output["file"]).name, when=output["reconciled_before"])))
+    listed = lambda key, count: ", ".join(o[key] for o in result["outputs"] if o[count])
+    if result["register_actions"]:
+        out.print(escape(_("{count} actions for the register office in {files}", count=result["register_actions"],
+                           files=listed("register_actions", "n_register_actions"))))
+    if result["statuses"]:
+        said = ", ".join(f"{code} {count}" for code, count in sorted(result["statuses"].items()))
+        out.print(escape(_("statuses recorded: {statuses}", statuses=said)))
+    if result["holds_placed"]:
+        out.print(_("{count} holds placed (release with `isplata hold release`)", count=result["holds_placed"]))
+    if result["not_ours"]:
+        out.print(escape(_("{count} entries not ours (other movements of the account) listed in {files}",
+                           count=result["not_ours"], files=listed("not_ours", "n_not_ours"))))
+    if result["exceptions"]:
+        out.print(_("[red]{count} exceptions[/red] written to {files}", count=len(result["exceptions"]),
+                    files=escape(listed("exceptions", "n_exceptions"))))
 
 
 @click.group(name="payroll")
@@ -277,16 +300,18 @@ def payroll_list(ctx, period, as_json):
         from cli.main import emit_json
         emit_json(rows)
         return
-    table = totals_table("payrolls", [], ("payroll", "period", "status", "by", "rights", "payments", "net"))
+    table = totals_table(_("payrolls"), [], (_("payroll"), _("period"), _("status"), _("by"), _("rights"),
+                                             _("payments"), _("net")))
     for row in rows:
         table.add_row(*(escape(str(cell)) for cell in (
-            row["payroll"], row["period"], row["status"], row["created_by"], f"{row['rights']:,}",
-            f"{row['payments']:,}", queries.money_text(row["net_minor"], row["minor_exponent"]))))
+            row["payroll"], row["period"], queries.label("status", row["status"]), row["created_by"],
+            number(row["rights"]), number(row["payments"]),
+            queries.money_text(row["net_minor"], row["minor_exponent"]))))
     out.print(table)
 
 
 @payroll_group.command(name="show")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def payroll_show(ctx, payroll_id, as_json):
@@ -302,11 +327,12 @@ def payroll_show(ctx, payroll_id, as_json):
         emit_json(summary)
         return
     print_summary(summary, queries.display_for(db_of(ctx), payroll_id))
-    out.print(totals_table("status and inputs", [(k, v) for k, v in queries.provenance_rows(summary)], ("", "")))
+    out.print(totals_table(_("status and inputs"), [(tr(k), v) for k, v in queries.provenance_rows(summary)],
+                           ("", "")))
 
 
 @payroll_group.command(name="lines")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
               help="File to write: .parquet (DESIGN.md payroll lines columns), .csv or .xlsx (for officers).")
 @click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
@@ -327,11 +353,12 @@ def payroll_lines(ctx, payroll_id, out_file, file_format, as_json):
         from cli.main import emit_json
         emit_json(written)
         return
-    out.print(escape(f"{written['lines']:,} lines of {payroll_id} written to {out_file} ({written['format']})"))
+    out.print(escape(_("{lines} lines of {payroll} written to {file} ({format})", lines=number(written["lines"]),
+                       payroll=payroll_id, file=out_file, format=written["format"])))
 
 
 @payroll_group.command(name="cancel")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--by", "by", required=True, help="Name of the officer who cancels (recorded).")
 @click.option("--reason", required=True, help="Why the draft is cancelled (recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -350,7 +377,8 @@ def payroll_cancel(ctx, payroll_id, by, reason, as_json):
         from cli.main import emit_json
         emit_json(result)
         return
-    out.print(f"payroll {escape(payroll_id)} cancelled by {escape(result['cancelled_by'])}: {escape(reason)}")
+    out.print(_("payroll {payroll} cancelled by {by}: {reason}", payroll=escape(payroll_id),
+                by=escape(result["cancelled_by"]), reason=escape(reason)))
 
 
 @click.group(name="hold")
@@ -382,15 +410,17 @@ def hold_place(ctx, right_id, payee_id, by, reason, as_json):
       isplata hold place --payee 2093 --by ana --reason "guardian changed, awaiting the court decision"
     """
     if (right_id is None) == (payee_id is None):
-        raise click.UsageError("name exactly one of --right ID or --payee ID")
+        raise click.UsageError(_("name exactly one of --right ID or --payee ID"))
     hold = lifecycle.place_hold(db_of(ctx), by, reason, right_id=right_id, payee_id=payee_id)
     if as_json:
         from cli.main import emit_json
         emit_json(hold)
         return
-    target = f"right {hold['right_id']}" if hold["kind"] == "right" else f"payee {hold['payee_id']}"
-    out.print(f"hold {hold['hold_id']} placed on {target} by {escape(hold['placed_by'])}; a second officer "
-              f"releases it with [bold]isplata hold release {hold['hold_id']} --by NAME --note TEXT[/bold]")
+    target = (_("right {id}", id=hold["right_id"]) if hold["kind"] == "right"
+              else _("payee {id}", id=hold["payee_id"]))
+    out.print(_("hold {hold} placed on {target} by {by}; a second officer releases it with "
+                "[bold]isplata hold release {hold} --by NAME --note TEXT[/bold]", hold=hold["hold_id"], target=target,
+                by=escape(hold["placed_by"])))
 
 
 @hold_group.command(name="list")
@@ -409,13 +439,14 @@ def hold_list(ctx, show_all, as_json):
         from cli.main import emit_json
         emit_json(rows)
         return
-    table = totals_table("holds", [], ("hold", "kind", "right", "payee", "reason", "payment", "placed")
-                         + (("released",) if show_all else ()))
+    table = totals_table(_("holds"), [], (_("hold"), _("kind"), _("right"), _("payee"), _("reason"), _("payment"),
+                                          _("placed")) + ((_("released"),) if show_all else ()))
     for row in rows:
         cells = [str(row["hold_id"]), queries.label("hold", row["kind"]),
                  "-" if row["right_id"] < 0 else str(row["right_id"]), str(row["payee_id"]),
                  queries.label("reason", row["reason_code"]), row["payment_ref"], row["created_at"]]
-        table.add_row(*(escape(str(cell)) for cell in cells), *(("yes" if row["released"] else "no",) if show_all else ()))
+        released = (_("yes") if row["released"] else _("no"),) if show_all else ()
+        table.add_row(*(escape(str(cell)) for cell in cells), *released)
     out.print(table)
 
 
@@ -438,13 +469,15 @@ def hold_release(ctx, hold_id, by, note, as_json):
         from cli.main import emit_json
         emit_json(released)
         return
-    target = f"right {released['right_id']}" if released["right_id"] >= 0 else f"payee {released['payee_id']}"
-    out.print(escape(f"hold {hold_id} ({queries.label('hold', released['kind'])}, "
-                     f"{queries.label('reason', released['reason_code'])}, {target}) released by {by}"))
+    target = (_("right {id}", id=released["right_id"]) if released["right_id"] >= 0
+              else _("payee {id}", id=released["payee_id"]))
+    out.print(escape(_("hold {hold} ({kind}, {reason}, {target}) released by {by}", hold=hold_id,
+                       kind=queries.label("hold", released["kind"]),
+                       reason=queries.label("reason", released["reason_code"]), target=target, by=by)))
 
 
 @click.command(name="report")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False),
               help="Also write the sign-off report as one self-contained HTML page (prints on A4).")
 @click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False),
@@ -469,37 +502,40 @@ def report_cmd(ctx, payroll_id, html_file, pdf_file, as_json):
         return
     print_report(data)
     if html_file:
-        out.print(escape(f"HTML report written to {html_file}"))
+        out.print(escape(_("HTML report written to {file}", file=html_file)))
     if pdf_file:
-        out.print(escape(f"PDF report written to {pdf_file} by {converter}"))
+        out.print(escape(_("PDF report written to {file} by {converter}", file=pdf_file, converter=converter)))
 
 
 def print_report(data: dict) -> None:
     """The report's tables on the terminal, codes shown with their names."""
-    show = queries.Display(data["currency"], data["minor_exponent"], data["names"]["locale"],
+    show = queries.Display(data["currency"], data["minor_exponent"], queries.labels_locale(data["payroll"]),
                            data["names"]["benefits"])
-    out.print(f"[bold]payroll {escape(data['payroll'])}[/bold] {escape(data['period'])} ({escape(data['status'])}): "
-              f"{data['payments']:,} payments, net {show.money(data['net_minor'])}; calculated by "
-              f"{escape(data['created_by'])}, approved by {escape(data['approved_by'] or '-')}")
-    for title, key, domain in (("by benefit", "by_benefit", "benefit"), ("by channel", "by_channel", "channel"),
-                               ("arrears and recoveries", "arrears_recoveries", None),
-                               ("deductions by kind", "deductions_by_kind", "deduction"),
-                               ("returns by reason", "returns_by_reason", "reason")):
+    out.print(_("[bold]payroll {payroll}[/bold] {period} ({status}): {payments} payments, net {net}; calculated by "
+                "{maker}, approved by {checker}", payroll=escape(data["payroll"]), period=escape(data["period"]),
+                status=escape(queries.label("status", data["status"])), payments=number(data["payments"]),
+                net=show.money(data["net_minor"]), maker=escape(data["created_by"]),
+                checker=escape(data["approved_by"] or "-")))
+    for title, key, domain in ((_("by benefit"), "by_benefit", "benefit"), (_("by channel"), "by_channel", "channel"),
+                               (_("arrears and recoveries"), "arrears_recoveries", "arrears"),
+                               (_("deductions by kind"), "deductions_by_kind", "deduction"),
+                               (_("returns by reason"), "returns_by_reason", "reason")):
         if data[key]:
-            rows = [(show.label(domain, k) if domain else k, show.money(v, False)) for k, v in data[key].items()]
-            out.print(totals_table(title, rows, ("", f"amount ({data['currency']})")))
+            rows = [(show.label(domain, k), show.money(v, False)) for k, v in data[key].items()]
+            out.print(totals_table(title, rows, ("", _("amount ({currency})", currency=data["currency"]))))
         else:
-            out.print(f"{title}: none")
+            out.print(_("{title}: none", title=title))
     if data.get("statuses"):  # what banks said that is not a rejection (e.g. RVNM name mismatch)
-        out.print(escape("statuses from the banks: " + ", ".join(f"{code} {count}"
-                                                                for code, count in data["statuses"].items())))
+        said = ", ".join(f"{code} {count}" for code, count in data["statuses"].items())
+        out.print(escape(_("statuses from the banks: {statuses}", statuses=said)))
     previous = data["previous"]
     if previous:
         change = data["net_minor"] - previous["net_minor"]
-        out.print(f"previous month ({escape(previous['payroll'])}): net {show.money(previous['net_minor'])}, "
-                  f"change {show.money(change)}")
+        out.print(_("previous month ({payroll}): net {net}, change {change}", payroll=escape(previous["payroll"]),
+                    net=show.money(previous["net_minor"]), change=show.money(change)))
     if data["ledger_digest_after"]:
-        out.print(f"ledger digest after batch {data['batch_id']}: {data['ledger_digest_after']}")
+        out.print(_("ledger digest after batch {batch}: {digest}", batch=data["batch_id"],
+                    digest=data["ledger_digest_after"]))
 
 
 @click.group(name="audit")
@@ -513,7 +549,7 @@ def audit_group():
 
 
 @audit_group.command(name="recompute")
-@click.argument("payroll_id")
+@click.argument("payroll_id", callback=payroll_country)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def audit_recompute(ctx, payroll_id, as_json):
@@ -529,15 +565,16 @@ def audit_recompute(ctx, payroll_id, as_json):
         from cli.main import emit_json
         emit_json(result)
     elif result["ok"]:
-        out.print(f"[green]ok[/green]: {escape(payroll_id)} recomputed from its inputs equals the ledger to the "
-                  "minor unit "
-                  f"({result['lines']:,} lines, {result['postings']:,} postings compared)")
+        out.print(_("[green]ok[/green]: {payroll} recomputed from its inputs equals the ledger to the minor unit "
+                    "({lines} lines, {postings} postings compared)", payroll=escape(payroll_id),
+                    lines=number(result["lines"]), postings=number(result["postings"])))
     else:
-        out.print(f"[red]{len(result['differences'])} differences[/red] in {escape(payroll_id)}:")
+        out.print(_("[red]{count} differences[/red] in {payroll}:", count=len(result["differences"]),
+                    payroll=escape(payroll_id)))
         for difference in result["differences"][:20]:
-            out.print(escape(f"  {difference}"))
+            out.print(escape(f"  {tr(difference)}"))
         if "note" in result:
-            out.print(escape(f"note: {result['note']}"))
+            out.print(escape(_("note: {note}", note=tr(result["note"]))))
     if not result["ok"]:
         sys.exit(1)
 
@@ -572,21 +609,25 @@ def demo_cmd(ctx, rights, workdir, period, seed, country, with_audit, as_json):
         from cli.main import emit_json
         emit_json(result)
         return
-    table = Table(title=f"isplata demo ({country.upper()}): {rights:,} rights, two months, database {result['db']}",
-                  title_justify="left")
-    for header in ("step", "what happened", "seconds"):
-        table.add_column(header, justify="right" if header == "seconds" else "left")
-    for row in result["steps"]:
-        table.add_row(escape(row["step"]), escape(row["detail"]), f"{row['seconds']:.2f}")
-    table.add_row("[bold]total[/bold]", "", f"[bold]{result['seconds']:.2f}[/bold]")
-    out.print(table)
-    first, second = result["payrolls"]
-    out.print(escape(f"ledger digest {result['digest']}\nfiles, returns and the register office's list are in "
-                     f"{workdir}; "
-              f"open {result['report_html']} in a browser\nthen try: isplata --db {result['db']} payroll show "
-              f"{second} · report {second} · audit recompute {first} · ledger verify"))
+    print_demo(result, country, rights, workdir)
     if not result["ok"]:
         sys.exit(1)
+
+
+def print_demo(result: dict, country: str, rights: int, workdir: str) -> None:
+    table = Table(title=_("isplata demo ({country}): {rights} rights, two months, database {db}",
+                          country=country.upper(), rights=number(rights), db=result["db"]), title_justify="left")
+    for header, justify in ((_("step"), "left"), (_("what happened"), "left"), (_("seconds"), "right")):
+        table.add_column(header, justify=justify)
+    for row in result["steps"]:
+        table.add_row(escape(tr(row["step"])), escape(tr(row["detail"])), number(row["seconds"], 2))
+    table.add_row(f"[bold]{_('total')}[/bold]", "", f"[bold]{number(result['seconds'], 2)}[/bold]")
+    out.print(table)
+    first, second = result["payrolls"]
+    out.print(escape(_("ledger digest {digest}\nfiles, returns and the register office's list are in {folder}; open "
+                       "{report} in a browser\nthen try: isplata --db {db} payroll show {second} · report {second} · "
+                       "audit recompute {first} · ledger verify", digest=result["digest"], folder=workdir,
+                       report=result["report_html"], db=result["db"], first=first, second=second)))
 
 
 def register(group) -> None:

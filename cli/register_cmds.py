@@ -10,26 +10,31 @@ from rich.table import Table
 
 from payroll import register as register_steps
 from payroll.errors import InputError
+from payroll.language import _, note_country, number
 
 console = Console(stderr=True)
 out = Console()
 
 
-def counts_table(title: str, counts: dict, label: str) -> Table:
+def counts_table(title: str, counts: dict, label: str, name=str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column(label)
-    table.add_column("count", justify="right")
+    table.add_column(_("count"), justify="right")
     for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        table.add_row(escape(str(key)), f"{count:,}")
+        table.add_row(escape(name(key)), number(count))
     return table
 
 
 def print_summary(summary: dict) -> None:
-    out.print(f"{summary['rights']:,} rights ({summary['right_versions']:,} versions), "
-              f"{summary['persons']:,} persons, {summary['households']:,} households, "
-              f"{summary['payees']:,} payees, {summary['deductions']:,} deduction orders")
-    out.print(counts_table("rights per benefit", summary["rights_by_benefit"], "benefit"))
-    out.print(counts_table("payees per channel", summary["payees_by_channel"], "channel"))
+    counts = {key: number(summary[key]) for key in ("rights", "right_versions", "persons", "households", "payees",
+                                                    "deductions")}
+    out.print(_("{rights} rights ({right_versions} versions), {persons} persons, {households} households, "
+                "{payees} payees, {deductions} deduction orders", **counts))
+    out.print(counts_table(_("rights per benefit"), summary["rights_by_benefit"], _("benefit")))
+    from payroll.queries import label
+
+    out.print(counts_table(_("payees per channel"), summary["payees_by_channel"], _("channel"),
+                           lambda channel: label("channel", channel)))
 
 
 @click.command("generate")
@@ -66,14 +71,17 @@ def generate_cmd(out_dir, rights, seed, period, country, advance_from, deaths, c
     if quiet(as_json):
         summary = run()
     else:
-        what = f"advancing {advance_from}" if advance_from else f"generating {rights:,} rights"
+        what = (_("advancing {folder}", folder=advance_from) if advance_from
+                else _("generating {rights} rights", rights=number(rights)))
         with console.status(f"{what} ..."):
             summary = run()
     if as_json:
         emit_json(summary)
         return
-    out.print(f"[bold]register {escape(str(summary['period']))}[/bold] ({escape(summary['country'].upper())}, "
-              f"seed {seed}) written to {escape(str(summary['out_dir']))} in {summary['seconds']:.1f} s")
+    note_country(summary["country"])
+    out.print(_("[bold]register {period}[/bold] ({country}, seed {seed}) written to {folder} in {seconds} s",
+                period=escape(str(summary["period"])), country=escape(summary["country"].upper()), seed=seed,
+                folder=escape(str(summary["out_dir"])), seconds=number(summary["seconds"], 1)))
     print_summary(summary)
 
 
@@ -108,7 +116,9 @@ def validate_cmd(ctx, data_dir, rules, country, as_json):
     if as_json:
         emit_json({"ok": True, **summary})
         return
-    out.print(f"[bold]ok[/bold]: {escape(str(summary['data']))} is valid under {escape(str(summary['rules']))}")
+    note_country(summary.get("country"))
+    out.print(_("[bold]ok[/bold]: {data} is valid under {rules}", data=escape(str(summary["data"])),
+                rules=escape(str(summary["rules"]))))
     print_summary(summary)
 
 

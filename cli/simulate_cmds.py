@@ -7,6 +7,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from payroll.language import _, babel_locale, number
+
 out = Console()
 
 
@@ -42,19 +44,21 @@ def simulate_cmd(data, period, rules, months, base_rules, country, html_file, as
         return
     print_result(result)
     if html_file:
-        out.print(f"HTML page written to {html_file}")
+        out.print(_("HTML page written to {file}", file=html_file))
 
 
 def print_result(result: dict) -> None:
     from payroll.queries import Display
 
     names = result["names"]
-    show = Display(result["currency"], result["minor_exponent"], names["locale"], names["benefits"])
+    show = Display(result["currency"], result["minor_exponent"], babel_locale(result.get("country")),
+                   names["benefits"])
     totals = result["totals"]
-    out.print(f"[bold]cost of the new rules[/bold] {result['new_rules']['path']}  against "
-              f"{result['base_rules']['path']}  months {result['period']} to {result['last_period']}: "
-              f"today {show.money(totals['base_minor'])}, new {show.money(totals['new_minor'])}, "
-              f"difference [bold]{show.money(totals['diff_minor'])}[/bold]")
+    out.print(_("[bold]cost of the new rules[/bold] {new}  against {base}  months {first} to {last}: today {today}, "
+                "new {amount}, difference [bold]{difference}[/bold]", new=result["new_rules"]["path"],
+                base=result["base_rules"]["path"], first=result["period"], last=result["last_period"],
+                today=show.money(totals["base_minor"]), amount=show.money(totals["new_minor"]),
+                difference=show.money(totals["diff_minor"])))
     months = {}
     for row in result["by_month_benefit"]:
         months.setdefault(row["month"], [0, 0])
@@ -62,14 +66,14 @@ def print_result(result: dict) -> None:
         months[row["month"]][1] += row["new_minor"]
     benefits = [(show.benefit(r["benefit"]), r) for r in result["by_benefit"]]
     places = [(r["municipality"], r) for r in result["by_municipality"]]
-    out.print(cost_table("by benefit (all months)", "benefit", show, benefits))
-    out.print(cost_table("rights by benefit (over all months: gain, lose, stop)", "benefit", show, benefits,
+    out.print(cost_table(_("by benefit (all months)"), _("benefit"), show, benefits))
+    out.print(cost_table(_("rights by benefit (over all months: gain, lose, stop)"), _("benefit"), show, benefits,
                          COUNT_KEYS))
-    out.print(cost_table("by month", "month", show, [(month, {"base_minor": base, "new_minor": new,
-                                                              "diff_minor": new - base})
-                                                     for month, (base, new) in months.items()]))
-    out.print(cost_table("by municipality (all months)", "municipality", show, places))
-    out.print(cost_table("rights by municipality", "municipality", show, places, COUNT_KEYS))
+    out.print(cost_table(_("by month"), _("month"), show, [(month, {"base_minor": base, "new_minor": new,
+                                                                    "diff_minor": new - base})
+                                                           for month, (base, new) in months.items()]))
+    out.print(cost_table(_("by municipality (all months)"), _("municipality"), show, places))
+    out.print(cost_table(_("rights by municipality"), _("municipality"), show, places, COUNT_KEYS))
 
 
 AMOUNT_KEYS = ("base_minor", "new_minor", "diff_minor")
@@ -79,9 +83,10 @@ COUNT_KEYS = ("rights", "gain", "lose", "stop")
 def cost_table(title: str, heading: str, show, rows: list[tuple[str, dict]], keys=AMOUNT_KEYS) -> Table:
     """One column per key: amounts in currency units or counts, never cut short (a narrow terminal folds the
     names instead)."""
-    headers = {"base_minor": f"today ({show.currency})", "new_minor": f"new ({show.currency})",
-               "diff_minor": "difference", "rights": "rights", "gain": "gain", "lose": "lose", "stop": "stop"}
-    cells = [[label, *(show.money(row[key], False) if key.endswith("_minor") else f"{row[key]:,}" for key in keys)]
+    headers = {"base_minor": _("today ({currency})", currency=show.currency),
+               "new_minor": _("new ({currency})", currency=show.currency), "diff_minor": _("difference"),
+               "rights": _("rights"), "gain": _("gain"), "lose": _("lose"), "stop": _("stop")}
+    cells = [[label, *(show.money(row[key], False) if key.endswith("_minor") else number(row[key]) for key in keys)]
              for label, row in rows]
     table = Table(title=title, title_justify="left")
     table.add_column(heading, justify="left", overflow="fold", min_width=12)

@@ -25,6 +25,7 @@ from engine.deductions import DeductionCaps
 from formats.amounts import format_amount, parse_amount
 from engine.months import month_first_date, month_index
 from formats.errors import InputError, problem
+from formats.i18n import N_
 
 COUNTRY_FILES = {"me": "montenegro.toml", "rs": "serbia.toml", "ua": "ukraine.toml"}
 DEFAULT_COUNTRY = "me"
@@ -260,8 +261,8 @@ def catalogue_path(country: str | None = None) -> Path:
     """Path of a bundled catalogue (rules/<country>.toml); Montenegro by default."""
     code = (country or DEFAULT_COUNTRY).lower()
     if code not in COUNTRY_FILES:
-        raise InputError([problem("--country", None, "country", country, "unknown country",
-                                  f"use one of {', '.join(COUNTRY_FILES)}")])
+        raise InputError([problem("--country", None, "country", country, N_("unknown country"),
+                                  N_("use one of {value}", value=', '.join(COUNTRY_FILES)))])
     return Path(str(importlib.resources.files("rules").joinpath(COUNTRY_FILES[code])))
 
 
@@ -271,21 +272,23 @@ def load_catalogue(path: str | Path | None = None, country: str | None = None) -
     try:
         raw_bytes = file_path.read_bytes()
     except OSError as exc:
-        raise InputError([problem(file_path, None, None, None, f"cannot read the catalogue ({exc.strerror})",
-                                  "give the path of an existing TOML rule catalogue")]) from exc
+        raise InputError([problem(file_path, None, None, None, N_("cannot read the catalogue ({strerror})",
+                                                                  strerror=exc.strerror),
+                                  N_("give the path of an existing TOML rule catalogue"))]) from exc
     try:
         document = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError([problem(file_path, None, None, None, f"not valid TOML: {exc}",
-                                  "fix the syntax (see rules/montenegro.toml for the layout)")]) from exc
+        raise InputError([problem(file_path, None, None, None, N_("not valid TOML: {exc}", exc=exc),
+                                  N_("fix the syntax (see rules/montenegro.toml for the layout)"))]) from exc
     reader = _Reader(str(file_path))
     catalogue = reader.catalogue(document, hashlib.sha256(raw_bytes).hexdigest())
     if reader.problems:
         raise InputError(reader.problems)
     if country is not None and path is not None and catalogue.country != country.lower():
         raise InputError([problem(file_path, None, "country", catalogue.country,
-                                  f"the catalogue is for country {catalogue.country!r}, not {country!r}",
-                                  "pass the catalogue of the country or drop --country")])
+                                  N_("the catalogue is for country {country}, not {country2}",
+                                     country=repr(catalogue.country), country2=repr(country)),
+                                  N_("pass the catalogue of the country or drop --country"))])
     return catalogue
 
 
@@ -308,11 +311,13 @@ class _Reader:
         self.unknown_keys(doc, TOP_KEYS, "")
         for key in REQUIRED_TOP_KEYS:
             if key not in doc:
-                self.add(key, None, f"missing {key!r}", f"add `{key} = ...` at the top of the catalogue")
+                self.add(key, None, N_("missing {key}", key=repr(key)),
+                         N_("add `{key} = ...` at the top of the catalogue", key=key))
         currency = self.currency(doc)
         country = self.text(doc, "country", "country", required=True)
         if country is not None and country not in COUNTRY_FILES:
-            self.add("country", country, "unknown country code", f"use one of {', '.join(COUNTRY_FILES)}")
+            self.add("country", country, N_("unknown country code"), N_("use one of {value}",
+                                                                    value=', '.join(COUNTRY_FILES)))
         payment = self.payment(doc.get("payment"))
         caps = self.deductions(doc.get("deductions"))
         defaults = doc.get("defaults", {})
@@ -324,8 +329,8 @@ class _Reader:
             return None
         limit = doc.get("arrears_limit_months", 0)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1200:
-            self.add("arrears_limit_months", limit, "must be a whole number of months 0..1200",
-                     "0 (or no line) pays arrears back to the start of a retroactive decision however far")
+            self.add("arrears_limit_months", limit, N_("must be a whole number of months 0..1200"),
+                     N_("0 (or no line) pays arrears back to the start of a retroactive decision however far"))
             return None
         return Catalogue(self.file, sha256, country, str(doc.get("name", country)), currency, self.exponent,
                          int(doc["rounding_unit_minor"]), payment, caps, tuple(benefits), limit, self.sources,
@@ -335,21 +340,25 @@ class _Reader:
         currency = self.text(doc, "currency", "currency", required=False)
         exponent = doc.get("minor_exponent")
         if currency is not None and currency not in CURRENCY_EXPONENTS:
-            self.add("currency", currency, "unknown currency", f"use one of {', '.join(CURRENCY_EXPONENTS)}")
+            self.add("currency", currency, N_("unknown currency"), N_("use one of {value}",
+                                                                  value=', '.join(CURRENCY_EXPONENTS)))
         if exponent is not None:
             if not isinstance(exponent, int) or isinstance(exponent, bool) or not 0 <= exponent <= 3:
-                self.add("minor_exponent", exponent, "must be an integer 0..3", "2 for EUR and UAH, 0 for RSD")
+                self.add("minor_exponent", exponent, N_("must be an integer 0..3"), N_("2 for EUR and UAH, 0 for RSD"))
             elif currency in CURRENCY_EXPONENTS and exponent != CURRENCY_EXPONENTS[currency]:
-                self.add("minor_exponent", exponent, f"{currency} amounts have {CURRENCY_EXPONENTS[currency]}"
-                         " digits after the point in payments", f"set minor_exponent = {CURRENCY_EXPONENTS[currency]}")
+                digits = CURRENCY_EXPONENTS[currency]
+                self.add("minor_exponent", exponent, N_("{currency} amounts have {digits} digits after the point in "
+                                                        "payments", currency=currency, digits=digits),
+                         N_("set minor_exponent = {digits}", digits=digits))
             else:
                 self.exponent = exponent
         unit = doc.get("rounding_unit_minor")
         if "rounding_unit_minor" in doc and unit != 1:
-            self.add("rounding_unit_minor", unit, "the engine rounds to one minor unit only",
-                     "set rounding_unit_minor = 1 and choose the unit with minor_exponent (0 = whole units)")
+            self.add("rounding_unit_minor", unit, N_("the engine rounds to one minor unit only"),
+                     N_("set rounding_unit_minor = 1 and choose the unit with minor_exponent (0 = whole units)"))
         if doc.get("rounding", "half_up") != "half_up":
-            self.add("rounding", doc.get("rounding"), "only half-up rounding is supported", 'set rounding = "half_up"')
+            self.add("rounding", doc.get("rounding"), N_("only half-up rounding is supported"),
+                     N_("set rounding = \"half_up\""))
         return currency
 
     def payment(self, section):
@@ -358,8 +367,8 @@ class _Reader:
         self.unknown_keys(section, PAYMENT_KEYS, "payment.")
         day = section.get("execution_day")
         if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= 28:
-            self.add("payment.execution_day", day, "must be a day of the month 1..28",
-                     "give the day payments are executed, e.g. 15")
+            self.add("payment.execution_day", day, N_("must be a day of the month 1..28"),
+                     N_("give the day payments are executed, e.g. 15"))
         texts = {key: self.text(section, key, f"payment.{key}", required=True)
                  for key in ("agency_name", "debtor_iban", "debtor_bic", "postal_delivery_method")}
         self.check_iban_bic(texts["debtor_iban"], texts["debtor_bic"])
@@ -375,12 +384,14 @@ class _Reader:
             if value is None:
                 continue
             if key == "charge_bearer" and value not in CHARGE_BEARERS:
-                self.add(f"payment.{key}", value, f"must be one of {CHARGE_BEARERS}", 'e.g. charge_bearer = "SLEV"')
+                self.add(f"payment.{key}", value, N_("must be one of {charge_bearers}", charge_bearers=CHARGE_BEARERS),
+                         N_("e.g. charge_bearer = \"SLEV\""))
             elif key == "scheme" and value not in SCHEMES:
-                self.add(f"payment.{key}", value, f"must be one of {SCHEMES}", "leave it out for no scheme checks")
+                self.add(f"payment.{key}", value, N_("must be one of {schemes}", schemes=SCHEMES),
+                         N_("leave it out for no scheme checks"))
             elif key not in ("charge_bearer", "scheme") and not (len(value) == 4 and value.isalpha()
                                                                  and value.isupper()):
-                self.add(f"payment.{key}", value, "an ISO 20022 code of 4 capital letters", 'e.g. "SSBE"')
+                self.add(f"payment.{key}", value, N_("an ISO 20022 code of 4 capital letters"), N_("e.g. \"SSBE\""))
             found[key] = value
         return found
 
@@ -394,10 +405,11 @@ class _Reader:
             try:
                 IBAN(iban)
             except SchwiftyException as exc:
-                self.add("payment.debtor_iban", iban, f"invalid IBAN ({exc})", "give the agency's account IBAN")
+                self.add("payment.debtor_iban", iban, N_("invalid IBAN ({exc})", exc=exc),
+                         N_("give the agency's account IBAN"))
         if bic is not None and bic_reason(str(bic)) is not None:
-            self.add("payment.debtor_bic", bic, f"invalid BIC ({bic_reason(str(bic))})",
-                     "give the 8 or 11 character BIC")
+            self.add("payment.debtor_bic", bic, N_("invalid BIC ({exc})", exc=bic_reason(str(bic))),
+                     N_("give the 8 or 11 character BIC"))
 
     def deductions(self, section):
         if not isinstance(section, dict):
@@ -408,13 +420,13 @@ class _Reader:
         for kind in DEDUCTION_KINDS:
             rule = section.get(kind)
             if not isinstance(rule, dict):
-                self.add(f"deductions.{kind}", None, f"missing the {kind} deduction rule",
-                         f"add a [deductions.{kind}] table with priority, cap_bp and forwarded")
+                self.add(f"deductions.{kind}", None, N_("missing the {kind} deduction rule", kind=kind),
+                         N_("add a [deductions.{kind}] table with priority, cap_bp and forwarded", kind=kind))
                 continue
             self.unknown_keys(rule, DEDUCTION_KIND_KEYS, f"deductions.{kind}.")
             priority = rule.get("priority")
             if not isinstance(priority, int) or not 1 <= priority <= 9:
-                self.add(f"deductions.{kind}.priority", priority, "must be an integer 1..9", "1 = first served")
+                self.add(f"deductions.{kind}.priority", priority, N_("must be an integer 1..9"), N_("1 = first served"))
             cap = self.bp(rule, "cap_bp", f"deductions.{kind}.cap_bp", required=True)
             consent = self.bp(rule, "cap_with_consent_bp", f"deductions.{kind}.cap_with_consent_bp", required=False)
             kinds[kind] = DeductionRule(kind, priority, cap, bool(rule.get("forwarded", False)), consent,
@@ -487,17 +499,17 @@ class _Reader:
 
     def benefits(self, entries, defaults):
         if not isinstance(entries, list) or not entries:
-            self.add("benefits", None, "no benefits", "add at least one [[benefits]] table")
+            self.add("benefits", None, N_("no benefits"), N_("add at least one [[benefits]] table"))
             return []
         result, seen = [], set()
         for position, entry in enumerate(entries, start=1):
             where = f"benefits[{position}]"
             if not isinstance(entry, dict):
-                self.add(where, entry, "a benefit must be a table", "write it as [[benefits]]")
+                self.add(where, entry, N_("a benefit must be a table"), N_("write it as [[benefits]]"))
                 continue
             code = entry.get("code")
             if code in seen:
-                self.add(f"{where}.code", code, "benefit code used twice", "give every benefit its own code")
+                self.add(f"{where}.code", code, N_("benefit code used twice"), N_("give every benefit its own code"))
             seen.add(code)
             benefit = self.benefit(entry, defaults, where)
             if benefit is not None:
@@ -513,36 +525,37 @@ class _Reader:
             for key in CODE_SETTING_KEYS:
                 named = getattr(benefit, key)
                 if named and named not in codes:
-                    self.add(f"{where}.{key}", named, "names no benefit of this catalogue",
-                             f"use one of {', '.join(sorted(codes))}")
+                    self.add(f"{where}.{key}", named, N_("names no benefit of this catalogue"),
+                             N_("use one of {value}", value=', '.join(sorted(codes))))
             if benefit.special_rate_benefit and benefit.kind != "per_child":
                 self.add(f"{where}.special_rate_benefit", benefit.special_rate_benefit,
-                         "only a per_child benefit has a special rate", "remove the line")
+                         N_("only a per_child benefit has a special rate"), N_("remove the line"))
             if benefit.multiple_of_benefit and (benefit.kind != "one_off" or benefit.multiple_bp <= 0):
                 self.add(f"{where}.multiple_of_benefit", benefit.multiple_of_benefit,
-                         "a multiple of a household benefit is a one_off with multiple_bp > 0",
-                         "set kind = \"one_off\" and multiple_bp (20000 = 2 x)")
+                         N_("a multiple of a household benefit is a one_off with multiple_bp > 0"),
+                         N_("set kind = \"one_off\" and multiple_bp (20000 = 2 x)"))
 
     def benefit(self, entry, defaults, where):
         self.unknown_keys(entry, BENEFIT_KEYS, f"{where}.")
         code = self.text(entry, "code", f"{where}.code", required=True)
         if code is not None and (not code.replace("_", "").isalnum() or code.upper() != code):
-            self.add(f"{where}.code", code, "a code is upper-case letters, digits and _", "e.g. ME_MO")
+            self.add(f"{where}.code", code, N_("a code is upper-case letters, digits and _"), N_("e.g. ME_MO"))
         where = f"benefit {code}" if code else where
         kind = entry.get("kind")
         if kind not in engine_catalogue.KINDS:
-            self.add(f"{where}.kind", kind, "unknown formula kind", f"use one of {', '.join(engine_catalogue.KINDS)}")
+            self.add(f"{where}.kind", kind, N_("unknown formula kind"), N_("use one of {value}",
+                                                                       value=', '.join(engine_catalogue.KINDS)))
             kind = None
         policy = {key: entry.get(key, defaults.get(key)) for key in POLICY_KEYS}
         proration = policy["proration"] or "whole_months"
         if proration not in engine_catalogue.PRORATIONS:
-            self.add(f"{where}.proration", proration, "unknown proration policy", "whole_months or days")
+            self.add(f"{where}.proration", proration, N_("unknown proration policy"), N_("whole_months or days"))
         elif proration == "days" and kind in ("lump_sum_instalments", "one_off"):
-            self.add(f"{where}.proration", proration, f"a {kind} benefit is not prorated by days",
-                     'remove proration or set proration = "whole_months"')
+            self.add(f"{where}.proration", proration, N_("a {kind} benefit is not prorated by days", kind=kind),
+                     N_("remove proration or set proration = \"whole_months\""))
         below = policy["below_minimum"] or "carry"
         if below not in BELOW_MINIMUM_POLICIES:
-            self.add(f"{where}.below_minimum", below, "unknown below-minimum policy", "carry or drop")
+            self.add(f"{where}.below_minimum", below, N_("unknown below-minimum policy"), N_("carry or drop"))
         minimum = self.money(policy["minimum_payable"] if policy["minimum_payable"] is not None else "0",
                              f"{where}.minimum_payable")
         flags = {key: self.flag(entry, defaults, key, where) for key in BOOL_SETTING_KEYS}
@@ -569,13 +582,14 @@ class _Reader:
     def flag(self, entry, defaults, key, where):
         value = entry.get(key, defaults.get(key, _BOOL_DEFAULTS[key]))
         if not isinstance(value, bool):
-            self.add(f"{where}.{key}", value, "must be true or false", f"write {key} = true or {key} = false")
+            self.add(f"{where}.{key}", value, N_("must be true or false"), N_("write {key} = true or {key} = false",
+                                                                          key=key))
             return bool(_BOOL_DEFAULTS[key])
         return value
 
     def parameters(self, given, kind, decided_amount, where):
         if not isinstance(given, dict):
-            self.add(f"{where}.parameters", given, "parameters must be a table", "write [benefits.parameters]")
+            self.add(f"{where}.parameters", given, N_("parameters must be a table"), N_("write [benefits.parameters]"))
             return {}
         if kind is None:
             return {}
@@ -583,12 +597,12 @@ class _Reader:
         allowed = set(spec["required"]) | set(spec["optional"])
         for name in given:
             if name not in allowed:
-                self.add(f"{where}.parameters.{name}", None, f"unknown parameter for kind {kind}",
-                         f"use one of {', '.join(sorted(allowed))}")
+                self.add(f"{where}.parameters.{name}", None, N_("unknown parameter for kind {kind}", kind=kind),
+                         N_("use one of {value}", value=', '.join(sorted(allowed))))
         if not decided_amount:
             for name in spec["required"]:
                 if name not in given:
-                    self.add(f"{where}.parameters.{name}", None, f"missing parameter {name!r} (kind {kind})",
+                    self.add(f"{where}.parameters.{name}", None, N_("missing parameter {name} (kind {kind})", name=repr(name), kind=kind),
                              f'add {name} = [ {{ valid_from = YYYY-MM-01, value = ..., source = "key", '
                              'status = "confirmed" }} ], or unpriced = "reason" when no source gives an amount')
         return {name: self.dated(given[name], name, f"{where}.parameters.{name}")
@@ -646,7 +660,8 @@ class _Reader:
             provenance = self.provenance(line, valid_from, here)
             values = line["value"] if isinstance(line["value"], list) else [line["value"]]
             if not 1 <= len(values) <= max_len:
-                self.add(f"{here}.value", line["value"], f"needs 1..{max_len} values", "give the list of values")
+                self.add(f"{here}.value", line["value"], N_("needs 1..{max_len} values", max_len=max_len),
+                         N_("give the list of values"))
                 continue
             result.append((valid_from, tuple(self.unit_value(v, unit, f"{here}.value") for v in values), provenance))
         return tuple(result)
@@ -696,7 +711,7 @@ class _Reader:
             return self.money(value, where)
         bound = PARAM_BP_MAX if unit == "bp" else PARAM_COUNT_MAX
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
-            self.add(where, value, f"must be an integer 0..{bound} ({unit})",
+            self.add(where, value, N_("must be an integer 0..{bound} ({unit})", bound=bound, unit=unit),
                      "basis points: 10000 = 100 %" if unit == "bp" else "give a whole number")
             return 0
         return value
@@ -705,34 +720,36 @@ class _Reader:
 
     def money(self, value, where) -> int:
         if not isinstance(value, str):
-            self.add(where, value, "amounts are written as decimal text", 'write e.g. "87.91" in quotes')
+            self.add(where, value, N_("amounts are written as decimal text"), N_("write e.g. \"87.91\" in quotes"))
             return 0
         if value.strip().startswith("-"):
-            self.add(where, value, "negative amount", "amounts in a catalogue are zero or more")
+            self.add(where, value, N_("negative amount"), N_("amounts in a catalogue are zero or more"))
             return 0
         try:
             minor = parse_amount(value, self.exponent)
         except ValueError as exc:
-            self.add(where, value, str(exc), f"write the amount with at most {self.exponent} decimals")
+            self.add(where, value, str(exc), N_("write the amount with at most {exponent} decimals",
+                                                exponent=self.exponent))
             return 0
         if minor > PARAM_AMOUNT_MINOR_MAX:
-            self.add(where, value, "amount above the catalogue bound", "check the figure (too many digits?)")
+            self.add(where, value, N_("amount above the catalogue bound"), N_("check the figure (too many digits?)"))
         return max(0, min(minor, PARAM_AMOUNT_MINOR_MAX))
 
     def bp(self, section, key, where, required):
         value = section.get(key)
         if value is None:
             if required:
-                self.add(where, None, f"missing {key!r}", "give a share in basis points, 10000 = 100 %")
+                self.add(where, None, N_("missing {key}", key=repr(key)),
+                         N_("give a share in basis points, 10000 = 100 %"))
             return None
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
-            self.add(where, value, "must be basis points 0..10000", "10000 = 100 %, 5000 = 50 %")
+            self.add(where, value, N_("must be basis points 0..10000"), N_("10000 = 100 %, 5000 = 50 %"))
             return None
         return value
 
     def count(self, value, where, bound: int = 150) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
-            self.add(where, value, f"must be a whole number 0..{bound}", "0 means no limit")
+            self.add(where, value, N_("must be a whole number 0..{bound}", bound=bound), N_("0 means no limit"))
             return 0
         return value
 
@@ -740,10 +757,10 @@ class _Reader:
         value = section.get(key)
         if value is None:
             if required:
-                self.add(where, None, f"missing {key!r}", f"add {key} = \"...\"")
+                self.add(where, None, N_("missing {key}", key=repr(key)), N_("add {key} = \"...\"", key=key))
             return None
         if not isinstance(value, str) or not value.strip():
-            self.add(where, value, "must be non-empty text", f"write {key} = \"...\"")
+            self.add(where, value, N_("must be non-empty text"), N_("write {key} = \"...\"", key=key))
             return None
         return value
 
@@ -752,7 +769,8 @@ class _Reader:
             return
         for key in section:
             if key not in allowed:
-                self.add(f"{prefix}{key}", None, "unknown key", f"remove it or use one of {', '.join(sorted(allowed))}")
+                self.add(f"{prefix}{key}", None, N_("unknown key"), N_("remove it or use one of {value}",
+                                                                   value=', '.join(sorted(allowed))))
 
 
 _INT_DEFAULTS = {"age_min_years": 0, "age_max_years": 0, "child_age_limit_years": 18,

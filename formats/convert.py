@@ -17,6 +17,7 @@ from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_o
 from formats.errors import InputError, problem
 from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
 from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
+from formats.i18n import N_
 
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
 
@@ -262,7 +263,8 @@ def _report(problems, rows, file, column, values, rule, fix):
         problems.append(problem(file, int(row) + 1, column, value, rule, fix))
     if len(rows) > PROBLEMS_PER_RULE_MAX:
         problems.append(problem(file, None, column, None,
-                                f"{rule}: {len(rows) - PROBLEMS_PER_RULE_MAX} more rows like the above", fix))
+                                N_("{rule}: {value} more rows like the above",
+                                   rule=rule, value=len(rows) - PROBLEMS_PER_RULE_MAX), fix))
 
 
 # ---- column helpers --------------------------------------------------------------------------------------
@@ -310,7 +312,7 @@ def _unique_ids(ids, file, column, problems) -> np.ndarray:
     duplicates = repeated_values(ids)
     if len(duplicates):
         problems.append(problem(file, None, column, ", ".join(map(str, duplicates[:10])),
-                                "duplicate ids", "every id appears once"))
+                                N_("duplicate ids"), N_("every id appears once")))
     return sorted_distinct(ids)
 
 

@@ -11,16 +11,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from formats.i18n import N_
+
 INTEGER_PATTERN = r"^-?[0-9]{1,18}$"  # 18 digits always fit int64; longer text is out of any allowed range
+
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 BOOL_TRUE = ("true", "1")
 BOOL_FALSE = ("false", "0")
 
 # What each target type expects, worded for the `fix` of a Problem.
 EXPECTED_TEXT = {
-    "int": "a whole number such as 1250 (amounts in minor units, no decimal point)",
-    "date": "the date as YYYY-MM-DD, e.g. 2024-07-01",
-    "bool": "true or false (or 1 / 0)",
+    "int": N_("a whole number such as 1250 (amounts in minor units, no decimal point)"),
+    "date": N_("the date as YYYY-MM-DD, e.g. 2024-07-01"),
+    "bool": N_("true or false (or 1 / 0)"),
 }
 
 
@@ -47,8 +50,8 @@ def bad_cell_rule(arrow_type: pa.DataType) -> str:
     """The rule a cell broke when it did not convert to `arrow_type`."""
     family = type_family(arrow_type)
     if family == "int":
-        return f"not a whole number within the range of {arrow_type}"
-    return {"date": "not a valid date", "bool": "not a true/false value"}.get(family, "not valid text")
+        return N_("not a whole number within the range of {type}", type=str(arrow_type))
+    return {"date": N_("not a valid date"), "bool": N_("not a true/false value")}.get(family, N_("not valid text"))
 
 
 def type_family(arrow_type: pa.DataType) -> str:

@@ -1,6 +1,8 @@
 """Bad input as values: every problem carries file, row, column, value, rule and fix; all are reported together."""
 from dataclasses import dataclass
 
+from formats.i18n import _, ngettext, tr
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -12,13 +14,15 @@ class Problem:
     fix: str
 
     def render(self) -> str:
+        """The problem in the active language: the file, column and value stay as they are (data); the rule and
+        the fix are translated when they were made with formats.i18n.N_."""
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += _(", row {row}", row=self.row)
         if self.column is not None:
-            where += f", column {self.column}"
-        value = "" if self.value is None else f", value {self.value!r}"
-        return f"{where}{value}: {self.rule}. Fix: {self.fix}"
+            where += _(", column {column}", column=self.column)
+        value = "" if self.value is None else _(", value {value}", value=repr(self.value))
+        return _("{where}{value}: {rule}. Fix: {fix}", where=where, value=value, rule=tr(self.rule), fix=tr(self.fix))
 
 
 class UserError(Exception):
@@ -37,10 +41,10 @@ class InputError(UserError):
 
     def render(self, limit: int | None = None) -> str:
         shown = self.problems if limit is None else self.problems[:limit]
-        lines = [f"{len(self.problems)} problem(s) in the input:"]
+        lines = [ngettext("{n} problem(s) in the input:", "{n} problem(s) in the input:", len(self.problems))]
         lines += ["  " + problem.render() for problem in shown]
         if limit is not None and len(self.problems) > limit:
-            lines.append(f"  ... and {len(self.problems) - limit} more")
+            lines.append("  " + _("... and {count} more", count=len(self.problems) - limit))
         return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from formats.errors import Problem
+from formats.i18n import N_
 
 PROBLEMS_PER_RULE_MAX = 1000
 
@@ -62,7 +63,8 @@ class ProblemLog:
         """Listed problems, then one line per (file, rule) that had more than the cap."""
         overflow = [
             Problem(file, None, self._columns[key], None,
-                    f"{rule} ({count - self.cap_per_rule} more row(s) not listed)", self._fixes[key])
+                    N_("{rule} ({count} more row(s) not listed)", rule=rule, count=count - self.cap_per_rule),
+                    self._fixes[key])
             for key, count in self._counts.items() if count > self.cap_per_rule
             for file, rule in [key]
         ]

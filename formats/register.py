@@ -20,6 +20,7 @@ from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
 from formats.register_checks import blank_mask, check_register
 from formats.schemas import OPTIONAL_TABLES, REGISTER
+from formats.i18n import N_
 
 SUFFIXES = (".parquet", ".csv")
 # Formula kinds that read the household (members, size or income): their rights must name one.
@@ -102,8 +103,8 @@ def register_file_digests(folder) -> dict[str, str]:
 def load_tables(folder: Path, log: ProblemLog) -> Loaded:
     loaded = Loaded()
     if not folder.is_dir():
-        log.add(str(folder), None, None, None, "register folder does not exist",
-                "give the folder that holds persons, households, rights, payees and deductions files")
+        log.add(str(folder), None, None, None, N_("register folder does not exist"),
+                N_("give the folder that holds persons, households, rights, payees and deductions files"))
         return loaded
     for name, schema in REGISTER.items():
         path = find_file(folder, name, log)
@@ -141,11 +142,12 @@ def find_file(folder: Path, name: str, log: ProblemLog) -> Path | None:
     if len(present) == 1:
         return present[0]
     if not present:
-        log.add(f"{name}.parquet", None, None, None, "missing file",
-                f"put {name}.parquet (or {name}.csv) into {folder}; an empty table needs its header")
+        log.add(f"{name}.parquet", None, None, None, N_("missing file"),
+                N_("put {name}.parquet (or {name}.csv) into {folder}; an empty table needs its header",
+                   name=name, folder=folder))
     else:
-        log.add(f"{name}.csv", None, None, None, "both Parquet and CSV present for one table",
-                f"keep only one of {name}.parquet and {name}.csv")
+        log.add(f"{name}.csv", None, None, None, N_("both Parquet and CSV present for one table"),
+                N_("keep only one of {name}.parquet and {name}.csv", name=name))
     return None
 
 
@@ -157,8 +159,8 @@ def read_raw(path: Path, schema: pa.Schema, log: ProblemLog) -> pa.Table | None:
         return csv_input.read_csv_strings(path, csv_input.csv_header(path))
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         kind = "Parquet" if path.suffix == ".parquet" else "CSV (UTF-8, comma-separated, header line)"
-        log.add(path.name, None, None, None, f"file cannot be read as {kind}: {exc}",
-                f"write {path.name} again as valid {kind}")
+        log.add(path.name, None, None, None, N_("file cannot be read as {kind}: {exc}", kind=kind, exc=exc),
+                N_("write {name} again as valid {kind}", name=path.name, kind=kind))
         return None
 
 
@@ -194,9 +196,9 @@ def _report_unknown_columns(raw: pa.Table, schema: pa.Schema, file: str, log: Pr
     seen = set()
     for name in raw.column_names:
         if name in seen:
-            log.add(file, None, name, None, "column appears twice", "keep one column of each name")
+            log.add(file, None, name, None, N_("column appears twice"), N_("keep one column of each name"))
         elif name not in known:
-            log.add(file, None, name, None, "unknown column",
+            log.add(file, None, name, None, N_("unknown column"),
                     "remove it or rename it to one of: " + ", ".join(schema.names))
         seen.add(name)
 
@@ -206,7 +208,7 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
     name = schema_field.name
     if name not in raw.column_names:
         if not schema_field.nullable:
-            log.add(file, None, name, None, "missing required column", f"add the column {name}")
+            log.add(file, None, name, None, N_("missing required column"), N_("add the column {name}", name=name))
         return pa.nulls(raw.num_rows, schema_field.type), schema_field.nullable
     source = raw.column(raw.column_names.index(name))  # chunked: columns no rule reads are never copied
     if pa.types.is_dictionary(source.type):
@@ -219,7 +221,7 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
     if bad is not None and bad.any():
         family = csv_input.type_family(schema_field.type)
         log.add_rows(file, np.flatnonzero(bad), name, source, csv_input.bad_cell_rule(schema_field.type),
-                     f"write {csv_input.EXPECTED_TEXT.get(family, 'text')}")
+                     N_("write {expected}", expected=csv_input.EXPECTED_TEXT.get(family, N_("text"))))
     if not schema_field.nullable:
         _report_empty(source, name, file, log)
     return typed, True
@@ -233,7 +235,8 @@ def _report_empty(source, name: str, file: str, log: ProblemLog) -> None:
     missing = blank_mask(source) if is_text else np.zeros(len(source), dtype=bool)
     if source.null_count:
         missing |= pc.is_null(source).to_numpy(zero_copy_only=False)
-    log.add_rows(file, np.flatnonzero(missing), name, None, "required value is empty", f"fill in {name} on every row")
+    log.add_rows(file, np.flatnonzero(missing), name, None, N_("required value is empty"),
+                 N_("fill in {name} on every row", name=name))
 
 
 def to_type(source: pa.Array, arrow_type: pa.DataType, file: str, name: str, log: ProblemLog):
@@ -249,5 +252,6 @@ def to_type(source: pa.Array, arrow_type: pa.DataType, file: str, name: str, log
     if pa.types.is_date(source.type) and pa.types.is_date(arrow_type):
         return source.cast(arrow_type), np.zeros(len(source), dtype=bool)
     # anything else (floats for money above all) is refused rather than converted with a silent loss
-    log.add(file, None, name, None, f"wrong column type {source.type}", f"store {name} as {arrow_type}")
+    log.add(file, None, name, None, N_("wrong column type {type}", type=source.type), N_("store {name} as {arrow_type}",
+                                                                           name=name, arrow_type=arrow_type))
     return None, None

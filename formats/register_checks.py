@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
 from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
+from formats.i18n import N_
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
 from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_TABLES,
@@ -196,28 +197,29 @@ class Checks:
             for schema_field in schema:
                 if pa.types.is_date(schema_field.type) and self.loaded.usable(name, schema_field.name):
                     rows = outside_rows(self.col(name, schema_field.name), DATE_MIN, DATE_MAX)
-                    self.report(name, rows, schema_field.name, "date outside 1900-01-01 .. 2199-12-31",
-                                "correct the date; leave an end date empty when it is open-ended")
+                    self.report(name, rows, schema_field.name, N_("date outside 1900-01-01 .. 2199-12-31"),
+                                N_("correct the date; leave an end date empty when it is open-ended"))
 
     def unique(self, name: str, *columns: str) -> None:
         if self.loaded.usable(name, *columns):
             rows = duplicate_rows(*(self.col(name, column) for column in columns))
             label = " and ".join(columns)
-            self.report(name, rows, columns[-1], f"duplicate {label}",
-                        f"give every row its own {label} (an earlier row has the same)")
+            self.report(name, rows, columns[-1], N_("duplicate {label}", label=label),
+                        N_("give every row its own {label} (an earlier row has the same)", label=label))
 
     def dangling(self, name, column, target, target_column, what) -> None:
         targets = self.ids(target, target_column)
         if targets is not None and self.loaded.usable(name, column):
             rows = dangling_rows(self.col(name, column), targets)
-            self.report(name, rows, column, f"{what} not found in {target}",
-                        f"add the {target_column} to {self.loaded.files[target]} or correct {column}")
+            self.report(name, rows, column, N_("{what} not found in {target}", what=what, target=target),
+                        N_("add the {target_column} to {file} or correct {column}",
+                           target_column=target_column, file=self.loaded.files[target], column=column))
 
     def ends_before_start(self, name, start, end) -> None:
         if self.loaded.usable(name, start, end):
             rows = rows_where(pc.less(self.col(name, end), self.col(name, start)))
-            self.report(name, rows, end, f"{end} is before {start}",
-                        f"make {end} the same day as {start} or later, or leave it empty")
+            self.report(name, rows, end, N_("{end} is before {start}", end=end, start=start),
+                        N_("make {end} the same day as {start} or later, or leave it empty", end=end, start=start))
 
     def within(self, name, column, low, high, rule, fix) -> None:
         if self.loaded.usable(name, column):
@@ -225,8 +227,9 @@ class Checks:
 
     def ledger_id(self, name, column) -> None:
         """An id the ledger posts (right, payee, creditor payee) within the ledger's bounds (formats.bounds)."""
-        self.within(name, column, 1, ID_MAX, f"{column} outside 1 .. {ID_MAX:,} (the ledger's id bounds)",
-                    "use the register's id; ids are 1 or more and at most 10^15")
+        self.within(name, column, 1, ID_MAX, N_("{column} outside 1 .. {id_max} (the ledger's id bounds)",
+                                                column=column, id_max=format(ID_MAX, ",")),
+                    N_("use the register's id; ids are 1 or more and at most 10^15"))
 
     def known(self, name, column, allowed, what) -> None:
         if self.loaded.usable(name, column):
@@ -234,12 +237,13 @@ class Checks:
             rows = rows_where(pc.and_(pc.is_valid(values),
                                       pc.invert(pc.is_in(values, value_set=pa.array(sorted(allowed), pa.string())))))
             shown = ", ".join(sorted(allowed)) if len(allowed) <= 40 else f"{len(allowed)} known codes"
-            self.report(name, rows, column, f"unknown {what}", f"use one of: {shown}")
+            self.report(name, rows, column, N_("unknown {what}", what=what), N_("use one of: {shown}", shown=shown))
 
     def amount(self, name, column, low=0) -> None:
         self.within(name, column, low, AMOUNT_MINOR_MAX,
-                    f"amount outside {low} .. {AMOUNT_MINOR_MAX} minor units",
-                    "write the amount in minor units (cents), not negative and not absurdly large")
+                    N_("amount outside {low} .. {amount_minor_max} minor units",
+                       low=low, amount_minor_max=AMOUNT_MINOR_MAX),
+                    N_("write the amount in minor units (cents), not negative and not absurdly large"))
 
     # ---- per file -------------------------------------------------------------------------------------------
 
@@ -248,7 +252,7 @@ class Checks:
         self.ends_before_start("persons", "birth_date", "death_date")
 
     def households(self) -> None:
-        self.known("households", "role", HOUSEHOLD_ROLES, "household role")
+        self.known("households", "role", HOUSEHOLD_ROLES, N_("household role"))
         self.ends_before_start("households", "member_from", "member_to")
         self.dangling("households", "person_id", "persons", "person_id", "person_id")
         self.unique("households", "household_id", "person_id", "member_from")
@@ -257,9 +261,10 @@ class Checks:
         self.unique("rights", "right_id", "version")
         self.ledger_id("rights", "right_id")
         self.ledger_id("rights", "payee_id")
-        self.within("rights", "version", 1, 2**31 - 1, "version must be 1 or more", "number versions 1, 2, 3 ...")
-        self.known("rights", "benefit", benefit_codes, "benefit code")
-        self.dangling("rights", "person_id", "persons", "person_id", "beneficiary person_id")
+        self.within("rights", "version", 1, 2**31 - 1, N_("version must be 1 or more"),
+                    N_("number versions 1, 2, 3 ..."))
+        self.known("rights", "benefit", benefit_codes, N_("benefit code"))
+        self.dangling("rights", "person_id", "persons", "person_id", N_("beneficiary person_id"))
         self.dangling("rights", "payee_id", "payees", "payee_id", "payee_id")
         self.dangling("rights", "household_id", "households", "household_id", "household_id")
         self.ends_before_start("rights", "valid_from", "valid_to")
@@ -268,8 +273,9 @@ class Checks:
         self.amount("rights", "income_minor")
         self.amount("rights", "amount_minor")
         self.one_benefit_per_right()
-        self.within("rights", "grade", 1, 2**15 - 1, "grade must be 1 or more", "grades are 1-based")
-        self.within("rights", "birth_order", 1, 2**15 - 1, "birth_order must be 1 or more", "1 = first child")
+        self.within("rights", "grade", 1, 2**15 - 1, N_("grade must be 1 or more"), N_("grades are 1-based"))
+        self.within("rights", "birth_order", 1, 2**15 - 1, N_("birth_order must be 1 or more"),
+                    N_("1 = first child"))
         self.amount("rights", "other_payment_minor")
         self.within("rights", "subgroup", 1, SUBGROUP_MAX, f"subgroup outside 1 .. {SUBGROUP_MAX}",
                     "1 = subgroup A, 2 = subgroup B; leave it empty when the beneficiary has none")
@@ -321,28 +327,28 @@ class Checks:
         benefit = self.col("rights", "benefit")
         differs = pc.not_equal(pc.take(benefit, pa.array(later)), pc.take(benefit, pa.array(earlier)))
         rows = later[_numpy(pc.fill_null(differs, False))]
-        self.report("rights", np.sort(rows), "benefit", "versions of one right name different benefits",
-                    "keep the benefit of the right's first row; a different benefit is a new right_id")
+        self.report("rights", np.sort(rows), "benefit", N_("versions of one right name different benefits"),
+                    N_("keep the benefit of the right's first row; a different benefit is a new right_id"))
 
     def household_missing(self, household_benefits: frozenset) -> None:
         if not household_benefits or not self.loaded.usable("rights", "benefit", "household_id"):
             return
         needs = pc.is_in(self.col("rights", "benefit"), value_set=pa.array(sorted(household_benefits), pa.string()))
         rows = rows_where(pc.and_(needs, pc.is_null(self.col("rights", "household_id"))))
-        self.report("rights", rows, "benefit", "household benefit without household_id",
-                    "fill in household_id with the beneficiary's household")
+        self.report("rights", rows, "benefit", N_("household benefit without household_id"),
+                    N_("fill in household_id with the beneficiary's household"))
 
     def payees(self) -> None:
         self.unique("payees", "payee_id")
         self.ledger_id("payees", "payee_id")
-        self.known("payees", "channel", CHANNELS, "payment channel")
-        self.known("payees", "kind", PAYEE_KINDS, "payee kind")
+        self.known("payees", "channel", CHANNELS, N_("payment channel"))
+        self.known("payees", "kind", PAYEE_KINDS, N_("payee kind"))
         self.channel_requirements()
         self.bank_ids()
         if self.loaded.usable("payees", "country"):
             rows = rows_where(pc.invert(pc.match_substring_regex(self.col("payees", "country"), r"^[A-Z]{2}$")))
-            self.report("payees", rows, "country", "country is not an ISO 3166 alpha-2 code",
-                        "write two capital letters, e.g. ME, RS, UA")
+            self.report("payees", rows, "country", N_("country is not an ISO 3166 alpha-2 code"),
+                        N_("write two capital letters, e.g. ME, RS, UA"))
 
     def channel_requirements(self) -> None:
         if not self.loaded.usable("payees", "channel"):
@@ -350,8 +356,8 @@ class Checks:
         channel = self.col("payees", "channel")
         if self.loaded.usable("payees", "iban"):
             rows = rows_where(pc.and_(pc.equal(channel, "bank"), pc.is_null(self.col("payees", "iban"))))
-            self.report("payees", rows, "channel", "bank payee without IBAN",
-                        "fill in iban, or set channel to post and give a postal address")
+            self.report("payees", rows, "channel", N_("bank payee without IBAN"),
+                        N_("fill in iban, or set channel to post and give a postal address"))
         post = None
         for column in POSTAL_ADDRESS_COLUMNS:
             if self.loaded.usable("payees", column):
@@ -361,8 +367,9 @@ class Checks:
                 empty = blank_mask(text)
                 if text.null_count:
                     empty |= _numpy(pc.is_null(text))
-                self.report("payees", np.flatnonzero(post & empty), "channel", f"postal payee without {column}",
-                            f"fill in {column}: the post needs street, town and postcode")
+                self.report("payees", np.flatnonzero(post & empty), "channel", N_("postal payee without {column}",
+                                                                                  column=column),
+                            N_("fill in {column}: the post needs street, town and postcode", column=column))
 
     def bank_ids(self) -> None:
         if self.loaded.usable("payees", "iban"):
@@ -375,23 +382,23 @@ class Checks:
             del present
             if len(doubtful):
                 for reason, found in invalid_ibans(ibans.take(pa.array(doubtful))).items():
-                    self.report("payees", doubtful[found], "iban", f"invalid IBAN: {reason}",
-                                "give the IBAN in electronic form (capitals, no spaces) as printed by the bank")
+                    self.report("payees", doubtful[found], "iban", N_("invalid IBAN: {reason}", reason=reason),
+                                N_("give the IBAN in electronic form (capitals, no spaces) as printed by the bank"))
         if self.loaded.usable("payees", "bic"):
             for reason, rows in invalid_bics(self.col("payees", "bic")).items():
-                self.report("payees", rows, "bic", f"invalid BIC: {reason}",
-                            "give the 8 or 11 character BIC of the bank, or leave it empty")
+                self.report("payees", rows, "bic", N_("invalid BIC: {reason}", reason=reason),
+                            N_("give the 8 or 11 character BIC of the bank, or leave it empty"))
 
     def deductions(self) -> None:
         self.unique("deductions", "order_id")
         self.ledger_id("deductions", "creditor_payee_id")
-        self.known("deductions", "kind", DEDUCTION_KINDS, "deduction kind")
+        self.known("deductions", "kind", DEDUCTION_KINDS, N_("deduction kind"))
         self.priority_matches_kind()
         self.amount_basis()
         self.amount("deductions", "fixed_minor")
         self.amount("deductions", "outstanding_minor")
-        self.within("deductions", "percent_bp", 0, RATE_BP_FULL, "percent_bp outside 0 .. 10000",
-                    "write the share in basis points: 10000 = 100 %, 2000 = 20 %")
+        self.within("deductions", "percent_bp", 0, RATE_BP_FULL, N_("percent_bp outside 0 .. 10000"),
+                    N_("write the share in basis points: 10000 = 100 %, 2000 = 20 %"))
         self.dangling("deductions", "right_id", "rights", "right_id", "right_id")
         self.dangling("deductions", "creditor_payee_id", "payees", "payee_id", "creditor_payee_id")
         self.creditor_required()
@@ -405,8 +412,8 @@ class Checks:
                            pc.index_in(self.col("deductions", "kind"), value_set=kinds))
         rows = rows_where(pc.not_equal(self.col("deductions", "priority"), expected))
         order = ", ".join(f"{priority} {kind}" for kind, priority in DEDUCTION_PRIORITY.items())
-        self.report("deductions", rows, "priority", "priority does not match the deduction kind",
-                    f"the law fixes the order: {order}")
+        self.report("deductions", rows, "priority", N_("priority does not match the deduction kind"),
+                    N_("the law fixes the order: {order}", order=order))
 
     def amount_basis(self) -> None:
         """An order takes either a fixed monthly amount or a share of the gross, never both or neither."""
@@ -415,18 +422,18 @@ class Checks:
         fixed = pc.is_valid(self.col("deductions", "fixed_minor"))
         percent = pc.is_valid(self.col("deductions", "percent_bp"))
         self.report("deductions", rows_where(pc.and_(fixed, percent)), "percent_bp",
-                    "both fixed_minor and percent_bp given", "keep one of fixed_minor and percent_bp")
+                    N_("both fixed_minor and percent_bp given"), N_("keep one of fixed_minor and percent_bp"))
         neither = pc.and_(pc.invert(fixed), pc.invert(percent))
-        self.report("deductions", rows_where(neither), "fixed_minor", "neither fixed_minor nor percent_bp given",
-                    "give a monthly fixed_minor or a percent_bp")
+        self.report("deductions", rows_where(neither), "fixed_minor", N_("neither fixed_minor nor percent_bp given"),
+                    N_("give a monthly fixed_minor or a percent_bp"))
 
     def creditor_required(self) -> None:
         if not self.loaded.usable("deductions", "kind", "creditor_payee_id"):
             return
         third_party = pc.is_in(self.col("deductions", "kind"), value_set=pa.array(THIRD_PARTY_KINDS))
         rows = rows_where(pc.and_(third_party, pc.is_null(self.col("deductions", "creditor_payee_id"))))
-        self.report("deductions", rows, "kind", "deduction paid on to a creditor without creditor_payee_id",
-                    "fill in creditor_payee_id: alimony, damages and enforcement are forwarded to a creditor")
+        self.report("deductions", rows, "kind", N_("deduction paid on to a creditor without creditor_payee_id"),
+                    N_("fill in creditor_payee_id: alimony, damages and enforcement are forwarded to a creditor"))
 
     def maintenance_titles(self) -> None:
         """Titles name known persons (child and debtor, never the same), run forward, and one title is in force

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from formats.errors import InputError, problem
+from formats.i18n import N_
 
 META_FILE = "register.json"
 FORMAT_NAME = "isplata-register"
@@ -34,16 +35,16 @@ def read_register_meta(folder) -> dict | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([problem(path, None, None, None, f"not a JSON document ({exc})",
-                                  f"write {{\"country\": \"me|rs|ua\"}} into it, or delete it")]) from exc
+        raise InputError([problem(path, None, None, None, N_("not a JSON document ({exc})", exc=exc),
+                                  N_("write {\"country\": \"me|rs|ua\"} into it, or delete it"))]) from exc
     if not isinstance(document, dict):
-        raise InputError([problem(path, None, None, None, "must be a JSON object",
-                                  "write {\"country\": \"me|rs|ua\"} into it, or delete it")])
+        raise InputError([problem(path, None, None, None, N_("must be a JSON object"),
+                                  N_("write {\"country\": \"me|rs|ua\"} into it, or delete it"))])
     country = document.get("country")
     if country not in COUNTRY_CODES:
-        raise InputError([problem(path, None, "country", country, "unknown country of the register",
-                                  f"use one of {', '.join(COUNTRY_CODES)} (the country whose benefits the register "
-                                  "holds)")])
+        raise InputError([problem(path, None, "country", country, N_("unknown country of the register"),
+                                  N_("use one of {value} (the country whose benefits the register holds)",
+                                     value=', '.join(COUNTRY_CODES)))])
     return document
 
 

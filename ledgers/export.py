@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from formats import labels, officer_files
 from formats.amounts import decimal_amounts
+from formats.i18n import N_
 from ledgers import schema
 from ledgers.store import Ledger
 
@@ -78,7 +79,7 @@ class counting(list):
     def postings(self):
         for done, batch in enumerate(self, start=1):
             yield batch
-            self.progress("exporting postings, batch by batch", done, len(self))
+            self.progress(N_("exporting postings, batch by batch"), done, len(self))
 
 
 def write_parquet(ledger: Ledger, batches, out: Path) -> None:
@@ -202,7 +203,7 @@ def officer_events(events: list[dict]) -> pa.Table:
 
 def officer_codes(ledger: Ledger, money: Money | None) -> pa.Table:
     benefits = money.benefits if money else {}
-    rows = [{"domain": "account", "code": code, "name": name, "meaning": labels.account_label(name)}
+    rows = [{"domain": "account", "code": code, "name": name, "meaning": labels.ACCOUNTS.get(name, name)}
             for code, name, _, _ in schema.ACCOUNT_KINDS]
     rows += [{"domain": "component", "code": code, "name": name, "meaning": labels.component_label(name)}
              for name, code in schema.COMPONENT.items()]

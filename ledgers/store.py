@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from engine.months import date_to_days, parse_period
 from formats.bounds import MONTHS as MONTHS_MAX  # month indexes 0..2399, as prepare_batch enforces
 from formats.errors import UserError
+from formats.i18n import N_
 from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
@@ -93,7 +94,8 @@ class Ledger:
     def __init__(self, url: str):
         self.url = normalise_url(url)
         if not (self.url.startswith("sqlite") or self.url.startswith("postgresql+psycopg")):
-            raise UserError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
+            raise UserError(N_("unsupported database URL {url}: use sqlite:///FILE or postgresql://...",
+                               url=repr(url)))
         self.engine = sa.create_engine(self.url, **_engine_options(self.url))
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
@@ -229,11 +231,12 @@ class Ledger:
         if version is None:
             path = self.sqlite_file()
             where = f"{path} does not exist" if path and not Path(path).exists() else f"{self.url} has no ledger"
-            raise UserError(f"no ledger: {where}; nothing was written. Check --db / ISPLATA_DB, or create the "
-                            f"ledger with `isplata db init --db {self.url}`")
+            raise UserError(N_("no ledger: {where}; nothing was written. Check --db / ISPLATA_DB, or create the "
+                               "ledger with `isplata db init --db {url}`", where=where, url=self.url))
         if version != schema.SCHEMA_VERSION:
-            raise UserError(f"the ledger in {self.url} has schema version {version}, this isplata needs "
-                            f"{schema.SCHEMA_VERSION}: run `isplata db init` to bring it up to date")
+            raise UserError(N_("the ledger in {url} has schema version {version}, this isplata needs "
+                               "{schema_version}: run `isplata db init` to bring it up to date",
+                               url=self.url, version=version, schema_version=schema.SCHEMA_VERSION))
         self.require_codes()
 
     def require_codes(self) -> None:
@@ -294,8 +297,9 @@ class Ledger:
         if digest == existing.postings_sha256 and root == existing.merkle_root:
             return BatchRecord(**{**existing.as_dict(), "created": False})
         raise DuplicateBatch(
-            f"a {existing.kind} batch for source {existing.source_id!r} is already in the ledger (batch "
-            f"{existing.batch_id}) with different postings; post a correction batch instead of rewriting it")
+            N_("a {kind} batch for source {source_id} is already in the ledger (batch {batch_id}) with different "
+               "postings; post a correction batch instead of rewriting it",
+               kind=existing.kind, source_id=repr(existing.source_id), batch_id=existing.batch_id))
 
     def _insert_postings(self, raw, columns: dict) -> None:
         ints = {name: columns[name] for name in INT_POSTING_DTYPES}
@@ -579,8 +583,8 @@ def database_problem(exc: BaseException, url: str | None = None) -> UserError | 
     fix = next((fix for needle, fix in DATABASE_PROBLEMS if needle in text.lower()),
                "check --db / ISPLATA_DB, that the database server runs and that the file or folder is writable")
     where = f" {url}" if url else ""
-    return UserError(f"cannot open the database{where} or write to it ({text}): {fix}; nothing of this step "
-                     "was written")
+    return UserError(N_("cannot open the database{where} or write to it ({text}): {fix}; nothing of this step was "
+                        "written", where=where, text=text, fix=fix))
 
 
 @contextmanager
@@ -667,7 +671,8 @@ def _account_code(account) -> int | None:
     if account is None or isinstance(account, int):
         return account
     if account not in schema.ACCOUNT:
-        raise UserError(f"unknown account {account!r}; accounts: {', '.join(schema.ACCOUNT)}")
+        raise UserError(N_("unknown account {account}; accounts: {value}",
+                           account=repr(account), value=', '.join(schema.ACCOUNT)))
     return schema.ACCOUNT[account]
 
 

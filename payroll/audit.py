@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from formats.catalogue import load_catalogue
 from formats.errors import InputError
 from formats.register import register_file_digests
+from formats.i18n import N_
 from engine.months import parse_period
 from ledgers.verify import record_findings
 from payroll import compute as computing
@@ -34,9 +35,9 @@ def recompute(db_url: str, identifier: str, progress=session.noop) -> dict:
             record = store.get_payroll(conn, identifier)
         status = session.status_of(ledger, identifier)["status"]
         if status not in session.POSTED_STATUSES:
-            raise Refused(f"{identifier} is {'a draft' if status == 'draft' else status}: nothing of it is in the "
-                          "ledger to compare with; approve it first")
-        progress("checking the recorded inputs")
+            raise Refused(N_("{identifier} is {value}: nothing of it is in the ledger to compare with; approve it "
+                             "first", identifier=identifier, value='a draft' if status == 'draft' else status))
+        progress(N_("checking the recorded inputs"))
         differences = input_differences(record)
         catalogue = load_catalogue(record.catalogue_path) if Path(record.catalogue_path).exists() else None
         if catalogue is None:
@@ -46,9 +47,9 @@ def recompute(db_url: str, identifier: str, progress=session.noop) -> dict:
                                f"!= recorded {record.catalogue_sha256}")
         compared = {"lines": 0, "postings": 0}
         if catalogue is not None:
-            progress("recomputing the payroll")
+            progress(N_("recomputing the payroll"))
             compared = compare_with_ledger(ledger, record, catalogue, differences)
-        progress("checking the records around the ledger")
+        progress(N_("checking the records around the ledger"))
         differences += [f"record: {finding}" for finding in record_findings(ledger)]
         software = software_of(ledger, identifier)
     finally:

@@ -30,6 +30,7 @@ from formats.errors import InputError, Problem
 from formats.register import table_pool
 from formats.schemas import DEDUCTION_KINDS
 from payroll import advances
+from formats.i18n import N_
 from payroll import lines as line_blocks
 from payroll.ids import fixed_width_strings, ref_matrix
 from payroll.ledger_state import LedgerState, lookup
@@ -574,17 +575,17 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     columns no longer needed are dropped from inputs.register once the engine has its arrays (calculate's own
     inputs: at national scale they would otherwise stay in memory while the lines are built)."""
     catalogue, period = inputs.catalogue, inputs.period
-    progress("converting the register")
+    progress(N_("converting the register"))
     arrays = convert.register_arrays(inputs.register, catalogue)
     routing = route(inputs, arrays)
-    progress("computing entitlements and arrears")
+    progress(N_("computing entitlements and arrears"))
     amounts = amounts_of(inputs, routing)
     if release:
         release_register(inputs.register)
         routing = replace(routing, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
-    progress("deducting and netting")
+    progress(N_("deducting and netting"))
     result = run_kernel(catalogue, routing, amounts)
-    progress("building payroll lines")
+    progress(N_("building payroll lines"))
     netting = result.netting
     rights = line_blocks.RightColumns(arrays.right_ids, routing.right_benefit.astype(np.int64),
                                       arrays.payee_ids[routing.right_payee], routing.right_channel,

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from formats import i18n
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
 from formats.register_meta import META_FILE, register_country
+from formats.i18n import N_
 from payroll import store
 from payroll.errors import Refused
 
@@ -38,13 +40,15 @@ def catalogue_for(data_dir, rules=None, country: str | None = None):
     country the register records, else the default (Montenegro). Refused when it is not the register's country."""
     recorded = register_country(data_dir)
     catalogue = load_catalogue(rules, country) if rules or country else load_catalogue(country=recorded)
+    i18n.note_country(recorded or catalogue.country)  # messages default to the register's language
     if recorded is not None and recorded != catalogue.country:
         chosen = f"--rules {rules}" if rules else f"--country {country}"
         raise InputError([problem(Path(data_dir) / META_FILE, None, "country", recorded,
-                                  f"the register holds {recorded.upper()} benefits but {chosen} is the "
-                                  f"{catalogue.country.upper()} catalogue ({Path(catalogue.path).name})",
-                                  f"drop {chosen.split()[0]} to use the {recorded.upper()} catalogue, or give a "
-                                  f"catalogue of {recorded.upper()}")])
+                                  N_("the register holds {recorded} benefits but {chosen} is the {country} catalogue "
+                                     "({name})", recorded=recorded.upper(), chosen=chosen,
+                                     country=catalogue.country.upper(), name=Path(catalogue.path).name),
+                                  N_("drop {option} to use the {recorded} catalogue, or give a catalogue of {recorded}",
+                                     option=chosen.split()[0], recorded=recorded.upper()))])
     return catalogue
 
 
@@ -123,9 +127,9 @@ def check_ledger(engine: sa.Engine, catalogue, data_dir=None) -> Binding | None:
         return None
     recorded = None if data_dir is None else register_country(data_dir)
     if recorded is not None:
-        refuse_other(binding, recorded, None, f"the register {data_dir} holds ")
+        refuse_other(binding, recorded, None, N_("the register {folder} holds ", folder=data_dir))
     refuse_other(binding, catalogue.country, catalogue.currency,
-                 f"the catalogue {Path(catalogue.path).name} is for ")
+                 N_("the catalogue {name} is for ", name=Path(catalogue.path).name))
     return binding
 
 
@@ -133,7 +137,8 @@ def refuse_other(binding: Binding, country: str, currency: str | None, what: str
     if country == binding.country and currency in (None, binding.currency):
         return
     other = country.upper() + ("" if currency is None else f" ({currency})")
-    raise Refused(f"{what}{other}, but this ledger belongs to {binding.country.upper()} ({binding.currency}), "
-                  f"fixed by {binding.bound_by}: {REFUSAL}. Use the ledger of {country.upper()} (--db URL, or "
-                  f"`isplata --db URL db init --country {country}` for a new one), or the "
-                  f"{binding.country.upper()} register and catalogue")
+    raise Refused(N_("{what}{other}, but this ledger belongs to {bound} ({currency}), fixed by {bound_by}: "
+                     "{refusal}. Use the ledger of {other_country} (--db URL, or `isplata --db URL db init --country "
+                     "{country}` for a new one), or the {bound} register and catalogue",
+                     what=what, other=other, bound=binding.country.upper(), currency=binding.currency,
+                     bound_by=binding.bound_by, refusal=REFUSAL, other_country=country.upper(), country=country))

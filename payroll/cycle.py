@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from engine.months import format_period, parse_period
 from formats.errors import InputError, Problem
+from formats.i18n import N_
 from ledgers.store import Ledger
 from payroll import country as countries
 from payroll import ledger_state, postings, store
@@ -25,7 +26,6 @@ from payroll.ids import payroll_id
 from payroll.payment_export import export, export_json  # noqa: F401 (the cli calls them here)
 from payroll.session import (POSTED_STATUSES, distinct_strings, load_inputs, noop, open_db, parse_period_arg,
                              process_alive, require_name, software_versions, status_of, summary_of)
-
 
 
 # ---- periods ---------------------------------------------------------------------------------------------
@@ -48,10 +48,11 @@ def check_period_covered(period: int, text: str, catalogue) -> None:
     first, last = covered_months(catalogue)
     if not first <= period <= last:
         raise InputError([Problem("--period", None, "period", text,
-                                  f"the catalogue {catalogue.country.upper()} ({Path(catalogue.path).name}) covers "
-                                  f"{format_period(first)} to {format_period(last)}",
-                                  "give a month in that range (a typo in the year?), or add that month's rules "
-                                  "to the catalogue")])
+                                  N_("the catalogue {country} ({name}) covers {first} to {last}",
+                                     country=catalogue.country.upper(), name=Path(catalogue.path).name,
+                                     first=format_period(first), last=format_period(last)),
+                                  N_("give a month in that range (a typo in the year?), or add that month's rules "
+                                     "to the catalogue"))])
 
 
 def latest_approved(ledger: Ledger, conn: sa.Connection) -> store.PayrollRecord | None:
@@ -86,11 +87,13 @@ def check_reopen(period_text: str, reopen: str | None, reason: str | None) -> di
     if reopen is None and reason is None:
         return None
     if reopen is None or not (reason or "").strip():
-        raise InputError([Problem("--reopen", None, None, reopen, "--reopen PERIOD and --reason TEXT go together",
-                                  "give both: the month to reopen and why (recorded)")])
+        raise InputError([Problem("--reopen", None, None, reopen, N_("--reopen PERIOD and --reason TEXT go "
+                                                                     "together"),
+                                  N_("give both: the month to reopen and why (recorded)"))])
     if reopen.strip() != period_text.strip():
-        raise InputError([Problem("--reopen", None, None, reopen, f"reopens another month than --period {period_text}",
-                                  f"write --reopen {period_text}")])
+        raise InputError([Problem("--reopen", None, None, reopen, N_("reopens another month than --period "
+                                                                     "{period_text}", period_text=period_text),
+                                  N_("write --reopen {period_text}", period_text=period_text))])
     return {"period": period_text.strip(), "reason": reason.strip()}
 
 
@@ -122,13 +125,13 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
             mark = ledger_state.batch_mark(conn)
             hold_mark = store.hold_mark(conn)
             run_no = store.next_run_no(conn, catalogue.country.upper(), format_period(period))
-        progress("validating the register")
+        progress(N_("validating the register"))
         inputs = load_inputs(ledger, data_path, catalogue, period, mark, hold_mark)
         digests = register_file_digests(data_path)
         identifier = payroll_id(catalogue.country, period, run_no)
         result = computing.compute(identifier, inputs, progress, release=True)
         del inputs  # the register: not needed to store the draft
-        progress("storing the draft payroll")
+        progress(N_("storing the draft payroll"))
         folder = Path(store_dir or store.default_store(ledger.url)).resolve() / identifier
         record = draft_record(folder, identifier, result, catalogue, period, run_no, maker, data_path, digests,
                               mark, hold_mark)
@@ -208,9 +211,10 @@ def check_still_next(ledger: Ledger, conn: sa.Connection, record: store.PayrollR
     if latest_run >= record.run_no:
         other = payroll_id(record.country, parse_period(record.period), latest_run)
         made = store.get_payroll(conn, other)
-        raise Refused(f"{other} was calculated by {made.created_by} at {made.created_at} while this calculation "
-                      f"of {record.period} ran: nothing was stored; review {other}, or calculate again for a "
-                      "supplementary payroll")
+        raise Refused(N_("{other} was calculated by {created_by} at {created_at} while this calculation of "
+                         "{period} ran: nothing was stored; review {other}, or calculate again for a "
+                         "supplementary payroll",
+                         other=other, created_by=made.created_by, created_at=made.created_at, period=record.period))
     refusal = period_refusal(ledger, conn, parse_period(record.period))
     if refusal is not None and override is None:
         raise Refused(refusal + " (a payroll was approved while this calculation ran; nothing was stored)")
@@ -223,9 +227,10 @@ def take_over_leftover(folder: Path, record: store.PayrollRecord) -> None:
              for name in (store.LINES_FILE, store.PAYMENTS_FILE, store.ORDERS_FILE)}
     if found != {store.LINES_FILE: record.lines_sha256, store.PAYMENTS_FILE: record.payments_sha256,
                  store.ORDERS_FILE: record.totals["orders_sha256"]}:
-        raise Refused(f"{folder} already exists but this database has no payroll {record.payroll_id}: it belongs "
-                      "to another database (or to an interrupted calculation of other inputs); pass --store DIR "
-                      "(or ISPLATA_STORE) for this database, or remove that folder")
+        raise Refused(N_("{folder} already exists but this database has no payroll {payroll_id}: it belongs to "
+                         "another database (or to an interrupted calculation of other inputs); pass --store DIR "
+                         "(or ISPLATA_STORE) for this database, or remove that folder",
+                         folder=folder, payroll_id=record.payroll_id))
     shutil.rmtree(folder)
 
 
@@ -241,13 +246,15 @@ def approve(db_url: str, identifier: str, by: str, progress=noop) -> dict:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
         check_approvable(ledger, record, checker)  # refuse early, before building the batch
-        progress("building the approval batch")
+        progress(N_("building the approval batch"))
         batch = approval_batch(ledger, record)
-        progress("posting to the ledger")
+        count = postings_in(batch)
+        progress(N_("posting to the ledger"), 0, count)
         with ledger.step() as conn:
             check_approvable(ledger, record, checker, conn)
             result = post_approval(ledger, record, batch, checker, conn)
             crash_point("approve.before_commit")
+        progress(N_("posting to the ledger"), count, count)
     finally:
         ledger.close()
     return result
@@ -258,13 +265,15 @@ def check_approvable(ledger: Ledger, record: store.PayrollRecord, checker: str,
     identifier = record.payroll_id
     status = status_of(ledger, identifier, conn)
     if status["status"] == "cancelled":
-        raise Refused(f"{identifier} was cancelled and cannot be approved; calculate {record.period} again")
+        raise Refused(N_("{identifier} was cancelled and cannot be approved; calculate {period} again",
+                         identifier=identifier, period=record.period))
     if status["status"] in POSTED_STATUSES:
-        raise Refused(f"{identifier} is already approved by {status['approved_by']} at {status['approved_at']}: "
-                      f"nothing to do; next: `isplata export {identifier} --out DIR`")
+        raise Refused(N_("{identifier} is already approved by {approved_by} at {approved_at}: nothing to do; "
+                         "next: `isplata export {identifier} --out DIR`",
+                         identifier=identifier, approved_by=status['approved_by'], approved_at=status['approved_at']))
     if checker.casefold() == record.created_by.strip().casefold():
-        raise Refused(f"{checker} calculated {identifier} and cannot also approve it (maker-checker): "
-                      "a second officer must run approve")
+        raise Refused(N_("{checker} calculated {identifier} and cannot also approve it (maker-checker): a second "
+                         "officer must run approve", checker=checker, identifier=identifier))
     if conn is None:
         with ledger.engine.connect() as own:
             drafts = store.list_payrolls(own, record.period)
@@ -272,8 +281,8 @@ def check_approvable(ledger: Ledger, record: store.PayrollRecord, checker: str,
         drafts = store.list_payrolls(conn, record.period)
     newer = [p.payroll_id for p in drafts if p.country == record.country and p.run_no > record.run_no]
     if newer:
-        raise Refused(f"a newer draft {newer[-1]} exists for {record.period}: approve that one instead, "
-                      f"or calculate again")
+        raise Refused(N_("a newer draft {newer} exists for {period}: approve that one instead, or calculate again",
+                         newer=newer[-1], period=record.period))
     check_not_stale(ledger, record, conn)
 
 
@@ -281,8 +290,9 @@ def check_not_stale(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connec
     """A draft computed before another payroll was approved would pay from an outdated ledger: refuse it."""
     later = [b for b in ledger.batches() if b.kind == "approve" and b.batch_id > record.batch_mark]
     if later:
-        raise Refused(f"payroll {later[-1].source_id} was approved after {record.payroll_id} was calculated; "
-                      f"calculate {record.period} again and approve the new draft")
+        raise Refused(N_("payroll {source_id} was approved after {payroll_id} was calculated; calculate {period} "
+                         "again and approve the new draft",
+                         source_id=later[-1].source_id, payroll_id=record.payroll_id, period=record.period))
     if conn is None:
         with ledger.engine.connect() as own:
             placed = store.holds_since(own, record.hold_mark)
@@ -290,10 +300,13 @@ def check_not_stale(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connec
         placed = store.holds_since(conn, record.hold_mark)
     if placed:
         hold = placed[0]
-        target = f"right {hold['right_id']}" if hold["right_id"] >= 0 else f"payee {hold['payee_id']}"
-        raise Refused(f"hold {hold['hold_id']} on {target} ({hold['reason_code']}, by {hold['placed_by']}) was "
-                      f"placed after {record.payroll_id} was calculated, which would still pay it: calculate "
-                      f"{record.period} again and approve the new draft")
+        target = (N_("right {id}", id=hold["right_id"]) if hold["right_id"] >= 0
+                  else N_("payee {id}", id=hold["payee_id"]))
+        raise Refused(N_("hold {hold_id} on {target} ({reason_code}, by {placed_by}) was placed after "
+                         "{payroll_id} was calculated, which would still pay it: calculate {period} again and "
+                         "approve the new draft", hold_id=hold["hold_id"], target=target,
+                         reason_code=hold["reason_code"], placed_by=hold["placed_by"], payroll_id=record.payroll_id,
+                         period=record.period))
 
 
 def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:

@@ -23,15 +23,17 @@ import pyarrow.compute as pc
 from engine import entitlement
 from formats.amounts import format_amount
 from engine.months import format_period, month_first_date, parse_period
-from formats import labels
+from formats import i18n, labels
 from formats.catalogue import load_catalogue
+from formats.i18n import N_
 from payroll import audit, session, store
 from payroll.errors import Refused
 
 DIFFERENCE_COMPONENTS = ("due", "arrears", "overpayment", "time_barred", "written_off")
-CATEGORIES = ("member", "child (role child, within the child age limit)", "young child", "child", "disabled adult")
-ROLES = ("head", "adult", "child")
-FATE_COMPONENTS = {"return": "returned", "reject": "rejected"}
+CATEGORIES = (N_("member"), N_("child (role child, within the child age limit)"), N_("young child"), N_("child"),
+              N_("disabled adult"))
+ROLES = (N_("head"), N_("adult"), N_("child"))
+FATE_COMPONENTS = {"return": N_("returned"), "reject": N_("rejected")}
 
 
 @dataclass
@@ -57,7 +59,7 @@ def explain(db_url: str, right_id: int, period_text: str, payroll_id: str | None
     try:
         record = chosen_payroll(ledger, period_text, payroll_id)
         prepared = prepare(ledger, record, progress)
-        progress("explaining the right's months")
+        progress(N_("explaining the right's months"))
         return explain_right(ledger, prepared, right_id)
     finally:
         ledger.close()
@@ -67,12 +69,12 @@ def prepare(ledger, record: store.PayrollRecord, progress=session.noop) -> Prepa
     from formats import convert
     from payroll import compute as computing
 
-    progress("checking the recorded inputs")
+    progress(N_("checking the recorded inputs"))
     catalogue = recorded_catalogue(record)
-    progress("reading the recorded register and the ledger as the payroll saw it")
+    progress(N_("reading the recorded register and the ledger as the payroll saw it"))
     period = parse_period(record.period)
     inputs = session.load_inputs(ledger, record.data_folder, catalogue, period, record.batch_mark, record.hold_mark)
-    progress("computing the months with the engine")
+    progress(N_("computing the months with the engine"))
     arrays = convert.register_arrays(inputs.register, catalogue)
     held = computing.route(inputs, arrays).held
     differences = split_differences(inputs, arrays, computing.differences(arrays, inputs, held))
@@ -83,7 +85,7 @@ def prepare(ledger, record: store.PayrollRecord, progress=session.noop) -> Prepa
     compiled = catalogue.compile(min(first, catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
     legacy = computing.legacy_baseline(arrays, compiled, starts, computing.legacy_cutoff_month(inputs))
-    progress("reading the payroll lines")
+    progress(N_("reading the payroll lines"))
     status = session.status_of(ledger, record.payroll_id)["status"]
     return Prepared(record, catalogue, status, inputs, arrays, held, differences, starts, compiled, cells, legacy,
                     store.read_lines(record))
@@ -104,8 +106,9 @@ def explain_right(ledger, prepared: Prepared, right_id: int) -> dict:
 
     index = int(convert.right_index_of(prepared.arrays, [right_id])[0])
     if index < 0:
-        raise Refused(f"right {right_id} is not in the register {prepared.record.payroll_id} was calculated from; "
-                      "check the right's id, or give the --payroll of a month that had it")
+        raise Refused(N_("right {right_id} is not in the register {payroll_id} was calculated from; check the "
+                         "right's id, or give the --payroll of a month that had it",
+                         right_id=right_id, payroll_id=prepared.record.payroll_id))
     months = right_months(prepared, index)
     lines = right_lines(prepared.lines, right_id)
     fates = payment_fates(ledger, prepared.record, {line["payment_ref"] for line in lines if line["payment_ref"]},
@@ -121,12 +124,13 @@ def chosen_payroll(ledger, period_text: str, payroll_id: str | None) -> store.Pa
         if payroll_id:
             record = store.get_payroll(conn, payroll_id)
             if record.period != period:
-                raise Refused(f"payroll {payroll_id} is for {record.period}, not {period}: give --period "
-                              f"{record.period} or another --payroll")
+                raise Refused(N_("payroll {payroll_id} is for {period}, not {period2}: give --period {period} or "
+                                 "another --payroll", payroll_id=payroll_id, period=record.period, period2=period))
             return record
         records = store.list_payrolls(conn, period)
     if not records:
-        raise Refused(f"no payroll for {period} in this database; `isplata payroll list` shows the payrolls")
+        raise Refused(N_("no payroll for {period} in this database; `isplata payroll list` shows the payrolls",
+                         period=period))
     return max(records, key=lambda r: r.run_no)
 
 
@@ -135,15 +139,17 @@ def recorded_catalogue(record: store.PayrollRecord):
     SHA-256 recorded at calculation: an explanation from other inputs would not be this payroll's."""
     differences = audit.input_differences(record)
     if not Path(record.catalogue_path).is_file():
-        differences.append(f"catalogue {record.catalogue_path} is missing")
+        differences.append(N_("catalogue {path} is missing", path=record.catalogue_path))
     else:
         catalogue = load_catalogue(record.catalogue_path)
         if catalogue.sha256 != record.catalogue_sha256:
-            differences.append(f"catalogue {record.catalogue_path} changed: sha256 {catalogue.sha256} != "
-                               f"recorded {record.catalogue_sha256}")
+            differences.append(N_("catalogue {path} changed: sha256 {sha256} != recorded {recorded}",
+                                  path=record.catalogue_path, sha256=catalogue.sha256,
+                                  recorded=record.catalogue_sha256))
     if differences:
-        raise Refused(f"{record.payroll_id} cannot be explained from its recorded inputs: " + "; ".join(differences[:5])
-                      + "; restore the register folder and catalogue as they were at calculation")
+        raise Refused(N_("{payroll} cannot be explained from its recorded inputs: {differences}; restore the register "
+                         "folder and catalogue as they were at calculation", payroll=record.payroll_id,
+                         differences=i18n.join(differences[:5], "; ")))
     return catalogue
 
 
@@ -207,7 +213,8 @@ def month_facts(inputs, window: dict, month: int) -> dict:
                                          window["decided_limit_day"]))
     benefit = inputs.catalogue.benefits[int(one.right_benefit[0])]
     if v < 0:
-        return {"version": None, "members": [], "parameters": {}, "formula": "no version in force: nothing due"}
+        return {"version": None, "members": [], "parameters": {},
+                "formula": N_("no version in force: nothing due")}
     version = {"version": int(one.ver_number[v]), "valid_from": day_text(one.ver_from_day[v]),
                "valid_to": None if one.ver_to_day[v] == entitlement.NO_DAY else day_text(one.ver_to_day[v]),
                "decided_on": day_text(one.ver_decided_day[v]), "income_minor": int(one.ver_income_minor[v]),
@@ -250,9 +257,10 @@ def counted_members(one, packed, v: int, month: int, benefit) -> list[dict]:
 
 def member_reason(present: bool, categories: list, month: int, packed, person: int) -> str:
     if not present:
-        return "not a member that month (joined later, left earlier, not yet born or deceased)"
+        return N_("not a member that month (joined later, left earlier, not yet born or deceased)")
     age = (month - int(packed.person32[person, entitlement.P_BIRTH_MONTH])) // 12
-    return f"aged {age} that month: " + (", ".join(categories) if categories else "adult")
+    return N_("aged {age} that month: {categories}", age=age,
+              categories=i18n.join(categories) if categories else N_("adult"))
 
 
 def parameters_in_force(catalogue, benefit, day: dt.date) -> dict:
@@ -337,7 +345,7 @@ def payment_fates(ledger, record: store.PayrollRecord, refs: set, right_id: int)
         return {}
     exported = ledger.find_batch("export", record.payroll_id) is not None or any(
         event["kind"] == "exported" for event in ledger.events(subject=record.payroll_id))
-    fates = {ref: ["sent" if exported else "not sent yet"] for ref in refs}
+    fates = {ref: [N_("sent") if exported else N_("not sent yet")] for ref in refs}
     approve = ledger.find_batch("approve", record.payroll_id)
     if approve is None:
         return {ref: steps[0] for ref, steps in fates.items()}
@@ -350,18 +358,21 @@ def payment_fates(ledger, record: store.PayrollRecord, refs: set, right_id: int)
             for name, fate in FATE_COMPONENTS.items():
                 hit = np.isin(cols["payment_ref"], wanted) & (cols["component"] == codes[name])
                 for ref in sorted({r.decode().strip() for r in cols["payment_ref"][hit].tolist()}):
-                    fates[ref].append(f"{fate} (ledger batch {batch.batch_id})")
+                    fates[ref].append(N_("{fate} (ledger batch {batch})", fate=fate, batch=batch.batch_id))
                     returned = True
         elif batch.kind == "approve" and returned and np.any(
                 (cols["right_id"] == right_id) & (cols["component"] == codes["reissue"])):
             for steps in fates.values():
                 if len(steps) > 1:
-                    steps.append(f"re-issued by {batch.source_id}")
+                    steps.append(N_("re-issued by {payroll}", payroll=batch.source_id))
             returned = False
     for hold in holds_of(ledger, refs):
-        fates[hold["payment_ref"]].append(f"hold {hold['hold_id']} placed: {labels.reason_label(hold['reason_code'])}"
-                                          + (" (released since)" if hold.get("released") else ""))
-    return {ref: ", ".join(steps) for ref, steps in fates.items()}
+        placed = (N_("hold {hold} placed: {reason} (released since)", hold=hold["hold_id"],
+                     reason=labels.reason_text(hold["reason_code"])) if hold.get("released")
+                  else N_("hold {hold} placed: {reason}", hold=hold["hold_id"],
+                          reason=labels.reason_text(hold["reason_code"])))
+        fates[hold["payment_ref"]].append(placed)
+    return {ref: i18n.join(steps) for ref, steps in fates.items()}
 
 
 def holds_of(ledger, refs: set) -> list[dict]:
@@ -375,7 +386,7 @@ def assemble(record, catalogue, status: str, right_id: int, months: list, facts:
              fates: dict) -> dict:
     """The JSON-able explanation: months, deductions with their caps, payments with their fate, totals."""
     rules = catalogue.deductions
-    deductions = [{"kind": line["component"], "name": labels.deduction_label(line["component"]),
+    deductions = [{"kind": line["component"], "name": labels.DEDUCTION_KINDS.get(line["component"], line["component"]),
                    "amount_minor": line["amount_minor"], "payment_ref": line["payment_ref"],
                    "cap": deduction_cap(rules, line["component"])}
                   for line in lines
@@ -388,7 +399,7 @@ def assemble(record, catalogue, status: str, right_id: int, months: list, facts:
                                                                 "channel": line["channel"], "net_minor": 0})
             payment["net_minor"] += line["amount_minor"]
     for payment in payments.values():
-        payment["fate"] = fates.get(payment["payment_ref"], "not sent yet")
+        payment["fate"] = fates.get(payment["payment_ref"], N_("not sent yet"))
     return {"payroll": record.payroll_id, "period": record.period, "status": status, "right_id": right_id,
             "benefit": facts["benefit"], "benefit_name": labels.benefit_names(catalogue).get(facts["benefit"]),
             "held": facts["held"], "window_start": facts["window_start"], "currency": record.currency,
@@ -402,11 +413,11 @@ def deduction_cap(rules, component: str) -> str:
     kind = {"recovery": "overpayment", "advance_recovery": "alimony"}.get(component, component)
     rule = rules.kinds.get(kind)
     if rule is None:
-        return "no cap in the catalogue"
-    text = f"{percent(rule.cap_bp)} of the gross (priority {rule.priority})"
+        return N_("no cap in the catalogue")
     if rule.cap_with_consent_bp:
-        text += f", {percent(rule.cap_with_consent_bp)} with the recipient's consent"
-    return text
+        return N_("{cap} of the gross (priority {priority}), {consent} with the recipient's consent",
+                  cap=percent(rule.cap_bp), priority=rule.priority, consent=percent(rule.cap_with_consent_bp))
+    return N_("{cap} of the gross (priority {priority})", cap=percent(rule.cap_bp), priority=rule.priority)
 
 
 def percent(basis_points: int) -> str:

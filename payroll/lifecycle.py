@@ -6,6 +6,7 @@ next calculation honours (the right, or every right paid to the payee, is left u
 reconciliation's MD07 holds) until a second officer releases it (`isplata hold release`, maker-checker). Each
 function opens the database, writes in one transaction that takes the write lock, and returns a JSON-ready dict.
 """
+from formats.i18n import N_
 from payroll import session, store
 from payroll.errors import InputError, Problem, Refused
 
@@ -13,8 +14,9 @@ from payroll.errors import InputError, Problem, Refused
 def required_text(value: str, option: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise InputError([Problem(option, None, None, value, "a reason is required (it is recorded)",
-                                  f"say why, e.g. {option} \"register office reports a change of payee\"")])
+        raise InputError([Problem(option, None, None, value, N_("a reason is required (it is recorded)"),
+                                  N_("say why, e.g. {option} \"register office reports a change of payee\"",
+                                     option=option))])
     return text
 
 

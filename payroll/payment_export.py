@@ -12,12 +12,14 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from engine.months import month_first_date, parse_period
+from formats import i18n
 from formats.catalogue import load_catalogue
+from formats.i18n import N_
 from ledgers.store import Ledger
 from payroll import postings, store
 from payroll.crash import crash_point
 from payroll.errors import Refused
-from payroll.session import check_out_dir, noop, open_db, output_error, process_alive, status_of
+from payroll.session import check_out_dir, noop, open_db, output_error, postings_in, process_alive, status_of
 
 POSTAL_LIST_NAME = "{payroll}-postal.csv"
 SENT_LINE_COLUMNS = ["right_id", "payee_id", "channel", "month", "component", "amount_minor", "payment_ref"]
@@ -42,7 +44,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         approved_at = approval_time(status["events"])
         execution = execution_date_of(record, status["events"], execution_date)
         staging = staging_folder(target, identifier)
-        progress("writing payment files")
+        progress(N_("writing payment files"))
         written = write_outputs(lambda: write_files(record, staging, approved_at, also=lambda: sent_batch(record),
                                                     execution_date=execution), staging)
         manifest, batch = written.manifest, written.extra
@@ -51,12 +53,14 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
             facts["assignments_sha256"] = written.assignments_sha256
         crash_point("export.after_files")
         pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
-        progress("posting payments as sent")
+        count = postings_in(batch)
+        progress(N_("posting payments as sent"), 0, count)
         with ledger.step() as conn:
             locked = check_exportable(ledger, identifier, conn)
             # an export that committed meanwhile fixed the date: files with another one are never published
             execution_date_of(record, locked["events"], execution)
             created = post_export(ledger, record, batch, conn, facts)
+        progress(N_("posting payments as sent"), count, count)
         crash_point("export.after_commit")
         write_outputs(lambda: publish(staging, target), target)
     finally:
@@ -71,10 +75,11 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
 def check_exportable(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
     status = status_of(ledger, identifier, conn)
     if status["status"] in ("cancelled", "superseded"):
-        raise Refused(f"{identifier} is {status['status']}: it is never exported")
+        raise Refused(N_("{identifier} is {status}: it is never exported",
+                         identifier=identifier, status=status['status']))
     if status["status"] == "draft":
-        raise Refused(f"{identifier} is not approved yet: a second officer runs "
-                      f"`isplata approve {identifier} --by NAME` first")
+        raise Refused(N_("{identifier} is not approved yet: a second officer runs `isplata approve {identifier} "
+                         "--by NAME` first", identifier=identifier))
     return status
 
 
@@ -147,8 +152,9 @@ def execution_date_of(record: store.PayrollRecord, events: list[dict], wanted: d
     recorded = [dt.date.fromisoformat(day) for day in recorded if day]
     if recorded:
         if wanted is not None and wanted != recorded[0]:
-            raise Refused(f"{record.payroll_id} was exported with execution date {recorded[0]}: its files are "
-                          f"with the bank; export again without --execution-date (or with that date)")
+            raise Refused(N_("{payroll_id} was exported with execution date {recorded}: its files are with the "
+                             "bank; export again without --execution-date (or with that date)",
+                             payroll_id=record.payroll_id, recorded=recorded[0]))
         return recorded[0]
     if wanted is not None:
         return wanted
@@ -204,7 +210,8 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
         files += written.files
         assignments_sha256 = store.write_assignments(record, written.assignments)
         postal = write_postal_list(payments, out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id),
-                                   record.currency, record.minor_exponent)
+                                   record.currency, record.minor_exponent,
+                                   i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
         if postal is not None:
             files.append(postal)
     elif also is not None:

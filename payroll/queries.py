@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from formats import labels
+from formats import i18n, labels
 from formats.amounts import decimal_amounts, format_amount
 from formats.schemas import PAYROLL_LINES
+from formats.i18n import N_
 from payroll import session, store
 from payroll.errors import Refused
 
@@ -46,8 +47,9 @@ class Display:
         return self.benefit(code) if domain == "benefit" else label(domain, code)
 
 
-LABELS = {"component": labels.component_label, "deduction": labels.deduction_label, "channel": labels.channel_label,
-          "reason": labels.reason_label, "account": labels.account_label, "hold": labels.hold_label}
+LABELS = {"status": labels.status_label, "arrears": labels.arrears_label, "component": labels.component_label,
+          "deduction": labels.deduction_label, "channel": labels.channel_label, "reason": labels.reason_label,
+          "account": labels.account_label, "hold": labels.hold_label}
 
 
 def label(domain: str, code: str) -> str:
@@ -55,16 +57,19 @@ def label(domain: str, code: str) -> str:
     return LABELS[domain](code)
 
 
-def display_of(record: store.PayrollRecord) -> Display:
+def display_of(record: store.PayrollRecord, for_data: bool = False) -> Display:
     """The Display of a stored payroll: names from the catalogue it was calculated with (codes alone if that file
-    is gone), locale from its country."""
-    return Display(record.currency, record.minor_exponent, labels.locale_of(record.country),
+    is gone), locale of the active language (--lang, else the country's); `for_data`: the country's locale, for
+    JSON and files that never change with the language."""
+    i18n.note_country(record.country)
+    locale = labels.locale_of(record.country) if for_data else labels.display_locale(record.country)
+    return Display(record.currency, record.minor_exponent, locale,
                    labels.benefit_names_at(record.catalogue_path))
 
 
 def labels_locale(payroll_id: str) -> str:
     """The display locale of a payroll by its id (its first two letters are the country)."""
-    return labels.locale_of(payroll_id[:2])
+    return labels.display_locale(payroll_id[:2])
 
 
 def display_for(db_url: str, identifier: str) -> Display:
@@ -110,11 +115,12 @@ def show_payroll(db_url: str, identifier: str) -> dict:
 
 
 def provenance_rows(summary: dict) -> list[tuple]:
-    rows = [("status", summary["status"]), ("calculated by", summary["created_by"]),
-            ("approved by", summary["approved_by"] or "-"), ("register", summary["data_folder"]),
-            ("catalogue", summary["catalogue_path"]), ("catalogue sha256", summary["catalogue_sha256"]),
-            ("lines", summary["lines_file"]), ("lines sha256", summary["lines_sha256"])]
-    rows += [(f"sha256 {name}", digest) for name, digest in sorted(summary["input_sha256"].items())]
+    """(name, value) rows of a payroll's status and inputs; the names are messages (formats.i18n.N_)."""
+    rows = [(N_("status"), labels.status_label(summary["status"])), (N_("calculated by"), summary["created_by"]),
+            (N_("approved by"), summary["approved_by"] or "-"), (N_("register"), summary["data_folder"]),
+            (N_("catalogue"), summary["catalogue_path"]), (N_("catalogue sha256"), summary["catalogue_sha256"]),
+            (N_("lines"), summary["lines_file"]), (N_("lines sha256"), summary["lines_sha256"])]
+    rows += [(N_("sha256 {name}", name=name), digest) for name, digest in sorted(summary["input_sha256"].items())]
     return rows
 
 
@@ -132,7 +138,7 @@ def write_lines(db_url: str, identifier: str, out_file, file_format: str | None 
     if chosen == "parquet":
         pq.write_table(lines, out_file)
     else:
-        table = officer_lines(lines, display_of(record))
+        table = officer_lines(lines, display_of(record, for_data=True))  # files never follow --lang
         if chosen == "csv":
             officer_files.write_csv(table, out_file)
         else:
@@ -160,16 +166,17 @@ def officer_lines(lines, show: Display):
     return pa.table(columns)
 
 
-def ledger_display(ledger) -> Display | None:
+def ledger_display(ledger, for_data: bool = False) -> Display | None:
     """How an open ledger's amounts read: the currency, decimals, locale and benefit names of its latest payroll
-    (a ledger holds one country's money); None while it holds no payroll. Creates nothing."""
+    (a ledger holds one country's money); None while it holds no payroll. Creates nothing. `for_data`: amounts as
+    text in JSON are in the country's locale, whatever the language of the run."""
     import sqlalchemy as sa
 
     if not sa.inspect(ledger.engine).has_table(store.payrolls.name):
         return None
     with ledger.engine.connect() as conn:
         records = store.list_payrolls(conn, None)
-    return display_of(records[-1]) if records else None
+    return display_of(records[-1], for_data) if records else None
 
 
 def period_option(text: str | None, option: str) -> int | None:
@@ -182,7 +189,7 @@ def period_option(text: str | None, option: str) -> int | None:
     try:
         return parse_period(text.strip()[:7])
     except ValueError as exc:
-        raise InputError([Problem(option, None, None, text, str(exc), "write the accounting period as YYYY-MM")])
+        raise InputError([Problem(option, None, None, text, str(exc), N_("write the accounting period as YYYY-MM"))])
 
 
 def balances(db_url: str, account=None, key=None, payee_id=None, right_id=None, benefit=None, period=None,
@@ -195,18 +202,18 @@ def balances(db_url: str, account=None, key=None, payee_id=None, right_id=None, 
     period_index, as_of_index = period_option(period, "--period"), period_option(as_of, "--as-of")
     with open_ledger(db_url) as ledger:
         ledger.require_schema()
-        show = ledger_display(ledger)
+        show = ledger_display(ledger, for_data=True)
         names = ledger.code_names("benefit")
         code = None
         if benefit is not None:
             code = next((c for c, name in names.items() if name == benefit), None)
             if code is None:
-                raise Refused(f"no benefit {benefit!r} in this ledger; its benefits: "
-                                    f"{', '.join(sorted(names.values())) or 'none yet'}")
+                raise Refused(N_("no benefit {benefit} in this ledger; its benefits: {value}",
+                                 benefit=repr(benefit), value=', '.join(sorted(names.values())) or 'none yet'))
         rows = ledger.balances(account=account, key=key, payee_id=payee_id, right_id=right_id, period=period_index,
                                period_to=as_of_index, benefit_code=code)
     for row in rows:
-        row["account_name"] = labels.account_label(row["account"])
+        row["account_name"] = labels.ACCOUNTS.get(row["account"], row["account"])  # data: English (shown by tr)
         if row["account"] == "benefit_expense":
             benefit_code = names.get(row["key"], str(row["key"]))
             row["key_name"] = show.benefit(benefit_code) if show else benefit_code

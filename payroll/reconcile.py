@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from bank_exports.returns import expand_records, read_returns
 from engine.months import parse_period
 from formats.cells import neutralise
+from formats.i18n import N_
 from ledgers.schema import ACCOUNT, COMPONENT
 from payroll import matching, postings, session, store
 from payroll.crash import crash_point
@@ -203,18 +204,18 @@ def reconcile(db_url: str, files: list, register_out=None, progress=session.noop
         # amounts at their currency's ISO 4217 exponent (a postal list names none: the ledger's currency)
         currency = ledger_currency(ledger)
         parsed = []
-        for path in paths:
-            progress(f"reading {path.name}")
+        for done, path in enumerate(paths):
+            progress(N_("reading {name}", name=path.name), done, len(paths))
             records = [matching.with_reference(record) for record in read_returns(path, currency=currency)]
             parsed.append((path, store.sha256_file(path), records))
         # the output folders once every file is known good (a bad file leaves no folder), before any posting
         target = check_out_dir(Path(out_dir) if out_dir else Path.cwd())  # never next to an input file
         if register_out:
             check_out_dir(Path(register_out).resolve().parent)
-        progress("matching the records to the exported payments")
+        progress(N_("matching the records to the exported payments"))
         parsed = load_views(ledger, parsed, views)
-        for path, sha, records in parsed:
-            progress(f"reconciling {path.name}")
+        for done, (path, sha, records) in enumerate(parsed):
+            progress(N_("reconciling {name}", name=path.name), done, len(parsed))
             file_tally, file_exponent, actions, before = reconcile_step(ledger, path, sha, records, views)
             exponent = file_exponent or exponent
             befores.append(before)
@@ -698,7 +699,7 @@ def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
     channel) again, re-issuing what was returned and is still due. The releaser must not be the officer who
     placed the hold (maker-checker; reconciliation's own holds are placed by "reconcile")."""
     if not by.strip() or not note.strip():
-        raise Refused("a release needs --by (who releases) and --note (why, e.g. the register's correction)")
+        raise Refused(N_("a release needs --by (who releases) and --note (why, e.g. the register's correction)"))
     ledger = session.open_db(db_url)
     try:
         with ledger.step() as conn:  # the release and its record commit together, under the ledger's lock
@@ -707,6 +708,6 @@ def release_hold(db_url: str, hold_id: int, by: str, note: str) -> dict:
             crash_point("hold_release.before_commit")
         return {**hold, "released": True, "released_by": by, "note": note}
     except sa.exc.IntegrityError as exc:  # another release of the same hold committed first
-        raise Refused(f"hold {hold_id} was already released; nothing to do") from exc
+        raise Refused(N_("hold {hold_id} was already released; nothing to do", hold_id=hold_id)) from exc
     finally:
         ledger.close()

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from engine.months import format_period, month_first_date, parse_period
 from formats import labels
+from formats.i18n import N_
 from payroll import session, store
 from payroll.errors import Refused
 from payroll.report_html import render_html
@@ -251,8 +252,9 @@ def write_pdf(report: dict, path) -> str:
     Refused (exit 2, nothing written) when no converter is installed or the conversion fails."""
     converter = pdf_converter()
     if converter is None:
-        raise Refused(f"--pdf needs a headless Chromium or Chrome on PATH (looked for {', '.join(PDF_CONVERTERS)}); "
-                      "install one (Debian: apt-get install chromium) or write --html and print that to PDF")
+        raise Refused(N_("--pdf needs a headless Chromium or Chrome on PATH (looked for {value}); install one "
+                         "(Debian: apt-get install chromium) or write --html and print that to PDF",
+                         value=', '.join(PDF_CONVERTERS)))
     target = Path(path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="isplata-report-") as folder:
@@ -262,6 +264,7 @@ def write_pdf(report: dict, path) -> str:
                    f"--user-data-dir={folder}/profile", f"--print-to-pdf={target}", page.as_uri()]
         done = subprocess.run(command, capture_output=True, text=True, timeout=PDF_SECONDS_MAX, check=False)
     if done.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
-        raise Refused(f"{converter} could not print the report to {target} (exit {done.returncode}): "
-                      f"{done.stderr.strip()[-300:]}; write --html instead and print that")
+        raise Refused(N_("{converter} could not print the report to {target} (exit {returncode}): {said}; write "
+                         "--html instead and print that", converter=converter, target=target,
+                         returncode=done.returncode, said=done.stderr.strip()[-300:]))
     return converter

@@ -6,12 +6,14 @@ ledger digest after the approval batch), totals, recipients and amounts per bene
 channel, the change against the previous month (rights started, stopped and changed, the largest individual
 changes), arrears and recoveries, deductions by kind, holds in force, returns by reason with their meaning, totals
 by component and a signature block. Every section is a <section id=...> so a test can find it. Amounts come in as
-integers of minor units and are written by formats.labels.money_label in the catalogue country's locale; codes
-are shown with their names.
+integers of minor units and are written by formats.labels.money_label in the locale of the active language
+(formats.i18n: --lang, ISPLATA_LANG, else the catalogue country's); labels are in that language; codes are shown
+with their names.
 """
 import html
 
 from formats import labels
+from formats.i18n import _
 
 ROWS_MAX = 25  # long breakdowns (municipalities) show their largest rows and one "other" row
 
@@ -49,7 +51,7 @@ class Page:
 
     def __init__(self, report: dict):
         names = report.get("names", {})
-        self.locale = names.get("locale", labels.FALLBACK_LOCALE)
+        self.locale = labels.display_locale(report.get("country") or str(report.get("payroll", ""))[:2])
         self.benefits = names.get("benefits", {})
         self.exponent = report["minor_exponent"]
         self.currency = report["currency"]
@@ -102,29 +104,30 @@ def note(text: str) -> str:
 
 def sign_off_facts(report: dict) -> str:
     digest = report.get("ledger_digest_after")
-    rows = [("status", report["status"]),
-            ("calculated by", f"{report['created_by']} at {report['created_at']}"),
-            ("approved by", f"{report['approved_by']} at {report['approved_at']}" if report.get("approved_by")
-             else "not approved yet"),
-            ("exported", report.get("exported_at") or "not exported yet"),
-            ("ledger batch", report.get("batch_id") or "none yet"),
-            ("ledger digest after the batch", Raw(f"<span class='mono'>{esc(digest)}</span>") if digest
-             else "none yet (not approved)"),
-            ("ledger digest now", Raw(f"<span class='mono'>{esc(report.get('ledger_digest_now', ''))}</span>")),
-            ("catalogue SHA-256", Raw(f"<span class='mono'>{esc(report['catalogue_sha256'])}</span>"))]
+    at = lambda who, when: _("{who} at {when}", who=who, when=when)
+    rows = [(_("status"), labels.status_label(report["status"])),
+            (_("calculated by"), at(report["created_by"], report["created_at"])),
+            (_("approved by"), at(report["approved_by"], report["approved_at"]) if report.get("approved_by")
+             else _("not approved yet")),
+            (_("exported"), report.get("exported_at") or _("not exported yet")),
+            (_("ledger batch"), report.get("batch_id") or _("none yet")),
+            (_("ledger digest after the batch"), Raw(f"<span class='mono'>{esc(digest)}</span>") if digest
+             else _("none yet (not approved)")),
+            (_("ledger digest now"), Raw(f"<span class='mono'>{esc(report.get('ledger_digest_now', ''))}</span>")),
+            (_("catalogue SHA-256"), Raw(f"<span class='mono'>{esc(report['catalogue_sha256'])}</span>"))]
     return table(["", ""], [list(row) for row in rows], "facts", text_columns=2)
 
 
 def totals_cards(report: dict, page: Page) -> str:
     totals = report["totals_minor"]
-    cards = [("net paid", page.money(report["net_minor"])), ("payments", page.count(report["payments"])),
-             ("rights", page.count(report["rights"])), ("due this month", page.money(totals.get("due", 0))),
-             ("arrears", page.money(totals.get("arrears", 0))),
-             ("recovered", page.money(-totals.get("recovery", 0)))]
+    in_currency = lambda label: f"{label} ({page.currency})"
+    cards = [(in_currency(_("net paid")), page.money(report["net_minor"])),
+             (_("payments"), page.count(report["payments"])), (_("rights"), page.count(report["rights"])),
+             (in_currency(_("due this month")), page.money(totals.get("due", 0))),
+             (in_currency(_("arrears")), page.money(totals.get("arrears", 0))),
+             (in_currency(_("recovered")), page.money(-totals.get("recovery", 0)))]
     return "<div class='cards'>" + "".join(
-        f"<div class='card'><b>{esc(value)}</b><span>{esc(label)}"
-        f"{'' if label in ('payments', 'rights') else f' ({esc(page.currency)})'}</span></div>"
-        for label, value in cards) + "</div>"
+        f"<div class='card'><b>{esc(value)}</b><span>{esc(label)}</span></div>" for label, value in cards) + "</div>"
 
 
 def benefit_table(report: dict, page: Page) -> str:
@@ -132,71 +135,76 @@ def benefit_table(report: dict, page: Page) -> str:
     largest = max((abs(v) for v in amounts.values()), default=0)
     rows = [[page.benefit(code), page.count(counts.get(code, 0)), page.money(amount), bar(amount, largest)]
             for code, amount in sorted(amounts.items(), key=lambda item: (-abs(item[1]), item[0]))]
-    rows.append(["total", page.count(sum(counts.values())), page.money(sum(amounts.values())), Raw("")])
-    return table(["benefit", "recipients", f"net paid ({page.currency})", ""], rows, "bars")
+    rows.append([_("total"), page.count(sum(counts.values())), page.money(sum(amounts.values())), Raw("")])
+    return table([_("benefit"), _("recipients"), _("net paid ({currency})", currency=page.currency), ""], rows,
+                 "bars")
 
 
 def municipality_table(report: dict, page: Page) -> str:
     places = report.get("municipalities") or {name: {"recipients": None, "net_minor": amount}
                                               for name, amount in report["by_municipality"].items()}
     if not places:
-        return note("nothing paid in this payroll")
+        return note(_("nothing paid in this payroll"))
     ordered = sorted(places.items(), key=lambda item: (-abs(item[1]["net_minor"]), item[0]))
     if len(ordered) > ROWS_MAX:  # the largest rows and one row for what they leave
         rest = [row for _, row in ordered[ROWS_MAX - 1:]]
         counted = [row["recipients"] for row in rest]
-        ordered = ordered[:ROWS_MAX - 1] + [(f"other ({len(rest)})", {
+        ordered = ordered[:ROWS_MAX - 1] + [(_("other ({count})", count=len(rest)), {
             "recipients": None if None in counted else sum(counted),
             "net_minor": sum(row["net_minor"] for row in rest)})]
     largest = max(abs(row["net_minor"]) for _, row in ordered)
     rows = [[name, page.count(row["recipients"]), page.money(row["net_minor"]), bar(row["net_minor"], largest)]
             for name, row in ordered]
     text = "" if all(r["recipients"] is not None for r in places.values()) else note(
-        "recipients per municipality need the recorded register files, which are missing or changed")
-    return text + table(["municipality", "recipients", f"net paid ({page.currency})", ""], rows, "bars")
+        _("recipients per municipality need the recorded register files, which are missing or changed"))
+    return text + table([_("municipality"), _("recipients"), _("net paid ({currency})", currency=page.currency), ""],
+                        rows, "bars")
 
 
 def channel_table(report: dict, page: Page) -> str:
     amounts = report["by_channel"]
-    return table(["channel", f"net paid ({page.currency})"],
+    return table([_("channel"), _("net paid ({currency})", currency=page.currency)],
                  [[labels.channel_label(k), page.money(v)] for k, v in sorted(amounts.items())])
 
 
 def change_table(report: dict, page: Page) -> str:
     previous = report.get("previous")
     if previous is None:
-        return note("no earlier payroll to compare with")
+        return note(_("no earlier payroll to compare with"))
     counts = report.get("rights_change", {}).get("by_benefit", {})
     rows = []
     for code in sorted(set(report["by_benefit"]) | set(previous["by_benefit"])):
         now, before = report["by_benefit"].get(code, 0), previous["by_benefit"].get(code, 0)
-        percent = f"{(now - before) * 100 / before:+.1f}\u00a0%" if before else "new"
+        percent = f"{(now - before) * 100 / before:+.1f}\u00a0%" if before else _("new")
         moved = counts.get(code, {})
         rows.append([page.benefit(code), page.money(before), page.money(now), page.money(now - before), percent,
                      *(page.count(moved.get(kind, 0)) for kind in ("started", "stopped", "changed"))])
-    return note(f"against {previous['payroll']}") + table(
-        ["benefit", "previous", "this payroll", "change", "%", "rights started", "stopped", "changed"], rows, "wide")
+    headers = [_("benefit"), _("previous"), _("this payroll"), _("change"), "%", _("rights started"), _("stopped"),
+               _("changed")]
+    return note(_("against {payroll}", payroll=previous["payroll"])) + table(headers, rows, "wide")
 
 
 def largest_table(report: dict, page: Page) -> str:
     largest = report.get("rights_change", {}).get("largest", [])
     if not largest:
-        return note("no individual change against the previous month" if report.get("previous")
-                    else "no earlier payroll to compare with")
-    return table(["right", "benefit", "previous", "this payroll", "change"], text_columns=2, rows=
+        return note(_("no individual change against the previous month") if report.get("previous")
+                    else _("no earlier payroll to compare with"))
+    return table([_("right"), _("benefit"), _("previous"), _("this payroll"), _("change")], text_columns=2, rows=
                  [[row["right_id"], page.benefit(row["benefit"]), page.money(row["before_minor"]),
                    page.money(row["now_minor"]), page.money(row["change_minor"])] for row in largest])
 
 
 def amounts_table(rows: dict, page: Page, label, heading: str) -> str:
-    return table([heading, f"amount ({page.currency})"], [[label(k), page.money(v)] for k, v in rows.items()])
+    return table([heading, _("amount ({currency})", currency=page.currency)],
+                 [[label(k), page.money(v)] for k, v in rows.items()])
 
 
 def holds_table(report: dict) -> str:
     holds = report.get("holds", [])
     if not holds:
-        return note("no hold in force when this payroll was calculated")
-    return table(["hold", "kind", "right", "payee", "reason", "payment", "placed"], text_columns=7, rows=
+        return note(_("no hold in force when this payroll was calculated"))
+    headers = [_("hold"), _("kind"), _("right"), _("payee"), _("reason"), _("payment"), _("placed")]
+    return table(headers, text_columns=7, rows=
                  [[h["hold_id"], labels.hold_label(h["kind"]), "—" if h["right_id"] < 0 else h["right_id"],
                    h["payee_id"], labels.reason_label(h["reason_code"]), h["payment_ref"], h["created_at"]]
                   for h in holds])
@@ -205,10 +213,10 @@ def holds_table(report: dict) -> str:
 def returns_table(report: dict, page: Page) -> str:
     returns = report.get("returns_by_reason", {})
     if not returns:
-        return note("no returns reconciled for this payroll")
+        return note(_("no returns reconciled for this payroll"))
     rows = [[labels.reason_label(code), page.money(amount)] for code, amount in returns.items()]
-    rows.append(["total", page.money(sum(returns.values()))])
-    return table(["reason", f"returned or rejected ({page.currency})"], rows)
+    rows.append([_("total"), page.money(sum(returns.values()))])
+    return table([_("reason"), _("returned or rejected ({currency})", currency=page.currency)], rows)
 
 
 def source_text(ref: str | None) -> str:
@@ -237,10 +245,11 @@ def sources_table(report: dict, page: Page) -> str:
 
 
 def signature_block(report: dict) -> str:
-    people = [("calculated by", report["created_by"]), ("approved by", report.get("approved_by") or ""),
-              ("finance director", "")]
+    people = [(_("calculated by"), report["created_by"]), (_("approved by"), report.get("approved_by") or ""),
+              (_("finance director"), "")]
+    date, signature = esc(_("date")), esc(_("signature"))
     return "<div class='signatures'>" + "".join(
-        f"<div class='signature'>{esc(role)}: {esc(name)}<br>date: ____________<br>signature:</div>"
+        f"<div class='signature'>{esc(role)}: {esc(name)}<br>{date}: ____________<br>{signature}:</div>"
         for role, name in people) + "</div>"
 
 
@@ -250,28 +259,29 @@ def render_html(report: dict) -> str:
     currency = page.currency
     parts = [
         f"<!doctype html><html lang='{esc(page.locale.replace('_', '-'))}'><head><meta charset='utf-8'>",
-        f"<title>Payroll {esc(report['payroll'])}</title><style>{STYLE}</style></head><body>",
-        f"<h1>Payroll {esc(report['payroll'])} — {esc(report['period'])}</h1>",
-        note(f"{report['rights']:,} rights · {report['payments']:,} payments · net "
-             f"{labels.money_label(report['net_minor'], page.exponent, currency, page.locale)}"),
-        section("sign-off", "Sign-off", sign_off_facts(report)),
-        section("totals", "Totals", totals_cards(report, page)),
-        section("by-benefit", "Recipients and amounts by benefit", benefit_table(report, page)),
-        section("by-municipality", "Recipients and amounts by municipality", municipality_table(report, page)),
-        section("by-channel", "Net paid by channel", channel_table(report, page)),
-        section("change", "Change against the previous month", change_table(report, page)),
-        section("largest-changes", "Largest individual changes", largest_table(report, page)),
-        section("arrears-recoveries", "Arrears and recoveries",
-                amounts_table(report["arrears_recoveries"], page, str, "")),
-        section("deductions", "Deductions by kind",
-                amounts_table(report["deductions_by_kind"], page, labels.deduction_label, "kind")),
-        section("holds", "Holds in force", holds_table(report)),
-        section("returns", "Returns and rejects by reason", returns_table(report, page)),
-        section("components", "Totals by component", amounts_table(
-            dict(sorted(report["totals_minor"].items())), page, labels.component_label, "component")),
-        section("sources", "Sources of the amounts: catalogue values in force for the period",
+        f"<title>{esc(_('Payroll {payroll}', payroll=report['payroll']))}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{esc(_('Payroll {payroll}', payroll=report['payroll']))} — {esc(report['period'])}</h1>",
+        note(_("{rights} rights · {payments} payments · net {net}", rights=page.count(report["rights"]),
+               payments=page.count(report["payments"]),
+               net=labels.money_label(report["net_minor"], page.exponent, currency, page.locale))),
+        section("sign-off", _("Sign-off"), sign_off_facts(report)),
+        section("totals", _("Totals"), totals_cards(report, page)),
+        section("by-benefit", _("Recipients and amounts by benefit"), benefit_table(report, page)),
+        section("by-municipality", _("Recipients and amounts by municipality"), municipality_table(report, page)),
+        section("by-channel", _("Net paid by channel"), channel_table(report, page)),
+        section("change", _("Change against the previous month"), change_table(report, page)),
+        section("largest-changes", _("Largest individual changes"), largest_table(report, page)),
+        section("arrears-recoveries", _("Arrears and recoveries"),
+                amounts_table(report["arrears_recoveries"], page, labels.arrears_label, "")),
+        section("deductions", _("Deductions by kind"),
+                amounts_table(report["deductions_by_kind"], page, labels.deduction_label, _("kind"))),
+        section("holds", _("Holds in force"), holds_table(report)),
+        section("returns", _("Returns and rejects by reason"), returns_table(report, page)),
+        section("components", _("Totals by component"), amounts_table(
+            dict(sorted(report["totals_minor"].items())), page, labels.component_label, _("component"))),
+        section("sources", _("Sources of the amounts: catalogue values in force for the period"),
                 sources_table(report, page)),
-        section("signatures", "Signatures", signature_block(report)),
+        section("signatures", _("Signatures"), signature_block(report)),
         "</body></html>",
     ]
     return "\n".join(parts)

@@ -13,13 +13,17 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from engine.months import parse_period
+from formats import i18n
 from formats.errors import InputError, Problem
+from formats.i18n import N_
 from ledgers.store import Ledger, database_errors
 from payroll import ledger_state, store
 from payroll.errors import UserError
 
 
-def noop(_step: str) -> None:
+def noop(_step: str, _completed: int | None = None, _total: int | None = None) -> None:
+    """The progress callback when none is given: progress(description) or, where the work is countable,
+    progress(description, completed, total)."""
     return None
 
 
@@ -62,28 +66,29 @@ def check_out_dir(folder: Path) -> Path:
     created: a mistyped path must not become a new tree of folders."""
     folder = Path(folder).resolve()
     if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder} is a file, not a folder: give --out a folder")
+        raise UserError(N_("{folder} is a file, not a folder: give --out a folder", folder=folder))
     if not folder.exists():
         if not folder.parent.is_dir():
-            raise UserError(f"cannot write to {folder}: its parent folder {folder.parent} does not exist; create "
-                            "it first or correct the path (nothing was written)")
+            raise UserError(N_("cannot write to {folder}: its parent folder {parent} does not exist; create it "
+                               "first or correct the path (nothing was written)",
+                               folder=folder, parent=folder.parent))
         try:
             folder.mkdir(exist_ok=True)
         except OSError as exc:
             raise output_error(folder, exc) from exc
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write to {folder}: the folder is read-only for this user; choose another --out "
-                        "or fix its permissions (nothing was written)")
+        raise UserError(N_("cannot write to {folder}: the folder is read-only for this user; choose another --out "
+                           "or fix its permissions (nothing was written)", folder=folder))
     return folder
 
 
 def output_error(path: Path, exc: OSError) -> UserError:
     """A failed write of an output file (disk full, permissions) as a message with the fix."""
-    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
-              errno.EACCES: "permission denied", errno.EROFS: "the file system is read-only",
-              errno.ENOENT: "the folder disappeared"}.get(exc.errno, exc.strerror or str(exc))
-    return UserError(f"cannot write {path}: {reason}; free space or fix the folder and run the step again "
-                     "(nothing was put in place)")
+    reason = {errno.ENOSPC: N_("the disk is full"), errno.EDQUOT: N_("the disk quota is exhausted"),
+              errno.EACCES: N_("permission denied"), errno.EROFS: N_("the file system is read-only"),
+              errno.ENOENT: N_("the folder disappeared")}.get(exc.errno, exc.strerror or str(exc))
+    return UserError(N_("cannot write {path}: {reason}; free space or fix the folder and run the step again "
+                        "(nothing was put in place)", path=path, reason=reason))
 
 
 def payroll_record(db_url: str, identifier: str) -> store.PayrollRecord:
@@ -91,9 +96,11 @@ def payroll_record(db_url: str, identifier: str) -> store.PayrollRecord:
     ledger = open_db(db_url)
     try:
         with ledger.engine.connect() as conn:
-            return store.get_payroll(conn, identifier)
+            record = store.get_payroll(conn, identifier)
     finally:
         ledger.close()
+    i18n.note_country(record.country)
+    return record
 
 
 def summary_of(record: store.PayrollRecord) -> dict:
@@ -135,14 +142,14 @@ def parse_period_arg(text: str) -> int:
     try:
         return parse_period(text)
     except ValueError as exc:
-        raise InputError([Problem("--period", None, "period", text, str(exc), "write the month as YYYY-MM")])
+        raise InputError([Problem("--period", None, "period", text, str(exc), N_("write the month as YYYY-MM"))])
 
 
 def require_name(by: str, option: str = "--by") -> str:
     name = (by or "").strip()
     if not name:
-        raise InputError([Problem(option, None, None, by, "a person's name is required",
-                                  "give the officer's name, e.g. --by ana")])
+        raise InputError([Problem(option, None, None, by, N_("a person's name is required"),
+                                  N_("give the officer's name, e.g. --by ana"))])
     return name
 
 
@@ -212,3 +219,8 @@ def distinct_strings(column) -> list[str]:
         else:
             values.update(pc.unique(chunk.drop_null()).to_pylist())
     return sorted(values)
+
+
+def postings_in(batch: dict | None) -> int:
+    """How many postings a batch of columns holds (the count a progress bar shows)."""
+    return 0 if batch is None else int(batch["amount_minor"].shape[0])

@@ -31,6 +31,7 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from formats.keys import index_of
 from formats.register import read_register, table_pool
+from formats.i18n import N_
 from payroll.compute import missing_rules, right_versions, rights_subset
 
 MONTHS_DEFAULT = 12
@@ -104,10 +105,11 @@ def parse_first_month(period_text: str, months: int) -> int:
         first = parse_period(str(period_text))
     except ValueError as exc:
         first = 0
-        problems.append(Problem("--period", None, "period", period_text, str(exc), "write the month as YYYY-MM"))
+        problems.append(Problem("--period", None, "period", period_text, str(exc), N_("write the month as YYYY-MM")))
     if not 1 <= int(months) <= MONTHS_MAX:
-        problems.append(Problem("--months", None, "months", months, f"must be 1 .. {MONTHS_MAX}",
-                                "give the number of months from --period on, e.g. --months 12 for a budget year"))
+        problems.append(Problem("--months", None, "months", months, N_("must be 1 .. {months_max}",
+                                                                       months_max=MONTHS_MAX),
+                                N_("give the number of months from --period on, e.g. --months 12 for a budget year")))
     if problems:
         raise InputError(problems)
     return first
@@ -129,9 +131,10 @@ def check_pair(base, new) -> None:
         if getattr(base, key) != getattr(new, key):
             problems.append(Problem(
                 str(new.path), None, key, getattr(new, key),
-                f"the new catalogue's {key} is {getattr(new, key)!r}, today's catalogue {Path(base.path).name} "
-                f"has {getattr(base, key)!r}: a rule change is costed within one country and currency",
-                "compare with today's catalogue of the same country (--base-rules FILE or --country)"))
+                N_("the new catalogue's {key} is {new}, today's catalogue {name} has {today}: a rule change is "
+                   "costed within one country and currency", key=key, new=repr(getattr(new, key)),
+                   name=Path(base.path).name, today=repr(getattr(base, key))),
+                N_("compare with today's catalogue of the same country (--base-rules FILE or --country)")))
     if problems:
         raise InputError(problems)
 
@@ -150,8 +153,9 @@ def arrays_for(register, base_arrays, base, new):
     dropped = sorted(used - set(new.benefit_codes))
     if dropped:
         raise InputError([Problem(
-            str(new.path), None, "benefits", code, f"the register has rights of {code}, which the new catalogue "
-            "does not define", f"keep {code} in the new catalogue; to cost its end, add a dated value that pays 0")
+            str(new.path), None, "benefits", code,
+            N_("the register has rights of {code}, which the new catalogue does not define", code=code),
+            N_("keep {code} in the new catalogue; to cost its end, add a dated value that pays 0", code=code))
             for code in dropped])
     if register_shape(base) == register_shape(new):
         return base_arrays

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from formats.bounds import ID_MAX
+from formats.i18n import N_
 from ledgers import schema as ledger_schema
 from ledgers.canonical import record_sha256
 from ledgers.store import append_rows, schema_lock
@@ -266,7 +267,8 @@ def _record(row) -> PayrollRecord:
 def get_payroll(conn: sa.Connection, identifier: str) -> PayrollRecord:
     row = conn.execute(sa.select(payrolls).where(payrolls.c.payroll_id == identifier)).first()
     if row is None:
-        raise Refused(f"no payroll {identifier!r} in this database; `isplata payroll list` shows the payrolls")
+        raise Refused(N_("no payroll {identifier} in this database; `isplata payroll list` shows the payrolls",
+                         identifier=repr(identifier)))
     return _record(row)
 
 
@@ -336,10 +338,11 @@ def read_assignments(record: PayrollRecord, sha256: str | None, columns: list[st
 def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,
                   dictionaries: list[str] | None = None) -> pa.Table:
     if not path.exists():
-        raise Refused(f"{path} is missing: the payroll store was moved or deleted; restore it from backup")
+        raise Refused(N_("{path} is missing: the payroll store was moved or deleted; restore it from backup",
+                         path=path))
     if verify and sha256_file(path) != sha256:
-        raise Refused(f"{path} no longer has the SHA-256 recorded at calculation ({sha256[:12]}...): "
-                      "it was altered; restore the original file or calculate a new payroll")
+        raise Refused(N_("{path} no longer has the SHA-256 recorded at calculation ({sha256}...): it was altered; "
+                         "restore the original file or calculate a new payroll", path=path, sha256=sha256[:12]))
     return pq.read_table(path, columns=columns, read_dictionary=dictionaries)
 
 
@@ -416,12 +419,13 @@ def release_hold(conn: sa.Connection, hold_id: int, by: str, note: str = "") -> 
     hold = next((row for row in found if row["hold_id"] == hold_id), None)
     if hold is None:
         known = ", ".join(str(row["hold_id"]) for row in found if not row["released"]) or "none"
-        raise UserError(f"no hold {hold_id}; holds in force: {known} (see `isplata hold list`)")
+        raise UserError(N_("no hold {hold_id}; holds in force: {known} (see `isplata hold list`)",
+                           hold_id=hold_id, known=known))
     if hold["released"]:
-        raise UserError(f"hold {hold_id} was already released; nothing to do")
+        raise UserError(N_("hold {hold_id} was already released; nothing to do", hold_id=hold_id))
     if by.strip().casefold() == (hold["placed_by"] or "").strip().casefold():
-        raise UserError(f"{by} placed hold {hold_id} and cannot also release it (maker-checker): a second officer "
-                        "must run `isplata hold release`")
+        raise UserError(N_("{by} placed hold {hold_id} and cannot also release it (maker-checker): a second "
+                           "officer must run `isplata hold release`", by=by, hold_id=hold_id))
     _append_hold_rows(conn, [{"kind": RELEASE_KIND, "right_id": hold["right_id"], "payee_id": hold["payee_id"],
                               "reason_code": RELEASE_REASON, "payment_ref": hold["payment_ref"],
                               "iban": hold["iban"], "placed_by": by, "note": note}])
@@ -433,15 +437,17 @@ def place_hold(conn: sa.Connection, by: str, reason: str, right_id: int | None =
     """An officer's hold on one right (kind "right") or on every payment to one payee (kind "payee"), appended
     and chained in the caller's transaction; the next calculation leaves them unpaid and carried. Returns it."""
     if (right_id is None) == (payee_id is None):
-        raise UserError("name exactly one of --right ID or --payee ID")
+        raise UserError(N_("name exactly one of --right ID or --payee ID"))
     kind, target = ("right", int(right_id)) if right_id is not None else ("payee", int(payee_id))
     if not 1 <= target <= ID_MAX:
-        raise UserError(f"{kind} id {target} is outside 1 .. {ID_MAX:,} (the ledger's id bounds)")
+        raise UserError(N_("{kind} id {target} is outside 1 .. {id_max} (the ledger's id bounds)",
+                           kind=kind, target=target, id_max=format(ID_MAX, ",")))
     in_force = [row for row in read_holds(conn).to_pylist() if row["reason_code"] == MANUAL_REASON
                 and row["kind"] == kind and (row["right_id"] if kind == "right" else row["payee_id"]) == target]
     if in_force:
-        raise UserError(f"{kind} {target} is already held by hold {in_force[0]['hold_id']} "
-                        f"(placed by {in_force[0]['placed_by']}); nothing to do")
+        raise UserError(N_("{kind} {target} is already held by hold {hold_id} (placed by {placed_by}); nothing to "
+                           "do", kind=kind, target=target, hold_id=in_force[0]["hold_id"],
+                           placed_by=in_force[0]["placed_by"]))
     row = {"kind": kind, "right_id": target if kind == "right" else -1, "payee_id": target if kind == "payee" else -1,
            "reason_code": MANUAL_REASON, "payment_ref": f"manual-{hold_mark(conn) + 1}", "iban": None,
            "placed_by": by, "note": reason}

@@ -11,6 +11,7 @@ import numpy as np
 from engine.months import month_first_date
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
+from formats.i18n import N_
 from synthetic.arrays import month_end_days, month_start_days, period_text
 from synthetic.names import COUNTRIES, CountryData
 
@@ -123,10 +124,11 @@ def check_period_covered(catalogue, period: int) -> None:
     first = min(benefit_first_months(catalogue).values())
     if period < first:
         raise InputError([problem("--period", None, "period", period_text(period),
-                                  f"the {catalogue.country.upper()} catalogue has no benefit with values in force "
-                                  f"before {period_text(first)} ({Path(catalogue.path).name})",
-                                  f"generate for {period_text(first)} or later, or add the catalogue's values "
-                                  "for earlier months with their source")])
+                                  N_("the {country} catalogue has no benefit with values in force before {first} "
+                                     "({name})", country=catalogue.country.upper(), first=period_text(first),
+                                     name=Path(catalogue.path).name),
+                                  N_("generate for {first} or later, or add the catalogue's values for earlier "
+                                     "months with their source", first=period_text(first)))])
 
 
 def make_context(country_code: str, period: int, institution_ids, enforcer_ids) -> Context:

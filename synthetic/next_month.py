@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from engine.months import parse_period
 from formats.errors import InputError, problem
+from formats.i18n import N_
 from formats.register_meta import register_country, write_register_meta
 from formats.schemas import REGISTER
 from synthetic.arrays import (as_days, conformed_table, date_array, days_of, int_array, month_end_days,
@@ -110,8 +111,8 @@ def _advance_months(rights: pa.Table, to_period: str | None) -> tuple[int, int]:
     target = source + 1 if to_period is None else parse_period(to_period)
     if target <= source:
         raise InputError([problem("--period", None, "period", to_period,
-                                  f"the register already holds decisions of {period_text(source)}",
-                                  f"advance it to a later month, e.g. {period_text(source + 1)}")])
+                                  N_("the register already holds decisions of {value}", value=period_text(source)),
+                                  N_("advance it to a later month, e.g. {value}", value=period_text(source + 1)))])
     return source, target
 
 
@@ -153,8 +154,9 @@ def _record_deaths(rng, ctx: Context, tables: dict, deaths):
     given_days = np.array([as_days(day) for _, day in deaths], dtype=np.int64)
     rows = rows_of(given_ids, persons["person_id"])
     if (rows < 0).any():
-        raise InputError([problem("deaths", None, "person_id", person_id, "death reported for a person not in "
-                                  "the register", "report deaths of registered persons only")
+        raise InputError([problem("deaths", None, "person_id", person_id, N_("death reported for a person not in "
+                                                                             "the register"),
+                                  N_("report deaths of registered persons only"))
                           for person_id in given_ids[rows < 0][:20]])
     death[rows] = given_days
     age = (ctx.end_days - days_of(persons["birth_date"])) // 365.25
@@ -273,8 +275,9 @@ def _switch_to_post(rng, ctx: Context, payees: pa.Table, closed_accounts) -> tup
     closed = np.array(sorted({int(p) for p in closed_accounts}), dtype=np.int64)
     rows = rows_of(closed, payees["payee_id"])
     if (rows < 0).any():
-        raise InputError([problem("closed_accounts", None, "payee_id", payee_id, "closed account reported for "
-                                  "a payee not in the register", "report closed accounts of registered payees only")
+        raise InputError([problem("closed_accounts", None, "payee_id", payee_id, N_("closed account reported for a "
+                                                                                    "payee not in the register"),
+                                  N_("report closed accounts of registered payees only"))
                           for payee_id in closed[rows < 0][:20]])
     switch = np.zeros(payees.num_rows, dtype=bool)
     switch[rows] = True

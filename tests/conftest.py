@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 PG_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+# tests read English unless they ask for a language (--lang uk): also in module- and session-scoped fixtures, which
+# run before the per-test fixture below
+os.environ["ISPLATA_LANG"] = "en"
 
 
 def pg_url() -> str:
@@ -72,7 +75,13 @@ def pg_schema_url(postgres_url):
 def _work_in_tmp_path(tmp_path, monkeypatch):
     """Every test runs in its own temporary working directory: commands that write to the working directory by
     default (reconcile's per-file outputs) never write into the repository or next to an input file. The
-    repository stays importable for the child processes tests start (`python -m benchmarks.compare`, scripts)."""
+    repository stays importable for the child processes tests start (`python -m benchmarks.compare`, scripts).
+    Messages are in English (ISPLATA_LANG=en) unless a test asks for another language."""
     root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("ISPLATA_LANG", "en")  # tests read English unless they ask for a language (--lang uk)
+    monkeypatch.setenv("ISPLATA_CACHE", str(tmp_path / ".cache"))  # catalogues compiled on first use go here
+    from formats import i18n
+
+    i18n.reset()
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     monkeypatch.chdir(tmp_path)

@@ -63,7 +63,7 @@ def test_terminal_tables_name_the_benefits_and_write_currency_units(register, ru
                           "2", "--json").stdout)
     diff = data["totals"]["diff_minor"]
     assert "(ME_DNJP)" in result.stdout and "Dodatak za njegu i" in result.stdout  # the name, folded at 80 columns
-    euros = f"{diff // 100:,}".replace(",", ".") + f",{diff % 100:02d}"  # Montenegrin locale: 1.234,56
+    euros = f"{diff // 100:,}.{diff % 100:02d}"  # the active language's locale (English in tests): 1,234.56
     assert euros in result.stdout
     assert "by municipality" in result.stdout and "2025-02" in result.stdout
 
