@@ -12,7 +12,7 @@ from pathlib import Path
 from formats.i18n import BABEL_LOCALES, DOMAIN, LOCALE_DIR, TRANSLATED, po_path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("formats", "ledgers", "bank_exports", "payroll", "cli")  # engine prints nothing a person reads
+PACKAGES = ("formats", "ledgers", "bank_exports", "synthetic", "payroll", "cli")  # engine prints nothing a person reads
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 POT_FILE = LOCALE_DIR / f"{DOMAIN}.pot"
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}(?!\})")
