@@ -25,7 +25,7 @@ import numpy as np
 from numba import types
 
 from engine import catalogue as cat
-from engine.jit import kernel
+from engine.jit import I32_RO, I64_OUT, I64_RO, kernel
 
 BP_WHOLE = 10_000
 NO_TITLE = -1
@@ -73,12 +73,8 @@ def advance_reference_amount(m, mi, b, birth_month, income_minor, members, param
     return min(reference, max(reference - per_capita, floor))
 
 
-_I64_RO = types.Array(types.int64, 1, "C", readonly=True)
-_I32_RO = types.Array(types.int32, 1, "C", readonly=True)
-
-
-@kernel(types.void(_I32_RO, _I32_RO, _I64_RO, _I32_RO, _I32_RO, _I32_RO, _I32_RO, types.int64, _I64_RO, _I32_RO,
-                   _I32_RO, types.Array(types.int64, 1, "C")))
+@kernel(types.void(I32_RO, I32_RO, I64_RO, I32_RO, I32_RO, I32_RO, I32_RO, types.int64, I64_RO, I32_RO,
+                   I32_RO, I64_OUT))
 def title_of_cells_kernel(cell_right, cell_month, version_offsets, ver_from_month, ver_to_month, ver_decided_day,
                           ver_person, limit_day, title_offsets, title_from_month, title_to_month, out_title):
     """Per cell (right, month): the title in force that month for the person of the right's winning version

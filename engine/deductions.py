@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import types
 
-from engine.jit import kernel
+from engine.jit import BOOL_RO, I64_OUT, I64_RO, kernel
 from engine.money import AMOUNT_MINOR_MAX
 
 KIND_ALIMONY = 1
@@ -98,11 +98,6 @@ class Deductions:
                 + self.advance_recovery_minor)
 
 
-_I64_RO = types.Array(types.int64, 1, "C", readonly=True)
-_BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
-_I64_RW = types.Array(types.int64, 1, "C")
-
-
 @kernel(types.int64(types.int64, types.int64))
 def share_floor_minor(gross_minor, bp):
     """A cap: bp of the gross rounded down, so that it is never exceeded."""
@@ -119,7 +114,7 @@ def share_half_up_minor(gross_minor, bp):
     return (gross_minor * bp + BP_WHOLE // 2) // BP_WHOLE
 
 
-@kernel(types.boolean(types.int64, types.int64, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO))
+@kernel(types.boolean(types.int64, types.int64, I64_RO, I64_RO, I64_RO, I64_RO, BOOL_RO, BOOL_RO))
 def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active, for_minor):
     """True when an active alimony order for a minor still asks for something: the total cap is then the
     higher one (RULES.md Readings 10)."""
@@ -133,7 +128,7 @@ def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active, 
 
 
 @kernel(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
-                    types.int64, types.int64, types.int64, _I64_RO))
+                    types.int64, types.int64, types.int64, I64_RO))
 def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deducted_minor, alimony_minor,
                damages_minor, recovery_minor, enforcement_minor, caps_bp):
     """How much an order of `kind` may still take from this right under its kind cap and the total cap."""
@@ -163,7 +158,7 @@ def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
     return asked
 
 
-@kernel(types.UniTuple(types.int64, 3)(types.int64, types.boolean, types.boolean, types.boolean, _I64_RO))
+@kernel(types.UniTuple(types.int64, 3)(types.int64, types.boolean, types.boolean, types.boolean, I64_RO))
 def right_limits(gross, alimony, consented, blocked, caps_bp):
     """(total cap, recovery cap, what recovery may take together with the rest) of one right's gross. Full
     recovery with consent (non-protected benefits only) is voluntary: bounded by the gross, not by the total
@@ -176,7 +171,7 @@ def right_limits(gross, alimony, consented, blocked, caps_bp):
     return total_limit, recovery_limit, gross if consented else total_limit
 
 
-@kernel(types.int64(types.int64, types.int64, _I64_RW))
+@kernel(types.int64(types.int64, types.int64, I64_OUT))
 def take_from_balance(group, room_minor, balance_minor):
     """Take up to room_minor from a shared balance (it runs down in place); returns the amount taken."""
     assert room_minor >= 0
@@ -186,9 +181,9 @@ def take_from_balance(group, room_minor, balance_minor):
     return amount
 
 
-@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RW, _BOOL_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO,
-                   _I64_RO, _I64_RO, _I64_RO, _I64_RO, _BOOL_RO, _BOOL_RO, _I64_RO, _I64_RO, _I64_RW,
-                   _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
+@kernel(types.void(I64_RO, I64_RO, I64_RO, I64_RO, I64_OUT, BOOL_RO, BOOL_RO, BOOL_RO, I64_RO, I64_RO,
+                   I64_RO, I64_RO, I64_RO, I64_RO, BOOL_RO, BOOL_RO, I64_RO, I64_RO, I64_OUT,
+                   I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT))
 def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_group, group_balance_minor, consent,
                   protected, recovery_blocked, order_right, order_kind, order_priority, order_fixed_minor,
                   order_percent_bp, order_remaining_minor, order_active, order_for_minor, caps_bp, advance_group,
@@ -280,7 +275,7 @@ def _require(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-@kernel(types.int64(_I64_RO, types.int64, types.int64))
+@kernel(types.int64(I64_RO, types.int64, types.int64))
 def first_outside(values, low, high):
     """Position of the first value outside low..high, or -1: one pass where min() and max() take two."""
     assert low <= high

@@ -17,3 +17,4 @@ def kernel(*args, **kwargs):
 I64_RO = types.Array(types.int64, 1, "C", readonly=True)   # an int64 input column
 BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
 I64_OUT = types.Array(types.int64, 1, "C")                  # an int64 output the caller allocated
+I32_RO = types.Array(types.int32, 1, "C", readonly=True)   # an int32 input column (months, days, dense indexes)

@@ -17,11 +17,7 @@ import numpy as np
 from numba import types
 
 from engine.deductions import check_amounts
-from engine.jit import kernel
-
-_I64_RO = types.Array(types.int64, 1, "C", readonly=True)
-_BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
-_I64_RW = types.Array(types.int64, 1, "C")
+from engine.jit import BOOL_RO, I64_OUT, I64_RO, kernel
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,8 @@ class Netting:
     right_withheld: np.ndarray | None = None  # bool per right: its payment was withheld under the minimum
 
 
-@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, types.int64, _I64_RW,
-                   _I64_RW))
+@kernel(types.void(I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, types.int64, I64_OUT,
+                   I64_OUT))
 def accumulate_payments(right_payee, right_channel, right_net_minor, right_minimum_minor, line_payee,
                         line_channel, line_amount_minor, n_channels, key_total_minor, key_minimum_minor):
     """Sum every line per key (payee * n_channels + channel) and keep the largest minimum of the key's rights."""
@@ -59,8 +55,8 @@ def accumulate_payments(right_payee, right_channel, right_net_minor, right_minim
 WITHHELD = -1  # marks a key in key_minimum_minor once its payment is found under the minimum
 
 
-@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _BOOL_RO, types.int64, _I64_RW, _I64_RW, _I64_RW, _I64_RW,
-                   _I64_RW))
+@kernel(types.void(I64_RO, I64_RO, I64_RO, BOOL_RO, types.int64, I64_OUT, I64_OUT, I64_OUT, I64_OUT,
+                   I64_OUT))
 def withhold_under_minimum(right_payee, right_channel, right_net_minor, right_carry, n_channels,
                            key_minimum_minor, key_total_minor, out_paid_minor, out_carry_out_minor,
                            out_dropped_minor):
@@ -84,7 +80,7 @@ def withhold_under_minimum(right_payee, right_channel, right_net_minor, right_ca
             key_total_minor[key] -= net
 
 
-@kernel(types.int64(_I64_RO, _I64_RW))
+@kernel(types.int64(I64_RO, I64_OUT))
 def number_payments(key_total_minor, out_key_payment):
     """Payments are the keys with a positive total, numbered in key order; returns how many there are."""
     assert key_total_minor.shape[0] == out_key_payment.shape[0]
@@ -96,8 +92,8 @@ def number_payments(key_total_minor, out_key_payment):
     return count
 
 
-@kernel(types.void(_I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, _I64_RO, types.int64, _I64_RW,
-                   _I64_RW, _I64_RW, _I64_RW, _I64_RW, _I64_RW))
+@kernel(types.void(I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, types.int64, I64_OUT,
+                   I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT))
 def fill_payments(key_total_minor, key_payment, right_payee, right_channel, line_payee, line_channel,
                   line_amount_minor, n_channels, out_right_payment, out_line_payment, out_payee, out_channel,
                   out_net_minor, out_rights):
@@ -121,7 +117,7 @@ def fill_payments(key_total_minor, key_payment, right_payee, right_channel, line
             if line_amount_minor[j] > 0 else -1
 
 
-@kernel(types.int64(_I64_RO, _I64_RO, types.int64, types.int64))
+@kernel(types.int64(I64_RO, I64_RO, types.int64, types.int64))
 def first_bad_payee(payee, channel, n_payees, n_channels):
     """The first position whose payee or channel is out of range (the caller refuses the input), or -1."""
     assert payee.shape[0] == channel.shape[0]

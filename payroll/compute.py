@@ -29,8 +29,8 @@ from formats import convert
 from formats.errors import InputError, Problem
 from formats.register import table_pool
 from formats.schemas import DEDUCTION_KINDS
-from payroll import advances
 from formats.i18n import N_
+from payroll import advance_claims
 from payroll import lines as line_blocks
 from payroll.ids import fixed_width_strings, ref_matrix
 from payroll.ledger_state import LedgerState, lookup
@@ -478,8 +478,8 @@ class Amounts:
     time_barred: Cells         # arrears cut by the catalogue's limitation period
     written_off: Cells         # reductions the agency caused (amount < 0), written off
     listed: dict               # refused_cells and overpayment orders written off
-    claims: advances.Claims    # maintenance advances booked on (or taken back from) their debtors
-    recovery: advances.RecoveryGroups  # debtors' open claims and the rights that recover them
+    claims: advance_claims.Claims    # maintenance advances booked on (or taken back from) their debtors
+    recovery: advance_claims.RecoveryGroups  # debtors' open claims and the rights that recover them
 
 
 def route(inputs: Inputs, arrays) -> Routing:
@@ -514,10 +514,10 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
                      routing.payee_channel, routing.payee_postal, routing.payee_held)
     changed = Cells(np.concatenate([diff_right, written.right]), np.concatenate([diff_month, written.month]),
                     np.concatenate([diff_minor, written.amount_minor]))
-    claims = advances.claims_of(arrays, inputs.catalogue, state, inputs.period, *changed)
+    claims = advance_claims.claims_of(arrays, inputs.catalogue, state, inputs.period, *changed)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
                    orders, order_table, extra, barred, written, listed, claims,
-                   advances.recovery_groups(arrays, routing.version, state, claims))
+                   advance_claims.recovery_groups(arrays, routing.version, state, claims))
 
 
 def run_kernel(catalogue, routing: Routing, amounts: Amounts):
@@ -607,7 +607,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     return Computation(lines, payments, taken, summary)
 
 
-def advance_totals(claims: advances.Claims, ded) -> dict:
+def advance_totals(claims: advance_claims.Claims, ded) -> dict:
     """Maintenance advances: claims booked on debtors, taken back, and recovered from the debtors' rights."""
     return {"booked": int(claims.amount_minor[claims.amount_minor > 0].sum()),
             "taken_back": int(-claims.amount_minor[claims.amount_minor < 0].sum()),

@@ -33,7 +33,8 @@ KIND_ROLES = {
 # of KIND_ROLES follow (a right's role index orders its household's rights, so roles are only ever appended).
 ROLES = ("means", "per_child", "disability", "care", "carer", "mother", "veteran", "veteran_care",
          "veteran_family", "foster", "birth", "funeral",
-         *dict.fromkeys(KIND_ROLES.values()), "child_flat", "childhood_disability", "first_grader")
+         *dict.fromkeys(KIND_ROLES.values()), "child_flat", "childhood_disability", "first_grader",
+         "foster_family")
 ROLE_CODES = {
     "me": {"means": "ME_MO", "per_child": "ME_DD", "disability": "ME_LI", "care": "ME_DNJP", "carer": "ME_NJEG",
            "mother": "ME_MAT", "veteran": "ME_BOR_LI", "veteran_care": "ME_BOR_NJEGA",
@@ -41,11 +42,12 @@ ROLE_CODES = {
            "funeral": "ME_SAHRANA"},
     "rs": {"means": "RS_NSP", "per_child": "RS_DD", "birth": "RS_RODITELJSKI"},
     "ua": {"means": "UA_DSD", "birth": "UA_NARODZH", "funeral": "UA_POHOV",
-           "childhood_disability": "UA_INV_DYTYNSTVA", "first_grader": "UA_PAKUNOK_SHKOLYARA"},
+           "childhood_disability": "UA_INV_DYTYNSTVA", "first_grader": "UA_PAKUNOK_SHKOLYARA",
+           "foster_family": "UA_PRYIOMNI"},
 }
 # Roles whose later versions change a fact the formula reads (income, grade, flags): retroactive changes.
 FACT_ROLES = ("means", "per_child", "disability", "veteran", "veteran_family", "household_means", "housing",
-              "single_parent", "maintenance")
+              "single_parent", "maintenance", "foster_family")
 EVENT_ROLES = ("birth", "funeral", "birth_event", "first_grader")   # valid_from fixed by the event, never moved
 
 # ---- context --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ RATES = {
     "birth_event": {"*": 0.50},        # p: births in the claim window: assumption
     "childhood_disability": {"*": 0.15},   # p: disabled persons, disabled from childhood: assumption
     "first_grader": {"*": 0.10},       # p: six-year-olds whose parent claimed in the last three months: assumption
+    "foster_family": {"*": 0.50},      # h holding a child without parental care: assumption
 }
 # UA disability from childhood (research UA #12): grade 1-3 = group I-III of an adult, the last grade a child;
 # groups of adults weighted as an assumption (the research gives no counts)
@@ -231,8 +232,17 @@ def _first_grader(rng, ctx, ppl, age, code, index):
                  valid_to=month_end_days(month), decided_on=decided, code=index)
 
 
+def _foster_family(rng, ctx, ppl, age, code, index):
+    """Foster family allowance: a household right of a placement, a household that holds a child without
+    parental care; the children's own income (rarely any) is the right's income."""
+    fostering = np.bincount(ppl.household, weights=ppl.without_care, minlength=ppl.household_count) > 0
+    households = _chosen(rng, fostering, rate(ctx, "foster_family"))
+    income = np.where(rng.random(len(households)) < 0.9, 0, _per_capita_income(rng, ctx, ppl, households, 0.1, 0.3))
+    return _household_right(rng, ctx, ppl, "foster_family", households, code, index, income)
+
+
 DRAWS = {"housing": _housing, "displaced": _displaced, "single_parent": _single_parent,
          "maintenance": _maintenance, "leave": _leave, "attendance": _attendance, "person_flat": _person_flat,
          "child_flat": _child_flat, "children": _children, "household_means": _household_means,
          "birth_event": _birth_event, "childhood_disability": _childhood_disability,
-         "first_grader": _first_grader}
+         "first_grader": _first_grader, "foster_family": _foster_family}

@@ -61,8 +61,13 @@ def register(folder: Path) -> Path:
     return folder
 
 
+def record(db: str, identifier: str) -> store.PayrollRecord:
+    with Ledger(db) as ledger, ledger.engine.connect() as conn:
+        return store.get_payroll(conn, identifier)
+
+
 def lines(db: str, identifier: str) -> dict:
-    rows = store.read_lines(session.payroll_record(db, identifier)).to_pylist()
+    rows = store.read_lines(record(db, identifier)).to_pylist()
     out = {}
     for row in rows:
         key = (row["right_id"], row["component"])
@@ -102,7 +107,7 @@ def test_advance_booked_on_the_debtor_then_recovered_from_his_benefit(tmp_path, 
     february = run_month(db, data, "2026-02", tmp_path)
     assert lines(db, february) == {(100, "due"): ADVANCE, (200, "due"): DSD, (200, "advance_recovery"): -RECOVERED}
     assert owed(db) == {3: 2 * ADVANCE - RECOVERED}
-    totals = session.payroll_record(db, february).totals
+    totals = record(db, february).totals
     assert totals["totals_minor"]["advance_recovery"] == -RECOVERED
     assert totals["advances_minor"] == {"booked": ADVANCE, "taken_back": 0, "recovered": RECOVERED}
     [shown] = explain.explain(db, 200, "2026-02", february)["deductions"]
