@@ -95,7 +95,7 @@ def explain_cmd(ctx, right_id, period, payroll_id, as_json):
     with steps(as_json, engine=True) as step:
         result = payroll_module("explain").explain(db_of(ctx), right_id, period, payroll_id, progress=step)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(result)
         return
     queries = payroll_module("queries")

@@ -5,7 +5,7 @@ Each command opens the ledger at the global --db URL, calls one ledgers/ functio
 """
 import click
 
-from cli.main import emit_json
+from cli.output import emit_json
 from ledgers import open_ledger
 from ledgers.export import Money
 from ledgers.export import export as export_ledger

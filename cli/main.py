@@ -3,12 +3,11 @@
 Exit codes: 0 success, 1 a check failed (verification, reconciliation exceptions), 2 bad input or usage.
 """
 import errno
-import json
-import sys
 from dataclasses import asdict, dataclass
 
 import click
 
+from cli.output import emit_json
 from payroll import language as i18n
 from payroll.errors import InputError, UserError
 from payroll.language import _
@@ -169,16 +168,6 @@ def main(ctx, db, lang):
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--lang") from exc
     ctx.obj = Settings(db=db, db_explicit=source is not None and source.name != "DEFAULT")
-
-
-def emit_json(payload) -> None:
-    """Print one JSON document on stdout (the --json contract of DESIGN.md)."""
-    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
-
-
-def quiet(as_json: bool) -> bool:
-    """Progress bars only on a terminal and never in --json mode."""
-    return as_json or not sys.stderr.isatty()
 
 
 def _register_commands() -> None:

@@ -46,7 +46,7 @@ def steps(as_json: bool, engine: bool = False):
     progress(description) or, where the work is countable, progress(description, completed, total), which shows
     a bar with the count. With `engine`, says first (on stderr, unless --json) when the engine's kernels are
     about to compile, on a terminal or not."""
-    from cli.main import quiet
+    from cli.output import quiet
 
     if engine and not as_json:
         notice = payroll_module("warmup").compile_notice()
@@ -136,7 +136,7 @@ def calculate(ctx, data, period, by, rules, country, store, reopen, reason, as_j
         summary = cycle.calculate(db_of(ctx), data, period, by, rules=rules, store_dir=store, progress=step,
                                   country=country, reopen=reopen, reason=reason)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(queries.calculate_contract(summary))
         return
     print_summary(summary, queries.display_for(db_of(ctx), summary["payroll"]))
@@ -161,7 +161,7 @@ def approve(ctx, payroll_id, by, as_json):
     with steps(as_json, engine=True) as step:
         result = cycle.approve(db_of(ctx), payroll_id, by, progress=step)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(result)
         return
     out.print(_("payroll {payroll} approved by {by}: batch {batch}, {postings} postings, hash {hash}…",
@@ -193,7 +193,7 @@ def export(ctx, payroll_id, out_dir, as_json, execution_date):
     with steps(as_json, engine=True) as step:
         manifest = cycle.export(db_of(ctx), payroll_id, out_dir, progress=step, execution_date=day)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(cycle.export_json(manifest))
         return
     exponent = manifest["minor_exponent"]
@@ -232,7 +232,7 @@ def reconcile(ctx, files, register_out, out_dir, as_json):
         result = reconciling.reconcile(db_of(ctx), list(files), register_out=register_out, progress=step,
                                        out_dir=out_dir)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(queries.reconcile_contract(result))
     else:
         exponent = result["minor_exponent"]
@@ -297,7 +297,7 @@ def payroll_list(ctx, period, as_json):
     """
     rows = queries.list_payrolls(db_of(ctx), period)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(rows)
         return
     table = totals_table(_("payrolls"), [], (_("payroll"), _("period"), _("status"), _("by"), _("rights"),
@@ -323,7 +323,7 @@ def payroll_show(ctx, payroll_id, as_json):
     """
     summary = queries.show_payroll(db_of(ctx), payroll_id)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(summary)
         return
     print_summary(summary, queries.display_for(db_of(ctx), payroll_id))
@@ -350,7 +350,7 @@ def payroll_lines(ctx, payroll_id, out_file, file_format, as_json):
     """
     written = queries.write_lines(db_of(ctx), payroll_id, out_file, file_format)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(written)
         return
     out.print(escape(_("{lines} lines of {payroll} written to {file} ({format})", lines=number(written["lines"]),
@@ -374,7 +374,7 @@ def payroll_cancel(ctx, payroll_id, by, reason, as_json):
     """
     result = lifecycle.cancel(db_of(ctx), payroll_id, by, reason)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(result)
         return
     out.print(_("payroll {payroll} cancelled by {by}: {reason}", payroll=escape(payroll_id),
@@ -413,7 +413,7 @@ def hold_place(ctx, right_id, payee_id, by, reason, as_json):
         raise click.UsageError(_("name exactly one of --right ID or --payee ID"))
     hold = lifecycle.place_hold(db_of(ctx), by, reason, right_id=right_id, payee_id=payee_id)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(hold)
         return
     target = (_("right {id}", id=hold["right_id"]) if hold["kind"] == "right"
@@ -436,7 +436,7 @@ def hold_list(ctx, show_all, as_json):
     """
     rows = payroll_module("reconcile").list_holds(db_of(ctx), released=show_all)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(rows)
         return
     table = totals_table(_("holds"), [], (_("hold"), _("kind"), _("right"), _("payee"), _("reason"), _("payment"),
@@ -466,7 +466,7 @@ def hold_release(ctx, hold_id, by, note, as_json):
     """
     released = payroll_module("reconcile").release_hold(db_of(ctx), hold_id, by, note)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(released)
         return
     target = (_("right {id}", id=released["right_id"]) if released["right_id"] >= 0
@@ -497,7 +497,7 @@ def report_cmd(ctx, payroll_id, html_file, pdf_file, as_json):
     if html_file:
         report.write_html(data, html_file)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json({**data, "html": html_file, "pdf": pdf_file, "pdf_converter": converter})
         return
     print_report(data)
@@ -562,7 +562,7 @@ def audit_recompute(ctx, payroll_id, as_json):
     with steps(as_json, engine=True) as step:
         result = audit.recompute(db_of(ctx), payroll_id, progress=step)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(result)
     elif result["ok"]:
         out.print(_("[green]ok[/green]: {payroll} recomputed from its inputs equals the ledger to the minor unit "
@@ -606,7 +606,7 @@ def demo_cmd(ctx, rights, workdir, period, seed, country, with_audit, as_json):
         result = demo.run_demo(rights=rights, workdir=workdir, db_url=db, period=period, seed=seed,
                                progress=step, country=country, with_audit=with_audit)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(result)
         return
     print_demo(result, country, rights, workdir)

@@ -62,7 +62,7 @@ def generate_cmd(out_dir, rights, seed, period, country, advance_from, deaths, c
       isplata generate --out reg-2025-03 --rights 100000 --seed 7 --period 2025-03 --country me
       isplata generate --out reg-2025-04 --advance reg-2025-03 --seed 7 --death 1042:2025-04-09
     """
-    from cli.main import emit_json, quiet
+    from cli.output import emit_json, quiet
 
     def run():
         return register_steps.generate(out_dir, rights, seed, period, country, advance_from, deaths,
@@ -106,7 +106,7 @@ def validate_cmd(ctx, data_dir, rules, country, as_json):
       isplata validate --data reg-2025-03
       isplata validate --data my-register --rules rules/serbia.toml --json
     """
-    from cli.main import emit_json
+    from cli.output import emit_json
 
     try:
         summary = register_steps.validate_register(data_dir, rules, country)
@@ -123,7 +123,7 @@ def validate_cmd(ctx, data_dir, rules, country, as_json):
 
 
 def report_problems(exc: InputError, as_json: bool) -> None:
-    from cli.main import emit_json
+    from cli.output import emit_json
 
     if as_json:
         fields = ("file", "row", "column", "value", "rule", "fix")

@@ -34,7 +34,7 @@ def show_cmd(country, rules, benefit, as_json):
 
     document = rules_document(catalogues_for(country, rules), benefit)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(document)
         return
     for catalogue in document["catalogues"]:

@@ -39,7 +39,7 @@ def simulate_cmd(data, period, rules, months, base_rules, country, html_file, as
     if html_file:
         simulate_html.write_html(result, html_file)
     if as_json:
-        from cli.main import emit_json
+        from cli.output import emit_json
         emit_json(result)
         return
     print_result(result)

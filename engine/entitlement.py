@@ -594,7 +594,8 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
 @kernel(inline="always")
 def _flat_amount(b, mi, person_flags, params):
     """The flat amount, x disabled_multiplier_bp for a disabled beneficiary when the benefit has one."""
-    assert b >= 0 and mi >= 0
+    assert b >= 0
+    assert mi >= 0
     amount = params[b, mi, _P_AMOUNT]
     multiplier = params[b, mi, _P_DISABLED_MULT]
     if multiplier > 0 and person_flags & FLAG_DISABLED:
@@ -709,7 +710,9 @@ def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years,
 @kernel
 def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp):
     """max(reference - income / n_members, reference x floor_bp / 10_000, 0) as a numerator over
-    n_members x 10_000 (sum several, then div_half_up once). For H-advance's temporary child aid too."""
+    n_members x 10_000 (sum several, then div_half_up once)."""
+    assert n_members > 0
+    assert reference >= 0 and income >= 0
     return multiple_minus_per_capita_numerator(reference, 10_000, n_members, income, floor_bp)
 
 

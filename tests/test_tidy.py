@@ -13,44 +13,41 @@ SOURCE_PACKAGES = ("engine", "formats", "ledgers", "bank_exports", "payroll", "c
 FUNCTION_LINES_MAX = 70
 FILE_LINES_MAX = 500
 KERNEL_ASSERTIONS_MIN = 2
-OWNED = "owned by a parallel change (issue 16: another engineer edits this file now)"
-
 LONG_FUNCTIONS: dict[str, str] = {}  # "path:function" -> reason
 LONG_FILES = {
-    "engine/entitlement.py": OWNED,
-    "formats/catalogue.py": "the catalogue's TOML schema and its checks in one reader; to split with the "
-                            "engine/catalogue.py change " + OWNED,
-    "formats/generator.py": "the synthetic register: " + OWNED + " (H-gen splits the synthetic package)",
+    "engine/entitlement.py": "the entitlement kernel with every formula kind's inline helper: Numba compiles them "
+                             "as one unit; one module per formula kind is the next step, with the specialised "
+                             "kernels of issue 15",
+    "formats/catalogue.py": "the catalogue's TOML schema, its sources, bases and checks in one reader; the "
+                            "provenance (sources, bases) is the next to leave",
     "ledgers/store.py": "the Ledger class (transactions, append, reads, codes, events); splitting its reads into "
                         "a module of their own is the next step",
-    "payroll/compute.py": OWNED,
+    "payroll/compute.py": "the calculation step (engine call, ledger state, lines, orders); what approval posts "
+                          "besides the lines left for payroll/taken.py and advance_claims.py, the lines next",
     "payroll/reconcile.py": "reading, matching and posting of return files; PayrollView is the next to leave",
-    "cli/payroll_cmds.py": OWNED + " (H-lang wraps every message of cli/)",
+    "cli/payroll_cmds.py": "every command of the cycle (calculate to reconcile, holds, cancel) with their "
+                           "progress bar; one module per step is the next step",
 }
 FEW_ASSERTION_KERNELS = {
-    "engine/entitlement.py:div_half_up": OWNED,
-    "engine/entitlement.py:month_first_day": OWNED,
+    "engine/entitlement.py:div_half_up": "one line of integer arithmetic inlined into kernels that assert the "
+                                         "inputs it is given",
+    "engine/entitlement.py:month_first_day": "a date conversion inlined into kernels that assert their inputs",
 }
 READ_ONLY_TYPES_HOME = "engine/jit.py"
-READ_ONLY_TYPES_ELSEWHERE = {"engine/netting.py": OWNED, "engine/deductions.py": OWNED}
+READ_ONLY_TYPES_ELSEWHERE: dict[str, str] = {}
 # file names that two packages both use -> why both stay
 REPEATED_NAMES = {
-    "catalogue.py": "engine/catalogue.py " + OWNED,
-    "errors.py": "payroll/errors.py is the error types cli imports (cli may not import formats); cli " + OWNED,
-    "postings.py": "payroll/postings.py " + OWNED,
-    "register.py": "payroll/register.py is imported by cli, " + OWNED,
-    "store.py": "ledgers/store.py and payroll/store.py are imported across payroll, cli and files " + OWNED,
+    "catalogue.py": "engine/catalogue.py compiles the catalogue into arrays and may not import formats; "
+                    "formats/catalogue.py reads and checks the TOML: two layers of one concept",
+    "errors.py": "payroll/errors.py re-exports the error types for cli, which may not import formats",
+    "postings.py": "ledgers/postings.py is the ledger's posting arrays; payroll/postings.py the payroll's posting "
+                   "scheme built on them",
+    "register.py": "formats/register.py reads the register's files; payroll/register.py is the check step the "
+                   "cli calls, which may not import formats",
+    "store.py": "ledgers/store.py is the ledger; payroll/store.py the payroll's files and records",
 }
 # modules in an import circle (imports inside functions count: they only defer the circle) -> why it stands
-CIRCLES = {
-    "cli.main": "cli's shared helpers (emit_json, options) live in cli/main.py, which imports the command "
-                "modules that import them back; moving them to a module of their own is left to the cli change "
-                "(H-lang); remove these entries then",
-    "cli.explain_cmds": "see cli.main",
-    "cli.ledger_cmds": "see cli.main",
-    "cli.payroll_cmds": "see cli.main",
-    "cli.register_cmds": "see cli.main",
-}
+CIRCLES: dict[str, str] = {}
 NOT_THE_CYCLE = ("payroll/reconcile.py", "payroll/audit.py", "payroll/report.py", "payroll/queries.py",
                  "payroll/lifecycle.py", "payroll/explain.py")
 
