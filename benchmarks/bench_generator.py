@@ -30,6 +30,16 @@ def test_generate_register(benchmark, tmp_path, n_rights):
 
 
 @pytest.mark.parametrize("n_rights", SIZES[:1])
+def test_generate_ukrainian_register_with_its_fact_tables(benchmark, tmp_path, n_rights):
+    """Ukraine in 2026-02: every issue-17 benefit in force, so the housing costs and maintenance titles are
+    written beside the rights (the subsidy and the IDP allowance are most of its rights)."""
+    summary = benchmark.pedantic(generate_register, args=(tmp_path, n_rights, 7, "2026-02", "ua"),
+                                 rounds=3 if FULL else 1, iterations=1)
+    assert summary["rights"] == n_rights
+    assert summary["housing_costs"] == summary["rights_by_benefit"]["UA_SUBS"] > 0
+
+
+@pytest.mark.parametrize("n_rights", SIZES[:1])
 def test_advance_register(benchmark, tmp_path, n_rights):
     generate_register(tmp_path / "src", n_rights, 7, "2025-11", "me")
     summary = benchmark.pedantic(advance_register, args=(tmp_path / "src", tmp_path / "out", 8, "2025-12"),

@@ -166,7 +166,12 @@ SUMMARY_COLUMNS = {"persons": ["person_id"], "households": ["household_id"], "ri
                    "payees": ["payee_id", "channel"], "deductions": ["order_id"]}
 
 
+OPTIONAL_SUMMARY_COLUMNS = {"maintenance_titles": ["title_id"]}   # counted where the register has the file
+
+
 def summarise_files(folder) -> dict:
     """summarise() over the Parquet files of a folder, reading only the columns it counts."""
+    wanted = {**SUMMARY_COLUMNS, **{name: columns for name, columns in OPTIONAL_SUMMARY_COLUMNS.items()
+                                    if (Path(folder) / f"{name}.parquet").is_file()}}
     return summarise({name: pq.read_table(Path(folder) / f"{name}.parquet", columns=columns)
-                      for name, columns in SUMMARY_COLUMNS.items()})
+                      for name, columns in wanted.items()})

@@ -191,3 +191,11 @@ def test_leave_pay_gets_a_wage_base_for_every_parent_on_leave(tmp_path, monkeypa
     assert all(base > 0 for base in bases["base_minor"].to_pylist())
     arrays = register_arrays(read_register(tmp_path / "reg", catalogue), catalogue)   # valid, converted
     assert arrays.fact64 is not None and len(arrays.fact64) == bases.num_rows
+
+
+def test_isplata_generate_counts_the_titles_it_wrote(tmp_path):
+    """The register summary of `generate` (payroll.register.generate) counts the maintenance titles file."""
+    from payroll.register import generate
+
+    made = generate(tmp_path / "reg", 3_000, 2, "2026-02", country="ua")
+    assert made["maintenance_titles"] == read(tmp_path / "reg", "maintenance_titles").num_rows > 0
