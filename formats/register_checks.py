@@ -451,23 +451,9 @@ class Checks:
             rows = rows_where(pc.equal(self.col(name, "child_id"), self.col(name, "debtor_id")))
             self.report(name, rows, "debtor_id", "the debtor is the child",
                         "give the person_id of the parent who owes the maintenance in debtor_id")
-        self.overlapping_titles()
+        self.overlapping(name, "child_id", "two maintenance titles of one child in force at once",
+                         "end the earlier title (valid_to) the day before this one's valid_from")
 
-    def overlapping_titles(self) -> None:
-        name = "maintenance_titles"
-        if not self.loaded.usable(name, "child_id", "valid_from", "valid_to"):
-            return
-        child, start, end = (self.col(name, column) for column in ("child_id", "valid_from", "valid_to"))
-        rows = self.valid_rows(child, start)
-        child_id, start_days, end_days = as_int64(child)[rows], as_int64(start)[rows], as_int64(end)[rows]
-        if end.null_count:
-            end_days[~_numpy(pc.is_valid(end))[rows]] = np.iinfo(np.int64).max  # open-ended
-        order = lex_order(child_id, start_days)
-        child_id, start_days, end_days = child_id[order], start_days[order], end_days[order]
-        overlaps = (child_id[1:] == child_id[:-1]) & (start_days[1:] <= end_days[:-1])
-        self.report(name, np.sort(rows[order[1:][overlaps]]), "valid_from",
-                    "two maintenance titles of one child in force at once",
-                    "end the earlier title (valid_to) the day before this one's valid_from")
     def register_facts(self) -> None:
         """housing_costs (per household) and wage_bases (per person): dated amounts of known keys, no overlaps."""
         for name, key, target, amount in (("housing_costs", "household_id", "households", "cost_minor"),
