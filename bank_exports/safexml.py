@@ -102,27 +102,36 @@ def pull(path: Path, local_names: tuple[str, ...], chunk_bytes: int = PULL_CHUNK
     parser = etree.XMLPullParser(events=events, tag=[f"{{*}}{name}" for name in local_names], **_parser_options())
     first = True
     try:
-        with open(path, "rb") as handle:
-            while True:
-                chunk = handle.read(chunk_bytes)
-                if chunk:
-                    parser.feed(chunk)
-                else:
-                    root = parser.close()
-                for event, element in parser.read_events():
-                    if first:
-                        _refuse_doctype(path, element)
-                        first = False
-                    yield event, element, etree.QName(element).localname
-                if not chunk:
-                    if first:
-                        _refuse_doctype(path, root)
-                    yield "eof", root, None
-                    return
-                yield "chunk", None, None
+        offset = 0
+        while True:
+            chunk = _read_chunk(path, offset, chunk_bytes)
+            offset += len(chunk)
+            if chunk:
+                parser.feed(chunk)
+            else:
+                root = parser.close()
+            for event, element in parser.read_events():
+                if first:
+                    _refuse_doctype(path, element)
+                    first = False
+                yield event, element, etree.QName(element).localname
+            if not chunk:
+                if first:
+                    _refuse_doctype(path, root)
+                yield "eof", root, None
+                return
+            yield "chunk", None, None
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise refusal(path, line, f"malformed XML: {exc.msg}", "ask the bank to send the file again") from exc
+
+
+def _read_chunk(path: Path, offset: int, size: int) -> bytes:
+    """Bytes [offset, offset + size) of the file, which is open only while they are read: a reader abandoned
+    between chunks (a refusal raised by its caller, a loop left early) never leaves a file open behind it."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(size)
 
 
 def _refuse_doctype(path: Path, element) -> None:
