@@ -163,24 +163,25 @@ def root_of(path: Path) -> tuple[str, str, str, tuple]:
     check_prolog(path)
     names, header, document = [], (None, None, None), None
     try:
-        for event, element in etree.iterparse(str(path), events=("start", "end"), **_parser_options()):
-            if not isinstance(element.tag, str):
-                continue
-            name = etree.QName(element)
-            if event == "end":
-                if name.localname == "AppHdr":
-                    header = tuple(_header_value(element, key) for key in ("Fr", "BizMsgIdr", "CreDt"))
-                continue
-            names.append(name)
-            if document is not None:
-                return document.namespace or "", "Document", name.localname, header
-            if name.localname == "Document":
-                document = name
-            elif len(names) == 2 and names[0].localname not in ("Envelope", "FPEnvelope") \
-                    and name.localname != "AppHdr":
-                return names[0].namespace or "", names[0].localname, name.localname, header
-            if len(names) > ENVELOPE_EVENTS_MAX:
-                break
+        with open(path, "rb") as handle:  # closed on every way out (an early return too)
+            for event, element in etree.iterparse(handle, events=("start", "end"), **_parser_options()):
+                if not isinstance(element.tag, str):
+                    continue
+                name = etree.QName(element)
+                if event == "end":
+                    if name.localname == "AppHdr":
+                        header = tuple(_header_value(element, key) for key in ("Fr", "BizMsgIdr", "CreDt"))
+                    continue
+                names.append(name)
+                if document is not None:
+                    return document.namespace or "", "Document", name.localname, header
+                if name.localname == "Document":
+                    document = name
+                elif len(names) == 2 and names[0].localname not in ("Envelope", "FPEnvelope") \
+                        and name.localname != "AppHdr":
+                    return names[0].namespace or "", names[0].localname, name.localname, header
+                if len(names) > ENVELOPE_EVENTS_MAX:
+                    break
     except etree.XMLSyntaxError as exc:
         raise refusal(path, exc.lineno or None, f"malformed XML: {exc.msg}",
                       "ask the bank to send the file again") from exc
