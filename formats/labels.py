@@ -211,3 +211,21 @@ def money_label(amount_minor: int, exponent: int, currency: str | None = None, l
     if currency is None:
         return pattern.apply(value, parsed)
     return pattern.apply(value, parsed, currency=currency, currency_digits=False)
+
+
+class MoneyText(i18n.Message):
+    """An amount kept as its English text (what JSON and logs carry, e.g. '1744132.19 UAH') that `tr` writes as the
+    active locale does ('1 744 132,19 грн'), for amounts inside a translatable message."""
+
+    def __new__(cls, text: str, amount_minor: int, exponent: int, currency: str | None):
+        message = str.__new__(cls, text)
+        message.msgid, message.values = text, {}
+        message.amount = (int(amount_minor), int(exponent), currency)
+        return message
+
+    def __getnewargs__(self):
+        return (str(self), *self.amount)
+
+    def translated(self) -> str:
+        amount_minor, exponent, currency = self.amount
+        return money_label(amount_minor, exponent, currency, display_locale())

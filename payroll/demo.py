@@ -20,6 +20,8 @@ import pyarrow.csv as pcsv
 
 from engine.months import format_period, month_first_date, parse_period
 from formats.catalogue import load_catalogue
+from formats.i18n import N_, join
+from formats.labels import MoneyText
 from ledgers.store import Ledger
 from ledgers.verify import verify
 from payroll import audit, cycle, payment_export, reconcile, report, session
@@ -44,7 +46,7 @@ class Steps:
         self.rows, self.progress, self.started = [], progress, time.perf_counter()
 
     def run(self, name: str, function, describe, hint: str = ""):
-        self.progress(name + hint)
+        self.progress(N_("{step}{hint}", step=name, hint=hint) if hint else name)
         start = time.perf_counter()
         result = function()
         self.rows.append({"step": name, "detail": describe(result), "seconds": round(time.perf_counter() - start, 3)})
@@ -63,38 +65,44 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     session.open_db(db, create=True).close()  # the demo creates its ledger, as `db init` would
     store_dir = work / "payrolls"
     exponent = catalogue.minor_exponent
-    fmt = lambda amount: f"{money_text(amount, exponent)} {catalogue.currency}"
+    fmt = lambda amount: MoneyText(f"{money_text(amount, exponent)} {catalogue.currency}", amount, exponent,
+                                   catalogue.currency)
     steps = Steps(progress)
     first, second = work / "register" / period, work / "register" / format_period(parse_period(period) + 1)
-    steps.run("generate", lambda: generate_register(first, rights, seed, period, country),
-              lambda r: f"{rights:,} rights, register {period} in {first.relative_to(work)}")
-    steps.run("validate", lambda: validate_register(first, country=country),
-              lambda r: f"{r.get('rights', rights):,} rights valid" if isinstance(r.get('rights'), int)
-              else "register valid")
+    steps.run(N_("generate"), lambda: generate_register(first, rights, seed, period, country),
+              lambda r: N_("{rights} rights, register {period} in {folder}", rights=f"{rights:,}", period=period,
+                           folder=str(first.relative_to(work))))
+    steps.run(N_("validate"), lambda: validate_register(first, country=country),
+              lambda r: N_("{rights} rights valid", rights=f"{r['rights']:,}") if isinstance(r.get('rights'), int)
+              else N_("register valid"))
     month1 = month(steps, db, first, period, store_dir, work, fmt, country)
-    files = steps.run("bank returns", lambda: simulate_bank(db, month1["payroll"], work / "returns" / period,
+    files = steps.run(N_("bank returns"), lambda: simulate_bank(db, month1["payroll"], work / "returns" / period,
                                                             catalogue, seed),
-                      lambda r: f"camt.054 {r['returned']} returned, pain.002 {r['rejected']} rejected, "
-                                f"camt.053 settles {len(r['settlements'])} files")
-    reconciled = steps.run("reconcile", lambda: reconcile.reconcile(db, files["files"],
+                      lambda r: N_("camt.054 {returned} returned, pain.002 {rejected} rejected, camt.053 settles "
+                                   "{settled} files", returned=r['returned'], rejected=r['rejected'],
+                                   settled=len(r['settlements'])))
+    reconciled = steps.run(N_("reconcile"), lambda: reconcile.reconcile(db, files["files"],
                                                                  out_dir=reconciled_folder(work, period)),
-                           lambda r: f"{r['matched']:,} matched, {r['register_actions']} register actions, "
-                                     f"returned {fmt(r['returned_minor'])}, rejected {fmt(r['rejected_minor'])}, "
-                                     f"settled {fmt(r['settled_minor'])}")
-    steps.run("advance register", lambda: advance(first, second, reconciled, seed, period),
-              lambda r: f"{r['deaths']} deaths and {r['closed']} closed accounts recorded, register "
-                        f"{format_period(parse_period(period) + 1)}")
+                           lambda r: N_("{matched} matched, {actions} register actions, returned {returned}, "
+                                        "rejected {rejected}, settled {settled}", matched=f"{r['matched']:,}",
+                                        actions=r['register_actions'], returned=fmt(r['returned_minor']),
+                                        rejected=fmt(r['rejected_minor']), settled=fmt(r['settled_minor'])))
+    steps.run(N_("advance register"), lambda: advance(first, second, reconciled, seed, period),
+              lambda r: N_("{deaths} deaths and {closed} closed accounts recorded, register {period}",
+                           deaths=r['deaths'], closed=r['closed'], period=format_period(parse_period(period) + 1)))
     month2 = month(steps, db, second, format_period(parse_period(period) + 1), store_dir, work, fmt, country)
-    checked = steps.run("ledger verify", lambda: verify_ledger(db),
-                        lambda r: f"{'ok' if r.ok else 'BROKEN at batch ' + str(r.first_bad_batch)}: "
-                                  f"{r.batches} batches, {r.postings:,} postings")
+    checked = steps.run(N_("ledger verify"), lambda: verify_ledger(db),
+                        lambda r: N_("{state}: {batches} batches, {postings} postings",
+                                     state=N_("ok") if r.ok else N_("BROKEN at batch {batch}", batch=r.first_bad_batch),
+                                     batches=r.batches, postings=f"{r.postings:,}"))
     audited = {"ok": True}
     if with_audit:
-        audited = steps.run("audit recompute", lambda: audit.recompute(db, month1["payroll"]),
-                            lambda r: f"{month1['payroll']} {'equals the ledger' if r['ok'] else 'DIFFERS'} "
-                                      f"({r['postings']:,} postings)")
+        audited = steps.run(N_("audit recompute"), lambda: audit.recompute(db, month1["payroll"]),
+                            lambda r: N_("{payroll} {state} ({postings} postings)", payroll=month1['payroll'],
+                                         state=N_("equals the ledger") if r['ok'] else N_("DIFFERS"),
+                                         postings=f"{r['postings']:,}"))
     html = work / f"report-{month2['payroll']}.html"
-    steps.run("report", lambda: report.write_html(report.build_report(db, month2["payroll"]), html),
+    steps.run(N_("report"), lambda: report.write_html(report.build_report(db, month2["payroll"]), html),
               lambda r: f"{Path(r).name}")
     return {"steps": steps.rows, "seconds": round(time.perf_counter() - steps.started, 3), "db": db,
             "workdir": str(work), "digest": checked.digest, "ok": bool(checked.ok and audited["ok"]),
@@ -112,31 +120,36 @@ def prepare_workdir(work: Path, own_db: bool) -> None:
             path.unlink()
 
 
-FIRST_RUN_HINT = " (the first run on a machine also compiles the engine's kernels, once)"
+FIRST_RUN_HINT = N_(" (the first run on a machine also compiles the engine's kernels, once)")
 
 
 def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work: Path, fmt, country: str) -> dict:
-    summary = steps.run(f"calculate {period}", lambda: cycle.calculate(db, data, period, MAKER, store_dir=store_dir,
-                                                                      country=country),
+    summary = steps.run(N_("calculate {period}", period=period),
+                        lambda: cycle.calculate(db, data, period, MAKER, store_dir=store_dir, country=country),
                         lambda s: describe_calculation(s, fmt), hint=FIRST_RUN_HINT)
-    steps.run(f"approve {period}", lambda: cycle.approve(db, summary["payroll"], CHECKER),
-              lambda r: f"{summary['payroll']} approved by {CHECKER} (maker {MAKER}): {r['postings']:,} postings")
+    steps.run(N_("approve {period}", period=period), lambda: cycle.approve(db, summary["payroll"], CHECKER),
+              lambda r: N_("{payroll} approved by {checker} (maker {maker}): {postings} postings",
+                           payroll=summary['payroll'], checker=CHECKER, maker=MAKER, postings=f"{r['postings']:,}"))
     out = work / "out" / period
     out.mkdir(parents=True, exist_ok=True)  # export refuses a missing parent folder (a mistyped --out)
-    steps.run(f"export {period}", lambda: payment_export.export(db, summary["payroll"], out),
-              lambda m: f"{len(m['files'])} files, {m['payments']:,} payments, CtrlSum {fmt(m['ctrl_sum_minor'])}")
+    steps.run(N_("export {period}", period=period), lambda: payment_export.export(db, summary["payroll"], out),
+              lambda m: N_("{files} files, {payments} payments, CtrlSum {total}", files=len(m['files']),
+                           payments=f"{m['payments']:,}", total=fmt(m['ctrl_sum_minor'])))
     return summary
 
 
 def describe_calculation(summary: dict, fmt) -> str:
     totals = summary["totals_minor"]
-    parts = [f"{summary['payroll']}: {summary['payments']:,} payments, net {fmt(summary['net_minor'])}"]
-    for name, label in (("arrears", "arrears"), ("reissue", "re-issued"), ("overpayment", "overpaid")):
+    parts = [N_("{payroll}: {payments} payments, net {net}", payroll=summary['payroll'],
+                payments=f"{summary['payments']:,}", net=fmt(summary['net_minor']))]
+    labels = (("arrears", N_("arrears {amount}")), ("reissue", N_("re-issued {amount}")),
+              ("overpayment", N_("overpaid {amount}")))
+    for name, label in labels:
         if totals.get(name):
-            parts.append(f"{label} {fmt(abs(totals[name]))}")
+            parts.append(N_(label.msgid, amount=fmt(abs(totals[name]))))
     if totals.get("recovery"):
-        parts.append(f"recovered {fmt(-totals['recovery'])}")
-    return ", ".join(parts)
+        parts.append(N_("recovered {amount}", amount=fmt(-totals['recovery'])))
+    return join(parts)
 
 
 def verify_ledger(db: str):

@@ -25,7 +25,7 @@ from formats.amounts import format_amount
 from engine.months import format_period, month_first_date, parse_period
 from formats import i18n, labels
 from formats.catalogue import load_catalogue
-from formats.i18n import N_
+from formats.i18n import N_, join
 from payroll import audit, session, store
 from payroll.errors import Refused
 
@@ -201,7 +201,8 @@ def month_row(inputs, window: dict, month: int, due_minor: int, difference_minor
     row = {"month": format_period(month), "due_minor": int(due_minor), "recognised_minor": int(recognised),
            "legacy_paid_minor": int(legacy), "difference_minor": int(difference_minor), "component": component}
     row.update(month_facts(inputs, window, month))
-    row["formula"] += f" = due {format_amount(due_minor, inputs.catalogue.minor_exponent)}"
+    row["formula"] = N_("{formula} = due {amount}", formula=row["formula"],
+                        amount=format_amount(due_minor, inputs.catalogue.minor_exponent))
     return row
 
 
@@ -286,25 +287,26 @@ def sources_text(parameters: dict) -> str:
 
 
 FORMULAS = {
-    "flat": "amount",
-    "graded_flat": "amount_by_grade[grade]",
-    "per_child": "child amount (by household flags) x children counted (up to max_children)",
-    "household_table_minus_income": "base_by_size[members counted] - household income",
-    "equivalence_scale_minus_income": "base x (first adult + further adults + children, in basis points; up to "
-                                      "max_members) + supplement - household income",
-    "category_sum_minus_income": "sum of the subsistence amounts per member category (capped) - household income",
-    "lump_sum_plus_instalments": "lump sum by birth order, then the instalments of its plan",
-    "one_off": "amount by birth order (or the decided amount)",
-    "maintenance_advance": "reference of the child's age band (- per-capita income, at least the floor, where "
-                           "means-tested), while a maintenance title is in force, at most its monthly amount",
+    "flat": N_("amount"),
+    "graded_flat": N_("amount_by_grade[grade]"),
+    "per_child": N_("child amount (by household flags) x children counted (up to max_children)"),
+    "household_table_minus_income": N_("base_by_size[members counted] - household income"),
+    "equivalence_scale_minus_income": N_("base x (first adult + further adults + children, in basis points; up "
+                                         "to max_members) + supplement - household income"),
+    "category_sum_minus_income_capped": N_("sum of the subsistence amounts per member category (capped) - "
+                                           "household income"),
+    "lump_sum_instalments": N_("lump sum by birth order, then the instalments of its plan"),
+    "one_off": N_("amount by birth order (or the decided amount)"),
+    "maintenance_advance": N_("reference of the child's age band (- per-capita income, at least the floor, where "
+                              "means-tested), while a maintenance title is in force, at most its monthly amount"),
     # issue 17
-    "per_member_category": "adult amount per adult + child-or-disabled amount per child or disabled member",
-    "housing_cost_minus_share": "housing cost (register) - income x share; share = per-capita income / "
-                                "subsistence per person / 2 x coefficient",
-    "wage_replacement": "wage base (register) x replacement rate, at least the floor, at most the ceiling",
-    "top_up_to_ceiling": "ceiling - the other institution's payment",
-    "per_child_reference_minus_income": "per child: subsistence of its age band x multiplier of its order - "
-                                        "per-capita income, at least the floor",
+    "per_member_category": N_("adult amount per adult + child-or-disabled amount per child or disabled member"),
+    "housing_cost_minus_share": N_("housing cost (register) - income x share; share = per-capita income / "
+                                   "subsistence per person / 2 x coefficient"),
+    "wage_replacement": N_("wage base (register) x replacement rate, at least the floor, at most the ceiling"),
+    "top_up_to_ceiling": N_("ceiling - the other institution's payment"),
+    "per_child_reference_minus_income": N_("per child: subsistence of its age band x multiplier of its order - "
+                                           "per-capita income, at least the floor"),
 }
 
 
@@ -312,11 +314,14 @@ def formula_text(benefit, version: dict, members: list, parameters: dict, expone
     """The formula in words with the figures it reads (amounts in currency units, rates in %); the amount itself
     is the engine's (due_minor)."""
     counted = [m for m in members if m["counted"]]
-    facts = [f"income {format_amount(version['income_minor'], exponent)}", f"grade {version['grade']}",
-             f"birth order {version['birth_order']}", f"{len(counted)} members counted"]
-    used = "; ".join(f"{name} {parameter_text(name, p['values'], exponent)} from {p['valid_from']}"
-                     for name, p in sorted(parameters.items()))
-    return f"{benefit.kind}: {FORMULAS.get(benefit.kind, benefit.kind)} ({', '.join(facts)}; {used})"
+    facts = join([N_("income {amount}", amount=format_amount(version['income_minor'], exponent)),
+                  N_("grade {grade}", grade=version['grade']),
+                  N_("birth order {order}", order=version['birth_order']),
+                  N_("{count} members counted", count=len(counted))])
+    used = join([N_("{name} {values} from {day}", name=name, values=parameter_text(name, p['values'], exponent),
+                    day=p['valid_from']) for name, p in sorted(parameters.items())], "; ")
+    return N_("{kind}: {formula} ({facts}; {used})", kind=benefit.kind,
+              formula=FORMULAS.get(benefit.kind, benefit.kind), facts=facts, used=used)
 
 
 def parameter_text(name: str, values: list, exponent: int) -> str:

@@ -133,3 +133,22 @@ def test_the_postal_list_header_is_in_the_countrys_language_whatever_lang_says(u
     postal = next(ua_register.joinpath("out").glob("*-postal.csv"))
     header = postal.read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith('"область","район","населений пункт","вулиця"') and "прізвище" in header
+
+
+def test_the_demo_steps_and_the_explain_formula_in_ukrainian(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ISPLATA_DB", raising=False)
+    shown = run("demo", "--rights", 300, "--country", "ua", "--period", "2026-01", "--workdir", "d", "--lang", "uk")
+    text = " ".join(shown.output.split())
+    assert "генерування" in text and "розрахунок 2026-01" in text and "затвердив marko" in text
+    assert "₴" in text and "UAH," not in text   # amounts as Ukraine writes them, not the English data text
+    document = json.loads(run("demo", "--rights", 300, "--country", "ua", "--period", "2026-01", "--workdir", "e",
+                              "--json", "--lang", "uk").stdout)
+    assert [row["step"] for row in document["steps"]][:3] == ["generate", "validate", "calculate 2026-01"]
+    assert " UAH" in document["steps"][2]["detail"]   # --json keeps the English data
+    db = f"sqlite:///{tmp_path / 'd' / 'isplata.db'}"
+    listed = run("--db", db, "payroll", "lines", "UA-202601-01", "--out", "l.parquet")
+    assert listed.exit_code == 0
+    right = pq.read_table(tmp_path / "l.parquet").column("right_id")[0].as_py()
+    explained = run("--db", db, "explain", right, "--period", "2026-01", "--payroll", "UA-202601-01", "--lang", "uk")
+    assert "належить" in explained.output and "з 20" in explained.output
