@@ -135,6 +135,18 @@ def db_rows(db: Path) -> dict:
         return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
 
 
+def export_september(root):
+    """The hand-made register's September payroll calculated (ana), approved (marko), its lines written to
+    lines.parquet and exported to out/: (cli, register folder, export --json)."""
+    cli = Cli(root / "isplata.db")
+    reg = write_register(root / "reg")
+    cli("db", "init")
+    cli.json("calculate", "--data", reg, "--period", "2024-09", "--by", "ana")
+    cli.json("approve", PAYROLL, "--by", "marko")
+    cli("payroll", "lines", PAYROLL, "--out", root / "lines.parquet")
+    return cli, reg, cli.json("export", PAYROLL, "--out", root / "out")
+
+
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
     """One calculated, approved and exported payroll of the hand-made register."""

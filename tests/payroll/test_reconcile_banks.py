@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from acceptance.test_contracts import PAYROLL, Cli, write_register
+from acceptance.test_contracts import PAYROLL, Cli, export_september
 
 ISO = "urn:iso:std:iso:20022:tech:xsd:"
 
@@ -18,13 +18,7 @@ ISO = "urn:iso:std:iso:20022:tech:xsd:"
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("banks")
-    cli = Cli(root / "isplata.db")
-    reg = write_register(root / "reg")
-    cli("db", "init")
-    cli.json("calculate", "--data", reg, "--period", "2024-09", "--by", "ana")
-    cli.json("approve", PAYROLL, "--by", "marko")
-    cli("payroll", "lines", PAYROLL, "--out", root / "lines.parquet")
-    cli.json("export", PAYROLL, "--out", root / "out")
+    export_september(root)
     assignments = pq.read_table(next((root).rglob("assignments.parquet")))
     bank = assignments.filter(pc.equal(assignments["channel"], "bank")).to_pylist()
     return dict(root=root, bank=bank)

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from acceptance.test_contracts import BOMB, CAMT054_V08, PAYROLL, Cli, write_register
+from acceptance.test_contracts import BOMB, CAMT054_V08, Cli, export_september
 
 NEXT_PAYROLL = "ME-202410-01"
 EXCEPTIONS = "reconcile-exceptions.csv"
@@ -19,13 +19,7 @@ EXCEPTIONS = "reconcile-exceptions.csv"
 def exported(tmp_path_factory):
     """One calculated, approved and exported September payroll of the hand-made register."""
     root = tmp_path_factory.mktemp("fixes")
-    cli = Cli(root / "isplata.db")
-    reg = write_register(root / "reg")
-    cli("db", "init")
-    cli.json("calculate", "--data", reg, "--period", "2024-09", "--by", "ana")
-    cli.json("approve", PAYROLL, "--by", "marko")
-    cli("payroll", "lines", PAYROLL, "--out", root / "lines.parquet")
-    export = cli.json("export", PAYROLL, "--out", root / "out")
+    _cli, reg, export = export_september(root)
     return dict(root=root, reg=reg, export=export, lines=pq.read_table(root / "lines.parquet"))
 
 
