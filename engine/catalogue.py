@@ -17,11 +17,14 @@ KINDS = ("flat", "graded_flat", "per_child", "household_table_minus_income",
          "per_member_category", "housing_cost_minus_share", "wage_replacement", "top_up_to_ceiling",
          "per_child_reference_minus_income",
          # --- issue 17: advances (engine/advances.py)
-         "maintenance_advance")
+         "maintenance_advance",
+         # --- issue 17: a monthly rate paid once for a period of days (engine/entitlement.py)
+         "monthly_rate_times_days")
 KIND_FLAT, KIND_GRADED, KIND_PER_CHILD, KIND_HOUSEHOLD_TABLE = 0, 1, 2, 3
 KIND_EQUIVALENCE, KIND_CATEGORY_SUM, KIND_LUMP_SUM, KIND_ONE_OFF = 4, 5, 6, 7
 KIND_PER_MEMBER, KIND_HOUSING, KIND_WAGE, KIND_TOP_UP, KIND_CHILD_REFERENCE = 8, 9, 10, 11, 12
 KIND_MAINTENANCE_ADVANCE = KINDS.index("maintenance_advance")
+KIND_RATE_DAYS = KINDS.index("monthly_rate_times_days")
 
 PRORATIONS = ("whole_months", "days")
 
@@ -72,6 +75,10 @@ PARAM_SHAPES = {
     "advance_band_limits_years": (3, "count"),   # upper age of each band but the last (exclusive), ascending
     "advance_reference_by_band": (4, "money"),   # amount (or subsistence minimum) of each age band
     "advance_floor_bp": (1, "bp"),               # means-tested: at least this share of the reference
+    # --- issue 17: monthly_rate_times_days
+    "monthly_rate": (1, "money"),                # the rate of a month of the period
+    "days_per_month": (1, "count"),              # divides the monthly rate into the daily rate
+    "period_days_allowed": (4, "count"),         # the lengths of period the law knows (the register is checked)
 }
 
 
@@ -117,10 +124,14 @@ KIND_PARAMS = {
     # --- issue 17: advances (engine/advances.py)
     "maintenance_advance": {"required": ("advance_reference_by_band",),
                             "optional": {"advance_band_limits_years": None, "advance_floor_bp": None}},
+    # --- issue 17: a monthly rate paid once for a period of days
+    "monthly_rate_times_days": {"required": ("monthly_rate", "days_per_month", "period_days_allowed"),
+                                "optional": {}},
 }
 # parameters that divide (a zero would be a division by zero in the kernels), and multipliers whose 0 in the
 # kernels means "not in force" (x 1): the loader refuses 0
-POSITIVE_PARAMS = frozenset({"subsistence_per_person", "multiplier_by_order_bp"})
+POSITIVE_PARAMS = frozenset({"subsistence_per_person", "multiplier_by_order_bp", "days_per_month",
+                             "period_days_allowed"})
 
 # Benefit-level integer settings the kernels read, with their defaults (0 = no limit).
 BENEFIT_SETTINGS = {

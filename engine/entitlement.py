@@ -58,6 +58,12 @@ due under the rules in force that month, in minor units. The semantics the kerne
   multiplier_by_order_bp of the child's order among the children present, oldest first (the last value serves
   any later child; UA foster families: 2.5 for the first, 1.5 for each further), 1 without the parameter.
   A month whose housing cost or wage base the register lacks is due 0 with REASON_NO_BASE.
+- monthly_rate_times_days (UA maternity benefit of the uninsured): paid once, in the anchor month, as
+  round(monthly_rate / days_per_month) x days, the daily rate rounded half-up to the minor unit first, with the
+  parameters in force in the anchor month (the rate in force on the first day of the leave). days: the days of the
+  right's versions decided by the limit day (valid_from .. valid_to, each end included; the register refuses an
+  open end and a total the catalogue's period_days_allowed lacks), so a later version that lengthens the leave
+  raises the anchor month's due and the payroll pays the difference as arrears.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
 """
 from typing import NamedTuple
@@ -113,6 +119,8 @@ _P_DISABLED_MULT = cat.PARAM_OFFSET["disabled_multiplier_bp"]
 _P_SUBGROUP_SUP = cat.PARAM_OFFSET["supplement_by_subgroup"]
 _P_FLOOR_BP = cat.PARAM_OFFSET["floor_bp"]
 _P_ORDER_MULT = cat.PARAM_OFFSET["multiplier_by_order_bp"]
+_P_MONTHLY_RATE = cat.PARAM_OFFSET["monthly_rate"]
+_P_DAYS_PER_MONTH = cat.PARAM_OFFSET["days_per_month"]
 _S_STOPS = cat.SET_STOPS_ON_DEATH
 _S_AGE_MIN = cat.SET_AGE_MIN
 _S_AGE_MAX = cat.SET_AGE_MAX
@@ -542,6 +550,33 @@ def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_l
     return instalment
 
 
+@kernel(inline="always")
+def _rate_days_amount(m, anchor, b, v_begin, v_end, first_month, decided_limit_day, ver32, params, defined):
+    """monthly_rate_times_days: in the anchor month only, the daily rate (parameters in force in the anchor month)
+    x the days of the versions decided by the limit day; -1 when no parameter is in force then."""
+    assert anchor <= m
+    assert v_begin < v_end
+    if m != anchor:
+        return 0
+    ai = anchor - first_month
+    if ai < 0 or ai >= defined.shape[1] or not defined[b, ai]:
+        return -1
+    days = 0
+    for v in range(v_begin, v_end):
+        if ver32[v, V_DECIDED_DAY] <= decided_limit_day and ver32[v, V_TO_DAY] != NO_DAY:
+            days += ver32[v, V_TO_DAY] - ver32[v, V_FROM_DAY] + 1
+    return rate_times_days(params[b, ai, _P_MONTHLY_RATE], params[b, ai, _P_DAYS_PER_MONTH], days)
+
+
+@kernel
+def rate_times_days(monthly_rate, days_per_month, days):
+    """round(monthly_rate / days_per_month) x days: the daily rate rounded half-up to the minor unit, then
+    multiplied (7,000.00 / 30 = 233.33; x 126 = 29,399.58)."""
+    assert days_per_month > 0
+    assert monthly_rate >= 0 and days >= 0
+    return div_half_up(monthly_rate, days_per_month) * days
+
+
 # ---- one version, one month --------------------------------------------------------------------------------
 
 @kernel(inline="always")
@@ -783,6 +818,9 @@ def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, v
     if k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF:
         return _scheduled_amount(m, anchor, b, v, k, first_month, binfo, params, param_len, defined, ver32, ver64,
                                  source_minor)
+    if k == cat.KIND_RATE_DAYS:
+        return _rate_days_amount(m, anchor, b, version_offsets[r], version_offsets[r + 1], first_month,
+                                 decided_limit_day, ver32, params, defined)
     mi = m - first_month
     if mi < 0 or mi >= defined.shape[1] or not defined[b, mi]:
         return _MISSING

@@ -550,7 +550,7 @@ class _Reader:
         proration = policy["proration"] or "whole_months"
         if proration not in engine_catalogue.PRORATIONS:
             self.add(f"{where}.proration", proration, N_("unknown proration policy"), N_("whole_months or days"))
-        elif proration == "days" and kind in ("lump_sum_instalments", "one_off"):
+        elif proration == "days" and kind in ("lump_sum_instalments", "one_off", "monthly_rate_times_days"):
             self.add(f"{where}.proration", proration, N_("a {kind} benefit is not prorated by days", kind=kind),
                      N_("remove proration or set proration = \"whole_months\""))
         below = policy["below_minimum"] or "carry"

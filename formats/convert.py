@@ -8,6 +8,8 @@ The checks the engine relies on (known benefit codes, one benefit per right, exi
 and payees, grades within the catalogue's table, a decided amount where the benefit needs one) are repeated
 here as `Problem`s, because the kernels trust their input. No Python loop runs over rows.
 """
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,6 +43,7 @@ def register_arrays(tables: dict, catalogue) -> RegisterArrays:
     file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
     _check_register_bases(arrays, catalogue, file_rows, problems)
     _check_award_windows(arrays, catalogue, file_rows, problems)
+    _check_leave_periods(arrays, catalogue, file_rows, problems)
     if problems:
         raise InputError(problems)
     return arrays._replace(packed=pack_register(arrays))
@@ -225,6 +228,40 @@ def _check_award_windows(arrays, catalogue, file_rows, problems):
     bad = np.flatnonzero((limit > 0) & ((arrays.ver_to_day == NO_DAY) | (span > limit)))
     _report(problems, file_rows[bad], "rights", "valid_to", None, "an award longer than the benefit's award_months",
             "end the version (valid_to) at most award_months months after valid_from; a renewal is a new version")
+
+
+def _check_leave_periods(arrays, catalogue, file_rows, problems):
+    """A monthly_rate_times_days right is a period of days (UA maternity leave): every version ends (valid_to), and
+    the days of all its versions make one of the lengths of period_days_allowed in force on its first day."""
+    leave = np.array([catalogue.benefit(code).kind == "monthly_rate_times_days" for code in catalogue.benefit_codes]
+                     + [False])
+    if not leave.any() or not len(arrays.ver_right):
+        return
+    rows = np.flatnonzero(leave[arrays.right_benefit[arrays.ver_right]])
+    open_end = arrays.ver_to_day[rows] == NO_DAY
+    _report(problems, file_rows[rows[open_end]], "rights", "valid_to", None,
+            N_("a period of days (monthly_rate_times_days) without its last day"),
+            N_("give the last day of the period in valid_to"))
+    unended = np.bincount(arrays.ver_right[rows[open_end]], minlength=arrays.n_rights) > 0
+    rows = rows[~open_end]
+    days = np.bincount(arrays.ver_right[rows], minlength=arrays.n_rights,
+                       weights=arrays.ver_to_day[rows].astype(np.int64) - arrays.ver_from_day[rows] + 1)
+    first = np.minimum(arrays.version_offsets[:-1], len(arrays.ver_right) - 1)  # first version: earliest valid_from
+    epoch = dt.date(1970, 1, 1)
+    for b in np.flatnonzero(leave[:-1]):
+        lines = catalogue.benefit(catalogue.benefit_codes[b]).parameters.get("period_days_allowed", ())
+        starts = [(valid_from - epoch).days for valid_from, _values in lines] + [int(NO_DAY)]
+        for (_valid_from, allowed), start, end in zip(lines, starts, starts[1:]):
+            mine = (arrays.right_benefit == b) & ~unended
+            mine &= (arrays.ver_from_day[first] >= start) & (arrays.ver_from_day[first] < end)
+            bad = np.flatnonzero(mine & ~np.isin(days.astype(np.int64), allowed))
+            text = ", ".join(str(n) for n in allowed)
+            _report(problems, file_rows[first[bad]], "rights", "valid_to", days[bad].astype(np.int64),
+                    N_("the days from valid_from to valid_to (every version of the right) are not a period the "
+                       "benefit pays ({allowed})", allowed=text),
+                    N_("end the period (valid_to) so that it lasts {allowed} days, counting both ends",
+                       allowed=text))
+
 
 def _check_one_benefit(benefit, right_benefit, order, problems):
     bad = np.flatnonzero((benefit != right_benefit) & (benefit >= 0) & (right_benefit >= 0))

@@ -272,6 +272,18 @@ class Reference:
             return 0
         return total - (total // count) * (count - 1) if k == count else total // count
 
+    def rate_times_days(self, benefit, versions, month):
+        """Once, in the month the leave starts: the monthly rate in force then / days_per_month, rounded to the
+        minor unit, x the days of the decided versions (each from valid_from to valid_to, both included)."""
+        anchor = min(month_of(v["valid_from"]) for v in versions)
+        if month != anchor:
+            return 0
+        if not self.defined(benefit, anchor):
+            return None
+        days = sum((v["valid_to"] - v["valid_from"]).days + 1 for v in versions if v.get("valid_to") is not None)
+        daily = half_up(self.param(benefit, "monthly_rate", anchor), self.param(benefit, "days_per_month", anchor))
+        return daily * days
+
     # ---- one right, one month ------------------------------------------------------------------------------
 
     def family_due(self, code, household_id, month):
@@ -309,6 +321,8 @@ class Reference:
         if benefit.kind in ("lump_sum_instalments", "one_off"):
             anchor = min(month_of(v["valid_from"]) for v in versions)
             return self.scheduled(benefit, winner, month, anchor)  # its applied_on decides the claim window
+        if benefit.kind == "monthly_rate_times_days":
+            return self.rate_times_days(benefit, versions, month)
         if not self.defined(benefit, month):
             return None
         if benefit.proration == "whole_months":
@@ -376,4 +390,5 @@ _REQUIRED = {
     "top_up_to_ceiling": ("ceiling_amount",),
     "per_child_reference_minus_income": ("subsistence_child_under_6", "subsistence_child_6_18"),
     "maintenance_advance": ("advance_reference_by_band",),
+    "monthly_rate_times_days": ("monthly_rate", "days_per_month", "period_days_allowed"),
 }

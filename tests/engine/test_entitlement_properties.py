@@ -127,8 +127,8 @@ def maintenance_titles(draw, persons, period):
 
 
 @st.composite
-def right_versions(draw, right_id, cat, persons, n_households, period):
-    benefit = cat.benefit(draw(st.sampled_from([b.code for b in cat.benefits if not b.unpriced])))
+def right_versions(draw, right_id, cat, persons, n_households, period, code=None):
+    benefit = cat.benefit(code or draw(st.sampled_from([b.code for b in cat.benefits if not b.unpriced])))
     person_id = draw(st.integers(1, len(persons)))
     household = draw(st.one_of(st.just(101), st.none(), st.integers(101, 100 + n_households)))
     if household is None and benefit.kind == "housing_cost_minus_share":
@@ -138,9 +138,16 @@ def right_versions(draw, right_id, cat, persons, n_households, period):
     cuts = sorted(set(draw(st.lists(st.one_of(recent, recent, edge_days(low, high)), min_size=1, max_size=4))))
     rows, version = [], 1
     award = benefit.info.get("award_months", 0) if benefit.kind == "per_member_category" else 0
+    if benefit.kind == "monthly_rate_times_days":  # a period of days of an allowed length, maybe split in two
+        cuts = leave_cuts(draw, benefit, draw(st.one_of(edge_days(first_day(period - 2), last_day(period)), recent,
+                                                        edge_days(low, high))))
     for position, valid_from in enumerate(cuts):
         following = cuts[position + 1] if position + 1 < len(cuts) else None
-        if following is not None:
+        if benefit.kind == "monthly_rate_times_days":
+            if following is None:
+                break  # the last cut is the day after the period
+            valid_to = following - dt.timedelta(days=1)
+        elif following is not None:
             valid_to = following - dt.timedelta(days=draw(st.sampled_from([1, 1, 20])))
             if valid_to < valid_from:
                 continue
@@ -167,6 +174,17 @@ def right_versions(draw, right_id, cat, persons, n_households, period):
     return rows
 
 
+def leave_cuts(draw, benefit, first):
+    """First days of the versions of a period of days, then the day after it: a length the catalogue allows on the
+    first day (any of them before its first date), as one version or two (a lengthening decided later)."""
+    allowed = benefit.value_on("period_days_allowed", first) or benefit.parameters["period_days_allowed"][0][1]
+    end = first + dt.timedelta(days=draw(st.sampled_from(allowed)))
+    cuts = [first, end]
+    if draw(st.booleans()):
+        cuts.insert(1, first + dt.timedelta(days=draw(st.sampled_from([1, 30, 125]))))
+    return cuts
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(registers())
 def test_engine_equals_reference_on_every_cell(register):
@@ -179,4 +197,41 @@ def test_engine_equals_reference_on_every_cell(register):
         for month, amount in reference.window(right_id, start, period).items():
             missing = reference.due(right_id, month, period) is None
             expected[(right_id, month)] = (amount, missing)
+    assert engine == expected
+
+
+@st.composite
+def leave_registers(draw):
+    """Ukrainian registers of 2026 with rights of the periods of days (monthly_rate_times_days) beside others: the
+    general draw meets them too rarely (one benefit of many, priced from 2026 only) to test them."""
+    cat = catalogue("ua")
+    period = draw(st.integers(month_index(2026, 1), month_index(2026, 12)))
+    start = period - draw(st.sampled_from([0, 1, 3, 7, 12]))
+    persons = [dict(person_id=p, birth_date=dt.date(1990, 1, 1) + dt.timedelta(days=401 * p),
+                    death_date=draw(st.one_of(st.none(), st.none(), st.dates(first_day(period - 8), last_day(period)))),
+                    disabled=False, without_parental_care=False) for p in range(1, 4)]
+    leave = [b.code for b in cat.benefits if b.kind == "monthly_rate_times_days"]
+    versions = []
+    for right_id in range(1, draw(st.integers(1, 3)) + 1):
+        code = draw(st.sampled_from(leave + [None]))  # None: any priced benefit
+        versions += draw(right_versions(right_id, cat, persons, 1, period, code))
+    memberships = [dict(household_id=101, person_id=p["person_id"], role="head" if p["person_id"] == 1 else "adult",
+                        member_from=p["birth_date"], member_to=None) for p in persons]
+    return cat, persons, memberships, versions, period, start
+
+
+@settings(max_examples=max(40, EXAMPLES // 3), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(leave_registers())
+def test_periods_of_days_equal_the_reference(register):
+    cat, persons, memberships, versions, period, start = register
+    facts = dict(housing_costs=[{"household_id": 101, "valid_from": first_day(period - 40), "valid_to": None,
+                                 "cost_minor": 150_000}],
+                 wage_bases=[{"person_id": p["person_id"], "valid_from": first_day(period - 40), "valid_to": None,
+                              "base_minor": 150_000} for p in persons])
+    engine = engine_due(persons, memberships, versions, cat, period, start, **facts)
+    reference = Reference(persons, memberships, versions, cat, **facts)
+    expected = {(right_id, month): (amount, reference.due(right_id, month, period) is None)
+                for right_id in sorted({v["right_id"] for v in versions})
+                for month, amount in reference.window(right_id, start, period).items()}
     assert engine == expected
