@@ -130,8 +130,7 @@ KIND_PARAMS = {
 }
 # parameters that divide (a zero would be a division by zero in the kernels), and multipliers whose 0 in the
 # kernels means "not in force" (x 1): the loader refuses 0
-POSITIVE_PARAMS = frozenset({"subsistence_per_person", "multiplier_by_order_bp", "days_per_month",
-                             "period_days_allowed"})
+POSITIVE_PARAMS = frozenset({"subsistence_per_person", "multiplier_by_order_bp", "days_per_month"})
 
 # Benefit-level integer settings the kernels read, with their defaults (0 = no limit).
 BENEFIT_SETTINGS = {

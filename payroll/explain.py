@@ -307,6 +307,8 @@ FORMULAS = {
     "top_up_to_ceiling": N_("ceiling - the other institution's payment"),
     "per_child_reference_minus_income": N_("per child: subsistence of its age band x multiplier of its order - "
                                            "per-capita income, at least the floor"),
+    "monthly_rate_times_days": N_("monthly rate / days per month (rounded to the minor unit) x the days of the "
+                                  "period (valid_from to valid_to), once, in the month the period starts"),
 }
 
 

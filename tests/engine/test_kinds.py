@@ -64,3 +64,24 @@ def test_months_without_a_housing_cost_or_wage_base_are_listed_by_the_payroll():
     cells = DueCells(np.array([0, 1], np.int32), np.array([672, 673], np.int32), np.zeros(2, np.int64),
                      np.zeros(2, bool), np.array([0, 1, 2], np.int64), np.array([0, REASON_NO_BASE], np.int8))
     assert refused_cells(Arrays, cells)["no_housing_cost_or_wage_base"] == [{"right_id": 42, "month": "2026-02"}]
+
+
+def test_rate_times_days_rounds_the_daily_rate_first():
+    from engine.entitlement import rate_times_days
+
+    # 7,000.00 / 30 = 233.333... -> 233.33 (the published figures), not 7,000.00 x 126 / 30 = 29,400.00
+    assert [rate_times_days(700_000, 30, days) for days in (126, 140, 180)] == [2_939_958, 3_266_620, 4_199_940]
+    assert rate_times_days(100, 30, 30) == 90           # 3.33 x 30: the rounding of the daily rate shows
+    assert rate_times_days(50, 100, 10) == 10           # 0.5 of a kopeck rounds half-up to 1 a day
+    assert rate_times_days(700_000, 30, 0) == 0
+
+
+def test_the_loader_refuses_a_zero_days_per_month(tmp_path):
+    text = catalogue_path("ua").read_text(encoding="utf-8")
+    broken = text.replace("{ valid_from = 2026-01-01, value = 30, source", "{ valid_from = 2026-01-01, value = 0, source", 1)
+    assert broken != text
+    path = tmp_path / "ua.toml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_catalogue(path)
+    assert any("days_per_month divides" in p.rule for p in caught.value.problems)

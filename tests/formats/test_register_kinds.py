@@ -169,3 +169,27 @@ def test_an_idp_award_longer_than_award_months_is_refused(valid_to, refused):
     [found] = caught.value.problems
     assert (found.row, found.column) == (1, "valid_to")
     assert "award_months" in found.rule and "renewal is a new version" in found.fix
+
+
+@pytest.mark.parametrize("versions, problem", [
+    ([(dt.date(2026, 1, 20), dt.date(2026, 5, 25))], None),                              # 126 days
+    ([(dt.date(2026, 2, 1), dt.date(2026, 6, 20))], None),                               # 140 days
+    ([(dt.date(2026, 2, 10), dt.date(2026, 6, 15)), (dt.date(2026, 6, 16), dt.date(2026, 6, 29))], None),  # 126 + 14
+    ([(dt.date(2026, 1, 20), dt.date(2026, 5, 24))], (1, "valid_to", 125, "126, 140, 180")),  # one day short
+    ([(dt.date(2026, 2, 10), dt.date(2026, 6, 15)), (dt.date(2026, 6, 16), dt.date(2026, 6, 30))],
+     (1, "valid_to", 141, "126, 140, 180")),                                               # 126 + 15: reported once
+    ([(dt.date(2026, 1, 20), None)], (1, "valid_to", None, "without its last day")),       # open-ended
+])
+def test_a_period_of_days_must_end_and_last_an_allowed_length(versions, problem):
+    rows = [dict(version(3, "UA_VAGITNIST", start, end), version=n) for n, (start, end) in enumerate(versions, 1)]
+    tables = ua_tables(rows)
+    if problem is None:
+        register_arrays(tables, UA)
+        return
+    with pytest.raises(InputError) as caught:
+        register_arrays(tables, UA)
+    [found] = caught.value.problems
+    row, column, value, rule = problem
+    assert (found.file, found.row, found.column) == ("rights", row, column)
+    assert (found.value is None and value is None) or str(found.value) == str(value)
+    assert rule in found.rule and "valid_to" in found.fix
