@@ -1099,7 +1099,8 @@ def compiled_range(window_start, period: int, catalogue_first_month: int | None 
 
 
 def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, changes_since_day: int,
-                  event_lookback_months: int = 3, death_lookback_months: int | None = None) -> np.ndarray:
+                  event_lookback_months: int = 3, death_lookback_months: int | None = None,
+                  once_benefits: np.ndarray | None = None) -> np.ndarray:
     """First month each right must be recomputed from, so a recalculation catches every change.
 
     A right starts at `period` unless: a version decided on or after `changes_since_day` (and by the period's
@@ -1111,6 +1112,8 @@ def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, cha
     not beyond period - death_lookback_months when that is given (the register carries no recording date for a
     death: a short lookback bounds the cost, where a decision reaches back to its start, RULES.md Readings 4).
     A catalogue change (late indexation) is a mass recalculation: pass one month to compute_due instead.
+    once_benefits (bool per benefit, rate_days_benefits): a right of such a benefit with a version decided since
+    changes_since_day starts at its first month, whose due reads every version (a lengthened period of days).
     """
     assert lookback_months >= 0 and event_lookback_months >= 0
     a = arrays
@@ -1124,7 +1127,30 @@ def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, cha
     window_starts_kernel(period, floor, death_floor, changes_since_day, month_first_day(period + 1) - 1,
                          a.version_offsets, packed.ver32, packed.person32, household_start, starts)
     advances.title_event_starts(a, period, max(floor, period - event_lookback_months), starts)  # titles: events too
+    if once_benefits is not None:
+        period_of_days_starts(a, packed, np.asarray(once_benefits, dtype=np.bool_), floor, changes_since_day,
+                              month_first_day(period + 1) - 1, starts)
     return starts
+
+
+def rate_days_benefits(kind_names) -> np.ndarray:
+    """Per benefit (catalogue order, its kinds' names): paid once for a period of days (monthly_rate_times_days)."""
+    return np.array([name == "monthly_rate_times_days" for name in kind_names], dtype=np.bool_)
+
+
+def period_of_days_starts(a: RegisterArrays, packed: PackedRegister, once: np.ndarray, floor: int,
+                          changes_since_day: int, period_end_day: int, starts: np.ndarray) -> None:
+    """In place: a right of a benefit paid once for a period of days with a version decided in [changes_since_day,
+    period_end_day] starts at its first month (not before floor): a version lengthening the period changes the
+    due of the month the period started in, which the payroll pays as arrears."""
+    if not once.any() or a.n_rights == 0:
+        return
+    decided = packed.ver32[:, V_DECIDED_DAY]
+    changed = once[np.asarray(a.right_benefit, np.int64)[a.ver_right]] & (decided >= changes_since_day) \
+        & (decided <= period_end_day)
+    rights = np.unique(a.ver_right[changed])
+    first_month = packed.ver32[a.version_offsets[rights], V_FROM_MONTH].astype(np.int64)  # rows by valid_from
+    starts[rights] = np.minimum(starts[rights], np.maximum(floor, first_month)).astype(starts.dtype)
 
 
 @kernel

@@ -177,13 +177,19 @@ def right_held_mask(inputs: Inputs, arrays, right_payee: np.ndarray) -> np.ndarr
 
 # ---- differences ----------------------------------------------------------------------------------------
 
+def once_benefits(catalogue) -> np.ndarray:
+    """Per benefit of the catalogue: paid once for a period of days, so a new version recomputes its first month."""
+    return entitlement.rate_days_benefits([benefit.kind for benefit in catalogue.benefits])
+
+
 def differences(arrays, inputs: Inputs, held: np.ndarray):
     """Due per right and month against what the ledger recognised: cells with a non-zero difference, and the
     cells listed as due 0 for a reason (refused_cells)."""
     period = inputs.period
     changes_since = (month_first_date(period - CHANGES_WINDOW_MONTHS) - month_first_date(0)).days
     starts = entitlement.window_starts(arrays, period, LOOKBACK_MONTHS, changes_since,
-                                       death_lookback_months=DEATH_LOOKBACK_MONTHS)
+                                       death_lookback_months=DEATH_LOOKBACK_MONTHS,
+                                       once_benefits=once_benefits(inputs.catalogue))
     first, last = entitlement.compiled_range(starts, period)
     compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)

@@ -29,12 +29,15 @@ KIND_ROLES = {
     "wage_replacement": "leave", "top_up_to_ceiling": "attendance",
     "per_child_reference_minus_income": "single_parent", "maintenance_advance": "maintenance",
 }
+# kinds added after the roles' order was fixed: their roles come last in ROLES
+LATER_KIND_ROLES = {"monthly_rate_times_days": "maternity"}
 # Roles: how a right arises from a household. Each country maps the roles it has to its benefit codes; the roles
 # of KIND_ROLES follow (a right's role index orders its household's rights, so roles are only ever appended).
 ROLES = ("means", "per_child", "disability", "care", "carer", "mother", "veteran", "veteran_care",
          "veteran_family", "foster", "birth", "funeral",
          *dict.fromkeys(KIND_ROLES.values()), "child_flat", "childhood_disability", "first_grader",
-         "foster_family")
+         "foster_family", *LATER_KIND_ROLES.values())
+KIND_ROLES.update(LATER_KIND_ROLES)
 ROLE_CODES = {
     "me": {"means": "ME_MO", "per_child": "ME_DD", "disability": "ME_LI", "care": "ME_DNJP", "carer": "ME_NJEG",
            "mother": "ME_MAT", "veteran": "ME_BOR_LI", "veteran_care": "ME_BOR_NJEGA",
@@ -48,7 +51,8 @@ ROLE_CODES = {
 # Roles whose later versions change a fact the formula reads (income, grade, flags): retroactive changes.
 FACT_ROLES = ("means", "per_child", "disability", "veteran", "veteran_family", "household_means", "housing",
               "single_parent", "maintenance", "foster_family")
-EVENT_ROLES = ("birth", "funeral", "birth_event", "first_grader")   # valid_from fixed by the event, never moved
+# valid_from fixed by the event, never moved (a maternity leave's valid_to too: its length is the law's)
+EVENT_ROLES = ("birth", "funeral", "birth_event", "first_grader", "maternity")
 
 # ---- context --------------------------------------------------------------------------------------------
 

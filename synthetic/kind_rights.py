@@ -7,7 +7,7 @@ persons who qualify) that hold the benefit, with its source where one exists.
 """
 import numpy as np
 
-from synthetic.arrays import month_end_days, month_start_days, months_of_days
+from synthetic.arrays import month_end_days, month_start_days, months_of_days, weighted_choice
 from synthetic.context import Context, code_param
 from synthetic.drafts import GUARDIAN, PERSON, draft, ongoing
 from synthetic.people import ADULT, CHILD, People, mother_of
@@ -36,12 +36,18 @@ RATES = {
     "childhood_disability": {"*": 0.15},   # p: disabled persons, disabled from childhood: assumption
     "first_grader": {"*": 0.10},       # p: six-year-olds whose parent claimed in the last three months: assumption
     "foster_family": {"*": 0.50},      # h holding a child without parental care: assumption
+    # p: women aged 18-44 whose leave started in the last year: births are about 2.4 % of them a year (Ukraine,
+    # ~180,000 births, an assumption), the uninsured fewer; sized up so that a small register holds some
+    "maternity": {"*": 0.01},
 }
 # UA disability from childhood (research UA #12): grade 1-3 = group I-III of an adult, the last grade a child;
 # groups of adults weighted as an assumption (the research gives no counts)
 GROUP_WEIGHTS = (0.15, 0.45, 0.40)
 OTHER_PAYMENT_SHARE = 0.5              # attendance top-up: beneficiaries who also get another institution's allowance
 SUBGROUP_A_SHARE = 0.4                 # first-group disability: subgroup A (the higher care supplement)
+# maternity leave of the uninsured (research UA #2): the catalogue's lengths (126, 140, 180 days), the normal one
+# most often (an assumption)
+LEAVE_LENGTH_WEIGHTS = (0.80, 0.15, 0.05)
 
 
 def rate(ctx: Context, role: str) -> float:
@@ -241,8 +247,23 @@ def _foster_family(rng, ctx, ppl, age, code, index):
     return _household_right(rng, ctx, ppl, "foster_family", households, code, index, income)
 
 
+def _maternity(rng, ctx, ppl, age, code, index):
+    """A period of days (monthly_rate_times_days): living women aged 18-44 whose maternity leave started in the last
+    year, never before the benefit's first date (the child may not be born yet: the leave starts before the birth),
+    one right each of a length the catalogue allows, decided within weeks of its start."""
+    women = _chosen(rng, ppl.female & (ppl.category == ADULT) & (age >= 18) & (age < 45) & (ppl.death_days < 0),
+                    rate(ctx, "maternity"))
+    earliest = max(int(month_start_days(ctx.first_month[code])), ctx.end_days - 364)
+    start = earliest + (rng.random(len(women)) * (ctx.end_days - earliest + 1)).astype(np.int64)
+    lengths = code_param(ctx, code, "period_days_allowed")
+    days = lengths[np.minimum(weighted_choice(rng, len(women), LEAVE_LENGTH_WEIGHTS), len(lengths) - 1)]
+    decided = np.minimum(start + rng.integers(5, 60, len(women)), ctx.end_days)
+    return draft("maternity", women, women, PERSON, valid_from=start, valid_to=start + days - 1,
+                 decided_on=decided, code=index)
+
+
 DRAWS = {"housing": _housing, "displaced": _displaced, "single_parent": _single_parent,
          "maintenance": _maintenance, "leave": _leave, "attendance": _attendance, "person_flat": _person_flat,
          "child_flat": _child_flat, "children": _children, "household_means": _household_means,
          "birth_event": _birth_event, "childhood_disability": _childhood_disability,
-         "first_grader": _first_grader, "foster_family": _foster_family}
+         "first_grader": _first_grader, "foster_family": _foster_family, "maternity": _maternity}
