@@ -550,10 +550,11 @@ def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_l
     return instalment
 
 
-@kernel(inline="always")
+@kernel
 def _rate_days_amount(m, anchor, b, v_begin, v_end, first_month, decided_limit_day, ver32, params, defined):
     """monthly_rate_times_days: in the anchor month only, the daily rate (parameters in force in the anchor month)
-    x the days of the versions decided by the limit day; -1 when no parameter is in force then."""
+    x the days of the versions decided by the limit day; -1 when no parameter is in force then. Called, not
+    inlined: the other kinds' cells do not carry its loop."""
     assert anchor <= m
     assert v_begin < v_end
     if m != anchor:
