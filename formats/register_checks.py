@@ -15,6 +15,7 @@ from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
 from formats.i18n import N_
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
+from formats.text_scan import blank_candidates
 from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_TABLES,
                              PAYEE_KINDS, REGISTER, SUBGROUP_MAX)
 
@@ -145,15 +146,7 @@ def blank_mask(text) -> np.ndarray:
 
 def _blank_chunk(chunk: pa.Array) -> np.ndarray:
     if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
-        offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        _, offsets_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
-        starts, lengths = offsets[:-1], np.diff(offsets)
-        candidate = lengths == 0
-        if data_buffer is not None and data_buffer.size:
-            data = np.frombuffer(data_buffer, dtype=np.uint8)
-            candidate |= _SPACE_LEAD[data[np.minimum(starts, data.size - 1)]]
-        rows = np.flatnonzero(candidate)
+        rows = np.flatnonzero(blank_candidates(chunk, _SPACE_LEAD))
     else:
         rows = np.arange(len(chunk))
     blank = np.zeros(len(chunk), dtype=bool)

@@ -1,0 +1,86 @@
+"""Scans of whole Arrow string columns in one pass over their buffers (offsets and UTF-8 bytes), compiled by Numba.
+
+pyarrow.compute and numpy need several passes and temporaries per test (slices, regular expressions, a padded
+byte matrix for the mod-97 check); at national size (25 million names, 8 million IBANs) those passes are seconds.
+These kernels read each string's bytes once and write one boolean per row; the callers (formats.bank_ids,
+formats.register_checks) keep pyarrow for the few rows that need a closer look, so the results are the same.
+"""
+import numpy as np
+import pyarrow as pa
+
+from engine.jit import kernel
+
+IBAN_LENGTH_MIN, IBAN_LENGTH_MAX = 5, 34   # ^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$
+
+
+def string_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets of the array's own rows, int32 or int64; the data bytes) of a string or large_string array,
+    without a copy. The data is one zero byte when the array has no bytes at all (every string empty)."""
+    assert pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type), strings.type
+    offset_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    _, offsets_buffer, data_buffer = strings.buffers()
+    if offsets_buffer is None:  # an array of length 0 may have no buffers
+        return np.zeros(1, offset_type), np.zeros(1, np.uint8)
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[strings.offset: strings.offset + len(strings) + 1]
+    if data_buffer is None or data_buffer.size == 0:
+        return offsets, np.zeros(1, np.uint8)
+    return offsets, np.frombuffer(data_buffer, dtype=np.uint8)
+
+
+@kernel
+def blank_candidates_kernel(offsets, data, lead, out):
+    """out[i]: string i is empty or its first byte is in `lead` (bytes a whitespace-only string can start with)."""
+    assert offsets.shape[0] == out.shape[0] + 1
+    assert lead.shape[0] == 256 and data.shape[0] >= 1
+    for i in range(out.shape[0]):
+        start = offsets[i]
+        out[i] = offsets[i + 1] == start or lead[data[start]]
+
+
+def blank_candidates(strings: pa.Array, lead: np.ndarray) -> np.ndarray:
+    """Boolean per row of a string array: empty, or starting with a byte of `lead` (bool[256])."""
+    offsets, data = string_buffers(strings)
+    out = np.empty(len(strings), dtype=np.bool_)
+    blank_candidates_kernel(offsets, data, lead, out)
+    return out
+
+
+@kernel
+def iban_form_mod97_kernel(offsets, data, out):
+    """out[i]: string i is an IBAN in electronic form (^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$) whose ISO 7064 mod 97-10
+    remainder (BBAN, then country and check digits; letters count 10..35) is 1 and whose check digits are in
+    02..98 (the aliases 00, 01 and 99 also leave 1, and the algorithm never produces them)."""
+    assert offsets.shape[0] == out.shape[0] + 1
+    assert data.shape[0] >= 1
+    for i in range(out.shape[0]):
+        start, end = offsets[i], offsets[i + 1]
+        length = end - start
+        ok = IBAN_LENGTH_MIN <= length <= IBAN_LENGTH_MAX
+        remainder = 0
+        k = 0
+        while ok and k < length:
+            place = (k + 4) % length  # BBAN first, the first four characters last
+            byte = data[start + place]
+            digit_only = place == 2 or place == 3
+            letter_only = place < 2
+            if 48 <= byte <= 57 and not letter_only:
+                remainder = (remainder * 10 + byte - 48) % 97
+            elif 65 <= byte <= 90 and not digit_only:
+                remainder = (remainder * 100 + byte - 55) % 97
+            else:
+                ok = False
+            k += 1
+        if ok:
+            check = (data[start + 2] - 48) * 10 + data[start + 3] - 48
+            ok = remainder == 1 and 2 <= check <= 98
+        out[i] = ok
+
+
+def iban_form_and_check_digits(ibans: pa.Array) -> np.ndarray:
+    """Boolean per row of a string array: electronic form and valid check digits (null rows: False)."""
+    offsets, data = string_buffers(ibans)
+    out = np.empty(len(ibans), dtype=np.bool_)
+    iban_form_mod97_kernel(offsets, data, out)
+    if ibans.null_count:
+        out &= ibans.is_valid().to_numpy(zero_copy_only=False)
+    return out
