@@ -24,6 +24,10 @@ DATE_MAX = dt.date(2199, 12, 31)  # legacy "open-ended" sentinels such as 9999-1
 RATE_BP_FULL = 10_000            # 100 % in basis points: no deduction takes more than the whole gross
 THIRD_PARTY_KINDS = tuple(kind for kind in DEDUCTION_KINDS if kind != "overpayment")  # forwarded to a creditor
 POSTAL_ADDRESS_COLUMNS = ("street", "town", "postcode")
+# Nullable text columns no rule reads: stored as text they cannot be wrong, so a caller that does not keep them
+# need not read them (formats.register.read_register's drop). tests/formats/test_register_lean.py holds the rules to it.
+UNCHECKED = {"persons": frozenset({"patronymic", "tax_id"}),
+             "payees": frozenset({"house_number", "district", "region", "tax_id", "phone"})}
 
 
 def check_register(loaded, benefit_codes: frozenset, household_benefits: frozenset, log: ProblemLog) -> None:

@@ -31,10 +31,16 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from formats.keys import index_of
 from formats.register import read_register, table_pool
+from formats.schemas import DEDUCTIONS, PAYEES
 from formats.i18n import N_
 from payroll.compute import missing_rules, right_versions, rights_subset
 
 MONTHS_DEFAULT = 12
+# Register columns a simulation never reads (names, payment details, deduction orders: no ledger, no payment):
+# checked like every column, then dropped before the conversion (formats.register.read_register's drop).
+UNREAD = {"persons": ("family_name", "given_name", "patronymic", "tax_id"),
+          "payees": tuple(name for name in PAYEES.names if name != "payee_id"),
+          "deductions": tuple(DEDUCTIONS.names)}
 MONTHS_MAX = 120
 COUNT_KEYS = ("rights", "gain", "lose", "stop", "start")
 # state of a right (or cell) under the two catalogues, the columns of the count tables
@@ -66,7 +72,7 @@ def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_r
 
 def prepare(data, base, first: int, months: int, keep_register: bool = True) -> Baseline:
     """Read and check the register, and compute every right's due under today's catalogue `base`."""
-    register = read_register(Path(data), base)
+    register = read_register(Path(data), base, drop=UNREAD)
     arrays = convert.register_arrays(register, base)
     municipality, places = right_municipalities(register["persons"], arrays, first)
     if not keep_register:
