@@ -11,6 +11,7 @@ import pyarrow as pa
 from engine.jit import kernel
 
 IBAN_LENGTH_MIN, IBAN_LENGTH_MAX = 5, 34   # ^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$
+REMAINDER_ROOM = 10**15  # a partial remainder is reduced mod 97 only when it grows past this (int64 stays exact)
 
 
 def string_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +47,21 @@ def blank_candidates(strings: pa.Array, lead: np.ndarray) -> np.ndarray:
 
 
 @kernel
+def _iban_char(byte, place, remainder):
+    """The remainder with one more character of an IBAN appended (a letter counts as two digits, 10..35), or -1
+    when the character is not allowed at `place` (0-1 letters, 2-3 digits, then letters or digits)."""
+    assert place >= 0
+    assert remainder >= 0
+    if 48 <= byte <= 57 and place >= 2:
+        remainder = remainder * 10 + byte - 48
+    elif 65 <= byte <= 90 and not 2 <= place <= 3:
+        remainder = remainder * 100 + byte - 55
+    else:
+        return -1
+    return remainder % 97 if remainder >= REMAINDER_ROOM else remainder
+
+
+@kernel
 def iban_form_mod97_kernel(offsets, data, out):
     """out[i]: string i is an IBAN in electronic form (^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$) whose ISO 7064 mod 97-10
     remainder (BBAN, then country and check digits; letters count 10..35) is 1 and whose check digits are in
@@ -55,24 +71,17 @@ def iban_form_mod97_kernel(offsets, data, out):
     for i in range(out.shape[0]):
         start, end = offsets[i], offsets[i + 1]
         length = end - start
-        ok = IBAN_LENGTH_MIN <= length <= IBAN_LENGTH_MAX
-        remainder = 0
-        k = 0
-        while ok and k < length:
-            place = (k + 4) % length  # BBAN first, the first four characters last
-            byte = data[start + place]
-            digit_only = place == 2 or place == 3
-            letter_only = place < 2
-            if 48 <= byte <= 57 and not letter_only:
-                remainder = (remainder * 10 + byte - 48) % 97
-            elif 65 <= byte <= 90 and not digit_only:
-                remainder = (remainder * 100 + byte - 55) % 97
-            else:
-                ok = False
-            k += 1
+        remainder = 0 if IBAN_LENGTH_MIN <= length <= IBAN_LENGTH_MAX else -1
+        for place in range(4, length):  # BBAN first, the first four characters last
+            if remainder >= 0:
+                remainder = _iban_char(data[start + place], place, remainder)
+        for place in range(4):
+            if remainder >= 0:
+                remainder = _iban_char(data[start + place], place, remainder)
+        ok = remainder >= 0 and remainder % 97 == 1
         if ok:
             check = (data[start + 2] - 48) * 10 + data[start + 3] - 48
-            ok = remainder == 1 and 2 <= check <= 98
+            ok = 2 <= check <= 98
         out[i] = ok
 
 

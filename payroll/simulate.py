@@ -34,6 +34,7 @@ from formats.register import read_register, table_pool
 from formats.schemas import DEDUCTIONS, PAYEES
 from formats.i18n import N_
 from payroll.compute import missing_rules, right_versions, rights_subset
+from payroll.simulate_sums import cost_sums
 
 MONTHS_DEFAULT = 12
 # Register columns a simulation never reads (names, payment details, deduction orders: no ledger, no payment):
@@ -87,8 +88,10 @@ def cost(baseline: Baseline, new) -> dict:
     base, first, last = baseline.base, baseline.first, baseline.last
     check_pair(base, new)
     new_due = new_dues(baseline, arrays_for(baseline.register, baseline.arrays, base, new), new)
-    base_due, benefit = baseline.due, baseline.arrays.right_benefit.astype(np.intp)
-    per_right = right_totals(base_due, new_due)
+    codes, places = base.benefit_codes, baseline.places
+    sums = cost_sums(baseline.due, new_due, baseline.arrays.right_benefit, len(codes), baseline.municipality,
+                     len(places), STATE_TABLE)
+    del new_due
     return {
         "period": format_period(first), "last_period": format_period(last), "months": last - first + 1,
         "country": new.country, "currency": new.currency, "minor_exponent": new.minor_exponent,
@@ -96,10 +99,10 @@ def cost(baseline: Baseline, new) -> dict:
         "new_rules": {"path": str(new.path), "sha256": new.sha256},
         "names": {"locale": labels.locale_of(new.country),
                   "benefits": {**labels.benefit_names(base), **labels.benefit_names(new)}},
-        "by_month_benefit": month_benefit_rows(base_due, new_due, benefit, base.benefit_codes, first),
-        "by_benefit": group_rows(per_right, benefit, base.benefit_codes, "benefit"),
-        "by_municipality": group_rows(per_right, baseline.municipality, baseline.places, "municipality"),
-        "totals": totals_row(per_right),
+        "by_month_benefit": month_benefit_rows(sums, codes, first),
+        "by_benefit": group_rows(sums.benefit_sums, sums.benefit_counts, codes, "benefit"),
+        "by_municipality": group_rows(sums.place_sums, sums.place_counts, places, "municipality"),
+        "totals": totals_row(sums),
     }
 
 
@@ -242,21 +245,6 @@ def states(base_minor: np.ndarray, new_minor: np.ndarray) -> np.ndarray:
     return STATE_TABLE[key]
 
 
-def group_sums(codes: np.ndarray, amount_minor: np.ndarray, size: int) -> np.ndarray:
-    """Exact int64 sums of amounts (rows) per code (np.add.at: bincount's float64 sums are not money)."""
-    sums = np.zeros((size, *amount_minor.shape[1:]), np.int64)
-    if amount_minor.ndim == 1:
-        np.add.at(sums, codes, amount_minor)
-    for j in range(amount_minor.shape[1] if amount_minor.ndim == 2 else 0):  # numpy's fast path is 1-D
-        np.add.at(sums[:, j], codes, amount_minor[:, j])
-    return sums
-
-
-def group_counts(codes: np.ndarray, state: np.ndarray, size: int) -> np.ndarray:
-    """int64[size, STATES]: how many elements of each code are in each state."""
-    return np.bincount(codes * STATES + state.astype(np.intp), minlength=size * STATES).reshape(size, STATES)
-
-
 def count_fields(counts: np.ndarray) -> dict:
     """The counts of one row: rights concerned (due something under either), gain (start included), lose,
     stop, start."""
@@ -268,62 +256,26 @@ def amount_fields(base_minor: int, new_minor: int) -> dict:
     return {"base_minor": int(base_minor), "new_minor": int(new_minor), "diff_minor": int(new_minor - base_minor)}
 
 
-def empty_counts() -> dict:
-    return {**amount_fields(0, 0), **{key: 0 for key in COUNT_KEYS}}
+def group_rows(sums: np.ndarray, counts: np.ndarray, names, key: str) -> list[dict]:
+    """One row per name that has rights: sums over the months (int64[2, names]) and counts of rights by the state
+    of their sums (int64[names, STATES]), in the order of the names."""
+    present = np.flatnonzero(counts.sum(axis=1)).tolist()
+    return [{key: str(names[i]), **amount_fields(sums[0, i], sums[1, i]), **count_fields(counts[i])}
+            for i in sorted(present, key=lambda i: str(names[i]))]
 
 
-def right_totals(base_due, new_due) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per right: its sum over the months under each catalogue, and its state by those sums."""
-    base_total, new_total = base_due.sum(axis=1), new_due.sum(axis=1)
-    return base_total, new_total, states(base_total, new_total)
-
-
-def group_rows(per_right, codes: np.ndarray, names, key: str) -> list[dict]:
-    """One row per name that has rights: sums over the months and counts of rights by their sums (per_right:
-    right_totals)."""
-    base_total, new_total, state = per_right
-    size = len(names)
-    base_sums, new_sums = group_sums(codes, base_total, size), group_sums(codes, new_total, size)
-    counts = group_counts(codes, state, size)
-    present = np.flatnonzero(np.bincount(codes, minlength=size))
-    return [{key: str(names[i]), **amount_fields(base_sums[i], new_sums[i]), **count_fields(counts[i])}
-            for i in sorted(present.tolist(), key=lambda i: str(names[i]))]
-
-
-def totals_row(per_right) -> dict:
+def totals_row(sums) -> dict:
     """Sums over every right and month; counts of rights by their sums over the months."""
-    base_total, new_total, state = per_right
-    if base_total.shape[0] == 0:
-        return empty_counts()
-    counts = np.bincount(state, minlength=STATES)
-    return {**amount_fields(base_total.sum(), new_total.sum()), **count_fields(counts)}
+    return {**amount_fields(sums.benefit_sums[0].sum(), sums.benefit_sums[1].sum()),
+            **count_fields(sums.benefit_counts.sum(axis=0))}
 
 
-ROWS_PER_BLOCK = 1 << 16  # rights per block of the month counts: the temporaries stay in the cache
-
-
-def month_state_counts(base_due, new_due, benefit: np.ndarray, size: int) -> np.ndarray:
-    """int64[months, size, STATES]: per month and benefit, how many rights are in each state that month. Blocks
-    of rights (rows of the C-ordered matrices), every month of a block in one bincount."""
-    n_rights, months = base_due.shape
-    month_key = (np.arange(months, dtype=np.intp) * size)[None, :]
-    counts = np.zeros(months * size * STATES, np.int64)
-    for begin in range(0, n_rights, ROWS_PER_BLOCK):
-        end = min(n_rights, begin + ROWS_PER_BLOCK)
-        key = (month_key + benefit[begin:end, None]) * STATES
-        key += states(base_due[begin:end], new_due[begin:end])
-        counts += np.bincount(key.ravel(), minlength=counts.shape[0])
-    return counts.reshape(months, size, STATES)
-
-
-def month_benefit_rows(base_due, new_due, benefit: np.ndarray, codes, first: int) -> list[dict]:
+def month_benefit_rows(sums, codes, first: int) -> list[dict]:
     """One row per month and benefit with rights in the register, month by month."""
-    size = len(codes)
-    base_sums, new_sums = group_sums(benefit, base_due, size), group_sums(benefit, new_due, size)
-    counts = month_state_counts(base_due, new_due, benefit, size)
-    present = np.flatnonzero(np.bincount(benefit, minlength=size)).tolist()
-    return [{"month": format_period(first + j), "benefit": codes[b], **amount_fields(base_sums[b, j], new_sums[b, j]),
-             **count_fields(counts[j, b])} for j in range(base_due.shape[1]) for b in present]
+    present = np.flatnonzero(sums.benefit_counts.sum(axis=1)).tolist()
+    return [{"month": format_period(first + j), "benefit": codes[b],
+             **amount_fields(sums.month_sums[0, j, b], sums.month_sums[1, j, b]),
+             **count_fields(sums.month_counts[j, b])} for j in range(sums.month_sums.shape[1]) for b in present]
 
 
 def right_municipalities(persons, arrays, first: int) -> tuple[np.ndarray, list]:
