@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine import catalogue as engine_catalogue
 from engine import entitlement
 from engine.months import format_period, parse_period
 from formats import convert, labels
@@ -87,11 +88,11 @@ def cost(baseline: Baseline, new) -> dict:
     """The cost of the catalogue `new` against the baseline's (JSON-ready)."""
     base, first, last = baseline.base, baseline.first, baseline.last
     check_pair(base, new)
-    new_due = new_dues(baseline, arrays_for(baseline.register, baseline.arrays, base, new), new)
+    new_row, new_due = new_dues(baseline, arrays_for(baseline.register, baseline.arrays, base, new), new)
     codes, places = base.benefit_codes, baseline.places
-    sums = cost_sums(baseline.due, new_due, baseline.arrays.right_benefit, len(codes), baseline.municipality,
-                     len(places), STATE_TABLE)
-    del new_due
+    sums = cost_sums(baseline.due, new_row, new_due, baseline.arrays.right_benefit, len(codes),
+                     baseline.municipality, len(places), STATE_TABLE)
+    del new_row, new_due
     return {
         "period": format_period(first), "last_period": format_period(last), "months": last - first + 1,
         "country": new.country, "currency": new.currency, "minor_exponent": new.minor_exponent,
@@ -208,18 +209,41 @@ def due_matrix(arrays, compiled, catalogue, first: int, last: int) -> np.ndarray
     return cells.due_minor.reshape(arrays.n_rights, last - first + 1)
 
 
-def new_dues(baseline: Baseline, new_arrays, new) -> np.ndarray:
-    """The dues under the new catalogue per right and month: today's, with the rights of the changed benefits
-    computed again."""
+def affected_benefits(base_compiled, new_compiled) -> tuple[np.ndarray, np.ndarray]:
+    """(changed, needed) per benefit of the new catalogue. Changed: its own rules changed, or it is a multiple of
+    a changed benefit (multiple_of_benefit reads that benefit's due). Needed: changed, or a benefit whose rights a
+    needed benefit's formula reads (special_rate_benefit: holding such a right; multiple_of_benefit: its due), so
+    the rights computed again see every right they depend on."""
+    changed = changed_benefits(base_compiled, new_compiled)
+    special = new_compiled.settings[:, engine_catalogue.SET_SPECIAL_BENEFIT].astype(np.int64) - 1
+    multiple = new_compiled.settings[:, engine_catalogue.SET_MULTIPLE_OF].astype(np.int64) - 1
+    for _ in range(len(changed)):  # chains of multiples: each pass settles one more link
+        changed = changed | ((multiple >= 0) & changed[np.maximum(multiple, 0)])
+    needed = changed.copy()
+    for _ in range(len(needed)):
+        for source in (special, multiple):
+            needed[source[needed & (source >= 0)]] = True
+    return changed, needed
+
+
+def new_dues(baseline: Baseline, new_arrays, new) -> tuple[np.ndarray, np.ndarray]:
+    """The dues under the new catalogue: (row per right in the matrix, -1 for a right due as today; int64[rows,
+    months]). Only the rights of changed benefits are due otherwise; they are computed again together with the
+    rights they read (affected_benefits), and today's matrix is never copied."""
     first, last = baseline.first, baseline.last
     base_compiled, new_compiled = compiled_pair(baseline.base, new, first, last)
-    rights = np.flatnonzero(changed_benefits(base_compiled, new_compiled)[new_arrays.right_benefit])
-    if rights.shape[0] == new_arrays.n_rights:
-        return due_matrix(new_arrays, new_compiled, new, first, last)
-    new_due = baseline.due.copy()
-    if rights.shape[0]:
-        new_due[rights] = due_matrix(rights_subset(new_arrays, rights), new_compiled, new, first, last)
-    return new_due
+    changed, needed = affected_benefits(base_compiled, new_compiled)
+    benefit = new_arrays.right_benefit
+    if changed[benefit].all():
+        return np.arange(new_arrays.n_rights), due_matrix(new_arrays, new_compiled, new, first, last)
+    rights = np.flatnonzero(needed[benefit])
+    row_of = np.full(new_arrays.n_rights, -1, np.int64)
+    if rights.shape[0] == 0:
+        return row_of, np.zeros((0, last - first + 1), np.int64)
+    due = due_matrix(rights_subset(new_arrays, rights), new_compiled, new, first, last)
+    recomputed = changed[benefit[rights]]
+    row_of[rights[recomputed]] = np.flatnonzero(recomputed)
+    return row_of, due
 
 
 # ---- sums and counts ------------------------------------------------------------------------------------------

@@ -37,18 +37,21 @@ def _state(base, new, state_table):
 
 
 @kernel
-def cost_sums_kernel(base_due, new_due, benefit, place, state_table, month_sums, month_counts, benefit_sums,
-                     benefit_counts, place_sums, place_counts):
-    """Fill the (zeroed) outputs of CostSums from the int64[rights, months] dues."""
-    assert base_due.shape == new_due.shape and benefit.shape[0] == base_due.shape[0]
+def cost_sums_kernel(base_due, new_row, new_due, benefit, place, state_table, month_sums, month_counts,
+                     benefit_sums, benefit_counts, place_sums, place_counts):
+    """Fill the (zeroed) outputs of CostSums from today's int64[rights, months] dues and the new ones (right r's
+    row new_row[r] of new_due, or today's when it is -1)."""
+    assert new_row.shape[0] == base_due.shape[0] and new_due.shape[1] == base_due.shape[1]
+    assert benefit.shape[0] == base_due.shape[0]
     assert place.shape[0] == base_due.shape[0] and month_sums.shape[1] == base_due.shape[1]
     assert state_table.shape[0] == STATE_KEYS and month_counts.shape[2] == benefit_counts.shape[1]
     for r in range(base_due.shape[0]):
-        b, p = benefit[r], place[r]
-        assert 0 <= b < benefit_sums.shape[1] and 0 <= p < place_sums.shape[1]
+        b, p, q = benefit[r], place[r], new_row[r]
+        assert 0 <= b < benefit_sums.shape[1] and 0 <= p < place_sums.shape[1] and q < new_due.shape[0]
         base_total, new_total = 0, 0
         for j in range(base_due.shape[1]):
-            base, new = base_due[r, j], new_due[r, j]
+            base = base_due[r, j]
+            new = new_due[q, j] if q >= 0 else base
             base_total += base
             new_total += new
             month_sums[0, j, b] += base
@@ -63,14 +66,15 @@ def cost_sums_kernel(base_due, new_due, benefit, place, state_table, month_sums,
         place_counts[p, state] += 1
 
 
-def cost_sums(base_due: np.ndarray, new_due: np.ndarray, benefit: np.ndarray, n_benefits: int, place: np.ndarray,
-              n_places: int, state_table: np.ndarray) -> CostSums:
-    """The sums and counts of every table of a simulation (see the module)."""
+def cost_sums(base_due: np.ndarray, new_row: np.ndarray, new_due: np.ndarray, benefit: np.ndarray,
+              n_benefits: int, place: np.ndarray, n_places: int, state_table: np.ndarray) -> CostSums:
+    """The sums and counts of every table of a simulation (see the module; new_row, new_due: simulate.new_dues)."""
     months, states = base_due.shape[1], int(state_table.max()) + 1
     sums = CostSums(np.zeros((2, months, n_benefits), np.int64), np.zeros((months, n_benefits, states), np.int64),
                     np.zeros((2, n_benefits), np.int64), np.zeros((n_benefits, states), np.int64),
                     np.zeros((2, n_places), np.int64), np.zeros((n_places, states), np.int64))
-    cost_sums_kernel(np.ascontiguousarray(base_due, np.int64), np.ascontiguousarray(new_due, np.int64),
+    cost_sums_kernel(np.ascontiguousarray(base_due, np.int64), np.ascontiguousarray(new_row, np.int64),
+                     np.ascontiguousarray(new_due, np.int64),
                      np.ascontiguousarray(benefit, np.int64), np.ascontiguousarray(place, np.int64),
                      np.ascontiguousarray(state_table, np.int64), *sums)
     return sums

@@ -1,5 +1,6 @@
 """payroll.simulate_sums: the one-pass sums and counts equal plain numpy (per-row sums, np.add.at, the state of
-every cell by payroll.simulate.states, np.bincount), cell by cell, on random dues with every state present."""
+every cell by payroll.simulate.states), cell by cell, on random dues with every state present and about half the
+rights recomputed (the others due as today)."""
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,7 +37,11 @@ def test_one_pass_equals_numpy(rights, months, n_benefits, n_places, seed):
     new = np.maximum(base + change, 0).astype(np.int64)
     benefit = rng.integers(0, n_benefits, rights).astype(np.int16)
     place = rng.integers(0, n_places, rights).astype(np.intp)
-    found = cost_sums(base, new, benefit, n_benefits, place, n_places, STATE_TABLE)
+    new_row = np.where(rng.random(rights) < 0.5, -1, np.arange(rights))  # -1: due as today
+    recomputed = np.flatnonzero(new_row >= 0)
+    new_row[recomputed] = np.arange(recomputed.shape[0])
+    new = np.where((new_row >= 0)[:, None], new, base)
+    found = cost_sums(base, new_row, new[recomputed], benefit, n_benefits, place, n_places, STATE_TABLE)
     for got, expected in zip(found, reference(base, new, benefit.astype(np.intp), n_benefits, place, n_places)):
         assert got.dtype == np.int64 and np.array_equal(got, expected)
     assert found.benefit_counts.sum() == found.place_counts.sum() == rights
