@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from schwifty import BIC, IBAN, registry
 from schwifty.exceptions import SchwiftyException
 
-from formats.text_scan import iban_form_and_check_digits
+from formats.text_scan import bban_classes, bban_mismatch, iban_form_and_check_digits
 
 IBAN_LENGTH_MAX = 34
 ELECTRONIC_IBAN = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$"
@@ -110,11 +110,18 @@ def fast_valid_ibans(ibans: pa.Array) -> pa.Array:
 
 
 def _wrong_for_country(ibans: pa.Array, country: pa.Array, code: str) -> np.ndarray:
-    """Mask of IBANs of country `code` whose length or BBAN pattern differs from schwifty's registry."""
+    """Mask of IBANs of country `code` whose length or BBAN pattern differs from schwifty's registry (`ibans` in
+    electronic form: ASCII). A spec of fixed-length parts is checked position by position in one pass
+    (formats.text_scan), any other by its regex."""
     mine = pc.fill_null(pc.equal(country, code), False).to_numpy(zero_copy_only=False)
     try:
         spec = registry.get_iban_spec(code)
     except SchwiftyException:
+        return mine
+    classes = bban_classes(spec.bban_spec, spec.regex.pattern, spec.iban_length)
+    if classes is not None:
+        rows = np.flatnonzero(mine)
+        mine[rows] = bban_mismatch(ibans, rows, classes)
         return mine
     lengths = pc.utf8_length(ibans).to_numpy(zero_copy_only=False)
     bban = pc.utf8_slice_codeunits(ibans, 4, IBAN_LENGTH_MAX)

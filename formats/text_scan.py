@@ -5,6 +5,8 @@ byte matrix for the mod-97 check); at national size (25 million names, 8 million
 These kernels read each string's bytes once and write one boolean per row; the callers (formats.bank_ids,
 formats.register_checks) keep pyarrow for the few rows that need a closer look, so the results are the same.
 """
+import re
+
 import numpy as np
 import pyarrow as pa
 
@@ -92,4 +94,55 @@ def iban_form_and_check_digits(ibans: pa.Array) -> np.ndarray:
     iban_form_mod97_kernel(offsets, data, out)
     if ibans.null_count:
         out &= ibans.is_valid().to_numpy(zero_copy_only=False)
+    return out
+
+
+# BBAN character classes of schwifty's specs ("3!n13!n2!n": 3 digits, 13 digits, 2 digits) and its regex for each
+BBAN_CLASSES = {"n": (0, r"\d"), "a": (1, r"[A-Z]"), "c": (2, r"[A-Za-z0-9]"), "e": (3, r" ")}
+BBAN_PART = r"(\d+)(!)?([nace])"
+
+
+def bban_classes(bban_spec: str, regex: str, iban_length: int) -> np.ndarray | None:
+    """The class (BBAN_CLASSES) of each BBAN position when every part of the spec has a fixed length and the
+    registry's regex is the one the spec gives (so a check by position is the regex exactly); else None."""
+    parts = re.findall(BBAN_PART, bban_spec)
+    if "".join(f"{count}{fixed}{kind}" for count, fixed, kind in parts) != bban_spec or not parts:
+        return None
+    if not all(fixed for _, fixed, _ in parts):
+        return None
+    if regex != "^" + "".join(BBAN_CLASSES[kind][1] + f"{{{count}}}" for count, _, kind in parts) + "$":
+        return None
+    classes = np.concatenate([np.full(int(count), BBAN_CLASSES[kind][0], np.int8) for count, _, kind in parts])
+    return classes if classes.shape[0] + 4 == iban_length else None
+
+
+@kernel
+def bban_mismatch_kernel(offsets, data, rows, classes, out):
+    """out[i]: the string at rows[i] is not 4 + len(classes) bytes long, or a BBAN byte is outside its class."""
+    assert rows.shape[0] == out.shape[0] and offsets.shape[0] >= 1
+    assert classes.shape[0] >= 1 and data.shape[0] >= 1
+    for i in range(rows.shape[0]):
+        start = offsets[rows[i]]
+        bad = offsets[rows[i] + 1] - start != classes.shape[0] + 4
+        k = 0
+        while not bad and k < classes.shape[0]:
+            byte, kind = data[start + 4 + k], classes[k]
+            digit, capital = 48 <= byte <= 57, 65 <= byte <= 90
+            if kind == 0:
+                bad = not digit
+            elif kind == 1:
+                bad = not capital
+            elif kind == 2:
+                bad = not (digit or capital or 97 <= byte <= 122)
+            else:
+                bad = byte != 32
+            k += 1
+        out[i] = bad
+
+
+def bban_mismatch(strings: pa.Array, rows: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Boolean per one of `rows` (ASCII strings): wrong length or a BBAN character outside its class."""
+    offsets, data = string_buffers(strings)
+    out = np.empty(rows.shape[0], dtype=np.bool_)
+    bban_mismatch_kernel(offsets, data, np.ascontiguousarray(rows, np.int64), classes, out)
     return out
