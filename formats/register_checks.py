@@ -28,6 +28,9 @@ POSTAL_ADDRESS_COLUMNS = ("street", "town", "postcode")
 # need not read them (formats.register.read_register's drop). tests/formats/test_register_lean.py holds the rules to it.
 UNCHECKED = {"persons": frozenset({"patronymic", "tax_id"}),
              "payees": frozenset({"house_number", "district", "region", "tax_id", "phone"})}
+# Required text columns whose one rule is conform's "required value is empty": no rule here reads them, so a caller
+# that does not keep them may have them read as Parquet dictionaries (each distinct name tested once).
+EMPTINESS_ONLY = {"persons": frozenset({"family_name", "given_name"}), "payees": frozenset({"name"})}
 
 
 def check_register(loaded, benefit_codes: frozenset, household_benefits: frozenset, log: ProblemLog) -> None:
@@ -149,6 +152,9 @@ def blank_mask(text) -> np.ndarray:
 
 
 def _blank_chunk(chunk: pa.Array) -> np.ndarray:
+    if pa.types.is_dictionary(chunk.type):  # each distinct value once; a null row (index past the end) is not blank
+        values = np.append(_blank_chunk(chunk.dictionary), False)
+        return values[np.asarray(pc.fill_null(chunk.indices.cast(pa.int64()), len(chunk.dictionary)), np.intp)]
     if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
         rows = np.flatnonzero(blank_candidates(chunk, _SPACE_LEAD))
     else:

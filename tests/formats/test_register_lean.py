@@ -7,8 +7,9 @@ import pytest
 
 from formats.csv_input import csv_header, read_csv_strings
 from formats.errors import InputError
-from formats.register import read_register
-from formats.register_checks import UNCHECKED
+from formats.problem_log import ProblemLog
+from formats.register import load_tables, read_register
+from formats.register_checks import EMPTINESS_ONLY, UNCHECKED, check_register
 from formats.schemas import PAYEES, PERSONS, REGISTER
 from payroll.simulate import UNREAD
 from tests.formats.test_register import BENEFITS, HOUSEHOLD_BENEFITS, write_register
@@ -19,7 +20,7 @@ BAD_CELLS = [("persons", 1, "family_name", " "), ("persons", 2, "given_name", ""
              ("persons", 4, "birth_date", "1990-13-01"), ("payees", 1, "iban", "ME25510000000000006346"),
              ("payees", 2, "street", ""), ("payees", 3, "bic", "XX"), ("payees", 4, "phone", "  "),
              ("payees", 2, "district", "x"), ("rights", 2, "benefit", "ME_NONE"), ("deductions", 1, "kind", "bribe"),
-             ("households", 2, "person_id", "99")]
+             ("households", 2, "person_id", "99"), ("payees", 3, "name", "\u2003"), ("persons", 4, "given_name", " ")]
 
 
 def as_parquet(csv_folder, out, types=None):
@@ -73,3 +74,25 @@ def test_unchecked_columns_are_nullable_text():
         for column in columns:
             field = schemas[name].field(column)
             assert field.nullable and field.type == pa.string(), (name, column)
+
+
+def test_no_rule_of_the_checks_reads_the_lean_columns(tmp_path):
+    """check_register on tables without the UNCHECKED and EMPTINESS_ONLY columns: a rule reading one would fail
+    (KeyError) here; the good register has no problem."""
+    log = ProblemLog()
+    loaded = load_tables(as_parquet(write_register(tmp_path / "csv"), tmp_path / "pq"), log)
+    for lean in (UNCHECKED, EMPTINESS_ONLY):
+        for name, columns in lean.items():
+            loaded.tables[name] = loaded.tables[name].drop_columns(sorted(columns))
+    check_register(loaded, frozenset(BENEFITS), HOUSEHOLD_BENEFITS, log)
+    assert not log
+
+
+def test_names_read_as_dictionaries_are_judged_as_text(tmp_path):
+    folder = as_parquet(write_register(tmp_path / "csv", [("persons", 2, "family_name", "\t"),
+                                                          ("payees", 1, "name", "")]), tmp_path / "pq")
+    found = problems(folder, DROPS["simulate"])
+    assert found == problems(folder, None)
+    assert [p for p in found if "required value is empty" in p] == [
+        "persons.parquet, row 2, column family_name: required value is empty. Fix: fill in family_name on every row",
+        "payees.parquet, row 1, column name: required value is empty. Fix: fill in name on every row"]
