@@ -57,7 +57,8 @@ class Loaded:
 
 
 def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
-                  cap_per_rule: int = PROBLEMS_PER_RULE_MAX, drop: dict | None = None) -> Register:
+                  cap_per_rule: int = PROBLEMS_PER_RULE_MAX, drop: dict | None = None,
+                  dictionaries: dict | None = None) -> Register:
     """Read and validate the register in `folder`; raise InputError with every problem found.
 
     `benefit_codes` is a set of codes or a formats.catalogue.Catalogue; `household_benefits` are the codes whose
@@ -66,13 +67,16 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     left out of the tables returned, their memory given back. Of them, one no rule reads (register_checks.UNCHECKED)
     is not even read from a Parquet file that stores it as text, the only type it could be refused for, and one
     only the empty-cell rule reads (register_checks.EMPTINESS_ONLY) is read as Parquet's dictionary (each distinct
-    name tested once, never decoded row by row).
+    name tested once, never decoded row by row). `dictionaries` ({table: columns}) names kept columns the caller
+    takes as dictionary arrays that way (only those of EMPTINESS_ONLY; from CSV every column is plain text).
     """
     codes, household_codes = benefit_sets(benefit_codes, household_benefits)
     log = ProblemLog(cap_per_rule)
     drop = {name: frozenset(columns) for name, columns in (drop or {}).items()}
-    lean = {name: (columns & UNCHECKED.get(name, frozenset()), columns & EMPTINESS_ONLY.get(name, frozenset()))
-            for name, columns in drop.items()}
+    encoded = {name: drop.get(name, frozenset()) | frozenset((dictionaries or {}).get(name, ()))
+               for name in set(drop) | set(dictionaries or {})}
+    lean = {name: (drop.get(name, frozenset()) & UNCHECKED.get(name, frozenset()),
+                   columns & EMPTINESS_ONLY.get(name, frozenset())) for name, columns in encoded.items()}
     loaded = load_tables(Path(folder), log, lean)
     check_register(loaded, codes, household_codes, log)
     if log:

@@ -28,9 +28,9 @@ POSTAL_ADDRESS_COLUMNS = ("street", "town", "postcode")
 # need not read them (formats.register.read_register's drop). tests/formats/test_register_lean.py holds the rules to it.
 UNCHECKED = {"persons": frozenset({"patronymic", "tax_id"}),
              "payees": frozenset({"house_number", "district", "region", "tax_id", "phone"})}
-# Required text columns whose one rule is conform's "required value is empty": no rule here reads them, so a caller
-# that does not keep them may have them read as Parquet dictionaries (each distinct name tested once).
-EMPTINESS_ONLY = {"persons": frozenset({"family_name", "given_name"}), "payees": frozenset({"name"})}
+# Required text columns whose one rule is conform's "required value is empty": no rule here reads them, so they may
+# be read as Parquet dictionaries (each distinct name tested once) for a caller that drops them or takes them so.
+EMPTINESS_ONLY = {"persons": frozenset({"family_name", "given_name", "municipality"}), "payees": frozenset({"name"})}
 
 
 def check_register(loaded, benefit_codes: frozenset, household_benefits: frozenset, log: ProblemLog) -> None:

@@ -74,7 +74,7 @@ def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_r
 
 def prepare(data, base, first: int, months: int, keep_register: bool = True) -> Baseline:
     """Read and check the register, and compute every right's due under today's catalogue `base`."""
-    register = read_register(Path(data), base, drop=UNREAD)
+    register = read_register(Path(data), base, drop=UNREAD, dictionaries={"persons": ("municipality",)})
     arrays = convert.register_arrays(register, base)
     municipality, places = right_municipalities(register["persons"], arrays, first)
     if not keep_register:
@@ -304,9 +304,23 @@ def month_benefit_rows(sums, codes, first: int) -> list[dict]:
 
 def right_municipalities(persons, arrays, first: int) -> tuple[np.ndarray, list]:
     """(code per right, municipality names): the beneficiary's municipality in the version of the first month."""
-    encoded = pc.fill_null(persons.column("municipality"), "").combine_chunks().dictionary_encode()
+    codes, names = municipality_codes(persons.column("municipality"))
     person_code = np.zeros(arrays.person_ids.shape[0], np.intp)
     rows_dense = index_of(arrays.person_ids, np.asarray(persons.column("person_id").to_numpy(), np.int64))
-    person_code[rows_dense] = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)
+    person_code[rows_dense] = codes
     person = arrays.ver_person[right_versions(arrays, first)]
-    return person_code[person], encoded.dictionary.to_pylist()
+    return person_code[person], names
+
+
+def municipality_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    """(code per row, distinct names) of a text column, or of one read as Parquet dictionaries (one dictionary for
+    every chunk, without decoding a row); an empty cell (none once checked) counts as the name ""."""
+    if not pa.types.is_dictionary(column.type):
+        encoded = pc.fill_null(column, "").combine_chunks().dictionary_encode()
+        return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp), encoded.dictionary.to_pylist()
+    unified = column.unify_dictionaries()
+    names = unified.chunk(0).dictionary.to_pylist() if unified.num_chunks else []
+    empty = names.index("") if "" in names else len(names)
+    codes = [np.asarray(pc.fill_null(chunk.indices.cast(pa.int64()), empty), np.intp) for chunk in unified.chunks]
+    codes = np.concatenate(codes) if codes else np.zeros(0, np.intp)
+    return codes, names + [""] if empty == len(names) and (codes == empty).any() else names
