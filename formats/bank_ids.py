@@ -14,6 +14,8 @@ import pyarrow.compute as pc
 from schwifty import BIC, IBAN, registry
 from schwifty.exceptions import SchwiftyException
 
+from formats.text_scan import bban_classes, bban_mismatch, iban_form_and_check_digits
+
 IBAN_LENGTH_MAX = 34
 ELECTRONIC_IBAN = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$"
 # The one BIC rule of the project (register, catalogue and payment files): ISO 9362's form, exactly as pain.001.001.09
@@ -89,72 +91,39 @@ def bic_reason(value: str) -> str | None:
 
 
 def fast_valid_ibans(ibans: pa.Array) -> pa.Array:
-    """Boolean per IBAN: true when it is certainly valid (false means: ask schwifty why)."""
+    """Boolean per IBAN: true when it is certainly valid (false means: ask schwifty why). Form and check digits in
+    one pass over the bytes (formats.text_scan), then length and BBAN pattern per country of the good ones."""
     ibans = ibans.cast(pa.string())
-    good = pc.fill_null(pc.match_substring_regex(ibans, ELECTRONIC_IBAN), False).to_numpy(zero_copy_only=False)
-    country = pc.utf8_slice_codeunits(ibans, 0, 2)
-    for code in pc.unique(country.filter(pa.array(good))).to_pylist():
-        good &= ~_wrong_for_country(ibans, country, code)
+    if isinstance(ibans, pa.ChunkedArray):
+        ibans = ibans.combine_chunks()
+    good = iban_form_and_check_digits(ibans)
     checked = np.flatnonzero(good)
-    good[checked] = _mod97_ok(ibans.take(pa.array(checked, pa.int64())))
+    if len(checked) == 0:
+        return pa.array(good)
+    subset = ibans if len(checked) == len(ibans) else ibans.take(pa.array(checked, pa.int64()))
+    country = pc.utf8_slice_codeunits(subset, 0, 2)
+    fits = np.ones(len(subset), dtype=bool)
+    for code in pc.unique(country).to_pylist():
+        fits &= ~_wrong_for_country(subset, country, code)
+    good[checked] = fits
     return pa.array(good)
 
 
 def _wrong_for_country(ibans: pa.Array, country: pa.Array, code: str) -> np.ndarray:
-    """Mask of IBANs of country `code` whose length or BBAN pattern differs from schwifty's registry."""
+    """Mask of IBANs of country `code` whose length or BBAN pattern differs from schwifty's registry (`ibans` in
+    electronic form: ASCII). A spec of fixed-length parts is checked position by position in one pass
+    (formats.text_scan), any other by its regex."""
     mine = pc.fill_null(pc.equal(country, code), False).to_numpy(zero_copy_only=False)
     try:
         spec = registry.get_iban_spec(code)
     except SchwiftyException:
         return mine
+    classes = bban_classes(spec.bban_spec, spec.regex.pattern, spec.iban_length)
+    if classes is not None:
+        rows = np.flatnonzero(mine)
+        mine[rows] = bban_mismatch(ibans, rows, classes)
+        return mine
     lengths = pc.utf8_length(ibans).to_numpy(zero_copy_only=False)
     bban = pc.utf8_slice_codeunits(ibans, 4, IBAN_LENGTH_MAX)
     shaped = pc.fill_null(pc.match_substring_regex(bban, spec.regex.pattern), False).to_numpy(zero_copy_only=False)
     return mine & ((lengths != spec.iban_length) | ~shaped)
-
-
-def _mod97_ok(ibans: pa.Array) -> np.ndarray:
-    """ISO 7064 mod 97-10 over BBAN + country + check digits."""
-    moved = pc.binary_join_element_wise(pc.utf8_slice_codeunits(ibans, 4, IBAN_LENGTH_MAX),
-                                        pc.utf8_slice_codeunits(ibans, 0, 4), "")
-    check_digits = pc.cast(pc.utf8_slice_codeunits(ibans, 2, 4), pa.int64()).to_numpy(zero_copy_only=False)
-    # mod 97 == 1 also holds for the aliases 00, 01 and 99, which the algorithm never produces
-    return (mod97_remainders(moved) == 1) & (check_digits >= 2) & (check_digits <= 98)
-
-
-def mod97_remainders(alphanumeric: pa.Array) -> np.ndarray:
-    """ISO 7064 mod 97-10 remainder of each string of [0-9A-Z] (at most 34 characters; letters count as 10..35),
-    column by column over a byte matrix (also used to compute check digits)."""
-    padded = pc.utf8_lpad(alphanumeric, width=IBAN_LENGTH_MAX, padding="0")  # leading zeros keep the remainder
-    if isinstance(padded, pa.ChunkedArray):
-        padded = padded.combine_chunks()
-    chars = np.asfortranarray(_byte_matrix(padded, IBAN_LENGTH_MAX))  # columns contiguous for the loop
-    remainder = np.zeros(len(chars), dtype=np.int32)
-    for position in range(IBAN_LENGTH_MAX):
-        column = chars[:, position]
-        remainder = (remainder * _SHIFT[column] + _VALUE[column]) % 97
-    return remainder
-
-
-def _char_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Per ASCII byte: its value in the mod-97 number (A=10 .. Z=35) and the decimal shift it needs."""
-    value = np.zeros(256, dtype=np.int32)
-    shift = np.ones(256, dtype=np.int32)
-    for code in range(ord("0"), ord("9") + 1):
-        value[code], shift[code] = code - ord("0"), 10
-    for code in range(ord("A"), ord("Z") + 1):
-        value[code], shift[code] = code - ord("A") + 10, 100  # letters count as two digits
-    return value, shift
-
-
-_VALUE, _SHIFT = _char_tables()
-
-
-def _byte_matrix(strings: pa.Array, width: int) -> np.ndarray:
-    """ASCII strings all `width` long as an (n, width) uint8 matrix, without a Python loop."""
-    if len(strings) == 0:
-        return np.zeros((0, width), dtype=np.uint8)
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset: strings.offset + len(strings) + 1]
-    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
-    assert np.all(np.diff(offsets) == width), "IBANs must be padded to one width"
-    return data[offsets[0]: offsets[-1]].reshape(len(strings), width)

@@ -18,7 +18,7 @@ import pyarrow.dataset as ds
 from formats import csv_input
 from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
-from formats.register_checks import blank_mask, check_register
+from formats.register_checks import EMPTINESS_ONLY, UNCHECKED, blank_mask, check_register
 from formats.schemas import OPTIONAL_TABLES, REGISTER
 from formats.i18n import N_
 
@@ -57,19 +57,38 @@ class Loaded:
 
 
 def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
-                  cap_per_rule: int = PROBLEMS_PER_RULE_MAX) -> Register:
+                  cap_per_rule: int = PROBLEMS_PER_RULE_MAX, drop: dict | None = None,
+                  dictionaries: dict | None = None) -> Register:
     """Read and validate the register in `folder`; raise InputError with every problem found.
 
     `benefit_codes` is a set of codes or a formats.catalogue.Catalogue; `household_benefits` are the codes whose
     rights must name a household (with a catalogue: also every benefit whose formula kind reads the household).
+    `drop` ({table: columns}) names columns the caller never reads: they are checked like every other column and
+    left out of the tables returned, their memory given back. Of them, one no rule reads (register_checks.UNCHECKED)
+    is not even read from a Parquet file that stores it as text, the only type it could be refused for, and one
+    only the empty-cell rule reads (register_checks.EMPTINESS_ONLY) is read as Parquet's dictionary (each distinct
+    name tested once, never decoded row by row). `dictionaries` ({table: columns}) names kept columns the caller
+    takes as dictionary arrays that way (only those of EMPTINESS_ONLY; from CSV every column is plain text).
     """
     codes, household_codes = benefit_sets(benefit_codes, household_benefits)
     log = ProblemLog(cap_per_rule)
-    loaded = load_tables(Path(folder), log)
+    drop = {name: frozenset(columns) for name, columns in (drop or {}).items()}
+    encoded = {name: drop.get(name, frozenset()) | frozenset((dictionaries or {}).get(name, ()))
+               for name in set(drop) | set(dictionaries or {})}
+    lean = {name: (drop.get(name, frozenset()) & UNCHECKED.get(name, frozenset()),
+                   columns & EMPTINESS_ONLY.get(name, frozenset())) for name, columns in encoded.items()}
+    loaded = load_tables(Path(folder), log, lean)
     check_register(loaded, codes, household_codes, log)
     if log:
         raise InputError(sort_problems(log.problems()))
-    return Register(loaded.tables, loaded.paths, Path(folder))
+    register = Register(loaded.tables, loaded.paths, Path(folder))
+    if drop:
+        for name, columns in drop.items():
+            if name in register:
+                register[name] = register[name].drop_columns(sorted(columns & set(register[name].column_names)))
+        del loaded
+        table_pool().release_unused()
+    return register
 
 
 def benefit_sets(benefit_codes, household_benefits) -> tuple[frozenset, frozenset]:
@@ -100,8 +119,11 @@ def register_file_digests(folder) -> dict[str, str]:
 
 # ---- loading ------------------------------------------------------------------------------------------------
 
-def load_tables(folder: Path, log: ProblemLog) -> Loaded:
-    loaded = Loaded()
+def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None) -> Loaded:
+    """Every table conformed to its schema; `lean` ({table: (skip, dictionary)}): nullable text columns no rule
+    reads, not read from a Parquet file that stores them as text (then absent from the table), and text columns
+    only the empty-cell rule reads, kept as Parquet's dictionary (then of dictionary type: callers drop them)."""
+    loaded, lean = Loaded(), lean or {}
     if not folder.is_dir():
         log.add(str(folder), None, None, None, N_("register folder does not exist"),
                 N_("give the folder that holds persons, households, rights, payees and deductions files"))
@@ -110,10 +132,11 @@ def load_tables(folder: Path, log: ProblemLog) -> Loaded:
         path = find_file(folder, name, log)
         if path is None:
             continue
-        raw = read_raw(path, schema, log)
+        skip, dictionary = lean.get(name, (frozenset(), frozenset()))
+        raw = read_raw(path, schema, log, skip, dictionary)
         if raw is None:
             continue
-        table, unusable = conform(raw, schema, path.name, log)
+        table, unusable = conform(raw, schema, path.name, log, skip, dictionary)
         loaded.tables[name], loaded.unusable[name] = table, unusable
         loaded.files[name], loaded.paths[name] = path.name, path
     for name, schema in OPTIONAL_TABLES.items():
@@ -151,11 +174,13 @@ def find_file(folder: Path, name: str, log: ProblemLog) -> Path | None:
     return None
 
 
-def read_raw(path: Path, schema: pa.Schema, log: ProblemLog) -> pa.Table | None:
-    """The file as an Arrow table (CSV: all strings); unreadable files become one problem."""
+def read_raw(path: Path, schema: pa.Schema, log: ProblemLog, skip=frozenset(),
+             dictionary=frozenset()) -> pa.Table | None:
+    """The file as an Arrow table (CSV: all strings); unreadable files become one problem. Columns of `skip` that
+    a Parquet file stores as text are left out (see skippable), those of `dictionary` read as dictionaries."""
     try:
         if path.suffix == ".parquet":
-            return _read_parquet(path)
+            return _read_parquet(path, skip, dictionary)
         return csv_input.read_csv_strings(path, csv_input.csv_header(path))
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         kind = "Parquet" if path.suffix == ".parquet" else "CSV (UTF-8, comma-separated, header line)"
@@ -164,11 +189,30 @@ def read_raw(path: Path, schema: pa.Schema, log: ProblemLog) -> pa.Table | None:
         return None
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, skip=frozenset(), dictionary=frozenset()) -> pa.Table:
     """pq.read_table, with the table's buffers from jemalloc where pyarrow has it: the register is the largest
     and longest-lived allocation of a run, and read by many threads into mimalloc's per-thread heaps it takes
     about a third more resident memory (10M rights: 6.4 instead of 5.2 GiB for 4.7 GiB of tables)."""
-    return ds.dataset(path, format="parquet").to_table(use_threads=True, memory_pool=table_pool())
+    dataset = ds.dataset(path, format="parquet")
+    left_out, as_dictionary = skippable(dataset.schema, skip), skippable(dataset.schema, dictionary)
+    if as_dictionary:
+        options = ds.ParquetReadOptions(dictionary_columns=sorted(as_dictionary))
+        dataset = ds.dataset(path, format=ds.ParquetFileFormat(read_options=options))
+    columns = [name for name in dataset.schema.names if name not in left_out] if left_out else None
+    return dataset.to_table(columns=columns, use_threads=True, memory_pool=table_pool())
+
+
+def skippable(file_schema: pa.Schema, skip) -> frozenset:
+    """The columns of `skip` a file stores as text, once each: conform would pass them unchanged and no rule
+    reads them, so not reading them changes no problem found (any other type is read and judged as usual)."""
+    names = file_schema.names
+    return frozenset(name for name in skip if names.count(name) == 1 and _is_text(file_schema.field(name).type))
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
 
 
 def table_pool() -> pa.MemoryPool:
@@ -179,16 +223,20 @@ def table_pool() -> pa.MemoryPool:
         return pa.default_memory_pool()
 
 
-def conform(raw: pa.Table, schema: pa.Schema, file: str, log: ProblemLog) -> tuple[pa.Table, set[str]]:
-    """Table with exactly the schema's columns and types; bad cells null and reported."""
+def conform(raw: pa.Table, schema: pa.Schema, file: str, log: ProblemLog, skipped=frozenset(),
+            dictionary=frozenset()) -> tuple[pa.Table, set[str]]:
+    """Table with exactly the schema's columns and types (less the `skipped` columns not read; the text columns of
+    `dictionary` read as dictionaries stay so); bad cells null and reported."""
     _report_unknown_columns(raw, schema, file, log)
+    fields = [f for f in schema if f.name not in skipped or f.name in raw.column_names]
     columns, unusable = [], set()
-    for schema_field in schema:
-        column, usable = conform_column(raw, schema_field, file, log)
+    for schema_field in fields:
+        column, usable = conform_column(raw, schema_field, file, log, schema_field.name in dictionary)
         columns.append(column)
         if not usable:
             unusable.add(schema_field.name)
-    return pa.Table.from_arrays(columns, schema=schema.with_metadata(None)), unusable
+    fields = [f.with_type(column.type) for f, column in zip(fields, columns)]
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields)), unusable
 
 
 def _report_unknown_columns(raw: pa.Table, schema: pa.Schema, file: str, log: ProblemLog) -> None:
@@ -203,8 +251,10 @@ def _report_unknown_columns(raw: pa.Table, schema: pa.Schema, file: str, log: Pr
         seen.add(name)
 
 
-def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: ProblemLog) -> tuple[pa.Array, bool]:
-    """(typed column, usable?) for one schema field."""
+def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: ProblemLog,
+                   keep_dictionary: bool = False) -> tuple[pa.Array, bool]:
+    """(typed column, usable?) for one schema field; a text dictionary stays one when `keep_dictionary` (a
+    string field only the empty-cell rule reads)."""
     name = schema_field.name
     if name not in raw.column_names:
         if not schema_field.nullable:
@@ -212,6 +262,10 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
         return pa.nulls(raw.num_rows, schema_field.type), schema_field.nullable
     source = raw.column(raw.column_names.index(name))  # chunked: columns no rule reads are never copied
     if pa.types.is_dictionary(source.type):
+        if keep_dictionary and _is_text(source.type) and schema_field.type == pa.string():
+            if not schema_field.nullable:
+                _report_empty(source, name, file, log)
+            return source, True
         source = source.cast(source.type.value_type)
     if source.type != schema_field.type:
         source = source.combine_chunks()
@@ -229,7 +283,7 @@ def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: Proble
 
 def _report_empty(source, name: str, file: str, log: ProblemLog) -> None:
     """Nulls in a required column; in a required text column also blank text (a name of spaces)."""
-    is_text = pa.types.is_string(source.type) or pa.types.is_large_string(source.type)
+    is_text = _is_text(source.type)
     if not source.null_count and not is_text:
         return
     missing = blank_mask(source) if is_text else np.zeros(len(source), dtype=bool)

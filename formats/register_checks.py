@@ -15,6 +15,7 @@ from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
 from formats.i18n import N_
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.problem_log import ProblemLog
+from formats.text_scan import blank_candidates
 from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_TABLES,
                              PAYEE_KINDS, REGISTER, SUBGROUP_MAX)
 
@@ -23,6 +24,13 @@ DATE_MAX = dt.date(2199, 12, 31)  # legacy "open-ended" sentinels such as 9999-1
 RATE_BP_FULL = 10_000            # 100 % in basis points: no deduction takes more than the whole gross
 THIRD_PARTY_KINDS = tuple(kind for kind in DEDUCTION_KINDS if kind != "overpayment")  # forwarded to a creditor
 POSTAL_ADDRESS_COLUMNS = ("street", "town", "postcode")
+# Nullable text columns no rule reads: stored as text they cannot be wrong, so a caller that does not keep them
+# need not read them (formats.register.read_register's drop). tests/formats/test_register_lean.py holds the rules to it.
+UNCHECKED = {"persons": frozenset({"patronymic", "tax_id"}),
+             "payees": frozenset({"house_number", "district", "region", "tax_id", "phone"})}
+# Required text columns whose one rule is conform's "required value is empty": no rule here reads them, so they may
+# be read as Parquet dictionaries (each distinct name tested once) for a caller that drops them or takes them so.
+EMPTINESS_ONLY = {"persons": frozenset({"family_name", "given_name", "municipality"}), "payees": frozenset({"name"})}
 
 
 def check_register(loaded, benefit_codes: frozenset, household_benefits: frozenset, log: ProblemLog) -> None:
@@ -144,16 +152,11 @@ def blank_mask(text) -> np.ndarray:
 
 
 def _blank_chunk(chunk: pa.Array) -> np.ndarray:
+    if pa.types.is_dictionary(chunk.type):  # each distinct value once; a null row (index past the end) is not blank
+        values = np.append(_blank_chunk(chunk.dictionary), False)
+        return values[np.asarray(pc.fill_null(chunk.indices.cast(pa.int64()), len(chunk.dictionary)), np.intp)]
     if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
-        offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        _, offsets_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
-        starts, lengths = offsets[:-1], np.diff(offsets)
-        candidate = lengths == 0
-        if data_buffer is not None and data_buffer.size:
-            data = np.frombuffer(data_buffer, dtype=np.uint8)
-            candidate |= _SPACE_LEAD[data[np.minimum(starts, data.size - 1)]]
-        rows = np.flatnonzero(candidate)
+        rows = np.flatnonzero(blank_candidates(chunk, _SPACE_LEAD))
     else:
         rows = np.arange(len(chunk))
     blank = np.zeros(len(chunk), dtype=bool)

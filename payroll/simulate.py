@@ -17,13 +17,14 @@ Counts: a right gains when its due rises (`start` when it was due nothing), lose
 compare that month's dues; per municipality, per benefit and in the totals they compare each right's sum over
 the months. A right's municipality is its beneficiary's (the version in force in the first month).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine import catalogue as engine_catalogue
 from engine import entitlement
 from engine.months import format_period, parse_period
 from formats import convert, labels
@@ -31,10 +32,17 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from formats.keys import index_of
 from formats.register import read_register, table_pool
+from formats.schemas import DEDUCTIONS, PAYEES
 from formats.i18n import N_
 from payroll.compute import missing_rules, right_versions, rights_subset
+from payroll.simulate_sums import cost_sums
 
 MONTHS_DEFAULT = 12
+# Register columns a simulation never reads (names, payment details, deduction orders: no ledger, no payment):
+# checked like every column, then dropped before the conversion (formats.register.read_register's drop).
+UNREAD = {"persons": ("family_name", "given_name", "patronymic", "tax_id"),
+          "payees": tuple(name for name in PAYEES.names if name != "payee_id"),
+          "deductions": tuple(DEDUCTIONS.names)}
 MONTHS_MAX = 120
 COUNT_KEYS = ("rights", "gain", "lose", "stop", "start")
 # state of a right (or cell) under the two catalogues, the columns of the count tables
@@ -66,7 +74,7 @@ def simulate(data, period_text: str, rules, months: int = MONTHS_DEFAULT, base_r
 
 def prepare(data, base, first: int, months: int, keep_register: bool = True) -> Baseline:
     """Read and check the register, and compute every right's due under today's catalogue `base`."""
-    register = read_register(Path(data), base)
+    register = read_register(Path(data), base, drop=UNREAD, dictionaries={"persons": ("municipality",)})
     arrays = convert.register_arrays(register, base)
     municipality, places = right_municipalities(register["persons"], arrays, first)
     if not keep_register:
@@ -80,9 +88,18 @@ def cost(baseline: Baseline, new) -> dict:
     """The cost of the catalogue `new` against the baseline's (JSON-ready)."""
     base, first, last = baseline.base, baseline.first, baseline.last
     check_pair(base, new)
-    new_due = new_dues(baseline, arrays_for(baseline.register, baseline.arrays, base, new), new)
-    base_due, benefit = baseline.due, baseline.arrays.right_benefit.astype(np.intp)
-    per_right = right_totals(base_due, new_due)
+    new_arrays = arrays_for(baseline.register, baseline.arrays, base, new)
+    affected = affected_rights(baseline, new)
+    if new_arrays is baseline.arrays and not affected[1][new_arrays.right_benefit].all():
+        # the rights computed again are packed on their own, so today's packing is not needed: when the caller
+        # keeps no baseline (simulate), its memory goes back before the engine runs (10 M rights: 1.6 GB)
+        baseline = replace(baseline, arrays=new_arrays._replace(packed=None))
+        new_arrays = baseline.arrays
+    new_row, new_due = new_dues(baseline, new_arrays, new, affected)
+    codes, places = base.benefit_codes, baseline.places
+    sums = cost_sums(baseline.due, new_row, new_due, baseline.arrays.right_benefit, len(codes),
+                     baseline.municipality, len(places), STATE_TABLE)
+    del new_row, new_due
     return {
         "period": format_period(first), "last_period": format_period(last), "months": last - first + 1,
         "country": new.country, "currency": new.currency, "minor_exponent": new.minor_exponent,
@@ -90,10 +107,10 @@ def cost(baseline: Baseline, new) -> dict:
         "new_rules": {"path": str(new.path), "sha256": new.sha256},
         "names": {"locale": labels.locale_of(new.country),
                   "benefits": {**labels.benefit_names(base), **labels.benefit_names(new)}},
-        "by_month_benefit": month_benefit_rows(base_due, new_due, benefit, base.benefit_codes, first),
-        "by_benefit": group_rows(per_right, benefit, base.benefit_codes, "benefit"),
-        "by_municipality": group_rows(per_right, baseline.municipality, baseline.places, "municipality"),
-        "totals": totals_row(per_right),
+        "by_month_benefit": month_benefit_rows(sums, codes, first),
+        "by_benefit": group_rows(sums.benefit_sums, sums.benefit_counts, codes, "benefit"),
+        "by_municipality": group_rows(sums.place_sums, sums.place_counts, places, "municipality"),
+        "totals": totals_row(sums),
     }
 
 
@@ -199,18 +216,46 @@ def due_matrix(arrays, compiled, catalogue, first: int, last: int) -> np.ndarray
     return cells.due_minor.reshape(arrays.n_rights, last - first + 1)
 
 
-def new_dues(baseline: Baseline, new_arrays, new) -> np.ndarray:
-    """The dues under the new catalogue per right and month: today's, with the rights of the changed benefits
-    computed again."""
+def affected_benefits(base_compiled, new_compiled) -> tuple[np.ndarray, np.ndarray]:
+    """(changed, needed) per benefit of the new catalogue. Changed: its own rules changed, or it is a multiple of
+    a changed benefit (multiple_of_benefit reads that benefit's due). Needed: changed, or a benefit whose rights a
+    needed benefit's formula reads (special_rate_benefit: holding such a right; multiple_of_benefit: its due), so
+    the rights computed again see every right they depend on."""
+    changed = changed_benefits(base_compiled, new_compiled)
+    special = new_compiled.settings[:, engine_catalogue.SET_SPECIAL_BENEFIT].astype(np.int64) - 1
+    multiple = new_compiled.settings[:, engine_catalogue.SET_MULTIPLE_OF].astype(np.int64) - 1
+    for _ in range(len(changed)):  # chains of multiples: each pass settles one more link
+        changed = changed | ((multiple >= 0) & changed[np.maximum(multiple, 0)])
+    needed = changed.copy()
+    for _ in range(len(needed)):
+        for source in (special, multiple):
+            needed[source[needed & (source >= 0)]] = True
+    return changed, needed
+
+
+def affected_rights(baseline: Baseline, new) -> tuple:
+    """(the new catalogue compiled for the baseline's months, changed and needed per benefit: affected_benefits)."""
+    base_compiled, new_compiled = compiled_pair(baseline.base, new, baseline.first, baseline.last)
+    return new_compiled, *affected_benefits(base_compiled, new_compiled)
+
+
+def new_dues(baseline: Baseline, new_arrays, new, affected=None) -> tuple[np.ndarray, np.ndarray]:
+    """The dues under the new catalogue: (row per right in the matrix, -1 for a right due as today; int64[rows,
+    months]). Only the rights of changed benefits are due otherwise; they are computed again together with the
+    rights they read (affected_benefits), and today's matrix is never copied. `affected`: affected_rights."""
     first, last = baseline.first, baseline.last
-    base_compiled, new_compiled = compiled_pair(baseline.base, new, first, last)
-    rights = np.flatnonzero(changed_benefits(base_compiled, new_compiled)[new_arrays.right_benefit])
-    if rights.shape[0] == new_arrays.n_rights:
-        return due_matrix(new_arrays, new_compiled, new, first, last)
-    new_due = baseline.due.copy()
-    if rights.shape[0]:
-        new_due[rights] = due_matrix(rights_subset(new_arrays, rights), new_compiled, new, first, last)
-    return new_due
+    new_compiled, changed, needed = affected or affected_rights(baseline, new)
+    benefit = new_arrays.right_benefit
+    if changed[benefit].all():
+        return np.arange(new_arrays.n_rights), due_matrix(new_arrays, new_compiled, new, first, last)
+    rights = np.flatnonzero(needed[benefit])
+    row_of = np.full(new_arrays.n_rights, -1, np.int64)
+    if rights.shape[0] == 0:
+        return row_of, np.zeros((0, last - first + 1), np.int64)
+    due = due_matrix(rights_subset(new_arrays, rights), new_compiled, new, first, last)
+    recomputed = changed[benefit[rights]]
+    row_of[rights[recomputed]] = np.flatnonzero(recomputed)
+    return row_of, due
 
 
 # ---- sums and counts ------------------------------------------------------------------------------------------
@@ -236,21 +281,6 @@ def states(base_minor: np.ndarray, new_minor: np.ndarray) -> np.ndarray:
     return STATE_TABLE[key]
 
 
-def group_sums(codes: np.ndarray, amount_minor: np.ndarray, size: int) -> np.ndarray:
-    """Exact int64 sums of amounts (rows) per code (np.add.at: bincount's float64 sums are not money)."""
-    sums = np.zeros((size, *amount_minor.shape[1:]), np.int64)
-    if amount_minor.ndim == 1:
-        np.add.at(sums, codes, amount_minor)
-    for j in range(amount_minor.shape[1] if amount_minor.ndim == 2 else 0):  # numpy's fast path is 1-D
-        np.add.at(sums[:, j], codes, amount_minor[:, j])
-    return sums
-
-
-def group_counts(codes: np.ndarray, state: np.ndarray, size: int) -> np.ndarray:
-    """int64[size, STATES]: how many elements of each code are in each state."""
-    return np.bincount(codes * STATES + state.astype(np.intp), minlength=size * STATES).reshape(size, STATES)
-
-
 def count_fields(counts: np.ndarray) -> dict:
     """The counts of one row: rights concerned (due something under either), gain (start included), lose,
     stop, start."""
@@ -262,69 +292,47 @@ def amount_fields(base_minor: int, new_minor: int) -> dict:
     return {"base_minor": int(base_minor), "new_minor": int(new_minor), "diff_minor": int(new_minor - base_minor)}
 
 
-def empty_counts() -> dict:
-    return {**amount_fields(0, 0), **{key: 0 for key in COUNT_KEYS}}
+def group_rows(sums: np.ndarray, counts: np.ndarray, names, key: str) -> list[dict]:
+    """One row per name that has rights: sums over the months (int64[2, names]) and counts of rights by the state
+    of their sums (int64[names, STATES]), in the order of the names."""
+    present = np.flatnonzero(counts.sum(axis=1)).tolist()
+    return [{key: str(names[i]), **amount_fields(sums[0, i], sums[1, i]), **count_fields(counts[i])}
+            for i in sorted(present, key=lambda i: str(names[i]))]
 
 
-def right_totals(base_due, new_due) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per right: its sum over the months under each catalogue, and its state by those sums."""
-    base_total, new_total = base_due.sum(axis=1), new_due.sum(axis=1)
-    return base_total, new_total, states(base_total, new_total)
-
-
-def group_rows(per_right, codes: np.ndarray, names, key: str) -> list[dict]:
-    """One row per name that has rights: sums over the months and counts of rights by their sums (per_right:
-    right_totals)."""
-    base_total, new_total, state = per_right
-    size = len(names)
-    base_sums, new_sums = group_sums(codes, base_total, size), group_sums(codes, new_total, size)
-    counts = group_counts(codes, state, size)
-    present = np.flatnonzero(np.bincount(codes, minlength=size))
-    return [{key: str(names[i]), **amount_fields(base_sums[i], new_sums[i]), **count_fields(counts[i])}
-            for i in sorted(present.tolist(), key=lambda i: str(names[i]))]
-
-
-def totals_row(per_right) -> dict:
+def totals_row(sums) -> dict:
     """Sums over every right and month; counts of rights by their sums over the months."""
-    base_total, new_total, state = per_right
-    if base_total.shape[0] == 0:
-        return empty_counts()
-    counts = np.bincount(state, minlength=STATES)
-    return {**amount_fields(base_total.sum(), new_total.sum()), **count_fields(counts)}
+    return {**amount_fields(sums.benefit_sums[0].sum(), sums.benefit_sums[1].sum()),
+            **count_fields(sums.benefit_counts.sum(axis=0))}
 
 
-ROWS_PER_BLOCK = 1 << 16  # rights per block of the month counts: the temporaries stay in the cache
-
-
-def month_state_counts(base_due, new_due, benefit: np.ndarray, size: int) -> np.ndarray:
-    """int64[months, size, STATES]: per month and benefit, how many rights are in each state that month. Blocks
-    of rights (rows of the C-ordered matrices), every month of a block in one bincount."""
-    n_rights, months = base_due.shape
-    month_key = (np.arange(months, dtype=np.intp) * size)[None, :]
-    counts = np.zeros(months * size * STATES, np.int64)
-    for begin in range(0, n_rights, ROWS_PER_BLOCK):
-        end = min(n_rights, begin + ROWS_PER_BLOCK)
-        key = (month_key + benefit[begin:end, None]) * STATES
-        key += states(base_due[begin:end], new_due[begin:end])
-        counts += np.bincount(key.ravel(), minlength=counts.shape[0])
-    return counts.reshape(months, size, STATES)
-
-
-def month_benefit_rows(base_due, new_due, benefit: np.ndarray, codes, first: int) -> list[dict]:
+def month_benefit_rows(sums, codes, first: int) -> list[dict]:
     """One row per month and benefit with rights in the register, month by month."""
-    size = len(codes)
-    base_sums, new_sums = group_sums(benefit, base_due, size), group_sums(benefit, new_due, size)
-    counts = month_state_counts(base_due, new_due, benefit, size)
-    present = np.flatnonzero(np.bincount(benefit, minlength=size)).tolist()
-    return [{"month": format_period(first + j), "benefit": codes[b], **amount_fields(base_sums[b, j], new_sums[b, j]),
-             **count_fields(counts[j, b])} for j in range(base_due.shape[1]) for b in present]
+    present = np.flatnonzero(sums.benefit_counts.sum(axis=1)).tolist()
+    return [{"month": format_period(first + j), "benefit": codes[b],
+             **amount_fields(sums.month_sums[0, j, b], sums.month_sums[1, j, b]),
+             **count_fields(sums.month_counts[j, b])} for j in range(sums.month_sums.shape[1]) for b in present]
 
 
 def right_municipalities(persons, arrays, first: int) -> tuple[np.ndarray, list]:
     """(code per right, municipality names): the beneficiary's municipality in the version of the first month."""
-    encoded = pc.fill_null(persons.column("municipality"), "").combine_chunks().dictionary_encode()
+    codes, names = municipality_codes(persons.column("municipality"))
     person_code = np.zeros(arrays.person_ids.shape[0], np.intp)
     rows_dense = index_of(arrays.person_ids, np.asarray(persons.column("person_id").to_numpy(), np.int64))
-    person_code[rows_dense] = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)
+    person_code[rows_dense] = codes
     person = arrays.ver_person[right_versions(arrays, first)]
-    return person_code[person], encoded.dictionary.to_pylist()
+    return person_code[person], names
+
+
+def municipality_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    """(code per row, distinct names) of a text column, or of one read as Parquet dictionaries (one dictionary for
+    every chunk, without decoding a row); an empty cell (none once checked) counts as the name ""."""
+    if not pa.types.is_dictionary(column.type):
+        encoded = pc.fill_null(column, "").combine_chunks().dictionary_encode()
+        return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp), encoded.dictionary.to_pylist()
+    unified = column.unify_dictionaries()
+    names = unified.chunk(0).dictionary.to_pylist() if unified.num_chunks else []
+    empty = names.index("") if "" in names else len(names)
+    codes = [np.asarray(pc.fill_null(chunk.indices.cast(pa.int64()), empty), np.intp) for chunk in unified.chunks]
+    codes = np.concatenate(codes) if codes else np.zeros(0, np.intp)
+    return codes, names + [""] if empty == len(names) and (codes == empty).any() else names

@@ -6,7 +6,8 @@ compile takes a minute or two of CPU and a silent minute looks like a hang.
 import importlib
 
 ENGINE_MODULES = ("engine.arrears", "engine.deductions", "engine.entitlement", "engine.netting",
-                  "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary")  # every module with kernels
+                  "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
+                  "payroll.simulate_sums")  # every module with kernels
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
                   "1-2 minutes once; later runs load them from the cache")
 

@@ -79,3 +79,4 @@ def test_blank_mask_matches_pyarrow(texts, cut, large):
     for array in (column, sliced, pa.chunked_array([column, sliced], column.type)):
         expected = pc.fill_null(pc.or_(pc.equal(pc.utf8_length(array), 0), pc.utf8_is_space(array)), False)
         assert blank_mask(array).tolist() == expected.to_pylist()
+        assert blank_mask(pc.dictionary_encode(array)).tolist() == expected.to_pylist()  # as Parquet's dictionary

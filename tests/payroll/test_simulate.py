@@ -269,3 +269,30 @@ def test_several_catalogues_costed_against_one_baseline_equal_their_simulations(
         assert sim.cost(baseline, load_catalogue(rules)) == sim.simulate(folder, "2025-01", rules, months=3)
     with pytest.raises(InputError):
         sim.cost(baseline, load_catalogue(catalogue_path("rs")))
+
+
+# ---- rights computed again see the rights they read ------------------------------------------------------------
+
+@pytest.mark.parametrize("country,changed,rights", [
+    ("me", ('child_amount = [ { valid_from = 2024-01-01, value = "30.00", ',
+            'child_amount = [ { valid_from = 2024-01-01, value = "33.00", '), 4000),  # ME_DD: special rate via ME_LI
+    ("ua", ('{ valid_from = 2026-01-01, value = 6000, status', '{ valid_from = 2026-01-01, value = 7000, status'),
+     20000),  # UA_DSD's guaranteed minimum: UA_POHOV (5 rights at this size) is a multiple of UA_DSD's due
+])
+def test_recomputed_rights_equal_the_engine_over_every_right(tmp_path, country, changed, rights):
+    """new_dues computes only the changed benefits' rights (with the rights their formulas read): equal, right by
+    right and month by month, to the engine run over the whole register under the new catalogue."""
+    text = catalogue_path(country).read_text(encoding="utf-8")
+    assert text.count(changed[0]) == 1
+    rules = tmp_path / "new.toml"
+    rules.write_text(text.replace(*changed), encoding="utf-8")
+    folder = tmp_path / "reg"
+    generate_register(folder, rights, 11, "2026-05", country=country)
+    base, new = sim.load_pair(rules)
+    first = parse_period("2026-01")
+    baseline = sim.prepare(folder, base, first, 12)
+    new_row, due = sim.new_dues(baseline, baseline.arrays, new)
+    _, new_compiled = sim.compiled_pair(base, new, first, first + 11)
+    full = sim.due_matrix(baseline.arrays, new_compiled, new, first, first + 11)
+    merged = np.where((new_row >= 0)[:, None], due[np.maximum(new_row, 0)], baseline.due)
+    assert np.array_equal(merged, full) and (merged != baseline.due).any()
