@@ -15,7 +15,8 @@ def remittance_column(record: store.PayrollRecord, catalogue, end_to_end_ids) ->
     """One text per payment, in the order of end_to_end_ids: its benefits' names, then 'za MM/YYYY'."""
     month = month_first_date(parse_period(record.period)).strftime("%m/%Y")
     tail = f" {FOR_MONTH.get(catalogue.country.lower(), 'za')} {month}"
-    lines = store.read_lines(record, columns=["payment_ref", "benefit"], coded=True)
+    # row groups of a large lines file carry their own dictionaries: one dictionary per column to group by
+    lines = store.read_lines(record, columns=["payment_ref", "benefit"], coded=True).unify_dictionaries()
     pairs = lines.group_by(["payment_ref", "benefit"], use_threads=False).aggregate([])
     codes = pa.array([benefit.code for benefit in catalogue.benefits], pa.string())
     names = pa.array([benefit.name for benefit in catalogue.benefits], pa.string())
