@@ -390,6 +390,17 @@ def export_postings(groups: pa.Table) -> dict:
             "payment_ref": np.concatenate([refs, refs[starts]]).astype("S35")}
 
 
+def export_postings_per_right(groups: pa.Table) -> dict:
+    """The 'payment sent' batch as isplata posted it before 2026-12 (also Cr payments in transit per payment,
+    right and account): what an export of such a ledger is compared with when it is run again."""
+    account = groups.column("account").to_numpy()
+    payee, right = groups.column("payee_id").to_numpy(), groups.column("right_id").to_numpy()
+    amount, month = groups.column("amount_minor_sum").to_numpy(), groups.column("month_max").to_numpy()
+    chunk = legs(0, payee, 0, 0, amount, "payment", right, payee, month, refs_of(groups.column("payment_ref")))
+    chunk["account_kind"] = np.concatenate([account, channel_accounts(groups.column("channel"))]).astype(np.int16)
+    return chunk
+
+
 def return_postings(groups: pa.Table, debit_accounts: np.ndarray, component: str) -> dict:
     """Reversal of returned or rejected payments' groups: Dr in transit or cash, Cr returned (payee)."""
     payee, right = groups.column("payee_id").to_numpy(), groups.column("right_id").to_numpy()
