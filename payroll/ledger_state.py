@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ledgers.bulk import read_columns
 from ledgers.schema import ACCOUNT, COMPONENT
+from ledgers.store import net_per_right_month
 
 EXPENSE = ACCOUNT["benefit_expense"]
 PAYABLE = ACCOUNT["benefits_payable"]
@@ -70,10 +71,7 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     """The ledger as of batch `mark` (default: now); recognised amounts only from `first_month` on."""
     mark = batch_mark(conn) if mark is None else mark
     params = {"mark": mark, "first_month": -10**9 if first_month is None else first_month}
-    recognised = _columns(conn, f"""
-        SELECT right_id AS c0, month AS c1, CAST(sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
-        WHERE account_kind = {EXPENSE} AND batch_id <= :mark AND month >= :first_month
-        GROUP BY right_id, month HAVING sum(amount_minor) <> 0""", params, 3)
+    recognised = recognised_of(conn, mark, params["first_month"])
     carry = _columns(conn, f"""
         SELECT right_id AS c0, CAST(sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
                                   ELSE -amount_minor END) AS BIGINT) AS c1 FROM ledger_postings
@@ -111,6 +109,36 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
         GROUP BY right_id, month, account_key HAVING sum(amount_minor) <> 0""", params, 4)
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
                        *returned, first_payroll_month(conn, mark), *advances, *booked)
+
+
+RECOGNISED_SQL = f"""
+    SELECT right_id AS c0, month AS c1, CAST(sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
+    WHERE account_kind = {EXPENSE} AND batch_id <= :mark AND month >= :first_month
+    GROUP BY right_id, month HAVING sum(amount_minor) <> 0"""  # what recognised_of computes, by a scan
+
+
+def recognised_of(conn: sa.Connection, mark: int, first_month: int) -> list[np.ndarray]:
+    """Per (right, month >= first_month) the benefit expense of batches up to `mark`, sums that are not 0,
+    sorted by right then month: RECOGNISED_SQL's result, read from the batches' expense columns (each batch's
+    benefit-expense postings as three columns, which `ledger verify` proves equal to its postings) one batch at
+    a time, so the read costs the expense postings only, not a scan of every posting of the ledger."""
+    ids = conn.execute(sa.text("SELECT batch_id FROM ledger_expense_columns WHERE batch_id <= :mark "
+                               "ORDER BY batch_id"), {"mark": int(mark)}).scalars().all()
+    parts = []
+    for batch_id in ids:
+        row = conn.execute(sa.text("SELECT right_id, month, amount_minor FROM ledger_expense_columns "
+                                   "WHERE batch_id = :batch"), {"batch": int(batch_id)}).one()
+        right, month, amount = (np.frombuffer(bytes(row[0]), "<i8"), np.frombuffer(bytes(row[1]), "<i4"),
+                                np.frombuffer(bytes(row[2]), "<i8"))
+        assert right.shape == month.shape == amount.shape, f"batch {batch_id}: expense columns of unequal length"
+        keep = month >= first_month
+        parts.append((right[keep], month[keep], amount[keep]))
+    if not parts:
+        return [np.zeros(0, np.int64)] * 3
+    right, month, amount = net_per_right_month(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
+    nonzero = amount != 0
+    return [np.ascontiguousarray(right[nonzero], np.int64), np.ascontiguousarray(month[nonzero], np.int64),
+            np.ascontiguousarray(amount[nonzero], np.int64)]
 
 
 def first_payroll_month(conn: sa.Connection, mark: int) -> int:

@@ -177,3 +177,16 @@ def test_next_payroll_does_not_reopen_months_before_the_cutoff(case, first_payro
     assert list(amounts(lines, case["new"], ["due", "arrears"])) == [dt.date(2025, 2, 1)]
     # the first payroll's audit sees the ledger as it was (no payroll yet) and still agrees with it
     assert audit.recompute(case["db"], first_payroll[0])["ok"]
+
+
+def test_recognised_from_the_expense_columns_equals_the_scan_of_the_postings(case, first_payroll):
+    """read_state reads the recognised amounts batch by batch from the expense columns: the same integers, in
+    the same order, as grouping every benefit-expense posting (at every batch mark and lookback)."""
+    with Ledger(case["db"]) as ledger, ledger.engine.connect() as conn:
+        for mark in range(0, ledger_state.batch_mark(conn) + 1):
+            for first in (-10**9, parse_period("2024-12"), parse_period(PERIOD), parse_period(NEXT) + 1):
+                scanned = ledger_state._columns(conn, ledger_state.RECOGNISED_SQL,
+                                                {"mark": mark, "first_month": first}, 3)
+                read = ledger_state.recognised_of(conn, mark, first)
+                assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(scanned, read))
+        assert ledger_state.recognised_of(conn, ledger_state.batch_mark(conn), -10**9)[0].shape[0] > 0
