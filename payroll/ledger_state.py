@@ -72,43 +72,65 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     mark = batch_mark(conn) if mark is None else mark
     params = {"mark": mark, "first_month": -10**9 if first_month is None else first_month}
     recognised = recognised_of(conn, mark, params["first_month"])
-    carry = _columns(conn, f"""
-        SELECT right_id AS c0, CAST(sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
-                                  ELSE -amount_minor END) AS BIGINT) AS c1 FROM ledger_postings
-        WHERE account_kind = {PAYABLE} AND batch_id <= :mark AND amount_minor > 0
-          AND component IN ({COMPONENT['carry_out']}, {COMPONENT['carry_in']})
-        GROUP BY right_id HAVING sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
-                                          ELSE -amount_minor END) <> 0""", params, 2)
-    receivable = _columns(conn, f"""
-        SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings
-        WHERE account_kind = {RECEIVABLE} AND batch_id <= :mark
-        GROUP BY account_key HAVING sum(amount_minor) <> 0""", params, 2)
-    codes = ", ".join(str(COMPONENT[name]) for name in ORDER_COMPONENTS)
-    taken = _columns(conn, f"""
-        SELECT right_id AS c0, CAST(component AS BIGINT) AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2
-        FROM ledger_postings
-        WHERE account_kind = {DEDUCTIONS_PAYABLE} AND batch_id <= :mark AND amount_minor < 0
-          AND component IN ({codes})
-        GROUP BY right_id, component""", params, 3)
+    balances = balance_rows(conn, mark)
+    carry_sign = np.where(balances["component"] == COMPONENT["carry_out"], 1, -1)
+    carry = _grouped(balances, PAYABLE, ("right_id",), carry_sign)
+    receivable = _grouped(balances, RECEIVABLE, ("account_key",))
+    taken = _grouped(balances, DEDUCTIONS_PAYABLE, ("right_id", "component"), -1, drop_zero=False)
     component_kind = np.full(max(COMPONENT.values()) + 1, -1, np.int64)
     for i, name in enumerate(ORDER_COMPONENTS):
         component_kind[COMPONENT[name]] = i
-    returned = _columns(conn, f"""
-        SELECT account_key AS c0, right_id AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
-        WHERE account_kind = {RETURNED} AND batch_id <= :mark
-        GROUP BY account_key, right_id HAVING sum(amount_minor) <> 0""",
-                        params, 3)
-    advances = _columns(conn, f"""
-        SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings
-        WHERE account_kind = {ADVANCES_RECEIVABLE} AND batch_id <= :mark
-        GROUP BY account_key HAVING sum(amount_minor) <> 0""", params, 2)
-    booked = _columns(conn, f"""
-        SELECT right_id AS c0, CAST(month AS BIGINT) AS c1, account_key AS c2, CAST(sum(amount_minor) AS BIGINT) AS c3
-        FROM ledger_postings
-        WHERE account_kind = {ADVANCES_RECEIVABLE} AND component = {COMPONENT['advance']} AND batch_id <= :mark
-        GROUP BY right_id, month, account_key HAVING sum(amount_minor) <> 0""", params, 4)
+    returned = _grouped(balances, RETURNED, ("account_key", "right_id"), -1)
+    advances = _grouped(balances, ADVANCES_RECEIVABLE, ("account_key",))
+    booked = _grouped(balances, ADVANCES_RECEIVABLE, ("right_id", "month", "account_key"),
+                      component=COMPONENT["advance"])
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
                        *returned, first_payroll_month(conn, mark), *advances, *booked)
+
+
+BALANCE_COLUMNS = ("account_kind", "component", "account_key", "right_id", "month")
+
+
+def balance_rows(conn: sa.Connection, mark: int) -> dict:
+    """In one scan of the postings up to `mark`, the sums per account, component, key, right and month of what
+    the state's balances are made of (the carried amounts, receivables, deductions taken, returned payments and
+    advances): read_state groups them further in numpy instead of scanning the ledger once per balance."""
+    codes = ", ".join(str(COMPONENT[name]) for name in ORDER_COMPONENTS)
+    columns = _columns(conn, f"""
+        SELECT CAST(account_kind AS BIGINT) AS c0, CAST(component AS BIGINT) AS c1, account_key AS c2,
+               right_id AS c3, CAST(month AS BIGINT) AS c4, CAST(sum(amount_minor) AS BIGINT) AS c5
+        FROM ledger_postings
+        WHERE batch_id <= :mark AND (
+            (account_kind = {PAYABLE} AND amount_minor > 0
+             AND component IN ({COMPONENT['carry_out']}, {COMPONENT['carry_in']}))
+            OR account_kind IN ({RECEIVABLE}, {RETURNED}, {ADVANCES_RECEIVABLE})
+            OR (account_kind = {DEDUCTIONS_PAYABLE} AND amount_minor < 0 AND component IN ({codes})))
+        GROUP BY account_kind, component, account_key, right_id, month""", {"mark": mark, "first_month": 0}, 6)
+    return dict(zip(BALANCE_COLUMNS + ("amount_minor",), columns))
+
+
+def _grouped(rows: dict, account: int, keys: tuple, sign=1, drop_zero: bool = True,
+             component: int | None = None) -> list[np.ndarray]:
+    """The rows of `account` (and `component`) summed (times `sign`) per `keys`, sorted by them; sums of 0
+    dropped unless drop_zero is False. Returns the key columns and the sums."""
+    chosen = rows["account_kind"] == account
+    if component is not None:
+        chosen &= rows["component"] == component
+    amount = (rows["amount_minor"] * sign)[chosen]
+    columns = [rows[name][chosen] for name in keys]
+    if amount.shape[0] == 0:
+        return [np.zeros(0, np.int64) for _ in range(len(keys) + 1)]
+    order = np.lexsort(tuple(reversed(columns)))
+    columns, amount = [column[order] for column in columns], amount[order]
+    change = np.zeros(amount.shape[0], bool)
+    change[0] = True
+    for column in columns:
+        change[1:] |= column[1:] != column[:-1]
+    starts = np.flatnonzero(change)
+    sums = np.add.reduceat(amount, starts)
+    keep = sums != 0 if drop_zero else np.ones(sums.shape[0], bool)
+    return [np.ascontiguousarray(column[starts][keep], np.int64) for column in columns] + \
+        [np.ascontiguousarray(sums[keep], np.int64)]
 
 
 RECOGNISED_SQL = f"""
