@@ -1,6 +1,6 @@
-"""What the ledger already holds that a calculation needs, read in one scan of the postings and one read of the
-batches' expense columns, so the cost grows with the balances and the recognised months, not once per balance
-with every posting of the ledger.
+"""What the ledger already holds that a calculation needs: the balances in one scan of the postings (not one scan
+per balance), the recognised amounts from the batches' expense columns (20 bytes per benefit-expense posting,
+read batch by batch, instead of a scan of every posting).
 
 Per right and month the benefit expense recognised; per right the carried amount still pending, the overpayment
 receivable, and what third-party and register recovery orders already took; per debtor the maintenance advances
