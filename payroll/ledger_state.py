@@ -1,4 +1,6 @@
-"""What the ledger already holds that a calculation needs, read with one grouped query each.
+"""What the ledger already holds that a calculation needs: the balances in one scan of the postings (not one scan
+per balance), the recognised amounts from the batches' expense columns (20 bytes per benefit-expense posting,
+read batch by batch, instead of a scan of every posting).
 
 Per right and month the benefit expense recognised; per right the carried amount still pending, the overpayment
 receivable, and what third-party and register recovery orders already took; per debtor the maintenance advances
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 
 from ledgers.bulk import read_columns
 from ledgers.schema import ACCOUNT, COMPONENT
+from ledgers.store import net_per_right_month
 
 EXPENSE = ACCOUNT["benefit_expense"]
 PAYABLE = ACCOUNT["benefits_payable"]
@@ -70,47 +73,96 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     """The ledger as of batch `mark` (default: now); recognised amounts only from `first_month` on."""
     mark = batch_mark(conn) if mark is None else mark
     params = {"mark": mark, "first_month": -10**9 if first_month is None else first_month}
-    recognised = _columns(conn, f"""
-        SELECT right_id AS c0, month AS c1, CAST(sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
-        WHERE account_kind = {EXPENSE} AND batch_id <= :mark AND month >= :first_month
-        GROUP BY right_id, month HAVING sum(amount_minor) <> 0""", params, 3)
-    carry = _columns(conn, f"""
-        SELECT right_id AS c0, CAST(sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
-                                  ELSE -amount_minor END) AS BIGINT) AS c1 FROM ledger_postings
-        WHERE account_kind = {PAYABLE} AND batch_id <= :mark AND amount_minor > 0
-          AND component IN ({COMPONENT['carry_out']}, {COMPONENT['carry_in']})
-        GROUP BY right_id HAVING sum(CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor
-                                          ELSE -amount_minor END) <> 0""", params, 2)
-    receivable = _columns(conn, f"""
-        SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings
-        WHERE account_kind = {RECEIVABLE} AND batch_id <= :mark
-        GROUP BY account_key HAVING sum(amount_minor) <> 0""", params, 2)
-    codes = ", ".join(str(COMPONENT[name]) for name in ORDER_COMPONENTS)
-    taken = _columns(conn, f"""
-        SELECT right_id AS c0, CAST(component AS BIGINT) AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2
-        FROM ledger_postings
-        WHERE account_kind = {DEDUCTIONS_PAYABLE} AND batch_id <= :mark AND amount_minor < 0
-          AND component IN ({codes})
-        GROUP BY right_id, component""", params, 3)
+    recognised = recognised_of(conn, mark, params["first_month"])
+    balances = balance_rows(conn, mark)
+    carry_sign = np.where(balances["component"] == COMPONENT["carry_out"], 1, -1)
+    carry = _grouped(balances, PAYABLE, ("right_id",), carry_sign)
+    receivable = _grouped(balances, RECEIVABLE, ("account_key",))
+    taken = _grouped(balances, DEDUCTIONS_PAYABLE, ("right_id", "component"), -1, drop_zero=False)
     component_kind = np.full(max(COMPONENT.values()) + 1, -1, np.int64)
     for i, name in enumerate(ORDER_COMPONENTS):
         component_kind[COMPONENT[name]] = i
-    returned = _columns(conn, f"""
-        SELECT account_key AS c0, right_id AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
-        WHERE account_kind = {RETURNED} AND batch_id <= :mark
-        GROUP BY account_key, right_id HAVING sum(amount_minor) <> 0""",
-                        params, 3)
-    advances = _columns(conn, f"""
-        SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings
-        WHERE account_kind = {ADVANCES_RECEIVABLE} AND batch_id <= :mark
-        GROUP BY account_key HAVING sum(amount_minor) <> 0""", params, 2)
-    booked = _columns(conn, f"""
-        SELECT right_id AS c0, CAST(month AS BIGINT) AS c1, account_key AS c2, CAST(sum(amount_minor) AS BIGINT) AS c3
-        FROM ledger_postings
-        WHERE account_kind = {ADVANCES_RECEIVABLE} AND component = {COMPONENT['advance']} AND batch_id <= :mark
-        GROUP BY right_id, month, account_key HAVING sum(amount_minor) <> 0""", params, 4)
+    returned = _grouped(balances, RETURNED, ("account_key", "right_id"), -1)
+    advances = _grouped(balances, ADVANCES_RECEIVABLE, ("account_key",))
+    booked = _grouped(balances, ADVANCES_RECEIVABLE, ("right_id", "month", "account_key"),
+                      component=COMPONENT["advance"])
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
                        *returned, first_payroll_month(conn, mark), *advances, *booked)
+
+
+BALANCE_COLUMNS = ("account_kind", "component", "account_key", "right_id", "month")
+
+
+def balance_rows(conn: sa.Connection, mark: int) -> dict:
+    """In one scan of the postings up to `mark`, the sums per account, component, key, right and month of what
+    the state's balances are made of (the carried amounts, receivables, deductions taken, returned payments and
+    advances): read_state groups them further in numpy instead of scanning the ledger once per balance."""
+    codes = ", ".join(str(COMPONENT[name]) for name in ORDER_COMPONENTS)
+    columns = _columns(conn, f"""
+        SELECT CAST(account_kind AS BIGINT) AS c0, CAST(component AS BIGINT) AS c1, account_key AS c2,
+               right_id AS c3, CAST(month AS BIGINT) AS c4, CAST(sum(amount_minor) AS BIGINT) AS c5
+        FROM ledger_postings
+        WHERE batch_id <= :mark AND (
+            (account_kind = {PAYABLE} AND amount_minor > 0
+             AND component IN ({COMPONENT['carry_out']}, {COMPONENT['carry_in']}))
+            OR account_kind IN ({RECEIVABLE}, {RETURNED}, {ADVANCES_RECEIVABLE})
+            OR (account_kind = {DEDUCTIONS_PAYABLE} AND amount_minor < 0 AND component IN ({codes})))
+        GROUP BY account_kind, component, account_key, right_id, month""", {"mark": mark, "first_month": 0}, 6)
+    return dict(zip(BALANCE_COLUMNS + ("amount_minor",), columns))
+
+
+def _grouped(rows: dict, account: int, keys: tuple, sign=1, drop_zero: bool = True,
+             component: int | None = None) -> list[np.ndarray]:
+    """The rows of `account` (and `component`) summed (times `sign`) per `keys`, sorted by them; sums of 0
+    dropped unless drop_zero is False. Returns the key columns and the sums."""
+    chosen = rows["account_kind"] == account
+    if component is not None:
+        chosen &= rows["component"] == component
+    amount = (rows["amount_minor"] * sign)[chosen]
+    columns = [rows[name][chosen] for name in keys]
+    if amount.shape[0] == 0:
+        return [np.zeros(0, np.int64) for _ in range(len(keys) + 1)]
+    order = np.lexsort(tuple(reversed(columns)))
+    columns, amount = [column[order] for column in columns], amount[order]
+    change = np.zeros(amount.shape[0], bool)
+    change[0] = True
+    for column in columns:
+        change[1:] |= column[1:] != column[:-1]
+    starts = np.flatnonzero(change)
+    sums = np.add.reduceat(amount, starts)
+    keep = sums != 0 if drop_zero else np.ones(sums.shape[0], bool)
+    return [np.ascontiguousarray(column[starts][keep], np.int64) for column in columns] + \
+        [np.ascontiguousarray(sums[keep], np.int64)]
+
+
+RECOGNISED_SQL = f"""
+    SELECT right_id AS c0, month AS c1, CAST(sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings
+    WHERE account_kind = {EXPENSE} AND batch_id <= :mark AND month >= :first_month
+    GROUP BY right_id, month HAVING sum(amount_minor) <> 0"""  # what recognised_of computes, by a scan
+
+
+def recognised_of(conn: sa.Connection, mark: int, first_month: int) -> list[np.ndarray]:
+    """Per (right, month >= first_month) the benefit expense of batches up to `mark`, sums that are not 0,
+    sorted by right then month: RECOGNISED_SQL's result, read from the batches' expense columns (each batch's
+    benefit-expense postings as three columns, which `ledger verify` proves equal to its postings) one batch at
+    a time, so the read costs the expense postings only, not a scan of every posting of the ledger."""
+    ids = conn.execute(sa.text("SELECT batch_id FROM ledger_expense_columns WHERE batch_id <= :mark "
+                               "ORDER BY batch_id"), {"mark": int(mark)}).scalars().all()
+    parts = []
+    for batch_id in ids:
+        row = conn.execute(sa.text("SELECT right_id, month, amount_minor FROM ledger_expense_columns "
+                                   "WHERE batch_id = :batch"), {"batch": int(batch_id)}).one()
+        right, month, amount = (np.frombuffer(bytes(row[0]), "<i8"), np.frombuffer(bytes(row[1]), "<i4"),
+                                np.frombuffer(bytes(row[2]), "<i8"))
+        assert right.shape == month.shape == amount.shape, f"batch {batch_id}: expense columns of unequal length"
+        keep = month >= first_month
+        parts.append((right[keep], month[keep], amount[keep]))
+    if not parts:
+        return [np.zeros(0, np.int64)] * 3
+    right, month, amount = net_per_right_month(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
+    nonzero = amount != 0
+    return [np.ascontiguousarray(right[nonzero], np.int64), np.ascontiguousarray(month[nonzero], np.int64),
+            np.ascontiguousarray(amount[nonzero], np.int64)]
 
 
 def first_payroll_month(conn: sa.Connection, mark: int) -> int:

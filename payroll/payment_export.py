@@ -15,7 +15,7 @@ from engine.months import month_first_date, parse_period
 from formats import i18n
 from formats.catalogue import load_catalogue
 from formats.i18n import N_
-from ledgers.store import Ledger
+from ledgers.store import DuplicateBatch, Ledger
 from payroll import postings, store
 from payroll.crash import crash_point
 from payroll.errors import Refused
@@ -230,12 +230,12 @@ def pq_free_manifest(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def sent_batch(record: store.PayrollRecord) -> dict | None:
+def sent_batch(record: store.PayrollRecord, scheme=postings.export_postings) -> dict | None:
     """The 'payment sent' postings of a payroll (None when no payment settles anything)."""
     lines = store.read_lines(record, coded=True, columns=SENT_LINE_COLUMNS)
     groups = postings.sent_groups(lines)
     del lines
-    return postings.export_postings(groups) if groups.num_rows else None
+    return scheme(groups) if groups.num_rows else None
 
 
 def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, conn: sa.Connection,
@@ -247,8 +247,14 @@ def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None,
         if not exported:
             ledger.append_event("exported", record.payroll_id, {"batch_id": None, **(facts or {})}, conn)
         return not exported
-    batch_record = ledger.append_batch("export", record.payroll_id, batch, period=parse_period(record.period),
-                                       conn=conn)
+    try:
+        batch_record = ledger.append_batch("export", record.payroll_id, batch, period=parse_period(record.period),
+                                           conn=conn)
+    except DuplicateBatch:  # posted by an isplata before 2026-12 (in transit per payment and right): done
+        # if it holds the same payments, refused (as before) if not
+        legacy = sent_batch(record, postings.export_postings_per_right)
+        batch_record = ledger.append_batch("export", record.payroll_id, legacy, period=parse_period(record.period),
+                                           conn=conn)
     crash_point("export.after_batch")
     if batch_record.created:
         ledger.append_event("exported", record.payroll_id, {"batch_id": batch_record.batch_id, **(facts or {})},

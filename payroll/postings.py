@@ -21,7 +21,9 @@ month, component and payment reference, so a batch sums to zero by construction:
              carry_out / carry_in   Dr and Cr benefits payable (payee): a memo pair that nets to zero but
                                     records, per right, what is carried (amounts simply stay payable)
              forwarded: no posting (its deduction line already credited deductions payable)
-    export   per payment and right  Dr benefits payable / deductions payable   Cr payments in transit (channel)
+    export   per payment and right  Dr benefits payable / deductions payable (payee)
+             per payment            Cr payments in transit (channel), right 0: one credit per payment (ledgers
+                                    written before 2026-12 hold one per payment and right; both balance alike)
     reconcile rejected              Dr payments in transit (channel)   Cr returned, awaiting re-issue (payee)
               returned              Dr treasury cash                    Cr returned, awaiting re-issue (payee)
               settled (batch debit) Dr payments in transit (channel)   Cr treasury cash
@@ -356,14 +358,46 @@ def channel_accounts(channel) -> np.ndarray:
 
 
 def export_postings(groups: pa.Table) -> dict:
-    """'Payment sent': Dr the payable each payment settles, Cr payments in transit of its channel."""
+    """'Payment sent': Dr the payable each payment settles, per right and payable account (the groups of
+    sent_groups, sorted by payment), and Cr payments in transit of its channel once per payment (right 0, as the
+    bank's settlement debit of a file): every right's payable still clears exactly, and the payment's split per
+    right stays in the payroll's lines (reconcile reverses a returned payment per right from them)."""
+    account = np.asarray(groups.column("account").to_numpy(), np.int64)
+    payee = np.asarray(groups.column("payee_id").to_numpy(), np.int64)
+    right = np.asarray(groups.column("right_id").to_numpy(), np.int64)
+    amount = np.asarray(groups.column("amount_minor_sum").to_numpy(), np.int64)
+    month = np.asarray(groups.column("month_max").to_numpy(), np.int64)
+    transit = channel_accounts(groups.column("channel"))
+    refs = refs_of(groups.column("payment_ref"))
+    if not (amount > 0).all():
+        raise ConservationError("only positive amounts are posted (payment)")
+    starts = np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]) if refs.shape[0] else np.zeros(0, np.int64)
+    if not (refs[starts][1:] > refs[starts][:-1]).all():
+        raise ConservationError("the groups of a payment are not together: sent_groups sorts them by payment")
+    first, spans = payee[starts], np.diff(np.r_[starts, refs.shape[0]])
+    if (payee != np.repeat(first, spans)).any() or (transit != np.repeat(transit[starts], spans)).any():
+        raise ConservationError("a payment's groups name more than one payee or channel")
+    sent = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    n, m = amount.shape[0], starts.shape[0]
+    return {"account_kind": np.concatenate([account, transit[starts]]).astype(np.int16),
+            "account_key": np.concatenate([payee, np.zeros(m, np.int64)]),
+            "right_id": np.concatenate([right, np.zeros(m, np.int64)]),
+            "payee_id": np.concatenate([payee, first]),
+            "month": np.concatenate([month, latest]).astype(np.int32),
+            "component": np.full(n + m, COMPONENT["payment"], np.int16),
+            "amount_minor": np.concatenate([amount, -sent]),
+            "payment_ref": np.concatenate([refs, refs[starts]]).astype("S35")}
+
+
+def export_postings_per_right(groups: pa.Table) -> dict:
+    """The 'payment sent' batch as isplata posted it before 2026-12 (also Cr payments in transit per payment,
+    right and account): what an export of such a ledger is compared with when it is run again."""
     account = groups.column("account").to_numpy()
     payee, right = groups.column("payee_id").to_numpy(), groups.column("right_id").to_numpy()
     amount, month = groups.column("amount_minor_sum").to_numpy(), groups.column("month_max").to_numpy()
-    transit = channel_accounts(groups.column("channel"))
-    refs = refs_of(groups.column("payment_ref"))
-    chunk = legs(0, payee, 0, 0, amount, "payment", right, payee, month, refs)
-    chunk["account_kind"] = np.concatenate([account, transit]).astype(np.int16)
+    chunk = legs(0, payee, 0, 0, amount, "payment", right, payee, month, refs_of(groups.column("payment_ref")))
+    chunk["account_kind"] = np.concatenate([account, channel_accounts(groups.column("channel"))]).astype(np.int16)
     return chunk
 
 

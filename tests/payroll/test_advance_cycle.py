@@ -19,6 +19,7 @@ from ledgers.schema import ACCOUNT
 from ledgers.store import Ledger
 from ledgers.verify import verify
 from payroll import audit, cycle, explain, session, store
+from tests.payroll.test_legacy_baseline import assert_state_equals_scans
 
 FILES = {
     "persons.csv": """\
@@ -128,6 +129,7 @@ def test_advance_booked_on_the_debtor_then_recovered_from_his_benefit(tmp_path, 
         fund = ledger.balance(account=ACCOUNT["advances_recoverable"])
         assert fund == -3 * ADVANCE  # the contra of every claim booked; recoveries leave it alone
         assert ledger.balance() == 0  # double entry: everything balances
+    assert_state_equals_scans(db)  # advances booked and owed, receivables, deductions taken
     for identifier in (january, february, supplementary["payroll"], march):
         result = audit.recompute(db, identifier)
         assert result["ok"], result["differences"]

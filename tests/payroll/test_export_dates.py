@@ -85,3 +85,32 @@ def test_an_export_that_commits_meanwhile_with_another_date_wins_and_the_other_p
         cycle.export(db, PAYROLL, folder / "b", execution_date=date(2024, 10, 14))
     assert raced[1]["execution_date"] == "2024-10-10" and execution_dates(folder / "a") == {"2024-10-10"}
     assert not list((folder / "b").glob("*.xml")) and not (folder / "b" / "manifest.json").exists()
+
+
+def test_each_payments_remittance_names_its_benefits_in_the_order_of_its_lines(approved):
+    """Column-wise texts equal a plain-Python reading of the lines, also for lines in another order (a payment
+    with benefits A, B, A names A, B) and for references the lines do not have (the payroll's id)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from formats.catalogue import load_catalogue
+    from payroll import remittance, store
+    from payroll.session import open_db
+
+    _, folder = approved
+    ledger = open_db(f"sqlite:///{folder / 'isplata.db'}")
+    with ledger.engine.connect() as conn:
+        record = store.get_payroll(conn, PAYROLL)
+    ledger.close()
+    catalogue = load_catalogue(record.catalogue_path)
+    names = {benefit.code: benefit.name for benefit in catalogue.benefits}
+    lines = store.read_lines(record, columns=["payment_ref", "benefit"])
+    expected = {}
+    for ref, benefit in zip(lines["payment_ref"].to_pylist(), lines["benefit"].to_pylist()):
+        if ref is not None and names[benefit] not in expected.setdefault(ref, []):
+            expected[ref].append(names[benefit])
+    refs = sorted(expected) + ["NOT-PAID"]
+    texts = remittance.remittance_column(record, catalogue, pa.array(refs)).to_pylist()
+    assert texts == [", ".join(expected[ref]) + " za 09/2024" for ref in refs[:-1]] + [f"{PAYROLL} za 09/2024"]
+    made = remittance._texts_per_payment(np.array([0, 0, 0, 1, 2]), np.array([1, 0, 1, 2, 2]), ["B", "A", "C"], " x")
+    assert made.to_pylist() == ["A, B x", "C x", "C x"]

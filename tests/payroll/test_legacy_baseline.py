@@ -177,3 +177,75 @@ def test_next_payroll_does_not_reopen_months_before_the_cutoff(case, first_payro
     assert list(amounts(lines, case["new"], ["due", "arrears"])) == [dt.date(2025, 2, 1)]
     # the first payroll's audit sees the ledger as it was (no payroll yet) and still agrees with it
     assert audit.recompute(case["db"], first_payroll[0])["ok"]
+
+
+def test_recognised_from_the_expense_columns_equals_the_scan_of_the_postings(case, first_payroll):
+    """read_state reads the recognised amounts batch by batch from the expense columns: the same integers, in
+    the same order, as grouping every benefit-expense posting (at every batch mark and lookback)."""
+    with Ledger(case["db"]) as ledger, ledger.engine.connect() as conn:
+        for mark in range(0, ledger_state.batch_mark(conn) + 1):
+            for first in (-10**9, parse_period("2024-12"), parse_period(PERIOD), parse_period(NEXT) + 1):
+                scanned = ledger_state._columns(conn, ledger_state.RECOGNISED_SQL,
+                                                {"mark": mark, "first_month": first}, 3)
+                read = ledger_state.recognised_of(conn, mark, first)
+                assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(scanned, read))
+        assert ledger_state.recognised_of(conn, ledger_state.batch_mark(conn), -10**9)[0].shape[0] > 0
+
+
+def scanned_balances(conn, mark: int) -> dict:
+    """The state's balances as read_state computed them before, one grouped scan of the postings each."""
+    from ledgers.schema import ACCOUNT, COMPONENT
+
+    payable, receivable, deductions = (ACCOUNT[name] for name in ("benefits_payable", "overpayments_receivable",
+                                                                   "deductions_payable"))
+    returned, advances = ACCOUNT["returned_awaiting_reissue"], ACCOUNT["advances_receivable"]
+    out, codes = "CAST(component AS BIGINT)", ", ".join(str(COMPONENT[n]) for n in ledger_state.ORDER_COMPONENTS)
+    carry = f"CASE WHEN component = {COMPONENT['carry_out']} THEN amount_minor ELSE -amount_minor END"
+    queries = {
+        "carry": (f"SELECT right_id AS c0, CAST(sum({carry}) AS BIGINT) AS c1 FROM ledger_postings WHERE "
+                  f"account_kind = {payable} AND batch_id <= :mark AND amount_minor > 0 AND component IN "
+                  f"({COMPONENT['carry_out']}, {COMPONENT['carry_in']}) GROUP BY right_id HAVING sum({carry}) <> 0", 2),
+        "receivable": (f"SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings "
+                       f"WHERE account_kind = {receivable} AND batch_id <= :mark GROUP BY account_key "
+                       "HAVING sum(amount_minor) <> 0", 2),
+        "taken": (f"SELECT right_id AS c0, {out} AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2 FROM ledger_postings "
+                  f"WHERE account_kind = {deductions} AND batch_id <= :mark AND amount_minor < 0 AND component IN "
+                  f"({codes}) GROUP BY right_id, component", 3),
+        "returned": (f"SELECT account_key AS c0, right_id AS c1, CAST(-sum(amount_minor) AS BIGINT) AS c2 FROM "
+                     f"ledger_postings WHERE account_kind = {returned} AND batch_id <= :mark GROUP BY account_key, "
+                     "right_id HAVING sum(amount_minor) <> 0", 3),
+        "advances": (f"SELECT account_key AS c0, CAST(sum(amount_minor) AS BIGINT) AS c1 FROM ledger_postings WHERE "
+                     f"account_kind = {advances} AND batch_id <= :mark GROUP BY account_key "
+                     "HAVING sum(amount_minor) <> 0", 2),
+        "booked": (f"SELECT right_id AS c0, CAST(month AS BIGINT) AS c1, account_key AS c2, CAST(sum(amount_minor) "
+                   f"AS BIGINT) AS c3 FROM ledger_postings WHERE account_kind = {advances} AND component = "
+                   f"{COMPONENT['advance']} AND batch_id <= :mark GROUP BY right_id, month, account_key "
+                   "HAVING sum(amount_minor) <> 0", 4)}
+    return {name: ledger_state._columns(conn, sql, {"mark": mark, "first_month": 0}, width)
+            for name, (sql, width) in queries.items()}
+
+
+def state_balances(state) -> dict:
+    from ledgers.schema import COMPONENT
+
+    kinds = np.array([COMPONENT[name] for name in ledger_state.ORDER_COMPONENTS])
+    return {"carry": [state.carry_right, state.carry_minor],
+            "receivable": [state.receivable_right, state.receivable_minor],
+            "taken": [state.taken_right, kinds[state.taken_kind], state.taken_minor],
+            "returned": [state.returned_payee, state.returned_right, state.returned_minor],
+            "advances": [state.advance_debtor, state.advance_minor],
+            "booked": [state.advance_booked_right, state.advance_booked_month, state.advance_booked_debtor,
+                       state.advance_booked_minor]}
+
+
+def assert_state_equals_scans(db: str) -> None:
+    """At every batch mark of the ledger, read_state's balances equal one grouped scan per balance."""
+    with Ledger(db) as ledger, ledger.engine.connect() as conn:
+        for mark in range(0, ledger_state.batch_mark(conn) + 1):
+            expected, state = scanned_balances(conn, mark), state_balances(ledger_state.read_state(conn, mark))
+            for name, columns in expected.items():
+                assert all(np.array_equal(a, b) for a, b in zip(columns, state[name])), (mark, name)
+
+
+def test_the_states_balances_from_one_scan_equal_one_scan_per_balance(case, first_payroll):
+    assert_state_equals_scans(case["db"])

@@ -54,6 +54,28 @@ def test_export_groups_settle_each_payment_from_its_payable():
     transit = batch["account_kind"] == ACCOUNT["in_transit_post"]
     assert batch["amount_minor"][transit].sum() == -2_700
     assert batch["amount_minor"][batch["account_kind"] == ACCOUNT["deductions_payable"]].sum() == 2_000
+    credits = batch["amount_minor"] < 0
+    assert sorted(batch["payment_ref"][credits].tolist()) == [b"P-1", b"P-2", b"P-3"]  # one credit per payment
+    assert (batch["right_id"][credits] == 0).all()
+
+
+def test_a_payment_of_two_rights_clears_each_rights_payable_and_is_credited_once():
+    lines = lines_table([
+        ("P", 4, "ME_MO", 20, "bank", FEB, "due", 3_000, "P-4"),
+        ("P", 5, "ME_DD", 20, "bank", FEB, "due", 1_500, "P-4"),
+        ("P", 5, "ME_DD", 20, "bank", JAN, "arrears", 500, "P-4"),
+        ("P", 6, "ME_DD", 21, "post", FEB, "due", 900, "P-5"),
+    ])
+    batch = postings.export_postings(postings.sent_groups(lines))
+    approve = postings.approve_postings(lines, ORDERS.slice(0, 0), {"ME_DD": 2, "ME_MO": 1})
+    both = {name: np.concatenate([approve[name], batch[name]]) for name in ("account_kind", "right_id", "amount_minor")}
+    payable = both["account_kind"] == ACCOUNT["benefits_payable"]
+    assert {int(r): int(both["amount_minor"][payable & (both["right_id"] == r)].sum()) for r in (4, 5, 6)} == \
+        {4: 0, 5: 0, 6: 0}  # every right's payable clears at export, as before
+    bank = batch["account_kind"] == ACCOUNT["in_transit_bank"]
+    assert batch["amount_minor"][bank].tolist() == [-5_000] and batch["payment_ref"][bank].tolist() == [b"P-4"]
+    assert batch["amount_minor"][batch["account_kind"] == ACCOUNT["in_transit_post"]].tolist() == [-900]
+    assert batch["amount_minor"].sum() == 0 and batch["amount_minor"].shape[0] == 3 + 2
 
 
 def test_legs_refuse_non_positive_amounts():

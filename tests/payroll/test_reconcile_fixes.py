@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from acceptance.test_contracts import BOMB, CAMT054_V08, Cli, export_september
+from tests.payroll.test_legacy_baseline import assert_state_equals_scans
 
 NEXT_PAYROLL = "ME-202410-01"
 EXCEPTIONS = "reconcile-exceptions.csv"
@@ -123,6 +124,7 @@ def test_creditor_reissued_while_the_debtors_bank_channel_is_held(work, exported
     by_payee = dict(zip(reissue.column("payee_id").to_pylist(), reissue.column("amount_minor").to_pylist()))
     assert by_payee.get(12) == creditor_cents
     assert 3 not in by_payee  # the debtor's own re-issue waits for a new account (no postal address)
+    assert_state_equals_scans(f"sqlite:///{folder / 'isplata.db'}")  # returned payments awaiting re-issue
 
 
 def test_export_json_carries_manifest_keys_and_counts_payment_files_only(exported):
