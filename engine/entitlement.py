@@ -851,21 +851,22 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     assert right_source.shape[0] == n_rights and out_reason.shape[0] == out_due.shape[0]
     n_chunks = (n_rights + CHUNK_RIGHTS - 1) // CHUNK_RIGHTS
     for chunk in numba.prange(n_chunks):  # one call per task: assertions inside would make prange serial
-        _chunk_due(chunk * CHUNK_RIGHTS, min(n_rights, (chunk + 1) * CHUNK_RIGHTS), period, window_start,
+        counts = np.zeros(5, dtype=np.int64)  # scratch of the household formulas, one per task
+        _chunk_due(chunk * CHUNK_RIGHTS, min(n_rights, (chunk + 1) * CHUNK_RIGHTS), counts, period, window_start,
                    out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
                    member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
                    right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64)
 
 
-@kernel
-def _chunk_due(r_begin, r_end, period, window_start, out_offsets, decided_limit_day, version_offsets, right_benefit,
+@kernel(_nrt=False)
+def _chunk_due(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
+               right_benefit,
                ver32, ver64, person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
                link_offsets, link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
                fact64):
     """Rights r_begin..r_end-1, one after the other."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
-    counts = np.zeros(5, dtype=np.int64)  # scratch of the household formulas, one per task
     for r in range(r_begin, r_end):
         _right_window(r, period, window_start[r], out_offsets[r], decided_limit_day, counts, version_offsets,
                       right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo,
