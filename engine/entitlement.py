@@ -60,6 +60,7 @@ due under the rules in force that month, in minor units. The semantics the kerne
   A month whose housing cost or wage base the register lacks is due 0 with REASON_NO_BASE.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
 """
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numba
@@ -837,34 +838,47 @@ def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_of
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
 
-CHUNK_RIGHTS = 4096  # rights per parallel task: large enough to amortise scheduling, small enough to balance
+CHUNK_RIGHTS = 4096  # rights per parallel task at least: large enough to amortise scheduling, small enough to balance
+CHUNKS_PER_THREAD = 8  # at most this many tasks per thread: a call of the chunk kernel unboxes 29 arguments
 
 
-@kernel(parallel=True)
 def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
                person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
                link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64):
-    """Fill the cells of every right r and month in [window_start[r], period], chunks of rights in parallel."""
+    """Fill the cells of every right r and month in [window_start[r], period]: chunks of rights on
+    numba.get_num_threads() threads. chunk_due_kernel releases the GIL and each chunk writes only its own cells, so
+    the result does not depend on the threads. A pool of Python threads rather than prange: the parfor machinery
+    added ~4 s to the first compile, and the chunk kernel runs without NRT reference counting."""
     n_rights = window_start.shape[0]
     assert out_offsets.shape[0] == n_rights + 1 and version_offsets.shape[0] == n_rights + 1
     assert out_due.shape[0] == out_offsets[n_rights] and out_missing.shape[0] == out_due.shape[0]
     assert right_source.shape[0] == n_rights and out_reason.shape[0] == out_due.shape[0]
-    n_chunks = (n_rights + CHUNK_RIGHTS - 1) // CHUNK_RIGHTS
-    for chunk in numba.prange(n_chunks):  # one call per task: assertions inside would make prange serial
-        counts = np.zeros(5, dtype=np.int64)  # scratch of the household formulas, one per task
-        _chunk_due(chunk * CHUNK_RIGHTS, min(n_rights, (chunk + 1) * CHUNK_RIGHTS), counts, period, window_start,
-                   out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
-                   member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
-                   right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64)
+    threads = max(1, numba.get_num_threads())
+    size = max(CHUNK_RIGHTS, -(-n_rights // (threads * CHUNKS_PER_THREAD)))
+    begins = range(0, max(n_rights, 1), size)
+    scratch = np.zeros((len(begins), 5), dtype=np.int64)  # counts of the household formulas, one row per chunk
+
+    def chunk(i: int) -> None:
+        chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
+                         decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
+                         member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
+                         right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64)
+    if threads == 1 or len(begins) == 1:
+        for i in range(len(begins)):
+            chunk(i)
+        return
+    with ThreadPoolExecutor(min(threads, len(begins))) as pool:
+        list(pool.map(chunk, range(len(begins))))  # list(): a kernel's exception is raised here
 
 
 @kernel(_nrt=False)
-def _chunk_due(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
-               right_benefit,
-               ver32, ver64, person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-               link_offsets, link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
-               fact64):
-    """Rights r_begin..r_end-1, one after the other."""
+def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
+                     right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
+                     param_len, defined, link_offsets, link32, right_source, out_due, out_missing, out_reason,
+                     out_right, out_month, fact_offsets, fact64):
+    """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
+    counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
+    helpers took ~70 % of its time."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
     for r in range(r_begin, r_end):
