@@ -881,49 +881,37 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
     helpers took ~70 % of its time."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
+    # the loop over one right's months is written here, not in an inlined helper: Numba copies an inlined callee's
+    # IR block by block with its whole scope, and this one held every formula (seconds of the first compile)
     for r in range(r_begin, r_end):
-        _right_window(r, period, window_start[r], out_offsets[r], decided_limit_day, counts, version_offsets,
-                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo,
-                      params, param_len, defined, link_offsets, link32, right_source[r], out_due, out_missing,
-                      out_reason, out_right, out_month, fact_offsets, fact64)
-
-
-@kernel(inline="always")
-def _right_window(r, period, start, cell0, decided_limit_day, counts, version_offsets, right_benefit, ver32, ver64,
-                  person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
-                  link32, source_minor, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64):
-    """The cells of right r from `start` (cell0 onwards); the months-per-year limit counts from January."""
-    assert start <= period
-    assert cell0 >= 0
-    b = right_benefit[r]
-    k = binfo[b, B_KIND]
-    anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
-    limit_months = k == cat.KIND_EQUIVALENCE
-    begin = start - (start % 12) if limit_months else start
-    paid_in_year = 0
-    for m in range(begin, period + 1):
-        if m % 12 == 0:
-            paid_in_year = 0
-        amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
-                            person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                            link_offsets, link32, source_minor, fact_offsets, fact64)
-        missing = amount == _MISSING
-        reason = REASON_LATE_CLAIM if amount == _LATE_CLAIM else REASON_NO_FAMILY_BENEFIT if amount == _NO_FAMILY \
-            else REASON_NO_BASE if amount == _NO_BASE else REASON_NONE
-        if amount < 0:
-            amount = 0
-        if limit_months and amount > 0:
-            amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
-                                   decided_limit_day)
-            paid_in_year += amount > 0
-        if m >= start:
-            cell = cell0 + m - start
-            out_due[cell] = amount
-            out_missing[cell] = missing
-            out_reason[cell] = reason
-            out_right[cell] = r
-            out_month[cell] = m
-    return 0
+        start, cell0, source_minor = window_start[r], out_offsets[r], right_source[r]
+        b = right_benefit[r]
+        k = binfo[b, B_KIND]
+        anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
+        limit_months = k == cat.KIND_EQUIVALENCE  # the months-per-year limit counts from January
+        paid_in_year = 0
+        for m in range(start - (start % 12) if limit_months else start, period + 1):
+            if m % 12 == 0:
+                paid_in_year = 0
+            amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
+                                person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
+                                link_offsets, link32, source_minor, fact_offsets, fact64)
+            missing = amount == _MISSING
+            reason = REASON_LATE_CLAIM if amount == _LATE_CLAIM else REASON_NO_FAMILY_BENEFIT \
+                if amount == _NO_FAMILY else REASON_NO_BASE if amount == _NO_BASE else REASON_NONE
+            if amount < 0:
+                amount = 0
+            if limit_months and amount > 0:
+                amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
+                                       decided_limit_day)
+                paid_in_year += amount > 0
+            if m >= start:
+                cell = cell0 + m - start
+                out_due[cell] = amount
+                out_missing[cell] = missing
+                out_reason[cell] = reason
+                out_right[cell] = r
+                out_month[cell] = m
 
 
 # ---- entry points ------------------------------------------------------------------------------------------
