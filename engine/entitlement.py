@@ -569,12 +569,12 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
                              member32, member_offsets, person32, link_offsets, link32)
 
 
-@kernel
+@kernel(forceinline=True)
 def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, young_years, twins, lost_years,
                       special_b, decided_limit_day, counts, params, param_len, member32, member_offsets, person32,
                       link_offsets, link32):
-    """The formulas that read the household. Compiled once and called (not inlined): inlining it at every
-    call site made the kernel take over a minute to compile; scalars keep the call cheap."""
+    """The formulas that read the household. Compiled once and inlined by LLVM (forceinline), not in Numba's IR:
+    inlining it there at every call site made the kernel take over a minute to compile."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
     if kind == cat.KIND_PER_CHILD:
@@ -614,10 +614,10 @@ def _subgroup_supplement(b, mi, subgroup, params, param_len):
     return _pick(params, b, mi, _P_SUBGROUP_SUP, subgroup, param_len[b, _P_SUBGROUP_SUP])
 
 
-@kernel
+@kernel(forceinline=True)
 def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young_years, counts, params, param_len,
                     member32, member_offsets, person32, fact_offsets, fact64):
-    """The formula kinds of issue 17 (see the module docstring). Called, not inlined, like _household_amount."""
+    """The formula kinds of issue 17 (see the module docstring). Inlined by LLVM, like _household_amount."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
     if kind == cat.KIND_TOP_UP:
