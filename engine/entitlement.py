@@ -66,6 +66,7 @@ due under the rules in force that month, in minor units. The semantics the kerne
   raises the anchor month's due and the payroll pays the difference as arrears.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
 """
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numba
@@ -604,12 +605,12 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
                              member32, member_offsets, person32, link_offsets, link32)
 
 
-@kernel
+@kernel(forceinline=True)
 def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, young_years, twins, lost_years,
                       special_b, decided_limit_day, counts, params, param_len, member32, member_offsets, person32,
                       link_offsets, link32):
-    """The formulas that read the household. Compiled once and called (not inlined): inlining it at every
-    call site made the kernel take over a minute to compile; scalars keep the call cheap."""
+    """The formulas that read the household. Compiled once and inlined by LLVM (forceinline), not in Numba's IR:
+    inlining it there at every call site made the kernel take over a minute to compile."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
     if kind == cat.KIND_PER_CHILD:
@@ -649,10 +650,10 @@ def _subgroup_supplement(b, mi, subgroup, params, param_len):
     return _pick(params, b, mi, _P_SUBGROUP_SUP, subgroup, param_len[b, _P_SUBGROUP_SUP])
 
 
-@kernel
+@kernel(forceinline=True)
 def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young_years, counts, params, param_len,
                     member32, member_offsets, person32, fact_offsets, fact64):
-    """The formula kinds of issue 17 (see the module docstring). Called, not inlined, like _household_amount."""
+    """The formula kinds of issue 17 (see the module docstring). Inlined by LLVM, like _household_amount."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
     if kind == cat.KIND_TOP_UP:
@@ -876,78 +877,80 @@ def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_of
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
 
-CHUNK_RIGHTS = 4096  # rights per parallel task: large enough to amortise scheduling, small enough to balance
+CHUNK_RIGHTS = 4096  # rights per parallel task at least: large enough to amortise scheduling, small enough to balance
+CHUNKS_PER_THREAD = 8  # at most this many tasks per thread: a call of the chunk kernel unboxes 29 arguments
 
 
-@kernel(parallel=True)
 def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
                person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
                link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64):
-    """Fill the cells of every right r and month in [window_start[r], period], chunks of rights in parallel."""
+    """Fill the cells of every right r and month in [window_start[r], period]: chunks of rights on
+    numba.get_num_threads() threads. chunk_due_kernel releases the GIL and each chunk writes only its own cells, so
+    the result does not depend on the threads. A pool of Python threads rather than prange: the parfor machinery
+    added ~4 s to the first compile, and the chunk kernel runs without NRT reference counting."""
     n_rights = window_start.shape[0]
     assert out_offsets.shape[0] == n_rights + 1 and version_offsets.shape[0] == n_rights + 1
     assert out_due.shape[0] == out_offsets[n_rights] and out_missing.shape[0] == out_due.shape[0]
     assert right_source.shape[0] == n_rights and out_reason.shape[0] == out_due.shape[0]
-    n_chunks = (n_rights + CHUNK_RIGHTS - 1) // CHUNK_RIGHTS
-    for chunk in numba.prange(n_chunks):  # one call per task: assertions inside would make prange serial
-        _chunk_due(chunk * CHUNK_RIGHTS, min(n_rights, (chunk + 1) * CHUNK_RIGHTS), period, window_start,
-                   out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
-                   member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
-                   right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64)
+    threads = max(1, numba.get_num_threads())
+    size = max(CHUNK_RIGHTS, -(-n_rights // (threads * CHUNKS_PER_THREAD)))
+    begins = range(0, max(n_rights, 1), size)
+    scratch = np.zeros((len(begins), 5), dtype=np.int64)  # counts of the household formulas, one row per chunk
+
+    def chunk(i: int) -> None:
+        chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
+                         decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
+                         member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
+                         right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64)
+    if threads == 1 or len(begins) == 1:
+        for i in range(len(begins)):
+            chunk(i)
+        return
+    with ThreadPoolExecutor(min(threads, len(begins))) as pool:
+        list(pool.map(chunk, range(len(begins))))  # list(): a kernel's exception is raised here
 
 
-@kernel
-def _chunk_due(r_begin, r_end, period, window_start, out_offsets, decided_limit_day, version_offsets, right_benefit,
-               ver32, ver64, person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-               link_offsets, link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
-               fact64):
-    """Rights r_begin..r_end-1, one after the other."""
+@kernel(_nrt=False)
+def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
+                     right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
+                     param_len, defined, link_offsets, link32, right_source, out_due, out_missing, out_reason,
+                     out_right, out_month, fact_offsets, fact64):
+    """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
+    counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
+    helpers took ~70 % of its time."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
-    counts = np.zeros(5, dtype=np.int64)  # scratch of the household formulas, one per task
+    # the loop over one right's months is written here, not in an inlined helper: Numba copies an inlined callee's
+    # IR block by block with its whole scope, and this one held every formula (seconds of the first compile)
     for r in range(r_begin, r_end):
-        _right_window(r, period, window_start[r], out_offsets[r], decided_limit_day, counts, version_offsets,
-                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo,
-                      params, param_len, defined, link_offsets, link32, right_source[r], out_due, out_missing,
-                      out_reason, out_right, out_month, fact_offsets, fact64)
-
-
-@kernel(inline="always")
-def _right_window(r, period, start, cell0, decided_limit_day, counts, version_offsets, right_benefit, ver32, ver64,
-                  person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
-                  link32, source_minor, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64):
-    """The cells of right r from `start` (cell0 onwards); the months-per-year limit counts from January."""
-    assert start <= period
-    assert cell0 >= 0
-    b = right_benefit[r]
-    k = binfo[b, B_KIND]
-    anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
-    limit_months = k == cat.KIND_EQUIVALENCE
-    begin = start - (start % 12) if limit_months else start
-    paid_in_year = 0
-    for m in range(begin, period + 1):
-        if m % 12 == 0:
-            paid_in_year = 0
-        amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
-                            person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                            link_offsets, link32, source_minor, fact_offsets, fact64)
-        missing = amount == _MISSING
-        reason = REASON_LATE_CLAIM if amount == _LATE_CLAIM else REASON_NO_FAMILY_BENEFIT if amount == _NO_FAMILY \
-            else REASON_NO_BASE if amount == _NO_BASE else REASON_NONE
-        if amount < 0:
-            amount = 0
-        if limit_months and amount > 0:
-            amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
-                                   decided_limit_day)
-            paid_in_year += amount > 0
-        if m >= start:
-            cell = cell0 + m - start
-            out_due[cell] = amount
-            out_missing[cell] = missing
-            out_reason[cell] = reason
-            out_right[cell] = r
-            out_month[cell] = m
-    return 0
+        start, cell0, source_minor = window_start[r], out_offsets[r], right_source[r]
+        b = right_benefit[r]
+        k = binfo[b, B_KIND]
+        anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
+        limit_months = k == cat.KIND_EQUIVALENCE  # the months-per-year limit counts from January
+        paid_in_year = 0
+        for m in range(start - (start % 12) if limit_months else start, period + 1):
+            if m % 12 == 0:
+                paid_in_year = 0
+            amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
+                                person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
+                                link_offsets, link32, source_minor, fact_offsets, fact64)
+            missing = amount == _MISSING
+            reason = REASON_LATE_CLAIM if amount == _LATE_CLAIM else REASON_NO_FAMILY_BENEFIT \
+                if amount == _NO_FAMILY else REASON_NO_BASE if amount == _NO_BASE else REASON_NONE
+            if amount < 0:
+                amount = 0
+            if limit_months and amount > 0:
+                amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
+                                       decided_limit_day)
+                paid_in_year += amount > 0
+            if m >= start:
+                cell = cell0 + m - start
+                out_due[cell] = amount
+                out_missing[cell] = missing
+                out_reason[cell] = reason
+                out_right[cell] = r
+                out_month[cell] = m
 
 
 # ---- entry points ------------------------------------------------------------------------------------------

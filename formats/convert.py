@@ -200,8 +200,8 @@ def _facts(tables, household_ids, person_ids, problems) -> dict:
 def _check_register_bases(arrays, catalogue, file_rows, problems):
     """A housing subsidy needs housing costs of its household, a wage replacement wage bases of its beneficiary:
     a right without any is refused; a month the rows leave uncovered is due 0 and listed (REASON_NO_BASE)."""
-    kinds = np.array([catalogue.benefit(code).kind for code in catalogue.benefit_codes] + [""])
-    ver_kind = kinds[arrays.right_benefit[arrays.ver_right]] if len(arrays.ver_right) else np.zeros(0, str)
+    kinds = [catalogue.benefit(code).kind for code in catalogue.benefit_codes] + [""]
+    ver_benefit = arrays.right_benefit[arrays.ver_right] if len(arrays.ver_right) else np.zeros(0, np.int16)
     counts = np.diff(arrays.fact_offsets)
     housing_rows, wage_rows = counts[:len(arrays.household_ids)], counts[len(arrays.household_ids) + 1:]
     for kind, keys, rows_of_key, table, column, fix in (
@@ -209,7 +209,9 @@ def _check_register_bases(arrays, catalogue, file_rows, problems):
              "add the household's monthly housing cost within the norms to housing_costs"),
             ("wage_replacement", arrays.ver_person, wage_rows, "wage_bases", "person_id",
              "add the beneficiary's average monthly earnings to wage_bases")):
-        rows = np.flatnonzero(ver_kind == kind)
+        if kind not in kinds:  # compared as benefit indexes, not as strings per version
+            continue
+        rows = np.flatnonzero(np.array([k == kind for k in kinds])[ver_benefit])
         keys = keys[rows]
         bad = rows[(keys < 0) | (rows_of_key[np.maximum(keys, 0)] == 0)] if len(rows_of_key) else rows
         _report(problems, file_rows[bad], "rights", column, None, f"no {table} row for the right's {column}", fix)

@@ -5,9 +5,9 @@ bench_openfisca.py so that they compute the same rule as isplata's catalogues an
 semantics in engine/entitlement.py's docstring): a member counts from the month of birth; an age limit of N
 years holds through the month of the N-th birthday (ages in months, not the template's age at the 1st);
 NSP rounds base x scale half-up, counts the oldest 6 members and pays work-able households at most 9 months a
-calendar year; DSD puts disabled adults in the lost-capacity category. OpenFisca stores every float variable as
-float32; the comparison shows what that does to the totals. Needs the optional `bench` extra
-(openfisca-core, openfisca-country-template).
+calendar year; DSD puts disabled adults, and members from the month of their 60th birthday (Readings 2), in the
+lost-capacity category. OpenFisca stores every float variable as float32; the comparison shows what that does to
+the totals. Needs the optional `bench` extra (openfisca-core, openfisca-country-template).
 """
 import os
 
@@ -129,7 +129,9 @@ class ua_dsd(Variable):
     def formula(household, period, parameters):
         p = parameters(period).ua_dsd
         born, child, young = _member_groups(household, period)
-        lost = household.members("disabled", period)
+        # lost working capacity: disabled, or from the month of the 60th birthday (RULES.md Readings 2, the
+        # catalogue's lost_capacity_age_years)
+        lost = household.members("disabled", period) | (household.members("months_since_birth", period) >= 12 * 60)
         pm_member = np.select([~born, young, child, lost], [0, p.pm_child_under_6, p.pm_child_6_18,
                                                             p.pm_lost_capacity], p.pm_working_age)
         gm_member = np.select([child, lost], [pm_member * p.rate_child, pm_member * p.rate_lost_capacity],

@@ -167,3 +167,26 @@ def test_the_payroll_of_the_second_month_pays_every_difference_the_reference_fin
     assert got == want
     kinds = {name for name, _ in want.values()}
     assert {"due", "arrears"} <= kinds, kinds  # retroactive decisions and new rights are there to be found
+
+
+@pytest.mark.parametrize("country", ["me", "ua"])
+def test_cells_do_not_depend_on_chunks_or_threads(tmp_path, country, monkeypatch):
+    """due_kernel splits the rights into chunks run on a pool of threads: many small chunks on every thread give
+    the very cells of one chunk on one thread."""
+    import numba
+
+    from engine import entitlement
+    catalogue = load_catalogue(country=country)
+    generate_register(tmp_path, 300, 11, FIRST, country=country)
+    period = parse_period(FIRST)
+    start = period - WINDOW_MONTHS + 1
+    arrays = register_arrays(read_register(tmp_path, catalogue), catalogue)
+    compiled = catalogue.compile_window(start, period)
+    monkeypatch.setattr(entitlement, "CHUNK_RIGHTS", 10**9)
+    one = compute_due(arrays, compiled, period, start)
+    monkeypatch.setattr(entitlement, "CHUNK_RIGHTS", 7)
+    monkeypatch.setattr(entitlement, "CHUNKS_PER_THREAD", 64)
+    many = compute_due(arrays, compiled, period, start)
+    assert numba.get_num_threads() >= 1 and len(one.due_minor) > 1000
+    for field in one._fields:
+        assert np.array_equal(getattr(one, field), getattr(many, field)), field
