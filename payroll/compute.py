@@ -739,7 +739,9 @@ def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarra
                       paid_amount: np.ndarray) -> dict:
     """{municipality: net paid} by the municipality of each paid right's beneficiary (its version's person)."""
     person = arrays.ver_person[version[rights_paid]].astype(np.int64)  # dense person index (sorted ids)
-    table_ids = persons.column("person_id")
+    table_ids, places = persons.column("person_id"), persons.column("municipality")
+    if pa.types.is_dictionary(places.type):  # read as Parquet's dictionaries: one for every chunk
+        places = places.unify_dictionaries()
     ids = np.asarray(table_ids.to_numpy(), np.int64) if table_ids.null_count == 0 else None
     right_code = np.zeros(arrays.n_rights, np.int64)
     if ids is not None and ids.shape == arrays.person_ids.shape and np.array_equal(ids, arrays.person_ids):
@@ -747,12 +749,12 @@ def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarra
         # filters a chunked column chunk by chunk; a take of strings from it would be several times slower)
         chosen = np.zeros(ids.shape[0], bool)
         chosen[person] = True
-        place = persons.column("municipality").filter(pa.array(chosen)).combine_chunks().dictionary_encode()
+        place = places.filter(pa.array(chosen)).combine_chunks().dictionary_encode()
         rank = np.cumsum(chosen, dtype=np.int32) - 1  # row -> position among the chosen rows
         codes = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
         right_code[rights_paid] = codes[rank[person]]
     else:
         rows = pc.index_in(pa.array(arrays.person_ids[person]), value_set=table_ids)
-        place = pc.take(persons.column("municipality"), rows).combine_chunks().dictionary_encode()
+        place = pc.take(places, rows).combine_chunks().dictionary_encode()
         right_code[rights_paid] = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
     return coded_sums(right_code[right_pos], place.dictionary.to_pylist(), paid_amount)
