@@ -584,11 +584,14 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     progress(N_("converting the register"))
     arrays = convert.register_arrays(inputs.register, catalogue)
     routing = route(inputs, arrays)
+    if release:
+        release_register(inputs.register, orders=True)  # the engine reads the arrays from here on
     progress(N_("computing entitlements and arrears"))
     amounts = amounts_of(inputs, routing)
     if release:
         release_register(inputs.register)
-        routing = replace(routing, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
+        arrays = slim_arrays(arrays)  # entitlements are computed: the kernels' inputs go back (10 M: gigabytes)
+        routing = replace(routing, arrays=arrays, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
     progress(N_("deducting and netting"))
     result = run_kernel(catalogue, routing, amounts)
     progress(N_("building payroll lines"))
@@ -623,13 +626,25 @@ def advance_totals(claims: advance_claims.Claims, ded) -> dict:
 KEPT_COLUMNS = {"payees": ("payee_id", *PAYEE_DETAIL_FIELDS), "persons": ("person_id", "municipality")}
 
 
-def release_register(register: dict) -> None:
-    """Keep only what the lines, payments and summary still read (payee details, persons' municipality) and
-    hand the rest back to Arrow's memory pool, and the pool's unused memory back to the system."""
+# what deducting, netting, the lines, payments, deductions taken and the summary read of the engine's arrays
+KEPT_ARRAYS = frozenset({"benefit_codes", "person_ids", "payee_ids", "right_ids", "right_benefit", "ver_person",
+                         "ver_consent", "titles"})
+
+
+def slim_arrays(arrays):
+    """The register's arrays less those only the entitlement kernels read (their packed copy above all), set to
+    None: once dues and arrears are computed nothing reads them, and a read by mistake fails loudly."""
+    return arrays._replace(**{name: None for name in arrays._fields if name not in KEPT_ARRAYS})
+
+
+def release_register(register: dict, orders: bool = False) -> None:
+    """Keep only what the lines, payments and summary still read (payee details, persons'
+    municipality; with `orders` the deduction orders too, which the amounts read) and hand the rest back to
+    Arrow's memory pool, and the pool's unused memory back to the system."""
     for name in list(register):
         if name in KEPT_COLUMNS:
             register[name] = register[name].select(list(KEPT_COLUMNS[name]))
-        else:
+        elif not (orders and name == "deductions"):
             del register[name]
     for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
         pool.release_unused()
