@@ -582,10 +582,12 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     inputs: at national scale they would otherwise stay in memory while the lines are built)."""
     catalogue, period = inputs.catalogue, inputs.period
     progress(N_("converting the register"))
-    arrays = convert.register_arrays(inputs.register, catalogue)
+    arrays = convert.register_arrays(inputs.register, catalogue, pack=not release)
     routing = route(inputs, arrays)
-    if release:
-        release_register(inputs.register, orders=True)  # the engine reads the arrays from here on
+    if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
+        release_register(inputs.register, orders=True)
+        arrays = convert.packed_arrays(arrays)
+        routing = replace(routing, arrays=arrays)
     progress(N_("computing entitlements and arrears"))
     amounts = amounts_of(inputs, routing)
     if release:
