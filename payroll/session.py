@@ -211,11 +211,23 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
     from formats.register import read_register
     from payroll import compute as computing
 
+    prompt_release()
     register = read_register(data, catalogue, drop=UNREAD, dictionaries=DICTIONARIES)
     with ledger.engine.connect() as conn:
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
         holds = store.read_holds(conn, hold_mark)
     return computing.Inputs(register, catalogue, period, state, holds)
+
+
+def prompt_release() -> None:
+    """Memory the register's tables give back (columns dropped once checked, tables once converted) goes back to
+    the system at once rather than after jemalloc's decay time: a calculation frees gigabytes of tables and
+    allocates the engine's arrays in the same seconds, and the peak held both (10 M rights: about 2 GiB). Takes
+    effect for the pool's arenas made after it, so before the first table is read (a fresh process's step)."""
+    try:
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # a pyarrow built without jemalloc: formats.register.table_pool uses another
+        pass
 
 
 def distinct_strings(column) -> list[str]:
