@@ -24,8 +24,10 @@ from formats.i18n import N_
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
 
 
-def register_arrays(tables: dict, catalogue) -> RegisterArrays:
-    """Convert validated register tables (persons, households, rights, payees) for `catalogue`."""
+def register_arrays(tables: dict, catalogue, pack: bool = True) -> RegisterArrays:
+    """Convert validated register tables (persons, households, rights, payees) for `catalogue`. With
+    pack=False the kernels' packed copy is left out (packed=None): a caller that gives the tables' memory back
+    first packs with `packed_arrays`, so the tables and the copy are never held at once."""
     problems = []
     persons = _persons(tables["persons"], problems)
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
@@ -46,6 +48,11 @@ def register_arrays(tables: dict, catalogue) -> RegisterArrays:
     _check_leave_periods(arrays, catalogue, file_rows, problems)
     if problems:
         raise InputError(problems)
+    return packed_arrays(arrays) if pack else arrays
+
+
+def packed_arrays(arrays: RegisterArrays) -> RegisterArrays:
+    """The arrays with the entitlement kernels' packed copy (engine.entitlement.pack_register)."""
     return arrays._replace(packed=pack_register(arrays))
 
 

@@ -582,13 +582,18 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     inputs: at national scale they would otherwise stay in memory while the lines are built)."""
     catalogue, period = inputs.catalogue, inputs.period
     progress(N_("converting the register"))
-    arrays = convert.register_arrays(inputs.register, catalogue)
+    arrays = convert.register_arrays(inputs.register, catalogue, pack=not release)
     routing = route(inputs, arrays)
+    if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
+        release_register(inputs.register, orders=True)
+        arrays = convert.packed_arrays(arrays)
+        routing = replace(routing, arrays=arrays)
     progress(N_("computing entitlements and arrears"))
     amounts = amounts_of(inputs, routing)
     if release:
         release_register(inputs.register)
-        routing = replace(routing, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
+        arrays = slim_arrays(arrays)  # entitlements are computed: the kernels' inputs go back (10 M: gigabytes)
+        routing = replace(routing, arrays=arrays, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
     progress(N_("deducting and netting"))
     result = run_kernel(catalogue, routing, amounts)
     progress(N_("building payroll lines"))
@@ -623,13 +628,25 @@ def advance_totals(claims: advance_claims.Claims, ded) -> dict:
 KEPT_COLUMNS = {"payees": ("payee_id", *PAYEE_DETAIL_FIELDS), "persons": ("person_id", "municipality")}
 
 
-def release_register(register: dict) -> None:
-    """Keep only what the lines, payments and summary still read (payee details, persons' municipality) and
-    hand the rest back to Arrow's memory pool, and the pool's unused memory back to the system."""
+# what deducting, netting, the lines, payments, deductions taken and the summary read of the engine's arrays
+KEPT_ARRAYS = frozenset({"benefit_codes", "person_ids", "payee_ids", "right_ids", "right_benefit", "ver_person",
+                         "ver_consent", "titles"})
+
+
+def slim_arrays(arrays):
+    """The register's arrays less those only the entitlement kernels read (their packed copy above all), set to
+    None: once dues and arrears are computed nothing reads them, and a read by mistake fails loudly."""
+    return arrays._replace(**{name: None for name in arrays._fields if name not in KEPT_ARRAYS})
+
+
+def release_register(register: dict, orders: bool = False) -> None:
+    """Keep only what the lines, payments and summary still read (payee details, persons'
+    municipality; with `orders` the deduction orders too, which the amounts read) and hand the rest back to
+    Arrow's memory pool, and the pool's unused memory back to the system."""
     for name in list(register):
         if name in KEPT_COLUMNS:
             register[name] = register[name].select(list(KEPT_COLUMNS[name]))
-        else:
+        elif not (orders and name == "deductions"):
             del register[name]
     for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
         pool.release_unused()
@@ -739,7 +756,9 @@ def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarra
                       paid_amount: np.ndarray) -> dict:
     """{municipality: net paid} by the municipality of each paid right's beneficiary (its version's person)."""
     person = arrays.ver_person[version[rights_paid]].astype(np.int64)  # dense person index (sorted ids)
-    table_ids = persons.column("person_id")
+    table_ids, places = persons.column("person_id"), persons.column("municipality")
+    if pa.types.is_dictionary(places.type):  # read as Parquet's dictionaries: one for every chunk
+        places = places.unify_dictionaries()
     ids = np.asarray(table_ids.to_numpy(), np.int64) if table_ids.null_count == 0 else None
     right_code = np.zeros(arrays.n_rights, np.int64)
     if ids is not None and ids.shape == arrays.person_ids.shape and np.array_equal(ids, arrays.person_ids):
@@ -747,12 +766,12 @@ def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarra
         # filters a chunked column chunk by chunk; a take of strings from it would be several times slower)
         chosen = np.zeros(ids.shape[0], bool)
         chosen[person] = True
-        place = persons.column("municipality").filter(pa.array(chosen)).combine_chunks().dictionary_encode()
+        place = places.filter(pa.array(chosen)).combine_chunks().dictionary_encode()
         rank = np.cumsum(chosen, dtype=np.int32) - 1  # row -> position among the chosen rows
         codes = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
         right_code[rights_paid] = codes[rank[person]]
     else:
         rows = pc.index_in(pa.array(arrays.person_ids[person]), value_set=table_ids)
-        place = pc.take(persons.column("municipality"), rows).combine_chunks().dictionary_encode()
+        place = pc.take(places, rows).combine_chunks().dictionary_encode()
         right_code[rights_paid] = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
     return coded_sums(right_code[right_pos], place.dictionary.to_pylist(), paid_amount)

@@ -150,6 +150,15 @@ def test_municipality_sums_are_the_same_whatever_the_persons_order():
         town = persons.column("municipality")[int(arrays.ver_person[r])].as_py()
         expected[town] = expected.get(town, 0) + a
     assert by_id_order == {k: expected[k] for k in sorted(expected)} and sum(by_id_order.values()) == amount.sum()
+    # the municipality read as Parquet's dictionaries (payroll.session.load_inputs): one per chunk, each its own
+    for table in (persons, shuffled):
+        names = table.column("municipality").to_pylist()
+        coded = pa.chunked_array([pa.array(names[:150]).dictionary_encode(),
+                                  pa.array(names[150:][::-1]).dictionary_encode().take(
+                                      pa.array(np.arange(len(names) - 150)[::-1]))])
+        assert coded.num_chunks == 2 and pa.types.is_dictionary(coded.type)
+        lean = table.set_column(1, "municipality", coded)
+        assert municipality_sums(lean, arrays, version, rights_paid, right_pos, amount) == by_id_order
 
 
 def test_ids_known_is_is_in():

@@ -1,0 +1,36 @@
+"""calculate's inputs read lean (payroll.session.load_inputs: persons' names dropped, municipality as dictionaries)
+and released as the calculation goes (compute(release=True)) give exactly the payroll of the whole register."""
+import numpy as np
+import pytest
+
+from engine.months import parse_period
+from formats.register import read_register
+from payroll import compute as computing, session
+from payroll.country import catalogue_for
+from payroll.ledger_state import read_state
+from payroll.store import read_holds
+from synthetic.register import generate_register
+
+
+@pytest.mark.parametrize("country", ["me", "ua"])
+def test_lean_released_inputs_give_the_same_payroll(tmp_path, country):
+    folder = tmp_path / "reg"
+    generate_register(folder, 3_000, 9, "2026-01", country=country)
+    catalogue, period = catalogue_for(folder, None, None), parse_period("2026-01")
+    ledger = session.open_db(f"sqlite:///{tmp_path / 'ledger.db'}", create=True)
+    try:
+        lean = session.load_inputs(ledger, folder, catalogue, period)
+        with ledger.engine.connect() as conn:
+            state = read_state(conn, first_month=period - computing.LOOKBACK_MONTHS - 12)
+            holds = read_holds(conn)
+    finally:
+        ledger.close()
+    assert "family_name" not in lean.register["persons"].column_names
+    full = computing.Inputs(read_register(folder, catalogue), catalogue, period, state, holds)
+    expected = computing.compute("X-202601-01", full)
+    got = computing.compute("X-202601-01", lean, release=True)
+    assert set(lean.register) == {"persons", "payees"}  # released as the calculation went
+    assert got.lines.num_rows > 0 and got.lines.equals(expected.lines)
+    assert got.payments.equals(expected.payments) and got.orders.equals(expected.orders)
+    assert got.summary == expected.summary and got.summary["by_municipality_minor"]
+    assert np.array_equal(got.lines.column("amount_minor").to_numpy(), expected.lines.column("amount_minor").to_numpy())
