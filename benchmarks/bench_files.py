@@ -42,7 +42,8 @@ def _fresh(folder: Path) -> None:
 
 
 def _write(payments, folder: Path, validate: bool):
-    """write: the writer alone; write+validate: its default, every file XSD-validated (on a second thread)."""
+    """write: the writer alone; write+validate: its default, every file XSD-validated (on two validation threads
+    while the next files are written)."""
     return write_pain001(payments, folder, DEBTOR, replace(OPTIONS, validate=validate))
 
 

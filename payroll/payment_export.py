@@ -171,8 +171,10 @@ class WrittenFiles(NamedTuple):
 def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None,
                 execution_date: dt.date | None = None) -> WrittenFiles:
     """pain.001 files, postal list and manifest, and the payroll's assignments in its store. The pain.001 files
-    are validated against the XSD on other threads while `also()` runs (export builds its ledger batch
-    meanwhile); nothing is renamed into place before every file passed."""
+    are validated against the XSD on other threads while the postal list is written and `also()` runs (export
+    builds its ledger batch meanwhile, after the payments' columns are freed: at national size they and the
+    validation trees would otherwise be held together); nothing is renamed into place before every file passed,
+    and a failed validation removes the postal list too."""
     from bank_exports.manifest import write_manifest
     from bank_exports.pain001 import Pain001Options, start_pain001
     from bank_exports.payments import Debtor, as_table
@@ -201,17 +203,24 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     files, extra, assignments_sha256 = [], None, None
     if payments.num_rows:
         pending = start_pain001(payments, out_dir, debtor, options)
-        try:
+        postal_path = out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id)
+        try:  # while the pain.001 files are validated: the postal list, then the payments' columns are freed
+            postal = write_postal_list(payments, postal_path, record.currency, record.minor_exponent,
+                                       i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
+            del payments
+            pa.default_memory_pool().release_unused()
             extra = also() if also is not None else None
         except BaseException:
             pending.discard()
+            postal_path.unlink(missing_ok=True)
             raise
-        written = pending.finish()
+        try:
+            written = pending.finish()
+        except BaseException:
+            postal_path.unlink(missing_ok=True)
+            raise
         files += written.files
         assignments_sha256 = store.write_assignments(record, written.assignments)
-        postal = write_postal_list(payments, out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id),
-                                   record.currency, record.minor_exponent,
-                                   i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
         if postal is not None:
             files.append(postal)
     elif also is not None:

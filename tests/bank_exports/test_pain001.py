@@ -284,3 +284,31 @@ def test_a_named_scheme_s_rules_are_checked_before_anything_is_written(out_dir, 
         write_pain001(small_payments(), out_dir, debtor, scheme)
     assert [p.column for p in caught.value.problems] == [field] and "EPC-SCT" in caught.value.problems[0].rule
     assert not list(out_dir.iterdir())
+
+
+def test_threaded_validation_refuses_a_really_invalid_file_and_writes_the_same_bytes_as_without_it(
+        tmp_path, debtor, options, monkeypatch):
+    """Many files validated on the validation threads by lxml itself (no stand-in validator): one file that breaks
+    the schema refuses the whole export, names that file and leaves nothing; valid files are byte for byte those
+    written without validation, whatever the threads' timing."""
+    from bank_exports import pain001
+    from bank_exports.xsd import SchemaViolation
+
+    payments = synthetic_payments(3_000, seed=11, post_share=0.2)
+    many = replace(options, max_per_file=400, max_per_pmt_inf=150)
+    plain = write_pain001(payments, tmp_path / "plain", debtor, replace(many, validate=False))
+    checked = write_pain001(payments, tmp_path / "checked", debtor, many)
+    assert len(checked.files) >= 7 and checked.files == plain.files  # names, hashes, counts, sums
+    for entry in checked.files:
+        assert sha256_of(tmp_path / "checked" / entry.name) == sha256_of(tmp_path / "plain" / entry.name)
+    header = pain001._payment_info_header
+
+    def broken(pmt_inf_id, *args):  # one block of the third bank file says BtchBookg "maybe" (an xs:boolean)
+        text = header(pmt_inf_id, *args)
+        return text.replace("<BtchBookg>true", "<BtchBookg>maybe") if pmt_inf_id == "ME-202605-R1-B003-002" \
+            else text
+
+    monkeypatch.setattr(pain001, "_payment_info_header", broken)
+    with pytest.raises(SchemaViolation, match=r"ME-202605-R1-B003\.xml\.part:\d+: .*BtchBookg"):
+        write_pain001(payments, tmp_path / "broken", debtor, many)
+    assert not any((tmp_path / "broken").iterdir()), "no file (final or partial) may stay"
