@@ -583,9 +583,10 @@ def rate_times_days(monthly_rate, days_per_month, days):
 
 @kernel(inline="always")
 def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params, param_len, ver32, ver64, member32,
-                    member_offsets, person32, link_offsets, link32, fact_offsets, fact64):
+                    member_offsets, person32, link_offsets, link32, fact_offsets, fact64, kinds):
     """Full-month amount of a monthly formula under version v in month m (parameters of month m); _NO_BASE
-    when the register lacks the housing cost or wage base the formula reads."""
+    when the register lacks the housing cost or wage base the formula reads. kinds: `kind_gates` (the formulas
+    of a kind whose gate is None are cut from the compiled kernel)."""
     assert v >= 0 and mi >= 0
     assert 0 <= kind < len(cat.KINDS)
     if kind == cat.KIND_FLAT:
@@ -596,36 +597,45 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
     if cat.KIND_PER_MEMBER <= kind <= cat.KIND_CHILD_REFERENCE:   # issue 17 kinds (maintenance_advance: below)
         return _issue17_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver64[v, V_INCOME],
                                ver64[v, V_OTHER], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], counts, params,
-                               param_len, member32, member_offsets, person32, fact_offsets, fact64)
+                               param_len, member32, member_offsets, person32, fact_offsets, fact64,
+                               kinds[cat.KIND_PER_MEMBER], kinds[cat.KIND_HOUSING], kinds[cat.KIND_WAGE],
+                               kinds[cat.KIND_TOP_UP], kinds[cat.KIND_CHILD_REFERENCE])
     # special_b > 0 (a per-child benefit with a special-rate benefit) is decided_limit_day's only reader
     special_b = binfo[b, _S_SPECIAL]
     return _household_amount(m, mi, b, kind, ver32[v, V_HOUSEHOLD], ver32[v, V_PERSON], ver32[v, V_FLAGS],
                              ver64[v, V_INCOME], binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], binfo[b, _S_TWINS],
                              binfo[b, _S_LOST_AGE], special_b, decided_limit_day, counts, params, param_len,
-                             member32, member_offsets, person32, link_offsets, link32)
+                             member32, member_offsets, person32, link_offsets, link32, kinds[cat.KIND_PER_CHILD],
+                             kinds[cat.KIND_HOUSEHOLD_TABLE], kinds[cat.KIND_EQUIVALENCE],
+                             kinds[cat.KIND_MAINTENANCE_ADVANCE], kinds[cat.KIND_CATEGORY_SUM])
 
 
 @kernel(forceinline=True)
 def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, young_years, twins, lost_years,
                       special_b, decided_limit_day, counts, params, param_len, member32, member_offsets, person32,
-                      link_offsets, link32):
+                      link_offsets, link32, on_child, on_table, on_scale, on_advance, on_category):
     """The formulas that read the household. Compiled once and inlined by LLVM (forceinline), not in Numba's IR:
-    inlining it there at every call site made the kernel take over a minute to compile."""
+    inlining it there at every call site made the kernel take over a minute to compile. on_*: the kind's gate
+    (None: the catalogue has none, and Numba drops its branch before compiling it)."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
-    if kind == cat.KIND_PER_CHILD:
+    if on_child is not None and kind == cat.KIND_PER_CHILD:
         return _per_child_amount(h, m, b, mi, flags, child_years, twins, special_b, decided_limit_day, params,
                                  member32, member_offsets, person32, link_offsets, link32)
-    if kind == cat.KIND_EQUIVALENCE:
+    if on_scale is not None and kind == cat.KIND_EQUIVALENCE:
         return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32)
+    if on_table is None and on_advance is None and on_category is None:
+        return 0
     _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts)
-    if kind == cat.KIND_HOUSEHOLD_TABLE:
+    if on_table is not None and kind == cat.KIND_HOUSEHOLD_TABLE:
         base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
         return max(0, base - income)
-    if kind == cat.KIND_MAINTENANCE_ADVANCE:  # before the title gate of compute_due (engine/advances.py)
+    if on_advance is not None and kind == cat.KIND_MAINTENANCE_ADVANCE:  # before the title gate of compute_due
         return advances.advance_reference_amount(m, mi, b, person32[person, P_BIRTH_MONTH], income, counts[0],
                                                  params, param_len)
-    return _category_amount(b, mi, income, counts, params)
+    if on_category is not None:
+        return _category_amount(b, mi, income, counts, params)
+    return 0
 
 
 @kernel(inline="always")
@@ -652,27 +662,33 @@ def _subgroup_supplement(b, mi, subgroup, params, param_len):
 
 @kernel(forceinline=True)
 def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young_years, counts, params, param_len,
-                    member32, member_offsets, person32, fact_offsets, fact64):
-    """The formula kinds of issue 17 (see the module docstring). Inlined by LLVM, like _household_amount."""
+                    member32, member_offsets, person32, fact_offsets, fact64, on_member, on_housing, on_wage, on_top_up,
+                    on_reference):
+    """The formula kinds of issue 17 (see the module docstring). Inlined by LLVM, like _household_amount, and
+    cut to the kinds of the catalogue the same way (on_*)."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
-    if kind == cat.KIND_TOP_UP:
+    if on_top_up is not None and kind == cat.KIND_TOP_UP:
         return max(0, params[b, mi, _P_CEILING] - other)
-    if kind == cat.KIND_WAGE:
+    if on_wage is not None and kind == cat.KIND_WAGE:
         base = _fact_value(member_offsets.shape[0] + person, m, fact_offsets, fact64)
         return _NO_BASE if base < 0 else _wage_amount(b, mi, base, params)
-    if kind == cat.KIND_PER_MEMBER:
+    if on_member is not None and kind == cat.KIND_PER_MEMBER:
         return _per_member_amount(h, person, m, b, mi, child_years, params, member32, member_offsets, person32)
+    if on_housing is None and on_reference is None:
+        return 0
     n_members = _member_counts(h, person, m, child_years, young_years, 0, member32, member_offsets, person32,
                                counts)
     if n_members == 0:
         return 0
-    if kind == cat.KIND_HOUSING:
+    if on_housing is not None and kind == cat.KIND_HOUSING:
         cost = _fact_value(h, m, fact_offsets, fact64) if h >= 0 else -1
         return _NO_BASE if cost < 0 else housing_subsidy(cost, income, n_members, params[b, mi, _P_SUB_PERSON],
                                                          params[b, mi, _P_SHARE_COEFF])
-    return _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params,
-                                   param_len, member32, member_offsets, person32)
+    if on_reference is not None:
+        return _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params,
+                                       param_len, member32, member_offsets, person32)
+    return 0
 
 
 @kernel(inline="always")
@@ -800,9 +816,10 @@ def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
 @kernel(inline="always")
 def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64, person32, member32,
                member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32, source_minor,
-               fact_offsets, fact64):
+               fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate):
     """Amount due for right r in month m; _MISSING when the benefit has no parameter in force that month,
-    _LATE_CLAIM / _NO_FAMILY for a one-off refused for that reason, _NO_BASE without the register amount read."""
+    _LATE_CLAIM / _NO_FAMILY for a one-off refused for that reason, _NO_BASE without the register amount read.
+    The gates (`kind_gates`) are chunk_due_kernel's arguments: a None one cuts its formulas from the kernel."""
     assert r >= 0 and m >= 0
     assert version_offsets[r] <= version_offsets[r + 1]
     v = _winning_version(version_offsets[r], version_offsets[r + 1], m, ver32, decided_limit_day)
@@ -817,48 +834,50 @@ def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, v
         return 0
     if binfo[b, _S_AGE_MAX] > 0 and m > birth_month + 12 * binfo[b, _S_AGE_MAX]:
         return 0
-    if k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF:
+    if scheduled_gate is not None and (k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF):
         return _scheduled_amount(m, anchor, b, v, k, first_month, binfo, params, param_len, defined, ver32, ver64,
                                  source_minor)
-    if k == cat.KIND_RATE_DAYS:
+    if rate_days_gate is not None and k == cat.KIND_RATE_DAYS:
         return _rate_days_amount(m, anchor, b, version_offsets[r], version_offsets[r + 1], first_month,
                                  decided_limit_day, ver32, params, defined)
     mi = m - first_month
     if mi < 0 or mi >= defined.shape[1] or not defined[b, mi]:
         return _MISSING
-    if binfo[b, B_PRORATE] == 0:
-        return _version_amount(v, m, mi, b, k, decided_limit_day, counts, binfo, params, param_len, ver32, ver64,
-                               member32, member_offsets, person32, link_offsets, link32, fact_offsets, fact64)
-    return _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32,
-                            ver64, person32, member32, member_offsets, binfo, params, param_len, link_offsets,
-                            link32, fact_offsets, fact64)
+    return _policy_amount(r, v, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32,
+                          ver64, person32, member32, member_offsets, binfo, params, param_len, link_offsets,
+                          link32, fact_offsets, fact64, kinds, days_gate)
 
 
 @kernel(inline="always")
-def _prorated_amount(r, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32, ver64,
-                     person32, member32, member_offsets, binfo, params, param_len, link_offsets, link32, fact_offsets,
-                     fact64):
-    """Days policy: sum over the versions touching the month of full amount x days paid, / days, rounded once
-    (_NO_BASE for the whole month when a version paying days in it lacks its register amount)."""
+def _policy_amount(r, v, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32, ver64,
+                   person32, member32, member_offsets, binfo, params, param_len, link_offsets, link32, fact_offsets,
+                   fact64, kinds, days_gate):
+    """Whole months: the full amount of the winning version v. Days policy: sum over the versions touching the
+    month of full amount x days paid, / days, rounded once (_NO_BASE for the whole month when a version paying
+    days in it lacks its register amount). One loop, so the formulas (_version_amount) are inlined only once:
+    each inlined copy costs seconds of the first compile; days_gate None (no benefit on the days policy) cuts
+    the days code."""
     assert r >= 0 and mi >= 0
-    assert version_offsets[r] < version_offsets[r + 1]
-    first_day = month_first_day(m)
-    next_first_day = month_first_day(m + 1)
-    last_paid_day = next_first_day - 1
-    numerator = 0
-    for w in range(version_offsets[r], version_offsets[r + 1]):
-        if ver32[w, V_DECIDED_DAY] > decided_limit_day or not ver32[w, V_FROM_MONTH] <= m <= ver32[w, V_TO_MONTH]:
-            continue
-        last_day = min(ver32[w, V_TO_DAY], last_paid_day)
-        if stops_on_death:
-            last_day = min(last_day, person32[ver32[w, V_PERSON], P_DEATH_DAY])
-        days = last_day - max(ver32[w, V_FROM_DAY], first_day) + 1
-        if days <= 0:
-            continue
+    assert version_offsets[r] <= v < version_offsets[r + 1]
+    prorate = days_gate is not None and binfo[b, B_PRORATE] != 0
+    begin, end = (version_offsets[r], version_offsets[r + 1]) if prorate else (v, v + 1)
+    first_day, next_first_day, numerator, days = 0, 0, 0, 0
+    if prorate:
+        first_day, next_first_day = month_first_day(m), month_first_day(m + 1)
+    for w in range(begin, end):
+        if days_gate is not None and prorate:
+            if ver32[w, V_DECIDED_DAY] > decided_limit_day or not ver32[w, V_FROM_MONTH] <= m <= ver32[w, V_TO_MONTH]:
+                continue
+            last_day = min(ver32[w, V_TO_DAY], next_first_day - 1)
+            if stops_on_death:
+                last_day = min(last_day, person32[ver32[w, V_PERSON], P_DEATH_DAY])
+            days = last_day - max(ver32[w, V_FROM_DAY], first_day) + 1
+            if days <= 0:
+                continue
         full = _version_amount(w, m, mi, b, k, decided_limit_day, counts, binfo, params, param_len, ver32, ver64,
-                               member32, member_offsets, person32, link_offsets, link32, fact_offsets, fact64)
-        if full == _NO_BASE:
-            return _NO_BASE
+                               member32, member_offsets, person32, link_offsets, link32, fact_offsets, fact64, kinds)
+        if not prorate or full == _NO_BASE:
+            return full
         numerator += full * days
     return div_half_up(numerator, next_first_day - first_day)
 
@@ -896,12 +915,14 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     size = max(CHUNK_RIGHTS, -(-n_rights // (threads * CHUNKS_PER_THREAD)))
     begins = range(0, max(n_rights, 1), size)
     scratch = np.zeros((len(begins), 5), dtype=np.int64)  # counts of the household formulas, one row per chunk
+    gates = kind_gates(binfo)
 
     def chunk(i: int) -> None:
         chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
                          member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
-                         right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64)
+                         right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64,
+                         *gates)
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)
@@ -914,7 +935,7 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
 def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
                      param_len, defined, link_offsets, link32, right_source, out_due, out_missing, out_reason,
-                     out_right, out_month, fact_offsets, fact64):
+                     out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
     counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
     helpers took ~70 % of its time."""
@@ -934,7 +955,8 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 paid_in_year = 0
             amount = _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64,
                                 person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                                link_offsets, link32, source_minor, fact_offsets, fact64)
+                                link_offsets, link32, source_minor, fact_offsets, fact64, kinds, scheduled_gate,
+                                rate_days_gate, days_gate)
             missing = amount == _MISSING
             reason = REASON_LATE_CLAIM if amount == _LATE_CLAIM else REASON_NO_FAMILY_BENEFIT \
                 if amount == _NO_FAMILY else REASON_NO_BASE if amount == _NO_BASE else REASON_NONE
@@ -951,6 +973,19 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 out_reason[cell] = reason
                 out_right[cell] = r
                 out_month[cell] = m
+
+
+def kind_gates(binfo: np.ndarray) -> tuple:
+    """chunk_due_kernel's last arguments for a catalogue (binfo rows: its benefits): a tuple with one gate per
+    formula kind, then the gates of lump sums and one-offs, of monthly_rate_times_days and of the days policy. A
+    gate is 1 when the catalogue uses it and None otherwise: the kernel's code for a None gate is dropped before
+    Numba compiles it (dead branch pruning on a None-typed argument), so a catalogue compiles, and caches on disk
+    under its own signature, only the formulas it uses (a cold start compiles a third to half of the kernel)."""
+    used = set(int(k) for k in binfo[:, B_KIND]) if binfo.shape[0] else set()
+    kinds = tuple(1 if k in used else None for k in range(len(cat.KINDS)))
+    prorate = bool(binfo.shape[0]) and bool(binfo[:, B_PRORATE].any())
+    scheduled = cat.KIND_LUMP_SUM in used or cat.KIND_ONE_OFF in used
+    return kinds, 1 if scheduled else None, 1 if cat.KIND_RATE_DAYS in used else None, 1 if prorate else None
 
 
 # ---- entry points ------------------------------------------------------------------------------------------
