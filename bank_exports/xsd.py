@@ -24,6 +24,12 @@ def known_messages() -> list[str]:
 
 
 _THREAD = threading.local()
+# libxml2's schema compiler is not safe to run on two threads at once (its built-in types are set up lazily: two
+# validation threads compiling their first schema together failed with "The base type '(NULL)' is not a simple
+# type"), so compiling is serialised; validating with the compiled schemas runs in parallel.
+_COMPILE_LOCK = threading.Lock()
+# ...and its built-in types are set up here, once, on the importing thread, before any validation thread exists
+etree.XMLSchema(etree.XML(b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>'))
 
 
 def schema_for(message: str) -> etree.XMLSchema:
@@ -36,7 +42,8 @@ def schema_for(message: str) -> etree.XMLSchema:
         path = XSD_DIR / f"{message}.xsd"
         assert path.exists(), f"no XSD for {message}; have {known_messages()}"
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        schemas[message] = etree.XMLSchema(etree.parse(str(path), parser))
+        with _COMPILE_LOCK:
+            schemas[message] = etree.XMLSchema(etree.parse(str(path), parser))
     return schemas[message]
 
 
