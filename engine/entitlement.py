@@ -74,7 +74,7 @@ import numpy as np
 
 from engine import advances
 from engine import catalogue as cat
-from engine.jit import kernel
+from engine.jit import helper, kernel
 
 NO_DAY = np.int32(2**31 - 1)        # open-ended valid_to / member_to, no death
 NO_MONTH = np.int32(2**31 - 1)
@@ -208,8 +208,8 @@ class DueCells(NamedTuple):
 # ---- packed kernel inputs ------------------------------------------------------------------------------------
 # A Numba call between compiled functions costs about 6 ns per array argument (reference counting), so the
 # per-cell helpers read a few record matrices instead of thirty separate arrays (one record per cache line:
-# a household's members and their persons are read together), and are inlined into the kernel at the Numba
-# IR level (inline="always"): they stay short and testable, the loop stays fast.
+# a household's members and their persons are read together), and are inlined into the kernel by LLVM
+# (engine/jit.py's helper: no reference counts, no call): they stay short and testable, the loop stays fast.
 
 V_NUMBER, V_PERSON, V_HOUSEHOLD, V_FROM_DAY, V_TO_DAY, V_FROM_MONTH, V_TO_MONTH, V_DECIDED_DAY = range(8)
 V_GRADE, V_ORDER, V_FLAGS, V_APPLIED_MONTH, V_SUBGROUP = 8, 9, 10, 11, 12
@@ -279,7 +279,7 @@ def fact_values_kernel(slots, months, fact_offsets, fact64, out):
         out[i] = _fact_value(slots[i], months[i], fact_offsets, fact64)
 
 
-@kernel(inline="always")
+@helper
 def _fact_value(slot, m, fact_offsets, fact64):
     """Amount of the row of key slot touching month m with the latest from month; -1 if none."""
     assert slot >= 0
@@ -354,7 +354,7 @@ def month_first_day(month):
     return era * 146097 + day_of_era - 719468
 
 
-@kernel(inline="always")
+@helper
 def _pick(params, b, mi, offset, index, length):
     """Value at a 1-based index of a list parameter; indexes past the end take the last value."""
     assert length >= 1
@@ -364,7 +364,7 @@ def _pick(params, b, mi, offset, index, length):
 
 # ---- household facts of one month ------------------------------------------------------------------------
 
-@kernel(inline="always")
+@helper(python=True)
 def _member_present(j, m, member32, person32):
     """Membership row j touches month m, its person is born by the month's end and alive at its start."""
     assert j >= 0
@@ -374,7 +374,7 @@ def _member_present(j, m, member32, person32):
             and person32[p, P_DEATH_MONTH] >= m)
 
 
-@kernel(inline="always")
+@helper
 def _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts):
     """counts[:] = members, children within the limit, young children, older children, adults of lost working
     capacity (disabled, or aged lost_years or more when lost_years > 0). Children by birth date alone."""
@@ -394,7 +394,7 @@ def _member_counts(h, person, m, child_years, young_years, lost_years, member32,
     return counts[0]
 
 
-@kernel(inline="always")
+@helper(python=True)
 def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
     assert p >= 0
     assert child_years >= 0
@@ -411,7 +411,7 @@ def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
         counts[4] += 1
 
 
-@kernel(inline="always")
+@helper
 def _holds_right(p, m, special_b, decided_limit_day, link_offsets, link32):
     """Person p holds a right of benefit index special_b - 1 in force in month m (a version decided by the
     limit day touches the month)."""
@@ -424,7 +424,7 @@ def _holds_right(p, m, special_b, decided_limit_day, link_offsets, link32):
     return False
 
 
-@kernel(inline="always")
+@helper
 def _per_child_amount(h, m, b, mi, flags, limit_years, twins, special_b, decided_limit_day, params, member32,
                       member_offsets, person32, link_offsets, link32):
     """Sum over the counted children (members within the age limit by birth date, whatever their role; oldest
@@ -462,7 +462,7 @@ def _per_child_amount(h, m, b, mi, flags, limit_years, twins, special_b, decided
     return total
 
 
-@kernel(inline="always")
+@helper
 def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, member_offsets, person32):
     """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0."""
     assert b >= 0 and mi >= 0
@@ -494,7 +494,7 @@ def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, mem
     return max(0, gross - income)
 
 
-@kernel(inline="always")
+@helper
 def _category_amount(b, mi, income, counts, params):
     """Guaranteed minimum of the members minus income, capped at their total subsistence minimum."""
     assert counts.shape[0] == 5
@@ -511,7 +511,7 @@ def _category_amount(b, mi, income, counts, params):
     return min(max(0, guaranteed - income), cap)
 
 
-@kernel(inline="always")
+@helper
 def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_len, defined, ver32, ver64,
                       source_minor):
     """Lump sum + instalments, or a one-off, from the parameters in force in the anchor month (-1: missing).
@@ -581,7 +581,7 @@ def rate_times_days(monthly_rate, days_per_month, days):
 
 # ---- one version, one month --------------------------------------------------------------------------------
 
-@kernel(inline="always")
+@helper
 def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params, param_len, ver32, ver64, member32,
                     member_offsets, person32, link_offsets, link32, fact_offsets, fact64, kinds):
     """Full-month amount of a monthly formula under version v in month m (parameters of month m); _NO_BASE
@@ -610,12 +610,11 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
                              kinds[cat.KIND_MAINTENANCE_ADVANCE], kinds[cat.KIND_CATEGORY_SUM])
 
 
-@kernel(forceinline=True)
+@helper
 def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, young_years, twins, lost_years,
                       special_b, decided_limit_day, counts, params, param_len, member32, member_offsets, person32,
                       link_offsets, link32, on_child, on_table, on_scale, on_advance, on_category):
-    """The formulas that read the household. Compiled once and inlined by LLVM (forceinline), not in Numba's IR:
-    inlining it there at every call site made the kernel take over a minute to compile. on_*: the kind's gate
+    """The formulas that read the household, inlined by LLVM like every helper. on_*: the kind's gate
     (None: the catalogue has none, and Numba drops its branch before compiling it)."""
     assert mi >= 0 and h >= -1
     assert counts.shape[0] == 5
@@ -638,7 +637,7 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
     return 0
 
 
-@kernel(inline="always")
+@helper
 def _flat_amount(b, mi, person_flags, params):
     """The flat amount, x disabled_multiplier_bp for a disabled beneficiary when the benefit has one."""
     assert b >= 0
@@ -650,7 +649,7 @@ def _flat_amount(b, mi, person_flags, params):
     return amount
 
 
-@kernel(inline="always")
+@helper
 def _subgroup_supplement(b, mi, subgroup, params, param_len):
     """supplement_by_subgroup[subgroup] (1 = A, 2 = B) when the version has a subgroup and the benefit the list."""
     assert b >= 0 and mi >= 0
@@ -660,7 +659,7 @@ def _subgroup_supplement(b, mi, subgroup, params, param_len):
     return _pick(params, b, mi, _P_SUBGROUP_SUP, subgroup, param_len[b, _P_SUBGROUP_SUP])
 
 
-@kernel(forceinline=True)
+@helper
 def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young_years, counts, params, param_len,
                     member32, member_offsets, person32, fact_offsets, fact64, on_member, on_housing, on_wage, on_top_up,
                     on_reference):
@@ -691,7 +690,7 @@ def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young
     return 0
 
 
-@kernel(inline="always")
+@helper
 def _wage_amount(b, mi, base, params):
     """round(base x replacement), at least the floor and at most the ceiling when the benefit gives them."""
     assert base >= 0
@@ -714,7 +713,7 @@ def housing_subsidy(cost, income, n_members, subsistence_per_person, coefficient
     return max(0, cost - div_half_up(income * share_bp, 10_000))
 
 
-@kernel(inline="always")
+@helper
 def _per_member_amount(h, person, m, b, mi, child_years, params, member32, member_offsets, person32):
     """Sum over the members present (the beneficiary alone without a household) of the rate of their category."""
     assert b >= 0 and mi >= 0
@@ -734,7 +733,7 @@ def _per_member_amount(h, person, m, b, mi, child_years, params, member32, membe
     return total
 
 
-@kernel(inline="always")
+@helper
 def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years, young_years, params, param_len,
                             member32, member_offsets, person32):
     """Sum over the children present of their age band's reference (x the multiplier of their order) minus the
@@ -789,7 +788,7 @@ def reference_minus_per_capita(reference, n_members, income, floor_bp):
                        n_members * 10_000)
 
 
-@kernel(inline="always")
+@helper
 def _anchor_month(v_begin, v_end, ver32, decided_limit_day):
     """Earliest valid_from month among the versions decided by the limit day (NO_MONTH if none)."""
     assert v_begin <= v_end
@@ -801,7 +800,7 @@ def _anchor_month(v_begin, v_end, ver32, decided_limit_day):
     return anchor
 
 
-@kernel(inline="always")
+@helper(python=True)
 def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
     """Version touching month m with the latest valid_from (rows are sorted by valid_from, version): -1 if none."""
     assert v_begin <= v_end
@@ -813,7 +812,7 @@ def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
     return winner
 
 
-@kernel(inline="always")
+@helper
 def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, ver32, ver64, person32, member32,
                member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32, source_minor,
                fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate):
@@ -848,7 +847,7 @@ def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, v
                           link32, fact_offsets, fact64, kinds, days_gate)
 
 
-@kernel(inline="always")
+@helper
 def _policy_amount(r, v, m, mi, b, k, decided_limit_day, stops_on_death, counts, version_offsets, ver32, ver64,
                    person32, member32, member_offsets, binfo, params, param_len, link_offsets, link32, fact_offsets,
                    fact64, kinds, days_gate):
@@ -882,7 +881,7 @@ def _policy_amount(r, v, m, mi, b, k, decided_limit_day, stops_on_death, counts,
     return div_half_up(numerator, next_first_day - first_day)
 
 
-@kernel(inline="always")
+@helper
 def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32, decided_limit_day):
     """A work-able household gets at most max_months_per_year paid months per calendar year: 0 past it."""
     assert amount > 0

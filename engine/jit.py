@@ -18,3 +18,21 @@ I64_RO = types.Array(types.int64, 1, "C", readonly=True)   # an int64 input colu
 BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
 I64_OUT = types.Array(types.int64, 1, "C")                  # an int64 output the caller allocated
 I32_RO = types.Array(types.int32, 1, "C", readonly=True)   # an int32 input column (months, days, dense indexes)
+
+
+HELPER_OPTIONS = dict(forceinline=True, _nrt=False, cache=False, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+
+
+def helper(function=None, *, python: bool = False):
+    """A private helper of kernels, compiled as its own function and inlined by LLVM into its callers (forceinline),
+    without NRT reference counts (helpers allocate nothing). Not Numba's IR-level inline="always": that copies the
+    callee's IR with its whole scope at every call site, which took most of the first compile. No Python wrapper
+    and no cache entry of its own (the calling kernel's cache holds its code); python=True keeps both, for a
+    helper Python code calls too."""
+    options = dict(JIT_OPTIONS)
+    options.update(HELPER_OPTIONS)
+    if python:
+        options.update(cache=True, no_cpython_wrapper=False, no_cfunc_wrapper=False)
+    if function is None:
+        return lambda f: numba.njit(**options)(f)
+    return numba.njit(**options)(function)
