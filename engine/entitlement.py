@@ -329,7 +329,7 @@ def months_of_days_kernel(days, out):
 
 # ---- small helpers -----------------------------------------------------------------------------------------
 
-@kernel
+@helper(python=True)
 def div_half_up(numerator, denominator):
     """numerator / denominator rounded half away from zero, in integers."""
     assert denominator > 0
@@ -338,7 +338,7 @@ def div_half_up(numerator, denominator):
     return -((2 * -numerator + denominator) // (2 * denominator))
 
 
-@kernel
+@helper(python=True)
 def month_first_day(month):
     """Days since 1970-01-01 of the first day of a month index (proleptic Gregorian, H. Hinnant's method)."""
     assert 0 <= month < MONTHS_MAX
@@ -921,7 +921,7 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
                          member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
                          right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64,
-                         *gates)
+                         *gates, gates[0][cat.KIND_EQUIVALENCE])
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)
@@ -934,10 +934,13 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
 def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
                      param_len, defined, link_offsets, link32, right_source, out_due, out_missing, out_reason,
-                     out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate):
+                     out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate,
+                     scale_gate):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
     counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
-    helpers took ~70 % of its time."""
+    helpers took ~70 % of its time. scale_gate: kinds' gate of the equivalence scale again, as an argument of its own
+    (Numba prunes a branch on an argument, not on a tuple's item), so its months-per-year limit compiles only for a
+    catalogue with that kind."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
     # the loop over one right's months is written here, not in an inlined helper: Numba copies an inlined callee's
@@ -961,7 +964,7 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 if amount == _NO_FAMILY else REASON_NO_BASE if amount == _NO_BASE else REASON_NONE
             if amount < 0:
                 amount = 0
-            if limit_months and amount > 0:
+            if scale_gate is not None and limit_months and amount > 0:
                 amount = _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_offsets, ver32,
                                        decided_limit_day)
                 paid_in_year += amount > 0
@@ -1220,17 +1223,17 @@ def household_events_kernel(period, floor, member_offsets, member32, person32, o
     assert member_offsets.shape[0] == n_households + 1
     assert floor <= period
     for h in range(n_households):
-        start = out_start[h]
+        start = np.int64(out_start[h])  # every argument int64: one specialisation of _earlier_inside
         for j in range(member_offsets[h], member_offsets[h + 1]):
             p = member32[j, M_PERSON]
-            start = _earlier_inside(start, member32[j, M_FROM_MONTH], floor, period)
+            start = _earlier_inside(start, np.int64(member32[j, M_FROM_MONTH]), floor, period)
             start = _earlier_inside(start, np.int64(member32[j, M_TO_MONTH]) + 1, floor, period)
-            start = _earlier_inside(start, person32[p, P_BIRTH_MONTH], floor, period)
+            start = _earlier_inside(start, np.int64(person32[p, P_BIRTH_MONTH]), floor, period)
             start = _earlier_inside(start, np.int64(person32[p, P_DEATH_MONTH]) + 1, floor, period)
         out_start[h] = start
 
 
-@kernel
+@helper
 def _earlier_inside(start, month, floor, period):
     """min(start, month) when month lies in [floor, period]."""
     assert floor <= period

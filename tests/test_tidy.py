@@ -77,10 +77,10 @@ def long_files(root: Path = ROOT) -> dict[str, int]:
 
 
 def is_kernel(node: ast.FunctionDef) -> bool:
-    """Compiled by engine.jit.kernel (bounds checks off: JIT_OPTIONS) or numba.njit directly."""
+    """Compiled by engine.jit.kernel or engine.jit.helper (bounds checks off: JIT_OPTIONS) or numba.njit directly."""
     names = [ast.unparse(decorator.func if isinstance(decorator, ast.Call) else decorator)
              for decorator in node.decorator_list]
-    return any(name in ("kernel", "njit", "numba.njit", "jit", "numba.jit") for name in names)
+    return any(name in ("kernel", "helper", "njit", "numba.njit", "jit", "numba.jit") for name in names)
 
 
 def kernels_with_few_assertions(root: Path = ROOT) -> dict[str, int]:
