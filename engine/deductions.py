@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import types
 
-from engine.jit import BOOL_RO, I64_OUT, I64_RO, kernel
+from engine.jit import BOOL_RO, I64_OUT, I64_RO, helper, kernel
 from engine.money import AMOUNT_MINOR_MAX
 
 KIND_ALIMONY = 1
@@ -98,7 +98,7 @@ class Deductions:
                 + self.advance_recovery_minor)
 
 
-@kernel(types.int64(types.int64, types.int64))
+@helper(types.int64(types.int64, types.int64))
 def share_floor_minor(gross_minor, bp):
     """A cap: bp of the gross rounded down, so that it is never exceeded."""
     assert gross_minor >= 0
@@ -106,7 +106,7 @@ def share_floor_minor(gross_minor, bp):
     return gross_minor * bp // BP_WHOLE
 
 
-@kernel(types.int64(types.int64, types.int64))
+@helper(types.int64(types.int64, types.int64))
 def share_half_up_minor(gross_minor, bp):
     """A percentage deduction: bp of the gross rounded half-up, once (amounts are never negative here)."""
     assert gross_minor >= 0
@@ -114,7 +114,7 @@ def share_half_up_minor(gross_minor, bp):
     return (gross_minor * bp + BP_WHOLE // 2) // BP_WHOLE
 
 
-@kernel(types.boolean(types.int64, types.int64, I64_RO, I64_RO, I64_RO, I64_RO, BOOL_RO, BOOL_RO))
+@helper(types.boolean(types.int64, types.int64, I64_RO, I64_RO, I64_RO, I64_RO, BOOL_RO, BOOL_RO))
 def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active, for_minor):
     """True when an active alimony order for a minor still asks for something: the total cap is then the
     higher one (RULES.md Readings 10)."""
@@ -127,7 +127,7 @@ def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active, 
     return False
 
 
-@kernel(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
+@helper(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
                     types.int64, types.int64, types.int64, I64_RO))
 def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deducted_minor, alimony_minor,
                damages_minor, recovery_minor, enforcement_minor, caps_bp):
@@ -147,7 +147,7 @@ def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deduc
     return max(room, 0)
 
 
-@kernel(types.int64(types.int64, types.int64, types.int64, types.int64))
+@helper(types.int64(types.int64, types.int64, types.int64, types.int64))
 def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
     """What an order asks for this payroll before caps: fixed or half-up share, within its balance."""
     assert fixed_minor >= 0 or percent_bp >= 0
@@ -158,7 +158,7 @@ def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
     return asked
 
 
-@kernel(types.UniTuple(types.int64, 3)(types.int64, types.boolean, types.boolean, types.boolean, I64_RO))
+@helper(types.UniTuple(types.int64, 3)(types.int64, types.boolean, types.boolean, types.boolean, I64_RO))
 def right_limits(gross, alimony, consented, blocked, caps_bp):
     """(total cap, recovery cap, what recovery may take together with the rest) of one right's gross. Full
     recovery with consent (non-protected benefits only) is voluntary: bounded by the gross, not by the total
@@ -171,7 +171,7 @@ def right_limits(gross, alimony, consented, blocked, caps_bp):
     return total_limit, recovery_limit, gross if consented else total_limit
 
 
-@kernel(types.int64(types.int64, types.int64, I64_OUT))
+@helper(types.int64(types.int64, types.int64, I64_OUT))
 def take_from_balance(group, room_minor, balance_minor):
     """Take up to room_minor from a shared balance (it runs down in place); returns the amount taken."""
     assert room_minor >= 0

@@ -570,7 +570,7 @@ def _rate_days_amount(m, anchor, b, v_begin, v_end, first_month, decided_limit_d
     return rate_times_days(params[b, ai, _P_MONTHLY_RATE], params[b, ai, _P_DAYS_PER_MONTH], days)
 
 
-@kernel
+@helper(python=True)
 def rate_times_days(monthly_rate, days_per_month, days):
     """round(monthly_rate / days_per_month) x days: the daily rate rounded half-up to the minor unit, then
     multiplied (7,000.00 / 30 = 233.33; x 126 = 29,399.58)."""
@@ -701,7 +701,7 @@ def _wage_amount(b, mi, base, params):
     return min(amount, ceiling) if ceiling > 0 else amount
 
 
-@kernel
+@helper(python=True)
 def housing_subsidy(cost, income, n_members, subsistence_per_person, coefficient_bp):
     """max(0, cost - mandatory payment): share_bp = round(income x coefficient / (2 x n x subsistence)), the
     payment round(income x share_bp / 10_000). Exact in int64 for amounts within AMOUNT_MINOR_MAX."""
@@ -759,7 +759,7 @@ def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years,
     return div_half_up(numerator, n_members * 10_000)
 
 
-@kernel
+@helper(python=True)
 def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp):
     """max(reference - income / n_members, reference x floor_bp / 10_000, 0) as a numerator over
     n_members x 10_000 (sum several, then div_half_up once)."""
@@ -768,7 +768,7 @@ def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp)
     return multiple_minus_per_capita_numerator(reference, 10_000, n_members, income, floor_bp)
 
 
-@kernel
+@helper(python=True)
 def multiple_minus_per_capita_numerator(reference, multiplier_bp, n_members, income, floor_bp):
     """max(reference x multiplier_bp / 10_000 - income / n_members, reference x floor_bp / 10_000, 0) as a
     numerator over n_members x 10_000."""

@@ -1,54 +1,94 @@
 """Every JIT option of the project in one place, so kernels compile the same way and cache on disk, and the
 array types of explicit kernel signatures: inputs read-only (Arrow buffers are read-only, and a kernel typed
-for writable arrays rejects them), outputs writable."""
+for writable arrays rejects them), outputs writable.
+
+A first run compiles every kernel it calls (the cold start), so the dispatcher here differs from numba.njit's in
+two ways that make that compile shorter and change no compiled code:
+- explicit signatures compile on the kernel's first call, not at import: a command compiles only the kernels it
+  runs (`isplata --help` none), and a kernel loaded from the on-disk cache is loaded then too;
+- a call from another kernel is typed with the arguments' plain types: a constant offset is an int64, not
+  Literal[int](66), and a counter that starts at 0 is not compiled once more as Literal[int](0) while type
+  inference is still under way; one specialisation serves every call site with the same plain types.
+"""
 import numba
 from numba import types
+from numba.core import typeinfer
 from numba.core.registry import CPUDispatcher
 
 JIT_OPTIONS = dict(nogil=True, cache=True, error_model="python", boundscheck=False)
+# a helper is compiled into its callers: inlined by LLVM, without NRT reference counts (helpers allocate nothing),
+# without Python and C wrappers and without a cache entry of its own (the calling kernel's cache holds its code)
+HELPER_OPTIONS = dict(forceinline=True, _nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True, cache=False)
+
+
+class LazyDispatcher(CPUDispatcher):
+    """Numba's CPU dispatcher with the two changes of the module docstring (declared: the explicit signatures not
+    compiled yet)."""
+    declared: tuple = ()
+
+    def compile_declared(self) -> None:
+        """Compile (or load from the cache) the explicit signatures, then accept no other types, as numba.njit
+        does at import."""
+        signatures, self.declared = self.declared, ()
+        if signatures:
+            with typeinfer.register_dispatcher(self):
+                for signature in signatures:
+                    self.compile(signature)
+            self.disable_compile()
+
+    def _compile_for_args(self, *args, **kws):
+        """A call from Python that no compiled specialisation matches: returns what the call is dispatched to."""
+        if self.declared:  # the first call: compile the declared signatures; dispatching again picks one of them
+            self.compile_declared()
+            return self
+        return super()._compile_for_args(*args, **kws)
+
+    def get_call_template(self, args, kws):
+        self.compile_declared()
+        return super().get_call_template(tuple(types.unliteral(a) for a in args),
+                                         {k: types.unliteral(v) for k, v in kws.items()})
+
+
+def _dispatcher(function, signatures: tuple, options: dict):
+    if numba.config.DISABLE_JIT:
+        return function
+    options = dict(options)
+    cache = options.pop("cache", False)
+    dispatcher = LazyDispatcher(py_func=function, locals={}, targetoptions=options)
+    if cache:
+        dispatcher.enable_caching()
+    dispatcher.declared = tuple(signatures)
+    return dispatcher
+
+
+def _decorate(args: tuple, options: dict):
+    """`@decorator` on a function, or `@decorator(signature, ...)` returning the decorator."""
+    if len(args) == 1 and callable(args[0]) and not isinstance(args[0], types.Type):
+        return _dispatcher(args[0], (), options)
+    return lambda function: _dispatcher(function, args, options)
 
 
 def kernel(*args, **kwargs):
-    """numba.njit with the project's options; explicit signatures may be passed positionally."""
+    """numba.njit with the project's options; explicit signatures may be passed positionally (compiled on the
+    first call)."""
     options = dict(JIT_OPTIONS)
     options.update(kwargs)
-    return numba.njit(*args, **options)
+    return _decorate(args, options)
+
+
+def helper(*args, python: bool = False):
+    """A private helper of kernels (explicit signatures may be passed positionally), compiled as its own function
+    and inlined by LLVM into its callers (forceinline), not by Numba's IR-level inline="always", which copies the
+    callee's IR with its whole scope at every call site and took most of the first compile. python=True: Python
+    code calls it too (a Python wrapper and a cache entry)."""
+    options = dict(JIT_OPTIONS)
+    options.update(HELPER_OPTIONS)
+    if python:
+        options.update(no_cpython_wrapper=False, no_cfunc_wrapper=False, cache=True)
+    return _decorate(args, options)
 
 
 I64_RO = types.Array(types.int64, 1, "C", readonly=True)   # an int64 input column
 BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
 I64_OUT = types.Array(types.int64, 1, "C")                  # an int64 output the caller allocated
 I32_RO = types.Array(types.int32, 1, "C", readonly=True)   # an int32 input column (months, days, dense indexes)
-
-
-HELPER_OPTIONS = dict(forceinline=True, _nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-
-
-class HelperDispatcher(CPUDispatcher):
-    """Types a call from a kernel with the arguments' plain types: a constant offset is an int64, not
-    Literal[int](66), and a counter that starts at 0 is not compiled once as Literal[int](0) while type inference
-    is still under way. One specialisation then serves every call site with the same plain types."""
-
-    def get_call_template(self, args, kws):
-        return super().get_call_template(tuple(types.unliteral(a) for a in args),
-                                         {k: types.unliteral(v) for k, v in kws.items()})
-
-
-def helper(function=None, *, python: bool = False):
-    """A private helper of kernels, compiled as its own function and inlined by LLVM into its callers (forceinline),
-    without NRT reference counts (helpers allocate nothing). Not Numba's IR-level inline="always": that copies the
-    callee's IR with its whole scope at every call site, which took most of the first compile. No Python wrapper
-    and no cache entry of its own (the calling kernel's cache holds its code); python=True keeps both, for a
-    helper Python code calls too."""
-    if function is None:
-        return lambda f: helper(f, python=python)
-    if numba.config.DISABLE_JIT:
-        return function
-    options = {key: value for key, value in JIT_OPTIONS.items() if key != "cache"}
-    options.update(HELPER_OPTIONS)
-    if python:
-        options.update(no_cpython_wrapper=False, no_cfunc_wrapper=False)
-    dispatcher = HelperDispatcher(py_func=function, locals={}, targetoptions=options)
-    if python:
-        dispatcher.enable_caching()
-    return dispatcher

@@ -5,7 +5,9 @@ compile takes a minute or two of CPU and a silent minute looks like a hang.
 """
 import importlib
 
-ENGINE_MODULES = ("engine.arrears", "engine.deductions", "engine.entitlement", "engine.netting",
+from numba.core.caching import NullCache
+
+ENGINE_MODULES = ("engine.advances", "engine.arrears", "engine.deductions", "engine.entitlement", "engine.netting",
                   "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
                   "payroll.simulate_sums")  # every module with kernels
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
@@ -19,8 +21,13 @@ def dispatchers() -> list:
     for name in ENGINE_MODULES:
         module = importlib.import_module(name)
         found += [value for key, value in vars(module).items() if not key.startswith("_")
-                  and hasattr(value, "py_func") and hasattr(value, "_cache") and value.__module__ == name]
+                  and hasattr(value, "py_func") and value.__module__ == name and _caches(value)]
     return found
+
+
+def _caches(dispatcher) -> bool:
+    """The dispatcher keeps an on-disk cache (engine.jit's helpers do not: they compile into their callers)."""
+    return not isinstance(getattr(dispatcher, "_cache", None), (NullCache, type(None)))
 
 
 def is_cached(dispatcher) -> bool:
