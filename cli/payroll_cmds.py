@@ -45,9 +45,11 @@ def steps(as_json: bool, engine: bool = False):
     """A spinner naming the current step, on a terminal only; yields the callback payroll functions call:
     progress(description) or, where the work is countable, progress(description, completed, total), which shows
     a bar with the count. With `engine`, says first (on stderr, unless --json) when the engine's kernels are
-    about to compile, on a terminal or not."""
+    about to compile, on a terminal or not, and starts compiling those it can in the background (payroll.warmup)."""
     from cli.output import quiet
 
+    if engine:
+        payroll_module("warmup").compile_in_background()
     if engine and not as_json:
         notice = payroll_module("warmup").compile_notice()
         if notice:

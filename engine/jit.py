@@ -10,10 +10,18 @@ two ways that make that compile shorter and change no compiled code:
   Literal[int](66), and a counter that starts at 0 is not compiled once more as Literal[int](0) while type
   inference is still under way; one specialisation serves every call site with the same plain types.
 """
+import contextlib
+import os
+
 import numba
 from numba import types
 from numba.core import typeinfer
 from numba.core.registry import CPUDispatcher
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock between processes
+    fcntl = None
 
 JIT_OPTIONS = dict(nogil=True, cache=True, error_model="python", boundscheck=False)
 # a helper is compiled into its callers: inlined by LLVM, without NRT reference counts (helpers allocate nothing),
@@ -31,7 +39,7 @@ class LazyDispatcher(CPUDispatcher):
         does at import."""
         signatures, self.declared = self.declared, ()
         if signatures:
-            with typeinfer.register_dispatcher(self):
+            with compile_lock(self), typeinfer.register_dispatcher(self):
                 for signature in signatures:
                     self.compile(signature)
             self.disable_compile()
@@ -47,6 +55,27 @@ class LazyDispatcher(CPUDispatcher):
         self.compile_declared()
         return super().get_call_template(tuple(types.unliteral(a) for a in args),
                                          {k: types.unliteral(v) for k, v in kws.items()})
+
+
+@contextlib.contextmanager
+def compile_lock(dispatcher):
+    """Held while a process compiles (or loads) a kernel's explicit signatures: another process compiling the same
+    kernel (payroll.warmup compiles in the background) finishes first, and this one then loads what it cached. The
+    two never write one cache index at once. No lock where the platform or the cache folder offers none."""
+    index_path = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None), "_index_path", None)
+    handle = None
+    if fcntl is not None and index_path is not None:
+        try:
+            os.makedirs(os.path.dirname(index_path), exist_ok=True)
+            handle = open(index_path + ".lock", "a")
+        except OSError:
+            handle = None
+    if handle is None:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _dispatcher(function, signatures: tuple, options: dict):

@@ -1,17 +1,25 @@
 """Whether the engine's kernels will compile in this process: Numba caches them on disk (engine/jit.py,
 cache=True), and a kernel compiles again on the first run on a machine, after an update of its source, or when
 the cache folder cannot be written. The command line says so before a step that runs the engine, because a
-compile takes a minute or two of CPU and a silent minute looks like a hang.
+compile takes seconds of CPU and a silent wait looks like a hang, and starts compiling in a second process the
+kernels whose types are known beforehand (explicit signatures: deductions, netting, payroll totals, advances)
+while the command goes on (the entitlement kernel, whose types follow the catalogue, compiles in the command).
+When the command reaches such a kernel it loads it from the cache; engine.jit's compile lock keeps the two
+processes from compiling one kernel at once. The compiled code is the same whichever process compiles it.
+
+    python -m payroll.warmup     # compile (or load) every kernel with explicit signatures into the cache
 """
 import importlib
+import subprocess
+import sys
 
 from numba.core.caching import NullCache
 
-ENGINE_MODULES = ("engine.advances", "engine.arrears", "engine.deductions", "engine.entitlement", "engine.netting",
-                  "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
-                  "payroll.simulate_sums")  # every module with kernels
+ENGINE_MODULES = ("engine.advances", "engine.deductions", "engine.netting", "engine.payroll_kernel",
+                  "engine.arrears", "engine.entitlement", "ledgers.kernels", "ledgers.copy_binary",
+                  "formats.text_scan", "payroll.simulate_sums")  # every module with kernels, in the cycle's order
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
-                  "1-2 minutes once; later runs load them from the cache")
+                  "about 10 seconds once; later runs load them from the cache")
 
 
 def dispatchers() -> list:
@@ -47,3 +55,27 @@ def compile_notice() -> str | None:
     """The notice to show before running the engine, or None when every kernel loads from the cache."""
     pending = kernels_to_compile()
     return f"{COMPILE_NOTICE} ({len(pending)} kernels)" if pending else None
+
+
+def declared_to_compile() -> list:
+    """The kernels with explicit signatures not yet compiled in this process nor cached on disk."""
+    return [d for d in dispatchers() if getattr(d, "declared", ()) and not is_cached(d)]
+
+
+def compile_in_background() -> subprocess.Popen | None:
+    """Start `python -m payroll.warmup` when a kernel with explicit signatures has no cache yet (None otherwise):
+    it compiles them on the other core while this process goes on. It only writes Numba's cache, so it may
+    outlive the command."""
+    if not declared_to_compile():
+        return None
+    return subprocess.Popen([sys.executable, "-m", "payroll.warmup"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    for dispatcher in declared_to_compile():  # in the cycle's order: the command needs the first ones first
+        dispatcher.compile_declared()
+
+
+if __name__ == "__main__":
+    main()

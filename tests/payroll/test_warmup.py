@@ -33,3 +33,21 @@ def test_the_engine_kernels_are_found_and_the_notice_follows_them(monkeypatch):
     assert warmup.compile_notice().startswith(warmup.COMPILE_NOTICE)
     monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: True)
     assert warmup.compile_notice() is None
+
+
+def test_the_background_compile_starts_only_for_uncached_declared_kernels(monkeypatch):
+    started = []
+    monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: started.append(args) or "process")
+    monkeypatch.setattr(warmup, "declared_to_compile", lambda: [])
+    assert warmup.compile_in_background() is None and started == []
+    monkeypatch.setattr(warmup, "declared_to_compile", lambda: ["a kernel"])
+    assert warmup.compile_in_background() == "process"
+    assert started == [[sys.executable, "-m", "payroll.warmup"]]
+
+
+def test_declared_kernels_are_the_ones_with_explicit_signatures():
+    names = {d.py_func.__name__ for d in warmup.dispatchers() if d.declared or d.signatures and not d._can_compile}
+    assert {"deduct_rights", "fill_payments", "sum_rights", "title_of_cells_kernel"} <= names
+    assert "chunk_due_kernel" not in names  # its types follow the catalogue: it compiles in the command
+    warmup.main()  # compiles or loads them; afterwards none is left to compile
+    assert warmup.declared_to_compile() == []

@@ -1,0 +1,95 @@
+"""engine.jit's dispatcher: explicit signatures compile on the first call (not at import) and still refuse other
+types; a helper called with constants compiles once with plain types; the compile lock serialises two processes
+compiling one kernel."""
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+KERNELS = textwrap.dedent("""
+    from numba import types
+
+    from engine.jit import I64_RO, helper, kernel
+
+
+    @helper
+    def _scaled(value, factor):
+        assert factor > 0
+        assert value >= 0
+        return value * factor
+
+
+    @helper(types.int64(types.int64, types.int64))
+    def plus(value, other):
+        assert value >= 0
+        assert other >= 0
+        return value + other
+
+
+    @kernel(types.int64(I64_RO, types.int64))
+    def total(values, factor):
+        assert values.ndim == 1
+        assert factor > 0
+        out = 0
+        for i in range(values.shape[0]):
+            out = plus(out, _scaled(values[i], 3))
+            out = plus(out, _scaled(values[i], factor))
+        return out
+""")
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """A module of kernels compiled into an empty cache folder."""
+    (tmp_path / "jit_probe.py").write_text(KERNELS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("numba.config.CACHE_DIR", str(tmp_path / "cache"))
+    sys.modules.pop("jit_probe", None)
+    yield importlib.import_module("jit_probe")
+    sys.modules.pop("jit_probe", None)
+
+
+def test_explicit_signatures_compile_on_the_first_call(fresh):
+    assert fresh.total.signatures == [] and fresh.total.declared  # nothing compiled at import
+    assert fresh.total(np.arange(4, dtype=np.int64), 2) == 30
+    assert len(fresh.total.signatures) == 1 and not fresh.total.declared
+    assert fresh.total(np.arange(4, dtype=np.int64)[::1].copy(), 1) == 24  # a writable array: the read-only type
+    with pytest.raises(TypeError):
+        fresh.total(np.arange(4, dtype=np.float64), 2)  # as numba.njit with a signature: no other types
+    assert len(fresh.total.signatures) == 1
+
+
+def test_a_helper_compiles_once_with_plain_types(fresh):
+    fresh.total(np.arange(3, dtype=np.int64), 5)
+    # the constant 3 and the argument factor: one int64 specialisation, no Literal[int](3) one
+    assert [str(sig) for sig in fresh._scaled.signatures] == ["(int64, int64)"]
+    assert [str(sig) for sig in fresh.plus.signatures] == ["(int64, int64)"]
+
+
+LOCKED = textwrap.dedent("""
+    import sys, time
+    from engine import jit
+    import jit_probe
+    with jit.compile_lock(jit_probe.total):
+        print("locked", flush=True)
+        time.sleep(float(sys.argv[1]))
+""")
+
+
+def test_the_compile_lock_waits_for_another_process(fresh, tmp_path):
+    fresh.total._cache._cache_file._load_index()  # the cache folder exists for this kernel
+    env_path = f"{tmp_path}:{':'.join(sys.path)}"
+    holder = subprocess.Popen([sys.executable, "-c", LOCKED, "1.5"], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": env_path, "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        assert fresh.total(np.arange(2, dtype=np.int64), 1) == 4  # waits for the holder, then compiles
+        assert time.perf_counter() - started >= 0.5
+    finally:
+        holder.wait(timeout=30)
