@@ -11,8 +11,9 @@ every month that changed.
 from typing import NamedTuple
 
 import numpy as np
+from numba import types
 
-from engine.jit import kernel
+from engine.jit import I8_OUT, I32_OUT, I32_RO, I64_OUT, I64_RO, kernel
 
 COMPONENT_DUE, COMPONENT_ARREARS, COMPONENT_OVERPAYMENT = 0, 1, 2
 COMPONENT_NAMES = ("due", "arrears", "overpayment")
@@ -33,7 +34,7 @@ class RightTotals(NamedTuple):
     overpayment_minor: np.ndarray   # the receivable raised (positive amount)
 
 
-@kernel
+@kernel(types.void(I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, I64_OUT))
 def recognised_per_cell(cell_offsets, cell_start_month, rec_right, rec_month, rec_amount, out):
     """Add each amount to the cell of its (right, month) when the window holds that month."""
     n_rights = cell_start_month.shape[0]
@@ -65,7 +66,7 @@ def differences(cells, period: int, recognised_right_index, recognised_month, re
     return out
 
 
-@kernel
+@kernel(types.void(I64_RO, I32_RO, I32_RO, types.int64, I32_OUT, I32_OUT, I8_OUT, I64_OUT))
 def classify_kernel(difference, right_index, month, period, out_right, out_month, out_component, out_amount):
     """Copy the non-zero differences out, with their component (due, arrears or overpayment)."""
     assert right_index.shape[0] == difference.shape[0] and month.shape[0] == difference.shape[0]

@@ -71,10 +71,11 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba import types
 
 from engine import advances
 from engine import catalogue as cat
-from engine.jit import helper, kernel
+from engine.jit import I32_2D_RO, I32_OUT, I32_RO, I64_2D_RO, I64_OUT, I64_RO, helper, kernel
 
 NO_DAY = np.int32(2**31 - 1)        # open-ended valid_to / member_to, no death
 NO_MONTH = np.int32(2**31 - 1)
@@ -271,7 +272,7 @@ def fact_values(a: RegisterArrays, table: str, keys: np.ndarray, months: np.ndar
     return out
 
 
-@kernel
+@kernel(types.void(I64_RO, I64_RO, I64_RO, I64_2D_RO, I64_OUT))
 def fact_values_kernel(slots, months, fact_offsets, fact64, out):
     assert slots.shape[0] == months.shape[0] == out.shape[0]
     assert fact64.shape[1] == 3
@@ -306,7 +307,7 @@ def months_of_days(days: np.ndarray) -> np.ndarray:
     return out
 
 
-@kernel
+@kernel(types.void(I32_RO, I32_OUT))
 def months_of_days_kernel(days, out):
     """H. Hinnant's civil_from_days, month part only (numpy's datetime64 casts are ten times slower)."""
     assert out.shape[0] == days.shape[0]
@@ -1194,7 +1195,8 @@ def period_of_days_starts(a: RegisterArrays, packed: PackedRegister, once: np.nd
     starts[rights] = np.minimum(starts[rights], np.maximum(floor, first_month)).astype(starts.dtype)
 
 
-@kernel
+@kernel(types.void(types.int64, types.int64, types.int64, types.int64, types.int64, I64_RO, I32_2D_RO,
+                    I32_2D_RO, I32_RO, I32_OUT))
 def window_starts_kernel(period, floor, death_floor, changes_since_day, period_end_day, version_offsets, ver32,
                          person32, household_start, out_starts):
     """out_starts[r] = earliest month a change of right r's versions, beneficiary or household reaches."""
@@ -1216,7 +1218,7 @@ def window_starts_kernel(period, floor, death_floor, changes_since_day, period_e
         out_starts[r] = start
 
 
-@kernel
+@kernel(types.void(types.int64, types.int64, I64_RO, I32_2D_RO, I32_2D_RO, I32_OUT))
 def household_events_kernel(period, floor, member_offsets, member32, person32, out_start):
     """out_start[h] = earliest month in [floor, period] in which a member of h was born, died, joined or left."""
     n_households = out_start.shape[0]

@@ -12,11 +12,14 @@ two ways that make that compile shorter and change no compiled code:
 """
 import contextlib
 import os
+import threading
 
 import numba
 from numba import types
 from numba.core import typeinfer
 from numba.core.registry import CPUDispatcher
+
+_DECLARED_LOCK = threading.RLock()  # one thread compiles a kernel's explicit signatures, others wait
 
 try:
     import fcntl
@@ -33,20 +36,22 @@ class LazyDispatcher(CPUDispatcher):
     """Numba's CPU dispatcher with the two changes of the module docstring (declared: the explicit signatures not
     compiled yet)."""
     declared: tuple = ()
+    has_signatures = False
 
     def compile_declared(self) -> None:
         """Compile (or load from the cache) the explicit signatures, then accept no other types, as numba.njit
-        does at import."""
-        signatures, self.declared = self.declared, ()
-        if signatures:
-            with compile_lock(self), typeinfer.register_dispatcher(self):
-                for signature in signatures:
-                    self.compile(signature)
-            self.disable_compile()
+        does at import. A second thread calling meanwhile waits for the first."""
+        with _DECLARED_LOCK:
+            signatures, self.declared = self.declared, ()
+            if signatures:
+                with compile_lock(self), typeinfer.register_dispatcher(self):
+                    for signature in signatures:
+                        self.compile(signature)
+                self.disable_compile()
 
     def _compile_for_args(self, *args, **kws):
         """A call from Python that no compiled specialisation matches: returns what the call is dispatched to."""
-        if self.declared:  # the first call: compile the declared signatures; dispatching again picks one of them
+        if self.has_signatures:  # compile the declared signatures; dispatching again picks one or refuses the types
             self.compile_declared()
             return self
         return super()._compile_for_args(*args, **kws)
@@ -87,6 +92,7 @@ def _dispatcher(function, signatures: tuple, options: dict):
     if cache:
         dispatcher.enable_caching()
     dispatcher.declared = tuple(signatures)
+    dispatcher.has_signatures = bool(signatures)
     return dispatcher
 
 
@@ -121,3 +127,11 @@ I64_RO = types.Array(types.int64, 1, "C", readonly=True)   # an int64 input colu
 BOOL_RO = types.Array(types.boolean, 1, "C", readonly=True)
 I64_OUT = types.Array(types.int64, 1, "C")                  # an int64 output the caller allocated
 I32_RO = types.Array(types.int32, 1, "C", readonly=True)   # an int32 input column (months, days, dense indexes)
+I32_OUT = types.Array(types.int32, 1, "C")
+I8_OUT = types.Array(types.int8, 1, "C")
+I32_2D_RO = types.Array(types.int32, 2, "C", readonly=True)  # record matrices (engine.entitlement.PackedRegister)
+I64_2D_RO = types.Array(types.int64, 2, "C", readonly=True)
+U8_RO = types.Array(types.uint8, 1, "C", readonly=True)     # bytes (Arrow buffers)
+U8_2D_RO = types.Array(types.uint8, 2, "C", readonly=True)  # fixed-width byte rows (payment references)
+U8_2D_OUT = types.Array(types.uint8, 2, "C")
+U64_OUT = types.Array(types.uint64, 1, "C")

@@ -4,10 +4,11 @@ references in one pass, duplicate and bounds checks). Hashing is not here: every
 would save.
 """
 import numpy as np
+from numba import types
 
-from engine.jit import kernel
+from engine.jit import I32_RO, I64_OUT, I64_RO, U8_2D_OUT, U8_2D_RO, U8_RO, U64_OUT, kernel
 
-@kernel
+@kernel(types.boolean(U8_2D_RO))
 def refs_well_formed(matrix):
     """True if every row is printable ASCII (0x20-0x7E) followed only by NUL padding."""
     assert matrix.ndim == 2
@@ -23,7 +24,7 @@ def refs_well_formed(matrix):
     return True
 
 
-@kernel
+@kernel(types.boolean(I64_RO, U8_RO, U8_2D_OUT))
 def scatter_refs(lengths, data, out):
     """Place the concatenated reference bytes `data` into NUL-padded rows of `out`; False if sizes disagree."""
     assert lengths.shape[0] == out.shape[0]
@@ -39,7 +40,7 @@ def scatter_refs(lengths, data, out):
     return pos == data.shape[0]
 
 
-@kernel
+@kernel(types.void(U8_2D_RO, U64_OUT))
 def fnv1a_rows(matrix, out):
     """out[i] = 64-bit FNV-1a of row i of a uint8 matrix (a sort key for duplicate checks, not a security hash)."""
     assert out.shape[0] == matrix.shape[0]
@@ -69,7 +70,8 @@ def rows_unique(matrix: np.ndarray) -> bool:
     return len(np.unique(rows)) == len(rows)
 
 
-@kernel
+@kernel(types.int64(I64_RO, types.int64, types.int64, I64_OUT),
+        types.int64(I32_RO, types.int64, types.int64, I64_OUT))
 def rows_outside(values, low, high, found):
     """The first len(found) row numbers whose value is below `low` or above `high`, written into found; returns
     how many were written (0: every value is inside the bounds)."""
@@ -86,7 +88,7 @@ def rows_outside(values, low, high, found):
     return count
 
 
-@kernel
+@kernel(types.int64(U8_RO, U8_2D_OUT))
 def split_lines(data, out):
     """Newline-separated references from `data` into the zeroed, NUL-padded rows of `out`, in one pass.
 

@@ -2,8 +2,8 @@
 cache=True), and a kernel compiles again on the first run on a machine, after an update of its source, or when
 the cache folder cannot be written. The command line says so before a step that runs the engine, because a
 compile takes seconds of CPU and a silent wait looks like a hang, and starts compiling in a second process the
-kernels whose types are known beforehand (explicit signatures: deductions, netting, payroll totals, advances)
-while the command goes on (the entitlement kernel, whose types follow the catalogue, compiles in the command).
+kernels whose types are known beforehand (explicit signatures: the register's months and windows, arrears,
+deductions, netting, payroll totals, advances, the ledger's references) while the command goes on (the entitlement kernel, whose types follow the catalogue, compiles in the command).
 When the command reaches such a kernel it loads it from the cache; engine.jit's compile lock keeps the two
 processes from compiling one kernel at once. The compiled code is the same whichever process compiles it.
 
@@ -15,9 +15,9 @@ import sys
 
 from numba.core.caching import NullCache
 
-ENGINE_MODULES = ("engine.advances", "engine.deductions", "engine.netting", "engine.payroll_kernel",
-                  "engine.arrears", "engine.entitlement", "ledgers.kernels", "ledgers.copy_binary",
-                  "formats.text_scan", "payroll.simulate_sums")  # every module with kernels, in the cycle's order
+ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "engine.deductions", "engine.netting",
+                  "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
+                  "payroll.simulate_sums")  # every module with kernels, in the order a payroll month needs them
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
                   "about 10 seconds once; later runs load them from the cache")
 
@@ -63,13 +63,17 @@ def declared_to_compile() -> list:
 
 
 def compile_in_background() -> subprocess.Popen | None:
-    """Start `python -m payroll.warmup` when a kernel with explicit signatures has no cache yet (None otherwise):
-    it compiles them on the other core while this process goes on. It only writes Numba's cache, so it may
-    outlive the command."""
-    if not declared_to_compile():
+    """Start `python -m payroll.warmup` when a kernel with explicit signatures has no cache yet (None otherwise),
+    once per process: it compiles them on the other core while this process goes on. It only writes Numba's
+    cache, so it may outlive the command."""
+    if _started or not declared_to_compile():
         return None
+    _started.append(True)
     return subprocess.Popen([sys.executable, "-m", "payroll.warmup"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+_started: list = []  # not empty once this process started its background compile
 
 
 def main() -> None:

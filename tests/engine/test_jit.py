@@ -93,3 +93,13 @@ def test_the_compile_lock_waits_for_another_process(fresh, tmp_path):
         assert time.perf_counter() - started >= 0.5
     finally:
         holder.wait(timeout=30)
+
+
+def test_threads_calling_a_new_kernel_get_its_one_signature(fresh):
+    from concurrent.futures import ThreadPoolExecutor
+
+    values = np.arange(5, dtype=np.int64)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda factor: fresh.total(values, factor), [1, 2, 3, 4]))
+    assert results == [10 * (3 + factor) for factor in (1, 2, 3, 4)]
+    assert len(fresh.total.signatures) == 1

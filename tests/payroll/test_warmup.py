@@ -38,11 +38,13 @@ def test_the_engine_kernels_are_found_and_the_notice_follows_them(monkeypatch):
 def test_the_background_compile_starts_only_for_uncached_declared_kernels(monkeypatch):
     started = []
     monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: started.append(args) or "process")
+    monkeypatch.setattr(warmup, "_started", [])
     monkeypatch.setattr(warmup, "declared_to_compile", lambda: [])
     assert warmup.compile_in_background() is None and started == []
     monkeypatch.setattr(warmup, "declared_to_compile", lambda: ["a kernel"])
     assert warmup.compile_in_background() == "process"
     assert started == [[sys.executable, "-m", "payroll.warmup"]]
+    assert warmup.compile_in_background() is None and len(started) == 1  # once per process
 
 
 def test_declared_kernels_are_the_ones_with_explicit_signatures():
