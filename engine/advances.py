@@ -52,7 +52,7 @@ def no_titles(n_persons: int) -> MaintenanceTitles:
     return MaintenanceTitles(np.zeros(n_persons + 1, np.int64), empty64, empty32, empty64, empty64, empty32, empty32)
 
 
-@helper(python=True)
+@helper
 def advance_reference_amount(m, mi, b, birth_month, income_minor, members, params, param_len):
     """Full-month amount of the advance before the title gate: the child's age band picks the reference; with a
     floor (means-tested) the reference less the per-capita income, at least the floor and at most the reference."""

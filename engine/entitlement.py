@@ -330,7 +330,7 @@ def months_of_days_kernel(days, out):
 
 # ---- small helpers -----------------------------------------------------------------------------------------
 
-@helper(python=True)
+@helper
 def div_half_up(numerator, denominator):
     """numerator / denominator rounded half away from zero, in integers."""
     assert denominator > 0
@@ -339,7 +339,7 @@ def div_half_up(numerator, denominator):
     return -((2 * -numerator + denominator) // (2 * denominator))
 
 
-@helper(python=True)
+@helper
 def month_first_day(month):
     """Days since 1970-01-01 of the first day of a month index (proleptic Gregorian, H. Hinnant's method)."""
     assert 0 <= month < MONTHS_MAX
@@ -365,7 +365,7 @@ def _pick(params, b, mi, offset, index, length):
 
 # ---- household facts of one month ------------------------------------------------------------------------
 
-@helper(python=True)
+@helper
 def _member_present(j, m, member32, person32):
     """Membership row j touches month m, its person is born by the month's end and alive at its start."""
     assert j >= 0
@@ -395,7 +395,7 @@ def _member_counts(h, person, m, child_years, young_years, lost_years, member32,
     return counts[0]
 
 
-@helper(python=True)
+@helper
 def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
     assert p >= 0
     assert child_years >= 0
@@ -571,7 +571,7 @@ def _rate_days_amount(m, anchor, b, v_begin, v_end, first_month, decided_limit_d
     return rate_times_days(params[b, ai, _P_MONTHLY_RATE], params[b, ai, _P_DAYS_PER_MONTH], days)
 
 
-@helper(python=True)
+@helper
 def rate_times_days(monthly_rate, days_per_month, days):
     """round(monthly_rate / days_per_month) x days: the daily rate rounded half-up to the minor unit, then
     multiplied (7,000.00 / 30 = 233.33; x 126 = 29,399.58)."""
@@ -702,7 +702,7 @@ def _wage_amount(b, mi, base, params):
     return min(amount, ceiling) if ceiling > 0 else amount
 
 
-@helper(python=True)
+@helper
 def housing_subsidy(cost, income, n_members, subsistence_per_person, coefficient_bp):
     """max(0, cost - mandatory payment): share_bp = round(income x coefficient / (2 x n x subsistence)), the
     payment round(income x share_bp / 10_000). Exact in int64 for amounts within AMOUNT_MINOR_MAX."""
@@ -760,7 +760,7 @@ def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years,
     return div_half_up(numerator, n_members * 10_000)
 
 
-@helper(python=True)
+@helper
 def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp):
     """max(reference - income / n_members, reference x floor_bp / 10_000, 0) as a numerator over
     n_members x 10_000 (sum several, then div_half_up once)."""
@@ -769,7 +769,7 @@ def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp)
     return multiple_minus_per_capita_numerator(reference, 10_000, n_members, income, floor_bp)
 
 
-@helper(python=True)
+@helper
 def multiple_minus_per_capita_numerator(reference, multiplier_bp, n_members, income, floor_bp):
     """max(reference x multiplier_bp / 10_000 - income / n_members, reference x floor_bp / 10_000, 0) as a
     numerator over n_members x 10_000."""
@@ -801,7 +801,7 @@ def _anchor_month(v_begin, v_end, ver32, decided_limit_day):
     return anchor
 
 
-@helper(python=True)
+@helper
 def _winning_version(v_begin, v_end, m, ver32, decided_limit_day):
     """Version touching month m with the latest valid_from (rows are sorted by valid_from, version): -1 if none."""
     assert v_begin <= v_end

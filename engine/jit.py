@@ -36,7 +36,7 @@ class LazyDispatcher(CPUDispatcher):
     """Numba's CPU dispatcher with the two changes of the module docstring (declared: the explicit signatures not
     compiled yet)."""
     declared: tuple = ()
-    has_signatures = False
+    signatures_given: tuple = ()
 
     def compile_declared(self) -> None:
         """Compile (or load from the cache) the explicit signatures, then accept no other types, as numba.njit
@@ -51,7 +51,7 @@ class LazyDispatcher(CPUDispatcher):
 
     def _compile_for_args(self, *args, **kws):
         """A call from Python that no compiled specialisation matches: returns what the call is dispatched to."""
-        if self.has_signatures:  # compile the declared signatures; dispatching again picks one or refuses the types
+        if self.signatures_given:  # compile the declared signatures; dispatching again picks one or refuses the types
             self.compile_declared()
             return self
         return super()._compile_for_args(*args, **kws)
@@ -60,6 +60,18 @@ class LazyDispatcher(CPUDispatcher):
         self.compile_declared()
         return super().get_call_template(tuple(types.unliteral(a) for a in args),
                                          {k: types.unliteral(v) for k, v in kws.items()})
+
+
+class HelperDispatcher(LazyDispatcher):
+    """A helper: compiled without a Python wrapper, so a call from Python could not run it. Such a call (tests,
+    payroll.explain) runs a twin kernel of the same function instead, with the wrapper and its own cache entry,
+    made and compiled on the first such call; the kernels that call the helper never compile the twin."""
+    twin = None
+
+    def __call__(self, *args, **kws):
+        if self.twin is None:
+            self.twin = _dispatcher(self.py_func, self.signatures_given, JIT_OPTIONS)
+        return self.twin(*args, **kws)
 
 
 @contextlib.contextmanager
@@ -88,11 +100,11 @@ def _dispatcher(function, signatures: tuple, options: dict):
         return function
     options = dict(options)
     cache = options.pop("cache", False)
-    dispatcher = LazyDispatcher(py_func=function, locals={}, targetoptions=options)
+    kind = HelperDispatcher if options.get("no_cpython_wrapper") else LazyDispatcher
+    dispatcher = kind(py_func=function, locals={}, targetoptions=options)
     if cache:
         dispatcher.enable_caching()
-    dispatcher.declared = tuple(signatures)
-    dispatcher.has_signatures = bool(signatures)
+    dispatcher.declared = dispatcher.signatures_given = tuple(signatures)
     return dispatcher
 
 
@@ -111,15 +123,13 @@ def kernel(*args, **kwargs):
     return _decorate(args, options)
 
 
-def helper(*args, python: bool = False):
-    """A private helper of kernels (explicit signatures may be passed positionally), compiled as its own function
-    and inlined by LLVM into its callers (forceinline), not by Numba's IR-level inline="always", which copies the
-    callee's IR with its whole scope at every call site and took most of the first compile. python=True: Python
-    code calls it too (a Python wrapper and a cache entry)."""
+def helper(*args):
+    """A helper of kernels (explicit signatures may be passed positionally), compiled as its own function and
+    inlined by LLVM into its callers (forceinline), not by Numba's IR-level inline="always", which copies the
+    callee's IR with its whole scope at every call site and took most of the first compile. Python code may call
+    it too (HelperDispatcher)."""
     options = dict(JIT_OPTIONS)
     options.update(HELPER_OPTIONS)
-    if python:
-        options.update(no_cpython_wrapper=False, no_cfunc_wrapper=False, cache=True)
     return _decorate(args, options)
 
 

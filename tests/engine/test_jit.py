@@ -103,3 +103,10 @@ def test_threads_calling_a_new_kernel_get_its_one_signature(fresh):
         results = list(pool.map(lambda factor: fresh.total(values, factor), [1, 2, 3, 4]))
     assert results == [10 * (3 + factor) for factor in (1, 2, 3, 4)]
     assert len(fresh.total.signatures) == 1
+
+
+def test_python_calls_a_helper_through_its_twin(fresh):
+    assert fresh.total(np.arange(3, dtype=np.int64), 1) == 12  # compiles _scaled and plus into total
+    assert fresh._scaled(7, 3) == 21 and fresh.plus(2, 5) == 7  # from Python: the twins, with a Python wrapper
+    assert fresh._scaled.twin is not None and fresh._scaled.twin.signatures
+    assert [str(sig) for sig in fresh.plus.twin.signatures] == ["(int64, int64)"]  # the helper's signature
