@@ -10,10 +10,13 @@ processes from compiling one kernel at once. The compiled code is the same which
     python -m payroll.warmup     # compile (or load) every kernel with explicit signatures into the cache
 """
 import importlib
+import os
 import subprocess
 import sys
 
 from numba.core.caching import NullCache
+
+from engine import jit
 
 ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "engine.deductions", "engine.netting",
                   "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
@@ -66,7 +69,8 @@ def compile_in_background() -> subprocess.Popen | None:
     """Start `python -m payroll.warmup` when a kernel with explicit signatures has no cache yet (None otherwise),
     once per process: it compiles them on the other core while this process goes on. It only writes Numba's
     cache, so it may outlive the command."""
-    if _started or not declared_to_compile():
+    pending = [] if _started or jit.fcntl is None else declared_to_compile()
+    if not pending or not _writable(pending[0]):  # no lock between processes, or a cache it could not write
         return None
     _started.append(True)
     return subprocess.Popen([sys.executable, "-m", "payroll.warmup"], stdin=subprocess.DEVNULL,
@@ -74,6 +78,12 @@ def compile_in_background() -> subprocess.Popen | None:
 
 
 _started: list = []  # not empty once this process started its background compile
+
+
+def _writable(dispatcher) -> bool:
+    index_path = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None), "_index_path", None)
+    folder = os.path.dirname(index_path) if index_path else None
+    return bool(folder) and os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK)
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ def test_the_background_compile_starts_only_for_uncached_declared_kernels(monkey
     started = []
     monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: started.append(args) or "process")
     monkeypatch.setattr(warmup, "_started", [])
+    monkeypatch.setattr(warmup, "_writable", lambda dispatcher: True)
     monkeypatch.setattr(warmup, "declared_to_compile", lambda: [])
     assert warmup.compile_in_background() is None and started == []
     monkeypatch.setattr(warmup, "declared_to_compile", lambda: ["a kernel"])
@@ -53,3 +54,12 @@ def test_declared_kernels_are_the_ones_with_explicit_signatures():
     assert "chunk_due_kernel" not in names  # its types follow the catalogue: it compiles in the command
     warmup.main()  # compiles or loads them; afterwards none is left to compile
     assert warmup.declared_to_compile() == []
+
+
+def test_no_background_compile_into_a_cache_it_cannot_write(monkeypatch):
+    assert warmup._writable(warmup.dispatchers()[0])  # the test cache folder
+    monkeypatch.setattr(warmup, "_started", [])
+    monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: "process")
+    monkeypatch.setattr(warmup, "declared_to_compile", lambda: ["a kernel"])
+    monkeypatch.setattr(warmup, "_writable", lambda dispatcher: False)
+    assert warmup.compile_in_background() is None
