@@ -302,8 +302,32 @@ def _records(columns, dtype) -> np.ndarray:
 def months_of_days(days: np.ndarray) -> np.ndarray:
     """Month index of each day (days since 1970-01-01); NO_DAY stays "never" (NO_MONTH). int32 out."""
     out = np.empty(days.shape[0], dtype=np.int32)
-    months_of_days_kernel(days, out)
+    if days.shape[0]:
+        months_of_days_lookup_kernel(days, out)
     return out
+
+
+DAY_TABLE_SLACK = 65_536  # a day -> month table may have this many days more than 4 per input day
+
+
+@kernel
+def months_of_days_lookup_kernel(days, out):
+    """Register dates cluster (births within a century, decisions within years): the month of every day between
+    the earliest and the latest one is computed once into a table, and each day is then one load from it (four
+    times faster than the civil-calendar arithmetic per day). Days spread too far apart take the arithmetic."""
+    assert out.shape[0] == days.shape[0]
+    assert out.ndim == 1
+    low, high = np.int64(NO_DAY), np.int64(-1)
+    for i in range(days.shape[0]):
+        if days[i] != NO_DAY:
+            low, high = min(low, np.int64(days[i])), max(high, np.int64(days[i]))
+    if high < low or high - low + 1 > 4 * days.shape[0] + DAY_TABLE_SLACK:
+        months_of_days_kernel(days, out)
+        return
+    table = np.empty(high - low + 1, dtype=np.int32)
+    months_of_days_kernel(np.arange(low, high + 1).astype(np.int32), table)
+    for i in range(days.shape[0]):
+        out[i] = NO_MONTH if days[i] == NO_DAY else table[days[i] - low]
 
 
 @kernel
