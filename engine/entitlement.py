@@ -291,11 +291,18 @@ def _fact_value(slot, m, fact_offsets, fact64):
     return found
 
 
+RECORD_BLOCK_ROWS = 2048  # rows written per block of _records: a block of the matrix stays in cache across columns
+
+
 def _records(columns, dtype) -> np.ndarray:
-    """Columns side by side, one row per record (C order), so one record's fields share a cache line."""
-    out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
-    for i, column in enumerate(columns):
-        out[:, i] = column
+    """Columns side by side, one row per record (C order), so one record's fields share a cache line. Written in
+    blocks of rows: column by column over the whole matrix would pull every cache line in once per column."""
+    rows = len(columns[0])
+    out = np.empty((rows, len(columns)), dtype=dtype)
+    for begin in range(0, rows, RECORD_BLOCK_ROWS):
+        end = min(rows, begin + RECORD_BLOCK_ROWS)
+        for i, column in enumerate(columns):
+            out[begin:end, i] = column[begin:end]
     return out
 
 

@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from engine.jit import kernel
 
-GROUP_SORT_MAX = 64  # insertion sort within a group up to this many rows; larger groups take the general sort
+GROUP_SORT_MAX = 64
+RUN_CHECK_NAMES_MIN = 4  # text_codes tries the previous cell's name first when there are more names than this  # insertion sort within a group up to this many rows; larger groups take the general sort
 
 
 # ---- text codes ----------------------------------------------------------------------------------------------
@@ -56,6 +57,8 @@ def text_codes_kernel(offsets, data, valid, bit_offset, name_offsets, name_bytes
     name only when those agree."""
     assert offsets.shape[0] == out.shape[0] + 1
     assert name_keys.shape[0] == name_offsets.shape[0] - 1
+    last, last_length, last_key = -1, -1, np.uint64(0)
+    many = name_keys.shape[0] > RUN_CHECK_NAMES_MIN
     for i in range(out.shape[0]):
         begin, length = offsets[i], offsets[i + 1] - offsets[i]
         key = np.uint64(0)
@@ -67,12 +70,18 @@ def text_codes_kernel(offsets, data, valid, bit_offset, name_offsets, name_bytes
         else:
             for c in range(min(length, 8)):
                 key |= np.uint64(data[begin + c]) << np.uint64(8 * c)
-        code = -1
-        for k in range(name_keys.shape[0] - 1, -1, -1):  # backwards: the first equal name is assigned last
-            same = (name_offsets[k + 1] - name_offsets[k] == length) & (name_keys[k] == key)
-            if same and length > 8:
-                same = _same_rest(data, begin + 8, name_bytes, name_offsets[k] + 8, length - 8)
-            code = k if same else code
+        # columns such as benefit codes come in runs of one text: with many names the previous cell's is tried
+        # first (with a few, such as roles, comparing them all costs less than a mispredicted branch)
+        if many and last >= 0 and length <= 8 and length == last_length and key == last_key:
+            code = last
+        else:
+            code = -1
+            for k in range(name_keys.shape[0] - 1, -1, -1):  # backwards: the first equal name is assigned last
+                same = (name_offsets[k + 1] - name_offsets[k] == length) & (name_keys[k] == key)
+                if same and length > 8:
+                    same = _same_rest(data, begin + 8, name_bytes, name_offsets[k] + 8, length - 8)
+                code = k if same else code
+        last, last_length, last_key = code, length, key
         if valid.shape[0]:
             bit = bit_offset + i
             code = code if (valid[bit >> 3] >> (bit & 7)) & 1 else -1

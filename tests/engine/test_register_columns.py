@@ -24,6 +24,8 @@ def test_text_codes_equal_index_in(chunks, cut):
     assert text_codes(column, NAMES).tolist() == expected.tolist()
     assert text_codes(column.cast(pa.large_string()), NAMES).tolist() == expected.tolist()
     assert text_codes(column.combine_chunks(), NAMES).tolist() == expected.tolist()
+    few = NAMES[-3:]  # a few names: compared all at once, without trying the previous cell's first
+    assert text_codes(column, few).tolist() == index_in(column, few).tolist()
 
 
 def test_text_codes_leave_other_types_to_arrow():
