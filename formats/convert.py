@@ -110,8 +110,7 @@ def _members(table, household_ids, person_ids, birth_day, problems) -> dict:
     keys = (household, birth_day[safe_person], safe_person, from_day)
     order = grouped_order(*keys)  # memberships are usually written household by household
     order = lex_order(*keys) if order is None else order
-    offsets = np.zeros(len(household_ids) + 1, dtype=np.int64)  # every row's household is known: bincount
-    np.cumsum(np.bincount(household, minlength=len(household_ids)), out=offsets[1:])
+    offsets = _csr_offsets(household, len(household_ids))  # every row's household is known
     return dict(member_offsets=offsets, member_person=safe_person[order].astype(np.int32),
                 member_role=role[order].astype(np.int8), member_from_month=_months(from_day[order]),
                 member_to_month=_months(to_day[order]))
@@ -179,7 +178,7 @@ def _titles(table, person_ids, problems) -> MaintenanceTitles:
     from_day = _days(table, "valid_from")
     order = lex_order(np.maximum(child, 0), from_day)
     child = np.maximum(child, 0)[order]
-    offsets = np.searchsorted(child, np.arange(len(person_ids) + 1)).astype(np.int64)
+    offsets = _csr_offsets(child, len(person_ids))
     return MaintenanceTitles(offsets=offsets, title_ids=_ints(table, "title_id", 0)[order],
                              debtor=np.maximum(debtor, 0)[order].astype(np.int32), debtor_ids=debtor_ids[order],
                              monthly_minor=_ints(table, "monthly_minor", -1)[order],
@@ -201,7 +200,7 @@ def _facts(tables, household_ids, person_ids, problems) -> dict:
         order = lex_order(np.maximum(index, 0), from_day)
         rows = np.column_stack([_months(from_day[order]), _months(_days(table, "valid_to")[order]),
                                 _ints(table, amount, 0)[order]]).astype(np.int64).reshape(-1, 3)
-        offsets = np.searchsorted(np.maximum(index, 0)[order], np.arange(len(keys) + 1)).astype(np.int64)
+        offsets = _csr_offsets(np.maximum(index, 0), len(keys))
         parts.append((offsets, rows))
     (house_offsets, house_rows), (wage_offsets, wage_rows) = parts
     return dict(fact_offsets=np.concatenate([house_offsets, wage_offsets + len(house_rows)]),
@@ -327,21 +326,21 @@ def _column(table, name):
 
 def _ints(table, name, fill) -> np.ndarray:
     column = _column(table, name)
-    if column is None:
+    if column is None or column.null_count == len(column):  # absent or empty: no cast, no fill
         return np.full(table.num_rows, fill, dtype=np.int64)
     return pc.fill_null(column.cast(pa.int64()), fill).to_numpy().astype(np.int64, copy=False)
 
 
 def _bools(table, name) -> np.ndarray:
     column = _column(table, name)
-    if column is None:
+    if column is None or column.null_count == len(column):
         return np.zeros(table.num_rows, dtype=np.bool_)
     return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 def _days(table, name) -> np.ndarray:
     column = _column(table, name)
-    if column is None:
+    if column is None or column.null_count == len(column):
         return np.full(table.num_rows, NO_DAY, dtype=np.int32)
     return pc.fill_null(column.cast(pa.int32()), int(NO_DAY)).to_numpy().astype(np.int32, copy=False)
 
@@ -360,6 +359,14 @@ def _codes(column, names, file, column_name, problems) -> np.ndarray:
     values = column.take(pa.array(bad[:PROBLEMS_PER_RULE_MAX])).to_pylist() if len(bad) else []
     _report(problems, bad, file, column_name, values, f"unknown {column_name}", f"use one of {', '.join(names)}")
     return codes
+
+
+def _csr_offsets(keys: np.ndarray, count: int) -> np.ndarray:
+    """offsets[k]:offsets[k + 1] are the rows of key k once the rows are sorted by key (keys in 0..count-1):
+    np.searchsorted(np.sort(keys), np.arange(count + 1)), by counting."""
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=count), out=offsets[1:])
+    return offsets
 
 
 def _order(*keys) -> np.ndarray | None:
@@ -381,6 +388,8 @@ def _file_rows(rows: np.ndarray, order: np.ndarray | None) -> np.ndarray:
 
 
 def _unique_ids(ids, file, column, problems) -> np.ndarray:
+    if len(ids) > 1 and np.all(ids[1:] > ids[:-1]):  # written in increasing order: distinct and sorted
+        return ids if ids.flags.writeable else ids.copy()
     duplicates = repeated_values(ids)
     if len(duplicates):
         problems.append(problem(file, None, column, ", ".join(map(str, duplicates[:10])),
