@@ -307,34 +307,28 @@ def _records(columns, dtype) -> np.ndarray:
 
 
 def months_of_days(days: np.ndarray) -> np.ndarray:
-    """Month index of each day (days since 1970-01-01); NO_DAY stays "never" (NO_MONTH). int32 out."""
+    """Month index of each day (days since 1970-01-01); NO_DAY stays "never" (NO_MONTH). int32 out.
+
+    Register dates cluster (births within a century, decisions within years): when they do, the month of every
+    day between the earliest and the latest one is computed once into a table and each day is looked up in it
+    (a third of the time of the civil-calendar arithmetic per day)."""
+    days = np.ascontiguousarray(days, dtype=np.int32)
     out = np.empty(days.shape[0], dtype=np.int32)
-    if days.shape[0]:
-        months_of_days_lookup_kernel(days, out)
+    low = int(days.min(initial=NO_DAY))
+    high = int((days + np.int32(1)).max(initial=np.iinfo(np.int32).min)) - 1  # NO_DAY + 1 wraps to the lowest
+    if low == NO_DAY or high - low + 1 > 4 * days.shape[0] + DAY_TABLE_SLACK:
+        months_of_days_kernel(days, out)
+        return out
+    span = high - low + 1
+    table = np.empty(span + 1, dtype=np.int32)  # the last slot: NO_DAY's
+    months_of_days_kernel(np.arange(low, high + 1, dtype=np.int32), table[:-1])
+    table[-1] = NO_MONTH
+    # day - low as an unsigned number: NO_DAY lands past the table (it wraps when low < 0), clipped to its slot
+    np.take(table, np.minimum((days - np.int32(low)).view(np.uint32), np.uint32(span)), out=out)
     return out
 
 
 DAY_TABLE_SLACK = 65_536  # a day -> month table may have this many days more than 4 per input day
-
-
-@kernel
-def months_of_days_lookup_kernel(days, out):
-    """Register dates cluster (births within a century, decisions within years): the month of every day between
-    the earliest and the latest one is computed once into a table, and each day is then one load from it (four
-    times faster than the civil-calendar arithmetic per day). Days spread too far apart take the arithmetic."""
-    assert out.shape[0] == days.shape[0]
-    assert out.ndim == 1
-    low, high = np.int64(NO_DAY), np.int64(-1)
-    for i in range(days.shape[0]):
-        if days[i] != NO_DAY:
-            low, high = min(low, np.int64(days[i])), max(high, np.int64(days[i]))
-    if high < low or high - low + 1 > 4 * days.shape[0] + DAY_TABLE_SLACK:
-        months_of_days_kernel(days, out)
-        return
-    table = np.empty(high - low + 1, dtype=np.int32)
-    months_of_days_kernel(np.arange(low, high + 1).astype(np.int32), table)
-    for i in range(days.shape[0]):
-        out[i] = NO_MONTH if days[i] == NO_DAY else table[days[i] - low]
 
 
 @kernel

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from engine.advances import MaintenanceTitles
 from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_of_days, pack_register
-from engine.register_columns import grouped_order, text_codes
+from engine.register_columns import grouped_order
 from formats.errors import InputError, problem
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
@@ -351,10 +351,8 @@ def _months(days: np.ndarray) -> np.ndarray:
 
 
 def _codes(column, names, file, column_name, problems) -> np.ndarray:
-    codes = text_codes(column, names)
-    if codes is None:  # not plain text (a dictionary, say): Arrow's hash lookup
-        codes = pc.fill_null(pc.index_in(column, value_set=pa.array(list(names), pa.string())), -1)
-        codes = codes.to_numpy().astype(np.int64, copy=False)
+    codes = pc.fill_null(pc.index_in(column, value_set=pa.array(list(names), pa.string())), -1)
+    codes = codes.to_numpy().astype(np.int64, copy=False)
     bad = np.flatnonzero(codes < 0)
     values = column.take(pa.array(bad[:PROBLEMS_PER_RULE_MAX])).to_pylist() if len(bad) else []
     _report(problems, bad, file, column_name, values, f"unknown {column_name}", f"use one of {', '.join(names)}")
