@@ -234,18 +234,28 @@ class PackedRegister(NamedTuple):
 
 def pack_register(a: RegisterArrays) -> PackedRegister:
     """Pack once per register; compute_due packs by itself when not given one."""
-    flags = (a.ver_mo_family * FLAG_MO + a.ver_single_parent * FLAG_SINGLE + a.ver_unable_to_work * FLAG_UNABLE)
+    flags = _flag_bits((a.ver_mo_family, FLAG_MO), (a.ver_single_parent, FLAG_SINGLE),
+                       (a.ver_unable_to_work, FLAG_UNABLE))
     applied = a.ver_decided_day if a.ver_applied_day is None else a.ver_applied_day
     ver32 = _records([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
                       a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags,
                       months_of_days(np.ascontiguousarray(applied, dtype=np.int32)),
                       _or_zeros(a.ver_subgroup, a.ver_number)], np.int32)
     ver64 = _records([a.ver_income_minor, a.ver_amount_minor, _or_zeros(a.ver_other_minor, a.ver_number)], np.int64)
-    person_flags = a.person_disabled * FLAG_DISABLED + a.person_without_care * FLAG_WITHOUT_CARE
+    person_flags = _flag_bits((a.person_disabled, FLAG_DISABLED), (a.person_without_care, FLAG_WITHOUT_CARE))
     person32 = _records([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
                          person_flags], np.int32)
     member32 = _records([a.member_person, a.member_role, a.member_from_month, a.member_to_month], np.int32)
     return PackedRegister(ver32, ver64, person32, member32)
+
+
+def _flag_bits(*columns) -> np.ndarray:
+    """The sum of bit x column over (boolean column, bit) pairs, in bytes (int64 products would be eight times
+    the memory to write and read again)."""
+    out = np.zeros(len(columns[0][0]), dtype=np.uint8)
+    for column, bit in columns:
+        out |= np.asarray(column, dtype=np.bool_).view(np.uint8) * np.uint8(bit)
+    return out
 
 
 def _or_zeros(column, like) -> np.ndarray:
