@@ -409,24 +409,58 @@ def _member_present(j, m, member32, person32):
             and person32[p, P_DEATH_MONTH] >= m)
 
 
+# counts[0:5] are _member_counts' counts; counts[5:] say for which household, months and age limits they hold
+COUNTS_SLOTS = 11
+_C_HOUSEHOLD, _C_FIRST_MONTH, _C_LAST_MONTH, _C_CHILD_YEARS, _C_YOUNG_YEARS, _C_LOST_YEARS = range(5, 11)
+
+
 @kernel(inline="always")
 def _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts):
-    """counts[:] = members, children within the limit, young children, older children, adults of lost working
-    capacity (disabled, or aged lost_years or more when lost_years > 0). Children by birth date alone."""
-    assert counts.shape[0] == 5
+    """counts[0:5] = members, children within the limit, young children, older children, adults of lost working
+    capacity (disabled, or aged lost_years or more when lost_years > 0). Children by birth date alone.
+
+    A household's counts change only in a month a member joins or leaves, is born or dies, or passes an age limit:
+    counts[5:] remember the household, the months [m, day before the next such change] and the age limits of
+    the counts, and a later month of a right's window inside them reuses the counts without the member loop."""
+    assert counts.shape[0] == COUNTS_SLOTS
     assert m >= 0
-    counts[:] = 0
+    if (h >= 0 and counts[_C_HOUSEHOLD] == h and counts[_C_FIRST_MONTH] <= m <= counts[_C_LAST_MONTH]
+            and counts[_C_CHILD_YEARS] == child_years and counts[_C_YOUNG_YEARS] == young_years
+            and counts[_C_LOST_YEARS] == lost_years):
+        return counts[0]
+    counts[0], counts[1], counts[2], counts[3], counts[4] = 0, 0, 0, 0, 0
+    counts[_C_HOUSEHOLD] = h  # -1 (no household): never reused
     if h < 0:
         _count_one(person, m, child_years, young_years, lost_years, person32, counts)
         return 1
-    previous = -1
+    previous, next_change = -1, np.int64(NO_MONTH)
     for j in range(member_offsets[h], member_offsets[h + 1]):
         p = member32[j, M_PERSON]
+        next_change = min(next_change, _next_member_change(j, p, m, child_years, young_years, lost_years, member32,
+                                                           person32))
         if p == previous or not _member_present(j, m, member32, person32):
             continue
         previous = p
         _count_one(p, m, child_years, young_years, lost_years, person32, counts)
+    counts[_C_FIRST_MONTH], counts[_C_LAST_MONTH] = m, next_change - 1
+    counts[_C_CHILD_YEARS], counts[_C_YOUNG_YEARS], counts[_C_LOST_YEARS] = child_years, young_years, lost_years
     return counts[0]
+
+
+@kernel(inline="always")
+def _next_member_change(j, p, m, child_years, young_years, lost_years, member32, person32):
+    """The first month after m in which membership row j (person p) may count differently: its membership
+    starts or ends, the person is born or dies, or passes the child, young-child or lost-capacity age."""
+    assert j >= 0 and p >= 0
+    assert m >= 0
+    birth_month = np.int64(person32[p, P_BIRTH_MONTH])
+    change = np.int64(NO_MONTH)
+    for month in (np.int64(member32[j, M_FROM_MONTH]), np.int64(member32[j, M_TO_MONTH]) + 1, birth_month,
+                  np.int64(person32[p, P_DEATH_MONTH]) + 1, birth_month + 12 * child_years + 1,
+                  birth_month + 12 * young_years + 1, birth_month + 12 * lost_years if lost_years > 0 else change):
+        if month > m:
+            change = min(change, month)
+    return change
 
 
 @kernel(inline="always")
@@ -532,7 +566,7 @@ def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, mem
 @kernel(inline="always")
 def _category_amount(b, mi, income, counts, params):
     """Guaranteed minimum of the members minus income, capped at their total subsistence minimum."""
-    assert counts.shape[0] == 5
+    assert counts.shape[0] == COUNTS_SLOTS
     assert b >= 0 and mi >= 0
     adults = counts[0] - counts[2] - counts[3]
     working = adults - counts[4]
@@ -653,7 +687,7 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
     inlining it there at every call site made the kernel take over a minute to compile. on_*: the kind's gate
     (None: the catalogue has none, and Numba drops its branch before compiling it)."""
     assert mi >= 0 and h >= -1
-    assert counts.shape[0] == 5
+    assert counts.shape[0] == COUNTS_SLOTS
     if on_child is not None and kind == cat.KIND_PER_CHILD:
         return _per_child_amount(h, m, b, mi, flags, child_years, twins, special_b, decided_limit_day, params,
                                  member32, member_offsets, person32, link_offsets, link32)
@@ -702,7 +736,7 @@ def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young
     """The formula kinds of issue 17 (see the module docstring). Inlined by LLVM, like _household_amount, and
     cut to the kinds of the catalogue the same way (on_*)."""
     assert mi >= 0 and h >= -1
-    assert counts.shape[0] == 5
+    assert counts.shape[0] == COUNTS_SLOTS
     if on_top_up is not None and kind == cat.KIND_TOP_UP:
         return max(0, params[b, mi, _P_CEILING] - other)
     if on_wage is not None and kind == cat.KIND_WAGE:
@@ -949,7 +983,8 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     threads = max(1, numba.get_num_threads())
     size = max(CHUNK_RIGHTS, -(-n_rights // (threads * CHUNKS_PER_THREAD)))
     begins = range(0, max(n_rights, 1), size)
-    scratch = np.zeros((len(begins), 5), dtype=np.int64)  # counts of the household formulas, one row per chunk
+    scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
+    scratch[:, _C_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo)
 
     def chunk(i: int) -> None:
