@@ -409,9 +409,11 @@ def _member_present(j, m, member32, person32):
             and person32[p, P_DEATH_MONTH] >= m)
 
 
-# counts[0:5] are _member_counts' counts; counts[5:] say for which household, months and age limits they hold
-COUNTS_SLOTS = 11
+# counts[0:5] are _member_counts' counts; counts[5:11] say for which household, months and age limits they hold;
+# counts[11:19] are _scale_members' members at each scale and for what they hold
+COUNTS_SLOTS = 19
 _C_HOUSEHOLD, _C_FIRST_MONTH, _C_LAST_MONTH, _C_CHILD_YEARS, _C_YOUNG_YEARS, _C_LOST_YEARS = range(5, 11)
+_S_FIRSTS, _S_CHILDREN, _S_ADULTS, _S_HOUSEHOLD, _S_FIRST_MONTH, _S_LAST_MONTH, _S_LIMIT_YEARS, _S_CAP = range(11, 19)
 
 
 @kernel(inline="always")
@@ -532,35 +534,52 @@ def _per_child_amount(h, m, b, mi, flags, limit_years, twins, special_b, decided
 
 
 @kernel(inline="always")
-def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, member_offsets, person32):
-    """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0."""
+def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, member_offsets, person32, counts):
+    """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0. The members counted at each
+    scale are kept in counts[11:] for the following months, like _member_counts' counts."""
     assert b >= 0 and mi >= 0
     assert limit_years >= 0
     cap = params[b, mi, _P_MAX_MEMBERS]
-    scale_bp, counted = 0, 0
     if h < 0:
-        scale_bp, counted = params[b, mi, _P_SCALE_FIRST], 1
+        scale_bp = params[b, mi, _P_SCALE_FIRST]
     else:
-        previous = -1
-        for j in range(member_offsets[h], member_offsets[h + 1]):
-            p = member32[j, M_PERSON]
-            if p == previous or not _member_present(j, m, member32, person32):
-                continue
-            previous = p
-            if cap > 0 and counted >= cap:
-                break
-            if counted == 0:
-                scale_bp += params[b, mi, _P_SCALE_FIRST]
-            elif m <= person32[p, P_BIRTH_MONTH] + 12 * limit_years:
-                scale_bp += params[b, mi, _P_SCALE_CHILD]
-            else:
-                scale_bp += params[b, mi, _P_SCALE_ADULT]
-            counted += 1
+        if not (counts[_S_HOUSEHOLD] == h and counts[_S_FIRST_MONTH] <= m <= counts[_S_LAST_MONTH]
+                and counts[_S_LIMIT_YEARS] == limit_years and counts[_S_CAP] == cap):
+            _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, counts)
+        scale_bp = (counts[_S_FIRSTS] * params[b, mi, _P_SCALE_FIRST]
+                    + counts[_S_CHILDREN] * params[b, mi, _P_SCALE_CHILD]
+                    + counts[_S_ADULTS] * params[b, mi, _P_SCALE_ADULT])
     supplement_bp = 0
     if flags & (FLAG_UNABLE | FLAG_SINGLE):
         supplement_bp = params[b, mi, _P_SUPPLEMENT]
     gross = div_half_up(params[b, mi, _P_BASE] * scale_bp * (10_000 + supplement_bp), 100_000_000)
     return max(0, gross - income)
+
+
+@kernel(inline="always")
+def _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, counts):
+    """counts[11:]: the members present in month m counted oldest first, at most cap (0 = no cap): the first at the
+    first adult's scale, then children (within limit_years) and further adults; and for which household, months
+    [m, day before the next change of a member] and limits these hold."""
+    assert h >= 0 and m >= 0
+    assert counts.shape[0] == COUNTS_SLOTS
+    counted, children, adults, previous, next_change = 0, 0, 0, -1, np.int64(NO_MONTH)
+    for j in range(member_offsets[h], member_offsets[h + 1]):
+        p = member32[j, M_PERSON]
+        next_change = min(next_change, _next_member_change(j, p, m, limit_years, limit_years, 0, member32, person32))
+        if p == previous or not _member_present(j, m, member32, person32):
+            continue
+        previous = p
+        if cap > 0 and counted >= cap:
+            continue  # not counted, but a later month may count it: its changes are still read
+        if counted > 0 and m <= person32[p, P_BIRTH_MONTH] + 12 * limit_years:
+            children += 1
+        elif counted > 0:
+            adults += 1
+        counted += 1
+    counts[_S_FIRSTS], counts[_S_CHILDREN], counts[_S_ADULTS] = min(counted, 1), children, adults
+    counts[_S_HOUSEHOLD], counts[_S_FIRST_MONTH], counts[_S_LAST_MONTH] = h, m, next_change - 1
+    counts[_S_LIMIT_YEARS], counts[_S_CAP] = limit_years, cap
 
 
 @kernel(inline="always")
@@ -692,7 +711,8 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
         return _per_child_amount(h, m, b, mi, flags, child_years, twins, special_b, decided_limit_day, params,
                                  member32, member_offsets, person32, link_offsets, link32)
     if on_scale is not None and kind == cat.KIND_EQUIVALENCE:
-        return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32)
+        return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32,
+                             counts)
     if on_table is None and on_advance is None and on_category is None:
         return 0
     _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts)
@@ -984,7 +1004,7 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     size = max(CHUNK_RIGHTS, -(-n_rights // (threads * CHUNKS_PER_THREAD)))
     begins = range(0, max(n_rights, 1), size)
     scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
-    scratch[:, _C_HOUSEHOLD] = -1  # no counts to reuse yet
+    scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo)
 
     def chunk(i: int) -> None:

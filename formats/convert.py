@@ -150,7 +150,8 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
         ver_grade=_take(_ints(table, "grade", 1), order).astype(np.int16),
         ver_birth_order=_take(_ints(table, "birth_order", 1), order).astype(np.int16),
         ver_amount_minor=_take(_ints(table, "amount_minor", 0), order),
-        ver_mo_family=_take(_bools(table, "mo_family"), order), ver_single_parent=_take(_bools(table, "single_parent"), order),
+        ver_mo_family=_take(_bools(table, "mo_family"), order),
+        ver_single_parent=_take(_bools(table, "single_parent"), order),
         ver_unable_to_work=_take(_bools(table, "unable_to_work"), order),
         ver_consent=_take(_bools(table, "consent_full_recovery"), order),
         ver_applied_day=_take(np.where(pc.is_null(table.column("applied_on")).to_numpy(zero_copy_only=False),
@@ -279,7 +280,8 @@ def _check_leave_periods(arrays, catalogue, file_rows, problems):
 
 def _check_one_benefit(benefit, right_benefit, order, problems):
     bad = np.flatnonzero((benefit != right_benefit) & (benefit >= 0) & (right_benefit >= 0))
-    _report(problems, _file_rows(bad, order), "rights", "benefit", None, "versions of one right name different benefits",
+    _report(problems, _file_rows(bad, order), "rights", "benefit", None,
+            "versions of one right name different benefits",
             "a right keeps its benefit; open a new right_id for another benefit")
 
 
