@@ -140,10 +140,10 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
         right_ids=right_ids, right_benefit=right_benefit, version_offsets=offsets, ver_right=ver_right,
         ver_number=_take(version, order).astype(np.int32),
         ver_person=_take(_index_or_problem(person_ids, _ints(table, "person_id", 0), "rights", "person_id",
-                                     "person not in persons", "add the beneficiary to persons", problems), order),
+                                           "person not in persons", "add the beneficiary to persons", problems), order),
         ver_household=household.astype(np.int32),
         ver_payee=_take(_index_or_problem(payee_ids, _ints(table, "payee_id", 0), "rights", "payee_id",
-                                    "payee not in payees", "add the payee to payees", problems), order),
+                                          "payee not in payees", "add the payee to payees", problems), order),
         ver_from_day=from_day, ver_to_day=to_day, ver_from_month=_months(from_day), ver_to_month=_months(to_day),
         ver_decided_day=_take(_days(table, "decided_on"), order),
         ver_income_minor=_take(_ints(table, "income_minor", 0), order),
@@ -155,7 +155,7 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
         ver_unable_to_work=_take(_bools(table, "unable_to_work"), order),
         ver_consent=_take(_bools(table, "consent_full_recovery"), order),
         ver_applied_day=_take(np.where(pc.is_null(table.column("applied_on")).to_numpy(zero_copy_only=False),
-                                 _days(table, "decided_on"), _days(table, "applied_on")), order).astype(np.int32)
+                                       _days(table, "decided_on"), _days(table, "applied_on")), order).astype(np.int32)
         if "applied_on" in table.column_names else _take(_days(table, "decided_on"), order),
         ver_agency_fault=_take(_bools(table, "agency_fault"), order),
         ver_other_minor=_take(_ints(table, "other_payment_minor", 0), order),
