@@ -235,18 +235,55 @@ class PackedRegister(NamedTuple):
 
 def pack_register(a: RegisterArrays) -> PackedRegister:
     """Pack once per register; compute_due packs by itself when not given one."""
-    flags = (a.ver_mo_family * FLAG_MO + a.ver_single_parent * FLAG_SINGLE + a.ver_unable_to_work * FLAG_UNABLE)
-    applied = a.ver_decided_day if a.ver_applied_day is None else a.ver_applied_day
-    ver32 = _records([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
-                      a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags,
-                      months_of_days(np.ascontiguousarray(applied, dtype=np.int32)),
-                      _or_zeros(a.ver_subgroup, a.ver_number)], np.int32)
-    ver64 = _records([a.ver_income_minor, a.ver_amount_minor, _or_zeros(a.ver_other_minor, a.ver_number)], np.int64)
-    person_flags = a.person_disabled * FLAG_DISABLED + a.person_without_care * FLAG_WITHOUT_CARE
-    person32 = _records([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
-                         person_flags], np.int32)
-    member32 = _records([a.member_person, a.member_role, a.member_from_month, a.member_to_month], np.int32)
+    return pack_fields(a._asdict())
+
+
+def pack_fields(fields: dict, release: bool = False) -> PackedRegister:
+    """pack_register over RegisterArrays fields by name. With `release`, each field only the packing reads
+    (PACKED_ONLY) is taken out of `fields` as soon as its matrix is made: a caller holding no other reference to
+    the loose arrays has their memory back matrix by matrix, never the loose and the packed register whole."""
+    take = (lambda names: [fields.pop(name) if name in PACKED_ONLY else fields[name] for name in names]) \
+        if release else (lambda names: [fields[name] for name in names])
+    birth_day, birth_month, death_day, death_month, disabled, without_care = take(
+        ("person_birth_day", "person_birth_month", "person_death_day", "person_death_month", "person_disabled",
+         "person_without_care"))
+    person32 = _records([birth_day, birth_month, death_day, death_month,
+                         _flag_bits((disabled, FLAG_DISABLED), (without_care, FLAG_WITHOUT_CARE))], np.int32)
+    del birth_day, birth_month, death_day, death_month, disabled, without_care
+    member32 = _records(take(("member_person", "member_role", "member_from_month", "member_to_month")), np.int32)
+    mo, single, unable, applied, subgroup = take(("ver_mo_family", "ver_single_parent", "ver_unable_to_work",
+                                                  "ver_applied_day", "ver_subgroup"))
+    number, person, household, from_day, to_day, from_month, to_month, decided, grade, order = take(
+        ("ver_number", "ver_person", "ver_household", "ver_from_day", "ver_to_day", "ver_from_month",
+         "ver_to_month", "ver_decided_day", "ver_grade", "ver_birth_order"))
+    applied = decided if applied is None else applied
+    ver32 = _records([number, person, household, from_day, to_day, from_month, to_month, decided, grade, order,
+                      _flag_bits((mo, FLAG_MO), (single, FLAG_SINGLE), (unable, FLAG_UNABLE)),
+                      months_of_days(np.ascontiguousarray(applied, dtype=np.int32)), _or_zeros(subgroup, number)],
+                     np.int32)
+    del mo, single, unable, applied, subgroup, person, household, from_day, to_day, from_month, to_month, decided
+    del grade, order
+    income, amount, other = take(("ver_income_minor", "ver_amount_minor", "ver_other_minor"))
+    ver64 = _records([income, amount, _or_zeros(other, number)], np.int64)
     return PackedRegister(ver32, ver64, person32, member32)
+
+
+# RegisterArrays fields nothing but pack_register reads (payroll.explain reads some: it keeps them): once packed, a
+# caller that computes from the packed copy alone may drop them (formats.convert.packed_arrays(keep_loose=False))
+PACKED_ONLY = frozenset({
+    "person_birth_day", "person_birth_month", "person_death_day", "person_death_month", "person_disabled",
+    "person_without_care", "member_person", "member_role", "member_from_month", "member_to_month", "ver_number",
+    "ver_household", "ver_income_minor", "ver_grade", "ver_birth_order", "ver_amount_minor", "ver_mo_family",
+    "ver_single_parent", "ver_unable_to_work", "ver_applied_day", "ver_other_minor", "ver_subgroup"})
+
+
+def _flag_bits(*columns) -> np.ndarray:
+    """The sum of bit x column over (boolean column, bit) pairs, in bytes (int64 products would be eight times
+    the memory to write and read again)."""
+    out = np.zeros(len(columns[0][0]), dtype=np.uint8)
+    for column, bit in columns:
+        out |= np.asarray(column, dtype=np.bool_).view(np.uint8) * np.uint8(bit)
+    return out
 
 
 def _or_zeros(column, like) -> np.ndarray:
@@ -292,19 +329,44 @@ def _fact_value(slot, m, fact_offsets, fact64):
     return found
 
 
+RECORD_BLOCK_ROWS = 2048  # rows written per block of _records: a block of the matrix stays in cache across columns
+
+
 def _records(columns, dtype) -> np.ndarray:
-    """Columns side by side, one row per record (C order), so one record's fields share a cache line."""
-    out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
-    for i, column in enumerate(columns):
-        out[:, i] = column
+    """Columns side by side, one row per record (C order), so one record's fields share a cache line. Written in
+    blocks of rows: column by column over the whole matrix would pull every cache line in once per column."""
+    rows = len(columns[0])
+    out = np.empty((rows, len(columns)), dtype=dtype)
+    for begin in range(0, rows, RECORD_BLOCK_ROWS):
+        end = min(rows, begin + RECORD_BLOCK_ROWS)
+        for i, column in enumerate(columns):
+            out[begin:end, i] = column[begin:end]
     return out
 
 
 def months_of_days(days: np.ndarray) -> np.ndarray:
-    """Month index of each day (days since 1970-01-01); NO_DAY stays "never" (NO_MONTH). int32 out."""
+    """Month index of each day (days since 1970-01-01); NO_DAY stays "never" (NO_MONTH). int32 out.
+
+    Register dates cluster (births within a century, decisions within years): when they do, the month of every
+    day between the earliest and the latest one is computed once into a table and each day is looked up in it
+    (a third of the time of the civil-calendar arithmetic per day)."""
+    days = np.ascontiguousarray(days, dtype=np.int32)
     out = np.empty(days.shape[0], dtype=np.int32)
-    months_of_days_kernel(days, out)
+    low = int(days.min(initial=NO_DAY))
+    high = int((days + np.int32(1)).max(initial=np.iinfo(np.int32).min)) - 1  # NO_DAY + 1 wraps to the lowest
+    if low == NO_DAY or high - low + 1 > 4 * days.shape[0] + DAY_TABLE_SLACK:
+        months_of_days_kernel(days, out)
+        return out
+    span = high - low + 1
+    table = np.empty(span + 1, dtype=np.int32)  # the last slot: NO_DAY's
+    months_of_days_kernel(np.arange(low, high + 1, dtype=np.int32), table[:-1])
+    table[-1] = NO_MONTH
+    # day - low as an unsigned number: NO_DAY lands past the table (it wraps when low < 0), clipped to its slot
+    np.take(table, np.minimum((days - np.int32(low)).view(np.uint32), np.uint32(span)), out=out)
     return out
+
+
+DAY_TABLE_SLACK = 65_536  # a day -> month table may have this many days more than 4 per input day
 
 
 @kernel(types.void(I32_RO, I32_OUT))
@@ -375,24 +437,60 @@ def _member_present(j, m, member32, person32):
             and person32[p, P_DEATH_MONTH] >= m)
 
 
+# counts[0:5] are _member_counts' counts; counts[5:11] say for which household, months and age limits they hold;
+# counts[11:19] are _scale_members' members at each scale and for what they hold
+COUNTS_SLOTS = 19
+_C_HOUSEHOLD, _C_FIRST_MONTH, _C_LAST_MONTH, _C_CHILD_YEARS, _C_YOUNG_YEARS, _C_LOST_YEARS = range(5, 11)
+_S_FIRSTS, _S_CHILDREN, _S_ADULTS, _S_HOUSEHOLD, _S_FIRST_MONTH, _S_LAST_MONTH, _S_LIMIT_YEARS, _S_CAP = range(11, 19)
+
+
 @helper
 def _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts):
-    """counts[:] = members, children within the limit, young children, older children, adults of lost working
-    capacity (disabled, or aged lost_years or more when lost_years > 0). Children by birth date alone."""
-    assert counts.shape[0] == 5
+    """counts[0:5] = members, children within the limit, young children, older children, adults of lost working
+    capacity (disabled, or aged lost_years or more when lost_years > 0). Children by birth date alone.
+
+    A household's counts change only in a month a member joins or leaves, is born or dies, or passes an age limit:
+    counts[5:] remember the household, the months [m, day before the next such change] and the age limits of
+    the counts, and a later month of a right's window inside them reuses the counts without the member loop."""
+    assert counts.shape[0] == COUNTS_SLOTS
     assert m >= 0
-    counts[:] = 0
+    if (h >= 0 and counts[_C_HOUSEHOLD] == h and counts[_C_FIRST_MONTH] <= m <= counts[_C_LAST_MONTH]
+            and counts[_C_CHILD_YEARS] == child_years and counts[_C_YOUNG_YEARS] == young_years
+            and counts[_C_LOST_YEARS] == lost_years):
+        return counts[0]
+    counts[0], counts[1], counts[2], counts[3], counts[4] = 0, 0, 0, 0, 0
+    counts[_C_HOUSEHOLD] = h  # -1 (no household): never reused
     if h < 0:
         _count_one(person, m, child_years, young_years, lost_years, person32, counts)
         return 1
-    previous = -1
+    previous, next_change = -1, np.int64(NO_MONTH)
     for j in range(member_offsets[h], member_offsets[h + 1]):
         p = member32[j, M_PERSON]
+        next_change = min(next_change, _next_member_change(j, p, m, child_years, young_years, lost_years, member32,
+                                                           person32))
         if p == previous or not _member_present(j, m, member32, person32):
             continue
         previous = p
         _count_one(p, m, child_years, young_years, lost_years, person32, counts)
+    counts[_C_FIRST_MONTH], counts[_C_LAST_MONTH] = m, next_change - 1
+    counts[_C_CHILD_YEARS], counts[_C_YOUNG_YEARS], counts[_C_LOST_YEARS] = child_years, young_years, lost_years
     return counts[0]
+
+
+@helper
+def _next_member_change(j, p, m, child_years, young_years, lost_years, member32, person32):
+    """The first month after m in which membership row j (person p) may count differently: its membership
+    starts or ends, the person is born or dies, or passes the child, young-child or lost-capacity age."""
+    assert j >= 0 and p >= 0
+    assert m >= 0
+    birth_month = np.int64(person32[p, P_BIRTH_MONTH])
+    change = np.int64(NO_MONTH)
+    for month in (np.int64(member32[j, M_FROM_MONTH]), np.int64(member32[j, M_TO_MONTH]) + 1, birth_month,
+                  np.int64(person32[p, P_DEATH_MONTH]) + 1, birth_month + 12 * child_years + 1,
+                  birth_month + 12 * young_years + 1, birth_month + 12 * lost_years if lost_years > 0 else change):
+        if month > m:
+            change = min(change, month)
+    return change
 
 
 @helper
@@ -464,30 +562,21 @@ def _per_child_amount(h, m, b, mi, flags, limit_years, twins, special_b, decided
 
 
 @helper
-def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, member_offsets, person32):
-    """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0."""
+def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, member_offsets, person32, counts):
+    """Equivalence scale: round(base x scale x (1 + supplement)) - income, at least 0. The members counted at each
+    scale are kept in counts[11:] for the following months, like _member_counts' counts."""
     assert b >= 0 and mi >= 0
     assert limit_years >= 0
     cap = params[b, mi, _P_MAX_MEMBERS]
-    scale_bp, counted = 0, 0
     if h < 0:
-        scale_bp, counted = params[b, mi, _P_SCALE_FIRST], 1
+        scale_bp = params[b, mi, _P_SCALE_FIRST]
     else:
-        previous = -1
-        for j in range(member_offsets[h], member_offsets[h + 1]):
-            p = member32[j, M_PERSON]
-            if p == previous or not _member_present(j, m, member32, person32):
-                continue
-            previous = p
-            if cap > 0 and counted >= cap:
-                break
-            if counted == 0:
-                scale_bp += params[b, mi, _P_SCALE_FIRST]
-            elif m <= person32[p, P_BIRTH_MONTH] + 12 * limit_years:
-                scale_bp += params[b, mi, _P_SCALE_CHILD]
-            else:
-                scale_bp += params[b, mi, _P_SCALE_ADULT]
-            counted += 1
+        if not (counts[_S_HOUSEHOLD] == h and counts[_S_FIRST_MONTH] <= m <= counts[_S_LAST_MONTH]
+                and counts[_S_LIMIT_YEARS] == limit_years and counts[_S_CAP] == cap):
+            _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, counts)
+        scale_bp = (counts[_S_FIRSTS] * params[b, mi, _P_SCALE_FIRST]
+                    + counts[_S_CHILDREN] * params[b, mi, _P_SCALE_CHILD]
+                    + counts[_S_ADULTS] * params[b, mi, _P_SCALE_ADULT])
     supplement_bp = 0
     if flags & (FLAG_UNABLE | FLAG_SINGLE):
         supplement_bp = params[b, mi, _P_SUPPLEMENT]
@@ -496,9 +585,35 @@ def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, mem
 
 
 @helper
+def _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, counts):
+    """counts[11:]: the members present in month m counted oldest first, at most cap (0 = no cap): the first at the
+    first adult's scale, then children (within limit_years) and further adults; and for which household, months
+    [m, day before the next change of a member] and limits these hold."""
+    assert h >= 0 and m >= 0
+    assert counts.shape[0] == COUNTS_SLOTS
+    counted, children, adults, previous, next_change = 0, 0, 0, -1, np.int64(NO_MONTH)
+    for j in range(member_offsets[h], member_offsets[h + 1]):
+        p = member32[j, M_PERSON]
+        next_change = min(next_change, _next_member_change(j, p, m, limit_years, limit_years, 0, member32, person32))
+        if p == previous or not _member_present(j, m, member32, person32):
+            continue
+        previous = p
+        if cap > 0 and counted >= cap:
+            continue  # not counted, but a later month may count it: its changes are still read
+        if counted > 0 and m <= person32[p, P_BIRTH_MONTH] + 12 * limit_years:
+            children += 1
+        elif counted > 0:
+            adults += 1
+        counted += 1
+    counts[_S_FIRSTS], counts[_S_CHILDREN], counts[_S_ADULTS] = min(counted, 1), children, adults
+    counts[_S_HOUSEHOLD], counts[_S_FIRST_MONTH], counts[_S_LAST_MONTH] = h, m, next_change - 1
+    counts[_S_LIMIT_YEARS], counts[_S_CAP] = limit_years, cap
+
+
+@helper
 def _category_amount(b, mi, income, counts, params):
     """Guaranteed minimum of the members minus income, capped at their total subsistence minimum."""
-    assert counts.shape[0] == 5
+    assert counts.shape[0] == COUNTS_SLOTS
     assert b >= 0 and mi >= 0
     adults = counts[0] - counts[2] - counts[3]
     working = adults - counts[4]
@@ -618,12 +733,13 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
     """The formulas that read the household, inlined by LLVM like every helper. on_*: the kind's gate
     (None: the catalogue has none, and Numba drops its branch before compiling it)."""
     assert mi >= 0 and h >= -1
-    assert counts.shape[0] == 5
+    assert counts.shape[0] == COUNTS_SLOTS
     if on_child is not None and kind == cat.KIND_PER_CHILD:
         return _per_child_amount(h, m, b, mi, flags, child_years, twins, special_b, decided_limit_day, params,
                                  member32, member_offsets, person32, link_offsets, link32)
     if on_scale is not None and kind == cat.KIND_EQUIVALENCE:
-        return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32)
+        return _scale_amount(h, m, b, mi, flags, income, child_years, params, member32, member_offsets, person32,
+                             counts)
     if on_table is None and on_advance is None and on_category is None:
         return 0
     _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts)
@@ -667,7 +783,7 @@ def _issue17_amount(m, mi, b, kind, h, person, income, other, child_years, young
     """The formula kinds of issue 17 (see the module docstring). Inlined by LLVM, like _household_amount, and
     cut to the kinds of the catalogue the same way (on_*)."""
     assert mi >= 0 and h >= -1
-    assert counts.shape[0] == 5
+    assert counts.shape[0] == COUNTS_SLOTS
     if on_top_up is not None and kind == cat.KIND_TOP_UP:
         return max(0, params[b, mi, _P_CEILING] - other)
     if on_wage is not None and kind == cat.KIND_WAGE:
@@ -914,7 +1030,8 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     threads = max(1, numba.get_num_threads())
     size = max(CHUNK_RIGHTS, -(-n_rights // (threads * CHUNKS_PER_THREAD)))
     begins = range(0, max(n_rights, 1), size)
-    scratch = np.zeros((len(begins), 5), dtype=np.int64)  # counts of the household formulas, one row per chunk
+    scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
+    scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo)
 
     def chunk(i: int) -> None:

@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 
 from engine.advances import MaintenanceTitles
 from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_of_days, pack_register
+from engine.register_columns import grouped_order
 from formats.errors import InputError, problem
-from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
+from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
 from formats.i18n import N_
 
@@ -79,14 +80,14 @@ def versions_for_period(arrays: RegisterArrays, period: int) -> np.ndarray:
 
 def _persons(table, problems) -> dict:
     ids = _ints(table, "person_id", 0)
-    order = lex_order(ids)
+    order = _order(ids)
     person_ids = _unique_ids(ids, "persons", "person_id", problems)
-    birth_day = _days(table, "birth_date")[order]
-    death_day = _days(table, "death_date")[order]
+    birth_day = _take(_days(table, "birth_date"), order)
+    death_day = _take(_days(table, "death_date"), order)
     return dict(person_ids=person_ids, person_birth_day=birth_day, person_birth_month=_months(birth_day),
                 person_death_day=death_day, person_death_month=_months(death_day),
-                person_disabled=_bools(table, "disabled")[order],
-                person_without_care=_bools(table, "without_parental_care")[order])
+                person_disabled=_take(_bools(table, "disabled"), order),
+                person_without_care=_take(_bools(table, "without_parental_care"), order))
 
 
 def _household_ids(households, rights) -> np.ndarray:
@@ -106,8 +107,10 @@ def _members(table, household_ids, person_ids, birth_day, problems) -> dict:
     role = _codes(table.column("role"), HOUSEHOLD_ROLES, "households", "role", problems)
     from_day, to_day = _days(table, "member_from"), _days(table, "member_to")
     safe_person = np.maximum(person, 0)
-    order = lex_order(household, birth_day[safe_person], safe_person, from_day)
-    offsets = np.searchsorted(household[order], np.arange(len(household_ids) + 1)).astype(np.int64)
+    keys = (household, birth_day[safe_person], safe_person, from_day)
+    order = grouped_order(*keys)  # memberships are usually written household by household
+    order = lex_order(*keys) if order is None else order
+    offsets = _csr_offsets(household, len(household_ids))  # every row's household is known
     return dict(member_offsets=offsets, member_person=safe_person[order].astype(np.int32),
                 member_role=role[order].astype(np.int8), member_from_month=_months(from_day[order]),
                 member_to_month=_months(to_day[order]))
@@ -117,43 +120,46 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
     right_id = _ints(table, "right_id", 0)
     version = _ints(table, "version", 0)
     from_day = _days(table, "valid_from")
-    order = lex_order(right_id, from_day, version)
-    benefit = _codes(table.column("benefit"), catalogue.benefit_codes, "rights", "benefit", problems)[order]
-    sorted_right = right_id[order]
+    order = _order(right_id, from_day, version)  # None: the rows are in order already
+    rows = len(right_id)
+    benefit = _take(_codes(table.column("benefit"), catalogue.benefit_codes, "rights", "benefit", problems), order)
+    sorted_right = _take(right_id, order)
     first_rows = np.flatnonzero(np.concatenate([[True], sorted_right[1:] != sorted_right[:-1]])) \
-        if len(order) else np.zeros(0, dtype=np.int64)
+        if rows else np.zeros(0, dtype=np.int64)
     right_ids = sorted_right[first_rows]
-    offsets = np.append(first_rows, len(order)).astype(np.int64)
+    offsets = np.append(first_rows, rows).astype(np.int64)
     ver_right = np.repeat(np.arange(len(right_ids), dtype=np.int32), np.diff(offsets))
-    right_benefit = benefit[first_rows].astype(np.int16) if len(order) else np.zeros(0, np.int16)
+    right_benefit = benefit[first_rows].astype(np.int16) if rows else np.zeros(0, np.int16)
     _check_one_benefit(benefit, right_benefit[ver_right], order, problems)
     household_raw = table.column("household_id")
     household = np.where(pc.is_null(household_raw).to_numpy(zero_copy_only=False), -1,
-                         index_of(household_ids, _ints(table, "household_id", 0)))[order]
-    from_day, to_day = from_day[order], _days(table, "valid_to")[order]
+                         index_of(household_ids, _ints(table, "household_id", 0)))
+    household = _take(household, order)
+    from_day, to_day = _take(from_day, order), _take(_days(table, "valid_to"), order)
     columns = dict(
         right_ids=right_ids, right_benefit=right_benefit, version_offsets=offsets, ver_right=ver_right,
-        ver_number=version[order].astype(np.int32),
-        ver_person=_index_or_problem(person_ids, _ints(table, "person_id", 0), "rights", "person_id",
-                                     "person not in persons", "add the beneficiary to persons", problems)[order],
+        ver_number=_take(version, order).astype(np.int32),
+        ver_person=_take(_index_or_problem(person_ids, _ints(table, "person_id", 0), "rights", "person_id",
+                                           "person not in persons", "add the beneficiary to persons", problems), order),
         ver_household=household.astype(np.int32),
-        ver_payee=_index_or_problem(payee_ids, _ints(table, "payee_id", 0), "rights", "payee_id",
-                                    "payee not in payees", "add the payee to payees", problems)[order],
+        ver_payee=_take(_index_or_problem(payee_ids, _ints(table, "payee_id", 0), "rights", "payee_id",
+                                          "payee not in payees", "add the payee to payees", problems), order),
         ver_from_day=from_day, ver_to_day=to_day, ver_from_month=_months(from_day), ver_to_month=_months(to_day),
-        ver_decided_day=_days(table, "decided_on")[order],
-        ver_income_minor=_ints(table, "income_minor", 0)[order],
-        ver_grade=_ints(table, "grade", 1)[order].astype(np.int16),
-        ver_birth_order=_ints(table, "birth_order", 1)[order].astype(np.int16),
-        ver_amount_minor=_ints(table, "amount_minor", 0)[order],
-        ver_mo_family=_bools(table, "mo_family")[order], ver_single_parent=_bools(table, "single_parent")[order],
-        ver_unable_to_work=_bools(table, "unable_to_work")[order],
-        ver_consent=_bools(table, "consent_full_recovery")[order],
-        ver_applied_day=np.where(pc.is_null(table.column("applied_on")).to_numpy(zero_copy_only=False),
-                                 _days(table, "decided_on"), _days(table, "applied_on"))[order].astype(np.int32)
-        if "applied_on" in table.column_names else _days(table, "decided_on")[order],
-        ver_agency_fault=_bools(table, "agency_fault")[order],
-        ver_other_minor=_ints(table, "other_payment_minor", 0)[order],
-        ver_subgroup=_ints(table, "subgroup", 0)[order].astype(np.int16))
+        ver_decided_day=_take(_days(table, "decided_on"), order),
+        ver_income_minor=_take(_ints(table, "income_minor", 0), order),
+        ver_grade=_take(_ints(table, "grade", 1), order).astype(np.int16),
+        ver_birth_order=_take(_ints(table, "birth_order", 1), order).astype(np.int16),
+        ver_amount_minor=_take(_ints(table, "amount_minor", 0), order),
+        ver_mo_family=_take(_bools(table, "mo_family"), order),
+        ver_single_parent=_take(_bools(table, "single_parent"), order),
+        ver_unable_to_work=_take(_bools(table, "unable_to_work"), order),
+        ver_consent=_take(_bools(table, "consent_full_recovery"), order),
+        ver_applied_day=_take(np.where(pc.is_null(table.column("applied_on")).to_numpy(zero_copy_only=False),
+                                       _days(table, "decided_on"), _days(table, "applied_on")), order).astype(np.int32)
+        if "applied_on" in table.column_names else _take(_days(table, "decided_on"), order),
+        ver_agency_fault=_take(_bools(table, "agency_fault"), order),
+        ver_other_minor=_take(_ints(table, "other_payment_minor", 0), order),
+        ver_subgroup=_take(_ints(table, "subgroup", 0), order).astype(np.int16))
     columns["ver_person"] = np.maximum(columns["ver_person"], 0).astype(np.int32)
     columns["ver_payee"] = np.maximum(columns["ver_payee"], 0).astype(np.int32)
     _check_formula_inputs(table, catalogue, benefit, columns, order, problems)
@@ -173,7 +179,7 @@ def _titles(table, person_ids, problems) -> MaintenanceTitles:
     from_day = _days(table, "valid_from")
     order = lex_order(np.maximum(child, 0), from_day)
     child = np.maximum(child, 0)[order]
-    offsets = np.searchsorted(child, np.arange(len(person_ids) + 1)).astype(np.int64)
+    offsets = _csr_offsets(child, len(person_ids))
     return MaintenanceTitles(offsets=offsets, title_ids=_ints(table, "title_id", 0)[order],
                              debtor=np.maximum(debtor, 0)[order].astype(np.int32), debtor_ids=debtor_ids[order],
                              monthly_minor=_ints(table, "monthly_minor", -1)[order],
@@ -195,7 +201,7 @@ def _facts(tables, household_ids, person_ids, problems) -> dict:
         order = lex_order(np.maximum(index, 0), from_day)
         rows = np.column_stack([_months(from_day[order]), _months(_days(table, "valid_to")[order]),
                                 _ints(table, amount, 0)[order]]).astype(np.int64).reshape(-1, 3)
-        offsets = np.searchsorted(np.maximum(index, 0)[order], np.arange(len(keys) + 1)).astype(np.int64)
+        offsets = _csr_offsets(np.maximum(index, 0), len(keys))
         parts.append((offsets, rows))
     (house_offsets, house_rows), (wage_offsets, wage_rows) = parts
     return dict(fact_offsets=np.concatenate([house_offsets, wage_offsets + len(house_rows)]),
@@ -274,7 +280,8 @@ def _check_leave_periods(arrays, catalogue, file_rows, problems):
 
 def _check_one_benefit(benefit, right_benefit, order, problems):
     bad = np.flatnonzero((benefit != right_benefit) & (benefit >= 0) & (right_benefit >= 0))
-    _report(problems, order[bad], "rights", "benefit", None, "versions of one right name different benefits",
+    _report(problems, _file_rows(bad, order), "rights", "benefit", None,
+            "versions of one right name different benefits",
             "a right keeps its benefit; open a new right_id for another benefit")
 
 
@@ -285,16 +292,16 @@ def _check_formula_inputs(table, catalogue, benefit, columns, order, problems):
     grade = columns["ver_grade"]
     limit = max_grade[benefit]  # benefit -1 (unknown) reads the trailing 0: no grade check
     bad = np.flatnonzero((limit > 0) & ((grade < 1) | (grade > limit)))
-    _report(problems, order[bad], "rights", "grade", grade[bad], "grade outside the benefit's table",
+    _report(problems, _file_rows(bad, order), "rights", "grade", grade[bad], "grade outside the benefit's table",
             "use a grade from 1 to the number of amounts in the catalogue's amount_by_grade")
-    amount_null = pc.is_null(table.column("amount_minor")).to_numpy(zero_copy_only=False)[order] \
-        if "amount_minor" in table.column_names else np.ones(len(order), dtype=bool)
+    amount_null = _take(pc.is_null(table.column("amount_minor")).to_numpy(zero_copy_only=False), order) \
+        if "amount_minor" in table.column_names else np.ones(len(benefit), dtype=bool)
     bad = np.flatnonzero(decided[benefit] & amount_null)
-    _report(problems, order[bad], "rights", "amount_minor", None, "the benefit pays a decided amount",
+    _report(problems, _file_rows(bad, order), "rights", "amount_minor", None, "the benefit pays a decided amount",
             "give the decided amount in minor units in amount_minor")
     for column in ("ver_income_minor", "ver_amount_minor", "ver_other_minor"):
         bad = np.flatnonzero(columns[column] < 0)
-        _report(problems, order[bad], "rights", column[4:], columns[column][bad], "negative amount",
+        _report(problems, _file_rows(bad, order), "rights", column[4:], columns[column][bad], "negative amount",
                 "amounts are zero or more, in minor units")
 
 
@@ -321,21 +328,21 @@ def _column(table, name):
 
 def _ints(table, name, fill) -> np.ndarray:
     column = _column(table, name)
-    if column is None:
+    if column is None or column.null_count == len(column):  # absent or empty: no cast, no fill
         return np.full(table.num_rows, fill, dtype=np.int64)
     return pc.fill_null(column.cast(pa.int64()), fill).to_numpy().astype(np.int64, copy=False)
 
 
 def _bools(table, name) -> np.ndarray:
     column = _column(table, name)
-    if column is None:
+    if column is None or column.null_count == len(column):
         return np.zeros(table.num_rows, dtype=np.bool_)
     return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 def _days(table, name) -> np.ndarray:
     column = _column(table, name)
-    if column is None:
+    if column is None or column.null_count == len(column):
         return np.full(table.num_rows, NO_DAY, dtype=np.int32)
     return pc.fill_null(column.cast(pa.int32()), int(NO_DAY)).to_numpy().astype(np.int32, copy=False)
 
@@ -354,7 +361,35 @@ def _codes(column, names, file, column_name, problems) -> np.ndarray:
     return codes
 
 
+def _csr_offsets(keys: np.ndarray, count: int) -> np.ndarray:
+    """offsets[k]:offsets[k + 1] are the rows of key k once the rows are sorted by key (keys in 0..count-1):
+    np.searchsorted(np.sort(keys), np.arange(count + 1)), by counting."""
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=count), out=offsets[1:])
+    return offsets
+
+
+def _order(*keys) -> np.ndarray | None:
+    """lex_order of the keys, None when the rows are in that order already (registers are written sorted)."""
+    return None if is_lex_sorted(*keys) else lex_order(*keys)
+
+
+def _take(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """values[order]; with order None the values themselves, copied when they are Arrow's read-only memory (the
+    arrays are the caller's to keep, as a gather's result would be)."""
+    if order is not None:
+        return values[order]
+    return values if values.flags.writeable else values.copy()
+
+
+def _file_rows(rows: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """Rows of the file of sorted rows `rows` (order[rows]; order None: the file is sorted)."""
+    return rows if order is None else order[rows]
+
+
 def _unique_ids(ids, file, column, problems) -> np.ndarray:
+    if len(ids) > 1 and np.all(ids[1:] > ids[:-1]):  # written in increasing order: distinct and sorted
+        return ids if ids.flags.writeable else ids.copy()
     duplicates = repeated_values(ids)
     if len(duplicates):
         problems.append(problem(file, None, column, ", ".join(map(str, duplicates[:10])),

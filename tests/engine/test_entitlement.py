@@ -136,6 +136,15 @@ def test_months_of_days_matches_numpy_and_keeps_never():
     assert months[:-1].tolist() == expected.tolist() and months[-1] == NO_MONTH
     firsts = np.array([month_first_day(int(m)) for m in range(0, 3000, 7)])
     assert months_of_days(firsts.astype(np.int32)).tolist() == list(range(0, 3000, 7))
+    # days close together (the register's usual case) go through a day -> month table: same months
+    clustered = np.random.default_rng(5).permutation(np.concatenate([np.arange(-30_000, 30_000, 3), [NO_DAY] * 9]))
+    clustered = clustered.astype(np.int32)
+    months = months_of_days(clustered)
+    known = clustered != NO_DAY
+    expected = clustered[known].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    assert months[known].tolist() == expected.tolist() and (months[~known] == NO_MONTH).all()
+    assert months_of_days(np.full(4, NO_DAY, dtype=np.int32)).tolist() == [NO_MONTH] * 4
+    assert months_of_days(np.zeros(0, dtype=np.int32)).tolist() == []
 
 
 def scenario_cells(name):
