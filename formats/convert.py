@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.advances import MaintenanceTitles
-from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_of_days, pack_register
+from engine.entitlement import NO_DAY, PACKED_ONLY, RegisterArrays, month_first_day, months_of_days, pack_register
 from formats.errors import InputError, problem
 from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
 from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
@@ -51,9 +51,12 @@ def register_arrays(tables: dict, catalogue, pack: bool = True) -> RegisterArray
     return packed_arrays(arrays) if pack else arrays
 
 
-def packed_arrays(arrays: RegisterArrays) -> RegisterArrays:
-    """The arrays with the entitlement kernels' packed copy (engine.entitlement.pack_register)."""
-    return arrays._replace(packed=pack_register(arrays))
+def packed_arrays(arrays: RegisterArrays, keep_loose: bool = True) -> RegisterArrays:
+    """The arrays with the entitlement kernels' packed copy (engine.entitlement.pack_register). Without
+    `keep_loose`, the loose arrays only the packing reads (PACKED_ONLY) are set to None: the kernels read their
+    packed copy, and at national scale the loose one is gigabytes (a read by mistake fails loudly)."""
+    packed = arrays._replace(packed=pack_register(arrays))
+    return packed if keep_loose else packed._replace(**{name: None for name in PACKED_ONLY})
 
 
 def right_index_of(arrays: RegisterArrays, right_ids) -> np.ndarray:

@@ -246,10 +246,18 @@ def agency_fault_rights(arrays, period: int) -> np.ndarray:
         return fault
     end_day = (month_first_date(period + 1) - month_first_date(0)).days - 1
     decided = np.where(arrays.ver_decided_day <= end_day, arrays.ver_decided_day, -1).astype(np.int64)
-    order = np.lexsort((decided, arrays.ver_right))  # per right, its latest decision last
-    last = order[np.r_[arrays.ver_right[order][1:] != arrays.ver_right[order][:-1], True]]
-    fault[arrays.ver_right[last]] = arrays.ver_agency_fault[last] & (decided[last] >= 0)
+    # per right (its rows are contiguous, version_offsets), the row of the latest decision, the last row among
+    # equal days: the maximum of decided * 2**ROW_BITS + row over the right's rows, one pass and no sort
+    rows = np.arange(decided.shape[0], dtype=np.int64)
+    assert rows.shape[0] < 2**ROW_BITS
+    key = (decided + 1) * 2**ROW_BITS + rows
+    has_versions = np.flatnonzero(np.diff(arrays.version_offsets) > 0)
+    last = np.maximum.reduceat(key, arrays.version_offsets[has_versions]) & (2**ROW_BITS - 1)
+    fault[has_versions] = arrays.ver_agency_fault[last] & (decided[last] >= 0)
     return fault
+
+
+ROW_BITS = 35  # version rows below 2**35 (34 billion); the decision day (about 2**15) above them in an int64
 
 
 def legacy_cutoff_month(inputs: Inputs) -> int:
@@ -275,7 +283,9 @@ def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int):
 
 
 def rights_subset(arrays, rights: np.ndarray):
-    """RegisterArrays of the chosen rights only (sorted indexes): their versions, all persons and households."""
+    """RegisterArrays of the chosen rights only (sorted indexes): their versions, all persons and households.
+    With the register's packed copy, the subset's is its version rows of it (persons and members shared, not
+    copied); without, packed is None (the caller packs)."""
     first, counts = arrays.version_offsets[rights], np.diff(arrays.version_offsets)[rights]
     version_offsets = np.zeros(rights.shape[0] + 1, np.int64)
     np.cumsum(counts, out=version_offsets[1:])
@@ -283,8 +293,10 @@ def rights_subset(arrays, rights: np.ndarray):
     versions = {name: getattr(arrays, name)[rows] for name in arrays._fields
                 if name.startswith("ver_") and getattr(arrays, name) is not None}
     versions["ver_right"] = np.repeat(np.arange(rights.shape[0]), counts).astype(arrays.ver_right.dtype)
+    packed = None if arrays.packed is None else arrays.packed._replace(ver32=arrays.packed.ver32[rows],
+                                                                       ver64=arrays.packed.ver64[rows])
     return arrays._replace(right_ids=arrays.right_ids[rights], right_benefit=arrays.right_benefit[rights],
-                           version_offsets=version_offsets, **versions, packed=None)  # packed by the caller
+                           version_offsets=version_offsets, **versions, packed=packed)
 
 
 def legacy_versions(arrays, cutoff_day: int):
@@ -303,7 +315,12 @@ def legacy_versions(arrays, cutoff_day: int):
     ver_to_day, ver_to_month = arrays.ver_to_day.copy(), arrays.ver_to_month.copy()
     ver_to_day[extend], ver_to_month[extend] = ver_to_day[chain_end[extend]], ver_to_month[chain_end[extend]]
     legacy = arrays._replace(ver_to_day=ver_to_day, ver_to_month=ver_to_month)
-    return legacy._replace(packed=entitlement.pack_register(legacy))  # the engine packs its own layout
+    if arrays.packed is None:
+        return legacy._replace(packed=entitlement.pack_register(legacy))  # the engine packs its own layout
+    # the packed copy differs from the register's only in the two end columns (persons and members shared)
+    ver32 = arrays.packed.ver32.copy()
+    ver32[:, entitlement.V_TO_DAY], ver32[:, entitlement.V_TO_MONTH] = ver_to_day, ver_to_month
+    return legacy._replace(packed=arrays.packed._replace(ver32=ver32))
 
 
 def missing_rules(arrays, cells, catalogue) -> None:
@@ -586,7 +603,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     routing = route(inputs, arrays)
     if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
         release_register(inputs.register, orders=True)
-        arrays = convert.packed_arrays(arrays)
+        arrays = convert.packed_arrays(arrays, keep_loose=False)
         routing = replace(routing, arrays=arrays)
     progress(N_("computing entitlements and arrears"))
     amounts = amounts_of(inputs, routing)
