@@ -24,25 +24,32 @@ from formats.i18n import N_
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
 
 
-def register_arrays(tables: dict, catalogue, pack: bool = True) -> RegisterArrays:
+def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> RegisterArrays:
     """Convert validated register tables (persons, households, rights, payees) for `catalogue`. With
     pack=False the kernels' packed copy is left out (packed=None): a caller that gives the tables' memory back
-    first packs with `packed_arrays`, so the tables and the copy are never held at once."""
+    first packs with `packed_arrays`, so the tables and the copy are never held at once. `done(name)`, when
+    given, is called once the conversion has read all it reads of table `name` (persons, households, rights),
+    so the caller can give back what it does not keep while the rest is converted (10 M rights: gigabytes)."""
     problems = []
+    done = done or (lambda _name: None)
     persons = _persons(tables["persons"], problems)
+    done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
     rights = tables["rights"]
     household_ids = _household_ids(tables["households"], rights)
     members = _members(tables["households"], household_ids, person_ids, birth_day, problems)
+    done("households")
     payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
     versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
+    file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
+    del rights
+    done("rights")
     titles = _titles(tables.get("maintenance_titles"), person_ids, problems)
     facts = _facts(tables, household_ids, person_ids, problems)
     if problems:
         raise InputError(problems)
     arrays = RegisterArrays(benefit_codes=tuple(catalogue.benefit_codes), payee_ids=payee_ids,
                             household_ids=household_ids, **persons, **members, **versions, **facts, titles=titles)
-    file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
     _check_register_bases(arrays, catalogue, file_rows, problems)
     _check_award_windows(arrays, catalogue, file_rows, problems)
     _check_leave_periods(arrays, catalogue, file_rows, problems)

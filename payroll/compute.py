@@ -599,7 +599,8 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     inputs: at national scale they would otherwise stay in memory while the lines are built)."""
     catalogue, period = inputs.catalogue, inputs.period
     progress(N_("converting the register"))
-    arrays = convert.register_arrays(inputs.register, catalogue, pack=not release)
+    done = (lambda name: release_table(inputs.register, name)) if release else None
+    arrays = convert.register_arrays(inputs.register, catalogue, pack=not release, done=done)
     routing = route(inputs, arrays)
     if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
         release_register(inputs.register, orders=True)
@@ -629,6 +630,9 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     del ref_rows
     payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
                              period)
+    if release:  # the payments hold their payees' details: the register's are read no more (10 M: 1.5 GiB)
+        inputs.register.clear()
+        table_pool().release_unused()
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
     summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
@@ -667,6 +671,16 @@ def release_register(register: dict, orders: bool = False) -> None:
             del register[name]
     for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
         pool.release_unused()
+
+
+def release_table(register: dict, name: str) -> None:
+    """One table converted: keep only what the rest of the computation reads of it (KEPT_COLUMNS, none for most)
+    and give the rest back to the system."""
+    if name in KEPT_COLUMNS:
+        register[name] = register[name].select(list(KEPT_COLUMNS[name]))
+    else:
+        del register[name]
+    table_pool().release_unused()
 
 
 def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees: pa.Table, payroll_id: str,
