@@ -623,19 +623,20 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     check_payments_equal_lines(columns, netting.payment_net_minor)
     summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
     summary["listed"] = amounts.listed  # Readings 5 and 12: one-offs due 0 for a reason
+    summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
     ref_rows = ref_matrix(payroll_id, np.arange(len(netting.payment_net_minor), dtype=np.int64))
-    lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
-    del columns
     refs = fixed_width_strings(ref_rows)
-    del ref_rows
+    # the payments, then what approval posts besides the lines, then the lines: the register's payees and the
+    # engine's results are given back before the lines table is made (10 M: gigabytes less at the peak)
     payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
                              period)
-    if release:  # the payments hold their payees' details: the register's are read no more (10 M: 1.5 GiB)
+    if release:  # the payments hold their payees' details: the register's are read no more
         inputs.register.clear()
         table_pool().release_unused()
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
-    summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
+    del refs, netting, result, amounts, routing, arrays
+    lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
     return Computation(lines, payments, taken, summary)
 
 
