@@ -63,7 +63,12 @@ def packed_arrays(arrays: RegisterArrays, keep_loose: bool = True) -> RegisterAr
     `keep_loose`, the loose arrays only the packing reads (PACKED_ONLY) are set to None: the kernels read their
     packed copy, and at national scale the loose one is gigabytes (a read by mistake fails loudly)."""
     packed = arrays._replace(packed=pack_register(arrays))
-    return packed if keep_loose else packed._replace(**{name: None for name in PACKED_ONLY})
+    if keep_loose:
+        return packed
+    if packed.fact_offsets is not None and packed.fact64.shape[0] == 0:
+        # no dated amounts: offsets all 0, as zeros never written (pages the system does not make resident)
+        packed = packed._replace(fact_offsets=np.zeros(packed.fact_offsets.shape[0], np.int64))
+    return packed._replace(**{name: None for name in PACKED_ONLY})
 
 
 def right_index_of(arrays: RegisterArrays, right_ids) -> np.ndarray:
