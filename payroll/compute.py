@@ -628,9 +628,9 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     refs = fixed_width_strings(ref_rows)
     # the payments, then what approval posts besides the lines, then the lines: the register's payees and the
     # engine's results are given back before the lines table is made (10 M: gigabytes less at the peak)
-    payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
-                             period)
-    if release:  # the payments hold their payees' details: the register's are read no more
+    payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register, payroll_id, period,
+                             release)
+    if release:  # the payments hold their payees' details: the register is read no more
         inputs.register.clear()
         table_pool().release_unused()
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
@@ -684,12 +684,13 @@ def release_table(register: dict, name: str) -> None:
     table_pool().release_unused()
 
 
-def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees: pa.Table, payroll_id: str,
-                  period: int) -> pa.Table:
-    """One row per payment with what export needs (payee details as the register gives them)."""
+def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, register: dict, payroll_id: str,
+                  period: int, release: bool = False) -> pa.Table:
+    """One row per payment with what export needs (payee details as the register's payees table gives them).
+    With `release`, each detail column of register["payees"] is given back once taken (10 M: the payees' and
+    the payments' details, 1.5 GiB each, are never both held whole)."""
     payee_index = netting.payment_payee.astype(np.int64)
     table_rows = np.asarray(payee_rows.column("row").to_numpy(), np.int64)[payee_index]
-    details = take_rows(payees.select(list(PAYEE_DETAIL_FIELDS)), table_rows)
     n = len(payee_index)
     remittance = f"{payroll_id} {month_first_date(period).strftime('%Y-%m')}"
     columns = {
@@ -701,20 +702,35 @@ def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees:
         "rights": pa.array(netting.payment_rights, pa.int64()),
         "remittance": line_blocks.constant_strings(remittance, n),
     }
+    selection = row_selection(register["payees"].num_rows, table_rows)
     for name in PAYEE_DETAIL_FIELDS:
-        columns[name] = details.column(name)
+        columns[name] = take_column(register["payees"].column(name), selection)
+        if release:
+            register["payees"] = register["payees"].drop_columns([name])
+            table_pool().release_unused()
     return pa.table(columns)
 
 
-def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """table.take(rows); rows in increasing order (payments come in payee order) are selected with a mask, which
-    Arrow does chunk by chunk, several times faster than a take from a chunked table of strings."""
+def row_selection(count: int, rows: np.ndarray) -> pa.Array:
+    """What take_column takes `rows` of a table of `count` rows with: rows in increasing order (payments come in
+    payee order) as a mask, which Arrow filters chunk by chunk, several times faster than a take of strings from
+    a chunked column; any other rows as indices."""
     rows = np.asarray(rows, np.int64)
-    if rows.shape[0] and (rows[0] >= 0) and (rows[-1] < table.num_rows) and (np.diff(rows) > 0).all():
-        mask = np.zeros(table.num_rows, bool)
+    if rows.shape[0] and (rows[0] >= 0) and (rows[-1] < count) and (np.diff(rows) > 0).all():
+        mask = np.zeros(count, bool)
         mask[rows] = True
-        return table.filter(pa.array(mask))
-    return table.take(pa.array(rows))
+        return pa.array(mask)
+    return pa.array(rows)
+
+
+def take_column(column, selection: pa.Array):
+    return pc.filter(column, selection) if pa.types.is_boolean(selection.type) else pc.take(column, selection)
+
+
+def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """table.take(rows), column by column (row_selection)."""
+    selection = row_selection(table.num_rows, rows)
+    return pa.table({name: take_column(table.column(name), selection) for name in table.column_names})
 
 
 def check_payments_equal_lines(columns: line_blocks.LineColumns, payment_net_minor: np.ndarray) -> None:
