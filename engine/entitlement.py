@@ -234,17 +234,36 @@ class PackedRegister(NamedTuple):
 
 def pack_register(a: RegisterArrays) -> PackedRegister:
     """Pack once per register; compute_due packs by itself when not given one."""
-    flags = (a.ver_mo_family * FLAG_MO + a.ver_single_parent * FLAG_SINGLE + a.ver_unable_to_work * FLAG_UNABLE)
-    applied = a.ver_decided_day if a.ver_applied_day is None else a.ver_applied_day
-    ver32 = _records([a.ver_number, a.ver_person, a.ver_household, a.ver_from_day, a.ver_to_day, a.ver_from_month,
-                      a.ver_to_month, a.ver_decided_day, a.ver_grade, a.ver_birth_order, flags,
-                      months_of_days(np.ascontiguousarray(applied, dtype=np.int32)),
-                      _or_zeros(a.ver_subgroup, a.ver_number)], np.int32)
-    ver64 = _records([a.ver_income_minor, a.ver_amount_minor, _or_zeros(a.ver_other_minor, a.ver_number)], np.int64)
-    person_flags = a.person_disabled * FLAG_DISABLED + a.person_without_care * FLAG_WITHOUT_CARE
-    person32 = _records([a.person_birth_day, a.person_birth_month, a.person_death_day, a.person_death_month,
-                         person_flags], np.int32)
-    member32 = _records([a.member_person, a.member_role, a.member_from_month, a.member_to_month], np.int32)
+    return pack_fields(a._asdict())
+
+
+def pack_fields(fields: dict, release: bool = False) -> PackedRegister:
+    """pack_register over RegisterArrays fields by name. With `release`, each field only the packing reads
+    (PACKED_ONLY) is taken out of `fields` as soon as its matrix is made: a caller holding no other reference to
+    the loose arrays has their memory back matrix by matrix, never the loose and the packed register whole."""
+    take = (lambda names: [fields.pop(name) if name in PACKED_ONLY else fields[name] for name in names]) \
+        if release else (lambda names: [fields[name] for name in names])
+    birth_day, birth_month, death_day, death_month, disabled, without_care = take(
+        ("person_birth_day", "person_birth_month", "person_death_day", "person_death_month", "person_disabled",
+         "person_without_care"))
+    person32 = _records([birth_day, birth_month, death_day, death_month,
+                         disabled * FLAG_DISABLED + without_care * FLAG_WITHOUT_CARE], np.int32)
+    del birth_day, birth_month, death_day, death_month, disabled, without_care
+    member32 = _records(take(("member_person", "member_role", "member_from_month", "member_to_month")), np.int32)
+    mo, single, unable, applied, subgroup = take(("ver_mo_family", "ver_single_parent", "ver_unable_to_work",
+                                                  "ver_applied_day", "ver_subgroup"))
+    number, person, household, from_day, to_day, from_month, to_month, decided, grade, order = take(
+        ("ver_number", "ver_person", "ver_household", "ver_from_day", "ver_to_day", "ver_from_month",
+         "ver_to_month", "ver_decided_day", "ver_grade", "ver_birth_order"))
+    applied = decided if applied is None else applied
+    ver32 = _records([number, person, household, from_day, to_day, from_month, to_month, decided, grade, order,
+                      mo * FLAG_MO + single * FLAG_SINGLE + unable * FLAG_UNABLE,
+                      months_of_days(np.ascontiguousarray(applied, dtype=np.int32)), _or_zeros(subgroup, number)],
+                     np.int32)
+    del mo, single, unable, applied, subgroup, person, household, from_day, to_day, from_month, to_month, decided
+    del grade, order
+    income, amount, other = take(("ver_income_minor", "ver_amount_minor", "ver_other_minor"))
+    ver64 = _records([income, amount, _or_zeros(other, number)], np.int64)
     return PackedRegister(ver32, ver64, person32, member32)
 
 

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.advances import MaintenanceTitles
-from engine.entitlement import NO_DAY, PACKED_ONLY, RegisterArrays, month_first_day, months_of_days, pack_register
+from engine.entitlement import (NO_DAY, PACKED_ONLY, RegisterArrays, month_first_day, months_of_days, pack_fields,
+                                pack_register)
 from formats.errors import InputError, problem
 from formats.keys import index_of, lex_order, repeated_values, sorted_distinct
 from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
@@ -58,17 +59,24 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     return packed_arrays(arrays) if pack else arrays
 
 
-def packed_arrays(arrays: RegisterArrays, keep_loose: bool = True) -> RegisterArrays:
-    """The arrays with the entitlement kernels' packed copy (engine.entitlement.pack_register). Without
-    `keep_loose`, the loose arrays only the packing reads (PACKED_ONLY) are set to None: the kernels read their
-    packed copy, and at national scale the loose one is gigabytes (a read by mistake fails loudly)."""
-    packed = arrays._replace(packed=pack_register(arrays))
-    if keep_loose:
-        return packed
-    if packed.fact_offsets is not None and packed.fact64.shape[0] == 0:
+def packed_arrays(arrays: RegisterArrays) -> RegisterArrays:
+    """The arrays with the entitlement kernels' packed copy (engine.entitlement.pack_register)."""
+    return arrays._replace(packed=pack_register(arrays))
+
+
+def packed_arrays_releasing(box: list) -> RegisterArrays:
+    """packed_arrays(box[0]) less the loose arrays only the packing reads (PACKED_ONLY, set to None: the kernels
+    read their packed copy, and a read by mistake fails loudly). `box` is emptied first, so with no other
+    reference to the loose arrays each goes back as soon as its packed matrix is made (engine.entitlement.
+    pack_fields): at national scale the loose and the packed register are gigabytes each."""
+    fields = box.pop()._asdict()
+    assert not box
+    packed = pack_fields(fields, release=True)
+    if fields["fact_offsets"] is not None and fields["fact64"].shape[0] == 0:
         # no dated amounts: offsets all 0, as zeros never written (pages the system does not make resident)
-        packed = packed._replace(fact_offsets=np.zeros(packed.fact_offsets.shape[0], np.int64))
-    return packed._replace(**{name: None for name in PACKED_ONLY})
+        fields["fact_offsets"] = np.zeros(fields["fact_offsets"].shape[0], np.int64)
+    fields.update({name: None for name in PACKED_ONLY}, packed=packed)
+    return RegisterArrays(**fields)
 
 
 def right_index_of(arrays: RegisterArrays, right_ids) -> np.ndarray:

@@ -604,7 +604,9 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     routing = route(inputs, arrays)
     if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
         release_register(inputs.register, orders=True)
-        arrays = convert.packed_arrays(arrays, keep_loose=False)
+        box, routing = [arrays], replace(routing, arrays=None)
+        del arrays  # the box holds the loose arrays alone: packing gives them back as it goes
+        arrays = convert.packed_arrays_releasing(box)
         routing = replace(routing, arrays=arrays)
     progress(N_("computing entitlements and arrears"))
     amounts = amounts_of(inputs, routing)
