@@ -628,16 +628,19 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
     ref_rows = ref_matrix(payroll_id, np.arange(len(netting.payment_net_minor), dtype=np.int64))
     refs = fixed_width_strings(ref_rows)
-    # the payments, then what approval posts besides the lines, then the lines: the register's payees and the
-    # engine's results are given back before the lines table is made (10 M: gigabytes less at the peak)
-    payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register, payroll_id, period,
-                             release)
+    # what approval posts besides the lines, then the payments, then the lines: the engine's results and the
+    # register's tables are given back before the next table is made (10 M: gigabytes less at the peak)
+    taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
+                             period)
+    payee_ids, payee_rows = arrays.payee_ids, routing.payee_rows
+    del result, amounts, routing, arrays
+    if release:
+        inputs.register.pop("persons")
+    payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
     if release:  # the payments hold their payees' details: the register is read no more
         inputs.register.clear()
         table_pool().release_unused()
-    taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
-                             period)
-    del refs, netting, result, amounts, routing, arrays
+    del refs, netting, payee_rows
     lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
     return Computation(lines, payments, taken, summary)
 
@@ -686,8 +689,8 @@ def release_table(register: dict, name: str) -> None:
     table_pool().release_unused()
 
 
-def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, register: dict, payroll_id: str,
-                  period: int, release: bool = False) -> pa.Table:
+def payment_table(refs: pa.Array, netting, payee_ids: np.ndarray, payee_rows: pa.Table, register: dict,
+                  payroll_id: str, period: int, release: bool = False) -> pa.Table:
     """One row per payment with what export needs (payee details as the register's payees table gives them).
     With `release`, each detail column of register["payees"] is given back once taken (10 M: the payees' and
     the payments' details, 1.5 GiB each, are never both held whole)."""
@@ -698,7 +701,7 @@ def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, registe
     columns = {
         "payment_no": pa.array(np.arange(1, n + 1, dtype=np.int64)),
         "end_to_end_id": refs,
-        "payee_id": pa.array(arrays.payee_ids[payee_index], pa.int64()),
+        "payee_id": pa.array(payee_ids[payee_index], pa.int64()),
         "channel": pc.take(pa.array(["bank", "post"]), pa.array(netting.payment_channel.astype(np.int64))),
         "amount_minor": pa.array(netting.payment_net_minor, pa.int64()),
         "rights": pa.array(netting.payment_rights, pa.int64()),
