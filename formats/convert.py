@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.advances import MaintenanceTitles
-from engine.entitlement import NO_DAY, RegisterArrays, month_first_day, months_of_days, pack_register
+from engine.entitlement import (NO_DAY, PACKED_ONLY, RegisterArrays, month_first_day, months_of_days, pack_fields,
+                                pack_register)
 from engine.register_columns import grouped_order
 from formats.errors import InputError, problem
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
@@ -25,25 +26,32 @@ from formats.i18n import N_
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
 
 
-def register_arrays(tables: dict, catalogue, pack: bool = True) -> RegisterArrays:
+def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> RegisterArrays:
     """Convert validated register tables (persons, households, rights, payees) for `catalogue`. With
     pack=False the kernels' packed copy is left out (packed=None): a caller that gives the tables' memory back
-    first packs with `packed_arrays`, so the tables and the copy are never held at once."""
+    first packs with `packed_arrays`, so the tables and the copy are never held at once. `done(name)`, when
+    given, is called once the conversion has read all it reads of table `name` (persons, households, rights),
+    so the caller can give back what it does not keep while the rest is converted (10 M rights: gigabytes)."""
     problems = []
+    done = done or (lambda _name: None)
     persons = _persons(tables["persons"], problems)
+    done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
     rights = tables["rights"]
     household_ids = _household_ids(tables["households"], rights)
     members = _members(tables["households"], household_ids, person_ids, birth_day, problems)
+    done("households")
     payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
     versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
+    file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
+    del rights
+    done("rights")
     titles = _titles(tables.get("maintenance_titles"), person_ids, problems)
     facts = _facts(tables, household_ids, person_ids, problems)
     if problems:
         raise InputError(problems)
     arrays = RegisterArrays(benefit_codes=tuple(catalogue.benefit_codes), payee_ids=payee_ids,
                             household_ids=household_ids, **persons, **members, **versions, **facts, titles=titles)
-    file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
     _check_register_bases(arrays, catalogue, file_rows, problems)
     _check_award_windows(arrays, catalogue, file_rows, problems)
     _check_leave_periods(arrays, catalogue, file_rows, problems)
@@ -55,6 +63,21 @@ def register_arrays(tables: dict, catalogue, pack: bool = True) -> RegisterArray
 def packed_arrays(arrays: RegisterArrays) -> RegisterArrays:
     """The arrays with the entitlement kernels' packed copy (engine.entitlement.pack_register)."""
     return arrays._replace(packed=pack_register(arrays))
+
+
+def packed_arrays_releasing(box: list) -> RegisterArrays:
+    """packed_arrays(box[0]) less the loose arrays only the packing reads (PACKED_ONLY, set to None: the kernels
+    read their packed copy, and a read by mistake fails loudly). `box` is emptied first, so with no other
+    reference to the loose arrays each goes back as soon as its packed matrix is made (engine.entitlement.
+    pack_fields): at national scale the loose and the packed register are gigabytes each."""
+    fields = box.pop()._asdict()
+    assert not box
+    packed = pack_fields(fields, release=True)
+    if fields["fact_offsets"] is not None and fields["fact64"].shape[0] == 0:
+        # no dated amounts: offsets all 0, as zeros never written (pages the system does not make resident)
+        fields["fact_offsets"] = np.zeros(fields["fact_offsets"].shape[0], np.int64)
+    fields.update({name: None for name in PACKED_ONLY}, packed=packed)
+    return RegisterArrays(**fields)
 
 
 def right_index_of(arrays: RegisterArrays, right_ids) -> np.ndarray:

@@ -246,10 +246,18 @@ def agency_fault_rights(arrays, period: int) -> np.ndarray:
         return fault
     end_day = (month_first_date(period + 1) - month_first_date(0)).days - 1
     decided = np.where(arrays.ver_decided_day <= end_day, arrays.ver_decided_day, -1).astype(np.int64)
-    order = np.lexsort((decided, arrays.ver_right))  # per right, its latest decision last
-    last = order[np.r_[arrays.ver_right[order][1:] != arrays.ver_right[order][:-1], True]]
-    fault[arrays.ver_right[last]] = arrays.ver_agency_fault[last] & (decided[last] >= 0)
+    # per right (its rows are contiguous, version_offsets), the row of the latest decision, the last row among
+    # equal days: the maximum of decided * 2**ROW_BITS + row over the right's rows, one pass and no sort
+    rows = np.arange(decided.shape[0], dtype=np.int64)
+    assert rows.shape[0] < 2**ROW_BITS
+    key = (decided + 1) * 2**ROW_BITS + rows
+    has_versions = np.flatnonzero(np.diff(arrays.version_offsets) > 0)
+    last = np.maximum.reduceat(key, arrays.version_offsets[has_versions]) & (2**ROW_BITS - 1)
+    fault[has_versions] = arrays.ver_agency_fault[last] & (decided[last] >= 0)
     return fault
+
+
+ROW_BITS = 35  # version rows below 2**35 (34 billion); the decision day (about 2**15) above them in an int64
 
 
 def legacy_cutoff_month(inputs: Inputs) -> int:
@@ -275,7 +283,9 @@ def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int):
 
 
 def rights_subset(arrays, rights: np.ndarray):
-    """RegisterArrays of the chosen rights only (sorted indexes): their versions, all persons and households."""
+    """RegisterArrays of the chosen rights only (sorted indexes): their versions, all persons and households.
+    With the register's packed copy, the subset's is its version rows of it (persons and members shared, not
+    copied); without, packed is None (the caller packs)."""
     first, counts = arrays.version_offsets[rights], np.diff(arrays.version_offsets)[rights]
     version_offsets = np.zeros(rights.shape[0] + 1, np.int64)
     np.cumsum(counts, out=version_offsets[1:])
@@ -283,8 +293,10 @@ def rights_subset(arrays, rights: np.ndarray):
     versions = {name: getattr(arrays, name)[rows] for name in arrays._fields
                 if name.startswith("ver_") and getattr(arrays, name) is not None}
     versions["ver_right"] = np.repeat(np.arange(rights.shape[0]), counts).astype(arrays.ver_right.dtype)
+    packed = None if arrays.packed is None else arrays.packed._replace(ver32=arrays.packed.ver32[rows],
+                                                                       ver64=arrays.packed.ver64[rows])
     return arrays._replace(right_ids=arrays.right_ids[rights], right_benefit=arrays.right_benefit[rights],
-                           version_offsets=version_offsets, **versions, packed=None)  # packed by the caller
+                           version_offsets=version_offsets, **versions, packed=packed)
 
 
 def legacy_versions(arrays, cutoff_day: int):
@@ -303,7 +315,12 @@ def legacy_versions(arrays, cutoff_day: int):
     ver_to_day, ver_to_month = arrays.ver_to_day.copy(), arrays.ver_to_month.copy()
     ver_to_day[extend], ver_to_month[extend] = ver_to_day[chain_end[extend]], ver_to_month[chain_end[extend]]
     legacy = arrays._replace(ver_to_day=ver_to_day, ver_to_month=ver_to_month)
-    return legacy._replace(packed=entitlement.pack_register(legacy))  # the engine packs its own layout
+    if arrays.packed is None:
+        return legacy._replace(packed=entitlement.pack_register(legacy))  # the engine packs its own layout
+    # the packed copy differs from the register's only in the two end columns (persons and members shared)
+    ver32 = arrays.packed.ver32.copy()
+    ver32[:, entitlement.V_TO_DAY], ver32[:, entitlement.V_TO_MONTH] = ver_to_day, ver_to_month
+    return legacy._replace(packed=arrays.packed._replace(ver32=ver32))
 
 
 def missing_rules(arrays, cells, catalogue) -> None:
@@ -582,11 +599,14 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     inputs: at national scale they would otherwise stay in memory while the lines are built)."""
     catalogue, period = inputs.catalogue, inputs.period
     progress(N_("converting the register"))
-    arrays = convert.register_arrays(inputs.register, catalogue, pack=not release)
+    done = (lambda name: release_table(inputs.register, name)) if release else None
+    arrays = convert.register_arrays(inputs.register, catalogue, pack=not release, done=done)
     routing = route(inputs, arrays)
     if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
         release_register(inputs.register, orders=True)
-        arrays = convert.packed_arrays(arrays)
+        box, routing = [arrays], replace(routing, arrays=None)
+        del arrays  # the box holds the loose arrays alone: packing gives them back as it goes
+        arrays = convert.packed_arrays_releasing(box)
         routing = replace(routing, arrays=arrays)
     progress(N_("computing entitlements and arrears"))
     amounts = amounts_of(inputs, routing)
@@ -605,16 +625,23 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     check_payments_equal_lines(columns, netting.payment_net_minor)
     summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
     summary["listed"] = amounts.listed  # Readings 5 and 12: one-offs due 0 for a reason
+    summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
     ref_rows = ref_matrix(payroll_id, np.arange(len(netting.payment_net_minor), dtype=np.int64))
-    lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
-    del columns
     refs = fixed_width_strings(ref_rows)
-    del ref_rows
-    payments = payment_table(refs, netting, arrays, routing.payee_rows, inputs.register["payees"], payroll_id,
-                             period)
+    # what approval posts besides the lines, then the payments, then the lines: the engine's results and the
+    # register's tables are given back before the next table is made (10 M: gigabytes less at the peak)
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
-    summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
+    payee_ids, payee_rows = arrays.payee_ids, routing.payee_rows
+    del result, amounts, routing, arrays
+    if release:
+        inputs.register.pop("persons")
+    payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
+    if release:  # the payments hold their payees' details: the register is read no more
+        inputs.register.clear()
+        table_pool().release_unused()
+    del refs, netting, payee_rows
+    lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
     return Computation(lines, payments, taken, summary)
 
 
@@ -652,37 +679,63 @@ def release_register(register: dict, orders: bool = False) -> None:
         pool.release_unused()
 
 
-def payment_table(refs: pa.Array, netting, arrays, payee_rows: pa.Table, payees: pa.Table, payroll_id: str,
-                  period: int) -> pa.Table:
-    """One row per payment with what export needs (payee details as the register gives them)."""
+def release_table(register: dict, name: str) -> None:
+    """One table converted: keep only what the rest of the computation reads of it (KEPT_COLUMNS, none for most)
+    and give the rest back to the system."""
+    if name in KEPT_COLUMNS:
+        register[name] = register[name].select(list(KEPT_COLUMNS[name]))
+    else:
+        del register[name]
+    table_pool().release_unused()
+
+
+def payment_table(refs: pa.Array, netting, payee_ids: np.ndarray, payee_rows: pa.Table, register: dict,
+                  payroll_id: str, period: int, release: bool = False) -> pa.Table:
+    """One row per payment with what export needs (payee details as the register's payees table gives them).
+    With `release`, each detail column of register["payees"] is given back once taken (10 M: the payees' and
+    the payments' details, 1.5 GiB each, are never both held whole)."""
     payee_index = netting.payment_payee.astype(np.int64)
     table_rows = np.asarray(payee_rows.column("row").to_numpy(), np.int64)[payee_index]
-    details = take_rows(payees.select(list(PAYEE_DETAIL_FIELDS)), table_rows)
     n = len(payee_index)
     remittance = f"{payroll_id} {month_first_date(period).strftime('%Y-%m')}"
     columns = {
         "payment_no": pa.array(np.arange(1, n + 1, dtype=np.int64)),
         "end_to_end_id": refs,
-        "payee_id": pa.array(arrays.payee_ids[payee_index], pa.int64()),
+        "payee_id": pa.array(payee_ids[payee_index], pa.int64()),
         "channel": pc.take(pa.array(["bank", "post"]), pa.array(netting.payment_channel.astype(np.int64))),
         "amount_minor": pa.array(netting.payment_net_minor, pa.int64()),
         "rights": pa.array(netting.payment_rights, pa.int64()),
         "remittance": line_blocks.constant_strings(remittance, n),
     }
+    selection = row_selection(register["payees"].num_rows, table_rows)
     for name in PAYEE_DETAIL_FIELDS:
-        columns[name] = details.column(name)
+        columns[name] = take_column(register["payees"].column(name), selection)
+        if release:
+            register["payees"] = register["payees"].drop_columns([name])
+            table_pool().release_unused()
     return pa.table(columns)
 
 
-def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """table.take(rows); rows in increasing order (payments come in payee order) are selected with a mask, which
-    Arrow does chunk by chunk, several times faster than a take from a chunked table of strings."""
+def row_selection(count: int, rows: np.ndarray) -> pa.Array:
+    """What take_column takes `rows` of a table of `count` rows with: rows in increasing order (payments come in
+    payee order) as a mask, which Arrow filters chunk by chunk, several times faster than a take of strings from
+    a chunked column; any other rows as indices."""
     rows = np.asarray(rows, np.int64)
-    if rows.shape[0] and (rows[0] >= 0) and (rows[-1] < table.num_rows) and (np.diff(rows) > 0).all():
-        mask = np.zeros(table.num_rows, bool)
+    if rows.shape[0] and (rows[0] >= 0) and (rows[-1] < count) and (np.diff(rows) > 0).all():
+        mask = np.zeros(count, bool)
         mask[rows] = True
-        return table.filter(pa.array(mask))
-    return table.take(pa.array(rows))
+        return pa.array(mask)
+    return pa.array(rows)
+
+
+def take_column(column, selection: pa.Array):
+    return pc.filter(column, selection) if pa.types.is_boolean(selection.type) else pc.take(column, selection)
+
+
+def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """table.take(rows), column by column (row_selection)."""
+    selection = row_selection(table.num_rows, rows)
+    return pa.table({name: take_column(table.column(name), selection) for name in table.column_names})
 
 
 def check_payments_equal_lines(columns: line_blocks.LineColumns, payment_net_minor: np.ndarray) -> None:

@@ -127,10 +127,12 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
             run_no = store.next_run_no(conn, catalogue.country.upper(), format_period(period))
         progress(N_("validating the register"))
         inputs = load_inputs(ledger, data_path, catalogue, period, mark, hold_mark)
-        digests = register_file_digests(data_path)
         identifier = payroll_id(catalogue.country, period, run_no)
-        result = computing.compute(identifier, inputs, progress, release=True)
-        del inputs  # the register: not needed to store the draft
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digests") as pool:
+            digests = pool.submit(register_file_digests, data_path)  # hashed (without the GIL) while computing
+            result = computing.compute(identifier, inputs, progress, release=True)
+            del inputs  # the register: not needed to store the draft
+            digests = digests.result()
         progress(N_("storing the draft payroll"))
         folder = Path(store_dir or store.default_store(ledger.url)).resolve() / identifier
         record = draft_record(folder, identifier, result, catalogue, period, run_no, maker, data_path, digests,

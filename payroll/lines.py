@@ -119,7 +119,13 @@ def line_order(payment: np.ndarray, right: np.ndarray, block: np.ndarray, month:
     key |= right.astype(np.int64) << (widths[2] + widths[3])
     key |= block.astype(np.int64) << widths[3]
     key |= month_key
-    return np.argsort(key, kind="stable")
+    # distinct keys (the usual case: a line is one component of one right, month and payment) sort the same
+    # whichever way: the unstable sort is several times faster on keys in no order; ties sort stably
+    order = np.argsort(key)
+    ordered = key[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        return np.argsort(key, kind="stable")
+    return order
 
 
 def order_blocks(blocks: list[LineBlock]) -> LineColumns:
