@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ledgers.canonical import REF_WIDTH, ref_matrix
-from ledgers.copy_binary import copy_chunks
+from ledgers.copy_binary import copy_chunks, prefetched
 from ledgers.kernels import split_lines
 
 ROWS_PER_INSERT = 64  # x at most 11 values, far below SQLite's 32766 bound parameters
@@ -42,7 +42,7 @@ def _copy_in(raw, table, names, int_columns, int_dtypes, refs_fixed) -> None:
     text = ref_matrix(refs_fixed) if refs_fixed is not None else None
     with raw.cursor() as cur:
         with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
-            for chunk in copy_chunks(columns, text):
+            for chunk in prefetched(copy_chunks(columns, text)):
                 copy.write(chunk)
 
 

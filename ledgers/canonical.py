@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-from ledgers.kernels import refs_well_formed, scatter_refs
+from ledgers.kernels import openssl_rows_ready, refs_well_formed, scatter_refs, sha256_rows_openssl
 
 HASH_DOMAIN = b"isplata-ledger/1\n"
 GENESIS_HASH = "0" * 64
@@ -134,10 +134,24 @@ def batch_hash(prev_hash: str, header: dict, postings_digest: str, merkle_root: 
 
 # ---- Merkle tree over a batch's payments ---------------------------------------------------------------------
 
+OPENSSL_ROWS_MIN = 64  # below this, hashlib's per-row calls cost less than a first look for libcrypto
+
+
 def sha256_rows(messages: np.ndarray) -> np.ndarray:
-    """SHA-256 of every row of a (rows, width) uint8 matrix -> (rows, 32) uint8, through hashlib: one call per
-    row over a slice of one buffer (no copy per row)."""
+    """SHA-256 of every row of a (rows, width) uint8 matrix -> (rows, 32) uint8: OpenSSL called row by row from a
+    kernel (ledgers.kernels), or hashlib (one call per row over a slice of one buffer) when that is unavailable.
+    Both are OpenSSL's SHA-256; tests hold them byte-identical."""
     data = np.ascontiguousarray(messages, np.uint8)
+    rows, width = data.shape
+    if rows >= OPENSSL_ROWS_MIN and openssl_rows_ready():
+        out = np.empty((rows, 32), np.uint8)
+        if sha256_rows_openssl(data, out):
+            return out
+    return sha256_rows_hashlib(data)
+
+
+def sha256_rows_hashlib(data: np.ndarray) -> np.ndarray:
+    """sha256_rows through hashlib alone (the reference the kernel is tested against)."""
     rows, width = data.shape
     view, sha256 = memoryview(data.reshape(-1)), hashlib.sha256
     starts = range(0, rows * width, width) if width else [0] * rows

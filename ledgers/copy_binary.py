@@ -4,8 +4,13 @@ A binary COPY stream is a fixed header, then per row a 16-bit field count and pe
 big-endian value, then a -1 trailer. Integer columns arrive as they are (int16, int32 or int64: the width on the
 wire is the column's own, and no int64 matrix of every column is built), with at most one trailing text column
 as a NUL-padded byte matrix. A chunk of rows is written column by column into one buffer at precomputed row
-offsets, so the caller can stream chunks while the server ingests the previous one.
+offsets, so the caller can stream chunks while the server ingests the previous one: `prefetched` packs the next
+chunks on a second thread (the kernels release the GIL) while the caller's thread writes the current one to the
+socket, so packing no longer waits for the server nor the server for packing.
 """
+import queue
+import threading
+
 import numpy as np
 
 from engine.jit import kernel
@@ -13,6 +18,7 @@ from engine.jit import kernel
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 COPY_TRAILER = b"\xff\xff"
 CHUNK_ROWS = 65_536
+PREFETCH_CHUNKS = 3  # chunks packed ahead of the socket: ~25 MB held at most, enough to hide packing
 INT_WIDTHS = (2, 4, 8)
 
 
@@ -95,3 +101,47 @@ def copy_chunks(columns: list, text: np.ndarray | None):
             put_text(text, text_len, start, chunk_offsets, field_at, out)
         yield memoryview(out)[:int(chunk_offsets[-1])]
     yield COPY_TRAILER
+
+
+def prefetched(chunks, depth: int = PREFETCH_CHUNKS):
+    """Yield what the iterable `chunks` yields, in order, computed on a second thread up to `depth` items ahead.
+
+    An exception of the producer is raised here, in the consumer; when the consumer stops early (its own error,
+    e.g. the server refusing the COPY), the producer is told to stop and joined before this generator closes."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for chunk in chunks:
+                if not _offer(items, stop, (chunk, None)):
+                    return
+            _offer(items, stop, (done, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            _offer(items, stop, (done, exc))
+
+    worker = threading.Thread(target=produce, name="copy-pack", daemon=True)
+    worker.start()
+    try:
+        while True:
+            chunk, error = items.get()
+            if chunk is done:
+                if error is not None:
+                    raise error
+                return
+            yield chunk
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _offer(items: queue.Queue, stop: threading.Event, item) -> bool:
+    """Put `item` on the queue unless the consumer has stopped; False when it has."""
+    while not stop.is_set():
+        try:
+            items.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -167,6 +167,31 @@ def test_sha256_rows_matches_hashlib_row_by_row(length):
     assert [bytes(d) for d in digests] == [hashlib.sha256(bytes(m)).digest() for m in messages]
 
 
+@pytest.mark.parametrize("length", [0, 1, 52, 55, 56, 63, 64, 65, 119, 120, 130, 1000])
+def test_openssl_kernel_matches_hashlib_on_many_rows(length):
+    from ledgers.kernels import openssl_rows_ready
+
+    if not openssl_rows_ready():
+        pytest.skip("no libcrypto with SHA256_Init here: sha256_rows uses hashlib")
+    messages = np.random.default_rng(length).integers(0, 256, (c.OPENSSL_ROWS_MIN + 37, length), dtype=np.uint8)
+    digests = c.sha256_rows(messages)
+    assert [bytes(d) for d in digests] == [hashlib.sha256(bytes(m)).digest() for m in messages]
+    assert np.array_equal(digests, c.sha256_rows_hashlib(messages))
+
+
+def test_merkle_root_is_the_same_with_and_without_the_openssl_kernel(monkeypatch):
+    rng = np.random.default_rng(11)
+    count = 5_001  # odd: a promoted node on several levels
+    refs = np.array([b"E2E-%d" % i for i in range(count)], "S35")
+    payee, amount = rng.integers(1, 10**12, count), rng.integers(-10**9, 10**9, count)
+    fast = c.merkle_root(refs, payee, amount)
+    monkeypatch.setattr(c, "openssl_rows_ready", lambda: False)
+    assert c.merkle_root(refs, payee, amount) == fast
+    leaves = [hashlib.sha256(bytes(row)).digest() for row in
+              np.frombuffer(c.leaf_records(refs, payee, amount), np.uint8).reshape(count, -1)]
+    assert bytes(c.merkle_levels(np.frombuffer(b"".join(leaves), np.uint8).reshape(count, 32))[-1][0]).hex() == fast
+
+
 def test_rows_unique_agrees_with_numpy():
     from ledgers.kernels import rows_unique
 

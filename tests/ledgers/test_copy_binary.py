@@ -5,7 +5,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledgers.copy_binary import COPY_HEADER, COPY_TRAILER, copy_chunks
+import threading
+
+import pytest
+
+from ledgers.copy_binary import COPY_HEADER, COPY_TRAILER, copy_chunks, prefetched
 
 FORMATS = {2: ">h", 4: ">i", 8: ">q"}
 
@@ -67,3 +71,41 @@ def test_many_chunks_without_text():
     buffer = b"".join(bytes(chunk) for chunk in copy_chunks([values], None))
     rows = parse_copy(buffer, [8], False)
     assert len(rows) == count and rows[0] == (-7,) and rows[-1] == (count - 8,)
+
+
+def test_prefetched_chunks_are_the_same_bytes_in_the_same_order():
+    column = np.arange(200_000, dtype=np.int64)
+    text = np.frombuffer(b"".join(b"ref-%031d" % i for i in range(200_000)), np.uint8).reshape(-1, 35)
+    plain = b"".join(bytes(chunk) for chunk in copy_chunks([column], text))
+    ahead = b"".join(bytes(chunk) for chunk in prefetched(copy_chunks([column], text), depth=2))
+    assert ahead == plain
+
+
+def test_prefetched_raises_the_producers_error_after_what_it_yielded():
+    def failing():
+        yield b"a"
+        yield b"b"
+        raise ValueError("packing failed")
+
+    seen = []
+    with pytest.raises(ValueError, match="packing failed"):
+        for item in prefetched(failing(), depth=1):
+            seen.append(item)
+    assert seen == [b"a", b"b"]
+
+
+def test_prefetched_stops_its_thread_when_the_consumer_stops_early():
+    produced = []
+
+    def endless():
+        while True:
+            produced.append(len(produced))
+            yield len(produced)
+
+    before = threading.active_count()
+    with pytest.raises(RuntimeError):
+        for item in prefetched(endless(), depth=2):
+            if item == 5:
+                raise RuntimeError("the server refused the COPY")
+    assert threading.active_count() == before  # the producer was joined, not left running
+    assert len(produced) <= 5 + 2 + 1
