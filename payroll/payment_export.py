@@ -5,6 +5,7 @@ payroll's assignments go to its store, their SHA-256 into the `exported` event."
 import datetime as dt
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,7 +39,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
     `exported` event records it, and exporting again uses the recorded one (another date is refused: the bank
     has the first files)."""
     ledger = open_db(db_url)
-    staging, staged = None, None
+    staging = None
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
@@ -47,36 +48,51 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         approved_at = approval_time(status["events"])
         execution = execution_date_of(record, status["events"], execution_date)
         staging = staging_folder(target, identifier)
-        progress(N_("writing payment files"))
-        staged = write_outputs(lambda: start_files(record, staging, approved_at, also=lambda: sent_batch(record),
-                                                   execution_date=execution), staging)
-        pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
-        count = postings_in(staged.extra)
-        progress(N_("posting payments as sent"), 0, count)
         with ledger.step() as conn:
             locked = check_exportable(ledger, identifier, conn)
             # an export that committed meanwhile fixed the date: files with another one are never published
             execution_date_of(record, locked["events"], execution)
-            posted = post_batch(ledger, record, staged.extra, conn)  # while the files are validated
-            written = write_outputs(staged.finish, staging)  # every file valid (else the batch rolls back)
+            written, posted = write_and_post(ledger, record, conn, staging, approved_at, execution, progress)
             crash_point("export.after_files")
             facts = {"execution_date": execution.isoformat()}
             if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
                 facts["assignments_sha256"] = written.assignments_sha256
             created = record_export(ledger, record, posted, conn, facts)
-        progress(N_("posting payments as sent"), count, count)
         crash_point("export.after_commit")
         write_outputs(lambda: publish(staging, target), target)
     finally:
         ledger.close()
-        if staged is not None:
-            staged.discard()  # validation threads stopped (a no-op once finished)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     manifest = written.manifest
     manifest.update(minor_exponent=record.minor_exponent, currency=record.currency, new_postings=created,
                     out=str(target))
     return manifest
+
+
+def write_and_post(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connection, staging: Path,
+                   approved_at: dt.datetime, execution: dt.date, progress=noop) -> tuple["WrittenFiles", "Posted"]:
+    """The files written and XSD-validated in `staging` while, on another thread, the 'sent' batch is built and
+    posted in the step's transaction `conn` (its COPY is the database's work, its hashing releases the GIL: the
+    two cores stay busy). Returns once every file passed and the batch is in; anything that fails (a payment
+    refused, a file invalid, the batch refused) raises after both are done, and the step rolls back."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sent") as poster:
+        posting = poster.submit(lambda: post_batch(ledger, record, sent_batch(record), conn))
+        staged = None
+        try:
+            progress(N_("writing payment files"))
+            staged = write_outputs(lambda: start_files(record, staging, approved_at, execution_date=execution),
+                                   staging)
+            pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back
+            progress(N_("posting payments as sent"))
+            posted = posting.result()
+            written = write_outputs(staged.finish, staging)  # every file valid (else the step rolls back)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            wait([posting])  # the step's connection is rolled back only once the poster is done with it
+            raise
+    return written, posted
 
 
 def check_exportable(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
