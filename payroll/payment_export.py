@@ -5,7 +5,6 @@ payroll's assignments go to its store, their SHA-256 into the `exported` event."
 import datetime as dt
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import NamedTuple
 
@@ -72,26 +71,25 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
 
 def write_and_post(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connection, staging: Path,
                    approved_at: dt.datetime, execution: dt.date, progress=noop) -> tuple["WrittenFiles", "Posted"]:
-    """The files written and XSD-validated in `staging` while, on another thread, the 'sent' batch is built and
-    posted in the step's transaction `conn` (its COPY is the database's work, its hashing releases the GIL: the
-    two cores stay busy). Returns once every file passed and the batch is in; anything that fails (a payment
-    refused, a file invalid, the batch refused) raises after both are done, and the step rolls back."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sent") as poster:
-        posting = poster.submit(lambda: post_batch(ledger, record, sent_batch(record), conn))
-        staged = None
-        try:
-            progress(N_("writing payment files"))
-            staged = write_outputs(lambda: start_files(record, staging, approved_at, execution_date=execution),
-                                   staging)
-            pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back
-            progress(N_("posting payments as sent"))
-            posted = posting.result()
-            written = write_outputs(staged.finish, staging)  # every file valid (else the step rolls back)
-        except BaseException:
-            if staged is not None:
-                staged.discard()
-            wait([posting])  # the step's connection is rolled back only once the poster is done with it
-            raise
+    """The files written in `staging`, then the 'sent' batch posted in the step's transaction `conn` while the
+    files are XSD-validated on other threads (the COPY is mostly the database's work); returns once the batch is
+    in and every file passed. The batch is built only after the payments' columns are freed (at national size
+    they and the batch would otherwise be held together). Anything that fails (a payment refused, the batch
+    refused, a file invalid) raises with the files removed, and the step rolls back."""
+    progress(N_("writing payment files"))
+    staged = write_outputs(lambda: start_files(record, staging, approved_at, also=lambda: sent_batch(record),
+                                               execution_date=execution), staging)
+    try:
+        pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
+        count = postings_in(staged.extra)
+        progress(N_("posting payments as sent"), 0, count)
+        posted = post_batch(ledger, record, staged.extra, conn)  # while the files are validated
+        staged.extra = None  # the batch's columns are in the ledger now
+        progress(N_("posting payments as sent"), count, count)
+        written = write_outputs(staged.finish, staging)  # every file valid (else the step rolls back)
+    except BaseException:
+        staged.discard()
+        raise
     return written, posted
 
 
