@@ -38,7 +38,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
     `exported` event records it, and exporting again uses the recorded one (another date is refused: the bank
     has the first files)."""
     ledger = open_db(db_url)
-    staging = None
+    staging, staged = None, None
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
@@ -47,11 +47,15 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         approved_at = approval_time(status["events"])
         execution = execution_date_of(record, status["events"], execution_date)
         staging = staging_folder(target, identifier)
-        with ledger.step() as conn:
+        progress(N_("writing payment files"))
+        staged = write_outputs(lambda: start_files(record, staging, approved_at, also=lambda: sent_batch(record),
+                                                   execution_date=execution), staging)
+        pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
+        with ledger.step() as conn:  # the ledger's lock: taken once the files are written
             locked = check_exportable(ledger, identifier, conn)
             # an export that committed meanwhile fixed the date: files with another one are never published
             execution_date_of(record, locked["events"], execution)
-            written, posted = write_and_post(ledger, record, conn, staging, approved_at, execution, progress)
+            written, posted = post_and_finish(ledger, record, conn, staged, staging, progress)
             crash_point("export.after_files")
             facts = {"execution_date": execution.isoformat()}
             if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
@@ -61,6 +65,8 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         write_outputs(lambda: publish(staging, target), target)
     finally:
         ledger.close()
+        if staged is not None:
+            staged.discard()  # validation stopped when the step failed first (a no-op once finished)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     manifest = written.manifest
@@ -69,18 +75,13 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
     return manifest
 
 
-def write_and_post(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connection, staging: Path,
-                   approved_at: dt.datetime, execution: dt.date, progress=noop) -> tuple["WrittenFiles", "Posted"]:
-    """The files written in `staging`, then the 'sent' batch posted in the step's transaction `conn` while the
-    files are XSD-validated on other threads (the COPY is mostly the database's work); returns once the batch is
-    in and every file passed. The batch is built only after the payments' columns are freed (at national size
-    they and the batch would otherwise be held together). Anything that fails (a payment refused, the batch
-    refused, a file invalid) raises with the files removed, and the step rolls back."""
-    progress(N_("writing payment files"))
-    staged = write_outputs(lambda: start_files(record, staging, approved_at, also=lambda: sent_batch(record),
-                                               execution_date=execution), staging)
+def post_and_finish(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connection, staged: "StagedFiles",
+                    staging: Path, progress=noop) -> tuple["WrittenFiles", "Posted"]:
+    """The 'sent' batch (built by start_files after the payments' columns were freed) posted in the step's
+    transaction `conn` while the files' XSD validation goes on on other threads (the COPY is mostly the
+    database's work); returns once the batch is in and every file passed. A batch refused or a file invalid
+    raises with the files removed, and the step rolls back."""
     try:
-        pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
         count = postings_in(staged.extra)
         progress(N_("posting payments as sent"), 0, count)
         posted = post_batch(ledger, record, staged.extra, conn)  # while the files are validated
