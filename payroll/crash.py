@@ -13,7 +13,7 @@ CRASH_POINTS = (
     "calculate.before_commit",     # payroll row and event written, folder renamed into place, not committed
     "approve.after_batch",         # approval batch written, event not yet, not committed
     "approve.before_commit",       # batch and event written, not committed
-    "export.after_files",          # files staged in the out folder, nothing in the database
+    "export.after_files",          # files staged and validated, sent batch written, not committed
     "export.after_batch",          # sent batch written, event not yet, not committed
     "export.after_commit",         # committed, files not yet renamed into place
     "export.after_first_rename",   # one file in place, the rest (and the manifest) not

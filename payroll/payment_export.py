@@ -28,14 +28,17 @@ SENT_LINE_COLUMNS = ["right_id", "payee_id", "channel", "month", "component", "a
 def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date: dt.date | None = None) -> dict:
     """Write the payment files, postal list and manifest; post the payments as sent (both idempotent).
 
-    The files are written and validated in a staging folder of this process inside `out_dir`; the 'sent' batch
-    and the `exported` event commit in one transaction under the ledger's lock; only then are the files renamed
-    into place, the manifest last. Exporting again (after a crash, or by a second officer at the same time)
-    writes the same bytes and posts nothing twice. The requested execution date is the catalogue's payment day
-    moved to the previous business day of the country, or `execution_date`; the `exported` event records it,
-    and exporting again uses the recorded one (another date is refused: the bank has the first files)."""
+    The files are written in a staging folder of this process inside `out_dir` and validated against the XSD on
+    other threads; meanwhile the 'sent' batch is posted in the step's transaction under the ledger's lock (the
+    database does its share of the work while the files are validated). The `exported` event follows once every
+    file passed, and the transaction commits only then: a file that fails rolls the batch back. Only after the
+    commit are the files renamed into place, the manifest last. Exporting again (after a crash, or by a second
+    officer at the same time) writes the same bytes and posts nothing twice. The requested execution date is the
+    catalogue's payment day moved to the previous business day of the country, or `execution_date`; the
+    `exported` event records it, and exporting again uses the recorded one (another date is refused: the bank
+    has the first files)."""
     ledger = open_db(db_url)
-    staging = None
+    staging, staged = None, None
     try:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
@@ -45,31 +48,50 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         execution = execution_date_of(record, status["events"], execution_date)
         staging = staging_folder(target, identifier)
         progress(N_("writing payment files"))
-        written = write_outputs(lambda: write_files(record, staging, approved_at, also=lambda: sent_batch(record),
-                                                    execution_date=execution), staging)
-        manifest, batch = written.manifest, written.extra
-        facts = {"execution_date": execution.isoformat()}
-        if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
-            facts["assignments_sha256"] = written.assignments_sha256
-        crash_point("export.after_files")
+        staged = write_outputs(lambda: start_files(record, staging, approved_at, also=lambda: sent_batch(record),
+                                                   execution_date=execution), staging)
         pa.default_memory_pool().release_unused()  # the payments' columns: give the memory back before posting
-        count = postings_in(batch)
-        progress(N_("posting payments as sent"), 0, count)
-        with ledger.step() as conn:
+        with ledger.step() as conn:  # the ledger's lock: taken once the files are written
             locked = check_exportable(ledger, identifier, conn)
             # an export that committed meanwhile fixed the date: files with another one are never published
             execution_date_of(record, locked["events"], execution)
-            created = post_export(ledger, record, batch, conn, facts)
-        progress(N_("posting payments as sent"), count, count)
+            written, posted = post_and_finish(ledger, record, conn, staged, staging, progress)
+            crash_point("export.after_files")
+            facts = {"execution_date": execution.isoformat()}
+            if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
+                facts["assignments_sha256"] = written.assignments_sha256
+            created = record_export(ledger, record, posted, conn, facts)
         crash_point("export.after_commit")
         write_outputs(lambda: publish(staging, target), target)
     finally:
         ledger.close()
+        if staged is not None:
+            staged.discard()  # validation stopped when the step failed first (a no-op once finished)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+    manifest = written.manifest
     manifest.update(minor_exponent=record.minor_exponent, currency=record.currency, new_postings=created,
                     out=str(target))
     return manifest
+
+
+def post_and_finish(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connection, staged: "StagedFiles",
+                    staging: Path, progress=noop) -> tuple["WrittenFiles", "Posted"]:
+    """The 'sent' batch (built by start_files after the payments' columns were freed) posted in the step's
+    transaction `conn` while the files' XSD validation goes on on other threads (the COPY is mostly the
+    database's work); returns once the batch is in and every file passed. A batch refused or a file invalid
+    raises with the files removed, and the step rolls back."""
+    try:
+        count = postings_in(staged.extra)
+        progress(N_("posting payments as sent"), 0, count)
+        posted = post_batch(ledger, record, staged.extra, conn)  # while the files are validated
+        staged.extra = None  # the batch's columns are in the ledger now
+        progress(N_("posting payments as sent"), count, count)
+        written = write_outputs(staged.finish, staging)  # every file valid (else the step rolls back)
+    except BaseException:
+        staged.discard()
+        raise
+    return written, posted
 
 
 def check_exportable(ledger: Ledger, identifier: str, conn: sa.Connection | None = None) -> dict:
@@ -168,14 +190,58 @@ class WrittenFiles(NamedTuple):
     assignments_sha256: str | None   # of the payroll's assignments (None: no payment to write)
 
 
+class StagedFiles:
+    """Files written under temporary names while their XSD validation runs on other threads, and what `also()`
+    returned (`extra`). `finish()` waits for every file to pass, writes the assignments and the manifest and
+    returns the WrittenFiles; `discard()` (idempotent, a no-op after finish) stops the validation and removes the
+    files."""
+
+    def __init__(self, record: store.PayrollRecord, out_dir: Path, pending, postal_path: Path | None, postal,
+                 extra, manifest_facts: dict):
+        self._record, self._out_dir, self._pending = record, out_dir, pending
+        self._postal_path, self._postal, self.extra, self._facts = postal_path, postal, extra, manifest_facts
+
+    def finish(self) -> WrittenFiles:
+        from bank_exports.manifest import write_manifest
+
+        files, assignments_sha256 = [], None
+        if self._pending is not None:
+            try:
+                written = self._pending.finish()
+            except BaseException:
+                self.discard()
+                raise
+            self._pending = None
+            files += written.files
+            assignments_sha256 = store.write_assignments(self._record, written.assignments)
+            if self._postal is not None:
+                files.append(self._postal)
+        path, sha = write_manifest(self._out_dir, self._record.payroll_id, files, self._facts)
+        document = pq_free_manifest(path)
+        return WrittenFiles(dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha), self.extra,
+                            assignments_sha256)
+
+    def discard(self) -> None:
+        if self._pending is not None:
+            self._pending.discard()
+            self._pending = None
+            if self._postal_path is not None:
+                self._postal_path.unlink(missing_ok=True)
+
+
 def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None,
                 execution_date: dt.date | None = None) -> WrittenFiles:
-    """pain.001 files, postal list and manifest, and the payroll's assignments in its store. The pain.001 files
-    are validated against the XSD on other threads while the postal list is written and `also()` runs (export
-    builds its ledger batch meanwhile, after the payments' columns are freed: at national size they and the
-    validation trees would otherwise be held together); nothing is renamed into place before every file passed,
-    and a failed validation removes the postal list too."""
-    from bank_exports.manifest import write_manifest
+    """start_files, then finish: every file written, validated and listed in the manifest."""
+    return start_files(record, out_dir, approved_at, also, execution_date).finish()
+
+
+def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None,
+                execution_date: dt.date | None = None) -> StagedFiles:
+    """pain.001 files and postal list written; the pain.001 files are validated against the XSD on other threads
+    while the postal list is written and `also()` runs (export builds its ledger batch meanwhile, after the
+    payments' columns are freed: at national size they and the validation trees would otherwise be held
+    together). finish() the result for the assignments (in the payroll's store) and the manifest; nothing is
+    renamed into place before every file passed, and a failed validation removes the postal list too."""
     from bank_exports.pain001 import Pain001Options, start_pain001
     from bank_exports.payments import Debtor, as_table
     from bank_exports.postal import write_postal_list
@@ -199,38 +265,24 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
                              service_level=settings.service_level, charge_bearer=settings.charge_bearer,
                              category_purpose=settings.category_purpose, purpose=settings.purpose,
                              scheme=settings.scheme)
+    facts = {"execution_date": execution.isoformat(), "debtor_iban": settings.debtor_iban,
+             "debtor_bic": settings.debtor_bic}
+    if not payments.num_rows:
+        return StagedFiles(record, out_dir, None, None, None, also() if also is not None else None, facts)
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
-    files, extra, assignments_sha256 = [], None, None
-    if payments.num_rows:
-        pending = start_pain001(payments, out_dir, debtor, options)
-        postal_path = out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id)
-        try:  # while the pain.001 files are validated: the postal list, then the payments' columns are freed
-            postal = write_postal_list(payments, postal_path, record.currency, record.minor_exponent,
-                                       i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
-            del payments
-            pa.default_memory_pool().release_unused()
-            extra = also() if also is not None else None
-        except BaseException:
-            pending.discard()
-            postal_path.unlink(missing_ok=True)
-            raise
-        try:
-            written = pending.finish()
-        except BaseException:
-            postal_path.unlink(missing_ok=True)
-            raise
-        files += written.files
-        assignments_sha256 = store.write_assignments(record, written.assignments)
-        if postal is not None:
-            files.append(postal)
-    elif also is not None:
-        extra = also()
-    path, sha = write_manifest(out_dir, record.payroll_id, files, {
-        "execution_date": execution.isoformat(), "debtor_iban": settings.debtor_iban,
-        "debtor_bic": settings.debtor_bic})
-    document = pq_free_manifest(path)
-    manifest = dict(document, manifest=pq_free_manifest(path), manifest_sha256=sha)
-    return WrittenFiles(manifest, extra, assignments_sha256)
+    pending = start_pain001(payments, out_dir, debtor, options)
+    postal_path = out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id)
+    staged = StagedFiles(record, out_dir, pending, postal_path, None, None, facts)
+    try:  # while the pain.001 files are validated: the postal list, then the payments' columns are freed
+        staged._postal = write_postal_list(payments, postal_path, record.currency, record.minor_exponent,
+                                           i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
+        del payments
+        pa.default_memory_pool().release_unused()
+        staged.extra = also() if also is not None else None
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
 
 def pq_free_manifest(path: Path) -> dict:
@@ -247,15 +299,15 @@ def sent_batch(record: store.PayrollRecord, scheme=postings.export_postings) -> 
     return scheme(groups) if groups.num_rows else None
 
 
-def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, conn: sa.Connection,
-                facts: dict | None = None) -> bool:
-    """'Payment sent' postings and the `exported` event in the step's transaction `conn`; True when written now,
-    False when the identical batch (or the event of a payroll with nothing to send) was already there."""
-    exported = any(e["kind"] == "exported" for e in ledger.events(subject=record.payroll_id, conn=conn))
+class Posted(NamedTuple):
+    batch_id: int | None   # the 'sent' batch (None: nothing to send)
+    created: bool          # written now (False: the identical batch was already there)
+
+
+def post_batch(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, conn: sa.Connection) -> Posted:
+    """The 'payment sent' batch in the step's transaction `conn` (nothing when there is nothing to send)."""
     if batch is None or batch["amount_minor"].shape[0] == 0:
-        if not exported:
-            ledger.append_event("exported", record.payroll_id, {"batch_id": None, **(facts or {})}, conn)
-        return not exported
+        return Posted(None, False)
     try:
         batch_record = ledger.append_batch("export", record.payroll_id, batch, period=parse_period(record.period),
                                            conn=conn)
@@ -265,7 +317,26 @@ def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None,
         batch_record = ledger.append_batch("export", record.payroll_id, legacy, period=parse_period(record.period),
                                            conn=conn)
     crash_point("export.after_batch")
-    if batch_record.created:
-        ledger.append_event("exported", record.payroll_id, {"batch_id": batch_record.batch_id, **(facts or {})},
-                            conn)
-    return batch_record.created
+    return Posted(batch_record.batch_id, batch_record.created)
+
+
+def record_export(ledger: Ledger, record: store.PayrollRecord, posted: Posted, conn: sa.Connection,
+                  facts: dict | None = None) -> bool:
+    """The `exported` event after the batch of post_batch, in the same transaction; True when the export was
+    recorded now, False when it had been already (the identical batch, or the event of a payroll with nothing
+    to send, was there)."""
+    if posted.batch_id is None:
+        exported = any(e["kind"] == "exported" for e in ledger.events(subject=record.payroll_id, conn=conn))
+        if not exported:
+            ledger.append_event("exported", record.payroll_id, {"batch_id": None, **(facts or {})}, conn)
+        return not exported
+    if posted.created:
+        ledger.append_event("exported", record.payroll_id, {"batch_id": posted.batch_id, **(facts or {})}, conn)
+    return posted.created
+
+
+def post_export(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, conn: sa.Connection,
+                facts: dict | None = None) -> bool:
+    """'Payment sent' postings and the `exported` event in the step's transaction `conn`; True when written now,
+    False when the identical batch (or the event of a payroll with nothing to send) was already there."""
+    return record_export(ledger, record, post_batch(ledger, record, batch, conn), conn, facts)
