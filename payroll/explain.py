@@ -247,8 +247,9 @@ def counted_members(one, packed, v: int, month: int, benefit) -> list[dict]:
         if present:
             seen.add(person)
             counts = np.zeros(5, np.int64)
-            entitlement._count_one(person, role, month, benefit.child_age_limit_years,
-                                   benefit.young_child_age_limit_years, packed.person32, counts)
+            entitlement._count_one(person, month, benefit.child_age_limit_years,
+                                   benefit.young_child_age_limit_years, benefit.lost_capacity_age_years,
+                                   packed.person32, counts)
             categories = [CATEGORIES[i] for i in range(1, 5) if counts[i]]
         members.append({"person_id": int(one.person_ids[person]), "role": ROLES[role],
                         "born": day_text(packed.person32[person, entitlement.P_BIRTH_DAY]),

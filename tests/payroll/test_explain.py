@@ -125,3 +125,29 @@ def test_explain_refuses_changed_inputs_and_unknown_rights(run, tmp_path):
         assert "was altered" in changed.stderr
     finally:
         rights.write_bytes(original)
+
+
+
+def test_explain_counts_each_member_in_the_category_of_their_age(run):
+    """explain puts each counted member in the category of their age in the month, as the engine counts them
+    (it once passed the member's role where the month goes: every member came out a child)."""
+    record = session.payroll_record(run["db"], run["payrolls"][0])
+    ledger = cycle.open_db(run["db"])
+    seen = defaultdict(int)
+    try:
+        prepared = explain.prepare(ledger, record)
+        for right_id in prepared.arrays.right_ids.tolist()[:150]:
+            for month in explain.explain_right(ledger, prepared, right_id)["months"]:
+                for member in (m for m in month.get("members") or [] if m["counted"]):
+                    year, number = int(month["month"][:4]), int(month["month"][5:7])
+                    months_old = (year - int(member["born"][:4])) * 12 + number - int(member["born"][5:7])
+                    is_child = explain.CATEGORIES[1] in member["categories"]
+                    if months_old >= 12 * 30:
+                        assert not is_child, (right_id, month["month"], member)
+                        seen["adult"] += 1
+                    elif months_old < 12 * 10:
+                        assert is_child, (right_id, month["month"], member)
+                        seen["child"] += 1
+    finally:
+        ledger.close()
+    assert seen["adult"] > 0 and seen["child"] > 0, seen
