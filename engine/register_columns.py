@@ -5,7 +5,7 @@ fraction of its cost.
 """
 import numpy as np
 
-from engine.jit import kernel
+from engine.jit import helper, kernel
 
 GROUP_SORT_MAX = 64  # insertion sort within a group up to this many rows; larger groups take the general sort
 
@@ -44,7 +44,7 @@ def grouped_order_kernel(group, first, second, third, group_rows_max, order):
     return True
 
 
-@kernel(inline="always")
+@helper
 def _after(a, b, first, second, third):
     """Row a sorts strictly after row b by (first, second, third)."""
     assert a >= 0
