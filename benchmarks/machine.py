@@ -38,6 +38,9 @@ def package_version(name: str) -> str | None:
         return None
 
 
+PG_SETTINGS = ("shared_buffers", "wal_buffers", "max_wal_size")
+
+
 def postgres_version(url: str | None) -> str | None:
     if not url:
         return None
@@ -45,7 +48,10 @@ def postgres_version(url: str | None) -> str | None:
         import psycopg
 
         with psycopg.connect(url, connect_timeout=3) as conn:
-            return conn.execute("SHOW server_version").fetchone()[0]
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            # the settings a bulk ledger write depends on most (README: PostgreSQL for a national payroll)
+            settings = [f"{name} {conn.execute(f'SHOW {name}').fetchone()[0]}" for name in PG_SETTINGS]
+            return f"{version}; {', '.join(settings)}"
     except Exception as exc:  # unreachable: say so instead of failing the description
         return f"unreachable ({type(exc).__name__})"
 
