@@ -44,9 +44,13 @@ class LazyDispatcher(CPUDispatcher):
         with _DECLARED_LOCK:
             signatures, self.declared = self.declared, ()
             if signatures:
-                with compile_lock(self), typeinfer.register_dispatcher(self):
-                    for signature in signatures:
-                        self.compile(signature)
+                try:
+                    with compile_lock(self), typeinfer.register_dispatcher(self):
+                        for signature in signatures:
+                            self.compile(signature)
+                except BaseException:
+                    self.declared = signatures  # the next call tries again and raises the real error
+                    raise
                 self.disable_compile()
 
     def _compile_for_args(self, *args, **kws):
@@ -91,7 +95,10 @@ def compile_lock(dispatcher):
         yield
         return
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        except OSError:  # a file system without locks (some NFS): compile unlocked, as where fcntl is missing
+            pass
         yield
 
 

@@ -74,7 +74,8 @@ def compile_in_background() -> subprocess.Popen | None:
         return None
     _started.append(True)
     return subprocess.Popen([sys.executable, "-m", "payroll.warmup"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # the terminal's Ctrl-C stops the command, not the cache write
 
 
 _started: list = []  # not empty once this process started its background compile
