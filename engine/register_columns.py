@@ -5,7 +5,10 @@ fraction of its cost.
 """
 import numpy as np
 
-from engine.jit import helper, kernel
+from numba import types
+
+from engine.entitlement import NO_DAY, NO_MONTH
+from engine.jit import BOOL_RO, I32_OUT, I32_RO, I64_OUT, I64_RO, U8_RO, helper, kernel
 
 GROUP_SORT_MAX = 64  # insertion sort within a group up to this many rows; larger groups take the general sort
 
@@ -54,3 +57,317 @@ def _after(a, b, first, second, third):
     if second[a] != second[b]:
         return second[a] > second[b]
     return third[a] > third[b]
+
+
+# ---- one pass per table: the register's columns read once, the loose arrays and the packed matrices written ----
+# formats/convert.py takes these when a table is in the order the engine keeps (registers are written sorted by
+# their ids) and every id it names is known; any other table goes the general way (sorts, binary searches, the
+# Problems of bad input). Ids are looked up by subtraction from the first id (dense ids: `table` empty) or in a
+# direct table (`table[id - low]`, -1 where absent). An input column of length 0 is a column that is all null
+# (absent): every row reads its fill value. Days become months through a day -> month table (`months`, day
+# `month_low` first) and the civil calendar outside it.
+
+I16_RO = types.Array(types.int16, 1, "C", readonly=True)
+I8_RO = types.Array(types.int8, 1, "C", readonly=True)
+I16_OUT = types.Array(types.int16, 1, "C")
+BOOL_OUT = types.Array(types.boolean, 1, "C")
+I32_2D_OUT = types.Array(types.int32, 2, "C")
+I64_2D_OUT = types.Array(types.int64, 2, "C")
+I32_RO_OFFSETS = I32_RO  # Arrow string offsets (int32)
+
+
+@helper
+def _month_of(day, months, month_low):
+    """Month index of a day (days since 1970-01-01); NO_DAY stays NO_MONTH (engine.entitlement.months_of_days)."""
+    assert months.shape[0] > 0
+    assert month_low < 0
+    if day == NO_DAY:
+        return NO_MONTH
+    slot = np.int64(day) - month_low
+    if 0 <= slot < months.shape[0]:
+        return months[slot]
+    return _civil_month(day)
+
+
+@helper
+def _civil_month(day):
+    """H. Hinnant's civil_from_days, month part only: engine.entitlement.months_of_days_kernel for one day."""
+    assert day != NO_DAY
+    z = np.int64(day) + 719468
+    assert z > -(2**40)
+    era = z // 146097
+    day_of_era = z - era * 146097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted_month = (5 * day_of_year + 2) // 153
+    month_number = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
+    year = year_of_era + era * 400 + (1 if month_number <= 2 else 0)
+    return np.int32((year - 1970) * 12 + month_number - 1)
+
+
+@helper
+def _lookup(value, low, span, table):
+    """Dense index of id `value` among sorted distinct ids from `low` spanning `span` (-1: not one of them)."""
+    assert span >= 0
+    assert table.shape[0] == 0 or table.shape[0] == span
+    slot = value - low
+    if slot < 0 or slot >= span:
+        return np.int64(-1)
+    if table.shape[0] == 0:
+        return slot
+    return np.int64(table[slot])
+
+
+@helper
+def _day_at(days, i):
+    """Row i of a date column (days), NO_DAY where the column is all null (length 0)."""
+    assert i >= 0
+    assert days.ndim == 1
+    return days[i] if days.shape[0] else NO_DAY
+
+
+@helper
+def _flag_at(flags, i):
+    assert i >= 0
+    assert flags.ndim == 1
+    return flags[i] if flags.shape[0] else False
+
+
+@kernel(types.int64(I64_RO))
+def increasing_runs_kernel(ids):
+    """Number of runs of equal ids when `ids` never decreases, else -1."""
+    assert ids.ndim == 1
+    assert ids.shape[0] >= 0
+    runs = 0
+    for i in range(ids.shape[0]):
+        if i == 0 or ids[i] > ids[i - 1]:
+            runs += 1
+        elif ids[i] < ids[i - 1]:
+            return -1
+    return runs
+
+
+@kernel(types.void(I64_RO, I64_OUT))
+def run_values_kernel(ids, out):
+    """The first id of each run of equal ids, in order (out: one slot per run)."""
+    assert ids.ndim == 1
+    assert out.ndim == 1
+    runs = 0
+    for i in range(ids.shape[0]):
+        if i == 0 or ids[i] != ids[i - 1]:
+            out[runs] = ids[i]
+            runs += 1
+
+
+@kernel(types.int64(I32_RO, U8_RO, I64_RO, U8_RO, I16_OUT))
+def string_codes_kernel(offsets, data, name_offsets, name_data, out):
+    """out[i] = position of string i (Arrow offsets and data) among the names (same layout), -1 if none; returns
+    the number of strings not among the names. A string equal to the one before it takes its code unsearched."""
+    assert offsets.shape[0] == out.shape[0] + 1
+    assert name_offsets.shape[0] >= 1
+    unknown = 0
+    for i in range(out.shape[0]):
+        begin, end = offsets[i], offsets[i + 1]
+        if i > 0 and end - begin == offsets[i] - offsets[i - 1]:
+            previous = offsets[i - 1]
+            same = True
+            for k in range(end - begin):
+                if data[begin + k] != data[previous + k]:
+                    same = False
+                    break
+            if same:
+                out[i] = out[i - 1]
+                unknown += out[i] < 0
+                continue
+        code = -1
+        for n in range(name_offsets.shape[0] - 1):
+            name_begin = name_offsets[n]
+            if name_offsets[n + 1] - name_begin != end - begin:
+                continue
+            same = True
+            for k in range(end - begin):
+                if data[begin + k] != name_data[name_begin + k]:
+                    same = False
+                    break
+            if same:
+                code = n
+                break
+        out[i] = code
+        unknown += code < 0
+    return unknown
+
+
+@kernel(types.boolean(I64_RO, I32_RO, I32_RO, BOOL_RO, BOOL_RO, I32_RO, types.int64, types.boolean,
+                      I64_OUT, I32_OUT, I32_OUT, I32_OUT, I32_OUT, I32_2D_OUT))
+def persons_kernel(ids, birth, death, disabled, without_care, months, month_low, pack,
+                   person_ids, birth_day, birth_month, death_day, death_month, person32):
+    """Persons in increasing id order: the loose columns (engine.entitlement.RegisterArrays) and, with `pack`,
+    person32. False (outputs undefined) when the ids do not increase: the general path sorts and reports."""
+    n = ids.shape[0]
+    assert person_ids.shape[0] == n and birth_month.shape[0] == n and death_month.shape[0] == n
+    assert not pack or (person32.shape[0] == n and person32.shape[1] == 5)
+    for i in range(n):
+        if i > 0 and ids[i] <= ids[i - 1]:
+            return False
+        person_ids[i] = ids[i]
+        born, died = _day_at(birth, i), _day_at(death, i)
+        born_month, died_month = _month_of(born, months, month_low), _month_of(died, months, month_low)
+        birth_day[i], birth_month[i], death_day[i], death_month[i] = born, born_month, died, died_month
+        if pack:
+            person32[i, 0], person32[i, 1], person32[i, 2], person32[i, 3] = born, born_month, died, died_month
+            person32[i, 4] = (1 if _flag_at(disabled, i) else 0) | (2 if _flag_at(without_care, i) else 0)
+    return True
+
+
+@kernel(types.boolean(I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64, types.int64, I32_RO, I32_RO, I32_RO,
+                      types.int64, types.int64, types.boolean, I64_OUT, I32_OUT, types.Array(types.int8, 1, "C"),
+                      I32_OUT, I32_OUT, I32_2D_OUT, I64_OUT, I64_OUT))
+def members_kernel(household, person, role, from_day, to_day, person_low, person_span, person_table, birth_day,
+                   months, month_low, group_rows_max, pack, offsets, member_person, member_role, from_month,
+                   to_month, member32, group_person, group_order):
+    """Memberships grouped by household id (ids never decreasing, the household index is the run number): each
+    household's rows ordered by (birth day, person index, member_from) by insertion sort (stable: np.lexsort's
+    order), written with their months and, with `pack`, member32. False (outputs undefined) when a household
+    id decreases, a household has more than group_rows_max rows or a person id is not a person's: the general
+    path sorts and reports."""
+    n = household.shape[0]
+    assert person.shape[0] == n and role.shape[0] == n and member_person.shape[0] == n
+    assert group_person.shape[0] >= group_rows_max and group_order.shape[0] >= group_rows_max
+    assert not pack or (member32.shape[0] == n and member32.shape[1] == 4)
+    begin, runs = 0, 0
+    while begin < n:
+        end = begin + 1
+        while end < n and household[end] == household[begin]:
+            end += 1
+        if (end < n and household[end] < household[begin]) or end - begin > group_rows_max \
+                or runs + 1 >= offsets.shape[0]:
+            return False
+        offsets[runs] = begin
+        runs += 1
+        for i in range(begin, end):
+            p = _lookup(person[i], person_low, person_span, person_table)
+            if p < 0:
+                return False
+            group_person[i - begin] = p
+            j = i - begin
+            # shift the rows with a larger key one place up; equal keys stay before (stable)
+            while j > 0 and _member_after(group_order[j - 1], i, begin, group_person, birth_day, from_day):
+                group_order[j] = group_order[j - 1]
+                j -= 1
+            group_order[j] = i
+        for k in range(begin, end):
+            row = group_order[k - begin]
+            p = group_person[row - begin]
+            first, last = _month_of(_day_at(from_day, row), months, month_low), \
+                _month_of(_day_at(to_day, row), months, month_low)
+            member_person[k], member_role[k], from_month[k], to_month[k] = p, role[row], first, last
+            if pack:
+                member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[row], first, last
+        begin = end
+    offsets[runs] = n
+    return runs + 1 == offsets.shape[0]
+
+
+@helper
+def _member_after(a, b, begin, group_person, birth_day, from_day):
+    """Membership row a sorts strictly after row b by (birth day, person index, member_from)."""
+    assert a >= begin
+    assert b >= begin
+    pa, pb = group_person[a - begin], group_person[b - begin]
+    if birth_day[pa] != birth_day[pb]:
+        return birth_day[pa] > birth_day[pb]
+    if pa != pb:
+        return pa > pb
+    return _day_at(from_day, a) > _day_at(from_day, b)
+
+
+@kernel(types.int64(I64_RO, types.int64, types.int64, I32_RO, I32_OUT))
+def lookup_kernel(ids, low, span, table, out):
+    """out[i] = dense index of ids[i] (_lookup), -1 where unknown; returns the number of unknown ids."""
+    assert out.shape[0] == ids.shape[0]
+    assert span >= 0
+    misses = 0
+    for i in range(ids.shape[0]):
+        index = _lookup(ids[i], low, span, table)
+        out[i] = index
+        misses += index < 0
+    return misses
+
+
+@helper
+def _int_at(values, i, fill):
+    """Row i of an integer column, `fill` where the column is all null (length 0)."""
+    assert i >= 0
+    assert values.ndim == 1
+    return np.int64(values[i]) if values.shape[0] else np.int64(fill)
+
+
+@kernel(types.int64(I64_RO, I32_RO, I32_RO, I16_RO))
+def version_runs_kernel(right_id, valid_from, version, benefit):
+    """The number of rights when the version rows are sorted by (right id, valid_from, version), every benefit
+    code is known (>= 0) and the versions of a right name one benefit; else -1 (the general path)."""
+    n = right_id.shape[0]
+    assert valid_from.shape[0] in (0, n) and version.shape[0] == n
+    assert benefit.shape[0] == n
+    runs = 0
+    for i in range(n):
+        if benefit[i] < 0:
+            return -1
+        if i == 0 or right_id[i] > right_id[i - 1]:
+            runs += 1
+            continue
+        if right_id[i] < right_id[i - 1] or benefit[i] != benefit[i - 1]:
+            return -1
+        day, day_before = _day_at(valid_from, i), _day_at(valid_from, i - 1)
+        if day < day_before or (day == day_before and version[i] < version[i - 1]):
+            return -1
+    return runs
+
+
+@kernel(types.int64(I64_RO, I32_RO, I32_RO, I32_RO, I32_RO, I32_RO, I16_RO, I64_RO, I16_RO, I16_RO, I64_RO, I64_RO,
+                    I16_RO, BOOL_RO, BOOL_RO, BOOL_RO, I32_RO, I32_RO, I32_RO, I32_RO, types.int64, I64_RO, BOOL_RO,
+                    types.boolean, types.boolean,
+                    I64_OUT, I16_OUT, I64_OUT, I32_OUT, I32_OUT, I32_OUT, I32_OUT, I32_OUT, I32_OUT, I32_OUT, I64_OUT,
+                    I16_OUT, I16_OUT, I64_OUT, I32_OUT, I64_OUT, I16_OUT, I32_2D_OUT, I64_2D_OUT))
+def versions_kernel(right_id, version, valid_from, valid_to, decided_on, applied_on, benefit, income, grade,
+                    birth_order, amount, other, subgroup, mo_family, single_parent, unable_to_work, person, household,
+                    payee, months, month_low, grade_max, decided_amount, amount_null, pack,
+                    right_ids, right_benefit, version_offsets, ver_right, ver_number, from_day, to_day, from_month,
+                    to_month, decided_day, income_minor, grade_out, birth_order_out, amount_minor, applied_day,
+                    other_minor, subgroup_out, ver32, ver64):
+    """Version rows already in the engine's order (version_runs_kernel >= 0): the loose columns and, with `pack`,
+    ver32 / ver64 (engine.entitlement.pack_fields). Applied days default to the decision day. Returns the number
+    of rows formats.convert._check_formula_inputs would report (grade outside the benefit's table, a decided
+    amount missing where `amount_null`, a negative amount): when not 0 the caller runs that check."""
+    n = right_id.shape[0]
+    assert ver_right.shape[0] == n and person.shape[0] == n and household.shape[0] == n and payee.shape[0] == n
+    assert not pack or (ver32.shape[0] == n and ver32.shape[1] == 13 and ver64.shape[0] == n and ver64.shape[1] == 3)
+    runs, suspect = -1, 0
+    for i in range(n):
+        if i == 0 or right_id[i] != right_id[i - 1]:
+            runs += 1
+            right_ids[runs], right_benefit[runs], version_offsets[runs] = right_id[i], benefit[i], i
+        b = benefit[i]
+        first, last = _day_at(valid_from, i), _day_at(valid_to, i)
+        first_month, last_month = _month_of(first, months, month_low), _month_of(last, months, month_low)
+        decided = _day_at(decided_on, i)
+        applied = applied_on[i] if applied_on.shape[0] else decided
+        gross, fixed, paid = _int_at(income, i, 0), _int_at(amount, i, 0), _int_at(other, i, 0)
+        level, order, group = _int_at(grade, i, 1), _int_at(birth_order, i, 1), _int_at(subgroup, i, 0)
+        if (grade_max[b] > 0 and (np.int16(level) < 1 or np.int16(level) > grade_max[b])) \
+                or (amount_null and decided_amount[b]) or gross < 0 or fixed < 0 or paid < 0:
+            suspect += 1
+        ver_right[i], ver_number[i], from_day[i], to_day[i] = runs, version[i], first, last
+        from_month[i], to_month[i], decided_day[i], applied_day[i] = first_month, last_month, decided, applied
+        income_minor[i], amount_minor[i], other_minor[i] = gross, fixed, paid
+        grade_out[i], birth_order_out[i], subgroup_out[i] = level, order, group
+        if pack:
+            flags = (1 if _flag_at(mo_family, i) else 0) | (2 if _flag_at(single_parent, i) else 0) \
+                | (4 if _flag_at(unable_to_work, i) else 0)
+            ver32[i, 0], ver32[i, 1], ver32[i, 2], ver32[i, 3] = version[i], person[i], household[i], first
+            ver32[i, 4], ver32[i, 5], ver32[i, 6], ver32[i, 7] = last, first_month, last_month, decided
+            ver32[i, 8], ver32[i, 9], ver32[i, 10] = np.int16(level), np.int16(order), flags
+            ver32[i, 11], ver32[i, 12] = _month_of(applied, months, month_low), np.int16(group)
+            ver64[i, 0], ver64[i, 1], ver64[i, 2] = gross, fixed, paid
+    version_offsets[runs + 1] = n
+    return suspect

@@ -15,11 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.advances import MaintenanceTitles
-from engine.entitlement import (NO_DAY, PACKED_ONLY, RegisterArrays, month_first_day, months_of_days, pack_fields,
-                                pack_register)
-from engine.register_columns import grouped_order
+from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArrays, month_first_day,
+                                months_of_days, pack_fields, pack_register)
+from engine.register_columns import (GROUP_SORT_MAX, grouped_order, increasing_runs_kernel, lookup_kernel,
+                                     members_kernel, persons_kernel, run_values_kernel, string_codes_kernel,
+                                     version_runs_kernel, versions_kernel)
 from formats.errors import InputError, problem
-from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
+from formats.keys import (DIRECT_SPAN_PER_ID, index_of, is_lex_sorted, lex_order, repeated_values,
+                          sorted_distinct)
 from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
 from formats.i18n import N_
 
@@ -31,19 +34,33 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     pack=False the kernels' packed copy is left out (packed=None): a caller that gives the tables' memory back
     first packs with `packed_arrays`, so the tables and the copy are never held at once. `done(name)`, when
     given, is called once the conversion has read all it reads of table `name` (persons, households, rights),
-    so the caller can give back what it does not keep while the rest is converted (10 M rights: gigabytes)."""
+    so the caller can give back what it does not keep while the rest is converted (10 M rights: gigabytes).
+
+    A table in the engine's order whose ids are all known (the usual register) is converted in one pass that
+    writes the loose arrays and, with `pack`, the packed matrices (engine/register_columns.py); any other goes
+    the general way below, which sorts, searches and reports the Problems of bad input."""
     problems = []
     done = done or (lambda _name: None)
-    persons = _persons(tables["persons"], problems)
+    matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
+    persons = _one_pass(_persons_one_pass, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
     rights = tables["rights"]
-    household_ids = _household_ids(tables["households"], rights)
-    members = _members(tables["households"], household_ids, person_ids, birth_day, problems)
+    known = _one_pass(_household_ids_one_pass, tables["households"], rights)
+    household_ids, right_household = known or (_household_ids(tables["households"], rights), None)
+    members = _one_pass(_members_one_pass, tables["households"], household_ids, person_ids, birth_day, pack,
+                        matrices) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
     done("households")
-    payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
-    versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
-    file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
+    payee_ids = _one_pass(_payee_ids_one_pass, tables["payees"])
+    if payee_ids is None:
+        payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
+    versions = None if problems else _one_pass(_versions_one_pass, rights, catalogue, person_ids, household_ids,
+                                               right_household, payee_ids, pack, matrices, problems)
+    if versions is None:
+        versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
+        file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
+    else:  # in file order
+        file_rows = np.arange(len(versions["ver_right"]), dtype=np.int64)
     del rights
     done("rights")
     titles = _titles(tables.get("maintenance_titles"), person_ids, problems)
@@ -57,7 +74,11 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     _check_leave_periods(arrays, catalogue, file_rows, problems)
     if problems:
         raise InputError(problems)
-    return packed_arrays(arrays) if pack else arrays
+    if not pack:
+        return arrays
+    if set(matrices) == set(PackedRegister._fields):
+        return arrays._replace(packed=PackedRegister(**matrices))
+    return packed_arrays(arrays)
 
 
 def packed_arrays(arrays: RegisterArrays) -> RegisterArrays:
@@ -192,6 +213,11 @@ def _versions(table, catalogue, person_ids, household_ids, payee_ids, problems) 
 def _titles(table, person_ids, problems) -> MaintenanceTitles:
     """Maintenance titles by child (CSR over the dense person index), sorted by (child, valid_from); an absent
     table is a register without titles."""
+    if table is None or table.num_rows == 0:
+        none64, none32 = np.zeros(0, np.int64), np.zeros(0, np.int32)
+        return MaintenanceTitles(offsets=np.zeros(len(person_ids) + 1, np.int64), title_ids=none64, debtor=none32,
+                                 debtor_ids=none64.copy(), monthly_minor=none64.copy(), from_month=none32.copy(),
+                                 to_month=none32.copy())
     if table is None:
         table = pa.table({name: pa.array([], pa.int64()) for name in ("child_id", "debtor_id", "title_id")})
     child = _index_or_problem(person_ids, _ints(table, "child_id", 0), "maintenance_titles", "child_id",
@@ -212,6 +238,9 @@ def _titles(table, person_ids, problems) -> MaintenanceTitles:
 def _facts(tables, household_ids, person_ids, problems) -> dict:
     """housing_costs by household, then wage_bases by person, as one CSR of (from month, to month, amount) rows
     (engine.entitlement.RegisterArrays.fact_offsets); absent tables count as empty."""
+    if all(tables.get(name) is None or tables[name].num_rows == 0 for name in ("housing_costs", "wage_bases")):
+        return dict(fact_offsets=np.zeros(len(household_ids) + 1 + len(person_ids) + 1, np.int64),
+                    fact64=np.zeros((0, 3), np.int64))
     parts = []
     for name, key, keys, amount in (("housing_costs", "household_id", household_ids, "cost_minor"),
                                     ("wage_bases", "person_id", person_ids, "base_minor")):
@@ -229,6 +258,271 @@ def _facts(tables, household_ids, person_ids, problems) -> dict:
     (house_offsets, house_rows), (wage_offsets, wage_rows) = parts
     return dict(fact_offsets=np.concatenate([house_offsets, wage_offsets + len(house_rows)]),
                 fact64=np.ascontiguousarray(np.concatenate([house_rows, wage_rows])))
+
+
+# ---- one pass per table (engine/register_columns.py) ------------------------------------------------------
+
+class _Unusual(Exception):
+    """A table the one-pass conversion leaves to the general path (out of order, unknown ids or codes, an
+    unexpected column type)."""
+
+
+def _one_pass(convert, *args):
+    """convert(*args), None when it finds the table unusual."""
+    try:
+        return convert(*args)
+    except _Unusual:
+        return None
+
+
+def _persons_one_pass(table, pack, matrices) -> dict:
+    rows = table.num_rows
+    ids = _key_values(table, "person_id")
+    out = dict(person_ids=np.empty(rows, np.int64), person_birth_day=np.empty(rows, np.int32),
+               person_birth_month=np.empty(rows, np.int32), person_death_day=np.empty(rows, np.int32),
+               person_death_month=np.empty(rows, np.int32), person_disabled=_fresh_bools(table, "disabled"),
+               person_without_care=_fresh_bools(table, "without_parental_care"))
+    person32 = np.empty((rows if pack else 0, 5), np.int32)
+    months, month_low = _month_table()
+    if not persons_kernel(ids, _day_values(table, "birth_date"), _day_values(table, "death_date"),
+                          out["person_disabled"], out["person_without_care"], months, month_low, pack,
+                          out["person_ids"], out["person_birth_day"], out["person_birth_month"],
+                          out["person_death_day"], out["person_death_month"], person32):
+        raise _Unusual("person ids not increasing")
+    if pack:
+        matrices["person32"] = person32
+    return out
+
+
+def _household_ids_one_pass(households, rights) -> tuple[np.ndarray, np.ndarray]:
+    """(household ids, dense household index of each rights row, -1 where none) when the memberships are grouped
+    by household id in increasing order and the rights name no other household."""
+    ids = _key_values(households, "household_id")
+    runs = increasing_runs_kernel(ids)
+    if runs < 0:
+        raise _Unusual("memberships not grouped by household")
+    household_ids = np.empty(runs, np.int64)
+    run_values_kernel(ids, household_ids)
+    column = _column(rights, "household_id")
+    if column is None:
+        raise _Unusual("rights without household_id")
+    right_household = _dense_index(household_ids, _int_values(rights, "household_id", np.int64, 0, rights.num_rows))
+    if column.null_count:
+        right_household[pc.is_null(column).to_numpy(zero_copy_only=False)] = -1
+    if np.count_nonzero(right_household < 0) != column.null_count:
+        raise _Unusual("a right names a household without members")
+    return household_ids, right_household
+
+
+def _members_one_pass(table, household_ids, person_ids, birth_day, pack, matrices) -> dict:
+    rows = table.num_rows
+    person_low, person_span, person_table = _lookup_table(person_ids)
+    months, month_low = _month_table()
+    out = dict(member_offsets=np.empty(len(household_ids) + 1, np.int64), member_person=np.empty(rows, np.int32),
+               member_role=np.empty(rows, np.int8), member_from_month=np.empty(rows, np.int32),
+               member_to_month=np.empty(rows, np.int32))
+    member32 = np.empty((rows if pack else 0, 4), np.int32)
+    scratch = np.empty(GROUP_SORT_MAX, np.int64), np.empty(GROUP_SORT_MAX, np.int64)
+    if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
+                          _string_codes(table.column("role"), HOUSEHOLD_ROLES), _day_values(table, "member_from"),
+                          _day_values(table, "member_to"), person_low, person_span, person_table,
+                          np.ascontiguousarray(birth_day, np.int32), months, month_low, GROUP_SORT_MAX, pack,
+                          out["member_offsets"], out["member_person"], out["member_role"], out["member_from_month"],
+                          out["member_to_month"], member32, *scratch):
+        raise _Unusual("memberships out of order, in a large household or of an unknown person")
+    if pack:
+        matrices["member32"] = member32
+    return out
+
+
+def _payee_ids_one_pass(table) -> np.ndarray:
+    ids = _key_values(table, "payee_id")
+    if increasing_runs_kernel(ids) != len(ids):
+        raise _Unusual("payee ids not increasing")
+    return ids.copy()
+
+
+def _versions_one_pass(table, catalogue, person_ids, household_ids, right_household, payee_ids, pack, matrices,
+                       problems) -> dict:
+    rows = table.num_rows
+    right_id, version = _key_values(table, "right_id"), _int_values(table, "version", np.int32, 0, rows)
+    valid_from = _day_values(table, "valid_from")
+    benefit = _string_codes(table.column("benefit"), catalogue.benefit_codes)
+    rights = version_runs_kernel(right_id, valid_from, version, benefit)
+    if rights < 0:
+        raise _Unusual("versions out of order or of several benefits")
+    person = _dense_index(person_ids, _key_values(table, "person_id"))
+    payee = _dense_index(payee_ids, _key_values(table, "payee_id"))
+    if (person < 0).any() or (payee < 0).any():
+        raise _Unusual("a version of an unknown person or payee")
+    if right_household is None:
+        right_household = _dense_index(household_ids, _int_values(table, "household_id", np.int64, 0, rows))
+        right_household[pc.is_null(table.column("household_id")).to_numpy(zero_copy_only=False)] = -1
+    decided_on = _day_values(table, "decided_on")
+    applied_on = _day_values(table, "applied_on")
+    applied_column = _column(table, "applied_on")
+    if len(applied_on) and applied_column.null_count:  # a missing application date is the decision's
+        decided_full = decided_on if len(decided_on) else np.full(rows, NO_DAY, np.int32)
+        applied_on = np.where(pc.is_null(applied_column).to_numpy(zero_copy_only=False), decided_full,
+                              applied_on).astype(np.int32)
+    amount_column = _column(table, "amount_minor")
+    amount_nulls = rows if amount_column is None else amount_column.null_count
+    codes = catalogue.benefit_codes
+    grade_max = np.array([_grade_count(catalogue.benefit(code)) for code in codes] + [0], dtype=np.int64)
+    decided_amount = np.array([catalogue.benefit(code).decided_amount for code in codes] + [False])
+    out = dict(right_ids=np.empty(rights, np.int64), right_benefit=np.empty(rights, np.int16),
+               version_offsets=np.empty(rights + 1, np.int64), ver_right=np.empty(rows, np.int32),
+               ver_number=np.empty(rows, np.int32), ver_person=person, ver_household=right_household, ver_payee=payee,
+               ver_from_day=np.empty(rows, np.int32), ver_to_day=np.empty(rows, np.int32),
+               ver_from_month=np.empty(rows, np.int32), ver_to_month=np.empty(rows, np.int32),
+               ver_decided_day=np.empty(rows, np.int32), ver_income_minor=np.empty(rows, np.int64),
+               ver_grade=np.empty(rows, np.int16), ver_birth_order=np.empty(rows, np.int16),
+               ver_amount_minor=np.empty(rows, np.int64), ver_mo_family=_fresh_bools(table, "mo_family"),
+               ver_single_parent=_fresh_bools(table, "single_parent"),
+               ver_unable_to_work=_fresh_bools(table, "unable_to_work"),
+               ver_consent=_fresh_bools(table, "consent_full_recovery"), ver_applied_day=np.empty(rows, np.int32),
+               ver_agency_fault=_fresh_bools(table, "agency_fault"), ver_other_minor=np.empty(rows, np.int64),
+               ver_subgroup=np.empty(rows, np.int16))
+    ver32, ver64 = np.empty((rows if pack else 0, 13), np.int32), np.empty((rows if pack else 0, 3), np.int64)
+    months, month_low = _month_table()
+    suspect = versions_kernel(
+        right_id, version, valid_from, _day_values(table, "valid_to"), decided_on, applied_on, benefit,
+        _int_values(table, "income_minor", np.int64), _int_values(table, "grade", np.int16, 1),
+        _int_values(table, "birth_order", np.int16, 1), _int_values(table, "amount_minor", np.int64),
+        _int_values(table, "other_payment_minor", np.int64), _int_values(table, "subgroup", np.int16),
+        out["ver_mo_family"], out["ver_single_parent"], out["ver_unable_to_work"], person, right_household, payee,
+        months, month_low, grade_max, decided_amount, amount_nulls == rows, pack,
+        *(out[name] for name in ("right_ids", "right_benefit", "version_offsets", "ver_right", "ver_number",
+                                 "ver_from_day", "ver_to_day", "ver_from_month", "ver_to_month", "ver_decided_day",
+                                 "ver_income_minor", "ver_grade", "ver_birth_order", "ver_amount_minor",
+                                 "ver_applied_day", "ver_other_minor", "ver_subgroup")), ver32, ver64)
+    if suspect or 0 < amount_nulls < rows:
+        _check_formula_inputs(table, catalogue, benefit, out, None, problems)
+    if pack:
+        matrices.update(ver32=ver32, ver64=ver64)
+    return out
+
+
+MONTH_TABLE_DAYS = (-25_567, 47_482)  # 1900-01-01 to 2099-12-31: a day -> month table of 290 KB
+
+
+def _month_table(cache={}) -> tuple[np.ndarray, int]:
+    """(month index of every day of MONTH_TABLE_DAYS, its first day), computed once."""
+    if not cache:
+        low, high = MONTH_TABLE_DAYS
+        cache["months"] = months_of_days(np.arange(low, high + 1, dtype=np.int32))
+    return cache["months"], MONTH_TABLE_DAYS[0]
+
+
+def _lookup_table(sorted_ids: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(first id, span, direct table) for register_columns' _lookup: an empty table when the ids are dense."""
+    count = len(sorted_ids)
+    if count == 0:
+        return 0, 0, np.zeros(0, np.int32)
+    low, span = int(sorted_ids[0]), int(sorted_ids[-1]) - int(sorted_ids[0]) + 1
+    if span == count:
+        return low, span, np.zeros(0, np.int32)
+    if span > DIRECT_SPAN_PER_ID * count + 1024 or count >= 2**31:
+        raise _Unusual("sparse ids")
+    table = np.full(span, -1, np.int32)
+    table[sorted_ids - np.int64(low)] = np.arange(count, dtype=np.int32)
+    return low, span, table
+
+
+def _dense_index(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """int32 dense index of each id among the sorted distinct ids, -1 where absent."""
+    low, span, table = _lookup_table(sorted_ids)
+    out = np.empty(len(ids), np.int32)
+    lookup_kernel(ids, low, span, table, out)
+    return out
+
+
+def _key_values(table, name) -> np.ndarray:
+    """An id column without nulls, as int64."""
+    column = _column(table, name)
+    if column is None or column.null_count:
+        raise _Unusual(f"{name} with nulls")
+    return _int_values(table, name, np.int64, 0, table.num_rows)
+
+
+def _int_values(table, name, dtype, fill=0, rows=0) -> np.ndarray:
+    """An integer column as `dtype` (Arrow's memory itself where it can), nulls as `fill`; all null or absent:
+    `rows` fills (the kernels read a column of length 0 as all fill)."""
+    column = _column(table, name)
+    if column is None or column.null_count == len(column):
+        return np.full(rows, fill, dtype=dtype)
+    if column.null_count:
+        return pc.fill_null(column.cast(pa.int64()), fill).to_numpy().astype(dtype)
+    expected = pa.from_numpy_dtype(dtype)
+    parts = [_buffer_view(chunk, dtype) if chunk.type == expected else
+             chunk.cast(pa.int64()).to_numpy().astype(dtype) for chunk in column.chunks]
+    return _joined(parts, dtype)
+
+
+def _day_values(table, name) -> np.ndarray:
+    """A date column as int32 days (Arrow's memory itself where it can), nulls as NO_DAY; length 0 when all null
+    or absent."""
+    column = _column(table, name)
+    if column is None or column.null_count == len(column):
+        return np.zeros(0, np.int32)
+    if not pa.types.is_date32(column.type):
+        raise _Unusual(f"{name} is not date32")
+    if column.null_count:
+        return pc.fill_null(column.cast(pa.int32()), int(NO_DAY)).to_numpy().astype(np.int32, copy=False)
+    return _joined([_buffer_view(chunk, np.int32) for chunk in column.chunks], np.int32)
+
+
+def _fresh_bools(table, name) -> np.ndarray:
+    """A boolean column unpacked into a new array (False for nulls), the caller's to keep."""
+    column = _column(table, name)
+    if column is None or column.null_count == len(column):
+        return np.zeros(table.num_rows, dtype=np.bool_)
+    if column.null_count:
+        column = pc.fill_null(column, False)
+    parts = [np.asarray(chunk.to_numpy(zero_copy_only=False), dtype=np.bool_) for chunk in column.chunks]
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return out if out.flags.writeable else out.copy()
+
+
+def _buffer_view(chunk, dtype) -> np.ndarray:
+    """The values of a chunk without nulls as a (read-only) view of its Arrow buffer."""
+    buffer = chunk.buffers()[1]
+    if buffer is None:
+        return np.zeros(0, dtype)
+    return np.frombuffer(buffer, dtype=dtype, count=chunk.offset + len(chunk))[chunk.offset:]
+
+
+def _joined(parts, dtype) -> np.ndarray:
+    if not parts:
+        return np.zeros(0, dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _string_codes(column, names) -> np.ndarray:
+    """int16 position of each value among `names`; unknown values or nulls are left to the general path."""
+    if column.null_count:
+        raise _Unusual("null codes")
+    encoded = [name.encode() for name in names]
+    name_offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum([len(name) for name in encoded], out=name_offsets[1:])
+    name_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+    out = np.empty(len(column), np.int16)
+    start = 0
+    for chunk in column.chunks:
+        end = start + len(chunk)
+        if pa.types.is_dictionary(chunk.type):
+            codes = _string_codes(pa.chunked_array([chunk.dictionary]), names)
+            out[start:end] = codes[chunk.indices.to_numpy(zero_copy_only=False)]
+        elif pa.types.is_string(chunk.type):
+            _, offsets, data = chunk.buffers()
+            offsets = np.frombuffer(offsets, np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
+            data = np.zeros(1, np.uint8) if data is None else np.frombuffer(data, np.uint8)
+            if string_codes_kernel(offsets, data, name_offsets, name_data, out[start:end]):
+                raise _Unusual("unknown codes")
+        else:
+            raise _Unusual("codes not strings")
+        start = end
+    return out
 
 
 # ---- checks the kernels rely on ----------------------------------------------------------------------------
