@@ -10,6 +10,8 @@ from numba import types
 from engine.entitlement import NO_DAY, NO_MONTH
 from engine.jit import BOOL_RO, I32_OUT, I32_RO, I64_OUT, I64_RO, U8_RO, helper, kernel
 
+U64_RO = types.Array(types.uint64, 1, "C", readonly=True)
+
 GROUP_SORT_MAX = 64  # insertion sort within a group up to this many rows; larger groups take the general sort
 
 
@@ -135,66 +137,93 @@ def _flag_at(flags, i):
 
 @kernel(types.int64(I64_RO))
 def increasing_runs_kernel(ids):
-    """Number of runs of equal ids when `ids` never decreases, else -1."""
+    """Number of runs of equal ids when `ids` never decreases, else -1 (branch-free: runs are short)."""
     assert ids.ndim == 1
     assert ids.shape[0] >= 0
-    runs = 0
-    for i in range(ids.shape[0]):
-        if i == 0 or ids[i] > ids[i - 1]:
-            runs += 1
-        elif ids[i] < ids[i - 1]:
-            return -1
-    return runs
+    if ids.shape[0] == 0:
+        return 0
+    runs, decreasing = 1, 0
+    for i in range(1, ids.shape[0]):
+        runs += ids[i] != ids[i - 1]
+        decreasing |= ids[i] < ids[i - 1]
+    return -1 if decreasing else runs
 
 
 @kernel(types.void(I64_RO, I64_OUT))
 def run_values_kernel(ids, out):
-    """The first id of each run of equal ids, in order (out: one slot per run)."""
+    """The id of each run of equal ids, in order (out: one slot per run; written branch-free, each row over its
+    run's slot)."""
     assert ids.ndim == 1
     assert out.ndim == 1
     runs = 0
     for i in range(ids.shape[0]):
-        if i == 0 or ids[i] != ids[i - 1]:
-            out[runs] = ids[i]
-            runs += 1
+        runs += i == 0 or ids[i] != ids[i - 1]
+        out[runs - 1] = ids[i]
 
 
-@kernel(types.int64(I32_RO, U8_RO, I64_RO, U8_RO, I16_OUT))
-def string_codes_kernel(offsets, data, name_offsets, name_data, out):
+CODE_LENGTHS = 64  # string_codes_kernel's candidate table: by length (this many) and last byte
+KEY_BYTES = 8      # names of up to 8 bytes are compared as one integer
+
+
+@kernel(types.int64(I32_RO, U8_RO, I64_RO, U8_RO, I16_RO, U64_RO, I16_OUT))
+def string_codes_kernel(offsets, data, name_offsets, name_data, candidates, name_keys, out):
     """out[i] = position of string i (Arrow offsets and data) among the names (same layout), -1 if none; returns
-    the number of strings not among the names. A string equal to the one before it takes its code unsearched."""
+    the number of strings not among the names. `candidates[length * 256 + last byte]` is the one name of that
+    length and last byte (-1: none, -2: several, then the names are searched); a string of up to KEY_BYTES is
+    then compared with it as one integer (`name_keys`: the names' bytes, little-endian)."""
     assert offsets.shape[0] == out.shape[0] + 1
-    assert name_offsets.shape[0] >= 1
+    assert candidates.shape[0] == CODE_LENGTHS * 256 and name_keys.shape[0] == name_offsets.shape[0] - 1
     unknown = 0
+    key_end_max = data.shape[0] - KEY_BYTES  # the last string start with eight bytes of data from it
     for i in range(out.shape[0]):
         begin, end = offsets[i], offsets[i + 1]
-        if i > 0 and end - begin == offsets[i] - offsets[i - 1]:
-            previous = offsets[i - 1]
-            same = True
-            for k in range(end - begin):
-                if data[begin + k] != data[previous + k]:
-                    same = False
-                    break
-            if same:
-                out[i] = out[i - 1]
-                unknown += out[i] < 0
-                continue
-        code = -1
-        for n in range(name_offsets.shape[0] - 1):
-            name_begin = name_offsets[n]
-            if name_offsets[n + 1] - name_begin != end - begin:
-                continue
-            same = True
-            for k in range(end - begin):
-                if data[begin + k] != name_data[name_begin + k]:
-                    same = False
-                    break
-            if same:
-                code = n
-                break
+        length = end - begin
+        code = -2
+        if 0 < length < CODE_LENGTHS:
+            code = candidates[length * 256 + data[end - 1]]
+        if code == -2:
+            code = _search_name(data, begin, end, name_offsets, name_data)
+        elif code >= 0:
+            if length <= KEY_BYTES:
+                if key_end_max >= begin:  # eight bytes readable: a fixed read, masked to the string's length
+                    key = np.uint64(0)
+                    for k in range(KEY_BYTES):
+                        key |= np.uint64(data[begin + k]) << np.uint64(8 * k)
+                    key &= np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(8 * (KEY_BYTES - length))
+                else:
+                    key = np.uint64(0)
+                    for k in range(length):
+                        key |= np.uint64(data[begin + k]) << np.uint64(8 * k)
+                if key != name_keys[code]:
+                    code = -1
+            elif not _same_bytes(data, begin, name_data, name_offsets[code], length - 1):
+                code = -1
         out[i] = code
         unknown += code < 0
     return unknown
+
+
+@helper
+def _same_bytes(data, begin, name_data, name_begin, length):
+    """data[begin:begin + length] == name_data[name_begin:name_begin + length]."""
+    assert length >= 0
+    assert begin >= 0
+    for k in range(length):
+        if data[begin + k] != name_data[name_begin + k]:
+            return False
+    return True
+
+
+@helper
+def _search_name(data, begin, end, name_offsets, name_data):
+    """Position of data[begin:end] among the names, -1 if none."""
+    assert end >= begin
+    assert name_offsets.shape[0] >= 1
+    for n in range(name_offsets.shape[0] - 1):
+        if name_offsets[n + 1] - name_offsets[n] == end - begin \
+                and _same_bytes(data, begin, name_data, name_offsets[n], end - begin):
+            return n
+    return -1
 
 
 @kernel(types.boolean(I64_RO, I32_RO, I32_RO, BOOL_RO, BOOL_RO, I32_RO, types.int64, types.boolean,
@@ -224,15 +253,15 @@ def persons_kernel(ids, birth, death, disabled, without_care, months, month_low,
                       I32_OUT, I32_OUT, I32_2D_OUT, I64_OUT, I64_OUT))
 def members_kernel(household, person, role, from_day, to_day, person_low, person_span, person_table, birth_day,
                    months, month_low, group_rows_max, pack, offsets, member_person, member_role, from_month,
-                   to_month, member32, group_person, group_order):
+                   to_month, member32, group_person, group_key):
     """Memberships grouped by household id (ids never decreasing, the household index is the run number): each
-    household's rows ordered by (birth day, person index, member_from) by insertion sort (stable: np.lexsort's
-    order), written with their months and, with `pack`, member32. False (outputs undefined) when a household
+    household's rows ordered by (birth day, person index, member_from), ties in file order (np.lexsort's order),
+    written with their months and, with `pack`, member32. False (outputs undefined) when a household
     id decreases, a household has more than group_rows_max rows or a person id is not a person's: the general
     path sorts and reports."""
     n = household.shape[0]
     assert person.shape[0] == n and role.shape[0] == n and member_person.shape[0] == n
-    assert group_person.shape[0] >= group_rows_max and group_order.shape[0] >= group_rows_max
+    assert group_person.shape[0] >= group_rows_max and group_key.shape[0] >= group_rows_max
     assert not pack or (member32.shape[0] == n and member32.shape[1] == 4)
     begin, runs = 0, 0
     while begin < n:
@@ -249,36 +278,23 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
             if p < 0:
                 return False
             group_person[i - begin] = p
-            j = i - begin
-            # shift the rows with a larger key one place up; equal keys stay before (stable)
-            while j > 0 and _member_after(group_order[j - 1], i, begin, group_person, birth_day, from_day):
-                group_order[j] = group_order[j - 1]
-                j -= 1
-            group_order[j] = i
-        for k in range(begin, end):
-            row = group_order[k - begin]
-            p = group_person[row - begin]
-            first, last = _month_of(_day_at(from_day, row), months, month_low), \
-                _month_of(_day_at(to_day, row), months, month_low)
-            member_person[k], member_role[k], from_month[k], to_month[k] = p, role[row], first, last
+            group_key[i - begin] = (np.int64(birth_day[p]) << 32) + p  # (birth day, person) as one number
+        for i in range(begin, end):
+            # the row's place in its household: the rows before it by (key, member_from, row), counted without
+            # branches (households are small; a sort's comparisons would each be a coin toss for the predictor)
+            key, first_day, rank = group_key[i - begin], _day_at(from_day, i), 0
+            for j in range(begin, end):
+                other_key, other_day = group_key[j - begin], _day_at(from_day, j)
+                rank += (other_key < key) | ((other_key == key) & ((other_day < first_day)
+                                                                   | ((other_day == first_day) & (j < i))))
+            k, p = begin + rank, group_person[i - begin]
+            first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, i), months, month_low)
+            member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last
             if pack:
-                member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[row], first, last
+                member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[i], first, last
         begin = end
     offsets[runs] = n
     return runs + 1 == offsets.shape[0]
-
-
-@helper
-def _member_after(a, b, begin, group_person, birth_day, from_day):
-    """Membership row a sorts strictly after row b by (birth day, person index, member_from)."""
-    assert a >= begin
-    assert b >= begin
-    pa, pb = group_person[a - begin], group_person[b - begin]
-    if birth_day[pa] != birth_day[pb]:
-        return birth_day[pa] > birth_day[pb]
-    if pa != pb:
-        return pa > pb
-    return _day_at(from_day, a) > _day_at(from_day, b)
 
 
 @kernel(types.int64(I64_RO, types.int64, types.int64, I32_RO, I32_OUT))

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from engine.advances import MaintenanceTitles
 from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArrays, month_first_day,
                                 months_of_days, pack_fields, pack_register)
-from engine.register_columns import (GROUP_SORT_MAX, grouped_order, increasing_runs_kernel, lookup_kernel,
+from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, grouped_order, increasing_runs_kernel, lookup_kernel,
                                      members_kernel, persons_kernel, run_values_kernel, string_codes_kernel,
                                      version_runs_kernel, versions_kernel)
 from formats.errors import InputError, problem
@@ -322,7 +322,7 @@ def _members_one_pass(table, household_ids, person_ids, birth_day, pack, matrice
                member_role=np.empty(rows, np.int8), member_from_month=np.empty(rows, np.int32),
                member_to_month=np.empty(rows, np.int32))
     member32 = np.empty((rows if pack else 0, 4), np.int32)
-    scratch = np.empty(GROUP_SORT_MAX, np.int64), np.empty(GROUP_SORT_MAX, np.int64)
+    scratch = [np.empty(GROUP_SORT_MAX, np.int64) for _ in range(2)]
     if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
                           _string_codes(table.column("role"), HOUSEHOLD_ROLES), _day_values(table, "member_from"),
                           _day_values(table, "member_to"), person_low, person_span, person_table,
@@ -479,9 +479,22 @@ def _fresh_bools(table, name) -> np.ndarray:
         return np.zeros(table.num_rows, dtype=np.bool_)
     if column.null_count:
         column = pc.fill_null(column, False)
-    parts = [np.asarray(chunk.to_numpy(zero_copy_only=False), dtype=np.bool_) for chunk in column.chunks]
-    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    return out if out.flags.writeable else out.copy()
+    if not pa.types.is_boolean(column.type):
+        raise _Unusual(f"{name} is not boolean")
+    parts = [_unpacked_bits(chunk) for chunk in column.chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _unpacked_bits(chunk) -> np.ndarray:
+    """A boolean chunk without nulls as a new bool array (Arrow packs eight values a byte, least significant
+    bit first)."""
+    rows, offset = len(chunk), chunk.offset
+    buffer = chunk.buffers()[1]
+    if rows == 0 or buffer is None:
+        return np.zeros(rows, np.bool_)
+    bits = np.unpackbits(np.frombuffer(buffer, np.uint8, count=(offset + rows + 7) // 8), count=offset + rows,
+                         bitorder="little")
+    return (bits[offset:] if offset else bits).view(np.bool_)
 
 
 def _buffer_view(chunk, dtype) -> np.ndarray:
@@ -506,6 +519,12 @@ def _string_codes(column, names) -> np.ndarray:
     name_offsets = np.zeros(len(encoded) + 1, np.int64)
     np.cumsum([len(name) for name in encoded], out=name_offsets[1:])
     name_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+    candidates = np.full(CODE_LENGTHS * 256, -1, np.int16)
+    for position, name in enumerate(encoded):
+        if 0 < len(name) < CODE_LENGTHS:
+            slot = len(name) * 256 + name[-1]
+            candidates[slot] = position if candidates[slot] == -1 else -2
+    name_keys = np.array([int.from_bytes(name[:KEY_BYTES], "little") for name in encoded], np.uint64)
     out = np.empty(len(column), np.int16)
     start = 0
     for chunk in column.chunks:
@@ -517,7 +536,7 @@ def _string_codes(column, names) -> np.ndarray:
             _, offsets, data = chunk.buffers()
             offsets = np.frombuffer(offsets, np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
             data = np.zeros(1, np.uint8) if data is None else np.frombuffer(data, np.uint8)
-            if string_codes_kernel(offsets, data, name_offsets, name_data, out[start:end]):
+            if string_codes_kernel(offsets, data, name_offsets, name_data, candidates, name_keys, out[start:end]):
                 raise _Unusual("unknown codes")
         else:
             raise _Unusual("codes not strings")
@@ -531,6 +550,8 @@ def _check_register_bases(arrays, catalogue, file_rows, problems):
     """A housing subsidy needs housing costs of its household, a wage replacement wage bases of its beneficiary:
     a right without any is refused; a month the rows leave uncovered is due 0 and listed (REASON_NO_BASE)."""
     kinds = [catalogue.benefit(code).kind for code in catalogue.benefit_codes] + [""]
+    if "housing_cost_minus_share" not in kinds and "wage_replacement" not in kinds:
+        return
     ver_benefit = arrays.right_benefit[arrays.ver_right] if len(arrays.ver_right) else np.zeros(0, np.int16)
     counts = np.diff(arrays.fact_offsets)
     housing_rows, wage_rows = counts[:len(arrays.household_ids)], counts[len(arrays.household_ids) + 1:]
