@@ -283,10 +283,12 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
             # the row's place in its household: the rows before it by (key, member_from, row), counted without
             # branches (households are small; a sort's comparisons would each be a coin toss for the predictor)
             key, first_day, rank = group_key[i - begin], _day_at(from_day, i), 0
-            for j in range(begin, end):
+            for j in range(begin, i):  # rows before: ahead unless after it
                 other_key, other_day = group_key[j - begin], _day_at(from_day, j)
-                rank += (other_key < key) | ((other_key == key) & ((other_day < first_day)
-                                                                   | ((other_day == first_day) & (j < i))))
+                rank += (other_key < key) | ((other_key == key) & (other_day <= first_day))
+            for j in range(i + 1, end):  # rows after: ahead only when before it
+                other_key, other_day = group_key[j - begin], _day_at(from_day, j)
+                rank += (other_key < key) | ((other_key == key) & (other_day < first_day))
             k, p = begin + rank, group_person[i - begin]
             first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, i), months, month_low)
             member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last

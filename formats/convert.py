@@ -367,9 +367,9 @@ def _versions_one_pass(table, catalogue, person_ids, household_ids, right_househ
                               applied_on).astype(np.int32)
     amount_column = _column(table, "amount_minor")
     amount_nulls = rows if amount_column is None else amount_column.null_count
-    codes = catalogue.benefit_codes
-    grade_max = np.array([_grade_count(catalogue.benefit(code)) for code in codes] + [0], dtype=np.int64)
-    decided_amount = np.array([catalogue.benefit(code).decided_amount for code in codes] + [False])
+    benefits = _benefits(catalogue)
+    grade_max = np.array([_grade_count(benefit) for benefit in benefits] + [0], dtype=np.int64)
+    decided_amount = np.array([benefit.decided_amount for benefit in benefits] + [False])
     out = dict(right_ids=np.empty(rights, np.int64), right_benefit=np.empty(rights, np.int16),
                version_offsets=np.empty(rights + 1, np.int64), ver_right=np.empty(rows, np.int32),
                ver_number=np.empty(rows, np.int32), ver_person=person, ver_household=right_household, ver_payee=payee,
@@ -549,9 +549,12 @@ def _string_codes(column, names) -> np.ndarray:
 def _check_register_bases(arrays, catalogue, file_rows, problems):
     """A housing subsidy needs housing costs of its household, a wage replacement wage bases of its beneficiary:
     a right without any is refused; a month the rows leave uncovered is due 0 and listed (REASON_NO_BASE)."""
-    kinds = [catalogue.benefit(code).kind for code in catalogue.benefit_codes] + [""]
+    kinds = [benefit.kind for benefit in _benefits(catalogue)] + [""]
     if "housing_cost_minus_share" not in kinds and "wage_replacement" not in kinds:
         return
+    held = np.bincount(arrays.right_benefit, minlength=len(kinds))[:len(kinds)] > 0  # benefits some right has
+    if not any(held[b] for b, kind in enumerate(kinds) if kind in ("housing_cost_minus_share", "wage_replacement")):
+        return  # every row of the loop below would be a version of such a benefit: there is none
     ver_benefit = arrays.right_benefit[arrays.ver_right] if len(arrays.ver_right) else np.zeros(0, np.int16)
     counts = np.diff(arrays.fact_offsets)
     housing_rows, wage_rows = counts[:len(arrays.household_ids)], counts[len(arrays.household_ids) + 1:]
@@ -571,9 +574,8 @@ def _check_register_bases(arrays, catalogue, file_rows, problems):
 def _check_award_windows(arrays, catalogue, file_rows, problems):
     """A per_member_category benefit with award_months (UA IDP allowance: fixed 6-month awards, the decree bounds
     the period) takes versions of at most that many months, each with an end date."""
-    limits = np.array([catalogue.benefit(code).info.get("award_months", 0)
-                       if catalogue.benefit(code).kind == "per_member_category" else 0
-                       for code in catalogue.benefit_codes] + [0], dtype=np.int64)
+    limits = np.array([benefit.info.get("award_months", 0) if benefit.kind == "per_member_category" else 0
+                       for benefit in _benefits(catalogue)] + [0], dtype=np.int64)
     if not limits.any() or not len(arrays.ver_right):
         return
     limit = limits[arrays.right_benefit[arrays.ver_right]]
@@ -586,8 +588,7 @@ def _check_award_windows(arrays, catalogue, file_rows, problems):
 def _check_leave_periods(arrays, catalogue, file_rows, problems):
     """A monthly_rate_times_days right is a period of days (UA maternity leave): every version ends (valid_to), and
     the days of all its versions make one of the lengths of period_days_allowed in force on its first day."""
-    leave = np.array([catalogue.benefit(code).kind == "monthly_rate_times_days" for code in catalogue.benefit_codes]
-                     + [False])
+    leave = np.array([benefit.kind == "monthly_rate_times_days" for benefit in _benefits(catalogue)] + [False])
     if not leave.any() or not len(arrays.ver_right):
         return
     rows = np.flatnonzero(leave[arrays.right_benefit[arrays.ver_right]])
@@ -661,7 +662,20 @@ def _report(problems, rows, file, column, values, rule, fix):
 # ---- column helpers --------------------------------------------------------------------------------------
 
 def _column(table, name):
-    return table.column(name) if name in table.column_names else None
+    """The column `name`, None when the table has none (looked up in the schema: Table.column_names makes a list
+    of every name each time, and a register conversion asks dozens of times)."""
+    found = table.schema.get_all_field_indices(name)
+    if not found:
+        return None
+    return table.column(found[0]) if len(found) == 1 else table.column(name)
+
+
+def _benefits(catalogue) -> list:
+    """catalogue.benefit(code) of every benefit code, in order, without a search per code."""
+    first = {}
+    for benefit in catalogue.benefits:
+        first.setdefault(benefit.code, benefit)
+    return [first[code] for code in catalogue.benefit_codes]
 
 
 def _ints(table, name, fill) -> np.ndarray:
