@@ -9,6 +9,8 @@ and payees, grades within the catalogue's table, a decided amount where the bene
 here as `Problem`s, because the kernels trust their input. No Python loop runs over rows.
 """
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +42,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     writes the loose arrays and, with `pack`, the packed matrices (engine/register_columns.py); any other goes
     the general way below, which sorts, searches and reports the Problems of bad input."""
     problems = []
+    one_by_one = done is not None  # tables given back as they are read: nothing runs beside
     done = done or (lambda _name: None)
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
     persons = _one_pass(_persons_one_pass, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
@@ -48,18 +51,27 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     rights = tables["rights"]
     known = _one_pass(_household_ids_one_pass, tables["households"], rights)
     household_ids, right_household = known or (_household_ids(tables["households"], rights), None)
+    payee_ids = _one_pass(_payee_ids_one_pass, tables["payees"])
+    version_problems, version_matrices = [], {}
+    version_args = (rights, catalogue, person_ids, household_ids, right_household, payee_ids, pack, version_matrices,
+                    version_problems)
+    # the versions beside the memberships (the kernels release the GIL): both are most of the time
+    beside = _beside(_one_pass, _versions_one_pass, *version_args) \
+        if not (one_by_one or problems or payee_ids is None) else None
     members = _one_pass(_members_one_pass, tables["households"], household_ids, person_ids, birth_day, pack,
                         matrices) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
     done("households")
-    payee_ids = _one_pass(_payee_ids_one_pass, tables["payees"])
     if payee_ids is None:
         payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
-    versions = None if problems else _one_pass(_versions_one_pass, rights, catalogue, person_ids, household_ids,
-                                               right_household, payee_ids, pack, matrices, problems)
-    if versions is None:
+    versions = beside.result() if beside is not None else None
+    if beside is None and not problems:
+        versions = _one_pass(_versions_one_pass, *version_args[:5], payee_ids, *version_args[6:])
+    if versions is None or problems:  # the general path, the Problems of bad input in their order
         versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
         file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
     else:  # in file order
+        problems += version_problems
+        matrices.update(version_matrices)
         file_rows = np.arange(len(versions["ver_right"]), dtype=np.int64)
     del rights
     done("rights")
@@ -261,6 +273,18 @@ def _facts(tables, household_ids, person_ids, problems) -> dict:
 
 
 # ---- one pass per table (engine/register_columns.py) ------------------------------------------------------
+
+_BESIDE = []  # one worker thread, made on first use
+_BESIDE_LOCK = threading.Lock()
+
+
+def _beside(function, *args):
+    """function(*args) started on the conversion's worker thread (a Future)."""
+    with _BESIDE_LOCK:
+        if not _BESIDE:
+            _BESIDE.append(ThreadPoolExecutor(1, thread_name_prefix="register-conversion"))
+    return _BESIDE[0].submit(function, *args)
+
 
 class _Unusual(Exception):
     """A table the one-pass conversion leaves to the general path (out of order, unknown ids or codes, an
