@@ -45,6 +45,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     one_by_one = done is not None  # tables given back as they are read: nothing runs beside
     done = done or (lambda _name: None)
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
+    roles = None if one_by_one else _beside(_string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
     persons = _one_pass(_persons_one_pass, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
@@ -59,7 +60,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     beside = _beside(_one_pass, _versions_one_pass, *version_args) \
         if not (one_by_one or problems or payee_ids is None) else None
     members = _one_pass(_members_one_pass, tables["households"], household_ids, person_ids, birth_day, pack,
-                        matrices) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
+                        matrices, roles) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
     done("households")
     if payee_ids is None:
         payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
@@ -338,7 +339,8 @@ def _household_ids_one_pass(households, rights) -> tuple[np.ndarray, np.ndarray]
     return household_ids, right_household
 
 
-def _members_one_pass(table, household_ids, person_ids, birth_day, pack, matrices) -> dict:
+def _members_one_pass(table, household_ids, person_ids, birth_day, pack, matrices, roles=None) -> dict:
+    """`roles`: the role codes being made on the worker thread (a Future), None to make them here."""
     rows = table.num_rows
     person_low, person_span, person_table = _lookup_table(person_ids)
     months, month_low = _month_table()
@@ -348,7 +350,8 @@ def _members_one_pass(table, household_ids, person_ids, birth_day, pack, matrice
     member32 = np.empty((rows if pack else 0, 4), np.int32)
     scratch = [np.empty(GROUP_SORT_MAX, np.int64) for _ in range(2)]
     if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
-                          _string_codes(table.column("role"), HOUSEHOLD_ROLES), _day_values(table, "member_from"),
+                          _string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result(),
+                          _day_values(table, "member_from"),
                           _day_values(table, "member_to"), person_low, person_span, person_table,
                           np.ascontiguousarray(birth_day, np.int32), months, month_low, GROUP_SORT_MAX, pack,
                           out["member_offsets"], out["member_person"], out["member_role"], out["member_from_month"],
