@@ -152,3 +152,8 @@ U8_RO = types.Array(types.uint8, 1, "C", readonly=True)     # bytes (Arrow buffe
 U8_2D_RO = types.Array(types.uint8, 2, "C", readonly=True)  # fixed-width byte rows (payment references)
 U8_2D_OUT = types.Array(types.uint8, 2, "C")
 U64_OUT = types.Array(types.uint64, 1, "C")
+I16_RO = types.Array(types.int16, 1, "C", readonly=True)    # small codes (benefits, grades)
+I16_OUT = types.Array(types.int16, 1, "C")
+U64_RO = types.Array(types.uint64, 1, "C", readonly=True)
+I32_2D_OUT = types.Array(types.int32, 2, "C")               # record matrices being written
+I64_2D_OUT = types.Array(types.int64, 2, "C")

@@ -1,16 +1,16 @@
-"""Numba kernels of the register conversion (formats/convert.py), for steps that numpy can only do through a
-general sort: rows already grouped by a key (household memberships are written household by household) are
-ordered by the other keys within each group by insertion sort, equal to a stable lexicographic sort and a
-fraction of its cost.
+"""Numba kernels of the register conversion (formats/convert.py, formats/ordered_register.py): one pass per table
+in the engine's order (persons, memberships, versions) that writes the loose arrays and the packed matrices, the
+codes of text columns, dense lookups of ids; and for the general path, rows already grouped by a key ordered by
+the other keys within each group by insertion sort, equal to a stable lexicographic sort and a fraction of its
+cost.
 """
 import numpy as np
 
 from numba import types
 
 from engine.entitlement import NO_DAY, NO_MONTH
-from engine.jit import BOOL_RO, I32_OUT, I32_RO, I64_OUT, I64_RO, U8_RO, helper, kernel
-
-U64_RO = types.Array(types.uint64, 1, "C", readonly=True)
+from engine.jit import (BOOL_RO, I16_OUT, I16_RO, I32_2D_OUT, I32_OUT, I32_RO, I64_2D_OUT, I64_OUT, I64_RO, I8_OUT,
+                        U64_RO, U8_RO, helper, kernel)
 
 GROUP_SORT_MAX = 64  # insertion sort within a group up to this many rows; larger groups take the general sort
 
@@ -69,13 +69,6 @@ def _after(a, b, first, second, third):
 # (absent): every row reads its fill value. Days become months through a day -> month table (`months`, day
 # `month_low` first) and the civil calendar outside it.
 
-I16_RO = types.Array(types.int16, 1, "C", readonly=True)
-I8_RO = types.Array(types.int8, 1, "C", readonly=True)
-I16_OUT = types.Array(types.int16, 1, "C")
-BOOL_OUT = types.Array(types.boolean, 1, "C")
-I32_2D_OUT = types.Array(types.int32, 2, "C")
-I64_2D_OUT = types.Array(types.int64, 2, "C")
-I32_RO_OFFSETS = I32_RO  # Arrow string offsets (int32)
 
 
 @helper
@@ -249,7 +242,7 @@ def persons_kernel(ids, birth, death, disabled, without_care, months, month_low,
 
 
 @kernel(types.boolean(I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64, types.int64, I32_RO, I32_RO, I32_RO,
-                      types.int64, types.int64, types.boolean, I64_OUT, I32_OUT, types.Array(types.int8, 1, "C"),
+                      types.int64, types.int64, types.boolean, I64_OUT, I32_OUT, I8_OUT,
                       I32_OUT, I32_OUT, I32_2D_OUT, I64_OUT, I64_OUT))
 def members_kernel(household, person, role, from_day, to_day, person_low, person_span, person_table, birth_day,
                    months, month_low, group_rows_max, pack, offsets, member_person, member_role, from_month,

@@ -9,8 +9,6 @@ and payees, grades within the catalogue's table, a decided amount where the bene
 here as `Problem`s, because the kernels trust their input. No Python loop runs over rows.
 """
 import datetime as dt
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -19,12 +17,12 @@ import pyarrow.compute as pc
 from engine.advances import MaintenanceTitles
 from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArrays, month_first_day,
                                 months_of_days, pack_fields, pack_register)
-from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, grouped_order, increasing_runs_kernel, lookup_kernel,
-                                     members_kernel, persons_kernel, run_values_kernel, string_codes_kernel,
-                                     version_runs_kernel, versions_kernel)
+from engine.register_columns import grouped_order
 from formats.errors import InputError, problem
-from formats.keys import (DIRECT_SPAN_PER_ID, index_of, is_lex_sorted, lex_order, repeated_values,
-                          sorted_distinct)
+from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
+from formats.ordered_register import (benefit_list, beside, column_of, grade_count, household_ids_in_order,
+                                      members_in_order, one_pass, payee_ids_in_order, persons_in_order, string_codes,
+                                      versions_in_order)
 from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
 from formats.i18n import N_
 
@@ -39,39 +37,40 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     so the caller can give back what it does not keep while the rest is converted (10 M rights: gigabytes).
 
     A table in the engine's order whose ids are all known (the usual register) is converted in one pass that
-    writes the loose arrays and, with `pack`, the packed matrices (engine/register_columns.py); any other goes
+    writes the loose arrays and, with `pack`, the packed matrices (formats/ordered_register.py); any other goes
     the general way below, which sorts, searches and reports the Problems of bad input."""
     problems = []
     one_by_one = done is not None  # tables given back as they are read: nothing runs beside
     done = done or (lambda _name: None)
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
-    roles = None if one_by_one else _beside(_string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
-    persons = _one_pass(_persons_one_pass, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
+    roles = None if one_by_one else beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
+    persons = one_pass(persons_in_order, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
     rights = tables["rights"]
-    known = _one_pass(_household_ids_one_pass, tables["households"], rights)
+    known = one_pass(household_ids_in_order, tables["households"], rights)
     household_ids, right_household = known or (_household_ids(tables["households"], rights), None)
-    payee_ids = _one_pass(_payee_ids_one_pass, tables["payees"])
-    version_problems, version_matrices = [], {}
-    version_args = (rights, catalogue, person_ids, household_ids, right_household, payee_ids, pack, version_matrices,
-                    version_problems)
-    # the versions beside the memberships (the kernels release the GIL): both are most of the time
-    beside = _beside(_one_pass, _versions_one_pass, *version_args) \
+    payee_ids = one_pass(payee_ids_in_order, tables["payees"])
+    version_matrices = {}
+    in_order = (rights, catalogue, person_ids, household_ids, right_household)
+    # the versions beside the memberships (the kernels release the GIL): the two take most of the time
+    running = beside(one_pass, versions_in_order, *in_order, payee_ids, pack, version_matrices) \
         if not (one_by_one or problems or payee_ids is None) else None
-    members = _one_pass(_members_one_pass, tables["households"], household_ids, person_ids, birth_day, pack,
-                        matrices, roles) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
+    members = one_pass(members_in_order, tables["households"], household_ids, person_ids, birth_day, pack,
+                       matrices, roles) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
     done("households")
     if payee_ids is None:
         payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
-    versions = beside.result() if beside is not None else None
-    if beside is None and not problems:
-        versions = _one_pass(_versions_one_pass, *version_args[:5], payee_ids, *version_args[6:])
-    if versions is None or problems:  # the general path, the Problems of bad input in their order
+    found = running.result() if running is not None else None
+    if running is None and not problems:
+        found = one_pass(versions_in_order, *in_order, payee_ids, pack, version_matrices)
+    if found is None or problems:  # the general path, the Problems of bad input in their order
         versions = _versions(rights, catalogue, person_ids, household_ids, payee_ids, problems)
         file_rows = lex_order(_ints(rights, "right_id", 0), _days(rights, "valid_from"), _ints(rights, "version", 0))
     else:  # in file order
-        problems += version_problems
+        versions, suspect_benefit = found
+        if suspect_benefit is not None:
+            _check_formula_inputs(rights, catalogue, suspect_benefit, versions, None, problems)
         matrices.update(version_matrices)
         file_rows = np.arange(len(versions["ver_right"]), dtype=np.int64)
     del rights
@@ -273,310 +272,12 @@ def _facts(tables, household_ids, person_ids, problems) -> dict:
                 fact64=np.ascontiguousarray(np.concatenate([house_rows, wage_rows])))
 
 
-# ---- one pass per table (engine/register_columns.py) ------------------------------------------------------
-
-_BESIDE = []  # one worker thread, made on first use
-_BESIDE_LOCK = threading.Lock()
-
-
-def _beside(function, *args):
-    """function(*args) started on the conversion's worker thread (a Future)."""
-    with _BESIDE_LOCK:
-        if not _BESIDE:
-            _BESIDE.append(ThreadPoolExecutor(1, thread_name_prefix="register-conversion"))
-    return _BESIDE[0].submit(function, *args)
-
-
-class _Unusual(Exception):
-    """A table the one-pass conversion leaves to the general path (out of order, unknown ids or codes, an
-    unexpected column type)."""
-
-
-def _one_pass(convert, *args):
-    """convert(*args), None when it finds the table unusual."""
-    try:
-        return convert(*args)
-    except _Unusual:
-        return None
-
-
-def _persons_one_pass(table, pack, matrices) -> dict:
-    rows = table.num_rows
-    ids = _key_values(table, "person_id")
-    out = dict(person_ids=np.empty(rows, np.int64), person_birth_day=np.empty(rows, np.int32),
-               person_birth_month=np.empty(rows, np.int32), person_death_day=np.empty(rows, np.int32),
-               person_death_month=np.empty(rows, np.int32), person_disabled=_fresh_bools(table, "disabled"),
-               person_without_care=_fresh_bools(table, "without_parental_care"))
-    person32 = np.empty((rows if pack else 0, 5), np.int32)
-    months, month_low = _month_table()
-    if not persons_kernel(ids, _day_values(table, "birth_date"), _day_values(table, "death_date"),
-                          out["person_disabled"], out["person_without_care"], months, month_low, pack,
-                          out["person_ids"], out["person_birth_day"], out["person_birth_month"],
-                          out["person_death_day"], out["person_death_month"], person32):
-        raise _Unusual("person ids not increasing")
-    if pack:
-        matrices["person32"] = person32
-    return out
-
-
-def _household_ids_one_pass(households, rights) -> tuple[np.ndarray, np.ndarray]:
-    """(household ids, dense household index of each rights row, -1 where none) when the memberships are grouped
-    by household id in increasing order and the rights name no other household."""
-    ids = _key_values(households, "household_id")
-    runs = increasing_runs_kernel(ids)
-    if runs < 0:
-        raise _Unusual("memberships not grouped by household")
-    household_ids = np.empty(runs, np.int64)
-    run_values_kernel(ids, household_ids)
-    column = _column(rights, "household_id")
-    if column is None:
-        raise _Unusual("rights without household_id")
-    right_household = _dense_index(household_ids, _int_values(rights, "household_id", np.int64, 0, rights.num_rows))
-    if column.null_count:
-        right_household[pc.is_null(column).to_numpy(zero_copy_only=False)] = -1
-    if np.count_nonzero(right_household < 0) != column.null_count:
-        raise _Unusual("a right names a household without members")
-    return household_ids, right_household
-
-
-def _members_one_pass(table, household_ids, person_ids, birth_day, pack, matrices, roles=None) -> dict:
-    """`roles`: the role codes being made on the worker thread (a Future), None to make them here."""
-    rows = table.num_rows
-    person_low, person_span, person_table = _lookup_table(person_ids)
-    months, month_low = _month_table()
-    out = dict(member_offsets=np.empty(len(household_ids) + 1, np.int64), member_person=np.empty(rows, np.int32),
-               member_role=np.empty(rows, np.int8), member_from_month=np.empty(rows, np.int32),
-               member_to_month=np.empty(rows, np.int32))
-    member32 = np.empty((rows if pack else 0, 4), np.int32)
-    scratch = [np.empty(GROUP_SORT_MAX, np.int64) for _ in range(2)]
-    if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
-                          _string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result(),
-                          _day_values(table, "member_from"),
-                          _day_values(table, "member_to"), person_low, person_span, person_table,
-                          np.ascontiguousarray(birth_day, np.int32), months, month_low, GROUP_SORT_MAX, pack,
-                          out["member_offsets"], out["member_person"], out["member_role"], out["member_from_month"],
-                          out["member_to_month"], member32, *scratch):
-        raise _Unusual("memberships out of order, in a large household or of an unknown person")
-    if pack:
-        matrices["member32"] = member32
-    return out
-
-
-def _payee_ids_one_pass(table) -> np.ndarray:
-    ids = _key_values(table, "payee_id")
-    if increasing_runs_kernel(ids) != len(ids):
-        raise _Unusual("payee ids not increasing")
-    return ids.copy()
-
-
-def _versions_one_pass(table, catalogue, person_ids, household_ids, right_household, payee_ids, pack, matrices,
-                       problems) -> dict:
-    rows = table.num_rows
-    right_id, version = _key_values(table, "right_id"), _int_values(table, "version", np.int32, 0, rows)
-    valid_from = _day_values(table, "valid_from")
-    benefit = _string_codes(table.column("benefit"), catalogue.benefit_codes)
-    rights = version_runs_kernel(right_id, valid_from, version, benefit)
-    if rights < 0:
-        raise _Unusual("versions out of order or of several benefits")
-    person = _dense_index(person_ids, _key_values(table, "person_id"))
-    payee = _dense_index(payee_ids, _key_values(table, "payee_id"))
-    if (person < 0).any() or (payee < 0).any():
-        raise _Unusual("a version of an unknown person or payee")
-    if right_household is None:
-        right_household = _dense_index(household_ids, _int_values(table, "household_id", np.int64, 0, rows))
-        right_household[pc.is_null(table.column("household_id")).to_numpy(zero_copy_only=False)] = -1
-    decided_on = _day_values(table, "decided_on")
-    applied_on = _day_values(table, "applied_on")
-    applied_column = _column(table, "applied_on")
-    if len(applied_on) and applied_column.null_count:  # a missing application date is the decision's
-        decided_full = decided_on if len(decided_on) else np.full(rows, NO_DAY, np.int32)
-        applied_on = np.where(pc.is_null(applied_column).to_numpy(zero_copy_only=False), decided_full,
-                              applied_on).astype(np.int32)
-    amount_column = _column(table, "amount_minor")
-    amount_nulls = rows if amount_column is None else amount_column.null_count
-    benefits = _benefits(catalogue)
-    grade_max = np.array([_grade_count(benefit) for benefit in benefits] + [0], dtype=np.int64)
-    decided_amount = np.array([benefit.decided_amount for benefit in benefits] + [False])
-    out = dict(right_ids=np.empty(rights, np.int64), right_benefit=np.empty(rights, np.int16),
-               version_offsets=np.empty(rights + 1, np.int64), ver_right=np.empty(rows, np.int32),
-               ver_number=np.empty(rows, np.int32), ver_person=person, ver_household=right_household, ver_payee=payee,
-               ver_from_day=np.empty(rows, np.int32), ver_to_day=np.empty(rows, np.int32),
-               ver_from_month=np.empty(rows, np.int32), ver_to_month=np.empty(rows, np.int32),
-               ver_decided_day=np.empty(rows, np.int32), ver_income_minor=np.empty(rows, np.int64),
-               ver_grade=np.empty(rows, np.int16), ver_birth_order=np.empty(rows, np.int16),
-               ver_amount_minor=np.empty(rows, np.int64), ver_mo_family=_fresh_bools(table, "mo_family"),
-               ver_single_parent=_fresh_bools(table, "single_parent"),
-               ver_unable_to_work=_fresh_bools(table, "unable_to_work"),
-               ver_consent=_fresh_bools(table, "consent_full_recovery"), ver_applied_day=np.empty(rows, np.int32),
-               ver_agency_fault=_fresh_bools(table, "agency_fault"), ver_other_minor=np.empty(rows, np.int64),
-               ver_subgroup=np.empty(rows, np.int16))
-    ver32, ver64 = np.empty((rows if pack else 0, 13), np.int32), np.empty((rows if pack else 0, 3), np.int64)
-    months, month_low = _month_table()
-    suspect = versions_kernel(
-        right_id, version, valid_from, _day_values(table, "valid_to"), decided_on, applied_on, benefit,
-        _int_values(table, "income_minor", np.int64), _int_values(table, "grade", np.int16, 1),
-        _int_values(table, "birth_order", np.int16, 1), _int_values(table, "amount_minor", np.int64),
-        _int_values(table, "other_payment_minor", np.int64), _int_values(table, "subgroup", np.int16),
-        out["ver_mo_family"], out["ver_single_parent"], out["ver_unable_to_work"], person, right_household, payee,
-        months, month_low, grade_max, decided_amount, amount_nulls == rows, pack,
-        *(out[name] for name in ("right_ids", "right_benefit", "version_offsets", "ver_right", "ver_number",
-                                 "ver_from_day", "ver_to_day", "ver_from_month", "ver_to_month", "ver_decided_day",
-                                 "ver_income_minor", "ver_grade", "ver_birth_order", "ver_amount_minor",
-                                 "ver_applied_day", "ver_other_minor", "ver_subgroup")), ver32, ver64)
-    if suspect or 0 < amount_nulls < rows:
-        _check_formula_inputs(table, catalogue, benefit, out, None, problems)
-    if pack:
-        matrices.update(ver32=ver32, ver64=ver64)
-    return out
-
-
-MONTH_TABLE_DAYS = (-25_567, 47_482)  # 1900-01-01 to 2099-12-31: a day -> month table of 290 KB
-
-
-def _month_table(cache={}) -> tuple[np.ndarray, int]:
-    """(month index of every day of MONTH_TABLE_DAYS, its first day), computed once."""
-    if not cache:
-        low, high = MONTH_TABLE_DAYS
-        cache["months"] = months_of_days(np.arange(low, high + 1, dtype=np.int32))
-    return cache["months"], MONTH_TABLE_DAYS[0]
-
-
-def _lookup_table(sorted_ids: np.ndarray) -> tuple[int, int, np.ndarray]:
-    """(first id, span, direct table) for register_columns' _lookup: an empty table when the ids are dense."""
-    count = len(sorted_ids)
-    if count == 0:
-        return 0, 0, np.zeros(0, np.int32)
-    low, span = int(sorted_ids[0]), int(sorted_ids[-1]) - int(sorted_ids[0]) + 1
-    if span == count:
-        return low, span, np.zeros(0, np.int32)
-    if span > DIRECT_SPAN_PER_ID * count + 1024 or count >= 2**31:
-        raise _Unusual("sparse ids")
-    table = np.full(span, -1, np.int32)
-    table[sorted_ids - np.int64(low)] = np.arange(count, dtype=np.int32)
-    return low, span, table
-
-
-def _dense_index(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """int32 dense index of each id among the sorted distinct ids, -1 where absent."""
-    low, span, table = _lookup_table(sorted_ids)
-    out = np.empty(len(ids), np.int32)
-    lookup_kernel(ids, low, span, table, out)
-    return out
-
-
-def _key_values(table, name) -> np.ndarray:
-    """An id column without nulls, as int64."""
-    column = _column(table, name)
-    if column is None or column.null_count:
-        raise _Unusual(f"{name} with nulls")
-    return _int_values(table, name, np.int64, 0, table.num_rows)
-
-
-def _int_values(table, name, dtype, fill=0, rows=0) -> np.ndarray:
-    """An integer column as `dtype` (Arrow's memory itself where it can), nulls as `fill`; all null or absent:
-    `rows` fills (the kernels read a column of length 0 as all fill)."""
-    column = _column(table, name)
-    if column is None or column.null_count == len(column):
-        return np.full(rows, fill, dtype=dtype)
-    if column.null_count:
-        return pc.fill_null(column.cast(pa.int64()), fill).to_numpy().astype(dtype)
-    expected = pa.from_numpy_dtype(dtype)
-    parts = [_buffer_view(chunk, dtype) if chunk.type == expected else
-             chunk.cast(pa.int64()).to_numpy().astype(dtype) for chunk in column.chunks]
-    return _joined(parts, dtype)
-
-
-def _day_values(table, name) -> np.ndarray:
-    """A date column as int32 days (Arrow's memory itself where it can), nulls as NO_DAY; length 0 when all null
-    or absent."""
-    column = _column(table, name)
-    if column is None or column.null_count == len(column):
-        return np.zeros(0, np.int32)
-    if not pa.types.is_date32(column.type):
-        raise _Unusual(f"{name} is not date32")
-    if column.null_count:
-        return pc.fill_null(column.cast(pa.int32()), int(NO_DAY)).to_numpy().astype(np.int32, copy=False)
-    return _joined([_buffer_view(chunk, np.int32) for chunk in column.chunks], np.int32)
-
-
-def _fresh_bools(table, name) -> np.ndarray:
-    """A boolean column unpacked into a new array (False for nulls), the caller's to keep."""
-    column = _column(table, name)
-    if column is None or column.null_count == len(column):
-        return np.zeros(table.num_rows, dtype=np.bool_)
-    if column.null_count:
-        column = pc.fill_null(column, False)
-    if not pa.types.is_boolean(column.type):
-        raise _Unusual(f"{name} is not boolean")
-    parts = [_unpacked_bits(chunk) for chunk in column.chunks]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _unpacked_bits(chunk) -> np.ndarray:
-    """A boolean chunk without nulls as a new bool array (Arrow packs eight values a byte, least significant
-    bit first)."""
-    rows, offset = len(chunk), chunk.offset
-    buffer = chunk.buffers()[1]
-    if rows == 0 or buffer is None:
-        return np.zeros(rows, np.bool_)
-    bits = np.unpackbits(np.frombuffer(buffer, np.uint8, count=(offset + rows + 7) // 8), count=offset + rows,
-                         bitorder="little")
-    return (bits[offset:] if offset else bits).view(np.bool_)
-
-
-def _buffer_view(chunk, dtype) -> np.ndarray:
-    """The values of a chunk without nulls as a (read-only) view of its Arrow buffer."""
-    buffer = chunk.buffers()[1]
-    if buffer is None:
-        return np.zeros(0, dtype)
-    return np.frombuffer(buffer, dtype=dtype, count=chunk.offset + len(chunk))[chunk.offset:]
-
-
-def _joined(parts, dtype) -> np.ndarray:
-    if not parts:
-        return np.zeros(0, dtype)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _string_codes(column, names) -> np.ndarray:
-    """int16 position of each value among `names`; unknown values or nulls are left to the general path."""
-    if column.null_count:
-        raise _Unusual("null codes")
-    encoded = [name.encode() for name in names]
-    name_offsets = np.zeros(len(encoded) + 1, np.int64)
-    np.cumsum([len(name) for name in encoded], out=name_offsets[1:])
-    name_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
-    candidates = np.full(CODE_LENGTHS * 256, -1, np.int16)
-    for position, name in enumerate(encoded):
-        if 0 < len(name) < CODE_LENGTHS:
-            slot = len(name) * 256 + name[-1]
-            candidates[slot] = position if candidates[slot] == -1 else -2
-    name_keys = np.array([int.from_bytes(name[:KEY_BYTES], "little") for name in encoded], np.uint64)
-    out = np.empty(len(column), np.int16)
-    start = 0
-    for chunk in column.chunks:
-        end = start + len(chunk)
-        if pa.types.is_dictionary(chunk.type):
-            codes = _string_codes(pa.chunked_array([chunk.dictionary]), names)
-            out[start:end] = codes[chunk.indices.to_numpy(zero_copy_only=False)]
-        elif pa.types.is_string(chunk.type):
-            _, offsets, data = chunk.buffers()
-            offsets = np.frombuffer(offsets, np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
-            data = np.zeros(1, np.uint8) if data is None else np.frombuffer(data, np.uint8)
-            if string_codes_kernel(offsets, data, name_offsets, name_data, candidates, name_keys, out[start:end]):
-                raise _Unusual("unknown codes")
-        else:
-            raise _Unusual("codes not strings")
-        start = end
-    return out
-
-
 # ---- checks the kernels rely on ----------------------------------------------------------------------------
 
 def _check_register_bases(arrays, catalogue, file_rows, problems):
     """A housing subsidy needs housing costs of its household, a wage replacement wage bases of its beneficiary:
     a right without any is refused; a month the rows leave uncovered is due 0 and listed (REASON_NO_BASE)."""
-    kinds = [benefit.kind for benefit in _benefits(catalogue)] + [""]
+    kinds = [benefit.kind for benefit in benefit_list(catalogue)] + [""]
     if "housing_cost_minus_share" not in kinds and "wage_replacement" not in kinds:
         return
     held = np.bincount(arrays.right_benefit, minlength=len(kinds))[:len(kinds)] > 0  # benefits some right has
@@ -602,7 +303,7 @@ def _check_award_windows(arrays, catalogue, file_rows, problems):
     """A per_member_category benefit with award_months (UA IDP allowance: fixed 6-month awards, the decree bounds
     the period) takes versions of at most that many months, each with an end date."""
     limits = np.array([benefit.info.get("award_months", 0) if benefit.kind == "per_member_category" else 0
-                       for benefit in _benefits(catalogue)] + [0], dtype=np.int64)
+                       for benefit in benefit_list(catalogue)] + [0], dtype=np.int64)
     if not limits.any() or not len(arrays.ver_right):
         return
     limit = limits[arrays.right_benefit[arrays.ver_right]]
@@ -615,7 +316,7 @@ def _check_award_windows(arrays, catalogue, file_rows, problems):
 def _check_leave_periods(arrays, catalogue, file_rows, problems):
     """A monthly_rate_times_days right is a period of days (UA maternity leave): every version ends (valid_to), and
     the days of all its versions make one of the lengths of period_days_allowed in force on its first day."""
-    leave = np.array([benefit.kind == "monthly_rate_times_days" for benefit in _benefits(catalogue)] + [False])
+    leave = np.array([benefit.kind == "monthly_rate_times_days" for benefit in benefit_list(catalogue)] + [False])
     if not leave.any() or not len(arrays.ver_right):
         return
     rows = np.flatnonzero(leave[arrays.right_benefit[arrays.ver_right]])
@@ -653,7 +354,7 @@ def _check_one_benefit(benefit, right_benefit, order, problems):
 
 def _check_formula_inputs(table, catalogue, benefit, columns, order, problems):
     codes = catalogue.benefit_codes
-    max_grade = np.array([_grade_count(catalogue.benefit(code)) for code in codes] + [0], dtype=np.int64)
+    max_grade = np.array([grade_count(catalogue.benefit(code)) for code in codes] + [0], dtype=np.int64)
     decided = np.array([catalogue.benefit(code).decided_amount for code in codes] + [False])
     grade = columns["ver_grade"]
     limit = max_grade[benefit]  # benefit -1 (unknown) reads the trailing 0: no grade check
@@ -671,11 +372,6 @@ def _check_formula_inputs(table, catalogue, benefit, columns, order, problems):
                 "amounts are zero or more, in minor units")
 
 
-def _grade_count(benefit) -> int:
-    dated = benefit.parameters.get("amount_by_grade") if benefit.kind == "graded_flat" else None
-    return len(dated[0][1]) if dated else 0
-
-
 def _report(problems, rows, file, column, values, rule, fix):
     for position, row in enumerate(rows[:PROBLEMS_PER_RULE_MAX]):
         value = None if values is None else values[position]
@@ -688,39 +384,22 @@ def _report(problems, rows, file, column, values, rule, fix):
 
 # ---- column helpers --------------------------------------------------------------------------------------
 
-def _column(table, name):
-    """The column `name`, None when the table has none (looked up in the schema: Table.column_names makes a list
-    of every name each time, and a register conversion asks dozens of times)."""
-    found = table.schema.get_all_field_indices(name)
-    if not found:
-        return None
-    return table.column(found[0]) if len(found) == 1 else table.column(name)
-
-
-def _benefits(catalogue) -> list:
-    """catalogue.benefit(code) of every benefit code, in order, without a search per code."""
-    first = {}
-    for benefit in catalogue.benefits:
-        first.setdefault(benefit.code, benefit)
-    return [first[code] for code in catalogue.benefit_codes]
-
-
 def _ints(table, name, fill) -> np.ndarray:
-    column = _column(table, name)
+    column = column_of(table, name)
     if column is None or column.null_count == len(column):  # absent or empty: no cast, no fill
         return np.full(table.num_rows, fill, dtype=np.int64)
     return pc.fill_null(column.cast(pa.int64()), fill).to_numpy().astype(np.int64, copy=False)
 
 
 def _bools(table, name) -> np.ndarray:
-    column = _column(table, name)
+    column = column_of(table, name)
     if column is None or column.null_count == len(column):
         return np.zeros(table.num_rows, dtype=np.bool_)
     return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 def _days(table, name) -> np.ndarray:
-    column = _column(table, name)
+    column = column_of(table, name)
     if column is None or column.null_count == len(column):
         return np.full(table.num_rows, NO_DAY, dtype=np.int32)
     return pc.fill_null(column.cast(pa.int32()), int(NO_DAY)).to_numpy().astype(np.int32, copy=False)

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import workloads
 from engine.entitlement import pack_register
-from formats import convert
+from formats import convert, ordered_register
 from formats.catalogue import load_catalogue
 from formats.errors import InputError
 from formats.register import read_register
@@ -131,8 +131,8 @@ def test_unusual_layouts_convert_alike(generated, variant):
     elif variant == "large household":  # more members than the one pass orders: the general sort
         households = tables["households"]
         first = households.column("household_id")[0]
-        ids = pc.if_else(pc.less(pa.array(np.arange(households.num_rows)), convert.GROUP_SORT_MAX + 5), first,
-                         households.column("household_id"))
+        leading = pc.less(pa.array(np.arange(households.num_rows)), ordered_register.GROUP_SORT_MAX + 5)
+        ids = pc.if_else(leading, first, households.column("household_id"))
         tables["households"] = households.set_column(0, "household_id", ids)
     elif variant == "spells":  # a member twice in one household: ordered by member_from, equal rows as written
         rows = []
@@ -195,9 +195,9 @@ def test_ids_far_apart_and_sparse_convert_alike(generated):
 def test_string_codes_equal_index_in():
     names = ("head", "adult", "child", "a-much-longer-name", "")
     values = pa.array(["child", "head", "adult", "a-much-longer-name", "", "child", "head", "adult", "adult"])
-    codes = convert._string_codes(pa.chunked_array([values, values.slice(2)]), names)
+    codes = ordered_register.string_codes(pa.chunked_array([values, values.slice(2)]), names)
     expected = pc.index_in(pa.chunked_array([values, values.slice(2)]), value_set=pa.array(list(names)))
     assert codes.tolist() == expected.to_pylist()
     for unknown in (["heads"], ["hea"], ["chile"], ["a-much-longer-nam3"]):
-        with pytest.raises(convert._Unusual):
-            convert._string_codes(pa.chunked_array([pa.array(unknown)]), names)
+        with pytest.raises(ordered_register.Unusual):
+            ordered_register.string_codes(pa.chunked_array([pa.array(unknown)]), names)
