@@ -574,14 +574,29 @@ def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, mem
         if not (counts[_S_HOUSEHOLD] == h and counts[_S_FIRST_MONTH] <= m <= counts[_S_LAST_MONTH]
                 and counts[_S_LIMIT_YEARS] == limit_years and counts[_S_CAP] == cap):
             _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, counts)
-        scale_bp = (counts[_S_FIRSTS] * params[b, mi, _P_SCALE_FIRST]
-                    + counts[_S_CHILDREN] * params[b, mi, _P_SCALE_CHILD]
-                    + counts[_S_ADULTS] * params[b, mi, _P_SCALE_ADULT])
+        scale_bp = _members_scale_bp(b, mi, counts, params)
+    return _scaled_minus_income(b, mi, flags, income, scale_bp, params)
+
+
+@helper
+def _scaled_minus_income(b, mi, flags, income, scale_bp, params):
+    """round(base x scale x (1 + supplement)) - income, at least 0."""
+    assert b >= 0 and mi >= 0
+    assert scale_bp >= 0
     supplement_bp = 0
     if flags & (FLAG_UNABLE | FLAG_SINGLE):
         supplement_bp = params[b, mi, _P_SUPPLEMENT]
     gross = div_half_up(params[b, mi, _P_BASE] * scale_bp * (10_000 + supplement_bp), 100_000_000)
     return max(0, gross - income)
+
+
+@helper
+def _members_scale_bp(b, mi, counts, params):
+    """The scale of the members _scale_members counted (counts[11:14])."""
+    assert b >= 0 and mi >= 0
+    assert counts.shape[0] == COUNTS_SLOTS
+    return (counts[_S_FIRSTS] * params[b, mi, _P_SCALE_FIRST] + counts[_S_CHILDREN] * params[b, mi, _P_SCALE_CHILD]
+            + counts[_S_ADULTS] * params[b, mi, _P_SCALE_ADULT])
 
 
 @helper
@@ -608,6 +623,15 @@ def _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, c
     counts[_S_FIRSTS], counts[_S_CHILDREN], counts[_S_ADULTS] = min(counted, 1), children, adults
     counts[_S_HOUSEHOLD], counts[_S_FIRST_MONTH], counts[_S_LAST_MONTH] = h, m, next_change - 1
     counts[_S_LIMIT_YEARS], counts[_S_CAP] = limit_years, cap
+
+
+@helper
+def _table_amount(b, mi, income, n_members, params, param_len):
+    """The household table's base for n_members (at least 1) minus income, at least 0."""
+    assert b >= 0 and mi >= 0
+    assert n_members >= 0
+    base = _pick(params, b, mi, _P_SIZE, max(1, n_members), param_len[b, _P_SIZE])
+    return max(0, base - income)
 
 
 @helper
@@ -744,8 +768,7 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
         return 0
     _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts)
     if on_table is not None and kind == cat.KIND_HOUSEHOLD_TABLE:
-        base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
-        return max(0, base - income)
+        return _table_amount(b, mi, income, counts[0], params, param_len)
     if on_advance is not None and kind == cat.KIND_MAINTENANCE_ADVANCE:  # before the title gate of compute_due
         return advances.advance_reference_amount(m, mi, b, person32[person, P_BIRTH_MONTH], income, counts[0],
                                                  params, param_len)
@@ -1010,6 +1033,105 @@ def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_of
     return amount
 
 
+# ---- one right of a household formula, all its months in one pass -------------------------------------------
+
+@helper
+def _active_months(v, b, decided_limit_day, period, binfo, ver32, person32):
+    """(first, last) month in which the single version v of a right pays by its dates, the beneficiary's death and
+    the benefit's age limits: _month_due's checks before the formula, as one interval (empty when v is decided
+    after the limit day)."""
+    assert v >= 0
+    assert decided_limit_day >= 0
+    person = ver32[v, V_PERSON]
+    birth_month = np.int64(person32[person, P_BIRTH_MONTH])
+    first, last = np.int64(ver32[v, V_FROM_MONTH]), min(np.int64(ver32[v, V_TO_MONTH]), period)
+    if binfo[b, _S_STOPS] != 0:
+        last = min(last, np.int64(person32[person, P_DEATH_MONTH]))
+    if binfo[b, _S_AGE_MIN] > 0:
+        first = max(first, birth_month + 12 * binfo[b, _S_AGE_MIN])
+    if binfo[b, _S_AGE_MAX] > 0:
+        last = min(last, birth_month + 12 * binfo[b, _S_AGE_MAX])
+    if ver32[v, V_DECIDED_DAY] > decided_limit_day:
+        return np.int64(0), np.int64(-1)
+    return first, last
+
+
+@helper
+def _days_share(v, m, full, stops_on_death, ver32, person32):
+    """_policy_amount's days policy for a single version v in month m: full x days paid / days in month, rounded
+    once (0 without a day paid)."""
+    assert v >= 0 and m >= 0
+    assert full >= 0
+    first_day, next_first_day = month_first_day(m), month_first_day(m + 1)
+    last_day = min(ver32[v, V_TO_DAY], next_first_day - 1)
+    if stops_on_death:
+        last_day = min(last_day, person32[ver32[v, V_PERSON], P_DEATH_DAY])
+    days = last_day - max(ver32[v, V_FROM_DAY], first_day) + 1
+    if days <= 0:
+        return 0
+    return div_half_up(full * days, next_first_day - first_day)
+
+
+@helper
+def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64, person32, member32,
+                     member_offsets, first_month, binfo, params, param_len, defined, out_due, out_missing,
+                     out_reason, out_right, out_month, on_table, on_scale, on_category, days_gate):
+    """The cells of right r with a single version v, a household and a household formula (table, equivalence scale,
+    category sum): what chunk_due_kernel's month loop computes for it, with the checks that do not change from month
+    to month made once, and the members counted again only in a month where the counts may change (the counts' valid
+    months, as _member_counts and _scale_members keep them). Days policy: only the months of the version's first
+    and last day and of the death can pay fewer days than the month has (_days_share); in the others the full
+    amount x days / days is the full amount."""
+    assert v >= 0 and ver32[v, V_HOUSEHOLD] >= 0
+    assert k == cat.KIND_HOUSEHOLD_TABLE or k == cat.KIND_EQUIVALENCE or k == cat.KIND_CATEGORY_SUM
+    h, flags, income = ver32[v, V_HOUSEHOLD], ver32[v, V_FLAGS], ver64[v, V_INCOME]
+    child_years, young_years, lost_years = binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], binfo[b, _S_LOST_AGE]
+    first, last = _active_months(v, b, decided_limit_day, period, binfo, ver32, person32)
+    limit_months = on_scale is not None and k == cat.KIND_EQUIVALENCE
+    work_able = not (flags & FLAG_UNABLE)
+    n_defined = defined.shape[1]
+    prorate = days_gate is not None and binfo[b, B_PRORATE] != 0
+    stops_on_death = binfo[b, _S_STOPS] != 0
+    death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH] if stops_on_death else NO_MONTH
+    counted_to, paid_in_year = np.int64(-1), 0  # counts hold through month counted_to
+    for m in range(start - (start % 12) if limit_months else start, period + 1):
+        if m % 12 == 0:
+            paid_in_year = 0
+        amount, missing = 0, False
+        if first <= m <= last:
+            mi = m - first_month
+            missing = mi < 0 or mi >= n_defined or not defined[b, mi]
+            if not missing and on_scale is not None and k == cat.KIND_EQUIVALENCE:
+                cap = params[b, mi, _P_MAX_MEMBERS]
+                if m > counted_to or counts[_S_CAP] != cap or counts[_S_HOUSEHOLD] != h:
+                    _scale_members(h, m, child_years, cap, member32, member_offsets, person32, counts)
+                    counted_to = counts[_S_LAST_MONTH]
+                amount = _scaled_minus_income(b, mi, flags, income, _members_scale_bp(b, mi, counts, params), params)
+            elif not missing:
+                if m > counted_to:
+                    _member_counts(h, ver32[v, V_PERSON], m, child_years, young_years, lost_years, member32,
+                                   member_offsets, person32, counts)
+                    counted_to = counts[_C_LAST_MONTH]
+                if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:
+                    amount = _table_amount(b, mi, income, counts[0], params, param_len)
+                elif on_category is not None:
+                    amount = _category_amount(b, mi, income, counts, params)
+            if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
+                amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
+            if limit_months and amount > 0:  # a positive amount: a month in force with parameters (mi)
+                limit = params[b, mi, _P_MAX_MONTHS]
+                if limit > 0 and work_able and paid_in_year >= limit:
+                    amount = 0
+                paid_in_year += amount > 0
+        if m >= start:
+            cell = cell0 + m - start
+            out_due[cell] = amount
+            out_missing[cell] = missing
+            out_reason[cell] = REASON_NONE
+            out_right[cell] = r
+            out_month[cell] = m
+
+
 # ---- the kernel ----------------------------------------------------------------------------------------------
 
 CHUNK_RIGHTS = 4096  # rights per parallel task at least: large enough to amortise scheduling, small enough to balance
@@ -1039,7 +1161,8 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
                          member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
                          right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64,
-                         *gates, gates[0][cat.KIND_EQUIVALENCE])
+                         *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
+                         gates[0][cat.KIND_CATEGORY_SUM])
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)
@@ -1053,7 +1176,7 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
                      param_len, defined, link_offsets, link32, right_source, out_due, out_missing, out_reason,
                      out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate,
-                     scale_gate):
+                     scale_gate, table_gate, category_gate):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
     counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
     helpers took ~70 % of its time. scale_gate: kinds' gate of the equivalence scale again, as an argument of its own
@@ -1067,6 +1190,16 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
         start, cell0, source_minor = window_start[r], out_offsets[r], right_source[r]
         b = right_benefit[r]
         k = binfo[b, B_KIND]
+        household_kind = ((table_gate is not None and k == cat.KIND_HOUSEHOLD_TABLE)
+                          or (scale_gate is not None and k == cat.KIND_EQUIVALENCE)
+                          or (category_gate is not None and k == cat.KIND_CATEGORY_SUM))
+        if (household_kind and version_offsets[r + 1] - version_offsets[r] == 1
+                and ver32[version_offsets[r], V_HOUSEHOLD] >= 0):
+            _household_right(r, version_offsets[r], k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64,
+                             person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
+                             out_due, out_missing, out_reason, out_right, out_month, table_gate, scale_gate,
+                             category_gate, days_gate)
+            continue
         anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
         limit_months = k == cat.KIND_EQUIVALENCE  # the months-per-year limit counts from January
         paid_in_year = 0
