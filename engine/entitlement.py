@@ -1093,43 +1093,62 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
     prorate = days_gate is not None and binfo[b, B_PRORATE] != 0
     stops_on_death = binfo[b, _S_STOPS] != 0
     death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH] if stops_on_death else NO_MONTH
+    _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month)
     counted_to, paid_in_year = np.int64(-1), 0  # counts hold through month counted_to
-    for m in range(start - (start % 12) if limit_months else start, period + 1):
+    # the months before `first` pay nothing (their cells are filled); the months-per-year limit counts from January
+    begin = max(first, start - (start % 12) if limit_months else start)
+    for m in range(begin, last + 1):
         if m % 12 == 0:
             paid_in_year = 0
-        amount, missing = 0, False
-        if first <= m <= last:
-            mi = m - first_month
-            missing = mi < 0 or mi >= n_defined or not defined[b, mi]
-            if not missing and on_scale is not None and k == cat.KIND_EQUIVALENCE:
-                cap = params[b, mi, _P_MAX_MEMBERS]
-                if m > counted_to or counts[_S_CAP] != cap or counts[_S_HOUSEHOLD] != h:
-                    _scale_members(h, m, child_years, cap, member32, member_offsets, person32, counts)
-                    counted_to = counts[_S_LAST_MONTH]
-                amount = _scaled_minus_income(b, mi, flags, income, _members_scale_bp(b, mi, counts, params), params)
-            elif not missing:
-                if m > counted_to:
-                    _member_counts(h, ver32[v, V_PERSON], m, child_years, young_years, lost_years, member32,
-                                   member_offsets, person32, counts)
-                    counted_to = counts[_C_LAST_MONTH]
-                if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:
-                    amount = _table_amount(b, mi, income, counts[0], params, param_len)
-                elif on_category is not None:
-                    amount = _category_amount(b, mi, income, counts, params)
-            if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
-                amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
-            if limit_months and amount > 0:  # a positive amount: a month in force with parameters (mi)
-                limit = params[b, mi, _P_MAX_MONTHS]
-                if limit > 0 and work_able and paid_in_year >= limit:
-                    amount = 0
-                paid_in_year += amount > 0
+        mi = m - first_month
+        if mi < 0 or mi >= n_defined or not defined[b, mi]:
+            if m >= start:
+                out_missing[cell0 + m - start] = True
+            continue
+        if on_scale is not None and k == cat.KIND_EQUIVALENCE:
+            cap = params[b, mi, _P_MAX_MEMBERS]
+            if m > counted_to or counts[_S_CAP] != cap or counts[_S_HOUSEHOLD] != h:
+                _scale_members(h, m, child_years, cap, member32, member_offsets, person32, counts)
+                counted_to = counts[_S_LAST_MONTH]
+            amount = _scaled_minus_income(b, mi, flags, income, _members_scale_bp(b, mi, counts, params), params)
+        else:
+            if m > counted_to:
+                _member_counts(h, ver32[v, V_PERSON], m, child_years, young_years, lost_years, member32,
+                               member_offsets, person32, counts)
+                counted_to = counts[_C_LAST_MONTH]
+            if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:
+                amount = _table_amount(b, mi, income, counts[0], params, param_len)
+            elif on_category is not None:
+                amount = _category_amount(b, mi, income, counts, params)
+            else:
+                amount = 0
+        if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
+            amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
+        if limit_months and amount > 0:
+            limit = params[b, mi, _P_MAX_MONTHS]
+            if limit > 0 and work_able and paid_in_year >= limit:
+                amount = 0
+            paid_in_year += amount > 0
         if m >= start:
-            cell = cell0 + m - start
-            out_due[cell] = amount
-            out_missing[cell] = missing
-            out_reason[cell] = REASON_NONE
-            out_right[cell] = r
-            out_month[cell] = m
+            out_due[cell0 + m - start] = amount
+
+
+@helper
+def _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month):
+    """The cells of right r over [start, period] as due 0 for no reason: one simple loop per output (vectorised)."""
+    assert start <= period
+    assert cell0 >= 0
+    n = period - start + 1
+    for i in range(n):
+        out_due[cell0 + i] = 0
+    for i in range(n):
+        out_missing[cell0 + i] = False
+    for i in range(n):
+        out_reason[cell0 + i] = REASON_NONE
+    for i in range(n):
+        out_right[cell0 + i] = r
+    for i in range(n):
+        out_month[cell0 + i] = start + i
 
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
