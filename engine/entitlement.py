@@ -1074,18 +1074,18 @@ def _days_share(v, m, full, stops_on_death, ver32, person32):
 
 @helper
 def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64, person32, member32,
-                     member_offsets, first_month, binfo, params, param_len, defined, out_due, out_missing,
-                     out_reason, out_right, out_month, on_table, on_scale, on_category, days_gate):
+                     member_offsets, first_month, binfo, params, param_len, defined, same_params, out_due,
+                     out_missing, out_reason, out_right, out_month, on_table, on_scale, on_category, days_gate):
     """The cells of right r with a single version v, a household and a household formula (table, equivalence scale,
     category sum): what chunk_due_kernel's month loop computes for it, with the checks that do not change from month
     to month made once, and the members counted again only in a month where the counts may change (the counts' valid
     months, as _member_counts and _scale_members keep them). Days policy: only the months of the version's first
     and last day and of the death can pay fewer days than the month has (_days_share); in the others the full
-    amount x days / days is the full amount."""
+    amount x days / days is the full amount. same_params[b, mi]: the benefit's parameters of month mi are those
+    of the month before, so with the same counts the formula gives the previous month's amount."""
     assert v >= 0 and ver32[v, V_HOUSEHOLD] >= 0
     assert k == cat.KIND_HOUSEHOLD_TABLE or k == cat.KIND_EQUIVALENCE or k == cat.KIND_CATEGORY_SUM
     h, flags, income = ver32[v, V_HOUSEHOLD], ver32[v, V_FLAGS], ver64[v, V_INCOME]
-    child_years, young_years, lost_years = binfo[b, _S_CHILD_AGE], binfo[b, _S_YOUNG_AGE], binfo[b, _S_LOST_AGE]
     first, last = _active_months(v, b, decided_limit_day, period, binfo, ver32, person32)
     limit_months = on_scale is not None and k == cat.KIND_EQUIVALENCE
     work_able = not (flags & FLAG_UNABLE)
@@ -1094,7 +1094,8 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
     stops_on_death = binfo[b, _S_STOPS] != 0
     death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH] if stops_on_death else NO_MONTH
     _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month)
-    counted_to, paid_in_year = np.int64(-1), 0  # counts hold through month counted_to
+    # counts hold through month counted_to; full: the formula's amount in the previous month (-1: none)
+    counted_to, paid_in_year, full = np.int64(-1), 0, np.int64(-1)
     # the months before `first` pay nothing (their cells are filled); the months-per-year limit counts from January
     begin = max(first, start - (start % 12) if limit_months else start)
     for m in range(begin, last + 1):
@@ -1104,24 +1105,13 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
         if mi < 0 or mi >= n_defined or not defined[b, mi]:
             if m >= start:
                 out_missing[cell0 + m - start] = True
+            full = -1
             continue
-        if on_scale is not None and k == cat.KIND_EQUIVALENCE:
-            cap = params[b, mi, _P_MAX_MEMBERS]
-            if m > counted_to or counts[_S_CAP] != cap or counts[_S_HOUSEHOLD] != h:
-                _scale_members(h, m, child_years, cap, member32, member_offsets, person32, counts)
-                counted_to = counts[_S_LAST_MONTH]
-            amount = _scaled_minus_income(b, mi, flags, income, _members_scale_bp(b, mi, counts, params), params)
-        else:
-            if m > counted_to:
-                _member_counts(h, ver32[v, V_PERSON], m, child_years, young_years, lost_years, member32,
-                               member_offsets, person32, counts)
-                counted_to = counts[_C_LAST_MONTH]
-            if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:
-                amount = _table_amount(b, mi, income, counts[0], params, param_len)
-            elif on_category is not None:
-                amount = _category_amount(b, mi, income, counts, params)
-            else:
-                amount = 0
+        if full < 0 or m > counted_to or not same_params[b, mi]:  # else: the previous month's amount again
+            full, counted_to = _household_formula(m, mi, k, b, h, ver32[v, V_PERSON], flags, income, counted_to,
+                                                  counts, binfo, params, param_len, member32, member_offsets,
+                                                  person32, on_table, on_scale, on_category)
+        amount = full
         if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
             amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
         if limit_months and amount > 0:
@@ -1131,6 +1121,31 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
             paid_in_year += amount > 0
         if m >= start:
             out_due[cell0 + m - start] = amount
+
+
+@helper
+def _household_formula(m, mi, k, b, h, person, flags, income, counted_to, counts, binfo, params, param_len, member32,
+                       member_offsets, person32, on_table, on_scale, on_category):
+    """(full-month amount of a household formula in month m, the last month its member counts hold): the members
+    are counted again when m is past counted_to (or, for the equivalence scale, the cap on members changed)."""
+    assert h >= 0 and mi >= 0
+    assert counts.shape[0] == COUNTS_SLOTS
+    child_years = binfo[b, _S_CHILD_AGE]
+    if on_scale is not None and k == cat.KIND_EQUIVALENCE:
+        cap = params[b, mi, _P_MAX_MEMBERS]
+        if m > counted_to or counts[_S_CAP] != cap or counts[_S_HOUSEHOLD] != h:
+            _scale_members(h, m, child_years, cap, member32, member_offsets, person32, counts)
+            counted_to = counts[_S_LAST_MONTH]
+        return _scaled_minus_income(b, mi, flags, income, _members_scale_bp(b, mi, counts, params), params), counted_to
+    if m > counted_to:
+        _member_counts(h, person, m, child_years, binfo[b, _S_YOUNG_AGE], binfo[b, _S_LOST_AGE], member32,
+                       member_offsets, person32, counts)
+        counted_to = counts[_C_LAST_MONTH]
+    if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:
+        return _table_amount(b, mi, income, counts[0], params, param_len), counted_to
+    if on_category is not None:
+        return _category_amount(b, mi, income, counts, params), counted_to
+    return np.int64(0), counted_to
 
 
 @helper
@@ -1174,11 +1189,13 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
     scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo)
+    same_params = same_as_month_before(params, defined)
 
     def chunk(i: int) -> None:
         chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
-                         member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
+                         member_offsets, first_month, binfo, params, param_len, defined, same_params, link_offsets,
+                         link32,
                          right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64,
                          *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
                          gates[0][cat.KIND_CATEGORY_SUM])
@@ -1193,9 +1210,9 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
 @kernel(_nrt=False)
 def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
-                     param_len, defined, link_offsets, link32, right_source, out_due, out_missing, out_reason,
-                     out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate,
-                     scale_gate, table_gate, category_gate):
+                     param_len, defined, same_params, link_offsets, link32, right_source, out_due, out_missing,
+                     out_reason, out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate,
+                     days_gate, scale_gate, table_gate, category_gate):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
     counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
     helpers took ~70 % of its time. scale_gate: kinds' gate of the equivalence scale again, as an argument of its own
@@ -1216,8 +1233,8 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 and ver32[version_offsets[r], V_HOUSEHOLD] >= 0):
             _household_right(r, version_offsets[r], k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64,
                              person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                             out_due, out_missing, out_reason, out_right, out_month, table_gate, scale_gate,
-                             category_gate, days_gate)
+                             same_params, out_due, out_missing, out_reason, out_right, out_month, table_gate,
+                             scale_gate, category_gate, days_gate)
             continue
         anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
         limit_months = k == cat.KIND_EQUIVALENCE  # the months-per-year limit counts from January
@@ -1245,6 +1262,14 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 out_reason[cell] = reason
                 out_right[cell] = r
                 out_month[cell] = m
+
+
+def same_as_month_before(params: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """bool[B, M]: benefit b has parameters in force in months mi - 1 and mi, every one the same (False for mi 0)."""
+    same = np.zeros(defined.shape, dtype=np.bool_)
+    if defined.shape[1] > 1:
+        same[:, 1:] = (params[:, 1:] == params[:, :-1]).all(axis=2) & defined[:, 1:] & defined[:, :-1]
+    return same
 
 
 def kind_gates(binfo: np.ndarray) -> tuple:
