@@ -66,6 +66,8 @@ due under the rules in force that month, in minor units. The semantics the kerne
   raises the anchor month's due and the payroll pays the difference as arrears.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
 """
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -1195,16 +1197,32 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
         chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
                          member_offsets, first_month, binfo, params, param_len, defined, same_params, link_offsets,
-                         link32,
-                         right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64,
-                         *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
+                         link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
+                         fact64, *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
                          gates[0][cat.KIND_CATEGORY_SUM])
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)
         return
-    with ThreadPoolExecutor(min(threads, len(begins))) as pool:
-        list(pool.map(chunk, range(len(begins))))  # list(): a kernel's exception is raised here
+    list(_chunk_pool(threads).map(chunk, range(len(begins))))  # list(): a kernel's exception is raised here
+
+
+_POOL_LOCK = threading.Lock()
+_pool_state = {"pool": None, "threads": 0, "pid": 0}
+
+
+def _chunk_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool of `threads` worker threads for due_kernel's chunks, made on first use and kept: starting
+    threads on every call cost a millisecond or more on a loaded machine. A forked child or another thread count
+    makes a new one (a child does not inherit the parent's threads)."""
+    with _POOL_LOCK:
+        state = _pool_state
+        if state["pool"] is None or state["threads"] != threads or state["pid"] != os.getpid():
+            if state["pool"] is not None and state["pid"] == os.getpid():
+                state["pool"].shutdown(wait=False)
+            state.update(pool=ThreadPoolExecutor(threads, thread_name_prefix="isplata-due"), threads=threads,
+                         pid=os.getpid())
+        return state["pool"]
 
 
 @kernel(_nrt=False)
@@ -1312,7 +1330,8 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
     period_end_day = month_first_day(period + 1) - 1
     limit_day = period_end_day if decided_by_day is None else min(int(decided_by_day), period_end_day)
     assert limit_day >= 0, limit_day
-    links = special_rate_links(arrays, compiled, packed)
+    present = benefits_present(arrays.right_benefit, len(compiled.codes))
+    links = special_rate_links(arrays, compiled, packed, present)
     fact_offsets, fact64 = fact_arrays(arrays)
 
     def run(window: np.ndarray, right_source: np.ndarray) -> DueCells:
@@ -1327,18 +1346,42 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
                    packed.person32, packed.member32, member_offsets, compiled.first_month, binfo, compiled.params,
                    compiled.param_len, compiled.defined, links[0], links[1], right_source, due, missing, reason,
                    right_index, month, fact_offsets, fact64)
-        advances.gate_by_titles(arrays, compiled, due, right_index, month, limit_day)  # no title, no advance
+        if (advances.advance_benefits(compiled.kind) & present).any():
+            advances.gate_by_titles(arrays, compiled, due, right_index, month, limit_day)  # no title, no advance
         return DueCells(right_index, month, due, missing, offsets, reason)
 
     no_source = np.zeros(n_rights, dtype=np.int64)
+    if not (compiled.settings[:, cat.SET_MULTIPLE_OF][present] > 0).any():  # no right of a multiple of a benefit
+        return run(starts, no_source)
     return run(starts, family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source))
 
 
-def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, packed: PackedRegister):
+def benefits_present(right_benefit: np.ndarray, n_benefits: int) -> np.ndarray:
+    """bool[B]: some right is of benefit b. One benefit throughout (a register of one benefit) needs only min and
+    max, the Python steps around the kernel ask this of every catalogue-wide list (special rates, multiples,
+    maintenance titles) instead of gathering per right."""
+    present = np.zeros(n_benefits, dtype=np.bool_)
+    if len(right_benefit) == 0:
+        return present
+    low, high = int(right_benefit.min()), int(right_benefit.max())
+    assert 0 <= low and high < n_benefits, (low, high, n_benefits)
+    if low == high:
+        present[low] = True
+    else:
+        present[:] = np.bincount(right_benefit, minlength=n_benefits)[:n_benefits] > 0
+    return present
+
+
+def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, packed: PackedRegister,
+                       present: np.ndarray | None = None):
     """(offsets by person, link32 rows) of the versions of every benefit that some per-child benefit names as
     its special_rate_benefit (ME_LI for ME_DD): whom the kernel asks "holds such a right in force this month"."""
     special = compiled.settings[:, cat.SET_SPECIAL_BENEFIT]
+    if present is not None:  # the benefits of no right name no special rate, and no right holds a special one
+        special = special[present]
     wanted = np.unique(special[special > 0] - 1)
+    if present is not None:
+        wanted = wanted[present[wanted]]
     n_persons = len(arrays.person_ids)
     if wanted.size == 0 or len(arrays.ver_right) == 0:
         return np.zeros(n_persons + 1, dtype=np.int64), np.zeros((0, 4), dtype=np.int32)
