@@ -1076,15 +1076,15 @@ def _days_share(v, m, full, stops_on_death, ver32, person32):
 
 @helper
 def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64, person32, member32,
-                     member_offsets, first_month, binfo, params, param_len, defined, same_params, out_due,
+                     member_offsets, first_month, binfo, params, param_len, defined, param_runs, out_due,
                      out_missing, out_reason, out_right, out_month, on_table, on_scale, on_category, days_gate):
     """The cells of right r with a single version v, a household and a household formula (table, equivalence scale,
     category sum): what chunk_due_kernel's month loop computes for it, with the checks that do not change from month
     to month made once, and the members counted again only in a month where the counts may change (the counts' valid
     months, as _member_counts and _scale_members keep them). Days policy: only the months of the version's first
     and last day and of the death can pay fewer days than the month has (_days_share); in the others the full
-    amount x days / days is the full amount. same_params[b, mi]: the benefit's parameters of month mi are those
-    of the month before, so with the same counts the formula gives the previous month's amount."""
+    amount x days / days is the full amount. param_runs[b, mi]: the last month index through which the benefit's
+    parameters are those of month mi, so with the same counts the formula gives the same amount."""
     assert v >= 0 and ver32[v, V_HOUSEHOLD] >= 0
     assert k == cat.KIND_HOUSEHOLD_TABLE or k == cat.KIND_EQUIVALENCE or k == cat.KIND_CATEGORY_SUM
     h, flags, income = ver32[v, V_HOUSEHOLD], ver32[v, V_FLAGS], ver64[v, V_INCOME]
@@ -1096,23 +1096,31 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
     stops_on_death = binfo[b, _S_STOPS] != 0
     death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH] if stops_on_death else NO_MONTH
     _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month)
-    # counts hold through month counted_to; full: the formula's amount in the previous month (-1: none)
-    counted_to, paid_in_year, full = np.int64(-1), 0, np.int64(-1)
+    # counts hold through month counted_to; full: the formula's amount in months m..reuse_to (the counts and the
+    # parameters of every such month are those it was computed with)
+    counted_to, reuse_to, paid_in_year, full = np.int64(-1), np.int64(-1), 0, np.int64(0)
     # the months before `first` pay nothing (their cells are filled); the months-per-year limit counts from January
-    begin = max(first, start - (start % 12) if limit_months else start)
-    for m in range(begin, last + 1):
+    m = max(first, start - (start % 12) if limit_months else start)
+    while m <= last:
         if m % 12 == 0:
             paid_in_year = 0
         mi = m - first_month
-        if mi < 0 or mi >= n_defined or not defined[b, mi]:
-            if m >= start:
-                out_missing[cell0 + m - start] = True
-            full = -1
-            continue
-        if full < 0 or m > counted_to or not same_params[b, mi]:  # else: the previous month's amount again
+        if m > reuse_to:
+            if mi < 0 or mi >= n_defined or not defined[b, mi]:
+                if m >= start:
+                    out_missing[cell0 + m - start] = True
+                m += 1
+                continue
             full, counted_to = _household_formula(m, mi, k, b, h, ver32[v, V_PERSON], flags, income, counted_to,
                                                   counts, binfo, params, param_len, member32, member_offsets,
                                                   person32, on_table, on_scale, on_category)
+            reuse_to = min(counted_to, first_month + param_runs[b, mi])
+        if not prorate and not limit_months:  # every month up to reuse_to is due the same full amount
+            end = min(reuse_to, last)
+            for cell in range(cell0 + m - start, cell0 + end - start + 1):
+                out_due[cell] = full
+            m = end + 1
+            continue
         amount = full
         if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
             amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
@@ -1123,6 +1131,7 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
             paid_in_year += amount > 0
         if m >= start:
             out_due[cell0 + m - start] = amount
+        m += 1
 
 
 @helper
@@ -1191,12 +1200,12 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
     scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo)
-    same_params = same_as_month_before(params, defined)
+    param_runs = parameter_runs(params, defined)
 
     def chunk(i: int) -> None:
         chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
-                         member_offsets, first_month, binfo, params, param_len, defined, same_params, link_offsets,
+                         member_offsets, first_month, binfo, params, param_len, defined, param_runs, link_offsets,
                          link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
                          fact64, *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
                          gates[0][cat.KIND_CATEGORY_SUM])
@@ -1228,7 +1237,7 @@ def _chunk_pool(threads: int) -> ThreadPoolExecutor:
 @kernel(_nrt=False)
 def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
-                     param_len, defined, same_params, link_offsets, link32, right_source, out_due, out_missing,
+                     param_len, defined, param_runs, link_offsets, link32, right_source, out_due, out_missing,
                      out_reason, out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate,
                      days_gate, scale_gate, table_gate, category_gate):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
@@ -1251,7 +1260,7 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 and ver32[version_offsets[r], V_HOUSEHOLD] >= 0):
             _household_right(r, version_offsets[r], k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64,
                              person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                             same_params, out_due, out_missing, out_reason, out_right, out_month, table_gate,
+                             param_runs, out_due, out_missing, out_reason, out_right, out_month, table_gate,
                              scale_gate, category_gate, days_gate)
             continue
         anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
@@ -1282,12 +1291,19 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 out_month[cell] = m
 
 
-def same_as_month_before(params: np.ndarray, defined: np.ndarray) -> np.ndarray:
-    """bool[B, M]: benefit b has parameters in force in months mi - 1 and mi, every one the same (False for mi 0)."""
-    same = np.zeros(defined.shape, dtype=np.bool_)
-    if defined.shape[1] > 1:
+def parameter_runs(params: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """int64[B, M]: for a month index mi whose benefit b has parameters in force, the last month index through which
+    every month has them in force with the same values as mi (mi itself at least); mi - 1 where none is in force."""
+    n_benefits, n_months = defined.shape
+    same = np.zeros(defined.shape, dtype=np.bool_)  # month mi has month mi - 1's parameters, both in force
+    if n_months > 1:
         same[:, 1:] = (params[:, 1:] == params[:, :-1]).all(axis=2) & defined[:, 1:] & defined[:, :-1]
-    return same
+    index = np.arange(n_months, dtype=np.int64)
+    breaks = np.where(same, n_months, index)  # month mi starts a run
+    runs = np.full((n_benefits, n_months), n_months - 1, dtype=np.int64)
+    if n_months > 1:  # the month before the next start of a run
+        runs[:, :-1] = np.minimum.accumulate(breaks[:, :0:-1], axis=1)[:, ::-1] - 1
+    return np.where(defined, runs, index - 1)
 
 
 def kind_gates(binfo: np.ndarray) -> tuple:
