@@ -1179,6 +1179,9 @@ def _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_r
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
 
+# a right of one version with a household formula: all its months in one pass (_household_right); False: month by
+# month like every other right (tests compare the two)
+ONE_PASS_HOUSEHOLDS = True
 CHUNK_RIGHTS = 4096  # rights per parallel task at least: large enough to amortise scheduling, small enough to balance
 CHUNKS_PER_THREAD = 8  # at most this many tasks per thread: a call of the chunk kernel unboxes 29 arguments
 
@@ -1200,6 +1203,7 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
     scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo)
+    one_pass = 1 if ONE_PASS_HOUSEHOLDS else None
     param_runs = parameter_runs(params, defined)
 
     def chunk(i: int) -> None:
@@ -1208,7 +1212,7 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
                          member_offsets, first_month, binfo, params, param_len, defined, param_runs, link_offsets,
                          link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
                          fact64, *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
-                         gates[0][cat.KIND_CATEGORY_SUM])
+                         gates[0][cat.KIND_CATEGORY_SUM], one_pass)
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)
@@ -1239,12 +1243,13 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
                      param_len, defined, param_runs, link_offsets, link32, right_source, out_due, out_missing,
                      out_reason, out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate,
-                     days_gate, scale_gate, table_gate, category_gate):
+                     days_gate, scale_gate, table_gate, category_gate, one_pass):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
     counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
     helpers took ~70 % of its time. scale_gate: kinds' gate of the equivalence scale again, as an argument of its own
     (Numba prunes a branch on an argument, not on a tuple's item), so its months-per-year limit compiles only for a
-    catalogue with that kind."""
+    catalogue with that kind; table_gate and category_gate likewise for _household_right, which one_pass (None:
+    ONE_PASS_HOUSEHOLDS off) lets serve the rights of one version with a household formula."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
     # the loop over one right's months is written here, not in an inlined helper: Numba copies an inlined callee's
@@ -1253,9 +1258,9 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
         start, cell0, source_minor = window_start[r], out_offsets[r], right_source[r]
         b = right_benefit[r]
         k = binfo[b, B_KIND]
-        household_kind = ((table_gate is not None and k == cat.KIND_HOUSEHOLD_TABLE)
-                          or (scale_gate is not None and k == cat.KIND_EQUIVALENCE)
-                          or (category_gate is not None and k == cat.KIND_CATEGORY_SUM))
+        household_kind = one_pass is not None and ((table_gate is not None and k == cat.KIND_HOUSEHOLD_TABLE)
+                                                   or (scale_gate is not None and k == cat.KIND_EQUIVALENCE)
+                                                   or (category_gate is not None and k == cat.KIND_CATEGORY_SUM))
         if (household_kind and version_offsets[r + 1] - version_offsets[r] == 1
                 and ver32[version_offsets[r], V_HOUSEHOLD] >= 0):
             _household_right(r, version_offsets[r], k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64,
