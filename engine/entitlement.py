@@ -1161,19 +1161,14 @@ def _household_formula(m, mi, k, b, h, person, flags, income, counted_to, counts
 
 @helper
 def _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month):
-    """The cells of right r over [start, period] as due 0 for no reason: one simple loop per output (vectorised)."""
+    """The cells of right r over [start, period] as due 0 for no reason."""
     assert start <= period
     assert cell0 >= 0
-    n = period - start + 1
-    for i in range(n):
+    for i in range(period - start + 1):
         out_due[cell0 + i] = 0
-    for i in range(n):
         out_missing[cell0 + i] = False
-    for i in range(n):
         out_reason[cell0 + i] = REASON_NONE
-    for i in range(n):
         out_right[cell0 + i] = r
-    for i in range(n):
         out_month[cell0 + i] = start + i
 
 
