@@ -66,6 +66,8 @@ due under the rules in force that month, in minor units. The semantics the kerne
   raises the anchor month's due and the payroll pays the difference as arrears.
 - Rounding is half-up to the minor unit, once per amount; every product is bounded by the catalogue loader.
 """
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -574,14 +576,29 @@ def _scale_amount(h, m, b, mi, flags, income, limit_years, params, member32, mem
         if not (counts[_S_HOUSEHOLD] == h and counts[_S_FIRST_MONTH] <= m <= counts[_S_LAST_MONTH]
                 and counts[_S_LIMIT_YEARS] == limit_years and counts[_S_CAP] == cap):
             _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, counts)
-        scale_bp = (counts[_S_FIRSTS] * params[b, mi, _P_SCALE_FIRST]
-                    + counts[_S_CHILDREN] * params[b, mi, _P_SCALE_CHILD]
-                    + counts[_S_ADULTS] * params[b, mi, _P_SCALE_ADULT])
+        scale_bp = _members_scale_bp(b, mi, counts, params)
+    return _scaled_minus_income(b, mi, flags, income, scale_bp, params)
+
+
+@helper
+def _scaled_minus_income(b, mi, flags, income, scale_bp, params):
+    """round(base x scale x (1 + supplement)) - income, at least 0."""
+    assert b >= 0 and mi >= 0
+    assert scale_bp >= 0
     supplement_bp = 0
     if flags & (FLAG_UNABLE | FLAG_SINGLE):
         supplement_bp = params[b, mi, _P_SUPPLEMENT]
     gross = div_half_up(params[b, mi, _P_BASE] * scale_bp * (10_000 + supplement_bp), 100_000_000)
     return max(0, gross - income)
+
+
+@helper
+def _members_scale_bp(b, mi, counts, params):
+    """The scale of the members _scale_members counted (counts[11:14])."""
+    assert b >= 0 and mi >= 0
+    assert counts.shape[0] == COUNTS_SLOTS
+    return (counts[_S_FIRSTS] * params[b, mi, _P_SCALE_FIRST] + counts[_S_CHILDREN] * params[b, mi, _P_SCALE_CHILD]
+            + counts[_S_ADULTS] * params[b, mi, _P_SCALE_ADULT])
 
 
 @helper
@@ -608,6 +625,15 @@ def _scale_members(h, m, limit_years, cap, member32, member_offsets, person32, c
     counts[_S_FIRSTS], counts[_S_CHILDREN], counts[_S_ADULTS] = min(counted, 1), children, adults
     counts[_S_HOUSEHOLD], counts[_S_FIRST_MONTH], counts[_S_LAST_MONTH] = h, m, next_change - 1
     counts[_S_LIMIT_YEARS], counts[_S_CAP] = limit_years, cap
+
+
+@helper
+def _table_amount(b, mi, income, n_members, params, param_len):
+    """The household table's base for n_members (at least 1) minus income, at least 0."""
+    assert b >= 0 and mi >= 0
+    assert n_members >= 0
+    base = _pick(params, b, mi, _P_SIZE, max(1, n_members), param_len[b, _P_SIZE])
+    return max(0, base - income)
 
 
 @helper
@@ -744,8 +770,7 @@ def _household_amount(m, mi, b, kind, h, person, flags, income, child_years, you
         return 0
     _member_counts(h, person, m, child_years, young_years, lost_years, member32, member_offsets, person32, counts)
     if on_table is not None and kind == cat.KIND_HOUSEHOLD_TABLE:
-        base = _pick(params, b, mi, _P_SIZE, max(1, counts[0]), param_len[b, _P_SIZE])
-        return max(0, base - income)
+        return _table_amount(b, mi, income, counts[0], params, param_len)
     if on_advance is not None and kind == cat.KIND_MAINTENANCE_ADVANCE:  # before the title gate of compute_due
         return advances.advance_reference_amount(m, mi, b, person32[person, P_BIRTH_MONTH], income, counts[0],
                                                  params, param_len)
@@ -1010,8 +1035,148 @@ def _year_limited(r, m, b, amount, paid_in_year, first_month, params, version_of
     return amount
 
 
+# ---- one right of a household formula, all its months in one pass -------------------------------------------
+
+@helper
+def _active_months(v, b, decided_limit_day, period, binfo, ver32, person32):
+    """(first, last) month in which the single version v of a right pays by its dates, the beneficiary's death and
+    the benefit's age limits: _month_due's checks before the formula, as one interval (empty when v is decided
+    after the limit day)."""
+    assert v >= 0
+    assert decided_limit_day >= 0
+    person = ver32[v, V_PERSON]
+    birth_month = np.int64(person32[person, P_BIRTH_MONTH])
+    first, last = np.int64(ver32[v, V_FROM_MONTH]), min(np.int64(ver32[v, V_TO_MONTH]), period)
+    if binfo[b, _S_STOPS] != 0:
+        last = min(last, np.int64(person32[person, P_DEATH_MONTH]))
+    if binfo[b, _S_AGE_MIN] > 0:
+        first = max(first, birth_month + 12 * binfo[b, _S_AGE_MIN])
+    if binfo[b, _S_AGE_MAX] > 0:
+        last = min(last, birth_month + 12 * binfo[b, _S_AGE_MAX])
+    if ver32[v, V_DECIDED_DAY] > decided_limit_day:
+        return np.int64(0), np.int64(-1)
+    return first, last
+
+
+@helper
+def _days_share(v, m, full, stops_on_death, ver32, person32):
+    """_policy_amount's days policy for a single version v in month m: full x days paid / days in month, rounded
+    once (0 without a day paid)."""
+    assert v >= 0 and m >= 0
+    assert full >= 0
+    first_day, next_first_day = month_first_day(m), month_first_day(m + 1)
+    last_day = min(ver32[v, V_TO_DAY], next_first_day - 1)
+    if stops_on_death:
+        last_day = min(last_day, person32[ver32[v, V_PERSON], P_DEATH_DAY])
+    days = last_day - max(ver32[v, V_FROM_DAY], first_day) + 1
+    if days <= 0:
+        return 0
+    return div_half_up(full * days, next_first_day - first_day)
+
+
+@helper
+def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64, person32, member32,
+                     member_offsets, first_month, binfo, params, param_len, defined, param_runs, out_due,
+                     out_missing, out_reason, out_right, out_month, on_table, on_scale, on_category, days_gate):
+    """The cells of right r with a single version v, a household and a household formula (table, equivalence scale,
+    category sum): what chunk_due_kernel's month loop computes for it, with the checks that do not change from month
+    to month made once, and the members counted again only in a month where the counts may change (the counts' valid
+    months, as _member_counts and _scale_members keep them). Days policy: only the months of the version's first
+    and last day and of the death can pay fewer days than the month has (_days_share); in the others the full
+    amount x days / days is the full amount. param_runs[b, mi]: the last month index through which the benefit's
+    parameters are those of month mi, so with the same counts the formula gives the same amount."""
+    assert v >= 0 and ver32[v, V_HOUSEHOLD] >= 0
+    assert k == cat.KIND_HOUSEHOLD_TABLE or k == cat.KIND_EQUIVALENCE or k == cat.KIND_CATEGORY_SUM
+    h, flags, income = ver32[v, V_HOUSEHOLD], ver32[v, V_FLAGS], ver64[v, V_INCOME]
+    first, last = _active_months(v, b, decided_limit_day, period, binfo, ver32, person32)
+    limit_months = on_scale is not None and k == cat.KIND_EQUIVALENCE
+    work_able = not (flags & FLAG_UNABLE)
+    n_defined = defined.shape[1]
+    prorate = days_gate is not None and binfo[b, B_PRORATE] != 0
+    stops_on_death = binfo[b, _S_STOPS] != 0
+    death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH] if stops_on_death else NO_MONTH
+    _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month)
+    # counts hold through month counted_to; full: the formula's amount in months m..reuse_to (the counts and the
+    # parameters of every such month are those it was computed with)
+    counted_to, reuse_to, paid_in_year, full = np.int64(-1), np.int64(-1), 0, np.int64(0)
+    # the months before `first` pay nothing (their cells are filled); the months-per-year limit counts from January
+    m = max(first, start - (start % 12) if limit_months else start)
+    while m <= last:
+        if m % 12 == 0:
+            paid_in_year = 0
+        mi = m - first_month
+        if m > reuse_to:
+            if mi < 0 or mi >= n_defined or not defined[b, mi]:
+                if m >= start:
+                    out_missing[cell0 + m - start] = True
+                m += 1
+                continue
+            full, counted_to = _household_formula(m, mi, k, b, h, ver32[v, V_PERSON], flags, income, counted_to,
+                                                  counts, binfo, params, param_len, member32, member_offsets,
+                                                  person32, on_table, on_scale, on_category)
+            reuse_to = min(counted_to, first_month + param_runs[b, mi])
+        if not prorate and not limit_months:  # every month up to reuse_to is due the same full amount
+            end = min(reuse_to, last)
+            for cell in range(cell0 + m - start, cell0 + end - start + 1):
+                out_due[cell] = full
+            m = end + 1
+            continue
+        amount = full
+        if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
+            amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
+        if limit_months and amount > 0:
+            limit = params[b, mi, _P_MAX_MONTHS]
+            if limit > 0 and work_able and paid_in_year >= limit:
+                amount = 0
+            paid_in_year += amount > 0
+        if m >= start:
+            out_due[cell0 + m - start] = amount
+        m += 1
+
+
+@helper
+def _household_formula(m, mi, k, b, h, person, flags, income, counted_to, counts, binfo, params, param_len, member32,
+                       member_offsets, person32, on_table, on_scale, on_category):
+    """(full-month amount of a household formula in month m, the last month its member counts hold): the members
+    are counted again when m is past counted_to (or, for the equivalence scale, the cap on members changed)."""
+    assert h >= 0 and mi >= 0
+    assert counts.shape[0] == COUNTS_SLOTS
+    child_years = binfo[b, _S_CHILD_AGE]
+    if on_scale is not None and k == cat.KIND_EQUIVALENCE:
+        cap = params[b, mi, _P_MAX_MEMBERS]
+        if m > counted_to or counts[_S_CAP] != cap or counts[_S_HOUSEHOLD] != h:
+            _scale_members(h, m, child_years, cap, member32, member_offsets, person32, counts)
+            counted_to = counts[_S_LAST_MONTH]
+        return _scaled_minus_income(b, mi, flags, income, _members_scale_bp(b, mi, counts, params), params), counted_to
+    if m > counted_to:
+        _member_counts(h, person, m, child_years, binfo[b, _S_YOUNG_AGE], binfo[b, _S_LOST_AGE], member32,
+                       member_offsets, person32, counts)
+        counted_to = counts[_C_LAST_MONTH]
+    if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:
+        return _table_amount(b, mi, income, counts[0], params, param_len), counted_to
+    if on_category is not None:
+        return _category_amount(b, mi, income, counts, params), counted_to
+    return np.int64(0), counted_to
+
+
+@helper
+def _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month):
+    """The cells of right r over [start, period] as due 0 for no reason."""
+    assert start <= period
+    assert cell0 >= 0
+    for i in range(period - start + 1):
+        out_due[cell0 + i] = 0
+        out_missing[cell0 + i] = False
+        out_reason[cell0 + i] = REASON_NONE
+        out_right[cell0 + i] = r
+        out_month[cell0 + i] = start + i
+
+
 # ---- the kernel ----------------------------------------------------------------------------------------------
 
+# a right of one version with a household formula: all its months in one pass (_household_right); False: month by
+# month like every other right (tests compare the two)
+ONE_PASS_HOUSEHOLDS = True
 CHUNK_RIGHTS = 4096  # rights per parallel task at least: large enough to amortise scheduling, small enough to balance
 CHUNKS_PER_THREAD = 8  # at most this many tasks per thread: a call of the chunk kernel unboxes 29 arguments
 
@@ -1033,32 +1198,53 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
     scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo)
+    one_pass = 1 if ONE_PASS_HOUSEHOLDS else None
+    param_runs = parameter_runs(params, defined)
 
     def chunk(i: int) -> None:
         chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
-                         member_offsets, first_month, binfo, params, param_len, defined, link_offsets, link32,
-                         right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64,
-                         *gates, gates[0][cat.KIND_EQUIVALENCE])
+                         member_offsets, first_month, binfo, params, param_len, defined, param_runs, link_offsets,
+                         link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
+                         fact64, *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
+                         gates[0][cat.KIND_CATEGORY_SUM], one_pass)
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)
         return
-    with ThreadPoolExecutor(min(threads, len(begins))) as pool:
-        list(pool.map(chunk, range(len(begins))))  # list(): a kernel's exception is raised here
+    list(_chunk_pool(threads).map(chunk, range(len(begins))))  # list(): a kernel's exception is raised here
+
+
+_POOL_LOCK = threading.Lock()
+_pool_state = {"pool": None, "threads": 0, "pid": 0}
+
+
+def _chunk_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool of `threads` worker threads for due_kernel's chunks, made on first use and kept: starting
+    threads on every call cost a millisecond or more on a loaded machine. A forked child or another thread count
+    makes a new one (a child does not inherit the parent's threads)."""
+    with _POOL_LOCK:
+        state = _pool_state
+        if state["pool"] is None or state["threads"] != threads or state["pid"] != os.getpid():
+            if state["pool"] is not None and state["pid"] == os.getpid():
+                state["pool"].shutdown(wait=False)
+            state.update(pool=ThreadPoolExecutor(threads, thread_name_prefix="isplata-due"), threads=threads,
+                         pid=os.getpid())
+        return state["pool"]
 
 
 @kernel(_nrt=False)
 def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
-                     param_len, defined, link_offsets, link32, right_source, out_due, out_missing, out_reason,
-                     out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate,
-                     scale_gate):
+                     param_len, defined, param_runs, link_offsets, link32, right_source, out_due, out_missing,
+                     out_reason, out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate,
+                     days_gate, scale_gate, table_gate, category_gate, one_pass):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
     counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
     helpers took ~70 % of its time. scale_gate: kinds' gate of the equivalence scale again, as an argument of its own
     (Numba prunes a branch on an argument, not on a tuple's item), so its months-per-year limit compiles only for a
-    catalogue with that kind."""
+    catalogue with that kind; table_gate and category_gate likewise for _household_right, which one_pass (None:
+    ONE_PASS_HOUSEHOLDS off) lets serve the rights of one version with a household formula."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
     # the loop over one right's months is written here, not in an inlined helper: Numba copies an inlined callee's
@@ -1067,6 +1253,16 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
         start, cell0, source_minor = window_start[r], out_offsets[r], right_source[r]
         b = right_benefit[r]
         k = binfo[b, B_KIND]
+        household_kind = one_pass is not None and ((table_gate is not None and k == cat.KIND_HOUSEHOLD_TABLE)
+                                                   or (scale_gate is not None and k == cat.KIND_EQUIVALENCE)
+                                                   or (category_gate is not None and k == cat.KIND_CATEGORY_SUM))
+        if (household_kind and version_offsets[r + 1] - version_offsets[r] == 1
+                and ver32[version_offsets[r], V_HOUSEHOLD] >= 0):
+            _household_right(r, version_offsets[r], k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64,
+                             person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
+                             param_runs, out_due, out_missing, out_reason, out_right, out_month, table_gate,
+                             scale_gate, category_gate, days_gate)
+            continue
         anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
         limit_months = k == cat.KIND_EQUIVALENCE  # the months-per-year limit counts from January
         paid_in_year = 0
@@ -1093,6 +1289,21 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 out_reason[cell] = reason
                 out_right[cell] = r
                 out_month[cell] = m
+
+
+def parameter_runs(params: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """int64[B, M]: for a month index mi whose benefit b has parameters in force, the last month index through which
+    every month has them in force with the same values as mi (mi itself at least); mi - 1 where none is in force."""
+    n_benefits, n_months = defined.shape
+    same = np.zeros(defined.shape, dtype=np.bool_)  # month mi has month mi - 1's parameters, both in force
+    if n_months > 1:
+        same[:, 1:] = (params[:, 1:] == params[:, :-1]).all(axis=2) & defined[:, 1:] & defined[:, :-1]
+    index = np.arange(n_months, dtype=np.int64)
+    breaks = np.where(same, n_months, index)  # month mi starts a run
+    runs = np.full((n_benefits, n_months), n_months - 1, dtype=np.int64)
+    if n_months > 1:  # the month before the next start of a run
+        runs[:, :-1] = np.minimum.accumulate(breaks[:, :0:-1], axis=1)[:, ::-1] - 1
+    return np.where(defined, runs, index - 1)
 
 
 def kind_gates(binfo: np.ndarray) -> tuple:
@@ -1135,7 +1346,8 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
     period_end_day = month_first_day(period + 1) - 1
     limit_day = period_end_day if decided_by_day is None else min(int(decided_by_day), period_end_day)
     assert limit_day >= 0, limit_day
-    links = special_rate_links(arrays, compiled, packed)
+    present = benefits_present(arrays.right_benefit, len(compiled.codes))
+    links = special_rate_links(arrays, compiled, packed, present)
     fact_offsets, fact64 = fact_arrays(arrays)
 
     def run(window: np.ndarray, right_source: np.ndarray) -> DueCells:
@@ -1150,18 +1362,42 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
                    packed.person32, packed.member32, member_offsets, compiled.first_month, binfo, compiled.params,
                    compiled.param_len, compiled.defined, links[0], links[1], right_source, due, missing, reason,
                    right_index, month, fact_offsets, fact64)
-        advances.gate_by_titles(arrays, compiled, due, right_index, month, limit_day)  # no title, no advance
+        if (advances.advance_benefits(compiled.kind) & present).any():
+            advances.gate_by_titles(arrays, compiled, due, right_index, month, limit_day)  # no title, no advance
         return DueCells(right_index, month, due, missing, offsets, reason)
 
     no_source = np.zeros(n_rights, dtype=np.int64)
+    if not (compiled.settings[:, cat.SET_MULTIPLE_OF][present] > 0).any():  # no right of a multiple of a benefit
+        return run(starts, no_source)
     return run(starts, family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source))
 
 
-def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, packed: PackedRegister):
+def benefits_present(right_benefit: np.ndarray, n_benefits: int) -> np.ndarray:
+    """bool[B]: some right is of benefit b. One benefit throughout (a register of one benefit) needs only min and
+    max, the Python steps around the kernel ask this of every catalogue-wide list (special rates, multiples,
+    maintenance titles) instead of gathering per right."""
+    present = np.zeros(n_benefits, dtype=np.bool_)
+    if len(right_benefit) == 0:
+        return present
+    low, high = int(right_benefit.min()), int(right_benefit.max())
+    assert 0 <= low and high < n_benefits, (low, high, n_benefits)
+    if low == high:
+        present[low] = True
+    else:
+        present[:] = np.bincount(right_benefit, minlength=n_benefits)[:n_benefits] > 0
+    return present
+
+
+def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, packed: PackedRegister,
+                       present: np.ndarray | None = None):
     """(offsets by person, link32 rows) of the versions of every benefit that some per-child benefit names as
     its special_rate_benefit (ME_LI for ME_DD): whom the kernel asks "holds such a right in force this month"."""
     special = compiled.settings[:, cat.SET_SPECIAL_BENEFIT]
+    if present is not None:  # the benefits of no right name no special rate, and no right holds a special one
+        special = special[present]
     wanted = np.unique(special[special > 0] - 1)
+    if present is not None:
+        wanted = wanted[present[wanted]]
     n_persons = len(arrays.person_ids)
     if wanted.size == 0 or len(arrays.ver_right) == 0:
         return np.zeros(n_persons + 1, dtype=np.int64), np.zeros((0, 4), dtype=np.int32)

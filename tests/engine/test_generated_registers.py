@@ -190,3 +190,31 @@ def test_cells_do_not_depend_on_chunks_or_threads(tmp_path, country, monkeypatch
     assert numba.get_num_threads() >= 1 and len(one.due_minor) > 1000
     for field in one._fields:
         assert np.array_equal(getattr(one, field), getattr(many, field)), field
+
+
+@pytest.mark.parametrize("country", ["me", "rs", "ua"])
+def test_one_pass_households_equal_the_month_by_month_loop(tmp_path, country, monkeypatch):
+    """The rights _household_right serves (one version, a household, a household formula) get the very cells of the
+    month-by-month loop every other right runs through: over a window of 40 months (indexations, the days policy's
+    first and last months, the months-per-year limit from January, deaths, age limits) and as decided 60 days
+    before the period's end."""
+    from engine import entitlement
+    catalogue = load_catalogue(country=country)
+    generate_register(tmp_path, 400, 5, SECOND, country=country)
+    period = parse_period(SECOND)
+    start = period - 40
+    arrays = register_arrays(read_register(tmp_path, catalogue), catalogue)
+    compiled = catalogue.compile(*entitlement.compiled_range(start, period, catalogue.first_month()))
+    kinds = {cat_kind for cat_kind in compiled.kind[np.asarray(arrays.right_benefit, np.int64)]}
+    assert kinds & {entitlement.cat.KIND_HOUSEHOLD_TABLE, entitlement.cat.KIND_EQUIVALENCE,
+                    entitlement.cat.KIND_CATEGORY_SUM}, kinds  # the register has rights the one pass serves
+    decided_by = entitlement.month_first_day(period + 1) - 61
+    one_pass = [compute_due(arrays, compiled, period, start), compute_due(arrays, compiled, period, start,
+                                                                          decided_by_day=decided_by)]
+    monkeypatch.setattr(entitlement, "ONE_PASS_HOUSEHOLDS", False)
+    monthly = [compute_due(arrays, compiled, period, start), compute_due(arrays, compiled, period, start,
+                                                                         decided_by_day=decided_by)]
+    for got, want in zip(one_pass, monthly):
+        assert want.due_minor.sum() > 0
+        for field in want._fields:
+            assert np.array_equal(getattr(got, field), getattr(want, field)), field
