@@ -639,6 +639,8 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
     if release:  # the payments hold their payees' details: the register is read no more
         inputs.register.clear()
+        if hasattr(inputs.register, "release_deferred"):
+            inputs.register.release_deferred()
         table_pool().release_unused()
     del refs, netting, payee_rows
     lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
@@ -666,13 +668,18 @@ def slim_arrays(arrays):
     return arrays._replace(**{name: None for name in arrays._fields if name not in KEPT_ARRAYS})
 
 
+def kept_columns(table: pa.Table, name: str) -> pa.Table:
+    """The columns of KEPT_COLUMNS[name] the table holds (a deferred column is not in it: Register.deferred_column)."""
+    return table.select([column for column in KEPT_COLUMNS[name] if column in table.column_names])
+
+
 def release_register(register: dict, orders: bool = False) -> None:
     """Keep only what the lines, payments and summary still read (payee details, persons'
     municipality; with `orders` the deduction orders too, which the amounts read) and hand the rest back to
     Arrow's memory pool, and the pool's unused memory back to the system."""
     for name in list(register):
         if name in KEPT_COLUMNS:
-            register[name] = register[name].select(list(KEPT_COLUMNS[name]))
+            register[name] = kept_columns(register[name], name)
         elif not (orders and name == "deductions"):
             del register[name]
     for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
@@ -683,7 +690,7 @@ def release_table(register: dict, name: str) -> None:
     """One table converted: keep only what the rest of the computation reads of it (KEPT_COLUMNS, none for most)
     and give the rest back to the system."""
     if name in KEPT_COLUMNS:
-        register[name] = register[name].select(list(KEPT_COLUMNS[name]))
+        register[name] = kept_columns(register[name], name)
     else:
         del register[name]
     table_pool().release_unused()
@@ -708,10 +715,14 @@ def payment_table(refs: pa.Array, netting, payee_ids: np.ndarray, payee_rows: pa
         "remittance": line_blocks.constant_strings(remittance, n),
     }
     selection = row_selection(register["payees"].num_rows, table_rows)
+    deferred = register.deferred_columns("payees") if hasattr(register, "deferred_columns") else ()
     for name in PAYEE_DETAIL_FIELDS:
-        columns[name] = take_column(register["payees"].column(name), selection)
-        if release:
+        column = register.deferred_column("payees", name) if name in deferred else register["payees"].column(name)
+        columns[name] = take_column(column, selection)
+        del column
+        if release and name not in deferred:
             register["payees"] = register["payees"].drop_columns([name])
+        if release:
             table_pool().release_unused()
     return pa.table(columns)
 
