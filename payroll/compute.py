@@ -113,6 +113,13 @@ def payee_table_rows(payees: pa.Table, payee_ids: np.ndarray) -> np.ndarray:
     return index.astype(np.int64)
 
 
+def payee_column(register: dict, name: str):
+    """Column `name` of the register's payees table; a deferred one (formats.register.Register.deferred_column,
+    held as the file's bytes until the payments need it) decoded again, exactly as validated."""
+    deferred = register.deferred_columns("payees") if hasattr(register, "deferred_columns") else ()
+    return register.deferred_column("payees", name) if name in deferred else register["payees"].column(name)
+
+
 def payee_channels(payees: pa.Table, payee_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Table]:
     """Per payee index (arrays.payee_ids order): channel code, postal address complete, and the payee rows
     (the columns routing needs, with `row`: the row in the register's payees table for the payment details)."""
@@ -479,7 +486,7 @@ class Routing:
     benefit_post: np.ndarray   # per right: its benefit may be paid by post
     payee_channel: np.ndarray  # per payee index: 0 bank, 1 post
     payee_postal: np.ndarray   # per payee index: a complete postal address
-    payee_rows: pa.Table       # per payee index: channel, iban, postal fields and `row` in the payees table
+    payee_rows: pa.Table       # per payee index: `row` in the payees table
     payee_held: np.ndarray     # per payee index: bank channel held
     right_channel: np.ndarray
     held: np.ndarray           # per right: paid nothing this payroll
@@ -511,8 +518,12 @@ def route(inputs: Inputs, arrays) -> Routing:
     version = right_versions(arrays, inputs.period)
     right_payee = arrays.ver_payee[version].astype(np.int64)
     benefit_post = np.array([b.post_allowed for b in benefits], bool)[right_benefit]
-    payee_channel, payee_postal, payee_rows = payee_channels(inputs.register["payees"], arrays.payee_ids)
+    payees = pa.table({name: payee_column(inputs.register, name) for name in ("payee_id", "channel", "iban",
+                                                                            *POSTAL_FIELDS)})
+    payee_channel, payee_postal, payee_rows = payee_channels(payees, arrays.payee_ids)
+    del payees
     payee_held = bank_holds(inputs.holds, arrays.payee_ids, payee_rows)
+    payee_rows = payee_rows.select(["row"])  # IBANs and addresses go back (the payments take them again)
     right_channel, held = route_rights(inputs, arrays, right_payee, benefit_post, payee_channel, payee_postal,
                                        payee_held)
     return Routing(arrays, version, right_benefit, right_payee, benefit_post, payee_channel, payee_postal,
@@ -613,7 +624,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     if release:
         release_register(inputs.register)
         arrays = slim_arrays(arrays)  # entitlements are computed: the kernels' inputs go back (10 M: gigabytes)
-        routing = replace(routing, arrays=arrays, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
+        routing = replace(routing, arrays=arrays)  # routing is done
     progress(N_("deducting and netting"))
     result = run_kernel(catalogue, routing, amounts)
     progress(N_("building payroll lines"))
@@ -715,12 +726,9 @@ def payment_table(refs: pa.Array, netting, payee_ids: np.ndarray, payee_rows: pa
         "remittance": line_blocks.constant_strings(remittance, n),
     }
     selection = row_selection(register["payees"].num_rows, table_rows)
-    deferred = register.deferred_columns("payees") if hasattr(register, "deferred_columns") else ()
     for name in PAYEE_DETAIL_FIELDS:
-        column = register.deferred_column("payees", name) if name in deferred else register["payees"].column(name)
-        columns[name] = take_column(column, selection)
-        del column
-        if release and name not in deferred:
+        columns[name] = take_column(payee_column(register, name), selection)
+        if release and name in register["payees"].column_names:
             register["payees"] = register["payees"].drop_columns([name])
         if release:
             table_pool().release_unused()

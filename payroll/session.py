@@ -200,9 +200,10 @@ def event_time(event: dict | None) -> str | None:
 # checked like every other column, then left out), and those they read as dictionaries.
 UNREAD = {"persons": ("family_name", "given_name", "patronymic", "tax_id")}
 DICTIONARIES = {"persons": ("municipality",)}
-# Payee details only the payments read, at the very end (routing reads channel, IBAN and postal address): held as
-# the payees file's compressed bytes meanwhile (formats.register.Deferred; 10 M rights: about 0.7 GiB of text)
-DEFERRED = {"payees": ("name", "bic", "house_number", "district", "region", "tax_id", "phone")}
+# The payee details, read by routing (IBAN, postal address) and then only by the payments, at the very end: held as
+# the payees file's compressed bytes meanwhile (formats.register.Deferred; 10 M rights: about 1.2 GiB of text)
+DEFERRED = {"payees": ("name", "iban", "bic", "street", "house_number", "postcode", "town", "district", "region",
+                       "country", "tax_id", "phone")}
 
 
 def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None = None,
