@@ -613,6 +613,10 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     done = (lambda name: release_table(inputs.register, name)) if release else None
     arrays = convert.register_arrays(inputs.register, catalogue, pack=not release, done=done)
     routing = route(inputs, arrays)
+    # the summary's municipality per right, so the persons table goes back before the kernels' copy is made
+    places = right_municipalities(inputs.register["persons"], arrays, routing.version)
+    if release:
+        inputs.register.pop("persons")
     if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
         release_register(inputs.register, orders=True)
         box, routing = [arrays], replace(routing, arrays=None)
@@ -634,7 +638,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
                                       tuple(catalogue.benefit_codes))
     columns = line_blocks.order_blocks(line_blocks_of(period, rights, routing, amounts, result))
     check_payments_equal_lines(columns, netting.payment_net_minor)
-    summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
+    summary = summarise(columns, netting, places, arrays, catalogue, routing.held)
     summary["listed"] = amounts.listed  # Readings 5 and 12: one-offs due 0 for a reason
     summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
     ref_rows = ref_matrix(payroll_id, np.arange(len(netting.payment_net_minor), dtype=np.int64))
@@ -644,9 +648,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
     payee_ids, payee_rows = arrays.payee_ids, routing.payee_rows
-    del result, amounts, routing, arrays
-    if release:
-        inputs.register.pop("persons")
+    del result, amounts, routing, arrays, places
     payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
     if release:  # the payments hold their payees' details: the register is read no more
         inputs.register.clear()
@@ -794,8 +796,7 @@ def coded_sums(codes: np.ndarray, names, amount_minor: np.ndarray) -> dict:
     return {str(names[i]): int(sums[i]) for i in sorted(np.flatnonzero(used), key=lambda i: str(names[i]))}
 
 
-def summarise(columns: line_blocks.LineColumns, netting, register: dict, arrays, version, catalogue,
-              held) -> dict:
+def summarise(columns: line_blocks.LineColumns, netting, places: tuple, arrays, catalogue, held) -> dict:
     """Totals per component and the breakdowns that calculate prints and the report charts (net paid by
     benefit and by the beneficiary's municipality: the lines on payments, forwarded deductions included)."""
     totals = {name: 0 for name in line_blocks.LINE_COMPONENTS}
@@ -819,21 +820,34 @@ def summarise(columns: line_blocks.LineColumns, netting, register: dict, arrays,
                                        paid_amount),
         "by_channel_minor": coded_sums(channel_codes, ("bank", "post"), payment_amount),
         "payments_by_channel": coded_sums(channel_codes, ("bank", "post"), np.ones_like(payment_amount)),
-        "by_municipality_minor": municipality_sums(register["persons"], arrays, version, rights_paid, right_pos,
-                                                   paid_amount),
+        "by_municipality_minor": coded_sums(places[0][right_pos], places[1], paid_amount),
     }
 
 
 def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarray, right_pos: np.ndarray,
                       paid_amount: np.ndarray) -> dict:
     """{municipality: net paid} by the municipality of each paid right's beneficiary (its version's person)."""
-    person = arrays.ver_person[version[rights_paid]].astype(np.int64)  # dense person index (sorted ids)
+    codes, names = right_municipalities(persons, arrays, version, rights_paid)
+    right_code = np.zeros(arrays.n_rights, np.int64)
+    right_code[rights_paid] = codes
+    return coded_sums(right_code[right_pos], names, paid_amount)
+
+
+def right_municipalities(persons: pa.Table, arrays, version, rights: np.ndarray | None = None) -> tuple:
+    """(code per right of `rights`, all rights when None; names): the municipality of each right's beneficiary
+    (its version's person) as a code into `names`."""
+    rights = np.arange(arrays.n_rights, dtype=np.int64) if rights is None else rights
+    person = arrays.ver_person[version[rights]].astype(np.int64)  # dense person index (sorted ids)
     table_ids, places = persons.column("person_id"), persons.column("municipality")
     if pa.types.is_dictionary(places.type):  # read as Parquet's dictionaries: one for every chunk
         places = places.unify_dictionaries()
     ids = np.asarray(table_ids.to_numpy(), np.int64) if table_ids.null_count == 0 else None
-    right_code = np.zeros(arrays.n_rights, np.int64)
-    if ids is not None and ids.shape == arrays.person_ids.shape and np.array_equal(ids, arrays.person_ids):
+    in_order = ids is not None and ids.shape == arrays.person_ids.shape and np.array_equal(ids, arrays.person_ids)
+    if in_order and pa.types.is_dictionary(places.type) and places.null_count == 0 and places.num_chunks:
+        # the rows' codes into the one (unified) dictionary, read where the dense index (the row) points
+        codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in places.chunks])
+        return codes[person], places.chunk(0).dictionary.to_pylist()
+    if in_order:
         # the table is in id order, so the dense index is the row: select the persons' rows with a mask (Arrow
         # filters a chunked column chunk by chunk; a take of strings from it would be several times slower)
         chosen = np.zeros(ids.shape[0], bool)
@@ -841,9 +855,7 @@ def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarra
         place = places.filter(pa.array(chosen)).combine_chunks().dictionary_encode()
         rank = np.cumsum(chosen, dtype=np.int32) - 1  # row -> position among the chosen rows
         codes = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
-        right_code[rights_paid] = codes[rank[person]]
-    else:
-        rows = pc.index_in(pa.array(arrays.person_ids[person]), value_set=table_ids)
-        place = pc.take(places, rows).combine_chunks().dictionary_encode()
-        right_code[rights_paid] = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
-    return coded_sums(right_code[right_pos], place.dictionary.to_pylist(), paid_amount)
+        return codes[rank[person]], place.dictionary.to_pylist()
+    rows = pc.index_in(pa.array(arrays.person_ids[person]), value_set=table_ids)
+    place = pc.take(places, rows).combine_chunks().dictionary_encode()
+    return np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64), place.dictionary.to_pylist()
