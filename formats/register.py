@@ -34,13 +34,42 @@ class Register(dict):
     """The validated tables by name (persons, households, rights, payees, deductions, and the optional tables
     housing_costs and wage_bases, empty when the snapshot has no file for them).
 
-    `source` maps each name to the file it was read from; `folder` is the snapshot folder.
+    `source` maps each name to the file it was read from; `folder` is the snapshot folder. Columns read with
+    `defer` are left out of their tables and decoded again by `deferred_column` from the file's bytes as they
+    were validated (held in memory, compressed, until `release_deferred`).
     """
 
-    def __init__(self, tables: dict[str, pa.Table], source: dict[str, Path], folder: Path):
+    def __init__(self, tables: dict[str, pa.Table], source: dict[str, Path], folder: Path,
+                 deferred: dict | None = None):
         super().__init__(tables)
         self.source = dict(source)
         self.folder = folder
+        self._deferred = dict(deferred or {})   # table -> Deferred
+
+    def deferred_columns(self, name: str) -> tuple[str, ...]:
+        return tuple(self._deferred[name].chunks) if name in self._deferred else ()
+
+    def deferred_column(self, name: str, column: str) -> pa.ChunkedArray:
+        """Column `column` of table `name` exactly as validated (the same bytes, decoded the same way)."""
+        return self._deferred[name].column(column)
+
+    def release_deferred(self) -> None:
+        self._deferred.clear()
+
+
+@dataclass
+class Deferred:
+    """A Parquet file's bytes as validated and the chunk lengths of the columns left out of its table: decoding
+    the same bytes again gives the same column, chunk for chunk (the payments built of it are written the same)."""
+
+    data: pa.Buffer
+    chunks: dict[str, tuple[int, ...]]
+
+    def column(self, column: str) -> pa.ChunkedArray:
+        fragment = ds.ParquetFileFormat().make_fragment(pa.BufferReader(self.data))
+        values = fragment.to_table(columns=[column], use_threads=True, memory_pool=table_pool()).column(0)
+        assert tuple(len(chunk) for chunk in values.chunks) == self.chunks[column], column
+        return values
 
 
 @dataclass
@@ -51,6 +80,7 @@ class Loaded:
     files: dict[str, str] = field(default_factory=dict)      # table name -> file name used in messages
     paths: dict[str, Path] = field(default_factory=dict)
     unusable: dict[str, set[str]] = field(default_factory=dict)  # missing or wholly wrong-typed columns
+    deferrable: dict[str, Deferred] = field(default_factory=dict)  # tables read with `defer` (their columns as read)
 
     def usable(self, name: str, *columns: str) -> bool:
         return name in self.tables and not self.unusable[name].intersection(columns)
@@ -58,7 +88,7 @@ class Loaded:
 
 def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
                   cap_per_rule: int = PROBLEMS_PER_RULE_MAX, drop: dict | None = None,
-                  dictionaries: dict | None = None) -> Register:
+                  dictionaries: dict | None = None, defer: dict | None = None) -> Register:
     """Read and validate the register in `folder`; raise InputError with every problem found.
 
     `benefit_codes` is a set of codes or a formats.catalogue.Catalogue; `household_benefits` are the codes whose
@@ -69,6 +99,9 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     only the empty-cell rule reads (register_checks.EMPTINESS_ONLY) is read as Parquet's dictionary (each distinct
     name tested once, never decoded row by row). `dictionaries` ({table: columns}) names kept columns the caller
     takes as dictionary arrays that way (only those of EMPTINESS_ONLY; from CSV every column is plain text).
+    `defer` ({table: columns}) names kept columns the caller reads only at the end: of a Parquet file whose
+    column is already of its schema's type (conform passes it unchanged), they are checked, left out of the
+    table and held as the file's compressed bytes instead (Register.deferred_column decodes them again).
     """
     codes, household_codes = benefit_sets(benefit_codes, household_benefits)
     log = ProblemLog(cap_per_rule)
@@ -77,18 +110,34 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
                for name in set(drop) | set(dictionaries or {})}
     lean = {name: (drop.get(name, frozenset()) & UNCHECKED.get(name, frozenset()),
                    columns & EMPTINESS_ONLY.get(name, frozenset())) for name, columns in encoded.items()}
-    loaded = load_tables(Path(folder), log, lean)
+    defer = {name: frozenset(columns) - drop.get(name, frozenset()) for name, columns in (defer or {}).items()}
+    loaded = load_tables(Path(folder), log, lean, frozenset(name for name, columns in defer.items() if columns))
     check_register(loaded, codes, household_codes, log)
     if log:
         raise InputError(sort_problems(log.problems()))
-    register = Register(loaded.tables, loaded.paths, Path(folder))
-    if drop:
-        for name, columns in drop.items():
-            if name in register:
+    deferred = deferred_columns(loaded, defer)
+    register = Register(loaded.tables, loaded.paths, Path(folder), deferred)
+    if drop or deferred:
+        for name in register:
+            columns = drop.get(name, frozenset()) | frozenset(register.deferred_columns(name))
+            if columns:
                 register[name] = register[name].drop_columns(sorted(columns & set(register[name].column_names)))
         del loaded
         table_pool().release_unused()
     return register
+
+
+def deferred_columns(loaded: Loaded, defer: dict) -> dict:
+    """{table: Deferred} for the columns of `defer` its file gave already in their schema's type (any other was
+    converted by conform, and stays in the table)."""
+    deferred = {}
+    for name, held in loaded.deferrable.items():
+        table = loaded.tables[name]
+        chunks = {column: tuple(len(chunk) for chunk in table.column(column).chunks)
+                  for column in sorted(defer[name]) if column in held.chunks}
+        if chunks:
+            deferred[name] = Deferred(held.data, chunks)
+    return deferred
 
 
 def benefit_sets(benefit_codes, household_benefits) -> tuple[frozenset, frozenset]:
@@ -119,10 +168,12 @@ def register_file_digests(folder) -> dict[str, str]:
 
 # ---- loading ------------------------------------------------------------------------------------------------
 
-def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None) -> Loaded:
+def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=frozenset()) -> Loaded:
     """Every table conformed to its schema; `lean` ({table: (skip, dictionary)}): nullable text columns no rule
     reads, not read from a Parquet file that stores them as text (then absent from the table), and text columns
-    only the empty-cell rule reads, kept as Parquet's dictionary (then of dictionary type: callers drop them)."""
+    only the empty-cell rule reads, kept as Parquet's dictionary (then of dictionary type: callers drop them).
+    The Parquet files of the tables in `held` are read from their bytes in memory, kept in `deferrable` with
+    the columns the file gave in the type it was read as (those conform passes unchanged)."""
     loaded, lean = Loaded(), lean or {}
     if not folder.is_dir():
         log.add(str(folder), None, None, None, N_("register folder does not exist"),
@@ -133,9 +184,17 @@ def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None) -> Load
         if path is None:
             continue
         skip, dictionary = lean.get(name, (frozenset(), frozenset()))
-        raw = read_raw(path, schema, log, skip, dictionary)
+        data = _file_bytes(path) if name in held and path.suffix == ".parquet" else None
+        raw = _read_held(path, skip, dictionary, data)
+        if raw is None:
+            data, raw = None, read_raw(path, schema, log, skip, dictionary)
         if raw is None:
             continue
+        if data is not None:  # the columns conform passes as they were read
+            names = raw.column_names
+            loaded.deferrable[name] = Deferred(data, {
+                column: () for column in names if names.count(column) == 1 and column in schema.names
+                and raw.schema.field(column).type == schema.field(column).type})
         table, unusable = conform(raw, schema, path.name, log, skip, dictionary)
         loaded.tables[name], loaded.unusable[name] = table, unusable
         loaded.files[name], loaded.paths[name] = path.name, path
@@ -174,6 +233,26 @@ def find_file(folder: Path, name: str, log: ProblemLog) -> Path | None:
     return None
 
 
+def _file_bytes(path: Path) -> pa.Buffer | None:
+    """The whole file in memory, or None when it cannot be read (read_raw then reports it as usual)."""
+    try:
+        with pa.OSFile(str(path)) as handle:
+            return handle.read_buffer()
+    except (pa.ArrowException, OSError):
+        return None
+
+
+def _read_held(path: Path, skip, dictionary, data: pa.Buffer | None) -> pa.Table | None:
+    """A Parquet file read from its bytes `data`; None when there are none or they cannot be read (the file is
+    then read by read_raw, which reports the problem as it does for any file)."""
+    if data is None:
+        return None
+    try:
+        return _read_parquet(path, skip, dictionary, data)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+
+
 def read_raw(path: Path, schema: pa.Schema, log: ProblemLog, skip=frozenset(),
              dictionary=frozenset()) -> pa.Table | None:
     """The file as an Arrow table (CSV: all strings); unreadable files become one problem. Columns of `skip` that
@@ -189,16 +268,19 @@ def read_raw(path: Path, schema: pa.Schema, log: ProblemLog, skip=frozenset(),
         return None
 
 
-def _read_parquet(path: Path, skip=frozenset(), dictionary=frozenset()) -> pa.Table:
-    """pq.read_table, with the table's buffers from jemalloc where pyarrow has it: the register is the largest
+def _read_parquet(path: Path, skip=frozenset(), dictionary=frozenset(), data: pa.Buffer | None = None) -> pa.Table:
+    """pq.read_table (of the file's bytes `data` when given, see Deferred), with the table's buffers from jemalloc where pyarrow has it: the register is the largest
     and longest-lived allocation of a run, and read by many threads into mimalloc's per-thread heaps it takes
     about a third more resident memory (10M rights: 6.4 instead of 5.2 GiB for 4.7 GiB of tables)."""
-    dataset = ds.dataset(path, format="parquet")
-    left_out, as_dictionary = skippable(dataset.schema, skip), skippable(dataset.schema, dictionary)
+    source = path if data is None else pa.BufferReader(data)
+    dataset = ds.dataset(path, format="parquet") if data is None else \
+        ds.ParquetFileFormat().make_fragment(source)
+    file_schema = dataset.schema if data is None else dataset.physical_schema
+    left_out, as_dictionary = skippable(file_schema, skip), skippable(file_schema, dictionary)
     if as_dictionary:
-        options = ds.ParquetReadOptions(dictionary_columns=sorted(as_dictionary))
-        dataset = ds.dataset(path, format=ds.ParquetFileFormat(read_options=options))
-    columns = [name for name in dataset.schema.names if name not in left_out] if left_out else None
+        file_format = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=sorted(as_dictionary)))
+        dataset = ds.dataset(path, format=file_format) if data is None else file_format.make_fragment(source)
+    columns = [name for name in file_schema.names if name not in left_out] if left_out else None
     return dataset.to_table(columns=columns, use_threads=True, memory_pool=table_pool())
 
 

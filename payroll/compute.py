@@ -113,6 +113,13 @@ def payee_table_rows(payees: pa.Table, payee_ids: np.ndarray) -> np.ndarray:
     return index.astype(np.int64)
 
 
+def payee_column(register: dict, name: str):
+    """Column `name` of the register's payees table; a deferred one (formats.register.Register.deferred_column,
+    held as the file's bytes until the payments need it) decoded again, exactly as validated."""
+    deferred = register.deferred_columns("payees") if hasattr(register, "deferred_columns") else ()
+    return register.deferred_column("payees", name) if name in deferred else register["payees"].column(name)
+
+
 def payee_channels(payees: pa.Table, payee_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Table]:
     """Per payee index (arrays.payee_ids order): channel code, postal address complete, and the payee rows
     (the columns routing needs, with `row`: the row in the register's payees table for the payment details)."""
@@ -479,7 +486,7 @@ class Routing:
     benefit_post: np.ndarray   # per right: its benefit may be paid by post
     payee_channel: np.ndarray  # per payee index: 0 bank, 1 post
     payee_postal: np.ndarray   # per payee index: a complete postal address
-    payee_rows: pa.Table       # per payee index: channel, iban, postal fields and `row` in the payees table
+    payee_rows: pa.Table       # per payee index: `row` in the payees table
     payee_held: np.ndarray     # per payee index: bank channel held
     right_channel: np.ndarray
     held: np.ndarray           # per right: paid nothing this payroll
@@ -511,8 +518,12 @@ def route(inputs: Inputs, arrays) -> Routing:
     version = right_versions(arrays, inputs.period)
     right_payee = arrays.ver_payee[version].astype(np.int64)
     benefit_post = np.array([b.post_allowed for b in benefits], bool)[right_benefit]
-    payee_channel, payee_postal, payee_rows = payee_channels(inputs.register["payees"], arrays.payee_ids)
+    payees = pa.table({name: payee_column(inputs.register, name) for name in ("payee_id", "channel", "iban",
+                                                                            *POSTAL_FIELDS)})
+    payee_channel, payee_postal, payee_rows = payee_channels(payees, arrays.payee_ids)
+    del payees
     payee_held = bank_holds(inputs.holds, arrays.payee_ids, payee_rows)
+    payee_rows = payee_rows.select(["row"])  # IBANs and addresses go back (the payments take them again)
     right_channel, held = route_rights(inputs, arrays, right_payee, benefit_post, payee_channel, payee_postal,
                                        payee_held)
     return Routing(arrays, version, right_benefit, right_payee, benefit_post, payee_channel, payee_postal,
@@ -602,6 +613,10 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     done = (lambda name: release_table(inputs.register, name)) if release else None
     arrays = convert.register_arrays(inputs.register, catalogue, pack=not release, done=done)
     routing = route(inputs, arrays)
+    # the summary's municipality per right, so the persons table goes back before the kernels' copy is made
+    places = right_municipalities(inputs.register["persons"], arrays, routing.version)
+    if release:
+        inputs.register.pop("persons")
     if release:  # the engine reads the arrays from here on: the tables go back before the packed copy is made
         release_register(inputs.register, orders=True)
         box, routing = [arrays], replace(routing, arrays=None)
@@ -613,7 +628,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     if release:
         release_register(inputs.register)
         arrays = slim_arrays(arrays)  # entitlements are computed: the kernels' inputs go back (10 M: gigabytes)
-        routing = replace(routing, arrays=arrays, payee_rows=routing.payee_rows.select(["row"]))  # routing is done
+        routing = replace(routing, arrays=arrays)  # routing is done
     progress(N_("deducting and netting"))
     result = run_kernel(catalogue, routing, amounts)
     progress(N_("building payroll lines"))
@@ -623,7 +638,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
                                       tuple(catalogue.benefit_codes))
     columns = line_blocks.order_blocks(line_blocks_of(period, rights, routing, amounts, result))
     check_payments_equal_lines(columns, netting.payment_net_minor)
-    summary = summarise(columns, netting, inputs.register, arrays, routing.version, catalogue, routing.held)
+    summary = summarise(columns, netting, places, arrays, catalogue, routing.held)
     summary["listed"] = amounts.listed  # Readings 5 and 12: one-offs due 0 for a reason
     summary["advances_minor"] = advance_totals(amounts.claims, result.deductions)
     ref_rows = ref_matrix(payroll_id, np.arange(len(netting.payment_net_minor), dtype=np.int64))
@@ -633,12 +648,12 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
     payee_ids, payee_rows = arrays.payee_ids, routing.payee_rows
-    del result, amounts, routing, arrays
-    if release:
-        inputs.register.pop("persons")
+    del result, amounts, routing, arrays, places
     payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
     if release:  # the payments hold their payees' details: the register is read no more
         inputs.register.clear()
+        if hasattr(inputs.register, "release_deferred"):
+            inputs.register.release_deferred()
         table_pool().release_unused()
     del refs, netting, payee_rows
     lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
@@ -666,13 +681,18 @@ def slim_arrays(arrays):
     return arrays._replace(**{name: None for name in arrays._fields if name not in KEPT_ARRAYS})
 
 
+def kept_columns(table: pa.Table, name: str) -> pa.Table:
+    """The columns of KEPT_COLUMNS[name] the table holds (a deferred column is not in it: Register.deferred_column)."""
+    return table.select([column for column in KEPT_COLUMNS[name] if column in table.column_names])
+
+
 def release_register(register: dict, orders: bool = False) -> None:
     """Keep only what the lines, payments and summary still read (payee details, persons'
     municipality; with `orders` the deduction orders too, which the amounts read) and hand the rest back to
     Arrow's memory pool, and the pool's unused memory back to the system."""
     for name in list(register):
         if name in KEPT_COLUMNS:
-            register[name] = register[name].select(list(KEPT_COLUMNS[name]))
+            register[name] = kept_columns(register[name], name)
         elif not (orders and name == "deductions"):
             del register[name]
     for pool in (pa.default_memory_pool(), table_pool()):  # the register's tables live in the second
@@ -683,7 +703,7 @@ def release_table(register: dict, name: str) -> None:
     """One table converted: keep only what the rest of the computation reads of it (KEPT_COLUMNS, none for most)
     and give the rest back to the system."""
     if name in KEPT_COLUMNS:
-        register[name] = register[name].select(list(KEPT_COLUMNS[name]))
+        register[name] = kept_columns(register[name], name)
     else:
         del register[name]
     table_pool().release_unused()
@@ -709,9 +729,10 @@ def payment_table(refs: pa.Array, netting, payee_ids: np.ndarray, payee_rows: pa
     }
     selection = row_selection(register["payees"].num_rows, table_rows)
     for name in PAYEE_DETAIL_FIELDS:
-        columns[name] = take_column(register["payees"].column(name), selection)
-        if release:
+        columns[name] = take_column(payee_column(register, name), selection)
+        if release and name in register["payees"].column_names:
             register["payees"] = register["payees"].drop_columns([name])
+        if release:
             table_pool().release_unused()
     return pa.table(columns)
 
@@ -775,8 +796,7 @@ def coded_sums(codes: np.ndarray, names, amount_minor: np.ndarray) -> dict:
     return {str(names[i]): int(sums[i]) for i in sorted(np.flatnonzero(used), key=lambda i: str(names[i]))}
 
 
-def summarise(columns: line_blocks.LineColumns, netting, register: dict, arrays, version, catalogue,
-              held) -> dict:
+def summarise(columns: line_blocks.LineColumns, netting, places: tuple, arrays, catalogue, held) -> dict:
     """Totals per component and the breakdowns that calculate prints and the report charts (net paid by
     benefit and by the beneficiary's municipality: the lines on payments, forwarded deductions included)."""
     totals = {name: 0 for name in line_blocks.LINE_COMPONENTS}
@@ -800,21 +820,34 @@ def summarise(columns: line_blocks.LineColumns, netting, register: dict, arrays,
                                        paid_amount),
         "by_channel_minor": coded_sums(channel_codes, ("bank", "post"), payment_amount),
         "payments_by_channel": coded_sums(channel_codes, ("bank", "post"), np.ones_like(payment_amount)),
-        "by_municipality_minor": municipality_sums(register["persons"], arrays, version, rights_paid, right_pos,
-                                                   paid_amount),
+        "by_municipality_minor": coded_sums(places[0][right_pos], places[1], paid_amount),
     }
 
 
 def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarray, right_pos: np.ndarray,
                       paid_amount: np.ndarray) -> dict:
     """{municipality: net paid} by the municipality of each paid right's beneficiary (its version's person)."""
-    person = arrays.ver_person[version[rights_paid]].astype(np.int64)  # dense person index (sorted ids)
+    codes, names = right_municipalities(persons, arrays, version, rights_paid)
+    right_code = np.zeros(arrays.n_rights, np.int64)
+    right_code[rights_paid] = codes
+    return coded_sums(right_code[right_pos], names, paid_amount)
+
+
+def right_municipalities(persons: pa.Table, arrays, version, rights: np.ndarray | None = None) -> tuple:
+    """(code per right of `rights`, all rights when None; names): the municipality of each right's beneficiary
+    (its version's person) as a code into `names`."""
+    rights = np.arange(arrays.n_rights, dtype=np.int64) if rights is None else rights
+    person = arrays.ver_person[version[rights]].astype(np.int64)  # dense person index (sorted ids)
     table_ids, places = persons.column("person_id"), persons.column("municipality")
     if pa.types.is_dictionary(places.type):  # read as Parquet's dictionaries: one for every chunk
         places = places.unify_dictionaries()
     ids = np.asarray(table_ids.to_numpy(), np.int64) if table_ids.null_count == 0 else None
-    right_code = np.zeros(arrays.n_rights, np.int64)
-    if ids is not None and ids.shape == arrays.person_ids.shape and np.array_equal(ids, arrays.person_ids):
+    in_order = ids is not None and ids.shape == arrays.person_ids.shape and np.array_equal(ids, arrays.person_ids)
+    if in_order and pa.types.is_dictionary(places.type) and places.null_count == 0 and places.num_chunks:
+        # the rows' codes into the one (unified) dictionary, read where the dense index (the row) points
+        codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in places.chunks])
+        return codes[person], places.chunk(0).dictionary.to_pylist()
+    if in_order:
         # the table is in id order, so the dense index is the row: select the persons' rows with a mask (Arrow
         # filters a chunked column chunk by chunk; a take of strings from it would be several times slower)
         chosen = np.zeros(ids.shape[0], bool)
@@ -822,9 +855,7 @@ def municipality_sums(persons: pa.Table, arrays, version, rights_paid: np.ndarra
         place = places.filter(pa.array(chosen)).combine_chunks().dictionary_encode()
         rank = np.cumsum(chosen, dtype=np.int32) - 1  # row -> position among the chosen rows
         codes = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
-        right_code[rights_paid] = codes[rank[person]]
-    else:
-        rows = pc.index_in(pa.array(arrays.person_ids[person]), value_set=table_ids)
-        place = pc.take(places, rows).combine_chunks().dictionary_encode()
-        right_code[rights_paid] = np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64)
-    return coded_sums(right_code[right_pos], place.dictionary.to_pylist(), paid_amount)
+        return codes[rank[person]], place.dictionary.to_pylist()
+    rows = pc.index_in(pa.array(arrays.person_ids[person]), value_set=table_ids)
+    place = pc.take(places, rows).combine_chunks().dictionary_encode()
+    return np.asarray(place.indices.to_numpy(zero_copy_only=False), np.int64), place.dictionary.to_pylist()

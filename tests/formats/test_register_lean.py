@@ -96,3 +96,43 @@ def test_names_read_as_dictionaries_are_judged_as_text(tmp_path):
     assert [p for p in found if "required value is empty" in p] == [
         "persons.parquet, row 2, column family_name: required value is empty. Fix: fill in family_name on every row",
         "payees.parquet, row 1, column name: required value is empty. Fix: fill in name on every row"]
+
+
+# ---- defer: columns read only at the end, held as the file's bytes ---------------------------------------------
+
+DEFER = {"payees": ("name", "bic", "tax_id", "phone", "iban")}
+
+
+def test_deferred_columns_are_the_full_read_chunk_for_chunk(tmp_path):
+    folder = as_parquet(write_register(tmp_path / "csv"), tmp_path / "pq")
+    pq.write_table(pq.read_table(folder / "payees.parquet"), folder / "payees.parquet", row_group_size=2)
+    full = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
+    assert full["payees"].column("name").num_chunks > 1  # so a decoding that chunked otherwise would show
+    lean = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
+    assert set(lean.deferred_columns("payees")) == set(DEFER["payees"]) and lean.deferred_columns("persons") == ()
+    kept = [column for column in full["payees"].column_names if column not in DEFER["payees"]]
+    assert lean["payees"].column_names == kept and lean["payees"].equals(full["payees"].select(kept))
+    for column in DEFER["payees"]:
+        again = lean.deferred_column("payees", column)
+        assert again.equals(full["payees"].column(column))
+        assert [len(chunk) for chunk in again.chunks] == [len(chunk) for chunk in full["payees"].column(column).chunks]
+    lean.release_deferred()
+    assert lean.deferred_columns("payees") == ()
+
+
+def test_deferred_columns_are_checked_alike(tmp_path):
+    folder = as_parquet(write_register(tmp_path / "csv", BAD_CELLS), tmp_path / "pq")
+    with pytest.raises(InputError) as caught:
+        read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
+    assert [problem.render() for problem in caught.value.problems] == problems(folder, None)
+
+
+def test_a_column_the_checks_convert_or_a_csv_file_is_kept_in_the_table(tmp_path):
+    """Deferred decoding gives the file's column as read: a column stored in another type (converted by conform)
+    and every column of a CSV file stay in the table."""
+    folder = as_parquet(write_register(tmp_path / "csv"), tmp_path / "pq", {"payees": {"name": pa.large_string()}})
+    lean = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
+    assert "name" in lean["payees"].column_names and "name" not in lean.deferred_columns("payees")
+    assert "bic" in lean.deferred_columns("payees")
+    from_csv = read_register(tmp_path / "csv", BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
+    assert from_csv.deferred_columns("payees") == () and set(DEFER["payees"]) <= set(from_csv["payees"].column_names)
