@@ -21,9 +21,13 @@ month, component and payment reference, so a batch sums to zero by construction:
              carry_out / carry_in   Dr and Cr benefits payable (payee): a memo pair that nets to zero but
                                     records, per right, what is carried (amounts simply stay payable)
              forwarded: no posting (its deduction line already credited deductions payable)
-    export   per payment and right  Dr benefits payable / deductions payable (payee)
-             per payment            Cr payments in transit (channel), right 0: one credit per payment (ledgers
-                                    written before 2026-12 hold one per payment and right; both balance alike)
+    export   per payment            Dr benefits payable / deductions payable (payee), right 0, the payment's
+                                    reference: the sum of its lines on that account (the rights it pays stay in
+                                    the payroll's lines, whose SHA-256 the chained payroll row holds)
+             per channel            Cr payments in transit (channel), right, payee 0, no reference: one credit
+                                    per TRANSIT_CREDIT_PAYMENTS of the channel's payments. Ledgers written
+                                    before hold Dr per payment and right and Cr per payment (2026-12) or per
+                                    payment and right (earlier); each balances per account and key alike
     reconcile rejected              Dr payments in transit (channel)   Cr returned, awaiting re-issue (payee)
               returned              Dr treasury cash                    Cr returned, awaiting re-issue (payee)
               settled (batch debit) Dr payments in transit (channel)   Cr treasury cash
@@ -358,13 +362,60 @@ def channel_accounts(channel) -> np.ndarray:
 
 
 def export_postings(groups: pa.Table) -> dict:
-    """'Payment sent': Dr the payable each payment settles, per right and payable account (the groups of
-    sent_groups, sorted by payment), and Cr payments in transit of its channel once per payment (right 0, as the
-    bank's settlement debit of a file): every right's payable still clears exactly, and the payment's split per
-    right stays in the payroll's lines (reconcile reverses a returned payment per right from them)."""
+    """'Payment sent': Dr the payable each payment settles, once per payment and payable account (key and payee:
+    the payment's payee, right 0, the payment's reference, which ties it to the payroll's lines), and Cr payments
+    in transit of each channel (key, right and payee 0, no reference), one credit per TRANSIT_CREDIT_PAYMENTS of
+    its payments. Every payee's payable and every channel's transit move as before, each payment's debit is the
+    sum of its lines per payable account, and which rights a payment pays stays in the payroll's lines (SHA-256
+    in the chained payroll row): reconcile reverses a returned payment per right from them."""
+    account, payee, amount, month, transit, refs, starts = _sent_columns(groups)
+    channels, credit, credit_month = transit_credits(transit[starts], np.add.reduceat(amount, starts),
+                                                     np.maximum.reduceat(month, starts)) if starts.shape[0] else \
+        (np.zeros(0, np.int64),) * 3
+    payment = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, refs.shape[0]]))
+    key = payment * 2 + (account != min(PAYABLE, DEDUCTIONS_PAYABLE))  # (payment, account), payable first
+    if key.shape[0] and not (key[1:] >= key[:-1]).all():
+        order = np.argsort(key, kind="stable")
+        key, account, payee, amount, month, refs = (x[order] for x in (key, account, payee, amount, month, refs))
+    debits = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.shape[0] else np.zeros(0, np.int64)
+    n, m = debits.shape[0], channels.shape[0]
+    return {"account_kind": np.concatenate([account[debits], channels]).astype(np.int16),
+            "account_key": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
+            "right_id": np.zeros(n + m, np.int64),
+            "payee_id": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
+            "month": np.concatenate([np.maximum.reduceat(month, debits) if n else np.zeros(0, np.int64),
+                                     credit_month]).astype(np.int32),
+            "component": np.full(n + m, COMPONENT["payment"], np.int16),
+            "amount_minor": np.concatenate([np.add.reduceat(amount, debits) if n else np.zeros(0, np.int64),
+                                            credit]),
+            "payment_ref": np.concatenate([refs[debits], np.zeros(m, "S35")]).astype("S35")}
+
+
+# payments of a channel per credit of payments in transit (as a file holds at most): a national channel's total
+# could pass AMOUNT_MINOR_MAX, a block's never does at realistic amounts (prepare_batch refuses one that would)
+TRANSIT_CREDIT_PAYMENTS = 100_000
+
+
+def transit_credits(transit: np.ndarray, sent: np.ndarray, month: np.ndarray):
+    """Per in-transit account (ascending), per block of TRANSIT_CREDIT_PAYMENTS of its payments in reference
+    order: the account, the credit (negative) and the latest month; from per payment account, amount, month."""
+    accounts, credits, months = [], [], []
+    for code in np.unique(transit):
+        index = np.flatnonzero(transit == code)
+        starts = np.arange(0, index.shape[0], TRANSIT_CREDIT_PAYMENTS)
+        accounts.append(np.full(starts.shape[0], code, np.int64))
+        credits.append(-np.add.reduceat(sent[index], starts))
+        months.append(np.maximum.reduceat(month[index], starts))
+    if not accounts:
+        return (np.zeros(0, np.int64),) * 3
+    return np.concatenate(accounts), np.concatenate(credits), np.concatenate(months)
+
+
+def _sent_columns(groups: pa.Table):
+    """The columns of sent_groups' groups, checked: positive amounts, a payment's groups together and of one
+    payee and channel; with the index where each payment's groups start."""
     account = np.asarray(groups.column("account").to_numpy(), np.int64)
     payee = np.asarray(groups.column("payee_id").to_numpy(), np.int64)
-    right = np.asarray(groups.column("right_id").to_numpy(), np.int64)
     amount = np.asarray(groups.column("amount_minor_sum").to_numpy(), np.int64)
     month = np.asarray(groups.column("month_max").to_numpy(), np.int64)
     transit = channel_accounts(groups.column("channel"))
@@ -374,9 +425,19 @@ def export_postings(groups: pa.Table) -> dict:
     starts = np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]) if refs.shape[0] else np.zeros(0, np.int64)
     if not (refs[starts][1:] > refs[starts][:-1]).all():
         raise ConservationError("the groups of a payment are not together: sent_groups sorts them by payment")
-    first, spans = payee[starts], np.diff(np.r_[starts, refs.shape[0]])
-    if (payee != np.repeat(first, spans)).any() or (transit != np.repeat(transit[starts], spans)).any():
+    spans = np.diff(np.r_[starts, refs.shape[0]])
+    if (payee != np.repeat(payee[starts], spans)).any() or (transit != np.repeat(transit[starts], spans)).any():
         raise ConservationError("a payment's groups name more than one payee or channel")
+    return account, payee, amount, month, transit, refs, starts
+
+
+def export_postings_per_payment(groups: pa.Table) -> dict:
+    """The 'payment sent' batch as isplata posted it in 2026-12 before the batch per channel: Dr the payable per
+    payment, right and payable account, Cr payments in transit once per payment (right 0): what an export of
+    such a ledger is compared with when it is run again."""
+    account, payee, amount, month, transit, refs, starts = _sent_columns(groups)
+    right = np.asarray(groups.column("right_id").to_numpy(), np.int64)
+    first = payee[starts]
     sent = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
     latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
     n, m = amount.shape[0], starts.shape[0]
