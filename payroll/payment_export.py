@@ -312,15 +312,15 @@ def post_batch(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, 
     """The 'payment sent' batch in the step's transaction `conn` (nothing when there is nothing to send)."""
     if batch is None or batch["amount_minor"].shape[0] == 0:
         return Posted(None, False)
-    batch_record = None
-    for scheme in (None,) + EARLIER_SENT_SCHEMES:
+    schemes = (None,) + EARLIER_SENT_SCHEMES
+    for number, scheme in enumerate(schemes):
+        candidate = batch if scheme is None else sent_batch(record, scheme)
         try:
-            batch_record = ledger.append_batch("export", record.payroll_id, batch if scheme is None else
-                                               sent_batch(record, scheme), period=parse_period(record.period),
-                                               conn=conn)
+            batch_record = ledger.append_batch("export", record.payroll_id, candidate,
+                                               period=parse_period(record.period), conn=conn)
             break
-        except DuplicateBatch:  # posted by an earlier isplata with another scheme: done if it holds the same
-            if scheme is EARLIER_SENT_SCHEMES[-1]:  # payments, refused (as before) if not
+        except DuplicateBatch:  # posted by an earlier isplata? done if it holds the same payments that way,
+            if number == len(schemes) - 1:  # refused (as before) if no scheme gives the batch in the ledger
                 raise
     crash_point("export.after_batch")
     return Posted(batch_record.batch_id, batch_record.created)
