@@ -21,10 +21,10 @@ month, component and payment reference, so a batch sums to zero by construction:
              carry_out / carry_in   Dr and Cr benefits payable (payee): a memo pair that nets to zero but
                                     records, per right, what is carried (amounts simply stay payable)
              forwarded: no posting (its deduction line already credited deductions payable)
-    export   per payment            Dr benefits payable / deductions payable (payee), right 0, the payment's
+    export   per payment and month  Dr benefits payable / deductions payable (payee), right 0, the payment's
                                     reference: the sum of its lines on that account (the rights it pays stay in
                                     the payroll's lines, whose SHA-256 the chained payroll row holds)
-             per channel            Cr payments in transit (channel), right, payee 0, no reference: one credit
+             per channel and month  Cr payments in transit (channel), right, payee 0, no reference: one credit
                                     per TRANSIT_CREDIT_PAYMENTS of the channel's payments. Ledgers written
                                     before hold Dr per payment and right and Cr per payment (2026-12) or per
                                     payment and right (earlier); each balances per account and key alike
@@ -362,18 +362,22 @@ def channel_accounts(channel) -> np.ndarray:
 
 
 def export_postings(groups: pa.Table) -> dict:
-    """'Payment sent': Dr the payable each payment settles, once per payment and payable account (key and payee:
-    the payment's payee, right 0, the payment's reference, which ties it to the payroll's lines), and Cr payments
-    in transit of each channel (key, right and payee 0, no reference), one credit per TRANSIT_CREDIT_PAYMENTS of
-    its payments. Every payee's payable and every channel's transit move as before, each payment's debit is the
-    sum of its lines per payable account, and which rights a payment pays stays in the payroll's lines (SHA-256
-    in the chained payroll row): reconcile reverses a returned payment per right from them."""
+    """'Payment sent': Dr the payable each payment settles, once per payment, payable account and month (the
+    latest month of each right's share, as before: nearly always one per payment; key and payee the payment's
+    payee, right 0, the payment's reference, which ties it to the payroll's lines), and Cr payments in transit per
+    channel and month (key, right and payee 0, no reference), one credit per TRANSIT_CREDIT_PAYMENTS payments.
+    Every balance per account, key and month moves as before, as does each payment's payable; which rights a
+    payment pays stays in the payroll's lines (SHA-256 in the chained payroll row): reconcile reverses a returned
+    payment per right from them."""
     account, payee, amount, month, transit, refs, starts = _sent_columns(groups)
-    channels, credit, credit_month = transit_credits(transit[starts], np.add.reduceat(amount, starts),
-                                                     np.maximum.reduceat(month, starts)) if starts.shape[0] else \
-        (np.zeros(0, np.int64),) * 3
+    sent = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    channels, credit, credit_month = transit_credits(transit[starts], latest, sent)
     payment = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, refs.shape[0]]))
-    key = payment * 2 + (account != min(PAYABLE, DEDUCTIONS_PAYABLE))  # (payment, account), payable first
+    side = (account != min(PAYABLE, DEDUCTIONS_PAYABLE)).astype(np.int64)  # payable first
+    if month.shape[0] and not (month.min() >= 0 and month.max() < MONTH_SPAN):
+        raise ConservationError("a month index outside the ledger's range")
+    key = (payment * 2 + side) * MONTH_SPAN + month  # (payment, account, month)
     if key.shape[0] and not (key[1:] >= key[:-1]).all():
         order = np.argsort(key, kind="stable")
         key, account, payee, amount, month, refs = (x[order] for x in (key, account, payee, amount, month, refs))
@@ -383,29 +387,31 @@ def export_postings(groups: pa.Table) -> dict:
             "account_key": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
             "right_id": np.zeros(n + m, np.int64),
             "payee_id": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
-            "month": np.concatenate([np.maximum.reduceat(month, debits) if n else np.zeros(0, np.int64),
-                                     credit_month]).astype(np.int32),
+            "month": np.concatenate([month[debits], credit_month]).astype(np.int32),
             "component": np.full(n + m, COMPONENT["payment"], np.int16),
             "amount_minor": np.concatenate([np.add.reduceat(amount, debits) if n else np.zeros(0, np.int64),
                                             credit]),
             "payment_ref": np.concatenate([refs[debits], np.zeros(m, "S35")]).astype("S35")}
 
 
-# payments of a channel per credit of payments in transit (as a file holds at most): a national channel's total
-# could pass AMOUNT_MINOR_MAX, a block's never does at realistic amounts (prepare_batch refuses one that would)
+MONTH_SPAN = 1 << 16  # month indexes (formats.bounds: < 2,400) as the lowest digits of a sort key
+# payments of a channel and month per credit of payments in transit (as a file holds at most): a national
+# channel's total could pass AMOUNT_MINOR_MAX, a block's never does at realistic amounts (prepare_batch refuses
+# one that would)
 TRANSIT_CREDIT_PAYMENTS = 100_000
 
 
-def transit_credits(transit: np.ndarray, sent: np.ndarray, month: np.ndarray):
-    """Per in-transit account (ascending), per block of TRANSIT_CREDIT_PAYMENTS of its payments in reference
-    order: the account, the credit (negative) and the latest month; from per payment account, amount, month."""
-    accounts, credits, months = [], [], []
+def transit_credits(transit: np.ndarray, month: np.ndarray, sent: np.ndarray):
+    """Per in-transit account and month (ascending), per block of TRANSIT_CREDIT_PAYMENTS of its payments in
+    reference order: the account, the month and the credit (negative); from per payment account, month, amount."""
+    accounts, months, credits = [], [], []
     for code in np.unique(transit):
-        index = np.flatnonzero(transit == code)
-        starts = np.arange(0, index.shape[0], TRANSIT_CREDIT_PAYMENTS)
-        accounts.append(np.full(starts.shape[0], code, np.int64))
-        credits.append(-np.add.reduceat(sent[index], starts))
-        months.append(np.maximum.reduceat(month[index], starts))
+        for latest in np.unique(month[transit == code]):
+            index = np.flatnonzero((transit == code) & (month == latest))
+            starts = np.arange(0, index.shape[0], TRANSIT_CREDIT_PAYMENTS)
+            accounts.append(np.full(starts.shape[0], code, np.int64))
+            months.append(np.full(starts.shape[0], latest, np.int64))
+            credits.append(-np.add.reduceat(sent[index], starts))
     if not accounts:
         return (np.zeros(0, np.int64),) * 3
     return np.concatenate(accounts), np.concatenate(credits), np.concatenate(months)

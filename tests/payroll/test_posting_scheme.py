@@ -1,5 +1,7 @@
 """The posting scheme: approval batches balance by construction and recognise due + arrears - overpayments;
 export groups settle exactly the payments; the HTML report is self-contained."""
+from collections import Counter
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -100,8 +102,8 @@ def test_the_sent_batch_moves_every_balance_as_the_batch_per_payment_and_right(m
     for payment in range(40):
         payee, channel = int(rng.integers(1, 15)), ("bank", "post")[payment % 3 == 0]
         for right in sorted(rng.choice(np.arange(1, 60), int(rng.integers(1, 4)), replace=False).tolist()):
-            rows.append(("P", right, "ME_DD", payee, channel, FEB, "due", int(rng.integers(1, 9_000)),
-                         f"P-{payment:03d}"))
+            rows.append(("P", right, "ME_DD", payee, channel, (FEB, JAN)[rng.random() < 0.2],
+                         ("due", "arrears")[rng.random() < 0.1], int(rng.integers(1, 9_000)), f"P-{payment:03d}"))
             if rng.random() < 0.3:
                 rows.append(("P", right, "ME_DD", payee, channel, JAN, "arrears", int(rng.integers(1, 500)),
                              f"P-{payment:03d}"))
@@ -112,8 +114,10 @@ def test_the_sent_batch_moves_every_balance_as_the_batch_per_payment_and_right(m
     new, old = postings.export_postings(groups), postings.export_postings_per_payment(groups)
     oldest = postings.export_postings_per_right(groups)
     assert new["amount_minor"].sum() == 0 and new["amount_minor"].shape[0] < old["amount_minor"].shape[0]
+    assert set(new["month"].tolist()) == set(old["month"].tolist()) == {637, 636}  # rights paid up to JAN or FEB
     for keys in (("account_kind", "account_key"), ("account_kind", "component"), ("account_kind",)):
         assert sums(new, keys) == sums(old, keys) == sums(oldest, keys)
+    assert sums(new, ("account_kind", "account_key", "month")) == sums(old, ("account_kind", "account_key", "month"))
 
     def payable(batch):
         chosen = np.isin(batch["account_kind"], [ACCOUNT["benefits_payable"], ACCOUNT["deductions_payable"]])
@@ -121,9 +125,9 @@ def test_the_sent_batch_moves_every_balance_as_the_batch_per_payment_and_right(m
     for keys in (("account_kind", "account_key", "payment_ref"), ("account_kind", "payee_id")):
         assert sums(payable(new), keys) == sums(payable(old), keys)  # per payment and per payee as before
     transit = new["amount_minor"] < 0
-    channel_payments = [int(np.isin(old["account_kind"][old["amount_minor"] < 0], [code]).sum())
-                        for code in np.unique(new["account_kind"][transit])]
-    assert transit.sum() == sum(-(-count // credit_payments) for count in channel_payments)
+    per_payment = old["amount_minor"] < 0  # the earlier scheme's credits: one per payment
+    blocks = Counter(zip(old["account_kind"][per_payment].tolist(), old["month"][per_payment].tolist()))
+    assert transit.sum() == sum(-(-count // credit_payments) for count in blocks.values())
 
 
 def test_legs_refuse_non_positive_amounts():
