@@ -249,12 +249,15 @@ def approve(db_url: str, identifier: str, by: str, progress=noop) -> dict:
             record = store.get_payroll(conn, identifier)
         check_approvable(ledger, record, checker)  # refuse early, before building the batch
         progress(N_("building the approval batch"))
-        batch = approval_batch(ledger, record)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payments") as pool:
+            paid = pool.submit(paid_columns, record)  # read beside the batch (Parquet reads release the GIL)
+            batch = approval_batch(ledger, record)
+            paid = paid.result()
         count = postings_in(batch)
         progress(N_("posting to the ledger"), 0, count)
         with ledger.step() as conn:
             check_approvable(ledger, record, checker, conn)
-            result = post_approval(ledger, record, batch, checker, conn)
+            result = post_approval(ledger, record, batch, checker, conn, paid)
             crash_point("approve.before_commit")
         progress(N_("posting to the ledger"), count, count)
     finally:
@@ -322,20 +325,26 @@ def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:
 APPROVE_LINE_COLUMNS = ["right_id", "benefit", "payee_id", "month", "component", "amount_minor", "payment_ref"]
 
 
+def paid_columns(record: store.PayrollRecord) -> dict | None:
+    """The payroll's payments as the approval batch's Merkle leaves (reference, payee, amount); None for none."""
+    payments = store.read_payments(record, columns=["end_to_end_id", "payee_id", "amount_minor"])
+    if not payments.num_rows:
+        return None
+    return {"payment_ref": postings.refs_of(payments.column("end_to_end_id")),
+            "payee_id": payments.column("payee_id").to_numpy(), "amount_minor": payments.column("amount_minor").to_numpy()}
+
+
 def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, checker: str,
-                  conn: sa.Connection) -> dict:
-    """The approval batch and the `approved` event, in the step's transaction `conn`."""
+                  conn: sa.Connection, paid: dict | None) -> dict:
+    """The approval batch (with the payments of paid_columns) and the `approved` event, in the step's transaction
+    `conn`."""
     period = parse_period(record.period)
     if batch["amount_minor"].shape[0] == 0:
         ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": None,
                                                             "record_sha256": store.payroll_sha256(record)}, conn)
         return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker, "batch_id": None,
                 "postings": 0, "batch_hash": "(nothing to post)"}
-    payments = store.read_payments(record, columns=["end_to_end_id", "payee_id", "amount_minor"])
-    paid = {"payment_ref": postings.refs_of(payments.column("end_to_end_id")),
-            "payee_id": payments.column("payee_id").to_numpy(), "amount_minor": payments.column("amount_minor").to_numpy()}
-    batch_record = ledger.append_batch("approve", record.payroll_id, batch,
-                                       payments=paid if payments.num_rows else None, period=period, conn=conn,
+    batch_record = ledger.append_batch("approve", record.payroll_id, batch, payments=paid, period=period, conn=conn,
                                        record_sha256=store.payroll_sha256(record))
     crash_point("approve.after_batch")
     ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": batch_record.batch_id}, conn)

@@ -299,6 +299,10 @@ def sent_batch(record: store.PayrollRecord, scheme=postings.export_postings) -> 
     return scheme(groups) if groups.num_rows else None
 
 
+# the 'sent' schemes of earlier isplatas, newest first: exporting a payroll they posted again finds its batch done
+EARLIER_SENT_SCHEMES = (postings.export_postings_per_payment, postings.export_postings_per_right)
+
+
 class Posted(NamedTuple):
     batch_id: int | None   # the 'sent' batch (None: nothing to send)
     created: bool          # written now (False: the identical batch was already there)
@@ -308,14 +312,16 @@ def post_batch(ledger: Ledger, record: store.PayrollRecord, batch: dict | None, 
     """The 'payment sent' batch in the step's transaction `conn` (nothing when there is nothing to send)."""
     if batch is None or batch["amount_minor"].shape[0] == 0:
         return Posted(None, False)
-    try:
-        batch_record = ledger.append_batch("export", record.payroll_id, batch, period=parse_period(record.period),
-                                           conn=conn)
-    except DuplicateBatch:  # posted by an isplata before 2026-12 (in transit per payment and right): done
-        # if it holds the same payments, refused (as before) if not
-        legacy = sent_batch(record, postings.export_postings_per_right)
-        batch_record = ledger.append_batch("export", record.payroll_id, legacy, period=parse_period(record.period),
-                                           conn=conn)
+    schemes = (None,) + EARLIER_SENT_SCHEMES
+    for number, scheme in enumerate(schemes):
+        candidate = batch if scheme is None else sent_batch(record, scheme)
+        try:
+            batch_record = ledger.append_batch("export", record.payroll_id, candidate,
+                                               period=parse_period(record.period), conn=conn)
+            break
+        except DuplicateBatch:  # posted by an earlier isplata? done if it holds the same payments that way,
+            if number == len(schemes) - 1:  # refused (as before) if no scheme gives the batch in the ledger
+                raise
     crash_point("export.after_batch")
     return Posted(batch_record.batch_id, batch_record.created)
 

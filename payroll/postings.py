@@ -21,9 +21,13 @@ month, component and payment reference, so a batch sums to zero by construction:
              carry_out / carry_in   Dr and Cr benefits payable (payee): a memo pair that nets to zero but
                                     records, per right, what is carried (amounts simply stay payable)
              forwarded: no posting (its deduction line already credited deductions payable)
-    export   per payment and right  Dr benefits payable / deductions payable (payee)
-             per payment            Cr payments in transit (channel), right 0: one credit per payment (ledgers
-                                    written before 2026-12 hold one per payment and right; both balance alike)
+    export   per payment and month  Dr benefits payable / deductions payable (payee), right 0, the payment's
+                                    reference: the sum of its lines on that account (the rights it pays stay in
+                                    the payroll's lines, whose SHA-256 the chained payroll row holds)
+             per channel and month  Cr payments in transit (channel), right, payee 0, no reference: one credit
+                                    per TRANSIT_CREDIT_PAYMENTS of the channel's payments. Ledgers written
+                                    before hold Dr per payment and right and Cr per payment (2026-12) or per
+                                    payment and right (earlier); each balances per account and key alike
     reconcile rejected              Dr payments in transit (channel)   Cr returned, awaiting re-issue (payee)
               returned              Dr treasury cash                    Cr returned, awaiting re-issue (payee)
               settled (batch debit) Dr payments in transit (channel)   Cr treasury cash
@@ -358,13 +362,66 @@ def channel_accounts(channel) -> np.ndarray:
 
 
 def export_postings(groups: pa.Table) -> dict:
-    """'Payment sent': Dr the payable each payment settles, per right and payable account (the groups of
-    sent_groups, sorted by payment), and Cr payments in transit of its channel once per payment (right 0, as the
-    bank's settlement debit of a file): every right's payable still clears exactly, and the payment's split per
-    right stays in the payroll's lines (reconcile reverses a returned payment per right from them)."""
+    """'Payment sent': Dr the payable each payment settles, once per payment, payable account and month (the
+    latest month of each right's share, as before: nearly always one per payment; key and payee the payment's
+    payee, right 0, the payment's reference, which ties it to the payroll's lines), and Cr payments in transit per
+    channel and month (key, right and payee 0, no reference), one credit per TRANSIT_CREDIT_PAYMENTS payments.
+    Every balance per account, key and month moves as before, as does each payment's payable; which rights a
+    payment pays stays in the payroll's lines (SHA-256 in the chained payroll row): reconcile reverses a returned
+    payment per right from them."""
+    account, payee, amount, month, transit, refs, starts = _sent_columns(groups)
+    sent = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
+    channels, credit, credit_month = transit_credits(transit[starts], latest, sent)
+    payment = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, refs.shape[0]]))
+    side = (account != min(PAYABLE, DEDUCTIONS_PAYABLE)).astype(np.int64)  # payable first
+    if month.shape[0] and not (month.min() >= 0 and month.max() < MONTH_SPAN):
+        raise ConservationError("a month index outside the ledger's range")
+    key = (payment * 2 + side) * MONTH_SPAN + month  # (payment, account, month)
+    if key.shape[0] and not (key[1:] >= key[:-1]).all():
+        order = np.argsort(key, kind="stable")
+        key, account, payee, amount, month, refs = (x[order] for x in (key, account, payee, amount, month, refs))
+    debits = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.shape[0] else np.zeros(0, np.int64)
+    n, m = debits.shape[0], channels.shape[0]
+    return {"account_kind": np.concatenate([account[debits], channels]).astype(np.int16),
+            "account_key": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
+            "right_id": np.zeros(n + m, np.int64),
+            "payee_id": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
+            "month": np.concatenate([month[debits], credit_month]).astype(np.int32),
+            "component": np.full(n + m, COMPONENT["payment"], np.int16),
+            "amount_minor": np.concatenate([np.add.reduceat(amount, debits) if n else np.zeros(0, np.int64),
+                                            credit]),
+            "payment_ref": np.concatenate([refs[debits], np.zeros(m, "S35")]).astype("S35")}
+
+
+MONTH_SPAN = 1 << 16  # month indexes (formats.bounds: < 2,400) as the lowest digits of a sort key
+# payments of a channel and month per credit of payments in transit (as a file holds at most): a national
+# channel's total could pass AMOUNT_MINOR_MAX, a block's never does at realistic amounts (prepare_batch refuses
+# one that would)
+TRANSIT_CREDIT_PAYMENTS = 100_000
+
+
+def transit_credits(transit: np.ndarray, month: np.ndarray, sent: np.ndarray):
+    """Per in-transit account and month (ascending), per block of TRANSIT_CREDIT_PAYMENTS of its payments in
+    reference order: the account, the month and the credit (negative); from per payment account, month, amount."""
+    accounts, months, credits = [], [], []
+    for code in np.unique(transit):
+        for latest in np.unique(month[transit == code]):
+            index = np.flatnonzero((transit == code) & (month == latest))
+            starts = np.arange(0, index.shape[0], TRANSIT_CREDIT_PAYMENTS)
+            accounts.append(np.full(starts.shape[0], code, np.int64))
+            months.append(np.full(starts.shape[0], latest, np.int64))
+            credits.append(-np.add.reduceat(sent[index], starts))
+    if not accounts:
+        return (np.zeros(0, np.int64),) * 3
+    return np.concatenate(accounts), np.concatenate(credits), np.concatenate(months)
+
+
+def _sent_columns(groups: pa.Table):
+    """The columns of sent_groups' groups, checked: positive amounts, a payment's groups together and of one
+    payee and channel; with the index where each payment's groups start."""
     account = np.asarray(groups.column("account").to_numpy(), np.int64)
     payee = np.asarray(groups.column("payee_id").to_numpy(), np.int64)
-    right = np.asarray(groups.column("right_id").to_numpy(), np.int64)
     amount = np.asarray(groups.column("amount_minor_sum").to_numpy(), np.int64)
     month = np.asarray(groups.column("month_max").to_numpy(), np.int64)
     transit = channel_accounts(groups.column("channel"))
@@ -374,9 +431,19 @@ def export_postings(groups: pa.Table) -> dict:
     starts = np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]) if refs.shape[0] else np.zeros(0, np.int64)
     if not (refs[starts][1:] > refs[starts][:-1]).all():
         raise ConservationError("the groups of a payment are not together: sent_groups sorts them by payment")
-    first, spans = payee[starts], np.diff(np.r_[starts, refs.shape[0]])
-    if (payee != np.repeat(first, spans)).any() or (transit != np.repeat(transit[starts], spans)).any():
+    spans = np.diff(np.r_[starts, refs.shape[0]])
+    if (payee != np.repeat(payee[starts], spans)).any() or (transit != np.repeat(transit[starts], spans)).any():
         raise ConservationError("a payment's groups name more than one payee or channel")
+    return account, payee, amount, month, transit, refs, starts
+
+
+def export_postings_per_payment(groups: pa.Table) -> dict:
+    """The 'payment sent' batch as isplata posted it in 2026-12 before the batch per channel: Dr the payable per
+    payment, right and payable account, Cr payments in transit once per payment (right 0): what an export of
+    such a ledger is compared with when it is run again."""
+    account, payee, amount, month, transit, refs, starts = _sent_columns(groups)
+    right = np.asarray(groups.column("right_id").to_numpy(), np.int64)
+    first = payee[starts]
     sent = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
     latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
     n, m = amount.shape[0], starts.shape[0]

@@ -1,6 +1,8 @@
-"""'Payment sent' once per payment: the export batch credits payments in transit once per payment; a ledger whose
-export was posted the earlier way (a credit per payment and right) exports again without posting anything and
-still verifies (reconcile reverses returned payments per right from the payroll's lines, never from this batch)."""
+"""'Payment sent' once per payment: the export batch debits the payable once per payment and credits payments in
+transit per channel; a ledger whose export was posted an earlier way (a credit per payment, or per payment and
+right) exports again without posting anything and still verifies (reconcile reverses returned payments per right
+from the payroll's lines, never from this batch)."""
+import pytest
 import numpy as np
 
 from acceptance.test_contracts import PAYROLL
@@ -22,29 +24,35 @@ def export_batch(db: str) -> dict:
         ledger.close()
 
 
-def test_one_transit_credit_per_payment(approved):  # noqa: F811
+def test_one_debit_per_payment_and_transit_credited_per_channel(approved):  # noqa: F811
     cli, folder = approved
     db = f"sqlite:///{folder / 'isplata.db'}"
     manifest = cycle.export(db, PAYROLL, folder / "out")
     posted = export_batch(db)
     credits = np.isin(posted["account_kind"], TRANSIT)
-    assert credits.sum() == manifest["payments"] and (posted["amount_minor"][credits] < 0).all()
+    assert (posted["amount_minor"][credits] < 0).all() and (posted["amount_minor"][~credits] > 0).all()
+    assert credits.sum() == len(np.unique(posted["account_kind"][credits]))  # one per channel (a small payroll)
     assert -posted["amount_minor"][credits].sum() == manifest["ctrl_sum_minor"]
-    assert (posted["right_id"][~credits] > 0).all() and (posted["right_id"][credits] == 0).all()
+    assert len(np.unique(posted["payment_ref"][~credits])) == manifest["payments"] == (~credits).sum()
+    assert (posted["right_id"] == 0).all()
 
 
-def test_an_export_posted_per_payment_and_right_is_found_done(approved, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("scheme", ["export_postings_per_right", "export_postings_per_payment"])
+def test_an_export_posted_by_an_earlier_scheme_is_found_done(approved, monkeypatch, scheme):  # noqa: F811
     cli, folder = approved
     db = f"sqlite:///{folder / 'isplata.db'}"
     sent_batch = payment_export.sent_batch
     monkeypatch.setattr(payment_export, "sent_batch",
-                        lambda record, scheme=None: sent_batch(record, postings.export_postings_per_right))
+                        lambda record, scheme=getattr(postings, scheme): sent_batch(record, scheme))
     first = cycle.export(db, PAYROLL, folder / "old")
     monkeypatch.undo()
     old = export_batch(db)
-    assert first["new_postings"] and np.isin(old["account_kind"], TRANSIT).sum() == (old["amount_minor"] > 0).sum()
+    credits = (old["amount_minor"] < 0).sum()
+    assert first["new_postings"] and np.isin(old["account_kind"], TRANSIT).sum() == credits
+    assert credits == ((old["amount_minor"] > 0).sum() if scheme.endswith("right") else first["payments"])
     again = cycle.export(db, PAYROLL, folder / "new")
     assert again["new_postings"] is False and again["manifest_sha256"] == first["manifest_sha256"]
+    assert export_batch(db)["amount_minor"].shape == old["amount_minor"].shape  # nothing posted again
     ledger = open_db(db)
     try:
         assert verify(ledger).ok

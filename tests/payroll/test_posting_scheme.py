@@ -1,5 +1,7 @@
 """The posting scheme: approval batches balance by construction and recognise due + arrears - overpayments;
 export groups settle exactly the payments; the HTML report is self-contained."""
+from collections import Counter
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -52,14 +54,16 @@ def test_export_groups_settle_each_payment_from_its_payable():
     batch = postings.export_postings(groups)
     assert batch["amount_minor"].sum() == 0
     transit = batch["account_kind"] == ACCOUNT["in_transit_post"]
-    assert batch["amount_minor"][transit].sum() == -2_700
+    assert batch["amount_minor"][transit].tolist() == [-2_700]  # one credit for the channel's payments
+    assert batch["amount_minor"][batch["account_kind"] == ACCOUNT["in_transit_bank"]].tolist() == [-7_000]
     assert batch["amount_minor"][batch["account_kind"] == ACCOUNT["deductions_payable"]].sum() == 2_000
-    credits = batch["amount_minor"] < 0
-    assert sorted(batch["payment_ref"][credits].tolist()) == [b"P-1", b"P-2", b"P-3"]  # one credit per payment
-    assert (batch["right_id"][credits] == 0).all()
+    debits = batch["amount_minor"] > 0
+    assert batch["payment_ref"][debits].tolist() == [b"P-1", b"P-2", b"P-3"]  # one debit per payment
+    assert batch["amount_minor"][debits].tolist() == [7_000, 2_000, 700]
+    assert (batch["payment_ref"][~debits] == b"").all() and (batch["right_id"] == 0).all()
 
 
-def test_a_payment_of_two_rights_clears_each_rights_payable_and_is_credited_once():
+def test_a_payment_of_two_rights_clears_its_payees_payable_and_is_debited_once():
     lines = lines_table([
         ("P", 4, "ME_MO", 20, "bank", FEB, "due", 3_000, "P-4"),
         ("P", 5, "ME_DD", 20, "bank", FEB, "due", 1_500, "P-4"),
@@ -68,14 +72,62 @@ def test_a_payment_of_two_rights_clears_each_rights_payable_and_is_credited_once
     ])
     batch = postings.export_postings(postings.sent_groups(lines))
     approve = postings.approve_postings(lines, ORDERS.slice(0, 0), {"ME_DD": 2, "ME_MO": 1})
-    both = {name: np.concatenate([approve[name], batch[name]]) for name in ("account_kind", "right_id", "amount_minor")}
+    both = {name: np.concatenate([approve[name], batch[name]]) for name in ("account_kind", "account_key",
+                                                                            "amount_minor")}
     payable = both["account_kind"] == ACCOUNT["benefits_payable"]
-    assert {int(r): int(both["amount_minor"][payable & (both["right_id"] == r)].sum()) for r in (4, 5, 6)} == \
-        {4: 0, 5: 0, 6: 0}  # every right's payable clears at export, as before
+    assert {int(k): int(both["amount_minor"][payable & (both["account_key"] == k)].sum()) for k in (20, 21)} == \
+        {20: 0, 21: 0}  # every payee's payable clears at export, as before
+    debits = batch["amount_minor"] > 0
+    assert batch["payment_ref"][debits].tolist() == [b"P-4", b"P-5"]
+    assert batch["amount_minor"][debits].tolist() == [5_000, 900]  # the sum of each payment's lines
+    assert batch["month"][debits].tolist() == [postings.month_indexes(pa.array([FEB], pa.date32()))[0]] * 2
     bank = batch["account_kind"] == ACCOUNT["in_transit_bank"]
-    assert batch["amount_minor"][bank].tolist() == [-5_000] and batch["payment_ref"][bank].tolist() == [b"P-4"]
+    assert batch["amount_minor"][bank].tolist() == [-5_000]
     assert batch["amount_minor"][batch["account_kind"] == ACCOUNT["in_transit_post"]].tolist() == [-900]
-    assert batch["amount_minor"].sum() == 0 and batch["amount_minor"].shape[0] == 3 + 2
+    assert batch["amount_minor"].sum() == 0 and batch["amount_minor"].shape[0] == 2 + 2
+
+
+def sums(batch: dict, keys: tuple) -> dict:
+    out: dict = {}
+    for row in zip(*(batch[name].tolist() for name in keys + ("amount_minor",))):
+        out[row[:-1]] = out.get(row[:-1], 0) + row[-1]
+    return {key: total for key, total in out.items() if total}
+
+
+@pytest.mark.parametrize("credit_payments", [1, 2, 100_000])
+def test_the_sent_batch_moves_every_balance_as_the_batch_per_payment_and_right(monkeypatch, credit_payments):
+    monkeypatch.setattr(postings, "TRANSIT_CREDIT_PAYMENTS", credit_payments)
+    rng = np.random.default_rng(7)
+    rows = []
+    for payment in range(40):
+        payee, channel = int(rng.integers(1, 15)), ("bank", "post")[payment % 3 == 0]
+        for right in sorted(rng.choice(np.arange(1, 60), int(rng.integers(1, 4)), replace=False).tolist()):
+            rows.append(("P", right, "ME_DD", payee, channel, (FEB, JAN)[rng.random() < 0.2],
+                         ("due", "arrears")[rng.random() < 0.1], int(rng.integers(1, 9_000)), f"P-{payment:03d}"))
+            if rng.random() < 0.3:
+                rows.append(("P", right, "ME_DD", payee, channel, JAN, "arrears", int(rng.integers(1, 500)),
+                             f"P-{payment:03d}"))
+            if rng.random() < 0.2:
+                rows.append(("P", right, "ME_DD", payee, channel, FEB, "forwarded", int(rng.integers(1, 300)),
+                             f"P-{payment:03d}"))
+    groups = postings.sent_groups(lines_table(rows))
+    new, old = postings.export_postings(groups), postings.export_postings_per_payment(groups)
+    oldest = postings.export_postings_per_right(groups)
+    assert new["amount_minor"].sum() == 0 and new["amount_minor"].shape[0] < old["amount_minor"].shape[0]
+    assert set(new["month"].tolist()) == set(old["month"].tolist()) == {637, 636}  # rights paid up to JAN or FEB
+    for keys in (("account_kind", "account_key"), ("account_kind", "component"), ("account_kind",)):
+        assert sums(new, keys) == sums(old, keys) == sums(oldest, keys)
+    assert sums(new, ("account_kind", "account_key", "month")) == sums(old, ("account_kind", "account_key", "month"))
+
+    def payable(batch):
+        chosen = np.isin(batch["account_kind"], [ACCOUNT["benefits_payable"], ACCOUNT["deductions_payable"]])
+        return {name: values[chosen] for name, values in batch.items()}
+    for keys in (("account_kind", "account_key", "payment_ref"), ("account_kind", "payee_id")):
+        assert sums(payable(new), keys) == sums(payable(old), keys)  # per payment and per payee as before
+    transit = new["amount_minor"] < 0
+    per_payment = old["amount_minor"] < 0  # the earlier scheme's credits: one per payment
+    blocks = Counter(zip(old["account_kind"][per_payment].tolist(), old["month"][per_payment].tolist()))
+    assert transit.sum() == sum(-(-count // credit_payments) for count in blocks.values())
 
 
 def test_legs_refuse_non_positive_amounts():
