@@ -21,13 +21,13 @@ month, component and payment reference, so a batch sums to zero by construction:
              carry_out / carry_in   Dr and Cr benefits payable (payee): a memo pair that nets to zero but
                                     records, per right, what is carried (amounts simply stay payable)
              forwarded: no posting (its deduction line already credited deductions payable)
-    export   per payment and month  Dr benefits payable / deductions payable (payee), right 0, the payment's
-                                    reference: the sum of its lines on that account (the rights it pays stay in
-                                    the payroll's lines, whose SHA-256 the chained payroll row holds)
+    export   per payment and right  Dr benefits payable / deductions payable (payee), the payment's reference:
+                                    every right's payable clears exactly
              per channel and month  Cr payments in transit (channel), right, payee 0, no reference: one credit
-                                    per TRANSIT_CREDIT_PAYMENTS of the channel's payments. Ledgers written
-                                    before hold Dr per payment and right and Cr per payment (2026-12) or per
-                                    payment and right (earlier); each balances per account and key alike
+                                    per TRANSIT_CREDIT_PAYMENTS of the channel's payments, as the bank's
+                                    settlement debits a file. Ledgers written before hold a credit per payment
+                                    (2026-12) or per payment and right (earlier); each balances per account and
+                                    key alike
     reconcile rejected              Dr payments in transit (channel)   Cr returned, awaiting re-issue (payee)
               returned              Dr treasury cash                    Cr returned, awaiting re-issue (payee)
               settled (batch debit) Dr payments in transit (channel)   Cr treasury cash
@@ -362,39 +362,29 @@ def channel_accounts(channel) -> np.ndarray:
 
 
 def export_postings(groups: pa.Table) -> dict:
-    """'Payment sent': Dr the payable each payment settles, once per payment, payable account and month (the
-    latest month of each right's share, as before: nearly always one per payment; key and payee the payment's
-    payee, right 0, the payment's reference, which ties it to the payroll's lines), and Cr payments in transit per
-    channel and month (key, right and payee 0, no reference), one credit per TRANSIT_CREDIT_PAYMENTS payments.
-    Every balance per account, key and month moves as before, as does each payment's payable; which rights a
-    payment pays stays in the payroll's lines (SHA-256 in the chained payroll row): reconcile reverses a returned
-    payment per right from them."""
+    """'Payment sent': Dr the payable each payment settles, per payment, right and payable account (the groups of
+    sent_groups, sorted by payment: key and payee the payment's payee, the right, the latest month of the right's
+    share, the payment's reference), so every right's payable clears exactly at export; and Cr payments in transit
+    per channel and month (key, right and payee 0, no reference), one credit per TRANSIT_CREDIT_PAYMENTS payments,
+    as the bank's settlement debits a file. Every balance per account, key and month, per right and per payment
+    moves as in the schemes before (a credit per payment, or per payment and right): only the in-transit credits
+    are fewer."""
     account, payee, amount, month, transit, refs, starts = _sent_columns(groups)
+    right = np.asarray(groups.column("right_id").to_numpy(), np.int64)
     sent = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
     latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
     channels, credit, credit_month = transit_credits(transit[starts], latest, sent)
-    payment = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, refs.shape[0]]))
-    side = (account != min(PAYABLE, DEDUCTIONS_PAYABLE)).astype(np.int64)  # payable first
-    if month.shape[0] and not (month.min() >= 0 and month.max() < MONTH_SPAN):
-        raise ConservationError("a month index outside the ledger's range")
-    key = (payment * 2 + side) * MONTH_SPAN + month  # (payment, account, month)
-    if key.shape[0] and not (key[1:] >= key[:-1]).all():
-        order = np.argsort(key, kind="stable")
-        key, account, payee, amount, month, refs = (x[order] for x in (key, account, payee, amount, month, refs))
-    debits = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.shape[0] else np.zeros(0, np.int64)
-    n, m = debits.shape[0], channels.shape[0]
-    return {"account_kind": np.concatenate([account[debits], channels]).astype(np.int16),
-            "account_key": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
-            "right_id": np.zeros(n + m, np.int64),
-            "payee_id": np.concatenate([payee[debits], np.zeros(m, np.int64)]),
-            "month": np.concatenate([month[debits], credit_month]).astype(np.int32),
+    n, m = amount.shape[0], channels.shape[0]
+    return {"account_kind": np.concatenate([account, channels]).astype(np.int16),
+            "account_key": np.concatenate([payee, np.zeros(m, np.int64)]),
+            "right_id": np.concatenate([right, np.zeros(m, np.int64)]),
+            "payee_id": np.concatenate([payee, np.zeros(m, np.int64)]),
+            "month": np.concatenate([month, credit_month]).astype(np.int32),
             "component": np.full(n + m, COMPONENT["payment"], np.int16),
-            "amount_minor": np.concatenate([np.add.reduceat(amount, debits) if n else np.zeros(0, np.int64),
-                                            credit]),
-            "payment_ref": np.concatenate([refs[debits], np.zeros(m, "S35")]).astype("S35")}
+            "amount_minor": np.concatenate([amount, credit]),
+            "payment_ref": np.concatenate([refs, np.zeros(m, "S35")]).astype("S35")}
 
 
-MONTH_SPAN = 1 << 16  # month indexes (formats.bounds: < 2,400) as the lowest digits of a sort key
 # payments of a channel and month per credit of payments in transit (as a file holds at most): a national
 # channel's total could pass AMOUNT_MINOR_MAX, a block's never does at realistic amounts (prepare_batch refuses
 # one that would)
