@@ -16,6 +16,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from bank_exports.checks import flat
 from engine.jit import I32_RO, I64_2D_RO, I64_OUT, I64_RO, U8_RO, helper, kernel
 
 LITERAL, VALUE, OPTIONAL, AMOUNT, GROUP, GROUP_END = range(6)  # the kinds of op: ops[:, 0]
@@ -105,8 +106,7 @@ def string_columns(table: pa.Table, template: RowTemplate) -> StringColumns:
     """The buffers of the template's columns of `table` (string columns, no copy of their bytes)."""
     offsets, data, validity, bit_offsets = [], [], [], []
     for name in template.columns:
-        column = table.column(name)
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        array = flat(table.column(name))
         assert pa.types.is_string(array.type), f"{name}: {array.type}"
         bitmap, offsets_buffer, data_buffer = array.buffers()
         count = len(array)
