@@ -21,7 +21,8 @@ from engine.jit import I32_RO, I64_2D_RO, I64_OUT, I64_RO, U8_RO, helper, kernel
 
 LITERAL, VALUE, OPTIONAL, AMOUNT, GROUP, GROUP_END = range(6)  # the kinds of op: ops[:, 0]
 INT64_MAX = 2**63 - 1
-COLUMN_SLOTS = 16  # string columns a template can read (a fixed count: the kernel's signature names it)
+COLUMN_SLOTS = 12  # string columns a template can read (a fixed count: the kernel's signature names it; a
+# pain.001 transfer with the creditor's address reads 12)
 _EMPTY_OUT = np.zeros(0, np.uint8)
 
 
