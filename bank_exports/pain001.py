@@ -318,16 +318,13 @@ class PendingPain001:
             self._validator.shutdown(wait=wait)
 
 
-def start_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pain001Options,
-                  remittance=None) -> PendingPain001:
+def start_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pain001Options) -> PendingPain001:
     """write_pain001 up to renaming: checks (InputError before writing anything), writes every file under its
-    temporary name and starts its validation; finish() the result to put the files in place. `remittance`: a
-    function returning the remittance texts, run beside the checks (payments.prepare_payments)."""
+    temporary name and starts its validation; finish() the result to put the files in place."""
     problems = _option_problems(options)
     if problems:
         raise InputError(problems)
-    prepared = prepare_payments(payments, debtor, options.execution_date, options.charset, options.transliteration,
-                                remittance)
+    prepared = prepare_payments(payments, debtor, options.execution_date, options.charset, options.transliteration)
     plans = _plan(prepared, options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ Callers pass a pyarrow Table (or a mapping of column name -> numpy / pyarrow arr
 no per-payment Python objects. `prepare_payments` casts the columns, cleans names and addresses for the file's
 character set and collects every problem at once (InputError naming the payment by row and EndToEndId).
 """
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -171,9 +170,9 @@ def _check_post(found: _Collector, cleaned: dict, post: np.ndarray) -> None:
                "country", "country must be an ISO 3166 alpha-2 code", "use e.g. ME, RS, UA")
 
 
-def _clean_columns(table: pa.Table, charset: str, profile: str, skip: tuple = ()) -> dict[str, pa.Array]:
+def _clean_columns(table: pa.Table, charset: str, profile: str) -> dict[str, pa.Array]:
     cleaned = {name: clean_text(table.column(name), chars_max, charset, profile)
-               for name, chars_max in TEXT_CHARS_MAX.items() if name not in skip}
+               for name, chars_max in TEXT_CHARS_MAX.items()}
     cleaned["country"] = pc.utf8_upper(pc.utf8_trim_whitespace(table.column("country")))
     cleaned["iban"] = checks.normalise_iban(table.column("iban"))
     cleaned["bic"] = pc.utf8_upper(pc.utf8_trim_whitespace(table.column("bic")))
@@ -196,39 +195,25 @@ def _debtor_columns(found: _Collector, table: pa.Table, debtors: tuple[Debtor, .
     return index.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def prepare_payments(payments, debtors, execution_date: date, charset: str = "sepa", profile: str = "sr",
-                     remittance=None) -> Prepared:
-    """Cast, clean and check the payments; raises InputError listing every problem. `remittance`, when given, is
-    a function returning the remittance texts to write instead of the payments' own column (one per payment, in
-    their order): it runs, and its texts are cleaned, on a second thread while the other columns are cleaned and
-    checked (export builds them from the payroll's lines: a second core's work before any file exists)."""
+def prepare_payments(payments, debtors, execution_date: date, charset: str = "sepa",
+                     profile: str = "sr") -> Prepared:
+    """Cast, clean and check the payments; raises InputError listing every problem."""
     debtors = tuple(debtors) if isinstance(debtors, (list, tuple)) else (debtors,)
     assert debtors and all(isinstance(d, Debtor) for d in debtors)
     table = as_table(payments)
     found = _Collector(table)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="remittance") as second:
-        texts = second.submit(_clean_remittance, remittance or (lambda: table.column("remittance")), table.num_rows,
-                              charset, profile)
-        cleaned = _clean_columns(table, charset, profile, skip=("remittance",))
-        _check_ids(found, table)
-        _check_amounts(found, table)
-        bank, post = _check_channels(found, table)
-        _check_bank(found, table, bank)
-        _check_post(found, cleaned, post)
-        found.rows(~_mask(pc.is_valid(cleaned["name"])), "name",
-                   "payee name missing or empty after transliteration",
-                   "give the payee's name in Latin or Cyrillic letters")
-        debtor_index = _debtor_columns(found, table, debtors)
-        found.raise_if_any()
-        cleaned["remittance"] = texts.result()
+    cleaned = _clean_columns(table, charset, profile)
+    _check_ids(found, table)
+    _check_amounts(found, table)
+    bank, post = _check_channels(found, table)
+    _check_bank(found, table, bank)
+    _check_post(found, cleaned, post)
+    found.rows(~_mask(pc.is_valid(cleaned["name"])), "name", "payee name missing or empty after transliteration",
+               "give the payee's name in Latin or Cyrillic letters")
+    debtor_index = _debtor_columns(found, table, debtors)
+    found.raise_if_any()
     days = pc.cast(table.column("execution_date").fill_null(execution_date), pa.int32())
     for name, column in cleaned.items():
         table = table.append_column(f"{name}_xml", column)
     return Prepared(table, debtors, debtor_index, days.to_numpy(zero_copy_only=False).astype(np.int64),
                     checks.flat(table["amount_minor"]).to_numpy(zero_copy_only=False))
-
-
-def _clean_remittance(texts, rows: int, charset: str, profile: str) -> pa.Array:
-    column = texts()
-    assert len(column) == rows, "one remittance text per payment"
-    return clean_text(column, TEXT_CHARS_MAX["remittance"], charset, profile)

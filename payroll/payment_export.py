@@ -270,14 +270,15 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
     postal_path = out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id)
     # the postal list needs no remittance and no check of the pain.001 writer: written on a second thread while
-    # the payments are checked and their remittance texts built (both cores busy before any file exists);
+    # this one builds the remittance texts and checks the payments (both cores busy before any file exists);
     # removed with the other files when a payment is refused
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="postal") as postal_thread:
         postal = postal_thread.submit(write_postal_list, payments, postal_path, record.currency,
                                       record.minor_exponent, i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
-        try:  # what the money is, in the country's language (benefit names and month), built beside the checks
-            pending = start_pain001(payments, out_dir, debtor, options, remittance=lambda: remittance_column(
-                record, catalogue, payments["end_to_end_id"]))
+        try:  # what the money is, in the country's language (benefit names and month)
+            payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
+                                           remittance_column(record, catalogue, payments["end_to_end_id"]))
+            pending = start_pain001(payments, out_dir, debtor, options)
         except BaseException:
             wait([postal])
             postal_path.unlink(missing_ok=True)
