@@ -24,8 +24,11 @@ _ID_RE = re.compile(ID_PATTERN)
 
 
 def flat(column) -> pa.Array:
-    """One contiguous Array (table columns are ChunkedArrays)."""
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    """One contiguous Array (table columns are ChunkedArrays); a column of one chunk is that chunk, not a copy
+    (combine_chunks copies even one chunk)."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def id_is_valid(text: str) -> bool:

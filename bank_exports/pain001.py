@@ -1,13 +1,14 @@
 """pain.001.001.09 writer: bank transfers (PmtMtd TRF) and postal cash payments (PmtMtd CHK), streamed to disk.
 
-Each transaction is rendered as a string by pyarrow compute over whole columns (escaped, pre-cut text), one
-PmtInf block at a time, and the block's bytes go to the file straight from the Arrow buffer: the document is never
-held as a tree, and no Python code runs per payment. Payments are split into files by channel and a maximum count,
+The transactions of a file are rendered into one buffer by a byte template (row_template: a Numba kernel reads
+the escaped, pre-cut text straight from the Arrow buffers) and written block by block between the headers: the
+document is never held as a tree, and no Python code runs per payment. Payments are split into files by channel and a maximum count,
 and into PmtInf blocks by execution date, debtor account and a maximum count. NbOfTxs and CtrlSum come from
 integer sums of minor units. Nothing is written unless every payment passed the checks in payments.py.
 By default every file is validated against the official XSD before any file is renamed into place; the
 validation runs on other threads (lxml parses and validates without the GIL) while the next files are written.
 """
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,12 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bank_exports import checks, xmlfrag
+from bank_exports import checks, row_template
 from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import Debtor, Prepared, prepare_payments
 from bank_exports.text import CHARSETS, TRANSLITERATIONS, clean_one, escape_xml_str
 from bank_exports.xsd import assert_valid
-from formats.amounts import format_amount, format_amounts, iso_exponent
+from formats.amounts import format_amount, iso_exponent
 from formats.errors import InputError, Problem
 from formats.i18n import N_
 
@@ -32,9 +33,6 @@ NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{MESSAGE}"
 CHANNEL_LETTER = {"bank": "B", "post": "P"}  # in MsgId: which channel a file carries
 DELIVERY_CODES = ("MLCD", "PUCD")  # mailed to the creditor / picked up by the creditor
 EPOCH = date(1970, 1, 1)
-WRITTEN_COLUMNS = ["end_to_end_id", "amount_minor", "channel", "name_xml", "street_xml", "house_number_xml",
-                   "postcode_xml", "town_xml", "district_xml", "region_xml", "country_xml", "iban_xml", "bic_xml",
-                   "remittance_xml"]
 ASSIGNED_COLUMNS = ["end_to_end_id", "channel", "amount_minor"]
 
 
@@ -98,9 +96,6 @@ def _option_problems(options: Pain001Options) -> list[Problem]:
     return problems
 
 
-_wrapped, _element, _join = xmlfrag.wrapped, xmlfrag.element, xmlfrag.join
-
-
 def file_exponent(options: Pain001Options) -> int:
     """Decimals of the amounts written: as configured, else ISO 4217's for the currency (never fewer than the
     ledger keeps). Serbian dinars are kept whole in the ledger and written with two decimals (1500.00)."""
@@ -118,50 +113,43 @@ def _file_amount(amount_minor: int, options: Pain001Options) -> str:
     return format_amount(amount_minor * _scale(options), file_exponent(options))
 
 
-def _postal_address(block: pa.Table) -> pa.Array:
-    inner = _join(_element("StrtNm", block["street_xml"]), _element("BldgNb", block["house_number_xml"]),
-                  _element("PstCd", block["postcode_xml"]), _element("TwnNm", block["town_xml"]),
-                  _element("DstrctNm", block["district_xml"]), _element("CtrySubDvsn", block["region_xml"]),
-                  _element("Ctry", block["country_xml"]))
-    empty = pc.equal(pc.utf8_length(inner), 0)
-    return pc.if_else(empty, "", _join("<PstlAdr>", inner, "</PstlAdr>"))
+ADDRESS_ELEMENTS = [("StrtNm", "street_xml"), ("BldgNb", "house_number_xml"), ("PstCd", "postcode_xml"),
+                    ("TwnNm", "town_xml"), ("DstrctNm", "district_xml"), ("CtrySubDvsn", "region_xml"),
+                    ("Ctry", "country_xml")]
 
 
-def _transactions(block: pa.Table, method: str, options: Pain001Options) -> pa.Array:
-    """One '<CdtTrfTxInf>...</CdtTrfTxInf>\\n' string per payment of the block, joined in one pass over all its
-    pieces (nested joins copied every byte once per level)."""
-    amount = format_amounts(pc.multiply(pc.cast(block["amount_minor"], pa.int64()), _scale(options)),
-                            file_exponent(options))
+def transaction_template(method: str, options: Pain001Options) -> row_template.RowTemplate:
+    """One '<CdtTrfTxInf>...</CdtTrfTxInf>\\n' per payment: the elements of a transfer (TRF) or a postal cheque
+    (CHK), with the optional ones (BIC, address parts, remittance) left out where the value is null."""
+    rows = row_template.TemplateBuilder()
     # InstrId = EndToEndId: a bank that returns only the InstrId (PostFinance, ING) is still matched by it
-    parts = ["<CdtTrfTxInf><PmtId><InstrId>", block["end_to_end_id"], "</InstrId><EndToEndId>",
-             block["end_to_end_id"], "</EndToEndId></PmtId>", f'<Amt><InstdAmt Ccy="{options.currency}">', amount,
-             "</InstdAmt></Amt>"]
+    rows.literal("<CdtTrfTxInf><PmtId><InstrId>")
+    rows.value("end_to_end_id")
+    rows.literal("</InstrId><EndToEndId>")
+    rows.value("end_to_end_id")
+    rows.literal(f'</EndToEndId></PmtId><Amt><InstdAmt Ccy="{options.currency}">')
+    rows.amount()
+    rows.literal("</InstdAmt></Amt>")
     if method == "CHK":  # no creditor account, no creditor agent: the post delivers cash to the address
-        parts.append(f"<ChqInstr><ChqTp>BCHQ</ChqTp><DlvryMtd><Cd>{options.cheque_delivery}</Cd></DlvryMtd>"
+        rows.literal(f"<ChqInstr><ChqTp>BCHQ</ChqTp><DlvryMtd><Cd>{options.cheque_delivery}</Cd></DlvryMtd>"
                      "</ChqInstr>")
     else:
-        parts.append(_wrapped("<CdtrAgt><FinInstnId><BICFI>", block["bic_xml"], "</BICFI></FinInstnId></CdtrAgt>"))
-    parts += ["<Cdtr><Nm>", block["name_xml"], "</Nm>"]
+        rows.optional("<CdtrAgt><FinInstnId><BICFI>", "bic_xml", "</BICFI></FinInstnId></CdtrAgt>")
+    rows.literal("<Cdtr><Nm>")
+    rows.value("name_xml")
+    rows.literal("</Nm>")
     if method == "CHK" or options.bank_addresses:
-        parts.append(_postal_address(block))
-    parts.append("</Cdtr>")
+        rows.group("<PstlAdr>", ADDRESS_ELEMENTS, "</PstlAdr>")
+    rows.literal("</Cdtr>")
     if method != "CHK":
-        parts += ["<CdtrAcct><Id><IBAN>", block["iban_xml"], "</IBAN></Id></CdtrAcct>"]
+        rows.literal("<CdtrAcct><Id><IBAN>")
+        rows.value("iban_xml")
+        rows.literal("</IBAN></Id></CdtrAcct>")
     if options.purpose:  # Purp comes right before RmtInf in CreditTransferTransaction34
-        parts.append(f"<Purp><Cd>{options.purpose}</Cd></Purp>")
-    parts += [_wrapped("<RmtInf><Ustrd>", block["remittance_xml"], "</Ustrd></RmtInf>"), "</CdtTrfTxInf>\n"]
-    return _join(*_merged_literals(parts))
-
-
-def _merged_literals(parts: list) -> list:
-    """The pieces with each run of adjacent literal strings as one string (fewer pieces to join per row)."""
-    merged = []
-    for part in parts:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += part
-        else:
-            merged.append(part)
-    return merged
+        rows.literal(f"<Purp><Cd>{options.purpose}</Cd></Purp>")
+    rows.optional("<RmtInf><Ustrd>", "remittance_xml", "</Ustrd></RmtInf>")
+    rows.literal("</CdtTrfTxInf>\n")
+    return rows.build()
 
 
 def _group_header(msg_id: str, nb_of_txs: int, ctrl_sum_minor: int, debtor_name: str,
@@ -181,8 +169,7 @@ def _payment_info_header(pmt_inf_id: str, method: str, nb_of_txs: int, ctrl_sum_
     category = f"<CtgyPurp><Cd>{options.category_purpose}</Cd></CtgyPurp>" if options.category_purpose else ""
     payment_type = f"<PmtTpInf>{service}{category}</PmtTpInf>" if service or category else ""
     bearer = f"<ChrgBr>{options.charge_bearer}</ChrgBr>" if options.charge_bearer else ""
-    name = escape_xml_str(clean_one(debtor.name, 140, options.charset, options.transliteration))
-    iban = checks.normalise_iban(pa.array([debtor.iban]))[0].as_py()
+    name, iban = _debtor_xml(debtor, options.charset, options.transliteration)
     agent = f"<BICFI>{debtor.bic}</BICFI>" if debtor.bic else "<Othr><Id>NOTPROVIDED</Id></Othr>"
     return (f"<PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>{method}</PmtMtd><BtchBookg>true</BtchBookg>"
             f"<NbOfTxs>{nb_of_txs}</NbOfTxs>"
@@ -190,6 +177,13 @@ def _payment_info_header(pmt_inf_id: str, method: str, nb_of_txs: int, ctrl_sum_
             f"{payment_type}<ReqdExctnDt><Dt>{execution}</Dt></ReqdExctnDt><Dbtr><Nm>{name}</Nm></Dbtr>"
             f"<DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId>{agent}</FinInstnId></DbtrAgt>"
             f"{bearer}\n")
+
+
+@functools.lru_cache(maxsize=64)
+def _debtor_xml(debtor: Debtor, charset: str, transliteration: str) -> tuple[str, str]:
+    """(name, IBAN) of a debtor as its headers write them: once per debtor, not once per block."""
+    name = escape_xml_str(clean_one(debtor.name, 140, charset, transliteration))
+    return name, checks.normalise_iban(pa.array([debtor.iban]))[0].as_py()
 
 
 def _sum_minor(amounts: np.ndarray) -> int:
@@ -234,13 +228,23 @@ def _plan(prepared: Prepared, options: Pain001Options) -> list[_FilePlan]:
     return plans
 
 
-def _write_file(path: Path, plan: _FilePlan, table: pa.Table, prepared: Prepared,
+@dataclass(frozen=True)
+class _Rendering:
+    """What renders one method's transactions: its template and the buffers of the columns it reads."""
+    template: row_template.RowTemplate
+    columns: row_template.StringColumns
+
+
+def _write_file(path: Path, plan: _FilePlan, rendering: _Rendering, prepared: Prepared,
                 options: Pain001Options) -> tuple[WrittenFile, HashingWriter, tuple[list[str], list[int]]]:
-    """One planned file; each block's rows are gathered only when the block is written."""
+    """One planned file: its transactions rendered in one buffer, written block by block between the headers."""
     msg_id, method, order, blocks = plan.msg_id, plan.method, plan.order, plan.blocks
     amounts = prepared.amount_minor[order]
     debtor_first = prepared.debtors[int(prepared.debtor_index[order[0]])]
-    debtor_name = escape_xml_str(clean_one(debtor_first.name, 140, options.charset, options.transliteration))
+    debtor_name = _debtor_xml(debtor_first, options.charset, options.transliteration)[0]
+    rendered, ends = row_template.render(rendering.template, rendering.columns, order, prepared.amount_minor,
+                                         _scale(options), file_exponent(options))
+    transactions = memoryview(rendered)
     out = HashingWriter(path)
     try:
         out.write_text(_group_header(msg_id, len(order), _sum_minor(amounts), debtor_name, options))
@@ -253,8 +257,7 @@ def _write_file(path: Path, plan: _FilePlan, table: pa.Table, prepared: Prepared
             debtor = prepared.debtors[int(prepared.debtor_index[first])]
             out.write_text(_payment_info_header(pmt_inf_id, method, end - start, _sum_minor(amounts[start:end]),
                                                 int(prepared.execution_days[first]), debtor, options))
-            block = table.take(pa.array(order[start:end]))
-            xmlfrag.write_strings(out, _transactions(block, method, options))
+            out.write(transactions[int(ends[start - 1]) if start else 0:int(ends[end - 1])])
             out.write_text("</PmtInf>\n")
         out.write_text("</CstmrCdtTrfInitn>\n</Document>\n")
         digest = out.close()
@@ -325,14 +328,19 @@ def start_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
     plans = _plan(prepared, options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = prepared.table.select(WRITTEN_COLUMNS)
+    table = prepared.table
+    renderings = {}
+    for method in {plan.method for plan in plans}:
+        template = transaction_template(method, options)
+        renderings[method] = _Rendering(template, row_template.string_columns(table, template))
     pending, files, assigned, checked = [], [], [], []
     validator = ThreadPoolExecutor(max_workers=VALIDATION_THREADS, thread_name_prefix="xsd") \
         if options.validate and plans else None
     result = PendingPain001(files, assigned, pending, checked, validator)
     try:
         for plan in plans:
-            written, out, pmt_inf_ids = _write_file(out_dir / f"{plan.msg_id}.xml", plan, table, prepared, options)
+            written, out, pmt_inf_ids = _write_file(out_dir / f"{plan.msg_id}.xml", plan, renderings[plan.method],
+                                                     prepared, options)
             pending.append(out)
             files.append(written)
             assigned.append((table.select(ASSIGNED_COLUMNS).take(pa.array(plan.order)), plan.msg_id, pmt_inf_ids))

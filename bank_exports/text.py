@@ -114,7 +114,8 @@ def clean_text(column, max_chars: int, charset: str = "sepa", profile: str = "sr
     assert charset in CHARSETS, charset
     assert max_chars > 0
     column = pc.cast(column, pa.string())
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(column, pa.ChunkedArray):  # one chunk as it is (combine_chunks copies even one)
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     encoded = pc.dictionary_encode(column)
     cleaned = _clean_distinct(encoded.dictionary, max_chars, charset, profile)
     return pc.take(cleaned, encoded.indices)

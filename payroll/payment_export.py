@@ -4,6 +4,7 @@ transaction under the ledger's lock, and only then the files renamed into place 
 payroll's assignments go to its store, their SHA-256 into the `exported` event."""
 import datetime as dt
 import os
+from concurrent.futures import ThreadPoolExecutor, wait
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -237,10 +238,10 @@ def write_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
 
 def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.datetime, also=None,
                 execution_date: dt.date | None = None) -> StagedFiles:
-    """pain.001 files and postal list written; the pain.001 files are validated against the XSD on other threads
-    while the postal list is written and `also()` runs (export builds its ledger batch meanwhile, after the
-    payments' columns are freed: at national size they and the validation trees would otherwise be held
-    together). finish() the result for the assignments (in the payroll's store) and the manifest; nothing is
+    """pain.001 files and postal list written; the postal list on a second thread while the pain.001 files are
+    prepared and written, the pain.001 files validated against the XSD on other threads while `also()` runs
+    (export builds its ledger batch meanwhile, after the payments' columns are freed: at national size both
+    would otherwise be held together). finish() the result for the assignments (in the payroll's store) and the manifest; nothing is
     renamed into place before every file passed, and a failed validation removes the postal list too."""
     from bank_exports.pain001 import Pain001Options, start_pain001
     from bank_exports.payments import Debtor, as_table
@@ -251,9 +252,6 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from payroll.remittance import remittance_column
 
     payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
-    if payments.num_rows:  # what the money is, in the country's language (benefit names and month)
-        payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
-                                       remittance_column(record, catalogue, payments["end_to_end_id"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = catalogue.payment
     period = parse_period(record.period)
@@ -270,12 +268,24 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     if not payments.num_rows:
         return StagedFiles(record, out_dir, None, None, None, also() if also is not None else None, facts)
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
-    pending = start_pain001(payments, out_dir, debtor, options)
     postal_path = out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id)
+    # the postal list needs no remittance and no check of the pain.001 writer: written on a second thread while
+    # this one builds the remittance texts and checks the payments (both cores busy before any file exists);
+    # removed with the other files when a payment is refused
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="postal") as postal_thread:
+        postal = postal_thread.submit(write_postal_list, payments, postal_path, record.currency,
+                                      record.minor_exponent, i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
+        try:  # what the money is, in the country's language (benefit names and month)
+            payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
+                                           remittance_column(record, catalogue, payments["end_to_end_id"]))
+            pending = start_pain001(payments, out_dir, debtor, options)
+        except BaseException:
+            wait([postal])
+            postal_path.unlink(missing_ok=True)
+            raise
     staged = StagedFiles(record, out_dir, pending, postal_path, None, None, facts)
-    try:  # while the pain.001 files are validated: the postal list, then the payments' columns are freed
-        staged._postal = write_postal_list(payments, postal_path, record.currency, record.minor_exponent,
-                                           i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
+    try:  # while the pain.001 files are validated: the payments' columns are freed, then also()
+        staged._postal = postal.result()
         del payments
         pa.default_memory_pool().release_unused()
         staged.extra = also() if also is not None else None

@@ -18,10 +18,10 @@ from numba.core.caching import NullCache
 
 from engine import jit
 
-# every module with kernels, in the order a payroll month needs them
+# every module with kernels, in the order a payroll month needs them (the payment files' writer last)
 ENGINE_MODULES = ("engine.register_columns", "engine.entitlement", "engine.arrears", "engine.advances",
                   "engine.deductions", "engine.netting", "engine.payroll_kernel", "ledgers.kernels",
-                  "ledgers.copy_binary", "formats.text_scan", "payroll.simulate_sums")
+                  "ledgers.copy_binary", "formats.text_scan", "payroll.simulate_sums", "bank_exports.row_template")
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
                   "about 10 seconds once; later runs load them from the cache")
 

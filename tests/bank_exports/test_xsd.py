@@ -79,3 +79,29 @@ def test_no_system_library_is_loaded():
     """lxml alone: the module reaches no libxml2 through ctypes (whose version differs from lxml's)."""
     source = Path(xsd.__file__).read_text()
     assert "ctypes" not in source and "CDLL" not in source
+
+
+@pytest.mark.parametrize("old, new", [(b"<BICFI>", b"<BICFI>x"), (b"<EndToEndId>", b"<EndToEndId>" + b"9" * 40),
+                                      (b"<Cdtr>", b"<Cdtr><Unknown/>"), (b"<NbOfTxs>", b"<NbOfTxs>x"),
+                                      (b"<IBAN>ME", b"<IBAN>me"), (b'Ccy="EUR">', b'Ccy="EUR">1.234'),
+                                      (b"<PmtMtd>TRF</PmtMtd>", b""), (b"<BtchBookg>true", b"<BtchBookg>maybe"),
+                                      (b'Ccy="EUR"', b'Ccy="EURO"'), (b"</Nm></Cdtr>", b"</Nm><Nm>x</Nm></Cdtr>")])
+def test_validation_while_parsing_refuses_what_the_tree_refuses(written, tmp_path, old, new):
+    """assert_valid's verdict comes from the validator plugged into a tree-less parser: every kind of break the
+    tree validation finds, it finds too (and the file is then read again for the words)."""
+    assert xsd.streaming_refuses_broken("pain.001.001.09"), "this lxml reports no schema errors to a target parser"
+    bank = next(p for p in written if "-B" in p.name)
+    assert xsd.streaming_errors(bank, "pain.001.001.09") == [] and xsd.validation_errors(bank) == []
+    broken = _broken(bank, tmp_path, old, new)
+    assert xsd.streaming_errors(broken, "pain.001.001.09") and xsd.validation_errors(broken)
+    with pytest.raises(xsd.SchemaViolation):
+        xsd.assert_valid(broken)
+
+
+def test_a_validator_that_stops_reporting_falls_back_to_the_tree(written, tmp_path, monkeypatch):
+    bank = next(p for p in written if "-B" in p.name)
+    broken = _broken(bank, tmp_path, b"<BICFI>", b"<BICFI>x")
+    monkeypatch.setattr(xsd, "streaming_errors", lambda source, message: [])  # an lxml that reports nothing
+    monkeypatch.setattr(xsd, "_STREAMING_CHECKED", {})
+    with pytest.raises(xsd.SchemaViolation, match="BICFI"):
+        xsd.assert_valid(broken)

@@ -43,3 +43,36 @@ def test_export_validates_each_file_and_an_invalid_one_changes_nothing(tmp_path,
     assert again["new_postings"] is False
     for entry in manifest["files"]:
         assert sha256_of(tmp_path / "again" / entry["name"]) == entry["sha256"]  # byte-identical when repeated
+
+
+def test_a_refused_payment_leaves_no_postal_list_though_it_is_written_beside_the_checks(tmp_path, monkeypatch):
+    """start_files writes the postal list on a second thread while the payments are checked: a refusal there
+    removes it, so nothing is left in the folder."""
+    import datetime as dt
+    import time
+
+    from formats.errors import InputError, Problem
+    from payroll import payment_export, store
+
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    generate_register(tmp_path / "reg", 300, 5, "2025-01")
+    payroll = cycle.calculate(db, tmp_path / "reg", "2025-01", "ana", store_dir=tmp_path / "store")["payroll"]
+    with Ledger(db) as ledger, ledger.engine.connect() as conn:
+        record = store.get_payroll(conn, payroll)
+    folder = tmp_path / "files"
+    postal = folder / payment_export.POSTAL_LIST_NAME.format(payroll=payroll)
+    seen = []
+
+    def refused(*args, **kwargs):  # refuses once the postal list is there (written on the other thread)
+        deadline = time.monotonic() + 30
+        while not postal.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(postal.exists())
+        raise InputError([Problem("payments", 1, "iban", "x", "invalid IBAN", "correct it")])
+
+    monkeypatch.setattr(pain001, "start_pain001", refused)
+    with pytest.raises(InputError):
+        payment_export.start_files(record, folder, dt.datetime(2025, 2, 1))
+    assert seen == [True], "the postal list was written beside the checks"
+    assert not any(folder.iterdir()), "a refused export leaves no postal list"
