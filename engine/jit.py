@@ -78,6 +78,19 @@ class HelperDispatcher(LazyDispatcher):
         return self.twin(*args, **kws)
 
 
+def cached_on_disk(dispatcher) -> bool:
+    """True when the dispatcher's on-disk cache index exists and matches its source (Numba's own check)."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except (AttributeError, OSError, EOFError, ValueError):  # no cache or another Numba layout: assume a compile
+        return False
+
+
+def is_ready(dispatcher) -> bool:
+    """True when a call compiles nothing: compiled in this process, or cached on disk (loaded at the call)."""
+    return bool(dispatcher.signatures and not getattr(dispatcher, "declared", ())) or cached_on_disk(dispatcher)
+
+
 @contextlib.contextmanager
 def compile_lock(dispatcher):
     """Held while a process compiles (or loads) a kernel's explicit signatures: another process compiling the same

@@ -20,6 +20,7 @@ from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArr
 from engine.register_columns import grouped_order
 from formats.errors import InputError, problem
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
+from formats import ordered_register
 from formats.ordered_register import (benefit_list, beside, column_of, grade_count, household_ids_in_order,
                                       members_in_order, one_pass, payee_ids_in_order, persons_in_order, string_codes,
                                       versions_in_order)
@@ -43,7 +44,8 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     one_by_one = done is not None  # tables given back as they are read: nothing runs beside
     done = done or (lambda _name: None)
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
-    roles = None if one_by_one else beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
+    roles = None if one_by_one or not ordered_register.kernels_ready() else \
+        beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
     persons = one_pass(persons_in_order, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]

@@ -18,10 +18,12 @@ from numba.core.caching import NullCache
 
 from engine import jit
 
-# every module with kernels, in the order a payroll month needs them (the payment files' writer last)
-ENGINE_MODULES = ("engine.register_columns", "engine.entitlement", "engine.arrears", "engine.advances",
-                  "engine.deductions", "engine.netting", "engine.payroll_kernel", "ledgers.kernels",
-                  "ledgers.copy_binary", "formats.text_scan", "payroll.simulate_sums", "bank_exports.row_template")
+# every module with kernels, in the order a payroll month needs them (the payment files' writer last), then the
+# register conversion's one pass: a first run converts by the general path (formats.ordered_register.kernels_ready),
+# so its kernels only serve the next run
+ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "engine.deductions", "engine.netting",
+                  "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
+                  "payroll.simulate_sums", "bank_exports.row_template", "engine.register_columns")
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
                   "about 10 seconds once; later runs load them from the cache")
 
@@ -42,12 +44,7 @@ def _caches(dispatcher) -> bool:
     return not isinstance(getattr(dispatcher, "_cache", None), (NullCache, type(None)))
 
 
-def is_cached(dispatcher) -> bool:
-    """True when the dispatcher's on-disk cache index exists and matches its source (Numba's own check)."""
-    try:
-        return bool(dispatcher._cache._cache_file._load_index())
-    except (AttributeError, OSError, EOFError, ValueError):  # no cache or another Numba layout: assume a compile
-        return False
+is_cached = jit.cached_on_disk  # the dispatcher's on-disk cache matches its source
 
 
 def kernels_to_compile() -> list[str]:

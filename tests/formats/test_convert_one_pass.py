@@ -1,6 +1,7 @@
 """formats.convert's one pass per table against the conversion it stands in for (tests/formats/reference_convert.py,
 the general path of sorts and searches): every array equal, same dtypes, the packed copy included, with pack and
-without; the same Problems on bad input; and the one pass really taken on a register in order."""
+without; the same Problems on bad input; the one pass really taken on a register in order once its kernels are
+compiled, and the general path taken (alike) while they are not."""
 import datetime as dt
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from benchmarks import workloads
+from engine import jit
 from engine.entitlement import pack_register
 from formats import convert, ordered_register
 from formats.catalogue import load_catalogue
@@ -22,6 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_convert  # noqa: E402  today's conversion before the one pass: the oracle
 
 PERIOD = "2025-11"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def compiled_one_pass():
+    """The one pass runs only once its kernels are compiled or cached (a machine's first run takes the general
+    path rather than compile them on its critical path): compiled here, so every test below exercises it."""
+    for kernel in ordered_register.ONE_PASS_KERNELS:
+        kernel.compile_declared()
+    assert ordered_register.kernels_ready()
 
 
 def assert_same(got, expected, where=""):
@@ -82,6 +93,28 @@ def test_the_one_pass_is_taken_on_a_register_in_order(generated, monkeypatch):
     for name in ("_persons", "_members", "_versions", "_household_ids", "pack_register"):
         monkeypatch.setattr(convert, name, general)
     assert_same(convert.register_arrays(dict(tables), catalogue), expected)
+
+
+def test_kernels_not_compiled_yet_take_the_general_path_alike(generated, monkeypatch):
+    tables, catalogue = generated
+    expected = reference_convert.register_arrays(dict(tables), catalogue)
+    monkeypatch.setattr(ordered_register, "kernels_ready", lambda: False)
+
+    def refused(*_args, **_kwargs):
+        raise AssertionError("a one-pass kernel ran before it was compiled")
+    for name in ("persons_in_order", "members_in_order", "versions_in_order", "household_ids_in_order",
+                 "payee_ids_in_order"):
+        monkeypatch.setattr(convert, name, refused)
+    monkeypatch.setattr(convert, "string_codes", refused)
+    assert_same(convert.register_arrays(dict(tables), catalogue), expected)
+
+
+def test_kernels_are_ready_only_when_compiled_or_cached(monkeypatch):
+    monkeypatch.setattr(ordered_register, "_READY", [])
+    monkeypatch.setattr(jit, "is_ready", lambda dispatcher: dispatcher is not ordered_register.versions_kernel)
+    assert not ordered_register.kernels_ready()
+    monkeypatch.setattr(jit, "is_ready", lambda dispatcher: True)
+    assert ordered_register.kernels_ready() and ordered_register.kernels_ready()
 
 
 def test_the_compare_workload_converts_alike():
