@@ -78,6 +78,11 @@ class HelperDispatcher(LazyDispatcher):
         return self.twin(*args, **kws)
 
 
+# set once a background process compiles the declared kernels (payroll.warmup.compile_in_background): code with
+# a slower path that needs no compile may take it meanwhile instead of compiling on the command's critical path
+compiling_elsewhere = False
+
+
 def cached_on_disk(dispatcher) -> bool:
     """True when the dispatcher's on-disk cache index exists and matches its source (Numba's own check)."""
     try:

@@ -44,11 +44,12 @@ _READY = []
 
 
 def kernels_ready() -> bool:
-    """True once every one-pass kernel is compiled in this process or cached on disk. On a machine's first run (an
-    empty Numba cache) the conversion takes the general path at once instead of compiling them (~3 s) on the
-    command's critical path; the background warm-up (payroll/warmup.py) compiles them for the next run. Both paths
-    give the same arrays."""
-    if not _READY and all(jit.is_ready(kernel) for kernel in ONE_PASS_KERNELS):
+    """True unless a background process compiles the kernels (engine.jit.compiling_elsewhere: a command's first run
+    on a machine, payroll/warmup.py) and one of the one-pass kernels is neither compiled in this process nor cached
+    on disk yet: the conversion then takes the general path at once instead of compiling them (~3 s) on the
+    command's critical path, and the warm-up compiles them, last, for the next run. Both paths give the same
+    arrays. Elsewhere the first call compiles them."""
+    if not _READY and (not jit.compiling_elsewhere or all(jit.is_ready(kernel) for kernel in ONE_PASS_KERNELS)):
         _READY.append(True)
     return bool(_READY)
 

@@ -71,6 +71,7 @@ def compile_in_background() -> subprocess.Popen | None:
     if not pending or not _writable(pending[0]):  # no lock between processes, or a cache it could not write
         return None
     _started.append(True)
+    jit.compiling_elsewhere = True
     return subprocess.Popen([sys.executable, "-m", "payroll.warmup"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # the terminal's Ctrl-C stops the command, not the cache write
