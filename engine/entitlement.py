@@ -1216,21 +1216,19 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
 
 
 _POOL_LOCK = threading.Lock()
-_pool_state = {"pool": None, "threads": 0, "pid": 0}
+_POOLS: dict = {}  # (process id, thread count) -> the pool
 
 
 def _chunk_pool(threads: int) -> ThreadPoolExecutor:
     """The process's pool of `threads` worker threads for due_kernel's chunks, made on first use and kept: starting
-    threads on every call cost a millisecond or more on a loaded machine. A forked child or another thread count
-    makes a new one (a child does not inherit the parent's threads)."""
+    threads on every call cost a millisecond or more on a loaded machine. One pool per thread count, never shut
+    down while a caller may still use it (two threads asking for different counts each keep theirs); a forked child
+    makes its own (it does not inherit the parent's threads)."""
     with _POOL_LOCK:
-        state = _pool_state
-        if state["pool"] is None or state["threads"] != threads or state["pid"] != os.getpid():
-            if state["pool"] is not None and state["pid"] == os.getpid():
-                state["pool"].shutdown(wait=False)
-            state.update(pool=ThreadPoolExecutor(threads, thread_name_prefix="isplata-due"), threads=threads,
-                         pid=os.getpid())
-        return state["pool"]
+        key = (os.getpid(), threads)
+        if key not in _POOLS:
+            _POOLS[key] = ThreadPoolExecutor(threads, thread_name_prefix="isplata-due")
+        return _POOLS[key]
 
 
 @kernel(_nrt=False)
