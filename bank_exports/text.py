@@ -13,6 +13,8 @@ import unicodedata
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bank_exports.checks import flat
+
 CHARSETS = ("sepa", "unicode")
 TRANSLITERATIONS = ("sr", "me", "uk", "ru")
 # Each country's own rules: Serbian Cyrillic -> Serbian Latin -> ASCII; Montenegrin (Serbian plus С́ З́ / Ś Ź) ->
@@ -113,9 +115,7 @@ def clean_text(column, max_chars: int, charset: str = "sepa", profile: str = "sr
     """
     assert charset in CHARSETS, charset
     assert max_chars > 0
-    column = pc.cast(column, pa.string())
-    if isinstance(column, pa.ChunkedArray):  # one chunk as it is (combine_chunks copies even one)
-        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    column = flat(pc.cast(column, pa.string()))
     encoded = pc.dictionary_encode(column)
     cleaned = _clean_distinct(encoded.dictionary, max_chars, charset, profile)
     return pc.take(cleaned, encoded.indices)
