@@ -373,23 +373,29 @@ DAY_TABLE_SLACK = 65_536  # a day -> month table may have this many days more th
 
 @kernel(types.void(I32_RO, I32_OUT))
 def months_of_days_kernel(days, out):
-    """H. Hinnant's civil_from_days, month part only (numpy's datetime64 casts are ten times slower)."""
+    """Month index of each day (NO_DAY stays NO_MONTH), by civil_month (numpy's datetime64 casts are ten times
+    slower)."""
     assert out.shape[0] == days.shape[0]
     assert out.ndim == 1
     for i in range(days.shape[0]):
         day = days[i]
-        if day == NO_DAY:
-            out[i] = NO_MONTH
-            continue
-        z = np.int64(day) + 719468
-        era = z // 146097  # floor division (Python semantics in Numba)
-        day_of_era = z - era * 146097
-        year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096) // 365
-        day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-        shifted_month = (5 * day_of_year + 2) // 153
-        month_number = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
-        year = year_of_era + era * 400 + (1 if month_number <= 2 else 0)
-        out[i] = (year - 1970) * 12 + month_number - 1
+        out[i] = NO_MONTH if day == NO_DAY else civil_month(day)
+
+
+@helper
+def civil_month(day):
+    """H. Hinnant's civil_from_days, month part only: the month index of a day (days since 1970-01-01)."""
+    assert day != NO_DAY
+    z = np.int64(day) + 719468
+    assert z > -(2**40)
+    era = z // 146097  # floor division (Python semantics in Numba)
+    day_of_era = z - era * 146097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted_month = (5 * day_of_year + 2) // 153
+    month_number = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
+    year = year_of_era + era * 400 + (1 if month_number <= 2 else 0)
+    return np.int32((year - 1970) * 12 + month_number - 1)
 
 
 # ---- small helpers -----------------------------------------------------------------------------------------

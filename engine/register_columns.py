@@ -8,7 +8,7 @@ import numpy as np
 
 from numba import types
 
-from engine.entitlement import NO_DAY, NO_MONTH
+from engine.entitlement import NO_DAY, NO_MONTH, civil_month as _civil_month
 from engine.jit import (BOOL_RO, I16_OUT, I16_RO, I32_2D_OUT, I32_OUT, I32_RO, I64_2D_OUT, I64_OUT, I64_RO, I8_OUT,
                         U64_RO, U8_RO, helper, kernel)
 
@@ -67,8 +67,7 @@ def _after(a, b, first, second, third):
 # Problems of bad input). Ids are looked up by subtraction from the first id (dense ids: `table` empty) or in a
 # direct table (`table[id - low]`, -1 where absent). An input column of length 0 is a column that is all null
 # (absent): every row reads its fill value. Days become months through a day -> month table (`months`, day
-# `month_low` first) and the civil calendar outside it.
-
+# `month_low` first) and the civil calendar outside it (engine.entitlement.civil_month).
 
 
 @helper
@@ -82,22 +81,6 @@ def _month_of(day, months, month_low):
     if 0 <= slot < months.shape[0]:
         return months[slot]
     return _civil_month(day)
-
-
-@helper
-def _civil_month(day):
-    """H. Hinnant's civil_from_days, month part only: engine.entitlement.months_of_days_kernel for one day."""
-    assert day != NO_DAY
-    z = np.int64(day) + 719468
-    assert z > -(2**40)
-    era = z // 146097
-    day_of_era = z - era * 146097
-    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096) // 365
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-    shifted_month = (5 * day_of_year + 2) // 153
-    month_number = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
-    year = year_of_era + era * 400 + (1 if month_number <= 2 else 0)
-    return np.int32((year - 1970) * 12 + month_number - 1)
 
 
 @helper
