@@ -458,13 +458,21 @@ def export_postings_per_right(groups: pa.Table) -> dict:
     return chunk
 
 
-def return_postings(groups: pa.Table, debit_accounts: np.ndarray, component: str) -> dict:
-    """Reversal of returned or rejected payments' groups: Dr in transit or cash, Cr returned (payee)."""
+def return_postings(groups: pa.Table, debit_accounts: np.ndarray, component: str,
+                    transit_labels: tuple[bool, bool] = (True, True)) -> dict:
+    """Reversal of returned or rejected payments' groups: Dr in transit or cash, Cr returned (payee). A debit of
+    in transit names the right and the payee only where export's in-transit credits named them
+    (`transit_labels`, see reconcile.transit_labels): in transit balances per channel, or per payee, as posted."""
     payee, right = groups.column("payee_id").to_numpy(), groups.column("right_id").to_numpy()
     amount, month = groups.column("amount_minor_sum").to_numpy(), groups.column("month_max").to_numpy()
     refs = refs_of(groups.column("payment_ref"))
     chunk = legs(0, 0, RETURNED, payee, amount, component, right, payee, month, refs)
-    chunk["account_kind"][:amount.shape[0]] = np.asarray(debit_accounts, np.int16)
+    n = amount.shape[0]
+    chunk["account_kind"][:n] = np.asarray(debit_accounts, np.int16)
+    transit = np.isin(chunk["account_kind"][:n], list(IN_TRANSIT.values()))
+    for name, named in zip(("right_id", "payee_id"), transit_labels):
+        if not named:
+            chunk[name][:n][transit] = 0
     return chunk
 
 

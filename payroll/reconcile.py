@@ -88,8 +88,13 @@ class PayrollView:
     debits and whole-file rejects); the payees' accounts and the rights' beneficiaries only when a reason asks
     for them. Lookups by EndToEndId are dictionary hits: no per-record Parquet read, filter or Arrow slice."""
 
-    def __init__(self, record: store.PayrollRecord, reversed_refs: set, assignments_sha256: str | None):
+    def __init__(self, record: store.PayrollRecord, reversed_refs: set, assignments_sha256: str | None,
+                 transit_labels: tuple[bool, bool] = (True, True)):
         self.record = record
+        # whether the export's in-transit credits named the right and the payee: a rejection's debit of in transit
+        # names them alike, so in transit stays balanced per payee where it was credited per payee, and per channel
+        # (right and payee 0) where export credited it per channel
+        self.transit_labels = transit_labels
         self._assignments = None
         self.assignments_sha256 = assignments_sha256  # what the `exported` event recorded
         self.reversed_refs = reversed_refs
@@ -439,7 +444,7 @@ class Postings:
             index = np.concatenate([np.arange(start, stop) for (start, stop), _ in spans])
             debit = np.concatenate([np.full(stop - start, account) for (start, stop), account in spans])
             chunks.append(postings.return_postings(view.groups.take(pa.array(index, pa.int64())), debit,
-                                                   component))
+                                                   component, view.transit_labels))
         for channel in CHANNELS:
             mine = [s for s in self.settlements if s[0] == channel]
             if mine:
@@ -507,12 +512,25 @@ def load_view(ledger, identifier: str) -> PayrollView | None:
     with ledger.engine.connect() as conn:
         found = [p for p in store.list_payrolls(conn) if p.payroll_id == identifier]
         sha256 = store.assignments_sha256(conn, identifier)
-    if not found or ledger.find_batch("export", identifier) is None:
+    batch = ledger.find_batch("export", identifier) if found else None
+    if batch is None:
         return None
     record = found[0]
     if not record.path(store.ASSIGNMENTS_FILE).exists():
         return None
-    return PayrollView(record, already_reversed(ledger, identifier), sha256)
+    return PayrollView(record, already_reversed(ledger, identifier), sha256, transit_labels(ledger, batch))
+
+
+def transit_labels(ledger, batch) -> tuple[bool, bool]:
+    """(right, payee): which labels the export batch's in-transit credits carry. Every scheme export has used
+    ends its batch with an in-transit credit: per channel (right and payee 0), per payment (the payee), or per
+    payment and right (both); an empty batch names both, as the oldest scheme did."""
+    if not batch.n_postings:
+        return True, True
+    last = ledger.read_postings(batch.first_posting + batch.n_postings - 1, 1, batch.batch_id)
+    if not len(last["posting_id"]) or int(last["account_kind"][0]) not in postings.IN_TRANSIT.values():
+        return True, True
+    return bool(last["right_id"][0]), bool(last["payee_id"][0])
 
 
 # batches of these kinds are written by approve and export alone, which never reverse a payment: the search for

@@ -131,3 +131,53 @@ def test_assignments_are_read_only_with_the_sha256_export_recorded(exported):
         session.read_assignments(db, record)
     with pytest.raises(Refused, match="no longer has the SHA-256"):
         reconcile.reconcile(db, [tmp_path / "am10.xml"])
+
+
+def in_transit_by_payee(db: str, payee_ids) -> dict:
+    from payroll import queries
+
+    found = {}
+    for payee in payee_ids:
+        rows = queries.balances(db, payee_id=payee)["balances"]
+        found[payee] = sum(row["balance_minor"] for row in rows if row["account"].startswith("in_transit"))
+    return found
+
+
+@pytest.mark.parametrize("scheme", ["export_postings", "export_postings_per_payment", "export_postings_per_right"])
+def test_a_rejection_debits_in_transit_as_export_credited_it(tmp_path, monkeypatch, scheme):
+    """Export credits payments in transit per channel (right and payee 0) or, in earlier schemes, per payment
+    (the payee) or per payment and right: a rejection's debit names the same, so the payee's view of in transit
+    is zero after a rejection in every scheme and the channel's in transit holds only what is still out."""
+    from payroll import payment_export, postings
+    from synthetic.bank_returns import write_pain002
+
+    generate_register(tmp_path / "reg", 300, 22, PERIOD)
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    summary = cycle.calculate(db, tmp_path / "reg", PERIOD, "ana", store_dir=tmp_path / "store")
+    cycle.approve(db, summary["payroll"], "marko")
+    sent_batch = payment_export.sent_batch
+    monkeypatch.setattr(payment_export, "sent_batch",
+                        lambda record, scheme=getattr(postings, scheme): sent_batch(record, scheme))
+    cycle.export(db, summary["payroll"], tmp_path / "out")
+    monkeypatch.setattr(payment_export, "sent_batch", sent_batch)
+    with cycle.open_db(db).engine.connect() as conn:
+        record = store.get_payroll(conn, summary["payroll"])
+    assignments = session.read_assignments(db, record)
+    payments = store.read_payments(record)
+    bank = payments.filter(pc.equal(payments.column("channel"), "bank")).slice(0, 2)
+    rejected = assignments.filter(pc.is_in(assignments.column("end_to_end_id"),
+                                           value_set=bank.column("end_to_end_id")))
+    path = tmp_path / "rjct.xml"
+    write_pain002(path, BankReport("BANK-STS-2", dt.datetime(2025, 2, 14, 9), "ME25907000000000045322", "EUR"),
+                  rejected.column("msg_id")[0].as_py(),
+                  {"end_to_end_id": rejected.column("end_to_end_id"), "amount_minor": rejected.column("amount_minor"),
+                   "reason_code": ["AC04"] * rejected.num_rows, "pmt_inf_id": rejected.column("pmt_inf_id")})
+    result = reconcile.reconcile(db, [path], out_dir=tmp_path)
+    assert result["rejected_minor"] == pc.sum(bank.column("amount_minor")).as_py()
+    payees = bank.column("payee_id").to_pylist()
+    assert in_transit_by_payee(db, payees) == {payee: 0 for payee in payees}
+    from payroll import queries
+    transit = sum(row["balance_minor"] for row in queries.balances(db, account="in_transit_bank")["balances"])
+    bank_total = pc.sum(payments.filter(pc.equal(payments.column("channel"), "bank")).column("amount_minor")).as_py()
+    assert -transit == bank_total - result["rejected_minor"]
