@@ -74,7 +74,9 @@ def run_measured(side: Side) -> tuple[Any, float, float | None]:
     start = time.perf_counter()
     output = side.run()
     seconds = time.perf_counter() - start
-    peak = (_status_kib("VmHWM") - base_kib) / 1024 if can_measure else None
+    # the kernel updates VmHWM lazily, so a run that allocates nothing may read a peak a few pages below the base
+    # read just after the reset: a rise is never negative
+    peak = max(0.0, (_status_kib("VmHWM") - base_kib) / 1024) if can_measure else None
     return output, seconds, peak
 
 
