@@ -17,6 +17,7 @@ import threading
 import numba
 from numba import types
 from numba.core import typeinfer
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import CPUDispatcher
 
 _DECLARED_LOCK = threading.RLock()  # one thread compiles a kernel's explicit signatures, others wait
@@ -40,8 +41,10 @@ class LazyDispatcher(CPUDispatcher):
 
     def compile_declared(self) -> None:
         """Compile (or load from the cache) the explicit signatures, then accept no other types, as numba.njit
-        does at import. A second thread calling meanwhile waits for the first."""
-        with _DECLARED_LOCK:
+        does at import. A second thread calling meanwhile waits for the first. Numba's compiler lock is taken
+        first: a thread compiling another kernel holds it while typing a call to this one (get_call_template), so
+        taking the two the other way round could deadlock two threads that compile at once."""
+        with global_compiler_lock, _DECLARED_LOCK:
             signatures, self.declared = self.declared, ()
             if signatures:
                 try:

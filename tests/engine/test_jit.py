@@ -110,3 +110,36 @@ def test_python_calls_a_helper_through_its_twin(fresh):
     assert fresh._scaled(7, 3) == 21 and fresh.plus(2, 5) == 7  # from Python: the twins, with a Python wrapper
     assert fresh._scaled.twin is not None and fresh._scaled.twin.signatures
     assert [str(sig) for sig in fresh.plus.twin.signatures] == ["(int64, int64)"]  # the helper's signature
+
+
+def test_a_declared_kernel_and_another_compile_take_the_locks_in_one_order(fresh):
+    """A thread compiling some kernel holds Numba's compiler lock while it types a call to a declared kernel (which
+    takes engine.jit's declared-signatures lock); a thread compiling a declared kernel meanwhile must not hold the
+    declared lock while it waits for Numba's, or the two wait for each other forever."""
+    import threading
+
+    from numba.core.compiler_lock import global_compiler_lock
+
+    from engine import jit
+
+    holding, done = threading.Event(), []
+
+    def other_compile():  # stands for typing inside another kernel's compile
+        with global_compiler_lock:
+            holding.set()
+            time.sleep(0.5)  # the declared kernel's first call is under way meanwhile
+            with jit._DECLARED_LOCK:
+                done.append("other")
+
+    def first_call():
+        holding.wait()
+        fresh.total.compile_declared()
+        done.append("declared")
+
+    threads = [threading.Thread(target=target, daemon=True) for target in (other_compile, first_call)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(done) == ["declared", "other"], "the two compiles deadlocked"
+    assert fresh.total(np.arange(3, dtype=np.int64), 1) == 12
