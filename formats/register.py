@@ -40,11 +40,17 @@ class Register(dict):
     """
 
     def __init__(self, tables: dict[str, pa.Table], source: dict[str, Path], folder: Path,
-                 deferred: dict | None = None):
+                 deferred: dict | None = None, filled: dict | None = None):
         super().__init__(tables)
         self.source = dict(source)
         self.folder = folder
         self._deferred = dict(deferred or {})   # table -> Deferred
+        self._filled = dict(filled or {})       # (table, column) -> filled_rows of the column as validated
+
+    def filled_mask(self, name: str, column: str) -> np.ndarray | None:
+        """filled_rows of column `column` of table `name` as validated (read_register's `filled`), or None when
+        it was not asked for: what a caller needs of a deferred column early, without decoding it again."""
+        return self._filled.get((name, column))
 
     def deferred_columns(self, name: str) -> tuple[str, ...]:
         return tuple(self._deferred[name].chunks) if name in self._deferred else ()
@@ -89,7 +95,8 @@ class Loaded:
 
 def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
                   cap_per_rule: int = PROBLEMS_PER_RULE_MAX, drop: dict | None = None,
-                  dictionaries: dict | None = None, defer: dict | None = None) -> Register:
+                  dictionaries: dict | None = None, defer: dict | None = None,
+                  filled: dict | None = None) -> Register:
     """Read and validate the register in `folder`; raise InputError with every problem found.
 
     `benefit_codes` is a set of codes or a formats.catalogue.Catalogue; `household_benefits` are the codes whose
@@ -104,7 +111,9 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     column is already of its schema's type (conform passes it unchanged), they are checked, left out of the
     table and held as the file's compressed bytes instead (Register.deferred_column decodes them again). Of them,
     one no rule reads (register_checks.UNCHECKED) that the file stores as its schema's text type is not even
-    decoded to be checked: it cannot be wrong, and only its later decoding is ever read.
+    decoded to be checked: it cannot be wrong, and only its later decoding is ever read. `filled` ({table:
+    columns}) names columns whose filled_rows the caller reads (Register.filled_mask), computed from the validated
+    column before it is deferred or dropped.
     """
     codes, household_codes = benefit_sets(benefit_codes, household_benefits)
     log = ProblemLog(cap_per_rule)
@@ -120,7 +129,10 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     if log:
         raise InputError(sort_problems(log.problems()))
     deferred = deferred_columns(loaded, defer)
-    register = Register(loaded.tables, loaded.paths, Path(folder), deferred)
+    masks = {(name, column): filled_rows(loaded.tables[name].column(column))
+             for name, columns in (filled or {}).items() if name in loaded.tables
+             for column in columns if column in loaded.tables[name].column_names}
+    register = Register(loaded.tables, loaded.paths, Path(folder), deferred, masks)
     if drop or deferred:
         for name in register:
             columns = drop.get(name, frozenset()) | frozenset(register.deferred_columns(name))
@@ -144,6 +156,11 @@ def deferred_columns(loaded: Loaded, defer: dict) -> dict:
         if chunks:
             deferred[name] = Deferred(held.data, chunks)
     return deferred
+
+
+def filled_rows(column) -> np.ndarray:
+    """Per row of a text column: neither null nor the empty string (numpy bool)."""
+    return np.asarray(pc.fill_null(pc.not_equal(column, ""), False).to_numpy(zero_copy_only=False), bool)
 
 
 def benefit_sets(benefit_codes, household_benefits) -> tuple[frozenset, frozenset]:
