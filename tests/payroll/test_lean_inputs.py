@@ -68,3 +68,23 @@ def test_postal_addresses_kept_at_validation_are_those_of_the_columns(tmp_path):
     plain = read_register(folder, catalogue, defer=session.DEFERRED)  # no masks kept: decoded again, same answer
     assert plain.filled_mask("payees", "street") is None
     assert np.array_equal(computing.postal_rows(plain), expected)
+
+
+def test_bank_holds_take_the_iban_of_the_held_payees_only(tmp_path):
+    """bank_holds with the payees' IBANs asked for lazily: a hold applies while the register still shows the held
+    IBAN on a bank payee (payees table not in id order, so rows are looked up); no hold asks for no IBAN."""
+    import pyarrow as pa
+
+    payees = pa.table({"payee_id": [30, 10, 20, 40], "channel": ["bank", "bank", "post", "bank"],
+                       "iban": ["ME30", "ME10", "ME20", None]})
+    payee_ids = np.array([10, 20, 30, 40], np.int64)
+    _channel, _postal, rows = computing.payee_channels(payees, payee_ids, np.ones(4, bool))
+    holds = pa.table({"kind": ["bank_channel", "bank_channel", "bank_channel", "bank_channel", "right"],
+                      "payee_id": pa.array([30, 10, 20, 99, 40], pa.int64()),
+                      "iban": ["ME30", "ME-OLD", "ME20", "ME99", "ME40"]})
+    asked = []
+    ibans = lambda: asked.append(1) or payees.column("iban")
+    assert computing.bank_holds(holds, payee_ids, rows, ibans).tolist() == [False, False, True, False]
+    assert asked == [1]
+    none = holds.filter(pa.array([False] * 4 + [True]))
+    assert not computing.bank_holds(none, payee_ids, rows, ibans).any() and asked == [1]
