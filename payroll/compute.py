@@ -615,10 +615,13 @@ def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, resu
     return blocks
 
 
-def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release: bool = False) -> Computation:
+def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release: bool = False,
+            ready=None) -> Computation:
     """The whole payroll from its inputs (see the module docstring). With `release`, the register tables and
     columns no longer needed are dropped from inputs.register once the engine has its arrays (calculate's own
-    inputs: at national scale they would otherwise stay in memory while the lines are built)."""
+    inputs: at national scale they would otherwise stay in memory while the lines are built). `ready(name,
+    table)` is told of the "orders" and the "payments" as soon as each is complete (calculate writes them while
+    the lines are built); they are the Computation's own tables, never changed after."""
     catalogue, period = inputs.catalogue, inputs.period
     progress(N_("converting the register"))
     done = (lambda name: release_table(inputs.register, name)) if release else None
@@ -658,9 +661,13 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     # register's tables are given back before the next table is made (10 M: gigabytes less at the peak)
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
+    if ready is not None:
+        ready("orders", taken)
     payee_ids, payee_rows = arrays.payee_ids, routing.payee_rows
     del result, amounts, routing, arrays, places
     payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
+    if ready is not None:
+        ready("payments", payments)
     if release:  # the payments hold their payees' details: the register is read no more
         inputs.register.clear()
         if hasattr(inputs.register, "release_deferred"):
