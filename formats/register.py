@@ -40,11 +40,17 @@ class Register(dict):
     """
 
     def __init__(self, tables: dict[str, pa.Table], source: dict[str, Path], folder: Path,
-                 deferred: dict | None = None):
+                 deferred: dict | None = None, filled: dict | None = None):
         super().__init__(tables)
         self.source = dict(source)
         self.folder = folder
         self._deferred = dict(deferred or {})   # table -> Deferred
+        self._filled = dict(filled or {})       # (table, column) -> filled_rows of the column as validated
+
+    def filled_mask(self, name: str, column: str) -> np.ndarray | None:
+        """filled_rows of column `column` of table `name` as validated (read_register's `filled`), or None when
+        it was not asked for: what a caller needs of a deferred column early, without decoding it again."""
+        return self._filled.get((name, column))
 
     def deferred_columns(self, name: str) -> tuple[str, ...]:
         return tuple(self._deferred[name].chunks) if name in self._deferred else ()
@@ -89,7 +95,8 @@ class Loaded:
 
 def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
                   cap_per_rule: int = PROBLEMS_PER_RULE_MAX, drop: dict | None = None,
-                  dictionaries: dict | None = None, defer: dict | None = None) -> Register:
+                  dictionaries: dict | None = None, defer: dict | None = None,
+                  filled: dict | None = None) -> Register:
     """Read and validate the register in `folder`; raise InputError with every problem found.
 
     `benefit_codes` is a set of codes or a formats.catalogue.Catalogue; `household_benefits` are the codes whose
@@ -102,7 +109,11 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     takes as dictionary arrays that way (only those of EMPTINESS_ONLY; from CSV every column is plain text).
     `defer` ({table: columns}) names kept columns the caller reads only at the end: of a Parquet file whose
     column is already of its schema's type (conform passes it unchanged), they are checked, left out of the
-    table and held as the file's compressed bytes instead (Register.deferred_column decodes them again).
+    table and held as the file's compressed bytes instead (Register.deferred_column decodes them again). Of them,
+    one no rule reads (register_checks.UNCHECKED) that the file stores as its schema's text type is not even
+    decoded to be checked: it cannot be wrong, and only its later decoding is ever read. `filled` ({table:
+    columns}) names columns whose filled_rows the caller reads (Register.filled_mask), computed from the validated
+    column before it is deferred or dropped.
     """
     codes, household_codes = benefit_sets(benefit_codes, household_benefits)
     log = ProblemLog(cap_per_rule)
@@ -112,12 +123,16 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     lean = {name: (drop.get(name, frozenset()) & UNCHECKED.get(name, frozenset()),
                    columns & EMPTINESS_ONLY.get(name, frozenset())) for name, columns in encoded.items()}
     defer = {name: frozenset(columns) - drop.get(name, frozenset()) for name, columns in (defer or {}).items()}
-    loaded = load_tables(Path(folder), log, lean, frozenset(name for name, columns in defer.items() if columns))
+    held = {name: columns & UNCHECKED.get(name, frozenset()) for name, columns in defer.items() if columns}
+    loaded = load_tables(Path(folder), log, lean, held)
     check_register(loaded, codes, household_codes, log)
     if log:
         raise InputError(sort_problems(log.problems()))
     deferred = deferred_columns(loaded, defer)
-    register = Register(loaded.tables, loaded.paths, Path(folder), deferred)
+    masks = {(name, column): filled_rows(loaded.tables[name].column(column))
+             for name, columns in (filled or {}).items() if name in loaded.tables
+             for column in columns if column in loaded.tables[name].column_names}
+    register = Register(loaded.tables, loaded.paths, Path(folder), deferred, masks)
     if drop or deferred:
         for name in register:
             columns = drop.get(name, frozenset()) | frozenset(register.deferred_columns(name))
@@ -134,11 +149,18 @@ def deferred_columns(loaded: Loaded, defer: dict) -> dict:
     deferred = {}
     for name, held in loaded.deferrable.items():
         table = loaded.tables[name]
-        chunks = {column: tuple(len(chunk) for chunk in table.column(column).chunks)
-                  for column in sorted(defer[name]) if column in held.chunks}
+        # a column left unread (load_tables' `held`) has its chunks already: those of the columns read with it
+        lengths = lambda column: held.chunks[column] if column not in table.column_names else \
+            tuple(len(chunk) for chunk in table.column(column).chunks)
+        chunks = {column: lengths(column) for column in sorted(defer[name]) if column in held.chunks}
         if chunks:
             deferred[name] = Deferred(held.data, chunks)
     return deferred
+
+
+def filled_rows(column) -> np.ndarray:
+    """Per row of a text column: neither null nor the empty string (numpy bool)."""
+    return np.asarray(pc.fill_null(pc.not_equal(column, ""), False).to_numpy(zero_copy_only=False), bool)
 
 
 def benefit_sets(benefit_codes, household_benefits) -> tuple[frozenset, frozenset]:
@@ -169,13 +191,17 @@ def register_file_digests(folder) -> dict[str, str]:
 
 # ---- loading ------------------------------------------------------------------------------------------------
 
-def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=frozenset()) -> Loaded:
+def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=None) -> Loaded:
     """Every table conformed to its schema; `lean` ({table: (skip, dictionary)}): nullable text columns no rule
     reads, not read from a Parquet file that stores them as text (then absent from the table), and text columns
     only the empty-cell rule reads, kept as Parquet's dictionary (then of dictionary type: callers drop them).
-    The Parquet files of the tables in `held` are read from their bytes in memory, kept in `deferrable` with
-    the columns the file gave in the type it was read as (those conform passes unchanged)."""
+    The Parquet files of the tables in `held` ({table: unread columns}, or a set of tables) are read from their
+    bytes in memory, kept in `deferrable` with the columns the file gave in the type it was read as (those
+    conform passes unchanged); of the table's unread columns (nullable text no rule reads: UNCHECKED), those
+    the file stores once and as the schema's type are not read at all (absent from the table, deferrable with
+    the chunk lengths of the columns read with them)."""
     loaded, lean = Loaded(), lean or {}
+    held = held if isinstance(held, dict) else {name: frozenset() for name in held or ()}
     if not folder.is_dir():
         log.add(str(folder), None, None, None, N_("register folder does not exist"),
                 N_("give the folder that holds persons, households, rights, payees and deductions files"))
@@ -186,16 +212,21 @@ def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=fr
             continue
         skip, dictionary = lean.get(name, (frozenset(), frozenset()))
         data = _file_bytes(path) if name in held and path.suffix == ".parquet" else None
-        raw = _read_held(path, skip, dictionary, data)
+        unread = _unread_held(data, schema, held.get(name, frozenset()) - dictionary)
+        raw = _read_held(path, skip | unread, dictionary, data)
         if raw is None:
-            data, raw = None, read_raw(path, schema, log, skip, dictionary)
+            data, unread, raw = None, frozenset(), read_raw(path, schema, log, skip, dictionary)
         if raw is None:
             continue
-        if data is not None:  # the columns conform passes as they were read
-            names = raw.column_names
+        if unread and not raw.num_columns:  # nothing else read to take the chunks from: read them after all
+            unread, raw = frozenset(), _read_held(path, skip, dictionary, data)
+        if data is not None:  # the columns conform passes as they were read, and those not read at all (with
+            names = raw.column_names  # the chunks of the columns read with them: one scan's batches)
+            batches = tuple(len(chunk) for chunk in raw.column(0).chunks) if unread else ()
             loaded.deferrable[name] = Deferred(data, {
                 column: () for column in names if names.count(column) == 1 and column in schema.names
-                and raw.schema.field(column).type == schema.field(column).type})
+                and raw.schema.field(column).type == schema.field(column).type} | dict.fromkeys(unread, batches))
+        skip = skip | unread
         table, unusable = conform(raw, schema, path.name, log, skip, dictionary)
         loaded.tables[name], loaded.unusable[name] = table, unusable
         loaded.files[name], loaded.paths[name] = path.name, path
@@ -241,6 +272,22 @@ def _file_bytes(path: Path) -> pa.Buffer | None:
             return handle.read_buffer()
     except (pa.ArrowException, OSError):
         return None
+
+
+def _unread_held(data: pa.Buffer | None, schema: pa.Schema, columns) -> frozenset:
+    """Of `columns` (nullable text no rule reads, to be deferred), those the Parquet file in `data` stores once
+    and in the schema's own type: left unread, their later decoding gives exactly the column a full read would
+    have validated (conform passes such a column unchanged). None of them when the file's footer cannot be read
+    (the read then reports it as usual)."""
+    if data is None or not columns:
+        return frozenset()
+    try:
+        stored = ds.ParquetFileFormat().make_fragment(pa.BufferReader(data)).physical_schema
+    except (pa.ArrowException, OSError, ValueError):
+        return frozenset()
+    return frozenset(column for column in columns if column in schema.names and stored.names.count(column) == 1
+                     and schema.field(column).nullable and schema.field(column).type == pa.string()
+                     and stored.field(column).type == pa.string())
 
 
 def _read_held(path: Path, skip, dictionary, data: pa.Buffer | None) -> pa.Table | None:

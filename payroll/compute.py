@@ -27,7 +27,7 @@ from engine.months import month_first_date
 from engine.payroll_kernel import ConservationError, compute_payroll
 from formats import convert
 from formats.errors import InputError, Problem
-from formats.register import table_pool
+from formats.register import filled_rows, table_pool
 from formats.schemas import DEDUCTION_KINDS
 from formats.i18n import N_
 from payroll import advance_claims
@@ -120,19 +120,28 @@ def payee_column(register: dict, name: str):
     return register.deferred_column("payees", name) if name in deferred else register["payees"].column(name)
 
 
-def payee_channels(payees: pa.Table, payee_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Table]:
-    """Per payee index (arrays.payee_ids order): channel code, postal address complete, and the payee rows
-    (the columns routing needs, with `row`: the row in the register's payees table for the payment details)."""
+def payee_channels(payees: pa.Table, payee_ids: np.ndarray, postal_rows: np.ndarray) \
+        -> tuple[np.ndarray, np.ndarray, pa.Table]:
+    """Per payee index (arrays.payee_ids order): channel code, postal address complete (postal_rows: per row of
+    the payees table), and the payee rows (`channel`, and `row`: the row in the register's payees table)."""
     index = payee_table_rows(payees, payee_ids)
-    rows = payees.select(["channel", "iban", *POSTAL_FIELDS])
+    rows = payees.select(["channel"])
     if not np.array_equal(index, np.arange(rows.num_rows)):
         rows = rows.take(pa.array(index))
     rows = rows.append_column("row", pa.array(index))
     channel = pc_mask(pc.equal(rows.column("channel"), "post")).astype(np.int64)
-    postal = np.ones(len(payee_ids), bool)
+    return channel, postal_rows[index], rows
+
+
+def postal_rows(register: dict) -> np.ndarray:
+    """Per row of the register's payees table: a complete postal address, every POSTAL_FIELDS column neither null
+    nor empty. From the masks read_register kept as it validated them (Register.filled_mask), so the deferred
+    address columns are not decoded for it; from the columns themselves when it kept none."""
+    complete = np.ones(register["payees"].num_rows, bool)
     for name in POSTAL_FIELDS:
-        postal &= pc_mask(pc.not_equal(rows.column(name), ""))  # null or empty: no postal route
-    return channel, postal, rows
+        kept = register.filled_mask("payees", name) if hasattr(register, "filled_mask") else None
+        complete &= filled_rows(payee_column(register, name)) if kept is None else kept
+    return complete
 
 
 def pc_mask(values) -> np.ndarray:
@@ -140,8 +149,9 @@ def pc_mask(values) -> np.ndarray:
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), bool)
 
 
-def bank_holds(holds: pa.Table, payee_ids: np.ndarray, payee_rows: pa.Table) -> np.ndarray:
-    """Per payee index: a bank-channel hold still applies (the register still shows the held IBAN)."""
+def bank_holds(holds: pa.Table, payee_ids: np.ndarray, payee_rows: pa.Table, ibans) -> np.ndarray:
+    """Per payee index: a bank-channel hold still applies (the register still shows the held IBAN). `ibans()`
+    gives the payees table's iban column, asked for only when there is such a hold."""
     held = np.zeros(len(payee_ids), bool)
     bank = holds.filter(pc.equal(holds.column("kind"), "bank_channel"))
     if bank.num_rows == 0:
@@ -149,7 +159,8 @@ def bank_holds(holds: pa.Table, payee_ids: np.ndarray, payee_rows: pa.Table) -> 
     idx = np.searchsorted(payee_ids, np_col(bank, "payee_id"))
     idx = np.clip(idx, 0, max(len(payee_ids) - 1, 0))
     known = payee_ids[idx] == np_col(bank, "payee_id") if len(payee_ids) else np.zeros(0, bool)
-    rows = payee_rows.select(["iban", "channel"]).take(pa.array(idx.astype(np.int64)))
+    rows = payee_rows.select(["row", "channel"]).take(pa.array(idx.astype(np.int64)))
+    rows = rows.append_column("iban", pc.take(ibans(), rows.column("row")))
     current_iban = np_col(rows, "iban", "")
     same = known & (current_iban == np_col(bank, "iban", "")) & (np_col(rows, "channel") == "bank")
     held[idx[same]] = True
@@ -518,12 +529,12 @@ def route(inputs: Inputs, arrays) -> Routing:
     version = right_versions(arrays, inputs.period)
     right_payee = arrays.ver_payee[version].astype(np.int64)
     benefit_post = np.array([b.post_allowed for b in benefits], bool)[right_benefit]
-    payees = pa.table({name: payee_column(inputs.register, name) for name in ("payee_id", "channel", "iban",
-                                                                            *POSTAL_FIELDS)})
-    payee_channel, payee_postal, payee_rows = payee_channels(payees, arrays.payee_ids)
+    payees = pa.table({name: payee_column(inputs.register, name) for name in ("payee_id", "channel")})
+    payee_channel, payee_postal, payee_rows = payee_channels(payees, arrays.payee_ids, postal_rows(inputs.register))
     del payees
-    payee_held = bank_holds(inputs.holds, arrays.payee_ids, payee_rows)
-    payee_rows = payee_rows.select(["row"])  # IBANs and addresses go back (the payments take them again)
+    payee_held = bank_holds(inputs.holds, arrays.payee_ids, payee_rows,
+                            lambda: payee_column(inputs.register, "iban"))
+    payee_rows = payee_rows.select(["row"])
     right_channel, held = route_rights(inputs, arrays, right_payee, benefit_post, payee_channel, payee_postal,
                                        payee_held)
     return Routing(arrays, version, right_benefit, right_payee, benefit_post, payee_channel, payee_postal,
@@ -604,10 +615,13 @@ def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, resu
     return blocks
 
 
-def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release: bool = False) -> Computation:
+def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release: bool = False,
+            ready=None) -> Computation:
     """The whole payroll from its inputs (see the module docstring). With `release`, the register tables and
     columns no longer needed are dropped from inputs.register once the engine has its arrays (calculate's own
-    inputs: at national scale they would otherwise stay in memory while the lines are built)."""
+    inputs: at national scale they would otherwise stay in memory while the lines are built). `ready(name,
+    table)` is told of the "orders" and the "payments" as soon as each is complete (calculate writes them while
+    the lines are built); they are the Computation's own tables, never changed after."""
     catalogue, period = inputs.catalogue, inputs.period
     progress(N_("converting the register"))
     done = (lambda name: release_table(inputs.register, name)) if release else None
@@ -647,9 +661,13 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     # register's tables are given back before the next table is made (10 M: gigabytes less at the peak)
     taken = deductions_taken(result.deductions, amounts, arrays, routing.right_payee, netting.right_payment, refs,
                              period)
+    if ready is not None:
+        ready("orders", taken)
     payee_ids, payee_rows = arrays.payee_ids, routing.payee_rows
     del result, amounts, routing, arrays, places
     payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
+    if ready is not None:
+        ready("payments", payments)
     if release:  # the payments hold their payees' details: the register is read no more
         inputs.register.clear()
         if hasattr(inputs.register, "release_deferred"):

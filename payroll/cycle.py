@@ -128,16 +128,26 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         progress(N_("validating the register"))
         inputs = load_inputs(ledger, data_path, catalogue, period, mark, hold_mark)
         identifier = payroll_id(catalogue.country, period, run_no)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digests") as pool:
-            digests = pool.submit(register_file_digests, data_path)  # hashed (without the GIL) while computing
-            result = computing.compute(identifier, inputs, progress, release=True)
-            del inputs  # the register: not needed to store the draft
-            digests = digests.result()
-        progress(N_("storing the draft payroll"))
         folder = Path(store_dir or store.default_store(ledger.url)).resolve() / identifier
-        record = draft_record(folder, identifier, result, catalogue, period, run_no, maker, data_path, digests,
-                              mark, hold_mark)
-        staged = stage_draft(folder, result, record)
+        temporary = staging_folder(folder)
+        try:
+            with ThreadPoolExecutor(max_workers=3, thread_name_prefix="store") as writers:
+                # the orders and the payments are written (the writer runs without the GIL) while the lines are built
+                written = {}
+                ready = lambda name, table: written.setdefault(
+                    name, writers.submit(store.write_table, table, temporary / DRAFT_FILES[name]))
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digests") as pool:
+                    digests = pool.submit(register_file_digests, data_path)  # hashed (without the GIL) meanwhile
+                    result = computing.compute(identifier, inputs, progress, release=True, ready=ready)
+                    del inputs  # the register: not needed to store the draft
+                    digests = digests.result()
+                progress(N_("storing the draft payroll"))
+                record = draft_record(folder, identifier, result, catalogue, period, run_no, maker, data_path,
+                                      digests, mark, hold_mark)
+                staged = stage_draft(temporary, result, record, writers, written)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)  # (the writers finished: the pool waits for them)
+            raise
         record = staged[1]
         crash_point("calculate.after_files")
         store_draft(ledger, staged, result.summary["net_minor"], override)
@@ -160,19 +170,29 @@ def draft_record(folder: Path, identifier: str, result, catalogue, period: int, 
         net_minor=result.summary["net_minor"], batch_mark=mark, hold_mark=hold_mark, totals=totals)
 
 
-def stage_draft(folder: Path, result, record: store.PayrollRecord) -> tuple[Path, store.PayrollRecord]:
-    """The draft's three Parquet files in a folder of this process (`<id>.writing-<pid>`), written at once (the
-    writer runs without the GIL); returns the folder and the record with the files' SHA-256."""
+DRAFT_FILES = {"lines": store.LINES_FILE, "payments": store.PAYMENTS_FILE, "orders": store.ORDERS_FILE}
+
+
+def staging_folder(folder: Path) -> Path:
+    """The folder of this process the draft's files are written in (`<id>.writing-<pid>`), empty; folders of
+    calculations that were killed are removed."""
     for stale in folder.parent.glob(f"{folder.name}.writing-*"):
         if not process_alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)  # left by a calculation that was killed
     temporary = folder.with_name(f"{folder.name}.writing-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="store") as pool:
-        written = [pool.submit(store.write_table, table, temporary / name) for table, name in
-                   ((result.lines, store.LINES_FILE), (result.payments, store.PAYMENTS_FILE),
-                    (result.orders, store.ORDERS_FILE))]
-        lines_sha, payments_sha, orders_sha = (future.result() for future in written)
+    return temporary
+
+
+def stage_draft(temporary: Path, result, record: store.PayrollRecord, writers: ThreadPoolExecutor,
+                written: dict) -> tuple[Path, store.PayrollRecord]:
+    """The draft's three Parquet files in `temporary` (staging_folder): those not yet written (`written`: name ->
+    future of store.write_table, DRAFT_FILES) written at once on `writers` (the writer runs without the GIL);
+    returns the folder and the record with the files' SHA-256."""
+    for name, table in (("lines", result.lines), ("payments", result.payments), ("orders", result.orders)):
+        if name not in written:
+            written[name] = writers.submit(store.write_table, table, temporary / DRAFT_FILES[name])
+    lines_sha, payments_sha, orders_sha = (written[name].result() for name in ("lines", "payments", "orders"))
     totals = dict(record.totals, orders_sha256=orders_sha)
     fields = {name: getattr(record, name) for name in store.PayrollRecord.__dataclass_fields__}
     fields.update(lines_sha256=lines_sha, payments_sha256=payments_sha, totals=totals)

@@ -200,8 +200,9 @@ def event_time(event: dict | None) -> str | None:
 # checked like every other column, then left out), and those they read as dictionaries.
 UNREAD = {"persons": ("family_name", "given_name", "patronymic", "tax_id")}
 DICTIONARIES = {"persons": ("municipality",)}
-# The payee details, read by routing (IBAN, postal address) and then only by the payments, at the very end: held as
-# the payees file's compressed bytes meanwhile (formats.register.Deferred; 10 M rights: about 1.2 GiB of text)
+# The payee details, read only by the payments, at the very end (routing reads which postal addresses are complete,
+# kept as the columns are validated, and an IBAN only for a bank-channel hold): held as the payees file's
+# compressed bytes meanwhile (formats.register.Deferred; 10 M rights: about 1.2 GiB of text)
 DEFERRED = {"payees": ("name", "iban", "bic", "street", "house_number", "postcode", "town", "district", "region",
                        "country", "tax_id", "phone")}
 
@@ -216,7 +217,8 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
     from payroll import compute as computing
 
     prompt_release()
-    register = read_register(data, catalogue, drop=UNREAD, dictionaries=DICTIONARIES, defer=DEFERRED)
+    register = read_register(data, catalogue, drop=UNREAD, dictionaries=DICTIONARIES, defer=DEFERRED,
+                             filled={"payees": computing.POSTAL_FIELDS})  # routing's postal test, not decoded again
     with ledger.engine.connect() as conn:
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
         holds = store.read_holds(conn, hold_mark)

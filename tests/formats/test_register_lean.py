@@ -136,3 +136,36 @@ def test_a_column_the_checks_convert_or_a_csv_file_is_kept_in_the_table(tmp_path
     assert "bic" in lean.deferred_columns("payees")
     from_csv = read_register(tmp_path / "csv", BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
     assert from_csv.deferred_columns("payees") == () and set(DEFER["payees"]) <= set(from_csv["payees"].column_names)
+
+
+def test_deferred_columns_no_rule_reads_are_not_decoded_to_be_checked(tmp_path):
+    """tax_id and phone (UNCHECKED) stored as text: never decoded by the read that is checked (absent from the
+    loaded table), deferred with the chunks of the columns read, and decoded later exactly as a full read."""
+    folder = as_parquet(write_register(tmp_path / "csv"), tmp_path / "pq")
+    pq.write_table(pq.read_table(folder / "payees.parquet"), folder / "payees.parquet", row_group_size=2)
+    loaded = load_tables(folder, ProblemLog(), held={"payees": frozenset({"tax_id", "phone"})})
+    assert {"tax_id", "phone"}.isdisjoint(loaded.tables["payees"].column_names)
+    chunks = [len(chunk) for chunk in loaded.tables["payees"].column("name").chunks]  # text: as read
+    assert len(chunks) > 1 and loaded.deferrable["payees"].chunks["phone"] == tuple(chunks)
+    full = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
+    lean = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
+    for column in ("tax_id", "phone"):
+        assert lean.deferred_column("payees", column).equals(full["payees"].column(column))
+
+
+@pytest.mark.parametrize("stored", [pa.float64(), pa.large_string(), pa.dictionary(pa.int32(), pa.string())])
+def test_an_unchecked_deferred_column_stored_otherwise_is_read_and_judged(tmp_path, stored):
+    """phone stored as a number is refused as by a full read; as another text type it is read, converted and kept
+    in the table (never deferred), equal to the full read."""
+    folder = as_parquet(write_register(tmp_path / "csv", [("payees", 4, "phone", "12")]), tmp_path / "pq",
+                        {"payees": {"phone": stored}})
+    if pa.types.is_floating(stored):
+        with pytest.raises(InputError) as caught:
+            read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
+        found = [problem.render() for problem in caught.value.problems]
+        assert found == problems(folder, None) and any("phone" in p and "wrong column type" in p for p in found)
+        return
+    lean = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, defer=DEFER)
+    assert "phone" not in lean.deferred_columns("payees") and "tax_id" in lean.deferred_columns("payees")
+    full = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
+    assert lean["payees"].column("phone").equals(full["payees"].column("phone"))

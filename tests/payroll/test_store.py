@@ -161,3 +161,43 @@ def test_db_init_brings_a_version_1_ledger_up_to_date_keeping_its_digest(backend
         assert verify(ledger, later.hash).ok and len(ledger.event_rows()) == 4  # + the release's row
     finally:
         ledger.close()
+
+
+def test_the_orders_and_payments_written_early_are_the_draft_and_a_failed_calculation_leaves_no_folder(tmp_path,
+                                                                                                         monkeypatch):
+    """calculate writes the orders and payments as compute hands them over (ready), before the lines: each is the
+    Computation's own table, complete, and its file's SHA-256 the one recorded; a calculation that fails after
+    the staging folder was made removes it."""
+    from payroll import compute as computing
+
+    generate_register(tmp_path / "reg", 300, 4, "2025-03")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    handed, real = {}, computing.compute
+
+    def spy(*args, ready=None, **kwargs):
+        def told(name, table):
+            handed[name] = (table, table.num_rows)
+            ready(name, table)
+        result = real(*args, ready=told, **kwargs)
+        assert handed["orders"][0] is result.orders and handed["payments"][0] is result.payments
+        assert handed["payments"][1] == result.payments.num_rows > 0
+        return result
+
+    monkeypatch.setattr(computing, "compute", spy)
+    summary = cycle.calculate(db, tmp_path / "reg", "2025-03", "ana", store_dir=tmp_path / "store")
+    assert set(handed) == {"orders", "payments"}
+    with cycle.open_db(db).engine.connect() as conn:
+        record = store.get_payroll(conn, summary["payroll"])
+    assert store.sha256_file(record.payments_path) == record.payments_sha256
+    assert store.write_table(handed["payments"][0], tmp_path / "again" / "p") == record.payments_sha256
+    assert store.write_table(handed["orders"][0], tmp_path / "again" / "o") == record.totals["orders_sha256"]
+
+    def fail(*args, ready=None, **kwargs):
+        result = real(*args, ready=ready, **kwargs)
+        raise RuntimeError("after the orders and payments were handed over")
+
+    monkeypatch.setattr(computing, "compute", fail)
+    with pytest.raises(RuntimeError, match="handed over"):
+        cycle.calculate(db, tmp_path / "reg", "2025-03", "ana", store_dir=tmp_path / "store")
+    assert sorted(path.name for path in (tmp_path / "store").iterdir()) == [summary["payroll"]]
