@@ -1127,17 +1127,34 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
                 out_due[cell] = full
             m = end + 1
             continue
-        amount = full
-        if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
-            amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
-        if limit_months and amount > 0:
-            limit = params[b, mi, _P_MAX_MONTHS]
-            if limit > 0 and work_able and paid_in_year >= limit:
-                amount = 0
-            paid_in_year += amount > 0
-        if m >= start:
-            out_due[cell0 + m - start] = amount
-        m += 1
+        from_month, to_month = np.int64(ver32[v, V_FROM_MONTH]), np.int64(ver32[v, V_TO_MONTH])
+        if prorate and (m == from_month or m == to_month or m == death_month):
+            amount = _days_share(v, m, full, stops_on_death, ver32, person32)  # the days policy's own months
+            if limit_months and amount > 0:
+                limit = params[b, mi, _P_MAX_MONTHS]
+                if limit > 0 and work_able and paid_in_year >= limit:
+                    amount = 0
+                paid_in_year += amount > 0
+            if m >= start:
+                out_due[cell0 + m - start] = amount
+            m += 1
+            continue
+        # months m..end: every day of each paid, one calendar year, the amount `full` (counts and parameters held),
+        # so the months-per-year limit leaves the first `paying` of them paid and the others 0, month by month alike
+        end = min(reuse_to, last, m - m % 12 + 11)
+        if prorate:
+            for edge in (from_month, to_month, np.int64(death_month)):
+                if m < edge <= end:
+                    end = edge - 1
+        paying = end - m + 1
+        if limit_months and full > 0:
+            limit = params[b, mi, _P_MAX_MONTHS]  # parameters held through reuse_to: one limit for the months
+            if limit > 0 and work_able:
+                paying = min(paying, max(0, limit - paid_in_year))
+            paid_in_year += paying
+        for month in range(max(m, start), end + 1):
+            out_due[cell0 + month - start] = full if month < m + paying else 0
+        m = end + 1
 
 
 @helper
