@@ -505,17 +505,17 @@ def _next_member_change(j, p, m, child_years, young_years, lost_years, member32,
 def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
     assert p >= 0
     assert child_years >= 0
+    # counted without branches: whether a member is a child is a coin toss for the branch predictor
+    birth_month = np.int64(person32[p, P_BIRTH_MONTH])
+    is_child = np.int64(m <= birth_month + 12 * child_years)
+    is_young = np.int64(m <= birth_month + 12 * young_years)
+    lost = np.int64((person32[p, P_FLAGS] & FLAG_DISABLED) != 0) | np.int64(
+        (lost_years > 0) & (m >= birth_month + 12 * lost_years))
     counts[0] += 1
-    birth_month = person32[p, P_BIRTH_MONTH]
-    is_child = m <= birth_month + 12 * child_years
-    if is_child:
-        counts[1] += 1
-    if is_child and m <= birth_month + 12 * young_years:
-        counts[2] += 1
-    elif is_child:
-        counts[3] += 1
-    elif person32[p, P_FLAGS] & FLAG_DISABLED or (lost_years > 0 and m >= birth_month + 12 * lost_years):
-        counts[4] += 1
+    counts[1] += is_child
+    counts[2] += is_child & is_young
+    counts[3] += is_child & (1 - is_young)
+    counts[4] += (1 - is_child) & lost
 
 
 @helper

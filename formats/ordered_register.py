@@ -18,8 +18,8 @@ from engine.entitlement import (M_FROM_MONTH, M_PERSON, M_ROLE, M_TO_MONTH, NO_D
                                 P_DEATH_MONTH, V_AMOUNT, V_GRADE, V_INCOME, V_NUMBER, V_ORDER, V_OTHER, V_SUBGROUP,
                                 months_of_days)
 from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, increasing_runs_kernel, lookup_kernel,
-                                     members_kernel, persons_kernel, run_values_kernel, string_codes_kernel,
-                                     version_runs_kernel, versions_kernel)
+                                     members_kernel, persons_kernel, run_values_kernel, short_codes_kernel,
+                                     string_codes_kernel, version_runs_kernel, versions_kernel)
 from formats.keys import DIRECT_SPAN_PER_ID
 from formats.schemas import HOUSEHOLD_ROLES
 
@@ -42,7 +42,7 @@ class Unusual(Exception):
 
 
 ONE_PASS_KERNELS = (increasing_runs_kernel, lookup_kernel, members_kernel, persons_kernel, run_values_kernel,
-                    string_codes_kernel, version_runs_kernel, versions_kernel)
+                    short_codes_kernel, string_codes_kernel, version_runs_kernel, versions_kernel)
 _READY = []
 
 
@@ -363,7 +363,8 @@ def string_codes(column, names) -> np.ndarray:
             _, offsets, data = chunk.buffers()
             offsets = np.frombuffer(offsets, np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
             data = np.zeros(1, np.uint8) if data is None else np.frombuffer(data, np.uint8)
-            if string_codes_kernel(offsets, data, name_offsets, name_data, candidates, name_keys, out[start:end]):
+            if short_codes_kernel(offsets, data, candidates, name_keys, out[start:end]) and string_codes_kernel(
+                    offsets, data, name_offsets, name_data, candidates, name_keys, out[start:end]):
                 raise Unusual("unknown codes")
         else:
             raise Unusual("codes not strings")
