@@ -282,8 +282,7 @@ def _check_register_bases(arrays, catalogue, file_rows, problems):
     kinds = [benefit.kind for benefit in benefit_list(catalogue)] + [""]
     if "housing_cost_minus_share" not in kinds and "wage_replacement" not in kinds:
         return
-    held = np.bincount(arrays.right_benefit, minlength=len(kinds))[:len(kinds)] > 0  # benefits some right has
-    if not any(held[b] for b, kind in enumerate(kinds) if kind in ("housing_cost_minus_share", "wage_replacement")):
+    if not _held(arrays, np.array([kind in ("housing_cost_minus_share", "wage_replacement") for kind in kinds[:-1]])):
         return  # every row of the loop below would be a version of such a benefit: there is none
     ver_benefit = arrays.right_benefit[arrays.ver_right] if len(arrays.ver_right) else np.zeros(0, np.int16)
     counts = np.diff(arrays.fact_offsets)
