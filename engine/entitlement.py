@@ -1139,22 +1139,32 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
                 out_due[cell0 + m - start] = amount
             m += 1
             continue
-        # months m..end: every day of each paid, one calendar year, the amount `full` (counts and parameters held),
-        # so the months-per-year limit leaves the first `paying` of them paid and the others 0, month by month alike
-        end = min(reuse_to, last, m - m % 12 + 11)
-        if prorate:
+        end = min(reuse_to, last, m - m % 12 + 11)  # one calendar year, the counts and parameters held
+        if prorate:  # and no month of the days policy's own
             for edge in (from_month, to_month, np.int64(death_month)):
                 if m < edge <= end:
                     end = edge - 1
-        paying = end - m + 1
-        if limit_months and full > 0:
-            limit = params[b, mi, _P_MAX_MONTHS]  # parameters held through reuse_to: one limit for the months
-            if limit > 0 and work_able:
-                paying = min(paying, max(0, limit - paid_in_year))
-            paid_in_year += paying
-        for month in range(max(m, start), end + 1):
-            out_due[cell0 + month - start] = full if month < m + paying else 0
+        paid_in_year = _whole_months(m, end, start, cell0, full, paid_in_year,
+                                     max(0, params[b, mi, _P_MAX_MONTHS]) if limit_months and work_able else 0,
+                                     out_due)
         m = end + 1
+
+
+@helper
+def _whole_months(m, end, start, cell0, full, paid_in_year, limit, out_due):
+    """_household_right's months m..end of one calendar year, every day of each paid, each due `full`: the months-
+    per-year `limit` (0: none) leaves the first of them paid until paid_in_year reaches it and the others 0, as the
+    month-by-month loop does. Writes the cells of the months from `start`; returns paid_in_year after `end`."""
+    assert m <= end and end - m < 12
+    assert paid_in_year >= 0 and limit >= 0
+    paying = end - m + 1
+    if full > 0:
+        if limit > 0:
+            paying = min(paying, max(0, limit - paid_in_year))
+        paid_in_year += paying
+    for month in range(max(m, start), end + 1):
+        out_due[cell0 + month - start] = full if month < m + paying else 0
+    return paid_in_year
 
 
 @helper
