@@ -505,17 +505,17 @@ def _next_member_change(j, p, m, child_years, young_years, lost_years, member32,
 def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
     assert p >= 0
     assert child_years >= 0
+    # counted without branches: whether a member is a child is a coin toss for the branch predictor
+    birth_month = np.int64(person32[p, P_BIRTH_MONTH])
+    is_child = np.int64(m <= birth_month + 12 * child_years)
+    is_young = np.int64(m <= birth_month + 12 * young_years)
+    lost = np.int64((person32[p, P_FLAGS] & FLAG_DISABLED) != 0) | np.int64(
+        (lost_years > 0) & (m >= birth_month + 12 * lost_years))
     counts[0] += 1
-    birth_month = person32[p, P_BIRTH_MONTH]
-    is_child = m <= birth_month + 12 * child_years
-    if is_child:
-        counts[1] += 1
-    if is_child and m <= birth_month + 12 * young_years:
-        counts[2] += 1
-    elif is_child:
-        counts[3] += 1
-    elif person32[p, P_FLAGS] & FLAG_DISABLED or (lost_years > 0 and m >= birth_month + 12 * lost_years):
-        counts[4] += 1
+    counts[1] += is_child
+    counts[2] += is_child & is_young
+    counts[3] += is_child & (1 - is_young)
+    counts[4] += (1 - is_child) & lost
 
 
 @helper
@@ -1127,17 +1127,44 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
                 out_due[cell] = full
             m = end + 1
             continue
-        amount = full
-        if prorate and (m == ver32[v, V_FROM_MONTH] or m == ver32[v, V_TO_MONTH] or m == death_month):
-            amount = _days_share(v, m, amount, stops_on_death, ver32, person32)  # other months: every day
-        if limit_months and amount > 0:
-            limit = params[b, mi, _P_MAX_MONTHS]
-            if limit > 0 and work_able and paid_in_year >= limit:
-                amount = 0
-            paid_in_year += amount > 0
-        if m >= start:
-            out_due[cell0 + m - start] = amount
-        m += 1
+        from_month, to_month = np.int64(ver32[v, V_FROM_MONTH]), np.int64(ver32[v, V_TO_MONTH])
+        if prorate and (m == from_month or m == to_month or m == death_month):
+            amount = _days_share(v, m, full, stops_on_death, ver32, person32)  # the days policy's own months
+            if limit_months and amount > 0:
+                limit = params[b, mi, _P_MAX_MONTHS]
+                if limit > 0 and work_able and paid_in_year >= limit:
+                    amount = 0
+                paid_in_year += amount > 0
+            if m >= start:
+                out_due[cell0 + m - start] = amount
+            m += 1
+            continue
+        end = min(reuse_to, last, m - m % 12 + 11)  # one calendar year, the counts and parameters held
+        if prorate:  # and no month of the days policy's own
+            for edge in (from_month, to_month, np.int64(death_month)):
+                if m < edge <= end:
+                    end = edge - 1
+        paid_in_year = _whole_months(m, end, start, cell0, full, paid_in_year,
+                                     max(0, params[b, mi, _P_MAX_MONTHS]) if limit_months and work_able else 0,
+                                     out_due)
+        m = end + 1
+
+
+@helper
+def _whole_months(m, end, start, cell0, full, paid_in_year, limit, out_due):
+    """_household_right's months m..end of one calendar year, every day of each paid, each due `full`: the months-
+    per-year `limit` (0: none) leaves the first of them paid until paid_in_year reaches it and the others 0, as the
+    month-by-month loop does. Writes the cells of the months from `start`; returns paid_in_year after `end`."""
+    assert m <= end and end - m < 12
+    assert paid_in_year >= 0 and limit >= 0
+    paying = end - m + 1
+    if full > 0:
+        if limit > 0:
+            paying = min(paying, max(0, limit - paid_in_year))
+        paid_in_year += paying
+    for month in range(max(m, start), end + 1):
+        out_due[cell0 + month - start] = full if month < m + paying else 0
+    return paid_in_year
 
 
 @helper

@@ -179,6 +179,55 @@ def string_codes_kernel(offsets, data, name_offsets, name_data, candidates, name
     return unknown
 
 
+@kernel(types.int64(I32_RO, U8_RO, I16_RO, U64_RO, I16_OUT))
+def short_codes_kernel(offsets, data, candidates, name_keys, out):
+    """string_codes_kernel's usual case in fewer steps: out[i] = position of string i among the names when it is
+    of 1 to KEY_BYTES bytes and the only name of its length and last byte (`candidates`) has its bytes; -1
+    otherwise, also where string_codes_kernel would search (several such names, longer strings). Returns the
+    number of -1: when not 0 the caller runs string_codes_kernel, which decides those. The strings with eight
+    bytes of data from their start (all but the last few: Arrow's offsets never decrease) are read in a loop
+    without branches on the data, eight bytes at once, which the compiler vectorises; the last few byte by byte."""
+    assert offsets.shape[0] == out.shape[0] + 1
+    assert candidates.shape[0] == CODE_LENGTHS * 256 and KEY_BYTES == 8
+    n = out.shape[0]
+    key_end_max = data.shape[0] - KEY_BYTES  # the last string start with eight bytes of data from it
+    split = n
+    while split > 0 and offsets[split - 1] > key_end_max:
+        split -= 1
+    missing = 0
+    for i in range(split):
+        begin, end = offsets[i], offsets[i + 1]
+        length = end - begin
+        code = -1
+        if 0 < length <= KEY_BYTES:
+            code = candidates[length * 256 + data[end - 1]]
+            key = (np.uint64(data[begin]) | (np.uint64(data[begin + 1]) << np.uint64(8))
+                   | (np.uint64(data[begin + 2]) << np.uint64(16)) | (np.uint64(data[begin + 3]) << np.uint64(24))
+                   | (np.uint64(data[begin + 4]) << np.uint64(32)) | (np.uint64(data[begin + 5]) << np.uint64(40))
+                   | (np.uint64(data[begin + 6]) << np.uint64(48)) | (np.uint64(data[begin + 7]) << np.uint64(56)))
+            key &= np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(8 * (KEY_BYTES - length))
+            if code >= 0 and key != name_keys[code]:
+                code = -1
+        code = max(code, -1)  # -2: several names of that length and last byte, string_codes_kernel searches
+        out[i] = code
+        missing += code < 0
+    for i in range(split, n):
+        begin, end = offsets[i], offsets[i + 1]
+        length = end - begin
+        code = -1
+        if 0 < length <= KEY_BYTES:
+            code = candidates[length * 256 + data[end - 1]]
+            key = np.uint64(0)
+            for k in range(length):
+                key |= np.uint64(data[begin + k]) << np.uint64(8 * k)
+            if code >= 0 and key != name_keys[code]:
+                code = -1
+        code = max(code, -1)  # -2: several names of that length and last byte, string_codes_kernel searches
+        out[i] = code
+        missing += code < 0
+    return missing
+
+
 @helper
 def _same_bytes(data, begin, name_data, name_begin, length):
     """data[begin:begin + length] == name_data[name_begin:name_begin + length]."""
@@ -207,18 +256,23 @@ def _search_name(data, begin, end, name_offsets, name_data):
 def persons_kernel(ids, birth, death, disabled, without_care, months, month_low, pack,
                    person_ids, birth_day, birth_month, death_day, death_month, person32):
     """Persons in increasing id order: the loose columns (engine.entitlement.RegisterArrays) and, with `pack`,
-    person32. False (outputs undefined) when the ids do not increase: the general path sorts and reports."""
+    person32, whose columns then serve as the loose birth month, death day and death month (formats.
+    ordered_register's views: those three outputs are not written, length 0 will do). False (outputs undefined)
+    when the ids do not increase: the general path sorts and reports."""
     n = ids.shape[0]
-    assert person_ids.shape[0] == n and birth_month.shape[0] == n and death_month.shape[0] == n
-    assert not pack or (person32.shape[0] == n and person32.shape[1] == 5)
+    assert person_ids.shape[0] == n and birth_day.shape[0] == n
+    assert (pack and person32.shape[0] == n and person32.shape[1] == 5) or (
+        not pack and birth_month.shape[0] == n and death_day.shape[0] == n and death_month.shape[0] == n)
     for i in range(n):
         if i > 0 and ids[i] <= ids[i - 1]:
             return False
         person_ids[i] = ids[i]
         born, died = _day_at(birth, i), _day_at(death, i)
         born_month, died_month = _month_of(born, months, month_low), _month_of(died, months, month_low)
-        birth_day[i], birth_month[i], death_day[i], death_month[i] = born, born_month, died, died_month
-        if pack:
+        birth_day[i] = born
+        if not pack:
+            birth_month[i], death_day[i], death_month[i] = born_month, died, died_month
+        else:
             person32[i, 0], person32[i, 1], person32[i, 2], person32[i, 3] = born, born_month, died, died_month
             person32[i, 4] = (1 if _flag_at(disabled, i) else 0) | (2 if _flag_at(without_care, i) else 0)
     return True
@@ -234,11 +288,14 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
     household's rows ordered by (birth day, person index, member_from), ties in file order (np.lexsort's order),
     written with their months and, with `pack`, member32. False (outputs undefined) when a household
     id decreases, a household has more than group_rows_max rows or a person id is not a person's: the general
-    path sorts and reports."""
+    path sorts and reports. With `pack` the loose columns are member32's (formats.ordered_register's views): the
+    four loose outputs are not written (length 0 will do)."""
     n = household.shape[0]
-    assert person.shape[0] == n and role.shape[0] == n and member_person.shape[0] == n
+    assert person.shape[0] == n and role.shape[0] == n
     assert group_person.shape[0] >= group_rows_max and group_key.shape[0] >= group_rows_max
-    assert not pack or (member32.shape[0] == n and member32.shape[1] == 4)
+    assert (pack and member32.shape[0] == n and member32.shape[1] == 4) or (
+        not pack and member_person.shape[0] == n and member_role.shape[0] == n and from_month.shape[0] == n
+        and to_month.shape[0] == n)
     begin, runs = 0, 0
     while begin < n:
         end = begin + 1
@@ -267,8 +324,9 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
                 rank += (other_key < key) | ((other_key == key) & (other_day < first_day))
             k, p = begin + rank, group_person[i - begin]
             first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, i), months, month_low)
-            member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last
-            if pack:
+            if not pack:
+                member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last
+            else:
                 member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[i], first, last
         begin = end
     offsets[runs] = n
@@ -332,10 +390,15 @@ def versions_kernel(right_id, version, valid_from, valid_to, decided_on, applied
     """Version rows already in the engine's order (version_runs_kernel >= 0): the loose columns and, with `pack`,
     ver32 / ver64 (engine.entitlement.pack_fields). Applied days default to the decision day. Returns the number
     of rows formats.convert._check_formula_inputs would report (grade outside the benefit's table, a decided
-    amount missing where `amount_null`, a negative amount): when not 0 the caller runs that check."""
+    amount missing where `amount_null`, a negative amount): when not 0 the caller runs that check. With `pack` the
+    version number, grade, birth order, subgroup and the three amounts are not written loose (length 0 will do):
+    formats.ordered_register reads them as views of ver32 / ver64."""
     n = right_id.shape[0]
     assert ver_right.shape[0] == n and person.shape[0] == n and household.shape[0] == n and payee.shape[0] == n
-    assert not pack or (ver32.shape[0] == n and ver32.shape[1] == 13 and ver64.shape[0] == n and ver64.shape[1] == 3)
+    assert (pack and ver32.shape[0] == n and ver32.shape[1] == 13 and ver64.shape[0] == n and ver64.shape[1] == 3) \
+        or (not pack and ver_number.shape[0] == n and income_minor.shape[0] == n and grade_out.shape[0] == n
+            and birth_order_out.shape[0] == n and amount_minor.shape[0] == n and other_minor.shape[0] == n
+            and subgroup_out.shape[0] == n)
     runs, suspect = -1, 0
     for i in range(n):
         if i == 0 or right_id[i] != right_id[i - 1]:
@@ -351,11 +414,12 @@ def versions_kernel(right_id, version, valid_from, valid_to, decided_on, applied
         if (grade_max[b] > 0 and (np.int16(level) < 1 or np.int16(level) > grade_max[b])) \
                 or (amount_null and decided_amount[b]) or gross < 0 or fixed < 0 or paid < 0:
             suspect += 1
-        ver_right[i], ver_number[i], from_day[i], to_day[i] = runs, version[i], first, last
+        ver_right[i], from_day[i], to_day[i] = runs, first, last
         from_month[i], to_month[i], decided_day[i], applied_day[i] = first_month, last_month, decided, applied
-        income_minor[i], amount_minor[i], other_minor[i] = gross, fixed, paid
-        grade_out[i], birth_order_out[i], subgroup_out[i] = level, order, group
-        if pack:
+        if not pack:
+            ver_number[i], income_minor[i], amount_minor[i], other_minor[i] = version[i], gross, fixed, paid
+            grade_out[i], birth_order_out[i], subgroup_out[i] = level, order, group
+        else:
             flags = (1 if _flag_at(mo_family, i) else 0) | (2 if _flag_at(single_parent, i) else 0) \
                 | (4 if _flag_at(unable_to_work, i) else 0)
             ver32[i, 0], ver32[i, 1], ver32[i, 2], ver32[i, 3] = version[i], person[i], household[i], first

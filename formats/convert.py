@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.advances import MaintenanceTitles
-from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArrays, month_first_day,
-                                months_of_days, pack_fields, pack_register)
+from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArrays, benefits_present,
+                                month_first_day, months_of_days, pack_fields, pack_register)
 from engine.register_columns import grouped_order
 from formats.errors import InputError, problem
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
@@ -282,8 +282,7 @@ def _check_register_bases(arrays, catalogue, file_rows, problems):
     kinds = [benefit.kind for benefit in benefit_list(catalogue)] + [""]
     if "housing_cost_minus_share" not in kinds and "wage_replacement" not in kinds:
         return
-    held = np.bincount(arrays.right_benefit, minlength=len(kinds))[:len(kinds)] > 0  # benefits some right has
-    if not any(held[b] for b, kind in enumerate(kinds) if kind in ("housing_cost_minus_share", "wage_replacement")):
+    if not _held(arrays, np.array([kind in ("housing_cost_minus_share", "wage_replacement") for kind in kinds[:-1]])):
         return  # every row of the loop below would be a version of such a benefit: there is none
     ver_benefit = arrays.right_benefit[arrays.ver_right] if len(arrays.ver_right) else np.zeros(0, np.int16)
     counts = np.diff(arrays.fact_offsets)
@@ -306,7 +305,7 @@ def _check_award_windows(arrays, catalogue, file_rows, problems):
     the period) takes versions of at most that many months, each with an end date."""
     limits = np.array([benefit.info.get("award_months", 0) if benefit.kind == "per_member_category" else 0
                        for benefit in benefit_list(catalogue)] + [0], dtype=np.int64)
-    if not limits.any() or not len(arrays.ver_right):
+    if not limits.any() or not len(arrays.ver_right) or not _held(arrays, limits[:-1] > 0):
         return
     limit = limits[arrays.right_benefit[arrays.ver_right]]
     span = arrays.ver_to_month.astype(np.int64) - arrays.ver_from_month + 1
@@ -319,7 +318,7 @@ def _check_leave_periods(arrays, catalogue, file_rows, problems):
     """A monthly_rate_times_days right is a period of days (UA maternity leave): every version ends (valid_to), and
     the days of all its versions make one of the lengths of period_days_allowed in force on its first day."""
     leave = np.array([benefit.kind == "monthly_rate_times_days" for benefit in benefit_list(catalogue)] + [False])
-    if not leave.any() or not len(arrays.ver_right):
+    if not leave.any() or not len(arrays.ver_right) or not _held(arrays, leave[:-1]):
         return
     rows = np.flatnonzero(leave[arrays.right_benefit[arrays.ver_right]])
     open_end = arrays.ver_to_day[rows] == NO_DAY
@@ -345,6 +344,12 @@ def _check_leave_periods(arrays, catalogue, file_rows, problems):
                        "benefit pays ({allowed})", allowed=text),
                     N_("end the period (valid_to) so that it lasts {allowed} days, counting both ends",
                        allowed=text))
+
+
+def _held(arrays, wanted: np.ndarray) -> bool:
+    """Some right is of a benefit `wanted` marks (bool per benefit, catalogue order): without one, a check of those
+    benefits' versions has no row to look at."""
+    return bool(wanted[benefits_present(arrays.right_benefit, len(wanted))].any())
 
 
 def _check_one_benefit(benefit, right_benefit, order, problems):

@@ -5,6 +5,7 @@ matrices; anything else (out of order, unknown ids or codes, ids too sparse for 
 column type) raises Unusual and formats/convert.py takes its general path, which sorts, searches and reports the
 Problems of bad input. The results equal the general path's exactly (tests/formats/test_convert_one_pass.py).
 """
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,10 +14,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import jit
-from engine.entitlement import NO_DAY, months_of_days
+from engine.entitlement import (M_FROM_MONTH, M_PERSON, M_ROLE, M_TO_MONTH, NO_DAY, P_BIRTH_MONTH, P_DEATH_DAY,
+                                P_DEATH_MONTH, V_AMOUNT, V_GRADE, V_INCOME, V_NUMBER, V_ORDER, V_OTHER, V_SUBGROUP,
+                                months_of_days)
 from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, increasing_runs_kernel, lookup_kernel,
-                                     members_kernel, persons_kernel, run_values_kernel, string_codes_kernel,
-                                     version_runs_kernel, versions_kernel)
+                                     members_kernel, persons_kernel, run_values_kernel, short_codes_kernel,
+                                     string_codes_kernel, version_runs_kernel, versions_kernel)
 from formats.keys import DIRECT_SPAN_PER_ID
 from formats.schemas import HOUSEHOLD_ROLES
 
@@ -39,7 +42,7 @@ class Unusual(Exception):
 
 
 ONE_PASS_KERNELS = (increasing_runs_kernel, lookup_kernel, members_kernel, persons_kernel, run_values_kernel,
-                    string_codes_kernel, version_runs_kernel, versions_kernel)
+                    short_codes_kernel, string_codes_kernel, version_runs_kernel, versions_kernel)
 _READY = []
 
 
@@ -67,9 +70,10 @@ def one_pass(convert, *args):
 def persons_in_order(table, pack, matrices) -> dict:
     rows = table.num_rows
     ids = _key_values(table, "person_id")
+    loose = 0 if pack else rows  # with pack, person32's columns serve as these (_packed_column)
     out = dict(person_ids=np.empty(rows, np.int64), person_birth_day=np.empty(rows, np.int32),
-               person_birth_month=np.empty(rows, np.int32), person_death_day=np.empty(rows, np.int32),
-               person_death_month=np.empty(rows, np.int32), person_disabled=_fresh_bools(table, "disabled"),
+               person_birth_month=np.empty(loose, np.int32), person_death_day=np.empty(loose, np.int32),
+               person_death_month=np.empty(loose, np.int32), person_disabled=_fresh_bools(table, "disabled"),
                person_without_care=_fresh_bools(table, "without_parental_care"))
     person32 = np.empty((rows if pack else 0, 5), np.int32)
     months, month_low = _month_table()
@@ -80,6 +84,9 @@ def persons_in_order(table, pack, matrices) -> dict:
         raise Unusual("person ids not increasing")
     if pack:
         matrices["person32"] = person32
+        out.update(person_birth_month=_packed_column(person32, P_BIRTH_MONTH, np.int32),
+                   person_death_day=_packed_column(person32, P_DEATH_DAY, np.int32),
+                   person_death_month=_packed_column(person32, P_DEATH_MONTH, np.int32))
     return out
 
 
@@ -108,9 +115,10 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
     rows = table.num_rows
     person_low, person_span, person_table = _lookup_table(person_ids)
     months, month_low = _month_table()
-    out = dict(member_offsets=np.empty(len(household_ids) + 1, np.int64), member_person=np.empty(rows, np.int32),
-               member_role=np.empty(rows, np.int8), member_from_month=np.empty(rows, np.int32),
-               member_to_month=np.empty(rows, np.int32))
+    loose = 0 if pack else rows  # with pack, member32's columns serve as these (_packed_column)
+    out = dict(member_offsets=np.empty(len(household_ids) + 1, np.int64), member_person=np.empty(loose, np.int32),
+               member_role=np.empty(loose, np.int8), member_from_month=np.empty(loose, np.int32),
+               member_to_month=np.empty(loose, np.int32))
     member32 = np.empty((rows if pack else 0, 4), np.int32)
     scratch = [np.empty(GROUP_SORT_MAX, np.int64) for _ in range(2)]
     if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
@@ -123,6 +131,10 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
         raise Unusual("memberships out of order, in a large household or of an unknown person")
     if pack:
         matrices["member32"] = member32
+        out.update(member_person=_packed_column(member32, M_PERSON, np.int32),
+                   member_role=_packed_column(member32, M_ROLE, np.int8),
+                   member_from_month=_packed_column(member32, M_FROM_MONTH, np.int32),
+                   member_to_month=_packed_column(member32, M_TO_MONTH, np.int32))
     return out
 
 
@@ -163,19 +175,20 @@ def versions_in_order(table, catalogue, person_ids, household_ids, right_househo
     benefits = benefit_list(catalogue)
     grade_max = np.array([grade_count(benefit) for benefit in benefits] + [0], dtype=np.int64)
     decided_amount = np.array([benefit.decided_amount for benefit in benefits] + [False])
+    loose = 0 if pack else rows  # with pack, ver32's and ver64's columns serve as these (_packed_column)
     out = dict(right_ids=np.empty(rights, np.int64), right_benefit=np.empty(rights, np.int16),
                version_offsets=np.empty(rights + 1, np.int64), ver_right=np.empty(rows, np.int32),
-               ver_number=np.empty(rows, np.int32), ver_person=person, ver_household=right_household, ver_payee=payee,
+               ver_number=np.empty(loose, np.int32), ver_person=person, ver_household=right_household, ver_payee=payee,
                ver_from_day=np.empty(rows, np.int32), ver_to_day=np.empty(rows, np.int32),
                ver_from_month=np.empty(rows, np.int32), ver_to_month=np.empty(rows, np.int32),
-               ver_decided_day=np.empty(rows, np.int32), ver_income_minor=np.empty(rows, np.int64),
-               ver_grade=np.empty(rows, np.int16), ver_birth_order=np.empty(rows, np.int16),
-               ver_amount_minor=np.empty(rows, np.int64), ver_mo_family=_fresh_bools(table, "mo_family"),
+               ver_decided_day=np.empty(rows, np.int32), ver_income_minor=np.empty(loose, np.int64),
+               ver_grade=np.empty(loose, np.int16), ver_birth_order=np.empty(loose, np.int16),
+               ver_amount_minor=np.empty(loose, np.int64), ver_mo_family=_fresh_bools(table, "mo_family"),
                ver_single_parent=_fresh_bools(table, "single_parent"),
                ver_unable_to_work=_fresh_bools(table, "unable_to_work"),
                ver_consent=_fresh_bools(table, "consent_full_recovery"), ver_applied_day=np.empty(rows, np.int32),
-               ver_agency_fault=_fresh_bools(table, "agency_fault"), ver_other_minor=np.empty(rows, np.int64),
-               ver_subgroup=np.empty(rows, np.int16))
+               ver_agency_fault=_fresh_bools(table, "agency_fault"), ver_other_minor=np.empty(loose, np.int64),
+               ver_subgroup=np.empty(loose, np.int16))
     ver32, ver64 = np.empty((rows if pack else 0, 13), np.int32), np.empty((rows if pack else 0, 3), np.int64)
     months, month_low = _month_table()
     suspect = versions_kernel(
@@ -191,7 +204,30 @@ def versions_in_order(table, catalogue, person_ids, household_ids, right_househo
                                  "ver_applied_day", "ver_other_minor", "ver_subgroup")), ver32, ver64)
     if pack:
         matrices.update(ver32=ver32, ver64=ver64)
+        out.update(ver_number=_packed_column(ver32, V_NUMBER, np.int32),
+                   ver_grade=_packed_column(ver32, V_GRADE, np.int16),
+                   ver_birth_order=_packed_column(ver32, V_ORDER, np.int16),
+                   ver_subgroup=_packed_column(ver32, V_SUBGROUP, np.int16),
+                   ver_income_minor=_packed_column(ver64, V_INCOME, np.int64),
+                   ver_amount_minor=_packed_column(ver64, V_AMOUNT, np.int64),
+                   ver_other_minor=_packed_column(ver64, V_OTHER, np.int64))
     return out, (benefit if suspect or 0 < amount_nulls < rows else None)
+
+
+def _packed_column(matrix: np.ndarray, column: int, dtype) -> np.ndarray:
+    """Column `column` of a packed matrix as a loose RegisterArrays field of `dtype`: a read-only view, so each value
+    is written once (the kernels wrote it there). A narrower dtype reads each value's low bytes (little-endian:
+    its first bytes), which hold it whole: the kernels stored the narrow value sign-extended (np.int16(grade),
+    a role code). Read-only: a write to the loose field would change the kernels' copy too, so none is allowed."""
+    dtype = np.dtype(dtype)
+    if dtype == matrix.dtype:
+        view = matrix[:, column]
+    elif sys.byteorder == "little":
+        view = matrix.view(dtype)[:, column * (matrix.dtype.itemsize // dtype.itemsize)]
+    else:  # the low bytes come last: a narrowed copy
+        view = matrix[:, column].astype(dtype)
+    view.flags.writeable = False
+    return view
 
 
 MONTH_TABLE_DAYS = (-25_567, 47_482)  # 1900-01-01 to 2099-12-31: a day -> month table of 290 KB
@@ -327,7 +363,8 @@ def string_codes(column, names) -> np.ndarray:
             _, offsets, data = chunk.buffers()
             offsets = np.frombuffer(offsets, np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
             data = np.zeros(1, np.uint8) if data is None else np.frombuffer(data, np.uint8)
-            if string_codes_kernel(offsets, data, name_offsets, name_data, candidates, name_keys, out[start:end]):
+            if short_codes_kernel(offsets, data, candidates, name_keys, out[start:end]) and string_codes_kernel(
+                    offsets, data, name_offsets, name_data, candidates, name_keys, out[start:end]):
                 raise Unusual("unknown codes")
         else:
             raise Unusual("codes not strings")

@@ -12,6 +12,7 @@ fault). A generated Ukrainian register also checks Reading 12's burial grants.
 Periods: 2025-11 and 2025-12, months every catalogue covers (Serbia's child allowance from 2025-07).
 """
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -216,5 +217,40 @@ def test_one_pass_households_equal_the_month_by_month_loop(tmp_path, country, mo
                                                                          decided_by_day=decided_by)]
     for got, want in zip(one_pass, monthly):
         assert want.due_minor.sum() > 0
+        for field in want._fields:
+            assert np.array_equal(getattr(got, field), getattr(want, field)), field
+
+
+@pytest.mark.parametrize("country", ["me", "rs", "ua"])
+def test_one_pass_households_equal_the_month_by_month_loop_for_scattered_windows(tmp_path, country, monkeypatch):
+    """_household_right's blocks of months (one calendar year, no first, last or death month of the days policy, the
+    months-per-year limit counted from January) give the month-by-month loop's cells for windows that start in any
+    month of three years, each right its own, also as decided 45 days before the period's end."""
+    from engine import entitlement
+    catalogue = load_catalogue(country=country)
+    generate_register(tmp_path, 1500, 23, SECOND, country=country)
+    period = parse_period(SECOND)
+    persons = pq.read_table(tmp_path / "persons.parquet")  # every 9th person dies on a day of the three years
+    rng = np.random.default_rng(11)
+    died = np.where(np.arange(persons.num_rows) % 9 == 4,
+                    entitlement.month_first_day(period - 36) + rng.integers(0, 36 * 30, persons.num_rows), -1)
+    birth = persons.column("birth_date").cast("int32").to_numpy()
+    died = np.where(died > birth, died, -1)
+    persons = persons.set_column(persons.schema.get_field_index("death_date"), "death_date",
+                                 pa.array(np.where(died >= 0, died, 0).astype(np.int32), pa.int32(),
+                                          mask=died < 0).cast(pa.date32()))
+    pq.write_table(persons, tmp_path / "persons.parquet")
+    arrays = register_arrays(read_register(tmp_path, catalogue), catalogue)
+    assert ((arrays.person_death_day != entitlement.NO_DAY).sum() > 100)
+    starts = (period - np.random.default_rng(7).integers(0, 37, arrays.n_rights)).astype(np.int32)
+    compiled = catalogue.compile(*entitlement.compiled_range(starts, period, catalogue.first_month()))
+    decided_by = entitlement.month_first_day(period + 1) - 46
+    one_pass = [compute_due(arrays, compiled, period, starts), compute_due(arrays, compiled, period, starts,
+                                                                           decided_by_day=decided_by)]
+    monkeypatch.setattr(entitlement, "ONE_PASS_HOUSEHOLDS", False)
+    monthly = [compute_due(arrays, compiled, period, starts), compute_due(arrays, compiled, period, starts,
+                                                                          decided_by_day=decided_by)]
+    for got, want in zip(one_pass, monthly):
+        assert (want.due_minor > 0).sum() > 1000
         for field in want._fields:
             assert np.array_equal(getattr(got, field), getattr(want, field)), field

@@ -243,3 +243,48 @@ def test_string_codes_equal_index_in():
     for unknown in (["heads"], ["hea"], ["chile"], ["a-much-longer-nam3"]):
         with pytest.raises(ordered_register.Unusual):
             ordered_register.string_codes(pa.chunked_array([pa.array(unknown)]), names)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_short_codes_agree_with_the_general_kernel(seed):
+    """The short-string pass (register_columns.short_codes_kernel) gives string_codes_kernel's code wherever it gives
+    one, -1 elsewhere, and counts its -1s; string_codes gives pc.index_in's codes either way: names of one byte to
+    past eight, two names sharing a length and last byte, the empty name, strings in the data's last eight bytes,
+    sliced chunks."""
+    from engine.register_columns import CODE_LENGTHS, short_codes_kernel, string_codes_kernel
+    rng = np.random.default_rng(seed)
+    names = ["head", "adult", "child", "x", "ab", "ba", "cb", "ME_MO", "UA_POHOV", "a-much-longer-name", ""][
+        :rng.integers(3, 12)]
+    others = ["heads", "hea", "chile", "b", "a-much-longer-nam3", "UA_POHOW", "M", "ME_MO "]
+    pool = names + (others if seed % 2 else [])
+    values = pa.array([pool[i] for i in rng.integers(0, len(pool), int(rng.integers(1, 400)))])
+    for column in (values, values.slice(int(rng.integers(0, len(values))))):
+        _, offsets, data = column.buffers()
+        offsets = np.frombuffer(offsets, np.int32, count=column.offset + len(column) + 1)[column.offset:]
+        data = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+        encoded = [name.encode() for name in names]
+        name_offsets = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum([len(name) for name in encoded], out=name_offsets[1:])
+        name_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+        candidates = np.full(CODE_LENGTHS * 256, -1, np.int16)
+        for position, name in enumerate(encoded):
+            if 0 < len(name) < CODE_LENGTHS:
+                slot = len(name) * 256 + name[-1]
+                candidates[slot] = position if candidates[slot] == -1 else -2
+        keys = np.array([int.from_bytes(name[:8], "little") for name in encoded], np.uint64)
+        short, general = np.empty(len(column), np.int16), np.empty(len(column), np.int16)
+        missing = short_codes_kernel(offsets, data, candidates, keys, short)
+        string_codes_kernel(offsets, data, name_offsets, name_data, candidates, keys, general)
+        assert missing == int((short == -1).sum())
+        assert np.array_equal(short[short >= 0], general[short >= 0])
+        assert (short[general < 0] == -1).all()
+        strings = column.to_pylist()
+        alone = [0 < len(text.encode()) <= 8 and candidates[len(text.encode()) * 256 + text.encode()[-1]] >= 0
+                 for text in strings]  # the short pass decides these itself
+        assert np.array_equal(short[alone], general[alone])
+        expected = pc.index_in(column, value_set=pa.array(names, pa.string())).to_numpy(zero_copy_only=False)
+        if seed % 2 == 0 or not np.isnan(expected.astype(float)).any():
+            assert ordered_register.string_codes(pa.chunked_array([column]), names).tolist() == expected.tolist()
+        else:
+            with pytest.raises(ordered_register.Unusual):
+                ordered_register.string_codes(pa.chunked_array([column]), names)
