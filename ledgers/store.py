@@ -2,8 +2,9 @@
 
 A batch is written in one transaction under a lock that serialises writers (PostgreSQL advisory transaction
 lock, SQLite BEGIN IMMEDIATE), so the head read at the start is still the head at commit and two writers can
-never fork the chain. Validation happens before the lock; the Merkle tree and the postings digest are computed
-on a second thread while the postings stream in. (kind, source_id) is the batch's natural key: writing the same
+never fork the chain. The batch's shape is checked before the lock; its values are checked, and the Merkle tree
+and the postings digest computed, on other threads while the postings stream in, and nothing commits before
+the checks passed. (kind, source_id) is the batch's natural key: writing the same
 batch again returns the stored one (created=False), writing different content under the same key is refused.
 """
 import datetime as dt
@@ -25,7 +26,7 @@ from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
                                postings_sha256)
-from ledgers.postings import PreparedBatch, prepare_batch
+from ledgers.postings import PreparedBatch, prepare_batch_deferred
 
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
 PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
@@ -261,23 +262,31 @@ class Ledger:
         record_sha256: the SHA-256 of the record the batch posts (canonical.record_sha256 of a payroll's row),
         hashed into the chain with the head of the event chain the batch saw."""
         period_index = parse_period(period) if isinstance(period, str) else period
-        prepared = prepare_batch(kind, source_id, postings, payments, period_index)
+        prepared, check = prepare_batch_deferred(kind, source_id, postings, payments, period_index)
         booked = date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date())
         created_us = _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000)
-        # hashing runs on a second thread (numba kernels and large hashlib updates release the GIL) while the
-        # database ingests the postings: two cores at work instead of one after the other
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        # the checks of every value and the hashing run on other threads (numba kernels, numpy and large hashlib
+        # updates release the GIL) while the database ingests the postings: the server starts at once instead of
+        # after the checks. Nothing commits before the checks passed: a refused batch is rolled back whole.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            checked = pool.submit(check)
             root = pool.submit(merkle_root, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
             with self._locked(conn) as raw:
                 existing = self._find(raw, kind, source_id)
                 if existing is not None:
+                    checked.result()
                     return self._same_or_refuse(existing, prepared, root.result())
                 head = self._head(raw)
                 batch_id = 1 if head is None else head.batch_id + 1
                 first = 1 if head is None else head.first_posting + head.n_postings
                 columns = prepared.columns(batch_id, first)
                 digest = pool.submit(postings_sha256, columns)
-                self._insert_postings(raw, columns)
+                try:
+                    self._insert_postings(raw, columns)
+                except Exception:
+                    checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
+                    raise
+                checked.result()
                 header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
                               period=prepared.period, booked_on=booked, created_us=created_us,
                               first_posting=first, n_postings=prepared.n_postings,

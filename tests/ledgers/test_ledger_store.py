@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from formats.errors import InputError
 from ledgers import GENESIS_HASH, SCHEMA_VERSION, DuplicateBatch, PostingsBuilder, UnbalancedBatch, open_ledger
 from ledgers import store as store_module
+from ledgers.postings import prepare_batch
 from ledgers.verify import verify
 
 
@@ -207,6 +208,50 @@ def test_bad_input_is_refused_before_writing(ledger):
         ledger.append_batch("approve", "PR-1", {"account_kind": [4], "account_key": [1], "component": ["due"],
                                                "amount_minor": [0.5]}, period=660)
     assert count(ledger, "ledger_batches") == 0
+
+
+def _spoiled(approve_arrays, how: str):
+    builder, payments = approve_arrays(660, 30, seed=3)
+    columns, payments = builder.arrays(), dict(payments)
+    if how == "unbalanced":
+        columns["amount_minor"][-1] -= 1
+    elif how == "tab in a reference":
+        columns["payment_ref"][41] = b"PR-660\t41"
+    elif how == "not UTF-8":  # the database itself refuses this byte in a text column
+        columns["payment_ref"][41] = b"PR-660-\xff"
+    elif how == "unknown account":
+        columns["account_kind"][7] = 99
+    elif how == "duplicate payment":
+        payments["payment_ref"] = payments["payment_ref"].copy()
+        payments["payment_ref"][5] = payments["payment_ref"][4]
+    return columns, payments
+
+
+@pytest.mark.parametrize("how", ["unbalanced", "tab in a reference", "not UTF-8", "unknown account",
+                                 "duplicate payment"])
+def test_values_checked_while_streaming_refuse_as_prepare_batch_and_leave_nothing(ledger, approve, approve_arrays,
+                                                                                   how):
+    first = approve(ledger, 659, 10)
+    columns, payments = _spoiled(approve_arrays, how)
+    with pytest.raises(InputError) as expected:
+        prepare_batch("approve", "PR-660", columns, payments, 660)
+    with pytest.raises(InputError) as refused:
+        ledger.append_batch("approve", "PR-660", columns, payments, period=660)
+    assert type(refused.value) is type(expected.value)
+    assert [str(p) for p in refused.value.problems] == [str(p) for p in expected.value.problems]
+    assert ledger.digest() == first.hash and count(ledger, "ledger_batches") == 1
+    assert count(ledger, "ledger_postings") == first.n_postings and count(ledger, "ledger_payments") == 10
+    builder, good = approve_arrays(660, 30, seed=3)
+    record = ledger.append_batch("approve", "PR-660", builder, good)
+    assert record.batch_id == 2 and record.first_posting == first.n_postings + 1 and verify(ledger).ok
+
+
+def test_a_refused_duplicate_is_checked_first(ledger, approve_arrays):
+    builder, payments = approve_arrays(660, 20)
+    ledger.append_batch("approve", "PR-660", builder, payments)
+    columns, spoiled = _spoiled(approve_arrays, "duplicate payment")
+    with pytest.raises(InputError, match="unique"):  # not DuplicateBatch: the values are refused first, as before
+        ledger.append_batch("approve", "PR-660", columns, spoiled, period=660)
 
 
 def test_split_reads_equal_one_read(ledger, approve, monkeypatch):
