@@ -290,6 +290,8 @@ class Ledger:
                 first = 1 if head is None else head.first_posting + head.n_postings
                 columns = prepared.columns(batch_id, first)
                 digest = pool.submit(postings_sha256, columns)
+                expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
+                                      prepared.amount_minor)  # ready when the payments follow the postings
                 try:
                     self._insert_postings(raw, columns)
                 except Exception:
@@ -308,7 +310,7 @@ class Ledger:
                     record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(),
                                          merkle_root=root.result(),
                                          hash=batch_hash(prev, header, digest.result(), root.result()))
-                    self._insert_batch(raw, record, prepared)
+                    self._insert_batch(raw, record, prepared, expense.result())
                     aside_done = summarized is not None and summarized.result()
                 if self.dialect == "postgresql":
                     _summarize_brin(raw, PG_SUMMARIZE_PAYMENTS if aside_done else PG_SUMMARIZE)
@@ -352,13 +354,12 @@ class Ledger:
         insert_rows(raw, self.dialect, "ledger_postings", ints, INT_POSTING_DTYPES, "payment_ref",
                     columns["payment_ref"])
 
-    def _insert_batch(self, raw, record: BatchRecord, prepared: PreparedBatch) -> None:
+    def _insert_batch(self, raw, record: BatchRecord, prepared: PreparedBatch, expense: tuple) -> None:
         row = record.as_dict()
         row.pop("created")
         marks = ", ".join("?" * len(row))
         raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(row)}) VALUES ({marks})"),
                     tuple(row.values()))
-        expense = projection_of(prepared.account_kind, prepared.right_id, prepared.month, prepared.amount_minor)
         blob = "?" if self.dialect == "sqlite" else "%b"  # psycopg: send bytes in binary, not as hex text
         raw.execute(self._q("INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor)"
                             f" VALUES (?, ?, {blob}, {blob}, {blob})"),
