@@ -161,17 +161,21 @@ def sha256_rows_hashlib(data: np.ndarray) -> np.ndarray:
 
 def leaf_records(refs_fixed: np.ndarray, payee_id: np.ndarray, amount_minor: np.ndarray) -> bytes:
     """Leaf preimages as one buffer of 52-byte records: 0x00 | ref (35, NUL-padded) | payee_id | amount_minor."""
-    records = np.zeros(len(refs_fixed), LEAF_DTYPE)
+    return _leaf_array(refs_fixed, payee_id, amount_minor).tobytes()
+
+
+def _leaf_array(refs_fixed, payee_id, amount_minor) -> np.ndarray:
+    records = np.zeros(len(refs_fixed), LEAF_DTYPE)  # packed: the records are the array's memory, back to back
     records["ref"] = refs_fixed
     records["payee_id"] = payee_id
     records["amount_minor"] = amount_minor
-    return records.tobytes()
+    return records
 
 
 def leaf_hashes(refs_fixed, payee_id, amount_minor) -> np.ndarray:
-    """SHA-256 of every leaf record, (n, 32) uint8."""
-    records = np.frombuffer(leaf_records(refs_fixed, payee_id, amount_minor), np.uint8)
-    return sha256_rows(records.reshape(-1, LEAF_DTYPE.itemsize))
+    """SHA-256 of every leaf record, (n, 32) uint8 (the records hashed in place: no copy of them as bytes)."""
+    records = _leaf_array(refs_fixed, payee_id, amount_minor)
+    return sha256_rows(records.view(np.uint8).reshape(-1, LEAF_DTYPE.itemsize))
 
 
 def merkle_levels(leaves: np.ndarray) -> list[np.ndarray]:

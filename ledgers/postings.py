@@ -132,20 +132,38 @@ class PostingsBuilder:
 
 def prepare_batch(kind: str, source_id: str, postings, payments, period: int | None) -> PreparedBatch:
     """Validate and canonicalise a batch; raises InputError (UnbalancedBatch) listing every problem."""
+    prepared, check = prepare_batch_deferred(kind, source_id, postings, payments, period)
+    check()
+    return prepared
+
+
+def prepare_batch_deferred(kind: str, source_id: str, postings, payments, period: int | None):
+    """prepare_batch in two parts: (PreparedBatch, check). The header and the columns' shapes, types and names
+    are checked at once (a problem raises prepare_batch's InputError here); the checks that read every value
+    (bounds, codes, references, unique payments, the balance) and debit_minor wait for `check()`, which raises
+    exactly what prepare_batch raises, or sets debit_minor. Until check() returned, the batch must not commit:
+    the ledger streams the postings to the database while check() runs on another core."""
     where = f"batch {kind}/{source_id}"
     columns = postings.arrays() if isinstance(postings, PostingsBuilder) else dict(postings)
     if period is None and isinstance(postings, PostingsBuilder):
         period = postings.period
-    problems = _header_problems(where, kind, source_id, period)
+    header_problems = _header_problems(where, kind, source_id, period)
     cast, column_problems = _cast_postings(where, columns, period)
-    problems += column_problems
     pay, pay_problems = _cast_payments(where, payments)
-    problems += pay_problems
-    if problems:
-        raise InputError(problems)
-    _check_balanced(where, cast["amount_minor"])
-    debit = int(cast["amount_minor"][cast["amount_minor"] > 0].sum())
-    return PreparedBatch(kind=kind, source_id=source_id, period=int(period), **cast, **pay, debit_minor=debit)
+    if header_problems or column_problems or pay_problems:
+        # every problem, in prepare_batch's order: a column's values are checked once its shape is sound
+        raise InputError(header_problems + (column_problems or _range_problems(where, cast)) +
+                         (pay_problems or _payment_problems(where, pay)))
+    prepared = PreparedBatch(kind=kind, source_id=source_id, period=int(period), **cast, **pay, debit_minor=-1)
+
+    def check() -> None:
+        found = _range_problems(where, cast) + _payment_problems(where, pay)
+        if found:
+            raise InputError(found)
+        _check_balanced(where, prepared.amount_minor)
+        prepared.debit_minor = int(prepared.amount_minor[prepared.amount_minor > 0].sum())
+
+    return prepared, check
 
 
 def _header_problems(where, kind, source_id, period) -> list:
@@ -196,7 +214,6 @@ def _cast_postings(where, columns: dict, period) -> tuple[dict, list]:
             cast[name] = np.ascontiguousarray(raw[name], dtype)  # no copy when already contiguous and canonical
     if problems:
         return {}, problems
-    problems += _range_problems(where, cast)
     cast["posting_period"] = cast.pop("period")
     return cast, problems
 
@@ -253,13 +270,19 @@ def _cast_payments(where, payments) -> tuple[dict, list]:
     problems = []
     if not len(refs) == len(payee) == len(amount):
         problems.append(problem(where, None, "payments", None, "payment columns differ in length", "fix them"))
-    elif (refs == b"").any() or not refs_printable(refs) or not rows_unique(ref_matrix(refs)):
-        problems.append(problem(where, None, "payment_ref", None, "payment references must be unique, "
-                                "non-empty printable ASCII", "use the EndToEndId of each payment"))
-    elif (np.abs(amount) > AMOUNT_MINOR_MAX).any():
-        problems.append(problem(where, None, "amount_minor", None, "payment amount beyond AMOUNT_MINOR_MAX",
-                                "fix the payroll output"))
     return {"pay_refs": refs, "pay_payee": payee, "pay_amount": amount}, problems
+
+
+def _payment_problems(where, pay: dict) -> list:
+    """The checks of every payment value (_cast_payments checked the columns' lengths agree)."""
+    refs, amount = pay["pay_refs"], pay["pay_amount"]
+    if (refs == b"").any() or not refs_printable(refs) or not rows_unique(ref_matrix(refs)):
+        return [problem(where, None, "payment_ref", None, "payment references must be unique, non-empty printable "
+                        "ASCII", "use the EndToEndId of each payment")]
+    if (np.abs(amount) > AMOUNT_MINOR_MAX).any():
+        return [problem(where, None, "amount_minor", None, "payment amount beyond AMOUNT_MINOR_MAX",
+                        "fix the payroll output")]
+    return []
 
 
 def _check_balanced(where, amount: np.ndarray) -> None:

@@ -2,8 +2,9 @@
 
 A batch is written in one transaction under a lock that serialises writers (PostgreSQL advisory transaction
 lock, SQLite BEGIN IMMEDIATE), so the head read at the start is still the head at commit and two writers can
-never fork the chain. Validation happens before the lock; the Merkle tree and the postings digest are computed
-on a second thread while the postings stream in. (kind, source_id) is the batch's natural key: writing the same
+never fork the chain. The batch's shape is checked before the lock; its values are checked, and the Merkle tree
+and the postings digest computed, on other threads while the postings stream in, and nothing commits before
+the checks passed. (kind, source_id) is the batch's natural key: writing the same
 batch again returns the stored one (created=False), writing different content under the same key is refused.
 """
 import datetime as dt
@@ -25,7 +26,7 @@ from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
                                postings_sha256)
-from ledgers.postings import PreparedBatch, prepare_batch
+from ledgers.postings import PreparedBatch, prepare_batch_deferred
 
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
 PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
@@ -34,12 +35,21 @@ INT_POSTING_DTYPES = {name: dtype for name, dtype in POSTING_COLUMNS if name != 
 READ_PARTS = 2                # cores of the reference machine
 READ_SPLIT_POSTINGS = 200_000  # below this a second connection costs more than it saves
 READ_PIECE_POSTINGS_MAX = 4_000_000  # x 35 bytes of references: one aggregated value stays < 150 MB
-# The BRIN indexes summarise the batch's pages in its own transaction (0.25 s of server time for 2.4M postings,
-# against 1.8 s for their COPY; after the commit it costs half as much again, for the hint bits) instead of
-# whenever autovacuum comes by: until then a read of one batch would scan every unsummarised page of the table.
+# The BRIN indexes summarise the batch's pages before its commit (0.5 s of server time for 2.4M postings, against
+# 2.6 s for their COPY; after the commit it costs half as much again, for the hint bits) instead of whenever
+# autovacuum comes by: until then a read of one batch would scan every unsummarised page of the table.
 # to_regclass: a ledger created before the payments index existed has none.
 PG_SUMMARIZE = ("SELECT brin_summarize_new_values(index) FROM (VALUES (to_regclass('ledger_postings_id_brin')), "
                 "(to_regclass('ledger_payments_batch_brin'))) AS brin(index) WHERE index IS NOT NULL")
+# The postings' index is summarised on a second connection while the batch's own goes on with the payments (the
+# server works on two cores). A summary is no part of the ledger: it says which
+# posting ids a range of pages may hold, built from every tuple there, the batch's uncommitted ones included
+# (as autovacuum summarises beside a running COPY); were the step rolled back, a range would merely claim ids
+# it does not hold, which costs a read a few more pages and never hides a posting.
+PG_SUMMARIZE_POSTINGS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
+                         "(to_regclass('ledger_postings_id_brin'))) AS brin(index) WHERE index IS NOT NULL")
+PG_SUMMARIZE_PAYMENTS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
+                         "(to_regclass('ledger_payments_batch_brin'))) AS brin(index) WHERE index IS NOT NULL")
 PAYMENT_INT_DTYPES = {"batch_id": "<i8", "leaf": "<i8", "payee_id": "<i8", "amount_minor": "<i8"}
 
 
@@ -261,36 +271,74 @@ class Ledger:
         record_sha256: the SHA-256 of the record the batch posts (canonical.record_sha256 of a payroll's row),
         hashed into the chain with the head of the event chain the batch saw."""
         period_index = parse_period(period) if isinstance(period, str) else period
-        prepared = prepare_batch(kind, source_id, postings, payments, period_index)
+        prepared, check = prepare_batch_deferred(kind, source_id, postings, payments, period_index)
         booked = date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date())
         created_us = _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000)
-        # hashing runs on a second thread (numba kernels and large hashlib updates release the GIL) while the
-        # database ingests the postings: two cores at work instead of one after the other
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        # the checks of every value and the hashing run on other threads (numba kernels, numpy and large hashlib
+        # updates release the GIL) while the database ingests the postings: the server starts at once instead of
+        # after the checks. Nothing commits before the checks passed: a refused batch is rolled back whole.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            checked = pool.submit(check)
             root = pool.submit(merkle_root, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
             with self._locked(conn) as raw:
                 existing = self._find(raw, kind, source_id)
                 if existing is not None:
+                    checked.result()
                     return self._same_or_refuse(existing, prepared, root.result())
                 head = self._head(raw)
                 batch_id = 1 if head is None else head.batch_id + 1
                 first = 1 if head is None else head.first_posting + head.n_postings
                 columns = prepared.columns(batch_id, first)
                 digest = pool.submit(postings_sha256, columns)
-                self._insert_postings(raw, columns)
-                header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
-                              period=prepared.period, booked_on=booked, created_us=created_us,
-                              first_posting=first, n_postings=prepared.n_postings,
-                              n_payments=prepared.n_payments, debit_minor=prepared.debit_minor,
-                              record_sha256=record_sha256 or "", events_head=self._events_head(raw))
-                prev = GENESIS_HASH if head is None else head.hash
-                record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(),
-                                     merkle_root=root.result(),
-                                     hash=batch_hash(prev, header, digest.result(), root.result()))
-                self._insert_batch(raw, record, prepared)
+                expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
+                                      prepared.amount_minor)  # ready when the payments follow the postings
+                try:
+                    self._insert_postings(raw, columns)
+                except Exception:
+                    checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
+                    raise
+                checked.result()
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="summarize") as aside:
+                    summarized = aside.submit(self._summarize_postings_aside) \
+                        if self.dialect == "postgresql" else None
+                    header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
+                                  period=prepared.period, booked_on=booked, created_us=created_us,
+                                  first_posting=first, n_postings=prepared.n_postings,
+                                  n_payments=prepared.n_payments, debit_minor=prepared.debit_minor,
+                                  record_sha256=record_sha256 or "", events_head=self._events_head(raw))
+                    prev = GENESIS_HASH if head is None else head.hash
+                    record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(),
+                                         merkle_root=root.result(),
+                                         hash=batch_hash(prev, header, digest.result(), root.result()))
+                    self._insert_batch(raw, record, prepared, expense.result())
+                    aside_done = summarized is not None and summarized.result()
                 if self.dialect == "postgresql":
-                    _summarize_brin(raw)
+                    _summarize_brin(raw, PG_SUMMARIZE_PAYMENTS if aside_done else PG_SUMMARIZE)
         return record
+
+    def _summarize_postings_aside(self) -> bool:
+        """PG_SUMMARIZE_POSTINGS on a connection of its own, committed at once; False if it could not run there
+        (the step's connection then summarises as before). A writer that may not summarise (not the indexes'
+        owner) is done: the step's connection could not either."""
+        import psycopg
+
+        try:
+            proxy = self.engine.raw_connection()
+        except (sa.exc.DBAPIError, psycopg.Error):  # e.g. no connection left on the server
+            return False
+        raw = proxy.driver_connection
+        try:
+            raw.execute(PG_SUMMARIZE_POSTINGS)
+            raw.commit()
+            return True
+        except psycopg.errors.InsufficientPrivilege:
+            raw.rollback()
+            return True
+        except psycopg.Error:
+            raw.rollback()
+            return False
+        finally:
+            proxy.close()
 
     def _same_or_refuse(self, existing: BatchRecord, prepared: PreparedBatch, root: str) -> BatchRecord:
         digest = postings_sha256(prepared.columns(existing.batch_id, existing.first_posting))
@@ -306,13 +354,12 @@ class Ledger:
         insert_rows(raw, self.dialect, "ledger_postings", ints, INT_POSTING_DTYPES, "payment_ref",
                     columns["payment_ref"])
 
-    def _insert_batch(self, raw, record: BatchRecord, prepared: PreparedBatch) -> None:
+    def _insert_batch(self, raw, record: BatchRecord, prepared: PreparedBatch, expense: tuple) -> None:
         row = record.as_dict()
         row.pop("created")
         marks = ", ".join("?" * len(row))
         raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(row)}) VALUES ({marks})"),
                     tuple(row.values()))
-        expense = projection_of(prepared.account_kind, prepared.right_id, prepared.month, prepared.amount_minor)
         blob = "?" if self.dialect == "sqlite" else "%b"  # psycopg: send bytes in binary, not as hex text
         raw.execute(self._q("INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor)"
                             f" VALUES (?, ?, {blob}, {blob}, {blob})"),
@@ -651,14 +698,15 @@ def net_per_right_month(right: np.ndarray, month: np.ndarray, amount: np.ndarray
 _BATCH_COLS = ", ".join(f.name for f in fields(BatchRecord) if f.name != "created")
 
 
-def _summarize_brin(raw) -> None:
-    """PG_SUMMARIZE in a savepoint: a writer that does not own the indexes (summarising needs ownership) still
-    appends; its batches are then summarised by autovacuum, and reads are only slower until then."""
+def _summarize_brin(raw, statement: str = PG_SUMMARIZE) -> None:
+    """PG_SUMMARIZE (or one index's statement) in a savepoint: a writer that does not own the indexes (summarising
+    needs ownership) still appends; its batches are then summarised by autovacuum, and reads are only slower
+    until then."""
     import psycopg
 
     try:
         with raw.transaction():
-            raw.execute(PG_SUMMARIZE)
+            raw.execute(statement)
     except psycopg.errors.InsufficientPrivilege:
         pass
 

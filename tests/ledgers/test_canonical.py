@@ -232,3 +232,17 @@ def test_split_lines_rebuilds_padded_references():
     assert split(b"abcdef\nx", 2)[0] == -1  # wider than a row
     assert split(b"a\nb\nc", 2)[0] == -1     # more rows than expected
     assert split(b"a\nb", 3)[0] == 2         # fewer: the caller compares with its count
+
+
+def test_leaf_hashes_hash_exactly_the_leaf_records():
+    """leaf_hashes hashes the records in place; each hash is SHA-256 of that leaf's bytes of leaf_records, whatever
+    the callers' dtypes and strides."""
+    rng = np.random.default_rng(12)
+    count = 301
+    refs = np.array([b"E2E-%d" % i for i in range(2 * count)], "S35")[::2]
+    payee = rng.integers(1, 2**31 - 1, 2 * count).astype(np.int32)[1::2]
+    amount = rng.integers(-10**12, 10**12, count)
+    records = np.frombuffer(c.leaf_records(refs, payee, amount), np.uint8).reshape(count, c.LEAF_DTYPE.itemsize)
+    expected = b"".join(hashlib.sha256(bytes(row)).digest() for row in records)
+    assert c.leaf_hashes(refs, payee, amount).tobytes() == expected
+    assert records[:, 0].max() == 0 and records.shape[1] == 52

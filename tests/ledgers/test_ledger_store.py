@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from formats.errors import InputError
 from ledgers import GENESIS_HASH, SCHEMA_VERSION, DuplicateBatch, PostingsBuilder, UnbalancedBatch, open_ledger
 from ledgers import store as store_module
+from ledgers.postings import prepare_batch
 from ledgers.verify import verify
 
 
@@ -209,6 +210,50 @@ def test_bad_input_is_refused_before_writing(ledger):
     assert count(ledger, "ledger_batches") == 0
 
 
+def _spoiled(approve_arrays, how: str):
+    builder, payments = approve_arrays(660, 30, seed=3)
+    columns, payments = builder.arrays(), dict(payments)
+    if how == "unbalanced":
+        columns["amount_minor"][-1] -= 1
+    elif how == "tab in a reference":
+        columns["payment_ref"][41] = b"PR-660\t41"
+    elif how == "not UTF-8":  # the database itself refuses this byte in a text column
+        columns["payment_ref"][41] = b"PR-660-\xff"
+    elif how == "unknown account":
+        columns["account_kind"][7] = 99
+    elif how == "duplicate payment":
+        payments["payment_ref"] = payments["payment_ref"].copy()
+        payments["payment_ref"][5] = payments["payment_ref"][4]
+    return columns, payments
+
+
+@pytest.mark.parametrize("how", ["unbalanced", "tab in a reference", "not UTF-8", "unknown account",
+                                 "duplicate payment"])
+def test_values_checked_while_streaming_refuse_as_prepare_batch_and_leave_nothing(ledger, approve, approve_arrays,
+                                                                                   how):
+    first = approve(ledger, 659, 10)
+    columns, payments = _spoiled(approve_arrays, how)
+    with pytest.raises(InputError) as expected:
+        prepare_batch("approve", "PR-660", columns, payments, 660)
+    with pytest.raises(InputError) as refused:
+        ledger.append_batch("approve", "PR-660", columns, payments, period=660)
+    assert type(refused.value) is type(expected.value)
+    assert [str(p) for p in refused.value.problems] == [str(p) for p in expected.value.problems]
+    assert ledger.digest() == first.hash and count(ledger, "ledger_batches") == 1
+    assert count(ledger, "ledger_postings") == first.n_postings and count(ledger, "ledger_payments") == 10
+    builder, good = approve_arrays(660, 30, seed=3)
+    record = ledger.append_batch("approve", "PR-660", builder, good)
+    assert record.batch_id == 2 and record.first_posting == first.n_postings + 1 and verify(ledger).ok
+
+
+def test_a_refused_duplicate_is_checked_first(ledger, approve_arrays):
+    builder, payments = approve_arrays(660, 20)
+    ledger.append_batch("approve", "PR-660", builder, payments)
+    columns, spoiled = _spoiled(approve_arrays, "duplicate payment")
+    with pytest.raises(InputError, match="unique"):  # not DuplicateBatch: the values are refused first, as before
+        ledger.append_batch("approve", "PR-660", columns, spoiled, period=660)
+
+
 def test_split_reads_equal_one_read(ledger, approve, monkeypatch):
     record = approve(ledger, 660, 40)
     whole = ledger.read_postings(record.first_posting, record.n_postings)
@@ -326,3 +371,65 @@ def test_a_writer_that_does_not_own_the_indexes_still_appends(pg_schema_url, pos
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+def _through_the_index(book, record) -> tuple[int, str]:
+    """How many postings of `record` a read through the BRIN index finds, and its plan."""
+    sql = "SELECT count(*) FROM ledger_postings WHERE posting_id >= %s AND posting_id < %s AND batch_id = %s"
+    params = (record.first_posting, record.first_posting + record.n_postings, record.batch_id)
+    with book._reading(ranges=True) as raw:
+        plan = "\n".join(row[0] for row in raw.execute("EXPLAIN (ANALYZE) " + sql, params).fetchall())
+        return raw.execute(sql, params).fetchone()[0], plan
+
+
+@pytest.mark.parametrize("aside", ["summarised on a second connection", "the second connection fails"])
+def test_the_summaries_cover_every_uncommitted_posting(pg_schema_url, approve, monkeypatch, aside):
+    """The postings' ranges are summarised on another connection before the batch commits: the summary must count
+    the batch's uncommitted tuples (a summary without them would hide its postings from every read through the
+    index). When that connection fails, the batch's own connection summarises as before."""
+    if aside == "the second connection fails":
+        monkeypatch.setattr(store_module, "PG_SUMMARIZE_POSTINGS", "SELECT no_such_function()")
+    outcomes = []
+    real = store_module.Ledger._summarize_postings_aside
+    monkeypatch.setattr(store_module.Ledger, "_summarize_postings_aside",
+                        lambda self: outcomes.append(real(self)) or outcomes[-1])
+    book = open_ledger(pg_schema_url)
+    book.init()
+    first = approve(book, 660, 20000, seed=1)  # about 900 pages: several BRIN ranges of 128 pages
+    second = approve(book, 661, 500, seed=2)
+    assert outcomes == [aside == "summarised on a second connection"] * 2
+    for record in (first, second):
+        found, plan = _through_the_index(book, record)
+        assert found == record.n_postings and "ledger_postings_id_brin" in plan
+    removed = [int(line.rsplit(":", 1)[1]) for line in plan.splitlines() if "Removed by" in line]
+    assert sum(removed) < first.n_postings // 4, plan  # summarised: the first batch's pages are skipped
+    assert verify(book).ok
+    book.close()
+
+
+def test_summaries_of_a_batch_rolled_back_hide_nothing(pg_schema_url, approve, approve_arrays, monkeypatch):
+    """The second connection commits its summaries even when the batch then fails: the ranges of the rolled-back
+    tuples are summarised, and the batch written again after them is read whole."""
+    book = open_ledger(pg_schema_url)
+    book.init()
+    first = approve(book, 659, 3000, seed=1)
+    real_insert = store_module.insert_rows
+
+    def insert_then_fail(raw, dialect, table, *args):
+        real_insert(raw, dialect, table, *args)
+        if table == "ledger_payments":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store_module, "insert_rows", insert_then_fail)
+    builder, payments = approve_arrays(660, 20000, seed=2)
+    with pytest.raises(RuntimeError, match="disk full"):
+        book.append_batch("approve", "PR-660", builder, payments)
+    monkeypatch.setattr(store_module, "insert_rows", real_insert)
+    with book._reading() as raw:  # the premise: the rolled-back tuples' ranges were summarised, nothing is left
+        assert raw.execute("SELECT brin_summarize_new_values('ledger_postings_id_brin')").fetchone()[0] == 0
+    record = book.append_batch("approve", "PR-660", builder, payments)
+    assert record.batch_id == 2 and record.first_posting == first.n_postings + 1
+    for done in (first, record):
+        assert _through_the_index(book, done)[0] == done.n_postings
+    assert verify(book).ok
+    book.close()
