@@ -51,6 +51,7 @@ PG_SUMMARIZE_POSTINGS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
 PG_SUMMARIZE_PAYMENTS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
                          "(to_regclass('ledger_payments_batch_brin'))) AS brin(index) WHERE index IS NOT NULL")
 PAYMENT_INT_DTYPES = {"batch_id": "<i8", "leaf": "<i8", "payee_id": "<i8", "amount_minor": "<i8"}
+PAYMENT_READ_DTYPES = {name: dtype for name, dtype in PAYMENT_INT_DTYPES.items() if name != "batch_id"}
 
 
 class LedgerRefused(UserError):
@@ -462,10 +463,13 @@ class Ledger:
         return tuple(bytes(row[i]) for i in range(3)), int(row[3])
 
     def read_payments(self, batch_id: int) -> dict:
+        """The batch's payments as canonical columns, sorted by leaf. Only rows of that batch are selected, so
+        batch_id is not read back (one aggregate less per payment) but filled in."""
         source = self._q("SELECT * FROM ledger_payments WHERE batch_id = ?")
         with self._reading(ranges=True) as raw:
-            columns = read_columns(raw, self.dialect, source, (batch_id,), PAYMENT_INT_DTYPES, "payment_ref")
-        return sort_by(columns, "leaf")
+            columns = read_columns(raw, self.dialect, source, (batch_id,), PAYMENT_READ_DTYPES, "payment_ref")
+        columns["batch_id"] = np.full(len(columns["leaf"]), batch_id, PAYMENT_INT_DTYPES["batch_id"])
+        return sort_by({name: columns[name] for name in [*PAYMENT_INT_DTYPES, "payment_ref"]}, "leaf")
 
     # ---- queries -----------------------------------------------------------------------------------------
 

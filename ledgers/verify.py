@@ -26,6 +26,7 @@ from ledgers.canonical import GENESIS_HASH, batch_hash, event_hash, merkle_root,
 from ledgers.store import BatchRecord, Ledger, projection_of
 
 FINDINGS_MAX = 50
+HEADER_CHANGED = "batch header (kind, source, dates, counts or hash) was changed"
 COMMITTED_RECORD_TABLE = "payrolls"  # an approval batch commits to this table's row keyed by its source_id
 
 
@@ -47,10 +48,17 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerifyResult:
     """The batch chain (verify_batches), then the event chain and the records around the ledger: ok only if
     both hold. A record finding alone leaves first_bad_batch None and is the reason; all are in `records`.
     `digest` may also be an event hash (`ledger digest --json` gives events_head): it covers the events appended
-    after the last batch too."""
+    after the last batch too.
+
+    The record findings (Python work on the events and the record tables) are computed on a side thread while
+    the batches are read and hashed, which mostly waits for the database: the result is the same as one after
+    the other."""
     rows = ledger.event_rows()
-    result = verify_batches(ledger, digest, {row["hash"] for row in rows})
-    result.records = record_findings(ledger, ledger.batches(), rows)
+    batches = ledger.batches()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-records") as side:
+        records = side.submit(record_findings, ledger, batches, rows)
+        result = verify_batches(ledger, digest, {row["hash"] for row in rows}, batches)
+        result.records = records.result()
     if result.records:
         result.ok = False
         if not result.reason:
@@ -59,24 +67,33 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerifyResult:
     return result
 
 
-def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=frozenset()) -> VerifyResult:
+def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=frozenset(),
+                   batches: list[BatchRecord] | None = None) -> VerifyResult:
     """Recompute every batch hash; ok only if all match (and the chain reaches `digest` when given).
 
-    A batch's payments (read and Merkle tree) are checked on a second thread while its postings are read and
-    hashed, and the table counts for the stray-row check run alongside: the database and the hashing work at
-    the same time instead of one after the other.
+    Each batch is judged in order (ids, posting range and previous-hash link, then its postings and payments,
+    then its own hash) and the first that fails is named. The headers chain on their own (a batch hash covers
+    the stored postings digest and Merkle root, which the content checks compare with the data), so the header
+    checks of all batches run first and find which batches' content must be read: those up to the first header
+    failure. Their content is then checked as a pipeline: a batch's postings are read (two connections, see
+    Ledger.read_postings) while the previous batch's are hashed and summed, its payments (read and Merkle tree)
+    are checked on another thread, and the table counts for the stray-row check run alongside, so the database
+    and the hashing work at the same time instead of one after the other. The result is the one a check of each
+    batch in turn would give.
     """
-    batches = ledger.batches()
-    prev, expected_first, seen = GENESIS_HASH, 1, [GENESIS_HASH]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        counts = pool.submit(_table_counts, ledger)
-        for index, batch in enumerate(batches, start=1):
-            reason, computed = _check_batch(ledger, pool, batch, index, prev, expected_first)
+    batches = ledger.batches() if batches is None else batches
+    steps, failure, seen = _header_steps(batches)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify-side") as side, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-read") as reader:
+        counts = side.submit(_table_counts, ledger) if failure is None else None
+        for batch, prev, first, reason in _content_reasons(ledger, side, reader, steps):
             if reason:
-                return VerifyResult(False, len(batches), expected_first - 1, prev, batch.batch_id, reason)
-            prev, expected_first = computed, expected_first + batch.n_postings
-            seen.append(computed)
-        postings = expected_first - 1
+                return VerifyResult(False, len(batches), first - 1, prev, batch.batch_id, reason)
+        if failure is not None:
+            batch, prev, first, reason = failure
+            return VerifyResult(False, len(batches), first - 1, prev, batch.batch_id, reason)
+        prev = seen[-1]
+        postings = sum(batch.n_postings for batch in batches)
         stray = _stray_rows(counts.result(), postings, sum(batch.n_payments for batch in batches), len(batches))
     if stray:
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
@@ -87,25 +104,68 @@ def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=froze
     return VerifyResult(True, len(batches), postings, prev, None, "")
 
 
-def _check_batch(ledger: Ledger, pool, batch: BatchRecord, index: int, prev: str, first: int) -> tuple[str, str]:
+def _header_steps(batches: list[BatchRecord]):
+    """Walk the chain of headers. Returns (steps, failure, seen): steps = (batch, prev hash, first posting) of
+    every batch whose content must be checked, in order; failure = (batch, prev, first, reason) of the first
+    batch whose header fails, or None; seen = the recomputed hashes from the genesis on.
+
+    A batch whose ids, range or previous-hash link fail is judged before its content (it is not in steps); a
+    batch whose own hash fails is judged after it (it is the last step)."""
+    steps, seen = [], [GENESIS_HASH]
+    prev, first = GENESIS_HASH, 1
+    for index, batch in enumerate(batches, start=1):
+        reason = _link_reason(batch, index, prev, first)
+        if reason:
+            return steps, (batch, prev, first, reason), seen
+        steps.append((batch, prev, first))
+        computed = batch_hash(prev, batch.header(), batch.postings_sha256, batch.merkle_root)
+        if computed != batch.hash:
+            return steps, (batch, prev, first, HEADER_CHANGED), seen
+        prev, first = computed, first + batch.n_postings
+        seen.append(computed)
+    return steps, None, seen
+
+
+def _link_reason(batch: BatchRecord, index: int, prev: str, first: int) -> str:
     if batch.batch_id != index:
-        return f"batch ids are not contiguous: expected {index}, found {batch.batch_id}", ""
+        return f"batch ids are not contiguous: expected {index}, found {batch.batch_id}"
     if batch.first_posting != first:
-        return f"posting range starts at {batch.first_posting}, expected {first}", ""
+        return f"posting range starts at {batch.first_posting}, expected {first}"
     if batch.prev_hash != prev:
-        return "previous-hash link does not match the recomputed previous batch", ""
-    payments = pool.submit(_unreadable_as_reason, _check_payments, ledger, batch)
-    reason = _unreadable_as_reason(_check_postings, ledger, batch) or payments.result()
-    if reason:
-        return reason, ""
-    computed = batch_hash(prev, batch.header(), batch.postings_sha256, batch.merkle_root)
-    if computed != batch.hash:
-        return "batch header (kind, source, dates, counts or hash) was changed", ""
-    return "", computed
+        return "previous-hash link does not match the recomputed previous batch"
+    return ""
 
 
-def _check_postings(ledger: Ledger, batch: BatchRecord) -> str:
-    columns = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
+def _content_reasons(ledger: Ledger, side, reader, steps: list):
+    """Yield (batch, prev, first, reason) for each step in order, reason "" when its postings and payments hold.
+
+    The next batch's postings are read on `reader` while this one's are checked here; each batch's payments
+    are checked on `side`. At most two batches' postings are held at once."""
+    if not steps:
+        return
+    pending = reader.submit(_read_postings, ledger, steps[0][0])
+    for position, (batch, prev, first) in enumerate(steps):
+        payments = side.submit(_unreadable_as_reason, _check_payments, ledger, batch)
+        columns = pending.result()
+        if position + 1 < len(steps):
+            pending = reader.submit(_read_postings, ledger, steps[position + 1][0])
+        reason = (columns if isinstance(columns, str)
+                  else _unreadable_as_reason(_check_columns, ledger, batch, columns))
+        del columns
+        yield batch, prev, first, reason or payments.result()
+
+
+def _read_postings(ledger: Ledger, batch: BatchRecord):
+    """The batch's postings, or the reason they cannot be read."""
+    try:
+        return ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
+    except CorruptColumns as exc:
+        return f"stored values unreadable: {exc}"
+
+
+def _check_columns(ledger: Ledger, batch: BatchRecord, columns: dict) -> str:
+    """The batch's postings (as read_postings returns them) against its header: count, ids, batch, digest, sums
+    and the expense projection."""
     count = len(columns["posting_id"])
     if count != batch.n_postings:
         return f"{batch.n_postings} postings expected, {count} found (postings deleted or inserted)"
@@ -141,9 +201,9 @@ def _check_payments(ledger: Ledger, batch: BatchRecord) -> str:
     return ""
 
 
-def _unreadable_as_reason(check, ledger: Ledger, batch: BatchRecord) -> str:
+def _unreadable_as_reason(check, ledger: Ledger, batch: BatchRecord, *args) -> str:
     try:
-        return check(ledger, batch)
+        return check(ledger, batch, *args)
     except CorruptColumns as exc:
         return f"stored values unreadable: {exc}"
 
