@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -312,10 +313,24 @@ def sent_batch(record: store.PayrollRecord, scheme=postings.export_postings) -> 
     """The 'payment sent' postings of a payroll (None when no payment settles anything)."""
     lines = store.read_lines(record, coded=True, columns=SENT_LINE_COLUMNS)
     if scheme is postings.export_postings:  # today's scheme: straight from the groups' numpy columns
-        return postings.sent_postings_of_lines(lines)
+        return sent_postings_of_lines(lines)
     groups = postings.sent_groups(lines)
     del lines
     return scheme(groups) if groups.num_rows else None
+
+
+def sent_postings_of_lines(lines: pa.Table) -> dict | None:
+    """export_postings(sent_groups(lines)), None when no payment settles anything: from the groups' numpy
+    columns, without their Arrow table and its reading back (millions of rows at national size)."""
+    grouped = postings._sent_group_arrays(postings._paid_lines(lines))
+    if grouped is None or grouped["amount"].shape[0] == 0:
+        groups = postings.sent_groups(lines)  # (the lines of no payment: an empty batch, as before)
+        return postings.export_postings(groups) if groups.num_rows else None
+    refs = grouped["refs"]  # sorted, amounts > 0, one payee and channel per payment: checked by the grouping
+    transit = np.where(grouped["channel"] == 1, postings.IN_TRANSIT["post"], postings.IN_TRANSIT["bank"])
+    return postings._export_postings(grouped["account"], grouped["payee"], grouped["amount"], grouped["month"],
+                                     transit.astype(np.int64), refs, grouped["right"],
+                                     np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]))
 
 
 # the 'sent' schemes of earlier isplatas, newest first: exporting a payroll they posted again finds its batch done

@@ -339,19 +339,6 @@ def _sent_group_arrays(paid: pa.Table) -> dict | None:
             "keep": keep if order is None else order[keep]}
 
 
-def sent_postings_of_lines(lines: pa.Table) -> dict | None:
-    """export_postings(sent_groups(lines)), None when no payment settles anything: from the groups' numpy
-    columns, without their Arrow table and its reading back (millions of rows at national size)."""
-    grouped = _sent_group_arrays(_paid_lines(lines))
-    if grouped is None or grouped["amount"].shape[0] == 0:
-        groups = sent_groups(lines)  # (the lines of no payment: an empty batch, as before)
-        return export_postings(groups) if groups.num_rows else None
-    refs = grouped["refs"]  # sorted, amounts > 0, one payee and channel per payment: checked by the grouping
-    return _export_postings(grouped["account"], grouped["payee"], grouped["amount"], grouped["month"],
-                            np.where(grouped["channel"] == 1, IN_TRANSIT["post"], IN_TRANSIT["bank"]).astype(np.int64),
-                            refs, grouped["right"], np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]))
-
-
 def _paid_lines(lines: pa.Table) -> pa.Table:
     """The lines on a payment: a zero-copy slice when they come first (as calculate writes them), else a filter."""
     refs = lines.column("payment_ref")

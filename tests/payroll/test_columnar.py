@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pytest
 
 from formats.schemas import PAYROLL_LINES
-from payroll import ids, lines as line_blocks, postings
+from payroll import ids, lines as line_blocks, payment_export, postings
 from payroll.compute import check_payments_equal_lines
 
 
@@ -186,10 +186,10 @@ def test_sent_postings_straight_from_the_lines_equal_export_postings_of_sent_gro
     shuffled = table.take(pa.array(np.random.default_rng(seed).permutation(table.num_rows)))
     for lines in (table, coded, shuffled):
         expected = postings.export_postings(postings.sent_groups(lines))
-        batch = postings.sent_postings_of_lines(lines)
+        batch = payment_export.sent_postings_of_lines(lines)
         assert batch.keys() == expected.keys()
         for name in expected:
             assert batch[name].dtype == expected[name].dtype and np.array_equal(batch[name], expected[name]), name
         assert (expected["payee_id"] == 0).sum() > 2 and batch["amount_minor"].sum() == 0
     unpaid = table.filter(pc.is_null(table.column("payment_ref")))
-    assert postings.sent_postings_of_lines(unpaid) is None and postings.sent_groups(unpaid).num_rows == 0
+    assert payment_export.sent_postings_of_lines(unpaid) is None and postings.sent_groups(unpaid).num_rows == 0
