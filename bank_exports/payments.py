@@ -4,6 +4,7 @@ Callers pass a pyarrow Table (or a mapping of column name -> numpy / pyarrow arr
 no per-payment Python objects. `prepare_payments` casts the columns, cleans names and addresses for the file's
 character set and collects every problem at once (InputError naming the payment by row and EndToEndId).
 """
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -119,13 +120,28 @@ def _mask(array) -> np.ndarray:
     return np.asarray(checks.flat(array).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _check_ids(found: _Collector, table: pa.Table) -> None:
+def _check_ids(found: _Collector, table: pa.Table, masks: dict | None = None) -> None:
+    masks = masks or _id_masks(table)
+    found.rows(~masks["id_valid"], "end_to_end_id", checks.ID_RULE, "give every payment a valid EndToEndId")
+    found.rows(masks["id_repeated"], "end_to_end_id", "EndToEndId used by more than one payment",
+               "EndToEndIds must be unique forever; derive them from payroll and payment number")
+
+
+def _id_masks(table: pa.Table) -> dict:
     e2e = table.column("end_to_end_id")
-    found.rows(~checks.ids_valid(e2e), "end_to_end_id", checks.ID_RULE, "give every payment a valid EndToEndId")
     counts = pc.value_counts(e2e.drop_null())
     repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
-    found.rows(_mask(pc.is_in(e2e, repeated)), "end_to_end_id", "EndToEndId used by more than one payment",
-               "EndToEndIds must be unique forever; derive them from payroll and payment number")
+    return {"id_valid": checks.ids_valid(e2e), "id_repeated": _mask(pc.is_in(e2e, repeated))}
+
+
+def _bank_masks(table: pa.Table) -> dict:
+    return {"iban_valid": checks.ibans_valid(table.column("iban")), "bic_valid": checks.bics_valid(table.column("bic"))}
+
+
+def _check_masks(table: pa.Table) -> dict:
+    """The masks of the checks that need no cleaned column (ids, IBANs, BICs): what prepare_payments computes on
+    a second thread while it cleans the text columns."""
+    return {**_id_masks(table), **_bank_masks(table)}
 
 
 def _check_amounts(found: _Collector, table: pa.Table) -> None:
@@ -143,9 +159,10 @@ def _check_channels(found: _Collector, table: pa.Table) -> tuple[np.ndarray, np.
     return bank, post
 
 
-def _check_bank(found: _Collector, table: pa.Table, bank: np.ndarray) -> None:
+def _check_bank(found: _Collector, table: pa.Table, bank: np.ndarray, masks: dict | None = None) -> None:
+    masks = masks or _bank_masks(table)
     iban = table.column("iban")
-    bad_iban = bank & ~checks.ibans_valid(iban)
+    bad_iban = bank & ~masks["iban_valid"]
     rows = np.flatnonzero(bad_iban)[:PROBLEMS_PER_RULE_MAX]
     texts = {int(row): checks.iban_problem_text(iban[int(row)].as_py()) for row in rows}
     for row, text in texts.items():  # schwifty words each refusal
@@ -156,7 +173,7 @@ def _check_bank(found: _Collector, table: pa.Table, bank: np.ndarray) -> None:
         found.whole("iban", None, f"{np.count_nonzero(bad_iban) - len(rows)} more invalid IBANs",
                     "correct the payees' IBANs")
     bic = table.column("bic")
-    found.rows(bank & _mask(pc.is_valid(bic)) & ~checks.bics_valid(bic), "bic", "invalid BIC",
+    found.rows(bank & _mask(pc.is_valid(bic)) & ~masks["bic_valid"], "bic", "invalid BIC",
                "correct the BIC (8 or 11 characters) or leave it empty")
 
 
@@ -202,11 +219,17 @@ def prepare_payments(payments, debtors, execution_date: date, charset: str = "se
     assert debtors and all(isinstance(d, Debtor) for d in debtors)
     table = as_table(payments)
     found = _Collector(table)
-    cleaned = _clean_columns(table, charset, profile)
-    _check_ids(found, table)
+    # the checks of ids, IBANs and BICs (hashing, regexes and a Numba kernel, without the GIL) on a second thread
+    # while this one cleans the text columns (the transliteration of distinct values is Python); the problems
+    # are collected in the same order as one after the other
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="checks") as checker:
+        masks = checker.submit(_check_masks, table)
+        cleaned = _clean_columns(table, charset, profile)
+    masks = masks.result()
+    _check_ids(found, table, masks)
     _check_amounts(found, table)
     bank, post = _check_channels(found, table)
-    _check_bank(found, table, bank)
+    _check_bank(found, table, bank, masks)
     _check_post(found, cleaned, post)
     found.rows(~_mask(pc.is_valid(cleaned["name"])), "name", "payee name missing or empty after transliteration",
                "give the payee's name in Latin or Cyrillic letters")

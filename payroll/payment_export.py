@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -249,9 +250,15 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.text import transliteration_of
 
     catalogue = load_catalogue(record.catalogue_path)
-    from payroll.remittance import remittance_column
+    from payroll.remittance import remittance_texts
 
-    payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))  # cast once, for both writers
+    # the remittance texts come from the payroll's lines, not from the payments: built on a second thread while
+    # this one reads and casts the payments (the first file waits for both, on two cores instead of one)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="remittance") as remittance_thread:
+        texts = remittance_thread.submit(remittance_texts, record, catalogue)
+        # cast once, for both writers
+        payments = as_table(store.read_payments(record, columns=EXPORT_PAYMENT_COLUMNS))
+        texts = texts.result()
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = catalogue.payment
     period = parse_period(record.period)
@@ -270,14 +277,15 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     debtor = Debtor(settings.agency_name, settings.debtor_iban, settings.debtor_bic)
     postal_path = out_dir / POSTAL_LIST_NAME.format(payroll=record.payroll_id)
     # the postal list needs no remittance and no check of the pain.001 writer: written on a second thread while
-    # this one builds the remittance texts and checks the payments (both cores busy before any file exists);
+    # this one puts the remittance texts in place and checks the payments (both cores busy before any file exists);
     # removed with the other files when a payment is refused
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="postal") as postal_thread:
         postal = postal_thread.submit(write_postal_list, payments, postal_path, record.currency,
                                       record.minor_exponent, i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
         try:  # what the money is, in the country's language (benefit names and month)
             payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
-                                           remittance_column(record, catalogue, payments["end_to_end_id"]))
+                                           texts.column_for(payments["end_to_end_id"]))
+            del texts
             pending = start_pain001(payments, out_dir, debtor, options)
         except BaseException:
             wait([postal])
@@ -304,9 +312,25 @@ def pq_free_manifest(path: Path) -> dict:
 def sent_batch(record: store.PayrollRecord, scheme=postings.export_postings) -> dict | None:
     """The 'payment sent' postings of a payroll (None when no payment settles anything)."""
     lines = store.read_lines(record, coded=True, columns=SENT_LINE_COLUMNS)
+    if scheme is postings.export_postings:  # today's scheme: straight from the groups' numpy columns
+        return sent_postings_of_lines(lines)
     groups = postings.sent_groups(lines)
     del lines
     return scheme(groups) if groups.num_rows else None
+
+
+def sent_postings_of_lines(lines: pa.Table) -> dict | None:
+    """export_postings(sent_groups(lines)), None when no payment settles anything: from the groups' numpy
+    columns, without their Arrow table and its reading back (millions of rows at national size)."""
+    grouped = postings._sent_group_arrays(postings._paid_lines(lines))
+    if grouped is None or grouped["amount"].shape[0] == 0:
+        groups = postings.sent_groups(lines)  # (the lines of no payment: an empty batch, as before)
+        return postings.export_postings(groups) if groups.num_rows else None
+    refs = grouped["refs"]  # sorted, amounts > 0, one payee and channel per payment: checked by the grouping
+    transit = np.where(grouped["channel"] == 1, postings.IN_TRANSIT["post"], postings.IN_TRANSIT["bank"])
+    return postings._export_postings(grouped["account"], grouped["payee"], grouped["amount"], grouped["month"],
+                                     transit.astype(np.int64), refs, grouped["right"],
+                                     np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]))
 
 
 # the 'sent' schemes of earlier isplatas, newest first: exporting a payroll they posted again finds its batch done

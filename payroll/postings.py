@@ -291,44 +291,52 @@ def sent_groups(lines: pa.Table) -> pa.Table:
     right_id, account. Lines as calculate writes them (sorted by payment, every line of a payment with the
     payment's payee and channel) are grouped with numpy over change points; other tables through Arrow."""
     paid = _paid_lines(lines)
-    if paid.num_rows == 0:
-        return _sent_groups_arrow(paid, np.zeros(0, bool))
+    grouped = _sent_group_arrays(paid)
+    if grouped is None:
+        return _sent_groups_arrow(paid, name_codes(paid.column("component"), ("forwarded",)) == 0)
+    ref_column = pc.cast(pc.take(paid.column("payment_ref"), pa.array(grouped["keep"])), pa.string())
+    return pa.table({"payment_ref": ref_column, "right_id": pa.array(grouped["right"], pa.int64()),
+                     "payee_id": pa.array(grouped["payee"], pa.int64()),
+                     "channel": pc.take(pa.array(["bank", "post"]), pa.array(grouped["channel"])),
+                     "account": pa.array(grouped["account"], pa.int64()),
+                     "amount_minor_sum": pa.array(grouped["amount"], pa.int64()),
+                     "month_max": pa.array(grouped["month"], pa.int64())})
+
+
+def _sent_group_arrays(paid: pa.Table) -> dict | None:
+    """sent_groups' groups as numpy columns (and `keep`: the row of `paid` of each group's reference) for lines
+    as calculate writes them; None for other lines (none paid, unsorted, ...): sent_groups uses Arrow then."""
     refs = refs_of(paid.column("payment_ref"))
     right = np.asarray(paid.column("right_id").to_numpy(), np.int64)
     payee = np.asarray(paid.column("payee_id").to_numpy(), np.int64)
     channel = name_codes(paid.column("channel"), ("bank", "post"))
     forwarded = name_codes(paid.column("component"), ("forwarded",)) == 0
-    if not ((refs[1:] >= refs[:-1]).all() and (channel >= 0).all() and (refs != b"").all()):
-        return _sent_groups_arrow(paid, forwarded)
+    if not (refs.shape[0] and (refs[1:] >= refs[:-1]).all() and (channel >= 0).all() and (refs != b"").all()):
+        return None  # (no paid line: sent_groups' Arrow path gives the empty table)
     new_payment = np.r_[True, refs[1:] != refs[:-1]]
     same_payment = ~new_payment[1:]
     if ((payee[1:] != payee[:-1]) & same_payment).any() or ((channel[1:] != channel[:-1]) & same_payment).any() \
             or ((right[1:] < right[:-1]) & same_payment).any():
-        return _sent_groups_arrow(paid, forwarded)
+        return None
     account = np.where(forwarded, DEDUCTIONS_PAYABLE, PAYABLE).astype(np.int64)
     run = np.cumsum(new_payment | np.r_[True, right[1:] != right[:-1]])  # (payment, right) runs, ascending
     key = run * 2 + (account != min(PAYABLE, DEDUCTIONS_PAYABLE))
-    order = None if key.shape[0] == 0 or (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
-    if order is not None:
-        key, refs, right, payee, channel, account = (x[order] for x in (key, refs, right, payee, channel, account))
     amount = np.asarray(paid.column("amount_minor").to_numpy(), np.int64)
     month = month_indexes(paid.column("month"))
+    order = None if key.shape[0] == 0 or (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
     if order is not None:
-        amount, month = amount[order], month[order]
+        key, refs, right, payee, channel, account, amount, month = (
+            x[order] for x in (key, refs, right, payee, channel, account, amount, month))
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.shape[0] else np.zeros(0, np.int64)
     sums = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
     months = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
-    keep = starts[sums != 0]
-    if not (sums[sums != 0] > 0).all():
+    nonzero = sums != 0
+    keep = starts[nonzero]
+    if not (sums[nonzero] > 0).all():
         raise ConservationError("a payment's share of a right is negative")
-    ref_column = pc.take(paid.column("payment_ref"), pa.array(keep if order is None else order[keep]))
-    return pa.table({
-        "payment_ref": pc.cast(ref_column, pa.string()), "right_id": pa.array(right[keep], pa.int64()),
-        "payee_id": pa.array(payee[keep], pa.int64()),
-        "channel": pc.take(pa.array(["bank", "post"]), pa.array(channel[keep])),
-        "account": pa.array(account[keep], pa.int64()),
-        "amount_minor_sum": pa.array(sums[sums != 0], pa.int64()),
-        "month_max": pa.array(months[sums != 0], pa.int64())})
+    return {"refs": refs[keep], "right": right[keep], "payee": payee[keep], "channel": channel[keep],
+            "account": account[keep], "amount": sums[nonzero], "month": months[nonzero],
+            "keep": keep if order is None else order[keep]}
 
 
 def _paid_lines(lines: pa.Table) -> pa.Table:
@@ -371,6 +379,11 @@ def export_postings(groups: pa.Table) -> dict:
     are fewer."""
     account, payee, amount, month, transit, refs, starts = _sent_columns(groups)
     right = np.asarray(groups.column("right_id").to_numpy(), np.int64)
+    return _export_postings(account, payee, amount, month, transit, refs, right, starts)
+
+
+def _export_postings(account, payee, amount, month, transit, refs, right, starts) -> dict:
+    """export_postings from the groups' checked columns and where each payment's groups start."""
     sent = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
     latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
     channels, credit, credit_month = transit_credits(transit[starts], latest, sent)

@@ -2,6 +2,8 @@
 the catalogue and the month ("Materijalno obezbjeđenje za 09/2024"; "... за 09/2024"). The payment file's writer
 transliterates it to the file's character set and cuts it at a word boundary within 140 characters (the EPC /
 ISO limit). Built at export from two columns of the payroll's lines, column-wise."""
+from typing import NamedTuple
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +20,29 @@ def remittance_column(record: store.PayrollRecord, catalogue, end_to_end_ids) ->
 
     Column-wise with numpy: per payment the sequence of its benefits as one row of codes, a text per distinct
     sequence (a few hundred at most), gathered per payment."""
+    return remittance_texts(record, catalogue).column_for(end_to_end_ids)
+
+
+class RemittanceTexts(NamedTuple):
+    """The text of every paid reference of a payroll's lines, before the payments are known: export builds it on
+    a second thread while it reads the payments, and `column_for` puts it in the payments' order."""
+    refs: np.ndarray             # the distinct payment references of the lines, ascending (S35)
+    per_payment: pa.Array | None  # the text of each of refs (None: no line is on a payment)
+    fallback: str                 # the text of a payment none of the lines names
+
+    def column_for(self, end_to_end_ids) -> pa.Array:
+        wanted = postings.refs_of(end_to_end_ids)
+        if self.per_payment is None:
+            return pa.array([self.fallback] * wanted.shape[0], pa.string())
+        if np.array_equal(self.refs, wanted):  # the payments in the lines' order (as calculate writes them)
+            return self.per_payment
+        at = np.minimum(np.searchsorted(self.refs, wanted), self.refs.shape[0] - 1)
+        found = self.refs[at] == wanted
+        return pc.fill_null(pc.take(self.per_payment, pa.array(at, pa.int64(), mask=~found)), self.fallback)
+
+
+def remittance_texts(record: store.PayrollRecord, catalogue) -> RemittanceTexts:
+    """The texts of remittance_column per distinct payment reference of the payroll's lines."""
     month = month_first_date(parse_period(record.period)).strftime("%m/%Y")
     tail = f" {FOR_MONTH.get(catalogue.country.lower(), 'za')} {month}"
     lines = store.read_lines(record, columns=["payment_ref", "benefit"])
@@ -29,25 +54,22 @@ def remittance_column(record: store.PayrollRecord, catalogue, end_to_end_ids) ->
     codes, names = codes + others, names + others
     refs = postings.refs_of(lines.column("payment_ref"))
     benefit = postings.name_codes(lines.column("benefit"), codes)
+    del lines
     paid = refs != b""
     refs, benefit = refs[paid], benefit[paid]
     if refs.shape[0] and not (refs[1:] >= refs[:-1]).all():  # calculate writes them sorted by payment
         order = np.argsort(refs, kind="stable")
         refs, benefit = refs[order], benefit[order]
-    wanted = postings.refs_of(end_to_end_ids)
+    fallback = f"{record.payroll_id}{tail}"
     if refs.shape[0] == 0:
-        return pa.array([f"{record.payroll_id}{tail}"] * wanted.shape[0], pa.string())
+        return RemittanceTexts(refs, None, fallback)
     new = np.r_[True, refs[1:] != refs[:-1]]
     per_payment = _texts_per_payment(np.cumsum(new) - 1, benefit, names, tail)
-    unique_refs = refs[new]
-    if np.array_equal(unique_refs, wanted):  # the payments in the lines' order (as calculate writes them)
-        return per_payment
-    at = np.minimum(np.searchsorted(unique_refs, wanted), unique_refs.shape[0] - 1)
-    found = unique_refs[at] == wanted
-    return pc.fill_null(pc.take(per_payment, pa.array(at, pa.int64(), mask=~found)), f"{record.payroll_id}{tail}")
+    return RemittanceTexts(refs[new], per_payment, fallback)
 
 
-def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str], tail: str) -> pa.Array:
+def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str], tail: str,
+                       packed: bool = True) -> pa.Array:
     """payment: 0, 0, 1, 2, 2, ... (ascending, every index present) per line; benefit: its code per line."""
     key = payment * (len(names) + 1) + benefit
     order = np.argsort(key, kind="stable")
@@ -57,7 +79,22 @@ def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str
     width = int(position.max()) + 1
     sequence = np.full((starts.shape[0], width), -1, np.int16)
     sequence[payment[firsts], position] = benefit[firsts]
-    rows = np.ascontiguousarray(sequence).view(np.dtype((np.void, 2 * width))).ravel()
-    combos, inverse = np.unique(rows, return_inverse=True)
-    words = [", ".join(names[b] for b in np.frombuffer(c.tobytes(), np.int16) if b >= 0) + tail for c in combos]
-    return pc.take(pa.array(words, pa.string()), pa.array(inverse.ravel(), pa.int64()))
+    firsts, inverse = _distinct_rows(sequence, len(names) + 1, packed)
+    words = [", ".join(names[b] for b in sequence[first] if b >= 0) + tail for first in firsts.tolist()]
+    return pc.take(pa.array(words, pa.string()), pa.array(inverse, pa.int64()))
+
+
+def _distinct_rows(sequence: np.ndarray, base: int, packed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(a row index of each distinct row, per row the index of its distinct row) of a (rows, width) array of
+    codes in [-1, base - 1]. The rows are packed into one int64 each (digits of base `base`) when they fit: a
+    sort of integers instead of one of byte strings (several seconds at national size); else, or with
+    packed=False, compared as bytes. Which order the distinct rows come in does not matter to the caller."""
+    rows, width = sequence.shape
+    if packed and base ** width < 2 ** 62:
+        keys = np.zeros(rows, np.int64)
+        for column in range(width):
+            keys = keys * base + (sequence[:, column].astype(np.int64) + 1)
+    else:
+        keys = np.ascontiguousarray(sequence).view(np.dtype((np.void, sequence.dtype.itemsize * width))).ravel()
+    _, firsts, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return firsts, inverse.ravel()

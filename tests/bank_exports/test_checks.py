@@ -80,3 +80,56 @@ def test_the_catalogue_debtor_bic_follows_the_same_rule(tmp_path, bic, accepted)
     else:
         with pytest.raises(InputError, match="invalid BIC"):
             load_catalogue(path)
+
+
+def _problems_one_after_the_other(payments, debtor):
+    """prepare_payments' problems as its checks found them before they ran beside the cleaning (each check
+    computing its own masks, in order): the oracle of the order and content of the problems."""
+    from bank_exports import payments as module
+
+    table = module.as_table(payments)
+    found = module._Collector(table)
+    cleaned = module._clean_columns(table, "sepa", "sr")
+    module._check_ids(found, table)
+    module._check_amounts(found, table)
+    bank, post = module._check_channels(found, table)
+    module._check_bank(found, table, bank)
+    module._check_post(found, cleaned, post)
+    found.rows(~module._mask(pa.compute.is_valid(cleaned["name"])), "name",
+               "payee name missing or empty after transliteration",
+               "give the payee's name in Latin or Cyrillic letters")
+    module._debtor_columns(found, table, (debtor,))
+    return found.problems
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_checks_beside_the_cleaning_find_the_problems_in_the_same_order(seed):
+    """prepare_payments checks ids, IBANs and BICs on a second thread while it cleans the texts: the InputError
+    lists the same problems, in the same order, as the checks made one after the other."""
+    import pyarrow.compute  # noqa: F401 (pa.compute in the oracle)
+
+    from bank_exports.payments import Debtor, prepare_payments
+    from formats.errors import InputError
+
+    rng = np.random.default_rng(seed)
+    n = 600
+    ibans = [VALID[i % len(VALID)] for i in range(n)]
+    ids = [f"ME-{i:07d}" for i in range(n)]
+    bics = ["CKBCMEPG"] * n
+    channel = ["post" if i % 4 == 0 else "bank" for i in range(n)]
+    for i in rng.choice(n, 40, replace=False).tolist():
+        ibans[i] = ibans[i][:-1] + ("0" if ibans[i][-1] != "0" else "1")
+    for i in rng.choice(n, 30, replace=False).tolist():
+        ids[i] = ids[int(rng.integers(0, n))] if i % 2 else f"ME/{i}"
+    for i in rng.choice(n, 20, replace=False).tolist():
+        bics[i] = "CKBC"
+    payments = {"end_to_end_id": ids, "amount_minor": [int(a) for a in rng.integers(-5, 10_000, n)],
+                "channel": channel, "name": ["Ana Marković" if i % 9 else "" for i in range(n)], "iban": ibans,
+                "bic": bics, "street": ["Njegoševa 1" if i % 5 else None for i in range(n)],
+                "town": ["Podgorica"] * n, "postcode": ["81000"] * n, "country": ["ME" if i % 7 else "M" for i in range(n)]}
+    debtor = Debtor("Fond", VALID[0], "CKBCMEPG")
+    expected = _problems_one_after_the_other(payments, debtor)
+    assert len(expected) > 100 and len({p.column for p in expected}) >= 5
+    with pytest.raises(InputError) as refused:
+        prepare_payments(payments, debtor, __import__("datetime").date(2026, 6, 10))
+    assert refused.value.problems == expected

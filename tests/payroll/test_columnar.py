@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pytest
 
 from formats.schemas import PAYROLL_LINES
-from payroll import ids, lines as line_blocks, postings
+from payroll import ids, lines as line_blocks, payment_export, postings
 from payroll.compute import check_payments_equal_lines
 
 
@@ -169,3 +169,27 @@ def test_ids_known_is_is_in():
     expected = pc.fill_null(pc.is_in(column, value_set=pa.array(known)), False).to_numpy(zero_copy_only=False)
     assert ids_known(known, column).tolist() == list(expected)
     assert not ids_known(np.zeros(0, np.int64), column).any()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sent_postings_straight_from_the_lines_equal_export_postings_of_sent_groups(seed, monkeypatch):
+    """sent_postings_of_lines builds today's 'sent' batch from sent_groups' numpy columns: column for column the
+    batch of export_postings(sent_groups(lines)), on lines as calculate writes them, dictionary-coded, shuffled
+    (the Arrow path), with groups that net to zero, and with several in-transit credits per channel."""
+    monkeypatch.setattr(postings, "TRANSIT_CREDIT_PAYMENTS", 7)  # several credits per channel and month
+    table = _lines(np.random.default_rng(seed))
+    rows = table.to_pylist()
+    netted = dict(rows[0], component="arrears", amount_minor=-rows[0]["amount_minor"])  # a share netting to 0
+    table = pa.Table.from_pylist([netted] + rows, schema=PAYROLL_LINES)
+    coded = table.cast(pa.schema([field.with_type(pa.dictionary(pa.int32(), pa.string()))
+                                  if field.name in ("channel", "component") else field for field in PAYROLL_LINES]))
+    shuffled = table.take(pa.array(np.random.default_rng(seed).permutation(table.num_rows)))
+    for lines in (table, coded, shuffled):
+        expected = postings.export_postings(postings.sent_groups(lines))
+        batch = payment_export.sent_postings_of_lines(lines)
+        assert batch.keys() == expected.keys()
+        for name in expected:
+            assert batch[name].dtype == expected[name].dtype and np.array_equal(batch[name], expected[name]), name
+        assert (expected["payee_id"] == 0).sum() > 2 and batch["amount_minor"].sum() == 0
+    unpaid = table.filter(pc.is_null(table.column("payment_ref")))
+    assert payment_export.sent_postings_of_lines(unpaid) is None and postings.sent_groups(unpaid).num_rows == 0

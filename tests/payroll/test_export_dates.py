@@ -114,3 +114,42 @@ def test_each_payments_remittance_names_its_benefits_in_the_order_of_its_lines(a
     assert texts == [", ".join(expected[ref]) + " za 09/2024" for ref in refs[:-1]] + [f"{PAYROLL} za 09/2024"]
     made = remittance._texts_per_payment(np.array([0, 0, 0, 1, 2]), np.array([1, 0, 1, 2, 2]), ["B", "A", "C"], " x")
     assert made.to_pylist() == ["A, B x", "C x", "C x"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_remittance_texts_packed_rows_equal_the_rows_compared_as_bytes(seed):
+    """_texts_per_payment packs each payment's benefit sequence into one int64 when it fits: the texts must be
+    those of the general path (rows compared as bytes), on shuffled sequences of many benefits and widths."""
+    import numpy as np
+
+    from payroll import remittance
+
+    rng = np.random.default_rng(seed)
+    names = [f"B{n}" for n in range(int(rng.integers(1, 40)))]
+    per_payment = rng.integers(1, 9, size=3000)
+    payment = np.repeat(np.arange(per_payment.shape[0]), per_payment)
+    benefit = rng.integers(0, len(names), size=payment.shape[0])
+    packed = remittance._texts_per_payment(payment, benefit, names, " za 05/2026")
+    general = remittance._texts_per_payment(payment, benefit, names, " za 05/2026", packed=False)
+    assert packed.to_pylist() == general.to_pylist()
+    assert len(set(packed.to_pylist())) > 50  # many distinct texts: the packing is really exercised
+    expected = []
+    for number in range(per_payment.shape[0]):
+        seen = []
+        for code in benefit[payment == number]:
+            if names[code] not in seen:
+                seen.append(names[code])
+        expected.append(", ".join(seen) + " za 05/2026")
+    assert packed.to_pylist() == expected
+
+
+def test_distinct_rows_past_int64_fall_back_to_bytes():
+    """Rows whose packed key would not fit an int64 are compared as bytes, with the same grouping."""
+    import numpy as np
+
+    from payroll import remittance
+
+    sequence = np.array([[1, 2] * 20, [1, 2] * 20, [2, 1] * 20, [-1] * 40], np.int16)
+    firsts, inverse = remittance._distinct_rows(sequence, 3000)
+    assert inverse.tolist()[0] == inverse.tolist()[1] and len(set(inverse.tolist())) == 3
+    assert sorted(sequence[firsts].tolist()) == sorted([[1, 2] * 20, [2, 1] * 20, [-1] * 40])
