@@ -462,6 +462,15 @@ class Ledger:
         row = rows[0]
         return tuple(bytes(row[i]) for i in range(3)), int(row[3])
 
+    def read_posting(self, posting_id: int, batch_id: int) -> dict | None:
+        """One posting of a batch as a dict of its columns (None if there is none): an indexed look-up, where
+        read_postings would load its kernels for one row."""
+        sql = self._q("SELECT * FROM ledger_postings WHERE posting_id = ? AND batch_id = ?")
+        with self._reading(ranges=True) as raw:
+            cursor = raw.execute(sql, (posting_id, batch_id))
+            row = cursor.fetchone()
+            return None if row is None else dict(zip([column[0] for column in cursor.description], row))
+
     def read_payments(self, batch_id: int) -> dict:
         """The batch's payments as canonical columns, sorted by leaf. Only rows of that batch are selected, so
         batch_id is not read back (one aggregate less per payment) but filled in."""

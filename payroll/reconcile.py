@@ -527,13 +527,10 @@ def transit_labels(ledger, batch) -> tuple[bool, bool]:
     payment and right (both); an empty batch names both, as the oldest scheme did."""
     if not batch.n_postings:
         return True, True
-    with ledger.engine.connect() as conn:  # one row (the ledger's batch reader would load its kernels for it)
-        last = conn.execute(sa.text("SELECT account_kind, right_id, payee_id FROM ledger_postings WHERE "
-                                    "posting_id = :posting AND batch_id = :batch"),
-                            {"posting": batch.first_posting + batch.n_postings - 1, "batch": batch.batch_id}).first()
-    if last is None or int(last.account_kind) not in postings.IN_TRANSIT.values():
+    last = ledger.read_posting(batch.first_posting + batch.n_postings - 1, batch.batch_id)
+    if last is None or int(last["account_kind"]) not in postings.IN_TRANSIT.values():
         return True, True
-    return bool(last.right_id), bool(last.payee_id)
+    return bool(last["right_id"]), bool(last["payee_id"])
 
 
 # batches of these kinds are written by approve and export alone, which never reverse a payment: the search for

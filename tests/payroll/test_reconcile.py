@@ -143,8 +143,10 @@ def in_transit_by_payee(db: str, payee_ids) -> dict:
     return found
 
 
-@pytest.mark.parametrize("scheme", ["export_postings", "export_postings_per_payment", "export_postings_per_right"])
-def test_a_rejection_debits_in_transit_as_export_credited_it(tmp_path, monkeypatch, scheme):
+@pytest.mark.parametrize("scheme, backend", [("export_postings", "sqlite"), ("export_postings", "postgresql"),
+                                             ("export_postings_per_payment", "sqlite"),
+                                             ("export_postings_per_right", "sqlite")])
+def test_a_rejection_debits_in_transit_as_export_credited_it(tmp_path, monkeypatch, request, scheme, backend):
     """Export credits payments in transit per channel (right and payee 0) or, in earlier schemes, per payment
     (the payee) or per payment and right: a rejection's debit names the same, so the payee's view of in transit
     is zero after a rejection in every scheme and the channel's in transit holds only what is still out."""
@@ -152,7 +154,8 @@ def test_a_rejection_debits_in_transit_as_export_credited_it(tmp_path, monkeypat
     from synthetic.bank_returns import write_pain002
 
     generate_register(tmp_path / "reg", 300, 22, PERIOD)
-    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    db = (f"sqlite:///{tmp_path / 'ledger.db'}" if backend == "sqlite"
+          else request.getfixturevalue("pg_schema_url"))
     cycle.open_db(db, create=True).close()
     summary = cycle.calculate(db, tmp_path / "reg", PERIOD, "ana", store_dir=tmp_path / "store")
     cycle.approve(db, summary["payroll"], "marko")
