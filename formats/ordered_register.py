@@ -338,10 +338,9 @@ def _joined(parts, dtype) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def string_codes(column, names) -> np.ndarray:
-    """int16 position of each value among `names`; unknown values or nulls are left to the general path."""
-    if column.null_count:
-        raise Unusual("null codes")
+def code_tables(names) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The string-code kernels' view of `names`: (offsets, bytes, the candidate per length and last byte (-2 where
+    two names share them), each name's first KEY_BYTES bytes as a little-endian key)."""
     encoded = [name.encode() for name in names]
     name_offsets = np.zeros(len(encoded) + 1, np.int64)
     np.cumsum([len(name) for name in encoded], out=name_offsets[1:])
@@ -352,6 +351,14 @@ def string_codes(column, names) -> np.ndarray:
             slot = len(name) * 256 + name[-1]
             candidates[slot] = position if candidates[slot] == -1 else -2
     name_keys = np.array([int.from_bytes(name[:KEY_BYTES], "little") for name in encoded], np.uint64)
+    return name_offsets, name_data, candidates, name_keys
+
+
+def string_codes(column, names) -> np.ndarray:
+    """int16 position of each value among `names`; unknown values or nulls are left to the general path."""
+    if column.null_count:
+        raise Unusual("null codes")
+    name_offsets, name_data, candidates, name_keys = code_tables(names)
     out = np.empty(len(column), np.int16)
     start = 0
     for chunk in column.chunks:

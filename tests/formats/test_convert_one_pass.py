@@ -251,7 +251,8 @@ def test_short_codes_agree_with_the_general_kernel(seed):
     one, -1 elsewhere, and counts its -1s; string_codes gives pc.index_in's codes either way: names of one byte to
     past eight, two names sharing a length and last byte, the empty name, strings in the data's last eight bytes,
     sliced chunks."""
-    from engine.register_columns import CODE_LENGTHS, short_codes_kernel, string_codes_kernel
+    from engine.register_columns import short_codes_kernel, string_codes_kernel
+    from formats.ordered_register import code_tables
     rng = np.random.default_rng(seed)
     names = ["head", "adult", "child", "x", "ab", "ba", "cb", "ME_MO", "UA_POHOV", "a-much-longer-name", ""][
         :rng.integers(3, 12)]
@@ -262,16 +263,7 @@ def test_short_codes_agree_with_the_general_kernel(seed):
         _, offsets, data = column.buffers()
         offsets = np.frombuffer(offsets, np.int32, count=column.offset + len(column) + 1)[column.offset:]
         data = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
-        encoded = [name.encode() for name in names]
-        name_offsets = np.zeros(len(encoded) + 1, np.int64)
-        np.cumsum([len(name) for name in encoded], out=name_offsets[1:])
-        name_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
-        candidates = np.full(CODE_LENGTHS * 256, -1, np.int16)
-        for position, name in enumerate(encoded):
-            if 0 < len(name) < CODE_LENGTHS:
-                slot = len(name) * 256 + name[-1]
-                candidates[slot] = position if candidates[slot] == -1 else -2
-        keys = np.array([int.from_bytes(name[:8], "little") for name in encoded], np.uint64)
+        name_offsets, name_data, candidates, keys = code_tables(names)
         short, general = np.empty(len(column), np.int16), np.empty(len(column), np.int16)
         missing = short_codes_kernel(offsets, data, candidates, keys, short)
         string_codes_kernel(offsets, data, name_offsets, name_data, candidates, keys, general)
