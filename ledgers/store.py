@@ -48,6 +48,7 @@ PG_SUMMARIZE = ("SELECT brin_summarize_new_values(index) FROM (VALUES (to_regcla
 # it does not hold, which costs a read a few more pages and never hides a posting.
 PG_SUMMARIZE_POSTINGS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
                          "(to_regclass('ledger_postings_id_brin'))) AS brin(index) WHERE index IS NOT NULL")
+ASIDE_LOCK_TIMEOUT = "1s"
 PG_SUMMARIZE_PAYMENTS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
                          "(to_regclass('ledger_payments_batch_brin'))) AS brin(index) WHERE index IS NOT NULL")
 PAYMENT_INT_DTYPES = {"batch_id": "<i8", "leaf": "<i8", "payee_id": "<i8", "amount_minor": "<i8"}
@@ -320,15 +321,18 @@ class Ledger:
     def _summarize_postings_aside(self) -> bool:
         """PG_SUMMARIZE_POSTINGS on a connection of its own, committed at once; False if it could not run there
         (the step's connection then summarises as before). A writer that may not summarise (not the indexes'
-        owner) is done: the step's connection could not either."""
+        owner) is done: the step's connection could not either. Its lock on the table waits at most
+        ASIDE_LOCK_TIMEOUT: a session queued for a lock that conflicts with the step's COPY (CREATE INDEX, ALTER,
+        REINDEX) would otherwise hold it back while the step waits for it, a wait PostgreSQL cannot see."""
         import psycopg
 
         try:
             proxy = self.engine.raw_connection()
-        except (sa.exc.DBAPIError, psycopg.Error):  # e.g. no connection left on the server
+        except (sa.exc.SQLAlchemyError, psycopg.Error):  # no connection left on the server or in the pool
             return False
         raw = proxy.driver_connection
         try:
+            raw.execute(f"SET LOCAL lock_timeout = '{ASIDE_LOCK_TIMEOUT}'")  # this transaction only, not the pool's
             raw.execute(PG_SUMMARIZE_POSTINGS)
             raw.commit()
             return True

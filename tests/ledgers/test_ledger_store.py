@@ -433,3 +433,37 @@ def test_summaries_of_a_batch_rolled_back_hide_nothing(pg_schema_url, approve, a
         assert _through_the_index(book, done)[0] == done.n_postings
     assert verify(book).ok
     book.close()
+
+
+def test_the_second_connection_gives_way_to_a_waiting_lock(pg_schema_url, approve, monkeypatch):
+    """A session holding (or queued for) a lock that conflicts with the summary's makes the second connection give
+    up after its lock timeout instead of waiting while the step waits for it; the step's own connection then
+    summarises as before, once that session is gone."""
+    import threading
+    import time
+
+    import psycopg
+
+    outcomes = []
+    real = store_module.Ledger._summarize_postings_aside
+
+    def aside_while_locked(self):
+        with psycopg.connect(pg_schema_url.replace("postgresql+psycopg://", "postgresql://", 1)) as other:
+            other.execute("LOCK TABLE ledger_postings IN SHARE UPDATE EXCLUSIVE MODE")
+            started = time.monotonic()
+            outcomes.append(real(self))
+            outcomes.append(time.monotonic() - started)
+        return outcomes[0]
+
+    monkeypatch.setattr(store_module.Ledger, "_summarize_postings_aside", aside_while_locked)
+    book = open_ledger(pg_schema_url)
+    book.init()
+    done = []
+    writer = threading.Thread(target=lambda: done.append(approve(book, 660, 3000, seed=1)), daemon=True)
+    writer.start()
+    writer.join(60)
+    assert done and outcomes[0] is False and outcomes[1] < 10
+    found, plan = _through_the_index(book, done[0])
+    assert found == done[0].n_postings and "ledger_postings_id_brin" in plan
+    assert verify(book).ok
+    book.close()
