@@ -210,15 +210,24 @@ def test_one_pass_households_equal_the_month_by_month_loop(tmp_path, country, mo
     assert kinds & {entitlement.cat.KIND_HOUSEHOLD_TABLE, entitlement.cat.KIND_EQUIVALENCE,
                     entitlement.cat.KIND_CATEGORY_SUM}, kinds  # the register has rights the one pass serves
     decided_by = entitlement.month_first_day(period + 1) - 61
-    one_pass = [compute_due(arrays, compiled, period, start), compute_due(arrays, compiled, period, start,
-                                                                          decided_by_day=decided_by)]
-    monkeypatch.setattr(entitlement, "ONE_PASS_HOUSEHOLDS", False)
-    monthly = [compute_due(arrays, compiled, period, start), compute_due(arrays, compiled, period, start,
-                                                                         decided_by_day=decided_by)]
-    for got, want in zip(one_pass, monthly):
+    for want in one_pass_and_monthly_equal(arrays, compiled, period, start, decided_by, monkeypatch):
         assert want.due_minor.sum() > 0
+
+
+def one_pass_and_monthly_equal(arrays, compiled, period, start, decided_by, monkeypatch) -> list:
+    """compute_due with the one pass over a household's months and with the month-by-month loop, as of the period
+    and as decided on `decided_by`: every output field equal; returns the loop's cells."""
+    from engine import entitlement
+
+    one_pass = [compute_due(arrays, compiled, period, start),
+                compute_due(arrays, compiled, period, start, decided_by_day=decided_by)]
+    monkeypatch.setattr(entitlement, "ONE_PASS_HOUSEHOLDS", False)
+    monthly = [compute_due(arrays, compiled, period, start),
+               compute_due(arrays, compiled, period, start, decided_by_day=decided_by)]
+    for got, want in zip(one_pass, monthly):
         for field in want._fields:
             assert np.array_equal(getattr(got, field), getattr(want, field)), field
+    return monthly
 
 
 @pytest.mark.parametrize("country", ["me", "rs", "ua"])
@@ -245,12 +254,5 @@ def test_one_pass_households_equal_the_month_by_month_loop_for_scattered_windows
     starts = (period - np.random.default_rng(7).integers(0, 37, arrays.n_rights)).astype(np.int32)
     compiled = catalogue.compile(*entitlement.compiled_range(starts, period, catalogue.first_month()))
     decided_by = entitlement.month_first_day(period + 1) - 46
-    one_pass = [compute_due(arrays, compiled, period, starts), compute_due(arrays, compiled, period, starts,
-                                                                           decided_by_day=decided_by)]
-    monkeypatch.setattr(entitlement, "ONE_PASS_HOUSEHOLDS", False)
-    monthly = [compute_due(arrays, compiled, period, starts), compute_due(arrays, compiled, period, starts,
-                                                                          decided_by_day=decided_by)]
-    for got, want in zip(one_pass, monthly):
+    for want in one_pass_and_monthly_equal(arrays, compiled, period, starts, decided_by, monkeypatch):
         assert (want.due_minor > 0).sum() > 1000
-        for field in want._fields:
-            assert np.array_equal(getattr(got, field), getattr(want, field)), field
