@@ -366,9 +366,22 @@ def _append_hold_rows(conn: sa.Connection, rows: list[dict]) -> list[dict]:
              "iban": row.get("iban"), "created_at": stamp, "placed_by": row.get("placed_by", RECONCILE),
              "note": row.get("note", "")} for i, row in enumerate(rows)]
     if full:
-        conn.execute(holds.insert(), full)
+        _insert_hold_rows(conn, full)
         append_rows(conn, holds.name, full)
     return full
+
+
+def _insert_hold_rows(conn: sa.Connection, rows: list[dict]) -> None:
+    """PostgreSQL takes the rows as one COPY stream (reconcile places tens of thousands at national scale, which an
+    executemany sends as as many statements); SQLite an executemany. Same rows, same caller's transaction."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(holds.insert(), rows)
+        return
+    names = [column.name for column in holds.columns]
+    with conn.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {holds.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[name] for name in names))
 
 
 def hold_mark(conn: sa.Connection) -> int:

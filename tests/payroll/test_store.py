@@ -54,16 +54,27 @@ def test_written_table_hash_is_the_hash_of_the_file_and_repeats(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hold_db_url(request, tmp_path):
+    """Holds go in by executemany on SQLite and by COPY on PostgreSQL: both paths."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return request.getfixturevalue("pg_schema_url")
+
+
+def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(hold_db_url):
     """insert_holds, place_hold and release_hold write in the caller's transaction (h-never-a's steps pass
-    theirs): rolled back, neither the rows nor their chained copies remain; committed, verify finds them equal."""
+    theirs): rolled back, neither the rows nor their chained copies remain; committed, verify finds them equal
+    (on PostgreSQL the rows go in by COPY: text with a tab, a newline, a backslash and a NULL comes back as given)."""
     from ledgers.verify import record_findings
     from payroll.errors import UserError
 
-    ledger = cycle.open_db(f"sqlite:///{tmp_path / 'ledger.db'}", create=True)
+    ledger = cycle.open_db(hold_db_url, create=True)
     try:
         reconcile_hold = {"kind": "right", "right_id": 7, "payee_id": 70, "reason_code": "MD07",
                           "payment_ref": "ME-1", "iban": None}
+        odd_hold = {"kind": "bank_channel", "right_id": -1, "payee_id": 71, "reason_code": "AC04",
+                    "payment_ref": "ME-2", "iban": "ME25505000012345678951", "note": "tab\there\nnew line \\N"}
         with pytest.raises(RuntimeError):
             with ledger.writing() as conn:
                 store.insert_holds(conn, [reconcile_hold])
@@ -83,7 +94,13 @@ def test_hold_writers_chain_their_rows_and_commit_only_with_the_caller(tmp_path)
             rows = store.read_holds(conn, released=True).to_pylist()
         assert [(r["hold_id"], r["placed_by"], r["released"]) for r in rows] == [(1, "reconcile", True),
                                                                                  (2, "ana", True)]
-        assert [e["kind"] for e in ledger.event_rows()] == ["rows"] * 4
+        assert rows[0]["iban"] is None
+        with ledger.writing() as conn:
+            assert store.insert_holds(conn, [odd_hold]) == 1
+        with ledger.engine.connect() as conn:
+            odd = store.read_holds(conn).to_pylist()[-1]
+        assert (odd["iban"], odd["note"], odd["placed_by"]) == (odd_hold["iban"], odd_hold["note"], "reconcile")
+        assert [e["kind"] for e in ledger.event_rows()] == ["rows"] * 5
         assert record_findings(ledger) == []
     finally:
         ledger.close()
