@@ -77,6 +77,7 @@ from numba import types
 
 from engine import advances
 from engine import catalogue as cat
+from engine.zero_pages import untouched_zeros
 from engine.jit import I32_2D_RO, I32_OUT, I32_RO, I64_2D_RO, I64_OUT, I64_RO, helper, kernel
 
 NO_DAY = np.int32(2**31 - 1)        # open-ended valid_to / member_to, no death
@@ -1419,12 +1420,13 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
 
     def run(window: np.ndarray, right_source: np.ndarray) -> DueCells:
         lengths = (period - window + 1).astype(np.int64)
-        offsets = np.zeros(n_rights + 1, dtype=np.int64)
+        offsets = np.empty(n_rights + 1, dtype=np.int64)
+        offsets[0] = 0
         np.cumsum(lengths, out=offsets[1:])
         n_cells = int(offsets[-1])
-        # rule_missing and reason zeros, written where not: calloc's untouched pages cost nothing until written
-        due, missing = np.empty(n_cells, dtype=np.int64), np.zeros(n_cells, dtype=np.bool_)
-        reason = np.zeros(n_cells, dtype=np.int8)
+        # rule_missing and reason are mostly zeros: the kernel writes the others, on the few pages they fall on
+        due, missing = np.empty(n_cells, dtype=np.int64), untouched_zeros(n_cells, np.bool_)
+        reason = untouched_zeros(n_cells, np.int8)
         due_kernel(window, period, offsets, limit_day, version_offsets, right_benefit, packed.ver32, packed.ver64,
                    packed.person32, packed.member32, member_offsets, compiled.first_month, binfo, compiled.params,
                    compiled.param_len, compiled.defined, links[0], links[1], right_source, due, missing, reason,
@@ -1434,7 +1436,7 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
             advances.gate_by_titles(arrays, compiled, due, cells.right_index, cells.month, limit_day)
         return cells
 
-    no_source = np.zeros(n_rights, dtype=np.int64)
+    no_source = untouched_zeros(n_rights, np.int64)
     if not (compiled.settings[:, cat.SET_MULTIPLE_OF][present] > 0).any():  # no right of a multiple of a benefit
         return run(starts, no_source)
     return run(starts, family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source))
@@ -1468,7 +1470,7 @@ def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, 
         wanted = wanted[present[wanted]]
     n_persons = len(arrays.person_ids)
     if wanted.size == 0 or len(arrays.ver_right) == 0:
-        return np.zeros(n_persons + 1, dtype=np.int64), np.zeros((0, 4), dtype=np.int32)
+        return untouched_zeros(n_persons + 1, np.int64), np.zeros((0, 4), dtype=np.int32)
     is_wanted = np.zeros(len(compiled.codes), dtype=np.bool_)
     is_wanted[wanted] = True
     right_benefit = np.asarray(arrays.right_benefit, dtype=np.int64)
