@@ -206,6 +206,7 @@ class DueCells:
     columns were two fifths of the bytes the kernel wrote, each on a page the system had to clear first).
     Given right_index and month (tests), those are kept as given."""
     __slots__ = ("due_minor", "rule_missing", "offsets", "reason", "_right_index", "_month", "_starts")
+    _fields = ("right_index", "month", "due_minor", "rule_missing", "offsets", "reason")  # as the named tuple it was
 
     def __init__(self, right_index: "np.ndarray | None", month: "np.ndarray | None", due_minor: np.ndarray,
                  rule_missing: np.ndarray, offsets: np.ndarray, reason: "np.ndarray | None" = None,
@@ -1143,7 +1144,9 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
     prorate = days_gate is not None and binfo[b, B_PRORATE] != 0
     stops_on_death = binfo[b, _S_STOPS] != 0
     death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH] if stops_on_death else NO_MONTH
-    _zero_cells(start, period, cell0, out_due)
+    # the months outside [first, last] pay nothing; the loop below writes every month inside them
+    _zero_cells(start, min(period, first - 1), start, cell0, out_due)
+    _zero_cells(max(start, last + 1), period, start, cell0, out_due)
     # counts hold through month counted_to; full: the formula's amount in months m..reuse_to (the counts and the
     # parameters of every such month are those it was computed with)
     counted_to, reuse_to, paid_in_year, full = np.int64(-1), np.int64(-1), 0, np.int64(0)
@@ -1157,6 +1160,7 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
             if mi < 0 or mi >= n_defined or not defined[b, mi]:
                 if m >= start:
                     out_missing[cell0 + m - start] = True
+                    out_due[cell0 + m - start] = 0
                 m += 1
                 continue
             full, counted_to = _household_formula(m, mi, k, b, h, ver32[v, V_PERSON], flags, income, counted_to,
@@ -1235,12 +1239,13 @@ def _household_formula(m, mi, k, b, h, person, flags, income, counted_to, counts
 
 
 @helper
-def _zero_cells(start, period, cell0, out_due):
-    """The cells of a right over [start, period] as due 0 (rule_missing and reason are zeros already)."""
-    assert start <= period
+def _zero_cells(low, high, start, cell0, out_due):
+    """The cells of months low..high (none when high < low) of a right whose cells start at month `start` as due 0
+    (rule_missing and reason are zeros already)."""
+    assert low >= start
     assert cell0 >= 0
-    for i in range(period - start + 1):
-        out_due[cell0 + i] = 0
+    for m in range(low, high + 1):
+        out_due[cell0 + m - start] = 0
 
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
