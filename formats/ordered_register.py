@@ -5,6 +5,7 @@ matrices; anything else (out of order, unknown ids or codes, ids too sparse for 
 column type) raises Unusual and formats/convert.py takes its general path, which sorts, searches and reports the
 Problems of bad input. The results equal the general path's exactly (tests/formats/test_convert_one_pass.py).
 """
+import itertools
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -40,10 +41,19 @@ def beside(function, *args):
 
 
 def in_parts(part, count: int) -> list:
-    """[part(0), ..., part(count - 1)]: the first on the calling thread, the others on the worker threads. The
+    """[part(0), ..., part(count - 1)], the parts taken in turn by the calling thread and the worker threads, each
+    thread the next part not taken yet as soon as it is free (a worker busy with another table takes none). The
     kernels release the GIL and each part writes only its own rows, so the result does not depend on the threads."""
-    others = [beside(part, index) for index in range(1, count)]
-    return [part(0)] + [future.result() for future in others]
+    results, taken = [None] * count, itertools.count()  # next() on a count is atomic: each part is taken once
+
+    def work() -> None:
+        while (index := next(taken)) < count:
+            results[index] = part(index)
+    helpers = [beside(work) for _ in range(min(count - 1, BESIDE_THREADS))]
+    work()
+    for helper in helpers:
+        helper.result()
+    return results
 
 
 def part_count(rows: int, parallel: bool, parts_max: int) -> int:
