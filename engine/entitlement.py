@@ -77,6 +77,7 @@ from numba import types
 
 from engine import advances
 from engine import catalogue as cat
+from engine.zero_pages import untouched_zeros
 from engine.jit import I32_2D_RO, I32_OUT, I32_RO, I64_2D_RO, I64_OUT, I64_RO, helper, kernel
 
 NO_DAY = np.int32(2**31 - 1)        # open-ended valid_to / member_to, no death
@@ -198,14 +199,56 @@ class RegisterArrays(NamedTuple):
         return len(self.right_ids)
 
 
-class DueCells(NamedTuple):
-    """One cell per right and month of its window; rows sorted by (right, month)."""
-    right_index: np.ndarray       # int32
-    month: np.ndarray             # int32 month index
-    due_minor: np.ndarray         # int64
-    rule_missing: np.ndarray      # bool: no parameter in force for the benefit that month (due 0)
-    offsets: np.ndarray           # int64[R+1]: cells of right r are rows offsets[r]:offsets[r+1]
-    reason: "np.ndarray | None" = None  # int8 REASON_*: a claim out of time, no family benefit to multiply
+class DueCells:
+    """One cell per right and month of its window; rows sorted by (right, month). The kernel writes the amounts
+    alone: which right and month a cell is follows from `offsets` and each right's first month (`starts`), so
+    right_index and month are derived on their first read (most callers read the amounts only, and the two index
+    columns were two fifths of the bytes the kernel wrote, each on a page the system had to clear first).
+    Given right_index and month (tests), those are kept as given."""
+    __slots__ = ("due_minor", "rule_missing", "offsets", "reason", "_right_index", "_month", "_starts")
+    _fields = ("right_index", "month", "due_minor", "rule_missing", "offsets", "reason")  # as the named tuple it was
+
+    def __init__(self, right_index: "np.ndarray | None", month: "np.ndarray | None", due_minor: np.ndarray,
+                 rule_missing: np.ndarray, offsets: np.ndarray, reason: "np.ndarray | None" = None,
+                 starts: "np.ndarray | None" = None):
+        assert (right_index is not None and month is not None) or starts is not None
+        self.due_minor = due_minor          # int64
+        self.rule_missing = rule_missing    # bool: no parameter in force for the benefit that month (due 0)
+        self.offsets = offsets              # int64[R+1]: cells of right r are rows offsets[r]:offsets[r+1]
+        self.reason = reason                # int8 REASON_*: a claim out of time, no family benefit to multiply
+        self._right_index, self._month, self._starts = right_index, month, starts
+
+    @property
+    def right_index(self) -> np.ndarray:
+        """int32 right of each cell."""
+        if self._right_index is None:
+            self._derive_indexes()
+        return self._right_index
+
+    @property
+    def month(self) -> np.ndarray:
+        """int32 month index of each cell."""
+        if self._month is None:
+            self._derive_indexes()
+        return self._month
+
+    def _derive_indexes(self) -> None:
+        right_index = np.empty(self.due_minor.shape[0], dtype=np.int32)
+        month = np.empty(self.due_minor.shape[0], dtype=np.int32)
+        cell_indexes_kernel(self.offsets, self._starts, right_index, month)
+        self._right_index, self._month = right_index, month
+
+
+@kernel(types.void(I64_RO, I32_RO, I32_OUT, I32_OUT))
+def cell_indexes_kernel(offsets, starts, out_right, out_month):
+    """out_right[c], out_month[c] = the right and month of cell c: right r holds cells offsets[r]:offsets[r + 1],
+    its months from starts[r] on."""
+    assert offsets.shape[0] == starts.shape[0] + 1
+    assert out_right.shape[0] == out_month.shape[0] == offsets[offsets.shape[0] - 1]
+    for r in range(starts.shape[0]):
+        for cell in range(offsets[r], offsets[r + 1]):
+            out_right[cell] = r
+            out_month[cell] = starts[r] + (cell - offsets[r])
 
 
 # ---- packed kernel inputs ------------------------------------------------------------------------------------
@@ -1083,7 +1126,7 @@ def _days_share(v, m, full, stops_on_death, ver32, person32):
 @helper
 def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64, person32, member32,
                      member_offsets, first_month, binfo, params, param_len, defined, param_runs, out_due,
-                     out_missing, out_reason, out_right, out_month, on_table, on_scale, on_category, days_gate):
+                     out_missing, on_table, on_scale, on_category, days_gate):
     """The cells of right r with a single version v, a household and a household formula (table, equivalence scale,
     category sum): what chunk_due_kernel's month loop computes for it, with the checks that do not change from month
     to month made once, and the members counted again only in a month where the counts may change (the counts' valid
@@ -1101,7 +1144,9 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
     prorate = days_gate is not None and binfo[b, B_PRORATE] != 0
     stops_on_death = binfo[b, _S_STOPS] != 0
     death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH] if stops_on_death else NO_MONTH
-    _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month)
+    # the months outside [first, last] pay nothing; the loop below writes every month inside them
+    _zero_cells(start, min(period, first - 1), start, cell0, out_due)
+    _zero_cells(max(start, last + 1), period, start, cell0, out_due)
     # counts hold through month counted_to; full: the formula's amount in months m..reuse_to (the counts and the
     # parameters of every such month are those it was computed with)
     counted_to, reuse_to, paid_in_year, full = np.int64(-1), np.int64(-1), 0, np.int64(0)
@@ -1115,6 +1160,7 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
             if mi < 0 or mi >= n_defined or not defined[b, mi]:
                 if m >= start:
                     out_missing[cell0 + m - start] = True
+                    out_due[cell0 + m - start] = 0
                 m += 1
                 continue
             full, counted_to = _household_formula(m, mi, k, b, h, ver32[v, V_PERSON], flags, income, counted_to,
@@ -1193,16 +1239,13 @@ def _household_formula(m, mi, k, b, h, person, flags, income, counted_to, counts
 
 
 @helper
-def _fill_cells(r, start, period, cell0, out_due, out_missing, out_reason, out_right, out_month):
-    """The cells of right r over [start, period] as due 0 for no reason."""
-    assert start <= period
+def _zero_cells(low, high, start, cell0, out_due):
+    """The cells of months low..high (none when high < low) of a right whose cells start at month `start` as due 0
+    (rule_missing and reason are zeros already)."""
+    assert low >= start
     assert cell0 >= 0
-    for i in range(period - start + 1):
-        out_due[cell0 + i] = 0
-        out_missing[cell0 + i] = False
-        out_reason[cell0 + i] = REASON_NONE
-        out_right[cell0 + i] = r
-        out_month[cell0 + i] = start + i
+    for m in range(low, high + 1):
+        out_due[cell0 + m - start] = 0
 
 
 # ---- the kernel ----------------------------------------------------------------------------------------------
@@ -1216,7 +1259,7 @@ CHUNKS_PER_THREAD = 8  # at most this many tasks per thread: a call of the chunk
 
 def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
                person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
-               link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets, fact64):
+               link32, right_source, out_due, out_missing, out_reason, fact_offsets, fact64):
     """Fill the cells of every right r and month in [window_start[r], period]: chunks of rights on
     numba.get_num_threads() threads. chunk_due_kernel releases the GIL and each chunk writes only its own cells, so
     the result does not depend on the threads. A pool of Python threads rather than prange: the parfor machinery
@@ -1238,8 +1281,8 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
         chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
                          decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
                          member_offsets, first_month, binfo, params, param_len, defined, param_runs, link_offsets,
-                         link32, right_source, out_due, out_missing, out_reason, out_right, out_month, fact_offsets,
-                         fact64, *gates, gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
+                         link32, right_source, out_due, out_missing, out_reason, fact_offsets, fact64, *gates,
+                         gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
                          gates[0][cat.KIND_CATEGORY_SUM], one_pass)
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
@@ -1268,8 +1311,8 @@ def _chunk_pool(threads: int) -> ThreadPoolExecutor:
 def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, decided_limit_day, version_offsets,
                      right_benefit, ver32, ver64, person32, member32, member_offsets, first_month, binfo, params,
                      param_len, defined, param_runs, link_offsets, link32, right_source, out_due, out_missing,
-                     out_reason, out_right, out_month, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate,
-                     days_gate, scale_gate, table_gate, category_gate, one_pass):
+                     out_reason, fact_offsets, fact64, kinds, scheduled_gate, rate_days_gate, days_gate, scale_gate,
+                     table_gate, category_gate, one_pass):
     """Rights r_begin..r_end-1, one after the other. Compiled without NRT (_nrt=False): it allocates nothing (the
     counts scratch comes from the caller), and the atomic reference counts of every array handed to the inlined
     helpers took ~70 % of its time. scale_gate: kinds' gate of the equivalence scale again, as an argument of its own
@@ -1277,7 +1320,7 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
     catalogue with that kind; table_gate and category_gate likewise for _household_right, which one_pass (None:
     ONE_PASS_HOUSEHOLDS off) lets serve the rights of one version with a household formula."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
-    assert out_right.shape[0] == out_due.shape[0] and out_month.shape[0] == out_due.shape[0]
+    assert out_missing.shape[0] == out_due.shape[0] and out_reason.shape[0] == out_due.shape[0]
     # the loop over one right's months is written here, not in an inlined helper: Numba copies an inlined callee's
     # IR block by block with its whole scope, and this one held every formula (seconds of the first compile)
     for r in range(r_begin, r_end):
@@ -1291,8 +1334,7 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
                 and ver32[version_offsets[r], V_HOUSEHOLD] >= 0):
             _household_right(r, version_offsets[r], k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64,
                              person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                             param_runs, out_due, out_missing, out_reason, out_right, out_month, table_gate,
-                             scale_gate, category_gate, days_gate)
+                             param_runs, out_due, out_missing, table_gate, scale_gate, category_gate, days_gate)
             continue
         anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
         limit_months = k == cat.KIND_EQUIVALENCE  # the months-per-year limit counts from January
@@ -1316,10 +1358,10 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
             if m >= start:
                 cell = cell0 + m - start
                 out_due[cell] = amount
-                out_missing[cell] = missing
-                out_reason[cell] = reason
-                out_right[cell] = r
-                out_month[cell] = m
+                if missing:  # zeros already: a page never written is never cleared (DueCells)
+                    out_missing[cell] = True
+                if reason != REASON_NONE:
+                    out_reason[cell] = reason
 
 
 def parameter_runs(params: np.ndarray, defined: np.ndarray) -> np.ndarray:
@@ -1383,21 +1425,23 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
 
     def run(window: np.ndarray, right_source: np.ndarray) -> DueCells:
         lengths = (period - window + 1).astype(np.int64)
-        offsets = np.zeros(n_rights + 1, dtype=np.int64)
+        offsets = np.empty(n_rights + 1, dtype=np.int64)
+        offsets[0] = 0
         np.cumsum(lengths, out=offsets[1:])
         n_cells = int(offsets[-1])
-        due, missing = np.empty(n_cells, dtype=np.int64), np.empty(n_cells, dtype=np.bool_)
-        reason = np.empty(n_cells, dtype=np.int8)
-        right_index, month = np.empty(n_cells, dtype=np.int32), np.empty(n_cells, dtype=np.int32)
+        # rule_missing and reason are mostly zeros: the kernel writes the others, on the few pages they fall on
+        due, missing = np.empty(n_cells, dtype=np.int64), untouched_zeros(n_cells, np.bool_)
+        reason = untouched_zeros(n_cells, np.int8)
         due_kernel(window, period, offsets, limit_day, version_offsets, right_benefit, packed.ver32, packed.ver64,
                    packed.person32, packed.member32, member_offsets, compiled.first_month, binfo, compiled.params,
                    compiled.param_len, compiled.defined, links[0], links[1], right_source, due, missing, reason,
-                   right_index, month, fact_offsets, fact64)
-        if (advances.advance_benefits(compiled.kind) & present).any():
-            advances.gate_by_titles(arrays, compiled, due, right_index, month, limit_day)  # no title, no advance
-        return DueCells(right_index, month, due, missing, offsets, reason)
+                   fact_offsets, fact64)
+        cells = DueCells(None, None, due, missing, offsets, reason, starts=window)
+        if (advances.advance_benefits(compiled.kind) & present).any():  # no title, no advance
+            advances.gate_by_titles(arrays, compiled, due, cells.right_index, cells.month, limit_day)
+        return cells
 
-    no_source = np.zeros(n_rights, dtype=np.int64)
+    no_source = untouched_zeros(n_rights, np.int64)
     if not (compiled.settings[:, cat.SET_MULTIPLE_OF][present] > 0).any():  # no right of a multiple of a benefit
         return run(starts, no_source)
     return run(starts, family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source))
@@ -1431,7 +1475,7 @@ def special_rate_links(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, 
         wanted = wanted[present[wanted]]
     n_persons = len(arrays.person_ids)
     if wanted.size == 0 or len(arrays.ver_right) == 0:
-        return np.zeros(n_persons + 1, dtype=np.int64), np.zeros((0, 4), dtype=np.int32)
+        return untouched_zeros(n_persons + 1, np.int64), np.zeros((0, 4), dtype=np.int32)
     is_wanted = np.zeros(len(compiled.codes), dtype=np.bool_)
     is_wanted[wanted] = True
     right_benefit = np.asarray(arrays.right_benefit, dtype=np.int64)
@@ -1498,6 +1542,8 @@ def _starts_array(window_start, period, n_rights) -> np.ndarray:
         assert int(window_start) <= period, (window_start, period)
         return np.full(n_rights, int(window_start), dtype=np.int32)
     starts = np.ascontiguousarray(window_start, dtype=np.int32)
+    if np.may_share_memory(starts, window_start):  # DueCells reads it after the call, when the caller's may differ
+        starts = starts.copy()
     assert starts.shape == (n_rights,), starts.shape
     assert n_rights == 0 or int(starts.max()) <= period
     return starts

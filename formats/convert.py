@@ -18,6 +18,7 @@ from engine.advances import MaintenanceTitles
 from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArrays, benefits_present,
                                 month_first_day, months_of_days, pack_fields, pack_register)
 from engine.register_columns import grouped_order
+from engine.zero_pages import untouched_zeros
 from formats.errors import InputError, problem
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats import ordered_register
@@ -46,7 +47,8 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
     roles = None if one_by_one or not ordered_register.kernels_ready() else \
         beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
-    persons = one_pass(persons_in_order, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
+    persons = one_pass(persons_in_order, tables["persons"], pack, matrices, not one_by_one) \
+        or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
     rights = tables["rights"]
@@ -59,7 +61,8 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     running = beside(one_pass, versions_in_order, *in_order, payee_ids, pack, version_matrices) \
         if not (one_by_one or problems or payee_ids is None) else None
     members = one_pass(members_in_order, tables["households"], household_ids, person_ids, birth_day, pack,
-                       matrices, roles) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
+                       matrices, roles, not one_by_one) \
+        or _members(tables["households"], household_ids, person_ids, birth_day, problems)
     done("households")
     if payee_ids is None:
         payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)
@@ -110,7 +113,7 @@ def packed_arrays_releasing(box: list) -> RegisterArrays:
     packed = pack_fields(fields, release=True)
     if fields["fact_offsets"] is not None and fields["fact64"].shape[0] == 0:
         # no dated amounts: offsets all 0, as zeros never written (pages the system does not make resident)
-        fields["fact_offsets"] = np.zeros(fields["fact_offsets"].shape[0], np.int64)
+        fields["fact_offsets"] = untouched_zeros(fields["fact_offsets"].shape[0], np.int64)
     fields.update({name: None for name in PACKED_ONLY}, packed=packed)
     return RegisterArrays(**fields)
 
@@ -229,9 +232,9 @@ def _titles(table, person_ids, problems) -> MaintenanceTitles:
     table is a register without titles."""
     if table is None or table.num_rows == 0:
         none64, none32 = np.zeros(0, np.int64), np.zeros(0, np.int32)
-        return MaintenanceTitles(offsets=np.zeros(len(person_ids) + 1, np.int64), title_ids=none64, debtor=none32,
-                                 debtor_ids=none64.copy(), monthly_minor=none64.copy(), from_month=none32.copy(),
-                                 to_month=none32.copy())
+        return MaintenanceTitles(offsets=untouched_zeros(len(person_ids) + 1, np.int64), title_ids=none64,
+                                 debtor=none32, debtor_ids=none64.copy(), monthly_minor=none64.copy(),
+                                 from_month=none32.copy(), to_month=none32.copy())
     if table is None:
         table = pa.table({name: pa.array([], pa.int64()) for name in ("child_id", "debtor_id", "title_id")})
     child = _index_or_problem(person_ids, _ints(table, "child_id", 0), "maintenance_titles", "child_id",
@@ -253,7 +256,7 @@ def _facts(tables, household_ids, person_ids, problems) -> dict:
     """housing_costs by household, then wage_bases by person, as one CSR of (from month, to month, amount) rows
     (engine.entitlement.RegisterArrays.fact_offsets); absent tables count as empty."""
     if all(tables.get(name) is None or tables[name].num_rows == 0 for name in ("housing_costs", "wage_bases")):
-        return dict(fact_offsets=np.zeros(len(household_ids) + 1 + len(person_ids) + 1, np.int64),
+        return dict(fact_offsets=untouched_zeros(len(household_ids) + 1 + len(person_ids) + 1, np.int64),
                     fact64=np.zeros((0, 3), np.int64))
     parts = []
     for name, key, keys, amount in (("housing_costs", "household_id", household_ids, "cost_minor"),

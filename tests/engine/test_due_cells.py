@@ -1,0 +1,54 @@
+"""engine.entitlement.DueCells derives each cell's right and month from the offsets and the windows' first months;
+engine.zero_pages gives the zeros the due kernel writes sparsely."""
+import numpy as np
+import pytest
+
+from engine.entitlement import DueCells, compute_due, month_first_day, window_starts
+from engine.months import parse_period
+from engine.zero_pages import MAPPED_BYTES_MIN, untouched_zeros
+from formats.catalogue import load_catalogue
+from formats.convert import register_arrays
+from formats.register import read_register
+from synthetic.register import generate_register
+
+PERIOD = "2025-11"
+
+
+@pytest.mark.parametrize("country", ["me", "ua"])
+def test_cells_name_their_right_and_month(tmp_path, country):
+    """Windows of different lengths per right (window_starts after a generated month of changes), a month given
+    by the caller as an array it changes afterwards: every cell's right and month are those of its place."""
+    catalogue = load_catalogue(country=country)
+    generate_register(tmp_path, 300, 5, PERIOD, country=country)
+    period = parse_period(PERIOD)
+    arrays = register_arrays(read_register(tmp_path, catalogue), catalogue)
+    starts = window_starts(arrays, period, 24, month_first_day(period - 3))
+    assert len(np.unique(starts)) > 1, "the windows differ, or the test shows little"
+    given = starts.copy()
+    cells = compute_due(arrays, catalogue.compile_window(given, period), period, given)
+    given[:] = period  # the cells keep their own copy of the windows
+    lengths = period - starts.astype(np.int64) + 1
+    right = np.repeat(np.arange(arrays.n_rights), lengths)
+    month = np.concatenate([np.arange(start, period + 1) for start in starts])
+    assert cells.right_index.dtype == np.int32 and cells.month.dtype == np.int32
+    assert np.array_equal(cells.right_index, right) and np.array_equal(cells.month, month)
+    assert cells.right_index is cells.right_index  # derived once
+    assert np.array_equal(cells.offsets, np.concatenate([[0], np.cumsum(lengths)]))
+
+
+def test_cells_given_their_rights_and_months_keep_them():
+    right, month = np.array([0, 0, 1], np.int32), np.array([5, 6, 6], np.int32)
+    cells = DueCells(right, month, np.zeros(3, np.int64), np.zeros(3, bool), np.array([0, 2, 3]))
+    assert cells.right_index is right and cells.month is month and cells.reason is None
+    assert cells._fields[:3] == ("right_index", "month", "due_minor")
+
+
+@pytest.mark.parametrize("count", [0, 5, MAPPED_BYTES_MIN // 8 + 3, 3_000_000])
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int64])
+def test_untouched_zeros_are_writable_zeros_of_their_own(count, dtype):
+    first, second = untouched_zeros(count, dtype), untouched_zeros(count, dtype)
+    assert first.dtype == dtype and first.shape == (count,) and first.flags.writeable and first.flags.c_contiguous
+    assert not first.any()
+    if count:
+        first[count // 2] = 1
+        assert first.sum() == 1 and not second.any()
