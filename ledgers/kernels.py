@@ -131,9 +131,12 @@ def split_lines(data, out):
     return row + 1
 
 
-@kernel
+@kernel(types.boolean(U8_2D_RO, U8_2D_OUT))
 def sha256_rows_openssl(messages, out):
-    """out[i] = SHA-256 of messages[i] (C-contiguous uint8 matrices), through OpenSSL; False if a call failed."""
+    """out[i] = SHA-256 of messages[i] (C-contiguous uint8 matrices), through OpenSSL; False if a call failed.
+    Declared: one specialisation serves the self-check's writable rows and a batch's read-only ones (it compiled
+    once for each), and payroll.warmup compiles it in the background. Its compile links libcrypto's functions:
+    openssl_rows_ready loads the library first."""
     assert messages.shape[0] == out.shape[0] and out.shape[1] == 32
     assert messages.flags.c_contiguous and out.flags.c_contiguous
     width = messages.shape[1]

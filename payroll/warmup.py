@@ -3,7 +3,8 @@ cache=True), and a kernel compiles again on the first run on a machine, after an
 the cache folder cannot be written. The command line says so before a step that runs the engine, because a
 compile takes seconds of CPU and a silent wait looks like a hang, and starts compiling in a second process the
 kernels whose types are known beforehand (explicit signatures: the register's months and windows, arrears,
-deductions, netting, payroll totals, advances, the ledger's references) while the command goes on (the entitlement kernel, whose types follow the catalogue, compiles in the command).
+deductions, netting, payroll totals, advances, the ledger's references and hashes) while the command goes on (the
+entitlement kernel, whose types follow the catalogue, compiles in the command).
 When the command reaches such a kernel it loads it from the cache; engine.jit's compile lock keeps the two
 processes from compiling one kernel at once. The compiled code is the same whichever process compiles it.
 
@@ -24,6 +25,13 @@ from engine import jit
 ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "engine.deductions", "engine.netting",
                   "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
                   "payroll.simulate_sums", "bank_exports.row_template", "engine.register_columns")
+# compiled last, once the kernels a command waits for are done: the register conversion's one pass (a first run
+# converts by the general path, so these serve the next run) and fact_values' kernel (checks and reports only)
+LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel")
+LATER_NICENESS = 10
+# kernels compiled by calling a function of their module that first loads what the compile links: libcrypto for
+# sha256_rows_openssl (openssl_rows_ready loads it, then checks the kernel against hashlib)
+COMPILED_BY = {"ledgers.kernels.sha256_rows_openssl": "openssl_rows_ready"}
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
                   "about 10 seconds once; later runs load them from the cache")
 
@@ -49,7 +57,7 @@ is_cached = jit.cached_on_disk  # the dispatcher's on-disk cache matches its sou
 
 def kernels_to_compile() -> list[str]:
     """Names of the engine's kernels that will compile on their first call in this process."""
-    return [f"{d.py_func.__module__}.{d.py_func.__name__}" for d in dispatchers() if not is_cached(d)]
+    return [kernel_name(d) for d in dispatchers() if not is_cached(d)]
 
 
 def compile_notice() -> str | None:
@@ -86,10 +94,32 @@ def _writable(dispatcher) -> bool:
     return bool(folder) and os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK)
 
 
-def main() -> None:
-    for dispatcher in declared_to_compile():  # in the cycle's order: the command needs the first ones first
+def kernel_name(dispatcher) -> str:
+    return f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__name__}"
+
+
+def main(later_niceness: int = 0) -> None:
+    """Compile the pending kernels in the cycle's order (the command needs the first ones first), those of LATER
+    last, with the process's niceness raised by later_niceness: on a busy machine they wait rather than slow the
+    command that started this process."""
+    pending = declared_to_compile()
+    later = [dispatcher for dispatcher in pending if kernel_name(dispatcher).startswith(LATER)]
+    for dispatcher in pending:
+        if dispatcher not in later:
+            _compile(dispatcher)
+    if later and later_niceness:
+        os.nice(later_niceness)
+    for dispatcher in later:
+        _compile(dispatcher)
+
+
+def _compile(dispatcher) -> None:
+    prepare = COMPILED_BY.get(kernel_name(dispatcher))
+    if prepare is None:
         dispatcher.compile_declared()
+    else:
+        getattr(importlib.import_module(dispatcher.py_func.__module__), prepare)()
 
 
 if __name__ == "__main__":
-    main()
+    main(LATER_NICENESS)

@@ -246,3 +246,16 @@ def test_leaf_hashes_hash_exactly_the_leaf_records():
     expected = b"".join(hashlib.sha256(bytes(row)).digest() for row in records)
     assert c.leaf_hashes(refs, payee, amount).tobytes() == expected
     assert records[:, 0].max() == 0 and records.shape[1] == 52
+
+
+def test_the_openssl_kernel_has_one_specialisation_for_writable_and_read_only_rows():
+    from ledgers.kernels import openssl_rows_ready, sha256_rows_openssl
+
+    if not openssl_rows_ready():  # compiles it on writable rows (the self-check)
+        pytest.skip("no libcrypto with SHA256_* here")
+    rows = np.arange(6 * 40, dtype=np.int64).astype(np.uint8).reshape(6, 40)
+    rows.flags.writeable = False  # a batch's rows come from read-only Arrow buffers
+    out = np.zeros((6, 32), np.uint8)
+    assert sha256_rows_openssl(rows, out)
+    assert out.tobytes() == b"".join(hashlib.sha256(row.tobytes()).digest() for row in rows)
+    assert len(sha256_rows_openssl.signatures) == 1

@@ -1,6 +1,7 @@
 """The first-compile notice: shown exactly when a kernel has no valid on-disk cache."""
 import importlib
 import sys
+from types import SimpleNamespace
 
 from payroll import warmup
 
@@ -63,3 +64,33 @@ def test_no_background_compile_into_a_cache_it_cannot_write(monkeypatch):
     monkeypatch.setattr(warmup, "declared_to_compile", lambda: ["a kernel"])
     monkeypatch.setattr(warmup, "_writable", lambda dispatcher: False)
     assert warmup.compile_in_background() is None
+
+
+class _Pending:
+    """A stand-in dispatcher that records when it is compiled."""
+
+    def __init__(self, module, name, compiled):
+        self.py_func = SimpleNamespace(__module__=module, __name__=name)
+        self.compiled = compiled
+
+    def compile_declared(self):
+        self.compiled.append(warmup.kernel_name(self))
+
+
+def test_the_next_runs_kernels_compile_last_and_sha256_through_its_self_check(monkeypatch):
+    import ledgers.kernels
+
+    compiled = []
+    names = [("engine.register_columns", "persons_kernel"), ("engine.entitlement", "fact_values_kernel"),
+             ("engine.deductions", "deduct_rights"), ("ledgers.kernels", "sha256_rows_openssl"),
+             ("bank_exports.row_template", "render_rows_kernel")]
+    monkeypatch.setattr(warmup, "declared_to_compile", lambda: [_Pending(m, n, compiled) for m, n in names])
+    # libcrypto must be loaded before the kernel that calls it compiles: openssl_rows_ready loads it and compiles
+    monkeypatch.setattr(ledgers.kernels, "openssl_rows_ready", lambda: compiled.append("openssl_rows_ready"))
+    niceness = []
+    monkeypatch.setattr(warmup.os, "nice", niceness.append)
+    warmup.main(7)
+    assert compiled == ["engine.deductions.deduct_rights", "openssl_rows_ready",
+                        "bank_exports.row_template.render_rows_kernel", "engine.register_columns.persons_kernel",
+                        "engine.entitlement.fact_values_kernel"]
+    assert niceness == [7]
