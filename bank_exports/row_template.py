@@ -7,7 +7,8 @@ time). Here a template is a short program of ops (RowTemplate); the kernel reads
 the column's own offsets, data and validity bitmap, and writes the file's rows into one buffer in one pass. The
 buffer is allocated once at a bound of the rows' size taken from the columns' offsets (every literal, every value
 and the longest amount of each row: numpy sums, ~1 ms per 100,000 rows where a measuring pass of the kernel took
-~40 ms), and the kernel asserts every byte it writes lies inside it. Values must already be escaped for XML (text.clean_text does it).
+~40 ms), and the kernel asserts every byte it writes lies inside it. Values must already be escaped for XML
+(text.clean_text does it).
 """
 from dataclasses import dataclass
 
