@@ -72,9 +72,10 @@ def test_the_kernel_writes_what_the_reference_writes(records, exponent, scale, d
         table, amounts = table.slice(1), amounts[1:]
     rows = np.array(data.draw(st.lists(st.integers(0, table.num_rows - 1), max_size=40)), np.int64)
     amounts = np.array(amounts, np.int64)
-    out, ends = row_template.render(template, row_template.string_columns(table, template), rows, amounts, scale,
-                                    exponent)
+    columns = row_template.string_columns(table, template)
+    out, ends = row_template.render(template, columns, rows, amounts, scale, exponent)
     assert out.tobytes() == reference(template, table, rows, amounts, scale, exponent)
+    assert out.size <= row_template.size_bound(template, columns, rows)
     assert ends.shape == rows.shape and (ends.size == 0 or ends[-1] == out.size)
     for position, row in enumerate(rows):  # each row's end is where its own bytes end
         start = ends[position - 1] if position else 0
@@ -90,3 +91,20 @@ def test_a_null_required_value_and_an_amount_past_int64_are_refused():
         row_template.render(template, columns, np.array([0, 1]), np.array([5, 5], np.int64), 1, 2)
     with pytest.raises(AssertionError, match="passes int64"):
         row_template.render(template, columns, np.array([0]), np.array([2**62, 5], np.int64), 10, 2)
+
+
+def test_the_kernel_never_writes_past_its_buffer():
+    """The buffer is allocated at a bound, not measured: a buffer one byte short of the rows is refused."""
+    template = template_of_every_op()
+    table = pa.table({"id": ["abc"], "bic": ["B"], "street": ["S"], "country": [None]}).cast(
+        pa.schema([(name, pa.string()) for name in ("id", "bic", "street", "country")]))
+    columns = row_template.string_columns(table, template)
+    rows, amounts = np.array([0], np.int64), np.array([12345], np.int64)
+    out, ends = row_template.render(template, columns, rows, amounts, 1, 2)
+    assert out.size == len(reference(template, table, rows, amounts, 1, 2))
+    # short by one byte, empty, and ending inside the amount (after "<T><Id>abc</Id><A>1")
+    for size, refused in ((out.size - 1, "a row"), (0, "a row"), (len("<T><Id>abc</Id><A>1"), "an amount")):
+        with pytest.raises(AssertionError, match=f"{refused} passes the size bound"):
+            row_template.render_rows_kernel(rows, template.ops, template.literal_bytes, template.literal_ends,
+                                            columns.offsets, columns.data, columns.validity, columns.bit_offsets,
+                                            amounts, 1, 2, np.empty(1, np.int64), np.empty(size, np.uint8))
