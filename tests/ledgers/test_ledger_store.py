@@ -390,9 +390,9 @@ def test_the_summaries_cover_every_uncommitted_posting(pg_schema_url, approve, m
     if aside == "the second connection fails":
         monkeypatch.setattr(store_module, "PG_SUMMARIZE_POSTINGS", "SELECT no_such_function()")
     outcomes = []
-    real = store_module.Ledger._summarize_postings_aside
-    monkeypatch.setattr(store_module.Ledger, "_summarize_postings_aside",
-                        lambda self: outcomes.append(real(self)) or outcomes[-1])
+    real = store_module.Ledger._summarize_aside
+    monkeypatch.setattr(store_module.Ledger, "_summarize_aside",
+                        lambda self, statement: outcomes.append(real(self, statement)) or outcomes[-1])
     book = open_ledger(pg_schema_url)
     book.init()
     first = approve(book, 660, 20000, seed=1)  # about 900 pages: several BRIN ranges of 128 pages
@@ -445,17 +445,17 @@ def test_the_second_connection_gives_way_to_a_waiting_lock(pg_schema_url, approv
     import psycopg
 
     outcomes = []
-    real = store_module.Ledger._summarize_postings_aside
+    real = store_module.Ledger._summarize_aside
 
-    def aside_while_locked(self):
+    def aside_while_locked(self, statement):
         with psycopg.connect(pg_schema_url.replace("postgresql+psycopg://", "postgresql://", 1)) as other:
             other.execute("LOCK TABLE ledger_postings IN SHARE UPDATE EXCLUSIVE MODE")
             started = time.monotonic()
-            outcomes.append(real(self))
+            outcomes.append(real(self, statement))
             outcomes.append(time.monotonic() - started)
         return outcomes[0]
 
-    monkeypatch.setattr(store_module.Ledger, "_summarize_postings_aside", aside_while_locked)
+    monkeypatch.setattr(store_module.Ledger, "_summarize_aside", aside_while_locked)
     book = open_ledger(pg_schema_url)
     book.init()
     done = []
