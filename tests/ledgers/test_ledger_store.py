@@ -227,16 +227,41 @@ def _spoiled(approve_arrays, how: str):
     return columns, payments
 
 
+def _later(value):
+    """A Future of `value` (or of raising it, for an exception) that resolves a moment later, as postings still
+    being built on another thread: append_batch then writes the payments first."""
+    import threading
+    from concurrent.futures import Future
+
+    future = Future()
+
+    def resolve():
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+    threading.Timer(0.2, resolve).start()
+    return future
+
+
+@pytest.mark.parametrize("postings", ["given", "built meanwhile"])
 @pytest.mark.parametrize("how", ["unbalanced", "tab in a reference", "not UTF-8", "unknown account",
-                                 "duplicate payment"])
+                                 "duplicate payment", "non-UTF-8 payment"])
 def test_values_checked_while_streaming_refuse_as_prepare_batch_and_leave_nothing(ledger, approve, approve_arrays,
-                                                                                   how):
+                                                                                   how, postings):
     first = approve(ledger, 659, 10)
-    columns, payments = _spoiled(approve_arrays, how)
+    if how == "non-UTF-8 payment":  # written first when the postings are built meanwhile: the database refuses it
+        columns, payments = _spoiled(approve_arrays, "not UTF-8")
+        payments["payment_ref"] = payments["payment_ref"].astype("S35")
+        payments["payment_ref"][3] = columns["payment_ref"][41]
+    else:
+        columns, payments = _spoiled(approve_arrays, how)
     with pytest.raises(InputError) as expected:
         prepare_batch("approve", "PR-660", columns, payments, 660)
     with pytest.raises(InputError) as refused:
-        ledger.append_batch("approve", "PR-660", columns, payments, period=660)
+        ledger.append_batch("approve", "PR-660", columns if postings == "given" else _later(columns), payments,
+                            period=660)
     assert type(refused.value) is type(expected.value)
     assert [str(p) for p in refused.value.problems] == [str(p) for p in expected.value.problems]
     assert ledger.digest() == first.hash and count(ledger, "ledger_batches") == 1
@@ -246,12 +271,50 @@ def test_values_checked_while_streaming_refuse_as_prepare_batch_and_leave_nothin
     assert record.batch_id == 2 and record.first_posting == first.n_postings + 1 and verify(ledger).ok
 
 
-def test_a_refused_duplicate_is_checked_first(ledger, approve_arrays):
+@pytest.mark.parametrize("postings", ["given", "built meanwhile"])
+def test_a_refused_duplicate_is_checked_first(ledger, approve_arrays, postings):
     builder, payments = approve_arrays(660, 20)
     ledger.append_batch("approve", "PR-660", builder, payments)
     columns, spoiled = _spoiled(approve_arrays, "duplicate payment")
+    pending = (lambda value: value) if postings == "given" else _later
     with pytest.raises(InputError, match="unique"):  # not DuplicateBatch: the values are refused first, as before
-        ledger.append_batch("approve", "PR-660", columns, spoiled, period=660)
+        ledger.append_batch("approve", "PR-660", pending(columns), spoiled, period=660)
+    with pytest.raises(InputError, match="at least one posting"):  # the shapes too
+        ledger.append_batch("approve", "PR-660", pending({"account_kind": [], "account_key": [], "component": [],
+                                                          "amount_minor": []}), payments, period=660)
+    with pytest.raises(DuplicateBatch):
+        ledger.append_batch("approve", "PR-660", pending(builder.arrays()), approve_arrays(660, 20, seed=5)[1],
+                            period=660)
+    again = ledger.append_batch("approve", "PR-660", pending(builder.arrays()), payments, period=660)
+    assert not again.created and count(ledger, "ledger_payments") == 20
+
+
+def test_postings_built_meanwhile_make_the_same_batch(ledger_url, approve_arrays):
+    """Payments written while the postings are built: the same batch, hashes and rows as with the postings given,
+    both indexes summarised; a builder that fails leaves nothing."""
+    records = []
+    for postings in ("given", "built meanwhile"):
+        book = open_ledger(ledger_url + ("_2" if postings != "given" and "sqlite" in ledger_url else ""))
+        book.init()
+        builder, payments = approve_arrays(660, 3000, seed=4)
+        if postings != "given":
+            with pytest.raises(RuntimeError, match="no lines"):
+                book.append_batch("approve", "PR-660", _later(RuntimeError("no lines")), payments, period=660)
+            assert count(book, "ledger_payments") == 0 and count(book, "ledger_batches") == 0
+        columns = builder.arrays()
+        record = book.append_batch("approve", "PR-660", columns if postings == "given" else _later(columns),
+                                   payments, period=660, created_at=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc),
+                                   booked_on=dt.date(2026, 6, 1))
+        records.append(record)
+        assert verify(book).ok and book.read_payments(1)["payment_ref"].tolist() == payments["payment_ref"].astype("S35").tolist()
+        if book.dialect == "postgresql":
+            with book._reading() as raw:  # nothing left to summarise: both indexes cover the batch
+                assert raw.execute(store_module.PG_SUMMARIZE).fetchall() == [(0,), (0,)]
+            with book.engine.begin() as conn:  # the second pass runs in a fresh schema
+                conn.exec_driver_sql("DROP TABLE ledger_postings, ledger_payments, ledger_batches, "
+                                     "ledger_expense_columns, ledger_events CASCADE")
+        book.close()
+    assert records[0] == records[1]
 
 
 def test_split_reads_equal_one_read(ledger, approve, monkeypatch):
