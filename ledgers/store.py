@@ -279,7 +279,10 @@ class Ledger:
         hashed into the chain with the head of the event chain the batch saw."""
         period_index = parse_period(period) if isinstance(period, str) else period
         early = payments_first(kind, source_id, payments, period_index) if isinstance(postings, Future) else None
-        prepare = lambda: prepare_batch_deferred(kind, source_id, built(postings), payments, period_index)  # noqa
+
+        def prepare():  # the batch checked and canonicalised, once its postings are there
+            return prepare_batch_deferred(kind, source_id, built(postings), payments, period_index)
+
         stamps = (date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date()),
                   _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000), record_sha256)
         # the checks of every value and the hashing run on other threads (numba kernels, numpy and large hashlib
