@@ -30,6 +30,37 @@ def test_init_is_idempotent_and_records_the_version(ledger_url):
     book.close()
 
 
+def test_expense_blobs_are_compressed_with_lz4_where_the_server_has_it(pg_schema_url, approve):
+    """PostgreSQL: the expense columns are stored lz4-compressed (less to write and log than as they are), and
+    read back exactly; a ledger made before is brought to it by `db init`."""
+    book = open_ledger(pg_schema_url)
+    book.init()
+    with book.engine.begin() as conn:  # as a ledger made before: stored as they are
+        conn.exec_driver_sql("ALTER TABLE ledger_expense_columns ALTER COLUMN month SET STORAGE EXTERNAL")
+        conn.exec_driver_sql("ALTER TABLE ledger_expense_columns ALTER COLUMN month SET COMPRESSION default")
+    first = approve(book, 660, 20000, seed=1)
+    book.init()
+    second = approve(book, 661, 20000, seed=2)
+    with book.engine.connect() as conn:
+        has_lz4 = conn.exec_driver_sql("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                       "WHERE name = 'default_toast_compression'").scalar()
+        stored = dict(conn.exec_driver_sql(
+            "SELECT attname, attstorage::text || attcompression::text FROM pg_attribute WHERE attrelid = "
+            "'ledger_expense_columns'::regclass AND attname IN ('right_id', 'month', 'amount_minor')").fetchall())
+        methods = conn.exec_driver_sql("SELECT batch_id, pg_column_compression(month) FROM ledger_expense_columns "
+                                       "ORDER BY batch_id").fetchall()
+    assert stored == dict.fromkeys(("right_id", "month", "amount_minor"), "xl" if has_lz4 else "e")
+    assert methods == [(1, None), (2, "lz4" if has_lz4 else None)]
+    for record in (first, second):
+        postings = book.read_postings(record.first_posting, record.n_postings)
+        expected = store_module.projection_of(postings["account_kind"], postings["right_id"], postings["month"],
+                                              postings["amount_minor"])
+        stored_blobs, n = book.read_expense_columns(record.batch_id)
+        assert n == len(expected[0]) and stored_blobs == tuple(column.tobytes() for column in expected)
+    assert verify(book).ok
+    book.close()
+
+
 def test_balanced_batch_is_written_and_reads_back(ledger, approve_arrays):
     builder, payments = approve_arrays(660, 50)
     expected = builder.arrays()
