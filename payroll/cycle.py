@@ -274,11 +274,14 @@ def approve(db_url: str, identifier: str, by: str, progress=noop) -> dict:
             record = store.get_payroll(conn, identifier)
         check_approvable(ledger, record, checker)  # refuse early, before building the batch
         progress(N_("building the approval batch"))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch") as pool:
             inputs = pool.submit(approval_inputs, ledger, record)  # Parquet reads release the GIL
+            paid = pool.submit(paid_columns, record)
             batch = pool.submit(lambda: postings.approve_postings(*inputs.result()))
-            paid = paid_columns(record)
-            inputs.exception()  # the benefit codes are written before the step takes the ledger's lock
+            inputs.result()  # refused (a draft file altered) before the lock, as before; the benefit codes written
+            if paid.exception() is not None:
+                batch.result()  # the batch's refusal comes first, as when it was built before
+            paid = paid.result()
             progress(N_("posting to the ledger"))
             with ledger.step() as conn:
                 try:

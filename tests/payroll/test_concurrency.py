@@ -110,11 +110,21 @@ def test_a_batch_that_cannot_be_built_is_refused_before_the_locked_check(backend
     def unbuildable(*inputs):
         raise ConservationError("a line's amount does not add up")
 
+    def altered(record):
+        raise Refused("payments.parquet no longer has the SHA-256 recorded at calculation")
+
+    real_paid = cycle.paid_columns
     monkeypatch.setattr(cycle, "check_approvable", refused_under_the_lock)
     monkeypatch.setattr(postings, "approve_postings", unbuildable)
     with pytest.raises(ConservationError, match="does not add up"):
         cycle.approve(run["db"], PAYROLL, "marko")
+    monkeypatch.setattr(cycle, "paid_columns", altered)  # the batch is refused before its payments, as before
+    with pytest.raises(ConservationError, match="does not add up"):
+        cycle.approve(run["db"], PAYROLL, "marko")
     monkeypatch.setattr(postings, "approve_postings", real_build)
+    with pytest.raises(Refused, match="no longer has the SHA-256"):
+        cycle.approve(run["db"], PAYROLL, "marko")
+    monkeypatch.setattr(cycle, "paid_columns", real_paid)
     with pytest.raises(Refused, match="approved meanwhile"):
         cycle.approve(run["db"], PAYROLL, "marko")
     with Ledger(run["db"]) as ledger, ledger.engine.connect() as conn:
