@@ -2,9 +2,10 @@
 
 A batch is written in one transaction under a lock that serialises writers (PostgreSQL advisory transaction
 lock, SQLite BEGIN IMMEDIATE), so the head read at the start is still the head at commit and two writers can
-never fork the chain. The batch's shape is checked before the lock; its values are checked, and the Merkle tree
-and the postings digest computed, on other threads while the postings stream in, and nothing commits before
-the checks passed. (kind, source_id) is the batch's natural key: writing the same
+never fork the chain. The batch's shape is checked before the lock (or, for postings still being built, once
+they are, while its payments stream in); its values are checked, and the Merkle tree and the postings digest
+computed, on other threads while the postings stream in, and nothing commits before the checks passed. The BRIN
+summaries are made on a second connection meanwhile. (kind, source_id) is the batch's natural key: writing the same
 batch again returns the stored one (created=False), writing different content under the same key is refused.
 """
 import datetime as dt
