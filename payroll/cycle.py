@@ -26,7 +26,7 @@ from payroll.errors import Refused
 from payroll.ids import payroll_id
 from payroll.payment_export import export, export_json  # noqa: F401 (the cli calls them here)
 from payroll.session import (POSTED_STATUSES, distinct_strings, load_inputs, noop, open_db, parse_period_arg,
-                             postings_in, process_alive, require_name, software_versions, status_of, summary_of)
+                             process_alive, require_name, software_versions, status_of, summary_of)
 
 
 # ---- periods ---------------------------------------------------------------------------------------------
