@@ -23,16 +23,22 @@ INT_WIDTHS = (2, 4, 8)
 
 
 @kernel
-def row_offsets(fields, fixed_bytes, text_len, start, stop, out, offsets):
-    """offsets[i] = where row start + i begins in `out` (offsets[-1] = bytes used); writes each field count."""
-    assert 0 <= start <= stop <= text_len.shape[0] and offsets.shape[0] > stop - start
-    assert 0 < fields < 65_536 and out.shape[0] >= (stop - start) * fixed_bytes
+def row_offsets(fields, fixed_bytes, text, start, stop, out, offsets, text_len):
+    """offsets[i] = where row start + i begins in `out` (offsets[-1] = bytes used); writes each field count. And
+    text_len[i] = the length of text row start + i, its non-NUL bytes (the rows are NUL-padded): counted chunk by
+    chunk, so the first chunk goes out at once instead of after every row of the batch was counted."""
+    assert 0 <= start <= stop <= text.shape[0] and offsets.shape[0] > stop - start
+    assert 0 < fields < 65_536 and out.shape[0] >= (stop - start) * fixed_bytes and text_len.shape[0] >= stop - start
     pos = 0
     for row in range(start, stop):
+        length = 0
+        for j in range(text.shape[1]):
+            length += text[row, j] != 0
+        text_len[row - start] = length
         offsets[row - start] = pos
         out[pos] = (fields >> 8) & 0xFF
         out[pos + 1] = fields & 0xFF
-        pos += fixed_bytes + text_len[row]
+        pos += fixed_bytes + length
     offsets[stop - start] = pos
 
 
@@ -55,12 +61,12 @@ def put_column(column, start, offsets, field_at, out):
 
 @kernel
 def put_text(text, text_len, start, offsets, field_at, out):
-    """Length word and bytes of each NUL-padded text row at offsets[i] + field_at."""
-    assert text_len.shape[0] == text.shape[0] and 0 <= start and start + offsets.shape[0] - 1 <= text.shape[0]
+    """Length word and bytes of each NUL-padded text row at offsets[i] + field_at (text_len[i]: its length)."""
+    assert text_len.shape[0] >= offsets.shape[0] - 1 and 0 <= start and start + offsets.shape[0] - 1 <= text.shape[0]
     assert offsets.shape[0] > 0 and offsets[offsets.shape[0] - 1] <= out.shape[0]
     for i in range(offsets.shape[0] - 1):
         pos = offsets[i] + field_at
-        length = text_len[start + i]
+        length = text_len[i]
         out[pos] = (length >> 24) & 0xFF
         out[pos + 1] = (length >> 16) & 0xFF
         out[pos + 2] = (length >> 8) & 0xFF
@@ -76,28 +82,25 @@ def copy_chunks(columns: list, text: np.ndarray | None):
         assert column.flags.c_contiguous
     count = len(text) if text is not None else len(columns[0])
     assert all(len(column) == count for column in columns)
-    if text is not None:
-        text_len = np.count_nonzero(text, axis=1).astype(np.int64)
-        text_field = 4
-    else:
-        text_len = np.zeros(count, np.int64)
-        text_field = 0
-    fixed_bytes = 2 + sum(4 + column.dtype.itemsize for column in columns) + text_field
-    text_width = text.shape[1] if text is not None else 0
     fields = len(columns) + (text is not None)
+    text_field = 4 if text is not None else 0
+    text = text if text is not None else np.zeros((count, 0), np.uint8)  # rows of no text: length 0
+    fixed_bytes = 2 + sum(4 + column.dtype.itemsize for column in columns) + text_field
+    text_width = text.shape[1]
     rows = min(count, CHUNK_ROWS)
     offsets = np.empty(rows + 1, np.int64)
+    text_len = np.empty(rows, np.int64)
     yield COPY_HEADER
     for start in range(0, count, CHUNK_ROWS):
         stop = min(count, start + CHUNK_ROWS)
         out = np.empty(rows * (fixed_bytes + text_width), np.uint8)  # fresh: psycopg may hold the last one
-        row_offsets(fields, fixed_bytes, text_len, start, stop, out, offsets)
+        row_offsets(fields, fixed_bytes, text, start, stop, out, offsets, text_len)
         chunk_offsets = offsets[:stop - start + 1]
         field_at = 2
         for column in columns:
             put_column(column, start, chunk_offsets, field_at, out)
             field_at += 4 + column.dtype.itemsize
-        if text is not None:
+        if text_field:
             put_text(text, text_len, start, chunk_offsets, field_at, out)
         yield memoryview(out)[:int(chunk_offsets[-1])]
     yield COPY_TRAILER

@@ -6,6 +6,7 @@ construction). prepare_batch casts columns, maps component and account names to 
 problem (unknown codes, amounts out of bounds, bad references, an unbalanced total) before refusing, so a
 refused batch has written nothing.
 """
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +131,11 @@ class PostingsBuilder:
         return {name: np.concatenate([chunk[name] for chunk in self._chunks]) for name in names}
 
 
+def built(postings):
+    """The postings themselves, waiting for them when they are a Future of them (still being built elsewhere)."""
+    return postings.result() if isinstance(postings, Future) else postings
+
+
 def prepare_batch(kind: str, source_id: str, postings, payments, period: int | None) -> PreparedBatch:
     """Validate and canonicalise a batch; raises InputError (UnbalancedBatch) listing every problem."""
     prepared, check = prepare_batch_deferred(kind, source_id, postings, payments, period)
@@ -164,6 +170,18 @@ def prepare_batch_deferred(kind: str, source_id: str, postings, payments, period
         prepared.debit_minor = int(prepared.amount_minor[prepared.amount_minor > 0].sum())
 
     return prepared, check
+
+
+def payments_first(kind: str, source_id: str, payments, period: int | None) -> dict | None:
+    """The payments' canonical columns (pay_refs, pay_payee, pay_amount) when they may be written before the
+    postings are known: the header and the payment columns are sound. None otherwise (no payments, a header or
+    payment problem): the batch is then prepared whole first and refused exactly as prepare_batch refuses. Their
+    values are checked later, with the postings' (prepare_batch_deferred's check), before anything commits."""
+    where = f"batch {kind}/{source_id}"
+    if payments is None or _header_problems(where, kind, source_id, period):
+        return None
+    pay, problems = _cast_payments(where, payments)
+    return None if problems else pay
 
 
 def _header_problems(where, kind, source_id, period) -> list:

@@ -2,15 +2,17 @@
 
 A batch is written in one transaction under a lock that serialises writers (PostgreSQL advisory transaction
 lock, SQLite BEGIN IMMEDIATE), so the head read at the start is still the head at commit and two writers can
-never fork the chain. The batch's shape is checked before the lock; its values are checked, and the Merkle tree
-and the postings digest computed, on other threads while the postings stream in, and nothing commits before
-the checks passed. (kind, source_id) is the batch's natural key: writing the same
+never fork the chain. The batch's shape is checked before the lock (or, for postings still being built, once
+they are, while its payments stream in); its values are checked, and the Merkle tree and the postings digest
+computed, on other threads while the postings stream in, and nothing commits before the checks passed. The BRIN
+summaries are made on a second connection meanwhile. (kind, source_id) is the batch's natural key: writing the same
 batch again returns the stored one (created=False), writing different content under the same key is refused.
 """
 import datetime as dt
 import json
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -26,7 +28,7 @@ from ledgers import schema
 from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
                                postings_sha256)
-from ledgers.postings import PreparedBatch, prepare_batch_deferred
+from ledgers.postings import PreparedBatch, built, payments_first, prepare_batch_deferred
 
 PG_LOCK_CLASS = 0x15A1  # first key of pg_advisory_xact_lock; the second is the schema's name hash
 PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
@@ -49,6 +51,10 @@ PG_SUMMARIZE = ("SELECT brin_summarize_new_values(index) FROM (VALUES (to_regcla
 PG_SUMMARIZE_POSTINGS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
                          "(to_regclass('ledger_postings_id_brin'))) AS brin(index) WHERE index IS NOT NULL")
 ASIDE_LOCK_TIMEOUT = "1s"
+# While a COPY runs, its new ranges are summarised this often: each round reads what the COPY wrote since (about
+# 1.5 M postings at 2 s), and the batch's later inserts into the round's last, partly filled range widen its
+# summary (a few thousand index updates a round).
+ASIDE_SUMMARY_EVERY_S = 2.0
 PG_SUMMARIZE_PAYMENTS = ("SELECT brin_summarize_new_values(index) FROM (VALUES "
                          "(to_regclass('ledger_payments_batch_brin'))) AS brin(index) WHERE index IS NOT NULL")
 PAYMENT_INT_DTYPES = {"batch_id": "<i8", "leaf": "<i8", "payee_id": "<i8", "amount_minor": "<i8"}
@@ -270,58 +276,120 @@ class Ledger:
         """Write one balanced batch (postings: dict of arrays or PostingsBuilder) and return its record. With
         `conn` (a step's connection), inside that transaction: it commits with the step's events and holds.
 
+        `postings` may also be a Future of them, still being built on another thread (approve builds its batch
+        while it holds the step's lock): the payments are then written first, while the postings are built, so
+        the database is at work from the start. The batch is refused as it would be otherwise, by the same
+        problems in the same order, and nothing commits before every check passed.
+
         record_sha256: the SHA-256 of the record the batch posts (canonical.record_sha256 of a payroll's row),
         hashed into the chain with the head of the event chain the batch saw."""
         period_index = parse_period(period) if isinstance(period, str) else period
-        prepared, check = prepare_batch_deferred(kind, source_id, postings, payments, period_index)
-        booked = date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date())
-        created_us = _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000)
+        early = payments_first(kind, source_id, payments, period_index) if isinstance(postings, Future) else None
+
+        def prepare():  # the batch checked and canonicalised, once its postings are there
+            return prepare_batch_deferred(kind, source_id, built(postings), payments, period_index)
+
+        stamps = (date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date()),
+                  _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000), record_sha256)
         # the checks of every value and the hashing run on other threads (numba kernels, numpy and large hashlib
         # updates release the GIL) while the database ingests the postings: the server starts at once instead of
         # after the checks. Nothing commits before the checks passed: a refused batch is rolled back whole.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            checked = pool.submit(check)
-            root = pool.submit(merkle_root, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
+        # `aside`: the BRIN summaries on a second connection (PostgreSQL), while this one goes on writing.
+        with ThreadPoolExecutor(max_workers=2) as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="summarize") as aside:
+            if early is None:
+                prepared, check = prepare()  # shape problems raise here, before the lock
+                checked = pool.submit(check)
+                early_pay = None
+            pay = early or {name: getattr(prepared, name) for name in ("pay_refs", "pay_payee", "pay_amount")}
+            root = pool.submit(merkle_root, pay["pay_refs"], pay["pay_payee"], pay["pay_amount"])
             with self._locked(conn) as raw:
                 existing = self._find(raw, kind, source_id)
+                head = self._head(raw)
+                if early is not None:
+                    prepared, check, early_pay = self._payments_first(raw, head, early, existing, prepare, aside)
+                    checked = pool.submit(check)
                 if existing is not None:
                     checked.result()
                     return self._same_or_refuse(existing, prepared, root.result())
-                head = self._head(raw)
-                batch_id = 1 if head is None else head.batch_id + 1
-                first = 1 if head is None else head.first_posting + head.n_postings
-                columns = prepared.columns(batch_id, first)
-                digest = pool.submit(postings_sha256, columns)
-                expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
-                                      prepared.amount_minor)  # ready when the payments follow the postings
-                try:
-                    self._insert_postings(raw, columns)
-                except Exception:
-                    checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
-                    raise
-                checked.result()
-                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="summarize") as aside:
-                    summarized = aside.submit(self._summarize_postings_aside) \
-                        if self.dialect == "postgresql" else None
-                    header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id,
-                                  period=prepared.period, booked_on=booked, created_us=created_us,
-                                  first_posting=first, n_postings=prepared.n_postings,
-                                  n_payments=prepared.n_payments, debit_minor=prepared.debit_minor,
-                                  record_sha256=record_sha256 or "", events_head=self._events_head(raw))
-                    prev = GENESIS_HASH if head is None else head.hash
-                    record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(),
-                                         merkle_root=root.result(),
-                                         hash=batch_hash(prev, header, digest.result(), root.result()))
-                    self._insert_batch(raw, record, prepared, expense.result())
-                    aside_done = summarized is not None and summarized.result()
-                if self.dialect == "postgresql":
-                    _summarize_brin(raw, PG_SUMMARIZE_PAYMENTS if aside_done else PG_SUMMARIZE)
+                record, postings_aside = self._write_postings(raw, head, prepared, checked, root, pool, aside,
+                                                              stamps, early is None)
+                if self.dialect == "postgresql":  # what could not be summarised aside is summarised here
+                    done = (postings_aside.result(), early_pay is not None and early_pay.result())
+                    left = {(True, True): None, (True, False): PG_SUMMARIZE_PAYMENTS,
+                            (False, True): PG_SUMMARIZE_POSTINGS, (False, False): PG_SUMMARIZE}[done]
+                    if left is not None:
+                        _summarize_brin(raw, left)
         return record
 
-    def _summarize_postings_aside(self) -> bool:
-        """PG_SUMMARIZE_POSTINGS on a connection of its own, committed at once; False if it could not run there
-        (the step's connection then summarises as before). A writer that may not summarise (not the indexes'
-        owner) is done: the step's connection could not either. Its lock on the table waits at most
+    def _payments_first(self, raw, head, pay: dict, existing, prepare, aside):
+        """append_batch with postings still being built: the payments written (unless the batch exists) while
+        they are, their index summarised aside (PostgreSQL), then the batch prepared, raising what prepare_batch
+        raises. A payment the database refuses is refused as the checks refuse it, when they find it. Returns
+        prepared, check and the aside summary (a Future of True when done there, or None)."""
+        failed, summarized = None, None
+        if existing is None:
+            try:
+                self._insert_payments(raw, 1 if head is None else head.batch_id + 1, pay["pay_refs"],
+                                      pay["pay_payee"], pay["pay_amount"])
+            except Exception as exc:  # raised below, after the problems of the batch's values if it has any
+                failed = exc
+            if failed is None and self.dialect == "postgresql":
+                summarized = aside.submit(self._summarize_aside, PG_SUMMARIZE_PAYMENTS)
+        prepared, check = prepare()  # waits for the postings: their builder's or their shapes' refusal is raised
+        if failed is not None:
+            check()
+            raise failed
+        return prepared, check, summarized
+
+    def _write_postings(self, raw, head, prepared: PreparedBatch, checked, root, pool, aside, stamps,
+                        with_payments: bool):
+        """The batch's postings, its expense columns, its row and (with_payments) its payments, under the lock;
+        returns the record and the Future of the postings' summary aside (None on SQLite)."""
+        booked, created_us, record_sha256 = stamps
+        batch_id = 1 if head is None else head.batch_id + 1
+        first = 1 if head is None else head.first_posting + head.n_postings
+        columns = prepared.columns(batch_id, first)
+        digest = pool.submit(postings_sha256, columns)
+        expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
+                              prepared.amount_minor)  # ready when the expense columns follow the postings
+        copied = threading.Event()
+        if self.dialect == "postgresql":  # the ranges the COPY has filled are summarised as it goes
+            aside.submit(self._summarize_until, copied, PG_SUMMARIZE_POSTINGS)
+        try:
+            self._insert_postings(raw, columns)
+        except Exception:
+            checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
+            raise
+        finally:
+            copied.set()
+        checked.result()
+        summarized = aside.submit(self._summarize_aside, PG_SUMMARIZE_POSTINGS) \
+            if self.dialect == "postgresql" else None
+        header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id, period=prepared.period,
+                      booked_on=booked, created_us=created_us, first_posting=first,
+                      n_postings=prepared.n_postings, n_payments=prepared.n_payments,
+                      debit_minor=prepared.debit_minor, record_sha256=record_sha256 or "",
+                      events_head=self._events_head(raw))
+        prev = GENESIS_HASH if head is None else head.hash
+        record = BatchRecord(**header, prev_hash=prev, postings_sha256=digest.result(), merkle_root=root.result(),
+                             hash=batch_hash(prev, header, digest.result(), root.result()))
+        self._insert_batch(raw, record, expense.result())
+        if with_payments:
+            self._insert_payments(raw, batch_id, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
+        return record, summarized
+
+    def _summarize_until(self, done: threading.Event, statement: str) -> None:
+        """_summarize_aside every ASIDE_SUMMARY_EVERY_S until `done` is set (the postings' COPY is over), so the
+        summary left after the COPY covers only what it added last instead of every page of the batch: the step
+        no longer waits for it. A round that fails leaves its ranges to the next one, or to the step's own."""
+        while not done.wait(ASIDE_SUMMARY_EVERY_S):
+            self._summarize_aside(statement)
+
+    def _summarize_aside(self, statement: str) -> bool:
+        """One of the PG_SUMMARIZE statements on a connection of its own, committed at once; False if it could
+        not run there (the step's connection then summarises as before). A writer that may not summarise (not the
+        indexes' owner) is done: the step's connection could not either. Its lock on the table waits at most
         ASIDE_LOCK_TIMEOUT: a session queued for a lock that conflicts with the step's COPY (CREATE INDEX, ALTER,
         REINDEX) would otherwise hold it back while the step waits for it, a wait PostgreSQL cannot see."""
         import psycopg
@@ -333,7 +401,7 @@ class Ledger:
         raw = proxy.driver_connection
         try:
             raw.execute(f"SET LOCAL lock_timeout = '{ASIDE_LOCK_TIMEOUT}'")  # this transaction only, not the pool's
-            raw.execute(PG_SUMMARIZE_POSTINGS)
+            raw.execute(statement)
             raw.commit()
             return True
         except psycopg.errors.InsufficientPrivilege:
@@ -359,7 +427,7 @@ class Ledger:
         insert_rows(raw, self.dialect, "ledger_postings", ints, INT_POSTING_DTYPES, "payment_ref",
                     columns["payment_ref"])
 
-    def _insert_batch(self, raw, record: BatchRecord, prepared: PreparedBatch, expense: tuple) -> None:
+    def _insert_batch(self, raw, record: BatchRecord, expense: tuple) -> None:
         row = record.as_dict()
         row.pop("created")
         marks = ", ".join("?" * len(row))
@@ -369,12 +437,13 @@ class Ledger:
         raw.execute(self._q("INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor)"
                             f" VALUES (?, ?, {blob}, {blob}, {blob})"),
                     (record.batch_id, len(expense[0]), *(column.tobytes() for column in expense)))
-        if prepared.n_payments:
-            pay = {"batch_id": np.full(prepared.n_payments, record.batch_id, np.int64),
-                   "leaf": np.arange(prepared.n_payments, dtype=np.int64),
-                   "payee_id": prepared.pay_payee, "amount_minor": prepared.pay_amount}
-            insert_rows(raw, self.dialect, "ledger_payments", pay, PAYMENT_INT_DTYPES, "payment_ref",
-                        prepared.pay_refs)
+
+    def _insert_payments(self, raw, batch_id: int, refs: np.ndarray, payee: np.ndarray, amount: np.ndarray) -> None:
+        """The batch's payments, numbered by leaf 0..n-1 (the Merkle tree's order)."""
+        if len(refs):
+            pay = {"batch_id": np.full(len(refs), batch_id, np.int64), "leaf": np.arange(len(refs), dtype=np.int64),
+                   "payee_id": payee, "amount_minor": amount}
+            insert_rows(raw, self.dialect, "ledger_payments", pay, PAYMENT_INT_DTYPES, "payment_ref", refs)
 
     # ---- batches -----------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from engine.months import format_period, parse_period
 from formats.errors import InputError, Problem
 from formats.i18n import N_
+from ledgers.postings import built
 from ledgers.store import Ledger
 from payroll import country as countries
 from payroll import ledger_state, postings, store
@@ -25,7 +26,7 @@ from payroll.errors import Refused
 from payroll.ids import payroll_id
 from payroll.payment_export import export, export_json  # noqa: F401 (the cli calls them here)
 from payroll.session import (POSTED_STATUSES, distinct_strings, load_inputs, noop, open_db, parse_period_arg,
-                             postings_in, process_alive, require_name, software_versions, status_of, summary_of)
+                             process_alive, require_name, software_versions, status_of, summary_of)
 
 
 # ---- periods ---------------------------------------------------------------------------------------------
@@ -259,9 +260,13 @@ def take_over_leftover(folder: Path, record: store.PayrollRecord) -> None:
 # ---- approve ---------------------------------------------------------------------------------------------
 
 def approve(db_url: str, identifier: str, by: str, progress=noop) -> dict:
-    """Maker-checker approval posting the payroll's one balanced batch. The batch is built first; then, under the
-    ledger's lock, the draft is checked again and its batch and `approved` event commit together: of two
-    officers approving at once, one approves and the other is told by whom and when (Refused, exit 2)."""
+    """Maker-checker approval posting the payroll's one balanced batch. Under the ledger's lock the draft is
+    checked again and its batch and `approved` event commit together: of two officers approving at once, one
+    approves and the other is told by whom and when (Refused, exit 2).
+
+    The batch's postings are built on another thread while the step holds the lock and writes the payments
+    (append_batch with a Future), so the database is at work from the start; a batch that cannot be built is
+    refused before what the locked check refuses, as when the batch was built before the lock."""
     checker = require_name(by)
     ledger = open_db(db_url)
     try:
@@ -269,17 +274,24 @@ def approve(db_url: str, identifier: str, by: str, progress=noop) -> dict:
             record = store.get_payroll(conn, identifier)
         check_approvable(ledger, record, checker)  # refuse early, before building the batch
         progress(N_("building the approval batch"))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payments") as pool:
-            paid = pool.submit(paid_columns, record)  # read beside the batch (Parquet reads release the GIL)
-            batch = approval_batch(ledger, record)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch") as pool:
+            inputs = pool.submit(approval_inputs, ledger, record)  # Parquet reads release the GIL
+            paid = pool.submit(paid_columns, record)
+            batch = pool.submit(lambda: postings.approve_postings(*inputs.result()))
+            inputs.result()  # refused (a draft file altered) before the lock, as before; the benefit codes written
+            if paid.exception() is not None:
+                batch.result()  # the batch's refusal comes first, as when it was built before
             paid = paid.result()
-        count = postings_in(batch)
-        progress(N_("posting to the ledger"), 0, count)
-        with ledger.step() as conn:
-            check_approvable(ledger, record, checker, conn)
-            result = post_approval(ledger, record, batch, checker, conn, paid)
-            crash_point("approve.before_commit")
-        progress(N_("posting to the ledger"), count, count)
+            progress(N_("posting to the ledger"))
+            with ledger.step() as conn:
+                try:
+                    check_approvable(ledger, record, checker, conn)
+                except Refused:
+                    batch.result()  # a batch that cannot be built is refused first
+                    raise
+                result = post_approval(ledger, record, batch, checker, conn, paid)
+                crash_point("approve.before_commit")
+        progress(N_("posting to the ledger"), result["postings"], result["postings"])
     finally:
         ledger.close()
     return result
@@ -334,12 +346,14 @@ def check_not_stale(ledger: Ledger, record: store.PayrollRecord, conn: sa.Connec
                          period=record.period))
 
 
-def approval_batch(ledger: Ledger, record: store.PayrollRecord) -> dict:
+def approval_inputs(ledger: Ledger, record: store.PayrollRecord) -> tuple:
+    """What the approval batch is built from: the lines, the orders and the ledger's codes of their benefits
+    (written to the ledger, under its lock, when new)."""
     lines = store.read_lines(record, coded=True, columns=APPROVE_LINE_COLUMNS)
     orders = store.read_orders(record)
     benefits = distinct_strings(lines.column("benefit"))
     codes = ledger.benefit_codes(benefits) if benefits else {}
-    return postings.approve_postings(lines, orders, codes)
+    return lines, orders, codes
 
 
 APPROVE_LINE_COLUMNS = ["right_id", "benefit", "payee_id", "month", "component", "amount_minor", "payment_ref"]
@@ -357,9 +371,10 @@ def paid_columns(record: store.PayrollRecord) -> dict | None:
 def post_approval(ledger: Ledger, record: store.PayrollRecord, batch: dict, checker: str,
                   conn: sa.Connection, paid: dict | None) -> dict:
     """The approval batch (with the payments of paid_columns) and the `approved` event, in the step's transaction
-    `conn`."""
+    `conn`. `batch` may be a Future of the batch (see approve): with payments, they are written while it is built
+    (a batch of payments cannot be empty: append_batch refuses one without postings)."""
     period = parse_period(record.period)
-    if batch["amount_minor"].shape[0] == 0:
+    if paid is None and built(batch)["amount_minor"].shape[0] == 0:
         ledger.append_event("approved", record.payroll_id, {"by": checker, "batch_id": None,
                                                             "record_sha256": store.payroll_sha256(record)}, conn)
         return {"payroll": record.payroll_id, "status": "approved", "approved_by": checker, "batch_id": None,

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from formats.errors import InputError
 from ledgers import GENESIS_HASH, SCHEMA_VERSION, DuplicateBatch, PostingsBuilder, UnbalancedBatch, open_ledger
+from ledgers import copy_binary
 from ledgers import store as store_module
 from ledgers.postings import prepare_batch
 from ledgers.verify import verify
@@ -27,6 +28,37 @@ def test_init_is_idempotent_and_records_the_version(ledger_url):
     assert count(book, "ledger_schema") == 1
     assert count(book, "ledger_accounts") == 11  # 9: overpayments written off (RULES.md Readings 11); 10-11: advances
     assert book.digest() == GENESIS_HASH
+    book.close()
+
+
+def test_expense_blobs_are_compressed_with_lz4_where_the_server_has_it(pg_schema_url, approve):
+    """PostgreSQL: the expense columns are stored lz4-compressed (less to write and log than as they are), and
+    read back exactly; a ledger made before is brought to it by `db init`."""
+    book = open_ledger(pg_schema_url)
+    book.init()
+    with book.engine.begin() as conn:  # as a ledger made before: stored as they are
+        conn.exec_driver_sql("ALTER TABLE ledger_expense_columns ALTER COLUMN month SET STORAGE EXTERNAL")
+        conn.exec_driver_sql("ALTER TABLE ledger_expense_columns ALTER COLUMN month SET COMPRESSION default")
+    first = approve(book, 660, 20000, seed=1)
+    book.init()
+    second = approve(book, 661, 20000, seed=2)
+    with book.engine.connect() as conn:
+        has_lz4 = conn.exec_driver_sql("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                       "WHERE name = 'default_toast_compression'").scalar()
+        stored = dict(conn.exec_driver_sql(
+            "SELECT attname, attstorage::text || attcompression::text FROM pg_attribute WHERE attrelid = "
+            "'ledger_expense_columns'::regclass AND attname IN ('right_id', 'month', 'amount_minor')").fetchall())
+        methods = conn.exec_driver_sql("SELECT batch_id, pg_column_compression(month) FROM ledger_expense_columns "
+                                       "ORDER BY batch_id").fetchall()
+    assert stored == dict.fromkeys(("right_id", "month", "amount_minor"), "xl" if has_lz4 else "e")
+    assert methods == [(1, None), (2, "lz4" if has_lz4 else None)]
+    for record in (first, second):
+        postings = book.read_postings(record.first_posting, record.n_postings)
+        expected = store_module.projection_of(postings["account_kind"], postings["right_id"], postings["month"],
+                                              postings["amount_minor"])
+        stored_blobs, n = book.read_expense_columns(record.batch_id)
+        assert n == len(expected[0]) and stored_blobs == tuple(column.tobytes() for column in expected)
+    assert verify(book).ok
     book.close()
 
 
@@ -227,16 +259,41 @@ def _spoiled(approve_arrays, how: str):
     return columns, payments
 
 
+def _later(value):
+    """A Future of `value` (or of raising it, for an exception) that resolves a moment later, as postings still
+    being built on another thread: append_batch then writes the payments first."""
+    import threading
+    from concurrent.futures import Future
+
+    future = Future()
+
+    def resolve():
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+    threading.Timer(0.2, resolve).start()
+    return future
+
+
+@pytest.mark.parametrize("postings", ["given", "built meanwhile"])
 @pytest.mark.parametrize("how", ["unbalanced", "tab in a reference", "not UTF-8", "unknown account",
-                                 "duplicate payment"])
+                                 "duplicate payment", "non-UTF-8 payment"])
 def test_values_checked_while_streaming_refuse_as_prepare_batch_and_leave_nothing(ledger, approve, approve_arrays,
-                                                                                   how):
+                                                                                   how, postings):
     first = approve(ledger, 659, 10)
-    columns, payments = _spoiled(approve_arrays, how)
+    if how == "non-UTF-8 payment":  # written first when the postings are built meanwhile: the database refuses it
+        columns, payments = _spoiled(approve_arrays, "not UTF-8")
+        payments["payment_ref"] = payments["payment_ref"].astype("S35")
+        payments["payment_ref"][3] = columns["payment_ref"][41]
+    else:
+        columns, payments = _spoiled(approve_arrays, how)
     with pytest.raises(InputError) as expected:
         prepare_batch("approve", "PR-660", columns, payments, 660)
     with pytest.raises(InputError) as refused:
-        ledger.append_batch("approve", "PR-660", columns, payments, period=660)
+        ledger.append_batch("approve", "PR-660", columns if postings == "given" else _later(columns), payments,
+                            period=660)
     assert type(refused.value) is type(expected.value)
     assert [str(p) for p in refused.value.problems] == [str(p) for p in expected.value.problems]
     assert ledger.digest() == first.hash and count(ledger, "ledger_batches") == 1
@@ -246,12 +303,51 @@ def test_values_checked_while_streaming_refuse_as_prepare_batch_and_leave_nothin
     assert record.batch_id == 2 and record.first_posting == first.n_postings + 1 and verify(ledger).ok
 
 
-def test_a_refused_duplicate_is_checked_first(ledger, approve_arrays):
+@pytest.mark.parametrize("postings", ["given", "built meanwhile"])
+def test_a_refused_duplicate_is_checked_first(ledger, approve_arrays, postings):
     builder, payments = approve_arrays(660, 20)
     ledger.append_batch("approve", "PR-660", builder, payments)
     columns, spoiled = _spoiled(approve_arrays, "duplicate payment")
+    pending = (lambda value: value) if postings == "given" else _later
     with pytest.raises(InputError, match="unique"):  # not DuplicateBatch: the values are refused first, as before
-        ledger.append_batch("approve", "PR-660", columns, spoiled, period=660)
+        ledger.append_batch("approve", "PR-660", pending(columns), spoiled, period=660)
+    with pytest.raises(InputError, match="at least one posting"):  # the shapes too
+        ledger.append_batch("approve", "PR-660", pending({"account_kind": [], "account_key": [], "component": [],
+                                                          "amount_minor": []}), payments, period=660)
+    with pytest.raises(DuplicateBatch):
+        ledger.append_batch("approve", "PR-660", pending(builder.arrays()), approve_arrays(660, 20, seed=5)[1],
+                            period=660)
+    again = ledger.append_batch("approve", "PR-660", pending(builder.arrays()), payments, period=660)
+    assert not again.created and count(ledger, "ledger_payments") == 20
+
+
+def test_postings_built_meanwhile_make_the_same_batch(ledger_url, approve_arrays):
+    """Payments written while the postings are built: the same batch, hashes and rows as with the postings given,
+    both indexes summarised; a builder that fails leaves nothing."""
+    records = []
+    for postings in ("given", "built meanwhile"):
+        book = open_ledger(ledger_url + ("_2" if postings != "given" and "sqlite" in ledger_url else ""))
+        book.init()
+        builder, payments = approve_arrays(660, 3000, seed=4)
+        if postings != "given":
+            with pytest.raises(RuntimeError, match="no lines"):
+                book.append_batch("approve", "PR-660", _later(RuntimeError("no lines")), payments, period=660)
+            assert count(book, "ledger_payments") == 0 and count(book, "ledger_batches") == 0
+        columns = builder.arrays()
+        record = book.append_batch("approve", "PR-660", columns if postings == "given" else _later(columns),
+                                   payments, period=660, created_at=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc),
+                                   booked_on=dt.date(2026, 6, 1))
+        records.append(record)
+        stored = book.read_payments(1)["payment_ref"]
+        assert verify(book).ok and stored.tolist() == payments["payment_ref"].astype("S35").tolist()
+        if book.dialect == "postgresql":
+            with book._reading() as raw:  # nothing left to summarise: both indexes cover the batch
+                assert raw.execute(store_module.PG_SUMMARIZE).fetchall() == [(0,), (0,)]
+            with book.engine.begin() as conn:  # the second pass runs in a fresh schema
+                conn.exec_driver_sql("DROP TABLE ledger_postings, ledger_payments, ledger_batches, "
+                                     "ledger_expense_columns, ledger_events CASCADE")
+        book.close()
+    assert records[0] == records[1]
 
 
 def test_split_reads_equal_one_read(ledger, approve, monkeypatch):
@@ -382,22 +478,30 @@ def _through_the_index(book, record) -> tuple[int, str]:
         return raw.execute(sql, params).fetchone()[0], plan
 
 
-@pytest.mark.parametrize("aside", ["summarised on a second connection", "the second connection fails"])
+@pytest.mark.parametrize("aside", ["summarised on a second connection", "the second connection fails",
+                                   "summarised while the COPY runs"])
 def test_the_summaries_cover_every_uncommitted_posting(pg_schema_url, approve, monkeypatch, aside):
-    """The postings' ranges are summarised on another connection before the batch commits: the summary must count
-    the batch's uncommitted tuples (a summary without them would hide its postings from every read through the
-    index). When that connection fails, the batch's own connection summarises as before."""
+    """The postings' ranges are summarised on another connection before the batch commits, also while their COPY
+    runs: the summary must count the batch's uncommitted tuples, and the tuples that the COPY adds afterwards to
+    a range it summarised (a summary without them would hide postings from every read through the index). When
+    that connection fails, the batch's own connection summarises as before."""
     if aside == "the second connection fails":
         monkeypatch.setattr(store_module, "PG_SUMMARIZE_POSTINGS", "SELECT no_such_function()")
+    if aside == "summarised while the COPY runs":
+        monkeypatch.setattr(store_module, "ASIDE_SUMMARY_EVERY_S", 0.0)
+        monkeypatch.setattr(copy_binary, "CHUNK_ROWS", 500)  # many small writes: rounds fall between them
     outcomes = []
-    real = store_module.Ledger._summarize_postings_aside
-    monkeypatch.setattr(store_module.Ledger, "_summarize_postings_aside",
-                        lambda self: outcomes.append(real(self)) or outcomes[-1])
+    real = store_module.Ledger._summarize_aside
+    monkeypatch.setattr(store_module.Ledger, "_summarize_aside",
+                        lambda self, statement: outcomes.append(real(self, statement)) or outcomes[-1])
     book = open_ledger(pg_schema_url)
     book.init()
     first = approve(book, 660, 20000, seed=1)  # about 900 pages: several BRIN ranges of 128 pages
     second = approve(book, 661, 500, seed=2)
-    assert outcomes == [aside == "summarised on a second connection"] * 2
+    if aside == "summarised while the COPY runs":
+        assert len(outcomes) > 4 and all(outcomes), outcomes
+    else:
+        assert outcomes == [aside == "summarised on a second connection"] * 2
     for record in (first, second):
         found, plan = _through_the_index(book, record)
         assert found == record.n_postings and "ledger_postings_id_brin" in plan
@@ -445,17 +549,17 @@ def test_the_second_connection_gives_way_to_a_waiting_lock(pg_schema_url, approv
     import psycopg
 
     outcomes = []
-    real = store_module.Ledger._summarize_postings_aside
+    real = store_module.Ledger._summarize_aside
 
-    def aside_while_locked(self):
+    def aside_while_locked(self, statement):
         with psycopg.connect(pg_schema_url.replace("postgresql+psycopg://", "postgresql://", 1)) as other:
             other.execute("LOCK TABLE ledger_postings IN SHARE UPDATE EXCLUSIVE MODE")
             started = time.monotonic()
-            outcomes.append(real(self))
+            outcomes.append(real(self, statement))
             outcomes.append(time.monotonic() - started)
         return outcomes[0]
 
-    monkeypatch.setattr(store_module.Ledger, "_summarize_postings_aside", aside_while_locked)
+    monkeypatch.setattr(store_module.Ledger, "_summarize_aside", aside_while_locked)
     book = open_ledger(pg_schema_url)
     book.init()
     done = []

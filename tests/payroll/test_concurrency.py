@@ -84,3 +84,51 @@ def test_two_calculations_of_one_period_store_distinct_runs_or_refuse(backend, r
         assert [p[0] for p in payrolls] == [PAYROLL, PAYROLL[:-2] + "02"]
     store_folders = sorted(path.name for path in run["store"].iterdir())
     assert store_folders == [p[0] for p in payrolls]  # no staged folder left, none without its payroll
+
+
+def test_a_batch_that_cannot_be_built_is_refused_before_the_locked_check(backend, request, tmp_path, register,
+                                                                         returns, monkeypatch):
+    """approve builds its batch while its step holds the ledger's lock (writing the payments meanwhile): a batch
+    that cannot be built is still refused before what the check under the lock refuses, as when it was built
+    before the lock, and nothing of it is written."""
+    import pytest
+
+    from engine.payroll_kernel import ConservationError
+    from ledgers.store import Ledger
+    from payroll import cycle, postings
+    from payroll.errors import Refused
+
+    expected = clean_state("approve", backend, request, tmp_path / "clean", register, returns)
+    run = prepared("approve", backend, request, tmp_path / "run", register, returns)
+    real_check, real_build = cycle.check_approvable, postings.approve_postings
+
+    def refused_under_the_lock(ledger, record, checker, conn=None):
+        real_check(ledger, record, checker, conn)
+        if conn is not None:
+            raise Refused("approved meanwhile by another officer")
+
+    def unbuildable(*inputs):
+        raise ConservationError("a line's amount does not add up")
+
+    def altered(record):
+        raise Refused("payments.parquet no longer has the SHA-256 recorded at calculation")
+
+    real_paid = cycle.paid_columns
+    monkeypatch.setattr(cycle, "check_approvable", refused_under_the_lock)
+    monkeypatch.setattr(postings, "approve_postings", unbuildable)
+    with pytest.raises(ConservationError, match="does not add up"):
+        cycle.approve(run["db"], PAYROLL, "marko")
+    monkeypatch.setattr(cycle, "paid_columns", altered)  # the batch is refused before its payments, as before
+    with pytest.raises(ConservationError, match="does not add up"):
+        cycle.approve(run["db"], PAYROLL, "marko")
+    monkeypatch.setattr(postings, "approve_postings", real_build)
+    with pytest.raises(Refused, match="no longer has the SHA-256"):
+        cycle.approve(run["db"], PAYROLL, "marko")
+    monkeypatch.setattr(cycle, "paid_columns", real_paid)
+    with pytest.raises(Refused, match="approved meanwhile"):
+        cycle.approve(run["db"], PAYROLL, "marko")
+    with Ledger(run["db"]) as ledger, ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM ledger_payments").scalar() == 0
+    monkeypatch.setattr(cycle, "check_approvable", real_check)
+    cycle.approve(run["db"], PAYROLL, "marko")
+    assert snapshot(run) == expected
