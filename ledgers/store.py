@@ -429,6 +429,8 @@ class Ledger:
         without batch_id): verify counts the stray rows inside the batches' ranges as it reads them."""
         parts = READ_PARTS if count >= READ_SPLIT_POSTINGS else 1
         parts = max(parts, -(-count // READ_PIECE_POSTINGS_MAX))  # keep each aggregated value far below 1 GB
+        if parts > 1:  # whole rounds of READ_PARTS pieces: a last round of one piece would leave a core idle
+            parts = -(-parts // READ_PARTS) * READ_PARTS
         bounds = [first + count * part // parts for part in range(parts + 1)]
         if parts == 1:
             return self._read_range(first, first + count, batch_id)
