@@ -463,16 +463,17 @@ class Ledger:
             columns = read_columns(raw, self.dialect, source, (start, stop), INT_POSTING_DTYPES, "payment_ref")
         return sort_by(columns, "posting_id"), 0
 
-    def count_outside(self, postings: int, batches: int) -> tuple[int, int]:
-        """(postings whose id is outside 1..postings, payments whose batch id is outside 1..batches), NULL ids
-        included: with the rows of other batches inside each batch's range (read_postings_counted), every row
-        that no batch's read selects. Both are index look-ups (BRIN ranges that may hold such ids), not scans."""
+    def count_outside(self, postings: int, batches: int) -> tuple[int, int, int]:
+        """Rows that no batch's read selects, apart from the rows of other batches inside a batch's posting range
+        (read_postings_counted counts those): postings whose id is outside 1..postings, payments and expense
+        column rows whose batch id is outside 1..batches, NULL ids included. Index look-ups (BRIN ranges that
+        may hold such ids, the expense columns' key), not scans of the tables."""
         with self._reading(ranges=True) as raw:
-            return tuple(int(raw.execute(self._q(sql), (1, bound)).fetchone()[0]) for sql, bound in (
-                ("SELECT count(*) FROM ledger_postings WHERE posting_id < ? OR posting_id > ? OR posting_id IS NULL",
-                 postings),
-                ("SELECT count(*) FROM ledger_payments WHERE batch_id < ? OR batch_id > ? OR batch_id IS NULL",
-                 batches)))
+            return tuple(int(raw.execute(self._q(f"SELECT count(*) FROM {table} WHERE {key} < ? OR {key} > ? "
+                                                 f"OR {key} IS NULL"), (1, bound)).fetchone()[0])
+                         for table, key, bound in (("ledger_postings", "posting_id", postings),
+                                                   ("ledger_payments", "batch_id", batches),
+                                                   ("ledger_expense_columns", "batch_id", batches)))
 
     def read_expense_columns(self, batch_id: int):
         """The stored (right_id, month, amount_minor) expense blobs of a batch, or None if missing."""

@@ -89,7 +89,7 @@ def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=froze
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify-side") as side, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-read") as reader:
         postings = sum(batch.n_postings for batch in batches)
-        outside = side.submit(_outside_counts, ledger, postings, len(batches)) if failure is None else None
+        outside = side.submit(ledger.count_outside, postings, len(batches)) if failure is None else None
         inside = 0  # rows of other batches inside the ranges read
         for batch, prev, first, reason, others in _content_reasons(ledger, side, reader, steps):
             if reason:
@@ -100,7 +100,7 @@ def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=froze
             return VerifyResult(False, len(batches), first - 1, prev, batch.batch_id, reason)
         prev = seen[-1]
         stray_postings, stray_payments, projections = outside.result()
-        stray = _stray_rows(stray_postings + inside, stray_payments, projections, len(batches))
+        stray = _stray_rows(stray_postings + inside, stray_payments, projections)
     if stray:
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
     if digest is not None and digest.lower() not in seen and digest.lower() not in event_hashes:
@@ -219,23 +219,14 @@ def _unreadable_as_reason(check, ledger: Ledger, batch: BatchRecord, *args) -> s
         return f"stored values unreadable: {exc}"
 
 
-def _outside_counts(ledger: Ledger, postings: int, batches: int) -> tuple[int, int, int]:
-    """(postings outside 1..postings, payments outside batches 1..batches, expense column rows), once every
-    batch's range is known to be contiguous from 1."""
-    stray_postings, stray_payments = ledger.count_outside(postings, batches)
-    with ledger._reading() as raw:
-        projections = int(raw.execute("SELECT count(*) FROM ledger_expense_columns").fetchone()[0])
-    return stray_postings, stray_payments, projections
-
-
-def _stray_rows(stray_postings: int, stray_payments: int, projections: int, batches: int) -> str:
-    """The reason for rows that no batch selects (stray counts as found), "" when there are none."""
-    if stray_postings:
-        return f"{stray_postings} posting(s) outside every batch's range"
-    if stray_payments:
-        return f"{stray_payments} payment(s) outside every batch"
-    if projections != batches:
-        return f"{projections - batches} expense column row(s) outside every batch"
+def _stray_rows(postings: int, payments: int, projections: int) -> str:
+    """The reason for the rows that no batch's read selects (their counts), "" when there are none."""
+    if postings:
+        return f"{postings} posting(s) outside every batch's range"
+    if payments:
+        return f"{payments} payment(s) outside every batch"
+    if projections:
+        return f"{projections} expense column row(s) outside every batch"
     return ""
 
 

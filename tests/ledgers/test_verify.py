@@ -285,7 +285,7 @@ def verify_in_turn(book, digest: str | None = None):
     postings = first - 1
     stored_postings, stored_payments, projections = table_counts(book)
     stray = checks._stray_rows(stored_postings - postings, stored_payments - sum(b.n_payments for b in batches),
-                               projections, len(batches))
+                               projections - len(batches))
     if stray:
         return checks.VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
     if digest is not None and digest not in seen:
@@ -357,6 +357,9 @@ TAMPERS = {
         *(["ALTER TABLE ledger_postings ALTER COLUMN posting_id DROP NOT NULL"] if d == "postgresql" else []),
         "INSERT INTO ledger_postings (posting_id, batch_id, account_kind, account_key, right_id, payee_id, period, "
         "month, component, amount_minor, payment_ref) VALUES (NULL, 2, 4, 1, 1, 1, 662, 662, 1, 5, '')"],
+    "expense columns of no batch": lambda b, d: [
+        "INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor) VALUES "
+        "(9, 0, '', '', ''), (0, 0, '', '', '')"],
     "payments of no batch": lambda b, d: [
         *(["ALTER TABLE ledger_payments ALTER COLUMN batch_id DROP NOT NULL"] if d == "postgresql" else []),
         "INSERT INTO ledger_payments (batch_id, leaf, payment_ref, payee_id, amount_minor) VALUES "
