@@ -135,23 +135,36 @@ PG_POSTING_AGGS = (
 )
 
 
-def _read_pg_postings(raw, start: int, stop: int, batch_id: int) -> dict:
-    parts = [f"string_agg({expression}, ''::bytea)" for _, expression, _ in PG_POSTING_AGGS]
-    parts.append(PG_REFS_AGG.format("payment_ref"))
-    with raw.cursor() as cur:
-        cur.execute(f"SELECT count(*), {', '.join(parts)} FROM ledger_postings "
-                    "WHERE posting_id >= %s AND posting_id < %s AND batch_id = %s", (start, stop, batch_id),
-                    binary=True)
-        row = cur.fetchone()
-    count = int(row[0])
+def _read_pg_postings(raw, start: int, stop: int, batch_id: int) -> tuple[dict, int]:
+    # The range is read whole and the batch's rows are counted beside it, which costs what filtering them costs
+    # (one comparison a row either way): in a sound ledger they are the whole range, and the rows of other
+    # batches in it are counted for verify's stray-row check without a scan of the whole table. Only when there
+    # are such rows is the range read again with the filter, which leaves them out of the columns.
+    row = _fetch_posting_aggs(raw, start, stop, batch_id, only_batch=False)
+    others = int(row[1]) - int(row[0])
+    if others:
+        row = _fetch_posting_aggs(raw, start, stop, batch_id, only_batch=True)
+    count = int(row[1])
     out = {}
-    for value, (_, _, fields) in zip(row[1:], PG_POSTING_AGGS):
+    for value, (_, _, fields) in zip(row[2:], PG_POSTING_AGGS):
         # a packed pair is the big-endian high half followed by the low half: read as two fields of a record
         records = np.frombuffer(value or b"", np.dtype(fields))
         for name, dtype in fields:
             out[name] = records[name].astype(dtype.replace(">", "<"))
     out["payment_ref"] = _split_refs(row[-1], count)
-    return _checked(out, count)
+    return _checked(out, count), others
+
+
+def _fetch_posting_aggs(raw, start: int, stop: int, batch_id: int, only_batch: bool) -> tuple:
+    """(rows of the batch, rows read, one aggregate per PG_POSTING_AGGS entry, the references) of a range."""
+    parts = [f"string_agg({expression}, ''::bytea)" for _, expression, _ in PG_POSTING_AGGS]
+    parts.append(PG_REFS_AGG.format("payment_ref"))
+    where = "posting_id >= %s AND posting_id < %s" + (" AND batch_id = %s" if only_batch else "")
+    params = (batch_id, start, stop) + ((batch_id,) if only_batch else ())
+    with raw.cursor() as cur:
+        cur.execute(f"SELECT count(*) FILTER (WHERE batch_id = %s), count(*), {', '.join(parts)} "
+                    f"FROM ledger_postings WHERE {where}", params, binary=True)
+        return cur.fetchone()
 
 
 def _read_sqlite(raw, source_sql, params, int_columns, ref_column) -> dict:
@@ -166,8 +179,10 @@ def _read_sqlite(raw, source_sql, params, int_columns, ref_column) -> dict:
     return _checked(out, count)
 
 
-def read_posting_range(raw, dialect: str, start: int, stop: int, batch_id: int, int_dtypes: dict) -> dict:
-    """Postings with start <= posting_id < stop of one batch, canonical columns in posting order.
+def read_posting_range(raw, dialect: str, start: int, stop: int, batch_id: int,
+                       int_dtypes: dict) -> tuple[dict, int]:
+    """Postings with start <= posting_id < stop of one batch, canonical columns in posting order, and the
+    number of rows in that range that carry another batch id (none in a sound ledger).
 
     The batch filter turns a moved posting into a missing one, so batch_id is never read. SQLite: a rowid
     range is scanned in rowid order and rowids are unique, so posting_id need not be read either (each
@@ -176,21 +191,24 @@ def read_posting_range(raw, dialect: str, start: int, stop: int, batch_id: int, 
     """
     if dialect == "postgresql":
         # no uniqueness on posting_id here (BRIN index only): it is read and checked; batch_id is filtered
-        out = sort_by(_read_pg_postings(raw, start, stop, batch_id), "posting_id")
+        columns, others = _read_pg_postings(raw, start, stop, batch_id)
+        out = sort_by(columns, "posting_id")
         out["batch_id"] = np.full(len(out["posting_id"]), batch_id, np.int64)
         return {name: np.ascontiguousarray(out[name], dtype) for name, dtype in
-                [*int_dtypes.items(), ("payment_ref", out["payment_ref"].dtype)]}
+                [*int_dtypes.items(), ("payment_ref", out["payment_ref"].dtype)]}, others
     names = [name for name in int_dtypes if name not in ("posting_id", "batch_id")]
     row = raw.execute(f"SELECT count(*), {', '.join(f'group_concat({name})' for name in names)}, "
-                      "CAST(group_concat(payment_ref, char(10)) AS BLOB) FROM ledger_postings "
-                      "WHERE posting_id >= ? AND posting_id < ? AND batch_id = ?", (start, stop, batch_id)).fetchone()
+                      "CAST(group_concat(payment_ref, char(10)) AS BLOB), (SELECT count(*) FROM ledger_postings "
+                      "WHERE posting_id >= ?1 AND posting_id < ?2) FROM ledger_postings "
+                      "WHERE posting_id >= ?1 AND posting_id < ?2 AND batch_id = ?3",
+                      (start, stop, batch_id)).fetchone()
     count = int(row[0])
     out = {"posting_id": np.arange(start, start + count, dtype=np.int64),
            "batch_id": np.full(count, batch_id, np.int64)}
     out.update({name: _parse_ints(value, count) for name, value in zip(names, row[1:])})
     out = {name: out[name].astype(dtype) for name, dtype in int_dtypes.items()}
-    out["payment_ref"] = _split_refs(row[-1], count)
-    return _checked(out, count)
+    out["payment_ref"] = _split_refs(row[-2], count)
+    return _checked(out, count), int(row[-1]) - count
 
 
 def _parse_ints(text, count: int) -> np.ndarray:

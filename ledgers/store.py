@@ -491,8 +491,15 @@ class Ledger:
         read as two halves on two connections at once: the database formats values on one core per
         connection, so both cores work. Ranges of an append-only table do not change between the snapshots.
         """
+        return self.read_postings_counted(first, count, batch_id)[0]
+
+    def read_postings_counted(self, first: int, count: int, batch_id: int | None = None) -> tuple[dict, int]:
+        """read_postings, and the number of rows in the range that belong to another batch than batch_id (0
+        without batch_id): verify counts the stray rows inside the batches' ranges as it reads them."""
         parts = READ_PARTS if count >= READ_SPLIT_POSTINGS else 1
         parts = max(parts, -(-count // READ_PIECE_POSTINGS_MAX))  # keep each aggregated value far below 1 GB
+        if parts > 1:  # whole rounds of READ_PARTS pieces: a last round of one piece would leave a core idle
+            parts = -(-parts // READ_PARTS) * READ_PARTS
         bounds = [first + count * part // parts for part in range(parts + 1)]
         if parts == 1:
             return self._read_range(first, first + count, batch_id)
@@ -502,28 +509,40 @@ class Ledger:
         out = {name: np.empty(count, dtype) for name, dtype in POSTING_COLUMNS}
 
         def fill(start: int, stop: int):
-            piece = self._read_range(start, stop, batch_id)
+            piece, others = self._read_range(start, stop, batch_id)
             if len(piece["posting_id"]) != stop - start:
-                return piece
+                return piece, others
             for name, values in piece.items():
                 out[name][start - first:stop - first] = values
-            return None
+            return None, others
 
         with ThreadPoolExecutor(max_workers=READ_PARTS) as pool:
-            odd = list(pool.map(fill, bounds[:-1], bounds[1:]))
+            odd, others = zip(*pool.map(fill, bounds[:-1], bounds[1:]))
         if not any(piece is not None for piece in odd):
-            return out
+            return out, sum(others)
         pieces = [piece if piece is not None else {name: out[name][start - first:stop - first] for name in out}
                   for piece, start, stop in zip(odd, bounds[:-1], bounds[1:])]
-        return {name: np.concatenate([piece[name] for piece in pieces]) for name in out}
+        return {name: np.concatenate([piece[name] for piece in pieces]) for name in out}, sum(others)
 
-    def _read_range(self, start: int, stop: int, batch_id: int | None = None) -> dict:
+    def _read_range(self, start: int, stop: int, batch_id: int | None = None) -> tuple[dict, int]:
         with self._reading(ranges=True) as raw:
             if batch_id is not None:
                 return read_posting_range(raw, self.dialect, start, stop, batch_id, INT_POSTING_DTYPES)
             source = self._q("SELECT * FROM ledger_postings WHERE posting_id >= ? AND posting_id < ?")
             columns = read_columns(raw, self.dialect, source, (start, stop), INT_POSTING_DTYPES, "payment_ref")
-        return sort_by(columns, "posting_id")
+        return sort_by(columns, "posting_id"), 0
+
+    def count_outside(self, postings: int, batches: int) -> tuple[int, int, int]:
+        """Rows that no batch's read selects, apart from the rows of other batches inside a batch's posting range
+        (read_postings_counted counts those): postings whose id is outside 1..postings, payments and expense
+        column rows whose batch id is outside 1..batches, NULL ids included. Index look-ups (BRIN ranges that
+        may hold such ids, the expense columns' key), not scans of the tables."""
+        with self._reading(ranges=True) as raw:
+            return tuple(int(raw.execute(self._q(f"SELECT count(*) FROM {table} WHERE {key} < ? OR {key} > ? "
+                                                 f"OR {key} IS NULL"), (1, bound)).fetchone()[0])
+                         for table, key, bound in (("ledger_postings", "posting_id", postings),
+                                                   ("ledger_payments", "batch_id", batches),
+                                                   ("ledger_expense_columns", "batch_id", batches)))
 
     def read_expense_columns(self, batch_id: int):
         """The stored (right_id, month, amount_minor) expense blobs of a batch, or None if missing."""

@@ -77,24 +77,30 @@ def verify_batches(ledger: Ledger, digest: str | None = None, event_hashes=froze
     checks of all batches run first and find which batches' content must be read: those up to the first header
     failure. Their content is then checked as a pipeline: a batch's postings are read (two connections, see
     Ledger.read_postings) while the previous batch's are hashed and summed, its payments (read and Merkle tree)
-    are checked on another thread, and the table counts for the stray-row check run alongside, so the database
-    and the hashing work at the same time instead of one after the other. The result is the one a check of each
-    batch in turn would give.
+    are checked on another thread, and the rows outside every batch's range are counted alongside, so the
+    database and the hashing work at the same time instead of one after the other. The result is the one a
+    check of each batch in turn would give.
+
+    Stray rows (no batch's read selects them) are counted without a scan of the whole table: each batch's read
+    counts the rows of other batches inside its range, and Ledger.count_outside the rows beyond all ranges.
     """
     batches = ledger.batches() if batches is None else batches
     steps, failure, seen = _header_steps(batches)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify-side") as side, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-read") as reader:
-        counts = side.submit(_table_counts, ledger) if failure is None else None
-        for batch, prev, first, reason in _content_reasons(ledger, side, reader, steps):
+        postings = sum(batch.n_postings for batch in batches)
+        outside = side.submit(ledger.count_outside, postings, len(batches)) if failure is None else None
+        inside = 0  # rows of other batches inside the ranges read
+        for batch, prev, first, reason, others in _content_reasons(ledger, side, reader, steps):
             if reason:
                 return VerifyResult(False, len(batches), first - 1, prev, batch.batch_id, reason)
+            inside += others
         if failure is not None:
             batch, prev, first, reason = failure
             return VerifyResult(False, len(batches), first - 1, prev, batch.batch_id, reason)
         prev = seen[-1]
-        postings = sum(batch.n_postings for batch in batches)
-        stray = _stray_rows(counts.result(), postings, sum(batch.n_payments for batch in batches), len(batches))
+        stray_postings, stray_payments, projections = outside.result()
+        stray = _stray_rows(stray_postings + inside, stray_payments, projections)
     if stray:
         return VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
     if digest is not None and digest.lower() not in seen and digest.lower() not in event_hashes:
@@ -137,7 +143,8 @@ def _link_reason(batch: BatchRecord, index: int, prev: str, first: int) -> str:
 
 
 def _content_reasons(ledger: Ledger, side, reader, steps: list):
-    """Yield (batch, prev, first, reason) for each step in order, reason "" when its postings and payments hold.
+    """Yield (batch, prev, first, reason, others) for each step in order, reason "" when its postings and payments
+    hold, others the rows of other batches inside its posting range.
 
     The next batch's postings are read on `reader` while this one's are checked here; each batch's payments
     are checked on `side`. At most two batches' postings are held at once."""
@@ -146,19 +153,23 @@ def _content_reasons(ledger: Ledger, side, reader, steps: list):
     pending = reader.submit(_read_postings, ledger, steps[0][0])
     for position, (batch, prev, first) in enumerate(steps):
         payments = side.submit(_unreadable_as_reason, _check_payments, ledger, batch)
-        columns = pending.result()
+        read = pending.result()
         if position + 1 < len(steps):
             pending = reader.submit(_read_postings, ledger, steps[position + 1][0])
-        reason = (columns if isinstance(columns, str)
-                  else _unreadable_as_reason(_check_columns, ledger, batch, columns))
-        del columns
-        yield batch, prev, first, reason or payments.result()
+        if isinstance(read, str):
+            reason, others = read, 0
+        else:
+            columns, others = read
+            reason = _unreadable_as_reason(_check_columns, ledger, batch, columns)
+            del columns
+        del read
+        yield batch, prev, first, reason or payments.result(), others
 
 
 def _read_postings(ledger: Ledger, batch: BatchRecord):
-    """The batch's postings, or the reason they cannot be read."""
+    """(the batch's postings, rows of other batches in its range), or the reason they cannot be read."""
     try:
-        return ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
+        return ledger.read_postings_counted(batch.first_posting, batch.n_postings, batch.batch_id)
     except CorruptColumns as exc:
         return f"stored values unreadable: {exc}"
 
@@ -208,20 +219,14 @@ def _unreadable_as_reason(check, ledger: Ledger, batch: BatchRecord, *args) -> s
         return f"stored values unreadable: {exc}"
 
 
-def _table_counts(ledger: Ledger) -> tuple[int, int, int]:
-    with ledger._reading() as raw:
-        return tuple(raw.execute("SELECT (SELECT count(*) FROM ledger_postings), (SELECT count(*) FROM "
-                                 "ledger_payments), (SELECT count(*) FROM ledger_expense_columns)").fetchone())
-
-
-def _stray_rows(counts: tuple[int, int, int], postings: int, payments: int, batches: int) -> str:
-    stored_postings, stored_payments, projections = counts
-    if stored_postings != postings:
-        return f"{stored_postings - postings} posting(s) outside every batch's range"
-    if stored_payments != payments:
-        return f"{stored_payments - payments} payment(s) outside every batch"
-    if projections != batches:
-        return f"{projections - batches} expense column row(s) outside every batch"
+def _stray_rows(postings: int, payments: int, projections: int) -> str:
+    """The reason for the rows that no batch's read selects (their counts), "" when there are none."""
+    if postings:
+        return f"{postings} posting(s) outside every batch's range"
+    if payments:
+        return f"{payments} payment(s) outside every batch"
+    if projections:
+        return f"{projections} expense column row(s) outside every batch"
     return ""
 
 

@@ -399,6 +399,37 @@ def test_reads_in_many_pieces_equal_one_read(ledger, approve, monkeypatch):
     assert len(pieces["amount_minor"]) == record.n_postings and verify(ledger).ok
 
 
+@pytest.mark.parametrize("split", [10**9, 10])
+def test_rows_of_other_batches_in_a_range_are_counted_and_left_out(ledger, approve, monkeypatch, split):
+    """read_postings_counted (whole or in pieces): the batch's rows as read_postings gives them, and the rows of
+    other batches inside its range counted (verify's stray-row check counts them instead of scanning the table)."""
+    first, second = approve(ledger, 660, 30), approve(ledger, 661, 30, seed=1)
+    monkeypatch.setattr(store_module, "READ_SPLIT_POSTINGS", split)
+    assert ledger.read_postings_counted(first.first_posting, first.n_postings, first.batch_id)[1] == 0
+    moved = first.first_posting + 3
+    statements = [f"UPDATE ledger_postings SET batch_id = {second.batch_id} WHERE posting_id = {moved}"]
+    if ledger.dialect == "postgresql":  # only PostgreSQL has no key on posting_id: a second row with an id
+        statements.append("INSERT INTO ledger_postings SELECT * FROM ledger_postings WHERE posting_id = "
+                          f"{first.first_posting + 5}")
+        statements.append(f"UPDATE ledger_postings SET batch_id = 7 WHERE ctid = (SELECT max(ctid) FROM "
+                          f"ledger_postings WHERE posting_id = {first.first_posting + 5})")
+    with ledger.engine.begin() as conn:
+        if ledger.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS ledger_postings_no_update")
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    columns, others = ledger.read_postings_counted(first.first_posting, first.n_postings, first.batch_id)
+    assert others == (2 if ledger.dialect == "postgresql" else 1)
+    assert len(columns["posting_id"]) == first.n_postings - 1
+    if ledger.dialect == "postgresql":  # SQLite numbers the rowid scan instead of reading posting_id
+        assert moved not in columns["posting_id"].tolist()
+    plain = ledger.read_postings(first.first_posting, first.n_postings, first.batch_id)
+    assert all(np.array_equal(plain[name], columns[name]) for name in plain)
+    assert ledger.read_postings_counted(second.first_posting, second.n_postings, second.batch_id)[1] == 0
+
+
 def test_pieces_of_a_damaged_batch_are_read_whole(ledger, approve, monkeypatch):
     """A piece that returns more or fewer rows than its range is not squeezed into the preallocated result."""
     record = approve(ledger, 660, 40)

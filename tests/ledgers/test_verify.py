@@ -283,8 +283,9 @@ def verify_in_turn(book, digest: str | None = None):
         prev, first = computed, first + batch.n_postings
         seen.append(computed)
     postings = first - 1
-    stray = checks._stray_rows(checks._table_counts(book), postings, sum(b.n_payments for b in batches),
-                               len(batches))
+    stored_postings, stored_payments, projections = table_counts(book)
+    stray = checks._stray_rows(stored_postings - postings, stored_payments - sum(b.n_payments for b in batches),
+                               projections - len(batches))
     if stray:
         return checks.VerifyResult(False, len(batches), postings, prev, len(batches) + 1, stray)
     if digest is not None and digest not in seen:
@@ -292,6 +293,14 @@ def verify_in_turn(book, digest: str | None = None):
                   f"{digest}: batches after it were removed or the ledger was rewritten")
         return checks.VerifyResult(False, len(batches), postings, prev, len(batches) + 1, reason)
     return checks.VerifyResult(True, len(batches), postings, prev, None, "")
+
+
+def table_counts(book) -> tuple[int, int, int]:
+    """The rows of each table, counted by a scan of the whole table (what verify found stray rows by before
+    it counted them as it reads)."""
+    with book.engine.connect() as conn:
+        return tuple(conn.exec_driver_sql("SELECT (SELECT count(*) FROM ledger_postings), (SELECT count(*) FROM "
+                                          "ledger_payments), (SELECT count(*) FROM ledger_expense_columns)").one())
 
 
 def postings_in_turn(book, batch) -> str:
@@ -338,6 +347,23 @@ TAMPERS = {
         f"({_posting_of(b[0], 3) if d == 'postgresql' else -5}, 7, 4, 1, 1, 1, 662, 662, 1, 5, '')"],
     "stray payment": lambda b, d: ["INSERT INTO ledger_payments (batch_id, leaf, payment_ref, payee_id, amount_minor) "
                                 "VALUES (9, 0, 'X', 1, 1)"],
+    # stray rows are counted where they lie (inside a range, beyond every range, without an id): all are counted
+    "stray postings inside and beyond the ranges": lambda b, d: [
+        "INSERT INTO ledger_postings (posting_id, batch_id, account_kind, account_key, right_id, payee_id, period, "
+        f"month, component, amount_minor, payment_ref) VALUES ({_posting_of(b[1], 5) if d == 'postgresql' else -7}, "
+        f"3, 4, 1, 1, 1, 662, 662, 1, 5, ''), ({_posting_of(b[2], b[2].n_postings + 2)}, 3, 4, 1, 1, 1, 662, 662, "
+        "1, 5, '')"],
+    "posting without an id": lambda b, d: [
+        *(["ALTER TABLE ledger_postings ALTER COLUMN posting_id DROP NOT NULL"] if d == "postgresql" else []),
+        "INSERT INTO ledger_postings (posting_id, batch_id, account_kind, account_key, right_id, payee_id, period, "
+        "month, component, amount_minor, payment_ref) VALUES (NULL, 2, 4, 1, 1, 1, 662, 662, 1, 5, '')"],
+    "expense columns of no batch": lambda b, d: [
+        "INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor) VALUES "
+        "(9, 0, '', '', ''), (0, 0, '', '', '')"],
+    "payments of no batch": lambda b, d: [
+        *(["ALTER TABLE ledger_payments ALTER COLUMN batch_id DROP NOT NULL"] if d == "postgresql" else []),
+        "INSERT INTO ledger_payments (batch_id, leaf, payment_ref, payee_id, amount_minor) VALUES "
+        f"(0, 0, 'X', 1, 1), ({'NULL' if d == 'postgresql' else -1}, 0, 'Y', 1, 1)"],
     "expense columns of 1 and postings of 2": lambda b, d: [
         "DELETE FROM ledger_expense_columns WHERE batch_id = 1",
         f"DELETE FROM ledger_postings WHERE posting_id = {_posting_of(b[1], 4)}"],
