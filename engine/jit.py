@@ -15,8 +15,9 @@ import os
 import threading
 
 import numba
+from llvmlite import binding as llvm, ir as llvm_ir
 from numba import types
-from numba.core import codegen, compiler, typed_passes, typeinfer
+from numba.core import cgutils, codegen, compiler, typed_passes, typeinfer
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.compiler_machinery import register_pass
 from numba.core.registry import CPUDispatcher
@@ -79,22 +80,23 @@ class _HelperLibrary(codegen.JITCodeLibrary):
     their machine code differs in register allocation and addressing, not in what it computes.) Its environment
     pointers (Numba's NumbaEnv globals, which Numba fills in after the compile) are still added to the JIT engine."""
 
-    def __init__(self, code_generator, name: str, context):
-        super().__init__(code_generator, name)
-        self._context = context
-        self._envs = None
-
     def _finalize_final_module(self):
         self._finalize_dynamic_globals()
         self._verify_declare_only_symbols()
-        self._envs = self._codegen.create_library(self.name + ".env")  # kept as long as the helper's library
-        module = self._envs.create_ir_module(self.name + ".env")
+        envs = self._codegen._create_empty_module(self.name + ".env")
         for variable in self._final_module.global_variables:
             if variable.name.startswith("_ZN08NumbaEnv"):
-                self._context.declare_env_global(module, variable.name)
-        self._envs.add_ir_module(module)
-        self._envs.finalize()
+                _env_pointer(envs, variable.name)
+        self._codegen._add_module(llvm.parse_assembly(str(envs)))
+        self._codegen._engine.finalize_object()
         self._finalized = True
+
+
+def _env_pointer(module, name: str) -> None:
+    """Adds to `module` an environment pointer as Numba declares it (numba.core.base.BaseContext.declare_env_global)."""
+    variable = llvm_ir.GlobalVariable(module, cgutils.voidptr_t, name=name)
+    variable.linkage = "common"
+    variable.initializer = cgutils.get_null_value(variable.type.pointee)
 
 
 @register_pass(mutates_CFG=True, analysis_only=False)
@@ -104,7 +106,7 @@ class _HelperLowering(typed_passes.NativeLowering):
 
     def run_pass(self, state):
         assert state.library is None, "a helper is compiled by its own dispatcher"
-        state.library = _HelperLibrary(state.targetctx.codegen(), state.func_id.func_qualname, state.targetctx)
+        state.library = _HelperLibrary(state.targetctx.codegen(), state.func_id.func_qualname)
         state.library.enable_object_caching()
         return super().run_pass(state)
 
