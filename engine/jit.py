@@ -15,11 +15,9 @@ import os
 import threading
 
 import numba
-from llvmlite import binding as llvm, ir as llvm_ir
 from numba import types
-from numba.core import cgutils, codegen, compiler, typed_passes, typeinfer
+from numba.core import typeinfer
 from numba.core.compiler_lock import global_compiler_lock
-from numba.core.compiler_machinery import register_pass
 from numba.core.registry import CPUDispatcher
 
 _DECLARED_LOCK = threading.RLock()  # one thread compiles a kernel's explicit signatures, others wait
@@ -69,60 +67,6 @@ class LazyDispatcher(CPUDispatcher):
         self.compile_declared()
         return super().get_call_template(tuple(types.unliteral(a) for a in args),
                                          {k: types.unliteral(v) for k, v in kws.items()})
-
-
-class _HelperLibrary(codegen.JITCodeLibrary):
-    """A helper's code: its callers link its LLVM IR as Numba optimised it and run only their own machine code, and it
-    has no wrapper to call it by, so its functions are not turned into machine code of their own: that code
-    generation, once per helper, took about a tenth of the entitlement kernel's first compile and made code nothing
-    ran. (It also rewrote the IR in place for instruction selection, loop strength reduction included, before the
-    callers linked it: callers now get the IR before that rewrite and run those passes once, on their own code, so
-    their machine code differs in register allocation and addressing, not in what it computes.) Its environment
-    pointers (Numba's NumbaEnv globals, which Numba fills in after the compile) are still added to the JIT engine."""
-
-    def _finalize_final_module(self):
-        self._finalize_dynamic_globals()
-        self._verify_declare_only_symbols()
-        envs = self._codegen._create_empty_module(self.name + ".env")
-        for variable in self._final_module.global_variables:
-            if variable.name.startswith("_ZN08NumbaEnv"):
-                _env_pointer(envs, variable.name)
-        self._codegen._add_module(llvm.parse_assembly(str(envs)))
-        self._codegen._engine.finalize_object()
-        self._finalized = True
-
-
-def _env_pointer(module, name: str) -> None:
-    """Adds to `module` an environment pointer as Numba declares it (numba.core.base.BaseContext.declare_env_global)."""
-    variable = llvm_ir.GlobalVariable(module, cgutils.voidptr_t, name=name)
-    variable.linkage = "common"
-    variable.initializer = cgutils.get_null_value(variable.type.pointee)
-
-
-@register_pass(mutates_CFG=True, analysis_only=False)
-class _HelperLowering(typed_passes.NativeLowering):
-    """Numba's lowering, into a _HelperLibrary."""
-    _name = "isplata_helper_lowering"
-
-    def run_pass(self, state):
-        assert state.library is None, "a helper is compiled by its own dispatcher"
-        state.library = _HelperLibrary(state.targetctx.codegen(), state.func_id.func_qualname)
-        state.library.enable_object_caching()
-        return super().run_pass(state)
-
-
-class _HelperCompiler(compiler.Compiler):
-    """Numba's nopython pipeline with _HelperLowering in place of NativeLowering."""
-
-    def define_pipelines(self):
-        pipelines = super().define_pipelines()
-        for pipeline in pipelines:
-            lowering = [i for i, (pass_class, _) in enumerate(pipeline.passes)
-                        if pass_class is typed_passes.NativeLowering]
-            assert len(lowering) == 1, "Numba's pipeline has changed: check _HelperLibrary"
-            pipeline.passes[lowering[0]] = (_HelperLowering, "lowering into a helper's library")
-            pipeline.finalize()
-        return pipelines
 
 
 class HelperDispatcher(LazyDispatcher):
@@ -184,10 +128,8 @@ def _dispatcher(function, signatures: tuple, options: dict):
         return function
     options = dict(options)
     cache = options.pop("cache", False)
-    helper_code = options.get("no_cpython_wrapper") and options.get("no_cfunc_wrapper")
     kind = HelperDispatcher if options.get("no_cpython_wrapper") else LazyDispatcher
-    dispatcher = kind(py_func=function, locals={}, targetoptions=options,
-                      pipeline_class=_HelperCompiler if helper_code else compiler.Compiler)
+    dispatcher = kind(py_func=function, locals={}, targetoptions=options)
     if cache:
         dispatcher.enable_caching()
     dispatcher.declared = dispatcher.signatures_given = tuple(signatures)

@@ -105,15 +105,6 @@ def test_threads_calling_a_new_kernel_get_its_one_signature(fresh):
     assert len(fresh.total.signatures) == 1
 
 
-def test_a_helper_is_linked_into_its_callers_and_not_made_machine_code_of_its_own(fresh):
-    assert fresh.total(np.arange(4, dtype=np.int64), 2) == 30
-    engine = fresh.total.targetctx.codegen()._engine
-    for helper in (fresh._scaled, fresh.plus):
-        (result,) = helper.overloads.values()
-        assert not engine.is_symbol_defined(result.fndesc.mangled_name)  # no code generated for it alone
-        assert engine.is_symbol_defined(result.fndesc.env_name)  # its environment pointer, which Numba sets
-
-
 def test_python_calls_a_helper_through_its_twin(fresh):
     assert fresh.total(np.arange(3, dtype=np.int64), 1) == 12  # compiles _scaled and plus into total
     assert fresh._scaled(7, 3) == 21 and fresh.plus(2, 5) == 7  # from Python: the twins, with a Python wrapper
