@@ -18,7 +18,7 @@ import pyarrow.dataset as ds
 from formats import csv_input
 from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
-from formats.register_checks import EMPTINESS_ONLY, UNCHECKED, blank_mask, check_register
+from formats.register_checks import DICTIONARY_READABLE, UNCHECKED, blank_mask, check_register
 from formats.schemas import OPTIONAL_TABLES, REGISTER
 from formats.i18n import N_
 
@@ -106,7 +106,8 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     is not even read from a Parquet file that stores it as text, the only type it could be refused for, and one
     only the empty-cell rule reads (register_checks.EMPTINESS_ONLY) is read as Parquet's dictionary (each distinct
     name tested once, never decoded row by row). `dictionaries` ({table: columns}) names kept columns the caller
-    takes as dictionary arrays that way (only those of EMPTINESS_ONLY; from CSV every column is plain text).
+    takes as dictionary arrays that way (only those of register_checks.DICTIONARY_READABLE, whose rules judge a
+    dictionary as they judge text; from CSV every column is plain text).
     `defer` ({table: columns}) names kept columns the caller reads only at the end: of a Parquet file whose
     column is already of its schema's type (conform passes it unchanged), they are checked, left out of the
     table and held as the file's compressed bytes instead (Register.deferred_column decodes them again). Of them,
@@ -121,7 +122,7 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
     encoded = {name: drop.get(name, frozenset()) | frozenset((dictionaries or {}).get(name, ()))
                for name in set(drop) | set(dictionaries or {})}
     lean = {name: (drop.get(name, frozenset()) & UNCHECKED.get(name, frozenset()),
-                   columns & EMPTINESS_ONLY.get(name, frozenset())) for name, columns in encoded.items()}
+                   columns & DICTIONARY_READABLE.get(name, frozenset())) for name, columns in encoded.items()}
     defer = {name: frozenset(columns) - drop.get(name, frozenset()) for name, columns in (defer or {}).items()}
     held = {name: columns & UNCHECKED.get(name, frozenset()) for name, columns in defer.items() if columns}
     loaded = load_tables(Path(folder), log, lean, held)
@@ -194,7 +195,8 @@ def register_file_digests(folder) -> dict[str, str]:
 def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=None) -> Loaded:
     """Every table conformed to its schema; `lean` ({table: (skip, dictionary)}): nullable text columns no rule
     reads, not read from a Parquet file that stores them as text (then absent from the table), and text columns
-    only the empty-cell rule reads, kept as Parquet's dictionary (then of dictionary type: callers drop them).
+    whose rules judge a dictionary as text (DICTIONARY_READABLE), kept as Parquet's dictionary (then of dictionary
+    type: callers drop them or take them as codes).
     The Parquet files of the tables in `held` ({table: unread columns}, or a set of tables) are read from their
     bytes in memory, kept in `deferrable` with the columns the file gave in the type it was read as (those
     conform passes unchanged); of the table's unread columns (nullable text no rule reads: UNCHECKED), those
@@ -384,7 +386,7 @@ def _report_unknown_columns(raw: pa.Table, schema: pa.Schema, file: str, log: Pr
 def conform_column(raw: pa.Table, schema_field: pa.Field, file: str, log: ProblemLog,
                    keep_dictionary: bool = False) -> tuple[pa.Array, bool]:
     """(typed column, usable?) for one schema field; a text dictionary stays one when `keep_dictionary` (a
-    string field only the empty-cell rule reads)."""
+    string field whose rules judge a dictionary as text: register_checks.DICTIONARY_READABLE)."""
     name = schema_field.name
     if name not in raw.column_names:
         if not schema_field.nullable:

@@ -199,7 +199,7 @@ def event_time(event: dict | None) -> str | None:
 # Register columns that calculate, explain and audit recompute never read (formats.register.read_register's drop:
 # checked like every other column, then left out), and those they read as dictionaries.
 UNREAD = {"persons": ("family_name", "given_name", "patronymic", "tax_id")}
-DICTIONARIES = {"persons": ("municipality",)}
+DICTIONARIES = {"persons": ("municipality",), "households": ("role",)}  # read as codes: never decoded
 # The payee details, read only by the payments, at the very end (routing reads which postal addresses are complete,
 # kept as the columns are validated, and an IBAN only for a bank-channel hold): held as the payees file's
 # compressed bytes meanwhile (formats.register.Deferred; 10 M rights: about 1.2 GiB of text)

@@ -169,3 +169,25 @@ def test_an_unchecked_deferred_column_stored_otherwise_is_read_and_judged(tmp_pa
     assert "phone" not in lean.deferred_columns("payees") and "tax_id" in lean.deferred_columns("payees")
     full = read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS)
     assert lean["payees"].column("phone").equals(full["payees"].column("phone"))
+
+
+def test_household_roles_read_as_dictionaries_are_judged_as_text(tmp_path):
+    """calculate reads the household role as a Parquet dictionary (session.DICTIONARIES): an empty and an unknown
+    role are refused word for word as when read as text, and a good register's roles convert to the same codes."""
+    from formats.ordered_register import string_codes
+    from formats.schemas import HOUSEHOLD_ROLES
+    from payroll.session import DICTIONARIES
+
+    bad = as_parquet(write_register(tmp_path / "bad-csv", [("households", 1, "role", "boss"),
+                                                           ("households", 2, "role", " ")]), tmp_path / "bad")
+    with pytest.raises(InputError) as caught:
+        read_register(bad, BENEFITS, HOUSEHOLD_BENEFITS, dictionaries=DICTIONARIES)
+    found = [problem.render() for problem in caught.value.problems]
+    assert found == problems(bad, None)
+    assert any("role" in p and "unknown household role" in p for p in found)
+    assert any("role" in p and "required value is empty" in p for p in found)
+    good = as_parquet(write_register(tmp_path / "csv"), tmp_path / "pq")
+    coded = read_register(good, BENEFITS, HOUSEHOLD_BENEFITS, dictionaries=DICTIONARIES)["households"].column("role")
+    plain = read_register(good, BENEFITS, HOUSEHOLD_BENEFITS)["households"].column("role")
+    assert pa.types.is_dictionary(coded.type) and plain.type == pa.string()
+    assert (string_codes(coded, HOUSEHOLD_ROLES) == string_codes(plain, HOUSEHOLD_ROLES)).all()
