@@ -306,14 +306,16 @@ class Ledger:
             with self._locked(conn) as raw:
                 existing = self._find(raw, kind, source_id)
                 head = self._head(raw)
+                columns = None
                 if early is not None:
-                    prepared, check, early_pay = self._payments_first(raw, head, early, existing, prepare, aside)
+                    prepared, check, columns, early_pay = self._payments_first(raw, head, early, existing, prepare,
+                                                                               pool, aside)
                     checked = pool.submit(check)
                 if existing is not None:
                     checked.result()
                     return self._same_or_refuse(existing, prepared, root.result())
-                record, postings_aside = self._write_postings(raw, head, prepared, checked, root, pool, aside,
-                                                              stamps, early is None)
+                record, postings_aside = self._write_postings(raw, head, prepared, columns, checked, root, pool,
+                                                              aside, stamps, early is None)
                 if self.dialect == "postgresql":  # what could not be summarised aside is summarised here
                     done = (postings_aside.result(), early_pay is not None and early_pay.result())
                     left = {(True, True): None, (True, False): PG_SUMMARIZE_PAYMENTS,
@@ -322,34 +324,40 @@ class Ledger:
                         _summarize_brin(raw, left)
         return record
 
-    def _payments_first(self, raw, head, pay: dict, existing, prepare, aside):
+    def _payments_first(self, raw, head, pay: dict, existing, prepare, pool, aside):
         """append_batch with postings still being built: the payments written (unless the batch exists) while
-        they are, their index summarised aside (PostgreSQL), then the batch prepared, raising what prepare_batch
-        raises. A payment the database refuses is refused as the checks refuse it, when they find it. Returns
-        prepared, check and the aside summary (a Future of True when done there, or None)."""
-        failed, summarized = None, None
+        they are, and prepared with their canonical columns on `pool` once they are; the payments' index
+        summarised aside (PostgreSQL). Raises what prepare_batch raises; a payment the database refused is refused
+        as the checks refuse it, when they find it. Returns prepared, check, the posting columns (None for a batch
+        that exists) and the aside summary (a Future of True when done there, or None)."""
+
+        def ready():  # the postings' own COPY can start the moment the payments' ends
+            prepared, check = prepare()
+            columns = None if existing is not None else prepared.columns(*_place_of(head))
+            return prepared, check, columns
+
+        failed, summarized, ready = None, None, pool.submit(ready)
         if existing is None:
             try:
-                self._insert_payments(raw, 1 if head is None else head.batch_id + 1, pay["pay_refs"],
-                                      pay["pay_payee"], pay["pay_amount"])
+                self._insert_payments(raw, _place_of(head)[0], pay["pay_refs"], pay["pay_payee"], pay["pay_amount"])
             except Exception as exc:  # raised below, after the problems of the batch's values if it has any
                 failed = exc
             if failed is None and self.dialect == "postgresql":
                 summarized = aside.submit(self._summarize_aside, PG_SUMMARIZE_PAYMENTS)
-        prepared, check = prepare()  # waits for the postings: their builder's or their shapes' refusal is raised
+        prepared, check, columns = ready.result()  # the postings' builder's or shapes' refusal is raised here
         if failed is not None:
             check()
             raise failed
-        return prepared, check, summarized
+        return prepared, check, columns, summarized
 
-    def _write_postings(self, raw, head, prepared: PreparedBatch, checked, root, pool, aside, stamps,
-                        with_payments: bool):
-        """The batch's postings, its expense columns, its row and (with_payments) its payments, under the lock;
-        returns the record and the Future of the postings' summary aside (None on SQLite)."""
+    def _write_postings(self, raw, head, prepared: PreparedBatch, columns: dict | None, checked, root, pool, aside,
+                        stamps, with_payments: bool):
+        """The batch's postings (`columns`: their canonical columns if made already), its expense columns, its row
+        and (with_payments) its payments, under the lock; returns the record and the Future of the postings'
+        summary aside (None on SQLite)."""
         booked, created_us, record_sha256 = stamps
-        batch_id = 1 if head is None else head.batch_id + 1
-        first = 1 if head is None else head.first_posting + head.n_postings
-        columns = prepared.columns(batch_id, first)
+        batch_id, first = _place_of(head)
+        columns = columns if columns is not None else prepared.columns(batch_id, first)
         digest = pool.submit(postings_sha256, columns)
         expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
                               prepared.amount_minor)  # ready when the expense columns follow the postings
@@ -814,6 +822,11 @@ def _summarize_brin(raw, statement: str = PG_SUMMARIZE) -> None:
             raw.execute(statement)
     except psycopg.errors.InsufficientPrivilege:
         pass
+
+
+def _place_of(head: BatchRecord | None) -> tuple[int, int]:
+    """The next batch's id and first posting id after `head` (the last batch, None for none)."""
+    return (1, 1) if head is None else (head.batch_id + 1, head.first_posting + head.n_postings)
 
 
 def _record(row) -> BatchRecord:
