@@ -9,6 +9,8 @@ import mmap
 import numpy as np
 
 MAPPED_BYTES_MIN = 1 << 18  # below this a memory map's system calls cost more than clearing the bytes
+# an anonymous private map (POSIX); elsewhere np.zeros
+PRIVATE_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS if hasattr(mmap, "MAP_ANONYMOUS") else None
 
 
 def untouched_zeros(count: int, dtype) -> np.ndarray:
@@ -16,6 +18,8 @@ def untouched_zeros(count: int, dtype) -> np.ndarray:
     is released with the last array that refers to it."""
     dtype = np.dtype(dtype)
     assert count >= 0, count
-    if count * dtype.itemsize < MAPPED_BYTES_MIN:
+    if count * dtype.itemsize < MAPPED_BYTES_MIN or PRIVATE_FLAGS is None:
         return np.zeros(count, dtype)
-    return np.frombuffer(mmap.mmap(-1, count * dtype.itemsize), dtype=dtype)
+    # private: a page read before it is written is the system's shared page of zeros (a shared map, mmap's
+    # default, would make every page read resident memory of its own)
+    return np.frombuffer(mmap.mmap(-1, count * dtype.itemsize, flags=PRIVATE_FLAGS), dtype=dtype)

@@ -275,7 +275,8 @@ def create_tables(conn: sa.Connection) -> None:
                          "USING brin (batch_id)")
     # The expense blobs (235 MB a batch at 10 M rights) are compressed with lz4 where the server has it: a third of
     # the bytes to store and log, which costs the server less time than it saves (pglz compression of megabyte
-    # blobs costs more than the disk it saves); without lz4 they are stored as they are. Reads are the same.
+    # blobs costs more than the disk it saves); without lz4 they are stored as they are. Reads are the same. On an
+    # existing ledger (`db init` again) only later batches' blobs are compressed: stored ones stay as they were.
     lz4 = conn.exec_driver_sql("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
                                "WHERE name = 'default_toast_compression'").scalar()
     for column in ("right_id", "month", "amount_minor"):

@@ -362,8 +362,8 @@ class Ledger:
         expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
                               prepared.amount_minor)  # ready when the expense columns follow the postings
         copied = threading.Event()
-        if self.dialect == "postgresql":  # the ranges the COPY has filled are summarised as it goes
-            aside.submit(self._summarize_until, copied, PG_SUMMARIZE_POSTINGS)
+        rounds = aside.submit(self._summarize_until, copied, PG_SUMMARIZE_POSTINGS) \
+            if self.dialect == "postgresql" else None  # the ranges the COPY has filled are summarised as it goes
         try:
             self._insert_postings(raw, columns)
         except Exception:
@@ -372,6 +372,8 @@ class Ledger:
         finally:
             copied.set()
         checked.result()
+        if rounds is not None:
+            rounds.result()  # an error of the rounds (other than the database's, which they leave to the next) is raised
         summarized = aside.submit(self._summarize_aside, PG_SUMMARIZE_POSTINGS) \
             if self.dialect == "postgresql" else None
         header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id, period=prepared.period,
@@ -544,10 +546,15 @@ class Ledger:
         """Rows that no batch's read selects, apart from the rows of other batches inside a batch's posting range
         (read_postings_counted counts those): postings whose id is outside 1..postings, payments and expense
         column rows whose batch id is outside 1..batches, NULL ids included. Index look-ups (BRIN ranges that
-        may hold such ids, the expense columns' key), not scans of the tables."""
+        may hold such ids, the expense columns' key), not scans of the tables. SQLite stores whatever it is given
+        in an integer column that is not the rowid, so there an id that is not an integer (1.5, text) counts too:
+        a reader selecting `batch_id = 1` would never see it, and one that rounds it would count it twice."""
+        # PostgreSQL's bigint columns hold integers only; SQLite's typeof() names a stored REAL or TEXT
+        not_integer = " OR typeof({key}) <> 'integer'" if self.dialect == "sqlite" else ""
         with self._reading(ranges=True) as raw:
             return tuple(int(raw.execute(self._q(f"SELECT count(*) FROM {table} WHERE {key} < ? OR {key} > ? "
-                                                 f"OR {key} IS NULL"), (1, bound)).fetchone()[0])
+                                                 f"OR {key} IS NULL" + not_integer.format(key=key)),
+                                         (1, bound)).fetchone()[0])
                          for table, key, bound in (("ledger_postings", "posting_id", postings),
                                                    ("ledger_payments", "batch_id", batches),
                                                    ("ledger_expense_columns", "batch_id", batches)))

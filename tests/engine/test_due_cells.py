@@ -1,5 +1,7 @@
 """engine.entitlement.DueCells derives each cell's right and month from the offsets and the windows' first months;
 engine.zero_pages gives the zeros the due kernel writes sparsely."""
+import os
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,22 @@ def test_untouched_zeros_are_writable_zeros_of_their_own(count, dtype):
     if count:
         first[count // 2] = 1
         assert first.sum() == 1 and not second.any()
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory (anonymous, file and shared pages), from /proc (Linux)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="resident memory is read from Linux's /proc")
+def test_untouched_zeros_read_whole_stay_off_resident_memory():
+    """Callers read these arrays whole (np.flatnonzero of a cell's reason): pages read but never written must
+    stay the system's page of zeros, not become memory of their own as a shared map's would."""
+    size = 256 << 20
+    zeros = untouched_zeros(size // 8, np.int64)
+    before = _resident_bytes()
+    assert not zeros.any()
+    assert _resident_bytes() - before < size // 8
+    zeros[::512] = 1  # every page written (4 KiB apart) is the process's own, as with any array
+    assert _resident_bytes() - before >= size // 2

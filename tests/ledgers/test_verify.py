@@ -364,6 +364,14 @@ TAMPERS = {
         *(["ALTER TABLE ledger_payments ALTER COLUMN batch_id DROP NOT NULL"] if d == "postgresql" else []),
         "INSERT INTO ledger_payments (batch_id, leaf, payment_ref, payee_id, amount_minor) VALUES "
         f"(0, 0, 'X', 1, 1), ({'NULL' if d == 'postgresql' else -1}, 0, 'Y', 1, 1)"],
+    # SQLite keeps 1.5 (or text) in an integer column that is not the rowid: no `batch_id = 1` read selects it, and
+    # a reader that rounds it would count batch 1's expense twice; PostgreSQL's bigint refuses it (a stray row there)
+    "rows of a batch id that is not an integer": lambda b, d: [
+        "INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor) VALUES "
+        f"({'1.5' if d == 'sqlite' else 9}, 0, '', '', '')",
+        "INSERT INTO ledger_payments (batch_id, leaf, payment_ref, payee_id, amount_minor) VALUES "
+        f"({'2.5' if d == 'sqlite' else 9}, 0, 'X', 1, 1), ({chr(39) + 'two' + chr(39) if d == 'sqlite' else 9}, "
+        "1, 'Y', 1, 1)"],
     "expense columns of 1 and postings of 2": lambda b, d: [
         "DELETE FROM ledger_expense_columns WHERE batch_id = 1",
         f"DELETE FROM ledger_postings WHERE posting_id = {_posting_of(b[1], 4)}"],
