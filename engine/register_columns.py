@@ -251,21 +251,19 @@ def _search_name(data, begin, end, name_offsets, name_data):
     return -1
 
 
-@kernel(types.boolean(types.int64, types.int64, I64_RO, I32_RO, I32_RO, BOOL_RO, BOOL_RO, I32_RO, types.int64,
-                      types.boolean, I64_OUT, I32_OUT, I32_OUT, I32_OUT, I32_OUT, I32_2D_OUT))
-def persons_kernel(row_begin, row_end, ids, birth, death, disabled, without_care, months, month_low, pack,
+@kernel(types.boolean(I64_RO, I32_RO, I32_RO, BOOL_RO, BOOL_RO, I32_RO, types.int64, types.boolean,
+                      I64_OUT, I32_OUT, I32_OUT, I32_OUT, I32_OUT, I32_2D_OUT))
+def persons_kernel(ids, birth, death, disabled, without_care, months, month_low, pack,
                    person_ids, birth_day, birth_month, death_day, death_month, person32):
-    """Persons in increasing id order, rows row_begin..row_end-1 (the callers run parts of a table on two threads):
-    the loose columns (engine.entitlement.RegisterArrays) and, with `pack`, person32, whose columns then serve as
-    the loose birth month, death day and death month (formats.ordered_register's views: those three outputs are
-    not written, length 0 will do). False (outputs undefined) when the ids do not increase: the general path sorts
-    and reports."""
+    """Persons in increasing id order: the loose columns (engine.entitlement.RegisterArrays) and, with `pack`,
+    person32, whose columns then serve as the loose birth month, death day and death month (formats.
+    ordered_register's views: those three outputs are not written, length 0 will do). False (outputs undefined)
+    when the ids do not increase: the general path sorts and reports."""
     n = ids.shape[0]
-    assert 0 <= row_begin <= row_end <= n
     assert person_ids.shape[0] == n and birth_day.shape[0] == n
     assert (pack and person32.shape[0] == n and person32.shape[1] == 5) or (
         not pack and birth_month.shape[0] == n and death_day.shape[0] == n and death_month.shape[0] == n)
-    for i in range(row_begin, row_end):
+    for i in range(n):
         if i > 0 and ids[i] <= ids[i - 1]:
             return False
         person_ids[i] = ids[i]
@@ -280,42 +278,38 @@ def persons_kernel(row_begin, row_end, ids, birth, death, disabled, without_care
     return True
 
 
-@kernel(types.int64(types.int64, types.int64, types.int64, I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64,
-                    types.int64, I32_RO, I32_RO, I32_RO, types.int64, types.int64, types.boolean, I64_OUT, I32_OUT,
-                    I8_OUT, I32_OUT, I32_OUT, I32_2D_OUT, I64_OUT, I64_OUT))
-def members_kernel(row_begin, row_end, run_begin, household, person, role, from_day, to_day, person_low, person_span,
-                   person_table, birth_day, months, month_low, group_rows_max, pack, offsets, member_person,
-                   member_role, from_month, to_month, member32, group_person, group_key):
-    """Memberships grouped by household id (ids never decreasing, the household index is the run number), rows
-    row_begin..row_end-1, whose first row starts household run_begin (the callers run parts of a table, each from
-    the start of a household, on two threads): each household's rows ordered by (birth day, person index,
-    member_from), ties in file order (np.lexsort's order), written with their months and, with `pack`, member32;
-    offsets[h] of each household h they hold, and offsets[H] when row_end is the last row. Returns the household
-    after the part's last, or -1 (outputs undefined) when a household id decreases, a household has more than
-    group_rows_max rows or a person id is not a person's: the general path sorts and reports. With `pack` the
-    loose columns are member32's (formats.ordered_register's views): the four loose outputs are not written
-    (length 0 will do). `group_person` and `group_key` are the part's scratch."""
+@kernel(types.boolean(I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64, types.int64, I32_RO, I32_RO, I32_RO,
+                      types.int64, types.int64, types.boolean, I64_OUT, I32_OUT, I8_OUT,
+                      I32_OUT, I32_OUT, I32_2D_OUT, I64_OUT, I64_OUT))
+def members_kernel(household, person, role, from_day, to_day, person_low, person_span, person_table, birth_day,
+                   months, month_low, group_rows_max, pack, offsets, member_person, member_role, from_month,
+                   to_month, member32, group_person, group_key):
+    """Memberships grouped by household id (ids never decreasing, the household index is the run number): each
+    household's rows ordered by (birth day, person index, member_from), ties in file order (np.lexsort's order),
+    written with their months and, with `pack`, member32. False (outputs undefined) when a household
+    id decreases, a household has more than group_rows_max rows or a person id is not a person's: the general
+    path sorts and reports. With `pack` the loose columns are member32's (formats.ordered_register's views): the
+    four loose outputs are not written (length 0 will do)."""
     n = household.shape[0]
-    assert 0 <= row_begin <= row_end <= n and run_begin >= 0
     assert person.shape[0] == n and role.shape[0] == n
     assert group_person.shape[0] >= group_rows_max and group_key.shape[0] >= group_rows_max
     assert (pack and member32.shape[0] == n and member32.shape[1] == 4) or (
         not pack and member_person.shape[0] == n and member_role.shape[0] == n and from_month.shape[0] == n
         and to_month.shape[0] == n)
-    begin, runs = row_begin, run_begin
-    while begin < row_end:
+    begin, runs = 0, 0
+    while begin < n:
         end = begin + 1
-        while end < row_end and household[end] == household[begin]:
+        while end < n and household[end] == household[begin]:
             end += 1
         if (end < n and household[end] < household[begin]) or end - begin > group_rows_max \
                 or runs + 1 >= offsets.shape[0]:
-            return -1
+            return False
         offsets[runs] = begin
         runs += 1
         for i in range(begin, end):
             p = _lookup(person[i], person_low, person_span, person_table)
             if p < 0:
-                return -1
+                return False
             group_person[i - begin] = p
             group_key[i - begin] = (np.int64(birth_day[p]) << 32) + p  # (birth day, person) as one number
         for i in range(begin, end):
@@ -335,9 +329,8 @@ def members_kernel(row_begin, row_end, run_begin, household, person, role, from_
             else:
                 member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[i], first, last
         begin = end
-    if row_end == n:
-        offsets[runs] = n
-    return runs
+    offsets[runs] = n
+    return runs + 1 == offsets.shape[0]
 
 
 @kernel(types.int64(I64_RO, types.int64, types.int64, I32_RO, I32_OUT))

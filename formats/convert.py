@@ -47,8 +47,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
     roles = None if one_by_one or not ordered_register.kernels_ready() else \
         beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
-    persons = one_pass(persons_in_order, tables["persons"], pack, matrices, not one_by_one) \
-        or _persons(tables["persons"], problems)
+    persons = one_pass(persons_in_order, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
     rights = tables["rights"]
@@ -61,8 +60,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     running = beside(one_pass, versions_in_order, *in_order, payee_ids, pack, version_matrices) \
         if not (one_by_one or problems or payee_ids is None) else None
     members = one_pass(members_in_order, tables["households"], household_ids, person_ids, birth_day, pack,
-                       matrices, roles, not one_by_one) \
-        or _members(tables["households"], household_ids, person_ids, birth_day, problems)
+                       matrices, roles) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
     done("households")
     if payee_ids is None:
         payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)

@@ -5,7 +5,6 @@ matrices; anything else (out of order, unknown ids or codes, ids too sparse for 
 column type) raises Unusual and formats/convert.py takes its general path, which sorts, searches and reports the
 Problems of bad input. The results equal the general path's exactly (tests/formats/test_convert_one_pass.py).
 """
-import itertools
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,39 +24,16 @@ from formats.keys import DIRECT_SPAN_PER_ID
 from formats.schemas import HOUSEHOLD_ROLES
 
 
-_BESIDE = []  # the worker threads, made on first use
+_BESIDE = []  # one worker thread, made on first use
 _BESIDE_LOCK = threading.Lock()
-BESIDE_THREADS = 2  # the calling thread works too: parts of the tables and the codes of another
-PART_ROWS_MIN = 50_000  # rows of a part of a table converted on its own thread at least (a part costs ~50 us more)
-PARTS_MAX = 4  # parts of the memberships: more than the threads, so a thread done early takes another
 
 
 def beside(function, *args):
-    """function(*args) started on one of the conversion's worker threads (a Future)."""
+    """function(*args) started on the conversion's worker thread (a Future)."""
     with _BESIDE_LOCK:
         if not _BESIDE:
-            _BESIDE.append(ThreadPoolExecutor(BESIDE_THREADS, thread_name_prefix="register-conversion"))
+            _BESIDE.append(ThreadPoolExecutor(1, thread_name_prefix="register-conversion"))
     return _BESIDE[0].submit(function, *args)
-
-
-def in_parts(part, count: int) -> list:
-    """[part(0), ..., part(count - 1)], the parts taken in turn by the calling thread and the worker threads, each
-    thread the next part not taken yet as soon as it is free (a worker busy with another table takes none). The
-    kernels release the GIL and each part writes only its own rows, so the result does not depend on the threads."""
-    results, taken = [None] * count, itertools.count()  # next() on a count is atomic: each part is taken once
-
-    def work() -> None:
-        while (index := next(taken)) < count:
-            results[index] = part(index)
-    helpers = [beside(work) for _ in range(min(count - 1, BESIDE_THREADS))]
-    work()
-    for helper in helpers:
-        helper.result()
-    return results
-
-
-def part_count(rows: int, parallel: bool, parts_max: int) -> int:
-    return max(1, min(parts_max, rows // PART_ROWS_MIN)) if parallel else 1
 
 
 class Unusual(Exception):
@@ -91,8 +67,7 @@ def one_pass(convert, *args):
         return None
 
 
-def persons_in_order(table, pack, matrices, parallel: bool = False) -> dict:
-    """`parallel`: halves of the table on two threads."""
+def persons_in_order(table, pack, matrices) -> dict:
     rows = table.num_rows
     ids = _key_values(table, "person_id")
     loose = 0 if pack else rows  # with pack, person32's columns serve as these (_packed_column)
@@ -102,16 +77,10 @@ def persons_in_order(table, pack, matrices, parallel: bool = False) -> dict:
                person_without_care=_fresh_bools(table, "without_parental_care"))
     person32 = np.empty((rows if pack else 0, 5), np.int32)
     months, month_low = _month_table()
-    birth, death = _day_values(table, "birth_date"), _day_values(table, "death_date")
-    parts = part_count(rows, parallel, 2)
-    bounds = [rows * k // parts for k in range(parts + 1)]
-
-    def part(k: int) -> bool:
-        return persons_kernel(bounds[k], bounds[k + 1], ids, birth, death, out["person_disabled"],
-                              out["person_without_care"], months, month_low, pack, out["person_ids"],
-                              out["person_birth_day"], out["person_birth_month"], out["person_death_day"],
-                              out["person_death_month"], person32)
-    if not all(in_parts(part, parts)):
+    if not persons_kernel(ids, _day_values(table, "birth_date"), _day_values(table, "death_date"),
+                          out["person_disabled"], out["person_without_care"], months, month_low, pack,
+                          out["person_ids"], out["person_birth_day"], out["person_birth_month"],
+                          out["person_death_day"], out["person_death_month"], person32):
         raise Unusual("person ids not increasing")
     if pack:
         matrices["person32"] = person32
@@ -141,10 +110,8 @@ def household_ids_in_order(households, rights) -> tuple[np.ndarray, np.ndarray]:
     return household_ids, right_household
 
 
-def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices, roles=None,
-                     parallel: bool = False) -> dict:
-    """`roles`: the role codes being made on the worker thread (a Future), None to make them here. `parallel`:
-    parts of the table (each from a household's first row) on two threads."""
+def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices, roles=None) -> dict:
+    """`roles`: the role codes being made on the worker thread (a Future), None to make them here."""
     rows = table.num_rows
     person_low, person_span, person_table = _lookup_table(person_ids)
     months, month_low = _month_table()
@@ -153,19 +120,14 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                member_role=np.empty(loose, np.int8), member_from_month=np.empty(loose, np.int32),
                member_to_month=np.empty(loose, np.int32))
     member32 = np.empty((rows if pack else 0, 4), np.int32)
-    household = _key_values(table, "household_id")
-    row_bounds, run_bounds = household_parts(household, household_ids, part_count(rows, parallel, PARTS_MAX))
-    columns = (household, _key_values(table, "person_id"),
-               string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result(),
-               _day_values(table, "member_from"), _day_values(table, "member_to"), person_low, person_span,
-               person_table, np.ascontiguousarray(birth_day, np.int32), months, month_low, GROUP_SORT_MAX, pack,
-               out["member_offsets"], out["member_person"], out["member_role"], out["member_from_month"],
-               out["member_to_month"], member32)
-
-    def part(k: int) -> int:
-        scratch = [np.empty(GROUP_SORT_MAX, np.int64) for _ in range(2)]
-        return members_kernel(row_bounds[k], row_bounds[k + 1], run_bounds[k], *columns, *scratch)
-    if in_parts(part, len(row_bounds) - 1) != run_bounds[1:]:  # each part ends where the next begins, the last at H
+    scratch = [np.empty(GROUP_SORT_MAX, np.int64) for _ in range(2)]
+    if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
+                          string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result(),
+                          _day_values(table, "member_from"),
+                          _day_values(table, "member_to"), person_low, person_span, person_table,
+                          np.ascontiguousarray(birth_day, np.int32), months, month_low, GROUP_SORT_MAX, pack,
+                          out["member_offsets"], out["member_person"], out["member_role"], out["member_from_month"],
+                          out["member_to_month"], member32, *scratch):
         raise Unusual("memberships out of order, in a large household or of an unknown person")
     if pack:
         matrices["member32"] = member32
@@ -174,16 +136,6 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                    member_from_month=_packed_column(member32, M_FROM_MONTH, np.int32),
                    member_to_month=_packed_column(member32, M_TO_MONTH, np.int32))
     return out
-
-
-def household_parts(household: np.ndarray, household_ids: np.ndarray, parts: int) -> tuple[list, list]:
-    """([first row of each part..., rows], [its first household's index..., H]) for membership rows grouped by
-    household id in increasing order: each part from the first row of a household near rows x k / parts. Only
-    where the households are the ids' runs (members_kernel checks) is that index the run's number."""
-    rows = len(household)
-    starts = sorted({0} | {int(np.searchsorted(household, household[rows * k // parts])) for k in range(1, parts)})
-    runs = [int(run) for run in np.searchsorted(household_ids, household[starts[1:]])] if rows else []
-    return starts + [rows], [0] + runs + [len(household_ids)]
 
 
 def payee_ids_in_order(table) -> np.ndarray:

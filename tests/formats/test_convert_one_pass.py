@@ -83,21 +83,12 @@ def generated(request, tmp_path_factory):
     return dict(read_register(folder, catalogue)), catalogue
 
 
-@pytest.fixture(params=["whole tables", "small parts"])
-def parts(request, monkeypatch):
-    """The persons and memberships in one part, or in parts of a few rows on the worker threads (each part of the
-    memberships from a household's first row, as a large register is converted)."""
-    if request.param == "small parts":
-        monkeypatch.setattr(ordered_register, "PART_ROWS_MIN", 7)
-    return request.param
-
-
-def test_generated_registers_convert_alike(generated, parts):
+def test_generated_registers_convert_alike(generated):
     tables, catalogue = generated
     assert_equal_conversions(tables, catalogue)
 
 
-def test_the_one_pass_is_taken_on_a_register_in_order(generated, monkeypatch, parts):
+def test_the_one_pass_is_taken_on_a_register_in_order(generated, monkeypatch):
     tables, catalogue = generated
     expected = reference_convert.register_arrays(dict(tables), catalogue)
 
@@ -135,7 +126,7 @@ def test_kernels_wait_for_a_background_compile_only(monkeypatch):
     assert ordered_register.kernels_ready()  # no background compile: the first call compiles them
 
 
-def test_the_compare_workload_converts_alike(parts):
+def test_the_compare_workload_converts_alike():
     households = workloads.make_households(3_000)
     for code, country in (("ME_MO", "me"), ("RS_NSP", "rs"), ("UA_DSD", "ua")):
         income = np.arange(households.households, dtype=np.int64) * 7 % 50_000
@@ -162,7 +153,7 @@ def encoded(table, column):
 
 @pytest.mark.parametrize("variant", ["shuffled persons", "shuffled households", "shuffled rights", "chunked",
                                      "dictionaries", "sliced", "large household", "spells"])
-def test_unusual_layouts_convert_alike(generated, variant, parts):
+def test_unusual_layouts_convert_alike(generated, variant):
     tables, catalogue = generated
     tables = dict(tables)
     if variant == "shuffled persons":
@@ -222,7 +213,7 @@ def set_value(table, column, row, value):
     ("rights", "applied_on", 1, None),
     ("payees", "payee_id", 1, 1),                         # a duplicate payee
 ])
-def test_bad_or_unusual_values_give_the_same_arrays_or_problems(generated, table, column, row, value, parts):
+def test_bad_or_unusual_values_give_the_same_arrays_or_problems(generated, table, column, row, value):
     tables, catalogue = generated
     tables = dict(tables)
     if column not in tables[table].column_names:
