@@ -143,19 +143,21 @@ def prepare_batch(kind: str, source_id: str, postings, payments, period: int | N
     return prepared
 
 
-def prepare_batch_deferred(kind: str, source_id: str, postings, payments, period: int | None):
+def prepare_batch_deferred(kind: str, source_id: str, postings, payments, period: int | None,
+                           cast_payments: dict | None = None):
     """prepare_batch in two parts: (PreparedBatch, check). The header and the columns' shapes, types and names
     are checked at once (a problem raises prepare_batch's InputError here); the checks that read every value
     (bounds, codes, references, unique payments, the balance) and debit_minor wait for `check()`, which raises
     exactly what prepare_batch raises, or sets debit_minor. Until check() returned, the batch must not commit:
-    the ledger streams the postings to the database while check() runs on another core."""
+    the ledger streams the postings to the database while check() runs on another core. `cast_payments`: what
+    payments_first made of `payments` (their columns sound), taken as they are instead of cast again."""
     where = f"batch {kind}/{source_id}"
     columns = postings.arrays() if isinstance(postings, PostingsBuilder) else dict(postings)
     if period is None and isinstance(postings, PostingsBuilder):
         period = postings.period
     header_problems = _header_problems(where, kind, source_id, period)
     cast, column_problems = _cast_postings(where, columns, period)
-    pay, pay_problems = _cast_payments(where, payments)
+    pay, pay_problems = (cast_payments, []) if cast_payments is not None else _cast_payments(where, payments)
     if header_problems or column_problems or pay_problems:
         # every problem, in prepare_batch's order: a column's values are checked once its shape is sound
         raise InputError(header_problems + (column_problems or _range_problems(where, cast)) +

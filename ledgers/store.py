@@ -287,7 +287,7 @@ class Ledger:
         early = payments_first(kind, source_id, payments, period_index) if isinstance(postings, Future) else None
 
         def prepare():  # the batch checked and canonicalised, once its postings are there
-            return prepare_batch_deferred(kind, source_id, built(postings), payments, period_index)
+            return prepare_batch_deferred(kind, source_id, built(postings), payments, period_index, early)
 
         stamps = (date_to_days(booked_on or dt.datetime.now(dt.timezone.utc).date()),
                   _now_us() if created_at is None else int(created_at.timestamp() * 1_000_000), record_sha256)
