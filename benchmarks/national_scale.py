@@ -11,10 +11,14 @@ netting, store the draft), approve (post the balanced batch to the ledger), expo
 manifest, "sent" postings), verify (recompute the ledger's whole hash chain). They call payroll.cycle and
 ledgers.verify directly, the functions behind `isplata calculate|approve|export|ledger verify`. The ledger
 lives in a private schema of the given database, dropped at the end unless --keep. A step that fails is
-reported with its error and the steps that depend on it are not run. Output: a table and a JSON file."""
+reported with its error and the steps that depend on it are not run. Beside each step's time, where it went: the
+CPU seconds of the step's process (all its threads) and of the PostgreSQL server when it runs on this machine (on
+2 cores, a step whose two add up to about twice its wall time is bound by the CPU, one well below by waiting:
+disk, locks). Output: a table and a JSON file."""
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -22,7 +26,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from benchmarks.machine import describe, one_line
 
@@ -134,7 +138,10 @@ def _peak_rss_mib() -> float:
 
 
 def perform(step: str, ctx: dict) -> dict:
-    """Runs one step here: seconds inside the step, peak RSS of this process so far, result or error."""
+    """Runs one step here: seconds inside the step, peak RSS of this process so far, result or error, and where
+    the time went: CPU seconds of this process (every thread) and of the local PostgreSQL server in the step."""
+    server_before = server_cpu_s(ctx.get("db", ""))
+    cpu_before = _own_cpu_s()
     start = _STEP_START[0] = time.perf_counter()
     _STAGES.clear()
     try:
@@ -143,8 +150,46 @@ def perform(step: str, ctx: dict) -> dict:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         result, error = None, f"{type(exc).__name__}: " + " | ".join(lines)[:400]
     stage("end of step")
-    return {"seconds": time.perf_counter() - start, "peak_rss_mib": _peak_rss_mib(), "result": result,
-            "error": error, "stages": list(_STAGES)}
+    seconds, cpu = time.perf_counter() - start, _own_cpu_s() - cpu_before
+    server_after = server_cpu_s(ctx.get("db", ""))
+    server = None if server_before is None or server_after is None else server_after - server_before
+    return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "result": result, "error": error,
+            "stages": list(_STAGES), "cpu_s": round(cpu, 2), "server_cpu_s": None if server is None else round(server, 2)}
+
+
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
+
+def server_cpu_s(url: str, proc: str = "/proc") -> float | None:
+    """CPU seconds (user + system) the PostgreSQL server of `url` has used so far, when it runs on this machine:
+    every process named postgres, plus what each collected from its children that ended (a backend's time goes
+    to the postmaster when it exits). Every session of the server counts, its background writers too, so on a
+    shared server the figure holds others' work as well. None for another database, a server on another host, or
+    no /proc."""
+    if not url.startswith("postgresql") or (urlsplit(url).hostname or "") not in LOCAL_HOSTS:
+        return None
+    ticks, total, seen = os.sysconf("SC_CLK_TCK"), 0, False
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(os.path.join(proc, pid, "stat")) as handle:
+                line = handle.read()
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        name, fields = line[line.find("(") + 1:line.rfind(")")], line[line.rfind(")") + 2:].split()
+        if name != "postgres":
+            continue
+        seen = True
+        total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return total / ticks if seen else None
 
 
 def worker(step: str, ctx: dict) -> None:
@@ -286,10 +331,17 @@ def month_summary(steps: list[dict]) -> dict:
     peak = max((s["peak_rss_mib"] for s in ran), default=None)
     complete = len(ran) == len(MONTH_STEPS)
     return {"steps_run": [s["step"] for s in ran], "complete": complete, "wall_s": wall,
+            "cpu_s": _total(ran, "cpu_s"), "server_cpu_s": _total(ran, "server_cpu_s"),
             "peak_rss_mib": peak, "goal_s": GOAL_SECONDS, "goal_peak_gib": GOAL_PEAK_GIB,
             "meets_goal": bool(complete and wall <= GOAL_SECONDS and peak is not None
                                and peak <= GOAL_PEAK_GIB * 1024),
             "verify_postings_per_s": verify_rate(steps)}
+
+
+def _total(steps: list[dict], key: str) -> float | None:
+    """The steps' sum of a CPU figure, None when a step has none (an older result file, a remote server)."""
+    values = [s.get(key) for s in steps]
+    return None if not values or None in values else round(sum(values), 2)
 
 
 def verify_rate(steps: list[dict]) -> float | None:
@@ -298,6 +350,14 @@ def verify_rate(steps: list[dict]) -> float | None:
     if verify is None or not verify["seconds"]:
         return None
     return (verify.get("result") or {}).get("postings", 0) / verify["seconds"]
+
+
+def cpu_note(month: dict) -> str:
+    """', CPU 150.2 s (steps) + 80.1 s (PostgreSQL) of 2 cores' where the month's results carry them."""
+    if month.get("cpu_s") is None:
+        return ""
+    server = "" if month.get("server_cpu_s") is None else f" + {month['server_cpu_s']:.1f} s (PostgreSQL)"
+    return f", CPU {month['cpu_s']:.1f} s (steps){server} of {os.cpu_count()} cores"
 
 
 def verify_line(month: dict) -> str:
@@ -311,16 +371,17 @@ def verify_line(month: dict) -> str:
 def format_report(report: dict) -> str:
     lines = [f"national scale: {report['rights']:,} rights, {report['country']}, period {report['period']}, "
              f"{report['database']}",
-             f"{'step':<11}{'in step':>10}{'wall':>10}{'peak RSS':>11}  result"]
+             f"{'step':<11}{'in step':>10}{'wall':>10}{'peak RSS':>11}{'CPU':>10}{'PG CPU':>10}  result"]
     for s in report["steps"]:
         detail = s["error"] or json.dumps(s["result"], default=str)[:150]
         wall = "-" if s["wall_s"] is None else f"{s['wall_s']:.1f} s"
-        lines.append(f"{s['step']:<11}{_fmt_s(s['seconds']):>10}{wall:>10}{_fmt_mib(s['peak_rss_mib']):>11}  {detail}")
+        lines.append(f"{s['step']:<11}{_fmt_s(s['seconds']):>10}{wall:>10}{_fmt_mib(s['peak_rss_mib']):>11}"
+                     f"{_fmt_s(s.get('cpu_s')):>10}{_fmt_s(s.get('server_cpu_s')):>10}  {detail}")
     month = report["month"]
     verdict = ("meets" if month["meets_goal"] else "does NOT meet") + f" the goal (<= {GOAL_SECONDS} s, <= " \
         f"{GOAL_PEAK_GIB} GiB)"
     lines.append(f"month ({', '.join(month['steps_run'])}): {month['wall_s']:.1f} s wall, peak "
-                 f"{_fmt_mib(month['peak_rss_mib'])}: {verdict}" +
+                 f"{_fmt_mib(month['peak_rss_mib'])}{cpu_note(month)}: {verdict}" +
                  ("" if month["complete"] else "; INCOMPLETE: not every step of the month ran"))
     if verify_line(month):
         lines.append(verify_line(month))
@@ -334,15 +395,18 @@ def render_readme(report: dict) -> str:
     lines = [f"One month for {report['rights']:,} rights ({report['country']}, {report['period']}) on "
              f"PostgreSQL, measured {report['machine']['measured_at']} with `{report.get('command', '')}` on "
              f"{one_line(report['machine'])}.", "",
-             "| step | time in the step | wall (fresh process) | peak memory |", "| --- | ---: | ---: | ---: |"]
+             "| step | time in the step | wall (fresh process) | peak memory | CPU of the step's process | CPU of "
+             "PostgreSQL |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for s in report["steps"]:
         wall = "-" if s["wall_s"] is None else f"{s['wall_s']:.1f} s"
         note = "" if not s["error"] else f" ({s['error']})" if s["error"].startswith("not run") else \
             f" (failed: {s['error']})"
-        lines.append(f"| {s['step']}{note} | {_fmt_s(s['seconds'])} | {wall} | {_fmt_mib(s['peak_rss_mib'])} |")
+        lines.append(f"| {s['step']}{note} | {_fmt_s(s['seconds'])} | {wall} | {_fmt_mib(s['peak_rss_mib'])} | "
+                     f"{_fmt_s(s.get('cpu_s'))} | {_fmt_s(s.get('server_cpu_s'))} |")
     verdict = "meets" if month["meets_goal"] else "does not meet"
     ran = ", ".join(month["steps_run"]) or "no step completed"
-    lines.append(f"| **month** ({ran}) | | **{month['wall_s']:.1f} s** | **{_fmt_mib(month['peak_rss_mib'])}** |")
+    lines.append(f"| **month** ({ran}) | | **{month['wall_s']:.1f} s** | **{_fmt_mib(month['peak_rss_mib'])}** | "
+                 f"{_fmt_s(month.get('cpu_s'))} | {_fmt_s(month.get('server_cpu_s'))} |")
     lines += ["", f"The month {verdict} the goal of {GOAL_SECONDS} s and {GOAL_PEAK_GIB} GiB"
               + ("." if month["complete"] else " (not every step ran).")]
     if verify_line(month):

@@ -30,10 +30,14 @@ def test_tiny_month_runs_end_to_end(tmp_path, postgres_url):
     assert steps["reconcile"]["result"]["matched"] >= steps["bank-returns"]["result"]["returned"]
     assert steps["verify"]["result"]["ok"] and steps["verify"]["result"]["batches"] >= 3
     assert all(s["peak_rss_mib"] > 0 and s["wall_s"] >= s["seconds"] for s in report["steps"])
+    assert all(0 < s["cpu_s"] for s in report["steps"])  # where the time goes: this process, then the server
+    assert steps["approve"]["server_cpu_s"] > 0 and all(s["server_cpu_s"] >= 0 for s in report["steps"])
     month = report["month"]
     assert month["complete"] and month["wall_s"] == pytest.approx(
         sum(steps[name]["wall_s"] for name in national_scale.MONTH_STEPS))
+    assert month["cpu_s"] == pytest.approx(sum(steps[name]["cpu_s"] for name in national_scale.MONTH_STEPS))
     assert "meets the goal" in national_scale.format_report(report)
+    assert "(PostgreSQL) of" in national_scale.format_report(report)
     markdown = national_scale.render_readme(json.loads(json.dumps(report, default=str)))
     assert markdown.count("\n| ") == len(national_scale.STEPS) + 3 and "meets the goal" in markdown
     assert "- calculate: validating the register" in markdown  # the stages of the payroll steps
@@ -67,3 +71,31 @@ def test_unknown_step_is_refused(capsys):
     with pytest.raises(SystemExit):
         national_scale._arguments(["--steps", "calculate,bake"])
     assert "bake" in capsys.readouterr().err
+
+
+def _stat(proc, pid: int, name: str, utime: int, stime: int, cutime: int, cstime: int) -> None:
+    folder = proc / str(pid)
+    folder.mkdir()
+    fields = ["S", "1", "1", "1", "0", "-1", "4194560", "0", "0", "0", "0", utime, stime, cutime, cstime, "20", "0"]
+    (folder / "stat").write_text(f"{pid} ({name}) " + " ".join(str(f) for f in fields) + "\n")
+
+
+def test_server_cpu_counts_the_local_postgres_processes(tmp_path):
+    import os
+
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    ticks = os.sysconf("SC_CLK_TCK")
+    _stat(proc, 10, "postgres", 5 * ticks, 1 * ticks, 30 * ticks, 4 * ticks)  # the postmaster: ended backends
+    _stat(proc, 11, "postgres", 2 * ticks, 2 * ticks, 0, 0)
+    _stat(proc, 12, "python (x) y", 99 * ticks, 99 * ticks, 0, 0)  # not the server, whatever its name holds
+    (proc / "self").mkdir()
+    url = "postgresql://postgres@127.0.0.1:5432/test"
+    assert national_scale.server_cpu_s(url, str(proc)) == pytest.approx(44)
+    assert national_scale.server_cpu_s("postgresql:///test", str(proc)) == pytest.approx(44)  # the socket
+    assert national_scale.server_cpu_s("postgresql://postgres@db.example:5432/test", str(proc)) is None
+    assert national_scale.server_cpu_s("sqlite:///ledger.db", str(proc)) is None
+    assert national_scale.server_cpu_s(url, str(tmp_path / "none")) is None  # no /proc
+    (proc / "10" / "stat").unlink()
+    (proc / "11" / "stat").unlink()
+    assert national_scale.server_cpu_s(url, str(proc)) is None  # no server process visible
