@@ -75,7 +75,7 @@ import numba
 import numpy as np
 from numba import types
 
-from engine import advances
+from engine import advances, jit
 from engine import catalogue as cat
 from engine.zero_pages import untouched_zeros
 from engine.jit import I32_2D_RO, I32_OUT, I32_RO, I64_2D_RO, I64_OUT, I64_RO, helper, kernel
@@ -1273,17 +1273,19 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     begins = range(0, max(n_rights, 1), size)
     scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
     scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
-    gates = kind_gates(binfo)
-    one_pass = 1 if ONE_PASS_HOUSEHOLDS else None
+    gates = kind_gates(binfo[:, B_KIND], binfo[:, B_PRORATE])
     param_runs = parameter_runs(params, defined)
 
+    def arguments(i: int) -> tuple:
+        return (begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
+                decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32, member_offsets,
+                first_month, binfo, params, param_len, defined, param_runs, link_offsets, link32, right_source,
+                out_due, out_missing, out_reason, fact_offsets, fact64) + gate_arguments(gates)
+
     def chunk(i: int) -> None:
-        chunk_due_kernel(begins[i], min(n_rights, begins[i] + size), scratch[i], period, window_start, out_offsets,
-                         decided_limit_day, version_offsets, right_benefit, ver32, ver64, person32, member32,
-                         member_offsets, first_month, binfo, params, param_len, defined, param_runs, link_offsets,
-                         link32, right_source, out_due, out_missing, out_reason, fact_offsets, fact64, *gates,
-                         gates[0][cat.KIND_EQUIVALENCE], gates[0][cat.KIND_HOUSEHOLD_TABLE],
-                         gates[0][cat.KIND_CATEGORY_SUM], one_pass)
+        chunk_due_kernel(*arguments(i))
+    # a first call waits for a background process compiling this specialisation (payroll.warmup), then loads it
+    jit.compile_for_arguments(chunk_due_kernel, arguments(0))
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)
@@ -1379,17 +1381,50 @@ def parameter_runs(params: np.ndarray, defined: np.ndarray) -> np.ndarray:
     return np.where(defined, runs, index - 1)
 
 
-def kind_gates(binfo: np.ndarray) -> tuple:
-    """chunk_due_kernel's last arguments for a catalogue (binfo rows: its benefits): a tuple with one gate per
-    formula kind, then the gates of lump sums and one-offs, of monthly_rate_times_days and of the days policy. A
-    gate is 1 when the catalogue uses it and None otherwise: the kernel's code for a None gate is dropped before
-    Numba compiles it (dead branch pruning on a None-typed argument), so a catalogue compiles, and caches on disk
-    under its own signature, only the formulas it uses (a cold start compiles a third to half of the kernel)."""
-    used = set(int(k) for k in binfo[:, B_KIND]) if binfo.shape[0] else set()
+def kind_gates(kind: np.ndarray, prorate_days: np.ndarray) -> tuple:
+    """The gates of a catalogue whose benefits have these kinds (indexes into engine.catalogue.KINDS) and proration
+    flags: a tuple with one gate per formula kind, then the gates of lump sums and one-offs, of
+    monthly_rate_times_days and of the days policy. A gate is 1 when the catalogue uses it and None otherwise:
+    the kernel's code for a None gate is dropped before Numba compiles it (dead branch pruning on a None-typed
+    argument), so a catalogue compiles, and caches on disk under its own signature, only the formulas it uses (a
+    cold start compiles a third to half of the kernel)."""
+    used = set(int(k) for k in kind)
     kinds = tuple(1 if k in used else None for k in range(len(cat.KINDS)))
-    prorate = bool(binfo.shape[0]) and bool(binfo[:, B_PRORATE].any())
+    prorate = bool(np.any(prorate_days))
     scheduled = cat.KIND_LUMP_SUM in used or cat.KIND_ONE_OFF in used
     return kinds, 1 if scheduled else None, 1 if cat.KIND_RATE_DAYS in used else None, 1 if prorate else None
+
+
+def gate_arguments(gates: tuple) -> tuple:
+    """chunk_due_kernel's last arguments for a catalogue's kind_gates: the gates, those of the equivalence scale,
+    the household table and the category sum again (Numba prunes a branch on an argument, not on a tuple's item),
+    and the one-pass households' gate (ONE_PASS_HOUSEHOLDS)."""
+    kinds = gates[0]
+    return (*gates, kinds[cat.KIND_EQUIVALENCE], kinds[cat.KIND_HOUSEHOLD_TABLE], kinds[cat.KIND_CATEGORY_SUM],
+            1 if ONE_PASS_HOUSEHOLDS else None)
+
+
+def chunk_due_signature(gates: tuple) -> tuple:
+    """The argument types compute_due calls chunk_due_kernel with for a catalogue whose kind_gates are `gates`:
+    the specialisation a background process compiles as soon as the command knows its catalogue
+    (payroll.warmup), while the command reads and checks the register. tests/engine/test_kind_gates.py checks
+    that compute_due calls exactly this one."""
+    def array(dtype, ndim: int):
+        return types.Array(dtype, ndim, "C")
+
+    def gate(value):
+        return types.none if value is None else types.int64
+    i64, i32 = types.int64, types.int32
+    return (i64, i64, array(i64, 1), i64, array(i32, 1), array(i64, 1), i64, array(i64, 1), array(types.int16, 1),
+            array(i32, 2), array(i64, 2), array(i32, 2), array(i32, 2), array(i64, 1), i64, array(i32, 2),
+            array(i64, 3), array(i32, 2), array(types.boolean, 2), array(i64, 2), array(i64, 1), array(i32, 2),
+            array(i64, 1), array(i64, 1), array(types.boolean, 1), array(types.int8, 1), array(i64, 1), array(i64, 2),
+            types.Tuple(tuple(gate(g) for g in gates[0]))) + tuple(gate(g) for g in gate_arguments(gates)[1:])
+
+
+def compile_chunk_kernel(gates: tuple) -> None:
+    """Compile (or load from the cache) chunk_due_kernel for a catalogue's kind_gates (payroll.warmup)."""
+    jit.compile_signature(chunk_due_kernel, chunk_due_signature(gates))
 
 
 # ---- entry points ------------------------------------------------------------------------------------------

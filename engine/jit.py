@@ -94,6 +94,33 @@ def cached_on_disk(dispatcher) -> bool:
         return False
 
 
+def cached_for(dispatcher, signature: tuple) -> bool:
+    """True when the dispatcher's on-disk cache holds a specialisation for `signature` (a tuple of argument types,
+    as a call from Python compiles it) that matches its source."""
+    try:
+        return any(key[0] == signature for key in dispatcher._cache._cache_file._load_index())
+    except (AttributeError, OSError, EOFError, ValueError, TypeError, IndexError):  # another Numba layout
+        return False
+
+
+def compile_signature(dispatcher, signature: tuple) -> None:
+    """Compile (or load from the on-disk cache) the dispatcher's specialisation for `signature` (a tuple of
+    argument types, the cache key a call from Python with such arguments uses) unless this process has it, under
+    compile_lock: when a background process compiles it (payroll.warmup), this one waits and then loads what that
+    one cached instead of compiling it a second time. Numba's compiler lock is taken first, as in
+    LazyDispatcher.compile_declared."""
+    if numba.config.DISABLE_JIT or signature in dispatcher.signatures:
+        return
+    with global_compiler_lock, compile_lock(dispatcher):
+        dispatcher.compile(signature)
+
+
+def compile_for_arguments(dispatcher, arguments: tuple) -> None:
+    """compile_signature for the types a call with these arguments is dispatched on."""
+    if not numba.config.DISABLE_JIT:
+        compile_signature(dispatcher, tuple(dispatcher.typeof_pyval(value) for value in arguments))
+
+
 def is_ready(dispatcher) -> bool:
     """True when a call compiles nothing: compiled in this process, or cached on disk (loaded at the call)."""
     return bool(dispatcher.signatures and not getattr(dispatcher, "declared", ())) or cached_on_disk(dispatcher)

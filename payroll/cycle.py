@@ -20,7 +20,7 @@ from formats.i18n import N_
 from ledgers.postings import built
 from ledgers.store import Ledger
 from payroll import country as countries
-from payroll import ledger_state, postings, store
+from payroll import ledger_state, postings, store, warmup
 from payroll.crash import crash_point
 from payroll.errors import Refused
 from payroll.ids import payroll_id
@@ -115,6 +115,7 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
     override = check_reopen(period_text, reopen, reason)
     catalogue = countries.catalogue_for(data, rules, country)
     check_period_covered(period, period_text, catalogue)
+    warmup.compile_due_in_background(catalogue, period)  # a first run: the entitlement kernel compiles meanwhile
     data_path = Path(data).resolve()
     ledger = open_db(db_url)
     try:

@@ -24,7 +24,7 @@ from formats.i18n import N_, join
 from formats.labels import MoneyText
 from ledgers.store import Ledger
 from ledgers.verify import verify
-from payroll import audit, cycle, payment_export, reconcile, report, session
+from payroll import audit, cycle, payment_export, reconcile, report, session, warmup
 from payroll.queries import money_text
 from payroll.register import validate_register
 from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054, write_pain002
@@ -59,6 +59,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     first_month = session.parse_period_arg(period)
     cycle.check_period_covered(first_month, period, catalogue)
     cycle.check_period_covered(first_month + 1, format_period(first_month + 1), catalogue)
+    warmup.compile_due_in_background(catalogue, first_month)  # a first run: the entitlement kernel compiles from now
     work = Path(workdir).resolve()
     prepare_workdir(work, own_db=db_url is None)
     db = db_url or f"sqlite:///{work / 'isplata.db'}"

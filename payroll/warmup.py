@@ -3,14 +3,17 @@ cache=True), and a kernel compiles again on the first run on a machine, after an
 the cache folder cannot be written. The command line says so before a step that runs the engine, because a
 compile takes seconds of CPU and a silent wait looks like a hang, and starts compiling in a second process the
 kernels whose types are known beforehand (explicit signatures: the register's months and windows, arrears,
-deductions, netting, payroll totals, advances, the ledger's references and hashes) while the command goes on (the
-entitlement kernel, whose types follow the catalogue, compiles in the command).
+deductions, netting, payroll totals, advances, the ledger's references and hashes) while the command goes on. The
+entitlement kernel, whose types follow the catalogue and whose compile is the longest, compiles in a third process
+from the moment the command knows its catalogue (compile_due_in_background).
 When the command reaches such a kernel it loads it from the cache; engine.jit's compile lock keeps the two
 processes from compiling one kernel at once. The compiled code is the same whichever process compiles it.
 
     python -m payroll.warmup     # compile (or load) every kernel with explicit signatures into the cache
+    python -m payroll.warmup --due GATES   # the entitlement kernel for a catalogue's gates (JSON of kind_gates)
 """
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -74,18 +77,76 @@ def declared_to_compile() -> list:
 def compile_in_background() -> subprocess.Popen | None:
     """Start `python -m payroll.warmup` when a kernel with explicit signatures has no cache yet (None otherwise),
     once per process: it compiles them on the other core while this process goes on. It only writes Numba's
-    cache, so it may outlive the command."""
-    pending = [] if _started or jit.fcntl is None else declared_to_compile()
-    if not pending or not _writable(pending[0]):  # no lock between processes, or a cache it could not write
+    cache, so it may outlive the command. A first run also starts, before it, `python -m payroll.warmup --due -`,
+    which compiles the entitlement kernel once the command knows its catalogue (compile_due_in_background)."""
+    if jit.fcntl is None:  # no lock between processes
+        return None
+    if not _enabled:
+        _enabled.append(True)
+    pending = [] if _started else declared_to_compile()
+    if pending and not _waiting and _writable(pending[0]):
+        # a first run: the entitlement kernel's process starts now and waits for the catalogue's gates
+        # (compile_due_in_background), its imports done by the time the command has loaded its catalogue
+        _waiting.append(_start(["--due", "-"], stdin=subprocess.PIPE))
+    if not pending or not _writable(pending[0]):  # a cache it could not write
         return None
     _started.append(True)
     jit.compiling_elsewhere = True
-    return subprocess.Popen([sys.executable, "-m", "payroll.warmup"], stdin=subprocess.DEVNULL,
+    return _start([])
+
+
+_started: list = []  # not empty once this process started its background compile
+_enabled: list = []  # not empty once compile_in_background ran in this process (a command with the engine's steps)
+_waiting: list = []  # the process started by compile_in_background that waits for the gates on its standard input
+_due_started: list = []  # the gates (JSON) whose entitlement kernel this process had compiled in the background
+
+
+def compile_due_in_background(catalogue, period: int) -> subprocess.Popen | None:
+    """In a command that compiles in the background (compile_in_background ran), have `python -m payroll.warmup
+    --due` compile chunk_due_kernel's specialisation for this catalogue's formula kinds
+    (engine.entitlement.chunk_due_signature), the longest compile of a first run, unless it is cached: on the other
+    core from the moment the command knows its catalogue, while the command reads and checks the register;
+    compute_due then waits for it and loads it from the cache instead of compiling it a second time
+    (engine.jit.compile_signature). The process compile_in_background started gets the gates on its standard
+    input; a later catalogue starts one of its own. Returns that process, or None."""
+    if not _enabled:
+        return None
+    from engine import entitlement
+
+    compiled = catalogue.compile(period, period)  # the kinds and proration of its benefits, whatever the month
+    gates = entitlement.kind_gates(compiled.kind, compiled.prorate_days)
+    text = json.dumps(gates)
+    kernel = entitlement.chunk_due_kernel
+    wanted = (text not in _due_started and _writable(kernel)
+              and not jit.cached_for(kernel, entitlement.chunk_due_signature(gates)))
+    process = _waiting.pop() if _waiting else None
+    if process is not None:
+        try:
+            with process.stdin:  # closed: the process compiles the gates written, or ends without any
+                process.stdin.write((text + "\n").encode() if wanted else b"")
+        except OSError:  # it ended (killed): start another
+            process = None
+    if not wanted:
+        return None
+    _due_started.append(text)
+    return process or _start(["--due", text])
+
+
+def _start(arguments: list, stdin=subprocess.DEVNULL) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "payroll.warmup", *arguments], stdin=stdin,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # the terminal's Ctrl-C stops the command, not the cache write
 
 
-_started: list = []  # not empty once this process started its background compile
+def compile_due(text: str) -> None:
+    """Compile (or load) the entitlement kernel for the gates compile_due_in_background wrote as JSON ("-": read
+    them from the standard input once the imports are done; nothing there, nothing to compile)."""
+    from engine import entitlement
+
+    text = sys.stdin.readline() if text == "-" else text
+    if text.strip():
+        kinds, *others = json.loads(text)
+        entitlement.compile_chunk_kernel((tuple(kinds), *others))
 
 
 def _writable(dispatcher) -> bool:
@@ -122,4 +183,7 @@ def _compile(dispatcher) -> None:
 
 
 if __name__ == "__main__":
-    main(LATER_NICENESS)
+    if sys.argv[1:2] == ["--due"]:
+        compile_due(sys.argv[2])
+    else:
+        main(LATER_NICENESS)

@@ -10,6 +10,9 @@ import time
 
 import numpy as np
 import pytest
+from numba import types
+
+from engine import jit
 
 KERNELS = textwrap.dedent("""
     from numba import types
@@ -39,6 +42,16 @@ KERNELS = textwrap.dedent("""
         for i in range(values.shape[0]):
             out = plus(out, _scaled(values[i], 3))
             out = plus(out, _scaled(values[i], factor))
+        return out
+
+
+    @kernel
+    def summed(values):
+        assert values.ndim == 1
+        assert values.shape[0] >= 0
+        out = 0
+        for i in range(values.shape[0]):
+            out += values[i]
         return out
 """)
 
@@ -93,6 +106,48 @@ def test_the_compile_lock_waits_for_another_process(fresh, tmp_path):
         assert time.perf_counter() - started >= 0.5
     finally:
         holder.wait(timeout=30)
+
+
+COMPILING = textwrap.dedent("""
+    import sys, time
+    from numba import types
+    from engine import jit
+    import jit_probe
+    with jit.compile_lock(jit_probe.summed):
+        print("locked", flush=True)
+        time.sleep(float(sys.argv[1]))
+        jit_probe.summed.compile((types.Array(types.int64, 1, "C"),))
+""")
+
+
+def test_a_kernel_compiled_by_another_process_is_waited_for_and_loaded(fresh, tmp_path):
+    """compile_for_arguments (engine.entitlement's first call of its chunk kernel) waits while a background process
+    compiles the same specialisation, then loads it from the cache instead of compiling it again."""
+    fresh.summed._cache._cache_file._load_index()  # the cache folder exists for this kernel
+    env_path = f"{tmp_path}:{':'.join(sys.path)}"
+    holder = subprocess.Popen([sys.executable, "-c", COMPILING, "1.0"], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": env_path, "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    values = np.arange(4, dtype=np.int64)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        jit.compile_for_arguments(fresh.summed, (values,))
+        assert time.perf_counter() - started >= 0.5
+    finally:
+        holder.wait(timeout=60)
+    assert holder.returncode == 0
+    assert sum(fresh.summed.stats.cache_hits.values()) == 1 and not sum(fresh.summed.stats.cache_misses.values())
+    assert fresh.summed(values) == 6 and len(fresh.summed.signatures) == 1
+    jit.compile_for_arguments(fresh.summed, (values,))  # compiled in this process: nothing to do
+    assert sum(fresh.summed.stats.cache_hits.values()) == 1
+
+
+def test_a_signature_not_cached_is_reported_so(fresh):
+    signature = (types.Array(types.int64, 1, "C"),)
+    assert not jit.cached_for(fresh.summed, signature)
+    jit.compile_signature(fresh.summed, signature)
+    assert jit.cached_for(fresh.summed, signature)
+    assert not jit.cached_for(fresh.summed, (types.Array(types.int32, 1, "C"),))
 
 
 def test_threads_calling_a_new_kernel_get_its_one_signature(fresh):

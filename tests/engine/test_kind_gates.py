@@ -19,16 +19,12 @@ PERIOD = "2025-12"
 WINDOW = 14
 
 
-def binfo_of(compiled) -> np.ndarray:
-    return np.column_stack([compiled.settings, compiled.kind, compiled.prorate_days]).astype(np.int32)
-
-
 @pytest.mark.parametrize("country", ["me", "rs", "ua"])
 def test_gates_follow_the_catalogue(country):
     loaded = load_catalogue(country=country)
     period = parse_period(PERIOD)
     compiled = loaded.compile_window(period - WINDOW + 1, period)
-    kinds, scheduled, rate_days, days = kind_gates(binfo_of(compiled))
+    kinds, scheduled, rate_days, days = kind_gates(compiled.kind, compiled.prorate_days)
     used = {b.kind for b in loaded.benefits}
     assert {cat.KINDS[k] for k, gate in enumerate(kinds) if gate is not None} == used
     assert all(gate in (None, 1) for gate in kinds)
@@ -38,7 +34,7 @@ def test_gates_follow_the_catalogue(country):
 
 
 def test_no_benefit_no_gate():
-    kinds, scheduled, rate_days, days = kind_gates(np.zeros((0, entitlement.B_PRORATE + 1), dtype=np.int32))
+    kinds, scheduled, rate_days, days = kind_gates(np.zeros(0, np.int8), np.zeros(0, np.bool_))
     assert kinds == (None,) * len(cat.KINDS) and (scheduled, rate_days, days) == (None, None, None)
 
 
@@ -47,6 +43,20 @@ def cells_of(folder, loaded):
     arrays = register_arrays(read_register(folder, loaded), loaded)
     cells = compute_due(arrays, loaded.compile_window(period - WINDOW + 1, period), period, period - WINDOW + 1)
     return np.column_stack([cells.right_index, cells.month, cells.due_minor, cells.rule_missing, cells.reason])
+
+
+@pytest.mark.parametrize("country", ["me", "rs", "ua"])
+def test_compute_due_calls_the_specialisation_compiled_in_the_background(tmp_path, country):
+    """payroll.warmup compiles chunk_due_signature(gates) for the command's catalogue before the command needs it:
+    compute_due must call exactly that specialisation, or the command would compile another one itself."""
+    loaded = load_catalogue(country=country)
+    generate_register(tmp_path / country, 200, 5, PERIOD, country)
+    before = set(entitlement.chunk_due_kernel.signatures)
+    cells_of(tmp_path / country, loaded)
+    compiled = loaded.compile(loaded.first_month(), loaded.first_month())  # as payroll.warmup reads the gates
+    expected = entitlement.chunk_due_signature(kind_gates(compiled.kind, compiled.prorate_days))
+    assert expected in entitlement.chunk_due_kernel.signatures
+    assert set(entitlement.chunk_due_kernel.signatures) - before <= {expected}
 
 
 def test_cut_kernels_pay_as_the_whole_kernel(tmp_path, monkeypatch):
@@ -62,7 +72,7 @@ def test_cut_kernels_pay_as_the_whole_kernel(tmp_path, monkeypatch):
     gate_types = {str(sig[kinds_at]) for sig in entitlement.chunk_due_kernel.signatures}
     assert len(gate_types) >= 2, gate_types  # one specialisation per catalogue's kinds
     monkeypatch.setattr(entitlement, "kind_gates",
-                        lambda binfo: ((1,) * len(cat.KINDS), 1, 1, 1))  # every formula compiled in
+                        lambda kind, prorate_days: ((1,) * len(cat.KINDS), 1, 1, 1))  # every formula compiled in
     for country in ("me", "ua"):
         whole = cells_of(*registers[country])
         assert np.array_equal(whole, cut[country]), country

@@ -1,7 +1,11 @@
 """The first-compile notice: shown exactly when a kernel has no valid on-disk cache."""
 import importlib
+import io
+import json
 import sys
 from types import SimpleNamespace
+
+import pytest
 
 from payroll import warmup
 
@@ -13,6 +17,15 @@ from engine.jit import kernel
 def doubled(x):
     return 2 * x
 """
+
+
+@pytest.fixture(autouse=True)
+def no_background_state(monkeypatch):
+    """Each test starts as a process that started no background compile, and leaves none behind: a command's
+    state left enabled would have later tests' calculations start real background processes."""
+    for name in ("_started", "_enabled", "_waiting", "_due_started"):
+        monkeypatch.setattr(warmup, name, [])
+    monkeypatch.setattr(warmup.jit, "compiling_elsewhere", warmup.jit.compiling_elsewhere)
 
 
 def test_a_kernel_without_cache_is_reported_until_it_compiled(tmp_path, monkeypatch):
@@ -40,13 +53,18 @@ def test_the_background_compile_starts_only_for_uncached_declared_kernels(monkey
     started = []
     monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: started.append(args) or "process")
     monkeypatch.setattr(warmup, "_started", [])
+    monkeypatch.setattr(warmup, "_enabled", [])
     monkeypatch.setattr(warmup, "_writable", lambda dispatcher: True)
     monkeypatch.setattr(warmup, "declared_to_compile", lambda: [])
     assert warmup.compile_in_background() is None and started == []
+    monkeypatch.setattr(warmup, "_waiting", [])
     monkeypatch.setattr(warmup, "declared_to_compile", lambda: ["a kernel"])
     assert warmup.compile_in_background() == "process"
-    assert started == [[sys.executable, "-m", "payroll.warmup"]]
-    assert warmup.compile_in_background() is None and len(started) == 1  # once per process
+    # first the process that will compile the entitlement kernel once the command knows its catalogue
+    assert started == [[sys.executable, "-m", "payroll.warmup", "--due", "-"],
+                       [sys.executable, "-m", "payroll.warmup"]]
+    assert warmup._waiting == ["process"]
+    assert warmup.compile_in_background() is None and len(started) == 2  # once per process
 
 
 def test_declared_kernels_are_the_ones_with_explicit_signatures():
@@ -94,3 +112,69 @@ def test_the_next_runs_kernels_compile_last_and_sha256_through_its_self_check(mo
                         "bank_exports.row_template.render_rows_kernel", "engine.register_columns.persons_kernel",
                         "engine.entitlement.fact_values_kernel"]
     assert niceness == [7]
+
+
+class _Waiting:
+    """A stand-in for the process compile_in_background starts, waiting for the gates on its standard input."""
+
+    def __init__(self):
+        self.stdin = self
+        self.written = b""
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.closed = True
+
+
+def test_the_entitlement_kernel_compiles_in_the_background_for_the_catalogue(monkeypatch):
+    from engine import entitlement
+    from formats.catalogue import load_catalogue
+
+    started = []
+    monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: started.append(args) or "process")
+    monkeypatch.setattr(warmup, "_writable", lambda dispatcher: True)
+    monkeypatch.setattr(warmup, "_due_started", [])
+    monkeypatch.setattr(warmup, "_enabled", [])
+    waiting = _Waiting()
+    monkeypatch.setattr(warmup, "_waiting", [waiting])
+    cached = set()
+    monkeypatch.setattr(warmup.jit, "cached_for", lambda kernel, signature: signature in cached)
+    me, ua = load_catalogue(country="me"), load_catalogue(country="ua")
+    month = me.first_month()
+    assert warmup.compile_due_in_background(me, month) is None  # not a command that compiles in the background
+    assert waiting.written == b"" and not hasattr(waiting, "closed")
+    monkeypatch.setattr(warmup, "_enabled", [True])
+    assert warmup.compile_due_in_background(me, month) is waiting  # the waiting process gets the gates
+    gates = json.loads(waiting.written)
+    compiled = me.compile(month, month)
+    assert (tuple(gates[0]), *gates[1:]) == entitlement.kind_gates(compiled.kind, compiled.prorate_days)
+    assert waiting.closed and started == []
+    assert warmup.compile_due_in_background(me, month) is None  # once per catalogue's gates
+    assert warmup.compile_due_in_background(ua, month) == "process"  # another catalogue: a process of its own
+    assert started == [[sys.executable, "-m", "payroll.warmup", "--due", warmup._due_started[-1]]]
+    compiled = ua.compile(month, month)
+    cached.add(entitlement.chunk_due_signature(entitlement.kind_gates(compiled.kind, compiled.prorate_days)))
+    monkeypatch.setattr(warmup, "_due_started", [])
+    other = _Waiting()
+    monkeypatch.setattr(warmup, "_waiting", [other])
+    assert warmup.compile_due_in_background(ua, month) is None  # cached: the waiting process gets nothing, ends
+    assert other.written == b"" and other.closed and len(started) == 1
+
+
+def test_the_background_process_compiles_the_gates_it_reads(monkeypatch):
+    from engine import entitlement
+
+    compiled = []
+    monkeypatch.setattr(entitlement, "compile_chunk_kernel", compiled.append)
+    gates = ((1, None, 1), None, 1, None)
+    monkeypatch.setattr(warmup.sys, "stdin", io.StringIO(json.dumps(gates) + "\n"))
+    warmup.compile_due("-")
+    monkeypatch.setattr(warmup.sys, "stdin", io.StringIO(""))
+    warmup.compile_due("-")  # nothing written: nothing to compile
+    warmup.compile_due(json.dumps(gates))
+    assert compiled == [gates, gates]
