@@ -514,7 +514,8 @@ def _member_counts(h, person, m, child_years, young_years, lost_years, member32,
     if h < 0:
         _count_one(person, m, child_years, young_years, lost_years, person32, counts)
         return 1
-    previous, next_change = -1, np.int64(NO_MONTH)
+    # the counts in locals, stored once: stored each member, they would be read back from memory each member
+    previous, next_change, members, children, young, older, lost = -1, np.int64(NO_MONTH), 0, 0, 0, 0, 0
     for j in range(member_offsets[h], member_offsets[h + 1]):
         p = member32[j, M_PERSON]
         next_change = min(next_change, _next_member_change(j, p, m, child_years, young_years, lost_years, member32,
@@ -522,7 +523,10 @@ def _member_counts(h, person, m, child_years, young_years, lost_years, member32,
         if p == previous or not _member_present(j, m, member32, person32):
             continue
         previous = p
-        _count_one(p, m, child_years, young_years, lost_years, person32, counts)
+        is_child, is_young, is_older, is_lost = _categories(p, m, child_years, young_years, lost_years, person32)
+        members, children, young, older, lost = members + 1, children + is_child, young + is_young, older + is_older, \
+            lost + is_lost
+    counts[0], counts[1], counts[2], counts[3], counts[4] = members, children, young, older, lost
     counts[_C_FIRST_MONTH], counts[_C_LAST_MONTH] = m, next_change - 1
     counts[_C_CHILD_YEARS], counts[_C_YOUNG_YEARS], counts[_C_LOST_YEARS] = child_years, young_years, lost_years
     return counts[0]
@@ -545,20 +549,31 @@ def _next_member_change(j, p, m, child_years, young_years, lost_years, member32,
 
 
 @helper
-def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
+def _categories(p, m, child_years, young_years, lost_years, person32):
+    """(child within the limit, young child, older child, adult of lost working capacity: disabled, or aged
+    lost_years or more when lost_years > 0) of person p in month m, each 0 or 1. Children by birth date alone."""
     assert p >= 0
     assert child_years >= 0
-    # counted without branches: whether a member is a child is a coin toss for the branch predictor
+    # without branches: whether a member is a child is a coin toss for the branch predictor
     birth_month = np.int64(person32[p, P_BIRTH_MONTH])
     is_child = np.int64(m <= birth_month + 12 * child_years)
     is_young = np.int64(m <= birth_month + 12 * young_years)
     lost = np.int64((person32[p, P_FLAGS] & FLAG_DISABLED) != 0) | np.int64(
         (lost_years > 0) & (m >= birth_month + 12 * lost_years))
+    return is_child, is_child & is_young, is_child & (1 - is_young), (1 - is_child) & lost
+
+
+@helper
+def _count_one(p, m, child_years, young_years, lost_years, person32, counts):
+    """counts[0:5] (_member_counts' counts) with person p of month m added."""
+    assert p >= 0
+    assert counts.shape[0] >= 5
+    is_child, is_young, is_older, is_lost = _categories(p, m, child_years, young_years, lost_years, person32)
     counts[0] += 1
     counts[1] += is_child
-    counts[2] += is_child & is_young
-    counts[3] += is_child & (1 - is_young)
-    counts[4] += (1 - is_child) & lost
+    counts[2] += is_young
+    counts[3] += is_older
+    counts[4] += is_lost
 
 
 @helper
