@@ -18,7 +18,6 @@ disk, locks). Output: a table and a JSON file."""
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -154,12 +153,13 @@ def perform(step: str, ctx: dict) -> dict:
     server_after = server_cpu_s(ctx.get("db", ""))
     server = None if server_before is None or server_after is None else server_after - server_before
     return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "result": result, "error": error,
-            "stages": list(_STAGES), "cpu_s": round(cpu, 2), "server_cpu_s": None if server is None else round(server, 2)}
+            "stages": list(_STAGES), "cpu_s": round(cpu, 2),
+            "server_cpu_s": None if server is None else round(max(server, 0.0), 2)}
 
 
 def _own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds (user + system) of this process, every thread."""
+    return time.process_time()
 
 
 LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
@@ -169,8 +169,9 @@ def server_cpu_s(url: str, proc: str = "/proc") -> float | None:
     """CPU seconds (user + system) the PostgreSQL server of `url` has used so far, when it runs on this machine:
     every process named postgres, plus what each collected from its children that ended (a backend's time goes
     to the postmaster when it exits). Every session of the server counts, its background writers too, so on a
-    shared server the figure holds others' work as well. None for another database, a server on another host, or
-    no /proc."""
+    shared server the figure holds others' work as well. The processes are read one after the other, so a backend
+    that ends meanwhile may be counted twice or not at all: a step's figure is good to a backend's time (the caller
+    keeps it at 0 or more). None for another database, a server on another host, or no /proc."""
     if not url.startswith("postgresql") or (urlsplit(url).hostname or "") not in LOCAL_HOSTS:
         return None
     ticks, total, seen = os.sysconf("SC_CLK_TCK"), 0, False

@@ -1272,6 +1272,9 @@ CHUNK_RIGHTS = 4096  # rights per parallel task at least: large enough to amorti
 CHUNKS_PER_THREAD = 8  # at most this many tasks per thread: a call of the chunk kernel unboxes 29 arguments
 
 
+_GATES_LOADED: set = set()  # the kind_gates whose chunk kernel this process compiled or loaded (due_kernel)
+
+
 def due_kernel(window_start, period, out_offsets, decided_limit_day, version_offsets, right_benefit, ver32, ver64,
                person32, member32, member_offsets, first_month, binfo, params, param_len, defined, link_offsets,
                link32, right_source, out_due, out_missing, out_reason, fact_offsets, fact64):
@@ -1299,8 +1302,11 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
 
     def chunk(i: int) -> None:
         chunk_due_kernel(*arguments(i))
-    # a first call waits for a background process compiling this specialisation (payroll.warmup), then loads it
-    jit.compile_for_arguments(chunk_due_kernel, arguments(0))
+    if gates not in _GATES_LOADED:
+        # a first call waits for a background process compiling this specialisation (payroll.warmup), then loads it;
+        # once per catalogue's gates: typing the arguments costs about a millisecond, more than a small register
+        jit.compile_for_arguments(chunk_due_kernel, arguments(0))
+        _GATES_LOADED.add(gates)
     if threads == 1 or len(begins) == 1:
         for i in range(len(begins)):
             chunk(i)

@@ -115,7 +115,6 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
     override = check_reopen(period_text, reopen, reason)
     catalogue = countries.catalogue_for(data, rules, country)
     check_period_covered(period, period_text, catalogue)
-    warmup.compile_due_in_background(catalogue, period)  # a first run: the entitlement kernel compiles meanwhile
     data_path = Path(data).resolve()
     ledger = open_db(db_url)
     try:
@@ -127,6 +126,7 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
             mark = ledger_state.batch_mark(conn)
             hold_mark = store.hold_mark(conn)
             run_no = store.next_run_no(conn, catalogue.country.upper(), format_period(period))
+        warmup.compile_due_in_background(catalogue, period)  # a first run: it compiles while the register is read
         progress(N_("validating the register"))
         inputs = load_inputs(ledger, data_path, catalogue, period, mark, hold_mark)
         identifier = payroll_id(catalogue.country, period, run_no)

@@ -72,6 +72,18 @@ def pg_schema_url(postgres_url):
 
 
 @pytest.fixture(autouse=True)
+def _no_background_compile_state(monkeypatch):
+    """Each test starts as a process that started no background compile (payroll.warmup), and leaves none behind:
+    a command run in-process (CLI tests) leaves the state enabled, and later tests' calculations would then start
+    real background processes that outlive the test."""
+    from payroll import warmup
+
+    for name in ("_started", "_enabled", "_waiting", "_due_started"):
+        monkeypatch.setattr(warmup, name, [])
+    monkeypatch.setattr(warmup.jit, "compiling_elsewhere", warmup.jit.compiling_elsewhere)
+
+
+@pytest.fixture(autouse=True)
 def _work_in_tmp_path(tmp_path, monkeypatch):
     """Every test runs in its own temporary working directory: commands that write to the working directory by
     default (reconcile's per-file outputs) never write into the repository or next to an input file. The

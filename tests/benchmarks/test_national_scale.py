@@ -30,8 +30,9 @@ def test_tiny_month_runs_end_to_end(tmp_path, postgres_url):
     assert steps["reconcile"]["result"]["matched"] >= steps["bank-returns"]["result"]["returned"]
     assert steps["verify"]["result"]["ok"] and steps["verify"]["result"]["batches"] >= 3
     assert all(s["peak_rss_mib"] > 0 and s["wall_s"] >= s["seconds"] for s in report["steps"])
-    assert all(0 < s["cpu_s"] for s in report["steps"])  # where the time goes: this process, then the server
-    assert steps["approve"]["server_cpu_s"] > 0 and all(s["server_cpu_s"] >= 0 for s in report["steps"])
+    # where the time goes: the step's process (calculate alone takes well over a clock tick), then the server
+    assert all(s["cpu_s"] >= 0 and s["server_cpu_s"] >= 0 for s in report["steps"])
+    assert steps["calculate"]["cpu_s"] > 0
     month = report["month"]
     assert month["complete"] and month["wall_s"] == pytest.approx(
         sum(steps[name]["wall_s"] for name in national_scale.MONTH_STEPS))

@@ -59,6 +59,19 @@ def test_compute_due_calls_the_specialisation_compiled_in_the_background(tmp_pat
     assert set(entitlement.chunk_due_kernel.signatures) - before <= {expected}
 
 
+def test_the_specialisation_is_looked_up_once_per_catalogue(tmp_path, monkeypatch):
+    """Typing the kernel's arguments to find its specialisation costs about a millisecond: due_kernel does it on
+    the first call with a catalogue's gates only, later calls go straight to the kernel."""
+    loaded = load_catalogue(country="me")
+    generate_register(tmp_path / "me", 200, 5, PERIOD, "me")
+    calls = []
+    monkeypatch.setattr(entitlement, "_GATES_LOADED", set())
+    monkeypatch.setattr(entitlement.jit, "compile_for_arguments", lambda kernel, arguments: calls.append(kernel))
+    first = cells_of(tmp_path / "me", loaded)
+    assert np.array_equal(cells_of(tmp_path / "me", loaded), first)
+    assert calls == [entitlement.chunk_due_kernel]
+
+
 def test_cut_kernels_pay_as_the_whole_kernel(tmp_path, monkeypatch):
     """Two catalogues in one process (ME, UA, ME again): each call runs its own specialisation, and every cell
     equals the kernel compiled with every formula kind on."""

@@ -19,15 +19,6 @@ def doubled(x):
 """
 
 
-@pytest.fixture(autouse=True)
-def no_background_state(monkeypatch):
-    """Each test starts as a process that started no background compile, and leaves none behind: a command's
-    state left enabled would have later tests' calculations start real background processes."""
-    for name in ("_started", "_enabled", "_waiting", "_due_started"):
-        monkeypatch.setattr(warmup, name, [])
-    monkeypatch.setattr(warmup.jit, "compiling_elsewhere", warmup.jit.compiling_elsewhere)
-
-
 def test_a_kernel_without_cache_is_reported_until_it_compiled(tmp_path, monkeypatch):
     (tmp_path / "fresh_kernels.py").write_text(KERNEL_SOURCE, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
