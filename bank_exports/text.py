@@ -115,10 +115,23 @@ def clean_text(column, max_chars: int, charset: str = "sepa", profile: str = "sr
     """
     assert charset in CHARSETS, charset
     assert max_chars > 0
-    column = flat(pc.cast(column, pa.string()))
+    dictionary, indices = _encoded(pc.cast(column, pa.string()))
+    cleaned = _clean_distinct(dictionary, max_chars, charset, profile)
+    return pc.take(cleaned, indices)
+
+
+def _encoded(column) -> tuple[pa.Array, pa.Array]:
+    """(distinct values, index of each row's value) of a string column. A column in chunks (Parquet's row groups)
+    is encoded chunk by chunk against the one dictionary Arrow's hash kernel builds over them all, so only the
+    indices are joined, not the strings (a national payroll's names and addresses are hundreds of MB each)."""
     encoded = pc.dictionary_encode(column)
-    cleaned = _clean_distinct(encoded.dictionary, max_chars, charset, profile)
-    return pc.take(cleaned, encoded.indices)
+    if isinstance(encoded, pa.ChunkedArray) and encoded.num_chunks > 1:
+        first = encoded.chunk(0).dictionary
+        if all(chunk.dictionary.equals(first) for chunk in encoded.chunks[1:]):
+            return first, pa.concat_arrays([chunk.indices for chunk in encoded.chunks])
+        encoded = pc.dictionary_encode(flat(column))  # (chunks with dictionaries of their own: joined first)
+    encoded = flat(encoded)
+    return encoded.dictionary, encoded.indices
 
 
 def _clean_distinct(values: pa.Array, max_chars: int, charset: str, profile: str) -> pa.Array:

@@ -163,7 +163,9 @@ def approval_time(events: list[dict]) -> dt.datetime:
     return dt.datetime.fromtimestamp(micros // 1_000_000, dt.timezone.utc).replace(tzinfo=None)
 
 
-EXPORT_PAYMENT_COLUMNS = ["end_to_end_id", "channel", "amount_minor", "remittance", "name", "iban", "bic", "street",
+# without the draft's own remittance column: start_files puts the texts of remittance_texts in its place (read, it
+# was decoded and copied at national size only to be replaced)
+EXPORT_PAYMENT_COLUMNS = ["end_to_end_id", "channel", "amount_minor", "name", "iban", "bic", "street",
                           "house_number", "postcode", "town", "district", "region", "country", "tax_id", "phone"]
 
 
@@ -329,7 +331,7 @@ def sent_postings_of_lines(lines: pa.Table) -> dict | None:
     refs = grouped["refs"]  # sorted, amounts > 0, one payee and channel per payment: checked by the grouping
     transit = np.where(grouped["channel"] == 1, postings.IN_TRANSIT["post"], postings.IN_TRANSIT["bank"])
     return postings._export_postings(grouped["account"], grouped["payee"], grouped["amount"], grouped["month"],
-                                     transit.astype(np.int64), refs, grouped["right"],
+                                     transit.astype(np.int64, copy=False), refs, grouped["right"],
                                      np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]))
 
 

@@ -318,9 +318,10 @@ def _sent_group_arrays(paid: pa.Table) -> dict | None:
     if ((payee[1:] != payee[:-1]) & same_payment).any() or ((channel[1:] != channel[:-1]) & same_payment).any() \
             or ((right[1:] < right[:-1]) & same_payment).any():
         return None
-    account = np.where(forwarded, DEDUCTIONS_PAYABLE, PAYABLE).astype(np.int64)
-    run = np.cumsum(new_payment | np.r_[True, right[1:] != right[:-1]])  # (payment, right) runs, ascending
-    key = run * 2 + (account != min(PAYABLE, DEDUCTIONS_PAYABLE))
+    account = np.where(forwarded, DEDUCTIONS_PAYABLE, PAYABLE).astype(np.int64, copy=False)
+    key = np.cumsum(new_payment | np.r_[True, right[1:] != right[:-1]], dtype=np.int64)  # (payment, right) runs
+    key *= 2  # in place: no temporary of a row per line (12 M at national size)
+    key += account != min(PAYABLE, DEDUCTIONS_PAYABLE)
     amount = np.asarray(paid.column("amount_minor").to_numpy(), np.int64)
     month = month_indexes(paid.column("month"))
     order = None if key.shape[0] == 0 or (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
@@ -388,14 +389,16 @@ def _export_postings(account, payee, amount, month, transit, refs, right, starts
     latest = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
     channels, credit, credit_month = transit_credits(transit[starts], latest, sent)
     n, m = amount.shape[0], channels.shape[0]
-    return {"account_kind": np.concatenate([account, channels]).astype(np.int16),
+    # each column made once at its ledger dtype (a cast after the concatenation copied it again: at national size
+    # the references alone are 9 M x 35 bytes); the values are those of the casts, which the ledger's bounds keep
+    return {"account_kind": np.concatenate([account, channels], dtype=np.int16, casting="unsafe"),
             "account_key": np.concatenate([payee, np.zeros(m, np.int64)]),
             "right_id": np.concatenate([right, np.zeros(m, np.int64)]),
             "payee_id": np.concatenate([payee, np.zeros(m, np.int64)]),
-            "month": np.concatenate([month, credit_month]).astype(np.int32),
+            "month": np.concatenate([month, credit_month], dtype=np.int32, casting="unsafe"),
             "component": np.full(n + m, COMPONENT["payment"], np.int16),
             "amount_minor": np.concatenate([amount, credit]),
-            "payment_ref": np.concatenate([refs, np.zeros(m, "S35")]).astype("S35")}
+            "payment_ref": np.concatenate([refs, np.zeros(m, "S35")], dtype="S35")}
 
 
 # payments of a channel and month per credit of payments in transit (as a file holds at most): a national

@@ -71,3 +71,24 @@ def test_export_is_byte_identical_and_matches_golden(out_dir, tmp_path, debtor, 
             (GOLDEN / name).write_bytes((out_dir / "one" / name).read_bytes())
         assert (out_dir / "one" / name).read_bytes() == (GOLDEN / name).read_bytes(), name
     assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(names)
+
+
+def test_payments_in_several_chunks_are_written_as_in_one_and_kept_in_their_chunks(tmp_path, debtor, options):
+    """A national payroll's payments come from Parquet in one chunk per row group: as_table keeps the chunks (no
+    copy of every column) and every file, the manifest and the assignments are those of the same payments in one
+    chunk."""
+    from bank_exports.payments import as_table
+
+    whole = synthetic_payments(300, seed=5)
+    chunked = pa.Table.from_batches(whole.to_batches(max_chunksize=70))
+    assert as_table(chunked).column("name").num_chunks == 5
+    exports = {}
+    for label, payments in (("whole", whole), ("chunked", chunked)):
+        folder = tmp_path / label
+        folder.mkdir()
+        exports[label] = (folder, write_export(payments, folder, "ME-2026-05-R1", debtor, options))
+    (one, first), (several, second) = exports["whole"], exports["chunked"]
+    assert [f.name for f in first.files] == [f.name for f in second.files]
+    for file in first.files + [first.manifest]:
+        assert (one / file.name).read_bytes() == (several / file.name).read_bytes(), file.name
+    assert first.assignments.equals(second.assignments)
