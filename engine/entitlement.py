@@ -540,12 +540,47 @@ def _next_member_change(j, p, m, child_years, young_years, lost_years, member32,
     assert m >= 0
     birth_month = np.int64(person32[p, P_BIRTH_MONTH])
     change = np.int64(NO_MONTH)
+    # one loop over the seven months (LLVM selects without branches); built on _next_presence_change instead, the
+    # equivalence scale's rights took 45 % longer and the category sum's 10 %
     for month in (np.int64(member32[j, M_FROM_MONTH]), np.int64(member32[j, M_TO_MONTH]) + 1, birth_month,
                   np.int64(person32[p, P_DEATH_MONTH]) + 1, birth_month + 12 * child_years + 1,
                   birth_month + 12 * young_years + 1, birth_month + 12 * lost_years if lost_years > 0 else change):
         if month > m:
             change = min(change, month)
     return change
+
+
+@helper
+def _next_presence_change(j, p, m, member32, person32):
+    """The first month after m in which membership row j (person p) may start or stop being present: its
+    membership starts or ends, the person is born or dies (NO_MONTH when none). Four calls rather than a loop over
+    a tuple of the four months: with the loop, a right of the household table took ~92 ns instead of ~48."""
+    assert j >= 0 and p >= 0
+    assert m >= 0
+    after, never = np.int64(m) + 1, np.int64(NO_MONTH)  # months in [m + 1, NO_MONTH]: an open end changes nothing
+    change = _earlier_inside(never, np.int64(member32[j, M_FROM_MONTH]), after, never)
+    change = _earlier_inside(change, np.int64(member32[j, M_TO_MONTH]) + 1, after, never)
+    change = _earlier_inside(change, np.int64(person32[p, P_BIRTH_MONTH]), after, never)
+    return _earlier_inside(change, np.int64(person32[p, P_DEATH_MONTH]) + 1, after, never)
+
+
+@helper
+def _count_present(h, m, member32, member_offsets, person32):
+    """(members of household h present in month m, the last month through which that number holds): what the
+    household table reads. Neither the categories nor the age limits of _member_counts are taken: a member's age
+    changes nothing here, and without them a right of the household table took ~48 ns instead of ~68 (compare
+    workload, one thread)."""
+    assert h >= 0
+    assert m >= 0
+    previous, next_change, members = -1, np.int64(NO_MONTH), 0
+    for j in range(member_offsets[h], member_offsets[h + 1]):
+        p = member32[j, M_PERSON]
+        next_change = min(next_change, _next_presence_change(j, p, m, member32, person32))
+        if p == previous or not _member_present(j, m, member32, person32):
+            continue
+        previous = p
+        members += 1
+    return members, next_change - 1
 
 
 @helper
@@ -1242,12 +1277,15 @@ def _household_formula(m, mi, k, b, h, person, flags, income, counted_to, counts
             _scale_members(h, m, child_years, cap, member32, member_offsets, person32, counts)
             counted_to = counts[_S_LAST_MONTH]
         return _scaled_minus_income(b, mi, flags, income, _members_scale_bp(b, mi, counts, params), params), counted_to
+    if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:  # the number of members alone
+        if m > counted_to:
+            counts[0], counted_to = _count_present(h, m, member32, member_offsets, person32)
+            counts[_C_HOUSEHOLD] = -1  # counts[1:5] are not this household's: _member_counts must not reuse them
+        return _table_amount(b, mi, income, counts[0], params, param_len), counted_to
     if m > counted_to:
         _member_counts(h, person, m, child_years, binfo[b, _S_YOUNG_AGE], binfo[b, _S_LOST_AGE], member32,
                        member_offsets, person32, counts)
         counted_to = counts[_C_LAST_MONTH]
-    if on_table is not None and k == cat.KIND_HOUSEHOLD_TABLE:
-        return _table_amount(b, mi, income, counts[0], params, param_len), counted_to
     if on_category is not None:
         return _category_amount(b, mi, income, counts, params), counted_to
     return np.int64(0), counted_to

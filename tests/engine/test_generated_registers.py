@@ -256,3 +256,35 @@ def test_one_pass_households_equal_the_month_by_month_loop_for_scattered_windows
     decided_by = entitlement.month_first_day(period + 1) - 46
     for want in one_pass_and_monthly_equal(arrays, compiled, period, starts, decided_by, monkeypatch):
         assert (want.due_minor > 0).sum() > 1000
+
+
+def test_the_household_tables_count_of_members_is_the_member_counts_number(tmp_path):
+    """_count_present, the number of members the household table reads, equals _member_counts' number in every month
+    of 40 on generated households where every 7th person dies and every 5th membership ends within those months, and
+    the number holds through the last month it names (the one pass pays that month without counting again)."""
+    from engine import entitlement as e
+    catalogue = load_catalogue(country="me")
+    generate_register(tmp_path, 300, 5, SECOND, country="me")
+    period = parse_period(SECOND)
+    arrays = register_arrays(read_register(tmp_path, catalogue), catalogue)
+    person32, member32 = arrays.packed.person32.copy(), arrays.packed.member32.copy()
+    rng = np.random.default_rng(3)
+    dies = np.arange(len(person32)) % 7 == 3
+    person32[dies, e.P_DEATH_MONTH] = np.maximum(person32[dies, e.P_BIRTH_MONTH],
+                                                 period - rng.integers(0, 40, dies.sum()))
+    ends = np.arange(len(member32)) % 5 == 1
+    member32[ends, e.M_TO_MONTH] = np.maximum(member32[ends, e.M_FROM_MONTH], period - rng.integers(0, 40, ends.sum()))
+    member_offsets = np.ascontiguousarray(arrays.member_offsets)
+    counts = np.zeros(e.COUNTS_SLOTS, dtype=np.int64)
+    changed = 0
+    for h in range(len(arrays.household_ids)):
+        numbers = []
+        for m in range(period - 40, period + 1):
+            counts[e._C_HOUSEHOLD] = -1
+            numbers.append(e._member_counts(h, 0, m, 18, 6, 0, member32, member_offsets, person32, counts))
+        for i, m in enumerate(range(period - 40, period + 1)):
+            members, last = e._count_present(h, m, member32, member_offsets, person32)
+            assert members == numbers[i], (h, m)
+            assert last >= m and all(n == members for n in numbers[i:last - (period - 40) + 1]), (h, m, last)
+        changed += len(set(numbers)) > 1
+    assert changed > 30  # households whose number of members changes within the months
