@@ -1163,11 +1163,13 @@ def _days_share(v, m, full, stops_on_death, ver32, person32):
     once (0 without a day paid)."""
     assert v >= 0 and m >= 0
     assert full >= 0
-    first_day, next_first_day = month_first_day(m), month_first_day(m + 1)
-    last_day = min(ver32[v, V_TO_DAY], next_first_day - 1)
+    first_day, to_day = month_first_day(m), np.int64(ver32[v, V_TO_DAY])
     if stops_on_death:
-        last_day = min(last_day, person32[ver32[v, V_PERSON], P_DEATH_DAY])
-    days = last_day - max(ver32[v, V_FROM_DAY], first_day) + 1
+        to_day = min(to_day, np.int64(person32[ver32[v, V_PERSON], P_DEATH_DAY]))
+    if ver32[v, V_FROM_DAY] <= first_day and to_day >= first_day + 30:
+        return full  # every day of the month (it has 31 at most): the common first month, without a division
+    next_first_day = month_first_day(m + 1)
+    days = min(to_day, next_first_day - 1) - max(ver32[v, V_FROM_DAY], first_day) + 1
     if days <= 0:
         return 0
     return div_half_up(full * days, next_first_day - first_day)

@@ -180,3 +180,27 @@ def test_a_burial_grant_without_family_assistance_is_due_0_with_its_reason():
     august = P("2025-08")
     assert (august, 635_560, REASON_NONE) in cells[2]
     assert [c for c in cells[3] if c[2] != REASON_NONE] == [(august, 0, REASON_NO_FAMILY_BENEFIT)]
+
+
+def test_days_share_pays_the_days_of_the_month_the_version_and_life_cover():
+    """_days_share (the days policy of the one pass) is full x days paid / days in month, rounded half up, for
+    versions and deaths on every day around the months of a leap year, whole months (its shortcut) included."""
+    from engine import entitlement as e
+    full, months = 123_457, [P("2024-01"), P("2024-02"), P("2024-04"), P("2025-02")]
+    ver32 = np.zeros((1, 13), dtype=np.int32)
+    person32 = np.zeros((1, 5), dtype=np.int32)
+    whole = 0
+    for m in months:
+        first, following = month_first_day(m), month_first_day(m + 1)
+        for from_day in range(first - 2, first + 3):
+            for to_day in [following - 3, following - 2, following - 1, following, e.NO_DAY]:
+                for death_day in [first + 10, following - 1, e.NO_DAY]:
+                    ver32[0, e.V_FROM_DAY], ver32[0, e.V_TO_DAY] = from_day, to_day
+                    person32[0, e.P_DEATH_DAY] = death_day
+                    for stops in (True, False):
+                        last = min(to_day, following - 1, death_day if stops else e.NO_DAY)
+                        days = last - max(from_day, first) + 1
+                        expected = 0 if days <= 0 else div_half_up(full * days, following - first)
+                        whole += expected == full
+                        assert e._days_share(0, m, full, stops, ver32, person32) == expected, (m, from_day, to_day)
+    assert whole > 20
