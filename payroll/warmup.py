@@ -161,17 +161,37 @@ def kernel_name(dispatcher) -> str:
 
 def main(later_niceness: int = 0) -> None:
     """Compile the pending kernels in the cycle's order (the command needs the first ones first), those of LATER
-    last, with the process's niceness raised by later_niceness: on a busy machine they wait rather than slow the
-    command that started this process."""
+    last, with the process's niceness raised by later_niceness (yield_cpu): on a busy machine they wait rather than
+    slow the command that started this process."""
     pending = declared_to_compile()
     later = [dispatcher for dispatcher in pending if kernel_name(dispatcher).startswith(LATER)]
     for dispatcher in pending:
         if dispatcher not in later:
             _compile(dispatcher)
     if later and later_niceness:
-        os.nice(later_niceness)
+        yield_cpu(later_niceness)
     for dispatcher in later:
         _compile(dispatcher)
+
+
+AUTOGROUP = "/proc/self/autogroup"  # Linux: "/autogroup-123 nice 0", the CPU share of this process's session
+
+
+def yield_cpu(increment: int) -> None:
+    """Raise this process's niceness by `increment`, and its session's (the background processes are started in
+    sessions of their own): where Linux groups the tasks of each session (sched_autogroup, on by default in most
+    distributions' kernels) a task's niceness only ranks it among its own session's tasks, and the sessions share
+    the CPU as equals, so os.nice alone would leave this process an equal share against the command."""
+    os.nice(increment)
+    if os.getsid(0) != os.getpid():  # run from a shell (not by _start): its session's share is not this process's
+        return
+    try:
+        with open(AUTOGROUP) as group:
+            niceness = int(group.read().split()[-1])
+        with open(AUTOGROUP, "w") as group:
+            group.write(str(min(19, niceness + increment)))
+    except (OSError, ValueError, IndexError):  # not Linux, no autogroups, or another format: os.nice alone
+        pass
 
 
 def _compile(dispatcher) -> None:

@@ -97,12 +97,35 @@ def test_the_next_runs_kernels_compile_last_and_sha256_through_its_self_check(mo
     # libcrypto must be loaded before the kernel that calls it compiles: openssl_rows_ready loads it and compiles
     monkeypatch.setattr(ledgers.kernels, "openssl_rows_ready", lambda: compiled.append("openssl_rows_ready"))
     niceness = []
-    monkeypatch.setattr(warmup.os, "nice", niceness.append)
+    monkeypatch.setattr(warmup, "yield_cpu", niceness.append)
     warmup.main(7)
     assert compiled == ["engine.deductions.deduct_rights", "openssl_rows_ready",
                         "bank_exports.row_template.render_rows_kernel", "engine.register_columns.persons_kernel",
                         "engine.entitlement.fact_values_kernel"]
     assert niceness == [7]
+
+
+def test_yielding_the_cpu_raises_the_sessions_share_too(monkeypatch, tmp_path):
+    """Where Linux groups each session's tasks (sched_autogroup), os.nice only ranks a process within its session;
+    the background processes lead sessions of their own, so their session's niceness is raised too."""
+    group = tmp_path / "autogroup"
+    group.write_text("/autogroup-42 nice 2\n")
+    monkeypatch.setattr(warmup, "AUTOGROUP", str(group))
+    niceness = []
+    monkeypatch.setattr(warmup.os, "nice", niceness.append)
+    monkeypatch.setattr(warmup.os, "getsid", lambda pid: warmup.os.getpid())  # a session leader, as _start makes
+    warmup.yield_cpu(10)
+    assert niceness == [10] and group.read_text() == "12"
+    warmup.yield_cpu(9)
+    assert niceness == [10, 9] and group.read_text() == "19"  # at most 19, as os.nice
+    monkeypatch.setattr(warmup.os, "getsid", lambda pid: 1)  # run from a shell: the shell's session is left alone
+    group.write_text("/autogroup-42 nice 0\n")
+    warmup.yield_cpu(5)
+    assert niceness == [10, 9, 5] and group.read_text() == "/autogroup-42 nice 0\n"
+    monkeypatch.setattr(warmup.os, "getsid", lambda pid: warmup.os.getpid())
+    monkeypatch.setattr(warmup, "AUTOGROUP", str(tmp_path / "missing"))  # no autogroups: os.nice alone
+    warmup.yield_cpu(1)
+    assert niceness == [10, 9, 5, 1]
 
 
 class _Waiting:
