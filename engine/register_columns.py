@@ -278,59 +278,96 @@ def persons_kernel(ids, birth, death, disabled, without_care, months, month_low,
     return True
 
 
+MEMBER_WINDOW = 7  # a membership's place is counted among the 7 rows either side: households of up to 8 rows
+# members_kernel's work rows (an int64 matrix of MEMBER_WORK_ROWS x (memberships + 2 x MEMBER_WINDOW), the caller's)
+W_GROUP, W_KEY, W_START, W_PLACE = range(4)
+MEMBER_WORK_ROWS = 4
+
+
 @kernel(types.boolean(I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64, types.int64, I32_RO, I32_RO, I32_RO,
                       types.int64, types.int64, types.boolean, I64_OUT, I32_OUT, I8_OUT,
-                      I32_OUT, I32_OUT, I32_2D_OUT, I64_OUT, I64_OUT))
+                      I32_OUT, I32_OUT, I32_2D_OUT, I64_2D_OUT))
 def members_kernel(household, person, role, from_day, to_day, person_low, person_span, person_table, birth_day,
                    months, month_low, group_rows_max, pack, offsets, member_person, member_role, from_month,
-                   to_month, member32, group_person, group_key):
+                   to_month, member32, work):
     """Memberships grouped by household id (ids never decreasing, the household index is the run number): each
     household's rows ordered by (birth day, person index, member_from), ties in file order (np.lexsort's order),
     written with their months and, with `pack`, member32. False (outputs undefined) when a household
     id decreases, a household has more than group_rows_max rows or a person id is not a person's: the general
     path sorts and reports. With `pack` the loose columns are member32's (formats.ordered_register's views): the
-    four loose outputs are not written (length 0 will do)."""
-    n = household.shape[0]
-    assert person.shape[0] == n and role.shape[0] == n
-    assert group_person.shape[0] >= group_rows_max and group_key.shape[0] >= group_rows_max
+    four loose outputs are not written (length 0 will do).
+
+    A row's place is its household's first row plus the rows of its household ahead of it, counted among the
+    MEMBER_WINDOW rows either side in a loop of fixed length without branches, which the compiler vectorises
+    (households are a few rows each: a loop per household mispredicted its end on most households and took half
+    as long again); the rare household of more rows is counted again whole. `work` holds per row (from column
+    MEMBER_WINDOW on, the columns either side padded with group -1) its household's run number, its sort key
+    (birth day and person index as one number), its member_from and its place."""
+    n, window = household.shape[0], MEMBER_WINDOW
+    runs_total = offsets.shape[0] - 1
+    assert person.shape[0] == n and role.shape[0] == n and runs_total >= 0
+    assert work.shape[0] == MEMBER_WORK_ROWS and work.shape[1] == n + 2 * window
     assert (pack and member32.shape[0] == n and member32.shape[1] == 4) or (
         not pack and member_person.shape[0] == n and member_role.shape[0] == n and from_month.shape[0] == n
         and to_month.shape[0] == n)
-    begin, runs = 0, 0
-    while begin < n:
-        end = begin + 1
-        while end < n and household[end] == household[begin]:
-            end += 1
-        if (end < n and household[end] < household[begin]) or end - begin > group_rows_max \
-                or runs + 1 >= offsets.shape[0]:
+    group, key, start, place = work[W_GROUP], work[W_KEY], work[W_START], work[W_PLACE]
+    for w in range(window):  # padding: rows of no household
+        group[w], key[w], start[w] = -1, 0, 0
+        group[n + window + w], key[n + window + w], start[n + window + w] = -1, 0, 0
+    runs, decreasing, unknown = -1, False, False
+    for i in range(n):
+        decreasing |= i > 0 and household[i] < household[i - 1]
+        runs += i == 0 or household[i] != household[i - 1]
+        p = _lookup(person[i], person_low, person_span, person_table)
+        unknown |= p < 0
+        p = max(p, 0)
+        group[window + i], key[window + i] = runs, (np.int64(birth_day[p]) << 32) + p
+        start[window + i] = _day_at(from_day, i)
+    if decreasing or unknown or runs + 1 != runs_total:
+        return False
+    run = runs_total
+    for i in range(n - 1, -1, -1):  # backwards, branch-free: a household's first row is written last
+        offsets[run - 1] = i
+        run -= group[window + i] != group[window + i - 1]
+    offsets[runs_total] = n
+    for i in range(n):  # from 0 and with j from a constant distance: the loop the compiler vectorises
+        g, k, s = group[window + i], key[window + i], start[window + i]
+        at = i
+        for d in range(1, MEMBER_WINDOW + 1):  # a row before it in the file that sorts after it
+            j = window + i - d
+            at -= (group[j] == g) & ((key[j] > k) | ((key[j] == k) & (start[j] > s)))
+        for d in range(1, MEMBER_WINDOW + 1):  # a row after it in the file that sorts before it
+            j = window + i + d
+            at += (group[j] == g) & ((key[j] < k) | ((key[j] == k) & (start[j] < s)))
+        place[window + i] = at
+    for g in range(runs_total):
+        begin, end = offsets[g], offsets[g + 1]
+        if end - begin > group_rows_max:
             return False
-        offsets[runs] = begin
-        runs += 1
-        for i in range(begin, end):
-            p = _lookup(person[i], person_low, person_span, person_table)
-            if p < 0:
-                return False
-            group_person[i - begin] = p
-            group_key[i - begin] = (np.int64(birth_day[p]) << 32) + p  # (birth day, person) as one number
-        for i in range(begin, end):
-            # the row's place in its household: the rows before it by (key, member_from, row), counted without
-            # branches (households are small; a sort's comparisons would each be a coin toss for the predictor)
-            key, first_day, rank = group_key[i - begin], _day_at(from_day, i), 0
-            for j in range(begin, i):  # rows before: ahead unless after it
-                other_key, other_day = group_key[j - begin], _day_at(from_day, j)
-                rank += (other_key < key) | ((other_key == key) & (other_day <= first_day))
-            for j in range(i + 1, end):  # rows after: ahead only when before it
-                other_key, other_day = group_key[j - begin], _day_at(from_day, j)
-                rank += (other_key < key) | ((other_key == key) & (other_day < first_day))
-            k, p = begin + rank, group_person[i - begin]
-            first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, i), months, month_low)
-            if not pack:
-                member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last
-            else:
-                member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[i], first, last
-        begin = end
-    offsets[runs] = n
-    return runs + 1 == offsets.shape[0]
+        if end - begin > window + 1:
+            _place_whole_group(key, start, place, begin + window, end + window)
+    for i in range(n):
+        k, p, first_day = place[window + i], key[window + i] & 0xFFFFFFFF, start[window + i]
+        assert 0 <= k < n  # a place within the table: the writes below run without bounds checks
+        first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, i), months, month_low)
+        if not pack:
+            member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last
+        else:
+            member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[i], first, last
+    return True
+
+
+@helper
+def _place_whole_group(key, start, place, begin, end):
+    """members_kernel's places of the rows begin:end (one household larger than its window), each counted among all
+    the household's rows."""
+    assert begin <= end
+    assert end <= place.shape[0]
+    for i in range(begin, end):
+        k, s, at = key[i], start[i], begin - MEMBER_WINDOW
+        for j in range(begin, end):  # ties in (key, start) in file order
+            at += (key[j] < k) | ((key[j] == k) & ((start[j] < s) | ((j < i) & (start[j] == s))))
+        place[i] = at
 
 
 @kernel(types.int64(I64_RO, types.int64, types.int64, I32_RO, I32_OUT))
