@@ -186,8 +186,10 @@ def short_codes_kernel(offsets, data, candidates, name_keys, out):
     otherwise, also where string_codes_kernel would search (several such names, longer strings). Returns the
     number of -1: when not 0 the caller runs string_codes_kernel, which decides those. The strings with eight
     bytes of data from their start (all but the last few: Arrow's offsets never decrease) are read in a loop
-    without branches on the data, eight bytes at once, which the compiler vectorises; the last few byte by byte."""
-    assert offsets.shape[0] == out.shape[0] + 1
+    without branches on the data, eight bytes at once, which the compiler vectorises; the last few byte by byte.
+    Those eight are read at unsigned positions: a signed one is checked for a negative index (counted from the
+    end) on every read, which took more than half the time."""
+    assert offsets.shape[0] == out.shape[0] + 1 and offsets[0] >= 0  # Arrow's offsets: from 0 up, never down
     assert candidates.shape[0] == CODE_LENGTHS * 256 and KEY_BYTES == 8
     n = out.shape[0]
     key_end_max = data.shape[0] - KEY_BYTES  # the last string start with eight bytes of data from it
@@ -196,15 +198,18 @@ def short_codes_kernel(offsets, data, candidates, name_keys, out):
         split -= 1
     missing = 0
     for i in range(split):
-        begin, end = offsets[i], offsets[i + 1]
-        length = end - begin
+        begin, end = np.uint64(offsets[i]), np.uint64(offsets[i + 1])
+        length = np.int64(end - begin)
         code = -1
         if 0 < length <= KEY_BYTES:
-            code = candidates[length * 256 + data[end - 1]]
-            key = (np.uint64(data[begin]) | (np.uint64(data[begin + 1]) << np.uint64(8))
-                   | (np.uint64(data[begin + 2]) << np.uint64(16)) | (np.uint64(data[begin + 3]) << np.uint64(24))
-                   | (np.uint64(data[begin + 4]) << np.uint64(32)) | (np.uint64(data[begin + 5]) << np.uint64(40))
-                   | (np.uint64(data[begin + 6]) << np.uint64(48)) | (np.uint64(data[begin + 7]) << np.uint64(56)))
+            code = candidates[length * 256 + data[end - np.uint64(1)]]
+            key = (np.uint64(data[begin]) | (np.uint64(data[begin + np.uint64(1)]) << np.uint64(8))
+                   | (np.uint64(data[begin + np.uint64(2)]) << np.uint64(16))
+                   | (np.uint64(data[begin + np.uint64(3)]) << np.uint64(24))
+                   | (np.uint64(data[begin + np.uint64(4)]) << np.uint64(32))
+                   | (np.uint64(data[begin + np.uint64(5)]) << np.uint64(40))
+                   | (np.uint64(data[begin + np.uint64(6)]) << np.uint64(48))
+                   | (np.uint64(data[begin + np.uint64(7)]) << np.uint64(56)))
             key &= np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(8 * (KEY_BYTES - length))
             if code >= 0 and key != name_keys[code]:
                 code = -1
