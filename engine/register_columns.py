@@ -284,9 +284,16 @@ def persons_kernel(ids, birth, death, disabled, without_care, months, month_low,
 
 
 MEMBER_WINDOW = 7  # a membership's place is counted among the 7 rows either side: households of up to 8 rows
-# members_kernel's work rows (an int64 matrix of MEMBER_WORK_ROWS x (memberships + 2 x MEMBER_WINDOW), the caller's)
+MEMBER_BLOCK_ROWS = 1 << 14  # members_kernel's work is per block of this many rows (and the rest of a household)
+# members_kernel's work rows: an int64 matrix of MEMBER_WORK_ROWS x (member_work_rows(memberships) columns)
 W_GROUP, W_KEY, W_START, W_PLACE = range(4)
 MEMBER_WORK_ROWS = 4
+
+
+def member_work_columns(rows: int) -> int:
+    """Columns of members_kernel's work for `rows` memberships: a block and the rest of its last household, padded
+    by MEMBER_WINDOW either side (a few MB whatever the register's size)."""
+    return min(rows, MEMBER_BLOCK_ROWS + GROUP_SORT_MAX) + 2 * MEMBER_WINDOW
 
 
 @kernel(types.boolean(I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64, types.int64, I32_RO, I32_RO, I32_RO,
@@ -305,37 +312,73 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
     A row's place is its household's first row plus the rows of its household ahead of it, counted among the
     MEMBER_WINDOW rows either side in a loop of fixed length without branches, which the compiler vectorises
     (households are a few rows each: a loop per household mispredicted its end on most households and took half
-    as long again); the rare household of more rows is counted again whole. `work` holds per row (from column
-    MEMBER_WINDOW on, the columns either side padded with group -1) its household's run number, its sort key
-    (birth day and person index as one number), its member_from and its place."""
+    as long again); the rare household of more rows is counted again whole. The rows go block by block, whole
+    households each (_place_members); `work` (member_work_columns) holds the block's rows."""
     n, window = household.shape[0], MEMBER_WINDOW
     runs_total = offsets.shape[0] - 1
     assert person.shape[0] == n and role.shape[0] == n and runs_total >= 0
-    assert work.shape[0] == MEMBER_WORK_ROWS and work.shape[1] == n + 2 * window
+    assert work.shape[0] == MEMBER_WORK_ROWS
+    assert work.shape[1] >= min(n, MEMBER_BLOCK_ROWS + group_rows_max) + 2 * window
     assert (pack and member32.shape[0] == n and member32.shape[1] == 4) or (
         not pack and member_person.shape[0] == n and member_role.shape[0] == n and from_month.shape[0] == n
         and to_month.shape[0] == n)
+    if n and birth_day.shape[0] == 0:  # memberships of persons there are none of
+        return False
+    capacity, begin, runs = work.shape[1] - 2 * window, 0, -1
+    key, start, place = work[W_KEY], work[W_START], work[W_PLACE]
+    while begin < n:
+        end = min(begin + MEMBER_BLOCK_ROWS, n)
+        while end < n and household[end] == household[end - 1]:  # the block ends with a household
+            end += 1
+        if end - begin > capacity:  # a household longer than group_rows_max
+            return False
+        runs = _place_members(household, person, from_day, person_low, person_span, person_table, birth_day,
+                              group_rows_max, begin, end, runs, offsets, work)
+        if runs < -1:
+            return False
+        for i in range(end - begin):
+            k, p, first_day = begin + place[window + i], key[window + i] & 0xFFFFFFFF, start[window + i]
+            assert begin <= k < end  # a place within the block: the writes below run without bounds checks
+            row = begin + i
+            first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, row), months, month_low)
+            if not pack:
+                member_person[k], member_role[k], from_month[k], to_month[k] = p, role[row], first, last
+            else:
+                member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[row], first, last
+        begin = end
+    offsets[runs_total] = n
+    return runs + 1 == runs_total
+
+
+@helper
+def _place_members(household, person, from_day, person_low, person_span, person_table, birth_day, group_rows_max,
+                   begin, end, runs, offsets, work):
+    """members_kernel's block begin:end (whole households): each row's household run number, sort key (birth day
+    and person index as one number), member_from and place within the block into `work` (from column
+    MEMBER_WINDOW on, the columns either side padded with group -1), each household's first row into `offsets`.
+    Returns the run number of the block's last household, -2 when the rows are not as members_kernel takes them."""
+    window, m = MEMBER_WINDOW, end - begin
+    assert 0 < m <= work.shape[1] - 2 * window
+    assert offsets.shape[0] >= 1
     group, key, start, place = work[W_GROUP], work[W_KEY], work[W_START], work[W_PLACE]
     for w in range(window):  # padding: rows of no household
         group[w], key[w], start[w] = -1, 0, 0
-        group[n + window + w], key[n + window + w], start[n + window + w] = -1, 0, 0
-    runs, decreasing, unknown = -1, False, False
-    for i in range(n):
-        decreasing |= i > 0 and household[i] < household[i - 1]
-        runs += i == 0 or household[i] != household[i - 1]
-        p = _lookup(person[i], person_low, person_span, person_table)
-        unknown |= p < 0
-        p = max(p, 0)
+        group[m + window + w], key[m + window + w], start[m + window + w] = -1, 0, 0
+    unusual = False  # a household id decreasing or a person id not a person's, told once the block is read
+    for i in range(m):
+        row = begin + i
+        unusual |= row > 0 and household[row] < household[row - 1]
+        runs += row == 0 or household[row] != household[row - 1]
+        p = _lookup(person[row], person_low, person_span, person_table)
+        unusual |= p < 0
+        p = max(p, 0)  # a row of person 0 meanwhile (there is one: the caller refuses persons without any)
         group[window + i], key[window + i] = runs, (np.int64(birth_day[p]) << 32) + p
-        start[window + i] = _day_at(from_day, i)
-    if decreasing or unknown or runs + 1 != runs_total:
-        return False
-    run = runs_total
-    for i in range(n - 1, -1, -1):  # backwards, branch-free: a household's first row is written last
-        offsets[run - 1] = i
-        run -= group[window + i] != group[window + i - 1]
-    offsets[runs_total] = n
-    for i in range(n):  # from 0 and with j from a constant distance: the loop the compiler vectorises
+        start[window + i] = _day_at(from_day, row)
+    if unusual or runs + 1 >= offsets.shape[0]:
+        return -2
+    for i in range(m - 1, -1, -1):  # backwards, branch-free: a household's first row is written last
+        offsets[group[window + i]] = begin + i
+    for i in range(m):  # from 0 and with j from a constant distance: the loop the compiler vectorises
         g, k, s = group[window + i], key[window + i], start[window + i]
         at = i
         for d in range(1, MEMBER_WINDOW + 1):  # a row before it in the file that sorts after it
@@ -345,27 +388,20 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
             j = window + i + d
             at += (group[j] == g) & ((key[j] < k) | ((key[j] == k) & (start[j] < s)))
         place[window + i] = at
-    for g in range(runs_total):
-        begin, end = offsets[g], offsets[g + 1]
-        if end - begin > group_rows_max:
-            return False
-        if end - begin > window + 1:
-            _place_whole_group(key, start, place, begin + window, end + window)
-    for i in range(n):
-        k, p, first_day = place[window + i], key[window + i] & 0xFFFFFFFF, start[window + i]
-        assert 0 <= k < n  # a place within the table: the writes below run without bounds checks
-        first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, i), months, month_low)
-        if not pack:
-            member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last
-        else:
-            member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[i], first, last
-    return True
+    for g in range(group[window], runs + 1):
+        first = offsets[g] - begin
+        last = (offsets[g + 1] - begin) if g < runs else m
+        if last - first > group_rows_max:
+            return -2
+        if last - first > window + 1:
+            _place_whole_group(key, start, place, first + window, last + window)
+    return runs
 
 
 @helper
 def _place_whole_group(key, start, place, begin, end):
-    """members_kernel's places of the rows begin:end (one household larger than its window), each counted among all
-    the household's rows."""
+    """_place_members' places of the rows begin:end of `work` (one household larger than its window), each counted
+    among all the household's rows."""
     assert begin <= end
     assert end <= place.shape[0]
     for i in range(begin, end):

@@ -17,8 +17,8 @@ from engine import jit
 from engine.entitlement import (M_FROM_MONTH, M_PERSON, M_ROLE, M_TO_MONTH, NO_DAY, P_BIRTH_MONTH, P_DEATH_DAY,
                                 P_DEATH_MONTH, V_AMOUNT, V_GRADE, V_INCOME, V_NUMBER, V_ORDER, V_OTHER, V_SUBGROUP,
                                 months_of_days)
-from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, MEMBER_WINDOW, MEMBER_WORK_ROWS,
-                                     increasing_runs_kernel, lookup_kernel, members_kernel, persons_kernel,
+from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, MEMBER_WORK_ROWS, increasing_runs_kernel,
+                                     lookup_kernel, member_work_columns, members_kernel, persons_kernel,
                                      run_values_kernel, short_codes_kernel, string_codes_kernel, version_runs_kernel,
                                      versions_kernel)
 from formats.keys import DIRECT_SPAN_PER_ID
@@ -121,7 +121,7 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                member_role=np.empty(loose, np.int8), member_from_month=np.empty(loose, np.int32),
                member_to_month=np.empty(loose, np.int32))
     member32 = np.empty((rows if pack else 0, 4), np.int32)
-    work = np.empty((MEMBER_WORK_ROWS, rows + 2 * MEMBER_WINDOW), np.int64)
+    work = np.empty((MEMBER_WORK_ROWS, member_work_columns(rows)), np.int64)
     if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
                           string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result(),
                           _day_values(table, "member_from"),
