@@ -285,7 +285,7 @@ def persons_kernel(ids, birth, death, disabled, without_care, months, month_low,
 
 MEMBER_WINDOW = 7  # a membership's place is counted among the 7 rows either side: households of up to 8 rows
 MEMBER_BLOCK_ROWS = 1 << 14  # members_kernel's work is per block of this many rows (and the rest of a household)
-# members_kernel's work rows: an int64 matrix of MEMBER_WORK_ROWS x (member_work_rows(memberships) columns)
+# members_kernel's work: an int64 matrix of MEMBER_WORK_ROWS rows (these) x member_work_columns(memberships)
 W_GROUP, W_KEY, W_START, W_PLACE = range(4)
 MEMBER_WORK_ROWS = 4
 
