@@ -285,15 +285,9 @@ def persons_kernel(ids, birth, death, disabled, without_care, months, month_low,
 
 MEMBER_WINDOW = 7  # a membership's place is counted among the 7 rows either side: households of up to 8 rows
 MEMBER_BLOCK_ROWS = 1 << 14  # members_kernel's work is per block of this many rows (and the rest of a household)
-# members_kernel's work: an int64 matrix of MEMBER_WORK_ROWS rows (these) x member_work_columns(memberships)
+# members_kernel's work: an int64 matrix of MEMBER_WORK_ROWS rows (these) x (a block's rows + 2 x MEMBER_WINDOW)
 W_GROUP, W_KEY, W_START, W_PLACE = range(4)
 MEMBER_WORK_ROWS = 4
-
-
-def member_work_columns(rows: int) -> int:
-    """Columns of members_kernel's work for `rows` memberships: a block and the rest of its last household, padded
-    by MEMBER_WINDOW either side (a few MB whatever the register's size)."""
-    return min(rows, MEMBER_BLOCK_ROWS + GROUP_SORT_MAX) + 2 * MEMBER_WINDOW
 
 
 @kernel(types.boolean(I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64, types.int64, I32_RO, I32_RO, I32_RO,
@@ -309,11 +303,10 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
     path sorts and reports. With `pack` the loose columns are member32's (formats.ordered_register's views): the
     four loose outputs are not written (length 0 will do).
 
-    A row's place is its household's first row plus the rows of its household ahead of it, counted among the
-    MEMBER_WINDOW rows either side in a loop of fixed length without branches, which the compiler vectorises
-    (households are a few rows each: a loop per household mispredicted its end on most households and took half
-    as long again); the rare household of more rows is counted again whole. The rows go block by block, whole
-    households each (_place_members); `work` (member_work_columns) holds the block's rows."""
+    A row's place: its household's first row plus its household's rows ahead of it, counted among MEMBER_WINDOW
+    rows either side in a fixed loop without branches that the compiler vectorises (a loop per household
+    mispredicted its end on most households: half as long again); a larger household is counted again whole.
+    Block by block, whole households each (_place_members); `work` holds a block's rows."""
     n, window = household.shape[0], MEMBER_WINDOW
     runs_total = offsets.shape[0] - 1
     assert person.shape[0] == n and role.shape[0] == n and runs_total >= 0
@@ -337,9 +330,8 @@ def members_kernel(household, person, role, from_day, to_day, person_low, person
         if runs < -1:
             return False
         for i in range(end - begin):
-            k, p, first_day = begin + place[window + i], key[window + i] & 0xFFFFFFFF, start[window + i]
+            k, p, first_day, row = begin + place[window + i], key[window + i] & 0xFFFFFFFF, start[window + i], begin + i
             assert begin <= k < end  # a place within the block: the writes below run without bounds checks
-            row = begin + i
             first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, row), months, month_low)
             if not pack:
                 member_person[k], member_role[k], from_month[k], to_month[k] = p, role[row], first, last
@@ -400,8 +392,7 @@ def _place_members(household, person, from_day, person_low, person_span, person_
 
 @helper
 def _place_whole_group(key, start, place, begin, end):
-    """_place_members' places of the rows begin:end of `work` (one household larger than its window), each counted
-    among all the household's rows."""
+    """_place_members' places of the rows begin:end of `work` (a household past the window), among all its rows."""
     assert begin <= end
     assert end <= place.shape[0]
     for i in range(begin, end):

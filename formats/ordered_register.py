@@ -17,10 +17,10 @@ from engine import jit
 from engine.entitlement import (M_FROM_MONTH, M_PERSON, M_ROLE, M_TO_MONTH, NO_DAY, P_BIRTH_MONTH, P_DEATH_DAY,
                                 P_DEATH_MONTH, V_AMOUNT, V_GRADE, V_INCOME, V_NUMBER, V_ORDER, V_OTHER, V_SUBGROUP,
                                 months_of_days)
-from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, MEMBER_WORK_ROWS, increasing_runs_kernel,
-                                     lookup_kernel, member_work_columns, members_kernel, persons_kernel,
-                                     run_values_kernel, short_codes_kernel, string_codes_kernel, version_runs_kernel,
-                                     versions_kernel)
+from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, MEMBER_BLOCK_ROWS, MEMBER_WINDOW,
+                                     MEMBER_WORK_ROWS, increasing_runs_kernel, lookup_kernel, members_kernel,
+                                     persons_kernel, run_values_kernel, short_codes_kernel, string_codes_kernel,
+                                     version_runs_kernel, versions_kernel)
 from formats.keys import DIRECT_SPAN_PER_ID
 from formats.schemas import HOUSEHOLD_ROLES
 
@@ -137,6 +137,12 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                    member_from_month=_packed_column(member32, M_FROM_MONTH, np.int32),
                    member_to_month=_packed_column(member32, M_TO_MONTH, np.int32))
     return out
+
+
+def member_work_columns(rows: int) -> int:
+    """Columns of members_kernel's work for `rows` memberships: a block and the rest of its last household, padded
+    by MEMBER_WINDOW either side (half a MB whatever the register's size)."""
+    return min(rows, MEMBER_BLOCK_ROWS + GROUP_SORT_MAX) + 2 * MEMBER_WINDOW
 
 
 def payee_ids_in_order(table) -> np.ndarray:

@@ -5,9 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.entitlement import NO_DAY
-from engine.register_columns import (GROUP_SORT_MAX, MEMBER_BLOCK_ROWS, MEMBER_WORK_ROWS, grouped_order,
-                                     member_work_columns, members_kernel)
-from formats.ordered_register import _month_table
+from engine.register_columns import GROUP_SORT_MAX, MEMBER_BLOCK_ROWS, MEMBER_WORK_ROWS, grouped_order, members_kernel
+from formats.ordered_register import _month_table, member_work_columns
 
 
 @settings(max_examples=200, deadline=None)
