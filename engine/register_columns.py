@@ -186,8 +186,10 @@ def short_codes_kernel(offsets, data, candidates, name_keys, out):
     otherwise, also where string_codes_kernel would search (several such names, longer strings). Returns the
     number of -1: when not 0 the caller runs string_codes_kernel, which decides those. The strings with eight
     bytes of data from their start (all but the last few: Arrow's offsets never decrease) are read in a loop
-    without branches on the data, eight bytes at once, which the compiler vectorises; the last few byte by byte."""
-    assert offsets.shape[0] == out.shape[0] + 1
+    without branches on the data, eight bytes at once, which the compiler vectorises; the last few byte by byte.
+    Those eight are read at unsigned positions: a signed one is checked for a negative index (counted from the
+    end) on every read, which took more than half the time."""
+    assert offsets.shape[0] == out.shape[0] + 1 and offsets[0] >= 0  # Arrow's offsets: from 0 up, never down
     assert candidates.shape[0] == CODE_LENGTHS * 256 and KEY_BYTES == 8
     n = out.shape[0]
     key_end_max = data.shape[0] - KEY_BYTES  # the last string start with eight bytes of data from it
@@ -196,15 +198,18 @@ def short_codes_kernel(offsets, data, candidates, name_keys, out):
         split -= 1
     missing = 0
     for i in range(split):
-        begin, end = offsets[i], offsets[i + 1]
-        length = end - begin
+        begin, end = np.uint64(offsets[i]), np.uint64(offsets[i + 1])
+        length = np.int64(end - begin)
         code = -1
         if 0 < length <= KEY_BYTES:
-            code = candidates[length * 256 + data[end - 1]]
-            key = (np.uint64(data[begin]) | (np.uint64(data[begin + 1]) << np.uint64(8))
-                   | (np.uint64(data[begin + 2]) << np.uint64(16)) | (np.uint64(data[begin + 3]) << np.uint64(24))
-                   | (np.uint64(data[begin + 4]) << np.uint64(32)) | (np.uint64(data[begin + 5]) << np.uint64(40))
-                   | (np.uint64(data[begin + 6]) << np.uint64(48)) | (np.uint64(data[begin + 7]) << np.uint64(56)))
+            code = candidates[length * 256 + data[end - np.uint64(1)]]
+            key = (np.uint64(data[begin]) | (np.uint64(data[begin + np.uint64(1)]) << np.uint64(8))
+                   | (np.uint64(data[begin + np.uint64(2)]) << np.uint64(16))
+                   | (np.uint64(data[begin + np.uint64(3)]) << np.uint64(24))
+                   | (np.uint64(data[begin + np.uint64(4)]) << np.uint64(32))
+                   | (np.uint64(data[begin + np.uint64(5)]) << np.uint64(40))
+                   | (np.uint64(data[begin + np.uint64(6)]) << np.uint64(48))
+                   | (np.uint64(data[begin + np.uint64(7)]) << np.uint64(56)))
             key &= np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(8 * (KEY_BYTES - length))
             if code >= 0 and key != name_keys[code]:
                 code = -1
@@ -278,59 +283,123 @@ def persons_kernel(ids, birth, death, disabled, without_care, months, month_low,
     return True
 
 
+MEMBER_WINDOW = 7  # a membership's place is counted among the 7 rows either side: households of up to 8 rows
+MEMBER_BLOCK_ROWS = 1 << 14  # members_kernel's work is per block of this many rows (and the rest of a household)
+# members_kernel's work: an int64 matrix of MEMBER_WORK_ROWS rows (these) x (a block's rows + 2 x MEMBER_WINDOW)
+W_GROUP, W_KEY, W_START, W_PLACE = range(4)
+MEMBER_WORK_ROWS = 4
+
+
 @kernel(types.boolean(I64_RO, I64_RO, I16_RO, I32_RO, I32_RO, types.int64, types.int64, I32_RO, I32_RO, I32_RO,
                       types.int64, types.int64, types.boolean, I64_OUT, I32_OUT, I8_OUT,
-                      I32_OUT, I32_OUT, I32_2D_OUT, I64_OUT, I64_OUT))
+                      I32_OUT, I32_OUT, I32_2D_OUT, I64_2D_OUT))
 def members_kernel(household, person, role, from_day, to_day, person_low, person_span, person_table, birth_day,
                    months, month_low, group_rows_max, pack, offsets, member_person, member_role, from_month,
-                   to_month, member32, group_person, group_key):
+                   to_month, member32, work):
     """Memberships grouped by household id (ids never decreasing, the household index is the run number): each
     household's rows ordered by (birth day, person index, member_from), ties in file order (np.lexsort's order),
     written with their months and, with `pack`, member32. False (outputs undefined) when a household
     id decreases, a household has more than group_rows_max rows or a person id is not a person's: the general
     path sorts and reports. With `pack` the loose columns are member32's (formats.ordered_register's views): the
-    four loose outputs are not written (length 0 will do)."""
-    n = household.shape[0]
-    assert person.shape[0] == n and role.shape[0] == n
-    assert group_person.shape[0] >= group_rows_max and group_key.shape[0] >= group_rows_max
+    four loose outputs are not written (length 0 will do).
+
+    A row's place: its household's first row plus its household's rows ahead of it, counted among MEMBER_WINDOW
+    rows either side in a fixed loop without branches that the compiler vectorises (a loop per household
+    mispredicted its end on most households: half as long again); a larger household is counted again whole.
+    Block by block, whole households each (_place_members); `work` holds a block's rows."""
+    n, window = household.shape[0], MEMBER_WINDOW
+    runs_total = offsets.shape[0] - 1
+    assert person.shape[0] == n and role.shape[0] == n and runs_total >= 0
+    assert work.shape[0] == MEMBER_WORK_ROWS
+    assert work.shape[1] >= min(n, MEMBER_BLOCK_ROWS + group_rows_max) + 2 * window
     assert (pack and member32.shape[0] == n and member32.shape[1] == 4) or (
         not pack and member_person.shape[0] == n and member_role.shape[0] == n and from_month.shape[0] == n
         and to_month.shape[0] == n)
-    begin, runs = 0, 0
+    if n and birth_day.shape[0] == 0:  # memberships of persons there are none of
+        return False
+    capacity, begin, runs = work.shape[1] - 2 * window, 0, -1
+    key, start, place = work[W_KEY], work[W_START], work[W_PLACE]
     while begin < n:
-        end = begin + 1
-        while end < n and household[end] == household[begin]:
+        end = min(begin + MEMBER_BLOCK_ROWS, n)
+        while end < n and household[end] == household[end - 1]:  # the block ends with a household
             end += 1
-        if (end < n and household[end] < household[begin]) or end - begin > group_rows_max \
-                or runs + 1 >= offsets.shape[0]:
+        if end - begin > capacity:  # a household longer than group_rows_max
             return False
-        offsets[runs] = begin
-        runs += 1
-        for i in range(begin, end):
-            p = _lookup(person[i], person_low, person_span, person_table)
-            if p < 0:
-                return False
-            group_person[i - begin] = p
-            group_key[i - begin] = (np.int64(birth_day[p]) << 32) + p  # (birth day, person) as one number
-        for i in range(begin, end):
-            # the row's place in its household: the rows before it by (key, member_from, row), counted without
-            # branches (households are small; a sort's comparisons would each be a coin toss for the predictor)
-            key, first_day, rank = group_key[i - begin], _day_at(from_day, i), 0
-            for j in range(begin, i):  # rows before: ahead unless after it
-                other_key, other_day = group_key[j - begin], _day_at(from_day, j)
-                rank += (other_key < key) | ((other_key == key) & (other_day <= first_day))
-            for j in range(i + 1, end):  # rows after: ahead only when before it
-                other_key, other_day = group_key[j - begin], _day_at(from_day, j)
-                rank += (other_key < key) | ((other_key == key) & (other_day < first_day))
-            k, p = begin + rank, group_person[i - begin]
-            first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, i), months, month_low)
+        runs = _place_members(household, person, from_day, person_low, person_span, person_table, birth_day,
+                              group_rows_max, begin, end, runs, offsets, work)
+        if runs < -1:
+            return False
+        for i in range(end - begin):
+            k, p, first_day, row = begin + place[window + i], key[window + i] & 0xFFFFFFFF, start[window + i], begin + i
+            assert begin <= k < end  # a place within the block: the writes below run without bounds checks
+            first, last = _month_of(first_day, months, month_low), _month_of(_day_at(to_day, row), months, month_low)
             if not pack:
-                member_person[k], member_role[k], from_month[k], to_month[k] = p, role[i], first, last
+                member_person[k], member_role[k], from_month[k], to_month[k] = p, role[row], first, last
             else:
-                member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[i], first, last
+                member32[k, 0], member32[k, 1], member32[k, 2], member32[k, 3] = p, role[row], first, last
         begin = end
-    offsets[runs] = n
-    return runs + 1 == offsets.shape[0]
+    offsets[runs_total] = n
+    return runs + 1 == runs_total
+
+
+@helper
+def _place_members(household, person, from_day, person_low, person_span, person_table, birth_day, group_rows_max,
+                   begin, end, runs, offsets, work):
+    """members_kernel's block begin:end (whole households): each row's household run number, sort key (birth day
+    and person index as one number), member_from and place within the block into `work` (from column
+    MEMBER_WINDOW on, the columns either side padded with group -1), each household's first row into `offsets`.
+    Returns the run number of the block's last household, -2 when the rows are not as members_kernel takes them."""
+    window, m = MEMBER_WINDOW, end - begin
+    assert 0 < m <= work.shape[1] - 2 * window
+    assert offsets.shape[0] >= 1
+    group, key, start, place = work[W_GROUP], work[W_KEY], work[W_START], work[W_PLACE]
+    for w in range(window):  # padding: rows of no household
+        group[w], key[w], start[w] = -1, 0, 0
+        group[m + window + w], key[m + window + w], start[m + window + w] = -1, 0, 0
+    unusual = False  # a household id decreasing or a person id not a person's, told once the block is read
+    for i in range(m):
+        row = begin + i
+        unusual |= row > 0 and household[row] < household[row - 1]
+        runs += row == 0 or household[row] != household[row - 1]
+        p = _lookup(person[row], person_low, person_span, person_table)
+        unusual |= p < 0
+        p = max(p, 0)  # a row of person 0 meanwhile (there is one: the caller refuses persons without any)
+        group[window + i], key[window + i] = runs, (np.int64(birth_day[p]) << 32) + p
+        start[window + i] = _day_at(from_day, row)
+    if unusual or runs + 1 >= offsets.shape[0]:
+        return -2
+    for i in range(m - 1, -1, -1):  # backwards, branch-free: a household's first row is written last
+        offsets[group[window + i]] = begin + i
+    for i in range(m):  # from 0 and with j from a constant distance: the loop the compiler vectorises
+        g, k, s = group[window + i], key[window + i], start[window + i]
+        at = i
+        for d in range(1, MEMBER_WINDOW + 1):  # a row before it in the file that sorts after it
+            j = window + i - d
+            at -= (group[j] == g) & ((key[j] > k) | ((key[j] == k) & (start[j] > s)))
+        for d in range(1, MEMBER_WINDOW + 1):  # a row after it in the file that sorts before it
+            j = window + i + d
+            at += (group[j] == g) & ((key[j] < k) | ((key[j] == k) & (start[j] < s)))
+        place[window + i] = at
+    for g in range(group[window], runs + 1):
+        first = offsets[g] - begin
+        last = (offsets[g + 1] - begin) if g < runs else m
+        if last - first > group_rows_max:
+            return -2
+        if last - first > window + 1:
+            _place_whole_group(key, start, place, first + window, last + window)
+    return runs
+
+
+@helper
+def _place_whole_group(key, start, place, begin, end):
+    """_place_members' places of the rows begin:end of `work` (a household past the window), among all its rows."""
+    assert begin <= end
+    assert end <= place.shape[0]
+    for i in range(begin, end):
+        k, s, at = key[i], start[i], begin - MEMBER_WINDOW
+        for j in range(begin, end):  # ties in (key, start) in file order
+            at += (key[j] < k) | ((key[j] == k) & ((start[j] < s) | ((j < i) & (start[j] == s))))
+        place[i] = at
 
 
 @kernel(types.int64(I64_RO, types.int64, types.int64, I32_RO, I32_OUT))

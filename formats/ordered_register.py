@@ -17,9 +17,10 @@ from engine import jit
 from engine.entitlement import (M_FROM_MONTH, M_PERSON, M_ROLE, M_TO_MONTH, NO_DAY, P_BIRTH_MONTH, P_DEATH_DAY,
                                 P_DEATH_MONTH, V_AMOUNT, V_GRADE, V_INCOME, V_NUMBER, V_ORDER, V_OTHER, V_SUBGROUP,
                                 months_of_days)
-from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, increasing_runs_kernel, lookup_kernel,
-                                     members_kernel, persons_kernel, run_values_kernel, short_codes_kernel,
-                                     string_codes_kernel, version_runs_kernel, versions_kernel)
+from engine.register_columns import (CODE_LENGTHS, GROUP_SORT_MAX, KEY_BYTES, MEMBER_BLOCK_ROWS, MEMBER_WINDOW,
+                                     MEMBER_WORK_ROWS, increasing_runs_kernel, lookup_kernel, members_kernel,
+                                     persons_kernel, run_values_kernel, short_codes_kernel, string_codes_kernel,
+                                     version_runs_kernel, versions_kernel)
 from formats.keys import DIRECT_SPAN_PER_ID
 from formats.schemas import HOUSEHOLD_ROLES
 
@@ -120,14 +121,14 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                member_role=np.empty(loose, np.int8), member_from_month=np.empty(loose, np.int32),
                member_to_month=np.empty(loose, np.int32))
     member32 = np.empty((rows if pack else 0, 4), np.int32)
-    scratch = [np.empty(GROUP_SORT_MAX, np.int64) for _ in range(2)]
+    work = np.empty((MEMBER_WORK_ROWS, member_work_columns(rows)), np.int64)
     if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
                           string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result(),
                           _day_values(table, "member_from"),
                           _day_values(table, "member_to"), person_low, person_span, person_table,
                           np.ascontiguousarray(birth_day, np.int32), months, month_low, GROUP_SORT_MAX, pack,
                           out["member_offsets"], out["member_person"], out["member_role"], out["member_from_month"],
-                          out["member_to_month"], member32, *scratch):
+                          out["member_to_month"], member32, work):
         raise Unusual("memberships out of order, in a large household or of an unknown person")
     if pack:
         matrices["member32"] = member32
@@ -136,6 +137,12 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                    member_from_month=_packed_column(member32, M_FROM_MONTH, np.int32),
                    member_to_month=_packed_column(member32, M_TO_MONTH, np.int32))
     return out
+
+
+def member_work_columns(rows: int) -> int:
+    """Columns of members_kernel's work for `rows` memberships: a block and the rest of its last household, padded
+    by MEMBER_WINDOW either side (half a MB whatever the register's size)."""
+    return min(rows, MEMBER_BLOCK_ROWS + GROUP_SORT_MAX) + 2 * MEMBER_WINDOW
 
 
 def payee_ids_in_order(table) -> np.ndarray:
