@@ -19,7 +19,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from bank_exports.checks import flat
-from engine.jit import I32_RO, I64_2D_RO, I64_OUT, I64_RO, U8_RO, helper, kernel
+from engine.jit import I32_RO, I64_2D_RO, I64_OUT, I64_RO, U8_OUT, U8_RO, helper, kernel
 
 LITERAL, VALUE, OPTIONAL, AMOUNT, GROUP, GROUP_END = range(6)  # the kinds of op: ops[:, 0]
 INT64_MAX = 2**63 - 1
@@ -240,7 +240,6 @@ def _put_amount(out, at, value, exponent):
     return at + count
 
 
-U8_OUT = types.Array(types.uint8, 1, "C")  # the bytes rendered, allocated by the caller at size_bound
 STRING_OFFSETS = types.UniTuple(I32_RO, COLUMN_SLOTS)
 STRING_BYTES = types.UniTuple(U8_RO, COLUMN_SLOTS)
 
