@@ -235,15 +235,17 @@ class _Rendering:
     columns: row_template.StringColumns
 
 
-def _write_file(path: Path, plan: _FilePlan, rendering: _Rendering, prepared: Prepared,
-                options: Pain001Options) -> tuple[WrittenFile, HashingWriter, tuple[list[str], list[int]]]:
-    """One planned file: its transactions rendered in one buffer, written block by block between the headers."""
+def _write_file(path: Path, plan: _FilePlan, rendering: _Rendering, prepared: Prepared, options: Pain001Options,
+                buffer: row_template.RenderBuffer | None = None) \
+        -> tuple[WrittenFile, HashingWriter, tuple[list[str], list[int]]]:
+    """One planned file: its transactions rendered in one buffer (`buffer`, shared by the files of an export),
+    written block by block between the headers."""
     msg_id, method, order, blocks = plan.msg_id, plan.method, plan.order, plan.blocks
     amounts = prepared.amount_minor[order]
     debtor_first = prepared.debtors[int(prepared.debtor_index[order[0]])]
     debtor_name = _debtor_xml(debtor_first, options.charset, options.transliteration)[0]
     rendered, ends = row_template.render(rendering.template, rendering.columns, order, prepared.amount_minor,
-                                         _scale(options), file_exponent(options))
+                                         _scale(options), file_exponent(options), buffer)
     transactions = memoryview(rendered)
     out = HashingWriter(path)
     try:
@@ -337,10 +339,11 @@ def start_pain001(payments, out_dir, debtor: Debtor | list[Debtor], options: Pai
     validator = ThreadPoolExecutor(max_workers=VALIDATION_THREADS, thread_name_prefix="xsd") \
         if options.validate and plans else None
     result = PendingPain001(files, assigned, pending, checked, validator)
+    buffer = row_template.RenderBuffer()  # each file's bytes are on disk before the next file is rendered
     try:
         for plan in plans:
             written, out, pmt_inf_ids = _write_file(out_dir / f"{plan.msg_id}.xml", plan, renderings[plan.method],
-                                                     prepared, options)
+                                                     prepared, options, buffer)
             pending.append(out)
             files.append(written)
             assigned.append((table.select(ASSIGNED_COLUMNS).take(pa.array(plan.order)), plan.msg_id, pmt_inf_ids))

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bank_exports import checks
-from bank_exports.text import clean_one, clean_text
+from bank_exports.text import clean_one, clean_text, is_text_dictionary
 from engine.money import AMOUNT_MINOR_MAX
 from formats.errors import InputError, Problem
 from formats.i18n import N_
@@ -34,6 +34,9 @@ TEXT_CHARS_MAX = {"name": 70, "street": 70, "house_number": 16, "postcode": 16, 
                   "region": 35, "remittance": 140}
 POSTAL_REQUIRED = ("street", "town", "postcode", "country")
 PROBLEMS_PER_RULE_MAX = 200
+# text columns that only clean_text reads: a dictionary of strings is kept as it is (a remittance text per payment
+# from a few hundred distinct ones), not decoded into a string per payment
+DICTIONARY_KEPT = ("remittance",)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def _cast(column, name: str, kind: pa.DataType):
     """The column as `kind`, its chunks kept: the few columns a kernel reads whole are made contiguous where they
     are read (checks.flat); combining every column here copied them all (1.7 GB of a national payroll's
     payments, read from Parquet in one chunk per row group)."""
-    if column.type == kind:  # already of its type (a table as_table returned): no copy
+    if column.type == kind or (name in DICTIONARY_KEPT and is_text_dictionary(column)
+                               and column.type.value_type == kind):  # already of its type: no copy
         if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
             return column.chunk(0)
         return column
@@ -130,6 +134,8 @@ def _check_ids(found: _Collector, table: pa.Table, masks: dict | None = None) ->
 
 def _id_masks(table: pa.Table) -> dict:
     e2e = table.column("end_to_end_id")
+    if checks.strictly_ascending(e2e):  # a payroll's payments, sorted by EndToEndId: none repeats
+        return {"id_valid": checks.ids_valid(e2e), "id_repeated": np.zeros(table.num_rows, bool)}
     counts = pc.value_counts(e2e.drop_null())
     repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     return {"id_valid": checks.ids_valid(e2e), "id_repeated": _mask(pc.is_in(e2e, repeated))}

@@ -65,10 +65,16 @@ def split_names(full_name) -> tuple[pa.Array, pa.Array]:
     return family, pc.if_else(pc.equal(given, ""), pa.scalar(None, pa.string()), given)
 
 
+# the payment columns the list reads: only these are filtered (IBANs, BICs and remittance texts are not copied)
+SOURCE_COLUMNS = ("region", "district", "town", "street", "house_number", "postcode", "name", "family_name",
+                  "given_name", "amount_minor", "tax_id", "end_to_end_id", "phone")
+
+
 def postal_payments(payments) -> pa.Table:
-    """The payments with channel 'post', in input order (columns cast as payments.as_table does)."""
+    """The payments with channel 'post', in input order: the columns the list reads (SOURCE_COLUMNS), cast as
+    payments.as_table does."""
     table = as_table(payments)
-    return table.filter(pc.equal(table["channel"], "post"))
+    return table.select(list(SOURCE_COLUMNS)).filter(pc.equal(table["channel"], "post"))
 
 
 def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:

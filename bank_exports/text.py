@@ -111,19 +111,31 @@ def transliteration_of(country: str) -> str:
 def clean_text(column, max_chars: int, charset: str = "sepa", profile: str = "sr") -> pa.Array:
     """Nullable strings -> transliterated, whitespace-collapsed, cut to max_chars, XML-escaped; empty -> null.
 
-    Works on the distinct values only (towns, streets and given names repeat a lot), then maps them back.
+    Works on the distinct values only (towns, streets and given names repeat a lot), then maps them back; a
+    dictionary column of strings (remittance texts) is cleaned through its own dictionary.
     """
     assert charset in CHARSETS, charset
     assert max_chars > 0
-    dictionary, indices = _encoded(pc.cast(column, pa.string()))
+    dictionary, indices = _encoded(column if is_text_dictionary(column) else pc.cast(column, pa.string()))
     cleaned = _clean_distinct(dictionary, max_chars, charset, profile)
     return pc.take(cleaned, indices)
 
 
+def is_text_dictionary(column) -> bool:
+    """Whether a column is a dictionary of strings (clean_text then reads its dictionary and indices)."""
+    return pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type)
+
+
 def _encoded(column) -> tuple[pa.Array, pa.Array]:
-    """(distinct values, index of each row's value) of a string column. A column in chunks (Parquet's row groups)
-    is encoded chunk by chunk against the one dictionary Arrow's hash kernel builds over them all, so only the
-    indices are joined, not the strings (a national payroll's names and addresses are hundreds of MB each)."""
+    """(values, index of each row's value) of a string column, or of a dictionary column as it is. A column in
+    chunks (Parquet's row groups) is encoded chunk by chunk against the one dictionary Arrow's hash kernel builds
+    over them all, so only the indices are joined, not the strings (a national payroll's names and addresses are
+    hundreds of MB each)."""
+    if is_text_dictionary(column):  # (its values may repeat: each is cleaned, the rows take theirs)
+        encoded = flat(column)
+        if encoded.dictionary.null_count == 0:
+            return encoded.dictionary, encoded.indices
+        column = pc.cast(encoded, pa.string())  # (a null among its values: encoded as strings are)
     encoded = pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray) and encoded.num_chunks > 1:
         first = encoded.chunk(0).dictionary

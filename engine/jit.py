@@ -198,6 +198,7 @@ I32_2D_RO = types.Array(types.int32, 2, "C", readonly=True)  # record matrices (
 I64_2D_RO = types.Array(types.int64, 2, "C", readonly=True)
 U8_RO = types.Array(types.uint8, 1, "C", readonly=True)     # bytes (Arrow buffers)
 U8_2D_RO = types.Array(types.uint8, 2, "C", readonly=True)  # fixed-width byte rows (payment references)
+U8_OUT = types.Array(types.uint8, 1, "C")                   # bytes being written
 U8_2D_OUT = types.Array(types.uint8, 2, "C")
 U64_OUT = types.Array(types.uint64, 1, "C")
 I16_RO = types.Array(types.int16, 1, "C", readonly=True)    # small codes (benefits, grades)

@@ -42,6 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine import sent_groups as sent_grouping
 from engine.payroll_kernel import ConservationError
 from ledgers.schema import ACCOUNT, COMPONENT
 
@@ -304,40 +305,38 @@ def sent_groups(lines: pa.Table) -> pa.Table:
 
 
 def _sent_group_arrays(paid: pa.Table) -> dict | None:
-    """sent_groups' groups as numpy columns (and `keep`: the row of `paid` of each group's reference) for lines
-    as calculate writes them; None for other lines (none paid, unsorted, ...): sent_groups uses Arrow then."""
-    refs = refs_of(paid.column("payment_ref"))
-    right = np.asarray(paid.column("right_id").to_numpy(), np.int64)
-    payee = np.asarray(paid.column("payee_id").to_numpy(), np.int64)
-    channel = name_codes(paid.column("channel"), ("bank", "post"))
-    forwarded = name_codes(paid.column("component"), ("forwarded",)) == 0
-    if not (refs.shape[0] and (refs[1:] >= refs[:-1]).all() and (channel >= 0).all() and (refs != b"").all()):
-        return None  # (no paid line: sent_groups' Arrow path gives the empty table)
-    new_payment = np.r_[True, refs[1:] != refs[:-1]]
-    same_payment = ~new_payment[1:]
-    if ((payee[1:] != payee[:-1]) & same_payment).any() or ((channel[1:] != channel[:-1]) & same_payment).any() \
-            or ((right[1:] < right[:-1]) & same_payment).any():
+    """sent_groups' groups as numpy columns (and `keep`: the row of `paid` of each group's first line) for lines
+    as calculate writes them, in one pass over the lines' chunks (engine.sent_groups); None for other lines (none
+    paid, unsorted, ...): sent_groups uses Arrow then. The columns are views of the pass's outputs, allocated at
+    one row per line: the pages past the groups are never written, so never resident."""
+    n = paid.num_rows
+    if n == 0:
         return None
-    account = np.where(forwarded, DEDUCTIONS_PAYABLE, PAYABLE).astype(np.int64, copy=False)
-    key = np.cumsum(new_payment | np.r_[True, right[1:] != right[:-1]], dtype=np.int64)  # (payment, right) runs
-    key *= 2  # in place: no temporary of a row per line (12 M at national size)
-    key += account != min(PAYABLE, DEDUCTIONS_PAYABLE)
-    amount = np.asarray(paid.column("amount_minor").to_numpy(), np.int64)
-    month = month_indexes(paid.column("month"))
-    order = None if key.shape[0] == 0 or (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
-    if order is not None:
-        key, refs, right, payee, channel, account, amount, month = (
-            x[order] for x in (key, refs, right, payee, channel, account, amount, month))
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.shape[0] else np.zeros(0, np.int64)
-    sums = np.add.reduceat(amount, starts) if starts.shape[0] else np.zeros(0, np.int64)
-    months = np.maximum.reduceat(month, starts) if starts.shape[0] else np.zeros(0, np.int64)
-    nonzero = sums != 0
-    keep = starts[nonzero]
-    if not (sums[nonzero] > 0).all():
+    grouped = {"account": np.empty(n, np.int16), "payee": np.empty(n, np.int64), "right": np.empty(n, np.int64),
+               "channel": np.empty(n, np.int8), "month": np.empty(n, np.int32), "amount": np.empty(n, np.int64),
+               "refs": np.empty((n, sent_grouping.REF_BYTES_MAX), np.uint8), "keep": np.empty(n, np.int64)}
+    low, high = sorted((PAYABLE, DEDUCTIONS_PAYABLE))
+    accounts = np.array([low, high, int(DEDUCTIONS_PAYABLE == high)], np.int64)
+    state, current_ref = sent_grouping.new_state()
+    batches, status = [batch for batch in paid.to_batches() if batch.num_rows], sent_grouping.OK
+    for number, batch in enumerate(batches):
+        refs = batch.column("payment_ref")
+        if not pa.types.is_string(refs.type) or refs.null_count or refs.buffers()[2] is None:
+            return None
+        offsets = np.frombuffer(refs.buffers()[1], np.int32)[refs.offset:refs.offset + len(refs) + 1]
+        column = lambda name: np.asarray(batch.column(name).to_numpy(), np.int64)  # int64 columns: no copy
+        status |= sent_grouping.group_sent_lines(
+            offsets, np.frombuffer(refs.buffers()[2], np.uint8), column("right_id"), column("payee_id"),
+            name_codes(batch.column("channel"), ("bank", "post")),
+            name_codes(batch.column("component"), ("forwarded",)) == 0, column("amount_minor"),
+            month_indexes(batch.column("month")), accounts, number == len(batches) - 1, state, current_ref,
+            *(grouped[name] for name in ("account", "payee", "right", "channel", "month", "amount", "refs", "keep")))
+        if status & sent_grouping.NOT_AS_WRITTEN:
+            return None
+    if status & sent_grouping.NEGATIVE:
         raise ConservationError("a payment's share of a right is negative")
-    return {"refs": refs[keep], "right": right[keep], "payee": payee[keep], "channel": channel[keep],
-            "account": account[keep], "amount": sums[nonzero], "month": months[nonzero],
-            "keep": keep if order is None else order[keep]}
+    grouped = {name: column[:int(state[sent_grouping.GROUPS])] for name, column in grouped.items()}
+    return grouped | {"refs": grouped["refs"].view(f"S{sent_grouping.REF_BYTES_MAX}").ravel()}
 
 
 def _paid_lines(lines: pa.Table) -> pa.Table:

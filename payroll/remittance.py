@@ -27,18 +27,23 @@ class RemittanceTexts(NamedTuple):
     """The text of every paid reference of a payroll's lines, before the payments are known: export builds it on
     a second thread while it reads the payments, and `column_for` puts it in the payments' order."""
     refs: np.ndarray             # the distinct payment references of the lines, ascending (S35)
-    per_payment: pa.Array | None  # the text of each of refs (None: no line is on a payment)
+    per_payment: pa.DictionaryArray | None  # the text of each of refs (None: no line is on a payment)
     fallback: str                 # the text of a payment none of the lines names
 
-    def column_for(self, end_to_end_ids) -> pa.Array:
+    def column_for(self, end_to_end_ids) -> pa.DictionaryArray:
+        """The text of each payment as a dictionary of the distinct texts (a few hundred for millions of
+        payments: the payment file's writer cleans each once, and no string is copied per payment)."""
         wanted = postings.refs_of(end_to_end_ids)
         if self.per_payment is None:
-            return pa.array([self.fallback] * wanted.shape[0], pa.string())
+            return pa.DictionaryArray.from_arrays(pa.array(np.zeros(wanted.shape[0], np.int32)),
+                                                  pa.array([self.fallback], pa.string()))
         if np.array_equal(self.refs, wanted):  # the payments in the lines' order (as calculate writes them)
             return self.per_payment
         at = np.minimum(np.searchsorted(self.refs, wanted), self.refs.shape[0] - 1)
         found = self.refs[at] == wanted
-        return pc.fill_null(pc.take(self.per_payment, pa.array(at, pa.int64(), mask=~found)), self.fallback)
+        texts = pa.concat_arrays([self.per_payment.dictionary, pa.array([self.fallback], pa.string())])
+        indices = np.where(found, self.per_payment.indices.to_numpy()[at], len(texts) - 1).astype(np.int32)
+        return pa.DictionaryArray.from_arrays(pa.array(indices), texts)
 
 
 def remittance_texts(record: store.PayrollRecord, catalogue) -> RemittanceTexts:
@@ -69,8 +74,9 @@ def remittance_texts(record: store.PayrollRecord, catalogue) -> RemittanceTexts:
 
 
 def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str], tail: str,
-                       packed: bool = True) -> pa.Array:
-    """payment: 0, 0, 1, 2, 2, ... (ascending, every index present) per line; benefit: its code per line."""
+                       packed: bool = True) -> pa.DictionaryArray:
+    """payment: 0, 0, 1, 2, 2, ... (ascending, every index present) per line; benefit: its code per line. The
+    texts per payment as indices into the distinct texts."""
     key = payment * (len(names) + 1) + benefit
     order = np.argsort(key, kind="stable")
     firsts = np.sort(order[np.r_[True, key[order][1:] != key[order][:-1]]])  # each benefit's first line
@@ -81,7 +87,7 @@ def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str
     sequence[payment[firsts], position] = benefit[firsts]
     firsts, inverse = _distinct_rows(sequence, len(names) + 1, packed)
     words = [", ".join(names[b] for b in sequence[first] if b >= 0) + tail for first in firsts.tolist()]
-    return pc.take(pa.array(words, pa.string()), pa.array(inverse, pa.int64()))
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), pa.array(words, pa.string()))
 
 
 def _distinct_rows(sequence: np.ndarray, base: int, packed: bool = True) -> tuple[np.ndarray, np.ndarray]:

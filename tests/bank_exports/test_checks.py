@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
-from bank_exports.checks import bic_problem_text, bics_valid, iban_problem_text, ibans_valid, ids_valid
+from bank_exports.checks import (bic_problem_text, bics_valid, iban_problem_text, ibans_valid, ids_valid, normalise_iban,
+                                 strictly_ascending)
 from synthetic.identifiers import bank_accounts
 from synthetic.names import COUNTRIES
 
@@ -133,3 +134,40 @@ def test_checks_beside_the_cleaning_find_the_problems_in_the_same_order(seed):
     with pytest.raises(InputError) as refused:
         prepare_payments(payments, debtor, __import__("datetime").date(2026, 6, 10))
     assert refused.value.problems == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="AMEZ019 aeć", max_size=6)), max_size=8))
+def test_normalise_iban_is_upper_case_without_spaces_whichever_path_it_takes(values):
+    """A column already in electronic form is returned as it is (no copy); any other is transformed: both give
+    upper case without spaces."""
+    expected = [None if value is None else value.replace(" ", "").upper() for value in values]
+    assert normalise_iban(pa.array(values, pa.string())).to_pylist() == expected
+
+
+def test_a_column_in_electronic_form_is_returned_as_it_is():
+    column = pa.array(VALID + [None], pa.string())
+    assert normalise_iban(column) is column or normalise_iban(column).buffers() == column.buffers()
+    assert normalise_iban(pa.array(["me25 5050"])).to_pylist() == ["ME255050"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="AB0-", min_size=1, max_size=3), max_size=12), st.integers(0, 12), st.booleans())
+def test_strictly_ascending_only_where_no_value_repeats_and_the_order_holds(values, cut, one_width):
+    if one_width:
+        values = [value.ljust(3, "0") for value in values]
+    column = pa.chunked_array([values[:cut], values[cut:]], pa.string())
+    ordered = all(a < b for a, b in zip(values, values[1:]))
+    widths = {len(value) for value in values}
+    assert strictly_ascending(column) == (ordered and len(widths) <= 1)  # other widths: False (counted instead)
+    if strictly_ascending(column):
+        assert len(set(values)) == len(values)
+
+
+def test_repeated_end_to_end_ids_are_found_sorted_or_not():
+    from bank_exports.payments import _id_masks
+
+    for ids in (["E1", "E2", "E2", "E3"], ["E3", "E1", "E3", "E2"], ["E1", "E2", "E3", "E4"]):
+        table = pa.table({"end_to_end_id": pa.array(ids)})
+        repeated = _id_masks(table)["id_repeated"].tolist()
+        assert repeated == [ids.count(value) > 1 for value in ids]

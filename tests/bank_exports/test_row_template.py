@@ -108,3 +108,24 @@ def test_the_kernel_never_writes_past_its_buffer():
             row_template.render_rows_kernel(rows, template.ops, template.literal_bytes, template.literal_ends,
                                             columns.offsets, columns.data, columns.validity, columns.bit_offsets,
                                             amounts, 1, 2, np.empty(1, np.int64), np.empty(size, np.uint8))
+
+
+def test_renders_through_one_shared_buffer_write_what_separate_renders_write():
+    """pain.001 renders every file of an export into one RenderBuffer: each render's bytes are those of a render
+    with a buffer of its own, and a larger render grows the buffer."""
+    template = template_of_every_op()
+    table = pa.table({name: pa.array(values, pa.string()) for name, values in
+                      {"id": ["a", "bb", "ccc"], "bic": ["B", None, "BIC"], "street": [None, "S", "Street"],
+                       "country": ["ME", None, "RS"]}.items()})
+    columns = row_template.string_columns(table, template)
+    amounts = np.array([5, 123456, 70], np.int64)
+    buffer = row_template.RenderBuffer()
+    sizes = []
+    for rows in ([0], [2, 1, 0, 2], [1]):  # small, larger (the buffer grows), small again (reused)
+        rows = np.array(rows, np.int64)
+        shared, ends = row_template.render(template, columns, rows, amounts, 1, 2, buffer)
+        own, own_ends = row_template.render(template, columns, rows, amounts, 1, 2)
+        assert shared.tobytes() == own.tobytes() == reference(template, table, rows, amounts, 1, 2)
+        assert np.array_equal(ends, own_ends)
+        sizes.append(buffer.at_least(0).base.shape[0])
+    assert sizes[0] < sizes[1] == sizes[2]  # grown once, then reused

@@ -111,3 +111,14 @@ def test_cuts_fall_at_a_word_boundary_and_never_inside_a_character_sequence():
     assert cut_at_word(decomposed, 3) == "Ca"
     assert clean_text(pa.array(["Milica Vujošević & sin d.o.o."]), 22, "unicode").to_pylist() == [
         "Milica Vujošević &amp; sin"]  # cut before escaping: the entity is whole
+
+
+def test_a_dictionary_column_is_cleaned_as_its_decoded_strings():
+    """Remittance texts come as a dictionary (a few distinct texts for every payment): cleaned through it, each
+    row gets what the decoded column gets."""
+    texts = pa.array(["Dječiji dodatak za 05/2026", "  a  <b> & c ", "", None, "Материјално обезбјеђење"])
+    indices = pa.array([0, 1, 1, 4, None, 2, 3, 0], pa.int32())
+    column = pa.DictionaryArray.from_arrays(indices, texts)
+    decoded = column.cast(pa.string())
+    for profile in ("me", "uk"):
+        assert clean_text(column, 12, "sepa", profile).to_pylist() == clean_text(decoded, 12, "sepa", profile).to_pylist()

@@ -153,3 +153,25 @@ def test_distinct_rows_past_int64_fall_back_to_bytes():
     firsts, inverse = remittance._distinct_rows(sequence, 3000)
     assert inverse.tolist()[0] == inverse.tolist()[1] and len(set(inverse.tolist())) == 3
     assert sorted(sequence[firsts].tolist()) == sorted([[1, 2] * 20, [2, 1] * 20, [-1] * 40])
+
+
+def test_remittance_texts_come_as_a_dictionary_and_unknown_payments_get_the_fallback():
+    """column_for gives each payment's text as indices into the distinct texts (no string per payment); a payment
+    none of the lines names gets the payroll's own text."""
+    import numpy as np
+    import pyarrow as pa
+
+    from bank_exports.payments import as_table
+    from payroll import remittance
+
+    per_payment = remittance._texts_per_payment(np.array([0, 0, 1]), np.array([0, 1, 1]), ["A", "B"], " x")
+    texts = remittance.RemittanceTexts(np.array([b"P1", b"P2"], "S35"), per_payment, "R x")
+    column = texts.column_for(pa.array(["P2", "P0", "P1"]))
+    assert pa.types.is_dictionary(column.type) and len(column.dictionary) <= 3
+    assert column.to_pylist() == ["B x", "R x", "A, B x"]
+    assert texts.column_for(pa.array(["P1", "P2"])).to_pylist() == ["A, B x", "B x"]
+    assert remittance.RemittanceTexts(np.zeros(0, "S35"), None, "R x").column_for(pa.array(["P1"])).to_pylist() == \
+        ["R x"]
+    payments = as_table({"end_to_end_id": ["P2"], "amount_minor": [1], "channel": ["bank"], "name": ["N"],
+                         "remittance": column.slice(0, 1)})
+    assert pa.types.is_dictionary(payments["remittance"].type)  # kept for clean_text, not decoded per payment

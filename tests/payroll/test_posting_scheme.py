@@ -139,3 +139,80 @@ def test_the_sent_batch_moves_every_balance_as_the_batch_per_payment_and_right(m
 def test_legs_refuse_non_positive_amounts():
     with pytest.raises(AssertionError):
         postings.legs(1, 0, 2, 0, np.array([5, 0]), "due", 1, 1, 600, "")
+
+
+def random_paid_lines(seed: int, sorted_as_written: bool = True) -> list[tuple]:
+    """Lines as calculate writes them (by payment; a payment's rights ascending, of one payee and channel), with
+    forwarded lines, rights whose lines cancel out and months out of order inside a right."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for payment in range(int(rng.integers(1, 30))):
+        payee, channel = int(rng.integers(1, 9)), ("bank", "post")[int(rng.integers(0, 2))]
+        for right in sorted(rng.choice(np.arange(1, 40), int(rng.integers(1, 4)), replace=False).tolist()):
+            rows.append(("P", right, "ME_DD", payee, channel, FEB, "due", int(rng.integers(1_000, 2_000)),
+                         f"P-{payment:03d}"))
+            for _ in range(int(rng.integers(0, 5))):  # deductions never take more than the due
+                component = ("due", "arrears", "forwarded", "alimony")[int(rng.integers(0, 4))]
+                amount = int(rng.integers(1, 200)) * (-1 if component == "alimony" else 1)
+                rows.append(("P", right, "ME_DD", payee, channel, (JAN, FEB)[int(rng.integers(0, 2))], component,
+                             amount, f"P-{payment:03d}"))
+        if rng.random() < 0.3:  # a right whose lines on this payment cancel out: no group
+            rows += [("P", 100, "ME_DD", payee, channel, JAN, "carry_in", 40, f"P-{payment:03d}"),
+                     ("P", 100, "ME_DD", payee, channel, FEB, "carry_out", -40, f"P-{payment:03d}")]
+    if not sorted_as_written:
+        order = rng.permutation(len(rows))
+        rows = [rows[i] for i in order]
+    return rows
+
+
+def arrow_groups(rows) -> pa.Table:
+    paid = postings._paid_lines(lines_table(rows))
+    return postings._sent_groups_arrow(paid, postings.name_codes(paid.column("component"), ("forwarded",)) == 0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_one_pass_grouping_gives_the_groups_of_arrow_across_chunk_ends(seed):
+    """engine.sent_groups passes the lines' chunks one after the other (a payment or a right may run across a
+    chunk's end): its groups are those of the general Arrow grouping (the oracle), for lines in chunks cut
+    anywhere; lines not as calculate writes them are grouped by Arrow itself."""
+    rng = np.random.default_rng(seed)
+    rows = random_paid_lines(seed, sorted_as_written=seed % 4 != 3)
+    table = lines_table(rows)
+    cuts = sorted(rng.choice(np.arange(1, len(rows)), min(len(rows) - 1, 3), replace=False).tolist()) \
+        if len(rows) > 1 else []
+    chunked = pa.Table.from_batches([table.slice(start, end - start).to_batches()[0] for start, end in
+                                     zip([0] + cuts, cuts + [len(rows)]) if end > start])
+    expected = arrow_groups(rows)
+    grouped = postings._sent_group_arrays(postings._paid_lines(chunked))
+    assert (grouped is None) == (seed % 4 == 3)  # shuffled lines: not as written, grouped by Arrow
+    assert postings.sent_groups(chunked).equals(expected)
+    assert postings.export_postings(postings.sent_groups(chunked)).keys() == postings.export_postings(expected).keys()
+
+
+def test_a_negative_share_is_refused_by_the_one_pass_grouping():
+    rows = [("P", 1, "ME_DD", 5, "bank", FEB, "due", 100, "P-1"), ("P", 1, "ME_DD", 5, "bank", FEB, "alimony", -150,
+                                                                     "P-1")]
+    with pytest.raises(postings.ConservationError, match="negative"):
+        postings._sent_group_arrays(lines_table(rows))
+
+
+def test_the_pass_stops_on_lines_not_as_calculate_writes_them():
+    """An empty reference, references out of order, a second payee on a payment: NOT_AS_WRITTEN (the caller
+    groups such lines the general way)."""
+    from engine import sent_groups
+
+    def run(refs, payees):
+        n = len(refs)
+        data = np.frombuffer("".join(refs).encode() or b"\0", np.uint8)
+        offsets = np.cumsum([0] + [len(ref) for ref in refs]).astype(np.int32)
+        state, current = sent_groups.new_state()
+        outputs = [np.empty(n, dtype) for dtype in (np.int16, np.int64, np.int64, np.int8, np.int32, np.int64)]
+        return sent_groups.group_sent_lines(
+            offsets, data, np.arange(n, dtype=np.int64), np.array(payees, np.int64), np.zeros(n, np.int64),
+            np.zeros(n, bool), np.full(n, 5, np.int64), np.zeros(n, np.int64), np.array([4, 5, 1], np.int64), True,
+            state, current, *outputs, np.empty((n, sent_groups.REF_BYTES_MAX), np.uint8), np.empty(n, np.int64))
+
+    assert run(["P-1", "P-1", "P-2"], [1, 1, 2]) == sent_groups.OK
+    assert run(["P-1", "", "P-2"], [1, 1, 2]) == sent_groups.NOT_AS_WRITTEN
+    assert run(["P-2", "P-1"], [1, 2]) == sent_groups.NOT_AS_WRITTEN
+    assert run(["P-1", "P-1"], [1, 2]) == sent_groups.NOT_AS_WRITTEN
