@@ -192,3 +192,18 @@ def test_the_background_process_compiles_the_gates_it_reads(monkeypatch):
     warmup.compile_due("-")  # nothing written: nothing to compile
     warmup.compile_due(json.dumps(gates))
     assert compiled == [gates, gates]
+
+
+def test_every_module_with_kernels_is_warmed_up():
+    """A module whose kernels the warm-up does not know compiles them on a first run's critical path: every project
+    module that defines a kernel (engine.jit's @kernel) is in ENGINE_MODULES."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(warmup.__file__).resolve().parent.parent
+    defining = {".".join(path.relative_to(root).with_suffix("").parts)
+                for folder in ("engine", "formats", "ledgers", "payroll", "bank_exports")
+                for path in (root / folder).rglob("*.py")
+                if re.search(r"^@kernel\b", path.read_text(encoding="utf-8"), re.MULTILINE)}
+    assert "engine.sent_groups" in defining
+    assert defining <= set(warmup.ENGINE_MODULES), sorted(defining - set(warmup.ENGINE_MODULES))
