@@ -15,6 +15,7 @@ from schwifty import IBAN, exceptions
 from formats.bank_ids import bic_reason, fast_valid_ibans
 from formats.errors import Problem
 from formats.i18n import N_
+from formats.text_scan import string_buffers
 
 ID_CHARS_MAX = 35
 # Letters, digits and '-' only: accepted by SEPA (no '/' rules to break) and by the Swiss Payment Standards.
@@ -69,12 +70,12 @@ def strictly_ascending(column) -> bool:
             continue
         if array.null_count or not pa.types.is_string(array.type):
             return False
-        offsets = np.frombuffer(array.buffers()[1], np.int32)[array.offset:array.offset + len(array) + 1]
+        offsets, data = string_buffers(array)
         lengths = np.diff(offsets)
         width = int(lengths[0]) if width is None else width
         if width == 0 or lengths.min() != width or lengths.max() != width:
             return False
-        values = np.frombuffer(array.buffers()[2], np.uint8)[offsets[0]:offsets[-1]].view(f"S{width}")
+        values = data[offsets[0]:offsets[-1]].view(f"S{width}")
         # equal widths: numpy's order of the values is that of their bytes, as Python's bytes compare them
         if not (values[1:] > values[:-1]).all() or (last is not None and not last < values[0]):
             return False

@@ -22,7 +22,6 @@ from engine.jit import BOOL_RO, I8_OUT, I16_OUT, I32_OUT, I32_RO, I64_OUT, I64_R
 
 OK, NOT_AS_WRITTEN, NEGATIVE = 0, 1, 2  # what a pass returns (NEGATIVE: a group settles less than 0)
 REF_BYTES_MAX = 35  # the ledger's payment references (S35)
-INT64_MIN = -2**63
 
 # the pass's state between chunks (int64 slots); per account bit b (0: the smaller account), its sum, its latest
 # month, whether the run has a line on it and the first line of it, at SUM + b * PER_BIT etc.
@@ -91,8 +90,9 @@ def group_sent_lines(ref_offsets, ref_data, right, payee, channel, forwarded, am
     """One chunk of paid lines into groups (see the module's docstring), continuing the pass of `state`; with
     `final`, the last run is closed too. ref_offsets/ref_data: the chunk's references (Arrow string buffers, no
     null); channel: 0 bank, 1 post (< 0 unknown); forwarded: the line is on deductions payable, not on benefits
-    payable; month: month index; accounts: the two payable accounts, smaller code first, and the bit (0 or 1) of a forwarded line's
-    account (deductions payable). Returns OK, NOT_AS_WRITTEN (the pass stops) or NEGATIVE (the pass went on)."""
+    payable; month: month index; accounts: the two payable accounts, smaller code first, and the bit (0 or 1) of a
+    forwarded line's account (deductions payable). Returns OK, NOT_AS_WRITTEN (the pass stops) or NEGATIVE (the
+    pass went on)."""
     n = right.shape[0]
     assert ref_offsets.shape[0] == n + 1 and payee.shape[0] == n and channel.shape[0] == n
     assert forwarded.shape[0] == n and amount_minor.shape[0] == n and month.shape[0] == n

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from engine import sent_groups as sent_grouping
 from engine.payroll_kernel import ConservationError
+from formats.text_scan import string_buffers
 from ledgers.schema import ACCOUNT, COMPONENT
 
 EXPENSE = ACCOUNT["benefit_expense"]
@@ -290,7 +291,8 @@ GROUP_COLUMNS = ("payment_ref", "right_id", "payee_id", "channel", "account")
 def sent_groups(lines: pa.Table) -> pa.Table:
     """Per payment, right and payable account, the amount the payment settles (> 0), sorted by payment_ref,
     right_id, account. Lines as calculate writes them (sorted by payment, every line of a payment with the
-    payment's payee and channel) are grouped with numpy over change points; other tables through Arrow."""
+    payment's payee and channel) are grouped by one Numba pass over their chunks (engine.sent_groups); other
+    tables through Arrow."""
     paid = _paid_lines(lines)
     grouped = _sent_group_arrays(paid)
     if grouped is None:
@@ -323,12 +325,12 @@ def _sent_group_arrays(paid: pa.Table) -> dict | None:
         refs = batch.column("payment_ref")
         if not pa.types.is_string(refs.type) or refs.null_count or refs.buffers()[2] is None:
             return None
-        offsets = np.frombuffer(refs.buffers()[1], np.int32)[refs.offset:refs.offset + len(refs) + 1]
-        column = lambda name: np.asarray(batch.column(name).to_numpy(), np.int64)  # int64 columns: no copy
+        offsets, data = string_buffers(refs)
+        ints = {name: np.asarray(batch.column(name).to_numpy(), np.int64)  # int64 columns: no copy
+                for name in ("right_id", "payee_id", "amount_minor")}
         status |= sent_grouping.group_sent_lines(
-            offsets, np.frombuffer(refs.buffers()[2], np.uint8), column("right_id"), column("payee_id"),
-            name_codes(batch.column("channel"), ("bank", "post")),
-            name_codes(batch.column("component"), ("forwarded",)) == 0, column("amount_minor"),
+            offsets, data, ints["right_id"], ints["payee_id"], name_codes(batch.column("channel"), ("bank", "post")),
+            name_codes(batch.column("component"), ("forwarded",)) == 0, ints["amount_minor"],
             month_indexes(batch.column("month")), accounts, number == len(batches) - 1, state, current_ref,
             *(grouped[name] for name in ("account", "payee", "right", "channel", "month", "amount", "refs", "keep")))
         if status & sent_grouping.NOT_AS_WRITTEN:

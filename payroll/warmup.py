@@ -26,8 +26,8 @@ from engine import jit
 # register conversion's one pass: a first run converts by the general path (formats.ordered_register.kernels_ready),
 # so its kernels only serve the next run
 ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "engine.deductions", "engine.netting",
-                  "engine.payroll_kernel", "engine.sent_groups", "ledgers.kernels", "ledgers.copy_binary",
-                  "formats.text_scan", "payroll.simulate_sums", "bank_exports.row_template", "engine.register_columns")
+                  "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
+                  "payroll.simulate_sums", "engine.sent_groups", "bank_exports.row_template", "engine.register_columns")
 # compiled last, once the kernels a command waits for are done: the register conversion's one pass (a first run
 # converts by the general path, so these serve the next run) and fact_values' kernel (checks and reports only)
 LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel")

@@ -121,4 +121,19 @@ def test_a_dictionary_column_is_cleaned_as_its_decoded_strings():
     column = pa.DictionaryArray.from_arrays(indices, texts)
     decoded = column.cast(pa.string())
     for profile in ("me", "uk"):
-        assert clean_text(column, 12, "sepa", profile).to_pylist() == clean_text(decoded, 12, "sepa", profile).to_pylist()
+        expected = clean_text(decoded, 12, "sepa", profile).to_pylist()
+        assert clean_text(column, 12, "sepa", profile).to_pylist() == expected
+
+
+def test_a_dictionary_without_nulls_is_cleaned_through_its_entries():
+    """The path of production's remittance column: a dictionary without a null entry (unused and repeated entries,
+    null indices), also chunked with a different dictionary per chunk; each row gets what its decoded text gets."""
+    first = pa.DictionaryArray.from_arrays(pa.array([2, 0, None, 2, 0], pa.int32()),
+                                           pa.array(["  a  <b> & c ", "unused", "Dječiji dodatak za 05/2026"]))
+    second = pa.DictionaryArray.from_arrays(pa.array([1, 1, 0], pa.int32()),
+                                            pa.array(["Материјално обезбјеђење", "  a  <b> & c "]))
+    for column in (first, pa.chunked_array([first, second])):
+        decoded = column.cast(pa.string())
+        for profile in ("me", "uk"):
+            expected = clean_text(decoded, 12, "sepa", profile).to_pylist()
+            assert clean_text(column, 12, "sepa", profile).to_pylist() == expected
