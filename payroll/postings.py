@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine import sent_groups as sent_grouping
+from engine import jit, sent_groups as sent_grouping
 from engine.payroll_kernel import ConservationError
 from formats.text_scan import string_buffers
 from ledgers.schema import ACCOUNT, COMPONENT
@@ -308,11 +308,11 @@ def sent_groups(lines: pa.Table) -> pa.Table:
 
 def _sent_group_arrays(paid: pa.Table) -> dict | None:
     """sent_groups' groups as numpy columns (and `keep`: the row of `paid` of each group's first line) for lines
-    as calculate writes them, in one pass over the lines' chunks (engine.sent_groups); None for other lines (none
-    paid, unsorted, ...): sent_groups uses Arrow then. The columns are views of the pass's outputs, allocated at
-    one row per line: the pages past the groups are never written, so never resident."""
+    as calculate writes them, in one pass over the lines' chunks (engine.sent_groups); None (Arrow groups) for other
+    lines and while a background process compiles the pass (a first run: no compile on the command's path). The
+    columns are views of the pass's outputs, one row per line: pages past the groups are never written."""
     n = paid.num_rows
-    if n == 0:
+    if n == 0 or (jit.compiling_elsewhere and not jit.is_ready(sent_grouping.group_sent_lines)):
         return None
     grouped = {"account": np.empty(n, np.int16), "payee": np.empty(n, np.int64), "right": np.empty(n, np.int64),
                "channel": np.empty(n, np.int8), "month": np.empty(n, np.int32), "amount": np.empty(n, np.int64),

@@ -23,14 +23,15 @@ from numba.core.caching import NullCache
 from engine import jit
 
 # every module with kernels, in the order a payroll month needs them (the payment files' writer last), then the
-# register conversion's one pass: a first run converts by the general path (formats.ordered_register.kernels_ready),
-# so its kernels only serve the next run
+# export's grouping pass and the register conversion's one pass: a first run groups and converts by the general
+# paths (payroll.postings._sent_group_arrays, formats.ordered_register.kernels_ready), so they serve the next run
 ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "engine.deductions", "engine.netting",
                   "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
-                  "payroll.simulate_sums", "engine.sent_groups", "bank_exports.row_template", "engine.register_columns")
-# compiled last, once the kernels a command waits for are done: the register conversion's one pass (a first run
-# converts by the general path, so these serve the next run) and fact_values' kernel (checks and reports only)
-LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel")
+                  "payroll.simulate_sums", "bank_exports.row_template", "engine.sent_groups", "engine.register_columns")
+# compiled last, once the kernels a command waits for are done: the register conversion's one pass and the export's
+# grouping (a first run takes the general paths, so these serve the next run) and fact_values' kernel (checks and
+# reports only)
+LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel", "engine.sent_groups.")
 LATER_NICENESS = 10
 # kernels compiled by calling a function of their module that first loads what the compile links: libcrypto for
 # sha256_rows_openssl (openssl_rows_ready loads it, then checks the kernel against hashlib)

@@ -219,3 +219,22 @@ def test_the_pass_stops_on_lines_not_as_calculate_writes_them():
     assert run(["P-1", "", "P-2"], [1, 1, 2]) == sent_groups.NOT_AS_WRITTEN
     assert run(["P-2", "P-1"], [1, 2]) == sent_groups.NOT_AS_WRITTEN
     assert run(["P-1", "P-1"], [1, 2]) == sent_groups.NOT_AS_WRITTEN
+
+
+def test_a_first_run_groups_by_arrow_while_the_pass_compiles_elsewhere(monkeypatch):
+    """While the warm-up compiles engine.sent_groups (a command's first run), the lines are grouped by Arrow without
+    calling the pass, into the same groups; once it is ready (or with no background compile) the pass serves."""
+    from engine import jit
+
+    table = lines_table(random_paid_lines(5))
+    expected = arrow_groups(random_paid_lines(5))
+    monkeypatch.setattr(jit, "compiling_elsewhere", True)
+    monkeypatch.setattr(jit, "is_ready", lambda dispatcher: False)
+    assert postings._sent_group_arrays(postings._paid_lines(table)) is None
+    assert postings.sent_groups(table).equals(expected)
+    monkeypatch.setattr(jit, "is_ready", lambda dispatcher: True)
+    assert postings._sent_group_arrays(postings._paid_lines(table)) is not None
+    monkeypatch.setattr(jit, "compiling_elsewhere", False)
+    monkeypatch.setattr(jit, "is_ready", lambda dispatcher: False)
+    assert postings._sent_group_arrays(postings._paid_lines(table)) is not None
+    assert postings.sent_groups(table).equals(expected)
