@@ -9,6 +9,8 @@ two ways that make that compile shorter and change no compiled code:
 - a call from another kernel is typed with the arguments' plain types: a constant offset is an int64, not
   Literal[int](66), and a counter that starts at 0 is not compiled once more as Literal[int](0) while type
   inference is still under way; one specialisation serves every call site with the same plain types.
+A helper (`helper`) compiles to LLVM IR that its callers link in, and nothing more (HelperCompiler): no machine code
+of its own and no module-level optimisation of its own, both of which the calling kernel does once for the whole.
 """
 import contextlib
 import os
@@ -16,8 +18,10 @@ import threading
 
 import numba
 from numba import types
-from numba.core import typeinfer
+from numba import _dynfunc
+from numba.core import codegen, compiler, typeinfer, typed_passes
 from numba.core.compiler_lock import global_compiler_lock
+from numba.core.compiler_machinery import register_pass
 from numba.core.registry import CPUDispatcher
 
 _DECLARED_LOCK = threading.RLock()  # one thread compiles a kernel's explicit signatures, others wait
@@ -31,6 +35,61 @@ JIT_OPTIONS = dict(nogil=True, cache=True, error_model="python", boundscheck=Fal
 # a helper is compiled into its callers: inlined by LLVM, without NRT reference counts (helpers allocate nothing),
 # without Python and C wrappers and without a cache entry of its own (the calling kernel's cache holds its code)
 HELPER_OPTIONS = dict(forceinline=True, _nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True, cache=False)
+
+
+class LinkOnlyLibrary(codegen.JITCodeLibrary):
+    """The code library of a helper: only ever linked into its callers' libraries (forceinline), which optimise the
+    linked code with their own at the module level and emit the machine code. Numba would otherwise optimise each
+    helper's module on its own and emit machine code that nothing calls (a sixth of the entitlement kernel's first
+    compile). A kernel loaded from the cache holds its helpers' code already, so it never needs them."""
+
+    def _optimize_final_module(self) -> None:
+        pass  # the caller's module passes run over this code once it is linked in
+
+    def _finalize_final_module(self) -> None:
+        # CPUCodeLibrary._finalize_final_module without adding the module to the JIT engine (no machine code)
+        self._finalize_dynamic_globals()
+        self._verify_declare_only_symbols()
+        self._finalized = True
+
+    def get_pointer_to_function(self, name):
+        raise AssertionError(f"a helper has no machine code of its own: {self.name}")
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class LinkOnlyLowering(typed_passes.NativeLowering):
+    """NativeLowering into a LinkOnlyLibrary, without machine code (Numba's no_compile, as for its own internal
+    functions), then registered as Numba registers a compiled function, so that callers' calls resolve to it. The
+    entry point's address is 0, as a helper's always was (it has no Python wrapper): HelperDispatcher never calls
+    it from Python."""
+    _name = "isplata_link_only_lowering"
+
+    def run_pass(self, state):
+        assert state.flags.no_cpython_wrapper and state.flags.forceinline, "only helpers link without machine code"
+        state.library = LinkOnlyLibrary(state.targetctx.codegen(), state.func_id.func_qualname)
+        state.flags.no_compile = True
+        super().run_pass(state)
+        lowered = state["cr"]
+        fndesc = lowered.fndesc
+        entry_point = _dynfunc.make_function(fndesc.lookup_module(), fndesc.qualname.split(".")[-1],
+                                             f"helper {fndesc.qualname!r}", 0, lowered.env, (state.library,))
+        state.targetctx.insert_user_function(entry_point, fndesc, [state.library])
+        state.reload_init.extend(state.library._reload_init)
+        state["cr"] = lowered._replace(cfunc=entry_point)
+        return True
+
+
+class HelperCompiler(compiler.CompilerBase):
+    """Numba's nopython pipeline with LinkOnlyLowering in place of NativeLowering."""
+
+    def define_pipelines(self):
+        assert not self.state.flags.force_pyobject
+        manager = compiler.DefaultPassBuilder.define_nopython_pipeline(self.state)
+        lowering = [i for i, (pass_class, _) in enumerate(manager.passes) if pass_class is typed_passes.NativeLowering]
+        assert len(lowering) == 1, manager.passes
+        manager.passes[lowering[0]] = (LinkOnlyLowering, "link-only lowering of a helper")
+        manager.finalize()
+        return [manager]
 
 
 class LazyDispatcher(CPUDispatcher):
@@ -155,8 +214,10 @@ def _dispatcher(function, signatures: tuple, options: dict):
         return function
     options = dict(options)
     cache = options.pop("cache", False)
-    kind = HelperDispatcher if options.get("no_cpython_wrapper") else LazyDispatcher
-    dispatcher = kind(py_func=function, locals={}, targetoptions=options)
+    helper_kind = bool(options.get("no_cpython_wrapper"))
+    dispatcher = (HelperDispatcher if helper_kind else LazyDispatcher)(
+        py_func=function, locals={}, targetoptions=options,
+        pipeline_class=HelperCompiler if helper_kind else compiler.Compiler)
     if cache:
         dispatcher.enable_caching()
     dispatcher.declared = dispatcher.signatures_given = tuple(signatures)

@@ -167,6 +167,33 @@ def test_python_calls_a_helper_through_its_twin(fresh):
     assert [str(sig) for sig in fresh.plus.twin.signatures] == ["(int64, int64)"]  # the helper's signature
 
 
+def test_a_helper_links_into_its_callers_without_machine_code_of_its_own(fresh):
+    """A helper's library is only linked into the kernels that call it (engine.jit.LinkOnlyLibrary): its symbol is
+    not in the JIT engine (no machine code, no module-level optimisation of its own), while the calling kernel, its
+    cache entry and a second kernel process load it all work."""
+    from numba.core.registry import cpu_target
+
+    values = np.arange(6, dtype=np.int64)
+    assert fresh.total(values, 4) == 15 * 7
+    engine = cpu_target.target_context.codegen()._engine
+    for helper_dispatcher in (fresh._scaled, fresh.plus):
+        (result,) = helper_dispatcher.overloads.values()
+        assert isinstance(result.library, jit.LinkOnlyLibrary)
+        assert not engine.is_symbol_defined(result.fndesc.mangled_name)
+        with pytest.raises(AssertionError):
+            result.library.get_pointer_to_function(result.fndesc.mangled_name)
+    (kernel_result,) = fresh.total.overloads.values()
+    assert not isinstance(kernel_result.library, jit.LinkOnlyLibrary)
+    assert engine.is_symbol_defined(kernel_result.fndesc.mangled_name)
+    loaded = subprocess.run([sys.executable, "-c", "import numpy as np, jit_probe; "
+                             "print(jit_probe.total(np.arange(6, dtype=np.int64), 4), "
+                             "sum(jit_probe.total.stats.cache_hits.values()))"],
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": f"{os.path.dirname(fresh.__file__)}:{':'.join(sys.path)}",
+                                 "NUMBA_CACHE_DIR": str(os.path.join(os.path.dirname(fresh.__file__), "cache"))})
+    assert loaded.stdout.split() == [str(15 * 7), "1"]  # from the cache, helpers' code inside
+
+
 def test_a_declared_kernel_and_another_compile_take_the_locks_in_one_order(fresh):
     """A thread compiling some kernel holds Numba's compiler lock while it types a call to a declared kernel (which
     takes engine.jit's declared-signatures lock); a thread compiling a declared kernel meanwhile must not hold the
