@@ -29,9 +29,11 @@ ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "en
                   "engine.payroll_kernel", "ledgers.kernels", "ledgers.copy_binary", "formats.text_scan",
                   "payroll.simulate_sums", "bank_exports.row_template", "engine.sent_groups", "engine.register_columns")
 # compiled last, once the kernels a command waits for are done: the register conversion's one pass and the export's
-# grouping (a first run takes the general paths, so these serve the next run) and fact_values' kernel (checks and
-# reports only)
-LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel", "engine.sent_groups.")
+# grouping (a first run takes the general paths, so these serve the next run), fact_values' kernel (checks and
+# reports only), and kernels the demo's cycle never calls: the titles of advances' cells (a register with
+# maintenance advances) and the payment references read back from a database (refs_from_concat)
+LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel", "engine.sent_groups.",
+         "engine.advances.title_of_cells_kernel", "ledgers.kernels.scatter_refs")
 LATER_NICENESS = 10
 # kernels compiled by calling a function of their module that first loads what the compile links: libcrypto for
 # sha256_rows_openssl (openssl_rows_ready loads it, then checks the kernel against hashlib)

@@ -105,6 +105,16 @@ def test_the_next_runs_kernels_compile_last_and_sha256_through_its_self_check(mo
     assert niceness == [7]
 
 
+def test_every_later_name_is_a_warmed_up_kernel_or_module():
+    """A LATER entry that names no kernel (a typo, a renamed kernel) would leave that kernel on a first run's
+    critical path: each entry is a module prefix or the full name of a kernel the warm-up compiles."""
+    names = [warmup.kernel_name(d) for d in warmup.dispatchers() if d.declared or d.signatures]
+    for entry in warmup.LATER:
+        matched = [name for name in names if name.startswith(entry)]
+        assert matched, entry
+        assert entry.endswith(".") or matched == [entry], (entry, matched)
+
+
 def test_yielding_the_cpu_raises_the_sessions_share_too(monkeypatch, tmp_path):
     """Where Linux groups each session's tasks (sched_autogroup), os.nice only ranks a process within its session;
     the background processes lead sessions of their own, so their session's niceness is raised too."""
