@@ -98,22 +98,28 @@ class LazyDispatcher(CPUDispatcher):
     declared: tuple = ()
     signatures_given: tuple = ()
 
-    def compile_declared(self) -> None:
+    def compile_declared(self, wait: bool = True) -> bool:
         """Compile (or load from the cache) the explicit signatures, then accept no other types, as numba.njit
         does at import. A second thread calling meanwhile waits for the first. Numba's compiler lock is taken
         first: a thread compiling another kernel holds it while typing a call to this one (get_call_template), so
-        taking the two the other way round could deadlock two threads that compile at once."""
+        taking the two the other way round could deadlock two threads that compile at once. wait=False: when
+        another process holds the kernel's compile_lock, return False at once and leave the signatures declared
+        (payroll.warmup's processes share the kernels this way); True once compiled or loaded."""
         with global_compiler_lock, _DECLARED_LOCK:
             signatures, self.declared = self.declared, ()
             if signatures:
                 try:
-                    with compile_lock(self), typeinfer.register_dispatcher(self):
+                    with compile_lock(self, wait) as held, typeinfer.register_dispatcher(self):
+                        if not held:
+                            self.declared = signatures
+                            return False
                         for signature in signatures:
                             self.compile(signature)
                 except BaseException:
                     self.declared = signatures  # the next call tries again and raises the real error
                     raise
                 self.disable_compile()
+        return True
 
     def _compile_for_args(self, *args, **kws):
         """A call from Python that no compiled specialisation matches: returns what the call is dispatched to."""
@@ -186,10 +192,11 @@ def is_ready(dispatcher) -> bool:
 
 
 @contextlib.contextmanager
-def compile_lock(dispatcher):
+def compile_lock(dispatcher, wait: bool = True):
     """Held while a process compiles (or loads) a kernel's explicit signatures: another process compiling the same
     kernel (payroll.warmup compiles in the background) finishes first, and this one then loads what it cached. The
-    two never write one cache index at once. No lock where the platform or the cache folder offers none."""
+    two never write one cache index at once. No lock where the platform or the cache folder offers none. Yields
+    True once held (or without a lock); with wait=False, False at once when another process holds it."""
     index_path = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None), "_index_path", None)
     handle = None
     if fcntl is not None and index_path is not None:
@@ -199,14 +206,17 @@ def compile_lock(dispatcher):
         except OSError:
             handle = None
     if handle is None:
-        yield
+        yield True
         return
     with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)  # released at close
+        except BlockingIOError:  # wait=False and another process holds it
+            yield False
+            return
         except OSError:  # a file system without locks (some NFS): compile unlocked, as where fcntl is missing
             pass
-        yield
+        yield True
 
 
 def _dispatcher(function, signatures: tuple, options: dict):

@@ -10,7 +10,8 @@ When the command reaches such a kernel it loads it from the cache; engine.jit's 
 processes from compiling one kernel at once. The compiled code is the same whichever process compiles it.
 
     python -m payroll.warmup     # compile (or load) every kernel with explicit signatures into the cache
-    python -m payroll.warmup --due GATES   # the entitlement kernel for a catalogue's gates (JSON of kind_gates)
+    python -m payroll.warmup --due GATES   # the entitlement kernel for a catalogue's gates (JSON of kind_gates),
+                                           # then the kernels above from the last back (share_from_the_end)
 """
 import importlib
 import json
@@ -141,15 +142,17 @@ def _start(arguments: list, stdin=subprocess.DEVNULL) -> subprocess.Popen:
                             start_new_session=True)  # the terminal's Ctrl-C stops the command, not the cache write
 
 
-def compile_due(text: str) -> None:
+def compile_due(text: str) -> bool:
     """Compile (or load) the entitlement kernel for the gates compile_due_in_background wrote as JSON ("-": read
-    them from the standard input once the imports are done; nothing there, nothing to compile)."""
+    them from the standard input once the imports are done; nothing there, nothing to compile: False)."""
     from engine import entitlement
 
     text = sys.stdin.readline() if text == "-" else text
-    if text.strip():
-        kinds, *others = json.loads(text)
-        entitlement.compile_chunk_kernel((tuple(kinds), *others))
+    if not text.strip():
+        return False
+    kinds, *others = json.loads(text)
+    entitlement.compile_chunk_kernel((tuple(kinds), *others))
+    return True
 
 
 def _writable(dispatcher) -> bool:
@@ -165,16 +168,28 @@ def kernel_name(dispatcher) -> str:
 def main(later_niceness: int = 0) -> None:
     """Compile the pending kernels in the cycle's order (the command needs the first ones first), those of LATER
     last, with the process's niceness raised by later_niceness (yield_cpu): on a busy machine they wait rather than
-    slow the command that started this process."""
+    slow the command that started this process. Before LATER, a kernel cached meanwhile or being compiled by
+    another process (the entitlement kernel's process works from the other end: share_from_the_end) is skipped."""
     pending = declared_to_compile()
     later = [dispatcher for dispatcher in pending if kernel_name(dispatcher).startswith(LATER)]
     for dispatcher in pending:
-        if dispatcher not in later:
-            _compile(dispatcher)
+        if dispatcher not in later and not is_cached(dispatcher):
+            _compile(dispatcher, wait=False)
     if later and later_niceness:
         yield_cpu(later_niceness)
     for dispatcher in later:
         _compile(dispatcher)
+
+
+def share_from_the_end() -> None:
+    """In the entitlement kernel's process, once that kernel is compiled: the kernels main compiles before LATER,
+    from the last back, skipping those cached or being compiled (by main, or by the command), so that the two
+    processes meet in the middle. The command waits for the entitlement kernel, then needs the others almost at
+    once: the two background processes finish about together instead of one after the other."""
+    pending = [dispatcher for dispatcher in declared_to_compile() if not kernel_name(dispatcher).startswith(LATER)]
+    for dispatcher in reversed(pending):
+        if not is_cached(dispatcher):
+            _compile(dispatcher, wait=False)
 
 
 AUTOGROUP = "/proc/self/autogroup"  # Linux: "/autogroup-123 nice 0", the CPU share of this process's session
@@ -197,16 +212,23 @@ def yield_cpu(increment: int) -> None:
         pass
 
 
-def _compile(dispatcher) -> None:
+def _compile(dispatcher, wait: bool = True) -> bool:
+    """Compile (or load) a kernel; wait=False: nothing when another process holds its compile lock (False)."""
     prepare = COMPILED_BY.get(kernel_name(dispatcher))
     if prepare is None:
-        dispatcher.compile_declared()
-    else:
-        getattr(importlib.import_module(dispatcher.py_func.__module__), prepare)()
+        return dispatcher.compile_declared(wait)
+    if not wait:
+        with jit.compile_lock(dispatcher, wait=False) as free:
+            pass  # a probe: `prepare` takes the lock itself (a second lock here would wait for this one)
+        if not free:
+            return False
+    getattr(importlib.import_module(dispatcher.py_func.__module__), prepare)()
+    return True
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--due"]:
-        compile_due(sys.argv[2])
+        if compile_due(sys.argv[2]):
+            share_from_the_end()
     else:
         main(LATER_NICENESS)

@@ -108,6 +108,27 @@ def test_the_compile_lock_waits_for_another_process(fresh, tmp_path):
         holder.wait(timeout=30)
 
 
+def test_a_kernel_another_process_compiles_is_left_to_it_when_asked_not_to_wait(fresh, tmp_path):
+    """compile_declared(wait=False) (payroll.warmup's two processes share the kernels): while another process holds
+    the kernel's compile lock it returns False at once and leaves the signatures declared; afterwards it compiles."""
+    fresh.total._cache._cache_file._load_index()  # the cache folder exists for this kernel
+    env_path = f"{tmp_path}:{':'.join(sys.path)}"
+    holder = subprocess.Popen([sys.executable, "-c", LOCKED, "3"], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": env_path, "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        with jit.compile_lock(fresh.total, wait=False) as held:
+            assert not held
+        assert fresh.total.compile_declared(wait=False) is False
+        assert time.perf_counter() - started < 1.5 and fresh.total.declared and not fresh.total.signatures
+    finally:
+        holder.wait(timeout=30)
+    assert fresh.total.compile_declared(wait=False) is True
+    assert not fresh.total.declared and len(fresh.total.signatures) == 1
+    assert fresh.total(np.arange(2, dtype=np.int64), 1) == 4
+
+
 COMPILING = textwrap.dedent("""
     import sys, time
     from numba import types

@@ -78,12 +78,16 @@ def test_no_background_compile_into_a_cache_it_cannot_write(monkeypatch):
 class _Pending:
     """A stand-in dispatcher that records when it is compiled."""
 
-    def __init__(self, module, name, compiled):
+    def __init__(self, module, name, compiled, busy=False):
         self.py_func = SimpleNamespace(__module__=module, __name__=name)
         self.compiled = compiled
+        self.busy = busy  # another process holds its compile lock
 
-    def compile_declared(self):
-        self.compiled.append(warmup.kernel_name(self))
+    def compile_declared(self, wait=True):
+        if self.busy and not wait:
+            return False
+        self.compiled.append(warmup.kernel_name(self) + ("" if wait else " (if free)"))
+        return True
 
 
 def test_the_next_runs_kernels_compile_last_and_sha256_through_its_self_check(monkeypatch):
@@ -99,10 +103,30 @@ def test_the_next_runs_kernels_compile_last_and_sha256_through_its_self_check(mo
     niceness = []
     monkeypatch.setattr(warmup, "yield_cpu", niceness.append)
     warmup.main(7)
-    assert compiled == ["engine.deductions.deduct_rights", "openssl_rows_ready",
-                        "bank_exports.row_template.render_rows_kernel", "engine.register_columns.persons_kernel",
-                        "engine.entitlement.fact_values_kernel"]
+    assert compiled == ["engine.deductions.deduct_rights (if free)", "openssl_rows_ready",
+                        "bank_exports.row_template.render_rows_kernel (if free)",
+                        "engine.register_columns.persons_kernel", "engine.entitlement.fact_values_kernel"]
     assert niceness == [7]
+
+
+def test_the_two_background_processes_meet_in_the_middle(monkeypatch):
+    """main compiles from the first kernel on, the entitlement kernel's process (share_from_the_end) from the last
+    back; each skips a kernel the other has cached or is compiling, and only main compiles those of LATER."""
+    compiled, cached = [], {"engine.netting.number_payments"}
+    names = [("engine.entitlement", "cell_indexes_kernel"), ("engine.arrears", "classify_kernel"),
+             ("engine.deductions", "deduct_rights"), ("engine.netting", "number_payments"),
+             ("bank_exports.row_template", "render_rows_kernel"), ("engine.register_columns", "persons_kernel")]
+    pending = [_Pending(m, n, compiled, busy=n == "classify_kernel") for m, n in names]
+    monkeypatch.setattr(warmup, "declared_to_compile", lambda: pending)
+    monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: warmup.kernel_name(dispatcher) in cached)
+    warmup.share_from_the_end()
+    assert compiled == ["bank_exports.row_template.render_rows_kernel (if free)",
+                        "engine.deductions.deduct_rights (if free)", "engine.entitlement.cell_indexes_kernel (if free)"]
+    compiled.clear()
+    cached.add("bank_exports.row_template.render_rows_kernel")
+    warmup.main()
+    assert compiled == ["engine.entitlement.cell_indexes_kernel (if free)", "engine.deductions.deduct_rights (if free)",
+                        "engine.register_columns.persons_kernel"]
 
 
 def test_every_later_name_is_a_warmed_up_kernel_or_module():
@@ -197,10 +221,10 @@ def test_the_background_process_compiles_the_gates_it_reads(monkeypatch):
     monkeypatch.setattr(entitlement, "compile_chunk_kernel", compiled.append)
     gates = ((1, None, 1), None, 1, None)
     monkeypatch.setattr(warmup.sys, "stdin", io.StringIO(json.dumps(gates) + "\n"))
-    warmup.compile_due("-")
+    assert warmup.compile_due("-")
     monkeypatch.setattr(warmup.sys, "stdin", io.StringIO(""))
-    warmup.compile_due("-")  # nothing written: nothing to compile
-    warmup.compile_due(json.dumps(gates))
+    assert not warmup.compile_due("-")  # nothing written: nothing to compile
+    assert warmup.compile_due(json.dumps(gates))
     assert compiled == [gates, gates]
 
 
