@@ -9,8 +9,11 @@ two ways that make that compile shorter and change no compiled code:
 - a call from another kernel is typed with the arguments' plain types: a constant offset is an int64, not
   Literal[int](66), and a counter that starts at 0 is not compiled once more as Literal[int](0) while type
   inference is still under way; one specialisation serves every call site with the same plain types.
-A helper (`helper`) compiles to LLVM IR that its callers link in, and nothing more (HelperCompiler): no machine code
-of its own and no module-level optimisation of its own, both of which the calling kernel does once for the whole.
+A third change makes it shorter again but does change the compiled code: a helper (`helper`) compiles to LLVM IR that
+its callers link in, and nothing more (HelperCompiler): no machine code and no module-level optimisation of its own,
+which the calling kernel's module passes do once for the whole, so the kernels' machine code differs from what
+numba.njit would make of them. Integer code: the amounts are the same bit for bit; the speed was measured unchanged
+(compute_due on 200,000 rights of each country, 2026-12-07).
 """
 import contextlib
 import os
