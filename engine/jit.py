@@ -82,6 +82,21 @@ class LinkOnlyLowering(typed_passes.NativeLowering):
         return True
 
 
+def link_only_supported() -> bool:
+    """LinkOnlyLowering reaches into Numba's code libraries and lowering pass, whose private layout may change in
+    any release: it is used with the releases it was written and tested against (0.68), where every piece it
+    relies on is found; with any other, helpers compile the usual way (machine code of their own, unused), which
+    costs compile time only."""
+    version = tuple(int(part) for part in numba.__version__.split(".")[:2] if part.isdigit())
+    library = codegen.JITCodeLibrary
+    return version == (0, 68) and all(hasattr(library, name) for name in (
+        "_optimize_final_module", "_finalize_final_module", "_finalize_dynamic_globals",
+        "_verify_declare_only_symbols")) and hasattr(_dynfunc, "make_function")
+
+
+LINK_ONLY_HELPERS = link_only_supported()
+
+
 class HelperCompiler(compiler.CompilerBase):
     """Numba's nopython pipeline with LinkOnlyLowering in place of NativeLowering."""
 
@@ -230,7 +245,7 @@ def _dispatcher(function, signatures: tuple, options: dict):
     helper_kind = bool(options.get("no_cpython_wrapper"))
     dispatcher = (HelperDispatcher if helper_kind else LazyDispatcher)(
         py_func=function, locals={}, targetoptions=options,
-        pipeline_class=HelperCompiler if helper_kind else compiler.Compiler)
+        pipeline_class=HelperCompiler if helper_kind and LINK_ONLY_HELPERS else compiler.Compiler)
     if cache:
         dispatcher.enable_caching()
     dispatcher.declared = dispatcher.signatures_given = tuple(signatures)

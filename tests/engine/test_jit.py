@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import numba
 import numpy as np
 import pytest
 from numba import types
@@ -194,6 +195,8 @@ def test_a_helper_links_into_its_callers_without_machine_code_of_its_own(fresh):
     cache entry and a second kernel process load it all work."""
     from numba.core.registry import cpu_target
 
+    if not jit.LINK_ONLY_HELPERS:
+        pytest.skip(f"numba {numba.__version__}: helpers compile the usual way (engine.jit.link_only_supported)")
     values = np.arange(6, dtype=np.int64)
     assert fresh.total(values, 4) == 15 * 7
     engine = cpu_target.target_context.codegen()._engine
@@ -213,6 +216,34 @@ def test_a_helper_links_into_its_callers_without_machine_code_of_its_own(fresh):
                             env={**os.environ, "PYTHONPATH": f"{os.path.dirname(fresh.__file__)}:{':'.join(sys.path)}",
                                  "NUMBA_CACHE_DIR": str(os.path.join(os.path.dirname(fresh.__file__), "cache"))})
     assert loaded.stdout.split() == [str(15 * 7), "1"]  # from the cache, helpers' code inside
+
+
+def test_link_only_helpers_are_used_with_the_numba_they_were_written_for():
+    """With the Numba the project is tested with (0.68) the link-only helpers are on; with another release, or
+    should a private piece they rely on be gone, they are off (test_helpers_compile_the_usual_way_when_off)."""
+    assert jit.link_only_supported() == numba.__version__.startswith("0.68.")
+
+
+def test_helpers_compile_the_usual_way_when_off(fresh_off):
+    """LINK_ONLY_HELPERS off (another Numba release): a helper gets Numba's own pipeline and code library, and the
+    kernels calling it give the same results."""
+    assert fresh_off.total(np.arange(6, dtype=np.int64), 4) == 15 * 7
+    for helper_dispatcher in (fresh_off._scaled, fresh_off.plus):
+        (result,) = helper_dispatcher.overloads.values()
+        assert not isinstance(result.library, jit.LinkOnlyLibrary)
+    assert fresh_off._scaled(7, 3) == 21
+
+
+@pytest.fixture
+def fresh_off(tmp_path, monkeypatch):
+    """The kernels of `fresh`, made while engine.jit.LINK_ONLY_HELPERS is off."""
+    monkeypatch.setattr(jit, "LINK_ONLY_HELPERS", False)
+    (tmp_path / "jit_probe_off.py").write_text(KERNELS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("numba.config.CACHE_DIR", str(tmp_path / "cache"))
+    sys.modules.pop("jit_probe_off", None)
+    yield importlib.import_module("jit_probe_off")
+    sys.modules.pop("jit_probe_off", None)
 
 
 def test_a_declared_kernel_and_another_compile_take_the_locks_in_one_order(fresh):
