@@ -1537,7 +1537,9 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
             advances.gate_by_titles(arrays, compiled, due, cells.right_index, cells.month, limit_day)
         return cells
 
-    no_source = untouched_zeros(n_rights, np.int64)
+    # the kernel reads every right's source: zeros written here (recycled memory, no system call), not a fresh map
+    # whose every page the kernel's reads would fault in one by one (~200 faults a call at 100 k rights)
+    no_source = np.zeros(n_rights, np.int64)
     if not (compiled.settings[:, cat.SET_MULTIPLE_OF][present] > 0).any():  # no right of a multiple of a benefit
         return run(starts, no_source)
     return run(starts, family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source))
