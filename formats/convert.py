@@ -45,17 +45,13 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     one_by_one = done is not None  # tables given back as they are read: nothing runs beside
     done = done or (lambda _name: None)
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
-    rights = tables["rights"]
-    # with the worker thread: the role codes and the household ids made there while this thread takes the persons'
-    # first pieces (the worker joins it on the rest), then the versions there beside the memberships' pieces
-    helper = None if one_by_one or not ordered_register.kernels_ready() else beside
-    roles = helper and helper(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
-    known_later = helper and helper(one_pass, household_ids_in_order, tables["households"], rights)
-    persons = one_pass(persons_in_order, tables["persons"], pack, matrices, helper) or \
-        _persons(tables["persons"], problems)
+    roles = None if one_by_one or not ordered_register.kernels_ready() else \
+        beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
+    persons = one_pass(persons_in_order, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
-    known = known_later.result() if helper else one_pass(household_ids_in_order, tables["households"], rights)
+    rights = tables["rights"]
+    known = one_pass(household_ids_in_order, tables["households"], rights)
     household_ids, right_household = known or (_household_ids(tables["households"], rights), None)
     payee_ids = one_pass(payee_ids_in_order, tables["payees"])
     version_matrices = {}
@@ -64,8 +60,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     running = beside(one_pass, versions_in_order, *in_order, payee_ids, pack, version_matrices) \
         if not (one_by_one or problems or payee_ids is None) else None
     members = one_pass(members_in_order, tables["households"], household_ids, person_ids, birth_day, pack,
-                       matrices, roles, helper if known else None) or \
-        _members(tables["households"], household_ids, person_ids, birth_day, problems)
+                       matrices, roles) or _members(tables["households"], household_ids, person_ids, birth_day, problems)
     done("households")
     if payee_ids is None:
         payee_ids = _unique_ids(_ints(tables["payees"], "payee_id", 0), "payees", "payee_id", problems)

@@ -37,55 +37,6 @@ def beside(function, *args):
     return _BESIDE[0].submit(function, *args)
 
 
-PIECE_ROWS_MIN = 1 << 15  # a table is cut into pieces of at least this many rows (a kernel call costs ~20 us)
-PIECES_MAX = 8            # and at most this many: enough for the two threads to even out
-
-
-class Pieces:
-    """A one-pass kernel over pieces of a table's rows that the calling thread and the conversion's worker take in
-    turn until none is left: the worker joins once done with what it was given before (the role codes, the
-    versions), so the two threads share the table whatever that was. Each piece writes rows of its own, so the
-    result does not depend on which thread took which. `run(piece, scratch)` returns False when the kernel refused
-    its rows; `scratch()`, when given, makes what one thread reuses for every piece it takes."""
-
-    def __init__(self, count: int, run, scratch=None):
-        self._count, self._run, self._scratch = count, run, scratch
-        self._lock, self._taken, self.refused = threading.Lock(), 0, False
-
-    def _take(self) -> None:
-        scratch = None
-        while not self.refused:
-            with self._lock:
-                piece, self._taken = self._taken, self._taken + 1
-            if piece >= self._count:
-                return
-            if scratch is None and self._scratch is not None:
-                scratch = self._scratch()
-            if not self._run(piece, scratch):
-                self.refused = True
-
-    def run_all(self, helper=None) -> bool:
-        """Every piece run, here and, with `helper` (beside), on the worker too; False when a kernel refused."""
-        other = helper(self._take) if helper is not None and self._count > 1 else None
-        try:
-            self._take()
-        finally:
-            if other is not None:
-                other.result()  # the worker's pieces written (or its exception raised) before the caller reads
-        return not self.refused
-
-
-def piece_bounds(rows: int) -> np.ndarray:
-    """Row bounds of the pieces of a table of `rows` rows: bounds[i]:bounds[i + 1] is piece i."""
-    pieces = max(1, min(PIECES_MAX, rows // PIECE_ROWS_MIN))
-    return np.arange(pieces + 1, dtype=np.int64) * rows // pieces
-
-
-def _rows(values: np.ndarray, begin: int, end: int) -> np.ndarray:
-    """Rows begin:end of a column, or the column itself when of length 0 (all null: every row reads its fill)."""
-    return values[begin:end] if values.shape[0] else values
-
-
 class Unusual(Exception):
     """A table the one-pass conversion leaves to the general path (out of order, unknown ids or codes, an
     unexpected column type)."""
@@ -117,8 +68,7 @@ def one_pass(convert, *args):
         return None
 
 
-def persons_in_order(table, pack, matrices, helper=None) -> dict:
-    """`helper` (beside): the worker thread takes pieces of the table too."""
+def persons_in_order(table, pack, matrices) -> dict:
     rows = table.num_rows
     ids = _key_values(table, "person_id")
     loose = 0 if pack else rows  # with pack, person32's columns serve as these (_packed_column)
@@ -128,17 +78,10 @@ def persons_in_order(table, pack, matrices, helper=None) -> dict:
                person_without_care=_fresh_bools(table, "without_parental_care"))
     person32 = np.empty((rows if pack else 0, 5), np.int32)
     months, month_low = _month_table()
-    birth, death = _day_values(table, "birth_date"), _day_values(table, "death_date")
-    bounds = piece_bounds(rows)
-
-    def piece(i: int, _scratch) -> bool:
-        a, b = bounds[i], bounds[i + 1]
-        return persons_kernel(ids[a:b], _rows(birth, a, b), _rows(death, a, b), out["person_disabled"][a:b],
-                              out["person_without_care"][a:b], months, month_low, pack, out["person_ids"][a:b],
-                              out["person_birth_day"][a:b], *(_rows(out[name], a, b) for name in (
-                                  "person_birth_month", "person_death_day", "person_death_month")), person32[a:b])
-    inner = bounds[1:-1]
-    if not Pieces(len(bounds) - 1, piece).run_all(helper) or not np.all(ids[inner] > ids[inner - 1]):
+    if not persons_kernel(ids, _day_values(table, "birth_date"), _day_values(table, "death_date"),
+                          out["person_disabled"], out["person_without_care"], months, month_low, pack,
+                          out["person_ids"], out["person_birth_day"], out["person_birth_month"],
+                          out["person_death_day"], out["person_death_month"], person32):
         raise Unusual("person ids not increasing")
     if pack:
         matrices["person32"] = person32
@@ -168,10 +111,8 @@ def household_ids_in_order(households, rights) -> tuple[np.ndarray, np.ndarray]:
     return household_ids, right_household
 
 
-def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices, roles=None, helper=None) -> dict:
-    """`roles`: the role codes being made on the worker thread (a Future), None to make them here. `helper`
-    (beside), given when the memberships are grouped by household id in increasing order and `household_ids` are
-    those ids in that order (household_ids_in_order): the worker takes pieces of whole households too."""
+def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices, roles=None) -> dict:
+    """`roles`: the role codes being made on the worker thread (a Future), None to make them here."""
     rows = table.num_rows
     person_low, person_span, person_table = _lookup_table(person_ids)
     months, month_low = _month_table()
@@ -180,28 +121,15 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                member_role=np.empty(loose, np.int8), member_from_month=np.empty(loose, np.int32),
                member_to_month=np.empty(loose, np.int32))
     member32 = np.empty((rows if pack else 0, 4), np.int32)
-    household, person = _key_values(table, "household_id"), _key_values(table, "person_id")
-    role = string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result()
-    from_day, to_day = _day_values(table, "member_from"), _day_values(table, "member_to")
-    bounds, runs = _household_bounds(household, household_ids, helper is not None)
-    birth_day = np.ascontiguousarray(birth_day, np.int32)
-
-    def piece(i: int, work: np.ndarray) -> bool:
-        a, b, r0, r1 = bounds[i], bounds[i + 1], runs[i], runs[i + 1]
-        offsets = out["member_offsets"] if len(runs) == 2 else np.empty(r1 - r0 + 1, np.int64)
-        done = members_kernel(household[a:b], person[a:b], role[a:b], _rows(from_day, a, b), _rows(to_day, a, b),
-                              person_low, person_span, person_table, birth_day, months, month_low, GROUP_SORT_MAX,
-                              pack, offsets, *(_rows(out[name], a, b) for name in (
-                                  "member_person", "member_role", "member_from_month", "member_to_month")),
-                              member32[a:b], work)
-        if offsets is not out["member_offsets"]:
-            out["member_offsets"][r0:r1] = offsets[:-1] + a  # the piece's rows counted from its first
-        return done
-    work_columns = member_work_columns(int(np.diff(bounds).max(initial=0)))
-    if not Pieces(len(bounds) - 1, piece, lambda: np.empty((MEMBER_WORK_ROWS, work_columns), np.int64)).run_all(
-            helper):
+    work = np.empty((MEMBER_WORK_ROWS, member_work_columns(rows)), np.int64)
+    if not members_kernel(_key_values(table, "household_id"), _key_values(table, "person_id"),
+                          string_codes(table.column("role"), HOUSEHOLD_ROLES) if roles is None else roles.result(),
+                          _day_values(table, "member_from"),
+                          _day_values(table, "member_to"), person_low, person_span, person_table,
+                          np.ascontiguousarray(birth_day, np.int32), months, month_low, GROUP_SORT_MAX, pack,
+                          out["member_offsets"], out["member_person"], out["member_role"], out["member_from_month"],
+                          out["member_to_month"], member32, work):
         raise Unusual("memberships out of order, in a large household or of an unknown person")
-    out["member_offsets"][-1] = rows
     if pack:
         matrices["member32"] = member32
         out.update(member_person=_packed_column(member32, M_PERSON, np.int32),
@@ -209,17 +137,6 @@ def members_in_order(table, household_ids, person_ids, birth_day, pack, matrices
                    member_from_month=_packed_column(member32, M_FROM_MONTH, np.int32),
                    member_to_month=_packed_column(member32, M_TO_MONTH, np.int32))
     return out
-
-
-def _household_bounds(household: np.ndarray, household_ids: np.ndarray, grouped: bool) -> tuple:
-    """(row bounds, household run bounds) of members_in_order's pieces: whole households each, so that a piece's
-    rows are a run of households (household_ids[runs[i]:runs[i + 1]]); one piece unless `grouped`."""
-    rows = household.shape[0]
-    if not grouped or rows < 2 * PIECE_ROWS_MIN:
-        return np.array([0, rows], np.int64), np.array([0, len(household_ids)], np.int64)
-    cuts = np.searchsorted(household, household[piece_bounds(rows)[1:-1]], "left")  # back to a household's start
-    bounds = np.unique(np.concatenate([[0], cuts, [rows]]))
-    return bounds, np.append(np.searchsorted(household_ids, household[bounds[:-1]]), len(household_ids))
 
 
 def member_work_columns(rows: int) -> int:

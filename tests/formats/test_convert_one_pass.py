@@ -3,7 +3,6 @@ sorts and searches, the conversion before the one pass, run alone by holding the
 without; the same Problems on bad input; the one pass really taken on a register in order once its kernels are
 compiled, and the general path taken (alike) while they are not."""
 import datetime as dt
-import threading
 from unittest import mock
 
 import numpy as np
@@ -281,67 +280,3 @@ def test_short_codes_agree_with_the_general_kernel(seed):
         else:
             with pytest.raises(ordered_register.Unusual):
                 ordered_register.string_codes(pa.chunked_array([column]), names)
-
-
-@pytest.fixture
-def small_pieces(monkeypatch):
-    """Pieces of a few rows, so the registers here are cut into several (the compare workload's are ~36 k rows):
-    returns the number of calls of each one-pass kernel that pieces serve."""
-    monkeypatch.setattr(ordered_register, "PIECE_ROWS_MIN", 7)
-    calls = {"persons_kernel": 0, "members_kernel": 0}
-    for name in calls:
-        kernel = getattr(ordered_register, name)
-
-        def counted(*args, _kernel=kernel, _name=name):
-            calls[_name] += 1
-            return _kernel(*args)
-        monkeypatch.setattr(ordered_register, name, counted)
-    return calls
-
-
-def test_pieces_convert_alike(generated, small_pieces):
-    """Persons and memberships cut into pieces (whole households) that both threads take: the same arrays."""
-    tables, catalogue = generated
-    assert_equal_conversions(tables, catalogue)
-    assert small_pieces["persons_kernel"] >= 2 * ordered_register.PIECES_MAX  # pieces, with pack and without
-    assert small_pieces["members_kernel"] >= 2 * ordered_register.PIECES_MAX
-    households = workloads.make_households(500)
-    tables = workloads.register_tables(households, "UA_DSD", np.arange(500, dtype=np.int64) * 311 % 90_000)
-    assert_equal_conversions(tables, load_catalogue(country="ua"))
-
-
-def test_person_ids_decreasing_between_two_pieces_take_the_general_path(generated, small_pieces):
-    """Ids increasing within each piece but not from one piece to the next: refused, as a whole table would be."""
-    tables, catalogue = generated
-    persons = tables["persons"]
-    cut = int(ordered_register.piece_bounds(persons.num_rows)[1])
-    ids = persons.column("person_id").to_pylist()
-    ids[cut - 1], ids[cut] = ids[cut], ids[cut - 1]
-    tables = dict(tables, persons=persons.set_column(persons.column_names.index("person_id"), "person_id",
-                                                       pa.array(ids, persons.schema.field("person_id").type)))
-    assert_equal_conversions(tables, catalogue)
-    with mock.patch.object(convert, "_persons", side_effect=convert._persons) as general:
-        convert.register_arrays(dict(tables), catalogue)
-    assert general.call_count == 1  # the one pass refused the persons
-
-
-def test_pieces_are_taken_by_both_threads_and_a_refusal_is_told():
-    """The worker takes pieces while the caller works on one (the caller's first piece waits until the worker
-    has taken another), every piece runs once, and a kernel's refusal makes run_all False."""
-    seen, worker_took = [], threading.Event()
-
-    def piece(i, scratch):
-        seen.append((i, threading.current_thread().name, scratch))
-        if threading.current_thread() is threading.main_thread():
-            assert worker_took.wait(10), "the worker took no piece"
-        else:
-            worker_took.set()
-        return True
-    pieces = ordered_register.Pieces(6, piece, scratch=lambda: threading.current_thread().name)
-    assert pieces.run_all(ordered_register.beside)
-    assert sorted(i for i, _thread, _scratch in seen) == list(range(6))
-    assert {thread for _i, thread, _scratch in seen} == {threading.main_thread().name,
-                                                          *(scratch for _i, _t, scratch in seen)}
-    assert all(thread == scratch for _i, thread, scratch in seen)  # one scratch per thread, its own
-    assert not ordered_register.Pieces(4, lambda i, _s: i != 2).run_all(ordered_register.beside)
-    assert ordered_register.Pieces(1, lambda i, _s: True).run_all(None)
