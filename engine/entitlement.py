@@ -1310,6 +1310,7 @@ def _zero_cells(low, high, start, cell0, out_due):
 ONE_PASS_HOUSEHOLDS = True
 CHUNK_RIGHTS = 4096  # rights per parallel task at least: large enough to amortise scheduling, small enough to balance
 CHUNKS_PER_THREAD = 8  # at most this many tasks per thread: a call of the chunk kernel unboxes 29 arguments
+COUNTS_PAD = 8  # int64 slots either side of a chunk's counts: 64 bytes, a cache line
 
 
 _GATES_LOADED: set = set()  # the kind_gates whose chunk kernel this process compiled or loaded (due_kernel)
@@ -1329,7 +1330,10 @@ def due_kernel(window_start, period, out_offsets, decided_limit_day, version_off
     threads = max(1, numba.get_num_threads())
     size = max(CHUNK_RIGHTS, -(-n_rights // (threads * CHUNKS_PER_THREAD)))
     begins = range(0, max(n_rights, 1), size)
-    scratch = np.zeros((len(begins), COUNTS_SLOTS), dtype=np.int64)  # counts of the household formulas, a row a chunk
+    # counts of the household formulas, a row a chunk, COUNTS_PAD slots apart: chunks that run at once on two threads
+    # rewrite their counts for every right, and rows on one cache line would pass that line between the cores
+    padded = np.zeros((len(begins), COUNTS_PAD + COUNTS_SLOTS + COUNTS_PAD), dtype=np.int64)
+    scratch = padded[:, COUNTS_PAD:COUNTS_PAD + COUNTS_SLOTS]
     scratch[:, _C_HOUSEHOLD] = scratch[:, _S_HOUSEHOLD] = -1  # no counts to reuse yet
     gates = kind_gates(binfo[:, B_KIND], binfo[:, B_PRORATE])
     param_runs = parameter_runs(params, defined)
@@ -1537,7 +1541,9 @@ def compute_due(arrays: RegisterArrays, compiled: cat.CompiledCatalogue, period:
             advances.gate_by_titles(arrays, compiled, due, cells.right_index, cells.month, limit_day)
         return cells
 
-    no_source = untouched_zeros(n_rights, np.int64)
+    # the kernel reads every right's source: zeros written here (recycled memory, no system call), not a fresh map
+    # whose every page the kernel's reads would fault in one by one (~200 faults a call at 100 k rights)
+    no_source = np.zeros(n_rights, np.int64)
     if not (compiled.settings[:, cat.SET_MULTIPLE_OF][present] > 0).any():  # no right of a multiple of a benefit
         return run(starts, no_source)
     return run(starts, family_sources(arrays, compiled, period, starts, packed, limit_day, run, no_source))

@@ -45,13 +45,16 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     one_by_one = done is not None  # tables given back as they are read: nothing runs beside
     done = done or (lambda _name: None)
     matrices = {}  # packed matrices the one-pass conversion wrote (with pack), by PackedRegister field
-    roles = None if one_by_one or not ordered_register.kernels_ready() else \
-        beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES)
+    rights = tables["rights"]
+    # the role codes and household ids on the worker while the persons are converted here: this thread (persons,
+    # then memberships) is the longer of the two
+    worker = not one_by_one and ordered_register.kernels_ready()
+    roles = beside(string_codes, tables["households"].column("role"), HOUSEHOLD_ROLES) if worker else None
+    known_later = beside(one_pass, household_ids_in_order, tables["households"], rights) if worker else None
     persons = one_pass(persons_in_order, tables["persons"], pack, matrices) or _persons(tables["persons"], problems)
     done("persons")
     person_ids, birth_day = persons["person_ids"], persons["person_birth_day"]
-    rights = tables["rights"]
-    known = one_pass(household_ids_in_order, tables["households"], rights)
+    known = known_later.result() if worker else one_pass(household_ids_in_order, tables["households"], rights)
     household_ids, right_household = known or (_household_ids(tables["households"], rights), None)
     payee_ids = one_pass(payee_ids_in_order, tables["payees"])
     version_matrices = {}

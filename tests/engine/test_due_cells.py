@@ -73,3 +73,29 @@ def test_untouched_zeros_read_whole_stay_off_resident_memory():
     assert _resident_bytes() - before < size // 8
     zeros[::512] = 1  # every page written (4 KiB apart) is the process's own, as with any array
     assert _resident_bytes() - before >= size // 2
+
+
+def test_the_source_column_the_kernel_reads_whole_is_not_an_untouched_map(monkeypatch):
+    """The chunk kernel reads every right's source (right_source[r]): on a map never written each page would fault
+    in on that read, one by one (~200 faults a call at 100 k rights), so compute_due gives plain zeros."""
+    import mmap
+
+    from benchmarks import workloads
+    from engine import entitlement
+    households = workloads.make_households(MAPPED_BYTES_MIN // 8 + 100)  # a column a map would serve
+    tables = workloads.register_tables(households, "ME_MO", households.income_eur_minor)
+    catalogue = load_catalogue(country="me")
+    arrays = register_arrays(tables, catalogue)
+    seen = []
+    kernel = entitlement.due_kernel
+    monkeypatch.setattr(entitlement, "due_kernel", lambda *args: seen.append(args[18]) or kernel(*args))
+    period = parse_period("2025-12")
+    compute_due(arrays, catalogue.compile_window(np.full(arrays.n_rights, period - 11, np.int32), period), period,
+                period - 11)
+    (source,) = seen
+    assert source.shape == (arrays.n_rights,) and source.dtype == np.int64 and not source.any()
+    owner = source
+    while isinstance(owner, np.ndarray) and owner.base is not None:
+        owner = owner.base
+    owner = owner.obj if isinstance(owner, memoryview) else owner  # np.frombuffer's base: a view of the buffer
+    assert not isinstance(owner, mmap.mmap), "the kernel's reads would fault every page of the map in"

@@ -193,6 +193,26 @@ def test_cells_do_not_depend_on_chunks_or_threads(tmp_path, country, monkeypatch
         assert np.array_equal(getattr(one, field), getattr(many, field)), field
 
 
+def test_chunks_count_on_cache_lines_of_their_own(tmp_path, monkeypatch):
+    """Each chunk's counts scratch (rewritten for every right of a household formula) is 64 bytes or more away from
+    any other chunk's: two chunks running at once on two threads never write one cache line."""
+    from engine import entitlement
+    catalogue = load_catalogue(country="rs")
+    generate_register(tmp_path, 300, 11, FIRST, country="rs")
+    period = parse_period(FIRST)
+    arrays = register_arrays(read_register(tmp_path, catalogue), catalogue)
+    compiled = catalogue.compile_window(period, period)
+    compute_due(arrays, compiled, period, period)  # the chunk kernel loaded before the spy stands in for it
+    monkeypatch.setattr(entitlement, "CHUNK_RIGHTS", 7)
+    monkeypatch.setattr(entitlement, "CHUNKS_PER_THREAD", 64)
+    counts, kernel = [], entitlement.chunk_due_kernel
+    monkeypatch.setattr(entitlement, "chunk_due_kernel", lambda *args: counts.append(args[2]) or kernel(*args))
+    compute_due(arrays, compiled, period, period)
+    assert len(counts) > 10 and all(c.shape == (entitlement.COUNTS_SLOTS,) for c in counts)
+    spans = sorted((c.__array_interface__["data"][0], c.__array_interface__["data"][0] + c.nbytes) for c in counts)
+    assert all(begin - end >= 64 for (_, end), (begin, _) in zip(spans, spans[1:]))
+
+
 @pytest.mark.parametrize("country", ["me", "rs", "ua"])
 def test_one_pass_households_equal_the_month_by_month_loop(tmp_path, country, monkeypatch):
     """The rights _household_right serves (one version, a household, a household formula) get the very cells of the

@@ -280,3 +280,22 @@ def test_short_codes_agree_with_the_general_kernel(seed):
         else:
             with pytest.raises(ordered_register.Unusual):
                 ordered_register.string_codes(pa.chunked_array([column]), names)
+
+
+def test_household_ids_are_made_on_the_worker_unless_tables_are_given_back(generated, monkeypatch):
+    """The household ids run on the conversion's worker beside the persons (this thread's longer path), and on this
+    thread when the caller gives the tables back as they are read (done: nothing runs beside)."""
+    import threading
+
+    tables, catalogue = generated
+    threads = []
+    made = ordered_register.household_ids_in_order
+
+    def recorded(*args):
+        threads.append(threading.current_thread())
+        return made(*args)
+    monkeypatch.setattr(convert, "household_ids_in_order", recorded)
+    expected = reference_convert.register_arrays(dict(tables), catalogue)
+    assert_same(convert.register_arrays(dict(tables), catalogue), expected)
+    assert_same(convert.register_arrays(dict(tables), catalogue, done=lambda _name: None), expected)
+    assert threads[0] is not threading.main_thread() and threads[1] is threading.main_thread()
