@@ -74,6 +74,11 @@ class LinkOnlyLowering(typed_passes.NativeLowering):
         super().run_pass(state)
         lowered = state["cr"]
         fndesc = lowered.fndesc
+        if uses_environment(state.library, state.targetctx.get_env_name(fndesc)):
+            # its environment (print, objmode, calls that need the GIL) is set only when the JIT engine loads a
+            # library: such a helper compiles the usual way
+            state.library, state.flags.no_compile = None, False
+            return typed_passes.NativeLowering.run_pass(self, state)
         entry_point = _dynfunc.make_function(fndesc.lookup_module(), fndesc.qualname.split(".")[-1],
                                              f"helper {fndesc.qualname!r}", 0, lowered.env, (state.library,))
         state.targetctx.insert_user_function(entry_point, fndesc, [state.library])
@@ -95,6 +100,11 @@ def link_only_supported() -> bool:
 
 
 LINK_ONLY_HELPERS = link_only_supported()
+
+
+def uses_environment(library, env_name: str) -> bool:
+    """The lowered code reads its Numba environment (the global `env_name`) beyond defining it."""
+    return library.get_llvm_str().count(env_name) > 1
 
 
 class HelperCompiler(compiler.CompilerBase):
@@ -177,6 +187,19 @@ def cached_on_disk(dispatcher) -> bool:
         return False
 
 
+def cached_declared(dispatcher) -> bool:
+    """True when the on-disk cache holds every explicit signature of the dispatcher (a kernel without explicit
+    signatures: cached_on_disk), so that a process that died between two signatures leaves the kernel to compile."""
+    given = getattr(dispatcher, "signatures_given", ())
+    if not given:
+        return cached_on_disk(dispatcher)
+    try:
+        keys = {key[0] for key in dispatcher._cache._cache_file._load_index()}
+    except (AttributeError, OSError, EOFError, ValueError, TypeError, IndexError):  # another Numba layout
+        return False
+    return all(signature in keys for signature in given)
+
+
 def cached_for(dispatcher, signature: tuple) -> bool:
     """True when the dispatcher's on-disk cache holds a specialisation for `signature` (a tuple of argument types,
     as a call from Python compiles it) that matches its source."""
@@ -227,14 +250,14 @@ def compile_lock(dispatcher, wait: bool = True):
         yield True
         return
     with handle:
+        held = True
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)  # released at close
         except BlockingIOError:  # wait=False and another process holds it
-            yield False
-            return
+            held = False
         except OSError:  # a file system without locks (some NFS): compile unlocked, as where fcntl is missing
             pass
-        yield True
+        yield held  # outside the except clauses: an error of the caller's block is not chained to theirs
 
 
 def _dispatcher(function, signatures: tuple, options: dict):

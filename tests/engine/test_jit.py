@@ -218,6 +218,42 @@ def test_a_helper_links_into_its_callers_without_machine_code_of_its_own(fresh):
     assert loaded.stdout.split() == [str(15 * 7), "1"]  # from the cache, helpers' code inside
 
 
+PRINTING = textwrap.dedent("""
+    from numba import types
+
+    from engine.jit import I64_RO, helper, kernel
+
+
+    @helper
+    def _told(value):
+        assert value >= 0
+        print("told", value)
+        return value + 1
+
+
+    @kernel(types.int64(I64_RO))
+    def telling(values):
+        assert values.ndim == 1
+        out = 0
+        for i in range(values.shape[0]):
+            out += _told(values[i])
+        return out
+""")
+
+
+def test_a_helper_that_uses_its_environment_compiles_the_usual_way(tmp_path):
+    """A helper whose code reads its Numba environment (print, here) is set up by the JIT engine only when its
+    library is loaded there: link-only, a first run's kernel would hang on the print (nogil) or fail. Such a helper
+    compiles the usual way; fresh and from the cache, the kernel prints and returns its sum."""
+    (tmp_path / "jit_printing.py").write_text(PRINTING, encoding="utf-8")
+    code = "import numpy as np, jit_printing; print('sum', jit_printing.telling(np.arange(3, dtype=np.int64)))"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{':'.join(sys.path)}", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    for _run in ("fresh", "cached"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                             timeout=120)
+        assert out.stdout.split("\n")[:4] == ["told 0", "told 1", "told 2", "sum 6"], out.stdout + out.stderr
+
+
 def test_link_only_helpers_are_used_with_the_numba_they_were_written_for():
     """With the Numba the project is tested with (0.68) the link-only helpers are on; with another release, or
     should a private piece they rely on be gone, they are off (test_helpers_compile_the_usual_way_when_off)."""
