@@ -22,7 +22,7 @@ import threading
 import numba
 from numba import types
 from numba import _dynfunc
-from numba.core import codegen, compiler, typeinfer, typed_passes
+from numba.core import base, codegen, compiler, typeinfer, typed_passes
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.compiler_machinery import register_pass
 from numba.core.registry import CPUDispatcher
@@ -96,7 +96,9 @@ def link_only_supported() -> bool:
     library = codegen.JITCodeLibrary
     return version == (0, 68) and all(hasattr(library, name) for name in (
         "_optimize_final_module", "_finalize_final_module", "_finalize_dynamic_globals",
-        "_verify_declare_only_symbols")) and hasattr(_dynfunc, "make_function")
+        "_verify_declare_only_symbols")) and hasattr(_dynfunc, "make_function") \
+        and "cfunc" in getattr(getattr(compiler, "_LowerResult", None), "_fields", ()) \
+        and hasattr(base.BaseContext, "insert_user_function")
 
 
 LINK_ONLY_HELPERS = link_only_supported()
