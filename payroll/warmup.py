@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from numba.core.caching import NullCache
 
@@ -36,6 +37,11 @@ ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "en
 LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel", "engine.sent_groups.",
          "engine.advances.title_of_cells_kernel", "ledgers.kernels.scatter_refs")
 LATER_NICENESS = 10
+# while the entitlement kernel compiles in the --due process (the command waits for it, the longest compile of a
+# first run), main's session runs at this niceness: two cores are shared by the command and that compile first,
+# main takes what they leave (the command's waits); at most DUE_YIELD_SECONDS, should the --due process never start
+DUE_NICENESS = 19
+DUE_YIELD_SECONDS = 20.0
 # kernels compiled by calling a function of their module that first loads what the compile links: libcrypto for
 # sha256_rows_openssl (openssl_rows_ready loads it, then checks the kernel against hashlib)
 COMPILED_BY = {"ledgers.kernels.sha256_rows_openssl": "openssl_rows_ready"}
@@ -96,7 +102,7 @@ def compile_in_background() -> subprocess.Popen | None:
         return None
     _started.append(True)
     jit.compiling_elsewhere = True
-    return _start([])
+    return _start(["--after-due"] if _waiting else [])
 
 
 _started: list = []  # not empty once this process started its background compile
@@ -165,20 +171,40 @@ def kernel_name(dispatcher) -> str:
     return f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__name__}"
 
 
-def main(later_niceness: int = 0) -> None:
+def main(later_niceness: int = 0, after_due: bool = False) -> None:
     """Compile the pending kernels in the cycle's order (the command needs the first ones first), those of LATER
     last, with the process's niceness raised by later_niceness (yield_cpu): on a busy machine they wait rather than
     slow the command that started this process. Before LATER, a kernel cached meanwhile or being compiled by
-    another process (the entitlement kernel's process works from the other end: share_from_the_end) is skipped."""
+    another process (the entitlement kernel's process works from the other end: share_from_the_end) is skipped.
+    after_due (a --due process was started with this one): this session yields (DUE_NICENESS) until the entitlement
+    kernel is compiled (due_pending), checked before each kernel."""
     pending = declared_to_compile()
     later = [dispatcher for dispatcher in pending if kernel_name(dispatcher).startswith(LATER)]
+    restore = yield_session(DUE_NICENESS) if after_due else None
+    deadline = time.monotonic() + DUE_YIELD_SECONDS
     for dispatcher in pending:
+        if restore is not None and (time.monotonic() > deadline or not due_pending()):
+            restore()
+            restore = None
         if dispatcher not in later and not is_cached(dispatcher):
             _compile(dispatcher, wait=False)
+    if restore is not None:
+        restore()
     if later and later_niceness:
         yield_cpu(later_niceness)
     for dispatcher in later:
         _compile(dispatcher)
+
+
+def due_pending() -> bool:
+    """The entitlement kernel is still to be compiled: its compile lock held (the --due process compiles it, or the
+    command loads it) or its cache not written yet (the --due process waits for the command's catalogue)."""
+    from engine import entitlement
+
+    kernel = entitlement.chunk_due_kernel
+    with jit.compile_lock(kernel, wait=False) as free:
+        pass
+    return not free or not is_cached(kernel)
 
 
 def share_from_the_end() -> None:
@@ -212,6 +238,29 @@ def yield_cpu(increment: int) -> None:
         pass
 
 
+def yield_session(increment: int):
+    """Raise this session's autogroup niceness by `increment` for a while (the background processes lead sessions
+    of their own, see yield_cpu): returns a function that puts it back (lowering it back to where it was needs no
+    privilege), or None where there is no such session niceness (not a session leader, not Linux's autogroups)."""
+    if os.getsid(0) != os.getpid():
+        return None
+    try:
+        with open(AUTOGROUP) as group:
+            niceness = int(group.read().split()[-1])
+        with open(AUTOGROUP, "w") as group:
+            group.write(str(min(19, niceness + increment)))
+    except (OSError, ValueError, IndexError):
+        return None
+
+    def restore() -> None:
+        try:
+            with open(AUTOGROUP, "w") as group:
+                group.write(str(niceness))
+        except OSError:
+            pass
+    return restore
+
+
 def _compile(dispatcher, wait: bool = True) -> bool:
     """Compile (or load) a kernel; wait=False: nothing when another process holds its compile lock (False)."""
     prepare = COMPILED_BY.get(kernel_name(dispatcher))
@@ -231,4 +280,4 @@ if __name__ == "__main__":
         if compile_due(sys.argv[2]):
             share_from_the_end()
     else:
-        main(LATER_NICENESS)
+        main(LATER_NICENESS, after_due=sys.argv[1:2] == ["--after-due"])
