@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from numba.core.caching import NullCache
 
@@ -38,16 +37,21 @@ ENGINE_MODULES = ("engine.entitlement", "engine.arrears", "engine.advances", "en
 LATER = ("engine.register_columns.", "engine.entitlement.fact_values_kernel", "engine.sent_groups.",
          "engine.advances.title_of_cells_kernel", "ledgers.kernels.scatter_refs")
 LATER_NICENESS = 10
-# while the entitlement kernel compiles in the --due process (the command waits for it, the longest compile of a
-# first run), main's session runs at this niceness: two cores are shared by the command and that compile first,
-# main takes what they leave (the command's waits); at most DUE_YIELD_SECONDS, should the --due process never start
-DUE_NICENESS = 19
-DUE_YIELD_SECONDS = 20.0
 # kernels compiled by calling a function of their module that first loads what the compile links: libcrypto for
 # sha256_rows_openssl (openssl_rows_ready loads it, then checks the kernel against hashlib)
 COMPILED_BY = {"ledgers.kernels.sha256_rows_openssl": "openssl_rows_ready"}
 COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine (or after an update) takes "
                   "about 10 seconds once; later runs load them from the cache")
+
+
+FORK = True  # start the background processes by os.fork (POSIX) rather than a new interpreter
+
+
+class Forked:
+    """A process _fork started: `stdin` is the pipe to its standard input (None without one)."""
+
+    def __init__(self, stdin):
+        self.stdin = stdin
 
 
 def dispatchers() -> list:
@@ -85,7 +89,7 @@ def declared_to_compile() -> list:
     return [d for d in dispatchers() if getattr(d, "declared", ()) and not is_cached(d)]
 
 
-def compile_in_background() -> subprocess.Popen | None:
+def compile_in_background() -> subprocess.Popen | Forked | None:
     """Start `python -m payroll.warmup` when a kernel with explicit signatures has no cache yet (None otherwise),
     once per process: it compiles them on the other core while this process goes on. It only writes Numba's
     cache, so it may outlive the command. A first run also starts, before it, `python -m payroll.warmup --due -`,
@@ -103,7 +107,7 @@ def compile_in_background() -> subprocess.Popen | None:
         return None
     _started.append(True)
     jit.compiling_elsewhere = True
-    return _start(["--after-due"] if _waiting else [])
+    return _start([])
 
 
 _started: list = []  # not empty once this process started its background compile
@@ -112,7 +116,7 @@ _waiting: list = []  # the process started by compile_in_background that waits f
 _due_started: list = []  # the gates (JSON) whose entitlement kernel this process had compiled in the background
 
 
-def compile_due_in_background(catalogue, period: int) -> subprocess.Popen | None:
+def compile_due_in_background(catalogue, period: int) -> subprocess.Popen | Forked | None:
     """In a command that compiles in the background (compile_in_background ran), have `python -m payroll.warmup
     --due` compile chunk_due_kernel's specialisation for this catalogue's formula kinds
     (engine.entitlement.chunk_due_signature), the longest compile of a first run, unless it is cached: on the other
@@ -143,7 +147,7 @@ def compile_due_in_background(catalogue, period: int) -> subprocess.Popen | None
     return process or _start(["--due", text])
 
 
-def _start(arguments: list, stdin=subprocess.DEVNULL):
+def _start(arguments: list, stdin=subprocess.DEVNULL) -> subprocess.Popen | Forked:
     """Start `python -m payroll.warmup ARGUMENTS` in a session of its own (the terminal's Ctrl-C stops the command,
     not the cache write), forked from this process where it can be (_fork): a new interpreter would spend about
     half a second of CPU importing again what this process has imported, on a first run whose limit is the CPU.
@@ -155,16 +159,6 @@ def _start(arguments: list, stdin=subprocess.DEVNULL):
             pass
     return subprocess.Popen([sys.executable, "-m", "payroll.warmup", *arguments], stdin=stdin,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-FORK = True  # start the background processes by os.fork (POSIX) rather than a new interpreter
-
-
-class Forked:
-    """A process _fork started: `stdin` is the pipe to its standard input (None without one)."""
-
-    def __init__(self, stdin):
-        self.stdin = stdin
 
 
 def _fork(arguments: list, with_stdin: bool) -> Forked:
@@ -237,40 +231,20 @@ def kernel_name(dispatcher) -> str:
     return f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__name__}"
 
 
-def main(later_niceness: int = 0, after_due: bool = False) -> None:
+def main(later_niceness: int = 0) -> None:
     """Compile the pending kernels in the cycle's order (the command needs the first ones first), those of LATER
     last, with the process's niceness raised by later_niceness (yield_cpu): on a busy machine they wait rather than
     slow the command that started this process. Before LATER, a kernel cached meanwhile or being compiled by
-    another process (the entitlement kernel's process works from the other end: share_from_the_end) is skipped.
-    after_due (a --due process was started with this one): this session yields (DUE_NICENESS) until the entitlement
-    kernel is compiled (due_pending), checked before each kernel."""
+    another process (the entitlement kernel's process works from the other end: share_from_the_end) is skipped."""
     pending = declared_to_compile()
     later = [dispatcher for dispatcher in pending if kernel_name(dispatcher).startswith(LATER)]
-    restore = yield_session(DUE_NICENESS) if after_due else None
-    deadline = time.monotonic() + DUE_YIELD_SECONDS
     for dispatcher in pending:
-        if restore is not None and (time.monotonic() > deadline or not due_pending()):
-            restore()
-            restore = None
         if dispatcher not in later and not is_cached(dispatcher):
             _compile(dispatcher, wait=False)
-    if restore is not None:
-        restore()
     if later and later_niceness:
         yield_cpu(later_niceness)
     for dispatcher in later:
         _compile(dispatcher)
-
-
-def due_pending() -> bool:
-    """The entitlement kernel is still to be compiled: its compile lock held (the --due process compiles it, or the
-    command loads it) or its cache not written yet (the --due process waits for the command's catalogue)."""
-    from engine import entitlement
-
-    kernel = entitlement.chunk_due_kernel
-    with jit.compile_lock(kernel, wait=False) as free:
-        pass
-    return not free or not is_cached(kernel)
 
 
 def share_from_the_end() -> None:
@@ -304,29 +278,6 @@ def yield_cpu(increment: int) -> None:
         pass
 
 
-def yield_session(increment: int):
-    """Raise this session's autogroup niceness by `increment` for a while (the background processes lead sessions
-    of their own, see yield_cpu): returns a function that puts it back (lowering it back to where it was needs no
-    privilege), or None where there is no such session niceness (not a session leader, not Linux's autogroups)."""
-    if os.getsid(0) != os.getpid():
-        return None
-    try:
-        with open(AUTOGROUP) as group:
-            niceness = int(group.read().split()[-1])
-        with open(AUTOGROUP, "w") as group:
-            group.write(str(min(19, niceness + increment)))
-    except (OSError, ValueError, IndexError):
-        return None
-
-    def restore() -> None:
-        try:
-            with open(AUTOGROUP, "w") as group:
-                group.write(str(niceness))
-        except OSError:
-            pass
-    return restore
-
-
 def _compile(dispatcher, wait: bool = True) -> bool:
     """Compile (or load) a kernel; wait=False: nothing when another process holds its compile lock (False)."""
     prepare = COMPILED_BY.get(kernel_name(dispatcher))
@@ -347,7 +298,7 @@ def run(arguments: list) -> None:
         if compile_due(arguments[1]):
             share_from_the_end()
     else:
-        main(LATER_NICENESS, after_due=arguments[:1] == ["--after-due"])
+        main(LATER_NICENESS)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def test_the_background_compile_starts_only_for_uncached_declared_kernels(monkey
     assert warmup.compile_in_background() == "process"
     # first the process that will compile the entitlement kernel once the command knows its catalogue
     assert started == [[sys.executable, "-m", "payroll.warmup", "--due", "-"],
-                       [sys.executable, "-m", "payroll.warmup", "--after-due"]]  # yields to that one's compile
+                       [sys.executable, "-m", "payroll.warmup"]]
     assert warmup._waiting == ["process"]
     assert warmup.compile_in_background() is None and len(started) == 2  # once per process
 
@@ -163,62 +163,6 @@ def test_yielding_the_cpu_raises_the_sessions_share_too(monkeypatch, tmp_path):
     assert niceness == [10, 9, 5, 1]
 
 
-def test_main_yields_until_the_entitlement_kernel_is_compiled(monkeypatch):
-    """With --after-due, main's session runs at DUE_NICENESS until due_pending says the entitlement kernel is done
-    (checked before each kernel), then at its own niceness again; LATER's niceness comes after."""
-    events = []
-    names = [("engine.entitlement", "cell_indexes_kernel"), ("engine.arrears", "classify_kernel"),
-             ("engine.deductions", "deduct_rights"), ("engine.register_columns", "persons_kernel")]
-    monkeypatch.setattr(warmup, "declared_to_compile", lambda: [_Pending(m, n, events) for m, n in names])
-    pending = iter([True, True, False])
-    monkeypatch.setattr(warmup, "due_pending", lambda: next(pending))
-    monkeypatch.setattr(warmup, "yield_session", lambda increment: events.append(("yield", increment))
-                        or (lambda: events.append("restored")))
-    monkeypatch.setattr(warmup, "yield_cpu", lambda increment: events.append(("later", increment)))
-    warmup.main(7, after_due=True)
-    assert events == [("yield", warmup.DUE_NICENESS), "engine.entitlement.cell_indexes_kernel (if free)",
-                      "engine.arrears.classify_kernel (if free)", "restored",
-                      "engine.deductions.deduct_rights (if free)", ("later", 7),
-                      "engine.register_columns.persons_kernel"]
-    events.clear()
-    monkeypatch.setattr(warmup, "due_pending", lambda: True)  # never done: restored once the kernels before LATER are
-    warmup.main(7, after_due=True)
-    assert events.index("restored") == events.index(("later", 7)) - 1 and events.count("restored") == 1
-    events.clear()
-    warmup.main(7)  # no --due process: no yield
-    assert ("yield", warmup.DUE_NICENESS) not in events and "restored" not in events
-
-
-def test_the_session_yields_for_a_while_and_comes_back(monkeypatch, tmp_path):
-    group = tmp_path / "autogroup"
-    group.write_text("/autogroup-42 nice 2\n")
-    monkeypatch.setattr(warmup, "AUTOGROUP", str(group))
-    monkeypatch.setattr(warmup.os, "getsid", lambda pid: warmup.os.getpid())
-    restore = warmup.yield_session(19)
-    assert group.read_text() == "19"
-    restore()
-    assert group.read_text() == "2"
-    monkeypatch.setattr(warmup.os, "getsid", lambda pid: 1)  # not a session leader: the shell's session alone
-    assert warmup.yield_session(19) is None and group.read_text() == "2"
-    monkeypatch.setattr(warmup.os, "getsid", lambda pid: warmup.os.getpid())
-    monkeypatch.setattr(warmup, "AUTOGROUP", str(tmp_path / "missing"))
-    assert warmup.yield_session(19) is None
-
-
-def test_the_entitlement_kernel_is_pending_while_locked_or_not_cached(monkeypatch):
-    from engine import entitlement
-
-    cached = []
-    monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: dispatcher is entitlement.chunk_due_kernel and cached)
-    assert warmup.due_pending()  # not cached yet: the --due process waits for the catalogue
-    cached.append(True)
-    assert not warmup.due_pending()
-    with warmup.jit.compile_lock(entitlement.chunk_due_kernel) as held:  # another open file: the lock is busy
-        assert held
-        assert warmup.due_pending()
-    assert not warmup.due_pending()
-
-
 def _forked_run(folder):
     """A stand-in for warmup.run in forked processes: "--due -" writes what it reads on its standard input (once
     the command closes the pipe), any other records its session and standard output, then waits a while."""
@@ -226,7 +170,7 @@ def _forked_run(folder):
     import time
 
     def run(arguments):
-        name = "-".join(arguments)
+        name = "-".join(arguments) or "main"
         if arguments == ["--due", "-"]:
             text = sys.stdin.read()
         else:
@@ -257,10 +201,10 @@ def test_the_background_processes_are_forked_with_their_own_streams_and_session(
     monkeypatch.setattr(warmup, "_waiting", [])
     due = warmup._start(["--due", "-"], stdin=warmup.subprocess.PIPE)
     warmup._waiting.append(due)
-    other = warmup._start(["--after-due"])
+    other = warmup._start([])
     assert isinstance(due, warmup.Forked) and other.stdin is None
-    assert _appears(tmp_path / "--after-due", 5)
-    session, output = (tmp_path / "--after-due").read_text().split(" ", 1)
+    assert _appears(tmp_path / "main", 5)
+    session, output = (tmp_path / "main").read_text().split(" ", 1)
     assert session == "True" and output in ("/dev/null", "")
     assert not (tmp_path / "--due--").exists()  # still waiting for the gates
     with due.stdin:
