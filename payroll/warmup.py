@@ -6,6 +6,7 @@ kernels whose types are known beforehand (explicit signatures: the register's mo
 deductions, netting, payroll totals, advances, the ledger's references and hashes) while the command goes on. The
 entitlement kernel, whose types follow the catalogue and whose compile is the longest, compiles in a third process
 from the moment the command knows its catalogue (compile_due_in_background).
+Both processes are forked from the command (_start), which has imported what they need.
 When the command reaches such a kernel it loads it from the cache; engine.jit's compile lock keeps the two
 processes from compiling one kernel at once. The compiled code is the same whichever process compiles it.
 
@@ -43,6 +44,16 @@ COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine
                   "about 10 seconds once; later runs load them from the cache")
 
 
+FORK = True  # start the background processes by os.fork (POSIX) rather than a new interpreter
+
+
+class Forked:
+    """A process _fork started: `stdin` is the pipe to its standard input (None without one)."""
+
+    def __init__(self, stdin):
+        self.stdin = stdin
+
+
 def dispatchers() -> list:
     """The Numba dispatchers of the engine's public kernels (a private helper, `_name`, compiles inside the
     kernels that call it and has no cache entry of its own)."""
@@ -78,7 +89,7 @@ def declared_to_compile() -> list:
     return [d for d in dispatchers() if getattr(d, "declared", ()) and not is_cached(d)]
 
 
-def compile_in_background() -> subprocess.Popen | None:
+def compile_in_background() -> subprocess.Popen | Forked | None:
     """Start `python -m payroll.warmup` when a kernel with explicit signatures has no cache yet (None otherwise),
     once per process: it compiles them on the other core while this process goes on. It only writes Numba's
     cache, so it may outlive the command. A first run also starts, before it, `python -m payroll.warmup --due -`,
@@ -105,7 +116,7 @@ _waiting: list = []  # the process started by compile_in_background that waits f
 _due_started: list = []  # the gates (JSON) whose entitlement kernel this process had compiled in the background
 
 
-def compile_due_in_background(catalogue, period: int) -> subprocess.Popen | None:
+def compile_due_in_background(catalogue, period: int) -> subprocess.Popen | Forked | None:
     """In a command that compiles in the background (compile_in_background ran), have `python -m payroll.warmup
     --due` compile chunk_due_kernel's specialisation for this catalogue's formula kinds
     (engine.entitlement.chunk_due_signature), the longest compile of a first run, unless it is cached: on the other
@@ -136,10 +147,65 @@ def compile_due_in_background(catalogue, period: int) -> subprocess.Popen | None
     return process or _start(["--due", text])
 
 
-def _start(arguments: list, stdin=subprocess.DEVNULL) -> subprocess.Popen:
+def _start(arguments: list, stdin=subprocess.DEVNULL) -> subprocess.Popen | Forked:
+    """Start `python -m payroll.warmup ARGUMENTS` in a session of its own (the terminal's Ctrl-C stops the command,
+    not the cache write), forked from this process where it can be (_fork): a new interpreter would spend about
+    half a second of CPU importing again what this process has imported, on a first run whose limit is the CPU.
+    Returns the process, whose `stdin` takes what `--due -` reads when stdin is subprocess.PIPE."""
+    if FORK and hasattr(os, "fork"):
+        try:
+            return _fork(arguments, stdin is subprocess.PIPE)
+        except OSError:  # fork refused (EAGAIN, ENOMEM): a new interpreter, which raises if it cannot start either
+            pass
     return subprocess.Popen([sys.executable, "-m", "payroll.warmup", *arguments], stdin=stdin,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # the terminal's Ctrl-C stops the command, not the cache write
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _fork(arguments: list, with_stdin: bool) -> Forked:
+    """Fork twice (the first child forks the process that works, then ends at once and is collected here, so that
+    nothing is left for this process to collect) a process that leads a session of its own (yield_cpu) and runs
+    `run(arguments)` with its standard output and error on os.devnull, its standard input the pipe returned (or
+    os.devnull), and ends by os._exit: neither this process's buffered output nor its exit handlers run there."""
+    read, write = os.pipe() if with_stdin else (None, None)
+    first = os.fork()
+    if first == 0:  # pragma: no cover (a forked child: coverage does not follow it)
+        code = 1
+        try:
+            code = _run_forked(arguments, read, write) if os.fork() == 0 else 0
+        finally:
+            os._exit(code)
+    os.waitpid(first, 0)
+    if read is None:
+        return Forked(None)
+    os.close(read)
+    return Forked(os.fdopen(write, "wb"))
+
+
+def _run_forked(arguments: list, read: int | None, write: int | None) -> int:  # pragma: no cover (forked child)
+    """In the forked process: its session, standard streams, then run(arguments); the exit code."""
+    try:
+        os.setsid()
+        for process in _waiting:  # another process's pipe: its reader must see the end when the command closes it
+            if isinstance(process, Forked) and process.stdin is not None:
+                os.close(process.stdin.fileno())
+        if write is not None:
+            os.close(write)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull if read is None else read, 0)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = sys.stderr = open(1, "w", closefd=False)
+        sys.argv = [sys.executable, "-m", "payroll.warmup", *arguments]
+        _started.clear()
+        _enabled.clear()
+        _waiting.clear()
+        _due_started.clear()
+        jit.compiling_elsewhere = False  # as in a new interpreter: this process is the one that compiles
+        run(arguments)
+        return 0
+    except BaseException:
+        return 1
 
 
 def compile_due(text: str) -> bool:
@@ -226,9 +292,14 @@ def _compile(dispatcher, wait: bool = True) -> bool:
     return True
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--due"]:
-        if compile_due(sys.argv[2]):
+def run(arguments: list) -> None:
+    """`python -m payroll.warmup ARGUMENTS` (see the module docstring)."""
+    if arguments[:1] == ["--due"]:
+        if compile_due(arguments[1]):
             share_from_the_end()
     else:
         main(LATER_NICENESS)
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

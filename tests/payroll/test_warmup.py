@@ -42,6 +42,7 @@ def test_the_engine_kernels_are_found_and_the_notice_follows_them(monkeypatch):
 
 def test_the_background_compile_starts_only_for_uncached_declared_kernels(monkeypatch):
     started = []
+    monkeypatch.setattr(warmup, "FORK", False)  # a new interpreter, as where os.fork is missing
     monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: started.append(args) or "process")
     monkeypatch.setattr(warmup, "_started", [])
     monkeypatch.setattr(warmup, "_enabled", [])
@@ -162,6 +163,56 @@ def test_yielding_the_cpu_raises_the_sessions_share_too(monkeypatch, tmp_path):
     assert niceness == [10, 9, 5, 1]
 
 
+def _forked_run(folder):
+    """A stand-in for warmup.run in forked processes: "--due -" writes what it reads on its standard input (once
+    the command closes the pipe), any other records its session and standard output, then waits a while."""
+    import os
+    import time
+
+    def run(arguments):
+        name = "-".join(arguments) or "main"
+        if arguments == ["--due", "-"]:
+            text = sys.stdin.read()
+        else:
+            print("noise")  # to os.devnull, not the terminal
+            text = f"{os.getsid(0) == os.getpid()} {os.readlink('/proc/self/fd/1') if os.path.exists('/proc') else ''}"
+        (folder / (name + ".part")).write_text(text)
+        (folder / (name + ".part")).rename(folder / name)
+        if arguments != ["--due", "-"]:
+            time.sleep(8)
+    return run
+
+
+def _appears(path, seconds: float):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return path.exists()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="os.fork is POSIX")
+def test_the_background_processes_are_forked_with_their_own_streams_and_session(monkeypatch, tmp_path):
+    """_start forks (the imports are done already): each process in a session of its own, its output on
+    os.devnull; the waiting process reads what the command writes on its pipe and sees its end when the command
+    closes it, although a process forked later (main) still runs: that one does not keep the pipe open."""
+    monkeypatch.setattr(warmup, "run", _forked_run(tmp_path))
+    monkeypatch.setattr(warmup, "_waiting", [])
+    due = warmup._start(["--due", "-"], stdin=warmup.subprocess.PIPE)
+    warmup._waiting.append(due)
+    other = warmup._start([])
+    assert isinstance(due, warmup.Forked) and other.stdin is None
+    assert _appears(tmp_path / "main", 5)
+    session, output = (tmp_path / "main").read_text().split(" ", 1)
+    assert session == "True" and output in ("/dev/null", "")
+    assert not (tmp_path / "--due--").exists()  # still waiting for the gates
+    with due.stdin:
+        due.stdin.write(b"[1, 2]\n")
+    assert _appears(tmp_path / "--due--", 5)  # before the other process's 8 s are over
+    assert (tmp_path / "--due--").read_text() == "[1, 2]\n"
+
+
 class _Waiting:
     """A stand-in for the process compile_in_background starts, waiting for the gates on its standard input."""
 
@@ -184,6 +235,7 @@ def test_the_entitlement_kernel_compiles_in_the_background_for_the_catalogue(mon
     from formats.catalogue import load_catalogue
 
     started = []
+    monkeypatch.setattr(warmup, "FORK", False)
     monkeypatch.setattr(warmup.subprocess, "Popen", lambda args, **kwargs: started.append(args) or "process")
     monkeypatch.setattr(warmup, "_writable", lambda dispatcher: True)
     monkeypatch.setattr(warmup, "_due_started", [])
