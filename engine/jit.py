@@ -189,6 +189,11 @@ def cached_on_disk(dispatcher) -> bool:
         return False
 
 
+def declared_lock() -> threading.RLock:
+    """The lock under which a thread compiles a kernel's explicit signatures (payroll.warmup forks under it)."""
+    return _DECLARED_LOCK
+
+
 def cached_declared(dispatcher) -> bool:
     """True when the on-disk cache holds every explicit signature of the dispatcher (a kernel without explicit
     signatures: cached_on_disk), so that a process that died between two signatures leaves the kernel to compile."""

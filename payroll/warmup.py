@@ -7,8 +7,10 @@ deductions, netting, payroll totals, advances, the ledger's references and hashe
 entitlement kernel, whose types follow the catalogue and whose compile is the longest, compiles in a third process
 from the moment the command knows its catalogue (compile_due_in_background).
 Both processes are forked from the command (_start), which has imported what they need.
-When the command reaches such a kernel it loads it from the cache; engine.jit's compile lock keeps the two
-processes from compiling one kernel at once. The compiled code is the same whichever process compiles it.
+Once the entitlement kernel is compiled, its process shares the others with the warm-up, from the last back
+(share_from_the_end). When the command reaches a kernel it loads it from the cache; engine.jit's compile lock
+keeps any two processes from compiling one kernel at once. The compiled code is the same whichever process compiles
+it.
 
     python -m payroll.warmup     # compile (or load) every kernel with explicit signatures into the cache
     python -m payroll.warmup --due GATES   # the entitlement kernel for a catalogue's gates (JSON of kind_gates),
@@ -17,10 +19,12 @@ processes from compiling one kernel at once. The compiled code is the same which
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 
 from numba.core.caching import NullCache
+from numba.core.compiler_lock import global_compiler_lock
 
 from engine import jit
 
@@ -45,6 +49,7 @@ COMPILE_NOTICE = ("compiling the engine's kernels: the first run on this machine
 
 
 FORK = True  # start the background processes by os.fork (POSIX) rather than a new interpreter
+WATCHDOG_SECONDS = 900  # a forked process ends after this long whatever it is doing (a compile takes seconds)
 
 
 class Forked:
@@ -70,7 +75,7 @@ def _caches(dispatcher) -> bool:
     return not isinstance(getattr(dispatcher, "_cache", None), (NullCache, type(None)))
 
 
-is_cached = jit.cached_on_disk  # the dispatcher's on-disk cache matches its source
+is_cached = jit.cached_declared  # the dispatcher's on-disk cache matches its source, every explicit signature in it
 
 
 def kernels_to_compile() -> list[str]:
@@ -167,13 +172,16 @@ def _fork(arguments: list, with_stdin: bool) -> Forked:
     `run(arguments)` with its standard output and error on os.devnull, its standard input the pipe returned (or
     os.devnull), and ends by os._exit: neither this process's buffered output nor its exit handlers run there."""
     read, write = os.pipe() if with_stdin else (None, None)
-    first = os.fork()
-    if first == 0:  # pragma: no cover (a forked child: coverage does not follow it)
-        code = 1
-        try:
-            code = _run_forked(arguments, read, write) if os.fork() == 0 else 0
-        finally:
-            os._exit(code)
+    # forked holding Numba's compiler lock and engine.jit's (after any thread of this process that compiles): the
+    # child, whose one thread is this one, finds them held by itself (re-entrant), never by a thread it lacks
+    with global_compiler_lock, jit.declared_lock():
+        first = os.fork()
+        if first == 0:  # pragma: no cover (a forked child: coverage does not follow it)
+            code = 1
+            try:
+                code = _run_forked(arguments, read, write) if os.fork() == 0 else 0
+            finally:
+                os._exit(code)
     os.waitpid(first, 0)
     if read is None:
         return Forked(None)
@@ -184,6 +192,7 @@ def _fork(arguments: list, with_stdin: bool) -> Forked:
 def _run_forked(arguments: list, read: int | None, write: int | None) -> int:  # pragma: no cover (forked child)
     """In the forked process: its session, standard streams, then run(arguments); the exit code."""
     try:
+        signal.alarm(WATCHDOG_SECONDS)  # should a compile ever hang, the process ends (SIGALRM) and its locks with it
         os.setsid()
         for process in _waiting:  # another process's pipe: its reader must see the end when the command closes it
             if isinstance(process, Forked) and process.stdin is not None:
@@ -238,9 +247,11 @@ def main(later_niceness: int = 0) -> None:
     another process (the entitlement kernel's process works from the other end: share_from_the_end) is skipped."""
     pending = declared_to_compile()
     later = [dispatcher for dispatcher in pending if kernel_name(dispatcher).startswith(LATER)]
-    for dispatcher in pending:
-        if dispatcher not in later and not is_cached(dispatcher):
-            _compile(dispatcher, wait=False)
+    busy = [dispatcher for dispatcher in pending if dispatcher not in later and not is_cached(dispatcher)
+            and not _compile(dispatcher, wait=False)]
+    for dispatcher in busy:  # another process had it: it loads from the cache now, or compiles what one left undone
+        if not is_cached(dispatcher):
+            _compile(dispatcher)
     if later and later_niceness:
         yield_cpu(later_niceness)
     for dispatcher in later:
@@ -279,7 +290,8 @@ def yield_cpu(increment: int) -> None:
 
 
 def _compile(dispatcher, wait: bool = True) -> bool:
-    """Compile (or load) a kernel; wait=False: nothing when another process holds its compile lock (False)."""
+    """Compile (or load) a kernel; wait=False: nothing when another process holds its compile lock (False; best
+    effort for a kernel of COMPILED_BY, whose lock is probed, then taken by its own function)."""
     prepare = COMPILED_BY.get(kernel_name(dispatcher))
     if prepare is None:
         return dispatcher.compile_declared(wait)

@@ -5,6 +5,7 @@ import json
 import sys
 from types import SimpleNamespace
 
+import numba
 import pytest
 
 from payroll import warmup
@@ -126,6 +127,13 @@ def test_the_two_background_processes_meet_in_the_middle(monkeypatch):
     compiled.clear()
     cached.add("bank_exports.row_template.render_rows_kernel")
     warmup.main()
+    # classify_kernel was busy: once past the others main takes its lock (waiting) and loads or compiles it, so that
+    # a process that died holding it leaves nothing uncompiled
+    assert compiled == ["engine.entitlement.cell_indexes_kernel (if free)", "engine.deductions.deduct_rights (if free)",
+                        "engine.arrears.classify_kernel", "engine.register_columns.persons_kernel"]
+    compiled.clear()
+    cached.add("engine.arrears.classify_kernel")  # the other process cached it meanwhile: nothing more to do
+    warmup.main()
     assert compiled == ["engine.entitlement.cell_indexes_kernel (if free)", "engine.deductions.deduct_rights (if free)",
                         "engine.register_columns.persons_kernel"]
 
@@ -133,6 +141,8 @@ def test_the_two_background_processes_meet_in_the_middle(monkeypatch):
 def test_every_later_name_is_a_warmed_up_kernel_or_module():
     """A LATER entry that names no kernel (a typo, a renamed kernel) would leave that kernel on a first run's
     critical path: each entry is a module prefix or the full name of a kernel the warm-up compiles."""
+    if numba.config.DISABLE_JIT:
+        pytest.skip("NUMBA_DISABLE_JIT: no kernels to warm up")
     names = [warmup.kernel_name(d) for d in warmup.dispatchers() if d.declared or d.signatures]
     for entry in warmup.LATER:
         matched = [name for name in names if name.startswith(entry)]
@@ -211,6 +221,37 @@ def test_the_background_processes_are_forked_with_their_own_streams_and_session(
         due.stdin.write(b"[1, 2]\n")
     assert _appears(tmp_path / "--due--", 5)  # before the other process's 8 s are over
     assert (tmp_path / "--due--").read_text() == "[1, 2]\n"
+
+
+def test_a_process_forked_while_another_thread_compiles_can_compile(monkeypatch, tmp_path):
+    """A thread of the command that holds Numba's compiler lock (compiling a kernel) when the background process is
+    forked: _fork waits for it, so the forked process, whose only thread is the forking one, can take the compiler
+    lock and engine.jit's (a fork in the middle would leave them held by a thread it does not have: a hang)."""
+    import threading
+    import time
+
+    from numba.core.compiler_lock import global_compiler_lock
+
+    from engine import jit
+
+    def run(arguments):
+        took = global_compiler_lock._lock.acquire(timeout=5) and jit.declared_lock().acquire(timeout=5)
+        (tmp_path / "took.part").write_text(str(took))
+        (tmp_path / "took.part").rename(tmp_path / "took")
+    monkeypatch.setattr(warmup, "run", run)
+    holding = threading.Event()
+
+    def compiling():  # stands for another thread's compile
+        with global_compiler_lock:
+            holding.set()
+            time.sleep(0.5)
+    other = threading.Thread(target=compiling)
+    other.start()
+    holding.wait(5)
+    warmup._start([])
+    other.join()
+    assert _appears(tmp_path / "took", 15)
+    assert (tmp_path / "took").read_text() == "True"
 
 
 class _Waiting:
