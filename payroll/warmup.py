@@ -175,7 +175,13 @@ def _fork(arguments: list, with_stdin: bool) -> Forked:
     # forked holding Numba's compiler lock and engine.jit's (after any thread of this process that compiles): the
     # child, whose one thread is this one, finds them held by itself (re-entrant), never by a thread it lacks
     with global_compiler_lock, jit.declared_lock():
-        first = os.fork()
+        try:
+            first = os.fork()
+        except OSError:  # refused: the pipe is not left open (_start then starts a new interpreter)
+            for end in (read, write):
+                if end is not None:
+                    os.close(end)
+            raise
         if first == 0:  # pragma: no cover (a forked child: coverage does not follow it)
             code = 1
             try:

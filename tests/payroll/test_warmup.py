@@ -254,6 +254,20 @@ def test_a_process_forked_while_another_thread_compiles_can_compile(monkeypatch,
     assert (tmp_path / "took").read_text() == "True"
 
 
+def test_a_refused_fork_starts_a_new_interpreter_and_leaves_no_pipe_open(monkeypatch):
+    import os
+
+    def refused():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    started = []
+    monkeypatch.setattr(warmup.os, "fork", refused)
+    monkeypatch.setattr(warmup.subprocess, "Popen", lambda command, **options: started.append(command) or "popen")
+    before = sorted(os.listdir("/proc/self/fd"))
+    assert warmup._start(["--due", "-"], stdin=warmup.subprocess.PIPE) == "popen"
+    assert sorted(os.listdir("/proc/self/fd")) == before
+    assert started == [[sys.executable, "-m", "payroll.warmup", "--due", "-"]]
+
+
 class _Waiting:
     """A stand-in for the process compile_in_background starts, waiting for the gates on its standard input."""
 
