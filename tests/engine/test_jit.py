@@ -57,15 +57,20 @@ KERNELS = textwrap.dedent("""
 """)
 
 
+def _probe_module(tmp_path, monkeypatch, name: str):
+    """KERNELS as module `name`, compiled into an empty cache folder; dropped from sys.modules afterwards."""
+    (tmp_path / f"{name}.py").write_text(KERNELS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("numba.config.CACHE_DIR", str(tmp_path / "cache"))
+    sys.modules.pop(name, None)
+    yield importlib.import_module(name)
+    sys.modules.pop(name, None)
+
+
 @pytest.fixture
 def fresh(tmp_path, monkeypatch):
     """A module of kernels compiled into an empty cache folder."""
-    (tmp_path / "jit_probe.py").write_text(KERNELS, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr("numba.config.CACHE_DIR", str(tmp_path / "cache"))
-    sys.modules.pop("jit_probe", None)
-    yield importlib.import_module("jit_probe")
-    sys.modules.pop("jit_probe", None)
+    yield from _probe_module(tmp_path, monkeypatch, "jit_probe")
 
 
 def test_explicit_signatures_compile_on_the_first_call(fresh):
@@ -95,11 +100,16 @@ LOCKED = textwrap.dedent("""
 """)
 
 
-def test_the_compile_lock_waits_for_another_process(fresh, tmp_path):
+def _holding_the_lock(fresh, tmp_path, seconds: float) -> subprocess.Popen:
+    """Another process that holds `fresh.total`'s compile lock for `seconds` (it prints "locked" once it holds it)."""
     fresh.total._cache._cache_file._load_index()  # the cache folder exists for this kernel
     env_path = f"{tmp_path}:{':'.join(sys.path)}"
-    holder = subprocess.Popen([sys.executable, "-c", LOCKED, "1.5"], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": env_path, "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    return subprocess.Popen([sys.executable, "-c", LOCKED, str(seconds)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": env_path, "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+
+
+def test_the_compile_lock_waits_for_another_process(fresh, tmp_path):
+    holder = _holding_the_lock(fresh, tmp_path, 1.5)
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.perf_counter()
@@ -112,10 +122,7 @@ def test_the_compile_lock_waits_for_another_process(fresh, tmp_path):
 def test_a_kernel_another_process_compiles_is_left_to_it_when_asked_not_to_wait(fresh, tmp_path):
     """compile_declared(wait=False) (payroll.warmup's two processes share the kernels): while another process holds
     the kernel's compile lock it returns False at once and leaves the signatures declared; afterwards it compiles."""
-    fresh.total._cache._cache_file._load_index()  # the cache folder exists for this kernel
-    env_path = f"{tmp_path}:{':'.join(sys.path)}"
-    holder = subprocess.Popen([sys.executable, "-c", LOCKED, "3"], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": env_path, "NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    holder = _holding_the_lock(fresh, tmp_path, 3)
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.perf_counter()
@@ -274,12 +281,7 @@ def test_helpers_compile_the_usual_way_when_off(fresh_off):
 def fresh_off(tmp_path, monkeypatch):
     """The kernels of `fresh`, made while engine.jit.LINK_ONLY_HELPERS is off."""
     monkeypatch.setattr(jit, "LINK_ONLY_HELPERS", False)
-    (tmp_path / "jit_probe_off.py").write_text(KERNELS, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr("numba.config.CACHE_DIR", str(tmp_path / "cache"))
-    sys.modules.pop("jit_probe_off", None)
-    yield importlib.import_module("jit_probe_off")
-    sys.modules.pop("jit_probe_off", None)
+    yield from _probe_module(tmp_path, monkeypatch, "jit_probe_off")
 
 
 def test_a_declared_kernel_and_another_compile_take_the_locks_in_one_order(fresh):
