@@ -120,8 +120,9 @@ expense_columns = sa.Table(
     sa.Column("amount_minor", sa.LargeBinary, nullable=False),
 )
 # tables beside the ledger (table, key column) whose every row is copied into the event chain ("rows" events):
-# the payroll's records, its totals and input digests, and the holds and their releases
-RECORD_TABLES = (("payrolls", "payroll_id"), ("payroll_holds", "hold_id"))
+# the payroll's records, its totals and input digests, the holds and their releases, and the country and
+# currency the ledger's amounts are in
+RECORD_TABLES = (("payrolls", "payroll_id"), ("payroll_holds", "hold_id"), ("ledger_country", "binding_id"))
 RECORD_EVENT = "rows"
 APP_ROLE = "isplata_app"
 APPEND_ONLY_TABLES = ("ledger_schema", "ledger_accounts", "ledger_codes", "ledger_batches", "ledger_postings",

@@ -6,7 +6,8 @@ country than the register records is refused: its benefit codes could never matc
 
 A ledger holds one country's money in one currency. `db init --country` records them; where init named none, the
 first payroll stored fixes them. The record is one row of `ledger_country` (payroll/store.py), written once: the database refuses
-UPDATE and DELETE on it, as on every payroll table. A ledger made before this table existed is bound by
+UPDATE and DELETE on it, as on every payroll table, and the row is copied into the ledger's event chain in the
+transaction that writes it, so `ledger verify` names an edit made behind dropped triggers. A ledger made before this table existed is bound by
 the country and currency of its payrolls. A register or catalogue of another country or currency is then refused.
 """
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
 from formats.register_meta import META_FILE, register_country
 from formats.i18n import N_
+from ledgers.store import append_rows
 from payroll import store
 from payroll.errors import Refused
 
@@ -75,8 +77,11 @@ def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None
     """Record the ledger's country and currency once (with the catalogue named then); the binding in force
     (Refused if it names another country or currency)."""
     try:
-        with engine.begin() as conn:
-            return bind_in(conn, country, currency, by, catalogue and catalogue.path, catalogue and catalogue.sha256)
+        with engine.connect() as conn:
+            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE, as every writer of events
+            with conn.begin():
+                return bind_in(conn, country, currency, by, catalogue and catalogue.path,
+                               catalogue and catalogue.sha256)
     except sa.exc.IntegrityError:   # another process bound it at the same moment: compare with that
         with engine.connect() as conn:
             binding = _recorded(conn)
@@ -94,6 +99,9 @@ def bind_in(conn: sa.Connection, country: str, currency: str, by: str, catalogue
             conn.execute(ledger_country.insert().values(
                 binding_id=1, country=country, currency=currency, bound_by=by, bound_at=store.now_text(),
                 catalogue_name=catalogue_path and Path(catalogue_path).name, catalogue_sha256=catalogue_sha256))
+            # copied into the event chain as stored, in the same transaction: `ledger verify` names any edit
+            append_rows(conn, ledger_country.name, [dict(row) for row in conn.execute(sa.select(ledger_country))
+                                                    .mappings()])
             return Binding(country, currency, by)
     refuse_other(binding, country, currency, f"{by} names ")
     return binding

@@ -147,3 +147,63 @@ def test_the_first_payrolls_binding_commits_with_its_row_or_not_at_all(registers
     summary = cycle.calculate(url, registers / "ua", "2025-01", "ana", store_dir=tmp_path / "store")
     with Ledger(url) as ledger:
         assert countries.current(ledger.engine) == countries.Binding("ua", "UAH", summary["payroll"])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request, tmp_path):
+    return f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite" else \
+        request.getfixturevalue("pg_schema_url")
+
+
+def _behind_the_triggers(conn, statement: str) -> None:
+    """What a database owner can do with the append-only triggers out of the way."""
+    if conn.dialect.name == "sqlite":
+        for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                            "AND tbl_name = 'ledger_country'").fetchall():
+            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    else:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    conn.exec_driver_sql(statement)
+
+
+def test_the_binding_is_chained_and_verify_names_an_edit_behind_the_triggers(ledger_url):
+    from ledgers.verify import record_findings
+    from payroll.session import open_db
+
+    ledger = open_db(ledger_url, create=True)
+    try:
+        countries.bind_at_init(ledger.engine, "me")
+        assert [(e["kind"], e["subject"]) for e in ledger.event_rows()] == [("rows", "ledger_country")]
+        assert record_findings(ledger) == []
+        with ledger.engine.begin() as conn:
+            _behind_the_triggers(conn, "UPDATE ledger_country SET country = 'rs', currency = 'RSD'")
+        assert record_findings(ledger) == [
+            "ledger_country binding_id=1: country was changed from 'me' to 'rs'",
+            "ledger_country binding_id=1: currency was changed from 'EUR' to 'RSD'"]
+    finally:
+        ledger.close()
+
+
+def test_db_init_chains_the_binding_an_earlier_build_left_outside_the_chain(ledger_url):
+    """A ledger bound before its country row was chained: verify reports the row, `db init` (open_db with create)
+    copies it into the chain once, and a second init writes nothing."""
+    from ledgers.verify import record_findings
+    from payroll.session import open_db
+
+    ledger = open_db(ledger_url, create=True)
+    try:
+        with ledger.engine.begin() as conn:  # as the earlier build wrote it: the row, no event
+            conn.execute(countries.ledger_country.insert().values(
+                binding_id=1, country="ua", currency="UAH", bound_by="db init", bound_at="2026-11-30T10:00:00+00:00"))
+        assert record_findings(ledger) == [
+            "ledger_country binding_id=1: the row is not in the hash chain (inserted behind it)"]
+    finally:
+        ledger.close()
+    for _ in range(2):
+        ledger = open_db(ledger_url, create=True)
+        try:
+            assert record_findings(ledger) == []
+            assert [(e["kind"], e["subject"]) for e in ledger.event_rows()] == [("rows", "ledger_country")]
+            assert countries.current(ledger.engine) == countries.Binding("ua", "UAH", "db init")
+        finally:
+            ledger.close()
