@@ -3,6 +3,7 @@
 Exit codes: 0 success, 1 a check failed (verification, reconciliation exceptions), 2 bad input or usage.
 """
 import errno
+import sys
 from dataclasses import asdict, dataclass
 
 import click
@@ -10,7 +11,7 @@ import click
 from cli.output import emit_json
 from payroll import language as i18n
 from payroll.errors import InputError, UserError
-from payroll.language import _
+from payroll.language import N_, _
 
 DB_DEFAULT = "sqlite:///isplata.db"
 OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
@@ -167,7 +168,18 @@ def main(ctx, db, lang):
         i18n.set_language(lang)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--lang") from exc
+    refuse_optimized()
     ctx.obj = Settings(db=db, db_explicit=source is not None and source.name != "DEFAULT")
+
+
+def refuse_optimized(optimize: int | None = None) -> None:
+    """UserError (exit 2) before any command runs when Python strips assert statements (-O, PYTHONOPTIMIZE): the
+    kernels that compute, post and write money check their bounds and invariants with assert (Numba compiles the
+    bytecode, so without them an index out of range reads or writes unchecked memory)."""
+    if (sys.flags.optimize if optimize is None else optimize) > 0:
+        raise UserError(N_("Python runs with -O or PYTHONOPTIMIZE, which strips the checks isplata relies on (the "
+                           "assert statements of the kernels that compute and write money): nothing was done; run "
+                           "`isplata` without -O and with PYTHONOPTIMIZE unset"))
 
 
 def _register_commands() -> None:

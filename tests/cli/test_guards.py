@@ -249,3 +249,27 @@ def test_generate_and_demo_refuse_extreme_months(period, tmp_path):
                                      "--period", period])
     assert demo.exit_code == 2 and "covers" in demo.output, demo.output
     assert not (tmp_path / "reg").exists() and not (tmp_path / "demo").exists()
+
+
+@pytest.mark.parametrize("how", ["-O", "PYTHONOPTIMIZE"])
+def test_python_without_its_asserts_is_refused_before_anything_is_written(how, tmp_path):
+    """-O strips the assert statements the kernels check bounds with: the command exits 2, says why and what to
+    do, and creates no database (a real interpreter: CliRunner runs in this one, which keeps its asserts)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "ledger.db"
+    env = {**os.environ, "ISPLATA_LANG": "en"}
+    env.pop("PYTHONOPTIMIZE", None)
+    flags = ["-O"] if how == "-O" else []
+    if how == "PYTHONOPTIMIZE":
+        env["PYTHONOPTIMIZE"] = "1"
+    done = subprocess.run([sys.executable, *flags, "-c", "from cli.main import main; main()", "--db",
+                           f"sqlite:///{db}", "db", "init"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "error: Python runs with -O or PYTHONOPTIMIZE" in done.stderr and "Traceback" not in done.stderr
+    assert not db.exists()
+    done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "--db", f"sqlite:///{db}",
+                           "db", "init"], capture_output=True, text=True, env={**env, "PYTHONOPTIMIZE": ""},
+                          timeout=300)
+    assert done.returncode == 0, done.stderr  # the same command with the asserts kept
