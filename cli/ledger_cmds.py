@@ -93,8 +93,8 @@ def ledger_group():
 def verify_cmd(ctx, saved_digest, as_json):
     """Recompute every batch hash from the first batch; exit 1 naming the first bad batch.
 
-    Also rehashes the event chain and compares the payrolls and holds with their chained copies: an edit of
-    any of them fails verification too, naming the table, the row and the field.
+    Also rehashes the event chain and compares the payrolls, the holds and the ledger's country row with their
+    chained copies: an edit of any of them fails verification too, naming the table, the row and the field.
 
     With --digest, the recomputed chain must also pass through that saved digest (catches a dropped batch).
 

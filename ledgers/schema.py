@@ -11,6 +11,9 @@ a batch records the event head it saw) and lets a batch commit to the record it 
 payroll's row). Tables kept beside the ledger whose rows decide money (RECORD_TABLES) are append-only too, and
 each of their rows is copied into the event chain when inserted, so `ledger verify` names any edit of them.
 On PostgreSQL the role APP_ROLE (created when the connecting user may) holds SELECT and INSERT only.
+
+Version 3 adds the row that binds the ledger to its country and currency (`ledger_country`) to those tables:
+`db init` copies a row that a version 2 ledger holds outside the chain into it.
 """
 from contextlib import contextmanager
 
@@ -21,7 +24,7 @@ from formats.errors import UserError
 from ledgers.codes import (ACCOUNT, ACCOUNT_KINDS, BATCH_KINDS, COMPONENT, LEDGER_COMPONENTS,  # noqa: F401
                            code_conflicts, code_rows, missing_codes)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -288,20 +291,24 @@ def create_tables(conn: sa.Connection) -> None:
 
 
 def migrate(conn: sa.Connection, now_us: int) -> bool:
-    """Bring a ledger of schema version 1 to 2 (`db init`, under the init lock, in its transaction); True if it
-    did. Batches gain the optional header columns (empty: their hashes, the digest and proofs are unchanged);
-    the events written so far are numbered 1..n and chained in their order; version 2 is recorded. The payroll
-    tables are brought along by payroll.store.init_schema, which chains their rows."""
+    """Bring a ledger of an older schema version up to SCHEMA_VERSION (`db init`, under the init lock, in its
+    transaction); True if it did. From 1: batches gain the optional header columns (empty: their hashes, the
+    digest and proofs are unchanged); the events written so far are numbered 1..n and chained in their order (the
+    payroll tables are brought along by payroll.store.init_schema, which chains their rows). SCHEMA_VERSION is
+    recorded; the caller then copies the ledger's country row, written outside the chain until version 3, into it
+    in the same transaction (ledgers.store.chain_binding, which writes events)."""
     if not sa.inspect(conn).has_table(schema_table.name):
         return False
-    if [row[0] for row in conn.execute(sa.select(schema_table.c.version))] != [1]:
+    versions = [row[0] for row in conn.execute(sa.select(schema_table.c.version))]
+    if not versions or max(versions) >= SCHEMA_VERSION:
         return False
-    for table, column in (("ledger_batches", "record_sha256"), ("ledger_batches", "events_head"),
-                          ("ledger_events", "prev_hash"), ("ledger_events", "hash")):
-        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
-    with triggers_off(conn, events.name):
-        _chain_existing_events(conn)
-    conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_chain ON ledger_events (prev_hash)")
+    if max(versions) == 1:
+        for table, column in (("ledger_batches", "record_sha256"), ("ledger_batches", "events_head"),
+                              ("ledger_events", "prev_hash"), ("ledger_events", "hash")):
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        with triggers_off(conn, events.name):
+            _chain_existing_events(conn)
+        conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_chain ON ledger_events (prev_hash)")
     conn.execute(schema_table.insert(), [dict(version=SCHEMA_VERSION, applied_us=now_us)])
     return True
 
@@ -338,8 +345,9 @@ def seed_tables(conn: sa.Connection, now_us: int) -> None:
     versions = [row[0] for row in conn.execute(sa.select(schema_table.c.version))]
     if versions and max(versions) != SCHEMA_VERSION:
         raise UserError(f"ledger schema version {max(versions)} found, this isplata needs {SCHEMA_VERSION} "
-                        "(version 2 chains events, holds and payroll records): run `isplata db init` to bring a "
-                        "version 1 ledger up to date, or use the isplata that wrote it")
+                        "(version 2 chains events, holds and payroll records, version 3 the ledger's country "
+                        "too): run `isplata db init` to bring an older ledger up to date, or use the isplata that "
+                        "wrote it")
     if versions:
         refuse_code_conflicts(conn)
         append_new_codes(conn)

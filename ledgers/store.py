@@ -139,14 +139,8 @@ class Ledger:
         A step checks its precondition, appends its batch (append_batch(conn=...)), events and holds, and records
         its status change through this connection: all of it commits together or not at all, and a second
         officer's step waits for the lock and then sees the first one's result."""
-        with self.engine.connect() as conn:
-            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.exec_driver_sql(PG_LOCK_SQL, (PG_LOCK_CLASS,))
-                else:
-                    conn.exec_driver_sql("SELECT 1")  # the first statement begins the IMMEDIATE transaction
-                yield conn
+        with write_locked(self.engine) as conn:
+            yield conn
 
     @contextmanager
     def _locked(self, conn: sa.Connection | None = None):
@@ -214,7 +208,8 @@ class Ledger:
         """Create the schema if missing and record its version; safe to run again and from two processes."""
         with self.schema_lock() as conn:
             if not schema.owned_elsewhere(conn, schema.batches.name):
-                schema.migrate(conn, _now_us())
+                if schema.migrate(conn, _now_us()):
+                    chain_binding(conn)  # version 3: the country row in the chain, or nothing migrated
                 schema.create_tables(conn)
             schema.seed_tables(conn, _now_us())
 
@@ -714,14 +709,23 @@ class Ledger:
 
 
 @contextmanager
-def schema_lock(engine: sa.Engine):
-    """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
+def write_locked(engine: sa.Engine):
+    """A connection in a transaction that holds the ledger's write lock from its first statement to commit
+    (SQLite BEGIN IMMEDIATE, PostgreSQL the advisory transaction lock): Ledger.step, and any writer of events
+    that takes no other lock first (taken later, after a row lock, two writers could each wait for the other)."""
     with engine.connect() as conn:
         conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE (see _sqlite_on_begin)
         with conn.begin():
-            if engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, hashtext(current_schema()))")
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(PG_LOCK_SQL, (PG_LOCK_CLASS,))
+            else:
+                conn.exec_driver_sql("SELECT 1")  # the first statement begins the IMMEDIATE transaction
             yield conn
+
+
+def schema_lock(engine: sa.Engine):
+    """A connection in a transaction holding the ledger's write lock, for DDL (init); commits on success."""
+    return write_locked(engine)
 
 
 DATABASE_PROBLEMS = (
@@ -793,6 +797,32 @@ def append_rows(conn: sa.Connection, table: str, rows: list[dict]) -> int | None
     if not rows:
         return None
     return append_event_row(conn, schema.RECORD_EVENT, table, {"table": table, "rows": rows})
+
+
+def chain_binding(conn: sa.Connection) -> None:
+    """The row of `ledger_country` (payroll/store.py; none while no init or payroll bound the ledger, and no table
+    in a ledger older than it) copied into the event chain, unless it is there already. Refused (UserError,
+    nothing migrated) when it names another country or currency than the ledger's first payroll: every payroll
+    is refused unless it is the binding's, so the row was changed behind the triggers, and chaining it would make
+    the change unseen."""
+    table = "ledger_country"
+    if not sa.inspect(conn).has_table(table):
+        return
+    rows = [dict(row) for row in conn.execute(sa.text(f"SELECT * FROM {table}")).mappings()]
+    events = schema.events
+    chained = conn.execute(sa.select(events.c.event_id).where(events.c.kind == schema.RECORD_EVENT,
+                                                              events.c.subject == table).limit(1)).first()
+    if not rows or chained is not None:
+        return
+    first = conn.execute(sa.text("SELECT payroll_id, country, currency FROM payrolls ORDER BY created_at, "
+                                 "payroll_id LIMIT 1")).first() if sa.inspect(conn).has_table("payrolls") else None
+    row = rows[0]
+    if first is not None and (first.country.lower(), first.currency) != (row["country"], row["currency"]):
+        raise UserError(f"the ledger's country row names {row['country'].upper()} ({row['currency']}) but its first "
+                        f"payroll {first.payroll_id} is {first.country.upper()} ({first.currency}): the row was "
+                        "changed behind the append-only triggers; nothing was brought up to date. Restore the "
+                        "ledger from a backup taken before the change")
+    append_rows(conn, table, rows)
 
 
 def projection_of(account_kind, right_id, month, amount_minor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
 from formats.register_meta import META_FILE, register_country
 from formats.i18n import N_
-from ledgers.store import append_rows
+from ledgers.store import append_rows, write_locked
 from payroll import store
 from payroll.errors import Refused
 
@@ -77,11 +77,8 @@ def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None
     """Record the ledger's country and currency once (with the catalogue named then); the binding in force
     (Refused if it names another country or currency)."""
     try:
-        with engine.connect() as conn:
-            conn.execution_options(ledger_write_lock=True)  # SQLite: BEGIN IMMEDIATE, as every writer of events
-            with conn.begin():
-                return bind_in(conn, country, currency, by, catalogue and catalogue.path,
-                               catalogue and catalogue.sha256)
+        with write_locked(engine) as conn:  # the lock first, as a step takes it before its first payroll binds
+            return bind_in(conn, country, currency, by, catalogue and catalogue.path, catalogue and catalogue.sha256)
     except sa.exc.IntegrityError:   # another process bound it at the same moment: compare with that
         with engine.connect() as conn:
             binding = _recorded(conn)

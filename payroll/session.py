@@ -54,9 +54,6 @@ def open_db(db_url: str, create: bool = False) -> Ledger:
             else:
                 ledger.require_schema()
             store.init_schema(ledger.engine)  # tables only where missing: nothing is written when present
-            if create:
-                with ledger.step() as conn:  # a country row of an earlier build: its copy in the event chain
-                    store.chain_binding(conn)
     except BaseException:
         ledger.close()
         raise

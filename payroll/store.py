@@ -164,21 +164,6 @@ def migrate_v1(conn: sa.Connection) -> None:
         append_rows(conn, table.name, [dict(row) for row in conn.execute(sa.select(table).order_by(key)).mappings()])
 
 
-def chain_binding(conn: sa.Connection) -> bool:
-    """`db init` on a ledger whose country row was written before the row was copied into the event chain
-    (builds before 2026-12-07): the copy is appended now, so `ledger verify` names any later edit of it; True if it
-    was. Until then verify reports the row as outside the chain. Nothing is written when the ledger is unbound or
-    its row is chained already."""
-    events = ledger_schema.events
-    chained = conn.execute(sa.select(events.c.event_id).where(
-        events.c.subject == ledger_country.name, events.c.kind == ledger_schema.RECORD_EVENT).limit(1)).first()
-    rows = [dict(row) for row in conn.execute(sa.select(ledger_country)).mappings()]
-    if chained is not None or not rows:
-        return False
-    append_rows(conn, ledger_country.name, rows)
-    return True
-
-
 def default_store(db_url: str) -> Path:
     """The payroll store when none is given: ISPLATA_STORE, else next to a SQLite file, else the working dir."""
     if os.environ.get("ISPLATA_STORE"):

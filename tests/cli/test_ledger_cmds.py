@@ -37,7 +37,7 @@ def post_payroll(db_url: str, period: int, rights: int) -> None:
 def test_init_then_audit_commands(db_url, tmp_path):
     assert run(db_url, "db", "init").exit_code == 0
     result = run(db_url, "db", "init", "--json")
-    assert result.exit_code == 0 and json.loads(result.output)["schema_version"] == 2  # 2: events, holds and payroll records chained
+    assert result.exit_code == 0 and json.loads(result.output)["schema_version"] == 3  # 2: events, holds and payroll records chained; 3: the country too
     post_payroll(db_url, 660, 4)
     post_payroll(db_url, 661, 3)
     digest = run(db_url, "ledger", "digest").output.strip()

@@ -155,11 +155,11 @@ def ledger_url(request, tmp_path):
         request.getfixturevalue("pg_schema_url")
 
 
-def _behind_the_triggers(conn, statement: str) -> None:
+def _behind_the_triggers(conn, statement: str, table: str = "ledger_country") -> None:
     """What a database owner can do with the append-only triggers out of the way."""
     if conn.dialect.name == "sqlite":
         for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                            "AND tbl_name = 'ledger_country'").fetchall():
+                                            f"AND tbl_name = '{table}'").fetchall():
             conn.exec_driver_sql(f"DROP TRIGGER {name}")
     else:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
@@ -184,26 +184,98 @@ def test_the_binding_is_chained_and_verify_names_an_edit_behind_the_triggers(led
         ledger.close()
 
 
-def test_db_init_chains_the_binding_an_earlier_build_left_outside_the_chain(ledger_url):
-    """A ledger bound before its country row was chained: verify reports the row, `db init` (open_db with create)
-    copies it into the chain once, and a second init writes nothing."""
+def test_db_init_brings_a_version_2_ledger_up_to_date_chaining_its_binding(ledger_url):
+    """A version 2 ledger holds its country row outside the chain: every step refuses it until `db init`, which
+    copies the row into the chain once and records version 3; verify then finds nothing, and a second init writes
+    nothing."""
+    from ledgers.schema import SCHEMA_VERSION
     from ledgers.verify import record_findings
+    from payroll.errors import UserError
     from payroll.session import open_db
 
     ledger = open_db(ledger_url, create=True)
     try:
-        with ledger.engine.begin() as conn:  # as the earlier build wrote it: the row, no event
+        with ledger.engine.begin() as conn:  # as version 2 left it: the row, no event, version 2
             conn.execute(countries.ledger_country.insert().values(
                 binding_id=1, country="ua", currency="UAH", bound_by="db init", bound_at="2026-11-30T10:00:00+00:00"))
+            _behind_the_triggers(conn, "DELETE FROM ledger_schema", "ledger_schema")
+            conn.exec_driver_sql("INSERT INTO ledger_schema (version, applied_us) VALUES (2, 0)")
         assert record_findings(ledger) == [
             "ledger_country binding_id=1: the row is not in the hash chain (inserted behind it)"]
     finally:
         ledger.close()
+    with pytest.raises(UserError, match="schema version 2, this isplata needs 3"):
+        open_db(ledger_url).close()  # any other step
     for _ in range(2):
-        ledger = open_db(ledger_url, create=True)
+        ledger = open_db(ledger_url, create=True)  # what `isplata db init` runs
         try:
+            assert ledger.schema_version() == SCHEMA_VERSION == 3
             assert record_findings(ledger) == []
             assert [(e["kind"], e["subject"]) for e in ledger.event_rows()] == [("rows", "ledger_country")]
             assert countries.current(ledger.engine) == countries.Binding("ua", "UAH", "db init")
         finally:
             ledger.close()
+
+
+def test_db_init_binding_beside_a_first_payroll_is_refused_not_deadlocked(pg_schema_url):
+    """PostgreSQL: `db init --country` while a step that holds the ledger's lock binds the ledger with its first
+    payroll. bind() takes the lock before it writes the row, so it waits and is then refused naming the payroll
+    that bound the ledger (it used to write the row first and wait for the lock: each waited for the other)."""
+    import threading
+    import time
+
+    from payroll.session import open_db
+
+    ledger = open_db(pg_schema_url, create=True)
+    outcome = {}
+    in_step = threading.Event()
+
+    def first_payroll():
+        with ledger.step() as conn:
+            in_step.set()
+            time.sleep(1.0)  # db init meanwhile: on the old order it inserted its row in this second
+            countries.bind_in(conn, "ua", "UAH", "UA-202501-01")
+        outcome["step"] = "ok"
+
+    def init():
+        in_step.wait()
+        try:
+            countries.bind_at_init(ledger.engine, "me")
+            outcome["init"] = "bound"
+        except Exception as exc:
+            outcome["init"] = exc
+
+    try:
+        threads = [threading.Thread(target=first_payroll), threading.Thread(target=init)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert outcome["step"] == "ok"
+        assert isinstance(outcome["init"], Refused), outcome["init"]
+        assert "db init names ME" in str(outcome["init"]) and "UA-202501-01" in str(outcome["init"])
+        assert countries.current(ledger.engine) == countries.Binding("ua", "UAH", "UA-202501-01")
+    finally:
+        ledger.close()
+
+
+def test_db_init_refuses_a_version_2_binding_changed_before_the_upgrade(ledger_url, registers, tmp_path,
+                                                                         monkeypatch):
+    """A version 2 ledger whose country row was changed behind the triggers: chaining it would make the change
+    unseen, so `db init` refuses, naming the first payroll's country, and leaves the ledger at version 2."""
+    from payroll import cycle
+    from payroll.errors import UserError
+    from payroll.session import open_db
+
+    open_db(ledger_url, create=True).close()
+    monkeypatch.setattr(countries, "append_rows", lambda *_args: None)  # as version 2 bound: no copy in the chain
+    cycle.calculate(ledger_url, registers / "ua", "2025-01", "ana", store_dir=tmp_path / "store")
+    monkeypatch.undo()
+    with Ledger(ledger_url) as ledger, ledger.engine.begin() as conn:
+        _behind_the_triggers(conn, "UPDATE ledger_country SET country = 'rs', currency = 'RSD'")
+        _behind_the_triggers(conn, "DELETE FROM ledger_schema", "ledger_schema")
+        conn.exec_driver_sql("INSERT INTO ledger_schema (version, applied_us) VALUES (2, 0)")
+    with pytest.raises(UserError, match=r"names RS \(RSD\) but its first payroll UA-202501-01 is UA \(UAH\)"):
+        open_db(ledger_url, create=True)
+    with Ledger(ledger_url) as ledger:
+        assert ledger.schema_version() == 2
