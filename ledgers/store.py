@@ -361,20 +361,21 @@ class Ledger:
         digest = pool.submit(postings_sha256, columns)
         expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
                               prepared.amount_minor)  # ready when the expense columns follow the postings
-        copied, whole = threading.Event(), threading.Event()
+        copied, sound = threading.Event(), threading.Event()
         # the ranges the COPY has filled are summarised as it goes, and the rest after it while this connection
         # writes the batch's row and expense columns (not after a round still running when the COPY ended)
-        summarized = aside.submit(self._summarize_until, copied, whole, PG_SUMMARIZE_POSTINGS) \
+        summarized = aside.submit(self._summarize_until, copied, sound, PG_SUMMARIZE_POSTINGS) \
             if self.dialect == "postgresql" else None
         try:
-            self._insert_postings(raw, columns)
-            whole.set()
-        except Exception:
-            checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
-            raise
+            try:
+                self._insert_postings(raw, columns)
+            except Exception:
+                checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
+                raise
+            checked.result()
+            sound.set()
         finally:
             copied.set()
-        checked.result()
         header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id, period=prepared.period,
                       booked_on=booked, created_us=created_us, first_posting=first,
                       n_postings=prepared.n_postings, n_payments=prepared.n_payments,
@@ -388,16 +389,16 @@ class Ledger:
             self._insert_payments(raw, batch_id, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
         return record, summarized
 
-    def _summarize_until(self, done: threading.Event, whole: threading.Event, statement: str) -> bool:
+    def _summarize_until(self, done: threading.Event, sound: threading.Event, statement: str) -> bool:
         """_summarize_aside every ASIDE_SUMMARY_EVERY_S until `done` is set (the postings' COPY is over), so the
         summary left after the COPY covers only what it added last instead of every page of the batch: the step
         no longer waits for it. A round that fails leaves its ranges to the next one, or to the last. The last
-        runs once the COPY has ended `whole` (not after a failed one, whose step is rolled back) and returns what
-        _summarize_aside returns (False: the step's own connection summarises); an error of a round other than the
-        database's is raised. Returns True without a last summary when the COPY failed."""
+        runs when `sound` was set before `done` (the COPY ended and the checks passed; a refused or failed step is
+        rolled back and not kept waiting for it) and returns what _summarize_aside returns (False: the step's own
+        connection summarises); True without it. An error of a round other than the database's is raised."""
         while not done.wait(ASIDE_SUMMARY_EVERY_S):
             self._summarize_aside(statement)
-        return self._summarize_aside(statement) if whole.is_set() else True
+        return self._summarize_aside(statement) if sound.is_set() else True
 
     def _summarize_aside(self, statement: str) -> bool:
         """One of the PG_SUMMARIZE statements on a connection of its own, committed at once; False if it could
