@@ -6,9 +6,11 @@ wire is the column's own, and no int64 matrix of every column is built), with at
 as a NUL-padded byte matrix. A chunk of rows is written column by column into one buffer at precomputed row
 offsets, so the caller can stream chunks while the server ingests the previous one: `prefetched` packs the next
 chunks on a second thread (the kernels release the GIL) while the caller's thread writes the current one to the
-socket, so packing no longer waits for the server nor the server for packing.
+socket, so packing no longer waits for the server nor the server for packing. A row of large blobs (a batch's
+expense columns) is streamed the same way (blob_row_chunks).
 """
 import queue
+import struct
 import threading
 
 import numpy as np
@@ -20,6 +22,7 @@ COPY_TRAILER = b"\xff\xff"
 CHUNK_ROWS = 65_536
 PREFETCH_CHUNKS = 3  # chunks packed ahead of the socket: ~25 MB held at most, enough to hide packing
 INT_WIDTHS = (2, 4, 8)
+BLOB_PIECE_BYTES = 1 << 22  # psycopg sends a larger write in pieces of this size anyway
 
 
 @kernel
@@ -103,6 +106,23 @@ def copy_chunks(columns: list, text: np.ndarray | None):
         if text_field:
             put_text(text, text_len, start, chunk_offsets, field_at, out)
         yield memoryview(out)[:int(chunk_offsets[-1])]
+    yield COPY_TRAILER
+
+
+def blob_row_chunks(ints: list, blobs: list, piece_bytes: int = BLOB_PIECE_BYTES):
+    """Yield COPY FROM STDIN (FORMAT BINARY) data of one row: int64 fields, then bytea fields. Each blob (a numpy
+    array, sent as its bytes) goes out in pieces of at most piece_bytes, views of the caller's array: a blob of
+    hundreds of megabytes is neither copied nor built into one message, and the server reads the row as it comes."""
+    assert piece_bytes > 0 and 0 < len(ints) + len(blobs) < 65_536
+    yield COPY_HEADER + struct.pack(">h", len(ints) + len(blobs))
+    for value in ints:
+        yield struct.pack(">iq", 8, value)  # struct refuses a value outside int64
+    for blob in blobs:
+        data = memoryview(np.ascontiguousarray(blob)).cast("B")
+        assert len(data) < 2**31, len(data)  # the field's length word; a bytea holds at most 1 GB anyway
+        yield struct.pack(">i", len(data))
+        for start in range(0, len(data), piece_bytes):
+            yield data[start:start + piece_bytes]
     yield COPY_TRAILER
 
 

@@ -25,7 +25,7 @@ from formats.bounds import MONTHS as MONTHS_MAX  # month indexes 0..2399, as pre
 from formats.errors import UserError
 from formats.i18n import N_
 from ledgers import schema
-from ledgers.bulk import insert_rows, read_columns, read_posting_range, sort_by
+from ledgers.bulk import insert_blob_row, insert_rows, read_columns, read_posting_range, sort_by
 from ledgers.canonical import (GENESIS_HASH, POSTING_COLUMNS, batch_hash, event_hash, header_of, merkle_root,
                                postings_sha256)
 from ledgers.postings import PreparedBatch, built, payments_first, prepare_batch_deferred
@@ -356,21 +356,21 @@ class Ledger:
         digest = pool.submit(postings_sha256, columns)
         expense = pool.submit(projection_of, prepared.account_kind, prepared.right_id, prepared.month,
                               prepared.amount_minor)  # ready when the expense columns follow the postings
-        copied = threading.Event()
-        rounds = aside.submit(self._summarize_until, copied, PG_SUMMARIZE_POSTINGS) \
-            if self.dialect == "postgresql" else None  # the ranges the COPY has filled are summarised as it goes
+        copied, sound = threading.Event(), threading.Event()
+        # the ranges the COPY has filled are summarised as it goes, and the rest after it while this connection
+        # writes the batch's row and expense columns (not after a round still running when the COPY ended)
+        summarized = aside.submit(self._summarize_until, copied, sound, PG_SUMMARIZE_POSTINGS) \
+            if self.dialect == "postgresql" else None
         try:
-            self._insert_postings(raw, columns)
-        except Exception:
-            checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
-            raise
+            try:
+                self._insert_postings(raw, columns)
+            except Exception:
+                checked.result()  # values the database refused (e.g. not UTF-8) are the checks' problems
+                raise
+            checked.result()
+            sound.set()
         finally:
             copied.set()
-        checked.result()
-        if rounds is not None:
-            rounds.result()  # an error of the rounds (other than the database's, which they leave to the next) is raised
-        summarized = aside.submit(self._summarize_aside, PG_SUMMARIZE_POSTINGS) \
-            if self.dialect == "postgresql" else None
         header = dict(batch_id=batch_id, kind=prepared.kind, source_id=prepared.source_id, period=prepared.period,
                       booked_on=booked, created_us=created_us, first_posting=first,
                       n_postings=prepared.n_postings, n_payments=prepared.n_payments,
@@ -384,12 +384,16 @@ class Ledger:
             self._insert_payments(raw, batch_id, prepared.pay_refs, prepared.pay_payee, prepared.pay_amount)
         return record, summarized
 
-    def _summarize_until(self, done: threading.Event, statement: str) -> None:
+    def _summarize_until(self, done: threading.Event, sound: threading.Event, statement: str) -> bool:
         """_summarize_aside every ASIDE_SUMMARY_EVERY_S until `done` is set (the postings' COPY is over), so the
         summary left after the COPY covers only what it added last instead of every page of the batch: the step
-        no longer waits for it. A round that fails leaves its ranges to the next one, or to the step's own."""
+        no longer waits for it. A round that fails leaves its ranges to the next one, or to the last. The last
+        runs when `sound` was set before `done` (the COPY ended and the checks passed; a refused or failed step is
+        rolled back and not kept waiting for it) and returns what _summarize_aside returns (False: the step's own
+        connection summarises); True without it. An error of a round other than the database's is raised."""
         while not done.wait(ASIDE_SUMMARY_EVERY_S):
             self._summarize_aside(statement)
+        return self._summarize_aside(statement) if sound.is_set() else True
 
     def _summarize_aside(self, statement: str) -> bool:
         """One of the PG_SUMMARIZE statements on a connection of its own, committed at once; False if it could
@@ -438,10 +442,9 @@ class Ledger:
         marks = ", ".join("?" * len(row))
         raw.execute(self._q(f"INSERT INTO ledger_batches ({', '.join(row)}) VALUES ({marks})"),
                     tuple(row.values()))
-        blob = "?" if self.dialect == "sqlite" else "%b"  # psycopg: send bytes in binary, not as hex text
-        raw.execute(self._q("INSERT INTO ledger_expense_columns (batch_id, n_postings, right_id, month, amount_minor)"
-                            f" VALUES (?, ?, {blob}, {blob}, {blob})"),
-                    (record.batch_id, len(expense[0]), *(column.tobytes() for column in expense)))
+        insert_blob_row(raw, self.dialect, "ledger_expense_columns",
+                        {"batch_id": record.batch_id, "n_postings": len(expense[0])},
+                        dict(zip(("right_id", "month", "amount_minor"), expense)))
 
     def _insert_payments(self, raw, batch_id: int, refs: np.ndarray, payee: np.ndarray, amount: np.ndarray) -> None:
         """The batch's payments, numbered by leaf 0..n-1 (the Merkle tree's order)."""

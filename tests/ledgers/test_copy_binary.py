@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from ledgers.copy_binary import COPY_HEADER, COPY_TRAILER, copy_chunks, prefetched
+from ledgers.copy_binary import COPY_HEADER, COPY_TRAILER, blob_row_chunks, copy_chunks, prefetched
 
 FORMATS = {2: ">h", 4: ">i", 8: ">q"}
 
@@ -54,6 +54,44 @@ def test_packed_rows_read_back_exactly(rows):
         text[i, :len(r[3])] = np.frombuffer(r[3].encode(), np.uint8)
     buffer = b"".join(bytes(chunk) for chunk in copy_chunks([a, b, c], text))
     assert parse_copy(buffer, [2, 4, 8], True) == [(x, y, z, s.encode()) for x, y, z, s in rows]
+
+
+def parse_blob_row(buffer: bytes, ints: int) -> tuple:
+    """Reference reader of one row: `ints` int64 fields, then length-prefixed byte fields."""
+    assert buffer.startswith(COPY_HEADER) and buffer.endswith(COPY_TRAILER)
+    pos = len(COPY_HEADER)
+    (fields,) = struct.unpack_from(">h", buffer, pos)
+    pos, row = pos + 2, []
+    for field in range(fields):
+        (length,) = struct.unpack_from(">i", buffer, pos)
+        if field < ints:
+            assert length == 8
+            row.append(struct.unpack_from(">q", buffer, pos + 4)[0])
+        else:
+            row.append(buffer[pos + 4:pos + 4 + length])
+        pos += 4 + length
+    assert pos + 2 == len(buffer)
+    return tuple(row)
+
+
+@given(st.lists(ints64, min_size=1, max_size=3), st.lists(st.lists(ints64, max_size=40), max_size=3),
+       st.integers(1, 64))
+@settings(max_examples=80, deadline=None)
+def test_a_blob_row_reads_back_exactly_in_pieces_of_any_size(ints, blobs, piece_bytes):
+    arrays = [np.array(blob, "<i8") for blob in blobs]
+    chunks = list(blob_row_chunks(ints, arrays, piece_bytes))
+    assert all(len(chunk) <= max(piece_bytes, len(COPY_HEADER) + 2, 12) for chunk in chunks[1:-1])
+    row = parse_blob_row(b"".join(bytes(chunk) for chunk in chunks), len(ints))
+    assert row == (*ints, *(array.tobytes() for array in arrays))
+
+
+def test_blob_pieces_are_views_of_the_callers_array():
+    """A blob is sent as slices of the array itself, never as a copy of its bytes."""
+    blob = np.arange(1000, dtype="<i4")
+    pieces = [chunk for chunk in blob_row_chunks([7], [blob], piece_bytes=1024)
+              if isinstance(chunk, memoryview)]
+    assert sum(len(piece) for piece in pieces) == blob.nbytes and len(pieces) == 4
+    assert all(np.shares_memory(np.frombuffer(piece, np.uint8), blob) for piece in pieces)
 
 
 def test_columns_in_any_order_and_width():

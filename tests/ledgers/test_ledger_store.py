@@ -1,6 +1,7 @@
 """The ledger on SQLite and PostgreSQL: init, append, refusals, idempotency, triggers, atomicity, concurrency."""
 import datetime as dt
 import multiprocessing
+import threading
 
 import numpy as np
 import pytest
@@ -540,6 +541,35 @@ def test_the_summaries_cover_every_uncommitted_posting(pg_schema_url, approve, m
         assert found == record.n_postings and "ledger_postings_id_brin" in plan
     removed = [int(line.rsplit(":", 1)[1]) for line in plan.splitlines() if "Removed by" in line]
     assert sum(removed) < first.n_postings // 4, plan  # summarised: the first batch's pages are skipped
+    assert verify(book).ok
+    book.close()
+
+
+def test_the_batch_is_written_while_a_summary_round_still_runs(pg_schema_url, approve, monkeypatch):
+    """A summary round still running aside when the postings' COPY ends does not hold the step back: the batch's
+    row and expense columns are written meanwhile, and the last summary follows the round on the aside
+    connection, so every posting is still found through the index."""
+    monkeypatch.setattr(store_module, "ASIDE_SUMMARY_EVERY_S", 0.0)  # a round from the COPY's start
+    written = threading.Event()
+    real_insert = store_module.Ledger._insert_batch
+    monkeypatch.setattr(store_module.Ledger, "_insert_batch",
+                        lambda self, *args: (real_insert(self, *args), written.set())[0])
+    rounds_held = []
+    real = store_module.Ledger._summarize_aside
+
+    def summarize_slowly(self, statement):  # a round that lasts until the batch's row is written (10 s at most)
+        done = real(self, statement)
+        if statement == store_module.PG_SUMMARIZE_POSTINGS and not written.is_set():
+            rounds_held.append(written.wait(10))
+        return done
+
+    monkeypatch.setattr(store_module.Ledger, "_summarize_aside", summarize_slowly)
+    book = open_ledger(pg_schema_url)
+    book.init()
+    record = approve(book, 660, 5000, seed=1)
+    assert rounds_held == [True]  # the step wrote its row while the round ran
+    found, plan = _through_the_index(book, record)
+    assert found == record.n_postings and "ledger_postings_id_brin" in plan
     assert verify(book).ok
     book.close()
 
