@@ -80,3 +80,25 @@ def _cells(values, rows: np.ndarray) -> list:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values.take(pa.array(rows)).to_pylist()
     return np.asarray(values)[rows].tolist()
+
+
+class ProblemRecorder:
+    """Takes the calls a ProblemLog takes and keeps them, to hand them to one later (`replay`) in a fixed order:
+    checks run side by side on threads each record their problems, and the log is given them one check after
+    another, so what it lists, in which order and which rows a rule's cap keeps, is as if the checks had run in
+    turn. Rows found are kept as found; only those the log lists become Problems, when replayed."""
+
+    def __init__(self):
+        self._calls: list[tuple[str, tuple]] = []
+
+    def add(self, file, row, column, value, rule, fix) -> None:
+        self._calls.append(("add", (file, row, column, value, rule, fix)))
+
+    def add_rows(self, file, rows: np.ndarray, column, values, rule, fix) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows):  # ProblemLog.add_rows adds nothing for no rows
+            self._calls.append(("add_rows", (file, rows, column, values, rule, fix)))
+
+    def replay(self, log: ProblemLog) -> None:
+        for method, arguments in self._calls:
+            getattr(log, method)(*arguments)

@@ -18,7 +18,8 @@ import pyarrow.dataset as ds
 from formats import csv_input
 from formats.errors import InputError
 from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog
-from formats.register_checks import DICTIONARY_READABLE, UNCHECKED, blank_mask, check_register
+from formats.register_checks import DICTIONARY_READABLE, UNCHECKED, blank_mask
+from formats.rule_groups import RegisterChecks
 from formats.schemas import OPTIONAL_TABLES, REGISTER
 from formats.i18n import N_
 
@@ -125,8 +126,9 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
                    columns & DICTIONARY_READABLE.get(name, frozenset())) for name, columns in encoded.items()}
     defer = {name: frozenset(columns) - drop.get(name, frozenset()) for name, columns in (defer or {}).items()}
     held = {name: columns & UNCHECKED.get(name, frozenset()) for name, columns in defer.items() if columns}
-    loaded = load_tables(Path(folder), log, lean, held)
-    check_register(loaded, codes, household_codes, log)
+    with RegisterChecks(codes, household_codes) as checks:  # each group of rules as soon as its tables are read
+        loaded = load_tables(Path(folder), log, lean, held, on_table=checks.table_loaded)
+        checks.finish(loaded, log)
     if log:
         raise InputError(sort_problems(log.problems()))
     deferred = deferred_columns(loaded, defer)
@@ -192,7 +194,7 @@ def register_file_digests(folder) -> dict[str, str]:
 
 # ---- loading ------------------------------------------------------------------------------------------------
 
-def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=None) -> Loaded:
+def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=None, on_table=None) -> Loaded:
     """Every table conformed to its schema; `lean` ({table: (skip, dictionary)}): nullable text columns no rule
     reads, not read from a Parquet file that stores them as text (then absent from the table), and text columns
     whose rules judge a dictionary as text (DICTIONARY_READABLE), kept as Parquet's dictionary (then of dictionary
@@ -201,40 +203,51 @@ def load_tables(folder: Path, log: ProblemLog, lean: dict | None = None, held=No
     bytes in memory, kept in `deferrable` with the columns the file gave in the type it was read as (those
     conform passes unchanged); of the table's unread columns (nullable text no rule reads: UNCHECKED), those
     the file stores once and as the schema's type are not read at all (absent from the table, deferrable with
-    the chunk lengths of the columns read with them)."""
+    the chunk lengths of the columns read with them).
+    `on_table(loaded, name)`, when given, is called once each table is in `loaded` or found missing or unreadable,
+    in the order the tables are read (REGISTER, then OPTIONAL_TABLES)."""
     loaded, lean = Loaded(), lean or {}
+    on_table = on_table or (lambda _loaded, _name: None)
     held = held if isinstance(held, dict) else {name: frozenset() for name in held or ()}
     if not folder.is_dir():
         log.add(str(folder), None, None, None, N_("register folder does not exist"),
                 N_("give the folder that holds persons, households, rights, payees and deductions files"))
         return loaded
     for name, schema in REGISTER.items():
-        path = find_file(folder, name, log)
-        if path is None:
-            continue
-        skip, dictionary = lean.get(name, (frozenset(), frozenset()))
-        data = _file_bytes(path) if name in held and path.suffix == ".parquet" else None
-        unread = _unread_held(data, schema, held.get(name, frozenset()) - dictionary)
-        raw = _read_held(path, skip | unread, dictionary, data)
-        if raw is None:
-            data, unread, raw = None, frozenset(), read_raw(path, schema, log, skip, dictionary)
-        if raw is None:
-            continue
-        if unread and not raw.num_columns:  # nothing else read to take the chunks from: read them after all
-            unread, raw = frozenset(), _read_held(path, skip, dictionary, data)
-        if data is not None:  # the columns conform passes as they were read, and those not read at all (with
-            names = raw.column_names  # the chunks of the columns read with them: one scan's batches)
-            batches = tuple(len(chunk) for chunk in raw.column(0).chunks) if unread else ()
-            loaded.deferrable[name] = Deferred(data, {
-                column: () for column in names if names.count(column) == 1 and column in schema.names
-                and raw.schema.field(column).type == schema.field(column).type} | dict.fromkeys(unread, batches))
-        skip = skip | unread
-        table, unusable = conform(raw, schema, path.name, log, skip, dictionary)
-        loaded.tables[name], loaded.unusable[name] = table, unusable
-        loaded.files[name], loaded.paths[name] = path.name, path
+        _load_table(folder, name, schema, loaded, log, lean, held)
+        on_table(loaded, name)
     for name, schema in OPTIONAL_TABLES.items():
         _load_optional(folder, name, schema, loaded, log)
+        on_table(loaded, name)
     return loaded
+
+
+def _load_table(folder: Path, name: str, schema: pa.Schema, loaded: Loaded, log: ProblemLog, lean: dict,
+                held: dict) -> None:
+    """One table of REGISTER into `loaded` (load_tables)."""
+    path = find_file(folder, name, log)
+    if path is None:
+        return
+    skip, dictionary = lean.get(name, (frozenset(), frozenset()))
+    data = _file_bytes(path) if name in held and path.suffix == ".parquet" else None
+    unread = _unread_held(data, schema, held.get(name, frozenset()) - dictionary)
+    raw = _read_held(path, skip | unread, dictionary, data)
+    if raw is None:
+        data, unread, raw = None, frozenset(), read_raw(path, schema, log, skip, dictionary)
+    if raw is None:
+        return
+    if unread and not raw.num_columns:  # nothing else read to take the chunks from: read them after all
+        unread, raw = frozenset(), _read_held(path, skip, dictionary, data)
+    if data is not None:  # the columns conform passes as they were read, and those not read at all (with
+        names = raw.column_names  # the chunks of the columns read with them: one scan's batches)
+        batches = tuple(len(chunk) for chunk in raw.column(0).chunks) if unread else ()
+        loaded.deferrable[name] = Deferred(data, {
+            column: () for column in names if names.count(column) == 1 and column in schema.names
+            and raw.schema.field(column).type == schema.field(column).type} | dict.fromkeys(unread, batches))
+    skip = skip | unread
+    table, unusable = conform(raw, schema, path.name, log, skip, dictionary)
+    loaded.tables[name], loaded.unusable[name] = table, unusable
+    loaded.files[name], loaded.paths[name] = path.name, path
 
 
 def _load_optional(folder: Path, name: str, schema: pa.Schema, loaded: Loaded, log: ProblemLog) -> None:

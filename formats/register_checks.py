@@ -3,8 +3,10 @@
 Each check computes a boolean mask or an index array with pyarrow.compute / numpy and hands the offending rows
 to the ProblemLog; no Python loop runs per row except to build the problems that are reported. A check runs only
 when the columns it reads were loaded (a missing column is reported once, not again by every rule using it).
+formats/rule_groups.py runs the rules, group by group, on threads (check_register).
 """
 import datetime as dt
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +16,7 @@ from formats.bank_ids import fast_valid_ibans, invalid_bics, invalid_ibans
 from formats.bounds import AMOUNT_MINOR_MAX, ID_MAX
 from formats.i18n import N_
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
-from formats.problem_log import ProblemLog
+from formats.problem_log import ProblemLog, ProblemRecorder
 from formats.text_scan import blank_candidates
 from formats.schemas import (CHANNELS, DEDUCTION_KINDS, DEDUCTION_PRIORITY, HOUSEHOLD_ROLES, OPTIONAL_TABLES,
                              PAYEE_KINDS, REGISTER, SUBGROUP_MAX)
@@ -40,17 +42,21 @@ DICTIONARY_READABLE = {name: EMPTINESS_ONLY.get(name, frozenset()) | CODES_ONLY.
                        for name in set(EMPTINESS_ONLY) | set(CODES_ONLY)}
 
 
-def check_register(loaded, benefit_codes: frozenset, household_benefits: frozenset, log: ProblemLog) -> None:
-    """Run every rule over the loaded tables, adding problems to `log`."""
-    checks = Checks(loaded, log)
-    checks.date_ranges()
-    checks.persons()
-    checks.households()
-    checks.rights(benefit_codes, household_benefits)
-    checks.payees()
-    checks.deductions()
-    checks.maintenance_titles()
-    checks.register_facts()
+class SharedIds:
+    """Sorted distinct ids per (table, column), made once for the groups of rules that ask for them, also when two
+    threads ask at once (the second waits for the first's)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], list] = {}
+
+    def get(self, key: tuple[str, str], make) -> np.ndarray:
+        with self._lock:
+            entry = self._entries.setdefault(key, [threading.Lock(), None])
+        with entry[0]:
+            if entry[1] is None:
+                entry[1] = make()
+            return entry[1]
 
 
 def rows_where(mask) -> np.ndarray:
@@ -177,9 +183,9 @@ def _blank_chunk(chunk: pa.Array) -> np.ndarray:
 class Checks:
     """The rules, grouped by file; each method reads only columns that loaded."""
 
-    def __init__(self, loaded, log: ProblemLog):
+    def __init__(self, loaded, log: ProblemLog | ProblemRecorder, ids: SharedIds | None = None):
         self.loaded, self.log = loaded, log
-        self._ids: dict[tuple[str, str], np.ndarray] = {}
+        self._ids = SharedIds() if ids is None else ids
 
     def col(self, name: str, column: str) -> pa.ChunkedArray:
         """A column as loaded (chunked: pyarrow.compute reads it without a copy)."""
@@ -193,10 +199,7 @@ class Checks:
         """Sorted distinct non-null ids of a referenced table, or None when it could not be loaded."""
         if not self.loaded.usable(name, column):
             return None
-        key = (name, column)
-        if key not in self._ids:
-            self._ids[key] = sorted_distinct(as_int64(self.col(name, column).drop_null()))
-        return self._ids[key]
+        return self._ids.get((name, column), lambda: sorted_distinct(as_int64(self.col(name, column).drop_null())))
 
     # ---- shared rules -----------------------------------------------------------------------------------
 

@@ -1,10 +1,19 @@
 """The vectorised helpers of formats/register_checks.py against plain-Python references."""
+import time
+
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from formats import register_checks
+from formats.errors import InputError
+from formats.problem_log import ProblemLog, ProblemRecorder
+from formats.register import load_tables, read_register, sort_problems
 from formats.register_checks import dangling_rows, duplicate_rows, sorted_distinct
+from formats.rule_groups import check_register
+from tests.formats.test_register import BENEFITS, HOUSEHOLD_BENEFITS, write_register
 
 small = st.one_of(st.none(), st.integers(-3, 3))
 
@@ -53,3 +62,85 @@ def test_duplicate_rows_of_sorted_keys_match_reference(rows, null_rows):
     columns = [[None if i in null_rows and c == 0 else row[c] for i, row in enumerate(rows)] for c in range(width)]
     arrays = [pa.array(column, pa.int64()) for column in columns]
     assert duplicate_rows(*arrays).tolist() == reference_duplicates(*columns)
+
+
+# ---- the groups of rules on threads ----------------------------------------------------------------------------
+
+def _loaded_with_problems(tmp_path):
+    """A register with problems for several groups of rules and several rows per rule (the cap then matters)."""
+    edits = [("persons", 1, "birth_date", "1850-01-01"), ("persons", 2, "person_id", "1"),
+             ("households", 2, "person_id", "99"), ("households", 1, "role", "cousin"),
+             ("households", 2, "role", "uncle"), ("rights", 2, "benefit", "ME_NONE"),
+             ("rights", 1, "benefit", "ME_NOTHING"), ("rights", 1, "payee_id", "77"),
+             ("payees", 1, "iban", "ME25510000000000006346"), ("payees", 2, "bic", "XX"),
+             ("payees", 1, "country", "me"), ("deductions", 1, "kind", "bribe"), ("deductions", 1, "right_id", "555")]
+    log = ProblemLog()
+    loaded = load_tables(write_register(tmp_path / "csv", edits), log)
+    return loaded, log.problems()
+
+
+def _checked(loaded, threads, cap):
+    log = ProblemLog(cap)
+    check_register(loaded, frozenset(BENEFITS), HOUSEHOLD_BENEFITS, log, threads=threads)
+    return [problem.render() for problem in log.problems()]
+
+
+def test_groups_on_threads_report_what_they_report_in_turn(tmp_path, monkeypatch):
+    """Two threads, the first group of the report made to end last: the same problems, in the same order, the
+    same rows kept under each rule's cap, as one group after another."""
+    loaded, conform_problems = _loaded_with_problems(tmp_path)
+    assert not conform_problems
+    for cap in (1, 1000):
+        in_turn = _checked(loaded, 1, cap)
+        assert len(in_turn) >= 10 and len({p.split(":")[0] for p in in_turn}) >= 4
+        first = register_checks.Checks.date_ranges
+        monkeypatch.setattr(register_checks.Checks, "date_ranges", lambda self: (time.sleep(0.3), first(self)))
+        assert _checked(loaded, 2, cap) == in_turn
+        monkeypatch.undo()
+
+
+def test_a_failing_group_fails_the_check(tmp_path, monkeypatch):
+    loaded, _ = _loaded_with_problems(tmp_path)
+
+    def broken(self):
+        raise RuntimeError("a rule's programmer error")
+
+    monkeypatch.setattr(register_checks.Checks, "payees", broken)
+    with pytest.raises(RuntimeError, match="programmer error"):
+        _checked(loaded, 2, 1000)
+
+
+def test_recorder_replays_into_a_log_as_if_added_there():
+    values = pa.array(["a", "b", "c", "d"])
+    calls = [("add_rows", ("x.csv", np.array([0, 2, 3]), "col", values, "rule one", "fix")),
+             ("add", ("x.csv", 4, "col", "v", "rule two", "fix")),
+             ("add_rows", ("x.csv", np.array([], np.int64), "col", values, "rule one", "fix")),
+             ("add_rows", ("y.csv", np.array([1]), "col", None, "rule one", "fix"))]
+    direct, recorder, replayed = ProblemLog(2), ProblemRecorder(), ProblemLog(2)
+    for method, arguments in calls:
+        getattr(direct, method)(*arguments)
+        getattr(recorder, method)(*arguments)
+    recorder.replay(replayed)
+    assert replayed.problems() == direct.problems() and replayed.count() == direct.count() == 5
+
+
+def test_read_register_checks_as_tables_are_read_and_reports_as_in_turn(tmp_path):
+    """read_register starts each group of rules once its tables are read (formats.rule_groups): the same problems,
+    word for word and in order, as the tables read first and the groups run one after another."""
+    folder = write_register(tmp_path / "csv", [("persons", 1, "birth_date", "1850-01-01"),
+                                               ("households", 2, "person_id", "99"), ("rights", 2, "benefit", "X"),
+                                               ("payees", 2, "bic", "XX"), ("deductions", 1, "right_id", "555")])
+    with pytest.raises(InputError) as caught:
+        read_register(folder, BENEFITS, HOUSEHOLD_BENEFITS, cap_per_rule=1)
+    log = ProblemLog(1)
+    loaded = load_tables(folder, log)
+    check_register(loaded, frozenset(BENEFITS), HOUSEHOLD_BENEFITS, log, threads=1)
+    assert [p.render() for p in caught.value.problems] == [p.render() for p in sort_problems(log.problems())]
+    assert len(caught.value.problems) >= 5
+
+
+def test_a_rule_reading_a_table_its_group_does_not_declare_fails_loudly(tmp_path, monkeypatch):
+    loaded, _ = _loaded_with_problems(tmp_path)
+    monkeypatch.setattr(register_checks.Checks, "persons", lambda self: self.col("rights", "right_id"))
+    with pytest.raises(RuntimeError, match="does not declare"):
+        _checked(loaded, 2, 1000)

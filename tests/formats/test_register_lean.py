@@ -9,7 +9,8 @@ from formats.csv_input import csv_header, read_csv_strings
 from formats.errors import InputError
 from formats.problem_log import ProblemLog
 from formats.register import load_tables, read_register
-from formats.register_checks import EMPTINESS_ONLY, UNCHECKED, check_register
+from formats.register_checks import EMPTINESS_ONLY, UNCHECKED
+from formats.rule_groups import check_register
 from formats.schemas import PAYEES, PERSONS, REGISTER
 from payroll.simulate import UNREAD
 from tests.formats.test_register import BENEFITS, HOUSEHOLD_BENEFITS, write_register
