@@ -47,7 +47,18 @@ class ProblemLog:
         if len(rows) == 0:
             return
         listed = rows[: self._room(file, rule, column, fix, len(rows))]
-        cells = _cells(values, listed)
+        self._append_rows(file, listed, column, _cells(values, listed), rule, fix)
+
+    def add_first_rows(self, file, rows: np.ndarray, count: int, column, cells: list, rule, fix) -> None:
+        """add_rows for `count` rows of which only the first are given, with their values (`cells`): every row
+        when there are fewer than cap_per_rule, else at least cap_per_rule (as many as the log can list)."""
+        assert count >= len(rows) == len(cells) and (len(rows) == count or len(rows) >= self.cap_per_rule)
+        if count == 0:
+            return
+        listed = rows[: self._room(file, rule, column, fix, count)]
+        self._append_rows(file, listed, column, cells[:len(listed)], rule, fix)
+
+    def _append_rows(self, file, listed: np.ndarray, column, cells: list, rule, fix) -> None:
         for row, cell in zip(listed.tolist(), cells):
             self._listed.append(Problem(str(file), row + 1, column, format_value(cell), rule, fix))
 
@@ -86,9 +97,13 @@ class ProblemRecorder:
     """Takes the calls a ProblemLog takes and keeps them, to hand them to one later (`replay`) in a fixed order:
     checks run side by side on threads each record their problems, and the log is given them one check after
     another, so what it lists, in which order and which rows a rule's cap keeps, is as if the checks had run in
-    turn. Rows found are kept as found; only those the log lists become Problems, when replayed."""
+    turn. Of the rows a check finds, the recorder keeps the count and the first `cap_per_rule` with their values
+    (no log can list more), not the rows nor the column: a register with millions of bad cells held as many
+    row numbers until the replay, beside every table."""
 
-    def __init__(self):
+    def __init__(self, cap_per_rule: int = PROBLEMS_PER_RULE_MAX):
+        assert cap_per_rule >= 1
+        self.cap_per_rule = cap_per_rule
         self._calls: list[tuple[str, tuple]] = []
 
     def add(self, file, row, column, value, rule, fix) -> None:
@@ -97,8 +112,10 @@ class ProblemRecorder:
     def add_rows(self, file, rows: np.ndarray, column, values, rule, fix) -> None:
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows):  # ProblemLog.add_rows adds nothing for no rows
-            self._calls.append(("add_rows", (file, rows, column, values, rule, fix)))
+            first = rows[:self.cap_per_rule].copy()
+            self._calls.append(("add_first_rows", (file, first, len(rows), column, _cells(values, first), rule, fix)))
 
     def replay(self, log: ProblemLog) -> None:
+        assert log.cap_per_rule <= self.cap_per_rule, "the log would list rows the recorder did not keep"
         for method, arguments in self._calls:
             getattr(log, method)(*arguments)

@@ -126,7 +126,7 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
                    columns & DICTIONARY_READABLE.get(name, frozenset())) for name, columns in encoded.items()}
     defer = {name: frozenset(columns) - drop.get(name, frozenset()) for name, columns in (defer or {}).items()}
     held = {name: columns & UNCHECKED.get(name, frozenset()) for name, columns in defer.items() if columns}
-    with RegisterChecks(codes, household_codes) as checks:  # each group of rules as soon as its tables are read
+    with RegisterChecks(codes, household_codes, cap_per_rule=cap_per_rule) as checks:  # each group of rules as soon as its tables are read
         loaded = load_tables(Path(folder), log, lean, held, on_table=checks.table_loaded)
         checks.finish(loaded, log)
     if log:

@@ -3,7 +3,7 @@ reads are loaded, beside the reading of the rest; the problems are reported as i
 """
 from concurrent.futures import ThreadPoolExecutor
 
-from formats.problem_log import ProblemLog, ProblemRecorder
+from formats.problem_log import PROBLEMS_PER_RULE_MAX, ProblemLog, ProblemRecorder
 from formats.register_checks import Checks, SharedIds
 from formats.schemas import OPTIONAL_TABLES, REGISTER
 
@@ -24,12 +24,15 @@ GROUP_TABLES = {"date_ranges": tuple({**REGISTER, **OPTIONAL_TABLES}), "persons"
 # tenths of the time), so that the two threads end together.
 CHECK_START_ORDER = ("households", "payees", "rights", "persons", "date_ranges", "deductions", "maintenance_titles",
                      "register_facts")
+# every group is started (threads), reported and knows its tables: a group missing from one of them would go
+# unchecked on two threads while one thread and the tests still ran it
+assert sorted(CHECK_START_ORDER) == sorted(CHECK_GROUPS) == sorted(GROUP_TABLES)
 
 
 def check_register(loaded, benefit_codes: frozenset, household_benefits: frozenset, log: ProblemLog,
                    threads: int = CHECK_THREADS) -> None:
     """Run every rule over the loaded tables, adding problems to `log` (RegisterChecks, every table loaded)."""
-    with RegisterChecks(benefit_codes, household_benefits, threads) as checks:
+    with RegisterChecks(benefit_codes, household_benefits, threads, log.cap_per_rule) as checks:
         checks.finish(loaded, log)
 
 
@@ -42,19 +45,20 @@ class RegisterChecks:
     are made once). With one thread the groups run in turn in `finish`. Use it as a context manager: leaving it
     waits for the groups started."""
 
-    def __init__(self, benefit_codes: frozenset, household_benefits: frozenset, threads: int = CHECK_THREADS):
+    def __init__(self, benefit_codes: frozenset, household_benefits: frozenset, threads: int = CHECK_THREADS,
+                 cap_per_rule: int = PROBLEMS_PER_RULE_MAX):
         assert threads >= 1
         self._codes, self._household_codes = benefit_codes, household_benefits
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="checks") if threads > 1 else None
         self._ids, self._started, self._tables = SharedIds(), {}, set()
-        self._recorders = {group: ProblemRecorder() for group in CHECK_GROUPS}
+        self._recorders = {group: ProblemRecorder(cap_per_rule) for group in CHECK_GROUPS}
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *_exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+    def __exit__(self, exc_type, *_exc) -> None:
+        if self._pool is not None:  # on an error (a table that failed to load, Ctrl-C) the groups not begun are not
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)  # run before it comes through
 
     def table_loaded(self, loaded, name: str) -> None:
         self._tables.add(name)

@@ -144,3 +144,47 @@ def test_a_rule_reading_a_table_its_group_does_not_declare_fails_loudly(tmp_path
     monkeypatch.setattr(register_checks.Checks, "persons", lambda self: self.col("rights", "right_id"))
     with pytest.raises(RuntimeError, match="does not declare"):
         _checked(loaded, 2, 1000)
+
+
+def test_the_recorder_keeps_the_first_rows_the_log_can_list_not_the_rows_nor_the_column():
+    """Millions of bad cells cost the recorder cap_per_rule rows and values each, not the arrays; replayed, the
+    log lists and counts as if the rows had been added to it, across calls that share a rule's cap."""
+    import gc
+    import weakref
+
+    values, rows = np.arange(100_000) * 3, np.arange(0, 100_000, 2)
+    calls = [("x.csv", rows, "col", values, "rule one", "fix"), ("x.csv", rows[:3] + 1, "col", values, "rule one", "fix"),
+             ("x.csv", rows[5:9], "col", None, "rule two", "fix")]
+    for cap in (1, 2, 7):
+        direct, recorder, replayed = ProblemLog(cap), ProblemRecorder(cap), ProblemLog(cap)
+        for arguments in calls:
+            direct.add_rows(*arguments)
+            recorder.add_rows(*arguments)
+        recorder.replay(replayed)
+        assert replayed.problems() == direct.problems() and replayed.count() == direct.count() == 50_007
+    column, found = np.arange(1_000_000), np.arange(0, 1_000_000, 3)
+    gone = weakref.ref(column), weakref.ref(found)
+    recorder = ProblemRecorder(5)
+    recorder.add_rows("x.csv", found, "col", column, "rule", "fix")
+    del column, found
+    gc.collect()
+    assert gone[0]() is None and gone[1]() is None
+    with pytest.raises(AssertionError, match="did not keep"):
+        recorder.replay(ProblemLog(6))
+
+
+def test_an_error_beside_the_groups_cancels_those_not_begun(tmp_path, monkeypatch):
+    """A table that fails to load (or Ctrl-C) comes through after the groups running end, not after every
+    group queued has run."""
+    from formats import rule_groups
+
+    loaded, _ = _loaded_with_problems(tmp_path)
+    ran = []
+    monkeypatch.setattr(rule_groups.RegisterChecks, "_run", lambda self, loaded, group: (time.sleep(0.2),
+                                                                                         ran.append(group)))
+    with pytest.raises(OSError, match="the disk went away"):
+        with rule_groups.RegisterChecks(frozenset(), frozenset(), threads=2) as checks:
+            for name in loaded.tables:
+                checks.table_loaded(loaded, name)
+            raise OSError("the disk went away")
+    assert 0 < len(ran) <= 2  # the two begun; without the cancel, every group whose tables were loaded ran
