@@ -36,7 +36,8 @@ def insert_rows(raw, dialect: str, table: str, int_columns: dict, int_dtypes: di
 
 
 def insert_blob_row(raw, dialect: str, table: str, ints: dict, blobs: dict) -> None:
-    """Insert one row of integers and numpy arrays stored as their bytes (bytea / BLOB) into `table`.
+    """Insert one row of integers (bigint columns: each goes on the wire as 8 bytes) and numpy arrays stored as
+    their bytes (bytea / BLOB) into `table`.
 
     PostgreSQL: a binary COPY that streams the arrays in pieces. As parameters of an INSERT (%b), the 235 MB of
     a 10 M-right batch's expense columns were copied into one message before the server saw a byte, which the

@@ -22,7 +22,7 @@ COPY_TRAILER = b"\xff\xff"
 CHUNK_ROWS = 65_536
 PREFETCH_CHUNKS = 3  # chunks packed ahead of the socket: ~25 MB held at most, enough to hide packing
 INT_WIDTHS = (2, 4, 8)
-BLOB_PIECE_BYTES = 1 << 22  # psycopg sends a larger write in pieces of this size anyway
+BLOB_PIECE_BYTES = 1 << 22  # pieces of a blob handed to psycopg, which sends them on in its own smaller ones
 
 
 @kernel
@@ -113,12 +113,12 @@ def blob_row_chunks(ints: list, blobs: list, piece_bytes: int = BLOB_PIECE_BYTES
     """Yield COPY FROM STDIN (FORMAT BINARY) data of one row: int64 fields, then bytea fields. Each blob (a numpy
     array, sent as its bytes) goes out in pieces of at most piece_bytes, views of the caller's array: a blob of
     hundreds of megabytes is neither copied nor built into one message, and the server reads the row as it comes."""
-    assert piece_bytes > 0 and 0 < len(ints) + len(blobs) < 65_536
+    assert piece_bytes > 0 and 0 < len(ints) + len(blobs) < 32_768  # the field count is a signed 16-bit word
     yield COPY_HEADER + struct.pack(">h", len(ints) + len(blobs))
     for value in ints:
         yield struct.pack(">iq", 8, value)  # struct refuses a value outside int64
     for blob in blobs:
-        data = memoryview(np.ascontiguousarray(blob)).cast("B")
+        data = memoryview(np.ascontiguousarray(blob).reshape(-1).view(np.uint8))  # any dtype and shape, as bytes
         assert len(data) < 2**31, len(data)  # the field's length word; a bytea holds at most 1 GB anyway
         yield struct.pack(">i", len(data))
         for start in range(0, len(data), piece_bytes):

@@ -554,16 +554,21 @@ def test_the_batch_is_written_while_a_summary_round_still_runs(pg_schema_url, ap
     real_insert = store_module.Ledger._insert_batch
     monkeypatch.setattr(store_module.Ledger, "_insert_batch",
                         lambda self, *args: (real_insert(self, *args), written.set())[0])
-    rounds_held = []
+    rounds_held, round_begun = [], threading.Event()
     real = store_module.Ledger._summarize_aside
 
     def summarize_slowly(self, statement):  # a round that lasts until the batch's row is written (10 s at most)
+        if statement == store_module.PG_SUMMARIZE_POSTINGS:
+            round_begun.set()
         done = real(self, statement)
         if statement == store_module.PG_SUMMARIZE_POSTINGS and not written.is_set():
             rounds_held.append(written.wait(10))
         return done
 
     monkeypatch.setattr(store_module.Ledger, "_summarize_aside", summarize_slowly)
+    real_postings = store_module.Ledger._insert_postings  # the COPY waits for the first round to begin, so a busy
+    monkeypatch.setattr(store_module.Ledger, "_insert_postings",  # machine cannot start the round after the row
+                        lambda self, *args: (round_begun.wait(10), real_postings(self, *args))[1])
     book = open_ledger(pg_schema_url)
     book.init()
     record = approve(book, 660, 5000, seed=1)
