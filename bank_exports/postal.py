@@ -19,6 +19,7 @@ import pyarrow.csv as pcsv
 from bank_exports.checks import flat
 from bank_exports.files import HashingWriter, WrittenFile
 from bank_exports.payments import as_table
+from bank_exports.text import distinct_values
 from formats.amounts import format_amounts
 from formats.cells import TRIGGERS, neutralise_column
 from formats.i18n import N_, in_language
@@ -58,8 +59,16 @@ def _any_byte(column: pa.Array, test) -> bool:
 
 
 def split_names(full_name) -> tuple[pa.Array, pa.Array]:
-    """(family name, given names) of full names written given names first: split at the last space."""
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.cast(full_name, pa.string()), r"\s+", " "))
+    """(family name, given names) of full names written given names first: split at the last space. The regular
+    expressions run on the distinct names only, taken back per row (a national list's 1.6 M postal payees have
+    a few hundred thousand distinct names: the regexes over every row were half of the list's cost)."""
+    names, indices = distinct_values(pc.cast(full_name, pa.string()))
+    family, given = _split_distinct(names)
+    return pc.take(family, indices), pc.take(given, indices)
+
+
+def _split_distinct(full_name: pa.Array) -> tuple[pa.Array, pa.Array]:
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(full_name, r"\s+", " "))
     parts = pc.extract_regex(text, r"^(?:(?P<given>.*) )?(?P<family>[^ ]*)$")
     family, given = pc.struct_field(parts, "family"), pc.struct_field(parts, "given")
     return family, pc.if_else(pc.equal(given, ""), pa.scalar(None, pa.string()), given)

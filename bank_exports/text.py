@@ -116,7 +116,7 @@ def clean_text(column, max_chars: int, charset: str = "sepa", profile: str = "sr
     """
     assert charset in CHARSETS, charset
     assert max_chars > 0
-    dictionary, indices = _encoded(column if is_text_dictionary(column) else pc.cast(column, pa.string()))
+    dictionary, indices = distinct_values(column if is_text_dictionary(column) else pc.cast(column, pa.string()))
     cleaned = _clean_distinct(dictionary, max_chars, charset, profile)
     return pc.take(cleaned, indices)
 
@@ -126,7 +126,7 @@ def is_text_dictionary(column) -> bool:
     return pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type)
 
 
-def _encoded(column) -> tuple[pa.Array, pa.Array]:
+def distinct_values(column) -> tuple[pa.Array, pa.Array]:
     """(values, index of each row's value) of a string column, or of a dictionary column as it is. A column in
     chunks (Parquet's row groups) is encoded chunk by chunk against the one dictionary Arrow's hash kernel builds
     over them all, so only the indices are joined, not the strings (a national payroll's names and addresses are

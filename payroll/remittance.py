@@ -78,8 +78,12 @@ def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str
     """payment: 0, 0, 1, 2, 2, ... (ascending, every index present) per line; benefit: its code per line. The
     texts per payment as indices into the distinct texts."""
     key = payment * (len(names) + 1) + benefit
+    # payments ascending: both sorts only reorder each payment's few lines, runs that a stable sort (timsort)
+    # merges in about one pass, where the default quicksort sorted the ~10 M first lines from scratch
     order = np.argsort(key, kind="stable")
-    firsts = np.sort(order[np.r_[True, key[order][1:] != key[order][:-1]]])  # each benefit's first line
+    ordered = key[order]
+    firsts = np.sort(order[np.r_[True, ordered[1:] != ordered[:-1]]], kind="stable")  # each benefit's first line
+    del order, ordered
     starts = np.flatnonzero(np.r_[True, payment[firsts][1:] != payment[firsts][:-1]])
     position = np.arange(firsts.shape[0]) - np.repeat(starts, np.diff(np.r_[starts, firsts.shape[0]]))
     width = int(position.max()) + 1
@@ -94,12 +98,21 @@ def _distinct_rows(sequence: np.ndarray, base: int, packed: bool = True) -> tupl
     """(a row index of each distinct row, per row the index of its distinct row) of a (rows, width) array of
     codes in [-1, base - 1]. The rows are packed into one int64 each (digits of base `base`) when they fit: a
     sort of integers instead of one of byte strings (several seconds at national size); else, or with
-    packed=False, compared as bytes. Which order the distinct rows come in does not matter to the caller."""
+    packed=False, compared as bytes (sorted). Which order the distinct rows come in does not matter to the caller."""
     rows, width = sequence.shape
     if packed and base ** width < 2 ** 62:
         keys = np.zeros(rows, np.int64)
         for column in range(width):
-            keys = keys * base + (sequence[:, column].astype(np.int64) + 1)
+            keys *= base
+            keys += sequence[:, column]
+            keys += 1
+        # a few hundred distinct keys among millions of rows: hashed (Arrow's dictionary encoding, its distinct
+        # values in order of first appearance) instead of sorted; a row is its key's first when its index passes
+        # every index before it
+        encoded = pc.dictionary_encode(pa.array(keys))
+        inverse = encoded.indices.to_numpy()
+        seen_max = np.maximum.accumulate(inverse)
+        return np.flatnonzero(np.r_[True, seen_max[1:] > seen_max[:-1]]), inverse
     else:
         keys = np.ascontiguousarray(sequence).view(np.dtype((np.void, sequence.dtype.itemsize * width))).ravel()
     _, firsts, inverse = np.unique(keys, return_index=True, return_inverse=True)

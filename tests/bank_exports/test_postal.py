@@ -1,9 +1,10 @@
 """The postal list: given name and surname in their own columns; cells a spreadsheet would run neutralised."""
 import csv
+import re
 
 import pyarrow as pa
 
-from bank_exports.postal import postal_rows, write_postal_list
+from bank_exports.postal import postal_rows, split_names, write_postal_list
 from synthetic.payments import synthetic_payments
 
 
@@ -17,6 +18,24 @@ def test_given_name_and_surname_have_their_own_columns_when_the_register_gives_o
     rows = postal_rows(postal(["Marko Petrović", "Ana Marija  Kovač", "Đurović"]))
     assert list(zip(rows["name"].to_pylist(), rows["surname"].to_pylist())) == [
         ("Marko", "Petrović"), ("Ana Marija", "Kovač"), ("", "Đurović")]
+
+
+def split_one(name: str | None) -> tuple[str | None, str | None]:
+    """The reference: spaces collapsed and trimmed, the family name after the last space, the rest given."""
+    if name is None:
+        return None, None
+    given, _, family = re.sub(r"\s+", " ", name).strip().rpartition(" ")
+    return family, given or None
+
+
+def test_names_split_once_per_distinct_name_are_those_of_each_row():
+    """split_names works on the distinct names and takes them back: each row gets what its own name gives, in
+    a column of several chunks with repeats, nulls and names that differ only in their spaces."""
+    names = ["Marko Petrović", None, "Đurović", "Marko Petrović", "Ana Marija  Kovač", " ", "Marko  Petrović",
+             "Đurović", None, "Ana Marija Kovač"]
+    family, given = split_names(pa.chunked_array([names[:4], names[4:7], [], names[7:]], pa.string()))
+    assert list(zip(family.to_pylist(), given.to_pylist())) == [split_one(name) for name in names]
+    assert split_one(names[4]) == ("Kovač", "Ana Marija") and split_one(names[5]) == ("", None)
 
 
 def test_the_registers_own_family_and_given_names_win():

@@ -155,6 +155,27 @@ def test_distinct_rows_past_int64_fall_back_to_bytes():
     assert sorted(sequence[firsts].tolist()) == sorted([[1, 2] * 20, [2, 1] * 20, [-1] * 40])
 
 
+@pytest.mark.parametrize("packed", [True, False])
+def test_distinct_rows_give_each_rows_group_and_a_row_of_each_group(packed):
+    """Hashed (packed keys) or sorted (bytes): rows of one group are equal, rows of two groups differ, and each
+    group's row index is a row of that group (the first one when hashed)."""
+    import numpy as np
+
+    from payroll import remittance
+
+    rng = np.random.default_rng(7)
+    sequence = rng.integers(-1, 3, size=(5000, 4)).astype(np.int16)
+    firsts, inverse = remittance._distinct_rows(sequence, 4, packed)
+    distinct = {tuple(row) for row in sequence.tolist()}
+    assert len(firsts) == len(distinct) and inverse.shape == (5000,)
+    assert [tuple(row) for row in sequence[firsts][inverse].tolist()] == [tuple(row) for row in sequence.tolist()]
+    if packed:
+        first_seen = {}
+        for number, row in enumerate(sequence.tolist()):
+            first_seen.setdefault(tuple(row), number)
+        assert sorted(firsts.tolist()) == sorted(first_seen.values())
+
+
 def test_remittance_texts_come_as_a_dictionary_and_unknown_payments_get_the_fallback():
     """column_for gives each payment's text as indices into the distinct texts (no string per payment); a payment
     none of the lines names gets the payroll's own text."""
