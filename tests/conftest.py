@@ -81,6 +81,13 @@ def _no_background_compile_state(monkeypatch):
     for name in ("_started", "_enabled", "_waiting", "_due_started"):
         monkeypatch.setattr(warmup, name, [])
     monkeypatch.setattr(warmup.jit, "compiling_elsewhere", warmup.jit.compiling_elsewhere)
+    yield
+    # a command run in-process that started the entitlement kernel's process and never gave it its gates: its pipe
+    # closed here (the process reads nothing and ends), not left to the collector as an unclosed file, whose
+    # ResourceWarning would fail whichever later test the collection happened in
+    for process in warmup._waiting:
+        if getattr(process, "stdin", None) is not None:
+            process.stdin.close()
 
 
 @pytest.fixture(autouse=True)
