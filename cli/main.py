@@ -172,11 +172,11 @@ def main(ctx, db, lang):
     ctx.obj = Settings(db=db, db_explicit=source is not None and source.name != "DEFAULT")
 
 
-def refuse_optimized(optimize: int | None = None) -> None:
+def refuse_optimized() -> None:
     """UserError (exit 2) before any command runs when Python strips assert statements (-O, PYTHONOPTIMIZE): the
     kernels that compute, post and write money check their bounds and invariants with assert (Numba compiles the
     bytecode, so without them an index out of range reads or writes unchecked memory)."""
-    if (sys.flags.optimize if optimize is None else optimize) > 0:
+    if sys.flags.optimize > 0:
         raise UserError(N_("Python runs with -O or PYTHONOPTIMIZE, which strips the checks isplata relies on (the "
                            "assert statements of the kernels that compute and write money): nothing was done; run "
                            "`isplata` without -O and with PYTHONOPTIMIZE unset"))

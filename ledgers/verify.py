@@ -7,10 +7,9 @@ through a digest the auditor saved earlier, which catches a dropped last batch o
 
 Then the records around the ledger (schema version 2, and 3 for the country row): the event chain is rehashed
 event by event, every row of the RECORD_TABLES (payrolls, holds and releases, the ledger's country and currency)
-must equal its copy in the chain, every batch that commits to a
-record (an approval to its payroll's row) must still find it, and every batch's recorded event head must still
-be in the chain (a consistent rewrite of the events is caught by the batch chain). Each finding names the table,
-the row's key and, where it can, the field.
+must equal its copy in the chain, every batch that commits to a record (an approval to its payroll's row) must
+still find it, and every batch's recorded event head must still be in the chain (a consistent rewrite of the
+events is caught by the batch chain). Each finding names the table, the row's key and, where it can, the field.
 """
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field

@@ -5,10 +5,11 @@ that country's bundled catalogue unless `--rules FILE` or `--country CODE` says 
 country than the register records is refused: its benefit codes could never match.
 
 A ledger holds one country's money in one currency. `db init --country` records them; where init named none, the
-first payroll stored fixes them. The record is one row of `ledger_country` (payroll/store.py), written once: the database refuses
-UPDATE and DELETE on it, as on every payroll table, and the row is copied into the ledger's event chain in the
-transaction that writes it, so `ledger verify` names an edit made behind dropped triggers. A ledger made before this table existed is bound by
-the country and currency of its payrolls. A register or catalogue of another country or currency is then refused.
+first payroll stored fixes them. The record is one row of `ledger_country` (payroll/store.py), written once: the
+database refuses UPDATE and DELETE on it, as on every payroll table, and the row is copied into the ledger's event
+chain in the transaction that writes it, so `ledger verify` names an edit made behind dropped triggers. A ledger
+made before this table existed is bound by the country and currency of its payrolls. A register or catalogue of
+another country or currency is then refused.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,15 +76,10 @@ def _first_payroll(conn: sa.Connection) -> Binding | None:
 
 def bind(engine: sa.Engine, country: str, currency: str, by: str, catalogue=None) -> Binding:
     """Record the ledger's country and currency once (with the catalogue named then); the binding in force
-    (Refused if it names another country or currency)."""
-    try:
-        with write_locked(engine) as conn:  # the lock first, as a step takes it before its first payroll binds
-            return bind_in(conn, country, currency, by, catalogue and catalogue.path, catalogue and catalogue.sha256)
-    except sa.exc.IntegrityError:   # another process bound it at the same moment: compare with that
-        with engine.connect() as conn:
-            binding = _recorded(conn)
-    refuse_other(binding, country, currency, f"{by} names ")
-    return binding
+    (Refused if it names another country or currency). Under the ledger's write lock, taken first as a step takes
+    it before its first payroll binds: a second binder waits, then finds the row and compares with it."""
+    with write_locked(engine) as conn:
+        return bind_in(conn, country, currency, by, catalogue and catalogue.path, catalogue and catalogue.sha256)
 
 
 def bind_in(conn: sa.Connection, country: str, currency: str, by: str, catalogue_path: str | None = None,
