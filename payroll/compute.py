@@ -616,12 +616,14 @@ def line_blocks_of(period: int, rights, routing: Routing, amounts: Amounts, resu
 
 
 def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release: bool = False,
-            ready=None) -> Computation:
+            ready=None, retention=None) -> Computation:
     """The whole payroll from its inputs (see the module docstring). With `release`, the register tables and
     columns no longer needed are dropped from inputs.register once the engine has its arrays (calculate's own
     inputs: at national scale they would otherwise stay in memory while the lines are built). `ready(name,
     table)` is told of the "orders" and the "payments" as soon as each is complete (calculate writes them while
-    the lines are built); they are the Computation's own tables, never changed after."""
+    the lines are built); they are the Computation's own tables, never changed after. `retention` (an engine.heap.
+    Retention), when given, is ended before the lines are built: from there the arrays mostly grow, and the pages
+    it kept would add to the peak."""
     catalogue, period = inputs.catalogue, inputs.period
     progress(N_("converting the register"))
     done = (lambda name: release_table(inputs.register, name)) if release else None
@@ -645,6 +647,8 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
         routing = replace(routing, arrays=arrays)  # routing is done
     progress(N_("deducting and netting"))
     result = run_kernel(catalogue, routing, amounts)
+    if retention is not None:
+        retention.end()
     progress(N_("building payroll lines"))
     netting = result.netting
     rights = line_blocks.RightColumns(arrays.right_ids, routing.right_benefit.astype(np.int64),

@@ -1,0 +1,87 @@
+"""Freed memory kept for the next array while a step's large arrays come and go (glibc's malloc only).
+
+glibc serves an allocation of more than 32 MiB (every int64 array of 4 M items or more) with a fresh memory map and
+gives the map back to the system when the array is freed; the next such array gets new pages, which the system
+clears before handing them over. At national scale the calculate step's arrays come and go by the gigabyte and
+that clearing was a third of its CPU time (`perf`: clear_page_erms under the page faults of numpy's outputs).
+
+`Retention` lets malloc serve large arrays from its heap and keep what is freed there (mallopt M_MMAP_MAX 0 and
+M_TRIM_THRESHOLD -1, glibc's documented "no trimming"), so a freed array's pages serve the next one as they are.
+Its `end()` restores the limits and hands every free page back to the system (malloc_trim): a caller ends the
+retention before a phase whose arrays would grow the heap past what it had (the pages freed meanwhile stay
+resident until then, so a phase that frees little and allocates much is better left outside). The limits are
+the process's: overlapping retentions (threads) keep them until the last one ends. Without glibc (musl, macOS,
+Windows) it does nothing; the results never depend on it, only the time and the memory do.
+"""
+import ctypes
+import ctypes.util
+import threading
+
+M_TRIM_THRESHOLD = -1  # <malloc.h>
+M_MMAP_MAX = -4
+NO_TRIMMING = -1  # glibc: M_TRIM_THRESHOLD -1 disables trimming completely
+# what end() restores: glibc's maximum number of maps (DEFAULT_MMAP_MAX) and the trim threshold its dynamic rule
+# reaches for large arrays (twice the largest automatic mmap threshold of 32 MiB); setting any limit ends that rule
+MMAP_MAX_DEFAULT = 65536
+TRIM_THRESHOLD_AFTER = 64 << 20
+
+_LOCK = threading.Lock()
+_ACTIVE = [0]  # retentions begun and not ended, in this process
+_LIBC: list = []  # [the C library when it is glibc, else None], looked up on first use
+
+
+def glibc():
+    """The process's C library when it is glibc (it has mallopt and malloc_trim), else None."""
+    if not _LIBC:
+        library = None
+        try:
+            candidate = ctypes.CDLL(None)
+            if hasattr(candidate, "gnu_get_libc_version") and hasattr(candidate, "malloc_trim"):
+                candidate.mallopt.argtypes, candidate.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+                candidate.malloc_trim.argtypes, candidate.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+                library = candidate
+        except OSError:  # no C library to open this way (Windows)
+            library = None
+        _LIBC.append(library)
+    return _LIBC[0]
+
+
+class Retention:
+    """Freed memory kept by malloc from construction to end() (or the end of a `with` block); end() is
+    idempotent."""
+
+    def __init__(self):
+        self.active = False
+        library = glibc()
+        if library is None:
+            return
+        with _LOCK:
+            if _ACTIVE[0] == 0:
+                _set(library, M_MMAP_MAX, 0)
+                _set(library, M_TRIM_THRESHOLD, NO_TRIMMING)
+            _ACTIVE[0] += 1
+        self.active = True
+
+    def end(self) -> None:
+        """Restore malloc's limits (the last retention of the process) and give its free pages back."""
+        if not self.active:
+            return
+        self.active = False
+        library = glibc()
+        with _LOCK:
+            _ACTIVE[0] -= 1
+            assert _ACTIVE[0] >= 0
+            if _ACTIVE[0] == 0:
+                _set(library, M_MMAP_MAX, MMAP_MAX_DEFAULT)
+                _set(library, M_TRIM_THRESHOLD, TRIM_THRESHOLD_AFTER)
+                library.malloc_trim(0)
+
+    def __enter__(self) -> "Retention":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.end()
+
+
+def _set(library, parameter: int, value: int) -> None:
+    assert library.mallopt(parameter, value) == 1, f"mallopt({parameter}, {value}) refused"
