@@ -28,6 +28,7 @@ TRIM_THRESHOLD_AFTER = 64 << 20
 _LOCK = threading.Lock()
 _ACTIVE = [0]  # retentions begun and not ended, in this process
 _LIBC: list = []  # [the C library when it is glibc, else None], looked up on first use
+_HOLES = [False]  # a retention ended in this process: its heap may hold free chunks that later arrays reuse
 
 
 def glibc():
@@ -60,6 +61,7 @@ class Retention:
                 _set(library, M_MMAP_MAX, 0)
                 _set(library, M_TRIM_THRESHOLD, NO_TRIMMING)
             _ACTIVE[0] += 1
+            _HOLES[0] = True
         self.active = True
 
     def end(self) -> None:
@@ -85,3 +87,13 @@ class Retention:
 
 def _set(library, parameter: int, value: int) -> None:
     assert library.mallopt(parameter, value) == 1, f"mallopt({parameter}, {value}) refused"
+
+
+def trim() -> None:
+    """Give back to the system the free pages in malloc's heap, once a retention has ended in this process (else
+    nothing: without one, large arrays are maps that go back when freed). The heap a retention grew keeps its free
+    chunks after end(), cleared but free: a later array may be served from one, and its pages stay resident when
+    it is freed, until the next trim. A caller that frees arrays by the gigabyte trims after doing so."""
+    library = glibc()
+    if library is not None and _HOLES[0] and _ACTIVE[0] == 0:
+        library.malloc_trim(0)

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine import arrears, entitlement
+from engine import arrears, entitlement, heap
 from engine.months import month_first_date
 from engine.payroll_kernel import ConservationError, compute_payroll
 from formats import convert
@@ -669,6 +669,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
         ready("orders", taken)
     payee_ids, payee_rows = arrays.payee_ids, routing.payee_rows
     del result, amounts, routing, arrays, places
+    heap.trim()  # (after a retention: the engine's arrays lay in its heap)
     payments = payment_table(refs, netting, payee_ids, payee_rows, inputs.register, payroll_id, period, release)
     if ready is not None:
         ready("payments", payments)
@@ -678,6 +679,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
             inputs.register.release_deferred()
         table_pool().release_unused()
     del refs, netting, payee_rows
+    heap.trim()
     lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
     return Computation(lines, payments, taken, summary)
 

@@ -115,3 +115,41 @@ def test_glibc_serves_a_freed_array_again_without_new_pages():
     assert kept < plain // 8, (kept, plain)
     after = _faults_of_a_fresh_array()  # limits restored: fresh maps again
     assert after >= BIG // (2 << 20), after
+
+
+def test_trim_only_after_a_retention_ended(fake, monkeypatch):
+    monkeypatch.setattr(heap, "_HOLES", [False])
+    heap.trim()
+    assert fake.calls == []  # no retention yet: large arrays were maps, nothing to give back
+    retention = heap.Retention()
+    heap.trim()
+    assert fake.calls == KEEP  # not while one keeps memory
+    retention.end()
+    del fake.calls[:]
+    heap.trim()
+    assert fake.calls == [("malloc_trim", 0)]
+
+
+def _resident_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2 ** 20
+
+
+@pytest.mark.skipif(heap.glibc() is None or not hasattr(resource, "getpagesize"), reason="glibc's heap")
+def test_trim_gives_back_an_array_a_hole_served(monkeypatch):
+    """What trim() is for: arrays freed in a retention below one that lives on leave a hole in the heap; after
+    end(), a large array served from that hole stays resident when freed, until trim()."""
+    monkeypatch.setattr(heap, "_HOLES", [False])
+    with heap.Retention():
+        freed = [np.ones(BIG // 8) for _ in range(3)]
+        kept = np.ones(BIG // 64)  # above them in the heap
+        del freed
+    before = _resident_mib()
+    again = np.ones(2 * BIG // 8)  # from the hole
+    del again
+    held = _resident_mib() - before
+    heap.trim()
+    given_back = _resident_mib() - before
+    assert held > BIG / 2 ** 20, held  # still resident
+    assert given_back < 32, given_back
+    del kept
