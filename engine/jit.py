@@ -17,6 +17,7 @@ numba.njit would make of them. Integer code: the amounts are the same bit for bi
 """
 import contextlib
 import os
+import sys
 import threading
 
 import numba
@@ -122,11 +123,32 @@ class HelperCompiler(compiler.CompilerBase):
         return [manager]
 
 
+class StrippedAsserts(RuntimeError):
+    """A kernel was to be compiled or loaded in a Python that strips assert statements (-O, PYTHONOPTIMIZE)."""
+
+
+def refuse_stripped_asserts() -> None:
+    """StrippedAsserts under -O or PYTHONOPTIMIZE: the kernels check their bounds and invariants with assert, and
+    Numba compiles the bytecode Python made, from which -O removed them, so an index out of range would read or
+    write memory unchecked. The command line refuses such a run before any command (cli.main.refuse_optimized);
+    this refuses it for a program that calls the library itself, at the first kernel it would run."""
+    if sys.flags.optimize > 0:
+        raise StrippedAsserts("Python runs with -O or PYTHONOPTIMIZE, which strips the assert statements isplata's "
+                              "kernels check their bounds and invariants with: no kernel runs so; run Python "
+                              "without -O and with PYTHONOPTIMIZE unset")
+
+
 class LazyDispatcher(CPUDispatcher):
     """Numba's CPU dispatcher with the two changes of the module docstring (declared: the explicit signatures not
-    compiled yet)."""
+    compiled yet), which compiles nothing under -O (refuse_stripped_asserts)."""
     declared: tuple = ()
     signatures_given: tuple = ()
+
+    def compile(self, sig):
+        """Every specialisation is compiled or loaded from the cache here (a declared signature, a call's types, a
+        call from another kernel)."""
+        refuse_stripped_asserts()
+        return super().compile(sig)
 
     def compile_declared(self, wait: bool = True) -> bool:
         """Compile (or load from the cache) the explicit signatures, then accept no other types, as numba.njit

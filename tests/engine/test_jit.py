@@ -315,3 +315,26 @@ def test_a_declared_kernel_and_another_compile_take_the_locks_in_one_order(fresh
         thread.join(20)
     assert sorted(done) == ["declared", "other"], "the two compiles deadlocked"
     assert fresh.total(np.arange(3, dtype=np.int64), 1) == 12
+
+
+@pytest.mark.parametrize("how", ["-O", "PYTHONOPTIMIZE"])
+def test_no_kernel_runs_without_its_asserts(how):
+    """A program calling the library itself (not the command line, which refuses -O first) under -O or
+    PYTHONOPTIMIZE: the first kernel it would compile or load raises StrippedAsserts, before anything runs."""
+    script = textwrap.dedent("""
+        import numpy as np
+        from engine import jit
+        from engine.register_columns import increasing_runs_kernel
+        try:
+            increasing_runs_kernel(np.arange(3, dtype=np.int64))
+        except jit.StrippedAsserts as exc:
+            print("refused:", exc)
+        """)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env.pop("PYTHONOPTIMIZE", None)
+    if how == "PYTHONOPTIMIZE":
+        env["PYTHONOPTIMIZE"] = "1"
+    done = subprocess.run([sys.executable] + (["-O"] if how == "-O" else []) + ["-c", script], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("refused: Python runs with -O or PYTHONOPTIMIZE"), done.stdout + done.stderr
