@@ -7,14 +7,14 @@ that clearing was a third of its CPU time (`perf`: clear_page_erms under the pag
 
 `Retention` lets malloc serve large arrays from its heap and keep what is freed there (mallopt M_MMAP_MAX 0 and
 M_TRIM_THRESHOLD -1, glibc's documented "no trimming"), so a freed array's pages serve the next one as they are.
-Its `end()` restores the limits and hands every free page back to the system (malloc_trim): a caller ends the
-retention before a phase whose arrays would grow the heap past what it had (the pages freed meanwhile stay
-resident until then, so a phase that frees little and allocates much is better left outside). The limits are
-the process's: overlapping retentions (threads) keep them until the last one ends. Without glibc (musl, macOS,
-Windows) it does nothing; the results never depend on it, only the time and the memory do.
+Its `end()` restores the limits and hands every free page back to the system (malloc_trim). What is freed during
+a retention stays resident until it ends, so a caller ends it before a phase that would add much to the peak
+(calculate: before the lines). The heap keeps its free chunks after the end: a later array may be served from
+one and stay resident when freed, so a caller that frees gigabytes afterwards calls `trim()`. The limits are the
+process's: overlapping retentions (threads) keep them until the last one ends. Without glibc (musl, macOS,
+Windows) both do nothing; the results never depend on them, only the time and the memory do.
 """
 import ctypes
-import ctypes.util
 import threading
 
 M_TRIM_THRESHOLD = -1  # <malloc.h>
