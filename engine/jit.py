@@ -131,7 +131,9 @@ def refuse_stripped_asserts() -> None:
     """StrippedAsserts under -O or PYTHONOPTIMIZE: the kernels check their bounds and invariants with assert, and
     Numba compiles the bytecode Python made, from which -O removed them, so an index out of range would read or
     write memory unchecked. The command line refuses such a run before any command (cli.main.refuse_optimized);
-    this refuses it for a program that calls the library itself, at the first kernel it would run."""
+    this refuses it for a program that calls the library itself, at the first kernel it would run, so no kernel
+    without its checks is compiled, run or written to the on-disk cache. (With NUMBA_DISABLE_JIT the kernels are
+    plain Python, whose own indexing is checked: nothing is refused then.)"""
     if sys.flags.optimize > 0:
         raise StrippedAsserts("Python runs with -O or PYTHONOPTIMIZE, which strips the assert statements isplata's "
                               "kernels check their bounds and invariants with: no kernel runs so; run Python "

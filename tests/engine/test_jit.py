@@ -325,16 +325,21 @@ def test_no_kernel_runs_without_its_asserts(how):
         import numpy as np
         from engine import jit
         from engine.register_columns import increasing_runs_kernel
-        try:
-            increasing_runs_kernel(np.arange(3, dtype=np.int64))
-        except jit.StrippedAsserts as exc:
-            print("refused:", exc)
+        from engine.entitlement import reference_minus_per_capita
+        for kernel, arguments in ((increasing_runs_kernel, (np.arange(3, dtype=np.int64),)),  # declared signature
+                                  (reference_minus_per_capita, (1000, 2, 300, 0))):  # typed at the call
+            try:
+                kernel(*arguments)
+            except jit.StrippedAsserts as exc:
+                print("refused:", exc)
         """)
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env = dict(os.environ)  # the project on PYTHONPATH (tests/conftest.py)
     env.pop("PYTHONOPTIMIZE", None)
     if how == "PYTHONOPTIMIZE":
         env["PYTHONOPTIMIZE"] = "1"
     done = subprocess.run([sys.executable] + (["-O"] if how == "-O" else []) + ["-c", script], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("refused: Python runs with -O or PYTHONOPTIMIZE"), done.stdout + done.stderr
+    refused = [line for line in done.stdout.splitlines()
+               if line.startswith("refused: Python runs with -O or PYTHONOPTIMIZE")]
+    assert len(refused) == 2, done.stdout + done.stderr

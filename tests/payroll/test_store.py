@@ -2,6 +2,7 @@
 import pyarrow.parquet as pq
 import pytest
 
+from engine import heap
 from payroll import cycle, store
 from payroll.errors import Refused
 from synthetic.register import generate_register
@@ -196,7 +197,9 @@ def test_the_orders_and_payments_written_early_are_the_draft_and_a_failed_calcul
         def told(name, table):
             handed[name] = (table, table.num_rows)
             ready(name, table)
+        assert heap._ACTIVE == [1 if heap.glibc() is not None else 0]  # validated in a retention, computed in it
         result = real(*args, ready=told, **kwargs)
+        assert heap._ACTIVE == [0]  # ended before the lines
         assert handed["orders"][0] is result.orders and handed["payments"][0] is result.payments
         assert handed["payments"][1] == result.payments.num_rows > 0
         return result
@@ -217,4 +220,12 @@ def test_the_orders_and_payments_written_early_are_the_draft_and_a_failed_calcul
     monkeypatch.setattr(computing, "compute", fail)
     with pytest.raises(RuntimeError, match="handed over"):
         cycle.calculate(db, tmp_path / "reg", "2025-03", "ana", store_dir=tmp_path / "store")
+
+    def fail_first(*args, **kwargs):
+        raise RuntimeError("before compute ended the retention")
+
+    monkeypatch.setattr(computing, "compute", fail_first)
+    with pytest.raises(RuntimeError, match="before compute"):
+        cycle.calculate(db, tmp_path / "reg", "2025-03", "ana", store_dir=tmp_path / "store")
+    assert heap._ACTIVE == [0]  # calculate ended it
     assert sorted(path.name for path in (tmp_path / "store").iterdir()) == [summary["payroll"]]
