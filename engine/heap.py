@@ -7,8 +7,8 @@ that clearing was a third of its CPU time (`perf`: clear_page_erms under the pag
 
 `Retention` lets malloc serve large arrays from its heap and keep what is freed there (mallopt M_MMAP_MAX 0 and
 M_TRIM_THRESHOLD -1, glibc's documented "no trimming"), so a freed array's pages serve the next one as they are.
-Threads other than the main one allocate from arenas of at most 64 MiB, so their larger arrays stay maps: the gain
-is the main thread's.
+Threads other than the main one mostly allocate from arenas of at most 64 MiB, so their larger arrays stay maps:
+the gain is mostly the main thread's.
 Its `end()` restores the limits and hands every free page back to the system (malloc_trim). What is freed during
 a retention stays resident until it ends, so a caller ends it before a phase that would add much to the peak
 (calculate: before the lines). The heap keeps its free chunks after the end: a later array may be served from
@@ -37,6 +37,7 @@ _LOCK = threading.Lock()
 _ACTIVE = [0]  # retentions begun and not ended, in this process
 _LIBC: list = []  # [the C library when it is glibc, else None], looked up on first use
 _HOLES = [False]  # a retention ended in this process: its heap may hold free chunks that later arrays reuse
+_LIMITS = [False]  # a retention's limits may be set: from before its first mallopt until the restore is done
 
 
 def glibc():
@@ -68,11 +69,11 @@ class Retention:
             return
         with _LOCK:
             if _ACTIVE[0] == 0:
-                _HOLES[0] = True
+                _HOLES[0] = _LIMITS[0] = True
                 try:
                     _set(library, M_MMAP_MAX, 0)
                     _set(library, M_TRIM_THRESHOLD, NO_TRIMMING)
-                except OSError:
+                except BaseException:  # a refused limit, or an interrupt between the two
                     _restore(library)
                     raise
             _ACTIVE[0] += 1
@@ -107,6 +108,7 @@ def _restore(library) -> None:
     _set(library, M_MMAP_MAX, MMAP_MAX_DEFAULT)
     _set(library, M_MMAP_THRESHOLD, MMAP_THRESHOLD_AFTER)
     _set(library, M_TRIM_THRESHOLD, TRIM_THRESHOLD_AFTER)
+    _LIMITS[0] = False
     library.malloc_trim(0)
 
 
@@ -115,8 +117,8 @@ def _after_fork_in_child() -> None:
     restored and no retention counted."""
     global _LOCK
     _LOCK = threading.Lock()  # a parent's thread may have held it at the fork
-    if _ACTIVE[0]:
-        _ACTIVE[0] = 0
+    _ACTIVE[0] = 0
+    if _LIMITS[0]:  # also when the fork came while a thread set or restored them (mallopt runs without the GIL)
         _restore(glibc())
 
 
