@@ -48,6 +48,7 @@ from payroll import matching, postings, session, store
 from payroll.crash import crash_point
 from payroll.errors import Refused
 from payroll.ids import payroll_of_ref
+from payroll.settlement import ALREADY, Earlier, Settlements, earlier_of
 
 DEATH_CODES = ("MD07",)
 ACCOUNT_CODES = ("AC01", "AC03", "AC04", "AC06", "AC07", "BE04")
@@ -88,7 +89,7 @@ class PayrollView:
     debits and whole-file rejects); the payees' accounts and the rights' beneficiaries only when a reason asks
     for them. Lookups by EndToEndId are dictionary hits: no per-record Parquet read, filter or Arrow slice."""
 
-    def __init__(self, record: store.PayrollRecord, reversed_refs: set, assignments_sha256: str | None,
+    def __init__(self, record: store.PayrollRecord, earlier: Earlier, assignments_sha256: str | None,
                  transit_labels: tuple[bool, bool] = (True, True)):
         self.record = record
         # whether the export's in-transit credits named the right and the payee: a rejection's debit of in transit
@@ -97,13 +98,31 @@ class PayrollView:
         self.transit_labels = transit_labels
         self._assignments = None
         self.assignments_sha256 = assignments_sha256  # what the `exported` event recorded
-        self.reversed_refs = reversed_refs
+        self.set_earlier(earlier)
         self.month = parse_period(record.period)
         self.spans: dict[str, tuple[int, int]] = {}
         self._asked: set = set()
         self.groups = None
         self._totals: dict[str, dict] = {}
         self._accounts = None
+
+    def set_earlier(self, earlier: Earlier) -> None:
+        """What earlier files did (read again inside each file's lock): the payments reversed, and what was
+        settled and rejected, of which the room of this file's settlements is made when it first settles."""
+        self.earlier, self.reversed_refs, self._settlements = earlier, earlier.reversed, None
+
+    @property
+    def settlements(self) -> Settlements:
+        if self._settlements is None:
+            self._settlements = Settlements(self, self.earlier)
+        return self._settlements
+
+    def note_rejected(self, ref: str) -> None:
+        """A payment rejected by this file: no later settlement of this file takes it (nor its block or file)."""
+        if self._settlements is None:
+            self.earlier.rejected.add(ref)  # taken in when the file first settles
+        else:
+            self._settlements.reject(ref)
 
     def load_groups(self, refs) -> None:
         """Export groups of the given payments (those not asked for yet), from one read of the payroll's lines."""
@@ -289,7 +308,7 @@ def reconcile_step(ledger, path: Path, sha: str, records: list,
         seen = ledger.find_batch("reconcile", sha, conn=conn) is not None or bool(earlier)
         for view in views.values():
             if view is not None:
-                view.reversed_refs = already_reversed(ledger, view.record.payroll_id)
+                view.set_earlier(earlier_of(ledger, view.record.payroll_id))
         file_tally, exponent, holds, batch = match_file(ledger, records, views, seen, earlier)
         if not seen:
             post_file(ledger, path, sha, batch.chunks(), holds, file_tally, conn)
@@ -518,7 +537,7 @@ def load_view(ledger, identifier: str) -> PayrollView | None:
     record = found[0]
     if not record.path(store.ASSIGNMENTS_FILE).exists():
         return None
-    return PayrollView(record, already_reversed(ledger, identifier), sha256, transit_labels(ledger, batch))
+    return PayrollView(record, earlier_of(ledger, identifier), sha256, transit_labels(ledger, batch))
 
 
 def transit_labels(ledger, batch) -> tuple[bool, bool]:
@@ -531,27 +550,6 @@ def transit_labels(ledger, batch) -> tuple[bool, bool]:
     if last is None or int(last["account_kind"]) not in postings.IN_TRANSIT.values():
         return True, True
     return bool(last["right_id"]), bool(last["payee_id"])
-
-
-# batches of these kinds are written by approve and export alone, which never reverse a payment: the search for
-# earlier reversals skips their postings (by far most of the ledger) and reads only the other batches
-NO_REVERSAL_BATCHES = ("approve", "export")
-
-
-def already_reversed(ledger, identifier: str) -> set:
-    """Payments of the payroll reversed (rejected or returned) by an earlier reconciliation: the postings into
-    "returned, awaiting re-issue" of the other batches, read batch by batch (the ledger's indexed batch read)."""
-    prefix = (identifier + "-").encode("ascii")
-    components = np.array([COMPONENT["reject"], COMPONENT["return"]], np.int16)
-    found = set()
-    for batch in ledger.batches():
-        if batch.kind in NO_REVERSAL_BATCHES or not batch.n_postings:
-            continue
-        posted = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
-        refs = posted["payment_ref"][(posted["account_kind"] == ACCOUNT["returned_awaiting_reissue"])
-                                     & np.isin(posted["component"], components)]
-        found.update(ref.decode("ascii") for ref in np.unique(refs[np.char.startswith(refs, prefix)]).tolist())
-    return found
 
 
 def exception(tally: Tally, record, problem: str) -> None:
@@ -580,9 +578,22 @@ def settle(view: PayrollView, record, batch: Postings, tally: Tally, seen: bool 
     if seen:  # settled when the file was first reconciled
         tally.already_seen += 1
         return
-    batch.settle(channel, amount, view.month, key)
-    tally.matched += 1
-    tally.settled_minor += amount
+    book_settlement(view, record, key, channel, amount, batch, tally)
+
+
+def book_settlement(view: PayrollView, record, key: str, channel: str, amount: int, batch: Postings,
+                    tally: Tally) -> None:
+    """A settlement booked within what is unsettled of its payment, block and file (payroll.settlement): the
+    same debit told again by another file is already seen, anything beyond the room an exception."""
+    problem = view.settlements.take(key, amount)
+    if problem == ALREADY:
+        tally.already_seen += 1
+    elif problem is not None:
+        exception(tally, record, problem)
+    else:
+        batch.settle(channel, amount, view.month, key)
+        tally.matched += 1
+        tally.settled_minor += amount
 
 
 def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tally, ledger,
@@ -601,10 +612,8 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
     if record.kind == "settled" and seen:
         tally.already_seen += 1
         return
-    if record.kind == "settled":  # a postal payment reported paid: settles that one payment
-        batch.settle(channel, amount, view.month, ref)
-        tally.matched += 1
-        tally.settled_minor += amount
+    if record.kind == "settled":  # a payment reported paid (postal, or a debit of its own): settles that one
+        book_settlement(view, record, ref, channel, amount, batch, tally)
         return
     if ref in view.reversed_refs:
         tally.already_seen += 1
@@ -614,6 +623,8 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
                                  "posts once: ask the bank for a corrected file")
         return
     view.reversed_refs.add(ref)
+    if record.kind == "rejected":  # it never left the account: nothing of it can be settled after this
+        view.note_rejected(ref)
     debit = postings.IN_TRANSIT[channel] if record.kind == "rejected" else postings.CASH
     batch.reverse(view, span, debit, "reject" if record.kind == "rejected" else "return")
     tally.matched += 1

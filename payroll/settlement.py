@@ -1,0 +1,160 @@
+"""Never settled twice: what earlier files did to a payroll's payments, and the room a new settlement has.
+
+A bank tells the same debit more than once: the day's camt.054 notification and the statement's camt.053 name
+the same batch debit, an intraday camt.052 comes before both, and one entry can name a payment in several of its
+details. A settlement moves money from payments in transit to treasury cash, so it is booked only within what is
+still unsettled of its payment, its block (PmtInfId) and its file (MsgId) alike: the amount sent, less what was
+rejected of it (that money never left the account) and less what every settlement within it or around it took,
+by earlier files or by this one. A further report of something an earlier file settled in full is the same
+debit told again: already seen, counted and not posted. Any other settlement beyond the room is an exception
+(listed, and the command exits 1): nothing is booked twice.
+
+The earlier files' reversals and settlements are read from the ledger's own postings (the reconcile batches'
+"returned, awaiting re-issue" and "settlement" legs), inside the step's lock, so two officers reconciling
+overlapping files at once book each debit once.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgers.schema import ACCOUNT, COMPONENT
+from payroll import postings, store
+
+ALREADY = "already"  # Settlements.take: settled in full by an earlier file (the same debit told again)
+# batches of these kinds are written by approve and export alone, which never reverse nor settle a payment: the
+# search for earlier reconciliations skips their postings (by far most of the ledger) and reads only the others
+NOT_RECONCILED_BATCHES = ("approve", "export")
+
+
+@dataclass
+class Earlier:
+    """What the reconciled files of one payroll did so far, by reference."""
+    reversed: set = field(default_factory=set)   # EndToEndIds rejected or returned
+    rejected: set = field(default_factory=set)   # EndToEndIds rejected (never left the account)
+    settled: dict = field(default_factory=dict)  # MsgId / PmtInfId / EndToEndId -> amount settled
+
+
+def earlier_of(ledger, identifier: str) -> Earlier:
+    """The payroll's reversals and settlements in the ledger: the postings of the batches other than approval
+    and export, read batch by batch (the ledger's indexed batch read), those whose reference is the payroll's."""
+    prefix = (identifier + "-").encode("ascii")
+    reversal = np.array([COMPONENT["reject"], COMPONENT["return"]], np.int16)
+    transit = np.array(sorted(postings.IN_TRANSIT.values()), np.int16)
+    out = Earlier()
+    for batch in ledger.batches():
+        if batch.kind in NOT_RECONCILED_BATCHES or not batch.n_postings:
+            continue
+        posted = ledger.read_postings(batch.first_posting, batch.n_postings, batch.batch_id)
+        ours = np.char.startswith(posted["payment_ref"], prefix)
+        kind, component = posted["account_kind"], posted["component"]
+        returned = ours & (kind == ACCOUNT["returned_awaiting_reissue"]) & np.isin(component, reversal)
+        out.reversed.update(_names(posted["payment_ref"][returned]))
+        out.rejected.update(_names(posted["payment_ref"][returned & (component == COMPONENT["reject"])]))
+        settled = ours & (component == COMPONENT["settlement"]) & np.isin(kind, transit) & \
+            (posted["amount_minor"] > 0)
+        for ref, amount in zip(posted["payment_ref"][settled].tolist(), posted["amount_minor"][settled].tolist()):
+            name = ref.decode("ascii")
+            out.settled[name] = out.settled.get(name, 0) + int(amount)
+    return out
+
+
+def _names(refs: np.ndarray) -> list[str]:
+    return [ref.decode("ascii") for ref in np.unique(refs).tolist()]
+
+
+class Settlements:
+    """The room for settlements of one payroll during one file: per file (MsgId), block (PmtInfId) and payment
+    (EndToEndId), what was sent, what earlier files settled within it, what they rejected and what this file
+    settled so far. `view` is the payroll's reconcile.PayrollView (its export's totals and assignments)."""
+
+    def __init__(self, view, earlier: Earlier):
+        self.view = view
+        self._payments: dict[str, tuple] = {}   # EndToEndId -> (PmtInfId, MsgId, amount) of the export
+        self._blocks: dict[str, str] | None = None  # PmtInfId -> MsgId
+        self.earlier, self.rejected, self.here = defaultdict(int), defaultdict(int), defaultdict(int)
+        self._load_payments(set(earlier.settled) | earlier.rejected)
+        for ref, amount in earlier.settled.items():
+            for key in self.chain(ref):
+                self.earlier[key] += amount
+        for ref in earlier.rejected:
+            self.reject(ref)
+
+    def reject(self, ref: str) -> None:
+        """A payment rejected (by an earlier file, or earlier in this one): none of it can be settled."""
+        self._load_payments({ref})
+        found = self._payments.get(ref)
+        if found is not None:
+            for key in self.chain(ref):
+                self.rejected[key] += found[2]
+
+    def take(self, key: str, amount: int) -> str | None:
+        """Book `amount` settled against `key` (a MsgId, PmtInfId or EndToEndId of the payroll) and every level
+        around it: None when it fits, ALREADY when an earlier file settled it in full, else the problem."""
+        chain = self.chain(key)
+        if not chain:
+            return f"{key} is no file, block or payment of payroll {self.view.record.payroll_id}"
+        left = [self.sent(k) - self.rejected[k] - self.earlier[k] - self.here[k] for k in chain]
+        if amount <= min(left):
+            for k in chain:
+                self.here[k] += amount
+            return None
+        if any(self.earlier[k] and self.sent(k) - self.rejected[k] - self.earlier[k] <= 0 for k in chain):
+            return ALREADY
+        tight = chain[int(np.argmin(left))]
+        return (f"settles {amount} of {key} but only {max(min(left), 0)} of {tight} is unsettled (sent "
+                f"{self.sent(tight)}, rejected {self.rejected[tight]}, settled by earlier files "
+                f"{self.earlier[tight]}, by this file {self.here[tight]}): never booked twice")
+
+    def chain(self, ref: str) -> list[str]:
+        """The reference and the levels around it: [MsgId], [PmtInfId, MsgId] or [EndToEndId, PmtInfId, MsgId];
+        [] when it is none of the payroll's."""
+        if ref in self.view.totals("msg_id"):
+            return [ref]
+        blocks = self.blocks()
+        if ref in blocks:
+            return [ref, blocks[ref]]
+        self._load_payments({ref})
+        found = self._payments.get(ref)
+        return [] if found is None else [ref, found[0], found[1]]
+
+    def sent(self, key: str) -> int:
+        for column in ("msg_id", "pmt_inf_id"):
+            found = self.view.totals(column).get(key)
+            if found is not None:
+                return found[0]
+        return self._payments[key][2]
+
+    def blocks(self) -> dict[str, str]:
+        """PmtInfId -> MsgId of the export, from the ids read as Arrow dictionaries (few distinct values)."""
+        if self._blocks is None:
+            table = store.read_assignments(self.view.record, self.view.assignments_sha256, ["pmt_inf_id", "msg_id"],
+                                           ["pmt_inf_id", "msg_id"])
+            self._blocks = {}
+            if table is not None:
+                blocks, messages = (table.column(name).combine_chunks() for name in ("pmt_inf_id", "msg_id"))
+                pairs = np.unique(np.stack([np.asarray(column.indices.to_numpy(zero_copy_only=False), np.int64)
+                                            for column in (blocks, messages)], axis=1), axis=0)
+                block_names, message_names = blocks.dictionary.to_pylist(), messages.dictionary.to_pylist()
+                self._blocks = {block_names[b]: message_names[m] for b, m in pairs.tolist()}
+        return self._blocks
+
+    def _load_payments(self, refs: set) -> None:
+        """The block, file and amount of the payments named (those not looked up yet), in one filter of the
+        export's assignments."""
+        wanted = sorted(ref for ref in refs if ref not in self._payments and ref not in self.view.totals("msg_id")
+                        and ref not in self.blocks())
+        if not wanted:
+            return
+        for ref in wanted:
+            self._payments[ref] = None
+        table = store.read_assignments(self.view.record, self.view.assignments_sha256,
+                                       ["end_to_end_id", "pmt_inf_id", "msg_id", "amount_minor"])
+        if table is None:
+            return
+        table = table.filter(pc.is_in(table.column("end_to_end_id"), value_set=pa.array(wanted, pa.string())))
+        for ref, block, message, amount in zip(*(table.column(name).to_pylist() for name in
+                                                 ("end_to_end_id", "pmt_inf_id", "msg_id", "amount_minor"))):
+            self._payments[ref] = (block, message, int(amount))

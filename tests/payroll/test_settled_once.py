@@ -1,0 +1,157 @@
+"""Never settled twice (payroll/settlement.py): banks tell one debit more than once (camt.054 then camt.053, an
+intraday camt.052), at the level of the file, of a block or of a payment, and a statement can name a payment in
+several details of one entry. Treasury cash receives each debit once; a further report of what an earlier file
+settled in full is already seen (exit 0); anything beyond what is unsettled is an exception (exit 1) and books
+nothing. On the hand-made register's September payroll, through the command line."""
+import csv
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from acceptance.test_contracts import Cli, export_september
+
+ISO = "urn:iso:std:iso:20022:tech:xsd:"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("settled")
+    export_september(root)
+    assignments = pq.read_table(next(root.rglob("assignments.parquet")))
+    bank = assignments.filter(pc.equal(assignments["channel"], "bank"))
+    assert len(set(bank["msg_id"].to_pylist())) == 1 and len(set(bank["pmt_inf_id"].to_pylist())) == 1
+    return dict(root=root, bank=bank.to_pylist(), total=pc.sum(bank["amount_minor"]).as_py())
+
+
+@pytest.fixture()
+def work(exported, tmp_path, monkeypatch):
+    db = tmp_path / "isplata.db"
+    db.write_bytes((exported["root"] / "isplata.db").read_bytes())
+    monkeypatch.chdir(tmp_path)  # reconcile writes its outputs to the working directory
+    return Cli(db), tmp_path
+
+
+def money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def debit(amount: int, batch: str = "", details: str = "", reference: str = "0001") -> str:
+    """A booked DBIT entry: a batch debit (Btch) and/or TxDtls; `reference` is the bank's AcctSvcrRef."""
+    return (f'<Ntry><NtryRef>{reference}</NtryRef><Amt Ccy="EUR">{money(amount)}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+            f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2024-10-15</Dt></BookgDt><AcctSvcrRef>{reference}</AcctSvcrRef>"
+            "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
+            f"<NtryDtls>{batch}{details}</NtryDtls></Ntry>\n")
+
+
+def batch_of(msg_id: str, pmt_inf_id: str | None = None) -> str:
+    return f"<Btch><MsgId>{msg_id}</MsgId>" + (f"<PmtInfId>{pmt_inf_id}</PmtInfId>" if pmt_inf_id else "") + "</Btch>"
+
+
+def detail(end_to_end_id: str, amount: int | None = None) -> str:
+    value = f'<Amt Ccy="EUR">{money(amount)}</Amt>' if amount is not None else ""
+    return f"<TxDtls><Refs><EndToEndId>{end_to_end_id}</EndToEndId></Refs>{value}</TxDtls>"
+
+
+def camt(path, entries: list[str], message: str = "camt.053.001.08", msg_id: str = "STMT-1") -> str:
+    container, root = {"camt.053": ("Stmt", "BkToCstmrStmt"),
+                       "camt.054": ("Ntfctn", "BkToCstmrDbtCdtNtfctn")}[message[:8]]
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ISO}{message}"><{root}><GrpHdr>'
+                    f"<MsgId>{msg_id}</MsgId><CreDtTm>2024-10-15T18:00:00</CreDtTm></GrpHdr><{container}><Id>S</Id>"
+                    "<Acct><Id><IBAN>ME25907000000000045322</IBAN></Id></Acct>\n" + "".join(entries)
+                    + f"</{container}></{root}></Document>\n", encoding="utf-8")
+    return path
+
+
+def problems(folder, stem: str) -> list[str]:
+    [listed] = folder.glob(f"{stem}-*-reconcile-exceptions.csv")
+    with open(listed, newline="", encoding="utf-8") as handle:
+        return [row["problem"] for row in csv.DictReader(handle)]
+
+
+def balance(cli: Cli, account: str) -> int:
+    return cli.json("ledger", "balance", "--account", account)["total_minor"]
+
+
+def test_a_batch_debit_told_by_camt054_then_camt053_is_settled_once(work, exported):
+    cli, folder = work
+    first = exported["bank"][0]
+    entry = debit(exported["total"], batch_of(first["msg_id"]))
+    notification = cli.json("reconcile", camt(folder / "n.xml", [entry], "camt.054.001.08", "NTF-1"))
+    assert (notification["settled_minor"], notification["matched"]) == (exported["total"], 1)
+    cash = balance(cli, "treasury_cash")
+    statement = cli.json("reconcile", camt(folder / "s.xml", [entry]))  # the day's statement, the same debit
+    assert (statement["settled_minor"], statement["already_seen"], statement["unmatched"]) == (0, 1, 0)
+    assert balance(cli, "treasury_cash") == cash == -exported["total"]
+    assert balance(cli, "in_transit_bank") == 0  # everything sent by bank is settled, once
+
+
+def test_a_file_settled_block_by_block_is_not_settled_again_whole(work, exported):
+    cli, folder = work
+    first = exported["bank"][0]
+    by_block = cli.json("reconcile", camt(folder / "b.xml", [debit(exported["total"],
+                                                                   batch_of(first["msg_id"], first["pmt_inf_id"]))]))
+    assert by_block["settled_minor"] == exported["total"]
+    whole = cli.json("reconcile", camt(folder / "w.xml", [debit(exported["total"], batch_of(first["msg_id"]))],
+                                       msg_id="STMT-2"))
+    assert (whole["settled_minor"], whole["already_seen"]) == (0, 1)
+    payment = cli.json("reconcile", camt(folder / "p.xml", [debit(first["amount_minor"], "",
+                                                                  detail(first["end_to_end_id"]))], msg_id="STMT-3"))
+    assert (payment["settled_minor"], payment["already_seen"]) == (0, 1)  # inside a block settled in full
+    assert balance(cli, "treasury_cash") == -exported["total"]
+
+
+def test_a_payment_named_three_times_in_one_entry_is_settled_once(work, exported):
+    cli, folder = work
+    first = exported["bank"][0]
+    ref = first["end_to_end_id"]
+    path = camt(folder / "s.xml", [debit(3 * first["amount_minor"], "", detail(ref) * 3)])
+    result = cli.json("reconcile", path, code=1)
+    assert (result["settled_minor"], result["matched"], result["unmatched"]) == (first["amount_minor"], 1, 2)
+    assert [problem.split(" (")[0] for problem in problems(folder, "s")] == [
+        f"settles {first['amount_minor']} of {ref} but only 0 of {ref} is unsettled"] * 2
+    assert balance(cli, "treasury_cash") == -first["amount_minor"]
+    again = cli.json("reconcile", camt(folder / "t.xml", [debit(first["amount_minor"], "", detail(ref))],
+                                       msg_id="STMT-2"))
+    assert (again["settled_minor"], again["already_seen"]) == (0, 1)  # told again by another file
+
+
+def test_a_settlement_beyond_what_is_unsettled_is_an_exception_and_books_nothing(work, exported):
+    cli, folder = work
+    first = exported["bank"][0]
+    part = exported["total"] // 3
+    cli.json("reconcile", camt(folder / "a.xml", [debit(part, batch_of(first["msg_id"]))]))
+    over = cli.json("reconcile", camt(folder / "b.xml", [debit(exported["total"], batch_of(first["msg_id"]))],
+                                      msg_id="STMT-2"), code=1)
+    assert (over["settled_minor"], over["unmatched"]) == (0, 1)
+    [problem] = problems(folder, "b")
+    assert f"only {exported['total'] - part} of {first['msg_id']} is unsettled" in problem
+    rest = cli.json("reconcile", camt(folder / "c.xml", [debit(exported["total"] - part, batch_of(first["msg_id"]))],
+                                      msg_id="STMT-3"))
+    assert rest["settled_minor"] == exported["total"] - part
+    assert balance(cli, "treasury_cash") == -exported["total"]
+
+
+def test_a_rejected_payment_is_never_settled(work, exported):
+    cli, folder = work
+    first = exported["bank"][0]
+    rejects = folder / "rejects.xml"
+    rejects.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ISO}pain.002.001.10">'
+                       "<CstmrPmtStsRpt><GrpHdr><MsgId>ST-1</MsgId><CreDtTm>2024-10-14T10:00:00</CreDtTm></GrpHdr>"
+                       f"<OrgnlGrpInfAndSts><OrgnlMsgId>{first['msg_id']}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09"
+                       "</OrgnlMsgNmId></OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>"
+                       f"{first['pmt_inf_id']}</OrgnlPmtInfId><TxInfAndSts><OrgnlEndToEndId>{first['end_to_end_id']}"
+                       "</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf>"
+                       "</TxInfAndSts></OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>\n", encoding="utf-8")
+    assert cli.json("reconcile", rejects)["rejected_minor"] == first["amount_minor"]
+    whole = cli.json("reconcile", camt(folder / "w.xml", [debit(exported["total"], batch_of(first["msg_id"]))]),
+                     code=1)  # the bank debits what it sent: the rejected payment never left
+    assert (whole["settled_minor"], whole["unmatched"]) == (0, 1)
+    paid = cli.json("reconcile", camt(folder / "p.xml", [debit(first["amount_minor"], "",
+                                                               detail(first["end_to_end_id"]))], msg_id="STMT-2"),
+                    code=1)
+    assert (paid["settled_minor"], paid["unmatched"]) == (0, 1)
+    net = cli.json("reconcile", camt(folder / "n.xml", [debit(exported["total"] - first["amount_minor"],
+                                                              batch_of(first["msg_id"]))], msg_id="STMT-3"))
+    assert net["settled_minor"] == exported["total"] - first["amount_minor"]
+    assert balance(cli, "in_transit_bank") == 0
