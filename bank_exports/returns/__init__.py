@@ -6,7 +6,8 @@ why (reason code and text), how much, when, and where in which file it was said.
 A group-level RJCT (pain.002 GrpSts, e.g. AM10 control sum) rejects every payment of the referenced message: the
 record has scope "message" and no EndToEndId, and `expand_records` turns it into one record per payment given
 the export's assignments. A camt DBIT entry that names our MsgId / PmtInfId is the batch debit that settles the
-file. RvslInd is ignored: banks set it inconsistently on returns. XML is read with safexml (no DTD, no entities,
+file; a detail's own CdtDbtInd decides for it; a debit that reverses (RvslInd) never settles (on a credit RvslInd
+is ignored: banks set it inconsistently on returns); an entry not booked yet is a "status" record of each detail. XML is read with safexml (no DTD, no entities,
 no network, streaming). camt files, which can hold hundreds of thousands of entries, are fed to a pull parser in
 64 KB chunks that reports only where a notification / statement starts; after each chunk the complete entries
 are walked (only the few elements the reader needs, tags compared with the file's own namespace) into named rows

@@ -5,7 +5,10 @@ file's own namespace) into rows and removed from the tree: memory stays flat, an
 rows without a Python object per record. (An XSLT that printed the fields as text was slower: libxslt evaluates
 its templates more slowly than this walk.) A DBIT entry that names our MsgId / PmtInfId is the batch debit that
 settles a file; an entry that is neither a return nor a settlement is kind "other" (reconcile sorts out whose it
-is). RvslInd is ignored: banks set it inconsistently on returns."""
+is). A TxDtls's own CdtDbtInd (an entry can batch credits and debits) decides for that detail. RvslInd: a debit
+that reverses an earlier credit is never a settlement (kind "other"); on a credit it is ignored, as banks set it
+inconsistently on returns. An entry not booked yet (Sts PDNG, INFO, FUTR...) books nothing but is not dropped
+either: each of its details is a "status" record carrying that status."""
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
@@ -36,6 +39,7 @@ class Row(NamedTuple):
     booking_date: object
     line: int | None
     original_instr_id: str | None
+    status: str | None = None     # an entry not booked (PDNG, INFO...): kind "status"
 
 
 class TxDetails(NamedTuple):
@@ -53,6 +57,7 @@ class TxDetails(NamedTuple):
     reason_text: str
     instr_id: str
     line: int | None
+    side: str = ""                # the detail's own CdtDbtInd, '' when it has none (the entry's stands)
 
 
 class Entry(NamedTuple):
@@ -67,6 +72,7 @@ class Entry(NamedTuple):
     batch_msg_id: str             # NtryDtls/Btch: the file a batch debit settles
     batch_pmt_inf_id: str
     details: list                 # TxDetails, in document order
+    reversal: bool = False        # RvslInd true
 
 
 class CamtTags(NamedTuple):
@@ -93,12 +99,13 @@ class CamtTags(NamedTuple):
     addtl: str
     sub_fmly: str
     instr: str
+    rvsl: str
 
 
 CAMT_ELEMENTS = ("Ntry", "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd",
                  "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn",
-                 "AddtlInf", "SubFmlyCd", "InstrId")  # CamtTags' order
-NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None)
+                 "AddtlInf", "SubFmlyCd", "InstrId", "RvslInd")  # CamtTags' order
+NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None, "")
 new_row = partial(tuple.__new__, Row)  # a Row from a tuple without NamedTuple's Python-level __new__ (inner loop)
 new_details = partial(tuple.__new__, TxDetails)
 new_entry = partial(tuple.__new__, Entry)
@@ -128,7 +135,7 @@ class Rows:
             yield make((row.kind, row.scope, row.original_end_to_end_id, row.original_msg_id,
                         row.original_pmt_inf_id, row.reason_code, row.reason_text, amount, row.currency,
                         row.booking_date, message_id, file_name, row.line, message, row.original_instr_id,
-                        None, sender, header_msg_id, header_created))  # status: None on a statement's record
+                        row.status, sender, header_msg_id, header_created))
 
 
 def _sub_family(code, sub_family_tag: str) -> str:
@@ -142,9 +149,9 @@ def _sub_family(code, sub_family_tag: str) -> str:
 def _tx_details(tx, tags: CamtTags) -> TxDetails:
     """One TxDtls; '' (False) for what is absent, None for an absent amount (an amount element that is there but
     empty is refused when amounts are converted)."""
-    (_, _, _, _, AMT, _, _, _, _, BK_TX_CD, REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL,
-     SUB_FMLY, INSTR) = tags
-    e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = ""
+    (_, _, _, _, AMT, CDT_DBT, _, _, _, BK_TX_CD, REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL,
+     SUB_FMLY, INSTR, _) = tags
+    e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = side = ""
     amount = other = None
     returned, texts = False, []
     for part in tx:
@@ -179,16 +186,18 @@ def _tx_details(tx, tags: CamtTags) -> TxDetails:
                             other, other_currency = (value.text or "").strip(), value.get("Ccy", "").strip()
         elif part_tag == BK_TX_CD:
             family = _sub_family(part, SUB_FMLY)
+        elif part_tag == CDT_DBT:
+            side = (part.text or "").strip()
     return new_details((e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned,
-                        code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline))
+                        code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline, side))
 
 
 def _entry(entry, tags: CamtTags) -> Entry:
     """The direct children of one Ntry that decide its records, and its TxDtls."""
     (_, NTRY_DTLS, TX_DTLS, BTCH, AMT, CDT_DBT, STS, BOOKG, VAL, BK_TX_CD, _, _, MSG, PMT_INF, _, _, _, _, _, _,
-     SUB_FMLY, _) = tags
+     SUB_FMLY, _, RVSL) = tags
     status = side = booked_text = value_text = currency = family = batch_msg_id = batch_pmt_inf_id = ""
-    amount, found = None, []
+    amount, found, reversal = None, [], False
     for child in entry:
         child_tag = child.tag
         if child_tag == NTRY_DTLS:
@@ -213,22 +222,27 @@ def _entry(entry, tags: CamtTags) -> Entry:
             value_text = normalized_text(child)
         elif child_tag == BK_TX_CD:
             family = _sub_family(child, SUB_FMLY)
+        elif child_tag == RVSL:
+            reversal = (child.text or "").strip().lower() in ("true", "1")
     return new_entry((status, side, booked_text, value_text, amount, currency, family, batch_msg_id,
-                      batch_pmt_inf_id, found))
+                      batch_pmt_inf_id, found, reversal))
 
 
 def _entry_rows(entry, tags: CamtTags, context: Context, rows: list, dates: dict) -> None:
-    """Records of one booked entry: returned details (CRDT), settled payments or the batch debit (DBIT)."""
+    """Records of one entry: returned details (CRDT), settled payments or the batch debit (DBIT) of a booked
+    entry; a "status" record per detail of an entry not booked yet."""
     said = _entry(entry, tags)
-    if said.status and said.status != "BOOK":  # pending or information only: not final yet
-        return
     day_text = (said.booked_text or said.value_text)[:10]
     booked = dates.get(day_text, dates)
     if booked is dates:
         booked = dates[day_text] = context.date(day_text, entry)
     found = said.details or [NO_DETAILS]
+    if said.status and said.status != "BOOK":  # pending or information only: not final, told as said
+        rows.extend(_pending_row(tx, said, booked, entry.sourceline) for tx in found)
+        return
     entry_return = said.family == "RRTN"
-    batch_debit = said.side == "DBIT" and not entry_return and not any(tx.end_to_end_id for tx in found)
+    batch_debit = said.side == "DBIT" and not said.reversal and not entry_return and \
+        not any(tx.end_to_end_id or tx.side == "CRDT" for tx in found)
     single = len(found) == 1
     for position, tx in enumerate(found):
         if batch_debit and (said.batch_msg_id or said.batch_pmt_inf_id or tx.msg_id or tx.pmt_inf_id):
@@ -238,30 +252,44 @@ def _entry_rows(entry, tags: CamtTags, context: Context, rows: list, dates: dict
         rows.append(_detail_row(tx, said, entry_return, single, booked, entry.sourceline))
 
 
+def _pending_row(tx: TxDetails, said: Entry, booked, entry_line: int) -> Row:
+    """An entry's detail (or the entry) not booked yet: a "status" record of the payment, block or file it
+    names, with the entry's status; reconcile records it and books nothing."""
+    msg_id, pmt_inf_id = tx.msg_id or said.batch_msg_id, tx.pmt_inf_id or said.batch_pmt_inf_id
+    scope = "transaction" if tx.end_to_end_id or tx.instr_id or not (msg_id or pmt_inf_id) else \
+        "payment_information" if pmt_inf_id else "message"
+    value, currency = (tx.amount, tx.currency) if tx.amount is not None else (said.amount, said.currency)
+    return new_row(("status", scope, tx.end_to_end_id or None, msg_id or None, pmt_inf_id or None,
+                    tx.reason_code or None, tx.reason_text or None, value, currency or None, booked,
+                    tx.line or entry_line, tx.instr_id or None, said.status))
+
+
 def _batch_debit_row(tx: TxDetails, said: Entry, booked, entry_line: int) -> Row:
     """The settlement of a whole file or block: the entry's amount, the MsgId / PmtInfId it names."""
     msg_id, pmt_inf_id = said.batch_msg_id or tx.msg_id, said.batch_pmt_inf_id or tx.pmt_inf_id
     return Row("settled", "payment_information" if pmt_inf_id else "message", None, msg_id or None,
-               pmt_inf_id or None, None, None, said.amount, said.currency or None, booked, entry_line, None)
+               pmt_inf_id or None, None, None, said.amount, said.currency or None, booked, entry_line, None, None)
 
 
 def _detail_row(tx: TxDetails, said: Entry, entry_return: bool, single: bool, booked, entry_line: int) -> Row:
-    """The record of one TxDtls of a booked entry (or of the entry itself when it has none)."""
+    """The record of one TxDtls of a booked entry (or of the entry itself when it has none): its own CdtDbtInd
+    over the entry's; a debit that reverses (RvslInd) is never a settlement."""
     is_return = tx.returned or entry_return or tx.family == "RRTN"
+    side = tx.side or said.side
     value, value_currency = (tx.amount, tx.currency) if tx.amount is not None else (tx.other_amount,
                                                                                       tx.other_currency)
     if value is None and single:
         value, value_currency = said.amount, said.currency
     code, text = tx.reason_code or None, tx.reason_text or None
-    if said.side == "CRDT" and is_return:
+    if side == "CRDT" and is_return:
         kind = "returned"
-    elif said.side == "DBIT" and not is_return and tx.end_to_end_id:
+    elif side == "DBIT" and not is_return and tx.end_to_end_id and not said.reversal:
         kind, code, text = "settled", None, None
     else:  # a fee, an incoming credit, a debit without reference, a debit return: for reconcile to sort
         kind = "other"
     line = tx.line or entry_line  # each record cites its own TxDtls; a record of the entry, the entry
     return new_row((kind, "transaction", tx.end_to_end_id or None, tx.msg_id or None, tx.pmt_inf_id or None, code,
-                    text, value, (value_currency or said.currency) or None, booked, line, tx.instr_id or None))
+                    text, value, (value_currency or said.currency) or None, booked, line, tx.instr_id or None, None))
 
 
 def read_camt(path: Path, context: Context) -> Rows:

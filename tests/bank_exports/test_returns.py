@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bank_exports.pain001 import write_pain001
@@ -286,11 +286,17 @@ def test_large_notification_is_streamed(out_dir):
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.from_regex(r"\A\s*[0-9]{1,20}(\.[0-9]{0,7})?\s*\Z"), st.text(max_size=12)), st.integers(0, 3))
+@example(".0", 0)
+@example(".25", 2)
+@example(".", 2)
+@example("5.", 0)
 def test_amount_parser_agrees_with_decimal_on_iso_amounts(text, exponent):
-    """parse_amount reads what ISO 20022 calls an amount exactly as Decimal does, and refuses the rest."""
+    """parse_amount reads what ISO 20022 calls an amount exactly as Decimal does, and refuses the rest: xs:decimal's
+    unsigned lexical form ('5', '5.', '5.25', '.25'), at most 18 digits and the currency's decimals."""
     value = text.strip()
     whole, _, fraction = value.partition(".")
-    iso = value.isascii() and bool(value) and whole.isdigit() and (fraction.isdigit() or not fraction) \
+    iso = value.isascii() and (whole.isdigit() or not whole) and (fraction.isdigit() or not fraction) \
+        and (whole.isdigit() or fraction.isdigit()) \
         and len((whole.lstrip("0") + fraction.rstrip("0"))) <= 18 and not fraction[exponent:].strip("0") \
         and int(Decimal(value).scaleb(exponent)) < 2**63
     if not iso:
@@ -331,8 +337,9 @@ MIXED_CAMT054 = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_mixed_notification_reads_every_booked_entry_each_record_citing_its_own_line(tmp_path):
     """Returns, settlements, and the entries that are neither (an incoming credit, a bank charge: kind "other",
-    for reconcile to list as not ours); a pending entry is not final and is left for its booked notice; every
-    record of a batch entry cites its own TxDtls."""
+    for reconcile to list as not ours); a pending entry is not final: a "status" record carrying its status, which
+    books nothing and leaves the booking to its booked notice; every record of a batch entry cites its own
+    TxDtls."""
     path = tmp_path / "mixed.xml"
     path.write_text(MIXED_CAMT054, encoding="utf-8")
     records = read_returns(path)
@@ -341,10 +348,12 @@ def test_mixed_notification_reads_every_booked_entry_each_record_citing_its_own_
         ("returned", "E-1", 1_000, "X99", "first line; second line", date(2026, 6, 4)),
         ("returned", "E-2", 2_000, "AC06", None, date(2026, 6, 4)),
         ("settled", "E-3", 500, None, None, date(2026, 6, 5)),
+        ("status", "E-4", 700, None, None, None),
         ("other", None, 900, None, None, None),
         ("other", None, 150, None, None, None)]
     assert records[2].original_msg_id == "M-1"
-    assert [r.line for r in records] == [9, 12, 17, 22, 24]
+    assert [r.status for r in records] == [None, None, None, "PDNG", None, None]
+    assert [r.line for r in records] == [9, 12, 17, 21, 22, 24]
 
 
 PACS004_V09 = """<?xml version="1.0" encoding="UTF-8"?>
@@ -485,7 +494,7 @@ def test_column_wise_amounts_agree_with_the_one_by_one_parser(texts, currencies)
     rows = [Row("returned", "transaction", None, None, None, None, None, text.strip(), currency, None, line, None)
             for line, (text, currency) in enumerate(zip(texts, currencies), start=1)]
     expected = []
-    for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line, _i in rows:
+    for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line, _i, _s in rows:
         try:
             expected.append(parse_amount(text, exponents.get(currency, 2)))
         except ValueError:

@@ -155,3 +155,21 @@ def test_a_rejected_payment_is_never_settled(work, exported):
                                                               batch_of(first["msg_id"]))], msg_id="STMT-3"))
     assert net["settled_minor"] == exported["total"] - first["amount_minor"]
     assert balance(cli, "in_transit_bank") == 0
+
+
+def test_a_reversal_a_credit_detail_and_a_pending_entry_settle_nothing(work, exported):
+    """A debit that reverses (RvslInd) and a detail that is a credit inside a debit entry are no settlements
+    (exceptions: they name our payments); an entry not booked yet is recorded with its status and books
+    nothing. Treasury cash is untouched."""
+    cli, folder = work
+    first, second, third = exported["bank"][:3]
+    reversal = debit(first["amount_minor"], "", detail(first["end_to_end_id"])).replace(
+        "<CdtDbtInd>DBIT</CdtDbtInd><Sts>", "<CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd><Sts>")
+    credit = debit(second["amount_minor"], "", detail(second["end_to_end_id"], second["amount_minor"]).replace(
+        "</Amt>", "</Amt><CdtDbtInd>CRDT</CdtDbtInd>"), reference="0002")
+    pending = debit(third["amount_minor"], "", detail(third["end_to_end_id"]), reference="0003").replace(
+        "<Cd>BOOK</Cd>", "<Cd>PDNG</Cd>")
+    result = cli.json("reconcile", camt(folder / "s.xml", [reversal, credit, pending]), code=1)
+    assert (result["settled_minor"], result["unmatched"], result["statuses"]) == (0, 2, {"PDNG": 1})
+    assert all("neither a return nor a settlement" in problem for problem in problems(folder, "s"))
+    assert balance(cli, "treasury_cash") == 0
