@@ -1,5 +1,5 @@
 """Readers of what banks and the post send back: pain.002, camt.054, camt.053, pacs.004 (any version, matched by
-local element names) and the postal return CSV. Each yields ReturnRecords: which payment (EndToEndId, or the
+local element names; the first versions' message element named after the message, <pain.002.001.02>, too) and the postal return CSV. Each yields ReturnRecords: which payment (EndToEndId, or the
 original MsgId / PmtInfId of a whole-file or whole-block status), what happened (rejected, returned, settled),
 why (reason code and text), how much, when, and where in which file it was said.
 
@@ -19,6 +19,7 @@ One module per message family (camt, pain002, pacs004, postal_returns), the shar
 record; this module identifies a file (plain or in a Business Application Header envelope) and dispatches it.
 There is one reader path: read_returns (what reconcile reads), over iter_returns.
 """
+import re
 from pathlib import Path
 
 from bank_exports.returns.camt import read_camt
@@ -33,6 +34,8 @@ __all__ = ["KINDS", "SCOPES", "RECORD_FIELDS", "POSTAL_KIND", "POSTAL_STATUS", "
 
 MESSAGES = {"CstmrPmtStsRpt": "pain.002", "BkToCstmrDbtCdtNtfctn": "camt.054", "BkToCstmrStmt": "camt.053",
             "BkToCstmrAcctRpt": "camt.052", "PmtRtr": "pacs.004"}
+# ISO 20022's first versions named the message element after the message (<pain.002.001.02>), later ones by role
+NAMED_BY_VERSION = re.compile(r"(pain\.002|camt\.05[234]|pacs\.004)\.[0-9]{3}\.[0-9]{2}")
 CAMT = ("camt.054", "camt.053", "camt.052")  # entries of an account, read alike (an intraday camt.052 entry
 # that is not booked yet is left for the statement)
 
@@ -51,13 +54,14 @@ def _identify(path: Path, minor_exponent) -> tuple[str, Context | None]:
     if path.suffix.lower() == ".csv":
         return POSTAL_KIND, None
     namespace, root, message, header = root_of(path)
-    if root != "Document" or message not in MESSAGES:
+    by_version = NAMED_BY_VERSION.fullmatch(message or "")
+    if root != "Document" or (message not in MESSAGES and by_version is None):
         raise refusal(path, 1, f"unexpected message <{root}><{message}> ({namespace or 'no namespace'})",
                       "give a pain.002, camt.052, camt.053, camt.054 or pacs.004 file (plain or in a Business Application "
                       "Header envelope)")
-    family = MESSAGES[message]
-    context = Context(path, _version(namespace, family), minor_exponent)
-    context.header = header
+    family = MESSAGES[message] if by_version is None else by_version.group(1)
+    context = Context(path, message if by_version else _version(namespace, family), minor_exponent)
+    context.header, context.message_element = header, message
     return family, context
 
 

@@ -7,7 +7,7 @@ from bank_exports.returns.record import (Context, ReturnRecord, child_text, firs
 
 
 def read_pacs004(path: Path, context: Context):
-    for element, _complete in message_parts(path, "PmtRtr"):
+    for element, _complete in message_parts(path, context.message_element or "PmtRtr"):
         name = local_name(element)
         if name == "GrpHdr":
             context.msg_id = child_text(element, "MsgId")

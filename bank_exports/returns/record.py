@@ -81,6 +81,7 @@ class Context:
         self.settlement_date: date | None = None
         self.original_msg_id: str | None = None
         self.header: tuple = (None, None, None)  # AppHdr: sender, BizMsgIdr, CreDt
+        self.message_element: str | None = None  # local name of the message element (CstmrPmtStsRpt...)
 
     def record(self, element, kind: str, scope: str, end_to_end_id=None, msg_id=None, pmt_inf_id=None,
                reason: Reason = NO_REASON, amount: Amount = NO_AMOUNT, booked=None, instr_id=None,
@@ -166,7 +167,8 @@ def reason_of(element) -> Reason:
     for info in element:
         if local_name(info) not in ("StsRsnInf", "RtrInf", "RtrRsnInf"):
             continue
-        code = code or child_text(info, "Rsn", "Cd") or child_text(info, "Rsn", "Prtry")
+        code = code or child_text(info, "Rsn", "Cd") or child_text(info, "Rsn", "Prtry") \
+            or child_text(info, "StsRsn", "Cd") or child_text(info, "StsRsn", "Prtry")  # StsRsn: pain.002.001.02
         texts += [node.text.strip() for node in children_named(info, "AddtlInf") if node.text and node.text.strip()]
     return new_reason((code, TEXT_SEPARATOR.join(texts) or None))
 
@@ -225,6 +227,7 @@ def reason_of_fast(element) -> Reason:
     for info in element.iterchildren("{*}StsRsnInf", "{*}RtrInf", "{*}RtrRsnInf"):
         if code is None:
             reason = first_child(info, "{*}Rsn")
+            reason = first_child(info, "{*}StsRsn") if reason is None else reason  # pain.002.001.02
             if reason is not None:
                 code = stripped(first_child(reason, "{*}Cd")) or stripped(first_child(reason, "{*}Prtry"))
         for node in info.iterchildren("{*}AddtlInf"):

@@ -550,3 +550,32 @@ def test_an_amount_past_int64_minor_units_is_refused(tmp_path):
     assert read_returns(CAMT054_RVSL)
     with pytest.raises(InputError, match="64-bit minor units"):
         read_returns(huge)
+
+
+PAIN002_V02 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.02"><{message}>
+<GrpHdr><MsgId>STS-2</MsgId><CreDtTm>2026-06-04T08:00:00</CreDtTm></GrpHdr>
+<OrgnlGrpInfAndSts><OrgnlMsgId>ME-202605-R1-B001</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.02</OrgnlMsgNmId>
+ <GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>
+<TxInfAndSts><OrgnlPmtInfId>ME-202605-R1-B001-001</OrgnlPmtInfId><OrgnlInstrId>E-1</OrgnlInstrId>
+ <OrgnlEndToEndId>E-1</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><StsRsn><Cd>AC04</Cd></StsRsn>
+ <AddtlStsRsnInf>closed</AddtlStsRsnInf></StsRsnInf></TxInfAndSts>
+<TxInfAndSts><OrgnlEndToEndId>E-2</OrgnlEndToEndId><TxSts>ACSC</TxSts></TxInfAndSts>
+</{message}></Document>
+"""
+
+
+@pytest.mark.parametrize("message", ["pain.002.001.02", "CstmrPmtStsRpt"])
+def test_a_first_version_status_report_keeps_its_transaction_rejects(tmp_path, message):
+    """pain.002.001.02 names its message element after the message and lists the transactions beside the group's
+    status, with StsRsn for the reason; a report laid out so under CstmrPmtStsRpt is read alike: the group's PART
+    does not hide the transaction's RJCT."""
+    path = tmp_path / "sts.xml"
+    path.write_text(PAIN002_V02.format(message=message), encoding="utf-8")
+    records = read_returns(path)
+    assert [(r.kind, r.scope, r.status, r.original_end_to_end_id, r.original_msg_id, r.original_pmt_inf_id,
+             r.reason_code) for r in records] == [
+        ("status", "message", "PART", None, "ME-202605-R1-B001", None, None),
+        ("rejected", "transaction", "RJCT", "E-1", "ME-202605-R1-B001", "ME-202605-R1-B001-001", "AC04"),
+        ("status", "transaction", "ACSC", "E-2", "ME-202605-R1-B001", None, None)]
+    assert records[1].line == 6 and records[1].source_message.startswith("pain.002")
