@@ -34,7 +34,8 @@ __all__ = ["KINDS", "SCOPES", "RECORD_FIELDS", "POSTAL_KIND", "POSTAL_STATUS", "
 
 MESSAGES = {"CstmrPmtStsRpt": "pain.002", "BkToCstmrDbtCdtNtfctn": "camt.054", "BkToCstmrStmt": "camt.053",
             "BkToCstmrAcctRpt": "camt.052", "PmtRtr": "pacs.004"}
-# ISO 20022's first versions named the message element after the message (<pain.002.001.02>), later ones by role
+# ISO 20022's first versions named the message element after the message (<pain.002.001.02>) or its role and
+# version (<BkToCstmrStmtV01>), later ones by role alone
 NAMED_BY_VERSION = re.compile(r"(pain\.002|camt\.05[234]|pacs\.004)\.[0-9]{3}\.[0-9]{2}")
 CAMT = ("camt.054", "camt.053", "camt.052")  # entries of an account, read alike (an intraday camt.052 entry
 # that is not booked yet is left for the statement)
@@ -55,11 +56,12 @@ def _identify(path: Path, minor_exponent) -> tuple[str, Context | None]:
         return POSTAL_KIND, None
     namespace, root, message, header = root_of(path)
     by_version = NAMED_BY_VERSION.fullmatch(message or "")
-    if root != "Document" or (message not in MESSAGES and by_version is None):
+    role = re.sub(r"V[0-9]{2}$", "", message or "")  # camt.05x.001.01: <BkToCstmrStmtV01>
+    if root != "Document" or (role not in MESSAGES and by_version is None):
         raise refusal(path, 1, f"unexpected message <{root}><{message}> ({namespace or 'no namespace'})",
                       "give a pain.002, camt.052, camt.053, camt.054 or pacs.004 file (plain or in a Business Application "
                       "Header envelope)")
-    family = MESSAGES[message] if by_version is None else by_version.group(1)
+    family = MESSAGES[role] if by_version is None else by_version.group(1)
     context = Context(path, message if by_version else _version(namespace, family), minor_exponent)
     context.header, context.message_element = header, message
     return family, context

@@ -579,3 +579,17 @@ def test_a_first_version_status_report_keeps_its_transaction_rejects(tmp_path, m
         ("rejected", "transaction", "RJCT", "E-1", "ME-202605-R1-B001", "ME-202605-R1-B001-001", "AC04"),
         ("status", "transaction", "ACSC", "E-2", "ME-202605-R1-B001", None, None)]
     assert records[1].line == 6 and records[1].source_message.startswith("pain.002")
+
+
+def test_a_first_version_statement_named_by_role_and_version_is_read(tmp_path):
+    """camt.053.001.01 names its message element <BkToCstmrStmtV01>: read as camt.053."""
+    path = tmp_path / "stmt.xml"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:'
+                    'camt.053.001.01"><BkToCstmrStmtV01><GrpHdr><MsgId>S-1</MsgId><CreDtTm>2026-06-04T08:00:00'
+                    '</CreDtTm></GrpHdr><Stmt><Id>1</Id><Ntry><Amt Ccy="EUR">12.50</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+                    "<Sts>BOOK</Sts><BookgDt><Dt>2026-06-04</Dt></BookgDt><NtryDtls><TxDtls><Refs><EndToEndId>E-9"
+                    "</EndToEndId></Refs><RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry></Stmt>"
+                    "</BkToCstmrStmtV01></Document>\n", encoding="utf-8")
+    [record] = read_returns(path)
+    assert (record.kind, record.original_end_to_end_id, record.amount_minor, record.reason_code,
+            record.source_message) == ("returned", "E-9", 1250, "AC04", "camt.053.001.01")
