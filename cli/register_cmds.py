@@ -123,11 +123,11 @@ def validate_cmd(ctx, data_dir, rules, country, as_json):
 
 
 def report_problems(exc: InputError, as_json: bool) -> None:
+    from cli.main import error_document  # the error document of every command (README), and "ok" as before
     from cli.output import emit_json
 
     if as_json:
-        fields = ("file", "row", "column", "value", "rule", "fix")
-        emit_json({"ok": False, "problems": [{key: getattr(p, key) for key in fields} for p in exc.problems]})
+        emit_json({"ok": False, **error_document(exc)})
     else:
         click.echo(exc.render(), err=True)
 

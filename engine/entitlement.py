@@ -1665,7 +1665,7 @@ def compiled_range(window_start, period: int, catalogue_first_month: int | None 
     """(first_month, last_month) to compile the catalogue for a window: from January of the window's first
     year (months-per-year limit), or from the catalogue's first dated value if that is earlier (lump sums
     read the parameters of their anchor month, which may lie before the window), to the period."""
-    earliest = period if window_start is None else int(np.min(window_start))
+    earliest = period if window_start is None or not np.size(window_start) else int(np.min(window_start))
     first = earliest - earliest % 12
     if catalogue_first_month is not None:
         first = min(first, catalogue_first_month)

@@ -9,6 +9,7 @@ and payees, grades within the catalogue's table, a decided amount where the bene
 here as `Problem`s, because the kernels trust their input. No Python loop runs over rows.
 """
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -25,10 +26,15 @@ from formats import ordered_register
 from formats.ordered_register import (benefit_list, beside, column_of, grade_count, household_ids_in_order,
                                       members_in_order, one_pass, payee_ids_in_order, persons_in_order, string_codes,
                                       versions_in_order)
-from formats.schemas import HOUSEHOLD_ROLES, OPTIONAL_TABLES
+from formats.schemas import DEDUCTIONS, HOUSEHOLD_ROLES, OPTIONAL_TABLES, PAYEES
 from formats.i18n import N_
 
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
+# Register columns the conversion never reads (names, payment details, deduction orders): a caller that only
+# converts may drop them once they are checked (formats.register.read_register's drop).
+NOT_CONVERTED = {"persons": ("family_name", "given_name", "patronymic", "tax_id"),
+                 "payees": tuple(name for name in PAYEES.names if name != "payee_id"),
+                 "deductions": tuple(DEDUCTIONS.names)}
 
 
 def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> RegisterArrays:
@@ -90,6 +96,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     _check_register_bases(arrays, catalogue, file_rows, problems)
     _check_award_windows(arrays, catalogue, file_rows, problems)
     _check_leave_periods(arrays, catalogue, file_rows, problems)
+    _check_unpriced(arrays, catalogue, file_rows, problems)
     if problems:
         raise InputError(problems)
     if not pack:
@@ -348,6 +355,25 @@ def _check_leave_periods(arrays, catalogue, file_rows, problems):
                        "benefit pays ({allowed})", allowed=text),
                     N_("end the period (valid_to) so that it lasts {allowed} days, counting both ends",
                        allowed=text))
+
+
+def _check_unpriced(arrays, catalogue, file_rows, problems):
+    """A right of a benefit no public source gives an amount for (`unpriced`) is refused whether or not a month of
+    it falls due: what it pays would be a guess, and a right that is never due would pass as 0.00."""
+    benefits = benefit_list(catalogue)
+    unpriced = np.array([bool(benefit.unpriced) for benefit in benefits] + [False])
+    if not unpriced.any() or not len(arrays.ver_right) or not _held(arrays, unpriced[:-1]):
+        return
+    version_benefit = arrays.right_benefit[arrays.ver_right]
+    for b in np.flatnonzero(unpriced[:-1]).tolist():
+        rows = np.flatnonzero(version_benefit == b)
+        code = catalogue.benefit_codes[b]
+        _report(problems, file_rows[rows], "rights", "benefit", [code] * len(rows),
+                N_("{code} has no amount in the catalogue {name} ({reason})", code=code,
+                   name=Path(catalogue.path).name,
+                   reason=benefits[b].unpriced),
+                N_("add the amount with its source to the catalogue ({code}'s parameters with source and status, "
+                   "and remove `unpriced`), or remove the rights of {code} from the register", code=code))
 
 
 def _held(arrays, wanted: np.ndarray) -> bool:

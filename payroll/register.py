@@ -34,11 +34,16 @@ def validate_register(data_dir, rules_path=None, country: str | None = None) -> 
     country, else Montenegro); the summary, or InputError with every problem."""
     from payroll.country import catalogue_for
 
+    from formats import convert
+
     catalogue = catalogue_for(data_dir, rules_path, country)
-    # every column is checked; only those the summary counts are kept (names and addresses: read lean)
-    register = load_register(data_dir, catalogue, {name: [column for column in schema.names
+    # every column is checked; those neither the conversion nor the summary reads are dropped (names, addresses)
+    register = load_register(data_dir, catalogue, {name: [column for column in convert.NOT_CONVERTED.get(name, ())
                                                           if column not in SUMMARY_COLUMNS[name]]
-                                                   for name, schema in REGISTER.items()})
+                                                   for name in REGISTER})
+    # the conversion's checks too (grades, decided amounts, award windows, unpriced benefits...): a register
+    # valid here is not refused by calculate's conversion
+    convert.register_arrays(register, catalogue, pack=False)
     summary = summarise(register)
     summary.update(data=str(data_dir), rules=str(catalogue.path), country=catalogue.country,
                    currency=catalogue.currency, files=register_file_digests(data_dir))

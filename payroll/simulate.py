@@ -32,17 +32,13 @@ from formats.catalogue import load_catalogue
 from formats.errors import InputError, Problem
 from formats.keys import index_of
 from formats.register import read_register, table_pool
-from formats.schemas import DEDUCTIONS, PAYEES
 from formats.i18n import N_
 from payroll.compute import missing_rules, right_versions, rights_subset
 from payroll.simulate_sums import cost_sums
 
 MONTHS_DEFAULT = 12
-# Register columns a simulation never reads (names, payment details, deduction orders: no ledger, no payment):
-# checked like every column, then dropped before the conversion (formats.register.read_register's drop).
-UNREAD = {"persons": ("family_name", "given_name", "patronymic", "tax_id"),
-          "payees": tuple(name for name in PAYEES.names if name != "payee_id"),
-          "deductions": tuple(DEDUCTIONS.names)}
+# Register columns a simulation never reads (no ledger, no payment): those the conversion does not read
+UNREAD = convert.NOT_CONVERTED
 MONTHS_MAX = 120
 COUNT_KEYS = ("rights", "gain", "lose", "stop", "start")
 # state of a right (or cell) under the two catalogues, the columns of the count tables

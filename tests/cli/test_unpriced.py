@@ -58,7 +58,37 @@ def test_a_bundled_unpriced_graded_benefit_is_refused_before_any_amount(tmp_path
     result = runner.invoke(main, ["--db", db, "calculate", "--data", str(register), "--period", "2025-01",
                                   "--by", "ana", "--store", str(tmp_path / "store"), "--json"])
     assert result.exit_code == 2, result.output
-    [problem] = json.loads(result.stdout)["problems"]
-    assert problem["value"] == "ME_BOR_ORTOPEDSKI" and "research status N" in problem["rule"]
-    assert problem["fix"].startswith("add the amount with its source to the catalogue")
+    problems = json.loads(result.stdout)["problems"]
+    assert problems and all(problem["value"] == "ME_BOR_ORTOPEDSKI" and "research status N" in problem["rule"]
+                            and problem["fix"].startswith("add the amount with its source to the catalogue")
+                            for problem in problems)
+    assert problems[0]["row"] >= 1 and problems[0]["column"] == "benefit"
     assert not (tmp_path / "store").exists()
+
+
+def test_a_right_of_an_unpriced_benefit_that_is_never_due_is_refused_too(tmp_path):
+    """ME_ALIMENTACIONI (a maintenance advance, unpriced) without a maintenance title in force is never due: it is
+    refused all the same, by validate and by calculate, at its row, never paid 0.00."""
+    import pyarrow as pa
+
+    register = tmp_path / "register"
+    generate_register(register, 400, 3, "2025-01")
+    rights = pq.read_table(register / "rights.parquet")
+    benefit = rights.column("benefit").to_pylist()
+    benefit[0] = "ME_ALIMENTACIONI"
+    pq.write_table(rights.set_column(rights.schema.get_field_index("benefit"), "benefit", pa.array(benefit)),
+                   register / "rights.parquet")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    runner = CliRunner()
+    validated = runner.invoke(main, ["validate", "--data", str(register), "--json"])
+    assert validated.exit_code == 2, validated.output
+    document = json.loads(validated.stdout)  # the error document of every command
+    assert document["error"] == "1 problem(s) in the input" and document["ok"] is False
+    assert document["problems"][0]["value"] == "ME_ALIMENTACIONI"
+    assert runner.invoke(main, ["--db", db, "db", "init"]).exit_code == 0
+    result = runner.invoke(main, ["--db", db, "calculate", "--data", str(register), "--period", "2025-01",
+                                  "--by", "ana", "--store", str(tmp_path / "store"), "--json"])
+    assert result.exit_code == 2, result.output
+    [problem] = json.loads(result.stdout)["problems"]
+    assert (problem["row"], problem["column"], problem["value"]) == (1, "benefit", "ME_ALIMENTACIONI")
+    assert "has no amount" in problem["rule"] and not (tmp_path / "store").exists()
