@@ -8,8 +8,9 @@ through a digest the auditor saved earlier, which catches a dropped last batch o
 Then the records around the ledger (schema version 2, and 3 for the country row): the event chain is rehashed
 event by event, every row of the RECORD_TABLES (payrolls, holds and releases, the ledger's country and currency)
 must equal its copy in the chain, every batch that commits to a record (an approval to its payroll's row) must
-still find it, and every batch's recorded event head must still be in the chain (a consistent rewrite of the
-events is caught by the batch chain). Each finding names the table, the row's key and, where it can, the field.
+still find it, every batch's recorded event head must still be in the chain (a consistent rewrite of the
+events is caught by the batch chain), and every approval and export event must still find the batch it names (a
+batch chain cut short is caught by the events). Each finding names the table, the row's key and, where it can, the field.
 """
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -235,7 +236,8 @@ def _stray_rows(postings: int, payments: int, projections: int) -> str:
 def record_findings(ledger: Ledger, batches: list[BatchRecord] | None = None, rows: list[dict] | None = None) -> list[str]:
     """Every way the event chain and the RECORD_TABLES differ from what was chained, named (at most FINDINGS_MAX)."""
     batches = ledger.batches() if batches is None else batches
-    findings, hashes, chained = event_findings(ledger.event_rows() if rows is None else rows)
+    rows = ledger.event_rows() if rows is None else rows
+    findings, hashes, chained = event_findings(rows)
     tables = {}
     with ledger.engine.connect() as conn:
         present = set(sa.inspect(conn).get_table_names())
@@ -245,7 +247,38 @@ def record_findings(ledger: Ledger, batches: list[BatchRecord] | None = None, ro
                     sa.text(f"SELECT * FROM {table}")).mappings())}
                 findings += table_findings(table, key, tables[table], chained.get(table, {}))
     findings += batch_record_findings(batches, tables.get(COMMITTED_RECORD_TABLE, {}), hashes)
+    findings += named_batch_findings(rows, batches)
     return findings[:FINDINGS_MAX]
+
+
+# events that name the batch their step wrote: (event kind, batch kind), the event's subject the batch's source
+BATCH_EVENTS = {"approved": "approve", "exported": "export"}
+
+
+def named_batch_findings(rows: list[dict], batches: list[BatchRecord]) -> list[str]:
+    """Every approval and export event names the batch it committed with: that batch must still be in the chain,
+    of its kind and source. A batch chain cut short (its last batches deleted) still links to the genesis, but
+    the hash-chained events that name the removed batches are then caught without a saved digest."""
+    held = {batch.batch_id: batch for batch in batches}
+    findings = []
+    for row in rows:
+        kind = BATCH_EVENTS.get(row["kind"])
+        if kind is None:
+            continue
+        try:
+            batch_id = json.loads(row["payload"]).get("batch_id")
+        except (ValueError, AttributeError):
+            continue  # an unreadable payload is event_findings' (its hash no longer matches)
+        if batch_id is None:
+            continue  # nothing to post, no batch
+        batch = held.get(batch_id)
+        where = f"ledger_events event_id={row['event_id']} ({row['kind']} {row['subject']})"
+        if batch is None:
+            findings.append(f"{where} names batch {batch_id}, which the ledger no longer holds: batches were "
+                            "removed from the end of the chain")
+        elif (batch.kind, batch.source_id) != (kind, row["subject"]):
+            findings.append(f"{where} names batch {batch_id}, which is the {batch.kind} batch of {batch.source_id}")
+    return findings
 
 
 def event_findings(rows: list[dict]) -> tuple[list[str], dict, dict]:

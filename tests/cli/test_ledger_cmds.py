@@ -116,3 +116,25 @@ def test_usage_errors_exit_2(db_url, tmp_path):
 def test_unreachable_database_exits_2():
     result = CliRunner().invoke(main, ["--db", "postgresql://nobody@127.0.0.1:1/none", "ledger", "verify"])
     assert result.exit_code == 2 and "cannot open the database" in result.output
+
+
+def test_verify_names_the_batches_cut_from_the_end_of_the_chain_without_a_digest(tmp_path):
+    """The export's batch (the last) deleted behind dropped triggers: the batch chain still links to the genesis,
+    but the hash-chained `exported` event names the batch, so verify fails (exit 1) without a saved digest."""
+    import sqlite3
+
+    from acceptance.test_contracts import PAYROLL, export_september
+
+    export_september(tmp_path)
+    db = tmp_path / "isplata.db"
+    with sqlite3.connect(db) as con:
+        [(batch_id,)] = con.execute("SELECT batch_id FROM ledger_batches WHERE kind = 'export'").fetchall()
+        assert batch_id == con.execute("SELECT max(batch_id) FROM ledger_batches").fetchone()[0]
+        for table in ("ledger_postings", "ledger_payments", "ledger_expense_columns", "ledger_batches"):
+            con.execute(f"DROP TRIGGER {table}_no_delete")
+            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "ledger", "verify", "--json"])
+    assert result.exit_code == 1, result.output
+    found = json.loads(result.stdout)
+    assert found["ok"] is False and found["first_bad_batch"] is None
+    assert f"(exported {PAYROLL}) names batch {batch_id}, which the ledger no longer holds" in found["reason"]

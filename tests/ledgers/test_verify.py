@@ -180,12 +180,23 @@ def expect_record_finding(book, *parts: str) -> list[str]:
 
 @pytest.fixture
 def events_and_batches(ledger, approve):
-    ledger.append_event("calculated", "PR-660", {"by": "ana"})
+    ledger.append_event("calculated", "PR-660-0", {"by": "ana"})
     first = approve(ledger, 660, 10)
-    ledger.append_event("approved", "PR-660", {"by": "marko", "batch_id": first.batch_id})
+    ledger.append_event("approved", first.source_id, {"by": "marko", "batch_id": first.batch_id})
     second = approve(ledger, 661, 10, seed=1)
-    ledger.append_event("exported", "PR-661", {"batch_id": None})
+    ledger.append_event("exported", "PR-661-1", {"batch_id": None})
     return first, second
+
+
+def test_an_event_naming_a_batch_of_another_kind_or_source_is_named(ledger, events_and_batches):
+    """An approval event names the batch its step committed: a batch of another payroll (or kind) is a finding."""
+    first, second = events_and_batches
+    ledger.append_event("approved", "PR-999", {"by": "marko", "batch_id": second.batch_id})
+    ledger.append_event("exported", second.source_id, {"batch_id": first.batch_id})
+    findings = verify(ledger).records
+    assert f"(approved PR-999) names batch {second.batch_id}, which is the approve batch of {second.source_id}" \
+        in findings[0]
+    assert f"names batch {first.batch_id}, which is the approve batch of {first.source_id}" in findings[1]
 
 
 def test_events_are_chained_and_batches_record_the_event_head(ledger, events_and_batches):
