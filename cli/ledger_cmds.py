@@ -5,7 +5,7 @@ Each command opens the ledger at the global --db URL, calls one ledgers/ functio
 """
 import click
 
-from cli.output import emit_json
+from cli.output import emit_json, output_file, output_folder
 from ledgers import open_ledger
 from ledgers.export import Money
 from ledgers.export import export as export_ledger
@@ -176,7 +176,8 @@ def balance_cmd(ctx, account, key, payee_id, right_id, benefit, period, as_of, a
 
 
 @ledger_group.command("export")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), callback=output_folder,
+              help="Output folder (new or existing; its parent must exist).")
 @click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
               default="parquet", show_default=True,
               help="parquet (auditors' exact columns), csv (a UTF-8 file with BOM per table) or xlsx (one "
@@ -208,7 +209,8 @@ def export_cmd(ctx, out_dir, file_format, as_json):
 
 @ledger_group.command("prove")
 @click.argument("ref")
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="Proof JSON file.")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), callback=output_file,
+              help="Proof JSON file.")
 @click.option("--batch", "batch_id", type=int, help="Batch holding the payment (default: the latest).")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.pass_context

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.output import output_file
 from payroll.language import _, note_country, number, tr
 
 
@@ -335,7 +336,7 @@ def payroll_show(ctx, payroll_id, as_json):
 
 @payroll_group.command(name="lines")
 @click.argument("payroll_id", callback=payroll_country)
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), callback=output_file,
               help="File to write: .parquet (DESIGN.md payroll lines columns), .csv or .xlsx (for officers).")
 @click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
               help="parquet (exact contract columns), csv (UTF-8 with BOM) or xlsx; default: the --out suffix.")
@@ -480,9 +481,9 @@ def hold_release(ctx, hold_id, by, note, as_json):
 
 @click.command(name="report")
 @click.argument("payroll_id", callback=payroll_country)
-@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), callback=output_file,
               help="Also write the sign-off report as one self-contained HTML page (prints on A4).")
-@click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False),
+@click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False), callback=output_file,
               help="Also write the same report as PDF (needs a headless Chromium or Chrome; exit 2 if none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report data as JSON.")
 @click.pass_context

@@ -7,6 +7,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from cli.output import output_file
 from payroll.language import _, babel_locale, number
 
 out = Console()
@@ -22,7 +23,7 @@ out = Console()
 @click.option("--base-rules", type=click.Path(dir_okay=False),
               help="Today's catalogue (default: the bundled catalogue of the new catalogue's country).")
 @click.option("--country", help="Country of today's bundled catalogue (me, rs, ua); must be the new one's.")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), callback=output_file,
               help="Also write the result as one self-contained HTML page with bar charts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def simulate_cmd(data, period, rules, months, base_rules, country, html_file, as_json):

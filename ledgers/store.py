@@ -229,7 +229,7 @@ class Ledger:
         """The ledger's schema version; None when the database holds no ledger. Never creates anything: a SQLite
         file that does not exist is not opened (opening it would create it)."""
         path = self.sqlite_file()
-        if path is not None and (path == "" or not Path(path).is_file()):
+        if path is not None and (path == "" or not Path(path).is_file() or not sqlite_has_ledger(path)):
             return None
         with database_errors(self.url):
             if not sa.inspect(self.engine).has_table("ledger_schema"):
@@ -800,6 +800,23 @@ def append_rows(conn: sa.Connection, table: str, rows: list[dict]) -> int | None
     if not rows:
         return None
     return append_event_row(conn, schema.RECORD_EVENT, table, {"table": table, "rows": rows})
+
+
+def sqlite_has_ledger(path: str) -> bool:
+    """Whether the SQLite file holds a ledger, looked at read-only: an empty file, or another program's database,
+    is left exactly as it was (the engine's connection would turn it into a database in WAL mode). True when the
+    read-only look cannot tell (the engine's own connection then says what is wrong)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    if Path(path).stat().st_size == 0:
+        return False
+    try:
+        with sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True) as con:
+            found = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger_schema'")
+            return found.fetchone() is not None
+    except sqlite3.Error:
+        return True
 
 
 def chain_binding(conn: sa.Connection) -> None:

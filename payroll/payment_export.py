@@ -45,9 +45,9 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         with ledger.engine.connect() as conn:
             record = store.get_payroll(conn, identifier)
         status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
-        target = check_out_dir(Path(out_dir))
         approved_at = approval_time(status["events"])
-        execution = execution_date_of(record, status["events"], execution_date)
+        execution = execution_date_of(record, status["events"], execution_date)  # another date: refused, too
+        target = check_out_dir(Path(out_dir))
         staging = staging_folder(target, identifier)
         progress(N_("writing payment files"))
         staged = write_outputs(lambda: start_files(record, staging, approved_at, also=lambda: sent_batch(record),

@@ -60,6 +60,16 @@ def open_db(db_url: str, create: bool = False) -> Ledger:
     return ledger
 
 
+def check_out_file(path) -> Path:
+    """An output file whose folder exists; UserError (exit 2, as check_out_dir) otherwise, before anything is
+    written: a mistyped path must not become a new tree of folders."""
+    target = Path(path).resolve()
+    if not target.parent.is_dir():
+        raise UserError(N_("cannot write to {folder}: its parent folder {parent} does not exist; create it "
+                           "first or correct the path (nothing was written)", folder=target, parent=target.parent))
+    return target
+
+
 def check_out_dir(folder: Path) -> Path:
     """An output folder that exists, or can be made in a parent that exists, and can be written; UserError
     (exit 2) naming the fix otherwise, before anything is written. A missing parent is refused rather than

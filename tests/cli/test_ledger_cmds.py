@@ -138,3 +138,38 @@ def test_verify_names_the_batches_cut_from_the_end_of_the_chain_without_a_digest
     found = json.loads(result.stdout)
     assert found["ok"] is False and found["first_bad_batch"] is None
     assert f"(exported {PAYROLL}) names batch {batch_id}, which the ledger no longer holds" in found["reason"]
+
+
+@pytest.mark.parametrize("args", [("payroll", "lines", "{payroll}", "--out", "{missing}/lines.parquet"),
+                                  ("report", "{payroll}", "--html", "{missing}/report.html"),
+                                  ("ledger", "export", "--out", "{missing}/ledger"),
+                                  ("ledger", "prove", "{payroll}-0000001", "--out", "{missing}/proof.json")])
+def test_an_output_in_a_missing_folder_is_refused_and_no_folder_is_made(tmp_path, args):
+    """As export and reconcile refuse an --out whose parent is missing, every output does: exit 2, the path in the
+    message, nothing written and no new tree of folders."""
+    from acceptance.test_contracts import PAYROLL, export_september
+
+    export_september(tmp_path)
+    missing = tmp_path / "no" / "such"
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path / 'isplata.db'}",
+                                       *(arg.format(payroll=PAYROLL, missing=missing) for arg in args)])
+    assert result.exit_code == 2, result.output
+    assert f"its parent folder {missing}" in result.output and not (tmp_path / "no").exists()
+
+
+def test_a_refused_command_leaves_an_empty_file_and_another_database_as_they_were(tmp_path):
+    """A command refused for want of a ledger changes nothing: an empty file stays empty (not a WAL database), and
+    another program's SQLite database stays byte for byte what it was."""
+    import sqlite3
+
+    empty, other = tmp_path / "empty.db", tmp_path / "other.db"
+    empty.touch()
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE accounts (id INTEGER)")
+    before = other.read_bytes()
+    for path in (empty, other):
+        result = CliRunner().invoke(main, ["--db", f"sqlite:///{path}", "payroll", "list"])
+        assert result.exit_code == 2 and "has no ledger" in result.output
+    assert empty.stat().st_size == 0 and other.read_bytes() == before
+    assert not list(tmp_path.glob("*-wal")) and not list(tmp_path.glob("*-shm"))
+    assert CliRunner().invoke(main, ["--db", f"sqlite:///{empty}", "db", "init"]).exit_code == 0  # init still may

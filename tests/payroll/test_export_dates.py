@@ -41,7 +41,7 @@ def test_execution_date_overrides_and_is_kept_by_a_re_export(approved):
     again = cli.json("export", PAYROLL, "--out", folder / "again")
     assert again["execution_date"] == "2024-10-11" and execution_dates(folder / "again") == {"2024-10-11"}
     refused = cli("export", PAYROLL, "--out", folder / "third", "--execution-date", "2024-10-14", code=2)
-    assert "2024-10-11" in refused.output
+    assert "2024-10-11" in refused.output and not (folder / "third").exists()  # refused: no folder made
 
 
 def test_the_catalogues_scheme_elements_reach_the_files(approved):
