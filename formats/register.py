@@ -7,7 +7,8 @@ one InputError listing all problems before anything is computed. `register_file_
 files so a payroll and its audit can prove which snapshot they read.
 """
 import hashlib
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,20 @@ def read_register(folder, benefit_codes, household_benefits=frozenset(), *,
         del loaded
         table_pool().release_unused()
     return register
+
+
+@contextmanager
+def located(register):
+    """InputErrors raised inside (by the conversion and the calculation, which know tables, not files) name the
+    file each table was read from: rights.parquet, not rights."""
+    try:
+        yield
+    except InputError as exc:
+        source = getattr(register, "source", {})
+        if not any(problem.file in source for problem in exc.problems):
+            raise
+        raise InputError([replace(problem, file=Path(source[problem.file]).name) if problem.file in source
+                          else problem for problem in exc.problems]) from None
 
 
 def deferred_columns(loaded: Loaded, defer: dict) -> dict:

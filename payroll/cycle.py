@@ -108,7 +108,7 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
 
     The period is checked before the work and again under the ledger's lock when the draft is stored: two
     calculations of one period at once store one payroll, and the other is refused."""
-    from formats.register import register_file_digests
+    from formats.register import located, register_file_digests
     from payroll import compute as computing
 
     period = parse_period_arg(period_text)
@@ -145,8 +145,9 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
                     name, writers.submit(store.write_table, table, temporary / DRAFT_FILES[name]))
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digests") as pool:
                     digests = pool.submit(register_file_digests, data_path)  # hashed (without the GIL) meanwhile
-                    result = computing.compute(identifier, inputs, progress, release=True, ready=ready,
-                                               retention=retention)
+                    with located(inputs.register):  # problems name the register's files
+                        result = computing.compute(identifier, inputs, progress, release=True, ready=ready,
+                                                   retention=retention)
                     del inputs  # the register: not needed to store the draft
                     digests = digests.result()
                 progress(N_("storing the draft payroll"))

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from engine.months import parse_period
 from formats.catalogue import load_catalogue
 from formats.errors import InputError, problem
-from formats.register import read_register, register_file_digests
+from formats.register import located, read_register, register_file_digests
 from formats.schemas import REGISTER
 from formats.i18n import N_
 
@@ -43,7 +43,8 @@ def validate_register(data_dir, rules_path=None, country: str | None = None) -> 
                                                    for name in REGISTER})
     # the conversion's checks too (grades, decided amounts, award windows, unpriced benefits...): a register
     # valid here is not refused by calculate's conversion
-    convert.register_arrays(register, catalogue, pack=False)
+    with located(register):
+        convert.register_arrays(register, catalogue, pack=False)
     summary = summarise(register)
     summary.update(data=str(data_dir), rules=str(catalogue.path), country=catalogue.country,
                    currency=catalogue.currency, files=register_file_digests(data_dir))

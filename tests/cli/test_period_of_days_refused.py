@@ -36,7 +36,7 @@ def test_a_leave_of_a_length_the_law_does_not_know_is_refused_and_nothing_is_wri
                                   "--by", "ana", "--store", str(tmp_path / "store"), "--json"])
     assert result.exit_code == 2, result.output
     [problem] = json.loads(result.stdout)["problems"]
-    assert (problem["file"], problem["column"], str(problem["value"])) == ("rights", "valid_to", "100")
+    assert (problem["file"], problem["column"], str(problem["value"])) == ("rights.parquet", "valid_to", "100")
     assert problem["row"] == row + 1 and "(126, 140, 180)" in problem["rule"]   # 1-based row of the file
     assert problem["fix"].startswith("end the period (valid_to) so that it lasts 126, 140, 180 days")
     assert "Traceback" not in result.output and not (tmp_path / "store").exists()

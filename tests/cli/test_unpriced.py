@@ -92,3 +92,29 @@ def test_a_right_of_an_unpriced_benefit_that_is_never_due_is_refused_too(tmp_pat
     [problem] = json.loads(result.stdout)["problems"]
     assert (problem["row"], problem["column"], problem["value"]) == (1, "benefit", "ME_ALIMENTACIONI")
     assert "has no amount" in problem["rule"] and not (tmp_path / "store").exists()
+
+
+def test_a_conversion_problem_names_the_register_file_and_validate_finds_it_too(tmp_path):
+    """A grade outside the benefit's table is found by the conversion: validate reports it as calculate does, at
+    its row of rights.parquet (the file, not the table's name)."""
+    import pyarrow as pa
+
+    register = tmp_path / "register"
+    generate_register(register, 400, 3, "2025-01")
+    rights = pq.read_table(register / "rights.parquet")
+    graded = [i for i, (code, grade) in enumerate(zip(rights.column("benefit").to_pylist(),
+                                                       rights.column("grade").to_pylist())) if grade]
+    grade = rights.column("grade").to_pylist()
+    grade[graded[0]] = 77
+    pq.write_table(rights.set_column(rights.schema.get_field_index("grade"), "grade",
+                                     pa.array(grade, rights.schema.field("grade").type)), register / "rights.parquet")
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert runner.invoke(main, ["--db", db, "db", "init"]).exit_code == 0
+    for args in (["validate", "--data", str(register), "--json"],
+                 ["--db", db, "calculate", "--data", str(register), "--period", "2025-01", "--by", "ana", "--json"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, result.output
+        [problem] = json.loads(result.stdout)["problems"]
+        assert (problem["file"], problem["row"], problem["column"], problem["value"]) == (
+            "rights.parquet", graded[0] + 1, "grade", "77")
