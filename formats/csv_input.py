@@ -6,6 +6,8 @@ the cells that do not convert are found with vectorised masks (regex, round-trip
 become null in the typed column and are returned as a boolean mask so the caller can name their rows.
 Formats: integers in plain decimal (`-12`), dates `YYYY-MM-DD`, booleans `true`/`false`/`1`/`0`; empty = null.
 """
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +38,27 @@ def read_csv_strings(path, column_names: list[str]) -> pa.Table:
         quoted_strings_can_be_null=True,
     )
     return pa_csv.read_csv(path, convert_options=convert)
+
+
+def utf8_fault(path) -> tuple[int | None, str | None, str, str] | None:
+    """Where a CSV file is not UTF-8: (data row, 1-based after the header line; column name; the text around, the
+    bytes that are not UTF-8 shown as U+FFFD; the first of them in hex), or None when it decodes. Read whole, on the error path only (the decoder of a stream knows its chunk, not the
+    file's position)."""
+    import csv
+
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start)  # 0: the header line
+    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", "replace")]), [])
+    cells = next(csv.reader([data[line_start:start].decode("utf-8", "replace")]), [""])
+    column = header[len(cells) - 1] if line and 0 < len(cells) <= len(header) else None
+    around = data[max(start - 8, line_start):start + 8].split(b"\n", 1)[0].decode("utf-8", "replace")
+    return (line or None), column, around, f"0x{data[start]:02x}"
 
 
 def csv_header(path) -> list[str]:

@@ -340,6 +340,12 @@ def read_raw(path: Path, schema: pa.Schema, log: ProblemLog, skip=frozenset(),
             return _read_parquet(path, skip, dictionary)
         return csv_input.read_csv_strings(path, csv_input.csv_header(path))
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
+        fault = csv_input.utf8_fault(path) if path.suffix == ".csv" and path.is_file() else None
+        if fault is not None:  # the row and column of the first byte that is not UTF-8
+            row, column, value, byte = fault
+            log.add(path.name, row, column, value, N_("not UTF-8 text (byte {byte})", byte=byte),
+                    N_("save {name} as UTF-8 (a spreadsheet's \"CSV UTF-8\"), then run again", name=path.name))
+            return None
         kind = "Parquet" if path.suffix == ".parquet" else "CSV (UTF-8, comma-separated, header line)"
         log.add(path.name, None, None, None, N_("file cannot be read as {kind}: {exc}", kind=kind, exc=exc),
                 N_("write {name} again as valid {kind}", name=path.name, kind=kind))

@@ -201,7 +201,10 @@ def test_unreadable_files(tmp_path):
     assert_problem(problems_of(folder), "rights.csv", None, None, None, "cannot be read as CSV")
     folder = write_register(tmp_path / "latin2")
     (folder / "persons.csv").write_bytes(GOOD["persons"].encode("cp1250", errors="replace"))
-    assert_problem(problems_of(folder), "persons.csv", None, None, None, "cannot be read as CSV (UTF-8")
+    [problem] = problems_of(folder)  # a file saved as Windows-1250: the row and column of its first such byte
+    assert (problem.file, problem.row, problem.column) == ("persons.csv", 1, "family_name")
+    assert problem.rule == "not UTF-8 text (byte 0xd0)" and "\ufffdukanovi" in problem.value
+    assert "save persons.csv as UTF-8" in problem.fix
     folder = write_register(tmp_path / "b", texts={"rights": None})
     (folder / "rights.parquet").write_bytes(b"not parquet at all")
     assert_problem(problems_of(folder), "rights.parquet", None, None, None, "cannot be read as Parquet")
