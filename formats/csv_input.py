@@ -42,8 +42,8 @@ def read_csv_strings(path, column_names: list[str]) -> pa.Table:
 
 def utf8_fault(path) -> tuple[int | None, str | None, str, str] | None:
     """Where a CSV file is not UTF-8: (data row, 1-based after the header line; column name; the text around, the
-    bytes that are not UTF-8 shown as U+FFFD; the first of them in hex), or None when it decodes. Read whole, on the error path only (the decoder of a stream knows its chunk, not the
-    file's position)."""
+    bytes that are not UTF-8 shown as U+FFFD; the first of them in hex), or None when it decodes. Read whole, on
+    the error path only (the decoder of a stream knows its chunk, not the file's position)."""
     import csv
 
     data = Path(path).read_bytes()

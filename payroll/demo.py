@@ -20,7 +20,7 @@ import pyarrow.csv as pcsv
 
 from engine.months import format_period, month_first_date, parse_period
 from formats.catalogue import load_catalogue
-from formats.i18n import N_, join
+from formats.i18n import N_, join, number
 from formats.labels import MoneyText
 from ledgers.store import Ledger
 from ledgers.verify import verify
@@ -71,10 +71,10 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     steps = Steps(progress)
     first, second = work / "register" / period, work / "register" / format_period(parse_period(period) + 1)
     steps.run(N_("generate"), lambda: generate_register(first, rights, seed, period, country),
-              lambda r: N_("{rights} rights, register {period} in {folder}", rights=f"{rights:,}", period=period,
+              lambda r: N_("{rights} rights, register {period} in {folder}", rights=number(rights), period=period,
                            folder=str(first.relative_to(work))))
     steps.run(N_("validate"), lambda: validate_register(first, country=country),
-              lambda r: N_("{rights} rights valid", rights=f"{r['rights']:,}") if isinstance(r.get('rights'), int)
+              lambda r: N_("{rights} rights valid", rights=number(r['rights'])) if isinstance(r.get('rights'), int)
               else N_("register valid"))
     month1 = month(steps, db, first, period, store_dir, work, fmt, country)
     files = steps.run(N_("bank returns"), lambda: simulate_bank(db, month1["payroll"], work / "returns" / period,
@@ -85,7 +85,7 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     reconciled = steps.run(N_("reconcile"), lambda: reconcile.reconcile(db, files["files"],
                                                                  out_dir=reconciled_folder(work, period)),
                            lambda r: N_("{matched} matched, {actions} register actions, returned {returned}, "
-                                        "rejected {rejected}, settled {settled}", matched=f"{r['matched']:,}",
+                                        "rejected {rejected}, settled {settled}", matched=number(r['matched']),
                                         actions=r['register_actions'], returned=fmt(r['returned_minor']),
                                         rejected=fmt(r['rejected_minor']), settled=fmt(r['settled_minor'])))
     steps.run(N_("advance register"), lambda: advance(first, second, reconciled, seed, period),
@@ -95,13 +95,13 @@ def run_demo(rights: int = 100_000, workdir="isplata-demo", db_url: str | None =
     checked = steps.run(N_("ledger verify"), lambda: verify_ledger(db),
                         lambda r: N_("{state}: {batches} batches, {postings} postings",
                                      state=N_("ok") if r.ok else N_("BROKEN at batch {batch}", batch=r.first_bad_batch),
-                                     batches=r.batches, postings=f"{r.postings:,}"))
+                                     batches=r.batches, postings=number(r.postings)))
     audited = {"ok": True}
     if with_audit:
         audited = steps.run(N_("audit recompute"), lambda: audit.recompute(db, month1["payroll"]),
                             lambda r: N_("{payroll} {state} ({postings} postings)", payroll=month1['payroll'],
                                          state=N_("equals the ledger") if r['ok'] else N_("DIFFERS"),
-                                         postings=f"{r['postings']:,}"))
+                                         postings=number(r['postings'])))
     html = work / f"report-{month2['payroll']}.html"
     steps.run(N_("report"), lambda: report.write_html(report.build_report(db, month2["payroll"]), html),
               lambda r: f"{Path(r).name}")
@@ -130,19 +130,19 @@ def month(steps: Steps, db: str, data: Path, period: str, store_dir: Path, work:
                         lambda s: describe_calculation(s, fmt), hint=FIRST_RUN_HINT)
     steps.run(N_("approve {period}", period=period), lambda: cycle.approve(db, summary["payroll"], CHECKER),
               lambda r: N_("{payroll} approved by {checker} (maker {maker}): {postings} postings",
-                           payroll=summary['payroll'], checker=CHECKER, maker=MAKER, postings=f"{r['postings']:,}"))
+                           payroll=summary['payroll'], checker=CHECKER, maker=MAKER, postings=number(r['postings'])))
     out = work / "out" / period
     out.mkdir(parents=True, exist_ok=True)  # export refuses a missing parent folder (a mistyped --out)
     steps.run(N_("export {period}", period=period), lambda: payment_export.export(db, summary["payroll"], out),
               lambda m: N_("{files} files, {payments} payments, CtrlSum {total}", files=len(m['files']),
-                           payments=f"{m['payments']:,}", total=fmt(m['ctrl_sum_minor'])))
+                           payments=number(m['payments']), total=fmt(m['ctrl_sum_minor'])))
     return summary
 
 
 def describe_calculation(summary: dict, fmt) -> str:
     totals = summary["totals_minor"]
     parts = [N_("{payroll}: {payments} payments, net {net}", payroll=summary['payroll'],
-                payments=f"{summary['payments']:,}", net=fmt(summary['net_minor']))]
+                payments=number(summary['payments']), net=fmt(summary['net_minor']))]
     labels = (("arrears", N_("arrears {amount}")), ("reissue", N_("re-issued {amount}")),
               ("overpayment", N_("overpaid {amount}")))
     for name, label in labels:

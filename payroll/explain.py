@@ -329,10 +329,11 @@ def formula_text(benefit, version: dict, members: list, parameters: dict, expone
 
 
 def parameter_text(name: str, values: list, exponent: int) -> str:
-    """A parameter's values in their unit: basis points as %, counts as counts, amounts in currency units."""
+    """A parameter's values in their unit: basis points as %, counts, days and years as numbers, amounts in
+    currency units."""
     if name.endswith("_bp"):
         shown = [percent(v) for v in values]
-    elif name.startswith("max_") or "count" in name:
+    elif name.startswith("max_") or "count" in name or "days" in name or name.endswith("_years"):
         shown = [str(v) for v in values]
     else:
         shown = [format_amount(v, exponent) for v in values]

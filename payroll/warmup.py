@@ -84,8 +84,11 @@ def kernels_to_compile() -> list[str]:
 
 
 def compile_notice() -> str | None:
-    """The notice to show before running the engine, or None when every kernel loads from the cache."""
-    pending = kernels_to_compile()
+    """The notice to show before running the engine, or None when every kernel compiled ahead (those with
+    explicit signatures, which every step needs) loads from the cache. A kernel typed at its call compiles only
+    if the step calls it (the PostgreSQL COPY kernels never are on SQLite): counting those showed the notice on
+    every run, with nothing compiled."""
+    pending = declared_to_compile()
     return f"{COMPILE_NOTICE} ({len(pending)} kernels)" if pending else None
 
 

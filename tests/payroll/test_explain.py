@@ -151,3 +151,15 @@ def test_explain_counts_each_member_in_the_category_of_their_age(run):
     finally:
         ledger.close()
     assert seen["adult"] > 0 and seen["child"] > 0, seen
+
+
+def test_parameters_are_shown_in_their_units_not_as_money():
+    """Years, days and counts are numbers; basis points are percents; amounts are in currency units."""
+    from payroll.explain import parameter_text
+
+    assert parameter_text("advance_band_limits_years", [6, 14], 2) == "6 / 14"
+    assert parameter_text("period_days_allowed", [126, 140], 2) == "126 / 140"
+    assert parameter_text("days_per_month", [30], 2) == "30"
+    assert parameter_text("max_children", [4], 2) == "4"
+    assert parameter_text("instalment_count_by_order", [1, 3], 2) == "1 / 3"
+    assert parameter_text("amount", [12345], 2) == "123.45"

@@ -39,6 +39,10 @@ def test_the_engine_kernels_are_found_and_the_notice_follows_them(monkeypatch):
     assert warmup.compile_notice().startswith(warmup.COMPILE_NOTICE)
     monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: True)
     assert warmup.compile_notice() is None
+    # a kernel typed at its call that no step of this run calls (never cached on SQLite): no notice
+    monkeypatch.setattr(warmup, "is_cached", lambda dispatcher: bool(getattr(dispatcher, "signatures_given", ())))
+    lazy = [d for d in warmup.dispatchers() if not getattr(d, "signatures_given", ())]
+    assert lazy and warmup.declared_to_compile() == [] and warmup.compile_notice() is None
 
 
 def test_the_background_compile_starts_only_for_uncached_declared_kernels(monkeypatch):
