@@ -248,9 +248,10 @@ def reconcile_rows(result: dict) -> list[tuple]:
     exponent = result["minor_exponent"]
     names = {"records": _("records"), "matched": _("matched"), "unmatched": _("unmatched"),
              "already_seen": _("already seen"), "rejected_minor": _("rejected"), "returned_minor": _("returned"),
-             "settled_minor": _("settled")}
+             "settled_minor": _("settled"), "charges_minor": _("bank charges on returns")}
     return [(names[key], number(result[key]) if not key.endswith("_minor")
-             else queries.money_text(result[key], exponent)) for key in names]
+             else queries.money_text(result[key], exponent)) for key in names
+            if key != "charges_minor" or result.get(key)]
 
 
 def print_reconciled(result: dict) -> None:

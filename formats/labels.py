@@ -76,6 +76,7 @@ COMPONENTS = {
     "written_off": N_("overpayment written off"),
     "advance": N_("maintenance advance claimed from the debtor"),
     "advance_recovery": N_("maintenance advance recovered from the debtor"),
+    "charges": N_("bank charges on a returned payment"),
 }
 
 DEDUCTION_KINDS = {"alimony": N_("alimony"), "damages": N_("damages"), "overpayment": N_("recovery of an overpayment"),
@@ -93,6 +94,7 @@ ACCOUNTS = {
     "overpayments_written_off": N_("overpayments written off"), "benefit_expense": N_("benefit expense"),
     "advances_receivable": N_("maintenance advances receivable from debtors"),
     "advances_recoverable": N_("maintenance advances recoverable (fund)"),
+    "bank_charges": N_("bank charges on returned payments"),
 }
 
 HOLD_KINDS = {"right": N_("right stopped"), "bank_channel": N_("bank account closed or invalid"),

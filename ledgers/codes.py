@@ -32,6 +32,8 @@ COMPONENT_CODES = (
     # issue 17: a maintenance advance booked on the debtor, and recovered from the debtor's own payments
     (19, "advance"),
     (20, "advance_recovery"),
+    # the bank's charges taken off a returned payment (the part of it that never came back)
+    (21, "charges"),
 )
 
 # (code, name, what the account key holds, normal side)
@@ -49,6 +51,8 @@ ACCOUNT_KINDS = (
     # of the advances' expense the fund expects back; key 0: the advances fund)
     (10, "advances_receivable", "debtor person_id", "debit"),
     (11, "advances_recoverable", "0", "credit"),
+    # what banks charged on returned payments: the agency's cost, the beneficiary is re-issued the full amount
+    (12, "bank_charges", "0", "debit"),
 )
 
 BATCH_KINDS = ("approve", "export", "reconcile", "settle", "reissue", "correction", "opening")

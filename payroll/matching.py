@@ -82,7 +82,9 @@ def in_ledger_units(record, currency: str, exponent: int):
     amount = rescale(record.amount_minor, exponent_of(record.currency), exponent)
     if amount is None:
         return record, f"the amount is not a whole number of the ledger's {currency} unit"
-    return record._replace(amount_minor=amount), None
+    instructed = record.instructed_minor  # in the record's currency (the readers keep it only then)
+    instructed = None if instructed is None else rescale(instructed, exponent_of(record.currency), exponent)
+    return record._replace(amount_minor=amount, instructed_minor=instructed), None
 
 
 def by_block_and_amount(record, assignments):

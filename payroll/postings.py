@@ -30,6 +30,8 @@ month, component and payment reference, so a batch sums to zero by construction:
                                     key alike
     reconcile rejected              Dr payments in transit (channel)   Cr returned, awaiting re-issue (payee)
               returned              Dr treasury cash                    Cr returned, awaiting re-issue (payee)
+              returned for less     and Dr bank charges                 Cr treasury cash: the charges the bank
+                                    took off (the payee is re-issued the whole payment)
               settled (batch debit) Dr payments in transit (channel)   Cr treasury cash
 
 So the benefit expense of a right and month, which is what the ledger "recognised", equals due + arrears minus
@@ -55,6 +57,7 @@ WRITTEN_OFF = ACCOUNT["overpayments_written_off"]
 RETURNED = ACCOUNT["returned_awaiting_reissue"]
 IN_TRANSIT = {"bank": ACCOUNT["in_transit_bank"], "post": ACCOUNT["in_transit_post"]}
 CASH = ACCOUNT["treasury_cash"]
+BANK_CHARGES = ACCOUNT["bank_charges"]
 ADVANCES_RECEIVABLE = ACCOUNT["advances_receivable"]
 ADVANCES_RECOVERABLE = ACCOUNT["advances_recoverable"]
 ADVANCES_FUND_KEY = 0  # advances recoverable: one account of the fund that pays the advances

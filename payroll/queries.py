@@ -17,7 +17,7 @@ from payroll.errors import Refused
 
 CALCULATE_KEYS = ("payroll", "period", "currency", "rights", "payments", "net_minor", "totals_minor")
 RECONCILE_KEYS = ("records", "matched", "unmatched", "already_seen", "rejected_minor", "returned_minor",
-                  "settled_minor", "not_ours", "statuses", "holds_placed")
+                  "settled_minor", "charges_minor", "not_ours", "statuses", "holds_placed")
 
 
 def money_text(amount_minor: int, exponent: int) -> str:

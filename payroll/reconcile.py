@@ -71,6 +71,7 @@ class Tally:
     rejected_minor: int = 0
     returned_minor: int = 0
     settled_minor: int = 0
+    charges_minor: int = 0  # the bank's charges taken off returned payments (booked to bank charges)
     exceptions: list = field(default_factory=list)
     actions: list = field(default_factory=list)
     returns_by_reason: dict = field(default_factory=dict)
@@ -256,7 +257,7 @@ def reconcile(db_url: str, files: list, register_out=None, progress=session.noop
     return {"records": tally.records, "matched": tally.matched, "unmatched": tally.unmatched,
             "already_seen": tally.already_seen, "rejected_minor": tally.rejected_minor,
             "returned_minor": tally.returned_minor, "settled_minor": tally.settled_minor,
-            "exceptions": tally.exceptions, "exceptions_out": first["exceptions"],
+            "charges_minor": tally.charges_minor, "exceptions": tally.exceptions, "exceptions_out": first["exceptions"],
             "register_actions": len(tally.actions),
             "register_out": str(register_out) if register_out else first["register_actions"],
             "outputs": outputs, "returns_by_reason_minor": tally.returns_by_reason, "batches": tally.batches,
@@ -448,6 +449,7 @@ class Postings:
         self.reversals: dict[tuple[int, str], list] = {}  # (view id, component) -> [(span, debit account)]
         self.views: dict[int, PayrollView] = {}
         self.settlements: list[tuple] = []                # (channel, amount, month, reference)
+        self.charges: list[tuple] = []                    # (amount, month, reference) of returns for less
 
     def reverse(self, view: PayrollView, span, debit: int, component: str) -> None:
         self.views[id(view)] = view
@@ -455,6 +457,9 @@ class Postings:
 
     def settle(self, channel: str, amount: int, month: int, reference: str) -> None:
         self.settlements.append((channel, amount, month, reference))
+
+    def charge(self, amount: int, month: int, reference: str) -> None:
+        self.charges.append((amount, month, reference))
 
     def chunks(self) -> list[dict]:
         chunks = []
@@ -471,6 +476,10 @@ class Postings:
                 chunks.append(postings.legs(postings.IN_TRANSIT[channel], 0, postings.CASH, 0,
                                             np.asarray(amount, np.int64), "settlement", 0, 0,
                                             np.asarray(month, np.int64), np.asarray(reference, "S35")))
+        if self.charges:  # the return took cash in full: what never came back is the bank's charges
+            amount, month, reference = (list(values) for values in zip(*self.charges))
+            chunks.append(postings.legs(postings.BANK_CHARGES, 0, postings.CASH, 0, np.asarray(amount, np.int64),
+                                        "charges", 0, 0, np.asarray(month, np.int64), np.asarray(reference, "S35")))
         return chunks
 
 
@@ -480,7 +489,7 @@ def exception_key(record) -> tuple:
 
 def merge(tally: Tally, part: Tally) -> None:
     for name in ("records", "matched", "unmatched", "already_seen", "rejected_minor", "returned_minor",
-                 "settled_minor"):
+                 "settled_minor", "charges_minor"):
         setattr(tally, name, getattr(tally, name) + getattr(part, name))
     tally.exceptions += part.exceptions
     tally.batches += part.batches
@@ -605,7 +614,8 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
         exception(tally, record, "EndToEndId matches no exported payment")
         return
     amount = view.amount(span)
-    if record.amount_minor is not None and record.amount_minor != amount:
+    charges = charges_of(record, amount)
+    if record.amount_minor is not None and record.amount_minor != amount and charges is None:
         exception(tally, record, f"amount {record.amount_minor} differs from the payment's {amount}")
         return
     channel = view.channel(span)
@@ -627,6 +637,9 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
         view.note_rejected(ref)
     debit = postings.IN_TRANSIT[channel] if record.kind == "rejected" else postings.CASH
     batch.reverse(view, span, debit, "reject" if record.kind == "rejected" else "return")
+    if charges:
+        batch.charge(charges, view.month, ref)
+        tally.charges_minor += charges
     tally.matched += 1
     if record.kind == "rejected":
         tally.rejected_minor += amount
@@ -636,6 +649,17 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
     by_reason = tally.returns_by_reason.setdefault(view.record.payroll_id, {})
     by_reason[reason] = by_reason.get(reason, 0) + amount
     act_on_reason(view, record, span, holds, tally)
+
+
+def charges_of(record, amount: int) -> int | None:
+    """The bank's charges on a return for less than the payment: its instructed amount is the payment's and what
+    came back is less (pacs.004 RtrdIntrBkSttlmAmt under RtrdInstdAmt, camt Amt under AmtDtls/InstdAmt). The
+    payment is reversed in full (the payee is re-issued all of it) and the difference is the agency's cost. None
+    when the record is no such return."""
+    got, instructed = record.amount_minor, record.instructed_minor
+    if record.kind != "returned" or got is None or instructed != amount or not 0 < got < amount:
+        return None
+    return amount - got
 
 
 def act_on_reason(view: PayrollView, record, span, holds: list, tally: Tally) -> None:

@@ -1,7 +1,9 @@
 """Readers of what banks and the post send back: pain.002, camt.054, camt.053, pacs.004 (any version, matched by
-local element names; the first versions' message element named after the message, <pain.002.001.02>, too) and the postal return CSV. Each yields ReturnRecords: which payment (EndToEndId, or the
-original MsgId / PmtInfId of a whole-file or whole-block status), what happened (rejected, returned, settled),
-why (reason code and text), how much, when, and where in which file it was said.
+local element names; the first versions' message element named after the message, <pain.002.001.02>, too) and
+the postal return CSV. Each yields ReturnRecords: which payment (EndToEndId, or the original MsgId / PmtInfId of
+a whole-file or whole-block status), what happened (rejected, returned, settled), why (reason code and text), how
+much (and the payment's instructed amount, where a return had the bank's charges taken off), when, and where in
+which file it was said.
 
 A group-level RJCT (pain.002 GrpSts, e.g. AM10 control sum) rejects every payment of the referenced message: the
 record has scope "message" and no EndToEndId, and `expand_records` turns it into one record per payment given

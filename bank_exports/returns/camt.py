@@ -40,6 +40,7 @@ class Row(NamedTuple):
     line: int | None
     original_instr_id: str | None
     status: str | None = None     # an entry not booked (PDNG, INFO...): kind "status"
+    instructed_text: str | None = None  # AmtDtls/InstdAmt of the detail, in the row's currency (else None)
 
 
 class TxDetails(NamedTuple):
@@ -58,6 +59,8 @@ class TxDetails(NamedTuple):
     instr_id: str
     line: int | None
     side: str = ""                # the detail's own CdtDbtInd, '' when it has none (the entry's stands)
+    instructed: str | None = None  # AmtDtls/InstdAmt: the payment's instructed amount
+    instructed_currency: str = ""
 
 
 class Entry(NamedTuple):
@@ -105,7 +108,7 @@ class CamtTags(NamedTuple):
 CAMT_ELEMENTS = ("Ntry", "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd",
                  "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn",
                  "AddtlInf", "SubFmlyCd", "InstrId", "RvslInd")  # CamtTags' order
-NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None, "")
+NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None, "", None, "")
 new_row = partial(tuple.__new__, Row)  # a Row from a tuple without NamedTuple's Python-level __new__ (inner loop)
 new_details = partial(tuple.__new__, TxDetails)
 new_entry = partial(tuple.__new__, Entry)
@@ -132,10 +135,12 @@ class Rows:
         sender, header_msg_id, header_created = context.header
         make = partial(tuple.__new__, ReturnRecord)  # fields in ReturnRecord's order, named below
         for row, amount in zip(self.rows, self.amounts):
+            instructed = None if row.instructed_text is None else \
+                context.amount_text(row.instructed_text, row.currency, row.line, "InstdAmt")
             yield make((row.kind, row.scope, row.original_end_to_end_id, row.original_msg_id,
                         row.original_pmt_inf_id, row.reason_code, row.reason_text, amount, row.currency,
                         row.booking_date, message_id, file_name, row.line, message, row.original_instr_id,
-                        row.status, sender, header_msg_id, header_created))
+                        row.status, sender, header_msg_id, header_created, instructed))
 
 
 def _sub_family(code, sub_family_tag: str) -> str:
@@ -151,8 +156,8 @@ def _tx_details(tx, tags: CamtTags) -> TxDetails:
     empty is refused when amounts are converted)."""
     (_, _, _, _, AMT, CDT_DBT, _, _, _, BK_TX_CD, REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL,
      SUB_FMLY, INSTR, _) = tags
-    e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = side = ""
-    amount = other = None
+    e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = side = instructed_currency = ""
+    amount = other = instructed = None
     returned, texts = False, []
     for part in tx:
         part_tag = part.tag
@@ -184,12 +189,15 @@ def _tx_details(tx, tags: CamtTags) -> TxDetails:
                     for value in kind:
                         if value.tag == AMT:  # the last one given wins (TxAmt over InstdAmt)
                             other, other_currency = (value.text or "").strip(), value.get("Ccy", "").strip()
+                            if kind.tag == INSTD:
+                                instructed, instructed_currency = other, other_currency
         elif part_tag == BK_TX_CD:
             family = _sub_family(part, SUB_FMLY)
         elif part_tag == CDT_DBT:
             side = (part.text or "").strip()
     return new_details((e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned,
-                        code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline, side))
+                        code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline, side, instructed,
+                        instructed_currency))
 
 
 def _entry(entry, tags: CamtTags) -> Entry:
@@ -261,7 +269,7 @@ def _pending_row(tx: TxDetails, said: Entry, booked, entry_line: int) -> Row:
     value, currency = (tx.amount, tx.currency) if tx.amount is not None else (said.amount, said.currency)
     return new_row(("status", scope, tx.end_to_end_id or None, msg_id or None, pmt_inf_id or None,
                     tx.reason_code or None, tx.reason_text or None, value, currency or None, booked,
-                    tx.line or entry_line, tx.instr_id or None, said.status))
+                    tx.line or entry_line, tx.instr_id or None, said.status, None))
 
 
 def _batch_debit_row(tx: TxDetails, said: Entry, booked, entry_line: int) -> Row:
@@ -288,8 +296,10 @@ def _detail_row(tx: TxDetails, said: Entry, entry_return: bool, single: bool, bo
     else:  # a fee, an incoming credit, a debit without reference, a debit return: for reconcile to sort
         kind = "other"
     line = tx.line or entry_line  # each record cites its own TxDtls; a record of the entry, the entry
+    currency = (value_currency or said.currency) or None
+    instructed = tx.instructed if tx.instructed and (tx.instructed_currency or currency) == currency else None
     return new_row((kind, "transaction", tx.end_to_end_id or None, tx.msg_id or None, tx.pmt_inf_id or None, code,
-                    text, value, (value_currency or said.currency) or None, booked, line, tx.instr_id or None, None))
+                    text, value, currency, booked, line, tx.instr_id or None, None, instructed))
 
 
 def read_camt(path: Path, context: Context) -> Rows:

@@ -20,9 +20,12 @@ def read_pacs004(path: Path, context: Context):
 
 
 def _pacs004_transaction(element, context: Context) -> ReturnRecord:
+    """The amount the account got back (RtrdIntrBkSttlmAmt, else RtrdInstdAmt) and the payment's instructed
+    amount (RtrdInstdAmt): less than it, the bank's charges (ChrgsInf) were taken off."""
+    instructed = context.amount(first_child(element, "{*}RtrdInstdAmt"))
     amount = context.amount(first_child(element, "{*}RtrdIntrBkSttlmAmt"))
     if amount.minor is None:
-        amount = context.amount(first_child(element, "{*}RtrdInstdAmt"))
+        amount = instructed
     settled = context.date(stripped(first_child(element, "{*}IntrBkSttlmDt")), element) or context.settlement_date \
         or context.created
     group = first_child(element, "{*}OrgnlGrpInf")
@@ -30,4 +33,5 @@ def _pacs004_transaction(element, context: Context) -> ReturnRecord:
     return context.record(element, "returned", "transaction",
                           end_to_end_id=stripped(first_child(element, "{*}OrgnlEndToEndId")),
                           msg_id=msg_id or context.original_msg_id, reason=reason_of_fast(element), amount=amount,
-                          booked=settled, instr_id=stripped(first_child(element, "{*}OrgnlInstrId")))
+                          booked=settled, instr_id=stripped(first_child(element, "{*}OrgnlInstrId")),
+                          instructed=instructed)

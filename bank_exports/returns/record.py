@@ -43,6 +43,9 @@ class ReturnRecord(NamedTuple):
     header_sender: str | None = None  # an enveloped message's Business Application Header: AppHdr/Fr
     header_msg_id: str | None = None  # AppHdr/BizMsgIdr
     header_created: str | None = None  # AppHdr/CreDt, as written
+    instructed_minor: int | None = None  # the payment's instructed amount as the bank states it (pacs.004
+    # RtrdInstdAmt, camt AmtDtls/InstdAmt) when it is in the record's currency: a return for less (amount_minor)
+    # had the bank's charges taken off
 
 
 RECORD_FIELDS = ReturnRecord._fields
@@ -85,11 +88,13 @@ class Context:
 
     def record(self, element, kind: str, scope: str, end_to_end_id=None, msg_id=None, pmt_inf_id=None,
                reason: Reason = NO_REASON, amount: Amount = NO_AMOUNT, booked=None, instr_id=None,
-               status=None) -> ReturnRecord:
+               status=None, instructed: Amount = NO_AMOUNT) -> ReturnRecord:
         sender, header_msg_id, header_created = self.header
+        same = instructed.currency == amount.currency or amount.currency is None
         return ReturnRecord(kind, scope, end_to_end_id, msg_id, pmt_inf_id, reason.code, reason.text, amount.minor,
                             amount.currency, booked, self.msg_id, self.file_name, element.sourceline, self.message,
-                            instr_id, status, sender, header_msg_id, header_created)
+                            instr_id, status, sender, header_msg_id, header_created,
+                            instructed.minor if same else None)
 
     def exponent_of(self, currency: str | None) -> int:
         """The exponent the amounts in this currency are read with: the one given for it (a single number for
@@ -115,6 +120,14 @@ class Context:
         except ValueError as exc:
             raise InputError([Problem(str(self.path), element.sourceline, local_name(element), element.text,
                                       f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
+
+    def amount_text(self, text: str, currency: str | None, line: int | None, name: str) -> int:
+        """An amount read as text earlier (camt's rows), in minor units of `currency`; refused with its line."""
+        try:
+            return parse_amount(text, self.exponent_of(currency))
+        except ValueError as exc:
+            raise InputError([Problem(str(self.path), line, name, text, f"not an amount in {currency}: {exc}",
+                                      "ask the bank for a corrected file")]) from None
 
     def date(self, text: str | None, element) -> date | None:
         if not text:

@@ -494,7 +494,7 @@ def test_column_wise_amounts_agree_with_the_one_by_one_parser(texts, currencies)
     rows = [Row("returned", "transaction", None, None, None, None, None, text.strip(), currency, None, line, None)
             for line, (text, currency) in enumerate(zip(texts, currencies), start=1)]
     expected = []
-    for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line, _i, _s in rows:
+    for _kind, _scope, _e, _m, _p, _c, _t, text, currency, _b, line, *_rest in rows:
         try:
             expected.append(parse_amount(text, exponents.get(currency, 2)))
         except ValueError:

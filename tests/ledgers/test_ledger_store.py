@@ -27,7 +27,8 @@ def test_init_is_idempotent_and_records_the_version(ledger_url):
     book.init()
     assert book.schema_version() == SCHEMA_VERSION
     assert count(book, "ledger_schema") == 1
-    assert count(book, "ledger_accounts") == 11  # 9: overpayments written off (RULES.md Readings 11); 10-11: advances
+    assert count(book, "ledger_accounts") == 12  # 9: overpayments written off (RULES.md Readings 11); 10-11: advances;
+    # 12: bank charges on returned payments
     assert book.digest() == GENESIS_HASH
     book.close()
 

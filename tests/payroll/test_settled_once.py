@@ -1,8 +1,9 @@
-"""Never settled twice (payroll/settlement.py): banks tell one debit more than once (camt.054 then camt.053, an
-intraday camt.052), at the level of the file, of a block or of a payment, and a statement can name a payment in
-several details of one entry. Treasury cash receives each debit once; a further report of what an earlier file
-settled in full is already seen (exit 0); anything beyond what is unsettled is an exception (exit 1) and books
-nothing. On the hand-made register's September payroll, through the command line."""
+"""Treasury cash moves as the bank's money did. Never settled twice (payroll/settlement.py): banks tell one debit
+more than once (camt.054 then camt.053, an intraday camt.052), at the level of the file, of a block or of a
+payment, and a statement can name a payment in several details of one entry; a further report of what an earlier
+file settled in full is already seen (exit 0); anything beyond what is unsettled is an exception (exit 1) and
+books nothing. A return with the bank's charges taken off is reversed in full, cash taking what came back and
+bank charges the rest. On the hand-made register's September payroll, through the command line."""
 import csv
 
 import pyarrow.compute as pc
@@ -172,4 +173,58 @@ def test_a_reversal_a_credit_detail_and_a_pending_entry_settle_nothing(work, exp
     result = cli.json("reconcile", camt(folder / "s.xml", [reversal, credit, pending]), code=1)
     assert (result["settled_minor"], result["unmatched"], result["statuses"]) == (0, 2, {"PDNG": 1})
     assert all("neither a return nor a settlement" in problem for problem in problems(folder, "s"))
+    assert balance(cli, "treasury_cash") == 0
+
+
+def pacs004(path, payment: dict, back: int, instructed: int | None):
+    """A pacs.004 returning `payment` with `back` settled between the banks, the instructed amount and charges."""
+    given = f'<RtrdInstdAmt Ccy="EUR">{money(instructed)}</RtrdInstdAmt>' if instructed is not None else ""
+    charges = f'<ChrgsInf><Amt Ccy="EUR">{money(instructed - back)}</Amt></ChrgsInf>' if instructed else ""
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ISO}pacs.004.001.09"><PmtRtr>'
+                    "<GrpHdr><MsgId>RTR-1</MsgId><CreDtTm>2024-10-16T09:00:00</CreDtTm><NbOfTxs>1</NbOfTxs>"
+                    "<SttlmInf><SttlmMtd>CLRG</SttlmMtd></SttlmInf></GrpHdr><TxInf>"
+                    f"<OrgnlGrpInf><OrgnlMsgId>{payment['msg_id']}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09"
+                    f"</OrgnlMsgNmId></OrgnlGrpInf><OrgnlEndToEndId>{payment['end_to_end_id']}</OrgnlEndToEndId>"
+                    f'<RtrdIntrBkSttlmAmt Ccy="EUR">{money(back)}</RtrdIntrBkSttlmAmt>'
+                    f"<IntrBkSttlmDt>2024-10-16</IntrBkSttlmDt>{given}{charges}<RtrRsnInf><Rsn><Cd>AC04</Cd></Rsn>"
+                    "</RtrRsnInf></TxInf></PmtRtr></Document>\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("message", ["pacs.004", "camt.054"])
+def test_a_return_with_the_banks_charges_taken_off_is_reversed_in_full(work, exported, message):
+    """The bank returns 2.50 less than it was sent (its charges) and says the payment's instructed amount: the
+    payment is reversed whole into "returned, awaiting re-issue" (the payee is paid all of it again), treasury
+    cash receives what came back, and the charges go to bank charges."""
+    cli, folder = work
+    payment = exported["bank"][0]
+    amount = payment["amount_minor"]
+    if message == "pacs.004":
+        path = pacs004(folder / "r.xml", payment, amount - 250, amount)
+    else:
+        entry = (f'<Ntry><Amt Ccy="EUR">{money(amount - 250)}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd>'
+                 "</Sts><BookgDt><Dt>2024-10-16</Dt></BookgDt><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd>"
+                 "<SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>"
+                 f'{payment["end_to_end_id"]}</EndToEndId></Refs><Amt Ccy="EUR">{money(amount - 250)}</Amt>'
+                 f'<AmtDtls><InstdAmt><Amt Ccy="EUR">{money(amount)}</Amt></InstdAmt></AmtDtls>'
+                 "<RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>\n")
+        path = camt(folder / "r.xml", [entry], "camt.054.001.08", "NTF-9")
+    result = cli.json("reconcile", path)
+    assert (result["returned_minor"], result["charges_minor"], result["unmatched"]) == (amount, 250, 0)
+    assert balance(cli, "treasury_cash") == amount - 250
+    assert balance(cli, "bank_charges") == 250
+    assert balance(cli, "returned_awaiting_reissue") == -amount
+
+
+@pytest.mark.parametrize("back,instructed", [(-250, None), (-250, 100), (+250, 0)])
+def test_a_return_for_another_amount_without_the_payments_instructed_amount_is_an_exception(work, exported, back,
+                                                                                            instructed):
+    """Less without the instructed amount, an instructed amount that is not the payment's, or more than was
+    sent: nothing is reversed, the record is an exception."""
+    cli, folder = work
+    payment = exported["bank"][0]
+    amount = payment["amount_minor"]
+    result = cli.json("reconcile", pacs004(folder / "r.xml", payment, amount + back,
+                                           None if instructed is None else amount + instructed), code=1)
+    assert (result["returned_minor"], result["charges_minor"], result["unmatched"]) == (0, 0, 1)
     assert balance(cli, "treasury_cash") == 0
