@@ -40,21 +40,39 @@ def read_csv_strings(path, column_names: list[str]) -> pa.Table:
     return pa_csv.read_csv(path, convert_options=convert)
 
 
+UTF8_CHUNK = 1 << 20
+
+
 def utf8_fault(path) -> tuple[int | None, str | None, str, str] | None:
-    """Where a CSV file is not UTF-8: (data row, 1-based after the header line; column name; the text around, the
-    bytes that are not UTF-8 shown as U+FFFD; the first of them in hex), or None when it decodes. Read whole, on
-    the error path only (the decoder of a stream knows its chunk, not the file's position)."""
+    """Where a CSV file is not UTF-8: (data row, 1-based after the header line, counted by line ends; column name;
+    the text around, the bytes that are not UTF-8 shown as U+FFFD; the first of them in hex), or None when it
+    decodes. Read in chunks on the error path only, a chunk and its line held at a time."""
+    import codecs
     import csv
 
-    data = Path(path).read_bytes()
-    try:
-        data.decode("utf-8")
-        return None
-    except UnicodeDecodeError as exc:
-        start = exc.start
+    decoder, lines, header, tail = codecs.getincrementaldecoder("utf-8")(), 0, None, b""
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(UTF8_CHUNK)
+            buffered = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                start = exc.start - buffered  # in this chunk (the decoder held `buffered` bytes of the last one)
+                break
+            if header is None:
+                header = chunk.split(b"\n", 1)[0] if b"\n" in chunk else None
+            if not chunk:
+                return None
+            lines += chunk.count(b"\n")
+            tail = (tail + chunk)[(tail + chunk).rfind(b"\n") + 1:]  # the line the next chunk goes on with
+    data = tail + chunk
+    start += len(tail)  # the bytes the decoder held are the end of `tail` (no line end among them)
     line_start = data.rfind(b"\n", 0, start) + 1
-    line = data.count(b"\n", 0, start)  # 0: the header line
-    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", "replace")]), [])
+    line = lines + data.count(b"\n", 0, start)  # 0: the header line
+    if header is None:
+        header = data.split(b"\n", 1)[0]
+    header = next(csv.reader([header.decode("utf-8-sig", "replace")]), [])
     cells = next(csv.reader([data[line_start:start].decode("utf-8", "replace")]), [""])
     column = header[len(cells) - 1] if line and 0 < len(cells) <= len(header) else None
     around = data[max(start - 8, line_start):start + 8].split(b"\n", 1)[0].decode("utf-8", "replace")

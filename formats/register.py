@@ -340,7 +340,8 @@ def read_raw(path: Path, schema: pa.Schema, log: ProblemLog, skip=frozenset(),
             return _read_parquet(path, skip, dictionary)
         return csv_input.read_csv_strings(path, csv_input.csv_header(path))
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
-        fault = csv_input.utf8_fault(path) if path.suffix == ".csv" and path.is_file() else None
+        decoding = isinstance(exc, UnicodeDecodeError) or "utf8" in str(exc).lower().replace("-", "")
+        fault = csv_input.utf8_fault(path) if decoding and path.suffix == ".csv" and path.is_file() else None
         if fault is not None:  # the row and column of the first byte that is not UTF-8
             row, column, value, byte = fault
             log.add(path.name, row, column, value, N_("not UTF-8 text (byte {byte})", byte=byte),

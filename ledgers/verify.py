@@ -235,9 +235,9 @@ def _stray_rows(postings: int, payments: int, projections: int) -> str:
 
 def record_findings(ledger: Ledger, batches: list[BatchRecord] | None = None, rows: list[dict] | None = None) -> list[str]:
     """Every way the event chain and the RECORD_TABLES differ from what was chained, named (at most FINDINGS_MAX)."""
-    batches = ledger.batches() if batches is None else batches
-    rows = ledger.event_rows() if rows is None else rows
-    findings, hashes, chained = event_findings(rows)
+    rows = ledger.event_rows() if rows is None else rows  # the events first: a batch committed between the two
+    batches = ledger.batches() if batches is None else batches  # reads is then listed, and no event names a batch
+    findings, hashes, chained = event_findings(rows)          # the list lacks
     tables = {}
     with ledger.engine.connect() as conn:
         present = set(sa.inspect(conn).get_table_names())

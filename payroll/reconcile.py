@@ -48,7 +48,7 @@ from payroll import matching, postings, session, store
 from payroll.crash import crash_point
 from payroll.errors import Refused
 from payroll.ids import payroll_of_ref
-from payroll.settlement import ALREADY, Earlier, Settlements, earlier_of
+from payroll.settlement import ALREADY, Earlier, Settlements, earlier_of, settlement_identity
 
 DEATH_CODES = ("MD07",)
 ACCOUNT_CODES = ("AC01", "AC03", "AC04", "AC06", "AC07", "BE04")
@@ -77,6 +77,7 @@ class Tally:
     returns_by_reason: dict = field(default_factory=dict)
     batches: list = field(default_factory=list)
     payrolls: set = field(default_factory=set)  # payrolls the file matched a payment of (their status: reconciled)
+    settled_ids: list = field(default_factory=list)  # (identity, bank reference) of each settlement booked
     not_ours: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
     holds_placed: int = 0
@@ -102,6 +103,7 @@ class PayrollView:
         self.set_earlier(earlier)
         self.month = parse_period(record.period)
         self.spans: dict[str, tuple[int, int]] = {}
+        self.named_refs: set = set()  # the payments the run's files name (their settlements' room reads them once)
         self._asked: set = set()
         self.groups = None
         self._totals: dict[str, dict] = {}
@@ -294,6 +296,7 @@ def load_views(ledger, parsed: list, views: dict) -> list:
         view = view_of(ledger, identifier, views)
         if view is not None:
             view.load_groups(refs)
+            view.named_refs.update(refs)
     return parsed
 
 
@@ -594,13 +597,15 @@ def book_settlement(view: PayrollView, record, key: str, channel: str, amount: i
                     tally: Tally) -> None:
     """A settlement booked within what is unsettled of its payment, block and file (payroll.settlement): the
     same debit told again by another file is already seen, anything beyond the room an exception."""
-    problem = view.settlements.take(key, amount)
+    plain = settlement_identity(key, amount, record.booking_date)
+    problem = view.settlements.take(key, amount, plain, record.bank_ref)
     if problem == ALREADY:
         tally.already_seen += 1
     elif problem is not None:
         exception(tally, record, problem)
     else:
         batch.settle(channel, amount, view.month, key)
+        tally.settled_ids.append((plain, record.bank_ref))
         tally.matched += 1
         tally.settled_minor += amount
 
@@ -730,7 +735,8 @@ def post_file(ledger, path: Path, sha: str, chunks: list, holds: list, tally: Ta
                                              "returns_by_reason_minor": tally.returns_by_reason,
                                              "register_actions": tally.actions, "statuses": tally.statuses,
                                              "not_ours": len(tally.not_ours), "header": tally.header,
-                                             "payrolls": sorted(tally.payrolls)}, conn)
+                                             "payrolls": sorted(tally.payrolls),
+                                             "settlements": tally.settled_ids}, conn)
 
 
 # ---- holds: what reconciliation placed, and their release ----------------------------------------------------

@@ -5,13 +5,15 @@ the same batch debit, an intraday camt.052 comes before both, and one entry can 
 details. A settlement moves money from payments in transit to treasury cash, so it is booked only within what is
 still unsettled of its payment, its block (PmtInfId) and its file (MsgId) alike: the amount sent, less what was
 rejected of it (that money never left the account) and less what every settlement within it or around it took,
-by earlier files or by this one. A further report of something an earlier file settled in full is the same
-debit told again: already seen, counted and not posted. Any other settlement beyond the room is an exception
+by earlier files or by this one. A debit an earlier file booked is recognised when told again: by the bank's
+reference of the movement (camt AcctSvcrRef), else by what it settles, its amount and its booking day (the
+`reconciled` event of each file records those of its settlements); it is already seen, counted and not posted,
+as is any further report of something settled in full. Any other settlement beyond the room is an exception
 (listed, and the command exits 1): nothing is booked twice.
 
 The earlier files' reversals and settlements are read from the ledger's own postings (the reconcile batches'
-"returned, awaiting re-issue" and "settlement" legs), inside the step's lock, so two officers reconciling
-overlapping files at once book each debit once.
+"returned, awaiting re-issue" and "settlement" legs) and events, inside the step's lock, so two officers
+reconciling overlapping files at once book each debit once.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,11 +37,19 @@ class Earlier:
     reversed: set = field(default_factory=set)   # EndToEndIds rejected or returned
     rejected: set = field(default_factory=set)   # EndToEndIds rejected (never left the account)
     settled: dict = field(default_factory=dict)  # MsgId / PmtInfId / EndToEndId -> amount settled
+    told: dict = field(default_factory=dict)     # settlement_identity's plain form -> the bank references with it
+
+
+def settlement_identity(key: str, amount: int, booked) -> str:
+    """What a settlement settles, how much and on which day: a debit told by two files without the bank's
+    reference is recognised by it."""
+    return f"{key}|{int(amount)}|{booked.isoformat() if booked else ''}"
 
 
 def earlier_of(ledger, identifier: str) -> Earlier:
     """The payroll's reversals and settlements in the ledger: the postings of the batches other than approval
-    and export, read batch by batch (the ledger's indexed batch read), those whose reference is the payroll's."""
+    and export, read batch by batch (the ledger's indexed batch read), those whose reference is the payroll's;
+    and the identities of the settlements the `reconciled` events of the payroll's files recorded."""
     prefix = (identifier + "-").encode("ascii")
     reversal = np.array([COMPONENT["reject"], COMPONENT["return"]], np.int16)
     transit = np.array(sorted(postings.IN_TRANSIT.values()), np.int16)
@@ -58,6 +68,10 @@ def earlier_of(ledger, identifier: str) -> Earlier:
         for ref, amount in zip(posted["payment_ref"][settled].tolist(), posted["amount_minor"][settled].tolist()):
             name = ref.decode("ascii")
             out.settled[name] = out.settled.get(name, 0) + int(amount)
+    for event in ledger.events(kind="reconciled"):
+        if identifier in event["payload"].get("payrolls", ()):
+            for plain, bank_ref in event["payload"].get("settlements", ()):
+                out.told.setdefault(plain, set()).add(bank_ref)
     return out
 
 
@@ -75,7 +89,10 @@ class Settlements:
         self._payments: dict[str, tuple] = {}   # EndToEndId -> (PmtInfId, MsgId, amount) of the export
         self._blocks: dict[str, str] | None = None  # PmtInfId -> MsgId
         self.earlier, self.rejected, self.here = defaultdict(int), defaultdict(int), defaultdict(int)
-        self._load_payments(set(earlier.settled) | earlier.rejected)
+        self.told = earlier.told
+        self.told_refs = {ref for refs in earlier.told.values() for ref in refs if ref is not None}
+        # one read of the export's assignments for every payment the run's files name and the earlier ones
+        self._load_payments(set(earlier.settled) | earlier.rejected | set(view.named_refs))
         for ref, amount in earlier.settled.items():
             for key in self.chain(ref):
                 self.earlier[key] += amount
@@ -90,12 +107,21 @@ class Settlements:
             for key in self.chain(ref):
                 self.rejected[key] += found[2]
 
-    def take(self, key: str, amount: int) -> str | None:
+    def told_before(self, plain: str, bank_ref: str | None) -> bool:
+        """An earlier file booked this debit: the same bank reference, or the same settlement, amount and day
+        where either has no bank reference (two references that differ are two movements)."""
+        return (bank_ref is not None and bank_ref in self.told_refs) or \
+            (plain in self.told and (bank_ref is None or None in self.told[plain]))
+
+    def take(self, key: str, amount: int, plain: str = "", bank_ref: str | None = None) -> str | None:
         """Book `amount` settled against `key` (a MsgId, PmtInfId or EndToEndId of the payroll) and every level
-        around it: None when it fits, ALREADY when an earlier file settled it in full, else the problem."""
+        around it: None when it fits, ALREADY when an earlier file booked this debit or settled it in full, else
+        the problem."""
         chain = self.chain(key)
         if not chain:
             return f"{key} is no file, block or payment of payroll {self.view.record.payroll_id}"
+        if self.told_before(plain, bank_ref):
+            return ALREADY
         left = [self.sent(k) - self.rejected[k] - self.earlier[k] - self.here[k] for k in chain]
         if amount <= min(left):
             for k in chain:
@@ -128,33 +154,38 @@ class Settlements:
         return self._payments[key][2]
 
     def blocks(self) -> dict[str, str]:
-        """PmtInfId -> MsgId of the export, from the ids read as Arrow dictionaries (few distinct values)."""
+        """PmtInfId -> MsgId of the export (read with the payments, _load_payments)."""
         if self._blocks is None:
-            table = store.read_assignments(self.view.record, self.view.assignments_sha256, ["pmt_inf_id", "msg_id"],
-                                           ["pmt_inf_id", "msg_id"])
-            self._blocks = {}
-            if table is not None:
-                blocks, messages = (table.column(name).combine_chunks() for name in ("pmt_inf_id", "msg_id"))
-                pairs = np.unique(np.stack([np.asarray(column.indices.to_numpy(zero_copy_only=False), np.int64)
-                                            for column in (blocks, messages)], axis=1), axis=0)
-                block_names, message_names = blocks.dictionary.to_pylist(), messages.dictionary.to_pylist()
-                self._blocks = {block_names[b]: message_names[m] for b, m in pairs.tolist()}
+            self._load_payments(set())
         return self._blocks
 
     def _load_payments(self, refs: set) -> None:
-        """The block, file and amount of the payments named (those not looked up yet), in one filter of the
-        export's assignments."""
-        wanted = sorted(ref for ref in refs if ref not in self._payments and ref not in self.view.totals("msg_id")
-                        and ref not in self.blocks())
-        if not wanted:
+        """The block, file and amount of the payments named (those not looked up yet), and the export's blocks,
+        in one read of the export's assignments (ids as Arrow dictionaries, the payments by one filter)."""
+        known = self.view.totals("msg_id")
+        wanted = sorted(ref for ref in refs if ref not in self._payments and ref not in known
+                        and (self._blocks is None or ref not in self._blocks))
+        if self._blocks is not None and not wanted:
             return
         for ref in wanted:
             self._payments[ref] = None
         table = store.read_assignments(self.view.record, self.view.assignments_sha256,
-                                       ["end_to_end_id", "pmt_inf_id", "msg_id", "amount_minor"])
-        if table is None:
+                                       ["end_to_end_id", "pmt_inf_id", "msg_id", "amount_minor"],
+                                       ["pmt_inf_id", "msg_id"])
+        if self._blocks is None:
+            self._blocks = {} if table is None else _blocks_of(table)
+        if table is None or not wanted:
             return
         table = table.filter(pc.is_in(table.column("end_to_end_id"), value_set=pa.array(wanted, pa.string())))
         for ref, block, message, amount in zip(*(table.column(name).to_pylist() for name in
                                                  ("end_to_end_id", "pmt_inf_id", "msg_id", "amount_minor"))):
             self._payments[ref] = (block, message, int(amount))
+
+
+def _blocks_of(table: pa.Table) -> dict[str, str]:
+    """PmtInfId -> MsgId of an export's assignments (their ids as Arrow dictionaries: few distinct values)."""
+    blocks, messages = (table.column(name).combine_chunks() for name in ("pmt_inf_id", "msg_id"))
+    pairs = np.unique(np.stack([np.asarray(column.indices.to_numpy(zero_copy_only=False), np.int64)
+                                for column in (blocks, messages)], axis=1), axis=0)
+    block_names, message_names = blocks.dictionary.to_pylist(), messages.dictionary.to_pylist()
+    return {block_names[b]: message_names[m] for b, m in pairs.tolist()}

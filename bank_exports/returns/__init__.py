@@ -40,7 +40,7 @@ MESSAGES = {"CstmrPmtStsRpt": "pain.002", "BkToCstmrDbtCdtNtfctn": "camt.054", "
 # version (<BkToCstmrStmtV01>), later ones by role alone
 NAMED_BY_VERSION = re.compile(r"(pain\.002|camt\.05[234]|pacs\.004)\.[0-9]{3}\.[0-9]{2}")
 CAMT = ("camt.054", "camt.053", "camt.052")  # entries of an account, read alike (an intraday camt.052 entry
-# that is not booked yet is left for the statement)
+# that is not booked yet is a status record: it books nothing, the statement's booked entry does)
 
 
 def _version(namespace: str, family: str) -> str:

@@ -41,6 +41,7 @@ class Row(NamedTuple):
     original_instr_id: str | None
     status: str | None = None     # an entry not booked (PDNG, INFO...): kind "status"
     instructed_text: str | None = None  # AmtDtls/InstdAmt of the detail, in the row's currency (else None)
+    bank_ref: str | None = None   # AcctSvcrRef of the movement: the detail's, or the entry's for the entry's record
 
 
 class TxDetails(NamedTuple):
@@ -61,6 +62,7 @@ class TxDetails(NamedTuple):
     side: str = ""                # the detail's own CdtDbtInd, '' when it has none (the entry's stands)
     instructed: str | None = None  # AmtDtls/InstdAmt: the payment's instructed amount
     instructed_currency: str = ""
+    bank_ref: str = ""            # Refs/AcctSvcrRef
 
 
 class Entry(NamedTuple):
@@ -76,6 +78,7 @@ class Entry(NamedTuple):
     batch_pmt_inf_id: str
     details: list                 # TxDetails, in document order
     reversal: bool = False        # RvslInd true
+    bank_ref: str = ""            # AcctSvcrRef of the entry
 
 
 class CamtTags(NamedTuple):
@@ -103,12 +106,13 @@ class CamtTags(NamedTuple):
     sub_fmly: str
     instr: str
     rvsl: str
+    acct_svcr: str
 
 
 CAMT_ELEMENTS = ("Ntry", "NtryDtls", "TxDtls", "Btch", "Amt", "CdtDbtInd", "Sts", "BookgDt", "ValDt", "BkTxCd",
                  "Refs", "EndToEndId", "MsgId", "PmtInfId", "AmtDtls", "InstdAmt", "TxAmt", "RtrInf", "Rsn",
-                 "AddtlInf", "SubFmlyCd", "InstrId", "RvslInd")  # CamtTags' order
-NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None, "", None, "")
+                 "AddtlInf", "SubFmlyCd", "InstrId", "RvslInd", "AcctSvcrRef")  # CamtTags' order
+NO_DETAILS = TxDetails("", "", "", None, "", None, "", "", False, "", "", "", None, "", None, "", "")
 new_row = partial(tuple.__new__, Row)  # a Row from a tuple without NamedTuple's Python-level __new__ (inner loop)
 new_details = partial(tuple.__new__, TxDetails)
 new_entry = partial(tuple.__new__, Entry)
@@ -140,7 +144,7 @@ class Rows:
             yield make((row.kind, row.scope, row.original_end_to_end_id, row.original_msg_id,
                         row.original_pmt_inf_id, row.reason_code, row.reason_text, amount, row.currency,
                         row.booking_date, message_id, file_name, row.line, message, row.original_instr_id,
-                        row.status, sender, header_msg_id, header_created, instructed))
+                        row.status, sender, header_msg_id, header_created, instructed, row.bank_ref))
 
 
 def _sub_family(code, sub_family_tag: str) -> str:
@@ -155,8 +159,9 @@ def _tx_details(tx, tags: CamtTags) -> TxDetails:
     """One TxDtls; '' (False) for what is absent, None for an absent amount (an amount element that is there but
     empty is refused when amounts are converted)."""
     (_, _, _, _, AMT, CDT_DBT, _, _, _, BK_TX_CD, REFS, E2E, MSG, PMT_INF, AMT_DTLS, INSTD, TX_AMT, RTR, RSN, ADDTL,
-     SUB_FMLY, INSTR, _) = tags
+     SUB_FMLY, INSTR, _, ACCT_SVCR) = tags
     e2e = msg_id = pmt_inf_id = currency = other_currency = family = code = instr_id = side = instructed_currency = ""
+    bank_ref = ""
     amount = other = instructed = None
     returned, texts = False, []
     for part in tx:
@@ -172,6 +177,8 @@ def _tx_details(tx, tags: CamtTags) -> TxDetails:
                     pmt_inf_id = (ref.text or "").strip()
                 elif ref_tag == INSTR:
                     instr_id = (ref.text or "").strip()
+                elif ref_tag == ACCT_SVCR:
+                    bank_ref = (ref.text or "").strip()
         elif part_tag == AMT:
             amount, currency = (part.text or "").strip(), part.get("Ccy", "").strip()
         elif part_tag == RTR:
@@ -197,14 +204,14 @@ def _tx_details(tx, tags: CamtTags) -> TxDetails:
             side = (part.text or "").strip()
     return new_details((e2e, msg_id, pmt_inf_id, amount, currency, other, other_currency, family, returned,
                         code, TEXT_SEPARATOR.join(texts), instr_id, tx.sourceline, side, instructed,
-                        instructed_currency))
+                        instructed_currency, bank_ref))
 
 
 def _entry(entry, tags: CamtTags) -> Entry:
     """The direct children of one Ntry that decide its records, and its TxDtls."""
     (_, NTRY_DTLS, TX_DTLS, BTCH, AMT, CDT_DBT, STS, BOOKG, VAL, BK_TX_CD, _, _, MSG, PMT_INF, _, _, _, _, _, _,
-     SUB_FMLY, _, RVSL) = tags
-    status = side = booked_text = value_text = currency = family = batch_msg_id = batch_pmt_inf_id = ""
+     SUB_FMLY, _, RVSL, ACCT_SVCR) = tags
+    status = side = booked_text = value_text = currency = family = batch_msg_id = batch_pmt_inf_id = bank_ref = ""
     amount, found, reversal = None, [], False
     for child in entry:
         child_tag = child.tag
@@ -232,22 +239,24 @@ def _entry(entry, tags: CamtTags) -> Entry:
             family = _sub_family(child, SUB_FMLY)
         elif child_tag == RVSL:
             reversal = (child.text or "").strip().lower() in ("true", "1")
+        elif child_tag == ACCT_SVCR:
+            bank_ref = (child.text or "").strip()
     return new_entry((status, side, booked_text, value_text, amount, currency, family, batch_msg_id,
-                      batch_pmt_inf_id, found, reversal))
+                      batch_pmt_inf_id, found, reversal, bank_ref))
 
 
 def _entry_rows(entry, tags: CamtTags, context: Context, rows: list, dates: dict) -> None:
     """Records of one entry: returned details (CRDT), settled payments or the batch debit (DBIT) of a booked
     entry; a "status" record per detail of an entry not booked yet."""
     said = _entry(entry, tags)
+    found = said.details or [NO_DETAILS]
+    if said.status and said.status != "BOOK":  # pending or information only: not final, told as said
+        rows.extend(_pending_row(tx, said, entry.sourceline) for tx in found)
+        return
     day_text = (said.booked_text or said.value_text)[:10]
     booked = dates.get(day_text, dates)
     if booked is dates:
         booked = dates[day_text] = context.date(day_text, entry)
-    found = said.details or [NO_DETAILS]
-    if said.status and said.status != "BOOK":  # pending or information only: not final, told as said
-        rows.extend(_pending_row(tx, said, booked, entry.sourceline) for tx in found)
-        return
     entry_return = said.family == "RRTN"
     batch_debit = said.side == "DBIT" and not said.reversal and not entry_return and \
         not any(tx.end_to_end_id or tx.side == "CRDT" for tx in found)
@@ -260,23 +269,24 @@ def _entry_rows(entry, tags: CamtTags, context: Context, rows: list, dates: dict
         rows.append(_detail_row(tx, said, entry_return, single, booked, entry.sourceline))
 
 
-def _pending_row(tx: TxDetails, said: Entry, booked, entry_line: int) -> Row:
+def _pending_row(tx: TxDetails, said: Entry, entry_line: int) -> Row:
     """An entry's detail (or the entry) not booked yet: a "status" record of the payment, block or file it
-    names, with the entry's status; reconcile records it and books nothing."""
+    names, with the entry's status; reconcile records it and books nothing. No day nor amount is read of it (not
+    final, and a malformed one must not refuse the booked entries of the file)."""
     msg_id, pmt_inf_id = tx.msg_id or said.batch_msg_id, tx.pmt_inf_id or said.batch_pmt_inf_id
     scope = "transaction" if tx.end_to_end_id or tx.instr_id or not (msg_id or pmt_inf_id) else \
         "payment_information" if pmt_inf_id else "message"
-    value, currency = (tx.amount, tx.currency) if tx.amount is not None else (said.amount, said.currency)
     return new_row(("status", scope, tx.end_to_end_id or None, msg_id or None, pmt_inf_id or None,
-                    tx.reason_code or None, tx.reason_text or None, value, currency or None, booked,
-                    tx.line or entry_line, tx.instr_id or None, said.status, None))
+                    tx.reason_code or None, tx.reason_text or None, None, None, None,
+                    tx.line or entry_line, tx.instr_id or None, said.status, None, tx.bank_ref or None))
 
 
 def _batch_debit_row(tx: TxDetails, said: Entry, booked, entry_line: int) -> Row:
     """The settlement of a whole file or block: the entry's amount, the MsgId / PmtInfId it names."""
     msg_id, pmt_inf_id = said.batch_msg_id or tx.msg_id, said.batch_pmt_inf_id or tx.pmt_inf_id
     return Row("settled", "payment_information" if pmt_inf_id else "message", None, msg_id or None,
-               pmt_inf_id or None, None, None, said.amount, said.currency or None, booked, entry_line, None, None)
+               pmt_inf_id or None, None, None, said.amount, said.currency or None, booked, entry_line, None, None,
+               None, said.bank_ref or None)
 
 
 def _detail_row(tx: TxDetails, said: Entry, entry_return: bool, single: bool, booked, entry_line: int) -> Row:
@@ -298,8 +308,9 @@ def _detail_row(tx: TxDetails, said: Entry, entry_return: bool, single: bool, bo
     line = tx.line or entry_line  # each record cites its own TxDtls; a record of the entry, the entry
     currency = (value_currency or said.currency) or None
     instructed = tx.instructed if tx.instructed and (tx.instructed_currency or currency) == currency else None
+    bank_ref = tx.bank_ref or (said.bank_ref if single else "")  # an entry's reference is one detail's only alone
     return new_row((kind, "transaction", tx.end_to_end_id or None, tx.msg_id or None, tx.pmt_inf_id or None, code,
-                    text, value, currency, booked, line, tx.instr_id or None, None, instructed))
+                    text, value, currency, booked, line, tx.instr_id or None, None, instructed, bank_ref or None))
 
 
 def read_camt(path: Path, context: Context) -> Rows:

@@ -115,7 +115,7 @@ def read_postal_returns(path, currency: str | None = None, minor_exponent: int |
         code = reason if len(reason) == 4 and reason.isalnum() and reason.isupper() else None
         records.append(make((POSTAL_STATUS[kind], "transaction", reference or None, None, None, code,
                              None if code else reason or None, None if empty else value, currency, booked, None,
-                             file_name, row, POSTAL_KIND, None, None, None, None, None, None)))
+                             file_name, row, POSTAL_KIND, None, None, None, None, None, None, None)))
     if problems:
         raise InputError(problems)
     return records

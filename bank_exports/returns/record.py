@@ -46,6 +46,8 @@ class ReturnRecord(NamedTuple):
     instructed_minor: int | None = None  # the payment's instructed amount as the bank states it (pacs.004
     # RtrdInstdAmt, camt AmtDtls/InstdAmt) when it is in the record's currency: a return for less (amount_minor)
     # had the bank's charges taken off
+    bank_ref: str | None = None  # the account servicer's reference of the movement (camt AcctSvcrRef): the same
+    # debit told by two files (camt.054, then camt.053) carries the same one
 
 
 RECORD_FIELDS = ReturnRecord._fields

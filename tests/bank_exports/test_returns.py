@@ -348,7 +348,7 @@ def test_mixed_notification_reads_every_booked_entry_each_record_citing_its_own_
         ("returned", "E-1", 1_000, "X99", "first line; second line", date(2026, 6, 4)),
         ("returned", "E-2", 2_000, "AC06", None, date(2026, 6, 4)),
         ("settled", "E-3", 500, None, None, date(2026, 6, 5)),
-        ("status", "E-4", 700, None, None, None),
+        ("status", "E-4", None, None, None, None),
         ("other", None, 900, None, None, None),
         ("other", None, 150, None, None, None)]
     assert records[2].original_msg_id == "M-1"

@@ -122,13 +122,13 @@ def test_a_settlement_beyond_what_is_unsettled_is_an_exception_and_books_nothing
     first = exported["bank"][0]
     part = exported["total"] // 3
     cli.json("reconcile", camt(folder / "a.xml", [debit(part, batch_of(first["msg_id"]))]))
-    over = cli.json("reconcile", camt(folder / "b.xml", [debit(exported["total"], batch_of(first["msg_id"]))],
-                                      msg_id="STMT-2"), code=1)
+    over = cli.json("reconcile", camt(folder / "b.xml", [debit(exported["total"], batch_of(first["msg_id"]),
+                                                              reference="0002")], msg_id="STMT-2"), code=1)
     assert (over["settled_minor"], over["unmatched"]) == (0, 1)
     [problem] = problems(folder, "b")
     assert f"only {exported['total'] - part} of {first['msg_id']} is unsettled" in problem
-    rest = cli.json("reconcile", camt(folder / "c.xml", [debit(exported["total"] - part, batch_of(first["msg_id"]))],
-                                      msg_id="STMT-3"))
+    rest = cli.json("reconcile", camt(folder / "c.xml", [debit(exported["total"] - part, batch_of(first["msg_id"]),
+                                                              reference="0003")], msg_id="STMT-3"))
     assert rest["settled_minor"] == exported["total"] - part
     assert balance(cli, "treasury_cash") == -exported["total"]
 
@@ -228,3 +228,33 @@ def test_a_return_for_another_amount_without_the_payments_instructed_amount_is_a
                                            None if instructed is None else amount + instructed), code=1)
     assert (result["returned_minor"], result["charges_minor"], result["unmatched"]) == (0, 0, 1)
     assert balance(cli, "treasury_cash") == 0
+
+
+@pytest.mark.parametrize("with_reference", [True, False])
+def test_a_part_debit_told_by_two_files_is_booked_once(work, exported, with_reference):
+    """A file paid in parts: the camt.054 and the camt.053 both tell the first part. It is recognised by the bank's
+    AcctSvcrRef, or without one by what it settles, its amount and its day: booked once; the second part, a
+    movement of its own (another reference), is booked too, and the file is settled exactly."""
+    cli, folder = work
+    first = exported["bank"][0]
+    part = exported["total"] // 3
+    entry = debit(part, batch_of(first["msg_id"]), reference="D1")
+    if not with_reference:
+        entry = entry.replace("<AcctSvcrRef>D1</AcctSvcrRef>", "")
+    told = cli.json("reconcile", camt(folder / "n.xml", [entry], "camt.054.001.08", "NTF-1"))
+    again = cli.json("reconcile", camt(folder / "s.xml", [entry, debit(exported["total"] - part,
+                                                                       batch_of(first["msg_id"]), reference="D2")]))
+    assert told["settled_minor"] == part
+    assert (again["settled_minor"], again["already_seen"], again["unmatched"]) == (exported["total"] - part, 1, 0)
+    assert balance(cli, "treasury_cash") == -exported["total"] and balance(cli, "in_transit_bank") == 0
+
+
+def test_two_part_debits_of_the_same_amount_and_day_with_their_own_references_are_two(work, exported):
+    cli, folder = work
+    first = exported["bank"][0]
+    part = exported["total"] // 4
+    cli.json("reconcile", camt(folder / "a.xml", [debit(part, batch_of(first["msg_id"]), reference="D1")]))
+    second = cli.json("reconcile", camt(folder / "b.xml", [debit(part, batch_of(first["msg_id"]), reference="D2")],
+                                        msg_id="STMT-2"))
+    assert (second["settled_minor"], second["already_seen"]) == (part, 0)
+    assert balance(cli, "treasury_cash") == -2 * part
