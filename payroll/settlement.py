@@ -91,8 +91,7 @@ class Settlements:
         self.earlier, self.rejected, self.here = defaultdict(int), defaultdict(int), defaultdict(int)
         self.told = earlier.told
         self.told_refs = {ref for refs in earlier.told.values() for ref in refs if ref is not None}
-        # one read of the export's assignments for every payment the run's files name and the earlier ones
-        self._load_payments(set(earlier.settled) | earlier.rejected | set(view.named_refs))
+        self._load_payments(set(earlier.settled) | earlier.rejected)  # a read only if some are payments
         for ref, amount in earlier.settled.items():
             for key in self.chain(ref):
                 self.earlier[key] += amount
@@ -101,7 +100,7 @@ class Settlements:
 
     def reject(self, ref: str) -> None:
         """A payment rejected (by an earlier file, or earlier in this one): none of it can be settled."""
-        self._load_payments({ref})
+        self._load_payments({ref} | set(self.view.named_refs))
         found = self._payments.get(ref)
         if found is not None:
             for key in self.chain(ref):
@@ -142,7 +141,7 @@ class Settlements:
         blocks = self.blocks()
         if ref in blocks:
             return [ref, blocks[ref]]
-        self._load_payments({ref})
+        self._load_payments({ref} | set(self.view.named_refs))  # every payment the run names, in one read
         found = self._payments.get(ref)
         return [] if found is None else [ref, found[0], found[1]]
 
@@ -154,27 +153,25 @@ class Settlements:
         return self._payments[key][2]
 
     def blocks(self) -> dict[str, str]:
-        """PmtInfId -> MsgId of the export (read with the payments, _load_payments)."""
+        """PmtInfId -> MsgId of the export, from its ids read as Arrow dictionaries (few distinct values)."""
         if self._blocks is None:
-            self._load_payments(set())
+            table = store.read_assignments(self.view.record, self.view.assignments_sha256, ["pmt_inf_id", "msg_id"],
+                                           ["pmt_inf_id", "msg_id"])
+            self._blocks = {} if table is None else _blocks_of(table)
         return self._blocks
 
     def _load_payments(self, refs: set) -> None:
-        """The block, file and amount of the payments named (those not looked up yet), and the export's blocks,
-        in one read of the export's assignments (ids as Arrow dictionaries, the payments by one filter)."""
-        known = self.view.totals("msg_id")
-        wanted = sorted(ref for ref in refs if ref not in self._payments and ref not in known
-                        and (self._blocks is None or ref not in self._blocks))
-        if self._blocks is not None and not wanted:
+        """The block, file and amount of the payments named (those not looked up yet: a file's settlements of
+        whole files and blocks read none), in one filter of the export's assignments."""
+        known, blocks = self.view.totals("msg_id"), self.blocks()
+        wanted = sorted(ref for ref in refs if ref not in self._payments and ref not in known and ref not in blocks)
+        if not wanted:
             return
         for ref in wanted:
             self._payments[ref] = None
         table = store.read_assignments(self.view.record, self.view.assignments_sha256,
-                                       ["end_to_end_id", "pmt_inf_id", "msg_id", "amount_minor"],
-                                       ["pmt_inf_id", "msg_id"])
-        if self._blocks is None:
-            self._blocks = {} if table is None else _blocks_of(table)
-        if table is None or not wanted:
+                                       ["end_to_end_id", "pmt_inf_id", "msg_id", "amount_minor"])
+        if table is None:
             return
         table = table.filter(pc.is_in(table.column("end_to_end_id"), value_set=pa.array(wanted, pa.string())))
         for ref, block, message, amount in zip(*(table.column(name).to_pylist() for name in
