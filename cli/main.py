@@ -4,11 +4,11 @@ Exit codes: 0 success, 1 a check failed (verification, reconciliation exceptions
 """
 import errno
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import click
 
-from cli.output import emit_json
+from cli.output import emit_json, error_document
 from payroll import language as i18n
 from payroll.errors import InputError, UserError
 from payroll.language import N_, _
@@ -85,15 +85,6 @@ def _accept_lang_everywhere(command: click.Command) -> None:
             _accept_lang_everywhere(sub)
     elif not any(param.name == "lang" for param in command.params):
         command.params.append(_lang_option())
-
-
-def error_document(exc: Exception) -> dict:
-    """What an error looks like under --json: {"error": message, "problems": [file, row, column, value, rule,
-    fix, ...]}; the exit code is the same as without --json."""
-    if isinstance(exc, InputError):
-        return {"error": f"{len(exc.problems)} problem(s) in the input", "problems": [asdict(p) for p in exc.problems]}
-    message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
-    return {"error": message, "problems": []}
 
 
 class IsplataGroup(click.Group):

@@ -11,6 +11,19 @@ def emit_json(payload) -> None:
     click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
 
 
+def error_document(exc: Exception) -> dict:
+    """What an error looks like under --json: {"error": message, "problems": [file, row, column, value, rule,
+    fix, ...]}; the exit code is the same as without --json."""
+    from dataclasses import asdict
+
+    from payroll.errors import InputError
+
+    if isinstance(exc, InputError):
+        return {"error": f"{len(exc.problems)} problem(s) in the input", "problems": [asdict(p) for p in exc.problems]}
+    message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+    return {"error": message, "problems": []}
+
+
 def quiet(as_json: bool) -> bool:
     """Progress bars only on a terminal and never in --json mode."""
     return as_json or not sys.stderr.isatty()

@@ -123,8 +123,7 @@ def validate_cmd(ctx, data_dir, rules, country, as_json):
 
 
 def report_problems(exc: InputError, as_json: bool) -> None:
-    from cli.main import error_document  # the error document of every command (README), and "ok" as before
-    from cli.output import emit_json
+    from cli.output import emit_json, error_document  # the error document of every command, and "ok" as before
 
     if as_json:
         emit_json({"ok": False, **error_document(exc)})

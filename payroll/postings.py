@@ -30,13 +30,11 @@ month, component and payment reference, so a batch sums to zero by construction:
                                     key alike
     reconcile rejected              Dr payments in transit (channel)   Cr returned, awaiting re-issue (payee)
               returned              Dr treasury cash                    Cr returned, awaiting re-issue (payee)
-              returned for less     and Dr bank charges                 Cr treasury cash: the charges the bank
-                                    took off (the payee is re-issued the whole payment)
+              (for less: also       Dr bank charges                     Cr treasury cash, the bank's charges)
               settled (batch debit) Dr payments in transit (channel)   Cr treasury cash
 
 So the benefit expense of a right and month, which is what the ledger "recognised", equals due + arrears minus
-overpayments raised, and a second calculation of the same period finds no difference.
-Accounts and components are the ledger's codes (ledgers.schema).
+overpayments raised, and a second calculation of the period finds no difference (codes: ledgers.schema).
 """
 from dataclasses import dataclass
 

@@ -88,7 +88,7 @@ def compile_notice() -> str | None:
     explicit signatures, which every step needs) loads from the cache. A kernel typed at its call compiles only
     if the step calls it (the PostgreSQL COPY kernels never are on SQLite): counting those showed the notice on
     every run, with nothing compiled."""
-    pending = declared_to_compile()
+    pending = [d for d in dispatchers() if getattr(d, "signatures_given", ()) and not is_cached(d)]
     return f"{COMPILE_NOTICE} ({len(pending)} kernels)" if pending else None
 
 

@@ -91,7 +91,8 @@ def test_whole_cycle_with_refusals_idempotence_and_supplementary_run(cli, db_url
     files = demo.simulate_bank(db_url, payroll, tmp_path / "returns", _catalogue(), seed=5)["files"]
     reconciled = as_json(cli("reconcile", *files, "--json"))
     assert set(reconciled) == {"records", "matched", "unmatched", "already_seen", "rejected_minor",
-                               "returned_minor", "settled_minor", "not_ours", "statuses", "holds_placed"}
+                               "returned_minor", "settled_minor", "charges_minor", "not_ours", "statuses",
+                               "holds_placed"}
     assert reconciled["unmatched"] == 0 and reconciled["matched"] == reconciled["records"] > 0
     assert reconciled["returned_minor"] > 0 and reconciled["rejected_minor"] > 0
     assert reconciled["settled_minor"] + reconciled["rejected_minor"] == summary["net_minor"]
