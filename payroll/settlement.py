@@ -100,7 +100,7 @@ class Settlements:
 
     def reject(self, ref: str) -> None:
         """A payment rejected (by an earlier file, or earlier in this one): none of it can be settled."""
-        self._load_payments({ref} | set(self.view.named_refs))
+        self._look_up(ref)
         found = self._payments.get(ref)
         if found is not None:
             for key in self.chain(ref):
@@ -141,9 +141,14 @@ class Settlements:
         blocks = self.blocks()
         if ref in blocks:
             return [ref, blocks[ref]]
-        self._load_payments({ref} | set(self.view.named_refs))  # every payment the run names, in one read
+        self._look_up(ref)
         found = self._payments.get(ref)
         return [] if found is None else [ref, found[0], found[1]]
+
+    def _look_up(self, ref: str) -> None:
+        """The payment's block, file and amount, read with every payment the run names (one read for them all)."""
+        if ref not in self._payments:
+            self._load_payments(self.view.named_refs | {ref})
 
     def sent(self, key: str) -> int:
         for column in ("msg_id", "pmt_inf_id"):
