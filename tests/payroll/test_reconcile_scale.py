@@ -145,3 +145,26 @@ def test_person_of_a_right_with_several_register_rows_is_its_last(tmp_path):
 
     view = type("View", (), {"record": Record()})()
     assert [reconcile.person_of(view, right) for right in (3, 5, 7, 9)] == [30, 50, 71, None]
+
+
+def test_postal_payments_reported_paid_read_the_exports_assignments_a_few_times_not_once_each(exported, monkeypatch):
+    """The settlements' room looks the payments up in the export's assignments once for every payment the run
+    names (besides the file and block totals and the block ids), not once per record; a second list telling the same payments paid (a copy
+    sent again) books nothing."""
+    db, record, tmp_path = exported
+    payments = store.read_payments(record)
+    post = payments.filter(pc.equal(payments.column("channel"), "post"))
+    assert post.num_rows >= 20
+    (tmp_path / "posta.csv").write_text("reference,status,reason,date\n" + "".join(
+        f"{ref},paid,,2025-02-10\n" for ref in post.column("end_to_end_id").to_pylist()), encoding="utf-8")
+    reads = []
+    original = store.read_assignments
+    monkeypatch.setattr(store, "read_assignments", lambda *args, **kwargs: reads.append(args[2:3]) or
+                        original(*args, **kwargs))
+    result = reconcile.reconcile(db, [tmp_path / "posta.csv"])
+    assert (result["matched"], result["settled_minor"]) == (post.num_rows, pc.sum(post.column("amount_minor")).as_py())
+    assert len(reads) <= 4, reads  # the file and block totals, the block ids, the named payments
+    (tmp_path / "posta-again.csv").write_text((tmp_path / "posta.csv").read_text(encoding="utf-8") + "\n",
+                                              encoding="utf-8")
+    again = reconcile.reconcile(db, [tmp_path / "posta-again.csv"])
+    assert (again["settled_minor"], again["already_seen"]) == (0, post.num_rows)
