@@ -187,7 +187,10 @@ class Settlements:
 def _blocks_of(table: pa.Table) -> dict[str, str]:
     """PmtInfId -> MsgId of an export's assignments (their ids as Arrow dictionaries: few distinct values)."""
     blocks, messages = (table.column(name).combine_chunks() for name in ("pmt_inf_id", "msg_id"))
-    pairs = np.unique(np.stack([np.asarray(column.indices.to_numpy(zero_copy_only=False), np.int64)
-                                for column in (blocks, messages)], axis=1), axis=0)
     block_names, message_names = blocks.dictionary.to_pylist(), messages.dictionary.to_pylist()
-    return {block_names[b]: message_names[m] for b, m in pairs.tolist()}
+    block, message = (np.asarray(pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False), np.int64)
+                      for column in (blocks, messages))
+    named = (block >= 0) & (message >= 0)
+    message_of = np.full(len(block_names), -1, np.int64)  # a block is of one file (its id is the file's + "-NNN")
+    message_of[block[named]] = message[named]
+    return {block_names[b]: message_names[m] for b, m in enumerate(message_of.tolist()) if m >= 0}
