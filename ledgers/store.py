@@ -807,12 +807,13 @@ def sqlite_has_ledger(path: str) -> bool:
     is left exactly as it was (the engine's connection would turn it into a database in WAL mode). True when the
     read-only look cannot tell (the engine's own connection then says what is wrong)."""
     import sqlite3
+    from contextlib import closing
     from urllib.parse import quote
 
     if Path(path).stat().st_size == 0:
         return False
     try:
-        with sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True) as con:
+        with closing(sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)) as con:
             found = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger_schema'")
             return found.fetchone() is not None
     except sqlite3.Error:
