@@ -5,7 +5,7 @@ Each command opens the ledger at the global --db URL, calls one ledgers/ functio
 """
 import click
 
-from cli.output import emit_json, output_file, output_folder
+from cli.output import emit_json, output_file
 from ledgers import open_ledger
 from ledgers.export import Money
 from ledgers.export import export as export_ledger
@@ -176,7 +176,7 @@ def balance_cmd(ctx, account, key, payee_id, right_id, benefit, period, as_of, a
 
 
 @ledger_group.command("export")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), callback=output_folder,
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), callback=output_file,
               help="Output folder (new or existing; its parent must exist).")
 @click.option("--format", "file_format", type=click.Choice(["parquet", "csv", "xlsx"], case_sensitive=False),
               default="parquet", show_default=True,

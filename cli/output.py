@@ -1,7 +1,6 @@
 """What every command shares to print: one JSON document for --json, and whether progress bars show."""
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -30,19 +29,11 @@ def quiet(as_json: bool) -> bool:
 
 
 def output_file(_ctx, _param, value):
-    """Click callback of an option naming a file to write: its folder must exist (exit 2, nothing written), as
-    export and reconcile refuse an --out whose parent is missing; a mistyped path never becomes new folders."""
+    """Click callback of an option naming a file (or a new folder) to write: the folder it goes in must exist
+    (exit 2, nothing written), as export and reconcile refuse an --out whose parent is missing; a mistyped path
+    never becomes new folders."""
     if value is not None:
         from payroll.session import check_out_file
 
         check_out_file(value)
-    return value
-
-
-def output_folder(_ctx, _param, value):
-    """Click callback of an option naming a folder to write into: it may be new, its parent must exist."""
-    if value is not None:
-        from payroll.session import check_out_file
-
-        check_out_file(Path(value).resolve())
     return value

@@ -78,10 +78,7 @@ def check_out_dir(folder: Path) -> Path:
     if folder.exists() and not folder.is_dir():
         raise UserError(N_("{folder} is a file, not a folder: give --out a folder", folder=folder))
     if not folder.exists():
-        if not folder.parent.is_dir():
-            raise UserError(N_("cannot write to {folder}: its parent folder {parent} does not exist; create it "
-                               "first or correct the path (nothing was written)",
-                               folder=folder, parent=folder.parent))
+        check_out_file(folder)  # its parent must exist
         try:
             folder.mkdir(exist_ok=True)
         except OSError as exc:

@@ -117,14 +117,12 @@ class Context:
         if element is None:
             return NO_AMOUNT
         currency = (element.get("Ccy") or "").strip() or None
-        try:
-            return new_amount((parse_amount(element.text, self.exponent_of(currency)), currency))
-        except ValueError as exc:
-            raise InputError([Problem(str(self.path), element.sourceline, local_name(element), element.text,
-                                      f"not an amount in {currency}: {exc}", "ask the bank for a corrected file")])
+        return new_amount((self.amount_text(element.text, currency, element.sourceline, local_name(element)),
+                           currency))
 
     def amount_text(self, text: str, currency: str | None, line: int | None, name: str) -> int:
-        """An amount read as text earlier (camt's rows), in minor units of `currency`; refused with its line."""
+        """An amount as text (an element's, or camt's rows read earlier) in minor units of `currency`; refused
+        with its line."""
         try:
             return parse_amount(text, self.exponent_of(currency))
         except ValueError as exc:
