@@ -1679,7 +1679,8 @@ def window_starts(arrays: RegisterArrays, period: int, lookback_months: int, cha
 
     A right starts at `period` unless: a version decided on or after `changes_since_day` (and by the period's
     end) takes effect earlier -> its valid_from month; the beneficiary died within the lookback -> the month
-    after the death (anything paid since is an overpayment); a member of its household was born, died, joined
+    of the death (a day-prorated month pays through the day of death, Readings 9; anything paid for it beyond
+    that, and for every month after, is an overpayment); a member of its household was born, died, joined
     or left within `event_lookback_months` -> that month (the register carries no recording date for these, so
     the shorter event lookback bounds the cost); so does a maintenance title of the beneficiary that started or
     ended within it (engine/advances.py). Nothing reaches back beyond period - lookback_months, and a death
@@ -1742,8 +1743,8 @@ def window_starts_kernel(period, floor, death_floor, changes_since_day, period_e
             if changes_since_day <= decided <= period_end_day:
                 start = min(start, max(floor, ver32[v, V_FROM_MONTH]))
             death_month = person32[ver32[v, V_PERSON], P_DEATH_MONTH]
-            if death_floor <= death_month < period:
-                start = min(start, death_month + 1)
+            if death_floor <= death_month < period:  # the death month too: a day-prorated benefit pays through
+                start = min(start, death_month)      # the day of death (Readings 9), paid in full before
             h = ver32[v, V_HOUSEHOLD]
             if h >= 0:
                 start = min(start, household_start[h])

@@ -124,12 +124,35 @@ def test_payments_after_a_death_become_an_overpayment():
     arrays = register_arrays(tables(PERSONS, [], versions), catalogue)
     october = parse_period("2024-10")
     starts = window_starts(arrays, october, 24, month_first_day(october))
-    assert starts.tolist() == [parse_period("2024-08")]
+    assert starts.tolist() == [parse_period("2024-07")]  # from the death month: a whole month stays paid
     cells = compute_due(arrays, catalogue.compile_window(starts, october), october, starts)
     diffs = differences(cells, october, *recognised)
     assert diffs.component.tolist() == [COMPONENT_OVERPAYMENT, COMPONENT_OVERPAYMENT]
     assert diffs.amount_minor.tolist() == [-8916, -8916]
     assert right_totals(diffs, 1).overpayment_minor.tolist() == [17832]
+
+
+def test_a_late_death_within_a_day_prorated_month_recovers_the_days_after_it():
+    """Readings 9: a day-prorated month pays through the day of death, so a death recorded after that month was
+    paid in full recovers the rest of it as well as every later month (the window reaches the death month)."""
+    persons = [dict(person_id=1, birth_date=D(1995, 1, 1), death_date=D(2024, 10, 10)),
+               dict(person_id=2, birth_date=D(1995, 1, 1), death_date=D(2024, 9, 10))]
+    versions = [dict(right_id=1, version=1, benefit="ME_MAT", person_id=1, valid_from=D(2024, 9, 1),
+                     decided_on=D(2024, 9, 1)),
+                dict(right_id=2, version=1, benefit="ME_MAT", person_id=2, valid_from=D(2024, 9, 1),
+                     decided_on=D(2024, 9, 1))]
+    september, october, november = (parse_period(m) for m in ("2024-09", "2024-10", "2024-11"))
+    recognised = (np.array([0, 0, 1, 1]), np.array([september, october, september, october]),
+                  np.array([10782, 10782, 10782, 10782]))  # both months paid in full before the deaths were known
+    catalogue = load_catalogue()
+    arrays = register_arrays(tables(persons, [], versions), catalogue)
+    starts = window_starts(arrays, november, 24, month_first_day(november))
+    assert starts.tolist() == [october, september]
+    cells = compute_due(arrays, catalogue.compile_window(starts, november), november, starts)
+    diffs = differences(cells, november, *recognised)
+    # 107.82 x 10/31 = 34.78 kept of October; 107.82 x 10/30 = 35.94 kept of September, October all recovered
+    assert list(zip(diffs.right_index.tolist(), diffs.month.tolist(), diffs.amount_minor.tolist())) == [
+        (0, october, -(10782 - 3478)), (1, september, -(10782 - 3594)), (1, october, -10782)]
 
 
 def test_retroactive_increase_is_paid_as_arrears():
