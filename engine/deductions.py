@@ -1,8 +1,9 @@
 """Deductions from the gross of each right: alimony, damages, recovery of overpayments, enforcement.
 
 RULES.md "Deductions from a payment" as one Numba pass over rights. The cap base of every percentage and every
-cap is the GROSS OF THE RIGHT IN THIS PAYROLL (this period's due plus arrears paid now); amounts carried in from
-earlier payrolls are not a base: they were already net of deductions when they arose. Per right, in priority
+cap is the GROSS OF THE RIGHT IN THIS PAYROLL (this period's due plus arrears paid now) PLUS WHAT IT CARRIES IN
+from earlier payrolls: a payment withheld under the minimum takes nothing and is carried whole (RULES.md Readings
+3, engine.payroll_kernel), so its deductions are owed when it is paid. Per right, in priority
 order (orders sorted by right, priority, then their own position):
 
 - an order asks for its fixed monthly amount, or `percent_bp` of the gross rounded half-up once, never more than
@@ -198,7 +199,9 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
     assert order_kind.shape[0] == out_order_remaining.shape[0] == m
     hi = 0
     for r in range(n):
-        gross, lo = gross_minor[r], hi
+        # the base: this payroll's gross and what was carried in, which was carried whole, nothing taken from it
+        # (RULES.md Readings 3: a payment not made takes nothing, its deductions are owed next time)
+        gross, lo = gross_minor[r] + carry_in_minor[r], hi
         while hi < m and order_right[hi] == r:
             hi += 1
         advance = advance_group[r] if advances and not protected[r] else -1
@@ -252,7 +255,7 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
         assert 0 <= deducted <= gross
         out_alimony[r], out_damages[r], out_advance[r] = taken_alimony - taken_advance, taken_damages, taken_advance
         out_recovery[r], out_enforcement[r] = taken_recovery, taken_enforcement
-        out_net[r] = gross + carry_in_minor[r] - deducted
+        out_net[r] = gross - deducted
     assert hi == m  # every order was met by its right: they were sorted and in range
 
 
@@ -372,7 +375,7 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
                      carry_in_minor=None, receivable_group=None, recovery_blocked=None,
                      order_for_minor=None, advance_group=None, advance_balance_minor=None) -> Deductions:
     """Deduct every order and the receivable from each right's gross. Orders may come in any order;
-    per-order outputs are returned in the caller's order. carry_in_minor (default none) only joins the net.
+    per-order outputs are returned in the caller's order. carry_in_minor (default none) joins the base and the net.
     receivable_group (default none; -1 = own) makes rights share one receivable balance (module docstring).
     recovery_blocked (default none): rights that take no recovery at all; order_for_minor (default all):
     alimony orders for a minor. advance_group (default none; -1 = none) gives per right the index of its debtor's

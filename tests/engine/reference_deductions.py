@@ -1,7 +1,8 @@
 """Plain-Python reference of deductions and netting, written straight from RULES.md; the oracle of the tests.
 
 Deliberately simple and slow: Python ints, dicts and one loop per right and order. Semantics (documented in
-engine/deductions.py and engine/netting.py): cap base = gross of the right in this payroll; caps are floors of
+engine/deductions.py and engine/netting.py): cap base = gross of the right in this payroll plus what it carries in (carried whole, its
+deductions owed, Readings 3); caps are floors of
 a share of the gross; percentages round half-up once; the receivable is recovered just before the first order
 of priority >= 3; consent lifts the recovery cap to 100 % of a non-protected right and frees recovery from the
 total cap; protected rights take only recovery, and none where recovery is blocked (RULES.md Readings 7); the
@@ -100,7 +101,7 @@ def one_round(rights, orders, extras, caps, withheld_rights):
         receivable = group_balance[group] if group >= 0 else right["receivable"]
         receivable = 0 if i in withheld_rights else receivable
         taken, receivable_taken, per_order = deduct_one_right(
-            right["gross"], receivable, right["consent"], right["protected"], by_right[i], caps,
+            right["gross"] + right["carry_in"], receivable, right["consent"], right["protected"], by_right[i], caps,
             right.get("blocked", False))
         if group >= 0:
             group_balance[group] -= receivable_taken

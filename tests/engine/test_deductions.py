@@ -87,14 +87,22 @@ def test_inactive_order_takes_nothing_and_keeps_its_balance():
     assert out["enforcement"] == 0 and out["remaining"] == [5000]
 
 
-def test_zero_gross_deducts_nothing():
+def test_zero_gross_and_nothing_carried_deducts_nothing():
+    out = deduct(0, [dict(kind=1, fixed=1000), dict(kind=3, percent=2000)], receivable=10)
+    assert out["orders"] == [0, 0] and out["recovery"] == 0 and out["net"] == 0
+
+
+def test_what_was_carried_in_owes_its_deductions():
+    """RULES.md Readings 3: a payment under the minimum took nothing and was carried whole; its deductions are
+    owed when it is paid, so the carried amount joins the base of every percentage and every cap."""
     out = deduct(0, [dict(kind=1, fixed=1000), dict(kind=3, percent=2000)], receivable=10, carry_in=700)
-    assert out["orders"] == [0, 0] and out["recovery"] == 0 and out["net"] == 700
-
-
-def test_carry_in_is_not_a_cap_base():
+    # alimony within 50 % of 7.00; the receivable first, then the order, within recovery's 20 % (1.40)
+    assert out["orders"] == [350, 130] and out["recovery"] == 140 and out["net"] == 700 - 350 - 140
     out = deduct(1000, [dict(kind=1, percent=5000)], carry_in=10000)
-    assert out["alimony"] == 500 and out["net"] == 10500
+    assert out["alimony"] == 5500 and out["net"] == 5500
+    # the auditor's case: June's 15.00 carried, July's 100.00 due: 50 % alimony and 20 % enforcement of 115.00
+    out = deduct(10000, [dict(kind=1, percent=5000), dict(kind=4, percent=2000)], carry_in=1500)
+    assert out["orders"] == [5750, 2300] and out["net"] == 3450
 
 
 def test_priority_not_input_order_decides():

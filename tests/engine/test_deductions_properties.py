@@ -83,8 +83,8 @@ def test_invariants_hold(case):
     rights, orders, extras, caps = case
     result = run_engine(rights, orders, extras, caps=caps, n_payees=N_PAYEES)
     d, netting = result.deductions, result.netting
-    gross = np.array([r["gross"] for r in rights], dtype=np.int64)
-    # nothing deducted beyond the gross; balances never negative and never grow
+    gross = np.array([r["gross"] + r["carry_in"] for r in rights], dtype=np.int64)
+    # nothing deducted beyond the gross and what was carried in (Readings 3); balances never negative, never grow
     assert (d.total_minor <= gross).all() and (d.total_minor >= 0).all()
     remaining_in = np.array([o["remaining"] for o in orders], dtype=np.int64)
     limited = remaining_in >= 0
