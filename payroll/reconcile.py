@@ -637,6 +637,11 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
         exception(tally, record, "this file was reconciled before this payment could be matched and a file "
                                  "posts once: ask the bank for a corrected file")
         return
+    if record.kind == "rejected" and view.settlements.unsettled(ref) < amount:
+        exception(tally, record, "rejected after a debit that settled its payment, block or file was booked: the "
+                                 "money left the account, so it comes back as a return (camt credit, pacs.004); "
+                                 "nothing booked for the rejection")
+        return
     view.reversed_refs.add(ref)
     if record.kind == "rejected":  # it never left the account: nothing of it can be settled after this
         view.note_rejected(ref)

@@ -106,6 +106,13 @@ class Settlements:
             for key in self.chain(ref):
                 self.rejected[key] += found[2]
 
+    def unsettled(self, ref: str) -> int:
+        """What is still unsettled of a payment and of its block and file (the least of the three; 0 for no
+        payment of the payroll): a rejection asks for all of its payment, or the money already left."""
+        chain = self.chain(ref)
+        return max(0, min(self.sent(k) - self.rejected[k] - self.earlier[k] - self.here[k] for k in chain)) \
+            if chain else 0
+
     def told_before(self, plain: str, bank_ref: str | None) -> bool:
         """An earlier file booked this debit: the same bank reference, or the same settlement, amount and day
         where either has no bank reference (two references that differ are two movements)."""

@@ -133,18 +133,21 @@ def test_a_settlement_beyond_what_is_unsettled_is_an_exception_and_books_nothing
     assert balance(cli, "treasury_cash") == -exported["total"]
 
 
-def test_a_rejected_payment_is_never_settled(work, exported):
-    cli, folder = work
-    first = exported["bank"][0]
-    rejects = folder / "rejects.xml"
-    rejects.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ISO}pain.002.001.10">'
+def rejection(path, first) -> str:
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ISO}pain.002.001.10">'
                        "<CstmrPmtStsRpt><GrpHdr><MsgId>ST-1</MsgId><CreDtTm>2024-10-14T10:00:00</CreDtTm></GrpHdr>"
                        f"<OrgnlGrpInfAndSts><OrgnlMsgId>{first['msg_id']}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09"
                        "</OrgnlMsgNmId></OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>"
                        f"{first['pmt_inf_id']}</OrgnlPmtInfId><TxInfAndSts><OrgnlEndToEndId>{first['end_to_end_id']}"
                        "</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf>"
                        "</TxInfAndSts></OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>\n", encoding="utf-8")
-    assert cli.json("reconcile", rejects)["rejected_minor"] == first["amount_minor"]
+    return path
+
+
+def test_a_rejected_payment_is_never_settled(work, exported):
+    cli, folder = work
+    first = exported["bank"][0]
+    assert cli.json("reconcile", rejection(folder / "rejects.xml", first))["rejected_minor"] == first["amount_minor"]
     whole = cli.json("reconcile", camt(folder / "w.xml", [debit(exported["total"], batch_of(first["msg_id"]))]),
                      code=1)  # the bank debits what it sent: the rejected payment never left
     assert (whole["settled_minor"], whole["unmatched"]) == (0, 1)
@@ -258,3 +261,26 @@ def test_two_part_debits_of_the_same_amount_and_day_with_their_own_references_ar
                                         msg_id="STMT-2"))
     assert (second["settled_minor"], second["already_seen"]) == (part, 0)
     assert balance(cli, "treasury_cash") == -2 * part
+
+
+def test_a_rejection_after_the_debit_of_its_file_is_an_exception_and_its_return_books_the_money(work, exported):
+    """The bank debited the whole file, then reports a payment rejected: the money left, so the rejection books
+    nothing (in transit is settled already) and the bank's credit of it is the return."""
+    cli, folder = work
+    first = exported["bank"][0]
+    assert cli.json("reconcile", camt(folder / "w.xml", [debit(exported["total"], batch_of(first["msg_id"]))])
+                    )["settled_minor"] == exported["total"]
+    late = cli.json("reconcile", rejection(folder / "rejects.xml", first), code=1)
+    assert (late["rejected_minor"], late["unmatched"]) == (0, 1)
+    [problem] = problems(folder, "rejects")
+    assert "rejected after a debit that settled" in problem
+    credit = (f'<Ntry><Amt Ccy="EUR">{money(first["amount_minor"])}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+              "<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2024-10-16</Dt></BookgDt><AcctSvcrRef>0009</AcctSvcrRef>"
+              "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd>"
+              f"<NtryDtls><TxDtls><Refs><EndToEndId>{first['end_to_end_id']}</EndToEndId></Refs>"
+              f'<Amt Ccy="EUR">{money(first["amount_minor"])}</Amt><RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf>'
+              "</TxDtls></NtryDtls></Ntry>\n")
+    back = cli.json("reconcile", camt(folder / "r.xml", [credit], message="camt.054.001.08", msg_id="NTF-9"))
+    assert back["returned_minor"] == first["amount_minor"]
+    assert balance(cli, "in_transit_bank") == 0
+    assert balance(cli, "treasury_cash") == -exported["total"] + first["amount_minor"]
