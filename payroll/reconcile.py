@@ -637,10 +637,7 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
         exception(tally, record, "this file was reconciled before this payment could be matched and a file "
                                  "posts once: ask the bank for a corrected file")
         return
-    if record.kind == "rejected" and view.settlements.unsettled(ref) < amount:
-        exception(tally, record, "rejected after a debit that settled its payment, block or file was booked: the "
-                                 "money left the account, so it comes back as a return (camt credit, pacs.004); "
-                                 "nothing booked for the rejection")
+    if record.kind == "rejected" and settled_before_rejection(view, record, ref, amount, tally):
         return
     view.reversed_refs.add(ref)
     if record.kind == "rejected":  # it never left the account: nothing of it can be settled after this
@@ -659,6 +656,17 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
     by_reason = tally.returns_by_reason.setdefault(view.record.payroll_id, {})
     by_reason[reason] = by_reason.get(reason, 0) + amount
     act_on_reason(view, record, span, holds, tally)
+
+
+def settled_before_rejection(view: PayrollView, record, ref: str, amount: int, tally: Tally) -> bool:
+    """A rejection of a payment whose money a booked debit already took (of it, its block or its file): an
+    exception, booking nothing; the money left the account and comes back as a return (camt credit, pacs.004)."""
+    if view.settlements.unsettled(ref) >= amount:
+        return False
+    exception(tally, record, "rejected after a debit that settled its payment, block or file was booked: the money "
+                             "left the account, so it comes back as a return (camt credit, pacs.004); nothing "
+                             "booked for the rejection")
+    return True
 
 
 def charges_of(record, amount: int) -> int | None:
