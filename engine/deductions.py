@@ -199,9 +199,7 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
     assert order_kind.shape[0] == out_order_remaining.shape[0] == m
     hi = 0
     for r in range(n):
-        # the base: this payroll's gross and what was carried in, which was carried whole, nothing taken from it
-        # (RULES.md Readings 3: a payment not made takes nothing, its deductions are owed next time)
-        gross, lo = gross_minor[r] + carry_in_minor[r], hi
+        gross, lo = gross_minor[r] + carry_in_minor[r], hi  # the base: what was carried in owes too (Readings 3)
         while hi < m and order_right[hi] == r:
             hi += 1
         advance = advance_group[r] if advances and not protected[r] else -1
