@@ -5,8 +5,10 @@ payment_reference, phone; the header row names them in the `language` asked for 
 post clerk's, never --lang, so exporting again writes the same bytes), else by these keys. Names and addresses
 stay in their own script (a post clerk reads Cyrillic); only control characters are removed. The payment reference is the payment's EndToEndId, the key the post sends back.
 `surname` and `name` hold the family name and the given name(s): from the payment's family_name / given_name
-when the register gives them, else split from the payee's full name at its last space (registers write given
-names first: "Marko Petrović" -> name "Marko", surname "Petrović"; a one-word name is the surname). Text cells
+when the register gives them, else split from the payee's full name in its country's order: given names
+first at the last space ("Marko Petrović" -> name "Marko", surname "Petrović"), or family name first at the first
+space where the country writes names so (Ukraine's official order "Іваненко Надія Петрівна" -> surname "Іваненко",
+name "Надія Петрівна"); a one-word name is the surname. Text cells
 starting with '=', '+', '-', '@', tab or CR get a leading single quote (formats.cells: OWASP's CSV injection rule).
 """
 from pathlib import Path
@@ -58,18 +60,27 @@ def _any_byte(column: pa.Array, test) -> bool:
     return bool(test(data).any())
 
 
-def split_names(full_name) -> tuple[pa.Array, pa.Array]:
-    """(family name, given names) of full names written given names first: split at the last space. The regular
+FAMILY_FIRST_COUNTRIES = frozenset({"ua"})  # full names written family name first (official order)
+
+
+def family_first(country: str | None) -> bool:
+    return (country or "").lower() in FAMILY_FIRST_COUNTRIES
+
+
+def split_names(full_name, family_first: bool = False) -> tuple[pa.Array, pa.Array]:
+    """(family name, given names) of full names written given names first (split at the last space) or, with
+    family_first, family name first (split at the first space). The regular
     expressions run on the distinct names only, taken back per row (a national list's 1.6 M postal payees have
     a few hundred thousand distinct names: the regexes over every row were half of the list's cost)."""
     names, indices = distinct_values(pc.cast(full_name, pa.string()))
-    family, given = _split_distinct(names)
+    family, given = _split_distinct(names, family_first)
     return pc.take(family, indices), pc.take(given, indices)
 
 
-def _split_distinct(full_name: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _split_distinct(full_name: pa.Array, family_first: bool) -> tuple[pa.Array, pa.Array]:
     text = pc.utf8_trim_whitespace(pc.replace_substring_regex(full_name, r"\s+", " "))
-    parts = pc.extract_regex(text, r"^(?:(?P<given>.*) )?(?P<family>[^ ]*)$")
+    pattern = r"^(?P<family>[^ ]*)(?: (?P<given>.*))?$" if family_first else r"^(?:(?P<given>.*) )?(?P<family>[^ ]*)$"
+    parts = pc.extract_regex(text, pattern)
     family, given = pc.struct_field(parts, "family"), pc.struct_field(parts, "given")
     return family, pc.if_else(pc.equal(given, ""), pa.scalar(None, pa.string()), given)
 
@@ -86,14 +97,15 @@ def postal_payments(payments) -> pa.Table:
     return table.select(list(SOURCE_COLUMNS)).filter(pc.equal(table["channel"], "post"))
 
 
-def postal_rows(payments, minor_exponent: int = 2) -> pa.Table:
-    """The CSV's table: one row per payment with channel 'post', in input order."""
-    return _rows(postal_payments(payments), minor_exponent)
+def postal_rows(payments, minor_exponent: int = 2, country: str | None = None) -> pa.Table:
+    """The CSV's table: one row per payment with channel 'post', in input order; names split in `country`'s
+    order."""
+    return _rows(postal_payments(payments), minor_exponent, country)
 
 
-def _rows(table: pa.Table, minor_exponent: int) -> pa.Table:
+def _rows(table: pa.Table, minor_exponent: int, country: str | None = None) -> pa.Table:
     """postal_rows of payments already filtered to the postal ones."""
-    family, given_names = split_names(table["name"])
+    family, given_names = split_names(table["name"], family_first(country))
     surname = pc.coalesce(table["family_name"], family)
     given = pc.if_else(pc.is_null(table["family_name"]), given_names, table["given_name"])
     columns = [table["region"], table["district"], table["town"], table["street"], table["house_number"],
@@ -112,11 +124,11 @@ def header_names(language: str | None) -> list[str]:
 
 
 def write_postal_list(payments, path, currency: str, minor_exponent: int = 2,
-                      language: str | None = None) -> WrittenFile | None:
+                      language: str | None = None, country: str | None = None) -> WrittenFile | None:
     """Write the postal CSV to `path`; None (nothing written) when there is no postal payment. The header row is
     in `language` when one is given (the payroll country's), else the column keys."""
     post = postal_payments(payments)
-    rows = _rows(post, minor_exponent)
+    rows = _rows(post, minor_exponent, country)
     if rows.num_rows == 0:
         return None
     rows = rows.rename_columns(header_names(language))

@@ -283,7 +283,8 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     # removed with the other files when a payment is refused
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="postal") as postal_thread:
         postal = postal_thread.submit(write_postal_list, payments, postal_path, record.currency,
-                                      record.minor_exponent, i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()))
+                                      record.minor_exponent, i18n.COUNTRY_LANGUAGES.get((record.country or "").lower()),
+                                      record.country)
         try:  # what the money is, in the country's language (benefit names and month)
             payments = payments.set_column(payments.column_names.index("remittance"), "remittance",
                                            texts.column_for(payments["end_to_end_id"]))

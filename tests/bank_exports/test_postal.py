@@ -20,6 +20,17 @@ def test_given_name_and_surname_have_their_own_columns_when_the_register_gives_o
         ("Marko", "Petrović"), ("Ana Marija", "Kovač"), ("", "Đurović")]
 
 
+def test_a_ukrainian_full_name_is_written_family_name_first():
+    """Ukraine's official order (and its registers'): family name, given name, patronymic; Ukrposhta's list wants
+    the surname apart from the name and patronymic."""
+    names = ["Іваненко Надія Петрівна", "Романенко  Олег", "Шевченко"]
+    rows = postal_rows(postal(names), country="UA")
+    assert list(zip(rows["surname"].to_pylist(), rows["name"].to_pylist())) == [
+        ("Іваненко", "Надія Петрівна"), ("Романенко", "Олег"), ("Шевченко", "")]
+    rows = postal_rows(postal(names), country="me")  # given names first elsewhere
+    assert rows["surname"].to_pylist() == ["Петрівна", "Олег", "Шевченко"]
+
+
 def split_one(name: str | None) -> tuple[str | None, str | None]:
     """The reference: spaces collapsed and trimmed, the family name after the last space, the rest given."""
     if name is None:
