@@ -20,6 +20,7 @@ import uuid
 from typing import Any, Callable
 
 import numpy as np
+import pyarrow.compute as pc
 from urllib.parse import quote
 
 from benchmarks import harness, workloads
@@ -150,14 +151,16 @@ def _income(households, code: str) -> np.ndarray:
 def _registers(households) -> list[tuple]:
     """Per rule: (code, catalogue, compiled catalogue, register tables) — loaded before any clock starts."""
     from engine.entitlement import compiled_range
+    from formats.awards import award_limits
     from formats.catalogue import load_catalogue
 
     out = []
     for code, _variable, country, _exponent, _currency in RULES:
         catalogue = load_catalogue(country=country)
         compiled = catalogue.compile(*compiled_range(FIRST_MONTH, LAST_MONTH))
+        award = int(award_limits(catalogue)[catalogue.benefit_codes.index(code)])
         out.append((code, catalogue, compiled, workloads.register_tables(households, code,
-                                                                         _income(households, code))))
+                                                                         _income(households, code), award)))
     return out
 
 
@@ -212,8 +215,9 @@ def reference_entitlements_side(households, registers, limit: int, reps: int) ->
             return super().members(household_id, beneficiary, month)
 
     persons_count = int(households.size[:limit].sum())  # persons are grouped by household, in order
+    first = lambda rights: rights.filter(pc.less_equal(rights["right_id"], limit))  # their versions, renewals too
     rows = [(code, catalogue, tables["persons"].slice(0, persons_count).to_pylist(),
-             tables["households"].slice(0, persons_count).to_pylist(), tables["rights"].slice(0, limit).to_pylist())
+             tables["households"].slice(0, persons_count).to_pylist(), first(tables["rights"]).to_pylist())
             for code, catalogue, _compiled, tables in registers]
 
     def run():

@@ -68,9 +68,12 @@ RIGHTS_FROM = dt.date(2025, 1, 1)
 RIGHTS_DECIDED = dt.date(2024, 12, 20)
 
 
-def register_tables(households: Households, benefit: str, income_minor: np.ndarray) -> dict[str, pa.Table]:
+def register_tables(households: Households, benefit: str, income_minor: np.ndarray,
+                    award_months: int = 0) -> dict[str, pa.Table]:
     """The households as a register snapshot (formats/schemas.py): one open-ended right of `benefit` per
-    household from 2025-01-01, the head as beneficiary and payee, the household's income on the right."""
+    household from 2025-01-01, the head as beneficiary and payee, the household's income on the right. A benefit
+    of fixed-term awards (UA_DSD: 6 months) gets a version per award instead, each renewing the last through
+    2025 (formats/awards.py ends a version after its award's months)."""
     persons_count, count = households.persons, households.households
     person_id = np.arange(1, persons_count + 1, dtype=np.int64)
     birth = pa.array(households.birth_days.astype(np.int32), pa.int32()).cast(pa.date32())
@@ -89,10 +92,32 @@ def register_tables(households: Households, benefit: str, income_minor: np.ndarr
               "valid_from": pa.array([RIGHTS_FROM] * count, pa.date32()),
               "decided_on": pa.array([RIGHTS_DECIDED] * count, pa.date32()), "income_minor": income_minor,
               "unable_to_work": households.unable_to_work}
+    if award_months:
+        rights = renewed(rights, award_months)
     payees = {"payee_id": household_id, "channel": pa.array(["post"] * count), "kind": pa.array(["person"] * count),
               "name": pa.array(["Ana Petrović"] * count), "country": pa.array(["ME"] * count)}
     return {"persons": _table(persons, schemas.PERSONS), "households": _table(members, schemas.HOUSEHOLDS),
             "rights": _table(rights, schemas.RIGHTS), "payees": _table(payees, schemas.PAYEES)}
+
+
+def renewed(rights: dict, award_months: int, months: int = 12) -> dict:
+    """Each right's one version as versions of award_months each from RIGHTS_FROM, covering `months` months: rows
+    by right, then valid_from; each renewal decided ten days before it starts."""
+    terms = -(-months // award_months)
+    count = len(rights["right_id"])
+    starts = [dt.date(RIGHTS_FROM.year + (RIGHTS_FROM.month - 1 + k * award_months) // 12,
+                      (RIGHTS_FROM.month - 1 + k * award_months) % 12 + 1, 1) for k in range(terms)]
+    ends = [start - dt.timedelta(days=1) for start in starts[1:]] + [None]
+    row = np.repeat(np.arange(count), terms)
+    term = np.tile(np.arange(terms), count)
+    out = {name: (values.take(pa.array(row)) if isinstance(values, pa.Array) else np.asarray(values)[row])
+           for name, values in rights.items()}
+    out["version"] = (term + 1).astype(np.int32)
+    out["valid_from"] = pa.array([starts[k] for k in term], pa.date32())
+    out["valid_to"] = pa.array([ends[k] for k in term], pa.date32())
+    out["decided_on"] = pa.array([RIGHTS_DECIDED if k == 0 else starts[k] - dt.timedelta(days=10) for k in term],
+                                 pa.date32())
+    return out
 
 
 def _table(columns: dict, schema: pa.Schema) -> pa.Table:

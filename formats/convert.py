@@ -20,6 +20,7 @@ from engine.entitlement import (NO_DAY, PACKED_ONLY, PackedRegister, RegisterArr
                                 month_first_day, months_of_days, pack_fields, pack_register)
 from engine.register_columns import grouped_order
 from engine.zero_pages import untouched_zeros
+from formats.awards import end_awards
 from formats.errors import InputError, problem
 from formats.keys import index_of, is_lex_sorted, lex_order, repeated_values, sorted_distinct
 from formats import ordered_register
@@ -30,8 +31,7 @@ from formats.schemas import DEDUCTIONS, HOUSEHOLD_ROLES, OPTIONAL_TABLES, PAYEES
 from formats.i18n import N_
 
 PROBLEMS_PER_RULE_MAX = 50   # enough to see the pattern; the count says how many there are
-# Register columns the conversion never reads (names, payment details, deduction orders): a caller that only
-# converts may drop them once they are checked (formats.register.read_register's drop).
+# columns never converted (names, payment details, orders): a caller may drop them once checked (read_register)
 NOT_CONVERTED = {"persons": ("family_name", "given_name", "patronymic", "tax_id"),
                  "payees": tuple(name for name in PAYEES.names if name != "payee_id"),
                  "deductions": tuple(DEDUCTIONS.names)}
@@ -99,6 +99,7 @@ def register_arrays(tables: dict, catalogue, pack: bool = True, done=None) -> Re
     _check_unpriced(arrays, catalogue, file_rows, problems)
     if problems:
         raise InputError(problems)
+    arrays = end_awards(arrays, catalogue, matrices)  # a fixed-term award ends after its months (UA_DSD: 6)
     if not pack:
         return arrays
     if set(matrices) == set(PackedRegister._fields):

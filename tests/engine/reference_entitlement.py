@@ -45,7 +45,20 @@ class Reference:
         self.housing_costs, self.wage_bases = list(housing_costs), list(wage_bases)
         self.rights = {}
         for version in versions:
-            self.rights.setdefault(version["right_id"], []).append(version)
+            self.rights.setdefault(version["right_id"], []).append(self.award_ended(version))
+
+    def award_ended(self, version):
+        """RULES.md UA_DSD "awarded from the month of application for 6 months, renewed": a version of a benefit
+        with award_months (other than per_member_category, whose longer versions are refused) is in force for at
+        most that many months from its valid_from month."""
+        benefit = self.catalogue.benefit(version["benefit"])
+        award = benefit.info.get("award_months", 0) if benefit.kind != "per_member_category" else 0
+        if not award:
+            return version
+        end = last_day(month_of(version["valid_from"]) + award - 1)
+        if version.get("valid_to") is not None and version["valid_to"] <= end:
+            return version
+        return dict(version, valid_to=end)
 
     # ---- parameters --------------------------------------------------------------------------------------
 

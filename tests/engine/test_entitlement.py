@@ -204,3 +204,22 @@ def test_days_share_pays_the_days_of_the_month_the_version_and_life_cover():
                         whole += expected == full
                         assert e._days_share(0, m, full, stops, ver32, person32) == expected, (m, from_day, to_day)
     assert whole > 20
+
+
+def test_a_fixed_term_award_ends_after_its_months_whatever_its_valid_to():
+    """RULES.md UA_DSD: "awarded from the month of application for 6 months, renewed": an open-ended version (or
+    one running longer) is in force for six months; the renewal is a new version (formats/awards.py)."""
+    from entitlement_tables import engine_due
+
+    catalogue = load_catalogue(country="ua")
+    persons = [dict(person_id=1, birth_date=dt.date(1990, 1, 1))]
+    members = [dict(household_id=1, person_id=1, role="head", member_from=dt.date(1990, 1, 1))]
+    open_ended = dict(right_id=1, version=1, benefit="UA_DSD", person_id=1, household_id=1, payee_id=1,
+                      valid_from=dt.date(2025, 1, 1), decided_on=dt.date(2025, 1, 5), income_minor=0)
+    longer = dict(open_ended, right_id=2, valid_to=dt.date(2025, 12, 31))
+    renewed = [dict(open_ended, right_id=3, valid_to=dt.date(2025, 6, 30)),
+               dict(open_ended, right_id=3, version=2, valid_from=dt.date(2025, 7, 1), decided_on=dt.date(2025, 6, 20))]
+    due = engine_due(persons, members, [open_ended, longer, *renewed], catalogue, P("2025-08"), P("2025-01"))
+    for right in (1, 2):
+        assert [due[(right, P(f"2025-{m:02d}"))][0] for m in range(1, 9)] == [181_680] * 6 + [0, 0]
+    assert [due[(3, P(f"2025-{m:02d}"))][0] for m in range(1, 9)] == [181_680] * 8

@@ -1,0 +1,39 @@
+"""Fixed-term awards: a version of a benefit whose catalogue entry sets `award_months` (UA_DSD: "awarded from the
+month of application for 6 months, renewed") is in force for at most that many months from its valid_from month,
+whatever its valid_to says (none, or a later day); a renewal is a new version. The conversion ends such versions
+there, so every kernel, window and check sees the award's end. A per_member_category benefit's longer version is
+refused at its row instead (formats/convert.py _check_award_windows: the decree bounds the period)."""
+import numpy as np
+
+from engine.entitlement import RegisterArrays, V_TO_DAY, V_TO_MONTH, benefits_present
+from formats.ordered_register import benefit_list
+
+
+def award_limits(catalogue) -> np.ndarray:
+    """Months of a fixed-term award per benefit (catalogue order), 0 where none is ended here."""
+    return np.array([benefit.info.get("award_months", 0) if benefit.kind != "per_member_category" else 0
+                     for benefit in benefit_list(catalogue)], dtype=np.int64)
+
+
+def end_awards(arrays: RegisterArrays, catalogue, matrices: dict) -> RegisterArrays:
+    """The arrays with every fixed-term version ended at its award's last day (the packed copy `matrices` holds,
+    if any, too)."""
+    limits = award_limits(catalogue)
+    if not limits.any() or not len(arrays.ver_right) or \
+            not limits[benefits_present(arrays.right_benefit, len(limits))].any():
+        return arrays
+    limit = limits[np.asarray(arrays.right_benefit, np.int64)[arrays.ver_right]]
+    last = arrays.ver_from_month.astype(np.int64) + limit - 1
+    cut = (limit > 0) & (arrays.ver_to_month.astype(np.int64) > last)
+    if not cut.any():
+        return arrays
+    to_month = np.where(cut, last, arrays.ver_to_month).astype(np.int32)
+    month_end = (last + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1  # 0: 1970-01
+    to_day = np.where(cut, month_end, arrays.ver_to_day).astype(np.int32)
+    ver32 = matrices.get("ver32") if matrices else None
+    if ver32 is not None:  # the kernels' packed copy, written before the loose arrays were taken from it
+        ver32[:, V_TO_MONTH], ver32[:, V_TO_DAY] = to_month, to_day
+    packed = arrays.packed
+    if packed is not None:
+        packed.ver32[:, V_TO_MONTH], packed.ver32[:, V_TO_DAY] = to_month, to_day
+    return arrays._replace(ver_to_month=to_month, ver_to_day=to_day)
