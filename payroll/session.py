@@ -228,8 +228,10 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
                              filled={"payees": computing.POSTAL_FIELDS})  # routing's postal test, not decoded again
     with ledger.engine.connect() as conn:
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
-        holds = store.read_holds(conn, hold_mark)
-    return computing.Inputs(register, catalogue, period, state, holds)
+        holds = store.read_holds(conn, hold_mark, released=True)
+        lifted = store.held_from(conn, holds.filter(holds.column("released")).drop_columns(["released"]), period)
+    holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released"])
+    return computing.Inputs(register, catalogue, period, state, holds, lifted)
 
 
 def prompt_release() -> None:

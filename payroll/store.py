@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from engine.months import format_period, parse_period
 from formats.bounds import ID_MAX
 from formats.i18n import N_
 from ledgers import schema as ledger_schema
@@ -416,6 +418,19 @@ def read_holds(conn: sa.Connection, mark: int | None = None, released: bool = Fa
     if released:
         table["released"] = pa.array([row.released_by is not None for row in result], type=pa.bool_())
     return pa.table(table)
+
+
+def held_from(conn: sa.Connection, lifted: pa.Table, period: int) -> pa.Table:
+    """The lifted holds that held a payroll of `period` or before, with `from_period` (month index): the first
+    period a payroll applying the hold was calculated for (its hold_mark reached the hold). A hold lifted before
+    any payroll applied it held nothing and is left out."""
+    first = []
+    for hold_id in lifted.column("hold_id").to_pylist():
+        found = conn.execute(sa.select(sa.func.min(payrolls.c.period)).where(
+            payrolls.c.hold_mark >= hold_id, payrolls.c.period <= format_period(period))).scalar()
+        first.append(parse_period(found) if found is not None else None)
+    table = lifted.append_column("from_period", pa.array(first, pa.int64()))
+    return table.filter(pc.is_valid(table.column("from_period")))
 
 
 def holds_since(conn: sa.Connection, mark: int) -> list[dict]:
