@@ -547,6 +547,8 @@ def load_view(ledger, identifier: str) -> PayrollView | None:
     if batch is None:
         return None
     record = found[0]
+    if sha256 is not None:  # exported with payments: its store must hold them (else exit 2, nothing recorded)
+        store.require_file(record.path(store.ASSIGNMENTS_FILE))
     if not record.path(store.ASSIGNMENTS_FILE).exists():
         return None
     return PayrollView(record, earlier_of(ledger, identifier), sha256, transit_labels(ledger, batch))

@@ -337,11 +337,16 @@ def read_assignments(record: PayrollRecord, sha256: str | None, columns: list[st
     return _read_checked(record.path(ASSIGNMENTS_FILE), sha256 or "", sha256 is not None, columns, dictionaries)
 
 
-def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,
-                  dictionaries: list[str] | None = None) -> pa.Table:
+def require_file(path: Path) -> None:
+    """Refused (exit 2, nothing recorded) when a file the payroll store should hold is missing."""
     if not path.exists():
         raise Refused(N_("{path} is missing: the payroll store was moved or deleted; restore it from backup",
                          path=path))
+
+
+def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,
+                  dictionaries: list[str] | None = None) -> pa.Table:
+    require_file(path)
     if verify and sha256_file(path) != sha256:
         raise Refused(N_("{path} no longer has the SHA-256 recorded at calculation ({sha256}...): it was altered; "
                          "restore the original file or calculate a new payroll", path=path, sha256=sha256[:12]))

@@ -284,3 +284,20 @@ def test_a_rejection_after_the_debit_of_its_file_is_an_exception_and_its_return_
     assert back["returned_minor"] == first["amount_minor"]
     assert balance(cli, "in_transit_bank") == 0
     assert balance(cli, "treasury_cash") == -exported["total"] + first["amount_minor"]
+
+
+def test_a_return_while_the_payroll_store_is_missing_is_refused_and_booked_once_it_is_back(work, exported):
+    """The store moved or its mount absent: refused (exit 2, nothing recorded), not an exception that the file's
+    record would keep for ever; restored, the same file is reconciled."""
+    cli, folder = work
+    first = exported["bank"][0]
+    [stored] = exported["root"].rglob("assignments.parquet")
+    aside = folder / "assignments.aside"
+    stored.rename(aside)
+    try:
+        refused = cli("reconcile", rejection(folder / "rejects.xml", first), code=2)
+        assert "is missing: the payroll store was moved or deleted" in refused.output
+        assert not list(folder.glob("rejects-*"))
+    finally:
+        aside.rename(stored)
+    assert cli.json("reconcile", folder / "rejects.xml")["rejected_minor"] == first["amount_minor"]
