@@ -47,6 +47,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
         approved_at = approval_time(status["events"])
         execution = execution_date_of(record, status["events"], execution_date)  # another date: refused, too
+        recorded_catalogue(record)  # a catalogue changed since calculation: refused, too
         target = check_out_dir(Path(out_dir))
         staging = staging_folder(target, identifier)
         progress(N_("writing payment files"))
@@ -184,7 +185,7 @@ def execution_date_of(record: store.PayrollRecord, events: list[dict], wanted: d
         return recorded[0]
     if wanted is not None:
         return wanted
-    day = load_catalogue(record.catalogue_path).payment.execution_day
+    day = recorded_catalogue(record).payment.execution_day
     return business_day(month_first_date(parse_period(record.period) + 1).replace(day=day), record.country)
 
 
@@ -251,7 +252,7 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.postal import write_postal_list
     from bank_exports.text import transliteration_of
 
-    catalogue = load_catalogue(record.catalogue_path)
+    catalogue = recorded_catalogue(record)
     from payroll.remittance import remittance_texts
 
     # the remittance texts come from the payroll's lines, not from the payments: built on a second thread while
@@ -304,6 +305,18 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
         staged.discard()
         raise
     return staged
+
+
+def recorded_catalogue(record: store.PayrollRecord):
+    """The payroll's catalogue as it was at calculation (its recorded SHA-256): the debtor, payment day and texts
+    of the files come from it, so a changed one would give the bank other files under the same MsgIds."""
+    catalogue = load_catalogue(record.catalogue_path)
+    if catalogue.sha256 != record.catalogue_sha256:
+        raise Refused(N_("catalogue {path} changed since {payroll_id} was calculated (sha256 {sha256} != recorded "
+                         "{recorded}): its files would differ from those its ids were given for; restore the "
+                         "catalogue as it was, or calculate a new payroll", path=record.catalogue_path,
+                         payroll_id=record.payroll_id, sha256=catalogue.sha256, recorded=record.catalogue_sha256))
+    return catalogue
 
 
 def pq_free_manifest(path: Path) -> dict:
