@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from bank_exports.returns import expand_records, read_returns
+from bank_exports.returns.camt import UNBALANCED
 from engine.months import parse_period
 from formats.cells import neutralise
 from formats.i18n import N_
@@ -357,8 +358,8 @@ def match_record(ledger, view: PayrollView, record, batch, holds: list, tally: T
     if problem is not None:
         exception(tally, record, problem)
     elif record.kind == "other":
-        exception(tally, record, "an entry naming an isplata payment that is neither a return nor a settlement: "
-                                 "check it with the bank")
+        exception(tally, record, record.reason_text if record.status == UNBALANCED else
+                  "an entry naming an isplata payment that is neither a return nor a settlement: check it with the bank")
     elif record.kind == "status":
         record_status(view, record, holds, tally, seen)
     elif record.kind == "settled" and record.scope != "transaction":

@@ -19,7 +19,7 @@ from lxml import etree
 
 from bank_exports.returns.record import TEXT_SEPARATOR, Context, ReturnRecord, child_text, local_name, normalized_text
 from bank_exports.safexml import pull
-from formats.amounts import parse_amount, parse_amounts
+from formats.amounts import format_amount, parse_amount, parse_amounts
 from formats.errors import InputError, Problem
 
 _CAMT_CONTAINERS = ("Ntfctn", "Stmt", "Rpt")
@@ -261,12 +261,41 @@ def _entry_rows(entry, tags: CamtTags, context: Context, rows: list, dates: dict
     batch_debit = said.side == "DBIT" and not said.reversal and not entry_return and \
         not any(tx.end_to_end_id or tx.side == "CRDT" for tx in found)
     single = len(found) == 1
+    unbalanced = _unbalanced(said, said.details, context, entry.sourceline)
     for position, tx in enumerate(found):
         if batch_debit and (said.batch_msg_id or said.batch_pmt_inf_id or tx.msg_id or tx.pmt_inf_id):
             if not position:  # the batch debit of a file: one record for the entry
                 rows.append(_batch_debit_row(tx, said, booked, entry.sourceline))
             continue
-        rows.append(_detail_row(tx, said, entry_return, single, booked, entry.sourceline))
+        row = _detail_row(tx, said, entry_return, single, booked, entry.sourceline)
+        rows.append(row if unbalanced is None else row._replace(kind="other", status=UNBALANCED, reason_text=unbalanced))
+
+
+UNBALANCED = "unbalanced"  # Row.status of a booked entry's detail whose entry does not add up: kind "other"
+
+
+def _unbalanced(said: Entry, details: list, context: Context, line: int) -> str | None:
+    """Why a booked entry does not add up, else None. The money that moved is the entry's Amt (which must be an
+    amount: refused with its line otherwise); details that each give their amount in the entry's currency must
+    sum to it (a detail on the other side counts against it): a debit of 100.00 naming payments of 4,910.82, or
+    a return of 593.76 whose details instruct 596.76 without saying what came back, would book what the bank did
+    not move. Details in another currency, or without amounts, are not summed."""
+    if said.amount is None:
+        return None
+    total = context.amount_text(said.amount, said.currency or None, line, "Amt")
+    if not details:
+        return None
+    values = [(tx.amount, tx.currency) if tx.amount is not None else (tx.other_amount, tx.other_currency)
+              for tx in details]
+    if any(text is None or (currency or said.currency) != said.currency for text, currency in values):
+        return None
+    summed = sum(context.amount_text(text, said.currency or None, tx.line or line, "Amt") *
+                 (1 if (tx.side or said.side) == said.side else -1) for (text, _), tx in zip(values, details))
+    if summed == total:
+        return None
+    exponent = context.exponent_of(said.currency or None)
+    return (f"the entry booked {format_amount(total, exponent)} {said.currency} but its details add up to "
+            f"{format_amount(summed, exponent)}: nothing booked; ask the bank which is right")
 
 
 def _pending_row(tx: TxDetails, said: Entry, entry_line: int) -> Row:

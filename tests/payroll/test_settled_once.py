@@ -175,8 +175,32 @@ def test_a_reversal_a_credit_detail_and_a_pending_entry_settle_nothing(work, exp
         "<Cd>BOOK</Cd>", "<Cd>PDNG</Cd>")
     result = cli.json("reconcile", camt(folder / "s.xml", [reversal, credit, pending]), code=1)
     assert (result["settled_minor"], result["unmatched"], result["statuses"]) == (0, 2, {"PDNG": 1})
-    assert all("neither a return nor a settlement" in problem for problem in problems(folder, "s"))
+    reversed_debit, credit_detail = problems(folder, "s")
+    assert "neither a return nor a settlement" in reversed_debit
+    assert "but its details add up to -" in credit_detail  # a debit entry made of a credit does not add up
     assert balance(cli, "treasury_cash") == 0
+
+
+def test_an_entry_whose_details_do_not_add_up_to_it_books_nothing(work, exported):
+    """The money that moved is the entry's Amt: a debit of 100.00 whose details name payments worth more (or a
+    return whose details say more came back than the entry did) is an exception, nothing booked; an entry whose
+    Amt is not an amount is refused (exit 2) with its line."""
+    cli, folder = work
+    first, second = exported["bank"][:2]
+    named = detail(first["end_to_end_id"], first["amount_minor"]) + detail(second["end_to_end_id"],
+                                                                           second["amount_minor"])
+    short = cli.json("reconcile", camt(folder / "u.xml", [debit(10000, "", named)]), code=1)
+    assert (short["settled_minor"], short["unmatched"]) == (0, 2)
+    assert all("the entry booked 100.00 EUR but its details add up to "
+               f"{money(first['amount_minor'] + second['amount_minor'])}" in problem for problem in problems(folder, "u"))
+    assert balance(cli, "treasury_cash") == 0
+    bad = camt(folder / "b.xml", [debit(10000, "", named, reference="0002").replace(">100.00<", ">1e9<")],
+               msg_id="STMT-2")
+    refused = cli("reconcile", bad, code=2)
+    assert "1e9" in refused.output and "b.xml" in refused.output
+    whole = cli.json("reconcile", camt(folder / "w.xml", [debit(first["amount_minor"] + second["amount_minor"], "",
+                                                                named, reference="0003")], msg_id="STMT-3"))
+    assert whole["settled_minor"] == first["amount_minor"] + second["amount_minor"]
 
 
 def pacs004(path, payment: dict, back: int, instructed: int | None):
