@@ -10,6 +10,7 @@ removes what XML 1.0 cannot carry.
 import re
 import unicodedata
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -200,3 +201,30 @@ def clean_one(text: str, max_chars: int, charset: str = "sepa", profile: str = "
     """The same cleaning for a single header value (debtor name, ...); '' when nothing representable is left."""
     value = clean_text(pa.array([text], pa.string()), max_chars, charset, profile)[0].as_py()
     return value or ""
+
+
+# a letter or digit every transliteration profile keeps (Latin with its accented forms, Cyrillic): a name holding
+# one is never empty in the files, and only names without one are cleaned to find out
+_KEPT_CHARACTER = r"[0-9A-Za-z\x{00C0}-\x{024F}\x{0400}-\x{045F}]"
+
+
+def empty_when_cleaned(column, max_chars: int, charset: str = "sepa", profile: str = "sr") -> np.ndarray:
+    """Per row: the text is there but clean_text would leave nothing of it (Greek or Chinese only, emoji, marks):
+    the payment files could not carry it. Nulls and blank texts are not (they have rules of their own)."""
+    column = pa.chunked_array([column]) if isinstance(column, pa.Array) else column
+    parts = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            values = np.append(empty_when_cleaned(chunk.dictionary, max_chars, charset, profile), False)
+            parts.append(values[pc.fill_null(chunk.indices, len(values) - 1).to_numpy(zero_copy_only=False)])
+            continue
+        chunk = pc.cast(chunk, pa.string())
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(chunk)), 0)  # the blank cell's own rule
+        doubtful = np.flatnonzero(pc.fill_null(pc.invert(pc.or_(pc.match_substring_regex(chunk, _KEPT_CHARACTER),
+                                                                blank)), False).to_numpy(zero_copy_only=False))
+        empty = np.zeros(len(chunk), bool)
+        if doubtful.size:
+            cleaned = clean_text(chunk.take(pa.array(doubtful)), max_chars, charset, profile)
+            empty[doubtful] = pc.is_null(cleaned).to_numpy(zero_copy_only=False)
+        parts.append(empty)
+    return np.concatenate(parts) if parts else np.zeros(0, bool)

@@ -786,7 +786,26 @@ def payment_table(refs: pa.Array, netting, payee_ids: np.ndarray, payee_rows: pa
             register["payees"] = register["payees"].drop_columns([name])
         if release:
             table_pool().release_unused()
+    unwritable_names(columns["name"], table_rows)
     return pa.table(columns)
+
+
+def unwritable_names(names, table_rows: np.ndarray) -> None:
+    """InputError naming each payee (payees file row) whose name the payment files cannot carry: nothing is
+    left of it once transliterated to their characters (Greek or Chinese only, emoji), so export would refuse the
+    approved payroll's payments; refused at calculation instead, before anything is stored."""
+    from bank_exports.payments import TEXT_CHARS_MAX
+    from bank_exports.text import empty_when_cleaned
+
+    bad = np.flatnonzero(empty_when_cleaned(names, TEXT_CHARS_MAX["name"]))
+    if bad.size:
+        values = pc.take(names, pa.array(bad[:50])).to_pylist()
+        raise InputError([Problem("payees", int(table_rows[i]) + 1, "name", value, UNWRITABLE_NAME[0],
+                                  UNWRITABLE_NAME[1]) for i, value in zip(bad[:50].tolist(), values)])
+
+
+UNWRITABLE_NAME = (N_("payee name has no letter the payment files can carry once transliterated"),
+                   N_("give the payee's name in Latin or Cyrillic letters"))
 
 
 def row_selection(count: int, rows: np.ndarray) -> pa.Array:

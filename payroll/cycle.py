@@ -7,6 +7,7 @@ Each command runs in a fresh process, so the heavy parts (the engine's kernels, 
 the step that needs them, not by this module. Status is never stored on the payroll row: "approved" is the ledger's approve batch (or, for a payroll with
 nothing to post, its approved event), "exported" the export batch or event.
 """
+import contextlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -136,6 +137,7 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
         inputs = load_inputs(ledger, data_path, catalogue, period, mark, hold_mark)
         identifier = payroll_id(catalogue.country, period, run_no)
         folder = Path(store_dir or store.default_store(ledger.url)).resolve() / identifier
+        new_store = not folder.parent.exists()  # made by this calculation: gone again if it fails (nothing written)
         temporary = staging_folder(folder)
         try:
             with ThreadPoolExecutor(max_workers=3, thread_name_prefix="store") as writers:
@@ -156,6 +158,9 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
                 staged = stage_draft(temporary, result, record, writers, written)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)  # (the writers finished: the pool waits for them)
+            if new_store:
+                with contextlib.suppress(OSError):  # (another calculation may have put its own draft there since)
+                    folder.parent.rmdir()
             raise
         record = staged[1]
         crash_point("calculate.after_files")

@@ -8,6 +8,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -35,16 +36,19 @@ def validate_register(data_dir, rules_path=None, country: str | None = None) -> 
     from payroll.country import catalogue_for
 
     from formats import convert
+    from payroll.compute import unwritable_names
 
     catalogue = catalogue_for(data_dir, rules_path, country)
     # every column is checked; those neither the conversion nor the summary reads are dropped (names, addresses)
     register = load_register(data_dir, catalogue, {name: [column for column in convert.NOT_CONVERTED.get(name, ())
-                                                          if column not in SUMMARY_COLUMNS[name]]
+                                                          if column not in SUMMARY_COLUMNS[name] + KEPT.get(name, [])]
                                                    for name in REGISTER})
     # the conversion's checks too (grades, decided amounts, award windows, unpriced benefits...): a register
     # valid here is not refused by calculate's conversion
     with located(register):
         convert.register_arrays(register, catalogue, pack=False)
+        names = register["payees"].column("name")  # a name the payment files cannot carry: calculate refuses it
+        unwritable_names(names, np.arange(len(names), dtype=np.int64))
     summary = summarise(register)
     summary.update(data=str(data_dir), rules=str(catalogue.path), country=catalogue.country,
                    currency=catalogue.currency, files=register_file_digests(data_dir))
@@ -173,6 +177,7 @@ def _all_bundled_benefits() -> frozenset:
     return frozenset(code for country in COUNTRIES for code in load_catalogue(country=country).benefit_codes)
 
 
+KEPT = {"payees": ["name"]}  # validate reads these too (payee names: can the files carry them?)
 SUMMARY_COLUMNS = {"persons": ["person_id"], "households": ["household_id"], "rights": ["right_id", "benefit"],
                    "payees": ["payee_id", "channel"], "deductions": ["order_id"]}
 

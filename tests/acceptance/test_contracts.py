@@ -257,6 +257,7 @@ BAD = {
     "bank without IBAN": ("payees.csv", "Marko Đurović,ME25907000000002222293,", "Marko Đurović,,", "channel"),
     "valid_to before valid_from": ("rights.csv", "2024-09-16,,", "2024-09-16,2024-09-01,", "valid_to"),
     "bad date": ("persons.csv", "3,2010-05-20,", "3,2010-02-30,", "birth_date"),
+    "name the files cannot carry": ("payees.csv", "3,bank,person,Marko Đurović,", "3,bank,person,Μάρκος 😀,", "name"),
 }
 
 
