@@ -602,6 +602,13 @@ def book_settlement(view: PayrollView, record, key: str, channel: str, amount: i
     same debit told again by another file is already seen, anything beyond the room an exception."""
     plain = settlement_identity(key, amount, record.booking_date)
     problem = view.settlements.take(key, amount, plain, record.bank_ref)
+    part = view.settlements.remainder(key, amount) if problem not in (None, ALREADY) else None
+    if part is not None:  # the rest of the file was settled payment by payment: only what is left is booked
+        if part == 0 or view.settlements.take(key, part) is not None:
+            tally.already_seen += 1
+            tally.settled_ids.append((plain, record.bank_ref))
+            return
+        problem, amount = None, part
     if problem == ALREADY:
         tally.already_seen += 1
     elif problem is not None:

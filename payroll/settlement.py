@@ -89,10 +89,12 @@ class Settlements:
         self._payments: dict[str, tuple] = {}   # EndToEndId -> (PmtInfId, MsgId, amount) of the export
         self._blocks: dict[str, str] | None = None  # PmtInfId -> MsgId
         self.earlier, self.rejected, self.here = defaultdict(int), defaultdict(int), defaultdict(int)
+        self.own = defaultdict(int)  # settled by settlements of exactly this key (not of a payment or block inside)
         self.told = earlier.told
         self.told_refs = {ref for refs in earlier.told.values() for ref in refs if ref is not None}
         self._load_payments(set(earlier.settled) | earlier.rejected)  # a read only if some are payments
         for ref, amount in earlier.settled.items():
+            self.own[ref] += amount
             for key in self.chain(ref):
                 self.earlier[key] += amount
         for ref in earlier.rejected:
@@ -132,6 +134,7 @@ class Settlements:
         if amount <= min(left):
             for k in chain:
                 self.here[k] += amount
+            self.own[key] += amount
             return None
         if any(self.earlier[k] and self.sent(k) - self.rejected[k] - self.earlier[k] <= 0 for k in chain):
             return ALREADY
@@ -139,6 +142,21 @@ class Settlements:
         return (f"settles {amount} of {key} but only {max(min(left), 0)} of {tight} is unsettled (sent "
                 f"{self.sent(tight)}, rejected {self.rejected[tight]}, settled by earlier files "
                 f"{self.earlier[tight]}, by this file {self.here[tight]}): never booked twice")
+
+    def remainder(self, key: str, amount: int) -> int | None:
+        """What of a debit of a whole file or block (`amount`, beyond its room) is still to book when the rest of
+        it is what settlements of payments or blocks inside it took (a post's list of paid payments booked before
+        the bank's debit of the postal file): the room, if the debit is no more than the file's total less what
+        was rejected and the excess lies within those settlements; else None (an exception)."""
+        chain = self.chain(key)
+        if not chain or chain[0] != key or len(chain) > 2:
+            return None  # a payment's own settlement has no settlements inside it
+        left = [self.sent(k) - self.rejected[k] - self.earlier[k] - self.here[k] for k in chain]
+        room = max(0, min(left))
+        inside = self.earlier[key] + self.here[key] - self.own[key]
+        if room < amount <= self.sent(key) - self.rejected[key] and amount - room <= inside:
+            return room
+        return None
 
     def chain(self, ref: str) -> list[str]:
         """The reference and the levels around it: [MsgId], [PmtInfId, MsgId] or [EndToEndId, PmtInfId, MsgId];

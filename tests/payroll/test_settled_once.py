@@ -325,3 +325,22 @@ def test_a_return_while_the_payroll_store_is_missing_is_refused_and_booked_once_
     finally:
         aside.rename(stored)
     assert cli.json("reconcile", folder / "rejects.xml")["rejected_minor"] == first["amount_minor"]
+
+
+def test_a_file_debit_after_payments_of_it_were_settled_one_by_one_books_the_rest(work, exported):
+    """A post's list of paid payments (or a bank's per-payment debits) booked before the bank's debit of the whole
+    file: the debit books what is left, the rest is already seen; told in the other order, the same ledger. A file
+    debit beyond what a debit of the file itself left is still an exception (no payment settled inside it)."""
+    cli, folder = work
+    first = exported["bank"][0]
+    one = cli.json("reconcile", camt(folder / "p.xml", [debit(first["amount_minor"], "",
+                                                              detail(first["end_to_end_id"]))]))
+    assert one["settled_minor"] == first["amount_minor"]
+    whole = cli.json("reconcile", camt(folder / "w.xml", [debit(exported["total"], batch_of(first["msg_id"]),
+                                                                reference="0002")], msg_id="STMT-2"))
+    assert (whole["settled_minor"], whole["unmatched"]) == (exported["total"] - first["amount_minor"], 0)
+    assert balance(cli, "treasury_cash") == -exported["total"]
+    assert balance(cli, "in_transit_bank") == 0
+    again = cli.json("reconcile", camt(folder / "w2.xml", [debit(exported["total"], batch_of(first["msg_id"]),
+                                                                 reference="0002")], msg_id="STMT-3"))
+    assert (again["settled_minor"], again["already_seen"]) == (0, 1)
