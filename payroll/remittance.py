@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bank_exports.text import transliteration_of
 from engine.months import month_first_date, parse_period
 from payroll import postings, store
 
@@ -69,12 +70,13 @@ def remittance_texts(record: store.PayrollRecord, catalogue) -> RemittanceTexts:
     if refs.shape[0] == 0:
         return RemittanceTexts(refs, None, fallback)
     new = np.r_[True, refs[1:] != refs[:-1]]
-    per_payment = _texts_per_payment(np.cumsum(new) - 1, benefit, names, tail)
+    per_payment = _texts_per_payment(np.cumsum(new) - 1, benefit, names, tail,
+                                     profile=transliteration_of(catalogue.country))
     return RemittanceTexts(refs[new], per_payment, fallback)
 
 
 def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str], tail: str,
-                       packed: bool = True) -> pa.DictionaryArray:
+                       packed: bool = True, profile: str = "sr") -> pa.DictionaryArray:
     """payment: 0, 0, 1, 2, 2, ... (ascending, every index present) per line; benefit: its code per line. The
     texts per payment as indices into the distinct texts."""
     key = payment * (len(names) + 1) + benefit
@@ -90,8 +92,29 @@ def _texts_per_payment(payment: np.ndarray, benefit: np.ndarray, names: list[str
     sequence = np.full((starts.shape[0], width), -1, np.int16)
     sequence[payment[firsts], position] = benefit[firsts]
     firsts, inverse = _distinct_rows(sequence, len(names) + 1, packed)
-    words = [", ".join(names[b] for b in sequence[first] if b >= 0) + tail for first in firsts.tolist()]
+    words = [fitted([names[b] for b in sequence[first] if b >= 0], tail, profile) for first in firsts.tolist()]
     return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), pa.array(words, pa.string()))
+
+
+REMITTANCE_CHARS = 140  # Ustrd: the file's writer cuts the text there, after transliterating it
+
+
+def fitted(names: list[str], tail: str, profile: str = "sr") -> str:
+    """The benefits' names and the month, within REMITTANCE_CHARS once transliterated (the file's writer would
+    cut the month off a long text): the names that do not fit give way to "...", the month stays."""
+    from bank_exports.text import cut_at_word, to_sepa_latin
+
+    fits = lambda text: len(to_sepa_latin([text], profile)[0]) <= REMITTANCE_CHARS
+    text = ", ".join(names) + tail
+    if fits(text):
+        return text
+    for count in range(len(names) - 1, 0, -1):
+        text = ", ".join(names[:count]) + ", ..." + tail
+        if fits(text):
+            return text
+    latin_tail = to_sepa_latin([tail], profile)[0]
+    return cut_at_word(to_sepa_latin([names[0]], profile)[0], REMITTANCE_CHARS - len(latin_tail) - 4) + " ..." + \
+        latin_tail
 
 
 def _distinct_rows(sequence: np.ndarray, base: int, packed: bool = True) -> tuple[np.ndarray, np.ndarray]:

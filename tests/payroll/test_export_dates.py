@@ -196,3 +196,20 @@ def test_remittance_texts_come_as_a_dictionary_and_unknown_payments_get_the_fall
     payments = as_table({"end_to_end_id": ["P2"], "amount_minor": [1], "channel": ["bank"], "name": ["N"],
                          "remittance": column.slice(0, 1)})
     assert pa.types.is_dictionary(payments["remittance"].type)  # kept for clean_text, not decoded per payment
+
+
+def test_a_long_remittance_keeps_its_month():
+    """The file's writer cuts Ustrd at 140 characters once transliterated: the benefits that do not fit give way
+    to "...", the month stays (Ukrainian transliteration lengthens a text: щ -> shch)."""
+    from bank_exports.text import to_sepa_latin
+    from payroll import remittance
+
+    names = ["Materijalno obezbjeđenje porodice", "Dodatak za njegu i pomoć", "Lična invalidnina", "Dječiji dodatak",
+             "Naknada roditelju njegovatelju", "Jednokratna novčana pomoć"]
+    text = remittance.fitted(names, " za 01/2025")
+    assert text == ", ".join(names[:4]) + ", ... za 01/2025"
+    assert remittance.fitted(names[:2], " za 01/2025") == ", ".join(names[:2]) + " za 01/2025"
+    long = "Державна соціальна допомога щ" + " щоденна" * 20
+    text = remittance.fitted([long, "Допомога"], " за 01/2025", "uk")
+    latin = to_sepa_latin([text], "uk")[0]
+    assert latin.endswith(" ... za 01/2025") and len(latin) <= remittance.REMITTANCE_CHARS
