@@ -47,7 +47,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
         approved_at = approval_time(status["events"])
         execution = execution_date_of(record, status["events"], execution_date)  # another date: refused, too
-        recorded_catalogue(record)  # a catalogue changed since calculation: refused, too
+        recorded_catalogue(record, status["events"])  # what the files say changed since exported: refused, too
         target = check_out_dir(Path(out_dir))
         staging = staging_folder(target, identifier)
         progress(N_("writing payment files"))
@@ -60,7 +60,8 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
             execution_date_of(record, locked["events"], execution)
             written, posted = post_and_finish(ledger, record, conn, staged, staging, progress)
             crash_point("export.after_files")
-            facts = {"execution_date": execution.isoformat()}
+            facts = {"execution_date": execution.isoformat(),
+                     "files_settings_sha256": files_settings_sha256(load_catalogue(record.catalogue_path))}
             if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
                 facts["assignments_sha256"] = written.assignments_sha256
             created = record_export(ledger, record, posted, conn, facts)
@@ -185,7 +186,7 @@ def execution_date_of(record: store.PayrollRecord, events: list[dict], wanted: d
         return recorded[0]
     if wanted is not None:
         return wanted
-    day = recorded_catalogue(record).payment.execution_day
+    day = load_catalogue(record.catalogue_path).payment.execution_day
     return business_day(month_first_date(parse_period(record.period) + 1).replace(day=day), record.country)
 
 
@@ -252,7 +253,7 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     from bank_exports.postal import write_postal_list
     from bank_exports.text import transliteration_of
 
-    catalogue = recorded_catalogue(record)
+    catalogue = load_catalogue(record.catalogue_path)
     from payroll.remittance import remittance_texts
 
     # the remittance texts come from the payroll's lines, not from the payments: built on a second thread while
@@ -307,15 +308,30 @@ def start_files(record: store.PayrollRecord, out_dir: Path, approved_at: dt.date
     return staged
 
 
-def recorded_catalogue(record: store.PayrollRecord):
-    """The payroll's catalogue as it was at calculation (its recorded SHA-256): the debtor, payment day and texts
-    of the files come from it, so a changed one would give the bank other files under the same MsgIds."""
+def files_settings_sha256(catalogue) -> str:
+    """SHA-256 of what the files take from the catalogue: its country, payment settings (debtor, payment day,
+    codes) and benefit names (the remittance). Another catalogue version that leaves these alone (an indexation
+    added, an upgrade) exports the same files."""
+    import dataclasses
+    import hashlib
+    import json
+
+    facts = {"country": catalogue.country, "payment": dataclasses.asdict(catalogue.payment),
+             "benefits": [[benefit.code, benefit.name] for benefit in catalogue.benefits]}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def recorded_catalogue(record: store.PayrollRecord, events: list[dict]):
+    """The payroll's catalogue, refused when what the files take from it changed since the payroll was first
+    exported (its `exported` event records files_settings_sha256): the bank would get other files under the same
+    MsgIds and EndToEndIds."""
     catalogue = load_catalogue(record.catalogue_path)
-    if catalogue.sha256 != record.catalogue_sha256:
-        raise Refused(N_("catalogue {path} changed since {payroll_id} was calculated (sha256 {sha256} != recorded "
-                         "{recorded}): its files would differ from those its ids were given for; restore the "
-                         "catalogue as it was, or calculate a new payroll", path=record.catalogue_path,
-                         payroll_id=record.payroll_id, sha256=catalogue.sha256, recorded=record.catalogue_sha256))
+    recorded = [e["payload"].get("files_settings_sha256") for e in events if e["kind"] == "exported"]
+    recorded = [digest for digest in recorded if digest]
+    if recorded and recorded[0] != files_settings_sha256(catalogue):
+        raise Refused(N_("catalogue {path} changed what {payroll_id}'s files say (its debtor, payment settings or "
+                         "benefit names) since they were exported: export again with the catalogue as it was",
+                         path=record.catalogue_path, payroll_id=record.payroll_id))
     return catalogue
 
 

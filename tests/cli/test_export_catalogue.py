@@ -1,6 +1,7 @@
-"""Export writes a payroll's files from the catalogue it was calculated with: a catalogue changed since (another
-debtor name, account or payment day) would give the bank other files under the same MsgIds and EndToEndIds, so it
-is refused (exit 2, no folder made) until the catalogue is restored."""
+"""Exporting again writes the files the bank has: a catalogue whose payment settings or benefit names changed
+since the first export (another debtor name, account or payment day) would give the bank other files under the
+same MsgIds and EndToEndIds, so it is refused (exit 2, no folder made) until restored; a change the files do not
+read (a note, a new dated value) exports the same files."""
 import re
 import shutil
 from pathlib import Path
@@ -24,7 +25,7 @@ def test_export_refuses_a_catalogue_changed_since_calculation(tmp_path):
     assert changed != original
     rules.write_text(changed, encoding="utf-8")
     refused = cli("export", PAYROLL, "--out", tmp_path / "out2", code=2)
-    assert "changed since ME-202409-01 was calculated" in refused.output and not (tmp_path / "out2").exists()
-    rules.write_text(original, encoding="utf-8")
+    assert "ME-202409-01's files say" in refused.output and not (tmp_path / "out2").exists()
+    rules.write_text(original + "\n# a comment the files never read\n", encoding="utf-8")
     again = cli.json("export", PAYROLL, "--out", tmp_path / "out2")
     assert [f["sha256"] for f in again["files"]] == [f["sha256"] for f in first["files"]]
