@@ -41,7 +41,6 @@ from payroll.taken import deductions_taken
 # month a decision can reach is compared with what the ledger recognised (only rights with a change get a window).
 LOOKBACK_MONTHS = 1200
 DEATH_LOOKBACK_MONTHS = 24    # a death carries no recording date: how far back a reported death may reach
-HOLD_LOOKBACK_MONTHS = 24     # how far back the months a lifted hold left unpaid are sought
 CHANGES_WINDOW_MONTHS = 1     # decisions recorded since the first day of the previous month are recomputed
 CHANNEL_CODES = {"bank": 0, "post": 1}
 POSTAL_FIELDS = ("street", "town", "postcode", "country")
@@ -230,28 +229,27 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
 
 
 def released_hold_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
-    """In place: a right a lifted hold covered (of the right, or of its payee's payments or bank channel) is
-    recomputed from the first period a payroll applied the hold (store.held_from), not beyond
-    HOLD_LOOKBACK_MONTHS: what a hold left unpaid is paid as arrears once it is lifted (README: held rights
-    are left unpaid and carried; after the release the next calculation pays again); months paid before give no
-    difference."""
+    """In place: a right a hold lifted since the last period's calculation covered (of the right, or of its
+    payee's payments or bank channel; store.held_from) is recomputed from its first month (not beyond
+    LOOKBACK_MONTHS): what the hold left unpaid, arrears it held back included, is paid as arrears once it is
+    lifted (README: held rights are left unpaid and carried; after the release the next calculation pays again);
+    months paid before give no difference."""
     lifted = inputs.released
     if lifted is None or lifted.num_rows == 0 or not len(arrays.right_ids):
         return
-    period = inputs.period
-    placed = np.maximum(np_col(lifted, "from_period"), period - HOLD_LOOKBACK_MONTHS).astype(np.int64)
-    kinds = lifted.column("kind").to_pylist()
-    right_ids = np_col(lifted, "right_id")
-    payee_ids = np_col(lifted, "payee_id")
-    version = convert.versions_for_period(arrays, period)
-    right_payee = np.where(version >= 0, arrays.ver_payee[np.maximum(version, 0)], -1)
-    for kind, right_id, payee_id, month in zip(kinds, right_ids.tolist(), payee_ids.tolist(), placed.tolist()):
-        if kind == "right":
-            chosen = arrays.right_ids == right_id
-        else:  # a payee's payments, or its bank channel
-            payee = np.flatnonzero(arrays.payee_ids == payee_id)
-            chosen = np.isin(right_payee, payee) if payee.size else np.zeros(len(arrays.right_ids), bool)
-        starts[chosen] = np.minimum(starts[chosen], month).astype(starts.dtype)
+    kinds = lifted.column("kind")
+    rights = np_col(lifted.filter(pc.equal(kinds, "right")), "right_id")
+    payees = np_col(lifted.filter(pc.not_equal(kinds, "right")), "payee_id")
+    chosen = np.isin(arrays.right_ids, rights) if rights.size else np.zeros(len(arrays.right_ids), bool)
+    if payees.size:  # a payee's payments, or its bank channel: the rights paid to the payee
+        version = convert.versions_for_period(arrays, inputs.period)
+        right_payee = np.where(version >= 0, arrays.ver_payee[np.maximum(version, 0)], -1)
+        held_payees = np.flatnonzero(np.isin(arrays.payee_ids, payees))
+        chosen |= np.isin(right_payee, held_payees)
+    index = np.flatnonzero(chosen)
+    first = arrays.ver_from_month[arrays.version_offsets[index]].astype(np.int64)  # versions by valid_from
+    start = np.maximum(first, inputs.period - LOOKBACK_MONTHS)
+    starts[index] = np.minimum(starts[index], start).astype(starts.dtype)
 
 
 REFUSAL_NAMES = {entitlement.REASON_LATE_CLAIM: "claims_out_of_time",

@@ -230,7 +230,7 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
         holds = store.read_holds(conn, hold_mark, released=True)
         lifted = store.held_from(conn, holds.filter(holds.column("released")).drop_columns(["released"]), period)
-    holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released"])
+    holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released", "released_by"])
     return computing.Inputs(register, catalogue, period, state, holds, lifted)
 
 

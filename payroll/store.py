@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -422,20 +423,25 @@ def read_holds(conn: sa.Connection, mark: int | None = None, released: bool = Fa
     table = {name: pa.array([row[i] for row in result], type=kind) for i, (name, kind) in enumerate(zip(columns, types))}
     if released:
         table["released"] = pa.array([row.released_by is not None for row in result], type=pa.bool_())
+        table["released_by"] = pa.array([row.released_by for row in result], type=pa.int64())  # the release row
     return pa.table(table)
 
 
 def held_from(conn: sa.Connection, lifted: pa.Table, period: int) -> pa.Table:
-    """The lifted holds that held a payroll of `period` or before, with `from_period` (month index): the first
-    period a payroll applying the hold was calculated for (its hold_mark reached the hold). A hold lifted before
-    any payroll applied it held nothing and is left out."""
-    first = []
-    for hold_id in lifted.column("hold_id").to_pylist():
-        found = conn.execute(sa.select(sa.func.min(payrolls.c.period)).where(
-            payrolls.c.hold_mark >= hold_id, payrolls.c.period <= format_period(period))).scalar()
-        first.append(parse_period(found) if found is not None else None)
-    table = lifted.append_column("from_period", pa.array(first, pa.int64()))
-    return table.filter(pc.is_valid(table.column("from_period")))
+    """The lifted holds whose release no payroll of an earlier period has seen yet (the first calculation after a
+    release pays what the hold left unpaid; later ones find nothing more) and that held a payroll of `period` or
+    before (one applied the hold: its hold_mark reached it)."""
+    rows = conn.execute(sa.select(payrolls.c.period, payrolls.c.hold_mark)).fetchall()
+    periods = np.array([parse_period(row[0]) for row in rows], np.int64)
+    marks = np.array([row[1] for row in rows], np.int64)
+    held = np.asarray(lifted.column("hold_id").to_numpy(zero_copy_only=False), np.int64)
+    release = np.asarray(pc.fill_null(lifted.column("released_by"), 0).to_numpy(zero_copy_only=False), np.int64)
+    keep = np.zeros(held.shape[0], bool)
+    if periods.size:
+        applied = (marks[None, :] >= held[:, None]) & (periods[None, :] <= period)
+        seen_before = (marks[None, :] >= release[:, None]) & (periods[None, :] < period)
+        keep = applied.any(axis=1) & ~seen_before.any(axis=1)
+    return lifted.filter(pa.array(keep))
 
 
 def holds_since(conn: sa.Connection, mark: int) -> list[dict]:
