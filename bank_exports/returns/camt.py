@@ -276,22 +276,18 @@ UNBALANCED = "unbalanced"  # Row.status of a booked entry's detail whose entry d
 
 def _unbalanced(said: Entry, details: list, context: Context, line: int) -> str | None:
     """Why a booked entry does not add up, else None. The money that moved is the entry's Amt (which must be an
-    amount: refused with its line otherwise); details that each give their amount in the entry's currency must
-    sum to it (a detail on the other side counts against it): a debit of 100.00 naming payments of 4,910.82, or
-    a return of 593.76 whose details instruct 596.76 without saying what came back, would book what the bank did
-    not move. Details in another currency, or without amounts, are not summed."""
+    amount: refused with its line otherwise); details that each give their own Amt in the entry's currency must
+    not add up to more than it (a detail on the other side counts against it): a debit of 100.00 naming payments
+    of 4,910.82 would book what the bank did not move. Less is allowed: the bank's charges included in the entry
+    (Chrgs, ChrgInclInd). Details without their own Amt, or in another currency, are not summed."""
     if said.amount is None:
         return None
     total = context.amount_text(said.amount, said.currency or None, line, "Amt")
-    if not details:
+    if not details or any(tx.amount is None or (tx.currency or said.currency) != said.currency for tx in details):
         return None
-    values = [(tx.amount, tx.currency) if tx.amount is not None else (tx.other_amount, tx.other_currency)
-              for tx in details]
-    if any(text is None or (currency or said.currency) != said.currency for text, currency in values):
-        return None
-    summed = sum(context.amount_text(text, said.currency or None, tx.line or line, "Amt") *
-                 (1 if (tx.side or said.side) == said.side else -1) for (text, _), tx in zip(values, details))
-    if summed == total:
+    summed = sum(context.amount_text(tx.amount, said.currency or None, tx.line or line, "Amt") *
+                 (1 if (tx.side or said.side) == said.side else -1) for tx in details)
+    if summed <= total:
         return None
     exponent = context.exponent_of(said.currency or None)
     return (f"the entry booked {format_amount(total, exponent)} {said.currency} but its details add up to "
@@ -323,10 +319,11 @@ def _detail_row(tx: TxDetails, said: Entry, entry_return: bool, single: bool, bo
     over the entry's; a debit that reverses (RvslInd) is never a settlement."""
     is_return = tx.returned or entry_return or tx.family == "RRTN"
     side = tx.side or said.side
-    value, value_currency = (tx.amount, tx.currency) if tx.amount is not None else (tx.other_amount,
-                                                                                      tx.other_currency)
-    if value is None and single:
+    if tx.amount is None and single and said.amount is not None:  # what moved is the entry's (AmtDtls: instructed)
         value, value_currency = said.amount, said.currency
+    else:
+        value, value_currency = (tx.amount, tx.currency) if tx.amount is not None else (tx.other_amount,
+                                                                                          tx.other_currency)
     code, text = tx.reason_code or None, tx.reason_text or None
     if side == "CRDT" and is_return:
         kind = "returned"
