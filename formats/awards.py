@@ -1,6 +1,7 @@
 """Fixed-term awards: a version of a benefit whose catalogue entry sets `award_months` (UA_DSD: "awarded from the
-month of application for 6 months, renewed") is in force for at most that many months from its valid_from month,
-whatever its valid_to says (none, or a later day); a renewal is a new version. The conversion ends such versions
+month of application for 6 months, renewed") is in force for at most that many months from the month its award
+began, whatever its valid_to says (none, or a later day): versions with one application day are one award (a
+correction within it), a renewal is a new version with a new application. The conversion ends such versions
 there, so every kernel, window and check sees the award's end. A per_member_category benefit's longer version is
 refused at its row instead (formats/convert.py _check_award_windows: the decree bounds the period)."""
 import numpy as np
@@ -15,6 +16,23 @@ def award_limits(catalogue) -> np.ndarray:
                      for benefit in benefit_list(catalogue)], dtype=np.int64)
 
 
+def award_start(arrays: RegisterArrays, awarded: np.ndarray) -> np.ndarray:
+    """Per version, the month its award began: the earliest valid_from month of the right's versions with the
+    same application day (applied_on, else the decision's): a version that corrects an award (an income change
+    from March of an award applied for in January) stays within it, a renewal (a new application) starts its own."""
+    start = arrays.ver_from_month.astype(np.int64)
+    rows = np.flatnonzero(awarded)
+    if rows.size == 0:
+        return start
+    keys = np.stack([arrays.ver_right[rows].astype(np.int64), arrays.ver_applied_day[rows].astype(np.int64)])
+    _, group = np.unique(keys, axis=1, return_inverse=True)
+    group = group.ravel()
+    first = np.full(int(group.max()) + 1, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, group, start[rows])
+    start[rows] = first[group]
+    return start
+
+
 def end_awards(arrays: RegisterArrays, catalogue, matrices: dict) -> RegisterArrays:
     """The arrays with every fixed-term version ended at its award's last day (the packed copy `matrices` holds,
     if any, too)."""
@@ -23,7 +41,7 @@ def end_awards(arrays: RegisterArrays, catalogue, matrices: dict) -> RegisterArr
             not limits[benefits_present(arrays.right_benefit, len(limits))].any():
         return arrays
     limit = limits[np.asarray(arrays.right_benefit, np.int64)[arrays.ver_right]]
-    last = arrays.ver_from_month.astype(np.int64) + limit - 1
+    last = award_start(arrays, limit > 0) + limit - 1
     cut = (limit > 0) & (arrays.ver_to_month.astype(np.int64) > last)
     if not cut.any():
         return arrays

@@ -44,18 +44,24 @@ class Reference:
         self.catalogue = catalogue
         self.housing_costs, self.wage_bases = list(housing_costs), list(wage_bases)
         self.rights = {}
+        began = {}  # (right, application day) -> the earliest valid_from of that award's versions
         for version in versions:
-            self.rights.setdefault(version["right_id"], []).append(self.award_ended(version))
+            key = (version["right_id"], version.get("applied_on") or version["decided_on"])
+            began[key] = min(began.get(key, version["valid_from"]), version["valid_from"])
+        for version in versions:
+            key = (version["right_id"], version.get("applied_on") or version["decided_on"])
+            self.rights.setdefault(version["right_id"], []).append(self.award_ended(version, began[key]))
 
-    def award_ended(self, version):
+    def award_ended(self, version, began):
         """RULES.md UA_DSD "awarded from the month of application for 6 months, renewed": a version of a benefit
         with award_months (other than per_member_category, whose longer versions are refused) is in force for at
-        most that many months from its valid_from month."""
+        most that many months from the month its award began (`began`: the versions with one application day are
+        one award)."""
         benefit = self.catalogue.benefit(version["benefit"])
         award = benefit.info.get("award_months", 0) if benefit.kind != "per_member_category" else 0
         if not award:
             return version
-        end = last_day(month_of(version["valid_from"]) + award - 1)
+        end = last_day(month_of(began) + award - 1)
         if version.get("valid_to") is not None and version["valid_to"] <= end:
             return version
         return dict(version, valid_to=end)

@@ -223,3 +223,25 @@ def test_a_fixed_term_award_ends_after_its_months_whatever_its_valid_to():
     for right in (1, 2):
         assert [due[(right, P(f"2025-{m:02d}"))][0] for m in range(1, 9)] == [181_680] * 6 + [0, 0]
     assert [due[(3, P(f"2025-{m:02d}"))][0] for m in range(1, 9)] == [181_680] * 8
+
+
+def test_a_correction_within_an_award_keeps_its_end_and_a_renewal_starts_its_own():
+    """Versions with one application day are one award: an income change from March of an award applied for in
+    January still ends in June; a renewal applied for in June runs its own six months."""
+    from entitlement_tables import engine_due
+
+    catalogue = load_catalogue(country="ua")
+    persons = [dict(person_id=1, birth_date=dt.date(1990, 1, 1))]
+    members = [dict(household_id=1, person_id=1, role="head", member_from=dt.date(1990, 1, 1))]
+    first = dict(right_id=1, version=1, benefit="UA_DSD", person_id=1, household_id=1, payee_id=1,
+                 valid_from=dt.date(2025, 1, 1), valid_to=dt.date(2025, 2, 28), decided_on=dt.date(2025, 1, 5),
+                 applied_on=dt.date(2025, 1, 2), income_minor=0)
+    corrected = dict(first, version=2, valid_from=dt.date(2025, 3, 1), valid_to=None, decided_on=dt.date(2025, 3, 5),
+                     income_minor=10_000)
+    renewed = dict(first, version=3, valid_from=dt.date(2025, 7, 1), valid_to=None, decided_on=dt.date(2025, 6, 25),
+                   applied_on=dt.date(2025, 6, 20))
+    due = engine_due(persons, members, [first, corrected], catalogue, P("2025-08"), P("2025-01"))
+    assert [due[(1, P(f"2025-{m:02d}"))][0] for m in range(1, 9)] == [181_680] * 2 + [171_680] * 4 + [0, 0]
+    corrected["valid_to"] = dt.date(2025, 6, 30)
+    due = engine_due(persons, members, [first, corrected, renewed], catalogue, P("2025-08"), P("2025-01"))
+    assert [due[(1, P(f"2025-{m:02d}"))][0] for m in range(1, 9)] == [181_680] * 2 + [171_680] * 4 + [181_680] * 2
