@@ -24,12 +24,15 @@ def award_start(arrays: RegisterArrays, awarded: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(awarded)
     if rows.size == 0:
         return start
-    keys = np.stack([arrays.ver_right[rows].astype(np.int64), arrays.ver_applied_day[rows].astype(np.int64)])
-    _, group = np.unique(keys, axis=1, return_inverse=True)
-    group = group.ravel()
-    first = np.full(int(group.max()) + 1, np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(first, group, start[rows])
-    start[rows] = first[group]
+    applied = arrays.ver_applied_day[rows].astype(np.int64)
+    key = arrays.ver_right[rows].astype(np.int64) << 32 | (applied - applied.min())  # (right, day) as one int64
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    heads = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    if heads.shape[0] == rows.shape[0]:  # every version an application of its own: each its own award
+        return start
+    first = np.minimum.reduceat(start[rows][order], heads)
+    start[rows[order]] = np.repeat(first, np.diff(np.r_[heads, ordered.shape[0]]))
     return start
 
 
