@@ -318,12 +318,27 @@ def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int):
     if rights.shape[0] == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     cutoff_day = (month_first_date(cutoff_month) - month_first_date(0)).days
-    legacy = legacy_versions(rights_subset(arrays, rights), cutoff_day)
-    cells = entitlement.compute_due(legacy, compiled, cutoff_month - 1, starts[rights], decided_by_day=cutoff_day - 1)
+    # the rights a due reads besides its own (ME_DD's 60.00 for a child holding ME_LI, UA_POHOV's family UA_DSD)
+    # are in the subset too, else the legacy due of those months misses them (ME_DD's children holding ME_LI at
+    # 30.00 or 44.00: spurious arrears at the first payroll); their own cells are computed for one month, dropped
+    linked = np.flatnonzero(linked_benefits(compiled)[np.asarray(arrays.right_benefit, np.int64)])
+    computed = np.union1d(rights, linked)
+    window = np.where(np.isin(computed, rights), starts[computed], cutoff_month - 1)
+    legacy = legacy_versions(rights_subset(arrays, computed), cutoff_day)
+    cells = entitlement.compute_due(legacy, compiled, cutoff_month - 1, window, decided_by_day=cutoff_day - 1)
     # no rule_missing check: these months lie in the window the current computation has checked already
-    paid = cells.due_minor != 0
-    return (rights[cells.right_index[paid]], cells.month[paid].astype(np.int64),
-            cells.due_minor[paid].astype(np.int64))
+    right = computed[cells.right_index]
+    paid = (cells.due_minor != 0) & np.isin(right, rights)
+    return right[paid], cells.month[paid].astype(np.int64), cells.due_minor[paid].astype(np.int64)
+
+
+def linked_benefits(compiled) -> np.ndarray:
+    """Per benefit: some benefit's due reads rights of it (special_rate_benefit, multiple_of_benefit)."""
+    linked = np.zeros(len(compiled.codes), bool)
+    for column in (entitlement.cat.SET_SPECIAL_BENEFIT, entitlement.cat.SET_MULTIPLE_OF):
+        named = compiled.settings[:, column]
+        linked[named[named > 0] - 1] = True
+    return linked
 
 
 def rights_subset(arrays, rights: np.ndarray):

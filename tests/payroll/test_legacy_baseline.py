@@ -249,3 +249,31 @@ def assert_state_equals_scans(db: str) -> None:
 
 def test_the_states_balances_from_one_scan_equal_one_scan_per_balance(case, first_payroll):
     assert_state_equals_scans(case["db"])
+
+
+def test_the_legacy_due_reads_the_rights_it_is_linked_to():
+    """ME_DD pays 60.00 for a child holding ME_LI that month (Readings 6): the legacy baseline of a retroactive
+    ME_DD decision counts that child at 60.00 too, so only what the decision changed is paid (was: the ME_LI
+    right was not in the legacy computation, the child counted at 44.00, and 16.00 a month paid as arrears)."""
+    from payroll.compute import legacy_baseline
+    from tests.engine.entitlement_tables import tables
+
+    catalogue = load_catalogue()
+    persons = [dict(person_id=1, birth_date=dt.date(1985, 1, 1)), dict(person_id=2, birth_date=dt.date(2015, 1, 1)),
+               dict(person_id=3, birth_date=dt.date(2017, 1, 1))]
+    members = [dict(household_id=1, person_id=1, role="head", member_from=dt.date(2010, 1, 1)),
+               dict(household_id=1, person_id=2, role="child", member_from=dt.date(2015, 1, 1)),
+               dict(household_id=1, person_id=3, role="child", member_from=dt.date(2017, 1, 1))]
+    dd = dict(right_id=1, version=1, benefit="ME_DD", person_id=1, household_id=1, valid_from=dt.date(2025, 7, 1),
+              valid_to=dt.date(2025, 9, 30), decided_on=dt.date(2025, 7, 5), mo_family=True)
+    versions = [dd, dict(dd, version=2, valid_from=dt.date(2025, 10, 1), valid_to=None,
+                         decided_on=dt.date(2026, 5, 20), mo_family=False),
+                dict(right_id=2, version=1, benefit="ME_LI", person_id=2, valid_from=dt.date(2024, 1, 1),
+                     decided_on=dt.date(2024, 2, 1), grade=2)]
+    arrays = register_arrays(tables(persons, members, versions), catalogue)
+    cutoff, october = parse_period("2026-05"), parse_period("2025-10")
+    starts = np.array([october, cutoff], np.int32)  # the retroactive decision opens ME_DD's window in October
+    compiled = catalogue.compile_window(starts, cutoff)
+    right, month, amount = legacy_baseline(arrays, compiled, starts, cutoff)
+    assert set(right.tolist()) == {0} and month.tolist() == list(range(october, cutoff))
+    assert set(amount.tolist()) == {6000 + 4400}  # as the legacy system paid: 60.00 (ME_LI) + 44.00 (MO family)
