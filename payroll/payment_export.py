@@ -47,7 +47,8 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
         status = check_exportable(ledger, identifier)  # refused before anything is created in out_dir
         approved_at = approval_time(status["events"])
         execution = execution_date_of(record, status["events"], execution_date)  # another date: refused, too
-        recorded_catalogue(record, status["events"])  # what the files say changed since exported: refused, too
+        # what the files say changed since exported: refused, too
+        files_digest = files_settings_sha256(recorded_catalogue(record, status["events"]))
         target = check_out_dir(Path(out_dir))
         staging = staging_folder(target, identifier)
         progress(N_("writing payment files"))
@@ -61,7 +62,7 @@ def export(db_url: str, identifier: str, out_dir, progress=noop, execution_date:
             written, posted = post_and_finish(ledger, record, conn, staged, staging, progress)
             crash_point("export.after_files")
             facts = {"execution_date": execution.isoformat(),
-                     "files_settings_sha256": files_settings_sha256(load_catalogue(record.catalogue_path))}
+                     "files_settings_sha256": files_digest}
             if written.assignments_sha256 is not None:  # the store's one reader checks the file against it
                 facts["assignments_sha256"] = written.assignments_sha256
             created = record_export(ledger, record, posted, conn, facts)
