@@ -56,6 +56,7 @@ class Inputs:
     state: LedgerState
     holds: pa.Table              # payroll.store.read_holds
     released: pa.Table | None = None  # holds lifted (read_holds(released=True) less those in force): their months
+    seen: pa.Table | None = None  # the versions the last approved payroll read (versions_seen; None: none recorded)
 
 
 class Cells(NamedTuple):
@@ -86,6 +87,7 @@ class Computation:
     payments: pa.Table           # one row per payment: number, EndToEndId, payee, channel, amount, details
     orders: pa.Table             # deductions taken, as posted at approval
     summary: dict                # totals and breakdowns (JSON-able)
+    versions: pa.Table           # versions_seen: what the next payroll compares its register with
 
 
 def np_col(table: pa.Table, name: str, fill=None) -> np.ndarray:
@@ -210,6 +212,7 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
                                        death_lookback_months=DEATH_LOOKBACK_MONTHS,
                                        once_benefits=once_benefits(inputs.catalogue))
     released_hold_starts(inputs, arrays, starts)
+    unseen_version_starts(inputs, arrays, starts)
     first, last = entitlement.compiled_range(starts, period)
     compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
@@ -250,6 +253,61 @@ def released_hold_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
     first = arrays.ver_from_month[arrays.version_offsets[index]].astype(np.int64)  # versions by valid_from
     start = np.maximum(first, inputs.period - LOOKBACK_MONTHS)
     starts[index] = np.minimum(starts[index], start).astype(starts.dtype)
+
+
+def versions_seen(arrays, period: int) -> pa.Table:
+    """Per right of the register (ascending ids), the highest number and the count of its versions in force for
+    `period` (decided by its last day; 0 and 0 for none): what the payroll read, stored with it (store.
+    VERSIONS_FILE) for the next payroll's unseen_version_starts."""
+    offsets = np.asarray(arrays.version_offsets, np.int64)
+    in_force = arrays.ver_decided_day <= (month_first_date(period + 1) - month_first_date(0)).days - 1
+    numbers = np.where(in_force, version_numbers(arrays), 0).astype(np.int32)
+    heads = offsets[:-1]
+    last = np.maximum.reduceat(numbers, heads) if heads.size else np.zeros(0, np.int32)
+    count = np.add.reduceat(in_force.astype(np.int32), heads) if heads.size else np.zeros(0, np.int32)
+    return pa.table({"right_id": pa.array(np.asarray(arrays.right_ids, np.int64)),
+                     "last_version": pa.array(np.asarray(last, np.int32)),
+                     "versions": pa.array(np.asarray(count, np.int32))})
+
+
+def version_numbers(arrays) -> np.ndarray:
+    """Each version row's number (the register's `version`), loose or from the packed matrix."""
+    if arrays.ver_number is not None:
+        return np.asarray(arrays.ver_number, np.int32)
+    return np.ascontiguousarray(arrays.packed.ver32[:, entitlement.V_NUMBER])
+
+
+def unseen_version_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
+    """In place: a right with a version the last approved payroll did not read (numbered above the last it saw,
+    or the whole right new to it) starts at the earliest such version's first month, whatever its decided_on: a
+    decision recorded late, or decided while no payroll was calculated (a month skipped), pays back to its start
+    (RULES.md Readings 4), where the decided_on window (CHANGES_WINDOW_MONTHS) alone would leave it unpaid. A right
+    whose count of versions changed without a higher number (a version removed or put in between) is recomputed
+    from its first month; so is one of a benefit paid once for a period of days (its first month reads every
+    version). Versions decided after the period are not in force yet; nothing reaches back beyond LOOKBACK_MONTHS.
+    Months that come out the same as recognised give no difference, so a wider window only costs time."""
+    seen = inputs.seen
+    if seen is None or not len(arrays.right_ids):
+        return
+    period, right_ids = inputs.period, np.asarray(arrays.right_ids, np.int64)
+    seen_ids = np.asarray(seen.column("right_id").to_numpy(), np.int64)
+    last = lookup(seen_ids, np.asarray(seen.column("last_version").to_numpy(), np.int64), right_ids)  # 0: new
+    seen_counts = lookup(seen_ids, np.asarray(seen.column("versions").to_numpy(), np.int64), right_ids)
+    offsets = np.asarray(arrays.version_offsets, np.int64)
+    ver_right = np.asarray(arrays.ver_right, np.int64)
+    period_end = (month_first_date(period + 1) - month_first_date(0)).days - 1
+    in_force = arrays.ver_decided_day <= period_end
+    unseen = (version_numbers(arrays) > last[ver_right]) & in_force
+    start = np.full(right_ids.shape[0], period, np.int64)
+    np.minimum.at(start, ver_right[unseen], arrays.ver_from_month[unseen].astype(np.int64))
+    touched = np.zeros(right_ids.shape[0], bool)
+    touched[ver_right[unseen]] = True
+    whole = ((last > 0) & (np.add.reduceat(in_force.astype(np.int64), offsets[:-1]) != seen_counts)) \
+        | (touched & once_benefits(inputs.catalogue)[np.asarray(arrays.right_benefit, np.int64)])
+    first = arrays.ver_from_month[offsets[:-1]].astype(np.int64)  # rows by valid_from
+    start = np.where(whole, np.minimum(start, first), start)
+    floor = period - LOOKBACK_MONTHS
+    np.minimum(starts, np.maximum(start, floor).astype(starts.dtype), out=starts)
 
 
 REFUSAL_NAMES = {entitlement.REASON_LATE_CLAIM: "claims_out_of_time",
@@ -669,6 +727,9 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     progress(N_("converting the register"))
     done = (lambda name: release_table(inputs.register, name)) if release else None
     arrays = convert.register_arrays(inputs.register, catalogue, pack=not release, done=done)
+    versions = versions_seen(arrays, period)
+    if ready is not None:
+        ready("versions", versions)
     routing = route(inputs, arrays)
     # the summary's municipality per right, so the persons table goes back before the kernels' copy is made
     places = right_municipalities(inputs.register["persons"], arrays, routing.version)
@@ -722,7 +783,7 @@ def compute(payroll_id: str, inputs: Inputs, progress=lambda step: None, release
     del refs, netting, payee_rows
     heap.trim()
     lines = line_blocks.to_table(payroll_id, rights, columns, ref_rows)  # each line takes its payment's id
-    return Computation(lines, payments, taken, summary)
+    return Computation(lines, payments, taken, summary, versions)
 
 
 def advance_totals(claims: advance_claims.Claims, ded) -> dict:

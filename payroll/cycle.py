@@ -186,7 +186,8 @@ def draft_record(folder: Path, identifier: str, result, catalogue, period: int, 
         net_minor=result.summary["net_minor"], batch_mark=mark, hold_mark=hold_mark, totals=totals)
 
 
-DRAFT_FILES = {"lines": store.LINES_FILE, "payments": store.PAYMENTS_FILE, "orders": store.ORDERS_FILE}
+DRAFT_FILES = {"lines": store.LINES_FILE, "payments": store.PAYMENTS_FILE, "orders": store.ORDERS_FILE,
+               "versions": store.VERSIONS_FILE}
 
 
 def staging_folder(folder: Path) -> Path:
@@ -202,14 +203,14 @@ def staging_folder(folder: Path) -> Path:
 
 def stage_draft(temporary: Path, result, record: store.PayrollRecord, writers: ThreadPoolExecutor,
                 written: dict) -> tuple[Path, store.PayrollRecord]:
-    """The draft's three Parquet files in `temporary` (staging_folder): those not yet written (`written`: name ->
+    """The draft's Parquet files in `temporary` (staging_folder): those not yet written (`written`: name ->
     future of store.write_table, DRAFT_FILES) written at once on `writers` (the writer runs without the GIL);
     returns the folder and the record with the files' SHA-256."""
-    for name, table in (("lines", result.lines), ("payments", result.payments), ("orders", result.orders)):
+    for name in DRAFT_FILES:
         if name not in written:
-            written[name] = writers.submit(store.write_table, table, temporary / DRAFT_FILES[name])
-    lines_sha, payments_sha, orders_sha = (written[name].result() for name in ("lines", "payments", "orders"))
-    totals = dict(record.totals, orders_sha256=orders_sha)
+            written[name] = writers.submit(store.write_table, getattr(result, name), temporary / DRAFT_FILES[name])
+    lines_sha, payments_sha, orders_sha, versions_sha = (written[name].result() for name in DRAFT_FILES)
+    totals = dict(record.totals, orders_sha256=orders_sha, versions_sha256=versions_sha)
     fields = {name: getattr(record, name) for name in store.PayrollRecord.__dataclass_fields__}
     fields.update(lines_sha256=lines_sha, payments_sha256=payments_sha, totals=totals)
     return temporary, store.PayrollRecord(**fields)
@@ -262,9 +263,10 @@ def take_over_leftover(folder: Path, record: store.PayrollRecord) -> None:
     if not folder.exists():
         return
     found = {name: store.sha256_file(folder / name) if (folder / name).is_file() else None
-             for name in (store.LINES_FILE, store.PAYMENTS_FILE, store.ORDERS_FILE)}
+             for name in DRAFT_FILES.values()}
     if found != {store.LINES_FILE: record.lines_sha256, store.PAYMENTS_FILE: record.payments_sha256,
-                 store.ORDERS_FILE: record.totals["orders_sha256"]}:
+                 store.ORDERS_FILE: record.totals["orders_sha256"],
+                 store.VERSIONS_FILE: record.totals["versions_sha256"]}:
         raise Refused(N_("{folder} already exists but this database has no payroll {payroll_id}: it belongs to "
                          "another database (or to an interrupted calculation of other inputs); pass --store DIR "
                          "(or ISPLATA_STORE) for this database, or remove that folder",

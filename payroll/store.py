@@ -101,6 +101,7 @@ RELEASE_REASON = "RELEASED"
 LINES_FILE = "lines.parquet"
 PAYMENTS_FILE = "payments.parquet"
 ORDERS_FILE = "orders.parquet"            # the deduction orders as calculated (SHA-256: totals["orders_sha256"])
+VERSIONS_FILE = "versions.parquet"        # per right the versions read (SHA-256: totals["versions_sha256"])
 ASSIGNMENTS_FILE = "assignments.parquet"  # where export put each payment (SHA-256: the `exported` event)
 
 
@@ -299,17 +300,17 @@ LINE_CODE_COLUMNS = ("payroll", "benefit", "channel", "component")
 def read_lines(record: PayrollRecord, verify: bool = True, columns: list[str] | None = None,
                coded: bool = False) -> pa.Table:
     """The payroll's lines (checked against their SHA-256); `coded` reads LINE_CODE_COLUMNS as dictionaries."""
-    return _read_checked(record.lines_path, record.lines_sha256, verify, columns,
+    return read_checked(record.lines_path, record.lines_sha256, verify, columns,
                          list(LINE_CODE_COLUMNS) if coded else None)
 
 
 def read_payments(record: PayrollRecord, verify: bool = True, columns: list[str] | None = None) -> pa.Table:
-    return _read_checked(record.payments_path, record.payments_sha256, verify, columns)
+    return read_checked(record.payments_path, record.payments_sha256, verify, columns)
 
 
 def read_orders(record: PayrollRecord) -> pa.Table:
     """The deduction orders the payroll was calculated with (checked against the SHA-256 in its totals)."""
-    return _read_checked(record.path(ORDERS_FILE), record.totals["orders_sha256"], True)
+    return read_checked(record.path(ORDERS_FILE), record.totals["orders_sha256"], True)
 
 
 def write_assignments(record: PayrollRecord, assignments: pa.Table) -> str:
@@ -335,7 +336,7 @@ def read_assignments(record: PayrollRecord, sha256: str | None, columns: list[st
     was never exported with payments."""
     if not record.path(ASSIGNMENTS_FILE).exists():
         return None
-    return _read_checked(record.path(ASSIGNMENTS_FILE), sha256 or "", sha256 is not None, columns, dictionaries)
+    return read_checked(record.path(ASSIGNMENTS_FILE), sha256 or "", sha256 is not None, columns, dictionaries)
 
 
 def require_file(path: Path) -> None:
@@ -345,7 +346,7 @@ def require_file(path: Path) -> None:
                          path=path))
 
 
-def _read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,
+def read_checked(path: Path, sha256: str, verify: bool, columns: list[str] | None = None,
                   dictionaries: list[str] | None = None) -> pa.Table:
     require_file(path)
     if verify and sha256_file(path) != sha256:

@@ -201,17 +201,19 @@ def test_the_orders_and_payments_written_early_are_the_draft_and_a_failed_calcul
         result = real(*args, ready=told, **kwargs)
         assert heap._ACTIVE == [0]  # ended before the lines
         assert handed["orders"][0] is result.orders and handed["payments"][0] is result.payments
+        assert handed["versions"][0] is result.versions
         assert handed["payments"][1] == result.payments.num_rows > 0
         return result
 
     monkeypatch.setattr(computing, "compute", spy)
     summary = cycle.calculate(db, tmp_path / "reg", "2025-03", "ana", store_dir=tmp_path / "store")
-    assert set(handed) == {"orders", "payments"}
+    assert set(handed) == {"orders", "payments", "versions"}
     with cycle.open_db(db).engine.connect() as conn:
         record = store.get_payroll(conn, summary["payroll"])
     assert store.sha256_file(record.payments_path) == record.payments_sha256
     assert store.write_table(handed["payments"][0], tmp_path / "again" / "p") == record.payments_sha256
     assert store.write_table(handed["orders"][0], tmp_path / "again" / "o") == record.totals["orders_sha256"]
+    assert store.write_table(handed["versions"][0], tmp_path / "again" / "v") == record.totals["versions_sha256"]
 
     def fail(*args, ready=None, **kwargs):
         result = real(*args, ready=ready, **kwargs)
