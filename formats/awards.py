@@ -19,21 +19,29 @@ def award_limits(catalogue) -> np.ndarray:
 def award_start(arrays: RegisterArrays, awarded: np.ndarray) -> np.ndarray:
     """Per version, the month its award began: the earliest valid_from month of the right's versions with the
     same application day (applied_on, else the decision's): a version that corrects an award (an income change
-    from March of an award applied for in January) stays within it, a renewal (a new application) starts its own."""
+    from March of an award applied for in January) stays within it, a renewal (a new application) starts its own.
+
+    A right's awarded versions lie next to each other, by valid_from (the register's order), so each version is
+    compared with the d-th before it, for d up to the longest run of one right's versions less one (no sort)."""
     start = arrays.ver_from_month.astype(np.int64)
     rows = np.flatnonzero(awarded)
-    if rows.size == 0:
-        return start
-    applied = arrays.ver_applied_day[rows].astype(np.int64)
-    key = arrays.ver_right[rows].astype(np.int64) << 32 | (applied - applied.min())  # (right, day) as one int64
-    order = np.argsort(key, kind="stable")
-    ordered = key[order]
-    heads = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    if heads.shape[0] == rows.shape[0]:  # every version an application of its own: each its own award
-        return start
-    first = np.minimum.reduceat(start[rows][order], heads)
-    start[rows[order]] = np.repeat(first, np.diff(np.r_[heads, ordered.shape[0]]))
+    right = arrays.ver_right[rows]
+    heads = np.flatnonzero(np.r_[True, right[1:] != right[:-1]])
+    longest = int(np.diff(np.r_[heads, rows.shape[0]]).max()) if rows.size else 0
+    applied = arrays.ver_applied_day[rows]
+    first = start[rows]
+    for d in range(1, longest):  # first[j] <= first[j - d] within a right: the minimum is the earliest match's
+        same = (right[d:] == right[:-d]) & (applied[d:] == applied[:-d])
+        first[d:][same] = np.minimum(first[d:][same], first[:-d][same])
+    start[rows] = first
     return start
+
+
+def month_last_days(months: np.ndarray) -> np.ndarray:
+    """The last day (days since 1970-01-01) of each month (months since 1970-01), from a table of the range."""
+    low = int(months.min())
+    ends = np.arange(low + 1, int(months.max()) + 2).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return ends[months - low] - 1
 
 
 def end_awards(arrays: RegisterArrays, catalogue, matrices: dict) -> RegisterArrays:
@@ -49,8 +57,8 @@ def end_awards(arrays: RegisterArrays, catalogue, matrices: dict) -> RegisterArr
     if not cut.any():
         return arrays
     to_month = np.where(cut, last, arrays.ver_to_month).astype(np.int32)
-    month_end = (last + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1  # 0: 1970-01
-    to_day = np.where(cut, month_end, arrays.ver_to_day).astype(np.int32)
+    to_day = np.array(arrays.ver_to_day, dtype=np.int32)
+    to_day[cut] = month_last_days(last[cut])
     ver32 = matrices.get("ver32") if matrices else None
     if ver32 is not None:  # the kernels' packed copy, written before the loose arrays were taken from it
         ver32[:, V_TO_MONTH], ver32[:, V_TO_DAY] = to_month, to_day
