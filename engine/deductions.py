@@ -14,7 +14,8 @@ order (orders sorted by right, priority, then their own position):
   the recipient consented; enforcement (kind 4) has `enforcement_bp`; all deductions together stay within
   `total_bp`, or `total_with_alimony_bp` where the right has an active alimony order with something still owed;
 - recovery under consent is voluntary, so the total cap does not limit it (only what is left of the gross does):
-  up to 100 % of a non-protected benefit (RULES.md Readings 7);
+  up to 100 % of a non-protected benefit, and it lies "beyond the total cap of the other deductions" (RULES.md
+  Readings 7): the total cap bounds what the other deductions take together, the consented recovery not counted;
 - protected benefits take only recovery (kind 3 and the receivable), never third-party orders, and no recovery
   either where `recovery_blocked` (their catalogue entry does not say recovery_allowed = true, Readings 7);
 - the higher total cap needs an active alimony order for a minor (`order_for_minor`, Readings 10);
@@ -128,13 +129,14 @@ def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active, 
     return False
 
 
-@helper(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
+@helper(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
                     types.int64, types.int64, types.int64, I64_RO))
-def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deducted_minor, alimony_minor,
-               damages_minor, recovery_minor, enforcement_minor, caps_bp):
-    """How much an order of `kind` may still take from this right under its kind cap and the total cap."""
+def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deducted_minor, capped_minor,
+               alimony_minor, damages_minor, recovery_minor, enforcement_minor, caps_bp):
+    """How much an order of `kind` may still take from this right under its kind cap and the total cap.
+    capped_minor: what the total cap counts of deducted_minor (all of it but a recovery taken with consent)."""
     assert 1 <= kind <= 4
-    assert 0 <= deducted_minor <= gross_minor
+    assert 0 <= capped_minor <= deducted_minor <= gross_minor
     support_room = share_floor_minor(gross_minor, caps_bp[CAP_SUPPORT]) - alimony_minor - damages_minor
     if kind == KIND_ALIMONY:
         room = min(share_floor_minor(gross_minor, caps_bp[CAP_ALIMONY]) - alimony_minor, support_room)
@@ -144,7 +146,7 @@ def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deduc
         room = recovery_limit_minor - recovery_minor
     else:
         room = share_floor_minor(gross_minor, caps_bp[CAP_ENFORCEMENT]) - enforcement_minor
-    room = min(room, total_limit_minor - deducted_minor, gross_minor - deducted_minor)
+    room = min(room, total_limit_minor - capped_minor, gross_minor - deducted_minor)
     return max(room, 0)
 
 
@@ -210,11 +212,13 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
         total_limit, recovery_limit, recovery_total_limit = right_limits(
             gross, alimony, consent[r] and not protected[r], recovery_blocked[r], caps_bp)
         taken_alimony = taken_damages = taken_recovery = taken_enforcement = deducted = taken_advance = 0
+        voluntary = consent[r] and not protected[r]  # its recovery is not counted by the total cap (Readings 7)
         receivable_pending, advance_pending = True, advance >= 0
         for k in range(lo, hi + 1):
             if advance_pending and (k == hi or order_priority[k] > PRIORITY_ADVANCE):
                 advance_pending = False
-                room = room_minor(KIND_ALIMONY, gross, total_limit, recovery_limit, deducted, taken_alimony,
+                room = room_minor(KIND_ALIMONY, gross, total_limit, recovery_limit, deducted,
+                                  deducted - taken_recovery if voluntary else deducted, taken_alimony,
                                   taken_damages, taken_recovery, taken_enforcement, caps_bp)
                 taken_advance = take_from_balance(advance, room, advance_balance_minor)
                 taken_alimony += taken_advance
@@ -222,7 +226,8 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
             if receivable_pending and (k == hi or order_priority[k] >= PRIORITY_RECOVERY):
                 receivable_pending = False
                 room = room_minor(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, deducted,
-                                  taken_alimony, taken_damages, taken_recovery, taken_enforcement, caps_bp)
+                                  deducted - taken_recovery if voluntary else deducted, taken_alimony,
+                                  taken_damages, taken_recovery, taken_enforcement, caps_bp)
                 group = receivable_group[r] if grouped else -1
                 amount = take_from_balance(group, room, group_balance_minor) if group >= 0 else \
                     min(receivable_minor[r], room)
@@ -236,7 +241,8 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
             if not order_active[k] or (protected[r] and kind != KIND_OVERPAYMENT):
                 continue
             limit = recovery_total_limit if kind == KIND_OVERPAYMENT else total_limit
-            room = room_minor(kind, gross, limit, recovery_limit, deducted, taken_alimony, taken_damages,
+            room = room_minor(kind, gross, limit, recovery_limit, deducted,
+                              deducted - taken_recovery if voluntary else deducted, taken_alimony, taken_damages,
                               taken_recovery, taken_enforcement, caps_bp)
             amount = min(asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k]), room)
             out_order_deducted[k] = amount

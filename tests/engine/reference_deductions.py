@@ -5,7 +5,7 @@ engine/deductions.py and engine/netting.py): cap base = gross of the right in th
 deductions owed, Readings 3); caps are floors of
 a share of the gross; percentages round half-up once; the receivable is recovered just before the first order
 of priority >= 3; consent lifts the recovery cap to 100 % of a non-protected right and frees recovery from the
-total cap; protected rights take only recovery, and none where recovery is blocked (RULES.md Readings 7); the
+total cap, which then bounds the other deductions alone (what they take together, recovery left out); protected rights take only recovery, and none where recovery is blocked (RULES.md Readings 7); the
 higher total cap needs an alimony order for a minor (Readings 10); the minimum payable applies per (payee,
 channel) payment to its whole total, withholding the rights' nets only, and a withheld payment takes no
 deduction at all (Readings 3): its rights are deducted again without orders or receivable, repeatedly.
@@ -47,8 +47,8 @@ def deduct_one_right(gross, receivable, consent, protected, orders, caps, blocke
         limits = [kind_cap[kind] - taken[kind], gross - deducted]
         if kind in (1, 2):
             limits.append(support_cap - taken[1] - taken[2])
-        if not (kind == 3 and consent):
-            limits.append(total_cap - deducted)
+        if not (kind == 3 and consent):  # recovery with consent lies beyond the others' total cap (Readings 7)
+            limits.append(total_cap - deducted + (taken[3] if consent else 0))
         return max(0, min(limits))
 
     receivable_taken = None
