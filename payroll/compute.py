@@ -57,6 +57,7 @@ class Inputs:
     holds: pa.Table              # payroll.store.read_holds
     released: pa.Table | None = None  # holds lifted (read_holds(released=True) less those in force): their months
     seen: pa.Table | None = None  # the versions the last approved payroll read (versions_seen; None: none recorded)
+    approved: int | None = None   # the latest month an approved payroll paid (None: none yet)
 
 
 class Cells(NamedTuple):
@@ -213,6 +214,8 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
                                        once_benefits=once_benefits(inputs.catalogue))
     released_hold_starts(inputs, arrays, starts)
     unseen_version_starts(inputs, arrays, starts)
+    if inputs.approved is not None and inputs.approved + 1 < period:  # months skipped (calculate --reopen): every
+        np.minimum(starts, max(inputs.approved + 1, period - LOOKBACK_MONTHS), out=starts)  # right pays them
     first, last = entitlement.compiled_range(starts, period)
     compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)

@@ -230,22 +230,25 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
         holds = store.read_holds(conn, hold_mark, released=True)
         lifted = store.held_from(conn, holds.filter(holds.column("released")).drop_columns(["released"]), period)
-        seen = versions_seen_before(conn, ledger_state.batch_mark(conn) if mark is None else mark)
+        seen, approved = approved_before(conn, ledger_state.batch_mark(conn) if mark is None else mark)
     holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released", "released_by"])
-    return computing.Inputs(register, catalogue, period, state, holds, lifted, seen)
+    return computing.Inputs(register, catalogue, period, state, holds, lifted, seen, approved)
 
 
-def versions_seen_before(conn: sa.Connection, mark: int) -> pa.Table | None:
-    """The versions (payroll.compute.versions_seen) that the payroll approved last by batch `mark` read, checked
-    against the SHA-256 its row records; None when none was approved, or the last was calculated by an isplata
-    that did not record them (its decisions are then recomputed by their decided_on alone)."""
-    approved = conn.execute(sa.text("SELECT source_id FROM ledger_batches WHERE kind = 'approve' AND batch_id <= "
-                                    ":mark ORDER BY batch_id DESC LIMIT 1"), {"mark": int(mark)}).scalar()
-    if approved is None:
-        return None
-    record = store.get_payroll(conn, approved)
+def approved_before(conn: sa.Connection, mark: int) -> tuple[pa.Table | None, int | None]:
+    """What the payrolls approved by batch `mark` tell a calculation: the versions (payroll.compute.versions_seen)
+    that the last of them read, checked against the SHA-256 its row records (None when none was approved, or the
+    last was calculated by an isplata that did not record them: its decisions are then recomputed by their
+    decided_on alone), and the latest period approved (None when none was)."""
+    rows = conn.execute(sa.text("SELECT b.source_id, p.period FROM ledger_batches b JOIN payrolls p ON p.payroll_id "
+                                "= b.source_id WHERE b.kind = 'approve' AND b.batch_id <= :mark ORDER BY b.batch_id"),
+                        {"mark": int(mark)}).fetchall()
+    if not rows:
+        return None, None
+    record = store.get_payroll(conn, rows[-1][0])
     sha256 = record.totals.get("versions_sha256")
-    return None if sha256 is None else store.read_checked(record.path(store.VERSIONS_FILE), sha256, True)
+    seen = None if sha256 is None else store.read_checked(record.path(store.VERSIONS_FILE), sha256, True)
+    return seen, max(parse_period(row[1]) for row in rows)
 
 
 def prompt_release() -> None:

@@ -1,4 +1,5 @@
-"""A decision recorded late: a version first seen by a payroll long after its decided_on pays back to its start.
+"""A decision recorded late: a version first seen by a payroll long after its decided_on pays back to its start;
+a month skipped (calculate --reopen past it) is paid on every right.
 
 Payrolls for 2025-01 and 2025-02 are approved on a small generated register. The register for 2025-03 then holds
 two decisions the earlier ones never read, both decided in January (before the decided_on window of 2025-03, which
@@ -92,4 +93,29 @@ def test_once_approved_nothing_is_paid_again(case):
     assert again["net_minor"] == 0 and again["payments"] == 0
     april = cycle.calculate(case["db"], case["after"], "2025-04", "ana", store_dir=case["work"] / "store")
     lines = lines_of(case["db"], april["payroll"])
+    assert lines.filter(pc.less(lines.column("month"), pa.scalar(dt.date(2025, 4, 1)))).num_rows == 0
+
+
+def test_a_skipped_month_is_paid_on_every_right(tmp_path):
+    """calculate --reopen past a month never calculated (2025-02): the next payroll pays it on every right, also
+    those no decision touched (RULES.md Readings 4), and once."""
+    folder = tmp_path / "reg"
+    generate_register(folder, 200, 9, "2025-01")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    january = cycle.calculate(db, folder, "2025-01", "ana", store_dir=tmp_path / "store")
+    cycle.approve(db, january["payroll"], "marko")
+    march = cycle.calculate(db, folder, "2025-03", "ana", store_dir=tmp_path / "store", reopen="2025-03",
+                            reason="February was never calculated")
+    rights = pq.read_table(folder / "rights.parquet").column("right_id").unique().to_pylist()
+    february = dues(folder, load_catalogue(), rights, parse_period("2025-02"), parse_period("2025-02"))
+    expected = {right: cells[MONTHS[1]] for right, cells in february.items() if cells.get(MONTHS[1])}
+    lines = lines_of(db, march["payroll"])
+    arrears = lines.filter(pc.and_(pc.equal(lines.column("component"), "arrears"),
+                                   pc.equal(lines.column("month"), pa.scalar(MONTHS[1]))))
+    got = dict(zip(arrears.column("right_id").to_pylist(), arrears.column("amount_minor").to_pylist()))
+    assert len(expected) > 50 and got == expected
+    cycle.approve(db, march["payroll"], "marko")
+    april = cycle.calculate(db, folder, "2025-04", "ana", store_dir=tmp_path / "store")
+    lines = lines_of(db, april["payroll"])
     assert lines.filter(pc.less(lines.column("month"), pa.scalar(dt.date(2025, 4, 1)))).num_rows == 0
