@@ -129,14 +129,15 @@ def has_alimony(lo, hi, kind, fixed_minor, percent_bp, remaining_minor, active, 
     return False
 
 
-@helper(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
-                    types.int64, types.int64, types.int64, I64_RO))
-def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deducted_minor, capped_minor,
-               alimony_minor, damages_minor, recovery_minor, enforcement_minor, caps_bp):
-    """How much an order of `kind` may still take from this right under its kind cap and the total cap.
-    capped_minor: what the total cap counts of deducted_minor (all of it but a recovery taken with consent)."""
+@helper(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64,
+                    types.int64, types.int64, types.int64, types.boolean, I64_RO))
+def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deducted_minor, alimony_minor,
+               damages_minor, recovery_minor, enforcement_minor, voluntary, caps_bp):
+    """How much an order of `kind` may still take from this right under its kind cap and the total cap. With
+    `voluntary` (a recovery with consent) the total cap does not count recovery_minor (Readings 7)."""
     assert 1 <= kind <= 4
-    assert 0 <= capped_minor <= deducted_minor <= gross_minor
+    assert 0 <= recovery_minor <= deducted_minor <= gross_minor
+    capped_minor = deducted_minor - recovery_minor if voluntary else deducted_minor
     support_room = share_floor_minor(gross_minor, caps_bp[CAP_SUPPORT]) - alimony_minor - damages_minor
     if kind == KIND_ALIMONY:
         room = min(share_floor_minor(gross_minor, caps_bp[CAP_ALIMONY]) - alimony_minor, support_room)
@@ -192,8 +193,8 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
                   order_percent_bp, order_remaining_minor, order_active, order_for_minor, caps_bp, advance_group,
                   advance_balance_minor, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable,
                   out_advance, out_net, out_order_deducted, out_order_remaining):
-    """Each right's orders (sorted by right: a cursor walks them); out_net = gross + carry_in - deducted. The
-    receivable_group / advance_group: [] or per right a shared balance (-1: none) run down in place (see module)."""
+    """Each right's orders (sorted by right: a cursor walks them); out_net = gross + carry_in - deducted. Group
+    arrays: [] or per right a shared balance (-1: none) run down in place (see module, and Readings 3 and 7)."""
     n = gross_minor.shape[0]
     assert caps_bp.shape[0] == CAPS_LEN and carry_in_minor.shape[0] == n and out_net.shape[0] == n
     assert receivable_group.shape[0] in (0, n) and advance_group.shape[0] in (0, n)
@@ -201,7 +202,7 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
     assert order_kind.shape[0] == out_order_remaining.shape[0] == m
     hi = 0
     for r in range(n):
-        gross, lo = gross_minor[r] + carry_in_minor[r], hi  # the base: what was carried in owes too (Readings 3)
+        gross, lo, voluntary = gross_minor[r] + carry_in_minor[r], hi, consent[r] and not protected[r]
         while hi < m and order_right[hi] == r:
             hi += 1
         advance = advance_group[r] if advances and not protected[r] else -1
@@ -209,25 +210,22 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
         alimony = (advance >= 0 or has_alimony(lo, hi, order_kind, order_fixed_minor, order_percent_bp,
                                                order_remaining_minor, order_active, order_for_minor)) \
             and not protected[r]
-        total_limit, recovery_limit, recovery_total_limit = right_limits(
-            gross, alimony, consent[r] and not protected[r], recovery_blocked[r], caps_bp)
+        total_limit, recovery_limit, recovery_total_limit = right_limits(gross, alimony, voluntary,
+                                                                         recovery_blocked[r], caps_bp)
         taken_alimony = taken_damages = taken_recovery = taken_enforcement = deducted = taken_advance = 0
-        voluntary = consent[r] and not protected[r]  # its recovery is not counted by the total cap (Readings 7)
         receivable_pending, advance_pending = True, advance >= 0
         for k in range(lo, hi + 1):
             if advance_pending and (k == hi or order_priority[k] > PRIORITY_ADVANCE):
                 advance_pending = False
-                room = room_minor(KIND_ALIMONY, gross, total_limit, recovery_limit, deducted,
-                                  deducted - taken_recovery if voluntary else deducted, taken_alimony,
-                                  taken_damages, taken_recovery, taken_enforcement, caps_bp)
+                room = room_minor(KIND_ALIMONY, gross, total_limit, recovery_limit, deducted, taken_alimony,
+                                  taken_damages, taken_recovery, taken_enforcement, voluntary, caps_bp)
                 taken_advance = take_from_balance(advance, room, advance_balance_minor)
                 taken_alimony += taken_advance
                 deducted += taken_advance
             if receivable_pending and (k == hi or order_priority[k] >= PRIORITY_RECOVERY):
                 receivable_pending = False
                 room = room_minor(KIND_OVERPAYMENT, gross, recovery_total_limit, recovery_limit, deducted,
-                                  deducted - taken_recovery if voluntary else deducted, taken_alimony,
-                                  taken_damages, taken_recovery, taken_enforcement, caps_bp)
+                                  taken_alimony, taken_damages, taken_recovery, taken_enforcement, voluntary, caps_bp)
                 group = receivable_group[r] if grouped else -1
                 amount = take_from_balance(group, room, group_balance_minor) if group >= 0 else \
                     min(receivable_minor[r], room)
@@ -241,9 +239,8 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
             if not order_active[k] or (protected[r] and kind != KIND_OVERPAYMENT):
                 continue
             limit = recovery_total_limit if kind == KIND_OVERPAYMENT else total_limit
-            room = room_minor(kind, gross, limit, recovery_limit, deducted,
-                              deducted - taken_recovery if voluntary else deducted, taken_alimony, taken_damages,
-                              taken_recovery, taken_enforcement, caps_bp)
+            room = room_minor(kind, gross, limit, recovery_limit, deducted, taken_alimony, taken_damages,
+                              taken_recovery, taken_enforcement, voluntary, caps_bp)
             amount = min(asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k]), room)
             out_order_deducted[k] = amount
             out_order_remaining[k] = order_remaining_minor[k] - amount if order_remaining_minor[k] >= 0 else -1

@@ -218,6 +218,7 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
         np.minimum(starts, max(inputs.approved + 1, period - LOOKBACK_MONTHS), out=starts)  # right pays them
     first, last = entitlement.compiled_range(starts, period)
     compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
+    linked_starts(arrays, compiled, starts, period)  # (lowers starts to ones above `first`: the range holds)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
     missing_rules(arrays, cells, inputs.catalogue)
     listed = refused_cells(arrays, cells)
@@ -391,6 +392,43 @@ def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int):
     right = computed[cells.right_index]
     paid = (cells.due_minor != 0) & np.isin(right, rights)
     return right[paid], cells.month[paid].astype(np.int64), cells.due_minor[paid].astype(np.int64)
+
+
+def linked_starts(arrays, compiled, starts: np.ndarray, period: int) -> None:
+    """In place: a right whose due reads other rights starts no later than they do, so a decision on them reaches
+    its due too: ME_DD's child rate reads whether a child of its household holds ME_LI (special_rate_benefit,
+    Readings 6: an ME_LI granted back in time raises ME_DD's months), UA_POHOV the due of its family's UA_DSD
+    (multiple_of_benefit, Readings 12). Matched by household: the source right's household, or for a special
+    rate every household its beneficiary is a member of."""
+    right_benefit = np.asarray(arrays.right_benefit, np.int64)
+    early = starts < period
+    if not early.any():
+        return
+    packed = arrays.packed if arrays.packed is not None else entitlement.pack_register(arrays)
+    ver_right = np.asarray(arrays.ver_right, np.int64)
+    n_households = len(arrays.household_ids)
+    for column in (entitlement.cat.SET_SPECIAL_BENEFIT, entitlement.cat.SET_MULTIPLE_OF):
+        named = compiled.settings[:, column].astype(np.int64)  # per benefit: 1 + the benefit its due reads
+        for taker in np.flatnonzero(named > 0):
+            rows = np.flatnonzero((right_benefit[ver_right] == named[taker] - 1) & early[ver_right])
+            if rows.size == 0 or n_households == 0:
+                continue
+            household_start = np.full(n_households, period, np.int64)
+            source_start = starts[ver_right[rows]].astype(np.int64)
+            if column == entitlement.cat.SET_SPECIAL_BENEFIT:
+                person_start = np.full(len(arrays.person_ids), period, np.int64)
+                np.minimum.at(person_start, packed.ver32[rows, entitlement.V_PERSON], source_start)
+                member_start = person_start[packed.member32[:, entitlement.M_PERSON]]
+                chosen = np.flatnonzero(member_start < period)
+                member_household = np.searchsorted(arrays.member_offsets, chosen, side="right") - 1
+                np.minimum.at(household_start, member_household, member_start[chosen])
+            else:
+                household = packed.ver32[rows, entitlement.V_HOUSEHOLD].astype(np.int64)
+                np.minimum.at(household_start, household[household >= 0], source_start[household >= 0])
+            takers = np.flatnonzero(right_benefit[ver_right] == taker)
+            household = packed.ver32[takers, entitlement.V_HOUSEHOLD].astype(np.int64)
+            takers, household = takers[household >= 0], household[household >= 0]
+            np.minimum.at(starts, ver_right[takers], household_start[household].astype(starts.dtype))
 
 
 def linked_benefits(compiled) -> np.ndarray:

@@ -58,12 +58,29 @@ def check_period_covered(period: int, text: str, catalogue) -> None:
                                      "to the catalogue"))])
 
 
-def latest_approved(ledger: Ledger, conn: sa.Connection) -> store.PayrollRecord | None:
-    """The approved payroll of the latest month (the latest run of it), or None before the first approval."""
+def approved_records(ledger: Ledger, conn: sa.Connection) -> list[store.PayrollRecord]:
     approved = {event["subject"] for event in ledger.events(kind="approved", conn=conn)}
     approved |= {batch.source_id for batch in ledger.batches() if batch.kind == "approve"}
-    records = [record for record in store.list_payrolls(conn) if record.payroll_id in approved]
+    return [record for record in store.list_payrolls(conn) if record.payroll_id in approved]
+
+
+def latest_approved(ledger: Ledger, conn: sa.Connection) -> store.PayrollRecord | None:
+    """The approved payroll of the latest month (the latest run of it), or None before the first approval."""
+    records = approved_records(ledger, conn)
     return max(records, key=lambda r: (r.period, r.run_no)) if records else None
+
+
+def legacy_refusal(ledger: Ledger, conn: sa.Connection, period: int) -> str | None:
+    """Why a month before the ledger's first approved payroll may not be reopened: the legacy system paid it
+    (README: those months count as paid under the decisions made before it), and this ledger holds nothing of it
+    to compare with, so a payroll of it would pay the whole month again."""
+    records = approved_records(ledger, conn)
+    first = min((parse_period(record.period) for record in records), default=None)
+    if first is None or period >= first:
+        return None
+    return (f"{format_period(period)} lies before this ledger's first payroll ({format_period(first)}): the legacy "
+            f"system paid it, and a payroll of it would pay the whole month again. A decision that changes it is "
+            f"paid as arrears (only the difference) by the next payroll; calculate {format_period(first)} or later")
 
 
 def period_refusal(ledger: Ledger, conn: sa.Connection, period: int) -> str | None:
@@ -123,8 +140,9 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
     try:
         countries.check_ledger(ledger.engine, catalogue, data_path)
         with ledger.engine.connect() as conn:
-            refusal = period_refusal(ledger, conn, period)
-            if refusal is not None and override is None:
+            refusal = period_refusal(ledger, conn, period) if override is None else \
+                legacy_refusal(ledger, conn, period)
+            if refusal is not None:
                 raise Refused(refusal)
             mark = ledger_state.batch_mark(conn)
             hold_mark = store.hold_mark(conn)

@@ -277,3 +277,17 @@ def test_the_legacy_due_reads_the_rights_it_is_linked_to():
     right, month, amount = legacy_baseline(arrays, compiled, starts, cutoff)
     assert set(right.tolist()) == {0} and month.tolist() == list(range(october, cutoff))
     assert set(amount.tolist()) == {6000 + 4400}  # as the legacy system paid: 60.00 (ME_LI) + 44.00 (MO family)
+
+
+def test_a_month_before_the_first_payroll_cannot_be_reopened(case, first_payroll):
+    """The legacy system paid 2024-12: a payroll of it would pay the whole month again (it was: due for every
+    right plus the retroactive months), so even --reopen is refused, and nothing is stored."""
+    from payroll.errors import Refused
+
+    with Ledger(case["db"]) as ledger, ledger.engine.connect() as conn:
+        before = len(store.list_payrolls(conn))
+    with pytest.raises(Refused, match="before this ledger's first payroll"):
+        cycle.calculate(case["db"], case["after"], "2024-12", "ana", store_dir=case["work"] / "store",
+                        reopen="2024-12", reason="the law requires it")
+    with Ledger(case["db"]) as ledger, ledger.engine.connect() as conn:
+        assert len(store.list_payrolls(conn)) == before
