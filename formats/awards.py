@@ -16,19 +16,20 @@ def award_limits(catalogue) -> np.ndarray:
                      for benefit in benefit_list(catalogue)], dtype=np.int64)
 
 
-def award_start(arrays: RegisterArrays, awarded: np.ndarray) -> np.ndarray:
+def award_start(arrays: RegisterArrays, awarded: np.ndarray, applied: np.ndarray | None = None) -> np.ndarray:
     """Per version, the month its award began: the earliest valid_from month of the right's versions with the
     same application day (applied_on, else the decision's): a version that corrects an award (an income change
     from March of an award applied for in January) stays within it, a renewal (a new application) starts its own.
 
     A right's awarded versions lie next to each other, by valid_from (the register's order), so each version is
-    compared with the d-th before it, for d up to the longest run of one right's versions less one (no sort)."""
+    compared with the d-th before it, for d up to the longest run of one right's versions less one (no sort).
+    `applied`: per version what tells applications apart (default the application day)."""
     start = arrays.ver_from_month.astype(np.int64)
     rows = np.flatnonzero(awarded)
     right = arrays.ver_right[rows]
     heads = np.flatnonzero(np.r_[True, right[1:] != right[:-1]])
     longest = int(np.diff(np.r_[heads, rows.shape[0]]).max()) if rows.size else 0
-    applied = arrays.ver_applied_day[rows]
+    applied = (arrays.ver_applied_day if applied is None else applied)[rows]
     first = start[rows]
     for d in range(1, longest):  # first[j] <= first[j - d] within a right: the minimum is the earliest match's
         same = (right[d:] == right[:-d]) & (applied[d:] == applied[:-d])
@@ -39,6 +40,8 @@ def award_start(arrays: RegisterArrays, awarded: np.ndarray) -> np.ndarray:
 
 def month_last_days(months: np.ndarray) -> np.ndarray:
     """The last day (days since 1970-01-01) of each month (months since 1970-01), from a table of the range."""
+    if months.size == 0:
+        return np.zeros(0, np.int64)
     low = int(months.min())
     ends = np.arange(low + 1, int(months.max()) + 2).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     return ends[months - low] - 1

@@ -26,6 +26,7 @@ from engine import arrears, entitlement, heap
 from engine.months import month_first_date
 from engine.payroll_kernel import ConservationError, compute_payroll
 from formats import convert
+from formats import awards
 from formats.errors import InputError, Problem
 from formats.register import filled_rows, table_pool
 from formats.schemas import DEDUCTION_KINDS
@@ -225,7 +226,8 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
     state = inputs.state
     recognised_index = convert.right_index_of(arrays, state.recognised_right)
     known = recognised_index >= 0  # rights no longer in the register are not recomputed
-    legacy = legacy_baseline(arrays, compiled, starts, legacy_cutoff_month(inputs))
+    legacy = legacy_baseline(arrays, compiled, starts, legacy_cutoff_month(inputs),
+                             awards.award_limits(inputs.catalogue))
     diffs = arrears.differences(cells, period, np.concatenate([recognised_index[known], legacy[0]]),
                                 np.concatenate([state.recognised_month[known], legacy[1]]),
                                 np.concatenate([state.recognised_minor[known], legacy[2]]))
@@ -372,7 +374,7 @@ def legacy_cutoff_month(inputs: Inputs) -> int:
     return inputs.period if first < 0 else min(first, inputs.period)
 
 
-def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int):
+def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int, award_months: np.ndarray):
     """(right index, month, amount) the legacy system paid: per cell of a window month before the cutoff, the
     amount due under the versions decided before the cutoff's first day. Only rights whose window reaches
     before the cutoff are computed, so a ledger past its first months pays nothing for this."""
@@ -386,7 +388,7 @@ def legacy_baseline(arrays, compiled, starts: np.ndarray, cutoff_month: int):
     linked = np.flatnonzero(linked_benefits(compiled)[np.asarray(arrays.right_benefit, np.int64)])
     computed = np.union1d(rights, linked)
     window = np.where(np.isin(computed, rights), starts[computed], cutoff_month - 1)
-    legacy = legacy_versions(rights_subset(arrays, computed), cutoff_day)
+    legacy = legacy_versions(rights_subset(arrays, computed), cutoff_day, award_months)
     cells = entitlement.compute_due(legacy, compiled, cutoff_month - 1, window, decided_by_day=cutoff_day - 1)
     # no rule_missing check: these months lie in the window the current computation has checked already
     right = computed[cells.right_index]
@@ -457,11 +459,12 @@ def rights_subset(arrays, rights: np.ndarray):
                            version_offsets=version_offsets, **versions, packed=packed)
 
 
-def legacy_versions(arrays, cutoff_day: int):
+def legacy_versions(arrays, cutoff_day: int, award_months: np.ndarray):
     """The versions as the legacy system knew them. The register records a retroactive change by ending the old
     version the day before the new one starts, so a version decided before the cutoff that a later decision
     closed (its successor, decided on or after the cutoff, starts the next day and before the cutoff) runs on
-    to the end of the later versions that continue it, as it did before that decision."""
+    to the end of the later versions that continue it, as it did before that decision; a fixed-term award
+    (award_months per benefit, formats/awards.py) runs on no further than its own award's end."""
     n = arrays.ver_right.shape[0]
     from_day, to_day = arrays.ver_from_day.astype(np.int64), arrays.ver_to_day.astype(np.int64)
     late = arrays.ver_decided_day >= cutoff_day
@@ -472,6 +475,14 @@ def legacy_versions(arrays, cutoff_day: int):
     extend = np.flatnonzero(~late & link & (np.r_[from_day[1:], cutoff_day] < cutoff_day))
     ver_to_day, ver_to_month = arrays.ver_to_day.copy(), arrays.ver_to_month.copy()
     ver_to_day[extend], ver_to_month[extend] = ver_to_day[chain_end[extend]], ver_to_month[chain_end[extend]]
+    limit = award_months[np.asarray(arrays.right_benefit, np.int64)[arrays.ver_right]]
+    if extend.size and limit[extend].any():
+        applied = arrays.ver_applied_day if arrays.ver_applied_day is not None else \
+            arrays.packed.ver32[:, entitlement.V_APPLIED_MONTH]  # (equal days have equal months)
+        last = awards.award_start(arrays, limit > 0, applied) + limit - 1
+        ended = extend[(limit[extend] > 0) & (ver_to_month[extend] > last[extend])]
+        ver_to_month[ended] = last[ended]
+        ver_to_day[ended] = awards.month_last_days(last[ended])
     legacy = arrays._replace(ver_to_day=ver_to_day, ver_to_month=ver_to_month)
     if arrays.packed is None:
         return legacy._replace(packed=entitlement.pack_register(legacy))  # the engine packs its own layout

@@ -85,7 +85,8 @@ def prepare(ledger, record: store.PayrollRecord, progress=session.noop) -> Prepa
     first, last = entitlement.compiled_range(starts, period)
     compiled = catalogue.compile(min(first, catalogue.first_month()), last)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
-    legacy = computing.legacy_baseline(arrays, compiled, starts, computing.legacy_cutoff_month(inputs))
+    legacy = computing.legacy_baseline(arrays, compiled, starts, computing.legacy_cutoff_month(inputs),
+                                       computing.awards.award_limits(inputs.catalogue))
     progress(N_("reading the payroll lines"))
     status = session.status_of(ledger, record.payroll_id)["status"]
     return Prepared(record, catalogue, status, inputs, arrays, held, differences, starts, compiled, cells, legacy,

@@ -18,6 +18,7 @@ import pytest
 
 from engine.entitlement import compute_due
 from engine.months import parse_period
+from formats.awards import award_limits
 from formats.catalogue import load_catalogue
 from formats.convert import register_arrays, right_index_of
 from formats.register import read_register
@@ -274,7 +275,7 @@ def test_the_legacy_due_reads_the_rights_it_is_linked_to():
     cutoff, october = parse_period("2026-05"), parse_period("2025-10")
     starts = np.array([october, cutoff], np.int32)  # the retroactive decision opens ME_DD's window in October
     compiled = catalogue.compile_window(starts, cutoff)
-    right, month, amount = legacy_baseline(arrays, compiled, starts, cutoff)
+    right, month, amount = legacy_baseline(arrays, compiled, starts, cutoff, award_limits(catalogue))
     assert set(right.tolist()) == {0} and month.tolist() == list(range(october, cutoff))
     assert set(amount.tolist()) == {6000 + 4400}  # as the legacy system paid: 60.00 (ME_LI) + 44.00 (MO family)
 
@@ -291,3 +292,30 @@ def test_a_month_before_the_first_payroll_cannot_be_reopened(case, first_payroll
                         reopen="2024-12", reason="the law requires it")
     with Ledger(case["db"]) as ledger, ledger.engine.connect() as conn:
         assert len(store.list_payrolls(conn)) == before
+
+
+@pytest.mark.parametrize("renewal_applied, paid_by_legacy", [(dt.date(2025, 11, 20), ["2025-09", "2025-10", "2025-11"]),
+                                                             (dt.date(2025, 6, 1), ["2025-09", "2025-10", "2025-11"])])
+def test_a_fixed_term_award_runs_on_in_the_legacy_baseline_no_further_than_its_end(renewal_applied, paid_by_legacy):
+    """UA_DSD is awarded for 6 months (June to November 2025). A decision after the cutoff (2026-01) closes the
+    award in August and a version from September runs into 2026, a renewal (another application) or a correction
+    of the award: either way the legacy system paid the award through November and no further, so December is
+    paid as arrears (was: the award ran on through December, counted as paid, never paid)."""
+    from payroll.compute import legacy_baseline
+    from tests.engine.entitlement_tables import tables
+
+    catalogue = load_catalogue(country="ua")
+    persons = [dict(person_id=1, birth_date=dt.date(1985, 1, 1))]
+    members = [dict(household_id=1, person_id=1, role="head", member_from=dt.date(2010, 1, 1))]
+    award = dict(right_id=1, version=1, benefit="UA_DSD", person_id=1, household_id=1, valid_from=dt.date(2025, 6, 1),
+                 valid_to=dt.date(2025, 8, 31), decided_on=dt.date(2025, 6, 1), applied_on=dt.date(2025, 6, 1),
+                 income_minor=0)
+    later = dict(award, version=2, valid_from=dt.date(2025, 9, 1), valid_to=None, decided_on=dt.date(2026, 1, 20),
+                 applied_on=renewal_applied)
+    arrays = register_arrays(tables(persons, members, [award, later]), catalogue)
+    cutoff = parse_period("2026-01")
+    starts = np.array([parse_period("2025-09")], np.int32)
+    compiled = catalogue.compile_window(starts, cutoff)
+    right, month, amount = legacy_baseline(arrays, compiled, starts, cutoff, award_limits(catalogue))
+    assert [month_date(int(m)).strftime("%Y-%m") for m in month] == paid_by_legacy
+    assert set(amount.tolist()) == {181680}  # 60 % of 3,028.00 for a working-age adult without income
