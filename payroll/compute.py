@@ -205,9 +205,10 @@ def once_benefits(catalogue) -> np.ndarray:
     return entitlement.rate_days_benefits([benefit.kind for benefit in catalogue.benefits])
 
 
-def differences(arrays, inputs: Inputs, held: np.ndarray):
+def differences(arrays, inputs: Inputs, held: np.ndarray, ended: np.ndarray | None = None):
     """Due per right and month against what the ledger recognised: cells with a non-zero difference, and the
-    cells listed as due 0 for a reason (refused_cells)."""
+    cells listed as due 0 for a reason (refused_cells). `ended`: per right, a month it is recomputed from at
+    least (ended_hold_starts), or None."""
     period = inputs.period
     changes_since = (month_first_date(period - CHANGES_WINDOW_MONTHS) - month_first_date(0)).days
     starts = entitlement.window_starts(arrays, period, LOOKBACK_MONTHS, changes_since,
@@ -215,6 +216,8 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
                                        once_benefits=once_benefits(inputs.catalogue))
     released_hold_starts(inputs, arrays, starts)
     unseen_version_starts(inputs, arrays, starts)
+    if ended is not None:
+        np.minimum(starts, np.maximum(ended, period - LOOKBACK_MONTHS).astype(starts.dtype), out=starts)
     if inputs.approved is not None and inputs.approved + 1 < period:  # months skipped (calculate --reopen): every
         np.minimum(starts, max(inputs.approved + 1, period - LOOKBACK_MONTHS), out=starts)  # right pays them
     first, last = entitlement.compiled_range(starts, period)
@@ -235,6 +238,31 @@ def differences(arrays, inputs: Inputs, held: np.ndarray):
     keep = ~held[diffs.right_index] | (diffs.amount_minor < 0)
     return (diffs.right_index[keep].astype(np.int64), diffs.month[keep].astype(np.int64),
             diffs.amount_minor[keep].astype(np.int64), listed)
+
+
+def ended_hold_starts(inputs: Inputs, routing) -> np.ndarray | None:
+    """Per right, the first month an approved payroll held it by a bank-channel hold that no longer applies (the
+    register shows the payee another IBAN, or the post; holds' applied_from, payroll/session.py) when any version
+    of the right pays that payee, else the period; None when there is no such hold. The hold left those months
+    unpaid and no release row lifts it, so they are recomputed and paid as arrears; months paid give no
+    difference (a hold whose months were paid costs a recomputation only)."""
+    holds, arrays = inputs.holds, routing.arrays
+    if "applied_from" not in holds.column_names or not len(arrays.payee_ids):
+        return None
+    bank = holds.filter(pc.and_(pc.equal(holds.column("kind"), "bank_channel"),
+                                pc.greater_equal(holds.column("applied_from"), 0)))
+    if bank.num_rows == 0:
+        return None
+    payees = np_col(bank, "payee_id")
+    index = np.clip(np.searchsorted(arrays.payee_ids, payees), 0, len(arrays.payee_ids) - 1)
+    ended = (arrays.payee_ids[index] == payees) & ~routing.payee_held[index]
+    if not ended.any():
+        return None
+    payee_start = np.full(len(arrays.payee_ids), inputs.period, np.int64)
+    np.minimum.at(payee_start, index[ended], np_col(bank, "applied_from")[ended])
+    start = np.full(len(arrays.right_ids), inputs.period, np.int64)
+    np.minimum.at(start, np.asarray(arrays.ver_right, np.int64), payee_start[arrays.ver_payee])
+    return start
 
 
 def released_hold_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
@@ -694,7 +722,7 @@ def route(inputs: Inputs, arrays) -> Routing:
 
 def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     arrays, state, held = routing.arrays, inputs.state, routing.held
-    diff_right, diff_month, diff_minor, listed = differences(arrays, inputs, held)
+    diff_right, diff_month, diff_minor, listed = differences(arrays, inputs, held, ended_hold_starts(inputs, routing))
     (diff_right, diff_month, diff_minor), barred, written = split_differences(inputs, arrays, diff_right,
                                                                               diff_month, diff_minor)
     gross, raised = np.zeros(arrays.n_rights, np.int64), np.zeros(arrays.n_rights, np.int64)

@@ -140,8 +140,8 @@ def calculate(db_url: str, data, period_text: str, by: str, rules=None, store_di
     try:
         countries.check_ledger(ledger.engine, catalogue, data_path)
         with ledger.engine.connect() as conn:
-            refusal = period_refusal(ledger, conn, period) if override is None else \
-                legacy_refusal(ledger, conn, period)
+            refusal = legacy_refusal(ledger, conn, period) or (
+                period_refusal(ledger, conn, period) if override is None else None)
             if refusal is not None:
                 raise Refused(refusal)
             mark = ledger_state.batch_mark(conn)

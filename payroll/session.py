@@ -8,6 +8,7 @@ import importlib.metadata
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -230,9 +231,26 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
         holds = store.read_holds(conn, hold_mark, released=True)
         lifted = store.held_from(conn, holds.filter(holds.column("released")).drop_columns(["released"]), period)
-        seen, approved = approved_before(conn, ledger_state.batch_mark(conn) if mark is None else mark)
-    holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released", "released_by"])
+        mark = ledger_state.batch_mark(conn) if mark is None else mark
+        seen, approved = approved_before(conn, mark)
+        holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released", "released_by"])
+        holds = holds.append_column("applied_from", pa.array(applied_from(conn, holds, mark), pa.int64()))
     return computing.Inputs(register, catalogue, period, state, holds, lifted, seen, approved)
+
+
+def applied_from(conn: sa.Connection, holds: pa.Table, mark: int) -> np.ndarray:
+    """Per hold, the earliest period of a payroll approved by batch `mark` that was calculated with the hold in
+    force (its hold_mark reached it), -1 where none was: the first month the hold may have left unpaid."""
+    rows = conn.execute(sa.text("SELECT p.period, p.hold_mark FROM ledger_batches b JOIN payrolls p ON "
+                                "p.payroll_id = b.source_id WHERE b.kind = 'approve' AND b.batch_id <= :mark"),
+                        {"mark": int(mark)}).fetchall()
+    ids = np.asarray(holds.column("hold_id").to_numpy(zero_copy_only=False), np.int64)
+    if not rows or ids.size == 0:
+        return np.full(ids.size, -1, np.int64)
+    periods = np.array([parse_period(row[0]) for row in rows], np.int64)
+    marks = np.array([row[1] for row in rows], np.int64)
+    applied = marks[None, :] >= ids[:, None]
+    return np.where(applied.any(axis=1), np.where(applied, periods[None, :], np.iinfo(np.int64).max).min(axis=1), -1)
 
 
 def approved_before(conn: sa.Connection, mark: int) -> tuple[pa.Table | None, int | None]:

@@ -124,22 +124,25 @@ def test_periods_follow_the_latest_approved_month(db_url, register, tmp_path):
     first = approved_january(db_url, register, store)
     calc = lambda period, *extra: run(db_url, "calculate", "--data", register, "--period", period, "--by", "ana",
                                       "--json", *extra, store=store)
-    earlier = calc("2024-12")
-    assert earlier.exit_code == 2 and "2025-01 is the latest approved month" in earlier.output
-    assert f"{first}, approved by marko" in earlier.output and "--reopen 2024-12 --reason" in earlier.output
+    earlier = calc("2024-12")  # the legacy system paid it: no override offered
+    assert earlier.exit_code == 2 and "before this ledger's first payroll (2025-01)" in earlier.output
+    assert "--reopen" not in earlier.output
     skipped = calc("2025-03")
     assert skipped.exit_code == 2 and "would skip 2025-02" in skipped.output
+    assert f"{first}, approved by marko" in skipped.output and "--reopen 2025-03 --reason" in skipped.output
     assert ok(calc(PERIOD))["payroll"] == "ME-202501-02"          # supplementary payroll of the open month
     assert ok(calc(NEXT))["payroll"] == "ME-202502-01"            # the next month
     half = calc("2024-12", "--reopen", "2024-12")
     assert half.exit_code == 2 and "--reason" in half.output
     other = calc("2024-12", "--reopen", "2024-11", "--reason", "court ruling")
     assert other.exit_code == 2
-    reopened = ok(calc("2024-12", "--reopen", "2024-12", "--reason", "court ruling 7/2025"))
+    legacy = calc("2024-12", "--reopen", "2024-12", "--reason", "court ruling 7/2025")  # the legacy system paid it
+    assert legacy.exit_code == 2 and "before this ledger's first payroll (2025-01)" in legacy.output
+    reopened = ok(calc("2025-03", "--reopen", "2025-03", "--reason", "court ruling 7/2025"))
     with Ledger(db_url) as ledger:
         events = ledger.events(subject=reopened["payroll"], kind="reopened")
     assert [(e["payload"]["period"], e["payload"]["reason"], e["payload"]["by"]) for e in events] == \
-        [("2024-12", "court ruling 7/2025", "ana")]
+        [("2025-03", "court ruling 7/2025", "ana")]
 
 
 def test_a_second_approval_names_who_approved_and_when(tmp_path, register):

@@ -1,0 +1,66 @@
+"""A bank-channel hold (AC04: account closed) holds the payee's rights while the register shows the closed IBAN;
+once it shows another, the hold no longer applies, with no release row. The months it held are then paid as
+arrears by the next calculation, once (payroll/compute.py ended_hold_starts): they were lost before."""
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from payroll import cycle, reconcile, store
+from synthetic.bank_returns import BankReport, write_camt054
+from synthetic.register import generate_register
+from tests.payroll.test_legacy_baseline import amounts, lines_of
+
+FEBRUARY, MARCH = dt.date(2025, 2, 1), dt.date(2025, 3, 1)
+
+
+def test_months_a_closed_account_held_are_paid_once_the_register_shows_a_new_one(tmp_path):
+    folder, work = tmp_path / "reg", tmp_path / "store"
+    generate_register(folder, 400, 21, "2025-01")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    january = cycle.calculate(db, folder, "2025-01", "ana", store_dir=work)["payroll"]
+    cycle.approve(db, january, "marko")
+    cycle.export(db, january, tmp_path / "out")
+    with cycle.open_db(db).engine.connect() as conn:
+        payments = store.read_payments(store.get_payroll(conn, january))
+    bank = payments.filter(pc.equal(payments.column("channel"), "bank")).slice(0, 40)
+    write_camt054(tmp_path / "ret.xml", {"end_to_end_id": bank.column("end_to_end_id"),
+                                         "amount_minor": bank.column("amount_minor"), "reason_code": ["AC04"] * 40},
+                  BankReport("BANK-RET-1", dt.datetime(2025, 2, 15, 18), "ME25907000000000045322", "EUR"),
+                  dt.date(2025, 2, 15))
+    reconcile.reconcile(db, [tmp_path / "ret.xml"])
+    payees = pq.read_table(folder / "payees.parquet")  # no postal address to reroute to: the payees are held
+    returned = pc.is_in(payees.column("payee_id"), bank.column("payee_id"))
+    street = pc.if_else(returned, pa.scalar(None, pa.string()), payees.column("street"))
+    pq.write_table(payees.set_column(payees.schema.get_field_index("street"), "street", street),
+                   folder / "payees.parquet")
+    february = cycle.calculate(db, folder, "2025-02", "ana", store_dir=work)["payroll"]
+    cycle.approve(db, february, "marko")
+    lines = lines_of(db, february)
+    paid = lines.filter(pc.and_(pc.equal(lines.column("component"), "due"), pc.is_valid(lines.column("payment_ref"))))
+    held = sorted(set(bank.column("payee_id").to_pylist()) - set(paid.column("payee_id").to_pylist()))
+    assert held, "no payee of the returned payments was held in February (all rerouted by post)"
+    dues = lines_of(db, january).filter(pc.equal(lines_of(db, january).column("component"), "due"))
+    held_rights = set(dues.filter(pc.is_in(dues.column("payee_id"), pa.array(held))).column("right_id").to_pylist())
+    assert held_rights and not held_rights & set(paid.column("right_id").to_pylist())
+
+    payees = pq.read_table(folder / "payees.parquet")  # the held payees give new accounts: each takes another's
+    donors = payees.filter(pc.and_(pc.equal(payees.column("channel"), "bank"),
+                                   pc.invert(pc.is_in(payees.column("payee_id"), pa.array(held))))).slice(0, len(held))
+    new_iban = dict(zip(held, donors.column("iban").to_pylist()))
+    ibans = [new_iban.get(p, i) for p, i in zip(payees.column("payee_id").to_pylist(), payees.column("iban").to_pylist())]
+    payees = payees.set_column(payees.schema.get_field_index("iban"), "iban", pa.array(ibans, pa.string()))
+    pq.write_table(payees, folder / "payees.parquet")
+
+    march = cycle.calculate(db, folder, "2025-03", "ana", store_dir=work)["payroll"]
+    lines = lines_of(db, march)
+    for right in held_rights:
+        due = amounts(lines, right, ["due"]).get(MARCH, 0)
+        if due:  # the same due both months (no decision, no birthday in between): February paid as arrears
+            assert amounts(lines, right, ["arrears"]).get(FEBRUARY) == due, right
+    assert any(amounts(lines, right, ["arrears"]).get(FEBRUARY) for right in held_rights)
+    cycle.approve(db, march, "marko")
+    again = cycle.calculate(db, folder, "2025-03", "ana", store_dir=work)
+    assert again["net_minor"] == 0
