@@ -15,7 +15,9 @@ from tests.payroll.test_legacy_baseline import amounts, lines_of
 FEBRUARY, MARCH = dt.date(2025, 2, 1), dt.date(2025, 3, 1)
 
 
-def test_months_a_closed_account_held_are_paid_once_the_register_shows_a_new_one(tmp_path):
+def closed_accounts(tmp_path):
+    """January paid and exported; 40 of its bank payments returned AC04 (account closed): (db, folder, store,
+    January's id, the returned payments)."""
     folder, work = tmp_path / "reg", tmp_path / "store"
     generate_register(folder, 400, 21, "2025-01")
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
@@ -31,6 +33,21 @@ def test_months_a_closed_account_held_are_paid_once_the_register_shows_a_new_one
                   BankReport("BANK-RET-1", dt.datetime(2025, 2, 15, 18), "ME25907000000000045322", "EUR"),
                   dt.date(2025, 2, 15))
     reconcile.reconcile(db, [tmp_path / "ret.xml"])
+    return db, folder, work, january, bank
+
+
+def test_a_creditor_whose_account_closed_is_paid_by_post(tmp_path):
+    """The deductions forwarded to a creditor whose account was closed go by post (it has an address), as its
+    re-issue does; they were sent to the closed account again."""
+    db, folder, work, _january, bank = closed_accounts(tmp_path)
+    lines = lines_of(db, cycle.calculate(db, folder, "2025-02", "ana", store_dir=work)["payroll"])
+    forwarded = lines.filter(pc.and_(pc.equal(lines.column("component"), "forwarded"),
+                                     pc.is_in(lines.column("payee_id"), bank.column("payee_id"))))
+    assert forwarded.num_rows > 0 and set(forwarded.column("channel").to_pylist()) == {"post"}
+
+
+def test_months_a_closed_account_held_are_paid_once_the_register_shows_a_new_one(tmp_path):
+    db, folder, work, january, bank = closed_accounts(tmp_path)
     payees = pq.read_table(folder / "payees.parquet")  # no postal address to reroute to: the payees are held
     returned = pc.is_in(payees.column("payee_id"), bank.column("payee_id"))
     street = pc.if_else(returned, pa.scalar(None, pa.string()), payees.column("street"))
