@@ -319,7 +319,8 @@ PACKED_ONLY = frozenset({
     "person_birth_day", "person_birth_month", "person_death_day", "person_death_month", "person_disabled",
     "person_without_care", "member_person", "member_role", "member_from_month", "member_to_month", "ver_number",
     "ver_household", "ver_income_minor", "ver_grade", "ver_birth_order", "ver_amount_minor", "ver_mo_family",
-    "ver_single_parent", "ver_unable_to_work", "ver_applied_day", "ver_other_minor", "ver_subgroup"})
+    "ver_single_parent", "ver_unable_to_work", "ver_other_minor", "ver_subgroup"})
+# (ver_applied_day stays: a fixed-term award is told apart by its application day, payroll.compute.legacy_versions)
 
 
 def _flag_bits(*columns) -> np.ndarray:

@@ -10,6 +10,9 @@ from engine.entitlement import RegisterArrays, V_TO_DAY, V_TO_MONTH, benefits_pr
 from formats.ordered_register import benefit_list
 
 
+SHIFTED_RUN_MAX = 8  # award_start: the most versions of one right compared by shifts rather than sorted
+
+
 def award_limits(catalogue) -> np.ndarray:
     """Months of a fixed-term award per benefit (catalogue order), 0 where none is ended here."""
     return np.array([benefit.info.get("award_months", 0) if benefit.kind != "per_member_category" else 0
@@ -21,9 +24,9 @@ def award_start(arrays: RegisterArrays, awarded: np.ndarray, applied: np.ndarray
     same application day (applied_on, else the decision's): a version that corrects an award (an income change
     from March of an award applied for in January) stays within it, a renewal (a new application) starts its own.
 
-    A right's awarded versions lie next to each other, by valid_from (the register's order), so each version is
-    compared with the d-th before it, for d up to the longest run of one right's versions less one (no sort).
-    `applied`: per version what tells applications apart (default the application day)."""
+    A right's awarded versions lie next to each other, by valid_from (the register's order): where no right has
+    more than SHIFTED_RUN_MAX of them, each version is compared with the d-th before it for d up to the longest
+    run less one, without a sort; else the versions are sorted by (right, application day)."""
     start = arrays.ver_from_month.astype(np.int64)
     rows = np.flatnonzero(awarded)
     right = arrays.ver_right[rows]
@@ -31,8 +34,15 @@ def award_start(arrays: RegisterArrays, awarded: np.ndarray, applied: np.ndarray
     longest = int(np.diff(np.r_[heads, rows.shape[0]]).max()) if rows.size else 0
     applied = (arrays.ver_applied_day if applied is None else applied)[rows]
     first = start[rows]
-    for d in range(1, longest):  # first[j] <= first[j - d] within a right: the minimum is the earliest match's
-        same = (right[d:] == right[:-d]) & (applied[d:] == applied[:-d])
+    if longest > SHIFTED_RUN_MAX:  # (each shift is a pass over every awarded version)
+        key = right.astype(np.int64) << 32 | (applied.astype(np.int64) - int(applied.min()))
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        groups = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        lowest = np.minimum.reduceat(first[order], groups)
+        first[order] = np.repeat(lowest, np.diff(np.r_[groups, ordered.shape[0]]))
+    for d in range(1, longest if longest <= SHIFTED_RUN_MAX else 1):  # first[j] <= first[j - d] within a right:
+        same = (right[d:] == right[:-d]) & (applied[d:] == applied[:-d])  # the minimum is the earliest match's
         first[d:][same] = np.minimum(first[d:][same], first[:-d][same])
     start[rows] = first
     return start

@@ -205,10 +205,9 @@ def once_benefits(catalogue) -> np.ndarray:
     return entitlement.rate_days_benefits([benefit.kind for benefit in catalogue.benefits])
 
 
-def differences(arrays, inputs: Inputs, held: np.ndarray, ended: np.ndarray | None = None):
-    """Due per right and month against what the ledger recognised: cells with a non-zero difference, and the
-    cells listed as due 0 for a reason (refused_cells). `ended`: per right, a month it is recomputed from at
-    least (ended_hold_starts), or None."""
+def windows(arrays, inputs: Inputs, ended: np.ndarray | None = None) -> tuple[np.ndarray, object]:
+    """Per right the first month recomputed, by every rule below, and the catalogue compiled for those months.
+    `ended`: per right, a month it is recomputed from at least (ended_hold_starts), or None."""
     period = inputs.period
     changes_since = (month_first_date(period - CHANGES_WINDOW_MONTHS) - month_first_date(0)).days
     starts = entitlement.window_starts(arrays, period, LOOKBACK_MONTHS, changes_since,
@@ -223,6 +222,14 @@ def differences(arrays, inputs: Inputs, held: np.ndarray, ended: np.ndarray | No
     first, last = entitlement.compiled_range(starts, period)
     compiled = inputs.catalogue.compile(min(first, inputs.catalogue.first_month()), last)
     linked_starts(arrays, compiled, starts, period)  # (lowers starts to ones above `first`: the range holds)
+    return starts, compiled
+
+
+def differences(arrays, inputs: Inputs, held: np.ndarray, ended: np.ndarray | None = None):
+    """Due per right and month against what the ledger recognised: cells with a non-zero difference, and the
+    cells listed as due 0 for a reason (refused_cells); `ended` as for windows."""
+    period = inputs.period
+    starts, compiled = windows(arrays, inputs, ended)
     cells = entitlement.compute_due(arrays, compiled, period, starts)
     missing_rules(arrays, cells, inputs.catalogue)
     listed = refused_cells(arrays, cells)
@@ -241,11 +248,11 @@ def differences(arrays, inputs: Inputs, held: np.ndarray, ended: np.ndarray | No
 
 
 def ended_hold_starts(inputs: Inputs, routing) -> np.ndarray | None:
-    """Per right, the first month an approved payroll held it by a bank-channel hold that no longer applies (the
-    register shows the payee another IBAN, or the post; holds' applied_from, payroll/session.py) when any version
-    of the right pays that payee, else the period; None when there is no such hold. The hold left those months
-    unpaid and no release row lifts it, so they are recomputed and paid as arrears; months paid give no
-    difference (a hold whose months were paid costs a recomputation only)."""
+    """Per right paid (by any version) to a payee that an approved payroll held by a bank-channel hold that no
+    longer applies (the register shows another IBAN, or the post; holds' applied_from, payroll/session.py), its
+    first month (first_months), else the period; None when there is no such hold. The hold left the right unpaid,
+    arrears of any month included, and no release row lifts it, so the right is recomputed as a release does;
+    months paid give no difference (a hold whose months were paid costs a recomputation only)."""
     holds, arrays = inputs.holds, routing.arrays
     if "applied_from" not in holds.column_names or not len(arrays.payee_ids):
         return None
@@ -258,11 +265,11 @@ def ended_hold_starts(inputs: Inputs, routing) -> np.ndarray | None:
     ended = (arrays.payee_ids[index] == payees) & ~routing.payee_held[index]
     if not ended.any():
         return None
-    payee_start = np.full(len(arrays.payee_ids), inputs.period, np.int64)
-    np.minimum.at(payee_start, index[ended], np_col(bank, "applied_from")[ended])
-    start = np.full(len(arrays.right_ids), inputs.period, np.int64)
-    np.minimum.at(start, np.asarray(arrays.ver_right, np.int64), payee_start[arrays.ver_payee])
-    return start
+    payees_ended = np.zeros(len(arrays.payee_ids), bool)
+    payees_ended[index[ended]] = True
+    chosen = np.zeros(len(arrays.right_ids), bool)
+    chosen[np.asarray(arrays.ver_right, np.int64)[payees_ended[arrays.ver_payee]]] = True
+    return np.where(chosen, first_months(arrays, inputs), inputs.period)
 
 
 def released_hold_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
@@ -284,9 +291,15 @@ def released_hold_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
         held_payees = np.flatnonzero(np.isin(arrays.payee_ids, payees))
         chosen |= np.isin(right_payee, held_payees)
     index = np.flatnonzero(chosen)
-    first = arrays.ver_from_month[arrays.version_offsets[index]].astype(np.int64)  # versions by valid_from
-    start = np.maximum(first, inputs.period - LOOKBACK_MONTHS)
+    start = np.maximum(first_months(arrays, inputs)[index], inputs.period - LOOKBACK_MONTHS)
     starts[index] = np.minimum(starts[index], start).astype(starts.dtype)
+
+
+def first_months(arrays, inputs: Inputs) -> np.ndarray:
+    """Per right its first month (versions by valid_from), not before the catalogue's first month: where a
+    recomputation of what was paid begins (a decision reaching further back is refused for its missing rules)."""
+    first = arrays.ver_from_month[np.asarray(arrays.version_offsets, np.int64)[:-1]].astype(np.int64)
+    return np.maximum(first, inputs.catalogue.first_month())
 
 
 def versions_seen(arrays, period: int) -> pa.Table:
@@ -316,9 +329,9 @@ def unseen_version_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
     or the whole right new to it) starts at the earliest such version's first month, whatever its decided_on: a
     decision recorded late, or decided while no payroll was calculated (a month skipped), pays back to its start
     (RULES.md Readings 4), where the decided_on window (CHANGES_WINDOW_MONTHS) alone would leave it unpaid. A right
-    whose count of versions changed without a higher number (a version removed or put in between) is recomputed
-    from its first month; so is one of a benefit paid once for a period of days (its first month reads every
-    version). Versions decided after the period are not in force yet; nothing reaches back beyond LOOKBACK_MONTHS.
+    whose versions numbered up to the last seen are no longer as many (a version removed or put in between) is
+    recomputed from its first month (first_months); so is one of a benefit paid once for a period of days with an
+    unseen version (its first month reads every version). Versions decided after the period are not in force yet; nothing reaches back beyond LOOKBACK_MONTHS.
     Months that come out the same as recognised give no difference, so a wider window only costs time."""
     seen = inputs.seen
     if seen is None or not len(arrays.right_ids):
@@ -336,10 +349,10 @@ def unseen_version_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
     np.minimum.at(start, ver_right[unseen], arrays.ver_from_month[unseen].astype(np.int64))
     touched = np.zeros(right_ids.shape[0], bool)
     touched[ver_right[unseen]] = True
-    whole = ((last > 0) & (np.add.reduceat(in_force.astype(np.int64), offsets[:-1]) != seen_counts)) \
+    kept = np.add.reduceat((in_force & ~unseen).astype(np.int64), offsets[:-1])  # versions seen, counted again
+    whole = ((last > 0) & (kept != seen_counts)) \
         | (touched & once_benefits(inputs.catalogue)[np.asarray(arrays.right_benefit, np.int64)])
-    first = arrays.ver_from_month[offsets[:-1]].astype(np.int64)  # rows by valid_from
-    start = np.where(whole, np.minimum(start, first), start)
+    start = np.where(whole, np.minimum(start, first_months(arrays, inputs)), start)
     floor = period - LOOKBACK_MONTHS
     np.minimum(starts, np.maximum(start, floor).astype(starts.dtype), out=starts)
 
@@ -505,9 +518,8 @@ def legacy_versions(arrays, cutoff_day: int, award_months: np.ndarray):
     ver_to_day[extend], ver_to_month[extend] = ver_to_day[chain_end[extend]], ver_to_month[chain_end[extend]]
     limit = award_months[np.asarray(arrays.right_benefit, np.int64)[arrays.ver_right]]
     if extend.size and limit[extend].any():
-        applied = arrays.ver_applied_day if arrays.ver_applied_day is not None else \
-            arrays.packed.ver32[:, entitlement.V_APPLIED_MONTH]  # (equal days have equal months)
-        last = awards.award_start(arrays, limit > 0, applied) + limit - 1
+        applied = arrays.ver_applied_day if arrays.ver_applied_day is not None else arrays.ver_decided_day
+        last = awards.award_start(arrays, limit > 0, applied) + limit - 1  # (as formats.convert ended the awards)
         ended = extend[(limit[extend] > 0) & (ver_to_month[extend] > last[extend])]
         ver_to_month[ended] = last[ended]
         ver_to_day[ended] = awards.month_last_days(last[ended])
@@ -577,11 +589,32 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
     creditor = np.where(creditor_id >= 0, np.searchsorted(arrays.payee_ids, creditor_id), -1).astype(np.int64)
     creditor_channel = np.where(creditor >= 0, payee_channel[np.maximum(creditor, 0)], -1).astype(np.int64)
     return dict(order_right=right, order_kind=kind, order_priority=np_col(orders, "priority").astype(np.int64),
-                order_fixed_minor=np_col(orders, "fixed_minor", -1).astype(np.int64),
+                order_fixed_minor=fixed_instalments(orders, right, valid_from, valid_to, arrays, inputs),
                 order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
                 order_remaining_minor=remaining, order_active=active,
                 order_for_minor=np_col(orders, "for_minor", True).astype(bool),  # Readings 10: null = for a minor
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
+
+
+def fixed_instalments(orders: pa.Table, right: np.ndarray, valid_from: np.ndarray, valid_to: np.ndarray, arrays,
+                      inputs: Inputs) -> np.ndarray:
+    """Per order, what its fixed amount asks for this payroll (-1 for a percentage): one instalment, and one more
+    for each month of its right's carried payment (paid with this one) in which the order was in force: the
+    deductions of a payment that was not made are owed next time (RULES.md Readings 3), as a percentage's are
+    through the carried amount in its base. Caps and the order's balance still bound what is taken."""
+    fixed = np_col(orders, "fixed_minor", -1).astype(np.int64)
+    state = inputs.state
+    if state.carried_right.shape[0] == 0 or not (fixed > 0).any():
+        return fixed
+    ids = np.asarray(arrays.right_ids, np.int64)[right]
+    count = lookup(state.carried_right, state.carried_count, ids)
+    first = lookup(state.carried_right, state.carried_first, ids)
+    days = lambda values: np.asarray(values, np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    open_ended = valid_to == 2**31 - 1
+    from_month, to_month = days(valid_from), np.where(open_ended, inputs.period, days(np.where(open_ended, 0, valid_to)))
+    months = np.minimum(inputs.period - 1, to_month) - np.maximum(first, from_month) + 1
+    extra = np.where(count > 0, np.clip(months, 0, count), 0)
+    return np.where(fixed > 0, fixed * (1 + extra), fixed)
 
 
 def fault_orders(order_table: pa.Table, period: int) -> list:

@@ -76,14 +76,10 @@ def prepare(ledger, record: store.PayrollRecord, progress=session.noop) -> Prepa
     inputs = session.load_inputs(ledger, record.data_folder, catalogue, period, record.batch_mark, record.hold_mark)
     progress(N_("computing the months with the engine"))
     arrays = convert.register_arrays(inputs.register, catalogue)
-    held = computing.route(inputs, arrays).held
-    differences = split_differences(inputs, arrays, computing.differences(arrays, inputs, held))
-    changes_since = (month_first_date(period - computing.CHANGES_WINDOW_MONTHS) - month_first_date(0)).days
-    starts = entitlement.window_starts(arrays, period, computing.LOOKBACK_MONTHS, changes_since,
-                                       death_lookback_months=computing.DEATH_LOOKBACK_MONTHS,
-                                       once_benefits=computing.once_benefits(catalogue))
-    first, last = entitlement.compiled_range(starts, period)
-    compiled = catalogue.compile(min(first, catalogue.first_month()), last)
+    routing = computing.route(inputs, arrays)
+    held, ended = routing.held, computing.ended_hold_starts(inputs, routing)
+    differences = split_differences(inputs, arrays, computing.differences(arrays, inputs, held, ended))
+    starts, compiled = computing.windows(arrays, inputs, ended)  # the windows the payroll computed
     cells = entitlement.compute_due(arrays, compiled, period, starts)
     legacy = computing.legacy_baseline(arrays, compiled, starts, computing.legacy_cutoff_month(inputs),
                                        computing.awards.award_limits(inputs.catalogue))

@@ -247,10 +247,14 @@ def applied_from(conn: sa.Connection, holds: pa.Table, mark: int) -> np.ndarray:
     ids = np.asarray(holds.column("hold_id").to_numpy(zero_copy_only=False), np.int64)
     if not rows or ids.size == 0:
         return np.full(ids.size, -1, np.int64)
-    periods = np.array([parse_period(row[0]) for row in rows], np.int64)
     marks = np.array([row[1] for row in rows], np.int64)
-    applied = marks[None, :] >= ids[:, None]
-    return np.where(applied.any(axis=1), np.where(applied, periods[None, :], np.iinfo(np.int64).max).min(axis=1), -1)
+    order = np.argsort(marks, kind="stable")
+    marks = marks[order]
+    periods = np.array([parse_period(row[0]) for row in rows], np.int64)[order]
+    suffix_min = np.minimum.accumulate(periods[::-1])[::-1]  # the earliest period among marks from here on
+    position = np.searchsorted(marks, ids, side="left")  # the first payroll whose hold_mark reaches the hold
+    found = position < marks.shape[0]
+    return np.where(found, suffix_min[np.minimum(position, marks.shape[0] - 1)], -1)
 
 
 def approved_before(conn: sa.Connection, mark: int) -> tuple[pa.Table | None, int | None]:

@@ -12,7 +12,7 @@ from synthetic.bank_returns import BankReport, write_camt054
 from synthetic.register import generate_register
 from tests.payroll.test_legacy_baseline import amounts, lines_of
 
-FEBRUARY, MARCH = dt.date(2025, 2, 1), dt.date(2025, 3, 1)
+JANUARY, FEBRUARY, MARCH = dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 1)
 
 
 def closed_accounts(tmp_path):
@@ -81,3 +81,41 @@ def test_months_a_closed_account_held_are_paid_once_the_register_shows_a_new_one
     cycle.approve(db, march, "marko")
     again = cycle.calculate(db, folder, "2025-03", "ana", store_dir=work)
     assert again["net_minor"] == 0
+
+
+def test_a_decision_taken_while_held_is_paid_back_to_its_start_once_the_hold_ends(tmp_path):
+    """While held, a right's arrears of any month are left unpaid, not only the held months: an income decrease
+    decided in January for January, while the payee was held from February, is paid when the hold ends (was:
+    February's months only, January's 20.00 lost)."""
+    db, folder, work, _january, bank = closed_accounts(tmp_path)
+    payees = pq.read_table(folder / "payees.parquet")
+    returned = pc.is_in(payees.column("payee_id"), bank.column("payee_id"))
+    street = pc.if_else(returned, pa.scalar(None, pa.string()), payees.column("street"))
+    pq.write_table(payees.set_column(payees.schema.get_field_index("street"), "street", street),
+                   folder / "payees.parquet")
+    held = set(bank.column("payee_id").to_pylist())
+    rights = pq.read_table(folder / "rights.parquet")
+    rows = rights.to_pylist()
+    counts = {}
+    for row in rows:
+        counts[row["right_id"]] = counts.get(row["right_id"], 0) + 1
+    first = next(r for r in rows if r["payee_id"] in held and r["benefit"] == "ME_MO" and counts[r["right_id"]] == 1
+                 and r["valid_to"] is None and (r["income_minor"] or 0) >= 2000)
+    right = first["right_id"]
+    lower = dict(first, version=2, valid_from=JANUARY, decided_on=dt.date(2025, 1, 25), applied_on=JANUARY,
+                 income_minor=first["income_minor"] - 2000)
+    rows = [dict(r, valid_to=dt.date(2024, 12, 31)) if r["right_id"] == right else r for r in rows] + [lower]
+    pq.write_table(pa.Table.from_pylist(rows, schema=rights.schema)
+                   .sort_by([("right_id", "ascending"), ("version", "ascending")]), folder / "rights.parquet")
+    february = cycle.calculate(db, folder, "2025-02", "ana", store_dir=work)["payroll"]
+    cycle.approve(db, february, "marko")
+    assert amounts(lines_of(db, february), right, ["due", "arrears"]) == {}  # held
+    donors = payees.filter(pc.and_(pc.equal(payees.column("channel"), "bank"), pc.invert(returned))).slice(0, len(held))
+    new_iban = dict(zip(sorted(held), donors.column("iban").to_pylist()))
+    payees = pq.read_table(folder / "payees.parquet")
+    ibans = [new_iban.get(p, i) for p, i in zip(payees.column("payee_id").to_pylist(), payees.column("iban").to_pylist())]
+    pq.write_table(payees.set_column(payees.schema.get_field_index("iban"), "iban", pa.array(ibans, pa.string())),
+                   folder / "payees.parquet")
+    march = lines_of(db, cycle.calculate(db, folder, "2025-03", "ana", store_dir=work)["payroll"])
+    due = amounts(march, right, ["due"])[MARCH]
+    assert amounts(march, right, ["arrears"]) == {JANUARY: 2000, FEBRUARY: due}

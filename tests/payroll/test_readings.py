@@ -119,3 +119,45 @@ def test_an_overpayment_order_the_agency_caused_is_not_recovered_and_is_listed()
     assert {row["order_id"]: row["amount_minor"] for row in result.orders.to_pylist()} == {2: 1783}
     assert result.summary["listed"]["overpayment_orders_written_off"] == [
         {"order_id": 1, "right_id": 1, "outstanding_minor": 5000}]
+
+
+def test_a_fixed_order_takes_the_carried_months_instalments_when_the_carried_payment_is_paid():
+    """Readings 3: October's 89.16 was carried (not paid, nothing deducted); November pays it with November's due.
+    A recovery order of a fixed 10.00 a month (in force since September) owes October's instalment too: 20.00
+    is taken from 178.32 (its 20 % cap is 35.66; was: 10.00). An order that began in November owes November's
+    alone."""
+    october = parse_period("2026-10")
+    ledger = dataclasses.replace(
+        state(recognised=[(r, m, DNJP) for r in (1, 2) for m in ("2026-09", "2026-10")]),
+        carry_right=np.array([1, 2], np.int64), carry_minor=np.array([DNJP, DNJP], np.int64),
+        carried_right=np.array([1, 2], np.int64), carried_first=np.array([october, october], np.int64),
+        carried_count=np.array([1, 1], np.int64))
+    orders = pa.Table.from_pylist([
+        dict(order_id=1, right_id=1, kind="overpayment", priority=3, fixed_minor=1000, outstanding_minor=10000,
+             valid_from=D(2026, 9, 1)),
+        dict(order_id=2, right_id=2, kind="overpayment", priority=3, fixed_minor=1000, outstanding_minor=10000,
+             valid_from=D(2026, 11, 1))], schema=DEDUCTIONS)
+    result = run([dict(right_id=r, version=1, benefit="ME_DNJP", person_id=1, valid_from=D(2026, 9, 1),
+                       decided_on=D(2026, 8, 20)) for r in (1, 2)], orders=orders, ledger=ledger)
+    taken = {(r["right_id"], r["component"]): r["amount_minor"] for r in result.lines.to_pylist()
+             if r["component"] in ("recovery", "carry_in")}
+    assert taken == {(1, "carry_in"): DNJP, (1, "recovery"): -2000, (2, "carry_in"): DNJP, (2, "recovery"): -1000}
+
+
+def test_the_carried_months_are_those_after_the_last_paid_carry():
+    """ledger_state.carried_months from the carry postings per right and month: right 1 carried September, paid
+    it in October, carried November and December (December takes November's in and out again); right 2 carried
+    October and November and nothing paid yet; right 3 carried October, paid it in November."""
+    from ledgers.schema import ACCOUNT, COMPONENT
+    from payroll.ledger_state import carried_months
+
+    out, in_ = COMPONENT["carry_out"], COMPONENT["carry_in"]
+    m = parse_period
+    rows = [(1, out, "2026-09"), (1, in_, "2026-10"), (1, out, "2026-11"), (1, in_, "2026-12"), (1, out, "2026-12"),
+            (2, out, "2026-10"), (2, in_, "2026-11"), (2, out, "2026-11"), (3, out, "2026-10"), (3, in_, "2026-11")]
+    columns = {"account_kind": np.full(len(rows), ACCOUNT["benefits_payable"], np.int64),
+               "component": np.array([c for _r, c, _m in rows], np.int64),
+               "right_id": np.array([r for r, _c, _m in rows], np.int64),
+               "month": np.array([m(month) for _r, _c, month in rows], np.int64)}
+    right, first, count = carried_months(columns)
+    assert right.tolist() == [1, 2] and first.tolist() == [m("2026-11"), m("2026-10")] and count.tolist() == [2, 2]

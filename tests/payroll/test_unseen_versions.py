@@ -119,3 +119,41 @@ def test_a_skipped_month_is_paid_on_every_right(tmp_path):
     april = cycle.calculate(db, folder, "2025-04", "ana", store_dir=tmp_path / "store")
     lines = lines_of(db, april["payroll"])
     assert lines.filter(pc.less(lines.column("month"), pa.scalar(dt.date(2025, 4, 1)))).num_rows == 0
+
+
+def test_explain_shows_the_months_the_payroll_recomputed(case):
+    """explain reads the windows calculate used: January and February's arrears of the late decision."""
+    from payroll import explain
+
+    out = explain.explain(case["db"], case["lowered"], "2025-03", case["march"]["payroll"])
+    months = {m["month"]: (m["difference_minor"], m["component"]) for m in out["months"]}
+    right = case["lowered"]
+    for month in MONTHS:
+        assert months[month.strftime("%Y-%m")] == (case["now"][right][month] - case["old"][right][month], "arrears")
+
+
+def test_a_plain_new_version_of_a_right_older_than_the_catalogue_is_computed_from_its_start(tmp_path):
+    """A right granted in 2020 (the catalogue's rules begin in 2024) gets an ordinary new version from March,
+    decided in March: March computes from March (was: from the right's first month, refused for the missing rules
+    of 2020-2023)."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    generate_register(before, 300, 5, "2025-01")
+    rights = pq.read_table(before / "rights.parquet")
+    right = single_version_rights(rights, "ME_LI")[0]
+    rows = [dict(r, valid_from=dt.date(2020, 1, 1), applied_on=dt.date(2019, 12, 1), decided_on=dt.date(2019, 12, 20))
+            if r["right_id"] == right else r for r in rights.to_pylist()]
+    pq.write_table(pa.Table.from_pylist(rows, schema=rights.schema), before / "rights.parquet")
+    first = next(r for r in rows if r["right_id"] == right)
+    added = dict(first, version=2, valid_from=dt.date(2025, 3, 1), decided_on=dt.date(2025, 3, 5),
+                 applied_on=dt.date(2025, 3, 1))
+    shutil.copytree(before, after)
+    changed = [dict(r, valid_to=dt.date(2025, 2, 28)) if r["right_id"] == right else r for r in rows] + [added]
+    pq.write_table(pa.Table.from_pylist(changed, schema=rights.schema)
+                   .sort_by([("right_id", "ascending"), ("version", "ascending")]), after / "rights.parquet")
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    for period in ("2025-01", "2025-02"):
+        cycle.approve(db, cycle.calculate(db, before, period, "ana", store_dir=tmp_path / "store")["payroll"], "marko")
+    march = cycle.calculate(db, after, "2025-03", "ana", store_dir=tmp_path / "store")
+    lines = lines_of(db, march["payroll"])
+    assert set(amounts(lines, right, ["due", "arrears", "overpayment"])) == {dt.date(2025, 3, 1)}
