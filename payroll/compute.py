@@ -765,8 +765,9 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     receivable = np.maximum(lookup(state.receivable_right, state.receivable_minor, arrays.right_ids) + raised, 0)
     offset = offsets(arrays, state, held, routing.right_payee, receivable)
     np.subtract.at(receivable, offset.right, offset.amount_minor)
-    # a creditor whose closed account holds its bank channel is paid by post where it has an address (as a
-    # re-issue to it is), not into the closed account again
+    # a creditor whose closed account holds its bank channel is paid by post where it has an address, not into
+    # the closed account again (without an address it still goes to the bank: the bank returns it, and reconcile
+    # re-issues it)
     creditor_channel = np.where(routing.payee_held & routing.payee_postal, CHANNEL_CODES["post"], routing.payee_channel)
     orders, order_table = order_arrays(inputs.register, arrays, inputs, creditor_channel)
     listed["overpayment_orders_written_off"] = fault_orders(order_table, inputs.period)
