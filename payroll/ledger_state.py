@@ -55,6 +55,11 @@ class LedgerState:
     carried_right: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     carried_first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     carried_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # (right_id, component index in ORDER_COMPONENTS, month) -> taken by orders for that month, sorted by them
+    taken_month_right: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    taken_month_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    taken_month: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    taken_month_minor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def batch_mark(conn: sa.Connection) -> int:
@@ -83,6 +88,7 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     carry = _grouped(balances, PAYABLE, ("right_id",), carry_sign)
     receivable = _grouped(balances, RECEIVABLE, ("account_key",))
     taken = _grouped(balances, DEDUCTIONS_PAYABLE, ("right_id", "component"), -1, drop_zero=False)
+    by_month = _grouped(balances, DEDUCTIONS_PAYABLE, ("right_id", "component", "month"), -1)
     component_kind = np.full(max(COMPONENT.values()) + 1, -1, np.int64)
     for i, name in enumerate(ORDER_COMPONENTS):
         component_kind[COMPONENT[name]] = i
@@ -91,7 +97,8 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     booked = _grouped(balances, ADVANCES_RECEIVABLE, ("right_id", "month", "account_key"),
                       component=COMPONENT["advance"])
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
-                       *returned, first_payroll_month(conn, mark), *advances, *booked, *carried_months(balances))
+                       *returned, first_payroll_month(conn, mark), *advances, *booked, *carried_months(balances),
+                       by_month[0], component_kind[by_month[1]], by_month[2], by_month[3])
 
 
 def carried_months(rows: dict) -> list[np.ndarray]:

@@ -128,20 +128,38 @@ def test_a_fixed_order_takes_the_carried_months_instalments_when_the_carried_pay
     alone."""
     october = parse_period("2026-10")
     ledger = dataclasses.replace(
-        state(recognised=[(r, m, DNJP) for r in (1, 2) for m in ("2026-09", "2026-10")]),
-        carry_right=np.array([1, 2], np.int64), carry_minor=np.array([DNJP, DNJP], np.int64),
-        carried_right=np.array([1, 2], np.int64), carried_first=np.array([october, october], np.int64),
-        carried_count=np.array([1, 1], np.int64))
+        state(recognised=[(r, m, DNJP) for r in (1, 2, 3) for m in ("2026-09", "2026-10")]),
+        carry_right=np.array([1, 2, 3], np.int64), carry_minor=np.array([DNJP] * 3, np.int64),
+        carried_right=np.array([1, 2, 3], np.int64), carried_first=np.array([october] * 3, np.int64),
+        carried_count=np.array([1, 1, 1], np.int64))
     orders = pa.Table.from_pylist([
         dict(order_id=1, right_id=1, kind="overpayment", priority=3, fixed_minor=1000, outstanding_minor=10000,
              valid_from=D(2026, 9, 1)),
         dict(order_id=2, right_id=2, kind="overpayment", priority=3, fixed_minor=1000, outstanding_minor=10000,
-             valid_from=D(2026, 11, 1))], schema=DEDUCTIONS)
+             valid_from=D(2026, 11, 1)),
+        dict(order_id=3, right_id=3, kind="overpayment", priority=3, fixed_minor=1000, outstanding_minor=10000,
+             valid_from=D(2026, 9, 1), valid_to=D(2026, 10, 31))], schema=DEDUCTIONS)
     result = run([dict(right_id=r, version=1, benefit="ME_DNJP", person_id=1, valid_from=D(2026, 9, 1),
-                       decided_on=D(2026, 8, 20)) for r in (1, 2)], orders=orders, ledger=ledger)
+                       decided_on=D(2026, 8, 20)) for r in (1, 2, 3)], orders=orders, ledger=ledger)
     taken = {(r["right_id"], r["component"]): r["amount_minor"] for r in result.lines.to_pylist()
              if r["component"] in ("recovery", "carry_in")}
-    assert taken == {(1, "carry_in"): DNJP, (1, "recovery"): -2000, (2, "carry_in"): DNJP, (2, "recovery"): -1000}
+    assert taken == {(1, "carry_in"): DNJP, (1, "recovery"): -2000, (2, "carry_in"): DNJP, (2, "recovery"): -1000,
+                     (3, "carry_in"): DNJP, (3, "recovery"): -1000}  # 3: ended in October, owed October's
+
+
+def test_a_supplementary_payroll_takes_no_second_fixed_instalment():
+    """November was paid 80.00 of ME_DNJP's 89.16 and the fixed 10.00 recovery order took its instalment; a
+    supplementary November pays the 9.16 difference and takes nothing more (was: 1.83 more, 20 % of 9.16)."""
+    november = parse_period("2026-11")
+    ledger = dataclasses.replace(state(recognised=[(1, "2026-10", DNJP), (1, "2026-11", 8000)]),
+                                 taken_month_right=np.array([1], np.int64), taken_month_kind=np.array([2], np.int64),
+                                 taken_month=np.array([november], np.int64), taken_month_minor=np.array([1000], np.int64))
+    orders = pa.Table.from_pylist([dict(order_id=1, right_id=1, kind="overpayment", priority=3, fixed_minor=1000,
+                                        outstanding_minor=10000, valid_from=D(2026, 9, 1))], schema=DEDUCTIONS)
+    result = run([dict(right_id=1, version=1, benefit="ME_DNJP", person_id=1, valid_from=D(2026, 9, 1),
+                       decided_on=D(2026, 8, 20))], orders=orders, ledger=ledger)
+    components = {r["component"]: r["amount_minor"] for r in result.lines.to_pylist()}
+    assert components.get("due") == DNJP - 8000 and "recovery" not in components
 
 
 def test_the_carried_months_are_those_after_the_last_paid_carry():
