@@ -231,46 +231,47 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
         state = ledger_state.read_state(conn, mark=mark, first_month=period - computing.LOOKBACK_MONTHS - 12)
         holds = store.read_holds(conn, hold_mark, released=True)
         lifted = store.held_from(conn, holds.filter(holds.column("released")).drop_columns(["released"]), period)
-        mark = ledger_state.batch_mark(conn) if mark is None else mark
-        seen, approved = approved_before(conn, mark)
+        approved = approved_payrolls(conn, ledger_state.batch_mark(conn) if mark is None else mark)
+        seen, latest = approved_before(conn, approved)
         holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released", "released_by"])
-        holds = holds.append_column("applied_from", pa.array(applied_from(conn, holds, mark), pa.int64()))
-    return computing.Inputs(register, catalogue, period, state, holds, lifted, seen, approved)
+        holds = holds.append_column("applied_from", pa.array(applied_from(approved, holds), pa.int64()))
+    return computing.Inputs(register, catalogue, period, state, holds, lifted, seen, latest)
 
 
-def applied_from(conn: sa.Connection, holds: pa.Table, mark: int) -> np.ndarray:
-    """Per hold, the earliest period of a payroll approved by batch `mark` that was calculated with the hold in
-    force (its hold_mark reached it), -1 where none was: the first month the hold may have left unpaid."""
-    rows = conn.execute(sa.text("SELECT p.period, p.hold_mark FROM ledger_batches b JOIN payrolls p ON "
-                                "p.payroll_id = b.source_id WHERE b.kind = 'approve' AND b.batch_id <= :mark"),
-                        {"mark": int(mark)}).fetchall()
+def approved_payrolls(conn: sa.Connection, mark: int) -> list:
+    """(payroll id, period, hold_mark) of the payrolls approved by batch `mark`, in the order of approval."""
+    return conn.execute(sa.text("SELECT b.source_id, p.period, p.hold_mark FROM ledger_batches b JOIN payrolls p ON "
+                                "p.payroll_id = b.source_id WHERE b.kind = 'approve' AND b.batch_id <= :mark "
+                                "ORDER BY b.batch_id"), {"mark": int(mark)}).fetchall()
+
+
+def applied_from(approved: list, holds: pa.Table) -> np.ndarray:
+    """Per hold, the earliest period of an approved payroll (approved_payrolls) calculated with the hold in force
+    (its hold_mark reached it), -1 where none was: the hold may have left its rights unpaid from then on."""
     ids = np.asarray(holds.column("hold_id").to_numpy(zero_copy_only=False), np.int64)
-    if not rows or ids.size == 0:
+    if not approved or ids.size == 0:
         return np.full(ids.size, -1, np.int64)
-    marks = np.array([row[1] for row in rows], np.int64)
+    marks = np.array([row[2] for row in approved], np.int64)
     order = np.argsort(marks, kind="stable")
     marks = marks[order]
-    periods = np.array([parse_period(row[0]) for row in rows], np.int64)[order]
+    periods = np.array([parse_period(row[1]) for row in approved], np.int64)[order]
     suffix_min = np.minimum.accumulate(periods[::-1])[::-1]  # the earliest period among marks from here on
     position = np.searchsorted(marks, ids, side="left")  # the first payroll whose hold_mark reaches the hold
     found = position < marks.shape[0]
     return np.where(found, suffix_min[np.minimum(position, marks.shape[0] - 1)], -1)
 
 
-def approved_before(conn: sa.Connection, mark: int) -> tuple[pa.Table | None, int | None]:
-    """What the payrolls approved by batch `mark` tell a calculation: the versions (payroll.compute.versions_seen)
-    that the last of them read, checked against the SHA-256 its row records (None when none was approved, or the
-    last was calculated by an isplata that did not record them: its decisions are then recomputed by their
-    decided_on alone), and the latest period approved (None when none was)."""
-    rows = conn.execute(sa.text("SELECT b.source_id, p.period FROM ledger_batches b JOIN payrolls p ON p.payroll_id "
-                                "= b.source_id WHERE b.kind = 'approve' AND b.batch_id <= :mark ORDER BY b.batch_id"),
-                        {"mark": int(mark)}).fetchall()
-    if not rows:
+def approved_before(conn: sa.Connection, approved: list) -> tuple[pa.Table | None, int | None]:
+    """What the approved payrolls (approved_payrolls) tell a calculation: the versions (payroll.compute.
+    versions_seen) that the last of them read, checked against the SHA-256 its row records (None when none was
+    approved, or the last was calculated by an isplata that did not record them: its decisions are then
+    recomputed by their decided_on alone), and the latest period approved (None when none was)."""
+    if not approved:
         return None, None
-    record = store.get_payroll(conn, rows[-1][0])
+    record = store.get_payroll(conn, approved[-1][0])
     sha256 = record.totals.get("versions_sha256")
     seen = None if sha256 is None else store.read_checked(record.path(store.VERSIONS_FILE), sha256, True)
-    return seen, max(parse_period(row[1]) for row in rows)
+    return seen, max(parse_period(row[1]) for row in approved)
 
 
 def prompt_release() -> None:
