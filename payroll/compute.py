@@ -581,8 +581,7 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
     valid_from = np.asarray(pc.cast(orders.column("valid_from"), pa.int32()).to_numpy(zero_copy_only=False))
     valid_to = np.asarray(pc.fill_null(pc.cast(orders.column("valid_to"), pa.int32()), 2**31 - 1)
                           .to_numpy(zero_copy_only=False))
-    in_force = (valid_from <= period_last) & (valid_to >= period_first)
-    fixed, active = fixed_instalments(orders, right, kind, valid_from, valid_to, in_force, arrays, inputs)
+    active = (valid_from <= period_last) & (valid_to >= period_first)
     # Readings 11: an overpayment the agency caused (not an arithmetic error) is never recovered
     active &= ~((kind == DEDUCTION_KINDS.index("overpayment") + 1) & np_col(orders, "agency_fault", False))
     remaining = remaining_balances(orders, right, kind, arrays, inputs.state)
@@ -590,62 +589,11 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
     creditor = np.where(creditor_id >= 0, np.searchsorted(arrays.payee_ids, creditor_id), -1).astype(np.int64)
     creditor_channel = np.where(creditor >= 0, payee_channel[np.maximum(creditor, 0)], -1).astype(np.int64)
     return dict(order_right=right, order_kind=kind, order_priority=np_col(orders, "priority").astype(np.int64),
-                order_fixed_minor=fixed,
+                order_fixed_minor=np_col(orders, "fixed_minor", -1).astype(np.int64),
                 order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
                 order_remaining_minor=remaining, order_active=active,
                 order_for_minor=np_col(orders, "for_minor", True).astype(bool),  # Readings 10: null = for a minor
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
-
-
-def fixed_instalments(orders: pa.Table, right: np.ndarray, kind: np.ndarray, valid_from: np.ndarray,
-                      valid_to: np.ndarray, in_force: np.ndarray, arrays, inputs: Inputs):
-    """(what each order's fixed amount asks for this payroll, -1 for a percentage; whether it takes at all: in
-    force this month, or owed for a carried month).
-
-    A fixed order asks one instalment a month: this month's while in force, less what orders of its kind took
-    from its right for this month already (a supplementary payroll takes no second instalment), plus one for each
-    month of its right's carried payment, paid with this one, in which the order was in force, in force now or
-    not: the deductions of a payment that was not made are owed next time (RULES.md Readings 3), as a percentage's
-    are through the carried amount in its base. Caps and the order's balance still bound what is taken."""
-    fixed = np_col(orders, "fixed_minor", -1).astype(np.int64)
-    state, period = inputs.state, inputs.period
-    if not (fixed > 0).any():
-        return fixed, in_force
-    ids = np.asarray(arrays.right_ids, np.int64)[right]
-    extra = np.zeros(ids.shape[0], np.int64)
-    if state.carried_right.shape[0]:
-        carried = lookup(state.carry_right, state.carry_minor, ids) > 0  # a payment still carried, paid now
-        count = np.where(carried, lookup(state.carried_right, state.carried_count, ids), 0)
-        first = lookup(state.carried_right, state.carried_first, ids)
-        month = lambda days: np.asarray(days, np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-        open_ended = valid_to == 2**31 - 1
-        to_month = np.where(open_ended, period, month(np.where(open_ended, 0, valid_to)))
-        months = np.minimum(period - 1, to_month) - np.maximum(first, month(valid_from)) + 1
-        extra = np.where(count > 0, np.clip(months, 0, count), 0)
-    asked = fixed * (in_force.astype(np.int64) + extra)
-    this_month = state.taken_month == period
-    if this_month.any() and (fixed > 0).any():
-        key = lambda r, k: np.asarray(r, np.int64) * 8 + np.asarray(k, np.int64)
-        keys, taken = key(state.taken_month_right[this_month], state.taken_month_kind[this_month] + 1), \
-            state.taken_month_minor[this_month]
-        order = np.argsort(keys, kind="stable")
-        already = lookup(keys[order], taken[order], key(ids, kind))  # taken for this month by the right's orders
-        group = key(ids, kind)                                     # of the kind: the first orders absorb it
-        asked_fixed = np.where(fixed > 0, asked, 0)
-        before = group_cumsum(group, asked_fixed) - asked_fixed
-        asked = np.where(fixed > 0, asked - np.clip(already - before, 0, asked_fixed), asked)
-    return np.where(fixed > 0, asked, fixed), in_force | ((extra > 0) & (fixed > 0))
-
-
-def group_cumsum(group: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Running sum of values within each group (groups keep their order of appearance within)."""
-    order = np.argsort(group, kind="stable")
-    ordered, sums = group[order], np.cumsum(values[order])
-    heads = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    offset = np.repeat(sums[heads] - values[order][heads], np.diff(np.r_[heads, ordered.shape[0]]))
-    out = np.empty_like(sums)
-    out[order] = sums - offset
-    return out
 
 
 def fault_orders(order_table: pa.Table, period: int) -> list:

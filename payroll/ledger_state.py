@@ -51,15 +51,6 @@ class LedgerState:
     advance_booked_month: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     advance_booked_debtor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     advance_booked_minor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    # right_id -> the months whose payment is still carried (carried_months): the first of them and how many
-    carried_right: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    carried_first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    carried_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    # (right_id, component index in ORDER_COMPONENTS, month) -> taken by orders for that month, sorted by them
-    taken_month_right: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    taken_month_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    taken_month: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    taken_month_minor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def batch_mark(conn: sa.Connection) -> int:
@@ -88,7 +79,6 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     carry = _grouped(balances, PAYABLE, ("right_id",), carry_sign)
     receivable = _grouped(balances, RECEIVABLE, ("account_key",))
     taken = _grouped(balances, DEDUCTIONS_PAYABLE, ("right_id", "component"), -1, drop_zero=False)
-    by_month = _grouped(balances, DEDUCTIONS_PAYABLE, ("right_id", "component", "month"), -1)
     component_kind = np.full(max(COMPONENT.values()) + 1, -1, np.int64)
     for i, name in enumerate(ORDER_COMPONENTS):
         component_kind[COMPONENT[name]] = i
@@ -97,33 +87,7 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     booked = _grouped(balances, ADVANCES_RECEIVABLE, ("right_id", "month", "account_key"),
                       component=COMPONENT["advance"])
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
-                       *returned, first_payroll_month(conn, mark), *advances, *booked, *carried_months(balances),
-                       by_month[0], component_kind[by_month[1]], by_month[2], by_month[3])
-
-
-def carried_months(rows: dict) -> list[np.ndarray]:
-    """(right_id, first month, count) of the months whose payment each right still carries: the months with a
-    carry_out after the last month whose carried payment was paid (a carry_in without a carry_out: carrying
-    again takes the carried amount in and out in the same month). Their deductions are owed when it is paid
-    (RULES.md Readings 3): a fixed instalment once per month (payroll/compute.py order_arrays)."""
-    payable = rows["account_kind"] == PAYABLE
-    kinds = [payable & (rows["component"] == COMPONENT[name]) for name in ("carry_out", "carry_in")]
-    (out_right, out_month), (in_right, in_month) = ((rows["right_id"][k], rows["month"][k]) for k in kinds)
-    if out_right.shape[0] == 0:
-        return [np.zeros(0, np.int64)] * 3
-    key = lambda right, month: right.astype(np.int64) * 2**24 + month.astype(np.int64)  # months < 2**24
-    paid = ~np.isin(key(in_right, in_month), key(out_right, out_month))
-    last_right, last_month = in_right[paid], in_month[paid]
-    order = np.lexsort((last_month, last_right))
-    last_right, last_month = last_right[order], last_month[order]
-    ends = np.r_[last_right[1:] != last_right[:-1], True] if last_right.shape[0] else np.zeros(0, bool)
-    latest = lookup(last_right[ends], last_month[ends] + 1, out_right) - 1  # -1: never paid
-    pending = out_month > latest
-    right, month = out_right[pending], out_month[pending]
-    rights, count = np.unique(right, return_counts=True)
-    first = np.minimum.reduceat(month[np.argsort(right, kind="stable")], np.r_[0, np.cumsum(count)[:-1]]) \
-        if rights.shape[0] else np.zeros(0, np.int64)
-    return [rights.astype(np.int64), first.astype(np.int64), count.astype(np.int64)]
+                       *returned, first_payroll_month(conn, mark), *advances, *booked)
 
 
 BALANCE_COLUMNS = ("account_kind", "component", "account_key", "right_id", "month")
