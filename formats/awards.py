@@ -10,9 +10,6 @@ from engine.entitlement import RegisterArrays, V_TO_DAY, V_TO_MONTH, benefits_pr
 from formats.ordered_register import benefit_list
 
 
-SHIFTED_RUN_MAX = 8  # award_start: the most versions of one right compared by shifts rather than sorted
-
-
 def award_limits(catalogue) -> np.ndarray:
     """Months of a fixed-term award per benefit (catalogue order), 0 where none is ended here."""
     return np.array([benefit.info.get("award_months", 0) if benefit.kind != "per_member_category" else 0
@@ -23,28 +20,20 @@ def award_start(arrays: RegisterArrays, awarded: np.ndarray, applied: np.ndarray
     """Per version, the month its award began: the earliest valid_from month of the right's versions with the
     same application day (applied_on, else the decision's): a version that corrects an award (an income change
     from March of an award applied for in January) stays within it, a renewal (a new application) starts its own.
-
-    A right's awarded versions lie next to each other, by valid_from (the register's order): where no right has
-    more than SHIFTED_RUN_MAX of them, each version is compared with the d-th before it for d up to the longest
-    run less one, without a sort; else the versions are sorted by (right, application day)."""
+    `applied`: per version what tells applications apart (default the application day)."""
     start = arrays.ver_from_month.astype(np.int64)
     rows = np.flatnonzero(awarded)
-    right = arrays.ver_right[rows]
-    heads = np.flatnonzero(np.r_[True, right[1:] != right[:-1]])
-    longest = int(np.diff(np.r_[heads, rows.shape[0]]).max()) if rows.size else 0
-    applied = (arrays.ver_applied_day if applied is None else applied)[rows]
-    first = start[rows]
-    if longest > SHIFTED_RUN_MAX:  # (each shift is a pass over every awarded version)
-        key = right.astype(np.int64) << 32 | (applied.astype(np.int64) - int(applied.min()))
-        order = np.argsort(key, kind="stable")
-        ordered = key[order]
-        groups = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        lowest = np.minimum.reduceat(first[order], groups)
-        first[order] = np.repeat(lowest, np.diff(np.r_[groups, ordered.shape[0]]))
-    for d in range(1, longest if longest <= SHIFTED_RUN_MAX else 1):  # first[j] <= first[j - d] within a right:
-        same = (right[d:] == right[:-d]) & (applied[d:] == applied[:-d])  # the minimum is the earliest match's
-        first[d:][same] = np.minimum(first[d:][same], first[:-d][same])
-    start[rows] = first
+    if rows.size == 0:
+        return start
+    applied = (arrays.ver_applied_day if applied is None else applied)[rows].astype(np.int64)
+    key = arrays.ver_right[rows].astype(np.int64) << 32 | (applied - applied.min())  # (right, day) as one int64
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    heads = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    if heads.shape[0] == rows.shape[0]:  # every version an application of its own: each its own award
+        return start
+    first = np.minimum.reduceat(start[rows][order], heads)
+    start[rows[order]] = np.repeat(first, np.diff(np.r_[heads, ordered.shape[0]]))
     return start
 
 
