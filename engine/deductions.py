@@ -7,7 +7,9 @@ from earlier payrolls: a payment withheld under the minimum takes nothing and is
 order (orders sorted by right, priority, then their own position):
 
 - an order asks for its fixed monthly amount, or `percent_bp` of the gross rounded half-up once, never more than
-  its remaining balance (-1 = no limit); the balance runs down by what was taken and stops at zero;
+  its remaining balance (-1 = no limit); the balance runs down by what was taken and stops at zero. A fixed
+  order's monthly amount is owed once a month: a supplementary payroll of a month asks only what earlier payrolls
+  of the month left of it (`order_taken_minor`); a percentage order takes its share of the supplementary's gross;
 - caps are floors of a basis-point share of the gross (a cap must never be exceeded, so it is not rounded up):
   alimony (kind 1) and damages (kind 2) each have their own cap and share `support_bp`; recovery (the ledger's
   receivable plus register overpayment orders, kind 3) shares `recovery_bp`, or `recovery_consent_bp` where
@@ -151,12 +153,14 @@ def room_minor(kind, gross_minor, total_limit_minor, recovery_limit_minor, deduc
     return max(room, 0)
 
 
-@helper(types.int64(types.int64, types.int64, types.int64, types.int64))
-def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor):
-    """What an order asks for this payroll before caps: fixed or half-up share, within its balance."""
+@helper(types.int64(types.int64, types.int64, types.int64, types.int64, types.int64))
+def asked_minor(gross_minor, fixed_minor, percent_bp, remaining_minor, taken_minor):
+    """What an order asks for this payroll before caps: a half-up share, or its fixed monthly amount less what
+    earlier payrolls of the same month took (`taken_minor`: a supplementary payroll takes no second instalment),
+    within its balance."""
     assert fixed_minor >= 0 or percent_bp >= 0
-    assert remaining_minor >= -1
-    asked = share_half_up_minor(gross_minor, percent_bp) if percent_bp >= 0 else fixed_minor
+    assert remaining_minor >= -1 and taken_minor >= 0
+    asked = share_half_up_minor(gross_minor, percent_bp) if percent_bp >= 0 else max(fixed_minor - taken_minor, 0)
     if remaining_minor >= 0:
         asked = min(asked, remaining_minor)
     return asked
@@ -186,13 +190,13 @@ def take_from_balance(group, room_minor, balance_minor):
 
 
 @kernel(types.void(I64_RO, I64_RO, I64_RO, I64_RO, I64_OUT, BOOL_RO, BOOL_RO, BOOL_RO, I64_RO, I64_RO,
-                   I64_RO, I64_RO, I64_RO, I64_RO, BOOL_RO, BOOL_RO, I64_RO, I64_RO, I64_OUT,
+                   I64_RO, I64_RO, I64_RO, I64_RO, I64_RO, BOOL_RO, BOOL_RO, I64_RO, I64_RO, I64_OUT,
                    I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT, I64_OUT))
 def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_group, group_balance_minor, consent,
                   protected, recovery_blocked, order_right, order_kind, order_priority, order_fixed_minor,
-                  order_percent_bp, order_remaining_minor, order_active, order_for_minor, caps_bp, advance_group,
-                  advance_balance_minor, out_alimony, out_damages, out_recovery, out_enforcement, out_receivable,
-                  out_advance, out_net, out_order_deducted, out_order_remaining):
+                  order_percent_bp, order_remaining_minor, order_taken_minor, order_active, order_for_minor, caps_bp,
+                  advance_group, advance_balance_minor, out_alimony, out_damages, out_recovery, out_enforcement,
+                  out_receivable, out_advance, out_net, out_order_deducted, out_order_remaining):
     """Each right's orders (sorted by right: a cursor walks them); out_net = gross + carry_in - deducted. Group
     arrays: [] or per right a shared balance (-1: none) run down in place (see module, and Readings 3 and 7)."""
     n = gross_minor.shape[0]
@@ -241,7 +245,9 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
             limit = recovery_total_limit if kind == KIND_OVERPAYMENT else total_limit
             room = room_minor(kind, gross, limit, recovery_limit, deducted, taken_alimony, taken_damages,
                               taken_recovery, taken_enforcement, voluntary, caps_bp)
-            amount = min(asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k]), room)
+            asked = asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k],
+                                order_taken_minor[k])
+            amount = min(asked, room)
             out_order_deducted[k] = amount
             out_order_remaining[k] = order_remaining_minor[k] - amount if order_remaining_minor[k] >= 0 else -1
             deducted += amount
@@ -356,14 +362,16 @@ def _right_arrays(gross_minor, carry_in_minor, recovery_receivable_minor, consen
 
 
 def _order_arrays(n_rights, order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
-                  order_remaining_minor, order_active):
+                  order_remaining_minor, order_taken_minor, order_active):
     """The order arrays, checked and sorted by (right, priority); perm is None when they came sorted."""
     right = _int64(order_right, "order_right")
     m = right.shape[0]
+    taken = _int64(np.zeros(m, np.int64) if order_taken_minor is None else order_taken_minor, "order_taken_minor", m)
     arrays = (right, _int64(order_kind, "order_kind", m), _int64(order_priority, "order_priority", m),
               _int64(order_fixed_minor, "order_fixed_minor", m), _int64(order_percent_bp, "order_percent_bp", m),
-              _int64(order_remaining_minor, "order_remaining_minor", m), _bool(order_active, "order_active", m))
+              _int64(order_remaining_minor, "order_remaining_minor", m), taken, _bool(order_active, "order_active", m))
     _check_orders(n_rights, *arrays[:6])
+    check_amounts(taken, "order_taken_minor")
     perm = order_permutation(arrays[0], arrays[2])
     if perm is not None:
         arrays = tuple(a[perm] for a in arrays)
@@ -374,7 +382,8 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
                      order_right, order_kind, order_priority, order_fixed_minor, order_percent_bp,
                      order_remaining_minor, order_active, caps: DeductionCaps = DeductionCaps(),
                      carry_in_minor=None, receivable_group=None, recovery_blocked=None,
-                     order_for_minor=None, advance_group=None, advance_balance_minor=None) -> Deductions:
+                     order_for_minor=None, advance_group=None, advance_balance_minor=None,
+                     order_taken_minor=None) -> Deductions:
     """Deduct every order and the receivable from each right's gross. Orders may come in any order;
     per-order outputs are returned in the caller's order. carry_in_minor (default none) joins the base and the net.
     receivable_group (default none; -1 = own) makes rights share one receivable balance (module docstring).
@@ -382,7 +391,9 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
     alimony orders for a minor. advance_group (default none; -1 = none) gives per right the index of its debtor's
     maintenance-advance claim in advance_balance_minor: recovered after the right's priority-1 orders as alimony
     for a minor (its caps, and the higher total cap), shared by the debtor's rights in index order, never from a
-    protected benefit. Raises ValueError on malformed arrays."""
+    protected benefit. order_taken_minor (default none): what each order already took for this month in earlier
+    payrolls of the month; a fixed order asks only the rest of its monthly amount. Raises ValueError on malformed
+    arrays."""
     gross, carry_in, receivable, consent, protect = _right_arrays(
         gross_minor, carry_in_minor, recovery_receivable_minor, consent_full_recovery, protected)
     n = gross.shape[0]
@@ -391,7 +402,7 @@ def apply_deductions(gross_minor, recovery_receivable_minor, consent_full_recove
     m = np.shape(order_right)[0]
     for_minor = _flags(order_for_minor, "order_for_minor", m, True)
     orders, perm = _order_arrays(n, order_right, order_kind, order_priority, order_fixed_minor,
-                                 order_percent_bp, order_remaining_minor, order_active)
+                                 order_percent_bp, order_remaining_minor, order_taken_minor, order_active)
     if perm is not None:
         for_minor = for_minor[perm]
     caps_bp = caps.as_array()

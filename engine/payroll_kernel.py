@@ -67,11 +67,11 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                     n_payees: int, n_channels: int = 2, caps: DeductionCaps = DeductionCaps(),
                     extra_payee=(), extra_channel=(), extra_amount_minor=(),
                     receivable_group=None, recovery_blocked=None, order_for_minor=None, advance_group=None,
-                    advance_balance_minor=None) -> PayrollResult:
+                    advance_balance_minor=None, order_taken_minor=None) -> PayrollResult:
     """Deduct, forward, net and check conservation. All per-right arrays share one length and order;
     order_creditor_payee/channel must be valid for alimony, damages and enforcement orders (-1 allowed for
     overpayment orders, whose creditor is the agency itself). receivable_group, recovery_blocked,
-    order_for_minor, advance_group and advance_balance_minor: see engine.deductions.
+    order_for_minor, advance_group, advance_balance_minor and order_taken_minor: see engine.deductions.
 
     A payment under the minimum takes nothing (RULES.md Readings 3): its rights are deducted again with their
     orders and receivable left alone, and withheld whole; the forwarded money they no longer send may leave a
@@ -98,7 +98,8 @@ def compute_payroll(gross_minor, carry_in_minor, recovery_receivable_minor, cons
                                       receivable_group=None if group is None else np.where(free, group, -1),
                                       recovery_blocked=recovery_blocked, order_for_minor=order_for_minor,
                                       advance_group=None if advance is None else np.where(free, advance, -1),
-                                      advance_balance_minor=advance_balance_minor)
+                                      advance_balance_minor=advance_balance_minor,
+                                      order_taken_minor=order_taken_minor)
         # forwarded deductions first, then the caller's extra lines: one list of lines for the netting
         line_payee = np.concatenate([creditor, np.asarray(extra_payee, dtype=np.int64)])
         line_channel = np.concatenate([creditor_channel, np.asarray(extra_channel, dtype=np.int64)])

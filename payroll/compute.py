@@ -59,6 +59,7 @@ class Inputs:
     released: pa.Table | None = None  # holds lifted (read_holds(released=True) less those in force): their months
     seen: pa.Table | None = None  # the versions the last approved payroll read (versions_seen; None: none recorded)
     approved: int | None = None   # the latest month an approved payroll paid (None: none yet)
+    taken: tuple | None = None    # per register order what approved payrolls of this month took (session.month_taken)
 
 
 class Cells(NamedTuple):
@@ -331,7 +332,8 @@ def unseen_version_starts(inputs: Inputs, arrays, starts: np.ndarray) -> None:
     (RULES.md Readings 4), where the decided_on window (CHANGES_WINDOW_MONTHS) alone would leave it unpaid. A right
     whose versions numbered up to the last seen are no longer as many (a version removed or put in between) is
     recomputed from its first month (first_months); so is one of a benefit paid once for a period of days with an
-    unseen version (its first month reads every version). Versions decided after the period are not in force yet; nothing reaches back beyond LOOKBACK_MONTHS.
+    unseen version (its first month reads every version). Versions decided after the period are not in force
+    yet; nothing reaches back beyond LOOKBACK_MONTHS.
     Months that come out the same as recognised give no difference, so a wider window only costs time."""
     seen = inputs.seen
     if seen is None or not len(arrays.right_ids):
@@ -591,9 +593,15 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
     return dict(order_right=right, order_kind=kind, order_priority=np_col(orders, "priority").astype(np.int64),
                 order_fixed_minor=np_col(orders, "fixed_minor", -1).astype(np.int64),
                 order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
-                order_remaining_minor=remaining, order_active=active,
+                order_remaining_minor=remaining, order_active=active, order_taken_minor=month_taken(orders, inputs),
                 order_for_minor=np_col(orders, "for_minor", True).astype(bool),  # Readings 10: null = for a minor
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
+
+
+def month_taken(orders: pa.Table, inputs: Inputs) -> np.ndarray:
+    """Per order, what approved payrolls of this month already took (a supplementary payroll's orders)."""
+    ids = np_col(orders, "order_id").astype(np.int64)
+    return np.zeros(ids.shape[0], np.int64) if inputs.taken is None else lookup(*inputs.taken, ids)
 
 
 def fault_orders(order_table: pa.Table, period: int) -> list:

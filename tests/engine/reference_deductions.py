@@ -62,7 +62,9 @@ def deduct_one_right(gross, receivable, consent, protected, orders, caps, blocke
         if not order["active"] or (protected and kind != 3):
             result[order["position"]] = (0, remaining)
             continue
-        asked = half_up_share(gross, order["percent"]) if order["percent"] >= 0 else order["fixed"]
+        # a fixed order's monthly amount is owed once a month: less what earlier payrolls of the month took
+        asked = half_up_share(gross, order["percent"]) if order["percent"] >= 0 else \
+            max(order["fixed"] - order.get("taken", 0), 0)
         if remaining != -1:
             asked = min(asked, remaining)
         amount = min(asked, room(kind))
@@ -140,7 +142,7 @@ def one_round(rights, orders, extras, caps, withheld_rights):
 
 RIGHT_DEFAULTS = dict(gross=0, carry_in=0, receivable=0, consent=False, protected=False, payee=0, channel=0,
                       minimum=0, carry=True, group=-1, blocked=False)
-ORDER_DEFAULTS = dict(right=0, kind=1, priority=None, fixed=-1, percent=-1, remaining=-1, active=True,
+ORDER_DEFAULTS = dict(right=0, kind=1, priority=None, fixed=-1, percent=-1, remaining=-1, taken=0, active=True,
                       creditor=None, creditor_channel=0, for_minor=True)
 
 
@@ -186,7 +188,8 @@ def run_engine(rights, orders, extras=(), caps=DeductionCaps(), n_payees=None, r
         extra_channel=np.array([e[1] for e in extras], dtype=np.int64),
         extra_amount_minor=np.array([e[2] for e in extras], dtype=np.int64),
         receivable_group=column(rights, "group") if any(r.get("group", -1) >= 0 for r in rights) else None,
-        recovery_blocked=column(rights, "blocked", bool), order_for_minor=column(orders, "for_minor", bool))
+        recovery_blocked=column(rights, "blocked", bool), order_for_minor=column(orders, "for_minor", bool),
+        order_taken_minor=column(orders, "taken"))
 
 
 def engine_payments(result, n_channels=2) -> dict:

@@ -219,3 +219,17 @@ def test_the_total_rises_to_70_percent_only_with_alimony_for_a_minor():
     adult = deduct(10000, [dict(orders[0], for_minor=False), orders[1]])
     assert (minor["alimony"], minor["enforcement"]) == (5000, 2000)
     assert (adult["alimony"], adult["enforcement"]) == (5000, 0)
+
+
+def test_a_fixed_order_takes_its_monthly_amount_once_a_month():
+    """A supplementary payroll of a month: the fixed order asks what earlier payrolls of the month left of its
+    monthly amount; a percentage order takes its share of the supplementary's gross; an alimony order whose
+    monthly amount was already taken is still in force and keeps the total cap at 70 %."""
+    out = deduct(10000, [dict(kind=2, fixed=3000, taken=2200), dict(kind=4, fixed=1000, taken=1000),
+                         dict(kind=4, percent=1000, taken=500)])
+    assert out["orders"] == [800, 0, 1000]
+    assert deduct(10000, [dict(kind=2, fixed=3000, taken=3500)])["damages"] == 0
+    # 70 % total cap: the alimony order asks nothing more this month but is in force
+    out = deduct(10000, [dict(kind=1, fixed=5000, taken=5000), dict(kind=2, percent=5000), dict(kind=4, fixed=2000)],
+                 receivable=3000)
+    assert (out["alimony"], out["damages"], out["recovery"], out["enforcement"]) == (0, 5000, 2000, 0)

@@ -35,7 +35,8 @@ def order_strategy(draw, n_rights):
     fixed = -1 if percent >= 0 else draw(amounts)
     return dict(right=draw(st.integers(0, n_rights - 1)), kind=kind,
                 priority=draw(st.one_of(st.just(kind), st.integers(1, 4))), fixed=fixed, percent=percent,
-                remaining=draw(st.one_of(st.just(-1), st.just(0), small, amounts)), active=draw(st.booleans()),
+                remaining=draw(st.one_of(st.just(-1), st.just(0), small, amounts)),
+                taken=draw(st.one_of(st.just(0), small, amounts)), active=draw(st.booleans()),
                 creditor=-1 if kind == 3 else draw(st.integers(0, N_PAYEES - 1)),
                 creditor_channel=draw(st.integers(0, 1)), for_minor=draw(st.booleans()))
 
