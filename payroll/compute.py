@@ -59,7 +59,7 @@ class Inputs:
     released: pa.Table | None = None  # holds lifted (read_holds(released=True) less those in force): their months
     seen: pa.Table | None = None  # the versions the last approved payroll read (versions_seen; None: none recorded)
     approved: int | None = None   # the latest month an approved payroll paid (None: none yet)
-    taken: tuple | None = None    # per register order what approved payrolls of this month took (session.month_taken)
+    taken: tuple | None = None    # what register orders took per month in approved payrolls (session.orders_taken)
 
 
 class Cells(NamedTuple):
@@ -585,23 +585,50 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
                           .to_numpy(zero_copy_only=False))
     active = (valid_from <= period_last) & (valid_to >= period_first)
     # Readings 11: an overpayment the agency caused (not an arithmetic error) is never recovered
-    active &= ~((kind == DEDUCTION_KINDS.index("overpayment") + 1) & np_col(orders, "agency_fault", False))
+    fault = (kind == DEDUCTION_KINDS.index("overpayment") + 1) & np_col(orders, "agency_fault", False)
+    fixed, taken, owed = instalments(orders, arrays.right_ids[right], valid_from, valid_to, inputs)
+    active = np.where(fixed >= 0, owed, active) & ~fault
     remaining = remaining_balances(orders, right, kind, arrays, inputs.state)
     creditor_id = np_col(orders, "creditor_payee_id", -1).astype(np.int64)
     creditor = np.where(creditor_id >= 0, np.searchsorted(arrays.payee_ids, creditor_id), -1).astype(np.int64)
     creditor_channel = np.where(creditor >= 0, payee_channel[np.maximum(creditor, 0)], -1).astype(np.int64)
     return dict(order_right=right, order_kind=kind, order_priority=np_col(orders, "priority").astype(np.int64),
-                order_fixed_minor=np_col(orders, "fixed_minor", -1).astype(np.int64),
-                order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
-                order_remaining_minor=remaining, order_active=active, order_taken_minor=month_taken(orders, inputs),
+                order_fixed_minor=fixed, order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
+                order_remaining_minor=remaining, order_active=active, order_taken_minor=taken,
                 order_for_minor=np_col(orders, "for_minor", True).astype(bool),  # Readings 10: null = for a minor
                 order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
 
 
-def month_taken(orders: pa.Table, inputs: Inputs) -> np.ndarray:
-    """Per order, what approved payrolls of this month already took (a supplementary payroll's orders)."""
+def instalments(orders: pa.Table, order_right_id: np.ndarray, valid_from: np.ndarray, valid_to: np.ndarray,
+                inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fixed order's monthly amount is owed once for each month this payroll pays: the period, and the months
+    whose payment of the right is still carried (RULES.md Readings 3: a payment not made takes nothing, its
+    deductions are owed when it is paid; LedgerState.carried_months), in each only where the order is in force
+    that month and only what approved payrolls of that month left of it (a supplementary takes no second
+    instalment; session.orders_taken). Returns, per order, the fixed amount over those months (-1 for a percentage
+    order), what was already taken of them, and whether any month is owed; the kernel asks the difference."""
+    monthly = np_col(orders, "fixed_minor", -1).astype(np.int64)
+    state, m = inputs.state, monthly.shape[0]
+    low = np.searchsorted(state.carried_right, order_right_id, "left")
+    count = np.searchsorted(state.carried_right, order_right_id, "right") - low
+    order = np.r_[np.arange(m), np.repeat(np.arange(m), count)]
+    month = np.r_[np.full(m, inputs.period, np.int64),
+                  state.carried_month[np.repeat(low, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count)
+                                                                                                - count, count)]]
+    first = month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    last = (month + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1
+    owed = (monthly[order] >= 0) & (valid_from[order] <= last) & (valid_to[order] >= first)
+    owed &= np.r_[np.ones(m, bool), month[m:] != inputs.period]  # the period counted once
     ids = np_col(orders, "order_id").astype(np.int64)
-    return np.zeros(ids.shape[0], np.int64) if inputs.taken is None else lookup(*inputs.taken, ids)
+    taken = np.zeros(month.shape[0], np.int64)
+    if inputs.taken is not None:
+        order_ids, months, amounts = inputs.taken
+        keys = order_ids * 4096 + months
+        taken = lookup(keys, amounts, ids[order] * 4096 + month)
+    count_owed = np.bincount(order[owed], minlength=m)
+    taken_owed = np.bincount(order[owed], np.minimum(taken, monthly[order])[owed], minlength=m).astype(np.int64)
+    fixed = np.where((monthly >= 0) & (count_owed > 0), monthly * np.maximum(count_owed, 1), monthly)
+    return fixed.astype(np.int64), taken_owed, count_owed > 0
 
 
 def fault_orders(order_table: pa.Table, period: int) -> list:

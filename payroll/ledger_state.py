@@ -51,6 +51,9 @@ class LedgerState:
     advance_booked_month: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     advance_booked_debtor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     advance_booked_minor: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # (right_id, month) the months whose payment of the right is still carried (carried_months), sorted
+    carried_right: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    carried_month: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def batch_mark(conn: sa.Connection) -> int:
@@ -87,27 +90,61 @@ def read_state(conn: sa.Connection, mark: int | None = None, first_month: int | 
     booked = _grouped(balances, ADVANCES_RECEIVABLE, ("right_id", "month", "account_key"),
                       component=COMPONENT["advance"])
     return LedgerState(mark, *recognised, *carry, *receivable, taken[0], component_kind[taken[1]], taken[2],
-                       *returned, first_payroll_month(conn, mark), *advances, *booked)
+                       *returned, first_payroll_month(conn, mark), *advances, *booked, *carried_months(balances, carry))
 
 
-BALANCE_COLUMNS = ("account_kind", "component", "account_key", "right_id", "month")
+def carried_months(rows: dict, carry: list) -> list[np.ndarray]:
+    """(right_id, month) of the payrolls whose payment of the right is still carried, for rights with an amount
+    carried (`carry`: right_id and amount pending, from _grouped). Within one payroll a right is either withheld
+    (carry_out, with a carry_in of what it carried before) or paid (a carry_in alone), so the months still carried
+    are those of the payrolls with a carry_out after the right's last payroll with a carry_in alone. Their
+    deductions are owed when the carried payment is paid (RULES.md Readings 3): a fixed order one instalment a
+    month (payroll.compute.instalments)."""
+    chosen = (rows["account_kind"] == PAYABLE) & np.isin(rows["component"], (COMPONENT["carry_out"],
+                                                                             COMPONENT["carry_in"]))
+    right, batch, month = rows["right_id"][chosen], rows["batch_id"][chosen], rows["month"][chosen]
+    out = rows["component"][chosen] == COMPONENT["carry_out"]
+    order = np.lexsort((batch, right))
+    right, batch, month, out = right[order], batch[order], month[order], out[order]
+    first = np.r_[True, (right[1:] != right[:-1]) | (batch[1:] != batch[:-1])] if right.shape[0] else \
+        np.zeros(0, bool)
+    group = np.cumsum(first) - 1  # one per (right, batch)
+    carried = np.zeros(int(first.sum()), bool)
+    carried[group[out]] = True
+    right, month = right[first], month[first]
+    paid = ~carried  # a carry_in alone: the carried payment was paid
+    owner = np.cumsum(np.r_[True, right[1:] != right[:-1]]) - 1 if right.shape[0] else np.zeros(0, np.int64)
+    position = np.arange(right.shape[0])
+    last_paid = np.full(owner[-1] + 1 if owner.shape[0] else 0, -1, np.int64)
+    np.maximum.at(last_paid, owner, np.where(paid, position, -1))
+    keep = carried & (position > last_paid[owner])
+    keep &= lookup(carry[0], (carry[1] > 0).astype(np.int64), right) > 0
+    pairs = np.unique(np.stack([right[keep], month[keep]], axis=1).reshape(-1, 2), axis=0)
+    return [np.ascontiguousarray(pairs[:, 0], np.int64), np.ascontiguousarray(pairs[:, 1], np.int64)]
+
+
+BALANCE_COLUMNS = ("account_kind", "component", "account_key", "right_id", "month", "batch_id")
 
 
 def balance_rows(conn: sa.Connection, mark: int) -> dict:
     """In one scan of the postings up to `mark`, the sums per account, component, key, right and month of what
     the state's balances are made of (the carried amounts, receivables, deductions taken, returned payments and
-    advances): read_state groups them further in numpy instead of scanning the ledger once per balance."""
+    advances): read_state groups them further in numpy instead of scanning the ledger once per balance. The
+    carried amounts are summed per batch too (carried_months; other rows have batch_id 0)."""
     codes = ", ".join(str(COMPONENT[name]) for name in ORDER_COMPONENTS)
     columns = _columns(conn, f"""
         SELECT CAST(account_kind AS BIGINT) AS c0, CAST(component AS BIGINT) AS c1, account_key AS c2,
-               right_id AS c3, CAST(month AS BIGINT) AS c4, CAST(sum(amount_minor) AS BIGINT) AS c5
+               right_id AS c3, CAST(month AS BIGINT) AS c4,
+               CAST(CASE WHEN account_kind = {PAYABLE} THEN batch_id ELSE 0 END AS BIGINT) AS c5,
+               CAST(sum(amount_minor) AS BIGINT) AS c6
         FROM ledger_postings
         WHERE batch_id <= :mark AND (
             (account_kind = {PAYABLE} AND amount_minor > 0
              AND component IN ({COMPONENT['carry_out']}, {COMPONENT['carry_in']}))
             OR account_kind IN ({RECEIVABLE}, {RETURNED}, {ADVANCES_RECEIVABLE})
             OR (account_kind = {DEDUCTIONS_PAYABLE} AND amount_minor < 0 AND component IN ({codes})))
-        GROUP BY account_kind, component, account_key, right_id, month""", {"mark": mark, "first_month": 0}, 6)
+        GROUP BY account_kind, component, account_key, right_id, month,
+                 CASE WHEN account_kind = {PAYABLE} THEN batch_id ELSE 0 END""", {"mark": mark, "first_month": 0}, 7)
     return dict(zip(BALANCE_COLUMNS + ("amount_minor",), columns))
 
 

@@ -235,7 +235,7 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
         seen, latest = approved_before(conn, approved)
         holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released", "released_by"])
         holds = holds.append_column("applied_from", pa.array(applied_from(approved, holds), pa.int64()))
-        taken = month_taken(conn, approved, period)
+        taken = orders_taken(conn, approved, np.r_[period, state.carried_month])
     return computing.Inputs(register, catalogue, period, state, holds, lifted, seen, latest, taken)
 
 
@@ -262,21 +262,25 @@ def applied_from(approved: list, holds: pa.Table) -> np.ndarray:
     return np.where(found, suffix_min[np.minimum(position, marks.shape[0] - 1)], -1)
 
 
-def month_taken(conn: sa.Connection, approved: list, period: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """What each register order took in the approved payrolls (approved_payrolls) of `period` itself, from their
-    orders files (checked against the SHA-256 their rows record): (order ids sorted, amounts), None when no
-    payroll of the period was approved. A supplementary payroll takes a fixed order's monthly amount only once."""
-    same = [row[0] for row in approved if parse_period(row[1]) == period]
-    if not same:
+def orders_taken(conn: sa.Connection, approved: list, months) -> tuple | None:
+    """What each register order took in the approved payrolls (approved_payrolls) of the given months, from their
+    orders files (checked against the SHA-256 their rows record): (order id, month, amount) sorted by order id and
+    month; None when no payroll of those months was approved. A fixed order's monthly amount is owed once a month
+    (payroll.compute.instalments)."""
+    wanted = {int(month) for month in months}
+    chosen = [row[0] for row in approved if parse_period(row[1]) in wanted]
+    if not chosen:
         return None
-    parts = [store.read_orders(store.get_payroll(conn, payroll_id)).select(["kind", "order_id", "amount_minor"])
-             for payroll_id in same]
+    parts = [store.read_orders(store.get_payroll(conn, payroll_id)).select(["kind", "order_id", "month",
+                                                                             "amount_minor"])
+             for payroll_id in chosen]
     orders = pa.concat_tables(parts)
     orders = orders.filter(pc.and_(pc.is_in(orders.column("kind"), pa.array(ledger_state.ORDER_COMPONENTS)),
                                    pc.greater_equal(orders.column("order_id"), 0)))
-    sums = orders.group_by("order_id").aggregate([("amount_minor", "sum")]).sort_by("order_id")
-    return (np.asarray(sums.column("order_id").to_numpy(), np.int64),
-            np.asarray(sums.column("amount_minor_sum").to_numpy(), np.int64))
+    sums = orders.group_by(["order_id", "month"]).aggregate([("amount_minor", "sum")]) \
+        .sort_by([("order_id", "ascending"), ("month", "ascending")])
+    return tuple(np.asarray(sums.column(name).to_numpy(), np.int64) for name in ("order_id", "month",
+                                                                                   "amount_minor_sum"))
 
 
 def approved_before(conn: sa.Connection, approved: list) -> tuple[pa.Table | None, int | None]:
