@@ -201,10 +201,9 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
     arrays: [] or per right a shared balance (-1: none) run down in place (see module, and Readings 3 and 7)."""
     n = gross_minor.shape[0]
     assert caps_bp.shape[0] == CAPS_LEN and carry_in_minor.shape[0] == n and out_net.shape[0] == n
-    assert receivable_group.shape[0] in (0, n) and advance_group.shape[0] in (0, n)
-    grouped, advances, m = receivable_group.shape[0] == n, advance_group.shape[0] == n, order_right.shape[0]
-    assert order_kind.shape[0] == out_order_remaining.shape[0] == m
-    hi = 0
+    grouped, advances, m, hi = receivable_group.shape[0] == n, advance_group.shape[0] == n, order_right.shape[0], 0
+    assert receivable_group.shape[0] in (0, n) and advance_group.shape[0] in (0, n) and order_taken_minor.shape[0] \
+        == order_kind.shape[0] == out_order_remaining.shape[0] == m
     for r in range(n):
         gross, lo, voluntary = gross_minor[r] + carry_in_minor[r], hi, consent[r] and not protected[r]
         while hi < m and order_right[hi] == r:
@@ -245,11 +244,10 @@ def deduct_rights(gross_minor, carry_in_minor, receivable_minor, receivable_grou
             limit = recovery_total_limit if kind == KIND_OVERPAYMENT else total_limit
             room = room_minor(kind, gross, limit, recovery_limit, deducted, taken_alimony, taken_damages,
                               taken_recovery, taken_enforcement, voluntary, caps_bp)
-            asked = asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k],
-                                order_taken_minor[k])
-            amount = min(asked, room)
-            out_order_deducted[k] = amount
-            out_order_remaining[k] = order_remaining_minor[k] - amount if order_remaining_minor[k] >= 0 else -1
+            amount = min(room, asked_minor(gross, order_fixed_minor[k], order_percent_bp[k], order_remaining_minor[k],
+                                           order_taken_minor[k]))
+            left = order_remaining_minor[k] - amount if order_remaining_minor[k] >= 0 else -1
+            out_order_deducted[k], out_order_remaining[k] = amount, left
             deducted += amount
             if kind == KIND_ALIMONY:
                 taken_alimony += amount
