@@ -404,6 +404,7 @@ class Checks:
 
     def deductions(self) -> None:
         self.unique("deductions", "order_id")
+        self.ledger_id("deductions", "order_id")  # the orders files key what each order took by it
         self.ledger_id("deductions", "creditor_payee_id")
         self.known("deductions", "kind", DEDUCTION_KINDS, N_("deduction kind"))
         self.priority_matches_kind()

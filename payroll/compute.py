@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import arrears, entitlement, heap
+from engine.money import AMOUNT_MINOR_MAX
 from engine.months import month_first_date
 from engine.payroll_kernel import ConservationError, compute_payroll
 from formats import convert
@@ -75,6 +76,14 @@ class Reissues(NamedTuple):
     channel: np.ndarray
     right: np.ndarray
     amount_minor: np.ndarray
+
+
+class Instalments(NamedTuple):
+    """A fixed order's instalments owed this payroll, per month, sorted by order then month: order index, month,
+    what is owed of the month's instalment."""
+    order: np.ndarray
+    month: np.ndarray
+    owed_minor: np.ndarray
 
 
 class Offsets(NamedTuple):
@@ -586,7 +595,7 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
     active = (valid_from <= period_last) & (valid_to >= period_first)
     # Readings 11: an overpayment the agency caused (not an arithmetic error) is never recovered
     fault = (kind == DEDUCTION_KINDS.index("overpayment") + 1) & np_col(orders, "agency_fault", False)
-    fixed, taken, owed = instalments(orders, arrays.right_ids[right], valid_from, valid_to, inputs)
+    fixed, taken, owed, owed_months = instalments(orders, arrays.right_ids[right], valid_from, valid_to, inputs)
     active = np.where(fixed >= 0, owed, active) & ~fault
     remaining = remaining_balances(orders, right, kind, arrays, inputs.state)
     creditor_id = np_col(orders, "creditor_payee_id", -1).astype(np.int64)
@@ -596,17 +605,18 @@ def order_arrays(register: dict, arrays, inputs: Inputs, payee_channel: np.ndarr
                 order_fixed_minor=fixed, order_percent_bp=np_col(orders, "percent_bp", -1).astype(np.int64),
                 order_remaining_minor=remaining, order_active=active, order_taken_minor=taken,
                 order_for_minor=np_col(orders, "for_minor", True).astype(bool),  # Readings 10: null = for a minor
-                order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders
+                order_creditor_payee=creditor, order_creditor_channel=creditor_channel), orders, owed_months
 
 
 def instalments(orders: pa.Table, order_right_id: np.ndarray, valid_from: np.ndarray, valid_to: np.ndarray,
-                inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                inputs: Inputs) -> tuple:
     """A fixed order's monthly amount is owed once for each month this payroll pays: the period, and the months
     whose payment of the right is still carried (RULES.md Readings 3: a payment not made takes nothing, its
     deductions are owed when it is paid; LedgerState.carried_months), in each only where the order is in force
     that month and only what approved payrolls of that month left of it (a supplementary takes no second
     instalment; session.orders_taken). Returns, per order, the fixed amount over those months (-1 for a percentage
-    order), what was already taken of them, and whether any month is owed; the kernel asks the difference."""
+    order), what was already taken of them, whether any month is owed (the kernel asks the difference), and the
+    instalments owed month by month (what payroll.taken books each month's take as, oldest first)."""
     monthly = np_col(orders, "fixed_minor", -1).astype(np.int64)
     state, m = inputs.state, monthly.shape[0]
     low = np.searchsorted(state.carried_right, order_right_id, "left")
@@ -627,8 +637,12 @@ def instalments(orders: pa.Table, order_right_id: np.ndarray, valid_from: np.nda
         taken = lookup(keys, amounts, ids[order] * 4096 + month)
     count_owed = np.bincount(order[owed], minlength=m)
     taken_owed = np.bincount(order[owed], np.minimum(taken, monthly[order])[owed], minlength=m).astype(np.int64)
-    fixed = np.where((monthly >= 0) & (count_owed > 0), monthly * np.maximum(count_owed, 1), monthly)
-    return fixed.astype(np.int64), taken_owed, count_owed > 0
+    fixed = np.where((monthly >= 0) & (count_owed > 0),
+                     np.minimum(monthly * np.maximum(count_owed, 1), AMOUNT_MINOR_MAX), monthly)
+    pairs = np.lexsort((month[owed], order[owed]))
+    rest = np.maximum(monthly[order] - taken, 0)[owed][pairs]
+    return fixed.astype(np.int64), taken_owed, count_owed > 0, Instalments(order[owed][pairs], month[owed][pairs],
+                                                                           rest.astype(np.int64))
 
 
 def fault_orders(order_table: pa.Table, period: int) -> list:
@@ -741,6 +755,7 @@ class Amounts:
     offset: Offsets            # held rights' returned money set against their receivables
     orders: dict
     order_table: pa.Table
+    instalments: "Instalments"  # fixed orders' instalments owed per month (instalments)
     reissues: Reissues
     time_barred: Cells         # arrears cut by the catalogue's limitation period
     written_off: Cells         # reductions the agency caused (amount < 0), written off
@@ -783,7 +798,7 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
     # the closed account again (without an address it still goes to the bank: the bank returns it, and reconcile
     # re-issues it)
     creditor_channel = np.where(routing.payee_held & routing.payee_postal, CHANNEL_CODES["post"], routing.payee_channel)
-    orders, order_table = order_arrays(inputs.register, arrays, inputs, creditor_channel)
+    orders, order_table, owed_months = order_arrays(inputs.register, arrays, inputs, creditor_channel)
     listed["overpayment_orders_written_off"] = fault_orders(order_table, inputs.period)
     extra = reissues(arrays, state, right_held_mask(inputs, arrays, routing.right_payee), routing.benefit_post,
                      routing.payee_channel, routing.payee_postal, routing.payee_held)
@@ -791,7 +806,7 @@ def amounts_of(inputs: Inputs, routing: Routing) -> Amounts:
                     np.concatenate([diff_minor, written.amount_minor]))
     claims = advance_claims.claims_of(arrays, inputs.catalogue, state, inputs.period, *changed)
     return Amounts(diff_right, diff_month, diff_minor, gross, carry_in, np.where(held, 0, receivable), offset,
-                   orders, order_table, extra, barred, written, listed, claims,
+                   orders, order_table, owed_months, extra, barred, written, listed, claims,
                    advance_claims.recovery_groups(arrays, routing.version, state, claims))
 
 

@@ -97,27 +97,30 @@ def carried_months(rows: dict, carry: list) -> list[np.ndarray]:
     """(right_id, month) of the payrolls whose payment of the right is still carried, for rights with an amount
     carried (`carry`: right_id and amount pending, from _grouped). Within one payroll a right is either withheld
     (carry_out, with a carry_in of what it carried before) or paid (a carry_in alone), so the months still carried
-    are those of the payrolls with a carry_out after the right's last payroll with a carry_in alone. Their
+    are those of the payrolls with a carry_out after the right's last payroll with a carry_in alone, where the
+    carry_out is more than the carry_in (a payroll with nothing due of its own only carries the money on). Their
     deductions are owed when the carried payment is paid (RULES.md Readings 3): a fixed order one instalment a
     month (payroll.compute.instalments)."""
     chosen = (rows["account_kind"] == PAYABLE) & np.isin(rows["component"], (COMPONENT["carry_out"],
                                                                              COMPONENT["carry_in"]))
     right, batch, month = rows["right_id"][chosen], rows["batch_id"][chosen], rows["month"][chosen]
     out = rows["component"][chosen] == COMPONENT["carry_out"]
+    signed = np.where(out, rows["amount_minor"][chosen], -rows["amount_minor"][chosen])
     order = np.lexsort((batch, right))
-    right, batch, month, out = right[order], batch[order], month[order], out[order]
+    right, batch, month, out, signed = right[order], batch[order], month[order], out[order], signed[order]
     first = np.r_[True, (right[1:] != right[:-1]) | (batch[1:] != batch[:-1])] if right.shape[0] else \
         np.zeros(0, bool)
     group = np.cumsum(first) - 1  # one per (right, batch)
     carried = np.zeros(int(first.sum()), bool)
     carried[group[out]] = True
+    grown = np.bincount(group, signed, minlength=carried.shape[0]) > 0  # withheld with money of its own
     right, month = right[first], month[first]
     paid = ~carried  # a carry_in alone: the carried payment was paid
     owner = np.cumsum(np.r_[True, right[1:] != right[:-1]]) - 1 if right.shape[0] else np.zeros(0, np.int64)
     position = np.arange(right.shape[0])
     last_paid = np.full(owner[-1] + 1 if owner.shape[0] else 0, -1, np.int64)
     np.maximum.at(last_paid, owner, np.where(paid, position, -1))
-    keep = carried & (position > last_paid[owner])
+    keep = carried & grown & (position > last_paid[owner])
     keep &= lookup(carry[0], (carry[1] > 0).astype(np.int64), right) > 0
     pairs = np.unique(np.stack([right[keep], month[keep]], axis=1).reshape(-1, 2), axis=0)
     return [np.ascontiguousarray(pairs[:, 0], np.int64), np.ascontiguousarray(pairs[:, 1], np.int64)]

@@ -263,20 +263,23 @@ def applied_from(approved: list, holds: pa.Table) -> np.ndarray:
 
 
 def orders_taken(conn: sa.Connection, approved: list, months) -> tuple | None:
-    """What each register order took in the approved payrolls (approved_payrolls) of the given months, from their
-    orders files (checked against the SHA-256 their rows record): (order id, month, amount) sorted by order id and
-    month; None when no payroll of those months was approved. A fixed order's monthly amount is owed once a month
-    (payroll.compute.instalments)."""
-    wanted = {int(month) for month in months}
-    chosen = [row[0] for row in approved if parse_period(row[1]) in wanted]
+    """What each register order took for the given months in the approved payrolls (approved_payrolls), from
+    their orders files (checked against the SHA-256 their rows record; a row's month is the month the take was
+    for: a payroll that paid a carried payment took earlier months' instalments, payroll.taken.by_month): (order
+    id, month, amount) sorted by order id and month; None when no payroll of those months or later was approved.
+    A fixed order's monthly amount is owed once a month (payroll.compute.instalments)."""
+    wanted = np.unique(np.asarray(months, np.int64))
+    chosen = [row[0] for row in approved if parse_period(row[1]) >= wanted[0]]
     if not chosen:
         return None
-    parts = [store.read_orders(store.get_payroll(conn, payroll_id)).select(["kind", "order_id", "month",
-                                                                             "amount_minor"])
-             for payroll_id in chosen]
+    parts = []
+    for payroll_id in chosen:  # each file cut to the rows wanted before the next is read
+        orders = store.read_orders(store.get_payroll(conn, payroll_id)).select(["kind", "order_id", "month",
+                                                                                "amount_minor"])
+        parts.append(orders.filter(pc.and_(pc.and_(
+            pc.is_in(orders.column("kind"), pa.array(ledger_state.ORDER_COMPONENTS)),
+            pc.greater_equal(orders.column("order_id"), 0)), pc.is_in(orders.column("month"), pa.array(wanted)))))
     orders = pa.concat_tables(parts)
-    orders = orders.filter(pc.and_(pc.is_in(orders.column("kind"), pa.array(ledger_state.ORDER_COMPONENTS)),
-                                   pc.greater_equal(orders.column("order_id"), 0)))
     sums = orders.group_by(["order_id", "month"]).aggregate([("amount_minor", "sum")]) \
         .sort_by([("order_id", "ascending"), ("month", "ascending")])
     return tuple(np.asarray(sums.column(name).to_numpy(), np.int64) for name in ("order_id", "month",

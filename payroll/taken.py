@@ -66,15 +66,34 @@ def receivable_rows(ded, offset, period: int) -> TakenRows:
 
 
 def order_rows(ded, amounts, arrays, period: int) -> TakenRows:
+    """Per order what it took, one row per month the take is for (by_month)."""
     orders = amounts.orders
-    taken = np.flatnonzero(ded.order_deducted_minor > 0)
+    taken, month, amount = by_month(ded.order_deducted_minor, amounts.instalments, period)
     kind_names = np.array(("",) + ORDER_COMPONENTS_BY_KIND, dtype=object)
     creditor = orders["order_creditor_payee"][taken]
-    rows = taken_rows("", orders["order_right"][taken], ded.order_deducted_minor[taken], period,
+    rows = taken_rows("", orders["order_right"][taken], amount, month,
                       order_id=np.asarray(amounts.order_table.column("order_id").to_numpy(zero_copy_only=False),
                                           np.int64)[taken],
                       creditor=np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)], 0).astype(np.int64))
     return rows._replace(kind=kind_names[orders["order_kind"][taken]])
+
+
+def by_month(deducted: np.ndarray, instalments, period: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order index, month, amount) of what each order took, split over the months of the fixed instalments it
+    paid (payroll.compute.instalments), oldest first, so that the orders file says which month each instalment
+    was for (a later payroll of that month asks only the rest of it); a percentage order's take, and anything
+    beyond the instalments, is for the period. Sorted by order, then month."""
+    order, month, owed = instalments
+    before = np.cumsum(owed) - owed
+    starts = np.r_[True, order[1:] != order[:-1]] if order.shape[0] else np.zeros(0, bool)
+    before -= before[np.maximum.accumulate(np.where(starts, np.arange(order.shape[0]), 0))]  # within the order
+    share = np.clip(deducted[order] - before, 0, owed)
+    rest = deducted - np.bincount(order, share, minlength=deducted.shape[0]).astype(np.int64)
+    index = np.r_[order[share > 0], np.flatnonzero(rest > 0)]
+    months = np.r_[month[share > 0], np.full(int((rest > 0).sum()), period, np.int64)]
+    amounts = np.r_[share[share > 0], rest[rest > 0]].astype(np.int64)
+    sort = np.lexsort((months, index))
+    return index[sort].astype(np.int64), months[sort].astype(np.int64), amounts[sort]
 
 
 def advance_rows(ded, amounts, period: int) -> list[TakenRows]:

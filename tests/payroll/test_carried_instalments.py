@@ -90,3 +90,84 @@ def test_a_supplementary_takes_no_instalment_twice(case):
 
 def test_audit_recompute_proves_the_paying_payroll(case):
     assert audit.recompute(case["db"], case["payroll"])["ok"]
+
+
+def carried_right(case) -> tuple[int, dict]:
+    """A right carried in January and paid in February whose only order is a fixed one (and the order)."""
+    january, february = case["lines"][:2]
+    carried = set(january.filter(pc.equal(january.column("component"), "carry_out")).column("right_id").to_pylist())
+    carried -= set(february.filter(pc.equal(february.column("component"), "carry_out")).column("right_id")
+                   .to_pylist())
+    per_right = {}
+    for order in case["register_orders"].to_pylist():
+        per_right.setdefault(order["right_id"], []).append(order)
+    for right in sorted(carried):
+        orders = per_right.get(right, [])
+        if len(orders) == 1 and orders[0]["fixed_minor"]:
+            return right, orders[0]
+    raise AssertionError("no right carried in January with one fixed order")
+
+
+def edited(case, folder, right: int, versions: list) -> object:
+    """A copy of the register whose `right` has the given versions (dicts of changes over its row)."""
+    import shutil
+
+    shutil.copytree(case["register"], folder)
+    rows = case["rights"].to_pylist()
+    row = next(r for r in rows if r["right_id"] == right)
+    rows = [r for r in rows if r["right_id"] != right] + [dict(row, version=i + 1, **changes)
+                                                          for i, changes in enumerate(versions)]
+    pq.write_table(pa.Table.from_pylist(rows, schema=case["rights"].schema)
+                   .sort_by([("right_id", "ascending"), ("version", "ascending")]), folder / "rights.parquet")
+    return folder
+
+
+def taken_by(db, payroll, order_id) -> dict:
+    with cycle.open_db(db).engine.connect() as conn:
+        orders = store.read_orders(store.get_payroll(conn, payroll)).to_pylist()
+    return {row["month"]: row["amount_minor"] for row in orders if row["order_id"] == order_id}
+
+
+def test_months_that_only_carry_the_money_on_owe_no_instalment(case, tmp_path):
+    """January carried; February and March have nothing due (the carried money is withheld again); April pays
+    January's and April's money: two instalments, not four."""
+    import datetime as dt
+
+    right, order = carried_right(case)
+    folder = edited(case, tmp_path / "register", right, [
+        dict(valid_from=dt.date(2024, 1, 1), valid_to=dt.date(2025, 1, 31), decided_on=dt.date(2024, 12, 1)),
+        dict(valid_from=dt.date(2025, 4, 1), valid_to=None, decided_on=dt.date(2024, 12, 1))])
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    for period in PERIODS:
+        payroll = cycle.calculate(db, folder, period, "ana", rules=case["rules"], store_dir=tmp_path / "store")
+        cycle.approve(db, payroll["payroll"], "marko")
+    took = taken_by(db, payroll["payroll"], order["order_id"])
+    assert took and sum(took.values()) <= 2 * order["fixed_minor"] and set(took) <= {660, 663}, took
+
+
+def test_a_reopened_month_takes_no_instalment_a_later_payroll_took_for_it(case, tmp_path):
+    """January carried, February paid January's and February's instalments (the orders file says which month each
+    was for); January reopened after a decision raising its due takes no January instalment again."""
+    import datetime as dt
+
+    right, order = carried_right(case)
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    cycle.open_db(db, create=True).close()
+    for period in PERIODS[:2]:
+        made = cycle.calculate(db, case["register"], period, "ana", rules=case["rules"], store_dir=tmp_path / "store")
+        cycle.approve(db, made["payroll"], "marko")
+    february = taken_by(db, made["payroll"], order["order_id"])
+    assert sorted(february) == [660, 661], february  # the take split by the month it is for
+    row = next(r for r in case["rights"].to_pylist() if r["right_id"] == right)
+    income = row["income_minor"] or 0
+    folder = edited(case, tmp_path / "register", right, [
+        dict(valid_to=dt.date(2024, 12, 31)),
+        dict(valid_from=dt.date(2025, 1, 1), valid_to=dt.date(2025, 1, 31), decided_on=dt.date(2025, 1, 25),
+             income_minor=max(income - 2000, 0)),
+        dict(valid_from=dt.date(2025, 2, 1), decided_on=dt.date(2025, 1, 25))])
+    reopened = cycle.calculate(db, folder, PERIODS[0], "ana", rules=case["rules"], store_dir=tmp_path / "store",
+                               reopen=PERIODS[0], reason="decision of 2025-01-25")
+    cycle.approve(db, reopened["payroll"], "marko")
+    assert taken_by(db, reopened["payroll"], order["order_id"]).get(660, 0) + february[660] <= order["fixed_minor"]
+    assert audit.recompute(db, reopened["payroll"])["ok"]
