@@ -68,9 +68,11 @@ def advance_reference_amount(m, mi, b, birth_month, income_minor, members, param
     floor_bp = params[b, mi, _P_FLOOR]
     if param_len[b, _P_FLOOR] == 0 or floor_bp <= 0:
         return reference
-    per_capita = (2 * income_minor + max(members, 1)) // (2 * max(members, 1))  # half-up
+    n = max(members, 1)
+    # the reference less the per-capita income, rounded half-up once (not the per-capita income first)
+    less_income = (2 * (reference * n - income_minor) + n) // (2 * n)
     floor = (reference * floor_bp + BP_WHOLE // 2) // BP_WHOLE
-    return min(reference, max(reference - per_capita, floor))
+    return min(reference, max(less_income, floor))
 
 
 @kernel(types.void(I32_RO, I32_RO, I64_RO, I32_RO, I32_RO, I32_RO, I32_RO, types.int64, I64_RO, I32_RO,

@@ -195,7 +195,8 @@ class Reference:
         floor_bp = (benefit.value_on("advance_floor_bp", day) or (0,))[0]
         if floor_bp:
             floor = half_up(amount * floor_bp, 10_000)
-            amount = min(amount, max(amount - half_up(income, max(1, len(members))), floor))
+            n = max(1, len(members))  # the reference less the per-capita income, rounded once
+            amount = min(amount, max(half_up(amount * n - income, n), floor))
         return amount if title.get("monthly_minor") is None else min(amount, title["monthly_minor"])
 
     def per_child(self, benefit, version, month):

@@ -83,9 +83,10 @@ def reference_amount(month, birth_month, income, members, limits, references, fl
     reference = references[min(band, len(references) - 1)]
     if not floor_bp:
         return reference
-    per_capita = (2 * income + max(members, 1)) // (2 * max(members, 1))
+    n = max(members, 1)  # the reference less the per-capita income (income / n), rounded half-up once
+    less_income = reference - income // n - (1 if 2 * (income % n) > n else 0)
     floor = (reference * floor_bp + 5_000) // 10_000
-    return min(reference, max(reference - per_capita, floor))
+    return min(reference, max(less_income, floor))
 
 
 @settings(max_examples=300, deadline=None)
@@ -102,3 +103,16 @@ def test_kernel_path_equals_reference(month, birth_month, income, members, limit
         param_len[0, offset] = len(values)
     got = advances.advance_reference_amount(month, 0, 0, birth_month, income, members, params, param_len)
     assert got == reference_amount(month, birth_month, income, members, limits, references, floor_bp)
+
+
+def test_the_per_capita_income_is_not_rounded_before_it_is_subtracted():
+    """RULES.md: half-up once per amount. 2,563.00 less 1,000.01 / 2 = 2,062.995 -> 2,063.00 (rounding the
+    per-capita income first gave 2,563.00 - 500.01 = 2,062.99)."""
+    params = np.zeros((1, 1, cat.SLOT_COUNT), np.int64)
+    param_len = np.zeros((1, cat.SLOT_COUNT), np.int32)
+    for name, values in (("advance_band_limits_years", [6]), ("advance_reference_by_band", [256_300, 319_600]),
+                         ("advance_floor_bp", [5_000])):
+        offset = cat.PARAM_OFFSET[name]
+        params[0, 0, offset:offset + len(values)] = values
+        param_len[0, offset] = len(values)
+    assert advances.advance_reference_amount(700, 660, 0, 660, 100_001, 2, params, param_len) == 206_300
