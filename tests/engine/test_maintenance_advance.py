@@ -115,4 +115,4 @@ def test_the_per_capita_income_is_not_rounded_before_it_is_subtracted():
         offset = cat.PARAM_OFFSET[name]
         params[0, 0, offset:offset + len(values)] = values
         param_len[0, offset] = len(values)
-    assert advances.advance_reference_amount(700, 660, 0, 660, 100_001, 2, params, param_len) == 206_300
+    assert advances.advance_reference_amount(700, 0, 0, 660, 100_001, 2, params, param_len) == 206_300
