@@ -34,6 +34,7 @@ PRORATIONS = ("whole_months", "days")
 PARAM_SHAPES = {
     "amount": (1, "money"),
     "amount_by_grade": (12, "money"),
+    "age_max_by_grade": (12, "count"),   # graded_flat: paid through the month of this birthday (0: no limit)
     "child_amount": (1, "money"),
     "child_amount_mo_family": (1, "money"),
     "child_amount_single_parent": (1, "money"),
@@ -96,7 +97,8 @@ PARAM_OFFSET, SLOT_COUNT = _layout()
 # or 0 for counts where 0 means "no limit").
 KIND_PARAMS = {
     "flat": {"required": ("amount",), "optional": {"disabled_multiplier_bp": None}},
-    "graded_flat": {"required": ("amount_by_grade",), "optional": {"supplement_by_subgroup": None}},
+    "graded_flat": {"required": ("amount_by_grade",), "optional": {"supplement_by_subgroup": None,
+                                                                   "age_max_by_grade": None}},
     "per_child": {"required": ("child_amount",),
                   "optional": {"child_amount_mo_family": "child_amount",
                                "child_amount_single_parent": "child_amount",

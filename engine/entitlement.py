@@ -43,7 +43,8 @@ due under the rules in force that month, in minor units. The semantics the kerne
 - A month whose benefit has no parameter in force (before the catalogue's first date) is due 0 and flagged
   in `rule_missing`, so the caller can refuse or report it.
 - Issue 17 kinds. flat x disabled_multiplier_bp when the beneficiary is disabled (UA childcare to age 1: x 1.5);
-  graded_flat + supplement_by_subgroup[subgroup] when the version has a subgroup (UA group I-A / I-B care).
+  graded_flat + supplement_by_subgroup[subgroup] when the version has a subgroup (UA group I-A / I-B care); a
+  grade with an age limit (age_max_by_grade: UA's child with a disability) pays through the month of that birthday.
   per_member_category: sum over the members (or the beneficiary alone) of child_or_disabled_amount for a child
   within the age limit or a disabled person, else adult_amount (UA IDP allowance).
   housing_cost_minus_share: n members, income I, cost C (housing_costs table, the row in force that month),
@@ -88,6 +89,7 @@ MONTHS_MAX = 100_000                # sanity bound on a month index (year ~10300
 # parameter slot offsets as plain ints so Numba treats them as compile-time constants
 _P_AMOUNT = cat.PARAM_OFFSET["amount"]
 _P_GRADE = cat.PARAM_OFFSET["amount_by_grade"]
+_P_GRADE_AGE = cat.PARAM_OFFSET["age_max_by_grade"]
 _P_CHILD = cat.PARAM_OFFSET["child_amount"]
 _P_CHILD_MO = cat.PARAM_OFFSET["child_amount_mo_family"]
 _P_CHILD_SINGLE = cat.PARAM_OFFSET["child_amount_single_parent"]
@@ -834,6 +836,8 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
     if kind == cat.KIND_FLAT:
         return _flat_amount(b, mi, person32[ver32[v, V_PERSON], P_FLAGS], params)
     if kind == cat.KIND_GRADED:
+        if _past_grade_age(v, m, mi, b, params, param_len, ver32, person32):
+            return 0
         return (_pick(params, b, mi, _P_GRADE, ver32[v, V_GRADE], param_len[b, _P_GRADE])
                 + _subgroup_supplement(b, mi, ver32[v, V_SUBGROUP], params, param_len))
     if cat.KIND_PER_MEMBER <= kind <= cat.KIND_CHILD_REFERENCE:   # issue 17 kinds (maintenance_advance: below)
@@ -850,6 +854,18 @@ def _version_amount(v, m, mi, b, kind, decided_limit_day, counts, binfo, params,
                              member32, member_offsets, person32, link_offsets, link32, kinds[cat.KIND_PER_CHILD],
                              kinds[cat.KIND_HOUSEHOLD_TABLE], kinds[cat.KIND_EQUIVALENCE],
                              kinds[cat.KIND_MAINTENANCE_ADVANCE], kinds[cat.KIND_CATEGORY_SUM])
+
+
+@helper
+def _past_grade_age(v, m, mi, b, params, param_len, ver32, person32):
+    """A graded benefit's grade with an age limit (age_max_by_grade, 0: none; UA's "child with a disability")
+    pays through the month of that birthday and nothing after it (RULES.md "Stop")."""
+    assert v >= 0 and mi >= 0
+    assert ver32[v, V_GRADE] >= 1
+    if param_len[b, _P_GRADE_AGE] == 0:
+        return False
+    years = _pick(params, b, mi, _P_GRADE_AGE, ver32[v, V_GRADE], param_len[b, _P_GRADE_AGE])
+    return years > 0 and m > person32[ver32[v, V_PERSON], P_BIRTH_MONTH] + 12 * years
 
 
 @helper

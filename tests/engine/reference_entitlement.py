@@ -109,6 +109,10 @@ class Reference:
                 return half_up(amount * multiplier, 10_000)
             return amount
         if kind == "graded_flat":
+            limit = self.param(benefit, "age_max_by_grade", month, version.get("grade") or 1) \
+                if benefit.parameters.get("age_max_by_grade") else 0
+            if limit and reached(self.persons[version["person_id"]]["birth_date"], limit, month):
+                return 0  # the grade's age limit: through the month of that birthday
             amount = self.param(benefit, "amount_by_grade", month, version.get("grade") or 1)
             subgroup = version.get("subgroup") or 0
             if subgroup and benefit.parameters.get("supplement_by_subgroup"):
