@@ -16,9 +16,12 @@ numba.njit would make of them. Integer code: the amounts are the same bit for bi
 (compute_due on 200,000 rights of each country, 2026-12-07).
 """
 import contextlib
+import functools
+import hashlib
 import os
 import sys
 import threading
+from pathlib import Path
 
 import numba
 from numba import types
@@ -302,8 +305,35 @@ def _dispatcher(function, signatures: tuple, options: dict):
         pipeline_class=HelperCompiler if helper_kind and LINK_ONLY_HELPERS else compiler.Compiler)
     if cache:
         dispatcher.enable_caching()
+        stamp_with_sources(dispatcher)
     dispatcher.declared = dispatcher.signatures_given = tuple(signatures)
     return dispatcher
+
+
+# The packages whose code a kernel's machine code holds: its own module, the helpers it inlines and the module
+# constants (parameter offsets, codes) Numba freezes into it, from whichever of these packages they come.
+COMPILED_PACKAGES = ("engine", "formats", "ledgers", "bank_exports", "payroll")
+
+
+@functools.lru_cache(maxsize=None)
+def sources_digest(root: str = str(Path(__file__).resolve().parents[1])) -> str:
+    """SHA-256 of the Python sources of COMPILED_PACKAGES under `root` (names and contents)."""
+    digest = hashlib.sha256()
+    for package in COMPILED_PACKAGES:
+        for path in sorted((Path(root) / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def stamp_with_sources(dispatcher) -> None:
+    """Numba's on-disk cache is fresh while the kernel's own file keeps its time and size; a helper it inlines from
+    another module, or a constant it froze, can change meanwhile (a `git pull` of an editable install changes only
+    the files that changed), and the stale machine code would compute with the old rule. The cache index's stamp
+    therefore also holds the digest of every source a kernel can take code from (sources_digest): any change
+    there recompiles, never computes with old code."""
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+        cache_file._source_stamp = (cache_file._source_stamp, sources_digest())
 
 
 def _decorate(args: tuple, options: dict):

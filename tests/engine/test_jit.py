@@ -343,3 +343,22 @@ def test_no_kernel_runs_without_its_asserts(how):
     refused = [line for line in done.stdout.splitlines()
                if line.startswith("refused: Python runs with -O or PYTHONOPTIMIZE")]
     assert len(refused) == 2, done.stdout + done.stderr
+
+
+def test_a_cached_kernel_is_stale_once_any_source_it_may_hold_changes(fresh, tmp_path):
+    """The cache index's stamp holds the digest of the sources a kernel can take code or constants from (a helper
+    of another module, a parameter offset), so that a change there recompiles instead of loading old code."""
+    values = np.arange(4, dtype=np.int64)
+    values.flags.writeable = False
+    assert fresh.total(values, 2) == 30
+    cache_file = fresh.total._cache._cache_file
+    assert cache_file._source_stamp[1] == jit.sources_digest() and jit.cached_on_disk(fresh.total)
+    cache_file._source_stamp = (cache_file._source_stamp[0], "another digest")
+    assert not jit.cached_on_disk(fresh.total)  # as a process with other sources finds it: stale
+
+    for package in jit.COMPILED_PACKAGES:
+        (tmp_path / "tree" / package).mkdir(parents=True)
+        (tmp_path / "tree" / package / "rules.py").write_text("OFFSET = 1\n", encoding="utf-8")
+    before = jit.sources_digest(str(tmp_path / "tree"))
+    (tmp_path / "tree" / "engine" / "rules.py").write_text("OFFSET = 2\n", encoding="utf-8")
+    assert jit.sources_digest.__wrapped__(str(tmp_path / "tree")) != before
