@@ -10,8 +10,8 @@ by the deductions machinery (engine.deductions, advance recovery). The amount of
   `advance_reference_by_band` the amount of each band (Montenegro: 0-5 / 6-13 / 14-18; Ukraine: the subsistence
   minimum of a child under 6 / 6-18);
 - means-tested where `advance_floor_bp` is given (Ukraine): reference - per-capita family income (the right's
-  income_minor / members of its household present that month, half-up), at least floor_bp of the reference
-  (half-up), never more than the reference;
+  income_minor / members of its household present that month), rounded half-up once, at least floor_bp of the
+  reference (half-up), never more than the reference;
 - never more than the monthly maintenance the title sets (monthly_minor), where it sets one: an advance pays
   the maintenance the debtor owes and no more (a reading, noted in the catalogue).
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import entitlement
+from engine.catalogue import PARAM_SHAPES
 from formats.amounts import format_amount
 from engine.months import format_period, month_first_date, parse_period
 from formats import i18n, labels
@@ -326,11 +327,13 @@ def formula_text(benefit, version: dict, members: list, parameters: dict, expone
 
 
 def parameter_text(name: str, values: list, exponent: int) -> str:
-    """A parameter's values in their unit: basis points as %, counts, days and years as numbers, amounts in
-    currency units."""
-    if name.endswith("_bp"):
+    """A parameter's values in their unit (engine.catalogue.PARAM_SHAPES; a setting by its name): basis points
+    as %, counts, days and years as numbers, amounts in currency units."""
+    unit = PARAM_SHAPES.get(name, (0, ""))[1]
+    if unit == "bp" or (not unit and name.endswith("_bp")):
         shown = [percent(v) for v in values]
-    elif name.startswith("max_") or "count" in name or "days" in name or name.endswith("_years"):
+    elif unit == "count" or (not unit and (name.startswith("max_") or "count" in name or "days" in name
+                                          or name.endswith("_years"))):
         shown = [str(v) for v in values]
     else:
         shown = [format_amount(v, exponent) for v in values]

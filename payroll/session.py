@@ -264,18 +264,23 @@ def applied_from(approved: list, holds: pa.Table) -> np.ndarray:
 
 def orders_taken(conn: sa.Connection, approved: list, months) -> tuple | None:
     """What each register order took for the given months in the approved payrolls (approved_payrolls), from
-    their orders files (checked against the SHA-256 their rows record; a row's month is the month the take was
-    for: a payroll that paid a carried payment took earlier months' instalments, payroll.taken.by_month): (order
-    id, month, amount) sorted by order id and month; None when no payroll of those months or later was approved.
-    A fixed order's monthly amount is owed once a month (payroll.compute.instalments)."""
+    their orders files (checked against the SHA-256 their rows record; a row's `for_month` is the month the take
+    was for, as a payroll that paid a carried payment took earlier months' instalments, payroll.taken.by_month;
+    files written before it have `month`): (order id, month, amount) sorted by order id and month; None when no
+    payroll of those months or later was approved. A payroll books instalments for no month later than those of
+    the payrolls approved before it, so the payrolls read are those from the first approved of a month wanted or
+    later on, whatever their own period (a month reopened afterwards). A fixed order's monthly amount is owed
+    once a month (payroll.compute.instalments)."""
     wanted = np.unique(np.asarray(months, np.int64))
-    chosen = [row[0] for row in approved if parse_period(row[1]) >= wanted[0]]
-    if not chosen:
+    first = next((i for i, row in enumerate(approved) if parse_period(row[1]) >= wanted[0]), None)
+    if first is None:
         return None
     parts = []
-    for payroll_id in chosen:  # each file cut to the rows wanted before the next is read
-        orders = store.read_orders(store.get_payroll(conn, payroll_id)).select(["kind", "order_id", "month",
-                                                                                "amount_minor"])
+    for row in approved[first:]:  # each file cut to the rows wanted before the next is read
+        orders = store.read_orders(store.get_payroll(conn, row[0]))
+        month = "for_month" if "for_month" in orders.column_names else "month"
+        orders = orders.select(["kind", "order_id", month, "amount_minor"]).rename_columns(
+            ["kind", "order_id", "month", "amount_minor"])
         parts.append(orders.filter(pc.and_(pc.and_(
             pc.is_in(orders.column("kind"), pa.array(ledger_state.ORDER_COMPONENTS)),
             pc.greater_equal(orders.column("order_id"), 0)), pc.is_in(orders.column("month"), pa.array(wanted)))))

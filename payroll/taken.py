@@ -21,6 +21,7 @@ class TakenRows(NamedTuple):
     amount_minor: np.ndarray    # > 0
     month: np.ndarray           # month index
     debtor_id: np.ndarray       # person_id of a maintenance advance's debtor, 0 where none
+    for_month: np.ndarray       # the month a fixed order's instalment is for (by_month); else the month
 
 
 def deductions_taken(ded, amounts, arrays, right_payee, right_payment, refs, period) -> pa.Table:
@@ -45,17 +46,19 @@ def deductions_taken(ded, amounts, arrays, right_payee, right_payment, refs, per
         "month": pa.array(joined("month"), pa.int64()),
         "payment_ref": ref,
         "debtor_id": pa.array(joined("debtor_id"), pa.int64()),
+        "for_month": pa.array(joined("for_month"), pa.int64()),
     })
 
 
-def taken_rows(kind: str, right, amount_minor, month, order_id=None, creditor=None, debtor=None) -> TakenRows:
+def taken_rows(kind: str, right, amount_minor, month, order_id=None, creditor=None, debtor=None,
+               for_month=None) -> TakenRows:
     n = right.shape[0]
     zeros = np.zeros(n, np.int64)
     months = np.full(n, month, np.int64) if np.ndim(month) == 0 else month.astype(np.int64)
     return TakenRows(np.full(n, kind, dtype=object), right.astype(np.int64),
                      np.full(n, -1, np.int64) if order_id is None else order_id,
                      zeros if creditor is None else creditor, amount_minor.astype(np.int64), months,
-                     zeros if debtor is None else debtor)
+                     zeros if debtor is None else debtor, months if for_month is None else for_month)
 
 
 def receivable_rows(ded, offset, period: int) -> TakenRows:
@@ -66,12 +69,13 @@ def receivable_rows(ded, offset, period: int) -> TakenRows:
 
 
 def order_rows(ded, amounts, arrays, period: int) -> TakenRows:
-    """Per order what it took, one row per month the take is for (by_month)."""
+    """Per order what it took, one row per month the take is for (by_month: `for_month`; posted, like its lines,
+    in the period)."""
     orders = amounts.orders
-    taken, month, amount = by_month(ded.order_deducted_minor, amounts.instalments, period)
+    taken, for_month, amount = by_month(ded.order_deducted_minor, amounts.instalments, period)
     kind_names = np.array(("",) + ORDER_COMPONENTS_BY_KIND, dtype=object)
     creditor = orders["order_creditor_payee"][taken]
-    rows = taken_rows("", orders["order_right"][taken], amount, month,
+    rows = taken_rows("", orders["order_right"][taken], amount, period, for_month=for_month,
                       order_id=np.asarray(amounts.order_table.column("order_id").to_numpy(zero_copy_only=False),
                                           np.int64)[taken],
                       creditor=np.where(creditor >= 0, arrays.payee_ids[np.maximum(creditor, 0)], 0).astype(np.int64))

@@ -125,7 +125,7 @@ def edited(case, folder, right: int, versions: list) -> object:
 def taken_by(db, payroll, order_id) -> dict:
     with cycle.open_db(db).engine.connect() as conn:
         orders = store.read_orders(store.get_payroll(conn, payroll)).to_pylist()
-    return {row["month"]: row["amount_minor"] for row in orders if row["order_id"] == order_id}
+    return {row["for_month"]: row["amount_minor"] for row in orders if row["order_id"] == order_id}
 
 
 def test_months_that_only_carry_the_money_on_owe_no_instalment(case, tmp_path):
@@ -158,7 +158,7 @@ def test_a_reopened_month_takes_no_instalment_a_later_payroll_took_for_it(case, 
         made = cycle.calculate(db, case["register"], period, "ana", rules=case["rules"], store_dir=tmp_path / "store")
         cycle.approve(db, made["payroll"], "marko")
     february = taken_by(db, made["payroll"], order["order_id"])
-    assert sorted(february) == [660, 661], february  # the take split by the month it is for
+    assert sorted(february) == [660, 661], february  # the take split by the month it is for (posted in February)
     row = next(r for r in case["rights"].to_pylist() if r["right_id"] == right)
     income = row["income_minor"] or 0
     folder = edited(case, tmp_path / "register", right, [
@@ -171,3 +171,23 @@ def test_a_reopened_month_takes_no_instalment_a_later_payroll_took_for_it(case, 
     cycle.approve(db, reopened["payroll"], "marko")
     assert taken_by(db, reopened["payroll"], order["order_id"]).get(660, 0) + february[660] <= order["fixed_minor"]
     assert audit.recompute(db, reopened["payroll"])["ok"]
+
+
+def test_orders_taken_reads_a_month_reopened_after_later_ones(monkeypatch):
+    """January reopened after March paid March's carried instalment: a supplementary March must see it, though
+    that payroll's period is January (session.orders_taken reads every payroll approved from the first of a month
+    wanted or later on, by their for_month)."""
+    from payroll import session
+
+    files = {  # payroll id -> its orders file (kind, order_id, month posted, for_month, amount)
+        "JAN": [("alimony", 3, 660, 660, 0)], "FEB": [], "MAR": [],
+        "JAN-2": [("alimony", 3, 660, 660, 2000), ("alimony", 3, 660, 661, 2000), ("alimony", 3, 660, 662, 2000),
+                  ("receivable", -1, 660, 660, 500)]}
+    monkeypatch.setattr(session.store, "get_payroll", lambda conn, payroll_id: payroll_id)
+    monkeypatch.setattr(session.store, "read_orders", lambda payroll_id: pa.table({
+        name: pa.array([row[i] for row in files[payroll_id]], pa.string() if i == 0 else pa.int64())
+        for i, name in enumerate(("kind", "order_id", "month", "for_month", "amount_minor"))}))
+    approved = [("JAN", "2025-01", 0), ("FEB", "2025-02", 0), ("MAR", "2025-03", 0), ("JAN-2", "2025-01", 0)]
+    order_ids, months, amounts = session.orders_taken(None, approved, [662])
+    assert (order_ids.tolist(), months.tolist(), amounts.tolist()) == ([3], [662], [2000])
+    assert session.orders_taken(None, approved[:2], [662]) is None
