@@ -57,8 +57,10 @@ def test_provenance_of_a_value_by_month():
         "shared/RULES.md", "isplata reference rules", "reported")
     assert me.provenance("ME_NJEG", "amount", month(2024, 6)) is None          # not yet in force
     rs = load_catalogue(country="rs")
-    assert rs.provenance("RS_DD", "max_children", month(2025, 3))[2:] == (
-        "assumption", rs.benefit("RS_DD").provenance["max_children"][0].reason)
+    ua = load_catalogue(country="ua")
+    assert ua.provenance("UA_DSD", "guaranteed_child_bp", month(2026, 3))[2:] == (
+        "assumption", ua.benefit("UA_DSD").provenance["guaranteed_child_bp"][1].reason)
+    assert rs.benefit("RS_DD").parameters.get("max_children") is None  # RULES.md gives no limit: none invented
     assert rs.provenance("RS_DD", "child_amount_single_parent", month(2025, 1))[2] == "derived"
 
 
