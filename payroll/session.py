@@ -235,7 +235,7 @@ def load_inputs(ledger: Ledger, data, catalogue, period: int, mark: int | None =
         seen, latest = approved_before(conn, approved)
         holds = holds.filter(pc.invert(holds.column("released"))).drop_columns(["released", "released_by"])
         holds = holds.append_column("applied_from", pa.array(applied_from(approved, holds), pa.int64()))
-        taken = orders_taken(conn, approved, np.r_[period, state.carried_month])
+        taken = orders_taken(conn, approved, np.r_[period, fixed_order_months(register, state)])
     return computing.Inputs(register, catalogue, period, state, holds, lifted, seen, latest, taken)
 
 
@@ -260,6 +260,15 @@ def applied_from(approved: list, holds: pa.Table) -> np.ndarray:
     position = np.searchsorted(marks, ids, side="left")  # the first payroll whose hold_mark reaches the hold
     found = position < marks.shape[0]
     return np.where(found, suffix_min[np.minimum(position, marks.shape[0] - 1)], -1)
+
+
+def fixed_order_months(register: dict, state) -> np.ndarray:
+    """The months still carried (LedgerState.carried_months) of the rights with a fixed-amount order: the only
+    months whose instalments a calculation asks about besides its period (payroll.compute.instalments)."""
+    orders = register["deductions"]
+    fixed = orders.filter(pc.is_valid(orders.column("fixed_minor"))).column("right_id")
+    rights = np.asarray(fixed.to_numpy(zero_copy_only=False) if len(fixed) else [], np.int64)
+    return state.carried_month[np.isin(state.carried_right, rights)]
 
 
 def orders_taken(conn: sa.Connection, approved: list, months) -> tuple | None:
