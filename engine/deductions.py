@@ -8,8 +8,10 @@ order (orders sorted by right, priority, then their own position):
 
 - an order asks for its fixed monthly amount, or `percent_bp` of the gross rounded half-up once, never more than
   its remaining balance (-1 = no limit); the balance runs down by what was taken and stops at zero. A fixed
-  order's monthly amount is owed once a month: a supplementary payroll of a month asks only what earlier payrolls
-  of the month left of it (`order_taken_minor`); a percentage order takes its share of the supplementary's gross;
+  order asks its fixed amount less `order_taken_minor`, what earlier payrolls took of the same instalments: a
+  monthly amount is owed once a month, so a supplementary payroll asks only what the month's payrolls left of it
+  (the caller, payroll.compute.instalments, gives a carried payment's months as one amount over its instalments);
+  a percentage order takes its share of the supplementary's gross;
 - caps are floors of a basis-point share of the gross (a cap must never be exceeded, so it is not rounded up):
   alimony (kind 1) and damages (kind 2) each have their own cap and share `support_bp`; recovery (the ledger's
   receivable plus register overpayment orders, kind 3) shares `recovery_bp`, or `recovery_consent_bp` where
