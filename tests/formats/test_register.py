@@ -514,6 +514,7 @@ def test_shuffled_register_reports_what_the_sorted_one_does(tmp_path):
     ("rights", 2, "payee_id", str(10**15 + 1)),
     ("payees", 4, "payee_id", "-1003"),
     ("deductions", 1, "creditor_payee_id", str(10**15 + 7)),
+    ("deductions", 2, "order_id", str(10**15 + 3)),  # orders files key each order's takes by it
 ])
 def test_ids_outside_the_ledger_bounds_are_refused_at_validation(tmp_path, file, row, column, value):
     """A right id of 2^62 once passed validate and calculate and was refused only at approve."""
