@@ -3,7 +3,8 @@ what each right gives up and pays, and every payment made, out (engine.payroll_k
 catalogue: its caps, and per benefit its protection, minimum payable and below-minimum policy).
 
 A scenario lists rights (benefit, payee, gross, optional receivable, consent, carry_in), orders (kind, fixed or
-percent_bp, outstanding, creditor payee, for_minor) and per right the amounts that are not 0 (alimony, damages,
+percent_bp, outstanding, taken: what earlier payrolls took of a fixed order's instalments, creditor payee,
+for_minor) and per right the amounts that are not 0 (alimony, damages,
 recovery, enforcement, paid, carry_out, dropped); `payments` lists every payment made. Amounts are decimal text
 in the currency, as a policy officer checks them. Payee numbers are indexes 0..9; every payee is paid by bank.
 """
@@ -49,7 +50,8 @@ def run(doc):
         ints(money(o["outstanding"]) if "outstanding" in o else -1 for o in orders), flags(True for _ in orders),
         ints(o.get("creditor", -1) for o in orders), ints(0 for _ in orders), n_payees=N_PAYEES,
         caps=caps_of(catalogue), recovery_blocked=flags(b.protected and not b.recovery_allowed for b in benefit),
-        order_for_minor=flags(o.get("for_minor", True) for o in orders))
+        order_for_minor=flags(o.get("for_minor", True) for o in orders),
+        order_taken_minor=ints(money(o.get("taken", "0")) for o in orders))
     return catalogue, money, result
 
 
