@@ -1193,12 +1193,34 @@ def _days_share(v, m, full, stops_on_death, ver32, person32):
 
 
 @helper
+def _one_pass_versions(v_begin, v_end, k, ver32):
+    """_household_right serves right's versions v_begin..v_end-1 (a household formula's), each over its own months:
+    one version with a household, or (but for the equivalence scale, whose months-per-year limit counts across
+    versions) several with households, each ending in a month before the next one's first (UA_DSD's award and its
+    renewal). No month is touched by two versions, so each month's winner is the one version touching it, and a
+    version decided after the limit day pays nothing in its months whichever way the right is computed."""
+    assert v_begin < v_end
+    assert ver32.shape[1] > V_TO_MONTH
+    if ver32[v_begin, V_HOUSEHOLD] < 0:
+        return False
+    if v_end - v_begin == 1:
+        return True
+    if k == cat.KIND_EQUIVALENCE:
+        return False
+    for v in range(v_begin, v_end):  # each with a household and a month of its own, after the one before
+        if ver32[v, V_HOUSEHOLD] < 0 or ver32[v, V_FROM_MONTH] > ver32[v, V_TO_MONTH] or (
+                v > v_begin and ver32[v, V_FROM_MONTH] <= ver32[v - 1, V_TO_MONTH]):
+            return False
+    return True
+
+
+@helper
 def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64, person32, member32,
                      member_offsets, first_month, binfo, params, param_len, defined, param_runs, out_due,
                      out_missing, on_table, on_scale, on_category, days_gate):
-    """The cells of right r with a single version v, a household and a household formula (table, equivalence scale,
-    category sum): what chunk_due_kernel's month loop computes for it, with the checks that do not change from month
-    to month made once, and the members counted again only in a month where the counts may change (the counts' valid
+    """The cells of months start..period of right r whose version v (the only one touching them: _one_pass_versions)
+    has a household and a household formula (table, equivalence scale, category sum): what chunk_due_kernel's month
+    loop computes for them, with the checks that do not change from month to month made once, and the members counted again only in a month where the counts may change (the counts' valid
     months, as _member_counts and _scale_members keep them). Days policy: only the months of the version's first
     and last day and of the death can pay fewer days than the month has (_days_share); in the others the full
     amount x days / days is the full amount. param_runs[b, mi]: the last month index through which the benefit's
@@ -1402,7 +1424,8 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
     helpers took ~70 % of its time. scale_gate: kinds' gate of the equivalence scale again, as an argument of its own
     (Numba prunes a branch on an argument, not on a tuple's item), so its months-per-year limit compiles only for a
     catalogue with that kind; table_gate and category_gate likewise for _household_right, which one_pass (None:
-    ONE_PASS_HOUSEHOLDS off) lets serve the rights of one version with a household formula."""
+    ONE_PASS_HOUSEHOLDS off) lets serve the rights of a household formula whose versions each have months of their
+    own (_one_pass_versions)."""
     assert 0 <= r_begin <= r_end <= window_start.shape[0]
     assert out_missing.shape[0] == out_due.shape[0] and out_reason.shape[0] == out_due.shape[0]
     # the loop over one right's months is written here, not in an inlined helper: Numba copies an inlined callee's
@@ -1414,11 +1437,15 @@ def chunk_due_kernel(r_begin, r_end, counts, period, window_start, out_offsets, 
         household_kind = one_pass is not None and ((table_gate is not None and k == cat.KIND_HOUSEHOLD_TABLE)
                                                    or (scale_gate is not None and k == cat.KIND_EQUIVALENCE)
                                                    or (category_gate is not None and k == cat.KIND_CATEGORY_SUM))
-        if (household_kind and version_offsets[r + 1] - version_offsets[r] == 1
-                and ver32[version_offsets[r], V_HOUSEHOLD] >= 0):
-            _household_right(r, version_offsets[r], k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64,
-                             person32, member32, member_offsets, first_month, binfo, params, param_len, defined,
-                             param_runs, out_due, out_missing, table_gate, scale_gate, category_gate, days_gate)
+        if household_kind and _one_pass_versions(version_offsets[r], version_offsets[r + 1], k, ver32):
+            for v in range(version_offsets[r], version_offsets[r + 1]):  # each its own months (disjoint)
+                low = start if v == version_offsets[r] else max(start, np.int64(ver32[v, V_FROM_MONTH]))
+                high = period if v == version_offsets[r + 1] - 1 else min(period, ver32[v + 1, V_FROM_MONTH] - 1)
+                if low <= high:
+                    _household_right(r, v, k, b, low, high, cell0 + low - start, decided_limit_day, counts, ver32,
+                                     ver64, person32, member32, member_offsets, first_month, binfo, params, param_len,
+                                     defined, param_runs, out_due, out_missing, table_gate, scale_gate, category_gate,
+                                     days_gate)
             continue
         anchor = _anchor_month(version_offsets[r], version_offsets[r + 1], ver32, decided_limit_day)
         limit_months = k == cat.KIND_EQUIVALENCE  # the months-per-year limit counts from January
