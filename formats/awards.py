@@ -50,10 +50,15 @@ def end_awards(arrays: RegisterArrays, catalogue, matrices: dict) -> RegisterArr
     """The arrays with every fixed-term version ended at its award's last day (the packed copy `matrices` holds,
     if any, too)."""
     limits = award_limits(catalogue)
-    if not limits.any() or not len(arrays.ver_right) or \
-            not limits[benefits_present(arrays.right_benefit, len(limits))].any():
+    if not limits.any() or not len(arrays.ver_right):
         return arrays
-    limit = limits[np.asarray(arrays.right_benefit, np.int64)[arrays.ver_right]]
+    present = np.flatnonzero(benefits_present(arrays.right_benefit, len(limits)))
+    if not limits[present].any():
+        return arrays
+    if present.shape[0] == 1:  # a register of one benefit: its limit for every version, without two gathers
+        limit = np.full(len(arrays.ver_right), limits[present[0]], dtype=np.int64)
+    else:
+        limit = limits[np.asarray(arrays.right_benefit, np.int64)[arrays.ver_right]]
     last = award_start(arrays, limit > 0) + limit - 1
     cut = (limit > 0) & (arrays.ver_to_month.astype(np.int64) > last)
     if not cut.any():
