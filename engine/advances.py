@@ -26,6 +26,7 @@ from numba import types
 
 from engine import catalogue as cat
 from engine.jit import I32_RO, I64_OUT, I64_RO, helper, kernel
+from engine.means import div_half_up, reference_minus_per_capita_numerator
 
 BP_WHOLE = 10_000
 NO_TITLE = -1
@@ -69,10 +70,10 @@ def advance_reference_amount(m, mi, b, birth_month, income_minor, members, param
     if param_len[b, _P_FLOOR] == 0 or floor_bp <= 0:
         return reference
     n = max(members, 1)
-    # the reference less the per-capita income, rounded half-up once (not the per-capita income first)
-    less_income = (2 * (reference * n - income_minor) + n) // (2 * n)
-    floor = (reference * floor_bp + BP_WHOLE // 2) // BP_WHOLE
-    return min(reference, max(less_income, floor))
+    # the reference less the per-capita income, rounded half-up once (not the per-capita income first): the per-child
+    # reference's formula (engine/means.py) with a multiplier of 1
+    return min(reference, div_half_up(reference_minus_per_capita_numerator(reference, n, income_minor, floor_bp),
+                                      n * BP_WHOLE))
 
 
 @kernel(types.void(I32_RO, I32_RO, I64_RO, I32_RO, I32_RO, I32_RO, I32_RO, types.int64, I64_RO, I32_RO,

@@ -78,6 +78,8 @@ from numba import types
 
 from engine import advances, jit
 from engine import catalogue as cat
+from engine.means import (div_half_up, multiple_minus_per_capita_numerator, reference_minus_per_capita,  # noqa: F401
+                         reference_minus_per_capita_numerator)
 from engine.zero_pages import untouched_zeros
 from engine.jit import I32_2D_RO, I32_OUT, I32_RO, I64_2D_RO, I64_OUT, I64_RO, helper, kernel
 
@@ -445,15 +447,6 @@ def civil_month(day):
 
 
 # ---- small helpers -----------------------------------------------------------------------------------------
-
-@helper
-def div_half_up(numerator, denominator):
-    """numerator / denominator rounded half away from zero, in integers."""
-    assert denominator > 0
-    if numerator >= 0:
-        return (2 * numerator + denominator) // (2 * denominator)
-    return -((2 * -numerator + denominator) // (2 * denominator))
-
 
 @helper
 def month_first_day(month):
@@ -1015,35 +1008,6 @@ def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years,
         multiplier = multiplier if multiplier > 0 else 10_000  # 0: not in force that month (the loader refuses 0)
         numerator += multiple_minus_per_capita_numerator(reference, multiplier, n_members, income, floor_bp)
     return div_half_up(numerator, n_members * 10_000)
-
-
-@helper
-def reference_minus_per_capita_numerator(reference, n_members, income, floor_bp):
-    """max(reference - income / n_members, reference x floor_bp / 10_000, 0) as a numerator over
-    n_members x 10_000 (sum several, then div_half_up once)."""
-    assert n_members > 0
-    assert reference >= 0 and income >= 0
-    return multiple_minus_per_capita_numerator(reference, 10_000, n_members, income, floor_bp)
-
-
-@helper
-def multiple_minus_per_capita_numerator(reference, multiplier_bp, n_members, income, floor_bp):
-    """max(reference x multiplier_bp / 10_000 - income / n_members, reference x floor_bp / 10_000, 0) as a
-    numerator over n_members x 10_000."""
-    assert n_members > 0
-    assert reference >= 0 and income >= 0 and floor_bp >= 0 and multiplier_bp >= 0
-    shortfall = reference * multiplier_bp * n_members - income * 10_000
-    floor = reference * floor_bp * n_members
-    return max(shortfall, floor, 0)
-
-
-@kernel
-def reference_minus_per_capita(reference, n_members, income, floor_bp):
-    """One child's amount: max(reference - income / n_members, reference x floor_bp / 10_000, 0), rounded once."""
-    assert n_members > 0
-    assert reference >= 0
-    return div_half_up(reference_minus_per_capita_numerator(reference, n_members, income, floor_bp),
-                       n_members * 10_000)
 
 
 @helper
