@@ -78,8 +78,7 @@ from numba import types
 
 from engine import advances, jit
 from engine import catalogue as cat
-from engine.means import (div_half_up, multiple_minus_per_capita_numerator, reference_minus_per_capita,  # noqa: F401
-                         reference_minus_per_capita_numerator)
+from engine.means import div_half_up, multiple_minus_per_capita_numerator, reference_minus_per_capita_numerator
 from engine.zero_pages import untouched_zeros
 from engine.jit import I32_2D_RO, I32_OUT, I32_RO, I64_2D_RO, I64_OUT, I64_RO, helper, kernel
 
@@ -145,6 +144,7 @@ _S_MULTIPLE_BP = cat.SET_MULTIPLE_BP
 # why a cell is due 0 although its right is in force (DueCells.reason)
 REASON_NONE, REASON_LATE_CLAIM, REASON_NO_FAMILY_BENEFIT, REASON_NO_BASE = 0, 1, 2, 3
 _MISSING, _LATE_CLAIM, _NO_FAMILY, _NO_BASE = -1, -2, -3, -4   # _month_due's codes for them
+NEWBORN_YEARS_MAX = 12  # a birth grant's beneficiary born fewer years than this before its first month is the child
 
 
 class RegisterArrays(NamedTuple):
@@ -749,17 +749,31 @@ def _category_amount(b, mi, income, counts, params):
 
 
 @helper
+def claim_start(anchor, birth_month):
+    """The month a claim window (RULES.md Readings 5: "the month of application is at most the birth month + 12")
+    counts from: the beneficiary's birth month where the beneficiary is the newborn (born in or before the right's
+    first month, and fewer than NEWBORN_YEARS_MAX years before it: no parent is that young), else the right's first
+    month, which for a grant paid to a parent is the birth (the register's valid_from of a birth grant)."""
+    assert anchor >= 0
+    assert NEWBORN_YEARS_MAX > 0
+    if anchor - 12 * NEWBORN_YEARS_MAX < birth_month <= anchor:
+        return np.int64(birth_month)
+    return np.int64(anchor)
+
+
+@helper
 def _scheduled_amount(m, anchor, b, v, kind, first_month, binfo, params, param_len, defined, ver32, ver64,
-                      source_minor):
+                      source_minor, birth_month):
     """Lump sum + instalments, or a one-off, from the parameters in force in the anchor month (-1: missing).
-    A claim applied after anchor + claim_within_months is _LATE_CLAIM (due 0); a multiple of the household's
-    benefit (source_minor: its due in the anchor month) without that benefit due is _NO_FAMILY (due 0)."""
+    A claim applied after the birth + claim_within_months is _LATE_CLAIM (due 0; the birth: claim_start); a
+    multiple of the household's benefit (source_minor: its due in the anchor month) without that benefit due is
+    _NO_FAMILY (due 0)."""
     assert anchor <= m
     assert v >= 0
     if kind == cat.KIND_ONE_OFF and m != anchor:
         return 0
     claim = binfo[b, _S_CLAIM]
-    if claim > 0 and ver32[v, V_APPLIED_MONTH] > anchor + claim:
+    if claim > 0 and ver32[v, V_APPLIED_MONTH] > claim_start(anchor, birth_month) + claim:
         return _LATE_CLAIM
     if kind == cat.KIND_ONE_OFF and binfo[b, _S_MULTIPLE_OF] != 0:
         if source_minor <= 0:
@@ -1010,6 +1024,15 @@ def _child_reference_amount(h, person, m, b, mi, n_members, income, child_years,
     return div_half_up(numerator, n_members * 10_000)
 
 
+@kernel
+def reference_minus_per_capita(reference, n_members, income, floor_bp):
+    """One child's amount: max(reference - income / n_members, reference x floor_bp / 10_000, 0), rounded once."""
+    assert n_members > 0
+    assert reference >= 0
+    return div_half_up(reference_minus_per_capita_numerator(reference, n_members, income, floor_bp),
+                       n_members * 10_000)
+
+
 @helper
 def _anchor_month(v_begin, v_end, ver32, decided_limit_day):
     """Earliest valid_from month among the versions decided by the limit day (NO_MONTH if none)."""
@@ -1057,7 +1080,7 @@ def _month_due(r, m, b, k, anchor, decided_limit_day, counts, version_offsets, v
         return 0
     if scheduled_gate is not None and (k == cat.KIND_LUMP_SUM or k == cat.KIND_ONE_OFF):
         return _scheduled_amount(m, anchor, b, v, k, first_month, binfo, params, param_len, defined, ver32, ver64,
-                                 source_minor)
+                                 source_minor, birth_month)
     if rate_days_gate is not None and k == cat.KIND_RATE_DAYS:
         return _rate_days_amount(m, anchor, b, version_offsets[r], version_offsets[r + 1], first_month,
                                  decided_limit_day, ver32, params, defined)

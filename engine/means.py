@@ -1,7 +1,7 @@
 """Integer rounding and the per-capita means test, shared by the entitlement kernels (engine/entitlement.py: the
 per-child reference less income) and the maintenance advance (engine/advances.py), which entitlement.py imports:
 one formula, one rounding, in a module both can import."""
-from engine.jit import helper, kernel
+from engine.jit import helper
 
 
 @helper
@@ -32,11 +32,3 @@ def multiple_minus_per_capita_numerator(reference, multiplier_bp, n_members, inc
     floor = reference * floor_bp * n_members
     return max(shortfall, floor, 0)
 
-
-@kernel
-def reference_minus_per_capita(reference, n_members, income, floor_bp):
-    """One child's amount: max(reference - income / n_members, reference x floor_bp / 10_000, 0), rounded once."""
-    assert n_members > 0
-    assert reference >= 0
-    return div_half_up(reference_minus_per_capita_numerator(reference, n_members, income, floor_bp),
-                       n_members * 10_000)

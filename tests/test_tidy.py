@@ -29,7 +29,7 @@ LONG_FILES = {
                            "progress bar; one module per step is the next step",
 }
 FEW_ASSERTION_KERNELS = {
-    "engine/entitlement.py:div_half_up": "one line of integer arithmetic inlined into kernels that assert the "
+    "engine/means.py:div_half_up": "one line of integer arithmetic inlined into kernels that assert the "
                                          "inputs it is given",
     "engine/entitlement.py:month_first_day": "a date conversion inlined into kernels that assert their inputs",
 }

@@ -273,8 +273,12 @@ class Reference:
         if benefit.kind == "one_off" and month != anchor:
             return 0
         applied = version.get("applied_on") or version["decided_on"]
-        if benefit.claim_within_months and month_of(applied) > anchor + benefit.claim_within_months:
-            return 0  # Readings 5: a claim out of time
+        born = month_of(self.persons[version["person_id"]]["birth_date"])
+        # Readings 5, from the birth: the beneficiary's own where the beneficiary is the newborn (under 12 years
+        # old in the right's first month), else the right's first month (a grant to a parent: valid_from is the birth)
+        birth = born if anchor - 12 * 12 < born <= anchor else anchor
+        if benefit.claim_within_months and month_of(applied) > birth + benefit.claim_within_months:
+            return 0  # a claim out of time
         if benefit.multiple_of_benefit:
             family = self.family_due(benefit.multiple_of_benefit, version["household_id"], anchor)
             return half_up(family * benefit.multiple_bp, 10_000)
