@@ -1181,7 +1181,7 @@ def _days_share(v, m, full, stops_on_death, ver32, person32):
 
 @helper
 def _one_pass_versions(v_begin, v_end, k, ver32):
-    """_household_right serves right's versions v_begin..v_end-1 (a household formula's), each over its own months:
+    """_household_right serves a right's versions v_begin..v_end-1 (a household formula's), each over its own months:
     one version with a household, or (but for the equivalence scale, whose months-per-year limit counts across
     versions) several with households, each ending in a month before the next one's first (UA_DSD's award and its
     renewal). No month is touched by two versions, so each month's winner is the one version touching it, and a
@@ -1207,8 +1207,9 @@ def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts
                      out_missing, on_table, on_scale, on_category, days_gate):
     """The cells of months start..period of right r whose version v (the only one touching them: _one_pass_versions)
     has a household and a household formula (table, equivalence scale, category sum): what chunk_due_kernel's month
-    loop computes for them, with the checks that do not change from month to month made once, and the members counted again only in a month where the counts may change (the counts' valid
-    months, as _member_counts and _scale_members keep them). Days policy: only the months of the version's first
+    loop computes for them, with the checks that do not change from month to month made once, and the members
+    counted again only in a month where the counts may change (the counts' valid months, as _member_counts and
+    _scale_members keep them). Days policy: only the months of the version's first
     and last day and of the death can pay fewer days than the month has (_days_share); in the others the full
     amount x days / days is the full amount. param_runs[b, mi]: the last month index through which the benefit's
     parameters are those of month mi, so with the same counts the formula gives the same amount."""

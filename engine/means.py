@@ -31,4 +31,3 @@ def multiple_minus_per_capita_numerator(reference, multiplier_bp, n_members, inc
     shortfall = reference * multiplier_bp * n_members - income * 10_000
     floor = reference * floor_bp * n_members
     return max(shortfall, floor, 0)
-

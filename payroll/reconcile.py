@@ -715,16 +715,37 @@ def act_on_reason(view: PayrollView, record, span, holds: list, tally: Tally) ->
 _PERSONS_OF_RIGHTS: dict = {}
 
 
+def rights_and_persons(folder: Path) -> pa.Table | None:
+    """The right_id and person_id columns of the register's rights (rights.parquet, or rights.csv of a hand-made
+    register, README), None when the file is not there or cannot be read (the register was checked when the
+    payroll was calculated; rows whose ids do not read are left out)."""
+    from formats.problem_log import ProblemLog
+    from formats.register import conform, find_file, read_raw
+    from formats.schemas import RIGHTS
+
+    log = ProblemLog()
+    path = find_file(folder, "rights", log)
+    if path is None:
+        return None
+    if path.suffix == ".parquet":
+        return pq.read_table(path, columns=["right_id", "person_id"])
+    raw = read_raw(path, RIGHTS, log)
+    if raw is None or not {"right_id", "person_id"} <= set(raw.column_names):
+        return None
+    wanted = pa.schema([RIGHTS.field("right_id"), RIGHTS.field("person_id")])
+    table, _unusable = conform(raw.select(["right_id", "person_id"]), wanted, path.name, log)
+    return table.filter(pc.and_(pc.is_valid(table.column("right_id")), pc.is_valid(table.column("person_id"))))
+
+
 def person_of(view: PayrollView, right_id: int) -> int | None:
     """The beneficiary of a right, from the register snapshot the payroll was calculated from (its right_id and
     person_id columns, sorted once, searched per death: no Python object per right of the register)."""
     folder = view.record.data_folder
     if folder not in _PERSONS_OF_RIGHTS:
-        path = Path(folder) / "rights.parquet"
-        if not path.exists():
+        table = rights_and_persons(Path(folder))
+        if table is None:
             _PERSONS_OF_RIGHTS[folder] = None
         else:
-            table = pq.read_table(path, columns=["right_id", "person_id"])
             rights = np.asarray(table.column("right_id").to_numpy(), np.int64)
             persons = np.asarray(table.column("person_id").to_numpy(), np.int64)
             order = None if (rights[1:] >= rights[:-1]).all() else np.argsort(rights, kind="stable")

@@ -123,7 +123,8 @@ def test_random_registers_give_the_month_by_month_loops_cells(country, codes, se
     b = compiled.codes.index(codes[0])
     compiled = varied(rng, compiled, b)
     offsets, ver32 = arrays.version_offsets, arrays.packed.ver32
-    several = [r for r in np.flatnonzero(np.diff(offsets) > 1) if compiled.kind[arrays.right_benefit[r]] == compiled.kind[b]]
+    several = [r for r in np.flatnonzero(np.diff(offsets) > 1)
+               if compiled.kind[arrays.right_benefit[r]] == compiled.kind[b]]
     served = sum(bool(entitlement._one_pass_versions.py_func(offsets[r], offsets[r + 1], compiled.kind[b], ver32))
                  for r in several)
     assert served >= 5 and len(several) - served >= 10, (served, len(several))  # both ways are taken

@@ -147,6 +147,20 @@ def test_person_of_a_right_with_several_register_rows_is_its_last(tmp_path):
     assert [reconcile.person_of(view, right) for right in (3, 5, 7, 9)] == [30, 50, 71, None]
 
 
+def test_person_of_a_right_of_a_csv_register(tmp_path):
+    """A hand-made register in CSV (README): the death a return reports names the person too (an outside audit
+    found the register action's person_id empty)."""
+    (tmp_path / "rights.csv").write_text("right_id,version,benefit,person_id,valid_from\n"
+                                         "7,1,ME_LI,70,2025-01-01\n3,1,ME_LI,30,2025-01-01\n7,2,ME_LI,71,2025-03-01\n",
+                                         encoding="utf-8")
+
+    class Record:
+        data_folder = str(tmp_path)
+
+    view = type("View", (), {"record": Record()})()
+    assert [reconcile.person_of(view, right) for right in (3, 7, 9)] == [30, 71, None]
+
+
 def test_postal_payments_reported_paid_read_the_exports_assignments_a_few_times_not_once_each(exported, monkeypatch):
     """The settlements' room looks the payments up in the export's assignments once for every payment the run
     names (besides the file and block totals and the block ids), not once per record; a second list telling the same payments paid (a copy
