@@ -122,10 +122,10 @@ class PayrollView:
         return self._settlements
 
     def note_rejected(self, ref: str) -> None:
-        """A payment rejected by this file: no later settlement of this file takes it (nor its block or file)."""
-        if self._settlements is None:
-            self.earlier.rejected.add(ref)  # taken in when the file first settles
-        else:
+        """A payment rejected by this file: no later settlement of this file takes it (nor its block or file),
+        and a return of it is an exception (reverse)."""
+        self.earlier.rejected.add(ref)  # taken in by the settlements when the file first settles
+        if self._settlements is not None:
             self._settlements.reject(ref)
 
     def load_groups(self, refs) -> None:
@@ -641,6 +641,10 @@ def reverse(view: PayrollView, record, batch: Postings, holds: list, tally: Tall
         book_settlement(view, record, ref, channel, amount, batch, tally)
         return
     if ref in view.reversed_refs:
+        if record.kind == "returned" and ref in view.earlier.rejected:
+            exception(tally, record, "returned after the bank rejected it: money comes back for a payment that never "
+                                     "left the account; nothing booked: check it with the bank")
+            return
         tally.already_seen += 1
         return
     if seen:  # matched only now (e.g. exported since): the file's batch is closed, so it stays an exception

@@ -12,7 +12,7 @@ import pytest
 
 from ledgers.schema import ACCOUNT, COMPONENT
 from payroll import cycle, reconcile, session, store
-from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054
+from synthetic.bank_returns import BankReport, Settlement, write_camt053, write_camt054, write_pain002
 from synthetic.register import generate_register
 
 PERIOD = "2025-01"
@@ -95,6 +95,33 @@ def test_a_payment_reversed_by_an_earlier_file_is_already_seen(exported):
     second = reconcile.reconcile(db, [tmp_path / "second.xml"])  # another file, another run: from the ledger
     assert (first["matched"], second["matched"], second["already_seen"]) == (1, 1, 1)
     assert second["returned_minor"] == bank.column("amount_minor")[1].as_py()
+
+
+@pytest.mark.parametrize("one_file", [False, True])
+def test_a_return_of_a_payment_the_bank_rejected_is_an_exception(exported, one_file):
+    """A pain.002 rejected the payment (it never left the account), then a camt.054 returns it: money the ledger never
+    sent comes back, so nothing is booked and an officer is told (an outside audit found it counted as already
+    seen, leaving treasury cash short of the bank's by its amount). A second return of a returned payment stays
+    already seen."""
+    db, record, tmp_path = exported
+    payments = store.read_payments(record)
+    bank = payments.filter(pc.equal(payments.column("channel"), "bank")).slice(0, 2)
+    refs, amounts = bank.column("end_to_end_id").to_pylist(), bank.column("amount_minor").to_pylist()
+    msg = refs[0].rsplit("-", 1)[0] + "-B001"
+    rejected = {"end_to_end_id": refs[:1], "amount_minor": amounts[:1], "reason_code": ["AC01"],
+                "msg_id": [msg], "pmt_inf_id": [msg + "-001"]}
+    write_pain002(tmp_path / "rejects.xml", REPORT("BANK-R"), msg, rejected)
+    returned = {"end_to_end_id": refs, "amount_minor": amounts, "reason_code": ["MS03", "MS03"]}
+    write_camt054(tmp_path / "returns.xml", returned, REPORT("BANK-C"), dt.date(2025, 2, 16))
+    if one_file:
+        result = reconcile.reconcile(db, [tmp_path / "rejects.xml", tmp_path / "returns.xml"])
+    else:
+        reconcile.reconcile(db, [tmp_path / "rejects.xml"])
+        result = reconcile.reconcile(db, [tmp_path / "returns.xml"])
+    assert result["returned_minor"] == amounts[1] and result["already_seen"] == 0
+    assert any("rejected" in row["problem"] for row in result["exceptions"]), result["exceptions"]
+    again = reconcile.reconcile(db, [tmp_path / "returns.xml"])
+    assert again["returned_minor"] == 0 and again["already_seen"] >= 1
 
 
 def test_batch_debits_by_message_and_block_are_checked_against_the_export(exported):
