@@ -1205,14 +1205,13 @@ def _one_pass_versions(v_begin, v_end, k, ver32):
 def _household_right(r, v, k, b, start, period, cell0, decided_limit_day, counts, ver32, ver64, person32, member32,
                      member_offsets, first_month, binfo, params, param_len, defined, param_runs, out_due,
                      out_missing, on_table, on_scale, on_category, days_gate):
-    """The cells of months start..period of right r whose version v (the only one touching them: _one_pass_versions)
-    has a household and a household formula (table, equivalence scale, category sum): what chunk_due_kernel's month
-    loop computes for them, with the checks that do not change from month to month made once, and the members
-    counted again only in a month where the counts may change (the counts' valid months, as _member_counts and
-    _scale_members keep them). Days policy: only the months of the version's first
-    and last day and of the death can pay fewer days than the month has (_days_share); in the others the full
-    amount x days / days is the full amount. param_runs[b, mi]: the last month index through which the benefit's
-    parameters are those of month mi, so with the same counts the formula gives the same amount."""
+    """Right r's cells of months start..period, whose one version touching them (_one_pass_versions) is v, with a
+    household formula (table, equivalence scale, category sum): the month loop's cells, with the checks that do not
+    change from month to month made once and the members counted again only where the counts may change (their
+    valid months, as _member_counts and _scale_members keep them). Days policy: only the months of the version's
+    first and last day and of the death can pay fewer days (_days_share); in the others full x days / days = full.
+    param_runs[b, mi]: the last month index through which the benefit's parameters are those of month mi, so with
+    the same counts the formula gives the same amount."""
     assert v >= 0 and ver32[v, V_HOUSEHOLD] >= 0
     assert k == cat.KIND_HOUSEHOLD_TABLE or k == cat.KIND_EQUIVALENCE or k == cat.KIND_CATEGORY_SUM
     h, flags, income = ver32[v, V_HOUSEHOLD], ver32[v, V_FLAGS], ver64[v, V_INCOME]
