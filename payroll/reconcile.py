@@ -44,6 +44,9 @@ from bank_exports.returns.camt import UNBALANCED
 from engine.months import parse_period
 from formats.cells import neutralise
 from formats.i18n import N_
+from formats.problem_log import ProblemLog
+from formats.register import conform, find_file, read_raw
+from formats.schemas import RIGHTS
 from ledgers.schema import ACCOUNT, COMPONENT
 from payroll import matching, postings, session, store
 from payroll.crash import crash_point
@@ -723,10 +726,6 @@ def rights_and_persons(folder: Path) -> pa.Table | None:
     """The right_id and person_id columns of the register's rights (rights.parquet, or rights.csv of a hand-made
     register, README), None when the file is not there or cannot be read (the register was checked when the
     payroll was calculated; rows whose ids do not read are left out)."""
-    from formats.problem_log import ProblemLog
-    from formats.register import conform, find_file, read_raw
-    from formats.schemas import RIGHTS
-
     log = ProblemLog()
     path = find_file(folder, "rights", log)
     if path is None:
